@@ -1,0 +1,1 @@
+"""The real Linux backend: namespaces, cgroupfs and overlayfs via syscalls."""

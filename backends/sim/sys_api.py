@@ -1,0 +1,135 @@
+"""The system-call surface simulated programs use -- the contract between the
+simulated kernel (``backends/sim/kernel*``) and its userland
+(``backends/sim/userland``).
+
+A simulated program is a *generator function*::
+
+    def main(sys: Sys) -> Generator[Block, None, int]:
+        yield from sys.sleep(1.0)        # blocking calls are generators
+        sys.write(1, b"hello\\n")        # non-blocking calls are plain
+        return 0                         # the exit status
+
+The kernel runs every process as one generator on a scheduler with a virtual
+clock.  A blocking call yields a :class:`Block` (what the process waits for)
+to the scheduler, which resumes the generator when it can go on -- exactly the
+way a real process traps into the kernel and sleeps.  So ``sleep 100`` takes
+no real time, and a shell with ``&`` jobs interleaves deterministically.
+
+Conventions (they mirror Linux, so the userland reads like C):
+
+* errors raise :class:`OSError` with the kernel's errno (``ENOENT``,
+  ``EAGAIN`` from fork under ``pids.max``, ``ENOTEMPTY`` ...);
+* paths are resolved in the process's mount namespace, from its root and cwd;
+* fds 0/1/2 are stdin/stdout/stderr; ``/dev/null``, ``/dev/zero`` exist;
+* memory a program holds is charged with :meth:`Sys.alloc` (and released
+  with :meth:`Sys.free` or at exit); going over the cgroup's memory limit runs
+  the OOM killer, which kills the process in that cgroup using the most memory
+  (status 137) -- the calling process never sees ``alloc`` return then;
+* CPU a program burns is charged with :meth:`Sys.burn`, so ``--cpus`` throttles
+  it on the virtual clock; every syscall also costs a little CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from stepbox.core.kernel.unionfs import StatResult
+
+
+class Block:
+    """Base of the objects a blocking syscall yields to the scheduler.  Only
+    the kernel creates and interprets them; programs just ``yield from``."""
+
+
+Program = Callable[["Sys"], Generator[Block, Any, int]]
+
+# open(2) flags (Linux values, so tests can compare with os.O_*)
+O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+O_CREAT, O_EXCL, O_TRUNC, O_APPEND = 0o100, 0o200, 0o1000, 0o2000
+O_DIRECTORY = 0o200000
+
+WNOHANG = 1
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    pid: int          # in the caller's PID namespace
+    status: int       # raw wait status, decode with the os.WIFEXITED family
+                      # (os.waitstatus_to_exitcode works on it)
+
+
+class Sys(Protocol):
+    # -- this process ---------------------------------------------------------
+    argv: list[str]
+    env: dict[str, str]
+
+    def getpid(self) -> int: ...                      # in its own PID namespace
+    def getppid(self) -> int: ...                     # 0 if the parent is outside the namespace
+    def getuid(self) -> int: ...
+    def getgid(self) -> int: ...
+    def getcwd(self) -> str: ...
+    def chdir(self, path: str) -> None: ...
+    def exit(self, status: int) -> None: ...          # raises SystemExit-like; never returns
+    def umask(self, mask: int) -> int: ...
+
+    # -- files ----------------------------------------------------------------
+    def open(self, path: str, flags: int = O_RDONLY, mode: int = 0o666) -> int: ...
+    def close(self, fd: int) -> None: ...
+    def read(self, fd: int, n: int = 65536) -> Generator[Block, Any, bytes]: ...   # b"" at EOF; blocks on an empty pipe
+    def write(self, fd: int, data: bytes) -> int: ...  # EPIPE (and SIGPIPE) on a pipe with no reader
+    def dup2(self, fd: int, fd2: int) -> int: ...
+    def pipe(self) -> tuple[int, int]: ...
+    def stat(self, path: str) -> StatResult: ...
+    def lstat(self, path: str) -> StatResult: ...
+    def listdir(self, path: str) -> list[str]: ...
+    def mkdir(self, path: str, mode: int = 0o777) -> None: ...   # umask applies
+    def rmdir(self, path: str) -> None: ...
+    def unlink(self, path: str) -> None: ...
+    def rename(self, src: str, dst: str) -> None: ...
+    def symlink(self, target: str, path: str) -> None: ...
+    def link(self, src: str, dst: str) -> None: ...
+    def readlink(self, path: str) -> str: ...
+    def chmod(self, path: str, mode: int) -> None: ...
+    def truncate(self, path: str, size: int) -> None: ...
+    def access(self, path: str, mode: int) -> bool: ...          # os.X_OK etc.
+
+    # -- processes --------------------------------------------------------------
+    def fork(self, child: Program) -> int:
+        """Start a child running ``child(child_sys)``; it inherits a copy of
+        the fd table, cwd, env and umask.  Returns the child's PID (in the
+        caller's namespace).  ``OSError(EAGAIN)`` when pids.max is reached."""
+
+    def execve(self, path: str, argv: list[str], env: dict[str, str]) -> Generator[Block, Any, int]:
+        """Replace this program.  Looks ``path`` up in the mount namespace;
+        a busybox binary (the real ELF or the simulator's) runs the applet
+        named by ``basename(argv[0])``.  Raises ENOENT/EACCES/ENOEXEC if it
+        cannot; on success it does not return to the caller's code (the
+        kernel switches the process to the new program)."""
+
+    def waitpid(self, pid: int, options: int = 0) -> Generator[Block, Any, WaitResult | None]:
+        """pid -1 = any child.  ``None`` with WNOHANG when no child has ended.
+        ECHILD when there is no such child."""
+
+    def kill(self, pid: int, sig: int) -> None: ...
+    def signal(self, sig: int, handler: Callable[[int], None] | None) -> None:
+        """Install (or, with None, reset to default) a handler; the shell's
+        ``trap`` uses it.  SIG_IGN is the handler ``signal.SIG_IGN``."""
+
+    def sleep(self, seconds: float) -> Generator[Block, Any, None]: ...
+    def pause(self) -> Generator[Block, Any, None]: ...            # until a signal
+    def sched_yield(self) -> Generator[Block, Any, None]: ...
+
+    # -- resources --------------------------------------------------------------
+    def alloc(self, nbytes: int) -> Generator[Block, Any, None]: ...
+    def free(self, nbytes: int) -> None: ...
+    def burn(self, usec: int) -> Generator[Block, Any, None]: ...  # use CPU; may be throttled
+
+    # -- the system -------------------------------------------------------------
+    def gethostname(self) -> str: ...
+    def sethostname(self, name: str) -> None: ...                 # EPERM without CAP_SYS_ADMIN
+    def uname(self) -> tuple[str, str, str, str, str]: ...       # sysname, nodename, release, version, machine
+    def mount(self, source: str, target: str, fstype: str, options: str = "") -> None: ...
+    def umount(self, target: str) -> None: ...
+    def time(self) -> float: ...                                  # the virtual clock, seconds

@@ -1,0 +1,86 @@
+"""``stepbox step``: walk through ``docker run`` one step at a time.
+
+Each step is shown with its title, what it teaches, the kernel operations it
+performed and what changed in the observable state.  Enter goes on, ``q``
+stops (and undoes what was done).  It drives the very plan ``stepbox run``
+executes -- only the pauses are added.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from stepbox.core.container import plan
+from stepbox.core.container.steps import StepResult
+
+from .containers import NO_INTERSPERSED, build_config, with_run_options
+from .main import cli
+
+
+def render(result: StepResult, number: int, total: int) -> Panel:
+    body = Table.grid(padding=(0, 1))
+    body.add_row(Text(result.step.explain, style="italic"))
+    body.add_row(Text(f"seed: {result.step.concept}", style="dim"))
+    if result.ops:
+        ops = Table(title="kernel operations", title_justify="left", show_header=False, box=None)
+        for op in result.ops[:25]:
+            ops.add_row(Text(str(op), style="cyan"))
+        if len(result.ops) > 25:
+            ops.add_row(f"… and {len(result.ops) - 25} more")
+        body.add_row(ops)
+    if result.changes:
+        changes = Table("what changed", "before", "after", box=None, title_justify="left")
+        for key, before, after in result.changes:
+            changes.add_row(key, _short(before), _short(after))
+        body.add_row(changes)
+    return Panel(body, title=f"[bold]Step {number}/{total}: {result.step.title}")
+
+
+def _short(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value[:12]) + (f"\n… {len(value) - 12} more" if len(value) > 12 else "")
+    return str(value)
+
+
+@cli.command(context_settings=NO_INTERSPERSED)
+@click.option("--keep", is_flag=True, help="Keep the container at the end (default: remove it)")
+@click.option("-y", "--no-pause", is_flag=True, help="Do not wait for Enter between steps")
+@with_run_options
+@click.pass_obj
+def step(session, keep, no_pause, name, image, command, **flags):
+    """Run a container one step at a time (Enter: next step, q: quit and undo)."""
+    console = Console(highlight=False)
+    runtime = session.runtime
+    config = build_config(image, command, **flags)
+    record = runtime.new_record(config, name)
+    steps = plan.run_plan(auto_remove=not keep)
+    stepper = runtime.stepper(record, steps, watch=True)
+    console.print(f"[bold]stepbox step[/]: {len(steps)} steps on the [bold]{session.backend}[/] kernel. "
+                  "Enter = next step, q = quit.")
+    number = 0
+    while not stepper.done:
+        number += 1
+        if not no_pause:
+            console.print(f"[dim]next: {stepper.next_step.title} — press Enter[/]", end="")
+            answer = sys.stdin.readline()
+            if answer.strip().lower() == "q":
+                stepper.abort()
+                runtime.forget(record)
+                console.print("stopped; everything done so far was undone.")
+                return
+        result = stepper.step()
+        console.print(render(result, number, len(steps)))
+        if result.step.key == "wait":
+            out, err = runtime.logs(record)
+            console.print(Panel(Text((out + err).decode(errors="replace")),
+                                title=f"container output (exit status {record.exit_code})"))
+    if not keep:
+        runtime.forget(record)

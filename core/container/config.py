@@ -1,0 +1,99 @@
+"""What a user asks for when creating a container, checked like docker checks it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from stepbox.core.kernel import CgroupLimits
+
+
+class InvalidConfig(ValueError):
+    """A flag value docker would refuse, with docker's wording."""
+
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+MIN_MEMORY = 6 * 1024 * 1024     # docker: "Minimum memory limit allowed is 6MB"
+
+
+def parse_size(text: str, flag: str = "-m, --memory") -> int:
+    """docker's RAMInBytes: ``8m`` = 8 MiB, ``1g``, ``512k``, ``100`` (bytes)."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise InvalidConfig(f'invalid argument "{text}" for "{flag}" flag: invalid size: \'{text}\'')
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * _UNITS[unit])
+
+
+def parse_cpus(text: str) -> float:
+    try:
+        cpus = float(text)
+    except ValueError:
+        raise InvalidConfig(f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a rational number') from None
+    if cpus <= 0:
+        raise InvalidConfig(f'invalid argument "{text}" for "--cpus" flag: --cpus must be a positive number')
+    return cpus
+
+
+def parse_env(items: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not name:
+            raise InvalidConfig(f"invalid environment variable: {item}")
+        env[name] = value if sep else ""
+    return env
+
+
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidConfig(f'Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+    return name
+
+
+@dataclass(frozen=True)
+class ContainerConfig:
+    image: str
+    cmd: tuple[str, ...] = ()              # empty: the image's Cmd
+    entrypoint: tuple[str, ...] | None = None
+    env: dict[str, str] = field(default_factory=dict, hash=False)
+    workdir: str = ""
+    hostname: str = ""                     # empty: the first 12 hex digits of the ID
+    user: str = ""
+    memory: int | None = None
+    pids_limit: int | None = None
+    cpus: float | None = None
+    network: str = "default"               # "none", "host" or "default"
+    auto_remove: bool = False
+
+    def __post_init__(self):
+        if self.memory is not None and 0 < self.memory < MIN_MEMORY:
+            raise InvalidConfig("Minimum memory limit allowed is 6MB")
+        if self.pids_limit is not None and self.pids_limit == 0:
+            raise InvalidConfig("invalid --pids-limit: 0 (use -1 for unlimited)")
+        if self.network not in ("default", "bridge", "none", "host"):
+            raise InvalidConfig(f"network {self.network} not found (stepbox supports none and host)")
+        if self.workdir and not self.workdir.startswith("/"):
+            raise InvalidConfig(f"the working directory '{self.workdir}' is invalid, it needs to be an absolute path")
+
+    @property
+    def limits(self) -> CgroupLimits:
+        pids = self.pids_limit if self.pids_limit and self.pids_limit > 0 else None
+        if self.cpus:
+            return CgroupLimits.from_cpus(self.cpus, memory_bytes=self.memory, pids_max=pids)
+        return CgroupLimits(memory_bytes=self.memory, pids_max=pids)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ContainerConfig":
+        data = dict(data)
+        data["cmd"] = tuple(data.get("cmd", ()))
+        if data.get("entrypoint") is not None:
+            data["entrypoint"] = tuple(data["entrypoint"])
+        return cls(**data)

@@ -1,0 +1,148 @@
+"""A container's record: everything stepbox remembers about it.
+
+The seed: "一个镜像可以创建多个容器" -- many containers from one image; the record
+ties a container to its image, its own layers (init + read-write), its cgroup
+and its process, and renders as ``docker inspect`` does.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field
+
+from .config import ContainerConfig
+
+# Docker's states (State.Status)
+CREATED, RUNNING, PAUSED, EXITED, DEAD = "created", "running", "paused", "exited", "dead"
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def new_container_id() -> str:
+    return secrets.token_hex(32)
+
+
+@dataclass
+class ContainerRecord:
+    id: str
+    name: str
+    created: str
+    config: ContainerConfig
+    backend: str
+    image_id: str = ""
+    image_config: dict = field(default_factory=dict)   # the image's "config" section
+    state: str = CREATED
+    pid: int = 0
+    exit_code: int = 0
+    oom_killed: bool = False
+    error: str = ""
+    started_at: str = ZERO_TIME
+    finished_at: str = ZERO_TIME
+    lowers: list[str] = field(default_factory=list)    # image layer ids, top-most first
+    mount: dict | None = None                           # UnionMount fields while mounted
+    cgroup: str = ""
+    process: dict | None = None                         # ProcessHandle.record() while running
+    log_dir: str = ""
+
+    # -- derived ----------------------------------------------------------
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def init_layer(self) -> str:
+        return f"{self.id}-init"
+
+    @property
+    def rw_layer(self) -> str:
+        return self.id
+
+    @property
+    def hostname(self) -> str:
+        return self.config.hostname or self.short_id
+
+    @property
+    def argv(self) -> list[str]:
+        """Entrypoint + Cmd, from the container config or else the image."""
+        image = self.image_config
+        entrypoint = (list(self.config.entrypoint) if self.config.entrypoint is not None
+                      else list(image.get("Entrypoint") or []))
+        cmd = list(self.config.cmd) if self.config.cmd else (
+            [] if self.config.entrypoint is not None else list(image.get("Cmd") or []))
+        return entrypoint + cmd
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+        for item in self.image_config.get("Env") or []:
+            key, _, value = item.partition("=")
+            env[key] = value
+        env["HOSTNAME"] = self.hostname
+        env.update(self.config.env)
+        env.setdefault("HOME", "/root")
+        return env
+
+    @property
+    def workdir(self) -> str:
+        return self.config.workdir or self.image_config.get("WorkingDir") or "/"
+
+    # -- persistence ------------------------------------------------------
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["config"] = self.config.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ContainerRecord":
+        data = dict(data)
+        data["config"] = ContainerConfig.from_dict(data["config"])
+        return cls(**data)
+
+    # -- docker inspect ---------------------------------------------------
+    def inspect(self, graph_driver: dict | None = None) -> dict:
+        argv = self.argv
+        limits = self.config
+        return {
+            "Id": self.id,
+            "Created": self.created,
+            "Path": argv[0] if argv else "",
+            "Args": argv[1:],
+            "State": {
+                "Status": self.state,
+                "Running": self.state in (RUNNING, PAUSED),
+                "Paused": self.state == PAUSED,
+                "Restarting": False,
+                "OOMKilled": self.oom_killed,
+                "Dead": self.state == DEAD,
+                "Pid": self.pid,
+                "ExitCode": self.exit_code,
+                "Error": self.error,
+                "StartedAt": self.started_at,
+                "FinishedAt": self.finished_at,
+            },
+            "Image": self.image_id,
+            "Name": "/" + self.name,
+            "Driver": "overlay2",
+            "Platform": "linux",
+            "LogPath": f"{self.log_dir}/stdout.log" if self.log_dir else "",
+            "HostConfig": {
+                "Memory": limits.memory or 0,
+                "PidsLimit": limits.pids_limit,
+                "NanoCpus": int((limits.cpus or 0) * 1e9),
+                "NetworkMode": "bridge" if limits.network == "default" else limits.network,
+                "AutoRemove": limits.auto_remove,
+            },
+            "GraphDriver": graph_driver or {"Name": "overlay2", "Data": None},
+            "Mounts": [],
+            "Config": {
+                "Hostname": self.hostname,
+                "User": self.config.user,
+                "Env": [f"{k}={v}" for k, v in self.env.items()],
+                "Cmd": list(self.config.cmd) or self.image_config.get("Cmd"),
+                "Image": self.config.image,
+                "WorkingDir": self.config.workdir,
+                "Entrypoint": (list(self.config.entrypoint) if self.config.entrypoint is not None
+                               else self.image_config.get("Entrypoint")),
+                "Labels": {},
+            },
+            "stepbox": {"Backend": self.backend, "Cgroup": self.cgroup},
+        }

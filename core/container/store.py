@@ -1,0 +1,74 @@
+"""Where container records live: one JSON file per container, or only memory.
+
+The CLI keeps records on disk so that ``stepbox run --name w …`` and a later
+``stepbox diff w`` see the same container; an in-process engine (notebooks,
+benchmarks, property tests) may keep them in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from stepbox.core.atomic import atomic_write_json, read_json, sweep_temporaries
+
+from .errors import Conflict, NoSuchContainer
+from .record import ContainerRecord
+
+
+class ContainerStore:
+    def __init__(self, root: str | None):
+        """``root=None`` keeps everything in memory."""
+        self.root = root
+        self._memory: dict[str, ContainerRecord] = {}
+        if root:
+            os.makedirs(root, exist_ok=True)
+            sweep_temporaries(root)
+
+    def container_dir(self, container_id: str) -> str | None:
+        return os.path.join(self.root, container_id) if self.root else None
+
+    def save(self, record: ContainerRecord) -> None:
+        if self.root:
+            # Not fsynced: a record is rewritten many times per lifecycle and
+            # rename alone already makes each write all-or-nothing.
+            atomic_write_json(os.path.join(self.root, record.id, "config.json"), record.to_dict(),
+                              durable=False)
+        else:
+            self._memory[record.id] = record
+
+    def delete(self, record: ContainerRecord) -> None:
+        if self.root:
+            shutil.rmtree(os.path.join(self.root, record.id), ignore_errors=True)
+        else:
+            self._memory.pop(record.id, None)
+
+    def all(self) -> list[ContainerRecord]:
+        if not self.root:
+            return list(self._memory.values())
+        records = []
+        for entry in sorted(os.listdir(self.root)):
+            path = os.path.join(self.root, entry, "config.json")
+            if os.path.exists(path):
+                records.append(ContainerRecord.from_dict(read_json(path)))
+        return records
+
+    def find(self, name_or_id: str) -> ContainerRecord:
+        """By name, full ID or unique ID prefix, like docker."""
+        records = self.all()
+        for record in records:
+            if name_or_id in (record.name, record.id) or name_or_id == "/" + record.name:
+                return record
+        matches = [r for r in records if r.id.startswith(name_or_id)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise Conflict(f"multiple IDs found with provided prefix: {name_or_id}")
+        raise NoSuchContainer(name_or_id)
+
+    def check_name_free(self, name: str) -> None:
+        for record in self.all():
+            if record.name == name:
+                raise Conflict(
+                    f'Conflict. The container name "/{name}" is already in use by container '
+                    f'"{record.id}". You have to remove (or rename) that container to be able to reuse that name.')

@@ -1,0 +1,181 @@
+"""Layer tars <-> changesets, and the checks that keep a layer inside its box.
+
+An image layer is a tar of *changes* against the layers below it.  Deleted
+files are marked with *whiteouts*: an empty file ``.wh.NAME`` deletes ``NAME``,
+and ``DIR/.wh..wh..opq`` makes ``DIR`` *opaque* (nothing below shows through).
+The union filesystem turns these markers into what overlayfs understands.
+
+A layer comes from outside (a registry, ``docker save``, a user's tar) and is
+therefore hostile until checked.  :func:`read_layer` refuses, naming the entry:
+
+* paths that climb out with ``..`` (``../../etc/passwd``);
+* entries written *through* a symlink of the same layer (``evil -> /etc``
+  followed by ``evil/passwd``) -- the classic symlink escape;
+* hardlinks to anything that is not a regular file earlier in the layer
+  (``link -> ../../etc/shadow``) -- the hardlink escape;
+* device nodes, FIFOs and other special files (a char device 0/0 is accepted
+  as an overlay-style whiteout, which is what it means).
+
+Absolute names (``/etc/hosts``) are taken relative to the layer root, as
+Docker does; they cannot escape.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import tarfile
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from stepbox.core.kernel import EntryKind, LayerEntry
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+
+
+class UnsafeLayer(ValueError):
+    """A layer tar that would write outside its directory, or is malformed."""
+
+
+def normalise_path(name: str) -> str:
+    """``./a//b/`` -> ``a/b``; raise :class:`UnsafeLayer` if it climbs out."""
+    path = posixpath.normpath("/" + name.lstrip("/")) if name else "/"
+    # normpath("/../x") is "/x", so check the raw components for an escape.
+    depth = 0
+    for part in name.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                raise UnsafeLayer(f"layer entry {name!r} climbs out of the layer with '..'")
+        elif part not in ("", "."):
+            depth += 1
+    return path.lstrip("/")
+
+
+def read_layer(stream: BinaryIO) -> list[LayerEntry]:
+    """Parse and check a (possibly gzip-compressed) layer tar."""
+    try:
+        archive = tarfile.open(fileobj=stream, mode="r:*")
+    except tarfile.TarError as e:
+        raise UnsafeLayer(f"not a valid layer tar: {e}") from None
+    entries: dict[str, LayerEntry] = {}
+    symlinks: set[str] = set()
+    with archive:
+        try:
+            for member in archive:
+                entry = _entry_from_member(archive, member, entries, symlinks)
+                if entry is None:
+                    continue
+                if entry.kind is EntryKind.SYMLINK:
+                    symlinks.add(entry.path)
+                else:
+                    symlinks.discard(entry.path)
+                if entry.kind is EntryKind.DIR and entry.path in entries and entries[entry.path].opaque:
+                    entry = _with(entry, opaque=True)   # the opaque marker may come first
+                entries[entry.path] = entry
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise UnsafeLayer(f"layer tar is truncated or corrupt: {e}") from None
+    return list(entries.values())
+
+
+def _entry_from_member(archive: tarfile.TarFile, m: tarfile.TarInfo,
+                       seen: dict[str, LayerEntry], symlinks: set[str]) -> LayerEntry | None:
+    path = normalise_path(m.name)
+    if not path:
+        return None                                  # "./" itself
+    parent, base = posixpath.split(path)
+    _refuse_through_symlink(m.name, parent, symlinks)
+    common = dict(mode=m.mode & 0o7777, uid=m.uid, gid=m.gid, mtime=float(m.mtime))
+
+    if base == OPAQUE_MARKER:
+        old = seen.get(parent)
+        return LayerEntry(parent, EntryKind.DIR, opaque=True,
+                          **(dict(mode=old.mode, uid=old.uid, gid=old.gid, mtime=old.mtime)
+                             if old else dict(mode=0o755)))
+    if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+        return None                                  # aufs bookkeeping (.wh..wh.plnk etc.)
+    if base.startswith(WHITEOUT_PREFIX):
+        return LayerEntry(posixpath.join(parent, base[len(WHITEOUT_PREFIX):]), EntryKind.WHITEOUT)
+
+    if m.isdir():
+        return LayerEntry(path, EntryKind.DIR, **common)
+    if m.isreg():
+        data = archive.extractfile(m).read()
+        if len(data) != m.size:
+            raise UnsafeLayer(f"layer entry {m.name!r} is truncated")
+        return LayerEntry(path, EntryKind.FILE, data=data, **common)
+    if m.issym():
+        return LayerEntry(path, EntryKind.SYMLINK, link=m.linkname, **common)
+    if m.islnk():
+        target = normalise_path(m.linkname)
+        if target not in seen or seen[target].kind not in (EntryKind.FILE, EntryKind.HARDLINK):
+            raise UnsafeLayer(
+                f"layer entry {m.name!r} is a hardlink to {m.linkname!r}, "
+                "which is not a regular file earlier in the same layer")
+        if seen[target].kind is EntryKind.HARDLINK:
+            target = seen[target].link
+        return LayerEntry(path, EntryKind.HARDLINK, link=target, **common)
+    if m.ischr() and m.devmajor == 0 and m.devminor == 0:
+        return LayerEntry(path, EntryKind.WHITEOUT)
+    kind = {tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device",
+            tarfile.FIFOTYPE: "FIFO"}.get(m.type, f"special file (type {m.type!r})")
+    raise UnsafeLayer(f"layer entry {m.name!r} is a {kind}; layers may not contain device nodes")
+
+
+def _refuse_through_symlink(name: str, parent: str, symlinks: set[str]) -> None:
+    probe = parent
+    while probe:
+        if probe in symlinks:
+            raise UnsafeLayer(
+                f"layer entry {name!r} would be written through the symlink {probe!r} "
+                "(a symlink escape)")
+        probe = posixpath.dirname(probe)
+
+
+def _with(entry: LayerEntry, **changes) -> LayerEntry:
+    from dataclasses import replace
+    return replace(entry, **changes)
+
+
+def write_layer(entries: Iterable[LayerEntry], out: BinaryIO) -> None:
+    """Write a changeset as a layer tar, parents first, whiteouts as ``.wh.``
+    files, hardlinks after every file they may point to.  Deterministic: the
+    same entries give the same bytes (and so the same digest)."""
+    in_order = sorted(entries, key=lambda e: (e.kind is EntryKind.HARDLINK, e.path.split("/")))
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for entry in in_order:
+            for info, data in _members(entry):
+                archive.addfile(info, io.BytesIO(data) if data is not None else None)
+
+
+def _members(e: LayerEntry) -> Iterator[tuple[tarfile.TarInfo, bytes | None]]:
+    def info(name: str, type_: bytes) -> tarfile.TarInfo:
+        t = tarfile.TarInfo(name)
+        t.type, t.mode, t.uid, t.gid, t.mtime = type_, e.mode, e.uid, e.gid, int(e.mtime)
+        t.uname = t.gname = ""
+        return t
+
+    if e.kind is EntryKind.WHITEOUT:
+        parent, base = posixpath.split(e.path)
+        t = info(posixpath.join(parent, WHITEOUT_PREFIX + base), tarfile.REGTYPE)
+        t.mode = 0o644
+        yield t, b""
+    elif e.kind is EntryKind.DIR:
+        yield info(e.path + "/", tarfile.DIRTYPE), None
+        if e.opaque:
+            t = info(posixpath.join(e.path, OPAQUE_MARKER), tarfile.REGTYPE)
+            t.mode = 0o644
+            yield t, b""
+    elif e.kind is EntryKind.FILE:
+        t = info(e.path, tarfile.REGTYPE)
+        t.size = len(e.data)
+        yield t, e.data
+    elif e.kind is EntryKind.SYMLINK:
+        t = info(e.path, tarfile.SYMTYPE)
+        t.linkname = e.link
+        yield t, None
+    elif e.kind is EntryKind.HARDLINK:
+        t = info(e.path, tarfile.LNKTYPE)
+        t.linkname = e.link
+        yield t, None

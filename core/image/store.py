@@ -1,0 +1,204 @@
+"""A content-addressed image store in OCI image-layout form.
+
+On disk (the OCI image-layout spec)::
+
+    oci-layout                  {"imageLayoutVersion": "1.0.0"}
+    index.json                  one manifest descriptor per tag, named by the
+                                annotation org.opencontainers.image.ref.name
+    blobs/sha256/<hex>          manifests, image configs and layer tars
+
+An image's *ID* is the digest of its config, as in Docker.  The config lists
+the layers' ``rootfs.diff_ids`` -- digests of the uncompressed layer tars --
+bottom layer first; that is the seed's "只针对变化的部分进行创建，然后继续引用父镜像":
+each layer holds only the change and the image refers to its parents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from stepbox.core.atomic import atomic_write, atomic_write_json, read_json, sweep_temporaries
+from stepbox.core.kernel import LayerEntry
+
+from .layer_tar import read_layer
+from .reference import InvalidReference, Reference, parse_reference
+
+MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
+MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar"
+REF_ANNOTATION = "org.opencontainers.image.ref.name"
+
+
+class ImageNotFound(LookupError):
+    def __init__(self, name: str):
+        super().__init__(f"No such image: {name}")
+
+
+class BlobDigestMismatch(ValueError):
+    pass
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str                     # config digest
+    manifest_digest: str
+    config: dict
+    layers: tuple[str, ...]     # layer blob digests, bottom first
+    tags: tuple[str, ...]       # familiar names: "busybox:latest"
+
+    @property
+    def diff_ids(self) -> tuple[str, ...]:
+        return tuple(self.config["rootfs"]["diff_ids"])
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+
+class ImageStore:
+    def __init__(self, root: str):
+        self.root = root
+        os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
+        layout = os.path.join(root, "oci-layout")
+        if not os.path.exists(layout):
+            atomic_write_json(layout, {"imageLayoutVersion": "1.0.0"})
+        if not os.path.exists(self._index_path):
+            atomic_write_json(self._index_path, {"schemaVersion": 2, "manifests": []})
+        sweep_temporaries(root)
+
+    # -- blobs ------------------------------------------------------------
+    def blob_path(self, digest: str) -> str:
+        algo, _, hexpart = digest.partition(":")
+        if algo != "sha256" or len(hexpart) != 64 or not all(c in "0123456789abcdef" for c in hexpart):
+            raise ValueError(f"not a sha256 digest: {digest!r}")
+        return os.path.join(self.root, "blobs", "sha256", hexpart)
+
+    def put_blob(self, data: bytes, expected: str | None = None) -> str:
+        digest = sha256_digest(data)
+        if expected is not None and expected != digest:
+            raise BlobDigestMismatch(f"blob digest mismatch: expected {expected}, content is {digest}")
+        path = self.blob_path(digest)
+        if not os.path.exists(path):
+            atomic_write(path, data)
+        return digest
+
+    def get_blob(self, digest: str) -> bytes:
+        with open(self.blob_path(digest), "rb") as f:
+            return f.read()
+
+    def has_blob(self, digest: str) -> bool:
+        return os.path.exists(self.blob_path(digest))
+
+    # -- images -----------------------------------------------------------
+    @property
+    def _index_path(self) -> str:
+        return os.path.join(self.root, "index.json")
+
+    @contextlib.contextmanager
+    def _locked_index(self):
+        """Read-modify-write of index.json under an exclusive lock, so two
+        CLI calls tagging at once cannot lose each other's update."""
+        with open(os.path.join(self.root, ".lock"), "a+") as lock:
+            _flock(lock)
+            index = read_json(self._index_path)
+            yield index
+            atomic_write_json(self._index_path, index)
+
+    def add_image(self, layer_tars: list[bytes], config: dict, tag: str | None = None) -> Image:
+        """Store layers (bottom first) and config; tag the image.  The config's
+        ``rootfs.diff_ids`` is filled in from the layers."""
+        layer_digests = [self.put_blob(t) for t in layer_tars]
+        config = dict(config)
+        config["rootfs"] = {"type": "layers", "diff_ids": layer_digests}   # uncompressed: digest == diff_id
+        config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+        config_digest = self.put_blob(config_bytes)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MEDIA_MANIFEST,
+            "config": {"mediaType": MEDIA_CONFIG, "digest": config_digest, "size": len(config_bytes)},
+            "layers": [{"mediaType": MEDIA_LAYER, "digest": d, "size": len(t)}
+                       for d, t in zip(layer_digests, layer_tars)],
+        }
+        manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+        manifest_digest = self.put_blob(manifest_bytes)
+        with self._locked_index() as index:
+            descriptor = {"mediaType": MEDIA_MANIFEST, "digest": manifest_digest,
+                          "size": len(manifest_bytes)}
+            if tag is not None:
+                ref = str(parse_reference(tag))
+                index["manifests"] = [m for m in index["manifests"]
+                                      if m.get("annotations", {}).get(REF_ANNOTATION) != ref]
+                descriptor["annotations"] = {REF_ANNOTATION: ref}
+            if descriptor not in index["manifests"]:
+                index["manifests"].append(descriptor)
+        return self._load(manifest_digest)
+
+    def resolve(self, name: str) -> Image:
+        """An image by reference (``busybox``, ``busybox:1.36``) or by ID
+        (full ``sha256:…`` or a unique prefix of at least 4 hex digits)."""
+        index = read_json(self._index_path)
+        by_ref = {m.get("annotations", {}).get(REF_ANNOTATION): m["digest"] for m in index["manifests"]}
+        try:
+            ref = parse_reference(name)
+        except InvalidReference:
+            ref = None
+        if ref is not None and str(ref) in by_ref:
+            return self._load(by_ref[str(ref)])
+        prefix = name.removeprefix("sha256:")
+        if len(prefix) >= 4 and all(c in "0123456789abcdef" for c in prefix):
+            matches = {img.id: img for img in self.list() if img.id.removeprefix("sha256:").startswith(prefix)}
+            if len(matches) == 1:
+                return next(iter(matches.values()))
+        if ref is None:
+            raise InvalidReference(f"invalid reference format: {name!r}")
+        raise ImageNotFound(ref.familiar_str())
+
+    def list(self) -> list[Image]:
+        index = read_json(self._index_path)
+        seen: dict[str, Image] = {}
+        for m in index["manifests"]:
+            image = self._load(m["digest"], index)
+            seen.setdefault(image.id, image)
+        return list(seen.values())
+
+    def _load(self, manifest_digest: str, index: dict | None = None) -> Image:
+        manifest = json.loads(self.get_blob(manifest_digest))
+        config = json.loads(self.get_blob(manifest["config"]["digest"]))
+        index = index or read_json(self._index_path)
+        config_digest = manifest["config"]["digest"]
+        tags = []
+        for m in index["manifests"]:
+            ref = m.get("annotations", {}).get(REF_ANNOTATION)
+            if ref and self._config_of(m["digest"]) == config_digest:
+                tags.append(parse_reference(ref).familiar_str())
+        return Image(config_digest, manifest_digest, config,
+                     tuple(layer["digest"] for layer in manifest["layers"]), tuple(tags))
+
+    def _config_of(self, manifest_digest: str) -> str:
+        return json.loads(self.get_blob(manifest_digest))["config"]["digest"]
+
+    def layer_entries(self, blob_digest: str) -> list[LayerEntry]:
+        """A layer's changeset, checked for escapes (see :mod:`.layer_tar`)."""
+        return read_layer(io.BytesIO(self.get_blob(blob_digest)))
+
+
+def _flock(f) -> None:
+    try:
+        import fcntl
+    except ImportError:          # Windows: a single user, best effort
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)

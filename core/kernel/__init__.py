@@ -1,0 +1,32 @@
+"""The kernel interfaces every backend implements.
+
+A *backend* is one :class:`Kernel`: a bundle of the four interfaces the
+container lifecycle needs --
+
+* :class:`Namespaces` -- what a process can *see* (pid, uts, mnt, net, ipc, user, cgroup);
+* :class:`Cgroups`    -- what a process group may *use* (memory, pids, cpu, freezer);
+* :class:`UnionFS`    -- the layered root filesystem (overlayfs semantics);
+* :class:`Processes`  -- starting, stepping, signalling and waiting for processes.
+
+``core`` only ever talks to these classes; ``backends/linux`` implements them
+with real syscalls and ``backends/sim`` with a kernel written in Python.  The
+observable state both report (:mod:`.observe`) has one shape so that tests,
+notebooks and the CLI render the same thing whichever kernel produced it.
+"""
+
+from .cgroups import CgroupLimits, Cgroups, CgroupStats
+from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
+from .kernel import Kernel
+from .namespaces import NamespaceKind, Namespaces
+from .observe import CgroupNode, MountEntry, ProcessInfo
+from .processes import ExitStatus, ProcessHandle, Processes, SpawnSpec, Stdio
+from .trace import KernelOp, Tracer
+from .unionfs import EntryKind, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
+
+__all__ = [
+    "BackendUnavailable", "CgroupLimits", "CgroupNode", "CgroupStats", "Cgroups",
+    "EntryKind", "ExecFailed", "ExitStatus", "FileOps", "Kernel", "KernelError",
+    "KernelOp", "LayerEntry", "MountEntry", "NamespaceKind", "Namespaces",
+    "NotSupported", "ProcessHandle", "ProcessInfo", "Processes", "SpawnSpec",
+    "StatResult", "Stdio", "Tracer", "UnionFS", "UnionMount",
+]

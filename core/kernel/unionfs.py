@@ -1,0 +1,188 @@
+"""The union filesystem: a container's root as a stack of layers.
+
+The seed: "UnionFS可以把文件系统上的多个目录内容联合挂载到同一目录下" -- several
+directories are mounted together at one place, although they live apart.  The
+image's layers are read-only *lower* layers; on top Docker puts the container's
+*init layer* (hostname, hosts, resolv.conf) and its *read-write layer*.
+
+Semantics are overlayfs's (``Documentation/filesystems/overlayfs.rst``):
+
+* lookup goes top-down; the first layer that has a name wins;
+* a *whiteout* in an upper layer hides the name in every layer below it;
+* an *opaque* directory hides everything below it at that path;
+* writing to a lower file first copies it up into the upper layer;
+* ``rmdir`` of a non-empty merged directory is ``ENOTEMPTY``; renaming a
+  directory that exists in a lower layer is ``EXDEV``.
+
+A layer is exchanged as a *changeset*: a sequence of :class:`LayerEntry`, the
+same thing an image layer tar holds (whiteouts as ``.wh.NAME``, opaque
+directories as ``.wh..wh..opq``); ``core.image`` converts tars to entries and
+back, and checks them for escapes before any backend sees them.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+
+class EntryKind(str, enum.Enum):
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"   # only in changesets: "same inode as `link`"
+    WHITEOUT = "whiteout"   # only in changesets: "this name is deleted"
+
+
+@dataclass(frozen=True)
+class LayerEntry:
+    """One entry of a layer changeset.  ``path`` is relative ("etc/hosts")."""
+
+    path: str
+    kind: EntryKind
+    mode: int = 0o644          # permission bits (07777)
+    uid: int = 0
+    gid: int = 0
+    mtime: float = 0.0
+    data: bytes = b""          # FILE contents
+    link: str = ""             # SYMLINK target, or HARDLINK: path of the entry it links to
+    opaque: bool = False       # DIR only: hides lower layers' contents at this path
+
+
+@dataclass(frozen=True)
+class StatResult:
+    """What lstat(2) tells a user that both backends can agree on (no inode
+    numbers or times: those legitimately differ)."""
+
+    kind: EntryKind            # FILE, DIR or SYMLINK (also "chardev" for devices: see `is_device`)
+    mode: int                  # permission bits (07777)
+    uid: int
+    gid: int
+    size: int
+    nlink: int
+    is_device: bool = False
+
+
+class FileOps(ABC):
+    """File operations on one directory tree, with absolute paths inside it
+    ("/etc/hostname").  Errors are :class:`OSError` with the kernel's errno."""
+
+    @abstractmethod
+    def lstat(self, path: str) -> StatResult: ...
+
+    @abstractmethod
+    def stat(self, path: str) -> StatResult: ...
+
+    @abstractmethod
+    def listdir(self, path: str) -> list[str]:
+        """Names in a directory, in the order the filesystem gives (unsorted)."""
+
+    @abstractmethod
+    def read(self, path: str) -> bytes: ...
+
+    @abstractmethod
+    def write(self, path: str, data: bytes, *, append: bool = False, mode: int = 0o644) -> None:
+        """open(O_WRONLY|O_CREAT|(O_APPEND or O_TRUNC), mode) + write + close."""
+
+    @abstractmethod
+    def truncate(self, path: str, size: int) -> None: ...
+
+    @abstractmethod
+    def mkdir(self, path: str, mode: int = 0o755) -> None: ...
+
+    @abstractmethod
+    def rmdir(self, path: str) -> None: ...
+
+    @abstractmethod
+    def unlink(self, path: str) -> None: ...
+
+    @abstractmethod
+    def rename(self, src: str, dst: str) -> None: ...
+
+    @abstractmethod
+    def symlink(self, target: str, path: str) -> None: ...
+
+    @abstractmethod
+    def link(self, src: str, dst: str) -> None: ...
+
+    @abstractmethod
+    def readlink(self, path: str) -> str: ...
+
+    @abstractmethod
+    def chmod(self, path: str, mode: int) -> None: ...
+
+    @abstractmethod
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        """lchown(2): does not follow a final symlink."""
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.lstat(path)
+        except OSError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class UnionMount:
+    """A mounted layer stack.  ``target`` is where it is mounted (a host path
+    on Linux, a path in the simulated host's mount namespace on the sim)."""
+
+    target: str
+    lowers: tuple[str, ...]    # layer ids, top-most first (overlayfs lowerdir order)
+    upper: str                 # layer id of the read-write layer
+    options: str               # the mount options as the kernel shows them
+
+
+class UnionFS(ABC):
+    """Layers by id, and mounting stacks of them.  Read-only layers are
+    imported once and shared by every image and container that uses them."""
+
+    @abstractmethod
+    def import_layer(self, layer_id: str, entries: Iterable[LayerEntry]) -> None:
+        """Materialise a read-only layer from a changeset.  Atomic: on error
+        nothing named ``layer_id`` exists afterwards."""
+
+    @abstractmethod
+    def create_layer(self, layer_id: str) -> None:
+        """An empty writable layer (a container's init or read-write layer)."""
+
+    @abstractmethod
+    def has_layer(self, layer_id: str) -> bool: ...
+
+    @abstractmethod
+    def layers(self) -> list[str]: ...
+
+    @abstractmethod
+    def layer_files(self, layer_id: str) -> FileOps:
+        """Direct access to one layer's own files (not the merged view);
+        used to write the init layer before anything is mounted."""
+
+    @abstractmethod
+    def changes(self, layer_id: str) -> Iterator[LayerEntry]:
+        """The layer read back as a changeset: exactly what overlayfs left in
+        an upper dir, whiteouts as WHITEOUT entries and opaque dirs flagged,
+        in a deterministic (sorted, parents first) order."""
+
+    @abstractmethod
+    def mount(self, lowers: list[str], upper: str, name: str) -> UnionMount:
+        """Mount ``lowers`` (top-most first) under the writable ``upper``.
+        ``name`` makes the target unique (the container id)."""
+
+    @abstractmethod
+    def merged(self, mount: UnionMount) -> FileOps:
+        """File operations on the merged view of a mount."""
+
+    @abstractmethod
+    def unmount(self, mount: UnionMount) -> None:
+        """Unmount; not an error if it is not mounted (idempotent undo)."""
+
+    @abstractmethod
+    def mounted(self) -> list[UnionMount]:
+        """Every stack this backend has mounted (for leak checks)."""
+
+    @abstractmethod
+    def remove_layer(self, layer_id: str) -> None:
+        """Delete a layer; not an error if it does not exist."""

@@ -1,0 +1,3 @@
+from stepbox.core.cli.main import main
+
+main()

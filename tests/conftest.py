@@ -1,0 +1,25 @@
+"""Shared test set-up: Hypothesis profiles and the backend switches.
+
+Profiles: ``dev`` (default, quick) and ``ci`` (``HYPOTHESIS_PROFILE=ci``, set by
+``.ci/run``: more examples, no deadline because the real kernel is slow to
+mount and the CI machine is shared).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.register_profile(
+    "ci", max_examples=150, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+IS_LINUX_ROOT = sys.platform == "linux" and os.geteuid() == 0
+LINUX_ONLY_REASON = "needs the real Linux kernel as root (this host: %s, uid %s)" % (
+    sys.platform, os.geteuid() if hasattr(os, "geteuid") else "n/a")

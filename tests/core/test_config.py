@@ -1,0 +1,58 @@
+import pytest
+
+from stepbox.core.container.config import (
+    ContainerConfig, InvalidConfig, parse_cpus, parse_env, parse_size,
+)
+from stepbox.core.cli.format import go_template, human_duration
+
+
+@pytest.mark.parametrize("text, value", [("8m", 8 << 20), ("1g", 1 << 30), ("512k", 512 << 10),
+                                         ("100", 100), ("1.5m", int(1.5 * (1 << 20))), ("8MB", 8 << 20)])
+def test_sizes_like_docker(text, value):
+    assert parse_size(text) == value
+
+
+@pytest.mark.parametrize("text", ["12q", "", "m", "-1m", "1 2"])
+def test_bad_sizes_name_the_flag(text):
+    with pytest.raises(InvalidConfig, match=r'for "-m, --memory" flag: invalid size'):
+        parse_size(text)
+
+
+def test_memory_minimum():
+    with pytest.raises(InvalidConfig, match="Minimum memory limit allowed is 6MB"):
+        ContainerConfig(image="busybox", memory=1 << 20)
+
+
+def test_cpus():
+    assert parse_cpus("0.5") == 0.5
+    with pytest.raises(InvalidConfig, match="positive"):
+        parse_cpus("0")
+    with pytest.raises(InvalidConfig, match="rational"):
+        parse_cpus("lots")
+    limits = ContainerConfig(image="b", cpus=0.5).limits
+    assert (limits.cpu_quota_us, limits.cpu_period_us) == (50_000, 100_000)
+
+
+def test_env():
+    assert parse_env(["A=1", "B=", "C"]) == {"A": "1", "B": "", "C": ""}
+    with pytest.raises(InvalidConfig):
+        parse_env(["=x"])
+
+
+def test_relative_workdir_refused():
+    with pytest.raises(InvalidConfig, match="absolute path"):
+        ContainerConfig(image="b", workdir="tmp")
+
+
+def test_go_template_subset():
+    doc = {"State": {"ExitCode": 137, "OOMKilled": True}, "Config": {"Env": ["A=1"]}}
+    assert go_template("{{.State.ExitCode}} {{.State.OOMKilled}}", doc) == "137 true"
+    assert go_template("{{json .Config}}", doc) == '{"Env": ["A=1"]}'
+    with pytest.raises(KeyError, match="map has no entry"):
+        go_template("{{.Nope}}", doc)
+
+
+def test_human_duration():
+    assert human_duration(0.5) == "Less than a second"
+    assert human_duration(5) == "5 seconds"
+    assert human_duration(90) == "About a minute"

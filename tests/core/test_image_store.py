@@ -1,0 +1,69 @@
+import io
+import os
+
+import pytest
+
+from stepbox.core.image.bootstrap import busybox_entries
+from stepbox.core.image.layer_tar import write_layer
+from stepbox.core.image.store import BlobDigestMismatch, ImageNotFound, ImageStore, sha256_digest
+from stepbox.core.kernel import EntryKind
+
+
+def layer(entries):
+    buf = io.BytesIO()
+    write_layer(entries, buf)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ImageStore(str(tmp_path / "images"))
+
+
+def test_layout_is_oci(store):
+    assert os.path.exists(os.path.join(store.root, "oci-layout"))
+    assert os.path.exists(os.path.join(store.root, "index.json"))
+
+
+def test_blob_with_wrong_digest_is_refused_and_not_stored(store):
+    with pytest.raises(BlobDigestMismatch, match="expected sha256:0000"):
+        store.put_blob(b"hello", expected="sha256:" + "0" * 64)
+    assert not store.has_blob(sha256_digest(b"hello"))
+    assert [n for n in os.listdir(os.path.join(store.root, "blobs", "sha256"))] == []
+
+
+def test_add_resolve_and_tag(store):
+    tar = layer(busybox_entries(b"#!fake busybox", ["sh", "ls"]))
+    image = store.add_image([tar], {"config": {"Cmd": ["sh"]}}, tag="busybox")
+    assert image.diff_ids == (sha256_digest(tar),)
+    assert store.resolve("busybox").id == image.id
+    assert store.resolve("docker.io/library/busybox:latest").id == image.id
+    assert store.resolve(image.id).id == image.id
+    assert store.resolve(image.short_id).id == image.id
+    assert image.tags == ("busybox:latest",)
+    with pytest.raises(ImageNotFound, match="No such image: nope:latest"):
+        store.resolve("nope")
+
+
+def test_retagging_moves_the_tag(store):
+    a = store.add_image([layer([])], {"config": {"Cmd": ["a"]}}, tag="app")
+    b = store.add_image([layer([])], {"config": {"Cmd": ["b"]}}, tag="app")
+    assert store.resolve("app").id == b.id
+    assert a.id not in {img.id for img in store.list()}
+
+
+def test_layers_come_back_checked(store):
+    entries = busybox_entries(b"BIN", ["sh"])
+    image = store.add_image([layer(entries)], {"config": {}}, tag="t")
+    got = {e.path: e for e in store.layer_entries(image.layers[0])}
+    assert got["bin/sh"].kind is EntryKind.HARDLINK and got["bin/sh"].link == "bin/busybox"
+    assert got["tmp"].mode == 0o1777
+
+
+def test_leftover_temporaries_are_swept(tmp_path):
+    root = tmp_path / "images"
+    ImageStore(str(root))
+    leftover = root / "blobs" / "sha256" / ".tmp-abc"
+    leftover.write_bytes(b"half a blob")
+    ImageStore(str(root))
+    assert not leftover.exists()
