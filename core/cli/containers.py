@@ -12,7 +12,9 @@ import time
 import click
 
 from stepbox.core.container.config import ContainerConfig, parse_cpus, parse_env, parse_size
-from stepbox.core.container.errors import ContainerError
+from stepbox.core.container.errors import ContainerError, NoSuchContainer
+from stepbox.core.image.reference import InvalidReference
+from stepbox.core.image.store import ImageNotFound
 from stepbox.core.container.record import RUNNING
 
 from .format import go_template, ps_table
@@ -206,7 +208,16 @@ def logs(session, follow, container):
 @click.pass_obj
 def inspect(session, template, containers):
     """Return low-level information on containers."""
-    documents = [session.runtime.inspect(session.runtime.get(name)) for name in containers]
+    from .images import image_document
+    documents = []
+    for name in containers:                 # like docker: a container, else an image of that name
+        try:
+            documents.append(session.runtime.inspect(session.runtime.get(name)))
+        except NoSuchContainer:
+            try:
+                documents.append(image_document(session.runtime.images, session.runtime.images.resolve(name)))
+            except (ImageNotFound, InvalidReference):
+                raise NoSuchContainer(name) from None
     if template:
         for doc in documents:
             click.echo(go_template(template, doc))

@@ -10,7 +10,10 @@ from stepbox.core.container.config import InvalidConfig
 from stepbox.core.container.errors import ContainerError
 from stepbox.core.image.bootstrap import NoBaseImage
 from stepbox.core.image.reference import InvalidReference
-from stepbox.core.image.store import ImageNotFound
+from stepbox.core.image.store import BlobDigestMismatch, ImageNotFound
+from stepbox.core.image.archive import BadArchive
+from stepbox.core.image.commit import InvalidChange
+from stepbox.core.image.layer_tar import UnsafeLayer
 from stepbox.core.kernel import ExecFailed, KernelError
 
 from .session import open_session
@@ -18,7 +21,7 @@ from .session import open_session
 # Errors a user can cause: printed as one line, exit status 125 like docker's
 # "the daemon refused"; a command that cannot be executed keeps 126/127.
 USER_ERRORS = (ContainerError, InvalidConfig, InvalidReference, ImageNotFound, NoBaseImage,
-               KernelError, ValueError)
+               KernelError, UnsafeLayer, BadArchive, BlobDigestMismatch, InvalidChange)
 
 
 class StepboxGroup(click.Group):
@@ -62,7 +65,7 @@ class _LazySession:
 
 
 def main() -> None:
-    from . import containers, stepthrough  # noqa: F401  (registers the commands)
+    from . import containers, images, stepthrough  # noqa: F401  (registers the commands)
     cli(prog_name="stepbox")
 
 

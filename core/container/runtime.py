@@ -14,9 +14,12 @@ import shutil
 import signal as signals
 from collections.abc import Callable
 
+from stepbox.core.image.archive import export_rootfs
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
+from stepbox.core.image.commit import commit_layer
+from stepbox.core.image.flatten import flatten
 from stepbox.core.image.reference import parse_reference
-from stepbox.core.image.store import ImageNotFound, ImageStore
+from stepbox.core.image.store import Image, ImageNotFound, ImageStore
 from stepbox.core.kernel import ExecFailed, Kernel, Stdio
 
 from . import plan
@@ -205,6 +208,66 @@ class Runtime:
             with open(stdio.stdout, "rb") as out, open(stdio.stderr, "rb") as err:
                 return status.code, out.read(), err.read()
 
+    # -- images from containers -------------------------------------------------
+    def commit(self, record: ContainerRecord, ref: str | None = None, *, message: str = "",
+               author: str = "", changes: list[str] = (), pause: bool = True) -> Image:
+        """``docker commit``: the read-write layer becomes the top layer of a new
+        image.  A running container is frozen meanwhile so the layer is read
+        in one consistent state."""
+        paused_here = pause and record.state == RUNNING
+        if paused_here:
+            self.pause(record)
+        try:
+            parent = self.images.resolve(record.image_id)
+            entries = list(self.kernel.unionfs.changes(record.rw_layer))
+            container_config = {"Cmd": list(record.config.cmd) or None,
+                                "Entrypoint": (list(record.config.entrypoint)
+                                               if record.config.entrypoint is not None else None),
+                                "Env": [f"{k}={v}" for k, v in {**_env_dict(record.image_config),
+                                                               **record.config.env}.items()],
+                                "WorkingDir": record.config.workdir or None}
+            return commit_layer(self.images, parent, entries, container_config=container_config,
+                                created_by=" ".join(record.argv), ref=ref, message=message,
+                                author=author, change_lines=list(changes))
+        finally:
+            if paused_here:
+                self.unpause(record)
+
+    def export(self, record: ContainerRecord, out) -> None:
+        """``docker export``: the container's whole filesystem as one flat tar."""
+        unionfs = self.kernel.unionfs
+        stack = [record.rw_layer, record.init_layer, *record.lowers]
+        export_rootfs(flatten(list(unionfs.changes(layer)) for layer in reversed(stack)), out)
+
+    def remove_image(self, name: str, force: bool = False) -> list[str]:
+        """``docker rmi``: untag, and delete the image once no name and no
+        container refers to it; then collect what nothing uses any more."""
+        image = self.images.resolve(name)
+        users = [r for r in self.containers.all() if r.image_id == image.id]
+        untag_only = name not in (image.id, image.short_id) and not name.startswith("sha256:") \
+            and len(image.tags) > 1
+        if users and not force and not untag_only:
+            raise Conflict(f'conflict: unable to remove repository reference "{name}" (must force) - '
+                           f"container {users[0].short_id} is using its referenced image {image.short_id}")
+        if untag_only:
+            self.images.untag(name)
+            return [f"Untagged: {parse_reference(name).familiar_str()}"]
+        report = [f"Untagged: {tag}" for tag in image.tags]
+        self.images.delete(image)
+        report += [f"Deleted: {digest}" for digest in self.collect_garbage() if digest == image.id]
+        return report
+
+    def collect_garbage(self) -> list[str]:
+        """Delete blobs and unpacked layers that no image or container uses."""
+        removed = self.images.gc()
+        used = {plan.layer_id(d) for img in self.images.list() for d in img.diff_ids}
+        for record in self.containers.all():
+            used |= {record.rw_layer, record.init_layer, *record.lowers}
+        for layer in self.kernel.unionfs.layers():
+            if layer not in used:
+                self.kernel.unionfs.remove_layer(layer)
+        return removed
+
     # -- looking at a container -----------------------------------------------
     def refresh(self, record: ContainerRecord) -> ContainerRecord:
         """A container whose process ended while no program waited for it (a
@@ -240,6 +303,10 @@ class Runtime:
             data = {"LowerDir": ":".join(mount["lowers"]), "UpperDir": mount["upper"],
                     "MergedDir": mount["target"], "WorkDir": ""}
         return record.inspect({"Name": "overlay2", "Data": data})
+
+
+def _env_dict(image_config: dict) -> dict[str, str]:
+    return dict(item.partition("=")[::2] for item in image_config.get("Env") or [])
 
 
 def _scratch_dir() -> str:

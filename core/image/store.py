@@ -118,20 +118,49 @@ class ImageStore:
             yield index
             atomic_write_json(self._index_path, index)
 
-    def add_image(self, layer_tars: list[bytes], config: dict, tag: str | None = None) -> Image:
-        """Store layers (bottom first) and config; tag the image.  The config's
+    def add_image(self, layers: list[bytes | str], config: dict, tag: str | None = None) -> Image:
+        """Store layers (bottom first) and config; tag the image.  A layer is
+        its tar's bytes, or the digest of a layer already in the store (so a
+        commit does not re-read its parent's layers).  The config's
         ``rootfs.diff_ids`` is filled in from the layers."""
-        layer_digests = [self.put_blob(t) for t in layer_tars]
+        layer_digests, sizes = [], []
+        for layer in layers:
+            if isinstance(layer, str):
+                if not self.has_blob(layer):
+                    raise ImageNotFound(f"layer {layer}")
+                layer_digests.append(layer)
+                sizes.append(os.path.getsize(self.blob_path(layer)))
+            else:
+                layer_digests.append(self.put_blob(layer))
+                sizes.append(len(layer))
         config = dict(config)
         config["rootfs"] = {"type": "layers", "diff_ids": layer_digests}   # uncompressed: digest == diff_id
         config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+        return self._add_manifest(config_bytes, layer_digests, sizes, tag)
+
+    def add_loaded_image(self, config_bytes: bytes, layer_tars: list[bytes], tag: str | None) -> Image:
+        """An image from elsewhere (``load``, ``pull``): its config is kept
+        byte for byte so its ID stays the same, after checking that the
+        layers are the ones its ``rootfs.diff_ids`` names."""
+        config = json.loads(config_bytes)
+        diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+        if len(diff_ids) != len(layer_tars):
+            raise BlobDigestMismatch(f"image config lists {len(diff_ids)} layers, the image has {len(layer_tars)}")
+        digests = []
+        for number, (expected, tar) in enumerate(zip(diff_ids, layer_tars), 1):
+            digests.append(self.put_blob(tar, expected=expected) if isinstance(tar, bytes) else tar)
+        sizes = [os.path.getsize(self.blob_path(d)) for d in digests]
+        return self._add_manifest(config_bytes, digests, sizes, tag)
+
+    def _add_manifest(self, config_bytes: bytes, layer_digests: list[str], sizes: list[int],
+                      tag: str | None) -> Image:
         config_digest = self.put_blob(config_bytes)
         manifest = {
             "schemaVersion": 2,
             "mediaType": MEDIA_MANIFEST,
             "config": {"mediaType": MEDIA_CONFIG, "digest": config_digest, "size": len(config_bytes)},
-            "layers": [{"mediaType": MEDIA_LAYER, "digest": d, "size": len(t)}
-                       for d, t in zip(layer_digests, layer_tars)],
+            "layers": [{"mediaType": MEDIA_LAYER, "digest": d, "size": size}
+                       for d, size in zip(layer_digests, sizes)],
         }
         manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
         manifest_digest = self.put_blob(manifest_bytes)
@@ -190,6 +219,49 @@ class ImageStore:
 
     def _config_of(self, manifest_digest: str) -> str:
         return json.loads(self.get_blob(manifest_digest))["config"]["digest"]
+
+    def tag(self, image: Image, tag: str) -> None:
+        ref = str(parse_reference(tag))
+        with self._locked_index() as index:
+            index["manifests"] = [m for m in index["manifests"]
+                                  if m.get("annotations", {}).get(REF_ANNOTATION) != ref]
+            index["manifests"].append({"mediaType": MEDIA_MANIFEST, "digest": image.manifest_digest,
+                                       "size": os.path.getsize(self.blob_path(image.manifest_digest)),
+                                       "annotations": {REF_ANNOTATION: ref}})
+
+    def untag(self, tag: str) -> bool:
+        """Remove one name; True if it existed."""
+        ref = str(parse_reference(tag))
+        with self._locked_index() as index:
+            before = len(index["manifests"])
+            index["manifests"] = [m for m in index["manifests"]
+                                  if m.get("annotations", {}).get(REF_ANNOTATION) != ref]
+            return len(index["manifests"]) != before
+
+    def delete(self, image: Image) -> None:
+        """Forget every name and manifest of ``image``; blobs go at :meth:`gc`."""
+        with self._locked_index() as index:
+            index["manifests"] = [m for m in index["manifests"]
+                                  if self._config_of(m["digest"]) != image.id]
+
+    def gc(self, keep: set[str] = frozenset()) -> list[str]:
+        """Delete blobs no manifest in the index refers to (nor ``keep``);
+        what an interrupted load or an rmi left behind.  Returns the digests."""
+        index = read_json(self._index_path)
+        live = set(keep)
+        for m in index["manifests"]:
+            live.add(m["digest"])
+            manifest = json.loads(self.get_blob(m["digest"]))
+            live.add(manifest["config"]["digest"])
+            live.update(layer["digest"] for layer in manifest["layers"])
+        removed = []
+        directory = os.path.join(self.root, "blobs", "sha256")
+        for name in os.listdir(directory):
+            digest = "sha256:" + name
+            if digest not in live and not name.startswith("."):
+                os.unlink(os.path.join(directory, name))
+                removed.append(digest)
+        return removed
 
     def layer_entries(self, blob_digest: str) -> list[LayerEntry]:
         """A layer's changeset, checked for escapes (see :mod:`.layer_tar`)."""

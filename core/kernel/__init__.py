@@ -19,11 +19,14 @@ from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
 from .kernel import Kernel
 from .namespaces import NamespaceKind, Namespaces
 from .observe import CgroupNode, MountEntry, ProcessInfo
-from .processes import ExitStatus, ProcessHandle, Processes, SpawnSpec, Stdio
+from .processes import (
+    DOCKER_DEFAULT_CAPABILITIES, ExitStatus, MountSpec, ProcessHandle, Processes, SpawnSpec, Stdio,
+)
 from .trace import KernelOp, Tracer
 from .unionfs import EntryKind, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
 
 __all__ = [
+    "DOCKER_DEFAULT_CAPABILITIES", "MountSpec",
     "BackendUnavailable", "CgroupLimits", "CgroupNode", "CgroupStats", "Cgroups",
     "EntryKind", "ExecFailed", "ExitStatus", "FileOps", "Kernel", "KernelError",
     "KernelOp", "LayerEntry", "MountEntry", "NamespaceKind", "Namespaces",
