@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install stepbox and everything its tests need, on a fresh machine.
 #  - as root on Debian/Ubuntu: the host packages the real-kernel tests use
-#    (busybox-static is the base image; runc is the benchmark's yardstick);
+#    (busybox-static is the base image; runc, docker.io, docker-registry and
+#    skopeo are the real things the interop tests and benchmarks compare to);
 #  - everywhere: stepbox itself, editable, with its test dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(busybox-static runc iproute2)
+APT_PACKAGES=(busybox-static runc iproute2 docker.io docker-registry skopeo)
 
 if [ "$(uname -s)" = Linux ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()

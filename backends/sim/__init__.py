@@ -4,3 +4,17 @@
 that needs no root and no Linux.  See ``SIMPLIFICATIONS.md`` beside this file
 for the one list of ways it knowingly differs from the real kernel.
 """
+
+from __future__ import annotations
+
+from stepbox.core.kernel.trace import Tracer
+
+from .kernel import SimKernel
+
+__all__ = ["SimKernel", "create_kernel"]
+
+
+def create_kernel(state_dir: str | None = None, tracer: Tracer | None = None) -> SimKernel:
+    """A freshly booted simulated kernel.  ``state_dir`` is where the union
+    filesystem keeps image layers between programs (None: in memory only)."""
+    return SimKernel(state_dir=state_dir, tracer=tracer)

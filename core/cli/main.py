@@ -15,13 +15,15 @@ from stepbox.core.image.archive import BadArchive
 from stepbox.core.image.commit import InvalidChange
 from stepbox.core.image.layer_tar import UnsafeLayer
 from stepbox.core.kernel import ExecFailed, KernelError
+from stepbox.core.registry.errors import RegistryClientError
 
 from .session import open_session
 
 # Errors a user can cause: printed as one line, exit status 125 like docker's
 # "the daemon refused"; a command that cannot be executed keeps 126/127.
 USER_ERRORS = (ContainerError, InvalidConfig, InvalidReference, ImageNotFound, NoBaseImage,
-               KernelError, UnsafeLayer, BadArchive, BlobDigestMismatch, InvalidChange)
+               KernelError, UnsafeLayer, BadArchive, BlobDigestMismatch, InvalidChange,
+               RegistryClientError)
 
 
 class StepboxGroup(click.Group):
@@ -65,7 +67,7 @@ class _LazySession:
 
 
 def main() -> None:
-    from . import containers, images, stepthrough  # noqa: F401  (registers the commands)
+    from . import build, containers, daemon, images, registry, stepthrough  # noqa: F401  (registers the commands)
     cli(prog_name="stepbox")
 
 

@@ -46,7 +46,10 @@ def parse_env(items: list[str]) -> dict[str, str]:
     return env
 
 
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+# Docker's pattern ends in "+", so it refuses one-character names (dockerd 26
+# answers `--name w` with "Invalid container name").  stepbox accepts them:
+# the project's own examples use `--name w`, and nothing depends on the length.
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
 def check_name(name: str) -> str:

@@ -12,9 +12,6 @@ from stepbox.core.kernel import NamespaceKind
 
 from .steps import LifecycleContext
 
-HOST_INIT_PID = 1     # the host's init: its namespaces are "the host's"
-
-
 def observe(ctx: LifecycleContext) -> dict:
     kernel, record = ctx.kernel, ctx.record
     unionfs = kernel.unionfs
@@ -42,7 +39,7 @@ def observe(ctx: LifecycleContext) -> dict:
 def _process_view(ctx: LifecycleContext) -> dict:
     kernel, record = ctx.kernel, ctx.record
     own = kernel.namespaces.of(record.pid)
-    host = kernel.namespaces.of(HOST_INIT_PID)
+    host = kernel.namespaces.host()
     namespaces = {kind.value: ("own " if own.get(kind) != host.get(kind) else "host's ") + str(own.get(kind))
                   for kind in NamespaceKind if kind in own}
     pid_ns = own.get(NamespaceKind.PID)

@@ -55,6 +55,12 @@ class Namespaces(ABC):
     def interfaces(self, pid: int) -> dict[str, bool]:
         """Network interfaces in ``pid``'s net namespace: name -> is it UP."""
 
+    def host(self) -> dict[NamespaceKind, int]:
+        """The namespaces the engine itself runs in -- "outside" for a
+        container.  By default those of PID 1; a backend whose PID 1 is not
+        readable (a VM's init behind a ptrace check) overrides this."""
+        return self.of(1)
+
     @abstractmethod
     def pid_in_namespace(self, pid: int) -> int:
         """The PID that host PID ``pid`` has inside its own PID namespace

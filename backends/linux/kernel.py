@@ -1,0 +1,154 @@
+"""``LinuxKernel``: the four interfaces on the real kernel, bundled.
+
+Everything the backend keeps on disk lives under ``state_dir``::
+
+    overlay/            layers and mounts (:mod:`.overlay`)
+    linux/runs/<token>  one directory per started process (:mod:`.process`)
+    linux/config.json   settings a later program must agree on (the cgroup base)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+
+from stepbox.core.kernel.kernel import Kernel
+from stepbox.core.kernel.observe import MountEntry
+from stepbox.core.kernel.trace import Tracer
+
+from . import libc, procfs
+from .cgroups import LinuxCgroups, detect_layout
+from .namespaces import LinuxNamespaces
+from .overlay import LinuxUnionFS
+from .process import LinuxProcesses
+
+BUSYBOX_PATHS = ("/usr/bin/busybox", "/bin/busybox", "/usr/local/bin/busybox",
+                 "/usr/sbin/busybox", "/sbin/busybox")
+PT_INTERP = 3
+
+
+def is_static_elf(data: bytes) -> bool:
+    """True for an ELF executable without a program interpreter (PT_INTERP):
+    it needs no dynamic loader or libc from the image, so it runs in an
+    image that contains nothing else."""
+    if data[:4] != b"\x7fELF":
+        return False
+    is64, little = data[4] == 2, data[5] == 1
+    end = "<" if little else ">"
+    if is64:
+        phoff, = struct.unpack_from(end + "Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
+    else:
+        phoff, = struct.unpack_from(end + "I", data, 0x1C)
+        phentsize, phnum = struct.unpack_from(end + "HH", data, 0x2A)
+    for i in range(phnum):
+        p_type, = struct.unpack_from(end + "I", data, phoff + i * phentsize)
+        if p_type == PT_INTERP:
+            return False
+    return True
+
+
+def _config(state_dir: str) -> dict:
+    try:
+        with open(os.path.join(state_dir, "linux", "config.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+class LinuxKernel(Kernel):
+    name = "linux"
+
+    def __init__(self, state_dir: str, tracer: Tracer | None = None,
+                 cgroup_base: str | None = None):
+        self.state_dir = os.path.abspath(state_dir)
+        os.makedirs(os.path.join(self.state_dir, "linux"), exist_ok=True)
+        self.tracer = tracer or Tracer()
+        # The cgroup base must be the same for every program using this state
+        # dir (a later CLI call must find the groups), so it is remembered.
+        config = _config(self.state_dir)
+        if cgroup_base is None:
+            cgroup_base = config.get("cgroup_base", "")
+        if config.get("cgroup_base") != cgroup_base:
+            path = os.path.join(self.state_dir, "linux", "config.json")
+            with open(path + ".tmp", "w") as f:
+                json.dump({**config, "cgroup_base": cgroup_base}, f)
+            os.rename(path + ".tmp", path)
+        self.layout = detect_layout()
+        self.cgroups = LinuxCgroups(self.layout, self.tracer, base=cgroup_base)
+        self.unionfs = LinuxUnionFS(self.state_dir, self.tracer)
+        self.processes = LinuxProcesses(self.state_dir, self.tracer, self.cgroups)
+        self.namespaces = LinuxNamespaces()
+        self.sweep()          # what a crashed earlier program left behind
+
+    def mounts(self, pid: int) -> list[MountEntry]:
+        return procfs.read_mounts(pid)
+
+    def busybox(self) -> tuple[bytes, list[str]] | None:
+        for path in BUSYBOX_PATHS:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            if not is_static_elf(data):
+                continue          # needs a libc the image would not have
+            out = subprocess.run([path, "--list"], capture_output=True, check=False)
+            applets = sorted(set(out.stdout.decode().split()))
+            return data, applets
+        return None
+
+    # -- crash safety ------------------------------------------------------------------
+    def sweep(self) -> dict[str, list]:
+        """Startup sweep (run by the constructor): remove only what is
+        certainly stale -- layer imports whose program died, mount dirs of
+        stacks no longer mounted.  Container processes need no sweep: an init
+        whose engine died before ``exec`` exits by itself (its control pipe
+        reaches end-of-file) and the shim records that.  Cgroups and mounts
+        still in use by a container record are the engine's to release; use
+        :func:`cleanup` to tear down everything."""
+        return {"overlay": self.unionfs.sweep()}
+
+    def cleanup(self) -> dict[str, list]:
+        """Tear down *everything* this state dir started: kill its processes,
+        unmount its stacks, remove its cgroups and run records."""
+        return cleanup(self.state_dir, kernel=self)
+
+
+def cleanup(state_dir: str, kernel: LinuxKernel | None = None) -> dict[str, list]:
+    """Undo everything the Linux backend did for ``state_dir`` (after a crash,
+    or at the end of a test).  Safe to run twice."""
+    kernel = kernel or LinuxKernel(state_dir, Tracer(enabled=False))
+    # Frozen tasks cannot act on SIGKILL (cgroup v1): thaw first, then kill.
+    if "freezer" in kernel.cgroups.controller:
+        for path in kernel.cgroups.list():
+            try:
+                kernel.cgroups.thaw(path)
+            except Exception:
+                pass
+    done: dict[str, list] = {"killed": kernel.processes.kill_all()}
+    prefix = kernel.state_dir.rstrip("/") + "/"
+    unmounted = []
+    # Deepest first, so that mounts stacked on a merged dir go before it.
+    for m in sorted(procfs.read_mountinfo(), key=lambda m: -len(m.mountpoint)):
+        if m.mountpoint.startswith(prefix):
+            try:
+                libc.umount2(m.mountpoint, libc.MNT_DETACH)
+                unmounted.append(m.mountpoint)
+            except OSError:
+                pass
+    done["unmounted"] = unmounted
+    removed = []
+    for path in sorted(kernel.cgroups.list(), key=lambda p: -p.count("/")):
+        kernel.cgroups.remove(path)
+        removed.append(path)
+    kernel.cgroups.remove_base()
+    done["cgroups"] = removed
+    runs = kernel.processes.runs
+    for token in os.listdir(runs):
+        shutil.rmtree(os.path.join(runs, token), ignore_errors=True)
+    done["overlay"] = kernel.unionfs.sweep() + kernel.unionfs.remove_all_mount_dirs()
+    return done

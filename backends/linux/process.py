@@ -1,0 +1,503 @@
+"""``LinuxProcesses`` and ``LinuxProcessHandle``: the engine's side of a container process.
+
+:meth:`LinuxProcesses.spawn` starts the shim (:mod:`.shim`), which starts the
+container's PID 1 (:mod:`.init`).  The handle then talks to PID 1 over two
+pipes -- one JSON request per line, one reply per line -- until ``exec``.
+
+A *run directory* ``STATE/linux/runs/<token>/`` belongs to each started
+process: ``shim.json`` (the PIDs and their start times), ``exit.json``
+(written by the shim when PID 1 is gone) and ``shim.log``.  That directory
+and :meth:`LinuxProcessHandle.record` are all a later program needs to find
+the process again.  A PID alone is not enough -- PIDs are reused -- so a
+PID is only trusted together with the start time from ``/proc/PID/stat``.
+
+User namespaces (``SpawnSpec.uid_map``/``gid_map``, like Docker's
+userns-remap) are supported: the joiner creates the user namespace first and
+the shim writes its id maps from outside.  Root in the container is then an
+unprivileged uid on the host, which must be able to reach the rootfs: the
+directories above the state dir need to be searchable (o+x) by it.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import shutil
+import signal as signalmod
+import subprocess
+import sys
+import time
+
+from stepbox.core.kernel.errors import ExecFailed, KernelError, NotSupported
+from stepbox.core.kernel.namespaces import NamespaceKind
+from stepbox.core.kernel.observe import ProcessInfo
+from stepbox.core.kernel.processes import (
+    DOCKER_DEFAULT_CAPABILITIES, ExitStatus, MountSpec, ProcessHandle, Processes, SpawnSpec,
+    Stdio,
+)
+from stepbox.core.kernel.trace import Tracer
+
+from . import libc, procfs
+
+
+def _exec_error(argv0: str, err: int, path: str) -> ExecFailed:
+    """Docker's wording for a command that cannot be started."""
+    if err in (errno.ENOENT, errno.ENOTDIR):
+        if "/" in argv0:
+            return ExecFailed(f'exec: "{argv0}": stat {argv0}: no such file or directory', 127)
+        return ExecFailed(f'exec: "{argv0}": executable file not found in $PATH', 127)
+    if err == errno.EACCES:
+        return ExecFailed(f'exec: "{argv0}": permission denied', 126)
+    return ExecFailed(f'exec: "{argv0}": {os.strerror(err)}', 126)
+
+
+def _alive(pid: int | None, start: int | None) -> bool:
+    """Is the process that had this PID at that start time still there
+    (and not just a zombie)?"""
+    if not pid:
+        return False
+    try:
+        st = procfs.read_stat(pid)
+    except (OSError, ValueError, IndexError):
+        return False
+    return st.state not in ("Z", "X") and (start is None or st.starttime == start)
+
+
+def _read_json(path: str) -> dict | None:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+class LinuxProcessHandle(ProcessHandle):
+    def __init__(self, tracer: Tracer, run_dir: str, info: dict,
+                 cmd_w: int | None = None, rep_r: int | None = None, execed: bool = False):
+        self.tracer = tracer
+        self.run_dir = run_dir
+        self.pid = info["init"]
+        self.start = info.get("init_start")
+        self.shim_pid = info.get("shim")
+        self.shim_start = info.get("shim_start")
+        self._cmd_w, self._rep_r = cmd_w, rep_r
+        self._buf = b""
+        self.execed = execed
+        self._status: ExitStatus | None = None
+        # exec_in processes are never looked up again by another program, so
+        # their run directory goes as soon as their status has been read.
+        self.ephemeral = False
+
+    def __repr__(self) -> str:
+        return f"<LinuxProcessHandle pid={self.pid} shim={self.shim_pid} run_dir={self.run_dir}>"
+
+    def __del__(self):
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for name in ("_cmd_w", "_rep_r"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+                setattr(self, name, None)
+
+    # -- talking to PID 1 ----------------------------------------------------------------
+    def _send(self, request: dict) -> None:
+        if self._cmd_w is None:
+            raise KernelError(
+                "this process can no longer be told what to do: it has already exec'd its "
+                "command (or was found again with reattach, which only allows wait/signal)")
+        data = json.dumps(request).encode() + b"\n"
+        try:
+            while data:
+                data = data[os.write(self._cmd_w, data):]
+        except BrokenPipeError:
+            self._close_pipes()
+            raise KernelError(f"the container's init (pid {self.pid}) has exited") from None
+
+    def _receive(self) -> dict | None:
+        while b"\n" not in self._buf:
+            chunk = os.read(self._rep_r, 65536)
+            if not chunk:
+                return None                # end of file
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return json.loads(line)
+
+    def _call(self, op: str, **args) -> None:
+        self._send({"op": op, **args})
+        reply = self._receive()
+        if reply is None:
+            self._close_pipes()
+            raise KernelError(f"the container's init (pid {self.pid}) exited during {op}")
+        for call, detail in reply.get("ops", []):
+            self.tracer.record(call, detail)
+        if not reply["ok"]:
+            err = reply.get("errno") or errno.EIO
+            raise OSError(err, f"{op} inside the container failed: {reply.get('error')}")
+
+    # -- in-container operations ------------------------------------------------------------
+    def sethostname(self, name: str) -> None:
+        self._call("sethostname", name=name)
+
+    def make_mounts_private(self) -> None:
+        self._call("make_mounts_private")
+
+    def mount(self, spec: MountSpec, rootfs: str) -> None:
+        self._call("mount", source=spec.source, target=spec.target, fstype=spec.fstype,
+                   options=list(spec.options), rootfs=rootfs)
+
+    def pivot_root(self, new_root: str) -> None:
+        self._call("pivot_root", new_root=new_root)
+
+    def mask_paths(self, masked: list[str], readonly: list[str]) -> None:
+        self._call("mask_paths", masked=list(masked), readonly=list(readonly))
+
+    def bring_up_loopback(self) -> None:
+        self._call("bring_up_loopback")
+
+    def drop_capabilities(self, keep: frozenset[str]) -> None:
+        self._call("drop_capabilities", keep=sorted(keep))
+
+    def exec(self, argv: list[str], env: dict[str, str], cwd: str = "/",
+             user: tuple[int, int] = (0, 0)) -> None:
+        if not argv:
+            raise ExecFailed("exec: no command given", 127)
+        self.tracer.record("chdir", json.dumps(cwd))
+        if tuple(user) != (0, 0):
+            self.tracer.record("setgid", str(user[1]))
+            self.tracer.record("setuid", str(user[0]))
+        self.tracer.record("execve", f"{json.dumps(argv[0])}, {json.dumps(list(argv))}, "
+                                     f"[{len(env)} vars]")
+        self._send({"op": "exec", "argv": list(argv), "env": dict(env), "cwd": cwd,
+                    "user": list(user)})
+        reply = self._receive()
+        self._close_pipes()
+        if reply is None:                  # close-on-exec closed the pipe: it runs
+            self.execed = True
+            return
+        if reply.get("stage") == "setup":
+            raise ExecFailed(f'exec: "{argv[0]}": preparing to run it failed: '
+                             f'{reply.get("error")}', 126)
+        raise _exec_error(argv[0], reply.get("errno") or errno.ENOENT, reply.get("path", ""))
+
+    # -- from the outside ------------------------------------------------------------------------
+    def signal(self, sig: int) -> None:
+        """kill(2).  Once PID 1 has exited and its status is recorded, this
+        is a no-op -- as kill(2) on a zombie succeeds until its parent has
+        waited -- so undo steps ("kill, then wait") stay idempotent."""
+        if not _alive(self.pid, self.start):
+            if self.exit_status() is not None:
+                return
+            raise ProcessLookupError(errno.ESRCH, f"no such process: {self.pid}")
+        self.tracer.record("kill", f"{self.pid}, {signalmod.Signals(sig).name}")
+        os.kill(self.pid, sig)
+
+    def exit_status(self) -> ExitStatus | None:
+        if self._status is not None:
+            return self._status
+        rec = _read_json(os.path.join(self.run_dir, "exit.json"))
+        if rec is None:
+            return None
+        if rec.get("signal"):
+            self._status = ExitStatus.killed(rec["signal"])
+        else:
+            self._status = ExitStatus.exited(rec["code"])
+        if self.ephemeral:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        return self._status
+
+    def wait(self, timeout: float | None = None) -> ExitStatus | None:
+        """Poll for ``exit.json``.  (inotify would avoid polling; a short
+        back-off keeps this simple and cheap enough.)"""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            status = self.exit_status()
+            if status is not None:
+                return status
+            if not _alive(self.shim_pid, self.shim_start):
+                status = self.exit_status()     # it may have written just now
+                if status is not None:
+                    return status
+                raise KernelError(
+                    f"the shim (pid {self.shim_pid}) of process {self.pid} is gone without "
+                    f"recording an exit status; see {self.run_dir}/shim.log")
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.05)
+
+    def record(self) -> dict:
+        return {"backend": "linux", "run_dir": self.run_dir, "pid": self.pid,
+                "start": self.start, "shim": self.shim_pid, "shim_start": self.shim_start}
+
+
+class LinuxProcesses(Processes):
+    def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroups=None):
+        self.runs = os.path.join(os.path.abspath(state_dir), "linux", "runs")
+        os.makedirs(self.runs, exist_ok=True)
+        self.tracer = tracer or Tracer(enabled=False)
+        self.cgroups = cgroups          # LinuxCgroups: where the cgroup.procs files are
+
+    # -- starting the shim -------------------------------------------------------------------
+    def _start_shim(self, config: dict, fds: list[int]) -> tuple[str, dict]:
+        token = secrets.token_hex(8)
+        run_dir = os.path.join(self.runs, token)
+        os.makedirs(run_dir)
+        info_r, info_w = os.pipe2(os.O_CLOEXEC)
+        config = {**config, "run_dir": run_dir, "info_fd": info_w}
+        try:
+            with open(os.path.join(run_dir, "shim.log"), "ab") as log:
+                # pass_fds makes exactly these fds inheritable; everything
+                # else of ours is closed in the child.
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "stepbox.backends.linux.shim", json.dumps(config)],
+                    pass_fds=[info_w, *fds], start_new_session=True, cwd="/",
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            os.close(info_w)
+            info_w = -1
+            proc.wait()                      # the first fork exits at once
+            data = b""
+            while chunk := os.read(info_r, 65536):
+                data += chunk
+        finally:
+            os.close(info_r)
+            if info_w != -1:
+                os.close(info_w)
+        info = json.loads(data) if data else {"error": "the shim exited without a word",
+                                              "errno": errno.EIO}
+        if "error" in info:
+            # Nothing half-made stays behind: the joiner died before PID 1
+            # existed, so the run directory only holds the log we quote.
+            with open(os.path.join(run_dir, "shim.log"), errors="replace") as f:
+                log = f.read().strip()
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise OSError(info.get("errno") or errno.EIO,
+                          f"starting the container process failed: {info['error']}"
+                          + (f"\n{log}" if log else ""))
+        return run_dir, info
+
+    def spawn(self, spec: SpawnSpec) -> ProcessHandle:
+        if NamespaceKind.USER in spec.namespaces and not (spec.uid_map and spec.gid_map):
+            raise NotSupported("a user namespace needs a uid_map and a gid_map "
+                               "(e.g. ((0, 100000, 65536),) as Docker's userns-remap)")
+        flags = 0
+        for kind in spec.namespaces:
+            flags |= libc.CLONE_FLAG_BY_NAME[NamespaceKind(kind).clone_flag]
+        procs_files = self._procs_files(spec.cgroup)
+        cmd_r, cmd_w = os.pipe2(os.O_CLOEXEC)
+        rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
+        stdio = None
+        if spec.stdio is not None:
+            stdio = {"stdout": spec.stdio.stdout, "stderr": spec.stdio.stderr,
+                     "stdin": spec.stdio.stdin}
+        config = {"mode": "spawn", "flags": flags, "cgroup_procs": procs_files,
+                  "cmd_fd": cmd_r, "rep_fd": rep_w, "stdio": stdio,
+                  "uid_map": [list(m) for m in spec.uid_map],
+                  "gid_map": [list(m) for m in spec.gid_map]}
+        try:
+            run_dir, info = self._start_shim(config, [cmd_r, rep_w])
+        except BaseException:
+            for fd in (cmd_r, cmd_w, rep_r, rep_w):
+                os.close(fd)
+            raise
+        os.close(cmd_r)
+        os.close(rep_w)
+        # What happened, in the words of the syscalls (the joiner did them).
+        for path in procs_files:
+            self.tracer.record(f"write {path}", f'"{info["joiner"]}"')
+        if flags & libc.CLONE_NEWUSER:
+            self.tracer.record("unshare", "CLONE_NEWUSER")
+            for name, mapping in (("uid_map", spec.uid_map), ("gid_map", spec.gid_map)):
+                text = "\\n".join(" ".join(map(str, m)) for m in mapping)
+                self.tracer.record(f"write /proc/{info['joiner']}/{name}", f'"{text}"')
+            self.tracer.record("setresuid", "0, 0, 0")
+        self.tracer.record("clone", f"{libc.clone_flag_names(flags & ~libc.CLONE_NEWUSER)}|SIGCHLD")
+        return LinuxProcessHandle(self.tracer, run_dir, info, cmd_w=cmd_w, rep_r=rep_r)
+
+    def _procs_files(self, cgroup: str | None) -> list[str]:
+        if not cgroup:
+            return []
+        if self.cgroups is None:
+            raise KernelError("this LinuxProcesses has no cgroups manager to join a cgroup with")
+        return self.cgroups.procs_files(cgroup)
+
+    def exec_in(self, target_pid: int, argv: list[str], env: dict[str, str],
+                cwd: str, stdio: Stdio) -> ProcessHandle:
+        if not argv:
+            raise ExecFailed("exec: no command given", 127)
+        if not self.exists(target_pid):
+            raise ProcessLookupError(errno.ESRCH, f"no such process: {target_pid}")
+        procs_files = self._target_procs_files(target_pid)
+        rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
+        config = {"mode": "exec", "target_pid": target_pid, "cgroup_procs": procs_files,
+                  "rep_fd": rep_w, "argv": list(argv), "env": dict(env), "cwd": cwd,
+                  "keep_caps": sorted(DOCKER_DEFAULT_CAPABILITIES),
+                  "stdio": {"stdout": stdio.stdout, "stderr": stdio.stderr,
+                            "stdin": stdio.stdin}}
+        try:
+            run_dir, info = self._start_shim(config, [rep_w])
+        finally:
+            os.close(rep_w)
+        for path in procs_files:
+            self.tracer.record(f"write {path}", f'"{info["joiner"]}"')
+        for kind in ("cgroup", "ipc", "uts", "net", "pid", "mnt"):
+            self.tracer.record("setns", f'open("/proc/{target_pid}/ns/{kind}"), 0')
+        self.tracer.record("clone", "SIGCHLD")
+        self.tracer.record("execve", f"{json.dumps(argv[0])}, {json.dumps(list(argv))}, "
+                                     f"[{len(env)} vars]")
+        handle = LinuxProcessHandle(self.tracer, run_dir, info, cmd_w=None, rep_r=rep_r)
+        handle.ephemeral = True
+        reply = handle._receive()
+        handle._close_pipes()
+        if reply is not None:
+            handle.wait()
+            raise _exec_error(argv[0], reply.get("errno") or errno.ENOENT, reply.get("path", ""))
+        handle.execed = True
+        return handle
+
+    def _target_procs_files(self, pid: int) -> list[str]:
+        """The cgroup.procs files of ``pid``'s cgroups, in the hierarchies we manage."""
+        if self.cgroups is None:
+            return []
+        lines = procfs.read_cgroup_file(pid)
+        v1_controllers = {m.mountpoint: set(m.controllers) for m in self.cgroups.layout.v1}
+        files = []
+        for h in self.cgroups.hierarchies:
+            for line in lines:
+                if h.version == 2:
+                    match = line.hierarchy_id == 0 and not line.controllers
+                else:
+                    match = bool(line.controllers) and \
+                        set(line.controllers) == v1_controllers.get(h.mountpoint)
+                if match:
+                    files.append(f"{h.mountpoint}{line.path.rstrip('/')}/cgroup.procs")
+        return files
+
+    def reattach(self, record: dict) -> ProcessHandle | None:
+        """Find a process started earlier.  Returns a handle (for ``wait``
+        and ``signal``) while the process runs *or* its exit status is still
+        on record; ``None`` when there is nothing left to find."""
+        run_dir = record.get("run_dir")
+        if not run_dir or not os.path.isdir(run_dir):
+            return None
+        info = _read_json(os.path.join(run_dir, "shim.json"))
+        if info is None:
+            return None
+        if info.get("init") != record.get("pid"):
+            return None
+        handle = LinuxProcessHandle(self.tracer, run_dir, info, execed=True)
+        if handle.exit_status() is not None:
+            return handle
+        if _alive(handle.pid, handle.start) or _alive(handle.shim_pid, handle.shim_start):
+            return handle
+        return None
+
+    def list(self) -> list[ProcessInfo]:
+        result = []
+        frozen_cache: dict[str, bool] = {}
+        freezer = None
+        if self.cgroups is not None and self.cgroups.controller.get("freezer") is not None:
+            freezer = self.cgroups.controller["freezer"]
+        for pid in procfs.list_pids():
+            try:
+                stat = procfs.read_stat(pid)
+                status = procfs.read_status(pid)
+                argv = procfs.read_cmdline(pid)
+                lines = procfs.read_cgroup_file(pid)
+            except (OSError, ValueError, IndexError):
+                continue                    # it exited while we looked
+            state = {"I": "S", "t": "T", "X": "Z"}.get(stat.state, stat.state)
+            if freezer is not None and state != "Z" and \
+                    self._in_frozen_cgroup(lines, freezer, frozen_cache):
+                state = "T"
+            result.append(ProcessInfo(
+                pid=pid, ppid=stat.ppid, ns_pid=status.nspid[-1], argv=argv or (stat.comm,),
+                state=state, namespaces=procfs.read_namespaces(pid),
+                cgroup=procfs.v2_cgroup_path(lines)))
+        return result
+
+    @staticmethod
+    def _in_frozen_cgroup(lines, freezer, cache: dict[str, bool]) -> bool:
+        for line in lines:
+            if freezer.version == 1 and "freezer" in line.controllers:
+                path = line.path
+                if path == "/":
+                    return False
+                if path not in cache:
+                    try:
+                        with open(f"{freezer.mountpoint}{path}/freezer.state") as f:
+                            cache[path] = f.read().strip() == "FROZEN"
+                    except OSError:
+                        cache[path] = False
+                return cache[path]
+            if freezer.version == 2 and line.hierarchy_id == 0:
+                if line.path == "/":
+                    return False
+                if line.path not in cache:
+                    try:
+                        with open(f"{freezer.mountpoint}{line.path}/cgroup.events") as f:
+                            cache[line.path] = "frozen 1" in f.read()
+                    except OSError:
+                        cache[line.path] = False
+                return cache[line.path]
+        return False
+
+    def exists(self, pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    # -- crash recovery ----------------------------------------------------------------------------------
+    def run_records(self) -> list[tuple[str, dict | None, dict | None]]:
+        """(run_dir, shim.json, exit.json) for every process this state dir started."""
+        result = []
+        for token in sorted(os.listdir(self.runs)):
+            d = os.path.join(self.runs, token)
+            result.append((d, _read_json(os.path.join(d, "shim.json")),
+                           _read_json(os.path.join(d, "exit.json"))))
+        return result
+
+    def kill_all(self, timeout: float = 10.0) -> list[int]:
+        """SIGKILL every still-running init (and its shim) started from this
+        state dir; wait until the shims have recorded the exits."""
+        killed = []
+        for run_dir, info, _exit in self.run_records():
+            if info is None:
+                continue
+            if _alive(info["init"], info.get("init_start")):
+                try:
+                    os.kill(info["init"], signalmod.SIGKILL)
+                    killed.append(info["init"])
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for run_dir, info, _exit in self.run_records():
+            if info is None:
+                continue
+            while _alive(info["shim"], info.get("shim_start")) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if _alive(info["shim"], info.get("shim_start")):
+                os.kill(info["shim"], signalmod.SIGKILL)
+        return killed
+
+    def alive_runs(self) -> list[int]:
+        """Host PIDs of shims and inits from this state dir still running."""
+        pids = []
+        for _, info, _ in self.run_records():
+            if info is None:
+                continue
+            for pid_key, start_key in (("shim", "shim_start"), ("init", "init_start")):
+                if _alive(info.get(pid_key), info.get(start_key)):
+                    pids.append(info[pid_key])
+        return pids

@@ -1,0 +1,422 @@
+"""Starting container processes and talking to them from the host.
+
+:class:`SimProcesses` is ``clone(2)`` for the engine: the new process is
+created in fresh namespaces and in its cgroup, and then *holds* -- it runs
+no program yet, like runc's ``runc init`` waiting on its exec FIFO.
+:class:`SimProcessHandle` performs the in-container steps *as that process*
+(with its namespaces, root and capabilities), one call at a time, until
+``exec`` gives it its program.
+
+A simulated process exists only inside the :class:`SimKernel` object that
+made it; it cannot outlive the Python program.  So :meth:`SimProcesses.reattach`
+finds a process again only in the same kernel object (``None`` otherwise) --
+the engine keeps one kernel for its lifetime.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal as _signal
+from typing import TYPE_CHECKING
+
+from stepbox.core.kernel.errors import ExecFailed, KernelError
+from stepbox.core.kernel.namespaces import NamespaceKind
+from stepbox.core.kernel.observe import ProcessInfo
+from stepbox.core.kernel.processes import (ExitStatus, MountSpec, ProcessHandle, Processes,
+                                           SpawnSpec, Stdio)
+
+from .files import HostFile, NullDevice
+from .loader import search_and_load
+from .memfs import MemFS
+from .namespaces import namespace_of
+from .syscalls import start_program
+from .vfs import DIR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import SimKernel
+    from .process import Process
+
+_boot_ids = iter(range(1, 1 << 62))
+
+
+def exit_status(raw: int) -> ExitStatus:
+    """A raw wait status as Docker reports it."""
+    sig = raw & 0x7F
+    if sig:
+        return ExitStatus.killed(sig)
+    return ExitStatus.exited(raw >> 8)
+
+
+def _flag_names(kinds) -> str:
+    order = ("mnt", "uts", "ipc", "user", "pid", "net", "cgroup")
+    flags = [NamespaceKind(k).clone_flag for k in order if k in kinds]
+    return "|".join(flags + ["SIGCHLD"])
+
+
+class SimProcessHandle(ProcessHandle):
+    def __init__(self, kernel: "SimKernel", proc: "Process"):
+        self.k = kernel
+        self.proc = proc
+        self.pid = proc.pid
+        self._status: ExitStatus | None = None
+        self._rootfs: tuple[str, tuple] | None = None     # (rootfs path, its Loc): a cache
+
+    def __repr__(self) -> str:
+        return f"<SimProcessHandle pid={self.pid} {self.proc.state}>"
+
+    # -- in-child operations ------------------------------------------------------------
+    def _held(self) -> "Process":
+        p = self.proc
+        if not p.held:
+            state = "has exited" if p.state in "ZX" else "has already exec'd its program"
+            raise KernelError(f"process {p.pid} {state}; in-container steps happen before exec")
+        return p
+
+    def _as_current(self):
+        return _Current(self.k.sched, self.proc)
+
+    def sethostname(self, name: str) -> None:
+        p = self._held()
+        if "CAP_SYS_ADMIN" not in p.caps:
+            raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+        if len(name.encode()) > 64:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        if self.k.tracer.enabled:
+            self.k.tracer.record("sethostname", f'"{name}", {len(name)}')
+        p.ns.uts.hostname = name
+
+    def make_mounts_private(self) -> None:
+        p = self._held()
+        self.k.tracer.record("mount", 'NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL')
+        self.k.vfs.make_private(p)
+
+    def mount(self, spec: MountSpec, rootfs: str) -> None:
+        p = self._held()
+        k = self.k
+        if "CAP_SYS_ADMIN" not in p.caps:
+            raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+        rootfs = rootfs.rstrip("/") or "/"
+        cached = self._rootfs
+        if cached is None or cached[0] != rootfs:
+            cached = self._rootfs = (rootfs, k.vfs.walk(p, rootfs, True))
+        shown_target = spec.target if rootfs == "/" else rootfs + spec.target
+        if not spec.target.strip("/"):
+            self._rootfs = None          # a mount on the rootfs itself hides the cached spot
+        k.mount_as(p, spec.source, spec.target, spec.fstype, spec.options,
+                   create=True, start=cached[1], shown_target=shown_target)
+
+    def pivot_root(self, new_root: str) -> None:
+        p = self._held()
+        k = self.k
+        vfs = k.vfs
+        loc = vfs.walk(p, new_root, True)
+        if loc[1] != p.ns.mnt.table.mounts[loc[0]].fs_root:
+            # pivot_root(2) wants a mount point; binding the directory on
+            # itself makes one (runc does the same).
+            vfs.bind(p, loc, loc, frozenset(), recursive=True)
+        vfs.pivot_root(p, new_root)
+        if k.tracer.enabled:
+            # runc's sequence: new_root must be a mount point (a bind on
+            # itself makes sure), then pivot with new_root == put_old and a
+            # lazy unmount of the old root, stacked on "/".
+            k.tracer.record("mount", f'"{new_root}", "{new_root}", NULL, MS_BIND|MS_REC, NULL')
+            k.tracer.record("chdir", f'"{new_root}"')
+            k.tracer.record("pivot_root", '".", "."')
+            k.tracer.record("umount2", '".", MNT_DETACH')
+            k.tracer.record("chdir", '"/"')
+        self._rootfs = None
+
+    def mask_paths(self, masked: list[str], readonly: list[str]) -> None:
+        p = self._held()
+        k = self.k
+        vfs = k.vfs
+        tracer = k.tracer
+        with self._as_current():
+            null = None
+            for path in masked:
+                try:
+                    loc = vfs.walk(p, path, True)
+                except (FileNotFoundError, NotADirectoryError):
+                    continue                      # nothing to hide
+                fs, _ = vfs.fs_of(p, loc)
+                if fs.lstat(loc[1]).kind is DIR:
+                    if tracer.enabled:
+                        tracer.record("mount", f'"tmpfs", "{path}", "tmpfs", MS_RDONLY, NULL')
+                    vfs.attach(p, loc, k.empty_ro_fs, "/", "tmpfs", "tmpfs",
+                               frozenset({"ro"}), "inode64")
+                else:
+                    if null is None:
+                        null = self._dev_null(p)
+                    if tracer.enabled:
+                        tracer.record("mount", f'"/dev/null", "{path}", NULL, MS_BIND, NULL')
+                    vfs.bind(p, null, loc, frozenset(), recursive=False)
+            for path in readonly:
+                try:
+                    loc = vfs.walk(p, path, True)
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                _, m = vfs.fs_of(p, loc)
+                if tracer.enabled:
+                    tracer.record("mount", f'"{path}", "{path}", NULL, MS_BIND|MS_REC, NULL')
+                    tracer.record("mount", f'"{path}", "{path}", NULL, '
+                                           f'MS_RDONLY|MS_REMOUNT|MS_BIND|MS_REC, NULL')
+                vfs.bind(p, loc, loc, m.flags | {"ro"}, recursive=True)
+
+    def _dev_null(self, p) -> tuple:
+        vfs = self.k.vfs
+        try:
+            loc = vfs.walk(p, "/dev/null", True)
+            if vfs.fs_of(p, loc)[0].lstat(loc[1]).is_device:
+                return loc
+        except OSError:
+            pass
+        raise KernelError("cannot mask paths: the container has no /dev/null device "
+                          "(mount /dev and bind the devices first)")
+
+    def bring_up_loopback(self) -> None:
+        p = self._held()
+        self.k.tracer.record("ioctl", 'SIOCSIFFLAGS, {ifr_name="lo", ifr_flags=IFF_UP|IFF_LOOPBACK}')
+        p.ns.net.interfaces["lo"] = True
+
+    def drop_capabilities(self, keep: frozenset[str]) -> None:
+        p = self._held()
+        k = self.k
+        dropped = p.caps - frozenset(keep)
+        p.caps = p.caps & frozenset(keep)
+        p.no_new_privs = True
+        if k.tracer.enabled:
+            from .process import CAPABILITY_NAMES, capability_mask
+            for name in CAPABILITY_NAMES:
+                if name in dropped:
+                    k.tracer.record("prctl", f"PR_CAPBSET_DROP, {name}")
+            k.tracer.record("prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL")
+            mask = capability_mask(p.caps)
+            k.tracer.record("capset", f"{{version=_LINUX_CAPABILITY_VERSION_3}}, "
+                                      f"{{effective={mask:#x}, permitted={mask:#x}, inheritable=0}}")
+            k.tracer.record("prctl", "PR_SET_NO_NEW_PRIVS, 1")
+
+    def exec(self, argv: list[str], env: dict[str, str], cwd: str = "/",
+             user: tuple[int, int] = (0, 0)) -> None:
+        p = self._held()
+        exec_program(self.k, p, argv, env, cwd, user)
+
+    # -- from the outside -----------------------------------------------------------------
+    def signal(self, sig: int) -> None:
+        """kill(2) from the host.  Once the process has exited this is a
+        no-op (kill on a zombie succeeds), so "kill, then wait" undo steps
+        stay idempotent -- as in the Linux backend."""
+        p = self.proc
+        if p.state in "ZX":
+            return
+        if self.k.tracer.enabled:
+            name = _signal.Signals(sig).name if sig in _signal.Signals._value2member_map_ else sig
+            self.k.tracer.record("kill", f"{p.pid}, {name}")
+        self.k.signals.send(p, sig, None)
+
+    def wait(self, timeout: float | None = None) -> ExitStatus | None:
+        if self._status is not None:
+            return self._status
+        p = self.proc
+        k = self.k
+        if p.state not in "ZX":
+            deadline = None if timeout is None else k.sched.now + max(0, int(timeout * 1_000_000))
+            finished = k.sched.run_until(lambda: p.state in "ZX", deadline)
+            if not finished:
+                if timeout is None:
+                    raise KernelError(
+                        f"deadlock: process {p.pid} ({p.comm}) can never exit -- every process "
+                        f"is blocked and no timer is pending")
+                return None
+        self._status = exit_status(p.exit_raw)
+        if p.state == "Z" and (p.parent is k.engine or p.parent is k.init):
+            k.procs.release(p)
+        return self._status
+
+    def record(self) -> dict:
+        return {"backend": "sim", "kernel": self.k.boot_id, "pid": self.pid,
+                "start_time": self.proc.start_time}
+
+
+class _Current:
+    """The kernel's ``current``: procfs and friends need to know who asks."""
+
+    def __init__(self, sched, proc):
+        self.sched, self.proc = sched, proc
+
+    def __enter__(self):
+        self.saved = self.sched.current
+        self.sched.current = self.proc
+
+    def __exit__(self, *exc):
+        self.sched.current = self.saved
+
+
+def open_stdio(k: "SimKernel", stdio: Stdio | None) -> dict:
+    """fds 0, 1, 2 on host files (opened outside the container, like the
+    shim does), or /dev/null."""
+    if stdio is None:
+        null = NullDevice(0, 2)
+        null.refs = 3
+        return {0: null, 1: null, 2: null}
+    opened = []
+    try:
+        opened.append(HostFile(stdio.stdin, False) if stdio.stdin else NullDevice(0, 0))
+        out = HostFile(stdio.stdout, True)
+        opened.append(out)
+        if stdio.stderr == stdio.stdout:
+            out.refs += 1
+            opened.append(out)
+        else:
+            opened.append(HostFile(stdio.stderr, True))
+    except OSError:
+        for f in opened:
+            f.close(k)
+        raise
+    return dict(enumerate(opened))
+
+
+def exec_program(k: "SimKernel", p: "Process", argv: list[str], env: dict[str, str],
+                 cwd: str, user: tuple[int, int]) -> None:
+    """The last step of a container's start: chdir, set the user, execvp.
+    A failure raises :class:`ExecFailed` with Docker's message and ends the
+    process with Docker's exit code (127 not found, 126 cannot execute)."""
+    def fail(message: str, code: int):
+        k.procs.exit(p, code << 8)
+        raise ExecFailed(message, code)
+
+    if not argv:
+        fail("exec: no command", 127)
+    try:
+        loc = k.vfs.walk(p, cwd or "/", True)
+        if k.vfs.fs_of(p, loc)[0].lstat(loc[1]).kind is not DIR:
+            raise OSError(errno.ENOTDIR, "not a directory")
+        p.cwd = loc
+    except OSError as e:
+        fail(f'chdir to cwd ("{cwd}") set in config.json failed: {_reason(e)}', 126)
+    uid, gid = user
+    p.uid = p.ns.user.uid_to_host(uid)
+    p.gid = p.ns.user.gid_to_host(gid)
+    if uid != 0:
+        p.caps = frozenset()            # a non-root user keeps no capabilities across exec
+    name = argv[0]
+    with _Current(k.sched, p):
+        try:
+            program, exe, argv = search_and_load(k, p, list(argv), env.get("PATH"))
+        except OSError as e:
+            if e.errno == errno.ENOENT and "/" not in name:
+                fail(f'exec: "{name}": executable file not found in $PATH', 127)
+            if e.errno in (errno.ENOENT, errno.ENOTDIR):
+                fail(f'exec: "{name}": stat {name}: {_reason(e)}', 127)
+            if e.errno == errno.EACCES:
+                fail(f'exec: "{name}": permission denied', 126)
+            if e.errno == errno.ENOEXEC:
+                fail(f'exec: "{name}": exec format error', 126)
+            fail(f'exec: "{name}": {_reason(e)}', 126)
+    if k.tracer.enabled:
+        from .syscalls import _execve_detail
+        k.tracer.record("execve", _execve_detail(exe, argv, env))
+    p.held = False
+    start_program(k, p, program, argv, env, exe)
+    k.sched.start(p)
+
+
+def _reason(e: OSError) -> str:
+    return (e.strerror or os.strerror(e.errno or 0)).lower() if e.errno != errno.ENOENT \
+        else "no such file or directory"
+
+
+class SimProcesses(Processes):
+    def __init__(self, kernel: "SimKernel"):
+        self.k = kernel
+        kernel.boot_id = next(_boot_ids)
+        kernel.empty_ro_fs = MemFS(clock=kernel.wall_clock)
+
+    def spawn(self, spec: SpawnSpec) -> SimProcessHandle:
+        k = self.k
+        parent = k.engine
+        cg = parent.cgroup
+        if spec.cgroup:
+            cg = k.cgroups.lookup(spec.cgroup)
+            if cg is None:
+                raise KernelError(f"cgroup {spec.cgroup!r} does not exist; create it first")
+        kinds = {kind.value for kind in spec.namespaces}
+        # The log files are opened first (by the shim, on the host): a bad
+        # path fails here, before any process exists.
+        fds = open_stdio(k, spec.stdio)
+        ns, pidns = k.clone_namespaces(parent, kinds, spec.uid_map, spec.gid_map)
+        if k.tracer.enabled:
+            k.tracer.record("clone", _flag_names(kinds))
+        # The child joins its cgroup before it runs anything: the fork is
+        # charged to that cgroup (pids.max applies) -- not to the engine's.
+        try:
+            proc = k.procs.create(parent, pidns, cg, like=parent)
+        except OSError as e:
+            for f in fds.values():
+                f.close(k)
+            raise KernelError(f"cannot start the container's process: fork: "
+                              f"{os.strerror(e.errno)} (cgroup /{cg.path})") from e
+        if "cgroup" in kinds:
+            ns.cgroup.root = cg
+        proc.ns = ns
+        proc.held = True
+        proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
+        if cg is not parent.cgroup and k.tracer.enabled:
+            k.tracer.record(f"write {cg.dir()}/cgroup.procs", f'"{proc.pid}"')
+        proc.fds = fds
+        return SimProcessHandle(k, proc)
+
+    def exec_in(self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str,
+                stdio: Stdio) -> SimProcessHandle:
+        k = self.k
+        target = k.procs.get(target_pid)
+        if target.state in "ZX":
+            raise KernelError(f"process {target_pid} is not running")
+        if k.tracer.enabled:
+            k.tracer.record("setns", f"pidfd({target_pid}), CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|"
+                                     f"CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWCGROUP")
+        fds = open_stdio(k, stdio)
+        try:
+            proc = k.procs.create(k.engine, target.pidns, target.cgroup, like=target)
+        except OSError as e:
+            for f in fds.values():
+                f.close(k)
+            raise KernelError(f"cannot exec in the container: fork: {os.strerror(e.errno)} "
+                              f"(cgroup /{target.cgroup.path})") from e
+        proc.handlers = {}
+        proc.held = True
+        proc.no_new_privs = True
+        for f in proc.fds.values():
+            f.close(k)
+        proc.fds = fds
+        exec_program(k, proc, argv, env, cwd, (0, 0))
+        return SimProcessHandle(k, proc)
+
+    def reattach(self, record: dict) -> SimProcessHandle | None:
+        k = self.k
+        if record.get("backend") != "sim" or record.get("kernel") != k.boot_id:
+            return None
+        proc = k.procs.find(record.get("pid", 0))
+        if proc is None or proc.start_time != record.get("start_time"):
+            return None
+        return SimProcessHandle(k, proc)
+
+    def list(self) -> list[ProcessInfo]:
+        out = []
+        for proc in sorted(self.k.procs.all(), key=lambda p: p.pid):
+            if proc.state == "X":
+                continue
+            state = proc.state
+            if proc.alive and proc.cgroup.frozen_eff:
+                state = "T"
+            out.append(ProcessInfo(
+                pid=proc.pid, ppid=proc.parent.pid if proc.parent is not None else 0,
+                ns_pid=proc.nspids[-1], argv=tuple(proc.argv), state=state,
+                namespaces={kind.value: namespace_of(proc, kind.value).inode
+                            for kind in NamespaceKind},
+                cgroup="/" + proc.cgroup.path))
+        return out
+
+    def exists(self, pid: int) -> bool:
+        proc = self.k.procs.find(pid)
+        return proc is not None and proc.state != "X"

@@ -1,0 +1,417 @@
+"""``SimKernel``: the simulated kernel, all of its parts wired together.
+
+At boot it builds what a small Linux host has after init started:
+
+* the initial namespaces (with the kernel's fixed inode numbers) -- hostname
+  ``sim-host``, a network namespace with ``lo`` and ``eth0`` up;
+* a root filesystem (a :class:`MemFS`) with ``/proc``, ``/sys``,
+  ``/sys/fs/cgroup`` (cgroup v2), ``/dev`` (devtmpfs) mounted on it, all
+  *shared* mounts as systemd leaves them;
+* PID 1, ``/sbin/init``.  It also stands for the engine: the container
+  processes the engine starts are its children (the role containerd-shim
+  plays on a Docker host), and host-side reads of ``/proc/self`` see it.
+
+The parts: :class:`~.scheduler.Scheduler` (virtual clock, run queue),
+:class:`~.process.ProcessTable`, :class:`~.signals.Signals`,
+:class:`~.vfs.VFS`, :class:`~.cgroups.SimCgroups`,
+:class:`~.namespaces.SimNamespaces`, :class:`~.handle.SimProcesses` and the
+union filesystem (the FS engineer's ``SimUnionFS``, whose mounts are
+attached to the host's mount table here).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import struct
+import sys as _sys
+import time
+from collections.abc import Iterable, Iterator
+
+from stepbox.core.kernel.kernel import Kernel
+from stepbox.core.kernel.observe import MountEntry
+from stepbox.core.kernel.trace import Tracer
+from stepbox.core.kernel.unionfs import FileOps, LayerEntry, UnionFS, UnionMount
+
+from .cgroups import SimCgroups
+from .fstypes import make_devtmpfs, make_sysfs, new_filesystem
+from .loader import MISC_MAGIC
+from .memfs import MemFS
+from .namespaces import (INITIAL_INODES, CgroupNamespace, InodeAllocator, IpcNamespace,
+                         MountNamespace, NetNamespace, NsProxy, PidNamespace, SimNamespaces,
+                         UserNamespace, UtsNamespace)
+from .process import ProcessTable
+from .procfs import ProcFS
+from .scheduler import Scheduler
+from .signals import Signals
+from .vfs import DIR, VFS, Mount, MountTable, MS_NAMES, parse_mount_options
+
+HOST_NAME = "sim-host"
+
+
+class SimKernel(Kernel):
+    name = "sim"
+
+    def __init__(self, state_dir: str | None = None, tracer: Tracer | None = None,
+                 unionfs: UnionFS | None = None, seed: int = 0):
+        self.tracer = tracer if tracer is not None else Tracer()
+        self.random = random.Random(seed)
+        self.raise_program_errors = False      # True: a crashing program raises in wait()
+        self.boot_wall = time.time()
+        self.sched = Scheduler(self)
+        self.signals = Signals(self)
+        self.vfs = VFS(self)
+        self.cgroups = SimCgroups(self)
+        self.new_inode = InodeAllocator()
+        self.time_ns_inode = INITIAL_INODES["time"]
+        self._misc: dict[str, object] = {}     # binfmt_misc: registered programs by name
+        self._binfmt_cache: dict = {}
+        self._find_program = None
+        self._boot()
+        self.namespaces = SimNamespaces(self)
+        from .handle import SimProcesses        # (handle imports kernel pieces)
+        self.processes = SimProcesses(self)
+        if unionfs is None:
+            try:
+                from .unionfs import SimUnionFS
+            except ImportError as e:          # the union FS module is not there (yet)
+                unionfs = _MissingUnionFS(str(e))
+            else:
+                unionfs = SimUnionFS(self.tracer, state_dir)
+        self.unionfs = HostMountedUnionFS(self, unionfs)
+
+    def wall_clock(self) -> float:
+        """File times: the real time at boot plus the virtual time since."""
+        return self.boot_wall + self.sched.now / 1_000_000
+
+    # -- boot -------------------------------------------------------------------------
+    def _boot(self) -> None:
+        ino = INITIAL_INODES
+        user = UserNamespace("user", ino["user"])
+        self.init_pidns = PidNamespace("pid", ino["pid"])
+        self.procs = ProcessTable(self, self.init_pidns)
+        self.devfs = make_devtmpfs(self)
+        self.devfs_options = "size=4096k,nr_inodes=1024,mode=755"
+        self.sysfs = make_sysfs(self)
+        self.cgroupfs = MemFS(clock=self.wall_clock)
+        self.rootfs = root = MemFS(clock=self.wall_clock)
+        for d in ("/bin", "/sbin", "/etc", "/dev", "/proc", "/sys", "/tmp", "/root", "/home",
+                  "/run", "/usr", "/usr/bin", "/usr/sbin", "/var", "/var/lib",
+                  "/var/lib/stepbox"):
+            root.mkdir(d)
+        root.chmod("/tmp", 0o1777)
+        root.write("/etc/hostname", f"{HOST_NAME}\n".encode())
+        root.write("/etc/hosts", b"127.0.0.1\tlocalhost\n")
+        root.write("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
+
+        table = MountTable()
+        new_id = self.vfs.new_mount_id
+        rootm = Mount(new_id(), 0, "/", root, "/", "/dev/sda1", "ext4", frozenset(), "",
+                      shared=True)
+        table.add(rootm)
+        table.root_id = rootm.id
+        procm = Mount(new_id(), rootm.id, "/proc", ProcFS(self, self.init_pidns), "/", "proc",
+                      "proc", frozenset({"nosuid", "nodev", "noexec"}), "", shared=True)
+        sysm = Mount(new_id(), rootm.id, "/sys", self.sysfs, "/", "sysfs", "sysfs",
+                     frozenset({"nosuid", "nodev", "noexec"}), "", shared=True)
+        devm = Mount(new_id(), rootm.id, "/dev", self.devfs, "/", "udev", "devtmpfs",
+                     frozenset({"nosuid"}), self.devfs_options, shared=True)
+        cgm = Mount(new_id(), sysm.id, "/fs/cgroup", self.cgroupfs, "/", "cgroup2", "cgroup2",
+                    frozenset({"nosuid", "nodev", "noexec"}), "", shared=True)
+        for m in (procm, sysm, devm, cgm):
+            table.add(m)
+        mnt = MountNamespace("mnt", ino["mnt"], table=table)
+        net = NetNamespace("net", ino["net"], interfaces={"lo": True, "eth0": True})
+        self.host_ns = NsProxy(
+            uts=UtsNamespace("uts", ino["uts"], hostname=HOST_NAME),
+            ipc=IpcNamespace("ipc", ino["ipc"]), mnt=mnt, pid_for_children=self.init_pidns,
+            net=net, cgroup=CgroupNamespace("cgroup", ino["cgroup"], root=self.cgroups.root),
+            user=user)
+        init = self.procs.create(None, self.init_pidns, self.cgroups.root)
+        init.ns = self.host_ns
+        init.root = init.cwd = (rootm.id, "/")
+        init.argv, init.comm, init.exe = ["/sbin/init"], "init", "/sbin/init"
+        self.init = init
+        self.engine = init          # the parent of what Processes.spawn starts
+
+    # -- namespaces for a new process ---------------------------------------------------
+    def clone_namespaces(self, parent, kinds: Iterable[str], uid_map=(), gid_map=()):
+        """The NsProxy (and the PID namespace) of a child cloned with the
+        CLONE_NEW* flags for ``kinds``; everything else is shared."""
+        ns = parent.ns
+        kinds = {getattr(k, "value", k) for k in kinds}
+        if not kinds:
+            return ns, ns.pid_for_children
+        new = self.new_inode
+        changes = {}
+        if "uts" in kinds:
+            changes["uts"] = UtsNamespace("uts", new(), hostname=ns.uts.hostname,
+                                          domainname=ns.uts.domainname)
+        if "ipc" in kinds:
+            changes["ipc"] = IpcNamespace("ipc", new())
+        if "mnt" in kinds:
+            changes["mnt"] = MountNamespace("mnt", new(), table=self.vfs.share(ns.mnt.table))
+        if "net" in kinds:
+            changes["net"] = NetNamespace("net", new())
+        if "user" in kinds:
+            changes["user"] = UserNamespace("user", new(), parent=ns.user,
+                                            uid_map=tuple(uid_map) or ((0, parent.uid, 1),),
+                                            gid_map=tuple(gid_map) or ((0, parent.gid, 1),))
+        if "cgroup" in kinds:
+            changes["cgroup"] = CgroupNamespace("cgroup", new(), root=None)  # set on join
+        pidns = ns.pid_for_children
+        if "pid" in kinds:
+            pidns = PidNamespace("pid", new(), parent=pidns)
+            changes["pid_for_children"] = pidns
+        return ns.replace(**changes), pidns
+
+    # -- mounting (shared by Sys.mount and the handle) ---------------------------------
+    def mount_as(self, proc, source: str, target: str, fstype: str, options, *,
+                 create: bool = False, start=None, shown_target: str | None = None) -> Mount:
+        """mount(2) performed by ``proc``.  ``start`` (a Loc) resolves
+        ``target`` inside that directory (a rootfs before pivot_root);
+        ``create`` makes a missing target like runc does (mkdir -p, or an
+        empty file for a bind mount of a file)."""
+        vfs = self.vfs
+        options = tuple(o for o in options if o)
+        flags, data, bind, propagation = parse_mount_options(options)
+        if fstype == "bind":
+            bind = True
+        if propagation and not bind and fstype in ("", "none"):
+            if propagation == "private":
+                vfs.make_private(proc)
+            return None
+        src = None
+        is_dir = True
+        if bind:
+            src = vfs.walk(proc, source, True)
+            is_dir = vfs.fs_of(proc, src)[0].lstat(src[1]).kind is DIR
+        tloc = self._mount_target(proc, target, start, create, is_dir)
+        if self.tracer.enabled:
+            self.tracer.record("mount", _mount_detail(source, shown_target or target, fstype,
+                                                      flags, data, bind, "rbind" in options))
+        if bind:
+            return vfs.bind(proc, src, tloc, flags, recursive="rbind" in options)
+        fs, shown = new_filesystem(self, proc, fstype, data)
+        return vfs.attach(proc, tloc, fs, "/", source, fstype, flags, shown)
+
+    def _mount_target(self, proc, target: str, start, create: bool, is_dir: bool):
+        vfs = self.vfs
+        if not create:
+            return vfs.walk(proc, target, True, root=start)
+        try:
+            loc, missing = vfs.lookup_or_parent(proc, target, root=start)
+        except FileNotFoundError:
+            return self._create_path(proc, target, start, is_dir)
+        if loc is not None:
+            return loc
+        return self._create_in(proc, missing[0], missing[1], is_dir)
+
+    def _create_path(self, proc, path: str, start, is_dir: bool):
+        """mkdir -p, with the last name a directory or an empty file (what
+        runc does for a missing mount target); returns its Loc."""
+        vfs = self.vfs
+        try:
+            (mid, dpath), last = vfs.walk_parent(proc, path, root=start)
+        except FileNotFoundError:
+            parent = path.rstrip("/").rsplit("/", 1)[0] or "/"
+            self._create_path(proc, parent, start, True)
+            (mid, dpath), last = vfs.walk_parent(proc, path, root=start)
+        return self._create_in(proc, (mid, dpath), last, is_dir)
+
+    def _create_in(self, proc, dloc, name: str, is_dir: bool):
+        mid, dpath = dloc
+        fs = self.vfs.fs_of(proc, dloc)[0]
+        full = f"/{name}" if dpath == "/" else f"{dpath}/{name}"
+        if is_dir:
+            fs.mkdir(full, 0o755)
+        else:
+            fs.write(full, b"", mode=0o644)
+        return (mid, full)
+
+    # -- programs -------------------------------------------------------------------------
+    def register_program(self, name: str, program) -> bytes:
+        """binfmt_misc for tests: returns the file contents that, written to
+        an executable file, make ``execve`` run ``program``."""
+        self._misc[name] = program
+        return MISC_MAGIC + name.encode() + b"\n"
+
+    def recognise(self, data, argv0: str):
+        """The binfmt handlers after ``#!``: registered programs, then the
+        userland's busybox (cached per file and applet name, since looking
+        at a 2 MB binary is not free)."""
+        if data[:len(MISC_MAGIC)] == MISC_MAGIC:
+            name = bytes(data[len(MISC_MAGIC):len(MISC_MAGIC) + 200]).split(b"\n")[0].decode()
+            return self._misc.get(name)
+        key = (id(data), len(data), argv0)
+        hit = self._binfmt_cache.get(key)
+        if hit is not None and hit[0] is data:
+            return hit[1]
+        find = self._userland_finder()
+        program = find(data, argv0) if find is not None else None
+        if len(self._binfmt_cache) > 512:
+            self._binfmt_cache.clear()
+        self._binfmt_cache[key] = (data, program)
+        return program
+
+    def _userland_finder(self):
+        if self._find_program is None:
+            try:
+                from .userland import find_program
+            except ImportError:
+                return None
+            self._find_program = find_program
+        return self._find_program
+
+    # -- the Kernel interface ----------------------------------------------------------------
+    def mounts(self, pid: int) -> list[MountEntry]:
+        return self.vfs.mount_entries(self.procs.get(pid))
+
+    def busybox(self) -> tuple[bytes, list[str]] | None:
+        try:
+            from .userland import APPLETS, SIM_BUSYBOX, find_program
+        except ImportError:
+            return None
+        real = _host_static_busybox()
+        if real is not None and find_program(real, "busybox") is not None:
+            return real, list(_real_applets(tuple(APPLETS)))
+        return SIM_BUSYBOX, list(APPLETS)
+
+    def close(self) -> None:
+        """Nothing outlives the program: processes live in this object."""
+
+
+_busybox_cache: dict = {}
+
+
+def _host_static_busybox() -> bytes | None:
+    """/bin/busybox if this is Linux and it is a static ELF (no PT_INTERP):
+    only a static binary runs inside an image that has no libc.  Read once
+    per (size, mtime) of the file."""
+    if not _sys.platform.startswith("linux"):
+        return None
+    path = "/bin/busybox"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (st.st_size, st.st_mtime_ns)
+    if key not in _busybox_cache:
+        _busybox_cache.clear()
+        _busybox_cache[key] = _read_static_elf(path)
+    return _busybox_cache[key]
+
+
+def _read_static_elf(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if data[:4] != b"\x7fELF" or data[4] != 2:          # 64-bit ELF only
+        return None
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, = struct.unpack_from("<I", data, phoff + i * phentsize)
+        if p_type == 3:                                  # PT_INTERP: dynamically linked
+            return None
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def _real_applets(fallback: tuple) -> tuple[str, ...]:
+    """``busybox --list`` of the host binary (asked once)."""
+    import subprocess
+    try:
+        out = subprocess.run(["/bin/busybox", "--list"], capture_output=True, timeout=10,
+                             check=True).stdout.decode()
+    except (OSError, subprocess.SubprocessError):
+        return fallback
+    names = tuple(n for n in out.split() if n)
+    return names or fallback
+
+
+def _mount_detail(source, target, fstype, flags, data, bind, recursive) -> str:
+    ms = [MS_NAMES[f] for f in ("ro", "nosuid", "nodev", "noexec", "strictatime", "noatime")
+          if f in flags]
+    if bind:
+        ms.append("MS_BIND")
+        if recursive:
+            ms.append("MS_REC")
+    fs = "NULL" if bind else f'"{fstype}"'
+    data_s = f'"{",".join(data)}"' if data else "NULL"
+    return f'"{source}", "{target}", {fs}, {"|".join(ms) or "0"}, {data_s}'
+
+
+class HostMountedUnionFS(UnionFS):
+    """The union filesystem, with its mounts attached to the simulated
+    host's mount table: ``mount()`` returns a target such as
+    ``/var/lib/stepbox/overlay/ID/merged`` and that path then *is* the
+    merged view for every process of the host's mount namespace (and for
+    the container, whose namespace is cloned from the host's)."""
+
+    def __init__(self, kernel: SimKernel, inner: UnionFS):
+        self.k = kernel
+        self.inner = inner
+
+    def import_layer(self, layer_id: str, entries: Iterable[LayerEntry]) -> None:
+        self.inner.import_layer(layer_id, entries)
+
+    def create_layer(self, layer_id: str) -> None:
+        self.inner.create_layer(layer_id)
+
+    def has_layer(self, layer_id: str) -> bool:
+        return self.inner.has_layer(layer_id)
+
+    def layers(self) -> list[str]:
+        return self.inner.layers()
+
+    def layer_files(self, layer_id: str) -> FileOps:
+        return self.inner.layer_files(layer_id)
+
+    def changes(self, layer_id: str) -> Iterator[LayerEntry]:
+        return self.inner.changes(layer_id)
+
+    def merged(self, mount: UnionMount) -> FileOps:
+        return self.inner.merged(mount)
+
+    def mounted(self) -> list[UnionMount]:
+        return self.inner.mounted()
+
+    def remove_layer(self, layer_id: str) -> None:
+        self.inner.remove_layer(layer_id)
+
+    def mount(self, lowers: list[str], upper: str, name: str) -> UnionMount:
+        um = self.inner.mount(lowers, upper, name)
+        k = self.k
+        engine = k.engine
+        try:
+            target = k._mount_target(engine, um.target, None, True, True)
+            flags, data, _, _ = parse_mount_options(um.options.split(","))
+            k.vfs.attach(engine, target, self.inner.merged(um), "/", "overlay", "overlay",
+                         flags, ",".join(data))
+        except BaseException:
+            self.inner.unmount(um)
+            raise
+        return um
+
+    def unmount(self, mount: UnionMount) -> None:
+        k = self.k
+        try:
+            k.vfs.umount(k.engine, mount.target)
+        except OSError:
+            pass                       # not mounted (any more): the undo is idempotent
+        self.inner.unmount(mount)
+
+
+class _MissingUnionFS:
+    """Stands in when ``backends/sim/unionfs.py`` cannot be imported."""
+
+    def __init__(self, why: str):
+        self.why = why
+
+    def __getattr__(self, name):
+        from stepbox.core.kernel.errors import NotSupported
+        raise NotSupported(f"the simulator's union filesystem is unavailable: {self.why}")

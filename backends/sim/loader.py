@@ -1,0 +1,127 @@
+"""execve(2): turning a file into a running program.
+
+The kernel finds the file (in the caller's mount namespace, following
+symlinks), checks it may be executed (a regular file, an x bit, not on a
+``noexec`` mount), reads its first bytes and asks each *binary format
+handler* in turn whether it knows the format -- the ``binfmt`` list:
+
+* ``#!`` scripts (binfmt_script): run the interpreter named on the first
+  line, with the script's path as an argument;
+* registered formats (binfmt_misc): the simulator lets tests register
+  programs under a magic prefix (:meth:`SimKernel.register_program`);
+* busybox: the userland recognises the real ELF busybox binary or the
+  simulator's stand-in, and picks the applet by ``basename(argv[0])``.
+
+No handler: ENOEXEC ("exec format error").
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from stepbox.core.kernel.unionfs import EntryKind
+
+from .flow import oserror
+from .sys_api import Program
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import SimKernel
+    from .process import Process
+
+MAX_SCRIPT_DEPTH = 4           # BINPRM_MAX_RECURSION: #! scripts nest at most this deep
+MISC_MAGIC = b"\x7fSIMPROG "   # the registered-program format: magic + name + "\n"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def file_data(fs, path: str):
+    """The file's bytes without copying them when the filesystem can hand
+    out its inode (a busybox binary is 2 MB; exec must not copy it)."""
+    lookup = getattr(fs, "lookup", None)
+    if lookup is not None:
+        node = lookup(path)
+        data = getattr(node, "data", None)
+        if isinstance(data, (bytes, bytearray)):
+            return data
+    return fs.read(path)
+
+
+def load(k: "SimKernel", proc: "Process", path: str, argv: list[str],
+         depth: int = 0, at=None) -> tuple[Program, str, list[str]]:
+    """Find and recognise the program: (program, path executed, argv).
+    ``at`` is an already resolved directory (a Loc) holding ``path``'s last
+    name, as execvp's search gives it."""
+    vfs = k.vfs
+    if at is None:
+        loc = vfs.walk(proc, path, True)
+    else:
+        loc = vfs.walk_at(proc, at, path.rsplit("/", 1)[-1], True)
+    fs, mount = vfs.fs_of(proc, loc)
+    st = fs.lstat(loc[1])
+    if st.kind is not EntryKind.FILE or st.is_device:
+        raise oserror(errno.EACCES, path)
+    if "noexec" in mount.flags or not vfs.may(proc, st, 1):
+        raise oserror(errno.EACCES, path)
+    data = file_data(fs, loc[1])
+    # binfmt_misc handlers sit at the head of the kernel's list, so a
+    # registered format wins even over "#!" (the userland's stand-in busybox
+    # is a text file that starts with "#!").
+    program = k.recognise(data, argv[0] if argv else path)
+    if program is not None:
+        return program, path, list(argv)
+    if data[:2] == b"#!":
+        if depth >= MAX_SCRIPT_DEPTH:
+            raise oserror(errno.ELOOP, path)
+        line = bytes(data[2:256]).split(b"\n", 1)[0].strip()
+        if not line:
+            raise oserror(errno.ENOEXEC, path)
+        interp, _, arg = line.decode(errors="replace").partition(" ")
+        new_argv = [interp] + ([arg.strip()] if arg.strip() else []) + [path] + list(argv[1:])
+        return load(k, proc, interp, new_argv, depth + 1)
+    raise oserror(errno.ENOEXEC, path)
+
+
+def search_and_load(k: "SimKernel", proc: "Process", argv: list[str], path_env: str | None):
+    """execvp(): ``argv[0]`` with a slash is used as is; otherwise each
+    directory of PATH is tried in order.  A candidate that exists but cannot
+    be executed does not stop the search (as Go's exec.LookPath, which
+    Docker uses); if none works the error is ENOENT with ``filename`` None,
+    meaning "not found in $PATH"."""
+    name = argv[0] if argv else ""
+    if "/" in name:
+        return load(k, proc, name, argv)
+    if name:
+        dirs: dict[str, object] = {}          # directory -> Loc, or None if missing
+        for d in (DEFAULT_PATH if path_env is None else path_env).split(":"):
+            d = d.rstrip("/") or ("/" if d.startswith("/") else ".")
+            at = _directory(k, proc, d, dirs) if d.startswith("/") else None
+            if at is None and d.startswith("/"):
+                continue                      # the directory itself is not there
+            try:
+                return load(k, proc, f"{d.rstrip('/')}/{name}", argv, at=at)
+            except OSError as e:
+                if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.EACCES):
+                    continue
+                raise
+    raise OSError(errno.ENOENT, "executable file not found in $PATH")
+
+
+def _directory(k: "SimKernel", proc: "Process", path: str, known: dict):
+    """Resolve an absolute directory one name at a time, remembering every
+    prefix, so PATH entries that share a missing prefix (/usr/local/sbin,
+    /usr/local/bin) cost one lookup, not one each."""
+    if path in known:
+        return known[path]
+    if path == "/":
+        loc = proc.root
+    else:
+        parent, _, last = path.rpartition("/")
+        ploc = _directory(k, proc, parent or "/", known)
+        loc = None
+        if ploc is not None:
+            try:
+                loc = k.vfs.walk_at(proc, ploc, last, True)
+            except OSError:
+                loc = None
+    known[path] = loc
+    return loc

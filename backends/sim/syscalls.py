@@ -1,0 +1,413 @@
+"""The system calls: :class:`SimSys`, one per running program.
+
+A simulated program sees the kernel only through the :class:`Sys` object it
+is given (see :mod:`.sys_api` for the contract).  Each method here does what
+the syscall of the same name does in Linux, *as the calling process*: paths
+are resolved from its root and cwd in its mount namespace, PIDs are numbers
+in its PID namespace, permission depends on its credentials and
+capabilities.  Blocking calls are generators that yield a
+:class:`~.scheduler.KBlock` to the scheduler.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import signal as _signal
+from typing import TYPE_CHECKING, Any, Callable
+
+from .files import Pipe, PipeEnd
+from .flow import EBADF, ECHILD, EINTR, EPERM, ESRCH, ExecReplace, Killed, ProgramExit, oserror
+from .loader import load
+from .scheduler import (TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled,
+                        WaitChild)
+from .sys_api import WNOHANG, WaitResult
+from .vfs import DIR, X_OK, parse_mount_options
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import SimKernel
+    from .process import Process
+
+HOST_NAME_MAX = 64
+NSIG = 65
+
+
+def lowest_free_fd(fds: dict[int, Any]) -> int:
+    fd = 0
+    while fd in fds:
+        fd += 1
+    return fd
+
+
+def start_program(k: "SimKernel", proc: "Process", program, argv: list[str],
+                  env: dict[str, str], exe: str) -> Any:
+    """What a successful execve leaves behind: a new Sys, argv and env, the
+    program's generator; caught signals reset to default (ignored ones stay
+    ignored), as execve does."""
+    proc.argv = list(argv)
+    proc.env = dict(env)
+    proc.exe = exe
+    proc.comm = exe.rsplit("/", 1)[-1][:15]
+    if proc.handlers:
+        proc.handlers = {s: h for s, h in proc.handlers.items() if h is _signal.SIG_IGN}
+    sys = SimSys(k, proc, proc.argv, proc.env)
+    proc.sys = sys
+    gen = program(sys)
+    if not hasattr(gen, "send"):
+        gen = _as_generator(gen)
+    proc.gen = gen
+    return gen
+
+
+def _as_generator(result):
+    """Wrap a "program" that returned its status without being a generator."""
+    return result
+    yield  # pragma: no cover - makes this a generator function
+
+
+class SimSys:
+    """The system-call interface as one process sees it."""
+
+    __slots__ = ("k", "p", "argv", "env")
+
+    def __init__(self, k: "SimKernel", proc: "Process", argv: list[str], env: dict[str, str]):
+        self.k = k
+        self.p = proc
+        self.argv = argv
+        self.env = env
+
+    def __repr__(self) -> str:
+        return f"<Sys of pid {self.p.pid}>"
+
+    # -- helpers ----------------------------------------------------------------------
+    def _file(self, fd: int):
+        f = self.p.fds.get(fd)
+        if f is None:
+            raise oserror(EBADF)
+        return f
+
+    def _alive(self) -> "Process":
+        p = self.p
+        if p.state in "ZX":
+            raise Killed(p.exit_raw & 0x7F if p.exit_raw else _signal.SIGKILL)
+        return p
+
+    def _need_cap(self, cap: str) -> None:
+        if cap not in self.p.caps:
+            raise oserror(EPERM)
+
+    # -- this process ---------------------------------------------------------------------
+    def getpid(self) -> int:
+        return self.p.nspids[-1]
+
+    def getppid(self) -> int:
+        parent = self.p.parent
+        return parent.pid_in(self.p.pidns) if parent is not None else 0
+
+    def getuid(self) -> int:
+        return self.p.ns.user.uid_from_host(self.p.uid)
+
+    def getgid(self) -> int:
+        return self.p.ns.user.gid_from_host(self.p.gid)
+
+    def getcwd(self) -> str:
+        return self.k.vfs.getcwd(self.p)
+
+    def chdir(self, path: str) -> None:
+        p = self.p
+        vfs = self.k.vfs
+        loc = vfs.walk(p, path, True)
+        st = vfs.fs_of(p, loc)[0].lstat(loc[1])
+        if st.kind is not DIR:
+            raise oserror(errno.ENOTDIR, path)
+        if not vfs.may(p, st, X_OK):
+            raise oserror(errno.EACCES, path)
+        p.cwd = loc
+
+    def exit(self, status: int) -> None:
+        raise ProgramExit(status)
+
+    def umask(self, mask: int) -> int:
+        old, self.p.umask = self.p.umask, mask & 0o777
+        return old
+
+    # -- files ----------------------------------------------------------------------------
+    def open(self, path: str, flags: int = 0, mode: int = 0o666) -> int:
+        p = self.p
+        f = self.k.vfs.open(p, path, flags, mode)
+        fd = lowest_free_fd(p.fds)
+        p.fds[fd] = f
+        return fd
+
+    def close(self, fd: int) -> None:
+        f = self.p.fds.pop(fd, None)
+        if f is None:
+            raise oserror(EBADF)
+        f.close(self.k)
+
+    def read(self, fd: int, n: int = 65536):
+        p = self._alive()
+        f = self._file(fd)
+        while True:
+            data = f.read(self.k, n)
+            if data is not None:
+                return data
+            yield PipeWait(f.pipe)
+            if p.interrupted:
+                p.interrupted = False
+                raise oserror(EINTR)
+
+    def write(self, fd: int, data: bytes) -> int:
+        p = self._alive()
+        f = self._file(fd)
+        try:
+            return f.write(self.k, bytes(data))
+        except BrokenPipeError:
+            # No reader: SIGPIPE (which kills unless handled), then EPIPE.
+            self.k.signals.send(p, _signal.SIGPIPE, p)
+            self._alive()
+            raise
+
+    def dup2(self, fd: int, fd2: int) -> int:
+        p = self.p
+        f = self._file(fd)
+        if fd == fd2:
+            return fd2
+        old = p.fds.get(fd2)
+        f.refs += 1
+        p.fds[fd2] = f
+        if old is not None:
+            old.close(self.k)
+        return fd2
+
+    def pipe(self) -> tuple[int, int]:
+        p = self.p
+        pipe = Pipe()
+        r = lowest_free_fd(p.fds)
+        p.fds[r] = PipeEnd(pipe, False)
+        w = lowest_free_fd(p.fds)
+        p.fds[w] = PipeEnd(pipe, True)
+        return r, w
+
+    def stat(self, path: str):
+        return self.k.vfs.stat(self.p, path)
+
+    def lstat(self, path: str):
+        return self.k.vfs.lstat(self.p, path)
+
+    def listdir(self, path: str) -> list[str]:
+        return self.k.vfs.listdir(self.p, path)
+
+    def mkdir(self, path: str, mode: int = 0o777) -> None:
+        self.k.vfs.mkdir(self.p, path, mode)
+
+    def rmdir(self, path: str) -> None:
+        self.k.vfs.rmdir(self.p, path)
+
+    def unlink(self, path: str) -> None:
+        self.k.vfs.unlink(self.p, path)
+
+    def rename(self, src: str, dst: str) -> None:
+        self.k.vfs.rename(self.p, src, dst)
+
+    def symlink(self, target: str, path: str) -> None:
+        self.k.vfs.symlink(self.p, target, path)
+
+    def link(self, src: str, dst: str) -> None:
+        self.k.vfs.link(self.p, src, dst)
+
+    def readlink(self, path: str) -> str:
+        return self.k.vfs.readlink(self.p, path)
+
+    def chmod(self, path: str, mode: int) -> None:
+        self.k.vfs.chmod(self.p, path, mode)
+
+    def truncate(self, path: str, size: int) -> None:
+        self.k.vfs.truncate(self.p, path, size)
+
+    def access(self, path: str, mode: int) -> bool:
+        return self.k.vfs.access(self.p, path, mode)
+
+    # -- processes --------------------------------------------------------------------------
+    def fork(self, child: Callable) -> int:
+        p = self._alive()
+        k = self.k
+        new = k.procs.create(p, p.ns.pid_for_children, p.cgroup, like=p)
+        new.sys = sys = SimSys(k, new, list(self.argv), dict(self.env))
+        new.argv, new.env = sys.argv, sys.env
+        gen = child(sys)
+        if not hasattr(gen, "send"):
+            gen = _as_generator(gen)
+        new.gen = gen
+        k.sched.start(new)
+        return new.pid_in(p.pidns)
+
+    def execve(self, path: str, argv: list[str], env: dict[str, str]):
+        p = self._alive()
+        k = self.k
+        program, exe, argv = load(k, p, path, list(argv))
+        if k.tracer.enabled:
+            k.tracer.record("execve", _execve_detail(exe, argv, env))
+        raise ExecReplace(start_program(k, p, program, argv, env, exe))
+        yield  # pragma: no cover - makes this a generator function
+
+    def waitpid(self, pid: int, options: int = 0):
+        p = self._alive()
+        while True:
+            if pid > 0:
+                matches = [c for c in p.children if c.pid_in(p.pidns) == pid]
+            else:
+                matches = list(p.children)
+            if not matches:
+                raise oserror(ECHILD)
+            for child in matches:
+                if child.state == "Z":
+                    result = WaitResult(child.pid_in(p.pidns), child.exit_raw)
+                    self.k.procs.release(child)
+                    return result
+            if options & WNOHANG:
+                return None
+            yield WaitChild()
+            if p.interrupted:
+                p.interrupted = False
+                raise oserror(EINTR)
+
+    def kill(self, pid: int, sig: int) -> None:
+        p = self._alive()
+        if not 0 <= sig < NSIG:
+            raise oserror(errno.EINVAL)
+        ns = p.pidns
+        if pid > 0:
+            target = ns.tasks.get(pid)
+            if target is None or target.state == "X":
+                raise oserror(ESRCH)
+            targets = [target]
+        elif pid == -1:
+            # Everyone the caller may signal, except init and itself.
+            targets = [t for t in ns.tasks.values()
+                       if t is not p and t is not ns.child_reaper and t.state not in "ZX"]
+        else:
+            # Process groups are not simulated: the group is the process
+            # (-pid, or the caller for 0) and its descendants.
+            leader = p if pid == 0 else ns.tasks.get(-pid)
+            if leader is None:
+                raise oserror(ESRCH)
+            targets = _with_descendants(leader)
+        signals = self.k.signals
+        privileged = "CAP_KILL" in p.caps
+        for t in targets:
+            if not privileged and t.uid != p.uid:
+                raise oserror(EPERM)
+            signals.send(t, sig, p)
+        self._alive()
+        if p.pending:
+            signals.run_handlers(p)       # a signal to oneself arrives before kill returns
+            self._alive()
+
+    def signal(self, sig: int, handler) -> None:
+        if sig in (_signal.SIGKILL, _signal.SIGSTOP) or not 0 < sig < NSIG:
+            raise oserror(errno.EINVAL)
+        if handler is None or handler is _signal.SIG_DFL:
+            self.p.handlers.pop(sig, None)
+        else:
+            self.p.handlers[sig] = handler
+
+    def sleep(self, seconds: float):
+        p = self._alive()
+        if seconds <= 0:
+            yield YIELD
+            return
+        if math.isinf(seconds) or seconds > 1e9:
+            yield Forever()
+        else:
+            yield Sleep(self.k.sched.now + max(1, int(seconds * 1_000_000)))
+        p.interrupted = False        # a handled signal ends the sleep early
+
+    def pause(self):
+        p = self._alive()
+        yield Pause()
+        p.interrupted = False
+
+    def sched_yield(self):
+        yield YIELD
+
+    # -- resources --------------------------------------------------------------------------
+    def alloc(self, nbytes: int):
+        p = self._alive()
+        if nbytes < 0:
+            raise oserror(errno.EINVAL)
+        self.k.cgroups.charge_memory(p, nbytes)
+        return
+        yield  # pragma: no cover
+
+    def free(self, nbytes: int) -> None:
+        self.k.cgroups.uncharge_memory(self.p, nbytes)
+
+    def burn(self, usec: int):
+        """Use ``usec`` of CPU.  The process is preempted (yields) whenever
+        its time slice is used up, and throttled when its cgroup's quota
+        for the period is."""
+        p = self._alive()
+        k = self.k
+        sched, cgroups = k.sched, k.cgroups
+        remaining = int(usec)
+        while remaining > 0:
+            grant, until = cgroups.cpu_grant(p.cgroup, sched.now, min(remaining, TIMESLICE_USEC))
+            if grant:
+                sched.charge(p, grant)
+                remaining -= grant
+                p.slice -= grant
+                if p.slice <= 0:
+                    yield YIELD          # the time slice is over: others may run
+            else:
+                yield Throttled(until)
+            self._alive()
+
+    # -- the system -------------------------------------------------------------------------
+    def gethostname(self) -> str:
+        return self.p.ns.uts.hostname
+
+    def sethostname(self, name: str) -> None:
+        self._need_cap("CAP_SYS_ADMIN")
+        if len(name.encode()) > HOST_NAME_MAX:
+            raise oserror(errno.EINVAL)
+        if self.k.tracer.enabled:
+            self.k.tracer.record("sethostname", f'"{name}", {len(name)}')
+        self.p.ns.uts.hostname = name
+
+    def uname(self) -> tuple[str, str, str, str, str]:
+        from .procfs import KERNEL_RELEASE, KERNEL_VERSION
+        return ("Linux", self.p.ns.uts.hostname, KERNEL_RELEASE, KERNEL_VERSION, "x86_64")
+
+    def mount(self, source: str, target: str, fstype: str, options: str = "") -> None:
+        self._need_cap("CAP_SYS_ADMIN")
+        self.k.mount_as(self.p, source, target, fstype, options.split(","), create=False,
+                        start=None)
+
+    def umount(self, target: str) -> None:
+        self._need_cap("CAP_SYS_ADMIN")
+        if self.k.tracer.enabled:
+            self.k.tracer.record("umount2", f'"{target}", 0')
+        self.k.vfs.umount(self.p, target)
+
+    def time(self) -> float:
+        return self.k.sched.now / 1_000_000
+
+
+def _with_descendants(proc: "Process") -> list["Process"]:
+    out, todo = [], [proc]
+    while todo:
+        cur = todo.pop()
+        if cur.state not in "ZX":
+            out.append(cur)
+        todo.extend(cur.children)
+    return out
+
+
+def _execve_detail(exe: str, argv: list[str], env: dict[str, str]) -> str:
+    args = ", ".join(f'"{a}"' for a in argv)
+    envs = ", ".join(f'"{k}={v}"' for k, v in env.items())
+    return f'"{exe}", [{args}], [{envs}]'
+
+
+__all__ = ["SimSys", "parse_mount_options", "start_program"]

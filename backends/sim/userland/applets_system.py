@@ -1,0 +1,282 @@
+"""Applets about the system and the process's identity: hostname, id,
+whoami, uname, env, mount, umount, ip.
+
+Each asks the kernel the way the real one does -- ``gethostname``/``uname``
+for the UTS namespace, ``/proc/self/status`` for groups, ``/proc/mounts``
+for the mount table, ``/proc/net/dev`` for network interfaces -- so what it
+prints depends on the namespaces the process is in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator
+from typing import Any
+
+from ..sys_api import Sys
+from .libc import (
+    UsageError, complain, errno_is, getopt, id_to_name, out, read_text, show_usage, strerror,
+)
+from .registry import applet
+
+Gen = Generator[Any, Any, int]
+
+
+def _usage_error(sys: Sys, prog: str, e: UsageError) -> Gen:
+    if e.message:
+        yield from complain(sys, prog, e.message)
+    yield from show_usage(sys, prog)
+    return 1
+
+
+@applet("hostname")
+def hostname_main(sys: Sys) -> Gen:
+    try:
+        opts = getopt(sys.argv[1:], "sidfF:")
+    except UsageError as e:
+        return (yield from _usage_error(sys, "hostname", e))
+    new = opts.operands[0] if opts.operands else None
+    if "F" in opts:
+        text = yield from read_text(sys, opts.value("F") or "")
+        new = text.strip().splitlines()[0] if text.strip() else None
+    if new is not None:
+        try:
+            sys.sethostname(new)
+        except OSError as e:
+            yield from complain(sys, "hostname", f"sethostname: {strerror(e)}")
+            return 1
+        return 0
+    name = sys.gethostname()
+    if "s" in opts:
+        name = name.split(".", 1)[0]
+    yield from out(sys, name + "\n")
+    return 0
+
+
+def _groups(sys: Sys) -> Gen:
+    """Supplementary groups, from /proc/self/status (getgroups(2) in C)."""
+    status = yield from read_text(sys, "/proc/self/status")
+    m = re.search(r"^Groups:[ \t]*(.*)$", status, re.M)
+    return [int(g) for g in m.group(1).split()] if m else []
+
+
+@applet("id")
+def id_main(sys: Sys) -> Gen:
+    try:
+        opts = getopt(sys.argv[1:], "ugGnr")
+    except UsageError as e:
+        return (yield from _usage_error(sys, "id", e))
+    if opts.operands:
+        yield from complain(sys, "id", f"unknown user {opts.operands[0]}")
+        return 1
+    uid, gid = sys.getuid(), sys.getgid()
+    user = yield from id_to_name(sys, "/etc/passwd", uid)
+    group = yield from id_to_name(sys, "/etc/group", gid)
+    groups = yield from _groups(sys)
+    if "u" in opts or "g" in opts:
+        ident, name = (uid, user) if "u" in opts else (gid, group)
+        yield from out(sys, f"{name if 'n' in opts and name else ident}\n")
+        return 0
+    if "G" in opts:
+        ids = [gid] + [g for g in groups if g != gid]
+        if "n" in opts:
+            names = []
+            for g in ids:
+                names.append((yield from id_to_name(sys, "/etc/group", g)) or str(g))
+            yield from out(sys, " ".join(names) + "\n")
+        else:
+            yield from out(sys, " ".join(map(str, ids)) + "\n")
+        return 0
+    text = f"uid={uid}" + (f"({user})" if user else "") + f" gid={gid}" + (f"({group})" if group else "")
+    if groups:
+        parts = []
+        for g in groups:
+            name = yield from id_to_name(sys, "/etc/group", g)
+            parts.append(f"{g}({name})" if name else str(g))
+        text += " groups=" + ",".join(parts)
+    yield from out(sys, text + "\n")
+    return 0
+
+
+@applet("whoami")
+def whoami_main(sys: Sys) -> Gen:
+    uid = sys.getuid()
+    name = yield from id_to_name(sys, "/etc/passwd", uid)
+    if name is None:
+        yield from complain(sys, "whoami", f"unknown uid {uid}")
+        return 1
+    yield from out(sys, name + "\n")
+    return 0
+
+
+@applet("uname")
+def uname_main(sys: Sys) -> Gen:
+    try:
+        opts = getopt(sys.argv[1:], "asnrvmpio")
+    except UsageError as e:
+        return (yield from _usage_error(sys, "uname", e))
+    sysname, nodename, release, version, machine = sys.uname()
+    fields = [("s", sysname), ("n", nodename), ("r", release), ("v", version), ("m", machine),
+              ("p", "unknown"), ("i", "unknown"), ("o", "GNU/Linux")]
+    if "a" in opts:
+        wanted = [v for k, v in fields if k not in "pi"]
+    else:
+        wanted = [v for k, v in fields if k in opts] or [sysname]
+    yield from out(sys, " ".join(wanted) + "\n")
+    return 0
+
+
+@applet("env")
+def env_main(sys: Sys) -> Gen:
+    args = list(sys.argv[1:])
+    env = dict(sys.env)
+    while args and args[0].startswith("-") and args[0] != "--":
+        opt = args.pop(0)
+        if opt in ("-i", "-"):
+            env = {}
+        elif opt == "-u" and args:
+            env.pop(args.pop(0), None)
+        elif opt == "-0":
+            pass
+        else:
+            yield from complain(sys, "env", f"invalid option -- '{opt[1:2]}'")
+            yield from show_usage(sys, "env")
+            return 1
+    if args and args[0] == "--":
+        args.pop(0)
+    while args and "=" in args[0]:
+        k, _, v = args.pop(0).partition("=")
+        env[k] = v
+    if not args:
+        yield from out(sys, "".join(f"{k}={v}\n" for k, v in env.items()))
+        return 0
+    path = _which(sys, args[0], env.get("PATH", "/sbin:/usr/sbin:/bin:/usr/bin"))
+    try:
+        result = yield from sys.execve(path, args, env)
+        return result if isinstance(result, int) else 0
+    except OSError as e:
+        yield from complain(sys, "env", f"can't execute '{args[0]}': {strerror(e)}")
+        return 127 if errno_is(e, "ENOENT") else 126
+
+
+def _which(sys: Sys, name: str, path: str) -> str:
+    if "/" in name:
+        return name
+    for directory in path.split(":"):
+        cand = f"{directory or '.'}/{name}"
+        try:
+            if sys.stat(cand).kind.value == "file" and sys.access(cand, 1):
+                return cand
+        except OSError:
+            continue
+    return name
+
+
+@applet("mount")
+def mount_main(sys: Sys) -> Gen:
+    try:
+        opts = getopt(sys.argv[1:], "t:o:arwfnv")
+    except UsageError as e:
+        return (yield from _usage_error(sys, "mount", e))
+    if not opts.operands:
+        table = yield from read_text(sys, "/proc/mounts")
+        lines = []
+        wanted = opts.value("t")
+        for line in table.splitlines():
+            f = line.split()
+            if len(f) < 4 or (wanted and f[2] != wanted):
+                continue
+            lines.append(f"{f[0]} on {f[1]} type {f[2]} ({f[3]})\n")
+        yield from out(sys, "".join(lines))
+        return 0
+    if len(opts.operands) == 1:
+        yield from complain(sys, "mount", f"can't find {opts.operands[0]} in /etc/fstab")
+        return 255
+    source, target = opts.operands[0], opts.operands[1]
+    fstype = opts.value("t") or ("bind" if "bind" in (opts.value("o") or "") else "auto")
+    options = ",".join(opts.values.get("o", []) + (["ro"] if "r" in opts else []))
+    try:
+        sys.mount(source, target, fstype, options)
+    except OSError as e:
+        yield from complain(sys, "mount", f"mounting {source} on {target} failed: {strerror(e)}")
+        return 255
+    return 0
+
+
+@applet("umount")
+def umount_main(sys: Sys) -> Gen:
+    try:
+        opts = getopt(sys.argv[1:], "flrna")
+    except UsageError as e:
+        return (yield from _usage_error(sys, "umount", e))
+    if not opts.operands:
+        yield from show_usage(sys, "umount")
+        return 1
+    status = 0
+    for target in opts.operands:
+        try:
+            sys.umount(target)
+        except OSError as e:
+            yield from complain(sys, "umount", f"can't unmount {target}: {strerror(e)}")
+            status = 1
+    return status
+
+
+# -- ip -----------------------------------------------------------------------------------
+
+def _interfaces(sys: Sys) -> Gen:
+    text = yield from read_text(sys, "/proc/net/dev")
+    names = []
+    for line in text.splitlines()[2:]:
+        name = line.split(":", 1)[0].strip()
+        if name:
+            names.append(name)
+    return names or ["lo"]
+
+
+def _is_up(sys: Sys, name: str) -> Gen:
+    flags = yield from read_text(sys, f"/sys/class/net/{name}/flags")
+    if not flags.strip():
+        return True                      # no sysfs: assume the runtime brought it up
+    try:
+        return bool(int(flags.strip(), 16) & 1)
+    except ValueError:
+        return True
+
+
+@applet("ip")
+def ip_main(sys: Sys) -> Gen:
+    args = [a for a in sys.argv[1:] if a not in ("-4", "-6", "-o")]
+    if not args:
+        yield from show_usage(sys, "ip")
+        return 1
+    obj = args[0]
+    rest = args[1:]
+    if rest and rest[0] not in ("show", "list", "lst", "sh", "ls", "l"):
+        yield from complain(sys, "ip", f"either \"dev\" is duplicate, or \"{rest[0]}\" is garbage")
+        return 1
+    if "link".startswith(obj) and obj:
+        addresses = False
+    elif obj in ("a", "ad", "add", "addr", "addre", "addres", "address"):
+        addresses = True
+    else:
+        yield from complain(sys, "ip", f"unknown command '{obj}'" if obj else "")
+        yield from show_usage(sys, "ip")
+        return 1
+    lines = []
+    for idx, name in enumerate((yield from _interfaces(sys)), 1):
+        if name != "lo":
+            continue                     # the simulator's network stops at loopback
+        up = yield from _is_up(sys, name)
+        if up:
+            lines.append(f"{idx}: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000")
+        else:
+            lines.append(f"{idx}: lo: <LOOPBACK> mtu 65536 qdisc noop qlen 1000")
+        lines.append("    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00")
+        if addresses and up:
+            lines += ["    inet 127.0.0.1/8 scope host lo",
+                      "       valid_lft forever preferred_lft forever",
+                      "    inet6 ::1/128 scope host ",
+                      "       valid_lft forever preferred_lft forever"]
+    yield from out(sys, "".join(line + "\n" for line in lines))
+    return 0

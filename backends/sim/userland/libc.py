@@ -1,0 +1,298 @@
+"""The little C library every simulated applet links against.
+
+Real busybox applets lean on libc and on busybox's own ``libbb`` for the
+boring parts: writing a whole buffer, reading a line, printing
+``applet: message`` to stderr, turning an errno into text, parsing options.
+These are the same helpers, written against the :class:`Sys` surface.
+
+Blocking helpers are generators (``yield from write_all(...)``) because a
+write into a full pipe, or a read from an empty one, must let the scheduler
+run the process at the other end.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..sys_api import O_RDONLY, Block, Sys
+
+Gen = Generator[Block, Any, Any]
+
+BANNER = "BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.\n"
+
+# Linux's strerror texts keyed by errno *name*: the simulator may run on macOS,
+# whose errno numbers and wording differ, but a simulated program must print
+# what it would print on Linux.
+_LINUX_STRERROR = {
+    "EPERM": "Operation not permitted", "ENOENT": "No such file or directory",
+    "ESRCH": "No such process", "EINTR": "Interrupted system call",
+    "EIO": "I/O error", "ENXIO": "No such device or address",
+    "E2BIG": "Argument list too long", "ENOEXEC": "Exec format error",
+    "EBADF": "Bad file descriptor", "ECHILD": "No child processes",
+    "EAGAIN": "Resource temporarily unavailable", "ENOMEM": "Out of memory",
+    "EACCES": "Permission denied", "EFAULT": "Bad address",
+    "EBUSY": "Device or resource busy", "EEXIST": "File exists",
+    "EXDEV": "Invalid cross-device link", "ENODEV": "No such device",
+    "ENOTDIR": "Not a directory", "EISDIR": "Is a directory",
+    "EINVAL": "Invalid argument", "ENFILE": "Too many open files in system",
+    "EMFILE": "Too many open files", "ENOTTY": "Inappropriate ioctl for device",
+    "EFBIG": "File too large", "ENOSPC": "No space left on device",
+    "ESPIPE": "Illegal seek", "EROFS": "Read-only file system",
+    "EMLINK": "Too many links", "EPIPE": "Broken pipe",
+    "ENAMETOOLONG": "File name too long", "ENOSYS": "Function not implemented",
+    "ENOTEMPTY": "Directory not empty", "ELOOP": "Too many levels of symbolic links",
+    "ENOTSUP": "Operation not supported", "EOPNOTSUPP": "Operation not supported",
+}
+
+
+def strerror(exc: OSError | int) -> str:
+    """Linux's message for an errno (an ``OSError`` or the number)."""
+    num = exc if isinstance(exc, int) else (exc.errno or 0)
+    name = errno.errorcode.get(num, "")
+    return _LINUX_STRERROR.get(name) or os.strerror(num)
+
+
+def errno_is(exc: OSError, name: str) -> bool:
+    """Compare by name, so the check works whatever the host's numbering."""
+    return exc.errno == getattr(errno, name, None)
+
+
+# -- output -----------------------------------------------------------------
+
+def write_all(sys: Sys, fd: int, data: bytes | str) -> Gen:
+    """Write every byte.  A pipe may take only part of a buffer; then let the
+    reader run (the kernel would put us to sleep) and write the rest."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    view = memoryview(data)
+    while len(view):
+        try:
+            n = sys.write(fd, bytes(view))
+        except BlockingIOError:
+            n = 0
+        view = view[n:]
+        if len(view):
+            yield from sys.sched_yield()
+
+
+def out(sys: Sys, text: bytes | str) -> Gen:
+    yield from write_all(sys, 1, text)
+
+
+def err(sys: Sys, text: bytes | str) -> Gen:
+    """Write to stderr, ignoring failures (a closed stderr must not kill us)."""
+    try:
+        yield from write_all(sys, 2, text)
+    except OSError:
+        pass
+
+
+def complain(sys: Sys, prog: str, msg: str) -> Gen:
+    """``prog: msg`` on stderr -- libbb's bb_error_msg."""
+    yield from err(sys, f"{prog}: {msg}\n")
+
+
+def show_usage(sys: Sys, prog: str, fd: int = 2) -> Gen:
+    """The banner plus the applet's usage, as ``bb_show_usage`` prints it."""
+    from .usage_text import USAGE
+    text = BANNER + "\n" + USAGE.get(prog, f"Usage: {prog}\n")
+    yield from write_all(sys, fd, text if text.endswith("\n") else text + "\n")
+
+
+# -- input ------------------------------------------------------------------
+
+def read_chunk(sys: Sys, fd: int, n: int = 65536) -> Gen:
+    """read(2), plus the CPU it costs to handle the data.  The charge is
+    also a scheduling point: a read from /dev/zero never blocks, so without
+    it ``cat /dev/zero >/dev/null`` would never let another process run."""
+    data = yield from sys.read(fd, n)
+    yield from sys.burn(1 + len(data) // 1024)          # ~1 GB/s
+    return data
+
+
+def read_all(sys: Sys, fd: int, charge: bool = False) -> Gen:
+    """Read to EOF.  With ``charge`` the bytes held are charged to the
+    process's memory (the caller frees them with ``sys.free``)."""
+    chunks = []
+    while True:
+        chunk = yield from read_chunk(sys, fd)
+        if not chunk:
+            return b"".join(chunks)
+        if charge:
+            yield from sys.alloc(len(chunk))
+        chunks.append(chunk)
+
+
+class LineReader:
+    """Lines of a file descriptor, read in chunks (``readline`` keeps the
+    newline; b"" means EOF).  Streaming matters: ``yes | head -1`` must end."""
+
+    def __init__(self, sys: Sys, fd: int) -> None:
+        self.sys, self.fd, self.buf, self.eof = sys, fd, b"", False
+
+    def readline(self) -> Gen:
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
+                return line
+            if self.eof:
+                line, self.buf = self.buf, b""
+                return line
+            chunk = yield from read_chunk(self.sys, self.fd)
+            if not chunk:
+                self.eof = True
+            self.buf += chunk
+
+
+def open_input(sys: Sys, prog: str, path: str, msg: str = "can't open '{p}': {e}") -> Gen:
+    """Open a file operand ("-" is stdin); on failure print ``msg`` and
+    return None."""
+    if path == "-":
+        return 0
+    try:
+        return sys.open(path, O_RDONLY)
+    except OSError as e:
+        yield from complain(sys, prog, msg.format(p=path, e=strerror(e)))
+        return None
+
+
+def close_quietly(sys: Sys, fd: int) -> None:
+    if fd > 2:
+        try:
+            sys.close(fd)
+        except OSError:
+            pass
+
+
+# -- options ----------------------------------------------------------------
+
+class UsageError(Exception):
+    """Bad command line: the applet prints its usage and exits 1."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Options:
+    flags: dict[str, int] = field(default_factory=dict)      # flag -> how many times
+    values: dict[str, list[str]] = field(default_factory=dict)
+    operands: list[str] = field(default_factory=list)
+
+    def __contains__(self, flag: str) -> bool:
+        return flag in self.flags or flag in self.values
+
+    def value(self, flag: str, default: str | None = None) -> str | None:
+        vals = self.values.get(flag)
+        return vals[-1] if vals else default
+
+
+def getopt(argv: list[str], spec: str, permute: bool = True) -> Options:
+    """Parse short options like glibc's getopt, which busybox uses: ``spec``
+    lists flag letters, a letter followed by ``:`` takes a value.  Options may
+    follow operands (``ls dir -l``) unless ``permute`` is off.  Raises
+    :class:`UsageError` with glibc's message for an unknown option."""
+    takes_value = {spec[i] for i in range(len(spec) - 1) if spec[i + 1] == ":"}
+    letters = set(spec.replace(":", ""))
+    opts = Options()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--":
+            opts.operands.extend(argv[i:])
+            break
+        if not arg.startswith("-") or arg == "-":
+            opts.operands.append(arg)
+            if not permute:
+                opts.operands.extend(argv[i:])
+                break
+            continue
+        j = 1
+        while j < len(arg):
+            ch = arg[j]
+            j += 1
+            if ch not in letters:
+                raise UsageError(f"invalid option -- '{ch}'")
+            if ch in takes_value:
+                if j < len(arg):
+                    val = arg[j:]
+                elif i < len(argv):
+                    val, i = argv[i], i + 1
+                else:
+                    raise UsageError(f"option requires an argument -- '{ch}'")
+                opts.values.setdefault(ch, []).append(val)
+                break
+            opts.flags[ch] = opts.flags.get(ch, 0) + 1
+    return opts
+
+
+# -- numbers ----------------------------------------------------------------
+
+def parse_int(text: str) -> int | None:
+    """A decimal integer as ``strtol`` would accept it wholly, else None."""
+    t = text.strip(" \t")
+    if t[:1] in "+-":
+        body = t[1:]
+    else:
+        body = t
+    if not body.isdigit() or not body.isascii():
+        return None
+    return int(t)
+
+
+# -- users ------------------------------------------------------------------
+
+def _read_small_file(sys: Sys, path: str) -> Gen:
+    try:
+        fd = sys.open(path, O_RDONLY)
+    except OSError:
+        return b""
+    try:
+        return (yield from read_all(sys, fd))
+    finally:
+        close_quietly(sys, fd)
+
+
+def read_text(sys: Sys, path: str) -> Gen:
+    """A whole small file as text ("" when it cannot be read)."""
+    data = yield from _read_small_file(sys, path)
+    return data.decode("utf-8", "replace")
+
+
+def id_to_name(sys: Sys, db: str, ident: int) -> Gen:
+    """Name for a uid (``db="/etc/passwd"``) or gid (``"/etc/group"``), or None."""
+    text = yield from read_text(sys, db)
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) > 2 and fields[2] == str(ident):
+            return fields[0]
+    return None
+
+
+def passwd_entry(sys: Sys, name: str) -> Gen:
+    """The /etc/passwd fields for a user name, or None."""
+    text = yield from read_text(sys, "/etc/passwd")
+    for line in text.splitlines():
+        fields = line.split(":")
+        if fields and fields[0] == name and len(fields) >= 7:
+            return fields
+    return None
+
+
+def basename(path: str) -> str:
+    stripped = path.rstrip("/")
+    if not stripped:
+        return "/" if path else ""
+    return stripped.rsplit("/", 1)[-1]
+
+
+def join(directory: str, name: str) -> str:
+    return name if name.startswith("/") else (directory.rstrip("/") + "/" + name if directory else name)
+

@@ -1,0 +1,157 @@
+"""Build benchmark: a 10-step Dockerfile, cold and fully cached, stepbox vs Docker.
+
+Both builders are timed the way a user runs them -- as commands
+(``stepbox build`` and ``DOCKER_BUILDKIT=0 docker build``) on the same
+context, in the same run, against a private dockerd started here:
+
+* **cold**: ``--no-cache`` (every RUN runs a container, every COPY copies);
+* **cached**: the same build again, every step ``---> Using cache``;
+  also measured in-process (``stepbox_cached_in_process``), which leaves out
+  the Python interpreter's start-up and imports that dominate the command.
+
+Each figure is the median of ``--repeat`` runs.  Prints JSON with the times
+and the ratios stepbox/docker (below 1: stepbox is faster).  Needs root on
+Linux with ``docker.io`` installed; ``--backend sim`` runs stepbox's RUN on
+the simulator instead of the real kernel.
+
+    python benchmarks/build_cache.py [--backend linux|sim] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from stepbox.core.image.archive import save  # noqa: E402
+from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
+from stepbox.core.image.store import ImageStore  # noqa: E402
+from stepbox.core.kernel import Tracer  # noqa: E402
+from stepbox.core.kernel.registry import load_backend  # noqa: E402
+from tests.build.docker_daemon import DockerDaemon, unavailable_reason  # noqa: E402
+
+DOCKERFILE = """\
+FROM busybox
+ENV APP=/srv/app
+RUN echo building > /build.log
+COPY src/ /srv/app/
+RUN echo step two >> /build.log
+WORKDIR /srv/app
+RUN echo "$APP" > where.txt
+LABEL bench=build-cache
+EXPOSE 8080
+CMD ["cat", "/build.log"]
+"""
+
+
+def make_context(root: str) -> str:
+    ctx = os.path.join(root, "ctx")
+    os.makedirs(os.path.join(ctx, "src", "lib"))
+    with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+        f.write(DOCKERFILE)
+    for i in range(20):
+        with open(os.path.join(ctx, "src", "lib", f"module{i}.txt"), "w") as f:
+            f.write(f"module {i}\n" * 50)
+    return ctx
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(argv, env=env, capture_output=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{result.stdout.decode()}{result.stderr.decode()}")
+    return elapsed
+
+
+def in_process_cached(backend: str, state: str, ctx: str, repeat: int) -> list[float]:
+    from stepbox.core.build.builder import Builder, BuildOptions
+    from stepbox.core.build.cache import BuildCache
+    from stepbox.core.cli.session import open_session
+    session = open_session(backend, state)
+    try:
+        builder = Builder(session.runtime.images, session.runtime,
+                          BuildCache(os.path.join(state, "build-cache")), lambda line: None)
+        out = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = builder.build(BuildOptions(ctx, tags=("bench",)))
+            out.append(time.perf_counter() - start)
+            assert result.cached == 9, "the rebuild was not fully cached"
+        return out
+    finally:
+        session.kernel.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", default="linux", choices=["linux", "sim"])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    reason = unavailable_reason()
+    if reason:
+        raise SystemExit(f"cannot compare with Docker here: {reason}")
+
+    work = tempfile.mkdtemp(prefix="stepbox-bench-build-")
+    daemon = DockerDaemon()
+    try:
+        daemon.start()
+        ctx = make_context(work)
+        state = os.path.join(work, "state")
+        # One busybox for both: bootstrapped by stepbox, loaded into docker.
+        kernel = load_backend(args.backend).create_kernel(os.path.join(state, args.backend, "kernel"), Tracer())
+        try:
+            images = ImageStore(os.path.join(state, "images"))
+            buf = io.BytesIO()
+            save(images, [(ensure_busybox(images, kernel), ["busybox:latest"])], buf)
+        finally:
+            kernel.close()
+        daemon.load(buf.getvalue())
+
+        # (imports the build command itself, in case main() does not yet)
+        stepbox = [sys.executable, "-c", "import sys; from stepbox.core.cli import build; "
+                   "from stepbox.core.cli.main import main; sys.argv[0] = 'stepbox'; main()",
+                   "--backend", args.backend,
+                   "--root", state, "build", "-q", "-t", "bench"]
+        docker = [daemon.client, "build", "-q", "-t", "bench"]
+        # Let Python keep its bytecode (some shells set PYTHONDONTWRITEBYTECODE,
+        # which makes every stepbox command recompile itself), and warm both up.
+        env = {k: v for k, v in daemon.env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        timed(stepbox + [ctx], env)
+        timed(docker + [ctx], env)
+        times: dict[str, list[float]] = {k: [] for k in ("stepbox_cold", "stepbox_cached",
+                                                          "docker_cold", "docker_cached")}
+        for _ in range(args.repeat):
+            times["stepbox_cold"].append(timed(stepbox + ["--no-cache", ctx], env))
+            times["stepbox_cached"].append(timed(stepbox + [ctx], env))
+            times["docker_cold"].append(timed(docker + ["--no-cache", ctx], env))
+            times["docker_cached"].append(timed(docker + [ctx], env))
+        # The builder's own cost, without interpreter start-up and imports.
+        times["stepbox_cached_in_process"] = in_process_cached(args.backend, state, ctx, args.repeat)
+        median = {k: round(statistics.median(v), 3) for k, v in times.items()}
+        print(json.dumps({
+            "dockerfile_steps": 10,
+            "backend": args.backend,
+            "repeat": args.repeat,
+            "seconds": median,
+            "ratio_cold_stepbox_over_docker": round(median["stepbox_cold"] / median["docker_cold"], 2),
+            "ratio_cached_stepbox_over_docker": round(median["stepbox_cached"] / median["docker_cached"], 2),
+            "cached_speedup_stepbox": round(median["stepbox_cold"] / median["stepbox_cached"], 1),
+            "cached_speedup_docker": round(median["docker_cold"] / median["docker_cached"], 1),
+        }, indent=2))
+    finally:
+        daemon.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

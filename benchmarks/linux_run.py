@@ -1,0 +1,103 @@
+"""`run --rm busybox true` on the real kernel: stepbox vs runc vs docker.
+
+Measured in the same run, on the same machine, as ratios:
+
+* ``stepbox run --rm busybox true``          -- the CLI, a fresh Python process each time
+* in-process ``Runtime.run`` of the same     -- the engine without interpreter start-up
+* ``runc run`` of a busybox bundle           -- the OCI runtime Docker itself uses
+* ``docker run --rm busybox true``           -- through dockerd (Debian docker.io), if present
+
+    python benchmarks/linux_run.py [--runs 20]      (as root on Linux)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from stepbox.core.container.config import ContainerConfig
+from stepbox.core.container.runtime import Runtime
+from stepbox.core.container.store import ContainerStore
+from stepbox.core.image.store import ImageStore
+from stepbox.core.kernel import Tracer
+from stepbox.core.kernel.registry import load_backend
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dockerd import Dockerd, load_busybox  # noqa: E402
+
+
+def timed(fn, runs: int) -> float:
+    """Median seconds of ``runs`` calls (after one warm-up)."""
+    fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def run_ok(cmd: list[str], **kw) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+
+
+def runc_bundle(root: str) -> str:
+    bundle = os.path.join(root, "bundle")
+    rootfs = os.path.join(bundle, "rootfs")
+    os.makedirs(os.path.join(rootfs, "bin"))
+    shutil.copy2(shutil.which("busybox"), os.path.join(rootfs, "bin", "busybox"))
+    for applet in ("sh", "true"):
+        os.link(os.path.join(rootfs, "bin", "busybox"), os.path.join(rootfs, "bin", applet))
+    run_ok(["runc", "spec"], cwd=bundle)
+    with open(os.path.join(bundle, "config.json")) as f:
+        config = json.load(f)
+    config["process"]["terminal"] = False
+    config["process"]["args"] = ["/bin/true"]
+    config["root"]["readonly"] = False
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(config, f)
+    return bundle
+
+
+def measure(runs: int) -> dict:
+    root = tempfile.mkdtemp(prefix="stepbox-bench-linux-")
+    results: dict = {"benchmark": "linux_run", "runs": runs}
+    try:
+        state = os.path.join(root, "stepbox")
+        cli = [sys.executable, "-m", "stepbox", "--backend", "linux", "--root", state,
+               "run", "--rm", "busybox", "true"]
+        results["stepbox_cli_s"] = timed(lambda: run_ok(cli), runs)
+
+        kernel = load_backend("linux").create_kernel(os.path.join(root, "inproc", "kernel"), Tracer(enabled=False))
+        runtime = Runtime(kernel, ImageStore(os.path.join(root, "inproc", "images")), ContainerStore(None))
+        config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True)
+        results["stepbox_inprocess_s"] = timed(lambda: runtime.run(config), runs)
+
+        bundle = runc_bundle(root)
+        counter = iter(range(10**9))
+        results["runc_s"] = timed(lambda: run_ok(["runc", "run", "-b", bundle, f"bench{next(counter)}"]), runs)
+
+        if shutil.which("dockerd"):
+            with Dockerd(os.path.join(root, "docker")) as docker:
+                load_busybox(docker, state)
+                results["docker_s"] = timed(lambda: run_ok([*docker.cli, "run", "--rm", "busybox", "true"]), runs)
+            results["cli_vs_docker"] = round(results["stepbox_cli_s"] / results["docker_s"], 2)
+        results["inprocess_vs_runc"] = round(results["stepbox_inprocess_s"] / results["runc_s"], 2)
+        for key in [k for k in results if k.endswith("_s")]:
+            results[key] = round(results[key], 4)
+        return results
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    print(json.dumps(measure(parser.parse_args().runs)))

@@ -1,0 +1,262 @@
+"""What each instruction does to the image being built.
+
+Every instruction ends in :func:`commit_or_reuse`: ask the cache, else make
+the step's layer (maybe none) and commit a new image on top of the current
+one.  RUN's layer comes from a container (:mod:`.running`), COPY/ADD's from
+files (:mod:`.copying`), WORKDIR's from the directory it creates; the
+other instructions only edit the config (:mod:`.metadata`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import time
+from collections.abc import Callable
+
+from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
+from stepbox.core.image.layer_tar import write_layer
+from stepbox.core.image.reference import InvalidReference, parse_reference
+from stepbox.core.image.store import Image, ImageNotFound, now_rfc3339
+from stepbox.core.kernel import LayerEntry
+
+from . import instructions as ins
+from . import metadata, tree as trees
+from .cache import cache_key
+from .copying import CopyRequest, LayerBuilder, copy_layer, download, is_url, resolve_sources
+from .errors import BuildError, DockerfileError, RunFailed
+from .running import run_step
+from .state import BUILTIN_ARGS, BuildSession, StageState
+from .substitution import SubstitutionError
+
+
+def where(instruction: ins.Instruction, session: BuildSession) -> dict:
+    """The location arguments of a DockerfileError about ``instruction``."""
+    return dict(filename=session.dockerfile.filename, line=instruction.line.start, text=instruction.text)
+
+
+def short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def base_image(session: BuildSession, name: str, instruction: ins.Instruction) -> Image:
+    """An image named in FROM or COPY --from; busybox is bootstrapped if absent."""
+    try:
+        return session.images.resolve(name)
+    except ImageNotFound:
+        if session.runtime is not None and _is_busybox(name):
+            return ensure_busybox(session.images, session.runtime.kernel, session.say)
+        raise BuildError(f"pull access denied for {name}: stepbox has no registry access here; "
+                         f"load the image first (stepbox load -i IMAGE.tar)") from None
+    except InvalidReference as e:
+        raise DockerfileError(str(e), **where(instruction, session)) from None
+
+
+def _is_busybox(name: str) -> bool:
+    try:
+        return str(parse_reference(name)) == str(parse_reference(BUSYBOX_REF))
+    except InvalidReference:
+        return False
+
+
+def dispatch(session: BuildSession, instruction: ins.Instruction) -> None:
+    state = session.current
+    try:
+        if isinstance(instruction, ins.Arg):
+            _do_arg(session, state, instruction)
+        elif isinstance(instruction, ins.Run):
+            _do_run(session, state, instruction)
+        elif isinstance(instruction, ins.Copy):             # COPY and ADD
+            _do_copy(session, state, instruction)
+        elif isinstance(instruction, ins.Workdir):
+            _do_workdir(session, state, instruction)
+        elif isinstance(instruction, ins.From):
+            raise BuildError("FROM is not allowed here")
+        else:
+            _do_metadata(session, state, instruction)
+    except (metadata.MetadataError, SubstitutionError) as e:
+        raise DockerfileError(str(e), **where(instruction, session)) from None
+
+
+def _do_arg(session: BuildSession, state: StageState, instruction: ins.Arg) -> None:
+    expand, _ = session.expander(state)
+    parts = []
+    for key, default in instruction.pairs:
+        value = expand(default) if default is not None else None
+        state.args[key] = value
+        session.used_args.add(key)
+        parts.append(f"{key}={value}" if value is not None else key)
+    commit_or_reuse(session, state, metadata.nop("ARG " + " ".join(parts), metadata.shell_of(state.config)),
+                     state.config, lambda: [])
+
+
+def _do_metadata(session: BuildSession, state: StageState, instruction: ins.Instruction) -> None:
+    expand, expand_words = session.expander(state)
+    config = _copy_config(state.config)
+    if isinstance(instruction, ins.Healthcheck) and state.config.get("Healthcheck"):
+        old = state.config["Healthcheck"].get("Test") or []
+        if old and old[0] != "NONE":
+            session.say(f"Note that overriding previous healthcheck {' '.join(old)}")
+    comment = metadata.apply(instruction, config, expand, expand_words, state)
+    commit_or_reuse(session, state, metadata.created_by(instruction, comment, config), config, lambda: [])
+
+
+def _do_workdir(session: BuildSession, state: StageState, instruction: ins.Workdir) -> None:
+    expand, expand_words = session.expander(state)
+    config = _copy_config(state.config)
+    comment = metadata.apply(instruction, config, expand, expand_words, state)
+
+    def make_dir() -> list[LayerEntry]:
+        # Docker creates the directory right away (root:root 0755), so the
+        # step has a layer when the directory is new and none otherwise.
+        tree = session.tree_of(state.image_id)
+        path = config["WorkingDir"].strip("/")
+        if not path or trees.is_dir(tree, path):
+            return []
+        layer = LayerBuilder(tree, (0, 0), time.time())
+        layer.mkdir_p(layer.real_path("/" + path))
+        return layer.result()
+    commit_or_reuse(session, state, metadata.created_by(instruction, comment, config), config, make_dir)
+
+
+def _do_run(session: BuildSession, state: StageState, instruction: ins.Run) -> None:
+    argv = metadata.command_argv(instruction, state.config)
+    args = session.allowed_args(state)
+    env_keys = set(metadata.env_dict(state.config))
+    build_env = {k: v for k, v in args.items() if k not in env_keys}
+    shown = sorted(f"{k}={v}" for k, v in build_env.items() if k not in BUILTIN_ARGS)
+    created_by = " ".join(([f"|{len(shown)}", *shown] if shown else []) + argv)
+
+    def run() -> list[LayerEntry]:
+        if session.runtime is None:
+            raise BuildError("RUN needs a container runtime (a kernel backend); this build has none")
+        if state.image_id is None:
+            raise BuildError(f"RUN in a stage FROM scratch with nothing in it: there is no "
+                             f"{argv[0]} to run")
+        outcome = run_step(session.runtime, state.image_id, argv, build_env,
+                           state.config.get("WorkingDir") or "", state.config.get("User") or "",
+                           on_start=lambda cid: session.say(f" ---> Running in {cid[:12]}"))
+        if outcome.output:
+            session.say(outcome.output.rstrip("\n"))
+        if outcome.exit_code != 0:
+            raise RunFailed(argv, outcome.exit_code, outcome.output)
+        session.say(f"Removing intermediate container {outcome.container_id[:12]}")
+        return outcome.changes
+    commit_or_reuse(session, state, created_by, state.config, run)
+
+
+def _do_copy(session: BuildSession, state: StageState, instruction: ins.Copy) -> None:
+    expand, _ = session.expander(state)
+    keyword = instruction.name
+    sources = [expand(s) for s in instruction.sources]
+    dest = expand(instruction.dest)
+    # The image's files are needed to look up --chown names and to copy, not
+    # to find a cache hit: flattening the image is skipped when it can be.
+    owner = _owner(expand(instruction.chown), session.tree_of(state.image_id)) if instruction.chown else (0, 0)
+    chmod = int(instruction.chmod, 8) if instruction.chmod else None
+    if instruction.from_:
+        source_tree, what = _from_tree(session, expand(instruction.from_), instruction)
+    else:
+        source_tree, what = session.context.files, "build context or excluded by .dockerignore"
+    request = CopyRequest(keyword, sources, dest, state.config.get("WorkingDir") or "/", owner, chmod)
+    # Resolve the sources now: their checksum is part of the cache key.
+    local = [s for s in sources if not (keyword == "ADD" and is_url(s))]
+    items = resolve_sources(CopyRequest(keyword, local, dest, "/"), source_tree, what) if local else []
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(item.name.encode() + b"\0")
+        members = [item.entry] + ([f for p, f in sorted(source_tree.items())
+                                   if p.startswith(item.entry.path + "/") or item.entry.path == "."]
+                                  if item.entry.kind == "dir" else [])
+        for member in members:
+            digest.update(member.checksum().encode())
+    kind = "dir" if len(items) == 1 and items[0].entry.kind == "dir" else "file" if len(items) == 1 else "multi"
+    # A URL is downloaded before the cache is asked, as Docker does: its
+    # content, not its address, decides whether the step can be reused.
+    downloads = {s: download(s) for s in sources if keyword == "ADD" and is_url(s)}
+    for url, data in downloads.items():
+        digest.update(url.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode())
+    described = f"{kind}:{digest.hexdigest()}" + "".join(f" {u}" for u in downloads)
+    # (one space after "#(nop)" here, two for most others: the classic builder's quirk,
+    # and "--chown=1:1file:…" without a space, also as Docker writes it)
+    flags = f"--chown={expand(instruction.chown)}" if instruction.chown else ""
+    created_by = " ".join([*metadata.shell_of(state.config), f"#(nop) {keyword} {flags}{described} in {dest} "])
+    extra = f"chown={owner} chmod={chmod} from={instruction.from_}"
+
+    def copy() -> list[LayerEntry]:
+        return copy_layer(request, source_tree, session.tree_of(state.image_id), what,
+                          allow_archives=keyword == "ADD", fetch=downloads.__getitem__)
+    commit_or_reuse(session, state, created_by, state.config, copy, extra=extra)
+
+
+def _owner(spec: str, image_tree: trees.Tree) -> tuple[int, int]:
+    user, sep, group = spec.partition(":")
+    if ":" in group:
+        raise BuildError(f"invalid chown string format: {spec}")
+    if not sep:
+        group = user
+    try:
+        return trees.user_id(image_tree, user), trees.group_id(image_tree, group)
+    except LookupError as e:
+        raise BuildError(f"unable to convert uid/gid chown string to host mapping: {e.args[0]}") from None
+
+
+def _from_tree(session: BuildSession, name: str, instruction: ins.Instruction) -> tuple[trees.Tree, str]:
+    key = name.lower()
+    if key in session.stages:
+        return session.tree_of(session.stages[key]), f"stage {name}"
+    if key.isdigit():
+        raise BuildError(f"invalid from flag value {name}: refers to a stage that does not exist yet")
+    image = base_image(session, name, instruction)
+    return session.tree_of(image.id), f"image {name}"
+
+
+def _copy_config(config: dict) -> dict:
+    return copy.deepcopy(config)
+
+
+def commit_or_reuse(session: BuildSession, state: StageState, created_by: str, config: dict,
+                     make_layer: Callable[[], list[LayerEntry]], extra: str = "") -> None:
+    """The heart of every step: reuse the cached image, or make the layer
+    (possibly none) and commit a new image on top of the current one."""
+    key = cache_key(state.image_id, created_by, _clean(config), extra)
+    if session.cache is not None and not session.options.no_cache:
+        cached = session.cache.get(key)
+        if cached is not None:
+            try:
+                image = session.images.resolve(cached)
+            except (ImageNotFound, InvalidReference):
+                image = None
+            if image is not None:
+                session.say(" ---> Using cache")
+                session.cached += 1
+                state.load(image)
+                return
+    entries = make_layer()
+    session.built += 1
+    state.config = config
+    now = now_rfc3339()
+    history = {"created": now, "created_by": created_by}
+    if state.maintainer:
+        history["author"] = state.maintainer
+    layers: list[bytes | str] = list(state.layers)
+    if entries:
+        buf = io.BytesIO()
+        write_layer(entries, buf)
+        layers.append(buf.getvalue())
+    else:
+        history["empty_layer"] = True         # as Docker: an empty diff is no layer
+    image_config = {"architecture": "amd64", "os": "linux", "created": now,
+                    "config": _clean(config), "history": [*state.history, history]}
+    if state.maintainer:
+        image_config["author"] = state.maintainer
+    image = session.images.add_image(layers, image_config, tag=None)
+    if session.cache is not None:
+        session.cache.put(key, image.id)
+    state.load(image)
+
+
+def _clean(config: dict) -> dict:
+    """Config as stored: no null fields (Docker shows them as null; absent is the same)."""
+    return {k: v for k, v in config.items() if v is not None}

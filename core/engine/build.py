@@ -1,0 +1,114 @@
+"""``POST /build``: the classic builder behind the API.
+
+``docker build DIR`` (with ``DOCKER_BUILDKIT=0``, or against a daemon that
+answers ``Builder-Version: 1`` to ``/_ping``) tars DIR -- minus
+``.dockerignore`` -- and sends it as the request body, chunked; options come
+in the query (``t``, ``dockerfile``, ``buildargs``, ``nocache``, ``target``).
+The answer is a stream of JSON lines the CLI prints as they come::
+
+    {"stream": "Step 1/2 : FROM busybox\\n"}
+    {"stream": " ---> b173b9d02923\\n"}
+    {"aux": {"ID": "sha256:…"}}
+    {"stream": "Successfully built 5e2d…\\n"}
+
+A failed build is still a 200 (the head went out long ago): the last line is
+``{"error": …, "errorDetail": {"message": …}}`` and the CLI exits 1.
+
+The build runs under the engine lock: its RUN steps create, start and
+remove containers through the same Runtime, and nothing else may change the
+daemon's state half-way through one (a simplification: other requests wait).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import tarfile
+import tempfile
+import threading
+
+from .engine import Engine
+from .errors import BadParameter, NotImplementedYet
+from .http import Request, StreamResponse
+
+_DONE = object()
+
+
+def _line(message: dict) -> bytes:
+    return json.dumps(message).encode() + b"\r\n"
+
+
+def unpack_context(body, into: str) -> None:
+    """The context tar (maybe gzipped) into ``into``; entries that would land
+    outside it, device nodes and the like are refused (tarfile's data filter)."""
+    from .images import spool
+    try:
+        with tarfile.open(fileobj=spool(body), mode="r:*") as archive:
+            archive.extractall(into, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise BadParameter(f"the build context is not a valid tar archive: {e}") from None
+
+
+class BuildEndpoint:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def __call__(self, req: Request) -> StreamResponse:
+        try:
+            from stepbox.core.build.builder import Builder, BuildOptions
+            from stepbox.core.build.cache import BuildCache
+            from stepbox.core.build.errors import BuildError
+        except ImportError:
+            raise NotImplementedYet("docker build is not available: this checkout has no core/build") from None
+        if req.arg("remote"):
+            raise NotImplementedYet("building from a remote URL is not supported: send the context as the body")
+        try:
+            build_args = json.loads(req.arg("buildargs") or "{}")
+        except json.JSONDecodeError as e:
+            raise BadParameter(f"invalid buildargs: {e}") from None
+        if not isinstance(build_args, dict):
+            raise BadParameter("invalid buildargs: expected a JSON object")
+        context = tempfile.mkdtemp(prefix="stepbox-build-context-")
+        try:
+            unpack_context(req.body, context)
+        except BaseException:
+            shutil.rmtree(context, ignore_errors=True)
+            raise
+        dockerfile = req.arg("dockerfile") or "Dockerfile"
+        dockerfile_path = os.path.normpath(os.path.join(context, dockerfile))
+        if not dockerfile_path.startswith(context + os.sep):
+            shutil.rmtree(context, ignore_errors=True)
+            raise BadParameter(f"the Dockerfile ({dockerfile}) must be within the build context")
+        options = BuildOptions(context_dir=context, dockerfile=dockerfile_path, tags=tuple(req.args("t")),
+                               build_args={str(k): (None if v is None else str(v)) for k, v in build_args.items()},
+                               no_cache=req.flag("nocache"), target=req.arg("target") or None)
+        messages: queue.Queue = queue.Queue()
+        engine = self.engine
+
+        def build() -> None:
+            try:
+                builder = Builder(engine.images, engine.runtime,
+                                  BuildCache(os.path.join(engine.root, "build-cache")),
+                                  out=lambda text: messages.put({"stream": text + "\n"}))
+                with engine.lock:
+                    result = builder.build(options)
+                messages.put({"aux": {"ID": result.image_id}})
+                engine.events.publish("image", "build", result.image_id, {})
+            except BuildError as e:
+                messages.put({"error": str(e), "errorDetail": {"message": str(e)}})
+            except Exception as e:                       # a fault: still tell the client
+                messages.put({"error": f"internal error: {type(e).__name__}: {e}",
+                              "errorDetail": {"message": str(e)}})
+            finally:
+                shutil.rmtree(context, ignore_errors=True)
+                messages.put(_DONE)
+
+        threading.Thread(target=build, name="build", daemon=True).start()
+
+        def body():
+            while (message := messages.get()) is not _DONE:
+                yield _line(message)
+
+        return StreamResponse(body())

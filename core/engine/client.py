@@ -1,0 +1,212 @@
+"""A small client for the Engine API over a UNIX socket -- what a CLI does.
+
+Every ``docker`` command is a few HTTP requests.  :class:`EngineClient`
+sends them the same way and keeps a **request log**, so a notebook can show
+exactly what crossed the socket::
+
+    client = EngineClient("/run/stepbox/stepbox.sock")
+    cid = client.create({"Image": "busybox", "Cmd": ["echo", "hi"]})
+    output = client.run_attached(cid)         # attach, wait, start -- like `docker run`
+    for line in client.log: print(line)
+    # HEAD /_ping -> 200
+    # POST /v1.44/containers/create -> 201
+    # POST /v1.44/containers/4f2c…/attach?stream=1&stdout=1&stderr=1 -> 101
+    # ...
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+from . import API_VERSION
+from .streams import read_frames
+from .wire import BodyReader, Headers, read_head
+
+
+class EngineError(Exception):
+    """The daemon answered with an error status and ``{"message": …}``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    status: int
+    request_body: bytes = b""
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: Headers
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body) if self.body.strip() else None
+
+
+@dataclass
+class EngineClient:
+    socket_path: str
+    version: str = API_VERSION
+    timeout: float | None = 300.0
+    log: list[LoggedRequest] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- the wire --------------------------------------------------------------------
+    def _connect(self) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.socket_path)
+        return sock
+
+    def _path(self, path: str, query: dict | None) -> str:
+        full = path if path == "/_ping" else f"/v{self.version}{path}"
+        pairs = [(k, v) for k, v in (query or {}).items() if v is not None]
+        if pairs:
+            full += "?" + urlencode([(k, str(v).lower() if isinstance(v, bool) else v) for k, v in pairs],
+                                    doseq=True)
+        return full
+
+    def _send_head(self, sock: socket.socket, method: str, path: str, body: bytes | None,
+                   headers: dict | None) -> None:
+        lines = [f"{method} {path} HTTP/1.1", "Host: docker", "User-Agent: stepbox-client"]
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}")
+            lines.append(f"Content-Type: {(headers or {}).get('Content-Type', 'application/json')}")
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items() if k != "Content-Type"]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b""))
+
+    def request(self, method: str, path: str, *, query: dict | None = None, body=None,
+                raw_body: bytes | None = None, headers: dict | None = None, ok=(200, 201, 204, 304)) -> Reply:
+        """One request on its own connection; raises EngineError unless the
+        status is in ``ok``."""
+        data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
+        full = self._path(path, query)
+        with self._connect() as sock:
+            self._send_head(sock, method, full, data, {**(headers or {}), "Connection": "close"})
+            rfile = sock.makefile("rb")
+            head = read_head(rfile)
+            if head is None:
+                raise ConnectionError("the daemon closed the connection without answering")
+            status_line, response_headers = head
+            status = int(status_line.split(" ")[1])
+            content = b"" if method == "HEAD" else BodyReader(rfile, response_headers, until_close=True).read()
+        self._record(LoggedRequest(method, full, status, data or b""))
+        if status not in ok:
+            try:
+                message = json.loads(content)["message"]
+            except (ValueError, KeyError, TypeError):
+                message = content.decode(errors="replace")
+            raise EngineError(status, message)
+        return Reply(status, response_headers, content)
+
+    def _record(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self.log.append(entry)
+
+    def upgrade(self, method: str, path: str, *, query: dict | None = None, body=None):
+        """A request answered with ``101 UPGRADED``: the raw socket's reader,
+        positioned after the head, and the socket."""
+        data = json.dumps(body).encode() if body is not None else b""
+        full = self._path(path, query)
+        sock = self._connect()
+        self._send_head(sock, method, full, data, {"Connection": "Upgrade", "Upgrade": "tcp"})
+        rfile = sock.makefile("rb")
+        head = read_head(rfile)
+        status = int(head[0].split(" ")[1]) if head else 0
+        self._record(LoggedRequest(method, full, status, data))
+        if status != 101:
+            content = BodyReader(rfile, head[1], until_close=True).read() if head else b""
+            sock.close()
+            try:
+                message = json.loads(content)["message"]
+            except (ValueError, KeyError, TypeError):
+                message = content.decode(errors="replace")
+            raise EngineError(status, message)
+        return rfile, sock
+
+    # -- verbs -----------------------------------------------------------------------
+    def ping(self) -> str:
+        return self.request("HEAD", "/_ping").headers.get("Api-Version")
+
+    def create(self, config: dict, name: str | None = None) -> str:
+        return self.request("POST", "/containers/create", query={"name": name}, body=config).json()["Id"]
+
+    def start(self, cid: str) -> None:
+        self.request("POST", f"/containers/{cid}/start")
+
+    def wait(self, cid: str, condition: str = "not-running") -> int:
+        return self.request("POST", f"/containers/{cid}/wait", query={"condition": condition}).json()["StatusCode"]
+
+    def inspect(self, cid: str) -> dict:
+        return self.request("GET", f"/containers/{cid}/json").json()
+
+    def remove(self, cid: str, force: bool = False) -> None:
+        self.request("DELETE", f"/containers/{cid}", query={"force": force})
+
+    def containers(self, all_: bool = False) -> list[dict]:
+        return self.request("GET", "/containers/json", query={"all": all_}).json()
+
+    def images(self) -> list[dict]:
+        return self.request("GET", "/images/json").json()
+
+    def image(self, name: str) -> dict:
+        return self.request("GET", f"/images/{quote(name, safe='/:@')}/json").json()
+
+    def logs(self, cid: str, stdout: bool = True, stderr: bool = True) -> tuple[bytes, bytes]:
+        body = self.request("GET", f"/containers/{cid}/logs", query={"stdout": stdout, "stderr": stderr}).body
+        return _demux(iter([body]))
+
+    def exec(self, cid: str, cmd: list[str]) -> tuple[int, bytes, bytes]:
+        """``docker exec``: create, start (upgraded), then read ExitCode."""
+        exec_id = self.request("POST", f"/containers/{cid}/exec",
+                               body={"Cmd": cmd, "AttachStdout": True, "AttachStderr": True}).json()["Id"]
+        rfile, sock = self.upgrade("POST", f"/exec/{exec_id}/start", body={"Detach": False, "Tty": False})
+        with sock:
+            out, err = _collect(rfile)
+        code = self.request("GET", f"/exec/{exec_id}/json").json()["ExitCode"]
+        return code, out, err
+
+    def run_attached(self, cid: str, auto_remove: bool = False) -> tuple[int, bytes, bytes]:
+        """What ``docker run`` does after create: attach, wait, start; then
+        read the stream to its end and the exit code."""
+        rfile, sock = self.upgrade("POST", f"/containers/{cid}/attach",
+                                   query={"stream": 1, "stdout": 1, "stderr": 1})
+        # The wait request's head must arrive before start: from then on the
+        # daemon is watching for the exit, so it cannot be missed.
+        full = self._path(f"/containers/{cid}/wait", {"condition": "removed" if auto_remove else "next-exit"})
+        with self._connect() as wait_sock:
+            self._send_head(wait_sock, "POST", full, None, {"Connection": "close"})
+            wait_file = wait_sock.makefile("rb")
+            status_line, headers = read_head(wait_file)
+            self._record(LoggedRequest("POST", full, int(status_line.split(" ")[1])))
+            self.start(cid)
+            with sock:
+                out, err = _collect(rfile)
+            code = json.loads(BodyReader(wait_file, headers, until_close=True).read())["StatusCode"]
+        return code, out, err
+
+
+def _collect(rfile) -> tuple[bytes, bytes]:
+    out, err = [], []
+    for stream, data in read_frames(rfile.read):
+        (out if stream == 1 else err).append(data)
+    return b"".join(out), b"".join(err)
+
+
+def _demux(chunks) -> tuple[bytes, bytes]:
+    import io
+    return _collect(io.BytesIO(b"".join(chunks)))

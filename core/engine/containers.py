@@ -1,0 +1,331 @@
+"""``/containers/...``: the container endpoints.
+
+How ``docker run --rm busybox echo hi`` looks on the wire::
+
+    POST /v1.44/containers/create          -> 201 {"Id": "4f2c…", "Warnings": []}
+    POST /v1.44/containers/4f2c…/attach?stream=1&stdout=1&stderr=1
+                                           -> 101, then frames: "hi\\n"
+    POST /v1.44/containers/4f2c…/wait?condition=removed
+                                           -> 200 (head at once) … {"StatusCode": 0}
+    POST /v1.44/containers/4f2c…/start     -> 204
+
+The CLI attaches and waits *before* it starts, so it cannot miss the output
+or the exit; then it exits with ``StatusCode``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from datetime import datetime, timezone
+
+from stepbox.core.container.errors import Conflict, NoSuchContainer
+from stepbox.core.container.record import PAUSED, RUNNING
+from stepbox.core.kernel import NamespaceKind
+
+from .create_body import check_container_name, config_from_body
+from .engine import Engine, signal_number
+from .errors import BadParameter
+from .execs import ExecSessions
+from .http import Request, Response, StreamResponse, UpgradeResponse
+from .routes import Router
+from .streams import STDERR, STDOUT, LogTail, frames, last_lines, with_timestamps
+from .views import container_inspect, container_summary
+
+KIND = {"C": 0, "A": 1, "D": 2}                  # FilesystemChange.Kind
+MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
+RAW = "application/vnd.docker.raw-stream"
+HEAD_ALONE_DELAY = 0.05                          # seconds; see exec_start
+
+
+class ContainerEndpoints:
+    def __init__(self, engine: Engine, execs: ExecSessions):
+        self.engine = engine
+        self.execs = execs
+
+    def register(self, router: Router) -> None:
+        add = router.add
+        add("GET", "/containers/json", self.list)
+        add("POST", "/containers/create", self.create)
+        add("POST", "/containers/prune", self.prune)
+        add("GET", "/containers/{id}/json", self.inspect)
+        add("POST", "/containers/{id}/start", self.start)
+        add("POST", "/containers/{id}/wait", self.wait)
+        add("POST", "/containers/{id}/attach", self.attach)
+        add("GET", "/containers/{id}/logs", self.logs)
+        add("POST", "/containers/{id}/stop", self.stop)
+        add("POST", "/containers/{id}/kill", self.kill)
+        add("POST", "/containers/{id}/restart", self.restart)
+        add("POST", "/containers/{id}/pause", self.pause)
+        add("POST", "/containers/{id}/unpause", self.unpause)
+        add("POST", "/containers/{id}/resize", self.resize)
+        add("DELETE", "/containers/{id}", self.remove)
+        add("GET", "/containers/{id}/changes", self.changes)
+        add("GET", "/containers/{id}/export", self.export)
+        add("GET", "/containers/{id}/top", self.top)
+        add("POST", "/containers/{id}/exec", self.exec_create)
+        add("POST", "/exec/{id}/start", self.exec_start)
+        add("GET", "/exec/{id}/json", self.exec_inspect)
+        add("POST", "/exec/{id}/resize", self.resize)
+
+    # -- reading ---------------------------------------------------------------------
+    def list(self, req: Request) -> Response:
+        filters = _filters(req)
+        with self.engine.lock:
+            records = self.engine.runtime.list(all_=req.flag("all") or bool(filters.get("status")))
+            rows = [container_summary(r, self.engine.notes(r).labels) for r in records]
+        rows = [row for row in rows if _matches(row, filters)]
+        limit = req.int_arg("limit")
+        if limit and limit > 0:
+            rows = rows[:limit]
+        return Response.json(rows)
+
+    def inspect(self, req: Request) -> Response:
+        engine = self.engine
+        with engine.lock:
+            record = engine.runtime.get(req.params["id"])
+            document = engine.runtime.inspect(record)
+            notes = engine.notes(record)
+        return Response.json(container_inspect(document, record, notes, self.execs.of_container(record.id)))
+
+    def changes(self, req: Request) -> Response:
+        with self.engine.lock:
+            record = self.engine.runtime.get(req.params["id"])
+            changes = self.engine.runtime.diff(record)
+        return Response.json([{"Path": path, "Kind": KIND[kind]} for kind, path in changes] or None)
+
+    def top(self, req: Request) -> Response:
+        engine = self.engine
+        with engine.lock:
+            record = engine.runtime.get(req.params["id"])
+            if record.state not in (RUNNING, PAUSED):
+                raise Conflict(f"Container {record.id} is not running")
+            pid_ns = engine.kernel.namespaces.of(record.pid).get(NamespaceKind.PID)
+            processes = [p for p in engine.kernel.processes.list() if p.namespaces.get("pid") == pid_ns]
+        stime = datetime.now(timezone.utc).strftime("%H:%M")
+        rows = [["root", str(p.pid), str(p.ppid), "0", stime, "?", "00:00:00", " ".join(p.argv)]
+                for p in sorted(processes, key=lambda p: p.pid)]
+        return Response.json({"Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+                              "Processes": rows})
+
+    def export(self, req: Request) -> Response:
+        buf = io.BytesIO()
+        with self.engine.lock:
+            record = self.engine.runtime.get(req.params["id"])
+            self.engine.runtime.export(record, buf)
+        return Response(200, buf.getvalue(), "application/x-tar")
+
+    # -- changing --------------------------------------------------------------------
+    def create(self, req: Request) -> Response:
+        name = check_container_name(req.arg("name"))
+        config, notes = config_from_body(req.json(required=True))
+        record = self.engine.create(config, name, notes)
+        return Response.json({"Id": record.id, "Warnings": []}, 201)
+
+    def start(self, req: Request) -> Response:
+        started = self.engine.start(req.params["id"])
+        return Response.empty(204 if started else 304)
+
+    def stop(self, req: Request) -> Response:
+        timeout = req.int_arg("t", req.int_arg("timeout"))
+        stopped = self.engine.stop(req.params["id"], timeout)
+        return Response.empty(204 if stopped else 304)
+
+    def kill(self, req: Request) -> Response:
+        self.engine.kill(req.params["id"], signal_number(req.arg("signal") or "SIGKILL"))
+        return Response.empty(204)
+
+    def restart(self, req: Request) -> Response:
+        self.engine.restart(req.params["id"], req.int_arg("t", req.int_arg("timeout")))
+        return Response.empty(204)
+
+    def pause(self, req: Request) -> Response:
+        self.engine.pause(req.params["id"])
+        return Response.empty(204)
+
+    def unpause(self, req: Request) -> Response:
+        self.engine.unpause(req.params["id"])
+        return Response.empty(204)
+
+    def resize(self, req: Request) -> Response:
+        return Response(200, b"", "text/plain")        # no TTYs: nothing to resize
+
+    def remove(self, req: Request) -> Response:
+        record = self.engine.get(req.params["id"])
+        self.engine.remove(record.id, force=req.flag("force"))
+        self.execs.forget_container(record.id)
+        return Response.empty(204)
+
+    def prune(self, req: Request) -> Response:
+        deleted = []
+        with self.engine.lock:
+            records = self.engine.runtime.list(all_=True)
+        for record in records:
+            if record.state not in (RUNNING, PAUSED, "created"):
+                try:
+                    self.engine.remove(record.id)
+                    deleted.append(record.id)
+                except (NoSuchContainer, Conflict):
+                    pass                                # gone or restarted meanwhile
+        return Response.json({"ContainersDeleted": deleted or None, "SpaceReclaimed": 0})
+
+    # -- waiting and streaming ---------------------------------------------------------
+    def wait(self, req: Request) -> StreamResponse:
+        """The head goes out at once; the body when the condition is met."""
+        condition = req.arg("condition") or "not-running"
+        if condition not in ("not-running", "next-exit", "removed"):
+            raise BadParameter(f"invalid condition: {condition!r} (not-running, next-exit or removed)")
+        engine = self.engine
+        with engine.lock:
+            record = engine.runtime.get(req.params["id"])
+            watch = engine.watch(record.id)
+            seen = watch.exits
+            running = record.state in (RUNNING, PAUSED)
+            code = record.exit_code
+
+        def body():
+            nonlocal code
+            if condition == "removed":
+                engine.wait_until(lambda: watch.removed)
+                code = watch.last_exit_code if watch.exits > seen else code
+            elif condition == "next-exit" or running:
+                engine.wait_for_exit_after(record.id, seen)
+                try:
+                    code = engine.get(record.id).exit_code
+                except NoSuchContainer:
+                    code = watch.last_exit_code
+            yield json.dumps({"StatusCode": code}).encode() + b"\n"
+
+        return StreamResponse(body())
+
+    def attach(self, req: Request) -> UpgradeResponse:
+        """Stream the container's output until its next exit (a container
+        not yet started is waited for: ``docker run`` attaches first)."""
+        engine = self.engine
+        with engine.lock:
+            record = engine.runtime.get(req.params["id"])
+            notes = engine.notes(record)
+            seen = engine.watch(record.id).exits
+            engine.reading(record.id, +1)
+        streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
+        tail = LogTail(record.log_dir, streams)
+        if not req.flag("logs"):
+            tail.skip_to_end()
+        follow = req.flag("stream")
+
+        def run(rfile, wfile):
+            def pump():
+                for stream, data in tail.read_new():
+                    for chunk in frames(stream, data, notes.tty):
+                        wfile.write(chunk)
+                wfile.flush()
+            try:
+                while follow:
+                    ended = engine.wait_for_exit_after(record.id, seen, timeout=0.05)
+                    pump()
+                    if ended:
+                        break
+                pump()
+            finally:
+                engine.reading(record.id, -1)
+
+        return UpgradeResponse(run, RAW if notes.tty else MULTIPLEXED,
+                               abandon=lambda: engine.reading(record.id, -1))
+
+    def logs(self, req: Request) -> StreamResponse:
+        engine = self.engine
+        with engine.lock:
+            record = engine.runtime.get(req.params["id"])
+            notes = engine.notes(record)
+            seen = engine.watch(record.id).exits
+            running = record.state in (RUNNING, PAUSED)
+        streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
+        if not streams:
+            raise BadParameter("Bad parameters: you must choose at least one stream")
+        tail_arg = req.arg("tail") or "all"
+        count = None if tail_arg == "all" else req.int_arg("tail")
+        stamps = req.flag("timestamps")
+        follow = req.flag("follow") and running
+        tail = LogTail(record.log_dir, streams)
+
+        def encode(stream: int, data: bytes):
+            if stamps:
+                data = with_timestamps(data)
+            yield from frames(stream, data, notes.tty)
+
+        def body():
+            for stream, data in tail.read_new():
+                yield from encode(stream, last_lines(data, count))
+            while follow:
+                ended = engine.wait_for_exit_after(record.id, seen, timeout=0.1)
+                for stream, data in tail.read_new():
+                    yield from encode(stream, data)
+                if ended:
+                    break
+
+        return StreamResponse(body(), content_type=RAW if notes.tty else MULTIPLEXED)
+
+    # -- exec ------------------------------------------------------------------------
+    def exec_create(self, req: Request) -> Response:
+        session = self.execs.create(req.params["id"], req.json(required=True))
+        return Response.json({"Id": session.id}, 201)
+
+    def exec_start(self, req: Request):
+        body = req.json() or {}
+        if not isinstance(body, dict):
+            raise BadParameter("the request body must be a JSON object")
+        session = self.execs.claim(req.params["id"])
+        if body.get("Detach"):
+            threading.Thread(target=self.execs.run, args=(session, lambda chunk: None),
+                             daemon=True).start()
+            return Response.empty(200)
+
+        def run(rfile, wfile):
+            def write(chunk: bytes) -> None:
+                wfile.write(chunk)
+                wfile.flush()
+            # Clients that read the 101 head through a buffered reader and
+            # then switch to the raw socket (the docker SDK) lose whatever
+            # arrived together with the head; give them a moment to read it
+            # alone.  (dockerd has the same race, hidden by runc's start-up.)
+            time.sleep(HEAD_ALONE_DELAY)
+            self.execs.run(session, write)
+
+        return UpgradeResponse(run, RAW if session.tty else MULTIPLEXED)
+
+    def exec_inspect(self, req: Request) -> Response:
+        return Response.json(self.execs.get(req.params["id"]).inspect())
+
+
+def _filters(req: Request) -> dict[str, list[str]]:
+    """``filters={"status":["exited"],"name":["web"]}`` (values as list or as a map)."""
+    raw = req.arg("filters")
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise BadParameter(f"invalid filters: {e}") from None
+    if not isinstance(data, dict):
+        raise BadParameter("invalid filters: expected a JSON object")
+    return {k: list(v) if isinstance(v, (list, dict)) else [str(v)] for k, v in data.items()}
+
+
+def _matches(row: dict, filters: dict[str, list[str]]) -> bool:
+    for key, values in filters.items():
+        if key == "status" and row["State"] not in values:
+            return False
+        if key == "name" and not any(v.lstrip("/") in n.lstrip("/") for v in values for n in row["Names"]):
+            return False
+        if key == "id" and not any(row["Id"].startswith(v) for v in values):
+            return False
+        if key == "label":
+            for v in values:
+                k, sep, want = v.partition("=")
+                if k not in row["Labels"] or (sep and row["Labels"][k] != want):
+                    return False
+        if key == "ancestor" and not any(v in (row["Image"], row["ImageID"]) for v in values):
+            return False
+    return True

@@ -1,0 +1,105 @@
+"""``POST /containers/create``: Docker's request body -> a ContainerConfig.
+
+The body is Docker's ``ContainerConfig`` with ``HostConfig`` and
+``NetworkingConfig`` inside.  Like dockerd, fields stepbox does not know are
+ignored (clients send dozens of them, mostly empty), but a field it *does*
+use must have the right type and a sensible value, or the answer is 400 with
+a message that says which field is wrong.
+"""
+
+from __future__ import annotations
+
+from stepbox.core.container.config import ContainerConfig, InvalidConfig, check_name, parse_env
+
+from .engine import ContainerNotes, signal_number
+from .errors import BadParameter
+
+MAX_ARGS = 4096          # an absurd command line is refused, not carried around
+
+
+def _typed(body: dict, key: str, kind, what: str):
+    value = body.get(key)
+    if value is None:
+        return None
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise BadParameter(f"invalid value for {key}: expected {what}, got {type(value).__name__}")
+    return value
+
+
+def _string_list(body: dict, key: str) -> list[str] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):                 # Docker accepts a string for Cmd/Entrypoint
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadParameter(f"invalid value for {key}: expected a list of strings")
+    if len(value) > MAX_ARGS:
+        raise BadParameter(f"invalid value for {key}: more than {MAX_ARGS} items")
+    return value
+
+
+def _int(section: dict, key: str, low: int, high: int) -> int | None:
+    value = _typed(section, key, int, "an integer")
+    if value is not None and not low <= value <= high:
+        raise BadParameter(f"invalid value for {key}: {value} is out of range [{low}, {high}]")
+    return value
+
+
+def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfig, ContainerNotes]:
+    if not isinstance(body, dict):
+        raise BadParameter("the request body must be a JSON object (Docker's container config)")
+    image = _typed(body, "Image", str, "a string")
+    if not image:
+        raise BadParameter("config: Image is required")
+    cmd = _string_list(body, "Cmd") or []
+    entrypoint = _string_list(body, "Entrypoint")
+    if entrypoint == [""]:
+        entrypoint = []                      # --entrypoint "": no entrypoint at all
+    env_list = _string_list(body, "Env") or []
+    host = body.get("HostConfig") or {}
+    if not isinstance(host, dict):
+        raise BadParameter("invalid value for HostConfig: expected an object")
+    memory = _int(host, "Memory", 0, 1 << 50)
+    pids = _int(host, "PidsLimit", -1, 1 << 22)
+    nano_cpus = _int(host, "NanoCpus", 0, 4096 * 10**9)
+    network = _typed(host, "NetworkMode", str, "a string") or "default"
+    labels = _typed(body, "Labels", dict, "an object") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        raise BadParameter("invalid value for Labels: keys and values must be strings")
+    stop_signal = _typed(body, "StopSignal", str, "a string") or ""
+    if stop_signal:
+        signal_number(stop_signal)
+    stop_timeout = _int(body, "StopTimeout", -1, 1 << 31)
+    try:
+        config = ContainerConfig(
+            image=image, cmd=tuple(cmd),
+            entrypoint=tuple(entrypoint) if entrypoint is not None else None,
+            env=parse_env(env_list),
+            workdir=_typed(body, "WorkingDir", str, "a string") or "",
+            hostname=_typed(body, "Hostname", str, "a string") or "",
+            user=_typed(body, "User", str, "a string") or "",
+            memory=memory or None,
+            # API: 0 and -1 both mean "no limit"; the core wants None for that
+            pids_limit=pids if pids and pids > 0 else None,
+            cpus=nano_cpus / 1e9 if nano_cpus else None,
+            network=network,
+            auto_remove=bool(_typed(host, "AutoRemove", bool, "a boolean")),
+        )
+    except InvalidConfig as e:
+        raise BadParameter(str(e)) from None
+    if config.hostname and (len(config.hostname) > 63 or not all(c.isalnum() or c in "-." for c in config.hostname)):
+        raise BadParameter(f"invalid hostname format: {config.hostname}")
+    notes = ContainerNotes(tty=bool(body.get("Tty")), open_stdin=bool(body.get("OpenStdin")),
+                           labels=dict(labels), stop_signal=stop_signal, stop_timeout=stop_timeout)
+    return config, notes
+
+
+def check_container_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.removeprefix("/")
+    try:
+        return check_name(name)
+    except InvalidConfig as e:
+        raise BadParameter(str(e)) from None

@@ -1,0 +1,386 @@
+"""The daemon's state: one Runtime shared by every request, kept consistent.
+
+dockerd is one long-running program that owns every container; the CLI
+only asks.  stepbox's daemon holds one :class:`~stepbox.core.container.
+runtime.Runtime` and serves many clients at once, so two rules apply:
+
+* **State changes take the engine lock** (``create``, ``start``, ``rm``,
+  ``pause`` ... and every read of a record): they are short, and holding
+  one lock while a container's record, its layers and its cgroup change
+  means no request ever sees half a change.
+* **Nothing long holds it.**  Waiting for a container to exit can take
+  hours.  Like containerd's shim telling dockerd "container X exited", each
+  running container has an *exit monitor* (a thread) that waits for its
+  process and then, under the lock, records the exit exactly once.
+  ``wait``, ``stop``, ``attach`` and ``logs -f`` only wait for that event.
+
+The simulated kernel is plain Python objects that are not thread-safe, so on
+it *every* kernel call -- even polling a process -- is made under the lock,
+and the monitors drive it in short slices (which is also what keeps
+detached containers running in virtual time while the daemon lives).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal as signals
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stepbox.core.atomic import atomic_write_json, read_json
+from stepbox.core.container.config import ContainerConfig
+from stepbox.core.container.errors import Conflict, NoSuchContainer
+from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
+from stepbox.core.container.runtime import Runtime
+from stepbox.core.kernel import KernelError
+
+from .events import EventBus
+
+log = logging.getLogger("stepbox.engine")
+
+NOTES_FILE = "engine.json"
+
+
+@dataclass
+class ContainerNotes:
+    """What the API knows about a container that the core's record does not
+    need: Docker's create options stepbox accepts but does not act on (TTY,
+    labels, stdin flags), kept beside the record so ``inspect`` shows them."""
+
+    tty: bool = False
+    open_stdin: bool = False
+    labels: dict = field(default_factory=dict)
+    stop_signal: str = ""
+    stop_timeout: int | None = None
+    restart_count: int = 0
+
+
+@dataclass
+class Watch:
+    """Counters the exit monitor moves; waiters compare against them."""
+
+    starts: int = 0
+    exits: int = 0
+    removed: bool = False
+    last_exit_code: int = 0
+    readers: int = 0          # attach/logs streams still reading the log files
+    name: str = ""            # for events: clients filter them by container name
+
+
+class Engine:
+    def __init__(self, runtime: Runtime, backend: str, root: str):
+        self.runtime = runtime
+        self.backend = backend
+        self.root = root
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(threading.Lock())
+        self.watches: dict[str, Watch] = {}
+        self.events = EventBus()
+        self.execs = None                   # set by exec_sessions.ExecSessions
+        self.started_at = time.time()
+        # Real processes can be waited for from any thread; simulated ones
+        # only under the lock (see the module docstring).
+        self.concurrent_waits = getattr(runtime.kernel, "concurrent_waits", backend == "linux")
+        self._closing = False
+
+    # -- small helpers ---------------------------------------------------------------
+    @property
+    def kernel(self):
+        return self.runtime.kernel
+
+    @property
+    def images(self):
+        return self.runtime.images
+
+    def watch(self, cid: str) -> Watch:
+        with self.changed:
+            return self.watches.setdefault(cid, Watch())
+
+    def _bump(self, cid: str, starts: int = 0, exits: int = 0, removed: bool = False,
+              last_exit_code: int | None = None) -> None:
+        with self.changed:
+            w = self.watches.setdefault(cid, Watch())
+            w.starts += starts
+            w.exits += exits
+            w.removed = w.removed or removed
+            if last_exit_code is not None:
+                w.last_exit_code = last_exit_code
+            self.changed.notify_all()
+
+    def _event(self, cid: str, action: str, **attributes) -> None:
+        name = self.watch(cid).name
+        self.events.publish("container", action, cid, {**({"name": name} if name else {}), **attributes})
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
+        with self.changed:
+            return self.changed.wait_for(predicate, timeout)
+
+    def get(self, name: str) -> ContainerRecord:
+        with self.lock:
+            return self.runtime.get(name)
+
+    # -- notes -----------------------------------------------------------------------
+    def notes(self, record: ContainerRecord) -> ContainerNotes:
+        path = self._notes_path(record.id)
+        try:
+            return ContainerNotes(**read_json(path)) if path else ContainerNotes()
+        except (OSError, ValueError, TypeError):
+            return ContainerNotes()
+
+    def save_notes(self, cid: str, notes: ContainerNotes) -> None:
+        path = self._notes_path(cid)
+        if path:
+            atomic_write_json(path, notes.__dict__, durable=False)
+
+    def _notes_path(self, cid: str) -> str | None:
+        directory = self.runtime.containers.container_dir(cid)
+        return os.path.join(directory, NOTES_FILE) if directory else None
+
+    # -- lifecycle -------------------------------------------------------------------
+    def create(self, config: ContainerConfig, name: str | None, notes: ContainerNotes) -> ContainerRecord:
+        with self.lock:
+            record = self.runtime.create(config, name)
+            self.save_notes(record.id, notes)
+            self.watch(record.id)
+        self.watch(record.id).name = record.name
+        self._event(record.id, "create", image=config.image)
+        return record
+
+    def start(self, name: str) -> bool:
+        """Start; False if it was running already (docker answers 304)."""
+        with self.lock:
+            record = self.runtime.get(name)
+            if record.state in (RUNNING, PAUSED):
+                return False
+            try:
+                ctx = self.runtime.start(record)
+            except BaseException:
+                # The start failed (e.g. no such command): release whoever
+                # attached or waits, as if it had started and exited.
+                removed = record.config.auto_remove
+                if removed:
+                    self._remove_now(record)
+                self._bump(record.id, exits=1, removed=removed, last_exit_code=record.exit_code)
+                raise
+            self._bump(record.id, starts=1)
+            self.watch(record.id).name = record.name
+            self._monitor(record.id, ctx.handle)
+        self._event(record.id, "start")
+        return True
+
+    def _monitor(self, cid: str, handle) -> None:
+        thread = threading.Thread(target=self._watch_exit, args=(cid, handle),
+                                  name=f"exit-monitor-{cid[:12]}", daemon=True)
+        thread.start()
+
+    def _watch_exit(self, cid: str, handle) -> None:
+        """The exit monitor: wait for the process, then record the exit once."""
+        try:
+            self.wait_process(handle)
+        except (KernelError, OSError) as e:
+            log.warning("container %s: lost track of its process: %s", cid[:12], e)
+        if self._closing and not self.concurrent_waits:
+            return
+        with self.lock:
+            try:
+                record = self.runtime.containers.find(cid)
+            except NoSuchContainer:
+                self._bump(cid, exits=1, removed=True)
+                return
+            record = self.runtime.refresh(record)     # records the exit (release_after_exit)
+            code = record.exit_code
+            auto_remove = record.config.auto_remove
+        self._bump(cid, exits=1, last_exit_code=code)
+        self._event(cid, "die", exitCode=str(code))
+        if auto_remove:
+            # --rm deletes the logs too: let attached clients read the last
+            # output first (docker run prints it, then the container goes).
+            w = self.watch(cid)
+            self.wait_until(lambda: w.readers == 0, timeout=30)
+            with self.lock:
+                try:
+                    self._remove_now(self.runtime.containers.find(cid))
+                except NoSuchContainer:
+                    pass
+            self._bump(cid, removed=True)
+            self._event(cid, "destroy")
+
+    def reading(self, cid: str, delta: int) -> None:
+        """An attach/logs stream starts (+1) or ends (-1) reading the logs."""
+        with self.changed:
+            self.watches.setdefault(cid, Watch()).readers += delta
+            self.changed.notify_all()
+
+    def wait_process(self, handle, timeout: float | None = None):
+        """Wait for any process of ours (container init or exec) to end;
+        its ExitStatus, or None when ``timeout`` ran out."""
+        if self.concurrent_waits:
+            return handle.wait(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self.lock:
+                status = handle.wait(timeout=0)
+            if status is not None or self._closing:
+                return status
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.005)
+
+    def _remove_now(self, record: ContainerRecord) -> None:
+        try:
+            self.runtime.remove(self.runtime.refresh(record), force=True)
+        except NoSuchContainer:
+            pass
+
+    def wait_for_exit_after(self, cid: str, seen_exits: int, timeout: float | None = None) -> bool:
+        w = self.watch(cid)
+        return self.wait_until(lambda: w.exits > seen_exits or w.removed, timeout)
+
+    def stop(self, name: str, timeout: float | None = None) -> bool:
+        """SIGTERM, a grace period, then SIGKILL; False if not running (304)."""
+        with self.lock:
+            record = self.runtime.get(name)
+            if record.state not in (RUNNING, PAUSED):
+                return False
+            notes = self.notes(record)
+            if timeout is None:
+                timeout = notes.stop_timeout if notes.stop_timeout is not None else 10
+            sig = _signal_number(notes.stop_signal) if notes.stop_signal else signals.SIGTERM
+            seen = self.watch(record.id).exits
+            handle = self._running_handle(record)
+            self._signal(handle, sig)
+        if timeout < 0 or not self.wait_for_exit_after(record.id, seen, timeout):
+            with self.lock:
+                record = self.runtime.get(record.id)
+                if record.state in (RUNNING, PAUSED):
+                    log.info("container %s did not stop within %ss: SIGKILL", record.short_id, timeout)
+                    self._signal(self._running_handle(record), signals.SIGKILL)
+            self.wait_for_exit_after(record.id, seen)
+        self._event(record.id, "stop")
+        return True
+
+    def kill(self, name: str, sig: int = signals.SIGKILL) -> None:
+        with self.lock:
+            record = self.runtime.get(name)
+            if record.state not in (RUNNING, PAUSED):
+                raise Conflict(f"Cannot kill container: {name}: Container {record.id} is not running")
+            seen = self.watch(record.id).exits
+            self._signal(self._running_handle(record), sig)
+        self._event(record.id, "kill", signal=str(sig))
+        if sig == signals.SIGKILL:
+            self.wait_for_exit_after(record.id, seen)
+
+    def _running_handle(self, record: ContainerRecord):
+        """The handle of a running container's PID 1, thawed first: a frozen
+        process cannot act on a signal (cgroup v1 holds SIGKILL until thaw)."""
+        if record.state == PAUSED:
+            self.runtime.unpause(record)
+        return self.runtime.context(record).handle
+
+    @staticmethod
+    def _signal(handle, sig: int) -> None:
+        try:
+            handle.signal(sig)
+        except ProcessLookupError:
+            pass                                   # it exited just now: the monitor records it
+
+    def restart(self, name: str, timeout: float | None = None) -> None:
+        self.stop(name, timeout)
+        self.start(name)
+
+    def pause(self, name: str) -> None:
+        with self.lock:
+            record = self.runtime.get(name)
+            self.runtime.pause(record)
+        self._event(record.id, "pause")
+
+    def unpause(self, name: str) -> None:
+        with self.lock:
+            record = self.runtime.get(name)
+            self.runtime.unpause(record)
+        self._event(record.id, "unpause")
+
+    def remove(self, name: str, force: bool = False) -> None:
+        with self.lock:
+            record = self.runtime.get(name)
+            running = record.state in (RUNNING, PAUSED)
+            if running and not force:
+                raise Conflict(
+                    f"cannot remove container \"/{record.name}\": container is running: stop the "
+                    "container before removing or force remove")
+        if running:
+            try:
+                self.kill(record.id)
+            except Conflict:
+                pass                                # it exited meanwhile
+        with self.lock:
+            try:
+                record = self.runtime.get(record.id)
+            except NoSuchContainer:
+                return                              # auto-removed after the kill
+            self.runtime.remove(record, force=True)
+        self._bump(record.id, removed=True)
+        self._event(record.id, "destroy")
+
+    # -- start-up and shut-down ------------------------------------------------------
+    def recover(self) -> list[str]:
+        """After a daemon restart: re-attach to containers still running, and
+        record the others as exited (with the reason); a line per container."""
+        report = []
+        with self.lock:
+            for record in self.runtime.containers.all():
+                if record.state not in (RUNNING, PAUSED):
+                    continue
+                record = self.runtime.refresh(record)
+                if record.state in (RUNNING, PAUSED):
+                    handle = self.runtime.context(record).handle
+                    self._bump(record.id, starts=1)
+                    self.watch(record.id).name = record.name
+                    self._monitor(record.id, handle)
+                    report.append(f"re-attached to container {record.short_id} ({record.name}), pid {record.pid}")
+                else:
+                    report.append(f"container {record.short_id} ({record.name}) exited while the daemon "
+                                  f"was down: {record.error or 'exit code %d' % record.exit_code}")
+                    if record.config.auto_remove:
+                        self._remove_now(record)
+        return report
+
+    def close(self) -> None:
+        """Stop serving.  Real containers keep running (their shims hold them,
+        and the next daemon re-attaches); simulated ones live in this
+        program, so they end with it and are recorded as exited, saying why."""
+        self._closing = True
+        if self.concurrent_waits:
+            return
+        with self.lock:
+            for record in self.runtime.containers.all():
+                if record.state in (RUNNING, PAUSED):
+                    try:
+                        handle = self._running_handle(record)
+                        handle.signal(signals.SIGKILL)
+                        handle.wait(timeout=1)
+                    except Exception:                   # best effort on the way out
+                        pass
+                    self.runtime.refresh(record)
+                    record = self.runtime.containers.find(record.id)
+                    record.error = ("the daemon stopped: simulated processes live inside the daemon "
+                                    "and end with it")
+                    self.runtime.containers.save(record)
+
+
+def _signal_number(text: str) -> int:
+    text = str(text).strip().upper()
+    if text.isdigit():
+        return int(text)
+    name = text if text.startswith("SIG") else "SIG" + text
+    try:
+        return int(signals.Signals[name])
+    except KeyError:
+        from .errors import BadParameter
+        raise BadParameter(f"Invalid signal: {text}") from None
+
+
+signal_number = _signal_number

@@ -1,0 +1,170 @@
+"""``docker exec``: another process in a running container's namespaces.
+
+Three requests, as the docker CLI sends them:
+
+1. ``POST /containers/{id}/exec`` -- *create* an exec instance: only a
+   record of what to run; nothing starts yet.  Answer ``{"Id": …}``.
+2. ``POST /exec/{id}/start`` -- start it and *upgrade* the connection: the
+   output comes back as multiplexed frames until the process ends.
+3. ``GET /exec/{id}/json`` -- read ``ExitCode``.  The CLI asks right after
+   the stream closes, so the exit code is recorded *before* closing it.
+
+The process itself is :meth:`Processes.exec_in`: setns(2) into every
+namespace of the container's PID 1 and join its cgroup (nsenter, in short).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+
+from stepbox.core.container.config import parse_env
+from stepbox.core.container.errors import Conflict
+from stepbox.core.container.record import RUNNING
+from stepbox.core.kernel import ExecFailed, Stdio
+
+from .engine import Engine
+from .errors import BadParameter, NotFound
+from .streams import STDERR, LogTail, frames
+
+
+@dataclass
+class ExecSession:
+    id: str
+    container_id: str
+    argv: list[str]
+    env: dict[str, str]
+    workdir: str
+    tty: bool = False
+    attach_stdout: bool = True
+    attach_stderr: bool = True
+    running: bool = False
+    started: bool = False
+    exit_code: int | None = None
+    pid: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def inspect(self) -> dict:
+        doc = {"ID": self.id, "Running": self.running, "ExitCode": self.exit_code,
+                "ProcessConfig": {"privileged": False, "user": "", "tty": self.tty,
+                                  "entrypoint": self.argv[0] if self.argv else "",
+                                  "arguments": self.argv[1:]},
+                "OpenStdin": False, "OpenStderr": self.attach_stderr, "OpenStdout": self.attach_stdout,
+                "CanRemove": False, "ContainerID": self.container_id, "DetachKeys": "", "Pid": self.pid}
+        if self.exit_code is None:
+            del doc["ExitCode"]               # not started yet (dockerd: null; the schema: an integer)
+        return doc
+
+
+class ExecSessions:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._sessions: dict[str, ExecSession] = {}
+        engine.execs = self
+
+    def create(self, container: str, body) -> ExecSession:
+        if not isinstance(body, dict):
+            raise BadParameter("the request body must be a JSON object")
+        cmd = body.get("Cmd")
+        if isinstance(cmd, str):
+            cmd = [cmd]
+        if not cmd or not isinstance(cmd, list) or not all(isinstance(c, str) for c in cmd):
+            raise BadParameter("No exec command specified")
+        env = body.get("Env") or []
+        if not isinstance(env, list) or not all(isinstance(e, str) for e in env):
+            raise BadParameter("invalid value for Env: expected a list of strings")
+        workdir = body.get("WorkingDir") or ""
+        if not isinstance(workdir, str) or (workdir and not workdir.startswith("/")):
+            raise BadParameter(f"invalid WorkingDir {workdir!r}: it needs to be an absolute path")
+        record = self.engine.get(container)
+        if record.state != RUNNING:
+            raise Conflict(f"container {record.id} is not running" if record.state != "paused"
+                           else f"Container {record.id} is paused, unpause the container before exec")
+        session = ExecSession(secrets.token_hex(32), record.id, list(cmd), parse_env(env), workdir,
+                              tty=bool(body.get("Tty")),
+                              attach_stdout=bool(body.get("AttachStdout", True)),
+                              attach_stderr=bool(body.get("AttachStderr", True)))
+        with self._lock:
+            self._sessions[session.id] = session
+        return session
+
+    def get(self, exec_id: str) -> ExecSession:
+        with self._lock:
+            session = self._sessions.get(exec_id)
+        if session is None:
+            raise NotFound(f"No such exec instance: {exec_id}")
+        return session
+
+    def of_container(self, cid: str) -> list[str]:
+        with self._lock:
+            return [s.id for s in self._sessions.values() if s.container_id == cid and s.running]
+
+    def claim(self, exec_id: str) -> ExecSession:
+        """Mark as started (an exec instance runs once: docker answers 409)."""
+        session = self.get(exec_id)
+        with self._lock:
+            if session.started:
+                raise Conflict(f"Exec {exec_id} has already been started")
+            session.started = True
+        return session
+
+    def run(self, session: ExecSession, write) -> None:
+        """Start the process, stream its output with ``write``, record the
+        exit code; returns when the process has ended."""
+        engine = self.engine
+        scratch = tempfile.mkdtemp(prefix="stepbox-exec-")
+        try:
+            stdio = Stdio(stdout=os.path.join(scratch, "stdout.log"),
+                          stderr=os.path.join(scratch, "stderr.log"))
+            tail = LogTail(scratch)
+            session.running = True
+            try:
+                with engine.lock:
+                    record = engine.runtime.get(session.container_id)
+                    if record.state != RUNNING:
+                        raise Conflict(f"container {record.id} is not running")
+                    env = {**record.env, **session.env}
+                    handle = engine.kernel.processes.exec_in(
+                        record.pid, session.argv, env, session.workdir or record.workdir, stdio)
+                session.pid = handle.pid
+            except ExecFailed as e:
+                # docker prints the runtime's complaint on stderr; 126/127 like a shell
+                for chunk in frames(STDERR, f"OCI runtime exec failed: {e}: unknown\n".encode(), session.tty):
+                    write(chunk)
+                session.exit_code = e.exit_code
+                return
+            except Conflict as e:
+                for chunk in frames(STDERR, f"{e}\n".encode(), session.tty):
+                    write(chunk)
+                session.exit_code = 126
+                return
+            status = None
+            while status is None:
+                status = engine.wait_process(handle, timeout=0.05)
+                self._pump(tail, session, write)
+            self._pump(tail, session, write)
+            session.exit_code = status.code
+        finally:
+            session.running = False
+            if session.exit_code is None:
+                session.exit_code = 126
+            session.done.set()
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    @staticmethod
+    def _pump(tail: LogTail, session: ExecSession, write) -> None:
+        for stream, data in tail.read_new():
+            if (stream == 1 and session.attach_stdout) or (stream == 2 and session.attach_stderr):
+                for chunk in frames(stream, data, session.tty):
+                    write(chunk)
+
+    def forget_container(self, cid: str) -> None:
+        with self._lock:
+            for key in [k for k, s in self._sessions.items() if s.container_id == cid]:
+                del self._sessions[key]
+

@@ -1,0 +1,278 @@
+"""``/images/...``, ``/commit`` and ``/build``: the image endpoints.
+
+The seed's image story on the wire: ``docker commit`` turns a container's
+read-write layer into a new image layer (``POST /commit``), ``docker save``
+and ``load`` move images as tar files (``GET /images/get``, ``POST
+/images/load``), and an image name is also a path segment -- with its
+slashes and colons (``/images/localhost:5000/app:1.0/json``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+
+from stepbox.core.image import archive
+from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
+from stepbox.core.image.reference import parse_reference
+from stepbox.core.image.store import ImageNotFound
+
+from .build import BuildEndpoint
+from .engine import Engine
+from .errors import ApiError, BadParameter, NotImplementedYet
+from .http import Request, Response
+from .routes import Router
+from .views import image_history, image_inspect, image_summary
+
+TAR = "application/x-tar"
+
+
+def json_lines(*messages: dict) -> bytes:
+    """Docker's progress stream: one JSON object per line."""
+    return b"".join(json.dumps(m).encode() + b"\r\n" for m in messages)
+
+
+class ImageEndpoints:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def register(self, router: Router) -> None:
+        add = router.add
+        add("GET", "/images/json", self.list)
+        add("POST", "/images/create", self.create)
+        add("GET", "/images/get", self.save_many)
+        add("POST", "/images/load", self.load)
+        add("POST", "/images/prune", self.prune)
+        add("GET", "/images/search", self.not_available("searching a registry"))
+        add("POST", "/commit", self.commit)
+        add("POST", "/build", BuildEndpoint(self.engine))
+        add("POST", "/build/prune", lambda req: Response.json({"CachesDeleted": None, "SpaceReclaimed": 0}))
+        add("GET", "/images/{name*}/json", self.inspect)
+        add("GET", "/images/{name*}/history", self.history)
+        add("GET", "/images/{name*}/get", self.save_one)
+        add("POST", "/images/{name*}/tag", self.tag)
+        add("POST", "/images/{name*}/push", self.push)
+        add("DELETE", "/images/{name*}", self.remove)
+
+    @property
+    def store(self):
+        return self.engine.images
+
+    # -- reading ---------------------------------------------------------------------
+    def list(self, req: Request) -> Response:
+        with self.engine.lock:
+            users: dict[str, int] = {}
+            for record in self.engine.runtime.containers.all():
+                users[record.image_id] = users.get(record.image_id, 0) + 1
+            rows = [image_summary(self.store, image, users.get(image.id, 0)) for image in self.store.list()]
+        wanted = _reference_filter(req)
+        if wanted:
+            rows = [r for r in rows if any(_tag_matches(t, w) for t in r["RepoTags"] for w in wanted)]
+        rows.sort(key=lambda r: r["Created"], reverse=True)
+        return Response.json(rows)
+
+    def inspect(self, req: Request) -> Response:
+        with self.engine.lock:
+            image = self.store.resolve(req.params["name"])
+            return Response.json(image_inspect(self.store, image))
+
+    def history(self, req: Request) -> Response:
+        with self.engine.lock:
+            image = self.store.resolve(req.params["name"])
+            return Response.json(image_history(self.store, image))
+
+    # -- names -----------------------------------------------------------------------
+    def tag(self, req: Request) -> Response:
+        repo = req.arg("repo")
+        if not repo:
+            raise BadParameter("repository name must have at least one component")
+        target = f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo
+        parse_reference(target)
+        with self.engine.lock:
+            image = self.store.resolve(req.params["name"])
+            self.store.tag(image, target)
+        self.engine.events.publish("image", "tag", image.id, {"name": target})
+        return Response.empty(201)
+
+    def remove(self, req: Request) -> Response:
+        with self.engine.lock:
+            lines = self.engine.runtime.remove_image(req.params["name"], force=req.flag("force"))
+        items = []
+        for line in lines:
+            kind, _, value = line.partition(": ")
+            items.append({kind: value})
+        self.engine.events.publish("image", "delete", req.params["name"], {})
+        return Response.json(items)
+
+    def prune(self, req: Request) -> Response:
+        with self.engine.lock:
+            removed = self.engine.runtime.collect_garbage()
+        return Response.json({"ImagesDeleted": [{"Deleted": d} for d in removed] or None, "SpaceReclaimed": 0})
+
+    # -- making images -----------------------------------------------------------------
+    def commit(self, req: Request) -> Response:
+        container = req.arg("container")
+        if not container:
+            raise BadParameter("container is required: POST /commit?container=<id or name>")
+        repo = req.arg("repo") or ""
+        ref = None
+        if repo:
+            ref = f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo
+            parse_reference(ref)
+        req.json()                                    # the optional config body: read, not used
+        with self.engine.lock:
+            record = self.engine.runtime.get(container)
+            image = self.engine.runtime.commit(
+                record, ref, message=req.arg("comment") or "", author=req.arg("author") or "",
+                changes=[c for c in req.args("changes") if c.strip()], pause=req.flag("pause", True))
+        self.engine.events.publish("container", "commit", record.id, {"imageID": image.id})
+        return Response.json({"Id": image.id}, 201)
+
+    def create(self, req: Request):
+        """``docker import`` (``fromSrc=-``: the tar is the body) or ``docker
+        pull`` (``fromImage``)."""
+        if req.arg("fromSrc") is not None:
+            return self._import(req)
+        name = req.arg("fromImage")
+        if not name:
+            raise BadParameter("either fromImage or fromSrc is required")
+        ref = f"{name}:{req.arg('tag')}" if req.arg("tag") and "@" not in name else name
+        return self._pull(req, ref)
+
+    def _import(self, req: Request) -> Response:
+        if req.arg("fromSrc") != "-":
+            raise NotImplementedYet("importing from a URL is not supported: send the tar as the body (fromSrc=-)")
+        repo = req.arg("repo") or ""
+        ref = (f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo) or None
+        if ref:
+            parse_reference(ref)
+        with self.engine.lock:
+            image = archive.import_rootfs(self.store, req.body, ref, req.arg("message") or "",
+                                          [c for c in req.args("changes") if c.strip()])
+        self.engine.events.publish("image", "import", image.id, {})
+        return Response(200, json_lines({"status": image.id}))
+
+    def _pull(self, req: Request, ref: str):
+        reference = parse_reference(ref)
+        # busybox is built from the host's binary (core/image/bootstrap.py),
+        # so `docker run busybox` works offline, as everywhere in stepbox.
+        if str(reference) == str(parse_reference(BUSYBOX_REF)):
+            with self.engine.lock:
+                try:
+                    self.store.resolve(BUSYBOX_REF)
+                    status = "Status: Image is up to date for busybox:latest"
+                except ImageNotFound:
+                    ensure_busybox(self.store, self.engine.kernel)
+                    status = "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
+            return Response(200, json_lines({"status": "Pulling from library/busybox", "id": "latest"},
+                                            {"status": status}))
+        client = _registry_client(self.store)
+        if client is None:
+            raise NotImplementedYet(
+                f"cannot pull {reference.familiar_str()}: this stepbox daemon has no registry client "
+                "(core/registry); load the image with `docker load` instead")
+        result = _registry_call(client, "pull", str(reference))
+        self.engine.events.publish("image", "pull", reference.familiar_str(), {})
+        return Response(200, json_lines(*({"status": line} for line in result)))
+
+    def push(self, req: Request):
+        name = req.params["name"]
+        ref = f"{name}:{req.arg('tag')}" if req.arg("tag") else name
+        client = _registry_client(self.store)
+        if client is None:
+            raise NotImplementedYet(f"cannot push {ref}: this stepbox daemon has no registry client (core/registry)")
+        self.store.resolve(ref)                       # 404 before any progress is sent
+        lines = _registry_call(client, "push", ref)
+        return Response(200, json_lines(*({"status": line} for line in lines)))
+
+    @staticmethod
+    def not_available(what: str):
+        def handler(req: Request):
+            raise NotImplementedYet(f"{what} is not supported by stepbox")
+        return handler
+
+    # -- files -----------------------------------------------------------------------
+    def save_many(self, req: Request) -> Response:
+        return self._save(req.args("names"))
+
+    def save_one(self, req: Request) -> Response:
+        return self._save([req.params["name"]])
+
+    def _save(self, names: list[str]) -> Response:
+        if not names:
+            raise BadParameter("no image names given: GET /images/get?names=<name>")
+        buf = io.BytesIO()
+        with self.engine.lock:
+            chosen: dict = {}
+            for name in names:
+                image = self.store.resolve(name)
+                tags = chosen.setdefault(image.id, (image, []))[1]
+                if name not in (image.id, image.short_id) and not name.startswith("sha256:"):
+                    tags.append(name)
+            archive.save(self.store, list(chosen.values()), buf)
+        return Response(200, buf.getvalue(), TAR)
+
+    def load(self, req: Request) -> Response:
+        spooled = spool(req.body)               # tarfile wants to seek; a socket cannot
+        with self.engine.lock:
+            lines = archive.load(self.store, spooled)
+        for line in lines:
+            self.engine.events.publish("image", "load", line.rpartition(" ")[2], {})
+        return Response(200, json_lines(*({"stream": line + "\n"} for line in lines)))
+
+
+def spool(body) -> tempfile.SpooledTemporaryFile:
+    """Copy a request body into a (memory, then disk) file that can seek."""
+    spooled = tempfile.SpooledTemporaryFile(max_size=64 << 20)
+    while chunk := body.read(1 << 20):
+        spooled.write(chunk)
+    spooled.seek(0)
+    return spooled
+
+
+def _registry_client(store):
+    """core/registry's client, if this checkout has it; messages go to a list."""
+    try:
+        from stepbox.core.registry.client import RegistryClient
+    except ImportError:
+        return None
+    messages: list[str] = []
+    client = RegistryClient(store, say=messages.append, progress=False)
+    client.messages = messages
+    return client
+
+
+def _registry_call(client, verb: str, ref: str) -> list[str]:
+    """Pull or push; the progress lines.  A registry's refusal keeps its
+    status (404 unknown manifest, 401 denied ...); an unreachable registry
+    is 500 with the reason, like dockerd's."""
+    from stepbox.core.registry.errors import RegistryClientError, RegistryError
+    try:
+        getattr(client, verb)(ref)
+    except RegistryError as e:
+        raise ApiError(f"{verb} {ref}: {e}", e.status if e.status and e.status < 500 else 500) from None
+    except RegistryClientError as e:
+        raise ApiError(f"{verb} {ref}: {e}", getattr(e, "status", None) or 500) from None
+    except OSError as e:
+        raise ApiError(f"{verb} {ref}: cannot reach the registry: {e}", 500) from None
+    return client.messages
+
+
+def _reference_filter(req: Request) -> list[str]:
+    raw = req.arg("filters")
+    if not raw:
+        return [req.arg("filter")] if req.arg("filter") else []
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise BadParameter(f"invalid filters: {e}") from None
+    value = data.get("reference", []) if isinstance(data, dict) else []
+    return list(value) if isinstance(value, (list, dict)) else [str(value)]
+
+
+def _tag_matches(tag: str, wanted: str) -> bool:
+    import fnmatch
+    repo = tag.rpartition(":")[0]
+    return fnmatch.fnmatch(tag, wanted) or fnmatch.fnmatch(repo, wanted)
+

@@ -1,0 +1,117 @@
+"""Putting the daemon together: a socket, a router, an engine.
+
+``stepbox daemon`` = open the state directory and the backend (the same
+:func:`~stepbox.core.cli.session.open_session` the in-process CLI uses),
+re-attach to containers a previous daemon left running, then serve the API
+on a UNIX socket until SIGTERM/SIGINT.
+
+Why a UNIX socket?  It is a file: its permissions (0660, owner root) decide
+who may talk to the daemon -- and whoever may talk to it may run containers,
+which on a real kernel is as good as root.  That is Docker's model too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .containers import ContainerEndpoints
+from .engine import Engine
+from .execs import ExecSessions
+from .http import UnixHTTPServer
+from .images import ImageEndpoints
+from .routes import Router
+from .system import SystemEndpoints
+
+log = logging.getLogger("stepbox.engine")
+MAX_SOCKET_PATH = 107            # sun_path is 108 bytes, NUL included
+
+
+def default_socket_path() -> str:
+    """``/run/stepbox/stepbox.sock`` as root, else in ``$XDG_RUNTIME_DIR``."""
+    if sys.platform == "linux" and os.geteuid() == 0:
+        return "/run/stepbox/stepbox.sock"
+    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/stepbox-{os.getuid()}"
+    return os.path.join(runtime_dir, "stepbox.sock")
+
+
+def socket_path_of(host: str | None) -> str:
+    """``-H unix:///path/to.sock`` (or a bare path) -> the path."""
+    if not host:
+        return default_socket_path()
+    if host.startswith("unix://"):
+        path = urlsplit(host).path or host[len("unix://"):]
+    elif "://" in host:
+        raise ValueError(f"unsupported -H {host!r}: stepbox serves only unix:// sockets")
+    else:
+        path = host
+    return os.path.abspath(path)
+
+
+def build_app(engine: Engine) -> Router:
+    router = Router()
+    execs = ExecSessions(engine)
+    SystemEndpoints(engine).register(router)
+    ContainerEndpoints(engine, execs).register(router)
+    ImageEndpoints(engine).register(router)
+    return router
+
+
+def _someone_listening(path: str) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+@dataclass
+class Daemon:
+    engine: Engine
+    server: UnixHTTPServer
+    socket_path: str
+
+    def serve_forever(self) -> None:
+        """Serve until SIGTERM or SIGINT, then shut down cleanly."""
+        # The handler only sets a flag: taking a lock in a signal handler (as
+        # Event.set does) can deadlock with the main thread inside Event.wait.
+        stop = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.append(True))
+        self.server.serve_in_thread()
+        while not stop:
+            time.sleep(0.2)
+        self.close()
+
+    def close(self) -> None:
+        log.info("shutting down")
+        self.server.close()
+        self.engine.close()
+
+
+def start_daemon(session, socket_path: str, say=print) -> Daemon:
+    """Open the socket and start serving ``session`` (not yet blocking)."""
+    if len(socket_path.encode()) > MAX_SOCKET_PATH:
+        raise ValueError(f"socket path too long for a UNIX socket ({len(socket_path)} bytes, "
+                         f"at most {MAX_SOCKET_PATH}): {socket_path}")
+    os.makedirs(os.path.dirname(socket_path), mode=0o755, exist_ok=True)
+    if os.path.exists(socket_path):
+        if _someone_listening(socket_path):
+            raise RuntimeError(f"another daemon is already listening on {socket_path}")
+        os.unlink(socket_path)                       # left behind by a daemon that died
+    engine = Engine(session.runtime, session.backend, session.root)
+    for line in engine.recover():
+        say(line)
+    server = UnixHTTPServer(socket_path, build_app(engine))
+    say(f"stepbox daemon: {session.backend} kernel, state in {session.root}, "
+        f"API 1.44 on unix://{socket_path}")
+    return Daemon(engine, server, socket_path)

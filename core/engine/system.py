@@ -1,0 +1,157 @@
+"""``/_ping``, ``/version``, ``/info``, ``/events``: the daemon describes itself.
+
+Every docker command starts with ``HEAD /_ping``: the answer's
+``Api-Version`` header tells the CLI which version to put in front of every
+later path (the lower of its own and ours), and ``Builder-Version: 1`` tells
+it to build with the classic ``POST /build`` rather than BuildKit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import queue
+import sys
+import time
+from datetime import datetime, timezone
+
+from stepbox import __version__
+
+from . import API_VERSION, MIN_API_VERSION
+from .engine import Engine
+from .http import Request, Response, StreamResponse
+from .routes import Router
+
+PING_HEADERS = {"Api-Version": API_VERSION, "Builder-Version": "1", "Cache-Control": "no-cache, no-store, must-revalidate",
+                "Pragma": "no-cache", "Swarm": "inactive"}
+
+
+class SystemEndpoints:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def register(self, router: Router) -> None:
+        router.add("GET", "/_ping", self.ping)
+        router.add("GET", "/version", self.version)
+        router.add("GET", "/info", self.info)
+        router.add("GET", "/events", self.events)
+        router.add("GET", "/system/df", self.disk_usage)
+
+    def ping(self, req: Request) -> Response:
+        return Response(200, b"OK", "text/plain; charset=utf-8", dict(PING_HEADERS))
+
+    def version(self, req: Request) -> Response:
+        kernel = platform.release()
+        component = {"Name": "Engine", "Version": __version__,
+                     "Details": {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+                                 "Os": "linux", "Arch": "amd64", "KernelVersion": kernel,
+                                 "Backend": self.engine.backend}}
+        return Response.json({
+            "Platform": {"Name": f"stepbox {__version__} ({self.engine.backend} kernel)"},
+            "Components": [component],
+            "Version": __version__, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+            "GitCommit": "stepbox", "GoVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
+            "Os": "linux", "Arch": "amd64", "KernelVersion": kernel, "Experimental": False,
+            "BuildTime": "",
+        })
+
+    def info(self, req: Request) -> Response:
+        engine = self.engine
+        with engine.lock:
+            records = engine.runtime.list(all_=True)
+            images = engine.images.list()
+        states = [r.state for r in records]
+        return Response.json({
+            "ID": "stepbox", "Name": platform.node(),
+            "Containers": len(records), "ContainersRunning": states.count("running"),
+            "ContainersPaused": states.count("paused"), "ContainersStopped": len(records) - states.count("running") - states.count("paused"),
+            "Images": len(images),
+            "Driver": "overlay2" if engine.backend == "linux" else "stepbox-sim",
+            "DriverStatus": [["Backend", engine.backend]],
+            "DockerRootDir": engine.root, "ServerVersion": __version__,
+            "OperatingSystem": f"stepbox ({engine.backend} kernel)", "OSType": "linux",
+            "Architecture": platform.machine() or "x86_64", "KernelVersion": platform.release(),
+            "NCPU": os.cpu_count() or 1, "MemTotal": _mem_total(),
+            "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
+            "LoggingDriver": "json-file", "Debug": False, "IndexServerAddress": "https://index.docker.io/v1/",
+            "Plugins": {"Volume": [], "Network": ["none", "host"], "Log": ["json-file"]},
+            "MemoryLimit": True, "SwapLimit": False, "CpuCfsPeriod": True, "CpuCfsQuota": True,
+            "PidsLimit": True, "IPv4Forwarding": False, "BridgeNfIptables": False,
+            "OomKillDisable": False, "Labels": [], "ExperimentalBuild": False,
+            "SystemTime": datetime.now(timezone.utc).isoformat(), "NEventsListener": 0,
+            "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"], "Mirrors": []},
+            "Runtimes": {"stepbox": {"path": "stepbox"}}, "DefaultRuntime": "stepbox",
+            "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False,
+                      "Error": "", "RemoteManagers": None},
+            "LiveRestoreEnabled": engine.backend == "linux", "Isolation": "", "InitBinary": "",
+            "SecurityOptions": ["name=seccomp,profile=unconfined"], "Warnings": [],
+        })
+
+    def events(self, req: Request) -> StreamResponse:
+        since = req.arg("since")
+        until = req.arg("until")
+        since_nano = int(float(since) * 1e9) if since else None
+        until_time = float(until) if until else None
+        wanted = _event_filters(req.arg("filters"))
+        q, past = self.engine.events.subscribe(since_nano)
+
+        def body():
+            try:
+                for event in past:
+                    if _event_matches(event, wanted):
+                        yield json.dumps(event.to_json()).encode() + b"\n"
+                while until_time is None or time.time() < until_time:
+                    try:
+                        event = q.get(timeout=0.5 if until_time else 30)
+                    except queue.Empty:
+                        continue
+                    if _event_matches(event, wanted):
+                        yield json.dumps(event.to_json()).encode() + b"\n"
+            finally:
+                self.engine.events.unsubscribe(q)
+
+        return StreamResponse(body())
+
+    def disk_usage(self, req: Request) -> Response:
+        return Response.json({"LayersSize": 0, "Images": [], "Containers": [], "Volumes": [], "BuildCache": []})
+
+
+def _event_filters(raw: str | None) -> dict[str, set[str]]:
+    """``filters={"container":{"web":true},"type":["container"]}``."""
+    from .errors import BadParameter
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise BadParameter(f"invalid filters: {e}") from None
+    if not isinstance(data, dict):
+        raise BadParameter("invalid filters: expected a JSON object")
+    return {k: set(v) if isinstance(v, (list, dict)) else {str(v)} for k, v in data.items()}
+
+
+def _event_matches(event, wanted: dict[str, set[str]]) -> bool:
+    if "type" in wanted and event.type not in wanted["type"]:
+        return False
+    if "event" in wanted and event.action not in wanted["event"]:
+        return False
+    for key in ("container", "image"):
+        if key in wanted:
+            if event.type != key:
+                return False
+            names = {event.id, event.attributes.get("name", "")}
+            if not any(n and (n in names or event.id.startswith(n)) for n in wanted[key]):
+                return False
+    return True
+
+
+def _mem_total() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0

@@ -1,0 +1,188 @@
+"""Containers and images as the Engine API shows them (Docker's field names).
+
+The core already renders ``docker inspect`` (``ContainerRecord.inspect``);
+these functions add what the API's clients also read -- ``docker ps``'s
+summary line, ``docker images``' rows, the fields the ``docker`` SDK and CLI
+expect to be present even when stepbox has nothing to put in them.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+from stepbox.core.container.record import EXITED, PAUSED, RUNNING, ZERO_TIME, ContainerRecord
+from stepbox.core.image.store import Image, ImageStore
+
+
+def _parse_time(text: str) -> datetime | None:
+    if not text or text == ZERO_TIME:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def unix_time(text: str) -> int:
+    moment = _parse_time(text)
+    return int(moment.timestamp()) if moment else 0
+
+
+def _human_duration(seconds: float) -> str:
+    """docker's units.HumanDuration."""
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 2:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = seconds / 60
+    if minutes < 2:
+        return "About a minute"
+    if minutes < 60:
+        return f"{int(minutes)} minutes"
+    hours = minutes / 60
+    if hours < 2:
+        return "About an hour"
+    if hours < 48:
+        return f"{int(hours)} hours"
+    return f"{int(hours / 24)} days"
+
+
+def status_line(record: ContainerRecord) -> str:
+    """``Up 3 seconds``, ``Exited (0) 5 minutes ago``, ``Created``."""
+    now = datetime.now(timezone.utc)
+    if record.state in (RUNNING, PAUSED):
+        started = _parse_time(record.started_at) or now
+        line = "Up " + _human_duration((now - started).total_seconds())
+        return line + " (Paused)" if record.state == PAUSED else line
+    if record.state == EXITED:
+        finished = _parse_time(record.finished_at) or now
+        return f"Exited ({record.exit_code}) {_human_duration((now - finished).total_seconds())} ago"
+    return record.state.capitalize()
+
+
+def _network_mode(record: ContainerRecord) -> str:
+    return "bridge" if record.config.network in ("default", "bridge") else record.config.network
+
+
+def _networks(record: ContainerRecord) -> dict:
+    # stepbox gives a container loopback only; it still names the network
+    # docker would, with empty addresses, so clients find the keys they read.
+    return {_network_mode(record): {"IPAMConfig": None, "NetworkID": "", "EndpointID": "", "Gateway": "",
+                                    "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+                                    "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                                    "MacAddress": "", "DriverOpts": None}}
+
+
+def container_summary(record: ContainerRecord, labels: dict) -> dict:
+    """One row of ``GET /containers/json`` (``docker ps``)."""
+    return {
+        "Id": record.id,
+        "Names": ["/" + record.name],
+        "Image": record.config.image,
+        "ImageID": record.image_id,
+        "Command": " ".join(record.argv),
+        "Created": unix_time(record.created),
+        "Ports": [],
+        "Labels": dict(labels),
+        "State": record.state,
+        "Status": status_line(record),
+        "HostConfig": {"NetworkMode": _network_mode(record)},
+        "NetworkSettings": {"Networks": _networks(record)},
+        "Mounts": [],
+    }
+
+
+def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: list[str]) -> dict:
+    """``GET /containers/{id}/json``: the core's inspect document, completed."""
+    doc = dict(document)
+    doc["Created"] = record.created
+    doc.update({
+        "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "",
+        "RestartCount": notes.restart_count, "MountLabel": "", "ProcessLabel": "",
+        "AppArmorProfile": "", "ExecIDs": exec_ids or None,
+        "NetworkSettings": {"Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
+                            "HairpinMode": False, "LinkLocalIPv6Address": "",
+                            "LinkLocalIPv6PrefixLen": 0, "Networks": _networks(record)},
+    })
+    host = dict(doc.get("HostConfig", {}))
+    host.update({"PidsLimit": host.get("PidsLimit") or None, "LogConfig":
+                 {"Type": "json-file", "Config": {}}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+                 "Privileged": False, "ReadonlyRootfs": False, "CpuShares": 0})
+    doc["HostConfig"] = host
+    config = dict(doc.get("Config", {}))
+    config.update({"Tty": notes.tty, "OpenStdin": notes.open_stdin, "StdinOnce": False,
+                   "AttachStdin": False, "AttachStdout": not notes.open_stdin, "AttachStderr": True,
+                   "Labels": dict(notes.labels), "Domainname": ""})
+    if notes.stop_signal:
+        config["StopSignal"] = notes.stop_signal
+    for key in ("Entrypoint", "Cmd"):              # the schema has arrays here, never null
+        if config.get(key) is None:
+            config.pop(key, None)
+    doc["Config"] = config
+    if not doc.get("GraphDriver", {}).get("Data"):
+        doc["GraphDriver"] = {"Name": "overlay2", "Data": {}}     # the schema wants an object
+    return doc
+
+
+def image_size(store: ImageStore, image: Image) -> int:
+    return sum(os.path.getsize(store.blob_path(d)) for d in image.layers)
+
+
+def image_summary(store: ImageStore, image: Image, containers: int) -> dict:
+    """One row of ``GET /images/json`` (``docker images``)."""
+    return {
+        "Id": image.id,
+        "ParentId": "",
+        "RepoTags": list(image.tags),
+        "RepoDigests": [],
+        "Created": unix_time(image.config.get("created", "")),
+        "Size": image_size(store, image),
+        "SharedSize": -1,
+        "Labels": dict((image.config.get("config") or {}).get("Labels") or {}),
+        "Containers": containers,
+    }
+
+
+def image_inspect(store: ImageStore, image: Image) -> dict:
+    """``GET /images/{name}/json``."""
+    config = image.config
+    section = dict(config.get("config") or {})
+    return {
+        "Id": image.id,
+        "RepoTags": list(image.tags),
+        "RepoDigests": [],
+        "Parent": "",
+        "Comment": (config.get("history") or [{}])[-1].get("comment", ""),
+        "Created": config.get("created", ""),
+        "DockerVersion": "",
+        "Author": config.get("author", ""),
+        "Config": section,
+        "Architecture": config.get("architecture", "amd64"),
+        "Os": config.get("os", "linux"),
+        "Size": image_size(store, image),
+        "GraphDriver": {"Name": "overlay2", "Data": {}},
+        "RootFS": {"Type": "layers", "Layers": list(image.diff_ids)},
+        "Metadata": {"LastTagTime": ZERO_TIME},
+    }
+
+
+def image_history(store: ImageStore, image: Image) -> list[dict]:
+    """``GET /images/{name}/history``: newest first; a layer belongs to
+    each history entry that is not ``empty_layer``, in order."""
+    layers = list(image.layers)
+    rows = []
+    for entry in image.config.get("history") or []:
+        size = 0
+        if not entry.get("empty_layer") and layers:
+            size = os.path.getsize(store.blob_path(layers.pop(0)))
+        rows.append({"Id": "<missing>", "Created": unix_time(entry.get("created", "")),
+                     "CreatedBy": entry.get("created_by", ""), "Tags": None, "Size": size,
+                     "Comment": entry.get("comment", "")})
+    rows.reverse()
+    if rows:
+        rows[0]["Id"] = image.id
+        rows[0]["Tags"] = list(image.tags) or None
+    return rows

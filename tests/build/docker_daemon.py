@@ -1,0 +1,114 @@
+"""A private ``dockerd`` for tests and benchmarks: started in a temp dir, stopped after.
+
+It never touches the host's Docker (if any): its own data root, exec root,
+socket and pid file, no iptables, no bridge.  Used as the oracle of the
+build differential test and as the yardstick of ``benchmarks/build_cache.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+# Debian's client matches Debian's daemon; a newer client elsewhere on PATH
+# would also work, but its legacy builder prints deprecation noise.
+DOCKER_CANDIDATES = ("/usr/bin/docker", "docker")
+
+
+def unavailable_reason() -> str | None:
+    if sys.platform != "linux":
+        return f"dockerd needs Linux (this is {sys.platform})"
+    if os.geteuid() != 0:
+        return "dockerd needs root (run the tests as root to compare with Docker)"
+    if shutil.which("dockerd") is None:
+        return "dockerd is not installed (apt-get install -y docker.io; see scripts/install.sh)"
+    return None
+
+
+class DockerDaemon:
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix="stepbox-dockerd-")
+        self.socket = os.path.join(self.root, "docker.sock")
+        self.process: subprocess.Popen | None = None
+        self.client = next((c for c in DOCKER_CANDIDATES if shutil.which(c)), "docker")
+        self.log_path = os.path.join(self.root, "dockerd.log")
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": f"unix://{self.socket}", "DOCKER_BUILDKIT": "0",
+                "DOCKER_CLI_HINTS": "false"}
+
+    def start(self, timeout: float = 60.0) -> "DockerDaemon":
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            ["dockerd", "--iptables=false", "--ip-masq=false", "--bridge=none",
+             "--data-root", os.path.join(self.root, "data"), "-H", f"unix://{self.socket}",
+             "--exec-root", os.path.join(self.root, "exec"), "--pidfile", os.path.join(self.root, "pid")],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dockerd exited at start-up:\n{self.log_tail()}")
+            if os.path.exists(self.socket) and self.docker("version", check=False).returncode == 0:
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"dockerd did not come up within {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+    def docker(self, *args: str, input: bytes | None = None, check: bool = True,
+               timeout: float = 600) -> subprocess.CompletedProcess:
+        result = subprocess.run([self.client, *args], input=input, env=self.env,
+                                capture_output=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"docker {' '.join(args)} failed ({result.returncode}):\n"
+                               f"{result.stdout.decode(errors='replace')}{result.stderr.decode(errors='replace')}")
+        return result
+
+    def load(self, archive: bytes) -> None:
+        self.docker("load", input=archive)
+
+    def build(self, context: str, tag: str, *extra: str) -> subprocess.CompletedProcess:
+        return self.docker("build", "-t", tag, *extra, context, check=False)
+
+    def image_config(self, ref: str) -> dict:
+        return json.loads(self.docker("image", "inspect", ref).stdout)[0]["Config"]
+
+    def export(self, ref: str) -> tarfile.TarFile:
+        """The image's filesystem as ``docker export`` of a created (never
+        started) container gives it."""
+        cid = self.docker("create", ref, "/nonexistent").stdout.decode().strip()
+        try:
+            data = self.docker("export", cid).stdout
+        finally:
+            self.docker("rm", "-f", cid, check=False)
+        return tarfile.open(fileobj=io.BytesIO(data))
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        # overlay mounts of the daemon are gone with it; the directory may
+        # still hold a busy mount if dockerd was killed: unmount what is left.
+        with open("/proc/self/mounts") as f:
+            mounted = [line.split()[1] for line in f if self.root in line.split()[1]]
+        for target in sorted(mounted, key=len, reverse=True):
+            subprocess.run(["umount", "-l", target], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)

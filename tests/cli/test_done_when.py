@@ -1,0 +1,106 @@
+"""The "done when" commands of issues #2 and #3, typed as a user would, on
+both backends: same command, same output."""
+
+from __future__ import annotations
+
+import re
+
+from stepbox.core.container import plan
+
+STEP_TITLES = ["Resolve the image to its layers", "Prepare the init layer", "Mount the union filesystem",
+               "Create the namespaces and the first process", "pivot_root", "Execute the command",
+               "Wait for the container to exit", "Remove the container"]
+
+
+def test_hostname_and_pid_1(stepbox):
+    r = stepbox("run", "--rm", "--hostname", "box1", "busybox", "sh", "-c", "hostname; echo $$")
+    assert (r.code, r.out) == (0, "box1\n1\n"), r.err
+
+
+def test_ps_sees_only_the_container(stepbox):
+    r = stepbox("run", "--rm", "busybox", "ps")
+    assert r.code == 0, r.err
+    header, *rows = r.out.splitlines()
+    assert header.split() == ["PID", "USER", "COMMAND"]      # Debian busybox 1.35: no TIME column
+    assert [row.split()[0] for row in rows] == ["1"]
+    assert rows[0].split()[-1] == "ps"
+
+
+def test_oom_kill_exits_137_and_is_recorded(stepbox):
+    r = stepbox("run", "-m", "8m", "--name", "hog", "busybox", "tail", "/dev/zero")
+    assert r.code == 137, r.err
+    assert stepbox("inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "hog").out == "true 137\n"
+
+
+def test_pids_limit_makes_forks_fail(stepbox):
+    r = stepbox("run", "--rm", "--pids-limit", "5", "busybox", "sh", "-c",
+                "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait")
+    assert "can't fork: Resource temporarily unavailable" in r.err
+
+
+def test_diff_shows_added_changed_deleted(stepbox):
+    r = stepbox("run", "--name", "w", "busybox", "sh", "-c", "echo hi > /tmp/x; rm /bin/cat")
+    assert r.code == 0, r.err
+    assert stepbox("diff", "w").out.splitlines() == ["C /bin", "D /bin/cat", "C /tmp", "A /tmp/x"]
+
+
+def test_step_walks_one_enter_at_a_time(stepbox):
+    r = stepbox("step", "busybox", "echo", "hi", input="\n" * 30)
+    assert r.code == 0, r.err
+    for title in STEP_TITLES:
+        assert title in r.out
+    assert r.out.count("press Enter") == len(plan.run_plan(auto_remove=True))
+    assert "hi" in r.out
+    assert stepbox("ps", "-aq").out == ""          # the walk-through cleans up after itself
+
+
+def test_quitting_a_step_through_undoes_everything(stepbox):
+    r = stepbox("step", "busybox", "echo", "hi", input="\n" * 7 + "q\n")
+    assert r.code == 0, r.err
+    assert "undone" in r.out
+    assert stepbox("ps", "-aq").out == ""
+
+
+def test_logs_inspect_ps_rm(stepbox):
+    assert stepbox("run", "--name", "c1", "-e", "GREETING=hello", "busybox", "sh", "-c",
+                   "echo $GREETING; echo oops >&2; exit 3").code == 3
+    logs = stepbox("logs", "c1")
+    assert (logs.out, logs.err) == ("hello\n", "oops\n")
+    assert stepbox("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.Name}}", "c1").out == "exited 3 /c1\n"
+    ps = stepbox("ps", "-a").out
+    assert re.search(r"Exited \(3\)", ps) and "c1" in ps
+    assert stepbox("ps").out.count("\n") == 1            # header only: nothing running
+    assert stepbox("rm", "c1").code == 0
+    assert stepbox("inspect", "c1").code != 0
+
+
+def test_bad_input_is_a_clear_error(stepbox):
+    r = stepbox("run", "--rm", "nosuchimage")
+    assert r.code == 125 and "No such image: nosuchimage:latest" in r.err
+    r = stepbox("run", "--rm", "-m", "12q", "busybox", "true")
+    assert r.code == 125 and "invalid size: '12q'" in r.err
+    r = stepbox("run", "--rm", "busybox", "nosuchcommand")
+    assert r.code == 127 and 'exec: "nosuchcommand": executable file not found in $PATH' in r.err
+    r = stepbox("run", "--rm", "Bad_Name!", "true")
+    assert r.code == 125 and "invalid reference format" in r.err
+    assert "Traceback" not in r.err
+    assert stepbox("ps", "-aq").out == ""
+
+
+def test_a_name_is_taken_once(stepbox):
+    assert stepbox("create", "--name", "dup", "busybox", "true").code == 0
+    r = stepbox("create", "--name", "dup", "busybox", "true")
+    assert r.code == 125 and 'The container name "/dup" is already in use' in r.err
+
+
+def test_rm_of_a_running_container_needs_force(stepbox):
+    # On the simulator -d finishes the run in virtual time (documented), so only
+    # the real kernel has a container still running here.
+    r = stepbox("run", "-d", "--name", "bg", "busybox", "sleep", "1000")
+    assert r.code == 0, r.err
+    if stepbox.backend == "linux":
+        assert stepbox("inspect", "-f", "{{.State.Running}}", "bg").out == "true\n"
+        r = stepbox("rm", "bg")
+        assert r.code != 0 and "cannot remove a running container" in r.err
+    assert stepbox("rm", "-f", "bg").code == 0
+    assert stepbox("ps", "-aq").out == ""

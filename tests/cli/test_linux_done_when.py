@@ -1,0 +1,81 @@
+"""Issue #3's checks that only mean something on the real kernel."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
+
+from .conftest import Stepbox
+
+pytestmark = pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)
+
+
+@pytest.fixture
+def linux(tmp_path):
+    box = Stepbox("linux", str(tmp_path / "state"))
+    try:
+        yield box
+    finally:
+        ids = box("ps", "-aq").out.split()
+        if ids:
+            box("rm", "-f", *ids)
+
+
+def leftovers(root: str, ids: list[str]) -> dict:
+    """Mounts under the state dir, cgroups named after the containers, and
+    processes started from this state dir, still present."""
+    with open("/proc/mounts") as f:
+        mounts = [line for line in f if root in line]
+    cgroups = []
+    for base, dirs, _files in os.walk("/sys/fs/cgroup"):
+        cgroups += [os.path.join(base, d) for d in dirs if any(d.startswith(i) for i in ids)]
+        if base.count("/") > 7:
+            dirs[:] = []
+    processes = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if root.encode() in f.read():
+                    processes.append(pid)
+        except OSError:
+            pass
+    return {"mounts": mounts, "cgroups": cgroups, "processes": processes}
+
+
+def test_inside_a_real_container(linux):
+    host_name = socket.gethostname()
+    r = linux("run", "--rm", "--hostname", "inside", "busybox", "sh", "-c",
+              "grep ' / ' /proc/mounts; grep CapEff /proc/self/status; ps -o pid,comm; hostname")
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].startswith("overlay / overlay ")
+    assert lines[1].split() == ["CapEff:", "00000000a80425fb"]
+    assert lines[-1] == "inside"
+    processes = [line.split() for line in lines[2:-1] if line.split()[0].isdigit()]
+    assert processes[0] == ["1", "sh"]                        # the container's command is PID 1
+    assert {comm for _pid, comm in processes} == {"sh", "ps"}    # and no host process is visible
+    assert socket.gethostname() == host_name
+
+
+def test_rm_f_of_everything_leaves_nothing(linux):
+    for i in range(3):
+        assert linux("run", "-d", "--name", f"bg{i}", "busybox", "sleep", "1000").code == 0
+    assert linux("run", "--name", "done", "busybox", "true").code == 0
+    ids = linux("ps", "-aq").out.split()
+    assert len(ids) == 4
+    assert linux("rm", "-f", *ids).code == 0
+    assert linux("ps", "-aq").out == ""
+    assert leftovers(linux.root, ids) == {"mounts": [], "cgroups": [], "processes": []}
+
+
+def test_detached_container_outlives_the_cli_and_stops(linux):
+    assert linux("run", "-d", "--name", "bg", "busybox", "sh", "-c", "echo started; sleep 1000").code == 0
+    assert linux("inspect", "-f", "{{.State.Running}}", "bg").out == "true\n"
+    r = linux("stop", "-t", "1", "bg")                      # sh as PID 1 ignores SIGTERM: SIGKILL after 1s
+    assert r.code == 0, r.err
+    assert linux("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "bg").out == "exited 137\n"
+    assert linux("logs", "bg").out == "started\n"

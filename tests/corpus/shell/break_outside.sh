@@ -1,0 +1,6 @@
+break
+echo after-break
+continue
+echo after-continue
+return 3
+echo never

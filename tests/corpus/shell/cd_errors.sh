@@ -1,0 +1,5 @@
+cd /nosuchdir
+echo "status $?"
+mkdir d1
+cd d1 && echo "in d1"
+cd .. && echo back

@@ -1,0 +1,3 @@
+echo start
+eval 'if then'
+echo never

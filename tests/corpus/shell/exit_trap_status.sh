@@ -1,0 +1,3 @@
+trap 'echo "exit trap sees $?"' EXIT
+false
+exit 9

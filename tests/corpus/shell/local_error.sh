@@ -1,0 +1,3 @@
+echo start
+local x=1
+echo never

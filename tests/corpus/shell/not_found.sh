@@ -1,0 +1,6 @@
+nosuchcommand
+echo "status $?"
+./nosuch
+echo "status $?"
+touch noexec; ./noexec
+echo "status $?"

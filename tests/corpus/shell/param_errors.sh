@@ -1,0 +1,2 @@
+echo ${unset_var?custom message}
+echo never

@@ -1,0 +1,4 @@
+set -u
+echo "defined ${HOME:+yes}"
+echo "$undefined_var"
+echo never

@@ -1,0 +1,3 @@
+echo first
+echo second; fi
+echo never

@@ -1,0 +1,294 @@
+"""Bad requests get Docker's error answers; the daemon stays up and consistent.
+
+Also: the JSON the daemon sends validates against the official Engine API
+definition (v1.44 swagger).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stepbox.core.engine.client import EngineClient, EngineError
+
+from . import swagger
+
+
+def raw_request(path: str, data: bytes) -> tuple[int, dict, bytes]:
+    """Send ``data`` as-is; the status, headers and body of the answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(60)
+        sock.connect(path)
+
+        def send():
+            try:
+                sock.sendall(data)
+            except OSError:                 # the daemon answered and closed before the end
+                pass
+        sender = threading.Thread(target=send)
+        sender.start()
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
+        sender.join()
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body
+
+
+def assert_docker_error(status: int, headers: dict, body: bytes, expected: int) -> None:
+    assert status == expected, body
+    assert headers["Content-Type"] == "application/json"
+    assert isinstance(json.loads(body)["message"], str)
+
+
+def still_healthy(client: EngineClient) -> None:
+    assert client.ping() == "1.44"
+    code, out, _ = client.run_attached(client.create({"Image": "busybox", "Cmd": ["echo", "ok"],
+                                                      "HostConfig": {"AutoRemove": True}}), auto_remove=True)
+    assert (code, out) == (0, b"ok\n")
+
+
+# ------------------------------------------------------------------ errors
+
+def test_malformed_json_is_400(daemon, client):
+    body = b'{"Image": "busybox", "Cmd": ['
+    status, headers, content = raw_request(daemon.socket_path, (
+        "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
+    assert_docker_error(status, headers, content, 400)
+    still_healthy(client)
+
+
+@pytest.mark.parametrize("body", [
+    [], "busybox", {"Cmd": ["true"]}, {"Image": 5}, {"Image": "busybox", "Cmd": 7},
+    {"Image": "busybox", "HostConfig": {"Memory": -1}}, {"Image": "busybox", "HostConfig": {"Memory": 1024}},
+    {"Image": "busybox", "HostConfig": {"Memory": 10**30}}, {"Image": "busybox", "HostConfig": "x"},
+    {"Image": "busybox", "Env": ["=novalue"]}, {"Image": "busybox", "WorkingDir": "relative"},
+    {"Image": "busybox", "HostConfig": {"NetworkMode": "nosuchnet"}}, {"Image": "Busy Box"},
+])
+def test_bad_create_values_are_400(client, body):
+    with pytest.raises(EngineError) as info:
+        client.create(body)
+    assert info.value.status == 400, info.value.message
+
+
+def test_unknown_fields_are_tolerated(client):
+    cid = client.create({"Image": "busybox", "Cmd": ["true"], "SomethingNew": {"x": 1},
+                         "HostConfig": {"FutureKnob": True}})
+    client.remove(cid)
+
+
+def test_unknown_container_is_404_and_image_404(client):
+    for method, path in [("GET", "/containers/nope/json"), ("POST", "/containers/nope/start"),
+                         ("DELETE", "/containers/nope"), ("GET", "/containers/nope/logs?stdout=1"),
+                         ("GET", "/images/nope:1/json"), ("DELETE", "/images/localhost:5000/a/b:c")]:
+        with pytest.raises(EngineError) as info:
+            client.request(method, path)
+        assert info.value.status == 404, (method, path, info.value.message)
+    with pytest.raises(EngineError) as info:
+        client.create({"Image": "no-such-image:1"})
+    assert info.value.status == 404
+
+
+def test_conflicts_are_409(client):
+    cid = client.create({"Image": "busybox", "Cmd": ["sleep", "1000"]}, name="conflicted")
+    try:
+        with pytest.raises(EngineError) as info:
+            client.create({"Image": "busybox"}, name="conflicted")
+        assert info.value.status == 409
+        client.start(cid)
+        with pytest.raises(EngineError) as info:
+            client.remove(cid)
+        assert info.value.status == 409
+        with pytest.raises(EngineError) as info:
+            client.request("POST", f"/containers/{cid}/unpause")
+        assert info.value.status == 409
+    finally:
+        client.remove(cid, force=True)
+    stopped = client.create({"Image": "busybox", "Cmd": ["true"]})
+    with pytest.raises(EngineError) as info:
+        client.request("POST", f"/containers/{stopped}/kill")
+    assert info.value.status == 409
+    client.remove(stopped)
+
+
+def test_unknown_route_and_bad_version(client):
+    with pytest.raises(EngineError) as info:
+        client.request("GET", "/no/such/endpoint")
+    assert info.value.status == 404
+    too_new = EngineClient(client.socket_path, version="9.99")
+    with pytest.raises(EngineError) as info:
+        too_new.request("GET", "/containers/json")
+    assert info.value.status == 400 and "too new" in info.value.message
+
+
+def test_huge_body_is_refused(daemon, client):
+    # Declared too big: refused before a byte of it is read.
+    status, headers, content = raw_request(daemon.socket_path, (
+        "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {1 << 40}\r\n\r\n").encode())
+    assert_docker_error(status, headers, content, 413)
+    # Chunked, over the JSON limit: refused while reading.
+    big = b'{"Image": "busybox", "Labels": {"x": "' + b"a" * (5 << 20) + b'"}}'
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(big[i:i + 65536]), big[i:i + 65536])
+                      for i in range(0, len(big), 65536)) + b"0\r\n\r\n"
+    status, headers, content = raw_request(daemon.socket_path, (
+        "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Type: application/json\r\n\r\n").encode() + chunks)
+    assert_docker_error(status, headers, content, 413)
+    still_healthy(client)
+
+
+def test_garbage_on_the_socket(daemon, client):
+    for junk in [b"\x00\x01\x02 not http\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/1.1\r\nbad header\r\n\r\n"]:
+        status, headers, content = raw_request(daemon.socket_path, junk)
+        assert status == 400
+    still_healthy(client)
+
+
+def test_chunked_request_body_is_read(daemon):
+    body = json.dumps({"Image": "busybox", "Cmd": ["true"]}).encode()
+    status, _, content = raw_request(daemon.socket_path, (
+        "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Type: application/json\r\nConnection: close\r\n\r\n").encode()
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+    assert status == 201
+    daemon.client().remove(json.loads(content)["Id"])
+
+
+def test_keep_alive_carries_several_requests(daemon):
+    ping = b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(daemon.socket_path)
+        sock.sendall(ping + ping + b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK") == 3
+
+
+# --------------------------------------------------------------- fuzzing
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                           max_leaves=10)
+create_bodies = st.fixed_dictionaries({}, optional={
+    "Image": st.sampled_from(["busybox", "", "busybox:latest", "nope", 3, None]),
+    "Cmd": st.one_of(st.lists(st.sampled_from(["true", "echo", "x"]), max_size=3), json_values),
+    "Env": st.one_of(st.lists(st.text(max_size=6), max_size=3), json_values),
+    "WorkingDir": st.one_of(st.sampled_from(["/", "/tmp", "rel"]), json_values),
+    "HostConfig": st.one_of(st.fixed_dictionaries({}, optional={
+        "Memory": st.integers(-10, 1 << 40), "PidsLimit": st.integers(-5, 1 << 30),
+        "NanoCpus": st.integers(-5, 10**13), "NetworkMode": st.sampled_from(["none", "host", "bridge", "x"]),
+        "AutoRemove": json_values}), json_values),
+    "Labels": json_values,
+    "Unknown": json_values,
+})
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=create_bodies)
+def test_fuzzed_create_bodies_get_201_or_a_4xx(client, body):
+    try:
+        cid = client.create(body)
+    except EngineError as e:
+        assert 400 <= e.status < 500, (body, e.message)
+        return
+    doc = client.inspect(cid)
+    swagger.validate(doc, "/containers/{id}/json")
+    client.remove(cid, force=True)
+
+
+# ------------------------------------------------------------- concurrency
+
+def test_fifty_parallel_runs(client):
+    def run(i: int) -> tuple[int, bytes]:
+        c = EngineClient(client.socket_path)
+        cid = c.create({"Image": "busybox", "Cmd": ["sh", "-c", f"echo run-{i}"]}, name=f"par-{i}")
+        code, out, _ = c.run_attached(cid)
+        return code, out
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(run, range(50)))
+    assert results == [(0, f"run-{i}\n".encode()) for i in range(50)]
+    rows = [c for c in client.containers(all_=True) if c["Names"][0].startswith("/par-")]
+    assert len(rows) == 50 and {r["State"] for r in rows} == {"exited"}
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        list(pool.map(lambda r: EngineClient(client.socket_path).remove(r["Id"]), rows))
+    assert not [c for c in client.containers(all_=True) if c["Names"][0].startswith("/par-")]
+    still_healthy(client)
+
+
+def test_concurrent_clients_on_one_container(client):
+    cid = client.create({"Image": "busybox", "Cmd": ["sleep", "1000"]})
+    client.start(cid)
+    errors = []
+
+    def poke(verb: str):
+        try:
+            c = EngineClient(client.socket_path)
+            if verb == "inspect":
+                c.inspect(cid)
+            elif verb == "stop":
+                c.request("POST", f"/containers/{cid}/stop", query={"t": 0})
+            else:
+                c.request("POST", f"/containers/{cid}/kill")
+        except EngineError as e:
+            if e.status != 409:                 # "not running" once another verb won
+                errors.append(e)
+
+    threads = [threading.Thread(target=poke, args=(verb,)) for verb in ["inspect", "stop", "kill"] * 5]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    state = client.inspect(cid)["State"]
+    assert state["Status"] == "exited" and state["Pid"] == 0
+    client.remove(cid)
+
+
+# ------------------------------------------------------------- the schema
+
+@pytest.mark.skipif(not swagger.available(), reason="the Engine API swagger file is not present")
+def test_responses_match_the_swagger_schema(client):
+    cid = client.create({"Image": "busybox", "Cmd": ["sleep", "1000"], "Labels": {"k": "v"}}, name="schema")
+    try:
+        client.start(cid)
+        swagger.validate(client.inspect(cid), "/containers/{id}/json")
+        swagger.validate(client.containers(all_=True), "/containers/json")
+        swagger.validate(client.request("GET", f"/containers/{cid}/top").json(), "/containers/{id}/top")
+        exec_id = client.request("POST", f"/containers/{cid}/exec", body={"Cmd": ["true"]}).json()
+        swagger.validate(exec_id, "/containers/{id}/exec", "post", 201)
+        client.request("POST", f"/containers/{cid}/exec", body={"Cmd": ["sh", "-c", "echo x > /f"]})
+        code, _, _ = client.exec(cid, ["sh", "-c", "echo x > /f"])
+        assert code == 0
+        swagger.validate(client.request("GET", f"/containers/{cid}/changes").json(), "/containers/{id}/changes")
+        swagger.validate(client.request("GET", f"/exec/{exec_id['Id']}/json").json(), "/exec/{id}/json")
+        swagger.validate(client.images(), "/images/json")
+        swagger.validate(client.image("busybox"), "/images/{name}/json")
+        swagger.validate(client.request("GET", "/images/busybox/history").json(), "/images/{name}/history")
+        swagger.validate(client.request("GET", "/version").json(), "/version")
+        swagger.validate(client.request("GET", "/info").json(), "/info")
+        commit = client.request("POST", "/commit", query={"container": cid, "repo": "schema-img"}).json()
+        swagger.validate(commit, "/commit", "post", 201)
+        swagger.validate(client.request("DELETE", "/images/schema-img").json(), "/images/{name}", "delete")
+    finally:
+        client.remove(cid, force=True)
+    created = client.request("POST", "/containers/create", body={"Image": "busybox"}).json()
+    swagger.validate(created, "/containers/create", "post", 201)
+    wait = client.request("POST", f"/containers/{created['Id']}/wait").json()
+    swagger.validate(wait, "/containers/{id}/wait", "post")
+    client.remove(created["Id"])

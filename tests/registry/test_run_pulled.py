@@ -1,0 +1,45 @@
+"""A pulled image runs with ``stepbox run`` exactly like a local one, on both
+backends, whether it came through the stepbox registry or the CNCF one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from contextlib import nullcontext
+
+import pytest
+
+from stepbox.core.image.store import ImageStore
+
+from .interop import IS_LINUX_ROOT, NOT_LINUX_ROOT, busybox_image, cncf_registry
+
+
+def backend_or_skip(backend: str, root: str) -> None:
+    if backend == "linux" and not IS_LINUX_ROOT:
+        pytest.skip(NOT_LINUX_ROOT)
+    from stepbox.core.cli.session import open_session
+    try:
+        open_session(backend, root)
+    except Exception as e:                       # another team's backend, not ready on this host
+        pytest.skip(f"the {backend} backend cannot start here: {type(e).__name__}: {e}")
+
+
+@pytest.mark.parametrize("backend", ["sim", "linux"])
+@pytest.mark.parametrize("through", ["stepbox", "cncf"])
+def test_pulled_busybox_runs(backend, through, registry, new_store, client_for, tmp_path):
+    if through == "cncf" and not IS_LINUX_ROOT:
+        pytest.skip(NOT_LINUX_ROOT)
+    root = str(tmp_path / "state")
+    backend_or_skip(backend, root)
+    with (cncf_registry() if through == "cncf" else nullcontext(registry.netloc)) as netloc:
+        name = f"{netloc}/library/busybox:pulled"
+        source = new_store()
+        busybox_image(source, name)
+        client_for(source).push(name)
+        target = ImageStore(f"{root}/images")          # the store `stepbox --root` uses
+        client_for(target).pull(name)
+    result = subprocess.run([sys.executable, "-c", "from stepbox.core.cli.main import main; main()", "--backend", backend, "--root", root,
+                             "run", "--rm", name, "echo", f"hello from {through} on {backend}"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"hello from {through} on {backend}"
