@@ -22,6 +22,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+import bcrypt
+
 _ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ROUNDS_DEFAULT = 5000
 ROUNDS_MIN, ROUNDS_MAX = 1000, 999_999_999
@@ -98,10 +100,9 @@ def verify_password(password: str, stored: str) -> bool:
         return hmac.compare_digest(sha256_crypt(password, parts[0], rounds, explicit_rounds=explicit), stored)
     if stored.startswith(("$2a$", "$2b$", "$2y$")):
         try:
-            import bcrypt
-        except ImportError:
+            return bcrypt.checkpw(password.encode(), stored.encode())
+        except ValueError:               # a malformed hash in the file matches nothing
             return False
-        return bcrypt.checkpw(password.encode(), stored.encode())
     return False
 
 

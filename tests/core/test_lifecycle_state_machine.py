@@ -123,6 +123,11 @@ class Lifecycle(RuleBasedStateMachine):
         records = {r.id: r for r in self.runtime.list(all_=True)}
         assert set(records) == set(self.model)
         for cid, record in records.items():
+            if record.state == RUNNING and not kernel.processes.exists(record.pid):
+                # It ended after its own refresh (another container's refresh
+                # let the scheduler run): the next look must record the exit.
+                self.runtime.refresh(record)
+                assert record.state == EXITED, record
             if record.state == RUNNING:
                 assert record.pid and kernel.processes.exists(record.pid)
                 assert record.mount and kernel.cgroups.exists(record.cgroup)
