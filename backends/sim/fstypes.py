@@ -75,5 +75,10 @@ def make_sysfs(k: "SimKernel") -> MemFS:
               "/devices/virtual/net/lo"):
         fs.mkdir(d)
     fs.symlink("../../devices/virtual/net/lo", "/class/net/lo")
+    # lo's attributes as a container sees them once lo is up (a static
+    # snapshot: see SIMPLIFICATIONS.md, "Network namespaces").
+    for name, value in (("operstate", "unknown"), ("flags", "0x9"), ("mtu", "65536"),
+                        ("address", "00:00:00:00:00:00"), ("type", "772")):
+        fs.write(f"/devices/virtual/net/lo/{name}", f"{value}\n".encode())
     fs.write("/kernel/uevent_seqnum", b"1\n")
     return fs

@@ -532,6 +532,9 @@ class MemFS(FileOps):
         node = self.lookup(path)
         node.mode = mode & 0o7777
 
+    def utime(self, path: str) -> None:
+        self.lookup(path).mtime = self.clock()
+
     def chown(self, path: str, uid: int, gid: int) -> None:
         node = self.lookup(path, follow=False)
         if uid != -1:

@@ -625,6 +625,10 @@ class OverlayFS(FileOps):
     def chmod(self, path: str, mode: int) -> None:
         self._copy_up(self._get(path)).mode = mode & 0o7777
 
+    def utime(self, path: str) -> None:
+        # A metadata change: overlayfs copies the file up, contents and all.
+        self._copy_up(self._get(path)).mtime = self.upper.clock()
+
     def chown(self, path: str, uid: int, gid: int) -> None:
         node = self._get(path, follow=False)
         inode = self._copy_up(node)

@@ -222,6 +222,18 @@ class SimSys:
     def chmod(self, path: str, mode: int) -> None:
         self.k.vfs.chmod(self.p, path, mode)
 
+    def file_id(self, path: str, follow: bool = True) -> tuple:
+        return self.k.vfs.file_id(self.p, path, follow)
+
+    def set_comm(self, name: str) -> None:
+        self._alive().comm = name[:15]
+
+    def utime(self, path: str) -> None:
+        self.k.vfs.utime(self.p, path)
+
+    def chown(self, path: str, uid: int, gid: int, follow: bool = True) -> None:
+        self.k.vfs.chown(self.p, path, uid, gid, follow)
+
     def truncate(self, path: str, size: int) -> None:
         self.k.vfs.truncate(self.p, path, size)
 

@@ -350,7 +350,11 @@ class VFS:
                         raise
                     is_link = st.kind is SYMLINK
                     is_dir = st.kind is DIR
-                if is_link and (names or follow):
+                # A name with more to come -- including the parent of the
+                # name a create/unlink/rename works on -- must be a directory
+                # (a symlink to one is followed).
+                more = bool(names) or last is not None
+                if is_link and (more or follow):
                     links += 1
                     if links > MAXSYMLINKS:
                         raise oserror(errno.ELOOP, path)
@@ -360,7 +364,7 @@ class VFS:
                     names.extend(split_names(target))
                     node = None
                     continue
-                if names and not is_dir:
+                if more and not is_dir:
                     raise oserror(errno.ENOTDIR, path)
                 cur = nxt
                 node = entry
@@ -435,7 +439,19 @@ class VFS:
         full = _join(dpath, name)
         if (mid, full) in proc.ns.mnt.table.children:
             raise oserror(errno.EEXIST, path)
+        self._no_new_names(proc, (mid, dpath), full, path)
         return (mid, dpath), full
+
+    def _no_new_names(self, proc, dloc, full: str, path: str) -> None:
+        """procfs's lookup of a missing name fails with ENOENT (no negative
+        dentry), so creating one fails there -- before any EROFS or EPERM."""
+        fs, _ = self.fs_of(proc, dloc)
+        if getattr(fs, "NO_NEGATIVE_LOOKUP", False):
+            try:
+                fs.lstat(full)
+            except FileNotFoundError:
+                raise oserror(ENOENT, path) from None
+            raise oserror(errno.EEXIST, path)
 
     def mkdir(self, proc, path: str, mode: int = 0o777) -> None:
         dloc, full = self._new_name(proc, path)
@@ -479,6 +495,12 @@ class VFS:
             raise oserror(errno.EBUSY, dst)
         if dmid != sloc[0]:
             raise oserror(errno.EXDEV, dst)          # rename never crosses a mount
+        fs, _ = self.fs_of(proc, (dmid, dpath))
+        if getattr(fs, "NO_NEGATIVE_LOOKUP", False):
+            try:
+                self._no_new_names(proc, (dmid, dpath), _join(dpath, dname), dst)
+            except FileExistsError:
+                pass                 # replacing an existing entry: procfs says EPERM below
         fs = self._check_dir_write(proc, sloc, src)
         fs.rename(sfull, _join(dpath, dname))
 
@@ -495,6 +517,34 @@ class VFS:
         if proc.uid != 0 and fs.lstat(loc[1]).uid != proc.uid:
             raise oserror(EPERM, path)
         fs.chmod(loc[1], mode)
+
+    def file_id(self, proc, path: str, follow: bool = True) -> tuple:
+        """What ``(st_dev, st_ino)`` tells programs: whether two names are
+        the same file (StatResult carries no inode numbers on purpose)."""
+        loc = self.walk(proc, path, follow)
+        fs, _ = self.fs_of(proc, loc)
+        lookup = getattr(fs, "lookup", None)
+        return id(fs), (id(lookup(loc[1], follow=False)) if lookup else loc[1])
+
+    def utime(self, proc, path: str) -> None:
+        """utimes(path, NULL): the owner, or anyone who may write the file."""
+        loc = self.walk(proc, path, True)
+        fs = self._check_write(proc, loc, path)
+        st = fs.lstat(loc[1])
+        if proc.uid != 0 and st.uid != proc.uid and not self.may(proc, st, W_OK):
+            raise oserror(errno.EACCES, path)
+        fs.utime(loc[1])
+
+    def chown(self, proc, path: str, uid: int, gid: int, follow: bool = True) -> None:
+        loc = self.walk(proc, path, follow)
+        fs = self._check_write(proc, loc, path)
+        if proc.uid != 0:
+            # Without CAP_CHOWN only the owner may change a file's group, and
+            # only to its own group; the owner never changes.
+            st = fs.lstat(loc[1])
+            if st.uid != proc.uid or uid not in (-1, st.uid) or gid not in (-1, st.gid, proc.gid):
+                raise oserror(EPERM, path)
+        fs.chown(loc[1], uid, gid)
 
     def truncate(self, proc, path: str, size: int) -> None:
         loc = self.walk(proc, path, True)
@@ -516,7 +566,7 @@ class VFS:
             return False
         return self.may(proc, st, mode) if mode else True
 
-    def open(self, proc, path: str, flags: int = 0, mode: int = 0o666):
+    def open(self, proc, path: str, flags: int = 0, mode: int = 0o666, _links: int = 0):
         acc = flags & O_ACCMODE
         writing = acc in (O_WRONLY, O_RDWR) or flags & O_TRUNC
         if flags & O_CREAT:
@@ -540,7 +590,19 @@ class VFS:
                 else:
                     if flags & O_EXCL:
                         raise oserror(errno.EEXIST, path)
-                    loc = self.walk(proc, path, True) if st.kind is SYMLINK else (mid, full)
+                    if st.kind is SYMLINK:
+                        try:
+                            loc = self.walk(proc, path, True)
+                        except FileNotFoundError:
+                            # A dangling symlink: O_CREAT makes the file it names.
+                            if _links >= MAXSYMLINKS:
+                                raise oserror(errno.ELOOP, path) from None
+                            target = fs.readlink(full)
+                            if not target.startswith("/"):
+                                target = path.rsplit("/", 1)[0] + "/" + target if "/" in path else target
+                            return self.open(proc, target, flags, mode, _links + 1)
+                    else:
+                        loc = (mid, full)
         else:
             loc = self.walk(proc, path, True)
         fs, m = self.fs_of(proc, loc)

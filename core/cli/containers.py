@@ -25,6 +25,7 @@ RUN_OPTIONS = [
     click.option("-h", "--hostname", default="", help="Container host name"),
     click.option("-e", "--env", multiple=True, help="Set environment variables (NAME=value)"),
     click.option("-w", "--workdir", default="", help="Working directory inside the container"),
+    click.option("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])"),
     click.option("-m", "--memory", default=None, help="Memory limit (e.g. 8m, 1g)"),
     click.option("--pids-limit", default=None, help="Tune container pids limit (-1 for unlimited)"),
     click.option("--cpus", default=None, help="Number of CPUs (e.g. 0.5)"),
@@ -42,7 +43,7 @@ def with_run_options(f):
     return f
 
 
-def build_config(image, command, *, hostname, env, workdir, memory, pids_limit, cpus, network,
+def build_config(image, command, *, hostname, env, workdir, user, memory, pids_limit, cpus, network,
                  entrypoint, auto_remove, **_ignored) -> ContainerConfig:
     if pids_limit is not None:
         try:
@@ -53,7 +54,7 @@ def build_config(image, command, *, hostname, env, workdir, memory, pids_limit, 
     return ContainerConfig(
         image=image, cmd=tuple(command),
         entrypoint=tuple([entrypoint]) if entrypoint else (() if entrypoint == "" else None),
-        env=parse_env(list(env)), workdir=workdir, hostname=hostname,
+        env=parse_env(list(env)), workdir=workdir, user=user, hostname=hostname,
         memory=parse_size(memory) if memory else None, pids_limit=pids_limit,
         cpus=parse_cpus(cpus) if cpus else None, network=network, auto_remove=auto_remove)
 

@@ -8,6 +8,8 @@ executes -- only the pauses are added.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 
 import click
@@ -65,6 +67,31 @@ def step(session, keep, no_pause, name, image, command, **flags):
     stepper = runtime.stepper(record, steps, watch=True)
     console.print(f"[bold]stepbox step[/]: {len(steps)} steps on the [bold]{session.backend}[/] kernel. "
                   "Enter = next step, q = quit.")
+    try:
+        with _terminal_signals_interrupt():
+            _walk(console, runtime, record, stepper, steps, no_pause, keep)
+    except BaseException:
+        # Ctrl-C, a closed terminal or a bug mid-way: undo what was done, so
+        # no mount, cgroup or process outlives the walk-through.
+        stepper.abort()
+        runtime.forget(record)
+        raise
+
+
+@contextlib.contextmanager
+def _terminal_signals_interrupt():
+    """SIGTERM and SIGHUP end the walk like Ctrl-C does: through the undo."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _walk(console, runtime, record, stepper, steps, no_pause, keep) -> None:
     number = 0
     while not stepper.done:
         number += 1

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from stepbox.core.kernel import NamespaceKind
+from stepbox.core.kernel import KernelError, NamespaceKind
 
 from .steps import LifecycleContext
+
 
 def observe(ctx: LifecycleContext) -> dict:
     kernel, record = ctx.kernel, ctx.record
@@ -32,7 +33,10 @@ def observe(ctx: LifecycleContext) -> dict:
                               if k in ("memory_current", "memory_max", "memory_events", "pids_current",
                                        "pids_max", "cpu_nr_throttled", "frozen")}}
     if record.pid and kernel.processes.exists(record.pid):
-        state.update(_process_view(ctx))
+        try:
+            state.update(_process_view(ctx))
+        except (FileNotFoundError, ProcessLookupError, KernelError):
+            pass        # it exited while we looked (a real process does not wait for us)
     return state
 
 

@@ -20,6 +20,7 @@ from stepbox.core.kernel.processes import MountSpec
 
 from .record import CREATED, EXITED, RUNNING
 from .steps import LifecycleContext, Step
+from .users import resolve_user
 
 
 def now() -> str:
@@ -191,7 +192,10 @@ def exec_command(ctx: LifecycleContext) -> None:
     if not argv:
         from .errors import BadRequest
         raise BadRequest("No command specified")
-    ctx.handle.exec(argv, record.env, cwd=record.workdir)
+    uid, gid, home = resolve_user(ctx.kernel.unionfs.merged(ctx.mount), record.user)
+    env = record.env
+    env.setdefault("HOME", home)             # from the user's passwd line, as docker does
+    ctx.handle.exec(argv, env, cwd=record.workdir, user=(uid, gid))
     record.state = RUNNING
     record.started_at = now()
     record.exit_code = 0

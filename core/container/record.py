@@ -78,8 +78,12 @@ class ContainerRecord:
             env[key] = value
         env["HOSTNAME"] = self.hostname
         env.update(self.config.env)
-        env.setdefault("HOME", "/root")
-        return env
+        return env                    # HOME comes from the user's passwd line at exec
+
+    @property
+    def user(self) -> str:
+        """``--user`` or the image's USER: a name or number, maybe ``:group``."""
+        return self.config.user or self.image_config.get("User") or ""
 
     @property
     def workdir(self) -> str:

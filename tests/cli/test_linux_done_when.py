@@ -79,3 +79,38 @@ def test_detached_container_outlives_the_cli_and_stops(linux):
     assert r.code == 0, r.err
     assert linux("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "bg").out == "exited 137\n"
     assert linux("logs", "bg").out == "started\n"
+
+
+def test_a_walk_through_killed_mid_way_leaves_nothing(linux):
+    """The CLI ended by SIGTERM (a closed terminal) while paused inside a real
+    lifecycle -- mounted, in its cgroup, the process started -- undoes it all."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stepbox", "--backend", "linux", "--root", linux.root,
+         "step", "busybox", "sleep", "1000"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"})
+    try:
+        proc.stdin.write("\n" * 9)               # through "start the process", then wait at a prompt
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not leftovers(linux.root, [])["mounts"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        output = ""
+        while "Step 9/" not in output and time.monotonic() < deadline:
+            output += os.read(proc.stdout.fileno(), 65536).decode(errors="replace")
+        assert "Step 9/" in output
+        short_id = re.search(r"read-write layer\s+-\s+([0-9a-f]{12})", output).group(1)
+        before = leftovers(linux.root, [short_id])
+        assert before["mounts"] and before["cgroups"]        # it was really mounted, in its cgroup
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert leftovers(linux.root, [short_id]) == {"mounts": [], "cgroups": [], "processes": []}

@@ -57,10 +57,29 @@ def find_program(data: bytes, argv0: str) -> Program | None:
         return busybox_main
     program = lookup(name)
     if program is not None:
-        return program
+        return _named(name, program)
     if name in REAL_APPLETS:
         return not_available
     return not_found
+
+
+_NAMED: dict[str, Program] = {}
+
+
+def _named(name: str, program: Program) -> Program:
+    """The applet, which first names its process after itself: run by the
+    shell as ``/proc/self/exe`` (FEATURE_SH_STANDALONE) busybox still shows
+    up in ``ps`` as ``ls``, not as ``sh`` or ``exe``."""
+    named = _NAMED.get(name)
+    if named is None:
+        def named(sys):
+            sys.set_comm(name)
+            result = program(sys)
+            if hasattr(result, "send"):
+                result = yield from result
+            return result
+        _NAMED[name] = named
+    return named
 
 
 __all__ = ["APPLETS", "SIM_BUSYBOX", "find_program", "is_busybox"]

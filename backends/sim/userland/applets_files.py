@@ -1,5 +1,5 @@
 """Applets that work on files and directories: ls, mkdir, rmdir, rm, mv,
-cp, touch, ln, chmod, readlink, stat, dd, pwd.
+cp, touch, ln, chmod, chown, chgrp, readlink, stat, dd, pwd.
 
 Messages and exit codes are busybox 1.35's.  The one thing the ``Sys``
 surface cannot give is a timestamp (:class:`StatResult` has none, on
@@ -17,7 +17,7 @@ from ..sys_api import O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Sys
 from .libc import (
     read_chunk,
     Options, UsageError, basename, close_quietly, complain, errno_is, getopt, id_to_name,
-    join, out, read_all, show_usage, strerror, write_all,
+    join, out, read_all, read_text, show_usage, strerror, write_all,
 )
 from .registry import applet
 
@@ -244,6 +244,104 @@ def _parse_mode(text: str, base: int, is_dir: bool = False) -> int | None:
     return mode
 
 
+def _lookup_id(sys: Sys, prog: str, db: str, name: str) -> Gen:
+    """A uid/gid from a name (or a number) in the container's own db, or
+    None.  Like busybox's parser, a line with the wrong number of fields is
+    reported ("bad record") and skipped."""
+    # A number is looked up as a name first (getpwnam), as busybox does.
+    text = yield from read_text(sys, db)
+    fields_wanted = 7 if db == "/etc/passwd" else 4
+    for line in text.split("\n"):
+        if not line:
+            continue
+        fields = line.split(":")
+        if len(fields) != fields_wanted:
+            yield from complain(sys, prog, f"{db}: bad record")
+            continue
+        if fields[0] == name and fields[2].isdigit():
+            return int(fields[2])
+    return int(name) if name.isdigit() else None
+
+
+def _chown_tree(sys: Sys, prog: str, paths: list[str], uid: int, gid: int,
+                recursive: bool, follow: bool) -> Gen:
+    status = 0
+
+    def apply(path: str, top: bool) -> Gen:
+        try:
+            # chown(2) follows a symlink named on the command line; inside -R
+            # the walk changes the link itself (lchown), as busybox does.
+            sys.chown(path, uid, gid, follow and top)
+        except OSError as e:
+            yield from complain(sys, prog, f"{path}: {strerror(e)}")
+            return 1
+        result = 0
+        if recursive:
+            try:
+                st = sys.stat(path) if top and follow else sys.lstat(path)
+            except OSError:
+                return result
+            if st.kind.value == "dir":
+                for name in sys.listdir(path):
+                    result |= yield from apply(join(path, name), False)
+        return result
+
+    for path in paths:
+        status |= yield from apply(path, True)
+    return status
+
+
+def _owner_options(sys: Sys, prog: str) -> tuple[list[str], bool, bool] | None:
+    args = list(sys.argv[1:])
+    recursive, follow = False, True
+    while args and args[0].startswith("-") and len(args[0]) > 1:
+        for flag in args.pop(0)[1:]:
+            if flag == "R":
+                recursive = True
+            elif flag == "h":
+                follow = False
+            elif flag not in "cvfLHP":
+                return None
+    return args, recursive, follow
+
+
+@applet("chown")
+def chown_main(sys: Sys) -> Gen:
+    parsed = _owner_options(sys, "chown")
+    if parsed is None or len(parsed[0]) < 2:
+        yield from show_usage(sys, "chown")
+        return 1
+    args, recursive, follow = parsed
+    spec, paths = args[0], args[1:]
+    user, sep, group = spec.partition(":") if ":" in spec else spec.partition(".")
+    uid = gid = -1
+    if user:
+        uid = yield from _lookup_id(sys, "chown", "/etc/passwd", user)
+        if uid is None:
+            yield from complain(sys, "chown", f"unknown user {user}")
+            return 1
+    if group:
+        gid = yield from _lookup_id(sys, "chown", "/etc/group", group)
+        if gid is None:
+            yield from complain(sys, "chown", f"unknown user/group {spec}")
+            return 1
+    return (yield from _chown_tree(sys, "chown", paths, uid, gid, recursive, follow))
+
+
+@applet("chgrp")
+def chgrp_main(sys: Sys) -> Gen:
+    parsed = _owner_options(sys, "chgrp")
+    if parsed is None or len(parsed[0]) < 2:
+        yield from show_usage(sys, "chgrp")
+        return 1
+    args, recursive, follow = parsed
+    gid = yield from _lookup_id(sys, "chgrp", "/etc/group", args[0])
+    if gid is None:
+        yield from complain(sys, "chgrp", f"unknown group {args[0]}")
+        return 1
+    return (yield from _chown_tree(sys, "chgrp", args[1:], -1, gid, recursive, follow))
+
+
 @applet("mkdir")
 def mkdir_main(sys: Sys) -> Gen:
     try:
@@ -263,9 +361,12 @@ def mkdir_main(sys: Sys) -> Gen:
     for path in opts.operands:
         targets = [path]
         if "p" in opts:
+            # busybox makes each parent with its trailing slash ("a/"), so a
+            # parent that is a file fails with ENOTDIR, named with the slash.
             parts = path.rstrip("/").split("/")
-            targets = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-            targets = [t for t in targets if t]
+            targets = ["/".join(parts[:i]) + ("/" if i < len(parts) else "")
+                       for i in range(1, len(parts) + 1)]
+            targets = [t for t in targets if t.strip("/")]
         for i, target in enumerate(targets):
             last = i == len(targets) - 1
             try:
@@ -274,11 +375,12 @@ def mkdir_main(sys: Sys) -> Gen:
                     sys.chmod(target, mode)
             except OSError as e:
                 if "p" in opts and errno_is(e, "EEXIST"):
+                    # busybox stats what is there; its errno is the one shown.
                     try:
                         if sys.stat(target).kind.value == "dir":
                             continue
-                    except OSError:
-                        pass
+                    except OSError as stat_error:
+                        e = stat_error
                 yield from complain(sys, "mkdir", f"can't create directory '{path if 'p' not in opts else target}': {strerror(e)}")
                 status = 1
                 break
@@ -310,14 +412,23 @@ def rmdir_main(sys: Sys) -> Gen:
     return status
 
 
+def _lstat_failed(sys: Sys, path: str, e: OSError, force: bool) -> Gen:
+    """busybox remove_file(): a missing name is "can't remove" (silent with
+    -f); any other lstat error is "can't stat", even with -f."""
+    if not errno_is(e, "ENOENT"):
+        yield from complain(sys, "rm", f"can't stat '{path}': {strerror(e)}")
+        return 1
+    if force:
+        return 0
+    yield from complain(sys, "rm", f"can't remove '{path}': {strerror(e)}")
+    return 1
+
+
 def _remove_tree(sys: Sys, path: str, force: bool) -> Gen:
     try:
         st = sys.lstat(path)
     except OSError as e:
-        if force and errno_is(e, "ENOENT"):
-            return 0
-        yield from complain(sys, "rm", f"can't remove '{path}': {strerror(e)}")
-        return 1
+        return (yield from _lstat_failed(sys, path, e, force))
     status = 0
     if st.kind.value == "dir":
         try:
@@ -366,9 +477,7 @@ def rm_main(sys: Sys) -> Gen:
         try:
             st = sys.lstat(path)
         except OSError as e:
-            if not (force and errno_is(e, "ENOENT")):
-                yield from complain(sys, "rm", f"can't remove '{path}': {strerror(e)}")
-                status = 1
+            status |= yield from _lstat_failed(sys, path, e, force)
             continue
         if st.kind.value == "dir":
             yield from complain(sys, "rm", f"'{path}' is a directory")
@@ -385,11 +494,9 @@ def rm_main(sys: Sys) -> Gen:
 # -- copying and moving -----------------------------------------------------------------
 
 def _copy_file(sys: Sys, src: str, dst: str, mode: int) -> Gen:
+    """Open both, then copy in chunks -- as busybox does, so copying a file
+    onto a symlink to itself truncates it first and copies nothing."""
     fd = sys.open(src, O_RDONLY)
-    try:
-        data = yield from read_all(sys, fd, charge=True)
-    finally:
-        close_quietly(sys, fd)
     try:
         try:
             wfd = sys.open(dst, O_WRONLY | O_CREAT | O_TRUNC, mode)
@@ -400,11 +507,15 @@ def _copy_file(sys: Sys, src: str, dst: str, mode: int) -> Gen:
             else:
                 raise
         try:
-            yield from write_all(sys, wfd, data)
+            while True:
+                chunk = yield from read_chunk(sys, fd)
+                if not chunk:
+                    break
+                yield from write_all(sys, wfd, chunk)
         finally:
             close_quietly(sys, wfd)
     finally:
-        sys.free(len(data))
+        close_quietly(sys, fd)
 
 
 def _copy_tree(sys: Sys, prog: str, src: str, dst: str, recursive: bool, keep_links: bool,
@@ -416,6 +527,19 @@ def _copy_tree(sys: Sys, prog: str, src: str, dst: str, recursive: bool, keep_li
         return 1
     kind = st.kind.value
     try:
+        dest_st = sys.lstat(dst)
+    except OSError as e:
+        if not errno_is(e, "ENOENT"):
+            yield from complain(sys, prog, f"can't stat '{dst}': {strerror(e)}")
+            return 1
+        dest_st = None
+    if dest_st is not None and sys.file_id(src, not keep_links) == sys.file_id(dst, False):
+        yield from complain(sys, prog, f"'{src}' and '{dst}' are the same file")
+        return 1
+    try:
+        if kind == "dir" and recursive and dest_st is not None and dest_st.kind.value != "dir":
+            yield from complain(sys, prog, f"target '{dst}' is not a directory")
+            return 1
         if kind == "symlink":
             try:
                 sys.unlink(dst)
@@ -449,6 +573,22 @@ def _copy_tree(sys: Sys, prog: str, src: str, dst: str, recursive: bool, keep_li
         return 1
 
 
+def _cp_mv_stat(sys: Sys, prog: str, path: str, follow: bool = True) -> Gen:
+    """busybox's cp_mv_stat(): (ok, exists, is_dir); a failure other than
+    ENOENT is reported, ENOTDIR in busybox's verbose wording."""
+    try:
+        st = sys.stat(path) if follow else sys.lstat(path)
+    except OSError as e:
+        if errno_is(e, "ENOENT"):
+            return True, False, False
+        if errno_is(e, "ENOTDIR"):
+            yield from complain(sys, prog, f"can't stat '{path}': Path has non-directory component")
+        else:
+            yield from complain(sys, prog, f"can't stat '{path}': {strerror(e)}")
+        return False, False, False
+    return True, True, st.kind.value == "dir"
+
+
 def _target_is_dir(sys: Sys, path: str) -> bool:
     try:
         return sys.stat(path).kind.value == "dir"
@@ -473,11 +613,30 @@ def cp_main(sys: Sys) -> Gen:
     if len(sources) > 1 and not into_dir:
         yield from complain(sys, "cp", f"'{dest}' is not a directory")
         return 1
+    if len(sources) == 1:
+        # busybox copies straight to DEST when neither side is a directory (or
+        # when copying a directory -R to a new name); otherwise into DEST/NAME.
+        ok, _, src_is_dir = yield from _cp_mv_stat(sys, "cp", sources[0], not keep_links)
+        if not ok:
+            return 1
+        ok, dest_exists, into_dir = yield from _cp_mv_stat(sys, "cp", dest)
+        if not ok:
+            return 1
+        if not (src_is_dir or into_dir) or (recursive and src_is_dir and not dest_exists):
+            return (yield from _copy_tree(sys, "cp", sources[0], dest, recursive, keep_links, preserve))
     status = 0
     for src in sources:
-        target = join(dest, basename(src)) if into_dir else dest
+        target = join(dest, basename(src.rstrip("/")) or src)
         status |= yield from _copy_tree(sys, "cp", src, target, recursive, keep_links, preserve)
     return status
+
+
+def _exists(sys: Sys, path: str) -> bool:
+    try:
+        sys.stat(path)
+        return True
+    except OSError:
+        return False
 
 
 @applet("mv")
@@ -490,7 +649,9 @@ def mv_main(sys: Sys) -> Gen:
         yield from show_usage(sys, "mv")
         return 1
     *sources, dest = opts.operands
-    into_dir = _target_is_dir(sys, dest)
+    ok, _, into_dir = yield from _cp_mv_stat(sys, "mv", dest)
+    if not ok:
+        return 1
     if len(sources) > 1 and not into_dir:
         yield from complain(sys, "mv", f"'{dest}' is not a directory")
         return 1
@@ -529,11 +690,15 @@ def touch_main(sys: Sys) -> Gen:
         return 1
     status = 0
     for path in opts.operands:
+        # busybox: utimes() first; only a missing file is created.
         try:
-            sys.stat(path)
-            continue                       # exists: there is no utimes() to call
-        except OSError:
-            pass
+            sys.utime(path)
+            continue
+        except OSError as e:
+            if not errno_is(e, "ENOENT"):
+                yield from complain(sys, "touch", f"{path}: {strerror(e)}")
+                status = 1
+                continue
         if "c" in opts:
             continue
         try:
@@ -712,7 +877,6 @@ def stat_main(sys: Sys) -> Gen:
     if not opts.operands:
         yield from show_usage(sys, "stat")
         return 1
-    names = _Names(sys)
     status = 0
     for path in opts.operands:
         try:
@@ -721,8 +885,9 @@ def stat_main(sys: Sys) -> Gen:
             yield from complain(sys, "stat", f"can't stat '{path}': {strerror(e)}")
             status = 1
             continue
-        user = yield from names.get("/etc/passwd", st.uid)
-        group = yield from names.get("/etc/group", st.gid)
+        # ls shows an unnamed id as the number; stat says UNKNOWN.
+        user = (yield from id_to_name(sys, "/etc/passwd", st.uid)) or "UNKNOWN"
+        group = (yield from id_to_name(sys, "/etc/group", st.gid)) or "UNKNOWN"
         link = ""
         if st.kind.value == "symlink":
             try:

@@ -119,7 +119,8 @@ def ps_main(sys: Sys) -> Gen:
         for i, c in enumerate(cols):
             name, _, title = c.partition("=")
             head, width = _COLUMNS[name]
-            header.append(_pad(title or head, width, i == len(cols) - 1))
+            # busybox left-aligns every header, whatever the column's alignment.
+            header.append(_pad(title or head, -abs(width), i == len(cols) - 1))
         lines.append(" ".join(header).rstrip())
         for p in procs:
             row = []

@@ -126,6 +126,35 @@ def uname_main(sys: Sys) -> Gen:
     return 0
 
 
+@applet("which")
+def which_main(sys: Sys) -> Gen:
+    """Search $PATH for each COMMAND (a name not found only sets status 1)."""
+    try:
+        opts = getopt(sys.argv[1:], "a")
+    except UsageError as e:
+        return (yield from _usage_error(sys, "which", e))
+    if not opts.operands:
+        yield from show_usage(sys, "which")
+        return 1
+    path = sys.env.get("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
+    status = 0
+    for name in opts.operands:
+        candidates = [name] if "/" in name else [f"{d or '.'}/{name}" for d in path.split(":")]
+        found = False
+        for candidate in candidates:
+            try:
+                runnable = sys.stat(candidate).kind.value == "file" and sys.access(candidate, 1)
+            except OSError:
+                runnable = False
+            if runnable:
+                found = True
+                yield from out(sys, candidate + "\n")
+                if "a" not in opts:
+                    break
+        status |= 0 if found else 1
+    return status
+
+
 @applet("env")
 def env_main(sys: Sys) -> Gen:
     args = list(sys.argv[1:])

@@ -256,6 +256,8 @@ def _read_small_file(sys: Sys, path: str) -> Gen:
         return b""
     try:
         return (yield from read_all(sys, fd))
+    except OSError:                    # a directory (EISDIR), a vanished file...
+        return b""
     finally:
         close_quietly(sys, fd)
 

@@ -13,6 +13,10 @@ import importlib
 
 from ..sys_api import Program
 
+# The shell's answer when an applet name is run by its own binary (busybox's
+# FEATURE_SH_STANDALONE); ``type`` and ``command -v`` show it as the bare name.
+STANDALONE_APPLET = "\0applet"
+
 REAL_APPLETS: tuple[str, ...] = (
     '[', '[[', 'acpid', 'adjtimex', 'ar', 'arch', 'arp', 'arping', 'ascii', 'ash',
     'awk', 'base64', 'basename', 'bc', 'blkdiscard', 'blockdev', 'brctl', 'bunzip2', 'busybox', 'bzcat',

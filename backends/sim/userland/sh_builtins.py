@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..sys_api import O_RDONLY
 from . import cmd_echo, cmd_kill, cmd_printf, cmd_test
 from .libc import errno_is, read_all, read_chunk, strerror, write_all
+from .registry import STANDALONE_APPLET
 from .sh_errors import BreakLoop, ContinueLoop, ReturnFromFunction, ShellExit, ShellFatal
 from .sh_lexer import is_name
 
@@ -308,7 +309,7 @@ def b_command(sh: "Shell", argv: list[str]) -> Gen:
         path = sh.find_command(name)
         if path is None:
             return 127
-        yield from _out(sh, path + "\n")
+        yield from _out(sh, (name if path == STANDALONE_APPLET else path) + "\n")
         return 0
     if verbose == "-V":
         return (yield from b_type(sh, ["type", args[0]]))
@@ -341,7 +342,7 @@ def b_type(sh: "Shell", argv: list[str]) -> Gen:
                 yield from _out(sh, f"{name}: not found\n")
                 status = 127
             else:
-                yield from _out(sh, f"{name} is {path}\n")
+                yield from _out(sh, f"{name} is {name if path == STANDALONE_APPLET else path}\n")
     return status
 
 
@@ -349,8 +350,10 @@ def b_type(sh: "Shell", argv: list[str]) -> Gen:
 
 def b_wait(sh: "Shell", argv: list[str]) -> Gen:
     if len(argv) == 1:
+        # busybox ash announces a job killed by a signal ("Terminated") only
+        # when it is waited for by PID, not by a bare ``wait``.
         for pid in list(sh.jobs):
-            yield from sh.wait_pid(pid)
+            yield from sh.wait_pid(pid, announce=False)
         return 0
     status = 127
     for arg in argv[1:]:

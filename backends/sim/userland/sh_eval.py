@@ -29,6 +29,7 @@ from ..sys_api import (
     O_APPEND, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, WNOHANG, Sys,
 )
 from .libc import err, errno_is, read_all, strerror, write_all
+from .registry import REAL_APPLETS, STANDALONE_APPLET
 from .sh_ast import (
     AndOr, BraceGroup, Case, Command, CommandList, For, FuncDef, HereDoc, If, Loop,
     Pipeline, Redirect, Redirected, SimpleCommand, Subshell, Word,
@@ -660,10 +661,15 @@ class Shell:
 
     # -- external programs ------------------------------------------------------------
     def find_command(self, name: str) -> str | None:
-        """Search ``$PATH`` the way execvp does: the first regular file we
-        may execute."""
+        """Where ``name`` runs from.  Debian's busybox is built with
+        FEATURE_SH_STANDALONE: an applet name is run by the shell's own binary
+        before ``$PATH`` is looked at (``type ls`` says "ls is ls", and ``ls``
+        works with /bin/ls deleted).  Other names: search ``$PATH`` the way
+        execvp does, for the first regular file we may execute."""
         if "/" in name:
             return name
+        if name in REAL_APPLETS:
+            return STANDALONE_APPLET
         for directory in self.vars.get("PATH", "").split(":"):
             candidate = f"{directory or '.'}/{name}"
             try:
@@ -683,6 +689,12 @@ class Shell:
         if path is None:
             yield from report(f"{name}: not found")
             return 127
+        if path == STANDALONE_APPLET:
+            # The shell's own busybox, which runs the applet named by argv[0].
+            try:
+                path = self.sys.readlink("/proc/self/exe")
+            except OSError:
+                path = "/proc/self/exe"
         try:
             result = yield from self.sys.execve(path, argv, env)
             return result if isinstance(result, int) else 0
@@ -855,7 +867,7 @@ class Shell:
             return sys.open(target, flags, 0o666)
         except OSError as e:
             creating = r.op != "<"
-            if errno_is(e, "ENOENT"):
+            if errno_is(e, "ENOENT") or errno_is(e, "ENOTDIR"):      # ash's errmsg()
                 what = "nonexistent directory" if creating else "no such file"
             else:
                 what = strerror(e)
