@@ -37,7 +37,7 @@ from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
 from stepbox.core.image.store import ImageStore  # noqa: E402
 from stepbox.core.kernel import Tracer  # noqa: E402
 from stepbox.core.kernel.registry import load_backend  # noqa: E402
-from tests.build.docker_daemon import DockerDaemon, unavailable_reason  # noqa: E402
+from tests.support.dockerd import DockerDaemon, unavailable_reason  # noqa: E402
 
 DOCKERFILE = """\
 FROM busybox

@@ -29,6 +29,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support.dockerd import DockerDaemon  # noqa: E402
+
 
 def _listening(path: str) -> bool:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -106,33 +109,25 @@ def measure(runs: int, backend: str, idle_seconds: float) -> dict:
     work = tempfile.mkdtemp(prefix="sbx-bench-")
     config = os.path.join(work, "docker-config")
     os.makedirs(config)
-    stepbox_sock, docker_sock = os.path.join(work, "stepbox.sock"), os.path.join(work, "docker.sock")
-    procs: list[subprocess.Popen] = []
+    stepbox_sock = os.path.join(work, "stepbox.sock")
+    stepbox = None
     try:
-        with open(os.path.join(work, "stepbox.log"), "wb") as log:
+        with open(os.path.join(work, "stepbox.log"), "wb") as log, DockerDaemon() as docker:
             stepbox = subprocess.Popen([sys.executable, "-m", "stepbox.core.engine", "-H", f"unix://{stepbox_sock}",
                                         "--backend", backend, "--root", os.path.join(work, "stepbox")],
                                        stdout=log, stderr=subprocess.STDOUT)
-        procs.append(stepbox)
-        _wait_for_socket(stepbox_sock, stepbox, "the stepbox daemon")
-        with open(os.path.join(work, "dockerd.log"), "wb") as log:
-            dockerd = subprocess.Popen(
-                ["dockerd", "--iptables=false", "--ip6tables=false", "--bridge=none",
-                 "--data-root", os.path.join(work, "docker-data"), "--exec-root", os.path.join(work, "docker-exec"),
-                 "--pidfile", os.path.join(work, "docker.pid"), "-H", f"unix://{docker_sock}"],
-                stdout=log, stderr=subprocess.STDOUT)
-        procs.append(dockerd)
-        _wait_for_socket(docker_sock, dockerd, "dockerd")
-        stepbox_host, docker_host = f"unix://{stepbox_sock}", f"unix://{docker_sock}"
+            _wait_for_socket(stepbox_sock, stepbox, "the stepbox daemon")
+            stepbox_host, docker_host = f"unix://{stepbox_sock}", f"unix://{docker.socket}"
 
-        _docker(stepbox_host, "pull", "busybox", config=config)                  # built from the host's binary
-        image = _docker(stepbox_host, "save", "busybox", config=config).stdout
-        _docker(docker_host, "load", input=image, config=config)
+            _docker(stepbox_host, "pull", "busybox", config=config)                  # built from the host's binary
+            image = _docker(stepbox_host, "save", "busybox", config=config).stdout
+            _docker(docker_host, "load", input=image, config=config)
 
-        # Idle memory first: after start-up and one image load, nothing running.
-        time.sleep(idle_seconds)
-        rss = {"stepbox": _tree_rss_kib(stepbox.pid), "dockerd": _tree_rss_kib(dockerd.pid)}
-        times = {"stepbox": _time_runs(stepbox_host, runs, config), "dockerd": _time_runs(docker_host, runs, config)}
+            # Idle memory first: after start-up and one image load, nothing running.
+            time.sleep(idle_seconds)
+            rss = {"stepbox": _tree_rss_kib(stepbox.pid), "dockerd": _tree_rss_kib(docker.process.pid)}
+            times = {"stepbox": _time_runs(stepbox_host, runs, config),
+                     "dockerd": _time_runs(docker_host, runs, config)}
         median = {k: statistics.median(v) for k, v in times.items()}
         return {
             "benchmark": "docker run --rm busybox true",
@@ -144,10 +139,8 @@ def measure(runs: int, backend: str, idle_seconds: float) -> dict:
             "idle_rss_ratio_stepbox_over_dockerd": round(rss["stepbox"] / rss["dockerd"], 3),
         }
     finally:
-        for proc in reversed(procs):
-            _stop(proc)
-        subprocess.run(["umount", "-R", os.path.join(work, "docker-data")], capture_output=True)
-        subprocess.run(["umount", "-R", os.path.join(work, "docker-exec")], capture_output=True)
+        if stepbox is not None:
+            _stop(stepbox)
         shutil.rmtree(work, ignore_errors=True)
 
 

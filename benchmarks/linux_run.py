@@ -29,8 +29,8 @@ from stepbox.core.image.store import ImageStore
 from stepbox.core.kernel import Tracer
 from stepbox.core.kernel.registry import load_backend
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dockerd import Dockerd, load_busybox  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support.dockerd import DockerDaemon  # noqa: E402
 
 
 def timed(fn, runs: int) -> float:
@@ -85,8 +85,8 @@ def measure(runs: int) -> dict:
         results["runc_s"] = timed(lambda: run_ok(["runc", "run", "-b", bundle, f"bench{next(counter)}"]), runs)
 
         if shutil.which("dockerd"):
-            with Dockerd(os.path.join(root, "docker")) as docker:
-                load_busybox(docker, state)
+            with DockerDaemon() as docker:
+                docker.load_stepbox_busybox(state)
                 results["docker_s"] = timed(lambda: run_ok([*docker.cli, "run", "--rm", "busybox", "true"]), runs)
             results["cli_vs_docker"] = round(results["stepbox_cli_s"] / results["docker_s"], 2)
         results["inprocess_vs_runc"] = round(results["stepbox_inprocess_s"] / results["runc_s"], 2)

@@ -45,7 +45,7 @@ from stepbox.core.kernel import EntryKind
 from stepbox.core.kernel.registry import load_backend, unavailable_reason as backend_unavailable
 from tests.core.engines import runtime_on
 
-from .docker_daemon import DockerDaemon, unavailable_reason
+from tests.support.dockerd import DockerDaemon, unavailable_reason
 
 pytestmark = pytest.mark.slow
 

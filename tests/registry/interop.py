@@ -23,6 +23,8 @@ from stepbox.core.image.bootstrap import BOOTSTRAP_CREATED, DEFAULT_PATH, busybo
 from stepbox.core.image.layer_tar import write_layer
 from stepbox.core.image.store import Image, ImageStore
 
+from tests.support.dockerd import DockerDaemon
+
 from .helpers import Http
 
 IS_LINUX_ROOT = sys.platform == "linux" and hasattr(os, "geteuid") and os.geteuid() == 0
@@ -104,43 +106,17 @@ http:
 
 @contextmanager
 def docker_daemon():
-    """A private dockerd: its own data root, exec root and socket; no iptables,
-    no bridge (containers run with --network none).  Registries on 127.0.0.0/8
-    are insecure-allowed by default, so it talks http to ours."""
-    dockerd = require("dockerd")
-    docker = require("docker")
-    workdir = tempfile.mkdtemp(prefix="sbd-", dir="/tmp")          # short: unix socket paths are limited
-    sock = os.path.join(workdir, "docker.sock")
-    log = open(os.path.join(workdir, "dockerd.log"), "w")
-    proc = subprocess.Popen([dockerd, "--iptables=false", "--bridge=none", "--data-root", f"{workdir}/data",
-                             "-H", f"unix://{sock}", "--exec-root", f"{workdir}/exec",
-                             "--pidfile", f"{workdir}/pid"], stdout=log, stderr=subprocess.STDOUT)
-    env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": os.path.join(workdir, "client")}
-
-    def cli(*args, check=True, input=None, timeout=300):
-        result = subprocess.run([docker, *args], env=env, capture_output=True, input=input, timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}): "
-                                 f"{result.stderr.decode(errors='replace')}")
-        return result
-
-    try:
-        wait_until(lambda: proc.poll() is None and cli("version", check=False, timeout=30).returncode == 0,
-                   "dockerd", timeout=90)
+    """A private dockerd (tests/support/dockerd.py), as a ``cli(*args)`` callable."""
+    require("dockerd")
+    require("docker")
+    with DockerDaemon() as daemon:
+        def cli(*args, check=True, input=None, timeout=300):
+            result = daemon.docker(*args, input=input, check=False, timeout=timeout)
+            if check and result.returncode != 0:
+                raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}): "
+                                     f"{result.stderr.decode(errors='replace')}")
+            return result
         yield cli
-    finally:
-        stop_process(proc, timeout=60)
-        log.close()
-        _unmount_under(workdir)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _unmount_under(directory: str) -> None:
-    """Overlay and shm mounts a killed dockerd may leave behind."""
-    with open("/proc/self/mounts") as f:
-        points = [line.split()[1] for line in f]
-    for point in sorted((p for p in points if p.startswith(directory)), key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True)
 
 
 def busybox_image(store: ImageStore, tag: str) -> Image:

@@ -1,8 +1,13 @@
 """A private ``dockerd`` for tests and benchmarks: started in a temp dir, stopped after.
 
 It never touches the host's Docker (if any): its own data root, exec root,
-socket and pid file, no iptables, no bridge.  Used as the oracle of the
-build differential test and as the yardstick of ``benchmarks/build_cache.py``.
+socket, pid file and client config, no iptables, no bridge (containers run
+with ``--network none``).  Registries on 127.0.0.0/8 are insecure-allowed by
+default, so it talks plain http to ours.  The oracle of the build, image and
+registry interop tests and the yardstick of the benchmarks::
+
+    with DockerDaemon() as daemon:
+        daemon.docker("run", "--rm", "busybox", "true")
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ def unavailable_reason() -> str | None:
 
 class DockerDaemon:
     def __init__(self):
-        self.root = tempfile.mkdtemp(prefix="stepbox-dockerd-")
+        # Short: a unix socket path must fit in 108 bytes.
+        self.root = tempfile.mkdtemp(prefix="sbd-", dir="/tmp")
         self.socket = os.path.join(self.root, "docker.sock")
         self.process: subprocess.Popen | None = None
         self.client = next((c for c in DOCKER_CANDIDATES if shutil.which(c)), "docker")
@@ -44,12 +50,27 @@ class DockerDaemon:
     @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": f"unix://{self.socket}", "DOCKER_BUILDKIT": "0",
-                "DOCKER_CLI_HINTS": "false"}
+                "DOCKER_CLI_HINTS": "false", "DOCKER_CONFIG": os.path.join(self.root, "client")}
+
+    @property
+    def cli(self) -> list[str]:
+        """The docker command line for this daemon (for timing it as a user runs it)."""
+        return [self.client, "-H", f"unix://{self.socket}"]
+
+    def __enter__(self) -> "DockerDaemon":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def start(self, timeout: float = 60.0) -> "DockerDaemon":
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            ["dockerd", "--iptables=false", "--ip-masq=false", "--bridge=none",
+            ["dockerd", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--bridge=none",
              "--data-root", os.path.join(self.root, "data"), "-H", f"unix://{self.socket}",
              "--exec-root", os.path.join(self.root, "exec"), "--pidfile", os.path.join(self.root, "pid")],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -80,6 +101,12 @@ class DockerDaemon:
 
     def load(self, archive: bytes) -> None:
         self.docker("load", input=archive)
+
+    def load_stepbox_busybox(self, stepbox_root: str) -> None:
+        """The same busybox image stepbox uses (no registry needed)."""
+        saved = subprocess.run([sys.executable, "-m", "stepbox", "--root", stepbox_root, "save", "busybox"],
+                               check=True, capture_output=True)
+        self.load(saved.stdout)
 
     def build(self, context: str, tag: str, *extra: str) -> subprocess.CompletedProcess:
         return self.docker("build", "-t", tag, *extra, context, check=False)
