@@ -16,11 +16,13 @@ each layer holds only the change and the image refers to its parents.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
 import os
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timezone
 
 from stepbox.core.atomic import atomic_write, atomic_write_json, read_json, sweep_temporaries
@@ -79,6 +81,11 @@ class ImageStore:
         if not os.path.exists(self._index_path):
             atomic_write_json(self._index_path, {"schemaVersion": 2, "manifests": []})
         sweep_temporaries(root)
+        # Parsed JSON blobs (manifests, configs): a blob never changes for its
+        # digest, so it is read from disk once.  Shared, so read-only here:
+        # what leaves the store (Image.config) is a copy.
+        self._json_blobs: dict[str, Any] = {}
+        self._index_cache: tuple[tuple, dict] | None = None
 
     # -- blobs ------------------------------------------------------------
     def blob_path(self, digest: str) -> str:
@@ -102,6 +109,23 @@ class ImageStore:
 
     def has_blob(self, digest: str) -> bool:
         return os.path.exists(self.blob_path(digest))
+
+    def _json_blob(self, digest: str) -> Any:
+        parsed = self._json_blobs.get(digest)
+        if parsed is None:
+            if len(self._json_blobs) > 4096:
+                self._json_blobs.clear()
+            parsed = self._json_blobs[digest] = json.loads(self.get_blob(digest))
+        return parsed
+
+    def _read_index(self) -> dict:
+        """index.json, re-read only when it changed: every write replaces the
+        file (a new inode), so (inode, mtime, size) tells."""
+        st = os.stat(self._index_path)
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._index_cache is None or self._index_cache[0] != key:
+            self._index_cache = (key, read_json(self._index_path))
+        return self._index_cache[1]          # read-only: writers use _locked_index
 
     # -- images -----------------------------------------------------------
     @property
@@ -179,7 +203,7 @@ class ImageStore:
     def resolve(self, name: str) -> Image:
         """An image by reference (``busybox``, ``busybox:1.36``) or by ID
         (full ``sha256:…`` or a unique prefix of at least 4 hex digits)."""
-        index = read_json(self._index_path)
+        index = self._read_index()
         by_ref = {m.get("annotations", {}).get(REF_ANNOTATION): m["digest"] for m in index["manifests"]}
         try:
             ref = parse_reference(name)
@@ -197,7 +221,7 @@ class ImageStore:
         raise ImageNotFound(ref.familiar_str())
 
     def list(self) -> list[Image]:
-        index = read_json(self._index_path)
+        index = self._read_index()
         seen: dict[str, Image] = {}
         for m in index["manifests"]:
             image = self._load(m["digest"], index)
@@ -205,9 +229,9 @@ class ImageStore:
         return list(seen.values())
 
     def _load(self, manifest_digest: str, index: dict | None = None) -> Image:
-        manifest = json.loads(self.get_blob(manifest_digest))
-        config = json.loads(self.get_blob(manifest["config"]["digest"]))
-        index = index or read_json(self._index_path)
+        manifest = self._json_blob(manifest_digest)
+        config = copy.deepcopy(self._json_blob(manifest["config"]["digest"]))
+        index = index or self._read_index()
         config_digest = manifest["config"]["digest"]
         tags = []
         for m in index["manifests"]:
@@ -218,7 +242,7 @@ class ImageStore:
                      tuple(layer["digest"] for layer in manifest["layers"]), tuple(tags))
 
     def _config_of(self, manifest_digest: str) -> str:
-        return json.loads(self.get_blob(manifest_digest))["config"]["digest"]
+        return self._json_blob(manifest_digest)["config"]["digest"]
 
     def tag(self, image: Image, tag: str) -> None:
         ref = str(parse_reference(tag))
