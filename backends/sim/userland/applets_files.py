@@ -15,9 +15,8 @@ from typing import Any
 
 from ..sys_api import O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Sys
 from .libc import (
-    read_chunk,
-    Options, UsageError, basename, close_quietly, complain, errno_is, getopt, id_to_name,
-    join, out, read_all, read_text, show_usage, strerror, write_all,
+    Options, basename, close_quietly, complain, errno_is, id_to_name, join, out, parse_options,
+    read_chunk, read_text, show_usage, strerror, write_all,
 )
 from .registry import applet
 
@@ -28,12 +27,6 @@ EPOCH_STAT = "1970-01-01 00:00:00.000000000 +0000"
 _DEVNUMS = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
             "urandom": (1, 9), "tty": (5, 0), "console": (5, 1)}
 
-
-def _usage_error(sys: Sys, prog: str, e: UsageError) -> Gen:
-    if e.message:
-        yield from complain(sys, prog, e.message)
-    yield from show_usage(sys, prog)
-    return 1
 
 
 def mode_string(st: Any) -> str:
@@ -78,10 +71,9 @@ class _Names:
 
 @applet("ls")
 def ls_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "1AaCxdLHRFplinshrSXvctueQ")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "ls", e))
+    opts = yield from parse_options(sys, "ls", "1AaCxdLHRFplinshrSXvctueQ")
+    if opts is None:
+        return 1
     names = _Names(sys)
     operands = opts.operands or ["."]
     status = 0
@@ -344,12 +336,8 @@ def chgrp_main(sys: Sys) -> Gen:
 
 @applet("mkdir")
 def mkdir_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "pm:v")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "mkdir", e))
-    if not opts.operands:
-        yield from show_usage(sys, "mkdir")
+    opts = yield from parse_options(sys, "mkdir", "pm:v", need_operands=True)
+    if opts is None:
         return 1
     mode = None
     if "m" in opts:
@@ -389,12 +377,8 @@ def mkdir_main(sys: Sys) -> Gen:
 
 @applet("rmdir")
 def rmdir_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "pv")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "rmdir", e))
-    if not opts.operands:
-        yield from show_usage(sys, "rmdir")
+    opts = yield from parse_options(sys, "rmdir", "pv", need_operands=True)
+    if opts is None:
         return 1
     status = 0
     for path in opts.operands:
@@ -455,10 +439,9 @@ def _remove_tree(sys: Sys, path: str, force: bool) -> Gen:
 
 @applet("rm")
 def rm_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "firRv")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "rm", e))
+    opts = yield from parse_options(sys, "rm", "firRv")
+    if opts is None:
+        return 1
     force = "f" in opts
     if not opts.operands:
         if force:
@@ -598,10 +581,9 @@ def _target_is_dir(sys: Sys, path: str) -> bool:
 
 @applet("cp")
 def cp_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "rRaPdpfilnvsLHuT")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "cp", e))
+    opts = yield from parse_options(sys, "cp", "rRaPdpfilnvsLHuT")
+    if opts is None:
+        return 1
     if len(opts.operands) < 2:
         yield from show_usage(sys, "cp")
         return 1
@@ -641,10 +623,9 @@ def _exists(sys: Sys, path: str) -> bool:
 
 @applet("mv")
 def mv_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "finvT")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "mv", e))
+    opts = yield from parse_options(sys, "mv", "finvT")
+    if opts is None:
+        return 1
     if len(opts.operands) < 2:
         yield from show_usage(sys, "mv")
         return 1
@@ -681,12 +662,8 @@ def mv_main(sys: Sys) -> Gen:
 
 @applet("touch")
 def touch_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "cd:t:r:am")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "touch", e))
-    if not opts.operands:
-        yield from show_usage(sys, "touch")
+    opts = yield from parse_options(sys, "touch", "cd:t:r:am", need_operands=True)
+    if opts is None:
         return 1
     status = 0
     for path in opts.operands:
@@ -711,12 +688,8 @@ def touch_main(sys: Sys) -> Gen:
 
 @applet("ln")
 def ln_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "sfnbS:vT")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "ln", e))
-    if not opts.operands:
-        yield from show_usage(sys, "ln")
+    opts = yield from parse_options(sys, "ln", "sfnbS:vT", need_operands=True)
+    if opts is None:
         return 1
     operands = opts.operands
     if len(operands) == 1:
@@ -834,10 +807,9 @@ def _canonicalize(sys: Sys, path: str, depth: int = 0) -> str | None:
 
 @applet("readlink")
 def readlink_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "fenqsv")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "readlink", e))
+    opts = yield from parse_options(sys, "readlink", "fenqsv")
+    if opts is None:
+        return 1
     if len(opts.operands) != 1:
         yield from show_usage(sys, "readlink")
         return 1
@@ -870,12 +842,8 @@ def _type_name(st: Any) -> str:
 
 @applet("stat")
 def stat_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "c:fLt")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "stat", e))
-    if not opts.operands:
-        yield from show_usage(sys, "stat")
+    opts = yield from parse_options(sys, "stat", "c:fLt", need_operands=True)
+    if opts is None:
         return 1
     status = 0
     for path in opts.operands:

@@ -15,26 +15,19 @@ from typing import Any
 
 from ..sys_api import Sys
 from .libc import (
-    UsageError, complain, errno_is, getopt, id_to_name, out, read_text, show_usage, strerror,
+    complain, errno_is, id_to_name, out, parse_options, read_text, show_usage, strerror,
 )
 from .registry import applet
 
 Gen = Generator[Any, Any, int]
 
 
-def _usage_error(sys: Sys, prog: str, e: UsageError) -> Gen:
-    if e.message:
-        yield from complain(sys, prog, e.message)
-    yield from show_usage(sys, prog)
-    return 1
-
 
 @applet("hostname")
 def hostname_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "sidfF:")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "hostname", e))
+    opts = yield from parse_options(sys, "hostname", "sidfF:")
+    if opts is None:
+        return 1
     new = opts.operands[0] if opts.operands else None
     if "F" in opts:
         text = yield from read_text(sys, opts.value("F") or "")
@@ -62,10 +55,9 @@ def _groups(sys: Sys) -> Gen:
 
 @applet("id")
 def id_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "ugGnr")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "id", e))
+    opts = yield from parse_options(sys, "id", "ugGnr")
+    if opts is None:
+        return 1
     if opts.operands:
         yield from complain(sys, "id", f"unknown user {opts.operands[0]}")
         return 1
@@ -111,10 +103,9 @@ def whoami_main(sys: Sys) -> Gen:
 
 @applet("uname")
 def uname_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "asnrvmpio")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "uname", e))
+    opts = yield from parse_options(sys, "uname", "asnrvmpio")
+    if opts is None:
+        return 1
     sysname, nodename, release, version, machine = sys.uname()
     fields = [("s", sysname), ("n", nodename), ("r", release), ("v", version), ("m", machine),
               ("p", "unknown"), ("i", "unknown"), ("o", "GNU/Linux")]
@@ -129,12 +120,8 @@ def uname_main(sys: Sys) -> Gen:
 @applet("which")
 def which_main(sys: Sys) -> Gen:
     """Search $PATH for each COMMAND (a name not found only sets status 1)."""
-    try:
-        opts = getopt(sys.argv[1:], "a")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "which", e))
-    if not opts.operands:
-        yield from show_usage(sys, "which")
+    opts = yield from parse_options(sys, "which", "a", need_operands=True)
+    if opts is None:
         return 1
     path = sys.env.get("PATH", "/sbin:/usr/sbin:/bin:/usr/bin")
     status = 0
@@ -203,10 +190,9 @@ def _which(sys: Sys, name: str, path: str) -> str:
 
 @applet("mount")
 def mount_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "t:o:arwfnv")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "mount", e))
+    opts = yield from parse_options(sys, "mount", "t:o:arwfnv")
+    if opts is None:
+        return 1
     if not opts.operands:
         table = yield from read_text(sys, "/proc/mounts")
         lines = []
@@ -234,12 +220,8 @@ def mount_main(sys: Sys) -> Gen:
 
 @applet("umount")
 def umount_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "flrna")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "umount", e))
-    if not opts.operands:
-        yield from show_usage(sys, "umount")
+    opts = yield from parse_options(sys, "umount", "flrna", need_operands=True)
+    if opts is None:
         return 1
     status = 0
     for target in opts.operands:

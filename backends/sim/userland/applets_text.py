@@ -16,9 +16,8 @@ from typing import Any
 from ..sys_api import O_APPEND, O_CREAT, O_TRUNC, O_WRONLY, Sys
 from . import cmd_echo, cmd_printf, cmd_test
 from .libc import (
-    read_chunk,
     LineReader, UsageError, close_quietly, complain, getopt, open_input, out, parse_int,
-    read_all, show_usage, strerror, write_all,
+    parse_options, read_all, read_chunk, show_usage, strerror, write_all,
 )
 from .registry import applet
 
@@ -68,10 +67,9 @@ def test_main(sys: Sys) -> Gen:
 
 @applet("cat")
 def cat_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "nbvteAu")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "cat", e))
+    opts = yield from parse_options(sys, "cat", "nbvteAu")
+    if opts is None:
+        return 1
     status = 0
     number = "n" in opts or "b" in opts
     lineno = 1
@@ -262,10 +260,9 @@ _SPACE = (b" ", b"\t", b"\n", b"\r", b"\v", b"\f")
 
 @applet("wc")
 def wc_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "clwmL")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "wc", e))
+    opts = yield from parse_options(sys, "wc", "clwmL")
+    if opts is None:
+        return 1
     wanted = [f for f in "lwcL" if f in opts or (f == "c" and "m" in opts)]
     if not wanted:
         wanted = ["l", "w", "c"]
@@ -384,10 +381,9 @@ def _bracket_expression(pattern: str, i: int) -> tuple[str, int]:
 @applet("grep", "egrep", "fgrep")
 def grep_main(sys: Sys) -> Gen:
     prog = sys.argv[0].rsplit("/", 1)[-1] if sys.argv else "grep"
-    try:
-        opts = getopt(sys.argv[1:], "EFivcqlLnhHsowxe:m:rA:B:C:")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "grep", e))
+    opts = yield from parse_options(sys, "grep", "EFivcqlLnhHsowxe:m:rA:B:C:")
+    if opts is None:
+        return 1
     patterns = opts.values.get("e", [])
     operands = list(opts.operands)
     if not patterns:
@@ -494,10 +490,9 @@ def _leading_number(line: bytes) -> float:
 
 @applet("sort")
 def sort_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "nrufbdk:t:so:")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "sort", e))
+    opts = yield from parse_options(sys, "sort", "nrufbdk:t:so:")
+    if opts is None:
+        return 1
     lines, held, ok = yield from _read_lines(sys, "sort", opts.operands)
     if not ok:
         sys.free(held)
@@ -551,10 +546,9 @@ def sort_main(sys: Sys) -> Gen:
 
 @applet("uniq")
 def uniq_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "cdui")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "uniq", e))
+    opts = yield from parse_options(sys, "uniq", "cdui")
+    if opts is None:
+        return 1
     src = opts.operands[0] if opts.operands else "-"
     fd = yield from open_input(sys, "uniq", src)
     if fd is None:
@@ -603,10 +597,9 @@ def _ranges(spec: str) -> list[tuple[int, int]] | None:
 
 @applet("cut")
 def cut_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "b:c:f:d:sn")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "cut", e))
+    opts = yield from parse_options(sys, "cut", "b:c:f:d:sn")
+    if opts is None:
+        return 1
     mode = next((m for m in "bcf" if m in opts), None)
     if mode is None:
         yield from complain(sys, "cut", "expected a list of bytes, characters, or fields")
@@ -677,10 +670,9 @@ def _tr_set(spec: str) -> list[int]:
 
 @applet("tr")
 def tr_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "cdsC")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "tr", e))
+    opts = yield from parse_options(sys, "tr", "cdsC")
+    if opts is None:
+        return 1
     if not opts.operands or ("d" not in opts and "s" not in opts and len(opts.operands) < 2):
         yield from show_usage(sys, "tr")
         return 1
@@ -719,10 +711,9 @@ def tr_main(sys: Sys) -> Gen:
 
 @applet("tee")
 def tee_main(sys: Sys) -> Gen:
-    try:
-        opts = getopt(sys.argv[1:], "ai")
-    except UsageError as e:
-        return (yield from _usage_error(sys, "tee", e))
+    opts = yield from parse_options(sys, "tee", "ai")
+    if opts is None:
+        return 1
     fds = []
     status = 0
     flags = O_WRONLY | O_CREAT | (O_APPEND if "a" in opts else O_TRUNC)

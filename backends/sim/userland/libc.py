@@ -235,6 +235,24 @@ def getopt(argv: list[str], spec: str, permute: bool = True) -> Options:
 
 # -- numbers ----------------------------------------------------------------
 
+def parse_options(sys: Sys, prog: str, spec: str, permute: bool = True,
+                  need_operands: bool = False) -> Gen:
+    """``getopt`` with busybox's reaction to bad usage: the complaint (if
+    any) and the usage text on stderr.  The options, or None when the
+    applet should exit 1 -- also when ``need_operands`` and none were given."""
+    try:
+        opts = getopt(sys.argv[1:], spec, permute)
+    except UsageError as e:
+        if e.message:
+            yield from complain(sys, prog, e.message)
+        yield from show_usage(sys, prog)
+        return None
+    if need_operands and not opts.operands:
+        yield from show_usage(sys, prog)
+        return None
+    return opts
+
+
 def parse_int(text: str) -> int | None:
     """A decimal integer as ``strtol`` would accept it wholly, else None."""
     t = text.strip(" \t")
