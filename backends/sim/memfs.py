@@ -113,6 +113,31 @@ def _err(code: int, path: str = "") -> OSError:
     return OSError(code, os.strerror(code), path) if path else OSError(code, os.strerror(code))
 
 
+def check_unlink(path: str, exists: bool, is_dir: bool, has_name: bool, must_be_dir: bool) -> None:
+    """unlink(2)'s refusals, in the kernel's order; shared by MemFS and the
+    overlay so both answer the same errno for the same case."""
+    if not exists:
+        raise _err(errno.ENOENT, path)
+    if is_dir or not has_name:
+        raise _err(errno.EISDIR, path)
+    if must_be_dir:
+        raise _err(errno.ENOTDIR, path)
+
+
+def check_rmdir(path: str, exists: bool, is_dir: bool, has_name: bool) -> None:
+    """rmdir(2)'s refusals before the emptiness check, in the kernel's order."""
+    if not exists:
+        raise _err(errno.ENOENT, path)
+    if not has_name:
+        # No last name: "a/." is EINVAL, "a/.." ENOTEMPTY, "/" EBUSY.
+        stripped = path.rstrip("/")
+        if stripped == "." or stripped.endswith("/."):
+            raise _err(errno.EINVAL, path)
+        raise _err(errno.EBUSY if not stripped else errno.ENOTEMPTY, path)
+    if not is_dir:
+        raise _err(errno.ENOTDIR, path)
+
+
 class Inode:
     """One file: a regular file, a directory, a symlink or a char device.
 
@@ -469,27 +494,15 @@ class MemFS(FileOps):
     def unlink(self, path: str) -> None:
         where = self._walk(path, follow=False, slash_follows=False)
         node = where.node
-        if node is None:
-            raise _err(errno.ENOENT, path)
-        if node.kind is InodeKind.DIR or where.name is None:
-            raise _err(errno.EISDIR, path)
-        if where.must_be_dir:
-            raise _err(errno.ENOTDIR, path)
+        check_unlink(path, node is not None, node is not None and node.kind is InodeKind.DIR,
+                     where.name is not None, where.must_be_dir)
         self._detach(where.parent, where.name)
 
     def rmdir(self, path: str) -> None:
         where = self._walk(path, follow=False, slash_follows=False)
         node = where.node
-        if node is None:
-            raise _err(errno.ENOENT, path)
-        if where.name is None:
-            # No last name: "a/." is EINVAL, "a/.." ENOTEMPTY, "/" EBUSY.
-            stripped = path.rstrip("/")
-            if stripped == "." or stripped.endswith("/."):
-                raise _err(errno.EINVAL, path)
-            raise _err(errno.EBUSY if not stripped else errno.ENOTEMPTY, path)
-        if node.kind is not InodeKind.DIR:
-            raise _err(errno.ENOTDIR, path)
+        check_rmdir(path, node is not None, node is not None and node.kind is InodeKind.DIR,
+                    where.name is not None)
         if node.data:
             raise _err(errno.ENOTEMPTY, path)
         self._detach(where.parent, where.name)

@@ -62,7 +62,7 @@ from stepbox.core.kernel.unionfs import FileOps, StatResult
 from .memfs import (
     MAXSYMLINKS, NAME_MAX, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW,
     O_TRUNC, O_WRONLY, S_ISGID, S_ISUID, S_IXGRP, Inode, InodeKind, MemFS, _err, _split,
-    inherit_setgid)
+    check_rmdir, check_unlink, inherit_setgid)
 
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _PRIVATE_XATTR_PREFIX = "trusted.overlay."
@@ -536,26 +536,14 @@ class OverlayFS(FileOps):
     def unlink(self, path: str) -> None:
         found = self._walk(path, follow=False, slash_follows=False)
         node = found.node
-        if node is None:
-            raise _err(errno.ENOENT, path)
-        if node.is_dir or found.name is None:
-            raise _err(errno.EISDIR, path)
-        if found.must_be_dir:
-            raise _err(errno.ENOTDIR, path)
+        check_unlink(path, node is not None, node is not None and node.is_dir,
+                     found.name is not None, found.must_be_dir)
         self._remove(found.parent, found.name)
 
     def rmdir(self, path: str) -> None:
         found = self._walk(path, follow=False, slash_follows=False)
         node = found.node
-        if node is None:
-            raise _err(errno.ENOENT, path)
-        if found.name is None:
-            stripped = path.rstrip("/")
-            if stripped == "." or stripped.endswith("/."):
-                raise _err(errno.EINVAL, path)
-            raise _err(errno.EBUSY if not stripped else errno.ENOTEMPTY, path)
-        if not node.is_dir:
-            raise _err(errno.ENOTDIR, path)
+        check_rmdir(path, node is not None, node is not None and node.is_dir, found.name is not None)
         if not self._is_empty(node):                   # checked before any copy-up
             raise _err(errno.ENOTEMPTY, path)
         self._remove(found.parent, found.name)
