@@ -101,6 +101,10 @@ class LinuxKernel(Kernel):
             return data, applets
         return None
 
+    def close(self) -> None:
+        """Let the shim launcher go (containers and their shims stay)."""
+        self.processes.launcher.close()
+
     # -- crash safety ------------------------------------------------------------------
     def sweep(self) -> dict[str, list]:
         """Startup sweep (run by the constructor): remove only what is

@@ -26,8 +26,6 @@ import os
 import secrets
 import shutil
 import signal as signalmod
-import subprocess
-import sys
 import time
 
 from stepbox.core.kernel.errors import ExecFailed, KernelError, NotSupported
@@ -40,6 +38,7 @@ from stepbox.core.kernel.processes import (
 from stepbox.core.kernel.trace import Tracer
 
 from . import libc, procfs
+from .launcher import ShimLauncher
 
 
 def _exec_error(argv0: str, err: int, path: str) -> ExecFailed:
@@ -242,6 +241,7 @@ class LinuxProcesses(Processes):
     def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroups=None):
         self.runs = os.path.join(os.path.abspath(state_dir), "linux", "runs")
         os.makedirs(self.runs, exist_ok=True)
+        self.launcher = ShimLauncher()
         self.tracer = tracer or Tracer(enabled=False)
         self.cgroups = cgroups          # LinuxCgroups: where the cgroup.procs files are
 
@@ -251,18 +251,15 @@ class LinuxProcesses(Processes):
         run_dir = os.path.join(self.runs, token)
         os.makedirs(run_dir)
         info_r, info_w = os.pipe2(os.O_CLOEXEC)
-        config = {**config, "run_dir": run_dir, "info_fd": info_w}
+        config = {**config, "run_dir": run_dir}
+        # The pipe ends the shim keeps, by the config key that names them;
+        # the launcher hands them over and writes the shim's numbers in.
+        passed = {"info_fd": info_w, **{key: config[key] for key in ("cmd_fd", "rep_fd") if key in config}}
+        assert sorted(passed.values()) == sorted([info_w, *fds])
         try:
-            with open(os.path.join(run_dir, "shim.log"), "ab") as log:
-                # pass_fds makes exactly these fds inheritable; everything
-                # else of ours is closed in the child.
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "stepbox.backends.linux.shim", json.dumps(config)],
-                    pass_fds=[info_w, *fds], start_new_session=True, cwd="/",
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            self.launcher.launch(config, passed, os.path.join(run_dir, "shim.log"))
             os.close(info_w)
             info_w = -1
-            proc.wait()                      # the first fork exits at once
             data = b""
             while chunk := os.read(info_r, 65536):
                 data += chunk

@@ -1,0 +1,142 @@
+"""The shim launcher: forks shims fast, from a process that is safe to fork.
+
+Starting a container's shim (see :mod:`.shim`) as ``python -m ...shim``
+costs a whole interpreter start-up -- tens of milliseconds, most of
+``docker run``'s budget.  ``os.fork`` of the engine would cost about one
+millisecond, but the engine may be multi-threaded (the daemon serves each
+client on a thread), and a child forked from a threaded process can
+deadlock on a lock some other thread held at the fork.
+
+So, like Android's *zygote*: one small single-threaded process per kernel,
+started once, with the shim code already imported.  For each container the
+engine sends it the shim's config and the pipe ends the shim needs (as
+``SCM_RIGHTS`` file descriptors over a socketpair); the launcher forks, the
+child becomes the shim exactly as ``shim.main`` would (new session, double
+fork, stdio to the run dir's log), and the launcher answers "forked".
+
+The launcher holds no state: when the engine closes its end of the socket
+(the kernel is closed, or the engine died), it exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+from .shim import run_shim
+
+MAX_FDS = 8
+
+
+class ShimLauncher:
+    """The engine's end: one launcher process, requests one at a time."""
+
+    def __init__(self):
+        self._sock: socket.socket | None = None
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()        # one request/answer on the socket at a time
+
+    def launch(self, config: dict, fds: dict[str, int], log_path: str) -> None:
+        """Start a shim with ``config``; ``fds`` maps config keys to our fds,
+        which the shim receives as its own (the config gets its numbers)."""
+        names = list(fds)
+        message = json.dumps({"config": config, "fd_names": names, "log": log_path}).encode()
+        with self._lock:
+            sock = self._connected()
+            socket.send_fds(sock, [message], [fds[name] for name in names])
+            answer = sock.recv(4096)
+        if answer != b"forked":
+            raise OSError(f"the shim launcher failed: {answer.decode(errors='replace') or 'it exited'}")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sock is not None:
+                self._sock.close()            # end-of-file: the launcher exits
+                self._sock = None
+            if self._proc is not None:
+                try:
+                    self._proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+                self._proc = None
+
+    def _connected(self) -> socket.socket:
+        if self._sock is None or (self._proc is not None and self._proc.poll() is not None):
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-m", "stepbox.backends.linux.launcher", str(theirs.fileno())],
+                    pass_fds=[theirs.fileno()], cwd="/", stdin=subprocess.DEVNULL)
+            finally:
+                theirs.close()
+            self._sock = ours
+        return self._sock
+
+
+# -- the launcher process ----------------------------------------------------------------
+
+def serve(sock: socket.socket) -> None:
+    # Our parent's terminal signals are not ours to die of; the socket's
+    # end-of-file is how we learn to go.
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, MAX_FDS)
+        except InterruptedError:
+            continue
+        if not message:
+            return
+        try:
+            request = json.loads(message)
+            config = dict(request["config"])
+            config.update(zip(request["fd_names"], fds))
+            pid = os.fork()
+            if pid == 0:
+                _become_shim(sock, config, fds, request["log"])
+            os.waitpid(pid, 0)                # the first fork exits at once
+            answer = b"forked"
+        except Exception as e:                # tell the engine, keep serving
+            answer = f"{type(e).__name__}: {e}".encode()
+        finally:
+            for fd in fds:
+                os.close(fd)
+        sock.send(answer)
+
+
+def _become_shim(sock: socket.socket, config: dict, fds: list[int], log_path: str) -> None:
+    """In the forked child: what ``Popen(start_new_session=True, cwd="/")``
+    plus ``shim.main`` do -- then run the shim.  Never returns."""
+    try:
+        sock.close()
+        os.setsid()
+        os.chdir("/")
+        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        null = os.open("/dev/null", os.O_RDONLY)
+        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for fd in (null, log):
+            os.close(fd)
+        if os.fork() != 0:
+            os._exit(0)                        # double fork: the shim is nobody's child here
+        run_shim(config)
+    except BaseException as e:                 # never a traceback to nobody
+        os.write(2, f"stepbox shim: {type(e).__name__}: {e}\n".encode())
+    os._exit(1)
+
+
+def main(argv: list[str]) -> None:
+    serve(socket.socket(fileno=int(argv[1])))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
