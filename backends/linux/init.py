@@ -106,7 +106,8 @@ def open_stdio(stdio: dict | None) -> list[int]:
     flags_out = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
     if not stdio:
         null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
-        return [raise_fd(null), raise_fd(os.dup(null)), raise_fd(os.dup(null))]
+        copies = [os.dup(null), os.dup(null)]          # before raise_fd closes the original
+        return [raise_fd(null), *(raise_fd(fd) for fd in copies)]
     stdin = stdio.get("stdin")
     fds = [os.open(stdin or "/dev/null", os.O_RDONLY | os.O_CLOEXEC),
            os.open(stdio["stdout"], flags_out, 0o644),
