@@ -24,6 +24,7 @@ import errno
 import json
 import os
 import secrets
+import select
 import shutil
 import signal as signalmod
 import time
@@ -212,25 +213,30 @@ class LinuxProcessHandle(ProcessHandle):
         return self._status
 
     def wait(self, timeout: float | None = None) -> ExitStatus | None:
-        """Poll for ``exit.json``.  (inotify would avoid polling; a short
-        back-off keeps this simple and cheap enough.)"""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.002
-        while True:
+        """Wait for ``exit.json``.  The shim writes it and exits at once, so
+        a pidfd of the shim (readable when it exits; no polling, and no PID
+        reuse race once we checked its start time) tells when to look."""
+        status = self.exit_status()
+        if status is not None:
+            return status
+        try:
+            pidfd = os.pidfd_open(self.shim_pid)
+        except ProcessLookupError:
+            pidfd = None
+        try:
+            if pidfd is not None and _alive(self.shim_pid, self.shim_start):
+                ready, _, _ = select.select([pidfd], [], [], timeout)
+                if not ready:
+                    return self.exit_status()          # None unless it just ended
             status = self.exit_status()
-            if status is not None:
-                return status
-            if not _alive(self.shim_pid, self.shim_start):
-                status = self.exit_status()     # it may have written just now
-                if status is not None:
-                    return status
+            if status is None:
                 raise KernelError(
                     f"the shim (pid {self.shim_pid}) of process {self.pid} is gone without "
                     f"recording an exit status; see {self.run_dir}/shim.log")
-            if deadline is not None and time.monotonic() >= deadline:
-                return None
-            time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
-            delay = min(delay * 2, 0.05)
+            return status
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
 
     def record(self) -> dict:
         return {"backend": "linux", "run_dir": self.run_dir, "pid": self.pid,
