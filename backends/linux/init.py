@@ -42,6 +42,9 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
+# The interface flags the trace names (the rest show as nothing).
+IFF_NAMES = ((0x1, "IFF_UP"), (0x2, "IFF_BROADCAST"), (0x8, "IFF_LOOPBACK"), (0x40, "IFF_RUNNING"),
+             (0x1000, "IFF_MULTICAST"))
 
 _MOUNT_FLAGS = {
     "ro": libc.MS_RDONLY, "rw": 0, "nosuid": libc.MS_NOSUID, "nodev": libc.MS_NODEV,
@@ -390,8 +393,8 @@ class Init:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             ifreq = struct.pack("16sH14s", b"lo", 0, b"")
             flags = struct.unpack("16sH", fcntl.ioctl(s, SIOCGIFFLAGS, ifreq)[:18])[1]
-            ops.add("ioctl", f'{s.fileno()}, SIOCSIFFLAGS, {{ifr_name="lo", '
-                             f'ifr_flags={flags | IFF_UP:#x} /* |IFF_UP */}}')
+            names = "|".join(name for bit, name in IFF_NAMES if (flags | IFF_UP) & bit)
+            ops.add("ioctl", f'SIOCSIFFLAGS, {{ifr_name="lo", ifr_flags={names}}}')
             fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
 
     def do_drop_capabilities(self, ops: Ops, keep: list[str]) -> None:

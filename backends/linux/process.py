@@ -36,7 +36,7 @@ from stepbox.core.kernel.processes import (
     DOCKER_DEFAULT_CAPABILITIES, ExitStatus, MountSpec, ProcessHandle, Processes, SpawnSpec,
     Stdio,
 )
-from stepbox.core.kernel.trace import Tracer
+from stepbox.core.kernel.trace import Tracer, execvp_detail
 
 from . import libc, procfs
 from .launcher import ShimLauncher
@@ -172,8 +172,7 @@ class LinuxProcessHandle(ProcessHandle):
         if tuple(user) != (0, 0):
             self.tracer.record("setgid", str(user[1]))
             self.tracer.record("setuid", str(user[0]))
-        self.tracer.record("execve", f"{json.dumps(argv[0])}, {json.dumps(list(argv))}, "
-                                     f"[{len(env)} vars]")
+        self.tracer.record("execve", execvp_detail(argv, env))
         self._send({"op": "exec", "argv": list(argv), "env": dict(env), "cwd": cwd,
                     "user": list(user)})
         reply = self._receive()
@@ -314,7 +313,7 @@ class LinuxProcesses(Processes):
         os.close(rep_w)
         # What happened, in the words of the syscalls (the joiner did them).
         for path in procs_files:
-            self.tracer.record(f"write {path}", f'"{info["joiner"]}"')
+            self.tracer.record(f"write {path}", '"0"')        # "0": the writing process, the joiner
         if flags & libc.CLONE_NEWUSER:
             self.tracer.record("unshare", "CLONE_NEWUSER")
             for name, mapping in (("uid_map", spec.uid_map), ("gid_map", spec.gid_map)):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel.errors import ExecFailed, KernelError
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
+from stepbox.core.kernel.trace import execvp_detail
 from stepbox.core.kernel.processes import (ExitStatus, MountSpec, ProcessHandle, Processes,
                                            SpawnSpec, Stdio)
 
@@ -49,7 +50,8 @@ def exit_status(raw: int) -> ExitStatus:
 
 
 def _flag_names(kinds) -> str:
-    order = ("mnt", "uts", "ipc", "user", "pid", "net", "cgroup")
+    # By bit value, as strace (and the Linux backend's trace) prints them.
+    order = ("mnt", "cgroup", "uts", "ipc", "user", "pid", "net")
     flags = [NamespaceKind(k).clone_flag for k in order if k in kinds]
     return "|".join(flags + ["SIGCHLD"])
 
@@ -159,8 +161,10 @@ class SimProcessHandle(ProcessHandle):
                 _, m = vfs.fs_of(p, loc)
                 if tracer.enabled:
                     tracer.record("mount", f'"{path}", "{path}", NULL, MS_BIND|MS_REC, NULL')
+                    # The remount keeps the mount's nosuid/nodev/noexec, as runc does.
+                    kept = "".join(f"|MS_{f.upper()}" for f in ("nosuid", "nodev", "noexec") if f in m.flags)
                     tracer.record("mount", f'"{path}", "{path}", NULL, '
-                                           f'MS_RDONLY|MS_REMOUNT|MS_BIND|MS_REC, NULL')
+                                           f'MS_RDONLY{kept}|MS_REMOUNT|MS_BIND|MS_REC, NULL')
                 vfs.bind(p, loc, loc, m.flags | {"ro"}, recursive=True)
 
     def _dev_null(self, p) -> tuple:
@@ -314,8 +318,8 @@ def exec_program(k: "SimKernel", p: "Process", argv: list[str], env: dict[str, s
                 fail(f'exec: "{name}": exec format error', 126)
             fail(f'exec: "{name}": {_reason(e)}', 126)
     if k.tracer.enabled:
-        from .syscalls import _execve_detail
-        k.tracer.record("execve", _execve_detail(exe, argv, env))
+        k.tracer.record("chdir", f'"{cwd}"')
+        k.tracer.record("execve", execvp_detail([name, *argv[1:]], env))
     p.held = False
     start_program(k, p, program, argv, env, exe)
     k.sched.start(p)
@@ -346,6 +350,10 @@ class SimProcesses(Processes):
         fds = open_stdio(k, spec.stdio)
         ns, pidns = k.clone_namespaces(parent, kinds, spec.uid_map, spec.gid_map)
         if k.tracer.enabled:
+            # As on Linux: the cgroup is joined first ("0" = the writer), so
+            # the clone is already charged to it.
+            if cg is not parent.cgroup:
+                k.tracer.record(f"write {cg.dir()}/cgroup.procs", '"0"')
             k.tracer.record("clone", _flag_names(kinds))
         # The child joins its cgroup before it runs anything: the fork is
         # charged to that cgroup (pids.max applies) -- not to the engine's.
@@ -361,8 +369,6 @@ class SimProcesses(Processes):
         proc.ns = ns
         proc.held = True
         proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
-        if cg is not parent.cgroup and k.tracer.enabled:
-            k.tracer.record(f"write {cg.dir()}/cgroup.procs", f'"{proc.pid}"')
         proc.fds = fds
         return SimProcessHandle(k, proc)
 

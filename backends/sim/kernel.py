@@ -189,8 +189,11 @@ class SimKernel(Kernel):
             is_dir = vfs.fs_of(proc, src)[0].lstat(src[1]).kind is DIR
         tloc = self._mount_target(proc, target, start, create, is_dir)
         if self.tracer.enabled:
+            # The data as passed (devpts's "newinstance" too, which the
+            # kernel accepts and then ignores).
+            passed = tuple(o for o in options if o in data or o == "newinstance")
             self.tracer.record("mount", _mount_detail(source, shown_target or target, fstype,
-                                                      flags, data, bind, "rbind" in options))
+                                                      flags, passed, bind, "rbind" in options))
         if bind:
             return vfs.bind(proc, src, tloc, flags, recursive="rbind" in options)
         fs, shown = new_filesystem(self, proc, fstype, data)
@@ -348,7 +351,7 @@ def _mount_detail(source, target, fstype, flags, data, bind, recursive) -> str:
 class HostMountedUnionFS(UnionFS):
     """The union filesystem, with its mounts attached to the simulated
     host's mount table: ``mount()`` returns a target such as
-    ``/var/lib/stepbox/overlay/ID/merged`` and that path then *is* the
+    ``/var/lib/stepbox/overlay/mounts/ID/merged`` and that path then *is* the
     merged view for every process of the host's mount namespace (and for
     the container, whose namespace is cloned from the host's)."""
 

@@ -50,16 +50,18 @@ OVERLAY_ROOT = "/var/lib/stepbox/overlay"      # where the simulated host keeps 
 _FORMAT = 1                                    # bump when the pickled shape changes
 
 
+# The same layout as the Linux backend's (backends/linux/overlay.py), so both
+# traces name the same places.
 def diff_dir(layer_id: str) -> str:
-    return f"{OVERLAY_ROOT}/{layer_id}/diff"
+    return f"{OVERLAY_ROOT}/layers/{layer_id}/diff"
 
 
 def mount_target(name: str) -> str:
-    return f"{OVERLAY_ROOT}/{name}/merged"
+    return f"{OVERLAY_ROOT}/mounts/{name}/merged"
 
 
 def work_dir(name: str) -> str:
-    return f"{OVERLAY_ROOT}/{name}/work"
+    return f"{OVERLAY_ROOT}/mounts/{name}/work"
 
 
 def overlay_options(lowers: Iterable[str], upper: str, name: str) -> str:
@@ -256,7 +258,10 @@ class SimUnionFS(UnionFS):
                 # The kernel: "upperdir is in-use as upperdir/workdir of another mount".
                 raise _err(errno.EBUSY, f"overlay: upper layer {upper!r} is in use")
         options = overlay_options(lowers, upper, name)
-        self.tracer.record("mount", f'"overlay", "{target}", "overlay", 0, "{options}"')
+        # mount(2)'s data is the options the kernel then shows in /proc/mounts,
+        # without the "rw,relatime" it adds, with the features it turns off.
+        data = options.removeprefix("rw,relatime,") + ",index=off,redirect_dir=off"
+        self.tracer.record("mount", f'"overlay", "{target}", "overlay", 0, "{data}"')
         mount = UnionMount(target=target, lowers=tuple(lowers), upper=upper, options=options)
         self._mounts[target] = (mount, OverlayFS(lower_fs, upper_fs))
         return mount

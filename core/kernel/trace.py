@@ -36,3 +36,11 @@ class Tracer:
 
     def since(self, mark: int) -> list[KernelOp]:
         return self.ops[mark:]
+
+
+def execvp_detail(argv: list[str], env: dict[str, str]) -> str:
+    """How both backends show a container's first exec: the name as given
+    (execvp searches $PATH inside the container), the argv, and how many
+    environment variables -- not their values, which may be secrets."""
+    import json
+    return f"{json.dumps(argv[0])}, {json.dumps(list(argv))}, [{len(env)} vars]"
