@@ -129,10 +129,10 @@ def test_mount_shape_and_merged_view(union):
     union.create_layer("rw")
     mount = union.mount(["top", "base"], "rw", "c1")
     assert mount == UnionMount(
-        target="/var/lib/stepbox/overlay/c1/merged", lowers=("top", "base"), upper="rw",
-        options="rw,relatime,lowerdir=/var/lib/stepbox/overlay/top/diff:"
-                "/var/lib/stepbox/overlay/base/diff,upperdir=/var/lib/stepbox/overlay/rw/diff,"
-                "workdir=/var/lib/stepbox/overlay/c1/work")
+        target="/var/lib/stepbox/overlay/mounts/c1/merged", lowers=("top", "base"), upper="rw",
+        options="rw,relatime,lowerdir=/var/lib/stepbox/overlay/layers/top/diff:"
+                "/var/lib/stepbox/overlay/layers/base/diff,upperdir=/var/lib/stepbox/overlay/layers/rw/diff,"
+                "workdir=/var/lib/stepbox/overlay/mounts/c1/work")
     fs = union.merged(mount)
     assert sorted(fs.listdir("/etc")) == ["passwd"]          # motd is whited out
     assert fs.listdir("/usr/lib") == ["y"]                   # opaque
@@ -192,7 +192,7 @@ def test_kernel_operations_are_traced_with_the_linux_names(union):
     calls = [op.call for op in union.tracer.since(mark)]
     assert calls == ["import_layer", "setxattr", "mknod", "mkdir", "mount", "umount2"]
     mount_op = union.tracer.since(mark)[4]
-    assert mount_op.detail.startswith('"overlay", "/var/lib/stepbox/overlay/c1/merged", "overlay", 0, "rw,')
+    assert mount_op.detail.startswith('"overlay", "/var/lib/stepbox/overlay/mounts/c1/merged", "overlay", 0, "lowerdir=')
 
 
 def test_many_lifecycles_leave_nothing_behind():
