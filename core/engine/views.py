@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from stepbox.core.container.record import EXITED, PAUSED, RUNNING, ZERO_TIME, ContainerRecord
 from stepbox.core.image.store import Image, ImageStore
+from stepbox.core.units import human_duration
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -29,37 +30,16 @@ def unix_time(text: str) -> int:
     return int(moment.timestamp()) if moment else 0
 
 
-def _human_duration(seconds: float) -> str:
-    """docker's units.HumanDuration."""
-    if seconds < 1:
-        return "Less than a second"
-    if seconds < 2:
-        return "1 second"
-    if seconds < 60:
-        return f"{int(seconds)} seconds"
-    minutes = seconds / 60
-    if minutes < 2:
-        return "About a minute"
-    if minutes < 60:
-        return f"{int(minutes)} minutes"
-    hours = minutes / 60
-    if hours < 2:
-        return "About an hour"
-    if hours < 48:
-        return f"{int(hours)} hours"
-    return f"{int(hours / 24)} days"
-
-
 def status_line(record: ContainerRecord) -> str:
     """``Up 3 seconds``, ``Exited (0) 5 minutes ago``, ``Created``."""
     now = datetime.now(timezone.utc)
     if record.state in (RUNNING, PAUSED):
         started = _parse_time(record.started_at) or now
-        line = "Up " + _human_duration((now - started).total_seconds())
+        line = "Up " + human_duration((now - started).total_seconds())
         return line + " (Paused)" if record.state == PAUSED else line
     if record.state == EXITED:
         finished = _parse_time(record.finished_at) or now
-        return f"Exited ({record.exit_code}) {_human_duration((now - finished).total_seconds())} ago"
+        return f"Exited ({record.exit_code}) {human_duration((now - finished).total_seconds())} ago"
     return record.state.capitalize()
 
 
