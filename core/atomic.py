@@ -12,19 +12,30 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
 
 TMP_PREFIX = ".tmp-"
 
 
 def atomic_write(path: str, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically; ``durable`` also fsyncs it."""
+    with atomic_file(path, durable=durable) as f:
+        f.write(data)
+
+
+@contextmanager
+def atomic_file(path: str, *, durable: bool = True) -> Iterator[BinaryIO]:
+    """A file for ``path``'s new contents, written piece by piece (a tar
+    arriving from the daemon), renamed over ``path`` only if the block ends
+    without an error; ``durable`` also fsyncs it."""
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
