@@ -16,8 +16,9 @@ runtime.Runtime` and serves many clients at once, so two rules apply:
 
 The simulated kernel is plain Python objects that are not thread-safe, so on
 it *every* kernel call -- even polling a process -- is made under the lock,
-and the monitors drive it in short slices (which is also what keeps
-detached containers running in virtual time while the daemon lives).
+and the monitors drive it in short slices, each as long as the wall time
+since the last one: detached containers keep running while the daemon
+lives, and their virtual clock keeps pace with the real one.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .events import EventBus
 log = logging.getLogger("stepbox.engine")
 
 NOTES_FILE = "engine.json"
+MAX_VIRTUAL_SLICE = 0.1          # seconds of simulated time one poll may grant
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Engine:
         # only under the lock (see the module docstring).
         self.concurrent_waits = getattr(runtime.kernel, "concurrent_waits", backend == "linux")
         self._closing = False
+        self._clock_moved_at = time.monotonic()      # see _virtual_slice
 
     # -- small helpers ---------------------------------------------------------------
     @property
@@ -222,12 +225,24 @@ class Engine:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self.lock:
-                status = handle.wait(timeout=0)
+                status = handle.wait(timeout=self._virtual_slice())
             if status is not None or self._closing:
                 return status
             if deadline is not None and time.monotonic() >= deadline:
                 return None
             time.sleep(0.005)
+
+    def _virtual_slice(self) -> float:
+        """(Under the lock.)  How far a simulated kernel's clock may move now:
+        the wall time since it last moved, shared by every poller.  So time
+        inside the daemon passes as it does outside -- a detached ``sleep
+        1000`` runs for 1000 seconds, ``sleep 1`` ends after one -- while a
+        program that only computes runs as fast as the simulator can.  After
+        an idle spell the first slice is capped: time nobody polled is lost,
+        not granted at once."""
+        now = time.monotonic()
+        elapsed, self._clock_moved_at = now - self._clock_moved_at, now
+        return min(max(elapsed, 0.0), MAX_VIRTUAL_SLICE)
 
     def _remove_now(self, record: ContainerRecord) -> None:
         try:
