@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
@@ -58,6 +60,13 @@ class Reply:
 
 
 @dataclass
+class StreamedReply:
+    status: int
+    headers: Headers
+    body: BodyReader                      # read it while the daemon still sends
+
+
+@dataclass
 class EngineClient:
     socket_path: str
     version: str = API_VERSION
@@ -82,36 +91,66 @@ class EngineClient:
 
     def _send_head(self, sock: socket.socket, method: str, path: str, body: bytes | None,
                    headers: dict | None) -> None:
+        headers = dict(headers or {})
+        content_type = headers.pop("Content-Type", "application/json" if body is not None else None)
         lines = [f"{method} {path} HTTP/1.1", "Host: docker", "User-Agent: stepbox-client"]
         if body is not None:
             lines.append(f"Content-Length: {len(body)}")
-            lines.append(f"Content-Type: {(headers or {}).get('Content-Type', 'application/json')}")
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items() if k != "Content-Type"]
+        if content_type:
+            lines.append(f"Content-Type: {content_type}")
+        lines += [f"{k}: {v}" for k, v in headers.items()]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b""))
 
-    def request(self, method: str, path: str, *, query: dict | None = None, body=None,
-                raw_body: bytes | None = None, headers: dict | None = None, ok=(200, 201, 204, 304)) -> Reply:
-        """One request on its own connection; raises EngineError unless the
-        status is in ``ok``."""
+    @staticmethod
+    def _send_chunks(sock: socket.socket, upload) -> None:
+        """``upload`` (a binary file) as a chunked body: its size need not be
+        known (``docker load`` reading a pipe)."""
+        while chunk := upload.read(1 << 20):
+            sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+        sock.sendall(b"0\r\n\r\n")
+
+    @contextmanager
+    def stream(self, method: str, path: str, *, query: dict | None = None, body=None,
+               raw_body: bytes | None = None, upload=None, headers: dict | None = None,
+               ok=(200, 201, 204, 304)):
+        """One request on its own connection, its answer read while it
+        arrives: yields a :class:`StreamedReply` whose ``body`` is a file
+        (``logs -f``, ``export``, build progress).  ``upload`` is a binary
+        file sent as the request body.  Raises EngineError unless the status
+        is in ``ok``."""
         data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
         full = self._path(path, query)
+        extra = {**(headers or {}), "Connection": "close"}
         with self._connect() as sock:
-            self._send_head(sock, method, full, data, {**(headers or {}), "Connection": "close"})
+            try:
+                if upload is not None:
+                    extra.setdefault("Content-Type", "application/x-tar")
+                    self._send_head(sock, method, full, None, {**extra, "Transfer-Encoding": "chunked"})
+                    self._send_chunks(sock, upload)
+                else:
+                    self._send_head(sock, method, full, data, extra)
+            except (BrokenPipeError, ConnectionResetError):
+                pass                   # the daemon refused before reading it all: its answer says why
             rfile = sock.makefile("rb")
             head = read_head(rfile)
             if head is None:
                 raise ConnectionError("the daemon closed the connection without answering")
             status_line, response_headers = head
             status = int(status_line.split(" ")[1])
-            content = b"" if method == "HEAD" else BodyReader(rfile, response_headers, until_close=True).read()
-        self._record(LoggedRequest(method, full, status, data or b""))
-        if status not in ok:
-            try:
-                message = json.loads(content)["message"]
-            except (ValueError, KeyError, TypeError):
-                message = content.decode(errors="replace")
-            raise EngineError(status, message)
-        return Reply(status, response_headers, content)
+            self._record(LoggedRequest(method, full, status, data or b""))
+            body_reader = BodyReader(rfile, response_headers if method != "HEAD" else Headers(),
+                                     until_close=method != "HEAD")
+            if status not in ok:
+                raise _error(status, body_reader.read())
+            yield StreamedReply(status, response_headers, body_reader)
+
+    def request(self, method: str, path: str, *, query: dict | None = None, body=None,
+                raw_body: bytes | None = None, headers: dict | None = None, ok=(200, 201, 204, 304)) -> Reply:
+        """One request on its own connection, its whole answer read; raises
+        EngineError unless the status is in ``ok``."""
+        with self.stream(method, path, query=query, body=body, raw_body=raw_body, headers=headers,
+                         ok=ok) as reply:
+            return Reply(reply.status, reply.headers, reply.body.read())
 
     def _record(self, entry: LoggedRequest) -> None:
         with self._lock:
@@ -131,11 +170,7 @@ class EngineClient:
         if status != 101:
             content = BodyReader(rfile, head[1], until_close=True).read() if head else b""
             sock.close()
-            try:
-                message = json.loads(content)["message"]
-            except (ValueError, KeyError, TypeError):
-                message = content.decode(errors="replace")
-            raise EngineError(status, message)
+            raise _error(status, content)
         return rfile, sock
 
     # -- verbs -----------------------------------------------------------------------
@@ -198,6 +233,28 @@ class EngineClient:
                 out, err = _collect(rfile)
             code = json.loads(BodyReader(wait_file, headers, until_close=True).read())["StatusCode"]
         return code, out, err
+
+
+def _error(status: int, content: bytes) -> EngineError:
+    """Docker's error body is ``{"message": …}``; anything else is shown as is."""
+    try:
+        message = json.loads(content)["message"]
+    except (ValueError, KeyError, TypeError):
+        message = content.decode(errors="replace")
+    return EngineError(status, message)
+
+
+def json_messages(body) -> Iterator[dict]:
+    """A progress stream (pull, push, build, load): one JSON object a line,
+    each yielded as soon as its line is complete."""
+    pending = b""
+    while chunk := body.read(65536):
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+    if pending.strip():
+        yield json.loads(pending)
 
 
 def _collect(rfile) -> tuple[bytes, bytes]:
