@@ -73,10 +73,13 @@ class Watch:
 
 
 class Engine:
-    def __init__(self, runtime: Runtime, backend: str, root: str):
+    def __init__(self, runtime: Runtime, backend: str, root: str, insecure_registries: list[str] | None = None):
         self.runtime = runtime
         self.backend = backend
         self.root = root
+        # Registries pull/push may reach over plain http (dockerd's
+        # --insecure-registry); loopback ones always may.
+        self.insecure_registries = list(insecure_registries or [])
         self.lock = threading.RLock()
         self.changed = threading.Condition(threading.Lock())
         self.watches: dict[str, Watch] = {}

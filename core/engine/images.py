@@ -18,6 +18,7 @@ from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
 from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import ImageNotFound
 
+from . import registry_auth
 from .build import BuildEndpoint
 from .engine import Engine
 from .errors import ApiError, BadParameter, NotImplementedYet
@@ -167,7 +168,7 @@ class ImageEndpoints:
                     status = "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
             return Response(200, json_lines({"status": "Pulling from library/busybox", "id": "latest"},
                                             {"status": status}))
-        client = _registry_client(self.store)
+        client = _registry_client(self.engine, req)
         if client is None:
             raise NotImplementedYet(
                 f"cannot pull {reference.familiar_str()}: this stepbox daemon has no registry client "
@@ -179,7 +180,7 @@ class ImageEndpoints:
     def push(self, req: Request):
         name = req.params["name"]
         ref = f"{name}:{req.arg('tag')}" if req.arg("tag") else name
-        client = _registry_client(self.store)
+        client = _registry_client(self.engine, req)
         if client is None:
             raise NotImplementedYet(f"cannot push {ref}: this stepbox daemon has no registry client (core/registry)")
         self.store.resolve(ref)                       # 404 before any progress is sent
@@ -231,14 +232,22 @@ def spool(body) -> tempfile.SpooledTemporaryFile:
     return spooled
 
 
-def _registry_client(store):
-    """core/registry's client, if this checkout has it; messages go to a list."""
+def _registry_client(engine: Engine, req: Request):
+    """core/registry's client, if this checkout has it; messages go to a
+    list.  It uses the credentials the request brought (X-Registry-Auth) and
+    the daemon's insecure registries."""
     try:
         from stepbox.core.registry.client import RegistryClient
+        from stepbox.core.registry.credentials import Credentials
     except ImportError:
         return None
+    try:
+        auth = registry_auth.decode(req.headers.get(registry_auth.HEADER))
+    except ValueError as e:
+        raise BadParameter(str(e)) from None
     messages: list[str] = []
-    client = RegistryClient(store, say=messages.append, progress=False)
+    client = RegistryClient(engine.images, insecure=list(engine.insecure_registries), say=messages.append,
+                            progress=False, credentials=Credentials(*auth) if auth else None)
     client.messages = messages
     return client
 

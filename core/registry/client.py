@@ -37,12 +37,16 @@ class RegistryClient:
     say: object = lambda line: None
     progress: bool | None = None                # None: bars only on a terminal
     metadata_path: str | None = None
+    # Credentials a caller brought (the daemon gets them in X-Registry-Auth);
+    # without them, the ones `stepbox login` stored.
+    credentials: Credentials | None = None
 
     def __post_init__(self) -> None:
         self.metadata = LayerMetadata(self.metadata_path or default_metadata_path(self.store.root))
 
     def transport(self, registry: str, scopes: Iterable[str] = ()) -> Transport:
-        return Transport(registry, scheme_for(registry, self.insecure), load_credentials(registry), list(scopes))
+        return Transport(registry, scheme_for(registry, self.insecure),
+                         self.credentials or load_credentials(registry), list(scopes))
 
     def pull(self, name: str) -> PullResult:
         ref = parse_reference(name)
