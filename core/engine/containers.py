@@ -121,8 +121,9 @@ class ContainerEndpoints:
     def create(self, req: Request) -> Response:
         name = check_container_name(req.arg("name"))
         config, notes = config_from_body(req.json(required=True))
-        record = self.engine.create(config, name, notes)
-        return Response.json({"Id": record.id, "Warnings": []}, 201)
+        said: list[str] = []
+        record = self.engine.create(config, name, notes, said)
+        return Response.json({"Id": record.id, "Warnings": said}, 201)
 
     def start(self, req: Request) -> Response:
         started = self.engine.start(req.params["id"])

@@ -146,9 +146,19 @@ class Engine:
         return os.path.join(directory, NOTES_FILE) if directory else None
 
     # -- lifecycle -------------------------------------------------------------------
-    def create(self, config: ContainerConfig, name: str | None, notes: ContainerNotes) -> ContainerRecord:
+    def create(self, config: ContainerConfig, name: str | None, notes: ContainerNotes,
+               said: list[str] | None = None) -> ContainerRecord:
+        """Create a container; what the runtime says meanwhile (e.g. that it
+        built busybox from the host's binary) is also appended to ``said``,
+        so the client that asked can show it, not only the daemon's log."""
         with self.lock:
-            record = self.runtime.create(config, name)
+            daemon_say = self.runtime.say
+            if said is not None:
+                self.runtime.say = lambda message: (said.append(message), daemon_say(message))
+            try:
+                record = self.runtime.create(config, name)
+            finally:
+                self.runtime.say = daemon_say
             self.save_notes(record.id, notes)
             self.watch(record.id)
         self.watch(record.id).name = record.name
@@ -326,9 +336,7 @@ class Engine:
             record = self.runtime.get(name)
             running = record.state in (RUNNING, PAUSED)
             if running and not force:
-                raise Conflict(
-                    f"cannot remove container \"/{record.name}\": container is running: stop the "
-                    "container before removing or force remove")
+                self.runtime.remove(record)         # refuses: the runtime's Conflict, its message
         if running:
             try:
                 self.kill(record.id)
