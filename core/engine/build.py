@@ -46,9 +46,17 @@ def unpack_context(body, into: str) -> None:
     from .images import spool
     try:
         with tarfile.open(fileobj=spool(body), mode="r:*") as archive:
-            archive.extractall(into, filter="data")
+            archive.extractall(into, filter=_context_filter)
     except (tarfile.TarError, OSError, EOFError) as e:
         raise BadParameter(f"the build context is not a valid tar archive: {e}") from None
+
+
+def _context_filter(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
+    """tarfile's data filter (nothing outside ``dest``, no devices, no
+    absolute links), but keeping the permission bits it would clear: COPY
+    copies them, so a build must see the modes the context has."""
+    safe = tarfile.data_filter(member, dest)
+    return safe.replace(mode=member.mode & 0o777, deep=False) if safe.mode is not None else safe
 
 
 class BuildEndpoint:
@@ -59,7 +67,7 @@ class BuildEndpoint:
         try:
             from stepbox.core.build.builder import Builder, BuildOptions
             from stepbox.core.build.cache import BuildCache
-            from stepbox.core.build.errors import BuildError
+            from stepbox.core.build.errors import BuildError, RunFailed
         except ImportError:
             raise NotImplementedYet("docker build is not available: this checkout has no core/build") from None
         if req.arg("remote"):
@@ -96,6 +104,10 @@ class BuildEndpoint:
                     result = builder.build(options)
                 messages.put({"aux": {"ID": result.image_id}})
                 engine.events.publish("image", "build", result.image_id, {})
+            except RunFailed as e:
+                # The RUN's output went out with its step; dockerd, too, ends
+                # with the summary alone, and the command's status as "code".
+                messages.put({"error": e.summary, "errorDetail": {"code": e.exit_code, "message": e.summary}})
             except BuildError as e:
                 messages.put({"error": str(e), "errorDetail": {"message": str(e)}})
             except Exception as e:                       # a fault: still tell the client
