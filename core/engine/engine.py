@@ -379,6 +379,12 @@ class Engine:
         and the next daemon re-attaches); simulated ones live in this
         program, so they end with it and are recorded as exited, saying why."""
         self._closing = True
+        try:
+            self._end_simulated_containers()
+        finally:
+            self.kernel.close()                      # what the backend holds here (the shim launcher)
+
+    def _end_simulated_containers(self) -> None:
         if self.concurrent_waits:
             return
         with self.lock:

@@ -19,39 +19,18 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from .containers import ContainerEndpoints
 from .engine import Engine
 from .execs import ExecSessions
 from .http import UnixHTTPServer
 from .images import ImageEndpoints
+from .locations import MAX_SOCKET_PATH, default_socket_path, socket_path_of  # noqa: F401  (moved)
+from .pidfile import PidFile
 from .routes import Router
 from .system import SystemEndpoints
 
 log = logging.getLogger("stepbox.engine")
-MAX_SOCKET_PATH = 107            # sun_path is 108 bytes, NUL included
-
-
-def default_socket_path() -> str:
-    """``/run/stepbox/stepbox.sock`` as root, else in ``$XDG_RUNTIME_DIR``."""
-    if sys.platform == "linux" and os.geteuid() == 0:
-        return "/run/stepbox/stepbox.sock"
-    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/stepbox-{os.getuid()}"
-    return os.path.join(runtime_dir, "stepbox.sock")
-
-
-def socket_path_of(host: str | None) -> str:
-    """``-H unix:///path/to.sock`` (or a bare path) -> the path."""
-    if not host:
-        return default_socket_path()
-    if host.startswith("unix://"):
-        path = urlsplit(host).path or host[len("unix://"):]
-    elif "://" in host:
-        raise ValueError(f"unsupported -H {host!r}: stepbox serves only unix:// sockets")
-    else:
-        path = host
-    return os.path.abspath(path)
 
 
 def build_app(engine: Engine) -> Router:
@@ -79,6 +58,7 @@ class Daemon:
     engine: Engine
     server: UnixHTTPServer
     socket_path: str
+    pid_file: PidFile | None = None
 
     def serve_forever(self) -> None:
         """Serve until SIGTERM or SIGINT, then shut down cleanly."""
@@ -96,10 +76,15 @@ class Daemon:
         log.info("shutting down")
         self.server.close()
         self.engine.close()
+        # The pid file stays locked until this process has exited (the kernel
+        # drops the lock then): `stepbox daemon stop` waits for exactly that.
 
 
-def start_daemon(session, socket_path: str, say=print) -> Daemon:
-    """Open the socket and start serving ``session`` (not yet blocking)."""
+def start_daemon(session, socket_path: str, say=print, pid_file: PidFile | None = None,
+                 insecure_registries: list[str] | None = None) -> Daemon:
+    """Open the socket and start serving ``session`` (not yet blocking).
+    ``pid_file`` is the one the caller locked before it opened the session;
+    it stays locked while this process lives."""
     if len(socket_path.encode()) > MAX_SOCKET_PATH:
         raise ValueError(f"socket path too long for a UNIX socket ({len(socket_path)} bytes, "
                          f"at most {MAX_SOCKET_PATH}): {socket_path}")
@@ -108,10 +93,10 @@ def start_daemon(session, socket_path: str, say=print) -> Daemon:
         if _someone_listening(socket_path):
             raise RuntimeError(f"another daemon is already listening on {socket_path}")
         os.unlink(socket_path)                       # left behind by a daemon that died
-    engine = Engine(session.runtime, session.backend, session.root)
+    engine = Engine(session.runtime, session.backend, session.root, insecure_registries)
     for line in engine.recover():
         say(line)
     server = UnixHTTPServer(socket_path, build_app(engine))
     say(f"stepbox daemon: {session.backend} kernel, state in {session.root}, "
         f"API 1.44 on unix://{socket_path}")
-    return Daemon(engine, server, socket_path)
+    return Daemon(engine, server, socket_path, pid_file)

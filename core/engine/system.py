@@ -3,7 +3,8 @@
 Every docker command starts with ``HEAD /_ping``: the answer's
 ``Api-Version`` header tells the CLI which version to put in front of every
 later path (the lower of its own and ours), and ``Builder-Version: 1`` tells
-it to build with the classic ``POST /build`` rather than BuildKit.
+it to build with the classic ``POST /build`` rather than BuildKit.  The
+``Stepbox-Backend`` header names the kernel the daemon runs containers on.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ class SystemEndpoints:
         router.add("GET", "/system/df", self.disk_usage)
 
     def ping(self, req: Request) -> Response:
-        return Response(200, b"OK", "text/plain; charset=utf-8", dict(PING_HEADERS))
+        # Stepbox-Backend: the stepbox CLI checks in the same request that it
+        # reached a daemon on the kernel it was asked for (--backend).
+        return Response(200, b"OK", "text/plain; charset=utf-8",
+                        {**PING_HEADERS, "Stepbox-Backend": self.engine.backend})
 
     def version(self, req: Request) -> Response:
         kernel = platform.release()

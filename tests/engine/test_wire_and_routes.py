@@ -86,7 +86,7 @@ def test_router_strips_versions_and_matches_names_with_slashes():
 
 
 def test_socket_paths(monkeypatch):
-    from stepbox.core.engine.server import default_socket_path, socket_path_of
+    from stepbox.core.engine.locations import default_socket_path, socket_path_of
     assert socket_path_of("unix:///tmp/x/stepbox.sock") == "/tmp/x/stepbox.sock"
     assert socket_path_of("/tmp/y.sock") == "/tmp/y.sock"
     with pytest.raises(ValueError):

@@ -1,0 +1,94 @@
+"""Where a daemon keeps its state and where it listens.
+
+Both ends need the same answers: ``stepbox daemon`` to know where to put its
+socket, the ``stepbox`` CLI to know where to find it (and where to start one
+when nobody listens).  So the rules live here, in a module that imports
+nothing heavy -- every CLI call reads it.
+
+* The **state directory** (``--root`` / ``STEPBOX_ROOT``) defaults to
+  ``/var/lib/stepbox`` as root (like ``/var/lib/docker``), else
+  ``~/.local/share/stepbox``.
+* The **socket** of the default state directory is the well-known one:
+  ``/run/stepbox/stepbox.sock`` as root (like ``/var/run/docker.sock``), else
+  ``$XDG_RUNTIME_DIR/stepbox.sock``.  Any other state directory gets its own
+  daemon, listening in that directory (``DIR/stepbox.sock``): two state
+  directories never share a daemon, so a test with its own directory has its
+  own daemon too.
+* Next to the socket: the daemon's **pid file** (which it keeps locked while
+  it lives -- that lock is how "is it still running?" is answered) and, in the
+  state directory, its **log**.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from urllib.parse import urlsplit
+
+SOCKET_NAME = "stepbox.sock"
+LOG_NAME = "daemon.log"
+MAX_SOCKET_PATH = 107            # sun_path is 108 bytes, NUL included
+
+
+def _is_root() -> bool:
+    return sys.platform == "linux" and os.geteuid() == 0
+
+
+def builtin_root() -> str:
+    """The state directory nobody chose: ``/var/lib/stepbox`` as root."""
+    if _is_root():
+        return "/var/lib/stepbox"
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "stepbox")
+
+
+def state_root(root: str | None = None) -> str:
+    """``--root``, else ``STEPBOX_ROOT``, else the built-in default; absolute."""
+    return os.path.abspath(root or os.environ.get("STEPBOX_ROOT") or builtin_root())
+
+
+def default_socket_path() -> str:
+    """``/run/stepbox/stepbox.sock`` as root, else in ``$XDG_RUNTIME_DIR``."""
+    if _is_root():
+        return "/run/stepbox/" + SOCKET_NAME
+    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/stepbox-{os.getuid()}"
+    return os.path.join(runtime_dir, SOCKET_NAME)
+
+
+def socket_path_of(host: str | None) -> str:
+    """``-H unix:///path/to.sock`` (or a bare path) -> the path."""
+    if not host:
+        return default_socket_path()
+    if host.startswith("unix://"):
+        path = urlsplit(host).path or host[len("unix://"):]
+    elif "://" in host:
+        raise ValueError(f"unsupported -H {host!r}: stepbox serves only unix:// sockets")
+    else:
+        path = host
+    return os.path.abspath(path)
+
+
+def socket_for_root(root: str) -> str:
+    """The socket of the daemon that owns state directory ``root``."""
+    root = os.path.abspath(root)
+    if root == os.path.abspath(builtin_root()):
+        return default_socket_path()
+    inside = os.path.join(root, SOCKET_NAME)
+    if len(inside.encode()) <= MAX_SOCKET_PATH:
+        return inside
+    # Too long for sun_path: a name derived from the directory, in the
+    # default socket's directory, so it is still one daemon per directory.
+    digest = hashlib.sha256(root.encode()).hexdigest()[:16]
+    return os.path.join(os.path.dirname(default_socket_path()), f"stepbox-{digest}.sock")
+
+
+def pid_path_of(socket_path: str) -> str:
+    """``/run/stepbox/stepbox.sock`` -> ``/run/stepbox/stepbox.pid``."""
+    base = socket_path[:-len(".sock")] if socket_path.endswith(".sock") else socket_path
+    return base + ".pid"
+
+
+def log_path_of(root: str) -> str:
+    """Where an auto-started daemon writes what it says."""
+    return os.path.join(os.path.abspath(root), LOG_NAME)
