@@ -21,7 +21,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from . import API_VERSION
@@ -38,41 +37,43 @@ class EngineError(Exception):
         self.message = message
 
 
-@dataclass
+# Plain classes rather than dataclasses: every `stepbox` command imports
+# this module, and the dataclasses machinery alone costs it milliseconds.
+
 class LoggedRequest:
-    method: str
-    path: str
-    status: int
-    request_body: bytes = b""
+    def __init__(self, method: str, path: str, status: int, request_body: bytes = b""):
+        self.method, self.path, self.status, self.request_body = method, path, status, request_body
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} -> {self.status}"
 
+    __repr__ = __str__
 
-@dataclass
+
 class Reply:
-    status: int
-    headers: Headers
-    body: bytes
+    def __init__(self, status: int, headers: Headers, body: bytes):
+        self.status, self.headers, self.body = status, headers, body
 
     def json(self):
         return json.loads(self.body) if self.body.strip() else None
 
 
-@dataclass
 class StreamedReply:
-    status: int
-    headers: Headers
-    body: BodyReader                      # read it while the daemon still sends
+    def __init__(self, status: int, headers: Headers, body: BodyReader):
+        self.status, self.headers = status, headers
+        self.body = body                    # read it while the daemon still sends
 
 
-@dataclass
 class EngineClient:
-    socket_path: str
-    version: str = API_VERSION
-    timeout: float | None = 300.0
-    log: list[LoggedRequest] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self, socket_path: str, version: str = API_VERSION, timeout: float | None = 300.0):
+        self.socket_path = socket_path
+        self.version = version
+        self.timeout = timeout
+        self.log: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"EngineClient({self.socket_path!r})"
 
     # -- the wire --------------------------------------------------------------------
     def _connect(self) -> socket.socket:

@@ -21,7 +21,6 @@ nothing heavy -- every CLI call reads it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from urllib.parse import urlsplit
@@ -79,6 +78,7 @@ def socket_for_root(root: str) -> str:
         return inside
     # Too long for sun_path: a name derived from the directory, in the
     # default socket's directory, so it is still one daemon per directory.
+    import hashlib                            # only here: importing it costs every command
     digest = hashlib.sha256(root.encode()).hexdigest()[:16]
     return os.path.join(os.path.dirname(default_socket_path()), f"stepbox-{digest}.sock")
 

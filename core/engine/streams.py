@@ -19,8 +19,10 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 _HEADER = struct.Struct(">BxxxL")
@@ -63,13 +65,16 @@ def _read_exactly(read, size: int) -> bytes:
     return data
 
 
-@dataclass
 class LogTail:
-    """Follows ``stdout.log`` and ``stderr.log`` in ``log_dir``."""
+    """Follows ``stdout.log`` and ``stderr.log`` in ``log_dir``.  (A plain
+    class: the CLI imports this module for its frames, and dataclasses would
+    cost every command milliseconds.)"""
 
-    log_dir: str
-    streams: tuple[int, ...] = (STDOUT, STDERR)
-    offsets: dict[int, int] = field(default_factory=dict)
+    def __init__(self, log_dir: str, streams: tuple[int, ...] = (STDOUT, STDERR),
+                 offsets: dict[int, int] | None = None):
+        self.log_dir = log_dir
+        self.streams = streams
+        self.offsets = offsets if offsets is not None else {}
 
     def path(self, stream: int) -> str:
         return os.path.join(self.log_dir, "stdout.log" if stream == STDOUT else "stderr.log")
@@ -111,5 +116,6 @@ def last_lines(data: bytes, count: int | None) -> bytes:
 def with_timestamps(data: bytes, when: datetime | None = None) -> bytes:
     """``--timestamps``.  The log files do not record when each line was
     written, so every line gets the time it was read (a simplification)."""
+    from datetime import datetime, timezone
     stamp = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
     return b"".join(stamp + b" " + line for line in data.splitlines(keepends=True))

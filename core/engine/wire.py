@@ -11,7 +11,6 @@ streams (logs, pull progress) the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 CRLF = b"\r\n"
@@ -31,11 +30,17 @@ class BodyTooLarge(ProtocolError):
         super().__init__(f"request body is larger than the limit of {limit} bytes", 413)
 
 
-@dataclass
 class Headers:
     """Header fields in arrival order; names compare case-insensitively."""
 
-    items: list[tuple[str, str]] = field(default_factory=list)
+    def __init__(self, items: list[tuple[str, str]] | None = None):
+        self.items = items if items is not None else []
+
+    def __repr__(self) -> str:
+        return f"Headers({self.items!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Headers) and self.items == other.items
 
     def get(self, name: str, default: str | None = None) -> str | None:
         lname = name.lower()
