@@ -2,21 +2,19 @@
 
 Flags follow docker's classic builder: ``-t`` (repeatable), ``-f``,
 ``--build-arg K=V`` (``--build-arg K`` takes K from the environment),
-``--no-cache``, ``--target`` and ``-q``.  The build cache lives in the state
-directory (``<root>/build-cache``), next to the image store.
+``--no-cache``, ``--target`` and ``-q``.  The context goes to the daemon as
+a tar (:mod:`.build_context`); the daemon builds (``POST /build``, its
+cache in ``<root>/build-cache``) and answers with the progress lines this
+command prints as they come.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
 import click
-
-from stepbox.core.build.builder import Builder, BuildOptions
-from stepbox.core.build.cache import BuildCache
-from stepbox.core.build.errors import BuildError, DockerfileError, RunFailed
-from stepbox.core.image.reference import InvalidReference, parse_reference
 
 from .main import cli
 
@@ -38,33 +36,45 @@ def parse_build_args(items: tuple[str, ...]) -> dict[str, str | None]:
 @click.option("-q", "--quiet", is_flag=True, help="Suppress the build output and print image ID on success")
 @click.argument("path")
 @click.pass_obj
-def build(session, tags, dockerfile, build_args, no_cache, target, quiet, path):
+def build(conn, tags, dockerfile, build_args, no_cache, target, quiet, path):
     """Build an image from a Dockerfile."""
+    from stepbox.core.build.errors import BuildError
+    from stepbox.core.engine.client import json_messages
+    from stepbox.core.image.reference import InvalidReference, parse_reference
+
+    from .build_context import context_tar
     for tag in tags:
         try:
             parse_reference(tag)
         except InvalidReference as e:
             click.echo(f'invalid argument "{tag}" for "-t, --tag" flag: {e}', err=True)
             sys.exit(125)
-    runtime = session.runtime
-    lines: list[str] = []
-
-    def out(text: str) -> None:
-        if quiet:
-            lines.append(text)          # shown only if the build fails
-        else:
-            click.echo(text)
-    builder = Builder(runtime.images, runtime, BuildCache(os.path.join(session.root, "build-cache")), out)
-    options = BuildOptions(context_dir=path, dockerfile=dockerfile, tags=tuple(tags),
-                           build_args=parse_build_args(build_args), no_cache=no_cache, target=target)
     try:
-        result = builder.build(options)
-    except BuildError as e:
-        if quiet and lines:
-            click.echo("\n".join(lines), err=True)      # the output -q kept back, RUN's included
-        # The RUN's output was just shown with its step: say only how it ended.
-        message = e.summary if isinstance(e, RunFailed) else str(e)
-        click.echo(message if isinstance(e, DockerfileError) else f"stepbox: Error: {message}", err=True)
+        tar, dockerfile_name = context_tar(path, dockerfile)
+    except (BuildError, OSError) as e:
+        click.echo(f"stepbox: Error: {e}", err=True)
+        sys.exit(1)
+    query = {"t": list(tags), "dockerfile": dockerfile_name, "buildargs": json.dumps(parse_build_args(build_args)),
+             "nocache": no_cache, "target": target}
+    kept_back: list[str] = []                      # -q: the output, shown only if the build fails
+    image_id = None
+    with tar, conn.client.stream("POST", "/build", query=query, upload=tar) as reply:
+        for message in json_messages(reply.body):
+            if "stream" in message:
+                if quiet:
+                    kept_back.append(message["stream"])
+                else:
+                    sys.stdout.write(message["stream"])
+                    sys.stdout.flush()
+            elif "aux" in message:
+                image_id = message["aux"].get("ID")
+            elif "error" in message:
+                if kept_back:
+                    sys.stderr.write("".join(kept_back))
+                click.echo(f"stepbox: Error: {message['error']}", err=True)
+                sys.exit(1)
+    if image_id is None:
+        click.echo("stepbox: Error: the daemon's answer ended before the build did", err=True)
         sys.exit(1)
     if quiet:
-        click.echo(result.image_id)
+        click.echo(image_id)

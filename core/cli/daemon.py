@@ -1,43 +1,108 @@
-"""``stepbox daemon``: run the engine as a server (see :mod:`stepbox.core.engine`)."""
+"""``stepbox daemon``: run the engine as a server (see :mod:`stepbox.core.engine`);
+``stepbox daemon stop``: stop the one serving the chosen state directory.
+
+Other commands start a daemon themselves when none listens, so most people
+meet this command only to stop one.  On the real kernel, containers keep
+running while no daemon does (their shims hold them; the next daemon
+re-attaches); simulated ones live inside the daemon and end with it.
+"""
 
 from __future__ import annotations
 
-import logging
+import os
+import signal
 import sys
+import time
 
 import click
 
 from .main import cli
-from .session import open_session
+
+STOP_TIMEOUT = 30             # seconds before SIGTERM becomes SIGKILL
 
 
-@cli.command("daemon")
+@cli.group("daemon", invoke_without_command=True)
 @click.option("-H", "--host", default=None,
-              help="Socket to listen on, unix:///path/to.sock (default /run/stepbox/stepbox.sock "
-                   "as root, else $XDG_RUNTIME_DIR/stepbox.sock)")
+              help="Socket to listen on, unix:///path/to.sock (default: the state directory's, "
+                   "see stepbox --root)")
 @click.option("--backend", default=None, type=click.Choice(["auto", "sim", "linux"]),
               help="Kernel backend (overrides stepbox --backend)")
 @click.option("--root", default=None, help="State directory (overrides stepbox --root)")
+@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]",
+              help="Pull from / push to this registry over plain http (loopback ones always are); "
+                   "also STEPBOX_INSECURE_REGISTRIES=a,b")
 @click.option("--debug", is_flag=True, help="Log every request")
 @click.pass_context
-def daemon(ctx: click.Context, host, backend, root, debug):
+def daemon(ctx: click.Context, host, backend, root, insecure, debug):
     """Serve the Docker Engine API on a UNIX socket (the docker CLI can use it)."""
-    from stepbox.core.engine.server import socket_path_of, start_daemon
-    group_backend, group_root, _say = ctx.obj.args if ctx.obj is not None else ("auto", None, None)
+    connection = ctx.obj
+    connection.host = host or connection.host
+    connection.root_option = root or connection.root_option
+    if ctx.invoked_subcommand is not None:
+        return                                   # `daemon stop`: it reads the options set above
+    import logging
+
+    from stepbox.core.engine.locations import pid_path_of
+    from stepbox.core.engine.pidfile import DaemonRunning, PidFile
+    from stepbox.core.engine.server import start_daemon
+    from stepbox.core.registry.client import insecure_from_env
+
+    from .session import open_session
     logging.basicConfig(level=logging.INFO if debug else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
 
     def say(message: str) -> None:
         click.echo(message, err=True)
 
-    session = open_session(backend or group_backend, root or group_root, say)
+    path = connection.socket_path
     try:
-        path = socket_path_of(host)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="-H") from None
+        # First of all: a second daemon for this socket stops here, before
+        # it has opened (and maybe recovered) anything.
+        pid_file = PidFile.acquire(pid_path_of(path))
+    except DaemonRunning as e:
+        click.echo(f"stepbox daemon: another daemon (pid {e.pid}) is already listening on unix://{path}", err=True)
+        sys.exit(1)
     try:
-        running = start_daemon(session, path, say)
+        session = open_session(backend or connection.backend, connection.root, say)
+        running = start_daemon(session, path, say, pid_file, insecure_from_env() + list(insecure))
     except (RuntimeError, ValueError) as e:
+        pid_file.release()
         click.echo(f"stepbox daemon: {e}", err=True)
         sys.exit(1)
+    except BaseException:
+        pid_file.release()
+        raise
     running.serve_forever()
+
+
+@daemon.command("stop")
+@click.option("-t", "--time", "timeout", default=STOP_TIMEOUT, show_default=True, type=float,
+              help="Seconds to wait after SIGTERM before SIGKILL")
+@click.pass_obj
+def stop(connection, timeout):
+    """Stop the daemon (of --root's state directory, or at -H)."""
+    from stepbox.core.engine.locations import pid_path_of
+    from stepbox.core.engine.pidfile import running_pid
+    path = connection.socket_path
+    pid_path = pid_path_of(path)
+    pid = running_pid(pid_path)
+    if pid is None:
+        click.echo(f"stepbox: no daemon is running on unix://{path}", err=True)
+        return
+    os.kill(pid, signal.SIGTERM)
+    if not _gone(pid_path, timeout):
+        click.echo(f"stepbox: the daemon (pid {pid}) did not stop within {timeout:g}s: SIGKILL", err=True)
+        os.kill(pid, signal.SIGKILL)
+        _gone(pid_path, STOP_TIMEOUT)
+    click.echo(f"stepbox: stopped the daemon on unix://{path} (pid {pid})", err=True)
+
+
+def _gone(pid_path: str, timeout: float) -> bool:
+    """Wait until no process holds the daemon's pid file (it has exited)."""
+    from stepbox.core.engine.pidfile import running_pid
+    deadline = time.monotonic() + timeout
+    while running_pid(pid_path) is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

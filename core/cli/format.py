@@ -1,68 +1,41 @@
-"""Output that looks like docker's: ps tables, relative times, --format."""
+"""Output that looks like docker's: tables, relative times, --format."""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+import time
+from datetime import datetime
 
-from stepbox.core.container.record import CREATED, EXITED, PAUSED, RUNNING, ContainerRecord
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+from stepbox.core.units import human_duration, human_size  # noqa: F401  (the CLI's names for them)
 
 
-def human_duration(seconds: float) -> str:
-    """docker's units.HumanDuration."""
-    if seconds < 1:
-        return "Less than a second"
-    if seconds < 2:
-        return "1 second"
-    if seconds < 60:
-        return f"{int(seconds)} seconds"
-    minutes = seconds / 60
-    if minutes < 2:
-        return "About a minute"
-    if minutes < 60:
-        return f"{int(minutes)} minutes"
-    hours = minutes / 60
-    if hours < 2:
-        return "About an hour"
-    if hours < 48:
-        return f"{int(hours)} hours"
-    days = hours / 24
-    return f"{int(days)} days" if days < 14 else f"{int(days / 7)} weeks"
+def ago(moment: float | int | str) -> str:
+    """``5 minutes ago`` for a Unix time (the API's ``Created``) or an ISO one."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+    return human_duration(time.time() - moment) + " ago"
 
 
-def ago(text: str) -> str:
-    return human_duration((datetime.now(timezone.utc) - parse_time(text)).total_seconds()) + " ago"
+def command_of(command: str, width: int = 20) -> str:
+    if len(command) > width:
+        command = command[: width - 1] + "…"
+    return f'"{command}"'
 
 
-def status_of(record: ContainerRecord) -> str:
-    if record.state == CREATED:
-        return "Created"
-    if record.state in (RUNNING, PAUSED):
-        up = human_duration((datetime.now(timezone.utc) - parse_time(record.started_at)).total_seconds())
-        return f"Up {up}" + (" (Paused)" if record.state == PAUSED else "")
-    if record.state == EXITED:
-        return f"Exited ({record.exit_code}) {ago(record.finished_at)}"
-    return record.state.capitalize()
-
-
-def command_of(record: ContainerRecord, width: int = 20) -> str:
-    text = " ".join(record.argv)
-    if len(text) > width:
-        text = text[: width - 1] + "…"
-    return f'"{text}"'
-
-
-def ps_table(records: list[ContainerRecord]) -> str:
-    rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")]
-    rows += [(r.short_id, r.config.image, command_of(r), ago(r.created), status_of(r), "", r.name)
-             for r in records]
+def table(rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell, three spaces apart, as docker's."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def ps_table(containers: list[dict]) -> str:
+    """``docker ps`` from ``GET /containers/json`` (the daemon words Status)."""
+    rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")]
+    rows += [(c["Id"][:12], c["Image"], command_of(c["Command"]), ago(c["Created"]), c["Status"], "",
+              c["Names"][0].lstrip("/") if c["Names"] else "")
+             for c in containers]
+    return table(rows)
 
 
 _FIELD = re.compile(r"\{\{\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*\}\}")

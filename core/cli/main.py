@@ -1,73 +1,101 @@
-"""The ``stepbox`` command.  Verbs and flags follow ``docker``'s."""
+"""The ``stepbox`` command.  Verbs and flags follow ``docker``'s.
+
+Like ``docker``, it is a client: every verb becomes a few requests to the
+stepbox daemon's Engine API (:mod:`stepbox.core.engine`) over a UNIX
+socket -- the daemon owns the images and containers, so a container started
+with ``run -d`` keeps running after the command returns, on either backend.
+If no daemon listens, the first command starts one (:mod:`.connection`).
+
+Three verbs run here instead: ``step`` (the step-through walk drives the
+lifecycle itself, one step at a time), ``daemon`` (it *is* the daemon) and
+``registry`` (a different server).
+
+This module and the verbs' modules import little at the top: every call
+pays for its imports before it sends its first request.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from stepbox.core.container.config import InvalidConfig
-from stepbox.core.container.errors import ContainerError
-from stepbox.core.image.bootstrap import NoBaseImage
-from stepbox.core.image.reference import InvalidReference
-from stepbox.core.image.store import BlobDigestMismatch, ImageNotFound
-from stepbox.core.image.archive import BadArchive
-from stepbox.core.image.commit import InvalidChange
-from stepbox.core.image.layer_tar import UnsafeLayer
-from stepbox.core.kernel import ExecFailed, KernelError
-from stepbox.core.registry.errors import RegistryClientError
+from stepbox.core.engine.client import EngineError
+from stepbox.core.engine.wire import ProtocolError
 
-from .session import open_session
+from .connection import Connection
+from .errors import CommandFailed, in_process_failure
 
-# Errors a user can cause: printed as one line, exit status 125 like docker's
-# "the daemon refused"; a command that cannot be executed keeps 126/127.
-USER_ERRORS = (ContainerError, InvalidConfig, InvalidReference, ImageNotFound, NoBaseImage,
-               KernelError, UnsafeLayer, BadArchive, BlobDigestMismatch, InvalidChange,
-               RegistryClientError)
+
+# The module that defines each verb.  A call imports only its verb's module
+# (all of them would cost every call about ten milliseconds); `--help`
+# imports them all.
+VERB_MODULES = {
+    "containers": ("run", "create", "start", "stop", "kill", "rm", "ps", "logs", "inspect", "diff", "wait",
+                   "exec", "export"),
+    "images": ("images", "history", "tag", "rmi", "commit", "save", "load", "import", "image-inspect"),
+    "build": ("build",),
+    "registry": ("pull", "push", "login", "logout", "registry"),
+    "daemon": ("daemon",),
+    "stepthrough": ("step",),
+}
+_MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in verbs}
 
 
 class StepboxGroup(click.Group):
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in self.commands and name in _MODULE_OF:
+            importlib.import_module(f"{__package__}.{_MODULE_OF[name]}")     # it registers its verbs
+        return super().get_command(ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in VERB_MODULES:
+            importlib.import_module(f"{__package__}.{module}")
+        return super().list_commands(ctx)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except ExecFailed as e:
-            click.echo(f"stepbox: {e}", err=True)
-            sys.exit(e.exit_code)
-        except USER_ERRORS as e:
-            click.echo(f"stepbox: Error: {e}", err=True)
+        except CommandFailed as e:
+            click.echo(e.message, err=True)
+            sys.exit(e.status)
+        except EngineError as e:
+            # docker: "Error response from daemon: …", exit status 125
+            click.echo(f"stepbox: Error: {e.message}", err=True)
             sys.exit(125)
+        except (ConnectionError, ProtocolError) as e:
+            click.echo(f"stepbox: Error: the connection to the daemon broke: {e}", err=True)
+            sys.exit(125)
+        except Exception as e:
+            failure = in_process_failure(e)
+            if failure is None:
+                raise
+            click.echo(failure.message, err=True)
+            sys.exit(failure.status)
 
 
 @click.group(cls=StepboxGroup, context_settings={"help_option_names": ["--help"]})
 @click.option("--backend", envvar="STEPBOX_BACKEND", default="auto", show_default=True,
               type=click.Choice(["auto", "sim", "linux"]),
               help="Kernel to run containers on: the real one (linux, needs root), the simulator "
-                   "(sim), or auto (real when root on Linux, else the simulator).")
+                   "(sim), or auto (real when root on Linux, else the simulator).  The daemon's "
+                   "choice; a running daemon on another backend is an error.")
 @click.option("--root", envvar="STEPBOX_ROOT", default=None,
-              help="State directory (default /var/lib/stepbox as root, else ~/.local/share/stepbox).")
+              help="State directory (default /var/lib/stepbox as root, else ~/.local/share/stepbox). "
+                   "Its daemon listens on DIR/stepbox.sock (the default one on "
+                   "/run/stepbox/stepbox.sock as root, else $XDG_RUNTIME_DIR/stepbox.sock).")
+@click.option("-H", "--host", envvar="STEPBOX_HOST", default=None,
+              help="Daemon socket to talk to, unix:///path/to.sock (not started if nobody listens).")
 @click.pass_context
-def cli(ctx: click.Context, backend: str, root: str | None) -> None:
+def cli(ctx: click.Context, backend: str, root: str | None, host: str | None) -> None:
     """stepbox: a container engine you can read, run and step through."""
     def say(message: str) -> None:
         click.echo(message, err=True)
-    ctx.obj = _LazySession(backend, root, say)
-
-
-class _LazySession:
-    """Opens the backend only when a command needs it (``--help`` must not)."""
-
-    def __init__(self, backend, root, say):
-        self.args = (backend, root, say)
-        self._session = None
-
-    def __getattr__(self, name):
-        if self._session is None:
-            self._session = open_session(*self.args)
-        return getattr(self._session, name)
+    ctx.obj = Connection(backend, root, host, say)
 
 
 def main() -> None:
-    from . import build, containers, daemon, images, registry, stepthrough  # noqa: F401  (registers the commands)
     cli(prog_name="stepbox")
 
 

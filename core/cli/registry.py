@@ -1,4 +1,13 @@
-"""Registry verbs: ``pull``, ``push``, ``login``, ``logout``, ``registry serve``."""
+"""Registry verbs: ``pull``, ``push``, ``login``, ``logout``, ``registry serve``.
+
+``pull`` and ``push`` go through the daemon (it owns the image store and
+talks to the registry: ``POST /images/create?fromImage=…``,
+``POST /images/{name}/push``).  ``login``/``logout`` stay here, as docker's
+do: credentials are the client's, kept in its config file and sent along
+with each pull or push.  Which registries may be reached over plain http is
+the daemon's setting (``stepbox daemon --insecure-registry``).
+``registry serve`` runs a registry server in this process.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +15,7 @@ import sys
 
 import click
 
-from stepbox.core.registry.errors import RegistryClientError
-
 from .main import cli
-
-
-def _image_store(session):
-    """The image store alone: pull and push need no kernel backend, so they
-    do not open one (``<root>/images``, the layout of :mod:`.session`)."""
-    import os
-
-    from stepbox.core.image.store import ImageStore
-
-    from .session import default_root
-    args = getattr(session, "args", None)          # the CLI's lazy session: (backend, root, say)
-    if args is None:
-        return session.runtime.images
-    return ImageStore(os.path.join(os.path.abspath(args[1] or default_root()), "images"))
-
-
-def _client(session, quiet: bool, insecure: tuple[str, ...]):
-    from stepbox.core.registry.client import RegistryClient, insecure_from_env
-    say = (lambda line: None) if quiet else (lambda line: click.echo(line))
-    return RegistryClient(_image_store(session), insecure=insecure_from_env() + list(insecure), say=say,
-                          progress=None if not quiet else False)
-
-
-INSECURE = click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]",
-                        help="Talk plain http to this registry (loopback ones always are); "
-                             "also STEPBOX_INSECURE_REGISTRIES=a,b")
 
 
 def _fail(e: Exception) -> None:
@@ -42,32 +23,51 @@ def _fail(e: Exception) -> None:
     sys.exit(1)
 
 
+def _transfer(conn, method: str, path: str, name: str, quiet: bool, query: dict | None = None) -> None:
+    """Pull or push through the daemon, printing its progress lines as they
+    come.  The credentials `stepbox login` stored go with the request
+    (X-Registry-Auth), as docker's CLI sends its own: the daemon keeps none.
+    An invalid name fails here, before the daemon is asked (125)."""
+    from stepbox.core.engine import registry_auth
+    from stepbox.core.engine.client import EngineError, json_messages
+    from stepbox.core.image.reference import parse_reference
+    from stepbox.core.registry.credentials import load_credentials
+    registry = parse_reference(name).registry
+    credentials = load_credentials(registry)
+    headers = {registry_auth.HEADER: registry_auth.encode(credentials.username, credentials.password, registry)
+               } if credentials else {}
+    try:
+        with conn.client.stream(method, path, query=query, headers=headers) as reply:
+            for message in json_messages(reply.body):
+                if "error" in message:
+                    raise EngineError(500, message["error"])
+                if not quiet and message.get("status"):
+                    # docker's progress line: "latest: Pulling from library/busybox"
+                    click.echo(f"{message['id']}: {message['status']}" if message.get("id") else message["status"])
+    except EngineError as e:
+        _fail(e.message)
+
+
 @cli.command()
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
-@INSECURE
 @click.argument("name")
 @click.pass_obj
-def pull(session, quiet, insecure, name):
-    """Download an image from a registry."""
-    try:
-        result = _client(session, quiet, insecure).pull(name)
-    except RegistryClientError as e:
-        _fail(e)
+def pull(conn, quiet, name):
+    """Download an image from a registry (through the daemon)."""
+    _transfer(conn, "POST", "/images/create", name, quiet, query={"fromImage": name})
     if quiet:
-        click.echo(result.image.id)
+        from .images import image_path
+        click.echo(conn.client.request("GET", image_path(name) + "/json").json()["Id"])
 
 
 @cli.command()
 @click.option("-q", "--quiet", is_flag=True, help="Suppress verbose output")
-@INSECURE
 @click.argument("name")
 @click.pass_obj
-def push(session, quiet, insecure, name):
-    """Upload an image to a registry."""
-    try:
-        _client(session, quiet, insecure).push(name)
-    except RegistryClientError as e:
-        _fail(e)
+def push(conn, quiet, name):
+    """Upload an image to a registry (through the daemon)."""
+    from .images import image_path
+    _transfer(conn, "POST", image_path(name) + "/push", name, quiet)
 
 
 @cli.command()
@@ -75,10 +75,10 @@ def push(session, quiet, insecure, name):
 @click.option("-p", "--password", default=None, help="Password")
 @click.option("--password-stdin", is_flag=True, help="Take the password from stdin")
 @click.argument("server", required=False)
-@click.pass_obj
-def login(session, username, password, password_stdin, server):
+def login(username, password, password_stdin, server):
     """Log in to a registry (checks the credentials, then stores them)."""
     from stepbox.core.registry.client import insecure_from_env, login as check_and_store
+    from stepbox.core.registry.errors import RegistryClientError
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     if username is None:

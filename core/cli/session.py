@@ -1,32 +1,30 @@
-"""Opening the engine for one CLI call: the state directory and the backend.
+"""Opening the engine in this process: the state directory and the backend.
+
+What the daemon does at start-up (``stepbox daemon``), and what the verbs
+that run in-process (``stepbox step``) do for themselves.
 
 State directory layout (``--root`` / ``STEPBOX_ROOT``)::
 
     images/                   the OCI image store, shared by both backends
     <backend>/containers/     container records and logs
     <backend>/kernel/         what the backend keeps (layers, mounts, shims)
+    build-cache/              the builder's layer cache
+    stepbox.sock, stepbox.pid the daemon's socket and locked pid file (not for the
+                              default directory: see core/engine/locations.py)
+    daemon.log                what a daemon started by the CLI says
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 
 from stepbox.core.container.runtime import Runtime
 from stepbox.core.container.store import ContainerStore
+from stepbox.core.engine.locations import state_root
 from stepbox.core.image.store import ImageStore
 from stepbox.core.kernel import Kernel, Tracer
 from stepbox.core.kernel.registry import choose_backend
-
-
-def default_root() -> str:
-    if os.environ.get("STEPBOX_ROOT"):
-        return os.environ["STEPBOX_ROOT"]
-    if sys.platform == "linux" and os.geteuid() == 0:
-        return "/var/lib/stepbox"
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return os.path.join(base, "stepbox")
 
 
 @dataclass
@@ -38,7 +36,7 @@ class Session:
 
 
 def open_session(backend: str, root: str | None, say=lambda message: None) -> Session:
-    root = os.path.abspath(root or default_root())
+    root = state_root(root)
     name, module = choose_backend(backend)
     kernel = module.create_kernel(os.path.join(root, name, "kernel"), Tracer())
     images = ImageStore(os.path.join(root, "images"))

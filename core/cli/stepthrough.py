@@ -3,7 +3,9 @@
 Each step is shown with its title, what it teaches, the kernel operations it
 performed and what changed in the observable state.  Enter goes on, ``q``
 stops (and undoes what was done).  It drives the very plan ``stepbox run``
-executes -- only the pauses are added.
+executes -- only the pauses are added.  Unlike the other verbs it runs the
+lifecycle in this process (it is the "step" engine), not in the daemon, so
+the state directory's daemon does not see the container until it is done.
 """
 
 from __future__ import annotations
@@ -13,19 +15,16 @@ import signal
 import sys
 
 import click
-from rich.console import Console
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
-from stepbox.core.container import plan
-from stepbox.core.container.steps import StepResult
-
-from .containers import NO_INTERSPERSED, build_config, with_run_options
 from .main import cli
+from .run_options import NO_INTERSPERSED, create_body, with_run_options
 
 
-def render(result: StepResult, number: int, total: int) -> Panel:
+def render(result, number: int, total: int):
+    """One step as a panel: what it teaches, its kernel operations, what changed."""
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
     body = Table.grid(padding=(0, 1))
     body.add_row(Text(result.step.explain, style="italic"))
     body.add_row(Text(f"seed: {result.step.concept}", style="dim"))
@@ -57,11 +56,21 @@ def _short(value) -> str:
 @click.option("-y", "--no-pause", is_flag=True, help="Do not wait for Enter between steps")
 @with_run_options
 @click.pass_obj
-def step(session, keep, no_pause, name, image, command, **flags):
+def step(conn, keep, no_pause, name, image, command, **flags):
     """Run a container one step at a time (Enter: next step, q: quit and undo)."""
+    # The walk drives the lifecycle itself, in this process: no daemon.
+    from rich.console import Console
+
+    from stepbox.core.container import plan
+    from stepbox.core.engine.create_body import check_container_name, config_from_body
+
+    from .session import open_session
+    # The flags become the request `run` would send, read the way the daemon reads it.
+    config, _notes = config_from_body(create_body(image, command, **flags))
+    name = check_container_name(name)
+    session = open_session(conn.backend, conn.root_option, conn.say)
     console = Console(highlight=False)
     runtime = session.runtime
-    config = build_config(image, command, **flags)
     record = runtime.new_record(config, name)
     steps = plan.run_plan(auto_remove=not keep)
     stepper = runtime.stepper(record, steps, watch=True)
@@ -92,6 +101,8 @@ def _terminal_signals_interrupt():
 
 
 def _walk(console, runtime, record, stepper, steps, no_pause, keep) -> None:
+    from rich.panel import Panel
+    from rich.text import Text
     number = 0
     while not stepper.done:
         number += 1

@@ -1,8 +1,9 @@
 """Where container records live: one JSON file per container, or only memory.
 
-The CLI keeps records on disk so that ``stepbox run --name w …`` and a later
-``stepbox diff w`` see the same container; an in-process engine (notebooks,
-benchmarks, property tests) may keep them in memory.
+The daemon keeps records on disk so that ``stepbox run --name w …`` and a
+later ``stepbox diff w`` -- or the next daemon -- see the same container; an
+in-process engine (notebooks, benchmarks, property tests) may keep them in
+memory.
 """
 
 from __future__ import annotations

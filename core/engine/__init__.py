@@ -18,7 +18,11 @@ turns every command into HTTP requests sent to the daemon over a UNIX socket
 ``system``      ``/_ping``, ``/version``, ``/info``, ``/events`` (``events``)
 ``streams``     the multiplexed stdout/stderr stream (8-byte frame headers)
 ``server``      putting it together: socket path, permissions, start/stop
-``client``      a small client for the same API, with a request log
+``locations``   where a daemon keeps its state and its socket (shared with the CLI)
+``pidfile``     one daemon per socket: a pid file locked while the daemon lives
+``registry_auth`` credentials that come with pull/push (``X-Registry-Auth``)
+``client``      a small client for the same API, with a request log -- what
+                the ``stepbox`` CLI (core/cli) uses
 
 Because the daemon speaks (a subset of) the Docker Engine API, the real
 ``docker`` CLI and the ``docker`` Python SDK can drive it::

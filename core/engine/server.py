@@ -1,7 +1,7 @@
 """Putting the daemon together: a socket, a router, an engine.
 
 ``stepbox daemon`` = open the state directory and the backend (the same
-:func:`~stepbox.core.cli.session.open_session` the in-process CLI uses),
+:func:`~stepbox.core.cli.session.open_session` `stepbox step` uses too),
 re-attach to containers a previous daemon left running, then serve the API
 on a UNIX socket until SIGTERM/SIGINT.
 
@@ -16,7 +16,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ from .engine import Engine
 from .execs import ExecSessions
 from .http import UnixHTTPServer
 from .images import ImageEndpoints
-from .locations import MAX_SOCKET_PATH, default_socket_path, socket_path_of  # noqa: F401  (moved)
+from .locations import MAX_SOCKET_PATH
 from .pidfile import PidFile
 from .routes import Router
 from .system import SystemEndpoints

@@ -208,17 +208,19 @@ def test_substitution_error_names_the_line(tmp_path):
 def test_cli_build(tmp_path):
     from stepbox.core.cli import build as _register  # noqa: F401  (adds the command)
     from stepbox.core.cli.main import cli
+    from tests.support.daemons import stopping_daemons
     ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nCOPY a.txt /\nLABEL x=1\n", "a.txt": "a"})
     root = str(tmp_path / "state")
     runner = CliRunner()
     try:
-        first = runner.invoke(cli, ["--backend", "sim", "--root", root, "build", "-t", "cli:1", ctx])
-        assert first.exit_code == 0, first.output
-        assert "Successfully tagged cli:1" in first.output
-        quiet = runner.invoke(cli, ["--backend", "sim", "--root", root, "build", "-q", ctx])
-        assert quiet.exit_code == 0 and quiet.output.strip().startswith("sha256:")
-        bad = runner.invoke(cli, ["--backend", "sim", "--root", root, "build", "-f", "nope", ctx])
-        assert bad.exit_code == 1 and "Cannot locate specified Dockerfile: nope" in bad.output
+        with stopping_daemons(root):                 # the first build starts the root's daemon
+            first = runner.invoke(cli, ["--backend", "sim", "--root", root, "build", "-t", "cli:1", ctx])
+            assert first.exit_code == 0, first.output
+            assert "Successfully tagged cli:1" in first.output
+            quiet = runner.invoke(cli, ["--backend", "sim", "--root", root, "build", "-q", ctx])
+            assert quiet.exit_code == 0 and quiet.output.strip().startswith("sha256:")
+            bad = runner.invoke(cli, ["--backend", "sim", "--root", root, "build", "-f", "nope", ctx])
+            assert bad.exit_code == 1 and "Cannot locate specified Dockerfile: nope" in bad.output
     finally:
         import shutil
         shutil.rmtree(root, ignore_errors=True)

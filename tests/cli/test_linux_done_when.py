@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 
-from .conftest import Stepbox
+from .conftest import Stepbox, leftovers
 
 pytestmark = pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)
 
@@ -20,30 +20,7 @@ def linux(tmp_path):
     try:
         yield box
     finally:
-        ids = box("ps", "-aq").out.split()
-        if ids:
-            box("rm", "-f", *ids)
-
-
-def leftovers(root: str, ids: list[str]) -> dict:
-    """Mounts under the state dir, cgroups named after the containers, and
-    processes started from this state dir, still present."""
-    with open("/proc/mounts") as f:
-        mounts = [line for line in f if root in line]
-    cgroups = []
-    for base, dirs, _files in os.walk("/sys/fs/cgroup"):
-        cgroups += [os.path.join(base, d) for d in dirs if any(d.startswith(i) for i in ids)]
-        if base.count("/") > 7:
-            dirs[:] = []
-    processes = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if root.encode() in f.read():
-                    processes.append(pid)
-        except OSError:
-            pass
-    return {"mounts": mounts, "cgroups": cgroups, "processes": processes}
+        box.cleanup()            # containers removed, the daemon stopped, nothing left
 
 
 def test_inside_a_real_container(linux):
@@ -69,6 +46,7 @@ def test_rm_f_of_everything_leaves_nothing(linux):
     assert len(ids) == 4
     assert linux("rm", "-f", *ids).code == 0
     assert linux("ps", "-aq").out == ""
+    assert linux("daemon", "stop").code == 0               # the daemon's command line names the root too
     assert leftovers(linux.root, ids) == {"mounts": [], "cgroups": [], "processes": []}
 
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import stepbox.core.cli.registry  # noqa: F401  (registers the verbs, as main() will)
 from stepbox.core.cli.main import cli
 from stepbox.core.image.store import ImageStore
+from tests.support.daemons import daemon_pid, stopping_daemons
 
 from .helpers import Http, layer, make_image
 
@@ -30,6 +31,11 @@ def test_push_pull_login_logout(start_registry, tmp_path):
     root_a, root_b = tmp_path / "a", tmp_path / "b"
     name = f"{registry.netloc}/cli/app:1"
     image = make_image(ImageStore(str(root_a / "images")), name, [layer({"f": b"cli"})])
+    with stopping_daemons(str(root_a), str(root_b)):      # push and pull start each root's daemon
+        _push_pull_login_logout(registry, name, image, root_a, root_b)
+
+
+def _push_pull_login_logout(registry, name, image, root_a, root_b):
 
     denied = run("--root", str(root_a), "push", name)
     assert denied.exit_code == 1 and "stepbox login" in denied.output
@@ -45,7 +51,7 @@ def test_push_pull_login_logout(start_registry, tmp_path):
     assert "Layer already exists" in again.output
 
     pulled = run("--root", str(root_b), "pull", "-q", name)
-    assert pulled.exit_code == 0 and pulled.output.strip() == image.id
+    assert pulled.exit_code == 0 and pulled.stdout.strip() == image.id   # stderr: "started a daemon"
     assert ImageStore(str(root_b / "images")).resolve(name).id == image.id
 
     assert "Removing login credentials" in run("logout", registry.netloc).output
@@ -53,8 +59,10 @@ def test_push_pull_login_logout(start_registry, tmp_path):
 
 
 def test_pull_of_bad_reference_is_a_user_error(tmp_path):
-    result = CliRunner().invoke(cli, ["--root", str(tmp_path), "pull", "UPPER/case"])
-    assert result.exit_code == 125 and "invalid reference format" in result.output
+    with stopping_daemons(str(tmp_path)):
+        result = CliRunner().invoke(cli, ["--root", str(tmp_path), "pull", "UPPER/case"])
+        assert result.exit_code == 125 and "invalid reference format" in result.output
+        assert daemon_pid(str(tmp_path)) is None          # refused before asking a daemon
 
 
 def test_registry_serve_as_a_process(tmp_path):

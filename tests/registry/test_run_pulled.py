@@ -10,6 +10,7 @@ from contextlib import nullcontext
 import pytest
 
 from stepbox.core.image.store import ImageStore
+from tests.support.daemons import stopping_daemons
 
 from .interop import IS_LINUX_ROOT, NOT_LINUX_ROOT, busybox_image, cncf_registry
 
@@ -38,8 +39,9 @@ def test_pulled_busybox_runs(backend, through, registry, new_store, client_for, 
         client_for(source).push(name)
         target = ImageStore(f"{root}/images")          # the store `stepbox --root` uses
         client_for(target).pull(name)
-    result = subprocess.run([sys.executable, "-c", "from stepbox.core.cli.main import main; main()", "--backend", backend, "--root", root,
-                             "run", "--rm", name, "echo", f"hello from {through} on {backend}"],
-                            capture_output=True, text=True, timeout=120)
+    with stopping_daemons(root):                     # `run` starts the root's daemon
+        result = subprocess.run([sys.executable, "-m", "stepbox", "--backend", backend, "--root", root,
+                                 "run", "--rm", name, "echo", f"hello from {through} on {backend}"],
+                                capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"hello from {through} on {backend}"

@@ -1,0 +1,85 @@
+"""Reaching the daemon: which socket, is anyone there, is it the right one.
+
+``docker ps`` opens ``/var/run/docker.sock`` and fails if nobody listens.
+``stepbox ps`` does the same with one difference that suits a learning
+tool: when nobody listens on the socket of the chosen state directory, it
+starts a daemon there (:mod:`.autostart`) and says so.  A socket given
+explicitly (``-H`` / ``STEPBOX_HOST``) is never started: that daemon is
+someone else's.
+
+Every call begins like docker's, with ``HEAD /_ping``; the answer's
+``Stepbox-Backend`` header says which kernel that daemon runs containers
+on, so ``--backend sim`` never silently lands on a real-kernel daemon.
+"""
+
+from __future__ import annotations
+
+from stepbox.core.engine.client import EngineClient, EngineError
+from stepbox.core.engine.locations import socket_for_root, socket_path_of, state_root
+
+from .errors import CommandFailed
+
+PING_TIMEOUT = 30.0            # seconds; a daemon that does not answer a ping is stuck
+
+
+class Connection:
+    """The global options (``--backend``, ``--root``, ``-H``) and, on first
+    use, a client connected to the daemon they select.  Commands that need
+    no daemon (``--help``, ``login``, ``registry serve``) never connect."""
+
+    def __init__(self, backend: str, root: str | None, host: str | None, say):
+        self.backend = backend                  # "auto", "sim" or "linux"
+        self.root_option = root
+        self.host = host
+        self.say = say
+        self._client: EngineClient | None = None
+
+    @property
+    def root(self) -> str:
+        return state_root(self.root_option)
+
+    @property
+    def socket_path(self) -> str:
+        if self.host:
+            try:
+                return socket_path_of(self.host)
+            except ValueError as e:
+                raise CommandFailed(f"stepbox: Error: {e}", 125) from None
+        return socket_for_root(self.root)
+
+    @property
+    def client(self) -> EngineClient:
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _connect(self) -> EngineClient:
+        path = self.socket_path
+        backend = daemon_backend(path)
+        if backend is None:
+            if self.host:
+                raise CommandFailed(f"stepbox: Error: Cannot connect to the stepbox daemon at unix://{path}. "
+                                    "Is the daemon running?", 125)
+            from .autostart import start_daemon
+            backend = start_daemon(path, self.backend, self.root, self.say)
+        if self.backend != "auto" and backend != self.backend:
+            raise CommandFailed(
+                f"stepbox: Error: the daemon on unix://{path} runs containers on the {backend} backend, "
+                f"not {self.backend}: use --backend {backend}, or stop it (stepbox daemon stop) "
+                f"to start one on {self.backend}", 125)
+        # No timeout: `run` may wait for a container for hours, as docker does.
+        return EngineClient(path, timeout=None)
+
+
+def daemon_backend(path: str) -> str | None:
+    """The backend of the daemon listening on ``path``; None if none listens."""
+    try:
+        reply = EngineClient(path, timeout=PING_TIMEOUT).request("HEAD", "/_ping")
+    except (FileNotFoundError, ConnectionRefusedError):
+        return None                      # no socket, or a socket nobody listens on (a dead daemon's)
+    except PermissionError:
+        raise CommandFailed(f"stepbox: Error: permission denied while trying to connect to the stepbox "
+                            f"daemon socket at unix://{path}", 125) from None
+    except (OSError, EngineError) as e:
+        raise CommandFailed(f"stepbox: Error: the daemon at unix://{path} does not answer: {e}", 125) from None
+    return reply.headers.get("Stepbox-Backend") or "unknown"

@@ -1,0 +1,48 @@
+"""How a failed command ends: one line on stderr and docker's exit status.
+
+* **125** -- the daemon refused (``Error response from daemon``), or the CLI
+  could not reach one: docker's "the docker command itself failed".
+* **126 / 127** -- the container's command could not be executed (not
+  executable / not found), as a shell reports it.
+* anything else -- the container's own exit status (``run``, ``start -a``),
+  passed through.
+"""
+
+from __future__ import annotations
+
+
+class CommandFailed(Exception):
+    """End the command with ``message`` on stderr and ``status``."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def exec_failure_status(message: str) -> int | None:
+    """126 or 127 if the daemon's error says the command could not be
+    executed, else None.  docker's CLI reads the daemon's message the same
+    way (``runStartContainerErr``); the wording comes from
+    :class:`~stepbox.core.kernel.ExecFailed` (``exec: "x": ...``)."""
+    if not message.startswith("exec: "):
+        return None
+    if any(words in message for words in ("executable file not found", "no such file or directory",
+                                          "no command")):
+        return 127
+    return 126
+
+
+def in_process_failure(error: BaseException) -> CommandFailed | None:
+    """For the commands that run in this process (``step``, ``daemon``):
+    the errors a user can cause, as the daemon would have reported them.
+    The core is imported only now, when one happened -- the client path
+    must stay light."""
+    from stepbox.core.engine.errors import status_of
+    from stepbox.core.kernel import ExecFailed
+    from stepbox.core.registry.errors import RegistryClientError
+    if isinstance(error, ExecFailed):
+        return CommandFailed(f"stepbox: {error}", error.exit_code)
+    if status_of(error) is not None or isinstance(error, RegistryClientError):
+        return CommandFailed(f"stepbox: Error: {error}", 125)
+    return None
