@@ -35,8 +35,9 @@ def start_daemon(socket_path: str, backend: str, root: str, say, timeout: float 
     argv = [sys.executable, "-m", "stepbox", "--backend", backend, "--root", root,
             "daemon", "-H", f"unix://{socket_path}"]
     with open(log_path, "ab") as log:
+        # cwd /: a daemon must not keep the directory we were called from busy.
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, cwd="/")
     deadline = time.monotonic() + timeout
     while True:
         answered = daemon_backend(socket_path)
