@@ -22,6 +22,8 @@ from .main import cli
 from .output import copy_body, copy_frames
 from .run_options import NO_INTERSPERSED, create_body, with_run_options
 
+RAW_STREAM = "application/vnd.docker.raw-stream"
+
 
 def _quoted(name: str) -> str:
     """A container name or ID as a path segment."""
@@ -146,7 +148,10 @@ def logs(conn, follow, container):
     """Fetch the logs of a container."""
     query = {"stdout": True, "stderr": True, "follow": follow}
     with conn.client.stream("GET", f"/containers/{_quoted(container)}/logs", query=query) as reply:
-        copy_frames(reply.body.read)
+        if reply.headers.get("Content-Type") == RAW_STREAM:
+            copy_body(reply.body, None)           # a TTY container (docker run -t): one stream, no frames
+        else:
+            copy_frames(reply.body.read)
 
 
 @cli.command()
