@@ -63,7 +63,7 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
         click.echo(f"stepbox daemon: another daemon (pid {e.pid}) is already listening on unix://{path}", err=True)
         sys.exit(1)
     try:
-        session = open_session(backend or connection.backend, connection.root, say)
+        session = open_session(backend or connection.backend, connection.root, say, trace=False)
         running = start_daemon(session, path, say, pid_file, insecure_from_env() + list(insecure))
     except (RuntimeError, ValueError) as e:
         pid_file.release()

@@ -35,10 +35,12 @@ class Session:
     runtime: Runtime
 
 
-def open_session(backend: str, root: str | None, say=lambda message: None) -> Session:
+def open_session(backend: str, root: str | None, say=lambda message: None, trace: bool = True) -> Session:
+    """``trace``: record every kernel operation (what ``stepbox step`` shows).
+    A daemon does not: it would keep them all, for as long as it runs."""
     root = state_root(root)
     name, module = choose_backend(backend)
-    kernel = module.create_kernel(os.path.join(root, name, "kernel"), Tracer())
+    kernel = module.create_kernel(os.path.join(root, name, "kernel"), Tracer(enabled=trace))
     images = ImageStore(os.path.join(root, "images"))
     containers = ContainerStore(os.path.join(root, name, "containers"))
     return Session(root, name, kernel, Runtime(kernel, images, containers, say=say))
