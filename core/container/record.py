@@ -8,7 +8,7 @@ and its process, and renders as ``docker inspect`` does.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from .config import ContainerConfig
 
@@ -91,7 +91,9 @@ class ContainerRecord:
 
     # -- persistence ------------------------------------------------------
     def to_dict(self) -> dict:
-        data = asdict(self)
+        # Shallow: the values are already JSON-shaped, and this runs after
+        # every step (dataclasses.asdict would deep-copy all of it each time).
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["config"] = self.config.to_dict()
         return data
 

@@ -8,10 +8,11 @@ memory.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
-from stepbox.core.atomic import atomic_write_json, read_json, sweep_temporaries
+from stepbox.core.atomic import atomic_write, read_json, sweep_temporaries
 
 from .errors import Conflict, NoSuchContainer
 from .record import ContainerRecord
@@ -22,6 +23,7 @@ class ContainerStore:
         """``root=None`` keeps everything in memory."""
         self.root = root
         self._memory: dict[str, ContainerRecord] = {}
+        self._written: dict[str, bytes] = {}       # id -> the JSON last written for it
         if root:
             os.makedirs(root, exist_ok=True)
             sweep_temporaries(root)
@@ -32,13 +34,17 @@ class ContainerStore:
     def save(self, record: ContainerRecord) -> None:
         if self.root:
             # Not fsynced: a record is rewritten many times per lifecycle and
-            # rename alone already makes each write all-or-nothing.
-            atomic_write_json(os.path.join(self.root, record.id, "config.json"), record.to_dict(),
-                              durable=False)
+            # rename alone already makes each write all-or-nothing.  Most
+            # steps change nothing in it: then nothing is written.
+            data = json.dumps(record.to_dict(), indent=2, sort_keys=True).encode() + b"\n"
+            if self._written.get(record.id) != data:
+                atomic_write(os.path.join(self.root, record.id, "config.json"), data, durable=False)
+                self._written[record.id] = data
         else:
             self._memory[record.id] = record
 
     def delete(self, record: ContainerRecord) -> None:
+        self._written.pop(record.id, None)
         if self.root:
             shutil.rmtree(os.path.join(self.root, record.id), ignore_errors=True)
         else:
