@@ -29,6 +29,7 @@ import os
 from typing import TYPE_CHECKING
 
 from .flow import EBADF, oserror
+from .memfs import InodeKind
 from .scheduler import PipeWait
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,6 +89,8 @@ class InodeFile(OpenFile):
             self.offset = self.node.size
         written = self.node.write_at(self.offset, data)
         self.offset += written
+        if written and self.node.kind is InodeKind.FILE:
+            self.node.mtime = k.wall_clock()     # write(2) updates the file's mtime (docker diff reads it)
         return written
 
 

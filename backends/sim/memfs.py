@@ -449,8 +449,9 @@ class MemFS(FileOps):
             raise _err(errno.EISDIR, path)
         if size < 0 or node.kind is not InodeKind.FILE:
             raise _err(errno.EINVAL, path)
-        node.truncate(size)
-        node.mtime = self.clock()
+        if size != node.size:                    # truncate(2) to the same size is no write
+            node.truncate(size)
+            node.mtime = self.clock()
 
     def mkdir(self, path: str, mode: int = 0o755) -> None:
         where = self._creatable(path)

@@ -462,6 +462,7 @@ class OverlayFS(FileOps):
         inode = self._copy_up(node)
         if flags & O_TRUNC and inode.kind is InodeKind.FILE:
             inode.data.clear()
+            inode.mtime = self.upper.clock()    # as MemFS: a truncating open is a write
         return inode
 
     def write(self, path: str, data: bytes, *, append: bool = False, mode: int = 0o644) -> None:
@@ -484,7 +485,10 @@ class OverlayFS(FileOps):
             raise _err(errno.EISDIR, path)
         if size < 0 or kind is not InodeKind.FILE:
             raise _err(errno.EINVAL, path)
-        self._copy_up(node).truncate(size)
+        inode = self._copy_up(node)
+        if size != inode.size:                   # truncate(2) to the same size is no write
+            inode.truncate(size)
+            inode.mtime = self.upper.clock()
 
     def mkdir(self, path: str, mode: int = 0o755) -> None:
         found = self._free_name(path)

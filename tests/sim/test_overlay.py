@@ -143,6 +143,23 @@ def test_every_change_copies_up(change):
     assert fs.upper.exists("/f")
 
 
+def test_a_copy_up_keeps_the_mtime_and_a_truncation_sets_it():
+    # docker diff tells a changed file by its mtime: a copy-up alone (chmod
+    # to the same mode) must not change it, truncating must.
+    fs = overlay(layer(LayerEntry("f", F, data=b"x", mtime=100), LayerEntry("g", F, data=b"", mtime=100),
+                       LayerEntry("h", F, data=b"", mtime=100)))
+    fs.upper.clock = lambda: 5000.0
+    fs.chmod("/f", 0o644)
+    fs.open("/f", O_WRONLY | 0o1000)              # O_TRUNC: always a write
+    fs.truncate("/g", 3)
+    fs.truncate("/h", 0)                          # the same size: truncate(2) changes no time
+    times = {e.path: e.mtime for e in entries_from_tree(fs.upper)}
+    assert (times["f"], times["g"], times["h"]) == (5000.0, 5000.0, 100)
+    fs2 = overlay(layer(LayerEntry("f", F, data=b"x", mtime=100)))
+    fs2.chmod("/f", 0o644)
+    assert [e.mtime for e in entries_from_tree(fs2.upper)] == [100]
+
+
 def test_reading_does_not_copy_up():
     fs = overlay(layer(LayerEntry("d/f", F, data=b"x")))
     fs.read("/d/f")
