@@ -80,6 +80,9 @@ def measure(runs: int) -> dict:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         try:
             results["stepbox_cli_s"] = timed(lambda: run_ok(cli, env=env), runs)
+            # The same busybox for dockerd, while this daemon still runs.
+            busybox_tar = subprocess.run([sys.executable, "-m", "stepbox", "--root", state, "save", "busybox"],
+                                         check=True, capture_output=True).stdout
         finally:
             subprocess.run([sys.executable, "-m", "stepbox", "--root", state, "daemon", "stop"],
                            capture_output=True, timeout=120)
@@ -87,7 +90,10 @@ def measure(runs: int) -> dict:
         kernel = load_backend("linux").create_kernel(os.path.join(root, "inproc", "kernel"), Tracer(enabled=False))
         runtime = Runtime(kernel, ImageStore(os.path.join(root, "inproc", "images")), ContainerStore(None))
         config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True)
-        results["stepbox_inprocess_s"] = timed(lambda: runtime.run(config), runs)
+        try:
+            results["stepbox_inprocess_s"] = timed(lambda: runtime.run(config), runs)
+        finally:
+            kernel.close()
 
         bundle = runc_bundle(root)
         counter = iter(range(10**9))
@@ -95,7 +101,7 @@ def measure(runs: int) -> dict:
 
         if shutil.which("dockerd"):
             with DockerDaemon() as docker:
-                docker.load_stepbox_busybox(state)
+                docker.load(busybox_tar)
                 results["docker_s"] = timed(lambda: run_ok([*docker.cli, "run", "--rm", "busybox", "true"]), runs)
             results["cli_vs_docker"] = round(results["stepbox_cli_s"] / results["docker_s"], 2)
         results["inprocess_vs_runc"] = round(results["stepbox_inprocess_s"] / results["runc_s"], 2)

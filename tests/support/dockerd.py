@@ -102,12 +102,6 @@ class DockerDaemon:
     def load(self, archive: bytes) -> None:
         self.docker("load", input=archive)
 
-    def load_stepbox_busybox(self, stepbox_root: str) -> None:
-        """The same busybox image stepbox uses (no registry needed)."""
-        saved = subprocess.run([sys.executable, "-m", "stepbox", "--root", stepbox_root, "save", "busybox"],
-                               check=True, capture_output=True)
-        self.load(saved.stdout)
-
     def build(self, context: str, tag: str, *extra: str) -> subprocess.CompletedProcess:
         return self.docker("build", "-t", tag, *extra, context, check=False)
 
