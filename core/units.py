@@ -8,25 +8,31 @@ from __future__ import annotations
 
 
 def human_duration(seconds: float) -> str:
-    """docker's units.HumanDuration."""
-    if seconds < 1:
+    """docker's units.HumanDuration: whole units, hours rounded, then days,
+    weeks, months (of 30 days) and years -- ``2 years ago``, not ``151 weeks``."""
+    if int(seconds) < 1:
         return "Less than a second"
-    if seconds < 2:
+    if int(seconds) == 1:
         return "1 second"
     if seconds < 60:
         return f"{int(seconds)} seconds"
-    minutes = seconds / 60
-    if minutes < 2:
+    minutes = int(seconds / 60)
+    if minutes == 1:
         return "About a minute"
     if minutes < 60:
-        return f"{int(minutes)} minutes"
-    hours = minutes / 60
-    if hours < 2:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
         return "About an hour"
     if hours < 48:
-        return f"{int(hours)} hours"
-    days = hours / 24
-    return f"{int(days)} days" if days < 14 else f"{int(days / 7)} weeks"
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def human_size(size: float) -> str:

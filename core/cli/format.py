@@ -24,9 +24,11 @@ def command_of(command: str, width: int = 20) -> str:
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
-    """Columns padded to their widest cell, three spaces apart, as docker's."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    """docker's tables: Go's tabwriter with padding 3 and minimum width 10 --
+    a column is its widest cell plus three spaces, and never narrower than
+    ten (``TAG       ``)."""
+    widths = [max(max(len(row[i]) for row in rows) + 3, 10) for i in range(len(rows[0]))]
+    return "\n".join("".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
 def ps_table(containers: list[dict]) -> str:

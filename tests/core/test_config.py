@@ -56,3 +56,7 @@ def test_human_duration():
     assert human_duration(0.5) == "Less than a second"
     assert human_duration(5) == "5 seconds"
     assert human_duration(90) == "About a minute"
+    # go-units' steps, as `docker images` shows them
+    hour, day = 3600, 86400
+    assert [human_duration(s) for s in (59 * 60, 90 * 60, 47 * hour, 13 * day, 59 * day, 700 * day, 1100 * day)] \
+        == ["59 minutes", "2 hours", "47 hours", "13 days", "8 weeks", "23 months", "3 years"]
