@@ -79,6 +79,17 @@ def read_layer(stream: BinaryIO) -> list[LayerEntry]:
     return list(entries.values())
 
 
+def content_size(stream: BinaryIO) -> int:
+    """A layer's size as docker shows it (``docker images``, ``history``):
+    the bytes of its regular files -- not the tar's headers and padding, and
+    a hardlink's content once."""
+    try:
+        with tarfile.open(fileobj=stream, mode="r:*") as archive:
+            return sum(m.size for m in archive if m.isreg())
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise UnsafeLayer(f"layer tar is truncated or corrupt: {e}") from None
+
+
 def _entry_from_member(archive: tarfile.TarFile, m: tarfile.TarInfo,
                        seen: dict[str, LayerEntry], symlinks: set[str]) -> LayerEntry | None:
     path = normalise_path(m.name)

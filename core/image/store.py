@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from stepbox.core.atomic import atomic_write, atomic_write_json, read_json, sweep_temporaries
 from stepbox.core.kernel import LayerEntry
 
-from .layer_tar import read_layer
+from .layer_tar import content_size, read_layer
 from .reference import InvalidReference, Reference, parse_reference
 
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -85,6 +85,7 @@ class ImageStore:
         # digest, so it is read from disk once.  Shared, so read-only here:
         # what leaves the store (Image.config) is a copy.
         self._json_blobs: dict[str, Any] = {}
+        self._layer_sizes: dict[str, int] = {}
         self._index_cache: tuple[tuple, dict] | None = None
 
     # -- blobs ------------------------------------------------------------
@@ -233,13 +234,15 @@ class ImageStore:
         config = copy.deepcopy(self._json_blob(manifest["config"]["digest"]))
         index = index or self._read_index()
         config_digest = manifest["config"]["digest"]
-        tags = []
+        refs = []
         for m in index["manifests"]:
             ref = m.get("annotations", {}).get(REF_ANNOTATION)
             if ref and self._config_of(m["digest"]) == config_digest:
-                tags.append(parse_reference(ref).familiar_str())
+                refs.append(ref)
+        # In docker's order: by full name (docker.io/library/app:1 < …:other).
+        tags = tuple(parse_reference(ref).familiar_str() for ref in sorted(refs))
         return Image(config_digest, manifest_digest, config,
-                     tuple(layer["digest"] for layer in manifest["layers"]), tuple(tags))
+                     tuple(layer["digest"] for layer in manifest["layers"]), tags)
 
     def _config_of(self, manifest_digest: str) -> str:
         return self._json_blob(manifest_digest)["config"]["digest"]
@@ -286,6 +289,19 @@ class ImageStore:
                 os.unlink(os.path.join(directory, name))
                 removed.append(digest)
         return removed
+
+    def layer_size(self, blob_digest: str) -> int:
+        """The layer's size as docker shows it (see :func:`.layer_tar.content_size`);
+        read once per blob, which never changes for its digest."""
+        size = self._layer_sizes.get(blob_digest)
+        if size is None:
+            with open(self.blob_path(blob_digest), "rb") as f:
+                size = self._layer_sizes[blob_digest] = content_size(f)
+        return size
+
+    def image_size(self, image: Image) -> int:
+        """``docker images``' SIZE: the image's layers, each counted by its files."""
+        return sum(self.layer_size(digest) for digest in image.layers)
 
     def layer_entries(self, blob_digest: str) -> list[LayerEntry]:
         """A layer's changeset, checked for escapes (see :mod:`.layer_tar`)."""
