@@ -39,40 +39,53 @@ def split_tag(reference: str) -> tuple[str, str | None]:
     return repository, tag
 
 
+def shown_id(image_id: str, no_trunc: bool) -> str:
+    """docker's IMAGE ID column: 12 hex digits, or all of ``sha256:…``."""
+    return image_id if no_trunc else image_id.removeprefix("sha256:")[:12]
+
+
 @cli.command()
+@click.option("-a", "--all", "all_", is_flag=True, help="Show all images (default hides intermediate images)")
 @click.option("-q", "--quiet", is_flag=True, help="Only show image IDs")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output")
 @click.pass_obj
-def images(conn, quiet):
+def images(conn, all_, quiet, no_trunc):
     """List images."""
     rows = [("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")]
-    for image in conn.client.request("GET", "/images/json").json():
-        short_id = image["Id"].removeprefix("sha256:")[:12]
+    for image in conn.client.request("GET", "/images/json", query={"all": all_}).json():
+        image_id = shown_id(image["Id"], no_trunc)
         if quiet:
-            click.echo(short_id)
+            click.echo(image_id)
             continue
         created = ago(image["Created"]) if image["Created"] else "N/A"
         for tag in image["RepoTags"] or ["<none>:<none>"]:
             repository, _, name = tag.rpartition(":")
-            rows.append((repository, name, short_id, created, human_size(image["Size"])))
+            rows.append((repository, name, image_id, created, human_size(image["Size"])))
     if not quiet:
         click.echo(table(rows))
 
 
 @cli.command()
 @click.option("--no-trunc", is_flag=True, help="Don't truncate output")
+@click.option("-q", "--quiet", is_flag=True, help="Only show image IDs")
 @click.argument("image")
 @click.pass_obj
-def history(conn, no_trunc, image):
+def history(conn, no_trunc, quiet, image):
     """Show the history of an image."""
     rows = [("IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT")]
     for entry in conn.client.request("GET", image_path(image) + "/history").json():
-        created_by = entry["CreatedBy"]
+        # Rows of steps made elsewhere say <missing>: no local image ends there.
+        image_id = entry["Id"] if entry["Id"] == "<missing>" else shown_id(entry["Id"], no_trunc)
+        if quiet:
+            click.echo(image_id)
+            continue
+        created_by = entry["CreatedBy"].replace("\t", " ")
         if not no_trunc and len(created_by) > 45:
             created_by = created_by[:44] + "…"
-        image_id = entry["Id"] if entry["Id"] == "<missing>" else entry["Id"].removeprefix("sha256:")[:12]
         rows.append((image_id, ago(entry["Created"]) if entry["Created"] else "N/A",
                      created_by, human_size(entry["Size"]), entry["Comment"]))
-    click.echo(table(rows))
+    if not quiet:
+        click.echo(table(rows))
 
 
 @cli.command()

@@ -15,6 +15,7 @@ import tempfile
 
 from stepbox.core.image import archive
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
+from stepbox.core.image.lineage import intermediate_ids, parents
 from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import ImageNotFound
 
@@ -66,7 +67,13 @@ class ImageEndpoints:
             users: dict[str, int] = {}
             for record in self.engine.runtime.containers.all():
                 users[record.image_id] = users.get(record.image_id, 0) + 1
-            rows = [image_summary(self.store, image, users.get(image.id, 0)) for image in self.store.list()]
+            images = self.store.list()
+            parent_of = parents(images)
+            if not req.flag("all"):             # docker hides the steps of builds (untagged parents)
+                hidden = intermediate_ids(images, parent_of)
+                images = [i for i in images if i.id not in hidden]
+            rows = [image_summary(self.store, image, users.get(image.id, 0), parent_of.get(image.id, ""))
+                    for image in images]
         wanted = _reference_filter(req)
         if wanted:
             rows = [r for r in rows if any(_tag_matches(t, w) for t in r["RepoTags"] for w in wanted)]

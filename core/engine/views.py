@@ -8,10 +8,11 @@ expect to be present even when stepbox has nothing to put in them.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 from stepbox.core.container.record import EXITED, PAUSED, RUNNING, ZERO_TIME, ContainerRecord
+from stepbox.core.image.history import history_rows
+from stepbox.core.image.lineage import parents
 from stepbox.core.image.store import Image, ImageStore
 from stepbox.core.units import human_duration
 
@@ -108,14 +109,14 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
 
 
 def image_size(store: ImageStore, image: Image) -> int:
-    return sum(os.path.getsize(store.blob_path(d)) for d in image.layers)
+    return store.image_size(image)              # the layers' files, as docker counts
 
 
-def image_summary(store: ImageStore, image: Image, containers: int) -> dict:
+def image_summary(store: ImageStore, image: Image, containers: int, parent_id: str = "") -> dict:
     """One row of ``GET /images/json`` (``docker images``)."""
     return {
         "Id": image.id,
-        "ParentId": "",
+        "ParentId": parent_id,
         "RepoTags": list(image.tags),
         "RepoDigests": [],
         "Created": unix_time(image.config.get("created", "")),
@@ -134,7 +135,7 @@ def image_inspect(store: ImageStore, image: Image) -> dict:
         "Id": image.id,
         "RepoTags": list(image.tags),
         "RepoDigests": [],
-        "Parent": "",
+        "Parent": parents(store.list()).get(image.id, ""),
         "Comment": (config.get("history") or [{}])[-1].get("comment", ""),
         "Created": config.get("created", ""),
         "DockerVersion": "",
@@ -150,19 +151,5 @@ def image_inspect(store: ImageStore, image: Image) -> dict:
 
 
 def image_history(store: ImageStore, image: Image) -> list[dict]:
-    """``GET /images/{name}/history``: newest first; a layer belongs to
-    each history entry that is not ``empty_layer``, in order."""
-    layers = list(image.layers)
-    rows = []
-    for entry in image.config.get("history") or []:
-        size = 0
-        if not entry.get("empty_layer") and layers:
-            size = os.path.getsize(store.blob_path(layers.pop(0)))
-        rows.append({"Id": "<missing>", "Created": unix_time(entry.get("created", "")),
-                     "CreatedBy": entry.get("created_by", ""), "Tags": None, "Size": size,
-                     "Comment": entry.get("comment", "")})
-    rows.reverse()
-    if rows:
-        rows[0]["Id"] = image.id
-        rows[0]["Tags"] = list(image.tags) or None
-    return rows
+    """``GET /images/{name}/history`` (see :mod:`stepbox.core.image.history`)."""
+    return history_rows(store, image)
