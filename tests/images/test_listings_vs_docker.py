@@ -157,3 +157,27 @@ def test_inspect_names_the_parent_and_dockers_size(both):
         assert ours[field] == docker[field], field
     assert len(ours["RootFS"]["Layers"]) == len(docker["RootFS"]["Layers"])
     assert ours_app1["RepoTags"] == docker_app1["RepoTags"] == ["app:1", "app:other"]
+
+
+def test_the_clis_save_and_load_each_others_images(both, stepbox_cli, dockerd):
+    """The commands themselves (not only the archive functions): ``stepbox
+    save -o`` read by ``docker load``, ``docker save -o`` by ``stepbox load``."""
+    folder = tempfile.mkdtemp(prefix="stepbox-cli-archives-")
+    try:
+        ours, theirs = os.path.join(folder, "stepbox.tar"), os.path.join(folder, "docker.tar")
+        assert stepbox_cli("tag", "app:2", "from-stepbox:1").code == 0
+        assert stepbox_cli("save", "-o", ours, "from-stepbox:1").code == 0
+        dockerd.docker("load", "-i", ours)
+        dockerd.docker("tag", "app:2", "from-docker:1")
+        dockerd.docker("save", "-o", theirs, "from-docker:1")
+        loaded = stepbox_cli("load", "-i", theirs)
+        assert loaded.out.strip() == "Loaded image: from-docker:1", loaded.err
+        for name in ("from-stepbox:1", "from-docker:1"):
+            docker_id, our_id = (json.loads(text)[0]["Id"] for text in both("inspect", name))
+            assert docker_id == our_id, name
+            ran = stepbox_cli("run", "--rm", "--network", "none", name, "cat", "/app/payload")
+            assert (ran.code, ran.out) == (0, "changed\n"), ran.err
+            assert dockerd.docker("run", "--rm", "--network", "none", name, "cat", "/app/payload").stdout == b"changed\n"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        dockerd.docker("rmi", "-f", "from-stepbox:1", "from-docker:1", check=False)
