@@ -151,12 +151,13 @@ def describe_differences(expected: dict, actual: dict, left: str = "docker", rig
     return "\n".join(lines[:40]) + (f"\n  ... and {len(lines) - 40} more" if len(lines) > 40 else "")
 
 
-def layer_members(archive: bytes, config_ref_index: int = -1) -> list[str]:
-    """Names in the top layer of the first image of a ``save`` archive
+def layer_members(archive: bytes, ref: str) -> list[str]:
+    """Names in the top layer of the image ``ref`` in a ``save`` archive
     (either format): shows how a deletion travels (``.wh.`` files)."""
     import json
     with tarfile.open(fileobj=io.BytesIO(archive)) as outer:
         manifest = json.load(outer.extractfile("manifest.json"))
-        layer = outer.extractfile(manifest[0]["Layers"][config_ref_index]).read()
+        [entry] = [e for e in manifest if ref in (e.get("RepoTags") or [])]
+        layer = outer.extractfile(entry["Layers"][-1]).read()
     with tarfile.open(fileobj=io.BytesIO(layer)) as inner:
         return [m.name.strip("/").removeprefix("./") for m in inner]

@@ -98,7 +98,7 @@ def test_committed_image_has_dockers_filesystem(loaded, dockerd):
 
 def test_dockers_deletions_stay_deleted(loaded, dockerd, made_by_docker):
     # Docker's own layer tar has the whiteouts stepbox must honour.
-    top = layer_members(made_by_docker)
+    top = layer_members(made_by_docker, COMMITTED)
     for marker in ("data/.wh.gone", "bin/.wh.cp", "data/olddir/.wh..wh..opq", "var/spool/.wh..wh..opq"):
         assert marker in top, f"{marker} not in docker's top layer: {sorted(top)}"
     status, out, err = stepbox_run(loaded, COMMITTED, " ".join(f"[ -e {p} ] && echo {p};" for p in DELETED) + "true")

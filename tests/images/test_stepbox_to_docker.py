@@ -59,7 +59,7 @@ def test_docker_run_sees_what_stepbox_run_sees(made_by_stepbox, runtime, dockerd
 
 def test_deletions_travel_as_whiteouts(made_by_stepbox, dockerd):
     ref, archive = made_by_stepbox
-    top = layer_members(archive)
+    top = layer_members(archive, ref)
     # A deleted file is a .wh. file; a directory deleted and made again is
     # opaque (one marker hides everything below it, however much that was).
     for marker in ("data/.wh.gone", "bin/.wh.cp", "data/olddir/.wh..wh..opq", "var/spool/.wh..wh..opq"):
