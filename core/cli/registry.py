@@ -37,15 +37,58 @@ def _transfer(conn, method: str, path: str, name: str, quiet: bool, query: dict 
     headers = {registry_auth.HEADER: registry_auth.encode(credentials.username, credentials.password, registry)
                } if credentials else {}
     try:
-        with conn.client.stream(method, path, query=query, headers=headers) as reply:
+        with conn.client.stream(method, path, query=query, headers=headers) as reply, \
+                _ProgressView(quiet) as view:
             for message in json_messages(reply.body):
                 if "error" in message:
                     raise EngineError(500, message["error"])
-                if not quiet and message.get("status"):
-                    # docker's progress line: "latest: Pulling from library/busybox"
-                    click.echo(f"{message['id']}: {message['status']}" if message.get("id") else message["status"])
+                view.show(message)
     except EngineError as e:
         _fail(e.message)
+
+
+class _ProgressView:
+    """The daemon's progress messages as docker shows them: one bar per
+    layer on a terminal, and elsewhere only the lines that say something
+    happened ("a1b2c3d4e5f6: Pull complete")."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "_ProgressView":
+        if not self.quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                     console=Console(stderr=True))
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def show(self, message: dict) -> None:
+        if self.quiet or not message.get("status"):
+            return
+        layer, detail = message.get("id"), message.get("progressDetail") or {}
+        line = f"{layer}: {message['status']}" if layer else message["status"]
+        if detail.get("total"):                      # bytes moving: a bar, or nothing
+            if self.progress is not None:
+                if layer not in self.tasks:
+                    self.tasks[layer] = self.progress.add_task(line, total=detail["total"])
+                self.progress.update(self.tasks[layer], completed=detail.get("current", 0))
+            return
+        if self.progress is not None and layer in self.tasks:
+            task = self.tasks[layer]                 # the bar ends with its final word
+            self.progress.update(task, description=line,
+                                 completed=self.progress.tasks[task].total)
+        elif self.progress is not None:
+            self.progress.console.print(line, highlight=False)
+        else:
+            click.echo(line)
 
 
 @cli.command()

@@ -19,12 +19,12 @@ from stepbox.core.image.lineage import intermediate_ids, parents
 from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import ImageNotFound
 
-from . import registry_auth
 from .build import BuildEndpoint
 from .engine import Engine
-from .errors import ApiError, BadParameter, NotImplementedYet
+from .errors import BadParameter, NotImplementedYet
 from .http import Request, Response
 from .routes import Router
+from .transfers import stream_transfer
 from .views import image_history, image_inspect, image_summary
 
 TAR = "application/x-tar"
@@ -175,24 +175,15 @@ class ImageEndpoints:
                     status = "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
             return Response(200, json_lines({"status": "Pulling from library/busybox", "id": "latest"},
                                             {"status": status}))
-        client = _registry_client(self.engine, req)
-        if client is None:
-            raise NotImplementedYet(
-                f"cannot pull {reference.familiar_str()}: this stepbox daemon has no registry client "
-                "(core/registry); load the image with `docker load` instead")
-        result = _registry_call(client, "pull", str(reference))
-        self.engine.events.publish("image", "pull", reference.familiar_str(), {})
-        return Response(200, json_lines(*({"status": line} for line in result)))
+        return stream_transfer(self.engine, req, "pull", str(reference),
+                               after=lambda: self.engine.events.publish("image", "pull",
+                                                                        reference.familiar_str(), {}))
 
     def push(self, req: Request):
         name = req.params["name"]
         ref = f"{name}:{req.arg('tag')}" if req.arg("tag") else name
-        client = _registry_client(self.engine, req)
-        if client is None:
-            raise NotImplementedYet(f"cannot push {ref}: this stepbox daemon has no registry client (core/registry)")
         self.store.resolve(ref)                       # 404 before any progress is sent
-        lines = _registry_call(client, "push", ref)
-        return Response(200, json_lines(*({"status": line} for line in lines)))
+        return stream_transfer(self.engine, req, "push", ref)
 
     @staticmethod
     def not_available(what: str):
@@ -237,42 +228,6 @@ def spool(body) -> tempfile.SpooledTemporaryFile:
         spooled.write(chunk)
     spooled.seek(0)
     return spooled
-
-
-def _registry_client(engine: Engine, req: Request):
-    """core/registry's client, if this checkout has it; messages go to a
-    list.  It uses the credentials the request brought (X-Registry-Auth) and
-    the daemon's insecure registries."""
-    try:
-        from stepbox.core.registry.client import RegistryClient
-        from stepbox.core.registry.credentials import Credentials
-    except ImportError:
-        return None
-    try:
-        auth = registry_auth.decode(req.headers.get(registry_auth.HEADER))
-    except ValueError as e:
-        raise BadParameter(str(e)) from None
-    messages: list[str] = []
-    client = RegistryClient(engine.images, insecure=list(engine.insecure_registries), say=messages.append,
-                            progress=False, credentials=Credentials(*auth) if auth else None)
-    client.messages = messages
-    return client
-
-
-def _registry_call(client, verb: str, ref: str) -> list[str]:
-    """Pull or push; the progress lines.  A registry's refusal keeps its
-    status (404 unknown manifest, 401 denied ...); an unreachable registry
-    is 500 with the reason, like dockerd's."""
-    from stepbox.core.registry.errors import RegistryClientError, RegistryError
-    try:
-        getattr(client, verb)(ref)
-    except RegistryError as e:
-        raise ApiError(f"{verb} {ref}: {e}", e.status if e.status and e.status < 500 else 500) from None
-    except RegistryClientError as e:
-        raise ApiError(f"{verb} {ref}: {e}", getattr(e, "status", None) or 500) from None
-    except OSError as e:
-        raise ApiError(f"{verb} {ref}: cannot reach the registry: {e}", 500) from None
-    return client.messages
 
 
 def _reference_filter(req: Request) -> list[str]:

@@ -35,7 +35,7 @@ class RegistryClient:
     store: ImageStore
     insecure: list[str] = field(default_factory=insecure_from_env)
     say: object = lambda line: None
-    progress: bool | None = None                # None: bars only on a terminal
+    progress: object = None      # True/False/None (bars only on a terminal), or a bars object of its own
     metadata_path: str | None = None
     # Credentials a caller brought (the daemon gets them in X-Registry-Auth);
     # without them, the ones `stepbox login` stored.

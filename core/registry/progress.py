@@ -45,6 +45,9 @@ class _RichBars:
 def transfer_progress(enabled: bool | None = None):
     """Yields an object with ``add(label, total) -> task``, ``advance(task, n)``
     and ``finish(task, label)``."""
+    if hasattr(enabled, "add"):
+        yield enabled                 # the caller's own bars (the daemon streams them as JSON)
+        return
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
