@@ -52,6 +52,12 @@ def load(k: "SimKernel", proc: "Process", path: str, argv: list[str],
     ``at`` is an already resolved directory (a Loc) holding ``path``'s last
     name, as execvp's search gives it."""
     vfs = k.vfs
+    if path == "/proc/self/exe" and proc.exe_data is not None:
+        # A magic link to the running program's file, not a path: it works
+        # even after that file was deleted (busybox's shell relies on it).
+        program = k.recognise(proc.exe_data, argv[0] if argv else path)
+        if program is not None:
+            return program, proc.exe, list(argv)       # /proc/PID/exe still names that file
     if at is None:
         loc = vfs.walk(proc, path, True)
     else:
@@ -68,6 +74,7 @@ def load(k: "SimKernel", proc: "Process", path: str, argv: list[str],
     # is a text file that starts with "#!").
     program = k.recognise(data, argv[0] if argv else path)
     if program is not None:
+        proc.exe_data = data
         return program, path, list(argv)
     if data[:2] == b"#!":
         if depth >= MAX_SCRIPT_DEPTH:

@@ -69,7 +69,7 @@ class Process:
         "state", "ns", "cgroup", "uid", "gid", "caps", "no_new_privs", "root", "cwd", "fds",
         "umask", "handlers", "pending", "mem", "cpu_usec", "gen", "sys", "block",
         "send_value", "interrupted", "exit_raw", "stopped", "start_time", "held",
-        "oom_killed", "waiting_child", "exe", "slice", "__weakref__",
+        "oom_killed", "waiting_child", "exe", "exe_data", "slice", "__weakref__",
     )
 
     def __init__(self) -> None:
@@ -83,6 +83,7 @@ class Process:
         self.env: dict[str, str] = {}
         self.comm = ""                        # /proc/PID/comm: basename of the executable, 15 chars
         self.exe = ""
+        self.exe_data = None                  # the executable's bytes: /proc/self/exe, even once deleted
         self.state = "S"                      # R, S, T, Z; X once reaped
         self.ns: NsProxy = None
         self.cgroup: Cgroup = None
@@ -185,6 +186,7 @@ class ProcessTable:
             proc.env = like.env
             proc.comm = like.comm
             proc.exe = like.exe
+            proc.exe_data = like.exe_data
             proc.ns = like.ns
             proc.uid, proc.gid = like.uid, like.gid
             proc.caps = like.caps

@@ -555,7 +555,9 @@ class Shell:
             for n, v in assigns:
                 self.set_var(n, v)
             undo = yield from self.redirect(cmd.redirects, save=False)
-            return 1 if undo is None else 0
+            if undo is None:
+                raise ShellFatal(1, "")         # exec is a special builtin: its redirection error is fatal
+            return 0
         if name in SPECIAL_BUILTINS:
             for n, v in assigns:
                 self.set_var(n, v)
@@ -609,6 +611,8 @@ class Shell:
         from .sh_builtins import SPECIAL_BUILTINS, BuiltinError
         undo = yield from self.redirect(redirects, save=True)
         if undo is None:
+            if argv[0] in SPECIAL_BUILTINS:
+                raise ShellFatal(1, "")         # POSIX: a special builtin's redirection error ends the shell
             return 1
         saved_name = self.commandname
         self.commandname = argv[0]
@@ -690,11 +694,7 @@ class Shell:
             yield from report(f"{name}: not found")
             return 127
         if path == STANDALONE_APPLET:
-            # The shell's own busybox, which runs the applet named by argv[0].
-            try:
-                path = self.sys.readlink("/proc/self/exe")
-            except OSError:
-                path = "/proc/self/exe"
+            path = "/proc/self/exe"          # the shell's own busybox, which runs the applet argv[0] names
         try:
             result = yield from self.sys.execve(path, argv, env)
             return result if isinstance(result, int) else 0
