@@ -310,8 +310,13 @@ def _env_dict(image_config: dict) -> dict[str, str]:
 
 
 def _scratch_dir() -> str:
+    """Where an in-memory store keeps its containers' logs: memory-backed
+    /dev/shm where there is one (a log dir is made and removed per
+    container; on a disk that costs as much as the rest of a simulated
+    lifecycle), one directory per user."""
     import tempfile
-    return os.path.join(tempfile.gettempdir(), "stepbox-logs")
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    return os.path.join(base, f"stepbox-logs-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
 
 
 __all__ = ["Runtime", "CREATED", "EXITED"]
