@@ -1,5 +1,6 @@
-"""Applets that work on files and directories: ls, mkdir, rmdir, rm, mv,
-cp, touch, ln, chmod, chown, chgrp, readlink, stat, dd, pwd.
+"""Applets that look at files and make them: ls, mkdir, rmdir, touch, ln,
+readlink, stat, dd, pwd.  (rm/cp/mv: applets_copy; chmod/chown/chgrp:
+applets_owners.)
 
 Messages and exit codes are busybox 1.35's.  The one thing the ``Sys``
 surface cannot give is a timestamp (:class:`StatResult` has none, on
@@ -16,8 +17,10 @@ from typing import Any
 from ..sys_api import O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Sys
 from .libc import (
     Options, basename, close_quietly, complain, errno_is, id_to_name, join, out, parse_options,
-    read_chunk, read_text, show_usage, strerror, write_all,
+    read_chunk, show_usage, strerror, write_all,
 )
+from .applets_copy import target_is_dir
+from .applets_owners import parse_mode
 from .registry import applet
 
 Gen = Generator[Any, Any, int]
@@ -201,139 +204,6 @@ def _print_entries(sys: Sys, entries: list[tuple[str, str, Any]], opts: Options,
 
 # -- directories ------------------------------------------------------------------------
 
-def _parse_mode(text: str, base: int, is_dir: bool = False) -> int | None:
-    """Octal or symbolic (``u+x,go-w``, ``a=r``, ``+X``) chmod modes."""
-    if re.fullmatch(r"[0-7]{1,4}", text):
-        return int(text, 8)
-    mode = base
-    for clause in text.split(","):
-        m = re.fullmatch(r"([ugoa]*)([-+=])([rwxXst]*)", clause)
-        if not m:
-            return None
-        who, op, perms = m.groups()
-        mask = 0
-        for w in who or "a":
-            mask |= {"u": 0o4700, "g": 0o2070, "o": 0o1007, "a": 0o7777}[w]
-        bits = 0
-        for p in perms:
-            if p == "r":
-                bits |= 0o444
-            elif p == "w":
-                bits |= 0o222
-            elif p == "x" or (p == "X" and (is_dir or base & 0o111)):
-                bits |= 0o111
-            elif p == "s":
-                bits |= 0o6000
-            elif p == "t":
-                bits |= 0o1000
-        bits &= mask
-        if op == "+":
-            mode |= bits
-        elif op == "-":
-            mode &= ~bits
-        else:
-            mode = (mode & ~mask) | bits
-    return mode
-
-
-def _lookup_id(sys: Sys, prog: str, db: str, name: str) -> Gen:
-    """A uid/gid from a name (or a number) in the container's own db, or
-    None.  Like busybox's parser, a line with the wrong number of fields is
-    reported ("bad record") and skipped."""
-    # A number is looked up as a name first (getpwnam), as busybox does.
-    text = yield from read_text(sys, db)
-    fields_wanted = 7 if db == "/etc/passwd" else 4
-    for line in text.split("\n"):
-        if not line:
-            continue
-        fields = line.split(":")
-        if len(fields) != fields_wanted:
-            yield from complain(sys, prog, f"{db}: bad record")
-            continue
-        if fields[0] == name and fields[2].isdigit():
-            return int(fields[2])
-    return int(name) if name.isdigit() else None
-
-
-def _chown_tree(sys: Sys, prog: str, paths: list[str], uid: int, gid: int,
-                recursive: bool, follow: bool) -> Gen:
-    status = 0
-
-    def apply(path: str, top: bool) -> Gen:
-        try:
-            # chown(2) follows a symlink named on the command line; inside -R
-            # the walk changes the link itself (lchown), as busybox does.
-            sys.chown(path, uid, gid, follow and top)
-        except OSError as e:
-            yield from complain(sys, prog, f"{path}: {strerror(e)}")
-            return 1
-        result = 0
-        if recursive:
-            try:
-                st = sys.stat(path) if top and follow else sys.lstat(path)
-            except OSError:
-                return result
-            if st.kind.value == "dir":
-                for name in sys.listdir(path):
-                    result |= yield from apply(join(path, name), False)
-        return result
-
-    for path in paths:
-        status |= yield from apply(path, True)
-    return status
-
-
-def _owner_options(sys: Sys, prog: str) -> tuple[list[str], bool, bool] | None:
-    args = list(sys.argv[1:])
-    recursive, follow = False, True
-    while args and args[0].startswith("-") and len(args[0]) > 1:
-        for flag in args.pop(0)[1:]:
-            if flag == "R":
-                recursive = True
-            elif flag == "h":
-                follow = False
-            elif flag not in "cvfLHP":
-                return None
-    return args, recursive, follow
-
-
-@applet("chown")
-def chown_main(sys: Sys) -> Gen:
-    parsed = _owner_options(sys, "chown")
-    if parsed is None or len(parsed[0]) < 2:
-        yield from show_usage(sys, "chown")
-        return 1
-    args, recursive, follow = parsed
-    spec, paths = args[0], args[1:]
-    user, sep, group = spec.partition(":") if ":" in spec else spec.partition(".")
-    uid = gid = -1
-    if user:
-        uid = yield from _lookup_id(sys, "chown", "/etc/passwd", user)
-        if uid is None:
-            yield from complain(sys, "chown", f"unknown user {user}")
-            return 1
-    if group:
-        gid = yield from _lookup_id(sys, "chown", "/etc/group", group)
-        if gid is None:
-            yield from complain(sys, "chown", f"unknown user/group {spec}")
-            return 1
-    return (yield from _chown_tree(sys, "chown", paths, uid, gid, recursive, follow))
-
-
-@applet("chgrp")
-def chgrp_main(sys: Sys) -> Gen:
-    parsed = _owner_options(sys, "chgrp")
-    if parsed is None or len(parsed[0]) < 2:
-        yield from show_usage(sys, "chgrp")
-        return 1
-    args, recursive, follow = parsed
-    gid = yield from _lookup_id(sys, "chgrp", "/etc/group", args[0])
-    if gid is None:
-        yield from complain(sys, "chgrp", f"unknown group {args[0]}")
-        return 1
-    return (yield from _chown_tree(sys, "chgrp", args[1:], -1, gid, recursive, follow))
-
-
 @applet("mkdir")
 def mkdir_main(sys: Sys) -> Gen:
     opts = yield from parse_options(sys, "mkdir", "pm:v", need_operands=True)
@@ -341,7 +211,7 @@ def mkdir_main(sys: Sys) -> Gen:
         return 1
     mode = None
     if "m" in opts:
-        mode = _parse_mode(opts.value("m") or "", 0o777, True)
+        mode = parse_mode(opts.value("m") or "", 0o777, True)
         if mode is None:
             yield from complain(sys, "mkdir", f"invalid mode '{opts.value('m')}'")
             return 1
@@ -396,270 +266,6 @@ def rmdir_main(sys: Sys) -> Gen:
     return status
 
 
-def _lstat_failed(sys: Sys, path: str, e: OSError, force: bool) -> Gen:
-    """busybox remove_file(): a missing name is "can't remove" (silent with
-    -f); any other lstat error is "can't stat", even with -f."""
-    if not errno_is(e, "ENOENT"):
-        yield from complain(sys, "rm", f"can't stat '{path}': {strerror(e)}")
-        return 1
-    if force:
-        return 0
-    yield from complain(sys, "rm", f"can't remove '{path}': {strerror(e)}")
-    return 1
-
-
-def _remove_tree(sys: Sys, path: str, force: bool) -> Gen:
-    try:
-        st = sys.lstat(path)
-    except OSError as e:
-        return (yield from _lstat_failed(sys, path, e, force))
-    status = 0
-    if st.kind.value == "dir":
-        try:
-            names = sys.listdir(path)
-        except OSError as e:
-            yield from complain(sys, "rm", f"can't remove '{path}': {strerror(e)}")
-            return 1
-        for name in names:
-            status |= yield from _remove_tree(sys, join(path, name), force)
-        yield from sys.burn(1)
-        try:
-            sys.rmdir(path)
-        except OSError as e:
-            yield from complain(sys, "rm", f"can't remove '{path}': {strerror(e)}")
-            return 1
-        return status
-    try:
-        sys.unlink(path)
-    except OSError as e:
-        yield from complain(sys, "rm", f"can't remove '{path}': {strerror(e)}")
-        return 1
-    return 0
-
-
-@applet("rm")
-def rm_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "rm", "firRv")
-    if opts is None:
-        return 1
-    force = "f" in opts
-    if not opts.operands:
-        if force:
-            return 0
-        yield from show_usage(sys, "rm")
-        return 1
-    status = 0
-    for path in opts.operands:
-        if basename(path) in (".", ".."):
-            yield from complain(sys, "rm", "can't remove '.' or '..'")
-            status = 1
-            continue
-        if "r" in opts or "R" in opts:
-            status |= yield from _remove_tree(sys, path, force)
-            continue
-        try:
-            st = sys.lstat(path)
-        except OSError as e:
-            status |= yield from _lstat_failed(sys, path, e, force)
-            continue
-        if st.kind.value == "dir":
-            yield from complain(sys, "rm", f"'{path}' is a directory")
-            status = 1
-            continue
-        try:
-            sys.unlink(path)
-        except OSError as e:
-            yield from complain(sys, "rm", f"can't remove '{path}': {strerror(e)}")
-            status = 1
-    return status
-
-
-# -- copying and moving -----------------------------------------------------------------
-
-def _copy_file(sys: Sys, src: str, dst: str, mode: int) -> Gen:
-    """Open both, then copy in chunks -- as busybox does, so copying a file
-    onto a symlink to itself truncates it first and copies nothing."""
-    fd = sys.open(src, O_RDONLY)
-    try:
-        try:
-            wfd = sys.open(dst, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        except OSError as e:
-            if errno_is(e, "EACCES"):
-                sys.unlink(dst)          # cp -f: remove and retry
-                wfd = sys.open(dst, O_WRONLY | O_CREAT | O_TRUNC, mode)
-            else:
-                raise
-        try:
-            while True:
-                chunk = yield from read_chunk(sys, fd)
-                if not chunk:
-                    break
-                yield from write_all(sys, wfd, chunk)
-        finally:
-            close_quietly(sys, wfd)
-    finally:
-        close_quietly(sys, fd)
-
-
-def _copy_tree(sys: Sys, prog: str, src: str, dst: str, recursive: bool, keep_links: bool,
-               preserve: bool) -> Gen:
-    try:
-        st = sys.lstat(src) if keep_links else sys.stat(src)
-    except OSError as e:
-        yield from complain(sys, prog, f"can't stat '{src}': {strerror(e)}")
-        return 1
-    kind = st.kind.value
-    try:
-        dest_st = sys.lstat(dst)
-    except OSError as e:
-        if not errno_is(e, "ENOENT"):
-            yield from complain(sys, prog, f"can't stat '{dst}': {strerror(e)}")
-            return 1
-        dest_st = None
-    if dest_st is not None and sys.file_id(src, not keep_links) == sys.file_id(dst, False):
-        yield from complain(sys, prog, f"'{src}' and '{dst}' are the same file")
-        return 1
-    try:
-        if kind == "dir" and recursive and dest_st is not None and dest_st.kind.value != "dir":
-            yield from complain(sys, prog, f"target '{dst}' is not a directory")
-            return 1
-        if kind == "symlink":
-            try:
-                sys.unlink(dst)
-            except OSError:
-                pass
-            sys.symlink(sys.readlink(src), dst)
-            return 0
-        if kind == "dir":
-            if not recursive:
-                yield from complain(sys, prog, f"omitting directory '{src}'")
-                return 1
-            try:
-                sys.mkdir(dst, st.mode | 0o700)
-            except OSError as e:
-                if not errno_is(e, "EEXIST"):
-                    raise
-            status = 0
-            for name in sys.listdir(src):
-                status |= yield from _copy_tree(sys, prog, join(src, name), join(dst, name),
-                                                recursive, keep_links, preserve)
-            sys.chmod(dst, st.mode)
-            return status
-        yield from _copy_file(sys, src, dst, st.mode)
-        if preserve:
-            sys.chmod(dst, st.mode)
-        return 0
-    except OSError as e:
-        yield from complain(sys, prog, f"can't create '{dst}': {strerror(e)}"
-                            if not errno_is(e, "ENOENT") or kind != "file"
-                            else f"can't create '{dst}': {strerror(e)}")
-        return 1
-
-
-def _cp_mv_stat(sys: Sys, prog: str, path: str, follow: bool = True) -> Gen:
-    """busybox's cp_mv_stat(): (ok, exists, is_dir); a failure other than
-    ENOENT is reported, ENOTDIR in busybox's verbose wording."""
-    try:
-        st = sys.stat(path) if follow else sys.lstat(path)
-    except OSError as e:
-        if errno_is(e, "ENOENT"):
-            return True, False, False
-        if errno_is(e, "ENOTDIR"):
-            yield from complain(sys, prog, f"can't stat '{path}': Path has non-directory component")
-        else:
-            yield from complain(sys, prog, f"can't stat '{path}': {strerror(e)}")
-        return False, False, False
-    return True, True, st.kind.value == "dir"
-
-
-def _target_is_dir(sys: Sys, path: str) -> bool:
-    try:
-        return sys.stat(path).kind.value == "dir"
-    except OSError:
-        return False
-
-
-@applet("cp")
-def cp_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "cp", "rRaPdpfilnvsLHuT")
-    if opts is None:
-        return 1
-    if len(opts.operands) < 2:
-        yield from show_usage(sys, "cp")
-        return 1
-    *sources, dest = opts.operands
-    recursive = bool(opts.flags.keys() & set("rRa"))
-    keep_links = bool(opts.flags.keys() & set("aPd")) or (recursive and "L" not in opts)
-    preserve = bool(opts.flags.keys() & set("ap"))
-    into_dir = _target_is_dir(sys, dest)
-    if len(sources) > 1 and not into_dir:
-        yield from complain(sys, "cp", f"'{dest}' is not a directory")
-        return 1
-    if len(sources) == 1:
-        # busybox copies straight to DEST when neither side is a directory (or
-        # when copying a directory -R to a new name); otherwise into DEST/NAME.
-        ok, _, src_is_dir = yield from _cp_mv_stat(sys, "cp", sources[0], not keep_links)
-        if not ok:
-            return 1
-        ok, dest_exists, into_dir = yield from _cp_mv_stat(sys, "cp", dest)
-        if not ok:
-            return 1
-        if not (src_is_dir or into_dir) or (recursive and src_is_dir and not dest_exists):
-            return (yield from _copy_tree(sys, "cp", sources[0], dest, recursive, keep_links, preserve))
-    status = 0
-    for src in sources:
-        target = join(dest, basename(src.rstrip("/")) or src)
-        status |= yield from _copy_tree(sys, "cp", src, target, recursive, keep_links, preserve)
-    return status
-
-
-def _exists(sys: Sys, path: str) -> bool:
-    try:
-        sys.stat(path)
-        return True
-    except OSError:
-        return False
-
-
-@applet("mv")
-def mv_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "mv", "finvT")
-    if opts is None:
-        return 1
-    if len(opts.operands) < 2:
-        yield from show_usage(sys, "mv")
-        return 1
-    *sources, dest = opts.operands
-    ok, _, into_dir = yield from _cp_mv_stat(sys, "mv", dest)
-    if not ok:
-        return 1
-    if len(sources) > 1 and not into_dir:
-        yield from complain(sys, "mv", f"'{dest}' is not a directory")
-        return 1
-    status = 0
-    for src in sources:
-        target = join(dest, basename(src)) if into_dir else dest
-        if "n" in opts:
-            try:
-                sys.lstat(target)
-                continue
-            except OSError:
-                pass
-        try:
-            sys.rename(src, target)
-        except OSError as e:
-            if errno_is(e, "EXDEV"):
-                # another filesystem (or a lower overlay layer): copy, then remove
-                st = yield from _copy_tree(sys, "mv", src, target, True, True, True)
-                if st == 0:
-                    st = yield from _remove_tree(sys, src, False)
-                status |= st
-                continue
-            yield from complain(sys, "mv", f"can't rename '{src}': {strerror(e)}")
-            status = 1
-    return status
-
-
 @applet("touch")
 def touch_main(sys: Sys) -> Gen:
     opts = yield from parse_options(sys, "touch", "cd:t:r:am", need_operands=True)
@@ -695,7 +301,7 @@ def ln_main(sys: Sys) -> Gen:
     if len(operands) == 1:
         operands = operands + [basename(operands[0])]
     *sources, dest = operands
-    into_dir = "n" not in opts and _target_is_dir(sys, dest)
+    into_dir = "n" not in opts and target_is_dir(sys, dest)
     if len(sources) > 1 and not into_dir:
         yield from complain(sys, "ln", f"'{dest}' is not a directory")
         return 1
@@ -722,52 +328,6 @@ def ln_main(sys: Sys) -> Gen:
         except OSError as e:
             yield from complain(sys, "ln", f"{target}: {strerror(e)}")
             status = 1
-    return status
-
-
-@applet("chmod")
-def chmod_main(sys: Sys) -> Gen:
-    args = list(sys.argv[1:])
-    recursive = False
-    # "-x" is a mode, not an option, in chmod
-    while args and args[0] in ("-R", "-v", "-c", "-f"):
-        recursive = recursive or args[0] == "-R"
-        args.pop(0)
-    if len(args) < 2:
-        yield from show_usage(sys, "chmod")
-        return 1
-    spec, paths = args[0], args[1:]
-    status = 0
-
-    def apply(path: str) -> Gen:
-        try:
-            st = sys.stat(path)
-        except OSError as e:
-            yield from complain(sys, "chmod", f"{path}: {strerror(e)}")
-            return 1
-        mode = _parse_mode(spec, st.mode, st.kind.value == "dir")
-        if mode is None:
-            yield from complain(sys, "chmod", f"invalid mode '{spec}'")
-            return 1
-        try:
-            sys.chmod(path, mode)
-        except OSError as e:
-            yield from complain(sys, "chmod", f"{path}: {strerror(e)}")
-            return 1
-        result = 0
-        if recursive and st.kind.value == "dir":
-            for name in sys.listdir(path):
-                full = join(path, name)
-                try:
-                    if sys.lstat(full).kind.value == "symlink":
-                        continue
-                except OSError:
-                    continue
-                result |= yield from apply(full)
-        return result
-
-    for path in paths:
-        status |= yield from apply(path)
     return status
 
 
