@@ -51,7 +51,7 @@ _TABLE: dict[str, Program] = {}
 
 # Modules that register applets; imported on first lookup so that importing
 # the userland package stays cheap and free of cycles.
-_APPLET_MODULES = ("sh_main", "applets_text", "applets_files", "applets_copy", "applets_owners",
+_APPLET_MODULES = ("sh_main", "applets_text", "applets_filters", "applets_files", "applets_copy", "applets_owners",
                    "applets_proc", "applets_system", "applets_busybox")
 _loaded = False
 
