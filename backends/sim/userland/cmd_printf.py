@@ -61,7 +61,6 @@ def format_once(fmt: str, st: _State) -> tuple[str, bool]:
     while pos < len(fmt):
         c = fmt[pos]
         if c == "\\":
-            j = pos + 1
             # the longest escape at this point: \\NNN octal or one char
             m = re.match(r"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|.)", fmt[pos:], re.DOTALL)
             esc = m.group(0) if m else "\\"
