@@ -29,7 +29,7 @@ from stepbox.core.atomic import atomic_write, atomic_write_json, read_json, swee
 from stepbox.core.kernel import LayerEntry
 
 from .layer_tar import content_size, read_layer
-from .reference import InvalidReference, Reference, parse_reference
+from .reference import InvalidReference, parse_reference
 
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"

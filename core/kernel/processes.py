@@ -13,7 +13,7 @@ notebooks stop between the steps of a real lifecycle.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .namespaces import DEFAULT_CONTAINER_NAMESPACES, NamespaceKind
 from .observe import ProcessInfo

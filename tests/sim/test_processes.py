@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from stepbox.backends.sim.namespaces import RESERVED_PIDS, PidNamespace
-from stepbox.core.kernel.errors import ExecFailed, KernelError
+from stepbox.core.kernel.errors import ExecFailed
 from stepbox.core.kernel.processes import ExitStatus
 
-from sim_kernel_helpers import Box, boot, read_all, say
+from sim_kernel_helpers import Box, boot, say
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import string
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from stepbox.core.kernel.processes import ExitStatus, MountSpec
 
-from sim_kernel_helpers import Box, boot, program, read_all, say
+from sim_kernel_helpers import Box, boot, program, read_all
 
 
 @pytest.fixture
