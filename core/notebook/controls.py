@@ -1,0 +1,201 @@
+"""Stepping through a lifecycle in a notebook: Step, Run to end, Reset.
+
+A :class:`Walkthrough` wraps the same :class:`~stepbox.core.container.steps.Stepper`
+that ``stepbox run`` and ``stepbox step`` drive.  It can be driven two ways,
+which share one position in the plan:
+
+* from code -- ``walk.step()`` in a cell shows that step as the cell's
+  output (this is what runs when the notebook is executed headless);
+* from its buttons -- ``walk.controls()`` shows **Step**, **Run to end** and
+  **Reset** (ipywidgets); each click renders into the output area below them.
+
+**Reset** undoes what was done (the Stepper's undo chain for a half-finished
+plan, ``docker rm -f`` for a finished one) and starts over with a new container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stepbox.core.container.steps import Step, StepResult, Stepper
+
+from .tables import Html, code_list, esc, html_table
+
+# What to draw after a step: (the plan's context, what the step did) -> SVG or
+# HTML, or "" when there is nothing worth a picture after this step.
+Picture = Callable[[object, StepResult], str]
+
+
+@dataclass
+class StepView:
+    """One executed step, rendered: title, why, kernel operations, what changed."""
+
+    number: int
+    total: int
+    result: StepResult
+    ops: list[str]
+    pictures: list[str]
+    changes: list[tuple[str, object, object]]      # (key, before, after), shortened for reading
+
+    def _repr_html_(self) -> str:
+        step = self.result.step
+        parts = [
+            '<div class="stepbox-step" style="border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;'
+            'margin:6px 0">',
+            f'<div style="font-size:15px;font-weight:600">Step {self.number}/{self.total}: {esc(step.title)}</div>',
+            f'<div style="font-style:italic;margin:4px 0">{esc(step.explain)}</div>',
+            f'<div style="color:#57606a;font-size:12px">seed: {esc(step.concept)}</div>',
+        ]
+        if self.ops:
+            parts.append(code_list(self.ops, "kernel operations"))
+        if self.changes:
+            parts.append(html_table(self.changes, ("what changed", "before", "after"), code_columns=(0,)))
+        parts += self.pictures
+        parts.append("</div>")
+        return "".join(parts)
+
+    def __str__(self) -> str:
+        return f"Step {self.number}/{self.total}: {self.result.step.title}"
+
+
+class Walkthrough:
+    """Step controls over a plan.  ``start()`` makes a fresh Stepper (and
+    whatever it needs, e.g. a new container record); ``discard(stepper)``
+    undoes everything it did; ``pictures`` draw the state after each step;
+    ``shorten`` tidies the kernel operations for reading."""
+
+    def __init__(self, start: Callable[[], Stepper], discard: Callable[[Stepper], None],
+                 pictures: list[Picture] = (), shorten: Callable[[str], str] = str):
+        self._start, self._discard = start, discard
+        self.pictures = list(pictures)
+        self.shorten = shorten
+        self.stepper = start()
+        self.history: list[StepView] = []
+        self._widgets = None
+
+    # -- driving ---------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.stepper.done
+
+    @property
+    def next_step(self) -> Step | None:
+        return self.stepper.next_step
+
+    @property
+    def ctx(self):
+        """What the plan's steps share (a container's LifecycleContext, a BuildSession)."""
+        return self.stepper.ctx
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.stepper.steps
+
+    def step(self) -> StepView:
+        """Execute the next step; its rendering."""
+        if self.stepper.done:
+            raise RuntimeError("every step has run: call reset() to start over")
+        result = self.stepper.step()
+        pictures = [picture(self.stepper.ctx, result) for picture in self.pictures]
+        view = StepView(len(self.history) + 1, len(self.stepper.steps), result,
+                        [self.shorten(str(op)) for op in result.ops], [p for p in pictures if p],
+                        [(key, self._tidy(before), self._tidy(after)) for key, before, after in result.changes])
+        self.history.append(view)
+        self._refresh()
+        return view
+
+    def _tidy(self, value):
+        if isinstance(value, str):
+            return self.shorten(value)
+        if isinstance(value, (list, tuple)):
+            return [self._tidy(v) for v in value]
+        return value
+
+    def step_until(self, key: str) -> list[StepView]:
+        """Execute steps up to and including the one called ``key``."""
+        if key not in [s.key for s in self.stepper.steps[self.stepper.position:]]:
+            raise KeyError(f"no step {key!r} ahead; the next ones are "
+                           f"{[s.key for s in self.stepper.steps[self.stepper.position:]]}")
+        views = []
+        while not self.stepper.done:
+            views.append(self.step())
+            if views[-1].result.step.key == key:
+                break
+        return views
+
+    def run_to_end(self) -> list[StepView]:
+        views = []
+        while not self.stepper.done:
+            views.append(self.step())
+        return views
+
+    def reset(self) -> None:
+        """Undo everything and start again from the first step."""
+        try:
+            self._discard(self.stepper)
+        finally:
+            self.stepper = self._start()
+            self.history = []
+            if self._widgets:
+                self._widgets["output"].clear_output()
+            self._refresh()
+
+    def close(self) -> None:
+        """Undo everything (the end of the notebook)."""
+        self._discard(self.stepper)
+
+    # -- showing ---------------------------------------------------------------------
+    def plan_table(self) -> Html:
+        """The plan: every step, what it teaches, and which have run."""
+        rows = [(("✔" if i < self.stepper.position else ("▶" if i == self.stepper.position else "")),
+                 i + 1, s.title, s.concept) for i, s in enumerate(self.stepper.steps)]
+        return Html(html_table(rows, ("", "#", "step", "seed concept")))
+
+    def controls(self):
+        """Step / Run to end / Reset buttons and an output area (ipywidgets)."""
+        import ipywidgets as widgets
+        from IPython.display import display
+        step_button = widgets.Button(description="Step", icon="step-forward", button_style="primary",
+                                     tooltip="run the next step")
+        run_button = widgets.Button(description="Run to end", icon="fast-forward",
+                                    tooltip="run every remaining step")
+        reset_button = widgets.Button(description="Reset", icon="undo", button_style="warning",
+                                      tooltip="undo everything and start again")
+        status = widgets.HTML()
+        output = widgets.Output()
+        self._widgets = {"status": status, "output": output, "step": step_button, "run": run_button}
+
+        def clicked(action):
+            def handler(_button):
+                with output:
+                    try:
+                        views = action()
+                        for view in views if isinstance(views, list) else [views] if views else []:
+                            display(view)
+                    except Exception as error:       # shown, not raised: a click has no cell to fail
+                        display(Html(f'<pre style="color:#cf222e">{esc(type(error).__name__)}: '
+                                     f"{esc(error)}</pre>"))
+                self._refresh()
+            return handler
+
+        step_button.on_click(clicked(self.step))
+        run_button.on_click(clicked(self.run_to_end))
+        reset_button.on_click(clicked(self.reset))
+        self._refresh()
+        box = widgets.VBox([widgets.HBox([step_button, run_button, reset_button, status]), output])
+        box.add_class("stepbox-controls")
+        return box
+
+    def _refresh(self) -> None:
+        if not self._widgets:
+            return
+        position, total = self.stepper.position, len(self.stepper.steps)
+        upcoming = self.stepper.next_step
+        self._widgets["status"].value = (
+            f"&nbsp;{position}/{total} done · next: <b>{esc(upcoming.title)}</b>" if upcoming
+            else f"&nbsp;{position}/{total} done · finished (Reset to start over)")
+        self._widgets["step"].disabled = self._widgets["run"].disabled = upcoming is None
+
+
+__all__ = ["StepView", "Walkthrough"]

@@ -1,0 +1,80 @@
+"""Walkthroughs of things that are not one container's lifecycle: a push
+then a pull, a series of file operations, ``build`` then ``run`` then ``commit``.
+
+Each action is a :class:`~stepbox.core.container.steps.Step` like those of
+``core/container/plan.py`` -- a title, what it teaches, the seed heading --
+and runs through the same Stepper, so the kernel operations it causes in
+this process are recorded and shown.  An action returns the HTML to show
+after it (a table, a diagram); an action that makes something to undo
+registers the undo (``ctx.on_undo``), so **Reset** unwinds a half-done
+script exactly as a failed ``docker run`` unwinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stepbox.core.container.steps import Step, Stepper
+
+from .controls import Walkthrough
+
+
+@dataclass
+class ScriptContext:
+    """What the actions of a script share: the lab, their results, the undo chain."""
+
+    lab: object
+    values: dict = field(default_factory=dict)      # what actions leave for later ones
+    shown: dict = field(default_factory=dict)       # step key -> HTML to show after it
+    _undo: list = field(default_factory=list)
+
+    @property
+    def kernel(self):
+        return self.lab.kernel
+
+    def on_undo(self, label: str, action: Callable[[], None]) -> None:
+        self._undo.append((label, action))
+
+    def unwind(self) -> list[str]:
+        failures = []
+        while self._undo:
+            label, action = self._undo.pop()
+            try:
+                action()
+            except Exception as e:                 # keep unwinding the rest
+                failures.append(f"{label}: {e}")
+        return failures
+
+    def keep(self) -> None:
+        """A finished script keeps what it made until Reset (see script_walk)."""
+
+    def save(self) -> None:
+        """Actions keep their own state (images in the store, records on disk)."""
+
+
+def action(key: str, title: str, explain: str, concept: str,
+           run: Callable[[ScriptContext], str | None]) -> Step:
+    """A step of a script: ``run(ctx)`` does it and returns what to show."""
+    def execute(ctx: ScriptContext) -> None:
+        ctx.shown[key] = run(ctx) or ""
+    return Step(key, title, explain, concept, execute)
+
+
+def script_walk(lab, steps: list[Step]) -> Walkthrough:
+    """Step / Run to end / Reset over ``steps``; Reset undoes every action
+    that registered an undo, finished or not, and starts again."""
+    def start() -> Stepper:
+        return Stepper(ScriptContext(lab), steps)
+
+    def discard(stepper: Stepper) -> None:
+        stepper.ctx.unwind()
+        stepper.position = len(stepper.steps)
+
+    def shown(ctx: ScriptContext, result) -> str:
+        return ctx.shown.get(result.step.key, "")
+
+    return Walkthrough(start, discard, [shown], lab.shorten)
+
+
+__all__ = ["ScriptContext", "action", "script_walk"]
