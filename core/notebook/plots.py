@@ -59,23 +59,27 @@ def memory_plot(samples: Sequence[Sample], limit: int | None, title: str = "memo
 def cpu_plot(runs: dict[str, Sequence[Sample]], period_us: int = 100_000,
              title: str = "CPU time under a quota"):
     """Top: CPU time used (its slope is the number of CPUs the group gets).
-    Bottom: periods in which the group was throttled, per sampling interval."""
+    Bottom: time spent throttled in each sampling interval -- the rest of
+    every period once the quota is used up."""
     figure, (used, throttled) = _figure(rows=2, height=2.6)
-    width = None
-    for label, samples in runs.items():
+    count = max(len(runs), 1)
+    for index, (label, samples) in enumerate(runs.items()):
         times = [s.t for s in samples]
         used.plot(times, [s.stats.cpu_usage_usec / 1e6 for s in samples], marker=".", label=label)
-        counts = [s.stats.cpu_nr_throttled for s in samples]
-        increments = [b - a for a, b in zip([0] + counts[:-1], counts)]
+        totals = [s.stats.cpu_throttled_usec for s in samples]
+        increments = [(b - a) / 1000 for a, b in zip([0] + totals[:-1], totals)]
         if times:
-            width = width or (times[1] - times[0] if len(times) > 1 else 0.05)
-            throttled.bar(times, increments, width=width * 0.8, alpha=0.6, label=label)
+            step = times[1] - times[0] if len(times) > 1 else 0.1
+            width = step * 0.8 / count
+            offsets = [t - step * 0.4 + width * (index + 0.5) for t in times]
+            throttled.bar(offsets, increments, width=width, label=label)
     used.set_ylabel("CPU seconds used")
     used.set_title(title)
     used.legend(loc="upper left")
-    throttled.set_ylabel("throttled periods")
+    throttled.set_ylabel("ms throttled")
     throttled.set_xlabel(f"time (s); one CFS period = {period_us / 1000:g} ms")
-    throttled.legend(loc="upper left")
+    throttled.legend(loc="upper right", ncols=count)
+    throttled.margins(y=0.35)
     return Plot(figure)
 
 

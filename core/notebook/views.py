@@ -137,6 +137,16 @@ def process_nodes(lab, records: list[ContainerRecord]) -> list[ProcNode]:
     return nodes
 
 
+def host_pid(lab) -> int:
+    """A process of the host's own namespaces, to ask the kernel what the
+    host sees ("outside"): the lowest PID whose namespaces are all the host's."""
+    host = {kind.value: inode for kind, inode in lab.kernel.namespaces.host().items()}
+    for p in sorted(lab.kernel.processes.list(), key=lambda p: p.pid):
+        if p.namespaces and all(p.namespaces.get(kind) == inode for kind, inode in host.items()):
+            return p.pid
+    raise LookupError("no process in the host's namespaces is visible")
+
+
 def namespace_rows(lab, record: ContainerRecord) -> list[tuple[str, str, str, str]]:
     """(kind, the host's inode, the container's inode, shared or own)."""
     kernel = lab.kernel
@@ -182,5 +192,5 @@ def cgroup_boxes(lab, records: list[ContainerRecord] = ()) -> list[CgroupBox]:
     return boxes
 
 
-__all__ = ["cgroup_boxes", "container_layer_boxes", "entry_line", "image_layer_boxes",
+__all__ = ["cgroup_boxes", "container_layer_boxes", "entry_line", "host_pid", "image_layer_boxes",
            "namespace_rows", "process_nodes", "summarise"]

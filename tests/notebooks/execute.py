@@ -1,0 +1,57 @@
+"""Execute one notebook headless, from a clean kernel, on a chosen backend.
+
+    python execute.py NOTEBOOK.ipynb OUTPUT.ipynb BACKEND
+
+Like papermill: a cell setting ``BACKEND`` is inserted after the cell tagged
+``parameters``.  The executed notebook is written to OUTPUT (also when a cell
+fails, so the failure can be read); the exit status is 0 only if every cell
+ran without an error.  A script rather than a test helper because the
+non-root run executes it as another user (see test_notebooks.py).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+CELL_TIMEOUT = 600            # seconds; a hung container must fail the run, not stall it
+
+
+def inject_backend(notebook, backend: str) -> None:
+    for index, cell in enumerate(notebook.cells):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            injected = nbformat.v4.new_code_cell(
+                f"BACKEND = {backend!r}   # injected by the test\n"
+                "import os as _os\nprint('kernel uid', _os.geteuid())   # which user the kernel runs as")
+            injected.metadata["tags"] = ["injected-parameters"]
+            notebook.cells.insert(index + 1, injected)
+            return
+    raise SystemExit("the notebook has no cell tagged 'parameters'")
+
+
+def main(source: str, target: str, backend: str) -> int:
+    notebook = nbformat.read(source, as_version=4)
+    inject_backend(notebook, backend)
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": _directory(source)}})
+    try:
+        client.execute()
+        status = 0
+    except CellExecutionError as error:
+        print(error, file=sys.stderr)
+        status = 1
+    finally:
+        nbformat.write(notebook, target)
+    return status
+
+
+def _directory(path: str) -> str:
+    import os
+    return os.path.dirname(os.path.abspath(path))
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))

@@ -1,0 +1,132 @@
+"""Every notebook, executed headless from a clean kernel: on the simulator as
+an unprivileged user, and on the real kernel as root.
+
+Each run is its own process (``execute.py``) with TMPDIR pointed at a fresh
+directory, so whatever a failing notebook leaves behind -- processes,
+mounts, cgroups of real containers -- is found there and removed.  The
+notebooks assert what they teach (exit 137 after an OOM kill, only the
+changed layer pushed …), so a run without errors is a check of the
+content too, not only of the code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import nbformat
+import pytest
+
+from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
+from tests.support.lab_leftovers import clean_up, leftovers
+from tests.support.nonroot import NOBODY, as_nobody, private_home
+
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NOTEBOOK_DIR = os.path.join(CHECKOUT, "notebooks")
+EXECUTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "execute.py")
+NOTEBOOKS = sorted(name for name in os.listdir(NOTEBOOK_DIR) if name.endswith(".ipynb"))
+RUN_TIMEOUT = 900
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _short_tmp(prefix: str) -> str:
+    # /tmp rather than pytest's tmp_path: the engine notebook puts UNIX
+    # sockets under TMPDIR, and a socket path must fit in 108 bytes.
+    return tempfile.mkdtemp(prefix=prefix, dir="/tmp" if os.path.isdir("/tmp") else None)
+
+
+def _failure(proc: subprocess.CompletedProcess, executed: str) -> str:
+    return (f"the notebook failed (exit {proc.returncode}); executed copy: {executed}\n"
+            + ANSI.sub("", proc.stderr)[-6000:])
+
+
+def test_there_is_a_notebook_per_chapter():
+    assert len(NOTEBOOKS) == 10 and [name[:3] for name in NOTEBOOKS] == [f"{n:02d}-" for n in range(1, 11)]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_notebook_carries_no_outputs(name):
+    notebook = nbformat.read(os.path.join(NOTEBOOK_DIR, name), as_version=4)
+    nbformat.validate(notebook)
+    stale = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+             and (cell.outputs or cell.execution_count is not None)]
+    assert stale == [], f"{name}: cells {stale} keep outputs (clear them before committing)"
+    assert "widgets" not in notebook.metadata, f"{name}: saved widget state (clear it before committing)"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_has_the_backend_parameter_and_cleans_up(name):
+    notebook = nbformat.read(os.path.join(NOTEBOOK_DIR, name), as_version=4)
+    tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1 and re.search(r'^BACKEND = "auto"$', tagged[0].source, re.M)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert any("open_lab(BACKEND)" in source for source in code)
+    assert code[-1].strip().startswith("lab.close()"), "the last cell must close the lab"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_on_the_simulator_as_an_unprivileged_user(name):
+    work = _short_tmp("sbx-nb-sim-")
+    os.chmod(work, 0o711)                   # nobody passes through to its own directory inside
+    try:
+        env = private_home(os.path.join(work, "nobody"))
+        executed = os.path.join(work, "nobody", "executed.ipynb")
+        scratch = os.path.join(work, "stage")
+        os.makedirs(scratch)
+        argv = as_nobody([sys.executable, EXECUTE, os.path.join(NOTEBOOK_DIR, name), executed, "sim"],
+                         CHECKOUT, scratch)
+        proc = subprocess.run(argv, env=env, cwd=env["HOME"], capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, _failure(proc, executed)
+        assert_executed_cleanly(executed, "sim")
+        assert kernel_uid(executed) == (NOBODY if os.geteuid() == 0 else os.geteuid())
+        assert os.listdir(env["TMPDIR"]) == [] or not any(
+            entry.startswith("stepbox-lab-") for entry in os.listdir(env["TMPDIR"])), \
+            "the notebook left its lab's state directory behind"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.linux
+@pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_on_the_real_kernel(name):
+    work = _short_tmp("sbx-nb-linux-")
+    executed = os.path.join(work, "executed.ipynb")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STEPBOX_")}
+    env.update(TMPDIR=work, MPLCONFIGDIR=os.path.join(work, ".mpl"))
+    try:
+        proc = subprocess.run([sys.executable, EXECUTE, os.path.join(NOTEBOOK_DIR, name), executed, "linux"],
+                              env=env, cwd=work, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+        left = leftovers(work)
+        assert proc.returncode == 0, _failure(proc, executed)
+        assert left == {"mounts": [], "cgroups": [], "processes": []}, f"the notebook left {left}"
+        assert_executed_cleanly(executed, "linux")
+    finally:
+        clean_up(work)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def assert_executed_cleanly(path: str, backend: str) -> None:
+    """Every code cell ran, none raised, and the lab was on ``backend``."""
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None for cell in code), "some cells did not run"
+    errors = [output for cell in code for output in cell.outputs if output.output_type == "error"]
+    assert errors == []
+    shown = " ".join(str(output.get("data", {}).get("text/plain", "")) for cell in code for output in cell.outputs)
+    assert f"backend='{backend}'" in shown, f"the notebook's lab did not run on {backend}"
+
+
+def kernel_uid(path: str) -> int:
+    notebook = nbformat.read(path, as_version=4)
+    injected = next(cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", []))
+    text = "".join(output.get("text", "") for output in injected.outputs)
+    return int(re.search(r"kernel uid (\d+)", text).group(1))
