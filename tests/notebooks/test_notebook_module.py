@@ -1,0 +1,229 @@
+"""The notebooks' shared module, piece by piece, without Jupyter: tables,
+diagrams, the socket spy, the step controls' undo, sampling -- on the
+simulator (quick, no root)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from stepbox.core.container import plan
+from stepbox.core.notebook import (
+    CgroupBox, LayerBox, Meter, ProcNode, architecture_svg, cgroup_tree_svg, container_walk, html_table,
+    layer_stack_svg, open_lab, process_tree_svg,
+)
+from stepbox.core.notebook.sampling import sample_cgroup
+from stepbox.core.notebook.script import action, script_walk
+from stepbox.core.notebook.spy import SocketSpy
+from stepbox.core.notebook.views import cgroup_boxes, container_layer_boxes, namespace_rows, process_nodes
+
+
+@pytest.fixture
+def lab():
+    lab = open_lab("sim")
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def assert_nothing_left(lab):
+    assert lab.runtime.containers.all() == []
+    assert lab.kernel.unionfs.mounted() == []
+    assert lab.kernel.cgroups.list() == []
+    assert [layer for layer in lab.kernel.unionfs.layers() if layer.endswith("-init")] == []
+
+
+# ------------------------------------------------------------------ HTML and SVG
+
+def test_tables_escape_what_they_show():
+    markup = html_table([("<script>alert(1)</script>", ["a&b", None])], ("x", "y"))
+    assert "<script>" not in markup and "&lt;script&gt;" in markup and "a&amp;b" in markup
+
+
+def test_diagrams_are_well_formed_svg_with_their_labels():
+    pictures = [
+        layer_stack_svg([LayerBox("read-write layer", "rw", ["etc/passwd   1kB", "✗ bin/cat"], "2 entries"),
+                         LayerBox("image layer 1 <base>", "image", [f"file{i}" for i in range(20)])], "stack"),
+        process_tree_svg([ProcNode(1, 1, "/sbin/init", 0, ""),
+                          ProcNode(42, 1, "sleep 600 & <x>", 1, "web", ["pid", "uts"])], "tree"),
+        cgroup_tree_svg([CgroupBox("/sys/fs/cgroup", 0),
+                         CgroupBox("stepbox/abc", 1, [42], [Meter("memory", 5, 10, "5B of 10B")], "note")]),
+        architecture_svg("/run/stepbox/stepbox.sock", "sim"),
+    ]
+    for svg in pictures:
+        root = ET.fromstring(svg)
+        assert root.tag.endswith("svg") and "stepbox-diagram" in root.get("class")
+    texts = " ".join(t.text or "" for t in ET.fromstring(pictures[0]).iter("{http://www.w3.org/2000/svg}text"))
+    assert "read-write layer" in texts and "image layer 1 <base>" in texts and "… 14 more" in texts
+    assert "container web" in pictures[1] and ">uts<" in pictures[1]
+
+
+# --------------------------------------------------------------------- the spy
+
+class _Upstream:
+    """A tiny HTTP/1.1 server on a UNIX socket: answers each request with its
+    own method and path as the body; a request asking to upgrade gets 101 and
+    then an echo of whatever follows."""
+
+    def __init__(self, path: str):
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(4)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        reader = conn.makefile("rb")
+        with conn:
+            while True:
+                start = reader.readline()
+                if not start:
+                    return
+                headers = {}
+                while (line := reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                if headers.get("transfer-encoding") == "chunked":
+                    while (size := int(reader.readline().strip(), 16)):
+                        reader.read(size + 2)
+                    reader.readline()
+                else:
+                    reader.read(int(headers.get("content-length", "0")))
+                method, target, _ = start.decode().split(" ", 2)
+                if "upgrade" in headers.get("connection", "").lower():
+                    conn.sendall(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\n\r\n")
+                    while data := reader.read1(1024):        # (what the reader buffered comes first)
+                        conn.sendall(data)
+                    return
+                body = f"{method} {target}".encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    def close(self):
+        self.server.close()
+
+
+def _exchange(path: str, data: bytes, expect: int) -> bytes:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(path)
+        s.sendall(data)
+        got = b""
+        while got.count(b"HTTP/1.1") < expect or not got.endswith((b"/a", b"/b", b"/c", b"raw bytes")):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+def test_the_spy_records_requests_and_forwards_every_byte(tmp_path):
+    upstream = _Upstream(str(tmp_path / "up.sock"))
+    spy = SocketSpy(str(tmp_path / "up.sock"), str(tmp_path / "spy.sock")).start()
+    try:
+        # two requests on one connection: one with a JSON body, one chunked
+        answer = _exchange(spy.listen_path,
+                           b'POST /a HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n'
+                           b'{"Cmd":["x"]}'
+                           b'PUT /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n', 2)
+        assert answer.count(b"200 OK") == 2 and answer.endswith(b"PUT /b")
+        # an upgraded connection: after the 101, raw bytes pass both ways, unparsed
+        answer = _exchange(spy.listen_path, b"POST /c HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+                                            b"raw bytes", 1)
+        assert answer.endswith(b"raw bytes")
+    finally:
+        spy.close()
+        upstream.close()
+    seen = [(r.method, r.target, r.status, r.body_size) for r in spy.requests]
+    assert seen == [("POST", "/a", 200, 13), ("PUT", "/b", 200, 5), ("POST", "/c", 101, 0)]
+    assert spy.requests[0].body_text() == '{"Cmd":["x"]}'
+    assert not os.path.exists(spy.listen_path)
+
+
+# ------------------------------------------------------------- step controls
+
+def test_a_container_walk_steps_resets_and_undoes_everything(lab):
+    walk = container_walk(lab, lab.config("sh", "-c", "echo hi > /x; hostname", hostname="w"))
+    first = walk.step()
+    assert first.result.step.key == "resolve_image" and "Step 1/13" in first._repr_html_()
+    views = walk.step_until("spawn")
+    assert views[-1].result.step.key == "spawn" and walk.record.pid
+    assert any("clone(" in op for view in views for op in view.ops)
+    shown = " ".join(op for view in views for op in view.ops)
+    assert walk.record.id[:12] + "…" in shown and walk.record.id not in shown    # IDs shortened for reading
+    walk.reset()                                          # half-way: the undo chain
+    assert_nothing_left(lab)
+    assert walk.stepper.position == 0
+    walk.run_to_end()
+    assert lab.output(walk.record) == "w\n" and walk.done
+    with pytest.raises(RuntimeError):
+        walk.step()
+    with pytest.raises(KeyError):
+        walk.step_until("no-such-step")
+    walk.reset()                                          # finished: docker rm
+    assert_nothing_left(lab)
+    walk.step_until("exec")                               # running, then the notebook ends
+    walk.close()
+    assert_nothing_left(lab)
+
+
+def test_views_of_a_running_container(lab):
+    record = lab.start("sleep", "600", hostname="inside", memory=32 << 20, pids_limit=9)
+    nodes = process_nodes(lab, [record])
+    mine = [n for n in nodes if n.container == record.name]
+    assert [n.ns_pid for n in mine if n.pid == record.pid] == [1]
+    assert {"pid", "uts", "mnt", "net", "ipc", "cgroup"} <= set(mine[0].own_namespaces)
+    assert {row[0]: row[3] for row in namespace_rows(lab, record)}["user"] == "shared with the host"
+    boxes = cgroup_boxes(lab, [record])
+    container_box = boxes[-1]
+    assert container_box.procs == [record.pid] and container_box.meters[1].limit == 9
+    layers = container_layer_boxes(lab, record)
+    assert [b.kind for b in layers] == ["merged", "rw", "init", "image"]
+
+
+def test_a_script_walk_reset_undoes_its_actions(lab):
+    made = []
+
+    def make(ctx):
+        record = lab.run("true", name=f"made{len(made)}")
+        made.append(record)
+        ctx.on_undo("rm", lambda: lab.runtime.remove(record))
+        return "<b>made</b>"
+
+    walk = script_walk(lab, [action("one", "one", "", "", make), action("two", "two", "", "", make)])
+    assert walk.step().pictures == ["<b>made</b>"]
+    walk.run_to_end()
+    assert len(lab.runtime.containers.all()) == 2
+    walk.reset()
+    assert lab.runtime.containers.all() == [] and walk.stepper.position == 0
+
+
+def test_sampling_follows_a_container_until_it_exits(lab):
+    hog = lab.start("sh", "-c", "while head -c 500000 /dev/zero; do sleep 0.1; done | tail", memory=8 << 20)
+    samples = sample_cgroup(lab, hog, every=0.05, at_most=400)
+    assert 0 < len(samples) < 400
+    assert [s.t for s in samples] == sorted(s.t for s in samples)
+    assert samples[-1].stats.memory_current > samples[0].stats.memory_current
+    hog = lab.runtime.get(hog.id)
+    assert hog.exit_code == 137 and hog.oom_killed
+
+
+def test_a_lab_removes_its_state_directory_and_shortens_what_it_shows():
+    lab = open_lab("sim")
+    root = lab.root
+    record = lab.start("sleep", "600")
+    assert lab.shorten(f"{root}/x/{record.id}") == f"$ROOT/x/{record.id[:12]}…"
+    lab.close()
+    lab.close()                                           # twice is fine
+    assert not os.path.exists(root)
