@@ -10,8 +10,10 @@ anything left (processes, mounts, cgroups) -- then removed.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 from .blocks import output_matches, parse_blocks
@@ -115,4 +117,37 @@ def stop_daemon(env: dict[str, str], root: str) -> list[Failure]:
     return []
 
 
-__all__ = ["Failure", "run_tutorial", "tutorial_env"]
+def processes_naming(path: str, settle: float = 10.0) -> list[str]:
+    """Processes that name ``path`` in their command line (a daemon started
+    with ``--root PATH/root``) or work in it (a registry a tutorial started
+    in its directory), as ``"pid: command line"``.  After a tutorial there
+    must be none; a daemon told to stop may take a moment to exit, so this
+    waits up to ``settle`` seconds for the list to empty."""
+    deadline = time.monotonic() + settle
+    while True:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().decode(errors="replace").split("\0")
+                cwd = os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                continue
+            inside = cwd == path or cwd.startswith(path.rstrip("/") + "/")
+            if int(pid) != os.getpid() and (inside or any(path in arg for arg in argv)):
+                found.append(f"{pid}: {' '.join(argv).strip()}")
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
+
+
+def kill_processes_naming(path: str) -> None:
+    """The last resort of a failed clean-up: SIGKILL what :func:`processes_naming` finds."""
+    for entry in processes_naming(path, settle=0):
+        try:
+            os.kill(int(entry.split(":")[0]), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+__all__ = ["Failure", "kill_processes_naming", "processes_naming", "run_tutorial", "tutorial_env"]

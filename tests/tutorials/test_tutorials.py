@@ -15,7 +15,7 @@ from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 from tests.support.lab_leftovers import clean_up, leftovers
 
 from .blocks import parse_blocks
-from .runner import run_tutorial
+from .runner import kill_processes_naming, processes_naming, run_tutorial
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TUTORIALS = os.path.join(CHECKOUT, "tutorials")
@@ -74,10 +74,13 @@ def test_tutorial_runs(chapter, language, backend):
     try:
         failures = run_tutorial(os.path.join(TUTORIALS, language, chapter), backend, work)
         left = leftovers(work)
+        running = processes_naming(work)           # its daemon(s), stopped by run_tutorial
         assert not failures, "\n\n".join(map(str, failures))
         assert left == {"mounts": [], "cgroups": [], "processes": []}, f"the tutorial left {left}"
+        assert not running, f"still running after the tutorial: {running}"
     finally:
         clean_up(work)
+        kill_processes_naming(work)
         shutil.rmtree(work, ignore_errors=True)
 
 
