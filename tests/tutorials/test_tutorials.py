@@ -58,10 +58,12 @@ def test_both_languages_run_the_same_commands(chapter):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_tutorial_links_to_its_notebook(language, chapter):
+def test_tutorial_links_to_its_notebook_and_its_other_language(language, chapter):
     with open(os.path.join(TUTORIALS, language, chapter), encoding="utf-8") as f:
         text = f.read()
     assert f"../../notebooks/{chapter.removesuffix('.md')}.ipynb" in text
+    other = next(other for other in LANGUAGES if other != language)
+    assert f"](../{other}/{chapter})" in text, f"{language}/{chapter} does not link to its {other} version"
 
 
 @pytest.mark.slow
