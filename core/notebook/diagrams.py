@@ -101,7 +101,7 @@ NAMESPACE_COLOURS = {"pid": "#8250df", "uts": "#0969da", "mnt": "#1a7f37", "net"
                      "ipc": "#9a6700", "cgroup": "#cf222e", "user": "#57606a"}
 
 
-def process_tree_svg(nodes: list[ProcNode], title: str = "", width: int = 640) -> str:
+def process_tree_svg(nodes: list[ProcNode], title: str = "", width: int = 900) -> str:
     """Host processes (with their host PIDs) and, framed, the container's:
     each shows the PID it has inside, and a chip for every namespace kind in
     which it differs from the host."""
@@ -109,40 +109,42 @@ def process_tree_svg(nodes: list[ProcNode], title: str = "", width: int = 640) -
     if title:
         body.append(_text(10, y + 14, title, 14, "600"))
         y += 26
-    row = 30
-    # Frame each run of consecutive rows that belong to one container.
+    row, command_x, chips_x = 30, 330, 640
+    # Frame each run of consecutive rows that belong to one container, its
+    # name on the frame's top edge (like a fieldset's legend).
     start = 0
     while start < len(nodes):
         end = start
         while end + 1 < len(nodes) and nodes[end + 1].container == nodes[start].container:
             end += 1
-        if nodes[start].container:
-            top, height = y + row * start, row * (end - start + 1)
-            body.append(f'<rect x="4" y="{top + 1}" width="{width - 8}" height="{height - 2}" rx="8" '
+        name = nodes[start].container
+        if name:
+            top, height = y + row * start + 4, row * (end - start + 1)
+            legend = f"container {name}"
+            body.append(f'<rect x="4" y="{top}" width="{width - 8}" height="{height - 2}" rx="8" '
                         f'fill="#fbefff" stroke="#8250df" stroke-dasharray="5 3"/>')
-            body.append(_text(width - 12, top + height - 5, f"container {nodes[start].container}", 10.5,
-                              anchor="end", colour="#8250df"))
+            body.append(f'<rect x="{width - 24 - 6.5 * len(legend)}" y="{top - 6}" width="{6.5 * len(legend) + 12}" '
+                        f'height="12" fill="#ffffff"/>')
+            body.append(_text(width - 18, top + 4, legend, 10.5, anchor="end", colour="#8250df"))
         start = end + 1
     for index, node in enumerate(nodes):
-        cy = y + row * index + row // 2
+        cy = y + row * index + row // 2 + 4
         x = 20 + 22 * node.depth
         if node.depth:
             parent_x = x - 22
             body.append(f'<path d="M{parent_x + 5} {cy - row + 6} V{cy} H{x - 6}" fill="none" stroke="#8c959f"/>')
         body.append(f'<circle cx="{x}" cy="{cy}" r="5" fill="{"#8250df" if node.container else "#57606a"}"/>')
-        label = f"PID {node.pid}"
-        if node.container:
-            label += f"  (inside: PID {node.ns_pid})"
+        label = f"PID {node.pid}" + (f"  (inside: PID {node.ns_pid})" if node.container else "")
         body.append(_text(x + 12, cy + 4, label, 12.5, "600"))
-        body.append(_text(x + 12 + 7.3 * len(label) + 10, cy + 4, _clip(node.command, 38), 12, mono=True))
-        chip_x = width - 16 - (150 if node.container else 0)
-        for kind in reversed(node.own_namespaces):
+        body.append(_text(command_x, cy + 4, _clip(node.command, 40), 12, mono=True))
+        chip_x = chips_x
+        for kind in node.own_namespaces:
             chip_w = 8 + 7 * len(kind)
-            chip_x -= chip_w + 4
             body.append(f'<rect x="{chip_x}" y="{cy - 8}" width="{chip_w}" height="16" rx="8" '
                         f'fill="{NAMESPACE_COLOURS.get(kind, "#57606a")}"/>')
             body.append(_text(chip_x + chip_w / 2, cy + 4, kind, 10.5, "600", "middle", "#ffffff"))
-    return _svg(width, y + row * len(nodes) + 8, body, title or "process tree")
+            chip_x += chip_w + 4
+    return _svg(width, y + row * len(nodes) + 12, body, title or "process tree")
 
 
 # ------------------------------------------------------------------- cgroup tree
