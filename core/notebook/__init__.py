@@ -24,12 +24,12 @@ from .diagrams import (
     process_tree_svg,
 )
 from .lab import Lab, open_lab, resolve_backend
-from .tables import Html, code_list, dict_table, html_table, side_by_side, size
+from .tables import Html, code_list, html_table, side_by_side, size
 from .walks import ContainerWalk, container_walk
 
 __all__ = [
     "CgroupBox", "ContainerWalk", "Html", "Lab", "LayerBox", "Meter", "ProcNode", "StepView",
-    "Walkthrough", "architecture_svg", "cgroup_tree_svg", "code_list", "container_walk", "dict_table",
+    "Walkthrough", "architecture_svg", "cgroup_tree_svg", "code_list", "container_walk",
     "html_table", "layer_stack_svg", "open_lab", "process_tree_svg", "resolve_backend", "side_by_side",
     "size",
 ]

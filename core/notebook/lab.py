@@ -22,7 +22,6 @@ import tempfile
 from dataclasses import dataclass, field
 
 from stepbox.core.cli.session import Session, open_session
-from stepbox.core.container import plan
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.image.bootstrap import ensure_busybox
@@ -160,9 +159,4 @@ def open_lab(backend: str | None = None, say=lambda message: None, base_image: b
     return lab
 
 
-def run_plan_steps(auto_remove: bool = False):
-    """The steps of ``docker run`` (create, start, wait [, remove])."""
-    return plan.run_plan(auto_remove)
-
-
-__all__ = ["Lab", "open_lab", "resolve_backend", "run_plan_steps"]
+__all__ = ["Lab", "open_lab", "resolve_backend"]

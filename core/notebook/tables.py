@@ -57,13 +57,6 @@ def html_table(rows: Iterable[Sequence[Any]], columns: Sequence[str] | None = No
     return "".join(parts)
 
 
-def dict_table(data: dict, caption: str | None = None, columns: Sequence[str] = ("", "")) -> str:
-    """A two-column table of a (flat or nested) dict; nested keys are joined with dots."""
-    from stepbox.core.container.steps import flatten
-    rows = list(flatten(data).items())
-    return html_table(rows, columns if any(columns) else None, caption)
-
-
 def code_list(lines: Sequence[str], title: str | None = None, limit: int = 25) -> str:
     """Monospace lines (kernel operations, HTTP requests), the first ``limit``."""
     shown = [esc(line) for line in lines[:limit]]
@@ -99,4 +92,4 @@ def size(nbytes: int | None) -> str:
     return "unlimited" if nbytes is None else human_size(nbytes)
 
 
-__all__ = ["Html", "code_list", "dict_table", "esc", "html_table", "side_by_side", "size"]
+__all__ = ["Html", "code_list", "esc", "html_table", "side_by_side", "size"]

@@ -31,7 +31,7 @@ def entry_line(entry: LayerEntry) -> str:
     return f"{path}   {size(len(entry.data))}"
 
 
-def summarise(entries: list[LayerEntry], interesting_first: bool = True) -> list[str]:
+def summarise(entries: list[LayerEntry]) -> list[str]:
     """A layer's entries as lines; files, whiteouts and opaque dirs before
     plain directories and hard links, which say least."""
     def rank(entry: LayerEntry) -> int:
@@ -40,8 +40,7 @@ def summarise(entries: list[LayerEntry], interesting_first: bool = True) -> list
         if entry.kind in (EntryKind.FILE, EntryKind.SYMLINK):
             return 1
         return 2
-    ordered = sorted(entries, key=rank) if interesting_first else list(entries)
-    return [entry_line(e) for e in ordered]
+    return [entry_line(e) for e in sorted(entries, key=rank)]
 
 
 def _bytes(entries: list[LayerEntry]) -> int:

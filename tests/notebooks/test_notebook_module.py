@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from stepbox.core.container import plan
 from stepbox.core.notebook import (
     CgroupBox, LayerBox, Meter, ProcNode, architecture_svg, cgroup_tree_svg, container_walk, html_table,
     layer_stack_svg, open_lab, process_tree_svg,
