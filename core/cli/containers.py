@@ -87,6 +87,26 @@ def stop(conn, timeout, containers):
 
 
 @cli.command()
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_obj
+def pause(conn, containers):
+    """Pause all processes within one or more containers (the cgroup freezer)."""
+    for name in containers:
+        conn.client.request("POST", f"/containers/{_quoted(name)}/pause")
+        click.echo(name)
+
+
+@cli.command()
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_obj
+def unpause(conn, containers):
+    """Unpause all processes within one or more containers."""
+    for name in containers:
+        conn.client.request("POST", f"/containers/{_quoted(name)}/unpause")
+        click.echo(name)
+
+
+@cli.command()
 @click.option("-s", "--signal", "sig", default="KILL", help="Signal to send to the container")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_obj

@@ -32,8 +32,8 @@ from .errors import CommandFailed, in_process_failure
 # (all of them would cost every call about ten milliseconds); `--help`
 # imports them all.
 VERB_MODULES = {
-    "containers": ("run", "create", "start", "stop", "kill", "rm", "ps", "logs", "inspect", "diff", "wait",
-                   "exec", "export"),
+    "containers": ("run", "create", "start", "stop", "kill", "pause", "unpause", "rm", "ps", "logs", "inspect",
+                   "diff", "wait", "exec", "export"),
     "images": ("images", "history", "tag", "rmi", "commit", "save", "load", "import", "image-inspect"),
     "build": ("build",),
     "registry": ("pull", "push", "login", "logout", "registry"),

@@ -102,3 +102,13 @@ def test_rm_of_a_running_container_needs_force(stepbox):
     assert r.code != 0 and "cannot remove a running container" in r.err
     assert stepbox("rm", "-f", "bg").code == 0
     assert stepbox("ps", "-aq").out == ""
+
+
+def test_pause_freezes_and_unpause_thaws(stepbox):
+    assert stepbox("run", "-d", "--name", "p", "busybox", "sleep", "1000").code == 0
+    assert stepbox("pause", "p").out == "p\n"
+    assert stepbox("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "p").out == "paused true\n"
+    assert "(Paused)" in stepbox("ps").out
+    assert stepbox("unpause", "p").out == "p\n"
+    assert stepbox("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "p").out == "running false\n"
+    assert stepbox("rm", "-f", "p").code == 0
