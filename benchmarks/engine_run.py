@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,18 +29,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from stepbox.core.engine.locations import someone_listening  # noqa: E402
 from tests.support.dockerd import DockerDaemon  # noqa: E402
-
-
-def _listening(path: str) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def _wait_for_socket(path: str, proc: subprocess.Popen, what: str, timeout: float = 60) -> None:
@@ -49,7 +38,7 @@ def _wait_for_socket(path: str, proc: subprocess.Popen, what: str, timeout: floa
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}")
-        if _listening(path):
+        if someone_listening(path):
             return
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not listen on {path} within {timeout}s")

@@ -92,3 +92,16 @@ def pid_path_of(socket_path: str) -> str:
 def log_path_of(root: str) -> str:
     """Where an auto-started daemon writes what it says."""
     return os.path.join(os.path.abspath(root), LOG_NAME)
+
+
+def someone_listening(path: str) -> bool:
+    """Whether a daemon answers on the UNIX socket ``path`` (a connect, nothing sent)."""
+    import socket
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()

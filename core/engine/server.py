@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import time
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ from .engine import Engine
 from .execs import ExecSessions
 from .http import UnixHTTPServer
 from .images import ImageEndpoints
-from .locations import MAX_SOCKET_PATH
+from .locations import MAX_SOCKET_PATH, someone_listening
 from .pidfile import PidFile
 from .routes import Router
 from .system import SystemEndpoints
@@ -39,17 +38,6 @@ def build_app(engine: Engine) -> Router:
     ContainerEndpoints(engine, execs).register(router)
     ImageEndpoints(engine).register(router)
     return router
-
-
-def _someone_listening(path: str) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 @dataclass
@@ -89,7 +77,7 @@ def start_daemon(session, socket_path: str, say=print, pid_file: PidFile | None 
                          f"at most {MAX_SOCKET_PATH}): {socket_path}")
     os.makedirs(os.path.dirname(socket_path), mode=0o755, exist_ok=True)
     if os.path.exists(socket_path):
-        if _someone_listening(socket_path):
+        if someone_listening(socket_path):
             raise RuntimeError(f"another daemon is already listening on {socket_path}")
         os.unlink(socket_path)                       # left behind by a daemon that died
     engine = Engine(session.runtime, session.backend, session.root, insecure_registries)

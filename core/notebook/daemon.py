@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
 from stepbox.core.engine.client import EngineClient
+from stepbox.core.engine.locations import someone_listening
 
 START_TIMEOUT = 60.0
-
-
-def _listening(path: str) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 @dataclass
@@ -89,7 +78,7 @@ def start_daemon(backend: str, directory: str) -> DaemonProcess:
              "--root", root, "--debug"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT
-    while not _listening(daemon.socket_path):
+    while not someone_listening(daemon.socket_path):
         if daemon.process.poll() is not None:
             raise RuntimeError(f"the daemon exited with status {daemon.process.returncode}:\n{daemon.log()}")
         if time.monotonic() > deadline:

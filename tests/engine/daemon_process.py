@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+
+from stepbox.core.engine.locations import someone_listening
 
 from stepbox.core.engine.client import EngineClient
 
@@ -47,7 +48,7 @@ class DaemonProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the daemon exited with {self.proc.returncode}:\n{self.log()}")
-            if _listening(self.socket_path):
+            if someone_listening(self.socket_path):
                 return self
             time.sleep(0.05)
         raise RuntimeError(f"the daemon did not listen within {timeout}s:\n{self.log()}")
@@ -99,17 +100,6 @@ class DaemonProcess:
             _linux_leftovers(self.root)
         if self._own_dir:
             shutil.rmtree(self._own_dir, ignore_errors=True)
-
-
-def _listening(path: str) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def _linux_leftovers(root: str) -> None:
