@@ -36,7 +36,7 @@ from stepbox.core.image.archive import save  # noqa: E402
 from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
 from stepbox.core.image.store import ImageStore  # noqa: E402
 from stepbox.core.kernel import Tracer  # noqa: E402
-from stepbox.core.kernel.registry import load_backend  # noqa: E402
+from stepbox.core.kernel.backend_lookup import load_backend  # noqa: E402
 from tests.support.dockerd import DockerDaemon, unavailable_reason  # noqa: E402
 
 DOCKERFILE = """\
@@ -74,8 +74,8 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 
 def in_process_cached(backend: str, state: str, ctx: str, repeat: int) -> list[float]:
-    from stepbox.core.build.builder import Builder, BuildOptions
-    from stepbox.core.build.cache import BuildCache
+    from stepbox.core.dockerfile.builder import Builder, BuildOptions
+    from stepbox.core.dockerfile.cache import BuildCache
     from stepbox.core.cli.session import open_session
     session = open_session(backend, state)
     try:

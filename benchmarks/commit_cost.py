@@ -38,7 +38,7 @@ from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
 from stepbox.core.image.layer_tar import write_layer  # noqa: E402
 from stepbox.core.image.store import ImageStore  # noqa: E402
 from stepbox.core.kernel import EntryKind, LayerEntry, Tracer  # noqa: E402
-from stepbox.core.kernel.registry import load_backend  # noqa: E402
+from stepbox.core.kernel.backend_lookup import load_backend  # noqa: E402
 
 TARGET = 1.5
 SMALL, BIG = 10, 10_000

@@ -28,7 +28,7 @@ from stepbox.core.container.runtime import Runtime
 from stepbox.core.container.store import ContainerStore
 from stepbox.core.image.store import ImageStore
 from stepbox.core.kernel import Tracer
-from stepbox.core.kernel.registry import load_backend
+from stepbox.core.kernel.backend_lookup import load_backend
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.support.dockerd import DockerDaemon  # noqa: E402

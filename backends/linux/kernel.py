@@ -22,8 +22,8 @@ from stepbox.core.kernel.trace import Tracer
 from . import libc, procfs
 from .cgroups import LinuxCgroups, detect_layout
 from .namespaces import LinuxNamespaces
-from .overlay import LinuxUnionFS
-from .process import LinuxProcesses
+from .unionfs import LinuxUnionFS
+from .processes import LinuxProcesses
 
 BUSYBOX_PATHS = ("/usr/bin/busybox", "/bin/busybox", "/usr/local/bin/busybox",
                  "/usr/sbin/busybox", "/sbin/busybox")

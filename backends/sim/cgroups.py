@@ -34,7 +34,7 @@ from .flow import EAGAIN, ENOMEM, Killed, oserror
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
-    from .process import Process
+    from .process_table import Process
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 

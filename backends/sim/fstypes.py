@@ -21,7 +21,7 @@ from .vfs import show_fs_data
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
-    from .process import Process
+    from .process_table import Process
 
 
 def _mode_option(data: list[str], default: int) -> int:

@@ -41,7 +41,7 @@ from .memfs import MemFS
 from .namespaces import (INITIAL_INODES, CgroupNamespace, InodeAllocator, IpcNamespace,
                          MountNamespace, NetNamespace, NsProxy, PidNamespace, SimNamespaces,
                          UserNamespace, UtsNamespace)
-from .process import ProcessTable
+from .process_table import ProcessTable
 from .procfs import ProcFS
 from .scheduler import Scheduler
 from .signals import Signals
@@ -70,7 +70,7 @@ class SimKernel(Kernel):
         self._find_program = None
         self._boot()
         self.namespaces = SimNamespaces(self)
-        from .handle import SimProcesses        # (handle imports kernel pieces)
+        from .processes import SimProcesses     # (processes imports kernel pieces)
         self.processes = SimProcesses(self)
         if unionfs is None:
             try:

@@ -27,7 +27,7 @@ from .sys_api import Program
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
-    from .process import Process
+    from .process_table import Process
 
 MAX_SCRIPT_DEPTH = 4           # BINPRM_MAX_RECURSION: #! scripts nest at most this deep
 MISC_MAGIC = b"\x7fSIMPROG "   # the registered-program format: magic + name + "\n"

@@ -26,7 +26,7 @@ from .flow import EAGAIN, ENOMEM, oserror
 if TYPE_CHECKING:  # pragma: no cover
     from .cgroups import Cgroup
     from .kernel import SimKernel
-    from .process import Process
+    from .process_table import Process
     from .vfs import MountTable
 
 # The numbers the kernel gives the initial namespaces (PROC_*_INIT_INO in

@@ -25,12 +25,12 @@ from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
 from .flow import oserror
 from .namespaces import namespace_of
-from .process import capability_mask
+from .process_table import capability_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
     from .namespaces import PidNamespace
-    from .process import Process
+    from .process_table import Process
 
 KERNEL_RELEASE = "6.1.0-stepbox-sim"
 KERNEL_VERSION = "#1 SMP PREEMPT_DYNAMIC stepbox"

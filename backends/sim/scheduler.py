@@ -35,7 +35,7 @@ from .sys_api import Block
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
-    from .process import Process
+    from .process_table import Process
 
 RESUME_COST_USEC = 2        # CPU used each time a process runs (the syscalls it made)
 TIMESLICE_USEC = 4000       # burn() gives the CPU up at least this often (CONFIG_HZ=250)

@@ -27,7 +27,7 @@ from .flow import ProgramExit
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
-    from .process import Process
+    from .process_table import Process
 
 SIGKILL, SIGSTOP, SIGCONT = _signal.SIGKILL, _signal.SIGSTOP, _signal.SIGCONT
 SIG_DFL, SIG_IGN = _signal.SIG_DFL, _signal.SIG_IGN

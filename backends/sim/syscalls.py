@@ -26,7 +26,7 @@ from .vfs import DIR, X_OK, parse_mount_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
-    from .process import Process
+    from .process_table import Process
 
 HOST_NAME_MAX = 64
 NSIG = 65

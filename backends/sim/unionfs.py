@@ -50,7 +50,7 @@ OVERLAY_ROOT = "/var/lib/stepbox/overlay"      # where the simulated host keeps 
 _FORMAT = 1                                    # bump when the pickled shape changes
 
 
-# The same layout as the Linux backend's (backends/linux/overlay.py), so both
+# The same layout as the Linux backend's (backends/linux/unionfs.py), so both
 # traces name the same places.
 def diff_dir(layer_id: str) -> str:
     return f"{OVERLAY_ROOT}/layers/{layer_id}/diff"

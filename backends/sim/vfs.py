@@ -43,7 +43,7 @@ from .memfs import InodeKind, MemFS
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
     from .namespaces import MountNamespace
-    from .process import Process
+    from .process_table import Process
 
 Loc = tuple  # (mount id, path inside the mount's filesystem)
 _MEM_DIR, _MEM_LINK = InodeKind.DIR, InodeKind.SYMLINK

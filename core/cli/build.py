@@ -38,7 +38,7 @@ def parse_build_args(items: tuple[str, ...]) -> dict[str, str | None]:
 @click.pass_obj
 def build(conn, tags, dockerfile, build_args, no_cache, target, quiet, path):
     """Build an image from a Dockerfile."""
-    from stepbox.core.build.errors import BuildError
+    from stepbox.core.dockerfile.errors import BuildError
     from stepbox.core.engine.client import json_messages
     from stepbox.core.image.reference import InvalidReference, parse_reference
 

@@ -2,7 +2,7 @@
 
 As docker's CLI does for its classic builder: the directory PATH minus what
 ``.dockerignore`` excludes (the same selection the builder itself makes,
-:func:`stepbox.core.build.context.load_context`), with the Dockerfile and
+:func:`stepbox.core.dockerfile.context.load_context`), with the Dockerfile and
 ``.dockerignore`` always included.  A Dockerfile from outside the context
 (``-f ../Dockerfile``) travels inside the tar under a name of its own.
 """
@@ -15,7 +15,7 @@ import secrets
 import tarfile
 import tempfile
 
-from stepbox.core.build.context import ContextFile, load_context
+from stepbox.core.dockerfile.context import ContextFile, load_context
 
 SPOOL_IN_MEMORY = 64 << 20           # bytes; bigger contexts spill to a temporary file
 

@@ -24,7 +24,7 @@ from stepbox.core.container.store import ContainerStore
 from stepbox.core.engine.locations import state_root
 from stepbox.core.image.store import ImageStore
 from stepbox.core.kernel import Kernel, Tracer
-from stepbox.core.kernel.registry import choose_backend
+from stepbox.core.kernel.backend_lookup import choose_backend
 
 
 @dataclass

@@ -65,9 +65,9 @@ class BuildEndpoint:
 
     def __call__(self, req: Request) -> StreamResponse:
         try:
-            from stepbox.core.build.builder import Builder, BuildOptions
-            from stepbox.core.build.cache import BuildCache
-            from stepbox.core.build.errors import BuildError, RunFailed
+            from stepbox.core.dockerfile.builder import Builder, BuildOptions
+            from stepbox.core.dockerfile.cache import BuildCache
+            from stepbox.core.dockerfile.errors import BuildError, RunFailed
         except ImportError:
             raise NotImplementedYet("docker build is not available: this checkout has no core/build") from None
         if req.arg("remote"):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-from stepbox.core.build.builder import Builder, BuildOptions
-from stepbox.core.build.cache import BuildCache
+from stepbox.core.dockerfile.builder import Builder, BuildOptions
+from stepbox.core.dockerfile.cache import BuildCache
 
 from .controls import Walkthrough
 from .diagrams import layer_stack_svg

@@ -115,7 +115,7 @@ def test_the_client_imports_no_backend_and_no_runtime():
             "from stepbox.core.cli import attach, autostart, build, connection, containers, daemon, images, "
             "registry, stepthrough; "
             "heavy = ('stepbox.backends', 'stepbox.core.container.runtime', 'stepbox.core.kernel', "
-            "'stepbox.core.image.store', 'stepbox.core.build.builder', 'rich'); "
+            "'stepbox.core.image.store', 'stepbox.core.dockerfile.builder', 'rich'); "
             "print(sorted(n for n in sys.modules if n.startswith(heavy)))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr

@@ -9,7 +9,7 @@ from stepbox.core.container.runtime import Runtime
 from stepbox.core.container.store import ContainerStore
 from stepbox.core.image.store import ImageStore
 from stepbox.core.kernel import Tracer
-from stepbox.core.kernel.registry import load_backend
+from stepbox.core.kernel.backend_lookup import load_backend
 
 
 def runtime_on(backend: str, *, persistent: bool = False):

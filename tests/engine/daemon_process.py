@@ -105,7 +105,7 @@ class DaemonProcess:
 def _linux_leftovers(root: str) -> None:
     """Kill container processes and unmount rootfs a failed test left."""
     try:
-        from stepbox.backends.linux.process import LinuxProcesses
+        from stepbox.backends.linux.processes import LinuxProcesses
         LinuxProcesses(os.path.join(root, "linux", "kernel")).kill_all(timeout=5)
     except Exception:
         pass

@@ -385,7 +385,7 @@ def test_cleanup_after_a_crash_with_a_frozen_container(linux_kernel, busybox_ent
 def test_a_reused_pid_is_not_mistaken_for_the_container(linux_kernel):
     """A record names a PID and its start time; a different process that
     got the same PID later (here: this test process itself) is not it."""
-    from stepbox.backends.linux.process import LinuxProcessHandle
+    from stepbox.backends.linux.processes import LinuxProcessHandle
 
     k = linux_kernel
     me = os.getpid()

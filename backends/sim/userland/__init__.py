@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..sys_api import Program
 from .libc import basename
-from .registry import REAL_APPLETS, implemented_names, lookup
+from .applet_table import REAL_APPLETS, implemented_names, lookup
 
 SIM_BUSYBOX: bytes = (
     b"#!stepbox-sim-busybox\n"

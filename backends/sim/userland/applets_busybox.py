@@ -12,7 +12,7 @@ from typing import Any
 
 from ..sys_api import Sys
 from .libc import BANNER, basename, err, out
-from .registry import implemented_names, lookup
+from .applet_table import implemented_names, lookup
 
 Gen = Generator[Any, Any, int]
 
@@ -59,7 +59,7 @@ def busybox_main(sys: Sys) -> Gen:
     program = lookup(name)
     applet_sys = _WithArgv(sys, args)
     if program is None:
-        from .registry import REAL_APPLETS
+        from .applet_table import REAL_APPLETS
         program = not_available if name in REAL_APPLETS else not_found
     return (yield from program(applet_sys))
 

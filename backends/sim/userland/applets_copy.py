@@ -12,7 +12,7 @@ from .libc import (
     basename, close_quietly, complain, errno_is, join, parse_options, read_chunk,
     show_usage, strerror, write_all,
 )
-from .registry import applet
+from .applet_table import applet
 
 Gen = Generator[Any, Any, int]
 

@@ -21,7 +21,7 @@ from .libc import (
 )
 from .applets_copy import target_is_dir
 from .applets_owners import parse_mode
-from .registry import applet
+from .applet_table import applet
 
 Gen = Generator[Any, Any, int]
 EPOCH_LS = "Jan  1  1970"

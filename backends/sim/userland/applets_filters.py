@@ -15,7 +15,7 @@ from .libc import (
     LineReader, UsageError, close_quietly, complain, getopt, open_input, out, parse_int,
     parse_options, read_all, read_chunk, show_usage, strerror, write_all,
 )
-from .registry import applet
+from .applet_table import applet
 
 Gen = Generator[Any, Any, int]
 

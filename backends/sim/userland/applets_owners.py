@@ -13,7 +13,7 @@ from ..sys_api import Sys
 from .libc import (
     complain, join, read_text, show_usage, strerror,
 )
-from .registry import applet
+from .applet_table import applet
 
 Gen = Generator[Any, Any, int]
 

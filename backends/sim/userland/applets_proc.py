@@ -17,7 +17,7 @@ from typing import Any
 from ..sys_api import Sys
 from . import cmd_kill
 from .libc import UsageError, complain, getopt, id_to_name, out, read_text, show_usage
-from .registry import applet
+from .applet_table import applet
 
 Gen = Generator[Any, Any, int]
 

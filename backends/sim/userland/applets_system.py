@@ -17,7 +17,7 @@ from ..sys_api import Sys
 from .libc import (
     complain, errno_is, id_to_name, out, parse_options, read_text, show_usage, strerror,
 )
-from .registry import applet
+from .applet_table import applet
 
 Gen = Generator[Any, Any, int]
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..sys_api import O_RDONLY
 from . import cmd_echo, cmd_kill, cmd_printf, cmd_test
 from .libc import errno_is, read_all, read_chunk, strerror, write_all
-from .registry import STANDALONE_APPLET
+from .applet_table import STANDALONE_APPLET
 from .sh_errors import BreakLoop, ContinueLoop, ReturnFromFunction, ShellExit, ShellFatal
 from .sh_lexer import is_name
 

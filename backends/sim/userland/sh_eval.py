@@ -29,7 +29,7 @@ from ..sys_api import (
     O_APPEND, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, WNOHANG, Sys,
 )
 from .libc import err, errno_is, read_all, strerror, write_all
-from .registry import REAL_APPLETS, STANDALONE_APPLET
+from .applet_table import REAL_APPLETS, STANDALONE_APPLET
 from .sh_ast import (
     AndOr, BraceGroup, Case, Command, CommandList, For, FuncDef, HereDoc, If, Loop,
     Pipeline, Redirect, Redirected, SimpleCommand, Subshell, Word,

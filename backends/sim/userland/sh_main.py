@@ -16,7 +16,7 @@ from typing import Any
 
 from ..sys_api import O_RDONLY, Sys
 from .libc import close_quietly, err, read_all, show_usage, strerror
-from .registry import applet
+from .applet_table import applet
 from .sh_eval import Shell
 
 Gen = Generator[Any, Any, int]

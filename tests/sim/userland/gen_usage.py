@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from stepbox.backends.sim.userland.registry import implemented_names  # noqa: E402
+    from stepbox.backends.sim.userland.applet_table import implemented_names  # noqa: E402
     lines = ['"""Usage texts recorded from busybox 1.35 by tests/sim/userland/gen_usage.py.', "",
              'Generated data: do not edit by hand."""', "", "USAGE: dict[str, str] = {"]
     for name in sorted(implemented_names()):

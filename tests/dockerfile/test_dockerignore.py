@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stepbox.core.build.context import load_context
-from stepbox.core.build.dockerignore import IgnoreError, PatternMatcher, read_patterns
+from stepbox.core.dockerfile.context import load_context
+from stepbox.core.dockerfile.dockerignore import IgnoreError, PatternMatcher, read_patterns
 
 
 def excluded(patterns: list[str], path: str) -> bool:

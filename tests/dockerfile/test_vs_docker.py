@@ -35,14 +35,14 @@ import tempfile
 
 import pytest
 
-from stepbox.core.build.builder import Builder, BuildOptions
-from stepbox.core.build.cache import BuildCache
-from stepbox.core.build.errors import BuildError
+from stepbox.core.dockerfile.builder import Builder, BuildOptions
+from stepbox.core.dockerfile.cache import BuildCache
+from stepbox.core.dockerfile.errors import BuildError
 from stepbox.core.image.archive import save
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.image.flatten import flatten
 from stepbox.core.kernel import EntryKind
-from stepbox.core.kernel.registry import load_backend, unavailable_reason as backend_unavailable
+from stepbox.core.kernel.backend_lookup import load_backend, unavailable_reason as backend_unavailable
 from tests.core.engines import runtime_on
 
 from tests.support.dockerd import DockerDaemon, unavailable_reason

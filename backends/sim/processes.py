@@ -36,7 +36,7 @@ from .vfs import DIR
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
-    from .process import Process
+    from .process_table import Process
 
 _boot_ids = iter(range(1, 1 << 62))
 
@@ -190,7 +190,7 @@ class SimProcessHandle(ProcessHandle):
         p.caps = p.caps & frozenset(keep)
         p.no_new_privs = True
         if k.tracer.enabled:
-            from .process import CAPABILITY_NAMES, capability_mask
+            from .process_table import CAPABILITY_NAMES, capability_mask
             for name in CAPABILITY_NAMES:
                 if name in dropped:
                     k.tracer.record("prctl", f"PR_CAPBSET_DROP, {name}")

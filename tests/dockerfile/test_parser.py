@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from stepbox.core.build import instructions as ins
-from stepbox.core.build.errors import DockerfileError
-from stepbox.core.build.parser import parse_dockerfile
+from stepbox.core.dockerfile import instructions as ins
+from stepbox.core.dockerfile.errors import DockerfileError
+from stepbox.core.dockerfile.parser import parse_dockerfile
 
 
 def only(text: str) -> ins.Instruction:

@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from stepbox.backends.sim.userland import APPLETS, SIM_BUSYBOX, find_program, is_busybox
-from stepbox.backends.sim.userland.registry import REAL_APPLETS
+from stepbox.backends.sim.userland.applet_table import REAL_APPLETS
 
 REQUIRED = ("sh ash echo cat ls ps hostname id sleep true false mkdir rm mv cp touch head tail "
             "wc grep env mount kill pwd printf test [ expr seq uname whoami yes stat ln chmod "

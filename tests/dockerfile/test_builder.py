@@ -9,9 +9,9 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from stepbox.core.build.builder import Builder, BuildOptions
-from stepbox.core.build.cache import BuildCache
-from stepbox.core.build.errors import BuildError, DockerfileError, RunFailed
+from stepbox.core.dockerfile.builder import Builder, BuildOptions
+from stepbox.core.dockerfile.cache import BuildCache
+from stepbox.core.dockerfile.errors import BuildError, DockerfileError, RunFailed
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.image.flatten import flatten
 from stepbox.core.image.store import ImageNotFound, ImageStore

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stepbox.core.build.substitution import Lexer, SubstitutionError
+from stepbox.core.dockerfile.substitution import Lexer, SubstitutionError
 
 ENV = {"NAME": "stepbox", "EMPTY": "", "SPACED": "a  b", "X": "x"}
 lexer = Lexer()
