@@ -37,6 +37,7 @@ from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
 from stepbox.core.image.store import ImageStore  # noqa: E402
 from stepbox.core.kernel import Tracer  # noqa: E402
 from stepbox.core.kernel.backend_lookup import load_backend  # noqa: E402
+
 from tests.support.dockerd import DockerDaemon, unavailable_reason  # noqa: E402
 
 DOCKERFILE = """\
@@ -74,13 +75,18 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 
 def in_process_cached(backend: str, state: str, ctx: str, repeat: int) -> list[float]:
+    from stepbox.core.cli.session import open_session
     from stepbox.core.dockerfile.builder import Builder, BuildOptions
     from stepbox.core.dockerfile.cache import BuildCache
-    from stepbox.core.cli.session import open_session
+
     session = open_session(backend, state)
     try:
-        builder = Builder(session.runtime.images, session.runtime,
-                          BuildCache(os.path.join(state, "build-cache")), lambda line: None)
+        builder = Builder(
+            session.runtime.images,
+            session.runtime,
+            BuildCache(os.path.join(state, "build-cache")),
+            lambda line: None,
+        )
         out = []
         for _ in range(repeat):
             start = time.perf_counter()
@@ -108,7 +114,9 @@ def main() -> None:
         ctx = make_context(work)
         state = os.path.join(work, "state")
         # One busybox for both: bootstrapped by stepbox, loaded into docker.
-        kernel = load_backend(args.backend).create_kernel(os.path.join(state, args.backend, "kernel"), Tracer())
+        kernel = load_backend(args.backend).create_kernel(
+            os.path.join(state, args.backend, "kernel"), Tracer()
+        )
         try:
             images = ImageStore(os.path.join(state, "images"))
             buf = io.BytesIO()
@@ -119,16 +127,28 @@ def main() -> None:
 
         # The CLI sends the context to the state directory's daemon (started
         # by the warm-up build, stopped before the in-process measurement).
-        stepbox = [sys.executable, "-m", "stepbox", "--backend", args.backend,
-                   "--root", state, "build", "-q", "-t", "bench"]
+        stepbox = [
+            sys.executable,
+            "-m",
+            "stepbox",
+            "--backend",
+            args.backend,
+            "--root",
+            state,
+            "build",
+            "-q",
+            "-t",
+            "bench",
+        ]
         docker = [daemon.client, "build", "-q", "-t", "bench"]
         # Let Python keep its bytecode (some shells set PYTHONDONTWRITEBYTECODE,
         # which makes every stepbox command recompile itself), and warm both up.
         env = {k: v for k, v in daemon.env.items() if k != "PYTHONDONTWRITEBYTECODE"}
         timed(stepbox + [ctx], env)
         timed(docker + [ctx], env)
-        times: dict[str, list[float]] = {k: [] for k in ("stepbox_cold", "stepbox_cached",
-                                                          "docker_cold", "docker_cached")}
+        times: dict[str, list[float]] = {
+            k: [] for k in ("stepbox_cold", "stepbox_cached", "docker_cold", "docker_cached")
+        }
         for _ in range(args.repeat):
             times["stepbox_cold"].append(timed(stepbox + ["--no-cache", ctx], env))
             times["stepbox_cached"].append(timed(stepbox + [ctx], env))
@@ -138,16 +158,25 @@ def main() -> None:
         # The builder's own cost, without interpreter start-up and imports.
         times["stepbox_cached_in_process"] = in_process_cached(args.backend, state, ctx, args.repeat)
         median = {k: round(statistics.median(v), 3) for k, v in times.items()}
-        print(json.dumps({
-            "dockerfile_steps": 10,
-            "backend": args.backend,
-            "repeat": args.repeat,
-            "seconds": median,
-            "ratio_cold_stepbox_over_docker": round(median["stepbox_cold"] / median["docker_cold"], 2),
-            "ratio_cached_stepbox_over_docker": round(median["stepbox_cached"] / median["docker_cached"], 2),
-            "cached_speedup_stepbox": round(median["stepbox_cold"] / median["stepbox_cached"], 1),
-            "cached_speedup_docker": round(median["docker_cold"] / median["docker_cached"], 1),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "dockerfile_steps": 10,
+                    "backend": args.backend,
+                    "repeat": args.repeat,
+                    "seconds": median,
+                    "ratio_cold_stepbox_over_docker": round(
+                        median["stepbox_cold"] / median["docker_cold"], 2
+                    ),
+                    "ratio_cached_stepbox_over_docker": round(
+                        median["stepbox_cached"] / median["docker_cached"], 2
+                    ),
+                    "cached_speedup_stepbox": round(median["stepbox_cold"] / median["stepbox_cached"], 1),
+                    "cached_speedup_docker": round(median["docker_cold"] / median["docker_cached"], 1),
+                },
+                indent=2,
+            )
+        )
     finally:
         stop_stepbox_daemon(os.path.join(work, "state"))
         daemon.stop()
@@ -156,8 +185,9 @@ def main() -> None:
 
 def stop_stepbox_daemon(state: str) -> None:
     """The daemon the CLI calls started for ``state`` (a no-op if none runs)."""
-    subprocess.run([sys.executable, "-m", "stepbox", "--root", state, "daemon", "stop"],
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "stepbox", "--root", state, "daemon", "stop"], capture_output=True, timeout=120
+    )
 
 
 if __name__ == "__main__":

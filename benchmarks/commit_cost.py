@@ -42,7 +42,7 @@ from stepbox.core.kernel.backend_lookup import load_backend  # noqa: E402
 
 TARGET = 1.5
 SMALL, BIG = 10, 10_000
-FILES_PER_DIR = 100          # a real tree: no directory of 10,000 names
+FILES_PER_DIR = 100  # a real tree: no directory of 10,000 names
 
 
 def files_layer(count: int) -> bytes:
@@ -51,8 +51,9 @@ def files_layer(count: int) -> bytes:
     for d in range((count + FILES_PER_DIR - 1) // FILES_PER_DIR):
         entries.append(LayerEntry(f"data/d{d}", EntryKind.DIR, mode=0o755))
     for i in range(count):
-        entries.append(LayerEntry(f"data/d{i // FILES_PER_DIR}/f{i}", EntryKind.FILE,
-                                  data=f"file {i}\n".encode() * 8))
+        entries.append(
+            LayerEntry(f"data/d{i // FILES_PER_DIR}/f{i}", EntryKind.FILE, data=f"file {i}\n".encode() * 8)
+        )
     buf = io.BytesIO()
     write_layer(entries, buf)
     return buf.getvalue()
@@ -60,10 +61,16 @@ def files_layer(count: int) -> bytes:
 
 def image_of(runtime: Runtime, count: int) -> str:
     busybox = ensure_busybox(runtime.images, runtime.kernel)
-    config = {"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
-              "config": dict(busybox.config["config"]),
-              "history": [*busybox.config["history"],
-                          {"created": "2024-01-01T00:00:00Z", "created_by": f"{count} files"}]}
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-01-01T00:00:00Z",
+        "config": dict(busybox.config["config"]),
+        "history": [
+            *busybox.config["history"],
+            {"created": "2024-01-01T00:00:00Z", "created_by": f"{count} files"},
+        ],
+    }
     ref = f"files:{count}"
     runtime.images.add_image([*busybox.layers, files_layer(count)], config, tag=ref)
     return ref
@@ -71,8 +78,9 @@ def image_of(runtime: Runtime, count: int) -> str:
 
 def one_commit(runtime: Runtime, ref: str) -> float:
     """Change one file in a container of ``ref``; the seconds its commit took."""
-    record = runtime.run(ContainerConfig(image=ref, network="none",
-                                         cmd=("sh", "-c", "echo changed > /data/d0/f1")))
+    record = runtime.run(
+        ContainerConfig(image=ref, network="none", cmd=("sh", "-c", "echo changed > /data/d0/f1"))
+    )
     try:
         if record.exit_code != 0:
             raise SystemExit(f"the container failed: {runtime.logs(record)}")
@@ -94,17 +102,25 @@ def measure(backend: str, repeat: int) -> dict:
         runtime = Runtime(kernel, ImageStore(os.path.join(root, "images")), ContainerStore(None))
         refs = {SMALL: image_of(runtime, SMALL), BIG: image_of(runtime, BIG)}
         for ref in refs.values():
-            one_commit(runtime, ref)                 # warm up: the layers get unpacked once
+            one_commit(runtime, ref)  # warm up: the layers get unpacked once
         samples: dict[int, list[float]] = {SMALL: [], BIG: []}
         for _ in range(repeat):
             for count, ref in refs.items():
                 samples[count].append(one_commit(runtime, ref))
         small, big = statistics.median(samples[SMALL]), statistics.median(samples[BIG])
-        return {"benchmark": "commit_cost", "backend": backend, "repeat": repeat,
-                "small_files": SMALL, "big_files": BIG,
-                "small_seconds": round(small, 5), "big_seconds": round(big, 5),
-                "ratio": round(big / small, 2), "target": TARGET, "within_target": big / small <= TARGET,
-                "samples_seconds": {str(k): [round(s, 5) for s in v] for k, v in samples.items()}}
+        return {
+            "benchmark": "commit_cost",
+            "backend": backend,
+            "repeat": repeat,
+            "small_files": SMALL,
+            "big_files": BIG,
+            "small_seconds": round(small, 5),
+            "big_seconds": round(big, 5),
+            "ratio": round(big / small, 2),
+            "target": TARGET,
+            "within_target": big / small <= TARGET,
+            "samples_seconds": {str(k): [round(s, 5) for s in v] for k, v in samples.items()},
+        }
     finally:
         kernel.close()
         shutil.rmtree(root, ignore_errors=True)

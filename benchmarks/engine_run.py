@@ -30,6 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from stepbox.core.engine.locations import someone_listening  # noqa: E402
+
 from tests.support.dockerd import DockerDaemon  # noqa: E402
 
 
@@ -71,11 +72,13 @@ def _tree_rss_kib(pid: int) -> int:
 
 def _docker(host: str, *args: str, input: bytes | None = None, config: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DOCKER_HOST": host, "DOCKER_CONFIG": config, "DOCKER_CLI_HINTS": "false"}
-    return subprocess.run(["docker", *args], input=input, capture_output=True, env=env, check=True, timeout=300)
+    return subprocess.run(
+        ["docker", *args], input=input, capture_output=True, env=env, check=True, timeout=300
+    )
 
 
 def _time_runs(host: str, runs: int, config: str) -> list[float]:
-    _docker(host, "run", "--rm", "busybox", "true", config=config)          # warm-up
+    _docker(host, "run", "--rm", "busybox", "true", config=config)  # warm-up
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -102,21 +105,35 @@ def measure(runs: int, backend: str, idle_seconds: float) -> dict:
     stepbox = None
     try:
         with open(os.path.join(work, "stepbox.log"), "wb") as log, DockerDaemon() as docker:
-            stepbox = subprocess.Popen([sys.executable, "-m", "stepbox.core.engine", "-H", f"unix://{stepbox_sock}",
-                                        "--backend", backend, "--root", os.path.join(work, "stepbox")],
-                                       stdout=log, stderr=subprocess.STDOUT)
+            stepbox = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "stepbox.core.engine",
+                    "-H",
+                    f"unix://{stepbox_sock}",
+                    "--backend",
+                    backend,
+                    "--root",
+                    os.path.join(work, "stepbox"),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             _wait_for_socket(stepbox_sock, stepbox, "the stepbox daemon")
             stepbox_host, docker_host = f"unix://{stepbox_sock}", f"unix://{docker.socket}"
 
-            _docker(stepbox_host, "pull", "busybox", config=config)                  # built from the host's binary
+            _docker(stepbox_host, "pull", "busybox", config=config)  # built from the host's binary
             image = _docker(stepbox_host, "save", "busybox", config=config).stdout
             _docker(docker_host, "load", input=image, config=config)
 
             # Idle memory first: after start-up and one image load, nothing running.
             time.sleep(idle_seconds)
             rss = {"stepbox": _tree_rss_kib(stepbox.pid), "dockerd": _tree_rss_kib(docker.process.pid)}
-            times = {"stepbox": _time_runs(stepbox_host, runs, config),
-                     "dockerd": _time_runs(docker_host, runs, config)}
+            times = {
+                "stepbox": _time_runs(stepbox_host, runs, config),
+                "dockerd": _time_runs(docker_host, runs, config),
+            }
         median = {k: statistics.median(v) for k, v in times.items()}
         return {
             "benchmark": "docker run --rm busybox true",
@@ -136,7 +153,9 @@ def measure(runs: int, backend: str, idle_seconds: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--backend", default="linux" if os.geteuid() == 0 else "sim", choices=["linux", "sim"])
+    parser.add_argument(
+        "--backend", default="linux" if os.geteuid() == 0 else "sim", choices=["linux", "sim"]
+    )
     parser.add_argument("--idle-seconds", type=float, default=3.0)
     args = parser.parse_args()
     if shutil.which("dockerd") is None or shutil.which("docker") is None:

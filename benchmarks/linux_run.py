@@ -72,8 +72,19 @@ def measure(runs: int) -> dict:
     results: dict = {"benchmark": "linux_run", "runs": runs}
     try:
         state = os.path.join(root, "stepbox")
-        cli = [sys.executable, "-m", "stepbox", "--backend", "linux", "--root", state,
-               "run", "--rm", "busybox", "true"]
+        cli = [
+            sys.executable,
+            "-m",
+            "stepbox",
+            "--backend",
+            "linux",
+            "--root",
+            state,
+            "run",
+            "--rm",
+            "busybox",
+            "true",
+        ]
         # The CLI is a client of the state directory's daemon: the warm-up
         # call starts it (as a user's first command would), the timed calls
         # find it running.  Bytecode is kept, as in a normal installation.
@@ -81,13 +92,21 @@ def measure(runs: int) -> dict:
         try:
             results["stepbox_cli_s"] = timed(lambda: run_ok(cli, env=env), runs)
             # The same busybox for dockerd, while this daemon still runs.
-            busybox_tar = subprocess.run([sys.executable, "-m", "stepbox", "--root", state, "save", "busybox"],
-                                         check=True, capture_output=True).stdout
+            busybox_tar = subprocess.run(
+                [sys.executable, "-m", "stepbox", "--root", state, "save", "busybox"],
+                check=True,
+                capture_output=True,
+            ).stdout
         finally:
-            subprocess.run([sys.executable, "-m", "stepbox", "--root", state, "daemon", "stop"],
-                           capture_output=True, timeout=120)
+            subprocess.run(
+                [sys.executable, "-m", "stepbox", "--root", state, "daemon", "stop"],
+                capture_output=True,
+                timeout=120,
+            )
 
-        kernel = load_backend("linux").create_kernel(os.path.join(root, "inproc", "kernel"), Tracer(enabled=False))
+        kernel = load_backend("linux").create_kernel(
+            os.path.join(root, "inproc", "kernel"), Tracer(enabled=False)
+        )
         runtime = Runtime(kernel, ImageStore(os.path.join(root, "inproc", "images")), ContainerStore(None))
         config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True)
         try:
@@ -97,12 +116,16 @@ def measure(runs: int) -> dict:
 
         bundle = runc_bundle(root)
         counter = iter(range(10**9))
-        results["runc_s"] = timed(lambda: run_ok(["runc", "run", "-b", bundle, f"bench{next(counter)}"]), runs)
+        results["runc_s"] = timed(
+            lambda: run_ok(["runc", "run", "-b", bundle, f"bench{next(counter)}"]), runs
+        )
 
         if shutil.which("dockerd"):
             with DockerDaemon() as docker:
                 docker.load(busybox_tar)
-                results["docker_s"] = timed(lambda: run_ok([*docker.cli, "run", "--rm", "busybox", "true"]), runs)
+                results["docker_s"] = timed(
+                    lambda: run_ok([*docker.cli, "run", "--rm", "busybox", "true"]), runs
+                )
             results["cli_vs_docker"] = round(results["stepbox_cli_s"] / results["docker_s"], 2)
         results["inprocess_vs_runc"] = round(results["stepbox_inprocess_s"] / results["runc_s"], 2)
         for key in [k for k in results if k.endswith("_s")]:

@@ -35,16 +35,20 @@ from stepbox.core.kernel import EntryKind, LayerEntry
 from stepbox.core.registry.client import RegistryClient
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from tests.registry.interop import cncf_registry, free_port, wait_until  # noqa: E402
 from tests.registry.helpers import Http  # noqa: E402
+from tests.registry.interop import cncf_registry, free_port, wait_until  # noqa: E402
 
 
 def make_layer(seed: int, size: int) -> bytes:
     rng = random.Random(seed)
     half = size // 2
-    text = (" ".join(rng.choice(["layer", "image", "registry", "blob", "digest", "manifest"])
-                     for _ in range(2000)) + "\n").encode()
-    data = rng.randbytes(half) + (text * (half // len(text) + 1))[:size - half]
+    text = (
+        " ".join(
+            rng.choice(["layer", "image", "registry", "blob", "digest", "manifest"]) for _ in range(2000)
+        )
+        + "\n"
+    ).encode()
+    data = rng.randbytes(half) + (text * (half // len(text) + 1))[: size - half]
     buf = io.BytesIO()
     write_layer([LayerEntry(f"data/layer{seed}.bin", EntryKind.FILE, data=data)], buf)
     return buf.getvalue()
@@ -56,8 +60,20 @@ def stepbox_registry(workdir: str):
     log_path = os.path.join(workdir, "access.log")
     log = open(log_path, "w")
     code = "import stepbox.core.cli.registry; from stepbox.core.cli.main import cli; cli(prog_name='stepbox')"
-    proc = subprocess.Popen([sys.executable, "-c", code, "registry", "serve", "--addr", f"127.0.0.1:{port}",
-                             "--root", os.path.join(workdir, "registry")], stderr=log)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "registry",
+            "serve",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--root",
+            os.path.join(workdir, "registry"),
+        ],
+        stderr=log,
+    )
     try:
         wait_until(lambda: Http(f"127.0.0.1:{port}")("GET", "/v2/").status == 200, "the stepbox registry")
         yield f"127.0.0.1:{port}", log_path
@@ -71,13 +87,17 @@ def bytes_logged(log_path: str, since_line: int) -> tuple[int, int]:
     """(bytes received in upload requests, line count) from the access log."""
     with open(log_path) as f:
         lines = f.readlines()
-    received = sum(int(m.group(1)) for line in lines[since_line:]
-                   if (m := re.search(r" in=(\d+) ", line)) and line.startswith(("PATCH", "PUT", "POST")))
+    received = sum(
+        int(m.group(1))
+        for line in lines[since_line:]
+        if (m := re.search(r" in=(\d+) ", line)) and line.startswith(("PATCH", "PUT", "POST"))
+    )
     return received, len(lines)
 
 
-def run_through(netloc: str, layers: list[bytes], changed_top: bytes, workdir: str, label: str,
-                log_path: str | None) -> dict:
+def run_through(
+    netloc: str, layers: list[bytes], changed_top: bytes, workdir: str, label: str, log_path: str | None
+) -> dict:
     config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]}}
     source = ImageStore(os.path.join(workdir, label, "source", "images"))
     name = f"{netloc}/bench/app:v1"
@@ -90,7 +110,9 @@ def run_through(netloc: str, layers: list[bytes], changed_top: bytes, workdir: s
 
     target = ImageStore(os.path.join(workdir, label, "target", "images"))
     start = time.perf_counter()
-    RegistryClient(target, progress=False, metadata_path=os.path.join(workdir, label, "meta2.json")).pull(name)
+    RegistryClient(target, progress=False, metadata_path=os.path.join(workdir, label, "meta2.json")).pull(
+        name
+    )
     pull_seconds = time.perf_counter() - start
 
     source.add_image(layers[:-1] + [changed_top], config, tag=name)
@@ -121,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     layer_size = args.size_mb * 1_000_000 // args.layers
     layers = [make_layer(seed, layer_size) for seed in range(args.layers)]
-    changed_top = make_layer(1000, 1_000_000)          # the top layer becomes a 1 MB change
+    changed_top = make_layer(1000, 1_000_000)  # the top layer becomes a 1 MB change
     workdir = tempfile.mkdtemp(prefix="stepbox-bench-registry-")
     try:
         with stepbox_registry(workdir) as (netloc, log_path):
@@ -130,15 +152,20 @@ def main() -> None:
             cncf = run_through(netloc, layers, changed_top, workdir, "cncf", None)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps({
-        "image": {"layers": args.layers, "uncompressed_bytes": sum(len(layer) for layer in layers)},
-        "stepbox_registry": stepbox,
-        "cncf_registry": cncf,
-        "ratio_stepbox_over_cncf": {
-            "push": round(stepbox["push_seconds"] / cncf["push_seconds"], 2),
-            "pull": round(stepbox["pull_seconds"] / cncf["pull_seconds"], 2),
-        },
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "image": {"layers": args.layers, "uncompressed_bytes": sum(len(layer) for layer in layers)},
+                "stepbox_registry": stepbox,
+                "cncf_registry": cncf,
+                "ratio_stepbox_over_cncf": {
+                    "push": round(stepbox["push_seconds"] / cncf["push_seconds"], 2),
+                    "pull": round(stepbox["pull_seconds"] / cncf["pull_seconds"], 2),
+                },
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -27,42 +27,78 @@ START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
 # name -> (script arguments, how to summarise its JSON as README table rows)
 def _sim(r):
-    return [("simulated lifecycles per second (create, start `true`, wait, remove; in-process, one core)",
-             f"{r['per_second']:.0f}/s", "aim: ≥ 2,000/s")]
+    return [
+        (
+            "simulated lifecycles per second (create, start `true`, wait, remove; in-process, one core)",
+            f"{r['per_second']:.0f}/s",
+            "aim: ≥ 2,000/s",
+        )
+    ]
 
 
 def _linux(r):
-    rows = [("`stepbox run --rm busybox true` (CLI) vs `docker run --rm` (dockerd)",
-             f"{r['stepbox_cli_s']*1000:.0f} ms vs {r['docker_s']*1000:.0f} ms = **{r['cli_vs_docker']}x**",
-             "target ≤ 0.5x")] if "docker_s" in r else []
-    rows.append(("in-process engine vs `runc run` (same busybox bundle)",
-                 f"{r['stepbox_inprocess_s']*1000:.1f} ms vs {r['runc_s']*1000:.1f} ms = **{r['inprocess_vs_runc']}x**",
-                 "target ≤ 2x"))
+    rows = (
+        [
+            (
+                "`stepbox run --rm busybox true` (CLI) vs `docker run --rm` (dockerd)",
+                f"{r['stepbox_cli_s'] * 1000:.0f} ms vs {r['docker_s'] * 1000:.0f} ms = **{r['cli_vs_docker']}x**",
+                "target ≤ 0.5x",
+            )
+        ]
+        if "docker_s" in r
+        else []
+    )
+    rows.append(
+        (
+            "in-process engine vs `runc run` (same busybox bundle)",
+            f"{r['stepbox_inprocess_s'] * 1000:.1f} ms vs {r['runc_s'] * 1000:.1f} ms = **{r['inprocess_vs_runc']}x**",
+            "target ≤ 2x",
+        )
+    )
     return rows
 
 
 def _engine(r):
     m = r["median_seconds"]
     rss = r["idle_rss_kib"]
-    return [("`docker run --rm busybox true` through the stepbox daemon vs dockerd",
-             f"{m['stepbox']*1000:.0f} ms vs {m['dockerd']*1000:.0f} ms = **{r['run_time_ratio_stepbox_over_dockerd']}x**",
-             f"backend {r['stepbox_backend']}"),
-            ("idle daemon memory (RSS, daemon and its children)",
-             f"{rss['stepbox']/1024:.1f} MiB vs {rss['dockerd']/1024:.1f} MiB = "
-             f"**{r['idle_rss_ratio_stepbox_over_dockerd']}x**", "")]
+    return [
+        (
+            "`docker run --rm busybox true` through the stepbox daemon vs dockerd",
+            f"{m['stepbox'] * 1000:.0f} ms vs {m['dockerd'] * 1000:.0f} ms = **{r['run_time_ratio_stepbox_over_dockerd']}x**",
+            f"backend {r['stepbox_backend']}",
+        ),
+        (
+            "idle daemon memory (RSS, daemon and its children)",
+            f"{rss['stepbox'] / 1024:.1f} MiB vs {rss['dockerd'] / 1024:.1f} MiB = "
+            f"**{r['idle_rss_ratio_stepbox_over_dockerd']}x**",
+            "",
+        ),
+    ]
 
 
 def _build(r):
     t = r["seconds"]
-    rows = [("cold build of a 10-step Dockerfile: stepbox vs Docker's classic builder",
-             f"{t['stepbox_cold']:.2f} s vs {t['docker_cold']:.2f} s = **{r['ratio_cold_stepbox_over_docker']}x**",
-             f"backend {r['backend']}"),
-            ("fully cached rebuild of the same (CLI call)",
-             f"{t['stepbox_cached']:.2f} s vs {t['docker_cached']:.2f} s = "
-             f"**{r['ratio_cached_stepbox_over_docker']}x**", "")]
+    rows = [
+        (
+            "cold build of a 10-step Dockerfile: stepbox vs Docker's classic builder",
+            f"{t['stepbox_cold']:.2f} s vs {t['docker_cold']:.2f} s = **{r['ratio_cold_stepbox_over_docker']}x**",
+            f"backend {r['backend']}",
+        ),
+        (
+            "fully cached rebuild of the same (CLI call)",
+            f"{t['stepbox_cached']:.2f} s vs {t['docker_cached']:.2f} s = "
+            f"**{r['ratio_cached_stepbox_over_docker']}x**",
+            "",
+        ),
+    ]
     if "stepbox_cached_in_process" in t:
-        rows.append(("fully cached rebuild, stepbox's builder in-process (no interpreter start-up)",
-                     f"{t['stepbox_cached_in_process']:.3f} s", ""))
+        rows.append(
+            (
+                "fully cached rebuild, stepbox's builder in-process (no interpreter start-up)",
+                f"{t['stepbox_cached_in_process']:.3f} s",
+                "",
+            )
+        )
     return rows
 
 
@@ -70,20 +106,35 @@ def _registry(r):
     ratio = r["ratio_stepbox_over_cncf"]
     s, c = r["stepbox_registry"], r["cncf_registry"]
     change = s["one_layer_change"]
-    return [(f"push a {r['image']['uncompressed_bytes'] // 1_000_000} MB, {r['image']['layers']}-layer image: "
-             "stepbox registry vs CNCF registry",
-             f"{s['push_seconds']:.2f} s vs {c['push_seconds']:.2f} s = **{ratio['push']}x**", ""),
-            ("pull the same",
-             f"{s['pull_seconds']:.2f} s vs {c['pull_seconds']:.2f} s = **{ratio['pull']}x**", ""),
-            ("push again after changing one layer (1 MB)",
-             f"{change['bytes_sent_client_count']:,} bytes sent, {change['blobs_uploaded']} blob(s) uploaded, "
-             f"{change['blobs_skipped']} skipped", "only the changed layer travels")]
+    return [
+        (
+            f"push a {r['image']['uncompressed_bytes'] // 1_000_000} MB, {r['image']['layers']}-layer image: "
+            "stepbox registry vs CNCF registry",
+            f"{s['push_seconds']:.2f} s vs {c['push_seconds']:.2f} s = **{ratio['push']}x**",
+            "",
+        ),
+        (
+            "pull the same",
+            f"{s['pull_seconds']:.2f} s vs {c['pull_seconds']:.2f} s = **{ratio['pull']}x**",
+            "",
+        ),
+        (
+            "push again after changing one layer (1 MB)",
+            f"{change['bytes_sent_client_count']:,} bytes sent, {change['blobs_uploaded']} blob(s) uploaded, "
+            f"{change['blobs_skipped']} skipped",
+            "only the changed layer travels",
+        ),
+    ]
 
 
 def _commit(r):
-    return [(f"commit one changed file: {r['big_files']:,}-file image vs {r['small_files']}-file image",
-             f"{r['big_seconds']*1000:.1f} ms vs {r['small_seconds']*1000:.1f} ms = **{r['ratio']}x**",
-             f"target ≤ 1.5x ({r['backend']})")]
+    return [
+        (
+            f"commit one changed file: {r['big_files']:,}-file image vs {r['small_files']}-file image",
+            f"{r['big_seconds'] * 1000:.1f} ms vs {r['small_seconds'] * 1000:.1f} ms = **{r['ratio']}x**",
+            f"target ≤ 1.5x ({r['backend']})",
+        )
+    ]
 
 
 BENCHMARKS = {
@@ -98,12 +149,16 @@ BENCHMARKS = {
 
 def run(name: str) -> dict:
     args, _ = BENCHMARKS[name]
-    proc = subprocess.run([sys.executable, os.path.join(HERE, f"{name}.py"), *args],
-                          capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(HERE, f"{name}.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     text = proc.stdout
-    return json.loads(text[text.index("{"):])       # the script's one JSON document
+    return json.loads(text[text.index("{") :])  # the script's one JSON document
 
 
 def table(results: dict) -> str:
@@ -112,10 +167,14 @@ def table(results: dict) -> str:
         if name in results:
             rows += summarise(results[name])
     meta = results["_machine"]
-    lines = [f"Measured {meta['date']} on {meta['machine']} (`python benchmarks/run_all.py`; "
-             f"raw figures in `benchmarks/results.json`). Ratios are stepbox ÷ the real thing, "
-             "in the same run.", "",
-             "| what | result | note |", "|---|---|---|"]
+    lines = [
+        f"Measured {meta['date']} on {meta['machine']} (`python benchmarks/run_all.py`; "
+        f"raw figures in `benchmarks/results.json`). Ratios are stepbox ÷ the real thing, "
+        "in the same run.",
+        "",
+        "| what | result | note |",
+        "|---|---|---|",
+    ]
     lines += [f"| {what} | {result} | {note} |" for what, result, note in rows]
     return "\n".join(lines)
 
@@ -145,7 +204,7 @@ def main() -> None:
     results["_machine"] = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}",
+        f"Python {platform.python_version()}",
     }
     with open(RESULTS, "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)

@@ -31,15 +31,19 @@ def measure(seconds: float) -> dict:
         kernel = load_backend("sim").create_kernel(None, Tracer(enabled=False))
         runtime = Runtime(kernel, ImageStore(f"{root}/images"), ContainerStore(None))
         config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True)
-        runtime.run(config)                          # warm up: bootstraps the image, imports the layer
+        runtime.run(config)  # warm up: bootstraps the image, imports the layer
         count, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
             record = runtime.run(config)
             assert record.exit_code == 0
             count += 1
         elapsed = time.perf_counter() - start
-        return {"benchmark": "sim_lifecycles", "lifecycles": count, "seconds": round(elapsed, 3),
-                "per_second": round(count / elapsed, 1)}
+        return {
+            "benchmark": "sim_lifecycles",
+            "lifecycles": count,
+            "seconds": round(elapsed, 3),
+            "per_second": round(count / elapsed, 1),
+        }
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.register_profile(
-    "ci", max_examples=150, deadline=None,
+    "ci",
+    max_examples=150,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )
@@ -22,7 +24,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 IS_LINUX_ROOT = sys.platform == "linux" and os.geteuid() == 0
 LINUX_ONLY_REASON = "needs the real Linux kernel as root (this host: %s, uid %s)" % (
-    sys.platform, os.geteuid() if hasattr(os, "geteuid") else "n/a")
+    sys.platform,
+    os.geteuid() if hasattr(os, "geteuid") else "n/a",
+)
 
 
 # -- nothing outlives the suite ---------------------------------------------------------------
@@ -31,9 +35,11 @@ LINUX_ONLY_REASON = "needs the real Linux kernel as root (this host: %s, uid %s)
 # done) the suite fails if it left a mount or a process under the temp dir,
 # or a container cgroup of stepbox's.
 
+
 def _leftovers() -> dict[str, list[str]]:
     import re
     import tempfile
+
     tmp = os.path.realpath(tempfile.gettempdir())
     mounts, processes, cgroups = [], [], []
     with open("/proc/mounts") as f:
@@ -60,7 +66,7 @@ def _leftovers() -> dict[str, list[str]]:
 
 def pytest_sessionfinish(session, exitstatus):
     if not IS_LINUX_ROOT or hasattr(session.config, "workerinput"):
-        return                      # an xdist worker: the controller checks once, at the very end
+        return  # an xdist worker: the controller checks once, at the very end
     left = _leftovers()
     if left:
         session.exitstatus = 1

@@ -27,19 +27,22 @@ import sys
 def unavailable_reason() -> str | None:
     """Why the real kernel cannot be used here, as a sentence; None if it can."""
     if sys.platform != "linux":
-        return (f"the linux backend needs Linux (this is {sys.platform}); "
-                f"use the simulated kernel instead")
+        return f"the linux backend needs Linux (this is {sys.platform}); use the simulated kernel instead"
     if os.geteuid() != 0:
-        return ("the linux backend needs root (mount, namespaces and cgroups are "
-                "privileged); run as root or use the simulated kernel")
+        return (
+            "the linux backend needs root (mount, namespaces and cgroups are "
+            "privileged); run as root or use the simulated kernel"
+        )
     try:
         with open("/proc/filesystems") as f:
             filesystems = f.read().split()
     except OSError:
         return "cannot read /proc/filesystems: is /proc mounted?"
     if "overlay" not in filesystems:
-        return ("this kernel has no overlayfs (not in /proc/filesystems); "
-                "try `modprobe overlay` or use the simulated kernel")
+        return (
+            "this kernel has no overlayfs (not in /proc/filesystems); "
+            "try `modprobe overlay` or use the simulated kernel"
+        )
     return None
 
 
@@ -52,6 +55,7 @@ def create_kernel(state_dir: str, tracer=None, *, cgroup_base: str | None = None
     if reason:
         raise BackendUnavailable(reason)
     from .kernel import LinuxKernel
+
     return LinuxKernel(state_dir, tracer, cgroup_base=cgroup_base)
 
 

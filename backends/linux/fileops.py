@@ -35,13 +35,19 @@ def stat_result(st: os.stat_result) -> StatResult:
         kind = EntryKind.SYMLINK
     else:
         kind = EntryKind.FILE
-    return StatResult(kind=kind, mode=statmod.S_IMODE(mode), uid=st.st_uid, gid=st.st_gid,
-                      size=st.st_size, nlink=st.st_nlink,
-                      is_device=statmod.S_ISCHR(mode) or statmod.S_ISBLK(mode))
+    return StatResult(
+        kind=kind,
+        mode=statmod.S_IMODE(mode),
+        uid=st.st_uid,
+        gid=st.st_gid,
+        size=st.st_size,
+        nlink=st.st_nlink,
+        is_device=statmod.S_ISCHR(mode) or statmod.S_ISBLK(mode),
+    )
 
 
 def split_path(path: str) -> tuple[str, str]:
-    """"/a/b/c" -> ("a/b", "c"); "/" -> ("", "")."""
+    """ "/a/b/c" -> ("a/b", "c"); "/" -> ("", "")."""
     if not path.startswith("/"):
         raise OSError(errno.EINVAL, f"path must be absolute inside the container: {path!r}")
     parts = [p for p in path.split("/") if p and p != "."]
@@ -65,8 +71,7 @@ class HostFileOps(FileOps):
         rootfd = os.open(self.root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             if not rel:
-                return os.dup(rootfd) if flags & os.O_PATH else os.open(
-                    ".", flags, mode, dir_fd=rootfd)
+                return os.dup(rootfd) if flags & os.O_PATH else os.open(".", flags, mode, dir_fd=rootfd)
             return libc.openat2(rootfd, rel, flags, mode, _RESOLVE)
         finally:
             os.close(rootfd)
@@ -99,7 +104,7 @@ class HostFileOps(FileOps):
     def listdir(self, path: str) -> list[str]:
         fd = self._open("/".join(split_path(path)).strip("/"), os.O_RDONLY | os.O_DIRECTORY)
         try:
-            return os.listdir(fd)     # getdents order: what the filesystem gives
+            return os.listdir(fd)  # getdents order: what the filesystem gives
         finally:
             os.close(fd)
 
@@ -127,7 +132,7 @@ class HostFileOps(FileOps):
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
 

@@ -43,21 +43,37 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 # The interface flags the trace names (the rest show as nothing).
-IFF_NAMES = ((0x1, "IFF_UP"), (0x2, "IFF_BROADCAST"), (0x8, "IFF_LOOPBACK"), (0x40, "IFF_RUNNING"),
-             (0x1000, "IFF_MULTICAST"))
+IFF_NAMES = (
+    (0x1, "IFF_UP"),
+    (0x2, "IFF_BROADCAST"),
+    (0x8, "IFF_LOOPBACK"),
+    (0x40, "IFF_RUNNING"),
+    (0x1000, "IFF_MULTICAST"),
+)
 
 _MOUNT_FLAGS = {
-    "ro": libc.MS_RDONLY, "rw": 0, "nosuid": libc.MS_NOSUID, "nodev": libc.MS_NODEV,
-    "noexec": libc.MS_NOEXEC, "sync": libc.MS_SYNCHRONOUS, "noatime": libc.MS_NOATIME,
-    "nodiratime": libc.MS_NODIRATIME, "relatime": libc.MS_RELATIME,
-    "strictatime": libc.MS_STRICTATIME, "bind": libc.MS_BIND,
+    "ro": libc.MS_RDONLY,
+    "rw": 0,
+    "nosuid": libc.MS_NOSUID,
+    "nodev": libc.MS_NODEV,
+    "noexec": libc.MS_NOEXEC,
+    "sync": libc.MS_SYNCHRONOUS,
+    "noatime": libc.MS_NOATIME,
+    "nodiratime": libc.MS_NODIRATIME,
+    "relatime": libc.MS_RELATIME,
+    "strictatime": libc.MS_STRICTATIME,
+    "bind": libc.MS_BIND,
     "rbind": libc.MS_BIND | libc.MS_REC,
 }
 _PROPAGATION = {
-    "private": libc.MS_PRIVATE, "rprivate": libc.MS_PRIVATE | libc.MS_REC,
-    "slave": libc.MS_SLAVE, "rslave": libc.MS_SLAVE | libc.MS_REC,
-    "shared": libc.MS_SHARED, "rshared": libc.MS_SHARED | libc.MS_REC,
-    "unbindable": libc.MS_UNBINDABLE, "runbindable": libc.MS_UNBINDABLE | libc.MS_REC,
+    "private": libc.MS_PRIVATE,
+    "rprivate": libc.MS_PRIVATE | libc.MS_REC,
+    "slave": libc.MS_SLAVE,
+    "rslave": libc.MS_SLAVE | libc.MS_REC,
+    "shared": libc.MS_SHARED,
+    "rshared": libc.MS_SHARED | libc.MS_REC,
+    "unbindable": libc.MS_UNBINDABLE,
+    "runbindable": libc.MS_UNBINDABLE | libc.MS_REC,
 }
 
 
@@ -76,12 +92,16 @@ class Ops:
         self.ops.append((call, detail))
 
     def mount(self, source, target, fstype, flags, data, shown_target=None) -> None:
-        self.add("mount", f"{_q(source)}, {_q(shown_target or target)}, {_q(fstype)}, "
-                          f"{libc.mount_flag_names(flags)}, {_q(data)}")
+        self.add(
+            "mount",
+            f"{_q(source)}, {_q(shown_target or target)}, {_q(fstype)}, "
+            f"{libc.mount_flag_names(flags)}, {_q(data)}",
+        )
         libc.mount(source, target, fstype, flags, data)
 
 
 # -- helpers used by both init and the exec helper ---------------------------------------------
+
 
 def raise_fd(fd: int) -> int:
     """Move ``fd`` to a number >= 10, close-on-exec, so it can never be
@@ -109,12 +129,14 @@ def open_stdio(stdio: dict | None) -> list[int]:
     flags_out = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
     if not stdio:
         null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
-        copies = [os.dup(null), os.dup(null)]          # before raise_fd closes the original
+        copies = [os.dup(null), os.dup(null)]  # before raise_fd closes the original
         return [raise_fd(null), *(raise_fd(fd) for fd in copies)]
     stdin = stdio.get("stdin")
-    fds = [os.open(stdin or "/dev/null", os.O_RDONLY | os.O_CLOEXEC),
-           os.open(stdio["stdout"], flags_out, 0o644),
-           os.open(stdio["stderr"], flags_out, 0o644)]
+    fds = [
+        os.open(stdin or "/dev/null", os.O_RDONLY | os.O_CLOEXEC),
+        os.open(stdio["stdout"], flags_out, 0o644),
+        os.open(stdio["stderr"], flags_out, 0o644),
+    ]
     return [raise_fd(fd) for fd in fds]
 
 
@@ -134,22 +156,26 @@ def drop_capabilities(keep: list[str], ops: Ops) -> None:
         try:
             libc.prctl(libc.PR_CAPBSET_DROP, cap)
         except OSError as e:
-            if e.errno != errno.EINVAL:     # a capability this kernel does not know
+            if e.errno != errno.EINVAL:  # a capability this kernel does not know
                 raise
     ops.add("prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL")
     libc.prctl(libc.PR_CAP_AMBIENT, libc.PR_CAP_AMBIENT_CLEAR_ALL)
-    ops.add("capset", f"{{version=_LINUX_CAPABILITY_VERSION_3}}, {{effective={keep_mask:#x}, "
-                      f"permitted={keep_mask:#x}, inheritable=0}}")
+    ops.add(
+        "capset",
+        f"{{version=_LINUX_CAPABILITY_VERSION_3}}, {{effective={keep_mask:#x}, "
+        f"permitted={keep_mask:#x}, inheritable=0}}",
+    )
     libc.capset(keep_mask, keep_mask, 0)
     ops.add("prctl", "PR_SET_NO_NEW_PRIVS, 1")
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
 
 
-def exec_command(argv: list[str], env: dict[str, str], cwd: str, user: list[int],
-                 stdio_fds: list[int]) -> tuple[int, str]:
+def exec_command(
+    argv: list[str], env: dict[str, str], cwd: str, user: list[int], stdio_fds: list[int]
+) -> tuple[int, str]:
     """chdir, switch user, put stdio on 0/1/2 and execve -- searching PATH
     like execvp(3).  Only returns on failure: (errno, the path tried)."""
-    os.makedirs(cwd, 0o755, exist_ok=True)     # a missing working dir is created, as runc does
+    os.makedirs(cwd, 0o755, exist_ok=True)  # a missing working dir is created, as runc does
     os.chdir(cwd)
     uid, gid = user
     if (uid, gid) != (0, 0):
@@ -157,7 +183,7 @@ def exec_command(argv: list[str], env: dict[str, str], cwd: str, user: list[int]
         os.setgid(gid)
         os.setuid(uid)
     for target, fd in enumerate(stdio_fds):
-        os.dup2(fd, target)                     # dup2'd fds are inheritable
+        os.dup2(fd, target)  # dup2'd fds are inheritable
     name = argv[0]
     if "/" in name:
         candidates = [name]
@@ -180,6 +206,7 @@ def exec_command(argv: list[str], env: dict[str, str], cwd: str, user: list[int]
 
 # -- the joiner ----------------------------------------------------------------------------
 
+
 def run_joiner(config: dict, sync_w: int, ack_r: int) -> None:
     """Join the cgroup, unshare the namespaces, fork PID 1; report its host PID.
 
@@ -193,7 +220,7 @@ def run_joiner(config: dict, sync_w: int, ack_r: int) -> None:
         for procs in config["cgroup_procs"]:
             fd = os.open(procs, os.O_WRONLY)
             try:
-                os.write(fd, b"0")             # "0" means: the writing process
+                os.write(fd, b"0")  # "0" means: the writing process
             finally:
                 os.close(fd)
         # Open the log files while we are still the host's root: inside a
@@ -205,7 +232,7 @@ def run_joiner(config: dict, sync_w: int, ack_r: int) -> None:
             os.write(sync_w, json.dumps({"map": os.getpid()}).encode() + b"\n")
             if os.read(ack_r, 1) != b"k":
                 raise OSError(errno.EIO, "the shim could not write the uid/gid maps")
-            os.setresgid(0, 0, 0)              # root *of the new namespace*
+            os.setresgid(0, 0, 0)  # root *of the new namespace*
             os.setresuid(0, 0, 0)
             flags &= ~libc.CLONE_NEWUSER
         os.close(ack_r)
@@ -213,17 +240,17 @@ def run_joiner(config: dict, sync_w: int, ack_r: int) -> None:
         pid = os.fork()
         if pid == 0:
             os.close(sync_w)
-            run_init(config, stdio)            # never returns
+            run_init(config, stdio)  # never returns
         os.write(sync_w, json.dumps({"init": pid, "joiner": os.getpid()}).encode() + b"\n")
-    except BaseException as e:                 # report anything, then die
+    except BaseException as e:  # report anything, then die
         err = getattr(e, "errno", None) or errno.EIO
-        os.write(sync_w, json.dumps({"error": f"{type(e).__name__}: {e}",
-                                     "errno": err}).encode() + b"\n")
+        os.write(sync_w, json.dumps({"error": f"{type(e).__name__}: {e}", "errno": err}).encode() + b"\n")
         code = 1
     os._exit(code)
 
 
 # -- PID 1: the command loop -------------------------------------------------------------------------
+
 
 class Init:
     def __init__(self, config: dict, stdio: list[int]):
@@ -246,7 +273,7 @@ class Init:
     def reply(self, obj: dict) -> None:
         data = json.dumps(obj).encode() + b"\n"
         while data:
-            data = data[os.write(self.rep, data):]
+            data = data[os.write(self.rep, data) :]
 
     def loop(self) -> None:
         while True:
@@ -258,15 +285,15 @@ class Init:
             op = req.pop("op")
             try:
                 if op == "exec":
-                    self.do_exec(req, ops)     # returns only on failure
+                    self.do_exec(req, ops)  # returns only on failure
                     continue
                 getattr(self, "do_" + op)(ops, **req)
             except OSError as e:
-                self.reply({"ok": False, "errno": e.errno or errno.EIO, "error": str(e),
-                            "ops": ops.ops})
+                self.reply({"ok": False, "errno": e.errno or errno.EIO, "error": str(e), "ops": ops.ops})
             except Exception as e:
-                self.reply({"ok": False, "errno": errno.EINVAL,
-                            "error": f"{type(e).__name__}: {e}", "ops": ops.ops})
+                self.reply(
+                    {"ok": False, "errno": errno.EINVAL, "error": f"{type(e).__name__}: {e}", "ops": ops.ops}
+                )
             else:
                 self.reply({"ok": True, "ops": ops.ops})
 
@@ -278,8 +305,9 @@ class Init:
     def do_make_mounts_private(self, ops: Ops) -> None:
         ops.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE, None)
 
-    def do_mount(self, ops: Ops, source: str, target: str, fstype: str, options: list[str],
-                 rootfs: str) -> None:
+    def do_mount(
+        self, ops: Ops, source: str, target: str, fstype: str, options: list[str], rootfs: str
+    ) -> None:
         flags, propagation, data = 0, 0, []
         for opt in options:
             if opt in _MOUNT_FLAGS:
@@ -321,18 +349,18 @@ class Init:
         resolve = libc.RESOLVE_IN_ROOT
         try:
             for i, part in enumerate(parts):
-                sub = "/".join(parts[:i + 1])
+                sub = "/".join(parts[: i + 1])
                 try:
                     os.close(libc.openat2(rootfd, sub, os.O_PATH, 0, resolve))
                     continue
                 except FileNotFoundError:
                     pass
-                parent = libc.openat2(rootfd, "/".join(parts[:i]) or ".",
-                                      os.O_PATH | os.O_DIRECTORY, 0, resolve)
+                parent = libc.openat2(
+                    rootfd, "/".join(parts[:i]) or ".", os.O_PATH | os.O_DIRECTORY, 0, resolve
+                )
                 try:
                     if is_file and i == len(parts) - 1:
-                        os.close(os.open(part, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC,
-                                         0o644, dir_fd=parent))
+                        os.close(os.open(part, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644, dir_fd=parent))
                     else:
                         os.mkdir(part, 0o755, dir_fd=parent)
                 finally:
@@ -343,7 +371,7 @@ class Init:
         magic = f"/proc/self/fd/{fd}"
         if os.path.lexists(magic):
             return magic, fd
-        os.close(fd)                     # no /proc in here (yet): fall back to the path
+        os.close(fd)  # no /proc in here (yet): fall back to the path
         return os.path.join(rootfs, "/".join(parts)), None
 
     def do_pivot_root(self, ops: Ops, new_root: str) -> None:
@@ -366,7 +394,7 @@ class Init:
             try:
                 st = os.stat(path)
             except FileNotFoundError:
-                continue                 # nothing to hide
+                continue  # nothing to hide
             if statmod.S_ISDIR(st.st_mode):
                 ops.mount("tmpfs", path, "tmpfs", libc.MS_RDONLY, None)
             else:
@@ -374,10 +402,12 @@ class Init:
                 # nothing.  (The source of a bind mount must be in our mount
                 # namespace, so the host's /dev/null is out of reach now.)
                 null = os.stat("/dev/null") if os.path.exists("/dev/null") else None
-                if null is None or not statmod.S_ISCHR(null.st_mode) or \
-                        null.st_rdev != os.makedev(1, 3):
-                    raise OSError(errno.ENOENT, "masking files needs /dev/null in the "
-                                  "container: mount /dev (and /dev/null) before mask_paths")
+                if null is None or not statmod.S_ISCHR(null.st_mode) or null.st_rdev != os.makedev(1, 3):
+                    raise OSError(
+                        errno.ENOENT,
+                        "masking files needs /dev/null in the "
+                        "container: mount /dev (and /dev/null) before mask_paths",
+                    )
                 ops.mount("/dev/null", path, None, libc.MS_BIND, None)
         for path in readonly:
             if not os.path.exists(path):
@@ -386,8 +416,9 @@ class Init:
             # Keep the flags the mount already has (nosuid, noexec ...):
             # a remount must not loosen them.
             keep = os.statvfs(path).f_flag & (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
-            ops.mount(path, path, None,
-                      libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_REC | keep, None)
+            ops.mount(
+                path, path, None, libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_REC | keep, None
+            )
 
     def do_bring_up_loopback(self, ops: Ops) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -402,16 +433,25 @@ class Init:
 
     def do_exec(self, req: dict, ops: Ops) -> None:
         try:
-            err, path = exec_command(req["argv"], req["env"], req.get("cwd", "/"),
-                                     req.get("user", [0, 0]), self.stdio)
-        except OSError as e:              # chdir, setuid ... before execve
-            self.reply({"ok": False, "errno": e.errno or errno.EIO, "stage": "setup",
-                        "error": str(e), "ops": ops.ops})
+            err, path = exec_command(
+                req["argv"], req["env"], req.get("cwd", "/"), req.get("user", [0, 0]), self.stdio
+            )
+        except OSError as e:  # chdir, setuid ... before execve
+            self.reply(
+                {
+                    "ok": False,
+                    "errno": e.errno or errno.EIO,
+                    "stage": "setup",
+                    "error": str(e),
+                    "ops": ops.ops,
+                }
+            )
             os._exit(126)
         # Still here: execve failed.  Tell the engine, then end like a shell
         # would: 127 for "not found", 126 for "found but cannot run".
-        self.reply({"ok": False, "errno": err, "exec": True, "path": path,
-                    "error": os.strerror(err), "ops": ops.ops})
+        self.reply(
+            {"ok": False, "errno": err, "exec": True, "path": path, "error": os.strerror(err), "ops": ops.ops}
+        )
         os._exit(127 if err in (errno.ENOENT, errno.ENOTDIR) else 126)
 
 

@@ -22,11 +22,16 @@ from stepbox.core.kernel.trace import Tracer
 from . import libc, procfs
 from .cgroups import LinuxCgroups, detect_layout
 from .namespaces import LinuxNamespaces
-from .unionfs import LinuxUnionFS
 from .processes import LinuxProcesses
+from .unionfs import LinuxUnionFS
 
-BUSYBOX_PATHS = ("/usr/bin/busybox", "/bin/busybox", "/usr/local/bin/busybox",
-                 "/usr/sbin/busybox", "/sbin/busybox")
+BUSYBOX_PATHS = (
+    "/usr/bin/busybox",
+    "/bin/busybox",
+    "/usr/local/bin/busybox",
+    "/usr/sbin/busybox",
+    "/sbin/busybox",
+)
 PT_INTERP = 3
 
 
@@ -39,13 +44,13 @@ def is_static_elf(data: bytes) -> bool:
     is64, little = data[4] == 2, data[5] == 1
     end = "<" if little else ">"
     if is64:
-        phoff, = struct.unpack_from(end + "Q", data, 0x20)
+        (phoff,) = struct.unpack_from(end + "Q", data, 0x20)
         phentsize, phnum = struct.unpack_from(end + "HH", data, 0x36)
     else:
-        phoff, = struct.unpack_from(end + "I", data, 0x1C)
+        (phoff,) = struct.unpack_from(end + "I", data, 0x1C)
         phentsize, phnum = struct.unpack_from(end + "HH", data, 0x2A)
     for i in range(phnum):
-        p_type, = struct.unpack_from(end + "I", data, phoff + i * phentsize)
+        (p_type,) = struct.unpack_from(end + "I", data, phoff + i * phentsize)
         if p_type == PT_INTERP:
             return False
     return True
@@ -62,8 +67,7 @@ def _config(state_dir: str) -> dict:
 class LinuxKernel(Kernel):
     name = "linux"
 
-    def __init__(self, state_dir: str, tracer: Tracer | None = None,
-                 cgroup_base: str | None = None):
+    def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroup_base: str | None = None):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(os.path.join(self.state_dir, "linux"), exist_ok=True)
         self.tracer = tracer or Tracer()
@@ -82,7 +86,7 @@ class LinuxKernel(Kernel):
         self.unionfs = LinuxUnionFS(self.state_dir, self.tracer)
         self.processes = LinuxProcesses(self.state_dir, self.tracer, self.cgroups)
         self.namespaces = LinuxNamespaces()
-        self.sweep()          # what a crashed earlier program left behind
+        self.sweep()  # what a crashed earlier program left behind
 
     def mounts(self, pid: int) -> list[MountEntry]:
         return procfs.read_mounts(pid)
@@ -95,7 +99,7 @@ class LinuxKernel(Kernel):
             except OSError:
                 continue
             if not is_static_elf(data):
-                continue          # needs a libc the image would not have
+                continue  # needs a libc the image would not have
             out = subprocess.run([path, "--list"], capture_output=True, check=False)
             applets = sorted(set(out.stdout.decode().split()))
             return data, applets

@@ -39,7 +39,7 @@ class ShimLauncher:
     def __init__(self):
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen | None = None
-        self._lock = threading.Lock()        # one request/answer on the socket at a time
+        self._lock = threading.Lock()  # one request/answer on the socket at a time
 
     def launch(self, config: dict, fds: dict[str, int], log_path: str) -> None:
         """Start a shim with ``config``; ``fds`` maps config keys to our fds,
@@ -56,7 +56,7 @@ class ShimLauncher:
     def close(self) -> None:
         with self._lock:
             if self._sock is not None:
-                self._sock.close()            # end-of-file: the launcher exits
+                self._sock.close()  # end-of-file: the launcher exits
                 self._sock = None
             if self._proc is not None:
                 try:
@@ -72,7 +72,10 @@ class ShimLauncher:
             try:
                 self._proc = subprocess.Popen(
                     [sys.executable, "-m", "stepbox.backends.linux.launcher", str(theirs.fileno())],
-                    pass_fds=[theirs.fileno()], cwd="/", stdin=subprocess.DEVNULL)
+                    pass_fds=[theirs.fileno()],
+                    cwd="/",
+                    stdin=subprocess.DEVNULL,
+                )
             finally:
                 theirs.close()
             self._sock = ours
@@ -80,6 +83,7 @@ class ShimLauncher:
 
 
 # -- the launcher process ----------------------------------------------------------------
+
 
 def serve(sock: socket.socket) -> None:
     # Our parent's terminal signals are not ours to die of; the socket's
@@ -100,9 +104,9 @@ def serve(sock: socket.socket) -> None:
             pid = os.fork()
             if pid == 0:
                 _become_shim(sock, config, fds, request["log"])
-            os.waitpid(pid, 0)                # the first fork exits at once
+            os.waitpid(pid, 0)  # the first fork exits at once
             answer = b"forked"
-        except Exception as e:                # tell the engine, keep serving
+        except Exception as e:  # tell the engine, keep serving
             answer = f"{type(e).__name__}: {e}".encode()
         finally:
             for fd in fds:
@@ -127,9 +131,9 @@ def _become_shim(sock: socket.socket, config: dict, fds: list[int], log_path: st
         for fd in (null, log):
             os.close(fd)
         if os.fork() != 0:
-            os._exit(0)                        # double fork: the shim is nobody's child here
+            os._exit(0)  # double fork: the shim is nobody's child here
         run_shim(config)
-    except BaseException as e:                 # never a traceback to nobody
+    except BaseException as e:  # never a traceback to nobody
         os.write(2, f"stepbox shim: {type(e).__name__}: {e}\n".encode())
     os._exit(1)
 

@@ -19,10 +19,12 @@ import platform
 
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-except OSError:            # not a glibc/musl system: importable, but every call fails
+except OSError:  # not a glibc/musl system: importable, but every call fails
+
     class _NoLibc:
         def __getattr__(self, name):
             raise OSError(38, f"{name}: no C library with Linux syscalls on this system")
+
     _libc = _NoLibc()
 
 # -- flags (values from <linux/sched.h>, <sys/mount.h>, <linux/prctl.h>) -----
@@ -36,9 +38,12 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
 CLONE_FLAG_NAMES = {
-    CLONE_NEWNS: "CLONE_NEWNS", CLONE_NEWCGROUP: "CLONE_NEWCGROUP",
-    CLONE_NEWUTS: "CLONE_NEWUTS", CLONE_NEWIPC: "CLONE_NEWIPC",
-    CLONE_NEWUSER: "CLONE_NEWUSER", CLONE_NEWPID: "CLONE_NEWPID",
+    CLONE_NEWNS: "CLONE_NEWNS",
+    CLONE_NEWCGROUP: "CLONE_NEWCGROUP",
+    CLONE_NEWUTS: "CLONE_NEWUTS",
+    CLONE_NEWIPC: "CLONE_NEWIPC",
+    CLONE_NEWUSER: "CLONE_NEWUSER",
+    CLONE_NEWPID: "CLONE_NEWPID",
     CLONE_NEWNET: "CLONE_NEWNET",
 }
 CLONE_FLAG_BY_NAME = {v: k for k, v in CLONE_FLAG_NAMES.items()}
@@ -63,13 +68,24 @@ MS_RELATIME = 1 << 21
 MS_STRICTATIME = 1 << 24
 
 MOUNT_FLAG_NAMES = [
-    (MS_RDONLY, "MS_RDONLY"), (MS_NOSUID, "MS_NOSUID"), (MS_NODEV, "MS_NODEV"),
-    (MS_NOEXEC, "MS_NOEXEC"), (MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
-    (MS_REMOUNT, "MS_REMOUNT"), (MS_NOATIME, "MS_NOATIME"),
-    (MS_NODIRATIME, "MS_NODIRATIME"), (MS_BIND, "MS_BIND"), (MS_MOVE, "MS_MOVE"),
-    (MS_REC, "MS_REC"), (MS_SILENT, "MS_SILENT"), (MS_UNBINDABLE, "MS_UNBINDABLE"),
-    (MS_PRIVATE, "MS_PRIVATE"), (MS_SLAVE, "MS_SLAVE"), (MS_SHARED, "MS_SHARED"),
-    (MS_RELATIME, "MS_RELATIME"), (MS_STRICTATIME, "MS_STRICTATIME"),
+    (MS_RDONLY, "MS_RDONLY"),
+    (MS_NOSUID, "MS_NOSUID"),
+    (MS_NODEV, "MS_NODEV"),
+    (MS_NOEXEC, "MS_NOEXEC"),
+    (MS_SYNCHRONOUS, "MS_SYNCHRONOUS"),
+    (MS_REMOUNT, "MS_REMOUNT"),
+    (MS_NOATIME, "MS_NOATIME"),
+    (MS_NODIRATIME, "MS_NODIRATIME"),
+    (MS_BIND, "MS_BIND"),
+    (MS_MOVE, "MS_MOVE"),
+    (MS_REC, "MS_REC"),
+    (MS_SILENT, "MS_SILENT"),
+    (MS_UNBINDABLE, "MS_UNBINDABLE"),
+    (MS_PRIVATE, "MS_PRIVATE"),
+    (MS_SLAVE, "MS_SLAVE"),
+    (MS_SHARED, "MS_SHARED"),
+    (MS_RELATIME, "MS_RELATIME"),
+    (MS_STRICTATIME, "MS_STRICTATIME"),
 ]
 
 MNT_FORCE = 1
@@ -135,10 +151,11 @@ def _syscall_number(name: str) -> int:
 
 # -- namespaces ---------------------------------------------------------------
 
+
 def unshare(flags: int) -> None:
     """unshare(2): move the caller into new namespaces (CLONE_NEWPID only
     affects the children it forks afterwards)."""
-    if hasattr(os, "unshare"):          # Python 3.12+
+    if hasattr(os, "unshare"):  # Python 3.12+
         os.unshare(flags)
         return
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
@@ -147,7 +164,7 @@ def unshare(flags: int) -> None:
 def setns(fd: int, nstype: int = 0) -> None:
     """setns(2): join the namespace that ``fd`` (an open /proc/PID/ns/* file)
     refers to."""
-    if hasattr(os, "setns"):            # Python 3.12+
+    if hasattr(os, "setns"):  # Python 3.12+
         os.setns(fd, nstype)
         return
     _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
@@ -160,10 +177,11 @@ def sethostname(name: str) -> None:
 
 # -- mounts -------------------------------------------------------------------
 
-def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
-          data: str | None = None) -> None:
-    _check(_libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data)),
-           "mount", target)
+
+def mount(
+    source: str | None, target: str, fstype: str | None, flags: int = 0, data: str | None = None
+) -> None:
+    _check(_libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data)), "mount", target)
 
 
 def umount2(target: str, flags: int = 0) -> None:
@@ -178,9 +196,18 @@ def pivot_root(new_root: str, put_old: str) -> None:
 
 # -- process attributes ---------------------------------------------------------
 
+
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
-    return _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
-                              ctypes.c_ulong(arg4), ctypes.c_ulong(arg5)), "prctl")
+    return _check(
+        _libc.prctl(
+            ctypes.c_int(option),
+            ctypes.c_ulong(arg2),
+            ctypes.c_ulong(arg3),
+            ctypes.c_ulong(arg4),
+            ctypes.c_ulong(arg5),
+        ),
+        "prctl",
+    )
 
 
 class _CapHeader(ctypes.Structure):
@@ -188,8 +215,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 def capget(pid: int = 0) -> tuple[int, int, int]:
@@ -215,9 +245,9 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
 
 # -- openat2 --------------------------------------------------------------------
 
+
 class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
-                ("resolve", ctypes.c_uint64)]
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
 
 
 def openat2(dirfd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) -> int:
@@ -228,24 +258,64 @@ def openat2(dirfd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) 
     when it touches files inside an untrusted root filesystem."""
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
     nr = _syscall_number("openat2")
-    return _check(_libc.syscall(ctypes.c_long(nr), ctypes.c_int(dirfd), _b(path),
-                                ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how))),
-                  "openat2", path)
+    return _check(
+        _libc.syscall(
+            ctypes.c_long(nr),
+            ctypes.c_int(dirfd),
+            _b(path),
+            ctypes.byref(how),
+            ctypes.c_size_t(ctypes.sizeof(how)),
+        ),
+        "openat2",
+        path,
+    )
 
 
 # -- capabilities by name -------------------------------------------------------
 
 # <linux/capability.h>
 CAPABILITIES = [
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ]
 CAP_NUMBER = {name: i for i, name in enumerate(CAPABILITIES)}
 

@@ -37,7 +37,7 @@ def in_namespace(pid: int, kind: str, fn):
         try:
             libc.setns(fd, 0)
             box["result"] = fn()
-        except BaseException as e:          # handed to the caller below
+        except BaseException as e:  # handed to the caller below
             box["error"] = e
 
     try:
@@ -56,7 +56,7 @@ def _interfaces_here() -> dict[str, bool]:
     with open("/proc/thread-self/net/dev") as f:
         names = [line.split(":", 1)[0].strip() for line in f.read().splitlines()[2:]]
     result = {}
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:   # created in this netns
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # created in this netns
         for name in names:
             ifreq = struct.pack("16sH14s", name.encode(), 0, b"")
             flags = struct.unpack("16sH", fcntl.ioctl(s, SIOCGIFFLAGS, ifreq)[:18])[1]

@@ -41,13 +41,12 @@ def run_exec_joiner(config: dict, sync_w: int) -> None:
         for kind in NS_ORDER:
             theirs = os.readlink(f"/proc/{target}/ns/{kind}")
             if theirs != os.readlink(f"/proc/self/ns/{kind}"):
-                ns_fds.append((kind, os.open(f"/proc/{target}/ns/{kind}",
-                                             os.O_RDONLY | os.O_CLOEXEC)))
+                ns_fds.append((kind, os.open(f"/proc/{target}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)))
         for kind, fd in ns_fds:
-            libc.setns(fd, 0)            # mnt: also moves our root and cwd to the container's
+            libc.setns(fd, 0)  # mnt: also moves our root and cwd to the container's
             os.close(fd)
         if any(kind == "user" for kind, _ in ns_fds):
-            os.setresgid(0, 0, 0)        # root of the container's user namespace
+            os.setresgid(0, 0, 0)  # root of the container's user namespace
             os.setresuid(0, 0, 0)
         rep = raise_fd(config["rep_fd"])
         pid = os.fork()
@@ -57,14 +56,17 @@ def run_exec_joiner(config: dict, sync_w: int) -> None:
             ops = Ops()
             drop_capabilities(config["keep_caps"], ops)
             err, path = exec_command(config["argv"], config["env"], config["cwd"], [0, 0], stdio)
-            data = json.dumps({"ok": False, "errno": err, "exec": True, "path": path,
-                               "error": os.strerror(err)}).encode() + b"\n"
+            data = (
+                json.dumps(
+                    {"ok": False, "errno": err, "exec": True, "path": path, "error": os.strerror(err)}
+                ).encode()
+                + b"\n"
+            )
             os.write(rep, data)
             os._exit(127 if err in (errno.ENOENT, errno.ENOTDIR) else 126)
         os.write(sync_w, json.dumps({"init": pid, "joiner": os.getpid()}).encode() + b"\n")
     except BaseException as e:
         err = getattr(e, "errno", None) or errno.EIO
-        os.write(sync_w, json.dumps({"error": f"{type(e).__name__}: {e}",
-                                     "errno": err}).encode() + b"\n")
+        os.write(sync_w, json.dumps({"error": f"{type(e).__name__}: {e}", "errno": err}).encode() + b"\n")
         code = 1
     os._exit(code)

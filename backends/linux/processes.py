@@ -33,7 +33,12 @@ from stepbox.core.kernel.errors import ExecFailed, KernelError, NotSupported
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
 from stepbox.core.kernel.processes import (
-    DOCKER_DEFAULT_CAPABILITIES, ExitStatus, MountSpec, ProcessHandle, Processes, SpawnSpec,
+    DOCKER_DEFAULT_CAPABILITIES,
+    ExitStatus,
+    MountSpec,
+    Processes,
+    ProcessHandle,
+    SpawnSpec,
     Stdio,
 )
 from stepbox.core.kernel.trace import Tracer, execvp_detail
@@ -74,8 +79,15 @@ def _read_json(path: str) -> dict | None:
 
 
 class LinuxProcessHandle(ProcessHandle):
-    def __init__(self, tracer: Tracer, run_dir: str, info: dict,
-                 cmd_w: int | None = None, rep_r: int | None = None, execed: bool = False):
+    def __init__(
+        self,
+        tracer: Tracer,
+        run_dir: str,
+        info: dict,
+        cmd_w: int | None = None,
+        rep_r: int | None = None,
+        execed: bool = False,
+    ):
         self.tracer = tracer
         self.run_dir = run_dir
         self.pid = info["init"]
@@ -111,11 +123,12 @@ class LinuxProcessHandle(ProcessHandle):
         if self._cmd_w is None:
             raise KernelError(
                 "this process can no longer be told what to do: it has already exec'd its "
-                "command (or was found again with reattach, which only allows wait/signal)")
+                "command (or was found again with reattach, which only allows wait/signal)"
+            )
         data = json.dumps(request).encode() + b"\n"
         try:
             while data:
-                data = data[os.write(self._cmd_w, data):]
+                data = data[os.write(self._cmd_w, data) :]
         except BrokenPipeError:
             self._close_pipes()
             raise KernelError(f"the container's init (pid {self.pid}) has exited") from None
@@ -124,7 +137,7 @@ class LinuxProcessHandle(ProcessHandle):
         while b"\n" not in self._buf:
             chunk = os.read(self._rep_r, 65536)
             if not chunk:
-                return None                # end of file
+                return None  # end of file
             self._buf += chunk
         line, _, self._buf = self._buf.partition(b"\n")
         return json.loads(line)
@@ -149,8 +162,14 @@ class LinuxProcessHandle(ProcessHandle):
         self._call("make_mounts_private")
 
     def mount(self, spec: MountSpec, rootfs: str) -> None:
-        self._call("mount", source=spec.source, target=spec.target, fstype=spec.fstype,
-                   options=list(spec.options), rootfs=rootfs)
+        self._call(
+            "mount",
+            source=spec.source,
+            target=spec.target,
+            fstype=spec.fstype,
+            options=list(spec.options),
+            rootfs=rootfs,
+        )
 
     def pivot_root(self, new_root: str) -> None:
         self._call("pivot_root", new_root=new_root)
@@ -164,8 +183,9 @@ class LinuxProcessHandle(ProcessHandle):
     def drop_capabilities(self, keep: frozenset[str]) -> None:
         self._call("drop_capabilities", keep=sorted(keep))
 
-    def exec(self, argv: list[str], env: dict[str, str], cwd: str = "/",
-             user: tuple[int, int] = (0, 0)) -> None:
+    def exec(
+        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] = (0, 0)
+    ) -> None:
         if not argv:
             raise ExecFailed("exec: no command given", 127)
         self.tracer.record("chdir", json.dumps(cwd))
@@ -173,16 +193,14 @@ class LinuxProcessHandle(ProcessHandle):
             self.tracer.record("setgid", str(user[1]))
             self.tracer.record("setuid", str(user[0]))
         self.tracer.record("execve", execvp_detail(argv, env))
-        self._send({"op": "exec", "argv": list(argv), "env": dict(env), "cwd": cwd,
-                    "user": list(user)})
+        self._send({"op": "exec", "argv": list(argv), "env": dict(env), "cwd": cwd, "user": list(user)})
         reply = self._receive()
         self._close_pipes()
-        if reply is None:                  # close-on-exec closed the pipe: it runs
+        if reply is None:  # close-on-exec closed the pipe: it runs
             self.execed = True
             return
         if reply.get("stage") == "setup":
-            raise ExecFailed(f'exec: "{argv[0]}": preparing to run it failed: '
-                             f'{reply.get("error")}', 126)
+            raise ExecFailed(f'exec: "{argv[0]}": preparing to run it failed: {reply.get("error")}', 126)
         raise _exec_error(argv[0], reply.get("errno") or errno.ENOENT, reply.get("path", ""))
 
     # -- from the outside ------------------------------------------------------------------------
@@ -226,20 +244,27 @@ class LinuxProcessHandle(ProcessHandle):
             if pidfd is not None and _alive(self.shim_pid, self.shim_start):
                 ready, _, _ = select.select([pidfd], [], [], timeout)
                 if not ready:
-                    return self.exit_status()          # None unless it just ended
+                    return self.exit_status()  # None unless it just ended
             status = self.exit_status()
             if status is None:
                 raise KernelError(
                     f"the shim (pid {self.shim_pid}) of process {self.pid} is gone without "
-                    f"recording an exit status; see {self.run_dir}/shim.log")
+                    f"recording an exit status; see {self.run_dir}/shim.log"
+                )
             return status
         finally:
             if pidfd is not None:
                 os.close(pidfd)
 
     def record(self) -> dict:
-        return {"backend": "linux", "run_dir": self.run_dir, "pid": self.pid,
-                "start": self.start, "shim": self.shim_pid, "shim_start": self.shim_start}
+        return {
+            "backend": "linux",
+            "run_dir": self.run_dir,
+            "pid": self.pid,
+            "start": self.start,
+            "shim": self.shim_pid,
+            "shim_start": self.shim_start,
+        }
 
 
 class LinuxProcesses(Processes):
@@ -248,7 +273,7 @@ class LinuxProcesses(Processes):
         os.makedirs(self.runs, exist_ok=True)
         self.launcher = ShimLauncher()
         self.tracer = tracer or Tracer(enabled=False)
-        self.cgroups = cgroups          # LinuxCgroups: where the cgroup.procs files are
+        self.cgroups = cgroups  # LinuxCgroups: where the cgroup.procs files are
 
     # -- starting the shim -------------------------------------------------------------------
     def _start_shim(self, config: dict, fds: list[int]) -> tuple[str, dict]:
@@ -272,23 +297,25 @@ class LinuxProcesses(Processes):
             os.close(info_r)
             if info_w != -1:
                 os.close(info_w)
-        info = json.loads(data) if data else {"error": "the shim exited without a word",
-                                              "errno": errno.EIO}
+        info = json.loads(data) if data else {"error": "the shim exited without a word", "errno": errno.EIO}
         if "error" in info:
             # Nothing half-made stays behind: the joiner died before PID 1
             # existed, so the run directory only holds the log we quote.
             with open(os.path.join(run_dir, "shim.log"), errors="replace") as f:
                 log = f.read().strip()
             shutil.rmtree(run_dir, ignore_errors=True)
-            raise OSError(info.get("errno") or errno.EIO,
-                          f"starting the container process failed: {info['error']}"
-                          + (f"\n{log}" if log else ""))
+            raise OSError(
+                info.get("errno") or errno.EIO,
+                f"starting the container process failed: {info['error']}" + (f"\n{log}" if log else ""),
+            )
         return run_dir, info
 
     def spawn(self, spec: SpawnSpec) -> ProcessHandle:
         if NamespaceKind.USER in spec.namespaces and not (spec.uid_map and spec.gid_map):
-            raise NotSupported("a user namespace needs a uid_map and a gid_map "
-                               "(e.g. ((0, 100000, 65536),) as Docker's userns-remap)")
+            raise NotSupported(
+                "a user namespace needs a uid_map and a gid_map "
+                "(e.g. ((0, 100000, 65536),) as Docker's userns-remap)"
+            )
         flags = 0
         for kind in spec.namespaces:
             flags |= libc.CLONE_FLAG_BY_NAME[NamespaceKind(kind).clone_flag]
@@ -297,12 +324,17 @@ class LinuxProcesses(Processes):
         rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
         stdio = None
         if spec.stdio is not None:
-            stdio = {"stdout": spec.stdio.stdout, "stderr": spec.stdio.stderr,
-                     "stdin": spec.stdio.stdin}
-        config = {"mode": "spawn", "flags": flags, "cgroup_procs": procs_files,
-                  "cmd_fd": cmd_r, "rep_fd": rep_w, "stdio": stdio,
-                  "uid_map": [list(m) for m in spec.uid_map],
-                  "gid_map": [list(m) for m in spec.gid_map]}
+            stdio = {"stdout": spec.stdio.stdout, "stderr": spec.stdio.stderr, "stdin": spec.stdio.stdin}
+        config = {
+            "mode": "spawn",
+            "flags": flags,
+            "cgroup_procs": procs_files,
+            "cmd_fd": cmd_r,
+            "rep_fd": rep_w,
+            "stdio": stdio,
+            "uid_map": [list(m) for m in spec.uid_map],
+            "gid_map": [list(m) for m in spec.gid_map],
+        }
         try:
             run_dir, info = self._start_shim(config, [cmd_r, rep_w])
         except BaseException:
@@ -313,7 +345,7 @@ class LinuxProcesses(Processes):
         os.close(rep_w)
         # What happened, in the words of the syscalls (the joiner did them).
         for path in procs_files:
-            self.tracer.record(f"write {path}", '"0"')        # "0": the writing process, the joiner
+            self.tracer.record(f"write {path}", '"0"')  # "0": the writing process, the joiner
         if flags & libc.CLONE_NEWUSER:
             self.tracer.record("unshare", "CLONE_NEWUSER")
             for name, mapping in (("uid_map", spec.uid_map), ("gid_map", spec.gid_map)):
@@ -330,19 +362,26 @@ class LinuxProcesses(Processes):
             raise KernelError("this LinuxProcesses has no cgroups manager to join a cgroup with")
         return self.cgroups.procs_files(cgroup)
 
-    def exec_in(self, target_pid: int, argv: list[str], env: dict[str, str],
-                cwd: str, stdio: Stdio) -> ProcessHandle:
+    def exec_in(
+        self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str, stdio: Stdio
+    ) -> ProcessHandle:
         if not argv:
             raise ExecFailed("exec: no command given", 127)
         if not self.exists(target_pid):
             raise ProcessLookupError(errno.ESRCH, f"no such process: {target_pid}")
         procs_files = self._target_procs_files(target_pid)
         rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
-        config = {"mode": "exec", "target_pid": target_pid, "cgroup_procs": procs_files,
-                  "rep_fd": rep_w, "argv": list(argv), "env": dict(env), "cwd": cwd,
-                  "keep_caps": sorted(DOCKER_DEFAULT_CAPABILITIES),
-                  "stdio": {"stdout": stdio.stdout, "stderr": stdio.stderr,
-                            "stdin": stdio.stdin}}
+        config = {
+            "mode": "exec",
+            "target_pid": target_pid,
+            "cgroup_procs": procs_files,
+            "rep_fd": rep_w,
+            "argv": list(argv),
+            "env": dict(env),
+            "cwd": cwd,
+            "keep_caps": sorted(DOCKER_DEFAULT_CAPABILITIES),
+            "stdio": {"stdout": stdio.stdout, "stderr": stdio.stderr, "stdin": stdio.stdin},
+        }
         try:
             run_dir, info = self._start_shim(config, [rep_w])
         finally:
@@ -352,8 +391,7 @@ class LinuxProcesses(Processes):
         for kind in ("cgroup", "ipc", "uts", "net", "pid", "mnt"):
             self.tracer.record("setns", f'open("/proc/{target_pid}/ns/{kind}"), 0')
         self.tracer.record("clone", "SIGCHLD")
-        self.tracer.record("execve", f"{json.dumps(argv[0])}, {json.dumps(list(argv))}, "
-                                     f"[{len(env)} vars]")
+        self.tracer.record("execve", f"{json.dumps(argv[0])}, {json.dumps(list(argv))}, [{len(env)} vars]")
         handle = LinuxProcessHandle(self.tracer, run_dir, info, cmd_w=None, rep_r=rep_r)
         handle.ephemeral = True
         reply = handle._receive()
@@ -376,8 +414,9 @@ class LinuxProcesses(Processes):
                 if h.version == 2:
                     match = line.hierarchy_id == 0 and not line.controllers
                 else:
-                    match = bool(line.controllers) and \
-                        set(line.controllers) == v1_controllers.get(h.mountpoint)
+                    match = bool(line.controllers) and set(line.controllers) == v1_controllers.get(
+                        h.mountpoint
+                    )
                 if match:
                     files.append(f"{h.mountpoint}{line.path.rstrip('/')}/cgroup.procs")
         return files
@@ -414,15 +453,21 @@ class LinuxProcesses(Processes):
                 argv = procfs.read_cmdline(pid)
                 lines = procfs.read_cgroup_file(pid)
             except (OSError, ValueError, IndexError):
-                continue                    # it exited while we looked
+                continue  # it exited while we looked
             state = {"I": "S", "t": "T", "X": "Z"}.get(stat.state, stat.state)
-            if freezer is not None and state != "Z" and \
-                    self._in_frozen_cgroup(lines, freezer, frozen_cache):
+            if freezer is not None and state != "Z" and self._in_frozen_cgroup(lines, freezer, frozen_cache):
                 state = "T"
-            result.append(ProcessInfo(
-                pid=pid, ppid=stat.ppid, ns_pid=status.nspid[-1], argv=argv or (stat.comm,),
-                state=state, namespaces=procfs.read_namespaces(pid),
-                cgroup=procfs.v2_cgroup_path(lines)))
+            result.append(
+                ProcessInfo(
+                    pid=pid,
+                    ppid=stat.ppid,
+                    ns_pid=status.nspid[-1],
+                    argv=argv or (stat.comm,),
+                    state=state,
+                    namespaces=procfs.read_namespaces(pid),
+                    cgroup=procfs.v2_cgroup_path(lines),
+                )
+            )
         return result
 
     @staticmethod
@@ -466,8 +511,9 @@ class LinuxProcesses(Processes):
         result = []
         for token in sorted(os.listdir(self.runs)):
             d = os.path.join(self.runs, token)
-            result.append((d, _read_json(os.path.join(d, "shim.json")),
-                           _read_json(os.path.join(d, "exit.json"))))
+            result.append(
+                (d, _read_json(os.path.join(d, "shim.json")), _read_json(os.path.join(d, "exit.json")))
+            )
         return result
 
     def kill_all(self, timeout: float = 10.0) -> list[int]:

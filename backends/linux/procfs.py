@@ -25,6 +25,7 @@ def unescape_mount_field(s: str) -> str:
 
 # -- /proc/PID/mountinfo ---------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class MountInfo:
     """One line of /proc/PID/mountinfo (see proc(5))."""
@@ -32,13 +33,13 @@ class MountInfo:
     mount_id: int
     parent_id: int
     major_minor: str
-    root: str                 # which directory of the filesystem is mounted here
+    root: str  # which directory of the filesystem is mounted here
     mountpoint: str
-    options: str              # per-mount options (rw, nosuid, ...)
-    optional: tuple[str, ...] # "shared:1", "master:2" ... (propagation)
+    options: str  # per-mount options (rw, nosuid, ...)
+    optional: tuple[str, ...]  # "shared:1", "master:2" ... (propagation)
     fstype: str
     source: str
-    super_options: str        # per-filesystem options (for cgroup v1: the controllers)
+    super_options: str  # per-filesystem options (for cgroup v1: the controllers)
 
 
 def parse_mountinfo(text: str) -> list[MountInfo]:
@@ -49,16 +50,24 @@ def parse_mountinfo(text: str) -> list[MountInfo]:
         fields = line.split()
         # Optional fields end with a lone "-"; what follows is fstype source superoptions.
         sep = fields.index("-")
-        fixed, optional, after = fields[:6], fields[6:sep], fields[sep + 1:]
+        fixed, optional, after = fields[:6], fields[6:sep], fields[sep + 1 :]
         fstype = after[0]
         source = unescape_mount_field(after[1]) if len(after) > 1 else ""
         super_options = after[2] if len(after) > 2 else ""
-        entries.append(MountInfo(
-            mount_id=int(fixed[0]), parent_id=int(fixed[1]), major_minor=fixed[2],
-            root=unescape_mount_field(fixed[3]), mountpoint=unescape_mount_field(fixed[4]),
-            options=fixed[5], optional=tuple(optional), fstype=fstype, source=source,
-            super_options=super_options,
-        ))
+        entries.append(
+            MountInfo(
+                mount_id=int(fixed[0]),
+                parent_id=int(fixed[1]),
+                major_minor=fixed[2],
+                root=unescape_mount_field(fixed[3]),
+                mountpoint=unescape_mount_field(fixed[4]),
+                options=fixed[5],
+                optional=tuple(optional),
+                fstype=fstype,
+                source=source,
+                super_options=super_options,
+            )
+        )
     return entries
 
 
@@ -69,6 +78,7 @@ def read_mountinfo(pid: int | str = "self", proc: str = "/proc") -> list[MountIn
 
 # -- /proc/PID/mounts --------------------------------------------------------------
 
+
 def parse_mounts(text: str) -> list[MountEntry]:
     """/proc/PID/mounts: ``source target fstype options 0 0`` per line."""
     entries = []
@@ -76,10 +86,14 @@ def parse_mounts(text: str) -> list[MountEntry]:
         fields = line.split()
         if len(fields) < 4:
             continue
-        entries.append(MountEntry(
-            source=unescape_mount_field(fields[0]), target=unescape_mount_field(fields[1]),
-            fstype=fields[2], options=fields[3],
-        ))
+        entries.append(
+            MountEntry(
+                source=unescape_mount_field(fields[0]),
+                target=unescape_mount_field(fields[1]),
+                fstype=fields[2],
+                options=fields[3],
+            )
+        )
     return entries
 
 
@@ -90,13 +104,14 @@ def read_mounts(pid: int | str = "self", proc: str = "/proc") -> list[MountEntry
 
 # -- /proc/PID/status ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ProcStatus:
     name: str
-    state: str                # one letter: R S D Z T t X I
+    state: str  # one letter: R S D Z T t X I
     pid: int
     ppid: int
-    nspid: tuple[int, ...]    # PID in each nested PID namespace, outermost first
+    nspid: tuple[int, ...]  # PID in each nested PID namespace, outermost first
     cap_eff: int = 0
     cap_bnd: int = 0
     no_new_privs: bool = False
@@ -112,10 +127,15 @@ def parse_status(text: str) -> ProcStatus:
     pid = int(raw.get("Pid", "0"))
     nspid = tuple(int(x) for x in raw.get("NSpid", str(pid)).split())
     return ProcStatus(
-        name=raw.get("Name", ""), state=raw.get("State", "?")[:1], pid=pid,
-        ppid=int(raw.get("PPid", "0")), nspid=nspid,
-        cap_eff=int(raw.get("CapEff", "0"), 16), cap_bnd=int(raw.get("CapBnd", "0"), 16),
-        no_new_privs=raw.get("NoNewPrivs", "0") == "1", raw=raw,
+        name=raw.get("Name", ""),
+        state=raw.get("State", "?")[:1],
+        pid=pid,
+        ppid=int(raw.get("PPid", "0")),
+        nspid=nspid,
+        cap_eff=int(raw.get("CapEff", "0"), 16),
+        cap_bnd=int(raw.get("CapBnd", "0"), 16),
+        no_new_privs=raw.get("NoNewPrivs", "0") == "1",
+        raw=raw,
     )
 
 
@@ -126,13 +146,14 @@ def read_status(pid: int | str, proc: str = "/proc") -> ProcStatus:
 
 # -- /proc/PID/stat ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ProcStat:
     pid: int
     comm: str
     state: str
     ppid: int
-    starttime: int            # clock ticks after boot: with the PID, a unique identity
+    starttime: int  # clock ticks after boot: with the PID, a unique identity
 
 
 def parse_stat(text: str) -> ProcStat:
@@ -142,8 +163,7 @@ def parse_stat(text: str) -> ProcStat:
     pid_part, _, comm = left.partition(" (")
     rest = right.split()
     # rest[0] is field 3 (state); starttime is field 22 -> rest[19]
-    return ProcStat(pid=int(pid_part), comm=comm, state=rest[0], ppid=int(rest[1]),
-                    starttime=int(rest[19]))
+    return ProcStat(pid=int(pid_part), comm=comm, state=rest[0], ppid=int(rest[1]), starttime=int(rest[19]))
 
 
 def read_stat(pid: int | str, proc: str = "/proc") -> ProcStat:
@@ -163,10 +183,11 @@ def start_time(pid: int, proc: str = "/proc") -> int | None:
 
 # -- /proc/PID/cgroup ------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CgroupLine:
     hierarchy_id: int
-    controllers: tuple[str, ...]    # () for the v2 line ("0::/path")
+    controllers: tuple[str, ...]  # () for the v2 line ("0::/path")
     path: str
 
 
@@ -221,8 +242,9 @@ def read_namespaces(pid: int | str, proc: str = "/proc", strict: bool = False) -
                 raise ProcessLookupError(3, f"no such process: {pid}") from None
         except PermissionError as e:
             if strict:
-                raise PermissionError(e.errno, f"cannot read {path}: permission denied "
-                                               f"(the kernel's ptrace access check)") from None
+                raise PermissionError(
+                    e.errno, f"cannot read {path}: permission denied (the kernel's ptrace access check)"
+                ) from None
         except (OSError, ValueError):
             if strict:
                 raise

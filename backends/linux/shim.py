@@ -70,8 +70,8 @@ def run_shim(config: dict) -> None:
         signal.signal(sig, signal.SIG_IGN)
     libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
 
-    sync_r, sync_w = os.pipe2(os.O_CLOEXEC)     # joiner -> shim: JSON lines
-    ack_r, ack_w = os.pipe2(os.O_CLOEXEC)       # shim -> joiner: "k" when the id maps are written
+    sync_r, sync_w = os.pipe2(os.O_CLOEXEC)  # joiner -> shim: JSON lines
+    ack_r, ack_w = os.pipe2(os.O_CLOEXEC)  # shim -> joiner: "k" when the id maps are written
     joiner = os.fork()
     if joiner == 0:
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT):
@@ -84,7 +84,7 @@ def run_shim(config: dict) -> None:
             run_exec_joiner(config, sync_w)
         else:
             run_joiner(config, sync_w, ack_r)
-        os._exit(1)                         # not reached
+        os._exit(1)  # not reached
     os.close(sync_w)
     os.close(ack_r)
     # The pipes to PID 1 are its business now: keeping our copies would
@@ -97,8 +97,7 @@ def run_shim(config: dict) -> None:
         for line in sync:
             msg = json.loads(line)
             if "map" in msg:
-                ok = write_id_maps(msg["map"], config.get("uid_map", []),
-                                   config.get("gid_map", []))
+                ok = write_id_maps(msg["map"], config.get("uid_map", []), config.get("gid_map", []))
                 os.write(ack_w, b"k" if ok else b"x")
                 continue
             report = msg
@@ -112,8 +111,13 @@ def run_shim(config: dict) -> None:
 
     init = report["init"]
     me = os.getpid()
-    info = {"shim": me, "shim_start": start_time(me), "init": init,
-            "init_start": start_time(init), "joiner": report["joiner"]}
+    info = {
+        "shim": me,
+        "shim_start": start_time(me),
+        "init": init,
+        "init_start": start_time(init),
+        "joiner": report["joiner"],
+    }
     write_json_atomic(os.path.join(run_dir, "shim.json"), info)
     os.write(info_fd, json.dumps(info).encode())
     os.close(info_fd)
@@ -123,7 +127,7 @@ def run_shim(config: dict) -> None:
         try:
             pid, wstatus = os.waitpid(-1, 0)
         except ChildProcessError:
-            break                          # no children left at all
+            break  # no children left at all
         except InterruptedError:
             continue
         if pid == init:
@@ -142,10 +146,10 @@ def run_shim(config: dict) -> None:
 def main(argv: list[str]) -> None:
     config = json.loads(argv[1])
     if os.fork() != 0:
-        os._exit(0)                        # the engine reaps this one at once
+        os._exit(0)  # the engine reaps this one at once
     try:
         run_shim(config)
-    except BaseException as e:             # leave a trace, never a traceback to nobody
+    except BaseException as e:  # leave a trace, never a traceback to nobody
         sys.stderr.write(f"stepbox shim: {type(e).__name__}: {e}\n")
         sys.stderr.flush()
         os._exit(1)

@@ -44,7 +44,7 @@ from . import libc
 from .fileops import HostFileOps
 from .procfs import read_mountinfo, start_time
 
-PAGE_LIMIT = 4096 - 1           # mount(2) copies at most one page of options, NUL included
+PAGE_LIMIT = 4096 - 1  # mount(2) copies at most one page of options, NUL included
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # Options we always pass so behaviour does not depend on the host's module
@@ -71,8 +71,7 @@ def _entry_parts(path: str) -> list[str]:
     """Validate a changeset path: relative, no '..', no empty components."""
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if path.startswith("/") or not parts or ".." in parts:
-        raise KernelError(f"refusing layer entry {path!r}: paths must be relative "
-                          f"and stay inside the layer")
+        raise KernelError(f"refusing layer entry {path!r}: paths must be relative and stay inside the layer")
     return parts
 
 
@@ -119,16 +118,16 @@ class _Extractor:
         try:
             for comp in parts[:-1]:
                 try:
-                    nfd = os.open(comp, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                  dir_fd=fd)
+                    nfd = os.open(comp, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
                 except FileNotFoundError:
-                    os.mkdir(comp, 0o755, dir_fd=fd)     # implicit parent, like tar
-                    nfd = os.open(comp, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                  dir_fd=fd)
+                    os.mkdir(comp, 0o755, dir_fd=fd)  # implicit parent, like tar
+                    nfd = os.open(comp, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
                 except OSError as e:
                     if e.errno in (errno.ENOTDIR, errno.ELOOP):
-                        raise KernelError(f"refusing layer entry below {comp!r}: it is not a "
-                                          f"directory (a symlink must not be followed)") from e
+                        raise KernelError(
+                            f"refusing layer entry below {comp!r}: it is not a "
+                            f"directory (a symlink must not be followed)"
+                        ) from e
                     raise
                 os.close(fd)
                 fd = nfd
@@ -160,7 +159,7 @@ class _Extractor:
                 try:
                     os.mkdir(name, 0o700, dir_fd=fd)
                 except FileExistsError:
-                    pass                             # an earlier entry made it: update it
+                    pass  # an earlier entry made it: update it
                 os.chown(name, e.uid, e.gid, dir_fd=fd, follow_symlinks=False)
                 os.chmod(name, e.mode & 0o7777, dir_fd=fd)
                 if e.opaque:
@@ -169,16 +168,20 @@ class _Extractor:
                         os.setxattr(dfd, OPAQUE_XATTR, b"y")
                     finally:
                         os.close(dfd)
-                self.dirs.append((parts, e))         # mtime set last: children change it
+                self.dirs.append((parts, e))  # mtime set last: children change it
             elif e.kind == EntryKind.FILE:
-                ffd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW |
-                              os.O_CLOEXEC, 0o600, dir_fd=fd)
+                ffd = os.open(
+                    name,
+                    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                    0o600,
+                    dir_fd=fd,
+                )
                 try:
                     view = memoryview(e.data)
                     while view:
-                        view = view[os.write(ffd, view):]
+                        view = view[os.write(ffd, view) :]
                     os.fchown(ffd, e.uid, e.gid)
-                    os.fchmod(ffd, e.mode & 0o7777)   # after chown, which clears setuid
+                    os.fchmod(ffd, e.mode & 0o7777)  # after chown, which clears setuid
                     os.utime(ffd, (e.mtime, e.mtime))
                 finally:
                     os.close(ffd)
@@ -229,8 +232,7 @@ def read_changes(diff: str) -> Iterator[LayerEntry]:
         path = "/".join(rel)
         st = os.lstat(full)
         mode = st.st_mode
-        common = dict(mode=statmod.S_IMODE(mode), uid=st.st_uid, gid=st.st_gid,
-                      mtime=st.st_mtime)
+        common = dict(mode=statmod.S_IMODE(mode), uid=st.st_uid, gid=st.st_gid, mtime=st.st_mtime)
         if statmod.S_ISCHR(mode) and st.st_rdev == 0:
             yield LayerEntry(path, EntryKind.WHITEOUT)
         elif statmod.S_ISDIR(mode):
@@ -292,7 +294,7 @@ class LinuxUnionFS(UnionFS):
             with open(os.path.join(tmp, "link"), "w") as f:
                 f.write(short)
             os.symlink(f"../layers/{os.path.basename(final)}/diff", link)
-            os.rename(tmp, final)             # the atomic step: the layer now exists
+            os.rename(tmp, final)  # the atomic step: the layer now exists
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             if os.path.lexists(link) and not os.path.exists(final):
@@ -308,6 +310,7 @@ class LinuxUnionFS(UnionFS):
                 ex.finish()
             finally:
                 ex.close()
+
         self.tracer.record("import_layer", f'"{layer_id}" -> {self.diff_dir(layer_id)}')
         self._new_layer(layer_id, fill)
 
@@ -348,21 +351,22 @@ class LinuxUnionFS(UnionFS):
         except OSError:
             pass
         trash = os.path.join(self.top, "layers", f".trash-{_owner_tag()}")
-        os.rename(d, trash)                  # gone from view at once, then deleted
+        os.rename(d, trash)  # gone from view at once, then deleted
         shutil.rmtree(trash)
 
     # -- mounts -----------------------------------------------------------------
     def _options(self, lowers: list[str], upper: str, work: str, short: bool) -> str:
         if short:
+
             def path(layer_id: str) -> str:
                 with open(os.path.join(self._layer_dir(layer_id), "link")) as f:
                     return "l/" + f.read().strip()
+
             lower = ":".join(path(l) for l in lowers) if lowers else "empty"
             up = path(upper)
             wk = os.path.relpath(work, self.top)
         else:
-            lower = ":".join(self.diff_dir(l) for l in lowers) if lowers else \
-                os.path.join(self.top, "empty")
+            lower = ":".join(self.diff_dir(l) for l in lowers) if lowers else os.path.join(self.top, "empty")
             up, wk = self.diff_dir(upper), work
         return f"lowerdir={lower},upperdir={up},workdir={wk},{_FIXED_OPTIONS}"
 
@@ -392,8 +396,9 @@ class LinuxUnionFS(UnionFS):
             libc.mount("overlay", merged, "overlay", 0, options)
         record = {"name": name, "target": merged, "lowers": list(lowers), "upper": upper}
         _atomic_write(os.path.join(mdir, "mount.json"), json.dumps(record).encode())
-        return UnionMount(target=merged, lowers=tuple(lowers), upper=upper,
-                          options=self._kernel_options(merged) or options)
+        return UnionMount(
+            target=merged, lowers=tuple(lowers), upper=upper, options=self._kernel_options(merged) or options
+        )
 
     @staticmethod
     def _mount_from(cwd: str, target: str, options: str) -> None:
@@ -430,12 +435,12 @@ class LinuxUnionFS(UnionFS):
 
     def unmount(self, mount: UnionMount) -> None:
         self.tracer.record("umount2", f'"{mount.target}", 0')
-        for _ in range(16):                   # also anything stacked on top
+        for _ in range(16):  # also anything stacked on top
             try:
                 libc.umount2(mount.target, 0)
             except OSError as e:
                 if e.errno in (errno.EINVAL, errno.ENOENT):
-                    break                     # not (or no longer) a mount point
+                    break  # not (or no longer) a mount point
                 if e.errno == errno.EBUSY:
                     # Someone's cwd or open file is inside: detach it from the
                     # tree now; the kernel frees it when the last user is gone.
@@ -458,8 +463,14 @@ class LinuxUnionFS(UnionFS):
             except (OSError, ValueError):
                 continue
             if rec["target"] in targets:
-                result.append(UnionMount(target=rec["target"], lowers=tuple(rec["lowers"]),
-                                         upper=rec["upper"], options=targets[rec["target"]]))
+                result.append(
+                    UnionMount(
+                        target=rec["target"],
+                        lowers=tuple(rec["lowers"]),
+                        upper=rec["upper"],
+                        options=targets[rec["target"]],
+                    )
+                )
         return result
 
     def sweep(self) -> list[str]:
@@ -472,15 +483,17 @@ class LinuxUnionFS(UnionFS):
         layers = os.path.join(self.top, "layers")
         for d in os.listdir(layers):
             for prefix in (".tmp-", ".trash-"):
-                if d.startswith(prefix) and not _owner_alive(d[len(prefix):]):
+                if d.startswith(prefix) and not _owner_alive(d[len(prefix) :]):
                     shutil.rmtree(os.path.join(layers, d), ignore_errors=True)
                     removed.append(os.path.join(layers, d))
         targets = self._mountinfo_targets()
         base = os.path.join(self.top, "mounts")
         for name in os.listdir(base):
             mdir = os.path.join(base, name)
-            if os.path.exists(os.path.join(mdir, "mount.json")) and \
-                    os.path.join(mdir, "merged") not in targets:
+            if (
+                os.path.exists(os.path.join(mdir, "mount.json"))
+                and os.path.join(mdir, "merged") not in targets
+            ):
                 shutil.rmtree(mdir, ignore_errors=True)
                 removed.append(mdir)
         return removed

@@ -48,34 +48,52 @@ class CgroupBusy(KernelError, OSError):
 class Cgroup:
     """One directory of the cgroup tree and its counters."""
 
-    __slots__ = ("name", "path", "parent", "children", "chain", "procs", "limits",
-                 "memory_current", "memory_events", "pids_current", "pids_events_max",
-                 "cpu_usage_usec", "nr_periods", "nr_throttled", "throttled_usec",
-                 "window", "used_in_window", "throttled_in_window",
-                 "freeze", "frozen_eff", "removed")
+    __slots__ = (
+        "name",
+        "path",
+        "parent",
+        "children",
+        "chain",
+        "procs",
+        "limits",
+        "memory_current",
+        "memory_events",
+        "pids_current",
+        "pids_events_max",
+        "cpu_usage_usec",
+        "nr_periods",
+        "nr_throttled",
+        "throttled_usec",
+        "window",
+        "used_in_window",
+        "throttled_in_window",
+        "freeze",
+        "frozen_eff",
+        "removed",
+    )
 
-    def __init__(self, name: str, parent: "Cgroup | None"):
+    def __init__(self, name: str, parent: Cgroup | None):
         self.name = name
         self.parent = parent
         self.path = f"{parent.path}/{name}".lstrip("/") if parent else ""
         # self first, then every ancestor up to the root: what a charge walks.
         self.chain: tuple[Cgroup, ...] = (self,) + parent.chain if parent else (self,)
         self.children: dict[str, Cgroup] = {}
-        self.procs: dict["Process", None] = {}       # live tasks, in order of arrival
+        self.procs: dict[Process, None] = {}  # live tasks, in order of arrival
         self.limits = CgroupLimits()
         self.memory_current = 0
         self.memory_events = {"oom": 0, "oom_kill": 0}
-        self.pids_current = 0            # tasks in this subtree, zombies included
+        self.pids_current = 0  # tasks in this subtree, zombies included
         self.pids_events_max = 0
         self.cpu_usage_usec = 0
         self.nr_periods = 0
         self.nr_throttled = 0
         self.throttled_usec = 0
-        self.window = -1                 # index of the current cpu period
+        self.window = -1  # index of the current cpu period
         self.used_in_window = 0
         self.throttled_in_window = False
-        self.freeze = False              # cgroup.freeze as written
-        self.frozen_eff = parent.frozen_eff if parent else False   # self or an ancestor
+        self.freeze = False  # cgroup.freeze as written
+        self.frozen_eff = parent.frozen_eff if parent else False  # self or an ancestor
         self.removed = False
 
     def __repr__(self) -> str:
@@ -95,7 +113,7 @@ class SimCgroups(Cgroups):
     relative to the root ("stepbox/ID"); :meth:`list` reports what is below
     ``prefix`` (like the Linux backend)."""
 
-    def __init__(self, kernel: "SimKernel", prefix: str = "stepbox"):
+    def __init__(self, kernel: SimKernel, prefix: str = "stepbox"):
         self.k = kernel
         self.root = Cgroup("", None)
         self.prefix = prefix
@@ -139,8 +157,7 @@ class SimCgroups(Cgroups):
             if limits.pids_max is not None:
                 tracer.record(f"write {cg.dir()}/pids.max", f'"{limits.pids_max}"')
             if limits.cpu_quota_us is not None:
-                tracer.record(f"write {cg.dir()}/cpu.max",
-                              f'"{limits.cpu_quota_us} {limits.cpu_period_us}"')
+                tracer.record(f"write {cg.dir()}/cpu.max", f'"{limits.cpu_quota_us} {limits.cpu_period_us}"')
         if limits.memory_bytes is not None and cg.memory_current > limits.memory_bytes:
             # Lowering memory.max below the usage: the kernel reclaims, and
             # what it cannot reclaim (everything, here) the OOM killer frees.
@@ -159,12 +176,16 @@ class SimCgroups(Cgroups):
     def stats(self, path: str) -> CgroupStats:
         cg = self._get(path)
         return CgroupStats(
-            memory_current=cg.memory_current, memory_max=cg.limits.memory_bytes,
+            memory_current=cg.memory_current,
+            memory_max=cg.limits.memory_bytes,
             memory_events=dict(cg.memory_events),
-            pids_current=cg.pids_current, pids_max=cg.limits.pids_max,
+            pids_current=cg.pids_current,
+            pids_max=cg.limits.pids_max,
             pids_events_max=cg.pids_events_max,
-            cpu_usage_usec=cg.cpu_usage_usec, cpu_nr_periods=cg.nr_periods,
-            cpu_nr_throttled=cg.nr_throttled, cpu_throttled_usec=cg.throttled_usec,
+            cpu_usage_usec=cg.cpu_usage_usec,
+            cpu_nr_periods=cg.nr_periods,
+            cpu_nr_throttled=cg.nr_throttled,
+            cpu_throttled_usec=cg.throttled_usec,
             frozen=cg.frozen_eff,
         )
 
@@ -190,10 +211,11 @@ class SimCgroups(Cgroups):
         groups = list(cg.subtree())
         for g in groups:
             if g.procs:
-                raise CgroupBusy(errno.EBUSY,
-                                 f"cannot remove cgroup {g.dir()}: it still has processes "
-                                 f"(rmdir: EBUSY); kill them first")
-        for g in reversed(groups):          # deepest first, as rmdir must
+                raise CgroupBusy(
+                    errno.EBUSY,
+                    f"cannot remove cgroup {g.dir()}: it still has processes (rmdir: EBUSY); kill them first",
+                )
+        for g in reversed(groups):  # deepest first, as rmdir must
             g.removed = True
             del g.parent.children[g.name]
             if self.k.tracer.enabled:
@@ -209,7 +231,7 @@ class SimCgroups(Cgroups):
         return sorted(g.path for g in top.subtree() if g is not top)
 
     # -- what the rest of the kernel calls ------------------------------------------
-    def move(self, proc: "Process", cg: Cgroup) -> None:
+    def move(self, proc: Process, cg: Cgroup) -> None:
         """Migrate a task (write to cgroup.procs).  Its pids charge moves
         with it; migration is never refused for pids.max (the kernel only
         checks at fork).  Its memory charge moves too (see SIMPLIFICATIONS)."""
@@ -237,7 +259,7 @@ class SimCgroups(Cgroups):
         for c in cg.chain:
             c.pids_current += 1
 
-    def uncharge_task(self, proc: "Process") -> None:
+    def uncharge_task(self, proc: Process) -> None:
         """A task is released (reaped): its pids charge goes."""
         self.uncharge_task_in(proc.cgroup)
 
@@ -245,7 +267,7 @@ class SimCgroups(Cgroups):
         for c in cg.chain:
             c.pids_current -= 1
 
-    def charge_memory(self, proc: "Process", nbytes: int) -> None:
+    def charge_memory(self, proc: Process, nbytes: int) -> None:
         """``Sys.alloc``: charge, then OOM-kill while some level is over its
         limit.  If the caller is the victim it never returns (Killed)."""
         proc.mem += nbytes
@@ -258,13 +280,13 @@ class SimCgroups(Cgroups):
         if over is not None:
             self._enforce_memory(over, proc)
 
-    def uncharge_memory(self, proc: "Process", nbytes: int) -> None:
+    def uncharge_memory(self, proc: Process, nbytes: int) -> None:
         nbytes = min(nbytes, proc.mem)
         proc.mem -= nbytes
         for c in proc.cgroup.chain:
             c.memory_current -= nbytes
 
-    def _enforce_memory(self, cg: Cgroup, caller: "Process | None") -> None:
+    def _enforce_memory(self, cg: Cgroup, caller: Process | None) -> None:
         """The memory-cgroup OOM killer (mm/memcontrol.c, mm/oom_kill.c)."""
         limit = cg.limits.memory_bytes
         while limit is not None and cg.memory_current > limit:
@@ -284,8 +306,7 @@ class SimCgroups(Cgroups):
             for c in cg.chain:
                 c.memory_events["oom_kill"] += 1
             if self.k.tracer.enabled:
-                self.k.tracer.record("oom_kill", f"pid {victim.pid} in /{cg.path}, "
-                                                 f"{victim.mem} bytes")
+                self.k.tracer.record("oom_kill", f"pid {victim.pid} in /{cg.path}, {victim.mem} bytes")
             victim.oom_killed = True
             self.k.procs.kill_now(victim, signal.SIGKILL)
             if victim is caller:

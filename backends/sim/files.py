@@ -48,19 +48,19 @@ class OpenFile:
         self.readable = acc != O_WRONLY
         self.writable = acc in (O_WRONLY, O_RDWR)
 
-    def read(self, k: "SimKernel", n: int) -> bytes | None:
+    def read(self, k: SimKernel, n: int) -> bytes | None:
         """Up to ``n`` bytes; b"" at end of file; None if a read would block."""
         raise oserror(errno.EINVAL)
 
-    def write(self, k: "SimKernel", data: bytes) -> int:
+    def write(self, k: SimKernel, data: bytes) -> int:
         raise oserror(errno.EINVAL)
 
-    def close(self, k: "SimKernel") -> None:
+    def close(self, k: SimKernel) -> None:
         self.refs -= 1
         if self.refs == 0:
             self.release(k)
 
-    def release(self, k: "SimKernel") -> None:
+    def release(self, k: SimKernel) -> None:
         """The last reference went away."""
 
     def _check(self, want_write: bool) -> None:
@@ -90,7 +90,7 @@ class InodeFile(OpenFile):
         written = self.node.write_at(self.offset, data)
         self.offset += written
         if written and self.node.kind is InodeKind.FILE:
-            self.node.mtime = k.wall_clock()     # write(2) updates the file's mtime (docker diff reads it)
+            self.node.mtime = k.wall_clock()  # write(2) updates the file's mtime (docker diff reads it)
         return written
 
 
@@ -110,7 +110,7 @@ class PathFile(OpenFile):
         self._check(False)
         if self.snapshot is None:
             self.snapshot = self.fs.read(self.path)
-        data = self.snapshot[self.offset:self.offset + n]
+        data = self.snapshot[self.offset : self.offset + n]
         self.offset += len(data)
         return data
 
@@ -120,7 +120,7 @@ class PathFile(OpenFile):
             self.fs.write(self.path, data, append=self.append or self.offset > 0)
         else:
             old = self.fs.read(self.path)
-            new = old[:self.offset].ljust(self.offset, b"\0") + data + old[self.offset + len(data):]
+            new = old[: self.offset].ljust(self.offset, b"\0") + data + old[self.offset + len(data) :]
             self.fs.write(self.path, new)
         self.offset += len(data)
         return len(data)
@@ -145,6 +145,7 @@ class DirFile(OpenFile):
 
 # -- devices ---------------------------------------------------------------------------
 
+
 class DeviceFile(OpenFile):
     __slots__ = ("rdev",)
     kind = "device"
@@ -156,6 +157,7 @@ class DeviceFile(OpenFile):
 
 class NullDevice(DeviceFile):
     """/dev/null: reads end at once, writes vanish."""
+
     __slots__ = ()
 
     def read(self, k, n):
@@ -169,6 +171,7 @@ class NullDevice(DeviceFile):
 
 class ZeroDevice(NullDevice):
     """/dev/zero: an endless supply of zero bytes."""
+
     __slots__ = ()
 
     def read(self, k, n):
@@ -178,6 +181,7 @@ class ZeroDevice(NullDevice):
 
 class FullDevice(ZeroDevice):
     """/dev/full: reads like /dev/zero, every write fails with ENOSPC."""
+
     __slots__ = ()
 
     def write(self, k, data):
@@ -187,6 +191,7 @@ class FullDevice(ZeroDevice):
 class RandomDevice(NullDevice):
     """/dev/random, /dev/urandom: bytes from the kernel's (seeded, so
     reproducible) random generator."""
+
     __slots__ = ()
 
     def read(self, k, n):
@@ -195,10 +200,22 @@ class RandomDevice(NullDevice):
 
 
 # (major, minor) -> class; anything else opens as ENXIO ("no such device").
-DEVICES = {(1, 3): NullDevice, (1, 5): ZeroDevice, (1, 7): FullDevice,
-           (1, 8): RandomDevice, (1, 9): RandomDevice}
-DEVICE_NODES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
-                "urandom": (1, 9), "tty": (5, 0), "ptmx": (5, 2)}
+DEVICES = {
+    (1, 3): NullDevice,
+    (1, 5): ZeroDevice,
+    (1, 7): FullDevice,
+    (1, 8): RandomDevice,
+    (1, 9): RandomDevice,
+}
+DEVICE_NODES = {
+    "null": (1, 3),
+    "zero": (1, 5),
+    "full": (1, 7),
+    "random": (1, 8),
+    "urandom": (1, 9),
+    "tty": (5, 0),
+    "ptmx": (5, 2),
+}
 
 
 def open_device(rdev: int, flags: int) -> DeviceFile:
@@ -211,7 +228,7 @@ def open_device(rdev: int, flags: int) -> DeviceFile:
 
 # -- pipes -------------------------------------------------------------------------------
 
-PIPE_CAPACITY = 65536        # a Linux pipe holds 16 pages by default
+PIPE_CAPACITY = 65536  # a Linux pipe holds 16 pages by default
 
 
 class Pipe:
@@ -226,7 +243,7 @@ class Pipe:
         self.buf = bytearray()
         self.readers = 0
         self.writers = 0
-        self.waiters: list = []            # processes blocked reading
+        self.waiters: list = []  # processes blocked reading
 
     def wake_readers(self, k) -> None:
         waiters, self.waiters = self.waiters, []
@@ -256,8 +273,8 @@ class PipeEnd(OpenFile):
             del buf[:n]
             return data
         if self.pipe.writers == 0:
-            return b""                     # every write end closed: end of file
-        return None                        # would block
+            return b""  # every write end closed: end of file
+        return None  # would block
 
     def write(self, k, data):
         self._check(True)
@@ -279,7 +296,7 @@ class PipeEnd(OpenFile):
         if self.writable:
             pipe.writers -= 1
             if pipe.writers == 0 and pipe.waiters:
-                pipe.wake_readers(k)       # readers now see EOF
+                pipe.wake_readers(k)  # readers now see EOF
         else:
             pipe.readers -= 1
 

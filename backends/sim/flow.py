@@ -63,5 +63,12 @@ def oserror(code: int, path: str | None = None) -> OSError:
 
 
 EPERM, ENOENT, ESRCH, EINTR, EBADF, ECHILD, EAGAIN, ENOMEM = (
-    _errno.EPERM, _errno.ENOENT, _errno.ESRCH, _errno.EINTR, _errno.EBADF,
-    _errno.ECHILD, _errno.EAGAIN, _errno.ENOMEM)
+    _errno.EPERM,
+    _errno.ENOENT,
+    _errno.ESRCH,
+    _errno.EINTR,
+    _errno.EBADF,
+    _errno.ECHILD,
+    _errno.EAGAIN,
+    _errno.ENOMEM,
+)

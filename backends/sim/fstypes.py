@@ -31,13 +31,12 @@ def _mode_option(data: list[str], default: int) -> int:
     return default
 
 
-def new_filesystem(k: "SimKernel", proc: "Process", fstype: str, data: list[str]):
+def new_filesystem(k: SimKernel, proc: Process, fstype: str, data: list[str]):
     """(filesystem, options string /proc/mounts shows) for a new mount."""
     if fstype == "proc":
         return ProcFS(k, proc.pidns), ""
     if fstype == "tmpfs":
-        return MemFS(clock=k.wall_clock, root_mode=_mode_option(data, 0o1777)), \
-            show_fs_data("tmpfs", data)
+        return MemFS(clock=k.wall_clock, root_mode=_mode_option(data, 0o1777)), show_fs_data("tmpfs", data)
     if fstype == "devpts":
         fs = MemFS(clock=k.wall_clock, root_mode=0o755)
         fs.mknod("/ptmx", 0o666, makedev(*DEVICE_NODES["ptmx"]))
@@ -50,10 +49,10 @@ def new_filesystem(k: "SimKernel", proc: "Process", fstype: str, data: list[str]
         return k.cgroupfs, ""
     if fstype == "devtmpfs":
         return k.devfs, k.devfs_options
-    raise oserror(errno.ENODEV)       # "unknown filesystem type"
+    raise oserror(errno.ENODEV)  # "unknown filesystem type"
 
 
-def make_devtmpfs(k: "SimKernel") -> MemFS:
+def make_devtmpfs(k: SimKernel) -> MemFS:
     """The host's /dev: the device nodes every program expects."""
     fs = MemFS(clock=k.wall_clock)
     for name, (major, minor) in DEVICE_NODES.items():
@@ -61,24 +60,43 @@ def make_devtmpfs(k: "SimKernel") -> MemFS:
     for d in ("pts", "shm", "mqueue"):
         fs.mkdir(f"/{d}")
     fs.chmod("/shm", 0o1777)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         fs.symlink(target, f"/{name}")
     return fs
 
 
-def make_sysfs(k: "SimKernel") -> MemFS:
+def make_sysfs(k: SimKernel) -> MemFS:
     """A skeleton of /sys: enough for the paths runtimes mask and mount over."""
     fs = MemFS(clock=k.wall_clock)
-    for d in ("/fs", "/fs/cgroup", "/kernel", "/class", "/class/net", "/firmware", "/devices",
-              "/devices/virtual", "/devices/virtual/powercap", "/devices/virtual/net",
-              "/devices/virtual/net/lo"):
+    for d in (
+        "/fs",
+        "/fs/cgroup",
+        "/kernel",
+        "/class",
+        "/class/net",
+        "/firmware",
+        "/devices",
+        "/devices/virtual",
+        "/devices/virtual/powercap",
+        "/devices/virtual/net",
+        "/devices/virtual/net/lo",
+    ):
         fs.mkdir(d)
     fs.symlink("../../devices/virtual/net/lo", "/class/net/lo")
     # lo's attributes as a container sees them once lo is up (a static
     # snapshot: see SIMPLIFICATIONS.md, "Network namespaces").
-    for name, value in (("operstate", "unknown"), ("flags", "0x9"), ("mtu", "65536"),
-                        ("address", "00:00:00:00:00:00"), ("type", "772")):
+    for name, value in (
+        ("operstate", "unknown"),
+        ("flags", "0x9"),
+        ("mtu", "65536"),
+        ("address", "00:00:00:00:00:00"),
+        ("type", "772"),
+    ):
         fs.write(f"/devices/virtual/net/lo/{name}", f"{value}\n".encode())
     fs.write("/kernel/uevent_seqnum", b"1\n")
     return fs

@@ -38,14 +38,24 @@ from .cgroups import SimCgroups
 from .fstypes import make_devtmpfs, make_sysfs, new_filesystem
 from .loader import MISC_MAGIC
 from .memfs import MemFS
-from .namespaces import (INITIAL_INODES, CgroupNamespace, InodeAllocator, IpcNamespace,
-                         MountNamespace, NetNamespace, NsProxy, PidNamespace, SimNamespaces,
-                         UserNamespace, UtsNamespace)
+from .namespaces import (
+    INITIAL_INODES,
+    CgroupNamespace,
+    InodeAllocator,
+    IpcNamespace,
+    MountNamespace,
+    NetNamespace,
+    NsProxy,
+    PidNamespace,
+    SimNamespaces,
+    UserNamespace,
+    UtsNamespace,
+)
 from .process_table import ProcessTable
 from .procfs import ProcFS
 from .scheduler import Scheduler
 from .signals import Signals
-from .vfs import DIR, VFS, Mount, MountTable, MS_NAMES, parse_mount_options
+from .vfs import DIR, MS_NAMES, VFS, Mount, MountTable, parse_mount_options
 
 HOST_NAME = "sim-host"
 
@@ -53,11 +63,16 @@ HOST_NAME = "sim-host"
 class SimKernel(Kernel):
     name = "sim"
 
-    def __init__(self, state_dir: str | None = None, tracer: Tracer | None = None,
-                 unionfs: UnionFS | None = None, seed: int = 0):
+    def __init__(
+        self,
+        state_dir: str | None = None,
+        tracer: Tracer | None = None,
+        unionfs: UnionFS | None = None,
+        seed: int = 0,
+    ):
         self.tracer = tracer if tracer is not None else Tracer()
         self.random = random.Random(seed)
-        self.raise_program_errors = False      # True: a crashing program raises in wait()
+        self.raise_program_errors = False  # True: a crashing program raises in wait()
         self.boot_wall = time.time()
         self.sched = Scheduler(self)
         self.signals = Signals(self)
@@ -65,17 +80,18 @@ class SimKernel(Kernel):
         self.cgroups = SimCgroups(self)
         self.new_inode = InodeAllocator()
         self.time_ns_inode = INITIAL_INODES["time"]
-        self._misc: dict[str, object] = {}     # binfmt_misc: registered programs by name
+        self._misc: dict[str, object] = {}  # binfmt_misc: registered programs by name
         self._binfmt_cache: dict = {}
         self._find_program = None
         self._boot()
         self.namespaces = SimNamespaces(self)
-        from .processes import SimProcesses     # (processes imports kernel pieces)
+        from .processes import SimProcesses  # (processes imports kernel pieces)
+
         self.processes = SimProcesses(self)
         if unionfs is None:
             try:
                 from .unionfs import SimUnionFS
-            except ImportError as e:          # the union FS module is not there (yet)
+            except ImportError as e:  # the union FS module is not there (yet)
                 unionfs = _MissingUnionFS(str(e))
             else:
                 unionfs = SimUnionFS(self.tracer, state_dir)
@@ -96,9 +112,24 @@ class SimKernel(Kernel):
         self.sysfs = make_sysfs(self)
         self.cgroupfs = MemFS(clock=self.wall_clock)
         self.rootfs = root = MemFS(clock=self.wall_clock)
-        for d in ("/bin", "/sbin", "/etc", "/dev", "/proc", "/sys", "/tmp", "/root", "/home",
-                  "/run", "/usr", "/usr/bin", "/usr/sbin", "/var", "/var/lib",
-                  "/var/lib/stepbox"):
+        for d in (
+            "/bin",
+            "/sbin",
+            "/etc",
+            "/dev",
+            "/proc",
+            "/sys",
+            "/tmp",
+            "/root",
+            "/home",
+            "/run",
+            "/usr",
+            "/usr/bin",
+            "/usr/sbin",
+            "/var",
+            "/var/lib",
+            "/var/lib/stepbox",
+        ):
             root.mkdir(d)
         root.chmod("/tmp", 0o1777)
         root.write("/etc/hostname", f"{HOST_NAME}\n".encode())
@@ -107,33 +138,76 @@ class SimKernel(Kernel):
 
         table = MountTable()
         new_id = self.vfs.new_mount_id
-        rootm = Mount(new_id(), 0, "/", root, "/", "/dev/sda1", "ext4", frozenset(), "",
-                      shared=True)
+        rootm = Mount(new_id(), 0, "/", root, "/", "/dev/sda1", "ext4", frozenset(), "", shared=True)
         table.add(rootm)
         table.root_id = rootm.id
-        procm = Mount(new_id(), rootm.id, "/proc", ProcFS(self, self.init_pidns), "/", "proc",
-                      "proc", frozenset({"nosuid", "nodev", "noexec"}), "", shared=True)
-        sysm = Mount(new_id(), rootm.id, "/sys", self.sysfs, "/", "sysfs", "sysfs",
-                     frozenset({"nosuid", "nodev", "noexec"}), "", shared=True)
-        devm = Mount(new_id(), rootm.id, "/dev", self.devfs, "/", "udev", "devtmpfs",
-                     frozenset({"nosuid"}), self.devfs_options, shared=True)
-        cgm = Mount(new_id(), sysm.id, "/fs/cgroup", self.cgroupfs, "/", "cgroup2", "cgroup2",
-                    frozenset({"nosuid", "nodev", "noexec"}), "", shared=True)
+        procm = Mount(
+            new_id(),
+            rootm.id,
+            "/proc",
+            ProcFS(self, self.init_pidns),
+            "/",
+            "proc",
+            "proc",
+            frozenset({"nosuid", "nodev", "noexec"}),
+            "",
+            shared=True,
+        )
+        sysm = Mount(
+            new_id(),
+            rootm.id,
+            "/sys",
+            self.sysfs,
+            "/",
+            "sysfs",
+            "sysfs",
+            frozenset({"nosuid", "nodev", "noexec"}),
+            "",
+            shared=True,
+        )
+        devm = Mount(
+            new_id(),
+            rootm.id,
+            "/dev",
+            self.devfs,
+            "/",
+            "udev",
+            "devtmpfs",
+            frozenset({"nosuid"}),
+            self.devfs_options,
+            shared=True,
+        )
+        cgm = Mount(
+            new_id(),
+            sysm.id,
+            "/fs/cgroup",
+            self.cgroupfs,
+            "/",
+            "cgroup2",
+            "cgroup2",
+            frozenset({"nosuid", "nodev", "noexec"}),
+            "",
+            shared=True,
+        )
         for m in (procm, sysm, devm, cgm):
             table.add(m)
         mnt = MountNamespace("mnt", ino["mnt"], table=table)
         net = NetNamespace("net", ino["net"], interfaces={"lo": True, "eth0": True})
         self.host_ns = NsProxy(
             uts=UtsNamespace("uts", ino["uts"], hostname=HOST_NAME),
-            ipc=IpcNamespace("ipc", ino["ipc"]), mnt=mnt, pid_for_children=self.init_pidns,
-            net=net, cgroup=CgroupNamespace("cgroup", ino["cgroup"], root=self.cgroups.root),
-            user=user)
+            ipc=IpcNamespace("ipc", ino["ipc"]),
+            mnt=mnt,
+            pid_for_children=self.init_pidns,
+            net=net,
+            cgroup=CgroupNamespace("cgroup", ino["cgroup"], root=self.cgroups.root),
+            user=user,
+        )
         init = self.procs.create(None, self.init_pidns, self.cgroups.root)
         init.ns = self.host_ns
         init.root = init.cwd = (rootm.id, "/")
         init.argv, init.comm, init.exe = ["/sbin/init"], "init", "/sbin/init"
         self.init = init
-        self.engine = init          # the parent of what Processes.spawn starts
+        self.engine = init  # the parent of what Processes.spawn starts
 
     # -- namespaces for a new process ---------------------------------------------------
     def clone_namespaces(self, parent, kinds: Iterable[str], uid_map=(), gid_map=()):
@@ -146,8 +220,9 @@ class SimKernel(Kernel):
         new = self.new_inode
         changes = {}
         if "uts" in kinds:
-            changes["uts"] = UtsNamespace("uts", new(), hostname=ns.uts.hostname,
-                                          domainname=ns.uts.domainname)
+            changes["uts"] = UtsNamespace(
+                "uts", new(), hostname=ns.uts.hostname, domainname=ns.uts.domainname
+            )
         if "ipc" in kinds:
             changes["ipc"] = IpcNamespace("ipc", new())
         if "mnt" in kinds:
@@ -155,9 +230,13 @@ class SimKernel(Kernel):
         if "net" in kinds:
             changes["net"] = NetNamespace("net", new())
         if "user" in kinds:
-            changes["user"] = UserNamespace("user", new(), parent=ns.user,
-                                            uid_map=tuple(uid_map) or ((0, parent.uid, 1),),
-                                            gid_map=tuple(gid_map) or ((0, parent.gid, 1),))
+            changes["user"] = UserNamespace(
+                "user",
+                new(),
+                parent=ns.user,
+                uid_map=tuple(uid_map) or ((0, parent.uid, 1),),
+                gid_map=tuple(gid_map) or ((0, parent.gid, 1),),
+            )
         if "cgroup" in kinds:
             changes["cgroup"] = CgroupNamespace("cgroup", new(), root=None)  # set on join
         pidns = ns.pid_for_children
@@ -167,8 +246,18 @@ class SimKernel(Kernel):
         return ns.replace(**changes), pidns
 
     # -- mounting (shared by Sys.mount and the handle) ---------------------------------
-    def mount_as(self, proc, source: str, target: str, fstype: str, options, *,
-                 create: bool = False, start=None, shown_target: str | None = None) -> Mount:
+    def mount_as(
+        self,
+        proc,
+        source: str,
+        target: str,
+        fstype: str,
+        options,
+        *,
+        create: bool = False,
+        start=None,
+        shown_target: str | None = None,
+    ) -> Mount:
         """mount(2) performed by ``proc``.  ``start`` (a Loc) resolves
         ``target`` inside that directory (a rootfs before pivot_root);
         ``create`` makes a missing target like runc does (mkdir -p, or an
@@ -192,8 +281,12 @@ class SimKernel(Kernel):
             # The data as passed (devpts's "newinstance" too, which the
             # kernel accepts and then ignores).
             passed = tuple(o for o in options if o in data or o == "newinstance")
-            self.tracer.record("mount", _mount_detail(source, shown_target or target, fstype,
-                                                      flags, passed, bind, "rbind" in options))
+            self.tracer.record(
+                "mount",
+                _mount_detail(
+                    source, shown_target or target, fstype, flags, passed, bind, "rbind" in options
+                ),
+            )
         if bind:
             return vfs.bind(proc, src, tloc, flags, recursive="rbind" in options)
         fs, shown = new_filesystem(self, proc, fstype, data)
@@ -244,8 +337,8 @@ class SimKernel(Kernel):
         """The binfmt handlers after ``#!``: registered programs, then the
         userland's busybox (cached per file and applet name, since looking
         at a 2 MB binary is not free)."""
-        if data[:len(MISC_MAGIC)] == MISC_MAGIC:
-            name = bytes(data[len(MISC_MAGIC):len(MISC_MAGIC) + 200]).split(b"\n")[0].decode()
+        if data[: len(MISC_MAGIC)] == MISC_MAGIC:
+            name = bytes(data[len(MISC_MAGIC) : len(MISC_MAGIC) + 200]).split(b"\n")[0].decode()
             return self._misc.get(name)
         key = (id(data), len(data), argv0)
         hit = self._binfmt_cache.get(key)
@@ -312,13 +405,13 @@ def _read_static_elf(path: str) -> bytes | None:
             data = f.read()
     except OSError:
         return None
-    if data[:4] != b"\x7fELF" or data[4] != 2:          # 64-bit ELF only
+    if data[:4] != b"\x7fELF" or data[4] != 2:  # 64-bit ELF only
         return None
-    phoff, = struct.unpack_from("<Q", data, 0x20)
+    (phoff,) = struct.unpack_from("<Q", data, 0x20)
     phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
     for i in range(phnum):
-        p_type, = struct.unpack_from("<I", data, phoff + i * phentsize)
-        if p_type == 3:                                  # PT_INTERP: dynamically linked
+        (p_type,) = struct.unpack_from("<I", data, phoff + i * phentsize)
+        if p_type == 3:  # PT_INTERP: dynamically linked
             return None
     return data
 
@@ -327,9 +420,11 @@ def _read_static_elf(path: str) -> bytes | None:
 def _real_applets(fallback: tuple) -> tuple[str, ...]:
     """``busybox --list`` of the host binary (asked once)."""
     import subprocess
+
     try:
-        out = subprocess.run(["/bin/busybox", "--list"], capture_output=True, timeout=10,
-                             check=True).stdout.decode()
+        out = subprocess.run(
+            ["/bin/busybox", "--list"], capture_output=True, timeout=10, check=True
+        ).stdout.decode()
     except (OSError, subprocess.SubprocessError):
         return fallback
     names = tuple(n for n in out.split() if n)
@@ -337,8 +432,7 @@ def _real_applets(fallback: tuple) -> tuple[str, ...]:
 
 
 def _mount_detail(source, target, fstype, flags, data, bind, recursive) -> str:
-    ms = [MS_NAMES[f] for f in ("ro", "nosuid", "nodev", "noexec", "strictatime", "noatime")
-          if f in flags]
+    ms = [MS_NAMES[f] for f in ("ro", "nosuid", "nodev", "noexec", "strictatime", "noatime") if f in flags]
     if bind:
         ms.append("MS_BIND")
         if recursive:
@@ -393,8 +487,9 @@ class HostMountedUnionFS(UnionFS):
         try:
             target = k._mount_target(engine, um.target, None, True, True)
             flags, data, _, _ = parse_mount_options(um.options.split(","))
-            k.vfs.attach(engine, target, self.inner.merged(um), "/", "overlay", "overlay",
-                         flags, ",".join(data))
+            k.vfs.attach(
+                engine, target, self.inner.merged(um), "/", "overlay", "overlay", flags, ",".join(data)
+            )
         except BaseException:
             self.inner.unmount(um)
             raise
@@ -405,7 +500,7 @@ class HostMountedUnionFS(UnionFS):
         try:
             k.vfs.umount(k.engine, mount.target)
         except OSError:
-            pass                       # not mounted (any more): the undo is idempotent
+            pass  # not mounted (any more): the undo is idempotent
         self.inner.unmount(mount)
 
 
@@ -417,4 +512,5 @@ class _MissingUnionFS:
 
     def __getattr__(self, name):
         from stepbox.core.kernel.errors import NotSupported
+
         raise NotSupported(f"the simulator's union filesystem is unavailable: {self.why}")

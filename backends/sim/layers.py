@@ -33,8 +33,7 @@ def _parts(path: str) -> list[str]:
     """A changeset path as names: relative, no "..", nothing empty."""
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if path.startswith("/") or not parts or ".." in parts:
-        raise KernelError(f"refusing layer entry {path!r}: paths must be relative "
-                          f"and stay inside the layer")
+        raise KernelError(f"refusing layer entry {path!r}: paths must be relative and stay inside the layer")
     return parts
 
 
@@ -48,8 +47,7 @@ def _parent_dir(fs: MemFS, parts: list[str], path: str) -> Inode:
             node = Inode(InodeKind.DIR, 0o755, {})
             fs._attach(directory, name, node)
         elif node.kind is not InodeKind.DIR:
-            raise KernelError(f"refusing layer entry {path!r}: {name!r} above it is not a "
-                              f"directory")
+            raise KernelError(f"refusing layer entry {path!r}: {name!r} above it is not a directory")
         directory = node
     return directory
 
@@ -58,7 +56,7 @@ def tree_from_entries(entries: Iterable[LayerEntry]) -> MemFS:
     """Build a layer's tree from its changeset (a later entry replaces an
     earlier one at the same path, as when extracting a tar)."""
     fs = MemFS()
-    dir_mtimes: dict[int, tuple[Inode, float]] = {}   # node kept: ids stay unique
+    dir_mtimes: dict[int, tuple[Inode, float]] = {}  # node kept: ids stay unique
     for e in entries:
         parts = _parts(e.path)
         parent = _parent_dir(fs, parts, e.path)
@@ -66,7 +64,7 @@ def tree_from_entries(entries: Iterable[LayerEntry]) -> MemFS:
         old = parent.data.get(name)
         if e.kind is EntryKind.DIR:
             if old is not None and old.kind is InodeKind.DIR:
-                node = old                                    # update it in place
+                node = old  # update it in place
             else:
                 if old is not None:
                     fs._detach(parent, name)
@@ -78,10 +76,9 @@ def tree_from_entries(entries: Iterable[LayerEntry]) -> MemFS:
                 node.xattrs = {**(node.xattrs or {}), OPAQUE_XATTR: b"y"}
             continue
         if old is not None:
-            fs._detach(parent, name)     # (a directory goes with its subtree)
+            fs._detach(parent, name)  # (a directory goes with its subtree)
         if e.kind is EntryKind.FILE:
-            node = Inode(InodeKind.FILE, e.mode, bytearray(e.data), uid=e.uid, gid=e.gid,
-                         mtime=e.mtime)
+            node = Inode(InodeKind.FILE, e.mode, bytearray(e.data), uid=e.uid, gid=e.gid, mtime=e.mtime)
         elif e.kind is EntryKind.SYMLINK:
             if not e.link:
                 raise KernelError(f"refusing layer entry {e.path!r}: empty symlink target")
@@ -93,8 +90,10 @@ def tree_from_entries(entries: Iterable[LayerEntry]) -> MemFS:
             target_dir = _parent_dir(fs, target_parts, e.link)
             node = target_dir.data.get(target_parts[-1])
             if node is None or node.kind is InodeKind.DIR:
-                raise KernelError(f"refusing layer entry {e.path!r}: hard link to "
-                                  f"{e.link!r}, which is not a file earlier in the layer")
+                raise KernelError(
+                    f"refusing layer entry {e.path!r}: hard link to "
+                    f"{e.link!r}, which is not a file earlier in the layer"
+                )
             node.nlink += 1
             parent.data[name] = node
             continue
@@ -117,25 +116,52 @@ def entries_from_tree(fs: MemFS) -> Iterator[LayerEntry]:
     for path, node in fs.walk():
         rel = path[1:]
         if is_whiteout(node):
-            yield LayerEntry(rel, EntryKind.WHITEOUT, mode=0, uid=node.uid, gid=node.gid,
-                             mtime=node.mtime)
+            yield LayerEntry(rel, EntryKind.WHITEOUT, mode=0, uid=node.uid, gid=node.gid, mtime=node.mtime)
             continue
         if node.kind is InodeKind.DIR:
-            yield LayerEntry(rel, EntryKind.DIR, mode=node.mode, uid=node.uid, gid=node.gid,
-                             mtime=node.mtime, opaque=is_opaque(node))
+            yield LayerEntry(
+                rel,
+                EntryKind.DIR,
+                mode=node.mode,
+                uid=node.uid,
+                gid=node.gid,
+                mtime=node.mtime,
+                opaque=is_opaque(node),
+            )
             continue
         if node.kind is InodeKind.CHARDEV:
-            continue      # other devices have no changeset form (see SIMPLIFICATIONS.md)
+            continue  # other devices have no changeset form (see SIMPLIFICATIONS.md)
         if node.nlink > 1:
             seen = first_name.get(id(node))
             if seen is not None:
-                yield LayerEntry(rel, EntryKind.HARDLINK, mode=node.mode, uid=node.uid,
-                                 gid=node.gid, mtime=node.mtime, link=seen)
+                yield LayerEntry(
+                    rel,
+                    EntryKind.HARDLINK,
+                    mode=node.mode,
+                    uid=node.uid,
+                    gid=node.gid,
+                    mtime=node.mtime,
+                    link=seen,
+                )
                 continue
             first_name[id(node)] = rel
         if node.kind is InodeKind.SYMLINK:
-            yield LayerEntry(rel, EntryKind.SYMLINK, mode=node.mode, uid=node.uid, gid=node.gid,
-                             mtime=node.mtime, link=node.data)
+            yield LayerEntry(
+                rel,
+                EntryKind.SYMLINK,
+                mode=node.mode,
+                uid=node.uid,
+                gid=node.gid,
+                mtime=node.mtime,
+                link=node.data,
+            )
         else:
-            yield LayerEntry(rel, EntryKind.FILE, mode=node.mode, uid=node.uid, gid=node.gid,
-                             mtime=node.mtime, data=bytes(node.data))
+            yield LayerEntry(
+                rel,
+                EntryKind.FILE,
+                mode=node.mode,
+                uid=node.uid,
+                gid=node.gid,
+                mtime=node.mtime,
+                data=bytes(node.data),
+            )

@@ -29,8 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
     from .process_table import Process
 
-MAX_SCRIPT_DEPTH = 4           # BINPRM_MAX_RECURSION: #! scripts nest at most this deep
-MISC_MAGIC = b"\x7fSIMPROG "   # the registered-program format: magic + name + "\n"
+MAX_SCRIPT_DEPTH = 4  # BINPRM_MAX_RECURSION: #! scripts nest at most this deep
+MISC_MAGIC = b"\x7fSIMPROG "  # the registered-program format: magic + name + "\n"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -46,8 +46,9 @@ def file_data(fs, path: str):
     return fs.read(path)
 
 
-def load(k: "SimKernel", proc: "Process", path: str, argv: list[str],
-         depth: int = 0, at=None) -> tuple[Program, str, list[str]]:
+def load(
+    k: SimKernel, proc: Process, path: str, argv: list[str], depth: int = 0, at=None
+) -> tuple[Program, str, list[str]]:
     """Find and recognise the program: (program, path executed, argv).
     ``at`` is an already resolved directory (a Loc) holding ``path``'s last
     name, as execvp's search gives it."""
@@ -57,7 +58,7 @@ def load(k: "SimKernel", proc: "Process", path: str, argv: list[str],
         # even after that file was deleted (busybox's shell relies on it).
         program = k.recognise(proc.exe_data, argv[0] if argv else path)
         if program is not None:
-            return program, proc.exe, list(argv)       # /proc/PID/exe still names that file
+            return program, proc.exe, list(argv)  # /proc/PID/exe still names that file
     if at is None:
         loc = vfs.walk(proc, path, True)
     else:
@@ -88,7 +89,7 @@ def load(k: "SimKernel", proc: "Process", path: str, argv: list[str],
     raise oserror(errno.ENOEXEC, path)
 
 
-def search_and_load(k: "SimKernel", proc: "Process", argv: list[str], path_env: str | None):
+def search_and_load(k: SimKernel, proc: Process, argv: list[str], path_env: str | None):
     """execvp(): ``argv[0]`` with a slash is used as is; otherwise each
     directory of PATH is tried in order.  A candidate that exists but cannot
     be executed does not stop the search (as Go's exec.LookPath, which
@@ -98,12 +99,12 @@ def search_and_load(k: "SimKernel", proc: "Process", argv: list[str], path_env: 
     if "/" in name:
         return load(k, proc, name, argv)
     if name:
-        dirs: dict[str, object] = {}          # directory -> Loc, or None if missing
+        dirs: dict[str, object] = {}  # directory -> Loc, or None if missing
         for d in (DEFAULT_PATH if path_env is None else path_env).split(":"):
             d = d.rstrip("/") or ("/" if d.startswith("/") else ".")
             at = _directory(k, proc, d, dirs) if d.startswith("/") else None
             if at is None and d.startswith("/"):
-                continue                      # the directory itself is not there
+                continue  # the directory itself is not there
             try:
                 return load(k, proc, f"{d.rstrip('/')}/{name}", argv, at=at)
             except OSError as e:
@@ -113,7 +114,7 @@ def search_and_load(k: "SimKernel", proc: "Process", argv: list[str], path_env: 
     raise OSError(errno.ENOENT, "executable file not found in $PATH")
 
 
-def _directory(k: "SimKernel", proc: "Process", path: str, known: dict):
+def _directory(k: SimKernel, proc: Process, path: str, known: dict):
     """Resolve an absolute directory one name at a time, remembering every
     prefix, so PATH entries that share a missing prefix (/usr/local/sbin,
     /usr/local/bin) cost one lookup, not one each."""

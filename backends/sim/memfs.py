@@ -72,7 +72,7 @@ from collections.abc import Callable, Iterator
 
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
-MAXSYMLINKS = 40       # the kernel gives ELOOP after following this many
+MAXSYMLINKS = 40  # the kernel gives ELOOP after following this many
 NAME_MAX = 255
 
 # open(2) flags, Linux values (the same numbers as ``sys_api``).
@@ -81,7 +81,7 @@ O_CREAT, O_EXCL, O_TRUNC, O_APPEND = 0o100, 0o200, 0o1000, 0o2000
 O_DIRECTORY, O_NOFOLLOW = 0o200000, 0o400000
 
 S_ISUID, S_ISGID, S_IXGRP = 0o4000, 0o2000, 0o010
-DIR_SIZE = 4096        # what stat reports as a directory's size (ext4-like)
+DIR_SIZE = 4096  # what stat reports as a directory's size (ext4-like)
 
 
 def makedev(major: int, minor: int) -> int:
@@ -146,11 +146,19 @@ class Inode:
     ``None`` for a device (whose number is ``rdev``).
     """
 
-    __slots__ = ("kind", "mode", "uid", "gid", "data", "nlink", "rdev",
-                 "xattrs", "mtime", "ino")
+    __slots__ = ("kind", "mode", "uid", "gid", "data", "nlink", "rdev", "xattrs", "mtime", "ino")
 
-    def __init__(self, kind: InodeKind, mode: int, data, *, uid: int = 0, gid: int = 0,
-                 rdev: int = 0, mtime: float = 0.0) -> None:
+    def __init__(
+        self,
+        kind: InodeKind,
+        mode: int,
+        data,
+        *,
+        uid: int = 0,
+        gid: int = 0,
+        rdev: int = 0,
+        mtime: float = 0.0,
+    ) -> None:
         self.kind = kind
         self.mode = mode & 0o7777
         self.uid = uid
@@ -183,8 +191,8 @@ class Inode:
         if offset < 0 or n < 0:
             raise _err(errno.EINVAL)
         if self.kind is not InodeKind.FILE:
-            return b""                      # devices: the VFS decides what they read
-        return bytes(self.data[offset:offset + n])
+            return b""  # devices: the VFS decides what they read
+        return bytes(self.data[offset : offset + n])
 
     def write_at(self, offset: int, data: bytes) -> int:
         """pwrite(2): writing past EOF fills the gap with zero bytes."""
@@ -197,7 +205,7 @@ class Inode:
         buf = self.data
         if offset > len(buf):
             buf.extend(bytes(offset - len(buf)))
-        buf[offset:offset + len(data)] = data
+        buf[offset : offset + len(data)] = data
         return len(data)
 
     def truncate(self, size: int) -> None:
@@ -212,9 +220,15 @@ class Inode:
             buf.extend(bytes(size - len(buf)))
 
     def stat(self) -> StatResult:
-        return StatResult(kind=_STAT_KIND[self.kind], mode=self.mode, uid=self.uid,
-                          gid=self.gid, size=self.size, nlink=self.nlink,
-                          is_device=self.kind is InodeKind.CHARDEV)
+        return StatResult(
+            kind=_STAT_KIND[self.kind],
+            mode=self.mode,
+            uid=self.uid,
+            gid=self.gid,
+            size=self.size,
+            nlink=self.nlink,
+            is_device=self.kind is InodeKind.CHARDEV,
+        )
 
     def __repr__(self) -> str:
         return f"<Inode {self.ino} {self.kind.value} {self.mode:o} nlink={self.nlink}>"
@@ -252,8 +266,7 @@ class _Where:
 
     __slots__ = ("stack", "name", "node", "must_be_dir")
 
-    def __init__(self, stack: list[Inode], name: str | None, node: Inode | None,
-                 must_be_dir: bool) -> None:
+    def __init__(self, stack: list[Inode], name: str | None, node: Inode | None, must_be_dir: bool) -> None:
         self.stack = stack
         self.name = name
         self.node = node
@@ -273,8 +286,7 @@ class MemFS(FileOps):
 
     # -- path resolution -------------------------------------------------------------
 
-    def _walk(self, path: str, follow: bool, slash_follows: bool = True,
-              creat: bool = False) -> _Where:
+    def _walk(self, path: str, follow: bool, slash_follows: bool = True, creat: bool = False) -> _Where:
         """Resolve ``path`` up to its last name.
 
         Symlinks in the middle are always followed; the last one only when
@@ -368,7 +380,7 @@ class MemFS(FileOps):
         node = parent.data.pop(name)
         if node.kind is InodeKind.DIR:
             parent.nlink -= 1
-            node.nlink = 0      # an open fd on a removed directory sees nlink 0
+            node.nlink = 0  # an open fd on a removed directory sees nlink 0
         else:
             node.nlink -= 1
         parent.mtime = self.clock()
@@ -409,20 +421,20 @@ class MemFS(FileOps):
             if not flags & O_CREAT:
                 raise _err(errno.ENOENT, path)
             if where.must_be_dir or flags & O_DIRECTORY:
-                raise _err(errno.EISDIR, path)   # open("new/", O_CREAT)
+                raise _err(errno.EISDIR, path)  # open("new/", O_CREAT)
             node = Inode(InodeKind.FILE, mode, bytearray(), mtime=self.clock())
             self._attach(where.parent, where.name, inherit_setgid(where.parent, node))
             return node
         if flags & O_CREAT and flags & O_EXCL:
             raise _err(errno.EEXIST, path)
-        if node.kind is InodeKind.SYMLINK:          # only reached with O_NOFOLLOW
+        if node.kind is InodeKind.SYMLINK:  # only reached with O_NOFOLLOW
             raise _err(errno.ELOOP, path)
         if node.kind is InodeKind.DIR:
             if flags & O_ACCMODE or flags & O_CREAT:
                 raise _err(errno.EISDIR, path)
         elif where.must_be_dir or flags & O_DIRECTORY:
             raise _err(errno.ENOTDIR, path)
-        if flags & O_TRUNC and node.kind is InodeKind.FILE:     # even O_RDONLY, as Linux does
+        if flags & O_TRUNC and node.kind is InodeKind.FILE:  # even O_RDONLY, as Linux does
             node.data.clear()
             node.mtime = self.clock()
         return node
@@ -434,7 +446,7 @@ class MemFS(FileOps):
             if append:
                 node.data.extend(data)
             else:
-                node.data[:] = data       # O_TRUNC + write, without a second copy
+                node.data[:] = data  # O_TRUNC + write, without a second copy
             node.mtime = self.clock()
 
     def read_at(self, path: str, offset: int, n: int) -> bytes:
@@ -449,7 +461,7 @@ class MemFS(FileOps):
             raise _err(errno.EISDIR, path)
         if size < 0 or node.kind is not InodeKind.FILE:
             raise _err(errno.EINVAL, path)
-        if size != node.size:                    # truncate(2) to the same size is no write
+        if size != node.size:  # truncate(2) to the same size is no write
             node.truncate(size)
             node.mtime = self.clock()
 
@@ -464,17 +476,23 @@ class MemFS(FileOps):
             raise _err(errno.ENOENT, path)
         where = self._creatable(path)
         if where.must_be_dir:
-            raise _err(errno.ENOENT, path)    # symlink("t", "new/"): the kernel says ENOENT
-        self._attach(where.parent, where.name, inherit_setgid(
-            where.parent, Inode(InodeKind.SYMLINK, 0o777, target, mtime=self.clock())))
+            raise _err(errno.ENOENT, path)  # symlink("t", "new/"): the kernel says ENOENT
+        self._attach(
+            where.parent,
+            where.name,
+            inherit_setgid(where.parent, Inode(InodeKind.SYMLINK, 0o777, target, mtime=self.clock())),
+        )
 
     def mknod(self, path: str, mode: int, rdev: int) -> None:
         """A character device node (the only kind of node MemFS makes)."""
         where = self._creatable(path)
         if where.must_be_dir:
             raise _err(errno.ENOENT, path)
-        self._attach(where.parent, where.name, inherit_setgid(
-            where.parent, Inode(InodeKind.CHARDEV, mode, None, rdev=rdev, mtime=self.clock())))
+        self._attach(
+            where.parent,
+            where.name,
+            inherit_setgid(where.parent, Inode(InodeKind.CHARDEV, mode, None, rdev=rdev, mtime=self.clock())),
+        )
 
     def link(self, src: str, dst: str) -> None:
         # link(2) does not follow a final symlink in src: it links the symlink.
@@ -495,15 +513,21 @@ class MemFS(FileOps):
     def unlink(self, path: str) -> None:
         where = self._walk(path, follow=False, slash_follows=False)
         node = where.node
-        check_unlink(path, node is not None, node is not None and node.kind is InodeKind.DIR,
-                     where.name is not None, where.must_be_dir)
+        check_unlink(
+            path,
+            node is not None,
+            node is not None and node.kind is InodeKind.DIR,
+            where.name is not None,
+            where.must_be_dir,
+        )
         self._detach(where.parent, where.name)
 
     def rmdir(self, path: str) -> None:
         where = self._walk(path, follow=False, slash_follows=False)
         node = where.node
-        check_rmdir(path, node is not None, node is not None and node.kind is InodeKind.DIR,
-                    where.name is not None)
+        check_rmdir(
+            path, node is not None, node is not None and node.kind is InodeKind.DIR, where.name is not None
+        )
         if node.data:
             raise _err(errno.ENOTEMPTY, path)
         self._detach(where.parent, where.name)
@@ -513,7 +537,7 @@ class MemFS(FileOps):
         old = self._walk(src, follow=False, slash_follows=False)
         new = self._walk(dst, follow=False, slash_follows=False)
         if old.name is None or new.name is None:
-            raise _err(errno.EBUSY, src)            # renaming "/", "x/." or "x/.."
+            raise _err(errno.EBUSY, src)  # renaming "/", "x/." or "x/.."
         if old.node is None:
             raise _err(errno.ENOENT, src)
         node, target = old.node, new.node
@@ -527,7 +551,7 @@ class MemFS(FileOps):
         if target is not None and any(d is target for d in old.stack):
             raise _err(errno.ENOTEMPTY, dst)
         if target is node:
-            return                                  # same inode: nothing to do
+            return  # same inode: nothing to do
         if target is not None:
             if is_dir and target.kind is not InodeKind.DIR:
                 raise _err(errno.ENOTDIR, dst)
@@ -605,6 +629,7 @@ class MemFS(FileOps):
         """Every (path, inode) below the root in sorted order, each directory
         before what it holds -- for serialising a layer, not for users
         (``listdir`` is the user's order)."""
+
         def visit(prefix: str, directory: Inode) -> Iterator[tuple[str, Inode]]:
             for name in sorted(directory.data):
                 node = directory.data[name]
@@ -612,4 +637,5 @@ class MemFS(FileOps):
                 yield path, node
                 if node.kind is InodeKind.DIR:
                     yield from visit(path, node)
+
         return visit("", self.root)

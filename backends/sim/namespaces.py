@@ -32,13 +32,19 @@ if TYPE_CHECKING:  # pragma: no cover
 # The numbers the kernel gives the initial namespaces (PROC_*_INIT_INO in
 # include/linux/proc_ns.h, as on a 6.x kernel: `ls -l /proc/1/ns`).
 INITIAL_INODES = {
-    "mnt": 0xEFFFFFF8, "net": 0xEFFFFFF9, "time": 0xEFFFFFFA, "cgroup": 0xEFFFFFFB,
-    "pid": 0xEFFFFFFC, "user": 0xEFFFFFFD, "uts": 0xEFFFFFFE, "ipc": 0xEFFFFFFF,
+    "mnt": 0xEFFFFFF8,
+    "net": 0xEFFFFFF9,
+    "time": 0xEFFFFFFA,
+    "cgroup": 0xEFFFFFFB,
+    "pid": 0xEFFFFFFC,
+    "user": 0xEFFFFFFD,
+    "uts": 0xEFFFFFFE,
+    "ipc": 0xEFFFFFFF,
 }
-FIRST_DYNAMIC_INODE = 4026532160     # roughly where a booted system's new ones start
+FIRST_DYNAMIC_INODE = 4026532160  # roughly where a booted system's new ones start
 
-PID_MAX_DEFAULT = 32768              # /proc/sys/kernel/pid_max on a small machine
-RESERVED_PIDS = 300                  # after wrapping, allocation restarts here
+PID_MAX_DEFAULT = 32768  # /proc/sys/kernel/pid_max on a small machine
+RESERVED_PIDS = 300  # after wrapping, allocation restarts here
 
 
 class InodeAllocator:
@@ -65,6 +71,7 @@ class Namespace:
 class UtsNamespace(Namespace):
     """hostname(1) and domainname: copied from the parent at clone time, so a
     new UTS namespace starts with the host's name until sethostname."""
+
     hostname: str = "sim-host"
     domainname: str = "(none)"
 
@@ -73,8 +80,9 @@ class UtsNamespace(Namespace):
 class NetNamespace(Namespace):
     """A new network namespace holds only the loopback device, and it is
     DOWN: ``ip link set lo up`` is the first thing a runtime does in it."""
+
     interfaces: dict[str, bool] = field(default_factory=lambda: {"lo": False})
-    counters: dict[str, list[int]] = field(default_factory=dict)   # name -> rx/tx bytes, packets
+    counters: dict[str, list[int]] = field(default_factory=dict)  # name -> rx/tx bytes, packets
 
 
 @dataclass(eq=False, repr=False)
@@ -86,7 +94,8 @@ class IpcNamespace(Namespace):
 class UserNamespace(Namespace):
     """uid/gid maps: ``(inside, outside, count)`` lines of /proc/PID/uid_map.
     The initial namespace maps everything to itself."""
-    parent: "UserNamespace | None" = None
+
+    parent: UserNamespace | None = None
     uid_map: tuple[tuple[int, int, int], ...] = ((0, 0, 4294967295),)
     gid_map: tuple[tuple[int, int, int], ...] = ((0, 0, 4294967295),)
 
@@ -103,7 +112,7 @@ class UserNamespace(Namespace):
         return _map_up(self, "gid_map", kgid)
 
 
-OVERFLOW_ID = 65534        # what an unmapped id shows as ("nobody")
+OVERFLOW_ID = 65534  # what an unmapped id shows as ("nobody")
 
 
 def _map_down(ns: UserNamespace | None, which: str, value: int) -> int:
@@ -138,13 +147,15 @@ def _map_up(ns: UserNamespace, which: str, kvalue: int) -> int:
 class CgroupNamespace(Namespace):
     """The cgroup a process was in when the namespace was made becomes the
     root of what /proc/PID/cgroup shows inside it ("0::/")."""
-    root: "Cgroup | None" = None
+
+    root: Cgroup | None = None
 
 
 @dataclass(eq=False, repr=False)
 class MountNamespace(Namespace):
     """The mount table (see :mod:`.vfs`)."""
-    table: "MountTable | None" = None
+
+    table: MountTable | None = None
 
 
 @dataclass(eq=False, repr=False)
@@ -155,14 +166,15 @@ class PidNamespace(Namespace):
     its *init* (``child_reaper``): orphans are re-parented to it, it ignores
     signals it has no handler for, and when it dies the kernel kills every
     other process of the namespace."""
-    parent: "PidNamespace | None" = None
+
+    parent: PidNamespace | None = None
     level: int = 0
     pid_max: int = PID_MAX_DEFAULT
-    tasks: dict[int, "Process"] = field(default_factory=dict)   # pid here -> process
+    tasks: dict[int, Process] = field(default_factory=dict)  # pid here -> process
     last_pid: int = 0
-    child_reaper: "Process | None" = None
-    dead: bool = False        # its init has exited: fork() into it fails (ENOMEM)
-    levels: tuple = ()        # this namespace and its ancestors, outermost first
+    child_reaper: Process | None = None
+    dead: bool = False  # its init has exited: fork() into it fails (ENOMEM)
+    levels: tuple = ()  # this namespace and its ancestors, outermost first
 
     def __post_init__(self) -> None:
         if self.parent is not None:
@@ -188,7 +200,7 @@ class PidNamespace(Namespace):
                 self.last_pid = pid
                 return pid
             pid += 1
-        raise oserror(EAGAIN)         # every number is taken
+        raise oserror(EAGAIN)  # every number is taken
 
 
 class NsProxy:
@@ -207,13 +219,13 @@ class NsProxy:
         self.cgroup: CgroupNamespace = cgroup
         self.user: UserNamespace = user
 
-    def replace(self, **changes) -> "NsProxy":
+    def replace(self, **changes) -> NsProxy:
         values = {name: getattr(self, name) for name in self.__slots__}
         values.update(changes)
         return NsProxy(**values)
 
 
-def namespace_of(proc: "Process", kind: str) -> Namespace:
+def namespace_of(proc: Process, kind: str) -> Namespace:
     """The namespace of one kind a process is in (its own PID namespace for
     "pid", not the one its children will get)."""
     if kind == "pid":
@@ -223,10 +235,11 @@ def namespace_of(proc: "Process", kind: str) -> Namespace:
 
 # -- the Namespaces interface -----------------------------------------------------
 
+
 class SimNamespaces(Namespaces):
     """Looking at the namespaces of simulated processes (by host PID)."""
 
-    def __init__(self, kernel: "SimKernel"):
+    def __init__(self, kernel: SimKernel):
         self.k = kernel
 
     def of(self, pid: int) -> dict[NamespaceKind, int]:

@@ -60,9 +60,28 @@ from collections.abc import Sequence
 from stepbox.core.kernel.unionfs import FileOps, StatResult
 
 from .memfs import (
-    MAXSYMLINKS, NAME_MAX, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW,
-    O_TRUNC, O_WRONLY, S_ISGID, S_ISUID, S_IXGRP, Inode, InodeKind, MemFS, _err, _split,
-    check_rmdir, check_unlink, inherit_setgid)
+    MAXSYMLINKS,
+    NAME_MAX,
+    O_ACCMODE,
+    O_APPEND,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NOFOLLOW,
+    O_TRUNC,
+    O_WRONLY,
+    S_ISGID,
+    S_ISUID,
+    S_IXGRP,
+    Inode,
+    InodeKind,
+    MemFS,
+    _err,
+    _split,
+    check_rmdir,
+    check_unlink,
+    inherit_setgid,
+)
 
 OPAQUE_XATTR = "trusted.overlay.opaque"
 _PRIVATE_XATTR_PREFIX = "trusted.overlay."
@@ -74,8 +93,12 @@ def is_whiteout(node: Inode | None) -> bool:
 
 
 def is_opaque(node: Inode | None) -> bool:
-    return (node is not None and node.kind is InodeKind.DIR and bool(node.xattrs)
-            and node.xattrs.get(OPAQUE_XATTR) == b"y")
+    return (
+        node is not None
+        and node.kind is InodeKind.DIR
+        and bool(node.xattrs)
+        and node.xattrs.get(OPAQUE_XATTR) == b"y"
+    )
 
 
 def make_whiteout() -> Inode:
@@ -94,8 +117,7 @@ class Merged:
 
     __slots__ = ("name", "parent", "upper", "lowers")
 
-    def __init__(self, name: str, parent: Merged | None, upper: Inode | None,
-                 lowers: list[Inode]) -> None:
+    def __init__(self, name: str, parent: Merged | None, upper: Inode | None, lowers: list[Inode]) -> None:
         self.name = name
         self.parent = parent
         self.upper = upper
@@ -129,8 +151,9 @@ class _Found:
 
     __slots__ = ("parent", "name", "node", "must_be_dir", "stack")
 
-    def __init__(self, parent: Merged, name: str | None, node: Merged | None,
-                 must_be_dir: bool, stack: list[Merged]) -> None:
+    def __init__(
+        self, parent: Merged, name: str | None, node: Merged | None, must_be_dir: bool, stack: list[Merged]
+    ) -> None:
         self.parent = parent
         self.name = name
         self.node = node
@@ -176,7 +199,7 @@ class LowerOpenFile:
         return self._real().read_at(offset, n)
 
     def write_at(self, offset: int, data: bytes) -> int:
-        raise _err(errno.EBADF)          # opened read-only
+        raise _err(errno.EBADF)  # opened read-only
 
     def truncate(self, size: int) -> None:
         raise _err(errno.EBADF)
@@ -245,8 +268,7 @@ class OverlayFS(FileOps):
                 return not is_whiteout(node)
         return False
 
-    def _walk(self, path: str, follow: bool, slash_follows: bool = True,
-              creat: bool = False) -> _Found:
+    def _walk(self, path: str, follow: bool, slash_follows: bool = True, creat: bool = False) -> _Found:
         """The merged twin of :meth:`MemFS._walk` (same rules, same errnos)."""
         if not path:
             raise _err(errno.ENOENT, path)
@@ -325,8 +347,9 @@ class OverlayFS(FileOps):
             data = bytearray(lower.data)
         else:
             data = lower.data
-        copy = Inode(lower.kind, lower.mode, data, uid=lower.uid, gid=lower.gid,
-                     rdev=lower.rdev, mtime=lower.mtime)
+        copy = Inode(
+            lower.kind, lower.mode, data, uid=lower.uid, gid=lower.gid, rdev=lower.rdev, mtime=lower.mtime
+        )
         if lower.xattrs:
             kept = {k: v for k, v in lower.xattrs.items() if not k.startswith(_PRIVATE_XATTR_PREFIX)}
             copy.xattrs = kept or None
@@ -342,8 +365,9 @@ class OverlayFS(FileOps):
         result = node.top.stat()
         if node.is_merge:
             # "nlink=1 seems to pacify 'find' and other utilities" -- ovl_getattr
-            return StatResult(result.kind, result.mode, result.uid, result.gid, result.size,
-                              1, result.is_device)
+            return StatResult(
+                result.kind, result.mode, result.uid, result.gid, result.size, 1, result.is_device
+            )
         return result
 
     def lstat(self, path: str) -> StatResult:
@@ -364,7 +388,7 @@ class OverlayFS(FileOps):
         groups: list[list[str]] = []
         for layer in layers:
             group = []
-            for name in reversed(layer.data):          # each layer's own (tmpfs) order
+            for name in reversed(layer.data):  # each layer's own (tmpfs) order
                 if name not in seen:
                     seen.add(name)
                     group.append(name)
@@ -420,7 +444,7 @@ class OverlayFS(FileOps):
         upper_parent = self._copy_up(found.parent)
         inherit_setgid(upper_parent, node)
         old = upper_parent.data.get(found.name)
-        if old is not None:                       # only a whiteout can be there
+        if old is not None:  # only a whiteout can be there
             self.upper._detach(upper_parent, found.name)
             if node.kind is InodeKind.DIR:
                 node.xattrs = {OPAQUE_XATTR: b"y"}
@@ -462,7 +486,7 @@ class OverlayFS(FileOps):
         inode = self._copy_up(node)
         if flags & O_TRUNC and inode.kind is InodeKind.FILE:
             inode.data.clear()
-            inode.mtime = self.upper.clock()    # as MemFS: a truncating open is a write
+            inode.mtime = self.upper.clock()  # as MemFS: a truncating open is a write
         return inode
 
     def write(self, path: str, data: bytes, *, append: bool = False, mode: int = 0o644) -> None:
@@ -486,7 +510,7 @@ class OverlayFS(FileOps):
         if size < 0 or kind is not InodeKind.FILE:
             raise _err(errno.EINVAL, path)
         inode = self._copy_up(node)
-        if size != inode.size:                   # truncate(2) to the same size is no write
+        if size != inode.size:  # truncate(2) to the same size is no write
             inode.truncate(size)
             inode.mtime = self.upper.clock()
 
@@ -505,12 +529,11 @@ class OverlayFS(FileOps):
     def mknod(self, path: str, mode: int, rdev: int) -> None:
         """A character device in the merged view (``mknod /dev/null``)."""
         if rdev == 0:
-            raise _err(errno.EPERM, path)      # ovl_mknod: no "whiteouts" from above
+            raise _err(errno.EPERM, path)  # ovl_mknod: no "whiteouts" from above
         found = self._free_name(path)
         if found.must_be_dir:
             raise _err(errno.ENOENT, path)
-        self._create(found, Inode(InodeKind.CHARDEV, mode, None, rdev=rdev,
-                                  mtime=self.upper.clock()))
+        self._create(found, Inode(InodeKind.CHARDEV, mode, None, rdev=rdev, mtime=self.upper.clock()))
 
     def link(self, src: str, dst: str) -> None:
         node = self._get(src, follow=False)
@@ -519,9 +542,9 @@ class OverlayFS(FileOps):
             raise _err(errno.ENOENT, dst)
         if node.is_dir:
             raise _err(errno.EPERM, src)
-        inode = self._copy_up(node)                    # the upper copy gets the new name
+        inode = self._copy_up(node)  # the upper copy gets the new name
         upper_parent = self._copy_up(found.parent)
-        if found.name in upper_parent.data:            # a whiteout: replace it
+        if found.name in upper_parent.data:  # a whiteout: replace it
             self.upper._detach(upper_parent, found.name)
         inode.nlink += 1
         upper_parent.data[found.name] = inode
@@ -540,15 +563,20 @@ class OverlayFS(FileOps):
     def unlink(self, path: str) -> None:
         found = self._walk(path, follow=False, slash_follows=False)
         node = found.node
-        check_unlink(path, node is not None, node is not None and node.is_dir,
-                     found.name is not None, found.must_be_dir)
+        check_unlink(
+            path,
+            node is not None,
+            node is not None and node.is_dir,
+            found.name is not None,
+            found.must_be_dir,
+        )
         self._remove(found.parent, found.name)
 
     def rmdir(self, path: str) -> None:
         found = self._walk(path, follow=False, slash_follows=False)
         node = found.node
         check_rmdir(path, node is not None, node is not None and node.is_dir, found.name is not None)
-        if not self._is_empty(node):                   # checked before any copy-up
+        if not self._is_empty(node):  # checked before any copy-up
             raise _err(errno.ENOTEMPTY, path)
         self._remove(found.parent, found.name)
 
@@ -575,16 +603,16 @@ class OverlayFS(FileOps):
         # on the physical chains of names.
         old_path = self._names_of(old.stack, node)
         new_parent_path = self._names_of(new.stack, None)
-        if is_dir and new_parent_path[:len(old_path)] == old_path:
+        if is_dir and new_parent_path[: len(old_path)] == old_path:
             raise _err(errno.EINVAL, src)
         if target is not None:
             target_path = self._names_of(new.stack, target)
-            if self._names_of(old.stack, None)[:len(target_path)] == target_path:
+            if self._names_of(old.stack, None)[: len(target_path)] == target_path:
                 raise _err(errno.ENOTEMPTY, dst)
             same_path = old_path == target_path
             same_upper = node.upper is not None and node.upper is target.upper
             if same_path or same_upper:
-                return                                  # one inode: nothing to do
+                return  # one inode: nothing to do
             if is_dir and not target.is_dir:
                 raise _err(errno.ENOTDIR, dst)
             if not is_dir and target.is_dir:
@@ -597,7 +625,7 @@ class OverlayFS(FileOps):
         inode = self._copy_up(node)
         new_upper_parent = self._copy_up(new.parent)
         old_upper_parent = self._copy_up(old.parent)
-        if new.name in new_upper_parent.data:           # the target, or a whiteout
+        if new.name in new_upper_parent.data:  # the target, or a whiteout
             self.upper._detach(new_upper_parent, new.name)
         del old_upper_parent.data[old.name]
         if is_dir:
@@ -629,6 +657,6 @@ class OverlayFS(FileOps):
         if gid != -1:
             inode.gid = gid
         if inode.kind is not InodeKind.DIR and inode.kind is not InodeKind.SYMLINK:
-            inode.mode &= ~S_ISUID               # as MemFS.chown: ATTR_KILL_SUID
+            inode.mode &= ~S_ISUID  # as MemFS.chown: ATTR_KILL_SUID
             if inode.mode & S_IXGRP:
                 inode.mode &= ~S_ISGID

@@ -38,15 +38,47 @@ if TYPE_CHECKING:  # pragma: no cover
 # Every capability of a 6.x kernel (CAP_CHOWN=0 ... CAP_CHECKPOINT_RESTORE=40):
 # CapEff of a root process on the host is 000001ffffffffff.
 CAPABILITY_NAMES = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 )
 ALL_CAPABILITIES = frozenset(CAPABILITY_NAMES)
 _CAP_BIT = {name: i for i, name in enumerate(CAPABILITY_NAMES)}
@@ -65,52 +97,86 @@ class Process:
     the scheduler touches them on every step."""
 
     __slots__ = (
-        "pid", "nspids", "pidns", "pidns_levels", "parent", "children", "argv", "env", "comm",
-        "state", "ns", "cgroup", "uid", "gid", "caps", "no_new_privs", "root", "cwd", "fds",
-        "umask", "handlers", "pending", "mem", "cpu_usec", "gen", "sys", "block",
-        "send_value", "interrupted", "exit_raw", "stopped", "start_time", "held",
-        "oom_killed", "waiting_child", "exe", "exe_data", "slice", "__weakref__",
+        "pid",
+        "nspids",
+        "pidns",
+        "pidns_levels",
+        "parent",
+        "children",
+        "argv",
+        "env",
+        "comm",
+        "state",
+        "ns",
+        "cgroup",
+        "uid",
+        "gid",
+        "caps",
+        "no_new_privs",
+        "root",
+        "cwd",
+        "fds",
+        "umask",
+        "handlers",
+        "pending",
+        "mem",
+        "cpu_usec",
+        "gen",
+        "sys",
+        "block",
+        "send_value",
+        "interrupted",
+        "exit_raw",
+        "stopped",
+        "start_time",
+        "held",
+        "oom_killed",
+        "waiting_child",
+        "exe",
+        "exe_data",
+        "slice",
+        "__weakref__",
     )
 
     def __init__(self) -> None:
-        self.pid = 0                          # host PID (nspids[0])
-        self.nspids: tuple[int, ...] = ()     # outermost namespace first (NSpid)
-        self.pidns: PidNamespace = None       # the namespace it was born in (innermost)
-        self.pidns_levels: tuple = ()         # namespaces, outermost first (parallel to nspids)
+        self.pid = 0  # host PID (nspids[0])
+        self.nspids: tuple[int, ...] = ()  # outermost namespace first (NSpid)
+        self.pidns: PidNamespace = None  # the namespace it was born in (innermost)
+        self.pidns_levels: tuple = ()  # namespaces, outermost first (parallel to nspids)
         self.parent: Process | None = None
         self.children: dict[Process, None] = {}
         self.argv: list[str] = []
         self.env: dict[str, str] = {}
-        self.comm = ""                        # /proc/PID/comm: basename of the executable, 15 chars
+        self.comm = ""  # /proc/PID/comm: basename of the executable, 15 chars
         self.exe = ""
-        self.exe_data = None                  # the executable's bytes: /proc/self/exe, even once deleted
-        self.state = "S"                      # R, S, T, Z; X once reaped
+        self.exe_data = None  # the executable's bytes: /proc/self/exe, even once deleted
+        self.state = "S"  # R, S, T, Z; X once reaped
         self.ns: NsProxy = None
         self.cgroup: Cgroup = None
-        self.uid = 0                          # credentials as the host sees them (kuid)
+        self.uid = 0  # credentials as the host sees them (kuid)
         self.gid = 0
         self.caps: frozenset[str] = ALL_CAPABILITIES
         self.no_new_privs = False
-        self.root = None                      # vfs.Loc
-        self.cwd = None                       # vfs.Loc
-        self.fds: dict[int, Any] = {}         # fd -> vfs.OpenFile (shared after dup/fork)
+        self.root = None  # vfs.Loc
+        self.cwd = None  # vfs.Loc
+        self.fds: dict[int, Any] = {}  # fd -> vfs.OpenFile (shared after dup/fork)
         self.umask = 0o022
-        self.handlers: dict[int, Any] = {}    # signal -> callable | SIG_IGN (absent = SIG_DFL)
-        self.pending: list[int] = []          # signals with a handler, to run at next resume
-        self.mem = 0                          # bytes charged through Sys.alloc
+        self.handlers: dict[int, Any] = {}  # signal -> callable | SIG_IGN (absent = SIG_DFL)
+        self.pending: list[int] = []  # signals with a handler, to run at next resume
+        self.mem = 0  # bytes charged through Sys.alloc
         self.cpu_usec = 0
-        self.gen = None                       # the program (a generator); None before exec
-        self.sys = None                       # its syscalls.SimSys
-        self.block = None                     # what it is blocked on (scheduler.Block) or None
-        self.send_value: Any = None           # what the blocking call returns when resumed
-        self.interrupted = False              # woken by a signal: the call returns EINTR
-        self.exit_raw: int | None = None      # raw wait status once a zombie
-        self.stopped = False                  # SIGSTOP
-        self.start_time = 0                   # virtual µs since boot
-        self.held = False                     # spawned, waiting for exec (runc init's pause)
+        self.gen = None  # the program (a generator); None before exec
+        self.sys = None  # its syscalls.SimSys
+        self.block = None  # what it is blocked on (scheduler.Block) or None
+        self.send_value: Any = None  # what the blocking call returns when resumed
+        self.interrupted = False  # woken by a signal: the call returns EINTR
+        self.exit_raw: int | None = None  # raw wait status once a zombie
+        self.stopped = False  # SIGSTOP
+        self.start_time = 0  # virtual µs since boot
+        self.held = False  # spawned, waiting for exec (runc init's pause)
         self.oom_killed = False
-        self.waiting_child = False            # blocked in waitpid
-        self.slice = 0                        # CPU µs left in this time slice (burn)
+        self.waiting_child = False  # blocked in waitpid
+        self.slice = 0  # CPU µs left in this time slice (burn)
 
     def __repr__(self) -> str:
         return f"<Process {self.pid} {'/'.join(map(str, self.nspids))} {self.comm} {self.state}>"
@@ -123,7 +189,7 @@ class Process:
     def alive(self) -> bool:
         return self.state not in "ZX"
 
-    def pid_in(self, ns: "PidNamespace") -> int:
+    def pid_in(self, ns: PidNamespace) -> int:
         """This process's PID as seen from ``ns``; 0 if it is not visible
         there (it lives in a sibling or ancestor namespace)."""
         level = ns.level
@@ -135,16 +201,16 @@ class Process:
 class ProcessTable:
     """All processes, by host PID, and the rules of their life and death."""
 
-    def __init__(self, kernel: "SimKernel", init_ns: "PidNamespace"):
+    def __init__(self, kernel: SimKernel, init_ns: PidNamespace):
         self.k = kernel
         self.init_ns = init_ns
-        self.by_pid = init_ns.tasks          # host PID -> Process (the same dict)
+        self.by_pid = init_ns.tasks  # host PID -> Process (the same dict)
 
     # -- lookup ---------------------------------------------------------------------
     def get(self, pid: int) -> Process:
         proc = self.by_pid.get(pid)
         if proc is None:
-            raise oserror(ESRCH, f"/proc/{pid}")     # ProcessLookupError
+            raise oserror(ESRCH, f"/proc/{pid}")  # ProcessLookupError
         return proc
 
     def find(self, pid: int) -> Process | None:
@@ -154,12 +220,13 @@ class ProcessTable:
         return list(self.by_pid.values())
 
     # -- birth ----------------------------------------------------------------------
-    def create(self, parent: Process | None, pidns: "PidNamespace", cgroup: "Cgroup",
-               like: Process | None = None) -> Process:
+    def create(
+        self, parent: Process | None, pidns: PidNamespace, cgroup: Cgroup, like: Process | None = None
+    ) -> Process:
         """fork(2)/clone(2): a new task in ``pidns`` and ``cgroup``, with a
         copy of ``like``'s (usually the parent's) process context.  The
         caller then fills in what differs (namespaces, program ...)."""
-        self.k.cgroups.charge_fork(cgroup)          # EAGAIN over pids.max: no PID is used
+        self.k.cgroups.charge_fork(cgroup)  # EAGAIN over pids.max: no PID is used
         try:
             levels = pidns.levels
             nspids = tuple(ns.alloc_pid() for ns in levels)
@@ -173,7 +240,7 @@ class ProcessTable:
         proc.pidns_levels = levels
         for ns, nr in zip(levels, nspids):
             ns.tasks[nr] = proc
-        if pidns.child_reaper is None:              # the first process: PID 1, init
+        if pidns.child_reaper is None:  # the first process: PID 1, init
             pidns.child_reaper = proc
         proc.parent = parent
         if parent is not None:
@@ -231,7 +298,7 @@ class ProcessTable:
         """The process dies of ``sig`` (SIGKILL or a default-terminate signal)."""
         self.exit(proc, sig & 0x7F)
 
-    def _zap(self, ns: "PidNamespace", init: Process) -> None:
+    def _zap(self, ns: PidNamespace, init: Process) -> None:
         """zap_pid_ns_processes(): the init of ``ns`` is exiting, so every
         other process in it is SIGKILLed, and init reaps the ones whose
         parents are inside the namespace."""

@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel.errors import ExecFailed, KernelError
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
+from stepbox.core.kernel.processes import ExitStatus, MountSpec, Processes, ProcessHandle, SpawnSpec, Stdio
 from stepbox.core.kernel.trace import execvp_detail
-from stepbox.core.kernel.processes import (ExitStatus, MountSpec, ProcessHandle, Processes,
-                                           SpawnSpec, Stdio)
 
 from .files import HostFile, NullDevice
 from .loader import search_and_load
@@ -57,18 +56,18 @@ def _flag_names(kinds) -> str:
 
 
 class SimProcessHandle(ProcessHandle):
-    def __init__(self, kernel: "SimKernel", proc: "Process"):
+    def __init__(self, kernel: SimKernel, proc: Process):
         self.k = kernel
         self.proc = proc
         self.pid = proc.pid
         self._status: ExitStatus | None = None
-        self._rootfs: tuple[str, tuple] | None = None     # (rootfs path, its Loc): a cache
+        self._rootfs: tuple[str, tuple] | None = None  # (rootfs path, its Loc): a cache
 
     def __repr__(self) -> str:
         return f"<SimProcessHandle pid={self.pid} {self.proc.state}>"
 
     # -- in-child operations ------------------------------------------------------------
-    def _held(self) -> "Process":
+    def _held(self) -> Process:
         p = self.proc
         if not p.held:
             state = "has exited" if p.state in "ZX" else "has already exec'd its program"
@@ -104,9 +103,17 @@ class SimProcessHandle(ProcessHandle):
             cached = self._rootfs = (rootfs, k.vfs.walk(p, rootfs, True))
         shown_target = spec.target if rootfs == "/" else rootfs + spec.target
         if not spec.target.strip("/"):
-            self._rootfs = None          # a mount on the rootfs itself hides the cached spot
-        k.mount_as(p, spec.source, spec.target, spec.fstype, spec.options,
-                   create=True, start=cached[1], shown_target=shown_target)
+            self._rootfs = None  # a mount on the rootfs itself hides the cached spot
+        k.mount_as(
+            p,
+            spec.source,
+            spec.target,
+            spec.fstype,
+            spec.options,
+            create=True,
+            start=cached[1],
+            shown_target=shown_target,
+        )
 
     def pivot_root(self, new_root: str) -> None:
         p = self._held()
@@ -140,13 +147,12 @@ class SimProcessHandle(ProcessHandle):
                 try:
                     loc = vfs.walk(p, path, True)
                 except (FileNotFoundError, NotADirectoryError):
-                    continue                      # nothing to hide
+                    continue  # nothing to hide
                 fs, _ = vfs.fs_of(p, loc)
                 if fs.lstat(loc[1]).kind is DIR:
                     if tracer.enabled:
                         tracer.record("mount", f'"tmpfs", "{path}", "tmpfs", MS_RDONLY, NULL')
-                    vfs.attach(p, loc, k.empty_ro_fs, "/", "tmpfs", "tmpfs",
-                               frozenset({"ro"}), "inode64")
+                    vfs.attach(p, loc, k.empty_ro_fs, "/", "tmpfs", "tmpfs", frozenset({"ro"}), "inode64")
                 else:
                     if null is None:
                         null = self._dev_null(p)
@@ -163,8 +169,9 @@ class SimProcessHandle(ProcessHandle):
                     tracer.record("mount", f'"{path}", "{path}", NULL, MS_BIND|MS_REC, NULL')
                     # The remount keeps the mount's nosuid/nodev/noexec, as runc does.
                     kept = "".join(f"|MS_{f.upper()}" for f in ("nosuid", "nodev", "noexec") if f in m.flags)
-                    tracer.record("mount", f'"{path}", "{path}", NULL, '
-                                           f'MS_RDONLY{kept}|MS_REMOUNT|MS_BIND|MS_REC, NULL')
+                    tracer.record(
+                        "mount", f'"{path}", "{path}", NULL, MS_RDONLY{kept}|MS_REMOUNT|MS_BIND|MS_REC, NULL'
+                    )
                 vfs.bind(p, loc, loc, m.flags | {"ro"}, recursive=True)
 
     def _dev_null(self, p) -> tuple:
@@ -175,8 +182,9 @@ class SimProcessHandle(ProcessHandle):
                 return loc
         except OSError:
             pass
-        raise KernelError("cannot mask paths: the container has no /dev/null device "
-                          "(mount /dev and bind the devices first)")
+        raise KernelError(
+            "cannot mask paths: the container has no /dev/null device (mount /dev and bind the devices first)"
+        )
 
     def bring_up_loopback(self) -> None:
         p = self._held()
@@ -191,17 +199,22 @@ class SimProcessHandle(ProcessHandle):
         p.no_new_privs = True
         if k.tracer.enabled:
             from .process_table import CAPABILITY_NAMES, capability_mask
+
             for name in CAPABILITY_NAMES:
                 if name in dropped:
                     k.tracer.record("prctl", f"PR_CAPBSET_DROP, {name}")
             k.tracer.record("prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL")
             mask = capability_mask(p.caps)
-            k.tracer.record("capset", f"{{version=_LINUX_CAPABILITY_VERSION_3}}, "
-                                      f"{{effective={mask:#x}, permitted={mask:#x}, inheritable=0}}")
+            k.tracer.record(
+                "capset",
+                f"{{version=_LINUX_CAPABILITY_VERSION_3}}, "
+                f"{{effective={mask:#x}, permitted={mask:#x}, inheritable=0}}",
+            )
             k.tracer.record("prctl", "PR_SET_NO_NEW_PRIVS, 1")
 
-    def exec(self, argv: list[str], env: dict[str, str], cwd: str = "/",
-             user: tuple[int, int] = (0, 0)) -> None:
+    def exec(
+        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] = (0, 0)
+    ) -> None:
         p = self._held()
         exec_program(self.k, p, argv, env, cwd, user)
 
@@ -230,7 +243,8 @@ class SimProcessHandle(ProcessHandle):
                 if timeout is None:
                     raise KernelError(
                         f"deadlock: process {p.pid} ({p.comm}) can never exit -- every process "
-                        f"is blocked and no timer is pending")
+                        f"is blocked and no timer is pending"
+                    )
                 return None
         self._status = exit_status(p.exit_raw)
         if p.state == "Z" and (p.parent is k.engine or p.parent is k.init):
@@ -238,8 +252,12 @@ class SimProcessHandle(ProcessHandle):
         return self._status
 
     def record(self) -> dict:
-        return {"backend": "sim", "kernel": self.k.boot_id, "pid": self.pid,
-                "start_time": self.proc.start_time}
+        return {
+            "backend": "sim",
+            "kernel": self.k.boot_id,
+            "pid": self.pid,
+            "start_time": self.proc.start_time,
+        }
 
 
 class _Current:
@@ -256,7 +274,7 @@ class _Current:
         self.sched.current = self.saved
 
 
-def open_stdio(k: "SimKernel", stdio: Stdio | None) -> dict:
+def open_stdio(k: SimKernel, stdio: Stdio | None) -> dict:
     """fds 0, 1, 2 on host files (opened outside the container, like the
     shim does), or /dev/null."""
     if stdio is None:
@@ -280,11 +298,13 @@ def open_stdio(k: "SimKernel", stdio: Stdio | None) -> dict:
     return dict(enumerate(opened))
 
 
-def exec_program(k: "SimKernel", p: "Process", argv: list[str], env: dict[str, str],
-                 cwd: str, user: tuple[int, int]) -> None:
+def exec_program(
+    k: SimKernel, p: Process, argv: list[str], env: dict[str, str], cwd: str, user: tuple[int, int]
+) -> None:
     """The last step of a container's start: chdir, set the user, execvp.
     A failure raises :class:`ExecFailed` with Docker's message and ends the
     process with Docker's exit code (127 not found, 126 cannot execute)."""
+
     def fail(message: str, code: int):
         k.procs.exit(p, code << 8)
         raise ExecFailed(message, code)
@@ -302,7 +322,7 @@ def exec_program(k: "SimKernel", p: "Process", argv: list[str], env: dict[str, s
     p.uid = p.ns.user.uid_to_host(uid)
     p.gid = p.ns.user.gid_to_host(gid)
     if uid != 0:
-        p.caps = frozenset()            # a non-root user keeps no capabilities across exec
+        p.caps = frozenset()  # a non-root user keeps no capabilities across exec
     name = argv[0]
     with _Current(k.sched, p):
         try:
@@ -326,12 +346,15 @@ def exec_program(k: "SimKernel", p: "Process", argv: list[str], env: dict[str, s
 
 
 def _reason(e: OSError) -> str:
-    return (e.strerror or os.strerror(e.errno or 0)).lower() if e.errno != errno.ENOENT \
+    return (
+        (e.strerror or os.strerror(e.errno or 0)).lower()
+        if e.errno != errno.ENOENT
         else "no such file or directory"
+    )
 
 
 class SimProcesses(Processes):
-    def __init__(self, kernel: "SimKernel"):
+    def __init__(self, kernel: SimKernel):
         self.k = kernel
         kernel.boot_id = next(_boot_ids)
         kernel.empty_ro_fs = MemFS(clock=kernel.wall_clock)
@@ -362,8 +385,9 @@ class SimProcesses(Processes):
         except OSError as e:
             for f in fds.values():
                 f.close(k)
-            raise KernelError(f"cannot start the container's process: fork: "
-                              f"{os.strerror(e.errno)} (cgroup /{cg.path})") from e
+            raise KernelError(
+                f"cannot start the container's process: fork: {os.strerror(e.errno)} (cgroup /{cg.path})"
+            ) from e
         if "cgroup" in kinds:
             ns.cgroup.root = cg
         proc.ns = ns
@@ -372,23 +396,28 @@ class SimProcesses(Processes):
         proc.fds = fds
         return SimProcessHandle(k, proc)
 
-    def exec_in(self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str,
-                stdio: Stdio) -> SimProcessHandle:
+    def exec_in(
+        self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str, stdio: Stdio
+    ) -> SimProcessHandle:
         k = self.k
         target = k.procs.get(target_pid)
         if target.state in "ZX":
             raise KernelError(f"process {target_pid} is not running")
         if k.tracer.enabled:
-            k.tracer.record("setns", f"pidfd({target_pid}), CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|"
-                                     f"CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWCGROUP")
+            k.tracer.record(
+                "setns",
+                f"pidfd({target_pid}), CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|"
+                f"CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWCGROUP",
+            )
         fds = open_stdio(k, stdio)
         try:
             proc = k.procs.create(k.engine, target.pidns, target.cgroup, like=target)
         except OSError as e:
             for f in fds.values():
                 f.close(k)
-            raise KernelError(f"cannot exec in the container: fork: {os.strerror(e.errno)} "
-                              f"(cgroup /{target.cgroup.path})") from e
+            raise KernelError(
+                f"cannot exec in the container: fork: {os.strerror(e.errno)} (cgroup /{target.cgroup.path})"
+            ) from e
         proc.handlers = {}
         proc.held = True
         proc.no_new_privs = True
@@ -415,12 +444,17 @@ class SimProcesses(Processes):
             state = proc.state
             if proc.alive and proc.cgroup.frozen_eff:
                 state = "T"
-            out.append(ProcessInfo(
-                pid=proc.pid, ppid=proc.parent.pid if proc.parent is not None else 0,
-                ns_pid=proc.nspids[-1], argv=tuple(proc.argv), state=state,
-                namespaces={kind.value: namespace_of(proc, kind.value).inode
-                            for kind in NamespaceKind},
-                cgroup="/" + proc.cgroup.path))
+            out.append(
+                ProcessInfo(
+                    pid=proc.pid,
+                    ppid=proc.parent.pid if proc.parent is not None else 0,
+                    ns_pid=proc.nspids[-1],
+                    argv=tuple(proc.argv),
+                    state=state,
+                    namespaces={kind.value: namespace_of(proc, kind.value).inode for kind in NamespaceKind},
+                    cgroup="/" + proc.cgroup.path,
+                )
+            )
         return out
 
     def exists(self, pid: int) -> bool:

@@ -19,7 +19,8 @@ Two things decide what a read shows, as in Linux:
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
@@ -36,19 +37,42 @@ KERNEL_RELEASE = "6.1.0-stepbox-sim"
 KERNEL_VERSION = "#1 SMP PREEMPT_DYNAMIC stepbox"
 MEM_TOTAL_KB = 8 * 1024 * 1024
 CLK_TCK = 100
-STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "T": "T (stopped)",
-               "Z": "Z (zombie)", "X": "X (dead)"}
-NS_KINDS = ("cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time",
-            "time_for_children", "user", "uts")
+STATE_NAMES = {
+    "R": "R (running)",
+    "S": "S (sleeping)",
+    "T": "T (stopped)",
+    "Z": "Z (zombie)",
+    "X": "X (dead)",
+}
+NS_KINDS = (
+    "cgroup",
+    "ipc",
+    "mnt",
+    "net",
+    "pid",
+    "pid_for_children",
+    "time",
+    "time_for_children",
+    "user",
+    "uts",
+)
 
 
 class _Entry:
     __slots__ = ("kind", "mode", "uid", "gid", "read", "target", "names", "write")
 
-    def __init__(self, kind: EntryKind, mode: int, *, uid: int = 0, gid: int = 0,
-                 read: Callable[[], str] | None = None, target: str = "",
-                 names: Callable[[], list[str]] | None = None,
-                 write: Callable[[bytes], None] | None = None):
+    def __init__(
+        self,
+        kind: EntryKind,
+        mode: int,
+        *,
+        uid: int = 0,
+        gid: int = 0,
+        read: Callable[[], str] | None = None,
+        target: str = "",
+        names: Callable[[], list[str]] | None = None,
+        write: Callable[[bytes], None] | None = None,
+    ):
         self.kind, self.mode, self.uid, self.gid = kind, mode, uid, gid
         self.read, self.target, self.names, self.write = read, target, names, write
 
@@ -57,8 +81,7 @@ def _dir(names: Callable[[], list[str]], uid: int = 0, gid: int = 0, mode: int =
     return _Entry(EntryKind.DIR, mode, uid=uid, gid=gid, names=names)
 
 
-def _file(read: Callable[[], str], mode: int = 0o444, uid: int = 0, gid: int = 0,
-          write=None) -> _Entry:
+def _file(read: Callable[[], str], mode: int = 0o444, uid: int = 0, gid: int = 0, write=None) -> _Entry:
     return _Entry(EntryKind.FILE, mode, uid=uid, gid=gid, read=read, write=write)
 
 
@@ -70,39 +93,84 @@ def _empty() -> str:
     return ""
 
 
-ROOT_STATIC = ("acpi", "bus", "cgroups", "cmdline", "cpuinfo", "filesystems", "fs", "irq",
-               "kcore", "keys", "loadavg", "meminfo", "mounts", "net", "sched_debug", "scsi",
-               "self", "stat", "sys", "sysrq-trigger", "thread-self", "timer_list", "uptime",
-               "version")
-PID_FILES = ("cgroup", "cmdline", "comm", "cwd", "environ", "exe", "gid_map", "mounts", "net",
-             "ns", "oom_score_adj", "root", "stat", "status", "uid_map")
+ROOT_STATIC = (
+    "acpi",
+    "bus",
+    "cgroups",
+    "cmdline",
+    "cpuinfo",
+    "filesystems",
+    "fs",
+    "irq",
+    "kcore",
+    "keys",
+    "loadavg",
+    "meminfo",
+    "mounts",
+    "net",
+    "sched_debug",
+    "scsi",
+    "self",
+    "stat",
+    "sys",
+    "sysrq-trigger",
+    "thread-self",
+    "timer_list",
+    "uptime",
+    "version",
+)
+PID_FILES = (
+    "cgroup",
+    "cmdline",
+    "comm",
+    "cwd",
+    "environ",
+    "exe",
+    "gid_map",
+    "mounts",
+    "net",
+    "ns",
+    "oom_score_adj",
+    "root",
+    "stat",
+    "status",
+    "uid_map",
+)
 
 
 class ProcFS(FileOps):
-    NO_NEGATIVE_LOOKUP = True          # see VFS._no_new_names
+    NO_NEGATIVE_LOOKUP = True  # see VFS._no_new_names
     """procfs as mounted in one PID namespace (``pidns``)."""
 
-    def __init__(self, kernel: "SimKernel", pidns: "PidNamespace"):
+    def __init__(self, kernel: SimKernel, pidns: PidNamespace):
         self.k = kernel
         self.pidns = pidns
         self._simple = {
-            "meminfo": self._meminfo, "uptime": self._uptime, "loadavg": self._loadavg,
+            "meminfo": self._meminfo,
+            "uptime": self._uptime,
+            "loadavg": self._loadavg,
             "version": lambda: f"Linux version {KERNEL_RELEASE} (stepbox@sim) {KERNEL_VERSION}\n",
             "cmdline": lambda: "console=ttyS0 root=/dev/sda1 rw\n",
-            "filesystems": lambda: "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\n"
-                                   "nodev\tdevpts\nnodev\tmqueue\nnodev\toverlay\n\text4\n",
-            "cgroups": lambda: "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
-                               "cpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n",
+            "filesystems": lambda: (
+                "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\n"
+                "nodev\tdevpts\nnodev\tmqueue\nnodev\toverlay\n\text4\n"
+            ),
+            "cgroups": lambda: (
+                "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+                "cpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n"
+            ),
             "cpuinfo": lambda: "processor\t: 0\nmodel name\t: stepbox virtual CPU\n\n",
             "stat": lambda: f"cpu  0 0 0 0 0 0 0 0 0 0\nprocesses {self.pidns.last_pid}\n",
-            "keys": _empty, "timer_list": _empty, "sched_debug": _empty,
+            "keys": _empty,
+            "timer_list": _empty,
+            "sched_debug": _empty,
         }
 
     # -- who is asking --------------------------------------------------------------
-    def _reader(self) -> "Process":
+    def _reader(self) -> Process:
         return self.k.sched.current or self.k.engine
 
-    def _nr(self, proc: "Process") -> int:
+    def _nr(self, proc: Process) -> int:
         """``proc``'s PID as this mount shows it (0: not visible)."""
         return proc.pid_in(self.pidns)
 
@@ -130,7 +198,7 @@ class ProcFS(FileOps):
     def _global_entry(self, head: str, rest: list[str]) -> _Entry | None:
         if head == "self" and not rest:
             nr = self._nr(self._reader())
-            return _link(str(nr) if nr else "/")   # a process outside sees a dangling self
+            return _link(str(nr) if nr else "/")  # a process outside sees a dangling self
         if head == "thread-self" and not rest:
             nr = self._nr(self._reader())
             return _link(f"{nr}/task/{nr}")
@@ -154,8 +222,12 @@ class ProcFS(FileOps):
         return None
 
     def _sys_entry(self, rest: list[str]) -> _Entry | None:
-        tree = {"kernel": ("domainname", "hostname", "osrelease", "ostype", "pid_max", "version"),
-                "net": (), "fs": (), "vm": ()}
+        tree = {
+            "kernel": ("domainname", "hostname", "osrelease", "ostype", "pid_max", "version"),
+            "net": (),
+            "fs": (),
+            "vm": (),
+        }
         if not rest:
             return _dir(lambda: list(tree))
         if rest[0] not in tree:
@@ -170,8 +242,12 @@ class ProcFS(FileOps):
             return _file(lambda: uts().hostname + "\n", mode=0o644, write=self._write_hostname)
         if name == "domainname":
             return _file(lambda: uts().domainname + "\n", mode=0o644)
-        values = {"osrelease": KERNEL_RELEASE, "ostype": "Linux", "version": KERNEL_VERSION,
-                  "pid_max": str(self.pidns.pid_max)}
+        values = {
+            "osrelease": KERNEL_RELEASE,
+            "ostype": "Linux",
+            "version": KERNEL_VERSION,
+            "pid_max": str(self.pidns.pid_max),
+        }
         return _file(lambda: values[name] + "\n")
 
     def _write_hostname(self, data: bytes) -> None:
@@ -180,14 +256,14 @@ class ProcFS(FileOps):
             raise oserror(errno.EPERM)
         proc.ns.uts.hostname = data.decode().rstrip("\n")[:64]
 
-    def _net_entry(self, proc: "Process", rest: list[str]) -> _Entry | None:
+    def _net_entry(self, proc: Process, rest: list[str]) -> _Entry | None:
         if not rest:
             return _dir(lambda: ["dev"])
         if rest == ["dev"]:
             return _file(lambda: self._net_dev(proc))
         return None
 
-    def _pid_entry(self, proc: "Process", rest: list[str]) -> _Entry | None:
+    def _pid_entry(self, proc: Process, rest: list[str]) -> _Entry | None:
         uid, gid = proc.uid, proc.gid
         if not rest:
             return _dir(lambda: list(PID_FILES), uid=uid, gid=gid)
@@ -209,7 +285,8 @@ class ProcFS(FileOps):
         if name == "exe":
             return _link(proc.exe or "", uid=uid)
         makers = {
-            "status": lambda: self._status(proc), "stat": lambda: self._stat(proc),
+            "status": lambda: self._status(proc),
+            "stat": lambda: self._stat(proc),
             "cmdline": lambda: "".join(a + "\0" for a in proc.argv) if proc.alive else "",
             "comm": lambda: proc.comm + "\n",
             "environ": lambda: "".join(f"{k}={v}\0" for k, v in proc.env.items()),
@@ -225,18 +302,18 @@ class ProcFS(FileOps):
         return None
 
     # -- file contents ----------------------------------------------------------------
-    def _ns_link(self, proc: "Process", kind: str) -> str:
+    def _ns_link(self, proc: Process, kind: str) -> str:
         if kind == "pid_for_children":
             return f"pid:[{proc.ns.pid_for_children.inode}]"
         if kind in ("time", "time_for_children"):
             return f"time:[{self.k.time_ns_inode}]"
         return f"{kind}:[{namespace_of(proc, kind).inode}]"
 
-    def _ids(self, proc: "Process") -> tuple[int, ...]:
+    def _ids(self, proc: Process) -> tuple[int, ...]:
         level = self.pidns.level
         return proc.nspids[level:] if self._nr(proc) else ()
 
-    def _status(self, proc: "Process") -> str:
+    def _status(self, proc: Process) -> str:
         reader_user = self._reader().ns.user
         uid = reader_user.uid_from_host(proc.uid)
         gid = reader_user.gid_from_host(proc.gid)
@@ -246,17 +323,33 @@ class ProcFS(FileOps):
         caps = f"{capability_mask(proc.caps):016x}"
         state = "T" if proc.alive and proc.cgroup.frozen_eff else proc.state
         lines = [
-            f"Name:\t{proc.comm}", f"Umask:\t{proc.umask:04o}", f"State:\t{STATE_NAMES[state]}",
-            f"Tgid:\t{nr}", "Ngid:\t0", f"Pid:\t{nr}", f"PPid:\t{ppid}", "TracerPid:\t0",
-            f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}", f"Gid:\t{gid}\t{gid}\t{gid}\t{gid}",
-            f"FDSize:\t{64 if proc.alive else 0}", "Groups:\t",
-            f"NStgid:\t{ids}", f"NSpid:\t{ids}", f"NSpgid:\t{ids}", f"NSsid:\t{ids}",
+            f"Name:\t{proc.comm}",
+            f"Umask:\t{proc.umask:04o}",
+            f"State:\t{STATE_NAMES[state]}",
+            f"Tgid:\t{nr}",
+            "Ngid:\t0",
+            f"Pid:\t{nr}",
+            f"PPid:\t{ppid}",
+            "TracerPid:\t0",
+            f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}",
+            f"Gid:\t{gid}\t{gid}\t{gid}\t{gid}",
+            f"FDSize:\t{64 if proc.alive else 0}",
+            "Groups:\t",
+            f"NStgid:\t{ids}",
+            f"NSpid:\t{ids}",
+            f"NSpgid:\t{ids}",
+            f"NSsid:\t{ids}",
         ]
         if proc.alive:
             kb = proc.mem // 1024
-            lines += [f"VmPeak:\t{kb + 1024:8d} kB", f"VmSize:\t{kb + 1024:8d} kB",
-                      "VmLck:\t       0 kB", f"VmRSS:\t{kb + 512:8d} kB",
-                      f"RssAnon:\t{kb:8d} kB", "VmSwap:\t       0 kB"]
+            lines += [
+                f"VmPeak:\t{kb + 1024:8d} kB",
+                f"VmSize:\t{kb + 1024:8d} kB",
+                "VmLck:\t       0 kB",
+                f"VmRSS:\t{kb + 512:8d} kB",
+                f"RssAnon:\t{kb:8d} kB",
+                "VmSwap:\t       0 kB",
+            ]
         ignored = caught = 0
         for sig, handler in proc.handlers.items():
             if handler is _SIG_IGN:
@@ -264,18 +357,29 @@ class ProcFS(FileOps):
             elif callable(handler):
                 caught |= 1 << (sig - 1)
         lines += [
-            "Threads:\t1", "SigQ:\t0/31476", "SigPnd:\t0000000000000000",
-            "ShdPnd:\t0000000000000000", "SigBlk:\t0000000000000000",
-            f"SigIgn:\t{ignored:016x}", f"SigCgt:\t{caught:016x}",
-            "CapInh:\t0000000000000000", f"CapPrm:\t{caps}", f"CapEff:\t{caps}",
-            f"CapBnd:\t{caps}", "CapAmb:\t0000000000000000",
-            f"NoNewPrivs:\t{int(proc.no_new_privs)}", "Seccomp:\t0", "Seccomp_filters:\t0",
-            "Cpus_allowed:\t1", "Cpus_allowed_list:\t0",
-            "voluntary_ctxt_switches:\t0", "nonvoluntary_ctxt_switches:\t0",
+            "Threads:\t1",
+            "SigQ:\t0/31476",
+            "SigPnd:\t0000000000000000",
+            "ShdPnd:\t0000000000000000",
+            "SigBlk:\t0000000000000000",
+            f"SigIgn:\t{ignored:016x}",
+            f"SigCgt:\t{caught:016x}",
+            "CapInh:\t0000000000000000",
+            f"CapPrm:\t{caps}",
+            f"CapEff:\t{caps}",
+            f"CapBnd:\t{caps}",
+            "CapAmb:\t0000000000000000",
+            f"NoNewPrivs:\t{int(proc.no_new_privs)}",
+            "Seccomp:\t0",
+            "Seccomp_filters:\t0",
+            "Cpus_allowed:\t1",
+            "Cpus_allowed_list:\t0",
+            "voluntary_ctxt_switches:\t0",
+            "nonvoluntary_ctxt_switches:\t0",
         ]
         return "\n".join(lines) + "\n"
 
-    def _stat(self, proc: "Process") -> str:
+    def _stat(self, proc: Process) -> str:
         nr = self._nr(proc)
         ppid = self._nr(proc.parent) if proc.parent is not None else 0
         ticks = proc.cpu_usec * CLK_TCK // 1_000_000
@@ -286,13 +390,38 @@ class ProcFS(FileOps):
         # pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
         # cmajflt utime stime cutime cstime priority nice num_threads itrealvalue
         # starttime vsize rss rsslim ... (52 fields, proc(5))
-        fields = [nr, f"({proc.comm})", state, ppid, nr, nr, 0, -1, 4194560, 0, 0, 0, 0,
-                  ticks, 0, 0, 0, 20, 0, 1, 0, start, vsize, rss, 18446744073709551615]
+        fields = [
+            nr,
+            f"({proc.comm})",
+            state,
+            ppid,
+            nr,
+            nr,
+            0,
+            -1,
+            4194560,
+            0,
+            0,
+            0,
+            0,
+            ticks,
+            0,
+            0,
+            0,
+            20,
+            0,
+            1,
+            0,
+            start,
+            vsize,
+            rss,
+            18446744073709551615,
+        ]
         fields += [0] * (52 - len(fields))
-        fields[38] = 0          # processor
+        fields[38] = 0  # processor
         return " ".join(map(str, fields)) + "\n"
 
-    def _cgroup(self, proc: "Process") -> str:
+    def _cgroup(self, proc: Process) -> str:
         root = self._reader().ns.cgroup.root
         path = proc.cgroup.path
         rpath = root.path if root is not None else ""
@@ -301,21 +430,30 @@ class ProcFS(FileOps):
         elif path == rpath:
             shown = "/"
         elif path.startswith(rpath + "/"):
-            shown = path[len(rpath):]
+            shown = path[len(rpath) :]
         else:
             up = "/..".join("" for _ in range(rpath.count("/") + 2))
             shown = up + ("/" + path if path else "")
         return f"0::{shown}\n"
 
-    def _mounts(self, proc: "Process") -> str:
+    def _mounts(self, proc: Process) -> str:
         return "".join(f"{e}\n" for e in self.k.vfs.mount_entries(proc))
 
     def _meminfo(self) -> str:
         used = self.k.cgroups.root.memory_current // 1024
         free = MEM_TOTAL_KB - used - 262144
-        rows = [("MemTotal", MEM_TOTAL_KB), ("MemFree", free), ("MemAvailable", free + 131072),
-                ("Buffers", 16384), ("Cached", 131072), ("SwapCached", 0),
-                ("Active", used + 65536), ("Inactive", 65536), ("SwapTotal", 0), ("SwapFree", 0)]
+        rows = [
+            ("MemTotal", MEM_TOTAL_KB),
+            ("MemFree", free),
+            ("MemAvailable", free + 131072),
+            ("Buffers", 16384),
+            ("Cached", 131072),
+            ("SwapCached", 0),
+            ("Active", used + 65536),
+            ("Inactive", 65536),
+            ("SwapTotal", 0),
+            ("SwapFree", 0),
+        ]
         return "".join(f"{name + ':':<16}{value:>8} kB\n" for name, value in rows)
 
     def _uptime(self) -> str:
@@ -327,20 +465,24 @@ class ProcFS(FileOps):
         total = sum(1 for p in self.pidns.tasks.values() if p.alive)
         return f"0.00 0.00 0.00 {running}/{total} {self.pidns.last_pid}\n"
 
-    def _net_dev(self, proc: "Process") -> str:
+    def _net_dev(self, proc: Process) -> str:
         net = proc.ns.net
-        out = ["Inter-|   Receive                                                |  Transmit",
-               " face |bytes    packets errs drop fifo frame compressed multicast|"
-               "bytes    packets errs drop fifo colls carrier compressed"]
+        out = [
+            "Inter-|   Receive                                                |  Transmit",
+            " face |bytes    packets errs drop fifo frame compressed multicast|"
+            "bytes    packets errs drop fifo colls carrier compressed",
+        ]
         for name in net.interfaces:
             rxb, rxp, txb, txp = net.counters.get(name, (0, 0, 0, 0))
-            out.append(f"{name:>6}: {rxb:7d} {rxp:7d} {0:4d} {0:4d} {0:4d} {0:5d} {0:10d} {0:9d} "
-                       f"{txb:8d} {txp:7d} {0:4d} {0:4d} {0:4d} {0:5d} {0:7d} {0:10d}")
+            out.append(
+                f"{name:>6}: {rxb:7d} {rxp:7d} {0:4d} {0:4d} {0:4d} {0:5d} {0:10d} {0:9d} "
+                f"{txb:8d} {txp:7d} {0:4d} {0:4d} {0:4d} {0:5d} {0:7d} {0:10d}"
+            )
         return "\n".join(out) + "\n"
 
     # -- FileOps ----------------------------------------------------------------------
     def lstat(self, path: str) -> StatResult:
-        st = _STATIC_STATS.get(path)      # fixed entries: no need to build them
+        st = _STATIC_STATS.get(path)  # fixed entries: no need to build them
         if st is not None:
             return st
         e = self._entry(path)
@@ -383,7 +525,7 @@ class ProcFS(FileOps):
         try:
             e = self._entry(path)
         except FileNotFoundError:
-            raise oserror(errno.ENOENT, path) from None   # no new files in /proc
+            raise oserror(errno.ENOENT, path) from None  # no new files in /proc
         if e.write is None:
             raise oserror(errno.EACCES if e.kind is not EntryKind.DIR else errno.EISDIR, path)
         e.write(data)
@@ -415,7 +557,7 @@ class ProcFS(FileOps):
         raise oserror(errno.EPERM, path)
 
     def utime(self, path: str) -> None:
-        self._entry(path)                  # accepted, and the times shown do not change
+        self._entry(path)  # accepted, and the times shown do not change
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         # Linux accepts chown on procfs files and then shows the owner it
@@ -431,11 +573,27 @@ class ProcFS(FileOps):
 
 
 _STATIC_STATS = {
-    **{f"/{name}": StatResult(kind=EntryKind.DIR, mode=0o555, uid=0, gid=0, size=0, nlink=2)
-       for name in ("acpi", "bus", "fs", "irq", "scsi")},
-    **{f"/{name}": StatResult(kind=EntryKind.FILE, mode=0o444, uid=0, gid=0, size=0, nlink=1)
-       for name in ("keys", "timer_list", "sched_debug", "meminfo", "uptime", "loadavg",
-                    "version", "cmdline", "filesystems", "cgroups", "cpuinfo", "stat")},
+    **{
+        f"/{name}": StatResult(kind=EntryKind.DIR, mode=0o555, uid=0, gid=0, size=0, nlink=2)
+        for name in ("acpi", "bus", "fs", "irq", "scsi")
+    },
+    **{
+        f"/{name}": StatResult(kind=EntryKind.FILE, mode=0o444, uid=0, gid=0, size=0, nlink=1)
+        for name in (
+            "keys",
+            "timer_list",
+            "sched_debug",
+            "meminfo",
+            "uptime",
+            "loadavg",
+            "version",
+            "cmdline",
+            "filesystems",
+            "cgroups",
+            "cpuinfo",
+            "stat",
+        )
+    },
     "/kcore": StatResult(kind=EntryKind.FILE, mode=0o400, uid=0, gid=0, size=0, nlink=1),
     "/sysrq-trigger": StatResult(kind=EntryKind.FILE, mode=0o200, uid=0, gid=0, size=0, nlink=1),
 }

@@ -26,7 +26,8 @@ import heapq
 import signal
 import traceback
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from stepbox.core.kernel.errors import KernelError
 
@@ -37,8 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
     from .process_table import Process
 
-RESUME_COST_USEC = 2        # CPU used each time a process runs (the syscalls it made)
-TIMESLICE_USEC = 4000       # burn() gives the CPU up at least this often (CONFIG_HZ=250)
+RESUME_COST_USEC = 2  # CPU used each time a process runs (the syscalls it made)
+TIMESLICE_USEC = 4000  # burn() gives the CPU up at least this often (CONFIG_HZ=250)
 
 
 class KBlock(Block):
@@ -49,7 +50,7 @@ class KBlock(Block):
     __slots__ = ()
     interruptible = True
 
-    def park(self, sched: "Scheduler", proc: "Process") -> None:
+    def park(self, sched: Scheduler, proc: Process) -> None:
         proc.block = self
         proc.state = "S"
 
@@ -130,24 +131,24 @@ class Throttled(KBlock):
 
     def park(self, sched, proc):
         proc.block = self
-        proc.state = "R"              # throttled tasks are runnable, just not run
+        proc.state = "R"  # throttled tasks are runnable, just not run
         sched.add_timer(self.until, proc, self)
 
 
 class Scheduler:
     """Run queue, timers and the virtual clock."""
 
-    def __init__(self, kernel: "SimKernel"):
+    def __init__(self, kernel: SimKernel):
         self.k = kernel
-        self.now = 0                                  # virtual µs since boot
+        self.now = 0  # virtual µs since boot
         self.runq: deque[Process] = deque()
         self.timers: list[tuple[int, int, Process, KBlock]] = []
         self._seq = 0
-        self.parked: list[Process] = []               # runnable but frozen or stopped
-        self.current: Process | None = None          # the kernel's `current`
+        self.parked: list[Process] = []  # runnable but frozen or stopped
+        self.current: Process | None = None  # the kernel's `current`
 
     # -- making processes runnable ------------------------------------------------
-    def start(self, proc: "Process") -> None:
+    def start(self, proc: Process) -> None:
         """A process got a program (fork or exec): queue its first run."""
         proc.block = None
         proc.send_value = None
@@ -155,7 +156,7 @@ class Scheduler:
             proc.state = "R"
         self.runq.append(proc)
 
-    def wake(self, proc: "Process", value=None, interrupted: bool = False) -> None:
+    def wake(self, proc: Process, value=None, interrupted: bool = False) -> None:
         if proc.block is None or proc.state in "ZX":
             return
         proc.block = None
@@ -166,7 +167,7 @@ class Scheduler:
             proc.state = "R"
         self.runq.append(proc)
 
-    def add_timer(self, when: int, proc: "Process", block: KBlock) -> None:
+    def add_timer(self, when: int, proc: Process, block: KBlock) -> None:
         self._seq += 1
         heapq.heappush(self.timers, (when, self._seq, proc, block))
 
@@ -182,7 +183,7 @@ class Scheduler:
                 self.runq.append(proc)
         self.parked = still
 
-    def charge(self, proc: "Process", usec: int) -> None:
+    def charge(self, proc: Process, usec: int) -> None:
         """``proc`` used ``usec`` of CPU: the (single) CPU's clock moves on."""
         self.now += usec
         proc.cpu_usec += usec
@@ -225,10 +226,10 @@ class Scheduler:
         deadline = self.now + usec
         self.run_until(lambda: False, deadline)
 
-    def _run(self, proc: "Process") -> None:
+    def _run(self, proc: Process) -> None:
         gen = proc.gen
         if gen is None or proc.state in "ZX" or proc.block is not None:
-            return                                    # stale queue entry
+            return  # stale queue entry
         if proc.stopped or proc.cgroup.frozen_eff:
             self.parked.append(proc)
             return
@@ -246,7 +247,7 @@ class Scheduler:
                 try:
                     block = gen.send(value)
                     break
-                except ExecReplace as e:              # execve succeeded: new program
+                except ExecReplace as e:  # execve succeeded: new program
                     gen = proc.gen = e.gen
                     value = None
         except StopIteration as e:
@@ -255,21 +256,20 @@ class Scheduler:
         except ProgramExit as e:
             k.procs.exit(proc, e.status << 8)
         except Killed as e:
-            k.procs.kill_now(proc, e.sig)             # normally already dead
-        except Exception as e:                        # noqa: BLE001 - a bug in the program
+            k.procs.kill_now(proc, e.sig)  # normally already dead
+        except Exception as e:  # noqa: BLE001 - a bug in the program
             self._crash(proc, e)
         else:
             if proc.state not in "ZX":
                 if isinstance(block, KBlock):
                     block.park(self, proc)
                 else:
-                    self._crash(proc, TypeError(
-                        f"program yielded {block!r}; yield only from Sys calls"))
+                    self._crash(proc, TypeError(f"program yielded {block!r}; yield only from Sys calls"))
         finally:
             self.current = None
             self.charge(proc, RESUME_COST_USEC)
 
-    def _crash(self, proc: "Process", exc: BaseException) -> None:
+    def _crash(self, proc: Process, exc: BaseException) -> None:
         """An exception escaped a program: a bug in the simulated userland.
         The kernel's answer to a crashing program is SIGSEGV; the traceback
         goes to the process's stderr so the bug can be found."""

@@ -38,7 +38,7 @@ UNCATCHABLE = frozenset({SIGKILL, SIGSTOP})
 
 
 def default_action(sig: int) -> str:
-    """"ignore", "stop" or "terminate" (core-dumping signals terminate too)."""
+    """ "ignore", "stop" or "terminate" (core-dumping signals terminate too)."""
     if sig in IGNORED_BY_DEFAULT:
         return "ignore"
     if sig in STOP_BY_DEFAULT:
@@ -47,10 +47,10 @@ def default_action(sig: int) -> str:
 
 
 class Signals:
-    def __init__(self, kernel: "SimKernel"):
+    def __init__(self, kernel: SimKernel):
         self.k = kernel
 
-    def send(self, target: "Process", sig: int, sender: "Process | None") -> None:
+    def send(self, target: Process, sig: int, sender: Process | None) -> None:
         """Post ``sig`` to ``target``.  ``sender`` None means the kernel or
         the host (an ancestor of every PID namespace)."""
         if target.state in "ZX" or sig == 0:
@@ -59,8 +59,10 @@ class Signals:
         if target.pidns.child_reaper is target and handler is SIG_DFL:
             # The init rule (sig_task_ignored + SIGNAL_UNKILLABLE).
             from_ancestor = sender is None or (
-                sender.pidns is not target.pidns and sender.pidns.level < target.pidns.level
-                and target.pidns.levels[sender.pidns.level] is sender.pidns)
+                sender.pidns is not target.pidns
+                and sender.pidns.level < target.pidns.level
+                and target.pidns.levels[sender.pidns.level] is sender.pidns
+            )
             if not (from_ancestor and sig in UNCATCHABLE):
                 return
         if sig == SIGKILL:
@@ -84,7 +86,7 @@ class Signals:
         if target.block is not None and target.block.interruptible:
             self.k.sched.wake(target, interrupted=True)
 
-    def run_handlers(self, proc: "Process") -> None:
+    def run_handlers(self, proc: Process) -> None:
         """Called as ``proc`` is about to run: the pending handlers run
         first, as the kernel runs them on the way back to user space."""
         while proc.pending and proc.state not in "ZX":
@@ -92,21 +94,21 @@ class Signals:
             handler = proc.handlers.get(sig, SIG_DFL)
             if handler is SIG_IGN:
                 continue
-            if handler is SIG_DFL:          # reset since it was posted
+            if handler is SIG_DFL:  # reset since it was posted
                 if default_action(sig) == "terminate":
                     self.k.procs.kill_now(proc, sig)
                 continue
             try:
                 handler(sig)
-            except ProgramExit as e:        # a trap that calls exit
+            except ProgramExit as e:  # a trap that calls exit
                 self.k.procs.exit(proc, e.status << 8)
 
-    def _stop(self, proc: "Process") -> None:
+    def _stop(self, proc: Process) -> None:
         if not proc.stopped:
             proc.stopped = True
             proc.state = "T"
 
-    def _continue(self, proc: "Process") -> None:
+    def _continue(self, proc: Process) -> None:
         if proc.stopped:
             proc.stopped = False
             proc.state = "S" if proc.block is not None or proc.gen is None else "R"

@@ -55,9 +55,9 @@ WNOHANG = 1
 
 @dataclass(frozen=True)
 class WaitResult:
-    pid: int          # in the caller's PID namespace
-    status: int       # raw wait status, decode with the os.WIFEXITED family
-                      # (os.waitstatus_to_exitcode works on it)
+    pid: int  # in the caller's PID namespace
+    status: int  # raw wait status, decode with the os.WIFEXITED family
+    # (os.waitstatus_to_exitcode works on it)
 
 
 class Sys(Protocol):
@@ -65,26 +65,28 @@ class Sys(Protocol):
     argv: list[str]
     env: dict[str, str]
 
-    def getpid(self) -> int: ...                      # in its own PID namespace
-    def getppid(self) -> int: ...                     # 0 if the parent is outside the namespace
+    def getpid(self) -> int: ...  # in its own PID namespace
+    def getppid(self) -> int: ...  # 0 if the parent is outside the namespace
     def getuid(self) -> int: ...
     def getgid(self) -> int: ...
     def getcwd(self) -> str: ...
     def chdir(self, path: str) -> None: ...
-    def exit(self, status: int) -> None: ...          # raises SystemExit-like; never returns
+    def exit(self, status: int) -> None: ...  # raises SystemExit-like; never returns
     def umask(self, mask: int) -> int: ...
 
     # -- files ----------------------------------------------------------------
     def open(self, path: str, flags: int = O_RDONLY, mode: int = 0o666) -> int: ...
     def close(self, fd: int) -> None: ...
-    def read(self, fd: int, n: int = 65536) -> Generator[Block, Any, bytes]: ...   # b"" at EOF; blocks on an empty pipe
+    def read(
+        self, fd: int, n: int = 65536
+    ) -> Generator[Block, Any, bytes]: ...  # b"" at EOF; blocks on an empty pipe
     def write(self, fd: int, data: bytes) -> int: ...  # EPIPE (and SIGPIPE) on a pipe with no reader
     def dup2(self, fd: int, fd2: int) -> int: ...
     def pipe(self) -> tuple[int, int]: ...
     def stat(self, path: str) -> StatResult: ...
     def lstat(self, path: str) -> StatResult: ...
     def listdir(self, path: str) -> list[str]: ...
-    def mkdir(self, path: str, mode: int = 0o777) -> None: ...   # umask applies
+    def mkdir(self, path: str, mode: int = 0o777) -> None: ...  # umask applies
     def rmdir(self, path: str) -> None: ...
     def unlink(self, path: str) -> None: ...
     def rename(self, src: str, dst: str) -> None: ...
@@ -94,10 +96,14 @@ class Sys(Protocol):
     def chmod(self, path: str, mode: int) -> None: ...
     def utime(self, path: str) -> None: ...
     def set_comm(self, name: str) -> None: ...
-    def file_id(self, path: str, follow: bool = True) -> tuple: ...  # stands in for (st_dev, st_ino)                  # prctl(PR_SET_NAME): /proc/PID/comm                     # utimes(path, NULL): times = now
-    def chown(self, path: str, uid: int, gid: int, follow: bool = True) -> None: ...  # -1 keeps; lchown if not follow
+    def file_id(
+        self, path: str, follow: bool = True
+    ) -> tuple: ...  # stands in for (st_dev, st_ino)                  # prctl(PR_SET_NAME): /proc/PID/comm                     # utimes(path, NULL): times = now
+    def chown(
+        self, path: str, uid: int, gid: int, follow: bool = True
+    ) -> None: ...  # -1 keeps; lchown if not follow
     def truncate(self, path: str, size: int) -> None: ...
-    def access(self, path: str, mode: int) -> bool: ...          # os.X_OK etc.
+    def access(self, path: str, mode: int) -> bool: ...  # os.X_OK etc.
 
     # -- processes --------------------------------------------------------------
     def fork(self, child: Program) -> int:
@@ -122,7 +128,7 @@ class Sys(Protocol):
         ``trap`` uses it.  SIG_IGN is the handler ``signal.SIG_IGN``."""
 
     def sleep(self, seconds: float) -> Generator[Block, Any, None]: ...
-    def pause(self) -> Generator[Block, Any, None]: ...            # until a signal
+    def pause(self) -> Generator[Block, Any, None]: ...  # until a signal
     def sched_yield(self) -> Generator[Block, Any, None]: ...
 
     # -- resources --------------------------------------------------------------
@@ -132,8 +138,8 @@ class Sys(Protocol):
 
     # -- the system -------------------------------------------------------------
     def gethostname(self) -> str: ...
-    def sethostname(self, name: str) -> None: ...                 # EPERM without CAP_SYS_ADMIN
-    def uname(self) -> tuple[str, str, str, str, str]: ...       # sysname, nodename, release, version, machine
+    def sethostname(self, name: str) -> None: ...  # EPERM without CAP_SYS_ADMIN
+    def uname(self) -> tuple[str, str, str, str, str]: ...  # sysname, nodename, release, version, machine
     def mount(self, source: str, target: str, fstype: str, options: str = "") -> None: ...
     def umount(self, target: str) -> None: ...
-    def time(self) -> float: ...                                  # the virtual clock, seconds
+    def time(self) -> float: ...  # the virtual clock, seconds

@@ -14,13 +14,13 @@ from __future__ import annotations
 import errno
 import math
 import signal as _signal
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .files import Pipe, PipeEnd
 from .flow import EBADF, ECHILD, EINTR, EPERM, ESRCH, ExecReplace, Killed, ProgramExit, oserror
 from .loader import load
-from .scheduler import (TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled,
-                        WaitChild)
+from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
 from .sys_api import WNOHANG, WaitResult
 from .vfs import DIR, X_OK, parse_mount_options
 
@@ -39,8 +39,9 @@ def lowest_free_fd(fds: dict[int, Any]) -> int:
     return fd
 
 
-def start_program(k: "SimKernel", proc: "Process", program, argv: list[str],
-                  env: dict[str, str], exe: str) -> Any:
+def start_program(
+    k: SimKernel, proc: Process, program, argv: list[str], env: dict[str, str], exe: str
+) -> Any:
     """What a successful execve leaves behind: a new Sys, argv and env, the
     program's generator; caught signals reset to default (ignored ones stay
     ignored), as execve does."""
@@ -70,7 +71,7 @@ class SimSys:
 
     __slots__ = ("k", "p", "argv", "env")
 
-    def __init__(self, k: "SimKernel", proc: "Process", argv: list[str], env: dict[str, str]):
+    def __init__(self, k: SimKernel, proc: Process, argv: list[str], env: dict[str, str]):
         self.k = k
         self.p = proc
         self.argv = argv
@@ -86,7 +87,7 @@ class SimSys:
             raise oserror(EBADF)
         return f
 
-    def _alive(self) -> "Process":
+    def _alive(self) -> Process:
         p = self.p
         if p.state in "ZX":
             raise Killed(p.exit_raw & 0x7F if p.exit_raw else _signal.SIGKILL)
@@ -296,8 +297,11 @@ class SimSys:
             targets = [target]
         elif pid == -1:
             # Everyone the caller may signal, except init and itself.
-            targets = [t for t in ns.tasks.values()
-                       if t is not p and t is not ns.child_reaper and t.state not in "ZX"]
+            targets = [
+                t
+                for t in ns.tasks.values()
+                if t is not p and t is not ns.child_reaper and t.state not in "ZX"
+            ]
         else:
             # Process groups are not simulated: the group is the process
             # (-pid, or the caller for 0) and its descendants.
@@ -313,7 +317,7 @@ class SimSys:
             signals.send(t, sig, p)
         self._alive()
         if p.pending:
-            signals.run_handlers(p)       # a signal to oneself arrives before kill returns
+            signals.run_handlers(p)  # a signal to oneself arrives before kill returns
             self._alive()
 
     def signal(self, sig: int, handler) -> None:
@@ -333,7 +337,7 @@ class SimSys:
             yield Forever()
         else:
             yield Sleep(self.k.sched.now + max(1, int(seconds * 1_000_000)))
-        p.interrupted = False        # a handled signal ends the sleep early
+        p.interrupted = False  # a handled signal ends the sleep early
 
     def pause(self):
         p = self._alive()
@@ -370,7 +374,7 @@ class SimSys:
                 remaining -= grant
                 p.slice -= grant
                 if p.slice <= 0:
-                    yield YIELD          # the time slice is over: others may run
+                    yield YIELD  # the time slice is over: others may run
             else:
                 yield Throttled(until)
             self._alive()
@@ -389,12 +393,12 @@ class SimSys:
 
     def uname(self) -> tuple[str, str, str, str, str]:
         from .procfs import KERNEL_RELEASE, KERNEL_VERSION
+
         return ("Linux", self.p.ns.uts.hostname, KERNEL_RELEASE, KERNEL_VERSION, "x86_64")
 
     def mount(self, source: str, target: str, fstype: str, options: str = "") -> None:
         self._need_cap("CAP_SYS_ADMIN")
-        self.k.mount_as(self.p, source, target, fstype, options.split(","), create=False,
-                        start=None)
+        self.k.mount_as(self.p, source, target, fstype, options.split(","), create=False, start=None)
 
     def umount(self, target: str) -> None:
         self._need_cap("CAP_SYS_ADMIN")
@@ -406,7 +410,7 @@ class SimSys:
         return self.k.sched.now / 1_000_000
 
 
-def _with_descendants(proc: "Process") -> list["Process"]:
+def _with_descendants(proc: Process) -> list[Process]:
     out, todo = [], [proc]
     while todo:
         cur = todo.pop()

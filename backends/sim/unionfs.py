@@ -46,8 +46,8 @@ from .layers import entries_from_tree, tree_from_entries
 from .memfs import MemFS, _err
 from .overlay import OverlayFS
 
-OVERLAY_ROOT = "/var/lib/stepbox/overlay"      # where the simulated host keeps layers
-_FORMAT = 1                                    # bump when the pickled shape changes
+OVERLAY_ROOT = "/var/lib/stepbox/overlay"  # where the simulated host keeps layers
+_FORMAT = 1  # bump when the pickled shape changes
 
 
 # The same layout as the Linux backend's (backends/linux/unionfs.py), so both
@@ -67,8 +67,7 @@ def work_dir(name: str) -> str:
 def overlay_options(lowers: Iterable[str], upper: str, name: str) -> str:
     """The options as /proc/mounts shows an overlay mount."""
     lowerdir = ":".join(diff_dir(layer) for layer in lowers)
-    return (f"rw,relatime,lowerdir={lowerdir},upperdir={diff_dir(upper)},"
-            f"workdir={work_dir(name)}")
+    return f"rw,relatime,lowerdir={lowerdir},upperdir={diff_dir(upper)},workdir={work_dir(name)}"
 
 
 def atomic_write(path: str, data: bytes) -> None:
@@ -101,7 +100,7 @@ class SimUnionFS(UnionFS):
         self.state_dir = state_dir
         self._layers: dict[str, MemFS] = {}
         self._writable: set[str] = set()
-        self._mounts: dict[str, tuple[UnionMount, OverlayFS]] = {}   # by target
+        self._mounts: dict[str, tuple[UnionMount, OverlayFS]] = {}  # by target
         if state_dir is not None:
             # A program that wrote an init layer through layer_files() and
             # exits normally must not lose it: write writable layers back at
@@ -120,15 +119,17 @@ class SimUnionFS(UnionFS):
             raise KernelError("a layer id cannot be empty")
         name = urllib.parse.quote(layer_id, safe="")
         if name.startswith("."):
-            name = "%2E" + name[1:]                 # never ".", "..", or a ".tmp-" temporary
+            name = "%2E" + name[1:]  # never ".", "..", or a ".tmp-" temporary
         return os.path.join(self.state_dir, "layers", name)
 
     def _save(self, layer_id: str) -> None:
         path = self._file(layer_id)
         if path is None or layer_id not in self._layers:
             return
-        blob = pickle.dumps((_FORMAT, layer_id in self._writable, self._layers[layer_id].root),
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        blob = pickle.dumps(
+            (_FORMAT, layer_id in self._writable, self._layers[layer_id].root),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
         atomic_write(path, blob)
 
     def _load(self, layer_id: str) -> MemFS | None:
@@ -144,11 +145,14 @@ class SimUnionFS(UnionFS):
         except FileNotFoundError:
             return None
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
-            raise KernelError(f"layer {layer_id!r} at {path} is unreadable ({e}); "
-                              f"remove it and pull or create it again") from e
+            raise KernelError(
+                f"layer {layer_id!r} at {path} is unreadable ({e}); remove it and pull or create it again"
+            ) from e
         if fmt != _FORMAT:
-            raise KernelError(f"layer {layer_id!r} at {path} was written by another version "
-                              f"(format {fmt}, this one reads {_FORMAT}); remove it")
+            raise KernelError(
+                f"layer {layer_id!r} at {path} was written by another version "
+                f"(format {fmt}, this one reads {_FORMAT}); remove it"
+            )
         fs = MemFS()
         fs.root = root
         self._layers[layer_id] = fs
@@ -175,18 +179,20 @@ class SimUnionFS(UnionFS):
         if self.has_layer(layer_id):
             raise FileExistsError(errno.EEXIST, f"layer already exists: {layer_id}")
         entries = list(entries)
-        fs = tree_from_entries(entries)            # raises before anything is stored
+        fs = tree_from_entries(entries)  # raises before anything is stored
         if self.tracer.enabled:
             # The Linux backend's line, then what extracting does to the kernel's
             # view of a layer: whiteouts are device nodes, opaque dirs an xattr.
             self.tracer.record("import_layer", f'"{layer_id}" -> {diff_dir(layer_id)}')
             for e in entries:
                 if e.kind is EntryKind.WHITEOUT:
-                    self.tracer.record("mknod", f'"{diff_dir(layer_id)}/{e.path}", '
-                                       f'S_IFCHR|0000, makedev(0, 0)')
+                    self.tracer.record(
+                        "mknod", f'"{diff_dir(layer_id)}/{e.path}", S_IFCHR|0000, makedev(0, 0)'
+                    )
                 elif e.kind is EntryKind.DIR and e.opaque:
-                    self.tracer.record("setxattr", f'"{diff_dir(layer_id)}/{e.path}", '
-                                       f'"trusted.overlay.opaque", "y", 1, 0')
+                    self.tracer.record(
+                        "setxattr", f'"{diff_dir(layer_id)}/{e.path}", "trusted.overlay.opaque", "y", 1, 0'
+                    )
         self._layers[layer_id] = fs
         try:
             self._save(layer_id)
@@ -218,9 +224,11 @@ class SimUnionFS(UnionFS):
         names = set(self._layers)
         if self.state_dir is not None:
             try:
-                names.update(urllib.parse.unquote(n)
-                             for n in os.listdir(os.path.join(self.state_dir, "layers"))
-                             if not n.startswith("."))
+                names.update(
+                    urllib.parse.unquote(n)
+                    for n in os.listdir(os.path.join(self.state_dir, "layers"))
+                    if not n.startswith(".")
+                )
             except FileNotFoundError:
                 pass
         return sorted(names)

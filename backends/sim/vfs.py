@@ -55,32 +55,46 @@ O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY = 0o100, 0o200, 0o1000, 0o2000, 
 R_OK, W_OK, X_OK = 4, 2, 1
 
 # Per-mount flags (the rest of the options belong to the filesystem).
-MOUNT_FLAGS = ("ro", "rw", "nosuid", "nodev", "noexec", "relatime", "strictatime", "noatime",
-               "nodiratime")
+MOUNT_FLAGS = ("ro", "rw", "nosuid", "nodev", "noexec", "relatime", "strictatime", "noatime", "nodiratime")
 PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
-MS_NAMES = {"ro": "MS_RDONLY", "nosuid": "MS_NOSUID", "nodev": "MS_NODEV",
-            "noexec": "MS_NOEXEC", "strictatime": "MS_STRICTATIME", "noatime": "MS_NOATIME"}
+MS_NAMES = {
+    "ro": "MS_RDONLY",
+    "nosuid": "MS_NOSUID",
+    "nodev": "MS_NODEV",
+    "noexec": "MS_NOEXEC",
+    "strictatime": "MS_STRICTATIME",
+    "noatime": "MS_NOATIME",
+}
 
 
 class Mount:
     """One mount: immutable once in a table (changes make a new record)."""
 
-    __slots__ = ("id", "parent", "mountpoint", "fs", "fs_root", "source", "fstype",
-                 "flags", "data", "shared")
+    __slots__ = ("id", "parent", "mountpoint", "fs", "fs_root", "source", "fstype", "flags", "data", "shared")
 
-    def __init__(self, id: int, parent: int, mountpoint: str, fs, fs_root: str, source: str,
-                 fstype: str, flags: frozenset = frozenset(), data: str = "",
-                 shared: bool = False):
+    def __init__(
+        self,
+        id: int,
+        parent: int,
+        mountpoint: str,
+        fs,
+        fs_root: str,
+        source: str,
+        fstype: str,
+        flags: frozenset = frozenset(),
+        data: str = "",
+        shared: bool = False,
+    ):
         self.id = id
-        self.parent = parent              # id of the mount it sits on; 0 for the root
-        self.mountpoint = mountpoint      # path in the parent's filesystem
+        self.parent = parent  # id of the mount it sits on; 0 for the root
+        self.mountpoint = mountpoint  # path in the parent's filesystem
         self.fs = fs
-        self.fs_root = fs_root            # "/" or the directory a bind mount shows
+        self.fs_root = fs_root  # "/" or the directory a bind mount shows
         self.source = source
         self.fstype = fstype
-        self.flags = flags                # "ro", "nosuid", "nodev", "noexec", atime flags
-        self.data = data                  # filesystem options as /proc/mounts shows them
-        self.shared = shared              # propagation (shown, not simulated: SIMPLIFICATIONS)
+        self.flags = flags  # "ro", "nosuid", "nodev", "noexec", atime flags
+        self.data = data  # filesystem options as /proc/mounts shows them
+        self.shared = shared  # propagation (shown, not simulated: SIMPLIFICATIONS)
 
     @property
     def readonly(self) -> bool:
@@ -100,7 +114,7 @@ class Mount:
             opts.append(self.data)
         return ",".join(opts)
 
-    def replace(self, **changes) -> "Mount":
+    def replace(self, **changes) -> Mount:
         values = {name: getattr(self, name) for name in self.__slots__}
         values.update(changes)
         return Mount(**values)
@@ -116,12 +130,12 @@ class MountTable:
 
     def __init__(self):
         self.mounts: dict[int, Mount] = {}
-        self.children: dict[tuple[int, str], int] = {}   # (parent id, mountpoint) -> mount id
-        self.nkids: dict[int, int] = {}                  # mount id -> how many mounts sit on it
+        self.children: dict[tuple[int, str], int] = {}  # (parent id, mountpoint) -> mount id
+        self.nkids: dict[int, int] = {}  # mount id -> how many mounts sit on it
         self.root_id = 0
-        self.users = 1                                   # namespaces sharing this object
+        self.users = 1  # namespaces sharing this object
 
-    def copy(self) -> "MountTable":
+    def copy(self) -> MountTable:
         t = MountTable()
         t.mounts = dict(self.mounts)
         t.children = dict(self.children)
@@ -232,7 +246,7 @@ def show_fs_data(fstype: str, data: tuple) -> str:
 class VFS:
     """Path resolution and file operations for simulated processes."""
 
-    def __init__(self, kernel: "SimKernel"):
+    def __init__(self, kernel: SimKernel):
         self.k = kernel
         self._ids = itertools.count(1)
 
@@ -241,7 +255,7 @@ class VFS:
 
     # -- mount tables ---------------------------------------------------------------
     @staticmethod
-    def writable(mntns: "MountNamespace") -> MountTable:
+    def writable(mntns: MountNamespace) -> MountTable:
         """The namespace's own table, copied first if it is still shared."""
         table = mntns.table
         if table.users > 1:
@@ -255,8 +269,7 @@ class VFS:
         return table
 
     # -- path resolution --------------------------------------------------------------
-    def walk(self, proc: "Process", path: str, follow: bool = True,
-             root: Loc | None = None) -> Loc:
+    def walk(self, proc: Process, path: str, follow: bool = True, root: Loc | None = None) -> Loc:
         """Resolve ``path`` for ``proc`` to a Loc (OSError as the kernel).
         ``root`` confines the walk below another directory, as if chrooted
         there (what runc's securejoin does for paths inside a rootfs)."""
@@ -264,34 +277,42 @@ class VFS:
             return self._walk(proc.ns.mnt.table, proc.root, proc.cwd, path, follow, False)
         return self._walk(proc.ns.mnt.table, root, root, path, follow, False)
 
-    def lookup_or_parent(self, proc: "Process", path: str, root: Loc | None = None):
+    def lookup_or_parent(self, proc: Process, path: str, root: Loc | None = None):
         """One walk for "use it if it exists, else create it": ``(Loc, None)``
         when ``path`` exists, ``(None, (directory Loc, last name))`` when only
         its last name is missing (ENOENT if more is missing)."""
         r = root or proc.root
-        return self._walk(proc.ns.mnt.table, r, r if root else proc.cwd, path, True, False,
-                          missing_ok=True)
+        return self._walk(proc.ns.mnt.table, r, r if root else proc.cwd, path, True, False, missing_ok=True)
 
-    def walk_at(self, proc: "Process", start: Loc, path: str, follow: bool = True,
-                root: Loc | None = None) -> Loc:
+    def walk_at(
+        self, proc: Process, start: Loc, path: str, follow: bool = True, root: Loc | None = None
+    ) -> Loc:
         """Resolve a relative ``path`` from the directory ``start`` (openat)."""
         return self._walk(proc.ns.mnt.table, root or proc.root, start, path, follow, False)
 
-    def walk_parent(self, proc: "Process", path: str, root: Loc | None = None):
+    def walk_parent(self, proc: Process, path: str, root: Loc | None = None):
         """The directory a new name would go in, and the name: ``(Loc, name)``.
         ``name`` is None when the path has no last name ("/", "..")."""
         if root is None:
             return self._walk(proc.ns.mnt.table, proc.root, proc.cwd, path, False, True)
         return self._walk(proc.ns.mnt.table, root, root, path, False, True)
 
-    def _walk(self, table: MountTable, root: Loc, cwd: Loc, path: str, follow: bool,
-              parent: bool, missing_ok: bool = False):
+    def _walk(
+        self,
+        table: MountTable,
+        root: Loc,
+        cwd: Loc,
+        path: str,
+        follow: bool,
+        parent: bool,
+        missing_ok: bool = False,
+    ):
         if not path:
             raise oserror(ENOENT, path)
         mounts, children = table.mounts, table.children
         mid, cur = root if path[0] == "/" else cwd
         names = path.split("/")
-        names.reverse()                  # last name first, so pop() gives the next
+        names.reverse()  # last name first, so pop() gives the next
         last = None
         if parent:
             while names and names[0] in ("", "."):
@@ -299,7 +320,7 @@ class VFS:
             if names and names[0] != "..":
                 last = names.pop(0)
         links = 0
-        node = None        # the current directory's inode, while inside a MemFS
+        node = None  # the current directory's inode, while inside a MemFS
         try:
             while names:
                 name = names.pop()
@@ -378,13 +399,13 @@ class VFS:
             return (mid, cur), None
         return (mid, cur)
 
-    def fs_of(self, proc: "Process", loc: Loc):
+    def fs_of(self, proc: Process, loc: Loc):
         """(filesystem, mount) of a Loc in ``proc``'s namespace."""
         m = proc.ns.mnt.table.mounts[loc[0]]
         return m.fs, m
 
     # -- permissions --------------------------------------------------------------------
-    def may(self, proc: "Process", st, want: int) -> bool:
+    def may(self, proc: Process, st, want: int) -> bool:
         """generic_permission(): root passes read/write checks
         (CAP_DAC_OVERRIDE), and exec needs at least one x bit."""
         mode = st.mode
@@ -400,7 +421,7 @@ class VFS:
             bits = mode & 7
         return bits & want == want
 
-    def _check_write(self, proc: "Process", loc: Loc, path: str):
+    def _check_write(self, proc: Process, loc: Loc, path: str):
         fs, m = self.fs_of(proc, loc)
         if "ro" in m.flags:
             raise oserror(errno.EROFS, path)
@@ -477,7 +498,7 @@ class VFS:
             raise oserror(errno.EBUSY, path)
         full = _join(dpath, name)
         if (mid, full) in proc.ns.mnt.table.children:
-            raise oserror(errno.EBUSY, path)      # a mount point cannot be removed
+            raise oserror(errno.EBUSY, path)  # a mount point cannot be removed
         return (mid, dpath), full
 
     def rmdir(self, proc, path: str) -> None:
@@ -494,13 +515,13 @@ class VFS:
         if dname is None:
             raise oserror(errno.EBUSY, dst)
         if dmid != sloc[0]:
-            raise oserror(errno.EXDEV, dst)          # rename never crosses a mount
+            raise oserror(errno.EXDEV, dst)  # rename never crosses a mount
         fs, _ = self.fs_of(proc, (dmid, dpath))
         if getattr(fs, "NO_NEGATIVE_LOOKUP", False):
             try:
                 self._no_new_names(proc, (dmid, dpath), _join(dpath, dname), dst)
             except FileExistsError:
-                pass                 # replacing an existing entry: procfs says EPERM below
+                pass  # replacing an existing entry: procfs says EPERM below
         fs = self._check_dir_write(proc, sloc, src)
         fs.rename(sfull, _join(dpath, dname))
 
@@ -633,54 +654,73 @@ class VFS:
         return PathFile(fs, fspath, flags)
 
     # -- mounting -------------------------------------------------------------------------
-    def attach(self, proc: "Process", target: Loc, fs, fs_root: str, source: str, fstype: str,
-               flags: frozenset, data: str) -> Mount:
+    def attach(
+        self,
+        proc: Process,
+        target: Loc,
+        fs,
+        fs_root: str,
+        source: str,
+        fstype: str,
+        flags: frozenset,
+        data: str,
+    ) -> Mount:
         """Add a mount at ``target`` in ``proc``'s mount namespace."""
         table = self.writable(proc.ns.mnt)
         parent = table.mounts[target[0]]
-        m = Mount(self.new_mount_id(), target[0], target[1], fs, fs_root, source, fstype,
-                  flags, data, shared=parent.shared)
+        m = Mount(
+            self.new_mount_id(),
+            target[0],
+            target[1],
+            fs,
+            fs_root,
+            source,
+            fstype,
+            flags,
+            data,
+            shared=parent.shared,
+        )
         table.add(m)
         return m
 
-    def bind(self, proc: "Process", source: Loc, target: Loc, flags: frozenset,
-             recursive: bool) -> Mount:
+    def bind(self, proc: Process, source: Loc, target: Loc, flags: frozenset, recursive: bool) -> Mount:
         """mount --bind: the same filesystem (from ``source``'s directory)
         shown a second time at ``target``."""
         table = proc.ns.mnt.table
         src = table.mounts[source[0]]
-        top = self.attach(proc, target, src.fs, source[1], src.source, src.fstype,
-                          flags | (src.flags - {"ro"}), src.data)
+        top = self.attach(
+            proc, target, src.fs, source[1], src.source, src.fstype, flags | (src.flags - {"ro"}), src.data
+        )
         if recursive and table.nkids.get(src.id):
             # rbind: the mounts below the source directory come along.
             base = source[1].rstrip("/") + "/"
-            below = [cid for (pid, mp), cid in table.children.items()
-                     if pid == src.id and mp.startswith(base)]
+            below = [
+                cid for (pid, mp), cid in table.children.items() if pid == src.id and mp.startswith(base)
+            ]
             for child_id in below:
                 child = proc.ns.mnt.table.mounts[child_id]
                 # Same filesystem, so the same path inside it names the spot.
-                self.bind(proc, (child.id, child.fs_root), (top.id, child.mountpoint),
-                          child.flags, True)
+                self.bind(proc, (child.id, child.fs_root), (top.id, child.mountpoint), child.flags, True)
         return top
 
-    def umount(self, proc: "Process", path: str) -> None:
+    def umount(self, proc: Process, path: str) -> None:
         loc = self.walk(proc, path, True)
         table = proc.ns.mnt.table
         m = table.mounts[loc[0]]
         if loc[1] != m.fs_root or not m.parent:
-            raise oserror(errno.EINVAL, path)         # not a mount point (or the root)
+            raise oserror(errno.EINVAL, path)  # not a mount point (or the root)
         if table.nkids.get(m.id):
             raise oserror(errno.EBUSY, path)
         self.writable(proc.ns.mnt).remove(m)
 
-    def make_private(self, proc: "Process") -> None:
+    def make_private(self, proc: Process) -> None:
         """mount --make-rprivate /: no mount event propagates in or out."""
         table = self.writable(proc.ns.mnt)
         for mid, m in list(table.mounts.items()):
             if m.shared:
                 table.mounts[mid] = m.replace(shared=False)
 
-    def pivot_root(self, proc: "Process", new_root: str) -> None:
+    def pivot_root(self, proc: Process, new_root: str) -> None:
         """pivot_root(new_root, new_root) + umount2(old root, MNT_DETACH), as
         runc does it: the mount at ``new_root`` becomes the root of the
         namespace, and everything that is not below it is detached."""
@@ -688,7 +728,7 @@ class VFS:
         loc = self.walk(proc, new_root, True)
         m = table.mounts[loc[0]]
         if loc[1] != m.fs_root or not m.parent:
-            raise oserror(errno.EINVAL, new_root)     # new_root must be a mount point
+            raise oserror(errno.EINVAL, new_root)  # new_root must be a mount point
         old_root = table.mounts[proc.root[0]]
         if loc == proc.root:
             raise oserror(errno.EBUSY, new_root)
@@ -707,7 +747,7 @@ class VFS:
         proc.root = proc.cwd = table.top(m.id)
 
     # -- /proc/PID/mounts ---------------------------------------------------------------
-    def mount_entries(self, proc: "Process") -> list[MountEntry]:
+    def mount_entries(self, proc: Process) -> list[MountEntry]:
         table = proc.ns.mnt.table
         root = proc.root
         out = []
@@ -718,7 +758,7 @@ class VFS:
                 out.append(MountEntry(m.source, path, m.fstype, m.options()))
         return out
 
-    def path_of(self, proc: "Process", loc: Loc) -> str | None:
+    def path_of(self, proc: Process, loc: Loc) -> str | None:
         """The absolute path of ``loc`` as ``proc`` sees it (getcwd)."""
         return self._path_from(proc.ns.mnt.table, loc, proc.root)
 
@@ -734,7 +774,7 @@ class VFS:
                 elif path == rpath:
                     rel = ""
                 elif path.startswith(rpath + "/"):
-                    rel = path[len(rpath):]
+                    rel = path[len(rpath) :]
                 else:
                     return None
                 full = (rel.rstrip("/") if rel != "/" else "") + suffix
@@ -742,11 +782,11 @@ class VFS:
             m = table.mounts.get(mid)
             if m is None or not m.parent:
                 return None
-            inside = path[len(m.fs_root):] if m.fs_root != "/" else path
+            inside = path[len(m.fs_root) :] if m.fs_root != "/" else path
             suffix = (inside.rstrip("/") if inside != "/" else "") + suffix
             mid, path = m.parent, m.mountpoint
         return None
 
-    def getcwd(self, proc: "Process") -> str:
+    def getcwd(self, proc: Process) -> str:
         path = self.path_of(proc, proc.cwd)
         return path if path is not None else "(unreachable)/"

@@ -31,7 +31,7 @@ def run_attached(client: EngineClient, cid: str, wait_for: str = "next-exit") ->
     """Start container ``cid`` with our stdout/stderr attached; its exit
     status once it has exited (``wait_for="removed"``: and been removed,
     for ``--rm``)."""
-    path = f"/containers/{quote(cid, safe='')}"     # a name or an ID, as a path segment
+    path = f"/containers/{quote(cid, safe='')}"  # a name or an ID, as a path segment
     rfile, attached = client.upgrade("POST", f"{path}/attach", query={"stream": 1, "stdout": 1, "stderr": 1})
     with attached, client.stream("POST", f"{path}/wait", query={"condition": wait_for}) as waiting:
         start(client, cid)
@@ -57,14 +57,15 @@ def _forwarding_signals(client: EngineClient, path: str):
     forwarded: set[int] = set()
 
     def forward(signum, _frame):
-        if signum in forwarded:                  # the second time: the user wants out
+        if signum in forwarded:  # the second time: the user wants out
             signal.signal(signum, signal.SIG_DFL)
             raise KeyboardInterrupt
         forwarded.add(signum)
         try:
             client.request("POST", f"{path}/kill", query={"signal": str(signum)})
         except (EngineError, OSError):
-            pass                                 # it has exited meanwhile
+            pass  # it has exited meanwhile
+
     saved = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
         yield

@@ -23,21 +23,38 @@ from stepbox.core.engine.pidfile import running_pid
 
 from .errors import CommandFailed
 
-START_TIMEOUT = 60.0           # seconds; the first start of the linux backend sets up cgroups
+START_TIMEOUT = 60.0  # seconds; the first start of the linux backend sets up cgroups
 
 
 def start_daemon(socket_path: str, backend: str, root: str, say, timeout: float = START_TIMEOUT) -> str:
     """Start a daemon for state directory ``root`` listening on
     ``socket_path``; its backend once it answers."""
     from .connection import daemon_backend
+
     os.makedirs(root, exist_ok=True)
     log_path = log_path_of(root)
-    argv = [sys.executable, "-m", "stepbox", "--backend", backend, "--root", root,
-            "daemon", "-H", f"unix://{socket_path}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "stepbox",
+        "--backend",
+        backend,
+        "--root",
+        root,
+        "daemon",
+        "-H",
+        f"unix://{socket_path}",
+    ]
     with open(log_path, "ab") as log:
         # cwd /: a daemon must not keep the directory we were called from busy.
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True, cwd="/")
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd="/",
+        )
     deadline = time.monotonic() + timeout
     while True:
         answered = daemon_backend(socket_path)
@@ -46,11 +63,15 @@ def start_daemon(socket_path: str, backend: str, root: str, say, timeout: float 
                 say(f"stepbox: started a daemon on unix://{socket_path} (backend {answered})")
             return answered
         if process.poll() is not None:
-            raise CommandFailed(f"stepbox: Error: the daemon did not start (exit status {process.returncode});"
-                                f" its log, {log_path}, ends with:\n{_tail(log_path)}", 125)
+            raise CommandFailed(
+                f"stepbox: Error: the daemon did not start (exit status {process.returncode});"
+                f" its log, {log_path}, ends with:\n{_tail(log_path)}",
+                125,
+            )
         if time.monotonic() > deadline:
-            raise CommandFailed(f"stepbox: Error: the daemon did not answer within {timeout:g}s; "
-                                f"see {log_path}", 125)
+            raise CommandFailed(
+                f"stepbox: Error: the daemon did not answer within {timeout:g}s; see {log_path}", 125
+            )
         time.sleep(0.01)
 
 

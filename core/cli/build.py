@@ -29,7 +29,9 @@ def parse_build_args(items: tuple[str, ...]) -> dict[str, str | None]:
 
 @cli.command()
 @click.option("-t", "--tag", "tags", multiple=True, help="Name and optionally a tag in the 'name:tag' format")
-@click.option("-f", "--file", "dockerfile", default=None, help="Name of the Dockerfile (Default is 'PATH/Dockerfile')")
+@click.option(
+    "-f", "--file", "dockerfile", default=None, help="Name of the Dockerfile (Default is 'PATH/Dockerfile')"
+)
 @click.option("--build-arg", "build_args", multiple=True, help="Set build-time variables")
 @click.option("--no-cache", is_flag=True, help="Do not use cache when building the image")
 @click.option("--target", default=None, help="Set the target build stage to build.")
@@ -43,6 +45,7 @@ def build(conn, tags, dockerfile, build_args, no_cache, target, quiet, path):
     from stepbox.core.image.reference import InvalidReference, parse_reference
 
     from .build_context import context_tar
+
     for tag in tags:
         try:
             parse_reference(tag)
@@ -54,9 +57,14 @@ def build(conn, tags, dockerfile, build_args, no_cache, target, quiet, path):
     except (BuildError, OSError) as e:
         click.echo(f"stepbox: Error: {e}", err=True)
         sys.exit(1)
-    query = {"t": list(tags), "dockerfile": dockerfile_name, "buildargs": json.dumps(parse_build_args(build_args)),
-             "nocache": no_cache, "target": target}
-    kept_back: list[str] = []                      # -q: the output, shown only if the build fails
+    query = {
+        "t": list(tags),
+        "dockerfile": dockerfile_name,
+        "buildargs": json.dumps(parse_build_args(build_args)),
+        "nocache": no_cache,
+        "target": target,
+    }
+    kept_back: list[str] = []  # -q: the output, shown only if the build fails
     image_id = None
     with tar, conn.client.stream("POST", "/build", query=query, upload=tar) as reply:
         for message in json_messages(reply.body):

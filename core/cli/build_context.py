@@ -17,7 +17,7 @@ import tempfile
 
 from stepbox.core.dockerfile.context import ContextFile, load_context
 
-SPOOL_IN_MEMORY = 64 << 20           # bytes; bigger contexts spill to a temporary file
+SPOOL_IN_MEMORY = 64 << 20  # bytes; bigger contexts spill to a temporary file
 
 
 def context_tar(context_dir: str, dockerfile: str | None) -> tuple[tempfile.SpooledTemporaryFile, str]:
@@ -28,12 +28,16 @@ def context_tar(context_dir: str, dockerfile: str | None) -> tuple[tempfile.Spoo
     extra: dict[str, bytes] = {}
     if inside.startswith(".." + os.sep) or inside == "..":
         if not os.path.isfile(dockerfile_path):
-            inside = os.path.basename(dockerfile_path)          # the daemon says it cannot find it
+            inside = os.path.basename(dockerfile_path)  # the daemon says it cannot find it
         else:
-            inside = f".dockerfile.{secrets.token_hex(10)}"      # docker's name for it
+            inside = f".dockerfile.{secrets.token_hex(10)}"  # docker's name for it
             extra[inside] = _read(dockerfile_path)
-    for always in (inside, ".dockerignore"):                   # sent even if .dockerignore excludes them
-        if always not in context.files and always not in extra and os.path.isfile(os.path.join(context.root, always)):
+    for always in (inside, ".dockerignore"):  # sent even if .dockerignore excludes them
+        if (
+            always not in context.files
+            and always not in extra
+            and os.path.isfile(os.path.join(context.root, always))
+        ):
             extra[always] = _read(os.path.join(context.root, always))
     spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
     with tarfile.open(fileobj=spooled, mode="w", format=tarfile.PAX_FORMAT) as tar:

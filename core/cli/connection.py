@@ -19,7 +19,7 @@ from stepbox.core.engine.locations import socket_for_root, socket_path_of, state
 
 from .errors import CommandFailed
 
-PING_TIMEOUT = 30.0            # seconds; a daemon that does not answer a ping is stuck
+PING_TIMEOUT = 30.0  # seconds; a daemon that does not answer a ping is stuck
 
 
 class Connection:
@@ -28,7 +28,7 @@ class Connection:
     no daemon (``--help``, ``login``, ``registry serve``) never connect."""
 
     def __init__(self, backend: str, root: str | None, host: str | None, say):
-        self.backend = backend                  # "auto", "sim" or "linux"
+        self.backend = backend  # "auto", "sim" or "linux"
         self.root_option = root
         self.host = host
         self.say = say
@@ -58,15 +58,21 @@ class Connection:
         backend = daemon_backend(path)
         if backend is None:
             if self.host:
-                raise CommandFailed(f"stepbox: Error: Cannot connect to the stepbox daemon at unix://{path}. "
-                                    "Is the daemon running?", 125)
+                raise CommandFailed(
+                    f"stepbox: Error: Cannot connect to the stepbox daemon at unix://{path}. "
+                    "Is the daemon running?",
+                    125,
+                )
             from .autostart import start_daemon
+
             backend = start_daemon(path, self.backend, self.root, self.say)
         if self.backend != "auto" and backend != self.backend:
             raise CommandFailed(
                 f"stepbox: Error: the daemon on unix://{path} runs containers on the {backend} backend, "
                 f"not {self.backend}: use --backend {backend}, or stop it (stepbox daemon stop) "
-                f"to start one on {self.backend}", 125)
+                f"to start one on {self.backend}",
+                125,
+            )
         # No timeout: `run` may wait for a container for hours, as docker does.
         return EngineClient(path, timeout=None)
 
@@ -76,10 +82,15 @@ def daemon_backend(path: str) -> str | None:
     try:
         reply = EngineClient(path, timeout=PING_TIMEOUT).request("HEAD", "/_ping")
     except (FileNotFoundError, ConnectionRefusedError):
-        return None                      # no socket, or a socket nobody listens on (a dead daemon's)
+        return None  # no socket, or a socket nobody listens on (a dead daemon's)
     except PermissionError:
-        raise CommandFailed(f"stepbox: Error: permission denied while trying to connect to the stepbox "
-                            f"daemon socket at unix://{path}", 125) from None
+        raise CommandFailed(
+            f"stepbox: Error: permission denied while trying to connect to the stepbox "
+            f"daemon socket at unix://{path}",
+            125,
+        ) from None
     except (OSError, EngineError) as e:
-        raise CommandFailed(f"stepbox: Error: the daemon at unix://{path} does not answer: {e}", 125) from None
+        raise CommandFailed(
+            f"stepbox: Error: the daemon at unix://{path} does not answer: {e}", 125
+        ) from None
     return reply.headers.get("Stepbox-Backend") or "unknown"

@@ -13,10 +13,10 @@ import sys
 from urllib.parse import quote
 
 import click
-
 from stepbox.core.engine.client import EngineError
 
-from .attach import run_attached, start as start_container
+from .attach import run_attached
+from .attach import start as start_container
 from .format import go_template, ps_table
 from .main import cli
 from .output import copy_body, copy_frames
@@ -45,7 +45,7 @@ def _create(client, body: dict, name: str | None) -> str:
 @click.pass_obj
 def run(conn, detach, name, image, command, **flags):
     """Create and run a new container from an image."""
-    body = create_body(image, command, **flags)          # a bad flag fails before any request
+    body = create_body(image, command, **flags)  # a bad flag fails before any request
     cid = _create(conn.client, body, name)
     if detach:
         start_container(conn.client, cid)
@@ -169,7 +169,7 @@ def logs(conn, follow, container):
     query = {"stdout": True, "stderr": True, "follow": follow}
     with conn.client.stream("GET", f"/containers/{_quoted(container)}/logs", query=query) as reply:
         if reply.headers.get("Content-Type") == RAW_STREAM:
-            copy_body(reply.body, None)           # a TTY container (docker run -t): one stream, no frames
+            copy_body(reply.body, None)  # a TTY container (docker run -t): one stream, no frames
         else:
             copy_frames(reply.body.read)
 
@@ -198,7 +198,7 @@ def _inspect_one(client, name: str) -> dict:
     try:
         return client.request("GET", f"/images/{quote(name, safe='/:@')}/json").json()
     except EngineError as e:
-        if e.status not in (400, 404):           # 400: not even an image name
+        if e.status not in (400, 404):  # 400: not even an image name
             raise
     raise EngineError(404, f"No such container: {name}")
 
@@ -208,7 +208,7 @@ def _inspect_one(client, name: str) -> dict:
 @click.pass_obj
 def diff(conn, container):
     """Inspect changes to files or directories on a container's filesystem."""
-    kinds = "CAD"                                   # FilesystemChange.Kind 0, 1, 2
+    kinds = "CAD"  # FilesystemChange.Kind 0, 1, 2
     for change in conn.client.request("GET", f"/containers/{_quoted(container)}/changes").json() or []:
         click.echo(f"{kinds[change['Kind']]} {change['Path']}")
 
@@ -231,9 +231,17 @@ def wait(conn, containers):
 def exec_command(conn, env, workdir, container, command):
     """Execute a command in a running container."""
     client = conn.client
-    exec_id = client.request("POST", f"/containers/{_quoted(container)}/exec", body={
-        "Cmd": list(command), "Env": list(env), "WorkingDir": workdir,
-        "AttachStdout": True, "AttachStderr": True}).json()["Id"]
+    exec_id = client.request(
+        "POST",
+        f"/containers/{_quoted(container)}/exec",
+        body={
+            "Cmd": list(command),
+            "Env": list(env),
+            "WorkingDir": workdir,
+            "AttachStdout": True,
+            "AttachStderr": True,
+        },
+    ).json()["Id"]
     rfile, stream = client.upgrade("POST", f"/exec/{exec_id}/start", body={"Detach": False, "Tty": False})
     with stream:
         copy_frames(rfile.read)

@@ -18,19 +18,31 @@ import click
 
 from .main import cli
 
-STOP_TIMEOUT = 30             # seconds before SIGTERM becomes SIGKILL
+STOP_TIMEOUT = 30  # seconds before SIGTERM becomes SIGKILL
 
 
 @cli.group("daemon", invoke_without_command=True)
-@click.option("-H", "--host", default=None,
-              help="Socket to listen on, unix:///path/to.sock (default: the state directory's, "
-                   "see stepbox --root)")
-@click.option("--backend", default=None, type=click.Choice(["auto", "sim", "linux"]),
-              help="Kernel backend (overrides stepbox --backend)")
+@click.option(
+    "-H",
+    "--host",
+    default=None,
+    help="Socket to listen on, unix:///path/to.sock (default: the state directory's, see stepbox --root)",
+)
+@click.option(
+    "--backend",
+    default=None,
+    type=click.Choice(["auto", "sim", "linux"]),
+    help="Kernel backend (overrides stepbox --backend)",
+)
 @click.option("--root", default=None, help="State directory (overrides stepbox --root)")
-@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]",
-              help="Pull from / push to this registry over plain http (loopback ones always are); "
-                   "also STEPBOX_INSECURE_REGISTRIES=a,b")
+@click.option(
+    "--insecure-registry",
+    "insecure",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Pull from / push to this registry over plain http (loopback ones always are); "
+    "also STEPBOX_INSECURE_REGISTRIES=a,b",
+)
 @click.option("--debug", is_flag=True, help="Log every request")
 @click.pass_context
 def daemon(ctx: click.Context, host, backend, root, insecure, debug):
@@ -39,7 +51,7 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
     connection.host = host or connection.host
     connection.root_option = root or connection.root_option
     if ctx.invoked_subcommand is not None:
-        return                                   # `daemon stop`: it reads the options set above
+        return  # `daemon stop`: it reads the options set above
     import logging
 
     from stepbox.core.engine.locations import pid_path_of
@@ -48,8 +60,12 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
     from stepbox.core.registry.client import insecure_from_env
 
     from .session import open_session
-    logging.basicConfig(level=logging.INFO if debug else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+
+    logging.basicConfig(
+        level=logging.INFO if debug else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
 
     def say(message: str) -> None:
         click.echo(message, err=True)
@@ -60,7 +76,9 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
         # it has opened (and maybe recovered) anything.
         pid_file = PidFile.acquire(pid_path_of(path))
     except DaemonRunning as e:
-        click.echo(f"stepbox daemon: another daemon (pid {e.pid}) is already listening on unix://{path}", err=True)
+        click.echo(
+            f"stepbox daemon: another daemon (pid {e.pid}) is already listening on unix://{path}", err=True
+        )
         sys.exit(1)
     try:
         session = open_session(backend or connection.backend, connection.root, say, trace=False)
@@ -76,13 +94,21 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
 
 
 @daemon.command("stop")
-@click.option("-t", "--time", "timeout", default=STOP_TIMEOUT, show_default=True, type=float,
-              help="Seconds to wait after SIGTERM before SIGKILL")
+@click.option(
+    "-t",
+    "--time",
+    "timeout",
+    default=STOP_TIMEOUT,
+    show_default=True,
+    type=float,
+    help="Seconds to wait after SIGTERM before SIGKILL",
+)
 @click.pass_obj
 def stop(connection, timeout):
     """Stop the daemon (of --root's state directory, or at -H)."""
     from stepbox.core.engine.locations import pid_path_of
     from stepbox.core.engine.pidfile import running_pid
+
     path = connection.socket_path
     pid_path = pid_path_of(path)
     pid = running_pid(pid_path)
@@ -100,6 +126,7 @@ def stop(connection, timeout):
 def _gone(pid_path: str, timeout: float) -> bool:
     """Wait until no process holds the daemon's pid file (it has exited)."""
     from stepbox.core.engine.pidfile import running_pid
+
     deadline = time.monotonic() + timeout
     while running_pid(pid_path) is not None:
         if time.monotonic() > deadline:

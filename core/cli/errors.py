@@ -27,8 +27,9 @@ def exec_failure_status(message: str) -> int | None:
     :class:`~stepbox.core.kernel.ExecFailed` (``exec: "x": ...``)."""
     if not message.startswith("exec: "):
         return None
-    if any(words in message for words in ("executable file not found", "no such file or directory",
-                                          "no command")):
+    if any(
+        words in message for words in ("executable file not found", "no such file or directory", "no command")
+    ):
         return 127
     return 126
 
@@ -41,6 +42,7 @@ def in_process_failure(error: BaseException) -> CommandFailed | None:
     from stepbox.core.engine.errors import status_of
     from stepbox.core.kernel import ExecFailed
     from stepbox.core.registry.errors import RegistryClientError
+
     if isinstance(error, ExecFailed):
         return CommandFailed(f"stepbox: {error}", error.exit_code)
     if status_of(error) is not None or isinstance(error, RegistryClientError):

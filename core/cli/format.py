@@ -34,9 +34,18 @@ def table(rows: list[tuple[str, ...]]) -> str:
 def ps_table(containers: list[dict]) -> str:
     """``docker ps`` from ``GET /containers/json`` (the daemon words Status)."""
     rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")]
-    rows += [(c["Id"][:12], c["Image"], command_of(c["Command"]), ago(c["Created"]), c["Status"], "",
-              c["Names"][0].lstrip("/") if c["Names"] else "")
-             for c in containers]
+    rows += [
+        (
+            c["Id"][:12],
+            c["Image"],
+            command_of(c["Command"]),
+            ago(c["Created"]),
+            c["Status"],
+            "",
+            c["Names"][0].lstrip("/") if c["Names"] else "",
+        )
+        for c in containers
+    ]
     return table(rows)
 
 
@@ -46,12 +55,14 @@ _FIELD = re.compile(r"\{\{\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*\}\}")
 def go_template(template: str, data: dict) -> str:
     """The subset of docker's ``--format`` Go templates people use most:
     ``{{.State.ExitCode}}`` and ``{{json .Config}}``."""
+
     def value(match: re.Match) -> str:
         current = data
         for part in filter(None, match.group(2).split(".")):
             if not isinstance(current, dict) or part not in current:
-                raise KeyError(f'template: :1: executing "" at <.{match.group(2)}>: '
-                               f'map has no entry for key "{part}"')
+                raise KeyError(
+                    f'template: :1: executing "" at <.{match.group(2)}>: map has no entry for key "{part}"'
+                )
             current = current[part]
         if match.group(1) or isinstance(current, (dict, list)):
             return json.dumps(current)
@@ -60,4 +71,5 @@ def go_template(template: str, data: dict) -> str:
         if current is None:
             return "<nil>"
         return str(current)
+
     return _FIELD.sub(value, template)

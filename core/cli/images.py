@@ -14,7 +14,6 @@ import sys
 from urllib.parse import quote
 
 import click
-
 from stepbox.core.engine.client import json_messages
 
 from .format import ago, go_template, human_size, table
@@ -82,8 +81,15 @@ def history(conn, no_trunc, quiet, image):
         created_by = entry["CreatedBy"].replace("\t", " ")
         if not no_trunc and len(created_by) > 45:
             created_by = created_by[:44] + "…"
-        rows.append((image_id, ago(entry["Created"]) if entry["Created"] else "N/A",
-                     created_by, human_size(entry["Size"]), entry["Comment"]))
+        rows.append(
+            (
+                image_id,
+                ago(entry["Created"]) if entry["Created"] else "N/A",
+                created_by,
+                human_size(entry["Size"]),
+                entry["Comment"],
+            )
+        )
     if not quiet:
         click.echo(table(rows))
 
@@ -106,7 +112,7 @@ def rmi(conn, force, names):
     """Remove one or more images."""
     for name in names:
         for item in conn.client.request("DELETE", image_path(name), query={"force": force}).json():
-            for kind, value in item.items():            # {"Untagged": …} or {"Deleted": …}
+            for kind, value in item.items():  # {"Untagged": …} or {"Deleted": …}
                 click.echo(f"{kind}: {value}")
 
 
@@ -121,8 +127,15 @@ def rmi(conn, force, names):
 def commit(conn, message, author, change, pause, container, repository):
     """Create a new image from a container's changes."""
     repo, name = split_tag(repository) if repository else (None, None)
-    query = {"container": container, "repo": repo, "tag": name, "comment": message, "author": author,
-             "changes": list(change), "pause": pause}
+    query = {
+        "container": container,
+        "repo": repo,
+        "tag": name,
+        "comment": message,
+        "author": author,
+        "changes": list(change),
+        "pause": pause,
+    }
     click.echo(conn.client.request("POST", "/commit", query=query).json()["Id"])
 
 
@@ -143,8 +156,10 @@ def save_command(conn, output, names):
 @click.pass_obj
 def load_command(conn, input_):
     """Load an image from a tar archive."""
-    with open(input_, "rb") if input_ else sys.stdin.buffer as tar, \
-            conn.client.stream("POST", "/images/load", upload=tar) as reply:
+    with (
+        open(input_, "rb") if input_ else sys.stdin.buffer as tar,
+        conn.client.stream("POST", "/images/load", upload=tar) as reply,
+    ):
         for message in json_messages(reply.body):
             _fail_on_error(message)
             click.echo(message.get("stream", "").rstrip("\n"))
@@ -160,8 +175,10 @@ def import_command(conn, message, change, file, repository):
     """Import the contents from a tarball to create a filesystem image (FILE or - for stdin)."""
     repo, name = split_tag(repository) if repository else (None, None)
     query = {"fromSrc": "-", "repo": repo, "tag": name, "message": message, "changes": list(change)}
-    with sys.stdin.buffer if file == "-" else open(file, "rb") as tar, \
-            conn.client.stream("POST", "/images/create", query=query, upload=tar) as reply:
+    with (
+        sys.stdin.buffer if file == "-" else open(file, "rb") as tar,
+        conn.client.stream("POST", "/images/create", query=query, upload=tar) as reply,
+    ):
         for item in json_messages(reply.body):
             _fail_on_error(item)
             click.echo(item["status"])
@@ -181,4 +198,5 @@ def _fail_on_error(message: dict) -> None:
     """A progress stream that went wrong after its head: its last line says why."""
     if "error" in message:
         from stepbox.core.engine.client import EngineError
+
         raise EngineError(500, message["error"])

@@ -20,20 +20,33 @@ import importlib
 import sys
 
 import click
-
 from stepbox.core.engine.client import EngineError
 from stepbox.core.engine.wire import ProtocolError
 
 from .connection import Connection
 from .errors import CommandFailed, in_process_failure
 
-
 # The module that defines each verb.  A call imports only its verb's module
 # (all of them would cost every call about ten milliseconds); `--help`
 # imports them all.
 VERB_MODULES = {
-    "containers": ("run", "create", "start", "stop", "kill", "pause", "unpause", "rm", "ps", "logs", "inspect",
-                   "diff", "wait", "exec", "export"),
+    "containers": (
+        "run",
+        "create",
+        "start",
+        "stop",
+        "kill",
+        "pause",
+        "unpause",
+        "rm",
+        "ps",
+        "logs",
+        "inspect",
+        "diff",
+        "wait",
+        "exec",
+        "export",
+    ),
     "images": ("images", "history", "tag", "rmi", "commit", "save", "load", "import", "image-inspect"),
     "build": ("build",),
     "registry": ("pull", "push", "login", "logout", "registry"),
@@ -46,7 +59,7 @@ _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in
 class StepboxGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str):
         if name not in self.commands and name in _MODULE_OF:
-            importlib.import_module(f"{__package__}.{_MODULE_OF[name]}")     # it registers its verbs
+            importlib.import_module(f"{__package__}.{_MODULE_OF[name]}")  # it registers its verbs
         return super().get_command(ctx, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -76,22 +89,38 @@ class StepboxGroup(click.Group):
 
 
 @click.group(cls=StepboxGroup, context_settings={"help_option_names": ["--help"]})
-@click.option("--backend", envvar="STEPBOX_BACKEND", default="auto", show_default=True,
-              type=click.Choice(["auto", "sim", "linux"]),
-              help="Kernel to run containers on: the real one (linux, needs root), the simulator "
-                   "(sim), or auto (real when root on Linux, else the simulator).  The daemon's "
-                   "choice; a running daemon on another backend is an error.")
-@click.option("--root", envvar="STEPBOX_ROOT", default=None,
-              help="State directory (default /var/lib/stepbox as root, else ~/.local/share/stepbox). "
-                   "Its daemon listens on DIR/stepbox.sock (the default one on "
-                   "/run/stepbox/stepbox.sock as root, else $XDG_RUNTIME_DIR/stepbox.sock).")
-@click.option("-H", "--host", envvar="STEPBOX_HOST", default=None,
-              help="Daemon socket to talk to, unix:///path/to.sock (not started if nobody listens).")
+@click.option(
+    "--backend",
+    envvar="STEPBOX_BACKEND",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "sim", "linux"]),
+    help="Kernel to run containers on: the real one (linux, needs root), the simulator "
+    "(sim), or auto (real when root on Linux, else the simulator).  The daemon's "
+    "choice; a running daemon on another backend is an error.",
+)
+@click.option(
+    "--root",
+    envvar="STEPBOX_ROOT",
+    default=None,
+    help="State directory (default /var/lib/stepbox as root, else ~/.local/share/stepbox). "
+    "Its daemon listens on DIR/stepbox.sock (the default one on "
+    "/run/stepbox/stepbox.sock as root, else $XDG_RUNTIME_DIR/stepbox.sock).",
+)
+@click.option(
+    "-H",
+    "--host",
+    envvar="STEPBOX_HOST",
+    default=None,
+    help="Daemon socket to talk to, unix:///path/to.sock (not started if nobody listens).",
+)
 @click.pass_context
 def cli(ctx: click.Context, backend: str, root: str | None, host: str | None) -> None:
     """stepbox: a container engine you can read, run and step through."""
+
     def say(message: str) -> None:
         click.echo(message, err=True)
+
     ctx.obj = Connection(backend, root, host, say)
 
 

@@ -17,7 +17,7 @@ from stepbox.core.engine.streams import STDERR, read_frames
 def copy_frames(read) -> None:
     """Demultiplex frames from ``read(n)`` onto our stdout and stderr."""
     stdout, stderr = sys.stdout.buffer, sys.stderr.buffer
-    sys.stdout.flush()                      # what click.echo buffered goes first
+    sys.stdout.flush()  # what click.echo buffered goes first
     for stream, data in read_frames(read):
         target = stderr if stream == STDERR else stdout
         target.write(data)
@@ -29,6 +29,7 @@ def copy_body(body, output: str | None) -> None:
     if it is cut off -- or to stdout."""
     if output:
         from stepbox.core.atomic import atomic_file
+
         with atomic_file(output) as f:
             while chunk := body.read(1 << 20):
                 f.write(chunk)

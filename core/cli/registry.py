@@ -32,13 +32,19 @@ def _transfer(conn, method: str, path: str, name: str, quiet: bool, query: dict 
     from stepbox.core.engine.client import EngineError, json_messages
     from stepbox.core.image.reference import parse_reference
     from stepbox.core.registry.credentials import load_credentials
+
     registry = parse_reference(name).registry
     credentials = load_credentials(registry)
-    headers = {registry_auth.HEADER: registry_auth.encode(credentials.username, credentials.password, registry)
-               } if credentials else {}
+    headers = (
+        {registry_auth.HEADER: registry_auth.encode(credentials.username, credentials.password, registry)}
+        if credentials
+        else {}
+    )
     try:
-        with conn.client.stream(method, path, query=query, headers=headers) as reply, \
-                _ProgressView(quiet) as view:
+        with (
+            conn.client.stream(method, path, query=query, headers=headers) as reply,
+            _ProgressView(quiet) as view,
+        ):
             for message in json_messages(reply.body):
                 if "error" in message:
                     raise EngineError(500, message["error"])
@@ -57,12 +63,14 @@ class _ProgressView:
         self.progress = None
         self.tasks: dict[str, int] = {}
 
-    def __enter__(self) -> "_ProgressView":
+    def __enter__(self) -> _ProgressView:
         if not self.quiet and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                     console=Console(stderr=True))
+
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=Console(stderr=True)
+            )
             self.progress.start()
         return self
 
@@ -75,16 +83,15 @@ class _ProgressView:
             return
         layer, detail = message.get("id"), message.get("progressDetail") or {}
         line = f"{layer}: {message['status']}" if layer else message["status"]
-        if detail.get("total"):                      # bytes moving: a bar, or nothing
+        if detail.get("total"):  # bytes moving: a bar, or nothing
             if self.progress is not None:
                 if layer not in self.tasks:
                     self.tasks[layer] = self.progress.add_task(line, total=detail["total"])
                 self.progress.update(self.tasks[layer], completed=detail.get("current", 0))
             return
         if self.progress is not None and layer in self.tasks:
-            task = self.tasks[layer]                 # the bar ends with its final word
-            self.progress.update(task, description=line,
-                                 completed=self.progress.tasks[task].total)
+            task = self.tasks[layer]  # the bar ends with its final word
+            self.progress.update(task, description=line, completed=self.progress.tasks[task].total)
         elif self.progress is not None:
             self.progress.console.print(line, highlight=False)
         else:
@@ -100,6 +107,7 @@ def pull(conn, quiet, name):
     _transfer(conn, "POST", "/images/create", name, quiet, query={"fromImage": name})
     if quiet:
         from .images import image_path
+
         click.echo(conn.client.request("GET", image_path(name) + "/json").json()["Id"])
 
 
@@ -110,6 +118,7 @@ def pull(conn, quiet, name):
 def push(conn, quiet, name):
     """Upload an image to a registry (through the daemon)."""
     from .images import image_path
+
     _transfer(conn, "POST", image_path(name) + "/push", name, quiet)
 
 
@@ -120,8 +129,10 @@ def push(conn, quiet, name):
 @click.argument("server", required=False)
 def login(username, password, password_stdin, server):
     """Log in to a registry (checks the credentials, then stores them)."""
-    from stepbox.core.registry.client import insecure_from_env, login as check_and_store
+    from stepbox.core.registry.client import insecure_from_env
+    from stepbox.core.registry.client import login as check_and_store
     from stepbox.core.registry.errors import RegistryClientError
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     if username is None:
@@ -141,9 +152,13 @@ def logout(server):
     """Forget the stored credentials of a registry."""
     from stepbox.core.registry.client import normalise_server
     from stepbox.core.registry.credentials import erase_credentials
+
     registry = normalise_server(server)
-    click.echo(f"Removing login credentials for {registry}" if erase_credentials(registry)
-               else f"Not logged in to {registry}")
+    click.echo(
+        f"Removing login credentials for {registry}"
+        if erase_credentials(registry)
+        else f"Not logged in to {registry}"
+    )
 
 
 @cli.group()
@@ -154,12 +169,17 @@ def registry():
 @registry.command()
 @click.option("--addr", default="127.0.0.1:5000", show_default=True, help="host:port to listen on")
 @click.option("--root", "root", required=True, help="Directory for the registry's blobs and repositories")
-@click.option("--htpasswd", default=None, help="Require Basic auth with users from this file "
-              "(lines user:$5$… -- make them with `stepbox registry hash-password`)")
+@click.option(
+    "--htpasswd",
+    default=None,
+    help="Require Basic auth with users from this file "
+    "(lines user:$5$… -- make them with `stepbox registry hash-password`)",
+)
 @click.option("--quiet", is_flag=True, help="No access log")
 def serve(addr, root, htpasswd, quiet):
     """Serve the registry until interrupted."""
     from stepbox.core.registry.server import make_server
+
     server = make_server(addr, root, htpasswd, access_log=not quiet)
     click.echo(f"stepbox registry listening on {server.url} (storage: {root})", err=True)
     try:
@@ -175,6 +195,7 @@ def serve(addr, root, htpasswd, quiet):
 def gc_command(root):
     """Delete blobs no repository links (run with the registry stopped)."""
     from stepbox.core.registry.storage import RegistryStorage
+
     for digest in RegistryStorage(root).garbage_collect():
         click.echo(f"deleted {digest}")
 
@@ -185,6 +206,10 @@ def gc_command(root):
 def hash_password_command(username, password_stdin):
     """Print an htpasswd line (SHA-256-crypt) for USERNAME."""
     from stepbox.core.registry.htpasswd import hash_password
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
+
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
     click.echo(f"{username}:{hash_password(password)}")

@@ -10,7 +10,6 @@ this module.  The daemon reads that body back into a ContainerConfig
 from __future__ import annotations
 
 import click
-
 from stepbox.core.container.flags import parse_cpus, parse_size
 
 RUN_OPTIONS = [
@@ -24,7 +23,9 @@ RUN_OPTIONS = [
     click.option("--cpus", default=None, help="Number of CPUs (e.g. 0.5)"),
     click.option("--network", default="default", help="Connect a container to a network (none, host)"),
     click.option("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT of the image"),
-    click.option("--rm", "auto_remove", is_flag=True, help="Automatically remove the container when it exits"),
+    click.option(
+        "--rm", "auto_remove", is_flag=True, help="Automatically remove the container when it exits"
+    ),
     click.argument("image"),
     click.argument("command", nargs=-1),
 ]
@@ -39,16 +40,32 @@ def with_run_options(f):
     return f
 
 
-def create_body(image, command, *, hostname, env, workdir, user, memory, pids_limit, cpus, network,
-                entrypoint, auto_remove, **_ignored) -> dict:
+def create_body(
+    image,
+    command,
+    *,
+    hostname,
+    env,
+    workdir,
+    user,
+    memory,
+    pids_limit,
+    cpus,
+    network,
+    entrypoint,
+    auto_remove,
+    **_ignored,
+) -> dict:
     """The body of ``POST /containers/create`` for these flags (docker's
     field names); flag values docker would refuse raise InvalidConfig."""
     if pids_limit is not None:
         try:
             pids_limit = int(pids_limit)
         except ValueError:
-            raise click.BadParameter(f'invalid argument "{pids_limit}" for "--pids-limit" flag: '
-                                     f'strconv.ParseInt: parsing "{pids_limit}": invalid syntax')
+            raise click.BadParameter(
+                f'invalid argument "{pids_limit}" for "--pids-limit" flag: '
+                f'strconv.ParseInt: parsing "{pids_limit}": invalid syntax'
+            )
     host_config = {"NetworkMode": network, "AutoRemove": auto_remove}
     if memory:
         host_config["Memory"] = parse_size(memory)
@@ -56,8 +73,15 @@ def create_body(image, command, *, hostname, env, workdir, user, memory, pids_li
         host_config["PidsLimit"] = pids_limit
     if cpus:
         host_config["NanoCpus"] = round(parse_cpus(cpus) * 1e9)
-    body = {"Image": image, "Cmd": list(command), "Env": list(env), "WorkingDir": workdir, "User": user,
-            "Hostname": hostname, "HostConfig": host_config}
+    body = {
+        "Image": image,
+        "Cmd": list(command),
+        "Env": list(env),
+        "WorkingDir": workdir,
+        "User": user,
+        "Hostname": hostname,
+        "HostConfig": host_config,
+    }
     if entrypoint is not None:
-        body["Entrypoint"] = [entrypoint]         # [""]: no entrypoint at all, as docker sends it
+        body["Entrypoint"] = [entrypoint]  # [""]: no entrypoint at all, as docker sends it
     return body

@@ -25,6 +25,7 @@ def render(result, number: int, total: int):
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
+
     body = Table.grid(padding=(0, 1))
     body.add_row(Text(result.step.explain, style="italic"))
     body.add_row(Text(f"seed: {result.step.concept}", style="dim"))
@@ -47,7 +48,9 @@ def _short(value) -> str:
     if value is None:
         return "-"
     if isinstance(value, list):
-        return "\n".join(str(v) for v in value[:12]) + (f"\n… {len(value) - 12} more" if len(value) > 12 else "")
+        return "\n".join(str(v) for v in value[:12]) + (
+            f"\n… {len(value) - 12} more" if len(value) > 12 else ""
+        )
     return str(value)
 
 
@@ -60,11 +63,11 @@ def step(conn, keep, no_pause, name, image, command, **flags):
     """Run a container one step at a time (Enter: next step, q: quit and undo)."""
     # The walk drives the lifecycle itself, in this process: no daemon.
     from rich.console import Console
-
     from stepbox.core.container import plan
     from stepbox.core.engine.create_body import check_container_name, config_from_body
 
     from .session import open_session
+
     # The flags become the request `run` would send, read the way the daemon reads it.
     config, _notes = config_from_body(create_body(image, command, **flags))
     name = check_container_name(name)
@@ -74,8 +77,10 @@ def step(conn, keep, no_pause, name, image, command, **flags):
     record = runtime.new_record(config, name)
     steps = plan.run_plan(auto_remove=not keep)
     stepper = runtime.stepper(record, steps, watch=True)
-    console.print(f"[bold]stepbox step[/]: {len(steps)} steps on the [bold]{session.backend}[/] kernel. "
-                  "Enter = next step, q = quit.")
+    console.print(
+        f"[bold]stepbox step[/]: {len(steps)} steps on the [bold]{session.backend}[/] kernel. "
+        "Enter = next step, q = quit."
+    )
     try:
         with _terminal_signals_interrupt():
             _walk(console, runtime, record, stepper, steps, no_pause, keep)
@@ -90,8 +95,10 @@ def step(conn, keep, no_pause, name, image, command, **flags):
 @contextlib.contextmanager
 def _terminal_signals_interrupt():
     """SIGTERM and SIGHUP end the walk like Ctrl-C does: through the undo."""
+
     def interrupt(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
+
     saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
@@ -103,6 +110,7 @@ def _terminal_signals_interrupt():
 def _walk(console, runtime, record, stepper, steps, no_pause, keep) -> None:
     from rich.panel import Panel
     from rich.text import Text
+
     number = 0
     while not stepper.done:
         number += 1
@@ -118,7 +126,11 @@ def _walk(console, runtime, record, stepper, steps, no_pause, keep) -> None:
         console.print(render(result, number, len(steps)))
         if result.step.key == "wait":
             out, err = runtime.logs(record)
-            console.print(Panel(Text((out + err).decode(errors="replace")),
-                                title=f"container output (exit status {record.exit_code})"))
+            console.print(
+                Panel(
+                    Text((out + err).decode(errors="replace")),
+                    title=f"container output (exit status {record.exit_code})",
+                )
+            )
     if not keep:
         runtime.forget(record)

@@ -34,7 +34,7 @@ from .record import ContainerRecord
 def container_changes(kernel: Kernel, record: ContainerRecord) -> list[tuple[str, str]]:
     unionfs = kernel.unionfs
     below: dict[str, LayerEntry] = {}
-    for layer in reversed([record.init_layer, *record.lowers]):          # bottom first
+    for layer in reversed([record.init_layer, *record.lowers]):  # bottom first
         if unionfs.has_layer(layer):
             apply_layer(below, unionfs.changes(layer))
     return changes_against(below, unionfs.changes(record.rw_layer))
@@ -99,7 +99,7 @@ def _size(entry: LayerEntry, tree: dict[str, LayerEntry]) -> int:
     if entry.kind is EntryKind.SYMLINK:
         return len(entry.link.encode())
     if entry.kind is EntryKind.HARDLINK and not entry.data:
-        target = tree.get(entry.link)                # a hardlink's content is its target's
+        target = tree.get(entry.link)  # a hardlink's content is its target's
         return len(target.data) if target is not None else 0
     return len(entry.data)
 

@@ -9,7 +9,6 @@ from stepbox.core.kernel import CgroupLimits
 
 from .flags import MIN_MEMORY, InvalidConfig, parse_cpus, parse_env, parse_size  # noqa: F401  (their home was here)
 
-
 # Docker's pattern ends in "+", so it refuses one-character names (dockerd 26
 # answers `--name w` with "Invalid container name").  stepbox accepts them:
 # the project's own examples use `--name w`, and nothing depends on the length.
@@ -25,16 +24,16 @@ def check_name(name: str) -> str:
 @dataclass(frozen=True)
 class ContainerConfig:
     image: str
-    cmd: tuple[str, ...] = ()              # empty: the image's Cmd
+    cmd: tuple[str, ...] = ()  # empty: the image's Cmd
     entrypoint: tuple[str, ...] | None = None
     env: dict[str, str] = field(default_factory=dict, hash=False)
     workdir: str = ""
-    hostname: str = ""                     # empty: the first 12 hex digits of the ID
+    hostname: str = ""  # empty: the first 12 hex digits of the ID
     user: str = ""
     memory: int | None = None
     pids_limit: int | None = None
     cpus: float | None = None
-    network: str = "default"               # "none", "host" or "default"
+    network: str = "default"  # "none", "host" or "default"
     auto_remove: bool = False
 
     def __post_init__(self):
@@ -45,7 +44,9 @@ class ContainerConfig:
         if self.network not in ("default", "bridge", "none", "host"):
             raise InvalidConfig(f"network {self.network} not found (stepbox supports none and host)")
         if self.workdir and not self.workdir.startswith("/"):
-            raise InvalidConfig(f"the working directory '{self.workdir}' is invalid, it needs to be an absolute path")
+            raise InvalidConfig(
+                f"the working directory '{self.workdir}' is invalid, it needs to be an absolute path"
+            )
 
     @property
     def limits(self) -> CgroupLimits:
@@ -58,7 +59,7 @@ class ContainerConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ContainerConfig":
+    def from_dict(cls, data: dict) -> ContainerConfig:
         data = dict(data)
         data["cmd"] = tuple(data.get("cmd", ()))
         if data.get("entrypoint") is not None:

@@ -18,7 +18,7 @@ class InvalidConfig(ValueError):
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-MIN_MEMORY = 6 * 1024 * 1024     # docker: "Minimum memory limit allowed is 6MB"
+MIN_MEMORY = 6 * 1024 * 1024  # docker: "Minimum memory limit allowed is 6MB"
 
 
 def parse_size(text: str, flag: str = "-m, --memory") -> int:
@@ -34,7 +34,9 @@ def parse_cpus(text: str) -> float:
     try:
         cpus = float(text)
     except ValueError:
-        raise InvalidConfig(f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a rational number') from None
+        raise InvalidConfig(
+            f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a rational number'
+        ) from None
     if cpus <= 0:
         raise InvalidConfig(f'invalid argument "{text}" for "--cpus" flag: --cpus must be a positive number')
     return cpus

@@ -17,8 +17,12 @@ def observe(ctx: LifecycleContext) -> dict:
     kernel, record = ctx.kernel, ctx.record
     unionfs = kernel.unionfs
     state: dict = {
-        "container": {"state": record.state, "pid": record.pid,
-                      "exit_code": record.exit_code, "oom_killed": record.oom_killed},
+        "container": {
+            "state": record.state,
+            "pid": record.pid,
+            "exit_code": record.exit_code,
+            "oom_killed": record.oom_killed,
+        },
         "layers": {
             "image (read-only)": [layer[:12] for layer in record.lowers],
             "init layer": record.init_layer[:12] + "-init" if unionfs.has_layer(record.init_layer) else None,
@@ -28,15 +32,29 @@ def observe(ctx: LifecycleContext) -> dict:
     }
     if record.cgroup and kernel.cgroups.exists(record.cgroup):
         stats = kernel.cgroups.stats(record.cgroup)
-        state["cgroup"] = {"path": record.cgroup, "procs": kernel.cgroups.procs(record.cgroup),
-                           **{k: v for k, v in asdict(stats).items()
-                              if k in ("memory_current", "memory_max", "memory_events", "pids_current",
-                                       "pids_max", "cpu_nr_throttled", "frozen")}}
+        state["cgroup"] = {
+            "path": record.cgroup,
+            "procs": kernel.cgroups.procs(record.cgroup),
+            **{
+                k: v
+                for k, v in asdict(stats).items()
+                if k
+                in (
+                    "memory_current",
+                    "memory_max",
+                    "memory_events",
+                    "pids_current",
+                    "pids_max",
+                    "cpu_nr_throttled",
+                    "frozen",
+                )
+            },
+        }
     if record.pid and kernel.processes.exists(record.pid):
         try:
             state.update(_process_view(ctx))
         except (FileNotFoundError, ProcessLookupError, KernelError):
-            pass        # it exited while we looked (a real process does not wait for us)
+            pass  # it exited while we looked (a real process does not wait for us)
     return state
 
 
@@ -44,15 +62,21 @@ def _process_view(ctx: LifecycleContext) -> dict:
     kernel, record = ctx.kernel, ctx.record
     own = kernel.namespaces.of(record.pid)
     host = kernel.namespaces.host()
-    namespaces = {kind.value: ("own " if own.get(kind) != host.get(kind) else "host's ") + str(own.get(kind))
-                  for kind in NamespaceKind if kind in own}
+    namespaces = {
+        kind.value: ("own " if own.get(kind) != host.get(kind) else "host's ") + str(own.get(kind))
+        for kind in NamespaceKind
+        if kind in own
+    }
     pid_ns = own.get(NamespaceKind.PID)
-    processes = [f"{p.ns_pid} {' '.join(p.argv)}".rstrip() for p in kernel.processes.list()
-                 if p.namespaces.get("pid") == pid_ns]
+    processes = [
+        f"{p.ns_pid} {' '.join(p.argv)}".rstrip()
+        for p in kernel.processes.list()
+        if p.namespaces.get("pid") == pid_ns
+    ]
     mounts = kernel.mounts(record.pid)
     rootfs = record.mount["target"] if record.mount else None
     if rootfs and any(m.target.startswith(rootfs) for m in mounts):
-        mounts = [m for m in mounts if m.target.startswith(rootfs)]     # before pivot_root
+        mounts = [m for m in mounts if m.target.startswith(rootfs)]  # before pivot_root
     return {
         "namespaces": namespaces,
         "hostname (inside)": kernel.namespaces.hostname(record.pid),

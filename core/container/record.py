@@ -29,7 +29,7 @@ class ContainerRecord:
     config: ContainerConfig
     backend: str
     image_id: str = ""
-    image_config: dict = field(default_factory=dict)   # the image's "config" section
+    image_config: dict = field(default_factory=dict)  # the image's "config" section
     state: str = CREATED
     pid: int = 0
     exit_code: int = 0
@@ -37,10 +37,10 @@ class ContainerRecord:
     error: str = ""
     started_at: str = ZERO_TIME
     finished_at: str = ZERO_TIME
-    lowers: list[str] = field(default_factory=list)    # image layer ids, top-most first
-    mount: dict | None = None                           # UnionMount fields while mounted
+    lowers: list[str] = field(default_factory=list)  # image layer ids, top-most first
+    mount: dict | None = None  # UnionMount fields while mounted
     cgroup: str = ""
-    process: dict | None = None                         # ProcessHandle.record() while running
+    process: dict | None = None  # ProcessHandle.record() while running
     log_dir: str = ""
 
     # -- derived ----------------------------------------------------------
@@ -64,10 +64,16 @@ class ContainerRecord:
     def argv(self) -> list[str]:
         """Entrypoint + Cmd, from the container config or else the image."""
         image = self.image_config
-        entrypoint = (list(self.config.entrypoint) if self.config.entrypoint is not None
-                      else list(image.get("Entrypoint") or []))
-        cmd = list(self.config.cmd) if self.config.cmd else (
-            [] if self.config.entrypoint is not None else list(image.get("Cmd") or []))
+        entrypoint = (
+            list(self.config.entrypoint)
+            if self.config.entrypoint is not None
+            else list(image.get("Entrypoint") or [])
+        )
+        cmd = (
+            list(self.config.cmd)
+            if self.config.cmd
+            else ([] if self.config.entrypoint is not None else list(image.get("Cmd") or []))
+        )
         return entrypoint + cmd
 
     @property
@@ -78,7 +84,7 @@ class ContainerRecord:
             env[key] = value
         env["HOSTNAME"] = self.hostname
         env.update(self.config.env)
-        return env                    # HOME comes from the user's passwd line at exec
+        return env  # HOME comes from the user's passwd line at exec
 
     @property
     def user(self) -> str:
@@ -98,7 +104,7 @@ class ContainerRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ContainerRecord":
+    def from_dict(cls, data: dict) -> ContainerRecord:
         data = dict(data)
         data["config"] = ContainerConfig.from_dict(data["config"])
         return cls(**data)
@@ -146,8 +152,11 @@ class ContainerRecord:
                 "Cmd": list(self.config.cmd) or self.image_config.get("Cmd"),
                 "Image": self.config.image,
                 "WorkingDir": self.config.workdir,
-                "Entrypoint": (list(self.config.entrypoint) if self.config.entrypoint is not None
-                               else self.image_config.get("Entrypoint")),
+                "Entrypoint": (
+                    list(self.config.entrypoint)
+                    if self.config.entrypoint is not None
+                    else self.image_config.get("Entrypoint")
+                ),
                 "Labels": {},
             },
             "stepbox": {"Backend": self.backend, "Cgroup": self.cgroup},

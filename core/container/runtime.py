@@ -34,8 +34,13 @@ from .store import ContainerStore
 
 
 class Runtime:
-    def __init__(self, kernel: Kernel, images: ImageStore, containers: ContainerStore,
-                 say: Callable[[str], None] = lambda message: None):
+    def __init__(
+        self,
+        kernel: Kernel,
+        images: ImageStore,
+        containers: ContainerStore,
+        say: Callable[[str], None] = lambda message: None,
+    ):
         self.kernel = kernel
         self.images = images
         self.containers = containers
@@ -56,8 +61,9 @@ class Runtime:
         cid = new_container_id()
         log_dir = self.containers.container_dir(cid) or os.path.join(_scratch_dir(), cid)
         os.makedirs(log_dir, exist_ok=True)
-        record = ContainerRecord(id=cid, name=name, created=plan.now(), config=config,
-                                 backend=self.kernel.name, log_dir=log_dir)
+        record = ContainerRecord(
+            id=cid, name=name, created=plan.now(), config=config, backend=self.kernel.name, log_dir=log_dir
+        )
         return record
 
     def _ensure_image(self, name: str) -> None:
@@ -86,13 +92,20 @@ class Runtime:
             ctx.handle = self._handles.get(record.id) or self.kernel.processes.reattach(record.process)
         return ctx
 
-    def stepper(self, record: ContainerRecord, steps: list[Step], *, watch: bool = False,
-                ctx: LifecycleContext | None = None) -> Stepper:
+    def stepper(
+        self,
+        record: ContainerRecord,
+        steps: list[Step],
+        *,
+        watch: bool = False,
+        ctx: LifecycleContext | None = None,
+    ) -> Stepper:
         """A stepper over ``steps``; ``watch`` observes the state after each."""
         return Stepper(ctx or self.context(record), steps, observe if watch else None)
 
-    def _execute(self, record: ContainerRecord, steps: list[Step],
-                 ctx: LifecycleContext | None = None) -> LifecycleContext:
+    def _execute(
+        self, record: ContainerRecord, steps: list[Step], ctx: LifecycleContext | None = None
+    ) -> LifecycleContext:
         stepper = self.stepper(record, steps, ctx=ctx)
         stepper.run()
         return stepper.ctx
@@ -109,7 +122,7 @@ class Runtime:
 
     def start(self, record: ContainerRecord) -> LifecycleContext:
         if record.state in (RUNNING, PAUSED):
-            return self.context(record)              # docker: starting a running container is a no-op
+            return self.context(record)  # docker: starting a running container is a no-op
         ctx = self.context(record)
         try:
             self._execute(record, plan.START, ctx)
@@ -143,7 +156,7 @@ class Runtime:
 
     def stop(self, record: ContainerRecord, timeout: float = 10.0) -> None:
         if record.state not in (RUNNING, PAUSED):
-            return                                    # docker: stopping a stopped container succeeds
+            return  # docker: stopping a stopped container succeeds
         if record.state == PAUSED:
             self.unpause(record)
         ctx = self.context(record)
@@ -180,7 +193,8 @@ class Runtime:
             if not force:
                 raise Conflict(
                     f"You cannot remove a running container {record.id}. "
-                    "Stop the container before attempting removal or force remove")
+                    "Stop the container before attempting removal or force remove"
+                )
             if record.state == PAUSED:
                 self.unpause(record)
             self.kill(record)
@@ -191,26 +205,37 @@ class Runtime:
         """Drop the record and its logs (after the remove plan has run)."""
         self._handles.pop(record.id, None)
         self.containers.delete(record)
-        shutil.rmtree(record.log_dir, ignore_errors=True)   # in-memory stores keep logs in a scratch dir
+        shutil.rmtree(record.log_dir, ignore_errors=True)  # in-memory stores keep logs in a scratch dir
 
-    def exec(self, record: ContainerRecord, argv: list[str], env: dict[str, str] | None = None,
-             workdir: str = "") -> tuple[int, bytes, bytes]:
+    def exec(
+        self, record: ContainerRecord, argv: list[str], env: dict[str, str] | None = None, workdir: str = ""
+    ) -> tuple[int, bytes, bytes]:
         """``docker exec``: run ``argv`` in the running container's namespaces
         and cgroup; its exit code, stdout and stderr."""
         if record.state != RUNNING:
             raise Conflict(f"Container {record.id} is not running")
         import tempfile
+
         with tempfile.TemporaryDirectory(prefix="stepbox-exec-") as scratch:
             stdio = Stdio(stdout=os.path.join(scratch, "stdout"), stderr=os.path.join(scratch, "stderr"))
             handle = self.kernel.processes.exec_in(
-                record.pid, argv, {**record.env, **(env or {})}, workdir or record.workdir, stdio)
+                record.pid, argv, {**record.env, **(env or {})}, workdir or record.workdir, stdio
+            )
             status = handle.wait()
             with open(stdio.stdout, "rb") as out, open(stdio.stderr, "rb") as err:
                 return status.code, out.read(), err.read()
 
     # -- images from containers -------------------------------------------------
-    def commit(self, record: ContainerRecord, ref: str | None = None, *, message: str = "",
-               author: str = "", changes: list[str] = (), pause: bool = True) -> Image:
+    def commit(
+        self,
+        record: ContainerRecord,
+        ref: str | None = None,
+        *,
+        message: str = "",
+        author: str = "",
+        changes: list[str] = (),
+        pause: bool = True,
+    ) -> Image:
         """``docker commit``: the read-write layer becomes the top layer of a new
         image.  A running container is frozen meanwhile so the layer is read
         in one consistent state."""
@@ -220,15 +245,27 @@ class Runtime:
         try:
             parent = self.images.resolve(record.image_id)
             entries = list(self.kernel.unionfs.changes(record.rw_layer))
-            container_config = {"Cmd": list(record.config.cmd) or None,
-                                "Entrypoint": (list(record.config.entrypoint)
-                                               if record.config.entrypoint is not None else None),
-                                "Env": [f"{k}={v}" for k, v in {**_env_dict(record.image_config),
-                                                               **record.config.env}.items()],
-                                "WorkingDir": record.config.workdir or None}
-            return commit_layer(self.images, parent, entries, container_config=container_config,
-                                created_by=" ".join(record.argv), ref=ref, message=message,
-                                author=author, change_lines=list(changes))
+            container_config = {
+                "Cmd": list(record.config.cmd) or None,
+                "Entrypoint": (
+                    list(record.config.entrypoint) if record.config.entrypoint is not None else None
+                ),
+                "Env": [
+                    f"{k}={v}" for k, v in {**_env_dict(record.image_config), **record.config.env}.items()
+                ],
+                "WorkingDir": record.config.workdir or None,
+            }
+            return commit_layer(
+                self.images,
+                parent,
+                entries,
+                container_config=container_config,
+                created_by=" ".join(record.argv),
+                ref=ref,
+                message=message,
+                author=author,
+                change_lines=list(changes),
+            )
         finally:
             if paused_here:
                 self.unpause(record)
@@ -244,11 +281,14 @@ class Runtime:
         container refers to it; then collect what nothing uses any more."""
         image = self.images.resolve(name)
         users = [r for r in self.containers.all() if r.image_id == image.id]
-        untag_only = name not in (image.id, image.short_id) and not name.startswith("sha256:") \
-            and len(image.tags) > 1
+        untag_only = (
+            name not in (image.id, image.short_id) and not name.startswith("sha256:") and len(image.tags) > 1
+        )
         if users and not force and not untag_only:
-            raise Conflict(f'conflict: unable to remove repository reference "{name}" (must force) - '
-                           f"container {users[0].short_id} is using its referenced image {image.short_id}")
+            raise Conflict(
+                f'conflict: unable to remove repository reference "{name}" (must force) - '
+                f"container {users[0].short_id} is using its referenced image {image.short_id}"
+            )
         if untag_only:
             self.images.untag(name)
             return [f"Untagged: {parse_reference(name).familiar_str()}"]
@@ -294,14 +334,19 @@ class Runtime:
                     return f.read()
             except FileNotFoundError:
                 return b""
+
         return read("stdout.log"), read("stderr.log")
 
     def inspect(self, record: ContainerRecord) -> dict:
         mount = record.mount
         data = None
         if mount:
-            data = {"LowerDir": ":".join(mount["lowers"]), "UpperDir": mount["upper"],
-                    "MergedDir": mount["target"], "WorkDir": ""}
+            data = {
+                "LowerDir": ":".join(mount["lowers"]),
+                "UpperDir": mount["upper"],
+                "MergedDir": mount["target"],
+                "WorkDir": "",
+            }
         return record.inspect({"Name": "overlay2", "Data": data})
 
 
@@ -315,7 +360,10 @@ def _scratch_dir() -> str:
     container; on a disk that costs as much as the rest of a simulated
     lifecycle), one directory per user."""
     import tempfile
-    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+
+    base = (
+        "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    )
     return os.path.join(base, f"stepbox-logs-{os.getuid() if hasattr(os, 'getuid') else 'user'}")
 
 

@@ -28,19 +28,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Step:
-    key: str                                   # stable id, e.g. "pivot_root"
-    title: str                                 # one line, shown as the step's heading
-    explain: str                               # what and why, tied to the seed's words
-    concept: str                               # the seed heading it teaches
-    run: Callable[["LifecycleContext"], None]
+    key: str  # stable id, e.g. "pivot_root"
+    title: str  # one line, shown as the step's heading
+    explain: str  # what and why, tied to the seed's words
+    concept: str  # the seed heading it teaches
+    run: Callable[[LifecycleContext], None]
 
 
 @dataclass
 class StepResult:
     step: Step
     ops: list[KernelOp]
-    state: dict | None                         # observable state after the step
-    changes: list[tuple[str, Any, Any]]        # (key, before, after) vs the previous state
+    state: dict | None  # observable state after the step
+    changes: list[tuple[str, Any, Any]]  # (key, before, after) vs the previous state
 
 
 @dataclass
@@ -48,9 +48,9 @@ class LifecycleContext:
     """What the steps of one container's lifecycle share."""
 
     kernel: Kernel
-    images: "ImageStore"
-    containers: "ContainerStore"
-    record: "ContainerRecord"
+    images: ImageStore
+    containers: ContainerStore
+    record: ContainerRecord
     handle: ProcessHandle | None = None
     mount: UnionMount | None = None
     stop_timeout: float = 10.0
@@ -70,7 +70,7 @@ class LifecycleContext:
             label, action = self._undo.pop()
             try:
                 action()
-            except Exception as e:                       # keep unwinding the rest
+            except Exception as e:  # keep unwinding the rest
                 failures.append(f"{label}: {e}")
         return failures
 
@@ -85,8 +85,12 @@ class LifecycleContext:
 class Stepper:
     """Executes a plan one step at a time (``step``) or all at once (``run``)."""
 
-    def __init__(self, ctx: LifecycleContext, steps: list[Step],
-                 observe: Callable[[LifecycleContext], dict] | None = None):
+    def __init__(
+        self,
+        ctx: LifecycleContext,
+        steps: list[Step],
+        observe: Callable[[LifecycleContext], dict] | None = None,
+    ):
         self.ctx = ctx
         self.steps = steps
         self.position = 0
@@ -145,5 +149,8 @@ def flatten(state: Any, prefix: str = "") -> dict[str, Any]:
 
 def diff_states(before: dict | None, after: dict) -> list[tuple[str, Any, Any]]:
     old, new = flatten(before or {}), flatten(after)
-    return [(key, old.get(key), new.get(key))
-            for key in sorted(old.keys() | new.keys()) if old.get(key) != new.get(key)]
+    return [
+        (key, old.get(key), new.get(key))
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key) != new.get(key)
+    ]

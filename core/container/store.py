@@ -23,7 +23,7 @@ class ContainerStore:
         """``root=None`` keeps everything in memory."""
         self.root = root
         self._memory: dict[str, ContainerRecord] = {}
-        self._written: dict[str, bytes] = {}       # id -> the JSON last written for it
+        self._written: dict[str, bytes] = {}  # id -> the JSON last written for it
         if root:
             os.makedirs(root, exist_ok=True)
             sweep_temporaries(root)
@@ -78,4 +78,5 @@ class ContainerStore:
             if record.name == name:
                 raise Conflict(
                     f'Conflict. The container name "/{name}" is already in use by container '
-                    f'"{record.id}". You have to remove (or rename) that container to be able to reuse that name.')
+                    f'"{record.id}". You have to remove (or rename) that container to be able to reuse that name.'
+                )

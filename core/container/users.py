@@ -18,9 +18,12 @@ def _entries(files: FileOps, path: str) -> list[list[str]]:
     try:
         text = files.read(path).decode(errors="replace")
     except OSError:
-        return []                      # an image without the file: only numbers work
-    return [line.split(":") for line in text.splitlines()
-            if line and not line.startswith("#") and line.count(":") >= 2]
+        return []  # an image without the file: only numbers work
+    return [
+        line.split(":")
+        for line in text.splitlines()
+        if line and not line.startswith("#") and line.count(":") >= 2
+    ]
 
 
 def _find(entries: list[list[str]], wanted: str) -> list[str] | None:

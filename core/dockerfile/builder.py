@@ -54,17 +54,19 @@ __all__ = ["Builder", "BuildOptions", "BuildResult", "BuildSession", "observe"]
 
 EXPLAIN = {
     "FROM": "Start from an image: its layers become the bottom of the new image, its config "
-            "(Env, Cmd, WorkingDir ...) the starting config. `scratch` starts from nothing.",
+    "(Env, Cmd, WorkingDir ...) the starting config. `scratch` starts from nothing.",
     "RUN": "Create a container from the image built so far, run the command in it, and commit "
-           "its read-write layer -- exactly what the command changed -- as a new layer.",
+    "its read-write layer -- exactly what the command changed -- as a new layer.",
     "COPY": "Copy files from the build context (or another stage) into a new layer. Nothing "
-            "runs: the layer is made directly from the files.",
+    "runs: the layer is made directly from the files.",
     "ADD": "Like COPY; a local tar archive is unpacked, a URL downloaded.",
     "ARG": "Declare a build argument: a variable for this build only, set with --build-arg; "
-           "it is not saved in the image's Env.",
+    "it is not saved in the image's Env.",
 }
-DEFAULT_EXPLAIN = ("Change the image's config only: a new image with one more history entry "
-                   "marked empty_layer -- no new layer.")
+DEFAULT_EXPLAIN = (
+    "Change the image's config only: a new image with one more history entry "
+    "marked empty_layer -- no new layer."
+)
 
 
 # ====================================================================== steps
@@ -93,8 +95,10 @@ def _meta_arg_step(instruction: ins.Arg) -> Step:
             value = session.options.build_args.get(key) if key in session.options.build_args else None
             session.meta_args[key] = value if value is not None else default
             session.used_args.add(key)
-    return Step(f"meta-arg-{instruction.line.start}", instruction.text, EXPLAIN["ARG"],
-                "Dockerfile / ARG", run)
+
+    return Step(
+        f"meta-arg-{instruction.line.start}", instruction.text, EXPLAIN["ARG"], "Dockerfile / ARG", run
+    )
 
 
 def _from_step(stage: Stage) -> Step:
@@ -110,7 +114,7 @@ def _from_step(stage: Stage) -> Step:
         if base.lower() == "scratch":
             pass
         elif base.lower() in session.stages and not base.isdigit():
-            if session.stages[base.lower()] is not None:     # (None: a stage of nothing but FROM scratch)
+            if session.stages[base.lower()] is not None:  # (None: a stage of nothing but FROM scratch)
                 state.load(session.images.resolve(session.stages[base.lower()]))
         else:
             state.load(base_image(session, base, instruction))
@@ -125,14 +129,18 @@ def _from_step(stage: Stage) -> Step:
                 # A trigger is parsed only now, in the child's build; its errors
                 # point at the child's FROM line, which is what ran it.
                 try:
-                    trigger = parse_instruction(LogicalLine(text, instruction.line.start,
-                                                            instruction.line.end, text), session.lexer.escape)
+                    trigger = parse_instruction(
+                        LogicalLine(text, instruction.line.start, instruction.line.end, text),
+                        session.lexer.escape,
+                    )
                 except InstructionError as e:
-                    raise DockerfileError(f"ONBUILD trigger {text!r} of {instruction.base}: {e}",
-                                          **where(instruction, session)) from None
+                    raise DockerfileError(
+                        f"ONBUILD trigger {text!r} of {instruction.base}: {e}", **where(instruction, session)
+                    ) from None
                 dispatch(session, trigger)
                 _show_image(session, state.image_id)
         _record_stage(session, stage)
+
     return Step(f"from-{stage.index}", stage.source.text, EXPLAIN["FROM"], "Docker镜像 / FROM", run)
 
 
@@ -149,8 +157,14 @@ def _instruction_step(stage: Stage, instruction: ins.Instruction) -> Step:
         dispatch(session, instruction)
         _show_image(session, session.current.image_id)
         _record_stage(session, stage)
-    return Step(f"{instruction.name.lower()}-{instruction.line.start}", instruction.text,
-                EXPLAIN.get(instruction.name, DEFAULT_EXPLAIN), f"Dockerfile / {instruction.name}", run)
+
+    return Step(
+        f"{instruction.name.lower()}-{instruction.line.start}",
+        instruction.text,
+        EXPLAIN.get(instruction.name, DEFAULT_EXPLAIN),
+        f"Dockerfile / {instruction.name}",
+        run,
+    )
 
 
 def _finish_step(session_tags: tuple[str, ...]) -> Step:
@@ -158,8 +172,9 @@ def _finish_step(session_tags: tuple[str, ...]) -> Step:
         image_id = session.current.image_id
         if image_id is None:
             raise BuildError("No image was generated. Is your Dockerfile empty?")
-        unused = sorted(k for k in session.options.build_args
-                        if k not in session.used_args and k not in BUILTIN_ARGS)
+        unused = sorted(
+            k for k in session.options.build_args if k not in session.used_args and k not in BUILTIN_ARGS
+        )
         if unused:
             session.say(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed")
         session.say(f"Successfully built {short(image_id)}")
@@ -167,20 +182,33 @@ def _finish_step(session_tags: tuple[str, ...]) -> Step:
         for tag in session_tags:
             session.images.tag(image, tag)
             session.say(f"Successfully tagged {parse_reference(tag).familiar_str()}")
-        session.result = BuildResult(image_id, list(session_tags), session.step_number, session.cached,
-                                     session.built)
-    return Step("tag", "Tag the image", "The last image built is the result: give it its names.",
-                "Docker镜像 / tag", run)
+        session.result = BuildResult(
+            image_id, list(session_tags), session.step_number, session.cached, session.built
+        )
+
+    return Step(
+        "tag",
+        "Tag the image",
+        "The last image built is the result: give it its names.",
+        "Docker镜像 / tag",
+        run,
+    )
 
 
 # ====================================================================== API
+
 
 class Builder:
     """``Builder(images, runtime, cache).build(options)`` -- or ``plan`` it
     and step through with a :class:`Stepper`."""
 
-    def __init__(self, images: ImageStore, runtime=None, cache: BuildCache | None = None,
-                 out: Callable[[str], None] = print):
+    def __init__(
+        self,
+        images: ImageStore,
+        runtime=None,
+        cache: BuildCache | None = None,
+        out: Callable[[str], None] = print,
+    ):
         self.images, self.runtime, self.cache, self.out = images, runtime, cache, out
 
     def plan(self, options: BuildOptions) -> tuple[BuildSession, list[Step]]:
@@ -191,15 +219,26 @@ class Builder:
             with open(dockerfile_path, encoding="utf-8") as f:
                 source = f.read()
         except FileNotFoundError:
-            raise BuildError(f"Cannot locate specified Dockerfile: {os.path.basename(dockerfile_path)}") from None
+            raise BuildError(
+                f"Cannot locate specified Dockerfile: {os.path.basename(dockerfile_path)}"
+            ) from None
         name = os.path.basename(dockerfile_path)
         dockerfile = parse_dockerfile(source, name)
         for warning in dockerfile.warnings:
             self.out(warning)
         stages = dockerfile.stages_until(options.target)
         context = load_context(options.context_dir)
-        session = BuildSession(self.images, self.runtime, self.cache, options, dockerfile, context,
-                               self.out, Lexer(dockerfile.escape), dockerfile.total_steps(stages))
+        session = BuildSession(
+            self.images,
+            self.runtime,
+            self.cache,
+            options,
+            dockerfile,
+            context,
+            self.out,
+            Lexer(dockerfile.escape),
+            dockerfile.total_steps(stages),
+        )
         steps = [_meta_arg_step(arg) for arg in dockerfile.meta_args]
         for stage in stages:
             steps.append(_from_step(stage))
@@ -222,8 +261,10 @@ def observe(session: BuildSession) -> dict:
     state = session.current
     if state is None:
         return {"stage": None}
-    return {"stage": state.stage.name or str(state.stage.index),
-            "image": short(state.image_id) if state.image_id else "",
-            "layers": len(state.layers),
-            "history": len(state.history),
-            "config": {k: v for k, v in sorted(state.config.items())}}
+    return {
+        "stage": state.stage.name or str(state.stage.index),
+        "image": short(state.image_id) if state.image_id else "",
+        "layers": len(state.layers),
+        "history": len(state.history),
+        "config": {k: v for k, v in sorted(state.config.items())},
+    }

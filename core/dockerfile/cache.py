@@ -24,8 +24,10 @@ from stepbox.core.atomic import atomic_write_json, read_json, sweep_temporaries
 
 
 def cache_key(parent_id: str | None, created_by: str, config: dict, extra: str = "") -> str:
-    material = json.dumps({"parent": parent_id or "scratch", "created_by": created_by,
-                           "config": config, "extra": extra}, sort_keys=True)
+    material = json.dumps(
+        {"parent": parent_id or "scratch", "created_by": created_by, "config": config, "extra": extra},
+        sort_keys=True,
+    )
     return hashlib.sha256(material.encode()).hexdigest()
 
 

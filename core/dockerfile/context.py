@@ -21,14 +21,14 @@ from .errors import BuildError
 
 @dataclass(frozen=True)
 class ContextFile:
-    path: str                     # relative, with "/": "src/main.c"
-    kind: str                     # "file", "dir" or "symlink"
-    mode: int                     # permission bits
+    path: str  # relative, with "/": "src/main.c"
+    kind: str  # "file", "dir" or "symlink"
+    mode: int  # permission bits
     uid: int
     gid: int
     mtime: float
     data: bytes = b""
-    link: str = ""                # symlink target
+    link: str = ""  # symlink target
 
     def checksum(self) -> str:
         """What a copy of this entry depends on (content, type and mode; the
@@ -41,7 +41,7 @@ class ContextFile:
 @dataclass
 class BuildContext:
     root: str
-    files: dict[str, ContextFile] = field(default_factory=dict)   # "." is the root itself
+    files: dict[str, ContextFile] = field(default_factory=dict)  # "." is the root itself
 
     @property
     def size(self) -> int:

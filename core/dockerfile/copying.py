@@ -49,7 +49,7 @@ _WILDCARD = re.compile(r"[*?\[]")
 
 @dataclass(frozen=True)
 class CopyRequest:
-    keyword: str                   # "COPY" or "ADD"
+    keyword: str  # "COPY" or "ADD"
     sources: list[str]
     dest: str
     workdir: str
@@ -61,6 +61,7 @@ class CopyRequest:
 class SourceItem:
     """One resolved source: the name as given (for the destination's file
     name) and the entry it leads to (symlinks followed)."""
+
     name: str
     entry: ContextFile
 
@@ -91,7 +92,7 @@ def go_match(pattern: str, name: str) -> bool:
 
 
 def clean_source(path: str) -> str:
-    cleaned = posixpath.normpath("/" + path)     # "/" keeps ".." from climbing out...
+    cleaned = posixpath.normpath("/" + path)  # "/" keeps ".." from climbing out...
     if posixpath.normpath(path.lstrip("/") or ".").startswith(".."):
         raise BuildError(f"Forbidden path outside the build context: {path} ()")
     return cleaned.lstrip("/") or "."
@@ -102,14 +103,18 @@ def resolve_sources(request: CopyRequest, source: trees.Tree, what: str) -> list
     for raw in request.sources:
         path = clean_source(raw)
         if _WILDCARD.search(path):
-            matched = [SourceItem(rel, _follow(source, rel)) for rel in sorted(source)
-                       if rel != "." and go_match(path, rel)]
+            matched = [
+                SourceItem(rel, _follow(source, rel))
+                for rel in sorted(source)
+                if rel != "." and go_match(path, rel)
+            ]
             items += [m for m in matched if m.entry is not None]
             continue
         entry = _follow(source, path)
         if entry is None:
-            raise BuildError(f"{request.keyword} failed: file not found in {what}: "
-                             f"stat {raw}: file does not exist")
+            raise BuildError(
+                f"{request.keyword} failed: file not found in {what}: stat {raw}: file does not exist"
+            )
         items.append(SourceItem(path, entry))
     if not items:
         raise BuildError(f"{request.keyword} failed: no source files were specified")
@@ -161,9 +166,15 @@ class LayerBuilder:
             return self.image
         merged = dict(self.image)
         for path, e in self.entries.items():
-            merged[path] = ContextFile(path, "dir" if e.kind is EntryKind.DIR else
-                                       "symlink" if e.kind is EntryKind.SYMLINK else "file",
-                                       e.mode, e.uid, e.gid, e.mtime, link=e.link)
+            merged[path] = ContextFile(
+                path,
+                "dir" if e.kind is EntryKind.DIR else "symlink" if e.kind is EntryKind.SYMLINK else "file",
+                e.mode,
+                e.uid,
+                e.gid,
+                e.mtime,
+                link=e.link,
+            )
         return merged
 
     def is_dir(self, path: str) -> bool:
@@ -181,24 +192,35 @@ class LayerBuilder:
             existing = self._existing(sub)
             if existing is not None and existing.kind == "dir":
                 if sub not in self.entries:
-                    self.entries[sub] = LayerEntry(sub, EntryKind.DIR, mode=existing.mode, uid=existing.uid,
-                                                   gid=existing.gid, mtime=existing.mtime)
+                    self.entries[sub] = LayerEntry(
+                        sub,
+                        EntryKind.DIR,
+                        mode=existing.mode,
+                        uid=existing.uid,
+                        gid=existing.gid,
+                        mtime=existing.mtime,
+                    )
             else:
-                self.entries[sub] = LayerEntry(sub, EntryKind.DIR, mode=0o755, uid=uid, gid=gid, mtime=self.now)
+                self.entries[sub] = LayerEntry(
+                    sub, EntryKind.DIR, mode=0o755, uid=uid, gid=gid, mtime=self.now
+                )
 
-    def put(self, path: str, entry: ContextFile, owner: tuple[int, int] | None,
-            chmod: int | None) -> None:
+    def put(self, path: str, entry: ContextFile, owner: tuple[int, int] | None, chmod: int | None) -> None:
         """Place one source entry at ``path`` (its parent already exists)."""
         uid, gid = owner if owner is not None else (entry.uid, entry.gid)
         mode = chmod if chmod is not None else entry.mode
         if entry.kind == "dir":
-            self.entries[path] = LayerEntry(path, EntryKind.DIR, mode=mode, uid=uid, gid=gid, mtime=entry.mtime)
+            self.entries[path] = LayerEntry(
+                path, EntryKind.DIR, mode=mode, uid=uid, gid=gid, mtime=entry.mtime
+            )
         elif entry.kind == "symlink":
-            self.entries[path] = LayerEntry(path, EntryKind.SYMLINK, mode=0o777, uid=uid, gid=gid,
-                                            mtime=entry.mtime, link=entry.link)
+            self.entries[path] = LayerEntry(
+                path, EntryKind.SYMLINK, mode=0o777, uid=uid, gid=gid, mtime=entry.mtime, link=entry.link
+            )
         else:
-            self.entries[path] = LayerEntry(path, EntryKind.FILE, mode=mode, uid=uid, gid=gid,
-                                            mtime=entry.mtime, data=entry.data)
+            self.entries[path] = LayerEntry(
+                path, EntryKind.FILE, mode=mode, uid=uid, gid=gid, mtime=entry.mtime, data=entry.data
+            )
         # Whatever was below a replaced directory in this layer goes with it.
         if entry.kind != "dir":
             for other in [p for p in self.entries if p.startswith(path + "/")]:
@@ -208,8 +230,15 @@ class LayerBuilder:
         return sorted(self.entries.values(), key=lambda e: e.path.split("/"))
 
 
-def copy_layer(request: CopyRequest, source: trees.Tree, image: trees.Tree, what: str,
-               *, allow_archives: bool = False, fetch=None) -> list[LayerEntry]:
+def copy_layer(
+    request: CopyRequest,
+    source: trees.Tree,
+    image: trees.Tree,
+    what: str,
+    *,
+    allow_archives: bool = False,
+    fetch=None,
+) -> list[LayerEntry]:
     """The changeset of one ``COPY``/``ADD`` of ``request.sources`` (from
     ``source``: the context or another stage) onto ``image``."""
     layer = LayerBuilder(image, request.owner, time.time())
@@ -218,8 +247,10 @@ def copy_layer(request: CopyRequest, source: trees.Tree, image: trees.Tree, what
     items = resolve_sources(local, source, what) if local.sources else []
     downloads = [(_url_name(u), (fetch or download)(u)) for u in urls]
     if len(items) + len(downloads) > 1 and not request.dest.endswith("/"):
-        raise BuildError(f"When using {request.keyword} with more than one source file, "
-                         "the destination must be a directory and end with a /")
+        raise BuildError(
+            f"When using {request.keyword} with more than one source file, "
+            "the destination must be a directory and end with a /"
+        )
     dest = normalize_dest(request.workdir, request.dest)
     dest_is_slash = dest.endswith("/")
     dest_path = layer.real_path(dest)
@@ -236,19 +267,25 @@ def copy_layer(request: CopyRequest, source: trees.Tree, image: trees.Tree, what
             layer.mkdir_p(posixpath.dirname(dest_path), owner=(0, 0))
             layer.mkdir_p(dest_path)
             for child in _children(source, entry.path):
-                rel = child.path[len(entry.path) + 1:] if entry.path != "." else child.path
+                rel = child.path[len(entry.path) + 1 :] if entry.path != "." else child.path
                 target = posixpath.join(dest_path, rel) if dest_path else rel
                 layer.put(target, child, request.owner, request.chmod)
         elif allow_archives and is_archive(entry.data):
-            layer.mkdir_p(dest_path, owner=(0, 0))      # --chown does not apply to archives
+            layer.mkdir_p(dest_path, owner=(0, 0))  # --chown does not apply to archives
             _extract(layer, entry.data, dest_path, what=item.name)
         else:
             _copy_file(layer, entry, posixpath.basename(item.name), dest_path, dest_is_slash, request)
     return layer.result()
 
 
-def _copy_file(layer: LayerBuilder, entry: ContextFile, name: str, dest_path: str,
-               dest_is_slash: bool, request: CopyRequest) -> None:
+def _copy_file(
+    layer: LayerBuilder,
+    entry: ContextFile,
+    name: str,
+    dest_path: str,
+    dest_is_slash: bool,
+    request: CopyRequest,
+) -> None:
     if dest_is_slash or layer.is_dir(dest_path) or not dest_path:
         target = posixpath.join(dest_path, name) if dest_path else name
     else:
@@ -266,6 +303,7 @@ def _children(source: trees.Tree, directory: str) -> list[ContextFile]:
 
 
 # ------------------------------------------------------------------ archives
+
 
 def is_archive(data: bytes) -> bool:
     """A tar, possibly gzip/bzip2/xz compressed (what ADD unpacks)."""
@@ -296,6 +334,7 @@ def _extract(layer: LayerBuilder, data: bytes, dest: str, what: str) -> None:
 
 
 # ---------------------------------------------------------------------- URLs
+
 
 def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))

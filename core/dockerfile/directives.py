@@ -37,7 +37,7 @@ class Directives:
             self.done = True
             return False
         name = match.group(1)
-        value = _DIRECTIVE.match(line).group(2)        # the value keeps its case
+        value = _DIRECTIVE.match(line).group(2)  # the value keeps its case
         if name in self.seen:
             raise DirectiveError(f"only one {name} parser directive can be used")
         self.seen.add(name)

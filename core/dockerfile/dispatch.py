@@ -22,7 +22,8 @@ from stepbox.core.image.store import Image, ImageNotFound, now_rfc3339
 from stepbox.core.kernel import LayerEntry
 
 from . import instructions as ins
-from . import metadata, tree as trees
+from . import metadata
+from . import tree as trees
 from .cache import cache_key
 from .copying import CopyRequest, LayerBuilder, copy_layer, download, is_url, resolve_sources
 from .errors import BuildError, DockerfileError, RunFailed
@@ -47,8 +48,10 @@ def base_image(session: BuildSession, name: str, instruction: ins.Instruction) -
     except ImageNotFound:
         if session.runtime is not None and _is_busybox(name):
             return ensure_busybox(session.images, session.runtime.kernel, session.say)
-        raise BuildError(f"pull access denied for {name}: stepbox has no registry access here; "
-                         f"load the image first (stepbox load -i IMAGE.tar)") from None
+        raise BuildError(
+            f"pull access denied for {name}: stepbox has no registry access here; "
+            f"load the image first (stepbox load -i IMAGE.tar)"
+        ) from None
     except InvalidReference as e:
         raise DockerfileError(str(e), **where(instruction, session)) from None
 
@@ -67,7 +70,7 @@ def dispatch(session: BuildSession, instruction: ins.Instruction) -> None:
             _do_arg(session, state, instruction)
         elif isinstance(instruction, ins.Run):
             _do_run(session, state, instruction)
-        elif isinstance(instruction, ins.Copy):             # COPY and ADD
+        elif isinstance(instruction, ins.Copy):  # COPY and ADD
             _do_copy(session, state, instruction)
         elif isinstance(instruction, ins.Workdir):
             _do_workdir(session, state, instruction)
@@ -87,8 +90,13 @@ def _do_arg(session: BuildSession, state: StageState, instruction: ins.Arg) -> N
         state.args[key] = value
         session.used_args.add(key)
         parts.append(f"{key}={value}" if value is not None else key)
-    commit_or_reuse(session, state, metadata.nop("ARG " + " ".join(parts), metadata.shell_of(state.config)),
-                     state.config, lambda: [])
+    commit_or_reuse(
+        session,
+        state,
+        metadata.nop("ARG " + " ".join(parts), metadata.shell_of(state.config)),
+        state.config,
+        lambda: [],
+    )
 
 
 def _do_metadata(session: BuildSession, state: StageState, instruction: ins.Instruction) -> None:
@@ -117,6 +125,7 @@ def _do_workdir(session: BuildSession, state: StageState, instruction: ins.Workd
         layer = LayerBuilder(tree, (0, 0), time.time())
         layer.mkdir_p(layer.real_path("/" + path))
         return layer.result()
+
     commit_or_reuse(session, state, metadata.created_by(instruction, comment, config), config, make_dir)
 
 
@@ -132,17 +141,23 @@ def _do_run(session: BuildSession, state: StageState, instruction: ins.Run) -> N
         if session.runtime is None:
             raise BuildError("RUN needs a container runtime (a kernel backend); this build has none")
         if state.image_id is None:
-            raise BuildError(f"RUN in a stage FROM scratch with nothing in it: there is no "
-                             f"{argv[0]} to run")
-        outcome = run_step(session.runtime, state.image_id, argv, build_env,
-                           state.config.get("WorkingDir") or "", state.config.get("User") or "",
-                           on_start=lambda cid: session.say(f" ---> Running in {cid[:12]}"))
+            raise BuildError(f"RUN in a stage FROM scratch with nothing in it: there is no {argv[0]} to run")
+        outcome = run_step(
+            session.runtime,
+            state.image_id,
+            argv,
+            build_env,
+            state.config.get("WorkingDir") or "",
+            state.config.get("User") or "",
+            on_start=lambda cid: session.say(f" ---> Running in {cid[:12]}"),
+        )
         if outcome.output:
             session.say(outcome.output.rstrip("\n"))
         if outcome.exit_code != 0:
             raise RunFailed(argv, outcome.exit_code, outcome.output)
         session.say(f"Removing intermediate container {outcome.container_id[:12]}")
         return outcome.changes
+
     commit_or_reuse(session, state, created_by, state.config, run)
 
 
@@ -153,7 +168,9 @@ def _do_copy(session: BuildSession, state: StageState, instruction: ins.Copy) ->
     dest = expand(instruction.dest)
     # The image's files are needed to look up --chown names and to copy, not
     # to find a cache hit: flattening the image is skipped when it can be.
-    owner = _owner(expand(instruction.chown), session.tree_of(state.image_id)) if instruction.chown else (0, 0)
+    owner = (
+        _owner(expand(instruction.chown), session.tree_of(state.image_id)) if instruction.chown else (0, 0)
+    )
     chmod = int(instruction.chmod, 8) if instruction.chmod else None
     if instruction.from_:
         source_tree, what = _from_tree(session, expand(instruction.from_), instruction)
@@ -166,12 +183,20 @@ def _do_copy(session: BuildSession, state: StageState, instruction: ins.Copy) ->
     digest = hashlib.sha256()
     for item in items:
         digest.update(item.name.encode() + b"\0")
-        members = [item.entry] + ([f for p, f in sorted(source_tree.items())
-                                   if p.startswith(item.entry.path + "/") or item.entry.path == "."]
-                                  if item.entry.kind == "dir" else [])
+        members = [item.entry] + (
+            [
+                f
+                for p, f in sorted(source_tree.items())
+                if p.startswith(item.entry.path + "/") or item.entry.path == "."
+            ]
+            if item.entry.kind == "dir"
+            else []
+        )
         for member in members:
             digest.update(member.checksum().encode())
-    kind = "dir" if len(items) == 1 and items[0].entry.kind == "dir" else "file" if len(items) == 1 else "multi"
+    kind = (
+        "dir" if len(items) == 1 and items[0].entry.kind == "dir" else "file" if len(items) == 1 else "multi"
+    )
     # A URL is downloaded before the cache is asked, as Docker does: its
     # content, not its address, decides whether the step can be reused.
     downloads = {s: download(s) for s in sources if keyword == "ADD" and is_url(s)}
@@ -181,12 +206,21 @@ def _do_copy(session: BuildSession, state: StageState, instruction: ins.Copy) ->
     # (one space after "#(nop)" here, two for most others: the classic builder's quirk,
     # and "--chown=1:1file:…" without a space, also as Docker writes it)
     flags = f"--chown={expand(instruction.chown)}" if instruction.chown else ""
-    created_by = " ".join([*metadata.shell_of(state.config), f"#(nop) {keyword} {flags}{described} in {dest} "])
+    created_by = " ".join(
+        [*metadata.shell_of(state.config), f"#(nop) {keyword} {flags}{described} in {dest} "]
+    )
     extra = f"chown={owner} chmod={chmod} from={instruction.from_}"
 
     def copy() -> list[LayerEntry]:
-        return copy_layer(request, source_tree, session.tree_of(state.image_id), what,
-                          allow_archives=keyword == "ADD", fetch=downloads.__getitem__)
+        return copy_layer(
+            request,
+            source_tree,
+            session.tree_of(state.image_id),
+            what,
+            allow_archives=keyword == "ADD",
+            fetch=downloads.__getitem__,
+        )
+
     commit_or_reuse(session, state, created_by, state.config, copy, extra=extra)
 
 
@@ -216,8 +250,14 @@ def _copy_config(config: dict) -> dict:
     return copy.deepcopy(config)
 
 
-def commit_or_reuse(session: BuildSession, state: StageState, created_by: str, config: dict,
-                     make_layer: Callable[[], list[LayerEntry]], extra: str = "") -> None:
+def commit_or_reuse(
+    session: BuildSession,
+    state: StageState,
+    created_by: str,
+    config: dict,
+    make_layer: Callable[[], list[LayerEntry]],
+    extra: str = "",
+) -> None:
     """The heart of every step: reuse the cached image, or make the layer
     (possibly none) and commit a new image on top of the current one."""
     key = cache_key(state.image_id, created_by, _clean(config), extra)
@@ -246,9 +286,14 @@ def commit_or_reuse(session: BuildSession, state: StageState, created_by: str, c
         write_layer(entries, buf)
         layers.append(buf.getvalue())
     else:
-        history["empty_layer"] = True         # as Docker: an empty diff is no layer
-    image_config = {"architecture": "amd64", "os": "linux", "created": now,
-                    "config": _clean(config), "history": [*state.history, history]}
+        history["empty_layer"] = True  # as Docker: an empty diff is no layer
+    image_config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": now,
+        "config": _clean(config),
+        "history": [*state.history, history],
+    }
     if state.maintainer:
         image_config["author"] = state.maintainer
     image = session.images.add_image(layers, image_config, tag=None)

@@ -67,10 +67,10 @@ def read_patterns(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Pattern:
-    text: str                  # the cleaned pattern, without "!"
-    exclusion: bool            # a "!" pattern: re-include
+    text: str  # the cleaned pattern, without "!"
+    exclusion: bool  # a "!" pattern: re-include
     regex: re.Pattern
-    depth: int                 # number of path components
+    depth: int  # number of path components
 
     def match(self, path: str) -> bool:
         return self.regex.match(path) is not None
@@ -89,7 +89,7 @@ def compile_pattern(pattern: str) -> re.Pattern:
             if i < n and pattern[i] == "*":
                 i += 1
                 if i < n and pattern[i] == "/":
-                    i += 1                          # treat "**/" as "**"
+                    i += 1  # treat "**/" as "**"
                 out.append(".*" if i == n else "(.*/)?")
             else:
                 out.append("[^/]*")
@@ -145,7 +145,7 @@ class PatternMatcher:
         for pattern in self.patterns:
             match = pattern.match(path)
             if not match and parent != "." and pattern.depth <= len(parent_dirs):
-                match = pattern.match("/".join(parent_dirs[:pattern.depth]))
+                match = pattern.match("/".join(parent_dirs[: pattern.depth]))
             if match:
                 excluded = not pattern.exclusion
         return excluded

@@ -36,7 +36,7 @@ class InstructionError(ValueError):
 class Instruction:
     line: LogicalLine
 
-    name = ""                           # the keyword, upper case (set per class)
+    name = ""  # the keyword, upper case (set per class)
 
     @property
     def text(self) -> str:
@@ -55,6 +55,7 @@ class From(Instruction):
 @dataclass
 class Command(Instruction):
     """RUN, CMD, ENTRYPOINT, SHELL: exec form (``json``) or one shell string."""
+
     args: list[str] = field(default_factory=list)
     json: bool = False
 
@@ -93,7 +94,7 @@ class Label(Instruction):
 
 @dataclass
 class Arg(Instruction):
-    pairs: list[tuple[str, str | None]] = field(default_factory=list)   # None: no default
+    pairs: list[tuple[str, str | None]] = field(default_factory=list)  # None: no default
     name = "ARG"
 
 
@@ -152,6 +153,7 @@ class Add(Copy):
 class Healthcheck(Instruction):
     """``test`` is Docker's ``Healthcheck.Test``: ``["NONE"]``,
     ``["CMD", ...]`` (exec form) or ``["CMD-SHELL", "text"]``; durations in ns."""
+
     test: list[str] = field(default_factory=list)
     interval: int = 0
     timeout: int = 0
@@ -162,19 +164,20 @@ class Healthcheck(Instruction):
 
 @dataclass
 class Onbuild(Instruction):
-    expression: str = ""                # the trigger as written, e.g. "RUN make"
+    expression: str = ""  # the trigger as written, e.g. "RUN make"
     trigger: Instruction | None = None
     name = "ONBUILD"
 
 
 # ----------------------------------------------------------------- helpers
 
+
 def split_flags(rest: str) -> tuple[dict[str, str | None], str]:
     """Leading ``--name=value`` (or ``--name``) words, and what follows."""
     flags: dict[str, str | None] = {}
     while rest.startswith("--"):
         word = _WHITESPACE.split(rest, 1)[0]
-        after = rest[len(word):].lstrip()
+        after = rest[len(word) :].lstrip()
         if word == "--":
             return flags, after
         key, sep, value = word[2:].partition("=")
@@ -207,13 +210,15 @@ def parse_json_array(rest: str) -> list[str] | None:
     if not text.startswith("["):
         return None
     try:
-        value, _end = json.JSONDecoder().raw_decode(text)   # like Go's Decoder: trailing text ignored
+        value, _end = json.JSONDecoder().raw_decode(text)  # like Go's Decoder: trailing text ignored
     except json.JSONDecodeError:
         return None
     if not isinstance(value, list):
         return None
     if not all(isinstance(v, str) for v in value):
-        raise InstructionError("Dockerfile contains an argument that is not a string: JSON arrays must hold strings only")
+        raise InstructionError(
+            "Dockerfile contains an argument that is not a string: JSON arrays must hold strings only"
+        )
     return value
 
 
@@ -280,7 +285,9 @@ def parse_key_values(keyword: str, rest: str, escape: str) -> list[tuple[str, st
     pairs = []
     for word in words:
         if "=" not in word:
-            raise InstructionError(f"Syntax error - can't find = in {json.dumps(word)}. Must be of the form: name=value")
+            raise InstructionError(
+                f"Syntax error - can't find = in {json.dumps(word)}. Must be of the form: name=value"
+            )
         key, _, value = word.partition("=")
         if not key:
             raise InstructionError(f"{keyword} names can not be blank")
@@ -288,8 +295,16 @@ def parse_key_values(keyword: str, rest: str, escape: str) -> list[tuple[str, st
     return pairs
 
 
-GO_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
-            "m": 60_000_000_000, "h": 3_600_000_000_000}
+GO_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "μs": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 

@@ -25,10 +25,10 @@ from .errors import DockerfileError
 
 @dataclass(frozen=True)
 class LogicalLine:
-    text: str          # the joined instruction, continuation characters removed
-    start: int         # 1-based number of its first physical line
-    end: int           # and of its last
-    original: str      # the first physical line, as written (for messages)
+    text: str  # the joined instruction, continuation characters removed
+    start: int  # 1-based number of its first physical line
+    end: int  # and of its last
+    original: str  # the first physical line, as written (for messages)
 
 
 def _is_comment(line: str) -> bool:
@@ -47,7 +47,7 @@ def split_lines(source: str, filename: str = "Dockerfile") -> tuple[Directives, 
     # character before it is not the escape too ("a\\" ends a line with a
     # literal backslash; so does "a\\\", surprisingly, as Docker does).
     def continuation(text: str) -> re.Match | None:
-        esc = re.escape(directives.escape)        # (known once the directives are read)
+        esc = re.escape(directives.escape)  # (known once the directives are read)
         return re.search(f"(?<!{esc}){esc}[ \t]*$", text)
 
     while i < len(physical):
@@ -64,7 +64,7 @@ def split_lines(source: str, filename: str = "Dockerfile") -> tuple[Directives, 
         text = raw.lstrip()
         match = continuation(text)
         if match:
-            text = text[:match.start()]
+            text = text[: match.start()]
         empty_continuation = False
         while match and i < len(physical):
             raw_next = physical[i]
@@ -75,7 +75,7 @@ def split_lines(source: str, filename: str = "Dockerfile") -> tuple[Directives, 
                 empty_continuation = True
                 continue
             match = continuation(raw_next)
-            text += raw_next[:match.start()] if match else raw_next
+            text += raw_next[: match.start()] if match else raw_next
         if empty_continuation:
             warnings.append(f"[WARNING]: Empty continuation line found in:\n    {text}")
         if text.strip():

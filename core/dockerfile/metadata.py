@@ -96,7 +96,9 @@ def check_signal(name: str) -> str:
     text = name.upper().removeprefix("SIG")
     if name.isdigit() and 0 < int(name) < 65:
         return name
-    if text in {s.name.removeprefix("SIG") for s in signals.Signals} or re.fullmatch(r"RTMIN(\+\d+)?|RTMAX(-\d+)?", text):
+    if text in {s.name.removeprefix("SIG") for s in signals.Signals} or re.fullmatch(
+        r"RTMIN(\+\d+)?|RTMAX(-\d+)?", text
+    ):
         return name
     raise MetadataError(f"Invalid signal: {name}")
 
@@ -111,13 +113,18 @@ def normalize_workdir(current: str, requested: str) -> str:
     return requested
 
 
-def apply(instruction: ins.Instruction, config: dict, expand: Expand,
-          expand_words: Callable[[str], list[str]], state) -> str:
+def apply(
+    instruction: ins.Instruction,
+    config: dict,
+    expand: Expand,
+    expand_words: Callable[[str], list[str]],
+    state,
+) -> str:
     """Apply one metadata instruction to the ``config`` section; return the
     comment for its history entry.  ``state`` carries what a stage remembers
     between instructions (``cmd_set``)."""
     if isinstance(instruction, ins.Env):
-        pairs = [(expand(k), expand(v)) for k, v in instruction.pairs]     # all against the old env
+        pairs = [(expand(k), expand(v)) for k, v in instruction.pairs]  # all against the old env
         for key, value in pairs:
             if not key:
                 raise MetadataError("ENV names can not be blank")
@@ -165,21 +172,27 @@ def apply(instruction: ins.Instruction, config: dict, expand: Expand,
     if isinstance(instruction, ins.Entrypoint):
         config["Entrypoint"] = command_argv(instruction, config)
         if not state.cmd_set:
-            config["Cmd"] = None        # a new ENTRYPOINT drops the base image's CMD
+            config["Cmd"] = None  # a new ENTRYPOINT drops the base image's CMD
         return f"ENTRYPOINT {_go_quoted(config['Entrypoint'] or [])}"
     if isinstance(instruction, ins.Shell):
         config["Shell"] = list(instruction.args)
         return f"SHELL [{' '.join(config['Shell'])}]"
     if isinstance(instruction, ins.Healthcheck):
         health: dict = {"Test": list(instruction.test)}
-        for key, value in (("Interval", instruction.interval), ("Timeout", instruction.timeout),
-                           ("StartPeriod", instruction.start_period), ("Retries", instruction.retries)):
+        for key, value in (
+            ("Interval", instruction.interval),
+            ("Timeout", instruction.timeout),
+            ("StartPeriod", instruction.start_period),
+            ("Retries", instruction.retries),
+        ):
             if value:
                 health[key] = value
         config["Healthcheck"] = health
-        return (f"HEALTHCHECK &{{{_go_quoted(health['Test'])} {_go_duration(instruction.interval)} "
-                f"{_go_duration(instruction.timeout)} {_go_duration(instruction.start_period)} "
-                f"{_go_rune(instruction.retries)}}}")
+        return (
+            f"HEALTHCHECK &{{{_go_quoted(health['Test'])} {_go_duration(instruction.interval)} "
+            f"{_go_duration(instruction.timeout)} {_go_duration(instruction.start_period)} "
+            f"{_go_rune(instruction.retries)}}}"
+        )
     if isinstance(instruction, ins.Onbuild):
         config["OnBuild"] = [*(config.get("OnBuild") or []), instruction.expression]
         return f"ONBUILD {instruction.expression}"

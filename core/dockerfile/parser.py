@@ -28,6 +28,7 @@ _WHITESPACE = re.compile(r"[ \t\r\n\v\f]+")
 @dataclass
 class Stage:
     """One ``FROM`` and the instructions up to the next ``FROM``."""
+
     index: int
     source: ins.From
     instructions: list[ins.Instruction] = field(default_factory=list)
@@ -61,12 +62,12 @@ class Dockerfile:
             return list(self.stages)
         for stage in self.stages:
             if stage.name == target.lower():
-                return self.stages[:stage.index + 1]
-        raise DockerfileError(f"failed to reach build target {target} in Dockerfile",
-                              filename=self.filename)
+                return self.stages[: stage.index + 1]
+        raise DockerfileError(f"failed to reach build target {target} in Dockerfile", filename=self.filename)
 
 
 # ------------------------------------------------------------ per keyword
+
 
 def _exact_one(keyword: str, rest: str) -> str:
     if not rest:
@@ -83,6 +84,7 @@ def _command(cls: type[ins.Command]) -> Callable:
         if not rest and cls.name == "RUN":
             raise ins.InstructionError("RUN requires at least one argument")
         return cls(line, args=[rest] if rest else [], json=False)
+
     return parse
 
 
@@ -95,8 +97,10 @@ def _parse_from(line, flags, rest, escape):
     if len(words) == 3:
         stage_name = words[2].lower()
         if not ins.STAGE_NAME.match(stage_name):
-            raise ins.InstructionError(f'invalid name for build stage: "{words[2]}", '
-                                       "name can't start with a number or contain symbols")
+            raise ins.InstructionError(
+                f'invalid name for build stage: "{words[2]}", '
+                "name can't start with a number or contain symbols"
+            )
     return ins.From(line, base=words[0], stage_name=stage_name, platform=options.get("platform"))
 
 
@@ -148,6 +152,7 @@ def _single(cls, attribute):
     def parse(line, flags, rest, escape):
         ins.check_flags(cls.name, flags, ())
         return cls(line, **{attribute: _exact_one(cls.name, rest)})
+
     return parse
 
 
@@ -160,13 +165,22 @@ def _copy(cls):
         if args is None:
             args = _WHITESPACE.split(rest) if rest else []
         if len(args) < 2:
-            raise ins.InstructionError(f"{cls.name} requires at least two arguments, but only "
-                                       f"{'one was' if args else 'zero were'} provided. "
-                                       "Destination could not be determined.")
+            raise ins.InstructionError(
+                f"{cls.name} requires at least two arguments, but only "
+                f"{'one was' if args else 'zero were'} provided. "
+                "Destination could not be determined."
+            )
         if options.get("chmod") and not re.fullmatch(r"[0-7]{1,4}", options["chmod"]):
             raise ins.InstructionError(f"invalid chmod parameter: {options['chmod']!r} (use octal, e.g. 755)")
-        return cls(line, sources=args[:-1], dest=args[-1], chown=options.get("chown", ""),
-                   chmod=options.get("chmod", ""), from_=options.get("from", ""))
+        return cls(
+            line,
+            sources=args[:-1],
+            dest=args[-1],
+            chown=options.get("chown", ""),
+            chmod=options.get("chmod", ""),
+            from_=options.get("from", ""),
+        )
+
     return parse
 
 
@@ -206,15 +220,19 @@ def _parse_healthcheck(line, flags, rest, escape):
         try:
             retries = int(options["retries"])
         except ValueError:
-            raise ins.InstructionError(f'strconv.ParseInt: parsing "{options["retries"]}": invalid syntax') from None
+            raise ins.InstructionError(
+                f'strconv.ParseInt: parsing "{options["retries"]}": invalid syntax'
+            ) from None
         if retries < 1:
             raise ins.InstructionError(f"--retries must be at least 1 (not {retries})")
     return ins.Healthcheck(
-        line, test=test,
+        line,
+        test=test,
         interval=ins.parse_duration(options.get("interval", ""), "interval"),
         timeout=ins.parse_duration(options.get("timeout", ""), "timeout"),
         start_period=ins.parse_duration(options.get("start-period", ""), "start-period"),
-        retries=retries)
+        retries=retries,
+    )
 
 
 def _parse_onbuild(line, flags, rest, escape):
@@ -274,23 +292,35 @@ def parse_dockerfile(source: str, filename: str = "Dockerfile") -> Dockerfile:
         try:
             instruction = parse_instruction(line, directives.escape)
         except ins.InstructionError as e:
-            raise DockerfileError(str(e), filename=filename, line=line.start, text=line.text.strip()) from None
+            raise DockerfileError(
+                str(e), filename=filename, line=line.start, text=line.text.strip()
+            ) from None
         if isinstance(instruction, ins.From):
             if instruction.stage_name:
                 if instruction.stage_name in names:
-                    raise DockerfileError(f"duplicate name {instruction.stage_name}", filename=filename,
-                                          line=line.start, text=line.text.strip())
+                    raise DockerfileError(
+                        f"duplicate name {instruction.stage_name}",
+                        filename=filename,
+                        line=line.start,
+                        text=line.text.strip(),
+                    )
                 names.add(instruction.stage_name)
             stages.append(Stage(len(stages), instruction))
         elif not stages:
             if not isinstance(instruction, ins.Arg):
-                raise DockerfileError("no build stage in current context (a Dockerfile must begin "
-                                      "with FROM, after only ARG instructions)", filename=filename,
-                                      line=line.start, text=line.text.strip())
+                raise DockerfileError(
+                    "no build stage in current context (a Dockerfile must begin "
+                    "with FROM, after only ARG instructions)",
+                    filename=filename,
+                    line=line.start,
+                    text=line.text.strip(),
+                )
             meta_args.append(instruction)
         else:
             stages[-1].instructions.append(instruction)
     if not stages:
-        raise DockerfileError("file with no instructions" if not lines else
-                              "no build stage in current context", filename=filename)
+        raise DockerfileError(
+            "file with no instructions" if not lines else "no build stage in current context",
+            filename=filename,
+        )
     return Dockerfile(filename, directives, meta_args, stages, warnings)

@@ -27,18 +27,26 @@ class RunOutcome:
     changes: list[LayerEntry]
 
 
-def run_step(runtime, image_id: str, argv: list[str], env: dict[str, str], workdir: str,
-             user: str, on_start=lambda container_id: None) -> RunOutcome:
+def run_step(
+    runtime,
+    image_id: str,
+    argv: list[str],
+    env: dict[str, str],
+    workdir: str,
+    user: str,
+    on_start=lambda container_id: None,
+) -> RunOutcome:
     """Run ``argv`` (no entrypoint: RUN ignores the image's) on ``image_id``."""
-    config = ContainerConfig(image=image_id, cmd=tuple(argv), entrypoint=(), env=dict(env),
-                             workdir=workdir or "", user=user or "")
+    config = ContainerConfig(
+        image=image_id, cmd=tuple(argv), entrypoint=(), env=dict(env), workdir=workdir or "", user=user or ""
+    )
     record = runtime.create(config)
     try:
         on_start(record.id)
         try:
             runtime.start(record)
             exit_code = runtime.wait(record)
-        except ExecFailed as e:          # the command could not even start (not found ...)
+        except ExecFailed as e:  # the command could not even start (not found ...)
             stdout, stderr = runtime.logs(record)
             output = (stdout + stderr).decode(errors="replace") + f"{e}\n"
             return RunOutcome(record.id, e.exit_code, output, [])

@@ -21,20 +21,31 @@ from stepbox.core.image.flatten import flatten
 from stepbox.core.image.store import Image, ImageStore
 from stepbox.core.kernel import Tracer
 
-from . import metadata, tree as trees
+from . import metadata
+from . import tree as trees
 from .cache import BuildCache
 from .context import BuildContext
 from .parser import Dockerfile, Stage
 from .substitution import Lexer
 
-BUILTIN_ARGS = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
-                "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
+BUILTIN_ARGS = {
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+}
 
 
 @dataclass
 class BuildOptions:
     context_dir: str
-    dockerfile: str | None = None             # default: <context>/Dockerfile
+    dockerfile: str | None = None  # default: <context>/Dockerfile
     tags: tuple[str, ...] = ()
     build_args: dict[str, str | None] = field(default_factory=dict)
     no_cache: bool = False
@@ -44,12 +55,13 @@ class BuildOptions:
 @dataclass
 class StageState:
     """The image being built in one stage, as it stands after each step."""
+
     stage: Stage
-    image_id: str | None = None               # None: FROM scratch, nothing committed yet
-    config: dict = field(default_factory=dict)          # the image config's "config" section
-    layers: list[str] = field(default_factory=list)     # layer blob digests, bottom first
+    image_id: str | None = None  # None: FROM scratch, nothing committed yet
+    config: dict = field(default_factory=dict)  # the image config's "config" section
+    layers: list[str] = field(default_factory=list)  # layer blob digests, bottom first
     history: list[dict] = field(default_factory=list)
-    args: dict[str, str | None] = field(default_factory=dict)   # ARGs declared in this stage
+    args: dict[str, str | None] = field(default_factory=dict)  # ARGs declared in this stage
     cmd_set: bool = False
     maintainer: str = ""
 
@@ -65,12 +77,13 @@ class BuildResult:
     image_id: str
     tags: list[str]
     steps: int
-    cached: int             # steps that reused a cached image
-    built: int = 0          # steps that made a new image (0: the rebuild was entirely cached)
+    cached: int  # steps that reused a cached image
+    built: int = 0  # steps that made a new image (0: the rebuild was entirely cached)
 
 
 class _NoKernel:
     """A build without a runtime (no RUN) still gives the Stepper a tracer."""
+
     name = "none"
 
     def __init__(self):
@@ -80,6 +93,7 @@ class _NoKernel:
 @dataclass
 class BuildSession:
     """What the steps of one build share (the Stepper's context)."""
+
     images: ImageStore
     runtime: object | None
     cache: BuildCache | None
@@ -90,7 +104,7 @@ class BuildSession:
     lexer: Lexer
     total: int
     meta_args: dict[str, str | None] = field(default_factory=dict)
-    stages: dict[str, str | None] = field(default_factory=dict)   # name and index -> image id
+    stages: dict[str, str | None] = field(default_factory=dict)  # name and index -> image id
     current: StageState | None = None
     step_number: int = 0
     cached: int = 0
@@ -162,7 +176,8 @@ class BuildSession:
 
         def expand_words(word: str) -> list[str]:
             return self.lexer.process_words(word, env)
-        return expand, expand_words     # a SubstitutionError gets its line in _dispatch
+
+        return expand, expand_words  # a SubstitutionError gets its line in _dispatch
 
     def tree_of(self, image_id: str | None) -> trees.Tree:
         """An image's files as a tree (memoised: images never change)."""
@@ -171,7 +186,8 @@ class BuildSession:
         if image_id not in self._trees:
             image = self.images.resolve(image_id)
             self._trees[image_id] = trees.tree_from_entries(
-                flatten(self.images.layer_entries(blob) for blob in image.layers))
+                flatten(self.images.layer_entries(blob) for blob in image.layers)
+            )
         return self._trees[image_id]
 
 

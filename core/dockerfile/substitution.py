@@ -108,7 +108,7 @@ class _Run:
             if ch == "$":
                 value = self.dollar()
                 result.append(value)
-                words.add_string(value)       # a variable's spaces split words
+                words.add_string(value)  # a variable's spaces split words
             elif ch == "'":
                 value = self.single_quote()
                 result.append(value)
@@ -121,7 +121,7 @@ class _Run:
                 ch = self.scan.next()
                 if ch == self.escape:
                     ch = self.scan.next()
-                    if not ch:                 # a lone escape at the end vanishes
+                    if not ch:  # a lone escape at the end vanishes
                         break
                     words.add_raw(ch)
                 else:
@@ -161,9 +161,9 @@ class _Run:
                 if not following:
                     continue
                 if following in ('"', "$", self.escape):
-                    ch = self.scan.next()      # an escaped quote, dollar or escape
+                    ch = self.scan.next()  # an escaped quote, dollar or escape
                 else:
-                    out.append(ch)             # any other escape stays as it is
+                    out.append(ch)  # any other escape stays as it is
                     ch = self.scan.next()
             out.append(ch)
 

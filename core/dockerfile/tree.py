@@ -39,7 +39,7 @@ def tree_from_entries(entries: list[LayerEntry]) -> Tree:
             target = by_path.get(e.link)
             data = target.data if target is not None and target.data else e.data
             tree[e.path] = ContextFile(e.path, "file", e.mode, e.uid, e.gid, e.mtime, data=data)
-    for path in list(tree):                      # parents a layer left implicit
+    for path in list(tree):  # parents a layer left implicit
         parent = posixpath.dirname(path)
         while parent and parent not in tree:
             tree[parent] = ContextFile(parent, "dir", 0o755, 0, 0, 0.0)

@@ -31,5 +31,5 @@ Because the daemon speaks (a subset of) the Docker Engine API, the real
     DOCKER_HOST=unix:///tmp/stepbox.sock docker run --rm busybox echo hi
 """
 
-API_VERSION = "1.44"          # what we serve; newer CLIs refuse anything lower
-MIN_API_VERSION = "1.24"      # the oldest version a client may ask for
+API_VERSION = "1.44"  # what we serve; newer CLIs refuse anything lower
+MIN_API_VERSION = "1.24"  # the oldest version a client may ask for

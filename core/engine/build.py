@@ -44,6 +44,7 @@ def unpack_context(body, into: str) -> None:
     """The context tar (maybe gzipped) into ``into``; entries that would land
     outside it, device nodes and the like are refused (tarfile's data filter)."""
     from .images import spool
+
     try:
         with tarfile.open(fileobj=spool(body), mode="r:*") as archive:
             archive.extractall(into, filter=_context_filter)
@@ -69,9 +70,13 @@ class BuildEndpoint:
             from stepbox.core.dockerfile.cache import BuildCache
             from stepbox.core.dockerfile.errors import BuildError, RunFailed
         except ImportError:
-            raise NotImplementedYet("docker build is not available: this checkout has no core/build") from None
+            raise NotImplementedYet(
+                "docker build is not available: this checkout has no core/build"
+            ) from None
         if req.arg("remote"):
-            raise NotImplementedYet("building from a remote URL is not supported: send the context as the body")
+            raise NotImplementedYet(
+                "building from a remote URL is not supported: send the context as the body"
+            )
         try:
             build_args = json.loads(req.arg("buildargs") or "{}")
         except json.JSONDecodeError as e:
@@ -89,17 +94,25 @@ class BuildEndpoint:
         if not dockerfile_path.startswith(context + os.sep):
             shutil.rmtree(context, ignore_errors=True)
             raise BadParameter(f"the Dockerfile ({dockerfile}) must be within the build context")
-        options = BuildOptions(context_dir=context, dockerfile=dockerfile_path, tags=tuple(req.args("t")),
-                               build_args={str(k): (None if v is None else str(v)) for k, v in build_args.items()},
-                               no_cache=req.flag("nocache"), target=req.arg("target") or None)
+        options = BuildOptions(
+            context_dir=context,
+            dockerfile=dockerfile_path,
+            tags=tuple(req.args("t")),
+            build_args={str(k): (None if v is None else str(v)) for k, v in build_args.items()},
+            no_cache=req.flag("nocache"),
+            target=req.arg("target") or None,
+        )
         messages: queue.Queue = queue.Queue()
         engine = self.engine
 
         def build() -> None:
             try:
-                builder = Builder(engine.images, engine.runtime,
-                                  BuildCache(os.path.join(engine.root, "build-cache")),
-                                  out=lambda text: messages.put({"stream": text + "\n"}))
+                builder = Builder(
+                    engine.images,
+                    engine.runtime,
+                    BuildCache(os.path.join(engine.root, "build-cache")),
+                    out=lambda text: messages.put({"stream": text + "\n"}),
+                )
                 with engine.lock:
                     result = builder.build(options)
                 messages.put({"aux": {"ID": result.image_id}})
@@ -110,9 +123,10 @@ class BuildEndpoint:
                 messages.put({"error": e.summary, "errorDetail": {"code": e.exit_code, "message": e.summary}})
             except BuildError as e:
                 messages.put({"error": str(e), "errorDetail": {"message": str(e)}})
-            except Exception as e:                       # a fault: still tell the client
-                messages.put({"error": f"internal error: {type(e).__name__}: {e}",
-                              "errorDetail": {"message": str(e)}})
+            except Exception as e:  # a fault: still tell the client
+                messages.put(
+                    {"error": f"internal error: {type(e).__name__}: {e}", "errorDetail": {"message": str(e)}}
+                )
             finally:
                 shutil.rmtree(context, ignore_errors=True)
                 messages.put(_DONE)

@@ -40,6 +40,7 @@ class EngineError(Exception):
 # Plain classes rather than dataclasses: every `stepbox` command imports
 # this module, and the dataclasses machinery alone costs it milliseconds.
 
+
 class LoggedRequest:
     def __init__(self, method: str, path: str, status: int, request_body: bytes = b""):
         self.method, self.path, self.status, self.request_body = method, path, status, request_body
@@ -61,7 +62,7 @@ class Reply:
 class StreamedReply:
     def __init__(self, status: int, headers: Headers, body: BodyReader):
         self.status, self.headers = status, headers
-        self.body = body                    # read it while the daemon still sends
+        self.body = body  # read it while the daemon still sends
 
 
 class EngineClient:
@@ -86,12 +87,14 @@ class EngineClient:
         full = path if path == "/_ping" else f"/v{self.version}{path}"
         pairs = [(k, v) for k, v in (query or {}).items() if v is not None]
         if pairs:
-            full += "?" + urlencode([(k, str(v).lower() if isinstance(v, bool) else v) for k, v in pairs],
-                                    doseq=True)
+            full += "?" + urlencode(
+                [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in pairs], doseq=True
+            )
         return full
 
-    def _send_head(self, sock: socket.socket, method: str, path: str, body: bytes | None,
-                   headers: dict | None) -> None:
+    def _send_head(
+        self, sock: socket.socket, method: str, path: str, body: bytes | None, headers: dict | None
+    ) -> None:
         headers = dict(headers or {})
         content_type = headers.pop("Content-Type", "application/json" if body is not None else None)
         lines = [f"{method} {path} HTTP/1.1", "Host: docker", "User-Agent: stepbox-client"]
@@ -111,9 +114,18 @@ class EngineClient:
         sock.sendall(b"0\r\n\r\n")
 
     @contextmanager
-    def stream(self, method: str, path: str, *, query: dict | None = None, body=None,
-               raw_body: bytes | None = None, upload=None, headers: dict | None = None,
-               ok=(200, 201, 204, 304)):
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict | None = None,
+        body=None,
+        raw_body: bytes | None = None,
+        upload=None,
+        headers: dict | None = None,
+        ok=(200, 201, 204, 304),
+    ):
         """One request on its own connection, its answer read while it
         arrives: yields a :class:`StreamedReply` whose ``body`` is a file
         (``logs -f``, ``export``, build progress).  ``upload`` is a binary
@@ -131,7 +143,7 @@ class EngineClient:
                 else:
                     self._send_head(sock, method, full, data, extra)
             except (BrokenPipeError, ConnectionResetError):
-                pass                   # the daemon refused before reading it all: its answer says why
+                pass  # the daemon refused before reading it all: its answer says why
             rfile = sock.makefile("rb")
             head = read_head(rfile)
             if head is None:
@@ -139,18 +151,29 @@ class EngineClient:
             status_line, response_headers = head
             status = int(status_line.split(" ")[1])
             self._record(LoggedRequest(method, full, status, data or b""))
-            body_reader = BodyReader(rfile, response_headers if method != "HEAD" else Headers(),
-                                     until_close=method != "HEAD")
+            body_reader = BodyReader(
+                rfile, response_headers if method != "HEAD" else Headers(), until_close=method != "HEAD"
+            )
             if status not in ok:
                 raise _error(status, body_reader.read())
             yield StreamedReply(status, response_headers, body_reader)
 
-    def request(self, method: str, path: str, *, query: dict | None = None, body=None,
-                raw_body: bytes | None = None, headers: dict | None = None, ok=(200, 201, 204, 304)) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict | None = None,
+        body=None,
+        raw_body: bytes | None = None,
+        headers: dict | None = None,
+        ok=(200, 201, 204, 304),
+    ) -> Reply:
         """One request on its own connection, its whole answer read; raises
         EngineError unless the status is in ``ok``."""
-        with self.stream(method, path, query=query, body=body, raw_body=raw_body, headers=headers,
-                         ok=ok) as reply:
+        with self.stream(
+            method, path, query=query, body=body, raw_body=raw_body, headers=headers, ok=ok
+        ) as reply:
             return Reply(reply.status, reply.headers, reply.body.read())
 
     def _record(self, entry: LoggedRequest) -> None:
@@ -185,7 +208,9 @@ class EngineClient:
         self.request("POST", f"/containers/{cid}/start")
 
     def wait(self, cid: str, condition: str = "not-running") -> int:
-        return self.request("POST", f"/containers/{cid}/wait", query={"condition": condition}).json()["StatusCode"]
+        return self.request("POST", f"/containers/{cid}/wait", query={"condition": condition}).json()[
+            "StatusCode"
+        ]
 
     def inspect(self, cid: str) -> dict:
         return self.request("GET", f"/containers/{cid}/json").json()
@@ -208,8 +233,9 @@ class EngineClient:
 
     def exec(self, cid: str, cmd: list[str]) -> tuple[int, bytes, bytes]:
         """``docker exec``: create, start (upgraded), then read ExitCode."""
-        exec_id = self.request("POST", f"/containers/{cid}/exec",
-                               body={"Cmd": cmd, "AttachStdout": True, "AttachStderr": True}).json()["Id"]
+        exec_id = self.request(
+            "POST", f"/containers/{cid}/exec", body={"Cmd": cmd, "AttachStdout": True, "AttachStderr": True}
+        ).json()["Id"]
         rfile, sock = self.upgrade("POST", f"/exec/{exec_id}/start", body={"Detach": False, "Tty": False})
         with sock:
             out, err = _collect(rfile)
@@ -219,8 +245,9 @@ class EngineClient:
     def run_attached(self, cid: str, auto_remove: bool = False) -> tuple[int, bytes, bytes]:
         """What ``docker run`` does after create: attach, wait, start; then
         read the stream to its end and the exit code."""
-        rfile, sock = self.upgrade("POST", f"/containers/{cid}/attach",
-                                   query={"stream": 1, "stdout": 1, "stderr": 1})
+        rfile, sock = self.upgrade(
+            "POST", f"/containers/{cid}/attach", query={"stream": 1, "stdout": 1, "stderr": 1}
+        )
         # The wait request's head must arrive before start: from then on the
         # daemon is watching for the exit, so it cannot be missed.
         full = self._path(f"/containers/{cid}/wait", {"condition": "removed" if auto_remove else "next-exit"})
@@ -267,4 +294,5 @@ def _collect(rfile) -> tuple[bytes, bytes]:
 
 def _demux(chunks) -> tuple[bytes, bytes]:
     import io
+
     return _collect(io.BytesIO(b"".join(chunks)))

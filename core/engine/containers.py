@@ -19,7 +19,7 @@ import io
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING
@@ -34,10 +34,10 @@ from .routes import Router
 from .streams import STDERR, STDOUT, LogTail, frames, last_lines, with_timestamps
 from .views import container_inspect, container_summary
 
-KIND = {"C": 0, "A": 1, "D": 2}                  # FilesystemChange.Kind
+KIND = {"C": 0, "A": 1, "D": 2}  # FilesystemChange.Kind
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
-HEAD_ALONE_DELAY = 0.05                          # seconds; see exec_start
+HEAD_ALONE_DELAY = 0.05  # seconds; see exec_start
 
 
 class ContainerEndpoints:
@@ -104,11 +104,14 @@ class ContainerEndpoints:
                 raise Conflict(f"Container {record.id} is not running")
             pid_ns = engine.kernel.namespaces.of(record.pid).get(NamespaceKind.PID)
             processes = [p for p in engine.kernel.processes.list() if p.namespaces.get("pid") == pid_ns]
-        stime = datetime.now(timezone.utc).strftime("%H:%M")
-        rows = [["root", str(p.pid), str(p.ppid), "0", stime, "?", "00:00:00", " ".join(p.argv)]
-                for p in sorted(processes, key=lambda p: p.pid)]
-        return Response.json({"Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
-                              "Processes": rows})
+        stime = datetime.now(UTC).strftime("%H:%M")
+        rows = [
+            ["root", str(p.pid), str(p.ppid), "0", stime, "?", "00:00:00", " ".join(p.argv)]
+            for p in sorted(processes, key=lambda p: p.pid)
+        ]
+        return Response.json(
+            {"Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], "Processes": rows}
+        )
 
     def export(self, req: Request) -> Response:
         buf = io.BytesIO()
@@ -151,7 +154,7 @@ class ContainerEndpoints:
         return Response.empty(204)
 
     def resize(self, req: Request) -> Response:
-        return Response(200, b"", "text/plain")        # no TTYs: nothing to resize
+        return Response(200, b"", "text/plain")  # no TTYs: nothing to resize
 
     def remove(self, req: Request) -> Response:
         record = self.engine.get(req.params["id"])
@@ -169,7 +172,7 @@ class ContainerEndpoints:
                     self.engine.remove(record.id)
                     deleted.append(record.id)
                 except (NoSuchContainer, Conflict):
-                    pass                                # gone or restarted meanwhile
+                    pass  # gone or restarted meanwhile
         return Response.json({"ContainersDeleted": deleted or None, "SpaceReclaimed": 0})
 
     # -- waiting and streaming ---------------------------------------------------------
@@ -222,6 +225,7 @@ class ContainerEndpoints:
                     for chunk in frames(stream, data, notes.tty):
                         wfile.write(chunk)
                 wfile.flush()
+
             try:
                 while follow:
                     ended = engine.wait_for_exit_after(record.id, seen, timeout=0.05)
@@ -232,8 +236,9 @@ class ContainerEndpoints:
             finally:
                 engine.reading(record.id, -1)
 
-        return UpgradeResponse(run, RAW if notes.tty else MULTIPLEXED,
-                               abandon=lambda: engine.reading(record.id, -1))
+        return UpgradeResponse(
+            run, RAW if notes.tty else MULTIPLEXED, abandon=lambda: engine.reading(record.id, -1)
+        )
 
     def logs(self, req: Request) -> StreamResponse:
         engine = self.engine
@@ -279,14 +284,14 @@ class ContainerEndpoints:
             raise BadParameter("the request body must be a JSON object")
         session = self.execs.claim(req.params["id"])
         if body.get("Detach"):
-            threading.Thread(target=self.execs.run, args=(session, lambda chunk: None),
-                             daemon=True).start()
+            threading.Thread(target=self.execs.run, args=(session, lambda chunk: None), daemon=True).start()
             return Response.empty(200)
 
         def run(rfile, wfile):
             def write(chunk: bytes) -> None:
                 wfile.write(chunk)
                 wfile.flush()
+
             # Clients that read the 101 head through a buffered reader and
             # then switch to the raw socket (the docker SDK) lose whatever
             # arrived together with the head; give them a moment to read it

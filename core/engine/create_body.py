@@ -14,7 +14,7 @@ from stepbox.core.container.config import ContainerConfig, InvalidConfig, check_
 from .engine import ContainerNotes, signal_number
 from .errors import BadParameter
 
-MAX_ARGS = 4096          # an absurd command line is refused, not carried around
+MAX_ARGS = 4096  # an absurd command line is refused, not carried around
 
 
 def _typed(body: dict, key: str, kind, what: str):
@@ -30,7 +30,7 @@ def _string_list(body: dict, key: str) -> list[str] | None:
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, str):                 # Docker accepts a string for Cmd/Entrypoint
+    if isinstance(value, str):  # Docker accepts a string for Cmd/Entrypoint
         return [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise BadParameter(f"invalid value for {key}: expected a list of strings")
@@ -55,7 +55,7 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
     cmd = _string_list(body, "Cmd") or []
     entrypoint = _string_list(body, "Entrypoint")
     if entrypoint == [""]:
-        entrypoint = []                      # --entrypoint "": no entrypoint at all
+        entrypoint = []  # --entrypoint "": no entrypoint at all
     env_list = _string_list(body, "Env") or []
     host = body.get("HostConfig") or {}
     if not isinstance(host, dict):
@@ -73,7 +73,8 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
     stop_timeout = _int(body, "StopTimeout", -1, 1 << 31)
     try:
         config = ContainerConfig(
-            image=image, cmd=tuple(cmd),
+            image=image,
+            cmd=tuple(cmd),
             entrypoint=tuple(entrypoint) if entrypoint is not None else None,
             env=parse_env(env_list),
             workdir=_typed(body, "WorkingDir", str, "a string") or "",
@@ -88,10 +89,17 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
         )
     except InvalidConfig as e:
         raise BadParameter(str(e)) from None
-    if config.hostname and (len(config.hostname) > 63 or not all(c.isalnum() or c in "-." for c in config.hostname)):
+    if config.hostname and (
+        len(config.hostname) > 63 or not all(c.isalnum() or c in "-." for c in config.hostname)
+    ):
         raise BadParameter(f"invalid hostname format: {config.hostname}")
-    notes = ContainerNotes(tty=bool(body.get("Tty")), open_stdin=bool(body.get("OpenStdin")),
-                           labels=dict(labels), stop_signal=stop_signal, stop_timeout=stop_timeout)
+    notes = ContainerNotes(
+        tty=bool(body.get("Tty")),
+        open_stdin=bool(body.get("OpenStdin")),
+        labels=dict(labels),
+        stop_signal=stop_signal,
+        stop_timeout=stop_timeout,
+    )
     return config, notes
 
 

@@ -43,7 +43,7 @@ from .events import EventBus
 log = logging.getLogger("stepbox.engine")
 
 NOTES_FILE = "engine.json"
-MAX_VIRTUAL_SLICE = 0.1          # seconds of simulated time one poll may grant
+MAX_VIRTUAL_SLICE = 0.1  # seconds of simulated time one poll may grant
 
 
 @dataclass
@@ -68,12 +68,14 @@ class Watch:
     exits: int = 0
     removed: bool = False
     last_exit_code: int = 0
-    readers: int = 0          # attach/logs streams still reading the log files
-    name: str = ""            # for events: clients filter them by container name
+    readers: int = 0  # attach/logs streams still reading the log files
+    name: str = ""  # for events: clients filter them by container name
 
 
 class Engine:
-    def __init__(self, runtime: Runtime, backend: str, root: str, insecure_registries: list[str] | None = None):
+    def __init__(
+        self, runtime: Runtime, backend: str, root: str, insecure_registries: list[str] | None = None
+    ):
         self.runtime = runtime
         self.backend = backend
         self.root = root
@@ -84,13 +86,13 @@ class Engine:
         self.changed = threading.Condition(threading.Lock())
         self.watches: dict[str, Watch] = {}
         self.events = EventBus()
-        self.execs = None                   # set by exec_sessions.ExecSessions
+        self.execs = None  # set by exec_sessions.ExecSessions
         self.started_at = time.time()
         # Real processes can be waited for from any thread; simulated ones
         # only under the lock (see the module docstring).
         self.concurrent_waits = getattr(runtime.kernel, "concurrent_waits", backend == "linux")
         self._closing = False
-        self._clock_moved_at = time.monotonic()      # see _virtual_slice
+        self._clock_moved_at = time.monotonic()  # see _virtual_slice
 
     # -- small helpers ---------------------------------------------------------------
     @property
@@ -105,8 +107,14 @@ class Engine:
         with self.changed:
             return self.watches.setdefault(cid, Watch())
 
-    def _bump(self, cid: str, starts: int = 0, exits: int = 0, removed: bool = False,
-              last_exit_code: int | None = None) -> None:
+    def _bump(
+        self,
+        cid: str,
+        starts: int = 0,
+        exits: int = 0,
+        removed: bool = False,
+        last_exit_code: int | None = None,
+    ) -> None:
         with self.changed:
             w = self.watches.setdefault(cid, Watch())
             w.starts += starts
@@ -146,8 +154,9 @@ class Engine:
         return os.path.join(directory, NOTES_FILE) if directory else None
 
     # -- lifecycle -------------------------------------------------------------------
-    def create(self, config: ContainerConfig, name: str | None, notes: ContainerNotes,
-               said: list[str] | None = None) -> ContainerRecord:
+    def create(
+        self, config: ContainerConfig, name: str | None, notes: ContainerNotes, said: list[str] | None = None
+    ) -> ContainerRecord:
         """Create a container; what the runtime says meanwhile (e.g. that it
         built busybox from the host's binary) is also appended to ``said``,
         so the client that asked can show it, not only the daemon's log."""
@@ -188,8 +197,9 @@ class Engine:
         return True
 
     def _monitor(self, cid: str, handle) -> None:
-        thread = threading.Thread(target=self._watch_exit, args=(cid, handle),
-                                  name=f"exit-monitor-{cid[:12]}", daemon=True)
+        thread = threading.Thread(
+            target=self._watch_exit, args=(cid, handle), name=f"exit-monitor-{cid[:12]}", daemon=True
+        )
         thread.start()
 
     def _watch_exit(self, cid: str, handle) -> None:
@@ -206,7 +216,7 @@ class Engine:
             except NoSuchContainer:
                 self._bump(cid, exits=1, removed=True)
                 return
-            record = self.runtime.refresh(record)     # records the exit (release_after_exit)
+            record = self.runtime.refresh(record)  # records the exit (release_after_exit)
             code = record.exit_code
             auto_remove = record.config.auto_remove
         self._bump(cid, exits=1, last_exit_code=code)
@@ -313,7 +323,7 @@ class Engine:
         try:
             handle.signal(sig)
         except ProcessLookupError:
-            pass                                   # it exited just now: the monitor records it
+            pass  # it exited just now: the monitor records it
 
     def restart(self, name: str, timeout: float | None = None) -> None:
         self.stop(name, timeout)
@@ -336,17 +346,17 @@ class Engine:
             record = self.runtime.get(name)
             running = record.state in (RUNNING, PAUSED)
             if running and not force:
-                self.runtime.remove(record)         # refuses: the runtime's Conflict, its message
+                self.runtime.remove(record)  # refuses: the runtime's Conflict, its message
         if running:
             try:
                 self.kill(record.id)
             except Conflict:
-                pass                                # it exited meanwhile
+                pass  # it exited meanwhile
         with self.lock:
             try:
                 record = self.runtime.get(record.id)
             except NoSuchContainer:
-                return                              # auto-removed after the kill
+                return  # auto-removed after the kill
             self.runtime.remove(record, force=True)
         self._bump(record.id, removed=True)
         self._event(record.id, "destroy")
@@ -366,10 +376,14 @@ class Engine:
                     self._bump(record.id, starts=1)
                     self.watch(record.id).name = record.name
                     self._monitor(record.id, handle)
-                    report.append(f"re-attached to container {record.short_id} ({record.name}), pid {record.pid}")
+                    report.append(
+                        f"re-attached to container {record.short_id} ({record.name}), pid {record.pid}"
+                    )
                 else:
-                    report.append(f"container {record.short_id} ({record.name}) exited while the daemon "
-                                  f"was down: {record.error or 'exit code %d' % record.exit_code}")
+                    report.append(
+                        f"container {record.short_id} ({record.name}) exited while the daemon "
+                        f"was down: {record.error or 'exit code %d' % record.exit_code}"
+                    )
                     if record.config.auto_remove:
                         self._remove_now(record)
         return report
@@ -382,7 +396,7 @@ class Engine:
         try:
             self._end_simulated_containers()
         finally:
-            self.kernel.close()                      # what the backend holds here (the shim launcher)
+            self.kernel.close()  # what the backend holds here (the shim launcher)
 
     def _end_simulated_containers(self) -> None:
         if self.concurrent_waits:
@@ -394,12 +408,13 @@ class Engine:
                         handle = self._running_handle(record)
                         handle.signal(signals.SIGKILL)
                         handle.wait(timeout=1)
-                    except Exception:                   # best effort on the way out
+                    except Exception:  # best effort on the way out
                         pass
                     self.runtime.refresh(record)
                     record = self.runtime.containers.find(record.id)
-                    record.error = ("the daemon stopped: simulated processes live inside the daemon "
-                                    "and end with it")
+                    record.error = (
+                        "the daemon stopped: simulated processes live inside the daemon and end with it"
+                    )
                     self.runtime.containers.save(record)
 
 
@@ -412,6 +427,7 @@ def _signal_number(text: str) -> int:
         return int(signals.Signals[name])
     except KeyError:
         from .errors import BadParameter
+
         raise BadParameter(f"Invalid signal: {text}") from None
 
 

@@ -43,8 +43,8 @@ class NotImplementedYet(ApiError):
 
 # Order matters: the first matching class wins.
 _STATUS_OF = (
-    (ApiError, None),                 # carries its own
-    (ContainerError, None),           # NoSuchContainer 404, Conflict 409, BadRequest 400
+    (ApiError, None),  # carries its own
+    (ContainerError, None),  # NoSuchContainer 404, Conflict 409, BadRequest 400
     (ImageNotFound, 404),
     (NoBaseImage, 404),
     (InvalidReference, 400),

@@ -15,16 +15,23 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Event:
-    type: str            # "container", "image"
-    action: str          # "create", "start", "die", "destroy", "tag", "delete" ...
+    type: str  # "container", "image"
+    action: str  # "create", "start", "die", "destroy", "tag", "delete" ...
     id: str
     attributes: dict
     time_nano: int
 
     def to_json(self) -> dict:
-        return {"Type": self.type, "Action": self.action, "status": self.action, "id": self.id,
-                "Actor": {"ID": self.id, "Attributes": self.attributes},
-                "scope": "local", "time": self.time_nano // 10**9, "timeNano": self.time_nano}
+        return {
+            "Type": self.type,
+            "Action": self.action,
+            "status": self.action,
+            "id": self.id,
+            "Actor": {"ID": self.id, "Attributes": self.attributes},
+            "scope": "local",
+            "time": self.time_nano // 10**9,
+            "timeNano": self.time_nano,
+        }
 
 
 class EventBus:
@@ -37,7 +44,7 @@ class EventBus:
     def publish(self, type_: str, action: str, id_: str, attributes: dict) -> None:
         event = Event(type_, action, id_, dict(attributes), time.time_ns())
         with self._lock:
-            self._recent = (self._recent + [event])[-self._keep:]
+            self._recent = (self._recent + [event])[-self._keep :]
             subscribers = list(self._subscribers)
         for q in subscribers:
             try:

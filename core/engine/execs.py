@@ -49,14 +49,27 @@ class ExecSession:
     done: threading.Event = field(default_factory=threading.Event)
 
     def inspect(self) -> dict:
-        doc = {"ID": self.id, "Running": self.running, "ExitCode": self.exit_code,
-                "ProcessConfig": {"privileged": False, "user": "", "tty": self.tty,
-                                  "entrypoint": self.argv[0] if self.argv else "",
-                                  "arguments": self.argv[1:]},
-                "OpenStdin": False, "OpenStderr": self.attach_stderr, "OpenStdout": self.attach_stdout,
-                "CanRemove": False, "ContainerID": self.container_id, "DetachKeys": "", "Pid": self.pid}
+        doc = {
+            "ID": self.id,
+            "Running": self.running,
+            "ExitCode": self.exit_code,
+            "ProcessConfig": {
+                "privileged": False,
+                "user": "",
+                "tty": self.tty,
+                "entrypoint": self.argv[0] if self.argv else "",
+                "arguments": self.argv[1:],
+            },
+            "OpenStdin": False,
+            "OpenStderr": self.attach_stderr,
+            "OpenStdout": self.attach_stdout,
+            "CanRemove": False,
+            "ContainerID": self.container_id,
+            "DetachKeys": "",
+            "Pid": self.pid,
+        }
         if self.exit_code is None:
-            del doc["ExitCode"]               # not started yet (dockerd: null; the schema: an integer)
+            del doc["ExitCode"]  # not started yet (dockerd: null; the schema: an integer)
         return doc
 
 
@@ -83,12 +96,21 @@ class ExecSessions:
             raise BadParameter(f"invalid WorkingDir {workdir!r}: it needs to be an absolute path")
         record = self.engine.get(container)
         if record.state != RUNNING:
-            raise Conflict(f"container {record.id} is not running" if record.state != "paused"
-                           else f"Container {record.id} is paused, unpause the container before exec")
-        session = ExecSession(secrets.token_hex(32), record.id, list(cmd), parse_env(env), workdir,
-                              tty=bool(body.get("Tty")),
-                              attach_stdout=bool(body.get("AttachStdout", True)),
-                              attach_stderr=bool(body.get("AttachStderr", True)))
+            raise Conflict(
+                f"container {record.id} is not running"
+                if record.state != "paused"
+                else f"Container {record.id} is paused, unpause the container before exec"
+            )
+        session = ExecSession(
+            secrets.token_hex(32),
+            record.id,
+            list(cmd),
+            parse_env(env),
+            workdir,
+            tty=bool(body.get("Tty")),
+            attach_stdout=bool(body.get("AttachStdout", True)),
+            attach_stderr=bool(body.get("AttachStderr", True)),
+        )
         with self._lock:
             self._sessions[session.id] = session
         return session
@@ -119,8 +141,9 @@ class ExecSessions:
         engine = self.engine
         scratch = tempfile.mkdtemp(prefix="stepbox-exec-")
         try:
-            stdio = Stdio(stdout=os.path.join(scratch, "stdout.log"),
-                          stderr=os.path.join(scratch, "stderr.log"))
+            stdio = Stdio(
+                stdout=os.path.join(scratch, "stdout.log"), stderr=os.path.join(scratch, "stderr.log")
+            )
             tail = LogTail(scratch)
             session.running = True
             try:
@@ -130,7 +153,8 @@ class ExecSessions:
                         raise Conflict(f"container {record.id} is not running")
                     env = {**record.env, **session.env}
                     handle = engine.kernel.processes.exec_in(
-                        record.pid, session.argv, env, session.workdir or record.workdir, stdio)
+                        record.pid, session.argv, env, session.workdir or record.workdir, stdio
+                    )
                 session.pid = handle.pid
             except ExecFailed as e:
                 # docker prints the runtime's complaint on stderr; 126/127 like a shell
@@ -167,4 +191,3 @@ class ExecSessions:
         with self._lock:
             for key in [k for k, s in self._sessions.items() if s.container_id == cid]:
                 del self._sessions[key]
-

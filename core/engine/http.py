@@ -40,22 +40,23 @@ from .wire import BodyReader, BodyTooLarge, ChunkedWriter, Headers, ProtocolErro
 
 log = logging.getLogger("stepbox.engine")
 
-JSON_LIMIT = 4 << 20             # a create/exec/commit body: a few kilobytes in practice
-STREAM_LIMIT = 16 << 30          # a tar sent to /images/load, /build, import
-IDLE_TIMEOUT = 600.0             # seconds an idle keep-alive connection may stay open
+JSON_LIMIT = 4 << 20  # a create/exec/commit body: a few kilobytes in practice
+STREAM_LIMIT = 16 << 30  # a tar sent to /images/load, /build, import
+IDLE_TIMEOUT = 600.0  # seconds an idle keep-alive connection may stay open
 
 
 # ---------------------------------------------------------------- requests
 
+
 @dataclass
 class Request:
     method: str
-    target: str                          # as sent: "/v1.44/containers/json?all=1"
-    path: str                            # decoded, without the query: "/v1.44/containers/json"
+    target: str  # as sent: "/v1.44/containers/json?all=1"
+    path: str  # decoded, without the query: "/v1.44/containers/json"
     query: dict[str, list[str]]
     headers: Headers
     body: BodyReader
-    params: dict[str, str] = field(default_factory=dict)   # filled by the router: {"id": …}
+    params: dict[str, str] = field(default_factory=dict)  # filled by the router: {"id": …}
     api_version: str = ""
 
     def arg(self, name: str, default: str | None = None) -> str | None:
@@ -75,6 +76,7 @@ class Request:
 
     def int_arg(self, name: str, default: int | None = None) -> int | None:
         from .errors import BadParameter
+
         value = self.arg(name)
         if value in (None, ""):
             return default
@@ -86,6 +88,7 @@ class Request:
     def json(self, required: bool = False):
         """The body as JSON (``None`` if empty and not required)."""
         from .errors import BadParameter
+
         data = self.body.read(JSON_LIMIT + 1)
         while len(data) <= JSON_LIMIT and (more := self.body.read(JSON_LIMIT + 1 - len(data))):
             data += more
@@ -107,6 +110,7 @@ class Request:
 
 # --------------------------------------------------------------- responses
 
+
 @dataclass
 class Response:
     """A whole body, sent with Content-Length."""
@@ -117,15 +121,15 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, value, status: int = 200, headers: dict | None = None) -> "Response":
+    def json(cls, value, status: int = 200, headers: dict | None = None) -> Response:
         return cls(status, json.dumps(value).encode() + b"\n", "application/json", headers or {})
 
     @classmethod
-    def empty(cls, status: int = 204) -> "Response":
+    def empty(cls, status: int = 204) -> Response:
         return cls(status, b"", "")
 
     @classmethod
-    def error(cls, status: int, message: str) -> "Response":
+    def error(cls, status: int, message: str) -> Response:
         # docker reads exactly this shape: {"message": "..."}
         return cls.json({"message": message}, status)
 
@@ -149,7 +153,7 @@ class UpgradeResponse:
 
     run: Callable[[BinaryIO, BinaryIO], None]
     content_type: str = "application/vnd.docker.raw-stream"
-    abandon: Callable[[], None] | None = None     # called instead of run if the client is gone
+    abandon: Callable[[], None] | None = None  # called instead of run if the client is gone
 
 
 Reply = Response | StreamResponse | UpgradeResponse
@@ -158,8 +162,9 @@ App = Callable[[Request], Reply]
 
 # ------------------------------------------------------------------ server
 
+
 class _Handler(socketserver.BaseRequestHandler):
-    server: "UnixHTTPServer"
+    server: UnixHTTPServer
 
     def handle(self) -> None:
         sock: socket.socket = self.request
@@ -169,7 +174,7 @@ class _Handler(socketserver.BaseRequestHandler):
             while self._one_request(sock, rfile, wfile):
                 pass
         except (ConnectionError, TimeoutError, OSError):
-            pass                                     # the client went away: nothing to answer
+            pass  # the client went away: nothing to answer
         finally:
             for f in (wfile, rfile):
                 try:
@@ -187,11 +192,13 @@ class _Handler(socketserver.BaseRequestHandler):
             return False
         if head is None:
             return False
-        sock.settimeout(None)                        # a handler may stream for hours (logs -f)
+        sock.settimeout(None)  # a handler may stream for hours (logs -f)
         start_line, headers = head
         parts = start_line.split(" ")
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            _send(wfile, "GET", Response.error(400, f"malformed request line: {start_line[:80]!r}"), close=True)
+            _send(
+                wfile, "GET", Response.error(400, f"malformed request line: {start_line[:80]!r}"), close=True
+            )
             return False
         method, target, version = parts
         try:
@@ -200,16 +207,18 @@ class _Handler(socketserver.BaseRequestHandler):
             _send(wfile, method, Response.error(e.status, str(e)), close=True)
             return False
         split = urlsplit(target)
-        request = Request(method, target, unquote(split.path), parse_qs(split.query, keep_blank_values=True),
-                          headers, body)
+        request = Request(
+            method, target, unquote(split.path), parse_qs(split.query, keep_blank_values=True), headers, body
+        )
         keep_alive = not headers.has_token("Connection", "close") and (
-            version == "HTTP/1.1" or headers.has_token("Connection", "keep-alive"))
+            version == "HTTP/1.1" or headers.has_token("Connection", "keep-alive")
+        )
         reply = self._call_app(request)
         if isinstance(reply, UpgradeResponse):
             self._upgrade(request, reply, sock, rfile, wfile)
             return False
         if isinstance(reply, Response) and reply.status == 413:
-            keep_alive = False                       # the rest of that body is not worth reading
+            keep_alive = False  # the rest of that body is not worth reading
         _send(wfile, method, reply, close=not keep_alive)
         if keep_alive and not body.exhausted:
             # The handler did not read the whole body: read the rest so the
@@ -228,17 +237,18 @@ class _Handler(socketserver.BaseRequestHandler):
             return Response.error(413, str(e))
         except ProtocolError as e:
             return Response.error(e.status, str(e))
-        except Exception as e:                       # a real fault: say so, keep serving
+        except Exception as e:  # a real fault: say so, keep serving
             log.error("%s %s failed:\n%s", request.method, request.target, traceback.format_exc())
             return Response.error(500, f"internal error in the stepbox daemon: {type(e).__name__}: {e}")
 
     def _upgrade(self, request: Request, reply: UpgradeResponse, sock, rfile, wfile) -> None:
         if request.wants_upgrade:
-            head = (f"HTTP/1.1 101 UPGRADED\r\nContent-Type: {reply.content_type}\r\n"
-                    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
-        else:                                        # an old client: a 200 whose body ends at close
-            head = (f"HTTP/1.1 200 OK\r\nContent-Type: {reply.content_type}\r\n"
-                    "Connection: close\r\n\r\n")
+            head = (
+                f"HTTP/1.1 101 UPGRADED\r\nContent-Type: {reply.content_type}\r\n"
+                "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+            )
+        else:  # an old client: a 200 whose body ends at close
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: {reply.content_type}\r\nConnection: close\r\n\r\n"
         try:
             wfile.write(head.encode())
             wfile.flush()
@@ -254,15 +264,20 @@ class _Handler(socketserver.BaseRequestHandler):
             pass
         finally:
             try:
-                sock.shutdown(socket.SHUT_WR)       # the client sees end-of-stream
+                sock.shutdown(socket.SHUT_WR)  # the client sees end-of-stream
             except OSError:
                 pass
 
 
 def _send(wfile, method: str, reply: Response | StreamResponse, close: bool) -> None:
     reason = _reason(reply.status)
-    lines = [f"HTTP/1.1 {reply.status} {reason}", "Server: stepbox", "Api-Version: 1.44",
-             "Docker-Experimental: false", "Ostype: linux"]
+    lines = [
+        f"HTTP/1.1 {reply.status} {reason}",
+        "Server: stepbox",
+        "Api-Version: 1.44",
+        "Docker-Experimental: false",
+        "Ostype: linux",
+    ]
     if reply.content_type:
         lines.append(f"Content-Type: {reply.content_type}")
     lines += [f"{k}: {v}" for k, v in reply.headers.items()]
@@ -279,7 +294,7 @@ def _send(wfile, method: str, reply: Response | StreamResponse, close: bool) -> 
             for chunk in reply.chunks:
                 writer.write(chunk)
         except OSError:
-            raise                                    # the client went away
+            raise  # the client went away
         except Exception:
             # The head is gone already: the only honest signal left is to
             # cut the stream without its final chunk.
@@ -307,7 +322,7 @@ class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer)
 
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 128             # 50 parallel `docker run`s connect at once
+    request_queue_size = 128  # 50 parallel `docker run`s connect at once
 
     def __init__(self, path: str, app: App, mode: int = 0o660):
         self.app = app

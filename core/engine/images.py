@@ -69,11 +69,13 @@ class ImageEndpoints:
                 users[record.image_id] = users.get(record.image_id, 0) + 1
             images = self.store.list()
             parent_of = parents(images)
-            if not req.flag("all"):             # docker hides the steps of builds (untagged parents)
+            if not req.flag("all"):  # docker hides the steps of builds (untagged parents)
                 hidden = intermediate_ids(images, parent_of)
                 images = [i for i in images if i.id not in hidden]
-            rows = [image_summary(self.store, image, users.get(image.id, 0), parent_of.get(image.id, ""))
-                    for image in images]
+            rows = [
+                image_summary(self.store, image, users.get(image.id, 0), parent_of.get(image.id, ""))
+                for image in images
+            ]
         wanted = _reference_filter(req)
         if wanted:
             rows = [r for r in rows if any(_tag_matches(t, w) for t in r["RepoTags"] for w in wanted)]
@@ -116,7 +118,9 @@ class ImageEndpoints:
     def prune(self, req: Request) -> Response:
         with self.engine.lock:
             removed = self.engine.runtime.collect_garbage()
-        return Response.json({"ImagesDeleted": [{"Deleted": d} for d in removed] or None, "SpaceReclaimed": 0})
+        return Response.json(
+            {"ImagesDeleted": [{"Deleted": d} for d in removed] or None, "SpaceReclaimed": 0}
+        )
 
     # -- making images -----------------------------------------------------------------
     def commit(self, req: Request) -> Response:
@@ -128,12 +132,17 @@ class ImageEndpoints:
         if repo:
             ref = f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo
             parse_reference(ref)
-        req.json()                                    # the optional config body: read, not used
+        req.json()  # the optional config body: read, not used
         with self.engine.lock:
             record = self.engine.runtime.get(container)
             image = self.engine.runtime.commit(
-                record, ref, message=req.arg("comment") or "", author=req.arg("author") or "",
-                changes=[c for c in req.args("changes") if c.strip()], pause=req.flag("pause", True))
+                record,
+                ref,
+                message=req.arg("comment") or "",
+                author=req.arg("author") or "",
+                changes=[c for c in req.args("changes") if c.strip()],
+                pause=req.flag("pause", True),
+            )
         self.engine.events.publish("container", "commit", record.id, {"imageID": image.id})
         return Response.json({"Id": image.id}, 201)
 
@@ -150,14 +159,21 @@ class ImageEndpoints:
 
     def _import(self, req: Request) -> Response:
         if req.arg("fromSrc") != "-":
-            raise NotImplementedYet("importing from a URL is not supported: send the tar as the body (fromSrc=-)")
+            raise NotImplementedYet(
+                "importing from a URL is not supported: send the tar as the body (fromSrc=-)"
+            )
         repo = req.arg("repo") or ""
         ref = (f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo) or None
         if ref:
             parse_reference(ref)
         with self.engine.lock:
-            image = archive.import_rootfs(self.store, req.body, ref, req.arg("message") or "",
-                                          [c for c in req.args("changes") if c.strip()])
+            image = archive.import_rootfs(
+                self.store,
+                req.body,
+                ref,
+                req.arg("message") or "",
+                [c for c in req.args("changes") if c.strip()],
+            )
         self.engine.events.publish("image", "import", image.id, {})
         return Response(200, json_lines({"status": image.id}))
 
@@ -172,23 +188,32 @@ class ImageEndpoints:
                     status = "Status: Image is up to date for busybox:latest"
                 except ImageNotFound:
                     ensure_busybox(self.store, self.engine.kernel)
-                    status = "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
-            return Response(200, json_lines({"status": "Pulling from library/busybox", "id": "latest"},
-                                            {"status": status}))
-        return stream_transfer(self.engine, req, "pull", str(reference),
-                               after=lambda: self.engine.events.publish("image", "pull",
-                                                                        reference.familiar_str(), {}))
+                    status = (
+                        "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
+                    )
+            return Response(
+                200,
+                json_lines({"status": "Pulling from library/busybox", "id": "latest"}, {"status": status}),
+            )
+        return stream_transfer(
+            self.engine,
+            req,
+            "pull",
+            str(reference),
+            after=lambda: self.engine.events.publish("image", "pull", reference.familiar_str(), {}),
+        )
 
     def push(self, req: Request):
         name = req.params["name"]
         ref = f"{name}:{req.arg('tag')}" if req.arg("tag") else name
-        self.store.resolve(ref)                       # 404 before any progress is sent
+        self.store.resolve(ref)  # 404 before any progress is sent
         return stream_transfer(self.engine, req, "push", ref)
 
     @staticmethod
     def not_available(what: str):
         def handler(req: Request):
             raise NotImplementedYet(f"{what} is not supported by stepbox")
+
         return handler
 
     # -- files -----------------------------------------------------------------------
@@ -213,7 +238,7 @@ class ImageEndpoints:
         return Response(200, buf.getvalue(), TAR)
 
     def load(self, req: Request) -> Response:
-        spooled = spool(req.body)               # tarfile wants to seek; a socket cannot
+        spooled = spool(req.body)  # tarfile wants to seek; a socket cannot
         with self.engine.lock:
             lines = archive.load(self.store, spooled)
         for line in lines:
@@ -244,6 +269,6 @@ def _reference_filter(req: Request) -> list[str]:
 
 def _tag_matches(tag: str, wanted: str) -> bool:
     import fnmatch
+
     repo = tag.rpartition(":")[0]
     return fnmatch.fnmatch(tag, wanted) or fnmatch.fnmatch(repo, wanted)
-

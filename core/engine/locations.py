@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 SOCKET_NAME = "stepbox.sock"
 LOG_NAME = "daemon.log"
-MAX_SOCKET_PATH = 107            # sun_path is 108 bytes, NUL included
+MAX_SOCKET_PATH = 107  # sun_path is 108 bytes, NUL included
 
 
 def _is_root() -> bool:
@@ -60,7 +60,7 @@ def socket_path_of(host: str | None) -> str:
     if not host:
         return default_socket_path()
     if host.startswith("unix://"):
-        path = urlsplit(host).path or host[len("unix://"):]
+        path = urlsplit(host).path or host[len("unix://") :]
     elif "://" in host:
         raise ValueError(f"unsupported -H {host!r}: stepbox serves only unix:// sockets")
     else:
@@ -78,14 +78,15 @@ def socket_for_root(root: str) -> str:
         return inside
     # Too long for sun_path: a name derived from the directory, in the
     # default socket's directory, so it is still one daemon per directory.
-    import hashlib                            # only here: importing it costs every command
+    import hashlib  # only here: importing it costs every command
+
     digest = hashlib.sha256(root.encode()).hexdigest()[:16]
     return os.path.join(os.path.dirname(default_socket_path()), f"stepbox-{digest}.sock")
 
 
 def pid_path_of(socket_path: str) -> str:
     """``/run/stepbox/stepbox.sock`` -> ``/run/stepbox/stepbox.pid``."""
-    base = socket_path[:-len(".sock")] if socket_path.endswith(".sock") else socket_path
+    base = socket_path[: -len(".sock")] if socket_path.endswith(".sock") else socket_path
     return base + ".pid"
 
 
@@ -97,6 +98,7 @@ def log_path_of(root: str) -> str:
 def someone_listening(path: str) -> bool:
     """Whether a daemon answers on the UNIX socket ``path`` (a connect, nothing sent)."""
     import socket
+
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.connect(path)

@@ -32,7 +32,7 @@ class PidFile:
         self._fd = fd
 
     @classmethod
-    def acquire(cls, path: str) -> "PidFile":
+    def acquire(cls, path: str) -> PidFile:
         """Lock ``path`` and write our pid into it, or raise DaemonRunning."""
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -68,10 +68,10 @@ def running_pid(path: str) -> int | None:
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return None                           # nobody holds it: a stale file
+            return None  # nobody holds it: a stale file
         except BlockingIOError:
             pass
-        for _ in range(100):                      # locked, the pid maybe not written yet
+        for _ in range(100):  # locked, the pid maybe not written yet
             text = os.pread(fd, 64, 0).decode(errors="replace").strip()
             if text.isdigit() and int(text) > 0:
                 return int(text)

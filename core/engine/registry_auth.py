@@ -35,5 +35,5 @@ def decode(value: str | None) -> tuple[str, str] | None:
         raise ValueError(f"invalid {HEADER} header: expected a JSON object")
     username, password = document.get("username"), document.get("password")
     if not username or not isinstance(username, str) or not isinstance(password, str):
-        return None                                 # docker sends "{}" when logged out
+        return None  # docker sends "{}" when logged out
     return username, password

@@ -36,12 +36,12 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 @dataclass(frozen=True)
 class Route:
     method: str
-    pattern: str                          # "/containers/{id}/start", "/images/{name*}/json"
+    pattern: str  # "/containers/{id}/start", "/images/{name*}/json"
     handler: Callable[[Request], Reply]
     regex: re.Pattern
 
     @classmethod
-    def make(cls, method: str, pattern: str, handler) -> "Route":
+    def make(cls, method: str, pattern: str, handler) -> Route:
         parts = re.split(r"(\{\w+\*?\})", pattern)
         regex = ""
         for part in parts:
@@ -72,7 +72,7 @@ class Router:
         except Exception as error:
             status = status_of(error)
             if status is None:
-                raise                                # a real fault: the server logs it, 500
+                raise  # a real fault: the server logs it, 500
             if status >= 500:
                 log.warning("%s %s -> %d: %s", request.method, request.target, status, error)
             return Response.error(status, str(error))
@@ -80,20 +80,26 @@ class Router:
     @staticmethod
     def _strip_version(path: str) -> tuple[str, str]:
         from .errors import ApiError
+
         match = _VERSION_PREFIX.match(path)
         if not match:
             return path, API_VERSION
         version, rest = match.groups()
         if _version_tuple(version) > _version_tuple(API_VERSION):
-            raise ApiError(f"client version {version} is too new. Maximum supported API version is "
-                           f"{API_VERSION}", 400)
+            raise ApiError(
+                f"client version {version} is too new. Maximum supported API version is {API_VERSION}", 400
+            )
         if _version_tuple(version) < _version_tuple(MIN_API_VERSION):
-            raise ApiError(f"client version {version} is too old. Minimum supported API version is "
-                           f"{MIN_API_VERSION}, please upgrade your client to a newer version", 400)
+            raise ApiError(
+                f"client version {version} is too old. Minimum supported API version is "
+                f"{MIN_API_VERSION}, please upgrade your client to a newer version",
+                400,
+            )
         return rest, version
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         from .errors import ApiError
+
         allowed = False
         for route in self.routes:
             match = route.regex.match(path)
@@ -104,4 +110,3 @@ class Router:
         if allowed:
             raise ApiError(f"method {method} is not allowed for {path}", 405)
         raise ApiError("page not found", 404)
-

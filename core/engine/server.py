@@ -67,23 +67,31 @@ class Daemon:
         # drops the lock then): `stepbox daemon stop` waits for exactly that.
 
 
-def start_daemon(session, socket_path: str, say=print, pid_file: PidFile | None = None,
-                 insecure_registries: list[str] | None = None) -> Daemon:
+def start_daemon(
+    session,
+    socket_path: str,
+    say=print,
+    pid_file: PidFile | None = None,
+    insecure_registries: list[str] | None = None,
+) -> Daemon:
     """Open the socket and start serving ``session`` (not yet blocking).
     ``pid_file`` is the one the caller locked before it opened the session;
     it stays locked while this process lives."""
     if len(socket_path.encode()) > MAX_SOCKET_PATH:
-        raise ValueError(f"socket path too long for a UNIX socket ({len(socket_path)} bytes, "
-                         f"at most {MAX_SOCKET_PATH}): {socket_path}")
+        raise ValueError(
+            f"socket path too long for a UNIX socket ({len(socket_path)} bytes, "
+            f"at most {MAX_SOCKET_PATH}): {socket_path}"
+        )
     os.makedirs(os.path.dirname(socket_path), mode=0o755, exist_ok=True)
     if os.path.exists(socket_path):
         if someone_listening(socket_path):
             raise RuntimeError(f"another daemon is already listening on {socket_path}")
-        os.unlink(socket_path)                       # left behind by a daemon that died
+        os.unlink(socket_path)  # left behind by a daemon that died
     engine = Engine(session.runtime, session.backend, session.root, insecure_registries)
     for line in engine.recover():
         say(line)
     server = UnixHTTPServer(socket_path, build_app(engine))
-    say(f"stepbox daemon: {session.backend} kernel, state in {session.root}, "
-        f"API 1.44 on unix://{socket_path}")
+    say(
+        f"stepbox daemon: {session.backend} kernel, state in {session.root}, API 1.44 on unix://{socket_path}"
+    )
     return Daemon(engine, server, socket_path, pid_file)

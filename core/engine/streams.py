@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def frames(stream: int, data: bytes, tty: bool = False) -> Iterator[bytes]:
             yield data
         return
     for start in range(0, len(data), MAX_FRAME):
-        yield frame(stream, data[start:start + MAX_FRAME])
+        yield frame(stream, data[start : start + MAX_FRAME])
 
 
 def read_frames(read) -> Iterator[tuple[int, bytes]]:
@@ -70,8 +71,9 @@ class LogTail:
     class: the CLI imports this module for its frames, and dataclasses would
     cost every command milliseconds.)"""
 
-    def __init__(self, log_dir: str, streams: tuple[int, ...] = (STDOUT, STDERR),
-                 offsets: dict[int, int] | None = None):
+    def __init__(
+        self, log_dir: str, streams: tuple[int, ...] = (STDOUT, STDERR), offsets: dict[int, int] | None = None
+    ):
         self.log_dir = log_dir
         self.streams = streams
         self.offsets = offsets if offsets is not None else {}
@@ -79,7 +81,7 @@ class LogTail:
     def path(self, stream: int) -> str:
         return os.path.join(self.log_dir, "stdout.log" if stream == STDOUT else "stderr.log")
 
-    def skip_to_end(self) -> "LogTail":
+    def skip_to_end(self) -> LogTail:
         for stream in self.streams:
             try:
                 self.offsets[stream] = os.path.getsize(self.path(stream))
@@ -116,6 +118,7 @@ def last_lines(data: bytes, count: int | None) -> bytes:
 def with_timestamps(data: bytes, when: datetime | None = None) -> bytes:
     """``--timestamps``.  The log files do not record when each line was
     written, so every line gets the time it was read (a simplification)."""
-    from datetime import datetime, timezone
-    stamp = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
+    from datetime import datetime
+
+    stamp = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
     return b"".join(stamp + b" " + line for line in data.splitlines(keepends=True))

@@ -15,7 +15,7 @@ import platform
 import queue
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from stepbox import __version__
 
@@ -24,8 +24,13 @@ from .engine import Engine
 from .http import Request, Response, StreamResponse
 from .routes import Router
 
-PING_HEADERS = {"Api-Version": API_VERSION, "Builder-Version": "1", "Cache-Control": "no-cache, no-store, must-revalidate",
-                "Pragma": "no-cache", "Swarm": "inactive"}
+PING_HEADERS = {
+    "Api-Version": API_VERSION,
+    "Builder-Version": "1",
+    "Cache-Control": "no-cache, no-store, must-revalidate",
+    "Pragma": "no-cache",
+    "Swarm": "inactive",
+}
 
 
 class SystemEndpoints:
@@ -42,23 +47,40 @@ class SystemEndpoints:
     def ping(self, req: Request) -> Response:
         # Stepbox-Backend: the stepbox CLI checks in the same request that it
         # reached a daemon on the kernel it was asked for (--backend).
-        return Response(200, b"OK", "text/plain; charset=utf-8",
-                        {**PING_HEADERS, "Stepbox-Backend": self.engine.backend})
+        return Response(
+            200, b"OK", "text/plain; charset=utf-8", {**PING_HEADERS, "Stepbox-Backend": self.engine.backend}
+        )
 
     def version(self, req: Request) -> Response:
         kernel = platform.release()
-        component = {"Name": "Engine", "Version": __version__,
-                     "Details": {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
-                                 "Os": "linux", "Arch": "amd64", "KernelVersion": kernel,
-                                 "Backend": self.engine.backend}}
-        return Response.json({
-            "Platform": {"Name": f"stepbox {__version__} ({self.engine.backend} kernel)"},
-            "Components": [component],
-            "Version": __version__, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
-            "GitCommit": "stepbox", "GoVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
-            "Os": "linux", "Arch": "amd64", "KernelVersion": kernel, "Experimental": False,
-            "BuildTime": "",
-        })
+        component = {
+            "Name": "Engine",
+            "Version": __version__,
+            "Details": {
+                "ApiVersion": API_VERSION,
+                "MinAPIVersion": MIN_API_VERSION,
+                "Os": "linux",
+                "Arch": "amd64",
+                "KernelVersion": kernel,
+                "Backend": self.engine.backend,
+            },
+        }
+        return Response.json(
+            {
+                "Platform": {"Name": f"stepbox {__version__} ({self.engine.backend} kernel)"},
+                "Components": [component],
+                "Version": __version__,
+                "ApiVersion": API_VERSION,
+                "MinAPIVersion": MIN_API_VERSION,
+                "GitCommit": "stepbox",
+                "GoVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
+                "Os": "linux",
+                "Arch": "amd64",
+                "KernelVersion": kernel,
+                "Experimental": False,
+                "BuildTime": "",
+            }
+        )
 
     def info(self, req: Request) -> Response:
         engine = self.engine
@@ -66,31 +88,65 @@ class SystemEndpoints:
             records = engine.runtime.list(all_=True)
             images = engine.images.list()
         states = [r.state for r in records]
-        return Response.json({
-            "ID": "stepbox", "Name": platform.node(),
-            "Containers": len(records), "ContainersRunning": states.count("running"),
-            "ContainersPaused": states.count("paused"), "ContainersStopped": len(records) - states.count("running") - states.count("paused"),
-            "Images": len(images),
-            "Driver": "overlay2" if engine.backend == "linux" else "stepbox-sim",
-            "DriverStatus": [["Backend", engine.backend]],
-            "DockerRootDir": engine.root, "ServerVersion": __version__,
-            "OperatingSystem": f"stepbox ({engine.backend} kernel)", "OSType": "linux",
-            "Architecture": platform.machine() or "x86_64", "KernelVersion": platform.release(),
-            "NCPU": os.cpu_count() or 1, "MemTotal": _mem_total(),
-            "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
-            "LoggingDriver": "json-file", "Debug": False, "IndexServerAddress": "https://index.docker.io/v1/",
-            "Plugins": {"Volume": [], "Network": ["none", "host"], "Log": ["json-file"]},
-            "MemoryLimit": True, "SwapLimit": False, "CpuCfsPeriod": True, "CpuCfsQuota": True,
-            "PidsLimit": True, "IPv4Forwarding": False, "BridgeNfIptables": False,
-            "OomKillDisable": False, "Labels": [], "ExperimentalBuild": False,
-            "SystemTime": datetime.now(timezone.utc).isoformat(), "NEventsListener": 0,
-            "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"], "Mirrors": []},
-            "Runtimes": {"stepbox": {"path": "stepbox"}}, "DefaultRuntime": "stepbox",
-            "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False,
-                      "Error": "", "RemoteManagers": None},
-            "LiveRestoreEnabled": engine.backend == "linux", "Isolation": "", "InitBinary": "",
-            "SecurityOptions": ["name=seccomp,profile=unconfined"], "Warnings": [],
-        })
+        return Response.json(
+            {
+                "ID": "stepbox",
+                "Name": platform.node(),
+                "Containers": len(records),
+                "ContainersRunning": states.count("running"),
+                "ContainersPaused": states.count("paused"),
+                "ContainersStopped": len(records) - states.count("running") - states.count("paused"),
+                "Images": len(images),
+                "Driver": "overlay2" if engine.backend == "linux" else "stepbox-sim",
+                "DriverStatus": [["Backend", engine.backend]],
+                "DockerRootDir": engine.root,
+                "ServerVersion": __version__,
+                "OperatingSystem": f"stepbox ({engine.backend} kernel)",
+                "OSType": "linux",
+                "Architecture": platform.machine() or "x86_64",
+                "KernelVersion": platform.release(),
+                "NCPU": os.cpu_count() or 1,
+                "MemTotal": _mem_total(),
+                "CgroupDriver": "cgroupfs",
+                "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
+                "LoggingDriver": "json-file",
+                "Debug": False,
+                "IndexServerAddress": "https://index.docker.io/v1/",
+                "Plugins": {"Volume": [], "Network": ["none", "host"], "Log": ["json-file"]},
+                "MemoryLimit": True,
+                "SwapLimit": False,
+                "CpuCfsPeriod": True,
+                "CpuCfsQuota": True,
+                "PidsLimit": True,
+                "IPv4Forwarding": False,
+                "BridgeNfIptables": False,
+                "OomKillDisable": False,
+                "Labels": [],
+                "ExperimentalBuild": False,
+                "SystemTime": datetime.now(UTC).isoformat(),
+                "NEventsListener": 0,
+                "RegistryConfig": {
+                    "IndexConfigs": {},
+                    "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+                    "Mirrors": [],
+                },
+                "Runtimes": {"stepbox": {"path": "stepbox"}},
+                "DefaultRuntime": "stepbox",
+                "Swarm": {
+                    "LocalNodeState": "inactive",
+                    "NodeID": "",
+                    "NodeAddr": "",
+                    "ControlAvailable": False,
+                    "Error": "",
+                    "RemoteManagers": None,
+                },
+                "LiveRestoreEnabled": engine.backend == "linux",
+                "Isolation": "",
+                "InitBinary": "",
+                "SecurityOptions": ["name=seccomp,profile=unconfined"],
+                "Warnings": [],
+            }
+        )
 
     def events(self, req: Request) -> StreamResponse:
         since = req.arg("since")
@@ -118,12 +174,15 @@ class SystemEndpoints:
         return StreamResponse(body())
 
     def disk_usage(self, req: Request) -> Response:
-        return Response.json({"LayersSize": 0, "Images": [], "Containers": [], "Volumes": [], "BuildCache": []})
+        return Response.json(
+            {"LayersSize": 0, "Images": [], "Containers": [], "Volumes": [], "BuildCache": []}
+        )
 
 
 def _event_filters(raw: str | None) -> dict[str, set[str]]:
     """``filters={"container":{"web":true},"type":["container"]}``."""
     from .errors import BadParameter
+
     if not raw:
         return {}
     try:

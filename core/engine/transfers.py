@@ -41,15 +41,15 @@ def json_line(message: dict) -> bytes:
 class JsonProgress:
     """The registry client's progress bars, as Docker's progress messages."""
 
-    drawing = True                    # the client then leaves "Pull complete" lines to finish()
-    STEP = 1 / 50                     # a message per 2% of a layer, not per network read
+    drawing = True  # the client then leaves "Pull complete" lines to finish()
+    STEP = 1 / 50  # a message per 2% of a layer, not per network read
 
     def __init__(self, emit: Callable[[dict], None]):
         self.emit = emit
-        self.tasks: list[list] = []   # [id, status, total, current, current when last told]
+        self.tasks: list[list] = []  # [id, status, total, current, current when last told]
 
     def add(self, label: str, total: int | None) -> int:
-        layer, _, status = label.partition(": ")          # "a1b2c3d4e5f6: Downloading"
+        layer, _, status = label.partition(": ")  # "a1b2c3d4e5f6: Downloading"
         self.tasks.append([layer, status, total or 0, 0, 0])
         self.emit({"status": status, "progressDetail": {"current": 0, "total": total or 0}, "id": layer})
         return len(self.tasks) - 1
@@ -79,14 +79,20 @@ def registry_client(engine: Engine, req: Request, say: Callable[[str], None], pr
         auth = registry_auth.decode(req.headers.get(registry_auth.HEADER))
     except ValueError as e:
         raise BadParameter(str(e)) from None
-    return RegistryClient(engine.images, insecure=list(engine.insecure_registries), say=say,
-                          progress=progress, credentials=Credentials(*auth) if auth else None)
+    return RegistryClient(
+        engine.images,
+        insecure=list(engine.insecure_registries),
+        say=say,
+        progress=progress,
+        credentials=Credentials(*auth) if auth else None,
+    )
 
 
 def as_api_error(verb: str, ref: str, e: Exception) -> ApiError:
     """A registry's refusal keeps its status (404 unknown manifest, 401
     denied ...); an unreachable registry is 500 with the reason, like dockerd's."""
     from stepbox.core.registry.errors import RegistryClientError, RegistryError
+
     if isinstance(e, ApiError):
         return e
     if isinstance(e, RegistryError):
@@ -98,20 +104,22 @@ def as_api_error(verb: str, ref: str, e: Exception) -> ApiError:
     return ApiError(f"{verb} {ref}: {type(e).__name__}: {e}", 500)
 
 
-def stream_transfer(engine: Engine, req: Request, verb: str, ref: str,
-                    after: Callable[[], None] = lambda: None):
+def stream_transfer(
+    engine: Engine, req: Request, verb: str, ref: str, after: Callable[[], None] = lambda: None
+):
     """Run ``client.pull(ref)`` or ``client.push(ref)`` and answer with its
     progress stream; ``after`` runs once it succeeded (an event, say)."""
     messages: queue.Queue = queue.Queue()
-    client = registry_client(engine, req, say=lambda line: messages.put({"status": line}),
-                             progress=JsonProgress(messages.put))
+    client = registry_client(
+        engine, req, say=lambda line: messages.put({"status": line}), progress=JsonProgress(messages.put)
+    )
 
     def work() -> None:
         try:
             getattr(client, verb)(ref)
             after()
             messages.put(_DONE)
-        except Exception as e:                       # reported in the stream, not lost on a thread
+        except Exception as e:  # reported in the stream, not lost on a thread
             messages.put(_Failed(as_api_error(verb, ref, e)))
 
     threading.Thread(target=work, name=f"{verb} {ref}", daemon=True).start()

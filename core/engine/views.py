@@ -8,7 +8,7 @@ expect to be present even when stepbox has nothing to put in them.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from stepbox.core.container.record import EXITED, PAUSED, RUNNING, ZERO_TIME, ContainerRecord
 from stepbox.core.image.history import history_rows
@@ -33,7 +33,7 @@ def unix_time(text: str) -> int:
 
 def status_line(record: ContainerRecord) -> str:
     """``Up 3 seconds``, ``Exited (0) 5 minutes ago``, ``Created``."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if record.state in (RUNNING, PAUSED):
         started = _parse_time(record.started_at) or now
         line = "Up " + human_duration((now - started).total_seconds())
@@ -51,10 +51,21 @@ def _network_mode(record: ContainerRecord) -> str:
 def _networks(record: ContainerRecord) -> dict:
     # stepbox gives a container loopback only; it still names the network
     # docker would, with empty addresses, so clients find the keys they read.
-    return {_network_mode(record): {"IPAMConfig": None, "NetworkID": "", "EndpointID": "", "Gateway": "",
-                                    "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-                                    "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                                    "MacAddress": "", "DriverOpts": None}}
+    return {
+        _network_mode(record): {
+            "IPAMConfig": None,
+            "NetworkID": "",
+            "EndpointID": "",
+            "Gateway": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": "",
+            "DriverOpts": None,
+        }
+    }
 
 
 def container_summary(record: ContainerRecord, labels: dict) -> dict:
@@ -80,36 +91,66 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
     """``GET /containers/{id}/json``: the core's inspect document, completed."""
     doc = dict(document)
     doc["Created"] = record.created
-    doc.update({
-        "ResolvConfPath": "", "HostnamePath": "", "HostsPath": "",
-        "RestartCount": notes.restart_count, "MountLabel": "", "ProcessLabel": "",
-        "AppArmorProfile": "", "ExecIDs": exec_ids or None,
-        "NetworkSettings": {"Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
-                            "HairpinMode": False, "LinkLocalIPv6Address": "",
-                            "LinkLocalIPv6PrefixLen": 0, "Networks": _networks(record)},
-    })
+    doc.update(
+        {
+            "ResolvConfPath": "",
+            "HostnamePath": "",
+            "HostsPath": "",
+            "RestartCount": notes.restart_count,
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": exec_ids or None,
+            "NetworkSettings": {
+                "Bridge": "",
+                "SandboxID": "",
+                "SandboxKey": "",
+                "Ports": {},
+                "HairpinMode": False,
+                "LinkLocalIPv6Address": "",
+                "LinkLocalIPv6PrefixLen": 0,
+                "Networks": _networks(record),
+            },
+        }
+    )
     host = dict(doc.get("HostConfig", {}))
-    host.update({"PidsLimit": host.get("PidsLimit") or None, "LogConfig":
-                 {"Type": "json-file", "Config": {}}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
-                 "Privileged": False, "ReadonlyRootfs": False, "CpuShares": 0})
+    host.update(
+        {
+            "PidsLimit": host.get("PidsLimit") or None,
+            "LogConfig": {"Type": "json-file", "Config": {}},
+            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "Privileged": False,
+            "ReadonlyRootfs": False,
+            "CpuShares": 0,
+        }
+    )
     doc["HostConfig"] = host
     config = dict(doc.get("Config", {}))
-    config.update({"Tty": notes.tty, "OpenStdin": notes.open_stdin, "StdinOnce": False,
-                   "AttachStdin": False, "AttachStdout": not notes.open_stdin, "AttachStderr": True,
-                   "Labels": dict(notes.labels), "Domainname": ""})
+    config.update(
+        {
+            "Tty": notes.tty,
+            "OpenStdin": notes.open_stdin,
+            "StdinOnce": False,
+            "AttachStdin": False,
+            "AttachStdout": not notes.open_stdin,
+            "AttachStderr": True,
+            "Labels": dict(notes.labels),
+            "Domainname": "",
+        }
+    )
     if notes.stop_signal:
         config["StopSignal"] = notes.stop_signal
-    for key in ("Entrypoint", "Cmd"):              # the schema has arrays here, never null
+    for key in ("Entrypoint", "Cmd"):  # the schema has arrays here, never null
         if config.get(key) is None:
             config.pop(key, None)
     doc["Config"] = config
     if not doc.get("GraphDriver", {}).get("Data"):
-        doc["GraphDriver"] = {"Name": "overlay2", "Data": {}}     # the schema wants an object
+        doc["GraphDriver"] = {"Name": "overlay2", "Data": {}}  # the schema wants an object
     return doc
 
 
 def image_size(store: ImageStore, image: Image) -> int:
-    return store.image_size(image)              # the layers' files, as docker counts
+    return store.image_size(image)  # the layers' files, as docker counts
 
 
 def image_summary(store: ImageStore, image: Image, containers: int, parent_id: str = "") -> dict:

@@ -69,7 +69,7 @@ def read_head(rfile: BinaryIO) -> tuple[str, Headers] | None:
     """The start line and headers; ``None`` if the peer closed before sending
     anything (the normal end of a keep-alive connection)."""
     line = read_line(rfile)
-    while line in (b"\r\n", b"\n"):            # tolerate stray empty lines between messages
+    while line in (b"\r\n", b"\n"):  # tolerate stray empty lines between messages
         line = read_line(rfile)
     if not line:
         return None
@@ -97,8 +97,9 @@ class BodyReader:
     ``limit`` caps how many bytes may be read: past it :class:`BodyTooLarge`
     is raised (a daemon must not let one client fill its memory)."""
 
-    def __init__(self, rfile: BinaryIO, headers: Headers, limit: int | None = None,
-                 until_close: bool = False):
+    def __init__(
+        self, rfile: BinaryIO, headers: Headers, limit: int | None = None, until_close: bool = False
+    ):
         self.rfile = rfile
         self.limit = limit
         self.consumed = 0
@@ -138,7 +139,7 @@ class BodyReader:
             return b""
         if self.chunked:
             return self._count(self._read_chunked(size))
-        if self.remaining is None:                       # until the peer closes
+        if self.remaining is None:  # until the peer closes
             data = self.rfile.read1(size) if hasattr(self.rfile, "read1") else self.rfile.read(size)
             if not data:
                 self._done = True
@@ -159,7 +160,7 @@ class BodyReader:
             except ValueError:
                 raise ProtocolError(f"bad chunk size line: {line[:40]!r}") from None
             if self._chunk_left == 0:
-                while read_line(self.rfile) not in (b"\r\n", b"\n", b""):   # trailers
+                while read_line(self.rfile) not in (b"\r\n", b"\n", b""):  # trailers
                     pass
                 self._done = True
                 return b""
@@ -168,7 +169,7 @@ class BodyReader:
             raise ProtocolError("connection closed in the middle of a chunk")
         self._chunk_left -= len(data)
         if self._chunk_left == 0:
-            read_line(self.rfile, 2)                     # the CRLF after the chunk
+            read_line(self.rfile, 2)  # the CRLF after the chunk
         return data
 
     def drain(self, max_bytes: int = 1 << 20) -> bool:

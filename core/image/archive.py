@@ -25,8 +25,10 @@ from .layer_tar import read_layer
 from .reference import parse_reference
 from .store import MEDIA_MANIFEST, REF_ANNOTATION, BlobDigestMismatch, Image, ImageStore, sha256_digest
 
-INDEX_MEDIA_TYPES = ("application/vnd.oci.image.index.v1+json",
-                     "application/vnd.docker.distribution.manifest.list.v2+json")
+INDEX_MEDIA_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
 
 
 class BadArchive(ValueError):
@@ -34,6 +36,7 @@ class BadArchive(ValueError):
 
 
 # ------------------------------------------------------------------- save
+
 
 def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO) -> None:
     """Write ``images`` (each with the names to save it under) as one tar."""
@@ -48,19 +51,34 @@ def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO
             ref = parse_reference(name)
             repo_tags.append(ref.familiar_str())
             repositories.setdefault(ref.familiar, {})[ref.tag] = image.id.removeprefix("sha256:")
-            index.append({"mediaType": MEDIA_MANIFEST, "digest": image.manifest_digest,
-                          "size": len(blobs[image.manifest_digest]),
-                          "annotations": {"io.containerd.image.name": str(ref),
-                                          REF_ANNOTATION: ref.tag}})
+            index.append(
+                {
+                    "mediaType": MEDIA_MANIFEST,
+                    "digest": image.manifest_digest,
+                    "size": len(blobs[image.manifest_digest]),
+                    "annotations": {"io.containerd.image.name": str(ref), REF_ANNOTATION: ref.tag},
+                }
+            )
         if not names:
-            index.append({"mediaType": MEDIA_MANIFEST, "digest": image.manifest_digest,
-                          "size": len(blobs[image.manifest_digest])})
-        docker_manifest.append({"Config": _blob_name(image.id), "RepoTags": repo_tags or None,
-                                "Layers": [_blob_name(d) for d in image.layers]})
+            index.append(
+                {
+                    "mediaType": MEDIA_MANIFEST,
+                    "digest": image.manifest_digest,
+                    "size": len(blobs[image.manifest_digest]),
+                }
+            )
+        docker_manifest.append(
+            {
+                "Config": _blob_name(image.id),
+                "RepoTags": repo_tags or None,
+                "Layers": [_blob_name(d) for d in image.layers],
+            }
+        )
     files = {
         "oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
-        "index.json": json.dumps({"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPES[0],
-                                  "manifests": index}).encode(),
+        "index.json": json.dumps(
+            {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPES[0], "manifests": index}
+        ).encode(),
         "manifest.json": json.dumps(docker_manifest).encode(),
         "repositories": json.dumps(repositories).encode(),
     }
@@ -91,6 +109,7 @@ def _add_file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 # ------------------------------------------------------------------- load
 
+
 def _read_members(stream: BinaryIO) -> dict[str, bytes]:
     """Every regular file of the archive by normalised name (never extracted
     to disk, so names like ``../x`` can do no harm -- they are just keys)."""
@@ -120,8 +139,9 @@ def _checked_blob(members: dict[str, bytes], name: str, digest: str | None = Non
     data = members[name]
     expected = digest or ("sha256:" + name.rsplit("/", 1)[-1] if name.startswith("blobs/sha256/") else None)
     if expected and sha256_digest(data) != expected:
-        raise BlobDigestMismatch(f"{name}: content does not match its digest {expected} "
-                                 f"(it is {sha256_digest(data)})")
+        raise BlobDigestMismatch(
+            f"{name}: content does not match its digest {expected} (it is {sha256_digest(data)})"
+        )
     return data
 
 
@@ -140,7 +160,7 @@ def _checked_layers(raw_layers: list[bytes]) -> list[bytes]:
     tars = []
     for raw in raw_layers:
         tar = uncompress(raw)
-        read_layer(io.BytesIO(tar))          # refuses escapes and device nodes, naming the entry
+        read_layer(io.BytesIO(tar))  # refuses escapes and device nodes, naming the entry
         tars.append(tar)
     return tars
 
@@ -152,8 +172,7 @@ def load(store: ImageStore, stream: BinaryIO) -> list[str]:
         return _load_docker(store, members)
     if "index.json" in members:
         return _load_oci(store, members)
-    raise BadArchive("not an image archive: it has neither manifest.json (docker save) "
-                     "nor index.json (OCI)")
+    raise BadArchive("not an image archive: it has neither manifest.json (docker save) nor index.json (OCI)")
 
 
 def _load_docker(store: ImageStore, members: dict[str, bytes]) -> list[str]:
@@ -169,7 +188,7 @@ def _load_docker(store: ImageStore, members: dict[str, bytes]) -> list[str]:
             raise BadArchive("manifest.json entry lacks Config or Layers") from None
         legacy_digest = None
         if config_name.endswith(".json") and "/" not in config_name:
-            legacy_digest = "sha256:" + config_name[:-5]            # old format: <id>.json
+            legacy_digest = "sha256:" + config_name[:-5]  # old format: <id>.json
         config = _checked_blob(members, config_name, legacy_digest)
         tars = _checked_layers([_checked_blob(members, name) for name in layer_names])
         checked.append((config, tars, entry.get("RepoTags") or []))
@@ -195,13 +214,20 @@ def _load_oci(store: ImageStore, members: dict[str, bytes]) -> list[str]:
         if media in INDEX_MEDIA_TYPES:
             for child in document.get("manifests", []):
                 platform = child.get("platform", {})
-                if platform.get("architecture", "amd64") in ("amd64",) and platform.get("os", "linux") == "linux":
+                if (
+                    platform.get("architecture", "amd64") in ("amd64",)
+                    and platform.get("os", "linux") == "linux"
+                ):
                     visit(child, name)
                     return
             raise BadArchive("the index has no linux/amd64 image")
-        config = _checked_blob(members, _blob_name(document["config"]["digest"]), document["config"]["digest"])
-        raws = [_checked_blob(members, _blob_name(layer["digest"]), layer["digest"])
-                for layer in document.get("layers", [])]
+        config = _checked_blob(
+            members, _blob_name(document["config"]["digest"]), document["config"]["digest"]
+        )
+        raws = [
+            _checked_blob(members, _blob_name(layer["digest"]), layer["digest"])
+            for layer in document.get("layers", [])
+        ]
         checked.append((config, _checked_layers(raws), name))
 
     try:
@@ -214,18 +240,22 @@ def _load_oci(store: ImageStore, members: dict[str, bytes]) -> list[str]:
         # A bare tag ("latest") names no repository: load such an image untagged.
         tag = name if name and (":" in name or "/" in name) else None
         image = store.add_loaded_image(config, tars, tag)
-        loaded.append(f"Loaded image: {parse_reference(tag).familiar_str()}" if tag
-                      else f"Loaded image ID: {image.id}")
+        loaded.append(
+            f"Loaded image: {parse_reference(tag).familiar_str()}" if tag else f"Loaded image ID: {image.id}"
+        )
     return loaded
 
 
 # ---------------------------------------------------------- import / export
 
-def import_rootfs(store: ImageStore, stream: BinaryIO, tag: str | None, message: str = "",
-                  changes: list[str] = ()) -> Image:
+
+def import_rootfs(
+    store: ImageStore, stream: BinaryIO, tag: str | None, message: str = "", changes: list[str] = ()
+) -> Image:
     """``docker import``: a flat filesystem tar becomes a one-layer image."""
     from .commit import apply_change
     from .store import now_rfc3339
+
     try:
         raw = stream.read()
     except OSError as e:
@@ -235,14 +265,23 @@ def import_rootfs(store: ImageStore, stream: BinaryIO, tag: str | None, message:
     for line in changes:
         apply_change(section, line)
     created = now_rfc3339()
-    history = {"created": created, "created_by": "stepbox import", **({"comment": message} if message else {})}
-    config = {"architecture": "amd64", "os": "linux", "created": created, "config": section,
-              "history": [history]}
+    history = {
+        "created": created,
+        "created_by": "stepbox import",
+        **({"comment": message} if message else {}),
+    }
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": created,
+        "config": section,
+        "history": [history],
+    }
     return store.add_image([tar], config, tag=tag)
 
 
 def export_rootfs(entries, out: BinaryIO) -> None:
     """``docker export``: a flattened filesystem (see :mod:`.flatten`) as a tar."""
     from .layer_tar import write_layer
-    write_layer(entries, out)
 
+    write_layer(entries, out)

@@ -58,14 +58,29 @@ def busybox_entries(binary: bytes, applets: list[str]) -> list[LayerEntry]:
     def d(path: str, mode: int = 0o755) -> LayerEntry:
         return LayerEntry(path, EntryKind.DIR, mode=mode)
 
-    entries = [d("bin"), d("dev"), d("etc"), d("home"), d("root", 0o700), d("tmp", 0o1777),
-               d("usr"), d("usr/sbin"), d("var"), d("var/spool"), d("var/spool/mail"), d("var/www"),
-               LayerEntry("bin/busybox", EntryKind.FILE, mode=0o755, data=binary),
-               LayerEntry("etc/passwd", EntryKind.FILE, data=PASSWD.encode()),
-               LayerEntry("etc/group", EntryKind.FILE, data=GROUP.encode())]
+    entries = [
+        d("bin"),
+        d("dev"),
+        d("etc"),
+        d("home"),
+        d("root", 0o700),
+        d("tmp", 0o1777),
+        d("usr"),
+        d("usr/sbin"),
+        d("var"),
+        d("var/spool"),
+        d("var/spool/mail"),
+        d("var/www"),
+        LayerEntry("bin/busybox", EntryKind.FILE, mode=0o755, data=binary),
+        LayerEntry("etc/passwd", EntryKind.FILE, data=PASSWD.encode()),
+        LayerEntry("etc/group", EntryKind.FILE, data=GROUP.encode()),
+    ]
     # Every applet is a hardlink to the one binary, as in Docker Hub's image.
-    entries += [LayerEntry(f"bin/{name}", EntryKind.HARDLINK, mode=0o755, link="bin/busybox")
-                for name in sorted(set(applets)) if name and "/" not in name and name != "busybox"]
+    entries += [
+        LayerEntry(f"bin/{name}", EntryKind.HARDLINK, mode=0o755, link="bin/busybox")
+        for name in sorted(set(applets))
+        if name and "/" not in name and name != "busybox"
+    ]
     return entries
 
 
@@ -80,16 +95,23 @@ def ensure_busybox(store: ImageStore, kernel: Kernel, say=lambda msg: None) -> I
         raise NoBaseImage(
             "No such image: busybox, and this host has no static busybox binary to build it from. "
             "Install one (Debian/Ubuntu: apt-get install busybox-static) or load an image "
-            "with `stepbox load`.")
+            "with `stepbox load`."
+        )
     binary, applets = found
-    source = ("the host's busybox binary" if binary.startswith(b"\x7fELF")
-              else "the simulator's stand-in busybox")
+    source = (
+        "the host's busybox binary" if binary.startswith(b"\x7fELF") else "the simulator's stand-in busybox"
+    )
     buf = io.BytesIO()
     write_layer(busybox_entries(binary, applets), buf)
     config = {
-        "architecture": "amd64", "os": "linux", "created": BOOTSTRAP_CREATED,
-        "config": {"Env": [f"PATH={DEFAULT_PATH}"], "Cmd": ["sh"],
-                   "Labels": {"org.stepbox.bootstrap": source}},
+        "architecture": "amd64",
+        "os": "linux",
+        "created": BOOTSTRAP_CREATED,
+        "config": {
+            "Env": [f"PATH={DEFAULT_PATH}"],
+            "Cmd": ["sh"],
+            "Labels": {"org.stepbox.bootstrap": source},
+        },
         "history": [{"created": BOOTSTRAP_CREATED, "created_by": f"stepbox bootstrap from {source}"}],
     }
     image = store.add_image([buf.getvalue()], config, tag=BUSYBOX_REF)

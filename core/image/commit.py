@@ -19,8 +19,18 @@ from .layer_tar import write_layer
 from .store import Image, ImageStore, now_rfc3339
 
 # The instructions `docker commit --change` accepts.
-CHANGE_INSTRUCTIONS = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER",
-                       "VOLUME", "WORKDIR", "STOPSIGNAL")
+CHANGE_INSTRUCTIONS = (
+    "CMD",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "LABEL",
+    "ONBUILD",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+    "STOPSIGNAL",
+)
 
 
 class InvalidChange(ValueError):
@@ -42,7 +52,7 @@ def _exec_or_shell(argument: str) -> list[str]:
 
 def _pairs(argument: str, what: str) -> dict[str, str]:
     words = shlex.split(argument)
-    if len(words) >= 1 and "=" not in words[0]:          # legacy form: ENV KEY value with spaces
+    if len(words) >= 1 and "=" not in words[0]:  # legacy form: ENV KEY value with spaces
         if len(words) < 2 and what == "ENV":
             raise InvalidChange(f"ENV {argument}: ENV names can not be blank and need a value")
         key, _, value = argument.strip().partition(" ")
@@ -61,8 +71,9 @@ def apply_change(config: dict, line: str) -> None:
     instruction, _, argument = line.strip().partition(" ")
     instruction = instruction.upper()
     if instruction not in CHANGE_INSTRUCTIONS:
-        raise InvalidChange(f"{instruction} is not a valid change command "
-                            f"(allowed: {', '.join(CHANGE_INSTRUCTIONS)})")
+        raise InvalidChange(
+            f"{instruction} is not a valid change command (allowed: {', '.join(CHANGE_INSTRUCTIONS)})"
+        )
     if not argument.strip():
         raise InvalidChange(f"{instruction} requires at least one argument")
     if instruction == "CMD":
@@ -95,9 +106,18 @@ def apply_change(config: dict, line: str) -> None:
         config["OnBuild"] = [*(config.get("OnBuild") or []), argument.strip()]
 
 
-def commit_layer(store: ImageStore, parent: Image, changes: list[LayerEntry], *,
-                 container_config: dict, created_by: str, ref: str | None,
-                 message: str = "", author: str = "", change_lines: list[str] = ()) -> Image:
+def commit_layer(
+    store: ImageStore,
+    parent: Image,
+    changes: list[LayerEntry],
+    *,
+    container_config: dict,
+    created_by: str,
+    ref: str | None,
+    message: str = "",
+    author: str = "",
+    change_lines: list[str] = (),
+) -> Image:
     """A new image: ``parent``'s layers plus ``changes`` as one more layer."""
     config = copy.deepcopy(parent.config)
     section = config.setdefault("config", {})

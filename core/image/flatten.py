@@ -34,7 +34,9 @@ def apply_layer(tree: dict[str, LayerEntry], entries: Iterable[LayerEntry]) -> N
             _drop_subtree(tree, entry.path)
             continue
         previous = tree.get(entry.path)
-        if entry.kind is EntryKind.DIR and (entry.opaque or (previous and previous.kind is not EntryKind.DIR)):
+        if entry.kind is EntryKind.DIR and (
+            entry.opaque or (previous and previous.kind is not EntryKind.DIR)
+        ):
             _drop_subtree(tree, entry.path)
         elif entry.kind is not EntryKind.DIR and previous and previous.kind is EntryKind.DIR:
             _drop_subtree(tree, entry.path)

@@ -39,9 +39,16 @@ def history_rows(store: ImageStore, image: Image) -> list[dict]:
         size = 0
         if not entry.get("empty_layer") and layers:
             size = store.layer_size(layers.pop(0))
-        rows.append({"Id": MISSING, "Created": unix_time(entry.get("created")),
-                     "CreatedBy": entry.get("created_by", ""), "Tags": None, "Size": size,
-                     "Comment": entry.get("comment", "")})
+        rows.append(
+            {
+                "Id": MISSING,
+                "Created": unix_time(entry.get("created")),
+                "CreatedBy": entry.get("created_by", ""),
+                "Tags": None,
+                "Size": size,
+                "Comment": entry.get("comment", ""),
+            }
+        )
     # An image's own last step is row len(history) - 1; its parent's last
     # step comes before it, and so on down the chain of local images.
     images = {other.id: other for other in store.list()}

@@ -72,7 +72,7 @@ def read_layer(stream: BinaryIO) -> list[LayerEntry]:
                 else:
                     symlinks.discard(entry.path)
                 if entry.kind is EntryKind.DIR and entry.path in entries and entries[entry.path].opaque:
-                    entry = _with(entry, opaque=True)   # the opaque marker may come first
+                    entry = _with(entry, opaque=True)  # the opaque marker may come first
                 entries[entry.path] = entry
         except (tarfile.TarError, EOFError, OSError) as e:
             raise UnsafeLayer(f"layer tar is truncated or corrupt: {e}") from None
@@ -90,24 +90,28 @@ def content_size(stream: BinaryIO) -> int:
         raise UnsafeLayer(f"layer tar is truncated or corrupt: {e}") from None
 
 
-def _entry_from_member(archive: tarfile.TarFile, m: tarfile.TarInfo,
-                       seen: dict[str, LayerEntry], symlinks: set[str]) -> LayerEntry | None:
+def _entry_from_member(
+    archive: tarfile.TarFile, m: tarfile.TarInfo, seen: dict[str, LayerEntry], symlinks: set[str]
+) -> LayerEntry | None:
     path = normalise_path(m.name)
     if not path:
-        return None                                  # "./" itself
+        return None  # "./" itself
     parent, base = posixpath.split(path)
     _refuse_through_symlink(m.name, parent, symlinks)
     common = dict(mode=m.mode & 0o7777, uid=m.uid, gid=m.gid, mtime=float(m.mtime))
 
     if base == OPAQUE_MARKER:
         old = seen.get(parent)
-        return LayerEntry(parent, EntryKind.DIR, opaque=True,
-                          **(dict(mode=old.mode, uid=old.uid, gid=old.gid, mtime=old.mtime)
-                             if old else dict(mode=0o755)))
+        return LayerEntry(
+            parent,
+            EntryKind.DIR,
+            opaque=True,
+            **(dict(mode=old.mode, uid=old.uid, gid=old.gid, mtime=old.mtime) if old else dict(mode=0o755)),
+        )
     if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
-        return None                                  # aufs bookkeeping (.wh..wh.plnk etc.)
+        return None  # aufs bookkeeping (.wh..wh.plnk etc.)
     if base.startswith(WHITEOUT_PREFIX):
-        return LayerEntry(posixpath.join(parent, base[len(WHITEOUT_PREFIX):]), EntryKind.WHITEOUT)
+        return LayerEntry(posixpath.join(parent, base[len(WHITEOUT_PREFIX) :]), EntryKind.WHITEOUT)
 
     if m.isdir():
         return LayerEntry(path, EntryKind.DIR, **common)
@@ -123,14 +127,18 @@ def _entry_from_member(archive: tarfile.TarFile, m: tarfile.TarInfo,
         if target not in seen or seen[target].kind not in (EntryKind.FILE, EntryKind.HARDLINK):
             raise UnsafeLayer(
                 f"layer entry {m.name!r} is a hardlink to {m.linkname!r}, "
-                "which is not a regular file earlier in the same layer")
+                "which is not a regular file earlier in the same layer"
+            )
         if seen[target].kind is EntryKind.HARDLINK:
             target = seen[target].link
         return LayerEntry(path, EntryKind.HARDLINK, link=target, **common)
     if m.ischr() and m.devmajor == 0 and m.devminor == 0:
         return LayerEntry(path, EntryKind.WHITEOUT)
-    kind = {tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device",
-            tarfile.FIFOTYPE: "FIFO"}.get(m.type, f"special file (type {m.type!r})")
+    kind = {
+        tarfile.CHRTYPE: "character device",
+        tarfile.BLKTYPE: "block device",
+        tarfile.FIFOTYPE: "FIFO",
+    }.get(m.type, f"special file (type {m.type!r})")
     raise UnsafeLayer(f"layer entry {m.name!r} is a {kind}; layers may not contain device nodes")
 
 
@@ -139,13 +147,14 @@ def _refuse_through_symlink(name: str, parent: str, symlinks: set[str]) -> None:
     while probe:
         if probe in symlinks:
             raise UnsafeLayer(
-                f"layer entry {name!r} would be written through the symlink {probe!r} "
-                "(a symlink escape)")
+                f"layer entry {name!r} would be written through the symlink {probe!r} (a symlink escape)"
+            )
         probe = posixpath.dirname(probe)
 
 
 def _with(entry: LayerEntry, **changes) -> LayerEntry:
     from dataclasses import replace
+
     return replace(entry, **changes)
 
 

@@ -42,14 +42,14 @@ def parents(images: Iterable[Image]) -> dict[str, str]:
     found = {}
     for image in images:
         history = histories[image.id]
-        for length in range(len(history) - 1, 0, -1):          # the nearest ancestor first
+        for length in range(len(history) - 1, 0, -1):  # the nearest ancestor first
             prefix = history[:length]
             layers = _layers_in(prefix)
             if layers > len(image.diff_ids):
                 continue
             candidates = [i for i in by_key.get((prefix, image.diff_ids[:layers]), ()) if i != image.id]
             if candidates:
-                found[image.id] = min(candidates)              # equal histories: any, but always the same
+                found[image.id] = min(candidates)  # equal histories: any, but always the same
                 break
     return found
 

@@ -28,7 +28,7 @@ class InvalidReference(ValueError):
 @dataclass(frozen=True)
 class Reference:
     registry: str
-    repository: str          # "library/busybox"
+    repository: str  # "library/busybox"
     tag: str | None
     digest: str | None
 
@@ -69,7 +69,9 @@ def parse_reference(text: str) -> Reference:
     if "@" in rest:
         rest, digest = rest.split("@", 1)
         if not _DIGEST.match(digest):
-            raise InvalidReference(f"invalid reference format: {text!r}: digest must be sha256: and 64 hex digits")
+            raise InvalidReference(
+                f"invalid reference format: {text!r}: digest must be sha256: and 64 hex digits"
+            )
     tag = None
     last = rest.rsplit("/", 1)[-1]
     if ":" in last:

@@ -22,8 +22,8 @@ import io
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-from datetime import datetime, timezone
 
 from stepbox.core.atomic import atomic_write, atomic_write_json, read_json, sweep_temporaries
 from stepbox.core.kernel import LayerEntry
@@ -51,16 +51,16 @@ def sha256_digest(data: bytes) -> str:
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
 class Image:
-    id: str                     # config digest
+    id: str  # config digest
     manifest_digest: str
     config: dict
-    layers: tuple[str, ...]     # layer blob digests, bottom first
-    tags: tuple[str, ...]       # familiar names: "busybox:latest"
+    layers: tuple[str, ...]  # layer blob digests, bottom first
+    tags: tuple[str, ...]  # familiar names: "busybox:latest"
 
     @property
     def diff_ids(self) -> tuple[str, ...]:
@@ -126,7 +126,7 @@ class ImageStore:
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         if self._index_cache is None or self._index_cache[0] != key:
             self._index_cache = (key, read_json(self._index_path))
-        return self._index_cache[1]          # read-only: writers use _locked_index
+        return self._index_cache[1]  # read-only: writers use _locked_index
 
     # -- images -----------------------------------------------------------
     @property
@@ -159,7 +159,7 @@ class ImageStore:
                 layer_digests.append(self.put_blob(layer))
                 sizes.append(len(layer))
         config = dict(config)
-        config["rootfs"] = {"type": "layers", "diff_ids": layer_digests}   # uncompressed: digest == diff_id
+        config["rootfs"] = {"type": "layers", "diff_ids": layer_digests}  # uncompressed: digest == diff_id
         config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
         return self._add_manifest(config_bytes, layer_digests, sizes, tag)
 
@@ -170,32 +170,36 @@ class ImageStore:
         config = json.loads(config_bytes)
         diff_ids = config.get("rootfs", {}).get("diff_ids", [])
         if len(diff_ids) != len(layer_tars):
-            raise BlobDigestMismatch(f"image config lists {len(diff_ids)} layers, the image has {len(layer_tars)}")
+            raise BlobDigestMismatch(
+                f"image config lists {len(diff_ids)} layers, the image has {len(layer_tars)}"
+            )
         digests = []
         for number, (expected, tar) in enumerate(zip(diff_ids, layer_tars), 1):
             digests.append(self.put_blob(tar, expected=expected) if isinstance(tar, bytes) else tar)
         sizes = [os.path.getsize(self.blob_path(d)) for d in digests]
         return self._add_manifest(config_bytes, digests, sizes, tag)
 
-    def _add_manifest(self, config_bytes: bytes, layer_digests: list[str], sizes: list[int],
-                      tag: str | None) -> Image:
+    def _add_manifest(
+        self, config_bytes: bytes, layer_digests: list[str], sizes: list[int], tag: str | None
+    ) -> Image:
         config_digest = self.put_blob(config_bytes)
         manifest = {
             "schemaVersion": 2,
             "mediaType": MEDIA_MANIFEST,
             "config": {"mediaType": MEDIA_CONFIG, "digest": config_digest, "size": len(config_bytes)},
-            "layers": [{"mediaType": MEDIA_LAYER, "digest": d, "size": size}
-                       for d, size in zip(layer_digests, sizes)],
+            "layers": [
+                {"mediaType": MEDIA_LAYER, "digest": d, "size": size} for d, size in zip(layer_digests, sizes)
+            ],
         }
         manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
         manifest_digest = self.put_blob(manifest_bytes)
         with self._locked_index() as index:
-            descriptor = {"mediaType": MEDIA_MANIFEST, "digest": manifest_digest,
-                          "size": len(manifest_bytes)}
+            descriptor = {"mediaType": MEDIA_MANIFEST, "digest": manifest_digest, "size": len(manifest_bytes)}
             if tag is not None:
                 ref = str(parse_reference(tag))
-                index["manifests"] = [m for m in index["manifests"]
-                                      if m.get("annotations", {}).get(REF_ANNOTATION) != ref]
+                index["manifests"] = [
+                    m for m in index["manifests"] if m.get("annotations", {}).get(REF_ANNOTATION) != ref
+                ]
                 descriptor["annotations"] = {REF_ANNOTATION: ref}
             if descriptor not in index["manifests"]:
                 index["manifests"].append(descriptor)
@@ -214,7 +218,9 @@ class ImageStore:
             return self._load(by_ref[str(ref)])
         prefix = name.removeprefix("sha256:")
         if len(prefix) >= 4 and all(c in "0123456789abcdef" for c in prefix):
-            matches = {img.id: img for img in self.list() if img.id.removeprefix("sha256:").startswith(prefix)}
+            matches = {
+                img.id: img for img in self.list() if img.id.removeprefix("sha256:").startswith(prefix)
+            }
             if len(matches) == 1:
                 return next(iter(matches.values()))
         if ref is None:
@@ -241,8 +247,13 @@ class ImageStore:
                 refs.append(ref)
         # In docker's order: by full name (docker.io/library/app:1 < …:other).
         tags = tuple(parse_reference(ref).familiar_str() for ref in sorted(refs))
-        return Image(config_digest, manifest_digest, config,
-                     tuple(layer["digest"] for layer in manifest["layers"]), tags)
+        return Image(
+            config_digest,
+            manifest_digest,
+            config,
+            tuple(layer["digest"] for layer in manifest["layers"]),
+            tags,
+        )
 
     def _config_of(self, manifest_digest: str) -> str:
         return self._json_blob(manifest_digest)["config"]["digest"]
@@ -250,26 +261,32 @@ class ImageStore:
     def tag(self, image: Image, tag: str) -> None:
         ref = str(parse_reference(tag))
         with self._locked_index() as index:
-            index["manifests"] = [m for m in index["manifests"]
-                                  if m.get("annotations", {}).get(REF_ANNOTATION) != ref]
-            index["manifests"].append({"mediaType": MEDIA_MANIFEST, "digest": image.manifest_digest,
-                                       "size": os.path.getsize(self.blob_path(image.manifest_digest)),
-                                       "annotations": {REF_ANNOTATION: ref}})
+            index["manifests"] = [
+                m for m in index["manifests"] if m.get("annotations", {}).get(REF_ANNOTATION) != ref
+            ]
+            index["manifests"].append(
+                {
+                    "mediaType": MEDIA_MANIFEST,
+                    "digest": image.manifest_digest,
+                    "size": os.path.getsize(self.blob_path(image.manifest_digest)),
+                    "annotations": {REF_ANNOTATION: ref},
+                }
+            )
 
     def untag(self, tag: str) -> bool:
         """Remove one name; True if it existed."""
         ref = str(parse_reference(tag))
         with self._locked_index() as index:
             before = len(index["manifests"])
-            index["manifests"] = [m for m in index["manifests"]
-                                  if m.get("annotations", {}).get(REF_ANNOTATION) != ref]
+            index["manifests"] = [
+                m for m in index["manifests"] if m.get("annotations", {}).get(REF_ANNOTATION) != ref
+            ]
             return len(index["manifests"]) != before
 
     def delete(self, image: Image) -> None:
         """Forget every name and manifest of ``image``; blobs go at :meth:`gc`."""
         with self._locked_index() as index:
-            index["manifests"] = [m for m in index["manifests"]
-                                  if self._config_of(m["digest"]) != image.id]
+            index["manifests"] = [m for m in index["manifests"] if self._config_of(m["digest"]) != image.id]
 
     def gc(self, keep: set[str] = frozenset()) -> list[str]:
         """Delete blobs no manifest in the index refers to (nor ``keep``);
@@ -311,6 +328,6 @@ class ImageStore:
 def _flock(f) -> None:
     try:
         import fcntl
-    except ImportError:          # Windows: a single user, best effort
+    except ImportError:  # Windows: a single user, best effort
         return
     fcntl.flock(f.fileno(), fcntl.LOCK_EX)

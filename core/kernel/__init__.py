@@ -20,16 +20,44 @@ from .kernel import Kernel
 from .namespaces import NamespaceKind, Namespaces
 from .observe import CgroupNode, MountEntry, ProcessInfo
 from .processes import (
-    DOCKER_DEFAULT_CAPABILITIES, ExitStatus, MountSpec, ProcessHandle, Processes, SpawnSpec, Stdio,
+    DOCKER_DEFAULT_CAPABILITIES,
+    ExitStatus,
+    MountSpec,
+    Processes,
+    ProcessHandle,
+    SpawnSpec,
+    Stdio,
 )
 from .trace import KernelOp, Tracer
 from .unionfs import EntryKind, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
 
 __all__ = [
-    "DOCKER_DEFAULT_CAPABILITIES", "MountSpec",
-    "BackendUnavailable", "CgroupLimits", "CgroupNode", "CgroupStats", "Cgroups",
-    "EntryKind", "ExecFailed", "ExitStatus", "FileOps", "Kernel", "KernelError",
-    "KernelOp", "LayerEntry", "MountEntry", "NamespaceKind", "Namespaces",
-    "NotSupported", "ProcessHandle", "ProcessInfo", "Processes", "SpawnSpec",
-    "StatResult", "Stdio", "Tracer", "UnionFS", "UnionMount",
+    "DOCKER_DEFAULT_CAPABILITIES",
+    "MountSpec",
+    "BackendUnavailable",
+    "CgroupLimits",
+    "CgroupNode",
+    "CgroupStats",
+    "Cgroups",
+    "EntryKind",
+    "ExecFailed",
+    "ExitStatus",
+    "FileOps",
+    "Kernel",
+    "KernelError",
+    "KernelOp",
+    "LayerEntry",
+    "MountEntry",
+    "NamespaceKind",
+    "Namespaces",
+    "NotSupported",
+    "ProcessHandle",
+    "ProcessInfo",
+    "Processes",
+    "SpawnSpec",
+    "StatResult",
+    "Stdio",
+    "Tracer",
+    "UnionFS",
+    "UnionMount",
 ]

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class CgroupLimits:
-    memory_bytes: int | None = None     # memory.max / memory.limit_in_bytes
-    pids_max: int | None = None         # pids.max
-    cpu_quota_us: int | None = None     # cpu.max "QUOTA PERIOD" / cpu.cfs_quota_us
-    cpu_period_us: int = 100_000        # cpu.cfs_period_us (Docker's default)
+    memory_bytes: int | None = None  # memory.max / memory.limit_in_bytes
+    pids_max: int | None = None  # pids.max
+    cpu_quota_us: int | None = None  # cpu.max "QUOTA PERIOD" / cpu.cfs_quota_us
+    cpu_period_us: int = 100_000  # cpu.cfs_period_us (Docker's default)
 
     @classmethod
-    def from_cpus(cls, cpus: float, **kw) -> "CgroupLimits":
+    def from_cpus(cls, cpus: float, **kw) -> CgroupLimits:
         """Docker's ``--cpus N``: quota = N * period."""
         period = kw.pop("cpu_period_us", 100_000)
         return cls(cpu_quota_us=int(cpus * period), cpu_period_us=period, **kw)
@@ -38,7 +38,7 @@ class CgroupStats:
     memory_events: dict[str, int] = field(default_factory=lambda: {"oom": 0, "oom_kill": 0})
     pids_current: int = 0
     pids_max: int | None = None
-    pids_events_max: int = 0            # forks refused because of pids.max
+    pids_events_max: int = 0  # forks refused because of pids.max
     cpu_usage_usec: int = 0
     cpu_nr_periods: int = 0
     cpu_nr_throttled: int = 0

@@ -13,7 +13,7 @@ from .unionfs import UnionFS
 
 
 class Kernel(ABC):
-    name: str                    # "linux" or "sim"
+    name: str  # "linux" or "sim"
     tracer: Tracer
     namespaces: Namespaces
     cgroups: Cgroups

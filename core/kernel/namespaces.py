@@ -13,28 +13,36 @@ from abc import ABC, abstractmethod
 
 
 class NamespaceKind(str, enum.Enum):
-    PID = "pid"        # process IDs: the container's first process is PID 1
-    UTS = "uts"        # hostname and domain name
-    MNT = "mnt"        # the mount table (and so the root filesystem)
-    NET = "net"        # network interfaces, routes, ports
-    IPC = "ipc"        # System V IPC, POSIX message queues
-    USER = "user"      # uid/gid mappings
+    PID = "pid"  # process IDs: the container's first process is PID 1
+    UTS = "uts"  # hostname and domain name
+    MNT = "mnt"  # the mount table (and so the root filesystem)
+    NET = "net"  # network interfaces, routes, ports
+    IPC = "ipc"  # System V IPC, POSIX message queues
+    USER = "user"  # uid/gid mappings
     CGROUP = "cgroup"  # the view of the cgroup tree
 
     @property
     def clone_flag(self) -> str:
         """The clone(2)/unshare(2) flag that creates this kind."""
         return {
-            "pid": "CLONE_NEWPID", "uts": "CLONE_NEWUTS", "mnt": "CLONE_NEWNS",
-            "net": "CLONE_NEWNET", "ipc": "CLONE_NEWIPC", "user": "CLONE_NEWUSER",
+            "pid": "CLONE_NEWPID",
+            "uts": "CLONE_NEWUTS",
+            "mnt": "CLONE_NEWNS",
+            "net": "CLONE_NEWNET",
+            "ipc": "CLONE_NEWIPC",
+            "user": "CLONE_NEWUSER",
             "cgroup": "CLONE_NEWCGROUP",
         }[self.value]
 
 
 # The kinds Docker gives every container by default (user namespaces are opt-in).
 DEFAULT_CONTAINER_NAMESPACES = (
-    NamespaceKind.PID, NamespaceKind.UTS, NamespaceKind.MNT,
-    NamespaceKind.NET, NamespaceKind.IPC, NamespaceKind.CGROUP,
+    NamespaceKind.PID,
+    NamespaceKind.UTS,
+    NamespaceKind.MNT,
+    NamespaceKind.NET,
+    NamespaceKind.IPC,
+    NamespaceKind.CGROUP,
 )
 
 

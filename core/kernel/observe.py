@@ -12,13 +12,13 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class ProcessInfo:
-    pid: int                      # host PID
-    ppid: int                     # host PID of the parent
-    ns_pid: int                   # PID inside its own PID namespace
+    pid: int  # host PID
+    ppid: int  # host PID of the parent
+    ns_pid: int  # PID inside its own PID namespace
     argv: tuple[str, ...]
-    state: str                    # "R" running, "S" sleeping, "Z" zombie, "T" stopped/frozen
-    namespaces: dict[str, int] = field(default_factory=dict, hash=False)   # kind -> inode
-    cgroup: str = ""              # path as /proc/PID/cgroup's v2 line shows it
+    state: str  # "R" running, "S" sleeping, "Z" zombie, "T" stopped/frozen
+    namespaces: dict[str, int] = field(default_factory=dict, hash=False)  # kind -> inode
+    cgroup: str = ""  # path as /proc/PID/cgroup's v2 line shows it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -41,7 +41,7 @@ class MountEntry:
 class CgroupNode:
     path: str
     procs: list[int] = field(default_factory=list)
-    children: list["CgroupNode"] = field(default_factory=list)
+    children: list[CgroupNode] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -32,9 +32,9 @@ class Stdio:
 @dataclass(frozen=True)
 class SpawnSpec:
     namespaces: tuple[NamespaceKind, ...] = DEFAULT_CONTAINER_NAMESPACES
-    cgroup: str | None = None                  # joined before the process runs anything
+    cgroup: str | None = None  # joined before the process runs anything
     stdio: Stdio | None = None
-    uid_map: tuple[tuple[int, int, int], ...] = ()   # (inside, outside, count), user ns only
+    uid_map: tuple[tuple[int, int, int], ...] = ()  # (inside, outside, count), user ns only
     gid_map: tuple[tuple[int, int, int], ...] = ()
 
 
@@ -45,8 +45,8 @@ class MountSpec:
 
     source: str
     target: str
-    fstype: str                                # "proc", "tmpfs", "sysfs", "devpts", "mqueue", "bind"
-    options: tuple[str, ...] = ()              # "ro", "nosuid", "nodev", "noexec", "rbind", "mode=755" ...
+    fstype: str  # "proc", "tmpfs", "sysfs", "devpts", "mqueue", "bind"
+    options: tuple[str, ...] = ()  # "ro", "nosuid", "nodev", "noexec", "rbind", "mode=755" ...
 
 
 @dataclass(frozen=True)
@@ -58,28 +58,41 @@ class ExitStatus:
     signal: int | None = None
 
     @classmethod
-    def exited(cls, code: int) -> "ExitStatus":
+    def exited(cls, code: int) -> ExitStatus:
         return cls(code=code & 0xFF)
 
     @classmethod
-    def killed(cls, sig: int) -> "ExitStatus":
+    def killed(cls, sig: int) -> ExitStatus:
         return cls(code=128 + sig, signal=sig)
 
 
 # Docker's default capability set (moby's oci/caps/defaults.go): CapEff
 # 00000000a80425fb.  Everything else is dropped before exec.
-DOCKER_DEFAULT_CAPABILITIES = frozenset({
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-})
+DOCKER_DEFAULT_CAPABILITIES = frozenset(
+    {
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+    }
+)
 
 
 class ProcessHandle(ABC):
     """A process this backend started.  Until :meth:`exec` it runs no code of
     the image and performs the in-container operations it is asked for."""
 
-    pid: int                                   # host PID
+    pid: int  # host PID
 
     # -- operations the process performs on itself, before exec ----------
     @abstractmethod
@@ -112,8 +125,9 @@ class ProcessHandle(ABC):
         """Drop every capability not in ``keep`` and set no_new_privs."""
 
     @abstractmethod
-    def exec(self, argv: list[str], env: dict[str, str], cwd: str = "/",
-             user: tuple[int, int] = (0, 0)) -> None:
+    def exec(
+        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] = (0, 0)
+    ) -> None:
         """execve(2) the command, searched in PATH like execvp.
         Raises :class:`~.errors.ExecFailed` if it cannot be started."""
 
@@ -139,8 +153,9 @@ class Processes(ABC):
         waits for in-container operations (see :class:`ProcessHandle`)."""
 
     @abstractmethod
-    def exec_in(self, target_pid: int, argv: list[str], env: dict[str, str],
-                cwd: str, stdio: Stdio) -> ProcessHandle:
+    def exec_in(
+        self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str, stdio: Stdio
+    ) -> ProcessHandle:
         """``docker exec``: setns(2) into every namespace and the cgroup of
         ``target_pid`` and start ``argv`` there (already exec'd)."""
 

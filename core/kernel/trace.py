@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class KernelOp:
-    call: str      # syscall or file, e.g. "mount", "clone", "write /sys/fs/cgroup/.../memory.max"
-    detail: str    # arguments in the form a man page would show them
+    call: str  # syscall or file, e.g. "mount", "clone", "write /sys/fs/cgroup/.../memory.max"
+    detail: str  # arguments in the form a man page would show them
 
     def __str__(self) -> str:
         return f"{self.call}({self.detail})"
@@ -24,7 +24,7 @@ class KernelOp:
 @dataclass
 class Tracer:
     ops: list[KernelOp] = field(default_factory=list)
-    enabled: bool = True   # benchmarks switch recording off
+    enabled: bool = True  # benchmarks switch recording off
 
     def record(self, call: str, detail: str = "") -> None:
         if self.enabled:
@@ -43,4 +43,5 @@ def execvp_detail(argv: list[str], env: dict[str, str]) -> str:
     (execvp searches $PATH inside the container), the argv, and how many
     environment variables -- not their values, which may be secrets."""
     import json
+
     return f"{json.dumps(argv[0])}, {json.dumps(list(argv))}, [{len(env)} vars]"

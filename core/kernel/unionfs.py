@@ -32,8 +32,8 @@ class EntryKind(str, enum.Enum):
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"
-    HARDLINK = "hardlink"   # only in changesets: "same inode as `link`"
-    WHITEOUT = "whiteout"   # only in changesets: "this name is deleted"
+    HARDLINK = "hardlink"  # only in changesets: "same inode as `link`"
+    WHITEOUT = "whiteout"  # only in changesets: "this name is deleted"
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,13 @@ class LayerEntry:
 
     path: str
     kind: EntryKind
-    mode: int = 0o644          # permission bits (07777)
+    mode: int = 0o644  # permission bits (07777)
     uid: int = 0
     gid: int = 0
     mtime: float = 0.0
-    data: bytes = b""          # FILE contents
-    link: str = ""             # SYMLINK target, or HARDLINK: path of the entry it links to
-    opaque: bool = False       # DIR only: hides lower layers' contents at this path
+    data: bytes = b""  # FILE contents
+    link: str = ""  # SYMLINK target, or HARDLINK: path of the entry it links to
+    opaque: bool = False  # DIR only: hides lower layers' contents at this path
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ class StatResult:
     """What lstat(2) tells a user that both backends can agree on (no inode
     numbers or times: those legitimately differ)."""
 
-    kind: EntryKind            # FILE, DIR or SYMLINK (also "chardev" for devices: see `is_device`)
-    mode: int                  # permission bits (07777)
+    kind: EntryKind  # FILE, DIR or SYMLINK (also "chardev" for devices: see `is_device`)
+    mode: int  # permission bits (07777)
     uid: int
     gid: int
     size: int
@@ -131,9 +131,9 @@ class UnionMount:
     on Linux, a path in the simulated host's mount namespace on the sim)."""
 
     target: str
-    lowers: tuple[str, ...]    # layer ids, top-most first (overlayfs lowerdir order)
-    upper: str                 # layer id of the read-write layer
-    options: str               # the mount options as the kernel shows them
+    lowers: tuple[str, ...]  # layer ids, top-most first (overlayfs lowerdir order)
+    upper: str  # layer id of the read-write layer
+    options: str  # the mount options as the kernel shows them
 
 
 class UnionFS(ABC):

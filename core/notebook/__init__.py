@@ -20,7 +20,13 @@ Nothing here is a separate "demo" path: every step executed is a step of
 
 from .controls import StepView, Walkthrough
 from .diagrams import (
-    CgroupBox, LayerBox, Meter, ProcNode, architecture_svg, cgroup_tree_svg, layer_stack_svg,
+    CgroupBox,
+    LayerBox,
+    Meter,
+    ProcNode,
+    architecture_svg,
+    cgroup_tree_svg,
+    layer_stack_svg,
     process_tree_svg,
 )
 from .lab import Lab, open_lab, resolve_backend
@@ -28,8 +34,24 @@ from .tables import Html, code_list, html_table, side_by_side, size
 from .walks import ContainerWalk, container_walk
 
 __all__ = [
-    "CgroupBox", "ContainerWalk", "Html", "Lab", "LayerBox", "Meter", "ProcNode", "StepView",
-    "Walkthrough", "architecture_svg", "cgroup_tree_svg", "code_list", "container_walk",
-    "html_table", "layer_stack_svg", "open_lab", "process_tree_svg", "resolve_backend", "side_by_side",
+    "CgroupBox",
+    "ContainerWalk",
+    "Html",
+    "Lab",
+    "LayerBox",
+    "Meter",
+    "ProcNode",
+    "StepView",
+    "Walkthrough",
+    "architecture_svg",
+    "cgroup_tree_svg",
+    "code_list",
+    "container_walk",
+    "html_table",
+    "layer_stack_svg",
+    "open_lab",
+    "process_tree_svg",
+    "resolve_backend",
+    "side_by_side",
     "size",
 ]

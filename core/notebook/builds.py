@@ -25,14 +25,14 @@ class BuildWalk(Walkthrough):
         """The build's state (a BuildSession): current image, cache hits, result."""
         return self.stepper.ctx
 
-    lines: list[str]            # everything the builder printed in this build
+    lines: list[str]  # everything the builder printed in this build
 
 
 def build_walk(lab, context_dir: str, tags: tuple[str, ...] = (), no_cache: bool = False) -> BuildWalk:
     """Step through building ``context_dir``'s Dockerfile in ``lab``'s engine
     (the build cache lives in the lab's state directory)."""
-    lines: list[str] = []              # what the builder printed, this build
-    shown = [0]                        # how many of them a step has shown already
+    lines: list[str] = []  # what the builder printed, this build
+    shown = [0]  # how many of them a step has shown already
     cache = BuildCache(os.path.join(lab.root, "build-cache"))
 
     def start():
@@ -46,16 +46,23 @@ def build_walk(lab, context_dir: str, tags: tuple[str, ...] = (), no_cache: bool
             stepper.abort()
 
     def picture(session, result) -> str:
-        new, shown[0] = lines[shown[0]:], len(lines)
+        new, shown[0] = lines[shown[0] :], len(lines)
         parts = [code_list(new, "docker build says", limit=40)]
         state = session.current
         if state is not None and state.image_id:
             image = lab.images.resolve(state.image_id)
-            parts.append(html_table([("image so far", state.image_id.removeprefix("sha256:")[:12]),
-                                     ("layers", len(image.layers)),
-                                     ("history entries", len(image.config.get("history", [])))]))
-            parts.append(layer_stack_svg(image_layer_boxes(lab.images, image), "the image so far",
-                                         max_lines=4))
+            parts.append(
+                html_table(
+                    [
+                        ("image so far", state.image_id.removeprefix("sha256:")[:12]),
+                        ("layers", len(image.layers)),
+                        ("history entries", len(image.config.get("history", []))),
+                    ]
+                )
+            )
+            parts.append(
+                layer_stack_svg(image_layer_boxes(lab.images, image), "the image so far", max_lines=4)
+            )
         return "".join(parts)
 
     walk = BuildWalk(start, discard, [picture], lab.shorten)

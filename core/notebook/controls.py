@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from stepbox.core.container.steps import Step, StepResult, Stepper
+from stepbox.core.container.steps import Step, Stepper, StepResult
 
 from .tables import Html, code_list, esc, html_table
 
@@ -36,7 +36,7 @@ class StepView:
     result: StepResult
     ops: list[str]
     pictures: list[str]
-    changes: list[tuple[str, object, object]]      # (key, before, after), shortened for reading
+    changes: list[tuple[str, object, object]]  # (key, before, after), shortened for reading
 
     def _repr_html_(self) -> str:
         step = self.result.step
@@ -65,8 +65,13 @@ class Walkthrough:
     undoes everything it did; ``pictures`` draw the state after each step;
     ``shorten`` tidies the kernel operations for reading."""
 
-    def __init__(self, start: Callable[[], Stepper], discard: Callable[[Stepper], None],
-                 pictures: list[Picture] = (), shorten: Callable[[str], str] = str):
+    def __init__(
+        self,
+        start: Callable[[], Stepper],
+        discard: Callable[[Stepper], None],
+        pictures: list[Picture] = (),
+        shorten: Callable[[str], str] = str,
+    ):
         self._start, self._discard = start, discard
         self.pictures = list(pictures)
         self.shorten = shorten
@@ -98,9 +103,14 @@ class Walkthrough:
             raise RuntimeError("every step has run: call reset() to start over")
         result = self.stepper.step()
         pictures = [picture(self.stepper.ctx, result) for picture in self.pictures]
-        view = StepView(len(self.history) + 1, len(self.stepper.steps), result,
-                        [self.shorten(str(op)) for op in result.ops], [p for p in pictures if p],
-                        [(key, self._tidy(before), self._tidy(after)) for key, before, after in result.changes])
+        view = StepView(
+            len(self.history) + 1,
+            len(self.stepper.steps),
+            result,
+            [self.shorten(str(op)) for op in result.ops],
+            [p for p in pictures if p],
+            [(key, self._tidy(before), self._tidy(after)) for key, before, after in result.changes],
+        )
         self.history.append(view)
         self._refresh()
         return view
@@ -114,9 +124,11 @@ class Walkthrough:
 
     def step_until(self, key: str) -> list[StepView]:
         """Execute steps up to and including the one called ``key``."""
-        if key not in [s.key for s in self.stepper.steps[self.stepper.position:]]:
-            raise KeyError(f"no step {key!r} ahead; the next ones are "
-                           f"{[s.key for s in self.stepper.steps[self.stepper.position:]]}")
+        if key not in [s.key for s in self.stepper.steps[self.stepper.position :]]:
+            raise KeyError(
+                f"no step {key!r} ahead; the next ones are "
+                f"{[s.key for s in self.stepper.steps[self.stepper.position :]]}"
+            )
         views = []
         while not self.stepper.done:
             views.append(self.step())
@@ -148,20 +160,34 @@ class Walkthrough:
     # -- showing ---------------------------------------------------------------------
     def plan_table(self) -> Html:
         """The plan: every step, what it teaches, and which have run."""
-        rows = [(("✔" if i < self.stepper.position else ("▶" if i == self.stepper.position else "")),
-                 i + 1, s.title, s.concept) for i, s in enumerate(self.stepper.steps)]
+        rows = [
+            (
+                ("✔" if i < self.stepper.position else ("▶" if i == self.stepper.position else "")),
+                i + 1,
+                s.title,
+                s.concept,
+            )
+            for i, s in enumerate(self.stepper.steps)
+        ]
         return Html(html_table(rows, ("", "#", "step", "seed concept")))
 
     def controls(self):
         """Step / Run to end / Reset buttons and an output area (ipywidgets)."""
         import ipywidgets as widgets
         from IPython.display import display
-        step_button = widgets.Button(description="Step", icon="step-forward", button_style="primary",
-                                     tooltip="run the next step")
-        run_button = widgets.Button(description="Run to end", icon="fast-forward",
-                                    tooltip="run every remaining step")
-        reset_button = widgets.Button(description="Reset", icon="undo", button_style="warning",
-                                      tooltip="undo everything and start again")
+
+        step_button = widgets.Button(
+            description="Step", icon="step-forward", button_style="primary", tooltip="run the next step"
+        )
+        run_button = widgets.Button(
+            description="Run to end", icon="fast-forward", tooltip="run every remaining step"
+        )
+        reset_button = widgets.Button(
+            description="Reset",
+            icon="undo",
+            button_style="warning",
+            tooltip="undo everything and start again",
+        )
         status = widgets.HTML()
         output = widgets.Output()
         self._widgets = {"status": status, "output": output, "step": step_button, "run": run_button}
@@ -173,10 +199,14 @@ class Walkthrough:
                         views = action()
                         for view in views if isinstance(views, list) else [views] if views else []:
                             display(view)
-                    except Exception as error:       # shown, not raised: a click has no cell to fail
-                        display(Html(f'<pre style="color:#cf222e">{esc(type(error).__name__)}: '
-                                     f"{esc(error)}</pre>"))
+                    except Exception as error:  # shown, not raised: a click has no cell to fail
+                        display(
+                            Html(
+                                f'<pre style="color:#cf222e">{esc(type(error).__name__)}: {esc(error)}</pre>'
+                            )
+                        )
                 self._refresh()
+
             return handler
 
         step_button.on_click(clicked(self.step))
@@ -193,8 +223,10 @@ class Walkthrough:
         position, total = self.stepper.position, len(self.stepper.steps)
         upcoming = self.stepper.next_step
         self._widgets["status"].value = (
-            f"&nbsp;{position}/{total} done · next: <b>{esc(upcoming.title)}</b>" if upcoming
-            else f"&nbsp;{position}/{total} done · finished (Reset to start over)")
+            f"&nbsp;{position}/{total} done · next: <b>{esc(upcoming.title)}</b>"
+            if upcoming
+            else f"&nbsp;{position}/{total} done · finished (Reset to start over)"
+        )
         self._widgets["step"].disabled = self._widgets["run"].disabled = upcoming is None
 
 

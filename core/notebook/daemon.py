@@ -56,7 +56,7 @@ class DaemonProcess:
             client = self.client()
             for container in client.containers(all_=True):
                 client.remove(container["Id"], force=True)
-        except Exception:                  # a daemon too broken to answer is still stopped below
+        except Exception:  # a daemon too broken to answer is still stopped below
             pass
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -70,13 +70,28 @@ def start_daemon(backend: str, directory: str) -> DaemonProcess:
     """``stepbox daemon`` in the background, state and socket in ``directory``."""
     root = os.path.join(directory, "root")
     os.makedirs(directory, exist_ok=True)
-    daemon = DaemonProcess(backend, root, os.path.join(directory, "stepbox.sock"),
-                           os.path.join(directory, "daemon.log"))
+    daemon = DaemonProcess(
+        backend, root, os.path.join(directory, "stepbox.sock"), os.path.join(directory, "daemon.log")
+    )
     with open(daemon.log_path, "ab") as log:
         daemon.process = subprocess.Popen(
-            [sys.executable, "-m", "stepbox.core.engine", "-H", daemon.host, "--backend", backend,
-             "--root", root, "--debug"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "stepbox.core.engine",
+                "-H",
+                daemon.host,
+                "--backend",
+                backend,
+                "--root",
+                root,
+                "--debug",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + START_TIMEOUT
     while not someone_listening(daemon.socket_path):
         if daemon.process.poll() is not None:
@@ -102,9 +117,14 @@ class CommandResult:
 def stepbox_command(host: str, *args: str, timeout: float = 120) -> CommandResult:
     """``stepbox -H HOST ARGS…`` as its own process; what it printed."""
     argv = ["stepbox", "-H", host, *args]
-    proc = subprocess.run([sys.executable, "-m", "stepbox", "-H", host, *args], capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                          env={**os.environ, "COLUMNS": "160"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "stepbox", "-H", host, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "160"},
+    )
     return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -118,12 +138,14 @@ class TracedCommand:
     def _repr_html_(self) -> str:
         from .spy import requests_table
         from .tables import code_list
-        shown = " ".join(self.result.argv[:1] + self.result.argv[3:])     # without -H: the reader's view
-        lines = (str(self.result).rstrip("\n").splitlines() or ["(no output)"])
-        return (code_list([f"$ {shown}", *lines], limit=20)
-                + f"<div>exit status {self.result.status} · {len(self.requests)} HTTP requests "
-                  "crossed the socket:</div>"
-                + requests_table(self.requests))
+
+        shown = " ".join(self.result.argv[:1] + self.result.argv[3:])  # without -H: the reader's view
+        lines = str(self.result).rstrip("\n").splitlines() or ["(no output)"]
+        return (
+            code_list([f"$ {shown}", *lines], limit=20)
+            + f"<div>exit status {self.result.status} · {len(self.requests)} HTTP requests "
+            "crossed the socket:</div>" + requests_table(self.requests)
+        )
 
 
 def traced_command(spy, *args: str, timeout: float = 120) -> TracedCommand:
@@ -133,5 +155,11 @@ def traced_command(spy, *args: str, timeout: float = 120) -> TracedCommand:
     return TracedCommand(result, spy.since(mark))
 
 
-__all__ = ["CommandResult", "DaemonProcess", "TracedCommand", "start_daemon", "stepbox_command",
-           "traced_command"]
+__all__ = [
+    "CommandResult",
+    "DaemonProcess",
+    "TracedCommand",
+    "start_daemon",
+    "stepbox_command",
+    "traced_command",
+]

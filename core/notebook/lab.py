@@ -68,13 +68,15 @@ class Lab:
         ``lab.config("sh", "-c", "echo hi", hostname="box1", memory=16 << 20)``."""
         return ContainerConfig(image=image, cmd=tuple(command), **options)
 
-    def run(self, *command: str, image: str = "busybox", name: str | None = None,
-            **options) -> ContainerRecord:
+    def run(
+        self, *command: str, image: str = "busybox", name: str | None = None, **options
+    ) -> ContainerRecord:
         """``docker run`` (attached): create, start, wait; the exited record."""
         return self.runtime.run(self.config(*command, image=image, **options), name)
 
-    def start(self, *command: str, image: str = "busybox", name: str | None = None,
-              **options) -> ContainerRecord:
+    def start(
+        self, *command: str, image: str = "busybox", name: str | None = None, **options
+    ) -> ContainerRecord:
         """``docker run -d``: the container is left running."""
         return self.runtime.run(self.config(*command, image=image, **options), name, detach=True)
 
@@ -120,7 +122,7 @@ class Lab:
             finally:
                 shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "Lab":
+    def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -128,10 +130,16 @@ class Lab:
 
     def _repr_html_(self) -> str:
         from .tables import html_table
-        kernel = ("the real Linux kernel (root: real namespaces, cgroups, overlayfs)"
-                  if self.backend == "linux" else "the simulated kernel (pure Python, no root needed)")
-        return html_table([("backend", self.backend), ("kernel", kernel), ("state directory", self.root)],
-                          caption="this notebook's engine")
+
+        kernel = (
+            "the real Linux kernel (root: real namespaces, cgroups, overlayfs)"
+            if self.backend == "linux"
+            else "the simulated kernel (pure Python, no root needed)"
+        )
+        return html_table(
+            [("backend", self.backend), ("kernel", kernel), ("state directory", self.root)],
+            caption="this notebook's engine",
+        )
 
 
 def open_lab(backend: str | None = None, say=lambda message: None, base_image: bool = True) -> Lab:

@@ -32,13 +32,18 @@ class Plot:
 
 def _figure(width: float = 7.5, height: float = 3.2, rows: int = 1):
     from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height * rows), layout="constrained")
     axes = figure.subplots(rows, 1, squeeze=False)[:, 0]
     return figure, list(axes)
 
 
-def memory_plot(samples: Sequence[Sample], limit: int | None, title: str = "memory.current over time",
-                oom_killed: bool = False):
+def memory_plot(
+    samples: Sequence[Sample],
+    limit: int | None,
+    title: str = "memory.current over time",
+    oom_killed: bool = False,
+):
     """memory.current climbing towards memory.max; where the OOM killer struck."""
     figure, (ax,) = _figure()
     times = [s.t for s in samples]
@@ -46,9 +51,14 @@ def memory_plot(samples: Sequence[Sample], limit: int | None, title: str = "memo
     if limit:
         ax.axhline(limit / MB, color="#cf222e", linestyle="--", label=f"memory.max = {limit / MB:g} MiB")
     if oom_killed and samples:
-        ax.annotate("OOM killer: SIGKILL", xy=(times[-1], samples[-1].stats.memory_current / MB),
-                    xytext=(0.55, 0.35), textcoords="axes fraction",
-                    arrowprops={"arrowstyle": "->", "color": "#cf222e"}, color="#cf222e")
+        ax.annotate(
+            "OOM killer: SIGKILL",
+            xy=(times[-1], samples[-1].stats.memory_current / MB),
+            xytext=(0.55, 0.35),
+            textcoords="axes fraction",
+            arrowprops={"arrowstyle": "->", "color": "#cf222e"},
+            color="#cf222e",
+        )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("MiB")
     ax.set_title(title)
@@ -56,8 +66,9 @@ def memory_plot(samples: Sequence[Sample], limit: int | None, title: str = "memo
     return Plot(figure)
 
 
-def cpu_plot(runs: dict[str, Sequence[Sample]], period_us: int = 100_000,
-             title: str = "CPU time under a quota"):
+def cpu_plot(
+    runs: dict[str, Sequence[Sample]], period_us: int = 100_000, title: str = "CPU time under a quota"
+):
     """Top: CPU time used (its slope is the number of CPUs the group gets).
     Bottom: time spent throttled in each sampling interval -- the rest of
     every period once the quota is used up."""
@@ -88,8 +99,13 @@ def bytes_plot(labels: Sequence[str], sent: Sequence[int], title: str = "bytes u
     figure, (ax,) = _figure(height=2.8)
     bars = ax.bar(list(labels), [n / 1000 for n in sent], color="#0969da")
     for bar, n in zip(bars, sent):
-        ax.annotate(f"{n:,} B", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=9)
+        ax.annotate(
+            f"{n:,} B",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
     ax.set_ylabel("kB sent")
     ax.set_title(title)
     ax.margins(y=0.2)
@@ -103,8 +119,9 @@ def ops_plot(views, title: str = "kernel operations per step"):
     counts = [len(v.ops) for v in views]
     ax.barh(titles[::-1], counts[::-1], color="#8250df")
     for index, count in enumerate(counts[::-1]):
-        ax.annotate(str(count), (count, index), xytext=(3, 0), textcoords="offset points", va="center",
-                    fontsize=8)
+        ax.annotate(
+            str(count), (count, index), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8
+        )
     ax.set_xlabel("kernel operations (syscalls, cgroup-file writes)")
     ax.set_title(title)
     ax.margins(x=0.12)

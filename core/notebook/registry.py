@@ -98,10 +98,10 @@ class Transfer:
 
     label: str
     pushed: bool
-    moved: list[str]            # digests that travelled (compressed layers, configs)
-    nbytes: int                 # bytes that travelled, counted by the registry
-    entries: list               # the registry's log entries for it
-    html: str                   # the picture: requests and the layer stack
+    moved: list[str]  # digests that travelled (compressed layers, configs)
+    nbytes: int  # bytes that travelled, counted by the registry
+    entries: list  # the registry's log entries for it
+    html: str  # the picture: requests and the layer stack
 
     def _repr_html_(self) -> str:
         return self.html
@@ -114,6 +114,7 @@ def transfer(registry: LocalRegistry, label: str, run, store: ImageStore, name: 
     from .diagrams import layer_stack_svg
     from .tables import side_by_side
     from .views import image_layer_boxes
+
     mark = registry.mark()
     result = run()
     entries = registry.since(mark)
@@ -123,12 +124,26 @@ def transfer(registry: LocalRegistry, label: str, run, store: ImageStore, name: 
     image = store.resolve(name)
     kinds = sent_kinds(store, image, moved)
     travelled = sum(1 for kind in kinds.values() if kind == "sent")
-    html = (f"<p><b>{travelled} of {len(kinds)} layers travelled; {nbytes:,} bytes "
-            f"{'uploaded' if pushed else 'downloaded'}</b></p>"
-            + side_by_side(requests_table(entries),
-                           layer_stack_svg(image_layer_boxes(store, image, kinds), name.split("/")[-1])))
+    html = (
+        f"<p><b>{travelled} of {len(kinds)} layers travelled; {nbytes:,} bytes "
+        f"{'uploaded' if pushed else 'downloaded'}</b></p>"
+        + side_by_side(
+            requests_table(entries),
+            layer_stack_svg(image_layer_boxes(store, image, kinds), name.split("/")[-1]),
+        )
+    )
     return Transfer(label, pushed, moved, nbytes, entries, html)
 
 
-__all__ = ["LocalRegistry", "Transfer", "transfer", "bytes_received", "bytes_sent", "client", "compressed_digest",
-           "requests_table", "sent_kinds", "start_registry"]
+__all__ = [
+    "LocalRegistry",
+    "Transfer",
+    "transfer",
+    "bytes_received",
+    "bytes_sent",
+    "client",
+    "compressed_digest",
+    "requests_table",
+    "sent_kinds",
+    "start_registry",
+]

@@ -16,7 +16,7 @@ from stepbox.core.kernel import CgroupStats
 
 @dataclass(frozen=True)
 class Sample:
-    t: float                 # seconds since sampling began (sample number x interval)
+    t: float  # seconds since sampling began (sample number x interval)
     stats: CgroupStats
 
 
@@ -32,9 +32,9 @@ def sample_cgroup(lab, record: ContainerRecord, every: float = 0.05, at_most: in
         try:
             stats = lab.kernel.cgroups.stats(record.cgroup)
         except (FileNotFoundError, OSError):
-            break                          # it exited between the wait and the read
+            break  # it exited between the wait and the read
         samples.append(Sample(round((number + 1) * every, 6), stats))
-    runtime.refresh(record)                # an exit is recorded now: state, exit code, OOMKilled
+    runtime.refresh(record)  # an exit is recorded now: state, exit code, OOMKilled
     return samples
 
 

@@ -25,8 +25,8 @@ class ScriptContext:
     """What the actions of a script share: the lab, their results, the undo chain."""
 
     lab: object
-    values: dict = field(default_factory=dict)      # what actions leave for later ones
-    shown: dict = field(default_factory=dict)       # step key -> HTML to show after it
+    values: dict = field(default_factory=dict)  # what actions leave for later ones
+    shown: dict = field(default_factory=dict)  # step key -> HTML to show after it
     _undo: list = field(default_factory=list)
 
     @property
@@ -42,7 +42,7 @@ class ScriptContext:
             label, action = self._undo.pop()
             try:
                 action()
-            except Exception as e:                 # keep unwinding the rest
+            except Exception as e:  # keep unwinding the rest
                 failures.append(f"{label}: {e}")
         return failures
 
@@ -53,17 +53,21 @@ class ScriptContext:
         """Actions keep their own state (images in the store, records on disk)."""
 
 
-def action(key: str, title: str, explain: str, concept: str,
-           run: Callable[[ScriptContext], str | None]) -> Step:
+def action(
+    key: str, title: str, explain: str, concept: str, run: Callable[[ScriptContext], str | None]
+) -> Step:
     """A step of a script: ``run(ctx)`` does it and returns what to show."""
+
     def execute(ctx: ScriptContext) -> None:
         ctx.shown[key] = run(ctx) or ""
+
     return Step(key, title, explain, concept, execute)
 
 
 def script_walk(lab, steps: list[Step]) -> Walkthrough:
     """Step / Run to end / Reset over ``steps``; Reset undoes every action
     that registered an undo, finished or not, and starts again."""
+
     def start() -> Stepper:
         return Stepper(ScriptContext(lab), steps)
 

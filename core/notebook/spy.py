@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-BODY_KEPT = 4096              # bytes of each body kept for showing
+BODY_KEPT = 4096  # bytes of each body kept for showing
 
 
 @dataclass
@@ -26,9 +26,9 @@ class SeenRequest:
     method: str
     target: str
     headers: dict[str, str]
-    body: bytes = b""                  # the first BODY_KEPT bytes
+    body: bytes = b""  # the first BODY_KEPT bytes
     body_size: int = 0
-    status: int | None = None          # the daemon's answer, once it came
+    status: int | None = None  # the daemon's answer, once it came
     response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -55,7 +55,7 @@ class _Parser:
         self.state = "head"
         self.remaining = 0
         self.on_head, self.on_body, self.on_end = on_head, on_body, on_end
-        self.body_mode = body_mode      # (start line, headers) -> ("none"|"length"|"chunked"|"close"|"raw", n)
+        self.body_mode = body_mode  # (start line, headers) -> ("none"|"length"|"chunked"|"close"|"raw", n)
 
     def feed(self, data: bytes) -> None:
         self.buffer += data
@@ -64,7 +64,7 @@ class _Parser:
                 end = self.buffer.find(b"\r\n\r\n")
                 if end < 0:
                     return
-                head, self.buffer = self.buffer[:end].decode("latin-1"), self.buffer[end + 4:]
+                head, self.buffer = self.buffer[:end].decode("latin-1"), self.buffer[end + 4 :]
                 start, *lines = head.split("\r\n")
                 headers = {}
                 for line in lines:
@@ -77,7 +77,7 @@ class _Parser:
                 else:
                     self.state, self.remaining = mode, length
             elif self.state == "length":
-                piece, self.buffer = self.buffer[:self.remaining], self.buffer[self.remaining:]
+                piece, self.buffer = self.buffer[: self.remaining], self.buffer[self.remaining :]
                 self.remaining -= len(piece)
                 self.on_body(piece)
                 if self.remaining == 0:
@@ -90,8 +90,8 @@ class _Parser:
                 size = int(self.buffer[:line_end].split(b";")[0] or b"0", 16)
                 if len(self.buffer) < line_end + 2 + size + 2:
                     return
-                self.on_body(self.buffer[line_end + 2:line_end + 2 + size])
-                self.buffer = self.buffer[line_end + 2 + size + 2:]
+                self.on_body(self.buffer[line_end + 2 : line_end + 2 + size])
+                self.buffer = self.buffer[line_end + 2 + size + 2 :]
                 if size == 0:
                     self.state = "head"
                     self.on_end()
@@ -120,7 +120,7 @@ class SocketSpy:
         """What to give the client: ``-H`` / ``DOCKER_HOST``."""
         return f"unix://{self.listen_path}"
 
-    def start(self) -> "SocketSpy":
+    def start(self) -> SocketSpy:
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(self.listen_path)
         server.listen(16)
@@ -149,7 +149,7 @@ class SocketSpy:
         except FileNotFoundError:
             pass
 
-    def __enter__(self) -> "SocketSpy":
+    def __enter__(self) -> SocketSpy:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -196,7 +196,7 @@ class SocketSpy:
                 try:
                     parser.feed(data)
                 except (ValueError, UnicodeDecodeError, IndexError):
-                    parser.state = "raw"        # not HTTP we understand: keep forwarding, stop reading
+                    parser.state = "raw"  # not HTTP we understand: keep forwarding, stop reading
                 target.sendall(data)
         except OSError:
             pass
@@ -222,12 +222,12 @@ class SocketSpy:
             request = current[0]
             request.body_size += len(piece)
             if len(request.body) < BODY_KEPT:
-                request.body += piece[:BODY_KEPT - len(request.body)]
+                request.body += piece[: BODY_KEPT - len(request.body)]
 
         def body_mode(start: str, headers: dict):
             length = int(headers.get("content-length", "0"))
             if "upgrade" in headers.get("connection", "").lower() and length == 0:
-                return "raw", 0                 # nothing more of HTTP on this connection
+                return "raw", 0  # nothing more of HTTP on this connection
             if headers.get("transfer-encoding", "").lower() == "chunked":
                 return "chunked", 0
             return "length", length
@@ -239,6 +239,7 @@ class SocketSpy:
             # on this connection is a raw stream, not HTTP.
             if current and "upgrade" in current[0].headers.get("connection", "").lower():
                 parser.state = "raw"
+
         parser.on_end = after_upgrade
         return parser
 
@@ -272,8 +273,12 @@ class SocketSpy:
 def requests_table(requests: list[SeenRequest]) -> str:
     """The requests as an HTML table: what the client asked, what the daemon said."""
     from .tables import html_table
-    return html_table([(r.method, r.target, r.status, r.body_text()) for r in requests],
-                      ("method", "path", "status", "request body"), code_columns=(1, 3))
+
+    return html_table(
+        [(r.method, r.target, r.status, r.body_text()) for r in requests],
+        ("method", "path", "status", "request body"),
+        code_columns=(1, 3),
+    )
 
 
 __all__ = ["SeenRequest", "SocketSpy", "requests_table"]

@@ -38,13 +38,19 @@ def cell_text(value: Any, limit: int = 12) -> str:
     return esc(value)
 
 
-def html_table(rows: Iterable[Sequence[Any]], columns: Sequence[str] | None = None,
-               caption: str | None = None, code_columns: Sequence[int] = ()) -> str:
+def html_table(
+    rows: Iterable[Sequence[Any]],
+    columns: Sequence[str] | None = None,
+    caption: str | None = None,
+    code_columns: Sequence[int] = (),
+) -> str:
     """A table of ``rows``; ``code_columns`` are shown in a monospace font."""
     parts = [f'<table style="{TABLE_STYLE}">']
     if caption:
-        parts.append(f'<caption style="caption-side:top;text-align:left;font-weight:600;padding:2px 0">'
-                     f"{esc(caption)}</caption>")
+        parts.append(
+            f'<caption style="caption-side:top;text-align:left;font-weight:600;padding:2px 0">'
+            f"{esc(caption)}</caption>"
+        )
     if columns:
         parts.append("<tr>" + "".join(f'<th style="{HEAD_STYLE}">{esc(c)}</th>' for c in columns) + "</tr>")
     for row in rows:
@@ -63,14 +69,19 @@ def code_list(lines: Sequence[str], title: str | None = None, limit: int = 25) -
     if len(lines) > limit:
         shown.append(f"<i>… and {len(lines) - limit} more</i>")
     heading = f'<div style="font-weight:600;margin-top:6px">{esc(title)}</div>' if title else ""
-    return (heading + f'<pre style="{CODE_STYLE};background:#f6f8fa;padding:6px;margin:2px 0;'
-            f'white-space:pre-wrap;word-break:break-all">' + "\n".join(shown) + "</pre>")
+    return (
+        heading + f'<pre style="{CODE_STYLE};background:#f6f8fa;padding:6px;margin:2px 0;'
+        f'white-space:pre-wrap;word-break:break-all">' + "\n".join(shown) + "</pre>"
+    )
 
 
 def side_by_side(*blocks: str) -> str:
     """HTML blocks next to each other (they wrap on a narrow page)."""
-    return ('<div style="display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start">'
-            + "".join(f"<div>{block}</div>" for block in blocks) + "</div>")
+    return (
+        '<div style="display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start">'
+        + "".join(f"<div>{block}</div>" for block in blocks)
+        + "</div>"
+    )
 
 
 class Html:
@@ -89,6 +100,7 @@ class Html:
 def size(nbytes: int | None) -> str:
     """Bytes the way docker prints them (``1.2MB``), or "unlimited"."""
     from stepbox.core.units import human_size
+
     return "unlimited" if nbytes is None else human_size(nbytes)
 
 

@@ -34,12 +34,14 @@ def entry_line(entry: LayerEntry) -> str:
 def summarise(entries: list[LayerEntry]) -> list[str]:
     """A layer's entries as lines; files, whiteouts and opaque dirs before
     plain directories and hard links, which say least."""
+
     def rank(entry: LayerEntry) -> int:
         if entry.kind is EntryKind.WHITEOUT or entry.opaque:
             return 0
         if entry.kind in (EntryKind.FILE, EntryKind.SYMLINK):
             return 1
         return 2
+
     return [entry_line(e) for e in sorted(entries, key=rank)]
 
 
@@ -60,8 +62,14 @@ def image_layer_boxes(images, image: Image, kinds: dict[str, str] | None = None)
         label = f"image layer {index + 1}" + (" (base)" if index == 0 else "")
         if made_by:
             label += f" — {made_by[:48]}"
-        boxes.append(LayerBox(label, (kinds or {}).get(blob, "image"), summarise(entries),
-                              f"{blob.removeprefix('sha256:')[:12]} · {size(_bytes(entries))}"))
+        boxes.append(
+            LayerBox(
+                label,
+                (kinds or {}).get(blob, "image"),
+                summarise(entries),
+                f"{blob.removeprefix('sha256:')[:12]} · {size(_bytes(entries))}",
+            )
+        )
     return boxes
 
 
@@ -73,18 +81,21 @@ def container_layer_boxes(lab, record: ContainerRecord, with_image: bool = True)
     boxes = []
     if record.mount:
         from stepbox.core.container.plan import mount_of
+
         try:
             names = sorted(unionfs.merged(mount_of(record.mount)).listdir("/"))
-            boxes.append(LayerBox("merged view = the container's /", "merged",
-                                  [" ".join(names)], "overlay mount"))
+            boxes.append(
+                LayerBox("merged view = the container's /", "merged", [" ".join(names)], "overlay mount")
+            )
         except OSError:
             pass
-    for layer_id, label, kind in ((record.rw_layer, "read-write layer (container)", "rw"),
-                                  (record.init_layer, "init layer (container)", "init")):
+    for layer_id, label, kind in (
+        (record.rw_layer, "read-write layer (container)", "rw"),
+        (record.init_layer, "init layer (container)", "init"),
+    ):
         if unionfs.has_layer(layer_id):
             entries = list(unionfs.changes(layer_id))
-            boxes.append(LayerBox(label, kind, summarise(entries) or ["(empty)"],
-                                  f"{len(entries)} entries"))
+            boxes.append(LayerBox(label, kind, summarise(entries) or ["(empty)"], f"{len(entries)} entries"))
     if with_image and record.image_id:
         boxes += image_layer_boxes(lab.images, lab.images.resolve(record.image_id))
     return boxes
@@ -92,10 +103,15 @@ def container_layer_boxes(lab, record: ContainerRecord, with_image: bool = True)
 
 # ------------------------------------------------------------------ processes
 
+
 def _own_kinds(namespaces: dict[str, int], host: dict[str, int]) -> list[str]:
-    return [kind.value for kind in NamespaceKind
-            if kind.value in namespaces and host.get(kind.value) is not None
-            and namespaces[kind.value] != host[kind.value]]
+    return [
+        kind.value
+        for kind in NamespaceKind
+        if kind.value in namespaces
+        and host.get(kind.value) is not None
+        and namespaces[kind.value] != host[kind.value]
+    ]
 
 
 def process_nodes(lab, records: list[ContainerRecord]) -> list[ProcNode]:
@@ -126,11 +142,20 @@ def process_nodes(lab, records: list[ContainerRecord]) -> list[ProcNode]:
 
     def walk(pid: int, depth: int) -> None:
         p = table[pid]
-        nodes.append(ProcNode(pid, p.ns_pid, " ".join(p.argv), depth, container_ns.get(pid, ""),
-                              _own_kinds(p.namespaces, host)))
+        nodes.append(
+            ProcNode(
+                pid,
+                p.ns_pid,
+                " ".join(p.argv),
+                depth,
+                container_ns.get(pid, ""),
+                _own_kinds(p.namespaces, host),
+            )
+        )
         for child in sorted(children.get(pid, [])):
             if child in keep:
                 walk(child, depth + 1)
+
     for root in roots:
         walk(root, 0)
     return nodes
@@ -155,12 +180,19 @@ def namespace_rows(lab, record: ContainerRecord) -> list[tuple[str, str, str, st
     for kind in NamespaceKind:
         if kind in own:
             outside, inside = host.get(kind), own[kind]
-            rows.append((kind.value, f"{kind.value}:[{outside}]", f"{kind.value}:[{inside}]",
-                         "shared with the host" if outside == inside else "own namespace"))
+            rows.append(
+                (
+                    kind.value,
+                    f"{kind.value}:[{outside}]",
+                    f"{kind.value}:[{inside}]",
+                    "shared with the host" if outside == inside else "own namespace",
+                )
+            )
     return rows
 
 
 # -------------------------------------------------------------------- cgroups
+
 
 def cgroup_boxes(lab, records: list[ContainerRecord] = ()) -> list[CgroupBox]:
     """stepbox's part of the cgroup tree: ``stepbox/`` and one group per
@@ -168,28 +200,58 @@ def cgroup_boxes(lab, records: list[ContainerRecord] = ()) -> list[CgroupBox]:
     cgroups = lab.kernel.cgroups
     by_path = {r.cgroup: r for r in records if r.cgroup}
     paths = sorted(cgroups.list())
-    boxes = [CgroupBox("/sys/fs/cgroup (the root: every process on the host)", 0,
-                       note="the engine and the host's own processes live here or below")]
+    boxes = [
+        CgroupBox(
+            "/sys/fs/cgroup (the root: every process on the host)",
+            0,
+            note="the engine and the host's own processes live here or below",
+        )
+    ]
     parents = sorted({p.rsplit("/", 1)[0] for p in paths if "/" in p} - set(paths))
     for parent in parents:
         boxes.append(CgroupBox(parent + "/", 1, note="stepbox's part of the tree"))
     for path in paths:
         depth = 1 + path.count("/")
         stats = cgroups.stats(path)
-        meters = [Meter("memory", stats.memory_current, stats.memory_max,
-                        f"{size(stats.memory_current)} of {size(stats.memory_max)}"),
-                  Meter("pids", stats.pids_current, stats.pids_max,
-                        f"{stats.pids_current} of {stats.pids_max if stats.pids_max else 'unlimited'}")]
+        meters = [
+            Meter(
+                "memory",
+                stats.memory_current,
+                stats.memory_max,
+                f"{size(stats.memory_current)} of {size(stats.memory_max)}",
+            ),
+            Meter(
+                "pids",
+                stats.pids_current,
+                stats.pids_max,
+                f"{stats.pids_current} of {stats.pids_max if stats.pids_max else 'unlimited'}",
+            ),
+        ]
         record = by_path.get(path)
         note = f"container {record.name}" if record else ""
         if stats.cpu_nr_periods:
             note += f"  ·  cpu: throttled in {stats.cpu_nr_throttled} of {stats.cpu_nr_periods} periods"
         if stats.memory_events.get("oom_kill"):
             note += f"  ·  OOM kills: {stats.memory_events['oom_kill']}"
-        boxes.append(CgroupBox(path.rsplit("/", 1)[-1][:12] + "…" if len(path) > 40 else path, depth,
-                               cgroups.procs(path), meters, note.strip(" ·")))
+        boxes.append(
+            CgroupBox(
+                path.rsplit("/", 1)[-1][:12] + "…" if len(path) > 40 else path,
+                depth,
+                cgroups.procs(path),
+                meters,
+                note.strip(" ·"),
+            )
+        )
     return boxes
 
 
-__all__ = ["cgroup_boxes", "container_layer_boxes", "entry_line", "host_pid", "image_layer_boxes",
-           "namespace_rows", "process_nodes", "summarise"]
+__all__ = [
+    "cgroup_boxes",
+    "container_layer_boxes",
+    "entry_line",
+    "host_pid",
+    "image_layer_boxes",
+    "namespace_rows",
+    "process_nodes",
+    "summarise",
+]

@@ -31,6 +31,7 @@ def layers_picture(lab, when=frozenset(LAYER_STEPS)):
         if result.step.key not in when:
             return ""
         return layer_stack_svg(container_layer_boxes(lab, ctx.record), "the layer stack now")
+
     return draw
 
 
@@ -45,11 +46,14 @@ def processes_picture(lab, when=frozenset(PROCESS_STEPS)):
         if result.step.key not in when or not record.pid:
             return ""
         try:
-            return (process_tree_svg(process_nodes(lab, [record]), "processes: host PIDs, and PIDs inside")
-                    + html_table(namespace_rows(lab, record),
-                                 ("namespace", "host (outside)", "container (inside)", "")))
+            return process_tree_svg(
+                process_nodes(lab, [record]), "processes: host PIDs, and PIDs inside"
+            ) + html_table(
+                namespace_rows(lab, record), ("namespace", "host (outside)", "container (inside)", "")
+            )
         except GONE:
             return code_list([f"PID {record.pid} has already exited: nothing left to draw"])
+
     return draw
 
 
@@ -58,11 +62,13 @@ def cgroups_picture(lab, when=frozenset(CGROUP_STEPS)):
         if result.step.key not in when or not ctx.record.cgroup:
             return ""
         return cgroup_tree_svg(cgroup_boxes(lab, [ctx.record]), "the cgroup tree now")
+
     return draw
 
 
 def output_picture(lab):
     """After ``wait``: what the container printed, and how it ended."""
+
     def draw(ctx, result) -> str:
         if result.step.key != "wait":
             return ""
@@ -70,11 +76,16 @@ def output_picture(lab):
         lines = lab.output(record).splitlines() or ["(no output)"]
         how = f"exit status {record.exit_code}" + (" — killed by the OOM killer" if record.oom_killed else "")
         return code_list(lines, f"the container's output ({how})", limit=30)
+
     return draw
 
 
-PICTURES = {"layers": layers_picture, "processes": processes_picture, "cgroups": cgroups_picture,
-            "output": output_picture}
+PICTURES = {
+    "layers": layers_picture,
+    "processes": processes_picture,
+    "cgroups": cgroups_picture,
+    "output": output_picture,
+}
 
 
 def discard_container(lab, stepper: Stepper) -> None:
@@ -85,7 +96,7 @@ def discard_container(lab, stepper: Stepper) -> None:
     if not stepper.done:
         stepper.abort()
         if record.state in (RUNNING, PAUSED) and not record.pid:
-            record.state = EXITED          # the undo chain killed its process
+            record.state = EXITED  # the undo chain killed its process
     saved = any(r.id == record.id for r in runtime.containers.all())
     if record.state in (RUNNING, PAUSED):
         runtime.remove(record, force=True)
@@ -102,8 +113,13 @@ class ContainerWalk(Walkthrough):
         return self.stepper.ctx.record
 
 
-def container_walk(lab, config: ContainerConfig, steps: list[Step] | None = None, name: str | None = None,
-                   show: tuple[str, ...] = ("layers", "processes", "cgroups", "output")) -> ContainerWalk:
+def container_walk(
+    lab,
+    config: ContainerConfig,
+    steps: list[Step] | None = None,
+    name: str | None = None,
+    show: tuple[str, ...] = ("layers", "processes", "cgroups", "output"),
+) -> ContainerWalk:
     """Step through ``steps`` (default: ``docker run`` without ``--rm``) on a new container."""
     plan_steps = list(steps) if steps is not None else plan.run_plan(auto_remove=False)
 
@@ -111,9 +127,20 @@ def container_walk(lab, config: ContainerConfig, steps: list[Step] | None = None
         record = lab.new_container(config, name)
         return lab.runtime.stepper(record, plan_steps, watch=True)
 
-    return ContainerWalk(start, lambda stepper: discard_container(lab, stepper),
-                         [PICTURES[what](lab) for what in show], lab.shorten)
+    return ContainerWalk(
+        start,
+        lambda stepper: discard_container(lab, stepper),
+        [PICTURES[what](lab) for what in show],
+        lab.shorten,
+    )
 
 
-__all__ = ["ContainerWalk", "container_walk", "discard_container", "layers_picture",
-           "processes_picture", "cgroups_picture", "output_picture"]
+__all__ = [
+    "ContainerWalk",
+    "container_walk",
+    "discard_container",
+    "layers_picture",
+    "processes_picture",
+    "cgroups_picture",
+    "output_picture",
+]

@@ -24,7 +24,7 @@ _PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*
 
 @dataclass(frozen=True)
 class Challenge:
-    scheme: str                              # "basic" or "bearer" (lowercased)
+    scheme: str  # "basic" or "bearer" (lowercased)
     params: dict[str, str] = field(default_factory=dict)
 
 

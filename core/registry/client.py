@@ -35,7 +35,7 @@ class RegistryClient:
     store: ImageStore
     insecure: list[str] = field(default_factory=insecure_from_env)
     say: object = lambda line: None
-    progress: object = None      # True/False/None (bars only on a terminal), or a bars object of its own
+    progress: object = None  # True/False/None (bars only on a terminal), or a bars object of its own
     metadata_path: str | None = None
     # Credentials a caller brought (the daemon gets them in X-Registry-Auth);
     # without them, the ones `stepbox login` stored.
@@ -45,8 +45,12 @@ class RegistryClient:
         self.metadata = LayerMetadata(self.metadata_path or default_metadata_path(self.store.root))
 
     def transport(self, registry: str, scopes: Iterable[str] = ()) -> Transport:
-        return Transport(registry, scheme_for(registry, self.insecure),
-                         self.credentials or load_credentials(registry), list(scopes))
+        return Transport(
+            registry,
+            scheme_for(registry, self.insecure),
+            self.credentials or load_credentials(registry),
+            list(scopes),
+        )
 
     def pull(self, name: str) -> PullResult:
         ref = parse_reference(name)
@@ -59,8 +63,11 @@ class RegistryClient:
         finally:
             transport.close()
         self.say(f"Digest: {result.manifest_digest}")
-        self.say(f"Status: Image is up to date for {ref.familiar_str()}" if before == result.image.id
-                 else f"Status: Downloaded newer image for {ref.familiar_str()}")
+        self.say(
+            f"Status: Image is up to date for {ref.familiar_str()}"
+            if before == result.image.id
+            else f"Status: Downloaded newer image for {ref.familiar_str()}"
+        )
         return result
 
     def push(self, name: str) -> PushResult:
@@ -68,10 +75,15 @@ class RegistryClient:
         if ref.digest:
             raise InvalidReference(f"cannot push to a digest reference {name!r}: use a tag")
         # Scopes: push to this repository, pull from those we might mount from.
-        sources = {repo for diff in self._local_diff_ids(name)
-                   for _layer, repos in self.metadata.candidates(diff, ref.registry) for repo in repos}
-        scopes = [f"repository:{ref.repository}:pull,push"] + [f"repository:{r}:pull" for r in sorted(sources)
-                                                                if r != ref.repository]
+        sources = {
+            repo
+            for diff in self._local_diff_ids(name)
+            for _layer, repos in self.metadata.candidates(diff, ref.registry)
+            for repo in repos
+        }
+        scopes = [f"repository:{ref.repository}:pull,push"] + [
+            f"repository:{r}:pull" for r in sorted(sources) if r != ref.repository
+        ]
         transport = self.transport(ref.registry, scopes)
         self.say(f"The push refers to repository [{ref.name}]")
         try:
@@ -88,6 +100,7 @@ class RegistryClient:
 
     def _local_diff_ids(self, name: str) -> tuple[str, ...]:
         return self.store.resolve(name).diff_ids
+
 
 def login(server: str | None, username: str, password: str, insecure: Iterable[str] = ()) -> str:
     """Check the credentials against ``/v2/`` (Basic or token flow) and save

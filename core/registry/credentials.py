@@ -41,7 +41,9 @@ def docker_config_path() -> str:
 
 
 def config_key(registry: str) -> str:
-    return DOCKER_HUB_KEY if registry in ("docker.io", "index.docker.io", "registry-1.docker.io") else registry
+    return (
+        DOCKER_HUB_KEY if registry in ("docker.io", "index.docker.io", "registry-1.docker.io") else registry
+    )
 
 
 def _read(path: str) -> dict:

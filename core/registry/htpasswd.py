@@ -28,8 +28,18 @@ _ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ROUNDS_DEFAULT = 5000
 ROUNDS_MIN, ROUNDS_MAX = 1000, 999_999_999
 # The order in which the 32 digest bytes are emitted, 3 at a time (from the spec).
-_GROUPS = [(0, 10, 20), (21, 1, 11), (12, 22, 2), (3, 13, 23), (24, 4, 14),
-           (15, 25, 5), (6, 16, 26), (27, 7, 17), (18, 28, 8), (9, 19, 29)]
+_GROUPS = [
+    (0, 10, 20),
+    (21, 1, 11),
+    (12, 22, 2),
+    (3, 13, 23),
+    (24, 4, 14),
+    (15, 25, 5),
+    (6, 16, 26),
+    (27, 7, 17),
+    (18, 28, 8),
+    (9, 19, 29),
+]
 
 
 def _b64_from_24bit(b2: int, b1: int, b0: int, n: int) -> str:
@@ -45,7 +55,9 @@ def _repeat_to(block: bytes, length: int) -> bytes:
     return (block * (length // len(block) + 1))[:length]
 
 
-def sha256_crypt(password: str, salt: str, rounds: int = ROUNDS_DEFAULT, *, explicit_rounds: bool | None = None) -> str:
+def sha256_crypt(
+    password: str, salt: str, rounds: int = ROUNDS_DEFAULT, *, explicit_rounds: bool | None = None
+) -> str:
     """``$5$`` hash of ``password``; the same inputs always give the same string."""
     pw, s = password.encode(), salt.encode()[:16]
     rounds = max(ROUNDS_MIN, min(ROUNDS_MAX, rounds))
@@ -92,7 +104,7 @@ def verify_password(password: str, stored: str) -> bool:
         rounds, explicit = ROUNDS_DEFAULT, False
         if parts and parts[0].startswith("rounds="):
             try:
-                rounds, explicit = int(parts.pop(0)[len("rounds="):]), True
+                rounds, explicit = int(parts.pop(0)[len("rounds=") :]), True
             except ValueError:
                 return False
         if len(parts) != 2:
@@ -101,7 +113,7 @@ def verify_password(password: str, stored: str) -> bool:
     if stored.startswith(("$2a$", "$2b$", "$2y$")):
         try:
             return bcrypt.checkpw(password.encode(), stored.encode())
-        except ValueError:               # a malformed hash in the file matches nothing
+        except ValueError:  # a malformed hash in the file matches nothing
             return False
     return False
 
@@ -111,7 +123,7 @@ class Htpasswd:
     users: dict[str, str]
 
     @classmethod
-    def load(cls, path: str) -> "Htpasswd":
+    def load(cls, path: str) -> Htpasswd:
         users = {}
         with open(path) as f:
             for line in f:

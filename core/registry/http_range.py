@@ -27,7 +27,7 @@ class RangeNotSatisfiable(ValueError):
 @dataclass(frozen=True)
 class ByteRange:
     start: int
-    end: int          # inclusive
+    end: int  # inclusive
 
     @property
     def length(self) -> int:
@@ -51,14 +51,14 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if not m or (not m.group(1) and not m.group(2)):
         return None
     first, last = m.group(1), m.group(2)
-    if first == "":                          # suffix: the last N bytes
+    if first == "":  # suffix: the last N bytes
         n = int(last)
         if n == 0 or size == 0:
             raise RangeNotSatisfiable(header)
         return ByteRange(max(0, size - n), size - 1)
     start = int(first)
     if last and int(last) < start:
-        return None                          # syntactically invalid: ignore it, as RFC 9110 says
+        return None  # syntactically invalid: ignore it, as RFC 9110 says
     if start >= size:
         raise RangeNotSatisfiable(header)
     end = int(last) if last else size - 1

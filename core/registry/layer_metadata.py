@@ -40,7 +40,7 @@ def compress_layer(tar: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class RemoteLayer:
-    digest: str          # of the compressed bytes
+    digest: str  # of the compressed bytes
     size: int
     media_type: str
 
@@ -70,6 +70,7 @@ class LayerMetadata:
     def remember_own(self, diff_id: str, layer: RemoteLayer) -> None:
         def change(data):
             data.setdefault(diff_id, {})["ours"] = {"digest": layer.digest, "size": layer.size}
+
         self._update(change)
 
     def candidates(self, diff_id: str, registry: str) -> list[tuple[RemoteLayer, list[str]]]:
@@ -91,8 +92,15 @@ class LayerMetadata:
                     if source not in entry["sources"]:
                         entry["sources"].append(source)
                     return
-            remote.append({"digest": layer.digest, "size": layer.size, "media_type": layer.media_type,
-                           "sources": [source]})
+            remote.append(
+                {
+                    "digest": layer.digest,
+                    "size": layer.size,
+                    "media_type": layer.media_type,
+                    "sources": [source],
+                }
+            )
+
         self._update(change)
 
 

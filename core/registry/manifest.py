@@ -20,8 +20,14 @@ import json
 from dataclasses import dataclass
 
 from .errors import VerificationFailed
-from .mediatypes import (DOCKER_CONFIG, DOCKER_MANIFEST, FOREIGN_LAYERS, IMAGE_MANIFESTS, INDEXES,
-                         guess_manifest_type)
+from .mediatypes import (
+    DOCKER_CONFIG,
+    DOCKER_MANIFEST,
+    FOREIGN_LAYERS,
+    IMAGE_MANIFESTS,
+    INDEXES,
+    guess_manifest_type,
+)
 from .names import is_sha256_digest
 
 DEFAULT_PLATFORM = ("linux", "amd64")
@@ -66,8 +72,10 @@ def parse_document(body: bytes, content_type: str | None) -> tuple[str, dict]:
     if not isinstance(document, dict):
         raise VerificationFailed("malformed manifest: not a JSON object")
     if document.get("schemaVersion") != 2:
-        raise VerificationFailed(f"unsupported manifest schemaVersion {document.get('schemaVersion')!r} "
-                                 "(only schema 2 / OCI manifests are supported)")
+        raise VerificationFailed(
+            f"unsupported manifest schemaVersion {document.get('schemaVersion')!r} "
+            "(only schema 2 / OCI manifests are supported)"
+        )
     media_type = guess_manifest_type(document, content_type)
     if media_type is None:
         raise VerificationFailed(f"unsupported manifest media type {content_type!r}")
@@ -83,8 +91,9 @@ def parse_image_manifest(media_type: str, document: dict) -> ImageManifest:
     parsed = tuple(_descriptor(layer, f"layer {i + 1}") for i, layer in enumerate(layers))
     for layer in parsed:
         if layer.media_type in FOREIGN_LAYERS:
-            raise VerificationFailed(f"layer {layer.digest} is a foreign (non-distributable) layer; "
-                                     "stepbox cannot fetch those")
+            raise VerificationFailed(
+                f"layer {layer.digest} is a foreign (non-distributable) layer; stepbox cannot fetch those"
+            )
     return ImageManifest(media_type, _descriptor(document.get("config"), "config"), parsed)
 
 
@@ -100,7 +109,9 @@ def choose_platform(document: dict, platform: tuple[str, str] = DEFAULT_PLATFORM
         seen.append(f"{p.get('os', '?')}/{p.get('architecture', '?')}")
         if (p.get("os"), p.get("architecture")) == platform and descriptor.media_type not in INDEXES:
             return descriptor
-    raise VerificationFailed(f"the image has no {'/'.join(platform)} variant (it has: {', '.join(seen) or 'none'})")
+    raise VerificationFailed(
+        f"the image has no {'/'.join(platform)} variant (it has: {', '.join(seen) or 'none'})"
+    )
 
 
 def docker_manifest(config: Descriptor, layers: list[Descriptor]) -> bytes:

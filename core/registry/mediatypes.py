@@ -27,9 +27,11 @@ MANIFEST_TYPES = IMAGE_MANIFESTS + INDEXES
 
 # Layers that may legally be absent from a registry ("non-distributable":
 # Windows base layers fetched from their own URLs).
-FOREIGN_LAYERS = (DOCKER_FOREIGN_LAYER,
-                  "application/vnd.oci.image.layer.nondistributable.v1.tar",
-                  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip")
+FOREIGN_LAYERS = (
+    DOCKER_FOREIGN_LAYER,
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+)
 
 # What a pulling client says it understands, best first.
 ACCEPT_MANIFESTS = ", ".join(MANIFEST_TYPES)

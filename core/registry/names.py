@@ -16,7 +16,7 @@ import re
 # widened to `__` and `-+`, which docker accepts too.
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 NAME_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
-NAME_MAX = 255                     # "less than 256 characters", slashes included
+NAME_MAX = 255  # "less than 256 characters", slashes included
 TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 # The spec allows any registered algorithm; stepbox, like most registries, stores sha256 only.
 DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}")

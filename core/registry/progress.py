@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 
 class _Quiet:
-    drawing = False             # no bars: callers print one line per layer instead
+    drawing = False  # no bars: callers print one line per layer instead
 
     def add(self, label: str, total: int | None) -> int:
         return 0
@@ -46,7 +46,7 @@ def transfer_progress(enabled: bool | None = None):
     """Yields an object with ``add(label, total) -> task``, ``advance(task, n)``
     and ``finish(task, label)``."""
     if hasattr(enabled, "add"):
-        yield enabled                 # the caller's own bars (the daemon streams them as JSON)
+        yield enabled  # the caller's own bars (the daemon streams them as JSON)
         return
     if enabled is None:
         enabled = sys.stderr.isatty()
@@ -55,6 +55,13 @@ def transfer_progress(enabled: bool | None = None):
         return
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=Console(stderr=True), transient=False) as progress:
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as progress:
         yield _RichBars(progress)

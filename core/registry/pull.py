@@ -36,32 +36,36 @@ from .mediatypes import ACCEPT_MANIFESTS, INDEXES, OCI_LAYER_ZSTD
 from .names import is_sha256_digest
 from .transport import Transport, read_stream
 
-MAX_PARALLEL = 3          # docker's default max-concurrent-downloads
+MAX_PARALLEL = 3  # docker's default max-concurrent-downloads
 
 
 @dataclass
 class PullResult:
     image: Image
     manifest_digest: str
-    downloaded: list[str] = field(default_factory=list)      # compressed layer digests fetched
-    existing: list[str] = field(default_factory=list)        # diff_ids already in the store
+    downloaded: list[str] = field(default_factory=list)  # compressed layer digests fetched
+    existing: list[str] = field(default_factory=list)  # diff_ids already in the store
     bytes_received: int = 0
 
 
 def fetch_manifest(transport: Transport, repository: str, reference: str) -> tuple[bytes, str, str]:
     """(body, media type, digest) of a manifest; verified if ``reference`` is a digest."""
-    response = transport.request("GET", f"/v2/{repository}/manifests/{reference}",
-                                 headers={"Accept": ACCEPT_MANIFESTS}, ok=(200,))
+    response = transport.request(
+        "GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": ACCEPT_MANIFESTS}, ok=(200,)
+    )
     body = response.body
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     if reference.startswith("sha256:") and digest != reference:
-        raise VerificationFailed(f"manifest {reference} from {transport.registry}/{repository} "
-                                 f"does not match its digest (its content is {digest})")
+        raise VerificationFailed(
+            f"manifest {reference} from {transport.registry}/{repository} "
+            f"does not match its digest (its content is {digest})"
+        )
     return body, response.header("Content-Type", ""), digest
 
 
-def fetch_blob(transport: Transport, repository: str, descriptor: Descriptor,
-               on_bytes=lambda n: None) -> bytes:
+def fetch_blob(
+    transport: Transport, repository: str, descriptor: Descriptor, on_bytes=lambda n: None
+) -> bytes:
     """A blob's bytes, verified against its descriptor's digest and size."""
     response = transport.request("GET", f"/v2/{repository}/blobs/{descriptor.digest}", stream=True, ok=(200,))
     buf = io.BytesIO()
@@ -72,30 +76,39 @@ def fetch_blob(transport: Transport, repository: str, descriptor: Descriptor,
         hasher.update(piece)
         on_bytes(len(piece))
         if buf.tell() > descriptor.size:
-            raise VerificationFailed(f"blob {descriptor.digest} is larger than the {descriptor.size} "
-                                     "bytes its manifest says")
+            raise VerificationFailed(
+                f"blob {descriptor.digest} is larger than the {descriptor.size} bytes its manifest says"
+            )
+
     received = read_stream(response, sink)
     if received != descriptor.size:
-        raise VerificationFailed(f"blob {descriptor.digest} is truncated: got {received} of "
-                                 f"{descriptor.size} bytes")
+        raise VerificationFailed(
+            f"blob {descriptor.digest} is truncated: got {received} of {descriptor.size} bytes"
+        )
     actual = "sha256:" + hasher.hexdigest()
     if actual != descriptor.digest:
-        raise VerificationFailed(f"blob {descriptor.digest} from {transport.registry}/{repository} "
-                                 f"does not match its digest (its content is {actual})")
+        raise VerificationFailed(
+            f"blob {descriptor.digest} from {transport.registry}/{repository} "
+            f"does not match its digest (its content is {actual})"
+        )
     return buf.getvalue()
 
 
 def _checked_layer(compressed: bytes, descriptor: Descriptor, diff_id: str) -> bytes:
     if descriptor.media_type == OCI_LAYER_ZSTD:
-        raise VerificationFailed(f"layer {descriptor.digest} is zstd-compressed, which stepbox does not support")
+        raise VerificationFailed(
+            f"layer {descriptor.digest} is zstd-compressed, which stepbox does not support"
+        )
     try:
         tar = uncompress(compressed)
     except BadArchive as e:
         raise VerificationFailed(f"layer {descriptor.digest}: {e}") from None
     actual = "sha256:" + hashlib.sha256(tar).hexdigest()
     if actual != diff_id:
-        raise VerificationFailed(f"layer {descriptor.digest} uncompresses to {actual}, but the image "
-                                 f"config says its diff_id is {diff_id}")
+        raise VerificationFailed(
+            f"layer {descriptor.digest} uncompresses to {actual}, but the image "
+            f"config says its diff_id is {diff_id}"
+        )
     try:
         read_layer(io.BytesIO(tar))
     except UnsafeLayer as e:
@@ -103,9 +116,16 @@ def _checked_layer(compressed: bytes, descriptor: Descriptor, diff_id: str) -> b
     return tar
 
 
-def pull(store: ImageStore, ref: Reference, transport: Transport, metadata: LayerMetadata | None = None,
-         progress=None, say=lambda line: None) -> PullResult:
+def pull(
+    store: ImageStore,
+    ref: Reference,
+    transport: Transport,
+    metadata: LayerMetadata | None = None,
+    progress=None,
+    say=lambda line: None,
+) -> PullResult:
     from .progress import _Quiet
+
     progress = progress or _Quiet()
     repository = ref.repository
     reference = ref.digest or ref.tag
@@ -121,19 +141,25 @@ def pull(store: ImageStore, ref: Reference, transport: Transport, metadata: Laye
     try:
         config = json.loads(config_bytes)
         diff_ids = config["rootfs"]["diff_ids"]
-        if not isinstance(diff_ids, list) or not all(isinstance(d, str) and is_sha256_digest(d)
-                                                       for d in diff_ids):
+        if not isinstance(diff_ids, list) or not all(
+            isinstance(d, str) and is_sha256_digest(d) for d in diff_ids
+        ):
             raise TypeError("rootfs.diff_ids is not a list of sha256 digests")
     except (ValueError, KeyError, TypeError) as e:
         raise VerificationFailed(f"malformed image config {manifest.config.digest}: {e}") from None
     if len(diff_ids) != len(manifest.layers):
-        raise VerificationFailed(f"the manifest lists {len(manifest.layers)} layers but the image config "
-                                 f"names {len(diff_ids)} diff_ids")
+        raise VerificationFailed(
+            f"the manifest lists {len(manifest.layers)} layers but the image config "
+            f"names {len(diff_ids)} diff_ids"
+        )
 
-    result = PullResult(image=None, manifest_digest=digest)      # type: ignore[arg-type]
-    wanted = [(i, layer, diff_id) for i, (layer, diff_id) in enumerate(zip(manifest.layers, diff_ids))
-              if not store.has_blob(diff_id)]
-    tars: list[bytes | str] = list(diff_ids)                      # a digest = "already in the store"
+    result = PullResult(image=None, manifest_digest=digest)  # type: ignore[arg-type]
+    wanted = [
+        (i, layer, diff_id)
+        for i, (layer, diff_id) in enumerate(zip(manifest.layers, diff_ids))
+        if not store.has_blob(diff_id)
+    ]
+    tars: list[bytes | str] = list(diff_ids)  # a digest = "already in the store"
     result.existing = [d for d in diff_ids if store.has_blob(d)]
     for d in result.existing:
         say(f"{d.removeprefix('sha256:')[:12]}: Already exists")
@@ -161,6 +187,7 @@ def pull(store: ImageStore, ref: Reference, transport: Transport, metadata: Laye
     result.image = store.add_loaded_image(config_bytes, tars, tag)
     if metadata is not None:
         for layer, diff_id in zip(manifest.layers, diff_ids):
-            metadata.remember_remote(diff_id, RemoteLayer(layer.digest, layer.size, layer.media_type),
-                                     ref.registry, repository)
+            metadata.remember_remote(
+                diff_id, RemoteLayer(layer.digest, layer.size, layer.media_type), ref.registry, repository
+            )
     return result

@@ -31,22 +31,23 @@ from .manifest import Descriptor, docker_manifest
 from .mediatypes import DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST
 from .transport import Transport, chunks_of
 
-MAX_PARALLEL = 5          # docker's default max-concurrent-uploads
+MAX_PARALLEL = 5  # docker's default max-concurrent-uploads
 PATCH_PIECE = 1 << 20
 
 
 @dataclass
 class PushResult:
     manifest_digest: str
-    uploaded: list[str] = field(default_factory=list)     # blob digests sent
-    existing: list[str] = field(default_factory=list)     # blob digests the registry had
-    mounted: list[str] = field(default_factory=list)      # blob digests mounted from another repository
+    uploaded: list[str] = field(default_factory=list)  # blob digests sent
+    existing: list[str] = field(default_factory=list)  # blob digests the registry had
+    mounted: list[str] = field(default_factory=list)  # blob digests mounted from another repository
     bytes_sent: int = 0
 
 
 class _Pusher:
-    def __init__(self, store: ImageStore, ref: Reference, transport: Transport,
-                 metadata: LayerMetadata, progress, say):
+    def __init__(
+        self, store: ImageStore, ref: Reference, transport: Transport, metadata: LayerMetadata, progress, say
+    ):
         self.store, self.ref, self.t, self.metadata = store, ref, transport, metadata
         self.repo = ref.repository
         self.progress, self.say = progress, say
@@ -61,8 +62,9 @@ class _Pusher:
 
     def mount(self, digest: str, source: str) -> str | None:
         """Try a cross-repository mount; the upload Location if it was refused."""
-        response = self.t.request("POST", f"/v2/{self.repo}/blobs/uploads/?mount={digest}&from={source}",
-                                  ok=(201, 202))
+        response = self.t.request(
+            "POST", f"/v2/{self.repo}/blobs/uploads/?mount={digest}&from={source}", ok=(201, 202)
+        )
         return None if response.status == 201 else response.header("Location")
 
     def upload(self, data: bytes, digest: str, label: str, location: str | None = None) -> None:
@@ -71,13 +73,22 @@ class _Pusher:
         if not location:
             raise RegistryClientError("the registry opened an upload without a Location header")
         task = self.progress.add(f"{label}: Pushing", len(data))
-        response = self.t.request("PATCH", location, headers={"Content-Type": "application/octet-stream"},
-                                  body=chunks_of(data, PATCH_PIECE, lambda n: self.progress.advance(task, n)),
-                                  ok=(202, 204))
+        response = self.t.request(
+            "PATCH",
+            location,
+            headers={"Content-Type": "application/octet-stream"},
+            body=chunks_of(data, PATCH_PIECE, lambda n: self.progress.advance(task, n)),
+            ok=(202, 204),
+        )
         location = response.header("Location") or location
         separator = "&" if "?" in location else "?"
-        self.t.request("PUT", f"{location}{separator}digest={digest}", headers={"Content-Length": "0"},
-                       body=b"", ok=(201, 204))
+        self.t.request(
+            "PUT",
+            f"{location}{separator}digest={digest}",
+            headers={"Content-Length": "0"},
+            body=b"",
+            ok=(201, 204),
+        )
         self.progress.finish(task, f"{label}: Pushed")
 
     def push_layer(self, diff_id: str, result: PushResult) -> Descriptor:
@@ -108,7 +119,7 @@ class _Pusher:
         data = compress_layer(self.store.get_blob(diff_id))
         layer = RemoteLayer("sha256:" + hashlib.sha256(data).hexdigest(), len(data), DOCKER_LAYER_GZIP)
         self.metadata.remember_own(diff_id, layer)
-        if ours is None and self.exists(layer.digest):       # first push from here of a layer it has
+        if ours is None and self.exists(layer.digest):  # first push from here of a layer it has
             result.existing.append(layer.digest)
             self.say(f"{short}: Layer already exists")
         else:
@@ -121,13 +132,21 @@ class _Pusher:
         return Descriptor(layer.media_type, layer.digest, layer.size)
 
 
-def push(store: ImageStore, ref: Reference, transport: Transport, metadata: LayerMetadata,
-         progress=None, say=lambda line: None, source: str | None = None) -> PushResult:
+def push(
+    store: ImageStore,
+    ref: Reference,
+    transport: Transport,
+    metadata: LayerMetadata,
+    progress=None,
+    say=lambda line: None,
+    source: str | None = None,
+) -> PushResult:
     """Push the local image ``source`` (default: ``ref`` itself) to ``ref``."""
     from .progress import _Quiet
+
     pusher = _Pusher(store, ref, transport, metadata, progress or _Quiet(), say)
     image = store.resolve(source or str(ref))
-    transport.request("GET", "/v2/", ok=(200,))          # version check; also drives the login flow
+    transport.request("GET", "/v2/", ok=(200,))  # version check; also drives the login flow
     result = PushResult(manifest_digest="")
     with ThreadPoolExecutor(max_workers=MAX_PARALLEL) as pool:
         layers = list(pool.map(lambda d: pusher.push_layer(d, result), image.diff_ids))
@@ -141,8 +160,13 @@ def push(store: ImageStore, ref: Reference, transport: Transport, metadata: Laye
         result.bytes_sent += len(config_bytes)
     manifest = docker_manifest(Descriptor(DOCKER_CONFIG, image.id, len(config_bytes)), layers)
     digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
-    response = transport.request("PUT", f"/v2/{ref.repository}/manifests/{ref.tag or digest}",
-                                 headers={"Content-Type": DOCKER_MANIFEST}, body=manifest, ok=(201, 200, 202))
+    response = transport.request(
+        "PUT",
+        f"/v2/{ref.repository}/manifests/{ref.tag or digest}",
+        headers={"Content-Type": DOCKER_MANIFEST},
+        body=manifest,
+        ok=(201, 200, 202),
+    )
     echoed = response.header("Docker-Content-Digest")
     if echoed and echoed != digest:
         raise RegistryClientError(f"the registry stored the manifest as {echoed}, we sent {digest}")

@@ -34,9 +34,9 @@ _PATTERNS = [
 
 @dataclass(frozen=True)
 class Route:
-    kind: str            # base, catalog, tags, manifest, upload, blob
-    name: str = ""       # repository
-    arg: str = ""        # tag/digest, upload uuid ("" = start one), or blob digest
+    kind: str  # base, catalog, tags, manifest, upload, blob
+    name: str = ""  # repository
+    arg: str = ""  # tag/digest, upload uuid ("" = start one), or blob digest
 
 
 def route(path: str) -> Route | None:
@@ -47,7 +47,7 @@ def route(path: str) -> Route | None:
         return Route("base")
     if not path.startswith("/v2/"):
         return None
-    rest = path[len("/v2/"):]
+    rest = path[len("/v2/") :]
     if rest in ("_catalog", "_catalog/"):
         return Route("catalog")
     for kind, pattern in _PATTERNS:
@@ -55,8 +55,9 @@ def route(path: str) -> Route | None:
         if m:
             name = m.group("name")
             if not is_valid_name(name):
-                raise RegistryError("NAME_INVALID", f"invalid repository name {name!r}",
-                                    detail={"name": name})
+                raise RegistryError(
+                    "NAME_INVALID", f"invalid repository name {name!r}", detail={"name": name}
+                )
             return Route(kind, name, m.groupdict().get("arg") or "")
     return None
 
@@ -75,7 +76,9 @@ def paginate(items: list[str], n: str | None, last: str | None) -> tuple[list[st
         if count < 0:
             raise ValueError
     except ValueError:
-        raise RegistryError("UNSUPPORTED", f"n must be a non-negative integer, not {n!r}", status=400) from None
+        raise RegistryError(
+            "UNSUPPORTED", f"n must be a non-negative integer, not {n!r}", status=400
+        ) from None
     if count == 0:
         return [], None
     page = items[:count]

@@ -41,7 +41,7 @@ SEND_SIZE = 1 << 20
 @dataclass(frozen=True)
 class RequestRecord:
     method: str
-    path: str            # with the query string
+    path: str  # with the query string
     status: int
     bytes_received: int
     bytes_sent: int
@@ -53,7 +53,7 @@ class RegistryApp:
 
     storage: RegistryStorage
     htpasswd: Htpasswd | None = None
-    access_log: bool = False                          # print one line per request to stderr
+    access_log: bool = False  # print one line per request to stderr
     log: list[RequestRecord] = field(default_factory=list)
     uploads: Uploads = field(init=False)
     _log_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -65,24 +65,39 @@ class RegistryApp:
         with self._log_lock:
             self.log.append(entry)
         if self.access_log:
-            print(f"{entry.method} {entry.path} {entry.status} in={entry.bytes_received} "
-                  f"out={entry.bytes_sent}", file=sys.stderr, flush=True)
+            print(
+                f"{entry.method} {entry.path} {entry.status} in={entry.bytes_received} "
+                f"out={entry.bytes_sent}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 class RegistryHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"          # keep-alive: docker reuses connections
+    protocol_version = "HTTP/1.1"  # keep-alive: docker reuses connections
     server_version = "stepbox-registry"
-    app: RegistryApp                       # set on the subclass by make_server
+    app: RegistryApp  # set on the subclass by make_server
 
     # -- plumbing -----------------------------------------------------------
-    def do_GET(self):    self._dispatch()   # noqa: E704
-    def do_HEAD(self):   self._dispatch()   # noqa: E704
-    def do_PUT(self):    self._dispatch()   # noqa: E704
-    def do_POST(self):   self._dispatch()   # noqa: E704
-    def do_PATCH(self):  self._dispatch()   # noqa: E704
-    def do_DELETE(self): self._dispatch()   # noqa: E704
+    def do_GET(self):
+        self._dispatch()  # noqa: E704
 
-    def log_message(self, format, *args):   # the app keeps its own log
+    def do_HEAD(self):
+        self._dispatch()  # noqa: E704
+
+    def do_PUT(self):
+        self._dispatch()  # noqa: E704
+
+    def do_POST(self):
+        self._dispatch()  # noqa: E704
+
+    def do_PATCH(self):
+        self._dispatch()  # noqa: E704
+
+    def do_DELETE(self):
+        self._dispatch()  # noqa: E704
+
+    def log_message(self, format, *args):  # the app keeps its own log
         pass
 
     def _dispatch(self) -> None:
@@ -94,10 +109,13 @@ class RegistryHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         try:
-            if self.app.htpasswd is not None and self.app.htpasswd.check_basic(
-                    self.headers.get("Authorization")) is None:
-                raise RegistryError("UNAUTHORIZED", headers={
-                    "WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'})
+            if (
+                self.app.htpasswd is not None
+                and self.app.htpasswd.check_basic(self.headers.get("Authorization")) is None
+            ):
+                raise RegistryError(
+                    "UNAUTHORIZED", headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
+                )
             where = route(url.path)
             if where is None:
                 raise RegistryError("UNSUPPORTED", f"no endpoint at {url.path}", status=404)
@@ -109,11 +127,12 @@ class RegistryHandler(BaseHTTPRequestHandler):
             self._send(e.status, e.body(), {"Content-Type": "application/json", **e.headers})
         except BodyError as e:
             self.close_connection = True
-            self._send(400, RegistryError("BLOB_UPLOAD_INVALID", str(e)).body(),
-                       {"Content-Type": "application/json"})
+            self._send(
+                400, RegistryError("BLOB_UPLOAD_INVALID", str(e)).body(), {"Content-Type": "application/json"}
+            )
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception as e:              # a bug: say so, keep serving
+        except Exception as e:  # a bug: say so, keep serving
             traceback.print_exc()
             self.close_connection = True
             body = json.dumps({"errors": [{"code": "UNKNOWN", "message": f"internal error: {e}"}]}).encode()
@@ -130,8 +149,10 @@ class RegistryHandler(BaseHTTPRequestHandler):
         self.app.record(RequestRecord(self.command, self.path, self._status, self._received, self._sent))
 
     def _has_body(self) -> bool:
-        return ("chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
-                or int(self.headers.get("Content-Length") or 0) > 0)
+        return (
+            "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+            or int(self.headers.get("Content-Length") or 0) > 0
+        )
 
     def _body(self) -> Iterator[bytes]:
         """The request body, counted (for the log)."""
@@ -140,8 +161,15 @@ class RegistryHandler(BaseHTTPRequestHandler):
             self._received += len(piece)
             yield piece
 
-    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-              *, length: int | None = None, stream: Iterator[bytes] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        *,
+        length: int | None = None,
+        stream: Iterator[bytes] | None = None,
+    ) -> None:
         """Status, headers, then the body (or nothing for HEAD).  A body we did
         not read (say, a 401 to a 100 MB PATCH) would be parsed as the next
         request, so such connections are closed instead."""
@@ -171,7 +199,9 @@ class RegistryHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, value, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(value).encode(), {"Content-Type": "application/json", **(headers or {})})
+        self._send(
+            status, json.dumps(value).encode(), {"Content-Type": "application/json", **(headers or {})}
+        )
 
     # -- base and listings ---------------------------------------------------
     def _base_get(self, where: Route) -> None:
@@ -180,13 +210,18 @@ class RegistryHandler(BaseHTTPRequestHandler):
     _base_head = _base_get
 
     def _catalog_get(self, where: Route) -> None:
-        page, next_last = paginate(self.app.storage.repositories(), self.query.get("n"), self.query.get("last"))
+        page, next_last = paginate(
+            self.app.storage.repositories(), self.query.get("n"), self.query.get("last")
+        )
         self._json(200, {"repositories": page}, self._link("/v2/_catalog", next_last))
 
     def _tags_get(self, where: Route) -> None:
-        page, next_last = paginate(self.app.storage.tags(where.name), self.query.get("n"), self.query.get("last"))
-        self._json(200, {"name": where.name, "tags": page},
-                   self._link(f"/v2/{where.name}/tags/list", next_last))
+        page, next_last = paginate(
+            self.app.storage.tags(where.name), self.query.get("n"), self.query.get("last")
+        )
+        self._json(
+            200, {"name": where.name, "tags": page}, self._link(f"/v2/{where.name}/tags/list", next_last)
+        )
 
     def _link(self, path: str, next_last: str | None) -> dict[str, str]:
         """RFC 5988 ``Link`` to the next page, as the spec's pagination uses."""
@@ -197,9 +232,15 @@ class RegistryHandler(BaseHTTPRequestHandler):
     # -- manifests ----------------------------------------------------------
     def _manifest_get(self, where: Route) -> None:
         stored = self.app.storage.get_manifest(where.name, where.arg)
-        self._send(200, stored.body, {"Content-Type": stored.media_type,
-                                      "Docker-Content-Digest": stored.digest,
-                                      "ETag": f'"{stored.digest}"'})
+        self._send(
+            200,
+            stored.body,
+            {
+                "Content-Type": stored.media_type,
+                "Docker-Content-Digest": stored.digest,
+                "ETag": f'"{stored.digest}"',
+            },
+        )
 
     _manifest_head = _manifest_get
 
@@ -207,13 +248,16 @@ class RegistryHandler(BaseHTTPRequestHandler):
         try:
             body = read_all(self.rfile, self.headers, MANIFEST_MAX_BYTES)
         except BodyError as e:
-            self.close_connection = True          # the rest of an oversized body is unread
-            raise RegistryError("MANIFEST_INVALID", str(e), status=413 if "larger" in str(e) else 400) from None
+            self.close_connection = True  # the rest of an oversized body is unread
+            raise RegistryError(
+                "MANIFEST_INVALID", str(e), status=413 if "larger" in str(e) else 400
+            ) from None
         self._body_read = True
         self._received += len(body)
         digest = self.app.storage.put_manifest(where.name, where.arg, body, self.headers.get("Content-Type"))
-        self._send(201, b"", {"Location": f"/v2/{where.name}/manifests/{digest}",
-                              "Docker-Content-Digest": digest})
+        self._send(
+            201, b"", {"Location": f"/v2/{where.name}/manifests/{digest}", "Docker-Content-Digest": digest}
+        )
 
     def _manifest_delete(self, where: Route) -> None:
         self.app.storage.delete_manifest(where.name, where.arg)
@@ -225,22 +269,34 @@ class RegistryHandler(BaseHTTPRequestHandler):
         if not is_sha256_digest(digest):
             raise RegistryError("DIGEST_INVALID", detail={"digest": digest})
         size = self.app.storage.blob_size(where.name, digest)
-        headers = {"Content-Type": "application/octet-stream", "Docker-Content-Digest": digest,
-                   "Accept-Ranges": "bytes", "ETag": f'"{digest}"',
-                   "Cache-Control": "max-age=31536000"}      # content-addressed: never changes
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Docker-Content-Digest": digest,
+            "Accept-Ranges": "bytes",
+            "ETag": f'"{digest}"',
+            "Cache-Control": "max-age=31536000",
+        }  # content-addressed: never changes
         wanted = None
         if self.command == "GET":
             try:
                 wanted = parse_range(self.headers.get("Range"), size)
             except RangeNotSatisfiable:
-                raise RegistryError("BLOB_UNKNOWN", "requested range not satisfiable", status=416,
-                                    headers={"Content-Range": f"bytes */{size}"}) from None
+                raise RegistryError(
+                    "BLOB_UNKNOWN",
+                    "requested range not satisfiable",
+                    status=416,
+                    headers={"Content-Range": f"bytes */{size}"},
+                ) from None
         start, length, status = 0, size, 200
         if wanted is not None:
             start, length, status = wanted.start, wanted.length, 206
             headers["Content-Range"] = wanted.content_range(size)
-        self._send(status, headers=headers, length=length,
-                   stream=_file_pieces(self.app.storage.blob_path(digest), start, length))
+        self._send(
+            status,
+            headers=headers,
+            length=length,
+            stream=_file_pieces(self.app.storage.blob_path(digest), start, length),
+        )
 
     _blob_head = _blob_get
 
@@ -255,12 +311,19 @@ class RegistryHandler(BaseHTTPRequestHandler):
         mount, source = self.query.get("mount"), self.query.get("from")
         if where.arg:
             raise RegistryError("UNSUPPORTED", "POST starts an upload: /v2/<name>/blobs/uploads/", status=405)
-        if mount and source and is_valid_name(source) and is_sha256_digest(mount) \
-                and storage.is_linked(source, mount):
+        if (
+            mount
+            and source
+            and is_valid_name(source)
+            and is_sha256_digest(mount)
+            and storage.is_linked(source, mount)
+        ):
             # Cross-repository mount: the blob is already here (in `source`),
             # so the push of this layer costs one request and no bytes.
             storage.link_blob(where.name, mount)
-            self._send(201, b"", {"Location": f"/v2/{where.name}/blobs/{mount}", "Docker-Content-Digest": mount})
+            self._send(
+                201, b"", {"Location": f"/v2/{where.name}/blobs/{mount}", "Docker-Content-Digest": mount}
+            )
             return
         session = uploads.start(where.name)
         digest = self.query.get("digest")
@@ -269,13 +332,18 @@ class RegistryHandler(BaseHTTPRequestHandler):
             with session.lock:
                 uploads.append(session, self._body(), None, None)
                 uploads.finish(session, digest)
-            self._send(201, b"", {"Location": f"/v2/{where.name}/blobs/{digest}", "Docker-Content-Digest": digest})
+            self._send(
+                201, b"", {"Location": f"/v2/{where.name}/blobs/{digest}", "Docker-Content-Digest": digest}
+            )
             return
         self._send(202, b"", self._upload_headers(session))
 
     def _upload_headers(self, session) -> dict[str, str]:
-        return {"Location": session.location, "Docker-Upload-UUID": session.uuid,
-                "Range": upload_range(session.offset)}
+        return {
+            "Location": session.location,
+            "Docker-Upload-UUID": session.uuid,
+            "Range": upload_range(session.offset),
+        }
 
     def _chunk_range(self):
         header = self.headers.get("Content-Range")
@@ -297,7 +365,9 @@ class RegistryHandler(BaseHTTPRequestHandler):
         with session.lock:
             self.app.uploads.append(session, self._body(), self._chunk_range(), None)
             digest = self.app.uploads.finish(session, self.query.get("digest"))
-        self._send(201, b"", {"Location": f"/v2/{where.name}/blobs/{digest}", "Docker-Content-Digest": digest})
+        self._send(
+            201, b"", {"Location": f"/v2/{where.name}/blobs/{digest}", "Docker-Content-Digest": digest}
+        )
 
     def _upload_get(self, where: Route) -> None:
         session = self.app.uploads.get(where.name, where.arg)
@@ -335,12 +405,14 @@ class RegistryServer(ThreadingHTTPServer):
         return f"{host}:{port}"
 
 
-def make_server(addr: str, root: str, htpasswd_path: str | None = None,
-                access_log: bool = False) -> RegistryServer:
+def make_server(
+    addr: str, root: str, htpasswd_path: str | None = None, access_log: bool = False
+) -> RegistryServer:
     """A ready-to-serve registry on ``addr`` (``host:port``; port 0 = any free one)."""
     host, _, port = addr.rpartition(":")
-    app = RegistryApp(RegistryStorage(root), Htpasswd.load(htpasswd_path) if htpasswd_path else None,
-                      access_log=access_log)
+    app = RegistryApp(
+        RegistryStorage(root), Htpasswd.load(htpasswd_path) if htpasswd_path else None, access_log=access_log
+    )
     handler = type("BoundRegistryHandler", (RegistryHandler,), {"app": app})
     server = RegistryServer((host.strip("[]") or "127.0.0.1", int(port)), handler)
     server.app = app
@@ -349,7 +421,8 @@ def make_server(addr: str, root: str, htpasswd_path: str | None = None,
 
 def serve_in_thread(server: RegistryServer) -> threading.Thread:
     # A short poll interval makes shutdown() quick (tests start many servers).
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="stepbox-registry", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="stepbox-registry", daemon=True
+    )
     thread.start()
     return thread

@@ -43,8 +43,9 @@ class StoredManifest:
 
 def _hex(digest: str) -> str:
     if not is_sha256_digest(digest):
-        raise RegistryError("DIGEST_INVALID", f"unsupported or malformed digest {digest!r}",
-                            detail={"digest": digest})
+        raise RegistryError(
+            "DIGEST_INVALID", f"unsupported or malformed digest {digest!r}", detail={"digest": digest}
+        )
     return digest.split(":", 1)[1]
 
 
@@ -118,13 +119,17 @@ class RegistryStorage:
     # -- manifests ----------------------------------------------------------
     def put_manifest(self, name: str, reference: str, body: bytes, content_type: str | None) -> str:
         if len(body) > MANIFEST_MAX_BYTES:
-            raise RegistryError("MANIFEST_INVALID", f"manifest larger than {MANIFEST_MAX_BYTES} bytes",
-                                status=413)
+            raise RegistryError(
+                "MANIFEST_INVALID", f"manifest larger than {MANIFEST_MAX_BYTES} bytes", status=413
+            )
         media_type, document = self._check_manifest(name, body, content_type)
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         if is_digest(reference) and reference != digest:
-            raise RegistryError("DIGEST_INVALID", f"manifest digest is {digest}, not {reference}",
-                                detail={"digest": reference})
+            raise RegistryError(
+                "DIGEST_INVALID",
+                f"manifest digest is {digest}, not {reference}",
+                detail={"digest": reference},
+            )
         if not is_digest(reference) and not is_valid_tag(reference):
             raise RegistryError("MANIFEST_INVALID", f"invalid tag {reference!r}")
         with self._lock:
@@ -146,8 +151,10 @@ class RegistryStorage:
             raise RegistryError("MANIFEST_INVALID", "only schemaVersion 2 manifests are accepted")
         media_type = guess_manifest_type(document, content_type)
         if media_type is None:
-            raise RegistryError("MANIFEST_INVALID", "unknown manifest media type "
-                                f"{content_type or document.get('mediaType')!r}")
+            raise RegistryError(
+                "MANIFEST_INVALID",
+                f"unknown manifest media type {content_type or document.get('mediaType')!r}",
+            )
         try:
             if media_type in IMAGE_MANIFESTS:
                 for descriptor in [document["config"], *document.get("layers", [])]:
@@ -158,8 +165,11 @@ class RegistryStorage:
             elif media_type in INDEXES:
                 for descriptor in document["manifests"]:
                     if not os.path.exists(self._repo(name, "_manifests", _hex(descriptor["digest"]))):
-                        raise RegistryError("MANIFEST_BLOB_UNKNOWN", "index names a manifest unknown "
-                                            "to this repository", detail={"digest": descriptor["digest"]})
+                        raise RegistryError(
+                            "MANIFEST_BLOB_UNKNOWN",
+                            "index names a manifest unknown to this repository",
+                            detail={"digest": descriptor["digest"]},
+                        )
         except (KeyError, TypeError, AttributeError) as e:
             raise RegistryError("MANIFEST_INVALID", f"malformed manifest: missing or bad {e}") from None
         return media_type, document
@@ -176,8 +186,9 @@ class RegistryStorage:
             except FileNotFoundError:
                 pass
         else:
-            raise RegistryError("MANIFEST_INVALID", f"{reference!r} is neither a tag nor a digest",
-                                status=400)
+            raise RegistryError(
+                "MANIFEST_INVALID", f"{reference!r} is neither a tag nor a digest", status=400
+            )
         if not self.repository_exists(name):
             raise RegistryError("NAME_UNKNOWN", detail={"name": name})
         raise RegistryError("MANIFEST_UNKNOWN", detail={"name": name, "reference": reference})
@@ -214,6 +225,7 @@ class RegistryStorage:
         deletion, but not yet linked, would be lost."""
         import shutil
         import time
+
         live = set()
         top = os.path.join(self.root, "repositories")
         for dirpath, dirnames, filenames in os.walk(top):

@@ -58,7 +58,7 @@ class Response:
     status: int
     headers: http.client.HTTPMessage
     body: bytes = b""
-    raw: http.client.HTTPResponse | None = None      # set when streaming
+    raw: http.client.HTTPResponse | None = None  # set when streaming
     url: str = ""
 
     def header(self, name: str, default: str | None = None) -> str | None:
@@ -72,7 +72,7 @@ class Transport:
     ``scopes`` are what to ask a token server for, e.g.
     ``["repository:team/app:pull,push", "repository:library/busybox:pull"]``."""
 
-    registry: str                         # as in the reference: "localhost:5000", "docker.io"
+    registry: str  # as in the reference: "localhost:5000", "docker.io"
     scheme: str = "https"
     credentials: Credentials | None = None
     scopes: list[str] = field(default_factory=list)
@@ -92,7 +92,9 @@ class Transport:
         conn = pool.get((scheme, netloc))
         if conn is None:
             if scheme == "https":
-                conn = http.client.HTTPSConnection(netloc, timeout=TIMEOUT, context=ssl.create_default_context())
+                conn = http.client.HTTPSConnection(
+                    netloc, timeout=TIMEOUT, context=ssl.create_default_context()
+                )
             else:
                 conn = http.client.HTTPConnection(netloc, timeout=TIMEOUT)
             pool[(scheme, netloc)] = conn
@@ -103,8 +105,9 @@ class Transport:
         if conn is not None:
             conn.close()
 
-    def _send_once(self, method: str, url: str, headers: dict[str, str], body: Body,
-                   stream: bool) -> Response:
+    def _send_once(
+        self, method: str, url: str, headers: dict[str, str], body: Body, stream: bool
+    ) -> Response:
         parts = urlsplit(url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         payload = body() if callable(body) else body
@@ -124,9 +127,10 @@ class Transport:
                 payload = body() if callable(body) else body
             except OSError as e:
                 self._drop(parts.scheme, parts.netloc)
-                raise RegistryClientError(f"cannot reach the registry at {parts.scheme}://{parts.netloc}: {e}"
-                                          + (" (is it an http-only registry? mark it insecure)"
-                                             if parts.scheme == "https" else "")) from None
+                raise RegistryClientError(
+                    f"cannot reach the registry at {parts.scheme}://{parts.netloc}: {e}"
+                    + (" (is it an http-only registry? mark it insecure)" if parts.scheme == "https" else "")
+                ) from None
         if stream and raw.status < 300:
             return Response(raw.status, raw.headers, raw=raw, url=url)
         try:
@@ -137,8 +141,16 @@ class Transport:
         return Response(raw.status, raw.headers, data, url=url)
 
     # -- requests -----------------------------------------------------------
-    def request(self, method: str, path_or_url: str, *, headers: dict[str, str] | None = None,
-                body: Body = None, stream: bool = False, ok: tuple[int, ...] = ()) -> Response:
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: Body = None,
+        stream: bool = False,
+        ok: tuple[int, ...] = (),
+    ) -> Response:
         """Send a request, authenticating and following redirects as needed.
 
         ``body`` is bytes, or a function returning an iterable of bytes (sent
@@ -157,15 +169,21 @@ class Transport:
                 if not self._authenticate(response, send.get("Authorization")):
                     raise AuthenticationRequired(
                         f"{self.registry}: {describe_error_body(401, response.body)} -- "
-                        + ("the credentials were refused" if self.credentials
-                           else f"log in first: stepbox login {self.registry}"))
-                response = self._send_once(method, url, {**headers, "Authorization": self._auth_header},
-                                           body, stream)
+                        + (
+                            "the credentials were refused"
+                            if self.credentials
+                            else f"log in first: stepbox login {self.registry}"
+                        )
+                    )
+                response = self._send_once(
+                    method, url, {**headers, "Authorization": self._auth_header}, body, stream
+                )
                 if response.status == 401:
                     who = f" for user {self.credentials.username!r}" if self.credentials else ""
                     raise AuthenticationRequired(
                         f"{self.registry}: the credentials{who} were refused for {path_or_url} "
-                        f"({describe_error_body(401, response.body)}); check them with stepbox login")
+                        f"({describe_error_body(401, response.body)}); check them with stepbox login"
+                    )
             if response.status in (301, 302, 303, 307, 308) and method in ("GET", "HEAD"):
                 url = urljoin(url, response.header("Location", ""))
                 continue
@@ -173,7 +191,9 @@ class Transport:
         if ok and response.status not in ok:
             if response.raw is not None:
                 response.body = response.raw.read()
-            raise RegistryClientError(f"{method} {url}: {describe_error_body(response.status, response.body)}")
+            raise RegistryClientError(
+                f"{method} {url}: {describe_error_body(response.status, response.body)}"
+            )
         return response
 
     def _authenticate(self, response: Response, tried: str | None) -> bool:
@@ -181,7 +201,7 @@ class Transport:
         challenge = parse_challenge(response.header("WWW-Authenticate", ""))
         with self._auth_lock:
             if self._auth_header and self._auth_header != tried:
-                return True                   # another thread already did it
+                return True  # another thread already did it
             if challenge is None:
                 return False
             if challenge.scheme == "basic":
@@ -217,13 +237,16 @@ class Transport:
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         response = self._send_once("GET", url, headers, None, False)
         if response.status != 200:
-            raise AuthenticationRequired(f"the token server {realm} refused: "
-                                         f"{describe_error_body(response.status, response.body)}")
+            raise AuthenticationRequired(
+                f"the token server {realm} refused: {describe_error_body(response.status, response.body)}"
+            )
         try:
             answer = json.loads(response.body)
             return answer.get("token") or answer["access_token"]
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise AuthenticationRequired(f"the token server {realm} answered something that is not a token") from None
+            raise AuthenticationRequired(
+                f"the token server {realm} answered something that is not a token"
+            ) from None
 
     def close(self) -> None:
         for conn in getattr(self._local, "pool", {}).values():
@@ -242,19 +265,25 @@ def read_stream(response: Response, sink: Callable[[bytes], None], piece: int = 
             sink(data)
             total += len(data)
     except (http.client.IncompleteRead, OSError) as e:
-        raise RegistryClientError(f"download of {response.url} was cut short after {total} bytes ({e})") from None
+        raise RegistryClientError(
+            f"download of {response.url} was cut short after {total} bytes ({e})"
+        ) from None
     finally:
         response.raw.close()
     return total
 
 
-def chunks_of(data: bytes, size: int, on_piece: Callable[[int], None] | None = None) -> Callable[[], Iterator[bytes]]:
+def chunks_of(
+    data: bytes, size: int, on_piece: Callable[[int], None] | None = None
+) -> Callable[[], Iterator[bytes]]:
     """A replayable chunked body over ``data`` that reports progress."""
+
     def generate() -> Iterator[bytes]:
         view = memoryview(data)
         for start in range(0, len(data), size):
-            piece = bytes(view[start:start + size])
+            piece = bytes(view[start : start + size])
             yield piece
             if on_piece:
                 on_piece(len(piece))
+
     return generate

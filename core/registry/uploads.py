@@ -37,7 +37,7 @@ class UploadSession:
     name: str
     directory: str
     offset: int = 0
-    hasher: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    hasher: hashlib._Hash = field(default_factory=hashlib.sha256)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -98,15 +98,22 @@ class Uploads:
         self._sessions[session_id] = session
         return session
 
-    def append(self, session: UploadSession, body: Iterable[bytes], content_range: ByteRange | None,
-               content_length: int | None) -> None:
+    def append(
+        self,
+        session: UploadSession,
+        body: Iterable[bytes],
+        content_range: ByteRange | None,
+        content_length: int | None,
+    ) -> None:
         """Append one chunk.  With a ``Content-Range`` it must start exactly where
         the upload is, else 416 (chunks arrive in order, no gaps, no overlaps)."""
         if content_range is not None and content_range.start != session.offset:
-            raise RegistryError("BLOB_UPLOAD_INVALID",
-                                f"chunk starts at {content_range.start}, the upload has {session.offset} bytes",
-                                status=416, headers={"Range": f"0-{max(session.offset - 1, 0)}",
-                                                     "Location": session.location})
+            raise RegistryError(
+                "BLOB_UPLOAD_INVALID",
+                f"chunk starts at {content_range.start}, the upload has {session.offset} bytes",
+                status=416,
+                headers={"Range": f"0-{max(session.offset - 1, 0)}", "Location": session.location},
+            )
         received = 0
         with open(session.data_path, "ab") as f:
             for piece in body:
@@ -117,19 +124,28 @@ class Uploads:
         if content_range is not None and content_range.length != received:
             # Our file now holds bytes the client thinks are elsewhere: unusable.
             self.cancel(session)
-            raise RegistryError("SIZE_INVALID", f"Content-Range says {content_range.length} bytes, "
-                                f"the chunk had {received}", status=416)
+            raise RegistryError(
+                "SIZE_INVALID",
+                f"Content-Range says {content_range.length} bytes, the chunk had {received}",
+                status=416,
+            )
 
     def finish(self, session: UploadSession, digest: str | None) -> str:
         """Verify and publish the blob; the session ends either way."""
         try:
             if not digest or not is_sha256_digest(digest):
-                raise RegistryError("DIGEST_INVALID", f"the closing PUT needs ?digest=sha256:<64 hex>, "
-                                    f"got {digest!r}", detail={"digest": digest})
+                raise RegistryError(
+                    "DIGEST_INVALID",
+                    f"the closing PUT needs ?digest=sha256:<64 hex>, got {digest!r}",
+                    detail={"digest": digest},
+                )
             actual = "sha256:" + session.hasher.hexdigest()
             if actual != digest:
-                raise RegistryError("DIGEST_INVALID", f"the uploaded content is {actual}, not {digest}",
-                                    detail={"digest": digest})
+                raise RegistryError(
+                    "DIGEST_INVALID",
+                    f"the uploaded content is {actual}, not {digest}",
+                    detail={"digest": digest},
+                )
             return self.storage.commit_blob(session.name, session.data_path, digest)
         finally:
             self.cancel(session)

@@ -46,13 +46,13 @@ def _iter_chunked(rfile: BinaryIO) -> Iterator[bytes]:
         line = rfile.readline(1024)
         if not line.endswith(b"\n"):
             raise BodyError("chunked body ended inside a chunk-size line")
-        size_text = line.split(b";", 1)[0].strip()          # drop chunk extensions
+        size_text = line.split(b";", 1)[0].strip()  # drop chunk extensions
         try:
             size = int(size_text, 16)
         except ValueError:
             raise BodyError(f"bad chunk size {size_text!r}") from None
         if size == 0:
-            while rfile.readline(1024).strip():              # trailers, until the empty line
+            while rfile.readline(1024).strip():  # trailers, until the empty line
                 pass
             return
         while size:

@@ -17,9 +17,9 @@ import tempfile
 from dataclasses import dataclass
 
 import pytest
-
 from stepbox.core.engine.locations import pid_path_of, socket_for_root
 from stepbox.core.engine.pidfile import running_pid
+
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 
 BACKENDS = [
@@ -46,15 +46,25 @@ class Stepbox:
     def socket_path(self) -> str:
         return socket_for_root(self.root)
 
-    def __call__(self, *args: str, input: str | None = None, timeout: float = 120,
-                 options: tuple[str, ...] | None = None, env: dict | None = None) -> Result:
+    def __call__(
+        self,
+        *args: str,
+        input: str | None = None,
+        timeout: float = 120,
+        options: tuple[str, ...] | None = None,
+        env: dict | None = None,
+    ) -> Result:
         """``options`` replace ``--backend B --root TMP``; ``env`` adds variables."""
         if options is None:
             options = ("--backend", self.backend, "--root", self.root)
         proc = subprocess.run(
             [sys.executable, "-m", "stepbox", *options, *args],
-            input=input, capture_output=True, text=True, timeout=timeout,
-            env={**os.environ, "COLUMNS": "200", **(env or {})})
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "COLUMNS": "200", **(env or {})},
+        )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     def daemon_pid(self) -> int | None:
@@ -63,7 +73,7 @@ class Stepbox:
     def cleanup(self) -> None:
         """Remove every container, stop the daemon, check nothing is left."""
         if self.daemon_pid() is not None:
-            host = ("-H", f"unix://{self.socket_path}")          # never start a daemon just for this
+            host = ("-H", f"unix://{self.socket_path}")  # never start a daemon just for this
             ids = self("ps", "-aq", options=host).out.split()
             self.seen_ids.update(ids)
             if ids:

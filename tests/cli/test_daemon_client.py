@@ -23,7 +23,7 @@ def test_the_first_command_starts_the_roots_daemon_and_says_so(stepbox):
     assert os.path.exists(socket_path) and stepbox.daemon_pid() is not None
     assert "stepbox daemon:" in open(os.path.join(stepbox.root, "daemon.log")).read()
     second = stepbox("ps")
-    assert second.code == 0 and "started a daemon" not in second.err      # the same daemon answers
+    assert second.code == 0 and "started a daemon" not in second.err  # the same daemon answers
 
     stopped = stepbox("daemon", "stop")
     assert stopped.code == 0 and "stopped the daemon" in stopped.err
@@ -44,10 +44,10 @@ def test_a_daemon_on_another_backend_is_a_clear_error(stepbox):
 def test_H_talks_to_another_daemon_and_never_starts_one(stepbox):
     other = Stepbox(stepbox.backend, tempfile.mkdtemp(prefix="stepbox-cli-other-"))
     try:
-        assert other("run", "--name", "elsewhere", "busybox", "true").code == 0     # starts other's daemon
+        assert other("run", "--name", "elsewhere", "busybox", "true").code == 0  # starts other's daemon
         via_host = stepbox("ps", "-a", options=("-H", f"unix://{other.socket_path}"))
         assert via_host.code == 0 and "elsewhere" in via_host.out
-        assert "elsewhere" not in stepbox("ps", "-a").out                    # this root's own daemon
+        assert "elsewhere" not in stepbox("ps", "-a").out  # this root's own daemon
 
         nobody = os.path.join(stepbox.root, "nobody.sock")
         r = stepbox("ps", options=("-H", f"unix://{nobody}"))
@@ -64,9 +64,23 @@ def test_run_shows_output_while_the_container_runs(stepbox):
     """The first line arrives while the container still waits for the
     second one's go-ahead: output buffered until the exit would never let
     this test give it."""
-    argv = [sys.executable, "-m", "stepbox", "--backend", stepbox.backend, "--root", stepbox.root,
-            "run", "--rm", "--name", "live", "busybox", "sh", "-c",
-            "echo ready; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo done"]
+    argv = [
+        sys.executable,
+        "-m",
+        "stepbox",
+        "--backend",
+        stepbox.backend,
+        "--root",
+        stepbox.root,
+        "run",
+        "--rm",
+        "--name",
+        "live",
+        "busybox",
+        "sh",
+        "-c",
+        "echo ready; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo done",
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = _readline_within(proc.stdout, 60)
@@ -78,7 +92,7 @@ def test_run_shows_output_while_the_container_runs(stepbox):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert stepbox("ps", "-aq").out == ""                     # --rm
+    assert stepbox("ps", "-aq").out == ""  # --rm
 
 
 def test_exit_statuses_pass_through(stepbox):
@@ -87,15 +101,27 @@ def test_exit_statuses_pass_through(stepbox):
     assert (started.code, started.out) == (5, "five\n")
     assert stepbox("wait", "five").out == "5\n"
     assert stepbox("run", "--rm", "busybox", "/no/such/file").code == 127
-    assert stepbox("exec", "five", "true").code == 125                # not running: the daemon refuses
+    assert stepbox("exec", "five", "true").code == 125  # not running: the daemon refuses
 
 
 def test_ctrl_c_reaches_the_container(stepbox):
     """docker's --sig-proxy: SIGINT to the attached CLI is sent on to the
     container, whose command decides what it means."""
-    argv = [sys.executable, "-m", "stepbox", "--backend", stepbox.backend, "--root", stepbox.root,
-            "run", "--rm", "busybox", "sh", "-c",
-            "trap 'echo interrupted; exit 3' INT; echo ready; while true; do sleep 0.1; done"]
+    argv = [
+        sys.executable,
+        "-m",
+        "stepbox",
+        "--backend",
+        stepbox.backend,
+        "--root",
+        stepbox.root,
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo interrupted; exit 3' INT; echo ready; while true; do sleep 0.1; done",
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert _readline_within(proc.stdout, 60) == "ready\n"
@@ -111,12 +137,14 @@ def test_ctrl_c_reaches_the_container(stepbox):
 def test_the_client_imports_no_backend_and_no_runtime():
     """Every CLI call pays for its imports: the client path must not load
     the kernel backends, the runtime or the renderer of `step`."""
-    code = ("import sys; import stepbox.core.cli.main as m; "
-            "from stepbox.core.cli import attach, autostart, build, connection, containers, daemon, images, "
-            "registry, stepthrough; "
-            "heavy = ('stepbox.backends', 'stepbox.core.container.runtime', 'stepbox.core.kernel', "
-            "'stepbox.core.image.store', 'stepbox.core.dockerfile.builder', 'rich'); "
-            "print(sorted(n for n in sys.modules if n.startswith(heavy)))")
+    code = (
+        "import sys; import stepbox.core.cli.main as m; "
+        "from stepbox.core.cli import attach, autostart, build, connection, containers, daemon, images, "
+        "registry, stepthrough; "
+        "heavy = ('stepbox.backends', 'stepbox.core.container.runtime', 'stepbox.core.kernel', "
+        "'stepbox.core.image.store', 'stepbox.core.dockerfile.builder', 'rich'); "
+        "print(sorted(n for n in sys.modules if n.startswith(heavy)))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
 
@@ -134,7 +162,7 @@ def test_every_verb_is_in_the_map_of_modules_loaded_on_demand():
     """A verb missing from VERB_MODULES would be "No such command" unless
     some other verb's module happened to be imported first."""
     import click
-
     from stepbox.core.cli.main import VERB_MODULES, cli
+
     registered = set(cli.list_commands(click.Context(cli)))
     assert registered == {verb for verbs in VERB_MODULES.values() for verb in verbs}

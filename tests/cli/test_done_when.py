@@ -7,9 +7,16 @@ import re
 
 from stepbox.core.container import plan
 
-STEP_TITLES = ["Resolve the image to its layers", "Prepare the init layer", "Mount the union filesystem",
-               "Create the namespaces and the first process", "pivot_root", "Execute the command",
-               "Wait for the container to exit", "Remove the container"]
+STEP_TITLES = [
+    "Resolve the image to its layers",
+    "Prepare the init layer",
+    "Mount the union filesystem",
+    "Create the namespaces and the first process",
+    "pivot_root",
+    "Execute the command",
+    "Wait for the container to exit",
+    "Remove the container",
+]
 
 
 def test_hostname_and_pid_1(stepbox):
@@ -21,7 +28,7 @@ def test_ps_sees_only_the_container(stepbox):
     r = stepbox("run", "--rm", "busybox", "ps")
     assert r.code == 0, r.err
     header, *rows = r.out.splitlines()
-    assert header.split() == ["PID", "USER", "COMMAND"]      # Debian busybox 1.35: no TIME column
+    assert header.split() == ["PID", "USER", "COMMAND"]  # Debian busybox 1.35: no TIME column
     assert [row.split()[0] for row in rows] == ["1"]
     assert rows[0].split()[-1] == "ps"
 
@@ -33,8 +40,16 @@ def test_oom_kill_exits_137_and_is_recorded(stepbox):
 
 
 def test_pids_limit_makes_forks_fail(stepbox):
-    r = stepbox("run", "--rm", "--pids-limit", "5", "busybox", "sh", "-c",
-                "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait")
+    r = stepbox(
+        "run",
+        "--rm",
+        "--pids-limit",
+        "5",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait",
+    )
     assert "can't fork: Resource temporarily unavailable" in r.err
 
 
@@ -51,7 +66,7 @@ def test_step_walks_one_enter_at_a_time(stepbox):
         assert title in r.out
     assert r.out.count("press Enter") == len(plan.run_plan(auto_remove=True))
     assert "hi" in r.out
-    assert stepbox("ps", "-aq").out == ""          # the walk-through cleans up after itself
+    assert stepbox("ps", "-aq").out == ""  # the walk-through cleans up after itself
 
 
 def test_quitting_a_step_through_undoes_everything(stepbox):
@@ -62,14 +77,29 @@ def test_quitting_a_step_through_undoes_everything(stepbox):
 
 
 def test_logs_inspect_ps_rm(stepbox):
-    assert stepbox("run", "--name", "c1", "-e", "GREETING=hello", "busybox", "sh", "-c",
-                   "echo $GREETING; echo oops >&2; exit 3").code == 3
+    assert (
+        stepbox(
+            "run",
+            "--name",
+            "c1",
+            "-e",
+            "GREETING=hello",
+            "busybox",
+            "sh",
+            "-c",
+            "echo $GREETING; echo oops >&2; exit 3",
+        ).code
+        == 3
+    )
     logs = stepbox("logs", "c1")
     assert (logs.out, logs.err) == ("hello\n", "oops\n")
-    assert stepbox("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.Name}}", "c1").out == "exited 3 /c1\n"
+    assert (
+        stepbox("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.Name}}", "c1").out
+        == "exited 3 /c1\n"
+    )
     ps = stepbox("ps", "-a").out
     assert re.search(r"Exited \(3\)", ps) and "c1" in ps
-    assert stepbox("ps").out.count("\n") == 1            # header only: nothing running
+    assert stepbox("ps").out.count("\n") == 1  # header only: nothing running
     assert stepbox("rm", "c1").code == 0
     assert stepbox("inspect", "c1").code != 0
 

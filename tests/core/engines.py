@@ -16,8 +16,9 @@ def runtime_on(backend: str, *, persistent: bool = False):
     """A Runtime on ``backend`` in its own temp state dir, and its clean-up."""
     root = tempfile.mkdtemp(prefix=f"stepbox-test-{backend}-")
     kernel = load_backend(backend).create_kernel(f"{root}/kernel", Tracer())
-    runtime = Runtime(kernel, ImageStore(f"{root}/images"),
-                      ContainerStore(f"{root}/containers" if persistent else None))
+    runtime = Runtime(
+        kernel, ImageStore(f"{root}/images"), ContainerStore(f"{root}/containers" if persistent else None)
+    )
 
     def cleanup():
         try:
@@ -29,6 +30,7 @@ def runtime_on(backend: str, *, persistent: bool = False):
             kernel.close()
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
     return runtime, cleanup
 
 

@@ -11,7 +11,6 @@ import textwrap
 import time
 
 import pytest
-
 from stepbox.core.image.archive import BadArchive, import_rootfs, load, save
 from stepbox.core.image.bootstrap import busybox_entries
 from stepbox.core.image.layer_tar import UnsafeLayer, write_layer
@@ -29,8 +28,11 @@ def layer(entries):
 def store(tmp_path):
     s = ImageStore(str(tmp_path / "a"))
     base = s.add_image([layer(busybox_entries(b"BB", ["sh"]))], {"config": {"Cmd": ["sh"]}}, tag="busybox")
-    s.add_image([base.layers[0], layer([LayerEntry("bin/sh", EntryKind.WHITEOUT)])],
-                {"config": {"Cmd": ["true"]}}, tag="app:v1")
+    s.add_image(
+        [base.layers[0], layer([LayerEntry("bin/sh", EntryKind.WHITEOUT)])],
+        {"config": {"Cmd": ["true"]}},
+        tag="app:v1",
+    )
     return s
 
 
@@ -74,8 +76,9 @@ def test_saved_archive_has_docker_and_oci_indexes(store):
 
 def test_a_blob_that_does_not_match_its_digest_loads_nothing(store, tmp_path):
     target = store.resolve("app:v1").layers[-1].removeprefix("sha256:")
-    bad = rewrite(saved(store, "app:v1"),
-                  lambda name, data: data + b"\0" * 512 if name.endswith(target) else data)
+    bad = rewrite(
+        saved(store, "app:v1"), lambda name, data: data + b"\0" * 512 if name.endswith(target) else data
+    )
     other = ImageStore(str(tmp_path / "b"))
     with pytest.raises(BlobDigestMismatch, match="does not match its digest"):
         load(other, io.BytesIO(bad))
@@ -112,8 +115,9 @@ def test_a_malicious_layer_is_refused(tmp_path):
 
 def test_import_makes_a_one_layer_image(tmp_path):
     s = ImageStore(str(tmp_path / "s"))
-    image = import_rootfs(s, io.BytesIO(layer(busybox_entries(b"BB", ["ls"]))), "mine:1",
-                          "hello", ["CMD [\"ls\"]"])
+    image = import_rootfs(
+        s, io.BytesIO(layer(busybox_entries(b"BB", ["ls"]))), "mine:1", "hello", ["CMD [\"ls\"]"]
+    )
     assert len(image.layers) == 1 and image.config["config"]["Cmd"] == ["ls"]
     assert image.config["history"][0]["comment"] == "hello"
 
@@ -122,9 +126,14 @@ def test_kill_9_during_load_leaves_the_old_state_or_the_new(store, tmp_path):
     """A real SIGKILL at varying moments of a load; afterwards the store is
     consistent: the index parses and every image it names is complete."""
     archive = tmp_path / "big.tar"
-    big = store.add_image([store.resolve("busybox").layers[0],
-                           layer([LayerEntry(f"f{i}", EntryKind.FILE, data=os.urandom(20000))
-                                  for i in range(300)])], {"config": {}}, tag="big")
+    big = store.add_image(
+        [
+            store.resolve("busybox").layers[0],
+            layer([LayerEntry(f"f{i}", EntryKind.FILE, data=os.urandom(20000)) for i in range(300)]),
+        ],
+        {"config": {}},
+        tag="big",
+    )
     buf = io.BytesIO()
     save(store, [(big, ["big"])], buf)
     archive.write_bytes(buf.getvalue())
@@ -139,11 +148,11 @@ def test_kill_9_during_load_leaves_the_old_state_or_the_new(store, tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        victim = ImageStore(str(target))       # start-up sweeps temporaries
+        victim = ImageStore(str(target))  # start-up sweeps temporaries
         for image in victim.list():
             for digest in (image.id, image.manifest_digest, *image.layers):
                 assert victim.has_blob(digest)
         leftovers = [n for _, _, files in os.walk(target) for n in files if n.startswith(".tmp-")]
         assert leftovers == []
-    subprocess.run([sys.executable, "-c", script], check=True)     # uninterrupted, it completes
+    subprocess.run([sys.executable, "-c", script], check=True)  # uninterrupted, it completes
     assert ImageStore(str(target)).resolve("big").id == big.id

@@ -18,18 +18,28 @@ def image(*entries: LayerEntry) -> dict:
     return below
 
 
-BASE = image(LayerEntry("bin", D), LayerEntry("bin/busybox", F, mode=0o755, data=b"BB", mtime=100),
-             LayerEntry("bin/cat", H, mode=0o755, link="bin/busybox", mtime=100),
-             LayerEntry("etc", D), LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=100),
-             LayerEntry("var", D), LayerEntry("var/spool", D), LayerEntry("var/spool/mail", D),
-             LayerEntry("var/spool/mail/old", F, data=b"o"), LayerEntry("home", D),
-             LayerEntry("tmp", D, mode=0o1777))
+BASE = image(
+    LayerEntry("bin", D),
+    LayerEntry("bin/busybox", F, mode=0o755, data=b"BB", mtime=100),
+    LayerEntry("bin/cat", H, mode=0o755, link="bin/busybox", mtime=100),
+    LayerEntry("etc", D),
+    LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=100),
+    LayerEntry("var", D),
+    LayerEntry("var/spool", D),
+    LayerEntry("var/spool/mail", D),
+    LayerEntry("var/spool/mail/old", F, data=b"o"),
+    LayerEntry("home", D),
+    LayerEntry("tmp", D, mode=0o1777),
+)
 
 
 def test_a_copied_up_hardlink_target_is_no_change():
-    upper = [LayerEntry("bin", D, mtime=500), LayerEntry("bin/cat", F, mode=0o755, data=b"BB", mtime=100),
-             LayerEntry("tmp", D, mode=0o1777, mtime=500),
-             LayerEntry("tmp/cat", H, mode=0o755, link="bin/cat", mtime=100)]
+    upper = [
+        LayerEntry("bin", D, mtime=500),
+        LayerEntry("bin/cat", F, mode=0o755, data=b"BB", mtime=100),
+        LayerEntry("tmp", D, mode=0o1777, mtime=500),
+        LayerEntry("tmp/cat", H, mode=0o755, link="bin/cat", mtime=100),
+    ]
     assert changes_against(BASE, upper) == [("C", "/tmp"), ("A", "/tmp/cat")]
 
 
@@ -47,32 +57,45 @@ def test_a_directory_changes_by_mode_or_owner_not_by_mtime():
 def test_a_file_changes_by_size_mtime_mode_owner_or_type():
     same = LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=100)
     assert changes_against(BASE, [LayerEntry("etc", D), same]) == []
-    for changed in (LayerEntry("etc/group", F, data=b"root:x:0:\nx\n", mtime=100),
-                    LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=101),
-                    LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=100, mode=0o600),
-                    LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=100, gid=2),
-                    LayerEntry("etc/group", L, link="x", mtime=100)):
+    for changed in (
+        LayerEntry("etc/group", F, data=b"root:x:0:\nx\n", mtime=100),
+        LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=101),
+        LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=100, mode=0o600),
+        LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=100, gid=2),
+        LayerEntry("etc/group", L, link="x", mtime=100),
+    ):
         assert changes_against(BASE, [LayerEntry("etc", D), changed]) == [("C", "/etc"), ("C", "/etc/group")]
 
 
 def test_a_time_from_a_tar_has_no_fraction_to_compare():
     # The image's times come from tar headers (whole seconds); a copy-up keeps them.
-    assert changes_against(BASE, [LayerEntry("etc", D), LayerEntry("etc/group", F, data=b"root:x:0:\n",
-                                                                    mtime=100.0)]) == []
-    assert changes_against(image(LayerEntry("f", F, mtime=100.25)), [LayerEntry("f", F, mtime=100.5)]) \
-        == [("C", "/f")]
+    assert (
+        changes_against(
+            BASE, [LayerEntry("etc", D), LayerEntry("etc/group", F, data=b"root:x:0:\n", mtime=100.0)]
+        )
+        == []
+    )
+    assert changes_against(image(LayerEntry("f", F, mtime=100.25)), [LayerEntry("f", F, mtime=100.5)]) == [
+        ("C", "/f")
+    ]
 
 
 def test_a_whiteout_deletes_only_the_top_name():
-    assert changes_against(BASE, [LayerEntry("var", D), LayerEntry("var/spool", W)]) == \
-        [("C", "/var"), ("D", "/var/spool")]
-    assert changes_against(BASE, [LayerEntry("nothing", W)]) == []      # nothing was there
+    assert changes_against(BASE, [LayerEntry("var", D), LayerEntry("var/spool", W)]) == [
+        ("C", "/var"),
+        ("D", "/var/spool"),
+    ]
+    assert changes_against(BASE, [LayerEntry("nothing", W)]) == []  # nothing was there
 
 
 def test_an_opaque_directory_lists_what_it_lost():
     upper = [LayerEntry("var", D), LayerEntry("var/spool", D, opaque=True), LayerEntry("var/spool/new", D)]
-    assert changes_against(BASE, upper) == [("C", "/var"), ("C", "/var/spool"), ("D", "/var/spool/mail"),
-                                            ("A", "/var/spool/new")]
+    assert changes_against(BASE, upper) == [
+        ("C", "/var"),
+        ("C", "/var/spool"),
+        ("D", "/var/spool/mail"),
+        ("A", "/var/spool/new"),
+    ]
     # Made again as it was: docker sees nothing.
     assert changes_against(BASE, [LayerEntry("home", D, opaque=True)]) == []
 

@@ -8,6 +8,7 @@ image refers to its parent's layers by digest.
 
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.image.store import ImageStore
+
 from tests.core.engines import sim_runtime
 
 
@@ -25,6 +26,7 @@ class Watched:
         def call(*args, **kwargs):
             self.calls.append((name, *args))
             return method(*args, **kwargs)
+
         return call
 
     def __getattr__(self, name):

@@ -1,13 +1,25 @@
 import pytest
-
-from stepbox.core.container.config import (
-    ContainerConfig, InvalidConfig, parse_cpus, parse_env, parse_size,
-)
 from stepbox.core.cli.format import go_template, human_duration
+from stepbox.core.container.config import (
+    ContainerConfig,
+    InvalidConfig,
+    parse_cpus,
+    parse_env,
+    parse_size,
+)
 
 
-@pytest.mark.parametrize("text, value", [("8m", 8 << 20), ("1g", 1 << 30), ("512k", 512 << 10),
-                                         ("100", 100), ("1.5m", int(1.5 * (1 << 20))), ("8MB", 8 << 20)])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("8m", 8 << 20),
+        ("1g", 1 << 30),
+        ("512k", 512 << 10),
+        ("100", 100),
+        ("1.5m", int(1.5 * (1 << 20))),
+        ("8MB", 8 << 20),
+    ],
+)
 def test_sizes_like_docker(text, value):
     assert parse_size(text) == value
 
@@ -58,5 +70,6 @@ def test_human_duration():
     assert human_duration(90) == "About a minute"
     # go-units' steps, as `docker images` shows them
     hour, day = 3600, 86400
-    assert [human_duration(s) for s in (59 * 60, 90 * 60, 47 * hour, 13 * day, 59 * day, 700 * day, 1100 * day)] \
-        == ["59 minutes", "2 hours", "47 hours", "13 days", "8 weeks", "23 months", "3 years"]
+    assert [
+        human_duration(s) for s in (59 * 60, 90 * 60, 47 * hour, 13 * day, 59 * day, 700 * day, 1100 * day)
+    ] == ["59 minutes", "2 hours", "47 hours", "13 days", "8 weeks", "23 months", "3 years"]

@@ -25,8 +25,11 @@ def test_file_replacing_dir_drops_its_children():
 
 
 def test_hardlink_survives_or_becomes_a_file():
-    base = [LayerEntry("bin", D), LayerEntry("bin/busybox", F, data=b"BB"),
-            LayerEntry("bin/sh", H, link="bin/busybox")]
+    base = [
+        LayerEntry("bin", D),
+        LayerEntry("bin/busybox", F, data=b"BB"),
+        LayerEntry("bin/sh", H, link="bin/busybox"),
+    ]
     kept = {e.path: e for e in flatten([base])}
     assert kept["bin/sh"].kind is H and kept["bin/sh"].link == "bin/busybox"
     gone = {e.path: e for e in flatten([base, [LayerEntry("bin/busybox", W)]])}

@@ -2,7 +2,6 @@ import io
 import os
 
 import pytest
-
 from stepbox.core.image.bootstrap import busybox_entries
 from stepbox.core.image.layer_tar import write_layer
 from stepbox.core.image.store import BlobDigestMismatch, ImageNotFound, ImageStore, sha256_digest

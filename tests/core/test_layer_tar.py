@@ -4,8 +4,8 @@ import io
 import tarfile
 
 import pytest
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from stepbox.core.image.layer_tar import UnsafeLayer, read_layer, write_layer
 from stepbox.core.kernel import EntryKind, LayerEntry
 
@@ -32,13 +32,15 @@ def member(name, type_=tarfile.REGTYPE, data=b"", linkname="", **kw):
 
 
 def test_whiteouts_and_opaque_dirs_become_entries():
-    entries = read_layer(make_tar(
-        member("etc/", tarfile.DIRTYPE),
-        member("etc/.wh.passwd"),
-        member("var/", tarfile.DIRTYPE, mode=0o700),
-        member("var/.wh..wh..opq"),
-        member(".wh..wh.plnk"),
-    ))
+    entries = read_layer(
+        make_tar(
+            member("etc/", tarfile.DIRTYPE),
+            member("etc/.wh.passwd"),
+            member("var/", tarfile.DIRTYPE, mode=0o700),
+            member("var/.wh..wh..opq"),
+            member(".wh..wh.plnk"),
+        )
+    )
     by_path = {e.path: e for e in entries}
     assert by_path["etc/passwd"].kind is EntryKind.WHITEOUT
     assert by_path["var"].kind is EntryKind.DIR and by_path["var"].opaque
@@ -46,19 +48,26 @@ def test_whiteouts_and_opaque_dirs_become_entries():
     assert ".wh..wh.plnk" not in by_path
 
 
-@pytest.mark.parametrize("members, message", [
-    ([member("../../etc/passwd", data=b"x")], "climbs out"),
-    ([member("a/../../x", data=b"x")], "climbs out"),
-    ([member("evil", tarfile.SYMTYPE, linkname="/etc"), member("evil/passwd", data=b"x")],
-     "through the symlink 'evil'"),
-    ([member("evil", tarfile.SYMTYPE, linkname="../.."), member("evil/a/b", data=b"x")],
-     "symlink escape"),
-    ([member("link", tarfile.LNKTYPE, linkname="../../etc/shadow")], "climbs out"),
-    ([member("link", tarfile.LNKTYPE, linkname="etc/shadow")], "not a regular file earlier"),
-    ([member("sda", tarfile.BLKTYPE, devmajor=8, devminor=0)], "block device"),
-    ([member("mem", tarfile.CHRTYPE, devmajor=1, devminor=1)], "character device"),
-    ([member("fifo", tarfile.FIFOTYPE)], "FIFO"),
-])
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ([member("../../etc/passwd", data=b"x")], "climbs out"),
+        ([member("a/../../x", data=b"x")], "climbs out"),
+        (
+            [member("evil", tarfile.SYMTYPE, linkname="/etc"), member("evil/passwd", data=b"x")],
+            "through the symlink 'evil'",
+        ),
+        (
+            [member("evil", tarfile.SYMTYPE, linkname="../.."), member("evil/a/b", data=b"x")],
+            "symlink escape",
+        ),
+        ([member("link", tarfile.LNKTYPE, linkname="../../etc/shadow")], "climbs out"),
+        ([member("link", tarfile.LNKTYPE, linkname="etc/shadow")], "not a regular file earlier"),
+        ([member("sda", tarfile.BLKTYPE, devmajor=8, devminor=0)], "block device"),
+        ([member("mem", tarfile.CHRTYPE, devmajor=1, devminor=1)], "character device"),
+        ([member("fifo", tarfile.FIFOTYPE)], "FIFO"),
+    ],
+)
 def test_malicious_layers_are_refused_naming_the_entry(members, message):
     with pytest.raises(UnsafeLayer, match=message):
         read_layer(make_tar(*members))
@@ -103,13 +112,16 @@ def changesets(draw):
         elif kind is EntryKind.DIR:
             entries[path] = LayerEntry(path, kind, mode=mode, opaque=draw(st.booleans()))
         elif kind is EntryKind.SYMLINK:
-            entries[path] = LayerEntry(path, kind, mode=0o777, link=draw(st.sampled_from(["/etc", "x", "../y"])))
+            entries[path] = LayerEntry(
+                path, kind, mode=0o777, link=draw(st.sampled_from(["/etc", "x", "../y"]))
+            )
         else:
             entries[path] = LayerEntry(path, kind, mode=0o644)
     files = [p for p, e in entries.items() if e.kind is EntryKind.FILE]
     if files and draw(st.booleans()):
-        entries["zz-link"] = LayerEntry("zz-link", EntryKind.HARDLINK, mode=entries[files[0]].mode,
-                                        link=files[0])
+        entries["zz-link"] = LayerEntry(
+            "zz-link", EntryKind.HARDLINK, mode=entries[files[0]].mode, link=files[0]
+        )
     return list(entries.values())
 
 

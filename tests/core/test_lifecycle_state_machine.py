@@ -10,7 +10,6 @@ import signal
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
-
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import CREATED, EXITED, RUNNING
@@ -26,7 +25,7 @@ class Lifecycle(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.runtime, self._cleanup = sim_runtime()
-        self.model: dict[str, str] = {}          # id -> expected state
+        self.model: dict[str, str] = {}  # id -> expected state
 
     def teardown(self):
         try:
@@ -61,7 +60,7 @@ class Lifecycle(RuleBasedStateMachine):
     def wait(self, cid):
         if cid in self.model and self.model[cid] == RUNNING:
             record = self.runtime.get(cid)
-            if record.config.cmd[0] != "sleep":          # would wait 1000 virtual seconds: fine but slow
+            if record.config.cmd[0] != "sleep":  # would wait 1000 virtual seconds: fine but slow
                 self.runtime.wait(record)
                 self.model[cid] = EXITED
 
@@ -134,7 +133,7 @@ class Lifecycle(RuleBasedStateMachine):
             else:
                 assert record.state in (CREATED, EXITED)
                 assert record.mount is None and record.pid == 0
-                assert self.model[cid] in (record.state, RUNNING)   # RUNNING may have exited by itself
+                assert self.model[cid] in (record.state, RUNNING)  # RUNNING may have exited by itself
                 self.model[cid] = record.state
 
 

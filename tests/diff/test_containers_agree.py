@@ -26,8 +26,8 @@ import pathlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
-
 from stepbox.core.container.config import ContainerConfig
+
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 from tests.core.engines import runtime_on
 
@@ -47,12 +47,16 @@ def runtimes():
 
 
 def run_in(runtime, script: str, **config) -> dict:
-    config.setdefault("hostname", "box")          # the default is the container id: random
+    config.setdefault("hostname", "box")  # the default is the container id: random
     record = runtime.run(ContainerConfig(image="busybox", cmd=("sh", "-c", script), **config))
     out, err = runtime.logs(record)
-    result = {"exit": record.exit_code, "stdout": out.decode(errors="replace"),
-              "stderr": err.decode(errors="replace"), "oom_killed": record.oom_killed,
-              "diff": runtime.diff(record)}
+    result = {
+        "exit": record.exit_code,
+        "stdout": out.decode(errors="replace"),
+        "stderr": err.decode(errors="replace"),
+        "oom_killed": record.oom_killed,
+        "diff": runtime.diff(record),
+    }
     runtime.remove(record, force=True)
     return result
 
@@ -60,7 +64,8 @@ def run_in(runtime, script: str, **config) -> dict:
 def agree(runtimes, script: str, **config) -> dict:
     sim, real = (run_in(runtime, script, **config) for runtime in runtimes)
     assert sim == real, f"script:\n{script}\n" + "\n".join(
-        _difference(key, sim[key], real[key]) for key in real if sim[key] != real[key])
+        _difference(key, sim[key], real[key]) for key in real if sim[key] != real[key]
+    )
     return real
 
 
@@ -73,6 +78,7 @@ def _difference(key: str, sim, real) -> str:
 
 # -- the shell corpus -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("script", sorted(CORPUS.glob("*.sh")), ids=lambda p: p.stem)
 def test_shell_corpus(runtimes, script):
     # The corpus expects an empty working directory; /tmp of a fresh container
@@ -83,11 +89,13 @@ def test_shell_corpus(runtimes, script):
 
 # -- namespaces -----------------------------------------------------------------------------
 
+
 def test_hostname_and_uts(runtimes):
     # Docker's capability set has no CAP_SYS_ADMIN: the container may not
     # rename itself, on either kernel.
-    result = agree(runtimes, "hostname; cat /proc/sys/kernel/hostname; hostname other; hostname",
-                   hostname="inside")
+    result = agree(
+        runtimes, "hostname; cat /proc/sys/kernel/hostname; hostname other; hostname", hostname="inside"
+    )
     assert result["stdout"] == "inside\ninside\ninside\n"
     assert "hostname: sethostname: Operation not permitted" in result["stderr"]
 
@@ -99,9 +107,11 @@ def test_pid_numbering_and_ps(runtimes):
     # The loop waits until the background child has exec'd sleep: a real
     # kernel may still show the forked shell for a moment.  (Builtins only:
     # a $(...) would fork and shift the PIDs by how often it looped.)
-    script = ("echo $$; sleep 100 & echo $!; sh -c 'echo $$'; "
-              "until read comm < /proc/$!/comm && [ $comm = sleep ]; do :; done; "
-              "ps -o pid,ppid,user,comm; kill $!; wait")
+    script = (
+        "echo $$; sleep 100 & echo $!; sh -c 'echo $$'; "
+        "until read comm < /proc/$!/comm && [ $comm = sleep ]; do :; done; "
+        "ps -o pid,ppid,user,comm; kill $!; wait"
+    )
     result = agree(runtimes, script)
     assert result["stdout"].splitlines()[:3] == ["1", "2", "3"]
 
@@ -109,8 +119,13 @@ def test_pid_numbering_and_ps(runtimes):
 # Kernel files the simulator always has but a real kernel may be built without
 # (SIMPLIFICATIONS.md, "Which kernel files exist is fixed"); Docker masks a path
 # only if it exists.
-HOST_DEPENDENT = ("/proc/kcore", "/proc/sched_debug", "/proc/scsi", "/proc/sysrq-trigger",
-                  "/sys/devices/virtual/powercap")
+HOST_DEPENDENT = (
+    "/proc/kcore",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/proc/sysrq-trigger",
+    "/sys/devices/virtual/powercap",
+)
 
 
 def test_mount_table(runtimes):
@@ -120,8 +135,9 @@ def test_mount_table(runtimes):
     sim, real = (run_in(runtime, script) for runtime in runtimes)
     assert sim["stdout"].splitlines()[0] == real["stdout"].splitlines()[0] == "/ overlay"
     sim_mounts, real_mounts = (set(r["stdout"].splitlines()) for r in (sim, real))
-    missing_here = {m for m in sim_mounts
-                    if m.split()[0] in HOST_DEPENDENT and not os.path.exists(m.split()[0])}
+    missing_here = {
+        m for m in sim_mounts if m.split()[0] in HOST_DEPENDENT and not os.path.exists(m.split()[0])
+    }
     assert sim_mounts - missing_here == real_mounts
     assert (sim["exit"], sim["stderr"]) == (real["exit"], real["stderr"]) == (0, "")
 
@@ -129,19 +145,24 @@ def test_mount_table(runtimes):
 @pytest.mark.parametrize("network", ["default", "none"])
 def test_network_interfaces(runtimes, network):
     # Only lo, and it is up; /proc/net/dev lists the interfaces a process sees.
-    script = ("ls /sys/class/net; "
-              "while read name rest; do echo $name; done < /proc/net/dev | tail -n +3; "
-              "cat /sys/class/net/lo/operstate /sys/class/net/lo/flags")
+    script = (
+        "ls /sys/class/net; "
+        "while read name rest; do echo $name; done < /proc/net/dev | tail -n +3; "
+        "cat /sys/class/net/lo/operstate /sys/class/net/lo/flags"
+    )
     agree(runtimes, script, network=network)
 
 
 def test_ipc_and_own_namespaces(runtimes):
-    script = ("ls /proc/1/ns | sort; "
-              "[ \"$(readlink /proc/1/ns/pid)\" = \"$(readlink /proc/self/ns/pid)\" ] && echo same-pidns")
+    script = (
+        "ls /proc/1/ns | sort; "
+        "[ \"$(readlink /proc/1/ns/pid)\" = \"$(readlink /proc/self/ns/pid)\" ] && echo same-pidns"
+    )
     agree(runtimes, script)
 
 
 # -- cgroups --------------------------------------------------------------------------------
+
 
 def test_oom_kill_under_a_memory_limit(runtimes):
     result = agree(runtimes, "echo before; exec tail /dev/zero", memory=16 * 1024 * 1024)
@@ -166,11 +187,12 @@ def test_cpu_quota_throttles(runtimes):
     # about a tenth of the time.  Counters are read by the engine, from the
     # cgroup, while the container still runs.
     for runtime in runtimes:
-        record = runtime.create(ContainerConfig(image="busybox", cmd=("sh", "-c", "while :; do :; done"),
-                                                cpus=0.1))
+        record = runtime.create(
+            ContainerConfig(image="busybox", cmd=("sh", "-c", "while :; do :; done"), cpus=0.1)
+        )
         ctx = runtime.start(record)
         try:
-            assert ctx.handle.wait(timeout=0.6) is None          # still running
+            assert ctx.handle.wait(timeout=0.6) is None  # still running
             stats = runtime.kernel.cgroups.stats(record.cgroup)
         finally:
             runtime.remove(record, force=True)
@@ -181,8 +203,17 @@ def test_cpu_quota_throttles(runtimes):
 
 # -- generated programs ---------------------------------------------------------------------
 
-PATHS = ["/tmp/a", "/tmp/b", "/tmp/a/c", "/tmp/b/c", "/etc/hostname", "/etc/passwd", "/bin/cat",
-         "/home", "/tmp/l"]
+PATHS = [
+    "/tmp/a",
+    "/tmp/b",
+    "/tmp/a/c",
+    "/tmp/b/c",
+    "/etc/hostname",
+    "/etc/passwd",
+    "/bin/cat",
+    "/home",
+    "/tmp/l",
+]
 # Not /bin/cat: a 2 MB binary copied over /etc/passwd makes every later user
 # lookup report thousands of "bad record"s, which tests busybox's line
 # splitter of binary garbage rather than the kernel.

@@ -22,22 +22,29 @@ import os
 import re
 
 import pytest
-
 from stepbox.core.container import plan
 from stepbox.core.container.config import ContainerConfig
+
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 from tests.core.engines import runtime_on
-
 from tests.diff.test_containers_agree import HOST_DEPENDENT
 
 pytestmark = [pytest.mark.linux, pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)]
 
 CONFIGS = {
     "plain": ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, hostname="box"),
-    "limits": ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, hostname="box",
-                              memory=64 * 1024 * 1024, pids_limit=20, cpus=0.5),
-    "network-none": ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, hostname="box",
-                                    network="none", workdir="/tmp"),
+    "limits": ContainerConfig(
+        image="busybox",
+        cmd=("true",),
+        auto_remove=True,
+        hostname="box",
+        memory=64 * 1024 * 1024,
+        pids_limit=20,
+        cpus=0.5,
+    ),
+    "network-none": ContainerConfig(
+        image="busybox", cmd=("true",), auto_remove=True, hostname="box", network="none", workdir="/tmp"
+    ),
 }
 
 
@@ -45,7 +52,7 @@ def traced_walk(backend: str, config: ContainerConfig) -> list[tuple[str, list[s
     """(step key, its kernel operations as text) for one ``run --rm``."""
     runtime, cleanup = runtime_on(backend)
     try:
-        runtime.run(config)                       # warm-up: the image's layers get imported
+        runtime.run(config)  # warm-up: the image's layers get imported
         record = runtime.new_record(config)
         stepper = runtime.stepper(record, plan.run_plan(auto_remove=True))
         steps = []
@@ -70,7 +77,7 @@ def normalise(ops: list[str], container_id: str) -> list[str]:
         if masked and masked.group(1) in HOST_DEPENDENT and not os.path.exists(masked.group(1)):
             continue
         if out and out[-1] == op and "/sys/fs/cgroup/" in op:
-            continue                               # the same cgroup op, for the next controller
+            continue  # the same cgroup op, for the next controller
         out.append(op)
     return _v1_files_as_v2(out)
 

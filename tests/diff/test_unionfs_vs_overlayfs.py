@@ -32,7 +32,6 @@ import tempfile
 import pytest
 from hypothesis import event, given
 from hypothesis import strategies as hs
-
 from stepbox.backends.sim.layers import tree_from_entries
 from stepbox.backends.sim.memfs import InodeKind, MemFS
 from stepbox.backends.sim.overlay import OPAQUE_XATTR, is_opaque, is_whiteout
@@ -42,8 +41,10 @@ from stepbox.core.kernel.errors import KernelError
 
 pytestmark = [
     pytest.mark.linux,
-    pytest.mark.skipif(sys.platform != "linux" or not hasattr(os, "geteuid") or os.geteuid() != 0,
-                       reason="mounts a real overlayfs: needs Linux and root"),
+    pytest.mark.skipif(
+        sys.platform != "linux" or not hasattr(os, "geteuid") or os.geteuid() != 0,
+        reason="mounts a real overlayfs: needs Linux and root",
+    ),
 ]
 
 NAMES = ["a", "b", "c"]
@@ -54,17 +55,21 @@ NAMES = ["a", "b", "c"]
 rel_paths = hs.lists(hs.sampled_from(NAMES), min_size=1, max_size=3).map("/".join)
 symlink_targets = hs.builds(
     lambda absolute, parts: ("/" if absolute else "") + "/".join(parts),
-    hs.booleans(), hs.lists(hs.sampled_from(NAMES + [".."]), min_size=1, max_size=3))
+    hs.booleans(),
+    hs.lists(hs.sampled_from(NAMES + [".."]), min_size=1, max_size=3),
+)
 modes = hs.sampled_from([0o644, 0o755, 0o600, 0o4755])
 dir_modes = hs.sampled_from([0o755, 0o700, 0o1777])
 owners = hs.sampled_from([0, 1])
 
 raw_entries = hs.one_of(
     hs.builds(LayerEntry, rel_paths, hs.just(EntryKind.DIR), mode=dir_modes),
-    hs.builds(LayerEntry, rel_paths, hs.just(EntryKind.FILE), mode=modes, uid=owners,
-              data=hs.binary(max_size=3)),
-    hs.builds(LayerEntry, rel_paths, hs.just(EntryKind.DIR), mode=dir_modes, gid=owners,
-              opaque=hs.booleans()),
+    hs.builds(
+        LayerEntry, rel_paths, hs.just(EntryKind.FILE), mode=modes, uid=owners, data=hs.binary(max_size=3)
+    ),
+    hs.builds(
+        LayerEntry, rel_paths, hs.just(EntryKind.DIR), mode=dir_modes, gid=owners, opaque=hs.booleans()
+    ),
     hs.builds(LayerEntry, rel_paths, hs.just(EntryKind.SYMLINK), link=symlink_targets),
     hs.builds(LayerEntry, rel_paths, hs.just(EntryKind.WHITEOUT), mode=hs.just(0)),
     hs.builds(LayerEntry, rel_paths, hs.just(EntryKind.HARDLINK), link=rel_paths),
@@ -97,9 +102,11 @@ layer_stacks = hs.lists(hs.lists(raw_entries, max_size=10).map(well_formed), min
 # Mostly plain names, so that most calls reach an existing file; now and
 # then "." / ".." and a trailing "/" for the path-walk corner cases.
 component = hs.sampled_from(NAMES * 6 + [".", ".."])
-paths = hs.builds(lambda parts, slash: "/" + "/".join(parts) + ("/" if slash else ""),
-                  hs.lists(component, min_size=1, max_size=3),
-                  hs.sampled_from([False] * 7 + [True]))
+paths = hs.builds(
+    lambda parts, slash: "/" + "/".join(parts) + ("/" if slash else ""),
+    hs.lists(component, min_size=1, max_size=3),
+    hs.sampled_from([False] * 7 + [True]),
+)
 ops = hs.one_of(
     hs.tuples(hs.just("rename"), paths, paths),
     hs.tuples(hs.just("unlink"), paths),
@@ -124,6 +131,7 @@ ops = hs.one_of(
 
 
 # -- one body for both kernels -----------------------------------------------------------------------
+
 
 class HostOps(FileOps):
     """FileOps with the real ``os`` calls, run inside the chroot."""
@@ -182,14 +190,22 @@ class HostOps(FileOps):
 def _stat_result(s: os.stat_result) -> StatResult:
     fmt = st.S_IFMT(s.st_mode)
     kind = {st.S_IFDIR: EntryKind.DIR, st.S_IFLNK: EntryKind.SYMLINK}.get(fmt, EntryKind.FILE)
-    return StatResult(kind, st.S_IMODE(s.st_mode), s.st_uid, s.st_gid, s.st_size, s.st_nlink,
-                      is_device=fmt == st.S_IFCHR)
+    return StatResult(
+        kind, st.S_IMODE(s.st_mode), s.st_uid, s.st_gid, s.st_size, s.st_nlink, is_device=fmt == st.S_IFCHR
+    )
 
 
 def observe(s: StatResult) -> tuple:
     # A directory's size is the filesystem's business (ext4 4096, tmpfs ...).
-    return (s.kind.value, s.mode, s.uid, s.gid, 0 if s.kind is EntryKind.DIR else s.size,
-            s.nlink, s.is_device)
+    return (
+        s.kind.value,
+        s.mode,
+        s.uid,
+        s.gid,
+        0 if s.kind is EntryKind.DIR else s.size,
+        s.nlink,
+        s.is_device,
+    )
 
 
 def run_op(fs: FileOps, op: tuple):
@@ -245,6 +261,7 @@ def in_chroot(root: str, sequence: list) -> tuple[list, dict]:
             answer = (results, merged_view(host))
         except BaseException:
             import traceback
+
             answer = traceback.format_exc()
         try:
             os.write(write_end, pickle.dumps(answer))
@@ -263,6 +280,7 @@ def in_chroot(root: str, sequence: list) -> tuple[list, dict]:
 
 
 # -- the real side: layers as directories ----------------------------------------------------------
+
 
 def write_layer(fs: MemFS, directory: str) -> None:
     """Materialise a sim layer as a real overlayfs layer directory."""
@@ -287,7 +305,7 @@ def write_layer(fs: MemFS, directory: str) -> None:
             with open(real, "wb") as f:
                 f.write(node.data)
             os.chown(real, node.uid, node.gid)
-            os.chmod(real, node.mode)                # after chown, which drops setuid
+            os.chmod(real, node.mode)  # after chown, which drops setuid
             first[id(node)] = real
         if node.kind is InodeKind.SYMLINK:
             first[id(node)] = real
@@ -322,8 +340,7 @@ def real_changeset(upper: str) -> list[tuple]:
                     out.append((path, "symlink", s.st_uid, os.readlink(full)))
                 else:
                     with open(full, "rb") as f:
-                        out.append((path, "file", st.S_IMODE(s.st_mode), s.st_uid, s.st_gid,
-                                    f.read()))
+                        out.append((path, "file", st.S_IMODE(s.st_mode), s.st_uid, s.st_gid, f.read()))
 
     visit("")
     return out
@@ -347,13 +364,16 @@ def sim_changeset(entries) -> list[tuple]:
 
 def mount_overlay(lowers: list[str], upper: str, work: str, target: str) -> None:
     # The options the Linux backend fixes, so host module defaults do not matter.
-    options = (f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work},"
-               "index=off,redirect_dir=off,metacopy=off")
-    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, target],
-                   check=True, capture_output=True)
+    options = (
+        f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work},index=off,redirect_dir=off,metacopy=off"
+    )
+    subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", options, target], check=True, capture_output=True
+    )
 
 
 # -- the test ----------------------------------------------------------------------------------------
+
 
 @given(layer_stacks, hs.lists(ops, max_size=25))
 def test_sim_overlay_behaves_like_the_kernels(stack, sequence):
@@ -367,7 +387,7 @@ def test_sim_overlay_behaves_like_the_kernels(stack, sequence):
     mount = union.mount(lower_ids, "rw", "c1")
     merged = union.merged(mount)
     sim_results = [run_op(merged, op) for op in sequence]
-    for op, result in zip(sequence, sim_results):      # --hypothesis-show-statistics
+    for op, result in zip(sequence, sim_results):  # --hypothesis-show-statistics
         event(f"{op[0]}: {result if isinstance(result, str) else 'a value'}")
     sim_view = merged_view(merged)
     sim_changes = sim_changeset(union.changes("rw"))
@@ -403,19 +423,25 @@ def test_sim_overlay_behaves_like_the_kernels(stack, sequence):
 
 def test_layer_generator_makes_importable_layers():
     # A guard for the strategy above: every generated layer must import.
-    for entries in ([LayerEntry("a", EntryKind.FILE), LayerEntry("a/b", EntryKind.FILE)],
-                    [LayerEntry("h", EntryKind.HARDLINK, link="f"), LayerEntry("f", EntryKind.FILE)]):
+    for entries in (
+        [LayerEntry("a", EntryKind.FILE), LayerEntry("a/b", EntryKind.FILE)],
+        [LayerEntry("h", EntryKind.HARDLINK, link="f"), LayerEntry("f", EntryKind.FILE)],
+    ):
         try:
             tree_from_entries(well_formed(entries))
-        except KernelError as e:   # pragma: no cover - would be a generator bug
+        except KernelError as e:  # pragma: no cover - would be a generator bug
             pytest.fail(str(e))
 
 
 def test_documented_differences():
     """Exactly what SIMPLIFICATIONS.md ("Union filesystem") says differs:
     whiteout link counts and the kernel's private bookkeeping xattrs."""
-    layer = [LayerEntry("d", EntryKind.DIR), LayerEntry("d/f", EntryKind.FILE, data=b"a"),
-             LayerEntry("d/g", EntryKind.FILE), LayerEntry("d/h", EntryKind.FILE)]
+    layer = [
+        LayerEntry("d", EntryKind.DIR),
+        LayerEntry("d/f", EntryKind.FILE, data=b"a"),
+        LayerEntry("d/g", EntryKind.FILE),
+        LayerEntry("d/h", EntryKind.FILE),
+    ]
     sequence = [("append", "/d/f", b"b"), ("unlink", "/d/g"), ("unlink", "/d/h")]
 
     union = SimUnionFS()
@@ -433,8 +459,9 @@ def test_documented_differences():
         write_layer(union.layer_files("low"), os.path.join(top, "low"))
         for d in ("upper", "work", "merged"):
             os.mkdir(os.path.join(top, d), 0o755)
-        mount_overlay([os.path.join(top, "low")], os.path.join(top, "upper"),
-                      os.path.join(top, "work"), target)
+        mount_overlay(
+            [os.path.join(top, "low")], os.path.join(top, "upper"), os.path.join(top, "work"), target
+        )
         mounted = True
         results, _view = in_chroot(target, sequence)
         assert results == ["ok"] * len(sequence)
@@ -450,8 +477,7 @@ def test_documented_differences():
         # 2. private xattrs: the kernel's bookkeeping, none in the simulator
         for rel in ("", "d", "d/f"):
             names = os.listxattr(os.path.join(real, rel), follow_symlinks=False)
-            assert set(names) <= {"trusted.overlay.origin", "trusted.overlay.impure",
-                                  "trusted.overlay.uuid"}
+            assert set(names) <= {"trusted.overlay.origin", "trusted.overlay.impure", "trusted.overlay.uuid"}
             assert upper.listxattr("/" + rel) == []
         # ... and everything else agrees
         assert real_changeset(real) == sim_changeset(union.changes("rw"))

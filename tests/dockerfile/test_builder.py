@@ -8,7 +8,6 @@ import textwrap
 
 import pytest
 from click.testing import CliRunner
-
 from stepbox.core.dockerfile.builder import Builder, BuildOptions
 from stepbox.core.dockerfile.cache import BuildCache
 from stepbox.core.dockerfile.errors import BuildError, DockerfileError, RunFailed
@@ -16,6 +15,7 @@ from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.image.flatten import flatten
 from stepbox.core.image.store import ImageNotFound, ImageStore
 from stepbox.core.kernel import EntryKind
+
 from tests.core.engines import runtime_on
 
 
@@ -37,8 +37,12 @@ def write(directory, files: dict[str, str]) -> str:
 
 def build(runtime, context: str, *, cache_dir: str, out=None, **options):
     lines = [] if out is None else out
-    builder = Builder(runtime.images if runtime is not None else options.pop("images"), runtime,
-                      BuildCache(cache_dir), lines.append)
+    builder = Builder(
+        runtime.images if runtime is not None else options.pop("images"),
+        runtime,
+        BuildCache(cache_dir),
+        lines.append,
+    )
     return builder.build(BuildOptions(context, **options)), lines
 
 
@@ -62,11 +66,11 @@ def test_one_layer_per_filesystem_change_and_history(sim, tmp_path):
     result, out = build(sim, ctx, cache_dir=str(tmp_path / "cache"), tags=("demo",))
     image = sim.images.resolve("demo")
     base = sim.images.resolve("busybox")
-    history = image.config["history"][len(base.config["history"]):]
+    history = image.config["history"][len(base.config["history"]) :]
     assert [("empty_layer" in h) for h in history] == [True, False, False, False, True]
     assert history[0]["created_by"] == "/bin/sh -c #(nop)  ENV GREETING=hello"
     assert history[1]["created_by"] == "/bin/sh -c echo $GREETING > /greeting.txt"
-    assert len(image.layers) == len(base.layers) + 3        # RUN, COPY, WORKDIR (new dir)
+    assert len(image.layers) == len(base.layers) + 3  # RUN, COPY, WORKDIR (new dir)
     config = image.config["config"]
     assert config["Cmd"] == ["cat", "/greeting.txt"] and config["WorkingDir"] == "/srv/www"
     assert "GREETING=hello" in config["Env"]
@@ -83,7 +87,7 @@ def test_rebuild_is_entirely_cached(sim, tmp_path):
     first, _ = build(sim, ctx, cache_dir=str(tmp_path / "cache"))
     second, out = build(sim, ctx, cache_dir=str(tmp_path / "cache"))
     assert second.image_id == first.image_id
-    assert second.cached == 5 and out.count(" ---> Using cache") == 5     # every step but FROM
+    assert second.cached == 5 and out.count(" ---> Using cache") == 5  # every step but FROM
     assert second.built == 0
     assert not any("Running in" in line for line in out)
 
@@ -93,7 +97,7 @@ def test_no_cache_rebuilds_everything(sim, tmp_path):
     first, _ = build(sim, ctx, cache_dir=str(tmp_path / "cache"))
     again, out = build(sim, ctx, cache_dir=str(tmp_path / "cache"), no_cache=True)
     assert again.cached == 0 and " ---> Using cache" not in out
-    assert any(line.startswith(" ---> Running in ") for line in out)     # RUN ran again
+    assert any(line.startswith(" ---> Running in ") for line in out)  # RUN ran again
 
 
 def test_changed_file_invalidates_its_copy_and_what_follows(sim, tmp_path):
@@ -101,7 +105,7 @@ def test_changed_file_invalidates_its_copy_and_what_follows(sim, tmp_path):
     build(sim, ctx, cache_dir=str(tmp_path / "cache"))
     write(tmp_path / "ctx", {"app.txt": "changed\n"})
     result, out = build(sim, ctx, cache_dir=str(tmp_path / "cache"))
-    assert result.cached == 2                                  # ENV and RUN only
+    assert result.cached == 2  # ENV and RUN only
     assert files_of(sim.images, result.image_id)["app/app.txt"].data == b"changed\n"
 
 
@@ -125,7 +129,7 @@ def test_build_args_reach_run_and_its_history(sim, tmp_path):
     image = sim.images.resolve(result.image_id)
     assert image.config["history"][-1]["created_by"] == "|1 WHO=you /bin/sh -c echo hi $WHO > /who"
     assert files_of(sim.images, result.image_id)["who"].data == b"hi you\n"
-    assert not any(e.startswith("WHO=") for e in image.config["config"]["Env"])   # args are not ENV
+    assert not any(e.startswith("WHO=") for e in image.config["config"]["Env"])  # args are not ENV
     assert "[Warning] One or more build-args [UNUSED] were not consumed" in out
 
 
@@ -136,8 +140,10 @@ def test_exec_form_run(sim, tmp_path):
 
 
 def test_onbuild_triggers_run_in_the_child(sim, tmp_path):
-    ctx = write(tmp_path / "ctx", {
-        "Dockerfile": "FROM busybox AS base\nONBUILD ENV FROM_TRIGGER=1\nFROM base\nLABEL child=1\n"})
+    ctx = write(
+        tmp_path / "ctx",
+        {"Dockerfile": "FROM busybox AS base\nONBUILD ENV FROM_TRIGGER=1\nFROM base\nLABEL child=1\n"},
+    )
     result, out = build(sim, ctx, cache_dir=str(tmp_path / "cache"))
     config = sim.images.resolve(result.image_id).config["config"]
     assert "FROM_TRIGGER=1" in config["Env"] and "OnBuild" not in config
@@ -147,7 +153,8 @@ def test_onbuild_triggers_run_in_the_child(sim, tmp_path):
 def test_stepping_through_a_build(sim, tmp_path):
     ctx = write(tmp_path / "ctx", {"Dockerfile": DOCKERFILE, "app.txt": "app\n"})
     stepper = Builder(sim.images, sim, BuildCache(str(tmp_path / "cache")), lambda line: None).stepper(
-        BuildOptions(ctx))
+        BuildOptions(ctx)
+    )
     titles = []
     while not stepper.done:
         result = stepper.step()
@@ -159,13 +166,19 @@ def test_stepping_through_a_build(sim, tmp_path):
 
 def test_build_without_a_kernel_from_scratch(tmp_path):
     images = ImageStore(str(tmp_path / "images"))
-    ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM scratch\nCOPY --chmod=700 bin/ /bin/\nENTRYPOINT [\"/bin/tool\"]\n",
-                                   "bin/tool": "#!\n"})
+    ctx = write(
+        tmp_path / "ctx",
+        {
+            "Dockerfile": "FROM scratch\nCOPY --chmod=700 bin/ /bin/\nENTRYPOINT [\"/bin/tool\"]\n",
+            "bin/tool": "#!\n",
+        },
+    )
     result, _ = build(None, ctx, cache_dir=str(tmp_path / "cache"), images=images)
     files = files_of(images, result.image_id)
     assert files["bin/tool"].mode == 0o700 and files["bin"].mode == 0o755
     assert images.resolve(result.image_id).config["config"]["Env"] == [
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    ]
 
 
 def test_run_without_a_kernel_says_so(tmp_path):
@@ -208,12 +221,14 @@ def test_substitution_error_names_the_line(tmp_path):
 def test_cli_build(tmp_path):
     from stepbox.core.cli import build as _register  # noqa: F401  (adds the command)
     from stepbox.core.cli.main import cli
+
     from tests.support.daemons import stopping_daemons
+
     ctx = write(tmp_path / "ctx", {"Dockerfile": "FROM busybox\nCOPY a.txt /\nLABEL x=1\n", "a.txt": "a"})
     root = str(tmp_path / "state")
     runner = CliRunner()
     try:
-        with stopping_daemons(root):                 # the first build starts the root's daemon
+        with stopping_daemons(root):  # the first build starts the root's daemon
             first = runner.invoke(cli, ["--backend", "sim", "--root", root, "build", "-t", "cli:1", ctx])
             assert first.exit_code == 0, first.output
             assert "Successfully tagged cli:1" in first.output
@@ -223,6 +238,7 @@ def test_cli_build(tmp_path):
             assert bad.exit_code == 1 and "Cannot locate specified Dockerfile: nope" in bad.output
     finally:
         import shutil
+
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -230,6 +246,7 @@ def test_add_url_downloads_with_mode_0600(tmp_path):
     import functools
     import http.server
     import threading
+
     served = tmp_path / "www"
     served.mkdir()
     (served / "remote.txt").write_text("from the web\n")
@@ -245,10 +262,10 @@ def test_add_url_downloads_with_mode_0600(tmp_path):
         entry = files_of(images, result.image_id)["dl/remote.txt"]
         assert entry.data == b"from the web\n" and entry.mode == 0o600
         again, _ = build(None, ctx, cache_dir=str(tmp_path / "cache"), images=images)
-        assert again.cached == 1                     # same content: cached
+        assert again.cached == 1  # same content: cached
         (served / "remote.txt").write_text("changed\n")
         changed, _ = build(None, ctx, cache_dir=str(tmp_path / "cache"), images=images)
-        assert changed.cached == 0                   # new content: rebuilt
+        assert changed.cached == 0  # new content: rebuilt
     finally:
         server.shutdown()
         server.server_close()

@@ -9,7 +9,6 @@ import os
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from stepbox.core.dockerfile.context import load_context
 from stepbox.core.dockerfile.dockerignore import IgnoreError, PatternMatcher, read_patterns
 
@@ -18,29 +17,32 @@ def excluded(patterns: list[str], path: str) -> bool:
     return PatternMatcher(read_patterns("\n".join(patterns))).matches(path)
 
 
-@pytest.mark.parametrize("patterns,path,expected", [
-    (["*.log"], "a.log", True),
-    (["*.log"], "dir/a.log", False),              # "*" does not cross "/"
-    (["**/*.log"], "dir/sub/a.log", True),
-    (["**/*.log"], "a.log", True),                # "**" may match no directory at all
-    (["dir"], "dir/deep/file", True),             # a directory takes its contents along
-    (["dir/*"], "dir/a/b", True),                 # ...also when matched as a parent
-    (["d?r"], "dir", True),
-    (["d?r"], "d/r", False),
-    (["[a-c]x"], "bx", True),
-    (["*", "!keep"], "keep", False),              # the last match wins
-    (["*", "!keep", "keep"], "keep", True),
-    (["!keep", "*"], "keep", True),
-    (["/abs"], "abs", True),                      # a leading "/" is the context root
-    (["./a/../b"], "b", True),                    # patterns are cleaned like paths
-    (["docs/**"], "docs", False),                 # trailing "**" needs something below
-    (["docs/**"], "docs/a/b", True),
-    (["a/**/b"], "a/b", True),
-    (["a/**/b"], "a/x/y/b", True),
-    (["\\*"], "*", True),
-    (["\\*"], "x", False),
-    (["file.txt"], "fileatxt", False),            # "." is literal
-])
+@pytest.mark.parametrize(
+    "patterns,path,expected",
+    [
+        (["*.log"], "a.log", True),
+        (["*.log"], "dir/a.log", False),  # "*" does not cross "/"
+        (["**/*.log"], "dir/sub/a.log", True),
+        (["**/*.log"], "a.log", True),  # "**" may match no directory at all
+        (["dir"], "dir/deep/file", True),  # a directory takes its contents along
+        (["dir/*"], "dir/a/b", True),  # ...also when matched as a parent
+        (["d?r"], "dir", True),
+        (["d?r"], "d/r", False),
+        (["[a-c]x"], "bx", True),
+        (["*", "!keep"], "keep", False),  # the last match wins
+        (["*", "!keep", "keep"], "keep", True),
+        (["!keep", "*"], "keep", True),
+        (["/abs"], "abs", True),  # a leading "/" is the context root
+        (["./a/../b"], "b", True),  # patterns are cleaned like paths
+        (["docs/**"], "docs", False),  # trailing "**" needs something below
+        (["docs/**"], "docs/a/b", True),
+        (["a/**/b"], "a/b", True),
+        (["a/**/b"], "a/x/y/b", True),
+        (["\\*"], "*", True),
+        (["\\*"], "x", False),
+        (["file.txt"], "fileatxt", False),  # "." is literal
+    ],
+)
 def test_examples(patterns, path, expected):
     assert excluded(patterns, path) is expected
 
@@ -62,14 +64,28 @@ def test_excluded_directory_is_walked_only_for_exceptions():
 
 
 def test_context_honours_dockerignore(tmp_path):
-    for rel in ("keep/a.txt", "logs/1.log", "build/out.o", "build/keep/k.txt", "x.md", "sub/y.md", "Dockerfile"):
+    for rel in (
+        "keep/a.txt",
+        "logs/1.log",
+        "build/out.o",
+        "build/keep/k.txt",
+        "x.md",
+        "sub/y.md",
+        "Dockerfile",
+    ):
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rel)
     (tmp_path / ".dockerignore").write_text("logs\n**/*.md\nbuild\n!build/keep\nDockerfile\n.dockerignore\n")
     context = load_context(str(tmp_path))
     assert sorted(p for p in context.files if p != ".") == [
-        "build", "build/keep", "build/keep/k.txt", "keep", "keep/a.txt", "sub"]
+        "build",
+        "build/keep",
+        "build/keep/k.txt",
+        "keep",
+        "keep/a.txt",
+        "sub",
+    ]
     # "build" itself was excluded; it comes back only as a parent (0755)
     assert context.files["build"].mode == 0o755
 
@@ -108,14 +124,16 @@ def reference_excluded(patterns: list[tuple[bool, list[str]]], path: list[str]) 
         match = reference_match(pattern, path)
         parents = path[:-1]
         if not match and parents and len(pattern) <= len(parents):
-            match = reference_match(pattern, parents[:len(pattern)])
+            match = reference_match(pattern, parents[: len(pattern)])
         if match:
             result = not negated
     return result
 
 
-@given(st.lists(st.tuples(st.booleans(), st.lists(SEGMENT, min_size=1, max_size=3)), min_size=1, max_size=4),
-       st.lists(PATH_SEGMENT, min_size=1, max_size=4))
+@given(
+    st.lists(st.tuples(st.booleans(), st.lists(SEGMENT, min_size=1, max_size=3)), min_size=1, max_size=4),
+    st.lists(PATH_SEGMENT, min_size=1, max_size=4),
+)
 def test_matcher_agrees_with_the_reference(patterns, path):
     # "**" glued to other text ("a**") has no segment meaning: keep "**" whole
     texts = [("!" if neg else "") + "/".join(p) for neg, p in patterns]

@@ -4,7 +4,6 @@ directives, and errors that say where."""
 from __future__ import annotations
 
 import pytest
-
 from stepbox.core.dockerfile import instructions as ins
 from stepbox.core.dockerfile.errors import DockerfileError
 from stepbox.core.dockerfile.parser import parse_dockerfile
@@ -19,10 +18,13 @@ def only(text: str) -> ins.Instruction:
 
 # ------------------------------------------------------------------- FROM
 
+
 def test_from_forms_and_stages():
-    df = parse_dockerfile("FROM busybox AS Build\nRUN true\nfrom scratch\nFROM --platform=linux/amd64 build as final\n")
+    df = parse_dockerfile(
+        "FROM busybox AS Build\nRUN true\nfrom scratch\nFROM --platform=linux/amd64 build as final\n"
+    )
     assert [s.source.base for s in df.stages] == ["busybox", "scratch", "build"]
-    assert [s.name for s in df.stages] == ["build", None, "final"]      # names are lower-cased
+    assert [s.name for s in df.stages] == ["build", None, "final"]  # names are lower-cased
     assert df.stages[2].source.platform == "linux/amd64"
     assert df.total_steps() == 4
 
@@ -44,6 +46,7 @@ def test_meta_args_before_from_and_nothing_else():
 
 
 # ----------------------------------------------------------- exec / shell
+
 
 @pytest.mark.parametrize("keyword,cls", [("RUN", ins.Run), ("CMD", ins.Cmd), ("ENTRYPOINT", ins.Entrypoint)])
 def test_exec_and_shell_forms(keyword, cls):
@@ -71,6 +74,7 @@ def test_shell_needs_json():
 
 # --------------------------------------------------------------- key=value
 
+
 def test_env_both_forms():
     assert only('ENV A=1 B="two words" C=\'x\'').pairs == [("A", "1"), ("B", '"two words"'), ("C", "'x'")]
     assert only("ENV OLD several   words here").pairs == [("OLD", "several   words here")]
@@ -88,6 +92,7 @@ def test_label_and_arg():
 
 # ----------------------------------------------------------- the others
 
+
 def test_simple_instructions():
     assert only("EXPOSE 80 443/udp").ports == ["80", "443/udp"]
     assert only("VOLUME /a /b").paths == ["/a", "/b"]
@@ -100,7 +105,13 @@ def test_simple_instructions():
 
 def test_copy_and_add():
     copy = only("COPY --from=build --chown=1:2 --chmod=640 a b /dst/")
-    assert (copy.sources, copy.dest, copy.from_, copy.chown, copy.chmod) == (["a", "b"], "/dst/", "build", "1:2", "640")
+    assert (copy.sources, copy.dest, copy.from_, copy.chown, copy.chmod) == (
+        ["a", "b"],
+        "/dst/",
+        "build",
+        "1:2",
+        "640",
+    )
     assert only('COPY ["a b", "/c d/"]').sources == ["a b"]
     add = only("ADD x.tar /")
     assert isinstance(add, ins.Add) and add.sources == ["x.tar"]
@@ -137,16 +148,18 @@ def test_onbuild():
 
 # ------------------------------------------------- lines and directives
 
+
 def test_continuations_comments_and_indentation():
     df = parse_dockerfile(
         "FROM busybox\n"
         "RUN echo a \\\n"
         "# a comment inside is dropped\n"
         "    b \\\n"
-        "\n"                                  # an empty continuation line: skipped, with a warning
+        "\n"  # an empty continuation line: skipped, with a warning
         "  c\n"
         "   # an indented comment\n"
-        "   ENV X=1\n")
+        "   ENV X=1\n"
+    )
     run, env = df.stages[0].instructions
     assert run.args == ["echo a     b   c"]
     assert run.line.start == 2 and run.line.end == 6
@@ -164,9 +177,9 @@ def test_directives_only_at_the_top():
     df = parse_dockerfile("# syntax=docker/dockerfile:1\n# escape=`\nFROM a\n")
     assert df.escape == "`" and df.directives.syntax == "docker/dockerfile:1"
     df = parse_dockerfile("# a comment\n# escape=`\nFROM a\n")
-    assert df.escape == "\\"                       # after a comment it is just a comment
+    assert df.escape == "\\"  # after a comment it is just a comment
     df = parse_dockerfile("\n# escape=`\nFROM a\n")
-    assert df.escape == "\\"                       # and after a blank line too
+    assert df.escape == "\\"  # and after a blank line too
     with pytest.raises(DockerfileError, match=r"Dockerfile:1: invalid ESCAPE"):
         parse_dockerfile("# escape=x\nFROM a\n")
     with pytest.raises(DockerfileError, match="only one escape parser directive"):
@@ -205,13 +218,20 @@ def test_target_selects_stages():
 
 # ---------------------------------------------------------------- property
 
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st
 
-WORD = st.text(st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_./$"),
-               min_size=1, max_size=8)
+WORD = st.text(
+    st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_./$"),
+    min_size=1,
+    max_size=8,
+)
 
 
-@given(st.lists(WORD, min_size=1, max_size=6), st.lists(st.sampled_from(["", "# note", "   # indented"]), max_size=6))
+@given(
+    st.lists(WORD, min_size=1, max_size=6),
+    st.lists(st.sampled_from(["", "# note", "   # indented"]), max_size=6),
+)
 def test_continued_lines_join_back(words, interruptions):
     """However a RUN is cut into continued lines (with comments between),
     it parses to the same command text."""
@@ -223,7 +243,7 @@ def test_continued_lines_join_back(words, interruptions):
             lines.append(interruptions[i])
     df = parse_dockerfile("FROM a\n" + "\n".join(lines) + "\nENV AFTER=1\n")
     run, env = df.stages[0].instructions
-    expected = "  ".join(words)                         # " \\" + " word": two spaces
+    expected = "  ".join(words)  # " \\" + " word": two spaces
     assert run.args == [expected]
     assert env.line.start == len(lines) + 2
 

@@ -6,54 +6,59 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from stepbox.core.dockerfile.substitution import Lexer, SubstitutionError
 
 ENV = {"NAME": "stepbox", "EMPTY": "", "SPACED": "a  b", "X": "x"}
 lexer = Lexer()
 
 
-@pytest.mark.parametrize("word,expected", [
-    ("$NAME", "stepbox"),
-    ("${NAME}", "stepbox"),
-    ("${NAME}_suffix", "stepbox_suffix"),
-    ("$NAME_suffix", ""),                       # the name runs on: NAME_suffix is unset
-    ("$UNSET", ""),
-    ("${UNSET:-default}", "default"),
-    ("${EMPTY:-default}", "default"),            # ':-' also replaces the empty string
-    ("${NAME:-default}", "stepbox"),
-    ("${NAME:+alt}", "alt"),
-    ("${EMPTY:+alt}", ""),
-    ("${UNSET:+alt}", ""),
-    ("${UNSET:-$NAME}", "stepbox"),              # the word is substituted too
-    ("${UNSET:-${X:+nested}}", "nested"),
-    ("\\$NAME", "$NAME"),                        # escaped dollar
-    ("'$NAME'", "$NAME"),                        # single quotes: literal
-    ('"$NAME"', "stepbox"),                      # double quotes: substituted
-    ('"a \\" b"', 'a " b'),
-    ('"a \\n b"', "a \\n b"),                    # other escapes stay in double quotes
-    ("a\\nb", "anb"),                            # outside quotes the escape just escapes
-    ("a\\", "a"),                                # a trailing escape vanishes
-    ("a'b c'\"d\"", "ab cd"),
-    ("$", "$"),
-    ("$1", ""),
-    ("100$", "100$"),
-    ("${X}${X}$X", "xxx"),
-])
+@pytest.mark.parametrize(
+    "word,expected",
+    [
+        ("$NAME", "stepbox"),
+        ("${NAME}", "stepbox"),
+        ("${NAME}_suffix", "stepbox_suffix"),
+        ("$NAME_suffix", ""),  # the name runs on: NAME_suffix is unset
+        ("$UNSET", ""),
+        ("${UNSET:-default}", "default"),
+        ("${EMPTY:-default}", "default"),  # ':-' also replaces the empty string
+        ("${NAME:-default}", "stepbox"),
+        ("${NAME:+alt}", "alt"),
+        ("${EMPTY:+alt}", ""),
+        ("${UNSET:+alt}", ""),
+        ("${UNSET:-$NAME}", "stepbox"),  # the word is substituted too
+        ("${UNSET:-${X:+nested}}", "nested"),
+        ("\\$NAME", "$NAME"),  # escaped dollar
+        ("'$NAME'", "$NAME"),  # single quotes: literal
+        ('"$NAME"', "stepbox"),  # double quotes: substituted
+        ('"a \\" b"', 'a " b'),
+        ('"a \\n b"', "a \\n b"),  # other escapes stay in double quotes
+        ("a\\nb", "anb"),  # outside quotes the escape just escapes
+        ("a\\", "a"),  # a trailing escape vanishes
+        ("a'b c'\"d\"", "ab cd"),
+        ("$", "$"),
+        ("$1", ""),
+        ("100$", "100$"),
+        ("${X}${X}$X", "xxx"),
+    ],
+)
 def test_examples(word, expected):
     assert lexer.process_word(word, ENV) == expected
 
 
-@pytest.mark.parametrize("word,message", [
-    ("${}", "bad substitution"),
-    ("${:-x}", "bad substitution"),
-    ("${NAME", "missing ':'"),           # as Docker says it
-    ("${NAME:-x", "missing '}'"),
-    ("${NAME:?x}", "unsupported modifier"),
-    ("${NAME-x}", "missing ':'"),
-    ("'open", "single-quote"),
-    ('"open', "double-quote"),
-])
+@pytest.mark.parametrize(
+    "word,message",
+    [
+        ("${}", "bad substitution"),
+        ("${:-x}", "bad substitution"),
+        ("${NAME", "missing ':'"),  # as Docker says it
+        ("${NAME:-x", "missing '}'"),
+        ("${NAME:?x}", "unsupported modifier"),
+        ("${NAME-x}", "missing ':'"),
+        ("'open", "single-quote"),
+        ('"open', "double-quote"),
+    ],
+)
 def test_errors(word, message):
     with pytest.raises(SubstitutionError, match=message):
         lexer.process_word(word, ENV)
@@ -73,8 +78,7 @@ def test_backtick_escape():
 # ---------------------------------------------------------------- property
 
 NAMES = st.sampled_from(["A", "B", "EMPTY", "UNSET", "_u1"])
-SAFE = st.text(st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters=" -_./:"),
-               max_size=6)
+SAFE = st.text(st.characters(whitelist_categories=("Ll", "Nd"), whitelist_characters=" -_./:"), max_size=6)
 
 
 @st.composite
@@ -87,8 +91,9 @@ def piece(draw, env, depth=0):
     if kind == "literal":
         text = draw(SAFE)
         # a literal right after "$NAME" could extend the name: keep it separated
-        return "".join(c for c in text if not c.isalnum() and c != "_") or "-", \
-            "".join(c for c in text if not c.isalnum() and c != "_") or "-"
+        return "".join(c for c in text if not c.isalnum() and c != "_") or "-", "".join(
+            c for c in text if not c.isalnum() and c != "_"
+        ) or "-"
     if kind == "var":
         return f"${name}", value
     if kind == "braced":

@@ -34,7 +34,6 @@ import shutil
 import tempfile
 
 import pytest
-
 from stepbox.core.dockerfile.builder import Builder, BuildOptions
 from stepbox.core.dockerfile.cache import BuildCache
 from stepbox.core.dockerfile.errors import BuildError
@@ -42,25 +41,51 @@ from stepbox.core.image.archive import save
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.image.flatten import flatten
 from stepbox.core.kernel import EntryKind
-from stepbox.core.kernel.backend_lookup import load_backend, unavailable_reason as backend_unavailable
-from tests.core.engines import runtime_on
+from stepbox.core.kernel.backend_lookup import load_backend
+from stepbox.core.kernel.backend_lookup import unavailable_reason as backend_unavailable
 
+from tests.core.engines import runtime_on
 from tests.support.dockerd import DockerDaemon, unavailable_reason
 
 pytestmark = pytest.mark.slow
 
 CORPUS_DIR = os.path.join(os.path.dirname(__file__), "corpus")
-CORPUS = sorted(d for d in os.listdir(CORPUS_DIR) if os.path.isfile(os.path.join(CORPUS_DIR, d, "Dockerfile")))
-CONFIG_FIELDS = ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Volumes", "ExposedPorts", "Labels",
-                 "StopSignal", "Healthcheck", "Shell", "OnBuild")
+CORPUS = sorted(
+    d for d in os.listdir(CORPUS_DIR) if os.path.isfile(os.path.join(CORPUS_DIR, d, "Dockerfile"))
+)
+CONFIG_FIELDS = (
+    "Env",
+    "Cmd",
+    "Entrypoint",
+    "WorkingDir",
+    "User",
+    "Volumes",
+    "ExposedPorts",
+    "Labels",
+    "StopSignal",
+    "Healthcheck",
+    "Shell",
+    "OnBuild",
+)
 # What the container's init layer adds to `docker export` (never part of the image).
-INIT_PATHS = {".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab",
-              "dev/console", "dev/pts", "dev/shm", "proc", "sys"}
+INIT_PATHS = {
+    ".dockerenv",
+    "etc/hostname",
+    "etc/hosts",
+    "etc/resolv.conf",
+    "etc/mtab",
+    "dev/console",
+    "dev/pts",
+    "dev/shm",
+    "proc",
+    "sys",
+}
 INIT_PARENTS = ("dev", "etc")
 SIM_GAP = "not available in the stepbox simulator"
 
 
 # ------------------------------------------------------------------ fixtures
+
 
 @pytest.fixture(scope="session")
 def dockerd():
@@ -101,6 +126,7 @@ def runtime(request, dockerd):
 
 # ------------------------------------------------------------ normalising
 
+
 def _options(name: str) -> tuple[dict[str, str], str | None]:
     base = os.path.join(CORPUS_DIR, name)
     args = {}
@@ -126,8 +152,12 @@ def _known_gap(name: str) -> str | None:
 def _context_copy(name: str) -> str:
     """The context without our own ``build-args``/``target`` files."""
     tmp = tempfile.mkdtemp(prefix=f"stepbox-corpus-{name}-")
-    shutil.copytree(os.path.join(CORPUS_DIR, name), os.path.join(tmp, "ctx"), symlinks=True,
-                    ignore=shutil.ignore_patterns("build-args", "target", "xfail"))
+    shutil.copytree(
+        os.path.join(CORPUS_DIR, name),
+        os.path.join(tmp, "ctx"),
+        symlinks=True,
+        ignore=shutil.ignore_patterns("build-args", "target", "xfail"),
+    )
     return tmp
 
 
@@ -176,9 +206,10 @@ def tree_from_stepbox(images, image_id: str) -> dict[str, tuple]:
 def without_init_layer(docker: dict, stepbox: dict) -> tuple[dict, dict]:
     def keep(path: str) -> bool:
         return not any(path == p or path.startswith(p + "/") for p in INIT_PATHS)
+
     docker = {p: v for p, v in docker.items() if keep(p)}
     stepbox = {p: v for p, v in stepbox.items() if keep(p)}
-    for parent in INIT_PARENTS:        # made by the init layer on a scratch image
+    for parent in INIT_PARENTS:  # made by the init layer on a scratch image
         if parent in docker and parent not in stepbox and not any(p.startswith(parent + "/") for p in docker):
             del docker[parent]
     return docker, stepbox
@@ -206,6 +237,7 @@ def describe_differences(docker: dict, stepbox: dict) -> str:
 
 # -------------------------------------------------------------------- tests
 
+
 def _docker_build(dockerd, results: dict, name: str) -> dict:
     if name not in results:
         args, target = _options(name)
@@ -217,20 +249,23 @@ def _docker_build(dockerd, results: dict, name: str) -> dict:
                 extra += ["--target", target]
             result = dockerd.build(os.path.join(tmp, "ctx"), tag, *extra)
             if result.returncode != 0:
-                raise AssertionError(f"docker build of {name} failed:\n"
-                                     f"{result.stdout.decode()}{result.stderr.decode()}")
+                raise AssertionError(
+                    f"docker build of {name} failed:\n{result.stdout.decode()}{result.stderr.decode()}"
+                )
             inspect = dockerd.docker("image", "inspect", tag)
             import json
+
             info = json.loads(inspect.stdout)[0]
-            again = dockerd.build(os.path.join(tmp, "ctx"), tag, *extra)     # the cached rebuild
+            again = dockerd.build(os.path.join(tmp, "ctx"), tag, *extra)  # the cached rebuild
             history = dockerd.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", tag)
-            results[name] = {"tree": tree_from_export(dockerd.export(tag)),
-                             "history": [_mask(line) for line in
-                                         reversed(history.stdout.decode().splitlines())],
-                             "steps": _step_lines(result.stdout.decode()),
-                             "rebuild_cached": again.stdout.decode().count(" ---> Using cache"),
-                             "config": normal_config(info["Config"]),
-                             "layers": len(info["RootFS"]["Layers"])}
+            results[name] = {
+                "tree": tree_from_export(dockerd.export(tag)),
+                "history": [_mask(line) for line in reversed(history.stdout.decode().splitlines())],
+                "steps": _step_lines(result.stdout.decode()),
+                "rebuild_cached": again.stdout.decode().count(" ---> Using cache"),
+                "config": normal_config(info["Config"]),
+                "layers": len(info["RootFS"]["Layers"]),
+            }
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return results[name]
@@ -251,13 +286,15 @@ def test_corpus_builds_like_docker(name, runtime, dockerd, docker_results):
                 pytest.xfail(f"the simulator's userland lacks a command this corpus runs: {e}")
             raise
         docker_tree, our_tree = without_init_layer(
-            expected["tree"], tree_from_stepbox(runtime.images, result.image_id))
+            expected["tree"], tree_from_stepbox(runtime.images, result.image_id)
+        )
         gap = _known_gap(name)
         if gap and our_tree != docker_tree:
             pytest.xfail(f"known difference: {gap}\n" + describe_differences(docker_tree, our_tree))
         assert our_tree == docker_tree, (
             f"filesystems differ (docker vs stepbox on {runtime.kernel.name}):\n"
-            + describe_differences(docker_tree, our_tree))
+            + describe_differences(docker_tree, our_tree)
+        )
         image = runtime.images.resolve(result.image_id)
         assert normal_config(image.config.get("config") or {}) == expected["config"]
         assert len(image.layers) == expected["layers"], "\n".join(output)
@@ -291,8 +328,13 @@ def _word(draw, depth=0):
     """A word for ``ENV K=<word>`` built from the pieces substitution knows."""
     pieces = []
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["lit", "var", "braced", "default", "alt", "squote", "dquote", "escape"]
-                                    if depth < 1 else ["lit", "var", "braced", "escape"]))
+        kind = draw(
+            st.sampled_from(
+                ["lit", "var", "braced", "default", "alt", "squote", "dquote", "escape"]
+                if depth < 1
+                else ["lit", "var", "braced", "escape"]
+            )
+        )
         name = draw(_NAME)
         if kind == "lit":
             pieces.append(draw(_LITERAL))
@@ -324,8 +366,11 @@ def images_with_busybox(dockerd):
         cleanup()
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(words=st.lists(_word(), min_size=1, max_size=6))
 def test_generated_substitutions_match_docker(words, dockerd, images_with_busybox):
     """Random words through ENV and LABEL: the same Env and Labels as Docker's,
@@ -343,8 +388,9 @@ def test_generated_substitutions_match_docker(words, dockerd, images_with_busybo
         except BuildError as e:
             assert theirs.returncode != 0, f"only stepbox refused it: {e}\n" + "\n".join(lines)
             return
-        assert theirs.returncode == 0, (f"only Docker refused it:\n{theirs.stdout.decode()}"
-                                        f"{theirs.stderr.decode()}\n" + "\n".join(lines))
+        assert theirs.returncode == 0, (
+            f"only Docker refused it:\n{theirs.stdout.decode()}{theirs.stderr.decode()}\n" + "\n".join(lines)
+        )
         expected = dockerd.image_config("stepbox-generated")
         config = images_with_busybox.resolve(ours.image_id).config["config"]
         assert config.get("Env") == expected["Env"], "\n".join(lines)

@@ -57,17 +57,29 @@ class DockerCLI:
 
     def __init__(self, daemon: DaemonProcess, config_dir: str):
         self.daemon = daemon
-        self.env = {**os.environ, "DOCKER_HOST": daemon.host, "DOCKER_CONFIG": config_dir,
-                    "DOCKER_CLI_HINTS": "false", "DOCKER_BUILDKIT": "0"}
+        self.env = {
+            **os.environ,
+            "DOCKER_HOST": daemon.host,
+            "DOCKER_CONFIG": config_dir,
+            "DOCKER_CLI_HINTS": "false",
+            "DOCKER_BUILDKIT": "0",
+        }
         self.env.pop("DOCKER_CONTEXT", None)
 
-    def __call__(self, *args: str, input: bytes | None = None, timeout: float = 120,
-                 check: bool = False) -> Result:
-        proc = subprocess.run([DOCKER, *args], input=input, capture_output=True, timeout=timeout, env=self.env)
-        result = Result(proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
+    def __call__(
+        self, *args: str, input: bytes | None = None, timeout: float = 120, check: bool = False
+    ) -> Result:
+        proc = subprocess.run(
+            [DOCKER, *args], input=input, capture_output=True, timeout=timeout, env=self.env
+        )
+        result = Result(
+            proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+        )
         if check and result.code != 0:
-            raise AssertionError(f"docker {' '.join(args)} failed ({result.code}):\n{result.err}\n"
-                                 f"daemon log:\n{self.daemon.log()[-4000:]}")
+            raise AssertionError(
+                f"docker {' '.join(args)} failed ({result.code}):\n{result.err}\n"
+                f"daemon log:\n{self.daemon.log()[-4000:]}"
+            )
         return result
 
     def ok(self, *args: str, **kw) -> str:

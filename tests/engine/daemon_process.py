@@ -11,9 +11,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from stepbox.core.engine.locations import someone_listening
-
 from stepbox.core.engine.client import EngineClient
+from stepbox.core.engine.locations import someone_listening
 
 
 @dataclass
@@ -37,12 +36,25 @@ class DaemonProcess:
     def host(self) -> str:
         return f"unix://{self.socket_path}"
 
-    def start(self, timeout: float = 60) -> "DaemonProcess":
+    def start(self, timeout: float = 60) -> DaemonProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "stepbox.core.engine", "-H", self.host, "--backend", self.backend,
-             "--root", self.root, "--debug"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "stepbox.core.engine",
+                "-H",
+                self.host,
+                "--backend",
+                self.backend,
+                "--root",
+                self.root,
+                "--debug",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -106,6 +118,7 @@ def _linux_leftovers(root: str) -> None:
     """Kill container processes and unmount rootfs a failed test left."""
     try:
         from stepbox.backends.linux.processes import LinuxProcesses
+
         LinuxProcesses(os.path.join(root, "linux", "kernel")).kill_all(timeout=5)
     except Exception:
         pass

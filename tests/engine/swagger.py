@@ -44,5 +44,3 @@ def response_schema(path: str, method: str, status: int) -> dict:
 def validate(document, path: str, method: str = "get", status: int = 200) -> None:
     """Raise jsonschema.ValidationError if ``document`` does not fit."""
     jsonschema.validate(document, response_schema(path, method, status))
-
-

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from .daemon_process import DaemonProcess
 from .conftest import BACKENDS
+from .daemon_process import DaemonProcess
 
 
 @pytest.fixture(params=BACKENDS)
@@ -44,10 +44,10 @@ def test_state_survives_a_daemon_restart(fresh_daemon, how):
     assert "kept:1" in client.image("kept:1")["RepoTags"]
     state = client.inspect(running)["State"]
     if d.backend == "linux":
-        assert (state["Status"], state["Pid"]) == ("running", pid)      # re-attached
+        assert (state["Status"], state["Pid"]) == ("running", pid)  # re-attached
         assert client.exec(running, ["echo", "still here"])[:2] == (0, b"still here\n")
         client.request("POST", f"/containers/{running}/kill")
-        assert client.inspect(running)["State"]["ExitCode"] == 137      # the new daemon saw it exit
+        assert client.inspect(running)["State"]["ExitCode"] == 137  # the new daemon saw it exit
     else:
         assert state["Status"] == "exited"
         assert state["Error"], "the reason must be recorded"
@@ -59,7 +59,7 @@ def test_detached_container_keeps_running_between_cli_calls(fresh_daemon):
     client = fresh_daemon.client()
     cid = client.create({"Image": "busybox", "Cmd": ["sh", "-c", "echo a; sleep 1000"]})
     client.start(cid)
-    other = fresh_daemon.client()                        # a later "CLI call"
+    other = fresh_daemon.client()  # a later "CLI call"
     assert other.inspect(cid)["State"]["Status"] == "running"
     code, out, _ = other.exec(cid, ["echo", "b"])
     assert (code, out) == (0, b"b\n")
@@ -71,15 +71,29 @@ def test_socket_is_0660_and_a_second_daemon_refuses_it(fresh_daemon):
     import stat
     import subprocess
     import sys
+
     assert stat.S_IMODE(os.stat(fresh_daemon.socket_path).st_mode) == 0o660
-    second = subprocess.run([sys.executable, "-m", "stepbox.core.engine", "-H", fresh_daemon.host,
-                             "--backend", fresh_daemon.backend, "--root", fresh_daemon.root + "-2"],
-                            capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stepbox.core.engine",
+            "-H",
+            fresh_daemon.host,
+            "--backend",
+            fresh_daemon.backend,
+            "--root",
+            fresh_daemon.root + "-2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert second.returncode != 0 and "already listening" in second.stderr
     assert fresh_daemon.client().ping() == "1.44"
 
 
 def test_a_stale_socket_file_is_replaced(fresh_daemon):
-    fresh_daemon.kill()                                   # kill -9 leaves the socket file behind
+    fresh_daemon.kill()  # kill -9 leaves the socket file behind
     fresh_daemon.start()
     assert fresh_daemon.client().ping() == "1.44"

@@ -12,7 +12,6 @@ import tarfile
 import tempfile
 import time
 
-
 from .conftest import needs_docker_cli
 
 pytestmark = needs_docker_cli
@@ -56,10 +55,11 @@ def test_images_and_ps(docker):
 
 
 def test_detached_run_logs_and_logs_follow(docker):
-    cid = docker.ok("run", "-d", "--name", "logger", "busybox", "sh", "-c",
-                    "echo one; echo two >&2; echo three").strip()
+    cid = docker.ok(
+        "run", "-d", "--name", "logger", "busybox", "sh", "-c", "echo one; echo two >&2; echo three"
+    ).strip()
     assert len(cid) == 64
-    follow = docker("logs", "-f", "logger")                # returns when the container exits
+    follow = docker("logs", "-f", "logger")  # returns when the container exits
     assert follow.out == "one\nthree\n" and "two" in follow.err
     logs = docker("logs", "logger")
     assert logs.out == "one\nthree\n"
@@ -78,7 +78,7 @@ def test_exec_top_pause_unpause_stop(docker):
     assert docker.ok("inspect", "-f", "{{.State.Status}}", "svc").strip() == "paused"
     docker.ok("unpause", "svc")
     assert docker.ok("inspect", "-f", "{{.State.Status}}", "svc").strip() == "running"
-    docker.ok("stop", "-t", "1", "svc")                    # sh as PID 1 ignores SIGTERM: SIGKILL after 1s
+    docker.ok("stop", "-t", "1", "svc")  # sh as PID 1 ignores SIGTERM: SIGKILL after 1s
     state = json.loads(docker.ok("inspect", "svc"))[0]["State"]
     assert state["Status"] == "exited" and state["ExitCode"] == 137
     docker.ok("rm", "svc")
@@ -87,7 +87,7 @@ def test_exec_top_pause_unpause_stop(docker):
 def test_kill_and_rm(docker):
     docker.ok("run", "-d", "--name", "victim", "busybox", *LONG)
     rm = docker("rm", "victim")
-    assert rm.code != 0 and "running" in rm.err             # 409 Conflict
+    assert rm.code != 0 and "running" in rm.err  # 409 Conflict
     docker.ok("kill", "victim")
     assert docker.ok("inspect", "-f", "{{.State.ExitCode}}", "victim").strip() == "137"
     docker.ok("rm", "victim")
@@ -122,7 +122,7 @@ def test_diff_commit_history_tag_rmi(docker):
     docker.ok("tag", "greeter:1", "localhost:5000/team/greeter:2")
     result = docker("run", "--rm", "localhost:5000/team/greeter:2", "cat", "/greeting")
     assert result.out == "hello\n", result.err
-    assert docker("run", "--rm", "greeter:1", "cat", "/etc/group").code == 1   # the whiteout holds
+    assert docker("run", "--rm", "greeter:1", "cat", "/etc/group").code == 1  # the whiteout holds
     docker.ok("rm", "changer")
     out = docker.ok("rmi", "localhost:5000/team/greeter:2")
     assert "Untagged: localhost:5000/team/greeter:2" in out
@@ -178,8 +178,10 @@ def test_pull_of_busybox_works_offline(docker):
 def test_build_with_the_classic_builder(docker):
     with tempfile.TemporaryDirectory() as d:
         with open(os.path.join(d, "Dockerfile"), "w") as f:
-            f.write("FROM busybox\nCOPY greeting.txt /greeting.txt\nRUN echo built > /built\n"
-                    "ENV WHO=world\nCMD [\"sh\", \"-c\", \"cat /built /greeting.txt; echo $WHO\"]\n")
+            f.write(
+                "FROM busybox\nCOPY greeting.txt /greeting.txt\nRUN echo built > /built\n"
+                "ENV WHO=world\nCMD [\"sh\", \"-c\", \"cat /built /greeting.txt; echo $WHO\"]\n"
+            )
         with open(os.path.join(d, "greeting.txt"), "w") as f:
             f.write("hello\n")
         result = docker("build", "-t", "built:1", d)
@@ -208,6 +210,7 @@ def test_restart_start_and_events(docker):
     assert docker.ok("inspect", "-f", "{{.State.Status}}", "again").strip() == "running"
     docker.ok("rm", "-f", "again")
     until = str(int(time.time()) + 1)
-    events = docker.ok("events", "--since", "0", "--until", until, "--filter", "container=again",
-                       "--format", "{{.Action}}").split()
+    events = docker.ok(
+        "events", "--since", "0", "--until", until, "--filter", "container=again", "--format", "{{.Action}}"
+    ).split()
     assert {"create", "start", "die", "destroy"} <= set(events), events

@@ -62,7 +62,7 @@ def test_logs_and_wait(sdk):
     assert container.wait()["StatusCode"] == 0
     assert container.logs(stdout=True, stderr=False) == b"a\n"
     assert container.logs(stdout=False, stderr=True) == b"b\n"
-    streamed = b"".join(container.logs(stream=True, follow=True))       # exited: follow ends at once
+    streamed = b"".join(container.logs(stream=True, follow=True))  # exited: follow ends at once
     assert sorted(streamed.splitlines()) == [b"a", b"b"]
     container.remove()
 
@@ -111,7 +111,9 @@ def test_errors_are_typed(sdk):
 
 
 def test_images_build_and_pull(sdk, tmp_path):
-    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo from-sdk > /made\nCMD [\"cat\", \"/made\"]\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox\nRUN echo from-sdk > /made\nCMD [\"cat\", \"/made\"]\n"
+    )
     image, log = sdk.images.build(path=str(tmp_path), tag="sdk/built:1", rm=True)
     assert any("Successfully built" in entry.get("stream", "") for entry in log)
     assert sdk.containers.run("sdk/built:1", remove=True) == b"from-sdk\n"

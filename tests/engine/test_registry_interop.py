@@ -7,7 +7,6 @@ import shutil
 import tempfile
 
 import pytest
-
 from stepbox.core.engine.client import json_messages
 from stepbox.core.registry import server as registry_server
 
@@ -68,7 +67,7 @@ def test_push_and_pull_stream_progress_per_layer(docker, client, registry):
     pushed = transfer("POST", f"/images/{name}/push")
     moving = [m for m in pushed if (m.get("progressDetail") or {}).get("total")]
     assert moving and all(m["status"] == "Pushing" for m in moving)
-    layers = {m["id"] for m in moving if len(m["id"]) == 12}           # (and the image's "config")
+    layers = {m["id"] for m in moving if len(m["id"]) == 12}  # (and the image's "config")
     assert max(m["progressDetail"]["current"] for m in moving if m["id"] in layers) >= 3_000_000
     assert {m["id"] for m in pushed if m.get("status") == "Pushed"} >= {m["id"] for m in moving}
     assert not any("error" in m for m in pushed)

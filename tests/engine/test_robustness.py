@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from stepbox.core.engine.client import EngineClient, EngineError
 
 from . import swagger
@@ -29,8 +28,9 @@ def raw_request(path: str, data: bytes) -> tuple[int, dict, bytes]:
         def send():
             try:
                 sock.sendall(data)
-            except OSError:                 # the daemon answered and closed before the end
+            except OSError:  # the daemon answered and closed before the end
                 pass
+
         sender = threading.Thread(target=send)
         sender.start()
         chunks = []
@@ -54,29 +54,48 @@ def assert_docker_error(status: int, headers: dict, body: bytes, expected: int) 
 
 def still_healthy(client: EngineClient) -> None:
     assert client.ping() == "1.44"
-    code, out, _ = client.run_attached(client.create({"Image": "busybox", "Cmd": ["echo", "ok"],
-                                                      "HostConfig": {"AutoRemove": True}}), auto_remove=True)
+    code, out, _ = client.run_attached(
+        client.create({"Image": "busybox", "Cmd": ["echo", "ok"], "HostConfig": {"AutoRemove": True}}),
+        auto_remove=True,
+    )
     assert (code, out) == (0, b"ok\n")
 
 
 # ------------------------------------------------------------------ errors
 
+
 def test_malformed_json_is_400(daemon, client):
     body = b'{"Image": "busybox", "Cmd": ['
-    status, headers, content = raw_request(daemon.socket_path, (
-        "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body)
+    status, headers, content = raw_request(
+        daemon.socket_path,
+        (
+            "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        + body,
+    )
     assert_docker_error(status, headers, content, 400)
     still_healthy(client)
 
 
-@pytest.mark.parametrize("body", [
-    [], "busybox", {"Cmd": ["true"]}, {"Image": 5}, {"Image": "busybox", "Cmd": 7},
-    {"Image": "busybox", "HostConfig": {"Memory": -1}}, {"Image": "busybox", "HostConfig": {"Memory": 1024}},
-    {"Image": "busybox", "HostConfig": {"Memory": 10**30}}, {"Image": "busybox", "HostConfig": "x"},
-    {"Image": "busybox", "Env": ["=novalue"]}, {"Image": "busybox", "WorkingDir": "relative"},
-    {"Image": "busybox", "HostConfig": {"NetworkMode": "nosuchnet"}}, {"Image": "Busy Box"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        "busybox",
+        {"Cmd": ["true"]},
+        {"Image": 5},
+        {"Image": "busybox", "Cmd": 7},
+        {"Image": "busybox", "HostConfig": {"Memory": -1}},
+        {"Image": "busybox", "HostConfig": {"Memory": 1024}},
+        {"Image": "busybox", "HostConfig": {"Memory": 10**30}},
+        {"Image": "busybox", "HostConfig": "x"},
+        {"Image": "busybox", "Env": ["=novalue"]},
+        {"Image": "busybox", "WorkingDir": "relative"},
+        {"Image": "busybox", "HostConfig": {"NetworkMode": "nosuchnet"}},
+        {"Image": "Busy Box"},
+    ],
+)
 def test_bad_create_values_are_400(client, body):
     with pytest.raises(EngineError) as info:
         client.create(body)
@@ -84,15 +103,21 @@ def test_bad_create_values_are_400(client, body):
 
 
 def test_unknown_fields_are_tolerated(client):
-    cid = client.create({"Image": "busybox", "Cmd": ["true"], "SomethingNew": {"x": 1},
-                         "HostConfig": {"FutureKnob": True}})
+    cid = client.create(
+        {"Image": "busybox", "Cmd": ["true"], "SomethingNew": {"x": 1}, "HostConfig": {"FutureKnob": True}}
+    )
     client.remove(cid)
 
 
 def test_unknown_container_is_404_and_image_404(client):
-    for method, path in [("GET", "/containers/nope/json"), ("POST", "/containers/nope/start"),
-                         ("DELETE", "/containers/nope"), ("GET", "/containers/nope/logs?stdout=1"),
-                         ("GET", "/images/nope:1/json"), ("DELETE", "/images/localhost:5000/a/b:c")]:
+    for method, path in [
+        ("GET", "/containers/nope/json"),
+        ("POST", "/containers/nope/start"),
+        ("DELETE", "/containers/nope"),
+        ("GET", "/containers/nope/logs?stdout=1"),
+        ("GET", "/images/nope:1/json"),
+        ("DELETE", "/images/localhost:5000/a/b:c"),
+    ]:
         with pytest.raises(EngineError) as info:
             client.request(method, path)
         assert info.value.status == 404, (method, path, info.value.message)
@@ -135,17 +160,30 @@ def test_unknown_route_and_bad_version(client):
 
 def test_huge_body_is_refused(daemon, client):
     # Declared too big: refused before a byte of it is read.
-    status, headers, content = raw_request(daemon.socket_path, (
-        "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {1 << 40}\r\n\r\n").encode())
+    status, headers, content = raw_request(
+        daemon.socket_path,
+        (
+            "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {1 << 40}\r\n\r\n"
+        ).encode(),
+    )
     assert_docker_error(status, headers, content, 413)
     # Chunked, over the JSON limit: refused while reading.
     big = b'{"Image": "busybox", "Labels": {"x": "' + b"a" * (5 << 20) + b'"}}'
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(big[i:i + 65536]), big[i:i + 65536])
-                      for i in range(0, len(big), 65536)) + b"0\r\n\r\n"
-    status, headers, content = raw_request(daemon.socket_path, (
-        "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n"
-        "Content-Type: application/json\r\n\r\n").encode() + chunks)
+    chunks = (
+        b"".join(
+            b"%x\r\n%s\r\n" % (len(big[i : i + 65536]), big[i : i + 65536]) for i in range(0, len(big), 65536)
+        )
+        + b"0\r\n\r\n"
+    )
+    status, headers, content = raw_request(
+        daemon.socket_path,
+        (
+            b"POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Type: application/json\r\n\r\n"
+        )
+        + chunks,
+    )
     assert_docker_error(status, headers, content, 413)
     still_healthy(client)
 
@@ -159,10 +197,14 @@ def test_garbage_on_the_socket(daemon, client):
 
 def test_chunked_request_body_is_read(daemon):
     body = json.dumps({"Image": "busybox", "Cmd": ["true"]}).encode()
-    status, _, content = raw_request(daemon.socket_path, (
-        "POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n"
-        "Content-Type: application/json\r\nConnection: close\r\n\r\n").encode()
-        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+    status, _, content = raw_request(
+        daemon.socket_path,
+        (
+            b"POST /v1.44/containers/create HTTP/1.1\r\nHost: d\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Type: application/json\r\nConnection: close\r\n\r\n"
+        )
+        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body),
+    )
     assert status == 201
     daemon.client().remove(json.loads(content)["Id"])
 
@@ -181,21 +223,35 @@ def test_keep_alive_carries_several_requests(daemon):
 
 # --------------------------------------------------------------- fuzzing
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                           max_leaves=10)
-create_bodies = st.fixed_dictionaries({}, optional={
-    "Image": st.sampled_from(["busybox", "", "busybox:latest", "nope", 3, None]),
-    "Cmd": st.one_of(st.lists(st.sampled_from(["true", "echo", "x"]), max_size=3), json_values),
-    "Env": st.one_of(st.lists(st.text(max_size=6), max_size=3), json_values),
-    "WorkingDir": st.one_of(st.sampled_from(["/", "/tmp", "rel"]), json_values),
-    "HostConfig": st.one_of(st.fixed_dictionaries({}, optional={
-        "Memory": st.integers(-10, 1 << 40), "PidsLimit": st.integers(-5, 1 << 30),
-        "NanoCpus": st.integers(-5, 10**13), "NetworkMode": st.sampled_from(["none", "host", "bridge", "x"]),
-        "AutoRemove": json_values}), json_values),
-    "Labels": json_values,
-    "Unknown": json_values,
-})
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+create_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "Image": st.sampled_from(["busybox", "", "busybox:latest", "nope", 3, None]),
+        "Cmd": st.one_of(st.lists(st.sampled_from(["true", "echo", "x"]), max_size=3), json_values),
+        "Env": st.one_of(st.lists(st.text(max_size=6), max_size=3), json_values),
+        "WorkingDir": st.one_of(st.sampled_from(["/", "/tmp", "rel"]), json_values),
+        "HostConfig": st.one_of(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "Memory": st.integers(-10, 1 << 40),
+                    "PidsLimit": st.integers(-5, 1 << 30),
+                    "NanoCpus": st.integers(-5, 10**13),
+                    "NetworkMode": st.sampled_from(["none", "host", "bridge", "x"]),
+                    "AutoRemove": json_values,
+                },
+            ),
+            json_values,
+        ),
+        "Labels": json_values,
+        "Unknown": json_values,
+    },
+)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -212,6 +268,7 @@ def test_fuzzed_create_bodies_get_201_or_a_4xx(client, body):
 
 
 # ------------------------------------------------------------- concurrency
+
 
 def test_fifty_parallel_runs(client):
     def run(i: int) -> tuple[int, bytes]:
@@ -246,7 +303,7 @@ def test_concurrent_clients_on_one_container(client):
             else:
                 c.request("POST", f"/containers/{cid}/kill")
         except EngineError as e:
-            if e.status != 409:                 # "not running" once another verb won
+            if e.status != 409:  # "not running" once another verb won
                 errors.append(e)
 
     threads = [threading.Thread(target=poke, args=(verb,)) for verb in ["inspect", "stop", "kill"] * 5]
@@ -262,6 +319,7 @@ def test_concurrent_clients_on_one_container(client):
 
 # ------------------------------------------------------------- the schema
 
+
 def test_responses_match_the_swagger_schema(client):
     cid = client.create({"Image": "busybox", "Cmd": ["sleep", "1000"], "Labels": {"k": "v"}}, name="schema")
     try:
@@ -274,7 +332,9 @@ def test_responses_match_the_swagger_schema(client):
         client.request("POST", f"/containers/{cid}/exec", body={"Cmd": ["sh", "-c", "echo x > /f"]})
         code, _, _ = client.exec(cid, ["sh", "-c", "echo x > /f"])
         assert code == 0
-        swagger.validate(client.request("GET", f"/containers/{cid}/changes").json(), "/containers/{id}/changes")
+        swagger.validate(
+            client.request("GET", f"/containers/{cid}/changes").json(), "/containers/{id}/changes"
+        )
         swagger.validate(client.request("GET", f"/exec/{exec_id['Id']}/json").json(), "/exec/{id}/json")
         swagger.validate(client.images(), "/images/json")
         swagger.validate(client.image("busybox"), "/images/{name}/json")

@@ -7,7 +7,6 @@ import io
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from stepbox.core.engine.http import Request, Response
 from stepbox.core.engine.routes import Router
 from stepbox.core.engine.streams import frame, read_frames
@@ -19,7 +18,9 @@ def headers(**items) -> Headers:
 
 
 def test_read_head_parses_start_line_and_headers():
-    start, h = read_head(io.BytesIO(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\n\r\n"))
+    start, h = read_head(
+        io.BytesIO(b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\n\r\n")
+    )
     assert start == "GET /_ping HTTP/1.1"
     assert h.get("host") == "x" and h.has_token("Connection", "upgrade")
     assert read_head(io.BytesIO(b"")) is None
@@ -38,20 +39,21 @@ def test_chunked_bodies_round_trip(data, sizes):
     encoded, pos, i = b"", 0, 0
     while pos < len(data):
         n = sizes[i % len(sizes)]
-        encoded += b"%x\r\n%s\r\n" % (len(data[pos:pos + n]), data[pos:pos + n])
+        encoded += b"%x\r\n%s\r\n" % (len(data[pos : pos + n]), data[pos : pos + n])
         pos, i = pos + n, i + 1
     encoded += b"0\r\n\r\nNEXT"
     stream = io.BytesIO(encoded)
     body = BodyReader(stream, headers(Transfer_Encoding="chunked"))
     assert body.read() == data and body.exhausted
-    assert stream.read() == b"NEXT"                 # the next request starts right after
+    assert stream.read() == b"NEXT"  # the next request starts right after
 
 
 def test_body_limits():
     with pytest.raises(BodyTooLarge):
         BodyReader(io.BytesIO(b""), headers(Content_Length="100"), limit=10)
-    body = BodyReader(io.BytesIO(b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"),
-                      headers(Transfer_Encoding="chunked"), limit=7)
+    body = BodyReader(
+        io.BytesIO(b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"), headers(Transfer_Encoding="chunked"), limit=7
+    )
     with pytest.raises(BodyTooLarge):
         body.read()
 
@@ -64,6 +66,7 @@ def test_frames_round_trip():
 
 def _request(method: str, target: str) -> Request:
     from urllib.parse import unquote, urlsplit
+
     split = urlsplit(target)
     return Request(method, target, unquote(split.path), {}, Headers(), BodyReader(io.BytesIO(b""), Headers()))
 
@@ -75,24 +78,31 @@ def test_router_strips_versions_and_matches_names_with_slashes():
     router.add("POST", "/images/{name*}/push", lambda r: Response.json(["push", r.params["name"]]))
     router.add("DELETE", "/images/{name*}", lambda r: Response.json(["rm", r.params["name"]]))
     assert router(_request("GET", "/v1.44/images/json")).body == b'"list"\n'
-    assert router(_request("GET", "/v1.41/images/localhost:5000/team/app:1.0/json")).body == \
-        b'"localhost:5000/team/app:1.0"\n'
-    assert router(_request("POST", "/images/localhost:5000/foo/push")).body == b'["push", "localhost:5000/foo"]\n'
+    assert (
+        router(_request("GET", "/v1.41/images/localhost:5000/team/app:1.0/json")).body
+        == b'"localhost:5000/team/app:1.0"\n'
+    )
+    assert (
+        router(_request("POST", "/images/localhost:5000/foo/push")).body
+        == b'["push", "localhost:5000/foo"]\n'
+    )
     assert router(_request("DELETE", "/images/a/b:c")).body == b'["rm", "a/b:c"]\n'
-    assert router(_request("GET", "/v1.45/images/json")).status == 400       # newer than ours
-    assert router(_request("GET", "/v1.12/images/json")).status == 400       # older than the minimum
+    assert router(_request("GET", "/v1.45/images/json")).status == 400  # newer than ours
+    assert router(_request("GET", "/v1.12/images/json")).status == 400  # older than the minimum
     assert router(_request("GET", "/nothing")).status == 404
     assert router(_request("PUT", "/images/json")).status == 405
 
 
 def test_socket_paths(monkeypatch):
     from stepbox.core.engine.locations import default_socket_path, socket_path_of
+
     assert socket_path_of("unix:///tmp/x/stepbox.sock") == "/tmp/x/stepbox.sock"
     assert socket_path_of("/tmp/y.sock") == "/tmp/y.sock"
     with pytest.raises(ValueError):
         socket_path_of("tcp://127.0.0.1:2375")
     assert socket_path_of(None) == default_socket_path()
     import os
+
     if os.geteuid() == 0:
         assert default_socket_path() == "/run/stepbox/stepbox.sock"
     else:

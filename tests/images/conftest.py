@@ -11,10 +11,11 @@ from __future__ import annotations
 import io
 
 import pytest
-
 from stepbox.core.image.archive import save
 from stepbox.core.image.bootstrap import ensure_busybox
-from stepbox.core.kernel.backend_lookup import load_backend, unavailable_reason as backend_unavailable
+from stepbox.core.kernel.backend_lookup import load_backend
+from stepbox.core.kernel.backend_lookup import unavailable_reason as backend_unavailable
+
 from tests.core.engines import runtime_on
 from tests.support.dockerd import DockerDaemon, unavailable_reason
 

@@ -16,22 +16,37 @@ import tarfile
 import uuid
 
 import pytest
-
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.image.archive import load, save
+
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 
 # Every test here compares with a real dockerd, which needs root on Linux.
-INTEROP = [pytest.mark.linux, pytest.mark.slow,
-           pytest.mark.skipif(not IS_LINUX_ROOT, reason=f"compares with a real dockerd, which {LINUX_ONLY_REASON}")]
+INTEROP = [
+    pytest.mark.linux,
+    pytest.mark.slow,
+    pytest.mark.skipif(not IS_LINUX_ROOT, reason=f"compares with a real dockerd, which {LINUX_ONLY_REASON}"),
+]
 
 # What a container's init layer adds to `docker export` (never part of the
 # image): Docker's, and the mount points both engines make.
-INIT_PATHS = {".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab",
-              "dev/console", "dev/pts", "dev/shm", "dev/mqueue", "proc", "sys"}
+INIT_PATHS = {
+    ".dockerenv",
+    "etc/hostname",
+    "etc/hosts",
+    "etc/resolv.conf",
+    "etc/mtab",
+    "dev/console",
+    "dev/pts",
+    "dev/shm",
+    "dev/mqueue",
+    "proc",
+    "sys",
+}
 
 
 # ------------------------------------------------------------------ running
+
 
 def docker_run(dockerd, image: str, script: str) -> tuple[int, str, str]:
     result = dockerd.docker("run", "--rm", "--network", "none", image, "sh", "-c", script, check=False)
@@ -51,8 +66,9 @@ def docker_commit(dockerd, image: str, script: str, ref: str, *commit_args: str)
     """Run ``script`` in a container of ``image``, commit it as ``ref``; the image ID."""
     name = "c-" + uuid.uuid4().hex[:12]
     try:
-        status = dockerd.docker("run", "--name", name, "--network", "none", image, "sh", "-c", script,
-                                check=False)
+        status = dockerd.docker(
+            "run", "--name", name, "--network", "none", image, "sh", "-c", script, check=False
+        )
         assert status.returncode == 0, f"docker run failed: {status.stderr.decode()}"
         return dockerd.docker("commit", *commit_args, name, ref).stdout.decode().strip()
     finally:
@@ -71,6 +87,7 @@ def stepbox_commit(runtime, image: str, script: str, ref: str, **commit_args) ->
 
 # ---------------------------------------------------------------- moving
 
+
 def stepbox_save(runtime, *refs: str) -> bytes:
     buf = io.BytesIO()
     save(runtime.images, [(runtime.images.resolve(ref), [ref]) for ref in refs], buf)
@@ -87,6 +104,7 @@ def docker_to_stepbox(dockerd, runtime, *refs: str) -> list[str]:
 
 
 # ------------------------------------------------------------ filesystems
+
 
 def stepbox_export(runtime, image: str) -> tarfile.TarFile:
     """The image's filesystem as ``export`` of a created container gives it."""
@@ -107,17 +125,21 @@ def listing(archive: tarfile.TarFile) -> dict[str, tuple]:
     because which name a tar stores first is the writer's choice."""
     members = [(m.name.strip("/").removeprefix("./"), m) for m in archive]
     members = [(path, m) for path, m in members if path and not _init_path(path)]
-    group: dict[str, str] = {}                      # union-find of hardlinked names
+    group: dict[str, str] = {}  # union-find of hardlinked names
 
     def root(path: str) -> str:
         while group.get(path, path) != path:
             path = group[path]
         return path
+
     for path, m in members:
         if m.islnk():
             group[root(path)] = root(m.linkname.strip("/").removeprefix("./"))
-    digests = {path: hashlib.sha256(archive.extractfile(m).read()).hexdigest()[:16]
-               for path, m in members if m.isreg()}
+    digests = {
+        path: hashlib.sha256(archive.extractfile(m).read()).hexdigest()[:16]
+        for path, m in members
+        if m.isreg()
+    }
     names: dict[str, list[str]] = {}
     for path, m in members:
         if m.isreg() or m.islnk():
@@ -133,9 +155,15 @@ def listing(archive: tarfile.TarFile) -> dict[str, tuple]:
         else:
             kind = f"special {m.type!r}"
         links = tuple(sorted(set(names.get(root(path), ())) - {path})) if kind == "file" else ()
-        tree[path] = (kind, 0 if m.issym() else m.mode & 0o7777, m.uid, m.gid,
-                      m.linkname if m.issym() else "", digests.get(root(path), "") if kind == "file" else "",
-                      links)
+        tree[path] = (
+            kind,
+            0 if m.issym() else m.mode & 0o7777,
+            m.uid,
+            m.gid,
+            m.linkname if m.issym() else "",
+            digests.get(root(path), "") if kind == "file" else "",
+            links,
+        )
     return tree
 
 
@@ -155,6 +183,7 @@ def layer_members(archive: bytes, ref: str) -> list[str]:
     """Names in the top layer of the image ``ref`` in a ``save`` archive
     (either format): shows how a deletion travels (``.wh.`` files)."""
     import json
+
     with tarfile.open(fileobj=io.BytesIO(archive)) as outer:
         manifest = json.load(outer.extractfile("manifest.json"))
         [entry] = [e for e in manifest if ref in (e.get("RepoTags") or [])]

@@ -53,16 +53,36 @@ chmod 700 /data/tool
 # Deleted by the layers above: must stay deleted wherever the image goes.
 DELETED = ("/data/gone", "/data/olddir/deep", "/var/spool/mail", "/bin/vi", "/bin/cp")
 
-PRESENT = ("/data", "/data/sub", "/data/sub/private", "/data/empty", "/data/tool", "/data/hard",
-           "/data/suid", "/data/link", "/data/dangling", "/data/cat", "/data/owned", "/data/olddir",
-           "/data/olddir/newer", "/data/olddir/newer/f", "/var/spool", "/var/spool/other",
-           "/var/spool/other/f", "/etc/group", "/bin/cat", "/bin/busybox")
+PRESENT = (
+    "/data",
+    "/data/sub",
+    "/data/sub/private",
+    "/data/empty",
+    "/data/tool",
+    "/data/hard",
+    "/data/suid",
+    "/data/link",
+    "/data/dangling",
+    "/data/cat",
+    "/data/owned",
+    "/data/olddir",
+    "/data/olddir/newer",
+    "/data/olddir/newer/f",
+    "/var/spool",
+    "/var/spool/other",
+    "/var/spool/other/f",
+    "/etc/group",
+    "/bin/cat",
+    "/bin/busybox",
+)
 
 # What a user sees of that image from inside a container.
-CHECK = ("for p in " + " ".join(PRESENT) + "; do stat -c '%n %F %a %u %g %s' \"$p\"; done\n"
-         "for p in " + " ".join(DELETED) + "; do if [ -e \"$p\" ]; then echo \"$p exists\"; "
-         "else echo \"$p absent\"; fi; done\n"
-         "cat /data/sub/private /data/link /data/owned /data/olddir/newer/f /data/hard /var/spool/other/f\n"
-         "readlink /data/link; readlink /data/dangling\n"
-         "tail -n 1 /etc/group\n"
-         "/data/hard\n")
+CHECK = (
+    "for p in " + " ".join(PRESENT) + "; do stat -c '%n %F %a %u %g %s' \"$p\"; done\n"
+    "for p in " + " ".join(DELETED) + "; do if [ -e \"$p\" ]; then echo \"$p exists\"; "
+    "else echo \"$p absent\"; fi; done\n"
+    "cat /data/sub/private /data/link /data/owned /data/olddir/newer/f /data/hard /var/spool/other/f\n"
+    "readlink /data/link; readlink /data/dangling\n"
+    "tail -n 1 /etc/group\n"
+    "/data/hard\n"
+)

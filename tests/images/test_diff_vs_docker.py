@@ -21,7 +21,6 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from stepbox.core.container.config import ContainerConfig
 
 from .interop import INTEROP
@@ -85,8 +84,19 @@ def test_diff_agrees_with_docker(dockerd, busybox_in_docker, runtimes, script):
 # New names under /tmp, and names the image has: files, a hardlink of the
 # busybox binary, directories with and without contents.  (Not /bin/sh: the
 # simulator's shell runs its applets through it.)
-PATHS = ["/tmp/a", "/tmp/b", "/tmp/d", "/tmp/d/f", "/etc/group", "/etc/passwd", "/bin/vi",
-         "/var/spool/mail", "/var/spool/mail/m", "/var/www", "/home"]
+PATHS = [
+    "/tmp/a",
+    "/tmp/b",
+    "/tmp/d",
+    "/tmp/d/f",
+    "/etc/group",
+    "/etc/passwd",
+    "/bin/vi",
+    "/var/spool/mail",
+    "/var/spool/mail/m",
+    "/var/www",
+    "/home",
+]
 path = st.sampled_from(PATHS)
 COMMANDS = st.one_of(
     st.builds("echo {} > {}".format, st.sampled_from(["x", "hello"]), path),

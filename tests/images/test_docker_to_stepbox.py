@@ -16,11 +16,19 @@ import shutil
 import tempfile
 
 import pytest
-
 from stepbox.core.container.config import ContainerConfig
 
-from .interop import (INTEROP, describe_differences, docker_commit, docker_run, docker_to_stepbox, layer_members,
-                      listing, stepbox_export, stepbox_run)
+from .interop import (
+    INTEROP,
+    describe_differences,
+    docker_commit,
+    docker_run,
+    docker_to_stepbox,
+    layer_members,
+    listing,
+    stepbox_export,
+    stepbox_run,
+)
 from .scripts import CHECK, DELETED, LAYER_1, LAYER_2
 
 pytestmark = INTEROP
@@ -42,7 +50,11 @@ CMD ["sh", "-c", "pwd; echo $GREETING; stat -c '%n %F %a %u %g %s' /app/files /a
 def _build_context() -> str:
     root = tempfile.mkdtemp(prefix="stepbox-interop-ctx-")
     os.makedirs(os.path.join(root, "files", "sub"))
-    for name, text, mode in (("files/a", "A\n", 0o644), ("files/sub/b", "B\n", 0o755), ("secret", "S\n", 0o644)):
+    for name, text, mode in (
+        ("files/a", "A\n", 0o644),
+        ("files/sub/b", "B\n", 0o755),
+        ("secret", "S\n", 0o644),
+    ):
         with open(os.path.join(root, name), "w") as f:
             f.write(text)
         os.chmod(os.path.join(root, name), mode)
@@ -57,7 +69,9 @@ def made_by_docker(dockerd, busybox_in_docker):
     context = _build_context()
     try:
         docker_commit(dockerd, "busybox", LAYER_1, "made-by-docker:1", "-m", "layer one")
-        docker_commit(dockerd, "made-by-docker:1", LAYER_2, COMMITTED, "-c", "ENV LAYER=two", "-c", "WORKDIR /data")
+        docker_commit(
+            dockerd, "made-by-docker:1", LAYER_2, COMMITTED, "-c", "ENV LAYER=two", "-c", "WORKDIR /data"
+        )
         built = dockerd.build(context, BUILT)
         assert built.returncode == 0, built.stdout.decode() + built.stderr.decode()
         yield dockerd.docker("save", COMMITTED, BUILT).stdout
@@ -101,7 +115,9 @@ def test_dockers_deletions_stay_deleted(loaded, dockerd, made_by_docker):
     top = layer_members(made_by_docker, COMMITTED)
     for marker in ("data/.wh.gone", "bin/.wh.cp", "data/olddir/.wh..wh..opq", "var/spool/.wh..wh..opq"):
         assert marker in top, f"{marker} not in docker's top layer: {sorted(top)}"
-    status, out, err = stepbox_run(loaded, COMMITTED, " ".join(f"[ -e {p} ] && echo {p};" for p in DELETED) + "true")
+    status, out, err = stepbox_run(
+        loaded, COMMITTED, " ".join(f"[ -e {p} ] && echo {p};" for p in DELETED) + "true"
+    )
     assert (status, out) == (0, ""), f"deleted paths are back in stepbox ({loaded.kernel.name}): {out}{err}"
 
 
@@ -111,7 +127,11 @@ def test_built_image_runs_its_cmd_as_in_docker(loaded, dockerd):
     record = loaded.run(ContainerConfig(image=BUILT, network="none"))
     try:
         out, err = loaded.logs(record)
-        assert (record.exit_code, out.decode(), err.decode()) == (0, docker.stdout.decode(), docker.stderr.decode())
+        assert (record.exit_code, out.decode(), err.decode()) == (
+            0,
+            docker.stdout.decode(),
+            docker.stderr.decode(),
+        )
     finally:
         loaded.remove(record, force=True)
     assert "/app\nhello\n" in out.decode() and "vi absent" in out.decode()

@@ -37,9 +37,11 @@ CMD ["sh", "-c", "echo $GREETING"]
 """
 
 # The same commands for both CLIs (after the build, which each runs itself).
-COMMANDS = [("run", "--name", "c1", "--network", "none", "app:1", "sh", "-c", "echo changed > /app/payload"),
-            ("commit", "-m", "a message", "c1", "app:2"),
-            ("tag", "app:1", "app:other")]
+COMMANDS = [
+    ("run", "--name", "c1", "--network", "none", "app:1", "sh", "-c", "echo changed > /app/payload"),
+    ("commit", "-m", "a message", "c1", "app:2"),
+    ("tag", "app:1", "app:other"),
+]
 
 
 @pytest.fixture(scope="module", params=["sim", "linux"])
@@ -76,6 +78,7 @@ def both(stepbox_cli, dockerd, busybox_in_docker):
         result = stepbox_cli(*args)
         assert result.code == 0, f"stepbox {' '.join(args)}: {result.err}"
         return result.out
+
     try:
         for run in (docker, stepbox):
             run("build", "-t", "app:1", context)
@@ -95,7 +98,9 @@ def cells(table: str) -> list[dict[str, str]]:
     names = re.findall(r"\S+(?: \S+)*", header)
     starts = [header.index(name) for name in names]
     ends = starts[1:] + [None]
-    return [{name: line[start:end].strip() for name, start, end in zip(names, starts, ends)} for line in lines]
+    return [
+        {name: line[start:end].strip() for name, start, end in zip(names, starts, ends)} for line in lines
+    ]
 
 
 def without(rows: list[dict], *columns: str) -> list[dict]:
@@ -113,25 +118,31 @@ def test_the_tables_have_dockers_columns(both):
 
 def test_images_lists_what_docker_lists(both):
     docker, ours = both("images")
-    key = lambda row: (row["REPOSITORY"], row["TAG"])    # noqa: E731  (same-second rows: any order)
+    key = lambda row: (row["REPOSITORY"], row["TAG"])  # noqa: E731  (same-second rows: any order)
     expected, actual = sorted(cells(docker), key=key), sorted(cells(ours), key=key)
     assert without(actual, "IMAGE ID", "CREATED") == without(expected, "IMAGE ID", "CREATED")
-    assert {row["SIZE"] for row in actual} == {"1.98MB"}          # the files, not the tars
+    assert {row["SIZE"] for row in actual} == {"1.98MB"}  # the files, not the tars
     assert not any(row["REPOSITORY"] == "<none>" for row in actual)  # the build's steps are hidden
 
 
 def test_images_all_shows_the_steps_of_the_build(both):
     docker, ours = both("images", "-a")
-    untagged = lambda rows: [r for r in rows if r["TAG"] == "<none>"]   # noqa: E731
-    assert len(untagged(cells(ours))) == len(untagged(cells(docker))) == 4   # ENV, RUN, COPY, WORKDIR
+    untagged = lambda rows: [r for r in rows if r["TAG"] == "<none>"]  # noqa: E731
+    assert len(untagged(cells(ours))) == len(untagged(cells(docker))) == 4  # ENV, RUN, COPY, WORKDIR
 
 
 def test_history_shows_local_steps_and_missing_ones(both):
     def normal(rows):
         # Docker and stepbox hash a COPY's files each their own way.
-        return [{**row, "IMAGE": "<missing>" if row["IMAGE"] == "<missing>" else "an ID",
-                 "CREATED BY": re.sub(r"file:[0-9a-f]+…?", "file:<sum>", row["CREATED BY"])}
-                for row in without(rows, "CREATED")]
+        return [
+            {
+                **row,
+                "IMAGE": "<missing>" if row["IMAGE"] == "<missing>" else "an ID",
+                "CREATED BY": re.sub(r"file:[0-9a-f]+…?", "file:<sum>", row["CREATED BY"]),
+            }
+            for row in without(rows, "CREATED")
+        ]
+
     for image in ("app:2", "busybox"):
         docker, ours = both("history", image)
         assert normal(cells(ours)) == normal(cells(docker)), image
@@ -177,7 +188,10 @@ def test_the_clis_save_and_load_each_others_images(both, stepbox_cli, dockerd):
             assert docker_id == our_id, name
             ran = stepbox_cli("run", "--rm", "--network", "none", name, "cat", "/app/payload")
             assert (ran.code, ran.out) == (0, "changed\n"), ran.err
-            assert dockerd.docker("run", "--rm", "--network", "none", name, "cat", "/app/payload").stdout == b"changed\n"
+            assert (
+                dockerd.docker("run", "--rm", "--network", "none", name, "cat", "/app/payload").stdout
+                == b"changed\n"
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         dockerd.docker("rmi", "-f", "from-stepbox:1", "from-docker:1", check=False)

@@ -20,8 +20,17 @@ import json
 
 import pytest
 
-from .interop import (INTEROP, describe_differences, docker_run, layer_members, listing, stepbox_commit,
-                      stepbox_export, stepbox_run, stepbox_save)
+from .interop import (
+    INTEROP,
+    describe_differences,
+    docker_run,
+    layer_members,
+    listing,
+    stepbox_commit,
+    stepbox_export,
+    stepbox_run,
+    stepbox_save,
+)
 from .scripts import CHECK, DELETED, LAYER_1, LAYER_2
 
 pytestmark = INTEROP
@@ -45,9 +54,11 @@ def made_by_stepbox(runtime, dockerd):
 def test_docker_has_the_same_filesystem(made_by_stepbox, runtime, dockerd):
     ref, _ = made_by_stepbox
     ours, docker = listing(stepbox_export(runtime, ref)), listing(dockerd.export(ref))
-    assert "data/olddir/newer/f" in docker and "data/gone" not in docker      # the test sees the layers
-    assert docker == ours, (f"docker export vs stepbox export ({runtime.kernel.name}) of {ref}:\n"
-                            + describe_differences(docker, ours))
+    assert "data/olddir/newer/f" in docker and "data/gone" not in docker  # the test sees the layers
+    assert docker == ours, (
+        f"docker export vs stepbox export ({runtime.kernel.name}) of {ref}:\n"
+        + describe_differences(docker, ours)
+    )
 
 
 def test_docker_run_sees_what_stepbox_run_sees(made_by_stepbox, runtime, dockerd):
@@ -73,10 +84,11 @@ def test_docker_reads_the_config_and_history(made_by_stepbox, runtime, dockerd):
     ref, _ = made_by_stepbox
     info = json.loads(dockerd.docker("image", "inspect", ref).stdout)[0]
     image = runtime.images.resolve(ref)
-    assert info["Id"] == image.id                     # the config travelled byte for byte
+    assert info["Id"] == image.id  # the config travelled byte for byte
     assert info["RootFS"]["Layers"] == list(image.diff_ids)
     assert "LAYER=two" in info["Config"]["Env"] and info["Config"]["WorkingDir"] == "/data"
     rows = dockerd.docker("history", "--no-trunc", "--format", "{{json .}}", ref).stdout.decode().splitlines()
     assert [(json.loads(row)["CreatedBy"], json.loads(row)["Comment"]) for row in rows] == [
-        (entry.get("created_by", ""), entry.get("comment", "")) for entry in reversed(image.config["history"])]
+        (entry.get("created_by", ""), entry.get("comment", "")) for entry in reversed(image.config["history"])
+    ]
     assert docker_run(dockerd, ref, "pwd; echo $LAYER")[1] == "/data\ntwo\n"

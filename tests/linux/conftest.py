@@ -16,8 +16,7 @@ import os
 import secrets
 
 import pytest
-
-from linux_support import NOT_LINUX_ROOT_REASON, IS_LINUX_ROOT, base_dirs, state_mounts  # noqa: E402
+from linux_support import IS_LINUX_ROOT, NOT_LINUX_ROOT_REASON, base_dirs, state_mounts  # noqa: E402
 
 
 @pytest.fixture
@@ -51,9 +50,10 @@ def busybox_entries():
     per applet in /bin, and the usual empty directories."""
     if not IS_LINUX_ROOT:
         pytest.skip(NOT_LINUX_ROOT_REASON)
+    import subprocess
+
     from stepbox.backends.linux.kernel import BUSYBOX_PATHS, is_static_elf
     from stepbox.core.kernel import EntryKind, LayerEntry
-    import subprocess
 
     for path in BUSYBOX_PATHS:
         if os.path.exists(path):
@@ -63,12 +63,16 @@ def busybox_entries():
     else:
         pytest.skip("no static busybox on this host (apt-get install busybox-static)")
     applets = subprocess.run([path, "--list"], capture_output=True, text=True).stdout.split()
-    entries = [LayerEntry("bin", EntryKind.DIR, 0o755),
-               LayerEntry("bin/busybox", EntryKind.FILE, 0o755, data=data)]
-    entries += [LayerEntry(f"bin/{a}", EntryKind.HARDLINK, 0o755, link="bin/busybox")
-                for a in sorted(set(applets)) if a != "busybox" and "/" not in a]
+    entries = [
+        LayerEntry("bin", EntryKind.DIR, 0o755),
+        LayerEntry("bin/busybox", EntryKind.FILE, 0o755, data=data),
+    ]
+    entries += [
+        LayerEntry(f"bin/{a}", EntryKind.HARDLINK, 0o755, link="bin/busybox")
+        for a in sorted(set(applets))
+        if a != "busybox" and "/" not in a
+    ]
     for d in ("etc", "proc", "sys", "dev", "tmp", "root"):
         entries.append(LayerEntry(d, EntryKind.DIR, 0o1777 if d == "tmp" else 0o755))
-    entries.append(LayerEntry("etc/passwd", EntryKind.FILE, 0o644,
-                              data=b"root:x:0:0:root:/root:/bin/sh\n"))
+    entries.append(LayerEntry("etc/passwd", EntryKind.FILE, 0o644, data=b"root:x:0:0:root:/root:/bin/sh\n"))
     return entries

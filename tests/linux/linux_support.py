@@ -8,9 +8,10 @@ import sys
 import pytest
 
 IS_LINUX_ROOT = sys.platform == "linux" and hasattr(os, "geteuid") and os.geteuid() == 0
-NOT_LINUX_ROOT_REASON = (
-    "needs the real Linux kernel as root (this host: %s, uid %s)"
-    % (sys.platform, os.geteuid() if hasattr(os, "geteuid") else "n/a"))
+NOT_LINUX_ROOT_REASON = "needs the real Linux kernel as root (this host: %s, uid %s)" % (
+    sys.platform,
+    os.geteuid() if hasattr(os, "geteuid") else "n/a",
+)
 
 # Put `@linux_root` on every test that touches the real kernel.
 linux_root = pytest.mark.skipif(not IS_LINUX_ROOT, reason=NOT_LINUX_ROOT_REASON)
@@ -47,10 +48,19 @@ NO_LEAKS = {"mounts": [], "union_mounts": [], "cgroups": [], "processes": []}
 
 # -- a container, started by hand through the interfaces only ------------------------------------
 
-MASKED_PATHS = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
-                "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
-                "/sys/devices/virtual/powercap"]
+MASKED_PATHS = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+]
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
 
@@ -91,8 +101,9 @@ class Started:
             k.unionfs.remove_layer(layer)
 
 
-def start_container(kernel, busybox_entries, name, argv, limits=None, hostname=None,
-                    image_layer="busybox", exec_=True):
+def start_container(
+    kernel, busybox_entries, name, argv, limits=None, hostname=None, image_layer="busybox", exec_=True
+):
     """The lifecycle, step by step: layers, mount, cgroup, spawn, the
     in-container operations, exec.  Returns a :class:`Started`."""
     from stepbox.core.kernel import CgroupLimits, SpawnSpec, Stdio
@@ -112,13 +123,15 @@ def start_container(kernel, busybox_entries, name, argv, limits=None, hostname=N
         k.cgroups.create(c.cgroup)
         k.cgroups.set_limits(c.cgroup, limits or CgroupLimits())
         c.handle = h = k.processes.spawn(
-            SpawnSpec(cgroup=c.cgroup, stdio=Stdio(stdout=c.stdout, stderr=c.stderr)))
+            SpawnSpec(cgroup=c.cgroup, stdio=Stdio(stdout=c.stdout, stderr=c.stderr))
+        )
         h.sethostname(hostname or name)
         h.make_mounts_private()
         root = c.mount.target
         h.mount(MountSpec("proc", "/proc", "proc", ("nosuid", "nodev", "noexec")), root)
-        h.mount(MountSpec("tmpfs", "/dev", "tmpfs", ("nosuid", "strictatime", "mode=755",
-                                                     "size=65536k")), root)
+        h.mount(
+            MountSpec("tmpfs", "/dev", "tmpfs", ("nosuid", "strictatime", "mode=755", "size=65536k")), root
+        )
         for dev in ("null", "zero", "urandom"):
             h.mount(MountSpec(f"/dev/{dev}", f"/dev/{dev}", "bind", ()), root)
         h.mount(MountSpec("sysfs", "/sys", "sysfs", ("nosuid", "nodev", "noexec", "ro")), root)

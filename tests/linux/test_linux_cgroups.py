@@ -6,7 +6,6 @@ import signal
 import subprocess
 
 import pytest
-
 from linux_support import NO_LEAKS, leaks, linux_root
 from stepbox.core.kernel import CgroupLimits
 
@@ -18,8 +17,7 @@ def test_limits_read_back_in_v2_vocabulary(linux_kernel):
     k.cgroups.create("stepbox/lim")
     try:
         assert k.cgroups.exists("stepbox/lim") and k.cgroups.list() == ["stepbox/lim"]
-        k.cgroups.set_limits("stepbox/lim", CgroupLimits.from_cpus(
-            0.5, memory_bytes=8 << 20, pids_max=7))
+        k.cgroups.set_limits("stepbox/lim", CgroupLimits.from_cpus(0.5, memory_bytes=8 << 20, pids_max=7))
         s = k.cgroups.stats("stepbox/lim")
         assert (s.memory_max, s.pids_max) == (8 << 20, 7)
         assert s.memory_events == {"oom": 0, "oom_kill": 0}
@@ -33,7 +31,7 @@ def test_limits_read_back_in_v2_vocabulary(linux_kernel):
         assert any(w.endswith(("memory.limit_in_bytes", "memory.max")) for w in writes)
     finally:
         k.cgroups.remove("stepbox/lim")
-    k.cgroups.remove("stepbox/lim")                       # idempotent
+    k.cgroups.remove("stepbox/lim")  # idempotent
     assert leaks(k) == NO_LEAKS
 
 
@@ -98,8 +96,7 @@ def test_v2_driver_on_the_real_cgroup2_mount(linux_kernel):
     layout = linux_kernel.cgroups.layout
     if layout.unified is None:
         pytest.skip("no cgroup2 mount on this host")
-    only_v2 = CgroupLayout(mode="v2", unified=layout.unified,
-                           unified_controllers=layout.unified_controllers)
+    only_v2 = CgroupLayout(mode="v2", unified=layout.unified, unified_controllers=layout.unified_controllers)
     cg = LinuxCgroups(only_v2, base=linux_kernel.cgroups.base)
     assert cg.controller["freezer"].version == 2
     cg.create("stepbox/v2")

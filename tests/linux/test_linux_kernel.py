@@ -7,7 +7,6 @@ import os
 import sys
 
 import pytest
-
 from linux_support import linux_root
 from stepbox.backends.linux import unavailable_reason
 from stepbox.backends.linux.kernel import is_static_elf
@@ -22,7 +21,7 @@ def test_available_here_as_root():
 def test_unavailable_reason_for_a_non_root_user():
     r, w = os.pipe()
     pid = os.fork()
-    if pid == 0:                                   # drop root in a child only
+    if pid == 0:  # drop root in a child only
         try:
             os.close(r)
             os.setgid(65534)
@@ -45,7 +44,7 @@ def test_busybox_is_static_and_lists_applets(linux_kernel):
 
 
 def test_static_elf_check():
-    assert not is_static_elf(open(sys.executable, "rb").read())   # dynamically linked
+    assert not is_static_elf(open(sys.executable, "rb").read())  # dynamically linked
     assert not is_static_elf(b"#!/bin/sh\n")
 
 
@@ -58,5 +57,5 @@ def test_host_view(linux_kernel):
     assert "lo" in k.namespaces.interfaces(me)
     assert any(m.target == "/" for m in k.mounts(me))
     assert me in {p.pid for p in k.processes.list()}
-    assert k.processes.exists(me) and not k.processes.exists(2 ** 22 + 1)
+    assert k.processes.exists(me) and not k.processes.exists(2**22 + 1)
     assert k.name == "linux"

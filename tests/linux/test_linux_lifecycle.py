@@ -14,7 +14,6 @@ import sys
 import time
 
 import pytest
-
 from linux_support import ENV, NO_LEAKS, leaks, linux_root, start_container
 from stepbox.core.kernel import CgroupLimits, ExecFailed, ExitStatus, NamespaceKind, Stdio
 
@@ -40,8 +39,14 @@ def test_manual_lifecycle(linux_kernel, busybox_entries):
         # Before exec: PID 1 of new namespaces, in its cgroup.
         host = k.namespaces.of(os.getpid())
         ns = k.namespaces.of(h.pid)
-        for kind in (NamespaceKind.PID, NamespaceKind.UTS, NamespaceKind.MNT, NamespaceKind.NET,
-                     NamespaceKind.IPC, NamespaceKind.CGROUP):
+        for kind in (
+            NamespaceKind.PID,
+            NamespaceKind.UTS,
+            NamespaceKind.MNT,
+            NamespaceKind.NET,
+            NamespaceKind.IPC,
+            NamespaceKind.CGROUP,
+        ):
             assert ns[kind] != host[kind], kind
         assert ns[NamespaceKind.USER] == host[NamespaceKind.USER]
         assert k.namespaces.pid_in_namespace(h.pid) == 1
@@ -52,9 +57,11 @@ def test_manual_lifecycle(linux_kernel, busybox_entries):
         assert info.ns_pid == 1 and info.cgroup.endswith("/stepbox/c1")
 
         from stepbox.core.kernel.processes import DOCKER_DEFAULT_CAPABILITIES
+
         h.drop_capabilities(DOCKER_DEFAULT_CAPABILITIES)
-        h.exec(["/bin/sh", "-c",
-                "hostname; echo $$; cat /proc/self/status | grep CapEff; cat /proc/mounts"], ENV)
+        h.exec(
+            ["/bin/sh", "-c", "hostname; echo $$; cat /proc/self/status | grep CapEff; cat /proc/mounts"], ENV
+        )
         assert h.wait(timeout=60) == ExitStatus.exited(0)
         lines = c.out().splitlines()
         assert lines[0] == "box1"
@@ -63,16 +70,22 @@ def test_manual_lifecycle(linux_kernel, busybox_entries):
         mounts = [line.split() for line in lines[3:]]
         assert ["overlay", "/", "overlay"] == mounts[0][:3]
         targets = {m[1]: m for m in mounts}
-        assert targets["/proc/sys"][3].startswith("ro,")            # read-only path
-        assert "/proc/keys" in targets                              # masked (bound /dev/null)
+        assert targets["/proc/sys"][3].startswith("ro,")  # read-only path
+        assert "/proc/keys" in targets  # masked (bound /dev/null)
         assert not any(m[1].startswith(k.state_dir) for m in mounts)  # no host path left
         assert c.err() == ""
 
         ops = [(op.call, op.detail) for op in k.tracer.since(mark)]
         calls = [call for call, _ in ops]
         clone = dict(ops)["clone"]
-        for flag in ("CLONE_NEWNS", "CLONE_NEWPID", "CLONE_NEWUTS", "CLONE_NEWNET",
-                     "CLONE_NEWIPC", "CLONE_NEWCGROUP"):
+        for flag in (
+            "CLONE_NEWNS",
+            "CLONE_NEWPID",
+            "CLONE_NEWUTS",
+            "CLONE_NEWNET",
+            "CLONE_NEWIPC",
+            "CLONE_NEWCGROUP",
+        ):
             assert flag in clone
         assert ("pivot_root", '".", "."') in ops
         assert ("sethostname", '"box1", 4') in ops
@@ -90,7 +103,7 @@ def test_exec_of_a_missing_command_fails_like_docker(linux_kernel, busybox_entri
         start_container(k, busybox_entries, "nocmd", ["nosuch"])
     assert str(info.value) == 'exec: "nosuch": executable file not found in $PATH'
     assert info.value.exit_code == 127
-    assert leaks(k) == NO_LEAKS          # start_container undid its steps
+    assert leaks(k) == NO_LEAKS  # start_container undid its steps
 
 
 def test_exec_failure_leaves_exit_status_127(linux_kernel, busybox_entries):
@@ -106,8 +119,9 @@ def test_exec_failure_leaves_exit_status_127(linux_kernel, busybox_entries):
 
 def test_oom_killer_kills_inside_the_memory_limit(linux_kernel, busybox_entries):
     k = linux_kernel
-    c = start_container(k, busybox_entries, "oom", ["tail", "/dev/zero"],
-                        limits=CgroupLimits(memory_bytes=8 * 1024 * 1024))
+    c = start_container(
+        k, busybox_entries, "oom", ["tail", "/dev/zero"], limits=CgroupLimits(memory_bytes=8 * 1024 * 1024)
+    )
     try:
         status = c.handle.wait(timeout=120)
         assert status == ExitStatus.killed(signal.SIGKILL) and status.code == 137
@@ -121,8 +135,9 @@ def test_oom_killer_kills_inside_the_memory_limit(linux_kernel, busybox_entries)
 def test_pids_limit_stops_a_fork_loop(linux_kernel, busybox_entries):
     k = linux_kernel
     script = "i=0; while [ $i -lt 10 ]; do sleep 100 & i=$((i+1)); done; echo forked all"
-    c = start_container(k, busybox_entries, "forky", ["/bin/sh", "-c", script],
-                        limits=CgroupLimits(pids_max=5))
+    c = start_container(
+        k, busybox_entries, "forky", ["/bin/sh", "-c", script], limits=CgroupLimits(pids_max=5)
+    )
     try:
         # busybox sh gives up on the first failed fork (a non-interactive
         # shell exits on errors); its exit ends the PID namespace, sleeps too.
@@ -139,8 +154,13 @@ def test_pids_limit_stops_a_fork_loop(linux_kernel, busybox_entries):
 
 def test_cpu_quota_throttles(linux_kernel, busybox_entries):
     k = linux_kernel
-    c = start_container(k, busybox_entries, "spin", ["/bin/sh", "-c", "while :; do :; done"],
-                        limits=CgroupLimits.from_cpus(0.1))
+    c = start_container(
+        k,
+        busybox_entries,
+        "spin",
+        ["/bin/sh", "-c", "while :; do :; done"],
+        limits=CgroupLimits.from_cpus(0.1),
+    )
     try:
         poll(lambda: k.cgroups.stats(c.cgroup).cpu_nr_throttled > 2, "throttling")
         stats = k.cgroups.stats(c.cgroup)
@@ -161,7 +181,7 @@ def test_freeze_and_thaw(linux_kernel, busybox_entries):
         assert state[c.handle.pid] == "T"
         usage = k.cgroups.stats(c.cgroup).cpu_usage_usec
         assert c.handle.wait(timeout=0.2) is None
-        assert k.cgroups.stats(c.cgroup).cpu_usage_usec == usage    # a frozen group runs nothing
+        assert k.cgroups.stats(c.cgroup).cpu_usage_usec == usage  # a frozen group runs nothing
         k.cgroups.thaw(c.cgroup)
         assert not k.cgroups.stats(c.cgroup).frozen
         poll(lambda: k.cgroups.stats(c.cgroup).cpu_usage_usec > usage, "it to run again")
@@ -176,8 +196,8 @@ def test_reattach_from_a_new_kernel_object(linux_kernel, busybox_entries):
     k = linux_kernel
     c = start_container(k, busybox_entries, "later", ["sleep", "1000"])
     try:
-        record = json.loads(json.dumps(c.handle.record()))       # JSON-able
-        k2 = create_kernel(k.state_dir)                          # "a later CLI call"
+        record = json.loads(json.dumps(c.handle.record()))  # JSON-able
+        k2 = create_kernel(k.state_dir)  # "a later CLI call"
         h2 = k2.processes.reattach(record)
         assert h2 is not None and h2.pid == c.handle.pid
         assert h2.wait(timeout=0.05) is None
@@ -221,8 +241,7 @@ def test_container_outlives_the_program_that_started_it(linux_kernel, busybox_en
     (tmp_path / "conftest_entries.py").write_text(ENTRIES_MODULE.format(path=str(entries_file)))
     script = SPAWN_AND_LEAVE.format(tests=os.path.dirname(__file__), state=k.state_dir)
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         env=env, timeout=120)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     started = json.loads(out.stdout.splitlines()[-1])
     record = started["record"]
@@ -231,13 +250,14 @@ def test_container_outlives_the_program_that_started_it(linux_kernel, busybox_en
         assert k.processes.exists(record["pid"])
         info = {p.pid: p for p in k.processes.list()}
         assert info[record["pid"]].argv == ("sleep", "1000")
-        assert info[record["pid"]].ppid == record["shim"]     # the shim is the parent
+        assert info[record["pid"]].ppid == record["shim"]  # the shim is the parent
         h = k.processes.reattach(record)
         assert h is not None and h.wait(timeout=0.05) is None
         h.signal(signal.SIGKILL)
         assert h.wait(timeout=60) == ExitStatus.killed(signal.SIGKILL)
     finally:
         from stepbox.core.kernel import UnionMount
+
         k.unionfs.unmount(UnionMount(started["mount"], (), "", ""))
         k.cgroups.remove("stepbox/detached")
     assert leaks(k) == NO_LEAKS
@@ -249,13 +269,16 @@ def test_exec_in_joins_the_running_container(linux_kernel, busybox_entries):
     out, err = os.path.join(k.state_dir, "exec.out"), os.path.join(k.state_dir, "exec.err")
     try:
         h = k.processes.exec_in(
-            c.handle.pid, ["sh", "-c", "hostname; echo $$; cat /proc/1/cmdline; echo; "
-                                       "grep CapEff /proc/self/status; ls /"],
-            ENV, "/", Stdio(stdout=out, stderr=err))
+            c.handle.pid,
+            ["sh", "-c", "hostname; echo $$; cat /proc/1/cmdline; echo; grep CapEff /proc/self/status; ls /"],
+            ENV,
+            "/",
+            Stdio(stdout=out, stderr=err),
+        )
         assert h.wait(timeout=60) == ExitStatus.exited(0), open(err).read()
         lines = open(out).read().splitlines()
         assert lines[0] == "tgt"
-        assert lines[1] != "1" and int(lines[1]) > 1             # a PID in the container's ns
+        assert lines[1] != "1" and int(lines[1]) > 1  # a PID in the container's ns
         assert lines[2].split("\0")[:2] == ["sleep", "1000"]
         assert lines[3].split() == ["CapEff:", "00000000a80425fb"]
         assert "bin" in lines[4:]
@@ -277,11 +300,11 @@ def test_init_exits_when_the_engine_vanishes_before_exec(linux_kernel, busybox_e
     k = linux_kernel
     c = start_container(k, busybox_entries, "orphan", None, exec_=False)
     record = c.handle.record()
-    c.handle._close_pipes()                       # what the kernel does when the CLI dies
+    c.handle._close_pipes()  # what the kernel does when the CLI dies
     h = k.processes.reattach(record)
     assert h.wait(timeout=60) == ExitStatus.exited(255)
     assert k.unionfs.mounted() and k.cgroups.list()
-    done = cleanup(k.state_dir)                   # from a fresh kernel object
+    done = cleanup(k.state_dir)  # from a fresh kernel object
     assert "stepbox/orphan" in done["cgroups"]
     assert leaks(k) == NO_LEAKS
 
@@ -328,24 +351,35 @@ def test_user_namespace_root_is_an_unprivileged_host_uid(linux_kernel, busybox_e
     k.cgroups.create("stepbox/u")
     h = None
     try:
-        h = k.processes.spawn(SpawnSpec(
-            namespaces=DEFAULT_CONTAINER_NAMESPACES + (NamespaceKind.USER,), cgroup="stepbox/u",
-            stdio=Stdio(out, err), uid_map=((0, 100000, 65536),), gid_map=((0, 100000, 65536),)))
-        assert k.namespaces.of(h.pid)[NamespaceKind.USER] != \
-            k.namespaces.of(os.getpid())[NamespaceKind.USER]
+        h = k.processes.spawn(
+            SpawnSpec(
+                namespaces=DEFAULT_CONTAINER_NAMESPACES + (NamespaceKind.USER,),
+                cgroup="stepbox/u",
+                stdio=Stdio(out, err),
+                uid_map=((0, 100000, 65536),),
+                gid_map=((0, 100000, 65536),),
+            )
+        )
+        assert k.namespaces.of(h.pid)[NamespaceKind.USER] != k.namespaces.of(os.getpid())[NamespaceKind.USER]
         h.sethostname("userns")
         h.make_mounts_private()
         h.mount(MountSpec("proc", "/proc", "proc", ("nosuid", "nodev", "noexec")), mount.target)
         h.pivot_root(mount.target)
         h.drop_capabilities(DOCKER_DEFAULT_CAPABILITIES)
-        h.exec(["/bin/sh", "-c", "id -u; cat /proc/self/uid_map; hostname; "
-                                 "grep CapEff /proc/self/status; sleep 1000"], ENV)
+        h.exec(
+            [
+                "/bin/sh",
+                "-c",
+                "id -u; cat /proc/self/uid_map; hostname; grep CapEff /proc/self/status; sleep 1000",
+            ],
+            ENV,
+        )
         poll(lambda: "CapEff" in open(out).read(), "the container's output")
         with open(f"/proc/{h.pid}/status") as f:
             uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
-        assert uids == ["100000"] * 4                            # as the host sees it
+        assert uids == ["100000"] * 4  # as the host sees it
         lines = open(out).read().splitlines()
-        assert lines[0] == "0"                                   # as it sees itself
+        assert lines[0] == "0"  # as it sees itself
         assert lines[1].split() == ["0", "100000", "65536"]
         assert lines[2] == "userns"
         assert lines[3].split() == ["CapEff:", "00000000a80425fb"]
@@ -353,8 +387,7 @@ def test_user_namespace_root_is_an_unprivileged_host_uid(linux_kernel, busybox_e
         assert any(c.endswith("/uid_map") for c in calls)
         # docker exec joins the user namespace too, as its root.
         eout = os.path.join(k.state_dir, "ue.out")
-        e = k.processes.exec_in(h.pid, ["sh", "-c", "id -u; hostname"], ENV, "/",
-                                Stdio(eout, err))
+        e = k.processes.exec_in(h.pid, ["sh", "-c", "id -u; hostname"], ENV, "/", Stdio(eout, err))
         assert e.wait(timeout=60) == ExitStatus.exited(0)
         assert open(eout).read().split() == ["0", "userns"]
     finally:
@@ -394,12 +427,11 @@ def test_a_reused_pid_is_not_mistaken_for_the_container(linux_kernel):
     info = {"init": me, "init_start": 1, "shim": me, "shim_start": 1, "joiner": me}
     with open(os.path.join(run_dir, "shim.json"), "w") as f:
         json.dump(info, f)
-    record = {"backend": "linux", "run_dir": run_dir, "pid": me, "start": 1,
-              "shim": me, "shim_start": 1}
+    record = {"backend": "linux", "run_dir": run_dir, "pid": me, "start": 1, "shim": me, "shim_start": 1}
     assert k.processes.reattach(record) is None
     handle = LinuxProcessHandle(k.tracer, run_dir, info, execed=True)
     with pytest.raises(ProcessLookupError):
-        handle.signal(signal.SIGKILL)              # would have killed pytest itself
+        handle.signal(signal.SIGKILL)  # would have killed pytest itself
 
 
 def test_exec_creates_a_missing_working_dir_and_switches_user(linux_kernel, busybox_entries):

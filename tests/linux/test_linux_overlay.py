@@ -9,7 +9,6 @@ import os
 import stat
 
 import pytest
-
 from linux_support import NO_LEAKS, leaks, linux_root
 from stepbox.backends.linux.procfs import start_time
 from stepbox.core.kernel import EntryKind, KernelError, LayerEntry
@@ -33,8 +32,8 @@ BASE = [
 ]
 TOP = [
     E("etc", K.DIR, 0o755),
-    E("etc/motd", K.WHITEOUT),                   # deleted in this layer
-    E("data", K.DIR, 0o755, opaque=True),        # replaced: lower contents hidden
+    E("etc/motd", K.WHITEOUT),  # deleted in this layer
+    E("data", K.DIR, 0o755, opaque=True),  # replaced: lower contents hidden
     E("data/new", K.FILE, 0o644, data=b"new"),
 ]
 
@@ -60,7 +59,7 @@ def test_changes_round_trip_of_an_imported_layer(linux_kernel):
     k = linux_kernel
     k.unionfs.import_layer("base", BASE)
     back = {e.path: e for e in k.unionfs.changes("base")}
-    assert list(back) == sorted(back, key=lambda p: p.split("/"))      # parents first, sorted
+    assert list(back) == sorted(back, key=lambda p: p.split("/"))  # parents first, sorted
     for e in BASE:
         got = back[e.path]
         assert got.kind == e.kind, e.path
@@ -88,7 +87,7 @@ def test_merged_view_hides_whiteouts_and_opaque_lowers(linux_kernel):
         assert k.unionfs.mounted()[0].lowers == ("sha256:top", "base")
     finally:
         k.unionfs.unmount(m)
-    k.unionfs.unmount(m)                      # idempotent
+    k.unionfs.unmount(m)  # idempotent
     assert leaks(k) == NO_LEAKS
 
 
@@ -97,17 +96,17 @@ def test_writes_land_in_the_upper_layer_as_a_changeset(linux_kernel):
     m = stack(k)
     try:
         f = k.unionfs.merged(m)
-        f.write("/etc/passwd", b"changed\n")             # copy-up
-        f.unlink("/bin/busybox")                          # lower file deleted -> whiteout
+        f.write("/etc/passwd", b"changed\n")  # copy-up
+        f.unlink("/bin/busybox")  # lower file deleted -> whiteout
         f.mkdir("/newdir")
         f.write("/newdir/a", b"a")
-        f.link("/newdir/a", "/newdir/b")                  # hard link inside the layer
+        f.link("/newdir/a", "/newdir/b")  # hard link inside the layer
         f.symlink("/newdir/a", "/newdir/s")
         with pytest.raises(OSError) as e:
             f.rmdir("/etc")
         assert e.value.errno == errno.ENOTEMPTY
         with pytest.raises(OSError) as e:
-            f.rename("/bin", "/bin2")                     # a lower dir: no redirect_dir
+            f.rename("/bin", "/bin2")  # a lower dir: no redirect_dir
         assert e.value.errno == errno.EXDEV
         changes = list(k.unionfs.changes("c1-rw"))
         by_path = {c.path: c for c in changes}
@@ -134,11 +133,14 @@ def test_fileops_never_leave_their_root(linux_kernel, tmp_path):
     k = linux_kernel
     outside = tmp_path / "outside"
     outside.write_bytes(b"host secret")
-    k.unionfs.import_layer("evil", [
-        E("abs", K.SYMLINK, link=str(outside)),                   # absolute: restarts at the root
-        E("up", K.SYMLINK, link="../../../../../../../../" + str(outside)),
-        E("dir", K.SYMLINK, link=str(tmp_path)),
-    ])
+    k.unionfs.import_layer(
+        "evil",
+        [
+            E("abs", K.SYMLINK, link=str(outside)),  # absolute: restarts at the root
+            E("up", K.SYMLINK, link="../../../../../../../../" + str(outside)),
+            E("dir", K.SYMLINK, link=str(tmp_path)),
+        ],
+    )
     k.unionfs.create_layer("evil-rw")
     m = k.unionfs.mount(["evil"], "evil-rw", "evil")
     try:
@@ -146,17 +148,17 @@ def test_fileops_never_leave_their_root(linux_kernel, tmp_path):
         for path in ("/abs", "/up", "/dir/outside", "/../../../" + str(outside)):
             with pytest.raises(FileNotFoundError):
                 f.read(path)
-        with pytest.raises(FileNotFoundError):         # /tmp/... does not exist in the root
+        with pytest.raises(FileNotFoundError):  # /tmp/... does not exist in the root
             f.write("/abs", b"written")
         assert outside.read_bytes() == b"host secret"
         f.symlink("/created-inside", "/abs2")
-        f.write("/abs2", b"written")                    # O_CREAT follows the link, inside
+        f.write("/abs2", b"written")  # O_CREAT follows the link, inside
         assert f.read("/created-inside") == b"written"
         f.chmod("/abs2", 0o600)
         assert f.lstat("/created-inside").mode == 0o600
         f.mkdir("/dir2")
         with pytest.raises(FileNotFoundError):
-            f.mkdir("/dir/escape")                     # parent resolves inside: no such dir
+            f.mkdir("/dir/escape")  # parent resolves inside: no such dir
         assert not (tmp_path / "escape").exists()
     finally:
         k.unionfs.unmount(m)
@@ -174,8 +176,9 @@ def test_import_refuses_escaping_paths_and_leaves_nothing(linux_kernel, bad):
 def test_import_never_follows_a_symlink_it_planted(linux_kernel, tmp_path):
     k = linux_kernel
     with pytest.raises(KernelError, match="symlink"):
-        k.unionfs.import_layer("plant", [E("etc", K.SYMLINK, link=str(tmp_path)),
-                                         E("etc/passwd", K.FILE, data=b"pwned")])
+        k.unionfs.import_layer(
+            "plant", [E("etc", K.SYMLINK, link=str(tmp_path)), E("etc/passwd", K.FILE, data=b"pwned")]
+        )
     assert not (tmp_path / "passwd").exists()
     assert not k.unionfs.has_layer("plant")
 
@@ -183,7 +186,7 @@ def test_import_never_follows_a_symlink_it_planted(linux_kernel, tmp_path):
 def test_deep_stack_uses_short_relative_paths(linux_kernel):
     """More layers than fit in one page of mount options with full paths."""
     k = linux_kernel
-    ids = [f"{i:03d}" + "x" * 61 for i in range(70)]   # 64-char ids, like sha256 hex
+    ids = [f"{i:03d}" + "x" * 61 for i in range(70)]  # 64-char ids, like sha256 hex
     for i, lid in enumerate(ids):
         k.unionfs.import_layer(lid, [E(f"f{i}", K.FILE, data=str(i).encode())])
     k.unionfs.create_layer("deep-rw")
@@ -206,7 +209,7 @@ def test_remove_layer_and_sweep(linux_kernel):
     k = linux_kernel
     k.unionfs.import_layer("gone", [E("x", K.FILE)])
     k.unionfs.remove_layer("gone")
-    k.unionfs.remove_layer("gone")                     # idempotent
+    k.unionfs.remove_layer("gone")  # idempotent
     assert k.unionfs.layers() == [] and os.listdir(os.path.join(k.unionfs.top, "l")) == []
     # What a crash mid-import leaves: a temp dir; the startup sweep removes it.
     # Its name says which process owns it; a live owner's is left alone.

@@ -6,15 +6,16 @@ from __future__ import annotations
 import signal
 
 import pytest
-
 from stepbox.core.kernel import ExitStatus
 from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES
 from stepbox.core.kernel.processes import SpawnSpec
 
 
-@pytest.mark.parametrize("namespaces", [frozenset(), frozenset({"pid"}),
-                                        frozenset(DEFAULT_CONTAINER_NAMESPACES)],
-                         ids=["none", "pid", "docker-default"])
+@pytest.mark.parametrize(
+    "namespaces",
+    [frozenset(), frozenset({"pid"}), frozenset(DEFAULT_CONTAINER_NAMESPACES)],
+    ids=["none", "pid", "docker-default"],
+)
 def test_spawn_without_stdio_then_kill(linux_kernel, namespaces):
     handle = linux_kernel.processes.spawn(SpawnSpec(namespaces=namespaces))
     assert linux_kernel.processes.exists(handle.pid)
@@ -29,4 +30,4 @@ def test_the_launcher_goes_with_the_kernel(linux_kernel):
     launcher = linux_kernel.processes.launcher._proc
     assert launcher is not None and launcher.poll() is None
     linux_kernel.close()
-    assert launcher.poll() is not None          # it saw end-of-file and exited
+    assert launcher.poll() is not None  # it saw end-of-file and exited

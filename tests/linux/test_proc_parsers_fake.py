@@ -17,7 +17,12 @@ def test_mountinfo_fields_optional_fields_and_escapes(fs):
     fs.create_file("/proc/self/mountinfo", contents=MOUNTINFO)
     entries = procfs.read_mountinfo()
     assert [e.mountpoint for e in entries] == [
-        "/", "/proc", "/sys/fs/cgroup", "/sys/fs/cgroup/memory", "/mnt/with space"]
+        "/",
+        "/proc",
+        "/sys/fs/cgroup",
+        "/sys/fs/cgroup/memory",
+        "/mnt/with space",
+    ]
     root = entries[0]
     assert root.optional == ("shared:1",) and root.fstype == "overlay"
     assert root.super_options == "rw,lowerdir=/l1:/l2,upperdir=/u,workdir=/w"
@@ -28,13 +33,20 @@ def test_mountinfo_fields_optional_fields_and_escapes(fs):
 
 
 def test_mounts_file(fs):
-    fs.create_file("/proc/42/mounts", contents=(
-        "overlay / overlay rw,relatime,lowerdir=/a 0 0\n"
-        "proc /proc proc rw,nosuid 0 0\n"
-        "tmpfs /a\\040b tmpfs ro 0 0\n"))
+    fs.create_file(
+        "/proc/42/mounts",
+        contents=(
+            "overlay / overlay rw,relatime,lowerdir=/a 0 0\n"
+            "proc /proc proc rw,nosuid 0 0\n"
+            "tmpfs /a\\040b tmpfs ro 0 0\n"
+        ),
+    )
     mounts = procfs.read_mounts(42)
     assert [(m.source, m.target, m.fstype) for m in mounts] == [
-        ("overlay", "/", "overlay"), ("proc", "/proc", "proc"), ("tmpfs", "/a b", "tmpfs")]
+        ("overlay", "/", "overlay"),
+        ("proc", "/proc", "proc"),
+        ("tmpfs", "/a b", "tmpfs"),
+    ]
     assert str(mounts[1]) == "proc /proc proc rw,nosuid 0 0"
 
 
@@ -56,8 +68,8 @@ def test_status_nspid_caps_and_state(fs):
     fs.create_file("/proc/4242/status", contents=STATUS)
     st = procfs.read_status(4242)
     assert (st.name, st.state, st.pid, st.ppid) == ("sh", "S", 4242, 4240)
-    assert st.nspid == (4242, 7, 1) and st.nspid[-1] == 1     # PID 1 in the innermost ns
-    assert st.cap_eff == 0xa80425fb and st.no_new_privs
+    assert st.nspid == (4242, 7, 1) and st.nspid[-1] == 1  # PID 1 in the innermost ns
+    assert st.cap_eff == 0xA80425FB and st.no_new_privs
 
 
 def test_status_without_nspid_falls_back_to_pid(fs):
@@ -73,15 +85,16 @@ def test_stat_comm_with_spaces_and_parens(fs):
     assert st.comm == "we (ird) name" and st.state == "S" and st.ppid == 1
     assert st.starttime == 123456
     assert procfs.start_time(77) == 123456
-    assert procfs.start_time(78) is None                      # no such process
+    assert procfs.start_time(78) is None  # no such process
 
 
 def test_cgroup_file_v1_v2_and_hybrid_lines(fs):
-    fs.create_file("/proc/5/cgroup", contents=(
-        "12:pids:/stepbox/c1\n"
-        "4:cpu,cpuacct:/stepbox/c1\n"
-        "1:name=systemd:/user.slice\n"
-        "0::/stepbox/c1\n"))
+    fs.create_file(
+        "/proc/5/cgroup",
+        contents=(
+            "12:pids:/stepbox/c1\n4:cpu,cpuacct:/stepbox/c1\n1:name=systemd:/user.slice\n0::/stepbox/c1\n"
+        ),
+    )
     lines = procfs.read_cgroup_file(5)
     assert lines[0] == procfs.CgroupLine(12, ("pids",), "/stepbox/c1")
     assert lines[1].controllers == ("cpu", "cpuacct")
@@ -108,7 +121,8 @@ def test_cmdline_and_pid_list(fs):
 
 def test_namespaces_strict_says_why(fs):
     import pytest
+
     with pytest.raises(ProcessLookupError):
         procfs.read_namespaces(404, strict=True)
-    fs.create_dir("/proc/405/ns")                  # a process whose ns links are missing
+    fs.create_dir("/proc/405/ns")  # a process whose ns links are missing
     assert procfs.read_namespaces(405, strict=True) == {}

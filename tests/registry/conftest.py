@@ -4,7 +4,6 @@ image stores in temporary directories, credentials kept out of $HOME."""
 from __future__ import annotations
 
 import pytest
-
 from stepbox.core.image.store import ImageStore
 from stepbox.core.registry.client import RegistryClient
 from stepbox.core.registry.server import make_server, serve_in_thread
@@ -54,6 +53,7 @@ def new_store(tmp_path):
     def make() -> ImageStore:
         count[0] += 1
         return ImageStore(str(tmp_path / f"state{count[0]}" / "images"))
+
     return make
 
 
@@ -61,4 +61,5 @@ def new_store(tmp_path):
 def client_for():
     def make(store: ImageStore) -> RegistryClient:
         return RegistryClient(store, progress=False)
+
     return make

@@ -25,8 +25,12 @@ def layer(files: dict[str, bytes]) -> bytes:
 
 
 def make_image(store: ImageStore, tag: str, layers: list[bytes], cmd=("sh",)) -> Image:
-    config = {"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
-              "config": {"Cmd": list(cmd), "Env": ["PATH=/bin"]}}
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-01-01T00:00:00Z",
+        "config": {"Cmd": list(cmd), "Env": ["PATH=/bin"]},
+    }
     return store.add_image(layers, config, tag=tag)
 
 
@@ -73,5 +77,9 @@ class Http:
         return digest
 
     def put_manifest(self, name: str, reference: str, document: dict, media_type: str) -> Reply:
-        return self("PUT", f"/v2/{name}/manifests/{reference}", body=json.dumps(document).encode(),
-                    headers={"Content-Type": media_type})
+        return self(
+            "PUT",
+            f"/v2/{name}/manifests/{reference}",
+            body=json.dumps(document).encode(),
+            headers={"Content-Type": media_type},
+        )

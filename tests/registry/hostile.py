@@ -21,7 +21,7 @@ from .helpers import digest_of
 class Canned:
     body: bytes
     content_type: str = "application/octet-stream"
-    truncate_to: int | None = None       # send only this many bytes of a full Content-Length
+    truncate_to: int | None = None  # send only this many bytes of a full Content-Length
 
 
 @dataclass
@@ -61,11 +61,15 @@ class HostileRegistry:
                     self.send_header("Connection", "close")
                     self.close_connection = True
                 self.end_headers()
-                self.wfile.write(canned.body if canned.truncate_to is None else canned.body[:canned.truncate_to])
+                self.wfile.write(
+                    canned.body if canned.truncate_to is None else canned.body[: canned.truncate_to]
+                )
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     @property
@@ -80,12 +84,22 @@ class HostileRegistry:
     def serve_image(self, repo: str, tag: str, tars: list[bytes]) -> dict:
         """Serve a valid image; returns the pieces so a test can spoil one."""
         compressed = [gzip.compress(t, mtime=0) for t in tars]
-        config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
-                             "rootfs": {"type": "layers", "diff_ids": [digest_of(t) for t in tars]}}).encode()
-        manifest = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-                    "config": {"mediaType": DOCKER_CONFIG, "digest": digest_of(config), "size": len(config)},
-                    "layers": [{"mediaType": DOCKER_LAYER_GZIP, "digest": digest_of(c), "size": len(c)}
-                               for c in compressed]}
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"Cmd": ["sh"]},
+                "rootfs": {"type": "layers", "diff_ids": [digest_of(t) for t in tars]},
+            }
+        ).encode()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": {"mediaType": DOCKER_CONFIG, "digest": digest_of(config), "size": len(config)},
+            "layers": [
+                {"mediaType": DOCKER_LAYER_GZIP, "digest": digest_of(c), "size": len(c)} for c in compressed
+            ],
+        }
         self.answers[f"/v2/{repo}/blobs/{digest_of(config)}"] = Canned(config)
         for c in compressed:
             self.answers[f"/v2/{repo}/blobs/{digest_of(c)}"] = Canned(c)

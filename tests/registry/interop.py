@@ -17,7 +17,6 @@ import time
 from contextlib import contextmanager
 
 import pytest
-
 from stepbox.core.image.archive import save
 from stepbox.core.image.bootstrap import BOOTSTRAP_CREATED, DEFAULT_PATH, busybox_entries
 from stepbox.core.image.layer_tar import write_layer
@@ -28,8 +27,10 @@ from tests.support.dockerd import DockerDaemon
 from .helpers import Http
 
 IS_LINUX_ROOT = sys.platform == "linux" and hasattr(os, "geteuid") and os.geteuid() == 0
-NOT_LINUX_ROOT = ("interop tests start real daemons and need Linux as root "
-                  f"(this host: {sys.platform}, uid {os.geteuid() if hasattr(os, 'geteuid') else 'n/a'})")
+NOT_LINUX_ROOT = (
+    "interop tests start real daemons and need Linux as root "
+    f"(this host: {sys.platform}, uid {os.geteuid() if hasattr(os, 'geteuid') else 'n/a'})"
+)
 APT_HINT = "apt-get install docker-registry skopeo docker.io (scripts/install.sh installs them)"
 
 needs_linux_root = pytest.mark.skipif(not IS_LINUX_ROOT, reason=NOT_LINUX_ROOT)
@@ -95,8 +96,10 @@ http:
     log = open(os.path.join(workdir, "log"), "w")
     proc = subprocess.Popen([binary, "serve", config], stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: proc.poll() is None and Http(f"127.0.0.1:{port}")("GET", "/v2/").status == 200,
-                   "the CNCF registry")
+        wait_until(
+            lambda: proc.poll() is None and Http(f"127.0.0.1:{port}")("GET", "/v2/").status == 200,
+            "the CNCF registry",
+        )
         yield f"127.0.0.1:{port}"
     finally:
         stop_process(proc)
@@ -110,12 +113,16 @@ def docker_daemon():
     require("dockerd")
     require("docker")
     with DockerDaemon() as daemon:
+
         def cli(*args, check=True, input=None, timeout=300):
             result = daemon.docker(*args, input=input, check=False, timeout=timeout)
             if check and result.returncode != 0:
-                raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}): "
-                                     f"{result.stderr.decode(errors='replace')}")
+                raise AssertionError(
+                    f"docker {' '.join(args)} failed ({result.returncode}): "
+                    f"{result.stderr.decode(errors='replace')}"
+                )
             return result
+
         yield cli
 
 
@@ -131,9 +138,13 @@ def busybox_image(store: ImageStore, tag: str) -> Image:
     applets = subprocess.run([candidate, "--list"], capture_output=True, text=True).stdout.split()
     buf = io.BytesIO()
     write_layer(busybox_entries(binary, applets), buf)
-    config = {"architecture": "amd64", "os": "linux", "created": BOOTSTRAP_CREATED,
-              "config": {"Env": [f"PATH={DEFAULT_PATH}"], "Cmd": ["sh"]},
-              "history": [{"created": BOOTSTRAP_CREATED, "created_by": "stepbox interop test"}]}
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": BOOTSTRAP_CREATED,
+        "config": {"Env": [f"PATH={DEFAULT_PATH}"], "Cmd": ["sh"]},
+        "history": [{"created": BOOTSTRAP_CREATED, "created_by": "stepbox interop test"}],
+    }
     return store.add_image([buf.getvalue()], config, tag=tag)
 
 

@@ -7,11 +7,11 @@ import subprocess
 import sys
 import time
 
-from click.testing import CliRunner
-
 import stepbox.core.cli.registry  # noqa: F401  (registers the verbs, as main() will)
+from click.testing import CliRunner
 from stepbox.core.cli.main import cli
 from stepbox.core.image.store import ImageStore
+
 from tests.support.daemons import daemon_pid, stopping_daemons
 
 from .helpers import Http, layer, make_image
@@ -31,7 +31,7 @@ def test_push_pull_login_logout(start_registry, tmp_path):
     root_a, root_b = tmp_path / "a", tmp_path / "b"
     name = f"{registry.netloc}/cli/app:1"
     image = make_image(ImageStore(str(root_a / "images")), name, [layer({"f": b"cli"})])
-    with stopping_daemons(str(root_a), str(root_b)):      # push and pull start each root's daemon
+    with stopping_daemons(str(root_a), str(root_b)):  # push and pull start each root's daemon
         _push_pull_login_logout(registry, name, image, root_a, root_b)
 
 
@@ -51,7 +51,7 @@ def _push_pull_login_logout(registry, name, image, root_a, root_b):
     assert "Layer already exists" in again.output
 
     pulled = run("--root", str(root_b), "pull", "-q", name)
-    assert pulled.exit_code == 0 and pulled.stdout.strip() == image.id   # stderr: "started a daemon"
+    assert pulled.exit_code == 0 and pulled.stdout.strip() == image.id  # stderr: "started a daemon"
     assert ImageStore(str(root_b / "images")).resolve(name).id == image.id
 
     assert "Removing login credentials" in run("logout", registry.netloc).output
@@ -62,19 +62,35 @@ def test_pull_of_bad_reference_is_a_user_error(tmp_path):
     with stopping_daemons(str(tmp_path)):
         result = CliRunner().invoke(cli, ["--root", str(tmp_path), "pull", "UPPER/case"])
         assert result.exit_code == 125 and "invalid reference format" in result.output
-        assert daemon_pid(str(tmp_path)) is None          # refused before asking a daemon
+        assert daemon_pid(str(tmp_path)) is None  # refused before asking a daemon
 
 
 def test_registry_serve_as_a_process(tmp_path):
     """`stepbox registry serve` in its own process, stopped by the test."""
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code = ("import sys; import stepbox.core.cli.registry; from stepbox.core.cli.main import cli; "
-            "cli(prog_name='stepbox')")
-    proc = subprocess.Popen([sys.executable, "-c", code, "registry", "serve", "--addr", f"127.0.0.1:{port}",
-                             "--root", str(tmp_path / "reg")], stderr=subprocess.PIPE, text=True)
+    code = (
+        "import sys; import stepbox.core.cli.registry; from stepbox.core.cli.main import cli; "
+        "cli(prog_name='stepbox')"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "registry",
+            "serve",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--root",
+            str(tmp_path / "reg"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(100):
             try:

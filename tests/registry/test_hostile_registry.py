@@ -12,15 +12,17 @@ import json
 import tarfile
 
 import pytest
-
 from stepbox.core.registry.errors import RegistryClientError, VerificationFailed
 from stepbox.core.registry.mediatypes import OCI_INDEX
 
 from .helpers import blob_files, digest_of, layer, make_image
 from .hostile import Canned, HostileRegistry
 
-GOOD = [layer({"bin/tool": b"tool " * 3000}), layer({"etc/app.conf": b"setting=1\n" * 50}),
-        layer({"app/data": b"data " * 2000})]
+GOOD = [
+    layer({"bin/tool": b"tool " * 3000}),
+    layer({"etc/app.conf": b"setting=1\n" * 50}),
+    layer({"app/data": b"data " * 2000}),
+]
 
 
 @pytest.fixture
@@ -53,14 +55,17 @@ def pull_fails(store, client_for, name, match):
 
 def test_the_honest_version_pulls(hostile, store, client_for):
     hostile.serve_image("app", "v1", GOOD)
-    assert client_for(store).pull(f"{hostile.netloc}/app:v1").image.diff_ids == tuple(digest_of(t) for t in GOOD)
+    assert client_for(store).pull(f"{hostile.netloc}/app:v1").image.diff_ids == tuple(
+        digest_of(t) for t in GOOD
+    )
 
 
 def test_blob_with_wrong_digest(hostile, store, client_for):
     pieces = hostile.serve_image("app", "v1", GOOD)
     evil = gzip.compress(layer({"bin/tool": b"malware"}), mtime=0)
     hostile.answers[f"/v2/app/blobs/{digest_of(pieces['compressed'][2])}"] = Canned(
-        evil + b"\0" * (len(pieces["compressed"][2]) - len(evil)))
+        evil + b"\0" * (len(pieces["compressed"][2]) - len(evil))
+    )
     error = pull_fails(store, client_for, f"{hostile.netloc}/app:v1", "does not match its digest")
     assert isinstance(error, VerificationFailed)
     assert digest_of(pieces["compressed"][2]) in str(error)
@@ -86,18 +91,32 @@ def test_truncated_manifest(hostile, store, client_for):
     pull_fails(store, client_for, f"{hostile.netloc}/app:v1", "cut short")
 
 
-@pytest.mark.parametrize("spoil,match", [
-    (lambda m: b"<html>not json</html>", "not JSON"),
-    (lambda m: json.dumps([m]).encode(), "not a JSON object"),
-    (lambda m: json.dumps({**m, "schemaVersion": 1}).encode(), "schemaVersion"),
-    (lambda m: json.dumps({**m, "layers": "all of them"}).encode(), "'layers' is not a list"),
-    (lambda m: json.dumps({**m, "config": None}).encode(), "config is not an object"),
-    (lambda m: json.dumps({**m, "layers": [{**m["layers"][0], "digest": "sha256:../../etc"}]}).encode(),
-     "no valid sha256 digest"),
-    (lambda m: json.dumps({**m, "layers": [{**m["layers"][0], "size": -1}] + m["layers"][1:]}).encode(),
-     "no valid size"),
-    (lambda m: json.dumps({**m, "layers": m["layers"][:2]}).encode(), "lists 2 layers but the image config names 3"),
-])
+@pytest.mark.parametrize(
+    "spoil,match",
+    [
+        (lambda m: b"<html>not json</html>", "not JSON"),
+        (lambda m: json.dumps([m]).encode(), "not a JSON object"),
+        (lambda m: json.dumps({**m, "schemaVersion": 1}).encode(), "schemaVersion"),
+        (lambda m: json.dumps({**m, "layers": "all of them"}).encode(), "'layers' is not a list"),
+        (lambda m: json.dumps({**m, "config": None}).encode(), "config is not an object"),
+        (
+            lambda m: json.dumps(
+                {**m, "layers": [{**m["layers"][0], "digest": "sha256:../../etc"}]}
+            ).encode(),
+            "no valid sha256 digest",
+        ),
+        (
+            lambda m: json.dumps(
+                {**m, "layers": [{**m["layers"][0], "size": -1}] + m["layers"][1:]}
+            ).encode(),
+            "no valid size",
+        ),
+        (
+            lambda m: json.dumps({**m, "layers": m["layers"][:2]}).encode(),
+            "lists 2 layers but the image config names 3",
+        ),
+    ],
+)
 def test_malformed_manifest(hostile, store, client_for, spoil, match):
     pieces = hostile.serve_image("app", "v1", GOOD)
     hostile.set_manifest("app", "v1", spoil(pieces["manifest"]))
@@ -106,14 +125,18 @@ def test_malformed_manifest(hostile, store, client_for, spoil, match):
 
 def test_config_with_wrong_digest(hostile, store, client_for):
     pieces = hostile.serve_image("app", "v1", GOOD)
-    hostile.answers[f"/v2/app/blobs/{digest_of(pieces['config'])}"] = Canned(pieces["config"].replace(b"sh", b"rm"))
+    hostile.answers[f"/v2/app/blobs/{digest_of(pieces['config'])}"] = Canned(
+        pieces["config"].replace(b"sh", b"rm")
+    )
     pull_fails(store, client_for, f"{hostile.netloc}/app:v1", "does not match its digest")
 
 
 def test_malformed_config(hostile, store, client_for):
     pieces = hostile.serve_image("app", "v1", GOOD)
     config = b'{"rootfs": {"diff_ids": "nope"}}'
-    manifest = dict(pieces["manifest"], config={"mediaType": "x", "digest": digest_of(config), "size": len(config)})
+    manifest = dict(
+        pieces["manifest"], config={"mediaType": "x", "digest": digest_of(config), "size": len(config)}
+    )
     hostile.answers[f"/v2/app/blobs/{digest_of(config)}"] = Canned(config)
     hostile.set_manifest("app", "v1", manifest)
     pull_fails(store, client_for, f"{hostile.netloc}/app:v1", "malformed image config")
@@ -159,14 +182,29 @@ def test_manifest_by_digest_must_hash_to_it(hostile, store, client_for):
 
 
 def test_index_without_linux_amd64(hostile, store, client_for):
-    hostile.set_manifest("app", "v1", {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest_of(b"m"), "size": 1,
-         "platform": {"os": "linux", "architecture": "arm64"}}]}, OCI_INDEX)
+    hostile.set_manifest(
+        "app",
+        "v1",
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest_of(b"m"),
+                    "size": 1,
+                    "platform": {"os": "linux", "architecture": "arm64"},
+                }
+            ],
+        },
+        OCI_INDEX,
+    )
     pull_fails(store, client_for, f"{hostile.netloc}/app:v1", "no linux/amd64 variant .*linux/arm64")
 
 
 def test_registry_that_is_not_there(store, client_for):
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -13,7 +13,6 @@ import subprocess
 import tarfile
 
 import pytest
-
 from stepbox.core.image.archive import load
 from stepbox.core.registry.layer_metadata import compress_layer
 
@@ -29,13 +28,14 @@ TOP_V2 = layer({"app/version": b"2"})
 
 # -- (a) the CNCF registry --------------------------------------------------------
 
+
 def test_stepbox_push_pull_through_cncf_registry(new_store, client_for):
     with cncf_registry() as netloc:
         source, target = new_store(), new_store()
         name = f"{netloc}/interop/app:v1"
         image = make_image(source, name, [BASE, TOP_V1])
         first = client_for(source).push(name)
-        assert len(first.uploaded) == 3                              # two layers and the config
+        assert len(first.uploaded) == 3  # two layers and the config
         pulled = client_for(target).pull(name)
         assert pulled.image.id == image.id and pulled.image.diff_ids == image.diff_ids
         assert target.get_blob(image.id) == source.get_blob(image.id)
@@ -64,6 +64,7 @@ def test_busybox_through_cncf_registry_then_stepbox_registry(new_store, client_f
 
 # -- (b) skopeo ---------------------------------------------------------------------
 
+
 def skopeo(*args):
     result = subprocess.run([require("skopeo"), *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"skopeo {' '.join(args)}: {result.stderr}"
@@ -74,14 +75,24 @@ def test_skopeo_copies_into_the_stepbox_registry(registry, new_store, client_for
     store = new_store()
     image = busybox_image(store, "busybox:latest")
     archive = saved_archive(store, image, ["busybox:latest"], str(tmp_path / "busybox.tar"))
-    skopeo("copy", "--dest-tls-verify=false", f"docker-archive:{archive}",
-           f"docker://{registry.netloc}/skopeo/busybox:1")
-    skopeo("copy", "--dest-tls-verify=false", "--format", "oci", f"docker-archive:{archive}",
-           f"docker://{registry.netloc}/skopeo/busybox-oci:1")
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        f"docker-archive:{archive}",
+        f"docker://{registry.netloc}/skopeo/busybox:1",
+    )
+    skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--format",
+        "oci",
+        f"docker-archive:{archive}",
+        f"docker://{registry.netloc}/skopeo/busybox-oci:1",
+    )
     tags = json.loads(skopeo("list-tags", "--tls-verify=false", f"docker://{registry.netloc}/skopeo/busybox"))
     assert tags["Tags"] == ["1"]
     pulled = client_for(new_store()).pull(f"{registry.netloc}/skopeo/busybox:1")
-    assert pulled.image.id == image.id                       # the config came through byte for byte
+    assert pulled.image.id == image.id  # the config came through byte for byte
     oci = client_for(new_store()).pull(f"{registry.netloc}/skopeo/busybox-oci:1")
     assert oci.image.diff_ids == image.diff_ids
     # skopeo mounted the layer from the first repository instead of sending it again.
@@ -117,14 +128,25 @@ def test_skopeo_between_stepbox_and_cncf_registries(registry, new_store, client_
         store = new_store()
         image = make_image(store, f"{registry.netloc}/x/app:1", [BASE, TOP_V2])
         client_for(store).push(f"{registry.netloc}/x/app:1")
-        skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
-               f"docker://{registry.netloc}/x/app:1", f"docker://{netloc}/y/app:1")
-        skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false",
-               f"docker://{netloc}/y/app:1", f"docker://{registry.netloc}/z/app:1")
+        skopeo(
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            f"docker://{registry.netloc}/x/app:1",
+            f"docker://{netloc}/y/app:1",
+        )
+        skopeo(
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            f"docker://{netloc}/y/app:1",
+            f"docker://{registry.netloc}/z/app:1",
+        )
         assert client_for(new_store()).pull(f"{registry.netloc}/z/app:1").image.id == image.id
 
 
 # -- (c) the docker engine -------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def docker():
@@ -133,7 +155,9 @@ def docker():
         yield cli
 
 
-def test_docker_pushes_to_and_pulls_from_the_stepbox_registry(docker, registry, new_store, client_for, tmp_path):
+def test_docker_pushes_to_and_pulls_from_the_stepbox_registry(
+    docker, registry, new_store, client_for, tmp_path
+):
     store = new_store()
     image = busybox_image(store, "busybox:latest")
     archive = saved_archive(store, image, ["busybox:latest"], str(tmp_path / "busybox.tar"))
@@ -156,13 +180,15 @@ def test_docker_pushes_to_and_pulls_from_the_stepbox_registry(docker, registry, 
 def test_docker_runs_an_image_stepbox_pushed(docker, registry, new_store, client_for):
     store = new_store()
     image = busybox_image(store, f"{registry.netloc}/stepbox/busybox:1")
-    store.add_image([image.layers[0], layer({"etc/motd": b"pushed by stepbox\n"})],
-                    {**image.config, "config": {**image.config["config"], "Cmd": ["cat", "/etc/motd"]}},
-                    tag=f"{registry.netloc}/stepbox/motd:1")
+    store.add_image(
+        [image.layers[0], layer({"etc/motd": b"pushed by stepbox\n"})],
+        {**image.config, "config": {**image.config["config"], "Cmd": ["cat", "/etc/motd"]}},
+        tag=f"{registry.netloc}/stepbox/motd:1",
+    )
     client_for(store).push(f"{registry.netloc}/stepbox/busybox:1")
     mark = len(registry.app.log)
     result = client_for(store).push(f"{registry.netloc}/stepbox/motd:1")
-    assert result.mounted                     # the busybox layer was mounted, not re-sent
+    assert result.mounted  # the busybox layer was mounted, not re-sent
     docker("pull", f"{registry.netloc}/stepbox/motd:1")
     run = docker("run", "--rm", "--network", "none", f"{registry.netloc}/stepbox/motd:1")
     assert run.stdout.decode() == "pushed by stepbox\n"

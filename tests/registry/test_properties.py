@@ -9,13 +9,14 @@ import posixpath
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from stepbox.core.registry.errors import RegistryError
 from stepbox.core.registry.http_range import RangeNotSatisfiable, parse_chunk_range, parse_range
 from stepbox.core.registry.names import NAME_RE, is_valid_name
 from stepbox.core.registry.routes import paginate, route
 
-component = st.from_regex(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*", fullmatch=True).filter(lambda c: len(c) < 40)
+component = st.from_regex(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*", fullmatch=True).filter(
+    lambda c: len(c) < 40
+)
 valid_names = st.lists(component, min_size=1, max_size=5).map("/".join).filter(lambda n: len(n) <= 255)
 hostile_text = st.text(alphabet=st.sampled_from(list("ab./_-%2eE:A\\~ ")), max_size=30)
 
@@ -48,8 +49,11 @@ def test_route_never_crashes(text):
         assert e.code == "NAME_INVALID"
 
 
-@given(size=st.integers(0, 5000), first=st.one_of(st.none(), st.integers(0, 6000)),
-       last=st.one_of(st.none(), st.integers(0, 6000)))
+@given(
+    size=st.integers(0, 5000),
+    first=st.one_of(st.none(), st.integers(0, 6000)),
+    last=st.one_of(st.none(), st.integers(0, 6000)),
+)
 def test_range_agrees_with_slicing(size, first, last):
     header = f"bytes={'' if first is None else first}-{'' if last is None else last}"
     data = bytes(size)
@@ -59,14 +63,14 @@ def test_range_agrees_with_slicing(size, first, last):
         # Unsatisfiable: the range starts past the end, or asks for a suffix of nothing.
         assert (first is not None and first >= size) or (first is None and (last == 0 or size == 0))
         return
-    if wanted is None:                                     # ignored: whole body
+    if wanted is None:  # ignored: whole body
         assert (first is None and last is None) or (first is not None and last is not None and last < first)
         return
     assert 0 <= wanted.start <= wanted.end < size
     if first is None:
         expected = data[-last:]
     else:
-        expected = data[first:(last + 1 if last is not None else None)]
+        expected = data[first : (last + 1 if last is not None else None)]
     assert wanted.length == len(expected)
 
 
@@ -96,6 +100,7 @@ def test_pagination_visits_everything_once(items, n):
 
 def test_no_directory_is_made_for_an_invalid_name(tmp_path):
     from stepbox.core.registry.storage import RegistryStorage
+
     storage = RegistryStorage(str(tmp_path))
     assert storage.repositories() == []
     assert os.listdir(tmp_path / "repositories") == []

@@ -6,12 +6,17 @@ import json
 import os
 
 import pytest
-
 from stepbox.core.image.store import ImageNotFound
 from stepbox.core.registry.errors import AuthenticationRequired
 from stepbox.core.registry.htpasswd import hash_password
 from stepbox.core.registry.layer_metadata import compress_layer
-from stepbox.core.registry.mediatypes import DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
+from stepbox.core.registry.mediatypes import (
+    DOCKER_LAYER_GZIP,
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_LAYER,
+    OCI_MANIFEST,
+)
 
 from .helpers import Http, blob_files, digest_of, layer, make_image
 
@@ -42,7 +47,7 @@ def test_push_pull_round_trip(registry, new_store, client_for):
     result = client_for(target).pull(name)
     assert result.image.id == image.id
     assert result.image.diff_ids == image.diff_ids
-    assert target.get_blob(image.id) == source.get_blob(image.id)      # config byte for byte
+    assert target.get_blob(image.id) == source.get_blob(image.id)  # config byte for byte
     for diff_id in image.diff_ids:
         assert target.get_blob(diff_id) == source.get_blob(diff_id)
     assert target.resolve(name).id == image.id
@@ -54,7 +59,7 @@ def test_push_pull_round_trip(registry, new_store, client_for):
 
 def test_gzip_is_deterministic():
     assert compress_layer(BASE) == compress_layer(BASE)
-    assert compress_layer(BASE)[4:8] == b"\0\0\0\0"        # mtime 0 in the gzip header
+    assert compress_layer(BASE)[4:8] == b"\0\0\0\0"  # mtime 0 in the gzip header
 
 
 def test_repush_of_unchanged_image_uploads_nothing(registry, new_store, client_for):
@@ -86,14 +91,18 @@ def test_repush_after_top_layer_change_sends_one_layer_config_and_manifest(regis
     sent = uploads(registry.app.log, mark)
     # Counted from the server's log: exactly two blob uploads -- the new top
     # layer and the new config -- and one manifest.
-    assert sorted(r.path.split("digest=")[1].replace("%3A", ":") for r in sent) == sorted([new_layer, changed.id])
+    assert sorted(r.path.split("digest=")[1].replace("%3A", ":") for r in sent) == sorted(
+        [new_layer, changed.id]
+    )
     assert len(manifest_puts(registry.app.log, mark)) == 1
     config_size = len(store.get_blob(changed.id))
     assert patch_bytes(registry.app.log, mark) == len(compress_layer(TOP_V2)) + config_size
     # ... and the unchanged layers were only asked about.
     heads = [r for r in registry.app.log[mark:] if r.method == "HEAD" and r.status == 200]
-    assert {r.path.rsplit("/", 1)[1] for r in heads} >= {digest_of(compress_layer(BASE)),
-                                                         digest_of(compress_layer(MIDDLE))}
+    assert {r.path.rsplit("/", 1)[1] for r in heads} >= {
+        digest_of(compress_layer(BASE)),
+        digest_of(compress_layer(MIDDLE)),
+    }
 
 
 def test_pull_downloads_only_missing_layers(registry, new_store, client_for):
@@ -124,7 +133,7 @@ def test_cross_repository_mount(registry, new_store, client_for):
     mounts = [r for r in registry.app.log[mark:] if "mount=" in r.path]
     assert len(mounts) == 1 and mounts[0].status == 201 and "from=base/os" in mounts[0].path
     assert result.mounted == [digest_of(compress_layer(BASE))]
-    assert len(uploads(registry.app.log, mark)) == 2            # top layer + config only
+    assert len(uploads(registry.app.log, mark)) == 2  # top layer + config only
     # base and top layers, two configs, two manifests: the base is stored once
     assert len(blob_files(registry.app.storage.root)) == 6
     fresh = new_store()
@@ -136,11 +145,13 @@ def test_blobs_stored_once_across_repositories(registry, new_store, client_for):
     for repo in ("one", "two", "three"):
         make_image(store, f"{registry.netloc}/{repo}:x", [BASE])
     for repo in ("one", "two", "three"):
-        store_fresh = new_store()                       # no metadata: no mount, real uploads
+        store_fresh = new_store()  # no metadata: no mount, real uploads
         make_image(store_fresh, f"{registry.netloc}/{repo}:x", [BASE])
         client_for(store_fresh).push(f"{registry.netloc}/{repo}:x")
-    manifests = {Http(registry.netloc)("GET", f"/v2/{r}/manifests/x").headers["Docker-Content-Digest"]
-                 for r in ("one", "two", "three")}
+    manifests = {
+        Http(registry.netloc)("GET", f"/v2/{r}/manifests/x").headers["Docker-Content-Digest"]
+        for r in ("one", "two", "three")
+    }
     # one layer + one config + one manifest, however many repositories link them
     assert len(blob_files(registry.app.storage.root)) == 2 + len(manifests)
     assert len(manifests) == 1
@@ -151,17 +162,40 @@ def test_pull_of_oci_index_picks_linux_amd64(registry, new_store, client_for):
     store = new_store()
 
     def push_variant(tar, arch):
-        config = json.dumps({"architecture": arch, "os": "linux", "rootfs": {"type": "layers",
-                             "diff_ids": [digest_of(tar)]}, "config": {"Cmd": [arch]}}).encode()
-        manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                               "digest": http.upload("multi", config), "size": len(config)},
-                    "layers": [{"mediaType": OCI_LAYER, "digest": http.upload("multi", tar), "size": len(tar)}]}
+        config = json.dumps(
+            {
+                "architecture": arch,
+                "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": [digest_of(tar)]},
+                "config": {"Cmd": [arch]},
+            }
+        ).encode()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": http.upload("multi", config),
+                "size": len(config),
+            },
+            "layers": [{"mediaType": OCI_LAYER, "digest": http.upload("multi", tar), "size": len(tar)}],
+        }
         body = json.dumps(manifest).encode()
-        assert http("PUT", f"/v2/multi/manifests/{digest_of(body)}", body=body,
-                    headers={"Content-Type": OCI_MANIFEST}).status == 201
-        return {"mediaType": OCI_MANIFEST, "digest": digest_of(body), "size": len(body),
-                "platform": {"os": "linux", "architecture": arch}}, digest_of(config)
+        assert (
+            http(
+                "PUT",
+                f"/v2/multi/manifests/{digest_of(body)}",
+                body=body,
+                headers={"Content-Type": OCI_MANIFEST},
+            ).status
+            == 201
+        )
+        return {
+            "mediaType": OCI_MANIFEST,
+            "digest": digest_of(body),
+            "size": len(body),
+            "platform": {"os": "linux", "architecture": arch},
+        }, digest_of(config)
 
     arm, _ = push_variant(TOP_V1, "arm64")
     amd, amd_config = push_variant(TOP_V2, "amd64")
@@ -186,6 +220,7 @@ def test_push_of_missing_local_image(registry, new_store, client_for):
 
 # -- authentication --------------------------------------------------------------
 
+
 @pytest.fixture
 def locked_registry(start_registry, tmp_path):
     path = tmp_path / "htpasswd"
@@ -199,6 +234,7 @@ def test_basic_auth_challenge(locked_registry):
     assert reply.status == 401 and reply.error_codes == ["UNAUTHORIZED"]
     assert reply.headers["WWW-Authenticate"].startswith('Basic realm="')
     import base64
+
     good = "Basic " + base64.b64encode(b"alice:wonderland").decode()
     bad = "Basic " + base64.b64encode(b"alice:looking-glass").decode()
     assert http("GET", "/v2/", headers={"Authorization": good}).status == 200
@@ -211,6 +247,7 @@ def test_basic_auth_challenge(locked_registry):
 
 def test_login_then_push_and_pull(locked_registry, new_store, client_for, tmp_path):
     from stepbox.core.registry.client import login
+
     store = new_store()
     name = f"{locked_registry.netloc}/private/app:1"
     make_image(store, name, [BASE])
@@ -229,9 +266,13 @@ def test_login_then_push_and_pull(locked_registry, new_store, client_for, tmp_pa
 
 def test_docker_config_credentials_are_used(locked_registry, new_store, client_for, tmp_path):
     import base64
+
     (tmp_path / "docker-config").mkdir()
-    (tmp_path / "docker-config" / "config.json").write_text(json.dumps(
-        {"auths": {locked_registry.netloc: {"auth": base64.b64encode(b"alice:wonderland").decode()}}}))
+    (tmp_path / "docker-config" / "config.json").write_text(
+        json.dumps(
+            {"auths": {locked_registry.netloc: {"auth": base64.b64encode(b"alice:wonderland").decode()}}}
+        )
+    )
     store = new_store()
     make_image(store, f"{locked_registry.netloc}/a:1", [BASE])
     client_for(store).push(f"{locked_registry.netloc}/a:1")

@@ -8,8 +8,8 @@ import sys
 from contextlib import nullcontext
 
 import pytest
-
 from stepbox.core.image.store import ImageStore
+
 from tests.support.daemons import stopping_daemons
 
 from .interop import IS_LINUX_ROOT, NOT_LINUX_ROOT, busybox_image, cncf_registry
@@ -19,9 +19,10 @@ def backend_or_skip(backend: str, root: str) -> None:
     if backend == "linux" and not IS_LINUX_ROOT:
         pytest.skip(NOT_LINUX_ROOT)
     from stepbox.core.cli.session import open_session
+
     try:
         open_session(backend, root)
-    except Exception as e:                       # another team's backend, not ready on this host
+    except Exception as e:  # another team's backend, not ready on this host
         pytest.skip(f"the {backend} backend cannot start here: {type(e).__name__}: {e}")
 
 
@@ -32,16 +33,32 @@ def test_pulled_busybox_runs(backend, through, registry, new_store, client_for, 
         pytest.skip(NOT_LINUX_ROOT)
     root = str(tmp_path / "state")
     backend_or_skip(backend, root)
-    with (cncf_registry() if through == "cncf" else nullcontext(registry.netloc)) as netloc:
+    with cncf_registry() if through == "cncf" else nullcontext(registry.netloc) as netloc:
         name = f"{netloc}/library/busybox:pulled"
         source = new_store()
         busybox_image(source, name)
         client_for(source).push(name)
-        target = ImageStore(f"{root}/images")          # the store `stepbox --root` uses
+        target = ImageStore(f"{root}/images")  # the store `stepbox --root` uses
         client_for(target).pull(name)
-    with stopping_daemons(root):                     # `run` starts the root's daemon
-        result = subprocess.run([sys.executable, "-m", "stepbox", "--backend", backend, "--root", root,
-                                 "run", "--rm", name, "echo", f"hello from {through} on {backend}"],
-                                capture_output=True, text=True, timeout=120)
+    with stopping_daemons(root):  # `run` starts the root's daemon
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "stepbox",
+                "--backend",
+                backend,
+                "--root",
+                root,
+                "run",
+                "--rm",
+                name,
+                "echo",
+                f"hello from {through} on {backend}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"hello from {through} on {backend}"

@@ -7,26 +7,37 @@ import os
 import socket
 
 import pytest
-
-from stepbox.core.registry.mediatypes import (DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST,
-                                              DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_LAYER,
-                                              OCI_MANIFEST)
+from stepbox.core.registry.mediatypes import (
+    DOCKER_CONFIG,
+    DOCKER_LAYER_GZIP,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    OCI_CONFIG,
+    OCI_INDEX,
+    OCI_LAYER,
+    OCI_MANIFEST,
+)
 
 from .helpers import blob_files, digest_of
 
 API_HEADER = "Docker-Distribution-API-Version"
 
 
-def image_manifest(http, name, media_type=OCI_MANIFEST, layer_type=OCI_LAYER, config_type=OCI_CONFIG,
-                   payload=b"layer bytes"):
+def image_manifest(
+    http, name, media_type=OCI_MANIFEST, layer_type=OCI_LAYER, config_type=OCI_CONFIG, payload=b"layer bytes"
+):
     config = json.dumps({"rootfs": {"type": "layers", "diff_ids": []}}).encode()
     config_digest, layer_digest = http.upload(name, config), http.upload(name, payload)
-    return {"schemaVersion": 2, "mediaType": media_type,
-            "config": {"mediaType": config_type, "digest": config_digest, "size": len(config)},
-            "layers": [{"mediaType": layer_type, "digest": layer_digest, "size": len(payload)}]}
+    return {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": {"mediaType": config_type, "digest": config_digest, "size": len(config)},
+        "layers": [{"mediaType": layer_type, "digest": layer_digest, "size": len(payload)}],
+    }
 
 
 # -- base, errors --------------------------------------------------------------
+
 
 def test_base_endpoint_says_v2(http):
     reply = http("GET", "/v2/")
@@ -45,6 +56,7 @@ def test_method_not_allowed(http):
 
 
 # -- blobs ---------------------------------------------------------------------
+
 
 def test_monolithic_single_post_then_get_and_head(http):
     data = os.urandom(5000)
@@ -75,8 +87,12 @@ def test_post_then_put_monolithic(http):
 def test_chunked_upload_with_status_and_out_of_order_chunk(http, registry):
     data = os.urandom(3000)
     location = http("POST", "/v2/repo/blobs/uploads/", headers={"Content-Length": "0"}).headers["Location"]
-    first = http("PATCH", location, body=data[:1000],
-                 headers={"Content-Range": "0-999", "Content-Type": "application/octet-stream"})
+    first = http(
+        "PATCH",
+        location,
+        body=data[:1000],
+        headers={"Content-Range": "0-999", "Content-Type": "application/octet-stream"},
+    )
     assert first.status == 202 and first.headers["Range"] == "0-999"
     status = http("GET", first.headers["Location"])
     assert status.status == 204 and status.headers["Range"] == "0-999"
@@ -87,8 +103,12 @@ def test_chunked_upload_with_status_and_out_of_order_chunk(http, registry):
     second = http("PATCH", location, body=data[1000:2000], headers={"Content-Range": "1000-1999"})
     assert second.headers["Range"] == "0-1999"
     # The last chunk rides on the closing PUT.
-    done = http("PUT", f"{location}?digest={digest_of(data)}", body=data[2000:],
-                headers={"Content-Range": "2000-2999"})
+    done = http(
+        "PUT",
+        f"{location}?digest={digest_of(data)}",
+        body=data[2000:],
+        headers={"Content-Range": "2000-2999"},
+    )
     assert done.status == 201
     assert http("GET", f"/v2/repo/blobs/{digest_of(data)}").body == data
     assert os.listdir(os.path.join(registry.app.storage.root, "uploads")) == []
@@ -97,7 +117,7 @@ def test_chunked_upload_with_status_and_out_of_order_chunk(http, registry):
 def test_patch_with_chunked_transfer_encoding_like_docker(http):
     data = os.urandom(200_000)
     location = http("POST", "/v2/repo/blobs/uploads/").headers["Location"]
-    pieces = (data[i:i + 7000] for i in range(0, len(data), 7000))
+    pieces = (data[i : i + 7000] for i in range(0, len(data), 7000))
     reply = http("PATCH", location, body=pieces, chunked=True)
     assert reply.status == 202 and reply.headers["Range"] == f"0-{len(data) - 1}"
     assert http("PUT", f"{location}?digest={digest_of(data)}").status == 201
@@ -124,8 +144,11 @@ def test_digest_mismatch_is_rejected_and_nothing_stored(http, registry):
 def test_truncated_upload_body_stores_nothing(registry):
     data = b"y" * 10_000
     sock = socket.create_connection((registry.server_address[0], registry.server_address[1]))
-    sock.sendall(f"POST /v2/repo/blobs/uploads/?digest={digest_of(data)} HTTP/1.1\r\nHost: x\r\n"
-                 f"Content-Length: {len(data)}\r\n\r\n".encode() + data[:4000])
+    sock.sendall(
+        f"POST /v2/repo/blobs/uploads/?digest={digest_of(data)} HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n".encode()
+        + data[:4000]
+    )
     sock.shutdown(socket.SHUT_WR)
     answer = sock.recv(65536)
     sock.close()
@@ -140,8 +163,9 @@ def test_missing_digest_on_close_is_digest_invalid(http):
 
 
 def test_unknown_upload_and_foreign_repository_upload(http):
-    assert http("GET", "/v2/repo/blobs/uploads/00000000-0000-0000-0000-000000000000").error_codes \
-        == ["BLOB_UPLOAD_UNKNOWN"]
+    assert http("GET", "/v2/repo/blobs/uploads/00000000-0000-0000-0000-000000000000").error_codes == [
+        "BLOB_UPLOAD_UNKNOWN"
+    ]
     location = http("POST", "/v2/mine/blobs/uploads/").headers["Location"]
     stolen = location.replace("/v2/mine/", "/v2/theirs/")
     assert http("PATCH", stolen, body=b"x").status == 404
@@ -194,10 +218,14 @@ def test_bad_digest_in_path(http):
 
 # -- manifests -----------------------------------------------------------------
 
-@pytest.mark.parametrize("media_type,layer_type,config_type", [
-    (OCI_MANIFEST, OCI_LAYER, OCI_CONFIG),
-    (DOCKER_MANIFEST, DOCKER_LAYER_GZIP, DOCKER_CONFIG),
-])
+
+@pytest.mark.parametrize(
+    "media_type,layer_type,config_type",
+    [
+        (OCI_MANIFEST, OCI_LAYER, OCI_CONFIG),
+        (DOCKER_MANIFEST, DOCKER_LAYER_GZIP, DOCKER_CONFIG),
+    ],
+)
 def test_manifest_put_get_head_by_tag_and_digest(http, media_type, layer_type, config_type):
     document = image_manifest(http, "app", media_type, layer_type, config_type)
     body = json.dumps(document).encode()
@@ -219,19 +247,35 @@ def test_manifest_put_get_head_by_tag_and_digest(http, media_type, layer_type, c
 def test_index_round_trips(http, index_type):
     child = json.dumps(image_manifest(http, "multi")).encode()
     child_digest = digest_of(child)
-    assert http("PUT", f"/v2/multi/manifests/{child_digest}", body=child,
-                headers={"Content-Type": OCI_MANIFEST}).status == 201
-    index = {"schemaVersion": 2, "mediaType": index_type, "manifests": [
-        {"mediaType": OCI_MANIFEST, "digest": child_digest, "size": len(child),
-         "platform": {"os": "linux", "architecture": "amd64"}}]}
+    assert (
+        http(
+            "PUT", f"/v2/multi/manifests/{child_digest}", body=child, headers={"Content-Type": OCI_MANIFEST}
+        ).status
+        == 201
+    )
+    index = {
+        "schemaVersion": 2,
+        "mediaType": index_type,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": child_digest,
+                "size": len(child),
+                "platform": {"os": "linux", "architecture": "amd64"},
+            }
+        ],
+    }
     assert http.put_manifest("multi", "latest", index, index_type).status == 201
     got = http("GET", "/v2/multi/manifests/latest")
     assert got.headers["Content-Type"] == index_type and got.json() == index
 
 
 def test_index_naming_unknown_manifest_is_refused(http):
-    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": OCI_MANIFEST, "digest": digest_of(b"x"), "size": 1}]}
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest_of(b"x"), "size": 1}],
+    }
     assert http.put_manifest("multi", "latest", index, OCI_INDEX).error_codes == ["MANIFEST_BLOB_UNKNOWN"]
 
 
@@ -248,9 +292,16 @@ def test_manifest_blob_must_be_in_this_repository(http):
     assert http.put_manifest("app", "v1", document, OCI_MANIFEST).error_codes == ["MANIFEST_BLOB_UNKNOWN"]
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"schemaVersion": 1}',
-                                  b'{"schemaVersion": 2, "mediaType": "text/plain"}',
-                                  b'{"schemaVersion": 2, "mediaType": "' + OCI_MANIFEST.encode() + b'"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"schemaVersion": 1}',
+        b'{"schemaVersion": 2, "mediaType": "text/plain"}',
+        b'{"schemaVersion": 2, "mediaType": "' + OCI_MANIFEST.encode() + b'"}',
+    ],
+)
 def test_malformed_manifest_is_manifest_invalid(http, body):
     reply = http("PUT", "/v2/app/manifests/v1", body=body, headers={"Content-Type": "application/json"})
     assert reply.status == 400 and reply.error_codes == ["MANIFEST_INVALID"]
@@ -258,8 +309,9 @@ def test_malformed_manifest_is_manifest_invalid(http, body):
 
 def test_manifest_put_by_wrong_digest(http):
     body = json.dumps(image_manifest(http, "app")).encode()
-    reply = http("PUT", f"/v2/app/manifests/{digest_of(b'other')}", body=body,
-                 headers={"Content-Type": OCI_MANIFEST})
+    reply = http(
+        "PUT", f"/v2/app/manifests/{digest_of(b'other')}", body=body, headers={"Content-Type": OCI_MANIFEST}
+    )
     assert reply.status == 400 and reply.error_codes == ["DIGEST_INVALID"]
 
 
@@ -286,6 +338,7 @@ def test_delete_by_tag_and_by_digest(http):
 
 # -- listing -------------------------------------------------------------------
 
+
 def test_tags_list_with_pagination(http):
     body = json.dumps(image_manifest(http, "app")).encode()
     tags = ["v1", "v10", "v2", "latest", "beta"]
@@ -299,7 +352,7 @@ def test_tags_list_with_pagination(http):
         assert len(page.json()["tags"]) <= 2
         seen += page.json()["tags"]
         link = page.headers.get("Link")
-        path = link[1:link.index(">")] if link else None
+        path = link[1 : link.index(">")] if link else None
         assert link is None or link.endswith('rel="next"')
     assert seen == sorted(tags)
     assert http("GET", "/v2/app/tags/list?n=2&last=latest").json()["tags"] == ["v1", "v10"]
@@ -321,18 +374,22 @@ def test_catalog_with_pagination(http):
 
 # -- names ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", [
-    "/v2/../../etc/blobs/sha256:" + "0" * 64,
-    "/v2/a/../../../etc/tags/list",
-    "/v2/%2e%2e/%2e%2e/etc/tags/list",
-    "/v2/a/%2E%2E/b/manifests/latest",
-    "/v2/Upper/tags/list",
-    "/v2/a//b/tags/list",
-    "/v2/_layers/tags/list",
-    "/v2/a/_manifests/tags/list",
-    "/v2/-a/tags/list",
-    "/v2/" + "a" * 256 + "/tags/list",
-])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2/../../etc/blobs/sha256:" + "0" * 64,
+        "/v2/a/../../../etc/tags/list",
+        "/v2/%2e%2e/%2e%2e/etc/tags/list",
+        "/v2/a/%2E%2E/b/manifests/latest",
+        "/v2/Upper/tags/list",
+        "/v2/a//b/tags/list",
+        "/v2/_layers/tags/list",
+        "/v2/a/_manifests/tags/list",
+        "/v2/-a/tags/list",
+        "/v2/" + "a" * 256 + "/tags/list",
+    ],
+)
 def test_path_tricks_are_name_invalid(http, registry, path):
     reply = http("GET", path)
     assert reply.status == 400 and reply.error_codes == ["NAME_INVALID"]
@@ -348,6 +405,7 @@ def test_upload_to_invalid_name_writes_nothing(http, registry):
 
 def test_connection_is_kept_alive_across_requests(registry):
     import http.client
+
     conn = http.client.HTTPConnection(registry.netloc)
     for _ in range(3):
         conn.request("GET", "/v2/")
@@ -357,6 +415,7 @@ def test_connection_is_kept_alive_across_requests(registry):
 
 def test_oversized_manifest_is_413(http):
     from stepbox.core.registry.mediatypes import MANIFEST_MAX_BYTES
+
     body = b'{"schemaVersion": 2, "pad": "' + b"x" * MANIFEST_MAX_BYTES + b'"}'
     reply = http("PUT", "/v2/app/manifests/v1", body=body, headers={"Content-Type": OCI_MANIFEST})
     assert reply.status == 413 and reply.error_codes == ["MANIFEST_INVALID"]
@@ -366,7 +425,7 @@ def test_garbage_collection_removes_only_unlinked_blobs(http, registry):
     document = image_manifest(http, "app")
     body = json.dumps(document).encode()
     http("PUT", "/v2/app/manifests/v1", body=body, headers={"Content-Type": OCI_MANIFEST})
-    shared = http.upload("other", b"layer bytes")            # same bytes as app's layer
+    shared = http.upload("other", b"layer bytes")  # same bytes as app's layer
     orphan = http.upload("scratch", b"orphan")
     http("DELETE", f"/v2/scratch/blobs/{orphan}")
     storage = registry.app.storage
@@ -386,6 +445,6 @@ def test_abandoned_uploads_are_collected(http, registry):
     location = http("POST", "/v2/repo/blobs/uploads/").headers["Location"]
     http("PATCH", location, body=b"partial")
     registry.app.storage.garbage_collect(upload_age_seconds=3600)
-    assert http("GET", location).status == 204              # recent: kept
+    assert http("GET", location).status == 204  # recent: kept
     registry.app.storage.garbage_collect(upload_age_seconds=-1)
     assert os.listdir(os.path.join(registry.app.storage.root, "uploads")) == []

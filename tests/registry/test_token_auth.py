@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from stepbox.core.registry.challenge import parse_challenge
 from stepbox.core.registry.credentials import Credentials, store_credentials
 from stepbox.core.registry.errors import AuthenticationRequired
@@ -50,8 +49,9 @@ class TokenServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = json.dumps({"token": PUSH_TOKEN if wants_push else PULL_TOKEN,
-                                   "expires_in": 300}).encode()
+                body = json.dumps(
+                    {"token": PUSH_TOKEN if wants_push else PULL_TOKEN, "expires_in": 300}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -59,7 +59,9 @@ class TokenServer:
                 self.wfile.write(body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     @property
     def realm(self) -> str:
@@ -86,7 +88,9 @@ def token_setup(tmp_path):
             scope = f',scope="repository:{repo}:{"pull,push" if writing else "pull"}"' if repo else ""
             body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
             self.send_response(401)
-            self.send_header("WWW-Authenticate", f'Bearer realm="{tokens.realm}",service="test-registry"{scope}')
+            self.send_header(
+                "WWW-Authenticate", f'Bearer realm="{tokens.realm}",service="test-registry"{scope}'
+            )
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -104,16 +108,26 @@ def token_setup(tmp_path):
 
 
 def test_parse_challenge():
-    c = parse_challenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
-                        'scope="repository:samalba/my-app:pull,push"')
+    c = parse_challenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+        'scope="repository:samalba/my-app:pull,push"'
+    )
     assert c.scheme == "bearer"
-    assert c.params == {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
-                        "scope": "repository:samalba/my-app:pull,push"}
-    assert parse_challenge('Basic realm="x y", charset="UTF-8"').params == {"realm": "x y", "charset": "UTF-8"}
+    assert c.params == {
+        "realm": "https://auth.docker.io/token",
+        "service": "registry.docker.io",
+        "scope": "repository:samalba/my-app:pull,push",
+    }
+    assert parse_challenge('Basic realm="x y", charset="UTF-8"').params == {
+        "realm": "x y",
+        "charset": "UTF-8",
+    }
     assert parse_challenge("") is None
 
 
-def test_push_needs_credentials_then_anonymous_pull_works(token_setup, new_store, client_for, monkeypatch, tmp_path):
+def test_push_needs_credentials_then_anonymous_pull_works(
+    token_setup, new_store, client_for, monkeypatch, tmp_path
+):
     registry, tokens = token_setup
     store = new_store()
     name = f"{registry.netloc}/team/app:1"

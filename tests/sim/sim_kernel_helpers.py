@@ -14,19 +14,17 @@ from pathlib import Path
 
 from stepbox.backends.sim import SimKernel
 from stepbox.backends.sim.memfs import MemFS
-from stepbox.core.container.plan import (DEFAULT_DEVICES, DEFAULT_MOUNTS, MASKED_PATHS,
-                                         READONLY_PATHS)
+from stepbox.core.container.plan import DEFAULT_DEVICES, DEFAULT_MOUNTS, MASKED_PATHS, READONLY_PATHS
 from stepbox.core.kernel.cgroups import CgroupLimits
 from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES
-from stepbox.core.kernel.processes import (DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec,
-                                           Stdio)
+from stepbox.core.kernel.processes import DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec, Stdio
 
 _names = itertools.count(1)
 
 
 def boot(**kw) -> SimKernel:
     k = SimKernel(**kw)
-    k.raise_program_errors = True        # a bug in a test program fails the test
+    k.raise_program_errors = True  # a bug in a test program fails the test
     return k
 
 
@@ -44,8 +42,16 @@ def attach_rootfs(k: SimKernel, name: str, fs: MemFS | None = None) -> tuple[str
         fs.chmod("/tmp", 0o1777)
     target = f"/var/lib/stepbox/test/{name}/merged"
     loc = k._mount_target(k.engine, target, None, True, True)
-    k.vfs.attach(k.engine, loc, fs, "/", "overlay", "overlay", frozenset(),
-                 f"lowerdir=/l/{name},upperdir=/u/{name},workdir=/w/{name}")
+    k.vfs.attach(
+        k.engine,
+        loc,
+        fs,
+        "/",
+        "overlay",
+        "overlay",
+        frozenset(),
+        f"lowerdir=/l/{name},upperdir=/u/{name},workdir=/w/{name}",
+    )
     return target, fs
 
 
@@ -53,6 +59,7 @@ def busybox_rootfs(k: SimKernel, name: str) -> str:
     """A busybox image (the one ``core.image.bootstrap`` builds) mounted
     through the kernel's union filesystem; returns the mount target."""
     from stepbox.core.image.bootstrap import busybox_entries
+
     if not k.unionfs.has_layer("busybox"):
         binary, applets = k.busybox()
         k.unionfs.import_layer("busybox", busybox_entries(binary, applets))
@@ -64,9 +71,20 @@ class Box:
     """A container made the way the lifecycle makes one (core/container/plan.py),
     holding before exec so a test can look at it or run a program in it."""
 
-    def __init__(self, k: SimKernel, tmp: Path, *, namespaces=DEFAULT_CONTAINER_NAMESPACES,
-                 limits: CgroupLimits | None = None, setup: bool = True, name: str | None = None,
-                 hostname: str | None = None, uid_map=(), gid_map=(), busybox: bool = False):
+    def __init__(
+        self,
+        k: SimKernel,
+        tmp: Path,
+        *,
+        namespaces=DEFAULT_CONTAINER_NAMESPACES,
+        limits: CgroupLimits | None = None,
+        setup: bool = True,
+        name: str | None = None,
+        hostname: str | None = None,
+        uid_map=(),
+        gid_map=(),
+        busybox: bool = False,
+    ):
         self.k = k
         self.name = name or f"box{next(_names)}"
         self.cgroup = f"stepbox/{self.name}"
@@ -79,11 +97,17 @@ class Box:
             self.rootfs, self.fs = attach_rootfs(k, self.name)
         self.out = tmp / f"{self.name}.out"
         self.err = tmp / f"{self.name}.err"
-        self.handle = k.processes.spawn(SpawnSpec(
-            namespaces=tuple(namespaces), cgroup=self.cgroup,
-            stdio=Stdio(str(self.out), str(self.err)), uid_map=uid_map, gid_map=gid_map))
+        self.handle = k.processes.spawn(
+            SpawnSpec(
+                namespaces=tuple(namespaces),
+                cgroup=self.cgroup,
+                stdio=Stdio(str(self.out), str(self.err)),
+                uid_map=uid_map,
+                gid_map=gid_map,
+            )
+        )
         self.pid = self.handle.pid
-        self._proc = k.procs.get(self.pid)      # kept: still readable once reaped
+        self._proc = k.procs.get(self.pid)  # kept: still readable once reaped
         if setup:
             self.setup(hostname or self.name)
 
@@ -124,8 +148,10 @@ class Box:
 
     def sh(self, script: str, timeout: float | None = None, env: dict | None = None):
         """Run ``sh -c SCRIPT`` as the container's command (busybox boxes)."""
-        self.handle.exec(["sh", "-c", script], env or {
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
+        self.handle.exec(
+            ["sh", "-c", script],
+            env or {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
         return self.handle.wait(timeout)
 
     def stdout(self) -> str:

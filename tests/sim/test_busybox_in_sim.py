@@ -6,11 +6,10 @@ from __future__ import annotations
 import signal
 
 import pytest
-
+from sim_kernel_helpers import Box, boot
 from stepbox.core.kernel.cgroups import CgroupLimits
 from stepbox.core.kernel.processes import ExitStatus
 
-from sim_kernel_helpers import Box, boot
 
 @pytest.fixture
 def k():
@@ -26,12 +25,12 @@ def test_sh_is_pid_1_with_its_own_hostname(k, tmp_path):
 
 
 def test_ps_sees_only_the_container(k, tmp_path):
-    Box(k, tmp_path, busybox=True).handle      # another container, not visible
+    Box(k, tmp_path, busybox=True).handle  # another container, not visible
     box = Box(k, tmp_path, busybox=True)
     assert box.sh("sleep 100 & ps; kill $!").code == 0
     lines = box.stdout().splitlines()
     pids = sorted(int(line.split()[0]) for line in lines[1:])
-    assert pids == [1, 2, 3]                  # sh, sleep, ps
+    assert pids == [1, 2, 3]  # sh, sleep, ps
 
 
 def test_docker_stop_on_a_pid1_that_ignores_sigterm(k, tmp_path):
@@ -60,6 +59,7 @@ def test_a_fork_bomb_stops_at_pids_max(k, tmp_path):
 def test_not_found_command_in_the_image(k, tmp_path):
     box = Box(k, tmp_path, busybox=True)
     from stepbox.core.kernel.errors import ExecFailed
+
     with pytest.raises(ExecFailed) as err:
         box.handle.exec(["nosuch"], {"PATH": "/bin"})
     assert err.value.exit_code == 127

@@ -6,14 +6,13 @@ import errno
 import signal
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sim_kernel_helpers import Box, boot
 from stepbox.backends.sim.cgroups import CgroupBusy
 from stepbox.core.kernel.cgroups import CgroupLimits
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.processes import ExitStatus
-
-from sim_kernel_helpers import Box, boot
 
 MB = 1 << 20
 
@@ -33,7 +32,7 @@ def test_create_is_mkdir_p_and_list_shows_what_is_below_the_prefix(k):
 
 
 def test_remove_is_idempotent_and_ebusy_while_tasks_remain(k, tmp_path):
-    k.cgroups.remove("stepbox/never")                  # not an error
+    k.cgroups.remove("stepbox/never")  # not an error
     box = Box(k, tmp_path, setup=False)
     with pytest.raises(CgroupBusy) as err:
         k.cgroups.remove(box.cgroup)
@@ -47,8 +46,7 @@ def test_remove_is_idempotent_and_ebusy_while_tasks_remain(k, tmp_path):
 
 def test_limits_are_written_like_cgroupfs_and_reported_in_stats(k):
     k.cgroups.create("stepbox/x")
-    k.cgroups.set_limits("stepbox/x", CgroupLimits.from_cpus(0.5, memory_bytes=64 * MB,
-                                                             pids_max=10))
+    k.cgroups.set_limits("stepbox/x", CgroupLimits.from_cpus(0.5, memory_bytes=64 * MB, pids_max=10))
     calls = [op.call for op in k.tracer.ops]
     assert "write /sys/fs/cgroup/stepbox/x/memory.max" in calls
     assert "write /sys/fs/cgroup/stepbox/x/cpu.max" in calls
@@ -91,7 +89,7 @@ def test_the_oom_killer_picks_the_biggest_task_of_the_cgroup(k, tmp_path):
     def init(sys):
         pid = sys.fork(big)
         yield from sys.sleep(1)
-        yield from sys.alloc(5 * MB)        # over the limit: the child is bigger
+        yield from sys.alloc(5 * MB)  # over the limit: the child is bigger
         res = yield from sys.waitpid(pid)
         log.append(res.status)
         return 0
@@ -151,7 +149,7 @@ def test_pids_max_makes_fork_fail_with_eagain(k, tmp_path):
         yield
 
     assert box.run(bomb).code == 0
-    assert out == [errno.EAGAIN] * 7                  # init + 3 children fit
+    assert out == [errno.EAGAIN] * 7  # init + 3 children fit
     assert k.cgroups.stats(box.cgroup).pids_events_max == 7
 
 
@@ -179,14 +177,15 @@ def _burner(total_usec):
     def burn(sys):
         start = sys.time()
         yield from sys.burn(total_usec)
-        return min(255, int((sys.time() - start) * 10))   # tenths of virtual seconds
+        return min(255, int((sys.time() - start) * 10))  # tenths of virtual seconds
+
     return burn
 
 
 def test_cpu_quota_throttles_on_the_virtual_clock(k, tmp_path):
     box = Box(k, tmp_path, limits=CgroupLimits.from_cpus(0.5))
-    status = box.run(_burner(1_000_000))                    # 1 s of CPU at half a CPU
-    assert status.code >= 19                                # ~2 virtual seconds
+    status = box.run(_burner(1_000_000))  # 1 s of CPU at half a CPU
+    assert status.code >= 19  # ~2 virtual seconds
     s = k.cgroups.stats(box.cgroup)
     assert s.cpu_nr_throttled >= 9 and s.cpu_throttled_usec >= 900_000
     assert s.cpu_nr_periods >= 19

@@ -17,9 +17,17 @@ import tempfile
 import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
-
 from stepbox.backends.sim.memfs import (
-    O_CREAT, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY, Inode, InodeKind, MemFS, makedev)
+    O_CREAT,
+    O_EXCL,
+    O_RDONLY,
+    O_TRUNC,
+    O_WRONLY,
+    Inode,
+    InodeKind,
+    MemFS,
+    makedev,
+)
 from stepbox.core.kernel import EntryKind
 
 
@@ -37,6 +45,7 @@ def fs() -> MemFS:
 
 
 # -- lookups and path resolution -------------------------------------------------------
+
 
 def test_root_is_an_empty_directory(fs):
     s = fs.stat("/")
@@ -71,7 +80,7 @@ def test_symlink_loop_is_eloop(fs):
     fs.symlink("b", "/a")
     fs.symlink("a", "/b")
     assert errno_of(fs.stat, "/a") == errno.ELOOP
-    assert fs.lstat("/a").kind is EntryKind.SYMLINK     # lstat does not follow
+    assert fs.lstat("/a").kind is EntryKind.SYMLINK  # lstat does not follow
 
 
 def test_forty_symlinks_resolve_and_forty_one_do_not(fs):
@@ -94,6 +103,7 @@ def test_listdir_is_not_sorted_it_is_newest_first_like_tmpfs(fs):
 
 
 # -- creating and writing ---------------------------------------------------------------
+
 
 def test_write_truncates_and_append_appends(fs):
     fs.write("/f", b"hello")
@@ -119,7 +129,7 @@ def test_write_errnos(fs):
     fs.mkdir("/d")
     fs.write("/f", b"")
     assert errno_of(fs.write, "/d", b"x") == errno.EISDIR
-    assert errno_of(fs.write, "/new/", b"x") == errno.EISDIR   # O_CREAT + trailing slash
+    assert errno_of(fs.write, "/new/", b"x") == errno.EISDIR  # O_CREAT + trailing slash
     assert errno_of(fs.write, "/f/", b"x") == errno.EISDIR
     assert errno_of(fs.write, "/d/.", b"x") == errno.EISDIR
     assert errno_of(fs.write, "/nope/f", b"x") == errno.ENOENT
@@ -159,6 +169,7 @@ def test_symlink_errnos(fs):
 
 # -- removing -----------------------------------------------------------------------------
 
+
 def test_unlink_and_rmdir_errnos(fs):
     fs.mkdir("/d")
     fs.write("/d/f", b"")
@@ -183,6 +194,7 @@ def test_rmdir_of_a_symlink_to_a_directory_is_enotdir(fs):
 
 # -- hard links ---------------------------------------------------------------------------
 
+
 def test_hard_links_share_one_inode(fs):
     fs.write("/a", b"one")
     fs.link("/a", "/b")
@@ -197,7 +209,7 @@ def test_link_errnos(fs):
     fs.mkdir("/d")
     fs.write("/f", b"")
     assert errno_of(fs.link, "/d", "/d2") == errno.EPERM
-    assert errno_of(fs.link, "/d", "/f") == errno.EEXIST       # EEXIST comes before EPERM
+    assert errno_of(fs.link, "/d", "/f") == errno.EEXIST  # EEXIST comes before EPERM
     assert errno_of(fs.link, "/f", "/f") == errno.EEXIST
     assert errno_of(fs.link, "/nope", "/x") == errno.ENOENT
 
@@ -210,6 +222,7 @@ def test_link_does_not_follow_a_symlink(fs):
 
 
 # -- rename -----------------------------------------------------------------------------------
+
 
 def test_rename_replaces_a_file_and_moves_directories(fs):
     fs.write("/a", b"a")
@@ -228,7 +241,7 @@ def test_rename_errnos(fs):
     fs.mkdir("/full")
     fs.write("/full/x", b"")
     fs.write("/f", b"")
-    assert errno_of(fs.rename, "/d", "/d/sub/x") == errno.EINVAL   # into itself
+    assert errno_of(fs.rename, "/d", "/d/sub/x") == errno.EINVAL  # into itself
     assert errno_of(fs.rename, "/d/sub", "/d") == errno.ENOTEMPTY  # onto its ancestor
     assert errno_of(fs.rename, "/d", "/full") == errno.ENOTEMPTY
     assert errno_of(fs.rename, "/d", "/f") == errno.ENOTDIR
@@ -247,6 +260,7 @@ def test_rename_onto_a_hard_link_of_itself_does_nothing(fs):
 
 # -- attributes -----------------------------------------------------------------------------------
 
+
 def test_chmod_follows_and_chown_does_not(fs):
     fs.write("/f", b"")
     fs.symlink("f", "/l")
@@ -264,7 +278,7 @@ def test_chown_drops_setuid_even_for_root(fs):
     fs.mkdir("/d")
     fs.chmod("/d", 0o2755)
     fs.chown("/d", 1, 1)
-    assert fs.stat("/d").mode == 0o2755          # directories keep set-group-ID
+    assert fs.stat("/d").mode == 0o2755  # directories keep set-group-ID
 
 
 def test_a_setgid_directory_passes_its_group_on(fs):
@@ -297,6 +311,7 @@ def test_char_devices(fs):
 
 # -- the VFS's extras: open files -------------------------------------------------------------------
 
+
 def test_open_flags(fs):
     assert errno_of(fs.open, "/f", O_RDONLY) == errno.ENOENT
     fd = fs.open("/f", O_WRONLY | O_CREAT, 0o640)
@@ -309,7 +324,7 @@ def test_open_flags(fs):
     assert errno_of(fs.open, "/d", O_WRONLY) == errno.EISDIR
     fs.open("/d", O_RDONLY)
     fs.write("/f", b"x")
-    fs.open("/f", O_RDONLY | O_TRUNC)          # Linux truncates even then
+    fs.open("/f", O_RDONLY | O_TRUNC)  # Linux truncates even then
     assert fs.read("/f") == b""
 
 
@@ -363,7 +378,10 @@ paths = hs.builds(
 )
 targets = hs.builds(
     lambda absolute, parts, slash: ("/" if absolute else "") + "/".join(parts) + ("/" if slash else ""),
-    hs.booleans(), hs.lists(component, min_size=1, max_size=3), hs.booleans())
+    hs.booleans(),
+    hs.lists(component, min_size=1, max_size=3),
+    hs.booleans(),
+)
 ops = hs.one_of(
     hs.tuples(hs.just("write"), paths, hs.binary(max_size=3)),
     hs.tuples(hs.just("append"), paths, hs.binary(max_size=3)),
@@ -423,7 +441,7 @@ def run_host_op(op):
             kind = {st.S_IFREG: "file", st.S_IFDIR: "dir", st.S_IFLNK: "symlink"}[st.S_IFMT(s.st_mode)]
             return (kind, st.S_IMODE(s.st_mode), s.st_size if kind != "dir" else 0, s.st_nlink, s.st_uid)
         if name == "mkdir":
-            os.mkdir(args[0], 0o755)               # MemFS.mkdir's default mode
+            os.mkdir(args[0], 0o755)  # MemFS.mkdir's default mode
             return "ok"
         if name == "link":
             os.link(args[0], args[1], follow_symlinks=False)
@@ -465,8 +483,7 @@ def host_tree(root: str) -> dict:
                 tree[rel] = ("dir", st.S_IMODE(s.st_mode), s.st_uid, s.st_gid, s.st_nlink)
             else:
                 with open(path, "rb") as f:
-                    tree[rel] = ("file", st.S_IMODE(s.st_mode), s.st_uid, s.st_gid, s.st_nlink,
-                                 f.read())
+                    tree[rel] = ("file", st.S_IMODE(s.st_mode), s.st_uid, s.st_gid, s.st_nlink, f.read())
     return tree
 
 
@@ -475,7 +492,7 @@ def run_in_chroot(root: str, sequence) -> list:
     targets and ".." then stay inside the temp dir, as they do in MemFS."""
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:                                   # the child: never returns
+    if pid == 0:  # the child: never returns
         try:
             os.close(read_end)
             os.chroot(root)
@@ -494,8 +511,10 @@ def run_in_chroot(root: str, sequence) -> list:
 
 
 @pytest.mark.linux
-@pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
-                    reason="compares with the real kernel: needs Linux and root (for chroot)")
+@pytest.mark.skipif(
+    sys.platform != "linux" or os.geteuid() != 0,
+    reason="compares with the real kernel: needs Linux and root (for chroot)",
+)
 @given(hs.lists(ops, max_size=30))
 def test_memfs_agrees_with_the_kernel(sequence):
     root = tempfile.mkdtemp(prefix="memfs-oracle-")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import errno
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sim_kernel_helpers import Box, boot, read_all, say
 from stepbox.backends.sim.namespaces import FIRST_DYNAMIC_INODE, INITIAL_INODES
 from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES, NamespaceKind
 from stepbox.core.kernel.processes import MountSpec, SpawnSpec
-
-from sim_kernel_helpers import Box, boot, read_all, say
 
 
 @pytest.fixture
@@ -36,12 +35,12 @@ def test_new_namespaces_get_new_increasing_inodes(k, tmp_path):
     for kind in DEFAULT_CONTAINER_NAMESPACES:
         assert na[kind] != host[kind] and nb[kind] != host[kind]
         assert FIRST_DYNAMIC_INODE <= na[kind] < nb[kind]
-    assert na[NamespaceKind.USER] == host[NamespaceKind.USER]   # not asked for: shared
+    assert na[NamespaceKind.USER] == host[NamespaceKind.USER]  # not asked for: shared
 
 
 def test_hostname_is_per_uts_namespace(k, tmp_path):
     box = Box(k, tmp_path, setup=False)
-    assert k.namespaces.hostname(box.pid) == "sim-host"   # a copy of the parent's
+    assert k.namespaces.hostname(box.pid) == "sim-host"  # a copy of the parent's
     box.handle.sethostname("web1")
     assert k.namespaces.hostname(box.pid) == "web1"
     assert k.namespaces.hostname(1) == "sim-host"
@@ -76,7 +75,7 @@ def test_mounts_in_a_container_do_not_appear_on_the_host(k, tmp_path):
 def test_mount_table_is_copied_lazily_and_then_independent(k, tmp_path):
     box = Box(k, tmp_path, setup=False)
     host_table = k.procs.get(1).ns.mnt.table
-    assert box.proc.ns.mnt.table is host_table           # shared until someone changes it
+    assert box.proc.ns.mnt.table is host_table  # shared until someone changes it
     box.handle.make_mounts_private()
     assert box.proc.ns.mnt.table is not host_table
     assert all(m.shared for m in host_table.mounts.values())
@@ -84,7 +83,7 @@ def test_mount_table_is_copied_lazily_and_then_independent(k, tmp_path):
 
 
 def test_sethostname_needs_cap_sys_admin(k, tmp_path):
-    box = Box(k, tmp_path)          # capabilities dropped to Docker's default set
+    box = Box(k, tmp_path)  # capabilities dropped to Docker's default set
     out = []
 
     def prog(sys):
@@ -121,8 +120,14 @@ def test_sethostname_inside_before_the_drop_changes_only_the_container(k, tmp_pa
 
 def test_user_namespace_maps_ids(k, tmp_path):
     kinds = DEFAULT_CONTAINER_NAMESPACES + (NamespaceKind.USER,)
-    box = Box(k, tmp_path, namespaces=kinds, uid_map=((0, 100000, 65536),),
-              gid_map=((0, 100000, 65536),), setup=False)
+    box = Box(
+        k,
+        tmp_path,
+        namespaces=kinds,
+        uid_map=((0, 100000, 65536),),
+        gid_map=((0, 100000, 65536),),
+        setup=False,
+    )
     seen = {}
 
     def prog(sys):
@@ -134,7 +139,7 @@ def test_user_namespace_maps_ids(k, tmp_path):
     box.handle.make_mounts_private()
     box.handle.mount(MountSpec("proc", "/proc", "proc"), box.rootfs)
     box.handle.pivot_root(box.rootfs)
-    box.proc.uid = box.proc.gid = 100000      # the outside ids of the mapped root
+    box.proc.uid = box.proc.gid = 100000  # the outside ids of the mapped root
     assert box.run(prog).code == 0
     assert seen == {"uid": 0, "gid": 0, "map": ["0", "100000", "65536"]}
 

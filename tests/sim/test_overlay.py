@@ -17,15 +17,13 @@ import errno
 import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
-
 from stepbox.backends.sim.layers import entries_from_tree, tree_from_entries
 from stepbox.backends.sim.memfs import O_RDONLY, O_WRONLY, Inode, InodeKind, MemFS
 from stepbox.backends.sim.overlay import OPAQUE_XATTR, OverlayFS, is_opaque, is_whiteout
 from stepbox.backends.sim.unionfs import SimUnionFS
 from stepbox.core.kernel import EntryKind, LayerEntry
 
-F, D, L, W, H = (EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK, EntryKind.WHITEOUT,
-                 EntryKind.HARDLINK)
+F, D, L, W, H = (EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK, EntryKind.WHITEOUT, EntryKind.HARDLINK)
 
 
 def layer(*entries: LayerEntry) -> MemFS:
@@ -46,11 +44,11 @@ def errno_of(call, *args, **kwargs):
 
 def upper_entries(fs: OverlayFS) -> list[tuple]:
     """The upper layer as (path, kind[, opaque]) -- what a commit would take."""
-    return [(e.path, e.kind.value) + ((True,) if e.opaque else ())
-            for e in entries_from_tree(fs.upper)]
+    return [(e.path, e.kind.value) + ((True,) if e.opaque else ()) for e in entries_from_tree(fs.upper)]
 
 
 # -- lookup -------------------------------------------------------------------------------
+
 
 def test_the_top_most_layer_wins():
     fs = overlay(layer(LayerEntry("f", F, data=b"top")), layer(LayerEntry("f", F, data=b"bottom")))
@@ -60,7 +58,7 @@ def test_the_top_most_layer_wins():
 def test_directories_merge():
     fs = overlay(layer(LayerEntry("d/a", F)), layer(LayerEntry("d/b", F)))
     assert sorted(fs.listdir("/d")) == ["a", "b"]
-    assert fs.stat("/d").nlink == 1           # a merged directory reports nlink 1
+    assert fs.stat("/d").nlink == 1  # a merged directory reports nlink 1
 
 
 def test_a_whiteout_in_a_lower_layer_hides_the_name_below():
@@ -70,17 +68,18 @@ def test_a_whiteout_in_a_lower_layer_hides_the_name_below():
 
 
 def test_an_opaque_directory_hides_everything_below_it():
-    fs = overlay(layer(LayerEntry("d", D, opaque=True), LayerEntry("d/new", F)),
-                 layer(LayerEntry("d/old", F)))
+    fs = overlay(
+        layer(LayerEntry("d", D, opaque=True), LayerEntry("d/new", F)), layer(LayerEntry("d/old", F))
+    )
     assert fs.listdir("/d") == ["new"]
-    assert fs.stat("/d").nlink == 2           # not merged: the real count
+    assert fs.stat("/d").nlink == 2  # not merged: the real count
 
 
 def test_a_file_hides_a_directory_below_and_a_file_below_a_directory_is_ignored():
     fs = overlay(layer(LayerEntry("x", F)), layer(LayerEntry("x/y", F)))
     assert fs.lstat("/x").kind is EntryKind.FILE
     fs = overlay(layer(LayerEntry("x/y", F)), layer(LayerEntry("x", F)), layer(LayerEntry("x/z", F)))
-    assert fs.listdir("/x") == ["y"]          # the lookup stops at the file
+    assert fs.listdir("/x") == ["y"]  # the lookup stops at the file
 
 
 def test_merged_listing_order_is_lowest_layer_then_upper_then_middle():
@@ -107,21 +106,25 @@ def test_but_rmdir_does_not_count_those_whiteouts():
 
 
 def test_symlinks_resolve_in_the_merged_view():
-    fs = overlay(layer(LayerEntry("link", L, link="/etc/hostname")),
-                 layer(LayerEntry("etc/hostname", F, data=b"box")))
+    fs = overlay(
+        layer(LayerEntry("link", L, link="/etc/hostname")), layer(LayerEntry("etc/hostname", F, data=b"box"))
+    )
     assert fs.read("/link") == b"box"
 
 
 # -- copy-up --------------------------------------------------------------------------------
 
+
 def test_writing_a_lower_file_copies_it_up_with_mode_owner_and_parents():
-    lower = layer(LayerEntry("a", D, mode=0o700, uid=5, gid=6),
-                  LayerEntry("a/b", D, mode=0o4711),
-                  LayerEntry("a/b/f", F, mode=0o640, uid=7, data=b"old"))
+    lower = layer(
+        LayerEntry("a", D, mode=0o700, uid=5, gid=6),
+        LayerEntry("a/b", D, mode=0o4711),
+        LayerEntry("a/b/f", F, mode=0o640, uid=7, data=b"old"),
+    )
     fs = overlay(lower)
     fs.write("/a/b/f", b"new", append=True)
     assert fs.read("/a/b/f") == b"oldnew"
-    assert lower.read("/a/b/f") == b"old"     # the lower layer is never written
+    assert lower.read("/a/b/f") == b"old"  # the lower layer is never written
     up = fs.upper
     assert (up.stat("/a").mode, up.stat("/a").uid, up.stat("/a").gid) == (0o700, 5, 6)
     assert up.stat("/a/b").mode == 0o4711
@@ -129,14 +132,17 @@ def test_writing_a_lower_file_copies_it_up_with_mode_owner_and_parents():
     assert upper_entries(fs) == [("a", "dir"), ("a/b", "dir"), ("a/b/f", "file")]
 
 
-@pytest.mark.parametrize("change", [
-    lambda fs: fs.chmod("/f", 0o600),
-    lambda fs: fs.chown("/f", 1, 1),
-    lambda fs: fs.truncate("/f", 0),
-    lambda fs: fs.write("/f", b"", append=True),      # opening for writing is enough
-    lambda fs: fs.link("/f", "/g"),
-    lambda fs: fs.open("/f", O_WRONLY),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda fs: fs.chmod("/f", 0o600),
+        lambda fs: fs.chown("/f", 1, 1),
+        lambda fs: fs.truncate("/f", 0),
+        lambda fs: fs.write("/f", b"", append=True),  # opening for writing is enough
+        lambda fs: fs.link("/f", "/g"),
+        lambda fs: fs.open("/f", O_WRONLY),
+    ],
+)
 def test_every_change_copies_up(change):
     fs = overlay(layer(LayerEntry("f", F, data=b"x")))
     change(fs)
@@ -146,13 +152,18 @@ def test_every_change_copies_up(change):
 def test_a_copy_up_keeps_the_mtime_and_a_truncation_sets_it():
     # docker diff tells a changed file by its mtime: a copy-up alone (chmod
     # to the same mode) must not change it, truncating must.
-    fs = overlay(layer(LayerEntry("f", F, data=b"x", mtime=100), LayerEntry("g", F, data=b"", mtime=100),
-                       LayerEntry("h", F, data=b"", mtime=100)))
+    fs = overlay(
+        layer(
+            LayerEntry("f", F, data=b"x", mtime=100),
+            LayerEntry("g", F, data=b"", mtime=100),
+            LayerEntry("h", F, data=b"", mtime=100),
+        )
+    )
     fs.upper.clock = lambda: 5000.0
     fs.chmod("/f", 0o644)
-    fs.open("/f", O_WRONLY | 0o1000)              # O_TRUNC: always a write
+    fs.open("/f", O_WRONLY | 0o1000)  # O_TRUNC: always a write
     fs.truncate("/g", 3)
-    fs.truncate("/h", 0)                          # the same size: truncate(2) changes no time
+    fs.truncate("/h", 0)  # the same size: truncate(2) changes no time
     times = {e.path: e.mtime for e in entries_from_tree(fs.upper)}
     assert (times["f"], times["g"], times["h"]) == (5000.0, 5000.0, 100)
     fs2 = overlay(layer(LayerEntry("f", F, data=b"x", mtime=100)))
@@ -180,7 +191,7 @@ def test_copy_up_breaks_hard_links_as_with_index_off():
     fs = overlay(layer(LayerEntry("f", F, data=b"one"), LayerEntry("h", H, link="f")))
     assert fs.stat("/f").nlink == 2
     fs.write("/f", b"two")
-    assert fs.read("/h") == b"one"            # the other name keeps the lower inode
+    assert fs.read("/h") == b"one"  # the other name keeps the lower inode
     assert (fs.stat("/f").nlink, fs.stat("/h").nlink) == (1, 2)
 
 
@@ -197,7 +208,7 @@ def test_an_fd_opened_read_only_before_a_copy_up_sees_the_copy():
     fs = overlay(layer(LayerEntry("f", F, data=b"old")))
     reader = fs.open("/f", O_RDONLY)
     fs.write("/f", b"new")
-    assert reader.read_at(0, 10) == b"new"    # Linux >= 4.19
+    assert reader.read_at(0, 10) == b"new"  # Linux >= 4.19
     assert errno_of(reader.write_at, 0, b"x") == errno.EBADF
 
 
@@ -211,6 +222,7 @@ def test_an_fd_follows_the_copy_up_of_its_own_name_not_of_another_hard_link():
 
 
 # -- deleting ----------------------------------------------------------------------------------
+
 
 def test_unlink_of_a_lower_file_leaves_a_whiteout():
     fs = overlay(layer(LayerEntry("d/f", F)))
@@ -252,7 +264,7 @@ def test_rmdir_of_a_merged_dir_that_still_shows_lower_entries_is_enotempty_and_c
 def test_rmdir_after_deleting_the_lower_entries():
     fs = overlay(layer(LayerEntry("d/x", F)))
     fs.unlink("/d/x")
-    fs.rmdir("/d")                             # the upper dir held only a whiteout
+    fs.rmdir("/d")  # the upper dir held only a whiteout
     assert upper_entries(fs) == [("d", "whiteout")]
 
 
@@ -275,10 +287,11 @@ def test_a_file_created_where_a_whiteout_is_replaces_it():
 
 # -- rename -------------------------------------------------------------------------------------------
 
+
 def test_rename_of_a_lower_directory_is_exdev():
     fs = overlay(layer(LayerEntry("d", D), LayerEntry("e/x", F)))
     assert errno_of(fs.rename, "/d", "/n") == errno.EXDEV
-    fs.chmod("/e", 0o755)                      # copied up: now merged, still EXDEV
+    fs.chmod("/e", 0o755)  # copied up: now merged, still EXDEV
     assert errno_of(fs.rename, "/e", "/n") == errno.EXDEV
 
 
@@ -289,7 +302,7 @@ def test_rename_error_order_vfs_errors_then_exdev_then_enotempty():
     assert errno_of(fs.rename, "/d", "/full") == errno.EXDEV
     fs.mkdir("/u")
     assert errno_of(fs.rename, "/u", "/full") == errno.ENOTEMPTY
-    assert upper_entries(fs) == [("u", "dir")]       # no copy-up on a failed rename
+    assert upper_entries(fs) == [("u", "dir")]  # no copy-up on a failed rename
 
 
 def test_rename_of_a_lower_file_copies_up_and_whiteouts_the_source():
@@ -321,9 +334,13 @@ def test_an_upper_directory_moved_into_a_merged_directory_becomes_opaque():
     fs.mkdir("/n2")
     fs.rename("/n2", "/x/n2")
     fs.mkdir("/n3")
-    fs.rename("/n3", "/t")                     # over an empty merged dir
-    assert upper_entries(fs) == [("fresh", "dir", True), ("t", "dir", True), ("x", "dir"),
-                                 ("x/n2", "dir", True)]
+    fs.rename("/n3", "/t")  # over an empty merged dir
+    assert upper_entries(fs) == [
+        ("fresh", "dir", True),
+        ("t", "dir", True),
+        ("x", "dir"),
+        ("x/n2", "dir", True),
+    ]
 
 
 def test_renaming_an_opaque_dir_that_hides_a_lower_one_leaves_a_whiteout():
@@ -344,6 +361,7 @@ def test_a_directory_in_a_pure_upper_parent_moves_plainly():
 
 
 # -- the VFS extras ---------------------------------------------------------------------------------------
+
 
 def test_open_for_writing_returns_the_upper_inode():
     fs = overlay(layer(LayerEntry("f", F, data=b"abc")))
@@ -371,13 +389,21 @@ def test_private_overlay_xattrs_are_hidden_in_the_merged_view():
 
 NAMES = ["a", "b", "c"]
 rel_paths = hs.lists(hs.sampled_from(NAMES), min_size=1, max_size=3).map("/".join)
-targets = hs.builds(lambda absolute, parts: ("/" if absolute else "") + "/".join(parts),
-                    hs.booleans(), hs.lists(hs.sampled_from(NAMES + [".."]), min_size=1, max_size=3))
+targets = hs.builds(
+    lambda absolute, parts: ("/" if absolute else "") + "/".join(parts),
+    hs.booleans(),
+    hs.lists(hs.sampled_from(NAMES + [".."]), min_size=1, max_size=3),
+)
 raw_entries = hs.one_of(
-    hs.builds(LayerEntry, rel_paths, hs.just(F), mode=hs.sampled_from([0o644, 0o4755]),
-              uid=hs.sampled_from([0, 1]), data=hs.binary(max_size=3)),
-    hs.builds(LayerEntry, rel_paths, hs.just(D), mode=hs.sampled_from([0o755, 0o700]),
-              opaque=hs.booleans()),
+    hs.builds(
+        LayerEntry,
+        rel_paths,
+        hs.just(F),
+        mode=hs.sampled_from([0o644, 0o4755]),
+        uid=hs.sampled_from([0, 1]),
+        data=hs.binary(max_size=3),
+    ),
+    hs.builds(LayerEntry, rel_paths, hs.just(D), mode=hs.sampled_from([0o755, 0o700]), opaque=hs.booleans()),
     hs.builds(LayerEntry, rel_paths, hs.just(D)),
     hs.builds(LayerEntry, rel_paths, hs.just(L), link=targets),
     hs.builds(LayerEntry, rel_paths, hs.just(W), mode=hs.just(0)),
@@ -393,8 +419,10 @@ def well_formed(entries: list[LayerEntry]) -> list[LayerEntry]:
     for path in sorted(last):
         e = last[path]
         parts = path.split("/")
-        if any(kept.get("/".join(parts[:i]), e).kind not in (D,) and "/".join(parts[:i]) in kept
-               for i in range(1, len(parts))):
+        if any(
+            kept.get("/".join(parts[:i]), e).kind not in (D,) and "/".join(parts[:i]) in kept
+            for i in range(1, len(parts))
+        ):
             continue
         if e.kind is H and (e.link not in kept or kept[e.link].kind is not F):
             continue
@@ -404,8 +432,11 @@ def well_formed(entries: list[LayerEntry]) -> list[LayerEntry]:
 
 stacks = hs.lists(hs.lists(raw_entries, max_size=10).map(well_formed), min_size=1, max_size=3)
 component = hs.sampled_from(NAMES * 6 + [".", ".."])
-paths = hs.builds(lambda parts, slash: "/" + "/".join(parts) + ("/" if slash else ""),
-                  hs.lists(component, min_size=1, max_size=3), hs.sampled_from([False] * 7 + [True]))
+paths = hs.builds(
+    lambda parts, slash: "/" + "/".join(parts) + ("/" if slash else ""),
+    hs.lists(component, min_size=1, max_size=3),
+    hs.sampled_from([False] * 7 + [True]),
+)
 ops = hs.one_of(
     hs.tuples(hs.just("write"), paths, hs.binary(max_size=3)),
     hs.tuples(hs.just("append"), paths, hs.binary(max_size=3)),
@@ -435,10 +466,14 @@ class Model:
 
     def __init__(self, layers: list[MemFS]) -> None:
         view: dict[str, Inode] = {}
-        for fs in reversed(layers):                       # bottom first
+        for fs in reversed(layers):  # bottom first
             for path, node in fs.walk():
-                if is_whiteout(node) or node.kind is not InodeKind.DIR or is_opaque(node) \
-                        or (path in view and view[path].kind is not InodeKind.DIR):
+                if (
+                    is_whiteout(node)
+                    or node.kind is not InodeKind.DIR
+                    or is_opaque(node)
+                    or (path in view and view[path].kind is not InodeKind.DIR)
+                ):
                     for p in [p for p in view if p == path or p.startswith(path + "/")]:
                         del view[p]
                 if is_whiteout(node):
@@ -454,7 +489,7 @@ class Model:
             parent = self.fs.lookup(parent_path or "/", follow=False)
             self.fs._attach(parent, name, view[path])
         self.lower_dirs = {id(n) for n in view.values() if n.kind is InodeKind.DIR}
-        self.keep = list(view.values())                   # ids stay unique while we live
+        self.keep = list(view.values())  # ids stay unique while we live
 
     def rename(self, src: str, dst: str) -> None:
         trial = MemFS()
@@ -473,7 +508,7 @@ class Model:
             except OSError:
                 target = None
             if failure is None and target is node:
-                return                                      # rename onto itself
+                return  # rename onto itself
             if failure is None or not self._contains(target, node):
                 raise OSError(errno.EXDEV, "lower directory")
         if failure is not None:
@@ -482,14 +517,14 @@ class Model:
 
     def _clone_root(self) -> Inode:
         import copy
+
         return copy.deepcopy(self.fs.root)
 
     @staticmethod
     def _contains(directory: Inode | None, node: Inode) -> bool:
         if directory is None or directory.kind is not InodeKind.DIR:
             return False
-        return any(child is node or Model._contains(child, node)
-                   for child in directory.data.values())
+        return any(child is node or Model._contains(child, node) for child in directory.data.values())
 
     def __getattr__(self, name):
         return getattr(self.fs, name)
@@ -502,8 +537,9 @@ def run_op(fs, op):
             fs.write(args[0], args[1], append=True)
             return "ok"
         if name == "listdir":
-            return sorted(n for n in fs.listdir(args[0])
-                          if fs.exists(args[0].rstrip("/") + "/" + n))   # whiteout ghosts: see above
+            return sorted(
+                n for n in fs.listdir(args[0]) if fs.exists(args[0].rstrip("/") + "/" + n)
+            )  # whiteout ghosts: see above
         result = getattr(fs, name)(*args)
         return "ok" if result is None else result
     except OSError as e:

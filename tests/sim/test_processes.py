@@ -6,13 +6,12 @@ import os
 import signal
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sim_kernel_helpers import Box, boot, say
 from stepbox.backends.sim.namespaces import RESERVED_PIDS, PidNamespace
 from stepbox.core.kernel.errors import ExecFailed
 from stepbox.core.kernel.processes import ExitStatus
-
-from sim_kernel_helpers import Box, boot, say
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def test_first_process_of_a_new_pid_namespace_is_pid_1(k, tmp_path):
 
     assert k.namespaces.pid_in_namespace(box.pid) == 1
     assert box.run(prog) == ExitStatus(0)
-    assert seen == {"pid": 1, "ppid": 0}          # its parent is outside the namespace
+    assert seen == {"pid": 1, "ppid": 0}  # its parent is outside the namespace
     assert box.proc.nspids[-1] == 1 and box.proc.nspids[0] == box.pid > 1
 
 
@@ -68,9 +67,9 @@ def test_pid_numbers_increase_and_are_not_reused_at_once(k):
     first = ns.alloc_pid()
     ns.tasks[first] = object()
     second = ns.alloc_pid()
-    del ns.tasks[first]                      # the first one is free again...
+    del ns.tasks[first]  # the first one is free again...
     third = ns.alloc_pid()
-    assert (first, second, third) == (1, 2, 3)   # ...but not handed out again yet
+    assert (first, second, third) == (1, 2, 3)  # ...but not handed out again yet
 
 
 def test_pid_allocation_wraps_at_pid_max_to_reserved_pids():
@@ -78,7 +77,7 @@ def test_pid_allocation_wraps_at_pid_max_to_reserved_pids():
     ns.last_pid = RESERVED_PIDS + 3
     ns.tasks[RESERVED_PIDS] = object()
     assert ns.alloc_pid() == RESERVED_PIDS + 4
-    assert ns.alloc_pid() == RESERVED_PIDS + 1   # wrapped, skipping the one in use
+    assert ns.alloc_pid() == RESERVED_PIDS + 1  # wrapped, skipping the one in use
 
 
 def test_zombie_until_reaped(k, tmp_path):
@@ -117,12 +116,12 @@ def test_orphans_are_reparented_to_the_namespace_init(k, tmp_path):
 
     def child(sys):
         sys.fork(grandchild)
-        return 0                                  # exits at once: grandchild is orphaned
+        return 0  # exits at once: grandchild is orphaned
         yield
 
     def init(sys):
         yield from sys.waitpid(sys.fork(child))
-        res = yield from sys.waitpid(-1)          # the orphan is now init's child
+        res = yield from sys.waitpid(-1)  # the orphan is now init's child
         seen.append(res.pid)
         return 0
 
@@ -159,7 +158,7 @@ def test_sigterm_from_the_host_is_ignored_by_an_init_without_handler(k, tmp_path
 
     h = box.exec(init)
     h.signal(signal.SIGTERM)
-    assert h.wait(timeout=10) is None              # docker stop's 10 seconds run out
+    assert h.wait(timeout=10) is None  # docker stop's 10 seconds run out
     h.signal(signal.SIGKILL)
     assert h.wait() == ExitStatus(137, signal.SIGKILL)
 
@@ -225,7 +224,7 @@ def test_handlers_and_sig_ign(k, tmp_path):
     def init(sys):
         sys.signal(signal.SIGUSR1, got.append)
         sys.signal(signal.SIGUSR2, signal.SIG_IGN)
-        sys.kill(sys.getpid(), signal.SIGUSR1)      # PID 1 may signal itself if it handles it
+        sys.kill(sys.getpid(), signal.SIGUSR1)  # PID 1 may signal itself if it handles it
         sys.kill(sys.getpid(), signal.SIGUSR2)
         with pytest.raises(OSError):
             sys.signal(signal.SIGKILL, signal.SIG_IGN)
@@ -252,7 +251,7 @@ def test_stop_and_continue(k, tmp_path):
         sys.kill(pid, signal.SIGSTOP)
         before = len(ticks)
         yield from sys.sleep(10)
-        assert len(ticks) == before               # no progress while stopped
+        assert len(ticks) == before  # no progress while stopped
         sys.kill(pid, signal.SIGCONT)
         yield from sys.waitpid(pid)
         return 0
@@ -300,7 +299,7 @@ def test_execve_replaces_the_program_and_runs_scripts(k, tmp_path):
 
     def init(sys):
         yield from sys.execve("/bin/script", ["script", "a"], {"K": "v"})
-        return 1                                   # never reached
+        return 1  # never reached
 
     assert box.run(init) == ExitStatus(9)
     assert box.stdout() == "interp /bin/interp -x /bin/script a\n"
@@ -339,7 +338,7 @@ def test_waitpid_errors_and_wnohang(k, tmp_path):
         except ChildProcessError:
             out.append("ECHILD")
         pid = sys.fork(child)
-        out.append((yield from sys.waitpid(pid, 1)))       # WNOHANG
+        out.append((yield from sys.waitpid(pid, 1)))  # WNOHANG
         res = yield from sys.waitpid(pid)
         out.append(res.pid)
         return 0
@@ -382,17 +381,22 @@ def test_exec_in_joins_namespaces_and_cgroup(k, tmp_path):
 
     box.exec(init)
     box.install("/bin/probe", probe)
-    h = k.processes.exec_in(box.pid, ["probe"], {"PATH": "/bin"}, "/",
-                            stdio=__import__("stepbox.core.kernel.processes", fromlist=["Stdio"])
-                            .Stdio(str(tmp_path / "o"), str(tmp_path / "e")))
+    h = k.processes.exec_in(
+        box.pid,
+        ["probe"],
+        {"PATH": "/bin"},
+        "/",
+        stdio=__import__("stepbox.core.kernel.processes", fromlist=["Stdio"]).Stdio(
+            str(tmp_path / "o"), str(tmp_path / "e")
+        ),
+    )
     assert h.wait() == ExitStatus(0)
     assert seen == {"pid": 2, "host": box.name}
     assert h.proc.ns is box.proc.ns and h.proc.pidns is box.proc.pidns
     assert h.proc.cgroup is box.proc.cgroup
 
 
-fork_trees = st.recursive(st.just(()), lambda kids: st.lists(kids, max_size=3).map(tuple),
-                          max_leaves=12)
+fork_trees = st.recursive(st.just(()), lambda kids: st.lists(kids, max_size=3).map(tuple), max_leaves=12)
 
 
 @settings()
@@ -411,12 +415,13 @@ def test_any_fork_tree_ends_with_every_process_reaped(tree, exit_codes, tmp_path
             for _ in children:
                 yield from sys.waitpid(-1)
             return next(codes)
+
         return prog
 
     status = box.run(make(tree))
     assert status.signal is None
-    assert len(seen_pids) == len(set(seen_pids))            # PIDs are unique
-    assert [p.pid for p in k.procs.all()] == [1]            # only the host's init remains
+    assert len(seen_pids) == len(set(seen_pids))  # PIDs are unique
+    assert [p.pid for p in k.procs.all()] == [1]  # only the host's init remains
     assert k.cgroups.stats(box.cgroup).pids_current == 0
 
 
@@ -434,14 +439,22 @@ def test_a_lifecycle_is_traced_with_the_syscalls_linux_would_make(k, tmp_path):
     order = ["clone", "sethostname", "mount", "pivot_root", "umount2", "ioctl", "capset", "execve"]
     positions = [calls.index(c) for c in order]
     assert positions == sorted(positions)
-    assert any(o.startswith("clone(CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|"
-                            "CLONE_NEWPID|CLONE_NEWNET|SIGCHLD") for o in ops)
+    assert any(
+        o.startswith(
+            "clone(CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID|CLONE_NEWNET|SIGCHLD"
+        )
+        for o in ops
+    )
     assert f'sethostname("{box.name}", {len(box.name)})' in ops
-    assert any(o.startswith('mount("proc", "/var/lib/stepbox/test/') and
-               o.endswith('/merged/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)')
-               for o in ops)
-    assert "capset({version=_LINUX_CAPABILITY_VERSION_3}, {effective=0xa80425fb, " \
-           "permitted=0xa80425fb, inheritable=0})" in ops
+    assert any(
+        o.startswith('mount("proc", "/var/lib/stepbox/test/')
+        and o.endswith('/merged/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)')
+        for o in ops
+    )
+    assert (
+        "capset({version=_LINUX_CAPABILITY_VERSION_3}, {effective=0xa80425fb, "
+        "permitted=0xa80425fb, inheritable=0})" in ops
+    )
 
 
 def test_busybox_is_the_hosts_static_binary_or_the_stand_in(k):
@@ -449,12 +462,14 @@ def test_busybox_is_the_hosts_static_binary_or_the_stand_in(k):
     assert found is not None
     data, applets = found
     from stepbox.backends.sim.userland import find_program
+
     assert find_program(data, "sh") is not None
     assert "sh" in applets and "ls" in applets
 
 
 def test_create_kernel_with_a_state_dir(tmp_path):
     from stepbox.backends.sim import create_kernel
+
     k = create_kernel(str(tmp_path))
     assert k.name == "sim" and k.namespaces.hostname(1) == "sim-host"
     assert [p.pid for p in k.processes.list()] == [1]
@@ -468,8 +483,8 @@ def test_signal_after_exit_is_a_no_op_and_the_status_stays(k, tmp_path):
         yield
 
     assert box.run(prog) == ExitStatus(4)
-    assert not k.processes.exists(box.pid)        # the host's init reaped it at once
-    box.handle.signal(signal.SIGKILL)             # an undo step: still fine
+    assert not k.processes.exists(box.pid)  # the host's init reaped it at once
+    box.handle.signal(signal.SIGKILL)  # an undo step: still fine
     assert box.handle.wait() == ExitStatus(4)
 
 
@@ -484,7 +499,7 @@ def test_path_search_skips_missing_and_unexecutable_candidates(k, tmp_path):
     data = __import__("sim_kernel_helpers").program(k, prog)
     box.fs.mkdir("/usr")
     box.fs.mkdir("/usr/bin")
-    box.fs.write("/usr/bin/tool", data, mode=0o644)      # found first, but not executable
+    box.fs.write("/usr/bin/tool", data, mode=0o644)  # found first, but not executable
     box.fs.write("/bin/tool", data, mode=0o755)
     box.handle.exec(["tool"], {"PATH": "/nope/deeper:/usr/local/bin:/usr/bin:/bin"})
     assert box.handle.wait() == ExitStatus(0)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from stepbox.core.kernel.namespaces import NamespaceKind
-
 from sim_kernel_helpers import Box, boot, read_all
+from stepbox.core.kernel.namespaces import NamespaceKind
 
 
 @pytest.fixture
@@ -34,8 +32,7 @@ def read_in(box, paths, fn=None):
 
 
 def status_fields(text):
-    return {key: value.strip() for key, _, value in
-            (line.partition(":") for line in text.splitlines())}
+    return {key: value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())}
 
 
 def test_listing_proc_shows_only_the_containers_pids(k, tmp_path):
@@ -46,6 +43,7 @@ def test_listing_proc_shows_only_the_containers_pids(k, tmp_path):
         def child(csys):
             yield from csys.sleep(5)
             return 0
+
         sys.fork(child)
         names.extend(sys.listdir("/proc"))
         names.append(sys.readlink("/proc/self"))
@@ -67,15 +65,15 @@ def test_status_of_a_container_process(k, tmp_path):
     assert f["State"] == "R (running)"
     assert (f["Pid"], f["PPid"], f["NSpid"], f["Tgid"]) == ("1", "0", "1", "1")
     assert f["Uid"].split() == ["0"] * 4
-    assert f["CapEff"] == "00000000a80425fb"          # Docker's default set
+    assert f["CapEff"] == "00000000a80425fb"  # Docker's default set
     assert f["CapBnd"] == "00000000a80425fb"
     assert f["NoNewPrivs"] == "1"
-    assert text.splitlines()[0] == "Name:\tprog"       # tab-separated like the kernel's
+    assert text.splitlines()[0] == "Name:\tprog"  # tab-separated like the kernel's
 
 
 def test_host_view_shows_every_pid_level(k, tmp_path):
     box = Box(k, tmp_path)
-    host = Box(k, tmp_path, namespaces=(), setup=False)    # a process on the host
+    host = Box(k, tmp_path, namespaces=(), setup=False)  # a process on the host
     seen = {}
 
     def prog(sys):
@@ -121,7 +119,8 @@ def test_cgroup_file_inside_the_cgroup_namespace(k, tmp_path):
 def test_cgroup_file_seen_from_the_host(k, tmp_path):
     box = Box(k, tmp_path, setup=False)
     from stepbox.backends.sim.procfs import ProcFS
-    fs = ProcFS(k, k.init_pidns)               # the host's /proc, read by the engine
+
+    fs = ProcFS(k, k.init_pidns)  # the host's /proc, read by the engine
     assert fs.read(f"/{box.pid}/cgroup") == f"0::/{box.cgroup}\n".encode()
 
 
@@ -197,13 +196,13 @@ def test_proc_is_read_only_for_new_files(k, tmp_path):
             sys.open("/proc/newfile", os.O_WRONLY | os.O_CREAT)
         except OSError as e:
             errs.append(e.errno)
-        fd = sys.open("/proc/1/status", os.O_WRONLY)   # root may open it...
+        fd = sys.open("/proc/1/status", os.O_WRONLY)  # root may open it...
         try:
-            sys.write(fd, b"x")                          # ...but not change it
+            sys.write(fd, b"x")  # ...but not change it
         except OSError as e:
             errs.append(e.errno)
         return 0
         yield
 
     box.run(prog)
-    assert errs == [2, 13]                 # ENOENT as on Linux; then EACCES
+    assert errs == [2, 13]  # ENOENT as on Linux; then EACCES

@@ -6,11 +6,9 @@ import signal
 import time
 
 import pytest
-
+from sim_kernel_helpers import Box, boot, say
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.processes import ExitStatus
-
-from sim_kernel_helpers import Box, boot, say
 
 
 @pytest.fixture
@@ -39,6 +37,7 @@ def test_sleepers_wake_in_deadline_order(k, tmp_path):
             yield from sys.sleep(seconds)
             say(sys, tag)
             return 0
+
         return prog
 
     def init(sys):
@@ -63,6 +62,7 @@ def _interleaving(tmp_path):
                 say(sys, f"{tag}{i} ")
                 yield from sys.sched_yield()
             return 0
+
         return prog
 
     def init(sys):
@@ -106,7 +106,7 @@ def test_sleep_infinity_waited_forever_is_a_deadlock(k, tmp_path):
     t = time.monotonic()
     with pytest.raises(KernelError, match="deadlock"):
         h.wait()
-    assert time.monotonic() - t < 60           # it did not actually wait (sanity, not timing)
+    assert time.monotonic() - t < 60  # it did not actually wait (sanity, not timing)
     assert h.wait(timeout=1) is None
 
 
@@ -142,7 +142,7 @@ def test_a_handled_signal_interrupts_a_blocking_call(k, tmp_path):
 
     h = box.exec(init)
     h.wait(timeout=1)
-    h.signal(signal.SIGUSR1)                     # init has a handler: delivered
+    h.signal(signal.SIGUSR1)  # init has a handler: delivered
     assert h.wait() == ExitStatus(0)
     assert seen == [signal.SIGUSR1, "EINTR"]
 
@@ -193,6 +193,7 @@ def test_exit_from_anywhere_and_exit_status_masking(k, tmp_path):
         def deep():
             sys.exit(300)
             yield
+
         yield from deep()
         return 1
 
@@ -205,9 +206,10 @@ def test_burning_processes_share_the_cpu_by_time_slices(k, tmp_path):
     def burner(tag):
         def prog(sys):
             for _ in range(3):
-                yield from sys.burn(4000)            # one time slice each
+                yield from sys.burn(4000)  # one time slice each
                 say(sys, tag)
             return 0
+
         return prog
 
     def init(sys):

@@ -9,13 +9,11 @@ import os
 import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
-
 from stepbox.backends.sim.unionfs import SimUnionFS
 from stepbox.core.kernel import EntryKind, LayerEntry, Tracer, UnionMount
 from stepbox.core.kernel.errors import KernelError
 
-F, D, L, W, H = (EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK, EntryKind.WHITEOUT,
-                 EntryKind.HARDLINK)
+F, D, L, W, H = (EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK, EntryKind.WHITEOUT, EntryKind.HARDLINK)
 
 BASE = [
     LayerEntry("bin", D, mode=0o755),
@@ -53,10 +51,22 @@ def union() -> SimUnionFS:
 
 # -- layers ------------------------------------------------------------------------------------
 
+
 def test_import_then_changes_gives_the_changeset_back_sorted_parents_first(union):
     got = list(union.changes("base"))
-    assert [e.path for e in got] == ["bin", "bin/ash", "bin/sh", "etc", "etc/motd",
-                                     "etc/passwd", "lib", "tmp", "usr", "usr/lib", "usr/lib/x"]
+    assert [e.path for e in got] == [
+        "bin",
+        "bin/ash",
+        "bin/sh",
+        "etc",
+        "etc/motd",
+        "etc/passwd",
+        "lib",
+        "tmp",
+        "usr",
+        "usr/lib",
+        "usr/lib/x",
+    ]
     # The first name in sorted order holds the data, the later ones link to it.
     assert (got[1].kind, got[1].data) == (F, b"#!sh")
     assert (got[2].kind, got[2].link) == (H, "bin/ash")
@@ -84,8 +94,14 @@ def test_import_is_atomic_and_refuses_bad_entries():
 
 def test_import_makes_missing_parents_and_later_entries_replace_earlier_ones():
     union = SimUnionFS()
-    union.import_layer("l", [LayerEntry("a/b/c", F, data=b"1"), LayerEntry("a/b/c", F, data=b"2"),
-                             LayerEntry("a", D, mode=0o700)])
+    union.import_layer(
+        "l",
+        [
+            LayerEntry("a/b/c", F, data=b"1"),
+            LayerEntry("a/b/c", F, data=b"2"),
+            LayerEntry("a", D, mode=0o700),
+        ],
+    )
     files = union.layer_files("l")
     assert files.read("/a/b/c") == b"2" and files.stat("/a").mode == 0o700
 
@@ -125,18 +141,22 @@ def test_remove_layer_is_idempotent(union):
 
 # -- mounts -------------------------------------------------------------------------------------------
 
+
 def test_mount_shape_and_merged_view(union):
     union.create_layer("rw")
     mount = union.mount(["top", "base"], "rw", "c1")
     assert mount == UnionMount(
-        target="/var/lib/stepbox/overlay/mounts/c1/merged", lowers=("top", "base"), upper="rw",
+        target="/var/lib/stepbox/overlay/mounts/c1/merged",
+        lowers=("top", "base"),
+        upper="rw",
         options="rw,relatime,lowerdir=/var/lib/stepbox/overlay/layers/top/diff:"
-                "/var/lib/stepbox/overlay/layers/base/diff,upperdir=/var/lib/stepbox/overlay/layers/rw/diff,"
-                "workdir=/var/lib/stepbox/overlay/mounts/c1/work")
+        "/var/lib/stepbox/overlay/layers/base/diff,upperdir=/var/lib/stepbox/overlay/layers/rw/diff,"
+        "workdir=/var/lib/stepbox/overlay/mounts/c1/work",
+    )
     fs = union.merged(mount)
-    assert sorted(fs.listdir("/etc")) == ["passwd"]          # motd is whited out
-    assert fs.listdir("/usr/lib") == ["y"]                   # opaque
-    assert fs.listdir("/lib") == ["y"]                       # the symlink resolves in the merge
+    assert sorted(fs.listdir("/etc")) == ["passwd"]  # motd is whited out
+    assert fs.listdir("/usr/lib") == ["y"]  # opaque
+    assert fs.listdir("/lib") == ["y"]  # the symlink resolves in the merge
     assert union.mounted() == [mount]
 
 
@@ -147,10 +167,14 @@ def test_writes_land_in_the_upper_layer_only(union):
     fs.unlink("/bin/sh")
     fs.mkdir("/new")
     assert [(e.path, e.kind.value) for e in union.changes("rw")] == [
-        ("bin", "dir"), ("bin/sh", "whiteout"), ("etc", "dir"), ("etc/passwd", "file"),
-        ("new", "dir")]
+        ("bin", "dir"),
+        ("bin/sh", "whiteout"),
+        ("etc", "dir"),
+        ("etc/passwd", "file"),
+        ("new", "dir"),
+    ]
     assert union.layer_files("base").read("/etc/passwd") == b"root:x:0:0\n"
-    assert fs.read("/bin/ash") == b"#!sh"                    # the other hard link stays
+    assert fs.read("/bin/ash") == b"#!sh"  # the other hard link stays
 
 
 def test_unmount_is_idempotent_and_merged_needs_a_mount(union):
@@ -167,16 +191,16 @@ def test_unmount_is_idempotent_and_merged_needs_a_mount(union):
 def test_mount_refusals(union):
     union.create_layer("rw")
     with pytest.raises(OSError) as e:
-        union.mount([], "rw", "c1")                          # overlayfs needs a lowerdir
+        union.mount([], "rw", "c1")  # overlayfs needs a lowerdir
     assert e.value.errno == errno.EINVAL
     union.mount(["base"], "rw", "c1")
     with pytest.raises(OSError) as e:
-        union.mount(["base"], "rw", "c2")                    # upperdir in use
+        union.mount(["base"], "rw", "c2")  # upperdir in use
     assert e.value.errno == errno.EBUSY
     with pytest.raises(FileNotFoundError):
         union.mount(["nope"], "top", "c3")
     union.create_layer("rw2")
-    for stack in (["base", "rw2"], ["base", "base"]):        # "conflicting lowerdir path"
+    for stack in (["base", "rw2"], ["base", "base"]):  # "conflicting lowerdir path"
         with pytest.raises(OSError) as e:
             union.mount(stack, "rw2", "c4")
         assert e.value.errno == errno.ELOOP
@@ -192,7 +216,9 @@ def test_kernel_operations_are_traced_with_the_linux_names(union):
     calls = [op.call for op in union.tracer.since(mark)]
     assert calls == ["import_layer", "setxattr", "mknod", "mkdir", "mount", "umount2"]
     mount_op = union.tracer.since(mark)[4]
-    assert mount_op.detail.startswith('"overlay", "/var/lib/stepbox/overlay/mounts/c1/merged", "overlay", 0, "lowerdir=')
+    assert mount_op.detail.startswith(
+        '"overlay", "/var/lib/stepbox/overlay/mounts/c1/merged", "overlay", 0, "lowerdir='
+    )
 
 
 def test_many_lifecycles_leave_nothing_behind():
@@ -210,6 +236,7 @@ def test_many_lifecycles_leave_nothing_behind():
 
 # -- persistence --------------------------------------------------------------------------------------------
 
+
 def test_layers_persist_for_the_next_program(tmp_path):
     state = str(tmp_path)
     first = SimUnionFS(state_dir=state)
@@ -218,14 +245,18 @@ def test_layers_persist_for_the_next_program(tmp_path):
     fs = first.merged(mount := first.mount(["sha256:abc"], "rw", "c1"))
     fs.write("/etc/motd", b"changed")
     fs.unlink("/bin/sh")
-    first.unmount(mount)                                     # writes the upper back
+    first.unmount(mount)  # writes the upper back
 
     second = SimUnionFS(state_dir=state)
     assert second.layers() == ["rw", "sha256:abc"]
-    assert second._layers == {}                              # nothing read yet: lazy
+    assert second._layers == {}  # nothing read yet: lazy
     assert strip(second.changes("sha256:abc")) == strip(first.changes("sha256:abc"))
     assert [(e.path, e.kind.value) for e in second.changes("rw")] == [
-        ("bin", "dir"), ("bin/sh", "whiteout"), ("etc", "dir"), ("etc/motd", "file")]
+        ("bin", "dir"),
+        ("bin/sh", "whiteout"),
+        ("etc", "dir"),
+        ("etc/motd", "file"),
+    ]
     second.remove_layer("rw")
     assert SimUnionFS(state_dir=state).layers() == ["sha256:abc"]
 
@@ -239,8 +270,9 @@ def test_sync_writes_writable_layers_back(tmp_path):
 
 
 def test_hard_links_and_opaque_dirs_survive_persistence(tmp_path):
-    SimUnionFS(state_dir=str(tmp_path)).import_layer("top", TOP + [LayerEntry("f", F),
-                                                                  LayerEntry("g", H, link="f")])
+    SimUnionFS(state_dir=str(tmp_path)).import_layer(
+        "top", TOP + [LayerEntry("f", F), LayerEntry("g", H, link="f")]
+    )
     again = SimUnionFS(state_dir=str(tmp_path))
     entries = {e.path: e for e in again.changes("top")}
     assert entries["g"].kind is H and entries["usr/lib"].opaque and entries["etc/motd"].kind is W
@@ -251,8 +283,7 @@ def test_odd_layer_ids_are_safe_file_names(tmp_path):
     for odd in ["..", ".", ".tmp-x", "a/b", "sha256:00"]:
         union.create_layer(odd)
     assert all("/" not in n and not n.startswith(".") for n in os.listdir(tmp_path / "layers"))
-    assert SimUnionFS(state_dir=str(tmp_path)).layers() == sorted(["..", ".", ".tmp-x", "a/b",
-                                                                   "sha256:00"])
+    assert SimUnionFS(state_dir=str(tmp_path)).layers() == sorted(["..", ".", ".tmp-x", "a/b", "sha256:00"])
 
 
 def test_an_unreadable_layer_file_is_a_clear_error(tmp_path):
@@ -285,14 +316,22 @@ def test_without_a_state_dir_nothing_touches_the_disk(tmp_path, monkeypatch):
 # -- round trip property ----------------------------------------------------------------------------------
 
 names = hs.lists(hs.sampled_from(["a", "b", "c"]), min_size=1, max_size=3).map("/".join)
-entries = hs.lists(hs.one_of(
-    hs.builds(LayerEntry, names, hs.just(F), mode=hs.sampled_from([0o644, 0o4755, 0o600]),
-              uid=hs.integers(0, 3), data=hs.binary(max_size=4)),
-    hs.builds(LayerEntry, names, hs.just(D), mode=hs.sampled_from([0o755, 0o1777]),
-              opaque=hs.booleans()),
-    hs.builds(LayerEntry, names, hs.just(L), link=names),
-    hs.builds(LayerEntry, names, hs.just(W), mode=hs.just(0)),
-), max_size=12)
+entries = hs.lists(
+    hs.one_of(
+        hs.builds(
+            LayerEntry,
+            names,
+            hs.just(F),
+            mode=hs.sampled_from([0o644, 0o4755, 0o600]),
+            uid=hs.integers(0, 3),
+            data=hs.binary(max_size=4),
+        ),
+        hs.builds(LayerEntry, names, hs.just(D), mode=hs.sampled_from([0o755, 0o1777]), opaque=hs.booleans()),
+        hs.builds(LayerEntry, names, hs.just(L), link=names),
+        hs.builds(LayerEntry, names, hs.just(W), mode=hs.just(0)),
+    ),
+    max_size=12,
+)
 
 
 @given(entries)
@@ -301,7 +340,7 @@ def test_changes_of_an_imported_layer_reimport_to_the_same_changes(layer):
     try:
         union.import_layer("a", layer)
     except KernelError:
-        return                                   # e.g. an entry below a file: refused whole
+        return  # e.g. an entry below a file: refused whole
     once = list(union.changes("a"))
     union.import_layer("b", once)
     assert list(union.changes("b")) == once
@@ -310,10 +349,12 @@ def test_changes_of_an_imported_layer_reimport_to_the_same_changes(layer):
 def test_writable_layers_are_written_back_when_the_program_exits(tmp_path):
     import subprocess
     import sys
+
     program = (
         "from stepbox.backends.sim.unionfs import SimUnionFS\n"
         f"u = SimUnionFS(state_dir={str(tmp_path)!r})\n"
         "u.create_layer('init')\n"
-        "u.layer_files('init').write('/hostname', b'box')\n")
+        "u.layer_files('init').write('/hostname', b'box')\n"
+    )
     subprocess.run([sys.executable, "-c", program], check=True)
     assert SimUnionFS(state_dir=str(tmp_path)).layer_files("init").read("/hostname") == b"box"

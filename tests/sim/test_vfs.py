@@ -7,11 +7,10 @@ import os
 import signal
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
-from stepbox.core.kernel.processes import ExitStatus, MountSpec
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sim_kernel_helpers import Box, boot, program, read_all
+from stepbox.core.kernel.processes import ExitStatus, MountSpec
 
 
 @pytest.fixture
@@ -64,10 +63,10 @@ def test_after_pivot_root_no_path_leads_back_to_the_host(k, tmp_path):
 def test_pivot_root_needs_a_mount_point_and_private_mounts(k, tmp_path):
     box = Box(k, tmp_path, setup=False)
     with pytest.raises(OSError) as err:
-        box.handle.pivot_root(box.rootfs)          # mounts are still shared
+        box.handle.pivot_root(box.rootfs)  # mounts are still shared
     assert err.value.errno == errno.EINVAL
     box.handle.make_mounts_private()
-    with pytest.raises(OSError) as err:           # the syscall: not a mount point
+    with pytest.raises(OSError) as err:  # the syscall: not a mount point
         k.vfs.pivot_root(box.proc, box.rootfs + "/bin")
     assert err.value.errno == errno.EINVAL
     box.handle.pivot_root(box.rootfs)
@@ -148,7 +147,7 @@ def test_pipe_between_parent_and_child(k, tmp_path):
 
         def child(csys):
             csys.close(r)
-            yield from csys.sleep(1)             # the reader blocks meanwhile
+            yield from csys.sleep(1)  # the reader blocks meanwhile
             csys.write(w, b"hello ")
             csys.write(w, b"world")
             return 0
@@ -159,7 +158,7 @@ def test_pipe_between_parent_and_child(k, tmp_path):
         while True:
             chunk = yield from sys.read(r)
             if not chunk:
-                break                            # EOF: the last writer exited
+                break  # EOF: the last writer exited
             data += chunk
         yield from sys.waitpid(pid)
         out.append(data)
@@ -207,18 +206,17 @@ def test_file_ops_umask_dup2_and_shared_offsets(k, tmp_path):
         out.append(oct(sys.stat("/tmp/d/f").mode))
         sys.dup2(fd, 5)
         sys.write(fd, b"ab")
-        sys.write(5, b"cd")                     # one open file: one offset
+        sys.write(5, b"cd")  # one open file: one offset
         sys.close(fd)
         sys.close(5)
         out.append((yield from read_all(sys, "/tmp/d/f")))
         sys.rename("/tmp/d/f", "/tmp/d/g")
         out.append(sys.listdir("/tmp/d"))
-        out.append(errno_of(sys.rename, "/tmp/d/g", "/dev/shm/g"))   # another mount
-        out.append(errno_of(sys.rmdir, "/dev/shm"))                   # a mount point
+        out.append(errno_of(sys.rename, "/tmp/d/g", "/dev/shm/g"))  # another mount
+        out.append(errno_of(sys.rmdir, "/dev/shm"))  # a mount point
         out.append(errno_of(sys.close, 42))
 
-    assert run_checks(box, body) == ["0o700", "0o600", b"abcd", ["g"], "EXDEV", "EBUSY",
-                                     "EBADF"]
+    assert run_checks(box, body) == ["0o700", "0o600", b"abcd", ["g"], "EXDEV", "EBUSY", "EBADF"]
 
 
 def test_symlinks_resolve_inside_the_container_and_loop_is_eloop(k, tmp_path):
@@ -247,7 +245,7 @@ def test_mount_and_umount_inside_a_mount_namespace(k, tmp_path):
         fd = sys.open("/tmp/x", os.O_WRONLY | os.O_CREAT)
         sys.close(fd)
         out.append(sys.listdir("/tmp"))
-        out.append(errno_of(sys.umount, "/etc"))          # not a mount point
+        out.append(errno_of(sys.umount, "/etc"))  # not a mount point
         sys.umount("/tmp")
         out.append(sys.listdir("/tmp"))
         out.append(errno_of(sys.mount, "x", "/tmp", "nosuchfs"))
@@ -261,8 +259,10 @@ def test_bind_mount_shows_the_same_files(k, tmp_path):
     box.fs.mkdir("/data")
     box.fs.write("/data/a", b"A")
     box.handle.make_mounts_private()
-    box.handle.mount(MountSpec("/var/lib/stepbox/test/%s/merged/data" % box.name, "/mnt",
-                               "bind", ("rbind", "ro")), box.rootfs)
+    box.handle.mount(
+        MountSpec("/var/lib/stepbox/test/%s/merged/data" % box.name, "/mnt", "bind", ("rbind", "ro")),
+        box.rootfs,
+    )
     box.handle.pivot_root(box.rootfs)
 
     def body(sys, out):
@@ -289,8 +289,11 @@ def test_non_root_permissions(k, tmp_path):
 
 
 @settings()
-@given(path=st.lists(st.sampled_from(["..", ".", "tmp", "up", "proc", "etc", "", "x"]),
-                     max_size=12).map("/".join))
+@given(
+    path=st.lists(st.sampled_from(["..", ".", "tmp", "up", "proc", "etc", "", "x"]), max_size=12).map(
+        "/".join
+    )
+)
 def test_no_path_escapes_the_container(path, tmp_path_factory):
     k = boot()
     box = Box(k, tmp_path_factory.mktemp("v"))
@@ -317,7 +320,7 @@ def test_a_full_pipe_takes_what_fits_then_says_eagain(k, tmp_path):
 
     def body(sys, out):
         r, w = sys.pipe()
-        out.append(sys.write(w, b"x" * 70000))        # 64 KiB fit
+        out.append(sys.write(w, b"x" * 70000))  # 64 KiB fit
         out.append(errno_of(sys.write, w, b"y"))
         data = yield from sys.read(r, 100000)
         out.append(len(data))

@@ -26,8 +26,12 @@ def stop_daemon(root: str) -> None:
     """Stop DIR's daemon, if one runs, and check that it is gone."""
     if daemon_pid(root) is None:
         return
-    stopped = subprocess.run([sys.executable, "-m", "stepbox", "--root", root, "daemon", "stop"],
-                             capture_output=True, text=True, timeout=120)
+    stopped = subprocess.run(
+        [sys.executable, "-m", "stepbox", "--root", root, "daemon", "stop"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert stopped.returncode == 0, stopped.stderr
     assert daemon_pid(root) is None
 

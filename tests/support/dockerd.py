@@ -49,15 +49,20 @@ class DockerDaemon:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "DOCKER_HOST": f"unix://{self.socket}", "DOCKER_BUILDKIT": "0",
-                "DOCKER_CLI_HINTS": "false", "DOCKER_CONFIG": os.path.join(self.root, "client")}
+        return {
+            **os.environ,
+            "DOCKER_HOST": f"unix://{self.socket}",
+            "DOCKER_BUILDKIT": "0",
+            "DOCKER_CLI_HINTS": "false",
+            "DOCKER_CONFIG": os.path.join(self.root, "client"),
+        }
 
     @property
     def cli(self) -> list[str]:
         """The docker command line for this daemon (for timing it as a user runs it)."""
         return [self.client, "-H", f"unix://{self.socket}"]
 
-    def __enter__(self) -> "DockerDaemon":
+    def __enter__(self) -> DockerDaemon:
         try:
             return self.start()
         except BaseException:
@@ -67,13 +72,28 @@ class DockerDaemon:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self, timeout: float = 60.0) -> "DockerDaemon":
+    def start(self, timeout: float = 60.0) -> DockerDaemon:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            ["dockerd", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--bridge=none",
-             "--data-root", os.path.join(self.root, "data"), "-H", f"unix://{self.socket}",
-             "--exec-root", os.path.join(self.root, "exec"), "--pidfile", os.path.join(self.root, "pid")],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "dockerd",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--ip-masq=false",
+                "--bridge=none",
+                "--data-root",
+                os.path.join(self.root, "data"),
+                "-H",
+                f"unix://{self.socket}",
+                "--exec-root",
+                os.path.join(self.root, "exec"),
+                "--pidfile",
+                os.path.join(self.root, "pid"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -90,13 +110,17 @@ class DockerDaemon:
         except OSError:
             return ""
 
-    def docker(self, *args: str, input: bytes | None = None, check: bool = True,
-               timeout: float = 600) -> subprocess.CompletedProcess:
-        result = subprocess.run([self.client, *args], input=input, env=self.env,
-                                capture_output=True, timeout=timeout)
+    def docker(
+        self, *args: str, input: bytes | None = None, check: bool = True, timeout: float = 600
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [self.client, *args], input=input, env=self.env, capture_output=True, timeout=timeout
+        )
         if check and result.returncode != 0:
-            raise RuntimeError(f"docker {' '.join(args)} failed ({result.returncode}):\n"
-                               f"{result.stdout.decode(errors='replace')}{result.stderr.decode(errors='replace')}")
+            raise RuntimeError(
+                f"docker {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout.decode(errors='replace')}{result.stderr.decode(errors='replace')}"
+            )
         return result
 
     def load(self, archive: bytes) -> None:

@@ -28,8 +28,12 @@ def _container_ids(directory: str) -> set[str]:
 
 def _cgroup_dirs(container_id: str) -> list[str]:
     # stepbox/<id> in the v2 tree, or in each v1 controller's (the hybrid layout has both)
-    return [path for pattern in ("stepbox", "*/stepbox")
-            for path in glob.glob(os.path.join(CGROUP_ROOT, pattern, container_id)) if os.path.isdir(path)]
+    return [
+        path
+        for pattern in ("stepbox", "*/stepbox")
+        for path in glob.glob(os.path.join(CGROUP_ROOT, pattern, container_id))
+        if os.path.isdir(path)
+    ]
 
 
 def _mounts_under(directory: str) -> list[str]:
@@ -61,7 +65,7 @@ def clean_up(directory: str) -> None:
         if not any(found.values()):
             return
         for path in found["cgroups"]:
-            if "/freezer/" in path:          # frozen tasks cannot act on SIGKILL: thaw them
+            if "/freezer/" in path:  # frozen tasks cannot act on SIGKILL: thaw them
                 try:
                     with open(os.path.join(path, "freezer.state"), "w") as f:
                         f.write("THAWED")

@@ -39,8 +39,10 @@ def _blocked_ancestor(path: str) -> str | None:
 def needed_paths(checkout: str) -> list[str]:
     """What the command reads: the interpreter's installation (and the one it
     was made from, for a venv), its site-packages, and the checkout."""
-    paths = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, checkout,
-                                          os.path.dirname(os.path.realpath(sys.executable)))}
+    paths = {
+        os.path.realpath(p)
+        for p in (sys.prefix, sys.base_prefix, checkout, os.path.dirname(os.path.realpath(sys.executable)))
+    }
     paths |= {os.path.realpath(p) for p in site.getsitepackages() if os.path.isdir(p)}
     # Keep the outermost of nested paths: binding a parent brings its children.
     ordered = sorted(paths, key=len)
@@ -51,7 +53,7 @@ def as_nobody(argv: list[str], checkout: str, scratch: str) -> list[str]:
     """``argv`` run as nobody.  ``scratch`` is a root-owned directory the
     wrapper may use for its staging mounts (it must exist)."""
     if os.geteuid() != 0:
-        return list(argv)                       # already unprivileged
+        return list(argv)  # already unprivileged
     drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
     hidden = {path: _blocked_ancestor(path) for path in needed_paths(checkout)}
     hidden = {path: top for path, top in hidden.items() if top}
@@ -81,13 +83,26 @@ def private_home(base: str) -> dict[str, str]:
             os.chown(path, NOBODY, NOBODY)
     os.chmod(dirs["runtime"], 0o700)
     home = dirs["home"]
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("STEPBOX_", "JUPYTER", "IPYTHON", "MPL", "XDG_"))}
-    env.update(HOME=home, USER="nobody", LOGNAME="nobody", TMPDIR=dirs["tmp"], XDG_RUNTIME_DIR=dirs["runtime"],
-               XDG_CONFIG_HOME=os.path.join(home, ".config"), XDG_CACHE_HOME=os.path.join(home, ".cache"),
-               XDG_DATA_HOME=os.path.join(home, ".local", "share"), MPLCONFIGDIR=os.path.join(home, ".mpl"),
-               IPYTHONDIR=os.path.join(home, ".ipython"), JUPYTER_RUNTIME_DIR=dirs["runtime"],
-               JUPYTER_PLATFORM_DIRS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("STEPBOX_", "JUPYTER", "IPYTHON", "MPL", "XDG_"))
+    }
+    env.update(
+        HOME=home,
+        USER="nobody",
+        LOGNAME="nobody",
+        TMPDIR=dirs["tmp"],
+        XDG_RUNTIME_DIR=dirs["runtime"],
+        XDG_CONFIG_HOME=os.path.join(home, ".config"),
+        XDG_CACHE_HOME=os.path.join(home, ".cache"),
+        XDG_DATA_HOME=os.path.join(home, ".local", "share"),
+        MPLCONFIGDIR=os.path.join(home, ".mpl"),
+        IPYTHONDIR=os.path.join(home, ".ipython"),
+        JUPYTER_RUNTIME_DIR=dirs["runtime"],
+        JUPYTER_PLATFORM_DIRS="1",
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+    )
     return env
 
 

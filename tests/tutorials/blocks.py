@@ -34,10 +34,10 @@ class Command:
 
 @dataclass
 class Block:
-    kind: str                  # "console" or "python"
+    kind: str  # "console" or "python"
     source: str
-    line: int                  # where the block starts in the file (1-based)
-    commands: list[Command] = field(default_factory=list)     # console blocks only
+    line: int  # where the block starts in the file (1-based)
+    commands: list[Command] = field(default_factory=list)  # console blocks only
 
 
 class TutorialError(ValueError):
@@ -60,8 +60,10 @@ def parse_blocks(markdown: str, name: str = "tutorial") -> list[Block]:
         if end == len(lines):
             raise TutorialError(f"{name}:{start}: a code block is never closed")
         if kind not in ("console", "python"):
-            raise TutorialError(f"{name}:{start}: a ```{kind or '(no language)'} block: tutorials may only "
-                                "have ```console and ```python blocks, which the tests run")
+            raise TutorialError(
+                f"{name}:{start}: a ```{kind or '(no language)'} block: tutorials may only "
+                "have ```console and ```python blocks, which the tests run"
+            )
         body = lines[start:end]
         block = Block(kind, "\n".join(body) + "\n", start + 1)
         if kind == "console":

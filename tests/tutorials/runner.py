@@ -33,14 +33,25 @@ def tutorial_env(work: str, backend: str) -> dict[str, str]:
     home = os.path.join(work, "home")
     for directory in (home, os.path.join(work, "tmp"), os.path.join(work, "cwd")):
         os.makedirs(directory, exist_ok=True)
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("STEPBOX_", "DOCKER_", "PYTEST", "COV_"))}
-    env.update(STEPBOX_ROOT=os.path.join(work, "root"), STEPBOX_BACKEND=backend, HOME=home,
-               TMPDIR=os.path.join(work, "tmp"), XDG_RUNTIME_DIR=os.path.join(work, "tmp"),
-               STEPBOX_CONFIG=os.path.join(home, ".stepbox"), DOCKER_CONFIG=os.path.join(home, ".docker"),
-               MPLCONFIGDIR=os.path.join(home, ".mpl"), COLUMNS="120", LC_ALL="C.UTF-8",
-               # `stepbox` and `python3` are this interpreter's, as for a reader who installed stepbox
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("STEPBOX_", "DOCKER_", "PYTEST", "COV_"))
+    }
+    env.update(
+        STEPBOX_ROOT=os.path.join(work, "root"),
+        STEPBOX_BACKEND=backend,
+        HOME=home,
+        TMPDIR=os.path.join(work, "tmp"),
+        XDG_RUNTIME_DIR=os.path.join(work, "tmp"),
+        STEPBOX_CONFIG=os.path.join(home, ".stepbox"),
+        DOCKER_CONFIG=os.path.join(home, ".docker"),
+        MPLCONFIGDIR=os.path.join(home, ".mpl"),
+        COLUMNS="120",
+        LC_ALL="C.UTF-8",
+        # `stepbox` and `python3` are this interpreter's, as for a reader who installed stepbox
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+    )
     return env
 
 
@@ -67,14 +78,23 @@ def run_tutorial(path: str, backend: str, work: str) -> list[Failure]:
                 output, status = shell.run(command.text)
                 where = f"{name}:{command.line}"
                 if status != 0:
-                    failures.append(Failure(where, f"$ {command.text}\nexited with status {status}:\n{output}"))
+                    failures.append(
+                        Failure(where, f"$ {command.text}\nexited with status {status}:\n{output}")
+                    )
                     break
                 actual = [line.rstrip() for line in output.splitlines()]
                 while actual and not actual[-1]:
                     actual.pop()
                 if command.expected and not output_matches(command.expected, actual):
-                    failures.append(Failure(where, f"$ {command.text}\nexpected:\n" + "\n".join(command.expected)
-                                            + "\ngot:\n" + "\n".join(actual)))
+                    failures.append(
+                        Failure(
+                            where,
+                            f"$ {command.text}\nexpected:\n"
+                            + "\n".join(command.expected)
+                            + "\ngot:\n"
+                            + "\n".join(actual),
+                        )
+                    )
             if failures:
                 break
     finally:
@@ -106,12 +126,16 @@ def stop_daemon(env: dict[str, str], root: str) -> list[Failure]:
         return []
     stepbox = [sys.executable, "-m", "stepbox"]
     host = ["-H", f"unix://{socket}"]
-    listed = subprocess.run([*stepbox, *host, "ps", "-aq"], env=env, capture_output=True, text=True, timeout=120)
+    listed = subprocess.run(
+        [*stepbox, *host, "ps", "-aq"], env=env, capture_output=True, text=True, timeout=120
+    )
     if listed.returncode == 0 and listed.stdout.split():
-        subprocess.run([*stepbox, *host, "rm", "-f", *listed.stdout.split()], env=env, capture_output=True,
-                       timeout=120)
-    stopped = subprocess.run([*stepbox, "--root", root, "daemon", "stop"], env=env, capture_output=True,
-                             text=True, timeout=120)
+        subprocess.run(
+            [*stepbox, *host, "rm", "-f", *listed.stdout.split()], env=env, capture_output=True, timeout=120
+        )
+    stopped = subprocess.run(
+        [*stepbox, "--root", root, "daemon", "stop"], env=env, capture_output=True, text=True, timeout=120
+    )
     if stopped.returncode != 0:
         return [Failure("clean-up", f"stepbox daemon stop failed: {stopped.stderr}")]
     return []

@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 
-COMMAND_TIMEOUT = 300.0           # seconds: a hung command fails the tutorial
+COMMAND_TIMEOUT = 300.0  # seconds: a hung command fails the tutorial
 
 
 class SessionError(RuntimeError):
@@ -34,8 +34,15 @@ def _new_marker() -> str:
 class _Session:
     def __init__(self, argv: list[str], env: dict[str, str], cwd: str, marker: str):
         self.marker = marker
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     env=env, cwd=cwd, start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
         self._pending = b""
 
     def _send(self, text: str) -> None:
@@ -48,14 +55,17 @@ class _Session:
         while marker not in self._pending:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise SessionError(f"no answer within {timeout:g}s; output so far:\n"
-                                   + self._pending.decode(errors="replace")[-4000:])
+                raise SessionError(
+                    f"no answer within {timeout:g}s; output so far:\n"
+                    + self._pending.decode(errors="replace")[-4000:]
+                )
             ready, _, _ = select.select([self.proc.stdout], [], [], min(remaining, 1.0))
             if ready:
                 chunk = os.read(self.proc.stdout.fileno(), 65536)
                 if not chunk:
-                    raise SessionError("the session ended; output so far:\n"
-                                       + self._pending.decode(errors="replace")[-4000:])
+                    raise SessionError(
+                        "the session ended; output so far:\n" + self._pending.decode(errors="replace")[-4000:]
+                    )
                 self._pending += chunk
         before, _, after = self._pending.partition(marker)
         status_line, _, rest = after.partition(b"\n")
@@ -74,7 +84,7 @@ class _Session:
             except subprocess.TimeoutExpired:
                 pass
         try:
-            os.killpg(self.proc.pid, signal.SIGKILL)      # background jobs of the session too
+            os.killpg(self.proc.pid, signal.SIGKILL)  # background jobs of the session too
         except ProcessLookupError:
             pass
         self.proc.wait()
@@ -124,8 +134,12 @@ for value in list(namespace.values()):
 class PythonSession(_Session):
     def __init__(self, env: dict[str, str], cwd: str):
         marker = _new_marker()
-        super().__init__([sys.executable, "-u", "-c", _PYTHON_SERVER, marker],
-                         {**env, "PYTHONIOENCODING": "utf-8"}, cwd, marker)
+        super().__init__(
+            [sys.executable, "-u", "-c", _PYTHON_SERVER, marker],
+            {**env, "PYTHONIOENCODING": "utf-8"},
+            cwd,
+            marker,
+        )
 
     def run(self, source: str, name: str, timeout: float = COMMAND_TIMEOUT) -> tuple[str, int]:
         data = source.encode()

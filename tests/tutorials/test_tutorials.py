@@ -24,18 +24,41 @@ LANGUAGES = ("en", "zh")
 CHAPTERS = sorted(name for name in os.listdir(os.path.join(TUTORIALS, "en")) if name.endswith(".md"))
 BACKENDS = [
     pytest.param("sim", id="sim"),
-    pytest.param("linux", id="linux", marks=[pytest.mark.linux, pytest.mark.skipif(
-        not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)]),
+    pytest.param(
+        "linux",
+        id="linux",
+        marks=[pytest.mark.linux, pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)],
+    ),
 ]
 
 # Every heading of the seed document (``shared/seed/docker-basics.zh.txt``),
 # spelled as the seed spells them -- "Dokcer Engine" and "read-write layes"
 # included, so that a reader can find them there.
 SEED_HEADINGS = [
-    "1.什么是Docker?", "2.Docker镜像和容器", "基础镜像概念", "userland", "Docker镜像", "Docker“层”的概念",
-    "Docker容器", "Dokcer Engine", "Docker 架构", "Docker daemon", "Docker Client", "Docker Registry",
-    "Images", "Containers", "Docker核心", "Docker namespace", "Docker CGroups", "Docker UnionFS",
-    "bootfs", "rootfs", "Dockerfile", "联合文件系统对应的层次结构", "init layer", "read-write layes",
+    "1.什么是Docker?",
+    "2.Docker镜像和容器",
+    "基础镜像概念",
+    "userland",
+    "Docker镜像",
+    "Docker“层”的概念",
+    "Docker容器",
+    "Dokcer Engine",
+    "Docker 架构",
+    "Docker daemon",
+    "Docker Client",
+    "Docker Registry",
+    "Images",
+    "Containers",
+    "Docker核心",
+    "Docker namespace",
+    "Docker CGroups",
+    "Docker UnionFS",
+    "bootfs",
+    "rootfs",
+    "Dockerfile",
+    "联合文件系统对应的层次结构",
+    "init layer",
+    "read-write layes",
 ]
 
 
@@ -43,7 +66,9 @@ def test_each_chapter_exists_in_both_languages_and_has_its_notebook():
     assert len(CHAPTERS) == 10
     for language in LANGUAGES:
         assert sorted(os.listdir(os.path.join(TUTORIALS, language))) == CHAPTERS
-    notebooks = sorted(name.removesuffix(".ipynb") for name in os.listdir(NOTEBOOKS) if name.endswith(".ipynb"))
+    notebooks = sorted(
+        name.removesuffix(".ipynb") for name in os.listdir(NOTEBOOKS) if name.endswith(".ipynb")
+    )
     assert [name.removesuffix(".md") for name in CHAPTERS] == notebooks
 
 
@@ -53,6 +78,7 @@ def test_both_languages_run_the_same_commands(chapter):
         with open(os.path.join(TUTORIALS, language, chapter), encoding="utf-8") as f:
             blocks = parse_blocks(f.read(), chapter)
         return [c.text for b in blocks for c in b.commands], sum(b.kind == "python" for b in blocks)
+
     assert commands("zh") == commands("en")
 
 
@@ -76,7 +102,7 @@ def test_tutorial_runs(chapter, language, backend):
     try:
         failures = run_tutorial(os.path.join(TUTORIALS, language, chapter), backend, work)
         left = leftovers(work)
-        running = processes_naming(work)           # its daemon(s), stopped by run_tutorial
+        running = processes_naming(work)  # its daemon(s), stopped by run_tutorial
         assert not failures, "\n\n".join(map(str, failures))
         assert left == {"mounts": [], "cgroups": [], "processes": []}, f"the tutorial left {left}"
         assert not running, f"still running after the tutorial: {running}"
@@ -88,14 +114,18 @@ def test_tutorial_runs(chapter, language, backend):
 
 # --------------------------------------------------------------- the seed mapping
 
+
 def _mapping() -> list[list[str]]:
     """The rows of the table in tutorials/README.md: seed heading | notebook | en | zh."""
     with open(os.path.join(TUTORIALS, "README.md"), encoding="utf-8") as f:
         text = f.read()
     table = text.split("<!-- seed-map:start -->")[1].split("<!-- seed-map:end -->")[0]
-    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
-            for line in table.splitlines() if line.startswith("|")]
-    return rows[2:]                     # without the header and the --- line
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in table.splitlines()
+        if line.startswith("|")
+    ]
+    return rows[2:]  # without the header and the --- line
 
 
 def _links(cell: str) -> list[tuple[str, str]]:
@@ -105,7 +135,7 @@ def _links(cell: str) -> list[tuple[str, str]]:
 
 def test_the_seed_map_lists_every_heading():
     seed = os.path.join(os.path.dirname(CHECKOUT), "shared", "seed", "docker-basics.zh.txt")
-    if os.path.exists(seed):                # beside the checkout, as in CI and development
+    if os.path.exists(seed):  # beside the checkout, as in CI and development
         with open(seed, encoding="utf-8") as f:
             text = f.read()
         assert all(heading in text for heading in SEED_HEADINGS)
@@ -131,8 +161,9 @@ def test_each_heading_is_taught_by_a_notebook_step_and_a_tutorial_section(headin
             with open(os.path.join(TUTORIALS, target), encoding="utf-8") as f:
                 sections = [line for line in f if line.startswith("#")]
             assert any(heading in line for line in sections), f"{target}: no section heading names {heading}"
-            assert anchor and any(_anchor_of(line) == anchor[1:] for line in sections), \
+            assert anchor and any(_anchor_of(line) == anchor[1:] for line in sections), (
                 f"{target}: no section with the anchor {anchor}"
+            )
 
 
 def _anchor_of(heading_line: str) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..procfs import MountInfo, parse_mountinfo, parse_cgroup_file, CgroupLine
+from ..procfs import CgroupLine, MountInfo, parse_cgroup_file, parse_mountinfo
 
 # The controllers stepbox uses.  cpuacct (v1) reports CPU usage; in v2 the
 # cpu controller's cpu.stat does that (and usage_usec is always there).
@@ -31,16 +31,16 @@ CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
 
 @dataclass(frozen=True)
 class V1Mount:
-    mountpoint: str                 # /sys/fs/cgroup/memory
-    controllers: tuple[str, ...]    # ("memory",) or ("cpu", "cpuacct") or ("name=systemd",)
-    root: str = "/"                 # the part of the hierarchy visible at the mountpoint
+    mountpoint: str  # /sys/fs/cgroup/memory
+    controllers: tuple[str, ...]  # ("memory",) or ("cpu", "cpuacct") or ("name=systemd",)
+    root: str = "/"  # the part of the hierarchy visible at the mountpoint
 
 
 @dataclass(frozen=True)
 class CgroupLayout:
-    mode: str                                   # "v1", "v2", "hybrid" or "none"
+    mode: str  # "v1", "v2", "hybrid" or "none"
     v1: tuple[V1Mount, ...] = ()
-    unified: str | None = None                  # mountpoint of the cgroup2 fs
+    unified: str | None = None  # mountpoint of the cgroup2 fs
     unified_controllers: frozenset[str] = field(default_factory=frozenset)
 
     def v1_mount_for(self, controller: str) -> V1Mount | None:
@@ -63,7 +63,7 @@ class CgroupLayout:
         if controller == "freezer":
             return 2
         if controller == "cpuacct" and "cpu" in self.unified_controllers:
-            return 2            # v2 cpu.stat carries usage_usec
+            return 2  # v2 cpu.stat carries usage_usec
         return None
 
 
@@ -76,9 +76,24 @@ def layout_from_mountinfo(entries: list[MountInfo], read_file=None) -> CgroupLay
     for e in entries:
         if e.fstype == "cgroup":
             opts = [o for o in e.super_options.split(",") if o not in ("rw", "ro")]
-            ctrls = tuple(o for o in opts if o in CONTROLLERS or o.startswith("name=")
-                          or o in ("cpuset", "devices", "blkio", "net_cls", "net_prio",
-                                   "perf_event", "hugetlb", "rdma", "misc"))
+            ctrls = tuple(
+                o
+                for o in opts
+                if o in CONTROLLERS
+                or o.startswith("name=")
+                or o
+                in (
+                    "cpuset",
+                    "devices",
+                    "blkio",
+                    "net_cls",
+                    "net_prio",
+                    "perf_event",
+                    "hugetlb",
+                    "rdma",
+                    "misc",
+                )
+            )
             # The same hierarchy can be mounted twice (bind mounts); keep the first.
             if not any(m.controllers == ctrls for m in v1):
                 v1.append(V1Mount(e.mountpoint, ctrls, e.root))
@@ -99,8 +114,7 @@ def layout_from_mountinfo(entries: list[MountInfo], read_file=None) -> CgroupLay
         mode = "v2"
     else:
         mode = "none"
-    return CgroupLayout(mode=mode, v1=tuple(v1), unified=unified,
-                        unified_controllers=controllers)
+    return CgroupLayout(mode=mode, v1=tuple(v1), unified=unified, unified_controllers=controllers)
 
 
 def detect_layout(mountinfo_path: str = "/proc/self/mountinfo") -> CgroupLayout:

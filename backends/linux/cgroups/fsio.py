@@ -80,7 +80,8 @@ class CgroupIO:
                     if e.errno == errno.EBUSY:
                         raise KernelError(
                             f"cannot remove cgroup {path}: it still has processes "
-                            f"(rmdir: EBUSY); kill them first") from e
+                            f"(rmdir: EBUSY); kill them first"
+                        ) from e
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)

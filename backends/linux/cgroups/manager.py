@@ -31,8 +31,13 @@ class LinuxCgroups(Cgroups):
     component of the paths the engine uses ("stepbox/ID") and what
     :meth:`list` reports."""
 
-    def __init__(self, layout: CgroupLayout | None = None, tracer: Tracer | None = None,
-                 base: str = "", prefix: str = "stepbox"):
+    def __init__(
+        self,
+        layout: CgroupLayout | None = None,
+        tracer: Tracer | None = None,
+        base: str = "",
+        prefix: str = "stepbox",
+    ):
         self.layout = layout or detect_layout()
         self.io = CgroupIO(tracer)
         self.base = base.strip("/")
@@ -46,20 +51,20 @@ class LinuxCgroups(Cgroups):
                 mount = self.layout.v1_mount_for(ctrl)
                 h = by_mount.get(mount.mountpoint)
                 if h is None:
-                    h = by_mount[mount.mountpoint] = v1.V1Hierarchy(
-                        mount.mountpoint, self.base, self.io)
+                    h = by_mount[mount.mountpoint] = v1.V1Hierarchy(mount.mountpoint, self.base, self.io)
                 self.controller[ctrl] = h
             elif version == 2:
                 self.controller[ctrl] = self._unified(by_mount)
         if self.layout.unified is not None:
-            self._unified(by_mount)      # the tracking hierarchy on hybrid hosts
+            self._unified(by_mount)  # the tracking hierarchy on hybrid hosts
         self.hierarchies = list(by_mount.values())
 
     def _unified(self, by_mount: dict[str, Hierarchy]) -> Hierarchy:
         mp = self.layout.unified
         if mp not in by_mount:
-            by_mount[mp] = v2.V2Hierarchy(mp, self.base, self.io,
-                                          controllers=_V2_WANTED & self.layout.unified_controllers)
+            by_mount[mp] = v2.V2Hierarchy(
+                mp, self.base, self.io, controllers=_V2_WANTED & self.layout.unified_controllers
+            )
         return by_mount[mp]
 
     # -- helpers ---------------------------------------------------------------------
@@ -74,7 +79,8 @@ class LinuxCgroups(Cgroups):
         if module is None:
             raise NotSupported(
                 f"cannot set {what}: the {ctrl} cgroup controller is not available on this "
-                f"host (cgroup layout: {self.layout.mode})")
+                f"host (cgroup layout: {self.layout.mode})"
+            )
         return module, h
 
     def procs_files(self, path: str) -> list[str]:
@@ -115,8 +121,12 @@ class LinuxCgroups(Cgroups):
 
     def stats(self, path: str) -> CgroupStats:
         stats = CgroupStats()
-        for ctrl, reader in (("memory", "read_memory"), ("pids", "read_pids"),
-                             ("cpu", "read_cpu"), ("cpuacct", "read_cpuacct")):
+        for ctrl, reader in (
+            ("memory", "read_memory"),
+            ("pids", "read_pids"),
+            ("cpu", "read_cpu"),
+            ("cpuacct", "read_cpuacct"),
+        ):
             module, h = self._driver(ctrl)
             if module is not None:
                 getattr(module, reader)(h, path, stats)

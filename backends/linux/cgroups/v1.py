@@ -22,6 +22,7 @@ class V1Hierarchy(Hierarchy):
 
 # -- memory ---------------------------------------------------------------------
 
+
 def set_memory(h: Hierarchy, path: str, limit: int | None) -> None:
     # No memsw (memory+swap) limit: Docker sets it to twice the memory limit
     # when swap accounting is on; hosts without swap do not need it.
@@ -42,6 +43,7 @@ def read_memory(h: Hierarchy, path: str, stats: CgroupStats) -> None:
 
 # -- pids (same file names in v1 and v2) --------------------------------------------------
 
+
 def set_pids(h: Hierarchy, path: str, limit: int | None) -> None:
     h.io.write(f"{h.dir(path)}/pids.max", "max" if limit is None else str(limit))
 
@@ -59,6 +61,7 @@ def read_pids(h: Hierarchy, path: str, stats: CgroupStats) -> None:
 
 # -- cpu ----------------------------------------------------------------------------------
 
+
 def set_cpu(h: Hierarchy, path: str, quota_us: int | None, period_us: int) -> None:
     d = h.dir(path)
     h.io.write(f"{d}/cpu.cfs_period_us", str(period_us))
@@ -69,7 +72,7 @@ def read_cpu(h: Hierarchy, path: str, stats: CgroupStats) -> None:
     stat = h.io.read_keyed(f"{h.dir(path)}/cpu.stat")
     stats.cpu_nr_periods = stat.get("nr_periods", 0)
     stats.cpu_nr_throttled = stat.get("nr_throttled", 0)
-    stats.cpu_throttled_usec = stat.get("throttled_time", 0) // 1000   # ns -> usec
+    stats.cpu_throttled_usec = stat.get("throttled_time", 0) // 1000  # ns -> usec
 
 
 def read_cpuacct(h: Hierarchy, path: str, stats: CgroupStats) -> None:
@@ -77,6 +80,7 @@ def read_cpuacct(h: Hierarchy, path: str, stats: CgroupStats) -> None:
 
 
 # -- freezer ------------------------------------------------------------------------------
+
 
 def freeze(h: Hierarchy, path: str) -> None:
     """Write FROZEN; the state reads FREEZING until every task has stopped."""

@@ -19,10 +19,16 @@ from .hierarchy import Hierarchy
 class V2Hierarchy(Hierarchy):
     version = 2
 
-    def __init__(self, mountpoint: str, base: str, io: CgroupIO,
-                 controllers: frozenset[str] = frozenset(), name: str = "unified"):
+    def __init__(
+        self,
+        mountpoint: str,
+        base: str,
+        io: CgroupIO,
+        controllers: frozenset[str] = frozenset(),
+        name: str = "unified",
+    ):
         super().__init__(mountpoint, base, io, name)
-        self.controllers = controllers   # the ones stepbox wants enabled
+        self.controllers = controllers  # the ones stepbox wants enabled
 
     def before_mkdir(self, parent: str) -> None:
         if not self.controllers:
@@ -34,11 +40,11 @@ class V2Hierarchy(Hierarchy):
             return
         wanted = sorted((self.controllers & available) - enabled)
         if wanted:
-            self.io.write(f"{parent}/cgroup.subtree_control",
-                          " ".join(f"+{c}" for c in wanted))
+            self.io.write(f"{parent}/cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
 
 
 # -- memory ----------------------------------------------------------------------
+
 
 def set_memory(h: Hierarchy, path: str, limit: int | None) -> None:
     h.io.write(f"{h.dir(path)}/memory.max", "max" if limit is None else str(limit))
@@ -60,8 +66,8 @@ def read_memory(h: Hierarchy, path: str, stats: CgroupStats) -> None:
 
 from .v1 import read_pids, set_pids  # noqa: E402,F401  (re-exported on purpose)
 
-
 # -- cpu --------------------------------------------------------------------------------
+
 
 def set_cpu(h: Hierarchy, path: str, quota_us: int | None, period_us: int) -> None:
     quota = "max" if quota_us is None else str(quota_us)
@@ -83,6 +89,7 @@ def read_cpuacct(h: Hierarchy, path: str, stats: CgroupStats) -> None:
 
 
 # -- freezer: cgroup.freeze, a core file since Linux 5.2 -----------------------------------
+
 
 def _frozen_flag(h: Hierarchy, path: str) -> int | None:
     return h.io.read_keyed(f"{h.dir(path)}/cgroup.events").get("frozen")

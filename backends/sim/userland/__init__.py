@@ -17,8 +17,8 @@ evaluator (``sh_eval``) with its builtins (``sh_builtins``).
 from __future__ import annotations
 
 from ..sys_api import Program
-from .libc import basename
 from .applet_table import REAL_APPLETS, implemented_names, lookup
+from .libc import basename
 
 SIM_BUSYBOX: bytes = (
     b"#!stepbox-sim-busybox\n"
@@ -52,6 +52,7 @@ def find_program(data: bytes, argv0: str) -> Program | None:
     if not is_busybox(data):
         return None
     from .applets_busybox import busybox_main, not_available, not_found
+
     name = basename(argv0)
     if name == "busybox":
         return busybox_main
@@ -72,12 +73,14 @@ def _named(name: str, program: Program) -> Program:
     up in ``ps`` as ``ls``, not as ``sh`` or ``exe``."""
     named = _NAMED.get(name)
     if named is None:
+
         def named(sys):
             sys.set_comm(name)
             result = program(sys)
             if hasattr(result, "send"):
                 result = yield from result
             return result
+
         _NAMED[name] = named
     return named
 

@@ -11,8 +11,8 @@ from collections.abc import Generator
 from typing import Any
 
 from ..sys_api import Sys
-from .libc import BANNER, basename, err, out
 from .applet_table import implemented_names, lookup
+from .libc import BANNER, basename, err, out
 
 Gen = Generator[Any, Any, int]
 
@@ -60,6 +60,7 @@ def busybox_main(sys: Sys) -> Gen:
     applet_sys = _WithArgv(sys, args)
     if program is None:
         from .applet_table import REAL_APPLETS
+
         program = not_available if name in REAL_APPLETS else not_found
     return (yield from program(applet_sys))
 

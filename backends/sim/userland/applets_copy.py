@@ -8,11 +8,19 @@ from collections.abc import Generator
 from typing import Any
 
 from ..sys_api import O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Sys
-from .libc import (
-    basename, close_quietly, complain, errno_is, join, parse_options, read_chunk,
-    show_usage, strerror, write_all,
-)
 from .applet_table import applet
+from .libc import (
+    basename,
+    close_quietly,
+    complain,
+    errno_is,
+    join,
+    parse_options,
+    read_chunk,
+    show_usage,
+    strerror,
+    write_all,
+)
 
 Gen = Generator[Any, Any, int]
 
@@ -97,6 +105,7 @@ def rm_main(sys: Sys) -> Gen:
 
 # -- copying and moving -----------------------------------------------------------------
 
+
 def _copy_file(sys: Sys, src: str, dst: str, mode: int) -> Gen:
     """Open both, then copy in chunks -- as busybox does, so copying a file
     onto a symlink to itself truncates it first and copies nothing."""
@@ -106,7 +115,7 @@ def _copy_file(sys: Sys, src: str, dst: str, mode: int) -> Gen:
             wfd = sys.open(dst, O_WRONLY | O_CREAT | O_TRUNC, mode)
         except OSError as e:
             if errno_is(e, "EACCES"):
-                sys.unlink(dst)          # cp -f: remove and retry
+                sys.unlink(dst)  # cp -f: remove and retry
                 wfd = sys.open(dst, O_WRONLY | O_CREAT | O_TRUNC, mode)
             else:
                 raise
@@ -122,8 +131,9 @@ def _copy_file(sys: Sys, src: str, dst: str, mode: int) -> Gen:
         close_quietly(sys, fd)
 
 
-def _copy_tree(sys: Sys, prog: str, src: str, dst: str, recursive: bool, keep_links: bool,
-               preserve: bool) -> Gen:
+def _copy_tree(
+    sys: Sys, prog: str, src: str, dst: str, recursive: bool, keep_links: bool, preserve: bool
+) -> Gen:
     try:
         st = sys.lstat(src) if keep_links else sys.stat(src)
     except OSError as e:
@@ -162,8 +172,9 @@ def _copy_tree(sys: Sys, prog: str, src: str, dst: str, recursive: bool, keep_li
                     raise
             status = 0
             for name in sys.listdir(src):
-                status |= yield from _copy_tree(sys, prog, join(src, name), join(dst, name),
-                                                recursive, keep_links, preserve)
+                status |= yield from _copy_tree(
+                    sys, prog, join(src, name), join(dst, name), recursive, keep_links, preserve
+                )
             sys.chmod(dst, st.mode)
             return status
         yield from _copy_file(sys, src, dst, st.mode)
@@ -171,9 +182,13 @@ def _copy_tree(sys: Sys, prog: str, src: str, dst: str, recursive: bool, keep_li
             sys.chmod(dst, st.mode)
         return 0
     except OSError as e:
-        yield from complain(sys, prog, f"can't create '{dst}': {strerror(e)}"
-                            if not errno_is(e, "ENOENT") or kind != "file"
-                            else f"can't create '{dst}': {strerror(e)}")
+        yield from complain(
+            sys,
+            prog,
+            f"can't create '{dst}': {strerror(e)}"
+            if not errno_is(e, "ENOENT") or kind != "file"
+            else f"can't create '{dst}': {strerror(e)}",
+        )
         return 1
 
 

@@ -15,21 +15,38 @@ from collections.abc import Generator
 from typing import Any
 
 from ..sys_api import O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Sys
-from .libc import (
-    Options, basename, close_quietly, complain, errno_is, id_to_name, join, out, parse_options,
-    read_chunk, show_usage, strerror, write_all,
-)
+from .applet_table import applet
 from .applets_copy import target_is_dir
 from .applets_owners import parse_mode
-from .applet_table import applet
+from .libc import (
+    Options,
+    basename,
+    close_quietly,
+    complain,
+    errno_is,
+    id_to_name,
+    join,
+    out,
+    parse_options,
+    read_chunk,
+    show_usage,
+    strerror,
+    write_all,
+)
 
 Gen = Generator[Any, Any, int]
 EPOCH_LS = "Jan  1  1970"
 EPOCH_STAT = "1970-01-01 00:00:00.000000000 +0000"
 # Device numbers of the usual /dev nodes (StatResult carries no rdev).
-_DEVNUMS = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
-            "urandom": (1, 9), "tty": (5, 0), "console": (5, 1)}
-
+_DEVNUMS = {
+    "null": (1, 3),
+    "zero": (1, 5),
+    "full": (1, 7),
+    "random": (1, 8),
+    "urandom": (1, 9),
+    "tty": (5, 0),
+    "console": (5, 1),
+}
 
 
 def mode_string(st: Any) -> str:
@@ -72,6 +89,7 @@ class _Names:
 
 # -- ls ---------------------------------------------------------------------------------
 
+
 @applet("ls")
 def ls_main(sys: Sys) -> Gen:
     opts = yield from parse_options(sys, "ls", "1AaCxdLHRFplinshrSXvctueQ")
@@ -87,8 +105,9 @@ def ls_main(sys: Sys) -> Gen:
             st = sys.lstat(path)
             # a symlink named on the command line is followed unless the
             # listing is about the link itself (-l, -d, -F without -H/-L)
-            if st.kind.value == "symlink" and ("L" in opts or "H" in opts
-                                               or not opts.flags.keys() & set("ldF")):
+            if st.kind.value == "symlink" and (
+                "L" in opts or "H" in opts or not opts.flags.keys() & set("ldF")
+            ):
                 try:
                     st = sys.stat(path)
                 except OSError:
@@ -204,6 +223,7 @@ def _print_entries(sys: Sys, entries: list[tuple[str, str, Any]], opts: Options,
 
 # -- directories ------------------------------------------------------------------------
 
+
 @applet("mkdir")
 def mkdir_main(sys: Sys) -> Gen:
     opts = yield from parse_options(sys, "mkdir", "pm:v", need_operands=True)
@@ -222,8 +242,9 @@ def mkdir_main(sys: Sys) -> Gen:
             # busybox makes each parent with its trailing slash ("a/"), so a
             # parent that is a file fails with ENOTDIR, named with the slash.
             parts = path.rstrip("/").split("/")
-            targets = ["/".join(parts[:i]) + ("/" if i < len(parts) else "")
-                       for i in range(1, len(parts) + 1)]
+            targets = [
+                "/".join(parts[:i]) + ("/" if i < len(parts) else "") for i in range(1, len(parts) + 1)
+            ]
             targets = [t for t in targets if t.strip("/")]
         for i, target in enumerate(targets):
             last = i == len(targets) - 1
@@ -239,7 +260,11 @@ def mkdir_main(sys: Sys) -> Gen:
                             continue
                     except OSError as stat_error:
                         e = stat_error
-                yield from complain(sys, "mkdir", f"can't create directory '{path if 'p' not in opts else target}': {strerror(e)}")
+                yield from complain(
+                    sys,
+                    "mkdir",
+                    f"can't create directory '{path if 'p' not in opts else target}': {strerror(e)}",
+                )
                 status = 1
                 break
     return status
@@ -349,14 +374,15 @@ def _canonicalize(sys: Sys, path: str, depth: int = 0) -> str | None:
             st = sys.lstat(candidate)
         except OSError:
             if i == len(comps) - 1:
-                parts.append(comp)          # the last component may be missing
+                parts.append(comp)  # the last component may be missing
                 continue
             return None
         if st.kind.value == "symlink":
             target = sys.readlink(candidate)
             base = "/" + "/".join(parts)
-            resolved = _canonicalize(sys, target if target.startswith("/") else base.rstrip("/") + "/" + target,
-                                     depth + 1)
+            resolved = _canonicalize(
+                sys, target if target.startswith("/") else base.rstrip("/") + "/" + target, depth + 1
+            )
             if resolved is None:
                 return None
             parts = [c for c in resolved.split("/") if c]
@@ -428,30 +454,53 @@ def stat_main(sys: Sys) -> Gen:
             continue
         shown = f"'{path}' -> '{link}'" if link else f"'{path}'"
         blocks = _blocks(st) * 2
-        text = (f"  File: {shown}\n"
-                f"  Size: {st.size:<10d}\tBlocks: {blocks:<10d} IO Block: 4096   {_type_name(st)}\n"
-                f"Device: 0h/0d\tInode: {0:<11d} Links: {st.nlink}\n"
-                f"Access: ({st.mode & 0o7777:04o}/{mode_string(st)})  Uid: ({st.uid:5d}/{user:>8})"
-                f"   Gid: ({st.gid:5d}/{group:>8})\n"
-                f"Access: {EPOCH_STAT}\nModify: {EPOCH_STAT}\nChange: {EPOCH_STAT}\n")
+        text = (
+            f"  File: {shown}\n"
+            f"  Size: {st.size:<10d}\tBlocks: {blocks:<10d} IO Block: 4096   {_type_name(st)}\n"
+            f"Device: 0h/0d\tInode: {0:<11d} Links: {st.nlink}\n"
+            f"Access: ({st.mode & 0o7777:04o}/{mode_string(st)})  Uid: ({st.uid:5d}/{user:>8})"
+            f"   Gid: ({st.gid:5d}/{group:>8})\n"
+            f"Access: {EPOCH_STAT}\nModify: {EPOCH_STAT}\nChange: {EPOCH_STAT}\n"
+        )
         yield from out(sys, text)
     return status
 
 
 def _stat_format(fmt: str, path: str, st: Any, user: str, group: str, link: str) -> str:
     values = {
-        "n": path, "N": f"'{path}' -> '{link}'" if link else f"'{path}'",
-        "s": str(st.size), "a": f"{st.mode & 0o7777:o}", "A": mode_string(st),
-        "F": _type_name(st), "U": user, "G": group, "u": str(st.uid), "g": str(st.gid),
-        "h": str(st.nlink), "b": str(_blocks(st) * 2), "B": "512", "i": "0", "d": "0",
-        "D": "0", "t": "0", "T": "0", "o": "4096", "X": "0", "Y": "0", "Z": "0",
-        "x": EPOCH_STAT, "y": EPOCH_STAT, "z": EPOCH_STAT, "%": "%",
+        "n": path,
+        "N": f"'{path}' -> '{link}'" if link else f"'{path}'",
+        "s": str(st.size),
+        "a": f"{st.mode & 0o7777:o}",
+        "A": mode_string(st),
+        "F": _type_name(st),
+        "U": user,
+        "G": group,
+        "u": str(st.uid),
+        "g": str(st.gid),
+        "h": str(st.nlink),
+        "b": str(_blocks(st) * 2),
+        "B": "512",
+        "i": "0",
+        "d": "0",
+        "D": "0",
+        "t": "0",
+        "T": "0",
+        "o": "4096",
+        "X": "0",
+        "Y": "0",
+        "Z": "0",
+        "x": EPOCH_STAT,
+        "y": EPOCH_STAT,
+        "z": EPOCH_STAT,
+        "%": "%",
         "f": f"{(0o40000 if st.kind.value == 'dir' else 0o120000 if st.kind.value == 'symlink' else 0o100000) | st.mode:x}",
     }
     return re.sub(r"%(.)", lambda m: values.get(m.group(1), "?"), fmt)
 
 
 # -- dd ---------------------------------------------------------------------------------
+
 
 def _size(text: str) -> int | None:
     m = re.fullmatch(r"(\d+)([cwbkKMG]?)", text)
@@ -466,7 +515,20 @@ def dd_main(sys: Sys) -> Gen:
     params = {"bs": "512"}
     for arg in sys.argv[1:]:
         key, eq, value = arg.partition("=")
-        if not eq or key not in ("if", "of", "bs", "ibs", "obs", "count", "skip", "seek", "conv", "status", "iflag", "oflag"):
+        if not eq or key not in (
+            "if",
+            "of",
+            "bs",
+            "ibs",
+            "obs",
+            "count",
+            "skip",
+            "seek",
+            "conv",
+            "status",
+            "iflag",
+            "oflag",
+        ):
             yield from complain(sys, "dd", f"invalid argument '{arg}'" if eq else f"invalid argument '{arg}'")
             yield from show_usage(sys, "dd")
             return 1
@@ -505,7 +567,7 @@ def dd_main(sys: Sys) -> Gen:
                     break
                 block += chunk
                 if infd == 0:
-                    break                    # a pipe gives partial blocks
+                    break  # a pipe gives partial blocks
             if not block:
                 break
             if len(block) == bs:
@@ -534,4 +596,3 @@ def dd_main(sys: Sys) -> Gen:
 def pwd_main(sys: Sys) -> Gen:
     yield from out(sys, sys.getcwd() + "\n")
     return 0
-

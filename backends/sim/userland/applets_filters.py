@@ -10,12 +10,24 @@ from typing import Any
 
 from ..sys_api import O_APPEND, O_CREAT, O_TRUNC, O_WRONLY, Sys
 from . import cmd_echo
+from .applet_table import applet
 from .applets_text import bre_to_python
 from .libc import (
-    LineReader, UsageError, close_quietly, complain, getopt, open_input, out, parse_int,
-    parse_options, read_all, read_chunk, show_usage, strerror, write_all,
+    LineReader,
+    UsageError,
+    close_quietly,
+    complain,
+    getopt,
+    open_input,
+    out,
+    parse_int,
+    parse_options,
+    read_all,
+    read_chunk,
+    show_usage,
+    strerror,
+    write_all,
 )
-from .applet_table import applet
 
 Gen = Generator[Any, Any, int]
 
@@ -28,6 +40,7 @@ def _usage_error(sys: Sys, prog: str, e: UsageError) -> Gen:
 
 
 # -- sort / uniq / cut / tr -------------------------------------------------------------
+
 
 def _read_lines(sys: Sys, prog: str, paths: list[str], msg: str = "{p}: {e}") -> Gen:
     """All lines of the inputs (without newlines), charged as held memory;
@@ -74,7 +87,7 @@ def sort_main(sys: Sys) -> Gen:
         s = int(re.match(r"\d+", start).group(0)) if re.match(r"\d+", start) else 1  # type: ignore[union-attr]
         e = int(re.match(r"\d+", end).group(0)) if end and re.match(r"\d+", end) else None  # type: ignore[union-attr]
         parts = line.split(sep) if sep else re.findall(rb"\s*\S+", line)
-        chosen = parts[s - 1:e] if e else parts[s - 1:]
+        chosen = parts[s - 1 : e] if e else parts[s - 1 :]
         return (sep or b"").join(chosen) if sep else b"".join(chosen)
 
     def key(line: bytes):
@@ -211,11 +224,16 @@ def cut_main(sys: Sys) -> Gen:
 def _tr_set(spec: str) -> list[int]:
     """Expand a tr set: escapes, ranges ``a-z`` and ``[:classes:]``."""
     text, _ = cmd_echo.unescape(spec, octal_needs_zero=False)
-    classes = {"[:upper:]": range(65, 91), "[:lower:]": range(97, 123),
-               "[:digit:]": range(48, 58), "[:space:]": b" \t\n\r\v\f",
-               "[:alpha:]": list(range(65, 91)) + list(range(97, 123)),
-               "[:alnum:]": list(range(48, 58)) + list(range(65, 91)) + list(range(97, 123)),
-               "[:punct:]": b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "[:blank:]": b" \t"}
+    classes = {
+        "[:upper:]": range(65, 91),
+        "[:lower:]": range(97, 123),
+        "[:digit:]": range(48, 58),
+        "[:space:]": b" \t\n\r\v\f",
+        "[:alpha:]": list(range(65, 91)) + list(range(97, 123)),
+        "[:alnum:]": list(range(48, 58)) + list(range(65, 91)) + list(range(97, 123)),
+        "[:punct:]": b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+        "[:blank:]": b" \t",
+    }
     data = text.encode("latin-1", "replace")
     result: list[int] = []
     i = 0
@@ -256,8 +274,11 @@ def tr_main(sys: Sys) -> Gen:
     squeeze = set(set2 if len(opts.operands) > 1 else set1) if "s" in opts else set()
     table_bytes = bytes(table)
     delete_bytes = bytes(sorted(delete))
-    squeeze_rx = re.compile(b"([" + b"".join(re.escape(bytes([b])) for b in sorted(squeeze)) + b"])\\1+") \
-        if squeeze else None
+    squeeze_rx = (
+        re.compile(b"([" + b"".join(re.escape(bytes([b])) for b in sorted(squeeze)) + b"])\\1+")
+        if squeeze
+        else None
+    )
     last = b""
     while True:
         chunk = yield from read_chunk(sys, 0, 65536)
@@ -335,8 +356,11 @@ def seq_main(sys: Sys) -> Gen:
         except ValueError:
             yield from show_usage(sys, "seq")
             return 1
-    first, inc, last = (1.0, 1.0, nums[0]) if len(nums) == 1 else (
-        (nums[0], 1.0, nums[1]) if len(nums) == 2 else tuple(nums))
+    first, inc, last = (
+        (1.0, 1.0, nums[0])
+        if len(nums) == 1
+        else ((nums[0], 1.0, nums[1]) if len(nums) == 2 else tuple(nums))
+    )
     decimals = max((len(a.split(".", 1)[1]) if "." in a else 0) for a in args)
     sep = (opts.value("s") if opts else None) or "\n"
     width = 0
@@ -362,6 +386,7 @@ def seq_main(sys: Sys) -> Gen:
 
 
 # -- expr -------------------------------------------------------------------------------
+
 
 class _ExprError(Exception):
     pass
@@ -393,7 +418,9 @@ class _Expr:
 
     @staticmethod
     def truth(v: str | int) -> bool:
-        return v not in ("", "0", 0) and not (isinstance(v, str) and parse_int(v) == 0 and v.strip("-+0") == "")
+        return v not in ("", "0", 0) and not (
+            isinstance(v, str) and parse_int(v) == 0 and v.strip("-+0") == ""
+        )
 
     def or_(self):
         left = self.and_()
@@ -418,8 +445,17 @@ class _Expr:
             right = self.add()
             ln, rn = parse_int(str(left)), parse_int(str(right))
             a, b = (ln, rn) if ln is not None and rn is not None else (str(left), str(right))
-            left = int({"=": a == b, "==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,  # type: ignore[operator]
-                        ">": a > b, ">=": a >= b}[op])  # type: ignore[operator]
+            left = int(
+                {
+                    "=": a == b,
+                    "==": a == b,
+                    "!=": a != b,
+                    "<": a < b,
+                    "<=": a <= b,  # type: ignore[operator]
+                    ">": a > b,
+                    ">=": a >= b,
+                }[op]
+            )  # type: ignore[operator]
         return left
 
     def add(self):
@@ -470,7 +506,7 @@ class _Expr:
             return len(str(self.atom()))
         if tok == "substr":
             s, pos, ln = str(self.atom()), self.num(self.atom()), self.num(self.atom())
-            return s[pos - 1:pos - 1 + ln] if pos > 0 and ln > 0 else ""
+            return s[pos - 1 : pos - 1 + ln] if pos > 0 and ln > 0 else ""
         if tok == "index":
             s, chars = str(self.atom()), str(self.atom())
             idx = [s.find(c) for c in chars if c in s]

@@ -10,10 +10,14 @@ from collections.abc import Generator
 from typing import Any
 
 from ..sys_api import Sys
-from .libc import (
-    complain, join, read_text, show_usage, strerror,
-)
 from .applet_table import applet
+from .libc import (
+    complain,
+    join,
+    read_text,
+    show_usage,
+    strerror,
+)
 
 Gen = Generator[Any, Any, int]
 
@@ -72,8 +76,9 @@ def _lookup_id(sys: Sys, prog: str, db: str, name: str) -> Gen:
     return int(name) if name.isdigit() else None
 
 
-def _chown_tree(sys: Sys, prog: str, paths: list[str], uid: int, gid: int,
-                recursive: bool, follow: bool) -> Gen:
+def _chown_tree(
+    sys: Sys, prog: str, paths: list[str], uid: int, gid: int, recursive: bool, follow: bool
+) -> Gen:
     status = 0
 
     def apply(path: str, top: bool) -> Gen:

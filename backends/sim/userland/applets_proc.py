@@ -16,8 +16,8 @@ from typing import Any
 
 from ..sys_api import Sys
 from . import cmd_kill
-from .libc import UsageError, complain, getopt, id_to_name, out, read_text, show_usage
 from .applet_table import applet
+from .libc import UsageError, complain, getopt, id_to_name, out, read_text, show_usage
 
 Gen = Generator[Any, Any, int]
 
@@ -47,7 +47,7 @@ def _parse_stat(text: str) -> tuple[str, list[str]] | None:
     open_, close = text.find("("), text.rfind(")")
     if open_ < 0 or close < 0:
         return None
-    return text[open_ + 1:close], text[close + 2:].split()
+    return text[open_ + 1 : close], text[close + 2 :].split()
 
 
 def read_processes(sys: Sys) -> Gen:
@@ -60,7 +60,7 @@ def read_processes(sys: Sys) -> Gen:
         stat = yield from read_text(sys, f"/proc/{name}/stat")
         parsed = _parse_stat(stat)
         if parsed is None:
-            continue                          # it exited while we looked
+            continue  # it exited while we looked
         comm, rest = parsed
         status = yield from read_text(sys, f"/proc/{name}/status")
         m = re.search(r"^Uid:\s+(\d+)", status, re.M)
@@ -73,11 +73,19 @@ def read_processes(sys: Sys) -> Gen:
                 return 0
 
         # rest[0] is field 3 (state); utime/stime are fields 14/15, vsize 23, rss 24
-        procs.append(ProcEntry(
-            pid=int(name), ppid=field(1), comm=comm, state=rest[0] if rest else "?",
-            uid=int(m.group(1)) if m else 0, ticks=field(11) + field(12),
-            vsz_kb=field(20) // 1024, rss_kb=field(21) * 4,
-            args=cmdline.rstrip("\0").replace("\0", " ") if cmdline else f"[{comm}]"))
+        procs.append(
+            ProcEntry(
+                pid=int(name),
+                ppid=field(1),
+                comm=comm,
+                state=rest[0] if rest else "?",
+                uid=int(m.group(1)) if m else 0,
+                ticks=field(11) + field(12),
+                vsz_kb=field(20) // 1024,
+                rss_kb=field(21) * 4,
+                args=cmdline.rstrip("\0").replace("\0", " ") if cmdline else f"[{comm}]",
+            )
+        )
     return procs
 
 
@@ -86,10 +94,18 @@ def _time(ticks: int) -> str:
     return f"{secs // 60}:{secs % 60:02d}"
 
 
-_COLUMNS = {   # -o name -> (header, width (negative: left-aligned; 0: last/free))
-    "pid": ("PID", 5), "ppid": ("PPID", 5), "user": ("USER", -8), "group": ("GROUP", -8),
-    "comm": ("COMMAND", -16), "args": ("COMMAND", 0), "stat": ("STAT", -4),
-    "vsz": ("VSZ", 6), "rss": ("RSS", 6), "time": ("TIME", 6), "nice": ("NI", 3),
+_COLUMNS = {  # -o name -> (header, width (negative: left-aligned; 0: last/free))
+    "pid": ("PID", 5),
+    "ppid": ("PPID", 5),
+    "user": ("USER", -8),
+    "group": ("GROUP", -8),
+    "comm": ("COMMAND", -16),
+    "args": ("COMMAND", 0),
+    "stat": ("STAT", -4),
+    "vsz": ("VSZ", 6),
+    "rss": ("RSS", 6),
+    "time": ("TIME", 6),
+    "nice": ("NI", 3),
 }
 
 
@@ -111,8 +127,12 @@ def ps_main(sys: Sys) -> Gen:
         cols = [c.strip() for spec in opts.values["o"] for c in spec.split(",") if c.strip()]
         for c in cols:
             if c.split("=")[0] not in _COLUMNS:
-                yield from complain(sys, "ps", f"bad -o argument '{c}', supported arguments: "
-                                    "user,group,comm,args,pid,ppid,pgid,etime,nice,rss,vsz,time,stat")
+                yield from complain(
+                    sys,
+                    "ps",
+                    f"bad -o argument '{c}', supported arguments: "
+                    "user,group,comm,args,pid,ppid,pgid,etime,nice,rss,vsz,time,stat",
+                )
                 return 1
         lines = []
         header = []
@@ -126,20 +146,31 @@ def ps_main(sys: Sys) -> Gen:
             row = []
             for i, c in enumerate(cols):
                 name = c.partition("=")[0]
-                value = {"pid": str(p.pid), "ppid": str(p.ppid), "user": users[p.uid],
-                         "group": str(p.uid), "comm": p.comm, "args": p.args, "stat": p.state,
-                         "vsz": str(p.vsz_kb), "rss": str(p.rss_kb), "time": _time(p.ticks),
-                         "nice": "0"}[name]
+                value = {
+                    "pid": str(p.pid),
+                    "ppid": str(p.ppid),
+                    "user": users[p.uid],
+                    "group": str(p.uid),
+                    "comm": p.comm,
+                    "args": p.args,
+                    "stat": p.state,
+                    "vsz": str(p.vsz_kb),
+                    "rss": str(p.rss_kb),
+                    "time": _time(p.ticks),
+                    "nice": "0",
+                }[name]
                 row.append(_pad(value, _COLUMNS[name][1], i == len(cols) - 1))
             lines.append(" ".join(row).rstrip())
         yield from out(sys, "\n".join(lines) + "\n")
         return 0
     if PS_SHOWS_TIME:
         text = "PID   USER     TIME  COMMAND\n" + "".join(
-            f"{p.pid:5d} {users[p.uid]:<8.8} {_time(p.ticks):>5} {p.args}\n" for p in procs)
+            f"{p.pid:5d} {users[p.uid]:<8.8} {_time(p.ticks):>5} {p.args}\n" for p in procs
+        )
     else:
         text = "PID   USER     COMMAND\n" + "".join(
-            f"{p.pid:5d} {users[p.uid]:<8.8} {p.args}\n" for p in procs)
+            f"{p.pid:5d} {users[p.uid]:<8.8} {p.args}\n" for p in procs
+        )
     yield from out(sys, text)
     return 0
 
@@ -215,12 +246,22 @@ def free_main(sys: Sys) -> Gen:
         return kb << -s if s < 0 else kb >> s
 
     rows = [
-        "       " + "".join(f"{h:>12}" for h in ("total", "used", "free", "shared", "buff/cache", "available")),
-        "Mem:   " + "".join(f"{scale(v):12d}" for v in (total, used, free_, info.get("Shmem", 0), cache,
-                                                       info.get("MemAvailable", free_))),
-        "Swap:  " + "".join(f"{scale(v):12d}" for v in (info.get("SwapTotal", 0),
-                                                       info.get("SwapTotal", 0) - info.get("SwapFree", 0),
-                                                       info.get("SwapFree", 0))),
+        "       "
+        + "".join(f"{h:>12}" for h in ("total", "used", "free", "shared", "buff/cache", "available")),
+        "Mem:   "
+        + "".join(
+            f"{scale(v):12d}"
+            for v in (total, used, free_, info.get("Shmem", 0), cache, info.get("MemAvailable", free_))
+        ),
+        "Swap:  "
+        + "".join(
+            f"{scale(v):12d}"
+            for v in (
+                info.get("SwapTotal", 0),
+                info.get("SwapTotal", 0) - info.get("SwapFree", 0),
+                info.get("SwapFree", 0),
+            )
+        ),
     ]
     yield from out(sys, "\n".join(rows) + "\n")
     return 0

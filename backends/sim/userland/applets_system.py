@@ -14,13 +14,19 @@ from collections.abc import Generator
 from typing import Any
 
 from ..sys_api import Sys
-from .libc import (
-    complain, errno_is, id_to_name, out, parse_options, read_text, show_usage, strerror,
-)
 from .applet_table import applet
+from .libc import (
+    complain,
+    errno_is,
+    id_to_name,
+    out,
+    parse_options,
+    read_text,
+    show_usage,
+    strerror,
+)
 
 Gen = Generator[Any, Any, int]
-
 
 
 @applet("hostname")
@@ -107,8 +113,16 @@ def uname_main(sys: Sys) -> Gen:
     if opts is None:
         return 1
     sysname, nodename, release, version, machine = sys.uname()
-    fields = [("s", sysname), ("n", nodename), ("r", release), ("v", version), ("m", machine),
-              ("p", "unknown"), ("i", "unknown"), ("o", "GNU/Linux")]
+    fields = [
+        ("s", sysname),
+        ("n", nodename),
+        ("r", release),
+        ("v", version),
+        ("m", machine),
+        ("p", "unknown"),
+        ("i", "unknown"),
+        ("o", "GNU/Linux"),
+    ]
     if "a" in opts:
         wanted = [v for k, v in fields if k not in "pi"]
     else:
@@ -235,6 +249,7 @@ def umount_main(sys: Sys) -> Gen:
 
 # -- ip -----------------------------------------------------------------------------------
 
+
 def _interfaces(sys: Sys) -> Gen:
     text = yield from read_text(sys, "/proc/net/dev")
     names = []
@@ -248,7 +263,7 @@ def _interfaces(sys: Sys) -> Gen:
 def _is_up(sys: Sys, name: str) -> Gen:
     flags = yield from read_text(sys, f"/sys/class/net/{name}/flags")
     if not flags.strip():
-        return True                      # no sysfs: assume the runtime brought it up
+        return True  # no sysfs: assume the runtime brought it up
     try:
         return bool(int(flags.strip(), 16) & 1)
     except ValueError:
@@ -277,7 +292,7 @@ def ip_main(sys: Sys) -> Gen:
     lines = []
     for idx, name in enumerate((yield from _interfaces(sys)), 1):
         if name != "lo":
-            continue                     # the simulator's network stops at loopback
+            continue  # the simulator's network stops at loopback
         up = yield from _is_up(sys, name)
         if up:
             lines.append(f"{idx}: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000")
@@ -285,9 +300,11 @@ def ip_main(sys: Sys) -> Gen:
             lines.append(f"{idx}: lo: <LOOPBACK> mtu 65536 qdisc noop qlen 1000")
         lines.append("    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00")
         if addresses and up:
-            lines += ["    inet 127.0.0.1/8 scope host lo",
-                      "       valid_lft forever preferred_lft forever",
-                      "    inet6 ::1/128 scope host ",
-                      "       valid_lft forever preferred_lft forever"]
+            lines += [
+                "    inet 127.0.0.1/8 scope host lo",
+                "       valid_lft forever preferred_lft forever",
+                "    inet6 ::1/128 scope host ",
+                "       valid_lft forever preferred_lft forever",
+            ]
     yield from out(sys, "".join(line + "\n" for line in lines))
     return 0

@@ -15,11 +15,22 @@ from typing import Any
 
 from ..sys_api import Sys
 from . import cmd_echo, cmd_printf, cmd_test
-from .libc import (
-    LineReader, UsageError, close_quietly, complain, getopt, open_input, out, parse_int,
-    parse_options, read_chunk, show_usage, strerror, write_all,
-)
 from .applet_table import applet
+from .libc import (
+    LineReader,
+    UsageError,
+    close_quietly,
+    complain,
+    getopt,
+    open_input,
+    out,
+    parse_int,
+    parse_options,
+    read_chunk,
+    show_usage,
+    strerror,
+    write_all,
+)
 
 Gen = Generator[Any, Any, int]
 
@@ -64,6 +75,7 @@ def test_main(sys: Sys) -> Gen:
 
 
 # -- cat ----------------------------------------------------------------------------
+
 
 @applet("cat")
 def cat_main(sys: Sys) -> Gen:
@@ -113,6 +125,7 @@ def cat_main(sys: Sys) -> Gen:
 
 # -- head / tail ----------------------------------------------------------------------
 
+
 def _count_option(argv: list[str], prog: str) -> tuple[list[str], str | None]:
     """``head -5`` is the old spelling of ``head -n 5``."""
     args = []
@@ -146,7 +159,9 @@ def head_main(sys: Sys) -> Gen:
             status = 1
             continue
         if ("v" in opts or len(files) > 1) and "q" not in opts:
-            yield from out(sys, ("\n" if idx else "") + f"==> {'standard input' if path == '-' else path} <==\n")
+            yield from out(
+                sys, ("\n" if idx else "") + f"==> {'standard input' if path == '-' else path} <==\n"
+            )
         try:
             if by_bytes:
                 left = count
@@ -193,14 +208,16 @@ def tail_main(sys: Sys) -> Gen:
             continue
         opened += 1
         if ("v" in opts or len(files) > 1) and "q" not in opts:
-            yield from out(sys, ("\n" if idx else "") + f"==> {'standard input' if path == '-' else path} <==\n")
+            yield from out(
+                sys, ("\n" if idx else "") + f"==> {'standard input' if path == '-' else path} <==\n"
+            )
         try:
             data = yield from _tail_read(sys, fd, count, by_bytes, from_start)
         finally:
             close_quietly(sys, fd)
         yield from write_all(sys, 1, data)
         if "f" in opts or "F" in opts:
-            yield from sys.pause()          # follow: a simulated file never grows under us
+            yield from sys.pause()  # follow: a simulated file never grows under us
     if opened == 0:
         yield from complain(sys, "tail", "no files")
     return status
@@ -220,7 +237,7 @@ def _tail_read(sys: Sys, fd: int, count: int, by_bytes: bool, from_start: bool) 
             buf += chunk
             if not from_start:
                 if by_bytes:
-                    del buf[:max(0, len(buf) - count)]
+                    del buf[: max(0, len(buf) - count)]
                 else:
                     # keep what follows the (count+1)-th newline from the end:
                     # a superset of the last `count` lines
@@ -230,7 +247,7 @@ def _tail_read(sys: Sys, fd: int, count: int, by_bytes: bool, from_start: bool) 
                         if idx < 0:
                             break
                     if idx >= 0:
-                        del buf[:idx + 1]
+                        del buf[: idx + 1]
             if len(buf) > held:
                 yield from sys.alloc(len(buf) - held)
                 held = len(buf)
@@ -243,9 +260,9 @@ def _tail_read(sys: Sys, fd: int, count: int, by_bytes: bool, from_start: bool) 
     data = bytes(buf)
     if from_start:
         if by_bytes:
-            return data[max(count - 1, 0):]
+            return data[max(count - 1, 0) :]
         lines = data.splitlines(keepends=True)
-        return b"".join(lines[max(count - 1, 0):])
+        return b"".join(lines[max(count - 1, 0) :])
     if by_bytes:
         return data[-count:] if count else b""
     lines = data.splitlines(keepends=True)
@@ -319,6 +336,7 @@ def wc_main(sys: Sys) -> Gen:
 
 # -- grep -----------------------------------------------------------------------------
 
+
 def bre_to_python(pattern: str, extended: bool = False) -> str:
     """A POSIX regular expression as a Python one.  In a basic RE (BRE)
     ``\\(``, ``\\{``, ``\\|`` and ``\\+``/``\\?`` are the operators and bare
@@ -347,10 +365,20 @@ def bre_to_python(pattern: str, extended: bool = False) -> str:
     return "".join(outp)
 
 
-_POSIX_CLASSES = {"alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z",
-                  "lower": "a-z", "space": " \\t\\n\\r\\f\\v", "blank": " \\t",
-                  "xdigit": "0-9A-Fa-f", "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
-                  "cntrl": "\\x00-\\x1f\\x7f", "print": "\\x20-\\x7e", "graph": "\\x21-\\x7e"}
+_POSIX_CLASSES = {
+    "alpha": "a-zA-Z",
+    "digit": "0-9",
+    "alnum": "a-zA-Z0-9",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": " \\t\\n\\r\\f\\v",
+    "blank": " \\t",
+    "xdigit": "0-9A-Fa-f",
+    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "print": "\\x20-\\x7e",
+    "graph": "\\x21-\\x7e",
+}
 
 
 def _bracket_expression(pattern: str, i: int) -> tuple[str, int]:
@@ -370,12 +398,12 @@ def _bracket_expression(pattern: str, i: int) -> tuple[str, int]:
         if pattern.startswith("[:", i):
             end = pattern.find(":]", i + 2)
             if end > 0:
-                out.append(_POSIX_CLASSES.get(pattern[i + 2:end], ""))
+                out.append(_POSIX_CLASSES.get(pattern[i + 2 : end], ""))
                 i = end + 2
                 continue
         out.append("\\" + c if c in "\\[]^" else c)
         i += 1
-    return re.escape("[" + pattern[i:]), len(pattern)      # no closing "]": literal
+    return re.escape("[" + pattern[i:]), len(pattern)  # no closing "]": literal
 
 
 @applet("grep", "egrep", "fgrep")
@@ -427,7 +455,9 @@ def grep_main(sys: Sys) -> Gen:
                     break
                 lineno += 1
                 body = line[:-1] if line.endswith(b"\n") else line
-                found = [m for rx in regexes for m in ([rx.match(body)] if "x" in opts else rx.finditer(body)) if m]
+                found = [
+                    m for rx in regexes for m in ([rx.match(body)] if "x" in opts else rx.finditer(body)) if m
+                ]
                 hit = bool(found) != ("v" in opts)
                 if not hit:
                     continue
@@ -438,7 +468,9 @@ def grep_main(sys: Sys) -> Gen:
                 if "l" in opts or "L" in opts:
                     break
                 if "c" not in opts:
-                    prefix = (name.encode() + b":" if show_name else b"") + (b"%d:" % lineno if "n" in opts else b"")
+                    prefix = (name.encode() + b":" if show_name else b"") + (
+                        b"%d:" % lineno if "n" in opts else b""
+                    )
                     if "o" in opts and "v" not in opts:
                         for m in found:
                             if m.group(0):
@@ -462,6 +494,7 @@ def grep_main(sys: Sys) -> Gen:
 
 # -- basename / dirname ---------------------------------------------------------------
 
+
 @applet("basename")
 def basename_main(sys: Sys) -> Gen:
     args = list(sys.argv[1:])
@@ -474,7 +507,7 @@ def basename_main(sys: Sys) -> Gen:
     stripped = path.rstrip("/")
     name = stripped.rsplit("/", 1)[-1] if stripped else ("/" if path else "")
     if len(args) == 2 and name != args[1] and name.endswith(args[1]):
-        name = name[:-len(args[1])]
+        name = name[: -len(args[1])]
     yield from out(sys, name + "\n")
     return 0
 

@@ -13,8 +13,17 @@ from typing import Any
 from ..sys_api import Sys
 from .libc import complain, strerror, write_all
 
-_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "f": "\f", "n": "\n", "r": "\r",
-           "t": "\t", "v": "\v", "\\": "\\"}
+_SIMPLE = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+}
 
 
 def unescape(text: str, octal_needs_zero: bool = True) -> tuple[str, bool]:

@@ -12,13 +12,44 @@ from typing import Any
 from ..sys_api import Sys
 from .libc import complain, parse_int, strerror, write_all
 
-SIGNALS = ("", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1",
-           "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
-           "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "POLL", "PWR", "SYS")
+SIGNALS = (
+    "",
+    "HUP",
+    "INT",
+    "QUIT",
+    "ILL",
+    "TRAP",
+    "ABRT",
+    "BUS",
+    "FPE",
+    "KILL",
+    "USR1",
+    "SEGV",
+    "USR2",
+    "PIPE",
+    "ALRM",
+    "TERM",
+    "STKFLT",
+    "CHLD",
+    "CONT",
+    "STOP",
+    "TSTP",
+    "TTIN",
+    "TTOU",
+    "URG",
+    "XCPU",
+    "XFSZ",
+    "VTALRM",
+    "PROF",
+    "WINCH",
+    "POLL",
+    "PWR",
+    "SYS",
+)
 
 
 def signal_number(name: str) -> int | None:
-    """"TERM", "SIGTERM", "15" -> 15 (None if unknown)."""
+    """ "TERM", "SIGTERM", "15" -> 15 (None if unknown)."""
     if name.isdigit():
         n = int(name)
         return n if 0 <= n < 65 else None

@@ -32,7 +32,7 @@ class _State:
 
     def number(self, text: str | None, conv: str) -> int | float:
         if text is None:
-            text = ""                     # a missing argument is an empty one
+            text = ""  # a missing argument is an empty one
         if text[0:1] in ("'", '"') and len(text) > 1:
             return ord(text[1])
         try:

@@ -75,12 +75,18 @@ class _Eval:
     def primary(self) -> bool:
         tok = self.take()
         # "(" opens a group unless it is the left operand of a binary test
-        if tok == "(" and self.peek() is not None and not (
-                self.peek() in _BINARY and self.peek(1) is not None):
+        if (
+            tok == "("
+            and self.peek() is not None
+            and not (self.peek() in _BINARY and self.peek(1) is not None)
+        ):
             value = self.expr()
             if self.peek() != ")":
-                raise TestError('syntax error: unexpected word (expecting ")")' if self.peek() is None
-                                else f"{self.peek()}: unknown operand")
+                raise TestError(
+                    'syntax error: unexpected word (expecting ")")'
+                    if self.peek() is None
+                    else f"{self.peek()}: unknown operand"
+                )
             self.i += 1
             return value
         nxt = self.peek()
@@ -99,7 +105,7 @@ class _Eval:
         if op == "-z":
             return arg == ""
         if op == "-t":
-            return False                  # simulated fds are never terminals
+            return False  # simulated fds are never terminals
         sys = self.sys
         try:
             st = sys.lstat(arg) if op in ("-L", "-h") else sys.stat(arg)
@@ -150,8 +156,7 @@ class _Eval:
                 return False
             return op == "-ef" and sa == sb
         x, y = _number(a), _number(b)
-        return {"-eq": x == y, "-ne": x != y, "-lt": x < y, "-le": x <= y,
-                "-gt": x > y, "-ge": x >= y}[op]
+        return {"-eq": x == y, "-ne": x != y, "-lt": x < y, "-le": x <= y, "-gt": x > y, "-ge": x >= y}[op]
 
 
 def evaluate(sys: Sys, args: list[str]) -> bool:

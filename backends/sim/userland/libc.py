@@ -28,24 +28,42 @@ BANNER = "BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) multi-call binary.\n"
 # whose errno numbers and wording differ, but a simulated program must print
 # what it would print on Linux.
 _LINUX_STRERROR = {
-    "EPERM": "Operation not permitted", "ENOENT": "No such file or directory",
-    "ESRCH": "No such process", "EINTR": "Interrupted system call",
-    "EIO": "I/O error", "ENXIO": "No such device or address",
-    "E2BIG": "Argument list too long", "ENOEXEC": "Exec format error",
-    "EBADF": "Bad file descriptor", "ECHILD": "No child processes",
-    "EAGAIN": "Resource temporarily unavailable", "ENOMEM": "Out of memory",
-    "EACCES": "Permission denied", "EFAULT": "Bad address",
-    "EBUSY": "Device or resource busy", "EEXIST": "File exists",
-    "EXDEV": "Invalid cross-device link", "ENODEV": "No such device",
-    "ENOTDIR": "Not a directory", "EISDIR": "Is a directory",
-    "EINVAL": "Invalid argument", "ENFILE": "Too many open files in system",
-    "EMFILE": "Too many open files", "ENOTTY": "Inappropriate ioctl for device",
-    "EFBIG": "File too large", "ENOSPC": "No space left on device",
-    "ESPIPE": "Illegal seek", "EROFS": "Read-only file system",
-    "EMLINK": "Too many links", "EPIPE": "Broken pipe",
-    "ENAMETOOLONG": "File name too long", "ENOSYS": "Function not implemented",
-    "ENOTEMPTY": "Directory not empty", "ELOOP": "Too many levels of symbolic links",
-    "ENOTSUP": "Operation not supported", "EOPNOTSUPP": "Operation not supported",
+    "EPERM": "Operation not permitted",
+    "ENOENT": "No such file or directory",
+    "ESRCH": "No such process",
+    "EINTR": "Interrupted system call",
+    "EIO": "I/O error",
+    "ENXIO": "No such device or address",
+    "E2BIG": "Argument list too long",
+    "ENOEXEC": "Exec format error",
+    "EBADF": "Bad file descriptor",
+    "ECHILD": "No child processes",
+    "EAGAIN": "Resource temporarily unavailable",
+    "ENOMEM": "Out of memory",
+    "EACCES": "Permission denied",
+    "EFAULT": "Bad address",
+    "EBUSY": "Device or resource busy",
+    "EEXIST": "File exists",
+    "EXDEV": "Invalid cross-device link",
+    "ENODEV": "No such device",
+    "ENOTDIR": "Not a directory",
+    "EISDIR": "Is a directory",
+    "EINVAL": "Invalid argument",
+    "ENFILE": "Too many open files in system",
+    "EMFILE": "Too many open files",
+    "ENOTTY": "Inappropriate ioctl for device",
+    "EFBIG": "File too large",
+    "ENOSPC": "No space left on device",
+    "ESPIPE": "Illegal seek",
+    "EROFS": "Read-only file system",
+    "EMLINK": "Too many links",
+    "EPIPE": "Broken pipe",
+    "ENAMETOOLONG": "File name too long",
+    "ENOSYS": "Function not implemented",
+    "ENOTEMPTY": "Directory not empty",
+    "ELOOP": "Too many levels of symbolic links",
+    "ENOTSUP": "Operation not supported",
+    "EOPNOTSUPP": "Operation not supported",
 }
 
 
@@ -62,6 +80,7 @@ def errno_is(exc: OSError, name: str) -> bool:
 
 
 # -- output -----------------------------------------------------------------
+
 
 def write_all(sys: Sys, fd: int, data: bytes | str) -> Gen:
     """Write every byte.  A pipe may take only part of a buffer; then let the
@@ -99,18 +118,20 @@ def complain(sys: Sys, prog: str, msg: str) -> Gen:
 def show_usage(sys: Sys, prog: str, fd: int = 2) -> Gen:
     """The banner plus the applet's usage, as ``bb_show_usage`` prints it."""
     from .usage_text import USAGE
+
     text = BANNER + "\n" + USAGE.get(prog, f"Usage: {prog}\n")
     yield from write_all(sys, fd, text if text.endswith("\n") else text + "\n")
 
 
 # -- input ------------------------------------------------------------------
 
+
 def read_chunk(sys: Sys, fd: int, n: int = 65536) -> Gen:
     """read(2), plus the CPU it costs to handle the data.  The charge is
     also a scheduling point: a read from /dev/zero never blocks, so without
     it ``cat /dev/zero >/dev/null`` would never let another process run."""
     data = yield from sys.read(fd, n)
-    yield from sys.burn(1 + len(data) // 1024)          # ~1 GB/s
+    yield from sys.burn(1 + len(data) // 1024)  # ~1 GB/s
     return data
 
 
@@ -138,7 +159,7 @@ class LineReader:
         while True:
             nl = self.buf.find(b"\n")
             if nl >= 0:
-                line, self.buf = self.buf[:nl + 1], self.buf[nl + 1:]
+                line, self.buf = self.buf[: nl + 1], self.buf[nl + 1 :]
                 return line
             if self.eof:
                 line, self.buf = self.buf, b""
@@ -171,6 +192,7 @@ def close_quietly(sys: Sys, fd: int) -> None:
 
 # -- options ----------------------------------------------------------------
 
+
 class UsageError(Exception):
     """Bad command line: the applet prints its usage and exits 1."""
 
@@ -181,7 +203,7 @@ class UsageError(Exception):
 
 @dataclass
 class Options:
-    flags: dict[str, int] = field(default_factory=dict)      # flag -> how many times
+    flags: dict[str, int] = field(default_factory=dict)  # flag -> how many times
     values: dict[str, list[str]] = field(default_factory=dict)
     operands: list[str] = field(default_factory=list)
 
@@ -235,8 +257,8 @@ def getopt(argv: list[str], spec: str, permute: bool = True) -> Options:
 
 # -- numbers ----------------------------------------------------------------
 
-def parse_options(sys: Sys, prog: str, spec: str, permute: bool = True,
-                  need_operands: bool = False) -> Gen:
+
+def parse_options(sys: Sys, prog: str, spec: str, permute: bool = True, need_operands: bool = False) -> Gen:
     """``getopt`` with busybox's reaction to bad usage: the complaint (if
     any) and the usage text on stderr.  The options, or None when the
     applet should exit 1 -- also when ``need_operands`` and none were given."""
@@ -267,6 +289,7 @@ def parse_int(text: str) -> int | None:
 
 # -- users ------------------------------------------------------------------
 
+
 def _read_small_file(sys: Sys, path: str) -> Gen:
     try:
         fd = sys.open(path, O_RDONLY)
@@ -274,7 +297,7 @@ def _read_small_file(sys: Sys, path: str) -> Gen:
         return b""
     try:
         return (yield from read_all(sys, fd))
-    except OSError:                    # a directory (EISDIR), a vanished file...
+    except OSError:  # a directory (EISDIR), a vanished file...
         return b""
     finally:
         close_quietly(sys, fd)
@@ -315,4 +338,3 @@ def basename(path: str) -> str:
 
 def join(directory: str, name: str) -> str:
     return name if name.startswith("/") else (directory.rstrip("/") + "/" + name if directory else name)
-

@@ -19,14 +19,32 @@ class ArithError(Exception):
     """``str()`` is ash's message: "arithmetic syntax error", "divide by zero"."""
 
 
-_TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|\d+)|([A-Za-z_][A-Za-z_0-9]*)|"
-                    r"(<<=|>>=|\*\*|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|"
-                    r"[-+*/%<>=!~&|^?:()]))")
+_TOKEN = re.compile(
+    r"\s*(?:(0[xX][0-9a-fA-F]+|\d+)|([A-Za-z_][A-Za-z_0-9]*)|"
+    r"(<<=|>>=|\*\*|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|"
+    r"[-+*/%<>=!~&|^?:()]))"
+)
 
-_BINARY = {   # operator -> precedence (higher binds tighter)
-    "||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6,
-    "<": 7, "<=": 7, ">": 7, ">=": 7, "<<": 8, ">>": 8,
-    "+": 9, "-": 9, "*": 10, "/": 10, "%": 10, "**": 11,
+_BINARY = {  # operator -> precedence (higher binds tighter)
+    "||": 1,
+    "&&": 2,
+    "|": 3,
+    "^": 4,
+    "&": 5,
+    "==": 6,
+    "!=": 6,
+    "<": 7,
+    "<=": 7,
+    ">": 7,
+    ">=": 7,
+    "<<": 8,
+    ">>": 8,
+    "+": 9,
+    "-": 9,
+    "*": 10,
+    "/": 10,
+    "%": 10,
+    "**": 11,
 }
 _ASSIGN = {"=", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "|=", "^="}
 
@@ -66,8 +84,7 @@ class _Parser:
         return self.assignment()
 
     def assignment(self) -> tuple:
-        if (self.i + 1 < len(self.toks) and _is_name(self.toks[self.i])
-                and self.toks[self.i + 1] in _ASSIGN):
+        if self.i + 1 < len(self.toks) and _is_name(self.toks[self.i]) and self.toks[self.i + 1] in _ASSIGN:
             name = self.take()
             op = self.take()
             return ("assign", name, op, self.assignment())
@@ -195,11 +212,20 @@ def binop(op: str, a: int, b: int) -> int:
         q = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
         return q if op == "/" else a - q * b
     result = {
-        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-        "**": lambda: a ** b if b >= 0 else 0,
-        "<<": lambda: a << (b & 63), ">>": lambda: a >> (b & 63),
-        "&": lambda: a & b, "|": lambda: a | b, "^": lambda: a ^ b,
-        "<": lambda: int(a < b), "<=": lambda: int(a <= b), ">": lambda: int(a > b),
-        ">=": lambda: int(a >= b), "==": lambda: int(a == b), "!=": lambda: int(a != b),
+        "+": lambda: a + b,
+        "-": lambda: a - b,
+        "*": lambda: a * b,
+        "**": lambda: a**b if b >= 0 else 0,
+        "<<": lambda: a << (b & 63),
+        ">>": lambda: a >> (b & 63),
+        "&": lambda: a & b,
+        "|": lambda: a | b,
+        "^": lambda: a ^ b,
+        "<": lambda: int(a < b),
+        "<=": lambda: int(a <= b),
+        ">": lambda: int(a > b),
+        ">=": lambda: int(a >= b),
+        "==": lambda: int(a == b),
+        "!=": lambda: int(a != b),
     }[op]()
     return _wrap(result)

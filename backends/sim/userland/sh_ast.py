@@ -15,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-
 # -- words ------------------------------------------------------------------
+
 
 @dataclass
 class Lit:
     """Literal text.  ``quoted`` text came from '...', "..." or a backslash."""
+
     text: str
     quoted: bool = False
 
@@ -29,7 +30,8 @@ class Lit:
 class DQuote:
     """A double-quoted region: its expansions are not split or globbed, and
     ``"$@"`` makes one field per positional parameter."""
-    parts: list["Part"]
+
+    parts: list[Part]
 
 
 @dataclass
@@ -37,15 +39,17 @@ class Param:
     """``$name`` or ``${name<op>arg}``.  ``op`` is one of "" (plain), "-",
     "=", "+", "?" (with ``colon`` for the ``:-`` forms), "#", "##", "%",
     "%%", or "len" for ``${#name}``."""
+
     name: str
     op: str = ""
-    arg: "Word | None" = None
+    arg: Word | None = None
     colon: bool = False
 
 
 @dataclass
 class CmdSub:
     """``$(...)`` or backquotes; ``source`` is parsed when expanded."""
+
     source: str
 
 
@@ -53,12 +57,14 @@ class CmdSub:
 class Arith:
     """``$((...))``: the inside is expanded like a double-quoted string, then
     evaluated as an arithmetic expression."""
-    expr: "Word"
+
+    expr: Word
 
 
 @dataclass
 class Tilde:
     """A leading ``~`` or ``~user``."""
+
     user: str = ""
 
 
@@ -81,22 +87,24 @@ class Word:
 
 # -- redirections -----------------------------------------------------------
 
+
 @dataclass
 class HereDoc:
     delimiter: str
-    quoted: bool           # quoted delimiter: the body is taken literally
-    strip_tabs: bool       # <<- strips leading tabs
-    body: str = ""         # filled in by the lexer when it reaches the newline
+    quoted: bool  # quoted delimiter: the body is taken literally
+    strip_tabs: bool  # <<- strips leading tabs
+    body: str = ""  # filled in by the lexer when it reaches the newline
 
 
 @dataclass
 class Redirect:
-    fd: int                # the fd redirected (defaulted by the parser)
-    op: str                # "<", ">", ">>", ">|", "<>", "<&", ">&", "<<"
+    fd: int  # the fd redirected (defaulted by the parser)
+    op: str  # "<", ">", ">>", ">|", "<>", "<&", ">&", "<<"
     target: Word | HereDoc
 
 
 # -- commands ---------------------------------------------------------------
+
 
 @dataclass
 class Assign:
@@ -114,13 +122,14 @@ class SimpleCommand:
 
 @dataclass
 class Pipeline:
-    commands: list["Command"]
+    commands: list[Command]
     negate: bool = False
 
 
 @dataclass
 class AndOr:
     """``first && a || b ...``: ``rest`` is a list of (op, pipeline)."""
+
     first: Pipeline
     rest: list[tuple[str, Pipeline]] = field(default_factory=list)
 
@@ -148,14 +157,14 @@ class Subshell:
 
 @dataclass
 class If:
-    clauses: list[tuple[CommandList, CommandList]]    # (condition, then-body)
+    clauses: list[tuple[CommandList, CommandList]]  # (condition, then-body)
     else_body: CommandList | None = None
 
 
 @dataclass
 class For:
     var: str
-    words: list[Word] | None                          # None: "$@"
+    words: list[Word] | None  # None: "$@"
     body: CommandList
 
 
@@ -181,13 +190,14 @@ class Case:
 @dataclass
 class FuncDef:
     name: str
-    body: "Command"
+    body: Command
 
 
 @dataclass
 class Redirected:
     """A compound command with redirections after it (``{ ...; } >f``)."""
-    node: "Command"
+
+    node: Command
     redirects: list[Redirect]
 
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..sys_api import O_RDONLY
 from . import cmd_echo, cmd_kill, cmd_printf, cmd_test
-from .libc import errno_is, read_all, read_chunk, strerror, write_all
 from .applet_table import STANDALONE_APPLET
+from .libc import errno_is, read_all, read_chunk, strerror, write_all
 from .sh_errors import BreakLoop, ContinueLoop, ReturnFromFunction, ShellExit, ShellFatal
 from .sh_lexer import is_name
 
@@ -47,7 +47,7 @@ def shell_quote(text: str, only_if_needed: bool = False) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def _out(sh: "Shell", text: str) -> Generator[Any, Any, None]:
+def _out(sh: Shell, text: str) -> Generator[Any, Any, None]:
     yield from write_all(sh.sys, 1, text)
 
 
@@ -60,41 +60,43 @@ def _number_arg(text: str) -> int:
 
 # -- trivial --------------------------------------------------------------------
 
-def b_true(sh: "Shell", argv: list[str]) -> Gen:
+
+def b_true(sh: Shell, argv: list[str]) -> Gen:
     return 0
     yield
 
 
-def b_false(sh: "Shell", argv: list[str]) -> Gen:
+def b_false(sh: Shell, argv: list[str]) -> Gen:
     return 1
     yield
 
 
-def b_echo(sh: "Shell", argv: list[str]) -> Gen:
+def b_echo(sh: Shell, argv: list[str]) -> Gen:
     return (yield from cmd_echo.echo(sh.sys, argv, "sh"))
 
 
-def b_printf(sh: "Shell", argv: list[str]) -> Gen:
+def b_printf(sh: Shell, argv: list[str]) -> Gen:
     return (yield from cmd_printf.printf(sh.sys, argv, "sh"))
 
 
-def b_test(sh: "Shell", argv: list[str]) -> Gen:
+def b_test(sh: Shell, argv: list[str]) -> Gen:
     return (yield from cmd_test.test(sh.sys, argv, "sh"))
 
 
-def b_kill(sh: "Shell", argv: list[str]) -> Gen:
+def b_kill(sh: Shell, argv: list[str]) -> Gen:
     return (yield from cmd_kill.kill(sh.sys, argv, "sh"))
 
 
 # -- leaving things ---------------------------------------------------------------
 
-def b_exit(sh: "Shell", argv: list[str]) -> Gen:
+
+def b_exit(sh: Shell, argv: list[str]) -> Gen:
     status = sh.status if len(argv) < 2 else _number_arg(argv[1]) & 0xFF
     raise ShellExit(status)
     yield
 
 
-def b_return(sh: "Shell", argv: list[str]) -> Gen:
+def b_return(sh: Shell, argv: list[str]) -> Gen:
     status = sh.status if len(argv) < 2 else _number_arg(argv[1]) & 0xFF
     raise ReturnFromFunction(status)
     yield
@@ -107,7 +109,7 @@ def _loop_levels(argv: list[str]) -> int:
     return n
 
 
-def b_break(sh: "Shell", argv: list[str]) -> Gen:
+def b_break(sh: Shell, argv: list[str]) -> Gen:
     n = _loop_levels(argv)
     if sh.loop_depth:
         raise BreakLoop(min(n, sh.loop_depth))
@@ -115,7 +117,7 @@ def b_break(sh: "Shell", argv: list[str]) -> Gen:
     yield
 
 
-def b_continue(sh: "Shell", argv: list[str]) -> Gen:
+def b_continue(sh: Shell, argv: list[str]) -> Gen:
     n = _loop_levels(argv)
     if sh.loop_depth:
         raise ContinueLoop(min(n, sh.loop_depth))
@@ -125,7 +127,8 @@ def b_continue(sh: "Shell", argv: list[str]) -> Gen:
 
 # -- variables --------------------------------------------------------------------
 
-def _assign_words(sh: "Shell", argv: list[str], attr: str) -> Gen:
+
+def _assign_words(sh: Shell, argv: list[str], attr: str) -> Gen:
     args = argv[1:]
     if not args or args == ["-p"]:
         names = sorted(sh.exported if attr == "export" else sh.readonly)
@@ -152,15 +155,15 @@ def _assign_words(sh: "Shell", argv: list[str], attr: str) -> Gen:
     return 0
 
 
-def b_export(sh: "Shell", argv: list[str]) -> Gen:
+def b_export(sh: Shell, argv: list[str]) -> Gen:
     return (yield from _assign_words(sh, argv, "export"))
 
 
-def b_readonly(sh: "Shell", argv: list[str]) -> Gen:
+def b_readonly(sh: Shell, argv: list[str]) -> Gen:
     return (yield from _assign_words(sh, argv, "readonly"))
 
 
-def b_unset(sh: "Shell", argv: list[str]) -> Gen:
+def b_unset(sh: Shell, argv: list[str]) -> Gen:
     args = argv[1:]
     functions = False
     while args and args[0] in ("-f", "-v"):
@@ -175,7 +178,7 @@ def b_unset(sh: "Shell", argv: list[str]) -> Gen:
     yield
 
 
-def b_local(sh: "Shell", argv: list[str]) -> Gen:
+def b_local(sh: Shell, argv: list[str]) -> Gen:
     if not sh.local_frames:
         raise BuiltinError("not in a function")
     frame = sh.local_frames[-1]
@@ -191,7 +194,7 @@ def b_local(sh: "Shell", argv: list[str]) -> Gen:
     yield
 
 
-def b_set(sh: "Shell", argv: list[str]) -> Gen:
+def b_set(sh: Shell, argv: list[str]) -> Gen:
     args = argv[1:]
     if not args:
         for name in sorted(sh.vars):
@@ -204,8 +207,15 @@ def b_set(sh: "Shell", argv: list[str]) -> Gen:
             return 0
         if arg in ("-o", "+o"):
             if len(args) > 1:
-                opt = {"errexit": "e", "nounset": "u", "xtrace": "x", "noglob": "f",
-                       "allexport": "a", "noexec": "n", "verbose": "v"}.get(args[1])
+                opt = {
+                    "errexit": "e",
+                    "nounset": "u",
+                    "xtrace": "x",
+                    "noglob": "f",
+                    "allexport": "a",
+                    "noexec": "n",
+                    "verbose": "v",
+                }.get(args[1])
                 if opt is None:
                     raise BuiltinError(f"Illegal option -o {args[1]}")
                 (sh.opts.add if arg == "-o" else sh.opts.discard)(opt)
@@ -224,7 +234,7 @@ def b_set(sh: "Shell", argv: list[str]) -> Gen:
     return 0
 
 
-def b_shift(sh: "Shell", argv: list[str]) -> Gen:
+def b_shift(sh: Shell, argv: list[str]) -> Gen:
     n = _number_arg(argv[1]) if len(argv) > 1 else 1
     if n > len(sh.positional):
         return 1
@@ -235,14 +245,15 @@ def b_shift(sh: "Shell", argv: list[str]) -> Gen:
 
 # -- running code -----------------------------------------------------------------
 
-def b_eval(sh: "Shell", argv: list[str]) -> Gen:
+
+def b_eval(sh: Shell, argv: list[str]) -> Gen:
     src = " ".join(argv[1:])
     if not src.strip():
         return 0
     return (yield from sh.run_source(src + "\n", first_line=sh.lineno))
 
 
-def b_dot(sh: "Shell", argv: list[str]) -> Gen:
+def b_dot(sh: Shell, argv: list[str]) -> Gen:
     if len(argv) < 2:
         return 0
     path = argv[1]
@@ -277,7 +288,7 @@ def b_dot(sh: "Shell", argv: list[str]) -> Gen:
             sh.positional = saved
 
 
-def b_exec(sh: "Shell", argv: list[str]) -> Gen:
+def b_exec(sh: Shell, argv: list[str]) -> Gen:
     # `exec` alone is handled by the evaluator (its redirections persist)
     args = argv[1:]
     if args and args[0] == "--":
@@ -289,7 +300,7 @@ def b_exec(sh: "Shell", argv: list[str]) -> Gen:
     raise ShellExit(status)
 
 
-def b_command(sh: "Shell", argv: list[str]) -> Gen:
+def b_command(sh: Shell, argv: list[str]) -> Gen:
     args = argv[1:]
     verbose = None
     while args and args[0].startswith("-") and args[0] != "-":
@@ -321,13 +332,14 @@ def b_command(sh: "Shell", argv: list[str]) -> Gen:
     path = sh.find_command(name)
     env = sh.environment()
 
-    def body(sub: "Shell") -> Gen:
+    def body(sub: Shell) -> Gen:
         return (yield from sub.exec_external(name, path, args, env))
+
     pid = yield from sh.spawn(body)
     return (yield from sh.wait_pid(pid))
 
 
-def b_type(sh: "Shell", argv: list[str]) -> Gen:
+def b_type(sh: Shell, argv: list[str]) -> Gen:
     status = 0
     for name in argv[1:]:
         if name in SPECIAL_BUILTINS:
@@ -348,7 +360,8 @@ def b_type(sh: "Shell", argv: list[str]) -> Gen:
 
 # -- processes --------------------------------------------------------------------
 
-def b_wait(sh: "Shell", argv: list[str]) -> Gen:
+
+def b_wait(sh: Shell, argv: list[str]) -> Gen:
     if len(argv) == 1:
         # busybox ash announces a job killed by a signal ("Terminated") only
         # when it is waited for by PID, not by a bare ``wait``.
@@ -373,7 +386,7 @@ def _trap_signal(name: str) -> int | None:
     return cmd_kill.signal_number(name)
 
 
-def b_trap(sh: "Shell", argv: list[str]) -> Gen:
+def b_trap(sh: Shell, argv: list[str]) -> Gen:
     args = argv[1:]
     if not args:
         for sig in sorted(sh.traps):
@@ -404,6 +417,7 @@ def b_trap(sh: "Shell", argv: list[str]) -> Gen:
 
 # -- files and directories --------------------------------------------------------
 
+
 def _normalize(path: str) -> str:
     parts: list[str] = []
     for comp in path.split("/"):
@@ -417,7 +431,7 @@ def _normalize(path: str) -> str:
     return "/" + "/".join(parts)
 
 
-def b_cd(sh: "Shell", argv: list[str]) -> Gen:
+def b_cd(sh: Shell, argv: list[str]) -> Gen:
     args = [a for a in argv[1:] if a not in ("-L", "-P")]
     print_dir = False
     if not args:
@@ -435,7 +449,7 @@ def b_cd(sh: "Shell", argv: list[str]) -> Gen:
         sh.sys.chdir(new)
     except OSError as e:
         try:
-            sh.sys.chdir(target)                 # the physical path, e.g. via ".."
+            sh.sys.chdir(target)  # the physical path, e.g. via ".."
             new = sh.sys.getcwd()
         except OSError:
             raise BuiltinError(f"can't cd to {target}: {strerror(e)}") from None
@@ -446,13 +460,13 @@ def b_cd(sh: "Shell", argv: list[str]) -> Gen:
     return 0
 
 
-def b_pwd(sh: "Shell", argv: list[str]) -> Gen:
+def b_pwd(sh: Shell, argv: list[str]) -> Gen:
     path = sh.sys.getcwd() if "-P" in argv[1:] else (sh.vars.get("PWD") or sh.sys.getcwd())
     yield from _out(sh, path + "\n")
     return 0
 
 
-def b_umask(sh: "Shell", argv: list[str]) -> Gen:
+def b_umask(sh: Shell, argv: list[str]) -> Gen:
     if len(argv) < 2:
         old = sh.sys.umask(0)
         sh.sys.umask(old)
@@ -465,7 +479,7 @@ def b_umask(sh: "Shell", argv: list[str]) -> Gen:
     return 0
 
 
-def b_read(sh: "Shell", argv: list[str]) -> Gen:
+def b_read(sh: Shell, argv: list[str]) -> Gen:
     args = argv[1:]
     raw, prompt, nchars = False, None, None
     while args and args[0].startswith("-") and len(args[0]) > 1:
@@ -487,7 +501,7 @@ def b_read(sh: "Shell", argv: list[str]) -> Gen:
         yield from write_all(sh.sys, 2, prompt)
     # one byte at a time, as ash does on a pipe: what follows the line must
     # stay unread for the next command
-    chars: list[tuple[str, bool]] = []    # (char, escaped)
+    chars: list[tuple[str, bool]] = []  # (char, escaped)
     buf = b""
     eof = False
     while True:
@@ -556,7 +570,7 @@ def _split_read(chars: list[tuple[str, bool]], ifs: str, count: int) -> list[str
     return fields
 
 
-def b_getopts(sh: "Shell", argv: list[str]) -> Gen:
+def b_getopts(sh: Shell, argv: list[str]) -> Gen:
     """``getopts OPTSTRING NAME [ARGS]``: one option per call, its place
     kept in ``$OPTIND`` (and, inside a group like ``-ab``, in the shell;
     assigning OPTIND starts over)."""
@@ -590,7 +604,7 @@ def b_getopts(sh: "Shell", argv: list[str]) -> Gen:
     arg = args[idx]
     ch = arg[off]
     off += 1
-    next_optind = idx + 2                     # ash points past the argument being read
+    next_optind = idx + 2  # ash points past the argument being read
     optarg: str | None = None
     if ch == ":" or ch not in optstring:
         if silent:
@@ -598,7 +612,7 @@ def b_getopts(sh: "Shell", argv: list[str]) -> Gen:
         else:
             yield from write_all(sh.sys, 2, f"Illegal option -{ch}\n")
             value = "?"
-    elif optstring[optstring.index(ch) + 1:optstring.index(ch) + 2] == ":":
+    elif optstring[optstring.index(ch) + 1 : optstring.index(ch) + 2] == ":":
         if off < len(arg):
             value, optarg, off = ch, arg[off:], len(arg)
         elif idx + 1 < len(args):
@@ -624,9 +638,10 @@ def b_getopts(sh: "Shell", argv: list[str]) -> Gen:
     return 0
 
 
-def b_let(sh: "Shell", argv: list[str]) -> Gen:
+def b_let(sh: Shell, argv: list[str]) -> Gen:
     """``let EXPR...``: arithmetic for its side effects; false if the last is 0."""
     from .sh_arith import ArithError, evaluate
+
     if len(argv) < 2:
         raise BuiltinError("expression expected")
     value = 0
@@ -640,17 +655,42 @@ def b_let(sh: "Shell", argv: list[str]) -> Gen:
 
 
 SPECIAL_BUILTINS: dict[str, Builtin] = {
-    ":": b_true, ".": b_dot, "break": b_break, "continue": b_continue, "eval": b_eval,
-    "exec": b_exec, "exit": b_exit, "export": b_export, "readonly": b_readonly,
-    "return": b_return, "set": b_set, "shift": b_shift, "trap": b_trap, "unset": b_unset,
+    ":": b_true,
+    ".": b_dot,
+    "break": b_break,
+    "continue": b_continue,
+    "eval": b_eval,
+    "exec": b_exec,
+    "exit": b_exit,
+    "export": b_export,
+    "readonly": b_readonly,
+    "return": b_return,
+    "set": b_set,
+    "shift": b_shift,
+    "trap": b_trap,
+    "unset": b_unset,
     "local": b_local,
 }
 
 BUILTINS: dict[str, Builtin] = {
-    "cd": b_cd, "chdir": b_cd, "pwd": b_pwd, "echo": b_echo, "printf": b_printf,
-    "test": b_test, "[": b_test, "true": b_true, "false": b_false, "read": b_read,
-    "wait": b_wait, "kill": b_kill, "type": b_type, "command": b_command, "umask": b_umask,
-    "source": b_dot, "getopts": b_getopts, "let": b_let,
+    "cd": b_cd,
+    "chdir": b_cd,
+    "pwd": b_pwd,
+    "echo": b_echo,
+    "printf": b_printf,
+    "test": b_test,
+    "[": b_test,
+    "true": b_true,
+    "false": b_false,
+    "read": b_read,
+    "wait": b_wait,
+    "kill": b_kill,
+    "type": b_type,
+    "command": b_command,
+    "umask": b_umask,
+    "source": b_dot,
+    "getopts": b_getopts,
+    "let": b_let,
 }
 
 __all__ = ["BUILTINS", "SPECIAL_BUILTINS", "BuiltinError", "ShellFatal", "shell_quote"]

@@ -26,16 +26,42 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from ..sys_api import (
-    O_APPEND, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, WNOHANG, Sys,
+    O_APPEND,
+    O_CREAT,
+    O_RDONLY,
+    O_RDWR,
+    O_TRUNC,
+    O_WRONLY,
+    WNOHANG,
+    Sys,
 )
-from .libc import err, errno_is, read_all, strerror, write_all
 from .applet_table import REAL_APPLETS, STANDALONE_APPLET
+from .libc import err, errno_is, read_all, strerror, write_all
 from .sh_ast import (
-    AndOr, BraceGroup, Case, Command, CommandList, For, FuncDef, HereDoc, If, Loop,
-    Pipeline, Redirect, Redirected, SimpleCommand, Subshell, Word,
+    AndOr,
+    BraceGroup,
+    Case,
+    Command,
+    CommandList,
+    For,
+    FuncDef,
+    HereDoc,
+    If,
+    Loop,
+    Pipeline,
+    Redirect,
+    Redirected,
+    SimpleCommand,
+    Subshell,
+    Word,
 )
 from .sh_errors import (
-    BreakLoop, ContinueLoop, ReturnFromFunction, ShellControl, ShellExit, ShellFatal,
+    BreakLoop,
+    ContinueLoop,
+    ReturnFromFunction,
+    ShellControl,
+    ShellExit,
+    ShellFatal,
 )
 from .sh_expand import Expander
 from .sh_lexer import ShellSyntaxError, is_name, parse_dquoted_text
@@ -50,11 +76,23 @@ X_OK = 1
 # pipe reader went away -- both are expected).
 _QUIET_SIGNALS = {2, 13, 3}
 _SIGNAL_TEXT = {
-    1: "Hangup", 3: "Quit", 4: "Illegal instruction", 5: "Trace/breakpoint trap",
-    6: "Aborted", 7: "Bus error", 8: "Floating point exception", 9: "Killed",
-    10: "User defined signal 1", 11: "Segmentation fault", 12: "User defined signal 2",
-    14: "Alarm clock", 15: "Terminated", 24: "CPU time limit exceeded",
-    25: "File size limit exceeded", 26: "Virtual timer expired", 27: "Profiling timer expired",
+    1: "Hangup",
+    3: "Quit",
+    4: "Illegal instruction",
+    5: "Trace/breakpoint trap",
+    6: "Aborted",
+    7: "Bus error",
+    8: "Floating point exception",
+    9: "Killed",
+    10: "User defined signal 1",
+    11: "Segmentation fault",
+    12: "User defined signal 2",
+    14: "Alarm clock",
+    15: "Terminated",
+    24: "CPU time limit exceeded",
+    25: "File size limit exceeded",
+    26: "Virtual timer expired",
+    27: "Profiling timer expired",
 }
 
 
@@ -71,8 +109,14 @@ class Shell:
     """One shell process's state: variables, functions, options, traps,
     background jobs -- and the ``Sys`` it runs on."""
 
-    def __init__(self, sys: Sys, arg0: str = "sh", args: list[str] | None = None,
-                 line_base: int = 1, commandname: str | None = None) -> None:
+    def __init__(
+        self,
+        sys: Sys,
+        arg0: str = "sh",
+        args: list[str] | None = None,
+        line_base: int = 1,
+        commandname: str | None = None,
+    ) -> None:
         self.sys = sys
         self.arg0 = arg0
         self.positional: list[str] = list(args or [])
@@ -83,18 +127,18 @@ class Shell:
         self.opts: set[str] = set()
         self.status = 0
         self.last_bg: int | None = None
-        self.rootpid = sys.getpid()          # $$ stays the parent's in subshells
-        self.traps: dict[int, str] = {}      # 0 = EXIT
+        self.rootpid = sys.getpid()  # $$ stays the parent's in subshells
+        self.traps: dict[int, str] = {}  # 0 = EXIT
         self.pending_signals: list[int] = []
         self.jobs: list[int] = []
-        self.reaped: dict[int, int] = {}     # pid -> raw wait status
+        self.reaped: dict[int, int] = {}  # pid -> raw wait status
         self.local_frames: list[dict[str, tuple[str | None, bool]]] = []
         self.loop_depth = 0
-        self.cond_depth = 0                  # >0: set -e does not apply
+        self.cond_depth = 0  # >0: set -e does not apply
         self.line_base = line_base
         self.lineno = line_base
         self.base_commandname = commandname
-        self.commandname = commandname       # ash's name for "which command" in errors
+        self.commandname = commandname  # ash's name for "which command" in errors
         self.saved_fds: list[int] = []
         self.next_saved_fd = 10
         self.cmdsub_status: int | None = None
@@ -132,7 +176,7 @@ class Shell:
             pass
 
     # -- subshells ------------------------------------------------------------
-    def snapshot(self) -> "Shell":
+    def snapshot(self) -> Shell:
         """A copy of this shell's state for a child about to be forked.  It
         must be taken *at fork time*: the child's code runs later, when the
         parent may already have changed its variables (``for i ...; do
@@ -160,7 +204,7 @@ class Shell:
         self.expand = Expander(self)
         # traps are reset in a subshell, but ignored signals stay ignored
         self.traps = {k: v for k, v in parent_traps.items() if v == ""}
-        for fd in self.saved_fds:        # the parent's saved copies are not ours
+        for fd in self.saved_fds:  # the parent's saved copies are not ours
             try:
                 sys.close(fd)
             except OSError:
@@ -173,7 +217,7 @@ class Shell:
                 except (OSError, ValueError):
                     pass
 
-    def spawn(self, body: Callable[["Shell"], Gen]) -> Gen:
+    def spawn(self, body: Callable[[Shell], Gen]) -> Gen:
         """Fork a subshell running ``body(subshell)``; returns its PID.
         A failed fork is fatal to a non-interactive ash, with status 2."""
         yield from self.reap_finished()
@@ -188,7 +232,7 @@ class Shell:
         except OSError as e:
             raise ShellFatal(2, f"can't fork: {strerror(e)}") from None
 
-    def run_as_process(self, body: Callable[["Shell"], Gen]) -> Gen:
+    def run_as_process(self, body: Callable[[Shell], Gen]) -> Gen:
         """Run ``body`` as the whole life of this (sub)shell process."""
         try:
             status = yield from body(self)
@@ -217,6 +261,7 @@ class Shell:
             sub.sys.dup2(write_end, 1)
             sub.sys.close(write_end)
             return (yield from sub.run_source(source, exit_after=True, first_line=self.lineno))
+
         try:
             pid = yield from self.spawn(body)
         finally:
@@ -251,7 +296,8 @@ class Shell:
                 return self.arg0
             return self.positional[n - 1] if n <= len(self.positional) else None
         special = {
-            "?": lambda: str(self.status), "$": lambda: str(self.rootpid),
+            "?": lambda: str(self.status),
+            "$": lambda: str(self.rootpid),
             "#": lambda: str(len(self.positional)),
             "!": lambda: None if self.last_bg is None else str(self.last_bg),
             "-": lambda: "".join(sorted(self.opts)),
@@ -337,6 +383,7 @@ class Shell:
             except OSError:
                 pass
             return (yield from sub.run_and_or(node, exit_after=True))
+
         pid = yield from self.spawn(body)
         self.last_bg = pid
         self.jobs.append(pid)
@@ -391,8 +438,13 @@ class Shell:
                 last = i == len(commands) - 1
                 read_end, write_end = (None, None) if last else sys.pipe()
 
-                def body(sub: Shell, cmd: Command = cmd, stdin: int | None = prev_read,
-                         stdout: int | None = write_end, other: int | None = read_end) -> Gen:
+                def body(
+                    sub: Shell,
+                    cmd: Command = cmd,
+                    stdin: int | None = prev_read,
+                    stdout: int | None = write_end,
+                    other: int | None = read_end,
+                ) -> Gen:
                     if stdin is not None:
                         sub.sys.dup2(stdin, 0)
                         sub.sys.close(stdin)
@@ -529,11 +581,12 @@ class Shell:
     # -- simple commands --------------------------------------------------------------
     def run_simple(self, cmd: SimpleCommand, exit_after: bool = False) -> Gen:
         from .sh_builtins import BUILTINS, SPECIAL_BUILTINS
+
         self.lineno = cmd.line
         # every command costs the shell a little CPU; this is also what lets
         # the scheduler preempt `while :; do :; done`
         yield from self.sys.burn(2)
-        if self.pending_signals:              # a signal that arrived meanwhile
+        if self.pending_signals:  # a signal that arrived meanwhile
             yield from self.run_pending_traps()
         self.cmdsub_status = None
         argv = yield from self.expand.words(cmd.words)
@@ -551,23 +604,29 @@ class Shell:
             self.undo_redirects(undo)
             return self.cmdsub_status or 0
         name = argv[0]
-        if name == "exec" and len(argv) == 1:      # exec >file: for the rest of the shell
+        if name == "exec" and len(argv) == 1:  # exec >file: for the rest of the shell
             for n, v in assigns:
                 self.set_var(n, v)
             undo = yield from self.redirect(cmd.redirects, save=False)
             if undo is None:
-                raise ShellFatal(1, "")         # exec is a special builtin: its redirection error is fatal
+                raise ShellFatal(1, "")  # exec is a special builtin: its redirection error is fatal
             return 0
         if name in SPECIAL_BUILTINS:
             for n, v in assigns:
                 self.set_var(n, v)
             return (yield from self.run_builtin(SPECIAL_BUILTINS[name], argv, cmd.redirects))
         if name in self.funcs:
-            return (yield from self.with_temp_vars(
-                assigns, lambda: self.run_function_redirected(name, argv, cmd.redirects)))
+            return (
+                yield from self.with_temp_vars(
+                    assigns, lambda: self.run_function_redirected(name, argv, cmd.redirects)
+                )
+            )
         if name in BUILTINS:
-            return (yield from self.with_temp_vars(
-                assigns, lambda: self.run_builtin(BUILTINS[name], argv, cmd.redirects)))
+            return (
+                yield from self.with_temp_vars(
+                    assigns, lambda: self.run_builtin(BUILTINS[name], argv, cmd.redirects)
+                )
+            )
         path = self.find_command(name)
         env = self.environment(assigns)
         if exit_after and not self.traps:
@@ -581,12 +640,14 @@ class Shell:
             if undo is None:
                 return 1
             return (yield from sub.exec_external(name, path, argv, env))
+
         pid = yield from self.spawn(body)
         return (yield from self.wait_pid(pid))
 
     def trace(self, assigns: list[tuple[str, str]], argv: list[str]) -> Gen:
         """``set -x``: PS4 and the command as it will run, quoted to re-read."""
         from .sh_builtins import shell_quote
+
         words = [f"{n}={shell_quote(v, only_if_needed=True)}" for n, v in assigns]
         words += [shell_quote(w, only_if_needed=True) for w in argv]
         yield from err(self.sys, self.vars.get("PS4", "+ ") + " ".join(words) + "\n")
@@ -606,13 +667,15 @@ class Shell:
                 if not was_exported:
                     self.exported.discard(n)
 
-    def run_builtin(self, fn: Callable[["Shell", list[str]], Gen], argv: list[str],
-                    redirects: list[Redirect]) -> Gen:
+    def run_builtin(
+        self, fn: Callable[[Shell, list[str]], Gen], argv: list[str], redirects: list[Redirect]
+    ) -> Gen:
         from .sh_builtins import SPECIAL_BUILTINS, BuiltinError
+
         undo = yield from self.redirect(redirects, save=True)
         if undo is None:
             if argv[0] in SPECIAL_BUILTINS:
-                raise ShellFatal(1, "")         # POSIX: a special builtin's redirection error ends the shell
+                raise ShellFatal(1, "")  # POSIX: a special builtin's redirection error ends the shell
             return 1
         saved_name = self.commandname
         self.commandname = argv[0]
@@ -684,8 +747,9 @@ class Shell:
                 return candidate
         return None
 
-    def exec_external(self, name: str, path: str | None, argv: list[str], env: dict[str, str],
-                      from_builtin: bool = False) -> Gen:
+    def exec_external(
+        self, name: str, path: str | None, argv: list[str], env: dict[str, str], from_builtin: bool = False
+    ) -> Gen:
         """execve in this process (a forked child, or the shell at its last
         command).  Only returns on failure, with ash's status and message
         (which names the builtin when it is ``exec``)."""
@@ -694,7 +758,7 @@ class Shell:
             yield from report(f"{name}: not found")
             return 127
         if path == STANDALONE_APPLET:
-            path = "/proc/self/exe"          # the shell's own busybox, which runs the applet argv[0] names
+            path = "/proc/self/exe"  # the shell's own busybox, which runs the applet argv[0] names
         try:
             result = yield from self.sys.execve(path, argv, env)
             return result if isinstance(result, int) else 0
@@ -791,7 +855,7 @@ class Shell:
             if save:
                 saved = self._save_fd(r.fd)
                 undo.append((r.fd, saved))
-            if new_fd is None:                      # n>&-
+            if new_fd is None:  # n>&-
                 try:
                     sys.close(r.fd)
                 except OSError:
@@ -823,7 +887,7 @@ class Shell:
         try:
             self.sys.dup2(fd, saved)
         except OSError:
-            return None                              # fd was closed: close it again
+            return None  # fd was closed: close it again
         self.next_saved_fd += 1
         self.saved_fds.append(saved)
         return saved
@@ -856,18 +920,23 @@ class Shell:
             if target.isdigit():
                 fd = int(target)
                 try:
-                    sys.dup2(fd, fd)                 # is it open?
+                    sys.dup2(fd, fd)  # is it open?
                 except OSError as e:
                     raise _RedirectError(f"{target}: {strerror(e)}") from None
                 return fd
             raise _RedirectError(f"{target}: Bad file descriptor")
-        flags = {"<": O_RDONLY, ">": O_WRONLY | O_CREAT | O_TRUNC, ">|": O_WRONLY | O_CREAT | O_TRUNC,
-                 ">>": O_WRONLY | O_CREAT | O_APPEND, "<>": O_RDWR | O_CREAT}[r.op]
+        flags = {
+            "<": O_RDONLY,
+            ">": O_WRONLY | O_CREAT | O_TRUNC,
+            ">|": O_WRONLY | O_CREAT | O_TRUNC,
+            ">>": O_WRONLY | O_CREAT | O_APPEND,
+            "<>": O_RDWR | O_CREAT,
+        }[r.op]
         try:
             return sys.open(target, flags, 0o666)
         except OSError as e:
             creating = r.op != "<"
-            if errno_is(e, "ENOENT") or errno_is(e, "ENOTDIR"):      # ash's errmsg()
+            if errno_is(e, "ENOENT") or errno_is(e, "ENOTDIR"):  # ash's errmsg()
                 what = "nonexistent directory" if creating else "no such file"
             else:
                 what = strerror(e)
@@ -888,6 +957,7 @@ class Shell:
             sub.sys.close(read_end)
             yield from write_all(sub.sys, write_end, data)
             return 0
+
         yield from self.spawn(writer)
         self.sys.close(write_end)
         return read_end
@@ -913,6 +983,7 @@ def parser_at_eof(parser: Parser) -> bool:
 def run_script_file(sys: Sys, path: str, args: list[str], env: dict[str, str]) -> Gen:
     """Run a file without ``#!`` as a shell script in this process."""
     from .libc import read_all
+
     fd = sys.open(path, O_RDONLY)
     try:
         src = (yield from read_all(sys, fd)).decode("utf-8", "surrogateescape")

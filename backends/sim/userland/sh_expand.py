@@ -30,12 +30,12 @@ if TYPE_CHECKING:
 Gen = Generator[Any, Any, Any]
 
 LIT, EXP, QUOTED = 0, 1, 2
-BREAK = None          # a field boundary forced by "$@"
+BREAK = None  # a field boundary forced by "$@"
 Segment = tuple[str, int]
 
 
 class Expander:
-    def __init__(self, shell: "Shell") -> None:
+    def __init__(self, shell: Shell) -> None:
         self.sh = shell
 
     # -- public -----------------------------------------------------------------
@@ -179,7 +179,7 @@ class Expander:
         ifs_ws = "".join(c for c in ifs if c in " \t\n")
         fields: list[sh_pattern.Chars] = []
         cur: sh_pattern.Chars = []
-        started = False          # the current field exists (even if empty)
+        started = False  # the current field exists (even if empty)
 
         def finish() -> None:
             nonlocal cur, started

@@ -25,23 +25,26 @@ class ShellSyntaxError(Exception):
     """A syntax error; ``str()`` is ash's message after ``sh: ``."""
 
 
-OPERATORS = ("<<-", "&&", "||", ";;", "<<", ">>", "<&", ">&", "<>", ">|",
-             "&", "|", ";", "<", ">", "(", ")")
+OPERATORS = ("<<-", "&&", "||", ";;", "<<", ">>", "<&", ">&", "<>", ">|", "&", "|", ";", "<", ">", "(", ")")
 META = set(" \t\n;&|<>()")
 SPECIAL_PARAMS = set("@*#?-$!0123456789")
 
 
 @dataclass
 class Token:
-    kind: str            # "WORD", "OP", "IO_NUMBER", "NEWLINE", "EOF"
-    value: str           # operator text, raw word text, or fd number
+    kind: str  # "WORD", "OP", "IO_NUMBER", "NEWLINE", "EOF"
+    value: str  # operator text, raw word text, or fd number
     word: Word | None = None
     line: int = 0
 
 
 def is_name(text: str) -> bool:
-    return bool(text) and (text[0].isalpha() or text[0] == "_") and all(
-        c.isalnum() or c == "_" for c in text) and text.isascii()
+    return (
+        bool(text)
+        and (text[0].isalpha() or text[0] == "_")
+        and all(c.isalnum() or c == "_" for c in text)
+        and text.isascii()
+    )
 
 
 class Lexer:
@@ -58,7 +61,7 @@ class Lexer:
     def next_token(self) -> Token:
         self._skip_blanks_and_comments()
         if self.pos >= len(self.src):
-            self._pending.clear()     # a here-document cut short by EOF is empty
+            self._pending.clear()  # a here-document cut short by EOF is empty
             return Token("EOF", "", line=self.line)
         ch = self.src[self.pos]
         line = self.line
@@ -73,7 +76,7 @@ class Lexer:
                 return Token("OP", op, line=line)
         start = self.pos
         word = self._read_word()
-        raw = self.src[start:self.pos]
+        raw = self.src[start : self.pos]
         if raw.isdigit() and self.pos < len(self.src) and self.src[self.pos] in "<>":
             return Token("IO_NUMBER", raw, line=line)
         return Token("WORD", raw, word, line=line)
@@ -104,7 +107,7 @@ class Lexer:
             while end < len(src) and src[end] not in META and src[end] not in "/'\"\\$`":
                 end += 1
             if end >= len(src) or src[end] in META or src[end] == "/":
-                parts.append(Tilde(src[self.pos + 1:end]))
+                parts.append(Tilde(src[self.pos + 1 : end]))
                 self.pos = end
         lit: list[str] = []
 
@@ -134,7 +137,7 @@ class Lexer:
                 if end < 0:
                     raise ShellSyntaxError("unterminated quoted string")
                 flush()
-                text = src[self.pos + 1:end]
+                text = src[self.pos + 1 : end]
                 self.line += text.count("\n")
                 parts.append(Lit(text, quoted=True))
                 self.pos = end + 1
@@ -210,7 +213,7 @@ class Lexer:
                 self.pos += 1
         flush()
         if not parts:
-            parts.append(Lit("", quoted=True))   # "" is an empty *field*
+            parts.append(Lit("", quoted=True))  # "" is an empty *field*
         return parts
 
     def _read_backquote(self) -> CmdSub:
@@ -238,13 +241,13 @@ class Lexer:
         p = self.pos + 1
         if src.startswith("((", p):
             end = self._match_parens(p + 2, depth=2)
-            inner = src[p + 2:end - 2]
+            inner = src[p + 2 : end - 2]
             self.pos = end
             return Arith(parse_dquoted_text(inner))
         if src.startswith("(", p):
             end = self._match_parens(p + 1, depth=1)
             self.pos = end
-            return CmdSub(src[p + 1:end - 1])
+            return CmdSub(src[p + 1 : end - 1])
         if src.startswith("{", p):
             self.pos = p + 1
             return self._read_braced_param()
@@ -329,7 +332,7 @@ class Lexer:
                 if end < 0:
                     raise ShellSyntaxError("unterminated quoted string")
                 flush()
-                parts.append(Lit(src[self.pos + 1:end], quoted=True))
+                parts.append(Lit(src[self.pos + 1 : end], quoted=True))
                 self.pos = end + 1
             elif ch == '"':
                 flush()
@@ -392,9 +395,9 @@ class Lexer:
             lines: list[str] = []
             while True:
                 if self.pos >= len(src):
-                    break       # ash accepts EOF as the end of a here-document
+                    break  # ash accepts EOF as the end of a here-document
                 end = src.find("\n", self.pos)
-                line = src[self.pos:] if end < 0 else src[self.pos:end]
+                line = src[self.pos :] if end < 0 else src[self.pos : end]
                 self.pos = len(src) if end < 0 else end + 1
                 self.line += 1
                 if doc.strip_tabs:

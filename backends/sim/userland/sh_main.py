@@ -15,8 +15,8 @@ from collections.abc import Generator
 from typing import Any
 
 from ..sys_api import O_RDONLY, Sys
-from .libc import close_quietly, err, read_all, show_usage, strerror
 from .applet_table import applet
+from .libc import close_quietly, err, read_all, show_usage, strerror
 from .sh_eval import Shell
 
 Gen = Generator[Any, Any, int]
@@ -59,8 +59,7 @@ def sh_main(sys: Sys) -> Gen:
         command = args.pop(0)
         arg0 = args.pop(0) if args else name
         # ash names the "command" in messages only when $0 was given
-        shell = Shell(sys, arg0=arg0, args=args, line_base=0,
-                      commandname=arg0 if arg0 != name else None)
+        shell = Shell(sys, arg0=arg0, args=args, line_base=0, commandname=arg0 if arg0 != name else None)
         shell.opts |= opts | {"c"}
         source = command
         exit_after = True

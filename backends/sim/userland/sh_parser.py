@@ -12,15 +12,50 @@ Error messages are ash's: ``syntax error: unexpected "fi"``,
 from __future__ import annotations
 
 from .sh_ast import (
-    AndOr, Assign, BraceGroup, Case, CaseItem, Command, CommandList, DQuote, For,
-    FuncDef, HereDoc, If, ListItem, Lit, Loop, Param, Pipeline, Redirect, Redirected,
-    SimpleCommand, Subshell, Word,
+    AndOr,
+    Assign,
+    BraceGroup,
+    Case,
+    CaseItem,
+    Command,
+    CommandList,
+    DQuote,
+    For,
+    FuncDef,
+    HereDoc,
+    If,
+    ListItem,
+    Lit,
+    Loop,
+    Param,
+    Pipeline,
+    Redirect,
+    Redirected,
+    SimpleCommand,
+    Subshell,
+    Word,
 )
 from .sh_lexer import Lexer, ShellSyntaxError, Token, is_name
 
 REDIRECT_OPS = {"<", ">", ">>", ">|", "<>", "<&", ">&", "<<", "<<-"}
-RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac",
-            "while", "until", "for", "{", "}", "!", "in"}
+RESERVED = {
+    "if",
+    "then",
+    "else",
+    "elif",
+    "fi",
+    "do",
+    "done",
+    "case",
+    "esac",
+    "while",
+    "until",
+    "for",
+    "{",
+    "}",
+    "!",
+    "in",
+}
 # reserved words that cannot start a command
 _CLOSERS = {"then", "else", "elif", "fi", "do", "done", "esac", "}"}
 
@@ -126,8 +161,11 @@ class Parser:
         self.skip_newlines()
         while True:
             tok = self.peek()
-            if tok.kind == "EOF" or self._kw(tok) in _CLOSERS or (
-                    tok.kind == "OP" and tok.value in (")", ";;")):
+            if (
+                tok.kind == "EOF"
+                or self._kw(tok) in _CLOSERS
+                or (tok.kind == "OP" and tok.value in (")", ";;"))
+            ):
                 break
             node = self.parse_and_or()
             tok = self.peek()
@@ -333,8 +371,7 @@ class Parser:
                 if assign:
                     cmd.assigns.append(assign)
                     continue
-                if (not cmd.words and not cmd.assigns and not cmd.redirects
-                        and self._is_op("(")):
+                if not cmd.words and not cmd.assigns and not cmd.redirects and self._is_op("("):
                     return self.parse_funcdef(tok)
                 cmd.words.append(tok.word)
             else:
@@ -345,7 +382,7 @@ class Parser:
 
     def parse_funcdef(self, name_tok: Token) -> FuncDef:
         name = name_tok.word.literal() if name_tok.word else None
-        self.advance()                      # (
+        self.advance()  # (
         if not self._is_op(")"):
             raise self.unexpected('")"')
         self.advance()

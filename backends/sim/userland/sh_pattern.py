@@ -66,15 +66,19 @@ def _bracket(pattern: Chars, i: int) -> tuple[str | None, int]:
             body = "".join(items)
             return ("[^" if negate else "[") + body + "]", i + 1
         first = False
-        if (c == "[" and not q and i + 1 < len(pattern) and pattern[i + 1][0] == ":"):
+        if c == "[" and not q and i + 1 < len(pattern) and pattern[i + 1][0] == ":":
             end = "".join(ch for ch, _ in pattern[i:]).find(":]")
             if end > 0:
-                name = "".join(ch for ch, _ in pattern[i + 2:i + end])
+                name = "".join(ch for ch, _ in pattern[i + 2 : i + end])
                 items.append(_CLASSES.get(name, ""))
                 i += end + 2
                 continue
-        if (i + 2 < len(pattern) and pattern[i + 1][0] == "-" and not pattern[i + 1][1]
-                and pattern[i + 2][0] != "]"):
+        if (
+            i + 2 < len(pattern)
+            and pattern[i + 1][0] == "-"
+            and not pattern[i + 1][1]
+            and pattern[i + 2][0] != "]"
+        ):
             items.append(re.escape(c) + "-" + re.escape(pattern[i + 2][0]))
             i += 3
             continue
@@ -83,9 +87,17 @@ def _bracket(pattern: Chars, i: int) -> tuple[str | None, int]:
     return None, i
 
 
-_CLASSES = {"alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z",
-            "lower": "a-z", "space": r" \t\n\r\f\v", "xdigit": "0-9A-Fa-f",
-            "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), "blank": r" \t"}
+_CLASSES = {
+    "alpha": "a-zA-Z",
+    "digit": "0-9",
+    "alnum": "a-zA-Z0-9",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": r" \t\n\r\f\v",
+    "xdigit": "0-9A-Fa-f",
+    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    "blank": r" \t",
+}
 
 
 def match(pattern: Chars, text: str) -> bool:
@@ -126,7 +138,7 @@ def glob(sys: Sys, pattern: Chars) -> Generator[Any, Any, list[str]]:
         last = idx == len(comps) - 1
         new_paths = []
         for base in paths:
-            if not comp:             # "a//b" or trailing "/"
+            if not comp:  # "a//b" or trailing "/"
                 new_paths.append(base + ("/" if base and not base.endswith("/") else ""))
                 continue
             if not has_glob(comp):

@@ -17,14 +17,20 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     from stepbox.backends.sim.userland.applet_table import implemented_names  # noqa: E402
-    lines = ['"""Usage texts recorded from busybox 1.35 by tests/sim/userland/gen_usage.py.', "",
-             'Generated data: do not edit by hand."""', "", "USAGE: dict[str, str] = {"]
+
+    lines = [
+        '"""Usage texts recorded from busybox 1.35 by tests/sim/userland/gen_usage.py.',
+        "",
+        'Generated data: do not edit by hand."""',
+        "",
+        "USAGE: dict[str, str] = {",
+    ]
     for name in sorted(implemented_names()):
         out = subprocess.run(["busybox", "--help", name], capture_output=True, text=True)
         text = out.stdout + out.stderr
         if "Usage:" not in text:
             continue
-        body = text[text.index("Usage:"):]
+        body = text[text.index("Usage:") :]
         lines.append(f"    {name!r}: {body!r},")
     lines.append("}")
     dest = ROOT / "backends/sim/userland/usage_text.py"

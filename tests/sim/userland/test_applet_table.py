@@ -6,13 +6,14 @@ from __future__ import annotations
 import inspect
 
 import pytest
-
 from stepbox.backends.sim.userland import APPLETS, SIM_BUSYBOX, find_program, is_busybox
 from stepbox.backends.sim.userland.applet_table import REAL_APPLETS
 
-REQUIRED = ("sh ash echo cat ls ps hostname id sleep true false mkdir rm mv cp touch head tail "
-            "wc grep env mount kill pwd printf test [ expr seq uname whoami yes stat ln chmod "
-            "readlink basename dirname umount ip free nproc dd tee sort uniq cut tr").split()
+REQUIRED = (
+    "sh ash echo cat ls ps hostname id sleep true false mkdir rm mv cp touch head tail "
+    "wc grep env mount kill pwd printf test [ expr seq uname whoami yes stat ln chmod "
+    "readlink basename dirname umount ip free nproc dd tee sort uniq cut tr"
+).split()
 FAKE_ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 64 + b"BusyBox v1.35.0 (Debian) multi-call binary."
 
 
@@ -47,6 +48,7 @@ def test_busybox_itself_unknown_and_unimplemented_applets():
 
 def test_the_stand_in_binary_runs_in_a_container(tmp_path):
     from userland_box import BusyboxBox
+
     box = BusyboxBox(tmp_path, stand_in=True)
     r = box.sh("head -c 21 /bin/busybox; echo; ls /bin | grep -c .; busybox awk; echo $?")
     assert r.stdout == f"#!stepbox-sim-busybox\n{len(APPLETS) + 1}\n127\n"  # + busybox itself

@@ -15,6 +15,7 @@ def ok(box, script, **kw):
 
 # -- text -------------------------------------------------------------------------
 
+
 def test_echo_and_printf(box):
     assert ok(box, "echo a  b; echo -n x; echo -e 'y\\tz'; /bin/echo ext") == "a b\nxy\tz\next\n"
     assert ok(box, "printf '%s=%03d\\n' a 7 b 8; /bin/printf '%x\\n' 255") == "a=007\nb=008\nff\n"
@@ -32,8 +33,10 @@ def test_cat_numbers_lines(box):
 
 
 def test_head_and_tail(box):
-    assert ok(box, "seq 10 | head -n 3; seq 10 | head -2; seq 10 | tail -n 2; seq 5 | tail -n +4") \
+    assert (
+        ok(box, "seq 10 | head -n 3; seq 10 | head -2; seq 10 | tail -n 2; seq 5 | tail -n +4")
         == "1\n2\n3\n1\n2\n9\n10\n4\n5\n"
+    )
     assert ok(box, "printf abcdef | head -c 2; echo; printf abcdef | tail -c 2; echo") == "ab\nef\n"
     r = box.sh("tail nosuch")
     assert r.stderr == "tail: can't open 'nosuch': No such file or directory\ntail: no files\n"
@@ -41,26 +44,33 @@ def test_head_and_tail(box):
 
 def test_wc_formats(box):
     assert ok(box, "printf 'a b\\nc\\n' > f; wc f; wc -l f; wc -l < f; wc -c f f") == (
-        "        2         3         6 f\n2 f\n2\n        6 f\n        6 f\n       12 total\n")
+        "        2         3         6 f\n2 f\n2\n        6 f\n        6 f\n       12 total\n"
+    )
 
 
 def test_grep(box):
-    r = box.sh("printf 'apple\\nBanana\\ncherry\\n' > f; grep an f; grep -i -c AN f; grep -v e f;"
-               " grep -n rr f; grep -q zzz f; echo $?; grep x nosuch; echo $?")
+    r = box.sh(
+        "printf 'apple\\nBanana\\ncherry\\n' > f; grep an f; grep -i -c AN f; grep -v e f;"
+        " grep -n rr f; grep -q zzz f; echo $?; grep x nosuch; echo $?"
+    )
     assert r.stdout == "Banana\n1\nBanana\n3:cherry\n1\n2\n"
     assert r.stderr == "grep: nosuch: No such file or directory\n"
 
 
 def test_grep_basic_and_extended_regex(box):
-    assert ok(box, "printf 'ab\\naab\\nb\\n' | grep '^a*b$'; echo x+ | grep 'x+'; echo xx | grep -E 'x+'") \
+    assert (
+        ok(box, "printf 'ab\\naab\\nb\\n' | grep '^a*b$'; echo x+ | grep 'x+'; echo xx | grep -E 'x+'")
         == "ab\naab\nb\nx+\nxx\n"
+    )
 
 
 def test_sort_uniq_cut_tr(box):
     assert ok(box, "printf 'b\\na\\nb\\nc\\n' | sort | uniq -c") == "      1 a\n      2 b\n      1 c\n"
     assert ok(box, "printf '10\\n9\\n100\\n' | sort -n; printf 'x\\ny\\n' | sort -r") == "9\n10\n100\ny\nx\n"
     assert ok(box, "echo a:b:c | cut -d: -f2,3; echo hello | cut -c2-4") == "b:c\nell\n"
-    assert ok(box, "echo hello | tr a-z A-Z; echo hello | tr -d l; echo aabb | tr -s ab") == "HELLO\nheo\nab\n"
+    assert (
+        ok(box, "echo hello | tr a-z A-Z; echo hello | tr -d l; echo aabb | tr -s ab") == "HELLO\nheo\nab\n"
+    )
 
 
 def test_tee_writes_files_and_stdout(box):
@@ -76,7 +86,9 @@ def test_seq(box):
 
 
 def test_expr_and_test(box):
-    r = box.sh("expr 3 \\* 4; expr 5 - 7; expr 1 = 2; echo $?; /bin/test 2 -gt 1; echo $?; /bin/[ a = b ]; echo $?")
+    r = box.sh(
+        "expr 3 \\* 4; expr 5 - 7; expr 1 = 2; echo $?; /bin/test 2 -gt 1; echo $?; /bin/[ a = b ]; echo $?"
+    )
     assert r.stdout == "12\n-2\n0\n1\n0\n1\n"
 
 
@@ -90,6 +102,7 @@ def test_true_false(box):
 
 
 # -- files -------------------------------------------------------------------------
+
 
 def test_ls_sorts_and_hides_dotfiles(box):
     assert ok(box, "touch b a .h; mkdir d; ls; ls -A; ls -F") == "a\nb\nd\n.h\na\nb\nd\na\nb\nd/\n"
@@ -107,18 +120,25 @@ def test_ls_missing_file(box):
 
 def test_mkdir_rm_rmdir(box):
     r = box.sh("mkdir -p x/y/z; mkdir x; rm x; rmdir x; rm -r x; ls")
-    assert r.stderr == ("mkdir: can't create directory 'x': File exists\n"
-                        "rm: 'x' is a directory\nrmdir: 'x': Directory not empty\n")
+    assert r.stderr == (
+        "mkdir: can't create directory 'x': File exists\n"
+        "rm: 'x' is a directory\nrmdir: 'x': Directory not empty\n"
+    )
     assert r.stdout == ""
 
 
 def test_cp_mv_ln_readlink(box):
-    out = ok(box, "echo data > f; cp f g; mv g h; ln -s h l; ln f hard; readlink l; cat l hard;"
-                  " mkdir d; cp -r d e; mv f d/; ls d")
+    out = ok(
+        box,
+        "echo data > f; cp f g; mv g h; ln -s h l; ln f hard; readlink l; cat l hard;"
+        " mkdir d; cp -r d e; mv f d/; ls d",
+    )
     assert out == "h\ndata\ndata\nf\n"
     r = box.sh("cp nosuch x; mv nosuch x")
-    assert r.stderr == ("cp: can't stat 'nosuch': No such file or directory\n"
-                        "mv: can't rename 'nosuch': No such file or directory\n")
+    assert r.stderr == (
+        "cp: can't stat 'nosuch': No such file or directory\n"
+        "mv: can't rename 'nosuch': No such file or directory\n"
+    )
 
 
 def test_mv_of_an_image_directory_falls_back_to_copy(box):
@@ -130,19 +150,24 @@ def test_mv_of_an_image_directory_falls_back_to_copy(box):
 
 
 def test_touch_and_chmod(box):
-    r = box.sh("touch new; chmod 755 new; stat -c '%a %A' new; chmod go-x new; stat -c %a new;"
-               " touch /nosuch/x")
+    r = box.sh(
+        "touch new; chmod 755 new; stat -c '%a %A' new; chmod go-x new; stat -c %a new; touch /nosuch/x"
+    )
     assert r.stdout == "755 -rwxr-xr-x\n744\n"
     assert r.stderr == "touch: /nosuch/x: No such file or directory\n"
 
 
 def test_stat(box):
-    assert ok(box, "mkdir d; stat -c '%n %F %a %U %G' d /etc/passwd") == \
-        "d directory 755 root root\n/etc/passwd regular file 644 root root\n"
+    assert (
+        ok(box, "mkdir d; stat -c '%n %F %a %U %G' d /etc/passwd")
+        == "d directory 755 root root\n/etc/passwd regular file 644 root root\n"
+    )
 
 
 def test_dd(box):
-    r = box.sh("printf 0123456789 > in; dd if=in bs=4 count=2 2>/dev/null; echo; dd if=in of=out bs=4; cat out")
+    r = box.sh(
+        "printf 0123456789 > in; dd if=in bs=4 count=2 2>/dev/null; echo; dd if=in of=out bs=4; cat out"
+    )
     assert r.stdout == "01234567\n0123456789"
     assert r.stderr == "2+1 records in\n2+1 records out\n"
 
@@ -152,6 +177,7 @@ def test_pwd_applet(box):
 
 
 # -- processes and system ---------------------------------------------------------------
+
 
 def test_ps_lists_the_container_processes_from_proc(box):
     out = ok(box, "sleep 5 & ps; echo end")
@@ -169,7 +195,7 @@ def test_sh_c_execs_its_last_command_so_it_becomes_pid_1(box):
 
 def test_ps_o(box):
     out = ok(box, "ps -o pid,comm")
-    assert out.splitlines()[0] == "PID   COMMAND"      # busybox left-aligns headers
+    assert out.splitlines()[0] == "PID   COMMAND"  # busybox left-aligns headers
     assert out.splitlines()[1] == "    1 ps"
 
 
@@ -188,7 +214,7 @@ def test_sleep_takes_virtual_time_only(box):
 def test_hostname_id_whoami_uname(box):
     out = ok(box, "hostname; id; whoami; uname; uname -s -m")
     lines = out.splitlines()
-    assert lines[0].startswith("c")                     # the container's own UTS namespace
+    assert lines[0].startswith("c")  # the container's own UTS namespace
     assert lines[1:4] == ["uid=0(root) gid=0(root)", "root", "Linux"]
     assert lines[4].startswith("Linux ")
 
@@ -230,6 +256,7 @@ def test_nproc(box):
 
 # -- the multi-call binary ------------------------------------------------------------
 
+
 def test_busybox_dispatches_applets(box):
     assert ok(box, "busybox echo hi; busybox --list | grep -c '^ls$'") == "hi\n1\n"
 
@@ -245,8 +272,10 @@ def test_unknown_applets(box, argv):
     r = box.run(argv)
     assert r.status == 127
     name = argv[1]
-    assert r.stderr in (f"{name}: applet not available in the stepbox simulator\n",
-                        f"{name}: applet not found\n")
+    assert r.stderr in (
+        f"{name}: applet not available in the stepbox simulator\n",
+        f"{name}: applet not found\n",
+    )
 
 
 def test_usage_on_bad_option(box):

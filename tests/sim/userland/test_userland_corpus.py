@@ -28,4 +28,7 @@ def test_script_matches_real_busybox(box, script):
     expected = json.loads(script.with_suffix(".expected.json").read_text())
     got = box.sh(script.read_text(), env={"PATH": "/bin:/usr/bin", "HOME": "/root"})
     assert (got.stdout, got.stderr, got.status) == (
-        expected["stdout"], expected["stderr"], expected["status"])
+        expected["stdout"],
+        expected["stderr"],
+        expected["status"],
+    )

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from stepbox.backends.sim.userland.sh_builtins import shell_quote
 from stepbox.core.kernel.cgroups import CgroupLimits
 
 
 def test_fork_failure_under_pids_max_is_ashs_fatal_error(box):
-    r = box.sh("trap 'echo exit trap' EXIT; sleep 9 & sleep 9 & sleep 9 & echo never",
-               limits=CgroupLimits(pids_max=3))
+    r = box.sh(
+        "trap 'echo exit trap' EXIT; sleep 9 & sleep 9 & sleep 9 & echo never",
+        limits=CgroupLimits(pids_max=3),
+    )
     assert r.stderr == "sh: can't fork: Resource temporarily unavailable\n"
     assert r.stdout == "exit trap\n"
     assert r.status == 2
@@ -47,6 +48,7 @@ def test_busy_loop_is_throttled_by_cpu_quota(box):
         r = box.sh("i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; echo done", limits=limits)
         assert r.stdout == "done\n"
         return box.k.sched.now
+
     t0 = box.k.sched.now
     free = elapsed(None) - t0
     t1 = box.k.sched.now
@@ -57,7 +59,7 @@ def test_busy_loop_is_throttled_by_cpu_quota(box):
 def test_killed_child_status_is_128_plus_signal(box):
     r = box.sh("sh -c 'kill -USR1 $$'; echo $?; sh -c 'kill -PIPE $$'; echo $?")
     assert r.stdout == "138\n141\n"
-    assert r.stderr == "User defined signal 1\n"        # SIGPIPE is not announced
+    assert r.stderr == "User defined signal 1\n"  # SIGPIPE is not announced
 
 
 def test_exec_replaces_the_shell(box):
@@ -72,8 +74,10 @@ def test_script_file_and_line_numbers(box):
     script = b"echo one\ncd /nosuch\nfi\n"
     r = box.run(["sh", "/work/s.sh", "a"], files={"/work/s.sh": script})
     assert r.stdout == "one\n"
-    assert r.stderr == ("/work/s.sh: cd: line 2: can't cd to /nosuch: No such file or directory\n"
-                        "/work/s.sh: line 3: syntax error: unexpected \"fi\"\n")
+    assert r.stderr == (
+        "/work/s.sh: cd: line 2: can't cd to /nosuch: No such file or directory\n"
+        "/work/s.sh: line 3: syntax error: unexpected \"fi\"\n"
+    )
     assert r.status == 2
 
 
@@ -122,12 +126,17 @@ def test_read_builtin_leaves_the_rest_of_stdin(box):
 
 
 @settings(max_examples=15)
-@given(st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=0x2FF,
-                                      blacklist_categories=("Cs",)), max_size=20))
+@given(
+    st.text(
+        alphabet=st.characters(min_codepoint=1, max_codepoint=0x2FF, blacklist_categories=("Cs",)),
+        max_size=20,
+    )
+)
 def test_quoted_arguments_reach_programs_unchanged(tmp_path_factory, text):
     """What ``shell_quote`` makes, the shell turns back into one argument:
     printf (an external applet here) prints it back unchanged."""
     from userland_box import BusyboxBox
+
     box = _shared_box(tmp_path_factory, BusyboxBox)
     r = box.sh("/bin/printf '%s' " + shell_quote(text))
     assert r.stdout == text
@@ -145,6 +154,8 @@ def _shared_box(factory, cls):
 def test_readers_of_endless_devices_can_be_preempted(box):
     # /dev/zero never blocks: the CPU a reader is charged is what lets the
     # scheduler run the shell's `sleep` and `kill`
-    r = box.sh("cat /dev/zero > /dev/null & c=$!; tr a b </dev/zero >/dev/null & t=$!;"
-               " sleep 0.2; kill $c $t; wait $c; echo $?; wait $t; echo $?")
+    r = box.sh(
+        "cat /dev/zero > /dev/null & c=$!; tr a b </dev/zero >/dev/null & t=$!;"
+        " sleep 0.2; kill $c $t; wait $c; echo $?; wait $t; echo $?"
+    )
     assert (r.stdout, r.stderr) == ("143\n143\n", "Terminated\nTerminated\n")

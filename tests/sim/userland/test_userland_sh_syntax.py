@@ -5,10 +5,20 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from stepbox.backends.sim.userland.sh_arith import ArithError, evaluate
 from stepbox.backends.sim.userland.sh_ast import (
-    AndOr, Case, CmdSub, DQuote, For, FuncDef, If, Lit, Loop, Param, Redirected, SimpleCommand,
+    AndOr,
+    Case,
+    CmdSub,
+    DQuote,
+    For,
+    FuncDef,
+    If,
+    Lit,
+    Loop,
+    Param,
+    Redirected,
+    SimpleCommand,
     Subshell,
 )
 from stepbox.backends.sim.userland.sh_builtins import shell_quote
@@ -29,10 +39,22 @@ def test_lexer_splits_words_and_operators():
     kinds = []
     while (tok := lx.next_token()).kind != "EOF":
         kinds.append((tok.kind, tok.value))
-    assert kinds == [("WORD", "echo"), ("WORD", "a"), ("OP", ">"), ("WORD", "b"),
-                     ("IO_NUMBER", "2"), ("OP", ">&"), ("WORD", "1"), ("OP", "|"),
-                     ("WORD", "x"), ("OP", "&&"), ("WORD", "y"), ("OP", ";"), ("WORD", "z"),
-                     ("NEWLINE", "\n")]
+    assert kinds == [
+        ("WORD", "echo"),
+        ("WORD", "a"),
+        ("OP", ">"),
+        ("WORD", "b"),
+        ("IO_NUMBER", "2"),
+        ("OP", ">&"),
+        ("WORD", "1"),
+        ("OP", "|"),
+        ("WORD", "x"),
+        ("OP", "&&"),
+        ("WORD", "y"),
+        ("OP", ";"),
+        ("WORD", "z"),
+        ("NEWLINE", "\n"),
+    ]
 
 
 def test_word_parts_remember_quoting():
@@ -69,14 +91,17 @@ def test_heredoc_body_is_read_at_the_newline():
     assert doc.body == "line $x\n" and not doc.quoted
 
 
-@pytest.mark.parametrize("src, message", [
-    ("if true; then", 'unexpected end of file (expecting "fi")'),
-    ("fi", 'unexpected "fi"'),
-    ("echo )", 'unexpected ")"'),
-    ("{ }", 'unexpected "}"'),
-    ("for 1 in a; do :; done", "bad for loop variable"),
-    ("echo 'open", "unterminated quoted string"),
-])
+@pytest.mark.parametrize(
+    "src, message",
+    [
+        ("if true; then", 'unexpected end of file (expecting "fi")'),
+        ("fi", 'unexpected "fi"'),
+        ("echo )", 'unexpected ")"'),
+        ("{ }", 'unexpected "}"'),
+        ("for 1 in a; do :; done", "bad for loop variable"),
+        ("echo 'open", "unterminated quoted string"),
+    ],
+)
 def test_syntax_errors_use_ashs_messages(src, message):
     with pytest.raises(ShellSyntaxError) as e:
         parse(src)
@@ -90,8 +115,7 @@ def test_parse_next_is_one_line_at_a_time():
         p.parse_next()
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
-               max_size=30))
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=30))
 def test_quoting_round_trips_through_the_lexer(text):
     """Whatever ``shell_quote`` produces lexes back to exactly one word whose
     text is the original -- the property ``set``/``export -p``/``trap``
@@ -108,8 +132,16 @@ def _literal_text(parts) -> str:
 
 @given(st.integers(-1000, 1000), st.integers(-1000, 1000), st.sampled_from("+-*<>&|^"))
 def test_arithmetic_agrees_with_c_semantics(a, b, op):
-    py = {"+": a + b, "-": a - b, "*": a * b, "<": int(a < b), ">": int(a > b),
-          "&": a & b, "|": a | b, "^": a ^ b}[op]
+    py = {
+        "+": a + b,
+        "-": a - b,
+        "*": a * b,
+        "<": int(a < b),
+        ">": int(a > b),
+        "&": a & b,
+        "|": a | b,
+        "^": a ^ b,
+    }[op]
     assert evaluate(f"{a} {op} ({b})", lambda n: None, lambda n, v: None) == py
 
 

@@ -16,12 +16,18 @@ from pathlib import Path
 
 from stepbox.backends.sim import create_kernel
 from stepbox.core.container.plan import (
-    DEFAULT_DEVICES, DEFAULT_MOUNTS, MASKED_PATHS, READONLY_PATHS,
+    DEFAULT_DEVICES,
+    DEFAULT_MOUNTS,
+    MASKED_PATHS,
+    READONLY_PATHS,
 )
 from stepbox.core.image.bootstrap import busybox_entries
 from stepbox.core.kernel.cgroups import CgroupLimits
 from stepbox.core.kernel.processes import (
-    DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec, Stdio,
+    DOCKER_DEFAULT_CAPABILITIES,
+    MountSpec,
+    SpawnSpec,
+    Stdio,
 )
 
 _ids = itertools.count(1)
@@ -50,18 +56,27 @@ class BusyboxBox:
         has a real busybox (what a macOS or Windows host gets)."""
         self.tmp = Path(tmp)
         self.k = kernel or create_kernel()
-        self.k.raise_program_errors = True       # a crash in the userland fails the test
+        self.k.raise_program_errors = True  # a crash in the userland fails the test
         if stand_in:
             from stepbox.backends.sim.userland import APPLETS, SIM_BUSYBOX
+
             binary, applets = SIM_BUSYBOX, list(APPLETS)
         else:
             binary, applets = self.k.busybox()
         self.layer = f"busybox-{next(_ids)}"
         self.k.unionfs.import_layer(self.layer, busybox_entries(binary, applets))
 
-    def run(self, argv: list[str], *, stdin: bytes = b"", cwd: str = "/work",
-            env: dict[str, str] | None = None, limits: CgroupLimits | None = None,
-            files: dict[str, bytes] | None = None, timeout: float | None = 600.0) -> Result:
+    def run(
+        self,
+        argv: list[str],
+        *,
+        stdin: bytes = b"",
+        cwd: str = "/work",
+        env: dict[str, str] | None = None,
+        limits: CgroupLimits | None = None,
+        files: dict[str, bytes] | None = None,
+        timeout: float | None = 600.0,
+    ) -> Result:
         k = self.k
         name = f"c{next(_ids)}"
         upper = f"{name}-rw"
