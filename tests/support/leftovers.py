@@ -1,0 +1,266 @@
+"""The net under the whole suite: nothing the run made outlives it.
+
+Every test cleans up after itself; this pytest plugin is the net under all of
+them.  At the very end of the run (in the xdist controller, once every worker
+is done) the suite fails if it left a mount, a stepbox process or a container
+cgroup behind.
+
+The machine is not ours alone: a reader's own ``stepbox run -d`` may be alive,
+other checkouts may be running their suites at the same time.  So the check
+counts only what *this run* made:
+
+* **mounts** -- under the run's own temp directory: at the start the run
+  makes one (``/tmp/stepbox-tests-…``) and points ``TMPDIR`` at it, so the
+  workers and everything they start make their temp dirs in it (pytest's
+  ``tmp_path`` stays in its usual place; its base directory for this run
+  counts as ours too);
+* **processes** -- stepbox's (the CLI, daemons, the shim launcher and its
+  shims) or any naming one of the run's directories, when they or one of their
+  ancestors carry the run's token in their environment (``TESTRUN_OF_STEPBOX``,
+  inherited by everything the run starts; deliberately not ``STEPBOX_*``, which
+  the tutorial runner strips) or name one of the run's directories;
+* **cgroups** -- container cgroups (``…/stepbox/<64 hex>``) that did not exist
+  when the run began and hold a process of the run's, or no process at all
+  (an empty cgroup cannot say who made it: one that appeared during the run and
+  is still there after a short wait is counted).
+
+And whatever existed when the run began is never counted: the check takes a
+snapshot then (processes by PID and start time, mounts, cgroups).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+TOKEN_VARIABLE = "TESTRUN_OF_STEPBOX"
+CGROUP_ROOT = "/sys/fs/cgroup"
+_CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
+_SETTLE_SECONDS = 3.0  # how long an empty cgroup of unknown owner may take to go away
+
+
+def checks_here() -> bool:
+    """The check needs the real kernel as root (only there do tests mount, and make cgroups)."""
+    return sys.platform == "linux" and os.geteuid() == 0
+
+
+# -- what is on the machine ----------------------------------------------------------------
+
+
+def mount_targets() -> list[str]:
+    with open("/proc/mounts") as f:
+        return [line.split()[1].replace("\\040", " ") for line in f]
+
+
+def _read(path: str, binary: bool = False):
+    try:
+        with open(path, "rb" if binary else "r") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name (which may hold spaces and parentheses)."""
+    text = _read(f"/proc/{pid}/stat")
+    if text is None:
+        return None
+    return text[text.rfind(")") + 2 :].split()
+
+
+def process_identity(pid: int) -> tuple[int, str] | None:
+    """(PID, start time): a PID alone may be reused by the time the run ends."""
+    fields = _stat_fields(pid)
+    return None if fields is None else (pid, fields[19])
+
+
+def parent_of(pid: int) -> int:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else 0
+
+
+def all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def command_line(pid: int) -> list[str]:
+    raw = _read(f"/proc/{pid}/cmdline", binary=True) or b""
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0") if arg]
+
+
+def container_cgroups() -> list[str]:
+    """Every ``…/stepbox/<id>`` cgroup directory, in every hierarchy."""
+    found = []
+    for base, dirs, _files in os.walk(CGROUP_ROOT):
+        if "/stepbox" in base:
+            found += [os.path.join(base, d) for d in dirs if _CONTAINER_ID.fullmatch(d)]
+        if base.count("/") >= 5:
+            dirs[:] = []
+    return found
+
+
+def cgroup_members(path: str) -> list[int]:
+    text = _read(os.path.join(path, "cgroup.procs")) or ""
+    return [int(pid) for pid in text.split()]
+
+
+def is_stepbox_command(argv: list[str]) -> bool:
+    """The ``stepbox`` CLI (or ``stepbox-runc``), ``python -m stepbox…``, the launcher and its shims.
+    By the name of the program or module, not by a "stepbox" anywhere: a checkout in
+    ``~/stepbox`` puts that word in the path of every interpreter it runs."""
+    return any(os.path.basename(arg).startswith("stepbox") for arg in argv[:3])
+
+
+# -- the snapshot and the check -----------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One test run: what was there when it began, and how to recognise what it made."""
+
+    token: str
+    own_dirs: list[str]
+    processes_before: set[tuple[int, str]] = field(default_factory=set)
+    mounts_before: set[str] = field(default_factory=set)
+    cgroups_before: set[str] = field(default_factory=set)
+
+    @classmethod
+    def begin(cls, token: str, own_dirs: list[str]) -> Run:
+        run = cls(token, [os.path.realpath(d) for d in own_dirs])
+        run.processes_before = {ident for pid in all_pids() if (ident := process_identity(pid))}
+        run.mounts_before = set(mount_targets())
+        run.cgroups_before = set(container_cgroups())
+        return run
+
+    def add_own_dir(self, directory: str) -> None:
+        directory = os.path.realpath(directory)
+        if directory not in self.own_dirs:
+            self.own_dirs.append(directory)
+
+    # -- whose is it? ---------------------------------------------------------------------
+    def _names_own_dir(self, text: str) -> bool:
+        return any(text == d or (d + "/") in text for d in self.own_dirs)
+
+    def _marked(self, pid: int) -> bool:
+        """The run's token in the environment this process started with, or a
+        command line naming one of the run's directories."""
+        environ = _read(f"/proc/{pid}/environ", binary=True) or b""
+        if f"{TOKEN_VARIABLE}={self.token}".encode() in environ.split(b"\0"):
+            return True
+        return self._names_own_dir(" ".join(command_line(pid)))
+
+    def made_process(self, pid: int) -> bool:
+        """This process, or one of its ancestors, was started by the run (a
+        container's PID 1 carries the container's environment; its shim carries ours)."""
+        seen = set()
+        while pid > 1 and pid not in seen:
+            if self._marked(pid):
+                return True
+            seen.add(pid)
+            pid = parent_of(pid)
+        return False
+
+    def existed_before(self, pid: int) -> bool:
+        return process_identity(pid) in self.processes_before
+
+    # -- what the run left ------------------------------------------------------------------
+    def leftovers(self) -> dict[str, list[str]]:
+        me = os.getpid()
+        mounts = [
+            target
+            for target in mount_targets()
+            if target not in self.mounts_before and any(target.startswith(d + "/") for d in self.own_dirs)
+        ]
+        processes = []
+        for pid in all_pids():
+            if pid == me or self.existed_before(pid):
+                continue
+            argv = command_line(pid)
+            if not argv:
+                continue  # a kernel thread, or gone
+            text = " ".join(argv)
+            if (is_stepbox_command(argv) or self._names_own_dir(text)) and self.made_process(pid):
+                processes.append(f"{pid}: {text[:200]}")
+        cgroups = self._new_cgroups_of_ours()
+        return {k: v for k, v in (("mounts", mounts), ("processes", processes), ("cgroups", cgroups)) if v}
+
+    def _new_cgroups_of_ours(self) -> list[str]:
+        ours, unknown = [], []
+        for path in container_cgroups():
+            if path in self.cgroups_before:
+                continue
+            members = cgroup_members(path)
+            if not members:
+                unknown.append(path)
+            elif any(self.made_process(pid) for pid in members):
+                ours.append(path)
+        # An empty cgroup may be someone else's, just made or about to go: count
+        # those that are still there after a moment.
+        deadline = time.monotonic() + _SETTLE_SECONDS
+        while unknown and time.monotonic() < deadline:
+            time.sleep(0.2)
+            unknown = [p for p in unknown if os.path.isdir(p) and not cgroup_members(p)]
+        return ours + [f"{p} (empty)" for p in unknown]
+
+    def remove_own_temp_dir(self, directory: str) -> None:
+        """The run's temp dir, once nothing is mounted under it (never remove
+        through a mount: that would empty whatever is mounted there)."""
+        directory = os.path.realpath(directory)
+        if not any(t == directory or t.startswith(directory + "/") for t in mount_targets()):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+# -- the pytest hooks (tests/conftest.py imports them) ------------------------------------------
+
+_run: Run | None = None
+_temp_dir: str | None = None
+
+
+def _is_controller(config) -> bool:
+    return not hasattr(config, "workerinput")  # an xdist worker has it; the controller or a lone run has not
+
+
+def pytest_configure(config):
+    """Before any worker starts: the run's temp dir and token, inherited by everything after."""
+    global _run, _temp_dir
+    if not checks_here() or not _is_controller(config):
+        return
+    usual = tempfile.gettempdir()
+    # pytest's tmp_path stays where it always was (its numbered dirs are kept for a look after a failure)
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", usual)
+    _temp_dir = tempfile.mkdtemp(prefix="stepbox-tests-", dir=usual)
+    os.chmod(_temp_dir, 0o1777)  # like /tmp: tests that run as another user make dirs in it too
+    token = secrets.token_hex(8)
+    os.environ["TMPDIR"] = _temp_dir
+    os.environ[TOKEN_VARIABLE] = token
+    tempfile.tempdir = _temp_dir
+    _run = Run.begin(token, [_temp_dir])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _run
+    if _run is None or not _is_controller(session.config):
+        return
+    run, _run = _run, None
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    basetemp = getattr(factory, "_basetemp", None)  # set only if the run used tmp_path
+    if basetemp is not None:
+        run.add_own_dir(str(basetemp))
+    left = run.leftovers()
+    if left:
+        session.exitstatus = 1
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"  {kind}: {item}" for kind, items in left.items() for item in items[:20]]
+        message = "the test run left things behind:\n" + "\n".join(lines)
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        else:
+            print(message, file=sys.stderr)
+    elif _temp_dir is not None:
+        run.remove_own_temp_dir(_temp_dir)  # kept when something was left in it, for a look
