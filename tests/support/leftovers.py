@@ -20,9 +20,11 @@ counts only what *this run* made:
   inherited by everything the run starts; deliberately not ``STEPBOX_*``, which
   the tutorial runner strips) or name one of the run's directories;
 * **cgroups** -- container cgroups (``…/stepbox/<64 hex>``) that did not exist
-  when the run began and hold a process of the run's, or no process at all
-  (an empty cgroup cannot say who made it: one that appeared during the run and
-  is still there after a short wait is counted).
+  when the run began and hold a process of the run's; or hold none, are still
+  there after a while (someone else's may be on its way in or out) and the
+  container's ID names something in the run's directories (its state, its
+  layers).  An empty cgroup nothing of the run names cannot be told to be the
+  run's: it is reported, not counted.
 
 And whatever existed when the run began is never counted: the check takes a
 snapshot then (processes by PID and start time, mounts, cgroups).
@@ -42,7 +44,6 @@ from dataclasses import dataclass, field
 TOKEN_VARIABLE = "TESTRUN_OF_STEPBOX"
 CGROUP_ROOT = "/sys/fs/cgroup"
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
-_SETTLE_SECONDS = 3.0  # how long an empty cgroup of unknown owner may take to go away
 
 
 def checks_here() -> bool:
@@ -98,9 +99,10 @@ def container_cgroups() -> list[str]:
     """Every ``…/stepbox/<id>`` cgroup directory, in every hierarchy."""
     found = []
     for base, dirs, _files in os.walk(CGROUP_ROOT):
+        depth = os.path.relpath(base, CGROUP_ROOT).count("/") + (base != CGROUP_ROOT)
         if "/stepbox" in base:
             found += [os.path.join(base, d) for d in dirs if _CONTAINER_ID.fullmatch(d)]
-        if base.count("/") >= 5:
+        if depth >= 2:  # <hierarchy>/stepbox: its children are the containers
             dirs[:] = []
     return found
 
@@ -129,6 +131,8 @@ class Run:
     processes_before: set[tuple[int, str]] = field(default_factory=set)
     mounts_before: set[str] = field(default_factory=set)
     cgroups_before: set[str] = field(default_factory=set)
+    unknown_cgroups: list[str] = field(default_factory=list)  # found by leftovers(): empty, not traceable
+    settle_seconds: float = 10.0  # how long an empty cgroup of unknown owner may take to go away
 
     @classmethod
     def begin(cls, token: str, own_dirs: list[str]) -> Run:
@@ -187,26 +191,41 @@ class Run:
             text = " ".join(argv)
             if (is_stepbox_command(argv) or self._names_own_dir(text)) and self.made_process(pid):
                 processes.append(f"{pid}: {text[:200]}")
-        cgroups = self._new_cgroups_of_ours()
+        cgroups, self.unknown_cgroups = self._new_cgroups_of_ours()
         return {k: v for k, v in (("mounts", mounts), ("processes", processes), ("cgroups", cgroups)) if v}
 
-    def _new_cgroups_of_ours(self) -> list[str]:
-        ours, unknown = [], []
+    def _new_cgroups_of_ours(self) -> tuple[list[str], list[str]]:
+        """The new container cgroups that are the run's; and the empty ones that
+        cannot be told to be (reported, not counted)."""
+        ours, empty = [], []
         for path in container_cgroups():
             if path in self.cgroups_before:
                 continue
             members = cgroup_members(path)
             if not members:
-                unknown.append(path)
+                empty.append(path)
             elif any(self.made_process(pid) for pid in members):
                 ours.append(path)
-        # An empty cgroup may be someone else's, just made or about to go: count
-        # those that are still there after a moment.
-        deadline = time.monotonic() + _SETTLE_SECONDS
-        while unknown and time.monotonic() < deadline:
-            time.sleep(0.2)
-            unknown = [p for p in unknown if os.path.isdir(p) and not cgroup_members(p)]
-        return ours + [f"{p} (empty)" for p in unknown]
+        # An empty cgroup says nothing of who made it.  Someone else's may be
+        # just made or about to go (on a loaded machine that takes seconds):
+        # those still there after a while are the run's if the container's ID
+        # names something in the run's directories (its state, its layers).
+        deadline = time.monotonic() + self.settle_seconds
+        while empty and time.monotonic() < deadline:
+            time.sleep(0.5)
+            empty = [p for p in empty if os.path.isdir(p) and not cgroup_members(p)]
+        if empty:
+            named = self._ids_named_in_own_dirs({os.path.basename(p) for p in empty})
+            ours += [f"{p} (empty)" for p in empty if os.path.basename(p) in named]
+            empty = [p for p in empty if os.path.basename(p) not in named]
+        return ours, empty
+
+    def _ids_named_in_own_dirs(self, ids: set[str]) -> set[str]:
+        found = set()
+        for directory in self.own_dirs:
+            for _base, dirs, files in os.walk(directory):
+                found |= {name[:64] for name in dirs + files if name[:64] in ids}
+        return found
 
     def remove_own_temp_dir(self, directory: str) -> None:
         """The run's temp dir, once nothing is mounted under it (never remove
@@ -253,9 +272,16 @@ def pytest_sessionfinish(session, exitstatus):
     if basetemp is not None:
         run.add_own_dir(str(basetemp))
     left = run.leftovers()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if run.unknown_cgroups:
+        note = "empty container cgroups made during the run, nothing of it names them (not counted):\n"
+        note += "\n".join(f"  {p}" for p in run.unknown_cgroups[:20])
+        if reporter is not None:
+            reporter.write_line(note, yellow=True)
+        else:
+            print(note, file=sys.stderr)
     if left:
         session.exitstatus = 1
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         lines = [f"  {kind}: {item}" for kind, items in left.items() for item in items[:20]]
         message = "the test run left things behind:\n" + "\n".join(lines)
         if reporter is not None:
