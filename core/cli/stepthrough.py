@@ -75,21 +75,33 @@ def step(conn, keep, no_pause, name, image, command, **flags):
     console = Console(highlight=False)
     runtime = session.runtime
     record = runtime.new_record(config, name)
-    steps = plan.run_plan(auto_remove=not keep)
-    stepper = runtime.stepper(record, steps, watch=True)
+    # The plan `run` executes; the container is removed at the end (and
+    # after a failed start) unless --keep.
+    stepper = runtime.stepper(record, plan.run_plan(config, remove=not keep), watch=True)
     console.print(
-        f"[bold]stepbox step[/]: {len(steps)} steps on the [bold]{session.backend}[/] kernel. "
+        f"[bold]stepbox step[/]: {len(stepper.steps)} steps on the [bold]{session.backend}[/] kernel. "
         "Enter = next step, q = quit."
     )
     try:
         with _terminal_signals_interrupt():
-            _walk(console, runtime, record, stepper, steps, no_pause, keep)
-    except BaseException:
-        # Ctrl-C, a closed terminal or a bug mid-way: undo what was done, so
-        # no mount, cgroup or process outlives the walk-through.
-        stepper.abort()
-        runtime.forget(record)
+            _walk(console, runtime, record, stepper, no_pause)
+    except (KeyboardInterrupt, SystemExit):
+        # Ctrl-C or a closed terminal mid-way: undo what was done, so no
+        # mount, cgroup or process outlives the walk-through.
+        _quit(runtime, record, stepper)
         raise
+    except Exception:
+        # A step failed: the plan's failure policy has run (a failed start
+        # leaves the container created, with its exit code, as `run` does).
+        if not keep:
+            runtime.discard(record)  # as `run --rm` would
+        raise
+
+
+def _quit(runtime, record, stepper) -> None:
+    """Undo the unfinished phase, then remove what the finished ones made."""
+    stepper.abort()
+    runtime.discard(record)
 
 
 @contextlib.contextmanager
@@ -107,23 +119,32 @@ def _terminal_signals_interrupt():
             signal.signal(sig, handler)
 
 
-def _walk(console, runtime, record, stepper, steps, no_pause, keep) -> None:
+def _walk(console, runtime, record, stepper, no_pause) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    number = 0
+    number, total = 0, len(stepper.steps)
     while not stepper.done:
         number += 1
         if not no_pause:
             console.print(f"[dim]next: {stepper.next_step.title} — press Enter[/]", end="")
             answer = sys.stdin.readline()
             if answer.strip().lower() == "q":
-                stepper.abort()
-                runtime.forget(record)
+                _quit(runtime, record, stepper)
                 console.print("stopped; everything done so far was undone.")
                 return
-        result = stepper.step()
-        console.print(render(result, number, len(steps)))
+        try:
+            result = stepper.step()
+        except Exception:
+            # The plan's failure policy has run (a failed start leaves the
+            # container created, with its exit code; --keep keeps it).
+            if not stepper.ctx.forgotten:
+                console.print(
+                    f"[bold]the step failed[/]; the container stays {record.state} "
+                    f"(exit code {record.exit_code}): {record.error}"
+                )
+            raise
+        console.print(render(result, number, total))
         if result.step.key == "wait":
             out, err = runtime.logs(record)
             console.print(
@@ -132,5 +153,3 @@ def _walk(console, runtime, record, stepper, steps, no_pause, keep) -> None:
                     title=f"container output (exit status {record.exit_code})",
                 )
             )
-    if not keep:
-        runtime.forget(record)

@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from stepbox.core.kernel import KernelError, NamespaceKind
 
-from .steps import LifecycleContext
+from .context import LifecycleContext
 
 
 def observe(ctx: LifecycleContext) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 
 from .config import ContainerConfig
 
@@ -19,6 +20,11 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 def new_container_id() -> str:
     return secrets.token_hex(32)
+
+
+def now() -> str:
+    """A timestamp as Docker writes them (``Created``, ``State.StartedAt``)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass

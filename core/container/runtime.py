@@ -1,18 +1,20 @@
 """The container runtime: Docker's verbs on top of the step plans.
 
-Every verb builds a :class:`~.steps.LifecycleContext` for the container and
-runs the verb's plan through a :class:`~.steps.Stepper` -- the same object
-``stepbox step`` drives one step at a time.  The runtime's own job is
-bookkeeping: records, names, which transitions are allowed (with Docker's
-error messages), and noticing containers that exited while nobody watched.
+Every verb that changes a container -- create, start, run, wait (the exit),
+stop, kill, pause, unpause, restart, remove -- composes its plan from the
+phases in ``plan/`` and hands it to a :class:`~.steps.Stepper`: the same
+object ``stepbox step`` drives one step at a time, with the same failure
+policy.  The runtime's own job is bookkeeping: records, names, which
+transitions are allowed (with Docker's error messages), and noticing
+containers that exited while nobody watched.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal as signals
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
 
 from stepbox.core.image.archive import export_rootfs
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
@@ -20,17 +22,20 @@ from stepbox.core.image.commit import commit_layer
 from stepbox.core.image.flatten import flatten
 from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import Image, ImageNotFound, ImageStore
-from stepbox.core.kernel import ExecFailed, Kernel, Stdio
+from stepbox.core.kernel import Kernel, ProcessHandle, Stdio
 
 from . import plan
 from .changes import container_changes
 from .config import ContainerConfig, check_name
+from .context import ExitWatch, LifecycleContext
 from .errors import Conflict
 from .names import random_name
 from .observe import observe
-from .record import CREATED, EXITED, PAUSED, RUNNING, ContainerRecord, new_container_id
-from .steps import LifecycleContext, Step, Stepper
+from .record import CREATED, EXITED, PAUSED, RUNNING, ContainerRecord, new_container_id, now
+from .steps import Phase, Plan, Step, Stepper
 from .store import ContainerStore
+
+ContainerPlan = Plan[LifecycleContext]
 
 
 class Runtime:
@@ -40,18 +45,22 @@ class Runtime:
         images: ImageStore,
         containers: ContainerStore,
         say: Callable[[str], None] = lambda message: None,
+        exits: ExitWatch | None = None,
     ):
         self.kernel = kernel
         self.images = images
         self.containers = containers
         self.say = say
+        # Who records exits: this program (the default), or the daemon's
+        # exit monitors (the Engine sets its own).
+        self.exits = exits or ExitWatch()
         # Processes this program started; a later program re-finds them from
         # the record (Processes.reattach).
-        self._handles: dict[str, object] = {}
+        self._handles: dict[str, ProcessHandle] = {}
 
     # -- records ------------------------------------------------------------
     def new_record(self, config: ContainerConfig, name: str | None = None) -> ContainerRecord:
-        """A container's record, before any step has run."""
+        """A container's record, before any step has run (the create phase saves it)."""
         self._ensure_image(config.image)
         if name:
             check_name(name)
@@ -61,10 +70,9 @@ class Runtime:
         cid = new_container_id()
         log_dir = self.containers.container_dir(cid) or os.path.join(_scratch_dir(), cid)
         os.makedirs(log_dir, exist_ok=True)
-        record = ContainerRecord(
-            id=cid, name=name, created=plan.now(), config=config, backend=self.kernel.name, log_dir=log_dir
+        return ContainerRecord(
+            id=cid, name=name, created=now(), config=config, backend=self.kernel.name, log_dir=log_dir
         )
-        return record
 
     def _ensure_image(self, name: str) -> None:
         try:
@@ -85,7 +93,15 @@ class Runtime:
 
     # -- contexts and steppers -----------------------------------------------
     def context(self, record: ContainerRecord) -> LifecycleContext:
-        ctx = LifecycleContext(self.kernel, self.images, self.containers, record, say=self.say)
+        ctx = LifecycleContext(
+            self.kernel,
+            self.images,
+            self.containers,
+            record,
+            handles=self._handles,
+            waiter=self.exits.waiter(record),
+            say=self.say,
+        )
         if record.mount:
             ctx.mount = plan.mount_of(record.mount)
         if record.state in (RUNNING, PAUSED) and record.process:
@@ -95,17 +111,22 @@ class Runtime:
     def stepper(
         self,
         record: ContainerRecord,
-        steps: list[Step],
+        steps: ContainerPlan | Sequence[Step[LifecycleContext]],
         *,
         watch: bool = False,
         ctx: LifecycleContext | None = None,
-    ) -> Stepper:
-        """A stepper over ``steps``; ``watch`` observes the state after each."""
-        return Stepper(ctx or self.context(record), steps, observe if watch else None)
+    ) -> Stepper[LifecycleContext]:
+        """A Stepper over the steps of ``steps`` that apply to this
+        container's config; ``watch`` observes the state after each."""
+        whole = steps if isinstance(steps, Plan) else Plan.of(steps)
+        return Stepper(
+            ctx or self.context(record), whole.for_config(record.config), observe if watch else None
+        )
 
-    def _execute(
-        self, record: ContainerRecord, steps: list[Step], ctx: LifecycleContext | None = None
+    def execute(
+        self, record: ContainerRecord, steps: ContainerPlan, ctx: LifecycleContext | None = None
     ) -> LifecycleContext:
+        """Run a plan to its end (or its failure) on ``record``."""
         stepper = self.stepper(record, steps, ctx=ctx)
         stepper.run()
         return stepper.ctx
@@ -113,99 +134,74 @@ class Runtime:
     # -- verbs --------------------------------------------------------------
     def create(self, config: ContainerConfig, name: str | None = None) -> ContainerRecord:
         record = self.new_record(config, name)
-        try:
-            self._execute(record, plan.CREATE)
-        except BaseException:
-            self.containers.delete(record)
-            raise
+        self.execute(record, plan.create_plan())
         return record
 
     def start(self, record: ContainerRecord) -> LifecycleContext:
         if record.state in (RUNNING, PAUSED):
             return self.context(record)  # docker: starting a running container is a no-op
-        ctx = self.context(record)
-        try:
-            self._execute(record, plan.START, ctx)
-        except ExecFailed as e:
-            record.exit_code, record.error = e.exit_code, str(e)
-            record.state = CREATED
-            self.containers.save(record)
-            raise
-        self._handles[record.id] = ctx.handle
-        return ctx
+        return self.execute(record, plan.start_plan(record))
 
     def wait(self, record: ContainerRecord) -> int:
-        """Block until the container exits; its exit code."""
-        if record.state not in (RUNNING, PAUSED):
-            return record.exit_code
-        ctx = self.context(record)
-        self._execute(record, plan.WAIT, ctx)
-        self._handles.pop(record.id, None)
+        """Block until the container exits (and record it); its exit code."""
+        if record.state in (RUNNING, PAUSED):
+            self.execute(record, plan.exit_plan())
         return record.exit_code
 
     def run(self, config: ContainerConfig, name: str | None = None, detach: bool = False) -> ContainerRecord:
-        record = self.create(config, name)
-        try:
-            self.start(record)
-            if not detach:
-                self.wait(record)
-        finally:
-            if config.auto_remove and record.state != RUNNING:
-                self.remove(record, force=True)
+        """``docker run``: the plan ``stepbox step`` walks, run to its end."""
+        record = self.new_record(config, name)
+        self.execute(record, plan.run_plan(config, detach=detach))
         return record
 
-    def stop(self, record: ContainerRecord, timeout: float = 10.0) -> None:
+    def stop(self, record: ContainerRecord, timeout: float = 10.0, sig: int = signals.SIGTERM) -> None:
         if record.state not in (RUNNING, PAUSED):
             return  # docker: stopping a stopped container succeeds
-        if record.state == PAUSED:
-            self.unpause(record)
-        ctx = self.context(record)
-        ctx.stop_timeout = timeout
-        self._execute(record, plan.STOP, ctx)
-        self._handles.pop(record.id, None)
+        self.execute(record, plan.stop_plan(record, sig, timeout, records_exit=self.exits.records_exits))
 
-    def kill(self, record: ContainerRecord, sig: int = signals.SIGKILL) -> None:
+    def kill(
+        self, record: ContainerRecord, sig: int = signals.SIGKILL, *, record_exit: bool | None = None
+    ) -> None:
+        """``docker kill``.  After SIGKILL the exit is recorded at once when
+        this program records exits (``record_exit`` overrides that)."""
         if record.state not in (RUNNING, PAUSED):
             raise Conflict(f"Cannot kill container: {record.name}: Container {record.id} is not running")
-        ctx = self.context(record)
-        ctx.handle.signal(sig)
-        if sig == signals.SIGKILL:
-            status = ctx.handle.wait()
-            plan.release_after_exit(ctx, status)
-            self.containers.save(record)
+        if record_exit is None:
+            record_exit = self.exits.records_exits and sig == signals.SIGKILL
+        self.execute(record, plan.kill_plan(record, sig, records_exit=record_exit))
 
     def pause(self, record: ContainerRecord) -> None:
         if record.state != RUNNING:
             raise Conflict(f"Container {record.id} is not running")
-        self.kernel.cgroups.freeze(record.cgroup)
-        record.state = PAUSED
-        self.containers.save(record)
+        self.execute(record, plan.pause_plan())
 
     def unpause(self, record: ContainerRecord) -> None:
         if record.state != PAUSED:
             raise Conflict(f"Container {record.id} is not paused")
-        self.kernel.cgroups.thaw(record.cgroup)
-        record.state = RUNNING
-        self.containers.save(record)
+        self.execute(record, plan.unpause_plan())
+
+    def restart(self, record: ContainerRecord, timeout: float = 10.0, sig: int = signals.SIGTERM) -> None:
+        self.execute(record, plan.restart_plan(record, sig, timeout))
 
     def remove(self, record: ContainerRecord, force: bool = False) -> None:
-        if record.state in (RUNNING, PAUSED):
-            if not force:
-                raise Conflict(
-                    f"You cannot remove a running container {record.id}. "
-                    "Stop the container before attempting removal or force remove"
-                )
-            if record.state == PAUSED:
-                self.unpause(record)
-            self.kill(record)
-        self._execute(record, plan.REMOVE)
-        self.forget(record)
+        if record.state in (RUNNING, PAUSED) and not force:
+            raise Conflict(
+                f"You cannot remove a running container {record.id}. "
+                "Stop the container before attempting removal or force remove"
+            )
+        self.execute(record, plan.remove_plan(record))
+
+    def discard(self, record: ContainerRecord) -> None:
+        """Whatever a walk left of a container, gone (``docker rm -f``, or
+        only its record if no step saved it yet)."""
+        if any(r.id == record.id for r in self.containers.all()):
+            self.remove(self.refresh(record), force=True)
+        else:
+            self.context(record).forget()
 
     def forget(self, record: ContainerRecord) -> None:
-        """Drop the record and its logs (after the remove plan has run)."""
-        self._handles.pop(record.id, None)
-        self.containers.delete(record)
-        shutil.rmtree(record.log_dir, ignore_errors=True)  # in-memory stores keep logs in a scratch dir
+        """Drop the record and its logs (the remove phase's last act)."""
+        self.context(record).forget()
 
     def exec(
         self, record: ContainerRecord, argv: list[str], env: dict[str, str] | None = None, workdir: str = ""
@@ -222,6 +218,7 @@ class Runtime:
                 record.pid, argv, {**record.env, **(env or {})}, workdir or record.workdir, stdio
             )
             status = handle.wait()
+            assert status is not None
             with open(stdio.stdout, "rb") as out, open(stdio.stderr, "rb") as err:
                 return status.code, out.read(), err.read()
 
@@ -270,7 +267,7 @@ class Runtime:
             if paused_here:
                 self.unpause(record)
 
-    def export(self, record: ContainerRecord, out) -> None:
+    def export(self, record: ContainerRecord, out: BinaryIO) -> None:
         """``docker export``: the container's whole filesystem as one flat tar."""
         unionfs = self.kernel.unionfs
         stack = [record.rw_layer, record.init_layer, *record.lowers]
@@ -311,17 +308,12 @@ class Runtime:
     # -- looking at a container -----------------------------------------------
     def refresh(self, record: ContainerRecord) -> ContainerRecord:
         """A container whose process ended while no program waited for it (a
-        detached run, or a crashed CLI) is recorded as exited now."""
+        detached run, a crashed CLI) gets its exit recorded now: the exit phase."""
         if record.state not in (RUNNING, PAUSED):
             return record
         ctx = self.context(record)
-        status = ctx.handle.wait(timeout=0) if ctx.handle else None
-        if ctx.handle is None or status is not None:
-            if ctx.handle is None:
-                record.error = "the container's process is gone (it ended while stepbox was not watching)"
-            plan.release_after_exit(ctx, status)
-            self.containers.save(record)
-            self._handles.pop(record.id, None)
+        if ctx.handle is None or ctx.handle.wait(timeout=0) is not None:
+            self.execute(record, plan.exit_plan(), ctx)
         return record
 
     def diff(self, record: ContainerRecord) -> list[tuple[str, str]]:

@@ -1,98 +1,219 @@
-"""A lifecycle is data: a list of :class:`Step`, executed by a :class:`Stepper`.
+"""A lifecycle is data: Steps, grouped in Phases, executed by the one Stepper.
 
-``stepbox run`` executes every step; ``stepbox step`` and the notebooks
-execute them one at a time and show, after each, the kernel operations it
-performed and what changed.  Both go through :meth:`Stepper.step` -- there is
-no separate demo path.
+Every change a container goes through -- create, start, exit, stop, kill,
+pause, unpause, restart, remove -- is a :class:`Plan` (see ``plan/``): a
+few :class:`Phase`, each a list of :class:`Step`.  ``stepbox run``, the
+daemon, ``stepbox step`` and the notebooks all hand a plan to a
+:class:`Stepper`: ``run`` executes every step, ``step`` and the notebooks
+one at a time and show, after each, the kernel operations it performed and
+what changed.  There is no separate demo path.  The Dockerfile builder and
+the notebooks' scripts drive their own steps through the same Stepper.
 
-Every step that creates something registers its undo as soon as it succeeds
-(:meth:`LifecycleContext.on_undo`).  If a later step fails, the Stepper runs
-those undos in reverse, so a half-started container leaks no mount, cgroup or
-process -- the same discipline as runc's "defer cleanup" chains.
+The failure policy, the same for every plan:
+
+* every step that makes something registers its undo as soon as it has
+  made it (:meth:`StepContext.on_undo`);
+* a phase that ran to its end is kept: what it made belongs to the
+  container now, its undos are dropped (a finished ``create`` stays when
+  the ``start`` after it fails -- Docker's outcome);
+* when a step fails, the undos of its phase run, newest first -- so a
+  half-started container leaks no mount, cgroup or process, the same
+  discipline as runc's "defer cleanup" chains -- then the phase's
+  ``on_failure`` steps (what a failure leaves behind: a failed start records
+  its error and exit code, ``--rm`` removes the container), and the error
+  goes on to the caller; the rest of the plan does not run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
-from stepbox.core.kernel import Kernel, KernelOp, ProcessHandle, UnionMount
+from stepbox.core.kernel import KernelOp, Tracer
 
-if TYPE_CHECKING:
-    from stepbox.core.image.store import ImageStore
-
-    from .record import ContainerRecord
-    from .store import ContainerStore
-
-
-@dataclass(frozen=True)
-class Step:
-    key: str  # stable id, e.g. "pivot_root"
-    title: str  # one line, shown as the step's heading
-    explain: str  # what and why, tied to the seed's words
-    concept: str  # the seed heading it teaches
-    run: Callable[[LifecycleContext], None]
+# --------------------------------------------------------------------- undo
 
 
 @dataclass
-class StepResult:
-    step: Step
-    ops: list[KernelOp]
-    state: dict | None  # observable state after the step
-    changes: list[tuple[str, Any, Any]]  # (key, before, after) vs the previous state
+class UndoChain:
+    """What to undo if the work in progress fails, newest last."""
 
+    actions: list[tuple[str, Callable[[], object]]] = field(default_factory=list)
 
-@dataclass
-class LifecycleContext:
-    """What the steps of one container's lifecycle share."""
-
-    kernel: Kernel
-    images: ImageStore
-    containers: ContainerStore
-    record: ContainerRecord
-    handle: ProcessHandle | None = None
-    mount: UnionMount | None = None
-    stop_timeout: float = 10.0
-    stop_signal: int = 15
-    exit_status: Any = None
-    say: Callable[[str], None] = lambda message: None
-    _undo: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
-
-    def on_undo(self, label: str, action: Callable[[], None]) -> None:
-        self._undo.append((label, action))
+    def push(self, label: str, action: Callable[[], object]) -> None:
+        self.actions.append((label, action))
 
     def unwind(self) -> list[str]:
-        """Undo everything registered, newest first; returns what failed to
-        undo (reported, never raised: the original error matters more)."""
+        """Undo everything registered, newest first; what failed to undo
+        (reported, never raised: the error that caused the unwinding
+        matters more, and the rest must still be undone)."""
         failures = []
-        while self._undo:
-            label, action = self._undo.pop()
+        while self.actions:
+            label, action = self.actions.pop()
             try:
                 action()
             except Exception as e:  # keep unwinding the rest
                 failures.append(f"{label}: {e}")
         return failures
 
+    def clear(self) -> None:
+        self.actions.clear()
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+class StepContext:
+    """What the steps of one plan share, as far as the Stepper cares: an undo
+    chain, a tracer (what the kernel was asked to do), somewhere to save
+    progress.  A container's lifecycle, a build and a notebook's script each
+    subclass it with what their steps need besides."""
+
+    undo: UndoChain
+    failure: BaseException | None = None  # set for the on_failure steps: what went wrong
+
+    @property
+    def tracer(self) -> Tracer:
+        raise NotImplementedError
+
+    def on_undo(self, label: str, action: Callable[[], object]) -> None:
+        """Register how to undo what the running step has just made."""
+        self.undo.push(label, action)
+
     def keep(self) -> None:
-        """The plan succeeded: what it built now belongs to the container."""
-        self._undo.clear()
+        """A phase has run to its end: what it made stays."""
+        self.undo.clear()
 
     def save(self) -> None:
-        self.containers.save(self.record)
+        """Called after every step: make its progress durable (if anything is to be)."""
 
 
-class Stepper:
+C = TypeVar("C", bound=StepContext)
+
+
+# --------------------------------------------------------------- plan as data
+
+
+@dataclass(frozen=True)
+class Step(Generic[C]):
+    key: str  # stable id, e.g. "pivot_root"
+    title: str  # one line, shown as the step's heading
+    explain: str  # what and why, tied to the seed's words
+    concept: str  # the seed heading it teaches
+    run: Callable[[C], None]
+    # Whether the step belongs in a container's plan at all, decided from
+    # its config when the plan is made (``--network host``: no loopback to
+    # bring up).  None: always.
+    when: Callable[[Any], bool] | None = None
+
+    def applies_to(self, config: object) -> bool:
+        return self.when is None or self.when(config)
+
+
+@dataclass(frozen=True)
+class Phase(Generic[C]):
+    """Steps that stand or fall together: if one fails, the phase's undos
+    run, then ``on_failure``."""
+
+    name: str
+    steps: tuple[Step[C], ...]
+    on_failure: tuple[Step[C], ...] = ()
+
+    def for_config(self, config: object) -> Phase[C]:
+        """The phase with only the steps that apply to ``config``."""
+        return Phase(
+            self.name,
+            tuple(s for s in self.steps if s.applies_to(config)),
+            tuple(s for s in self.on_failure if s.applies_to(config)),
+        )
+
+    def failing_with(self, *steps: Step[C]) -> Phase[C]:
+        """The phase with more to do after a failure (e.g. ``--rm``'s removal)."""
+        return Phase(self.name, self.steps, self.on_failure + steps)
+
+    def __add__(self, other: Phase[C] | Plan[C]) -> Plan[C]:
+        return Plan((self,)) + other
+
+
+@dataclass(frozen=True)
+class Plan(Generic[C]):
+    """Phases in the order they run.  ``phase + phase`` makes one."""
+
+    phases: tuple[Phase[C], ...] = ()
+
+    @classmethod
+    def of(cls, steps: Plan[C] | Phase[C] | Sequence[Step[C]], name: str = "steps") -> Plan[C]:
+        """``steps`` as a plan: a phase, or a list of steps as one phase (a
+        build, a notebook's script)."""
+        if isinstance(steps, Plan):
+            return steps
+        if isinstance(steps, Phase):
+            return cls((steps,))
+        return cls((Phase(name, tuple(steps)),))
+
+    @property
+    def steps(self) -> list[Step[C]]:
+        return [step for phase in self.phases for step in phase.steps]
+
+    @property
+    def names(self) -> list[str]:
+        return [phase.name for phase in self.phases]
+
+    def for_config(self, config: object) -> Plan[C]:
+        return Plan(tuple(phase.for_config(config) for phase in self.phases))
+
+    def __add__(self, other: Phase[C] | Plan[C]) -> Plan[C]:
+        return Plan(self.phases + (other.phases if isinstance(other, Plan) else (other,)))
+
+    def __len__(self) -> int:
+        return sum(len(phase.steps) for phase in self.phases)
+
+
+# -------------------------------------------------------------------- Stepper
+
+
+@dataclass
+class StepResult(Generic[C]):
+    step: Step[C]
+    ops: list[KernelOp]
+    state: dict[str, Any] | None  # observable state after the step
+    changes: list[tuple[str, Any, Any]]  # (key, before, after) vs the previous state
+
+
+# Who wants to know which steps run (a test, a log): called with the context
+# and the step before it runs, and with None once it has run (or failed).
+StepListener = Callable[[StepContext, "Step[Any] | None"], None]
+_listeners: list[StepListener] = []
+
+
+def listen(listener: StepListener) -> Callable[[], None]:
+    """Tell ``listener`` about every step any Stepper runs; returns how to
+    stop listening.  The tests use it to show that every verb runs through
+    the Stepper, and that no kernel operation happens outside a step."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+def _tell(ctx: StepContext, step: Step[Any] | None) -> None:
+    for listener in list(_listeners):
+        listener(ctx, step)
+
+
+class Stepper(Generic[C]):
     """Executes a plan one step at a time (``step``) or all at once (``run``)."""
 
     def __init__(
         self,
-        ctx: LifecycleContext,
-        steps: list[Step],
-        observe: Callable[[LifecycleContext], dict] | None = None,
+        ctx: C,
+        plan: Plan[C] | Phase[C] | Sequence[Step[C]],
+        observe: Callable[[C], dict[str, Any]] | None = None,
     ):
         self.ctx = ctx
-        self.steps = steps
+        self.plan: Plan[C] = Plan.of(plan)
+        self.steps: list[Step[C]] = self.plan.steps
+        # For each step, the index of its phase (a plan may hold one phase twice).
+        self._phase_at: list[int] = [i for i, p in enumerate(self.plan.phases) for _ in p.steps]
         self.position = 0
         self._observe = observe
         self._last_state = observe(ctx) if observe else None
@@ -102,39 +223,68 @@ class Stepper:
         return self.position >= len(self.steps)
 
     @property
-    def next_step(self) -> Step | None:
+    def next_step(self) -> Step[C] | None:
         return None if self.done else self.steps[self.position]
 
-    def step(self) -> StepResult:
-        step = self.steps[self.position]
-        tracer = self.ctx.kernel.tracer
+    @property
+    def phase(self) -> Phase[C] | None:
+        """The phase the next step belongs to."""
+        return None if self.done else self.plan.phases[self._phase_at[self.position]]
+
+    def step(self) -> StepResult[C]:
+        step, at = self.steps[self.position], self._phase_at[self.position]
+        tracer = self.ctx.tracer
         mark = tracer.mark()
+        _tell(self.ctx, step)
         try:
             step.run(self.ctx)
         except BaseException as error:
-            failures = self.ctx.unwind()
             self.position = len(self.steps)
-            if failures:
-                error.add_note("clean-up after the failure also failed: " + "; ".join(failures))
+            self._unwind(error)  # the failed step's own clean-up: within it
+            _tell(self.ctx, None)
+            self._after_failure(self.plan.phases[at], error)
             raise
+        _tell(self.ctx, None)
         self.position += 1
         self.ctx.save()
-        if self.done:
+        if self.done or self._phase_at[self.position] != at:
             self.ctx.keep()
         state = self._observe(self.ctx) if self._observe else None
         changes = diff_states(self._last_state, state) if state is not None else []
         self._last_state = state
         return StepResult(step, tracer.since(mark), state, changes)
 
-    def run(self) -> list[StepResult]:
+    def run(self) -> list[StepResult[C]]:
         results = []
         while not self.done:
             results.append(self.step())
         return results
 
+    # The one failure policy (see the module docstring): the phase's undos,
+    # then its on_failure steps.
+    def _unwind(self, error: BaseException) -> None:
+        failures = self.ctx.undo.unwind()
+        if failures:
+            error.add_note("clean-up after the failure also failed: " + "; ".join(failures))
+
+    def _after_failure(self, phase: Phase[C], error: BaseException) -> None:
+        self.ctx.failure = error
+        for step in phase.on_failure:
+            _tell(self.ctx, step)
+            try:
+                step.run(self.ctx)
+                self.ctx.save()
+            except Exception as e:
+                error.add_note(f"after the failure, {step.title.lower()} also failed: {e}")
+            finally:
+                _tell(self.ctx, None)
+
     def abort(self) -> None:
-        """Stop half-way (e.g. the learner quits): undo what was done."""
-        self.ctx.unwind()
+        """Stop half-way (the learner quits): undo what the unfinished phase
+        did.  Phases that finished stand -- what they made is a container in
+        a state Docker knows (created, running, exited), for its own plans
+        to remove."""
+        self.ctx.undo.unwind()
         self.position = len(self.steps)
 
 
@@ -147,10 +297,24 @@ def flatten(state: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: state}
 
 
-def diff_states(before: dict | None, after: dict) -> list[tuple[str, Any, Any]]:
+def diff_states(before: dict[str, Any] | None, after: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     old, new = flatten(before or {}), flatten(after)
     return [
         (key, old.get(key), new.get(key))
         for key in sorted(old.keys() | new.keys())
         if old.get(key) != new.get(key)
     ]
+
+
+__all__ = [
+    "Phase",
+    "Plan",
+    "Step",
+    "StepContext",
+    "StepListener",
+    "StepResult",
+    "Stepper",
+    "UndoChain",
+    "diff_states",
+    "listen",
+]

@@ -2,8 +2,7 @@
 
 :class:`BuildSession` is the context the build's steps share -- for the
 :class:`~stepbox.core.container.steps.Stepper` it plays the part a
-``LifecycleContext`` plays for a container (``kernel.tracer``, ``unwind``,
-``keep``, ``save``).  :class:`StageState` is the image being built in the
+``LifecycleContext`` plays for a container (a tracer, the undo chain).  :class:`StageState` is the image being built in the
 current stage after each step: config, layers, history, declared ARGs.
 
 Build arguments follow the classic builder: an ``ARG`` makes a name visible
@@ -17,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from stepbox.core.container.steps import StepContext, UndoChain
 from stepbox.core.image.flatten import flatten
 from stepbox.core.image.store import Image, ImageStore
 from stepbox.core.kernel import Tracer
@@ -81,17 +81,8 @@ class BuildResult:
     built: int = 0  # steps that made a new image (0: the rebuild was entirely cached)
 
 
-class _NoKernel:
-    """A build without a runtime (no RUN) still gives the Stepper a tracer."""
-
-    name = "none"
-
-    def __init__(self):
-        self.tracer = Tracer()
-
-
 @dataclass
-class BuildSession:
+class BuildSession(StepContext):
     """What the steps of one build share (the Stepper's context)."""
 
     images: ImageStore
@@ -112,31 +103,15 @@ class BuildSession:
     used_args: set[str] = field(default_factory=set)
     result: BuildResult | None = None
     _trees: dict[str, trees.Tree] = field(default_factory=dict)
-    _undo: list = field(default_factory=list)
+    undo: UndoChain = field(default_factory=UndoChain)
+    # A build without a runtime (no RUN) still gives the Stepper a tracer.
+    _own_tracer: Tracer = field(default_factory=Tracer)
 
-    # -- what the Stepper expects of a context --------------------------------
+    # -- what the Stepper expects of a context (every image is already in the
+    # store after each step: nothing more to save) ------------------------------
     @property
-    def kernel(self):
-        return self.runtime.kernel if self.runtime is not None else _NO_KERNEL
-
-    def on_undo(self, label: str, action) -> None:
-        self._undo.append((label, action))
-
-    def unwind(self) -> list[str]:
-        failures = []
-        while self._undo:
-            label, action = self._undo.pop()
-            try:
-                action()
-            except Exception as e:
-                failures.append(f"{label}: {e}")
-        return failures
-
-    def keep(self) -> None:
-        self._undo.clear()
-
-    def save(self) -> None:
-        """Nothing to save between steps: every image is already in the store."""
+    def tracer(self) -> Tracer:
+        return self.runtime.kernel.tracer if self.runtime is not None else self._own_tracer
 
     # -- helpers ----------------------------------------------------------
     def say(self, text: str) -> None:
@@ -189,6 +164,3 @@ class BuildSession:
                 flatten(self.images.layer_entries(blob) for blob in image.layers)
             )
         return self._trees[image_id]
-
-
-_NO_KERNEL = _NoKernel()

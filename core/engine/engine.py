@@ -11,8 +11,14 @@ runtime.Runtime` and serves many clients at once, so two rules apply:
 * **Nothing long holds it.**  Waiting for a container to exit can take
   hours.  Like containerd's shim telling dockerd "container X exited", each
   running container has an *exit monitor* (a thread) that waits for its
-  process and then, under the lock, records the exit exactly once.
-  ``wait``, ``stop``, ``attach`` and ``logs -f`` only wait for that event.
+  process and then, under the lock, records the exit exactly once: it runs
+  the plan's exit phase.  ``wait``, ``stop``, ``attach`` and ``logs -f``
+  only wait for that news -- through a condition on the engine lock, so a
+  step that waits (``stop``'s grace period) lets go of the lock meanwhile.
+
+Every change of a container is a plan of the core (``core/container/plan``)
+run by its Stepper; the engine only adds the lock, the monitors and the
+events.
 
 The simulated kernel is plain Python objects that are not thread-safe, so on
 it *every* kernel call -- even polling a process -- is made under the lock,
@@ -33,10 +39,11 @@ from dataclasses import dataclass, field
 
 from stepbox.core.atomic import atomic_write_json, read_json
 from stepbox.core.container.config import ContainerConfig
+from stepbox.core.container.context import ExitWatch, LifecycleContext, Waiter
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.container.runtime import Runtime
-from stepbox.core.kernel import KernelError
+from stepbox.core.kernel import ExitStatus, KernelError
 
 from .events import EventBus
 
@@ -83,7 +90,9 @@ class Engine:
         # --insecure-registry); loopback ones always may.
         self.insecure_registries = list(insecure_registries or [])
         self.lock = threading.RLock()
-        self.changed = threading.Condition(threading.Lock())
+        # Announces exits and removals.  On the engine lock itself: whoever
+        # waits for news lets go of the lock meanwhile, however deep it held it.
+        self.changed = threading.Condition(self.lock)
         self.watches: dict[str, Watch] = {}
         self.events = EventBus()
         self.execs = None  # set by exec_sessions.ExecSessions
@@ -93,6 +102,8 @@ class Engine:
         self.concurrent_waits = getattr(runtime.kernel, "concurrent_waits", backend == "linux")
         self._closing = False
         self._clock_moved_at = time.monotonic()  # see _virtual_slice
+        # The exit monitors record exits; a plan that ends a process waits for them.
+        runtime.exits = MonitoredExits(self)
 
     # -- small helpers ---------------------------------------------------------------
     @property
@@ -183,11 +194,10 @@ class Engine:
             try:
                 ctx = self.runtime.start(record)
             except BaseException:
-                # The start failed (e.g. no such command): release whoever
+                # The start failed (e.g. no such command) and the plan left
+                # the container created (--rm: removed): release whoever
                 # attached or waits, as if it had started and exited.
                 removed = record.config.auto_remove
-                if removed:
-                    self._remove_now(record)
                 self._bump(record.id, exits=1, removed=removed, last_exit_code=record.exit_code)
                 raise
             self._bump(record.id, starts=1)
@@ -216,7 +226,7 @@ class Engine:
             except NoSuchContainer:
                 self._bump(cid, exits=1, removed=True)
                 return
-            record = self.runtime.refresh(record)  # records the exit (release_after_exit)
+            record = self.runtime.refresh(record)  # records the exit: the plan's exit phase
             code = record.exit_code
             auto_remove = record.config.auto_remove
         self._bump(cid, exits=1, last_exit_code=code)
@@ -278,7 +288,8 @@ class Engine:
         return self.wait_until(lambda: w.exits > seen_exits or w.removed, timeout)
 
     def stop(self, name: str, timeout: float | None = None) -> bool:
-        """SIGTERM, a grace period, then SIGKILL; False if not running (304)."""
+        """The stop plan: the stop signal, a grace period, SIGKILL; then the
+        exit monitor records the exit.  False if not running (docker: 304)."""
         with self.lock:
             record = self.runtime.get(name)
             if record.state not in (RUNNING, PAUSED):
@@ -288,15 +299,8 @@ class Engine:
                 timeout = notes.stop_timeout if notes.stop_timeout is not None else 10
             sig = _signal_number(notes.stop_signal) if notes.stop_signal else signals.SIGTERM
             seen = self.watch(record.id).exits
-            handle = self._running_handle(record)
-            self._signal(handle, sig)
-        if timeout < 0 or not self.wait_for_exit_after(record.id, seen, timeout):
-            with self.lock:
-                record = self.runtime.get(record.id)
-                if record.state in (RUNNING, PAUSED):
-                    log.info("container %s did not stop within %ss: SIGKILL", record.short_id, timeout)
-                    self._signal(self._running_handle(record), signals.SIGKILL)
-            self.wait_for_exit_after(record.id, seen)
+            self.runtime.stop(record, timeout, sig)
+        self.wait_for_exit_after(record.id, seen)
         self._event(record.id, "stop")
         return True
 
@@ -306,24 +310,10 @@ class Engine:
             if record.state not in (RUNNING, PAUSED):
                 raise Conflict(f"Cannot kill container: {name}: Container {record.id} is not running")
             seen = self.watch(record.id).exits
-            self._signal(self._running_handle(record), sig)
+            self.runtime.kill(record, sig)
         self._event(record.id, "kill", signal=str(sig))
         if sig == signals.SIGKILL:
             self.wait_for_exit_after(record.id, seen)
-
-    def _running_handle(self, record: ContainerRecord):
-        """The handle of a running container's PID 1, thawed first: a frozen
-        process cannot act on a signal (cgroup v1 holds SIGKILL until thaw)."""
-        if record.state == PAUSED:
-            self.runtime.unpause(record)
-        return self.runtime.context(record).handle
-
-    @staticmethod
-    def _signal(handle, sig: int) -> None:
-        try:
-            handle.signal(sig)
-        except ProcessLookupError:
-            pass  # it exited just now: the monitor records it
 
     def restart(self, name: str, timeout: float | None = None) -> None:
         self.stop(name, timeout)
@@ -404,18 +394,37 @@ class Engine:
         with self.lock:
             for record in self.runtime.containers.all():
                 if record.state in (RUNNING, PAUSED):
-                    try:
-                        handle = self._running_handle(record)
-                        handle.signal(signals.SIGKILL)
-                        handle.wait(timeout=1)
+                    try:  # kill -9, and record the exit here: the monitors have stopped
+                        self.runtime.kill(record, signals.SIGKILL, record_exit=True)
                     except Exception:  # best effort on the way out
                         pass
-                    self.runtime.refresh(record)
-                    record = self.runtime.containers.find(record.id)
+                    record = self.runtime.refresh(self.runtime.containers.find(record.id))
                     record.error = (
                         "the daemon stopped: simulated processes live inside the daemon and end with it"
                     )
                     self.runtime.containers.save(record)
+
+
+class MonitoredExits(ExitWatch):
+    """The daemon's way: each running container's exit monitor records its
+    exit (the exit phase); a plan that ends a process -- stop, kill -- only
+    sends the signal, and its waits wait for the monitor's news."""
+
+    records_exits = False
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def waiter(self, record: ContainerRecord) -> Waiter:
+        engine, cid = self.engine, record.id
+        seen = engine.watch(cid).exits  # before any step sends a signal
+
+        def wait(ctx: LifecycleContext, timeout: float | None) -> ExitStatus | None:
+            exited = engine.wait_for_exit_after(cid, seen, timeout)  # lets go of the engine lock
+            ctx.reload()  # the monitor changed the record meanwhile
+            return ExitStatus(engine.watch(cid).last_exit_code) if exited else None
+
+        return wait
 
 
 def _signal_number(text: str) -> int:

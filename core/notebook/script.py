@@ -15,42 +15,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stepbox.core.container.steps import Step, Stepper
+from stepbox.core.container.steps import Step, StepContext, Stepper, UndoChain
+from stepbox.core.kernel import Tracer
 
 from .controls import Walkthrough
 
 
 @dataclass
-class ScriptContext:
+class ScriptContext(StepContext):
     """What the actions of a script share: the lab, their results, the undo chain."""
 
     lab: object
     values: dict = field(default_factory=dict)  # what actions leave for later ones
     shown: dict = field(default_factory=dict)  # step key -> HTML to show after it
-    _undo: list = field(default_factory=list)
+    undo: UndoChain = field(default_factory=UndoChain)
 
     @property
     def kernel(self):
         return self.lab.kernel
 
-    def on_undo(self, label: str, action: Callable[[], None]) -> None:
-        self._undo.append((label, action))
-
-    def unwind(self) -> list[str]:
-        failures = []
-        while self._undo:
-            label, action = self._undo.pop()
-            try:
-                action()
-            except Exception as e:  # keep unwinding the rest
-                failures.append(f"{label}: {e}")
-        return failures
+    @property
+    def tracer(self) -> Tracer:
+        return self.lab.kernel.tracer
 
     def keep(self) -> None:
-        """A finished script keeps what it made until Reset (see script_walk)."""
-
-    def save(self) -> None:
-        """Actions keep their own state (images in the store, records on disk)."""
+        """A finished script keeps its undos: Reset undoes it (see script_walk)."""
 
 
 def action(
@@ -72,8 +61,7 @@ def script_walk(lab, steps: list[Step]) -> Walkthrough:
         return Stepper(ScriptContext(lab), steps)
 
     def discard(stepper: Stepper) -> None:
-        stepper.ctx.unwind()
-        stepper.position = len(stepper.steps)
+        stepper.abort()  # the whole script is one phase: every undo it registered
 
     def shown(ctx: ScriptContext, result) -> str:
         return ctx.shown.get(result.step.key, "")

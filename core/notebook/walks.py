@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from stepbox.core.container import plan
 from stepbox.core.container.config import ContainerConfig
-from stepbox.core.container.record import EXITED, PAUSED, RUNNING
-from stepbox.core.container.steps import Step, Stepper
+from stepbox.core.container.steps import Plan, Step, Stepper
 from stepbox.core.kernel import KernelError
 
 from .controls import Walkthrough
@@ -89,21 +88,10 @@ PICTURES = {
 
 
 def discard_container(lab, stepper: Stepper) -> None:
-    """Undo a container walk: a half-done plan through its undo chain, then
-    ``docker rm -f`` whatever the container still has."""
-    runtime = lab.runtime
-    record = stepper.ctx.record
-    if not stepper.done:
-        stepper.abort()
-        if record.state in (RUNNING, PAUSED) and not record.pid:
-            record.state = EXITED  # the undo chain killed its process
-    saved = any(r.id == record.id for r in runtime.containers.all())
-    if record.state in (RUNNING, PAUSED):
-        runtime.remove(record, force=True)
-    elif saved:
-        runtime.remove(record)
-    else:
-        runtime.forget(record)
+    """Undo a container walk: the unfinished phase through its undo chain,
+    then ``docker rm -f`` whatever the finished phases made."""
+    stepper.abort()
+    lab.runtime.discard(stepper.ctx.record)
 
 
 class ContainerWalk(Walkthrough):
@@ -116,12 +104,14 @@ class ContainerWalk(Walkthrough):
 def container_walk(
     lab,
     config: ContainerConfig,
-    steps: list[Step] | None = None,
+    steps: Plan | list[Step] | None = None,
     name: str | None = None,
     show: tuple[str, ...] = ("layers", "processes", "cgroups", "output"),
 ) -> ContainerWalk:
-    """Step through ``steps`` (default: ``docker run`` without ``--rm``) on a new container."""
-    plan_steps = list(steps) if steps is not None else plan.run_plan(auto_remove=False)
+    """Step through ``steps`` -- phases of ``core/container/plan/``, e.g.
+    ``plan.CREATE + plan.START`` (default: ``docker run`` without ``--rm``)
+    -- on a new container."""
+    plan_steps = steps if steps is not None else plan.run_plan(config, remove=False)
 
     def start() -> Stepper:
         record = lab.new_container(config, name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from stepbox.core.container import plan
+from stepbox.core.container.config import ContainerConfig
 
 STEP_TITLES = [
     "Resolve the image to its layers",
@@ -64,7 +65,8 @@ def test_step_walks_one_enter_at_a_time(stepbox):
     assert r.code == 0, r.err
     for title in STEP_TITLES:
         assert title in r.out
-    assert r.out.count("press Enter") == len(plan.run_plan(auto_remove=True))
+    config = ContainerConfig(image="busybox", cmd=("echo", "hi"))
+    assert r.out.count("press Enter") == len(plan.run_plan(config, remove=True))
     assert "hi" in r.out
     assert stepbox("ps", "-aq").out == ""  # the walk-through cleans up after itself
 
@@ -142,3 +144,24 @@ def test_pause_freezes_and_unpause_thaws(stepbox):
     assert stepbox("unpause", "p").out == "p\n"
     assert stepbox("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "p").out == "running false\n"
     assert stepbox("rm", "-f", "p").code == 0
+
+
+def test_a_failed_exec_leaves_the_container_created_after_run_and_step(stepbox):
+    """Docker's outcome of a start whose command cannot be executed: the
+    container stays Created, with exit code 127 and the error -- the same
+    after `run` (the daemon) and after `step --keep` (the step engine), as
+    both run one plan with one failure policy.  (Until issue 17, `step`
+    unwound the whole container instead.)"""
+    error = 'exec: "nosuch": executable file not found in $PATH'
+    r = stepbox("run", "--name", "ran", "busybox", "nosuch")
+    assert r.code == 127 and error in r.err, r.err
+    r = stepbox("step", "-y", "--keep", "--name", "stepped", "busybox", "nosuch")
+    assert r.code == 127 and error in r.err, r.err
+    assert "the container stays created (exit code 127)" in r.out
+    for name in ("ran", "stepped"):
+        shown = stepbox("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", name)
+        assert shown.out == f"created 127 {error}\n", (name, shown.err)
+    # Without --keep the walk is `run --rm`: the failed container is removed.
+    r = stepbox("step", "-y", "busybox", "nosuch")
+    assert r.code == 127 and error in r.err, r.err
+    assert len(stepbox("ps", "-aq").out.split()) == 2  # ran and stepped

@@ -54,7 +54,7 @@ def traced_walk(backend: str, config: ContainerConfig) -> list[tuple[str, list[s
     try:
         runtime.run(config)  # warm-up: the image's layers get imported
         record = runtime.new_record(config)
-        stepper = runtime.stepper(record, plan.run_plan(auto_remove=True))
+        stepper = runtime.stepper(record, plan.run_plan(config, remove=True))
         steps = []
         while not stepper.done:
             result = stepper.step()

@@ -1,0 +1,172 @@
+"""The container lifecycle, step by step: every change a container goes through.
+
+Read top to bottom, this package is the answer to "what does ``docker run``
+do?" -- and ``docker stop``, ``kill``, ``pause``, ``rm``.  Each change is a
+phase, a list of :class:`~..steps.Step`; a verb is a :class:`~..steps.Plan`
+of phases, run by the one :class:`~..steps.Stepper` (in ``stepbox run``, in
+the daemon, in ``stepbox step`` and the notebooks alike):
+
+========  ==========================================================  ============
+phase     steps                                                       module
+========  ==========================================================  ============
+create    resolve_image, init_layer, rw_layer                         create.py
+start     mount_rootfs, cgroup, spawn, hostname, mounts, pivot_root,  start.py
+          network (not with ``--network host``), capabilities, exec;
+          if one fails: start_failed (and remove, with ``--rm``)
+exit      wait: record the exit status, unmount, remove the cgroup    exit.py
+stop      stop_signal, grace_period (then SIGKILL)                    stop.py
+kill      kill                                                        stop.py
+pause     freeze  /  unpause: thaw                                    pause.py
+remove    remove                                                      remove.py
+========  ==========================================================  ============
+
+The functions below compose a verb's plan from the phases, for one
+container: from its config (``--rm``) and its state (a paused container is
+thawed before it is stopped).  A step that only some containers need says
+so itself (``Step(..., when=...)``, decided from the config); the
+``Runtime`` drops the others when it makes the Stepper.
+
+The exit phase belongs to whoever watches the process (see
+:class:`~..context.ExitWatch`): in one program ``run``, ``stop`` and
+``kill -9`` end with it; in the daemon its exit monitor runs it.
+
+To add a step (mount the volumes, wire the network, apply a seccomp
+profile, allocate a pty): write a function of the
+:class:`~..context.LifecycleContext` in the module of its phase, have it
+register its undo the moment it has made something (``ctx.on_undo``), and
+put a ``Step`` in the phase's list -- with ``when=`` if it is for some
+containers only.  Every verb that runs the phase runs it, and
+``stepbox step`` shows it.
+"""
+
+from __future__ import annotations
+
+import signal as signals
+
+from ..config import ContainerConfig
+from ..context import LifecycleContext
+from ..record import PAUSED, RUNNING, ContainerRecord
+from ..steps import Phase, Plan
+from .create import CREATE, layer_id
+from .exit import EXIT, record_exit
+from .pause import PAUSE, UNPAUSE
+from .remove import REMOVE
+from .start import (
+    DEFAULT_DEVICES,
+    DEFAULT_MOUNTS,
+    MASKED_PATHS,
+    READONLY_PATHS,
+    START,
+    has_own_network,
+    mount_of,
+)
+from .stop import KILL, STOP, kill_phase, stop_phase
+
+ContainerPlan = Plan[LifecycleContext]
+
+
+def _plan(*phases: Phase[LifecycleContext] | None) -> ContainerPlan:
+    return Plan(tuple(p for p in phases if p is not None))
+
+
+def start_phase(remove: bool) -> Phase[LifecycleContext]:
+    """start; with ``--rm`` a failed start removes the container (moby's containerStart)."""
+    return START.failing_with(*REMOVE.steps) if remove else START
+
+
+def run_plan(config: ContainerConfig, *, detach: bool = False, remove: bool | None = None) -> ContainerPlan:
+    """``docker run``: create, start, and -- unless detached -- wait for the
+    exit and (``--rm``) remove the container.  ``remove`` overrides the
+    config's ``--rm`` (``stepbox step`` removes unless ``--keep``)."""
+    remove = config.auto_remove if remove is None else remove
+    if detach:
+        return _plan(CREATE, start_phase(remove))
+    return _plan(CREATE, start_phase(remove), EXIT, REMOVE if remove else None)
+
+
+def create_plan() -> ContainerPlan:
+    return _plan(CREATE)
+
+
+def start_plan(record: ContainerRecord) -> ContainerPlan:
+    return _plan(start_phase(record.config.auto_remove))
+
+
+def exit_plan() -> ContainerPlan:
+    return _plan(EXIT)
+
+
+def _thaw_first(record: ContainerRecord) -> Phase[LifecycleContext] | None:
+    """A frozen process cannot act on a signal (cgroup v1 holds even SIGKILL until thawed)."""
+    return UNPAUSE if record.state == PAUSED else None
+
+
+def stop_plan(
+    record: ContainerRecord, sig: int = signals.SIGTERM, timeout: float = 10.0, *, records_exit: bool
+) -> ContainerPlan:
+    """``docker stop``: the stop signal, a grace period, SIGKILL; then the
+    exit is recorded (here if ``records_exit``, else by the exit monitor)."""
+    return _plan(_thaw_first(record), stop_phase(sig, timeout), EXIT if records_exit else None)
+
+
+def kill_plan(record: ContainerRecord, sig: int = signals.SIGKILL, *, records_exit: bool) -> ContainerPlan:
+    """``docker kill``: one signal; ``records_exit`` for SIGKILL in one program."""
+    return _plan(_thaw_first(record), kill_phase(sig), EXIT if records_exit else None)
+
+
+def pause_plan() -> ContainerPlan:
+    return _plan(PAUSE)
+
+
+def unpause_plan() -> ContainerPlan:
+    return _plan(UNPAUSE)
+
+
+def restart_plan(record: ContainerRecord, sig: int = signals.SIGTERM, timeout: float = 10.0) -> ContainerPlan:
+    """``docker restart`` in one program: stop (if running) and record the
+    exit, then start.  (The daemon stops, lets its exit monitor record the
+    exit, then starts.)"""
+    running = record.state in (RUNNING, PAUSED)
+    stop = stop_plan(record, sig, timeout, records_exit=True) if running else _plan()
+    return stop + start_plan(record)
+
+
+def remove_plan(record: ContainerRecord) -> ContainerPlan:
+    """``docker rm`` (``-f``: a running container is killed, and its exit recorded, first)."""
+    if record.state in (RUNNING, PAUSED):
+        return kill_plan(record, signals.SIGKILL, records_exit=True) + REMOVE
+    return _plan(REMOVE)
+
+
+__all__ = [
+    "CREATE",
+    "DEFAULT_DEVICES",
+    "DEFAULT_MOUNTS",
+    "EXIT",
+    "KILL",
+    "MASKED_PATHS",
+    "PAUSE",
+    "READONLY_PATHS",
+    "REMOVE",
+    "START",
+    "STOP",
+    "UNPAUSE",
+    "ContainerPlan",
+    "create_plan",
+    "exit_plan",
+    "has_own_network",
+    "kill_phase",
+    "kill_plan",
+    "layer_id",
+    "mount_of",
+    "pause_plan",
+    "record_exit",
+    "remove_plan",
+    "restart_plan",
+    "run_plan",
+    "start_phase",
+    "start_plan",
+    "stop_phase",
+    "stop_plan",
+    "unpause_plan",
+]

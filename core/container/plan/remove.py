@@ -1,0 +1,32 @@
+"""remove: the container's own layers, its cgroup and its record go (``docker rm``)."""
+
+from __future__ import annotations
+
+from ..context import LifecycleContext
+from ..steps import Phase, Step
+from .start import remove_cgroup, unmount_rootfs
+
+
+def remove_container(ctx: LifecycleContext) -> None:
+    record, unionfs = ctx.record, ctx.kernel.unionfs
+    unmount_rootfs(ctx)
+    remove_cgroup(ctx)
+    unionfs.remove_layer(record.rw_layer)
+    unionfs.remove_layer(record.init_layer)
+    ctx.forget()
+
+
+REMOVE: Phase[LifecycleContext] = Phase(
+    "remove",
+    (
+        Step(
+            "remove",
+            "Remove the container",
+            "Unmount (if still mounted), delete the cgroup, and delete the container's own "
+            "layers -- the init layer and the read-write layer -- and its record and logs. The "
+            "image's layers stay: other containers share them.",
+            "Docker容器",
+            remove_container,
+        ),
+    ),
+)

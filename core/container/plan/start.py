@@ -1,0 +1,295 @@
+"""start: from layers on disk to a running process in namespaces of its own (``docker start``)."""
+
+from __future__ import annotations
+
+import posixpath
+import signal
+
+from stepbox.core.kernel import (
+    DOCKER_DEFAULT_CAPABILITIES,
+    ExecFailed,
+    MountSpec,
+    NamespaceKind,
+    ProcessHandle,
+    SpawnSpec,
+    Stdio,
+    UnionMount,
+)
+from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES
+
+from ..config import ContainerConfig
+from ..context import LifecycleContext
+from ..errors import BadRequest
+from ..record import CREATED, RUNNING, now
+from ..steps import Phase, Step
+from ..users import resolve_user
+
+
+def mount_rootfs(ctx: LifecycleContext) -> None:
+    record, unionfs = ctx.record, ctx.kernel.unionfs
+    mount = unionfs.mount([record.init_layer, *record.lowers], record.rw_layer, record.id)
+    ctx.mount = mount
+    record.mount = {
+        "target": mount.target,
+        "lowers": list(mount.lowers),
+        "upper": mount.upper,
+        "options": mount.options,
+    }
+    ctx.on_undo("unmount rootfs", lambda: unmount_rootfs(ctx))
+
+
+def unmount_rootfs(ctx: LifecycleContext) -> None:
+    if ctx.record.mount:
+        ctx.kernel.unionfs.unmount(mount_of(ctx.record.mount))
+    ctx.record.mount = None
+    ctx.mount = None
+
+
+def mount_of(data: dict[str, object]) -> UnionMount:
+    """The union mount a record describes (``record.mount``)."""
+    lowers = data["lowers"]
+    assert isinstance(lowers, list)
+    return UnionMount(str(data["target"]), tuple(lowers), str(data["upper"]), str(data["options"]))
+
+
+def create_cgroup(ctx: LifecycleContext) -> None:
+    record, cgroups = ctx.record, ctx.kernel.cgroups
+    record.cgroup = f"stepbox/{record.id}"
+    cgroups.create(record.cgroup)
+    ctx.on_undo("remove cgroup", lambda: remove_cgroup(ctx))
+    cgroups.set_limits(record.cgroup, record.config.limits)
+
+
+def remove_cgroup(ctx: LifecycleContext) -> None:
+    if ctx.record.cgroup:
+        ctx.kernel.cgroups.remove(ctx.record.cgroup)
+    ctx.record.cgroup = ""
+
+
+def spawn_process(ctx: LifecycleContext) -> None:
+    record = ctx.record
+    kinds = DEFAULT_CONTAINER_NAMESPACES
+    if record.config.network == "host":
+        kinds = tuple(k for k in kinds if k is not NamespaceKind.NET)
+    stdio = Stdio(
+        stdout=posixpath.join(record.log_dir, "stdout.log"),
+        stderr=posixpath.join(record.log_dir, "stderr.log"),
+    )
+    handle = ctx.kernel.processes.spawn(SpawnSpec(namespaces=kinds, cgroup=record.cgroup, stdio=stdio))
+    ctx.handle = ctx.handles[record.id] = handle
+    record.pid = handle.pid
+    record.process = handle.record()
+    ctx.on_undo("kill the container's process", lambda: kill_and_reap(ctx))
+
+
+def kill_and_reap(ctx: LifecycleContext) -> None:
+    if ctx.handle is not None:
+        ctx.handle.signal(signal.SIGKILL)
+        ctx.handle.wait()
+    ctx.handles.pop(ctx.record.id, None)
+    ctx.handle = None
+    ctx.record.pid = 0
+    ctx.record.process = None
+
+
+def _handle(ctx: LifecycleContext) -> ProcessHandle:
+    assert ctx.handle is not None, "spawn runs first"
+    return ctx.handle
+
+
+def _rootfs(ctx: LifecycleContext) -> str:
+    assert ctx.mount is not None, "mount_rootfs runs first"
+    return ctx.mount.target
+
+
+def set_hostname(ctx: LifecycleContext) -> None:
+    _handle(ctx).sethostname(ctx.record.hostname)
+
+
+# What Docker mounts in every container (moby oci/defaults.go), in this order.
+DEFAULT_MOUNTS = (
+    MountSpec("proc", "/proc", "proc", ("nosuid", "noexec", "nodev")),
+    MountSpec("tmpfs", "/dev", "tmpfs", ("nosuid", "strictatime", "mode=755", "size=65536k")),
+    MountSpec(
+        "devpts",
+        "/dev/pts",
+        "devpts",
+        ("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"),
+    ),
+    MountSpec("sysfs", "/sys", "sysfs", ("nosuid", "noexec", "nodev", "ro")),
+    MountSpec("mqueue", "/dev/mqueue", "mqueue", ("nosuid", "noexec", "nodev")),
+    MountSpec("shm", "/dev/shm", "tmpfs", ("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")),
+)
+# Device files a program expects; bind-mounted from the host's /dev.
+DEFAULT_DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+MASKED_PATHS = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+]
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+
+def mount_special_filesystems(ctx: LifecycleContext) -> None:
+    handle, rootfs = _handle(ctx), _rootfs(ctx)
+    handle.make_mounts_private()
+    for spec in DEFAULT_MOUNTS:
+        handle.mount(spec, rootfs)
+    for name in DEFAULT_DEVICES:
+        handle.mount(MountSpec(f"/dev/{name}", f"/dev/{name}", "bind", ("rbind",)), rootfs)
+
+
+def pivot_root(ctx: LifecycleContext) -> None:
+    _handle(ctx).pivot_root(_rootfs(ctx))
+    _handle(ctx).mask_paths(MASKED_PATHS, READONLY_PATHS)
+
+
+def bring_up_loopback(ctx: LifecycleContext) -> None:
+    _handle(ctx).bring_up_loopback()
+
+
+def has_own_network(config: ContainerConfig) -> bool:
+    """Not ``--network host``: the container has a network namespace to set up."""
+    return config.network != "host"
+
+
+def drop_capabilities(ctx: LifecycleContext) -> None:
+    _handle(ctx).drop_capabilities(DOCKER_DEFAULT_CAPABILITIES)
+
+
+def exec_command(ctx: LifecycleContext) -> None:
+    record = ctx.record
+    argv = record.argv
+    if not argv:
+        raise BadRequest("No command specified")
+    uid, gid, home = resolve_user(ctx.kernel.unionfs.merged(ctx.mount), record.user)
+    env = record.env
+    env.setdefault("HOME", home)  # from the user's passwd line, as docker does
+    _handle(ctx).exec(argv, env, cwd=record.workdir, user=(uid, gid))
+    record.state = RUNNING
+    record.started_at = now()
+    record.exit_code = 0
+    record.error = ""
+    record.oom_killed = False
+
+
+# Docker's exit code for a start that failed for another reason than the
+# command (moby daemon/start.go: exitUnknown).
+EXIT_UNKNOWN = 128
+
+
+def record_start_failure(ctx: LifecycleContext) -> None:
+    """What a failed start leaves (moby's containerStart): the container is
+    still Created, with the error and an exit code -- 127 or 126 when the
+    command could not be executed, as a shell says it."""
+    record, error = ctx.record, ctx.failure
+    record.state = CREATED
+    record.error = str(error) if error is not None else ""
+    if isinstance(error, ExecFailed):
+        record.exit_code = error.exit_code
+    elif record.exit_code == 0:
+        record.exit_code = EXIT_UNKNOWN
+
+
+START_FAILED: Step[LifecycleContext] = Step(
+    "start_failed",
+    "Record why the start failed",
+    "Everything the start had set up is undone; the container stays created, and inspect "
+    "shows the error and an exit code (127: the command was not found, 126: it could not "
+    "be executed) -- as after a failed `docker start`.",
+    "Docker容器",
+    record_start_failure,
+)
+
+START: Phase[LifecycleContext] = Phase(
+    "start",
+    (
+        Step(
+            "mount_rootfs",
+            "Mount the union filesystem",
+            "UnionFS mounts several directories at one place: the image layers (read-only, "
+            "lowerdir), the init layer, and the read-write layer (upperdir). The merged "
+            "directory is what the container will see as /.",
+            "Docker UnionFS",
+            mount_rootfs,
+        ),
+        Step(
+            "cgroup",
+            "Create the cgroup and set its limits",
+            "Namespaces only hide things. A cgroup limits what the container may use -- memory, "
+            "number of processes, CPU time -- so one container cannot starve the others, and an "
+            "OOM kill hits a process inside the container instead of an innocent one outside.",
+            "Docker CGroups",
+            create_cgroup,
+        ),
+        Step(
+            "spawn",
+            "Create the namespaces and the first process",
+            "clone() with CLONE_NEW* flags starts a process in new namespaces: its own PID "
+            "numbers (it is PID 1), hostname, mount table, network and IPC. It joins the cgroup "
+            "before it runs anything, and waits for the next steps.",
+            "Docker namespace",
+            spawn_process,
+        ),
+        Step(
+            "hostname",
+            "Set the hostname",
+            "Inside its own UTS namespace the container can have its own hostname; the host's does not change.",
+            "Docker namespace",
+            set_hostname,
+        ),
+        Step(
+            "mounts",
+            "Mount /proc, /dev and /sys",
+            "In its own mount namespace the container mounts a /proc that shows only its "
+            "processes, a small /dev, and a read-only /sys -- without touching the host's mounts.",
+            "Docker namespace / rootfs",
+            mount_special_filesystems,
+        ),
+        Step(
+            "pivot_root",
+            "Switch the root filesystem (pivot_root)",
+            "pivot_root makes the merged union mount the new / and detaches the old one, so no "
+            "path -- not even ../../.. -- leads back to the host's files (chroot alone can be "
+            "escaped). Sensitive /proc files are masked.",
+            "Docker UnionFS / rootfs",
+            pivot_root,
+        ),
+        Step(
+            "network",
+            "Bring up the loopback interface",
+            "A new network namespace starts with only `lo`, and it is down. stepbox gives "
+            "containers loopback only (like --network none).",
+            "Docker namespace",
+            bring_up_loopback,
+            when=has_own_network,
+        ),
+        Step(
+            "capabilities",
+            "Drop capabilities",
+            "root in a container is not the host's root: most capabilities (mounting, loading "
+            "modules, changing the clock...) are dropped, and no_new_privs stops setuid binaries "
+            "from getting them back.",
+            "Docker namespace",
+            drop_capabilities,
+        ),
+        Step(
+            "exec",
+            "Execute the command",
+            "execve() replaces the waiting process with the container's command. From now on "
+            "the container is running: a process, in its own namespaces, limited by its cgroup, "
+            "on its own root filesystem.",
+            "Docker容器: 容器的实质是进程",
+            exec_command,
+        ),
+    ),
+    on_failure=(START_FAILED,),
+)
