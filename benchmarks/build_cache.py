@@ -34,9 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from stepbox.core.image.archive import save  # noqa: E402
 from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
-from stepbox.core.image.store import ImageStore  # noqa: E402
-from stepbox.core.kernel import Tracer  # noqa: E402
-from stepbox.core.kernel.backend_lookup import load_backend  # noqa: E402
+from stepbox.core.session import open_session  # noqa: E402
 
 from tests.support.dockerd import DockerDaemon, unavailable_reason  # noqa: E402
 
@@ -75,9 +73,9 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 
 def in_process_cached(backend: str, state: str, ctx: str, repeat: int) -> list[float]:
-    from stepbox.core.cli.session import open_session
     from stepbox.core.dockerfile.builder import Builder, BuildOptions
     from stepbox.core.dockerfile.cache import BuildCache
+    from stepbox.core.session import open_session
 
     session = open_session(backend, state)
     try:
@@ -95,7 +93,7 @@ def in_process_cached(backend: str, state: str, ctx: str, repeat: int) -> list[f
             assert result.cached == 9, "the rebuild was not fully cached"
         return out
     finally:
-        session.kernel.close()
+        session.close()
 
 
 def main() -> None:
@@ -114,15 +112,13 @@ def main() -> None:
         ctx = make_context(work)
         state = os.path.join(work, "state")
         # One busybox for both: bootstrapped by stepbox, loaded into docker.
-        kernel = load_backend(args.backend).create_kernel(
-            os.path.join(state, args.backend, "kernel"), Tracer()
-        )
+        session = open_session(args.backend, state)
         try:
-            images = ImageStore(os.path.join(state, "images"))
+            images = session.runtime.images
             buf = io.BytesIO()
-            save(images, [(ensure_busybox(images, kernel), ["busybox:latest"])], buf)
+            save(images, [(ensure_busybox(images, session.kernel), ["busybox:latest"])], buf)
         finally:
-            kernel.close()
+            session.close()
         daemon.load(buf.getvalue())
 
         # The CLI sends the context to the state directory's daemon (started

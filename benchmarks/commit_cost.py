@@ -33,12 +33,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from stepbox.core.container.config import ContainerConfig  # noqa: E402
 from stepbox.core.container.runtime import Runtime  # noqa: E402
-from stepbox.core.container.store import ContainerStore  # noqa: E402
 from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
 from stepbox.core.image.layer_tar import write_layer  # noqa: E402
-from stepbox.core.image.store import ImageStore  # noqa: E402
-from stepbox.core.kernel import EntryKind, LayerEntry, Tracer  # noqa: E402
-from stepbox.core.kernel.backend_lookup import load_backend  # noqa: E402
+from stepbox.core.kernel import EntryKind, LayerEntry  # noqa: E402
+from stepbox.core.session import open_session  # noqa: E402
 
 TARGET = 1.5
 SMALL, BIG = 10, 10_000
@@ -97,9 +95,9 @@ def one_commit(runtime: Runtime, ref: str) -> float:
 
 def measure(backend: str, repeat: int) -> dict:
     root = tempfile.mkdtemp(prefix="stepbox-bench-commit-")
-    kernel = load_backend(backend).create_kernel(os.path.join(root, "kernel"), Tracer(enabled=False))
+    session = open_session(backend, root, trace=False, records_in_memory=True)
     try:
-        runtime = Runtime(kernel, ImageStore(os.path.join(root, "images")), ContainerStore(None))
+        runtime = session.runtime
         refs = {SMALL: image_of(runtime, SMALL), BIG: image_of(runtime, BIG)}
         for ref in refs.values():
             one_commit(runtime, ref)  # warm up: the layers get unpacked once
@@ -122,7 +120,7 @@ def measure(backend: str, repeat: int) -> dict:
             "samples_seconds": {str(k): [round(s, 5) for s in v] for k, v in samples.items()},
         }
     finally:
-        kernel.close()
+        session.close()
         shutil.rmtree(root, ignore_errors=True)
 
 

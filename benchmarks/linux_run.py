@@ -24,11 +24,7 @@ import tempfile
 import time
 
 from stepbox.core.container.config import ContainerConfig
-from stepbox.core.container.runtime import Runtime
-from stepbox.core.container.store import ContainerStore
-from stepbox.core.image.store import ImageStore
-from stepbox.core.kernel import Tracer
-from stepbox.core.kernel.backend_lookup import load_backend
+from stepbox.core.session import open_session
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.support.dockerd import DockerDaemon  # noqa: E402
@@ -104,15 +100,12 @@ def measure(runs: int) -> dict:
                 timeout=120,
             )
 
-        kernel = load_backend("linux").create_kernel(
-            os.path.join(root, "inproc", "kernel"), Tracer(enabled=False)
-        )
-        runtime = Runtime(kernel, ImageStore(os.path.join(root, "inproc", "images")), ContainerStore(None))
+        session = open_session("linux", os.path.join(root, "inproc"), trace=False, records_in_memory=True)
         config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True)
         try:
-            results["stepbox_inprocess_s"] = timed(lambda: runtime.run(config), runs)
+            results["stepbox_inprocess_s"] = timed(lambda: session.runtime.run(config), runs)
         finally:
-            kernel.close()
+            session.close()
 
         bundle = runc_bundle(root)
         counter = iter(range(10**9))

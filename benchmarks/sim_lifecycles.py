@@ -18,18 +18,14 @@ import tempfile
 import time
 
 from stepbox.core.container.config import ContainerConfig
-from stepbox.core.container.runtime import Runtime
-from stepbox.core.container.store import ContainerStore
-from stepbox.core.image.store import ImageStore
-from stepbox.core.kernel import Tracer
-from stepbox.core.kernel.backend_lookup import load_backend
+from stepbox.core.session import open_session
 
 
 def measure(seconds: float) -> dict:
     root = tempfile.mkdtemp(prefix="stepbox-bench-")
     try:
-        kernel = load_backend("sim").create_kernel(None, Tracer(enabled=False))
-        runtime = Runtime(kernel, ImageStore(f"{root}/images"), ContainerStore(None))
+        session = open_session("sim", root, trace=False, records_in_memory=True, kernel_in_memory=True)
+        runtime = session.runtime
         config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True)
         runtime.run(config)  # warm up: bootstraps the image, imports the layer
         count, start = 0, time.perf_counter()

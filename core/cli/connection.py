@@ -3,7 +3,7 @@
 ``docker ps`` opens ``/var/run/docker.sock`` and fails if nobody listens.
 ``stepbox ps`` does the same with one difference that suits a learning
 tool: when nobody listens on the socket of the chosen state directory, it
-starts a daemon there (:mod:`.autostart`) and says so.  A socket given
+starts a daemon there (``core/engine/daemon_process.py``) and says so.  A socket given
 explicitly (``-H`` / ``STEPBOX_HOST``) is never started: that daemon is
 someone else's.
 
@@ -63,9 +63,7 @@ class Connection:
                     "Is the daemon running?",
                     125,
                 )
-            from .autostart import start_daemon
-
-            backend = start_daemon(path, self.backend, self.root, self.say)
+            backend = self._start_daemon(path)
         if self.backend != "auto" and backend != self.backend:
             raise CommandFailed(
                 f"stepbox: Error: the daemon on unix://{path} runs containers on the {backend} backend, "
@@ -75,6 +73,26 @@ class Connection:
             )
         # No timeout: `run` may wait for a container for hours, as docker does.
         return EngineClient(path, timeout=None)
+
+    def _start_daemon(self, path: str) -> str:
+        """Start the state directory's daemon in the background (see
+        core/engine/daemon_process.py); its backend once it answers.  Two
+        commands may start one at the same moment: only the one whose
+        daemon lives says so."""
+        from stepbox.core.engine.daemon_process import DaemonDidNotStart, start_daemon
+
+        try:
+            daemon = start_daemon(self.backend, self.root, path)
+        except DaemonDidNotStart as e:
+            raise CommandFailed(f"stepbox: Error: {e}", 125) from None
+        backend = daemon_backend(path)
+        if backend is None:
+            raise CommandFailed(
+                f"stepbox: Error: the daemon on unix://{path} went away; see {daemon.log_path}", 125
+            )
+        if daemon.lives:
+            self.say(f"stepbox: started a daemon on unix://{path} (backend {backend})")
+        return backend
 
 
 def daemon_backend(path: str) -> str | None:

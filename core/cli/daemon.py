@@ -56,10 +56,9 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
 
     from stepbox.core.engine.locations import pid_path_of
     from stepbox.core.engine.pidfile import DaemonRunning, PidFile
-    from stepbox.core.engine.server import start_daemon
+    from stepbox.core.engine.server import open_daemon
     from stepbox.core.registry.client import insecure_from_env
-
-    from .session import open_session
+    from stepbox.core.session import open_session
 
     logging.basicConfig(
         level=logging.INFO if debug else logging.WARNING,
@@ -82,7 +81,7 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
         sys.exit(1)
     try:
         session = open_session(backend or connection.backend, connection.root, say, trace=False)
-        running = start_daemon(session, path, say, pid_file, insecure_from_env() + list(insecure))
+        running = open_daemon(session, path, say, pid_file, insecure_from_env() + list(insecure))
     except (RuntimeError, ValueError) as e:
         pid_file.release()
         click.echo(f"stepbox daemon: {e}", err=True)

@@ -65,8 +65,7 @@ def step(conn, keep, no_pause, name, image, command, **flags):
     from rich.console import Console
     from stepbox.core.container import plan
     from stepbox.core.engine.create_body import check_container_name, config_from_body
-
-    from .session import open_session
+    from stepbox.core.session import open_session
 
     # The flags become the request `run` would send, read the way the daemon reads it.
     config, _notes = config_from_body(create_body(image, command, **flags))

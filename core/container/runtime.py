@@ -111,17 +111,15 @@ class Runtime:
     def stepper(
         self,
         record: ContainerRecord,
-        steps: ContainerPlan | Sequence[Step[LifecycleContext]],
+        steps: ContainerPlan | Phase[LifecycleContext] | Sequence[Step[LifecycleContext]],
         *,
         watch: bool = False,
         ctx: LifecycleContext | None = None,
     ) -> Stepper[LifecycleContext]:
-        """A Stepper over the steps of ``steps`` that apply to this
-        container's config; ``watch`` observes the state after each."""
-        whole = steps if isinstance(steps, Plan) else Plan.of(steps)
-        return Stepper(
-            ctx or self.context(record), whole.for_config(record.config), observe if watch else None
-        )
+        """A Stepper over the steps of ``steps`` (a plan, a phase) that apply
+        to this container's config; ``watch`` observes the state after each."""
+        whole = Plan.of(steps).for_config(record.config)
+        return Stepper(ctx or self.context(record), whole, observe if watch else None)
 
     def execute(
         self, record: ContainerRecord, steps: ContainerPlan, ctx: LifecycleContext | None = None

@@ -1,7 +1,7 @@
 """Putting the daemon together: a socket, a router, an engine.
 
 ``stepbox daemon`` = open the state directory and the backend (the same
-:func:`~stepbox.core.cli.session.open_session` `stepbox step` uses too),
+:func:`~stepbox.core.session.open_session` `stepbox step` uses too),
 re-attach to containers a previous daemon left running, then serve the API
 on a UNIX socket until SIGTERM/SIGINT.
 
@@ -67,7 +67,7 @@ class Daemon:
         # drops the lock then): `stepbox daemon stop` waits for exactly that.
 
 
-def start_daemon(
+def open_daemon(
     session,
     socket_path: str,
     say=print,

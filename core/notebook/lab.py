@@ -21,11 +21,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
-from stepbox.core.cli.session import Session, open_session
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.kernel.backend_lookup import choose_backend
+from stepbox.core.session import Session, open_session
 
 _HEX_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
 

@@ -139,8 +139,8 @@ def test_the_client_imports_no_backend_and_no_runtime():
     the kernel backends, the runtime or the renderer of `step`."""
     code = (
         "import sys; import stepbox.core.cli.main as m; "
-        "from stepbox.core.cli import attach, autostart, build, connection, containers, daemon, images, "
-        "registry, stepthrough; "
+        "from stepbox.core.cli import attach, build, connection, containers, daemon, images, "
+        "registry, stepthrough; import stepbox.core.engine.daemon_process; "
         "heavy = ('stepbox.backends', 'stepbox.core.container.runtime', 'stepbox.core.kernel', "
         "'stepbox.core.image.store', 'stepbox.core.dockerfile.builder', 'rich'); "
         "print(sorted(n for n in sys.modules if n.startswith(heavy)))"

@@ -5,20 +5,15 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-from stepbox.core.container.runtime import Runtime
-from stepbox.core.container.store import ContainerStore
-from stepbox.core.image.store import ImageStore
-from stepbox.core.kernel import Tracer
-from stepbox.core.kernel.backend_lookup import load_backend
+from stepbox.core.session import open_session
 
 
 def runtime_on(backend: str, *, persistent: bool = False):
-    """A Runtime on ``backend`` in its own temp state dir, and its clean-up."""
+    """A Runtime on ``backend`` in its own temp state dir, and its clean-up.
+    ``persistent``: container records on disk, as the daemon keeps them."""
     root = tempfile.mkdtemp(prefix=f"stepbox-test-{backend}-")
-    kernel = load_backend(backend).create_kernel(f"{root}/kernel", Tracer())
-    runtime = Runtime(
-        kernel, ImageStore(f"{root}/images"), ContainerStore(f"{root}/containers" if persistent else None)
-    )
+    session = open_session(backend, root, records_in_memory=not persistent)
+    runtime = session.runtime
 
     def cleanup():
         try:
@@ -27,7 +22,7 @@ def runtime_on(backend: str, *, persistent: bool = False):
                     runtime.remove(runtime.refresh(record), force=True)
                 except Exception:
                     pass
-            kernel.close()
+            session.close()
         finally:
             shutil.rmtree(root, ignore_errors=True)
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 
-from .daemon_process import DaemonProcess
+from .daemon_process import TestDaemon
 
 BACKENDS = [
     pytest.param("sim", id="sim"),
@@ -29,7 +29,7 @@ needs_docker_cli = pytest.mark.skipif(DOCKER is None, reason="the docker CLI is 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def daemon(request):
-    d = DaemonProcess(request.param)
+    d = TestDaemon(request.param)
     try:
         d.start()
         # Every test may assume busybox (under xdist a module's tests are
@@ -55,7 +55,7 @@ class Result:
 class DockerCLI:
     """The real ``docker`` command with ``DOCKER_HOST`` at our daemon."""
 
-    def __init__(self, daemon: DaemonProcess, config_dir: str):
+    def __init__(self, daemon: TestDaemon, config_dir: str):
         self.daemon = daemon
         self.env = {
             **os.environ,

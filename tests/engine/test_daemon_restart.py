@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 
 from .conftest import BACKENDS
-from .daemon_process import DaemonProcess
+from .daemon_process import TestDaemon
 
 
 @pytest.fixture(params=BACKENDS)
 def fresh_daemon(request):
-    d = DaemonProcess(request.param)
+    d = TestDaemon(request.param)
     try:
         yield d.start()
     finally:

@@ -18,7 +18,7 @@ from .interop import IS_LINUX_ROOT, NOT_LINUX_ROOT, busybox_image, cncf_registry
 def backend_or_skip(backend: str, root: str) -> None:
     if backend == "linux" and not IS_LINUX_ROOT:
         pytest.skip(NOT_LINUX_ROOT)
-    from stepbox.core.cli.session import open_session
+    from stepbox.core.session import open_session
 
     try:
         open_session(backend, root)

@@ -1,0 +1,70 @@
+"""Opening an engine in this process: the backend's kernel, the stores, the Runtime.
+
+Every program that runs containers assembles them here, the same way: the
+daemon (``stepbox daemon``), ``stepbox step``, a notebook's lab, the tests
+and the benchmarks.
+
+State directory layout (``--root`` / ``STEPBOX_ROOT``)::
+
+    images/                   the OCI image store, shared by both backends
+    <backend>/containers/     container records and logs
+    <backend>/kernel/         what the backend keeps (layers, mounts, shims)
+    build-cache/              the builder's layer cache
+    stepbox.sock, stepbox.pid the daemon's socket and locked pid file (not for the
+                              default directory: see core/engine/locations.py)
+    daemon.log                what a daemon started by the CLI says
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stepbox.core.container.runtime import Runtime
+from stepbox.core.container.store import ContainerStore
+from stepbox.core.engine.locations import state_root
+from stepbox.core.image.store import ImageStore
+from stepbox.core.kernel import Kernel, Tracer
+from stepbox.core.kernel.backend_lookup import choose_backend
+
+
+@dataclass
+class Session:
+    root: str
+    backend: str
+    kernel: Kernel
+    runtime: Runtime
+
+    def close(self) -> None:
+        """Let go of what the backend holds in this program (not the containers)."""
+        self.kernel.close()
+
+
+def open_session(
+    backend: str = "auto",
+    root: str | None = None,
+    say: Callable[[str], None] = lambda message: None,
+    *,
+    trace: bool = True,
+    records_in_memory: bool = False,
+    kernel_in_memory: bool = False,
+) -> Session:
+    """An engine on ``backend`` ("auto", "sim" or "linux") over the state
+    directory ``root`` (None: the default one).
+
+    ``trace``: record every kernel operation (what ``stepbox step`` shows); a
+    daemon does not: it would keep them all, for as long as it runs.
+    ``records_in_memory``: container records live only in this program (a
+    benchmark, a property test); ``kernel_in_memory``: so does the kernel's
+    own state, for a backend that can keep it there (the simulator)."""
+    root = state_root(root)
+    name, module = choose_backend(backend)
+    kernel_dir = None if kernel_in_memory else os.path.join(root, name, "kernel")
+    kernel = module.create_kernel(kernel_dir, Tracer(enabled=trace))
+    images = ImageStore(os.path.join(root, "images"))
+    containers = ContainerStore(None if records_in_memory else os.path.join(root, name, "containers"))
+    return Session(root, name, kernel, Runtime(kernel, images, containers, say=say))
+
+
+__all__ = ["Session", "open_session"]
