@@ -34,6 +34,8 @@ import stat as statmod
 import struct
 import sys
 
+from stepbox.core.kernel.capabilities import capability_mask, capability_name
+
 from . import libc
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -147,11 +149,11 @@ def drop_capabilities(keep: list[str], ops: Ops) -> None:
     first (and needs CAP_SETPCAP, which Docker keeps).  Inheritable and
     ambient are emptied (moby does so since CVE-2022-24769).  no_new_privs
     stops setuid binaries and file capabilities from adding privileges."""
-    keep_mask = libc.capability_mask(keep)
+    keep_mask = capability_mask(keep)
     for cap in range(libc.last_capability() + 1):
         if keep_mask & (1 << cap):
             continue
-        name = libc.CAPABILITIES[cap] if cap < len(libc.CAPABILITIES) else str(cap)
+        name = capability_name(cap)
         ops.add("prctl", f"PR_CAPBSET_DROP, {name}")
         try:
             libc.prctl(libc.PR_CAPBSET_DROP, cap)

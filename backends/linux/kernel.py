@@ -15,6 +15,7 @@ import shutil
 import struct
 import subprocess
 
+from stepbox.core.kernel.atomic import atomic_write_json
 from stepbox.core.kernel.kernel import Kernel
 from stepbox.core.kernel.observe import MountEntry
 from stepbox.core.kernel.trace import Tracer
@@ -66,6 +67,10 @@ def _config(state_dir: str) -> dict:
 
 class LinuxKernel(Kernel):
     name = "linux"
+    concurrent_waits = True
+    containers_outlive_program = True
+    storage_driver = "overlay2"
+    description = "the real Linux kernel (root: real namespaces, cgroups, overlayfs)"
 
     def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroup_base: str | None = None):
         self.state_dir = os.path.abspath(state_dir)
@@ -78,15 +83,16 @@ class LinuxKernel(Kernel):
             cgroup_base = config.get("cgroup_base", "")
         if config.get("cgroup_base") != cgroup_base:
             path = os.path.join(self.state_dir, "linux", "config.json")
-            with open(path + ".tmp", "w") as f:
-                json.dump({**config, "cgroup_base": cgroup_base}, f)
-            os.rename(path + ".tmp", path)
+            atomic_write_json(path, {**config, "cgroup_base": cgroup_base})
         self.layout = detect_layout()
         self.cgroups = LinuxCgroups(self.layout, self.tracer, base=cgroup_base)
         self.unionfs = LinuxUnionFS(self.state_dir, self.tracer)
         self.processes = LinuxProcesses(self.state_dir, self.tracer, self.cgroups)
         self.namespaces = LinuxNamespaces()
         self.sweep()  # what a crashed earlier program left behind
+
+    def cgroup_version(self) -> str:
+        return "2" if self.layout.mode == "v2" else "1"
 
     def mounts(self, pid: int) -> list[MountEntry]:
         return procfs.read_mounts(pid)

@@ -17,6 +17,8 @@ import ctypes.util
 import os
 import platform
 
+from stepbox.core.kernel.capabilities import CAPABILITIES
+
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 except OSError:  # not a glibc/musl system: importable, but every call fails
@@ -271,64 +273,7 @@ def openat2(dirfd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) 
     )
 
 
-# -- capabilities by name -------------------------------------------------------
-
-# <linux/capability.h>
-CAPABILITIES = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-]
-CAP_NUMBER = {name: i for i, name in enumerate(CAPABILITIES)}
-
-
-def capability_mask(names) -> int:
-    """The bit mask for a set of capability names (unknown names are an error)."""
-    mask = 0
-    for name in names:
-        try:
-            mask |= 1 << CAP_NUMBER[name]
-        except KeyError:
-            raise ValueError(f"unknown capability {name!r}") from None
-    return mask
+# -- capabilities ------------------------------------------------------------------
 
 
 def last_capability() -> int:
@@ -336,4 +281,4 @@ def last_capability() -> int:
         with open("/proc/sys/kernel/cap_last_cap") as f:
             return int(f.read())
     except OSError:
-        return len(CAPABILITIES) - 1
+        return len(CAPABILITIES) - 1  # the ones stepbox knows of

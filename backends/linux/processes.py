@@ -29,11 +29,11 @@ import shutil
 import signal as signalmod
 import time
 
+from stepbox.core.kernel.capabilities import DOCKER_DEFAULT_CAPABILITIES
 from stepbox.core.kernel.errors import ExecFailed, KernelError, NotSupported
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
 from stepbox.core.kernel.processes import (
-    DOCKER_DEFAULT_CAPABILITIES,
     ExitStatus,
     MountSpec,
     Processes,

@@ -27,21 +27,12 @@ import os
 import signal
 import sys
 
+from stepbox.core.kernel.atomic import atomic_write_json as write_json_atomic
+
 from . import libc
 from .init import run_joiner
 from .nsenter import run_exec_joiner
 from .procfs import start_time
-
-
-def write_json_atomic(path: str, obj: dict) -> None:
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, json.dumps(obj).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
 
 
 def write_id_maps(pid: int, uid_map: list, gid_map: list) -> bool:

@@ -36,9 +36,10 @@ import shutil
 import stat as statmod
 from collections.abc import Iterable, Iterator
 
+from stepbox.core.kernel.atomic import atomic_write
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.trace import Tracer
-from stepbox.core.kernel.unionfs import EntryKind, FileOps, LayerEntry, UnionFS, UnionMount
+from stepbox.core.kernel.unionfs import EntryKind, FileOps, LayerEntry, UnionFS, UnionMount, entry_parts
 
 from . import libc
 from .fileops import HostFileOps
@@ -65,23 +66,6 @@ def _dir_name(layer_id: str) -> str:
 def _check_name(kind: str, name: str) -> None:
     if not _SAFE_NAME.fullmatch(name):
         raise KernelError(f"invalid {kind} {name!r}: use letters, digits, '_', '.', '-'")
-
-
-def _entry_parts(path: str) -> list[str]:
-    """Validate a changeset path: relative, no '..', no empty components."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if path.startswith("/") or not parts or ".." in parts:
-        raise KernelError(f"refusing layer entry {path!r}: paths must be relative and stay inside the layer")
-    return parts
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp-{secrets.token_hex(4)}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
 
 
 def _owner_tag() -> str:
@@ -150,7 +134,7 @@ class _Extractor:
             os.unlink(name, dir_fd=fd)
 
     def add(self, e: LayerEntry) -> None:
-        parts = _entry_parts(e.path)
+        parts = entry_parts(e.path)
         fd = self._parent(parts)
         name = parts[-1]
         try:
@@ -190,7 +174,7 @@ class _Extractor:
                 os.chown(name, e.uid, e.gid, dir_fd=fd, follow_symlinks=False)
                 os.utime(name, (e.mtime, e.mtime), dir_fd=fd, follow_symlinks=False)
             elif e.kind == EntryKind.HARDLINK:
-                src = _entry_parts(e.link)
+                src = entry_parts(e.link)
                 sfd = self._parent(src)
                 try:
                     os.link(src[-1], name, src_dir_fd=sfd, dst_dir_fd=fd, follow_symlinks=False)
@@ -395,7 +379,7 @@ class LinuxUnionFS(UnionFS):
             self.tracer.record("mount", f'"overlay", "{merged}", "overlay", 0, "{options}"')
             libc.mount("overlay", merged, "overlay", 0, options)
         record = {"name": name, "target": merged, "lowers": list(lowers), "upper": upper}
-        _atomic_write(os.path.join(mdir, "mount.json"), json.dumps(record).encode())
+        atomic_write(os.path.join(mdir, "mount.json"), json.dumps(record).encode())
         return UnionMount(
             target=merged, lowers=tuple(lowers), upper=upper, options=self._kernel_options(merged) or options
         )

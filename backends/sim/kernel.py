@@ -62,6 +62,10 @@ HOST_NAME = "sim-host"
 
 class SimKernel(Kernel):
     name = "sim"
+    concurrent_waits = False  # plain Python objects: one caller at a time
+    containers_outlive_program = False  # its processes live in this program
+    storage_driver = "stepbox-sim"
+    description = "the simulated kernel (pure Python, no root needed)"
 
     def __init__(
         self,
@@ -361,6 +365,9 @@ class SimKernel(Kernel):
         return self._find_program
 
     # -- the Kernel interface ----------------------------------------------------------------
+    def cgroup_version(self) -> str:
+        return "2"  # the simulator has the unified hierarchy only (SIMPLIFICATIONS.md)
+
     def mounts(self, pid: int) -> list[MountEntry]:
         return self.vfs.mount_entries(self.procs.get(pid))
 

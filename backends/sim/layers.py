@@ -23,18 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from stepbox.core.kernel.errors import KernelError
-from stepbox.core.kernel.unionfs import EntryKind, LayerEntry
+from stepbox.core.kernel.unionfs import EntryKind, LayerEntry, entry_parts
 
 from .memfs import Inode, InodeKind, MemFS
 from .overlay import OPAQUE_XATTR, is_opaque, is_whiteout, make_whiteout
-
-
-def _parts(path: str) -> list[str]:
-    """A changeset path as names: relative, no "..", nothing empty."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if path.startswith("/") or not parts or ".." in parts:
-        raise KernelError(f"refusing layer entry {path!r}: paths must be relative and stay inside the layer")
-    return parts
 
 
 def _parent_dir(fs: MemFS, parts: list[str], path: str) -> Inode:
@@ -58,7 +50,7 @@ def tree_from_entries(entries: Iterable[LayerEntry]) -> MemFS:
     fs = MemFS()
     dir_mtimes: dict[int, tuple[Inode, float]] = {}  # node kept: ids stay unique
     for e in entries:
-        parts = _parts(e.path)
+        parts = entry_parts(e.path)
         parent = _parent_dir(fs, parts, e.path)
         name = parts[-1]
         old = parent.data.get(name)
@@ -86,7 +78,7 @@ def tree_from_entries(entries: Iterable[LayerEntry]) -> MemFS:
         elif e.kind is EntryKind.WHITEOUT:
             node = make_whiteout()
         elif e.kind is EntryKind.HARDLINK:
-            target_parts = _parts(e.link)
+            target_parts = entry_parts(e.link)
             target_dir = _parent_dir(fs, target_parts, e.link)
             node = target_dir.data.get(target_parts[-1])
             if node is None or node.kind is InodeKind.DIR:

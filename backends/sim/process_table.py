@@ -28,68 +28,14 @@ from __future__ import annotations
 import signal as _signal
 from typing import TYPE_CHECKING, Any
 
+from stepbox.core.kernel.capabilities import ALL_CAPABILITIES
+
 from .flow import ESRCH, oserror
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cgroups import Cgroup
     from .kernel import SimKernel
     from .namespaces import NsProxy, PidNamespace
-
-# Every capability of a 6.x kernel (CAP_CHOWN=0 ... CAP_CHECKPOINT_RESTORE=40):
-# CapEff of a root process on the host is 000001ffffffffff.
-CAPABILITY_NAMES = (
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-)
-ALL_CAPABILITIES = frozenset(CAPABILITY_NAMES)
-_CAP_BIT = {name: i for i, name in enumerate(CAPABILITY_NAMES)}
-
-
-def capability_mask(caps: frozenset[str]) -> int:
-    """The bitmask /proc/PID/status shows as CapEff (hex)."""
-    mask = 0
-    for name in caps:
-        mask |= 1 << _CAP_BIT[name]
-    return mask
 
 
 class Process:

@@ -20,6 +20,7 @@ import os
 import signal as _signal
 from typing import TYPE_CHECKING
 
+from stepbox.core.kernel.capabilities import CAPABILITIES, capability_mask
 from stepbox.core.kernel.errors import ExecFailed, KernelError
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
@@ -198,9 +199,7 @@ class SimProcessHandle(ProcessHandle):
         p.caps = p.caps & frozenset(keep)
         p.no_new_privs = True
         if k.tracer.enabled:
-            from .process_table import CAPABILITY_NAMES, capability_mask
-
-            for name in CAPABILITY_NAMES:
+            for name in CAPABILITIES:
                 if name in dropped:
                     k.tracer.record("prctl", f"PR_CAPBSET_DROP, {name}")
             k.tracer.record("prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL")

@@ -22,11 +22,11 @@ import errno
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from stepbox.core.kernel.capabilities import capability_mask
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
 from .flow import oserror
 from .namespaces import namespace_of
-from .process_table import capability_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel

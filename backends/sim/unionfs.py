@@ -33,11 +33,11 @@ import atexit
 import errno
 import os
 import pickle
-import tempfile
 import urllib.parse
 import weakref
 from collections.abc import Iterable, Iterator
 
+from stepbox.core.kernel.atomic import atomic_write
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.trace import Tracer
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, LayerEntry, UnionFS, UnionMount
@@ -68,27 +68,6 @@ def overlay_options(lowers: Iterable[str], upper: str, name: str) -> str:
     """The options as /proc/mounts shows an overlay mount."""
     lowerdir = ":".join(diff_dir(layer) for layer in lowers)
     return f"rw,relatime,lowerdir={lowerdir},upperdir={diff_dir(upper)},workdir={work_dir(name)}"
-
-
-def atomic_write(path: str, data: bytes) -> None:
-    """Temp file in the same dir, fsync, rename: a reader (or the program
-    after a crash) sees the old file or the new one, never half of one.
-    (Backends import only core.kernel, so not core.atomic.)"""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 class SimUnionFS(UnionFS):

@@ -28,7 +28,7 @@ def copy_body(body, output: str | None) -> None:
     """A response body (a tar) to the file ``output`` -- all of it or none,
     if it is cut off -- or to stdout."""
     if output:
-        from stepbox.core.atomic import atomic_file
+        from stepbox.core.kernel.atomic import atomic_file
 
         with atomic_file(output) as f:
             while chunk := body.read(1 << 20):

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 
-from stepbox.core.atomic import atomic_write, read_json, sweep_temporaries
+from stepbox.core.kernel.atomic import atomic_write, read_json, sweep_temporaries
 
 from .errors import Conflict, NoSuchContainer
 from .record import ContainerRecord

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 
-from stepbox.core.atomic import atomic_write_json, read_json, sweep_temporaries
+from stepbox.core.kernel.atomic import atomic_write_json, read_json, sweep_temporaries
 
 
 def cache_key(parent_id: str | None, created_by: str, config: dict, extra: str = "") -> str:

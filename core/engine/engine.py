@@ -37,13 +37,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stepbox.core.atomic import atomic_write_json, read_json
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.container.context import ExitWatch, LifecycleContext, Waiter
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.container.runtime import Runtime
 from stepbox.core.kernel import ExitStatus, KernelError
+from stepbox.core.kernel.atomic import atomic_write_json, read_json
 
 from .events import EventBus
 
@@ -99,7 +99,7 @@ class Engine:
         self.started_at = time.time()
         # Real processes can be waited for from any thread; simulated ones
         # only under the lock (see the module docstring).
-        self.concurrent_waits = getattr(runtime.kernel, "concurrent_waits", backend == "linux")
+        self.concurrent_waits = runtime.kernel.concurrent_waits
         self._closing = False
         self._clock_moved_at = time.monotonic()  # see _virtual_slice
         # The exit monitors record exits; a plan that ends a process waits for them.
@@ -389,7 +389,7 @@ class Engine:
             self.kernel.close()  # what the backend holds here (the shim launcher)
 
     def _end_simulated_containers(self) -> None:
-        if self.concurrent_waits:
+        if self.kernel.containers_outlive_program:
             return
         with self.lock:
             for record in self.runtime.containers.all():

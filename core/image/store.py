@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from stepbox.core.atomic import atomic_write, atomic_write_json, read_json, sweep_temporaries
 from stepbox.core.kernel import LayerEntry
+from stepbox.core.kernel.atomic import atomic_write, atomic_write_json, read_json, sweep_temporaries
 
 from .layer_tar import content_size, read_layer
 from .reference import InvalidReference, parse_reference

@@ -14,13 +14,13 @@ observable state both report (:mod:`.observe`) has one shape so that tests,
 notebooks and the CLI render the same thing whichever kernel produced it.
 """
 
+from .capabilities import ALL_CAPABILITIES, CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, capability_mask
 from .cgroups import CgroupLimits, Cgroups, CgroupStats
 from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
 from .kernel import Kernel
 from .namespaces import NamespaceKind, Namespaces
 from .observe import CgroupNode, MountEntry, ProcessInfo
 from .processes import (
-    DOCKER_DEFAULT_CAPABILITIES,
     ExitStatus,
     MountSpec,
     Processes,
@@ -32,6 +32,8 @@ from .trace import KernelOp, Tracer
 from .unionfs import EntryKind, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
 
 __all__ = [
+    "ALL_CAPABILITIES",
+    "CAPABILITIES",
     "DOCKER_DEFAULT_CAPABILITIES",
     "MountSpec",
     "BackendUnavailable",
@@ -60,4 +62,5 @@ __all__ = [
     "Tracer",
     "UnionFS",
     "UnionMount",
+    "capability_mask",
 ]

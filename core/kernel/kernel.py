@@ -1,4 +1,5 @@
-"""A backend is one :class:`Kernel`: the four interfaces, bundled."""
+"""A backend is one :class:`Kernel`: the four interfaces, bundled, and the
+facts about it that the rest of stepbox must not guess from its name."""
 
 from __future__ import annotations
 
@@ -20,6 +21,23 @@ class Kernel(ABC):
     unionfs: UnionFS
     processes: Processes
 
+    # -- what differs between kernels, declared (core never asks for a name) --
+    # Whether processes may be waited for from any thread at once.  Real ones
+    # can; the simulator is plain Python objects, so the daemon makes every
+    # call to it under its one lock.
+    concurrent_waits: bool
+    # Whether containers outlive the program that started them: real ones
+    # do (their shims hold them, a new daemon re-attaches -- Docker's live
+    # restore); simulated processes live inside the program and end with it.
+    containers_outlive_program: bool
+    storage_driver: str  # what `docker info` shows as Driver
+    description: str  # one line for a learner: which kernel runs the containers
+
+    @abstractmethod
+    def cgroup_version(self) -> str:
+        """``"1"`` or ``"2"``, as ``docker info`` shows CgroupVersion (a
+        hybrid host, whose controllers live in v1 hierarchies, is "1")."""
+
     @abstractmethod
     def mounts(self, pid: int) -> list[MountEntry]:
         """The mount table as ``pid`` sees it (/proc/PID/mounts)."""
@@ -32,5 +50,5 @@ class Kernel(ABC):
         the real kernel needs a real (static) binary, the simulator runs the
         real binary's applets or, without one, its own stand-in."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (most backends hold nothing: no need to override)
         """Release what the backend holds in this program (not containers)."""

@@ -66,28 +66,6 @@ class ExitStatus:
         return cls(code=128 + sig, signal=sig)
 
 
-# Docker's default capability set (moby's oci/caps/defaults.go): CapEff
-# 00000000a80425fb.  Everything else is dropped before exec.
-DOCKER_DEFAULT_CAPABILITIES = frozenset(
-    {
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-    }
-)
-
-
 class ProcessHandle(ABC):
     """A process this backend started.  Until :meth:`exec` it runs no code of
     the image and performs the in-container operations it is asked for."""

@@ -27,6 +27,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from .errors import KernelError
+
 
 class EntryKind(str, enum.Enum):
     FILE = "file"
@@ -49,6 +51,16 @@ class LayerEntry:
     data: bytes = b""  # FILE contents
     link: str = ""  # SYMLINK target, or HARDLINK: path of the entry it links to
     opaque: bool = False  # DIR only: hides lower layers' contents at this path
+
+
+def entry_parts(path: str) -> list[str]:
+    """A layer entry's path (or a hard link's target) as names: relative, no
+    "..", nothing empty -- so no entry of a hostile layer writes outside it
+    (``../../etc/passwd``).  Every backend checks every entry it imports."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if path.startswith("/") or not parts or ".." in parts:
+        raise KernelError(f"refusing layer entry {path!r}: paths must be relative and stay inside the layer")
+    return parts
 
 
 @dataclass(frozen=True)

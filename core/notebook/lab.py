@@ -131,13 +131,8 @@ class Lab:
     def _repr_html_(self) -> str:
         from .tables import html_table
 
-        kernel = (
-            "the real Linux kernel (root: real namespaces, cgroups, overlayfs)"
-            if self.backend == "linux"
-            else "the simulated kernel (pure Python, no root needed)"
-        )
         return html_table(
-            [("backend", self.backend), ("kernel", kernel), ("state directory", self.root)],
+            [("backend", self.backend), ("kernel", self.kernel.description), ("state directory", self.root)],
             caption="this notebook's engine",
         )
 

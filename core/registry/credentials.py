@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from stepbox.core.atomic import atomic_write
+from stepbox.core.kernel.atomic import atomic_write
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 

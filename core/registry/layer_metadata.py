@@ -24,7 +24,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from stepbox.core.atomic import atomic_write
+from stepbox.core.kernel.atomic import atomic_write
 
 from .mediatypes import DOCKER_LAYER_GZIP
 

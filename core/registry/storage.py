@@ -27,7 +27,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from stepbox.core.atomic import atomic_write, sweep_temporaries
+from stepbox.core.kernel.atomic import atomic_write, sweep_temporaries
 
 from .errors import RegistryError
 from .mediatypes import FOREIGN_LAYERS, IMAGE_MANIFESTS, INDEXES, MANIFEST_MAX_BYTES, guess_manifest_type

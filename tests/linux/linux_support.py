@@ -107,7 +107,7 @@ def start_container(
     """The lifecycle, step by step: layers, mount, cgroup, spawn, the
     in-container operations, exec.  Returns a :class:`Started`."""
     from stepbox.core.kernel import CgroupLimits, SpawnSpec, Stdio
-    from stepbox.core.kernel.processes import DOCKER_DEFAULT_CAPABILITIES, MountSpec
+    from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec
 
     k = kernel
     c = Started(k, name)

@@ -56,7 +56,7 @@ def test_manual_lifecycle(linux_kernel, busybox_entries):
         info = {p.pid: p for p in k.processes.list()}[h.pid]
         assert info.ns_pid == 1 and info.cgroup.endswith("/stepbox/c1")
 
-        from stepbox.core.kernel.processes import DOCKER_DEFAULT_CAPABILITIES
+        from stepbox.core.kernel.capabilities import DOCKER_DEFAULT_CAPABILITIES
 
         h.drop_capabilities(DOCKER_DEFAULT_CAPABILITIES)
         h.exec(
@@ -330,7 +330,7 @@ def test_user_namespace_root_is_an_unprivileged_host_uid(linux_kernel, busybox_e
     """With a user namespace, root inside is uid 100000 outside."""
     from stepbox.core.kernel import SpawnSpec
     from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES
-    from stepbox.core.kernel.processes import DOCKER_DEFAULT_CAPABILITIES, MountSpec
+    from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec
 
     k = linux_kernel
     # Root of the container is host uid 100000: like Docker's userns-remap,

@@ -22,13 +22,8 @@ from stepbox.core.container.plan import (
     READONLY_PATHS,
 )
 from stepbox.core.image.bootstrap import busybox_entries
+from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec, Stdio
 from stepbox.core.kernel.cgroups import CgroupLimits
-from stepbox.core.kernel.processes import (
-    DOCKER_DEFAULT_CAPABILITIES,
-    MountSpec,
-    SpawnSpec,
-    Stdio,
-)
 
 _ids = itertools.count(1)
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}

@@ -1,10 +1,14 @@
 """Writing state so that a crash leaves the old version or the new one.
 
-Every file stepbox keeps (image index, blobs, container records) is written
+Every file stepbox keeps (image index, blobs, container records, and what
+the backends keep: layers, mount records, a shim's exit status) is written
 to a temporary name in the same directory, flushed, and renamed over the
 real name: rename(2) within one filesystem is atomic, so a reader -- or a
 program started after a ``kill -9`` -- never sees half a file.  Leftover
 temporaries (``.tmp-*``) are swept on start-up by :func:`sweep_temporaries`.
+
+It lives in ``core.kernel`` because the backends use it too, and
+``core.kernel`` is all of core a backend may import.
 """
 
 from __future__ import annotations
