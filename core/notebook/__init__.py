@@ -14,7 +14,7 @@
   tap on the socket between them that shows every HTTP request.
 
 Nothing here is a separate "demo" path: every step executed is a step of
-``core/container/plan.py`` (or of the builder), run by the same Stepper as
+``core/container/plan/`` (or of the builder), run by the same Stepper as
 ``stepbox run``.
 """
 

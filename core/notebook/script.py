@@ -2,7 +2,7 @@
 then a pull, a series of file operations, ``build`` then ``run`` then ``commit``.
 
 Each action is a :class:`~stepbox.core.container.steps.Step` like those of
-``core/container/plan.py`` -- a title, what it teaches, the seed heading --
+``core/container/plan/`` -- a title, what it teaches, the seed heading --
 and runs through the same Stepper, so the kernel operations it causes in
 this process are recorded and shown.  An action returns the HTML to show
 after it (a table, a diagram); an action that makes something to undo

@@ -1,7 +1,7 @@
 """Walkthroughs of a container's lifecycle, with the pictures each step deserves.
 
 ``container_walk(lab, config)`` steps through ``docker run`` (or any list of
-steps from ``core/container/plan.py``) on a new container; Reset removes
+steps from ``core/container/plan/``) on a new container; Reset removes
 that container and starts over with another.  After the steps that change
 them it draws the layer stack, the process/namespace tree or the cgroup
 tree -- only then, so a walk through fourteen steps stays readable.

@@ -68,7 +68,7 @@ def busybox_rootfs(k: SimKernel, name: str) -> str:
 
 
 class Box:
-    """A container made the way the lifecycle makes one (core/container/plan.py),
+    """A container made the way the lifecycle makes one (core/container/plan/),
     holding before exec so a test can look at it or run a program in it."""
 
     def __init__(
