@@ -44,10 +44,10 @@ def changes_against(below: dict[str, LayerEntry], upper: Iterable[LayerEntry]) -
     """Docker's changes of the read-write layer ``upper`` (a changeset) over
     the merged filesystem ``below`` (path -> entry, as :func:`apply_layer`
     leaves it)."""
-    upper = {entry.path: entry for entry in upper}
+    upper_at = {entry.path: entry for entry in upper}
     changes: dict[str, str] = {}
     below_children: dict[str, list[str]] | None = None
-    for path, entry in upper.items():
+    for path, entry in upper_at.items():
         old = below.get(path)
         if entry.kind is EntryKind.WHITEOUT:
             if old is not None:
@@ -55,14 +55,14 @@ def changes_against(below: dict[str, LayerEntry], upper: Iterable[LayerEntry]) -
             continue
         if old is None:
             changes[path] = "A"
-        elif _differs(old, _size(old, below), entry, _size(entry, upper)):
+        elif _differs(old, _size(old, below), entry, _size(entry, upper_at)):
             changes[path] = "C"
         if entry.kind is EntryKind.DIR and entry.opaque and old is not None and old.kind is EntryKind.DIR:
             # Deleted and made again: what it had below and has no more is deleted.
             if below_children is None:
                 below_children = _children(below)
             for child in below_children.get(path, ()):
-                if child not in upper:
+                if child not in upper_at:
                     changes[child] = "D"
     for path in list(changes):
         parent = posixpath.dirname(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from stepbox.core.kernel import CgroupLimits
 
@@ -36,7 +37,7 @@ class ContainerConfig:
     network: str = "default"  # "none", "host" or "default"
     auto_remove: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.memory is not None and 0 < self.memory < MIN_MEMORY:
             raise InvalidConfig("Minimum memory limit allowed is 6MB")
         if self.pids_limit is not None and self.pids_limit == 0:
@@ -55,11 +56,11 @@ class ContainerConfig:
             return CgroupLimits.from_cpus(self.cpus, memory_bytes=self.memory, pids_max=pids)
         return CgroupLimits(memory_bytes=self.memory, pids_max=pids)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> ContainerConfig:
+    def from_dict(cls, data: dict[str, Any]) -> ContainerConfig:
         data = dict(data)
         data["cmd"] = tuple(data.get("cmd", ()))
         if data.get("entrypoint") is not None:

@@ -7,16 +7,17 @@ whichever kernel runs the container (see ``core/kernel/observe.py``).
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from stepbox.core.kernel import KernelError, NamespaceKind
 
 from .context import LifecycleContext
 
 
-def observe(ctx: LifecycleContext) -> dict:
+def observe(ctx: LifecycleContext) -> dict[str, Any]:
     kernel, record = ctx.kernel, ctx.record
     unionfs = kernel.unionfs
-    state: dict = {
+    state: dict[str, Any] = {
         "container": {
             "state": record.state,
             "pid": record.pid,
@@ -58,7 +59,7 @@ def observe(ctx: LifecycleContext) -> dict:
     return state
 
 
-def _process_view(ctx: LifecycleContext) -> dict:
+def _process_view(ctx: LifecycleContext) -> dict[str, Any]:
     kernel, record = ctx.kernel, ctx.record
     own = kernel.namespaces.of(record.pid)
     host = kernel.namespaces.host()

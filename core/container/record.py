@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from typing import Any
 
 from .config import ContainerConfig
 
@@ -35,7 +36,7 @@ class ContainerRecord:
     config: ContainerConfig
     backend: str
     image_id: str = ""
-    image_config: dict = field(default_factory=dict)  # the image's "config" section
+    image_config: dict[str, Any] = field(default_factory=dict)  # the image's "config" section
     state: str = CREATED
     pid: int = 0
     exit_code: int = 0
@@ -44,9 +45,9 @@ class ContainerRecord:
     started_at: str = ZERO_TIME
     finished_at: str = ZERO_TIME
     lowers: list[str] = field(default_factory=list)  # image layer ids, top-most first
-    mount: dict | None = None  # UnionMount fields while mounted
+    mount: dict[str, Any] | None = None  # UnionMount fields while mounted
     cgroup: str = ""
-    process: dict | None = None  # ProcessHandle.record() while running
+    process: dict[str, Any] | None = None  # ProcessHandle.record() while running
     log_dir: str = ""
 
     # -- derived ----------------------------------------------------------
@@ -102,7 +103,7 @@ class ContainerRecord:
         return self.config.workdir or self.image_config.get("WorkingDir") or "/"
 
     # -- persistence ------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         # Shallow: the values are already JSON-shaped, and this runs after
         # every step (dataclasses.asdict would deep-copy all of it each time).
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -110,13 +111,13 @@ class ContainerRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> ContainerRecord:
+    def from_dict(cls, data: dict[str, Any]) -> ContainerRecord:
         data = dict(data)
         data["config"] = ContainerConfig.from_dict(data["config"])
         return cls(**data)
 
     # -- docker inspect ---------------------------------------------------
-    def inspect(self, graph_driver: dict | None = None) -> dict:
+    def inspect(self, graph_driver: dict[str, Any] | None = None) -> dict[str, Any]:
         argv = self.argv
         limits = self.config
         return {

@@ -11,10 +11,11 @@ containers that exited while nobody watched.
 
 from __future__ import annotations
 
+import builtins
 import os
 import signal as signals
 from collections.abc import Callable, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from stepbox.core.image.archive import export_rootfs
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
@@ -86,7 +87,7 @@ class Runtime:
     def get(self, name_or_id: str) -> ContainerRecord:
         return self.refresh(self.containers.find(name_or_id))
 
-    def list(self, all_: bool = False) -> list[ContainerRecord]:
+    def list(self, all_: bool = False) -> builtins.list[ContainerRecord]:
         records = [self.refresh(r) for r in self.containers.all()]
         records.sort(key=lambda r: r.created, reverse=True)
         return records if all_ else [r for r in records if r.state in (RUNNING, PAUSED)]
@@ -202,7 +203,11 @@ class Runtime:
         self.context(record).forget()
 
     def exec(
-        self, record: ContainerRecord, argv: list[str], env: dict[str, str] | None = None, workdir: str = ""
+        self,
+        record: ContainerRecord,
+        argv: builtins.list[str],
+        env: dict[str, str] | None = None,
+        workdir: str = "",
     ) -> tuple[int, bytes, bytes]:
         """``docker exec``: run ``argv`` in the running container's namespaces
         and cgroup; its exit code, stdout and stderr."""
@@ -228,7 +233,7 @@ class Runtime:
         *,
         message: str = "",
         author: str = "",
-        changes: list[str] = (),
+        changes: Sequence[str] = (),
         pause: bool = True,
     ) -> Image:
         """``docker commit``: the read-write layer becomes the top layer of a new
@@ -271,7 +276,7 @@ class Runtime:
         stack = [record.rw_layer, record.init_layer, *record.lowers]
         export_rootfs(flatten(list(unionfs.changes(layer)) for layer in reversed(stack)), out)
 
-    def remove_image(self, name: str, force: bool = False) -> list[str]:
+    def remove_image(self, name: str, force: bool = False) -> builtins.list[str]:
         """``docker rmi``: untag, and delete the image once no name and no
         container refers to it; then collect what nothing uses any more."""
         image = self.images.resolve(name)
@@ -292,7 +297,7 @@ class Runtime:
         report += [f"Deleted: {digest}" for digest in self.collect_garbage() if digest == image.id]
         return report
 
-    def collect_garbage(self) -> list[str]:
+    def collect_garbage(self) -> builtins.list[str]:
         """Delete blobs and unpacked layers that no image or container uses."""
         removed = self.images.gc()
         used = {plan.layer_id(d) for img in self.images.list() for d in img.diff_ids}
@@ -314,7 +319,7 @@ class Runtime:
             self.execute(record, plan.exit_plan(), ctx)
         return record
 
-    def diff(self, record: ContainerRecord) -> list[tuple[str, str]]:
+    def diff(self, record: ContainerRecord) -> builtins.list[tuple[str, str]]:
         return container_changes(self.kernel, record)
 
     def logs(self, record: ContainerRecord) -> tuple[bytes, bytes]:
@@ -327,7 +332,7 @@ class Runtime:
 
         return read("stdout.log"), read("stderr.log")
 
-    def inspect(self, record: ContainerRecord) -> dict:
+    def inspect(self, record: ContainerRecord) -> dict[str, Any]:
         mount = record.mount
         data = None
         if mount:
@@ -340,7 +345,7 @@ class Runtime:
         return record.inspect({"Name": "overlay2", "Data": data})
 
 
-def _env_dict(image_config: dict) -> dict[str, str]:
+def _env_dict(image_config: dict[str, Any]) -> dict[str, str]:
     return dict(item.partition("=")[::2] for item in image_config.get("Env") or [])
 
 

@@ -25,10 +25,20 @@ class CgroupLimits:
     cpu_period_us: int = 100_000  # cpu.cfs_period_us (Docker's default)
 
     @classmethod
-    def from_cpus(cls, cpus: float, **kw) -> CgroupLimits:
+    def from_cpus(
+        cls,
+        cpus: float,
+        memory_bytes: int | None = None,
+        pids_max: int | None = None,
+        cpu_period_us: int = 100_000,
+    ) -> CgroupLimits:
         """Docker's ``--cpus N``: quota = N * period."""
-        period = kw.pop("cpu_period_us", 100_000)
-        return cls(cpu_quota_us=int(cpus * period), cpu_period_us=period, **kw)
+        return cls(
+            memory_bytes=memory_bytes,
+            pids_max=pids_max,
+            cpu_quota_us=int(cpus * cpu_period_us),
+            cpu_period_us=cpu_period_us,
+        )
 
 
 @dataclass

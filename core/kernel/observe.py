@@ -8,6 +8,7 @@ anything only one backend can know.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class ProcessInfo:
     namespaces: dict[str, int] = field(default_factory=dict, hash=False)  # kind -> inode
     cgroup: str = ""  # path as /proc/PID/cgroup's v2 line shows it
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -43,5 +44,5 @@ class CgroupNode:
     procs: list[int] = field(default_factory=list)
     children: list[CgroupNode] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)

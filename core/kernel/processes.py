@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from .namespaces import DEFAULT_CONTAINER_NAMESPACES, NamespaceKind
 from .observe import ProcessInfo
@@ -119,7 +120,7 @@ class ProcessHandle(ABC):
         """Wait for the process to end; ``None`` if ``timeout`` ran out."""
 
     @abstractmethod
-    def record(self) -> dict:
+    def record(self) -> dict[str, Any]:
         """JSON-able data from which :meth:`Processes.reattach` finds this
         process again from another program (a later CLI call)."""
 
@@ -138,7 +139,7 @@ class Processes(ABC):
         ``target_pid`` and start ``argv`` there (already exec'd)."""
 
     @abstractmethod
-    def reattach(self, record: dict) -> ProcessHandle | None:
+    def reattach(self, record: dict[str, Any]) -> ProcessHandle | None:
         """The handle for a process started earlier, or ``None`` if it is gone."""
 
     @abstractmethod

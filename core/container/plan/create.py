@@ -19,7 +19,7 @@ def resolve_image(ctx: LifecycleContext) -> None:
     ctx.record.image_id = image.id
     ctx.record.image_config = image.config.get("config", {})
     lowers = []
-    for blob, diff_id in zip(image.layers, image.diff_ids):
+    for blob, diff_id in zip(image.layers, image.diff_ids, strict=True):
         lid = layer_id(diff_id)
         if not ctx.kernel.unionfs.has_layer(lid):  # unpacked once, shared afterwards
             ctx.kernel.unionfs.import_layer(lid, ctx.images.layer_entries(blob))

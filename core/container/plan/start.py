@@ -68,7 +68,7 @@ def remove_cgroup(ctx: LifecycleContext) -> None:
 
 def spawn_process(ctx: LifecycleContext) -> None:
     record = ctx.record
-    kinds = DEFAULT_CONTAINER_NAMESPACES
+    kinds: tuple[NamespaceKind, ...] = DEFAULT_CONTAINER_NAMESPACES
     if record.config.network == "host":
         kinds = tuple(k for k in kinds if k is not NamespaceKind.NET)
     stdio = Stdio(
@@ -97,9 +97,13 @@ def _handle(ctx: LifecycleContext) -> ProcessHandle:
     return ctx.handle
 
 
-def _rootfs(ctx: LifecycleContext) -> str:
+def _mount(ctx: LifecycleContext) -> UnionMount:
     assert ctx.mount is not None, "mount_rootfs runs first"
-    return ctx.mount.target
+    return ctx.mount
+
+
+def _rootfs(ctx: LifecycleContext) -> str:
+    return _mount(ctx).target
 
 
 def set_hostname(ctx: LifecycleContext) -> None:
@@ -170,7 +174,7 @@ def exec_command(ctx: LifecycleContext) -> None:
     argv = record.argv
     if not argv:
         raise BadRequest("No command specified")
-    uid, gid, home = resolve_user(ctx.kernel.unionfs.merged(ctx.mount), record.user)
+    uid, gid, home = resolve_user(ctx.kernel.unionfs.merged(_mount(ctx)), record.user)
     env = record.env
     env.setdefault("HOME", home)  # from the user's passwd line, as docker does
     _handle(ctx).exec(argv, env, cwd=record.workdir, user=(uid, gid))
