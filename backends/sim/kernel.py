@@ -12,11 +12,11 @@ At boot it builds what a small Linux host has after init started:
   plays on a Docker host), and host-side reads of ``/proc/self`` see it.
 
 The parts: :class:`~.scheduler.Scheduler` (virtual clock, run queue),
-:class:`~.process.ProcessTable`, :class:`~.signals.Signals`,
+:class:`~.process_table.ProcessTable`, :class:`~.signals.Signals`,
 :class:`~.vfs.VFS`, :class:`~.cgroups.SimCgroups`,
-:class:`~.namespaces.SimNamespaces`, :class:`~.handle.SimProcesses` and the
-union filesystem (the FS engineer's ``SimUnionFS``, whose mounts are
-attached to the host's mount table here).
+:class:`~.namespaces.SimNamespaces`, :class:`~.processes.SimProcesses` and the
+union filesystem (:class:`~.unionfs.SimUnionFS`, whose mounts are attached
+to the host's mount table here).
 """
 
 from __future__ import annotations
@@ -52,9 +52,12 @@ from .namespaces import (
     UtsNamespace,
 )
 from .process_table import ProcessTable
+from .processes import SimProcesses
 from .procfs import ProcFS
 from .scheduler import Scheduler
 from .signals import Signals
+from .unionfs import SimUnionFS
+from .userland import APPLETS, SIM_BUSYBOX, find_program
 from .vfs import DIR, MS_NAMES, VFS, Mount, MountTable, parse_mount_options
 
 HOST_NAME = "sim-host"
@@ -86,19 +89,11 @@ class SimKernel(Kernel):
         self.time_ns_inode = INITIAL_INODES["time"]
         self._misc: dict[str, object] = {}  # binfmt_misc: registered programs by name
         self._binfmt_cache: dict = {}
-        self._find_program = None
         self._boot()
         self.namespaces = SimNamespaces(self)
-        from .processes import SimProcesses  # (processes imports kernel pieces)
-
         self.processes = SimProcesses(self)
         if unionfs is None:
-            try:
-                from .unionfs import SimUnionFS
-            except ImportError as e:  # the union FS module is not there (yet)
-                unionfs = _MissingUnionFS(str(e))
-            else:
-                unionfs = SimUnionFS(self.tracer, state_dir)
+            unionfs = SimUnionFS(self.tracer, state_dir)
         self.unionfs = HostMountedUnionFS(self, unionfs)
 
     def wall_clock(self) -> float:
@@ -348,21 +343,11 @@ class SimKernel(Kernel):
         hit = self._binfmt_cache.get(key)
         if hit is not None and hit[0] is data:
             return hit[1]
-        find = self._userland_finder()
-        program = find(data, argv0) if find is not None else None
+        program = find_program(data, argv0)
         if len(self._binfmt_cache) > 512:
             self._binfmt_cache.clear()
         self._binfmt_cache[key] = (data, program)
         return program
-
-    def _userland_finder(self):
-        if self._find_program is None:
-            try:
-                from .userland import find_program
-            except ImportError:
-                return None
-            self._find_program = find_program
-        return self._find_program
 
     # -- the Kernel interface ----------------------------------------------------------------
     def cgroup_version(self) -> str:
@@ -372,10 +357,6 @@ class SimKernel(Kernel):
         return self.vfs.mount_entries(self.procs.get(pid))
 
     def busybox(self) -> tuple[bytes, list[str]] | None:
-        try:
-            from .userland import APPLETS, SIM_BUSYBOX, find_program
-        except ImportError:
-            return None
         real = _host_static_busybox()
         if real is not None and find_program(real, "busybox") is not None:
             return real, list(_real_applets(tuple(APPLETS)))
@@ -509,15 +490,3 @@ class HostMountedUnionFS(UnionFS):
         except OSError:
             pass  # not mounted (any more): the undo is idempotent
         self.inner.unmount(mount)
-
-
-class _MissingUnionFS:
-    """Stands in when ``backends/sim/unionfs.py`` cannot be imported."""
-
-    def __init__(self, why: str):
-        self.why = why
-
-    def __getattr__(self, name):
-        from stepbox.core.kernel.errors import NotSupported
-
-        raise NotSupported(f"the simulator's union filesystem is unavailable: {self.why}")
