@@ -29,6 +29,10 @@ import tarfile
 import tempfile
 import threading
 
+from stepbox.core.dockerfile.builder import Builder, BuildOptions
+from stepbox.core.dockerfile.cache import BuildCache
+from stepbox.core.dockerfile.errors import BuildError, RunFailed
+
 from .engine import Engine
 from .errors import BadParameter, NotImplementedYet
 from .http import Request, StreamResponse
@@ -65,14 +69,6 @@ class BuildEndpoint:
         self.engine = engine
 
     def __call__(self, req: Request) -> StreamResponse:
-        try:
-            from stepbox.core.dockerfile.builder import Builder, BuildOptions
-            from stepbox.core.dockerfile.cache import BuildCache
-            from stepbox.core.dockerfile.errors import BuildError, RunFailed
-        except ImportError:
-            raise NotImplementedYet(
-                "docker build is not available: this checkout has no core/build"
-            ) from None
         if req.arg("remote"):
             raise NotImplementedYet(
                 "building from a remote URL is not supported: send the context as the body"

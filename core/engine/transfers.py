@@ -21,9 +21,13 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 
+from stepbox.core.registry.client import RegistryClient
+from stepbox.core.registry.credentials import Credentials
+from stepbox.core.registry.errors import RegistryClientError, RegistryError
+
 from . import registry_auth
 from .engine import Engine
-from .errors import ApiError, BadParameter, NotImplementedYet
+from .errors import ApiError, BadParameter
 from .http import Request, Response, StreamResponse
 
 _DONE = object()
@@ -71,11 +75,6 @@ def registry_client(engine: Engine, req: Request, say: Callable[[str], None], pr
     """core/registry's client with the credentials the request brought
     (X-Registry-Auth) and the daemon's insecure registries."""
     try:
-        from stepbox.core.registry.client import RegistryClient
-        from stepbox.core.registry.credentials import Credentials
-    except ImportError:
-        raise NotImplementedYet("this stepbox daemon has no registry client (core/registry)") from None
-    try:
         auth = registry_auth.decode(req.headers.get(registry_auth.HEADER))
     except ValueError as e:
         raise BadParameter(str(e)) from None
@@ -91,8 +90,6 @@ def registry_client(engine: Engine, req: Request, say: Callable[[str], None], pr
 def as_api_error(verb: str, ref: str, e: Exception) -> ApiError:
     """A registry's refusal keeps its status (404 unknown manifest, 401
     denied ...); an unreachable registry is 500 with the reason, like dockerd's."""
-    from stepbox.core.registry.errors import RegistryClientError, RegistryError
-
     if isinstance(e, ApiError):
         return e
     if isinstance(e, RegistryError):
