@@ -8,7 +8,7 @@ from typing import Any
 
 from stepbox.core.kernel import CgroupLimits
 
-from .flags import MIN_MEMORY, InvalidConfig, parse_cpus, parse_env, parse_size  # noqa: F401  (their home was here)
+from .flags import MIN_MEMORY, InvalidConfig
 
 # Docker's pattern ends in "+", so it refuses one-character names (dockerd 26
 # answers `--name w` with "Invalid container name").  stepbox accepts them:

@@ -9,7 +9,8 @@ a message that says which field is wrong.
 
 from __future__ import annotations
 
-from stepbox.core.container.config import ContainerConfig, InvalidConfig, check_name, parse_env
+from stepbox.core.container.config import ContainerConfig, check_name
+from stepbox.core.container.flags import InvalidConfig, parse_env
 
 from .engine import ContainerNotes, signal_number
 from .errors import BadParameter

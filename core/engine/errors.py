@@ -9,8 +9,8 @@ Anything not listed is a real fault of the daemon: 500.
 
 from __future__ import annotations
 
-from stepbox.core.container.config import InvalidConfig
 from stepbox.core.container.errors import ContainerError
+from stepbox.core.container.flags import InvalidConfig
 from stepbox.core.image.archive import BadArchive
 from stepbox.core.image.bootstrap import NoBaseImage
 from stepbox.core.image.commit import InvalidChange

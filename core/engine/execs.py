@@ -22,8 +22,8 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 
-from stepbox.core.container.config import parse_env
 from stepbox.core.container.errors import Conflict
+from stepbox.core.container.flags import parse_env
 from stepbox.core.container.record import RUNNING
 from stepbox.core.kernel import ExecFailed, Stdio
 

@@ -1,12 +1,7 @@
 import pytest
 from stepbox.core.cli.format import go_template, human_duration
-from stepbox.core.container.config import (
-    ContainerConfig,
-    InvalidConfig,
-    parse_cpus,
-    parse_env,
-    parse_size,
-)
+from stepbox.core.container.config import ContainerConfig
+from stepbox.core.container.flags import InvalidConfig, parse_cpus, parse_env, parse_size
 
 
 @pytest.mark.parametrize(
