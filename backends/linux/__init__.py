@@ -5,12 +5,12 @@ One module per kernel feature, like runc's libcontainer:
 * :mod:`.libc`       -- ctypes bindings (unshare, setns, mount, pivot_root, capset, openat2 ...)
 * :mod:`.procfs`     -- parsers for /proc (mountinfo, status, stat, cgroup, ns)
 * :mod:`.cgroups`    -- cgroup v1 / v2 / hybrid drivers and :class:`LinuxCgroups`
-* :mod:`.overlay`    -- layers on disk and overlayfs mounts (:class:`LinuxUnionFS`)
+* :mod:`.unionfs`    -- layers on disk and overlayfs mounts (:class:`LinuxUnionFS`)
 * :mod:`.fileops`    -- file operations confined to a root (openat2 RESOLVE_IN_ROOT)
 * :mod:`.shim`       -- the parent of a container's PID 1; records its exit status
 * :mod:`.init`       -- the joiner and PID 1's command loop (before exec)
 * :mod:`.nsenter`    -- ``docker exec``: joining a running container
-* :mod:`.process`    -- :class:`LinuxProcesses`, the engine's side of it all
+* :mod:`.processes`  -- :class:`LinuxProcesses`, the engine's side of it all
 * :mod:`.namespaces` -- inspecting namespaces from the host
 * :mod:`.kernel`     -- :class:`LinuxKernel`, the bundle
 

@@ -2,8 +2,8 @@
 
 Everything the backend keeps on disk lives under ``state_dir``::
 
-    overlay/            layers and mounts (:mod:`.overlay`)
-    linux/runs/<token>  one directory per started process (:mod:`.process`)
+    overlay/            layers and mounts (:mod:`.unionfs`)
+    linux/runs/<token>  one directory per started process (:mod:`.processes`)
     linux/config.json   settings a later program must agree on (the cgroup base)
 """
 

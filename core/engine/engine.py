@@ -95,7 +95,7 @@ class Engine:
         self.changed = threading.Condition(self.lock)
         self.watches: dict[str, Watch] = {}
         self.events = EventBus()
-        self.execs = None  # set by exec_sessions.ExecSessions
+        self.execs = None  # set by execs.ExecSessions
         self.started_at = time.time()
         # Real processes can be waited for from any thread; simulated ones
         # only under the lock (see the module docstring).

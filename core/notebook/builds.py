@@ -1,6 +1,6 @@
 """Stepping through ``docker build``: one Dockerfile instruction per step.
 
-The builder (``core/build``) already is a plan of Steps; this wraps its
+The builder (``core/dockerfile``) already is a plan of Steps; this wraps its
 Stepper in Step / Run to end / Reset controls and shows, after each
 instruction, what the builder printed (``Step 2/5 : ADD run.sh /``,
 ``---> Using cache`` …) and the image built so far as a layer stack.
