@@ -16,6 +16,7 @@ import struct
 import subprocess
 
 from stepbox.core.kernel.atomic import atomic_write_json
+from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.kernel import Kernel
 from stepbox.core.kernel.observe import MountEntry
 from stepbox.core.kernel.trace import Tracer
@@ -141,7 +142,7 @@ def cleanup(state_dir: str, kernel: LinuxKernel | None = None) -> dict[str, list
         for path in kernel.cgroups.list():
             try:
                 kernel.cgroups.thaw(path)
-            except Exception:
+            except (OSError, KernelError):  # gone already, or stuck: the kill below still tries
                 pass
     done: dict[str, list] = {"killed": kernel.processes.kill_all()}
     prefix = kernel.state_dir.rstrip("/") + "/"

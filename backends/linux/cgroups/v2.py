@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from stepbox.core.kernel.cgroups import CgroupStats
 
+from . import v1
 from .fsio import CgroupIO, wait_until
 from .hierarchy import Hierarchy
 
@@ -63,8 +64,11 @@ def read_memory(h: Hierarchy, path: str, stats: CgroupStats) -> None:
 
 
 # -- pids: identical files in v1 and v2 ---------------------------------------------
+# The manager calls a controller's functions by name on the hierarchy's module
+# (``v1`` or ``v2``), so v2 names v1's pids functions as its own.
 
-from .v1 import read_pids, set_pids  # noqa: E402,F401  (re-exported on purpose)
+set_pids = v1.set_pids
+read_pids = v1.read_pids
 
 # -- cpu --------------------------------------------------------------------------------
 
