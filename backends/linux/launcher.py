@@ -100,7 +100,7 @@ def serve(sock: socket.socket) -> None:
         try:
             request = json.loads(message)
             config = dict(request["config"])
-            config.update(zip(request["fd_names"], fds))
+            config.update(zip(request["fd_names"], fds, strict=True))
             pid = os.fork()
             if pid == 0:
                 _become_shim(sock, config, fds, request["log"])

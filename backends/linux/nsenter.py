@@ -42,7 +42,7 @@ def run_exec_joiner(config: dict, sync_w: int) -> None:
             theirs = os.readlink(f"/proc/{target}/ns/{kind}")
             if theirs != os.readlink(f"/proc/self/ns/{kind}"):
                 ns_fds.append((kind, os.open(f"/proc/{target}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)))
-        for kind, fd in ns_fds:
+        for _kind, fd in ns_fds:
             libc.setns(fd, 0)  # mnt: also moves our root and cwd to the container's
             os.close(fd)
         if any(kind == "user" for kind, _ in ns_fds):

@@ -520,7 +520,7 @@ class LinuxProcesses(Processes):
         """SIGKILL every still-running init (and its shim) started from this
         state dir; wait until the shims have recorded the exits."""
         killed = []
-        for run_dir, info, _exit in self.run_records():
+        for _run_dir, info, _exit in self.run_records():
             if info is None:
                 continue
             if _alive(info["init"], info.get("init_start")):
@@ -530,7 +530,7 @@ class LinuxProcesses(Processes):
                 except ProcessLookupError:
                     pass
         deadline = time.monotonic() + timeout
-        for run_dir, info, _exit in self.run_records():
+        for _run_dir, info, _exit in self.run_records():
             if info is None:
                 continue
             while _alive(info["shim"], info.get("shim_start")) and time.monotonic() < deadline:

@@ -88,7 +88,7 @@ def makedev(major: int, minor: int) -> int:
     return os.makedev(major, minor) if hasattr(os, "makedev") else (major << 8) | minor
 
 
-class InodeKind(str, enum.Enum):
+class InodeKind(enum.StrEnum):
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"

@@ -184,7 +184,7 @@ class ProcessTable:
         proc.nspids = nspids
         proc.pidns = pidns
         proc.pidns_levels = levels
-        for ns, nr in zip(levels, nspids):
+        for ns, nr in zip(levels, nspids, strict=True):
             ns.tasks[nr] = proc
         if pidns.child_reaper is None:  # the first process: PID 1, init
             pidns.child_reaper = proc
@@ -300,7 +300,7 @@ class ProcessTable:
         if proc.state == "X":
             return
         proc.state = "X"
-        for ns, nr in zip(proc.pidns_levels, proc.nspids):
+        for ns, nr in zip(proc.pidns_levels, proc.nspids, strict=True):
             if ns.tasks.get(nr) is proc:
                 del ns.tasks[nr]
         if proc.parent is not None:

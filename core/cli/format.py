@@ -28,7 +28,9 @@ def table(rows: list[tuple[str, ...]]) -> str:
     a column is its widest cell plus three spaces, and never narrower than
     ten (``TAG       ``)."""
     widths = [max(max(len(row[i]) for row in rows) + 3, 10) for i in range(len(rows[0]))]
-    return "\n".join("".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join(
+        "".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
 def ps_table(containers: list[dict]) -> str:

@@ -65,7 +65,7 @@ def create_body(
             raise click.BadParameter(
                 f'invalid argument "{pids_limit}" for "--pids-limit" flag: '
                 f'strconv.ParseInt: parsing "{pids_limit}": invalid syntax'
-            )
+            ) from None
     host_config = {"NetworkMode": network, "AutoRemove": auto_remove}
     if memory:
         host_config["Memory"] = parse_size(memory)

@@ -372,7 +372,7 @@ class Engine:
                 else:
                     report.append(
                         f"container {record.short_id} ({record.name}) exited while the daemon "
-                        f"was down: {record.error or 'exit code %d' % record.exit_code}"
+                        f"was down: {record.error or f'exit code {record.exit_code}'}"
                     )
                     if record.config.auto_remove:
                         self._remove_now(record)

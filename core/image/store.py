@@ -174,7 +174,7 @@ class ImageStore:
                 f"image config lists {len(diff_ids)} layers, the image has {len(layer_tars)}"
             )
         digests = []
-        for number, (expected, tar) in enumerate(zip(diff_ids, layer_tars), 1):
+        for expected, tar in zip(diff_ids, layer_tars, strict=True):
             digests.append(self.put_blob(tar, expected=expected) if isinstance(tar, bytes) else tar)
         sizes = [os.path.getsize(self.blob_path(d)) for d in digests]
         return self._add_manifest(config_bytes, digests, sizes, tag)
@@ -188,7 +188,8 @@ class ImageStore:
             "mediaType": MEDIA_MANIFEST,
             "config": {"mediaType": MEDIA_CONFIG, "digest": config_digest, "size": len(config_bytes)},
             "layers": [
-                {"mediaType": MEDIA_LAYER, "digest": d, "size": size} for d, size in zip(layer_digests, sizes)
+                {"mediaType": MEDIA_LAYER, "digest": d, "size": size}
+                for d, size in zip(layer_digests, sizes, strict=True)
             ],
         }
         manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()

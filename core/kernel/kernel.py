@@ -50,5 +50,6 @@ class Kernel(ABC):
         the real kernel needs a real (static) binary, the simulator runs the
         real binary's applets or, without one, its own stand-in."""
 
-    def close(self) -> None:  # noqa: B027  (most backends hold nothing: no need to override)
+    @abstractmethod
+    def close(self) -> None:
         """Release what the backend holds in this program (not containers)."""

@@ -12,7 +12,7 @@ import enum
 from abc import ABC, abstractmethod
 
 
-class NamespaceKind(str, enum.Enum):
+class NamespaceKind(enum.StrEnum):
     PID = "pid"  # process IDs: the container's first process is PID 1
     UTS = "uts"  # hostname and domain name
     MNT = "mnt"  # the mount table (and so the root filesystem)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from .errors import KernelError
 
 
-class EntryKind(str, enum.Enum):
+class EntryKind(enum.StrEnum):
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"

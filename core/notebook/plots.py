@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from itertools import pairwise
 
 from .sampling import Sample
 
@@ -78,7 +79,7 @@ def cpu_plot(
         times = [s.t for s in samples]
         used.plot(times, [s.stats.cpu_usage_usec / 1e6 for s in samples], marker=".", label=label)
         totals = [s.stats.cpu_throttled_usec for s in samples]
-        increments = [(b - a) / 1000 for a, b in zip([0] + totals[:-1], totals)]
+        increments = [(b - a) / 1000 for a, b in pairwise([0, *totals])]
         if times:
             step = times[1] - times[0] if len(times) > 1 else 0.1
             width = step * 0.8 / count
@@ -98,7 +99,7 @@ def bytes_plot(labels: Sequence[str], sent: Sequence[int], title: str = "bytes u
     """One bar per transfer: how much really travelled."""
     figure, (ax,) = _figure(height=2.8)
     bars = ax.bar(list(labels), [n / 1000 for n in sent], color="#0969da")
-    for bar, n in zip(bars, sent):
+    for bar, n in zip(bars, sent, strict=True):
         ax.annotate(
             f"{n:,} B",
             (bar.get_x() + bar.get_width() / 2, bar.get_height()),

@@ -156,7 +156,7 @@ def pull(
     result = PullResult(image=None, manifest_digest=digest)  # type: ignore[arg-type]
     wanted = [
         (i, layer, diff_id)
-        for i, (layer, diff_id) in enumerate(zip(manifest.layers, diff_ids))
+        for i, (layer, diff_id) in enumerate(zip(manifest.layers, diff_ids, strict=True))
         if not store.has_blob(diff_id)
     ]
     tars: list[bytes | str] = list(diff_ids)  # a digest = "already in the store"
@@ -186,7 +186,7 @@ def pull(
     tag = f"{ref.name}:{ref.tag}" if ref.tag and not ref.digest else None
     result.image = store.add_loaded_image(config_bytes, tars, tag)
     if metadata is not None:
-        for layer, diff_id in zip(manifest.layers, diff_ids):
+        for layer, diff_id in zip(manifest.layers, diff_ids, strict=True):
             metadata.remember_remote(
                 diff_id, RemoteLayer(layer.digest, layer.size, layer.media_type), ref.registry, repository
             )

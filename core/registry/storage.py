@@ -228,7 +228,7 @@ class RegistryStorage:
 
         live = set()
         top = os.path.join(self.root, "repositories")
-        for dirpath, dirnames, filenames in os.walk(top):
+        for dirpath, _dirnames, filenames in os.walk(top):
             if os.path.basename(dirpath) in ("_layers", "_manifests"):
                 live.update(filenames)
         removed = []

@@ -159,7 +159,7 @@ class Transport:
         :class:`RegistryClientError` carrying the registry's error message."""
         url = urljoin(self.base_url + "/", path_or_url)
         headers = {"User-Agent": USER_AGENT, **(headers or {})}
-        for redirects in range(6):
+        for _redirect in range(6):
             same_host = urlsplit(url).netloc == urlsplit(self.base_url).netloc
             send = dict(headers)
             if same_host and self._auth_header:

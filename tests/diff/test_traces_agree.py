@@ -100,5 +100,5 @@ def _v1_files_as_v2(ops: list[str]) -> list[str]:
 def test_every_step_shows_the_same_syscalls(name):
     (sim, sim_id), (real, real_id) = (traced_walk(b, CONFIGS[name]) for b in ("sim", "linux"))
     assert [key for key, _ in sim] == [key for key, _ in real]
-    for (key, sim_ops), (_, real_ops) in zip(sim, real):
+    for (key, sim_ops), (_, real_ops) in zip(sim, real, strict=True):
         assert normalise(sim_ops, sim_id) == normalise(real_ops, real_id), f"step {key}"

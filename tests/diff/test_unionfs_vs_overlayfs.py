@@ -387,7 +387,7 @@ def test_sim_overlay_behaves_like_the_kernels(stack, sequence):
     mount = union.mount(lower_ids, "rw", "c1")
     merged = union.merged(mount)
     sim_results = [run_op(merged, op) for op in sequence]
-    for op, result in zip(sequence, sim_results):  # --hypothesis-show-statistics
+    for op, result in zip(sequence, sim_results, strict=True):  # --hypothesis-show-statistics
         event(f"{op[0]}: {result if isinstance(result, str) else 'a value'}")
     sim_view = merged_view(merged)
     sim_changes = sim_changeset(union.changes("rw"))
@@ -415,7 +415,7 @@ def test_sim_overlay_behaves_like_the_kernels(stack, sequence):
             subprocess.run(["umount", "-l", target], capture_output=True)
         shutil.rmtree(top, ignore_errors=True)
 
-    for op, sim, real in zip(sequence, sim_results, real_results):
+    for op, sim, real in zip(sequence, sim_results, real_results, strict=True):
         assert sim == real, f"{op}: sim {sim!r}, kernel {real!r}"
     assert sim_view == real_view
     assert sim_changes == real_changes

@@ -4,6 +4,8 @@ directives, and errors that say where."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from stepbox.core.dockerfile import instructions as ins
 from stepbox.core.dockerfile.errors import DockerfileError
 from stepbox.core.dockerfile.parser import parse_dockerfile
@@ -217,9 +219,6 @@ def test_target_selects_stages():
 
 
 # ---------------------------------------------------------------- property
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st
 
 WORD = st.text(
     st.characters(whitelist_categories=("Ll", "Lu", "Nd"), whitelist_characters="-_./$"),

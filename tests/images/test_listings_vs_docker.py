@@ -99,7 +99,8 @@ def cells(table: str) -> list[dict[str, str]]:
     starts = [header.index(name) for name in names]
     ends = starts[1:] + [None]
     return [
-        {name: line[start:end].strip() for name, start, end in zip(names, starts, ends)} for line in lines
+        {name: line[start:end].strip() for name, start, end in zip(names, starts, ends, strict=True)}
+        for line in lines
     ]
 
 

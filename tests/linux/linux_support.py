@@ -8,9 +8,9 @@ import sys
 import pytest
 
 IS_LINUX_ROOT = sys.platform == "linux" and hasattr(os, "geteuid") and os.geteuid() == 0
-NOT_LINUX_ROOT_REASON = "needs the real Linux kernel as root (this host: %s, uid %s)" % (
-    sys.platform,
-    os.geteuid() if hasattr(os, "geteuid") else "n/a",
+NOT_LINUX_ROOT_REASON = (
+    f"needs the real Linux kernel as root (this host: {sys.platform}, "
+    f"uid {os.geteuid() if hasattr(os, 'geteuid') else 'n/a'})"
 )
 
 # Put `@linux_root` on every test that touches the real kernel.

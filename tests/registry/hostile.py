@@ -74,7 +74,8 @@ class HostileRegistry:
 
     @property
     def netloc(self) -> str:
-        return "%s:%d" % self.server.server_address[:2]
+        host, port = self.server.server_address[:2]
+        return f"{host}:{port}"
 
     def stop(self):
         self.server.shutdown()

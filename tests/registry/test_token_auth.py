@@ -65,7 +65,8 @@ class TokenServer:
 
     @property
     def realm(self) -> str:
-        return "http://%s:%d/token" % self.server.server_address[:2]
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/token"
 
 
 @pytest.fixture

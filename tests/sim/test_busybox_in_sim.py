@@ -25,7 +25,7 @@ def test_sh_is_pid_1_with_its_own_hostname(k, tmp_path):
 
 
 def test_ps_sees_only_the_container(k, tmp_path):
-    Box(k, tmp_path, busybox=True).handle  # another container, not visible
+    Box(k, tmp_path, busybox=True)  # another container, not visible
     box = Box(k, tmp_path, busybox=True)
     assert box.sh("sleep 100 & ps; kill $!").code == 0
     lines = box.stdout().splitlines()

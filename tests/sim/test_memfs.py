@@ -522,7 +522,7 @@ def test_memfs_agrees_with_the_kernel(sequence):
         os.chmod(root, 0o755)
         expected = run_in_chroot(root, sequence)
         fs = MemFS()
-        for op, want in zip(sequence, expected):
+        for op, want in zip(sequence, expected, strict=True):
             assert run_op(fs, op) == want, op
         assert memfs_tree(fs) == host_tree(root)
     finally:

@@ -580,7 +580,7 @@ def test_the_changeset_replayed_as_a_layer_gives_the_same_view(stack, sequence):
     # What `docker commit` does: the read-write layer's changes become a layer.
     union = SimUnionFS()
     lowers = [f"l{i}" for i in range(len(stack))]
-    for layer_id, entries in zip(lowers, stack):
+    for layer_id, entries in zip(lowers, stack, strict=True):
         union.import_layer(layer_id, entries)
     union.create_layer("rw")
     fs = union.merged(union.mount(lowers, "rw", "c1"))

@@ -260,7 +260,7 @@ def test_bind_mount_shows_the_same_files(k, tmp_path):
     box.fs.write("/data/a", b"A")
     box.handle.make_mounts_private()
     box.handle.mount(
-        MountSpec("/var/lib/stepbox/test/%s/merged/data" % box.name, "/mnt", "bind", ("rbind", "ro")),
+        MountSpec(f"/var/lib/stepbox/test/{box.name}/merged/data", "/mnt", "bind", ("rbind", "ro")),
         box.rootfs,
     )
     box.handle.pivot_root(box.rootfs)

@@ -154,7 +154,7 @@ def test_each_heading_is_taught_by_a_notebook_step_and_a_tutorial_section(headin
         markdown = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
         # A notebook step that teaches it quotes the seed under this heading.
         assert re.search(r"seed: \**" + re.escape(heading), markdown), f"{target} does not teach {heading}"
-    for cell, language in zip(tutorial_cells, LANGUAGES):
+    for cell, language in zip(tutorial_cells, LANGUAGES, strict=True):
         links = _links(cell)
         assert links, f"no {language} tutorial section for {heading}"
         for target, anchor in links:

@@ -50,6 +50,14 @@ def _parse_stat(text: str) -> tuple[str, list[str]] | None:
     return text[open_ + 1 : close], text[close + 2 :].split()
 
 
+def _stat_field(rest: list[str], i: int) -> int:
+    """A number after the comm of /proc/PID/stat (0 if absent or not a number)."""
+    try:
+        return int(rest[i])
+    except (IndexError, ValueError):
+        return 0
+
+
 def read_processes(sys: Sys) -> Gen:
     try:
         names = sys.listdir("/proc")
@@ -66,23 +74,17 @@ def read_processes(sys: Sys) -> Gen:
         m = re.search(r"^Uid:\s+(\d+)", status, re.M)
         cmdline = yield from read_text(sys, f"/proc/{name}/cmdline")
 
-        def field(i: int) -> int:
-            try:
-                return int(rest[i])
-            except (IndexError, ValueError):
-                return 0
-
         # rest[0] is field 3 (state); utime/stime are fields 14/15, vsize 23, rss 24
         procs.append(
             ProcEntry(
                 pid=int(name),
-                ppid=field(1),
+                ppid=_stat_field(rest, 1),
                 comm=comm,
                 state=rest[0] if rest else "?",
                 uid=int(m.group(1)) if m else 0,
-                ticks=field(11) + field(12),
-                vsz_kb=field(20) // 1024,
-                rss_kb=field(21) * 4,
+                ticks=_stat_field(rest, 11) + _stat_field(rest, 12),
+                vsz_kb=_stat_field(rest, 20) // 1024,
+                rss_kb=_stat_field(rest, 21) * 4,
                 args=cmdline.rstrip("\0").replace("\0", " ") if cmdline else f"[{comm}]",
             )
         )

@@ -13,7 +13,6 @@ Two layers, as in the POSIX grammar:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 # -- words ------------------------------------------------------------------
 
@@ -68,7 +67,7 @@ class Tilde:
     user: str = ""
 
 
-Part = Union[Lit, DQuote, Param, CmdSub, Arith, Tilde]
+Part = Lit | DQuote | Param | CmdSub | Arith | Tilde
 
 
 @dataclass
@@ -201,4 +200,4 @@ class Redirected:
     redirects: list[Redirect]
 
 
-Command = Union[SimpleCommand, BraceGroup, Subshell, If, For, Loop, Case, FuncDef, Redirected]
+Command = SimpleCommand | BraceGroup | Subshell | If | For | Loop | Case | FuncDef | Redirected
