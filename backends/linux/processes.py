@@ -20,6 +20,7 @@ directories above the state dir need to be searchable (o+x) by it.
 
 from __future__ import annotations
 
+import builtins
 import errno
 import json
 import os
@@ -506,7 +507,7 @@ class LinuxProcesses(Processes):
         return True
 
     # -- crash recovery ----------------------------------------------------------------------------------
-    def run_records(self) -> list[tuple[str, dict | None, dict | None]]:
+    def run_records(self) -> builtins.list[tuple[str, dict | None, dict | None]]:
         """(run_dir, shim.json, exit.json) for every process this state dir started."""
         result = []
         for token in sorted(os.listdir(self.runs)):
@@ -516,7 +517,7 @@ class LinuxProcesses(Processes):
             )
         return result
 
-    def kill_all(self, timeout: float = 10.0) -> list[int]:
+    def kill_all(self, timeout: float = 10.0) -> builtins.list[int]:
         """SIGKILL every still-running init (and its shim) started from this
         state dir; wait until the shims have recorded the exits."""
         killed = []
@@ -539,7 +540,7 @@ class LinuxProcesses(Processes):
                 os.kill(info["shim"], signalmod.SIGKILL)
         return killed
 
-    def alive_runs(self) -> list[int]:
+    def alive_runs(self) -> builtins.list[int]:
         """Host PIDs of shims and inits from this state dir still running."""
         pids = []
         for _, info, _ in self.run_records():

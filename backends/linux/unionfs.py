@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator
 from stepbox.core.kernel.atomic import atomic_write
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.trace import Tracer
-from stepbox.core.kernel.unionfs import EntryKind, FileOps, LayerEntry, UnionFS, UnionMount, entry_parts
+from stepbox.core.kernel.unionfs import EntryKind, FileMeta, FileOps, LayerEntry, UnionFS, UnionMount, entry_parts
 
 from . import libc
 from .fileops import HostFileOps
@@ -216,7 +216,7 @@ def read_changes(diff: str) -> Iterator[LayerEntry]:
         path = "/".join(rel)
         st = os.lstat(full)
         mode = st.st_mode
-        common = dict(mode=statmod.S_IMODE(mode), uid=st.st_uid, gid=st.st_gid, mtime=st.st_mtime)
+        common = FileMeta(mode=statmod.S_IMODE(mode), uid=st.st_uid, gid=st.st_gid, mtime=st.st_mtime)
         if statmod.S_ISCHR(mode) and st.st_rdev == 0:
             yield LayerEntry(path, EntryKind.WHITEOUT)
         elif statmod.S_ISDIR(mode):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from stepbox.core.units import human_duration, human_size  # noqa: F401  (the CLI's names for them)
@@ -23,7 +24,7 @@ def command_of(command: str, width: int = 20) -> str:
     return f'"{command}"'
 
 
-def table(rows: list[tuple[str, ...]]) -> str:
+def table(rows: Sequence[Sequence[str]]) -> str:
     """docker's tables: Go's tabwriter with padding 3 and minimum width 10 --
     a column is its widest cell plus three spaces, and never narrower than
     ten (``TAG       ``)."""

@@ -12,13 +12,17 @@ the daemon's setting (``stepbox daemon --insecure-registry``).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 from .main import cli
 
 
-def _fail(e: Exception) -> None:
+def _fail(e: Exception | str) -> None:
     click.echo(f"stepbox: Error: {e}", err=True)
     sys.exit(1)
 
@@ -60,8 +64,8 @@ class _ProgressView:
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
-        self.progress = None
-        self.tasks: dict[str, int] = {}
+        self.progress: Progress | None = None
+        self.tasks: dict[str | None, TaskID] = {}
 
     def __enter__(self) -> _ProgressView:
         if not self.quiet and sys.stderr.isatty():

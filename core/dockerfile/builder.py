@@ -68,6 +68,10 @@ DEFAULT_EXPLAIN = (
     "marked empty_layer -- no new layer."
 )
 
+# The `type: ignore[arg-type]` on Step and Stepper: both are typed for a
+# container's LifecycleContext until the Stepper is generic over its context
+# (tracker issue 17, "generic pieces once").
+
 
 # ====================================================================== steps
 
@@ -97,7 +101,11 @@ def _meta_arg_step(instruction: ins.Arg) -> Step:
             session.used_args.add(key)
 
     return Step(
-        f"meta-arg-{instruction.line.start}", instruction.text, EXPLAIN["ARG"], "Dockerfile / ARG", run
+        f"meta-arg-{instruction.line.start}",
+        instruction.text,
+        EXPLAIN["ARG"],
+        "Dockerfile / ARG",
+        run,  # type: ignore[arg-type]
     )
 
 
@@ -114,8 +122,9 @@ def _from_step(stage: Stage) -> Step:
         if base.lower() == "scratch":
             pass
         elif base.lower() in session.stages and not base.isdigit():
-            if session.stages[base.lower()] is not None:  # (None: a stage of nothing but FROM scratch)
-                state.load(session.images.resolve(session.stages[base.lower()]))
+            earlier = session.stages[base.lower()]
+            if earlier is not None:  # (None: a stage of nothing but FROM scratch)
+                state.load(session.images.resolve(earlier))
         else:
             state.load(base_image(session, base, instruction))
         if not any(item.startswith("PATH=") for item in state.config.get("Env") or []):
@@ -141,11 +150,18 @@ def _from_step(stage: Stage) -> Step:
                 _show_image(session, state.image_id)
         _record_stage(session, stage)
 
-    return Step(f"from-{stage.index}", stage.source.text, EXPLAIN["FROM"], "Docker镜像 / FROM", run)
+    return Step(f"from-{stage.index}", stage.source.text, EXPLAIN["FROM"], "Docker镜像 / FROM", run)  # type: ignore[arg-type]
+
+
+def _current(session: BuildSession) -> StageState:
+    """The stage being built: there is one from the first step on (the
+    parser refuses a Dockerfile whose first instruction is not FROM or ARG)."""
+    assert session.current is not None
+    return session.current
 
 
 def _record_stage(session: BuildSession, stage: Stage) -> None:
-    image_id = session.current.image_id
+    image_id = _current(session).image_id
     session.stages[str(stage.index)] = image_id
     if stage.name:
         session.stages[stage.name] = image_id
@@ -155,7 +171,7 @@ def _instruction_step(stage: Stage, instruction: ins.Instruction) -> Step:
     def run(session: BuildSession) -> None:
         _announce(session, instruction.text)
         dispatch(session, instruction)
-        _show_image(session, session.current.image_id)
+        _show_image(session, _current(session).image_id)
         _record_stage(session, stage)
 
     return Step(
@@ -163,13 +179,13 @@ def _instruction_step(stage: Stage, instruction: ins.Instruction) -> Step:
         instruction.text,
         EXPLAIN.get(instruction.name, DEFAULT_EXPLAIN),
         f"Dockerfile / {instruction.name}",
-        run,
+        run,  # type: ignore[arg-type]
     )
 
 
 def _finish_step(session_tags: tuple[str, ...]) -> Step:
     def run(session: BuildSession) -> None:
-        image_id = session.current.image_id
+        image_id = _current(session).image_id
         if image_id is None:
             raise BuildError("No image was generated. Is your Dockerfile empty?")
         unused = sorted(
@@ -191,7 +207,7 @@ def _finish_step(session_tags: tuple[str, ...]) -> Step:
         "Tag the image",
         "The last image built is the result: give it its names.",
         "Docker镜像 / tag",
-        run,
+        run,  # type: ignore[arg-type]
     )
 
 
@@ -248,11 +264,12 @@ class Builder:
 
     def stepper(self, options: BuildOptions) -> Stepper:
         session, steps = self.plan(options)
-        return Stepper(session, steps, observe)
+        return Stepper(session, steps, observe)  # type: ignore[arg-type]
 
     def build(self, options: BuildOptions) -> BuildResult:
         session, steps = self.plan(options)
-        Stepper(session, steps).run()
+        Stepper(session, steps).run()  # type: ignore[arg-type]
+        assert session.result is not None  # set by the last step, "tag"
         return session.result
 
 

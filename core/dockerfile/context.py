@@ -15,6 +15,8 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from stepbox.core.kernel import FileMeta
+
 from .dockerignore import IgnoreError, PatternMatcher, read_patterns
 from .errors import BuildError
 
@@ -93,7 +95,7 @@ def _walk(context: BuildContext, matcher: PatternMatcher, relative_dir: str) -> 
                 _walk(context, matcher, rel)
             continue
         _add_parents(context, rel)
-        common = dict(mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, mtime=st.st_mtime)
+        common = FileMeta(mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, mtime=st.st_mtime)
         if is_dir:
             context.files[rel] = ContextFile(rel, "dir", **common)
             _walk(context, matcher, rel)

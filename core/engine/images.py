@@ -9,6 +9,7 @@ slashes and colons (``/images/localhost:5000/app:1.0/json``).
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import tempfile
@@ -223,7 +224,7 @@ class ImageEndpoints:
     def save_one(self, req: Request) -> Response:
         return self._save([req.params["name"]])
 
-    def _save(self, names: list[str]) -> Response:
+    def _save(self, names: builtins.list[str]) -> Response:
         if not names:
             raise BadParameter("no image names given: GET /images/get?names=<name>")
         buf = io.BytesIO()

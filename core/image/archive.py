@@ -19,7 +19,8 @@ import io
 import json
 import posixpath
 import tarfile
-from typing import BinaryIO
+from collections.abc import Sequence
+from typing import Any, BinaryIO
 
 from .layer_tar import read_layer
 from .reference import parse_reference
@@ -41,7 +42,9 @@ class BadArchive(ValueError):
 def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO) -> None:
     """Write ``images`` (each with the names to save it under) as one tar."""
     blobs: dict[str, bytes] = {}
-    docker_manifest, index, repositories = [], [], {}
+    docker_manifest: list[dict[str, Any]] = []
+    index: list[dict[str, Any]] = []
+    repositories: dict[str, dict[str | None, str]] = {}  # a digest reference has no tag
     for image, names in images:
         for digest in (image.manifest_digest, image.id, *image.layers):
             if digest not in blobs:
@@ -118,13 +121,15 @@ def _read_members(stream: BinaryIO) -> dict[str, bytes]:
         with tarfile.open(fileobj=stream, mode="r:*") as archive:
             for m in archive:
                 if m.isreg():
-                    members[posixpath.normpath(m.name).lstrip("/")] = archive.extractfile(m).read()
+                    contents = archive.extractfile(m)
+                    assert contents is not None  # a regular file always has contents
+                    members[posixpath.normpath(m.name).lstrip("/")] = contents.read()
     except (tarfile.TarError, EOFError, OSError) as e:
         raise BadArchive(f"not a valid image archive: {e}") from None
     return members
 
 
-def _json(members: dict[str, bytes], name: str) -> object:
+def _json(members: dict[str, bytes], name: str) -> Any:
     try:
         return json.loads(members[name])
     except KeyError:
@@ -250,7 +255,7 @@ def _load_oci(store: ImageStore, members: dict[str, bytes]) -> list[str]:
 
 
 def import_rootfs(
-    store: ImageStore, stream: BinaryIO, tag: str | None, message: str = "", changes: list[str] = ()
+    store: ImageStore, stream: BinaryIO, tag: str | None, message: str = "", changes: Sequence[str] = ()
 ) -> Image:
     """``docker import``: a flat filesystem tar becomes a one-layer image."""
     from .commit import apply_change

@@ -12,6 +12,7 @@ import copy
 import io
 import json
 import shlex
+from collections.abc import Sequence
 
 from stepbox.core.kernel import LayerEntry
 
@@ -116,7 +117,7 @@ def commit_layer(
     ref: str | None,
     message: str = "",
     author: str = "",
-    change_lines: list[str] = (),
+    change_lines: Sequence[str] = (),
 ) -> Image:
     """A new image: ``parent``'s layers plus ``changes`` as one more layer."""
     config = copy.deepcopy(parent.config)

@@ -28,7 +28,7 @@ import tarfile
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from stepbox.core.kernel import EntryKind, LayerEntry
+from stepbox.core.kernel import EntryKind, FileMeta, LayerEntry
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -98,15 +98,14 @@ def _entry_from_member(
         return None  # "./" itself
     parent, base = posixpath.split(path)
     _refuse_through_symlink(m.name, parent, symlinks)
-    common = dict(mode=m.mode & 0o7777, uid=m.uid, gid=m.gid, mtime=float(m.mtime))
+    common = FileMeta(mode=m.mode & 0o7777, uid=m.uid, gid=m.gid, mtime=float(m.mtime))
 
     if base == OPAQUE_MARKER:
         old = seen.get(parent)
+        if old is None:
+            return LayerEntry(parent, EntryKind.DIR, opaque=True, mode=0o755)
         return LayerEntry(
-            parent,
-            EntryKind.DIR,
-            opaque=True,
-            **(dict(mode=old.mode, uid=old.uid, gid=old.gid, mtime=old.mtime) if old else dict(mode=0o755)),
+            parent, EntryKind.DIR, opaque=True, mode=old.mode, uid=old.uid, gid=old.gid, mtime=old.mtime
         )
     if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
         return None  # aufs bookkeeping (.wh..wh.plnk etc.)
@@ -116,7 +115,9 @@ def _entry_from_member(
     if m.isdir():
         return LayerEntry(path, EntryKind.DIR, **common)
     if m.isreg():
-        data = archive.extractfile(m).read()
+        contents = archive.extractfile(m)
+        assert contents is not None  # a regular file always has contents
+        data = contents.read()
         if len(data) != m.size:
             raise UnsafeLayer(f"layer entry {m.name!r} is truncated")
         return LayerEntry(path, EntryKind.FILE, data=data, **common)

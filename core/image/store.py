@@ -15,12 +15,15 @@ each layer holds only the change and the image refers to its parents.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
 import hashlib
 import io
 import json
 import os
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -163,10 +166,13 @@ class ImageStore:
         config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
         return self._add_manifest(config_bytes, layer_digests, sizes, tag)
 
-    def add_loaded_image(self, config_bytes: bytes, layer_tars: list[bytes], tag: str | None) -> Image:
+    def add_loaded_image(
+        self, config_bytes: bytes, layer_tars: Sequence[bytes | str], tag: str | None
+    ) -> Image:
         """An image from elsewhere (``load``, ``pull``): its config is kept
         byte for byte so its ID stays the same, after checking that the
-        layers are the ones its ``rootfs.diff_ids`` names."""
+        layers are the ones its ``rootfs.diff_ids`` names.  A layer given as a
+        ``str`` is the digest of one the store already has."""
         config = json.loads(config_bytes)
         diff_ids = config.get("rootfs", {}).get("diff_ids", [])
         if len(diff_ids) != len(layer_tars):
@@ -289,7 +295,7 @@ class ImageStore:
         with self._locked_index() as index:
             index["manifests"] = [m for m in index["manifests"] if self._config_of(m["digest"]) != image.id]
 
-    def gc(self, keep: set[str] = frozenset()) -> list[str]:
+    def gc(self, keep: AbstractSet[str] = frozenset()) -> builtins.list[str]:
         """Delete blobs no manifest in the index refers to (nor ``keep``);
         what an interrupted load or an rmi left behind.  Returns the digests."""
         index = read_json(self._index_path)
@@ -321,7 +327,7 @@ class ImageStore:
         """``docker images``' SIZE: the image's layers, each counted by its files."""
         return sum(self.layer_size(digest) for digest in image.layers)
 
-    def layer_entries(self, blob_digest: str) -> list[LayerEntry]:
+    def layer_entries(self, blob_digest: str) -> builtins.list[LayerEntry]:
         """A layer's changeset, checked for escapes (see :mod:`.layer_tar`)."""
         return read_layer(io.BytesIO(self.get_blob(blob_digest)))
 

@@ -29,7 +29,7 @@ from .processes import (
     Stdio,
 )
 from .trace import KernelOp, Tracer
-from .unionfs import EntryKind, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
+from .unionfs import EntryKind, FileMeta, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
 
 __all__ = [
     "ALL_CAPABILITIES",
@@ -44,6 +44,7 @@ __all__ = [
     "EntryKind",
     "ExecFailed",
     "ExitStatus",
+    "FileMeta",
     "FileOps",
     "Kernel",
     "KernelError",

@@ -26,6 +26,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypedDict
 
 from .errors import KernelError
 
@@ -36,6 +37,16 @@ class EntryKind(enum.StrEnum):
     SYMLINK = "symlink"
     HARDLINK = "hardlink"  # only in changesets: "same inode as `link`"
     WHITEOUT = "whiteout"  # only in changesets: "this name is deleted"
+
+
+class FileMeta(TypedDict):
+    """Permission bits, owner and modification time: what every kind of entry
+    carries (``LayerEntry(path, kind, **meta)``)."""
+
+    mode: int
+    uid: int
+    gid: int
+    mtime: float
 
 
 @dataclass(frozen=True)

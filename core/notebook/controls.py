@@ -15,8 +15,9 @@ plan, ``docker rm -f`` for a finished one) and starts over with a new container.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from stepbox.core.container.steps import Step, Stepper, StepResult
 
@@ -24,7 +25,7 @@ from .tables import Html, code_list, esc, html_table
 
 # What to draw after a step: (the plan's context, what the step did) -> SVG or
 # HTML, or "" when there is nothing worth a picture after this step.
-Picture = Callable[[object, StepResult], str]
+Picture = Callable[[Any, StepResult], str]
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Walkthrough:
         self,
         start: Callable[[], Stepper],
         discard: Callable[[Stepper], None],
-        pictures: list[Picture] = (),
+        pictures: Sequence[Picture] = (),
         shorten: Callable[[str], str] = str,
     ):
         self._start, self._discard = start, discard

@@ -20,6 +20,10 @@ from stepbox.core.kernel import Tracer
 
 from .controls import Walkthrough
 
+# The `type: ignore[arg-type]` on Step and Stepper: both are typed for a
+# container's LifecycleContext until the Stepper is generic over its context
+# (tracker issue 17, "generic pieces once").
+
 
 @dataclass
 class ScriptContext(StepContext):
@@ -50,7 +54,7 @@ def action(
     def execute(ctx: ScriptContext) -> None:
         ctx.shown[key] = run(ctx) or ""
 
-    return Step(key, title, explain, concept, execute)
+    return Step(key, title, explain, concept, execute)  # type: ignore[arg-type]
 
 
 def script_walk(lab, steps: list[Step]) -> Walkthrough:
@@ -58,7 +62,7 @@ def script_walk(lab, steps: list[Step]) -> Walkthrough:
     that registered an undo, finished or not, and starts again."""
 
     def start() -> Stepper:
-        return Stepper(ScriptContext(lab), steps)
+        return Stepper(ScriptContext(lab), steps)  # type: ignore[arg-type]
 
     def discard(stepper: Stepper) -> None:
         stepper.abort()  # the whole script is one phase: every undo it registered

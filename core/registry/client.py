@@ -10,7 +10,7 @@ ready :class:`~.transport.Transport` to :mod:`.pull` or :mod:`.push`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from stepbox.core.image.reference import DEFAULT_REGISTRY, InvalidReference, Reference, parse_reference
@@ -18,7 +18,7 @@ from stepbox.core.image.store import ImageStore
 
 from .credentials import Credentials, load_credentials, store_credentials
 from .layer_metadata import LayerMetadata, default_metadata_path
-from .progress import transfer_progress
+from .progress import Bars, transfer_progress
 from .pull import PullResult, pull
 from .push import PushResult, push
 from .transport import Transport, scheme_for
@@ -34,8 +34,8 @@ def insecure_from_env() -> list[str]:
 class RegistryClient:
     store: ImageStore
     insecure: list[str] = field(default_factory=insecure_from_env)
-    say: object = lambda line: None
-    progress: object = None  # True/False/None (bars only on a terminal), or a bars object of its own
+    say: Callable[[str], None] = lambda line: None
+    progress: bool | Bars | None = None  # True/False/None (bars only on a terminal), or bars of its own
     metadata_path: str | None = None
     # Credentials a caller brought (the daemon gets them in X-Registry-Auth);
     # without them, the ones `stepbox login` stored.

@@ -41,7 +41,7 @@ class RegistryError(Exception):
     code: str
     message: str = ""
     detail: Any = None
-    status: int | None = None  # overrides the code's usual status (e.g. 416, 413)
+    status: int = 0  # 0: the code's usual status; else overrides it (e.g. 416, 413)
     headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

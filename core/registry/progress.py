@@ -8,7 +8,19 @@ are all that is printed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
+
+
+class Bars(Protocol):
+    """What a transfer reports its progress to."""
+
+    drawing: bool  # False: no bars are drawn, the caller prints a line per layer
+
+    def add(self, label: str, total: int | None) -> int: ...
+    def advance(self, task: int, amount: int) -> None: ...
+    def finish(self, task: int, label: str) -> None: ...
 
 
 class _Quiet:
@@ -42,10 +54,10 @@ class _RichBars:
 
 
 @contextmanager
-def transfer_progress(enabled: bool | None = None):
+def transfer_progress(enabled: bool | Bars | None = None) -> Iterator[Bars]:
     """Yields an object with ``add(label, total) -> task``, ``advance(task, n)``
     and ``finish(task, label)``."""
-    if hasattr(enabled, "add"):
+    if enabled is not None and not isinstance(enabled, bool):
         yield enabled  # the caller's own bars (the daemon streams them as JSON)
         return
     if enabled is None:

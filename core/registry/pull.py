@@ -129,6 +129,7 @@ def pull(
     progress = progress or _Quiet()
     repository = ref.repository
     reference = ref.digest or ref.tag
+    assert reference is not None  # parse_reference gives a tag when there is no digest
     body, content_type, digest = fetch_manifest(transport, repository, reference)
     media_type, document = parse_document(body, content_type)
     if media_type in INDEXES:

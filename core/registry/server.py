@@ -396,12 +396,12 @@ class RegistryServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.netloc}"
 
     @property
     def netloc(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # a TCP server's address
         return f"{host}:{port}"
 
 

@@ -21,6 +21,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import overload
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from .challenge import parse_challenge
@@ -61,6 +62,10 @@ class Response:
     raw: http.client.HTTPResponse | None = None  # set when streaming
     url: str = ""
 
+    @overload
+    def header(self, name: str) -> str | None: ...
+    @overload
+    def header(self, name: str, default: str) -> str: ...
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name, default)
 
@@ -175,6 +180,7 @@ class Transport:
                             else f"log in first: stepbox login {self.registry}"
                         )
                     )
+                assert self._auth_header is not None  # what _authenticate found to try
                 response = self._send_once(
                     method, url, {**headers, "Authorization": self._auth_header}, body, stream
                 )
@@ -256,10 +262,12 @@ class Transport:
 def read_stream(response: Response, sink: Callable[[bytes], None], piece: int = 1 << 20) -> int:
     """Copy a streamed body into ``sink``; the byte count.  A body shorter than
     its Content-Length is an error (http.client raises IncompleteRead)."""
+    raw = response.raw
+    assert raw is not None, "read_stream needs a response requested with stream=True"
     total = 0
     try:
         while True:
-            data = response.raw.read(piece)
+            data = raw.read(piece)
             if not data:
                 break
             sink(data)
@@ -269,7 +277,7 @@ def read_stream(response: Response, sink: Callable[[bytes], None], piece: int = 
             f"download of {response.url} was cut short after {total} bytes ({e})"
         ) from None
     finally:
-        response.raw.close()
+        raw.close()
     return total
 
 

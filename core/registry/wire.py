@@ -10,7 +10,11 @@ in advance.  ``http.server`` does not decode chunked bodies, so we do.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from io import BufferedIOBase
 from typing import BinaryIO
+
+# A request handler's rfile (typeshed calls it a BufferedIOBase), or any binary file.
+Readable = BinaryIO | BufferedIOBase
 
 READ_SIZE = 1 << 20
 
@@ -19,7 +23,7 @@ class BodyError(ValueError):
     """A malformed or truncated request body."""
 
 
-def iter_body(rfile: BinaryIO, headers) -> Iterator[bytes]:
+def iter_body(rfile: Readable, headers) -> Iterator[bytes]:
     """Yield the request body in pieces, whichever framing it uses."""
     if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
         yield from _iter_chunked(rfile)
@@ -41,7 +45,7 @@ def iter_body(rfile: BinaryIO, headers) -> Iterator[bytes]:
         yield piece
 
 
-def _iter_chunked(rfile: BinaryIO) -> Iterator[bytes]:
+def _iter_chunked(rfile: Readable) -> Iterator[bytes]:
     while True:
         line = rfile.readline(1024)
         if not line.endswith(b"\n"):
@@ -65,7 +69,7 @@ def _iter_chunked(rfile: BinaryIO) -> Iterator[bytes]:
             raise BodyError("chunk not followed by CRLF")
 
 
-def read_all(rfile: BinaryIO, headers, limit: int) -> bytes:
+def read_all(rfile: Readable, headers, limit: int) -> bytes:
     """A small body (a manifest) in memory; BodyError past ``limit`` bytes."""
     parts, total = [], 0
     for piece in iter_body(rfile, headers):
