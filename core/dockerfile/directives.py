@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_DIRECTIVE = re.compile(r"^#[ \t]*([a-z]+)[ \t]*=[ \t]*(.*?)\s*$")
+_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z]+)[ \t]*=[ \t]*(.*?)\s*$")  # the name in any case
 KNOWN = ("escape", "syntax")
 
 
@@ -32,12 +32,11 @@ class Directives:
         """Look at the next physical line; True if it was a directive."""
         if self.done:
             return False
-        match = _DIRECTIVE.match(line.lower())
-        if not match or match.group(1) not in KNOWN:
+        match = _DIRECTIVE.match(line)
+        if not match or match.group(1).lower() not in KNOWN:
             self.done = True
             return False
-        name = match.group(1)
-        value = _DIRECTIVE.match(line).group(2)  # the value keeps its case
+        name, value = match.group(1).lower(), match.group(2)  # the value keeps its case
         if name in self.seen:
             raise DirectiveError(f"only one {name} parser directive can be used")
         self.seen.add(name)

@@ -175,6 +175,14 @@ def test_escape_directive():
     assert df.stages[0].instructions[0].args == ["dir c:\\   && echo ok"]
 
 
+def test_directive_names_in_any_case():
+    # moby lower-cases the name; the value keeps its case.  (This crashed with
+    # an AttributeError before: the name was matched lower-cased, then the
+    # value looked up again in the line as written.)
+    df = parse_dockerfile("# Escape=`\n# SYNTAX=Docker/Dockerfile:1\nFROM busybox\n")
+    assert df.escape == "`" and df.directives.syntax == "Docker/Dockerfile:1"
+
+
 def test_directives_only_at_the_top():
     df = parse_dockerfile("# syntax=docker/dockerfile:1\n# escape=`\nFROM a\n")
     assert df.escape == "`" and df.directives.syntax == "docker/dockerfile:1"
