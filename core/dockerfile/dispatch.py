@@ -1,8 +1,8 @@
 """What each instruction does to the image being built.
 
-Every instruction ends in :func:`commit_or_reuse`: ask the cache, else make
-the step's layer (maybe none) and commit a new image on top of the current
-one.  RUN's layer comes from a container (:mod:`.running`), COPY/ADD's from
+One function per instruction.  Every one ends in
+:func:`~.commit.commit_or_reuse`: ask the cache, else make the step's layer
+(maybe none) and commit a new image on top of the current one.  RUN's layer comes from a container (:mod:`.running`), COPY/ADD's from
 files (:mod:`.copying`), WORKDIR's from the directory it creates; the
 other instructions only edit the config (:mod:`.metadata`).
 """
@@ -10,21 +10,19 @@ other instructions only edit the config (:mod:`.metadata`).
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
-import io
 import time
-from collections.abc import Callable
 
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
-from stepbox.core.image.layer_tar import write_layer
 from stepbox.core.image.reference import InvalidReference, parse_reference
-from stepbox.core.image.store import Image, ImageNotFound, now_rfc3339
+from stepbox.core.image.store import Image, ImageNotFound
 from stepbox.core.kernel import LayerEntry
 
 from . import instructions as ins
 from . import metadata
 from . import tree as trees
-from .cache import cache_key
+from .commit import commit_or_reuse
 from .copying import CopyRequest, LayerBuilder, copy_layer, download, is_url, resolve_sources
 from .errors import BuildError, DockerfileError, RunFailed
 from .running import run_step
@@ -64,25 +62,39 @@ def _is_busybox(name: str) -> bool:
 
 
 def dispatch(session: BuildSession, instruction: ins.Instruction) -> None:
+    """Carry out one instruction on the stage being built."""
     state = session.current
+    assert state is not None  # every instruction comes after its stage's FROM
     try:
-        if isinstance(instruction, ins.Arg):
-            _do_arg(session, state, instruction)
-        elif isinstance(instruction, ins.Run):
-            _do_run(session, state, instruction)
-        elif isinstance(instruction, ins.Copy):  # COPY and ADD
-            _do_copy(session, state, instruction)
-        elif isinstance(instruction, ins.Workdir):
-            _do_workdir(session, state, instruction)
-        elif isinstance(instruction, ins.From):
-            raise BuildError("FROM is not allowed here")
-        else:
-            _do_metadata(session, state, instruction)
+        _dispatch(instruction, session, state)
     except (metadata.MetadataError, SubstitutionError) as e:
         raise DockerfileError(str(e), **where(instruction, session)) from None
 
 
-def _do_arg(session: BuildSession, state: StageState, instruction: ins.Arg) -> None:
+# One function per instruction, chosen by the instruction's class -- as moby's
+# builder/dockerfile/dispatchers.go.  What is not registered only edits the
+# config (ENV, LABEL, CMD ...: see metadata.py).
+
+
+@functools.singledispatch
+def _dispatch(instruction: ins.Instruction, session: BuildSession, state: StageState) -> None:
+    edit = _config_edit(session, state)
+    if isinstance(instruction, ins.Healthcheck) and state.config.get("Healthcheck"):
+        old = state.config["Healthcheck"].get("Test") or []
+        if old and old[0] != "NONE":
+            session.say(f"Note that overriding previous healthcheck {' '.join(old)}")
+    comment = metadata.apply(instruction, edit)
+    created_by = metadata.created_by(instruction, comment, edit.config)
+    commit_or_reuse(session, state, created_by, edit.config, lambda: [])
+
+
+@_dispatch.register
+def _from(instruction: ins.From, session: BuildSession, state: StageState) -> None:
+    raise BuildError("FROM is not allowed here")  # a FROM starts a stage (builder.py), it is no step in one
+
+
+@_dispatch.register
+def _arg(instruction: ins.Arg, session: BuildSession, state: StageState) -> None:
     expand, _ = session.expander(state)
     parts = []
     for key, default in instruction.pairs:
@@ -99,21 +111,11 @@ def _do_arg(session: BuildSession, state: StageState, instruction: ins.Arg) -> N
     )
 
 
-def _do_metadata(session: BuildSession, state: StageState, instruction: ins.Instruction) -> None:
-    expand, expand_words = session.expander(state)
-    config = _copy_config(state.config)
-    if isinstance(instruction, ins.Healthcheck) and state.config.get("Healthcheck"):
-        old = state.config["Healthcheck"].get("Test") or []
-        if old and old[0] != "NONE":
-            session.say(f"Note that overriding previous healthcheck {' '.join(old)}")
-    comment = metadata.apply(instruction, config, expand, expand_words, state)
-    commit_or_reuse(session, state, metadata.created_by(instruction, comment, config), config, lambda: [])
-
-
-def _do_workdir(session: BuildSession, state: StageState, instruction: ins.Workdir) -> None:
-    expand, expand_words = session.expander(state)
-    config = _copy_config(state.config)
-    comment = metadata.apply(instruction, config, expand, expand_words, state)
+@_dispatch.register
+def _workdir(instruction: ins.Workdir, session: BuildSession, state: StageState) -> None:
+    edit = _config_edit(session, state)
+    comment = metadata.apply(instruction, edit)
+    config = edit.config
 
     def make_dir() -> list[LayerEntry]:
         # Docker creates the directory right away (root:root 0755), so the
@@ -129,7 +131,13 @@ def _do_workdir(session: BuildSession, state: StageState, instruction: ins.Workd
     commit_or_reuse(session, state, metadata.created_by(instruction, comment, config), config, make_dir)
 
 
-def _do_run(session: BuildSession, state: StageState, instruction: ins.Run) -> None:
+def _config_edit(session: BuildSession, state: StageState) -> metadata.ConfigEdit:
+    expand, expand_words = session.expander(state)
+    return metadata.ConfigEdit(copy.deepcopy(state.config), expand, expand_words, state)
+
+
+@_dispatch.register
+def _run(instruction: ins.Run, session: BuildSession, state: StageState) -> None:
     argv = metadata.command_argv(instruction, state.config)
     args = session.allowed_args(state)
     env_keys = set(metadata.env_dict(state.config))
@@ -161,7 +169,8 @@ def _do_run(session: BuildSession, state: StageState, instruction: ins.Run) -> N
     commit_or_reuse(session, state, created_by, state.config, run)
 
 
-def _do_copy(session: BuildSession, state: StageState, instruction: ins.Copy) -> None:
+@_dispatch.register
+def _copy(instruction: ins.Copy, session: BuildSession, state: StageState) -> None:  # COPY and ADD
     expand, _ = session.expander(state)
     keyword = instruction.name
     sources = [expand(s) for s in instruction.sources]
@@ -244,64 +253,3 @@ def _from_tree(session: BuildSession, name: str, instruction: ins.Instruction) -
         raise BuildError(f"invalid from flag value {name}: refers to a stage that does not exist yet")
     image = base_image(session, name, instruction)
     return session.tree_of(image.id), f"image {name}"
-
-
-def _copy_config(config: dict) -> dict:
-    return copy.deepcopy(config)
-
-
-def commit_or_reuse(
-    session: BuildSession,
-    state: StageState,
-    created_by: str,
-    config: dict,
-    make_layer: Callable[[], list[LayerEntry]],
-    extra: str = "",
-) -> None:
-    """The heart of every step: reuse the cached image, or make the layer
-    (possibly none) and commit a new image on top of the current one."""
-    key = cache_key(state.image_id, created_by, _clean(config), extra)
-    if session.cache is not None and not session.options.no_cache:
-        cached = session.cache.get(key)
-        if cached is not None:
-            try:
-                image = session.images.resolve(cached)
-            except (ImageNotFound, InvalidReference):
-                image = None
-            if image is not None:
-                session.say(" ---> Using cache")
-                session.cached += 1
-                state.load(image)
-                return
-    entries = make_layer()
-    session.built += 1
-    state.config = config
-    now = now_rfc3339()
-    history = {"created": now, "created_by": created_by}
-    if state.maintainer:
-        history["author"] = state.maintainer
-    layers: list[bytes | str] = list(state.layers)
-    if entries:
-        buf = io.BytesIO()
-        write_layer(entries, buf)
-        layers.append(buf.getvalue())
-    else:
-        history["empty_layer"] = True  # as Docker: an empty diff is no layer
-    image_config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "created": now,
-        "config": _clean(config),
-        "history": [*state.history, history],
-    }
-    if state.maintainer:
-        image_config["author"] = state.maintainer
-    image = session.images.add_image(layers, image_config, tag=None)
-    if session.cache is not None:
-        session.cache.put(key, image.id)
-    state.load(image)
-
-
-def _clean(config: dict) -> dict:
-    """Config as stored: no null fields (Docker shows them as null; absent is the same)."""
-    return {k: v for k, v in config.items() if v is not None}

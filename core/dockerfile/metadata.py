@@ -14,13 +14,19 @@ ONBUILD, whose text is for the shell inside the container.
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import re
 import signal as signals
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import instructions as ins
+
+if TYPE_CHECKING:
+    from .state import StageState
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -113,93 +119,143 @@ def normalize_workdir(current: str, requested: str) -> str:
     return requested
 
 
-def apply(
-    instruction: ins.Instruction,
-    config: dict,
-    expand: Expand,
-    expand_words: Callable[[str], list[str]],
-    state,
-) -> str:
-    """Apply one metadata instruction to the ``config`` section; return the
-    comment for its history entry.  ``state`` carries what a stage remembers
-    between instructions (``cmd_set``)."""
-    if isinstance(instruction, ins.Env):
-        pairs = [(expand(k), expand(v)) for k, v in instruction.pairs]  # all against the old env
-        for key, value in pairs:
-            if not key:
-                raise MetadataError("ENV names can not be blank")
-            set_env(config, key, value)
-        return "ENV " + " ".join(f"{k}={v}" for k, v in pairs)
-    if isinstance(instruction, ins.Label):
-        labels = dict(config.get("Labels") or {})
-        pairs = [(expand(k), expand(v)) for k, v in instruction.pairs]
-        for key, value in pairs:
-            labels[key] = value
-        config["Labels"] = labels
-        return "LABEL " + " ".join(f"{k}={v}" for k, v in pairs)
-    if isinstance(instruction, ins.Expose):
-        words = [w for spec in instruction.ports for w in expand_words(spec)]
-        exposed = dict(config.get("ExposedPorts") or {})
-        ports = parse_ports(words)
-        for port in ports:
-            exposed[port] = {}
-        config["ExposedPorts"] = exposed
-        return "EXPOSE " + " ".join(sorted(words))
-    if isinstance(instruction, ins.Volume):
-        volumes = dict(config.get("Volumes") or {})
-        paths = []
-        for raw in instruction.paths:
-            path = expand(raw).strip()
-            if not path:
-                raise MetadataError("VOLUME specified can not be an empty string")
-            volumes[path] = {}
-            paths.append(path)
-        config["Volumes"] = volumes
-        return f"VOLUME [{' '.join(paths)}]"
-    if isinstance(instruction, ins.User):
-        config["User"] = expand(instruction.user)
-        return f"USER {config['User']}"
-    if isinstance(instruction, ins.Workdir):
-        config["WorkingDir"] = normalize_workdir(config.get("WorkingDir") or "", expand(instruction.path))
-        return f"WORKDIR {config['WorkingDir']}"
-    if isinstance(instruction, ins.StopSignal):
-        config["StopSignal"] = check_signal(expand(instruction.signal))
-        return f"STOPSIGNAL {config['StopSignal']}"
-    if isinstance(instruction, ins.Cmd):
-        config["Cmd"] = command_argv(instruction, config)
-        state.cmd_set = True
-        return f"CMD {_go_quoted(config['Cmd'])}"
-    if isinstance(instruction, ins.Entrypoint):
-        config["Entrypoint"] = command_argv(instruction, config)
-        if not state.cmd_set:
-            config["Cmd"] = None  # a new ENTRYPOINT drops the base image's CMD
-        return f"ENTRYPOINT {_go_quoted(config['Entrypoint'] or [])}"
-    if isinstance(instruction, ins.Shell):
-        config["Shell"] = list(instruction.args)
-        return f"SHELL [{' '.join(config['Shell'])}]"
-    if isinstance(instruction, ins.Healthcheck):
-        health: dict = {"Test": list(instruction.test)}
-        for key, value in (
-            ("Interval", instruction.interval),
-            ("Timeout", instruction.timeout),
-            ("StartPeriod", instruction.start_period),
-            ("Retries", instruction.retries),
-        ):
-            if value:
-                health[key] = value
-        config["Healthcheck"] = health
-        return (
-            f"HEALTHCHECK &{{{_go_quoted(health['Test'])} {_go_duration(instruction.interval)} "
-            f"{_go_duration(instruction.timeout)} {_go_duration(instruction.start_period)} "
-            f"{_go_rune(instruction.retries)}}}"
-        )
-    if isinstance(instruction, ins.Onbuild):
-        config["OnBuild"] = [*(config.get("OnBuild") or []), instruction.expression]
-        return f"ONBUILD {instruction.expression}"
-    if isinstance(instruction, ins.Maintainer):
-        state.maintainer = expand(instruction.maintainer)
-        return f"MAINTAINER {state.maintainer}"
+@dataclass
+class ConfigEdit:
+    """What a metadata instruction works on (moby's ``dispatchRequest``): the
+    config section being edited (a copy, kept only if the step succeeds), the
+    variable substitution of this point of the Dockerfile, and the stage."""
+
+    config: dict[str, Any]
+    expand: Expand  # one word, variables substituted
+    expand_words: Callable[[str], list[str]]  # ... and split into words (EXPOSE)
+    stage: StageState  # what a stage remembers between instructions (cmd_set, maintainer)
+
+
+def apply(instruction: ins.Instruction, edit: ConfigEdit) -> str:
+    """Apply one metadata instruction to ``edit.config``; return the comment
+    for its history entry.  One function per instruction below, chosen by the
+    instruction's class -- as moby's ``dispatchers.go``."""
+    return _apply(instruction, edit)
+
+
+@functools.singledispatch
+def _apply(instruction: ins.Instruction, edit: ConfigEdit) -> str:
     raise MetadataError(f"{instruction.name} is not a metadata instruction")
+
+
+@_apply.register
+def _env(instruction: ins.Env, edit: ConfigEdit) -> str:
+    pairs = [(edit.expand(k), edit.expand(v)) for k, v in instruction.pairs]  # all against the old env
+    for key, value in pairs:
+        if not key:
+            raise MetadataError("ENV names can not be blank")
+        set_env(edit.config, key, value)
+    return "ENV " + " ".join(f"{k}={v}" for k, v in pairs)
+
+
+@_apply.register
+def _label(instruction: ins.Label, edit: ConfigEdit) -> str:
+    labels = dict(edit.config.get("Labels") or {})
+    pairs = [(edit.expand(k), edit.expand(v)) for k, v in instruction.pairs]
+    for key, value in pairs:
+        labels[key] = value
+    edit.config["Labels"] = labels
+    return "LABEL " + " ".join(f"{k}={v}" for k, v in pairs)
+
+
+@_apply.register
+def _expose(instruction: ins.Expose, edit: ConfigEdit) -> str:
+    words = [w for spec in instruction.ports for w in edit.expand_words(spec)]
+    exposed = dict(edit.config.get("ExposedPorts") or {})
+    for port in parse_ports(words):
+        exposed[port] = {}
+    edit.config["ExposedPorts"] = exposed
+    return "EXPOSE " + " ".join(sorted(words))
+
+
+@_apply.register
+def _volume(instruction: ins.Volume, edit: ConfigEdit) -> str:
+    volumes = dict(edit.config.get("Volumes") or {})
+    paths = []
+    for raw in instruction.paths:
+        path = edit.expand(raw).strip()
+        if not path:
+            raise MetadataError("VOLUME specified can not be an empty string")
+        volumes[path] = {}
+        paths.append(path)
+    edit.config["Volumes"] = volumes
+    return f"VOLUME [{' '.join(paths)}]"
+
+
+@_apply.register
+def _user(instruction: ins.User, edit: ConfigEdit) -> str:
+    edit.config["User"] = edit.expand(instruction.user)
+    return f"USER {edit.config['User']}"
+
+
+@_apply.register
+def _workdir(instruction: ins.Workdir, edit: ConfigEdit) -> str:
+    current = edit.config.get("WorkingDir") or ""
+    edit.config["WorkingDir"] = normalize_workdir(current, edit.expand(instruction.path))
+    return f"WORKDIR {edit.config['WorkingDir']}"
+
+
+@_apply.register
+def _stop_signal(instruction: ins.StopSignal, edit: ConfigEdit) -> str:
+    edit.config["StopSignal"] = check_signal(edit.expand(instruction.signal))
+    return f"STOPSIGNAL {edit.config['StopSignal']}"
+
+
+@_apply.register
+def _cmd(instruction: ins.Cmd, edit: ConfigEdit) -> str:
+    edit.config["Cmd"] = command_argv(instruction, edit.config)
+    edit.stage.cmd_set = True
+    return f"CMD {_go_quoted(edit.config['Cmd'])}"
+
+
+@_apply.register
+def _entrypoint(instruction: ins.Entrypoint, edit: ConfigEdit) -> str:
+    edit.config["Entrypoint"] = command_argv(instruction, edit.config)
+    if not edit.stage.cmd_set:
+        edit.config["Cmd"] = None  # a new ENTRYPOINT drops the base image's CMD
+    return f"ENTRYPOINT {_go_quoted(edit.config['Entrypoint'] or [])}"
+
+
+@_apply.register
+def _shell(instruction: ins.Shell, edit: ConfigEdit) -> str:
+    edit.config["Shell"] = list(instruction.args)
+    return f"SHELL [{' '.join(edit.config['Shell'])}]"
+
+
+@_apply.register
+def _healthcheck(instruction: ins.Healthcheck, edit: ConfigEdit) -> str:
+    health: dict[str, Any] = {"Test": list(instruction.test)}
+    for key, value in (
+        ("Interval", instruction.interval),
+        ("Timeout", instruction.timeout),
+        ("StartPeriod", instruction.start_period),
+        ("Retries", instruction.retries),
+    ):
+        if value:
+            health[key] = value
+    edit.config["Healthcheck"] = health
+    return (
+        f"HEALTHCHECK &{{{_go_quoted(health['Test'])} {_go_duration(instruction.interval)} "
+        f"{_go_duration(instruction.timeout)} {_go_duration(instruction.start_period)} "
+        f"{_go_rune(instruction.retries)}}}"
+    )
+
+
+@_apply.register
+def _onbuild(instruction: ins.Onbuild, edit: ConfigEdit) -> str:
+    edit.config["OnBuild"] = [*(edit.config.get("OnBuild") or []), instruction.expression]
+    return f"ONBUILD {instruction.expression}"
+
+
+@_apply.register
+def _maintainer(instruction: ins.Maintainer, edit: ConfigEdit) -> str:
+    edit.stage.maintainer = edit.expand(instruction.maintainer)
+    return f"MAINTAINER {edit.stage.maintainer}"
 
 
 def _go_duration(ns: int) -> str:
