@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stepbox.core.container.steps import StepContext, UndoChain
 from stepbox.core.image.flatten import flatten
@@ -27,6 +28,9 @@ from .cache import BuildCache
 from .context import BuildContext
 from .parser import Dockerfile, Stage
 from .substitution import Lexer
+
+if TYPE_CHECKING:
+    from stepbox.core.container.runtime import Runtime
 
 BUILTIN_ARGS = {
     "HTTP_PROXY",
@@ -86,7 +90,7 @@ class BuildSession(StepContext):
     """What the steps of one build share (the Stepper's context)."""
 
     images: ImageStore
-    runtime: object | None
+    runtime: Runtime | None
     cache: BuildCache | None
     options: BuildOptions
     dockerfile: Dockerfile
@@ -125,8 +129,9 @@ class BuildSession(StepContext):
             if value is not None:
                 values[key] = value
         for key in BUILTIN_ARGS & set(self.options.build_args):
-            if self.options.build_args[key] is not None:
-                values.setdefault(key, self.options.build_args[key])
+            proxy = self.options.build_args[key]
+            if proxy is not None:
+                values.setdefault(key, proxy)
         return values
 
     def _arg_value(self, key: str, default: str | None) -> str | None:

@@ -95,7 +95,6 @@ class Engine:
         self.changed = threading.Condition(self.lock)
         self.watches: dict[str, Watch] = {}
         self.events = EventBus()
-        self.execs = None  # set by execs.ExecSessions
         self.started_at = time.time()
         # Real processes can be waited for from any thread; simulated ones
         # only under the lock (see the module docstring).
@@ -174,7 +173,12 @@ class Engine:
         with self.lock:
             daemon_say = self.runtime.say
             if said is not None:
-                self.runtime.say = lambda message: (said.append(message), daemon_say(message))
+
+                def say_both(message: str) -> None:
+                    said.append(message)
+                    daemon_say(message)
+
+                self.runtime.say = say_both
             try:
                 record = self.runtime.create(config, name)
             finally:

@@ -78,7 +78,6 @@ class ExecSessions:
         self.engine = engine
         self._lock = threading.Lock()
         self._sessions: dict[str, ExecSession] = {}
-        engine.execs = self
 
     def create(self, container: str, body) -> ExecSession:
         if not isinstance(body, dict):
