@@ -104,11 +104,9 @@ def resolve_sources(request: CopyRequest, source: trees.Tree, what: str) -> list
         path = clean_source(raw)
         if _WILDCARD.search(path):
             matched = [
-                SourceItem(rel, _follow(source, rel))
-                for rel in sorted(source)
-                if rel != "." and go_match(path, rel)
+                (rel, _follow(source, rel)) for rel in sorted(source) if rel != "." and go_match(path, rel)
             ]
-            items += [m for m in matched if m.entry is not None]
+            items += [SourceItem(rel, entry) for rel, entry in matched if entry is not None]
             continue
         entry = _follow(source, path)
         if entry is None:
@@ -324,13 +322,13 @@ def _extract(layer: LayerBuilder, data: bytes, dest: str, what: str) -> None:
         entries = read_layer(io.BytesIO(data))
     except UnsafeLayer as e:
         raise BuildError(f"ADD {what}: refusing to unpack the archive: {e}") from None
-    for e in sorted(entries, key=lambda x: x.path.split("/")):
-        if e.kind is EntryKind.WHITEOUT:
+    for entry in sorted(entries, key=lambda x: x.path.split("/")):
+        if entry.kind is EntryKind.WHITEOUT:
             continue
-        path = posixpath.join(dest, e.path) if dest else e.path
+        path = posixpath.join(dest, entry.path) if dest else entry.path
         layer.mkdir_p(posixpath.dirname(path), owner=(0, 0))
-        link = posixpath.join(dest, e.link) if e.kind is EntryKind.HARDLINK and dest else e.link
-        layer.entries[path] = replace(e, path=path, link=link, opaque=False)
+        link = posixpath.join(dest, entry.link) if entry.kind is EntryKind.HARDLINK and dest else entry.link
+        layer.entries[path] = replace(entry, path=path, link=link, opaque=False)
 
 
 # ---------------------------------------------------------------------- URLs

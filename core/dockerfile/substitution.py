@@ -38,7 +38,7 @@ class _Words:
     whitespace that came from the Dockerfile or from a ``$VAR`` separates
     words, whitespace inside quotes or after an escape does not."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.words: list[str] = []
         self.word = ""
         self.in_word = False
@@ -99,7 +99,8 @@ class _Run:
 
     def stop_on(self, stop: str) -> tuple[str, list[str]]:
         """Process until ``stop`` (consumed) or the end of the text."""
-        result, words = [], _Words()
+        result: list[str] = []
+        words = _Words()
         while self.scan.peek():
             ch = self.scan.peek()
             if stop and ch == stop:
@@ -133,7 +134,7 @@ class _Run:
 
     def single_quote(self) -> str:
         self.scan.next()
-        out = []
+        out: list[str] = []
         while True:
             ch = self.scan.next()
             if not ch:
@@ -144,7 +145,7 @@ class _Run:
 
     def double_quote(self) -> str:
         self.scan.next()
-        out = []
+        out: list[str] = []
         while True:
             ch = self.scan.peek()
             if not ch:
@@ -169,7 +170,7 @@ class _Run:
 
     def name(self) -> str:
         """A variable name: letters, digits, ``_``; or digits; or one special."""
-        out = []
+        out: list[str] = []
         while self.scan.peek():
             ch = self.scan.peek()
             if not out and ch.isdigit():

@@ -198,7 +198,7 @@ class EngineClient:
         return rfile, sock
 
     # -- verbs -----------------------------------------------------------------------
-    def ping(self) -> str:
+    def ping(self) -> str | None:
         return self.request("HEAD", "/_ping").headers.get("Api-Version")
 
     def create(self, config: dict, name: str | None = None) -> str:
@@ -254,7 +254,10 @@ class EngineClient:
         with self._connect() as wait_sock:
             self._send_head(wait_sock, "POST", full, None, {"Connection": "close"})
             wait_file = wait_sock.makefile("rb")
-            status_line, headers = read_head(wait_file)
+            head = read_head(wait_file)
+            if head is None:
+                raise ConnectionError(f"the daemon closed the connection without answering POST {full}")
+            status_line, headers = head
             self._record(LoggedRequest("POST", full, int(status_line.split(" ")[1])))
             self.start(cid)
             with sock:
@@ -286,7 +289,8 @@ def json_messages(body) -> Iterator[dict]:
 
 
 def _collect(rfile) -> tuple[bytes, bytes]:
-    out, err = [], []
+    out: list[bytes] = []
+    err: list[bytes] = []
     for stream, data in read_frames(rfile.read):
         (out if stream == 1 else err).append(data)
     return b"".join(out), b"".join(err)

@@ -247,7 +247,7 @@ class ImageEndpoints:
         return Response(200, json_lines(*({"stream": line + "\n"} for line in lines)))
 
 
-def spool(body) -> tempfile.SpooledTemporaryFile:
+def spool(body) -> tempfile.SpooledTemporaryFile[bytes]:
     """Copy a request body into a (memory, then disk) file that can seek."""
     spooled = tempfile.SpooledTemporaryFile(max_size=64 << 20)
     while chunk := body.read(1 << 20):
@@ -259,7 +259,8 @@ def spool(body) -> tempfile.SpooledTemporaryFile:
 def _reference_filter(req: Request) -> list[str]:
     raw = req.arg("filters")
     if not raw:
-        return [req.arg("filter")] if req.arg("filter") else []
+        single = req.arg("filter")
+        return [single] if single else []
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as e:

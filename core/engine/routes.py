@@ -57,7 +57,7 @@ class Router:
     """Routes are tried in the order they were added: fixed paths
     (``/images/json``) go before patterns (``/images/{name*}/json``)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.routes: list[Route] = []
 
     def add(self, method: str, pattern: str, handler) -> None:

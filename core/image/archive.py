@@ -20,7 +20,7 @@ import json
 import posixpath
 import tarfile
 from collections.abc import Sequence
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, Protocol
 
 from .layer_tar import read_layer
 from .reference import parse_reference
@@ -37,6 +37,12 @@ class BadArchive(ValueError):
 
 
 # ------------------------------------------------------------------- save
+
+
+class Readable(Protocol):
+    """Where ``docker import`` reads its tarball from: a file, a request body."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO) -> None:
@@ -113,7 +119,7 @@ def _add_file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 # ------------------------------------------------------------------- load
 
 
-def _read_members(stream: BinaryIO) -> dict[str, bytes]:
+def _read_members(stream: IO[bytes]) -> dict[str, bytes]:
     """Every regular file of the archive by normalised name (never extracted
     to disk, so names like ``../x`` can do no harm -- they are just keys)."""
     members: dict[str, bytes] = {}
@@ -170,7 +176,7 @@ def _checked_layers(raw_layers: list[bytes]) -> list[bytes]:
     return tars
 
 
-def load(store: ImageStore, stream: BinaryIO) -> list[str]:
+def load(store: ImageStore, stream: IO[bytes]) -> list[str]:
     """Load every image in the archive; the names (or IDs) loaded."""
     members = _read_members(stream)
     if "manifest.json" in members:
@@ -255,7 +261,7 @@ def _load_oci(store: ImageStore, members: dict[str, bytes]) -> list[str]:
 
 
 def import_rootfs(
-    store: ImageStore, stream: BinaryIO, tag: str | None, message: str = "", changes: Sequence[str] = ()
+    store: ImageStore, stream: Readable, tag: str | None, message: str = "", changes: Sequence[str] = ()
 ) -> Image:
     """``docker import``: a flat filesystem tar becomes a one-layer image."""
     from .commit import apply_change

@@ -40,7 +40,7 @@ def _text(
     x: float,
     y: float,
     text: str,
-    size: int = 13,
+    size: float = 13,
     weight: str = "normal",
     anchor: str = "start",
     colour: str = "#1f2328",

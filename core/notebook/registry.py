@@ -67,8 +67,8 @@ def sent_kinds(store: ImageStore, image: Image, moved: list[str]) -> dict[str, s
     """Colour an image's layers for a layer-stack picture: ``sent`` for those
     that travelled (their compressed digest is in ``moved``), ``kept`` for
     those that were already at the other end."""
-    moved = set(moved)
-    return {blob: "sent" if compressed_digest(store, blob) in moved else "kept" for blob in image.layers}
+    travelled = set(moved)
+    return {blob: "sent" if compressed_digest(store, blob) in travelled else "kept" for blob in image.layers}
 
 
 def requests_table(entries) -> str:

@@ -7,6 +7,8 @@ only the numbers (PIDs, inode numbers, bytes) differ.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from stepbox.core.container.record import ContainerRecord
 from stepbox.core.image.store import Image
 from stepbox.core.kernel import EntryKind, LayerEntry, NamespaceKind
@@ -194,7 +196,7 @@ def namespace_rows(lab, record: ContainerRecord) -> list[tuple[str, str, str, st
 # -------------------------------------------------------------------- cgroups
 
 
-def cgroup_boxes(lab, records: list[ContainerRecord] = ()) -> list[CgroupBox]:
+def cgroup_boxes(lab, records: Sequence[ContainerRecord] = ()) -> list[CgroupBox]:
     """stepbox's part of the cgroup tree: ``stepbox/`` and one group per
     running container, each with its processes and limits."""
     cgroups = lab.kernel.cgroups
