@@ -26,6 +26,7 @@ import json
 import os
 import signal
 import sys
+from typing import Any, NoReturn
 
 from stepbox.core.kernel.atomic import atomic_write_json as write_json_atomic
 
@@ -53,23 +54,52 @@ def write_id_maps(pid: int, uid_map: list, gid_map: list) -> bool:
     return True
 
 
-def run_shim(config: dict) -> None:
-    run_dir = config["run_dir"]
-    info_fd = config["info_fd"]
+TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT)
+
+
+def run_shim(config: dict[str, Any]) -> NoReturn:
+    """The shim's life: start the container's init (through the joiner),
+    tell the engine its PIDs, wait for it, record how it ended."""
     # Terminal signals are not for us: only SIGKILL/SIGTERM from a clean-up.
-    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT):
+    for sig in TERMINAL_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
+    report = start_init(config)
+    info_fd = config["info_fd"]
+    if "error" in report:
+        os.write(info_fd, json.dumps(report).encode())
+        os.close(info_fd)
+        os._exit(1)
+    init = report["init"]
+    me = os.getpid()
+    info = {
+        "shim": me,
+        "shim_start": start_time(me),
+        "init": init,
+        "init_start": start_time(init),
+        "joiner": report["joiner"],
+    }
+    write_json_atomic(os.path.join(config["run_dir"], "shim.json"), info)
+    os.write(info_fd, json.dumps(info).encode())
+    os.close(info_fd)
+    status = reap_until_orphaned(init)
+    write_json_atomic(os.path.join(config["run_dir"], "exit.json"), exit_record(status))
+    os._exit(0)
 
+
+def start_init(config: dict[str, Any]) -> dict[str, Any]:
+    """Fork the joiner, which starts the container's init (or, for an exec,
+    joins the running container); write the id maps it asks for; return its
+    last report: ``{"init": pid, "joiner": pid}`` or ``{"error": ...}``."""
     sync_r, sync_w = os.pipe2(os.O_CLOEXEC)  # joiner -> shim: JSON lines
     ack_r, ack_w = os.pipe2(os.O_CLOEXEC)  # shim -> joiner: "k" when the id maps are written
     joiner = os.fork()
     if joiner == 0:
-        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT):
+        for sig in TERMINAL_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
         os.close(sync_r)
         os.close(ack_w)
-        os.close(info_fd)
+        os.close(config["info_fd"])
         if config["mode"] == "exec":
             os.close(ack_r)
             run_exec_joiner(config, sync_w)
@@ -83,7 +113,7 @@ def run_shim(config: dict) -> None:
     for fd in (config.get("cmd_fd"), config.get("rep_fd")):
         if fd is not None:
             os.close(fd)
-    report = {"error": "the joiner died without a word", "errno": 5}
+    report: dict[str, Any] = {"error": "the joiner died without a word", "errno": 5}
     with os.fdopen(sync_r, "rb") as sync:
         for line in sync:
             msg = json.loads(line)
@@ -94,25 +124,13 @@ def run_shim(config: dict) -> None:
             report = msg
     os.close(ack_w)
     os.waitpid(joiner, 0)
+    return report
 
-    if "error" in report:
-        os.write(info_fd, json.dumps(report).encode())
-        os.close(info_fd)
-        os._exit(1)
 
-    init = report["init"]
-    me = os.getpid()
-    info = {
-        "shim": me,
-        "shim_start": start_time(me),
-        "init": init,
-        "init_start": start_time(init),
-        "joiner": report["joiner"],
-    }
-    write_json_atomic(os.path.join(run_dir, "shim.json"), info)
-    os.write(info_fd, json.dumps(info).encode())
-    os.close(info_fd)
-
+def reap_until_orphaned(init: int) -> int | None:
+    """Reap children until none is left -- init, and every orphan of the
+    container re-parented to us (we are a subreaper); init's wait status,
+    or None if it was never reaped here."""
     status = None
     while True:
         try:
@@ -123,15 +141,18 @@ def run_shim(config: dict) -> None:
             continue
         if pid == init:
             status = wstatus
+    return status
+
+
+def exit_record(status: int | None) -> dict[str, Any]:
+    """What ``exit.json`` says: the exit code as docker reports it (128+N
+    for a signal), and the signal."""
     if status is None:
-        result = {"code": 255, "signal": None, "error": "init was not reaped by the shim"}
-    elif os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        result = {"code": 128 + sig, "signal": sig}
-    else:
-        result = {"code": os.WEXITSTATUS(status), "signal": None}
-    write_json_atomic(os.path.join(run_dir, "exit.json"), result)
-    os._exit(0)
+        return {"code": 255, "signal": None, "error": "init was not reaped by the shim"}
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        return {"code": 128 + signum, "signal": signum}
+    return {"code": os.WEXITSTATUS(status), "signal": None}
 
 
 def main(argv: list[str]) -> None:
