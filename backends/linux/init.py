@@ -202,7 +202,7 @@ def exec_command(
             if e.errno == errno.EACCES:
                 not_executable = (errno.EACCES, candidate)
             elif e.errno not in (errno.ENOENT, errno.ENOTDIR):
-                return e.errno, candidate
+                return e.errno or errno.EIO, candidate
     return not_executable or (errno.ENOENT, name)
 
 

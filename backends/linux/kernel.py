@@ -72,6 +72,12 @@ class LinuxKernel(Kernel):
     containers_outlive_program = True
     storage_driver = "overlay2"
     description = "the real Linux kernel (root: real namespaces, cgroups, overlayfs)"
+    # The interfaces, as this backend implements them (with more than the
+    # interfaces offer: cleanup() uses the rest).
+    cgroups: LinuxCgroups
+    unionfs: LinuxUnionFS
+    processes: LinuxProcesses
+    namespaces: LinuxNamespaces
 
     def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroup_base: str | None = None):
         self.state_dir = os.path.abspath(state_dir)

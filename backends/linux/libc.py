@@ -16,17 +16,21 @@ import ctypes
 import ctypes.util
 import os
 import platform
+from typing import NoReturn
 
 from stepbox.core.kernel.capabilities import CAPABILITIES
 
+class _NoLibc:
+    """Not a glibc/musl system: the module imports, but every call fails."""
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise OSError(38, f"{name}: no C library with Linux syscalls on this system")
+
+
+_libc: ctypes.CDLL | _NoLibc
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-except OSError:  # not a glibc/musl system: importable, but every call fails
-
-    class _NoLibc:
-        def __getattr__(self, name):
-            raise OSError(38, f"{name}: no C library with Linux syscalls on this system")
-
+except OSError:
     _libc = _NoLibc()
 
 # -- flags (values from <linux/sched.h>, <sys/mount.h>, <linux/prctl.h>) -----

@@ -93,7 +93,7 @@ class LinuxProcessHandle(ProcessHandle):
         self.run_dir = run_dir
         self.pid = info["init"]
         self.start = info.get("init_start")
-        self.shim_pid = info.get("shim")
+        self.shim_pid: int | None = info.get("shim")
         self.shim_start = info.get("shim_start")
         self._cmd_w, self._rep_r = cmd_w, rep_r
         self._buf = b""
@@ -135,6 +135,7 @@ class LinuxProcessHandle(ProcessHandle):
             raise KernelError(f"the container's init (pid {self.pid}) has exited") from None
 
     def _receive(self) -> dict | None:
+        assert self._rep_r is not None  # open while the command pipe is (_send checked it)
         while b"\n" not in self._buf:
             chunk = os.read(self._rep_r, 65536)
             if not chunk:
@@ -238,7 +239,7 @@ class LinuxProcessHandle(ProcessHandle):
         if status is not None:
             return status
         try:
-            pidfd = os.pidfd_open(self.shim_pid)
+            pidfd = os.pidfd_open(self.shim_pid) if self.shim_pid is not None else None
         except ProcessLookupError:
             pidfd = None
         try:

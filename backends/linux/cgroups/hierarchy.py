@@ -82,7 +82,7 @@ class Hierarchy:
 
     @staticmethod
     def _subdirs(top: str) -> list[str]:
-        result = []
+        result: list[str] = []
         for dirpath, dirnames, _ in os.walk(top):
             result.extend(f"{dirpath}/{d}" for d in dirnames)
         return result

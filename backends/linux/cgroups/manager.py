@@ -49,6 +49,7 @@ class LinuxCgroups(Cgroups):
             version = self.layout.version_for(ctrl)
             if version == 1:
                 mount = self.layout.v1_mount_for(ctrl)
+                assert mount is not None  # version 1: the controller has a v1 mount
                 h = by_mount.get(mount.mountpoint)
                 if h is None:
                     h = by_mount[mount.mountpoint] = v1.V1Hierarchy(mount.mountpoint, self.base, self.io)
@@ -61,6 +62,7 @@ class LinuxCgroups(Cgroups):
 
     def _unified(self, by_mount: dict[str, Hierarchy]) -> Hierarchy:
         mp = self.layout.unified
+        assert mp is not None  # asked only when there is a cgroup2 mount
         if mp not in by_mount:
             by_mount[mp] = v2.V2Hierarchy(
                 mp, self.base, self.io, controllers=_V2_WANTED & self.layout.unified_controllers
