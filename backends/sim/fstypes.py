@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from .files import DEVICE_NODES
 from .flow import oserror
 from .memfs import MemFS, makedev
+from .mounts import show_fs_data
 from .procfs import ProcFS
-from .vfs import show_fs_data
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel

@@ -38,6 +38,7 @@ from .cgroups import SimCgroups
 from .fstypes import make_devtmpfs, make_sysfs, new_filesystem
 from .loader import MISC_MAGIC
 from .memfs import MemFS
+from .mounts import MS_NAMES, Mount, MountTable, parse_mount_options
 from .namespaces import (
     INITIAL_INODES,
     CgroupNamespace,
@@ -58,7 +59,7 @@ from .scheduler import Scheduler
 from .signals import Signals
 from .unionfs import SimUnionFS
 from .userland import APPLETS, SIM_BUSYBOX, find_program
-from .vfs import DIR, MS_NAMES, VFS, Mount, MountTable, parse_mount_options
+from .vfs import DIR, VFS
 
 HOST_NAME = "sim-host"
 

@@ -26,8 +26,8 @@ from .flow import EAGAIN, ENOMEM, oserror
 if TYPE_CHECKING:  # pragma: no cover
     from .cgroups import Cgroup
     from .kernel import SimKernel
+    from .mounts import MountTable
     from .process_table import Process
-    from .vfs import MountTable
 
 # The numbers the kernel gives the initial namespaces (PROC_*_INIT_INO in
 # include/linux/proc_ns.h, as on a 6.x kernel: `ls -l /proc/1/ns`).

@@ -103,8 +103,8 @@ class Process:
         self.gid = 0
         self.caps: frozenset[str] = ALL_CAPABILITIES
         self.no_new_privs = False
-        self.root = None  # vfs.Loc
-        self.cwd = None  # vfs.Loc
+        self.root = None  # mounts.Loc
+        self.cwd = None  # mounts.Loc
         self.fds: dict[int, Any] = {}  # fd -> vfs.OpenFile (shared after dup/fork)
         self.umask = 0o022
         self.handlers: dict[int, Any] = {}  # signal -> callable | SIG_IGN (absent = SIG_DFL)

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from .files import Pipe, PipeEnd
 from .flow import EBADF, ECHILD, EINTR, EPERM, ESRCH, ExecReplace, Killed, ProgramExit, oserror
 from .loader import load
+from .mounts import parse_mount_options
+from .namei import X_OK
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
 from .sys_api import WNOHANG, WaitResult
-from .vfs import DIR, X_OK, parse_mount_options
+from .vfs import DIR
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
