@@ -75,7 +75,7 @@ class Cgroup:
     def __init__(self, name: str, parent: Cgroup | None):
         self.name = name
         self.parent = parent
-        self.path = f"{parent.path}/{name}".lstrip("/") if parent else ""
+        self.path: str = f"{parent.path}/{name}".lstrip("/") if parent else ""
         # self first, then every ancestor up to the root: what a charge walks.
         self.chain: tuple[Cgroup, ...] = (self,) + parent.chain if parent else (self,)
         self.children: dict[str, Cgroup] = {}
@@ -93,7 +93,7 @@ class Cgroup:
         self.used_in_window = 0
         self.throttled_in_window = False
         self.freeze = False  # cgroup.freeze as written
-        self.frozen_eff = parent.frozen_eff if parent else False  # self or an ancestor
+        self.frozen_eff: bool = parent.frozen_eff if parent else False  # self or an ancestor
         self.removed = False
 
     def __repr__(self) -> str:
@@ -123,9 +123,10 @@ class SimCgroups(Cgroups):
         node = self.root
         for part in path.strip("/").split("/"):
             if part:
-                node = node.children.get(part)
-                if node is None:
+                child = node.children.get(part)
+                if child is None:
                     return None
+                node = child
         return node
 
     def _get(self, path: str) -> Cgroup:

@@ -24,14 +24,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from .process_table import Process
 
 
-def _mode_option(data: list[str], default: int) -> int:
+def _mode_option(data: tuple[str, ...], default: int) -> int:
     for opt in data:
         if opt.startswith("mode="):
             return int(opt[5:], 8)
     return default
 
 
-def new_filesystem(k: SimKernel, proc: Process, fstype: str, data: list[str]):
+def new_filesystem(k: SimKernel, proc: Process, fstype: str, data: tuple[str, ...]):
     """(filesystem, options string /proc/mounts shows) for a new mount."""
     if fstype == "proc":
         return ProcFS(k, proc.pidns), ""

@@ -45,6 +45,7 @@ from .namespaces import (
     InodeAllocator,
     IpcNamespace,
     MountNamespace,
+    Namespace,
     NetNamespace,
     NsProxy,
     PidNamespace,
@@ -70,6 +71,16 @@ class SimKernel(Kernel):
     containers_outlive_program = False  # its processes live in this program
     storage_driver = "stepbox-sim"
     description = "the simulated kernel (pure Python, no root needed)"
+    # The interfaces, as this backend implements them (the simulator's own
+    # parts use what they offer besides).
+    cgroups: SimCgroups
+    processes: SimProcesses
+    namespaces: SimNamespaces
+    unionfs: HostMountedUnionFS
+    # Set by SimProcesses: which boot a process record belongs to, and the
+    # empty read-only tmpfs that masks paths (/proc/kcore ...).
+    boot_id: int
+    empty_ro_fs: MemFS
 
     def __init__(
         self,
@@ -218,7 +229,7 @@ class SimKernel(Kernel):
         if not kinds:
             return ns, ns.pid_for_children
         new = self.new_inode
-        changes = {}
+        changes: dict[str, Namespace] = {}
         if "uts" in kinds:
             changes["uts"] = UtsNamespace(
                 "uts", new(), hostname=ns.uts.hostname, domainname=ns.uts.domainname
@@ -257,7 +268,7 @@ class SimKernel(Kernel):
         create: bool = False,
         start=None,
         shown_target: str | None = None,
-    ) -> Mount:
+    ) -> Mount | None:
         """mount(2) performed by ``proc``.  ``start`` (a Loc) resolves
         ``target`` inside that directory (a rootfs before pivot_root);
         ``create`` makes a missing target like runc does (mkdir -p, or an
@@ -288,6 +299,7 @@ class SimKernel(Kernel):
                 ),
             )
         if bind:
+            assert src is not None
             return vfs.bind(proc, src, tloc, flags, recursive="rbind" in options)
         fs, shown = new_filesystem(self, proc, fstype, data)
         return vfs.attach(proc, tloc, fs, "/", source, fstype, flags, shown)

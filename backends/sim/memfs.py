@@ -423,6 +423,7 @@ class MemFS(FileOps):
             if where.must_be_dir or flags & O_DIRECTORY:
                 raise _err(errno.EISDIR, path)  # open("new/", O_CREAT)
             node = Inode(InodeKind.FILE, mode, bytearray(), mtime=self.clock())
+            assert where.name is not None  # only "/" has no last name, and it exists
             self._attach(where.parent, where.name, inherit_setgid(where.parent, node))
             return node
         if flags & O_CREAT and flags & O_EXCL:
@@ -477,6 +478,7 @@ class MemFS(FileOps):
         where = self._creatable(path)
         if where.must_be_dir:
             raise _err(errno.ENOENT, path)  # symlink("t", "new/"): the kernel says ENOENT
+        assert where.name is not None  # _creatable: only "/" has no last name, and it exists
         self._attach(
             where.parent,
             where.name,
@@ -488,6 +490,7 @@ class MemFS(FileOps):
         where = self._creatable(path)
         if where.must_be_dir:
             raise _err(errno.ENOENT, path)
+        assert where.name is not None  # _creatable: only "/" has no last name, and it exists
         self._attach(
             where.parent,
             where.name,
@@ -520,6 +523,7 @@ class MemFS(FileOps):
             where.name is not None,
             where.must_be_dir,
         )
+        assert where.name is not None  # check_unlink refused a path without one
         self._detach(where.parent, where.name)
 
     def rmdir(self, path: str) -> None:
@@ -528,6 +532,7 @@ class MemFS(FileOps):
         check_rmdir(
             path, node is not None, node is not None and node.kind is InodeKind.DIR, where.name is not None
         )
+        assert node is not None and where.name is not None  # check_rmdir refused the rest
         if node.data:
             raise _err(errno.ENOTEMPTY, path)
         self._detach(where.parent, where.name)

@@ -163,15 +163,19 @@ class MountTable:
         return out
 
 
-def parse_mount_options(options) -> tuple[frozenset, list[str], bool, str | None]:
+def parse_mount_options(options) -> tuple[frozenset[str], tuple[str, ...], bool, str | None]:
     return _parse_mount_options(tuple(options))
 
 
 @functools.lru_cache(maxsize=256)
-def _parse_mount_options(options: tuple) -> tuple[frozenset, list[str], bool, str | None]:
+def _parse_mount_options(
+    options: tuple[str, ...],
+) -> tuple[frozenset[str], tuple[str, ...], bool, str | None]:
     """Split mount options into per-mount flags, filesystem data, whether
     it is a bind mount, and a propagation change."""
-    flags, data, bind, propagation = set(), [], False, None
+    flags: set[str] = set()
+    data: list[str] = []
+    bind, propagation = False, None
     for opt in options:
         if not opt:
             continue

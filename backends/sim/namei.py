@@ -144,7 +144,7 @@ def path_walk(
             node = entry
     except OSError as e:
         if e.filename != path:
-            raise oserror(e.errno, path) from None
+            raise oserror(e.errno or errno.EIO, path) from None
         raise
     if parent:
         return (mid, cur), last

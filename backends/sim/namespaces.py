@@ -153,9 +153,9 @@ class CgroupNamespace(Namespace):
 
 @dataclass(eq=False, repr=False)
 class MountNamespace(Namespace):
-    """The mount table (see :mod:`.vfs`)."""
+    """The mount table (see :mod:`.mounts`)."""
 
-    table: MountTable | None = None
+    table: MountTable
 
 
 @dataclass(eq=False, repr=False)

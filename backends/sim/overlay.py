@@ -96,7 +96,7 @@ def is_opaque(node: Inode | None) -> bool:
     return (
         node is not None
         and node.kind is InodeKind.DIR
-        and bool(node.xattrs)
+        and node.xattrs is not None
         and node.xattrs.get(OPAQUE_XATTR) == b"y"
     )
 
@@ -441,6 +441,7 @@ class OverlayFS(FileOps):
     def _create(self, found: _Found, node: Inode) -> None:
         """Put a new inode at a free name: into the upper copy of the parent,
         over a whiteout if one is there (a directory then becomes opaque)."""
+        assert found.name is not None  # a free name (_free_name, or open's O_CREAT walk)
         upper_parent = self._copy_up(found.parent)
         inherit_setgid(upper_parent, node)
         old = upper_parent.data.get(found.name)
@@ -542,6 +543,7 @@ class OverlayFS(FileOps):
             raise _err(errno.ENOENT, dst)
         if node.is_dir:
             raise _err(errno.EPERM, src)
+        assert found.name is not None  # _free_name
         inode = self._copy_up(node)  # the upper copy gets the new name
         upper_parent = self._copy_up(found.parent)
         if found.name in upper_parent.data:  # a whiteout: replace it
@@ -570,12 +572,14 @@ class OverlayFS(FileOps):
             found.name is not None,
             found.must_be_dir,
         )
+        assert found.name is not None  # check_unlink refused a path without one
         self._remove(found.parent, found.name)
 
     def rmdir(self, path: str) -> None:
         found = self._walk(path, follow=False, slash_follows=False)
         node = found.node
         check_rmdir(path, node is not None, node is not None and node.is_dir, found.name is not None)
+        assert node is not None and found.name is not None  # check_rmdir refused the rest
         if not self._is_empty(node):  # checked before any copy-up
             raise _err(errno.ENOTEMPTY, path)
         self._remove(found.parent, found.name)

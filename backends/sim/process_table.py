@@ -35,7 +35,10 @@ from .flow import ESRCH, oserror
 if TYPE_CHECKING:  # pragma: no cover
     from .cgroups import Cgroup
     from .kernel import SimKernel
+    from .mounts import Loc
     from .namespaces import NsProxy, PidNamespace
+    from .scheduler import KBlock
+    from .syscalls import SimSys
 
 
 class Process:
@@ -87,7 +90,9 @@ class Process:
     def __init__(self) -> None:
         self.pid = 0  # host PID (nspids[0])
         self.nspids: tuple[int, ...] = ()  # outermost namespace first (NSpid)
-        self.pidns: PidNamespace = None  # the namespace it was born in (innermost)
+        # None only until ProcessTable.create fills them in (as it does root,
+        # cwd, ns and cgroup): nothing reads them before.
+        self.pidns: PidNamespace = None  # type: ignore[assignment]  # the namespace it was born in (innermost)
         self.pidns_levels: tuple = ()  # namespaces, outermost first (parallel to nspids)
         self.parent: Process | None = None
         self.children: dict[Process, None] = {}
@@ -97,14 +102,14 @@ class Process:
         self.exe = ""
         self.exe_data = None  # the executable's bytes: /proc/self/exe, even once deleted
         self.state = "S"  # R, S, T, Z; X once reaped
-        self.ns: NsProxy = None
-        self.cgroup: Cgroup = None
+        self.ns: NsProxy = None  # type: ignore[assignment]
+        self.cgroup: Cgroup = None  # type: ignore[assignment]
         self.uid = 0  # credentials as the host sees them (kuid)
         self.gid = 0
         self.caps: frozenset[str] = ALL_CAPABILITIES
         self.no_new_privs = False
-        self.root = None  # mounts.Loc
-        self.cwd = None  # mounts.Loc
+        self.root: Loc = None  # type: ignore[assignment]
+        self.cwd: Loc = None  # type: ignore[assignment]
         self.fds: dict[int, Any] = {}  # fd -> vfs.OpenFile (shared after dup/fork)
         self.umask = 0o022
         self.handlers: dict[int, Any] = {}  # signal -> callable | SIG_IGN (absent = SIG_DFL)
@@ -112,8 +117,8 @@ class Process:
         self.mem = 0  # bytes charged through Sys.alloc
         self.cpu_usec = 0
         self.gen = None  # the program (a generator); None before exec
-        self.sys = None  # its syscalls.SimSys
-        self.block = None  # what it is blocked on (scheduler.Block) or None
+        self.sys: SimSys | None = None
+        self.block: KBlock | None = None  # what it is blocked on
         self.send_value: Any = None  # what the blocking call returns when resumed
         self.interrupted = False  # woken by a signal: the call returns EINTR
         self.exit_raw: int | None = None  # raw wait status once a zombie

@@ -245,6 +245,7 @@ class SimProcessHandle(ProcessHandle):
                         f"is blocked and no timer is pending"
                     )
                 return None
+        assert p.exit_raw is not None  # a zombie's wait status
         self._status = exit_status(p.exit_raw)
         if p.state == "Z" and (p.parent is k.engine or p.parent is k.init):
             k.procs.release(p)
@@ -363,9 +364,10 @@ class SimProcesses(Processes):
         parent = k.engine
         cg = parent.cgroup
         if spec.cgroup:
-            cg = k.cgroups.lookup(spec.cgroup)
-            if cg is None:
+            found = k.cgroups.lookup(spec.cgroup)
+            if found is None:
                 raise KernelError(f"cgroup {spec.cgroup!r} does not exist; create it first")
+            cg = found
         kinds = {kind.value for kind in spec.namespaces}
         # The log files are opened first (by the shim, on the host): a bad
         # path fails here, before any process exists.
@@ -385,7 +387,7 @@ class SimProcesses(Processes):
             for f in fds.values():
                 f.close(k)
             raise KernelError(
-                f"cannot start the container's process: fork: {os.strerror(e.errno)} (cgroup /{cg.path})"
+                f"cannot start the container's process: fork: {os.strerror(e.errno or errno.EIO)} (cgroup /{cg.path})"
             ) from e
         if "cgroup" in kinds:
             ns.cgroup.root = cg
@@ -415,7 +417,7 @@ class SimProcesses(Processes):
             for f in fds.values():
                 f.close(k)
             raise KernelError(
-                f"cannot exec in the container: fork: {os.strerror(e.errno)} (cgroup /{target.cgroup.path})"
+                f"cannot exec in the container: fork: {os.strerror(e.errno or errno.EIO)} (cgroup /{target.cgroup.path})"
             ) from e
         proc.handlers = {}
         proc.held = True

@@ -501,6 +501,7 @@ class ProcFS(FileOps):
         e = self._entry(path)
         if e.kind is not EntryKind.DIR:
             raise oserror(errno.ENOTDIR, path)
+        assert e.names is not None  # a directory lists its names
         return e.names()
 
     def read(self, path: str) -> bytes:
@@ -509,6 +510,7 @@ class ProcFS(FileOps):
             raise oserror(errno.EISDIR, path)
         if e.kind is EntryKind.SYMLINK:
             return self.read(self._follow(path, e))
+        assert e.read is not None  # a file has contents
         return e.read().encode()
 
     def _follow(self, path: str, e: _Entry) -> str:

@@ -277,6 +277,7 @@ class SimSys:
                 raise oserror(ECHILD)
             for child in matches:
                 if child.state == "Z":
+                    assert child.exit_raw is not None  # a zombie's wait status
                     result = WaitResult(child.pid_in(p.pidns), child.exit_raw)
                     self.k.procs.release(child)
                     return result
