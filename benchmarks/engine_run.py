@@ -129,6 +129,7 @@ def measure(runs: int, backend: str, idle_seconds: float) -> dict:
 
             # Idle memory first: after start-up and one image load, nothing running.
             time.sleep(idle_seconds)
+            assert docker.process is not None  # started
             rss = {"stepbox": _tree_rss_kib(stepbox.pid), "dockerd": _tree_rss_kib(docker.process.pid)}
             times = {
                 "stepbox": _time_runs(stepbox_host, runs, config),

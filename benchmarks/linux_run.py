@@ -49,7 +49,9 @@ def runc_bundle(root: str) -> str:
     bundle = os.path.join(root, "bundle")
     rootfs = os.path.join(bundle, "rootfs")
     os.makedirs(os.path.join(rootfs, "bin"))
-    shutil.copy2(shutil.which("busybox"), os.path.join(rootfs, "bin", "busybox"))
+    busybox = shutil.which("busybox")
+    assert busybox is not None, "runc's bundle needs the host's busybox (apt-get install busybox-static)"
+    shutil.copy2(busybox, os.path.join(rootfs, "bin", "busybox"))
     for applet in ("sh", "true"):
         os.link(os.path.join(rootfs, "bin", "busybox"), os.path.join(rootfs, "bin", applet))
     run_ok(["runc", "spec"], cwd=bundle)

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from typing import Any
 
 from stepbox.core.image.layer_tar import write_layer
 from stepbox.core.image.store import ImageStore
@@ -120,7 +121,7 @@ def run_through(
     start = time.perf_counter()
     second = client.push(name)
     repush_seconds = time.perf_counter() - start
-    result = {
+    result: dict[str, Any] = {
         "push_seconds": round(push_seconds, 3),
         "pull_seconds": round(pull_seconds, 3),
         "first_push_bytes_sent": first.bytes_sent,

@@ -18,6 +18,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 README = os.path.join(os.path.dirname(HERE), "README.md")
@@ -137,7 +138,7 @@ def _commit(r):
     ]
 
 
-BENCHMARKS = {
+BENCHMARKS: dict[str, tuple[list[str], Callable[[dict], list[tuple[str, str, str]]]]] = {
     "sim_lifecycles": ([], _sim),
     "linux_run": ([], _linux),
     "engine_run": ([], _engine),

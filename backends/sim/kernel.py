@@ -369,7 +369,7 @@ class SimKernel(Kernel):
     def mounts(self, pid: int) -> list[MountEntry]:
         return self.vfs.mount_entries(self.procs.get(pid))
 
-    def busybox(self) -> tuple[bytes, list[str]] | None:
+    def busybox(self) -> tuple[bytes, list[str]]:
         real = _host_static_busybox()
         if real is not None and find_program(real, "busybox") is not None:
             return real, list(_real_applets(tuple(APPLETS)))

@@ -146,7 +146,7 @@ class ImageStore:
             yield index
             atomic_write_json(self._index_path, index)
 
-    def add_image(self, layers: list[bytes | str], config: dict, tag: str | None = None) -> Image:
+    def add_image(self, layers: Sequence[bytes | str], config: dict, tag: str | None = None) -> Image:
         """Store layers (bottom first) and config; tag the image.  A layer is
         its tar's bytes, or the digest of a layer already in the store (so a
         commit does not re-read its parent's layers).  The config's

@@ -47,7 +47,8 @@ def rewrite(archive: bytes, change) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=io.BytesIO(archive)) as src, tarfile.open(fileobj=out, mode="w") as dst:
         for m in src:
-            data = src.extractfile(m).read() if m.isreg() else None
+            member = src.extractfile(m) if m.isreg() else None
+            data = member.read() if member is not None else None
             if data is not None:
                 data = change(m.name, data)
                 if data is None:

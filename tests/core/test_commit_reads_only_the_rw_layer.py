@@ -16,7 +16,8 @@ class Watched:
     """``target`` with a record of the calls to the methods named."""
 
     def __init__(self, target, *names: str):
-        self._target, self.calls = target, []
+        self._target = target
+        self.calls: list[tuple] = []
         for name in names:
             setattr(self, name, self._recording(name))
 

@@ -48,8 +48,8 @@ CONFIGS = {
 }
 
 
-def traced_walk(backend: str, config: ContainerConfig) -> list[tuple[str, list[str]]]:
-    """(step key, its kernel operations as text) for one ``run --rm``."""
+def traced_walk(backend: str, config: ContainerConfig) -> tuple[list[tuple[str, list[str]]], str]:
+    """(step key, its kernel operations as text) for one ``run --rm``, and the container's ID."""
     runtime, cleanup = runtime_on(backend)
     try:
         runtime.run(config)  # warm-up: the image's layers get imported
@@ -66,7 +66,7 @@ def traced_walk(backend: str, config: ContainerConfig) -> list[tuple[str, list[s
 
 
 def normalise(ops: list[str], container_id: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for op in ops:
         op = op.replace(container_id, "ID")
         # The state dir: "/var/lib/stepbox/overlay/..." or "/tmp/stepbox-test-linux-x/kernel/overlay/...".
@@ -84,7 +84,7 @@ def normalise(ops: list[str], container_id: str) -> list[str]:
 
 def _v1_files_as_v2(ops: list[str]) -> list[str]:
     """cgroup v1 limit files written as the v2 file the simulator writes."""
-    out = []
+    out: list[str] = []
     for op in ops:
         op = op.replace("/memory.limit_in_bytes(", "/memory.max(")
         quota = re.match(r'(write .*/)cpu\.cfs_quota_us\("(-?\d+)"\)', op)

@@ -221,12 +221,12 @@ def run_op(fs: FileOps, op: tuple):
         result = getattr(fs, name)(*args)
         return "ok" if result is None else result
     except OSError as e:
-        return errno.errorcode[e.errno]
+        return errno.errorcode[e.errno] if e.errno is not None else str(e)
 
 
 def merged_view(fs: FileOps, path: str = "/") -> dict:
     """Everything visible, by path (sorted names: order is not compared)."""
-    view = {}
+    view: dict[str, object] = {}
     for name in sorted(fs.listdir(path)):
         child = path.rstrip("/") + "/" + name
         try:
@@ -258,7 +258,7 @@ def in_chroot(root: str, sequence: list) -> tuple[list, dict]:
             os.umask(0)
             host = HostOps()
             results = [run_op(host, op) for op in sequence]
-            answer = (results, merged_view(host))
+            answer: tuple[list, dict] | str = (results, merged_view(host))
         except BaseException:
             import traceback
 
@@ -313,7 +313,7 @@ def write_layer(fs: MemFS, directory: str) -> None:
 
 def real_changeset(upper: str) -> list[tuple]:
     """The real upper dir read as a changeset, the way ``changes`` reports it."""
-    out = []
+    out: list[tuple] = []
     first: dict[tuple[int, int], str] = {}
 
     def visit(rel: str) -> None:
@@ -347,7 +347,7 @@ def real_changeset(upper: str) -> list[tuple]:
 
 
 def sim_changeset(entries) -> list[tuple]:
-    out = []
+    out: list[tuple] = []
     for e in entries:
         if e.kind is EntryKind.WHITEOUT:
             out.append((e.path, "whiteout"))

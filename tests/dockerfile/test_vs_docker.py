@@ -165,7 +165,8 @@ def _digest(data: bytes) -> str:
 
 
 def tree_from_export(archive) -> dict[str, tuple]:
-    tree, data_of = {}, {}
+    tree: dict[str, tuple] = {}
+    data_of: dict[str, str] = {}
     for m in archive:
         path = m.name.strip("/").removeprefix("./")
         if not path:

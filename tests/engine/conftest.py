@@ -69,6 +69,7 @@ class DockerCLI:
     def __call__(
         self, *args: str, input: bytes | None = None, timeout: float = 120, check: bool = False
     ) -> Result:
+        assert DOCKER is not None  # (the tests that use it are marked needs_docker_cli)
         proc = subprocess.run(
             [DOCKER, *args], input=input, capture_output=True, timeout=timeout, env=self.env
         )

@@ -118,6 +118,13 @@ def stepbox_export(runtime, image: str) -> tarfile.TarFile:
     return tarfile.open(fileobj=buf)
 
 
+def contents(archive: tarfile.TarFile, member: str | tarfile.TarInfo) -> bytes:
+    """A regular file's bytes from ``archive``."""
+    f = archive.extractfile(member)
+    assert f is not None, f"{member} is not a regular file"
+    return f.read()
+
+
 def listing(archive: tarfile.TarFile) -> dict[str, tuple]:
     """path -> (type, permission bits, uid, gid, symlink target, content
     digest, the other names of the same inode), without the init layer.
@@ -136,9 +143,7 @@ def listing(archive: tarfile.TarFile) -> dict[str, tuple]:
         if m.islnk():
             group[root(path)] = root(m.linkname.strip("/").removeprefix("./"))
     digests = {
-        path: hashlib.sha256(archive.extractfile(m).read()).hexdigest()[:16]
-        for path, m in members
-        if m.isreg()
+        path: hashlib.sha256(contents(archive, m)).hexdigest()[:16] for path, m in members if m.isreg()
     }
     names: dict[str, list[str]] = {}
     for path, m in members:
@@ -185,8 +190,8 @@ def layer_members(archive: bytes, ref: str) -> list[str]:
     import json
 
     with tarfile.open(fileobj=io.BytesIO(archive)) as outer:
-        manifest = json.load(outer.extractfile("manifest.json"))
+        manifest = json.loads(contents(outer, "manifest.json"))
         [entry] = [e for e in manifest if ref in (e.get("RepoTags") or [])]
-        layer = outer.extractfile(entry["Layers"][-1]).read()
+        layer = contents(outer, entry["Layers"][-1])
     with tarfile.open(fileobj=io.BytesIO(layer)) as inner:
         return [m.name.strip("/").removeprefix("./") for m in inner]

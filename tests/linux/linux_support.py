@@ -43,7 +43,7 @@ def leaks(kernel) -> dict:
     }
 
 
-NO_LEAKS = {"mounts": [], "union_mounts": [], "cgroups": [], "processes": []}
+NO_LEAKS: dict[str, list] = {"mounts": [], "union_mounts": [], "cgroups": [], "processes": []}
 
 
 # -- a container, started by hand through the interfaces only ------------------------------------

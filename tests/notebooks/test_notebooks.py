@@ -129,4 +129,6 @@ def kernel_uid(path: str) -> int:
     notebook = nbformat.read(path, as_version=4)
     injected = next(cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", []))
     text = "".join(output.get("text", "") for output in injected.outputs)
-    return int(re.search(r"kernel uid (\d+)", text).group(1))
+    found = re.search(r"kernel uid (\d+)", text)
+    assert found, f"the notebook did not say its kernel uid: {text!r}"
+    return int(found.group(1))

@@ -130,6 +130,7 @@ class Box:
         self.handle.pivot_root(self.rootfs)
 
     def install(self, path: str, fn_or_bytes, mode: int = 0o755) -> str:
+        assert self.fs is not None, "install() writes into a box made without busybox"
         data = fn_or_bytes if isinstance(fn_or_bytes, bytes) else program(self.k, fn_or_bytes)
         parent = path.rsplit("/", 1)[0]
         if parent and not self.fs.exists(parent):

@@ -459,7 +459,7 @@ def run_host_op(op):
 
 
 def memfs_tree(fs: MemFS) -> dict:
-    tree = {}
+    tree: dict[str, tuple] = {}
     for path, node in fs.walk():
         if node.kind is InodeKind.SYMLINK:
             tree[path] = ("symlink", node.data)
@@ -471,7 +471,7 @@ def memfs_tree(fs: MemFS) -> dict:
 
 
 def host_tree(root: str) -> dict:
-    tree = {}
+    tree: dict[str, tuple] = {}
     for dirpath, dirs, files in os.walk(root):
         for name in dirs + files:
             path = os.path.join(dirpath, name)

@@ -55,8 +55,8 @@ def as_nobody(argv: list[str], checkout: str, scratch: str) -> list[str]:
     if os.geteuid() != 0:
         return list(argv)  # already unprivileged
     drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
-    hidden = {path: _blocked_ancestor(path) for path in needed_paths(checkout)}
-    hidden = {path: top for path, top in hidden.items() if top}
+    blocked = {path: _blocked_ancestor(path) for path in needed_paths(checkout)}
+    hidden = {path: top for path, top in blocked.items() if top}
     if not hidden:
         return drop
     lines = ["set -e"]

@@ -115,7 +115,9 @@ def output_matches(expected: list[str], actual: list[str]) -> bool:
         elif patterns[i] is None:
             result = any(match(i + 1, k) for k in range(j, len(actual) + 1))
         else:
-            result = j < len(actual) and bool(patterns[i].match(actual[j])) and match(i + 1, j + 1)
+            pattern = patterns[i]
+            assert pattern is not None
+            result = j < len(actual) and bool(pattern.match(actual[j])) and match(i + 1, j + 1)
         memo[(i, j)] = result
         return result
 

@@ -43,11 +43,13 @@ class _Session:
             cwd=cwd,
             start_new_session=True,
         )
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both PIPE
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
         self._pending = b""
 
     def _send(self, text: str) -> None:
-        self.proc.stdin.write(text.encode())
-        self.proc.stdin.flush()
+        self.stdin.write(text.encode())
+        self.stdin.flush()
 
     def _read_until_marker(self, timeout: float) -> tuple[str, int]:
         deadline = time.monotonic() + timeout
@@ -59,9 +61,9 @@ class _Session:
                     f"no answer within {timeout:g}s; output so far:\n"
                     + self._pending.decode(errors="replace")[-4000:]
                 )
-            ready, _, _ = select.select([self.proc.stdout], [], [], min(remaining, 1.0))
+            ready, _, _ = select.select([self.stdout], [], [], min(remaining, 1.0))
             if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                chunk = os.read(self.stdout.fileno(), 65536)
                 if not chunk:
                     raise SessionError(
                         "the session ended; output so far:\n" + self._pending.decode(errors="replace")[-4000:]
@@ -76,7 +78,7 @@ class _Session:
         """End the session and everything started in it."""
         if self.proc.poll() is None:
             try:
-                self.proc.stdin.close()
+                self.stdin.close()
             except OSError:
                 pass
             try:
@@ -88,7 +90,7 @@ class _Session:
         except ProcessLookupError:
             pass
         self.proc.wait()
-        self.proc.stdout.close()
+        self.stdout.close()
 
 
 class ShellSession(_Session):
@@ -143,8 +145,8 @@ class PythonSession(_Session):
 
     def run(self, source: str, name: str, timeout: float = COMMAND_TIMEOUT) -> tuple[str, int]:
         data = source.encode()
-        self.proc.stdin.write(f"{name} {len(source)}\n".encode() + data)
-        self.proc.stdin.flush()
+        self.stdin.write(f"{name} {len(source)}\n".encode() + data)
+        self.stdin.flush()
         output, status = self._read_until_marker(timeout)
         return output[:-1] if output.endswith("\n") else output, status
 

@@ -128,7 +128,7 @@ def test_read_builtin_leaves_the_rest_of_stdin(box):
 @settings(max_examples=15)
 @given(
     st.text(
-        alphabet=st.characters(min_codepoint=1, max_codepoint=0x2FF, blacklist_categories=("Cs",)),
+        alphabet=st.characters(min_codepoint=1, max_codepoint=0x2FF, exclude_categories=["Cs"]),
         max_size=20,
     )
 )
@@ -142,7 +142,7 @@ def test_quoted_arguments_reach_programs_unchanged(tmp_path_factory, text):
     assert r.stdout == text
 
 
-_BOX = []
+_BOX: list = []
 
 
 def _shared_box(factory, cls):
