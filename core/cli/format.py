@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
-from stepbox.core.units import human_duration, human_size  # noqa: F401  (the CLI's names for them)
+from stepbox.core.units import human_duration
 
 
 def ago(moment: float | int | str) -> str:

@@ -15,8 +15,9 @@ from urllib.parse import quote
 
 import click
 from stepbox.core.engine.client import json_messages
+from stepbox.core.units import human_size
 
-from .format import ago, go_template, human_size, table
+from .format import ago, go_template, table
 from .main import cli
 from .output import copy_body
 

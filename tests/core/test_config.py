@@ -1,7 +1,8 @@
 import pytest
-from stepbox.core.cli.format import go_template, human_duration
+from stepbox.core.cli.format import go_template
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.container.flags import InvalidConfig, parse_cpus, parse_env, parse_size
+from stepbox.core.units import human_duration
 
 
 @pytest.mark.parametrize(
