@@ -68,10 +68,6 @@ DEFAULT_EXPLAIN = (
     "marked empty_layer -- no new layer."
 )
 
-# The `type: ignore[arg-type]` on Step and Stepper: both are typed for a
-# container's LifecycleContext until the Stepper is generic over its context
-# (tracker issue 17, "generic pieces once").
-
 
 # ====================================================================== steps
 
@@ -105,7 +101,7 @@ def _meta_arg_step(instruction: ins.Arg) -> Step:
         instruction.text,
         EXPLAIN["ARG"],
         "Dockerfile / ARG",
-        run,  # type: ignore[arg-type]
+        run,
     )
 
 
@@ -150,7 +146,7 @@ def _from_step(stage: Stage) -> Step:
                 _show_image(session, state.image_id)
         _record_stage(session, stage)
 
-    return Step(f"from-{stage.index}", stage.source.text, EXPLAIN["FROM"], "Docker镜像 / FROM", run)  # type: ignore[arg-type]
+    return Step(f"from-{stage.index}", stage.source.text, EXPLAIN["FROM"], "Docker镜像 / FROM", run)
 
 
 def _current(session: BuildSession) -> StageState:
@@ -179,7 +175,7 @@ def _instruction_step(stage: Stage, instruction: ins.Instruction) -> Step:
         instruction.text,
         EXPLAIN.get(instruction.name, DEFAULT_EXPLAIN),
         f"Dockerfile / {instruction.name}",
-        run,  # type: ignore[arg-type]
+        run,
     )
 
 
@@ -207,7 +203,7 @@ def _finish_step(session_tags: tuple[str, ...]) -> Step:
         "Tag the image",
         "The last image built is the result: give it its names.",
         "Docker镜像 / tag",
-        run,  # type: ignore[arg-type]
+        run,
     )
 
 
@@ -264,11 +260,11 @@ class Builder:
 
     def stepper(self, options: BuildOptions) -> Stepper:
         session, steps = self.plan(options)
-        return Stepper(session, steps, observe)  # type: ignore[arg-type]
+        return Stepper(session, steps, observe)
 
     def build(self, options: BuildOptions) -> BuildResult:
         session, steps = self.plan(options)
-        Stepper(session, steps).run()  # type: ignore[arg-type]
+        Stepper(session, steps).run()
         assert session.result is not None  # set by the last step, "tag"
         return session.result
 

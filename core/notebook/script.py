@@ -14,22 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stepbox.core.container.steps import Step, StepContext, Stepper, UndoChain
 from stepbox.core.kernel import Tracer
 
 from .controls import Walkthrough
 
-# The `type: ignore[arg-type]` on Step and Stepper: both are typed for a
-# container's LifecycleContext until the Stepper is generic over its context
-# (tracker issue 17, "generic pieces once").
+if TYPE_CHECKING:
+    from .lab import Lab
 
 
 @dataclass
 class ScriptContext(StepContext):
     """What the actions of a script share: the lab, their results, the undo chain."""
 
-    lab: object
+    lab: Lab
     values: dict = field(default_factory=dict)  # what actions leave for later ones
     shown: dict = field(default_factory=dict)  # step key -> HTML to show after it
     undo: UndoChain = field(default_factory=UndoChain)
@@ -54,7 +54,7 @@ def action(
     def execute(ctx: ScriptContext) -> None:
         ctx.shown[key] = run(ctx) or ""
 
-    return Step(key, title, explain, concept, execute)  # type: ignore[arg-type]
+    return Step(key, title, explain, concept, execute)
 
 
 def script_walk(lab, steps: list[Step]) -> Walkthrough:
@@ -62,7 +62,7 @@ def script_walk(lab, steps: list[Step]) -> Walkthrough:
     that registered an undo, finished or not, and starts again."""
 
     def start() -> Stepper:
-        return Stepper(ScriptContext(lab), steps)  # type: ignore[arg-type]
+        return Stepper(ScriptContext(lab), steps)
 
     def discard(stepper: Stepper) -> None:
         stepper.abort()  # the whole script is one phase: every undo it registered
