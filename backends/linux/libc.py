@@ -20,6 +20,7 @@ from typing import NoReturn
 
 from stepbox.core.kernel.capabilities import CAPABILITIES
 
+
 class _NoLibc:
     """Not a glibc/musl system: the module imports, but every call fails."""
 

@@ -39,7 +39,15 @@ from collections.abc import Iterable, Iterator
 from stepbox.core.kernel.atomic import atomic_write
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.trace import Tracer
-from stepbox.core.kernel.unionfs import EntryKind, FileMeta, FileOps, LayerEntry, UnionFS, UnionMount, entry_parts
+from stepbox.core.kernel.unionfs import (
+    EntryKind,
+    FileMeta,
+    FileOps,
+    LayerEntry,
+    UnionFS,
+    UnionMount,
+    entry_parts,
+)
 
 from . import libc
 from .fileops import HostFileOps

@@ -41,7 +41,8 @@ def test_every_file_the_map_names_exists():
     text = _read(ARCHITECTURE)
     for target in _links(text):
         assert os.path.exists(os.path.normpath(os.path.join(CHECKOUT, "docs", target))), target
-    named = set(re.findall(r"`((?:%s)/[\w./-]*)`" % "|".join(TOP), text))
+    tops = "|".join(TOP)
+    named = set(re.findall(rf"`((?:{tops})/[\w./-]*)`", text))
     named |= {"core/container/" + p for p in re.findall(r"`(plan/[\w.]+\.py)`", text)}
     assert len(named) > 30
     missing = sorted(p for p in named if not os.path.exists(os.path.join(CHECKOUT, p.rstrip("/"))))

@@ -106,8 +106,7 @@ def start_container(
 ):
     """The lifecycle, step by step: layers, mount, cgroup, spawn, the
     in-container operations, exec.  Returns a :class:`Started`."""
-    from stepbox.core.kernel import CgroupLimits, SpawnSpec, Stdio
-    from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec
+    from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, CgroupLimits, MountSpec, SpawnSpec, Stdio
 
     k = kernel
     c = Started(k, name)

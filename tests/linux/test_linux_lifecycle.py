@@ -328,9 +328,8 @@ def test_a_user_namespace_needs_id_maps(linux_kernel):
 
 def test_user_namespace_root_is_an_unprivileged_host_uid(linux_kernel, busybox_entries):
     """With a user namespace, root inside is uid 100000 outside."""
-    from stepbox.core.kernel import SpawnSpec
+    from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec
     from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES
-    from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec
 
     k = linux_kernel
     # Root of the container is host uid 100000: like Docker's userns-remap,

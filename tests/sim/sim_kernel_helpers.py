@@ -15,9 +15,9 @@ from pathlib import Path
 from stepbox.backends.sim import SimKernel
 from stepbox.backends.sim.memfs import MemFS
 from stepbox.core.container.plan import DEFAULT_DEVICES, DEFAULT_MOUNTS, MASKED_PATHS, READONLY_PATHS
+from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec, Stdio
 from stepbox.core.kernel.cgroups import CgroupLimits
 from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES
-from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec, Stdio
 
 _names = itertools.count(1)
 
