@@ -19,6 +19,7 @@ Two things decide what a read shows, as in Linux:
 from __future__ import annotations
 
 import errno
+import signal as _signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -604,7 +605,5 @@ _STATIC_STATS = {
 def _idmap(rows) -> str:
     return "".join(f"{inside:>10} {outside:>10} {count:>10}\n" for inside, outside, count in rows)
 
-
-import signal as _signal  # noqa: E402
 
 _SIG_IGN = _signal.SIG_IGN
