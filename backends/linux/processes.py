@@ -211,7 +211,12 @@ class LinuxProcessHandle(ProcessHandle):
         is a no-op -- as kill(2) on a zombie succeeds until its parent has
         waited -- so undo steps ("kill, then wait") stay idempotent."""
         if not _alive(self.pid, self.start):
-            if self.exit_status() is not None:
+            # Gone, with its status recorded or about to be: between PID 1's
+            # end and the shim's exit.json is a moment in which the process
+            # has died but nobody wrote how -- it is a zombie to us, and
+            # kill(2) on a zombie succeeds.  Only with the shim gone too and
+            # nothing recorded is the process lost.
+            if self.exit_status() is not None or _alive(self.shim_pid, self.shim_start):
                 return
             raise ProcessLookupError(errno.ESRCH, f"no such process: {self.pid}")
         self.tracer.record("kill", f"{self.pid}, {signalmod.Signals(sig).name}")
