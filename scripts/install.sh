@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(busybox-static runc iproute2 docker.io docker-registry skopeo chromium fonts-noto-cjk)
+APT_PACKAGES=(busybox-static runc iproute2 nftables docker-compose docker.io docker-registry skopeo chromium fonts-noto-cjk)
 
 if [ "$(uname -s)" = Linux ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     missing=()

@@ -24,6 +24,7 @@ from stepbox.core.kernel.trace import Tracer
 from . import libc, procfs
 from .cgroups import LinuxCgroups, detect_layout
 from .namespaces import LinuxNamespaces
+from .network import LinuxNetwork
 from .processes import LinuxProcesses
 from .unionfs import LinuxUnionFS
 
@@ -96,6 +97,10 @@ class LinuxKernel(Kernel):
         self.unionfs = LinuxUnionFS(self.state_dir, self.tracer)
         self.processes = LinuxProcesses(self.state_dir, self.tracer, self.cgroups)
         self.namespaces = LinuxNamespaces()
+        # Acts in the namespace this program runs in (the daemon's), or in
+        # STEPBOX_NETNS (a path under /run/netns or /proc/PID/ns/net): how a
+        # test keeps an in-process engine's bridges off the host.
+        self.network = LinuxNetwork(self.tracer, netns_path=os.environ.get("STEPBOX_NETNS") or None)
         self.sweep()  # what a crashed earlier program left behind
 
     def cgroup_version(self) -> str:
@@ -119,8 +124,10 @@ class LinuxKernel(Kernel):
         return None
 
     def close(self) -> None:
-        """Let the shim launcher go (containers and their shims stay)."""
+        """Let the shim launcher go (containers and their shims stay), and
+        the netlink worker."""
         self.processes.launcher.close()
+        self.network.close()
 
     # -- crash safety ------------------------------------------------------------------
     def sweep(self) -> dict[str, list]:

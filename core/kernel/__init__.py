@@ -6,7 +6,8 @@ container lifecycle needs --
 * :class:`Namespaces` -- what a process can *see* (pid, uts, mnt, net, ipc, user, cgroup);
 * :class:`Cgroups`    -- what a process group may *use* (memory, pids, cpu, freezer);
 * :class:`UnionFS`    -- the layered root filesystem (overlayfs semantics);
-* :class:`Processes`  -- starting, stepping, signalling and waiting for processes.
+* :class:`Processes`  -- starting, stepping, signalling and waiting for processes;
+* :class:`Network`    -- interfaces, addresses, routes, packet rules, sockets (optional).
 
 ``core`` only ever talks to these classes; ``backends/linux`` implements them
 with real syscalls and ``backends/sim`` with a kernel written in Python.  The
@@ -19,6 +20,17 @@ from .cgroups import CgroupLimits, Cgroups, CgroupStats
 from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
 from .kernel import Kernel
 from .namespaces import NamespaceKind, Namespaces
+from .network import (
+    BridgeRules,
+    Firewall,
+    Interface,
+    NetnsView,
+    Network,
+    PortRule,
+    Route,
+    SocketInfo,
+    Topology,
+)
 from .observe import CgroupNode, MountEntry, ProcessInfo
 from .processes import (
     ExitStatus,
@@ -53,6 +65,15 @@ __all__ = [
     "MountEntry",
     "NamespaceKind",
     "Namespaces",
+    "NetnsView",
+    "Network",
+    "BridgeRules",
+    "Firewall",
+    "Interface",
+    "PortRule",
+    "Route",
+    "SocketInfo",
+    "Topology",
     "NotSupported",
     "ProcessHandle",
     "ProcessInfo",

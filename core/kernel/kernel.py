@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 
 from .cgroups import Cgroups
 from .namespaces import Namespaces
+from .network import Network
 from .observe import MountEntry
 from .processes import Processes
 from .trace import Tracer
@@ -20,6 +21,9 @@ class Kernel(ABC):
     cgroups: Cgroups
     unionfs: UnionFS
     processes: Processes
+    # None: this kernel has no network wiring (yet) -- containers get only
+    # loopback, as under a daemon started with --bridge=none.
+    network: Network | None = None
 
     # -- what differs between kernels, declared (core never asks for a name) --
     # Whether processes may be waited for from any thread at once.  Real ones
