@@ -14,6 +14,7 @@ from .flags import MIN_MEMORY, InvalidConfig
 # answers `--name w` with "Invalid container name").  stepbox accepts them:
 # the project's own examples use `--name w`, and nothing depends on the length.
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_MAC = re.compile(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
 
 
 def check_name(name: str) -> str:
@@ -34,16 +35,35 @@ class ContainerConfig:
     memory: int | None = None
     pids_limit: int | None = None
     cpus: float | None = None
-    network: str = "default"  # "none", "host" or "default"
+    # "default" (the daemon's bridge), "bridge", "none", "host", or the name
+    # of a user-defined network
+    network: str = "default"
     auto_remove: bool = False
+    # -- networking, in the Engine API's shapes (see core/network) ----------
+    port_bindings: dict = field(default_factory=dict, hash=False)  # {"80/tcp": [{"HostIp", "HostPort"}]}
+    publish_all: bool = False  # -P: every exposed port on a free host port
+    exposed_ports: tuple[str, ...] = ()  # "80/tcp", besides the image's EXPOSE
+    endpoints: dict = field(default_factory=dict, hash=False)  # NetworkingConfig.EndpointsConfig
+    mac_address: str = ""
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()  # "name:ip"
 
     def __post_init__(self) -> None:
         if self.memory is not None and 0 < self.memory < MIN_MEMORY:
             raise InvalidConfig("Minimum memory limit allowed is 6MB")
         if self.pids_limit is not None and self.pids_limit == 0:
             raise InvalidConfig("invalid --pids-limit: 0 (use -1 for unlimited)")
-        if self.network not in ("default", "bridge", "none", "host"):
-            raise InvalidConfig(f"network {self.network} not found (stepbox supports none and host)")
+        if self.network.startswith("container:"):
+            raise InvalidConfig(
+                f"--network {self.network}: sharing another container's network namespace "
+                "is not supported by stepbox yet"
+            )
+        if not self.network or not _NAME.match(self.network):
+            raise InvalidConfig(f"network {self.network} not found")
+        if self.mac_address and not _MAC.match(self.mac_address):
+            raise InvalidConfig(f"{self.mac_address} is not a valid mac address")
         if self.workdir and not self.workdir.startswith("/"):
             raise InvalidConfig(
                 f"the working directory '{self.workdir}' is invalid, it needs to be an absolute path"
@@ -63,6 +83,8 @@ class ContainerConfig:
     def from_dict(cls, data: dict[str, Any]) -> ContainerConfig:
         data = dict(data)
         data["cmd"] = tuple(data.get("cmd", ()))
+        for key in ("exposed_ports", "dns", "dns_search", "dns_options", "extra_hosts"):
+            data[key] = tuple(data.get(key, ()))
         if data.get("entrypoint") is not None:
             data["entrypoint"] = tuple(data["entrypoint"])
         return cls(**data)

@@ -25,6 +25,7 @@ from .steps import StepContext, UndoChain
 
 if TYPE_CHECKING:
     from stepbox.core.image.store import ImageStore
+    from stepbox.core.network.manager import NetworkManager
 
     from .record import ContainerRecord
     from .store import ContainerStore
@@ -74,6 +75,9 @@ class LifecycleContext(StepContext):
     waiter: Waiter = wait_on_the_process
     say: Callable[[str], None] = lambda message: None
     forgotten: bool = False  # the record and logs are deleted: nothing left to save
+    networks: NetworkManager | None = None  # the engine's networks; None: loopback only
+    connect_to: str | None = None  # the network `network connect` wires (else all of them)
+    disconnect_from: str | None = None  # the network `network disconnect` unwires
     undo: UndoChain = field(default_factory=UndoChain)
 
     @property

@@ -49,6 +49,10 @@ class ContainerRecord:
     cgroup: str = ""
     process: dict[str, Any] | None = None  # ProcessHandle.record() while running
     log_dir: str = ""
+    # Network name -> Docker's EndpointSettings: the networks the container
+    # is on (kept while stopped); addresses are filled in while it runs.
+    networks: dict = field(default_factory=dict)
+    ports: dict = field(default_factory=dict)  # published while running: {"80/tcp": [{"HostIp", "HostPort"}]}
 
     # -- derived ----------------------------------------------------------
     @property
@@ -149,6 +153,12 @@ class ContainerRecord:
                 "NanoCpus": int((limits.cpus or 0) * 1e9),
                 "NetworkMode": "bridge" if limits.network == "default" else limits.network,
                 "AutoRemove": limits.auto_remove,
+                "PortBindings": dict(limits.port_bindings),
+                "PublishAllPorts": limits.publish_all,
+                "Dns": list(limits.dns),
+                "DnsSearch": list(limits.dns_search),
+                "DnsOptions": list(limits.dns_options),
+                "ExtraHosts": list(limits.extra_hosts),
             },
             "GraphDriver": graph_driver or {"Name": "overlay2", "Data": None},
             "Mounts": [],

@@ -15,7 +15,7 @@ import builtins
 import os
 import signal as signals
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from stepbox.core.image.archive import export_rootfs
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
@@ -36,6 +36,9 @@ from .record import CREATED, EXITED, PAUSED, RUNNING, ContainerRecord, new_conta
 from .steps import Phase, Plan, Step, Stepper
 from .store import ContainerStore
 
+if TYPE_CHECKING:
+    from stepbox.core.network.manager import NetworkManager
+
 ContainerPlan = Plan[LifecycleContext]
 
 
@@ -47,11 +50,17 @@ class Runtime:
         containers: ContainerStore,
         say: Callable[[str], None] = lambda message: None,
         exits: ExitWatch | None = None,
+        networks: NetworkManager | None = None,
     ):
         self.kernel = kernel
         self.images = images
         self.containers = containers
         self.say = say
+        # None: containers get loopback only (in-process engines, tests); the
+        # daemon has one (core/network), which also asks us who is running.
+        self.networks = networks
+        if networks is not None:
+            networks.running = self.wired_records
         # Who records exits: this program (the default), or the daemon's
         # exit monitors (the Engine sets its own).
         self.exits = exits or ExitWatch()
@@ -71,9 +80,82 @@ class Runtime:
         cid = new_container_id()
         log_dir = self.containers.container_dir(cid) or os.path.join(_scratch_dir(), cid)
         os.makedirs(log_dir, exist_ok=True)
-        return ContainerRecord(
+        record = ContainerRecord(
             id=cid, name=name, created=now(), config=config, backend=self.kernel.name, log_dir=log_dir
         )
+        record.networks = self._attachments(config)
+        return record
+
+    def _attachments(self, config: ContainerConfig) -> dict:
+        """The networks a new container is on: its --network (the default
+        bridge unless the daemon has none) and any further ones the
+        request's EndpointsConfig names, in Docker's EndpointSettings shape."""
+        manager = self.networks
+        if manager is None:
+            return {}
+        mode = config.network
+        if mode == "default":
+            mode = "bridge" if manager.store.by_name("bridge") else "none"
+        primary = manager.find(mode)
+        # The docker CLI keys the settings by what --network said ("default"
+        # when nothing), the API may use the network's name or ID.
+        own = next(
+            (
+                config.endpoints[k]
+                for k in (config.network, mode, primary.name, primary.id)
+                if config.endpoints.get(k)
+            ),
+            {},
+        )
+        wanted = {primary.name: dict(own)}
+        for name, settings in config.endpoints.items():
+            if name not in (mode, primary.name, primary.id, config.network):
+                wanted[manager.find(name).name] = dict(settings or {})
+        if primary.driver in ("host", "null") and (config.port_bindings or config.publish_all):
+            from .errors import BadRequest
+
+            why = (
+                ""
+                if self.networks.store.by_name("bridge") or config.network != "default"
+                else " (this daemon has no bridge network: it was started with --bridge=none, "
+                "or its kernel has no network wiring)"
+            )
+            raise BadRequest(f"conflicting options: port publishing and the network mode {primary.name}{why}")
+        attachments = {}
+        for name, settings in wanted.items():
+            network = manager.find(name)
+            if network.driver in ("host", "null") and len(wanted) > 1:
+                raise Conflict(f"container cannot be connected to network {name} and others at once")
+            attachments[network.name] = self._endpoint_settings(
+                network, settings, primary=network is primary, config=config
+            )
+        return attachments
+
+    @staticmethod
+    def _endpoint_settings(network, settings: dict, *, primary: bool, config: ContainerConfig) -> dict:
+        from stepbox.core.network.manager import new_endpoint_settings
+
+        from .errors import BadRequest
+
+        aliases = settings.get("Aliases") or []
+        ip = (settings.get("IPAMConfig") or {}).get("IPv4Address") or ""
+        mac = settings.get("MacAddress") or (config.mac_address if primary else "")
+        if not network.user_defined:
+            if ip:
+                raise BadRequest("user specified IP address is supported on user defined networks only")
+            if aliases:
+                raise BadRequest(
+                    "network-scoped alias is supported only for containers in user defined networks"
+                )
+        if network.driver in ("host", "null") and mac:
+            raise BadRequest(f"conflicting options: mac-address and the network mode {network.name}")
+        return new_endpoint_settings(network, aliases, ip, mac)
+
+    def wired_records(self) -> list[ContainerRecord]:
+        """Containers holding addresses (running ones), for the network manager."""
+        return [
+            r for r in self.containers.all() if any(s.get("IPAddress") for s in (r.networks or {}).values())
+        ]
 
     def _ensure_image(self, name: str) -> None:
         try:
@@ -102,6 +184,7 @@ class Runtime:
             handles=self._handles,
             waiter=self.exits.waiter(record),
             say=self.say,
+            networks=self.networks,
         )
         if record.mount:
             ctx.mount = plan.mount_of(record.mount)
@@ -118,8 +201,10 @@ class Runtime:
         ctx: LifecycleContext | None = None,
     ) -> Stepper[LifecycleContext]:
         """A Stepper over the steps of ``steps`` (a plan, a phase) that apply
-        to this container's config; ``watch`` observes the state after each."""
-        whole = Plan.of(steps).for_config(record.config)
+        to this container (its config, with the network this engine will
+        really give it: see plan.plan_config); ``watch`` observes the state
+        after each."""
+        whole = Plan.of(steps).for_config(plan.plan_config(record, self.networks))
         return Stepper(ctx or self.context(record), whole, observe if watch else None)
 
     def execute(
@@ -197,6 +282,60 @@ class Runtime:
             self.remove(self.refresh(record), force=True)
         else:
             self.context(record).forget()
+
+    # -- networks -------------------------------------------------------------------
+    def connect(self, record: ContainerRecord, network_name: str, settings: dict | None = None) -> None:
+        """``docker network connect``: put the container on one more network
+        (wired at once if it runs, else at its next start)."""
+        manager = self._network_manager()
+        network = manager.find(network_name)
+        if network.name in record.networks:
+            raise Conflict(f"endpoint with name {record.name} already exists in network {network.name}")
+        current = [manager.find(n) for n in record.networks if _exists(manager, n)]
+        if network.driver in ("host", "null") or any(n.driver in ("host", "null") for n in current):
+            raise Conflict(
+                "container sharing network namespace with another container or host cannot be "
+                "connected to any other network"
+                if network.driver != "null"
+                else "container cannot be disconnected from host network or connected to host network"
+            )
+        record.networks[network.name] = self._endpoint_settings(
+            network, dict(settings or {}), primary=False, config=record.config
+        )
+        if record.state in (RUNNING, PAUSED):
+            ctx = self.context(record)
+            ctx.connect_to = network.name
+            try:
+                self.execute(record, plan.connect_plan(), ctx)
+            except BaseException:
+                record.networks.pop(network.name, None)
+                self.containers.save(record)
+                raise
+        self.containers.save(record)
+
+    def disconnect(self, record: ContainerRecord, network_name: str, force: bool = False) -> None:
+        manager = self._network_manager()
+        try:
+            name = manager.find(network_name).name
+        except Exception:
+            if not (force and network_name in record.networks):
+                raise
+            name = network_name
+        if name not in record.networks:
+            raise Conflict(f"container {record.id} is not connected to network {network_name}")
+        if manager.store.by_name(name) and manager.find(name).driver == "host":
+            raise Conflict("container cannot be disconnected from host network or connected to host network")
+        ctx = self.context(record)
+        ctx.disconnect_from = name
+        self.execute(record, plan.disconnect_plan(), ctx)
+        self.containers.save(record)
+
+    def _network_manager(self) -> NetworkManager:
+        if self.networks is None:
+            from stepbox.core.network.manager import NetworkUnavailable
+
+            raise NetworkUnavailable("this engine manages no networks (containers get loopback only)")
+        return self.networks
 
     def forget(self, record: ContainerRecord) -> None:
         """Drop the record and its logs (the remove phase's last act)."""
@@ -343,6 +482,14 @@ class Runtime:
                 "WorkDir": "",
             }
         return record.inspect({"Name": "overlay2", "Data": data})
+
+
+def _exists(manager, name: str) -> bool:
+    try:
+        manager.find(name)
+    except Exception:
+        return False
+    return True
 
 
 def _env_dict(image_config: dict[str, Any]) -> dict[str, str]:

@@ -11,7 +11,9 @@ phase     steps                                                       module
 ========  ==========================================================  ============
 create    resolve_image, init_layer, rw_layer                         create.py
 start     mount_rootfs, cgroup, spawn, hostname, mounts, pivot_root,  start.py
-          network (not with ``--network host``), capabilities, exec;
+          network (lo only) -- or, on a bridge network, ipam, veth,   network.py
+          veth_move, interfaces, route, etc_files, publish, dns --
+          capabilities, exec;
           if one fails: start_failed (and remove, with ``--rm``)
 exit      wait: record the exit status, unmount, remove the cgroup    exit.py
 stop      stop_signal, grace_period (then SIGKILL)                    stop.py
@@ -19,6 +21,10 @@ kill      kill                                                        stop.py
 pause     freeze  /  unpause: thaw                                    pause.py
 remove    remove                                                      remove.py
 ========  ==========================================================  ============
+
+``docker network connect`` and ``disconnect`` on a running container are
+phases too (``CONNECT``: the start's network steps for one more network;
+``DISCONNECT``), in network.py.
 
 The functions below compose a verb's plan from the phases, for one
 container: from its config (``--rm``) and its state (a paused container is
@@ -49,6 +55,7 @@ from ..record import PAUSED, RUNNING, ContainerRecord
 from ..steps import Phase, Plan
 from .create import CREATE, layer_id
 from .exit import EXIT, record_exit
+from .network import CONNECT, DISCONNECT, plan_config
 from .pause import PAUSE, UNPAUSE
 from .remove import REMOVE
 from .start import (
@@ -90,6 +97,16 @@ def create_plan() -> ContainerPlan:
 
 def start_plan(record: ContainerRecord) -> ContainerPlan:
     return _plan(start_phase(record.config.auto_remove))
+
+
+def connect_plan() -> ContainerPlan:
+    """``docker network connect`` on a running container (``ctx.connect_to``)."""
+    return _plan(CONNECT)
+
+
+def disconnect_plan() -> ContainerPlan:
+    """``docker network disconnect`` (``ctx.disconnect_from``)."""
+    return _plan(DISCONNECT)
 
 
 def exit_plan() -> ContainerPlan:
@@ -152,7 +169,10 @@ __all__ = [
     "STOP",
     "UNPAUSE",
     "ContainerPlan",
+    "connect_plan",
     "create_plan",
+    "disconnect_plan",
+    "plan_config",
     "exit_plan",
     "has_own_network",
     "kill_phase",

@@ -12,6 +12,7 @@ from stepbox.core.kernel import ExitStatus
 from ..context import LifecycleContext
 from ..record import EXITED, now
 from ..steps import Phase, Step
+from .network import release_network
 from .start import unmount_rootfs
 
 GONE = "the container's process is gone (it ended while stepbox was not watching)"
@@ -26,10 +27,12 @@ def wait_for_exit(ctx: LifecycleContext) -> None:
 
 
 def record_exit(ctx: LifecycleContext, status: ExitStatus | None) -> None:
-    """Record how PID 1 ended, read the OOM counter before the cgroup goes,
+    """Record how PID 1 ended, take down its network (proxies, DNS server,
+    veths, addresses, rules), read the OOM counter before the cgroup goes,
     unmount the rootfs.  The read-write layer stays for ``diff``,
     ``commit`` and ``start``."""
     record, kernel = ctx.record, ctx.kernel
+    release_network(ctx)
     if record.cgroup and kernel.cgroups.exists(record.cgroup):
         events = kernel.cgroups.stats(record.cgroup).memory_events
         record.oom_killed = events.get("oom_kill", 0) > 0

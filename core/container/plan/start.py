@@ -23,6 +23,7 @@ from ..errors import BadRequest
 from ..record import CREATED, RUNNING, now
 from ..steps import Phase, Step
 from ..users import resolve_user
+from .network import LOOPBACK, NETWORK
 
 
 def mount_rootfs(ctx: LifecycleContext) -> None:
@@ -156,10 +157,6 @@ def pivot_root(ctx: LifecycleContext) -> None:
     _handle(ctx).mask_paths(MASKED_PATHS, READONLY_PATHS)
 
 
-def bring_up_loopback(ctx: LifecycleContext) -> None:
-    _handle(ctx).bring_up_loopback()
-
-
 def has_own_network(config: ContainerConfig) -> bool:
     """Not ``--network host``: the container has a network namespace to set up."""
     return config.network != "host"
@@ -267,15 +264,9 @@ START: Phase[LifecycleContext] = Phase(
             "Docker UnionFS / rootfs",
             pivot_root,
         ),
-        Step(
-            "network",
-            "Bring up the loopback interface",
-            "A new network namespace starts with only `lo`, and it is down. stepbox gives "
-            "containers loopback only (like --network none).",
-            "Docker namespace",
-            bring_up_loopback,
-            when=has_own_network,
-        ),
+        # lo only, or -- on a bridge network -- the eight steps that wire it (network.py)
+        LOOPBACK,
+        *NETWORK,
         Step(
             "capabilities",
             "Drop capabilities",
