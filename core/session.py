@@ -8,6 +8,7 @@ State directory layout (``--root`` / ``STEPBOX_ROOT``)::
 
     images/                   the OCI image store, shared by both backends
     <backend>/containers/     container records and logs
+    <backend>/networks/       network records (the daemon's; see core/network)
     <backend>/kernel/         what the backend keeps (layers, mounts, shims)
     build-cache/              the builder's layer cache
     stepbox.sock, stepbox.pid the daemon's socket and locked pid file (not for the
@@ -27,6 +28,8 @@ from stepbox.core.engine.locations import state_root
 from stepbox.core.image.store import ImageStore
 from stepbox.core.kernel import Kernel, Tracer
 from stepbox.core.kernel.backend_lookup import choose_backend
+from stepbox.core.network.manager import BridgeSettings, NetworkManager
+from stepbox.core.network.store import NetworkStore
 
 
 @dataclass
@@ -49,6 +52,7 @@ def open_session(
     trace: bool = True,
     records_in_memory: bool = False,
     kernel_in_memory: bool = False,
+    network: BridgeSettings | None = None,
 ) -> Session:
     """An engine on ``backend`` ("auto", "sim" or "linux") over the state
     directory ``root`` (None: the default one).
@@ -57,14 +61,20 @@ def open_session(
     daemon does not: it would keep them all, for as long as it runs.
     ``records_in_memory``: container records live only in this program (a
     benchmark, a property test); ``kernel_in_memory``: so does the kernel's
-    own state, for a backend that can keep it there (the simulator)."""
+    own state, for a backend that can keep it there (the simulator).
+    ``network``: manage networks with these settings (the daemon and
+    ``stepbox step`` do); without, containers get loopback only."""
     root = state_root(root)
     name, module = choose_backend(backend)
     kernel_dir = None if kernel_in_memory else os.path.join(root, name, "kernel")
     kernel = module.create_kernel(kernel_dir, Tracer(enabled=trace))
     images = ImageStore(os.path.join(root, "images"))
     containers = ContainerStore(None if records_in_memory else os.path.join(root, name, "containers"))
-    return Session(root, name, kernel, Runtime(kernel, images, containers, say=say))
+    networks = None
+    if network is not None:
+        store = NetworkStore(None if records_in_memory else os.path.join(root, name, "networks"))
+        networks = NetworkManager(kernel.network, store, network)
+    return Session(root, name, kernel, Runtime(kernel, images, containers, say=say, networks=networks))
 
 
 __all__ = ["Session", "open_session"]

@@ -43,9 +43,27 @@ STOP_TIMEOUT = 30  # seconds before SIGTERM becomes SIGKILL
     help="Pull from / push to this registry over plain http (loopback ones always are); "
     "also STEPBOX_INSECURE_REGISTRIES=a,b",
 )
+@click.option(
+    "-b",
+    "--bridge",
+    default=None,
+    metavar="NAME",
+    help="The default network's Linux bridge (default stepbox0); 'none' disables it, so containers "
+    "get loopback only unless given a network (also STEPBOX_BRIDGE)",
+)
+@click.option(
+    "--bip", default="", metavar="CIDR", help="The default bridge's address and subnet, e.g. 172.17.0.1/16"
+)
+@click.option(
+    "--default-address-pool",
+    "pools",
+    multiple=True,
+    metavar="base=CIDR,size=N",
+    help="Where networks get their subnets (default: Docker's, 172.17-31.0.0/16 and 192.168.0.0/16 in /20s)",
+)
 @click.option("--debug", is_flag=True, help="Log every request")
 @click.pass_context
-def daemon(ctx: click.Context, host, backend, root, insecure, debug):
+def daemon(ctx: click.Context, host, backend, root, insecure, bridge, bip, pools, debug):
     """Serve the Docker Engine API on a UNIX socket (the docker CLI can use it)."""
     connection = ctx.obj
     connection.host = host or connection.host
@@ -57,6 +75,8 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
     from stepbox.core.engine.locations import pid_path_of
     from stepbox.core.engine.pidfile import DaemonRunning, PidFile
     from stepbox.core.engine.server import open_daemon
+    from stepbox.core.kernel.errors import KernelError
+    from stepbox.core.network.store import NetworkError
     from stepbox.core.registry.client import insecure_from_env
     from stepbox.core.session import open_session
 
@@ -80,9 +100,12 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
         )
         sys.exit(1)
     try:
-        session = open_session(backend or connection.backend, connection.root, say, trace=False)
+        settings = _bridge_settings(bridge, bip, pools)
+        session = open_session(
+            backend or connection.backend, connection.root, say, trace=False, network=settings
+        )
         running = open_daemon(session, path, say, pid_file, insecure_from_env() + list(insecure))
-    except (RuntimeError, ValueError) as e:
+    except (RuntimeError, ValueError, NetworkError, KernelError) as e:
         pid_file.release()
         click.echo(f"stepbox daemon: {e}", err=True)
         sys.exit(1)
@@ -90,6 +113,24 @@ def daemon(ctx: click.Context, host, backend, root, insecure, debug):
         pid_file.release()
         raise
     running.serve_forever()
+
+
+def _bridge_settings(bridge: str | None, bip: str, pools: tuple[str, ...]):
+    """dockerd's --bridge / --bip / --default-address-pool, checked."""
+    from stepbox.core.network.ipam import DEFAULT_POOLS, AddressError, Pool
+    from stepbox.core.network.manager import BridgeSettings
+    from stepbox.core.network.store import DEFAULT_BRIDGE, InvalidNetwork
+
+    bridge = bridge or os.environ.get("STEPBOX_BRIDGE") or DEFAULT_BRIDGE
+    try:
+        parsed = tuple(Pool.parse(p) for p in pools) or DEFAULT_POOLS
+    except AddressError as e:
+        raise InvalidNetwork(str(e)) from None
+    settings = BridgeSettings(bridge=bridge, bip=bip, pools=parsed)
+    settings.check()
+    if bridge == "none" and bip:
+        raise InvalidNetwork("--bip cannot be used with --bridge=none (there is no default bridge)")
+    return settings
 
 
 @daemon.command("stop")

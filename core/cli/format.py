@@ -34,6 +34,17 @@ def table(rows: Sequence[Sequence[str]]) -> str:
     )
 
 
+def ports_column(ports: list[dict]) -> str:
+    """docker ps's PORTS: ``0.0.0.0:8080->80/tcp, 81/tcp``."""
+    shown = []
+    for p in sorted(ports, key=lambda p: (p["PrivatePort"], p.get("PublicPort", 0))):
+        if p.get("PublicPort"):
+            shown.append(f"{p.get('IP', '0.0.0.0')}:{p['PublicPort']}->{p['PrivatePort']}/{p['Type']}")
+        else:
+            shown.append(f"{p['PrivatePort']}/{p['Type']}")
+    return ", ".join(shown)
+
+
 def ps_table(containers: list[dict]) -> str:
     """``docker ps`` from ``GET /containers/json`` (the daemon words Status)."""
     rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")]
@@ -44,7 +55,7 @@ def ps_table(containers: list[dict]) -> str:
             command_of(c["Command"]),
             ago(c["Created"]),
             c["Status"],
-            "",
+            ports_column(c.get("Ports") or []),
             c["Names"][0].lstrip("/") if c["Names"] else "",
         )
         for c in containers

@@ -51,6 +51,7 @@ VERB_MODULES = {
     "build": ("build",),
     "registry": ("pull", "push", "login", "logout", "registry"),
     "daemon": ("daemon",),
+    "networks": ("network", "port"),
     "stepthrough": ("step",),
 }
 _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in verbs}

@@ -21,7 +21,27 @@ RUN_OPTIONS = [
     click.option("-m", "--memory", default=None, help="Memory limit (e.g. 8m, 1g)"),
     click.option("--pids-limit", default=None, help="Tune container pids limit (-1 for unlimited)"),
     click.option("--cpus", default=None, help="Number of CPUs (e.g. 0.5)"),
-    click.option("--network", default="default", help="Connect a container to a network (none, host)"),
+    click.option(
+        "--network",
+        "--net",
+        default="default",
+        help="Connect a container to a network: bridge (the default), none, host, or a network's name",
+    ),
+    click.option(
+        "-p",
+        "--publish",
+        multiple=True,
+        help="Publish a container's port to the host: [ip:][hostPort:]containerPort[/proto]",
+    ),
+    click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to free host ports"),
+    click.option("--expose", multiple=True, help="Expose a port or a range of ports (for -P)"),
+    click.option("--ip", default="", help="IPv4 address (on a user-defined network)"),
+    click.option("--mac-address", default="", help="Container MAC address (e.g. 92:d0:c6:0a:29:33)"),
+    click.option("--network-alias", multiple=True, help="Add a network-scoped alias for the container"),
+    click.option("--dns", multiple=True, help="Set custom DNS servers"),
+    click.option("--dns-search", multiple=True, help="Set custom DNS search domains"),
+    click.option("--dns-option", multiple=True, help="Set DNS options"),
+    click.option("--add-host", multiple=True, help="Add a custom host-to-IP mapping (host:ip)"),
     click.option("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT of the image"),
     click.option(
         "--rm", "auto_remove", is_flag=True, help="Automatically remove the container when it exits"
@@ -54,6 +74,16 @@ def create_body(
     network,
     entrypoint,
     auto_remove,
+    publish=(),
+    publish_all=False,
+    expose=(),
+    ip="",
+    mac_address="",
+    network_alias=(),
+    dns=(),
+    dns_search=(),
+    dns_option=(),
+    add_host=(),
     **_ignored,
 ) -> dict:
     """The body of ``POST /containers/create`` for these flags (docker's
@@ -73,6 +103,26 @@ def create_body(
         host_config["PidsLimit"] = pids_limit
     if cpus:
         host_config["NanoCpus"] = round(parse_cpus(cpus) * 1e9)
+    exposed, port_bindings = _ports(publish, expose)
+    if port_bindings:
+        host_config["PortBindings"] = port_bindings
+    if publish_all:
+        host_config["PublishAllPorts"] = True
+    for key, values in (
+        ("Dns", dns),
+        ("DnsSearch", dns_search),
+        ("DnsOptions", dns_option),
+        ("ExtraHosts", add_host),
+    ):
+        if values:
+            host_config[key] = list(values)
+    endpoint = {}
+    if ip:
+        endpoint["IPAMConfig"] = {"IPv4Address": ip}
+    if network_alias:
+        endpoint["Aliases"] = list(network_alias)
+    if mac_address:
+        endpoint["MacAddress"] = mac_address
     body = {
         "Image": image,
         "Cmd": list(command),
@@ -84,4 +134,30 @@ def create_body(
     }
     if entrypoint is not None:
         body["Entrypoint"] = [entrypoint]  # [""]: no entrypoint at all, as docker sends it
+    if exposed:
+        body["ExposedPorts"] = exposed
+    if endpoint:
+        # As the docker CLI sends them: settings of the container's own network.
+        name = "bridge" if network == "default" else network
+        body["NetworkingConfig"] = {"EndpointsConfig": {name: endpoint}}
     return body
+
+
+def _ports(publish, expose) -> tuple[dict, dict]:
+    """-p and --expose -> (ExposedPorts, PortBindings); a bad spec is a usage error."""
+    from stepbox.core.network.ports import BadPortSpec, bindings_to_api, parse_port_key, parse_publish
+
+    try:
+        bindings = [b for spec in publish for b in parse_publish(spec)]
+        exposed, port_bindings = bindings_to_api(bindings)
+        for spec in expose:
+            body, _, proto = spec.partition("/")
+            low, _, high = body.partition("-")
+            for port in (
+                range(int(low), int(high or low) + 1) if low.isdigit() and (high or low).isdigit() else [-1]
+            ):
+                number, proto_ = parse_port_key(f"{port}/{proto or 'tcp'}" if port > 0 else spec)
+                exposed[f"{number}/{proto_}"] = {}
+    except BadPortSpec as e:
+        raise click.BadParameter(str(e)) from None
+    return exposed, port_bindings

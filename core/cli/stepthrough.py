@@ -11,6 +11,7 @@ the state directory's daemon does not see the container until it is done.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 
@@ -63,16 +64,30 @@ def step(conn, keep, no_pause, name, image, command, **flags):
     """Run a container one step at a time (Enter: next step, q: quit and undo)."""
     # The walk drives the lifecycle itself, in this process: no daemon.
     from rich.console import Console
-    from stepbox.core.container import plan
     from stepbox.core.engine.create_body import check_container_name, config_from_body
+    from stepbox.core.network.manager import BridgeSettings
     from stepbox.core.session import open_session
 
     # The flags become the request `run` would send, read the way the daemon reads it.
     config, _notes = config_from_body(create_body(image, command, **flags))
     name = check_container_name(name)
-    session = open_session(conn.backend, conn.root_option, conn.say)
+    # The network steps wire a real bridge, as the daemon's `run` would
+    # (STEPBOX_BRIDGE=none: loopback only, as a daemon with --bridge=none).
+    bridge = BridgeSettings(bridge=os.environ.get("STEPBOX_BRIDGE") or BridgeSettings.bridge)
+    session = open_session(conn.backend, conn.root_option, conn.say, network=bridge)
     console = Console(highlight=False)
     runtime = session.runtime
+    for line in runtime.networks.start():
+        conn.say(line)
+    try:
+        _step(console, session, runtime, config, name, keep, no_pause)
+    finally:
+        runtime.networks.close()  # this process's proxies and DNS servers
+
+
+def _step(console, session, runtime, config, name, keep, no_pause) -> None:
+    from stepbox.core.container import plan
+
     record = runtime.new_record(config, name)
     # The plan `run` executes; the container is removed at the end (and
     # after a failed start) unless --keep.

@@ -9,6 +9,8 @@ a message that says which field is wrong.
 
 from __future__ import annotations
 
+import ipaddress
+
 from stepbox.core.container.config import ContainerConfig, check_name
 from stepbox.core.container.flags import InvalidConfig, parse_env
 
@@ -65,6 +67,7 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
     pids = _int(host, "PidsLimit", -1, 1 << 22)
     nano_cpus = _int(host, "NanoCpus", 0, 4096 * 10**9)
     network = _typed(host, "NetworkMode", str, "a string") or "default"
+    net = _networking(body, host, network)
     labels = _typed(body, "Labels", dict, "an object") or {}
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
         raise BadParameter("invalid value for Labels: keys and values must be strings")
@@ -87,6 +90,7 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
             cpus=nano_cpus / 1e9 if nano_cpus else None,
             network=network,
             auto_remove=bool(_typed(host, "AutoRemove", bool, "a boolean")),
+            **net,
         )
     except InvalidConfig as e:
         raise BadParameter(str(e)) from None
@@ -102,6 +106,89 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
         stop_timeout=stop_timeout,
     )
     return config, notes
+
+
+def _strings(section: dict, key: str) -> tuple[str, ...]:
+    return tuple(_string_list(section, key) or [])
+
+
+def _networking(body: dict, host: dict, network: str) -> dict:
+    """The create body's network fields -> ContainerConfig's (checked here,
+    so a bad value is a 400 that names the field)."""
+    from stepbox.core.network.etc_files import parse_extra_host
+    from stepbox.core.network.ipam import check_mac
+    from stepbox.core.network.ports import bindings_from_api, bindings_to_api, exposed_from_api
+
+    port_bindings = body_port_bindings = host.get("PortBindings")
+    bindings = bindings_from_api(body_port_bindings)  # BadPortSpec -> 400
+    if bindings:
+        _, port_bindings = bindings_to_api(bindings)  # normalised: "" -> "" and ports as strings
+    exposed = [f"{port}/{proto}" for port, proto in exposed_from_api(body.get("ExposedPorts"))]
+    extra_hosts = _strings(host, "ExtraHosts")
+    for entry in extra_hosts:
+        parse_extra_host(entry)  # BadHostEntry -> 400
+    dns = _strings(host, "Dns")
+    for server in dns:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise BadParameter(f"invalid value for Dns: {server} is not an IP address") from None
+    networking = body.get("NetworkingConfig") or {}
+    if not isinstance(networking, dict):
+        raise BadParameter("invalid value for NetworkingConfig: expected an object")
+    endpoints = networking.get("EndpointsConfig") or {}
+    if not isinstance(endpoints, dict) or not all(isinstance(v, dict | None) for v in endpoints.values()):
+        raise BadParameter(
+            "invalid value for NetworkingConfig.EndpointsConfig: expected an object of objects"
+        )
+    for name, settings in endpoints.items():
+        check_endpoint_settings(name, settings or {})
+    mac = _typed(body, "MacAddress", str, "a string") or ""
+    if mac:
+        check_mac(mac)
+    return {
+        "port_bindings": port_bindings or {},
+        "publish_all": bool(_typed(host, "PublishAllPorts", bool, "a boolean")),
+        "exposed_ports": tuple(exposed),
+        "endpoints": {name: dict(settings or {}) for name, settings in endpoints.items()},
+        "mac_address": mac,
+        "dns": dns,
+        "dns_search": _strings(host, "DnsSearch"),
+        "dns_options": _strings(host, "DnsOptions"),
+        "extra_hosts": extra_hosts,
+    }
+
+
+def check_endpoint_settings(name: str, settings: dict) -> None:
+    """One network's EndpointSettings in a create or connect request."""
+    from stepbox.core.network.ipam import check_mac
+
+    if not isinstance(settings, dict):
+        raise BadParameter(f"invalid value for EndpointsConfig[{name}]: expected an object")
+    for key in ("Links", "DriverOpts"):
+        if settings.get(key):
+            raise BadParameter(f"NetworkingConfig.EndpointsConfig[{name}].{key} is not supported by stepbox")
+    aliases = settings.get("Aliases")
+    if aliases is not None and (
+        not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases)
+    ):
+        raise BadParameter(f"invalid value for EndpointsConfig[{name}].Aliases: expected a list of strings")
+    ipam = settings.get("IPAMConfig") or {}
+    if not isinstance(ipam, dict):
+        raise BadParameter(f"invalid value for EndpointsConfig[{name}].IPAMConfig: expected an object")
+    if ipam.get("IPv6Address") or ipam.get("LinkLocalIPs"):
+        raise BadParameter(
+            f"EndpointsConfig[{name}]: IPv6 and link-local addresses are not supported by stepbox"
+        )
+    if ipam.get("IPv4Address"):
+        try:
+            ipaddress.IPv4Address(ipam["IPv4Address"])
+        except ValueError:
+            raise BadParameter(f"invalid IPv4 address: {ipam['IPv4Address']}") from None
+    if settings.get("MacAddress"):
+        if not isinstance(settings["MacAddress"], str):
+            raise BadParameter(f"invalid value for EndpointsConfig[{name}].MacAddress: expected a string")
+        check_mac(settings["MacAddress"])
 
 
 def check_container_name(name: str | None) -> str | None:

@@ -356,16 +356,47 @@ class Engine:
         self._event(record.id, "destroy")
 
     # -- start-up and shut-down ------------------------------------------------------
+    # -- networks --------------------------------------------------------------------
+    def connect(self, container: str, network: str, settings: dict) -> None:
+        with self.lock:
+            record = self.runtime.get(container)
+            self.runtime.connect(record, network, settings)
+            net = self.runtime.networks.find(network)
+        self.events.publish("network", "connect", net.id, {"name": net.name, "container": record.id})
+
+    def disconnect(self, container: str, network: str, force: bool = False) -> None:
+        with self.lock:
+            record = self.runtime.get(container)
+            self.runtime.disconnect(record, network, force)
+        self.events.publish("network", "disconnect", network, {"name": network, "container": record.id})
+
     def recover(self) -> list[str]:
         """After a daemon restart: re-attach to containers still running, and
-        record the others as exited (with the reason); a line per container."""
+        record the others as exited (with the reason); a line per container.
+        First of all the networks: the bridges and rules the records call for
+        (a reboot lost them; a daemon killed with -9 left them), then the
+        proxies and DNS servers of the running containers, which lived in the
+        old daemon's process."""
         report = []
+        networks = self.runtime.networks
+        if networks is not None:
+            with self.lock:
+                report += networks.start()
         with self.lock:
             for record in self.runtime.containers.all():
                 if record.state not in (RUNNING, PAUSED):
                     continue
                 record = self.runtime.refresh(record)
                 if record.state in (RUNNING, PAUSED):
+                    if networks is not None:
+                        from stepbox.core.container.plan.network import restore_services
+
+                        try:
+                            restore_services(networks, record)
+                        except Exception as e:  # report it; the container itself runs on
+                            report.append(
+                                f"container {record.short_id}: cannot restore its network services: {e}"
+                            )
                     handle = self.runtime.context(record).handle
                     self._bump(record.id, starts=1)
                     self.watch(record.id).name = record.name
@@ -390,6 +421,8 @@ class Engine:
         try:
             self._end_simulated_containers()
         finally:
+            if self.runtime.networks is not None:
+                self.runtime.networks.close()  # proxies and DNS servers; bridges and rules stay
             self.kernel.close()  # what the backend holds here (the shim launcher)
 
     def _end_simulated_containers(self) -> None:

@@ -18,6 +18,10 @@ from stepbox.core.image.layer_tar import UnsafeLayer
 from stepbox.core.image.reference import InvalidReference
 from stepbox.core.image.store import BlobDigestMismatch, ImageNotFound
 from stepbox.core.kernel import ExecFailed, KernelError
+from stepbox.core.network.etc_files import BadHostEntry
+from stepbox.core.network.ipam import AddressError
+from stepbox.core.network.ports import BadPortSpec
+from stepbox.core.network.store import InvalidNetwork, NetworkConflict, NoSuchNetwork
 
 
 class ApiError(Exception):
@@ -54,6 +58,12 @@ _STATUS_OF = (
     (UnsafeLayer, 400),
     (BlobDigestMismatch, 400),
     (ExecFailed, 400),
+    (NoSuchNetwork, 404),
+    (NetworkConflict, 409),  # a name taken, a network in use, a host port already allocated
+    (InvalidNetwork, 400),
+    (AddressError, 400),
+    (BadPortSpec, 400),
+    (BadHostEntry, 400),
     (KernelError, 500),
 )
 

@@ -24,6 +24,7 @@ from .execs import ExecSessions
 from .http import UnixHTTPServer
 from .images import ImageEndpoints
 from .locations import MAX_SOCKET_PATH, someone_listening
+from .networks import NetworkEndpoints
 from .pidfile import PidFile
 from .routes import Router
 from .system import SystemEndpoints
@@ -37,6 +38,7 @@ def build_app(engine: Engine) -> Router:
     SystemEndpoints(engine).register(router)
     ContainerEndpoints(engine, execs).register(router)
     ImageEndpoints(engine).register(router)
+    NetworkEndpoints(engine).register(router)
     return router
 
 

@@ -112,7 +112,7 @@ class SystemEndpoints:
                 "LoggingDriver": "json-file",
                 "Debug": False,
                 "IndexServerAddress": "https://index.docker.io/v1/",
-                "Plugins": {"Volume": [], "Network": ["none", "host"], "Log": ["json-file"]},
+                "Plugins": {"Volume": [], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
                 "MemoryLimit": True,
                 "SwapLimit": False,
                 "CpuCfsPeriod": True,

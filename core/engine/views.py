@@ -48,9 +48,20 @@ def _network_mode(record: ContainerRecord) -> str:
     return "bridge" if record.config.network in ("default", "bridge") else record.config.network
 
 
+_ARRAYS = ("Links", "Aliases", "DNSNames")
+
+
 def _networks(record: ContainerRecord) -> dict:
-    # stepbox gives a container loopback only; it still names the network
-    # docker would, with empty addresses, so clients find the keys they read.
+    if record.networks:
+        # Docker's EndpointSettings as kept in the record, without stepbox's own notes
+        # (the schema wants arrays where dockerd often sends null)
+        return {
+            name: {k: ([] if v is None and k in _ARRAYS else v) for k, v in s.items() if k != "stepbox"}
+            for name, s in record.networks.items()
+        }
+    # An engine without networks gives a container loopback only; it still
+    # names the network docker would, with empty addresses, so clients find
+    # the keys they read.
     return {
         _network_mode(record): {
             "IPAMConfig": None,
@@ -68,6 +79,57 @@ def _networks(record: ContainerRecord) -> dict:
     }
 
 
+def exposed_ports(record: ContainerRecord) -> list[str]:
+    """Every port the container exposes: the image's EXPOSE, --expose, -p."""
+    keys = list(record.image_config.get("ExposedPorts") or {})
+    keys += list(record.config.exposed_ports) + list(record.config.port_bindings)
+    return list(dict.fromkeys(keys))
+
+
+def port_map(record: ContainerRecord) -> dict:
+    """``NetworkSettings.Ports``: each exposed port -> its host bindings
+    (null when not published); empty while the container does not run."""
+    if record.state not in (RUNNING, PAUSED):
+        return {}
+    ports = {key: None for key in exposed_ports(record)}
+    ports.update({key: list(entries) for key, entries in (record.ports or {}).items()})
+    return ports
+
+
+def _port_rows(record: ContainerRecord) -> list[dict]:
+    """``docker ps``'s PORTS column, as ``GET /containers/json`` sends it."""
+    rows = []
+    for key, entries in port_map(record).items():
+        port, _, proto = key.partition("/")
+        if not entries:
+            rows.append({"PrivatePort": int(port), "Type": proto})
+        for entry in entries or []:
+            rows.append(
+                {
+                    "IP": entry["HostIp"],
+                    "PrivatePort": int(port),
+                    "PublicPort": int(entry["HostPort"]),
+                    "Type": proto,
+                }
+            )
+    return rows
+
+
+def _legacy_bridge_fields(record: ContainerRecord) -> dict:
+    """The top-level address fields the API still carries for the default bridge."""
+    settings = (record.networks or {}).get("bridge") or {}
+    return {
+        "EndpointID": settings.get("EndpointID", ""),
+        "Gateway": settings.get("Gateway", ""),
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": settings.get("IPAddress", ""),
+        "IPPrefixLen": settings.get("IPPrefixLen", 0),
+        "IPv6Gateway": "",
+        "MacAddress": settings.get("MacAddress", "") if settings.get("IPAddress") else "",
+    }
+
+
 def container_summary(record: ContainerRecord, labels: dict) -> dict:
     """One row of ``GET /containers/json`` (``docker ps``)."""
     return {
@@ -77,7 +139,7 @@ def container_summary(record: ContainerRecord, labels: dict) -> dict:
         "ImageID": record.image_id,
         "Command": " ".join(record.argv),
         "Created": unix_time(record.created),
-        "Ports": [],
+        "Ports": _port_rows(record),
         "Labels": dict(labels),
         "State": record.state,
         "Status": status_line(record),
@@ -104,11 +166,12 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
             "NetworkSettings": {
                 "Bridge": "",
                 "SandboxID": "",
-                "SandboxKey": "",
-                "Ports": {},
+                "SandboxKey": f"/proc/{record.pid}/ns/net" if record.pid else "",
+                "Ports": port_map(record),
                 "HairpinMode": False,
                 "LinkLocalIPv6Address": "",
                 "LinkLocalIPv6PrefixLen": 0,
+                **_legacy_bridge_fields(record),
                 "Networks": _networks(record),
             },
         }
@@ -138,6 +201,11 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
             "Domainname": "",
         }
     )
+    exposed = exposed_ports(record)
+    if exposed:
+        config["ExposedPorts"] = {key: {} for key in exposed}
+    if record.config.mac_address:
+        config["MacAddress"] = record.config.mac_address
     if notes.stop_signal:
         config["StopSignal"] = notes.stop_signal
     for key in ("Entrypoint", "Cmd"):  # the schema has arrays here, never null
