@@ -22,6 +22,12 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# Networking safety: a daemon the tests start (directly, through the CLI's
+# autostart, a tutorial or a notebook) builds no bridge and no rules in the
+# host's network namespace.  Tests of networks start theirs inside a network
+# namespace of their own and ask for a bridge there (tests/network).
+os.environ["STEPBOX_BRIDGE"] = "none"
+
 IS_LINUX_ROOT = sys.platform == "linux" and os.geteuid() == 0
 _UID = os.geteuid() if hasattr(os, "geteuid") else "n/a"
 LINUX_ONLY_REASON = f"needs the real Linux kernel as root (this host: {sys.platform}, uid {_UID})"

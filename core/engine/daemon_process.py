@@ -46,6 +46,8 @@ class DaemonProcess:
     socket_path: str
     log_path: str
     debug: bool = False  # log every request
+    args: tuple[str, ...] = ()  # more daemon options (--bridge=none ...)
+    prefix: tuple[str, ...] = ()  # a command that runs it (nsenter --net=...: in a network namespace)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -71,8 +73,8 @@ class DaemonProcess:
         one that another program started a moment earlier)."""
         os.makedirs(self.root, exist_ok=True)
         os.makedirs(os.path.dirname(self.log_path) or ".", exist_ok=True)
-        argv = [sys.executable, "-m", "stepbox", "--backend", self.backend, "--root", self.root]
-        argv += ["daemon", "-H", self.host] + (["--debug"] if self.debug else [])
+        argv = [*self.prefix, sys.executable, "-m", "stepbox", "--backend", self.backend, "--root", self.root]
+        argv += ["daemon", "-H", self.host] + (["--debug"] if self.debug else []) + list(self.args)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 argv,

@@ -65,8 +65,9 @@ def test_step_walks_one_enter_at_a_time(stepbox):
     assert r.code == 0, r.err
     for title in STEP_TITLES:
         assert title in r.out
-    config = ContainerConfig(image="busybox", cmd=("echo", "hi"))
-    assert r.out.count("press Enter") == len(plan.run_plan(config, remove=True))
+    # the suite's daemons and walks have no bridge (STEPBOX_BRIDGE=none): loopback only
+    config = ContainerConfig(image="busybox", cmd=("echo", "hi"), network="none")
+    assert r.out.count("press Enter") == len(plan.run_plan(config, remove=True).for_config(config))
     assert "hi" in r.out
     assert stepbox("ps", "-aq").out == ""  # the walk-through cleans up after itself
 

@@ -17,7 +17,7 @@ class TestDaemon(DaemonProcess):
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
 
-    def __init__(self, backend: str):
+    def __init__(self, backend: str, *, prefix: tuple[str, ...] = (), args: tuple[str, ...] = ()):
         # /tmp, not pytest's tmp_path: a UNIX socket path must fit in 108 bytes
         self.own_dir = tempfile.mkdtemp(prefix=f"sbxd-{backend}-")
         super().__init__(
@@ -26,6 +26,8 @@ class TestDaemon(DaemonProcess):
             os.path.join(self.own_dir, "stepbox.sock"),
             os.path.join(self.own_dir, "daemon.log"),
             debug=True,
+            prefix=tuple(prefix),
+            args=tuple(args),
         )
 
     def log(self, lines: int | None = 300) -> str:

@@ -92,7 +92,6 @@ def test_malformed_json_is_400(daemon, client):
         {"Image": "busybox", "HostConfig": "x"},
         {"Image": "busybox", "Env": ["=novalue"]},
         {"Image": "busybox", "WorkingDir": "relative"},
-        {"Image": "busybox", "HostConfig": {"NetworkMode": "nosuchnet"}},
         {"Image": "Busy Box"},
     ],
 )
@@ -100,6 +99,14 @@ def test_bad_create_values_are_400(client, body):
     with pytest.raises(EngineError) as info:
         client.create(body)
     assert info.value.status == 400, info.value.message
+
+
+def test_an_unknown_network_is_404_as_with_dockerd(client):
+    # A network is an object the daemon manages: naming one that does not
+    # exist is "not found" (dockerd: 404 "network nosuchnet not found").
+    with pytest.raises(EngineError) as info:
+        client.create({"Image": "busybox", "HostConfig": {"NetworkMode": "nosuchnet"}})
+    assert info.value.status == 404 and info.value.message == "network nosuchnet not found"
 
 
 def test_unknown_fields_are_tolerated(client):

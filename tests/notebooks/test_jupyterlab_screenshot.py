@@ -131,6 +131,7 @@ def test_notebook_controls_and_diagrams_render_in_jupyterlab():
     os.makedirs(home)
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("STEPBOX_", "JUPYTER", "XDG_"))}
+    env["STEPBOX_BRIDGE"] = "none"  # its daemon wires no bridge in the host's namespace
     env.update(HOME=home, TMPDIR=work, JUPYTER_CONFIG_DIR=os.path.join(home, ".jupyter"),
                JUPYTER_RUNTIME_DIR=os.path.join(home, "runtime"), MPLCONFIGDIR=os.path.join(home, ".mpl"),
                JUPYTERLAB_SETTINGS_DIR=os.path.join(home, "lab-settings"))

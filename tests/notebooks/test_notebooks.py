@@ -100,7 +100,8 @@ def test_notebook_runs_on_the_real_kernel(name):
     work = _short_tmp("sbx-nb-linux-")
     executed = os.path.join(work, "executed.ipynb")
     env = {key: value for key, value in os.environ.items() if not key.startswith("STEPBOX_")}
-    env.update(TMPDIR=work, MPLCONFIGDIR=os.path.join(work, ".mpl"))
+    # STEPBOX_BRIDGE=none: a notebook's daemon wires no bridge in the host's namespace
+    env.update(TMPDIR=work, MPLCONFIGDIR=os.path.join(work, ".mpl"), STEPBOX_BRIDGE="none")
     try:
         proc = subprocess.run([sys.executable, EXECUTE, os.path.join(NOTEBOOK_DIR, name), executed, "linux"],
                               env=env, cwd=work, capture_output=True, text=True, timeout=RUN_TIMEOUT,

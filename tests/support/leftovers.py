@@ -19,6 +19,11 @@ counts only what *this run* made:
   ancestors carry the run's token in their environment (``TESTRUN_OF_STEPBOX``,
   inherited by everything the run starts; deliberately not ``STEPBOX_*``, which
   the tutorial runner strips) or name one of the run's directories;
+* **network** -- an interface with a name stepbox gives (``stepbox0``,
+  ``br-<12 hex>``, ``veth<7 hex>``, ``vpeer<7 hex>``) or stepbox's nft table in
+  the host's network namespace that was not there when the run began (the
+  network tests build theirs in namespaces of their own), and a namespace
+  ``/run/netns/stepbox-test-<token>-…`` of this run's;
 * **cgroups** -- container cgroups (``…/stepbox/<64 hex>``) that did not exist
   when the run began and hold a process of the run's; or hold none, are still
   there after a while (someone else's may be on its way in or out) and the
@@ -112,6 +117,40 @@ def cgroup_members(path: str) -> list[int]:
     return [int(pid) for pid in text.split()]
 
 
+# The names stepbox gives interfaces: the default bridge, a user network's
+# bridge, the host end of a veth, its peer before it moves into a container.
+_OUR_INTERFACES = re.compile(r"stepbox\d*|br-[0-9a-f]{12}|veth[0-9a-f]{7}|vpeer[0-9a-f]{7}")
+
+
+def network_things() -> list[str]:
+    """stepbox's interfaces and nft table in this (the host's) network
+    namespace, and the test network namespaces that exist."""
+    import subprocess
+
+    found = []
+    try:
+        names = os.listdir("/sys/class/net")
+    except OSError:
+        names = []
+    found += [f"interface {n} in the host's namespace" for n in names if _OUR_INTERFACES.fullmatch(n)]
+    try:
+        tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        tables = ""
+    found += [
+        f"nft {line.strip()} in the host's namespace" for line in tables.splitlines() if "stepbox" in line
+    ]
+    try:
+        found += [
+            f"network namespace /run/netns/{n}"
+            for n in os.listdir("/run/netns")
+            if n.startswith("stepbox-test-")
+        ]
+    except OSError:
+        pass
+    return found
+
+
 def is_stepbox_command(argv: list[str]) -> bool:
     """The ``stepbox`` CLI (or ``stepbox-runc``), ``python -m stepbox…``, the launcher and its shims.
     By the name of the program or module, not by a "stepbox" anywhere: a checkout in
@@ -131,6 +170,7 @@ class Run:
     processes_before: set[tuple[int, str]] = field(default_factory=set)
     mounts_before: set[str] = field(default_factory=set)
     cgroups_before: set[str] = field(default_factory=set)
+    network_before: set[str] = field(default_factory=set)
     unknown_cgroups: list[str] = field(default_factory=list)  # found by leftovers(): empty, not traceable
     settle_seconds: float = 10.0  # how long an empty cgroup of unknown owner may take to go away
 
@@ -140,6 +180,7 @@ class Run:
         run.processes_before = {ident for pid in all_pids() if (ident := process_identity(pid))}
         run.mounts_before = set(mount_targets())
         run.cgroups_before = set(container_cgroups())
+        run.network_before = set(network_things())
         return run
 
     def add_own_dir(self, directory: str) -> None:
@@ -192,7 +233,22 @@ class Run:
             if (is_stepbox_command(argv) or self._names_own_dir(text)) and self.made_process(pid):
                 processes.append(f"{pid}: {text[:200]}")
         cgroups, self.unknown_cgroups = self._new_cgroups_of_ours()
-        return {k: v for k, v in (("mounts", mounts), ("processes", processes), ("cgroups", cgroups)) if v}
+        network = [
+            thing
+            for thing in network_things()
+            if thing not in self.network_before
+            and (not thing.startswith("network namespace") or f"stepbox-test-{self.token[:8]}-" in thing)
+        ]
+        return {
+            k: v
+            for k, v in (
+                ("mounts", mounts),
+                ("processes", processes),
+                ("cgroups", cgroups),
+                ("network", network),
+            )
+            if v
+        }
 
     def _new_cgroups_of_ours(self) -> tuple[list[str], list[str]]:
         """The new container cgroups that are the run's; and the empty ones that

@@ -88,6 +88,7 @@ def private_home(base: str) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(("STEPBOX_", "JUPYTER", "IPYTHON", "MPL", "XDG_"))
     }
+    env["STEPBOX_BRIDGE"] = "none"  # networking safety, as everywhere in the suite
     env.update(
         HOME=home,
         USER="nobody",

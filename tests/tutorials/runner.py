@@ -40,6 +40,9 @@ def tutorial_env(work: str, backend: str) -> dict[str, str]:
     }
     env.update(
         STEPBOX_ROOT=os.path.join(work, "root"),
+        # Networking safety: a tutorial's daemon builds no bridge or rule in
+        # the host's namespace (tests/network wires networks in their own).
+        STEPBOX_BRIDGE="none",
         STEPBOX_BACKEND=backend,
         HOME=home,
         TMPDIR=os.path.join(work, "tmp"),
