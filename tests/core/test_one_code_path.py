@@ -29,7 +29,10 @@ BACKENDS = [
 ]
 
 CREATE = [s.key for s in plan.CREATE.steps]
-START = [s.key for s in plan.START.steps]
+# These engines wire no bridge (no network manager; the daemon's has
+# STEPBOX_BRIDGE=none): a container's start brings up lo, without the network
+# steps a bridge network would add (tests/network runs those).
+START = [s.key for s in plan.START.for_config(ContainerConfig(image="busybox", network="none")).steps]
 STOP = ["stop_signal", "grace_period"]
 EXIT = ["wait"]
 
