@@ -85,7 +85,10 @@ def spawn_process(ctx: LifecycleContext) -> None:
 
 def kill_and_reap(ctx: LifecycleContext) -> None:
     if ctx.handle is not None:
-        ctx.handle.signal(signal.SIGKILL)
+        try:
+            ctx.handle.signal(signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it ended by itself already (a failed exec): only the wait is left
         ctx.handle.wait()
     ctx.handles.pop(ctx.record.id, None)
     ctx.handle = None
