@@ -40,10 +40,12 @@ class ContainerConfig:
     network: str = "default"
     auto_remove: bool = False
     # -- networking, in the Engine API's shapes (see core/network) ----------
-    port_bindings: dict = field(default_factory=dict, hash=False)  # {"80/tcp": [{"HostIp", "HostPort"}]}
+    port_bindings: dict[str, Any] = field(
+        default_factory=dict, hash=False
+    )  # {"80/tcp": [{"HostIp", "HostPort"}]}
     publish_all: bool = False  # -P: every exposed port on a free host port
     exposed_ports: tuple[str, ...] = ()  # "80/tcp", besides the image's EXPOSE
-    endpoints: dict = field(default_factory=dict, hash=False)  # NetworkingConfig.EndpointsConfig
+    endpoints: dict[str, Any] = field(default_factory=dict, hash=False)  # NetworkingConfig.EndpointsConfig
     mac_address: str = ""
     dns: tuple[str, ...] = ()
     dns_search: tuple[str, ...] = ()

@@ -51,8 +51,10 @@ class ContainerRecord:
     log_dir: str = ""
     # Network name -> Docker's EndpointSettings: the networks the container
     # is on (kept while stopped); addresses are filled in while it runs.
-    networks: dict = field(default_factory=dict)
-    ports: dict = field(default_factory=dict)  # published while running: {"80/tcp": [{"HostIp", "HostPort"}]}
+    networks: dict[str, Any] = field(default_factory=dict)
+    ports: dict[str, Any] = field(
+        default_factory=dict
+    )  # published while running: {"80/tcp": [{"HostIp", "HostPort"}]}
 
     # -- derived ----------------------------------------------------------
     @property

@@ -38,6 +38,7 @@ from .store import ContainerStore
 
 if TYPE_CHECKING:
     from stepbox.core.network.manager import NetworkManager
+    from stepbox.core.network.store import NetworkRecord
 
 ContainerPlan = Plan[LifecycleContext]
 
@@ -86,7 +87,7 @@ class Runtime:
         record.networks = self._attachments(config)
         return record
 
-    def _attachments(self, config: ContainerConfig) -> dict:
+    def _attachments(self, config: ContainerConfig) -> dict[str, Any]:
         """The networks a new container is on: its --network (the default
         bridge unless the daemon has none) and any further ones the
         request's EndpointsConfig names, in Docker's EndpointSettings shape."""
@@ -99,7 +100,7 @@ class Runtime:
         primary = manager.find(mode)
         # The docker CLI keys the settings by what --network said ("default"
         # when nothing), the API may use the network's name or ID.
-        own = next(
+        own: dict[str, Any] = next(
             (
                 config.endpoints[k]
                 for k in (config.network, mode, primary.name, primary.id)
@@ -116,7 +117,7 @@ class Runtime:
 
             why = (
                 ""
-                if self.networks.store.by_name("bridge") or config.network != "default"
+                if manager.store.by_name("bridge") or config.network != "default"
                 else " (this daemon has no bridge network: it was started with --bridge=none, "
                 "or its kernel has no network wiring)"
             )
@@ -132,7 +133,9 @@ class Runtime:
         return attachments
 
     @staticmethod
-    def _endpoint_settings(network, settings: dict, *, primary: bool, config: ContainerConfig) -> dict:
+    def _endpoint_settings(
+        network: NetworkRecord, settings: dict[str, Any], *, primary: bool, config: ContainerConfig
+    ) -> dict[str, Any]:
         from stepbox.core.network.manager import new_endpoint_settings
 
         from .errors import BadRequest
@@ -284,7 +287,9 @@ class Runtime:
             self.context(record).forget()
 
     # -- networks -------------------------------------------------------------------
-    def connect(self, record: ContainerRecord, network_name: str, settings: dict | None = None) -> None:
+    def connect(
+        self, record: ContainerRecord, network_name: str, settings: dict[str, Any] | None = None
+    ) -> None:
         """``docker network connect``: put the container on one more network
         (wired at once if it runs, else at its next start)."""
         manager = self._network_manager()
@@ -484,7 +489,7 @@ class Runtime:
         return record.inspect({"Name": "overlay2", "Data": data})
 
 
-def _exists(manager, name: str) -> bool:
+def _exists(manager: NetworkManager, name: str) -> bool:
     try:
         manager.find(name)
     except Exception:

@@ -55,7 +55,7 @@ class NetworkEndpoints:
     def list(self, req: Request) -> Response:
         filters = _filters(req)
         with self.engine.lock:
-            rows = [self._document(r, containers=False) for r in self.manager.list()]
+            rows = [self._document(r, containers=False) for r in self.manager.all()]
         return Response.json([row for row in rows if _matches(row, filters)])
 
     def inspect(self, req: Request) -> Response:
@@ -160,7 +160,7 @@ class NetworkEndpoints:
         filters = _filters(req)
         removed = []
         with self.engine.lock:
-            for record in self.manager.list():
+            for record in self.manager.all():
                 if record.predefined or self.manager.active_containers(record):
                     continue
                 if not _matches(

@@ -32,6 +32,7 @@ from __future__ import annotations
 import socket
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 # -- what a kernel reports -------------------------------------------------------------------
 
@@ -48,7 +49,7 @@ class Interface:
     master: str = ""  # the bridge it is plugged into, "" if none
     addresses: tuple[str, ...] = ()  # IPv4 "address/prefix", in the order they were added
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -61,7 +62,7 @@ class Route:
     device: str
     gateway: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -73,7 +74,7 @@ class SocketInfo:
     address: str
     port: int
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -89,7 +90,7 @@ class NetnsView:
     def interface(self, name: str) -> Interface | None:
         return next((i for i in self.interfaces if i.name == name), None)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "interfaces": [i.to_dict() for i in self.interfaces],
             "routes": [r.to_dict() for r in self.routes],
@@ -234,5 +235,5 @@ class Topology:
 
     namespaces: dict[str, NetnsView] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {name: view.to_dict() for name, view in sorted(self.namespaces.items())}

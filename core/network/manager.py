@@ -24,6 +24,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from stepbox.core.kernel.network import BridgeRules, Firewall, Network, PortRule
 
@@ -175,6 +176,12 @@ class NetworkManager:
 
     # -- start-up ----------------------------------------------------------------------------
     @property
+    def net(self) -> Network:
+        """The kernel's network (only used where one is known to be there)."""
+        assert self.kernel is not None, "this engine's kernel has no network"
+        return self.kernel
+
+    @property
     def wired(self) -> bool:
         """Can this engine build bridges (a kernel network, and a bridge wanted)?"""
         return self.kernel is not None
@@ -202,7 +209,7 @@ class NetworkManager:
                             f"created bridge {record.bridge} ({record.subnet}) for network {record.name}"
                         )
             if any(r.driver == "bridge" for r in self.store.all()):
-                self.kernel.enable_forwarding()
+                self.net.enable_forwarding()
             self.apply_firewall()
         return said
 
@@ -241,7 +248,7 @@ class NetworkManager:
             return []
         mine = {r.bridge for r in self.store.all() if r.bridge}
         routed = []
-        for route in self.kernel.view().routes:
+        for route in self.net.view().routes:
             if route.destination != "default" and route.device not in mine:
                 routed.append(ipaddress.IPv4Network(route.destination, strict=False))
         return routed
@@ -251,7 +258,7 @@ class NetworkManager:
 
     def _ensure_bridge(self, record: NetworkRecord) -> bool:
         """Create the record's bridge unless it is there; True if created."""
-        existing = self.kernel.view().interface(record.bridge)
+        existing = self.net.view().interface(record.bridge)
         if existing is not None:
             if existing.kind != "bridge":
                 raise NetworkConflict(
@@ -259,16 +266,16 @@ class NetworkManager:
                     f"an interface of kind {existing.kind} has that name"
                 )
             if f"{record.gateway}/{ipaddress.IPv4Network(record.subnet).prefixlen}" not in existing.addresses:
-                self.kernel.add_address(record.bridge, self._gateway_cidr(record))
+                self.net.add_address(record.bridge, self._gateway_cidr(record))
             if not existing.up:
-                self.kernel.set_up(record.bridge)
+                self.net.set_up(record.bridge)
             return False
-        self.kernel.create_bridge(record.bridge)
+        self.net.create_bridge(record.bridge)
         try:
-            self.kernel.add_address(record.bridge, self._gateway_cidr(record))
-            self.kernel.set_up(record.bridge)
+            self.net.add_address(record.bridge, self._gateway_cidr(record))
+            self.net.set_up(record.bridge)
         except BaseException:
-            self.kernel.delete_link(record.bridge)
+            self.net.delete_link(record.bridge)
             raise
         return True
 
@@ -280,7 +287,7 @@ class NetworkManager:
         if self.kernel is None or not record.bridge:
             return
         try:
-            self.kernel.delete_link(record.bridge)
+            self.net.delete_link(record.bridge)
         except OSError as e:
             if e.errno != errno.ENODEV:
                 raise
@@ -295,7 +302,7 @@ class NetworkManager:
         self.services.close()
 
     # -- networks -----------------------------------------------------------------------------
-    def list(self) -> list[NetworkRecord]:
+    def all(self) -> list[NetworkRecord]:
         return self.store.all()
 
     def find(self, name_or_id: str) -> NetworkRecord:
@@ -376,7 +383,7 @@ class NetworkManager:
         self._ensure_bridge(record)
         try:
             self.store.save(record)
-            self.kernel.enable_forwarding()
+            self.net.enable_forwarding()
             self.apply_firewall()
         except BaseException:
             self.store.delete(record)
@@ -429,11 +436,13 @@ class NetworkManager:
             found.append((record, settings))
         return found
 
-    def allocate(self, container, record: NetworkRecord, settings: dict, index: int) -> Endpoint:
+    def allocate(
+        self, container: Any, record: NetworkRecord, settings: dict[str, Any], index: int
+    ) -> Endpoint:
         """Choose the endpoint's address, MAC and veth names (bookkeeping
         only; the steps then make the kernel match)."""
-        used = [
-            s.get("IPAddress")
+        used: list[str] = [
+            s["IPAddress"]
             for c in self.running()
             if c.id != container.id
             for s in [_attachment(c, record)]
@@ -530,9 +539,9 @@ class NetworkManager:
         if self.kernel is None:
             return
         rules = self.firewall()
-        if rules.empty and not self.kernel.firewall_text():
+        if rules.empty and not self.net.firewall_text():
             return  # nothing wanted, nothing there: leave the host's rules alone entirely
-        self.kernel.apply_firewall(rules)
+        self.net.apply_firewall(rules)
 
     def primary(self, container) -> tuple[NetworkRecord, dict] | None:
         """The first bridge network the running container has an address on."""
@@ -549,12 +558,13 @@ class NetworkManager:
         """Open a host socket per binding and serve it with a proxy to
         ``target_ip``; Docker's ``NetworkSettings.Ports`` shape.  A port in
         use: :class:`PortInUse`, and nothing stays open."""
-        proxies, ports = [], {}
+        proxies: list[TcpProxy | UdpProxy] = []
+        ports: dict[str, list[dict[str, str]]] = {}
         try:
             for b in bindings:
                 host_ip = b.host_ip or "0.0.0.0"
                 try:
-                    listener = self.kernel.open_socket(b.proto, host_ip, b.host_port)
+                    listener = self.net.open_socket(b.proto, host_ip, b.host_port)
                 except OSError as e:
                     if e.errno == errno.EADDRINUSE:
                         raise PortInUse(
@@ -565,11 +575,13 @@ class NetworkManager:
                 port = listener.getsockname()[1]
 
                 def connect(proto=b.proto, ip=target_ip, cport=b.container_port):
-                    return self.kernel.connect(proto, ip, cport)
+                    return self.net.connect(proto, ip, cport)
 
-                kind = TcpProxy if b.proto == "tcp" else UdpProxy
                 try:
-                    proxies.append(kind(self.services, listener, connect))
+                    if b.proto == "tcp":
+                        proxies.append(TcpProxy(self.services, listener, connect))
+                    else:
+                        proxies.append(UdpProxy(self.services, listener, connect))
                 except BaseException:
                     listener.close()
                     raise
@@ -591,19 +603,19 @@ class NetworkManager:
     # -- the embedded DNS server ----------------------------------------------------------------------
     def host_resolv_conf(self) -> ResolvConf:
         if self._host_resolv is None:
-            self._host_resolv = ResolvConf.parse(self.kernel.host_resolv_conf() if self.kernel else "")
+            self._host_resolv = ResolvConf.parse(self.net.host_resolv_conf() if self.kernel else "")
         return self._host_resolv
 
     def start_dns(self, container, pid: int, dns: list[str]) -> None:
         """Serve DNS at 127.0.0.11:53 inside the container's namespace."""
-        udp = self.kernel.open_socket("udp", "127.0.0.11", 53, netns=pid)
+        udp = self.net.open_socket("udp", "127.0.0.11", 53, netns=pid)
         try:
-            tcp = self.kernel.open_socket("tcp", "127.0.0.11", 53, netns=pid)
+            tcp = self.net.open_socket("tcp", "127.0.0.11", 53, netns=pid)
         except BaseException:
             udp.close()
             raise
         servers = upstream_nameservers(self.host_resolv_conf(), dns)
-        forward = forward_to(servers, lambda server: self.kernel.connect("udp", server, 53))
+        forward = forward_to(servers, lambda server: self.net.connect("udp", server, 53))
         try:
             self._dns[container.id] = DnsServer(
                 self.services, udp, tcp, self.lookup_for(container.id), forward

@@ -71,7 +71,7 @@ class ServiceLoop:
     def close(self) -> None:
         with self._lock:
             loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
-        if loop is not None:
+        if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=5)
 
@@ -95,6 +95,7 @@ class TcpProxy:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
+        assert task is not None
         self._tasks.add(task)
         loop = asyncio.get_running_loop()
         try:
@@ -141,7 +142,7 @@ class UdpProxy:
         self.services = services
         self.listener = listener
         self.connect = connect
-        self._transport = None
+        self._transport: asyncio.DatagramTransport | None = None
         self._flows: dict[tuple, tuple[asyncio.DatagramTransport, asyncio.TimerHandle]] = {}
         services.call(self._start)
 
@@ -207,7 +208,7 @@ def answer(
     container known by that name, or None if no container is; anything
     else goes to ``forward`` (None from it: SERVFAIL).  None: not a query
     we can even parse (dropped, as a real server does)."""
-    from dnslib import QTYPE, RCODE, RR, A, DNSError, DNSRecord
+    from dnslib import QTYPE, RCODE, RR, A, DNSError, DNSRecord  # type: ignore[import-untyped]
 
     try:
         request = DNSRecord.parse(query)
@@ -247,8 +248,8 @@ class DnsServer:
         self.services = services
         self.udp, self.tcp = udp, tcp
         self.lookup, self.forward = lookup, forward
-        self._udp_transport = None
-        self._server = None
+        self._udp_transport: asyncio.DatagramTransport | None = None
+        self._server: asyncio.AbstractServer | None = None
         services.call(self._start)
 
     async def _reply(self, query: bytes) -> bytes | None:

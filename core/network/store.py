@@ -19,7 +19,7 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, field
 
-from stepbox.core.atomic import atomic_write_json, read_json, sweep_temporaries
+from stepbox.core.kernel.atomic import atomic_write_json, read_json, sweep_temporaries
 
 DEFAULT_BRIDGE = "stepbox0"  # Docker's docker0
 

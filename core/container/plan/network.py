@@ -35,7 +35,10 @@ from __future__ import annotations
 import dataclasses
 import errno
 import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
+from stepbox.core.kernel import Network, ProcessHandle
 from stepbox.core.network.etc_files import (
     LOCALHOST,
     ResolvConf,
@@ -50,6 +53,9 @@ from ..config import ContainerConfig
 from ..context import LifecycleContext
 from ..steps import Phase, Step
 
+if TYPE_CHECKING:
+    from ..record import ContainerRecord
+
 log = logging.getLogger("stepbox.network")
 
 
@@ -62,7 +68,7 @@ def _own_netns(ctx: LifecycleContext) -> bool:
     return ctx.record.config.network != "host"
 
 
-def endpoints(manager: NetworkManager, record) -> list[Endpoint]:
+def endpoints(manager: NetworkManager, record: ContainerRecord) -> list[Endpoint]:
     """The container's endpoints that have an address (in attachment order)."""
     found = []
     for network, settings in manager.resolve_attachments(record.networks):
@@ -71,12 +77,12 @@ def endpoints(manager: NetworkManager, record) -> list[Endpoint]:
     return found
 
 
-def pending(manager: NetworkManager, record) -> list[Endpoint]:
+def pending(manager: NetworkManager, record: ContainerRecord) -> list[Endpoint]:
     """Endpoints with an address whose wiring is not finished yet."""
     return [e for e in endpoints(manager, record) if not e.wired]
 
 
-def wires_a_bridge(record, manager: NetworkManager | None) -> bool:
+def wires_a_bridge(record: ContainerRecord, manager: NetworkManager | None) -> bool:
     """Is the container on a bridge network of an engine that can wire it?"""
     if manager is None or not manager.wired or record.config.network == "host":
         return False
@@ -86,15 +92,16 @@ def wires_a_bridge(record, manager: NetworkManager | None) -> bool:
         return True  # a network removed meanwhile: the ipam step says so, by name
 
 
-def plan_config(record, manager: NetworkManager | None) -> ContainerConfig:
+def plan_config(record: ContainerRecord, manager: NetworkManager | None) -> ContainerConfig:
     """The config the plan's steps are chosen by (``Step.when``): the
     container's, with ``network`` as this engine will really wire it --
     "none" when there is no bridge to put it on (``--network none``, a
     daemon with ``--bridge=none``, an engine or kernel without networks)."""
-    config = record.config
+    config: ContainerConfig = record.config
     if config.network == "host" or wires_a_bridge(record, manager):
         return config
-    return dataclasses.replace(config, network="none")
+    none: ContainerConfig = dataclasses.replace(config, network="none")
+    return none
 
 
 def on_a_bridge(config: ContainerConfig) -> bool:
@@ -108,13 +115,16 @@ def loopback_only(config: ContainerConfig) -> bool:
 
 
 def bring_up_loopback(ctx: LifecycleContext) -> None:
-    _pid(ctx)  # (spawn ran)
-    ctx.handle.bring_up_loopback()
+    _handle(ctx).bring_up_loopback()
+
+
+def _handle(ctx: LifecycleContext) -> ProcessHandle:
+    assert ctx.handle is not None, "spawn runs first"
+    return ctx.handle
 
 
 def _pid(ctx: LifecycleContext) -> int:
-    assert ctx.handle is not None, "spawn runs first"
-    return ctx.handle.pid
+    return _handle(ctx).pid
 
 
 LOOPBACK = Step(
@@ -149,7 +159,7 @@ def allocate_addresses(ctx: LifecycleContext) -> None:
     ctx.on_undo("release the addresses", lambda: _release_addresses(allocated))
 
 
-def _release_addresses(attachments) -> None:
+def _release_addresses(attachments: Iterable[dict[str, Any]]) -> None:
     for settings in attachments:
         NetworkManager.release(settings)
 
@@ -158,15 +168,19 @@ def create_veths(ctx: LifecycleContext) -> None:
     manager = _manager(ctx)
     if manager is None:
         return
-    net = manager.kernel
+    net = manager.net
     for endpoint in pending(manager, ctx.record):
         net.create_veth(endpoint.host_veth, endpoint.peer_veth)
-        ctx.on_undo(f"delete {endpoint.host_veth}", lambda name=endpoint.host_veth: _delete_link(net, name))
+        ctx.on_undo(f"delete {endpoint.host_veth}", _deleter(net, endpoint.host_veth))
         net.set_master(endpoint.host_veth, endpoint.network.bridge)
         net.set_up(endpoint.host_veth)
 
 
-def _delete_link(net, name: str) -> None:
+def _deleter(net: Network, name: str) -> Callable[[], None]:
+    return lambda: _delete_link(net, name)
+
+
+def _delete_link(net: Network, name: str) -> None:
     try:
         net.delete_link(name)
     except OSError as e:
@@ -180,7 +194,7 @@ def move_veths(ctx: LifecycleContext) -> None:
         return
     for endpoint in pending(manager, ctx.record):
         # Deleting the host end later takes this end too, wherever it is.
-        manager.kernel.move_to_netns(endpoint.peer_veth, _pid(ctx), endpoint.interface)
+        manager.net.move_to_netns(endpoint.peer_veth, _pid(ctx), endpoint.interface)
 
 
 def configure_interfaces(ctx: LifecycleContext) -> None:
@@ -188,9 +202,9 @@ def configure_interfaces(ctx: LifecycleContext) -> None:
         return
     manager = _manager(ctx)
     if manager is None:
-        ctx.handle.bring_up_loopback()
+        _handle(ctx).bring_up_loopback()
         return
-    net, pid = manager.kernel, _pid(ctx)
+    net, pid = manager.net, _pid(ctx)
     if ctx.connect_to is None:
         net.set_up("lo", netns=pid)
     for endpoint in pending(manager, ctx.record):
@@ -207,7 +221,7 @@ def add_default_route(ctx: LifecycleContext) -> None:
     # one has none); a network connected later does not take it over.
     if outward and not outward[0].wired:
         first = outward[0]
-        manager.kernel.add_default_route(first.network.gateway, first.interface, netns=_pid(ctx))
+        manager.net.add_default_route(first.network.gateway, first.interface, netns=_pid(ctx))
     for endpoint in pending(manager, ctx.record):
         endpoint.settings["stepbox"]["Wired"] = True
 
@@ -221,7 +235,7 @@ def write_etc_files(ctx: LifecycleContext) -> None:
     try:
         extra = [parse_extra_host(h) for h in config.extra_hosts]
     except ValueError as e:
-        from .errors import BadRequest
+        from ..errors import BadRequest
 
         raise BadRequest(str(e)) from None
     found = endpoints(manager, record) if manager else []
@@ -248,7 +262,7 @@ def write_etc_files(ctx: LifecycleContext) -> None:
     files.write("/etc/resolv.conf", resolv.encode())
 
 
-def wanted_bindings(record) -> list[PortBinding]:
+def wanted_bindings(record: ContainerRecord) -> list[PortBinding]:
     """``-p`` bindings, and with ``-P`` every exposed port (the image's
     EXPOSE and ``--expose``) not bound otherwise, on a free host port."""
     bindings = bindings_from_api(record.config.port_bindings)
@@ -271,6 +285,7 @@ def publish_ports(ctx: LifecycleContext) -> None:
     found = endpoints(manager, record) if manager else []
     if not found:
         return  # --network none/host, or no network wiring: nothing to forward to (as Docker)
+    assert manager is not None  # found is empty without one
     record.ports = manager.publish(record, bindings, found[0].address)
     ctx.on_undo("unpublish the ports", lambda: _unpublish(ctx))
     ctx.save()  # the rules are computed from the saved records
@@ -279,6 +294,7 @@ def publish_ports(ctx: LifecycleContext) -> None:
 
 def _unpublish(ctx: LifecycleContext) -> None:
     manager = ctx.networks
+    assert manager is not None
     manager.unpublish(ctx.record.id)
     ctx.record.ports = {}
     ctx.save()
@@ -398,7 +414,7 @@ def release_network(ctx: LifecycleContext) -> list[str]:
         manager.stop_dns(record.id)
         for endpoint in endpoints(manager, record):
             try:
-                _delete_link(manager.kernel, endpoint.host_veth)
+                _delete_link(manager.net, endpoint.host_veth)
             except OSError as e:
                 failed.append(f"delete {endpoint.host_veth}: {e}")
     had_ports = bool(record.ports)
@@ -415,7 +431,7 @@ def release_network(ctx: LifecycleContext) -> list[str]:
     return failed
 
 
-def restore_services(manager: NetworkManager, record) -> None:
+def restore_services(manager: NetworkManager, record: ContainerRecord) -> None:
     """After a daemon restart: what lived in the old daemon's process -- the
     proxies and the DNS server -- is opened again for a running container
     (bridges, veths and rules are in the kernel still)."""
@@ -445,11 +461,12 @@ def disconnect_endpoint(ctx: LifecycleContext) -> None:
     manager = _manager(ctx)
     record = ctx.record
     name = ctx.disconnect_from
+    assert name is not None, "the disconnect plan says which network"
     settings = record.networks.get(name) or {}
     if manager is not None and settings.get("IPAddress"):
         host_veth = settings.get("stepbox", {}).get("HostVeth", "")
         if host_veth:
-            _delete_link(manager.kernel, host_veth)  # takes the container's end with it
+            _delete_link(manager.net, host_veth)  # takes the container's end with it
         NetworkManager.release(settings)
     record.networks.pop(name, None)
     if manager is not None and record.pid:
