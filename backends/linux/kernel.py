@@ -100,7 +100,8 @@ class LinuxKernel(Kernel):
         # Acts in the namespace this program runs in (the daemon's), or in
         # STEPBOX_NETNS (a path under /run/netns or /proc/PID/ns/net): how a
         # test keeps an in-process engine's bridges off the host.
-        self.network = LinuxNetwork(self.tracer, netns_path=os.environ.get("STEPBOX_NETNS") or None)
+        self.linux_network = LinuxNetwork(self.tracer, netns_path=os.environ.get("STEPBOX_NETNS") or None)
+        self.network = self.linux_network
         self.sweep()  # what a crashed earlier program left behind
 
     def cgroup_version(self) -> str:
@@ -127,7 +128,7 @@ class LinuxKernel(Kernel):
         """Let the shim launcher go (containers and their shims stay), and
         the netlink worker."""
         self.processes.launcher.close()
-        self.network.close()
+        self.linux_network.close()
 
     # -- crash safety ------------------------------------------------------------------
     def sweep(self) -> dict[str, list]:

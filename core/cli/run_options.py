@@ -9,6 +9,8 @@ this module.  The daemon reads that body back into a ContainerConfig
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from stepbox.core.container.flags import parse_cpus, parse_size
 
@@ -116,7 +118,7 @@ def create_body(
     ):
         if values:
             host_config[key] = list(values)
-    endpoint = {}
+    endpoint: dict[str, Any] = {}
     if ip:
         endpoint["IPAMConfig"] = {"IPv4Address": ip}
     if network_alias:

@@ -292,7 +292,7 @@ class Runtime:
     ) -> None:
         """``docker network connect``: put the container on one more network
         (wired at once if it runs, else at its next start)."""
-        manager = self._network_manager()
+        manager = self.network_manager()
         network = manager.find(network_name)
         if network.name in record.networks:
             raise Conflict(f"endpoint with name {record.name} already exists in network {network.name}")
@@ -319,7 +319,7 @@ class Runtime:
         self.containers.save(record)
 
     def disconnect(self, record: ContainerRecord, network_name: str, force: bool = False) -> None:
-        manager = self._network_manager()
+        manager = self.network_manager()
         try:
             name = manager.find(network_name).name
         except Exception:
@@ -335,7 +335,7 @@ class Runtime:
         self.execute(record, plan.disconnect_plan(), ctx)
         self.containers.save(record)
 
-    def _network_manager(self) -> NetworkManager:
+    def network_manager(self) -> NetworkManager:
         if self.networks is None:
             from stepbox.core.network.manager import NetworkUnavailable
 

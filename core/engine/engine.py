@@ -361,7 +361,7 @@ class Engine:
         with self.lock:
             record = self.runtime.get(container)
             self.runtime.connect(record, network, settings)
-            net = self.runtime.networks.find(network)
+            net = self.runtime.network_manager().find(network)
         self.events.publish("network", "connect", net.id, {"name": net.name, "container": record.id})
 
     def disconnect(self, container: str, network: str, force: bool = False) -> None:

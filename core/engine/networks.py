@@ -17,6 +17,7 @@ file -- so a network reads back exactly as it was created.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from stepbox.core.network.store import NetworkRecord
 
@@ -70,7 +71,7 @@ class NetworkEndpoints:
             if record.ip_range:
                 entry["IPRange"] = record.ip_range
             config.append(entry)
-        doc = {
+        doc: dict[str, Any] = {
             "Name": record.name,
             "Id": record.id,
             "Created": record.created,
@@ -89,9 +90,10 @@ class NetworkEndpoints:
             "Labels": dict(record.labels),
         }
         if containers:
+            members: dict[str, Any] = doc["Containers"]
             for c in self.manager.active_containers(record):
                 settings = next(s for s in c.networks.values() if s.get("NetworkID") == record.id)
-                doc["Containers"][c.id] = {
+                members[c.id] = {
                     "Name": c.name,
                     "EndpointID": settings["EndpointID"],
                     "MacAddress": settings["MacAddress"],

@@ -91,7 +91,7 @@ def port_map(record: ContainerRecord) -> dict:
     (null when not published); empty while the container does not run."""
     if record.state not in (RUNNING, PAUSED):
         return {}
-    ports = {key: None for key in exposed_ports(record)}
+    ports: dict[str, list[dict[str, str]] | None] = {key: None for key in exposed_ports(record)}
     ports.update({key: list(entries) for key, entries in (record.ports or {}).items()})
     return ports
 

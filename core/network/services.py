@@ -208,7 +208,7 @@ def answer(
     container known by that name, or None if no container is; anything
     else goes to ``forward`` (None from it: SERVFAIL).  None: not a query
     we can even parse (dropped, as a real server does)."""
-    from dnslib import QTYPE, RCODE, RR, A, DNSError, DNSRecord  # type: ignore[import-untyped]
+    from dnslib import QTYPE, RCODE, RR, A, DNSError, DNSRecord
 
     try:
         request = DNSRecord.parse(query)
