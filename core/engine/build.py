@@ -31,6 +31,7 @@ import threading
 
 from stepbox.core.dockerfile.builder import Builder, BuildOptions
 from stepbox.core.dockerfile.cache import BuildCache
+from stepbox.core.dockerfile.context_tar import UnsafeContext, extract_context
 from stepbox.core.dockerfile.errors import BuildError, RunFailed
 
 from .engine import Engine
@@ -45,23 +46,17 @@ def _line(message: dict) -> bytes:
 
 
 def unpack_context(body, into: str) -> None:
-    """The context tar (maybe gzipped) into ``into``; entries that would land
-    outside it, device nodes and the like are refused (tarfile's data filter)."""
+    """The context tar (maybe compressed) into ``into``, checked as layers are:
+    nothing outside it, no devices (see :mod:`stepbox.core.dockerfile.context_tar`)."""
     from .images import spool
 
     try:
         with tarfile.open(fileobj=spool(body), mode="r:*") as archive:
-            archive.extractall(into, filter=_context_filter)
+            extract_context(archive, into)
+    except UnsafeContext as e:
+        raise BadParameter(f"the build context cannot be unpacked: {e}") from None
     except (tarfile.TarError, OSError, EOFError) as e:
         raise BadParameter(f"the build context is not a valid tar archive: {e}") from None
-
-
-def _context_filter(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
-    """tarfile's data filter (nothing outside ``dest``, no devices, no
-    absolute links), but keeping the permission bits it would clear: COPY
-    copies them, so a build must see the modes the context has."""
-    safe = tarfile.data_filter(member, dest)
-    return safe.replace(mode=member.mode & 0o777, deep=False) if safe.mode is not None else safe
 
 
 class BuildEndpoint:

@@ -38,8 +38,9 @@ class UnsafeLayer(ValueError):
     """A layer tar that would write outside its directory, or is malformed."""
 
 
-def normalise_path(name: str) -> str:
-    """``./a//b/`` -> ``a/b``; raise :class:`UnsafeLayer` if it climbs out."""
+def normalise_path(name: str, what: str = "layer") -> str:
+    """``./a//b/`` -> ``a/b``; raise :class:`UnsafeLayer` if it climbs out
+    (``what`` names the archive in the message: a layer, a build context)."""
     path = posixpath.normpath("/" + name.lstrip("/")) if name else "/"
     # normpath("/../x") is "/x", so check the raw components for an escape.
     depth = 0
@@ -47,7 +48,7 @@ def normalise_path(name: str) -> str:
         if part == "..":
             depth -= 1
             if depth < 0:
-                raise UnsafeLayer(f"layer entry {name!r} climbs out of the layer with '..'")
+                raise UnsafeLayer(f"{what} entry {name!r} climbs out of the {what} with '..'")
         elif part not in ("", "."):
             depth += 1
     return path.lstrip("/")
@@ -97,7 +98,7 @@ def _entry_from_member(
     if not path:
         return None  # "./" itself
     parent, base = posixpath.split(path)
-    _refuse_through_symlink(m.name, parent, symlinks)
+    refuse_through_symlink(m.name, parent, symlinks)
     common = FileMeta(mode=m.mode & 0o7777, uid=m.uid, gid=m.gid, mtime=float(m.mtime))
 
     if base == OPAQUE_MARKER:
@@ -143,12 +144,14 @@ def _entry_from_member(
     raise UnsafeLayer(f"layer entry {m.name!r} is a {kind}; layers may not contain device nodes")
 
 
-def _refuse_through_symlink(name: str, parent: str, symlinks: set[str]) -> None:
+def refuse_through_symlink(name: str, parent: str, symlinks: set[str], what: str = "layer") -> None:
+    """Raise :class:`UnsafeLayer` if ``parent`` (normalised) is, or is below,
+    one of the archive's own ``symlinks``: writing there would follow it."""
     probe = parent
     while probe:
         if probe in symlinks:
             raise UnsafeLayer(
-                f"layer entry {name!r} would be written through the symlink {probe!r} (a symlink escape)"
+                f"{what} entry {name!r} would be written through the symlink {probe!r} (a symlink escape)"
             )
         probe = posixpath.dirname(probe)
 
