@@ -15,7 +15,13 @@ on, so ``--backend sim`` never silently lands on a real-kernel daemon.
 from __future__ import annotations
 
 from stepbox.core.engine.client import EngineClient, EngineError
-from stepbox.core.engine.locations import socket_for_root, socket_path_of, state_root
+from stepbox.core.engine.locations import (
+    UnsafeSocketDir,
+    private_socket_dir,
+    socket_for_root,
+    socket_path_of,
+    state_root,
+)
 
 from .errors import CommandFailed
 
@@ -40,12 +46,22 @@ class Connection:
 
     @property
     def socket_path(self) -> str:
+        """The daemon's socket; in the shared fallback directory
+        (``/tmp/stepbox-UID``) only once that is known to be ours alone."""
         if self.host:
             try:
-                return socket_path_of(self.host)
+                path = socket_path_of(self.host)
             except ValueError as e:
                 raise CommandFailed(f"stepbox: Error: {e}", 125) from None
-        return socket_for_root(self.root)
+        else:
+            path = socket_for_root(self.root)
+        try:
+            private_socket_dir(path)
+        except UnsafeSocketDir as e:
+            raise CommandFailed(f"stepbox: Error: {e}", 125) from None
+        except OSError as e:
+            raise CommandFailed(f"stepbox: Error: cannot use the socket directory: {e}", 125) from None
+        return path
 
     @property
     def client(self) -> EngineClient:

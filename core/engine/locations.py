@@ -10,7 +10,12 @@ nothing heavy -- every CLI call reads it.
   ``~/.local/share/stepbox``.
 * The **socket** of the default state directory is the well-known one:
   ``/run/stepbox/stepbox.sock`` as root (like ``/var/run/docker.sock``), else
-  ``$XDG_RUNTIME_DIR/stepbox.sock``.  Any other state directory gets its own
+  ``$XDG_RUNTIME_DIR/stepbox.sock``, and without ``XDG_RUNTIME_DIR`` (``su``,
+  ``sudo -u``, a container) in ``/tmp/stepbox-UID`` (``$TMPDIR`` if set).
+  That one is in a directory everybody may write to, so another user could
+  make it first, and listen there for what our commands send: it is created
+  0700 and, whenever it is used, checked to be ours (:func:`private_socket_dir`),
+  as tmux and ssh-agent do with theirs.  Any other state directory gets its own
   daemon, listening in that directory (``DIR/stepbox.sock``): two state
   directories never share a daemon, so a test with its own directory has its
   own daemon too.
@@ -48,11 +53,56 @@ def state_root(root: str | None = None) -> str:
 
 
 def default_socket_path() -> str:
-    """``/run/stepbox/stepbox.sock`` as root, else in ``$XDG_RUNTIME_DIR``."""
+    """``/run/stepbox/stepbox.sock`` as root, else in ``$XDG_RUNTIME_DIR``,
+    else in :func:`fallback_socket_dir`."""
     if _is_root():
         return "/run/stepbox/" + SOCKET_NAME
-    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/stepbox-{os.getuid()}"
+    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or fallback_socket_dir()
     return os.path.join(runtime_dir, SOCKET_NAME)
+
+
+def fallback_socket_dir() -> str:
+    """Where a user without ``XDG_RUNTIME_DIR`` keeps sockets: ``/tmp/stepbox-UID``."""
+    return os.path.join(os.environ.get("TMPDIR") or "/tmp", f"stepbox-{os.getuid()}")
+
+
+class UnsafeSocketDir(RuntimeError):
+    """The fallback socket directory is not ours alone: using it would let
+    someone else impersonate the daemon."""
+
+
+def private_socket_dir(socket_path: str) -> None:
+    """If ``socket_path`` is in the shared fallback directory: make that 0700,
+    or check that it is ours -- a real directory, owned by us, that nobody
+    else may write to (one made 0755 by an older stepbox is tightened to 0700).
+    Anything else raises :class:`UnsafeSocketDir`, saying what to do.  Other
+    socket directories (``XDG_RUNTIME_DIR``, a state directory, ``/run``) are
+    their owner's business and left alone."""
+    directory = os.path.dirname(socket_path)
+    if _is_root() or directory != fallback_socket_dir():
+        return
+    import stat
+
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(directory)
+    advice = "remove it, or set XDG_RUNTIME_DIR to a directory of your own (mode 0700)"
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeSocketDir(f"{directory} is not a directory (a symlink or a file?): {advice}")
+    if st.st_uid != os.getuid():
+        raise UnsafeSocketDir(
+            f"{directory} belongs to uid {st.st_uid}, not to you (uid {os.getuid()}): whoever made it "
+            f"could read what stepbox sends to its daemon; {advice}"
+        )
+    if st.st_mode & 0o022:
+        raise UnsafeSocketDir(
+            f"{directory} may be written by others (mode {stat.S_IMODE(st.st_mode):04o}): "
+            f"someone may have put a socket of theirs there; {advice}"
+        )
+    if stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(directory, 0o700)
 
 
 def socket_path_of(host: str | None) -> str:
