@@ -7,6 +7,10 @@ Like papermill: a cell setting ``BACKEND`` is inserted after the cell tagged
 fails, so the failure can be read); the exit status is 0 only if every cell
 ran without an error.  A script rather than a test helper because the
 non-root run executes it as another user (see test_notebooks.py).
+
+The kernel is this interpreter's -- the venv stepbox is installed in --
+whatever kernels are registered: a ``python3`` kernel in ~/.local/share/jupyter
+may well be another Python, one without stepbox.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import sys
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -25,17 +31,28 @@ def inject_backend(notebook, backend: str) -> None:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             injected = nbformat.v4.new_code_cell(
                 f"BACKEND = {backend!r}   # injected by the test\n"
-                "import os as _os\nprint('kernel uid', _os.geteuid())   # which user the kernel runs as")
+                "import os as _os, sys as _sys\n"
+                "print('kernel uid', _os.geteuid())   # which user the kernel runs as\n"
+                "print('kernel python', _sys.executable)   # and which interpreter")
             injected.metadata["tags"] = ["injected-parameters"]
             notebook.cells.insert(index + 1, injected)
             return
     raise SystemExit("the notebook has no cell tagged 'parameters'")
 
 
+class ThisInterpreter(KernelSpecManager):
+    """Every kernel name means ipykernel in the interpreter running this script."""
+
+    def get_kernel_spec(self, kernel_name):
+        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+        return self.kernel_spec_class(resource_dir=RESOURCES, name=kernel_name, **get_kernel_dict())
+
+
 def main(source: str, target: str, backend: str) -> int:
     notebook = nbformat.read(source, as_version=4)
     inject_backend(notebook, backend)
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
+    kernel = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=ThisInterpreter())
+    client = NotebookClient(notebook, km=kernel, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": _directory(source)}})
     try:
         client.execute()

@@ -124,12 +124,20 @@ def assert_executed_cleanly(path: str, backend: str) -> None:
     assert errors == []
     shown = " ".join(str(output.get("data", {}).get("text/plain", "")) for cell in code for output in cell.outputs)
     assert f"backend='{backend}'" in shown, f"the notebook's lab did not run on {backend}"
+    # in the interpreter running the tests (the venv's), not whatever a registered kernel names
+    python = re.search(r"kernel python (.*)", _injected_output(path))
+    assert python, "the notebook did not say which interpreter its kernel runs"
+    assert python.group(1) == sys.executable
+
+
+def _injected_output(path: str) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    injected = next(cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", []))
+    return "".join(output.get("text", "") for output in injected.outputs)
 
 
 def kernel_uid(path: str) -> int:
-    notebook = nbformat.read(path, as_version=4)
-    injected = next(cell for cell in notebook.cells if "injected-parameters" in cell.metadata.get("tags", []))
-    text = "".join(output.get("text", "") for output in injected.outputs)
+    text = _injected_output(path)
     found = re.search(r"kernel uid (\d+)", text)
     assert found, f"the notebook did not say its kernel uid: {text!r}"
     return int(found.group(1))
