@@ -1,26 +1,109 @@
 #!/usr/bin/env bash
-# Install stepbox and everything its tests need, on a fresh machine.
-#  - as root on Debian/Ubuntu: the host packages the real-kernel tests use
-#    (busybox-static is the base image; runc, docker.io, docker-registry and
-#    skopeo are the real things the interop tests and benchmarks compare to;
-#    chromium and CJK fonts for the test that opens a notebook in JupyterLab);
-#  - everywhere: stepbox itself, editable, with its test dependencies and what
-#    the notebooks need (the tests execute every notebook).
+# Install stepbox and everything its tests need, from a fresh clone, as root or not.
+#
+#  - stepbox goes into a virtual environment of its own, .venv in the checkout
+#    (editable, with its test dependencies and what the notebooks need: the
+#    tests execute every notebook).  Never into the system's Python: Debian and
+#    Ubuntu forbid that (PEP 668, "externally-managed-environment"), for root too.
+#    Then `. .venv/bin/activate` puts `stepbox` on PATH; ~/.local/bin/stepbox is
+#    linked to it as well, for new shells (on PATH there in most distributions).
+#  - as root on Debian/Ubuntu, first the host packages: python3-venv (the venv
+#    itself), busybox-static (the busybox image on the real kernel), iproute2
+#    (container networking), runc, docker.io, docker-registry and skopeo (the
+#    real things the interop tests and benchmarks compare with), chromium and
+#    CJK fonts (the test that opens a notebook in JupyterLab).  Without root they
+#    are skipped, and the script says which are missing and what needs them.
+#
+# Environment: PYTHON (the interpreter the venv is made from; default python3,
+# at least 3.11.2), STEPBOX_VENV (default .venv), STEPBOX_EXTRAS (default
+# test,notebooks), STEPBOX_NO_LAUNCHER=1 (no ~/.local/bin/stepbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(busybox-static runc iproute2 nftables docker-compose docker.io docker-registry skopeo chromium fonts-noto-cjk)
+PYTHON=${PYTHON:-python3}
+VENV=${STEPBOX_VENV:-.venv}
+EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
-if [ "$(uname -s)" = Linux ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io docker-registry skopeo chromium fonts-noto-cjk)
+declare -A NEEDED_FOR=(
+    [python3-venv]="making the venv with Debian's python3"
+    [busybox-static]="the busybox image on the real kernel"
+    [iproute2]="container networking on the real kernel"
+    [nftables]="published ports and outbound traffic on the real kernel"
+    [docker-compose]="the docker-compose tests"
+    [runc]="the tests and benchmarks that compare with runc"
+    [docker.io]="the tests and benchmarks that compare with Docker"
+    [docker-registry]="the tests that compare with the CNCF registry"
+    [skopeo]="the registry interop tests"
+    [chromium]="the test that opens a notebook in JupyterLab"
+    [fonts-noto-cjk]="the Chinese text in that test's screenshot"
+)
+
+say() { echo "install.sh: $*"; }
+
+# -- host packages (Debian/Ubuntu) -----------------------------------------------------------
+if [ "$(uname -s)" = Linux ] && command -v dpkg >/dev/null; then
     missing=()
     for p in "${APT_PACKAGES[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing host packages: ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            say "installing host packages: ${missing[*]}"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        else
+            say "not root: skipping the host packages; missing here (apt-get install as root):"
+            for p in "${missing[@]}"; do
+                echo "    $p -- ${NEEDED_FOR[$p]}"
+            done
+            say "without root stepbox runs containers on the simulated kernel; the real kernel needs root."
+        fi
     fi
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test,notebooks]'
+# -- the interpreter ----------------------------------------------------------------------------
+if ! command -v "$PYTHON" >/dev/null; then
+    say "no $PYTHON found: install Python 3.11.2 or newer, or name one with PYTHON=/path/to/python3"
+    exit 1
+fi
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11, 2))'; then
+    say "$("$PYTHON" --version 2>&1) is too old: stepbox needs Python 3.11.2 or newer (PYTHON=/path/to/python3)"
+    exit 1
+fi
+
+# -- the venv -------------------------------------------------------------------------------------
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11, 2))' 2>/dev/null; then
+    say "using the existing venv $VENV ($("$VENV/bin/python" --version))"
+else
+    if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+        say "$PYTHON cannot make a venv: on Debian/Ubuntu install python3-venv (apt-get install python3-venv," \
+            "as root: running this script as root does it), or name another Python with PYTHON=..."
+        exit 1
+    fi
+    rm -rf "$VENV"
+    say "making the venv $VENV with $("$PYTHON" --version) ($(command -v "$PYTHON"))"
+    "$PYTHON" -m venv "$VENV"
+fi
+say "installing stepbox into $VENV (editable, extras: $EXTRAS)"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
+
+# -- stepbox on PATH ------------------------------------------------------------------------------
+launcher="$HOME/.local/bin/stepbox"
+target="$PWD/$VENV/bin/stepbox"
+if [ "${STEPBOX_NO_LAUNCHER:-}" != 1 ]; then
+    if [ -e "$launcher" ] && [ ! -L "$launcher" ]; then
+        say "$launcher exists and is not a link of ours: left alone"
+    else
+        mkdir -p "$(dirname "$launcher")"
+        ln -sfn "$target" "$launcher"
+    fi
+fi
+case ":$PATH:" in
+    *":$HOME/.local/bin:"*) on_path="it is on your PATH" ;;
+    *) on_path="add ~/.local/bin to your PATH to use it" ;;
+esac
+say "done. In this shell:  . $VENV/bin/activate   (then: stepbox --help)"
+if [ -L "$launcher" ] && [ "$(readlink "$launcher")" = "$target" ]; then
+    say "in new shells: $launcher -> $target ($on_path), or activate the venv again"
+fi

@@ -28,6 +28,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 # namespace of their own and ask for a bridge there (tests/network).
 os.environ["STEPBOX_BRIDGE"] = "none"
 
+# Commands the tests start (`stepbox`, `jupyter`, ...) are those of the interpreter
+# running the tests -- the venv's -- as in an activated venv, whether it is or not.
+_BIN = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _BIN:
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
 IS_LINUX_ROOT = sys.platform == "linux" and os.geteuid() == 0
 _UID = os.geteuid() if hasattr(os, "geteuid") else "n/a"
 LINUX_ONLY_REASON = f"needs the real Linux kernel as root (this host: {sys.platform}, uid {_UID})"
