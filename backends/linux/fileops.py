@@ -43,6 +43,8 @@ def stat_result(st: os.stat_result) -> StatResult:
         size=st.st_size,
         nlink=st.st_nlink,
         is_device=statmod.S_ISCHR(mode) or statmod.S_ISBLK(mode),
+        mtime=st.st_mtime,
+        ino=st.st_ino,
     )
 
 
@@ -210,5 +212,17 @@ class HostFileOps(FileOps):
         fd = self._open(parent, os.O_PATH | os.O_DIRECTORY)
         try:
             os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
+        finally:
+            os.close(fd)
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        parent, name = split_path(path)
+        ns = int(mtime * 1e9)
+        if not name:
+            os.utime(self.root, ns=(ns, ns), follow_symlinks=False)
+            return
+        fd = self._open(parent, os.O_PATH | os.O_DIRECTORY)
+        try:
+            os.utime(name, ns=(ns, ns), dir_fd=fd, follow_symlinks=False)
         finally:
             os.close(fd)

@@ -311,8 +311,13 @@ class Init:
         self, ops: Ops, source: str, target: str, fstype: str, options: list[str], rootfs: str
     ) -> None:
         flags, propagation, data = 0, 0, []
+        recursive_readonly = remount = False
         for opt in options:
-            if opt in _MOUNT_FLAGS:
+            if opt == "rro":
+                recursive_readonly = True
+            elif opt == "remount":
+                remount = True
+            elif opt in _MOUNT_FLAGS:
                 flags |= _MOUNT_FLAGS[opt]
             elif opt in _PROPAGATION:
                 propagation |= _PROPAGATION[opt]
@@ -322,23 +327,47 @@ class Init:
         if is_bind:
             flags |= libc.MS_BIND
         shown = os.path.join(rootfs, target.lstrip("/"))
+        if remount:
+            self._remount(ops, rootfs, target, flags, shown)
+            return
         file_target = bool(is_bind and os.path.exists(source) and not os.path.isdir(source))
         path, fd = self._mountpoint(rootfs, target, file_target)
         try:
             if is_bind:
-                # A bind mount ignores most flags on the first call; they
-                # take effect with a remount of the bind.
                 ops.mount(source, path, None, flags & (libc.MS_BIND | libc.MS_REC), None, shown)
-                extra = flags & ~(libc.MS_BIND | libc.MS_REC)
-                if extra:
-                    ops.mount(None, path, None, libc.MS_BIND | libc.MS_REMOUNT | extra, None, shown)
             else:
                 ops.mount(source, path, fstype, flags, ",".join(data) or None, shown)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        extra = flags & ~(libc.MS_BIND | libc.MS_REC)
+        if not (is_bind and extra) and not recursive_readonly and not propagation:
+            return
+        # What follows acts on the mount just made, so the target is opened
+        # again: the fd opened before the mount names the directory under it.
+        path, fd = self._mountpoint(rootfs, target, file_target)
+        try:
+            if is_bind and extra:
+                # A bind mount ignores most flags on the first call; they
+                # take effect with a remount of the bind -- of this one
+                # mount, not of what is mounted below it.
+                ops.mount(None, path, None, libc.MS_BIND | libc.MS_REMOUNT | extra, None, shown)
+            if recursive_readonly:
+                ops.add("mount_setattr", f"{_q(shown)}, AT_RECURSIVE, {{attr_set=MOUNT_ATTR_RDONLY}}")
+                libc.mount_setattr(-100, path, libc.AT_RECURSIVE, libc.MOUNT_ATTR_RDONLY)  # AT_FDCWD
             if propagation:
                 ops.mount(None, path, None, propagation, None, shown)
         finally:
             if fd is not None:
                 os.close(fd)
+
+    def _remount(self, ops: Ops, rootfs: str, target: str, flags: int, shown: str) -> None:
+        """Change the flags of the mount at ``target`` (``--read-only``: the
+        root).  The flags it has and must keep (nosuid, nodev, noexec) are
+        read back first: a remount would otherwise clear them."""
+        path = os.path.join(rootfs, target.lstrip("/")) or "/"
+        keep = os.statvfs(path).f_flag & (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
+        ops.mount(None, path, None, libc.MS_REMOUNT | flags | keep, None, shown)
 
     @staticmethod
     def _mountpoint(rootfs: str, target: str, is_file: bool) -> tuple[str, int | None]:

@@ -23,6 +23,7 @@ from stepbox.core.kernel.trace import Tracer
 
 from . import libc, procfs
 from .cgroups import LinuxCgroups, detect_layout
+from .host_mounts import LinuxHostMounts
 from .namespaces import LinuxNamespaces
 from .network import LinuxNetwork
 from .processes import LinuxProcesses
@@ -95,6 +96,7 @@ class LinuxKernel(Kernel):
         self.layout = detect_layout()
         self.cgroups = LinuxCgroups(self.layout, self.tracer, base=cgroup_base)
         self.unionfs = LinuxUnionFS(self.state_dir, self.tracer)
+        self.host_mounts = LinuxHostMounts(self.tracer)
         self.processes = LinuxProcesses(self.state_dir, self.tracer, self.cgroups)
         self.namespaces = LinuxNamespaces()
         # Acts in the namespace this program runs in (the daemon's), or in

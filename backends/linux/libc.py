@@ -98,6 +98,11 @@ MOUNT_FLAG_NAMES = [
 MNT_FORCE = 1
 MNT_DETACH = 2
 
+# mount_setattr(2) (Linux 5.12), <linux/mount.h> and <fcntl.h>
+MOUNT_ATTR_RDONLY = 0x1
+AT_RECURSIVE = 0x8000
+AT_EMPTY_PATH = 0x1000
+
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_READ = 23
 PR_CAPBSET_DROP = 24
@@ -114,8 +119,8 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 # Raw syscall numbers for the calls glibc does not wrap.
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "openat2": 437},
-    "aarch64": {"pivot_root": 41, "openat2": 437},
+    "x86_64": {"pivot_root": 155, "openat2": 437, "mount_setattr": 442},
+    "aarch64": {"pivot_root": 41, "openat2": 437, "mount_setattr": 442},
 }
 
 
@@ -199,6 +204,45 @@ def pivot_root(new_root: str, put_old: str) -> None:
     """pivot_root(2) has no glibc wrapper: call it by number."""
     nr = _syscall_number("pivot_root")
     _check(_libc.syscall(ctypes.c_long(nr), _b(new_root), _b(put_old)), "pivot_root", new_root)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+def mount_setattr(dirfd: int, path: str, flags: int, attr_set: int, attr_clr: int = 0) -> None:
+    """mount_setattr(2) (Linux 5.12): change the flags of a mount -- with
+    ``AT_RECURSIVE`` of every mount below it too, which the old
+    ``MS_REMOUNT`` cannot do (it changes one mount at a time)."""
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    nr = _syscall_number("mount_setattr")
+    _check(
+        _libc.syscall(
+            ctypes.c_long(nr),
+            ctypes.c_int(dirfd),
+            _b(path),
+            ctypes.c_uint(flags),
+            ctypes.byref(attr),
+            ctypes.c_size_t(ctypes.sizeof(attr)),
+        ),
+        "mount_setattr",
+        path,
+    )
+
+
+def has_mount_setattr() -> bool:
+    """Does this kernel have mount_setattr(2)?  (Asked with a bad fd: a
+    kernel that has it says EBADF, one that does not ENOSYS.)"""
+    try:
+        mount_setattr(-1, "", AT_EMPTY_PATH, 0)
+    except OSError as e:
+        return e.errno != 38  # ENOSYS
+    return True
 
 
 # -- process attributes ---------------------------------------------------------

@@ -21,6 +21,7 @@ to the host's mount table here).
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import random
@@ -35,10 +36,12 @@ from stepbox.core.kernel.trace import Tracer
 from stepbox.core.kernel.unionfs import FileOps, LayerEntry, UnionFS, UnionMount
 
 from .cgroups import SimCgroups
+from .flow import oserror
 from .fstypes import make_devtmpfs, make_sysfs, new_filesystem
+from .host_mounts import SimHostMounts
 from .loader import MISC_MAGIC
 from .memfs import MemFS
-from .mounts import MS_NAMES, Mount, MountTable, parse_mount_options
+from .mounts import MS_NAMES, PROPAGATION, Mount, MountTable, parse_mount_options
 from .namespaces import (
     INITIAL_INODES,
     CgroupNamespace,
@@ -107,6 +110,7 @@ class SimKernel(Kernel):
         if unionfs is None:
             unionfs = SimUnionFS(self.tracer, state_dir)
         self.unionfs = HostMountedUnionFS(self, unionfs)
+        self.host_mounts = SimHostMounts(self)
 
     def wall_clock(self) -> float:
         """File times: the real time at boot plus the virtual time since."""
@@ -275,9 +279,14 @@ class SimKernel(Kernel):
         empty file for a bind mount of a file)."""
         vfs = self.vfs
         options = tuple(o for o in options if o)
+        recursive_readonly = "rro" in options
+        if recursive_readonly:
+            options = tuple("ro" if o == "rro" else o for o in options)
         flags, data, bind, propagation = parse_mount_options(options)
         if fstype == "bind":
             bind = True
+        if "remount" in options:
+            return self._remount(proc, target, flags, start, shown_target)
         if propagation and not bind and fstype in ("", "none"):
             if propagation == "private":
                 vfs.make_private(proc)
@@ -290,19 +299,82 @@ class SimKernel(Kernel):
         tloc = self._mount_target(proc, target, start, create, is_dir)
         if self.tracer.enabled:
             # The data as passed (devpts's "newinstance" too, which the
-            # kernel accepts and then ignores).
+            # kernel accepts and then ignores).  A bind takes its flags in
+            # a second call, a remount (as the Linux backend makes it).
             passed = tuple(o for o in options if o in data or o == "newinstance")
+            shown = shown_target or target
             self.tracer.record(
                 "mount",
                 _mount_detail(
-                    source, shown_target or target, fstype, flags, passed, bind, "rbind" in options
+                    source, shown, fstype, frozenset() if bind else flags, passed, bind, "rbind" in options
                 ),
             )
+            self._trace_after_mount(shown, flags if bind else frozenset(), recursive_readonly, options)
         if bind:
             assert src is not None
-            return vfs.bind(proc, src, tloc, flags, recursive="rbind" in options)
+            top = vfs.bind(proc, src, tloc, flags, recursive="rbind" in options)
+            if recursive_readonly:
+                self._make_readonly(proc, top)
+            return top
         fs, shown = new_filesystem(self, proc, fstype, data)
         return vfs.attach(proc, tloc, fs, "/", source, fstype, flags, shown)
+
+    def bind_from_disk(self, proc, source: str, target: str, options, *, start, shown_target: str) -> Mount:
+        """A bind mount of a path of the real machine's disk (a bind source
+        or a volume's data) at ``target``: the real files, confined to it.
+        A host directory has no submounts here, so ``rro`` is ``ro``."""
+        given = tuple(o for o in options if o)
+        options = tuple("ro" if o == "rro" else o for o in given)
+        flags, _data, _bind, _propagation = parse_mount_options(options)
+        held, inside, is_dir = self.host_mounts.bind_source(source)
+        tloc = self._mount_target(proc, target, start, True, is_dir)
+        if self.tracer.enabled:
+            self.tracer.record(
+                "mount", _mount_detail(source, shown_target, "", frozenset(), (), True, "rbind" in options)
+            )
+            self._trace_after_mount(shown_target, flags, "rro" in given, options)
+        return self.vfs.attach(
+            proc, tloc, held.fs, inside, held.source, held.fstype, held.flags | flags, held.data
+        )
+
+    def _trace_after_mount(
+        self, shown: str, bind_flags: frozenset, recursive_readonly: bool, options
+    ) -> None:
+        """What the Linux backend does after a mount, in its order: a
+        bind's flags by remount, a recursive read-only by mount_setattr, a
+        propagation change."""
+        if bind_flags:
+            self.tracer.record(
+                "mount", f'NULL, "{shown}", NULL, {_ms_names(bind_flags | {"remount", "bind"})}, NULL'
+            )
+        if recursive_readonly:
+            self.tracer.record("mount_setattr", f'"{shown}", AT_RECURSIVE, {{attr_set=MOUNT_ATTR_RDONLY}}')
+        for word in options:
+            if word in PROPAGATION:
+                words = {word.lstrip("r")} | ({"rec"} if word.startswith("r") else set())
+                self.tracer.record("mount", f'NULL, "{shown}", NULL, {_ms_names(words)}, NULL')
+
+    def _make_readonly(self, proc, top: Mount) -> None:
+        """mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY): every mount of the subtree."""
+        table = self.vfs.writable(proc.ns.mnt)
+        for mid in table.subtree(top.id):
+            m = table.mounts[mid]
+            table.mounts[mid] = m.replace(flags=m.flags | {"ro"})
+
+    def _remount(self, proc, target: str, flags: frozenset, start, shown_target) -> Mount:
+        """mount(NULL, target, NULL, MS_REMOUNT|MS_BIND|flags): new per-mount
+        flags for the mount at ``target`` (it keeps nosuid, nodev, noexec)."""
+        loc = self.vfs.walk(proc, target, True, root=start)
+        table = self.vfs.writable(proc.ns.mnt)
+        m = table.mounts[loc[0]]
+        if loc[1] != m.fs_root:
+            raise oserror(errno.EINVAL, target)  # not a mount point
+        kept = m.flags & {"nosuid", "nodev", "noexec"}
+        table.mounts[m.id] = m.replace(flags=(m.flags - {"ro"}) | kept | flags)
+        if self.tracer.enabled:
+            words = flags | kept | {"remount", "bind"}
+            self.tracer.record("mount", f'NULL, "{shown_target or target}", NULL, {_ms_names(words)}, NULL')
+        return table.mounts[m.id]
 
     def _mount_target(self, proc, target: str, start, create: bool, is_dir: bool):
         vfs = self.vfs
@@ -430,6 +502,28 @@ def _real_applets(fallback: tuple) -> tuple[str, ...]:
         return fallback
     names = tuple(n for n in out.split() if n)
     return names or fallback
+
+
+# mount(2) flag names in the order strace (and the Linux backend's trace) prints them.
+_MS_ORDER = (
+    ("ro", "MS_RDONLY"),
+    ("nosuid", "MS_NOSUID"),
+    ("nodev", "MS_NODEV"),
+    ("noexec", "MS_NOEXEC"),
+    ("remount", "MS_REMOUNT"),
+    ("noatime", "MS_NOATIME"),
+    ("bind", "MS_BIND"),
+    ("rec", "MS_REC"),
+    ("unbindable", "MS_UNBINDABLE"),
+    ("private", "MS_PRIVATE"),
+    ("slave", "MS_SLAVE"),
+    ("shared", "MS_SHARED"),
+    ("strictatime", "MS_STRICTATIME"),
+)
+
+
+def _ms_names(words) -> str:
+    return "|".join(name for word, name in _MS_ORDER if word in words) or "0"
 
 
 def _mount_detail(source, target, fstype, flags, data, bind, recursive) -> str:

@@ -228,6 +228,8 @@ class Inode:
             size=self.size,
             nlink=self.nlink,
             is_device=self.kind is InodeKind.CHARDEV,
+            mtime=self.mtime,
+            ino=self.ino,
         )
 
     def __repr__(self) -> str:
@@ -577,6 +579,9 @@ class MemFS(FileOps):
 
     def utime(self, path: str) -> None:
         self.lookup(path).mtime = self.clock()
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        self.lookup(path, follow=False).mtime = mtime
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         node = self.lookup(path, follow=False)

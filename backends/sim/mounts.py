@@ -204,6 +204,8 @@ def show_fs_data(fstype: str, data: tuple) -> str:
         key, _, value = opt.partition("=")
         if value and key in ("mode", "ptmxmode"):
             value = oct(int(value, 8))[2:]
+        if value and key == "size" and fstype == "tmpfs":
+            value = _tmpfs_size(value)
         kv[key] = value
     if fstype == "tmpfs":
         if kv.get("mode") == "1777":
@@ -216,6 +218,17 @@ def show_fs_data(fstype: str, data: tuple) -> str:
         order = []
     keys = [k for k in order if k in kv] + [k for k in kv if k not in order]
     return ",".join(f"{k}={kv[k]}" if kv[k] else k for k in keys)
+
+
+def _tmpfs_size(text: str) -> str:
+    """tmpfs's size= as the kernel shows it: whole 4 KiB pages, in k."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    try:
+        number = int(text[:-1]) * units[text[-1].lower()] if text[-1].lower() in units else int(text)
+    except (ValueError, IndexError):
+        return text  # a percentage of RAM, or nonsense: as given
+    pages = -(-number // 4096)
+    return f"{pages * 4}k"
 
 
 class Mounts:

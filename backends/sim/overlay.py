@@ -366,7 +366,15 @@ class OverlayFS(FileOps):
         if node.is_merge:
             # "nlink=1 seems to pacify 'find' and other utilities" -- ovl_getattr
             return StatResult(
-                result.kind, result.mode, result.uid, result.gid, result.size, 1, result.is_device
+                result.kind,
+                result.mode,
+                result.uid,
+                result.gid,
+                result.size,
+                1,
+                result.is_device,
+                mtime=result.mtime,
+                ino=result.ino,
             )
         return result
 
@@ -652,6 +660,9 @@ class OverlayFS(FileOps):
     def utime(self, path: str) -> None:
         # A metadata change: overlayfs copies the file up, contents and all.
         self._copy_up(self._get(path)).mtime = self.upper.clock()
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        self._copy_up(self._get(path, follow=False)).mtime = mtime
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         node = self._get(path, follow=False)

@@ -105,6 +105,11 @@ class SimProcessHandle(ProcessHandle):
         shown_target = spec.target if rootfs == "/" else rootfs + spec.target
         if not spec.target.strip("/"):
             self._rootfs = None  # a mount on the rootfs itself hides the cached spot
+        if spec.source_on_disk:
+            k.bind_from_disk(
+                p, spec.source, spec.target, spec.options, start=cached[1], shown_target=shown_target
+            )
+            return
         k.mount_as(
             p,
             spec.source,

@@ -183,6 +183,10 @@ class VFS(Mounts):
         sloc = self.walk(proc, src, False)
         dloc, dfull = self._new_name(proc, dst)
         if dloc[0] != sloc[0]:
+            # filename_create() comes first in linkat: a taken name is EEXIST
+            # even across mounts, then a different mount is EXDEV.
+            if self.fs_of(proc, dloc)[0].exists(dfull):
+                raise oserror(errno.EEXIST, dst)
             raise oserror(errno.EXDEV, dst)
         self._check_dir_write(proc, dloc, dst).link(sloc[1], dfull)
 

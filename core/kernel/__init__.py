@@ -1,6 +1,6 @@
 """The kernel interfaces every backend implements.
 
-A *backend* is one :class:`Kernel`: a bundle of the four interfaces the
+A *backend* is one :class:`Kernel`: a bundle of the interfaces the
 container lifecycle needs --
 
 * :class:`Namespaces` -- what a process can *see* (pid, uts, mnt, net, ipc, user, cgroup);
@@ -8,6 +8,7 @@ container lifecycle needs --
 * :class:`UnionFS`    -- the layered root filesystem (overlayfs semantics);
 * :class:`Processes`  -- starting, stepping, signalling and waiting for processes;
 * :class:`Network`    -- interfaces, addresses, routes, packet rules, sockets (optional).
+* :class:`HostMounts` -- the host's side of volumes and bind mounts.
 
 ``core`` only ever talks to these classes; ``backends/linux`` implements them
 with real syscalls and ``backends/sim`` with a kernel written in Python.  The
@@ -18,6 +19,7 @@ notebooks and the CLI render the same thing whichever kernel produced it.
 from .capabilities import ALL_CAPABILITIES, CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, capability_mask
 from .cgroups import CgroupLimits, Cgroups, CgroupStats
 from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
+from .host_mounts import HostMounts
 from .kernel import Kernel
 from .namespaces import NamespaceKind, Namespaces
 from .network import (
@@ -58,6 +60,7 @@ __all__ = [
     "ExitStatus",
     "FileMeta",
     "FileOps",
+    "HostMounts",
     "Kernel",
     "KernelError",
     "KernelOp",

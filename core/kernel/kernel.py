@@ -1,4 +1,4 @@
-"""A backend is one :class:`Kernel`: the four interfaces, bundled, and the
+"""A backend is one :class:`Kernel`: the interfaces, bundled, and the
 facts about it that the rest of stepbox must not guess from its name."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from .cgroups import Cgroups
+from .host_mounts import HostMounts
 from .namespaces import Namespaces
 from .network import Network
 from .observe import MountEntry
@@ -21,6 +22,7 @@ class Kernel(ABC):
     cgroups: Cgroups
     unionfs: UnionFS
     processes: Processes
+    host_mounts: HostMounts  # volumes' mounts and files on the host side
     # None: this kernel has no network wiring (yet) -- containers get only
     # loopback, as under a daemon started with --bridge=none.
     network: Network | None = None

@@ -42,12 +42,27 @@ class SpawnSpec:
 @dataclass(frozen=True)
 class MountSpec:
     """A mount the container's first process makes inside its mount namespace.
-    ``target`` is the path inside the container ("/proc")."""
+    ``target`` is the path inside the container ("/proc").
+
+    Options are mount(8)'s words.  For ``fstype`` "bind": ``bind`` (this
+    mount only) or ``rbind`` (with its submounts); ``ro`` makes only the top
+    mount read-only (``MS_REMOUNT|MS_BIND|MS_RDONLY``), ``rro`` every mount
+    of the subtree (``mount_setattr(2)``, AT_RECURSIVE); a propagation word
+    (``rprivate``, ``rslave``, ``rshared`` ...) is applied after the bind.
+    ``remount`` changes the flags of what is already mounted at ``target``
+    (``source`` unused): ``MountSpec("", "/", "bind", ("remount", "ro"))``
+    is ``--read-only``.  Anything else is passed to the filesystem
+    ("mode=755", "size=64m")."""
 
     source: str
     target: str
     fstype: str  # "proc", "tmpfs", "sysfs", "devpts", "mqueue", "bind"
     options: tuple[str, ...] = ()  # "ro", "nosuid", "nodev", "noexec", "rbind", "mode=755" ...
+    # A bind of a path on the host's disk (``-v /home/me/data:/data``, a
+    # volume's data): the real kernel binds it like any path; the simulator,
+    # whose machine is in memory, shows the real files there, confined to
+    # that path.  False for what the kernel itself provides (/dev/null).
+    source_on_disk: bool = False
 
 
 @dataclass(frozen=True)

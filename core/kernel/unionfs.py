@@ -23,9 +23,10 @@ back, and checks them for escapes before any backend sees them.
 from __future__ import annotations
 
 import enum
+import errno
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 from .errors import KernelError
@@ -86,6 +87,10 @@ class StatResult:
     size: int
     nlink: int
     is_device: bool = False
+    # For archives (``docker cp``), never compared: times and inode numbers
+    # legitimately differ between the kernels.
+    mtime: float = field(default=0.0, compare=False)
+    ino: int = field(default=0, compare=False)  # 0: unknown (hard links not detected)
 
 
 class FileOps(ABC):
@@ -139,6 +144,12 @@ class FileOps(ABC):
     @abstractmethod
     def chown(self, path: str, uid: int, gid: int) -> None:
         """lchown(2): does not follow a final symlink."""
+
+    def set_mtime(self, path: str, mtime: float) -> None:
+        """utimensat(2) with AT_SYMLINK_NOFOLLOW: set the modification time
+        (what extracting an archive does for every entry).  A filesystem
+        that cannot refuses with EPERM."""
+        raise OSError(errno.EPERM, "this filesystem keeps no modification times", path)
 
     def exists(self, path: str) -> bool:
         try:
