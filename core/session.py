@@ -10,6 +10,7 @@ State directory layout (``--root`` / ``STEPBOX_ROOT``)::
     <backend>/containers/     container records and logs
     <backend>/networks/       network records (the daemon's; see core/network)
     <backend>/kernel/         what the backend keeps (layers, mounts, shims)
+    <backend>/volumes/        volumes: NAME/_data (the data) and NAME/volume.json
     build-cache/              the builder's layer cache
     stepbox.sock, stepbox.pid the daemon's socket and locked pid file (not for the
                               default directory: see core/engine/locations.py)
@@ -30,6 +31,7 @@ from stepbox.core.kernel import Kernel, Tracer
 from stepbox.core.kernel.backend_lookup import choose_backend
 from stepbox.core.network.manager import BridgeSettings, NetworkManager
 from stepbox.core.network.store import NetworkStore
+from stepbox.core.volumes.store import VolumeStore
 
 
 @dataclass
@@ -74,7 +76,12 @@ def open_session(
     if network is not None:
         store = NetworkStore(None if records_in_memory else os.path.join(root, name, "networks"))
         networks = NetworkManager(kernel.network, store, network)
-    return Session(root, name, kernel, Runtime(kernel, images, containers, say=say, networks=networks))
+    # Volumes live beside the records that use them (in memory: a scratch directory).
+    volumes = VolumeStore(None if records_in_memory else os.path.join(root, name, "volumes"), kernel.host_mounts)
+    runtime = Runtime(
+        kernel, images, containers, say=say, networks=networks, volumes=volumes, state_root=root
+    )
+    return Session(root, name, kernel, runtime)
 
 
 __all__ = ["Session", "open_session"]

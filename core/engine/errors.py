@@ -22,6 +22,7 @@ from stepbox.core.network.etc_files import BadHostEntry
 from stepbox.core.network.ipam import AddressError
 from stepbox.core.network.ports import BadPortSpec
 from stepbox.core.network.store import InvalidNetwork, NetworkConflict, NoSuchNetwork
+from stepbox.core.volumes.errors import VolumeError
 
 
 class ApiError(Exception):
@@ -49,6 +50,7 @@ class NotImplementedYet(ApiError):
 _STATUS_OF = (
     (ApiError, None),  # carries its own
     (ContainerError, None),  # NoSuchContainer 404, Conflict 409, BadRequest 400
+    (VolumeError, None),  # NoSuchVolume 404, VolumeInUse 409, InvalidVolume 400
     (ImageNotFound, 404),
     (NoBaseImage, 404),
     (InvalidReference, 400),

@@ -28,6 +28,7 @@ from .networks import NetworkEndpoints
 from .pidfile import PidFile
 from .routes import Router
 from .system import SystemEndpoints
+from .volumes import VolumeEndpoints
 
 log = logging.getLogger("stepbox.engine")
 
@@ -39,6 +40,7 @@ def build_app(engine: Engine) -> Router:
     ContainerEndpoints(engine, execs).register(router)
     ImageEndpoints(engine).register(router)
     NetworkEndpoints(engine).register(router)
+    VolumeEndpoints(engine).register(router)
     return router
 
 
