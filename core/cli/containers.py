@@ -131,14 +131,16 @@ def parse_signal(text: str) -> int:
 
 @cli.command()
 @click.option("-f", "--force", is_flag=True, help="Force the removal of a running container")
+@click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes associated with the container")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_obj
-def rm(conn, force, containers):
+def rm(conn, force, volumes, containers):
     """Remove one or more containers."""
     failed = False
     for name in containers:
         try:
-            conn.client.request("DELETE", f"/containers/{_quoted(name)}", query={"force": force})
+            query = {"force": force, "v": volumes}
+            conn.client.request("DELETE", f"/containers/{_quoted(name)}", query=query)
             click.echo(name)
         except EngineError as e:
             click.echo(f"Error response from daemon: {e.message}", err=True)

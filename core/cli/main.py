@@ -53,6 +53,8 @@ VERB_MODULES = {
     "daemon": ("daemon",),
     "networks": ("network", "port"),
     "stepthrough": ("step",),
+    "volumes": ("volume",),
+    "copying": ("cp",),
 }
 _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in verbs}
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from stepbox.core.container.flags import parse_cpus, parse_size
+from stepbox.core.container.mount_flags import binds_and_volumes, parse_mount_flag, tmpfs_map
 
 RUN_OPTIONS = [
     click.option("--name", help="Assign a name to the container"),
@@ -47,6 +48,17 @@ RUN_OPTIONS = [
     click.option("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT of the image"),
     click.option(
         "--rm", "auto_remove", is_flag=True, help="Automatically remove the container when it exits"
+    ),
+    click.option(
+        "-v", "--volume", "volume", multiple=True, help="Bind mount a volume (SRC:DST[:OPTS] or DST)"
+    ),
+    click.option("--mount", "mount", multiple=True, help="Attach a filesystem mount to the container"),
+    click.option("--tmpfs", "tmpfs", multiple=True, help="Mount a tmpfs directory (DST[:OPTS])"),
+    click.option(
+        "--volumes-from", "volumes_from", multiple=True, help="Mount volumes from the specified container(s)"
+    ),
+    click.option(
+        "--read-only", "read_only", is_flag=True, help="Mount the container's root filesystem as read only"
     ),
     click.argument("image"),
     click.argument("command", nargs=-1),
@@ -86,6 +98,11 @@ def create_body(
     dns_search=(),
     dns_option=(),
     add_host=(),
+    volume=(),
+    mount=(),
+    tmpfs=(),
+    volumes_from=(),
+    read_only=False,
     **_ignored,
 ) -> dict:
     """The body of ``POST /containers/create`` for these flags (docker's
@@ -99,6 +116,17 @@ def create_body(
                 f'strconv.ParseInt: parsing "{pids_limit}": invalid syntax'
             ) from None
     host_config = {"NetworkMode": network, "AutoRemove": auto_remove}
+    binds, anonymous = binds_and_volumes(list(volume))
+    if binds:
+        host_config["Binds"] = binds
+    if mount:
+        host_config["Mounts"] = [parse_mount_flag(value) for value in mount]
+    if tmpfs:
+        host_config["Tmpfs"] = tmpfs_map(list(tmpfs))
+    if volumes_from:
+        host_config["VolumesFrom"] = list(volumes_from)
+    if read_only:
+        host_config["ReadonlyRootfs"] = True
     if memory:
         host_config["Memory"] = parse_size(memory)
     if pids_limit is not None:
@@ -142,6 +170,8 @@ def create_body(
         # As the docker CLI sends them: settings of the container's own network.
         name = "bridge" if network == "default" else network
         body["NetworkingConfig"] = {"EndpointsConfig": {name: endpoint}}
+    if anonymous:
+        body["Volumes"] = {path: {} for path in anonymous}
     return body
 
 

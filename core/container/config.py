@@ -51,6 +51,18 @@ class ContainerConfig:
     dns_search: tuple[str, ...] = ()
     dns_options: tuple[str, ...] = ()
     extra_hosts: tuple[str, ...] = ()  # "name:ip"
+    # What is mounted over the layer stack (see mount_points.py), as asked:
+    binds: tuple[str, ...] = ()  # -v SOURCE:DEST[:MODE] (HostConfig.Binds)
+    mounts: tuple[dict, ...] = field(default=(), hash=False)  # --mount (HostConfig.Mounts)
+    tmpfs: dict[str, str] = field(default_factory=dict, hash=False)  # --tmpfs DEST:OPTS
+    volumes: tuple[str, ...] = ()  # -v DEST: anonymous volumes (Config.Volumes)
+    volumes_from: tuple[str, ...] = ()  # --volumes-from CONTAINER[:MODE]
+    volume_driver: str = ""  # --volume-driver: only "local" exists
+    readonly_rootfs: bool = False  # --read-only
+    # A read-only bind is read-only with everything mounted below it (Docker
+    # 25, API 1.44) where the kernel can; False: only the top mount, as
+    # dockerd 20.10 did (a client speaking an API older than 1.44).
+    recursive_readonly: bool = True
 
     def __post_init__(self) -> None:
         if self.memory is not None and 0 < self.memory < MIN_MEMORY:
@@ -87,6 +99,8 @@ class ContainerConfig:
         data["cmd"] = tuple(data.get("cmd", ()))
         for key in ("exposed_ports", "dns", "dns_search", "dns_options", "extra_hosts"):
             data[key] = tuple(data.get(key, ()))
+        for key in ("binds", "mounts", "volumes", "volumes_from"):
+            data[key] = tuple(data.get(key) or ())
         if data.get("entrypoint") is not None:
             data["entrypoint"] = tuple(data["entrypoint"])
         return cls(**data)

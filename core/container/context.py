@@ -26,6 +26,7 @@ from .steps import StepContext, UndoChain
 if TYPE_CHECKING:
     from stepbox.core.image.store import ImageStore
     from stepbox.core.network.manager import NetworkManager
+    from stepbox.core.volumes.store import VolumeStore
 
     from .record import ContainerRecord
     from .store import ContainerStore
@@ -74,6 +75,8 @@ class LifecycleContext(StepContext):
     exit_status: ExitStatus | None = None
     waiter: Waiter = wait_on_the_process
     say: Callable[[str], None] = lambda message: None
+    volumes: VolumeStore | None = None  # the volume store (mounting.py)
+    remove_volumes: bool = False  # remove: the anonymous volumes too (rm -v, run --rm)
     forgotten: bool = False  # the record and logs are deleted: nothing left to save
     networks: NetworkManager | None = None  # the engine's networks; None: loopback only
     connect_to: str | None = None  # the network `network connect` wires (else all of them)

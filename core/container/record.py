@@ -48,7 +48,9 @@ class ContainerRecord:
     mount: dict[str, Any] | None = None  # UnionMount fields while mounted
     cgroup: str = ""
     process: dict[str, Any] | None = None  # ProcessHandle.record() while running
-    log_dir: str = ""
+    log_dir: str = ""  # the container's own directory: logs, hostname, hosts, resolv.conf
+    mounts: list[dict[str, Any]] = field(default_factory=list)  # MountPoint records (mount_points.py)
+    started_once: bool = False  # its /etc files exist (Docker shows their paths from the first start)
     # Network name -> Docker's EndpointSettings: the networks the container
     # is on (kept while stopped); addresses are filled in while it runs.
     networks: dict[str, Any] = field(default_factory=dict)
@@ -155,6 +157,12 @@ class ContainerRecord:
                 "NanoCpus": int((limits.cpus or 0) * 1e9),
                 "NetworkMode": "bridge" if limits.network == "default" else limits.network,
                 "AutoRemove": limits.auto_remove,
+                "Binds": list(limits.binds) or None,
+                "Mounts": [dict(m) for m in limits.mounts] or None,
+                "Tmpfs": dict(limits.tmpfs) or None,
+                "VolumesFrom": list(limits.volumes_from) or None,
+                "VolumeDriver": limits.volume_driver,
+                "ReadonlyRootfs": limits.readonly_rootfs,
                 "PortBindings": dict(limits.port_bindings),
                 "PublishAllPorts": limits.publish_all,
                 "Dns": list(limits.dns),
@@ -163,7 +171,7 @@ class ContainerRecord:
                 "ExtraHosts": list(limits.extra_hosts),
             },
             "GraphDriver": graph_driver or {"Name": "overlay2", "Data": None},
-            "Mounts": [],
+            "Mounts": self.mount_points(),
             "Config": {
                 "Hostname": self.hostname,
                 "User": self.config.user,
@@ -177,6 +185,30 @@ class ContainerRecord:
                     else self.image_config.get("Entrypoint")
                 ),
                 "Labels": {},
+                "Volumes": self.volume_paths(),
             },
             "stepbox": {"Backend": self.backend, "Cgroup": self.cgroup},
         }
+
+    def mount_points(self) -> list[dict]:
+        """``docker inspect``'s ``Mounts``: volumes and binds (and tmpfs
+        asked with ``--mount``), by destination (Docker's order is its Go
+        map's: random)."""
+        shown = []
+        for m in sorted(self.mounts, key=lambda m: m["destination"]):
+            entry = {"Type": m["type"]}
+            if m["type"] == "volume":
+                entry["Name"] = m["name"]
+            entry["Source"] = m["source"]
+            entry["Destination"] = m["destination"]
+            if m["type"] == "volume":
+                entry["Driver"] = m["driver"] or "local"
+            entry.update({"Mode": m["mode"], "RW": m["rw"], "Propagation": m["propagation"]})
+            shown.append(entry)
+        return shown
+
+    def volume_paths(self) -> dict | None:
+        """``Config.Volumes``: the anonymous volumes asked with ``-v /path``
+        and the image's ``VOLUME``s."""
+        paths = list(self.config.volumes) + list((self.image_config.get("Volumes") or {}).keys())
+        return {path: {} for path in paths} or None

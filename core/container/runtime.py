@@ -24,8 +24,10 @@ from stepbox.core.image.flatten import flatten
 from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import Image, ImageNotFound, ImageStore
 from stepbox.core.kernel import Kernel, ProcessHandle, Stdio
+from stepbox.core.volumes.errors import NoSuchVolume, VolumeInUse
+from stepbox.core.volumes.store import VolumeStore
 
-from . import plan
+from . import mounting, plan
 from .changes import container_changes
 from .config import ContainerConfig, check_name
 from .context import ExitWatch, LifecycleContext
@@ -33,7 +35,7 @@ from .errors import Conflict
 from .names import random_name
 from .observe import observe
 from .record import CREATED, EXITED, PAUSED, RUNNING, ContainerRecord, new_container_id, now
-from .steps import Phase, Plan, Step, Stepper
+from .steps import Plan, Step, Stepper
 from .store import ContainerStore
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ class Runtime:
         say: Callable[[str], None] = lambda message: None,
         exits: ExitWatch | None = None,
         networks: NetworkManager | None = None,
+        volumes: VolumeStore | None = None,
+        state_root: str | None = None,
     ):
         self.kernel = kernel
         self.images = images
@@ -62,6 +66,10 @@ class Runtime:
         self.networks = networks
         if networks is not None:
             networks.running = self.wired_records
+        # Volumes outlive containers; an in-process engine keeps them in a
+        # scratch directory (see VolumeStore).
+        self.volumes = volumes if volumes is not None else VolumeStore(None, kernel.host_mounts)
+        self.state_root = state_root  # Docker's "daemon root": binds of it get rslave
         # Who records exits: this program (the default), or the daemon's
         # exit monitors (the Engine sets its own).
         self.exits = exits or ExitWatch()
@@ -79,10 +87,17 @@ class Runtime:
         else:
             name = random_name({r.name for r in self.containers.all()})
         cid = new_container_id()
+        mounts = self._mount_points(config)  # refuses bad input before anything exists
         log_dir = self.containers.container_dir(cid) or os.path.join(_scratch_dir(), cid)
         os.makedirs(log_dir, exist_ok=True)
         record = ContainerRecord(
-            id=cid, name=name, created=now(), config=config, backend=self.kernel.name, log_dir=log_dir
+            id=cid,
+            name=name,
+            created=now(),
+            config=config,
+            backend=self.kernel.name,
+            log_dir=log_dir,
+            mounts=[m.to_dict() for m in mounts],
         )
         record.networks = self._attachments(config)
         return record
@@ -160,6 +175,13 @@ class Runtime:
             r for r in self.containers.all() if any(s.get("IPAddress") for s in (r.networks or {}).values())
         ]
 
+    def _mount_points(self, config: ContainerConfig) -> list:
+        """What the request asks to mount, checked now (the image's VOLUMEs
+        join in the create phase's volumes step, once the image is resolved)."""
+        if not (config.binds or config.mounts or config.tmpfs or config.volumes or config.volumes_from):
+            return []
+        return mounting.plan_mount_points(config, {}, self.containers.find, self.state_root)
+
     def _ensure_image(self, name: str) -> None:
         try:
             self.images.resolve(name)
@@ -188,6 +210,9 @@ class Runtime:
             waiter=self.exits.waiter(record),
             say=self.say,
             networks=self.networks,
+            volumes=self.volumes,
+            # --rm takes the container's anonymous volumes along (moby's AutoRemove)
+            remove_volumes=record.config.auto_remove,
         )
         if record.mount:
             ctx.mount = plan.mount_of(record.mount)
@@ -270,13 +295,34 @@ class Runtime:
     def restart(self, record: ContainerRecord, timeout: float = 10.0, sig: int = signals.SIGTERM) -> None:
         self.execute(record, plan.restart_plan(record, sig, timeout))
 
-    def remove(self, record: ContainerRecord, force: bool = False) -> None:
+    def remove(self, record: ContainerRecord, force: bool = False, volumes: bool = False) -> None:
+        """``docker rm``; ``volumes`` (``-v``) removes its anonymous volumes too."""
         if record.state in (RUNNING, PAUSED) and not force:
             raise Conflict(
                 f"You cannot remove a running container {record.id}. "
                 "Stop the container before attempting removal or force remove"
             )
-        self.execute(record, plan.remove_plan(record))
+        ctx = self.context(record)
+        ctx.remove_volumes = ctx.remove_volumes or volumes
+        self.execute(record, plan.remove_plan(record), ctx)
+
+    # -- volumes ------------------------------------------------------------------
+    def volume_users(self, name: str) -> list[str]:
+        return mounting.volume_users(self.containers, name)
+
+    def remove_volume(self, name: str, force: bool = False) -> None:
+        """``docker volume rm``: refused (409) while any container -- running
+        or not -- uses it; ``force`` only ignores a volume that does not exist."""
+        try:
+            volume = self.volumes.get(name)
+        except NoSuchVolume:
+            if force:
+                return
+            raise
+        users = self.volume_users(name)
+        if users:
+            raise VolumeInUse(name, users)
+        self.volumes.remove(volume)
 
     def discard(self, record: ContainerRecord) -> None:
         """Whatever a walk left of a container, gone (``docker rm -f``, or

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
 
+from stepbox.core.container.container_files import opened
+from stepbox.core.container.copying import PATH_STAT_HEADER, archive_path, encode_stat, extract_to, stat_path
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING
+from stepbox.core.container.users import resolve_user
 from stepbox.core.kernel import NamespaceKind
 
 from .create_body import check_container_name, config_from_body
@@ -38,6 +42,7 @@ KIND = {"C": 0, "A": 1, "D": 2}  # FilesystemChange.Kind
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
 HEAD_ALONE_DELAY = 0.05  # seconds; see exec_start
+SPOOL_IN_MEMORY = 8 << 20  # docker cp archives bigger than this go to a temp file
 
 
 class ContainerEndpoints:
@@ -64,6 +69,9 @@ class ContainerEndpoints:
         add("DELETE", "/containers/{id}", self.remove)
         add("GET", "/containers/{id}/changes", self.changes)
         add("GET", "/containers/{id}/export", self.export)
+        add("HEAD", "/containers/{id}/archive", self.archive_stat)
+        add("GET", "/containers/{id}/archive", self.archive_get)
+        add("PUT", "/containers/{id}/archive", self.archive_put)
         add("GET", "/containers/{id}/top", self.top)
         add("POST", "/containers/{id}/exec", self.exec_create)
         add("POST", "/exec/{id}/start", self.exec_start)
@@ -120,10 +128,79 @@ class ContainerEndpoints:
             self.engine.runtime.export(record, buf)
         return Response(200, buf.getvalue(), "application/x-tar")
 
+    # -- docker cp ---------------------------------------------------------------------
+    @staticmethod
+    def _archive_path(req: Request) -> str:
+        path = req.arg("path")
+        if not path:
+            raise BadParameter("bad parameter: path cannot be empty")
+        return path
+
+    def archive_stat(self, req: Request) -> Response:
+        """``HEAD``: only the stat header (what ``docker cp`` asks first)."""
+        path, engine = self._archive_path(req), self.engine
+        with engine.lock:
+            record = engine.runtime.get(req.params["id"])
+            with opened(engine.kernel, engine.runtime.volumes, record) as files:
+                stat = stat_path(files, path, req.params["id"])
+        return Response(200, b"", "", {PATH_STAT_HEADER: encode_stat(stat)})
+
+    def archive_get(self, req: Request) -> StreamResponse:
+        """``GET``: the path as a tar, made under the lock (the simulated
+        kernel is not thread-safe, and the container must not go meanwhile)
+        into a spool file, then streamed."""
+        path, engine = self._archive_path(req), self.engine
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        try:
+            with engine.lock:
+                record = engine.runtime.get(req.params["id"])
+                with opened(engine.kernel, engine.runtime.volumes, record) as files:
+                    stat = archive_path(files, path, req.params["id"], spool)
+            engine.events.publish("container", "archive-path", record.id, {"name": record.name})
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+
+        def body():
+            with spool:
+                while chunk := spool.read(1 << 16):
+                    yield chunk
+
+        return StreamResponse(
+            body(), content_type="application/x-tar", headers={PATH_STAT_HEADER: encode_stat(stat)}
+        )
+
+    def archive_put(self, req: Request) -> Response:
+        """``PUT``: a tar extracted into a directory of the container.  The
+        upload is spooled first, so a slow client does not hold the lock."""
+        path, engine = self._archive_path(req), self.engine
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            while chunk := req.body.read(1 << 16):
+                spool.write(chunk)
+            spool.seek(0)
+            with engine.lock:
+                record = engine.runtime.get(req.params["id"])
+                owner = (0, 0)
+                with opened(engine.kernel, engine.runtime.volumes, record) as files:
+                    if req.flag("copyUIDGID") and record.user:
+                        # docker cp -a: the files go to the container's --user
+                        owner = resolve_user(files.rootfs, record.user)[:2]
+                    extract_to(
+                        files,
+                        path,
+                        req.params["id"],
+                        spool,
+                        owner=owner,
+                        no_overwrite_dir_non_dir=req.flag("noOverwriteDirNonDir"),
+                    )
+        engine.events.publish("container", "extract-to-dir", record.id, {"name": record.name})
+        return Response(200, b"", "")
+
     # -- changing --------------------------------------------------------------------
     def create(self, req: Request) -> Response:
         name = check_container_name(req.arg("name"))
-        config, notes = config_from_body(req.json(required=True))
+        config, notes = config_from_body(req.json(required=True), api_version=req.api_version or "1.44")
         said: list[str] = []
         record = self.engine.create(config, name, notes, said)
         return Response.json({"Id": record.id, "Warnings": said}, 201)
@@ -158,7 +235,7 @@ class ContainerEndpoints:
 
     def remove(self, req: Request) -> Response:
         record = self.engine.get(req.params["id"])
-        self.engine.remove(record.id, force=req.flag("force"))
+        self.engine.remove(record.id, force=req.flag("force"), volumes=req.flag("v"))
         self.execs.forget_container(record.id)
         return Response.empty(204)
 

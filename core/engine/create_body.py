@@ -49,7 +49,105 @@ def _int(section: dict, key: str, low: int, high: int) -> int | None:
     return value
 
 
-def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfig, ContainerNotes]:
+def _string_map(section: dict, key: str) -> dict[str, str]:
+    value = section.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise BadParameter(f"invalid value for {key}: expected an object of strings")
+    return dict(value)
+
+
+def _volume_paths(body: dict) -> list[str]:
+    """``Config.Volumes``: ``{"/data": {}}`` -- anonymous volumes (``-v /data``)."""
+    value = body.get("Volumes")
+    if value is None:
+        return []
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+        raise BadParameter('invalid value for Volumes: expected an object like {"/data": {}}')
+    return list(value)
+
+
+# What of a Mount object stepbox knows; the rest is refused by name.
+_MOUNT_KEYS = {
+    "Type",
+    "Source",
+    "Target",
+    "ReadOnly",
+    "Consistency",
+    "BindOptions",
+    "VolumeOptions",
+    "TmpfsOptions",
+}
+_BIND_KEYS = {
+    "Propagation",
+    "NonRecursive",
+    "CreateMountpoint",
+    "ReadOnlyNonRecursive",
+    "ReadOnlyForceRecursive",
+}
+_VOLUME_KEYS = {"NoCopy", "Labels", "DriverConfig"}
+_TMPFS_KEYS = {"SizeBytes", "Mode"}
+
+
+def _mounts(host: dict, api_version: str) -> list[dict]:
+    """``HostConfig.Mounts`` (``--mount``): a list of Mount objects, their
+    shapes checked here and their meaning when the container is created."""
+    value = host.get("Mounts")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(m, dict) for m in value):
+        raise BadParameter("invalid value for Mounts: expected a list of Mount objects")
+    mounts = []
+    for mount in value:
+        _known(mount, _MOUNT_KEYS, "Mounts")
+        for key in ("Type", "Source", "Target", "Consistency"):
+            if mount.get(key) is not None and not isinstance(mount[key], str):
+                raise BadParameter(f"invalid value for Mounts.{key}: expected a string")
+        if mount.get("ReadOnly") is not None and not isinstance(mount["ReadOnly"], bool):
+            raise BadParameter("invalid value for Mounts.ReadOnly: expected a boolean")
+        mount = {k: v for k, v in mount.items() if v not in (None, "", False)}  # Go's omitempty
+        bind = mount.get("BindOptions")
+        if bind is not None:
+            _known(bind, _BIND_KEYS, "Mounts.BindOptions")
+            if _older(api_version, "1.44"):
+                # Added in API 1.44 (Docker 25): an older client cannot mean them.
+                bind.pop("ReadOnlyNonRecursive", None)
+                if bind.get("ReadOnlyForceRecursive"):
+                    raise BadParameter("BindOptions.ReadOnlyForceRecursive needs API v1.44 or newer")
+        volume = mount.get("VolumeOptions")
+        if volume is not None:
+            _known(volume, _VOLUME_KEYS, "Mounts.VolumeOptions")
+            driver = volume.get("DriverConfig")
+            if driver is not None:
+                _known(driver, {"Name", "Options"}, "Mounts.VolumeOptions.DriverConfig")
+        tmpfs = mount.get("TmpfsOptions")
+        if tmpfs is not None:
+            _known(tmpfs, _TMPFS_KEYS, "Mounts.TmpfsOptions")
+        mounts.append(mount)
+    return mounts
+
+
+def _known(section, keys: set[str], where: str) -> None:
+    if not isinstance(section, dict):
+        raise BadParameter(f"invalid value for {where}: expected an object")
+    unknown = sorted(k for k, v in section.items() if k not in keys and v not in (None, "", False, {}, []))
+    if unknown:
+        raise BadParameter(f"{where}.{unknown[0]} is not supported by stepbox")
+
+
+def _older(version: str, than: str) -> bool:
+    try:
+        return tuple(int(p) for p in version.split(".")) < tuple(int(p) for p in than.split("."))
+    except ValueError:
+        return False
+
+
+def config_from_body(
+    body, auto_name: str | None = None, api_version: str = "1.44"
+) -> tuple[ContainerConfig, ContainerNotes]:
     if not isinstance(body, dict):
         raise BadParameter("the request body must be a JSON object (Docker's container config)")
     image = _typed(body, "Image", str, "a string")
@@ -91,6 +189,14 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
             network=network,
             auto_remove=bool(_typed(host, "AutoRemove", bool, "a boolean")),
             **net,
+            binds=tuple(_string_list(host, "Binds") or ()),
+            mounts=tuple(_mounts(host, api_version)),
+            tmpfs=_string_map(host, "Tmpfs"),
+            volumes=tuple(_volume_paths(body)),
+            volumes_from=tuple(_string_list(host, "VolumesFrom") or ()),
+            volume_driver=_typed(host, "VolumeDriver", str, "a string") or "",
+            readonly_rootfs=bool(_typed(host, "ReadonlyRootfs", bool, "a boolean")),
+            recursive_readonly=not _older(api_version, "1.44"),
         )
     except InvalidConfig as e:
         raise BadParameter(str(e)) from None

@@ -282,8 +282,9 @@ class Engine:
         return min(max(elapsed, 0.0), MAX_VIRTUAL_SLICE)
 
     def _remove_now(self, record: ContainerRecord) -> None:
+        """``--rm``: the container and its anonymous volumes."""
         try:
-            self.runtime.remove(self.runtime.refresh(record), force=True)
+            self.runtime.remove(self.runtime.refresh(record), force=True, volumes=True)
         except NoSuchContainer:
             pass
 
@@ -335,7 +336,7 @@ class Engine:
             self.runtime.unpause(record)
         self._event(record.id, "unpause")
 
-    def remove(self, name: str, force: bool = False) -> None:
+    def remove(self, name: str, force: bool = False, volumes: bool = False) -> None:
         with self.lock:
             record = self.runtime.get(name)
             running = record.state in (RUNNING, PAUSED)
@@ -351,7 +352,7 @@ class Engine:
                 record = self.runtime.get(record.id)
             except NoSuchContainer:
                 return  # auto-removed after the kill
-            self.runtime.remove(record, force=True)
+            self.runtime.remove(record, force=True, volumes=volumes)
         self._bump(record.id, removed=True)
         self._event(record.id, "destroy")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from stepbox.core.container.etc_files import etc_file_path
 from stepbox.core.container.record import EXITED, PAUSED, RUNNING, ZERO_TIME, ContainerRecord
 from stepbox.core.image.history import history_rows
 from stepbox.core.image.lineage import parents
@@ -145,7 +146,7 @@ def container_summary(record: ContainerRecord, labels: dict) -> dict:
         "Status": status_line(record),
         "HostConfig": {"NetworkMode": _network_mode(record)},
         "NetworkSettings": {"Networks": _networks(record)},
-        "Mounts": [],
+        "Mounts": record.mount_points(),
     }
 
 
@@ -155,9 +156,10 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
     doc["Created"] = record.created
     doc.update(
         {
-            "ResolvConfPath": "",
-            "HostnamePath": "",
-            "HostsPath": "",
+            # The container's own /etc files (etc_files.py), once it has started.
+            "ResolvConfPath": _etc_path(record, "resolv.conf"),
+            "HostnamePath": _etc_path(record, "hostname"),
+            "HostsPath": _etc_path(record, "hosts"),
             "RestartCount": notes.restart_count,
             "MountLabel": "",
             "ProcessLabel": "",
@@ -183,7 +185,6 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
             "LogConfig": {"Type": "json-file", "Config": {}},
             "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
             "Privileged": False,
-            "ReadonlyRootfs": False,
             "CpuShares": 0,
         }
     )
@@ -215,6 +216,10 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
     if not doc.get("GraphDriver", {}).get("Data"):
         doc["GraphDriver"] = {"Name": "overlay2", "Data": {}}  # the schema wants an object
     return doc
+
+
+def _etc_path(record: ContainerRecord, name: str) -> str:
+    return etc_file_path(record, name) if record.started_once else ""
 
 
 def image_size(store: ImageStore, image: Image) -> int:

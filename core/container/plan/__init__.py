@@ -9,13 +9,15 @@ the daemon, in ``stepbox step`` and the notebooks alike):
 ========  ==========================================================  ============
 phase     steps                                                       module
 ========  ==========================================================  ============
-create    resolve_image, init_layer, rw_layer                         create.py
-start     mount_rootfs, cgroup, spawn, hostname, mounts, pivot_root,  start.py
+create    resolve_image, init_layer, rw_layer, volumes                create.py
+start     volumes_on_host, mount_rootfs, cgroup, spawn, hostname,     start.py
+          mounts (and the volumes), pivot_root (and --read-only),
           network (lo only) -- or, on a bridge network, ipam, veth,   network.py
           veth_move, interfaces, route, etc_files, publish, dns --
           capabilities, exec;
           if one fails: start_failed (and remove, with ``--rm``)
-exit      wait: record the exit status, unmount, remove the cgroup    exit.py
+exit      wait: record the exit status, unmount, remove the cgroup,   exit.py
+          release the volumes
 stop      stop_signal, grace_period (then SIGKILL)                    stop.py
 kill      kill                                                        stop.py
 pause     freeze  /  unpause: thaw                                    pause.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import mounting
 from ..context import LifecycleContext
 from ..steps import Phase, Step
 
@@ -27,11 +28,12 @@ def resolve_image(ctx: LifecycleContext) -> None:
     ctx.record.lowers = list(reversed(lowers))  # overlayfs wants the top-most first
 
 
-HOSTS = (
-    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-    "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-    "ff02::2\tip6-allrouters\n"
-)
+# What Docker's init layer holds (moby daemon/initlayer): the mount points
+# of what is mounted at start, and empty placeholders for the files that are
+# bind-mounted from the container's own directory (etc_files.py) -- so that
+# writing /etc/hosts in the container never shows in `diff` or `commit`.
+INIT_LAYER_DIRS = ("/dev", "/dev/pts", "/dev/shm", "/etc", "/proc", "/sys")
+INIT_LAYER_FILES = ("/.dockerenv", "/etc/resolv.conf", "/etc/hosts", "/etc/hostname", "/dev/console")
 
 
 def prepare_init_layer(ctx: LifecycleContext) -> None:
@@ -39,18 +41,23 @@ def prepare_init_layer(ctx: LifecycleContext) -> None:
     unionfs.create_layer(record.init_layer)
     ctx.on_undo("remove init layer", lambda: unionfs.remove_layer(record.init_layer))
     files = unionfs.layer_files(record.init_layer)
-    for directory in ("/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/etc", "/proc", "/sys"):
+    for directory in INIT_LAYER_DIRS:
         files.mkdir(directory, 0o755)
-    files.write("/etc/hostname", f"{record.hostname}\n".encode())
-    files.write("/etc/hosts", HOSTS.encode())
-    files.write("/etc/resolv.conf", b"# stepbox: containers have no network beyond lo\n")
-    files.write("/.dockerenv", b"")
+    for path in INIT_LAYER_FILES:
+        files.write(path, b"", mode=0o755)
+        files.chmod(path, 0o755)  # whatever the umask, as Docker's are
+    files.symlink("/proc/mounts", "/etc/mtab")
 
 
 def prepare_rw_layer(ctx: LifecycleContext) -> None:
     record, unionfs = ctx.record, ctx.kernel.unionfs
     unionfs.create_layer(record.rw_layer)
     ctx.on_undo("remove read-write layer", lambda: unionfs.remove_layer(record.rw_layer))
+
+
+def create_volumes(ctx: LifecycleContext) -> None:
+    assert ctx.volumes is not None, "the runtime gives every context its volume store"
+    mounting.create_volumes(ctx, ctx.volumes)
 
 
 CREATE: Phase[LifecycleContext] = Phase(
@@ -68,9 +75,11 @@ CREATE: Phase[LifecycleContext] = Phase(
         Step(
             "init_layer",
             "Prepare the init layer",
-            "Docker puts a thin layer on top of the image with what belongs to this container "
-            "only: its hostname, /etc/hosts, /etc/resolv.conf and the empty mount points. "
-            "The seed calls it the init layer.",
+            "Docker puts a thin layer on top of the image with what every container needs to "
+            "find in place: the mount points /proc, /sys, /dev and empty placeholders for "
+            "/etc/hostname, /etc/hosts and /etc/resolv.conf -- the real files live in the "
+            "container's own directory and are bind-mounted over them at start. The seed calls "
+            "it the init layer.",
             "init layer",
             prepare_init_layer,
         ),
@@ -81,6 +90,18 @@ CREATE: Phase[LifecycleContext] = Phase(
             "write. Whatever they change lands here, and `commit` turns it into an image layer.",
             "read-write layer",
             prepare_rw_layer,
+        ),
+        Step(
+            "volumes",
+            "Create the volumes",
+            "The seed's Dockerfile ends with VOLUME /data: data that must outlive the container. "
+            "The read-write layer dies with the container, so /data is not kept there: it becomes "
+            "a volume, a directory of the host outside every layer (volumes/NAME/_data), which a "
+            "bind mount will show at /data. A new volume is filled with what the image has at "
+            "that path. -v NAME:/path uses (or makes) a named volume; -v /path and VOLUME make "
+            "anonymous ones.",
+            "Docker容器 / VOLUME",
+            create_volumes,
         ),
     ),
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from stepbox.core.kernel import ExitStatus
 
+from .. import mounting
 from ..context import LifecycleContext
 from ..record import EXITED, now
 from ..steps import Phase, Step
@@ -40,6 +41,8 @@ def record_exit(ctx: LifecycleContext, status: ExitStatus | None) -> None:
     record.cgroup = ""
     unmount_rootfs(ctx)
     record.state = EXITED
+    if record.mounts and ctx.volumes is not None:
+        mounting.release_volumes(ctx, ctx.volumes)
     record.exit_code = status.code if status is not None else record.exit_code
     record.finished_at = now()
     record.pid = 0
@@ -58,7 +61,8 @@ EXIT: Phase[LifecycleContext] = Phase(
             "The container lives as long as its first process. When PID 1 exits, the kernel "
             "kills everything else in its PID namespace; stepbox records the exit status "
             "(128+N for a signal: 137 = SIGKILL, e.g. by the OOM killer), then unmounts the "
-            "rootfs and removes the cgroup. The read-write layer stays.",
+            "rootfs and removes the cgroup; a volume mounted for it alone (type=tmpfs) is "
+            "unmounted. The read-write layer stays, and so do the volumes.",
             "Docker容器",
             wait_for_exit,
         ),

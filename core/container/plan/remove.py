@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import mounting
 from ..context import LifecycleContext
 from ..steps import Phase, Step
 from .start import remove_cgroup, unmount_rootfs
@@ -13,6 +14,8 @@ def remove_container(ctx: LifecycleContext) -> None:
     remove_cgroup(ctx)
     unionfs.remove_layer(record.rw_layer)
     unionfs.remove_layer(record.init_layer)
+    if ctx.remove_volumes and record.mounts and ctx.volumes is not None:
+        mounting.remove_anonymous_volumes(ctx, ctx.volumes)
     ctx.forget()
 
 
@@ -24,7 +27,9 @@ REMOVE: Phase[LifecycleContext] = Phase(
             "Remove the container",
             "Unmount (if still mounted), delete the cgroup, and delete the container's own "
             "layers -- the init layer and the read-write layer -- and its record and logs. The "
-            "image's layers stay: other containers share them.",
+            "image's layers stay: other containers share them. So do volumes: only `rm -v` (and "
+            "`run --rm`) delete the container's anonymous volumes; a named one stays until "
+            "`volume rm`.",
             "Docker容器",
             remove_container,
         ),

@@ -17,6 +17,7 @@ from stepbox.core.kernel import (
 )
 from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES
 
+from .. import mounting
 from ..config import ContainerConfig
 from ..context import LifecycleContext
 from ..errors import BadRequest
@@ -24,6 +25,12 @@ from ..record import CREATED, RUNNING, now
 from ..steps import Phase, Step
 from ..users import resolve_user
 from .network import LOOPBACK, NETWORK
+
+
+def prepare_mounts_on_host(ctx: LifecycleContext) -> None:
+    assert ctx.volumes is not None, "the runtime gives every context its volume store"
+    mounting.prepare_host_side(ctx, ctx.volumes)
+    ctx.record.started_once = True
 
 
 def mount_rootfs(ctx: LifecycleContext) -> None:
@@ -146,18 +153,37 @@ MASKED_PATHS = [
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
 
+def mount_filesystems(ctx: LifecycleContext) -> None:
+    mount_special_filesystems(ctx)
+    mount_user_mounts(ctx)
+
+
 def mount_special_filesystems(ctx: LifecycleContext) -> None:
     handle, rootfs = _handle(ctx), _rootfs(ctx)
     handle.make_mounts_private()
+    record = ctx.record
+    taken = mounting.user_destinations(record) if record.mounts or record.config.tmpfs else set()
+    own_dev = "/dev" in taken
     for spec in DEFAULT_MOUNTS:
+        # A user's mount replaces Docker's at the same place; theirs on /dev, all of /dev.
+        if spec.target in taken or (own_dev and spec.target.startswith("/dev/")):
+            continue
         handle.mount(spec, rootfs)
     for name in DEFAULT_DEVICES:
-        handle.mount(MountSpec(f"/dev/{name}", f"/dev/{name}", "bind", ("rbind",)), rootfs)
+        if f"/dev/{name}" not in taken and not own_dev:
+            handle.mount(MountSpec(f"/dev/{name}", f"/dev/{name}", "bind", ("rbind",)), rootfs)
+
+
+def mount_user_mounts(ctx: LifecycleContext) -> None:
+    """Volumes, bind mounts, tmpfs and the container's own /etc files."""
+    for spec in mounting.user_mounts(ctx.record, ctx.kernel.host_mounts):
+        _handle(ctx).mount(spec, _rootfs(ctx))
 
 
 def pivot_root(ctx: LifecycleContext) -> None:
     _handle(ctx).pivot_root(_rootfs(ctx))
     _handle(ctx).mask_paths(MASKED_PATHS, READONLY_PATHS)
+    mounting.readonly_root(ctx)
 
 
 def has_own_network(config: ContainerConfig) -> bool:
@@ -217,6 +243,18 @@ START: Phase[LifecycleContext] = Phase(
     "start",
     (
         Step(
+            "volumes_on_host",
+            "Get the volumes and bind sources ready on the host",
+            "Before anything of the container exists, its mounts are made ready on the host: its "
+            "own /etc/hostname, /etc/hosts and /etc/resolv.conf are written in its directory, a "
+            "volume created with driver options (type=tmpfs) gets its filesystem mounted over its "
+            "data directory, and a missing host directory named with -v is created. A mount that "
+            "cannot work (over /proc, a propagation the host's mount does not allow) fails the "
+            "start here, and the container stays created -- as with Docker.",
+            "Docker容器 / VOLUME",
+            prepare_mounts_on_host,
+        ),
+        Step(
             "mount_rootfs",
             "Mount the union filesystem",
             "UnionFS mounts several directories at one place: the image layers (read-only, "
@@ -252,18 +290,25 @@ START: Phase[LifecycleContext] = Phase(
         ),
         Step(
             "mounts",
-            "Mount /proc, /dev and /sys",
+            "Mount /proc, /dev and /sys -- and the volumes",
             "In its own mount namespace the container mounts a /proc that shows only its "
-            "processes, a small /dev, and a read-only /sys -- without touching the host's mounts.",
-            "Docker namespace / rootfs",
-            mount_special_filesystems,
+            "processes, a small /dev, and a read-only /sys -- without touching the host's mounts. "
+            "Then, while host paths can still be reached, each volume and host directory is "
+            "bind-mounted at its place (parents before children), each --tmpfs gets a fresh tmpfs, "
+            "and the container's own hostname, hosts and resolv.conf are bind-mounted over the init "
+            "layer's placeholders. These mounts sit on top of the union filesystem: what is written "
+            "there never reaches the read-write layer -- not in `diff`, not in `commit` -- and a "
+            "volume outlives the container.",
+            "Docker namespace / rootfs / VOLUME",
+            mount_filesystems,
         ),
         Step(
             "pivot_root",
             "Switch the root filesystem (pivot_root)",
             "pivot_root makes the merged union mount the new / and detaches the old one, so no "
             "path -- not even ../../.. -- leads back to the host's files (chroot alone can be "
-            "escaped). Sensitive /proc files are masked.",
+            "escaped). Sensitive /proc files are masked. With --read-only the root is remounted "
+            "read-only now; the volumes, tmpfs and /dev mounted on it stay writable.",
             "Docker UnionFS / rootfs",
             pivot_root,
         ),

@@ -1,0 +1,74 @@
+"""``/etc/hostname``, ``/etc/hosts``, ``/etc/resolv.conf``: the container's own files.
+
+They belong to this container, not to its image, and they change while it
+lives (networks come and go, ``--add-host``).  Docker does not put them in
+any layer: it writes them in the container's directory
+(``/var/lib/docker/containers/ID/hostname`` ...) and bind-mounts each over
+the same path in the container.  The init layer only holds empty
+placeholders at those paths (the mount points), so writing to them inside
+the container changes the file in the container's directory -- and never
+shows in ``docker diff`` or lands in ``docker commit``.
+
+Networking renders what goes in them; this module says where they live,
+writes them (atomically) and says how they are mounted.
+"""
+
+from __future__ import annotations
+
+import os
+
+from stepbox.core.atomic import atomic_write
+from stepbox.core.kernel.processes import MountSpec
+
+from .record import ContainerRecord
+
+# File name in the container's directory -> path in the container.
+ETC_FILES = {"hostname": "/etc/hostname", "hosts": "/etc/hosts", "resolv.conf": "/etc/resolv.conf"}
+
+HOSTS = (
+    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+    "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+    "ff02::2\tip6-allrouters\n"
+)
+RESOLV_CONF = "# stepbox: containers have no network beyond lo\n"
+
+
+def etc_file_path(record: ContainerRecord, name: str) -> str:
+    """Where the container's ``name`` ("hosts") lives on the host."""
+    if name not in ETC_FILES:
+        raise ValueError(f"not a per-container file: {name!r} (one of {', '.join(ETC_FILES)})")
+    return os.path.join(record.log_dir, name)
+
+
+def write_etc_file(record: ContainerRecord, name: str, text: str) -> str:
+    """Replace the container's ``name`` with ``text`` (a running container
+    sees the new contents at once: the bind mount shows this file); its path."""
+    path = etc_file_path(record, name)
+    atomic_write(path, text.encode(), durable=False)
+    os.chmod(path, 0o644)
+    return path
+
+
+def default_contents(record: ContainerRecord) -> dict[str, str]:
+    return {"hostname": f"{record.hostname}\n", "hosts": HOSTS, "resolv.conf": RESOLV_CONF}
+
+
+def write_etc_files(record: ContainerRecord) -> None:
+    """At every start, as Docker does: the hostname and hosts files anew;
+    resolv.conf too unless networking wrote one already."""
+    for name, text in default_contents(record).items():
+        if name == "resolv.conf" and os.path.exists(etc_file_path(record, name)):
+            continue
+        write_etc_file(record, name, text)
+
+
+def etc_mounts(record: ContainerRecord, taken: set[str]) -> list[MountSpec]:
+    """The bind mounts of the three files, except where the user mounted
+    something of their own (``-v ./hosts:/etc/hosts``).  Read-only with
+    ``--read-only``, like the root."""
+    options = ("rbind", "rprivate") + (("ro",) if record.config.readonly_rootfs else ())
+    return [
+        MountSpec(etc_file_path(record, name), target, "bind", options, source_on_disk=True)
+        for name, target in ETC_FILES.items()
+        if target not in taken
+    ]
