@@ -39,8 +39,17 @@ def _err(code: int, path: str) -> OSError:
     return OSError(code, os.strerror(code), path)
 
 
-def stat_result(st: os.stat_result) -> StatResult:
+OVERFLOW_ID = 65534  # how a user namespace shows an id it has no mapping for ("nobody")
+
+
+def stat_result(st: os.stat_result, owner: tuple[int, int] | None = None) -> StatResult:
+    """``owner``: without root, the real (uid, gid) that the simulated
+    root stands for (see HostDirFS)."""
     mode = st.st_mode
+    uid, gid = st.st_uid, st.st_gid
+    if owner is not None:
+        uid = 0 if uid == owner[0] else OVERFLOW_ID
+        gid = 0 if gid == owner[1] else OVERFLOW_ID
     if statmod.S_ISDIR(mode):
         kind = EntryKind.DIR
     elif statmod.S_ISLNK(mode):
@@ -50,8 +59,8 @@ def stat_result(st: os.stat_result) -> StatResult:
     return StatResult(
         kind=kind,
         mode=statmod.S_IMODE(mode),
-        uid=st.st_uid,
-        gid=st.st_gid,
+        uid=uid,
+        gid=gid,
         size=st.st_size,
         nlink=st.st_nlink,
         is_device=statmod.S_ISCHR(mode) or statmod.S_ISBLK(mode),
@@ -62,10 +71,17 @@ def stat_result(st: os.stat_result) -> StatResult:
 
 class HostDirFS(FileOps):
     """File operations on the host directory ``root``; paths are absolute
-    inside it ("/sub/file")."""
+    inside it ("/sub/file").
+
+    Run by root, owners are the real ones.  Run by a user, the simulated
+    root stands for that user, as in rootless Docker: the user's files show
+    as root's, ``chown`` to root keeps them the user's, and any other owner
+    is one the user cannot give away (EINVAL, as for an unmapped id)."""
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
+        euid = os.geteuid() if hasattr(os, "geteuid") else 0
+        self.owner = None if euid == 0 else (euid, os.getegid())
 
     def __repr__(self) -> str:
         return f"HostDirFS({self.root!r})"
@@ -175,11 +191,11 @@ class HostDirFS(FileOps):
 
     # -- reading -------------------------------------------------------------------
     def lstat(self, path: str) -> StatResult:
-        return stat_result(self._lstat_at(self._resolve(path, follow_last=False), path))
+        return stat_result(self._lstat_at(self._resolve(path, follow_last=False), path), self.owner)
 
     def stat(self, path: str) -> StatResult:
         parts = self._resolve(path, follow_last=True)
-        return stat_result(self._lstat_at(parts, path))
+        return stat_result(self._lstat_at(parts, path), self.owner)
 
     def listdir(self, path: str) -> list[str]:
         parts = self._resolve(path, follow_last=True)
@@ -293,12 +309,20 @@ class HostDirFS(FileOps):
             os.close(fd)
 
     def chown(self, path: str, uid: int, gid: int) -> None:
+        if self.owner is not None:
+            uid, gid = (self._real_id(uid, self.owner[0], path), self._real_id(gid, self.owner[1], path))
         parts = self._resolve(path, follow_last=False)
         if not parts:
             os.chown(self.root, uid, gid)
             return
         with self._at(parts[:-1], path) as at:
             at.call(os.chown, parts[-1], uid, gid, follow_symlinks=False)
+
+    @staticmethod
+    def _real_id(wanted: int, own: int, path: str) -> int:
+        if wanted in (-1, 0):
+            return -1 if wanted == -1 else own
+        raise _err(errno.EINVAL, path)
 
     def set_mtime(self, path: str, mtime: float) -> None:
         parts = self._resolve(path, follow_last=False)

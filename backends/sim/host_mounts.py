@@ -127,6 +127,14 @@ class SimHostMounts(HostMounts):
         parent, name = os.path.split(real)
         return HostMount(HostDirFS(parent), source, fstype, flags, data), "/" + name, False
 
+    def mounted_below(self, path: str) -> list[tuple[str, HostMount]]:
+        """What is mounted strictly below ``path``, shallowest first, each as
+        (its path relative to ``path``, the mount) -- what an rbind of
+        ``path`` takes along."""
+        real = os.path.realpath(path).rstrip("/") + "/"
+        below = [(t[len(real) :], m) for t, m in self.table.items() if t.startswith(real)]
+        return sorted(below, key=lambda item: item[0].count("/"))
+
     def _lookup(self, path: str) -> tuple[HostMount | None, str]:
         real = os.path.realpath(path)
         best = None

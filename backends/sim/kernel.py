@@ -322,7 +322,9 @@ class SimKernel(Kernel):
     def bind_from_disk(self, proc, source: str, target: str, options, *, start, shown_target: str) -> Mount:
         """A bind mount of a path of the real machine's disk (a bind source
         or a volume's data) at ``target``: the real files, confined to it.
-        A host directory has no submounts here, so ``rro`` is ``ro``."""
+        With ``rbind``, what the host side mounted below the path (a tmpfs
+        volume, say) comes along; ``ro`` makes the top read-only, ``rro``
+        all of it."""
         given = tuple(o for o in options if o)
         options = tuple("ro" if o == "rro" else o for o in given)
         flags, _data, _bind, _propagation = parse_mount_options(options)
@@ -333,9 +335,16 @@ class SimKernel(Kernel):
                 "mount", _mount_detail(source, shown_target, "", frozenset(), (), True, "rbind" in options)
             )
             self._trace_after_mount(shown_target, flags, "rro" in given, options)
-        return self.vfs.attach(
+        top = self.vfs.attach(
             proc, tloc, held.fs, inside, held.source, held.fstype, held.flags | flags, held.data
         )
+        if "rbind" in options and is_dir:
+            for below, sub in self.host_mounts.mounted_below(source):
+                loc = self.vfs.walk(proc, below, True, root=(top.id, top.fs_root))
+                self.vfs.attach(proc, loc, sub.fs, "/", sub.source, sub.fstype, sub.flags, sub.data)
+            if "rro" in given:
+                self._make_readonly(proc, top)
+        return top
 
     def _trace_after_mount(
         self, shown: str, bind_flags: frozenset, recursive_readonly: bool, options

@@ -37,8 +37,6 @@ from .flags import InvalidConfig
 from .mount_points import BIND, TMPFS, VOLUME, MountPoint
 from .record import PAUSED, RUNNING, ContainerRecord
 
-# Paths Docker's default mounts leave alone when --read-only makes the rest read-only.
-READ_ONLY_EXEMPT = ("/proc", "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev")
 # runc allows these files under /proc to be bind-mounted (lxcfs emulates them).
 PROC_FILES_ALLOWED = (
     "/proc/cpuinfo",
@@ -91,7 +89,7 @@ def plan_mount_points(
             inherited.rw = inherited.rw and mp.read_write(mode)
             inherited.mode = ""
             inherited.copy_data = False
-            inherited.create_source = False
+            inherited.create_source = inherited.type == BIND  # moby's copy drops SkipMountpointCreation
             points[inherited.destination] = inherited
     for raw in config.binds:
         point = mp.parse_bind(raw, config.volume_driver)
@@ -115,10 +113,14 @@ def plan_mount_points(
         destination = mp.clean(destination)
         if destination in points or destination in tmpfs:
             continue  # something is mounted there already
-        points[destination] = MountPoint(
-            type=VOLUME, destination=destination, anonymous=True, copy_data=True, driver=config.volume_driver
-        )
+        points[destination] = image_volume(destination, config.volume_driver)
     return list(points.values())
+
+
+def image_volume(destination: str, driver: str) -> MountPoint:
+    """An anonymous volume for ``-v /path`` or an image's ``VOLUME /path``,
+    filled from the image."""
+    return MountPoint(type=VOLUME, destination=destination, anonymous=True, copy_data=True, driver=driver)
 
 
 def _default_volume_mode(point: MountPoint) -> None:
@@ -159,6 +161,12 @@ def create_volumes(ctx, store: VolumeStore) -> None:
     empty one.  An image ``VOLUME`` over a file is refused first."""
     record = ctx.record
     points = [MountPoint.from_dict(d) for d in record.mounts]
+    taken = user_destinations(record)
+    for destination in record.image_config.get("Volumes") or {}:
+        destination = mp.clean(destination)
+        if destination not in taken:  # the image's VOLUMEs, where nothing is mounted
+            points.append(image_volume(destination, record.config.volume_driver))
+            taken.add(destination)
     wanted = [p for p in points if p.type == VOLUME and not p.source]
     if not wanted:
         return

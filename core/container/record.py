@@ -157,12 +157,9 @@ class ContainerRecord:
                 "NanoCpus": int((limits.cpus or 0) * 1e9),
                 "NetworkMode": "bridge" if limits.network == "default" else limits.network,
                 "AutoRemove": limits.auto_remove,
-                "Binds": list(limits.binds) or None,
-                "Mounts": [dict(m) for m in limits.mounts] or None,
-                "Tmpfs": dict(limits.tmpfs) or None,
-                "VolumesFrom": list(limits.volumes_from) or None,
                 "VolumeDriver": limits.volume_driver,
                 "ReadonlyRootfs": limits.readonly_rootfs,
+                **self._requested_mounts(),
                 "PortBindings": dict(limits.port_bindings),
                 "PublishAllPorts": limits.publish_all,
                 "Dns": list(limits.dns),
@@ -185,10 +182,24 @@ class ContainerRecord:
                     else self.image_config.get("Entrypoint")
                 ),
                 "Labels": {},
-                "Volumes": self.volume_paths(),
+                **({"Volumes": self.volume_paths()} if self.volume_paths() else {}),
             },
             "stepbox": {"Backend": self.backend, "Cgroup": self.cgroup},
         }
+
+    def _requested_mounts(self) -> dict:
+        """HostConfig's Binds, Mounts, Tmpfs, VolumesFrom as asked.  dockerd
+        shows an empty one as null, which the API's schema does not allow;
+        left out, it reads the same to a client (``{{json .HostConfig.Binds}}``
+        prints null either way)."""
+        config = self.config
+        shown = {
+            "Binds": list(config.binds),
+            "Mounts": [dict(m) for m in config.mounts],
+            "Tmpfs": dict(config.tmpfs),
+            "VolumesFrom": list(config.volumes_from),
+        }
+        return {key: value for key, value in shown.items() if value}
 
     def mount_points(self) -> list[dict]:
         """``docker inspect``'s ``Mounts``: volumes and binds (and tmpfs

@@ -23,6 +23,7 @@ from . import API_VERSION, MIN_API_VERSION
 from .engine import Engine
 from .http import Request, Response, StreamResponse
 from .routes import Router
+from .volumes import volume_usage
 
 PING_HEADERS = {
     "Api-Version": API_VERSION,
@@ -174,8 +175,10 @@ class SystemEndpoints:
         return StreamResponse(body())
 
     def disk_usage(self, req: Request) -> Response:
+        with self.engine.lock:
+            volumes = volume_usage(self.engine.runtime)
         return Response.json(
-            {"LayersSize": 0, "Images": [], "Containers": [], "Volumes": [], "BuildCache": []}
+            {"LayersSize": 0, "Images": [], "Containers": [], "Volumes": volumes, "BuildCache": []}
         )
 
 

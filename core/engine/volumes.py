@@ -25,14 +25,17 @@ from .routes import Router
 
 
 def volume_view(volume: Volume) -> dict:
-    """A Volume as the API shows it (``docker volume inspect``)."""
+    """A Volume as the API shows it (``docker volume inspect``).  Without
+    labels or options dockerd sends ``null`` for them (Go's nil map), though
+    the published spec calls them non-nullable objects: stepbox sends what
+    clients get from dockerd."""
     return {
         "CreatedAt": volume.created_at,
         "Driver": volume.driver,
-        "Labels": dict(volume.labels),
+        "Labels": dict(volume.labels) or None,
         "Mountpoint": volume.mountpoint,
         "Name": volume.name,
-        "Options": dict(volume.options),
+        "Options": dict(volume.options) or None,
         "Scope": "local",
     }
 
@@ -134,6 +137,22 @@ class VolumeEndpoints:
             self.engine.events.publish("volume", "destroy", name, {"driver": LOCAL})
         self.engine.events.publish("volume", "prune", "", {"reclaimed": str(reclaimed)})
         return Response.json({"VolumesDeleted": deleted, "SpaceReclaimed": reclaimed})
+
+
+def volume_usage(runtime) -> list[dict]:
+    """``GET /system/df``'s Volumes: each local volume without driver
+    options (their data is a mount: moby's LocalVolumesSize skips them)
+    with its size on disk and how many containers use it."""
+    users: dict[str, int] = {}
+    for record in runtime.containers.all():
+        for m in record.mounts:
+            if m.get("type") == "volume" and m.get("name"):
+                users[m["name"]] = users.get(m["name"], 0) + 1
+    return [
+        {**volume_view(v), "UsageData": {"Size": runtime.volumes.size(v), "RefCount": users.get(v.name, 0)}}
+        for v in runtime.volumes.list()
+        if v.driver == LOCAL and not v.options
+    ]
 
 
 def _names_in_use(runtime) -> set[str]:
