@@ -65,7 +65,7 @@ def run(runtime, host: str, script: str, **config) -> dict:
 
 
 def agree(runtimes, hosts, script: str, **config) -> dict:
-    sim, real = (run(runtime, host, script, **dict(config)) for runtime, host in zip(runtimes, hosts))
+    sim, real = (run(runtime, host, script, **dict(config)) for runtime, host in zip(runtimes, hosts, strict=True))
     assert sim == real, f"script:\n{script}\nsim:  {sim}\nreal: {real}"
     return real
 
@@ -100,7 +100,7 @@ def test_read_only_all_the_way_down_or_only_on_top(runtimes, hosts, recursive):
     """A tmpfs the host mounted inside the bind source: a ``:ro`` bind makes
     it read-only too with API 1.44 (mount_setattr), not with dockerd
     20.10's API -- on both kernels."""
-    for runtime, host in zip(runtimes, hosts):
+    for runtime, host in zip(runtimes, hosts, strict=True):
         os.makedirs(os.path.join(host, "src", "sub"))
         runtime.kernel.host_mounts.mount("tmpfs", os.path.join(host, "src", "sub"), "tmpfs", "size=1m")
     try:
@@ -112,7 +112,7 @@ def test_read_only_all_the_way_down_or_only_on_top(runtimes, hosts, recursive):
             recursive_readonly=recursive,
         )
     finally:
-        for runtime, host in zip(runtimes, hosts):
+        for runtime, host in zip(runtimes, hosts, strict=True):
             runtime.kernel.host_mounts.unmount(os.path.join(host, "src", "sub"))
     if recursive and runtimes[1].kernel.host_mounts.recursive_readonly:
         assert "/d/sub ro" in result["stdout"] and "Read-only file system" in result["stderr"]
@@ -179,7 +179,7 @@ def test_etc_files_are_the_containers_own(runtimes, hosts):
 
 def test_propagation_the_host_mount_does_not_allow(runtimes, hosts):
     where, propagation = runtimes[1].kernel.host_mounts.propagation(hosts[1])
-    for runtime, host in zip(runtimes, hosts):
+    for runtime, host in zip(runtimes, hosts, strict=True):
         config = ContainerConfig(image="busybox", cmd=("true",), binds=(f"{host}:/d:rshared",))
         record = runtime.create(config)
         try:

@@ -10,7 +10,6 @@ import threading
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from stepbox.core.notebook import (
     CgroupBox,
     LayerBox,
