@@ -93,7 +93,7 @@ def test_cp_out_and_in_and_a_symlink_to_root_stays_inside(stepbox, tmp_path):
 
 def test_read_only_and_run_rm_cleans_up(stepbox):
     r = stepbox("run", "--rm", "--read-only", "busybox", "touch", "/x")
-    assert (r.code, r.err) == (1, "touch: /x: Read-only file system\n")
+    assert r.code == 1 and r.err.endswith("\ntouch: /x: Read-only file system\n")  # after the daemon's hello
     assert stepbox("run", "--rm", "-v", "/x", "busybox", "true").code == 0
     assert stepbox("volume", "ls", "-q").out == ""
     assert stepbox("run", "--rm", "--tmpfs", "/t:size=1m", "busybox", "touch", "/t/x").code == 0
