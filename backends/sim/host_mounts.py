@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import errno
 import os
+import select
+import stat
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,22 +47,58 @@ class HostMount:
 _SHOWN_FLAGS = ("ro", "nosuid", "nodev", "noexec", "noatime", "strictatime")
 
 
-def _disk_of(real: str) -> tuple[str, str, frozenset, str]:
+class _RealMountTable:
+    """The machine's own mount table (/proc/self/mounts), read again only
+    when the kernel says it changed (poll(2) on the open file reports
+    POLLPRI after every mount or unmount), so that showing a bind as the
+    filesystem that holds it costs nothing per container."""
+
+    def __init__(self):
+        self._file = None
+        self._poll = None
+        self.by_point: dict[str, list[str]] = {}
+        try:
+            self._file = open("/proc/self/mounts", "rb")  # noqa: SIM115  (kept open: it is polled)
+            self._poll = select.poll()
+            self._poll.register(self._file, select.POLLPRI | select.POLLERR)
+        except (OSError, AttributeError):  # no /proc, or no poll(): the default disk
+            self._file = None
+        self._read()
+
+    def _read(self) -> None:
+        if self._file is None:
+            return
+        self._file.seek(0)
+        lines = [line.split() for line in self._file.read().decode(errors="replace").splitlines()]
+        # mount point -> its line; a later mount on the same point hides an earlier one
+        self.by_point = {f[1].replace("\\040", " "): f for f in lines if len(f) >= 4}
+
+    def changed(self) -> bool:
+        """Has the machine's mount table changed since it was last read?
+        (Read again if so.)"""
+        if self._poll is not None and self._poll.poll(0):
+            self._read()
+            return True
+        return False
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _disk_of(table: _RealMountTable, real: str) -> tuple[str, str, frozenset, str]:
     """How a mount table shows a bind of the real path ``real``: as the
-    filesystem of the machine that holds it (read from the real
-    /proc/self/mounts where there is one), its device, type and options."""
-    try:
-        with open("/proc/self/mounts") as f:
-            lines = [line.split() for line in f]
-    except OSError:
-        return DISK_SOURCE, DISK_FSTYPE, frozenset(), ""
-    best = None
-    for fields in lines:
-        if len(fields) < 4:
-            continue
-        point = fields[1].replace("\\040", " ")
-        if (real + "/").startswith(point.rstrip("/") + "/") and (best is None or len(point) >= len(best[1])):
-            best = fields
+    filesystem of the machine that holds it (its device, type and options;
+    /dev/sda1 ext4 where the machine has no /proc)."""
+    table.changed()
+    points = table.by_point
+    path, best = real, None
+    while best is None:
+        best = points.get(path)
+        if path == "/" or not path:
+            break
+        path = os.path.dirname(path)
     if best is None:
         return DISK_SOURCE, DISK_FSTYPE, frozenset(), ""
     words = best[3].split(",")
@@ -73,6 +111,8 @@ class SimHostMounts(HostMounts):
     def __init__(self, kernel: SimKernel):
         self.k = kernel
         self.table: dict[str, HostMount] = {}
+        self.real_mounts = _RealMountTable()
+        self._last: tuple[str, HostMount] | None = None  # see _directory
 
     def mount(self, source: str, target: str, fstype: str, options: str) -> None:
         target = os.path.realpath(target)
@@ -114,18 +154,34 @@ class SimHostMounts(HostMounts):
     def bind_source(self, path: str) -> tuple[HostMount, str, bool]:
         """What a bind mount of the host path ``path`` shows: (the mount
         that holds it, the path inside that filesystem, is it a directory)."""
-        mount, inside = self._lookup(path)
-        if mount is not None:
-            return mount, inside, mount.fs.stat(inside).kind is EntryKind.DIR
-        real = os.path.realpath(path)
-        source, fstype, flags, data = _disk_of(real)
-        if os.path.isdir(real):
-            return HostMount(HostDirFS(real), source, fstype, flags, data), "/", True
-        if not os.path.exists(real):
-            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        if self.table:
+            mount, inside = self._lookup(path)
+            if mount is not None:
+                return mount, inside, mount.fs.stat(inside).kind is EntryKind.DIR
+        parent, name = os.path.split(os.path.abspath(path))
+        try:
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):  # a symlink at the end: resolved in full
+                parent, name = os.path.split(os.path.realpath(path))
+                st = os.stat(path)
+        except FileNotFoundError:
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path) from None
+        if stat.S_ISDIR(st.st_mode):
+            return self._directory(os.path.join(parent, name)), "/", True
         # A single file: the directory that holds it, shown from that file.
-        parent, name = os.path.split(real)
-        return HostMount(HostDirFS(parent), source, fstype, flags, data), "/" + name, False
+        return self._directory(parent), "/" + name, False
+
+    def _directory(self, path: str) -> HostMount:
+        """A host directory as a mount's filesystem, with the device, type and
+        options of what holds it.  Kept for the directory last asked: a
+        container's three /etc files, mounted one after the other, share it."""
+        if self._last is not None and self._last[0] == path:
+            return self._last[1]
+        real = os.path.realpath(path)
+        source, fstype, flags, data = _disk_of(self.real_mounts, real)
+        mount = HostMount(HostDirFS(real), source, fstype, flags, data)
+        self._last = (path, mount)
+        return mount
 
     def mounted_below(self, path: str) -> list[tuple[str, HostMount]]:
         """What is mounted strictly below ``path``, shallowest first, each as

@@ -457,7 +457,9 @@ class SimKernel(Kernel):
         return SIM_BUSYBOX, list(APPLETS)
 
     def close(self) -> None:
-        """Nothing outlives the program: processes live in this object."""
+        """Nothing outlives the program: processes live in this object.
+        Only the real mount table the host side keeps open is let go."""
+        self.host_mounts.real_mounts.close()
 
 
 _busybox_cache: dict = {}

@@ -55,11 +55,24 @@ def default_contents(record: ContainerRecord) -> dict[str, str]:
 
 def write_etc_files(record: ContainerRecord) -> None:
     """At every start, as Docker does: the hostname and hosts files anew;
-    resolv.conf too unless networking wrote one already."""
+    resolv.conf too unless networking wrote one already.  Before the first
+    start nothing can be reading them: they are simply written."""
     for name, text in default_contents(record).items():
-        if name == "resolv.conf" and os.path.exists(etc_file_path(record, name)):
-            continue
-        write_etc_file(record, name, text)
+        path = etc_file_path(record, name)
+        if not record.started_once:
+            _write_new(path, text.encode())
+        elif name != "resolv.conf" or not os.path.exists(path):
+            write_etc_file(record, name, text)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, data)
+        if os.fstat(fd).st_mode & 0o777 != 0o644:
+            os.fchmod(fd, 0o644)  # whatever the umask
+    finally:
+        os.close(fd)
 
 
 def etc_mounts(record: ContainerRecord, taken: set[str]) -> list[MountSpec]:

@@ -247,6 +247,8 @@ def prepare_host_side(ctx, store: VolumeStore) -> None:
         _check_proc_mount(TMPFS, mp.clean(destination))
         tmpfs_options(record.config.tmpfs[destination])  # refuses a bad option now
     write_etc_files(record)
+    if not points:
+        return
     mounted: list[Volume] = []
     ctx.on_undo("release the volumes", lambda: _release(ctx, store, mounted))
     for point in points:
