@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 
-from stepbox.core.atomic import atomic_write
 from stepbox.core.kernel.processes import MountSpec
 
 from .record import ContainerRecord
@@ -41,11 +40,21 @@ def etc_file_path(record: ContainerRecord, name: str) -> str:
 
 
 def write_etc_file(record: ContainerRecord, name: str, text: str) -> str:
-    """Replace the container's ``name`` with ``text`` (a running container
-    sees the new contents at once: the bind mount shows this file); its path."""
+    """Give the container's ``name`` the contents ``text``; its path.  The
+    file is changed in place, not replaced by a new one renamed over it (the
+    house's usual atomic write): a bind mount shows one inode, so a running
+    container would never see a replacement.  Docker writes them in place
+    too; they are a few hundred bytes."""
     path = etc_file_path(record, name)
-    atomic_write(path, text.encode(), durable=False)
-    os.chmod(path, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(text.encode())
+        while view:
+            view = view[os.write(fd, view) :]
+        if os.fstat(fd).st_mode & 0o777 != 0o644:
+            os.fchmod(fd, 0o644)  # whatever the umask
+    finally:
+        os.close(fd)
     return path
 
 
@@ -55,24 +64,14 @@ def default_contents(record: ContainerRecord) -> dict[str, str]:
 
 def write_etc_files(record: ContainerRecord) -> None:
     """At every start, as Docker does: the hostname and hosts files anew;
-    resolv.conf too unless networking wrote one already.  Before the first
-    start nothing can be reading them: they are simply written."""
+    resolv.conf too unless it exists (networking renders its own)."""
     for name, text in default_contents(record).items():
-        path = etc_file_path(record, name)
-        if not record.started_once:
-            _write_new(path, text.encode())
-        elif name != "resolv.conf" or not os.path.exists(path):
+        if (
+            name != "resolv.conf"
+            or not record.started_once
+            or not os.path.exists(etc_file_path(record, name))
+        ):
             write_etc_file(record, name, text)
-
-
-def _write_new(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, data)
-        if os.fstat(fd).st_mode & 0o777 != 0o644:
-            os.fchmod(fd, 0o644)  # whatever the umask
-    finally:
-        os.close(fd)
 
 
 def etc_mounts(record: ContainerRecord, taken: set[str]) -> list[MountSpec]:

@@ -191,3 +191,21 @@ def test_propagation_the_host_mount_does_not_allow(runtimes, hosts):
             assert runtime.get(record.id).state == "created"
         finally:
             runtime.remove(runtime.get(record.id), force=True)
+
+
+def test_a_running_container_sees_its_etc_files_change(runtimes):
+    """Networking rewrites /etc/hosts of a running container (network
+    connect, --add-host): the file is changed in place, so the bind mount
+    -- which shows one inode -- shows the new contents."""
+    from stepbox.core.container.etc_files import HOSTS, write_etc_file
+
+    for runtime in runtimes:
+        script = "while ! grep -q extra /etc/hosts; do sleep 0.05; done; tail -1 /etc/hosts"
+        record = runtime.create(ContainerConfig(image="busybox", cmd=("sh", "-c", script)))
+        try:
+            runtime.start(record)
+            write_etc_file(record, "hosts", HOSTS + "10.0.0.9\textra\n")
+            assert runtime.wait(record) == 0
+            assert runtime.logs(record)[0] == b"10.0.0.9\textra\n", runtime.kernel.name
+        finally:
+            runtime.remove(runtime.get(record.id), force=True)
