@@ -77,7 +77,9 @@ def open_session(
         store = NetworkStore(None if records_in_memory else os.path.join(root, name, "networks"))
         networks = NetworkManager(kernel.network, store, network)
     # Volumes live beside the records that use them (in memory: a scratch directory).
-    volumes = VolumeStore(None if records_in_memory else os.path.join(root, name, "volumes"), kernel.host_mounts)
+    volumes = VolumeStore(
+        None if records_in_memory else os.path.join(root, name, "volumes"), kernel.host_mounts
+    )
     runtime = Runtime(
         kernel, images, containers, say=say, networks=networks, volumes=volumes, state_root=root
     )

@@ -53,7 +53,7 @@ class ContainerConfig:
     extra_hosts: tuple[str, ...] = ()  # "name:ip"
     # What is mounted over the layer stack (see mount_points.py), as asked:
     binds: tuple[str, ...] = ()  # -v SOURCE:DEST[:MODE] (HostConfig.Binds)
-    mounts: tuple[dict, ...] = field(default=(), hash=False)  # --mount (HostConfig.Mounts)
+    mounts: tuple[dict[str, Any], ...] = field(default=(), hash=False)  # --mount (HostConfig.Mounts)
     tmpfs: dict[str, str] = field(default_factory=dict, hash=False)  # --tmpfs DEST:OPTS
     volumes: tuple[str, ...] = ()  # -v DEST: anonymous volumes (Config.Volumes)
     volumes_from: tuple[str, ...] = ()  # --volumes-from CONTAINER[:MODE]

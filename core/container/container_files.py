@@ -28,10 +28,17 @@ import posixpath
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from stepbox.core.kernel.kernel import Kernel
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult, UnionMount
 
 from .etc_files import ETC_FILES
+
+if TYPE_CHECKING:
+    from stepbox.core.volumes.store import VolumeStore
+
+    from .record import ContainerRecord
 
 MAXSYMLINKS = 40
 
@@ -170,7 +177,7 @@ def join(directory: str, name: str) -> str:
 
 
 @contextmanager
-def opened(kernel, volumes, record) -> Iterator[ContainerFiles]:
+def opened(kernel: Kernel, volumes: VolumeStore, record: ContainerRecord) -> Iterator[ContainerFiles]:
     """The files of container ``record``, running or not: a stopped one's
     union is mounted for the time being (as dockerd mounts it for ``docker
     cp``), and so is a volume whose driver mounts a filesystem."""
@@ -208,7 +215,7 @@ def opened(kernel, volumes, record) -> Iterator[ContainerFiles]:
             unionfs.unmount(made_mount)
 
 
-def _bind(kernel, source: str, destination: str, writable: bool) -> Mounted:
+def _bind(kernel: Kernel, source: str, destination: str, writable: bool) -> Mounted:
     if os.path.isdir(source):
         return Mounted(destination, kernel.host_mounts.files(source), "/", writable)
     parent, name = os.path.split(source)

@@ -25,9 +25,9 @@ import json
 import posixpath
 import tarfile
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from stepbox.core.kernel.unionfs import EntryKind, StatResult
+from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
 from .container_files import ContainerFiles, ReadOnly, join
 from .errors import BadRequest, NoSuchContainer
@@ -144,7 +144,7 @@ def go_time(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
-def stat_path(view: ContainerFiles, path: str, container: str) -> dict:
+def stat_path(view: ContainerFiles, path: str, container: str) -> dict[str, Any]:
     """``ContainerPathStat`` of ``path`` (moby's StatPath): a symlink's
     ``linkTarget`` is where it leads, resolved inside the container."""
     target, must_be_dir, abs_path = _resolve_path(view, path)
@@ -161,14 +161,14 @@ def stat_path(view: ContainerFiles, path: str, container: str) -> dict:
     }
 
 
-def encode_stat(stat: dict) -> str:
+def encode_stat(stat: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(stat, separators=(",", ":")).encode()).decode()
 
 
 # -- GET: a tar of the path -----------------------------------------------------------------
 
 
-def archive_path(view: ContainerFiles, path: str, container: str, out: BinaryIO) -> dict:
+def archive_path(view: ContainerFiles, path: str, container: str, out: BinaryIO) -> dict[str, Any]:
     """Write ``path`` as a tar to ``out``; its stat.  The entries are named
     after the path asked for (``/data`` -> ``data/...``, ``/data/.`` ->
     ``./...``, ``/link/`` -> ``link/...``), whatever symlinks led there."""
@@ -362,7 +362,7 @@ class _Extractor:
             files.set_mtime(inside, float(member.mtime))
 
 
-def _remove_all(files, path: str) -> None:
+def _remove_all(files: FileOps, path: str) -> None:
     st = files.lstat(path)
     if st.kind is EntryKind.DIR:
         for name in files.listdir(path):

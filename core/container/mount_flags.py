@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
+from typing import Any
 
 from .flags import InvalidConfig, parse_size
 
@@ -72,7 +73,7 @@ def binds_and_volumes(specs: list[str]) -> tuple[list[str], list[str]]:
     return binds, volumes
 
 
-def parse_mount_flag(value: str) -> dict:
+def parse_mount_flag(value: str) -> dict[str, Any]:
     """``--mount type=bind,source=/srv,target=/srv,readonly`` -> a Mount object."""
     try:
         return _parse_mount_flag(value)
@@ -80,15 +81,15 @@ def parse_mount_flag(value: str) -> dict:
         raise InvalidConfig(f'invalid argument "{value}" for "--mount" flag: {e}') from None
 
 
-def _parse_mount_flag(value: str) -> dict:
+def _parse_mount_flag(value: str) -> dict[str, Any]:
     fields = next(csv.reader([value]), [])
-    mount: dict = {"Type": "volume"}
-    bind: dict = {}
-    volume: dict = {}
-    tmpfs: dict = {}
+    mount: dict[str, Any] = {"Type": "volume"}
+    bind: dict[str, Any] = {}
+    volume: dict[str, Any] = {}
+    tmpfs: dict[str, Any] = {}
     given = set()
 
-    def volume_options() -> dict:
+    def volume_options() -> dict[str, Any]:
         given.add("volume")
         volume.setdefault("Labels", {})
         volume.setdefault("DriverConfig", {})

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from .flags import InvalidConfig
 
@@ -80,13 +81,13 @@ class MountPoint:
     copy_data: bool = False  # fill a new, empty volume from the image
     anonymous: bool = False
     create_source: bool = False  # -v: a missing host path is made; --mount: refused
-    spec: dict = field(default_factory=dict)  # the Mount object asked for (HostConfig.Mounts)
+    spec: dict[str, Any] = field(default_factory=dict)  # the Mount object asked for (HostConfig.Mounts)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> MountPoint:
+    def from_dict(cls, data: dict[str, Any]) -> MountPoint:
         return cls(**data)
 
     @property
@@ -185,7 +186,12 @@ def parse_bind(raw: str, volume_driver: str = "") -> MountPoint:
     if not _valid_mode(mode):
         raise InvalidConfig(f"invalid mode: {mode}")
     kind = BIND if source.startswith("/") else VOLUME
-    spec: dict = {"Type": kind, "Source": source, "Target": target, "ReadOnly": not _read_write(mode)}
+    spec: dict[str, Any] = {
+        "Type": kind,
+        "Source": source,
+        "Target": target,
+        "ReadOnly": not _read_write(mode),
+    }
     if not spec["ReadOnly"]:
         del spec["ReadOnly"]
     nocopy = "nocopy" in mode.split(",")
@@ -208,7 +214,7 @@ def parse_bind(raw: str, volume_driver: str = "") -> MountPoint:
 # -- Mounts: the API's Mount objects (--mount) ----------------------------------------------
 
 
-def parse_mount(spec: dict) -> MountPoint:
+def parse_mount(spec: dict[str, Any]) -> MountPoint:
     """One ``HostConfig.Mounts`` entry, as moby's ParseMountSpec (a bind's
     source must exist: ``--mount`` never makes it)."""
     return _from_spec(dict(spec), check_source_exists=True)
@@ -218,7 +224,7 @@ def _mount_error(kind: str, message: str) -> InvalidConfig:
     return InvalidConfig(f'invalid mount config for type "{kind}": {message}')
 
 
-def _from_spec(spec: dict, check_source_exists: bool) -> MountPoint:
+def _from_spec(spec: dict[str, Any], check_source_exists: bool) -> MountPoint:
     kind = spec.get("Type") or ""
     target = spec.get("Target") or ""
     source = spec.get("Source") or ""
@@ -270,7 +276,7 @@ def _from_spec(spec: dict, check_source_exists: bool) -> MountPoint:
     return point
 
 
-def tmpfs_data(options: dict | None, read_only: bool) -> str:
+def tmpfs_data(options: dict[str, Any] | None, read_only: bool) -> str:
     """A tmpfs Mount's options as mount data (moby's ConvertTmpfsOptions):
     ``TmpfsOptions{SizeBytes: 1048576, Mode: 0o700}`` -> "size=1m,mode=700"."""
     options = options or {}

@@ -23,6 +23,8 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from stepbox.core.kernel.processes import MountSpec
 from stepbox.core.kernel.unionfs import EntryKind
@@ -36,6 +38,14 @@ from .etc_files import etc_mounts, write_etc_files
 from .flags import InvalidConfig
 from .mount_points import BIND, TMPFS, VOLUME, MountPoint
 from .record import PAUSED, RUNNING, ContainerRecord
+
+if TYPE_CHECKING:
+    from stepbox.core.kernel.host_mounts import HostMounts
+    from stepbox.core.kernel.unionfs import FileOps, UnionMount
+
+    from .config import ContainerConfig
+    from .context import LifecycleContext
+    from .store import ContainerStore
 
 # runc allows these files under /proc to be bind-mounted (lxcfs emulates them).
 PROC_FILES_ALLOWED = (
@@ -62,8 +72,8 @@ class MountFailed(BadRequest):
 
 
 def plan_mount_points(
-    config,
-    image_config: dict,
+    config: ContainerConfig,
+    image_config: dict[str, Any],
     find_container: Callable[[str], ContainerRecord],
     daemon_root: str | None = None,
 ) -> list[MountPoint]:
@@ -99,12 +109,12 @@ def plan_mount_points(
             raise mp.duplicate(point.destination)
         taken_by_request.add(point.destination)
         points[point.destination] = point
-    for spec in config.mounts:
-        point = mp.parse_mount(spec)
+    for mount in config.mounts:
+        point = mp.parse_mount(mount)
         _daemon_root_propagation(point, daemon_root)
         _default_volume_mode(point)
         if point.destination in taken_by_request:
-            raise mp.duplicate(spec.get("Target", ""))
+            raise mp.duplicate(mount.get("Target", ""))
         taken_by_request.add(point.destination)
         points[point.destination] = point
     tmpfs = {mp.clean(d) for d in config.tmpfs}
@@ -155,7 +165,7 @@ def _daemon_root_propagation(point: MountPoint, daemon_root: str | None) -> None
 # -- create: the volumes ------------------------------------------------------------------
 
 
-def create_volumes(ctx, store: VolumeStore) -> None:
+def create_volumes(ctx: LifecycleContext, store: VolumeStore) -> None:
     """Make the volumes the container needs that do not exist yet (undone
     if the create fails later), then copy the image's content into each new,
     empty one.  An image ``VOLUME`` over a file is refused first."""
@@ -210,17 +220,23 @@ class _image_files:
     layer), mounted for the length of a ``with`` block -- as dockerd mounts
     it to look at and copy from the image when it creates a container."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: LifecycleContext) -> None:
         self.ctx = ctx
-        self.mount = None
+        self.mount: UnionMount | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> FileOps:
         unionfs, record = self.ctx.kernel.unionfs, self.ctx.record
         self.mount = unionfs.mount([record.init_layer, *record.lowers], record.rw_layer, record.id)
         return unionfs.merged(self.mount)
 
-    def __exit__(self, *exc):
-        self.ctx.kernel.unionfs.unmount(self.mount)
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self.mount is not None:
+            self.ctx.kernel.unionfs.unmount(self.mount)
 
 
 def _remove_all(store: VolumeStore, volumes: list[Volume]) -> None:
@@ -234,7 +250,7 @@ def _remove_all(store: VolumeStore, volumes: list[Volume]) -> None:
 # -- start: the host's side ---------------------------------------------------------------
 
 
-def prepare_host_side(ctx, store: VolumeStore) -> None:
+def prepare_host_side(ctx: LifecycleContext, store: VolumeStore) -> None:
     """Before the container's process exists: its hostname/hosts/resolv.conf
     files, the volumes' filesystems, the bind sources -- and runc's and
     Docker's start-time checks, so a mount that cannot work fails the start
@@ -280,7 +296,7 @@ def _volume_of(store: VolumeStore, point: MountPoint) -> Volume:
         ) from None
 
 
-def effective_propagation(host, point: MountPoint) -> str:
+def effective_propagation(host: HostMounts, point: MountPoint) -> str:
     """Docker's ensureShared / ensureSharedOrSlave: an ``rshared`` bind
     needs its source on a shared host mount, an ``rslave`` one on a shared
     or slave mount.  The ``rslave`` Docker gives a bind of its own state
@@ -332,13 +348,13 @@ def user_destinations(record: ContainerRecord) -> set[str]:
     return {d["destination"] for d in record.mounts} | {mp.clean(d) for d in record.config.tmpfs}
 
 
-def user_mounts(record: ContainerRecord, host) -> list[MountSpec]:
+def user_mounts(record: ContainerRecord, host: HostMounts) -> list[MountSpec]:
     """What the container's first process mounts after the defaults: the
     user's mounts, parents before children (``/data`` before
     ``/data/logs``), then the container's own /etc files."""
     specs: list[tuple[str, MountSpec]] = []
-    for data in record.mounts:
-        point = MountPoint.from_dict(data)
+    for entry in record.mounts:
+        point = MountPoint.from_dict(entry)
         if point.type == TMPFS:
             words = mp.tmpfs_data(point.spec.get("TmpfsOptions"), not point.rw)
             specs.append(
@@ -377,17 +393,18 @@ def _readonly_word(point: MountPoint, record: ContainerRecord, kernel_can: bool)
     return "rro"
 
 
-def readonly_root(ctx) -> None:
+def readonly_root(ctx: LifecycleContext) -> None:
     """``--read-only``: after pivot_root, the root itself is remounted
     read-only; volumes, tmpfs and /dev stay writable."""
     if ctx.record.config.readonly_rootfs:
+        assert ctx.handle is not None, "the container's process runs"
         ctx.handle.mount(MountSpec("", "/", "bind", ("remount", "ro")), "/")
 
 
 # -- exit and remove ------------------------------------------------------------------------
 
 
-def _used_by_running(containers, name: str, except_id: str) -> bool:
+def _used_by_running(containers: ContainerStore, name: str, except_id: str) -> bool:
     for record in containers.all():
         if record.id != except_id and record.state in (RUNNING, PAUSED):
             if any(d.get("name") == name for d in record.mounts):
@@ -395,13 +412,13 @@ def _used_by_running(containers, name: str, except_id: str) -> bool:
     return False
 
 
-def _release(ctx, store: VolumeStore, volumes) -> None:
+def _release(ctx: LifecycleContext, store: VolumeStore, volumes: list[Volume]) -> None:
     for volume in volumes:
         if volume.needs_mount and not _used_by_running(ctx.containers, volume.name, ctx.record.id):
             store.unmount(volume)
 
 
-def release_volumes(ctx, store: VolumeStore) -> None:
+def release_volumes(ctx: LifecycleContext, store: VolumeStore) -> None:
     """The container stopped: a volume's filesystem that no running
     container uses any more is unmounted (a tmpfs volume loses its data)."""
     for data in ctx.record.mounts:
@@ -413,7 +430,7 @@ def release_volumes(ctx, store: VolumeStore) -> None:
             _release(ctx, store, [volume])
 
 
-def volume_users(containers, name: str, except_id: str = "") -> list[str]:
+def volume_users(containers: ContainerStore, name: str, except_id: str = "") -> list[str]:
     """IDs of the containers (running or not) whose mounts use volume ``name``."""
     return [
         r.id
@@ -422,10 +439,10 @@ def volume_users(containers, name: str, except_id: str = "") -> list[str]:
     ]
 
 
-def remove_anonymous_volumes(ctx, store: VolumeStore) -> list[str]:
+def remove_anonymous_volumes(ctx: LifecycleContext, store: VolumeStore) -> list[str]:
     """``docker rm -v`` / ``run --rm``: the container's anonymous volumes go
     too -- not named ones, and not one another container still uses."""
-    removed = []
+    removed: list[str] = []
     for data in ctx.record.mounts:
         if data["type"] != VOLUME or not data.get("anonymous") or not data.get("name"):
             continue
@@ -439,9 +456,9 @@ def remove_anonymous_volumes(ctx, store: VolumeStore) -> list[str]:
     return removed
 
 
-def holds(points: list[dict], path: str) -> dict | None:
+def holds(points: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
     """The mount point (deepest) that holds the container path ``path``."""
-    best = None
+    best: dict[str, Any] | None = None
     for data in points:
         destination = data["destination"]
         if path == destination or path.startswith(destination.rstrip("/") + "/"):

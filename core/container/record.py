@@ -187,7 +187,7 @@ class ContainerRecord:
             "stepbox": {"Backend": self.backend, "Cgroup": self.cgroup},
         }
 
-    def _requested_mounts(self) -> dict:
+    def _requested_mounts(self) -> dict[str, Any]:
         """HostConfig's Binds, Mounts, Tmpfs, VolumesFrom as asked.  dockerd
         shows an empty one as null, which the API's schema does not allow;
         left out, it reads the same to a client (``{{json .HostConfig.Binds}}``
@@ -201,7 +201,7 @@ class ContainerRecord:
         }
         return {key: value for key, value in shown.items() if value}
 
-    def mount_points(self) -> list[dict]:
+    def mount_points(self) -> list[dict[str, Any]]:
         """``docker inspect``'s ``Mounts``: volumes and binds (and tmpfs
         asked with ``--mount``), by destination (Docker's order is its Go
         map's: random)."""
@@ -218,7 +218,7 @@ class ContainerRecord:
             shown.append(entry)
         return shown
 
-    def volume_paths(self) -> dict | None:
+    def volume_paths(self) -> dict[str, Any] | None:
         """``Config.Volumes``: the anonymous volumes asked with ``-v /path``
         and the image's ``VOLUME``s."""
         paths = list(self.config.volumes) + list((self.image_config.get("Volumes") or {}).keys())

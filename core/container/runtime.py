@@ -32,10 +32,11 @@ from .changes import container_changes
 from .config import ContainerConfig, check_name
 from .context import ExitWatch, LifecycleContext
 from .errors import Conflict
+from .mount_points import MountPoint
 from .names import random_name
 from .observe import observe
 from .record import CREATED, EXITED, PAUSED, RUNNING, ContainerRecord, new_container_id, now
-from .steps import Plan, Step, Stepper
+from .steps import Phase, Plan, Step, Stepper
 from .store import ContainerStore
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ class Runtime:
             r for r in self.containers.all() if any(s.get("IPAddress") for s in (r.networks or {}).values())
         ]
 
-    def _mount_points(self, config: ContainerConfig) -> list:
+    def _mount_points(self, config: ContainerConfig) -> builtins.list[MountPoint]:
         """What the request asks to mount, checked now (the image's VOLUMEs
         join in the create phase's volumes step, once the image is resolved)."""
         if not (config.binds or config.mounts or config.tmpfs or config.volumes or config.volumes_from):
@@ -307,7 +308,7 @@ class Runtime:
         self.execute(record, plan.remove_plan(record), ctx)
 
     # -- volumes ------------------------------------------------------------------
-    def volume_users(self, name: str) -> list[str]:
+    def volume_users(self, name: str) -> builtins.list[str]:
         return mounting.volume_users(self.containers, name)
 
     def remove_volume(self, name: str, force: bool = False) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import posixpath
 
-from stepbox.core.kernel.unionfs import EntryKind, FileOps
+from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
 
 def copy_into_empty(src: FileOps, src_dir: str, dst: FileOps) -> bool:
@@ -39,7 +39,7 @@ def copy_tree(src: FileOps, src_dir: str, dst: FileOps, dst_dir: str) -> None:
     (where the source tells inode numbers).  Device nodes are not copied:
     :class:`FileOps` cannot make them."""
     linked: dict[int, str] = {}
-    directories: list[tuple[str, object]] = []
+    directories: list[tuple[str, StatResult]] = []
     stack = [(src_dir, dst_dir)]
     while stack:
         src_path, dst_path = stack.pop()

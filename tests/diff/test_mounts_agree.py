@@ -65,7 +65,9 @@ def run(runtime, host: str, script: str, **config) -> dict:
 
 
 def agree(runtimes, hosts, script: str, **config) -> dict:
-    sim, real = (run(runtime, host, script, **dict(config)) for runtime, host in zip(runtimes, hosts, strict=True))
+    sim, real = (
+        run(runtime, host, script, **dict(config)) for runtime, host in zip(runtimes, hosts, strict=True)
+    )
     assert sim == real, f"script:\n{script}\nsim:  {sim}\nreal: {real}"
     return real
 
