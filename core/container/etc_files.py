@@ -10,7 +10,9 @@ the container changes the file in the container's directory -- and never
 shows in ``docker diff`` or lands in ``docker commit``.
 
 Networking renders what goes in them; this module says where they live,
-writes them (atomically) and says how they are mounted.
+writes them (in place: see :func:`write_etc_file`) and says how they are
+mounted.  Networking renders hosts and resolv.conf with
+:func:`write_etc_file`, before or after the start's mounts step alike.
 """
 
 from __future__ import annotations

@@ -10,18 +10,10 @@ import threading
 import xml.etree.ElementTree as ET
 
 import pytest
+
 from stepbox.core.notebook import (
-    CgroupBox,
-    LayerBox,
-    Meter,
-    ProcNode,
-    architecture_svg,
-    cgroup_tree_svg,
-    container_walk,
-    html_table,
-    layer_stack_svg,
-    open_lab,
-    process_tree_svg,
+    CgroupBox, LayerBox, Meter, ProcNode, architecture_svg, cgroup_tree_svg, container_walk, html_table,
+    layer_stack_svg, open_lab, process_tree_svg,
 )
 from stepbox.core.notebook.sampling import sample_cgroup
 from stepbox.core.notebook.script import action, script_walk
@@ -47,7 +39,6 @@ def assert_nothing_left(lab):
 
 # ------------------------------------------------------------------ HTML and SVG
 
-
 def test_tables_escape_what_they_show():
     markup = html_table([("<script>alert(1)</script>", ["a&b", None])], ("x", "y"))
     assert "<script>" not in markup and "&lt;script&gt;" in markup and "a&amp;b" in markup
@@ -55,40 +46,23 @@ def test_tables_escape_what_they_show():
 
 def test_diagrams_are_well_formed_svg_with_their_labels():
     pictures = [
-        layer_stack_svg(
-            [
-                LayerBox("read-write layer", "rw", ["etc/passwd   1kB", "✗ bin/cat"], "2 entries"),
-                LayerBox("image layer 1 <base>", "image", [f"file{i}" for i in range(20)]),
-            ],
-            "stack",
-        ),
-        process_tree_svg(
-            [
-                ProcNode(1, 1, "/sbin/init", 0, ""),
-                ProcNode(42, 1, "sleep 600 & <x>", 1, "web", ["pid", "uts"]),
-            ],
-            "tree",
-        ),
-        cgroup_tree_svg(
-            [
-                CgroupBox("/sys/fs/cgroup", 0),
-                CgroupBox("stepbox/abc", 1, [42], [Meter("memory", 5, 10, "5B of 10B")], "note"),
-            ]
-        ),
+        layer_stack_svg([LayerBox("read-write layer", "rw", ["etc/passwd   1kB", "✗ bin/cat"], "2 entries"),
+                         LayerBox("image layer 1 <base>", "image", [f"file{i}" for i in range(20)])], "stack"),
+        process_tree_svg([ProcNode(1, 1, "/sbin/init", 0, ""),
+                          ProcNode(42, 1, "sleep 600 & <x>", 1, "web", ["pid", "uts"])], "tree"),
+        cgroup_tree_svg([CgroupBox("/sys/fs/cgroup", 0),
+                         CgroupBox("stepbox/abc", 1, [42], [Meter("memory", 5, 10, "5B of 10B")], "note")]),
         architecture_svg("/run/stepbox/stepbox.sock", "sim"),
     ]
     for svg in pictures:
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg") and "stepbox-diagram" in root.get("class")
-    texts = " ".join(
-        t.text or "" for t in ET.fromstring(pictures[0]).iter("{http://www.w3.org/2000/svg}text")
-    )
+    texts = " ".join(t.text or "" for t in ET.fromstring(pictures[0]).iter("{http://www.w3.org/2000/svg}text"))
     assert "read-write layer" in texts and "image layer 1 <base>" in texts and "… 14 more" in texts
     assert "container web" in pictures[1] and ">uts<" in pictures[1]
 
 
 # --------------------------------------------------------------------- the spy
-
 
 class _Upstream:
     """A tiny HTTP/1.1 server on a UNIX socket: answers each request with its
@@ -122,7 +96,7 @@ class _Upstream:
                     name, _, value = line.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
                 if headers.get("transfer-encoding") == "chunked":
-                    while size := int(reader.readline().strip(), 16):
+                    while (size := int(reader.readline().strip(), 16)):
                         reader.read(size + 2)
                     reader.readline()
                 else:
@@ -130,7 +104,7 @@ class _Upstream:
                 method, target, _ = start.decode().split(" ", 2)
                 if "upgrade" in headers.get("connection", "").lower():
                     conn.sendall(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\n\r\n")
-                    while data := reader.read1(1024):  # (what the reader buffered comes first)
+                    while data := reader.read1(1024):        # (what the reader buffered comes first)
                         conn.sendall(data)
                     return
                 body = f"{method} {target}".encode()
@@ -158,18 +132,14 @@ def test_the_spy_records_requests_and_forwards_every_byte(tmp_path):
     spy = SocketSpy(str(tmp_path / "up.sock"), str(tmp_path / "spy.sock")).start()
     try:
         # two requests on one connection: one with a JSON body, one chunked
-        answer = _exchange(
-            spy.listen_path,
-            b'POST /a HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n'
-            b'{"Cmd":["x"]}'
-            b'PUT /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
-            2,
-        )
+        answer = _exchange(spy.listen_path,
+                           b'POST /a HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n'
+                           b'{"Cmd":["x"]}'
+                           b'PUT /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n', 2)
         assert answer.count(b"200 OK") == 2 and answer.endswith(b"PUT /b")
         # an upgraded connection: after the 101, raw bytes pass both ways, unparsed
-        answer = _exchange(
-            spy.listen_path, b"POST /c HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nraw bytes", 1
-        )
+        answer = _exchange(spy.listen_path, b"POST /c HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+                                            b"raw bytes", 1)
         assert answer.endswith(b"raw bytes")
     finally:
         spy.close()
@@ -182,19 +152,16 @@ def test_the_spy_records_requests_and_forwards_every_byte(tmp_path):
 
 # ------------------------------------------------------------- step controls
 
-
 def test_a_container_walk_steps_resets_and_undoes_everything(lab):
     walk = container_walk(lab, lab.config("sh", "-c", "echo hi > /x; hostname", hostname="w"))
     first = walk.step()
-    assert (
-        first.result.step.key == "resolve_image" and "Step 1/15" in first._repr_html_()
-    )  # create 4, start 10, wait 1
+    assert first.result.step.key == "resolve_image" and "Step 1/15" in first._repr_html_()
     views = walk.step_until("spawn")
     assert views[-1].result.step.key == "spawn" and walk.record.pid
     assert any("clone(" in op for view in views for op in view.ops)
     shown = " ".join(op for view in views for op in view.ops)
-    assert walk.record.id[:12] + "…" in shown and walk.record.id not in shown  # IDs shortened for reading
-    walk.reset()  # half-way: the undo chain
+    assert walk.record.id[:12] + "…" in shown and walk.record.id not in shown    # IDs shortened for reading
+    walk.reset()                                          # half-way: the undo chain
     assert_nothing_left(lab)
     assert walk.stepper.position == 0
     walk.run_to_end()
@@ -203,9 +170,9 @@ def test_a_container_walk_steps_resets_and_undoes_everything(lab):
         walk.step()
     with pytest.raises(KeyError):
         walk.step_until("no-such-step")
-    walk.reset()  # finished: docker rm
+    walk.reset()                                          # finished: docker rm
     assert_nothing_left(lab)
-    walk.step_until("exec")  # running, then the notebook ends
+    walk.step_until("exec")                               # running, then the notebook ends
     walk.close()
     assert_nothing_left(lab)
 
@@ -257,5 +224,5 @@ def test_a_lab_removes_its_state_directory_and_shortens_what_it_shows():
     record = lab.start("sleep", "600")
     assert lab.shorten(f"{root}/x/{record.id}") == f"$ROOT/x/{record.id[:12]}…"
     lab.close()
-    lab.close()  # twice is fine
+    lab.close()                                           # twice is fine
     assert not os.path.exists(root)
