@@ -24,7 +24,7 @@ from stepbox.core.kernel.unionfs import EntryKind, FileOps
 
 from .host_dir import HostDirFS
 from .memfs import MemFS
-from .vfs import parse_mount_options, show_fs_data
+from .mounts import parse_mount_options, show_fs_data
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel

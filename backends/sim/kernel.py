@@ -80,6 +80,7 @@ class SimKernel(Kernel):
     processes: SimProcesses
     namespaces: SimNamespaces
     unionfs: HostMountedUnionFS
+    host_mounts: SimHostMounts
     # Set by SimProcesses: which boot a process record belongs to, and the
     # empty read-only tmpfs that masks paths (/proc/kcore ...).
     boot_id: int

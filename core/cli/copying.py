@@ -23,9 +23,9 @@ from urllib.parse import quote
 
 import click
 from stepbox.core.engine.client import EngineError
+from stepbox.core.units import human_size
 
 from . import local_archive as la
-from .format import human_size
 from .main import cli
 
 PATH_STAT_HEADER = "X-Docker-Container-Path-Stat"

@@ -251,6 +251,7 @@ def untar_here(archive: BinaryIO, destination: str) -> None:
             if not member.isreg():
                 continue
             stream = tar.extractfile(member)
+            assert stream is not None  # a regular file has contents
             with open(path, "wb") as f:
                 while chunk := stream.read(1 << 16):
                     f.write(chunk)

@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 import click
 from stepbox.core.engine.client import EngineError
+from stepbox.core.units import human_size
 
-from .format import go_template, human_size, table
+from .format import go_template, table
 from .main import cli
 
 

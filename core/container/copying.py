@@ -25,7 +25,7 @@ import json
 import posixpath
 import tarfile
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
@@ -168,7 +168,7 @@ def encode_stat(stat: dict[str, Any]) -> str:
 # -- GET: a tar of the path -----------------------------------------------------------------
 
 
-def archive_path(view: ContainerFiles, path: str, container: str, out: BinaryIO) -> dict[str, Any]:
+def archive_path(view: ContainerFiles, path: str, container: str, out: IO[bytes]) -> dict[str, Any]:
     """Write ``path`` as a tar to ``out``; its stat.  The entries are named
     after the path asked for (``/data`` -> ``data/...``, ``/data/.`` ->
     ``./...``, ``/link/`` -> ``link/...``), whatever symlinks led there."""
@@ -238,7 +238,7 @@ def extract_to(
     view: ContainerFiles,
     path: str,
     container: str,
-    archive: BinaryIO,
+    archive: IO[bytes],
     *,
     owner: tuple[int, int] = (0, 0),
     no_overwrite_dir_non_dir: bool = False,
@@ -270,7 +270,7 @@ class _Extractor:
         self.view, self.destination, self.owner, self.no_overwrite = view, destination, owner, no_overwrite
         self.dirs: list[tuple[str, float]] = []
 
-    def run(self, archive: BinaryIO) -> None:
+    def run(self, archive: IO[bytes]) -> None:
         with tarfile.open(fileobj=archive, mode="r|*") as tar:
             for member in tar:
                 self.member(tar, member)

@@ -78,6 +78,7 @@ class Side:
 
     def __call__(self, *args: str, input: bytes | None = None, cwd: str = "WORK") -> Result:
         """``WORK`` in an argument (and in ``cwd``) is this side's directory."""
+        assert DOCKER is not None  # (the tests that use it are marked needs_docker_cli)
         args = tuple(a.replace("WORK", self.work) for a in args)
         proc = subprocess.run(
             [DOCKER, *args],
@@ -90,6 +91,7 @@ class Side:
         return Result(proc.returncode, self.normal(proc.stdout), self.normal(proc.stderr))
 
     def raw(self, *args: str) -> bytes:
+        assert DOCKER is not None
         proc = subprocess.run([DOCKER, *args], capture_output=True, timeout=120, env=self.env, cwd=self.work)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
