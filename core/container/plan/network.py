@@ -51,6 +51,7 @@ from stepbox.core.network.ports import PortBinding, bindings_from_api, parse_por
 
 from ..config import ContainerConfig
 from ..context import LifecycleContext
+from ..etc_files import write_etc_file
 from ..steps import Phase, Step
 
 if TYPE_CHECKING:
@@ -227,9 +228,10 @@ def add_default_route(ctx: LifecycleContext) -> None:
 
 
 def write_etc_files(ctx: LifecycleContext) -> None:
-    """/etc/hosts and /etc/resolv.conf, in the container's init layer (the
-    layer that holds what is this container's own; its files are written
-    in place, so a running container sees a rewrite at once)."""
+    """/etc/hosts and /etc/resolv.conf: the files in the container's own
+    directory that the mounts step bind-mounted over the init layer's
+    placeholders (core/container/etc_files.py).  Written in place, so a
+    running container sees a rewrite (``network connect``) at once."""
     record, config = ctx.record, ctx.record.config
     manager = _manager(ctx)
     try:
@@ -241,7 +243,7 @@ def write_etc_files(ctx: LifecycleContext) -> None:
     found = endpoints(manager, record) if manager else []
     extra = [(name, found[0].network.gateway if ip == "host-gateway" and found else ip) for name, ip in extra]
     if manager is None and not (extra or config.dns or config.dns_search or config.dns_options):
-        return  # what the init layer has is right
+        return  # what the start wrote there is right
     aliases = [a for e in found for a in (e.settings.get("Aliases") or [])]
     hosts = (
         render_hosts(record.hostname, [e.address for e in found], extra, aliases)
@@ -257,9 +259,8 @@ def write_etc_files(ctx: LifecycleContext) -> None:
         dns_search=list(config.dns_search),
         dns_options=list(config.dns_options),
     )
-    files = ctx.kernel.unionfs.layer_files(record.init_layer)
-    files.write("/etc/hosts", hosts.encode())
-    files.write("/etc/resolv.conf", resolv.encode())
+    write_etc_file(record, "hosts", hosts)
+    write_etc_file(record, "resolv.conf", resolv)
 
 
 def wanted_bindings(record: ContainerRecord) -> list[PortBinding]:
@@ -368,7 +369,9 @@ NETWORK: tuple[Step[LifecycleContext], ...] = (
         "Write /etc/hosts and /etc/resolv.conf",
         "Names are resolved in /etc/hosts first (localhost, --add-host, the container's own "
         "name and address), then by the nameservers /etc/resolv.conf lists: the host's, or on "
-        "a user-defined network the embedded DNS server at 127.0.0.11.",
+        "a user-defined network the embedded DNS server at 127.0.0.11. Both files are the "
+        "container's own, in its directory, bind-mounted over the init layer's placeholders: "
+        "they are rewritten in place, and never end up in a layer.",
         "init layer",
         write_etc_files,
         when=on_a_bridge,
