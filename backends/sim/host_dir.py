@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import os
 import stat as statmod
+from typing import Literal
 
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
@@ -78,10 +79,14 @@ class HostDirFS(FileOps):
     as root's, ``chown`` to root keeps them the user's, and any other owner
     is one the user cannot give away (EINVAL, as for an unmapped id)."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, owner: tuple[int, int] | None | Literal["look it up"] = "look it up"):
+        """``owner``: who runs the simulator, (uid, gid) or None for root
+        (known to the caller that makes many of these, or looked up here)."""
         self.root = os.path.abspath(root)
-        euid = os.geteuid() if hasattr(os, "geteuid") else 0
-        self.owner = None if euid == 0 else (euid, os.getegid())
+        if isinstance(owner, str):
+            euid = os.geteuid() if hasattr(os, "geteuid") else 0
+            owner = None if euid == 0 else (euid, os.getegid())
+        self.owner: tuple[int, int] | None = owner
 
     def __repr__(self) -> str:
         return f"HostDirFS({self.root!r})"

@@ -87,11 +87,14 @@ class _RealMountTable:
             self._file = None
 
 
-def _disk_of(table: _RealMountTable, real: str) -> tuple[str, str, frozenset, str]:
+Disk = tuple[str, str, frozenset, str]  # source, fstype, per-mount flags, filesystem data
+
+
+def _disk_of(table: _RealMountTable, real: str) -> Disk:
     """How a mount table shows a bind of the real path ``real``: as the
     filesystem of the machine that holds it (its device, type and options;
-    /dev/sda1 ext4 where the machine has no /proc)."""
-    table.changed()
+    /dev/sda1 ext4 where the machine has no /proc).  (The caller asks the
+    table whether it changed.)"""
     points = table.by_point
     path, best = real, None
     while best is None:
@@ -113,6 +116,11 @@ class SimHostMounts(HostMounts):
         self.table: dict[str, HostMount] = {}
         self.real_mounts = _RealMountTable()
         self._last: tuple[str, HostMount] | None = None  # see _directory
+        # real path and filesystem of the directories that hold bind sources
+        # (every container's own directory is in the same one)
+        self._parents: dict[str, tuple[str, Disk]] = {}
+        euid = os.geteuid() if hasattr(os, "geteuid") else 0
+        self._owner = None if euid == 0 else (euid, os.getegid())
 
     def mount(self, source: str, target: str, fstype: str, options: str) -> None:
         target = os.path.realpath(target)
@@ -177,11 +185,33 @@ class SimHostMounts(HostMounts):
         container's three /etc files, mounted one after the other, share it."""
         if self._last is not None and self._last[0] == path:
             return self._last[1]
-        real = os.path.realpath(path)
-        source, fstype, flags, data = _disk_of(self.real_mounts, real)
-        mount = HostMount(HostDirFS(real), source, fstype, flags, data)
+        table = self.real_mounts
+        if table.changed():
+            self._parents.clear()
+        real, disk = self._resolve(path, table)
+        mount = HostMount(HostDirFS(real, self._owner), *disk)
         self._last = (path, mount)
         return mount
+
+    def _resolve(self, path: str, table: _RealMountTable) -> tuple[str, Disk]:
+        """The real path of directory ``path`` and the filesystem that holds
+        it.  What is known of its parent directory is kept (until the
+        machine's mount table changes): a new container's directory then
+        costs one lstat, not a realpath and a look through the table."""
+        parent, name = os.path.split(path)
+        if not name or stat.S_ISLNK(os.lstat(path).st_mode):
+            real = os.path.realpath(path)
+            return real, _disk_of(table, real)
+        known = self._parents.get(parent)
+        if known is None:
+            if len(self._parents) >= 64:
+                self._parents.clear()
+            real_parent = os.path.realpath(parent)
+            known = self._parents[parent] = (real_parent, _disk_of(table, real_parent))
+        real = os.path.join(known[0], name)
+        if real in table.by_point:  # a mount point itself
+            return real, _disk_of(table, real)
+        return real, known[1]
 
     def mounted_below(self, path: str) -> list[tuple[str, HostMount]]:
         """What is mounted strictly below ``path``, shallowest first, each as

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel.unionfs import EntryKind
 
 from .flow import ENOENT, oserror
-from .memfs import InodeKind, MemFS
+from .memfs import NAME_MAX, InodeKind, MemFS
+from .overlay import OverlayFS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .mounts import Loc, MountTable
@@ -74,13 +75,14 @@ def path_walk(
             last = names.pop(0)
     links = 0
     node = None  # the current directory's inode, while inside a MemFS
+    merged = None  # the current directory's merged node, while inside an OverlayFS
     try:
         while names:
             name = names.pop()
             if not name or name == ".":
                 continue
             if name == "..":
-                node = None
+                node = merged = None
                 if (mid, cur) == root:
                     continue
                 m = mounts[mid]
@@ -97,7 +99,7 @@ def path_walk(
             child = children.get((mid, nxt))
             if child is not None:
                 mid, cur = table.top(child)
-                node = None
+                node = merged = None
                 continue
             fs = mounts[mid].fs
             if fs.__class__ is MemFS:
@@ -114,6 +116,24 @@ def path_walk(
                     raise oserror(ENOENT, path)
                 is_link = entry.kind is _MEM_LINK
                 is_dir = entry.kind is _MEM_DIR
+            elif fs.__class__ is OverlayFS:
+                # The same for the union: one merged lookup per name
+                # (ovl_lookup), not a walk of every layer from the top.
+                if merged is None:
+                    merged = fs.merged_node(cur)
+                if not merged.is_dir:
+                    raise oserror(errno.ENOTDIR, path)
+                if len(name) > NAME_MAX:
+                    raise oserror(errno.ENAMETOOLONG, path)
+                found = OverlayFS.child(merged, name)
+                if found is None:
+                    if missing_ok and not names:
+                        return None, ((mid, cur), name)
+                    raise oserror(ENOENT, path)
+                top = found.top
+                is_link = top.kind is _MEM_LINK
+                is_dir = top.kind is _MEM_DIR
+                entry = top if is_link else None
             else:
                 entry = None
                 try:
@@ -136,12 +156,15 @@ def path_walk(
                 if target.startswith("/"):
                     mid, cur = root
                 names.extend(split_names(target))
-                node = None
+                node = merged = None
                 continue
             if more and not is_dir:
                 raise oserror(errno.ENOTDIR, path)
             cur = nxt
-            node = entry
+            if merged is not None:
+                merged = found
+            else:
+                node = entry
     except OSError as e:
         if e.filename != path:
             raise oserror(e.errno or errno.EIO, path) from None

@@ -229,6 +229,17 @@ class OverlayFS(FileOps):
                 break
         return Merged("", None, self.upper.root, [] if is_opaque(self.upper.root) else lowers)
 
+    def merged_node(self, path: str) -> Merged:
+        """What a lookup of the directory ``path`` (no symlinks in it) finds:
+        where the VFS's name-by-name walk (namei.path_walk) starts in this
+        filesystem, going on with :meth:`child` one name at a time."""
+        return self._get(path)
+
+    @staticmethod
+    def child(parent: Merged, name: str) -> Merged | None:
+        """Look ``name`` up in a merged directory (``ovl_lookup``)."""
+        return OverlayFS._child(parent, name)
+
     @staticmethod
     def _child(parent: Merged, name: str) -> Merged | None:
         """Look ``name`` up in a merged directory (``ovl_lookup``)."""
