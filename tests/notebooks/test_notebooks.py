@@ -45,7 +45,7 @@ def _failure(proc: subprocess.CompletedProcess, executed: str) -> str:
 
 
 def test_there_is_a_notebook_per_chapter():
-    assert len(NOTEBOOKS) == 10 and [name[:3] for name in NOTEBOOKS] == [f"{n:02d}-" for n in range(1, 11)]
+    assert len(NOTEBOOKS) == 11 and [name[:3] for name in NOTEBOOKS] == [f"{n:02d}-" for n in range(1, 12)]
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
