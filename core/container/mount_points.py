@@ -81,6 +81,9 @@ class MountPoint:
     copy_data: bool = False  # fill a new, empty volume from the image
     anonymous: bool = False
     create_source: bool = False  # -v: a missing host path is made; --mount: refused
+    # An anonymous volume asked for with a relative path (``-v x``): Docker
+    # mounts it at /x, resolved inside the root, and shows "x" in inspect.
+    destination_as_asked: str = ""
     spec: dict[str, Any] = field(default_factory=dict)  # the Mount object asked for (HostConfig.Mounts)
 
     def to_dict(self) -> dict[str, Any]:

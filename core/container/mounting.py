@@ -119,18 +119,24 @@ def plan_mount_points(
         points[point.destination] = point
     tmpfs = {mp.clean(d) for d in config.tmpfs}
     anonymous = list(config.volumes) + list((image_config.get("Volumes") or {}).keys())
-    for destination in anonymous:
-        destination = mp.clean(destination)
-        if destination in points or destination in tmpfs:
+    for path in anonymous:
+        point = image_volume(path, config.volume_driver)
+        if point.destination in points or point.destination in tmpfs:
             continue  # something is mounted there already
-        points[destination] = image_volume(destination, config.volume_driver)
+        points[point.destination] = point
     return list(points.values())
 
 
-def image_volume(destination: str, driver: str) -> MountPoint:
+def image_volume(path: str, driver: str) -> MountPoint:
     """An anonymous volume for ``-v /path`` or an image's ``VOLUME /path``,
-    filled from the image."""
-    return MountPoint(type=VOLUME, destination=destination, anonymous=True, copy_data=True, driver=driver)
+    filled from the image.  A relative path (``-v x``, which dockerd takes
+    as it comes) is resolved inside the container's root, as dockerd's
+    GetResourcePath does: mounted at /x, shown as "x"."""
+    cleaned = mp.clean(path)
+    point = MountPoint(type=VOLUME, destination=cleaned, anonymous=True, copy_data=True, driver=driver)
+    if not cleaned.startswith("/"):
+        point.destination, point.destination_as_asked = mp.clean("/" + cleaned), cleaned
+    return point
 
 
 def _default_volume_mode(point: MountPoint) -> None:
@@ -172,11 +178,11 @@ def create_volumes(ctx: LifecycleContext, store: VolumeStore) -> None:
     record = ctx.record
     points = [MountPoint.from_dict(d) for d in record.mounts]
     taken = user_destinations(record)
-    for destination in record.image_config.get("Volumes") or {}:
-        destination = mp.clean(destination)
-        if destination not in taken:  # the image's VOLUMEs, where nothing is mounted
-            points.append(image_volume(destination, record.config.volume_driver))
-            taken.add(destination)
+    for path in record.image_config.get("Volumes") or {}:
+        point = image_volume(path, record.config.volume_driver)
+        if point.destination not in taken:  # the image's VOLUMEs, where nothing is mounted
+            points.append(point)
+            taken.add(point.destination)
     wanted = [p for p in points if p.type == VOLUME and not p.source]
     if not wanted:
         return

@@ -211,7 +211,7 @@ class ContainerRecord:
             if m["type"] == "volume":
                 entry["Name"] = m["name"]
             entry["Source"] = m["source"]
-            entry["Destination"] = m["destination"]
+            entry["Destination"] = m.get("destination_as_asked") or m["destination"]
             if m["type"] == "volume":
                 entry["Driver"] = m["driver"] or "local"
             entry.update({"Mode": m["mode"], "RW": m["rw"], "Propagation": m["propagation"]})

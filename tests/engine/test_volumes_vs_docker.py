@@ -329,6 +329,17 @@ def test_rm_v_and_run_rm_take_anonymous_volumes_along(sides):
     same(sides, "volume", "rm", "named")
 
 
+def test_a_relative_anonymous_volume_is_mounted_inside_the_root(sides):
+    # dockerd takes `-v x` as it comes (an anonymous volume, Config.Volumes
+    # {"x": {}}): mounted at /x, resolved inside the root, and shown as "x".
+    out = same(sides, "run", "--name", "rel", "-v", "x", "busybox", "sh", "-c", "grep -c ' /x ' /proc/mounts")
+    assert out.out == "1\n"
+    shown = same(sides, "inspect", "-f", "{{range .Mounts}}{{.Destination}} {{.Type}}{{end}}", "rel")
+    assert shown.out == "x volume\n"
+    same(sides, "rm", "-v", "rel")
+    assert same(sides, "volume", "ls", "-q").out == ""
+
+
 def test_volumes_from(sides):
     same(
         sides,
