@@ -10,6 +10,8 @@ a message that says which field is wrong.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
+from typing import Any
 
 from stepbox.core.container.config import ContainerConfig, check_name
 from stepbox.core.container.flags import InvalidConfig, parse_env
@@ -65,7 +67,9 @@ def _volume_paths(body: dict) -> list[str]:
     value = body.get("Volumes")
     if value is None:
         return []
-    if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k and (v is None or isinstance(v, dict)) for k, v in value.items()
+    ):
         raise BadParameter('invalid value for Volumes: expected an object like {"/data": {}}')
     return list(value)
 
@@ -81,15 +85,19 @@ _MOUNT_KEYS = {
     "VolumeOptions",
     "TmpfsOptions",
 }
+# Each known field of the Mount's option objects, with the JSON type Go would
+# decode it into (a wrong type is a 400 there, before anything looks at it).
+_STRING_MAP = "an object of strings"
 _BIND_KEYS = {
-    "Propagation",
-    "NonRecursive",
-    "CreateMountpoint",
-    "ReadOnlyNonRecursive",
-    "ReadOnlyForceRecursive",
+    "Propagation": str,
+    "NonRecursive": bool,
+    "CreateMountpoint": bool,
+    "ReadOnlyNonRecursive": bool,
+    "ReadOnlyForceRecursive": bool,
 }
-_VOLUME_KEYS = {"NoCopy", "Labels", "DriverConfig"}
-_TMPFS_KEYS = {"SizeBytes", "Mode"}
+_VOLUME_KEYS = {"NoCopy": bool, "Labels": _STRING_MAP, "DriverConfig": dict}
+_DRIVER_KEYS = {"Name": str, "Options": _STRING_MAP}
+_TMPFS_KEYS = {"SizeBytes": int, "Mode": int}
 
 
 def _mounts(host: dict, api_version: str) -> list[dict]:
@@ -112,6 +120,7 @@ def _mounts(host: dict, api_version: str) -> list[dict]:
         bind = mount.get("BindOptions")
         if bind is not None:
             _known(bind, _BIND_KEYS, "Mounts.BindOptions")
+            _types(bind, _BIND_KEYS, "Mounts.BindOptions")
             if _older(api_version, "1.44"):
                 # Added in API 1.44 (Docker 25): an older client cannot mean them.
                 bind.pop("ReadOnlyNonRecursive", None)
@@ -120,17 +129,37 @@ def _mounts(host: dict, api_version: str) -> list[dict]:
         volume = mount.get("VolumeOptions")
         if volume is not None:
             _known(volume, _VOLUME_KEYS, "Mounts.VolumeOptions")
+            _types(volume, _VOLUME_KEYS, "Mounts.VolumeOptions")
             driver = volume.get("DriverConfig")
             if driver is not None:
-                _known(driver, {"Name", "Options"}, "Mounts.VolumeOptions.DriverConfig")
+                _known(driver, _DRIVER_KEYS, "Mounts.VolumeOptions.DriverConfig")
+                _types(driver, _DRIVER_KEYS, "Mounts.VolumeOptions.DriverConfig")
         tmpfs = mount.get("TmpfsOptions")
         if tmpfs is not None:
             _known(tmpfs, _TMPFS_KEYS, "Mounts.TmpfsOptions")
+            _types(tmpfs, _TMPFS_KEYS, "Mounts.TmpfsOptions")
         mounts.append(mount)
     return mounts
 
 
-def _known(section, keys: set[str], where: str) -> None:
+def _types(section: dict, types: dict[str, Any], where: str) -> None:
+    """Each field present (not null) has the type Go decodes it into."""
+    names = {bool: "a boolean", int: "an integer", str: "a string", dict: "an object"}
+    for key, kind in types.items():
+        value = section.get(key)
+        if value is None:
+            continue
+        if kind == _STRING_MAP:
+            ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        elif kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, kind)
+        if not ok:
+            raise BadParameter(f"invalid value for {where}.{key}: expected {names.get(kind, kind)}")
+
+
+def _known(section, keys: Iterable[str], where: str) -> None:
     if not isinstance(section, dict):
         raise BadParameter(f"invalid value for {where}: expected an object")
     unknown = sorted(k for k, v in section.items() if k not in keys and v not in (None, "", False, {}, []))

@@ -93,6 +93,32 @@ def test_malformed_json_is_400(daemon, client):
         {"Image": "busybox", "Env": ["=novalue"]},
         {"Image": "busybox", "WorkingDir": "relative"},
         {"Image": "Busy Box"},
+        {"Image": "busybox", "Volumes": {"/x": 1}},
+        {"Image": "busybox", "HostConfig": {"Binds": [1]}},
+        {"Image": "busybox", "HostConfig": {"Tmpfs": {"/x": 1}}},
+        {"Image": "busybox", "HostConfig": {"ReadonlyRootfs": "yes"}},
+        {
+            "Image": "busybox",
+            "HostConfig": {"Mounts": [{"Type": "volume", "Target": "/x", "VolumeOptions": {"Labels": "x"}}]},
+        },
+        {
+            "Image": "busybox",
+            "HostConfig": {"Mounts": [{"Type": "volume", "Target": "/x", "VolumeOptions": {"NoCopy": "x"}}]},
+        },
+        {
+            "Image": "busybox",
+            "HostConfig": {
+                "Mounts": [
+                    {"Type": "bind", "Source": "/", "Target": "/x", "BindOptions": {"NonRecursive": 1}}
+                ]
+            },
+        },
+        {
+            "Image": "busybox",
+            "HostConfig": {
+                "Mounts": [{"Type": "tmpfs", "Target": "/x", "TmpfsOptions": {"SizeBytes": True}}]
+            },
+        },
     ],
 )
 def test_bad_create_values_are_400(client, body):
@@ -235,6 +261,28 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=10,
 )
+mount_objects = st.fixed_dictionaries(
+    {},
+    optional={
+        "Type": st.one_of(st.sampled_from(["bind", "volume", "tmpfs", "npipe"]), json_values),
+        "Source": st.one_of(st.sampled_from(["/tmp", "v2", "", "rel"]), json_values),
+        "Target": st.one_of(st.sampled_from(["/m", "m", "/proc"]), json_values),
+        "ReadOnly": json_values,
+        "BindOptions": st.one_of(
+            st.fixed_dictionaries({}, optional={"Propagation": json_values, "NonRecursive": json_values}),
+            json_values,
+        ),
+        "VolumeOptions": st.one_of(
+            st.fixed_dictionaries(
+                {}, optional={"NoCopy": json_values, "Labels": json_values, "DriverConfig": json_values}
+            ),
+            json_values,
+        ),
+        "TmpfsOptions": st.one_of(
+            st.fixed_dictionaries({}, optional={"SizeBytes": json_values, "Mode": json_values}), json_values
+        ),
+    },
+)
 create_bodies = st.fixed_dictionaries(
     {},
     optional={
@@ -251,11 +299,28 @@ create_bodies = st.fixed_dictionaries(
                     "NanoCpus": st.integers(-5, 10**13),
                     "NetworkMode": st.sampled_from(["none", "host", "bridge", "x"]),
                     "AutoRemove": json_values,
+                    # what is mounted: well-formed or not, never a 500
+                    "Binds": st.one_of(
+                        st.lists(st.sampled_from(["/x", "v1:/v", "/tmp:/t:ro", "a:b:c:d", "x"]), max_size=2),
+                        json_values,
+                    ),
+                    "Tmpfs": st.one_of(
+                        st.dictionaries(
+                            st.sampled_from(["/t", "t", "/proc"]),
+                            st.sampled_from(["", "size=1m", "bogus"]),
+                            max_size=2,
+                        ),
+                        json_values,
+                    ),
+                    "VolumesFrom": json_values,
+                    "ReadonlyRootfs": json_values,
+                    "Mounts": st.one_of(st.lists(mount_objects, max_size=2), json_values),
                 },
             ),
             json_values,
         ),
         "Labels": json_values,
+        "Volumes": json_values,
         "Unknown": json_values,
     },
 )
