@@ -1,5 +1,5 @@
 """Hypothesis over sequences of create / write / cp / rm with volumes, on the
-simulator: nothing written to a volume is lost while the volume lives, and
+simulator and (fewer examples, as root) on the real kernel: nothing written to a volume is lost while the volume lives, and
 nothing outlives what owns it -- no anonymous volume after ``rm -v`` or
 ``run --rm``, no volume nobody asked for, no mount left behind."""
 
@@ -17,6 +17,7 @@ from stepbox.core.container.container_files import opened
 from stepbox.core.container.copying import archive_path, extract_to
 from stepbox.core.volumes.errors import VolumeInUse
 
+from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 from tests.core.engines import runtime_on
 
 NAMES = st.sampled_from(["alpha", "beta", "gamma"])
@@ -36,10 +37,11 @@ def _tar(path: str, data: bytes) -> io.BytesIO:
 
 class VolumeLifecycles(RuleBasedStateMachine):
     containers = Bundle("containers")
+    backend = "sim"
 
     def __init__(self):
         super().__init__()
-        self.runtime, self._cleanup = runtime_on("sim")
+        self.runtime, self._cleanup = runtime_on(self.backend)
         self.named: dict[str, dict[str, bytes]] = {}  # volume -> file -> content (the model)
         self.kept: dict[str, tuple[str, str]] = {}  # container id -> (volume name, "named"|"anonymous")
 
@@ -151,8 +153,26 @@ class VolumeLifecycles(RuleBasedStateMachine):
         expected = set(self.named) | {volume for volume, _kind in self.kept.values()}
         assert {v.name for v in self.runtime.volumes.list()} == expected
         assert self.runtime.kernel.unionfs.mounted() == []
-        assert self.runtime.kernel.host_mounts.table == {}
+        host_mounts = self.runtime.kernel.host_mounts
+        if self.backend == "sim":
+            assert host_mounts.table == {}
+        else:  # the real mount table: nothing mounted under the volumes' directory
+            volumes_dir = self.runtime.volumes.root
+            with open("/proc/self/mounts") as f:
+                targets = [line.split()[1] for line in f]
+            assert [t for t in targets if t.startswith(volumes_dir + "/")] == []
 
 
 TestVolumeLifecycles = VolumeLifecycles.TestCase
 TestVolumeLifecycles.settings = settings(max_examples=25, stateful_step_count=12, deadline=None)
+
+
+class VolumeLifecyclesOnLinux(VolumeLifecycles):
+    backend = "linux"
+
+
+# Each real container costs ~0.1 s: a few short sequences (~1 minute).
+TestVolumeLifecyclesOnLinux = pytest.mark.linux(
+    pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)(VolumeLifecyclesOnLinux.TestCase)
+)
+TestVolumeLifecyclesOnLinux.settings = settings(max_examples=6, stateful_step_count=8, deadline=None)
