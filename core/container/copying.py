@@ -265,13 +265,30 @@ def extract_to(
         raise BadRequest(f"the archive is not a valid tar: {e}") from None
 
 
+class _Prefixed:
+    """A stream with its first bytes read already, given back first (all
+    that tarfile's stream mode asks of a file: ``read(n)``)."""
+
+    def __init__(self, first: bytes, rest: IO[bytes]):
+        self.first, self.rest = first, rest
+
+    def read(self, size: int = -1) -> bytes:
+        first, self.first = self.first, b""
+        if size is None or size < 0:
+            return first + self.rest.read()
+        return first + self.rest.read(size - len(first)) if size > len(first) else first
+
+
 class _Extractor:
     def __init__(self, view: ContainerFiles, destination: str, owner: tuple[int, int], no_overwrite: bool):
         self.view, self.destination, self.owner, self.no_overwrite = view, destination, owner, no_overwrite
         self.dirs: list[tuple[str, float]] = []
 
     def run(self, archive: IO[bytes]) -> None:
-        with tarfile.open(fileobj=archive, mode="r|*") as tar:
+        first = archive.read(1)
+        if not first:
+            return  # an empty body is an empty archive, as Go's tar reader (and dockerd) take it
+        with tarfile.open(fileobj=_Prefixed(first, archive), mode="r|*") as tar:  # type: ignore[call-overload]
             for member in tar:
                 self.member(tar, member)
         for path, mtime in self.dirs:
