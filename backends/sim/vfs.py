@@ -146,30 +146,60 @@ class VFS(Mounts):
         if proc.uid or proc.gid:
             fs.chown(full, proc.uid, proc.gid)
 
-    def _existing_name(self, proc, path: str):
+    def _existing_name(self, proc, path: str, removing_dir: bool | None = None):
+        """The parent Loc and full name of an existing ``path`` a call
+        removes or renames.  ``removing_dir``: rmdir (True) or unlink
+        (False), whose may_delete() looks at the type of what the parent
+        holds -- ENOTDIR / EISDIR -- before a mount point is EBUSY."""
         (mid, dpath), name = self.walk_parent(proc, path)
         if name is None:
             raise oserror(errno.EBUSY, path)
         full = join_name(dpath, name)
         if (mid, full) in proc.ns.mnt.table.children:
+            if removing_dir is not None:
+                is_dir = self.fs_of(proc, (mid, dpath))[0].lstat(full).kind is DIR
+                if removing_dir and not is_dir:
+                    raise oserror(errno.ENOTDIR, path)
+                if not removing_dir and is_dir:
+                    raise oserror(errno.EISDIR, path)
             raise oserror(errno.EBUSY, path)  # a mount point cannot be removed
         return (mid, dpath), full
 
     def rmdir(self, proc, path: str) -> None:
-        dloc, full = self._existing_name(proc, path)
+        dloc, full = self._existing_name(proc, path, removing_dir=True)
         self._check_dir_write(proc, dloc, path).rmdir(full)
 
     def unlink(self, proc, path: str) -> None:
-        dloc, full = self._existing_name(proc, path)
+        dloc, full = self._existing_name(proc, path, removing_dir=False)
         self._check_dir_write(proc, dloc, path).unlink(full)
 
     def rename(self, proc, src: str, dst: str) -> None:
-        sloc, sfull = self._existing_name(proc, src)
+        # renameat2 looks both parents up first (a missing one is ENOENT),
+        # then refuses to cross a mount, and only then a mount point (EBUSY).
+        (smid, spath), sname = self.walk_parent(proc, src)
+        if sname is None:
+            raise oserror(errno.EBUSY, src)
         (dmid, dpath), dname = self.walk_parent(proc, dst)
         if dname is None:
             raise oserror(errno.EBUSY, dst)
-        if dmid != sloc[0]:
+        if dmid != smid:
             raise oserror(errno.EXDEV, dst)  # rename never crosses a mount
+        sloc, sfull, dfull = (smid, spath), join_name(spath, sname), join_name(dpath, dname)
+        children = proc.ns.mnt.table.children
+        if (smid, sfull) in children or (dmid, dfull) in children:
+            # vfs_rename: the source must exist, a name onto itself is done,
+            # the types must match (may_delete), then a mount point is EBUSY.
+            fs = self.fs_of(proc, sloc)[0]
+            source_is_dir = fs.lstat(sfull).kind is DIR
+            if sfull == dfull:
+                return
+            try:
+                target_is_dir = fs.lstat(dfull).kind is DIR
+            except FileNotFoundError:
+                target_is_dir = None
+            if target_is_dir is not None and source_is_dir != target_is_dir:
+                raise oserror(errno.EISDIR if target_is_dir else errno.ENOTDIR, dst)
+            raise oserror(errno.EBUSY, src)
         fs, _ = self.fs_of(proc, (dmid, dpath))
         if getattr(fs, "NO_NEGATIVE_LOOKUP", False):
             try:
