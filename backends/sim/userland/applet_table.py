@@ -303,6 +303,7 @@ _APPLET_MODULES = (
     "applets_proc",
     "applets_system",
     "applets_busybox",
+    "applets_devices",
 )
 _loaded = False
 
