@@ -61,7 +61,13 @@ def probe_image(dockerd, busybox_in_docker, linux, tmp_path_factory):
     buf = io.BytesIO()
     save(linux.images, [(image, [IMAGE])], buf)
     dockerd.load(buf.getvalue())
-    return IMAGE
+    try:
+        yield IMAGE
+    finally:
+        # The dockerd is the session's, shared with the image listing tests:
+        # it must hold only what they expect once this module is done.
+        dockerd.docker("rmi", "-f", IMAGE, check=False)
+        linux.remove_image(IMAGE, force=True)
 
 
 def report(text: str) -> dict[int, str]:
