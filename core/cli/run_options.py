@@ -194,6 +194,8 @@ def _ports(publish, expose) -> tuple[dict, dict]:
     except BadPortSpec as e:
         raise click.BadParameter(str(e)) from None
     return exposed, port_bindings
+
+
 def confinement_config(cap_add, cap_drop, privileged, security_opt, device, device_cgroup_rule) -> dict:
     """The HostConfig fields of the confinement flags, made as the docker
     CLI makes them: it reads a seccomp profile itself and sends its content,

@@ -26,7 +26,7 @@ from .errors import BadParameter
 
 HONOURED, REFUSED = "honoured", "refused"
 # Tracker issues that own refused fields (the rows flip when they land).
-VOLUMES, NETWORKS, INTERACTIVE = 11, 12, 19
+VOLUMES, INTERACTIVE = 11, 19
 
 
 def is_zero(value) -> bool:
@@ -95,7 +95,7 @@ CONFIG: tuple[Row, ...] = (
     refused("AttachStdin", "attach the client's stdin (-i)", INTERACTIVE),
     honoured("AttachStdout", "stream stdout to an attached client"),
     honoured("AttachStderr", "stream stderr to an attached client"),
-    refused("ExposedPorts", "ports the container listens on (--expose, -p)", NETWORKS),
+    honoured("ExposedPorts", "ports the container listens on (--expose, -p; for -P)"),
     refused("Tty", "a pseudo-terminal (-t)", INTERACTIVE),
     refused("OpenStdin", "keep stdin open (-i)", INTERACTIVE),
     refused("StdinOnce", "close stdin after the first attach", INTERACTIVE),
@@ -107,8 +107,8 @@ CONFIG: tuple[Row, ...] = (
     refused("Volumes", "anonymous volumes (-v /path)", VOLUMES),
     honoured("WorkingDir", "the working directory (-w)"),
     honoured("Entrypoint", "the entrypoint (--entrypoint)"),
-    refused("NetworkDisabled", "no network at all", NETWORKS),
-    refused("MacAddress", "the MAC address", NETWORKS),
+    refused("NetworkDisabled", "no network at all (use --network none)"),
+    honoured("MacAddress", "the MAC address (--mac-address)"),
     refused("OnBuild", "ONBUILD triggers (image metadata)"),
     honoured("Labels", "labels (-l)"),
     honoured("StopSignal", "the signal `docker stop` sends"),
@@ -151,8 +151,8 @@ HOST_CONFIG: tuple[Row, ...] = (
     refused("Binds", "bind mounts and named volumes (-v)", VOLUMES),
     honoured("ContainerIDFile", "the file the client writes the ID to (--cidfile): the client's job"),
     refused("LogConfig", "a log driver other than json-file (--log-driver)", is_default=_log_default),
-    honoured("NetworkMode", "none, host or the default network (--network)"),
-    refused("PortBindings", "published ports (-p)", NETWORKS),
+    honoured("NetworkMode", "bridge, none, host or a user-defined network (--network)"),
+    honoured("PortBindings", "published ports (-p)"),
     refused("RestartPolicy", "restart policy (--restart)", INTERACTIVE, is_default=_restart_default),
     honoured("AutoRemove", "remove when it exits (--rm)"),
     refused("VolumeDriver", "a volume plugin", VOLUMES),
@@ -163,18 +163,18 @@ HOST_CONFIG: tuple[Row, ...] = (
     honoured("CapAdd", "capabilities added (--cap-add)"),
     honoured("CapDrop", "capabilities dropped (--cap-drop)"),
     refused("CgroupnsMode", "host cgroup namespace (--cgroupns host)", is_default=zero_or("private")),
-    refused("Dns", "DNS servers (--dns)", NETWORKS),
-    refused("DnsOptions", "resolver options", NETWORKS),
-    refused("DnsSearch", "DNS search domains", NETWORKS),
-    refused("ExtraHosts", "more /etc/hosts lines (--add-host)", NETWORKS),
+    honoured("Dns", "DNS servers (--dns)"),
+    honoured("DnsOptions", "resolver options (--dns-option)"),
+    honoured("DnsSearch", "DNS search domains (--dns-search)"),
+    honoured("ExtraHosts", "more /etc/hosts lines (--add-host)"),
     honoured("GroupAdd", "supplementary groups (--group-add)"),
     refused("IpcMode", "shared IPC namespace (--ipc)", is_default=zero_or("private", "shareable")),
     refused("Cgroup", "another container's cgroup"),
-    refused("Links", "legacy links", NETWORKS),
+    refused("Links", "legacy links (--link; user-defined networks resolve names)"),
     refused("OomScoreAdj", "OOM score adjustment"),
     refused("PidMode", "shared PID namespace (--pid)"),
     honoured("Privileged", "all capabilities and devices, no seccomp or masked paths (--privileged)"),
-    refused("PublishAllPorts", "publish every exposed port (-P)", NETWORKS),
+    honoured("PublishAllPorts", "publish every exposed port (-P)"),
     refused("ReadonlyRootfs", "a read-only root filesystem (--read-only)", VOLUMES),
     honoured("SecurityOpt", "seccomp=, no-new-privileges (apparmor=unconfined, label=disable)"),
     refused("StorageOpt", "storage driver options"),
@@ -190,15 +190,9 @@ HOST_CONFIG: tuple[Row, ...] = (
 )
 
 NETWORKING_CONFIG: tuple[Row, ...] = (
-    refused(
-        "EndpointsConfig",
-        "per-network settings: aliases, IP addresses, links",
-        NETWORKS,
-        # The CLI sends {"default": {...every field empty...}}.
-        is_default=lambda value: (
-            is_zero(value) or (isinstance(value, dict) and all(is_zero(v) for v in value.values()))
-        ),
-    ),
+    # Checked field by field in create_body.check_endpoint_settings: Links,
+    # DriverOpts and IPv6/link-local addresses are refused there by name.
+    honoured("EndpointsConfig", "per-network settings: aliases, IPv4 address, MAC address"),
 )
 
 SECTIONS: dict[str, tuple[Row, ...]] = {
