@@ -97,7 +97,7 @@ def test_a_custom_profile(docker, tmp_path):
         (("--ulimit", "nofile=10:10"), "HostConfig.Ulimits"),
         (("-v", "/tmp:/data"), "HostConfig.Binds"),
         (("--restart", "always"), "HostConfig.RestartPolicy"),
-        (("--dns", "1.1.1.1"), "HostConfig.Dns"),
+        (("--pid", "host"), "HostConfig.PidMode"),
         (("--shm-size", "1m"), "HostConfig.ShmSize"),
         (("--sysctl", "net.ipv4.ip_forward=1"), "HostConfig.Sysctls"),
         (("--cpu-shares", "512"), "HostConfig.CpuShares"),
