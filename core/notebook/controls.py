@@ -27,7 +27,7 @@ from typing import Any
 
 from stepbox.core.container.steps import Step, Stepper, StepResult
 
-from .tables import Html, code_list, esc, html_table
+from .tables import NO_MATH, Html, code_list, esc, html_table
 
 # What to draw after a step: (the plan's context, what the step did) -> SVG or
 # HTML, or "" when there is nothing worth a picture after this step.
@@ -48,7 +48,7 @@ class StepView:
     def _repr_html_(self) -> str:
         step = self.result.step
         parts = [
-            '<div class="stepbox-step" style="border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;'
+            f'<div class="stepbox-step {NO_MATH}" style="border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;'
             'margin:6px 0">',
             f'<div style="font-size:15px;font-weight:600">Step {self.number}/{self.total}: {esc(step.title)}</div>',
             f'<div style="font-style:italic;margin:4px 0">{esc(step.explain)}</div>',

@@ -25,19 +25,18 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from stepbox.core.container.config import ContainerConfig
+from stepbox.core.container.readable import readable
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.kernel.backend_lookup import choose_backend
 from stepbox.core.session import Session, open_session
 
-_HEX_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
 LAB_PREFIX = "stepbox-lab-"
 OWNER_FILE = "owner.json"  # in a lab's state directory: which process it belongs to
 
@@ -115,8 +114,9 @@ class Lab:
 
     def shorten(self, text: str) -> str:
         """Kernel operations name long paths and 64-digit IDs; a learner
-        reads them better as ``$ROOT/...`` and 12 digits (as docker shows IDs)."""
-        return _HEX_ID.sub(r"\1…", text.replace(self.root, "$ROOT"))
+        reads them better as ``$ROOTFS/...``, ``$ROOT/...`` and 12 digits (as
+        docker shows IDs) -- what ``stepbox step`` shows (core/container/readable.py)."""
+        return readable(text, self.root)
 
     # -- the end ---------------------------------------------------------------------
     def adopt(self, thing: C) -> C:
@@ -158,11 +158,17 @@ class Lab:
         self.close()
 
     def _repr_html_(self) -> str:
-        from .tables import html_table
+        from .tables import html_table, no_math
 
-        return html_table(
-            [("backend", self.backend), ("kernel", self.kernel.description), ("state directory", self.root)],
-            caption="this notebook's engine",
+        return no_math(
+            html_table(
+                [
+                    ("backend", self.backend),
+                    ("kernel", self.kernel.description),
+                    ("state directory", self.root),
+                ],
+                caption="this notebook's engine",
+            )
         )
 
 

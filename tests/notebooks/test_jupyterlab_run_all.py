@@ -70,6 +70,11 @@ def test_run_all_then_the_buttons(name):
                 CLICK_ERROR
             ).first.inner_text()
             assert error_outputs(page) == []
+            # "$ROOT/..." twice on a line is not a formula: MathJax left every output of ours alone
+            assert (
+                page.locator(".jp-OutputArea-output mjx-container, .jp-OutputArea-output .MathJax").count()
+                == 0
+            )
         except BaseException:
             page.screenshot(path=os.path.join(work, "failure.png"), full_page=True)
             raise

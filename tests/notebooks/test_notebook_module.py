@@ -191,7 +191,7 @@ def test_a_container_walk_steps_resets_and_undoes_everything(lab):
     assert views[-1].result.step.key == "spawn" and walk.record.pid
     assert any("clone(" in op for view in views for op in view.ops)
     shown = " ".join(op for view in views for op in view.ops)
-    assert walk.record.id[:12] + "…" in shown and walk.record.id not in shown  # IDs shortened for reading
+    assert walk.record.id[:12] in shown and walk.record.id not in shown  # IDs shortened for reading
     walk.reset()  # half-way: the undo chain
     assert_nothing_left(lab)
     assert walk.stepper.position == 0
@@ -253,7 +253,7 @@ def test_a_lab_removes_its_state_directory_and_shortens_what_it_shows():
     lab = open_lab("sim")
     root = lab.root
     record = lab.start("sleep", "600")
-    assert lab.shorten(f"{root}/x/{record.id}") == f"$ROOT/x/{record.id[:12]}…"
+    assert lab.shorten(f"{root}/x/{record.id}") == f"$ROOT/x/{record.id[:12]}"
     lab.close()
     lab.close()  # twice is fine
     assert not os.path.exists(root)
