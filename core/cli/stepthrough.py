@@ -113,12 +113,7 @@ def _step(console, session, runtime, config, name, keep, no_pause) -> None:
         f"[bold]stepbox step[/]: {len(stepper.steps)} steps on the [bold]{session.backend}[/] kernel. "
         "Enter = next step, q = quit."
     )
-    where = (
-        "the simulated host's /var/lib/stepbox (kept in " + session.root + ")"
-        if session.backend == "sim"
-        else session.root
-    )
-    console.print(Text(f"{LEGEND}; $ROOT here: {where}", style="dim"))
+    console.print(Text(f"{LEGEND}; the state directory: {session.root}", style="dim"))
     try:
         with _terminal_signals_interrupt():
             _walk(console, runtime, record, stepper, no_pause, session.root)

@@ -25,7 +25,8 @@ _STORAGE = re.compile(r"(?:/[^\s\"',:=()]*)?/overlay/(layers|mounts)/")
 _HEX_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
 
 LEGEND = (
-    "$ROOT = where the engine keeps layers and containers; "
+    "$ROOT = where the engine keeps layers and containers (on the simulator, its simulated "
+    "host's /var/lib/stepbox); "
     "$ROOTFS = the container's root filesystem (the merged union mount, / after pivot_root)"
 )
 
