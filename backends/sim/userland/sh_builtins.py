@@ -26,7 +26,7 @@ from .sh_errors import BreakLoop, ContinueLoop, ReturnFromFunction, ShellExit, S
 from .sh_lexer import is_name
 
 if TYPE_CHECKING:
-    from .sh_eval import Shell
+    from .sh_shell import Shell
 
 Gen = Generator[Any, Any, int]
 Builtin = Callable[["Shell", list[str]], Gen]

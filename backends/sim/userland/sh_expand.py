@@ -25,7 +25,7 @@ from .sh_ast import Arith, CmdSub, DQuote, Lit, Param, Part, Tilde, Word
 from .sh_errors import ShellFatal
 
 if TYPE_CHECKING:
-    from .sh_eval import Shell
+    from .sh_shell import Shell
 
 Gen = Generator[Any, Any, Any]
 
