@@ -17,7 +17,6 @@ from ..sys_api import Sys
 from .applet_table import applet
 from .libc import (
     complain,
-    errno_is,
     id_to_name,
     out,
     parse_options,
@@ -25,6 +24,7 @@ from .libc import (
     show_usage,
     strerror,
 )
+from .spawn import exec_or_die
 
 Gen = Generator[Any, Any, int]
 
@@ -180,13 +180,7 @@ def env_main(sys: Sys) -> Gen:
     if not args:
         yield from out(sys, "".join(f"{k}={v}\n" for k, v in env.items()))
         return 0
-    path = _which(sys, args[0], env.get("PATH", "/sbin:/usr/sbin:/bin:/usr/bin"))
-    try:
-        result = yield from sys.execve(path, args, env)
-        return result if isinstance(result, int) else 0
-    except OSError as e:
-        yield from complain(sys, "env", f"can't execute '{args[0]}': {strerror(e)}")
-        return 127 if errno_is(e, "ENOENT") else 126
+    return (yield from exec_or_die(sys, "env", args, env))
 
 
 def _which(sys: Sys, name: str, path: str) -> str:

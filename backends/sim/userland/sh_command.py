@@ -14,10 +14,11 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from ..sys_api import O_RDONLY, Sys
-from .applet_table import REAL_APPLETS, STANDALONE_APPLET
+from .applet_table import NOEXEC, REAL_APPLETS, STANDALONE_APPLET
 from .libc import err, errno_is, strerror
 from .sh_ast import Redirect, SimpleCommand
 from .sh_errors import ReturnFromFunction, ShellFatal
+from .spawn import run_in_process
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sh_shell import Shell
@@ -194,6 +195,13 @@ class SimpleCommands:
             yield from report(f"{name}: not found")
             return 127
         if path == STANDALONE_APPLET:
+            if name in NOEXEC:
+                # ash's tryexec: a NOEXEC applet runs right here, in the
+                # forked child (or the shell itself at its last command),
+                # and the process ends with it -- no execve, so
+                # /proc/self/cmdline stays the shell's.
+                status = yield from run_in_process(self.sys, argv, env)
+                self.sys.exit(status)
             path = "/proc/self/exe"  # the shell's own busybox, which runs the applet argv[0] names
         try:
             result = yield from self.sys.execve(path, argv, env)
