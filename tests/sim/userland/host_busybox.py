@@ -118,7 +118,7 @@ def compare(host: HostBusybox, box, script: str, *, normalise=None, **kw) -> Res
         got = [(normalise(o), normalise(e), s) for o, e, s in got]
     if got[0] != got[1]:
         report = [f"script: {script!r}"]
-        for label, a, b in zip(("stdout", "stderr", "status"), got[0], got[1]):
+        for label, a, b in zip(("stdout", "stderr", "status"), got[0], got[1], strict=True):
             if a != b:
                 if isinstance(a, str):
                     diff = difflib.unified_diff(
