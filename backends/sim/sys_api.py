@@ -60,6 +60,30 @@ class WaitResult:
     # (os.waitstatus_to_exitcode works on it)
 
 
+@dataclass(frozen=True)
+class InodeInfo:
+    """What ``stat(2)`` adds to :class:`StatResult` (``Sys.inode_info``)."""
+
+    ino: int
+    dev: int  # st_dev: one number per filesystem
+    rdev: int  # a device's number (0 otherwise)
+    mtime: float  # seconds since the epoch
+    blocks: int  # st_blocks, in 512-byte units
+
+
+@dataclass(frozen=True)
+class FsInfo:
+    """What ``statfs(2)`` reports (``Sys.statfs``)."""
+
+    type: int  # f_type, the filesystem's magic number
+    bsize: int
+    blocks: int
+    bfree: int
+    bavail: int
+    files: int
+    ffree: int
+
+
 class Sys(Protocol):
     # -- this process ---------------------------------------------------------
     argv: list[str]
@@ -103,6 +127,11 @@ class Sys(Protocol):
         self, path: str, uid: int, gid: int, follow: bool = True
     ) -> None: ...  # -1 keeps; lchown if not follow
     def truncate(self, path: str, size: int) -> None: ...
+    def inode_info(self, path: str, follow: bool = True) -> InodeInfo: ...
+    def set_mtime(self, path: str, mtime: float | None, follow: bool = True) -> None: ...  # None: now
+    def statfs(self, path: str) -> FsInfo: ...
+    def mknod(self, path: str, mode: int, rdev: int = 0) -> None: ...  # S_IFCHR (CAP_MKNOD) or S_IFREG
+    def chroot(self, path: str) -> None: ...  # CAP_SYS_CHROOT
     def access(self, path: str, mode: int) -> bool: ...  # os.X_OK etc.
 
     # -- processes --------------------------------------------------------------
@@ -143,3 +172,6 @@ class Sys(Protocol):
     def mount(self, source: str, target: str, fstype: str, options: str = "") -> None: ...
     def umount(self, target: str) -> None: ...
     def time(self) -> float: ...  # the virtual clock, seconds
+    def wall_time(self) -> float: ...  # CLOCK_REALTIME: seconds since the epoch
+    def setuid(self, uid: int) -> None: ...  # CAP_SETUID; a non-zero uid drops every capability
+    def setgid(self, gid: int) -> None: ...  # CAP_SETGID

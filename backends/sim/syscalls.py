@@ -17,6 +17,7 @@ import signal as _signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import fileinfo
 from .files import Pipe, PipeEnd
 from .flow import EBADF, ECHILD, EINTR, EPERM, ESRCH, ExecReplace, Killed, ProgramExit, oserror
 from .loader import load
@@ -237,6 +238,28 @@ class SimSys:
     def chown(self, path: str, uid: int, gid: int, follow: bool = True) -> None:
         self.k.vfs.chown(self.p, path, uid, gid, follow)
 
+    def inode_info(self, path: str, follow: bool = True):
+        return fileinfo.inode_info(self.k, self.p, path, follow)
+
+    def set_mtime(self, path: str, mtime: float | None, follow: bool = True) -> None:
+        fileinfo.set_mtime(self.k, self.p, path, mtime, follow)
+
+    def statfs(self, path: str):
+        return fileinfo.statfs(self.k, self.p, path)
+
+    def mknod(self, path: str, mode: int, rdev: int = 0) -> None:
+        fileinfo.make_node(self.k, self.p, path, mode, rdev)
+
+    def chroot(self, path: str) -> None:
+        p = self._alive()
+        self._need_cap("CAP_SYS_CHROOT")
+        vfs = self.k.vfs
+        loc = vfs.walk(p, path, True)
+        st = vfs.fs_of(p, loc)[0].lstat(loc[1])
+        if st.kind is not DIR:
+            raise oserror(errno.ENOTDIR, path)
+        p.root = loc
+
     def truncate(self, path: str, size: int) -> None:
         self.k.vfs.truncate(self.p, path, size)
 
@@ -411,6 +434,27 @@ class SimSys:
 
     def time(self) -> float:
         return self.k.sched.now / 1_000_000
+
+    def wall_time(self) -> float:
+        return self.k.wall_clock()
+
+    def setuid(self, uid: int) -> None:
+        """setuid(2) as root: all three uids change; leaving uid 0 drops
+        every capability (no keepcaps)."""
+        p = self._alive()
+        kuid = p.ns.user.uid_to_host(uid)
+        if kuid != p.uid and "CAP_SETUID" not in p.caps:
+            raise oserror(EPERM)
+        p.uid = kuid
+        if kuid != 0:
+            p.caps = frozenset()
+
+    def setgid(self, gid: int) -> None:
+        p = self._alive()
+        kgid = p.ns.user.gid_to_host(gid)
+        if kgid != p.gid and "CAP_SETGID" not in p.caps:
+            raise oserror(EPERM)
+        p.gid = kgid
 
 
 def _with_descendants(proc: Process) -> list[Process]:
