@@ -313,6 +313,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "basename",
         "dirname",
     ),
+    "applets_sed": ("sed",),
     "applets_filters": ("sort", "uniq", "cut", "tr", "tee", "yes", "seq", "expr"),
     "applets_files": (
         "ls",

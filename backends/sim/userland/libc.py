@@ -98,6 +98,49 @@ def write_all(sys: Sys, fd: int, data: bytes | str) -> Gen:
             yield from sys.sched_yield()
 
 
+class BufferedOutput:
+    """stdio's full buffering, as a non-terminal stdout has it: text
+    collects in a buffer and goes out in whole blocks (glibc's buffer is
+    st_blksize, 4 KiB for a pipe or a file) and the rest at exit -- so when
+    stdout and stderr share a pipe, a message written in between comes
+    first, as with the real program.  ``write`` takes ``str`` of one
+    character per byte (latin-1) or bytes; ``drain`` writes the whole blocks
+    (call it now and then, so that a pipeline keeps flowing)."""
+
+    def __init__(self, sys: Sys, fd: int, block: int = 4096) -> None:
+        self.sys, self.fd, self.block = sys, fd, block
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode("latin-1", "replace")
+        if data:
+            self.parts.append(data)
+            self.size += len(data)
+
+    def drain(self) -> Gen:
+        if self.size < self.block:
+            return
+        data = b"".join(self.parts)
+        cut = len(data) - len(data) % self.block
+        self.parts = [data[cut:]] if cut < len(data) else []
+        self.size = len(data) - cut
+        yield from write_all(self.sys, self.fd, data[:cut])
+
+    def flush(self) -> Gen:
+        data = b"".join(self.parts)
+        self.parts, self.size = [], 0
+        if data:
+            yield from write_all(self.sys, self.fd, data)
+
+    def flush_quietly(self) -> Gen:
+        try:
+            yield from self.flush()
+        except OSError:
+            pass
+
+
 def out(sys: Sys, text: bytes | str) -> Gen:
     yield from write_all(sys, 1, text)
 
@@ -217,10 +260,12 @@ class Options:
 
 def getopt(argv: list[str], spec: str, permute: bool = True) -> Options:
     """Parse short options like glibc's getopt, which busybox uses: ``spec``
-    lists flag letters, a letter followed by ``:`` takes a value.  Options may
+    lists flag letters, a letter followed by ``:`` takes a value, by ``::``
+    an optional value (only attached: ``-i.bak``).  Options may
     follow operands (``ls dir -l``) unless ``permute`` is off.  Raises
     :class:`UsageError` with glibc's message for an unknown option."""
-    takes_value = {spec[i] for i in range(len(spec) - 1) if spec[i + 1] == ":"}
+    optional = {spec[i] for i in range(len(spec) - 2) if spec[i + 1 : i + 3] == "::" and spec[i] != ":"}
+    takes_value = {spec[i] for i in range(len(spec) - 1) if spec[i + 1] == ":"} - optional
     letters = set(spec.replace(":", ""))
     opts = Options()
     i = 0
@@ -242,6 +287,12 @@ def getopt(argv: list[str], spec: str, permute: bool = True) -> Options:
             j += 1
             if ch not in letters:
                 raise UsageError(f"invalid option -- '{ch}'")
+            if ch in optional:  # "i::": a value only when attached (-i.bak)
+                if j < len(arg):
+                    opts.values.setdefault(ch, []).append(arg[j:])
+                else:
+                    opts.flags[ch] = opts.flags.get(ch, 0) + 1
+                break
             if ch in takes_value:
                 if j < len(arg):
                     val = arg[j:]
