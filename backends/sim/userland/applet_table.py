@@ -314,6 +314,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "dirname",
     ),
     "applets_sed": ("sed",),
+    "awk.main": ("awk",),
     "applets_filters": ("sort", "uniq", "cut", "tr", "tee", "yes", "seq", "expr"),
     "applets_files": (
         "ls",
