@@ -315,6 +315,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "applets_sed": ("sed",),
     "awk.main": ("awk",),
+    "applets_find": ("find",),
+    "applets_xargs": ("xargs",),
     "applets_filters": ("sort", "uniq", "cut", "tr", "tee", "yes", "seq", "expr"),
     "applets_files": (
         "ls",

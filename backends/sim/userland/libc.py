@@ -389,3 +389,66 @@ def basename(path: str) -> str:
 
 def join(directory: str, name: str) -> str:
     return name if name.startswith("/") else (directory.rstrip("/") + "/" + name if directory else name)
+
+
+# -- stat(2) in full ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FullStat:
+    """``struct stat`` as applets print and compare it: StatResult plus
+    what :meth:`Sys.inode_info` adds."""
+
+    kind: str  # "file", "dir", "symlink" ("file" also for devices: see is_device)
+    mode: int  # permission bits
+    uid: int
+    gid: int
+    size: int
+    nlink: int
+    is_device: bool
+    ino: int
+    dev: int
+    rdev: int
+    mtime: float
+    blocks: int
+
+    @property
+    def type_bits(self) -> int:
+        """The S_IFMT bits of st_mode."""
+        if self.is_device:
+            return 0o020000
+        return {"dir": 0o040000, "symlink": 0o120000}.get(self.kind, 0o100000)
+
+    @property
+    def st_mode(self) -> int:
+        return self.type_bits | self.mode
+
+
+def full_stat(sys: Sys, path: str, follow: bool = True) -> FullStat:
+    """stat(2) (``follow``) or lstat(2); raises OSError like them."""
+    st = sys.stat(path) if follow else sys.lstat(path)
+    info = sys.inode_info(path, follow)
+    return FullStat(
+        st.kind.value,
+        st.mode,
+        st.uid,
+        st.gid,
+        st.size,
+        st.nlink,
+        bool(getattr(st, "is_device", False)),
+        info.ino,
+        info.dev,
+        info.rdev,
+        info.mtime,
+        info.blocks,
+    )
+
+
+def name_to_id(sys: Sys, db: str, name: str) -> Gen:
+    """A uid (``db="/etc/passwd"``) or gid (``"/etc/group"``) for a name, or None."""
+    text = yield from read_text(sys, db)
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) > 2 and fields[0] == name and fields[2].isdigit():
+            return int(fields[2])
+    return None

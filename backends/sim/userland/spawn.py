@@ -99,17 +99,40 @@ def exec_or_die(sys: Sys, prog: str, argv: list[str], env: dict[str, str] | None
     return 126  # pragma: no cover
 
 
-def spawn(sys: Sys, argv: list[str], env: dict[str, str] | None = None, prog: str = "") -> int:
-    """``spawn``: fork a child that runs ``argv`` (NOEXEC applets without
-    exec); returns the child's PID.  OSError if the fork fails."""
+def spawn(sys: Sys, argv: list[str], env: dict[str, str] | None = None) -> Gen:
+    """libbb's ``spawn``: a child that execs ``argv`` (NOEXEC applets run
+    in it without exec).  Returns the child's PID; raises the OSError of a
+    failed fork or exec.  busybox learns about a failed exec through
+    ``vfork`` (the child shares its memory and writes errno there before
+    ``_exit(111)``); here the child reports it through a shared cell, and
+    the parent waits for the child to exec or fail, as vfork blocks it."""
+    if is_applet(argv[0]) and argv[0] in NOEXEC:
+
+        def noexec_child(csys: Sys) -> Gen:
+            return (yield from run_in_process(csys, argv, env))
+
+        return sys.fork(noexec_child)
+    outcome: dict[str, Any] = {}
 
     def child(csys: Sys) -> Gen:
-        if is_applet(argv[0]) and argv[0] in NOEXEC:
-            status = yield from run_in_process(csys, argv, env)
-            return status
-        return (yield from exec_or_die(csys, prog or argv[0], argv, env))
+        try:
+            yield from bb_execvp(csys, argv, env)
+        except OSError as e:
+            outcome["error"] = e
+            return 111
+        finally:
+            outcome.setdefault("done", True)
+        return 111  # pragma: no cover
 
-    return sys.fork(child)
+    pid = sys.fork(child)
+    for _ in range(10000):  # vfork: the parent sleeps until the child execs or exits
+        if outcome:
+            break
+        yield from sys.sched_yield()
+    if "error" in outcome:
+        yield from wait_status(sys, pid)
+        raise outcome["error"]
+    return pid
 
 
 def wait_status(sys: Sys, pid: int) -> Gen:
@@ -127,10 +150,11 @@ def wait_status(sys: Sys, pid: int) -> Gen:
     return (res.status >> 8) & 0xFF if sig == 0 else 0x180 + sig
 
 
-def spawn_and_wait(sys: Sys, argv: list[str], env: dict[str, str] | None = None, prog: str = "") -> Gen:
+def spawn_and_wait(sys: Sys, argv: list[str], env: dict[str, str] | None = None) -> Gen:
     """``spawn_and_wait``: run ``argv`` to its end (NOFORK applets right
-    here); returns as :func:`wait_status`."""
+    here); returns as :func:`wait_status`, or raises the OSError of a
+    failed fork or exec."""
     if is_applet(argv[0]) and argv[0] in NOFORK:
         return (yield from run_in_process(sys, argv, env, rename=False))
-    pid = spawn(sys, argv, env, prog)
+    pid = yield from spawn(sys, argv, env)
     return (yield from wait_status(sys, pid))
