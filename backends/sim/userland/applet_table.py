@@ -317,7 +317,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "awk.main": ("awk",),
     "applets_find": ("find",),
     "applets_xargs": ("xargs",),
-    "applets_filters": ("sort", "uniq", "cut", "tr", "tee", "yes", "seq", "expr"),
+    "applets_sort": ("sort",),
+    "applets_filters": ("uniq", "cut", "tr", "tee", "yes", "seq", "expr"),
     "applets_files": (
         "ls",
         "mkdir",
