@@ -126,4 +126,5 @@ options = st.sampled_from(["", "-maxdepth 1", "-mindepth 2", "-depth", "-follow"
 @settings(max_examples=50, deadline=None)
 @given(items=tree, opt=options, expr=expression, top=st.sampled_from(["t", ".", "t/s", "t/"]))
 def test_generated_find_expressions(same, items, opt, expr, top):
-    same(_build(items) + f"find {top} {opt} {expr} | sort; echo status $?")
+    # errors come in directory order too: sorted, like the listing
+    same(_build(items) + f"find {top} {opt} {expr} 2>err | sort; echo status $?; sort err")
