@@ -18,9 +18,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import fileinfo
-from .files import Pipe, PipeEnd
+from .files import DeviceFile, DirFile, InodeFile, PathFile, Pipe, PipeEnd
 from .flow import EBADF, ECHILD, EINTR, EPERM, ESRCH, ExecReplace, Killed, ProgramExit, oserror
 from .loader import load
+from .memfs import InodeKind
 from .mounts import parse_mount_options
 from .namei import X_OK
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
@@ -195,6 +196,42 @@ class SimSys:
 
     def stat(self, path: str):
         return self.k.vfs.stat(self.p, path)
+
+    def fd_info(self, fd: int) -> tuple[str, int]:
+        """What fstat(2) tells about an open file: its type and size."""
+        f = self._file(fd)
+        if isinstance(f, InodeFile):
+            node = f.node
+            if node.kind is InodeKind.CHARDEV:
+                return "chardev", 0
+            return "file", node.size
+        if isinstance(f, PathFile):
+            try:
+                return "file", f.fs.lstat(f.path).size
+            except OSError:
+                return "file", 0
+        if isinstance(f, DirFile):
+            return "dir", 4096
+        if isinstance(f, DeviceFile):
+            return "chardev", 0
+        # pipes, and the engine's stdio files, which a container sees as pipes
+        return "pipe", 0
+
+    def lseek(self, fd: int, offset: int, whence: int = 0) -> int:
+        """lseek(2) on a regular file; ESPIPE on a pipe."""
+        f = self._file(fd)
+        if not isinstance(f, (InodeFile, PathFile)):
+            raise oserror(errno.ESPIPE)
+        if whence == 0:
+            new = offset
+        elif whence == 1:
+            new = f.offset + offset
+        else:
+            new = self.fd_info(fd)[1] + offset
+        if new < 0:
+            raise oserror(errno.EINVAL)
+        f.offset = new
+        return new
 
     def lstat(self, path: str):
         return self.k.vfs.lstat(self.p, path)

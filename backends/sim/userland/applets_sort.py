@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Generator
 from typing import Any
 
@@ -200,6 +201,17 @@ class Sorter:
         return r
 
 
+def _lines(text: str, term: str) -> list[str]:
+    """The lines of the input: with -z split at NULs; else xmalloc_fgetline's,
+    which ends a line at a newline or at a NUL."""
+    if term == "\0":
+        parts = text.split("\0")
+        if parts[-1] == "":
+            parts.pop()
+        return parts
+    return [m.group(1) for m in re.finditer(r"([^\n\0]*)(?:\n|\0|$)", text) if m.group(0)]
+
+
 def _sign(n: int) -> int:
     if n in (STABLE, -STABLE):
         return 1 if n > 0 else -1
@@ -331,12 +343,7 @@ def sort_main(sys: Sys) -> Gen:
             finally:
                 close_quietly(sys, fd)
             held += len(data)
-            text = data.decode("latin-1")
-            if text:
-                parts = text.split(term)
-                if parts[-1] == "":
-                    parts.pop()
-                lines.extend(p.split("\0", 1)[0] if term == "\n" else p for p in parts)
+            lines.extend(_lines(data.decode("latin-1"), term))
         sorter = Sorter(keys, flags, sep)
         yield from sys.burn(1 + len(lines) * max(1, len(lines).bit_length()) // 4)
         if "c" in flags:
