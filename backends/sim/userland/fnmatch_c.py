@@ -66,23 +66,23 @@ def _bracket(p: str, i: int) -> tuple[str, int] | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _compile(pattern: str, casefold: bool):
+def _compile(pattern: str, casefold: bool, pathname: bool = False, leading_dir: bool = False):
     out = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         i += 1
         if ch == "*":
-            out.append(".*")
+            out.append("[^/]*" if pathname else ".*")
         elif ch == "?":
-            out.append(".")
+            out.append("[^/]" if pathname else ".")
         elif ch == "[":
             got = _bracket(pattern, i)
             if got is None:
                 out.append(re.escape("["))
             else:
                 text, i = got
-                out.append(text)
+                out.append(f"(?!/){text}" if pathname else text)
         elif ch == "\\":
             if i >= len(pattern):
                 return None  # a trailing backslash matches nothing
@@ -91,9 +91,13 @@ def _compile(pattern: str, casefold: bool):
         else:
             out.append(re.escape(ch))
     flags = re.DOTALL | re.ASCII | (re.IGNORECASE if casefold else 0)
-    return re.compile("".join(out) + r"\Z", flags)
+    return re.compile("".join(out) + (r"(?:/.*)?\Z" if leading_dir else r"\Z"), flags)
 
 
-def fnmatch(pattern: str, name: str, casefold: bool = False) -> bool:
-    rx = _compile(pattern, casefold)
+def fnmatch(
+    pattern: str, name: str, casefold: bool = False, pathname: bool = False, leading_dir: bool = False
+) -> bool:
+    """``pathname``: FNM_PATHNAME (no wildcard matches "/"); ``leading_dir``:
+    FNM_LEADING_DIR (the pattern may match a leading part ending at "/")."""
+    rx = _compile(pattern, casefold, pathname, leading_dir)
     return rx is not None and rx.match(name) is not None

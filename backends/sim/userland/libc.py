@@ -275,6 +275,8 @@ def getopt(argv: list[str], spec: str, permute: bool = True) -> Options:
         if arg == "--":
             opts.operands.extend(argv[i:])
             break
+        if arg.startswith("--"):
+            raise UsageError(f"unrecognized option '{arg}'")
         if not arg.startswith("-") or arg == "-":
             opts.operands.append(arg)
             if not permute:
