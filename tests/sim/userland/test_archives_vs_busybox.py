@@ -31,8 +31,8 @@ def mtime_fields(script: str) -> str:
 
 
 TAR_CASES = [
-    "tar cf t.tar d; tar tf t.tar | sort; tar tvf t.tar | sort",
-    "tar cvf t.tar d | sort; tar czf t.tgz d; mkdir out; tar xzf t.tgz -C out; find out | sort; cat out/d/f out/d/h; ls -l out/d | sort",
+    "tar cf t.tar d; tar tf t.tar | sort; tar tvf t.tar | sort -k6",
+    "tar cvf t.tar d | sort; tar czf t.tgz d; mkdir out; tar xzf t.tgz -C out; find out | sort; cat out/d/f out/d/h; ls -l out/d",
     "tar cf - d | tar xvf - -C /tmp | sort; ls /tmp/d | sort; readlink /tmp/d/l; stat -c '%a %n' /tmp/d/e/g",
     "tar cf t.tar /work/d 2>&1 | head -2; tar tf t.tar | sort; tar cf x.tar; tar cf x.tar nosuch; echo $?",
     "tar xf nosuch; tar tf /dev/null; echo $?; echo junk > j; tar tf j; echo $?; head -c 600 /bin/busybox | tar t; echo $?",
@@ -112,7 +112,7 @@ def _build(items) -> str:
 @given(items=tree, z=st.sampled_from(["", "z", "j"]))
 def test_generated_tar_round_trips(same, items, z):
     script = _build(items) + (
-        f"tar c{z}f a.tar t; tar t{z}vf a.tar | sort; mkdir x; tar x{z}f a.tar -C x; "
+        f"tar c{z}f a.tar t; tar t{z}vf a.tar | sort -k6; mkdir x; tar x{z}f a.tar -C x; "
         "cd x; find . | sort; find . -type f | sort | xargs md5sum; cd ..; "
         f"tar c{z} t | {'gunzip' if z == 'z' else 'bunzip2' if z == 'j' else 'cat'} | od -An -c | wc -l"
     )
