@@ -70,9 +70,13 @@ def _node(fs, path: str) -> Inode | None:
 
 
 def blocks_of(size: int, kind: str) -> int:
-    """st_blocks as tmpfs counts it: whole 4 KiB pages, in 512-byte units."""
-    if kind == "dir" or kind == "symlink":
+    """st_blocks as ext4 (under an overlay) counts it: whole 4 KiB blocks, in
+    512-byte units; a directory has one block (its size says 4096), a short
+    symlink none (its target lives in the inode)."""
+    if kind == "symlink":
         return 0
+    if kind == "dir":
+        return BLOCK // 512
     return (size + BLOCK - 1) // BLOCK * (BLOCK // 512)
 
 

@@ -238,7 +238,7 @@ def _general(a: str, b: str) -> int:
 
 
 def _month(text: str) -> int | None:
-    t = text.lstrip(SPACE).lower()
+    t = text.lower()  # glibc strptime("%b") skips no blanks
     for i, full in enumerate(FULL_MONTHS):
         if t.startswith(full):
             return i

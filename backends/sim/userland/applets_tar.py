@@ -18,13 +18,12 @@ unlinked (``-k`` keeps them), owner, mode and mtime restored (``-o``,
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
 from ..sys_api import O_CREAT, O_EXCL, O_TRUNC, O_WRONLY, Sys
-from . import compression
+from . import compression, timefmt
 from .applet_table import applet
 from .fnmatch_c import fnmatch
 from .libc import (
@@ -35,6 +34,7 @@ from .libc import (
     full_stat,
     getopt,
     id_to_name,
+    mode_string,
     name_to_id,
     read_all,
     show_usage,
@@ -127,24 +127,6 @@ def strip_unsafe_prefix(name: str) -> str:
             break
         cp = k + 4
     return name[cp:]
-
-
-def mode_text(mode: int) -> str:
-    """bb_mode_string."""
-    kind = {0o040000: "d", 0o120000: "l", 0o020000: "c", 0o060000: "b", 0o010000: "p", 0o140000: "s"}.get(
-        mode & 0o170000, "-"
-    )
-    chars = []
-    for shift, special, sch in ((6, 0o4000, "s"), (3, 0o2000, "s"), (0, 0o1000, "t")):
-        bits = (mode >> shift) & 7
-        x = bits & 1
-        chars.append("r" if bits & 4 else "-")
-        chars.append("w" if bits & 2 else "-")
-        if mode & special:
-            chars.append(sch if x else sch.upper())
-        else:
-            chars.append("x" if x else "-")
-    return kind + "".join(chars)
 
 
 @dataclass
@@ -278,6 +260,7 @@ class Tar:
         self.hardlinks: dict[tuple[int, int], str] = {}
         self.names: dict[int, str] = {}
         self.groups: dict[int, str] = {}
+        self.zone: Any = None
         self.to_stdout = False
 
     def warn_prefix(self, original: str, stripped: str) -> Gen:
@@ -447,10 +430,12 @@ class Tar:
         if self.verbose > 1:
             user = m.uname or str(m.uid)
             group = m.gname or str(m.gid)
-            t = time.gmtime(m.mtime)
+            if self.zone is None:
+                self.zone = yield from timefmt.load_zone(self.sys)
+            t = timefmt.localtime(self.zone, m.mtime)
             line = (
-                f"{mode_text(m.mode)} {user}/{group} {m.size:9d} "
-                f"{t.tm_year:4d}-{t.tm_mon:02d}-{t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {name}"
+                f"{mode_string(m.mode)} {user}/{group} {m.size:9d} "
+                f"{t.year:4d}-{t.mon:02d}-{t.mday:02d} {t.hour:02d}:{t.min:02d}:{t.sec:02d} {name}"
             )
             if m.link:
                 line += f" -> {m.link}"

@@ -109,8 +109,8 @@ def test_ls_sorts_and_hides_dotfiles(box):
 
 
 def test_ls_long_format(box):
-    out = ok(box, "printf 12345 > f; chmod 640 f; ls -l f")
-    assert out == "-rw-r-----    1 root     root             5 Jan  1  1970 f\n"
+    out = ok(box, "printf 12345 > f; chmod 640 f; touch -d '2001-02-03 04:05' f; ls -l f")
+    assert out == "-rw-r-----    1 root     root             5 Feb  3  2001 f\n"
 
 
 def test_ls_missing_file(box):
