@@ -247,28 +247,6 @@ def _canonicalize(sys: Sys, path: str, depth: int = 0) -> str | None:
     return "/" + "/".join(parts)
 
 
-@applet("readlink")
-def readlink_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "readlink", "fenqsv")
-    if opts is None:
-        return 1
-    if len(opts.operands) != 1:
-        yield from show_usage(sys, "readlink")
-        return 1
-    path = opts.operands[0]
-    if "f" in opts or "e" in opts:
-        result = _canonicalize(sys, path)
-    else:
-        try:
-            result = sys.readlink(path)
-        except OSError:
-            result = None
-    if result is None:
-        return 1
-    yield from out(sys, result + ("" if "n" in opts else "\n"))
-    return 0
-
-
 # -- dd ---------------------------------------------------------------------------------
 
 
