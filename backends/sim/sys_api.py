@@ -58,6 +58,7 @@ class WaitResult:
     pid: int  # in the caller's PID namespace
     status: int  # raw wait status, decode with the os.WIFEXITED family
     # (os.waitstatus_to_exitcode works on it)
+    cpu_usec: int = 0  # wait4's rusage: the child's CPU and that of the children it waited for
 
 
 @dataclass(frozen=True)

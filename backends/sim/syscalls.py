@@ -338,7 +338,9 @@ class SimSys:
             for child in matches:
                 if child.state == "Z":
                     assert child.exit_raw is not None  # a zombie's wait status
-                    result = WaitResult(child.pid_in(p.pidns), child.exit_raw)
+                    used = child.cpu_usec + child.children_cpu_usec
+                    result = WaitResult(child.pid_in(p.pidns), child.exit_raw, used)
+                    p.children_cpu_usec += used
                     self.k.procs.release(child)
                     return result
             if options & WNOHANG:

@@ -370,6 +370,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_ls": ("ls",),
     "applets_stat": ("stat",),
     "applets_disk": ("du", "df"),
+    "applets_run": ("timeout", "time", "setsid", "chroot", "run-parts"),
     "applets_copy": ("rm", "cp", "mv"),
     "applets_owners": ("chown", "chgrp", "chmod"),
     "applets_proc": ("ps", "kill", "sleep", "usleep", "free", "nproc"),

@@ -109,9 +109,11 @@ class Subshells:
             return (yield from sub.run_as_process(body))
 
         try:
-            return self.sys.fork(child)
+            pid = self.sys.fork(child)
         except OSError as e:
             raise ShellFatal(2, f"can't fork: {strerror(e)}") from None
+        self.reaped.pop(pid, None)  # an orphan's status under a reused PID
+        return pid
 
     def run_as_process(self, body: Callable[[Shell], Gen]) -> Gen:
         """Run ``body`` as the whole life of this (sub)shell process."""
@@ -171,6 +173,16 @@ class Subshells:
                 return
             self.reaped[res.pid] = res.status
 
+    def reap_others(self) -> Gen:
+        while True:
+            try:
+                res = yield from self.sys.waitpid(-1, WNOHANG)
+            except OSError:
+                return
+            if res is None:
+                return
+            self.reaped[res.pid] = res.status
+
     def wait_pid(self, pid: int, announce: bool = True) -> Gen:
         """Wait for one child; returns its status as ``$?`` shows it."""
         raw = self.reaped.pop(pid, None)
@@ -185,6 +197,11 @@ class Subshells:
             if res is None:
                 continue
             raw = res.status
+        # ash's dowait reaps whatever child ended (waitpid(-1)), orphans
+        # handed to it as init too; here those are collected once the child
+        # waited for is done (a fork bomb's zombies then fill pids.max while
+        # the shell waits, instead of its churn costing real time)
+        yield from self.reap_others()
         if pid in self.jobs:
             self.jobs.remove(pid)
         status, sig = decode_wait_status(raw)

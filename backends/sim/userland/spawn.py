@@ -84,7 +84,12 @@ def bb_execvp(sys: Sys, argv: list[str], env: dict[str, str] | None = None) -> G
     path = find_in_path(sys, argv[0], env.get("PATH", sys.env.get("PATH")))
     if path is None:
         raise FileNotFoundError(2, "No such file or directory")
-    yield from sys.execve(path, argv, env)
+    try:
+        yield from sys.execve(path, argv, env)
+    except OSError as e:
+        if e.errno != 8:  # ENOEXEC: glibc's execvp hands the file to /bin/sh
+            raise
+        yield from sys.execve("/bin/sh", ["/bin/sh", path, *argv[1:]], env)
     raise OSError(8, "Exec format error")  # pragma: no cover - execve does not return
 
 
