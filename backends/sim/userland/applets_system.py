@@ -59,43 +59,6 @@ def _groups(sys: Sys) -> Gen:
     return [int(g) for g in m.group(1).split()] if m else []
 
 
-@applet("id")
-def id_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "id", "ugGnr")
-    if opts is None:
-        return 1
-    if opts.operands:
-        yield from complain(sys, "id", f"unknown user {opts.operands[0]}")
-        return 1
-    uid, gid = sys.getuid(), sys.getgid()
-    user = yield from id_to_name(sys, "/etc/passwd", uid)
-    group = yield from id_to_name(sys, "/etc/group", gid)
-    groups = yield from _groups(sys)
-    if "u" in opts or "g" in opts:
-        ident, name = (uid, user) if "u" in opts else (gid, group)
-        yield from out(sys, f"{name if 'n' in opts and name else ident}\n")
-        return 0
-    if "G" in opts:
-        ids = [gid] + [g for g in groups if g != gid]
-        if "n" in opts:
-            names = []
-            for g in ids:
-                names.append((yield from id_to_name(sys, "/etc/group", g)) or str(g))
-            yield from out(sys, " ".join(names) + "\n")
-        else:
-            yield from out(sys, " ".join(map(str, ids)) + "\n")
-        return 0
-    text = f"uid={uid}" + (f"({user})" if user else "") + f" gid={gid}" + (f"({group})" if group else "")
-    if groups:
-        parts = []
-        for g in groups:
-            name = yield from id_to_name(sys, "/etc/group", g)
-            parts.append(f"{g}({name})" if name else str(g))
-        text += " groups=" + ",".join(parts)
-    yield from out(sys, text + "\n")
-    return 0
-
-
 @applet("whoami")
 def whoami_main(sys: Sys) -> Gen:
     uid = sys.getuid()

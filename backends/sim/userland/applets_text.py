@@ -67,9 +67,10 @@ def printf_main(sys: Sys) -> Gen:
     return (yield from cmd_printf.printf(sys, sys.argv, "printf"))
 
 
-@applet("test", "[")
+@applet("test", "[", "[[")
 def test_main(sys: Sys) -> Gen:
-    prog = "[" if sys.argv and sys.argv[0].endswith("[") else "test"
+    name = sys.argv[0].rsplit("/", 1)[-1] if sys.argv else "test"
+    prog = name if name in ("[", "[[") else "test"
     argv = [prog] + list(sys.argv[1:])
     return (yield from cmd_test.test(sys, argv, prog))
 
@@ -409,14 +410,14 @@ def _bracket_expression(pattern: str, i: int) -> tuple[str, int]:
 @applet("grep", "egrep", "fgrep")
 def grep_main(sys: Sys) -> Gen:
     prog = sys.argv[0].rsplit("/", 1)[-1] if sys.argv else "grep"
-    opts = yield from parse_options(sys, "grep", "EFivcqlLnhHsowxe:m:rA:B:C:")
+    opts = yield from parse_options(sys, prog, "EFivcqlLnhHsowxe:m:rA:B:C:")
     if opts is None:
         return 1
     patterns = opts.values.get("e", [])
     operands = list(opts.operands)
     if not patterns:
         if not operands:
-            yield from show_usage(sys, "grep")
+            yield from show_usage(sys, prog)
             return 2
         patterns = [operands.pop(0)]
     fixed = "F" in opts or prog == "fgrep"

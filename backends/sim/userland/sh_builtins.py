@@ -680,6 +680,7 @@ BUILTINS: dict[str, Builtin] = {
     "printf": b_printf,
     "test": b_test,
     "[": b_test,
+    "[[": b_test,
     "true": b_true,
     "false": b_false,
     "read": b_read,

@@ -28,9 +28,12 @@ def main() -> None:
     for name in sorted(REAL_APPLETS):  # every applet: an unimplemented one's usage costs nothing
         out = subprocess.run(["busybox", "--help", name], capture_output=True, text=True)
         text = out.stdout + out.stderr
-        if "Usage:" not in text:
+        if "Usage:" in text:
+            body = text[text.index("Usage:") :]
+        elif "\n\n" in text:  # "No help available"
+            body = text.split("\n\n", 1)[1]
+        else:
             continue
-        body = text[text.index("Usage:") :]
         lines.append(f"    {name!r}: {body!r},")
     lines.append("}")
     dest = ROOT / "backends/sim/userland/usage_text.py"
