@@ -59,8 +59,6 @@ class HostBusybox:
                 os.link(binary, bindir / name)
         for d in ("etc", "dev", "proc", "sys", "root", "home", "usr/sbin", "var/spool/mail", "var/www"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
-        (self.root / "etc/passwd").write_text(PASSWD)
-        (self.root / "etc/group").write_text(GROUP)
         os.mknod(self.root / "dev/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
         os.chmod(self.root / "dev/null", 0o666)
         os.mknod(self.root / "dev/zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
@@ -85,6 +83,10 @@ class HostBusybox:
     ) -> Result:
         self._fresh("work", 0o755)
         self._fresh("tmp", 0o1777)
+        # a script may write the user database: every run starts from the image's
+        self._fresh("etc", 0o755)
+        (self.root / "etc/passwd").write_text(PASSWD)
+        (self.root / "etc/group").write_text(GROUP)
         for path, data in (files or {}).items():
             dest = self.root / path.lstrip("/")
             dest.parent.mkdir(parents=True, exist_ok=True)
