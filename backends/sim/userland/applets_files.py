@@ -173,6 +173,13 @@ def _last_of(argv: list[str], letters: str, opts: Any) -> str | None:
     return opts.value(last) if last else None
 
 
+def _is_symlink(sys: Sys, path: str) -> bool:
+    try:
+        return sys.lstat(path).kind.value == "symlink"
+    except OSError:
+        return False
+
+
 @applet("ln")
 def ln_main(sys: Sys) -> Gen:
     opts = yield from parse_options(sys, "ln", "sfnbS:vT", need_operands=True)
@@ -193,9 +200,11 @@ def ln_main(sys: Sys) -> Gen:
             try:
                 sys.stat(src)
             except OSError as e:
-                yield from complain(sys, "ln", f"{src}: {strerror(e)}")
-                status = 1
-                continue
+                # as coreutils, a hard link to a dangling (or looping) symlink is made
+                if not _is_symlink(sys, src):
+                    yield from complain(sys, "ln", f"{src}: {strerror(e)}")
+                    status = 1
+                    continue
         if "f" in opts:
             try:
                 sys.unlink(target)

@@ -17,6 +17,7 @@ from ..sys_api import O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY, Sys
 from .applet_table import applet
 from .applets_owners import parse_mode
 from .libc import (
+    BufferedOutput,
     Die,
     UsageError,
     close_quietly,
@@ -168,16 +169,20 @@ def realpath_main(sys: Sys) -> Gen:
     if len(sys.argv) < 2:
         yield from usage(sys, "realpath")
     status = 0
+    stdout = BufferedOutput(sys, 1)  # stdio's: what is buffered dies with a crash
     for path in sys.argv[1:]:
         try:
             result, err = realpath_coreutils(sys, path)
         except StackOverflow:
             return (yield from crash(sys))
         if result is not None:
-            yield from out(sys, result + "\n")
+            stdout.write(result + "\n")
+            yield from stdout.drain()
         else:
+            yield from stdout.flush()  # libbb's error messages fflush_all() first
             yield from complain(sys, "realpath", f"{path}: {strerror(err)}")
             status = 1
+    yield from stdout.flush()
     return status
 
 

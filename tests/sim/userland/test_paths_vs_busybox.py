@@ -30,6 +30,9 @@ CASES = [
     "ls -l w | cut -c1-10; mkfifo; mkfifo -m bad q",
     "echo hello > f; shred -n 0 -z f; od -c f; shred -n 0 -u f; ls; shred -n 0 nosuch; shred; sync; echo $?; "
     "sync nosuch; sync -d /work; sync -df /work; sync -f /work; echo $?",
+    # a hard link to a looping or dangling symlink links the symlink (found by tests/diff Hypothesis)
+    "ln -s /tmp/a /tmp/a; ln /tmp/a /tmp/a; echo $?; ln /tmp/a /tmp/b; echo $?; ln -s nowhere d; ln d e; echo $?; "
+    "ln nosuch f; echo $?; ls -l /tmp . | cut -c1-10,44-",
 ]
 
 
