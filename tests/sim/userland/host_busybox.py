@@ -63,6 +63,7 @@ class HostBusybox:
         os.chmod(self.root / "dev/null", 0o666)
         os.mknod(self.root / "dev/zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
         os.chmod(self.root / "dev/zero", 0o666)
+        self.top_level = {p.name for p in self.root.iterdir()} | {"work", "tmp"}
 
     def _fresh(self, name: str, mode: int) -> Path:
         path = self.root / name
@@ -85,6 +86,12 @@ class HostBusybox:
         self._fresh("tmp", 0o1777)
         # a script may write the user database: every run starts from the image's
         self._fresh("etc", 0o755)
+        for extra in [p for p in self.root.iterdir() if p.name not in self.top_level]:
+            # what a script made at / (ln -s .. a; ln -s x a/x makes /x)
+            if extra.is_dir() and not extra.is_symlink():
+                shutil.rmtree(extra)
+            else:
+                extra.unlink()
         (self.root / "etc/passwd").write_text(PASSWD)
         (self.root / "etc/group").write_text(GROUP)
         for path, data in (files or {}).items():
