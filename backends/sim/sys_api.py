@@ -31,6 +31,7 @@ Conventions (they mirror Linux, so the userland reads like C):
 
 from __future__ import annotations
 
+import signal as _signal
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -155,7 +156,7 @@ class Sys(Protocol):
         ECHILD when there is no such child."""
 
     def kill(self, pid: int, sig: int) -> None: ...
-    def signal(self, sig: int, handler: Callable[[int], None] | None) -> None:
+    def signal(self, sig: int, handler: Callable[[int], None] | _signal.Handlers | None) -> None:
         """Install (or, with None, reset to default) a handler; the shell's
         ``trap`` uses it.  SIG_IGN is the handler ``signal.SIG_IGN``."""
 

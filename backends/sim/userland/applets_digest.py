@@ -25,7 +25,7 @@ from .libc import (
     strerror,
 )
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 def _open(sys: Sys, prog: str, path: str) -> Gen:

@@ -30,7 +30,7 @@ from .libc import (
     strerror,
 )
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 class Die(Exception):
@@ -212,7 +212,8 @@ class _Files:
     """The concatenation of od's input files."""
 
     def __init__(self, sys: Sys, names: list[str]) -> None:
-        self.sys, self.names, self.fd, self.status = sys, list(names), None, 0
+        self.sys, self.names, self.status = sys, list(names), 0
+        self.fd: int | None = None
 
     def open_next(self) -> Gen:
         while self.names:
@@ -312,7 +313,7 @@ def od_main(sys: Sys) -> Gen:
         ):
             if letter in opts:
                 specs += decode_format(fmt)
-        skip = parse_size(opts.value("j")) if "j" in opts.values else 0
+        skip = parse_size(opts.value("j") or "") if "j" in opts.values else 0
         if "l" in opts:
             specs += decode_format("d4")
         if "o" in opts:
@@ -323,8 +324,8 @@ def od_main(sys: Sys) -> Gen:
             specs += decode_format("x2")
         if "s" in opts:
             specs += decode_format("d2")
-        limit = parse_size(opts.value("N")) if "N" in opts.values else None
-        string_min = parse_size(opts.value("S")) if "S" in opts.values else None
+        limit = parse_size(opts.value("N") or "") if "N" in opts.values else None
+        string_min = parse_size(opts.value("S") or "") if "S" in opts.values else None
         if not specs:
             specs = decode_format("o2")
 
@@ -340,10 +341,10 @@ def od_main(sys: Sys) -> Gen:
             return 1
         lcm = 1
         for sp in specs:
-            a, b = lcm, sp.size
-            while b:
-                a, b = b, a % b
-            lcm = lcm * sp.size // a
+            m, k = lcm, sp.size  # Euclid: m ends as gcd(lcm, size)
+            while k:
+                m, k = k, m % k
+            lcm = lcm * sp.size // m
         if "w" in opts.values:
             per = int(opts.value("w") or "0") if (opts.value("w") or "").isdigit() else 0
             if not per or per % lcm:
@@ -540,8 +541,8 @@ def xxd_main(sys: Sys) -> Gen:
             text = opts.value("o") or ""
             neg = text.startswith("-")
             d.displayoff = -parse_size(text[1:], {}) if neg else parse_size(text, {})
-        group = int(opts.value("g")) if (opts.value("g") or "").isdigit() else 2
-        cols = int(opts.value("c")) if (opts.value("c") or "").isdigit() else 0
+        group = int(opts.value("g") or "") if (opts.value("g") or "").isdigit() else 2
+        cols = int(opts.value("c") or "") if (opts.value("c") or "").isdigit() else 0
         if "p" in opts:
             cols = cols or 30
             group = cols

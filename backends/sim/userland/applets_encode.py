@@ -27,7 +27,7 @@ from .libc import (
     strerror,
 )
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 UU_STD = "`!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"

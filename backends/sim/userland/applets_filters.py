@@ -29,7 +29,7 @@ from .libc import (
     write_all,
 )
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 def _usage_error(sys: Sys, prog: str, e: UsageError) -> Gen:
@@ -131,7 +131,7 @@ def cut_main(sys: Sys) -> Gen:
     status = 0
 
     def picked(i: int) -> bool:
-        return any(lo <= i <= hi for lo, hi in ranges)  # type: ignore[union-attr]
+        return any(lo <= i <= hi for lo, hi in ranges)
 
     for path in opts.operands or ["-"]:
         fd = yield from open_input(sys, "cut", path, "{p}: {e}")
@@ -390,11 +390,11 @@ class _Expr:
                     "==": a == b,
                     "!=": a != b,
                     "<": a < b,
-                    "<=": a <= b,  # type: ignore[operator]
+                    "<=": a <= b,
                     ">": a > b,
                     ">=": a >= b,
                 }[op]
-            )  # type: ignore[operator]
+            )
         return left
 
     def add(self):

@@ -172,7 +172,7 @@ class Find:
                 add("type", arg1)
             elif arg == "-perm":
                 char = arg1[0] if arg1 else ""
-                text = arg1[1:] if char == "/" else _plus_minus(arg1 or "")[1]
+                text = (arg1 or "")[1:] if char == "/" else _plus_minus(arg1 or "")[1]
                 mask = parse_mode(text, 0)
                 if mask is None:
                     raise FindDie(f"invalid mode '{text}'")
@@ -329,7 +329,7 @@ class Find:
 
     def do_exec(self, a: Action, name: str | None) -> Gen:
         if a.filelist is not None:
-            argv = []
+            argv: list[str] = []
             for arg in a.argv:
                 if "{}" in arg:
                     argv.extend(arg.replace("{}", f, 1) for f in a.filelist)

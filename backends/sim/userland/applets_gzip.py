@@ -108,7 +108,8 @@ def bbunzip_main(sys: Sys) -> Gen:
     test = "t" in opts
     kind = None if compressing else _decompressor(prog)
     status = 0
-    for name in opts.operands or [None]:  # type: ignore[list-item]
+    names: list[str | None] = [*opts.operands] or [None]  # None: stdin
+    for name in names:
         if name == "-":
             name = None
         try:

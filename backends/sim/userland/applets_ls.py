@@ -64,8 +64,8 @@ def printable(name: str, unicode: bool) -> str:
     if unicode:
         data = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         return "".join("?" if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c == "\ufffd") else c for c in data)
-    data = name.encode("utf-8", "surrogateescape")
-    return "".join("?" if (b < 32 or b >= 0x7F) else chr(b) for b in data)
+    raw = name.encode("utf-8", "surrogateescape")
+    return "".join("?" if (b < 32 or b >= 0x7F) else chr(b) for b in raw)
 
 
 class _Ls:

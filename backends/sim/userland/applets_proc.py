@@ -19,7 +19,7 @@ from . import cmd_kill
 from .applet_table import applet
 from .libc import UsageError, complain, getopt, id_to_name, out, read_text, show_usage
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 # busybox prints a TIME column only when built with FEATURE_PS_TIME.  The
 # busybox 1.35 this simulator is checked against (Debian's) is built without

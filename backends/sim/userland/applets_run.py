@@ -257,9 +257,9 @@ def time_main(sys: Sys) -> Gen:
         if res is not None:
             break
     if "error" in outcome:
-        e = outcome["error"]
-        yield from complain(sys, "time", f"can't execute '{argv[0]}': {strerror(e)}")
-        status = (127 if e.errno == 2 else 126) << 8
+        failure = outcome["error"]
+        yield from complain(sys, "time", f"can't execute '{argv[0]}': {strerror(failure)}")
+        status = (127 if failure.errno == 2 else 126) << 8
     else:
         status = res.status
     # a fork and an exec take the real kernel a millisecond or so; the

@@ -817,7 +817,7 @@ def _flush_w_files(script: Script) -> Gen:
 
 def _long_options(argv: list[str]) -> list[str]:
     """--expression=X, --file=X, --quiet, --silent, --regexp-extended, --in-place[=SUF]."""
-    out = []
+    out: list[str] = []
     for i, a in enumerate(argv):
         if a == "--":
             return out + argv[i:]

@@ -236,11 +236,11 @@ def killall_main(sys: Sys) -> Gen:
                     n = int(a) & 0x7F
                     yield from out(sys, (SIGNALS[n] if 0 < n < len(SIGNALS) else str(n)) + "\n")
                 else:
-                    n = signal_number(a)
-                    if n is None:
+                    number = signal_number(a)
+                    if number is None:
                         yield from complain(sys, "killall", f"unknown signal '{a}'")
                         return 1
-                    yield from out(sys, f"{n}\n")
+                    yield from out(sys, f"{number}\n")
             return 0
         if arg == "-q":
             quiet = True
@@ -256,11 +256,11 @@ def killall_main(sys: Sys) -> Gen:
                 if arg == "s" and len(args) > 1:
                     args = args[1:]
                     arg = args[0]
-                n = signal_number(arg)
-                if n is None:
+                named = signal_number(arg)
+                if named is None:
                     yield from complain(sys, "killall", f"bad signal name '{arg}'")
                     return 1
-                signo = n
+                signo = named
                 args = args[1:]
     if not args:
         yield from complain(sys, "killall", "you need to specify whom to kill")

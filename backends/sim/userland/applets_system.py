@@ -26,7 +26,7 @@ from .libc import (
 )
 from .spawn import exec_or_die
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 @applet("hostname")

@@ -32,7 +32,7 @@ from .libc import (
     write_all,
 )
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 def _usage_error(sys: Sys, prog: str, e: UsageError) -> Gen:
@@ -193,7 +193,7 @@ def tail_main(sys: Sys) -> Gen:
         return (yield from _usage_error(sys, "tail", e))
     by_bytes = "c" in opts
     text = opts.value("c") if by_bytes else opts.value("n", old or "10")
-    from_start = bool(text) and text.startswith("+")
+    from_start = text is not None and text.startswith("+")
     count = parse_int(text.lstrip("+") if text else "")
     if count is None:
         yield from complain(sys, "tail", f"invalid number '{text}'")

@@ -300,6 +300,7 @@ def xargs_main(sys: Sys) -> Gen:
             x.max_procs = 0
             while x.running:
                 res = yield from sys.waitpid(-1, 0)
+                assert res is not None  # a blocking wait returns a child (or raises ECHILD)
                 x.running -= 1
                 raw = res.status
                 st = (0x180 + (raw & 0x7F)) if raw & 0x7F else (raw >> 8) & 0xFF

@@ -98,6 +98,9 @@ def _unescape(text: str) -> str:
 
 
 class Dumper:
+    curp: bytearray | None  # the block being shown; None before the first
+    ateof: bool
+
     def __init__(self, sys: Sys, prog: str) -> None:
         self.sys = sys
         self.prog = prog
@@ -488,7 +491,7 @@ class Dumper:
         self.ateof = True
         self.fd = 0
         self.fbuf = b""
-        self.curp: bytearray | None = None
+        self.curp = None
         self.savp = bytearray()
         while True:
             bp = yield from self._get(blocksize)

@@ -183,7 +183,7 @@ def read_chunk(sys: Sys, fd: int, n: int = 65536) -> Gen:
 def read_all(sys: Sys, fd: int, charge: bool = False) -> Gen:
     """Read to EOF.  With ``charge`` the bytes held are charged to the
     process's memory (the caller frees them with ``sys.free``)."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = yield from read_chunk(sys, fd)
         if not chunk:

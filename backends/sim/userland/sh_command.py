@@ -17,6 +17,7 @@ from ..sys_api import O_RDONLY, Sys
 from .applet_table import NOEXEC, REAL_APPLETS, STANDALONE_APPLET
 from .libc import err, errno_is, strerror
 from .sh_ast import Redirect, SimpleCommand
+from .sh_base import ShellBase
 from .sh_errors import ReturnFromFunction, ShellFatal
 from .spawn import run_in_process
 
@@ -28,7 +29,7 @@ Gen = Generator[Any, Any, Any]
 X_OK = 1
 
 
-class SimpleCommands:
+class SimpleCommands(ShellBase):
     """Mixin of :class:`~.sh_shell.Shell`."""
 
     def run_simple(self, cmd: SimpleCommand, exit_after: bool = False) -> Gen:
@@ -117,7 +118,7 @@ class SimpleCommands:
         saved_name = self.commandname
         self.commandname = argv[0]
         try:
-            status = yield from fn(self, argv)
+            status = yield from fn(self.as_shell(), argv)
         except BuiltinError as e:
             yield from self.error(str(e))
             if argv[0] in SPECIAL_BUILTINS:

@@ -35,6 +35,7 @@ from .sh_ast import (
     SimpleCommand,
     Subshell,
 )
+from .sh_base import ShellBase
 from .sh_errors import BreakLoop, ContinueLoop, ShellExit, ShellFatal
 from .sh_lexer import ShellSyntaxError
 from .sh_parser import Parser
@@ -46,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 Gen = Generator[Any, Any, Any]
 
 
-class Evaluator:
+class Evaluator(ShellBase):
     """Mixin of :class:`~.sh_shell.Shell`."""
 
     def run_source(self, src: str, exit_after: bool = False, first_line: int | None = None) -> Gen:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..sys_api import O_APPEND, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY
 from .libc import errno_is, strerror, write_all
 from .sh_ast import HereDoc, Redirect, Word
+from .sh_base import ShellBase
 from .sh_lexer import parse_dquoted_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 Gen = Generator[Any, Any, Any]
 
 
-class Redirections:
+class Redirections(ShellBase):
     """Mixin of :class:`~.sh_shell.Shell`."""
 
     def redirect(self, redirects: list[Redirect], save: bool) -> Gen:

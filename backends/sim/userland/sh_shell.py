@@ -9,8 +9,10 @@ is split into eval, exec, redir, jobs and var sections:
 * :mod:`.sh_subshell` -- forked subshells, waiting, traps;
 * :mod:`.sh_vars` -- variables and parameters.
 
-Word expansion (:mod:`.sh_expand`) and the builtins (:mod:`.sh_builtins`)
-are separate modules that take a ``Shell``.
+Each part is a :class:`~.sh_base.ShellBase`, which declares the state set
+up here and the methods the parts call on one another (for mypy).  Word
+expansion (:mod:`.sh_expand`) and the builtins (:mod:`.sh_builtins`) are
+separate modules that take a ``Shell``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class Shell(Evaluator, SimpleCommands, Redirections, Subshells, Variables):
         self.next_saved_fd = 10
         self.cmdsub_status: int | None = None
         self.user_homes: dict[str, str] = {}
+        self.getopts_state: tuple[int, int, int] | None = None
         self.expand = Expander(self)
         self._init_vars()
 

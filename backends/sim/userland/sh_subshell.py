@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..sys_api import WNOHANG, Sys
 from .libc import err, errno_is, read_all, strerror
+from .sh_base import ShellBase
 from .sh_errors import BreakLoop, ContinueLoop, ReturnFromFunction, ShellExit, ShellFatal
 from .sh_expand import Expander
 
@@ -54,7 +55,7 @@ def decode_wait_status(raw: int) -> tuple[int, int | None]:
     return 128 + sig, sig
 
 
-class Subshells:
+class Subshells(ShellBase):
     """Mixin of :class:`~.sh_shell.Shell`."""
 
     def snapshot(self) -> Shell:
@@ -62,7 +63,8 @@ class Subshells:
         must be taken *at fork time*: the child's code runs later, when the
         parent may already have changed its variables (``for i ...; do
         cmd $i & done``)."""
-        sub = type(self).__new__(type(self))
+        shell = self.as_shell()
+        sub = type(shell).__new__(type(shell))
         sub.__dict__.update(self.__dict__)
         sub.positional = list(self.positional)
         sub.vars = dict(self.vars)
@@ -82,7 +84,7 @@ class Subshells:
         """Finish turning a snapshot into the forked child running on ``sys``."""
         parent_traps = self.traps
         self.sys = sys
-        self.expand = Expander(self)
+        self.expand = Expander(self.as_shell())
         # traps are reset in a subshell, but ignored signals stay ignored
         self.traps = {k: v for k, v in parent_traps.items() if v == ""}
         for fd in self.saved_fds:  # the parent's saved copies are not ours
@@ -118,7 +120,7 @@ class Subshells:
     def run_as_process(self, body: Callable[[Shell], Gen]) -> Gen:
         """Run ``body`` as the whole life of this (sub)shell process."""
         try:
-            status = yield from body(self)
+            status = yield from body(self.as_shell())
         except ShellExit as e:
             status = e.status
         except ReturnFromFunction as e:

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
+from .sh_base import ShellBase
 from .sh_errors import ShellFatal
 from .sh_lexer import is_name
 
 Gen = Generator[Any, Any, Any]
 
 
-class Variables:
+class Variables(ShellBase):
     """Mixin of :class:`~.sh_shell.Shell`: the state it reads is set up in
     ``Shell.__init__`` (``vars``, ``exported``, ``readonly``, ``positional``)."""
 
@@ -61,9 +62,9 @@ class Variables:
         self.vars.pop(name, None)
         self.exported.discard(name)
 
-    def environment(self, extra: list[tuple[str, str]] = ()) -> dict[str, str]:  # type: ignore[assignment]
+    def environment(self, extra: list[tuple[str, str]] | None = None) -> dict[str, str]:
         env = {k: self.vars[k] for k in sorted(self.exported) if k in self.vars}
-        for k, v in extra:
+        for k, v in extra or ():
             env[k] = v
         return env
 

@@ -499,7 +499,7 @@ def parse_datestr(zone: Any, text: str, tm: Tm) -> tuple[Tm, bool] | int:
     head, dot, secs = text.partition(".")
     if not head.isdigit() and head:
         raise BadDate
-    two = [int(head[k : k + 2]) if head[k : k + 2].isdigit() else None for k in range(0, len(head), 2)]
+    two = [int(head[k : k + 2]) for k in range(0, len(head), 2)]  # head is digits (or empty)
     n = len(head)
     if n == 2:
         tm.min = two[0]

@@ -395,7 +395,7 @@ class Interp:
             if not s:
                 return []
             regex = spl.regex.compiled(self.icase)
-            out = []
+            out: list[str] = []
             stops = "\0\n" if para else "\0"
             while True:
                 limit = min((k for k in (s.find(c) for c in stops) if k >= 0), default=len(s))
@@ -423,7 +423,8 @@ class Interp:
                 seps.add("\n")
             if not s:
                 return []
-            out, cur = [], []
+            out = []
+            cur: list[str] = []
             for ch in s:
                 if ch in seps:
                     out.append("".join(cur))
@@ -706,16 +707,16 @@ class Interp:
             n = max(n, 0)
             return self.setvar_p(res, s[i : i + n])
         if opn in (B_an, B_ls, B_or, B_rs, B_xo, B_co):
-            a = self.getvar_i_int(self.getvar_i(av[0]))  # type: ignore[arg-type]
-            b = self.getvar_i_int(self.getvar_i(av[1])) if opn != B_co else 0  # type: ignore[arg-type]
+            ia = self.getvar_i_int(self.getvar_i(av[0]))  # type: ignore[arg-type]
+            ib = self.getvar_i_int(self.getvar_i(av[1])) if opn != B_co else 0  # type: ignore[arg-type]
             mask = 0xFFFFFFFFFFFFFFFF
             value = {
-                B_an: a & b,
-                B_or: a | b,
-                B_xo: a ^ b,
-                B_ls: (a << (b & 63)) & mask,
-                B_rs: a >> (b & 63),
-                B_co: ~a & mask,
+                B_an: ia & ib,
+                B_or: ia | ib,
+                B_xo: ia ^ ib,
+                B_ls: (ia << (ib & 63)) & mask,
+                B_rs: ia >> (ib & 63),
+                B_co: ~ia & mask,
             }[opn]
             return self.setvar_i(res, float(value))
         if opn in (B_lo, B_up):
@@ -871,7 +872,7 @@ class Interp:
                     L.walkers = []  # type: ignore[union-attr]
                 L.walkers.append(arr.names())  # type: ignore[union-attr]
             elif cls == OC_WALKNEXT:
-                walk = L.walkers[-1]  # type: ignore[union-attr]
+                walk = L.walkers[-1]  # type: ignore[union-attr,index]
                 if not walk:
                     L.walkers.pop()  # type: ignore[union-attr]
                     op = op.r
@@ -935,7 +936,7 @@ class Interp:
                         self.split_f0()
                 else:
                     L = self.fnargs[op.l]
-                res = self.iamarray(L).find(Rs) if op.r is not None else L  # type: ignore[arg-type]
+                res = self.iamarray(L).find(Rs) if op.r is not None else L
             elif cls == OC_IN:
                 self.setvar_i(res, 1 if self.iamarray(R).search(Ls) is not None else 0)  # type: ignore[arg-type]
             elif cls in (OC_REGEXP, OC_MATCH):
@@ -948,9 +949,9 @@ class Interp:
                 hit = regex.compiled(self.icase).search(Ls) is not None
                 self.setvar_i(res, 1 if hit ^ (opn == ord("!")) else 0)
             elif cls == OC_MOVE:
-                if R is tmp1 and not R.type & VF_NUMBER:  # type: ignore[union-attr]
-                    res = self.setvar_p(L, R.string)  # type: ignore[arg-type,union-attr]
-                    R.string = None  # type: ignore[union-attr]
+                if R is tmp1 and not R.type & VF_NUMBER:
+                    res = self.setvar_p(L, R.string)  # type: ignore[arg-type]
+                    R.string = None
                 else:
                     res = self.copyvar(L, R)  # type: ignore[arg-type]
             elif cls == OC_TERNARY:
@@ -1069,10 +1070,10 @@ class Interp:
                 if self.is_numeric(L) and self.is_numeric(R):  # type: ignore[arg-type]
                     diff = self.getvar_i(L) - self.getvar_i(R)  # type: ignore[arg-type]
                 else:
-                    a, b = self.getvar_s(L), self.getvar_s(R)  # type: ignore[arg-type]
+                    sa, sb = self.getvar_s(L), self.getvar_s(R)  # type: ignore[arg-type]
                     if self.icase:
-                        a, b = _ascii_lower(a), _ascii_lower(b)
-                    diff = (a > b) - (a < b)
+                        sa, sb = _ascii_lower(sa), _ascii_lower(sb)
+                    diff = (sa > sb) - (sa < sb)
                 kind = opn & 0xFE
                 if kind == 0:
                     i = diff > 0

@@ -418,6 +418,7 @@ class Lexer:
         else:
             s = self.text
             p = self.pos
+            tc = 0
             while True:
                 p = self._skip_spaces(p)
                 self.g_lineno = self.lineno

@@ -21,7 +21,7 @@ from .lexer import unescape
 from .parser import Parser, Program
 from .values import AwkError, Var
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 def _read_program(sys: Sys, path: str) -> Gen:

@@ -261,9 +261,10 @@ class Parser:
                 cn.r = self.prog.fnhash.setdefault(lx.string, Func())
                 cn.l = self.parse_expr(TC_RPAREN)
             elif tc == TC_LPAREN:
-                cn = vn.r = self.parse_expr(TC_RPAREN)
-                if cn is None:
+                inner = self.parse_expr(TC_RPAREN)
+                if inner is None:
                     raise self.error("Empty sequence")
+                cn = vn.r = inner
                 cn.a = vn
             elif tc == TC_GETLINE:
                 glptr = cn
@@ -285,9 +286,10 @@ class Parser:
             seq.first = seq.last = self.new_node(0)
         if seq.programname != self.progname:
             seq.programname = self.progname
-            n = self.chain_node(OC_NEWSOURCE)
-            n.l = self.progname
+            source = self.chain_node(OC_NEWSOURCE)
+            source.l = self.progname
         n = seq.last
+        assert n is not None  # set with seq.first
         n.info = info
         seq.last = n.a = self.new_node(OC_DONE)
         return n
@@ -351,9 +353,9 @@ class Parser:
             else:
                 self.rollback()
         elif kind == ST_WHILE:
-            n2 = self.parse_lrparen_list()
+            cond = self.parse_lrparen_list()
             n = self.chain_loop(None)
-            n.l = n2
+            n.l = cond
         elif kind == ST_DO:
             n2 = self.chain_node(OC_EXEC)
             n = self.chain_loop(None)
@@ -362,23 +364,23 @@ class Parser:
             n.l = self.parse_lrparen_list()
         elif kind == ST_FOR:
             self.next_token(TC_LPAREN)
-            n2 = self.parse_expr(TC_SEMICOL | TC_RPAREN)
+            init = self.parse_expr(TC_SEMICOL | TC_RPAREN)
             if lx.tclass & TC_RPAREN:
-                if n2 is None or n2.info != TI_IN:
+                if init is None or init.info != TI_IN:
                     raise self.error(UNEXP_TOKEN)
                 n = self.chain_node(OC_WALKINIT | VV)
-                n.l, n.r = n2.l, n2.r
+                n.l, n.r = init.l, init.r
                 n = self.chain_loop(None)
                 n.info = OC_WALKNEXT | Vx
-                n.l = n2.l
+                n.l = init.l
             else:
                 n = self.chain_node(OC_EXEC | Vx)
-                n.l = n2
-                n2 = self.parse_expr(TC_SEMICOL)
+                n.l = init
+                cond = self.parse_expr(TC_SEMICOL)
                 n3 = self.parse_expr(TC_RPAREN)
                 n = self.chain_loop(n3)
-                n.l = n2
-                if n2 is None:
+                n.l = cond
+                if cond is None:
                     n.info = OC_EXEC
         elif kind in (OC_PRINT, OC_PRINTF):
             n = self.chain_node(info)
