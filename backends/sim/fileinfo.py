@@ -179,21 +179,20 @@ S_IFMT, S_IFCHR, S_IFREG = 0o170000, 0o020000, 0o100000
 
 
 def make_node(k: SimKernel, proc: Process, path: str, mode: int, rdev: int) -> None:
-    """``mknod(2)``: a character device (CAP_MKNOD) or an empty regular
-    file.  Block devices, FIFOs and sockets are not modelled: EPERM for a
-    block device without CAP_MKNOD as Linux answers, else EOPNOTSUPP."""
+    """``mknod(2)``: a character device or an empty regular file, checked
+    in vfs_mknod's order (the directory, CAP_MKNOD, the device cgroup: see
+    ``SimVFS.mknod``).  Block devices, FIFOs and sockets are not modelled:
+    EPERM for a block device without CAP_MKNOD as Linux answers, else EOPNOTSUPP."""
     kind = mode & S_IFMT
-    if kind == S_IFCHR or kind == 0o060000:
-        if "CAP_MKNOD" not in proc.caps:
-            raise oserror(EPERM, path)
     vfs = k.vfs
+    if kind == S_IFCHR:
+        vfs.mknod(proc, path, mode & 0o7777, rdev)
+        return
     dloc, full = vfs._new_name(proc, path)
     fs = vfs._check_dir_write(proc, dloc, path)
-    perm = mode & ~proc.umask & 0o7777
-    if kind == S_IFCHR:
-        fs.mknod(full, perm, rdev)
-    elif kind in (0, S_IFREG):
-        fs.write(full, b"", append=True, mode=perm)
-    else:
+    if kind == 0o060000 and "CAP_MKNOD" not in proc.caps:
+        raise oserror(EPERM, path)
+    if kind not in (0, S_IFREG):
         raise oserror(errno.EOPNOTSUPP, path)
+    fs.write(full, b"", append=True, mode=mode & ~proc.umask & 0o7777)
     vfs._own(proc, fs, full)

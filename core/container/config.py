@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stepbox.core.confinement.policy import ConfinementFlags
 from stepbox.core.kernel import CgroupLimits
 
 from .flags import MIN_MEMORY, InvalidConfig
@@ -51,6 +52,8 @@ class ContainerConfig:
     dns_search: tuple[str, ...] = ()
     dns_options: tuple[str, ...] = ()
     extra_hosts: tuple[str, ...] = ()  # "name:ip"
+    group_add: tuple[str, ...] = ()  # --group-add: more groups, by name or number
+    security: ConfinementFlags = field(default_factory=ConfinementFlags)  # caps, seccomp, devices ...
 
     def __post_init__(self) -> None:
         if self.memory is not None and 0 < self.memory < MIN_MEMORY:
@@ -70,6 +73,10 @@ class ContainerConfig:
             raise InvalidConfig(
                 f"the working directory '{self.workdir}' is invalid, it needs to be an absolute path"
             )
+        try:
+            self.security.check()
+        except ValueError as e:
+            raise InvalidConfig(str(e)) from None
 
     @property
     def limits(self) -> CgroupLimits:
@@ -79,7 +86,9 @@ class ContainerConfig:
         return CgroupLimits(memory_bytes=self.memory, pids_max=pids)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["security"] = self.security.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContainerConfig:
@@ -89,4 +98,6 @@ class ContainerConfig:
             data[key] = tuple(data.get(key, ()))
         if data.get("entrypoint") is not None:
             data["entrypoint"] = tuple(data["entrypoint"])
+        data["group_add"] = tuple(data.get("group_add", ()))
+        data["security"] = ConfinementFlags.from_dict(data.get("security"))
         return cls(**data)

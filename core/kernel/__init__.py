@@ -18,7 +18,7 @@ notebooks and the CLI render the same thing whichever kernel produced it.
 from .capabilities import ALL_CAPABILITIES, CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, capability_mask
 from .cgroups import CgroupLimits, Cgroups, CgroupStats
 from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
-from .kernel import Kernel
+from .kernel import HostFacts, Kernel
 from .namespaces import NamespaceKind, Namespaces
 from .network import (
     BridgeRules,
@@ -33,8 +33,11 @@ from .network import (
 )
 from .observe import CgroupNode, MountEntry, ProcessInfo
 from .processes import (
+    ROOT,
+    Credentials,
     ExitStatus,
     MountSpec,
+    Privileges,
     Processes,
     ProcessHandle,
     SpawnSpec,
@@ -47,7 +50,11 @@ __all__ = [
     "ALL_CAPABILITIES",
     "CAPABILITIES",
     "DOCKER_DEFAULT_CAPABILITIES",
+    "ROOT",
+    "Credentials",
+    "HostFacts",
     "MountSpec",
+    "Privileges",
     "BackendUnavailable",
     "CgroupLimits",
     "CgroupNode",

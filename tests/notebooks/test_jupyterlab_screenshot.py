@@ -179,13 +179,13 @@ def test_notebook_controls_and_diagrams_render_in_jupyterlab():
                 assert box and box["width"] > 200 and box["height"] > 50
                 # The buttons talk to the kernel: Reset starts over, Step runs step 1 again.
                 controls.get_by_role("button", name="Reset").click()
-                page.wait_for_function("() => document.querySelector('.stepbox-controls').textContent.includes('0/13 done')")
+                page.wait_for_function("() => document.querySelector('.stepbox-controls').textContent.includes('0/15 done')")
                 controls.get_by_role("button", name="Step").click()
                 step_view = controls.locator(".stepbox-step").first
                 step_view.wait_for()
-                assert "Step 1/13: Resolve the image to its layers" in step_view.inner_text()
+                assert "Step 1/15: Resolve the image to its layers" in step_view.inner_text()
                 assert step_view.locator("svg.stepbox-diagram").count() == 1
-                assert "1/13 done" in controls.inner_text()
+                assert "1/15 done" in controls.inner_text()  # 13 before the confinement and seccomp steps
                 assert errors.count() == 0 or "Traceback" not in errors.first.inner_text()
                 controls.scroll_into_view_if_needed()
                 page.screenshot(path=screenshot, full_page=False)

@@ -10,10 +10,11 @@ the daemon, in ``stepbox step`` and the notebooks alike):
 phase     steps                                                       module
 ========  ==========================================================  ============
 create    resolve_image, init_layer, rw_layer                         create.py
-start     mount_rootfs, cgroup, spawn, hostname, mounts, pivot_root,  start.py
-          network (lo only) -- or, on a bridge network, ipam, veth,   network.py
-          veth_move, interfaces, route, etc_files, publish, dns --
-          capabilities, exec;
+start     confinement, mount_rootfs, cgroup, spawn, hostname,         start.py
+          mounts, pivot_root, network (lo only) -- or, on a bridge    network.py
+          network, ipam, veth, veth_move, interfaces, route,
+          etc_files, publish, dns --, seccomp (unless no_new_privs),
+          capabilities, no_new_privs (if asked), exec;
           if one fails: start_failed (and remove, with ``--rm``)
 exit      wait: record the exit status, unmount, remove the cgroup    exit.py
 stop      stop_signal, grace_period (then SIGKILL)                    stop.py
@@ -59,10 +60,7 @@ from .network import CONNECT, DISCONNECT, plan_config
 from .pause import PAUSE, UNPAUSE
 from .remove import REMOVE
 from .start import (
-    DEFAULT_DEVICES,
     DEFAULT_MOUNTS,
-    MASKED_PATHS,
-    READONLY_PATHS,
     START,
     has_own_network,
     mount_of,
@@ -157,13 +155,10 @@ def remove_plan(record: ContainerRecord) -> ContainerPlan:
 
 __all__ = [
     "CREATE",
-    "DEFAULT_DEVICES",
     "DEFAULT_MOUNTS",
     "EXIT",
     "KILL",
-    "MASKED_PATHS",
     "PAUSE",
-    "READONLY_PATHS",
     "REMOVE",
     "START",
     "STOP",
