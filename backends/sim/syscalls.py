@@ -324,7 +324,6 @@ class SimSys:
             self._seccomp("chmod", 0, mode)
         self.k.vfs.chmod(self.p, path, mode)
 
-
     def file_id(self, path: str, follow: bool = True) -> tuple:
         if self.p.seccomp:
             self._seccomp("file_id")
