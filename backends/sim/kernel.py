@@ -106,7 +106,7 @@ class SimKernel(Kernel):
         self.namespaces = SimNamespaces(self)
         self.processes = SimProcesses(self)
         if unionfs is None:
-            unionfs = SimUnionFS(self.tracer, state_dir)
+            unionfs = SimUnionFS(self.tracer, state_dir, clock=self.wall_clock)
         self.unionfs = HostMountedUnionFS(self, unionfs)
 
     def wall_clock(self) -> float:
