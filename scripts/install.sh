@@ -24,7 +24,7 @@ PYTHON=${PYTHON:-python3}
 VENV=${STEPBOX_VENV:-.venv}
 EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
-APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io docker-registry skopeo chromium fonts-noto-cjk)
+APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev)
 declare -A NEEDED_FOR=(
     [python3-venv]="making the venv with Debian's python3"
     [busybox-static]="the busybox image on the real kernel"
@@ -37,6 +37,9 @@ declare -A NEEDED_FOR=(
     [skopeo]="the registry interop tests"
     [chromium]="the test that opens a notebook in JupyterLab"
     [fonts-noto-cjk]="the Chinese text in that test's screenshot"
+    [libseccomp2]="the seccomp filter of containers on the real kernel"
+    [gcc]="the tests that compile a static syscall probe to compare with Docker"
+    [libc6-dev]="the tests that compile a static syscall probe to compare with Docker"
 )
 
 say() { echo "install.sh: $*"; }

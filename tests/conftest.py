@@ -10,12 +10,17 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=30, deadline=None)
+# CI runs the same examples every time (derandomize): a red CI is a change
+# that broke something, not a new random example; the dev profile keeps
+# exploring, and what it finds becomes a test.
 settings.register_profile(
     "ci",
     max_examples=150,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
@@ -45,3 +50,49 @@ LINUX_ONLY_REASON = f"needs the real Linux kernel as root (this host: {sys.platf
 # counting only what this run made, not what other work on the machine has alive
 # (see tests/support/leftovers.py).
 from tests.support.leftovers import pytest_configure, pytest_sessionfinish  # noqa: E402, F401
+
+# -- the private dockerd the comparisons run against -------------------------------------------
+# One per test process (xdist worker), shared by every test directory that
+# compares with Docker.  Both sides start from the same ``busybox`` image:
+# stepbox bootstraps it from the host's static busybox (the same image ID on
+# both backends) and ``docker load`` reads it from stepbox's ``save``.
+
+
+@pytest.fixture(scope="session")
+def dockerd():
+    from tests.support.dockerd import DockerDaemon, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    daemon = DockerDaemon()
+    try:
+        daemon.start()
+    except Exception as e:
+        daemon.stop()
+        pytest.fail(f"could not start dockerd: {e}")
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def busybox_in_docker(dockerd) -> str:
+    """stepbox's busybox, loaded into dockerd once; its image ID."""
+    import io
+
+    from stepbox.core.image.archive import save
+    from stepbox.core.image.bootstrap import ensure_busybox
+
+    from tests.core.engines import runtime_on
+
+    runtime, cleanup = runtime_on("sim")
+    try:
+        image = ensure_busybox(runtime.images, runtime.kernel)
+        buf = io.BytesIO()
+        save(runtime.images, [(image, ["busybox:latest"])], buf)
+        dockerd.load(buf.getvalue())
+        return image.id
+    finally:
+        cleanup()

@@ -25,6 +25,7 @@ atexit handlers and flush its buffers a second time).
 
 from __future__ import annotations
 
+import base64
 import errno
 import fcntl
 import json
@@ -36,7 +37,7 @@ import sys
 
 from stepbox.core.kernel.capabilities import capability_mask, capability_name
 
-from . import libc
+from . import libc, seccomp
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -126,9 +127,11 @@ def close_other_fds(keep: set[int]) -> None:
 
 
 def open_stdio(stdio: dict | None) -> list[int]:
-    """Open the container's log files *now*, on the host's filesystem,
-    before pivot_root makes host paths unreachable."""
-    flags_out = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+    """fds 0, 1 and 2 of the container's process, opened *now*, while host
+    paths still work: stdin from a host file (or /dev/null), stdout and
+    stderr the write ends of the pipes the shim reads (``stdout_fd`` /
+    ``stderr_fd``: the shim writes the log files, so the container never
+    holds a host file it could fchmod or reopen through /proc/self/fd)."""
     if not stdio:
         null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         copies = [os.dup(null), os.dup(null)]  # before raise_fd closes the original
@@ -136,19 +139,27 @@ def open_stdio(stdio: dict | None) -> list[int]:
     stdin = stdio.get("stdin")
     fds = [
         os.open(stdin or "/dev/null", os.O_RDONLY | os.O_CLOEXEC),
-        os.open(stdio["stdout"], flags_out, 0o644),
-        os.open(stdio["stderr"], flags_out, 0o644),
+        os.dup(stdio["stdout_fd"]),
+        os.dup(stdio["stderr_fd"]),
     ]
     return [raise_fd(fd) for fd in fds]
 
 
-def drop_capabilities(keep: list[str], ops: Ops) -> None:
-    """Shrink the bounding set, then set the effective/permitted sets.
+PR_SET_KEEPCAPS = 8
+PR_SET_DUMPABLE = 4
 
-    The bounding set limits what any later execve can ever gain, so it goes
-    first (and needs CAP_SETPCAP, which Docker keeps).  Inheritable and
-    ambient are emptied (moby does so since CVE-2022-24769).  no_new_privs
-    stops setuid binaries and file capabilities from adding privileges."""
+
+def drop_capabilities(keep: list[str], user: list, ops: Ops, effective: list[str] | None = None) -> None:
+    """runc's finalizeNamespace, in its order:
+
+    1. shrink the bounding set -- the most any later execve can ever give --
+       while we still hold CAP_SETPCAP to do it;
+    2. switch user with PR_SET_KEEPCAPS, so the permitted set survives the
+       setuid and the switch itself still has CAP_SETGID/CAP_SETUID even when
+       the container is to keep neither;
+    3. set the effective and permitted sets: ``keep`` for uid 0, nothing for
+       another user (as execve would leave them); inheritable and ambient
+       empty (moby since CVE-2022-24769)."""
     keep_mask = capability_mask(keep)
     for cap in range(libc.last_capability() + 1):
         if keep_mask & (1 << cap):
@@ -160,30 +171,119 @@ def drop_capabilities(keep: list[str], ops: Ops) -> None:
         except OSError as e:
             if e.errno != errno.EINVAL:  # a capability this kernel does not know
                 raise
+    uid, gid, groups = (list(user) + [[]])[:3]
+    ops.add("prctl", "PR_SET_KEEPCAPS, 1")
+    libc.prctl(PR_SET_KEEPCAPS, 1)
+    switch_user(uid, gid, groups, ops)
+    ops.add("prctl", "PR_SET_KEEPCAPS, 0")
+    libc.prctl(PR_SET_KEEPCAPS, 0)
     ops.add("prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL")
     libc.prctl(libc.PR_CAP_AMBIENT, libc.PR_CAP_AMBIENT_CLEAR_ALL)
+    if effective is not None:
+        granted = capability_mask(effective)
+    else:
+        granted = keep_mask if uid == 0 else 0
     ops.add(
         "capset",
-        f"{{version=_LINUX_CAPABILITY_VERSION_3}}, {{effective={keep_mask:#x}, "
-        f"permitted={keep_mask:#x}, inheritable=0}}",
+        f"{{version=_LINUX_CAPABILITY_VERSION_3}}, {{effective={granted:#x}, "
+        f"permitted={granted:#x}, inheritable=0}}",
     )
-    libc.capset(keep_mask, keep_mask, 0)
+    libc.capset(granted, granted, 0)
+
+
+def switch_user(uid: int, gid: int, groups: list[int], ops: Ops) -> None:
+    """setgroups, setgid, setuid -- in that order: after setuid to a
+    non-root user the others would no longer be allowed."""
+    ops.add("setgroups", f"{len(groups)}, [{', '.join(map(str, groups))}]")
+    os.setgroups(list(groups))
+    if os.getgid() != gid or os.getegid() != gid:
+        ops.add("setgid", str(gid))
+        os.setresgid(gid, gid, gid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        ops.add("setuid", str(uid))
+        os.setresuid(uid, uid, uid)
+
+
+def set_no_new_privs(ops: Ops) -> None:
     ops.add("prctl", "PR_SET_NO_NEW_PRIVS, 1")
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
 
 
+def load_seccomp(program: bytes, ops: Ops, shown: str = "") -> None:
+    """Install a filter libseccomp compiled (in the engine).  ``shown`` is
+    how the trace names it -- the rules, as the simulator shows them too."""
+    ops.add("seccomp", f"SECCOMP_SET_MODE_FILTER, 0, {{{shown or f'{len(program) // 8} BPF instructions'}}}")
+    seccomp.load_program(program)
+
+
+def make_device_nodes(nodes: list[dict], rootfs: str, ops: Ops) -> None:
+    """mknod the container's device files in its /dev (runc's createDevices),
+    with umask 0 so the modes are the ones asked for.  Paths resolve inside
+    ``rootfs`` only (an image's /dev symlink cannot send them elsewhere)."""
+    old = os.umask(0)
+    try:
+        for node in nodes:
+            kind = statmod.S_IFCHR if node["type"] == "c" else statmod.S_IFBLK
+            parent, name = os.path.split(node["path"].rstrip("/"))
+            shown = os.path.join(rootfs, node["path"].lstrip("/"))
+            dirfd = _dir_in_root(rootfs, parent)
+            try:
+                try:
+                    os.unlink(name, dir_fd=dirfd)  # an image's file of that name goes
+                except FileNotFoundError:
+                    pass
+                ops.add(
+                    "mknod",
+                    f"{_q(shown)}, {'S_IFCHR' if node['type'] == 'c' else 'S_IFBLK'}|{node['mode']:04o}, "
+                    f"makedev({node['major']}, {node['minor']})",
+                )
+                os.mknod(name, kind | node["mode"], os.makedev(node["major"], node["minor"]), dir_fd=dirfd)
+                os.chown(name, node["uid"], node["gid"], dir_fd=dirfd, follow_symlinks=False)
+            finally:
+                os.close(dirfd)
+    finally:
+        os.umask(old)
+
+
+def _dir_in_root(rootfs: str, path: str) -> int:
+    """An fd of directory ``path`` inside ``rootfs``, made if missing, never
+    leaving ``rootfs`` (RESOLVE_IN_ROOT)."""
+    rootfd = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        parts = [p for p in path.split("/") if p and p != "."]
+        for i in range(len(parts)):
+            sub = "/".join(parts[: i + 1])
+            try:
+                os.close(libc.openat2(rootfd, sub, os.O_PATH | os.O_DIRECTORY, 0, libc.RESOLVE_IN_ROOT))
+            except FileNotFoundError:
+                parent = libc.openat2(
+                    rootfd, "/".join(parts[:i]) or ".", os.O_PATH | os.O_DIRECTORY, 0, libc.RESOLVE_IN_ROOT
+                )
+                try:
+                    os.mkdir(parts[i], 0o755, dir_fd=parent)
+                finally:
+                    os.close(parent)
+        return libc.openat2(
+            rootfd, "/".join(parts) or ".", os.O_DIRECTORY | os.O_RDONLY, 0, libc.RESOLVE_IN_ROOT
+        )
+    finally:
+        os.close(rootfd)
+
+
 def exec_command(
-    argv: list[str], env: dict[str, str], cwd: str, user: list[int], stdio_fds: list[int]
+    argv: list[str], env: dict[str, str], cwd: str, user: list[int] | None, stdio_fds: list[int]
 ) -> tuple[int, str]:
-    """chdir, switch user, put stdio on 0/1/2 and execve -- searching PATH
-    like execvp(3).  Only returns on failure: (errno, the path tried)."""
-    os.makedirs(cwd, 0o755, exist_ok=True)  # a missing working dir is created, as runc does
+    """chdir, switch user (if asked and not done yet), put stdio on 0/1/2 and
+    execve -- searching PATH like execvp(3).  Only returns on failure:
+    (errno, the path tried).  The working directory must exist (the engine
+    made it before the container started, as dockerd does)."""
     os.chdir(cwd)
-    uid, gid = user
-    if (uid, gid) != (0, 0):
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
+    if user is not None:
+        uid, gid = user[:2]
+        if (os.getuid(), os.getgid()) != (uid, gid):
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
     for target, fd in enumerate(stdio_fds):
         os.dup2(fd, target)  # dup2'd fds are inheritable
     name = argv[0]
@@ -459,13 +559,37 @@ class Init:
             ops.add("ioctl", f'SIOCSIFFLAGS, {{ifr_name="lo", ifr_flags={names}}}')
             fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
 
-    def do_drop_capabilities(self, ops: Ops, keep: list[str]) -> None:
-        drop_capabilities(keep, ops)
+    def do_make_device_nodes(self, ops: Ops, nodes: list[dict], rootfs: str) -> None:
+        make_device_nodes(nodes, rootfs, ops)
+
+    def do_make_symlinks(self, ops: Ops, links: list[list[str]], rootfs: str) -> None:
+        for target, path in links:
+            parent, name = os.path.split(path.rstrip("/"))
+            dirfd = _dir_in_root(rootfs, parent)
+            try:
+                ops.add("symlink", f"{_q(target)}, {_q(os.path.join(rootfs, path.lstrip('/')))}")
+                try:
+                    os.symlink(target, name, dir_fd=dirfd)
+                except FileExistsError:
+                    pass  # the image has one: leave it (runc does too)
+            finally:
+                os.close(dirfd)
+
+    def do_load_seccomp(self, ops: Ops, program: str, shown: str = "") -> None:
+        load_seccomp(base64.b64decode(program), ops, shown)
+
+    def do_drop_capabilities(
+        self, ops: Ops, keep: list[str], user: list, effective: list[str] | None = None
+    ) -> None:
+        drop_capabilities(keep, user, ops, effective)
+
+    def do_set_no_new_privs(self, ops: Ops) -> None:
+        set_no_new_privs(ops)
 
     def do_exec(self, req: dict, ops: Ops) -> None:
         try:
             err, path = exec_command(
-                req["argv"], req["env"], req.get("cwd", "/"), req.get("user", [0, 0]), self.stdio
+                req["argv"], req["env"], req.get("cwd", "/"), req.get("user"), self.stdio
             )
         except OSError as e:  # chdir, setuid ... before execve
             self.reply(

@@ -12,22 +12,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat as statmod
 import struct
 import subprocess
 
 from stepbox.core.kernel.atomic import atomic_write_json
+from stepbox.core.kernel.capabilities import capability_names
+from stepbox.core.kernel.devices import DeviceNode
 from stepbox.core.kernel.errors import KernelError
-from stepbox.core.kernel.kernel import Kernel
+from stepbox.core.kernel.kernel import HostFacts, Kernel
 from stepbox.core.kernel.observe import MountEntry
 from stepbox.core.kernel.trace import Tracer
 
 from . import libc, procfs
 from .cgroups import LinuxCgroups, detect_layout
+from .cgroups.detect import CgroupLayout
 from .host_mounts import LinuxHostMounts
 from .namespaces import LinuxNamespaces
 from .network import LinuxNetwork
 from .processes import LinuxProcesses
-from .unionfs import LinuxUnionFS
+from .unionfs import LinuxUnionFS, private
 
 BUSYBOX_PATHS = (
     "/usr/bin/busybox",
@@ -60,6 +64,59 @@ def is_static_elf(data: bytes) -> bool:
     return True
 
 
+def engine_capabilities() -> frozenset[str]:
+    """The capabilities this program holds (permitted and in its bounding
+    set): all a container can be given here.  A host's root is not always
+    almighty -- this VM's lacks CAP_SYS_RESOURCE."""
+    masks = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("CapPrm", "CapBnd"):
+                masks[key] = int(value.strip(), 16)
+    return capability_names(masks.get("CapPrm", 0) & masks.get("CapBnd", 0))
+
+
+def host_devices(path: str) -> list[DeviceNode]:
+    """The device files at ``path``: one (a symlink is followed, as moby's
+    DevicesFromPath does), or all under a directory; [] if there are none."""
+
+    def node(at: str, st: os.stat_result) -> DeviceNode | None:
+        if statmod.S_ISCHR(st.st_mode):
+            kind = "c"
+        elif statmod.S_ISBLK(st.st_mode):
+            kind = "b"
+        else:
+            return None
+        return DeviceNode(
+            at, kind, os.major(st.st_rdev), os.minor(st.st_rdev), st.st_mode & 0o7777, st.st_uid, st.st_gid
+        )
+
+    resolved = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        st = os.stat(resolved)
+    except OSError:
+        return []
+    found = node(path, st)
+    if found is not None:
+        return [found]
+    if not statmod.S_ISDIR(st.st_mode):
+        return []
+    nodes = []
+    for dirpath, dirnames, filenames in os.walk(resolved):
+        dirnames[:] = [d for d in dirnames if d not in ("pts", "shm", "mqueue")]  # mounts of their own
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            found = node(os.path.join(path, os.path.relpath(full, resolved)), st)
+            if found is not None:
+                nodes.append(found)
+    return nodes
+
+
 def _config(state_dir: str) -> dict:
     try:
         with open(os.path.join(state_dir, "linux", "config.json")) as f:
@@ -81,9 +138,17 @@ class LinuxKernel(Kernel):
     processes: LinuxProcesses
     namespaces: LinuxNamespaces
 
-    def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroup_base: str | None = None):
+    def __init__(
+        self,
+        state_dir: str,
+        tracer: Tracer | None = None,
+        cgroup_base: str | None = None,
+        layout: CgroupLayout | None = None,
+    ):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(os.path.join(self.state_dir, "linux"), exist_ok=True)
+        private(self.state_dir, 0o710)  # the way to the rootfs: see LinuxUnionFS
+        private(os.path.join(self.state_dir, "linux"), 0o700)
         self.tracer = tracer or Tracer()
         # The cgroup base must be the same for every program using this state
         # dir (a later CLI call must find the groups), so it is remembered.
@@ -93,7 +158,9 @@ class LinuxKernel(Kernel):
         if config.get("cgroup_base") != cgroup_base:
             path = os.path.join(self.state_dir, "linux", "config.json")
             atomic_write_json(path, {**config, "cgroup_base": cgroup_base})
-        self.layout = detect_layout()
+        # A layout can be given (tests: the v2 device program on a hybrid
+        # host, by leaving the v1 devices hierarchy out).
+        self.layout = layout or detect_layout()
         self.cgroups = LinuxCgroups(self.layout, self.tracer, base=cgroup_base)
         self.unionfs = LinuxUnionFS(self.state_dir, self.tracer)
         self.host_mounts = LinuxHostMounts(self.tracer)
@@ -125,6 +192,13 @@ class LinuxKernel(Kernel):
             applets = sorted(set(out.stdout.decode().split()))
             return data, applets
         return None
+
+    def host_facts(self) -> HostFacts:
+        uname = os.uname()
+        return HostFacts(uname.machine, uname.release, engine_capabilities())
+
+    def host_devices(self, path: str) -> list[DeviceNode]:
+        return host_devices(path)
 
     def close(self) -> None:
         """Let the shim launcher go (containers and their shims stay), and

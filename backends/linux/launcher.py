@@ -16,10 +16,20 @@ fork, stdio to the run dir's log), and the launcher answers "forked".
 
 The launcher holds no state: when the engine closes its end of the socket
 (the kernel is closed, or the engine died), it exits.
+
+It runs from a **sealed copy of the Python interpreter** in a memfd, not
+from the interpreter's file: every shim, joiner and exec helper is a fork
+of it, so their ``/proc/PID/exe`` is that copy.  A process in a container
+that reaches one of them (CVE-2019-5736: runc's own binary overwritten
+through ``/proc/PID/exe`` of ``runc init``) finds a file it cannot write
+(F_SEAL_WRITE) and that no other program runs -- runc does the same with a
+sealed memfd clone of itself (libcontainer/nsenter/cloned_binary.c).  The
+helpers are also non-dumpable while they enter a container (:mod:`.nsenter`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -69,10 +79,20 @@ class ShimLauncher:
     def _connected(self) -> socket.socket:
         if self._sock is None or (self._proc is not None and self._proc.poll() is not None):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            interpreter = sealed_interpreter()
             try:
+                # argv[0] stays the interpreter's path: Python finds its
+                # prefix (and a venv) from it; what runs is the sealed copy.
                 self._proc = subprocess.Popen(
-                    [sys.executable, "-m", "stepbox.backends.linux.launcher", str(theirs.fileno())],
-                    pass_fds=[theirs.fileno()],
+                    [
+                        sys.executable,
+                        "-c",
+                        "import sys; from stepbox.backends.linux.launcher import main; main(sys.argv)",
+                        str(theirs.fileno()),
+                        str(interpreter),
+                    ],
+                    executable=f"/proc/self/fd/{interpreter}",
+                    pass_fds=[theirs.fileno(), interpreter],
                     cwd="/",
                     stdin=subprocess.DEVNULL,
                 )
@@ -80,6 +100,29 @@ class ShimLauncher:
                 theirs.close()
             self._sock = ours
         return self._sock
+
+
+_SEALED: int | None = None
+
+
+def sealed_interpreter() -> int:
+    """A memfd holding a copy of this Python interpreter's binary, sealed
+    against any change; made once per program."""
+    global _SEALED
+    if _SEALED is None:
+        fd = os.memfd_create("stepbox-python", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        with open(os.path.realpath(sys.executable), "rb") as f:
+            while chunk := f.read(1 << 20):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+        fcntl.fcntl(
+            fd,
+            fcntl.F_ADD_SEALS,
+            fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE,
+        )
+        _SEALED = fd
+    return _SEALED
 
 
 # -- the launcher process ----------------------------------------------------------------
@@ -139,6 +182,8 @@ def _become_shim(sock: socket.socket, config: dict, fds: list[int], log_path: st
 
 
 def main(argv: list[str]) -> None:
+    if len(argv) > 2:
+        os.close(int(argv[2]))  # the sealed interpreter we run from: nobody below needs the fd
     serve(socket.socket(fileno=int(argv[1])))
 
 

@@ -5,21 +5,57 @@ The shim's child (the *joiner*) does, in this order:
 1. write "0" to the target's ``cgroup.procs`` files -- join its cgroups
    while we can still see the host's /sys/fs/cgroup;
 2. open the log files and ``/proc/TARGET/ns/*`` while host paths still work;
-3. ``setns(2)`` into each namespace, the mount namespace last: joining it
+3. make itself **non-dumpable** (``PR_SET_DUMPABLE 0``) -- see below;
+4. ``setns(2)`` into each namespace, the mount namespace last: joining it
    also moves our root and working directory to the container's root,
    so no chroot is needed afterwards;
-4. fork -- joining a PID namespace, like creating one, only applies to the
-   children -- and the child drops capabilities and execs the command.
+5. fork -- joining a PID namespace, like creating one, only applies to the
+   children -- and the child, as the container's init did: loads the
+   seccomp filter (before the capabilities when no_new_privs is off),
+   drops capabilities and switches user, sets no_new_privs (then loads the
+   filter), and execs the command.
+
+Entering a running container safely (the CVE-2019-5736 class).  From the
+fork until its execve the child is *the host's Python*, living in the
+container's PID namespace: a process of the container could see it in /proc,
+ptrace it, or open ``/proc/PID/exe`` -- the host's interpreter -- and
+write to it once it is no longer running (that is how CVE-2019-5736
+overwrote runc).  Two defences, as runc has them:
+
+* non-dumpable before the first setns (inherited by the child): /proc/PID/*
+  belongs to root:root and ptrace_may_access() demands CAP_SYS_PTRACE in the
+  host's user namespace, which a default container lacks (runc's nsexec does
+  the same);
+* ``/proc/PID/exe`` is not the host's interpreter file at all: the shim
+  launcher runs from a sealed memfd copy of it (:mod:`.launcher`, as runc
+  re-executes itself from a sealed memfd, "cloned_binary"), so even a
+  container given CAP_SYS_PTRACE that opens it gets a copy it cannot write
+  (F_SEAL_WRITE) and that no other program uses.
+
+And nothing else of the host is left to reach: every fd but the stdio and
+the reply pipe is closed before the fork, and after setns(mnt) the root and
+cwd are the container's.
 """
 
 from __future__ import annotations
 
+import base64
 import errno
 import json
 import os
 
 from . import libc
-from .init import Ops, close_other_fds, drop_capabilities, exec_command, open_stdio, raise_fd
+from .init import (
+    PR_SET_DUMPABLE,
+    Ops,
+    close_other_fds,
+    drop_capabilities,
+    exec_command,
+    load_seccomp,
+    open_stdio,
+    raise_fd,
+    set_no_new_privs,
+)
 
 # user first (it owns the others), mnt last (it changes our root and cwd)
 NS_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "mnt")
@@ -42,6 +78,9 @@ def run_exec_joiner(config: dict, sync_w: int) -> None:
             theirs = os.readlink(f"/proc/{target}/ns/{kind}")
             if theirs != os.readlink(f"/proc/self/ns/{kind}"):
                 ns_fds.append((kind, os.open(f"/proc/{target}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)))
+        # Before the first setns: nothing in the container may ptrace us or
+        # open our /proc entries (the child inherits it until its execve).
+        libc.prctl(PR_SET_DUMPABLE, 0)
         for _kind, fd in ns_fds:
             libc.setns(fd, 0)  # mnt: also moves our root and cwd to the container's
             os.close(fd)
@@ -52,21 +91,62 @@ def run_exec_joiner(config: dict, sync_w: int) -> None:
         pid = os.fork()
         if pid == 0:
             os.close(sync_w)
-            close_other_fds({rep, *stdio})
-            ops = Ops()
-            drop_capabilities(config["keep_caps"], ops)
-            err, path = exec_command(config["argv"], config["env"], config["cwd"], [0, 0], stdio)
-            data = (
-                json.dumps(
-                    {"ok": False, "errno": err, "exec": True, "path": path, "error": os.strerror(err)}
-                ).encode()
-                + b"\n"
-            )
-            os.write(rep, data)
-            os._exit(127 if err in (errno.ENOENT, errno.ENOTDIR) else 126)
+            _run_child(config, rep, stdio)  # never returns
         os.write(sync_w, json.dumps({"init": pid, "joiner": os.getpid()}).encode() + b"\n")
     except BaseException as e:
         err = getattr(e, "errno", None) or errno.EIO
         os.write(sync_w, json.dumps({"error": f"{type(e).__name__}: {e}", "errno": err}).encode() + b"\n")
         code = 1
     os._exit(code)
+
+
+def _run_child(config: dict, rep: int, stdio: list[int]) -> None:
+    """In the container's namespaces: confine, chdir, execve.  Only ever
+    leaves through _exit -- falling back into the joiner's code would report
+    twice and write to its closed pipes."""
+    try:
+        close_other_fds({rep, *stdio})
+        cwd = config["cwd"]
+        try:
+            enter_confinement(config, Ops())
+        except OSError as e:
+            _fail(rep, e.errno, str(e))
+        try:
+            os.chdir(cwd)  # as the user, after the switch: runc's order
+        except OSError as e:
+            _fail(
+                rep,
+                e.errno,
+                f'chdir to cwd ("{cwd}") set in config.json failed: {os.strerror(e.errno or 0).lower()}',
+            )
+        err, path = exec_command(config["argv"], config["env"], config["cwd"], None, stdio)
+        _report(rep, {"ok": False, "errno": err, "exec": True, "path": path, "error": os.strerror(err)})
+        os._exit(127 if err in (errno.ENOENT, errno.ENOTDIR) else 126)
+    except BaseException as e:
+        try:
+            _report(
+                rep, {"ok": False, "errno": errno.EIO, "stage": "setup", "error": f"{type(e).__name__}: {e}"}
+            )
+        finally:
+            os._exit(126)
+
+
+def enter_confinement(config: dict, ops: Ops) -> None:
+    """What the container's init did before its exec, in runc's order."""
+    program = base64.b64decode(config["seccomp"]) if config.get("seccomp") else None
+    if program is not None and not config.get("no_new_privs"):
+        load_seccomp(program, ops)  # needs CAP_SYS_ADMIN: before the drop
+    drop_capabilities(config["keep_caps"], config.get("user", [0, 0, []]), ops, config.get("effective"))
+    if config.get("no_new_privs"):
+        set_no_new_privs(ops)
+        if program is not None:
+            load_seccomp(program, ops)  # as late as possible
+
+
+def _fail(rep: int, err: int | None, error: str) -> None:
+    _report(rep, {"ok": False, "errno": err or errno.EIO, "stage": "setup", "error": error})
+    os._exit(126)
+
+
+def _report(fd: int, message: dict) -> None:
+    os.write(fd, json.dumps(message).encode() + b"\n")

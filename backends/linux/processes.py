@@ -20,6 +20,7 @@ directories above the state dir need to be searchable (o+x) by it.
 
 from __future__ import annotations
 
+import base64
 import builtins
 import errno
 import json
@@ -30,21 +31,25 @@ import shutil
 import signal as signalmod
 import time
 
-from stepbox.core.kernel.capabilities import DOCKER_DEFAULT_CAPABILITIES
+from stepbox.core.kernel.devices import DeviceNode
 from stepbox.core.kernel.errors import ExecFailed, KernelError, NotSupported
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
 from stepbox.core.kernel.processes import (
+    ROOT,
+    Credentials,
     ExitStatus,
     MountSpec,
+    Privileges,
     Processes,
     ProcessHandle,
     SpawnSpec,
     Stdio,
 )
+from stepbox.core.kernel.seccomp import SeccompFilter
 from stepbox.core.kernel.trace import Tracer, execvp_detail
 
-from . import libc, procfs
+from . import libc, procfs, seccomp
 from .launcher import ShimLauncher
 
 
@@ -69,6 +74,11 @@ def _alive(pid: int | None, start: int | None) -> bool:
     except (OSError, ValueError, IndexError):
         return False
     return st.state not in ("Z", "X") and (start is None or st.starttime == start)
+
+
+def seccomp_shown(spec: SeccompFilter) -> str:
+    """A filter in a trace, the same on both backends."""
+    return f"{len(spec.rules)} rules, default {spec.default_action}"
 
 
 def _read_json(path: str) -> dict | None:
@@ -182,20 +192,50 @@ class LinuxProcessHandle(ProcessHandle):
     def bring_up_loopback(self) -> None:
         self._call("bring_up_loopback")
 
-    def drop_capabilities(self, keep: frozenset[str]) -> None:
-        self._call("drop_capabilities", keep=sorted(keep))
+    def make_device_nodes(self, nodes: list[DeviceNode], rootfs: str) -> None:
+        self._call("make_device_nodes", nodes=[n.to_dict() for n in nodes], rootfs=rootfs)
+
+    def make_symlinks(self, links: list[tuple[str, str]], rootfs: str) -> None:
+        self._call("make_symlinks", links=[list(pair) for pair in links], rootfs=rootfs)
+
+    def load_seccomp(self, spec: SeccompFilter) -> None:
+        # Compiled here, in the engine: after pivot_root the container's init
+        # can no longer reach the host's libseccomp (nor should it).
+        program = seccomp.compile_filter(spec)
+        self._call("load_seccomp", program=base64.b64encode(program).decode(), shown=seccomp_shown(spec))
+
+    def drop_capabilities(
+        self, keep: frozenset[str], user: Credentials = ROOT, effective: frozenset[str] | None = None
+    ) -> None:
+        self._call(
+            "drop_capabilities",
+            keep=sorted(keep),
+            user=[user.uid, user.gid, list(user.groups)],
+            effective=None if effective is None else sorted(effective),
+        )
+
+    def set_no_new_privs(self) -> None:
+        self._call("set_no_new_privs")
 
     def exec(
-        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] = (0, 0)
+        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
     ) -> None:
         if not argv:
             raise ExecFailed("exec: no command given", 127)
         self.tracer.record("chdir", json.dumps(cwd))
-        if tuple(user) != (0, 0):
+        if user is not None and tuple(user) != (0, 0):
             self.tracer.record("setgid", str(user[1]))
             self.tracer.record("setuid", str(user[0]))
         self.tracer.record("execve", execvp_detail(argv, env))
-        self._send({"op": "exec", "argv": list(argv), "env": dict(env), "cwd": cwd, "user": list(user)})
+        self._send(
+            {
+                "op": "exec",
+                "argv": list(argv),
+                "env": dict(env),
+                "cwd": cwd,
+                "user": None if user is None else list(user),
+            }
+        )
         reply = self._receive()
         self._close_pipes()
         if reply is None:  # close-on-exec closed the pipe: it runs
@@ -277,7 +317,7 @@ class LinuxProcessHandle(ProcessHandle):
 class LinuxProcesses(Processes):
     def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroups=None):
         self.runs = os.path.join(os.path.abspath(state_dir), "linux", "runs")
-        os.makedirs(self.runs, exist_ok=True)
+        os.makedirs(self.runs, mode=0o700, exist_ok=True)
         self.launcher = ShimLauncher()
         self.tracer = tracer or Tracer(enabled=False)
         self.cgroups = cgroups  # LinuxCgroups: where the cgroup.procs files are
@@ -370,14 +410,25 @@ class LinuxProcesses(Processes):
         return self.cgroups.procs_files(cgroup)
 
     def exec_in(
-        self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str, stdio: Stdio
+        self,
+        target_pid: int,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        stdio: Stdio,
+        *,
+        user: Credentials = ROOT,
+        privileges: Privileges | None = None,
     ) -> ProcessHandle:
         if not argv:
             raise ExecFailed("exec: no command given", 127)
         if not self.exists(target_pid):
             raise ProcessLookupError(errno.ESRCH, f"no such process: {target_pid}")
+        if privileges is None:
+            privileges = Privileges()
         procs_files = self._target_procs_files(target_pid)
         rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
+        program = seccomp.compile_filter(privileges.seccomp) if privileges.seccomp is not None else None
         config = {
             "mode": "exec",
             "target_pid": target_pid,
@@ -386,7 +437,11 @@ class LinuxProcesses(Processes):
             "argv": list(argv),
             "env": dict(env),
             "cwd": cwd,
-            "keep_caps": sorted(DOCKER_DEFAULT_CAPABILITIES),
+            "user": [user.uid, user.gid, list(user.groups)],
+            "keep_caps": sorted(privileges.capabilities),
+            "effective": None if privileges.effective is None else sorted(privileges.effective),
+            "no_new_privs": privileges.no_new_privs,
+            "seccomp": base64.b64encode(program).decode() if program is not None else None,
             "stdio": {"stdout": stdio.stdout, "stderr": stdio.stderr, "stdin": stdio.stdin},
         }
         try:
@@ -395,6 +450,7 @@ class LinuxProcesses(Processes):
             os.close(rep_w)
         for path in procs_files:
             self.tracer.record(f"write {path}", f'"{info["joiner"]}"')
+        self.tracer.record("prctl", "PR_SET_DUMPABLE, 0")
         for kind in ("cgroup", "ipc", "uts", "net", "pid", "mnt"):
             self.tracer.record("setns", f'open("/proc/{target_pid}/ns/{kind}"), 0')
         self.tracer.record("clone", "SIGCHLD")
@@ -405,6 +461,8 @@ class LinuxProcesses(Processes):
         handle._close_pipes()
         if reply is not None:
             handle.wait()
+            if reply.get("stage") == "setup":
+                raise ExecFailed(f"exec failed: unable to start container process: {reply.get('error')}", 126)
             raise _exec_error(argv[0], reply.get("errno") or errno.ENOENT, reply.get("path", ""))
         handle.execed = True
         return handle

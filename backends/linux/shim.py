@@ -18,14 +18,22 @@ this small program:
 4. It tells the engine the PIDs over a pipe, then waits for PID 1 and writes
    its exit status atomically to ``RUN_DIR/exit.json`` (temp file, fsync,
    rename), where any later program finds it.
+Meanwhile it carries the container's output: stdout and stderr are pipes
+whose read ends the shim holds (:class:`StreamRelay`), and the shim appends
+what comes through to the log files -- as containerd-shim does.  The
+container only ever holds pipe ends: no host file it could ``fchmod`` or
+reopen through ``/proc/self/fd/1``.  (The relay takes plain fd pairs, so a
+stdin pipe or a pseudo-terminal can be carried the same way.)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import sys
+import time
 from typing import Any, NoReturn
 
 from stepbox.core.kernel.atomic import atomic_write_json as write_json_atomic
@@ -57,6 +65,84 @@ def write_id_maps(pid: int, uid_map: list, gid_map: list) -> bool:
 TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGQUIT)
 
 
+class StreamRelay:
+    """Copies what arrives on read fds to write fds, until end-of-file on all."""
+
+    def __init__(self) -> None:
+        self.routes: dict[int, int] = {}  # source fd -> sink fd
+
+    def add(self, source: int, sink: int) -> None:
+        os.set_blocking(source, False)
+        self.routes[source] = sink
+
+    @property
+    def open(self) -> bool:
+        return bool(self.routes)
+
+    def pump(self, timeout: float | None) -> None:
+        """Wait up to ``timeout`` for data and move what is there."""
+        if not self.routes:
+            return
+        try:
+            ready, _, _ = select.select(list(self.routes), [], [], timeout)
+        except InterruptedError:
+            return
+        for source in ready:
+            self.drain(source)
+
+    def drain(self, source: int) -> None:
+        """Move what ``source`` has now; close it at end-of-file."""
+        while True:
+            try:
+                chunk = os.read(source, 65536)
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+            if not chunk:  # every writer closed its end
+                os.close(source)
+                del self.routes[source]
+                return
+            sink = self.routes[source]
+            while chunk:
+                chunk = chunk[os.write(sink, chunk) :]
+
+    def finish(self, deadline: float) -> None:
+        """Drain until every source is closed, or the deadline passes (an
+        exec'd process's background children may hold the pipe open)."""
+        while self.routes and time.monotonic() < deadline:
+            self.pump(max(0.0, deadline - time.monotonic()))
+        for source in list(self.routes):
+            self.drain(source)
+            if source in self.routes:
+                os.close(source)
+                del self.routes[source]
+
+
+def open_log_pipes(config: dict[str, Any], relay: StreamRelay) -> list[int]:
+    """Pipes for the container's stdout and stderr: the write ends go into
+    ``config["stdio"]`` for the joiner, the read ends into the relay with the
+    log files (opened here, by the shim) as sinks.  Returns the write ends,
+    which the shim closes once the joiner has them."""
+    stdio = config.get("stdio")
+    if not stdio:
+        return []
+    ends = []
+    sinks: dict[str, int] = {}
+    for name in ("stdout", "stderr"):
+        path = stdio[name]
+        if path not in sinks:
+            sinks[path] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+            r, w = os.pipe2(os.O_CLOEXEC)
+            relay.add(r, sinks[path])
+            ends.append(w)
+            stdio[f"_{path}"] = w
+        stdio[f"{name}_fd"] = stdio[f"_{path}"]
+    for path in sinks:
+        del stdio[f"_{path}"]
+    return ends
+
+
 def run_shim(config: dict[str, Any]) -> NoReturn:
     """The shim's life: start the container's init (through the joiner),
     tell the engine its PIDs, wait for it, record how it ended."""
@@ -64,7 +150,8 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
     for sig in TERMINAL_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
-    report = start_init(config)
+    relay = StreamRelay()
+    report = start_init(config, relay)
     info_fd = config["info_fd"]
     if "error" in report:
         os.write(info_fd, json.dumps(report).encode())
@@ -82,15 +169,17 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
     write_json_atomic(os.path.join(config["run_dir"], "shim.json"), info)
     os.write(info_fd, json.dumps(info).encode())
     os.close(info_fd)
-    status = reap_until_orphaned(init)
+    status = wait_relaying(init, relay, config["mode"] == "exec")
     write_json_atomic(os.path.join(config["run_dir"], "exit.json"), exit_record(status))
     os._exit(0)
 
 
-def start_init(config: dict[str, Any]) -> dict[str, Any]:
+def start_init(config: dict[str, Any], relay: StreamRelay) -> dict[str, Any]:
     """Fork the joiner, which starts the container's init (or, for an exec,
-    joins the running container); write the id maps it asks for; return its
-    last report: ``{"init": pid, "joiner": pid}`` or ``{"error": ...}``."""
+    joins the running container), with the log pipes' write ends; write the
+    id maps it asks for; return its last report: ``{"init": pid, "joiner":
+    pid}`` or ``{"error": ...}``."""
+    write_ends = open_log_pipes(config, relay)
     sync_r, sync_w = os.pipe2(os.O_CLOEXEC)  # joiner -> shim: JSON lines
     ack_r, ack_w = os.pipe2(os.O_CLOEXEC)  # shim -> joiner: "k" when the id maps are written
     joiner = os.fork()
@@ -108,6 +197,8 @@ def start_init(config: dict[str, Any]) -> dict[str, Any]:
         os._exit(1)  # not reached
     os.close(sync_w)
     os.close(ack_r)
+    for end in write_ends:  # the joiner has them: ours would hide the end-of-file
+        os.close(end)
     # The pipes to PID 1 are its business now: keeping our copies would
     # hide the end-of-file the engine waits for after a successful exec.
     for fd in (config.get("cmd_fd"), config.get("rep_fd")):
@@ -127,21 +218,73 @@ def start_init(config: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-def reap_until_orphaned(init: int) -> int | None:
-    """Reap children until none is left -- init, and every orphan of the
-    container re-parented to us (we are a subreaper); init's wait status,
-    or None if it was never reaped here."""
+def wait_relaying(init: int, relay: StreamRelay, is_exec: bool) -> int | None:
+    """Carry output until PID 1 has ended, then the rest of it, then reap
+    every child left (we are a subreaper); the wait status of ``init``.
+
+    A pidfd of ``init`` is in the same select as the pipes, so its end is
+    seen at once, not at the next poll.  A container's PID 1 takes every
+    process of its namespace with it, so its pipes reach end-of-file right
+    after; an exec'd process may leave children holding them, so its output
+    is only drained for a moment."""
+    try:
+        pidfd = os.pidfd_open(init)
+    except ProcessLookupError:
+        pidfd = None
     status = None
+    try:
+        while status is None:
+            sources = list(relay.routes) + ([pidfd] if pidfd is not None else [])
+            try:
+                ready, _, _ = select.select(sources, [], [], 1.0)
+            except InterruptedError:
+                ready = []
+            for fd in ready:
+                if fd in relay.routes:
+                    relay.drain(fd)
+            status = _reap(init)
+            if pidfd is None and status is None and not relay.open:
+                status = _wait_for(init)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    relay.finish(time.monotonic() + (0.2 if is_exec else 5.0))
+    while True:  # what is left below us (orphans of the container's namespace)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+    return status
+
+
+def _reap(init: int) -> int | None:
+    """Reap every child that has ended; ``init``'s wait status if it was one."""
+    status = None
+    while True:
+        try:
+            pid, wstatus = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return status
+        except InterruptedError:
+            continue
+        if pid == 0:
+            return status
+        if pid == init:
+            status = wstatus
+
+
+def _wait_for(init: int) -> int | None:
     while True:
         try:
             pid, wstatus = os.waitpid(-1, 0)
         except ChildProcessError:
-            break  # no children left at all
+            return None
         except InterruptedError:
             continue
         if pid == init:
-            status = wstatus
-    return status
+            return wstatus
 
 
 def exit_record(status: int | None) -> dict[str, Any]:

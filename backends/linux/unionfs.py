@@ -62,6 +62,13 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _FIXED_OPTIONS = "index=off,redirect_dir=off"
 
 
+def private(path: str, mode: int) -> None:
+    """chmod, if the mode is not that already (state dirs made by an older
+    stepbox were 0755)."""
+    if statmod.S_IMODE(os.stat(path).st_mode) != mode:
+        os.chmod(path, mode)
+
+
 def _dir_name(layer_id: str) -> str:
     """A file name for a layer id ("sha256:ab.." has a ':', which would
     split overlayfs's lowerdir list)."""
@@ -253,6 +260,15 @@ class LinuxUnionFS(UnionFS):
         self.tracer = tracer or Tracer(enabled=False)
         for sub in ("layers", "mounts", "l", "empty"):
             os.makedirs(os.path.join(self.top, sub), exist_ok=True)
+        # Only root gets in: a container's files (a setuid binary it wrote, a
+        # secret in a layer) must not be reachable by other users of the
+        # host.  The way to a rootfs is 0710 so that the root of a user
+        # namespace can be let through by group (chgrp), as Docker does with
+        # userns-remap; layers stay 0700 (overlayfs reads them as the mounter).
+        private(self.top, 0o710)
+        private(os.path.join(self.top, "mounts"), 0o710)
+        for sub in ("layers", "l", "empty"):
+            private(os.path.join(self.top, sub), 0o700)
 
     # -- paths ------------------------------------------------------------------
     def _layer_dir(self, layer_id: str) -> str:
@@ -374,6 +390,7 @@ class LinuxUnionFS(UnionFS):
             raise OSError(errno.EBUSY, f"{name} is already mounted", merged)
         os.makedirs(merged, exist_ok=True)
         os.makedirs(work, exist_ok=True)
+        private(mdir, 0o710)
         options = self._options(lowers, upper, work, short=False)
         needs_short = len(options) > PAGE_LIMIT or re.search(r"[:,\\]", self.top)
         if needs_short:

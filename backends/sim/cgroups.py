@@ -18,7 +18,11 @@ simulated kernel calls in at the moments the real one does:
   in each period of ``cpu_period_us`` the group may use ``cpu_quota_us``;
   after that its tasks are *throttled* until the next period (``cpu.stat``:
   ``nr_periods``, ``nr_throttled``, ``throttled_usec``);
-* freezer -- ``cgroup.freeze``: the scheduler does not run frozen tasks.
+* freezer -- ``cgroup.freeze``: the scheduler does not run frozen tasks;
+* devices -- as on a real cgroup-v2 host, a device "program" attached to the
+  group (:meth:`SimCgroups.set_devices`): :meth:`SimCgroups.device_permits`
+  is asked at every open and mknod of a device file, and every group up the
+  chain that has one must allow it (programs attached with BPF_F_ALLOW_MULTI).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import signal
 from typing import TYPE_CHECKING
 
 from stepbox.core.kernel.cgroups import CgroupLimits, Cgroups, CgroupStats
+from stepbox.core.kernel.devices import DeviceAllowlist, DeviceRule
 from stepbox.core.kernel.errors import KernelError
 
 from .flow import EAGAIN, ENOMEM, Killed, oserror
@@ -70,6 +75,7 @@ class Cgroup:
         "freeze",
         "frozen_eff",
         "removed",
+        "devices",
     )
 
     def __init__(self, name: str, parent: Cgroup | None):
@@ -95,6 +101,7 @@ class Cgroup:
         self.freeze = False  # cgroup.freeze as written
         self.frozen_eff: bool = parent.frozen_eff if parent else False  # self or an ancestor
         self.removed = False
+        self.devices: DeviceAllowlist | None = None  # the attached device program, if any
 
     def __repr__(self) -> str:
         return f"<Cgroup /{self.path}>"
@@ -163,6 +170,34 @@ class SimCgroups(Cgroups):
             # Lowering memory.max below the usage: the kernel reclaims, and
             # what it cannot reclaim (everything, here) the OOM killer frees.
             self._enforce_memory(cg, None)
+
+    def set_devices(self, path: str, rules: list[DeviceRule]) -> None:
+        cg = self._get(path)
+        allowlist = DeviceAllowlist.from_rules(rules)
+        if self.k.tracer.enabled:
+            # What the Linux backend does on cgroup v2 (the simulator's layout).
+            self.k.tracer.record(
+                "bpf",
+                "BPF_PROG_LOAD, {prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, "
+                f'insn_cnt={_device_program_length(allowlist)}, license="Apache"}}',
+            )
+            self.k.tracer.record(
+                "bpf",
+                f'BPF_PROG_ATTACH, {{target_fd=open("{cg.dir()}"), attach_type=BPF_CGROUP_DEVICE, '
+                "BPF_F_ALLOW_MULTI}",
+            )
+        cg.devices = allowlist
+
+    def device_rules(self, path: str) -> list[str]:
+        cg = self._get(path)
+        return cg.devices.listing() if cg.devices is not None else []
+
+    @staticmethod
+    def device_permits(cg: Cgroup, kind: str, major: int, minor: int, access: str) -> bool:
+        """The kernel's check at open(2)/mknod(2) of a device file."""
+        return all(
+            node.devices.permits(kind, major, minor, access) for node in cg.chain if node.devices is not None
+        )
 
     def add_process(self, path: str, pid: int) -> None:
         cg = self._get(path)
@@ -348,3 +383,15 @@ class SimCgroups(Cgroups):
     def _refreeze(self, cg: Cgroup) -> None:
         for g in cg.subtree():
             g.frozen_eff = g.freeze or (g.parent is not None and g.parent.frozen_eff)
+
+
+def _device_program_length(allowlist: DeviceAllowlist) -> int:
+    """How many instructions the Linux backend's program for this list has
+    (6 to load the context, one block per exception, 2 for the default)."""
+    length = 6 + 2
+    for rule in allowlist.rules()[1:]:
+        length += 3  # type test, answer, exit
+        if set(rule.access) != set("rwm"):
+            length += 3
+        length += (rule.major != -1) + (rule.minor != -1)
+    return length

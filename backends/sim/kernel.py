@@ -30,7 +30,8 @@ import sys as _sys
 import time
 from collections.abc import Iterable, Iterator
 
-from stepbox.core.kernel.kernel import Kernel
+from stepbox.core.kernel.devices import DeviceNode
+from stepbox.core.kernel.kernel import HostFacts, Kernel
 from stepbox.core.kernel.observe import MountEntry
 from stepbox.core.kernel.trace import Tracer
 from stepbox.core.kernel.unionfs import FileOps, LayerEntry, UnionFS, UnionMount
@@ -109,7 +110,7 @@ class SimKernel(Kernel):
         self.namespaces = SimNamespaces(self)
         self.processes = SimProcesses(self)
         if unionfs is None:
-            unionfs = SimUnionFS(self.tracer, state_dir)
+            unionfs = SimUnionFS(self.tracer, state_dir, clock=self.wall_clock)
         self.unionfs = HostMountedUnionFS(self, unionfs)
         self.host_mounts = SimHostMounts(self)
 
@@ -456,6 +457,36 @@ class SimKernel(Kernel):
         if real is not None and find_program(real, "busybox") is not None:
             return real, list(_real_applets(tuple(APPLETS)))
         return SIM_BUSYBOX, list(APPLETS)
+
+    def host_facts(self) -> HostFacts:
+        from .procfs import KERNEL_RELEASE
+
+        return HostFacts("x86_64", KERNEL_RELEASE, self.engine.cap_bnd & self.engine.caps)
+
+    def host_devices(self, path: str) -> list[DeviceNode]:
+        """The simulated host's device files: its /dev is a devtmpfs of
+        character devices (one level; pts, shm, mqueue hold none)."""
+        path = path.rstrip("/") or "/"
+        if path != "/dev" and not path.startswith("/dev/"):
+            return []
+        rel = path[len("/dev") :] or "/"
+        try:
+            st = self.devfs.lstat(rel)
+        except OSError:
+            return []
+        names = (
+            [f"{rel.rstrip('/')}/{n}" for n in sorted(self.devfs.listdir(rel))] if st.kind is DIR else [rel]
+        )
+        nodes = []
+        for name in names:
+            st = self.devfs.lstat(name)
+            if st.is_device:
+                rdev = self.devfs.rdev(name)
+                mode = st.mode & 0o7777
+                nodes.append(
+                    DeviceNode("/dev" + name, "c", os.major(rdev), os.minor(rdev), mode, st.uid, st.gid)
+                )
+        return nodes
 
     def close(self) -> None:
         """Nothing outlives the program: processes live in this object.

@@ -577,8 +577,9 @@ class MemFS(FileOps):
         node = self.lookup(path)
         node.mode = mode & 0o7777
 
-    def utime(self, path: str) -> None:
-        self.lookup(path).mtime = self.clock()
+    def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
+        """Set the modification time (``None``: now)."""
+        self.lookup(path, follow).mtime = self.clock() if mtime is None else mtime
 
     def set_mtime(self, path: str, mtime: float) -> None:
         self.lookup(path, follow=False).mtime = mtime

@@ -61,7 +61,10 @@ class Process:
         "uid",
         "gid",
         "caps",
+        "cap_bnd",
+        "groups",
         "no_new_privs",
+        "seccomp",
         "root",
         "cwd",
         "fds",
@@ -70,6 +73,7 @@ class Process:
         "pending",
         "mem",
         "cpu_usec",
+        "children_cpu_usec",
         "gen",
         "sys",
         "block",
@@ -106,8 +110,11 @@ class Process:
         self.cgroup: Cgroup = None  # type: ignore[assignment]
         self.uid = 0  # credentials as the host sees them (kuid)
         self.gid = 0
-        self.caps: frozenset[str] = ALL_CAPABILITIES
+        self.caps: frozenset[str] = ALL_CAPABILITIES  # effective = permitted
+        self.cap_bnd: frozenset[str] = ALL_CAPABILITIES  # the bounding set
+        self.groups: tuple[int, ...] = ()  # supplementary groups (host gids), sorted
         self.no_new_privs = False
+        self.seccomp: tuple[Any, ...] = ()  # SeccompFilter, oldest first (every one is asked)
         self.root: Loc = None  # type: ignore[assignment]
         self.cwd: Loc = None  # type: ignore[assignment]
         self.fds: dict[int, Any] = {}  # fd -> vfs.OpenFile (shared after dup/fork)
@@ -116,6 +123,7 @@ class Process:
         self.pending: list[int] = []  # signals with a handler, to run at next resume
         self.mem = 0  # bytes charged through Sys.alloc
         self.cpu_usec = 0
+        self.children_cpu_usec = 0  # of children waited for (getrusage's RUSAGE_CHILDREN)
         self.gen = None  # the program (a generator); None before exec
         self.sys: SimSys | None = None
         self.block: KBlock | None = None  # what it is blocked on
@@ -208,7 +216,10 @@ class ProcessTable:
             proc.ns = like.ns
             proc.uid, proc.gid = like.uid, like.gid
             proc.caps = like.caps
+            proc.cap_bnd = like.cap_bnd
+            proc.groups = like.groups
             proc.no_new_privs = like.no_new_privs
+            proc.seccomp = like.seccomp
             proc.root, proc.cwd = like.root, like.cwd
             proc.umask = like.umask
             # Handlers are inherited by fork (and reset by exec).

@@ -21,10 +21,22 @@ import signal as _signal
 from typing import TYPE_CHECKING
 
 from stepbox.core.kernel.capabilities import CAPABILITIES, capability_mask
+from stepbox.core.kernel.devices import DeviceNode
 from stepbox.core.kernel.errors import ExecFailed, KernelError
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
-from stepbox.core.kernel.processes import ExitStatus, MountSpec, Processes, ProcessHandle, SpawnSpec, Stdio
+from stepbox.core.kernel.processes import (
+    ROOT,
+    Credentials,
+    ExitStatus,
+    MountSpec,
+    Privileges,
+    Processes,
+    ProcessHandle,
+    SpawnSpec,
+    Stdio,
+)
+from stepbox.core.kernel.seccomp import SeccompFilter
 from stepbox.core.kernel.trace import execvp_detail
 
 from .files import HostFile, NullDevice
@@ -197,27 +209,72 @@ class SimProcessHandle(ProcessHandle):
         self.k.tracer.record("ioctl", 'SIOCSIFFLAGS, {ifr_name="lo", ifr_flags=IFF_UP|IFF_LOOPBACK}')
         p.ns.net.interfaces["lo"] = True
 
-    def drop_capabilities(self, keep: frozenset[str]) -> None:
+    def make_device_nodes(self, nodes: list[DeviceNode], rootfs: str) -> None:
+        """mknod each node, as root with umask 0 (runc's way), checked as
+        vfs_mknod checks it (CAP_MKNOD, the device cgroup); each directory is
+        looked up once -- this runs for every container started."""
         p = self._held()
         k = self.k
-        dropped = p.caps - frozenset(keep)
-        p.caps = p.caps & frozenset(keep)
+        if "CAP_MKNOD" not in p.caps:
+            raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+        for path, (fs, fspath) in self._in_dirs(rootfs, [node.path for node in nodes]):
+            node = next(n for n in nodes if n.path == path)
+            shown = rootfs.rstrip("/") + path
+            if node.kind != "c":
+                raise KernelError(f"{shown}: the simulator models character devices only")
+            if not k.cgroups.device_permits(p.cgroup, "c", node.major, node.minor, "m"):
+                raise OSError(errno.EPERM, os.strerror(errno.EPERM), shown)
+            if fs.exists(fspath):
+                fs.unlink(fspath)  # an image's file of that name goes
+            if k.tracer.enabled:
+                k.tracer.record(
+                    "mknod", f'"{shown}", S_IFCHR|{node.mode:04o}, makedev({node.major}, {node.minor})'
+                )
+            fs.mknod(fspath, node.mode, os.makedev(node.major, node.minor))
+            if (node.uid, node.gid) != (0, 0):
+                fs.chown(fspath, node.uid, node.gid)
+
+    def make_symlinks(self, links: list[tuple[str, str]], rootfs: str) -> None:
+        p = self._held()
+        k = self.k
+        targets = dict((path, target) for target, path in links)
+        for path, (fs, fspath) in self._in_dirs(rootfs, [path for _, path in links]):
+            k.tracer.record("symlink", f'"{targets[path]}", "{rootfs.rstrip("/") + path}"')
+            if not fs.exists(fspath):  # the image has one: leave it (runc does too)
+                fs.symlink(targets[path], fspath)
+                if p.uid or p.gid:
+                    fs.chown(fspath, p.uid, p.gid)
+
+    def _in_dirs(self, rootfs: str, paths: list[str]):
+        """(path, (filesystem, its path there)) for each path under ``rootfs``,
+        each parent directory resolved once, as the held process sees it."""
+        p, vfs = self.proc, self.k.vfs
+        base = rootfs.rstrip("/")
+        dirs: dict[str, tuple] = {}
+        with self._as_current():
+            for path in paths:
+                parent, _, name = path.rpartition("/")
+                if parent not in dirs:
+                    loc = vfs.walk(p, base + parent or "/", True)
+                    dirs[parent] = (vfs.fs_of(p, loc)[0], loc[1])
+                fs, dpath = dirs[parent]
+                yield path, (fs, f"{dpath.rstrip('/')}/{name}")
+
+    def load_seccomp(self, spec: SeccompFilter) -> None:
+        load_filter(self.k, self._held(), spec)
+
+    def drop_capabilities(
+        self, keep: frozenset[str], user: Credentials = ROOT, effective: frozenset[str] | None = None
+    ) -> None:
+        drop_privileges(self.k, self._held(), frozenset(keep), user, effective)
+
+    def set_no_new_privs(self) -> None:
+        p = self._held()
+        self.k.tracer.record("prctl", "PR_SET_NO_NEW_PRIVS, 1")
         p.no_new_privs = True
-        if k.tracer.enabled:
-            for name in CAPABILITIES:
-                if name in dropped:
-                    k.tracer.record("prctl", f"PR_CAPBSET_DROP, {name}")
-            k.tracer.record("prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL")
-            mask = capability_mask(p.caps)
-            k.tracer.record(
-                "capset",
-                f"{{version=_LINUX_CAPABILITY_VERSION_3}}, "
-                f"{{effective={mask:#x}, permitted={mask:#x}, inheritable=0}}",
-            )
-            k.tracer.record("prctl", "PR_SET_NO_NEW_PRIVS, 1")
 
     def exec(
-        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] = (0, 0)
+        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
     ) -> None:
         p = self._held()
         exec_program(self.k, p, argv, env, cwd, user)
@@ -279,6 +336,71 @@ class _Current:
         self.sched.current = self.saved
 
 
+def load_filter(k: SimKernel, p: Process, spec: SeccompFilter) -> None:
+    """seccomp(SECCOMP_SET_MODE_FILTER): without no_new_privs only a
+    process with CAP_SYS_ADMIN may (EACCES otherwise)."""
+    if not p.no_new_privs and "CAP_SYS_ADMIN" not in p.caps:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+    if k.tracer.enabled:
+        k.tracer.record(
+            "seccomp",
+            f"SECCOMP_SET_MODE_FILTER, 0, {{{len(spec.rules)} rules, default {spec.default_action}}}",
+        )
+    p.seccomp = (*p.seccomp, spec)
+
+
+def drop_privileges(
+    k: SimKernel, p: Process, keep: frozenset[str], user: Credentials, effective: frozenset[str] | None = None
+) -> None:
+    """What the Linux backend's init does (runc's finalizeNamespace): the
+    bounding set shrinks to ``keep``, the user is switched, and the
+    effective/permitted sets become ``keep`` for uid 0, empty otherwise."""
+    dropped = p.cap_bnd - keep
+    userns = p.ns.user
+    groups = tuple(sorted(userns.gid_to_host(g) for g in user.groups))
+    if k.tracer.enabled:
+        for name in CAPABILITIES:
+            if name in dropped:
+                k.tracer.record("prctl", f"PR_CAPBSET_DROP, {name}")
+        k.tracer.record("prctl", "PR_SET_KEEPCAPS, 1")
+        k.tracer.record("setgroups", f"{len(user.groups)}, [{', '.join(map(str, user.groups))}]")
+        if userns.gid_from_host(p.gid) != user.gid:
+            k.tracer.record("setgid", str(user.gid))
+        if userns.uid_from_host(p.uid) != user.uid:
+            k.tracer.record("setuid", str(user.uid))
+        k.tracer.record("prctl", "PR_SET_KEEPCAPS, 0")
+        k.tracer.record("prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL")
+    # setgroups(2) always needs CAP_SETGID; setuid to another uid CAP_SETUID.
+    if "CAP_SETGID" not in p.caps or ("CAP_SETUID" not in p.caps and userns.uid_to_host(user.uid) != p.uid):
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+    p.cap_bnd = p.cap_bnd & keep
+    p.groups = groups
+    p.gid = userns.gid_to_host(user.gid)
+    p.uid = userns.uid_to_host(user.uid)
+    if effective is None:
+        effective = keep if user.uid == 0 else frozenset()
+    granted = p.caps & effective
+    if k.tracer.enabled:
+        mask = capability_mask(granted)
+        k.tracer.record(
+            "capset",
+            f"{{version=_LINUX_CAPABILITY_VERSION_3}}, {{effective={mask:#x}, permitted={mask:#x}, inheritable=0}}",
+        )
+    p.caps = granted
+
+
+def apply_privileges(k: SimKernel, p: Process, privileges: Privileges, user: Credentials) -> None:
+    """The whole sequence, in runc's order (for exec_in)."""
+    if privileges.seccomp is not None and not privileges.no_new_privs:
+        load_filter(k, p, privileges.seccomp)
+    drop_privileges(k, p, privileges.capabilities, user, privileges.effective)
+    if privileges.no_new_privs:
+        k.tracer.record("prctl", "PR_SET_NO_NEW_PRIVS, 1")
+        p.no_new_privs = True
+        if privileges.seccomp is not None:
+            load_filter(k, p, privileges.seccomp)
+
+
 def open_stdio(k: SimKernel, stdio: Stdio | None) -> dict:
     """fds 0, 1, 2 on host files (opened outside the container, like the
     shim does), or /dev/null."""
@@ -304,7 +426,7 @@ def open_stdio(k: SimKernel, stdio: Stdio | None) -> dict:
 
 
 def exec_program(
-    k: SimKernel, p: Process, argv: list[str], env: dict[str, str], cwd: str, user: tuple[int, int]
+    k: SimKernel, p: Process, argv: list[str], env: dict[str, str], cwd: str, user: tuple[int, int] | None
 ) -> None:
     """The last step of a container's start: chdir, set the user, execvp.
     A failure raises :class:`ExecFailed` with Docker's message and ends the
@@ -323,11 +445,14 @@ def exec_program(
         p.cwd = loc
     except OSError as e:
         fail(f'chdir to cwd ("{cwd}") set in config.json failed: {_reason(e)}', 126)
-    uid, gid = user
-    p.uid = p.ns.user.uid_to_host(uid)
-    p.gid = p.ns.user.gid_to_host(gid)
-    if uid != 0:
-        p.caps = frozenset()  # a non-root user keeps no capabilities across exec
+    if user is not None:
+        uid, gid = user
+        if (p.ns.user.uid_from_host(p.uid), p.ns.user.gid_from_host(p.gid)) != (uid, gid):
+            p.uid = p.ns.user.uid_to_host(uid)
+            p.gid = p.ns.user.gid_to_host(gid)
+            p.groups = ()
+            if uid != 0:
+                p.caps = frozenset()  # a non-root user keeps no capabilities across exec
     name = argv[0]
     with _Current(k.sched, p):
         try:
@@ -403,13 +528,22 @@ class SimProcesses(Processes):
         return SimProcessHandle(k, proc)
 
     def exec_in(
-        self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str, stdio: Stdio
+        self,
+        target_pid: int,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        stdio: Stdio,
+        *,
+        user: Credentials = ROOT,
+        privileges: Privileges | None = None,
     ) -> SimProcessHandle:
         k = self.k
         target = k.procs.get(target_pid)
         if target.state in "ZX":
             raise KernelError(f"process {target_pid} is not running")
         if k.tracer.enabled:
+            k.tracer.record("prctl", "PR_SET_DUMPABLE, 0")
             k.tracer.record(
                 "setns",
                 f"pidfd({target_pid}), CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|"
@@ -426,11 +560,23 @@ class SimProcesses(Processes):
             ) from e
         proc.handlers = {}
         proc.held = True
-        proc.no_new_privs = True
+        # The joiner comes from the host, with the host's credentials; it
+        # confines itself as the container's init did.
+        engine = k.engine
+        proc.uid, proc.gid, proc.groups = engine.uid, engine.gid, engine.groups
+        proc.caps, proc.cap_bnd = engine.caps, engine.cap_bnd
+        proc.no_new_privs, proc.seccomp = False, ()
         for f in proc.fds.values():
             f.close(k)
         proc.fds = fds
-        exec_program(k, proc, argv, env, cwd, (0, 0))
+        try:
+            apply_privileges(k, proc, privileges or Privileges(), user)
+        except OSError as e:
+            k.procs.exit(proc, 126 << 8)
+            raise ExecFailed(
+                f"exec failed: unable to start container process: {(e.strerror or str(e)).lower()}", 126
+            ) from None
+        exec_program(k, proc, argv, env, cwd, None)
         return SimProcessHandle(k, proc)
 
     def reattach(self, record: dict) -> SimProcessHandle | None:

@@ -322,6 +322,8 @@ class ProcFS(FileOps):
         ppid = self._nr(proc.parent) if proc.parent is not None else 0
         ids = "\t".join(map(str, self._ids(proc)))
         caps = f"{capability_mask(proc.caps):016x}"
+        bounding = f"{capability_mask(proc.cap_bnd):016x}"
+        groups = "".join(f"{reader_user.gid_from_host(g)} " for g in proc.groups)
         state = "T" if proc.alive and proc.cgroup.frozen_eff else proc.state
         lines = [
             f"Name:\t{proc.comm}",
@@ -335,7 +337,7 @@ class ProcFS(FileOps):
             f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}",
             f"Gid:\t{gid}\t{gid}\t{gid}\t{gid}",
             f"FDSize:\t{64 if proc.alive else 0}",
-            "Groups:\t",
+            f"Groups:\t{groups}",
             f"NStgid:\t{ids}",
             f"NSpid:\t{ids}",
             f"NSpgid:\t{ids}",
@@ -368,11 +370,11 @@ class ProcFS(FileOps):
             "CapInh:\t0000000000000000",
             f"CapPrm:\t{caps}",
             f"CapEff:\t{caps}",
-            f"CapBnd:\t{caps}",
+            f"CapBnd:\t{bounding}",
             "CapAmb:\t0000000000000000",
             f"NoNewPrivs:\t{int(proc.no_new_privs)}",
-            "Seccomp:\t0",
-            "Seccomp_filters:\t0",
+            f"Seccomp:\t{2 if proc.seccomp else 0}",
+            f"Seccomp_filters:\t{len(proc.seccomp)}",
             "Cpus_allowed:\t1",
             "Cpus_allowed_list:\t0",
             "voluntary_ctxt_switches:\t0",
@@ -559,7 +561,7 @@ class ProcFS(FileOps):
     def chmod(self, path: str, mode: int) -> None:
         raise oserror(errno.EPERM, path)
 
-    def utime(self, path: str) -> None:
+    def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
         self._entry(path)  # accepted, and the times shown do not change
 
     def chown(self, path: str, uid: int, gid: int) -> None:

@@ -17,9 +17,11 @@ import signal as _signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .files import Pipe, PipeEnd
+from . import fileinfo, seccomp
+from .files import DeviceFile, DirFile, InodeFile, PathFile, Pipe, PipeEnd
 from .flow import EBADF, ECHILD, EINTR, EPERM, ESRCH, ExecReplace, Killed, ProgramExit, oserror
 from .loader import load
+from .memfs import InodeKind
 from .mounts import parse_mount_options
 from .namei import X_OK
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
@@ -32,6 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 HOST_NAME_MAX = 64
 NSIG = 65
+# The flags glibc's fork() passes to clone(2): CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD.
+CLONE_FORK_FLAGS = 0x01200011
 
 
 def lowest_free_fd(fds: dict[int, Any]) -> int:
@@ -51,6 +55,13 @@ def start_program(
     proc.env = dict(env)
     proc.exe = exe
     proc.comm = exe.rsplit("/", 1)[-1][:15]
+    # capabilities(7) for a program without file capabilities: as root it
+    # gets the bounding set back as its permitted and effective sets -- unless
+    # no_new_privs forbids any gain -- and as anyone else nothing.
+    if proc.uid == 0:
+        proc.caps = proc.cap_bnd & proc.caps if proc.no_new_privs else proc.cap_bnd
+    else:
+        proc.caps = frozenset()
     if proc.handlers:
         proc.handlers = {s: h for s, h in proc.handlers.items() if h is _signal.SIG_IGN}
     sys = SimSys(k, proc, proc.argv, proc.env)
@@ -95,28 +106,44 @@ class SimSys:
             raise Killed(p.exit_raw & 0x7F if p.exit_raw else _signal.SIGKILL)
         return p
 
+    def _seccomp(self, method: str, *args: int) -> None:
+        """Ask the process's seccomp filters about this call (see .seccomp)."""
+        seccomp.check(self.k, self.p, seccomp.SYSCALL_OF[method], args)
+
     def _need_cap(self, cap: str) -> None:
         if cap not in self.p.caps:
             raise oserror(EPERM)
 
     # -- this process ---------------------------------------------------------------------
     def getpid(self) -> int:
+        if self.p.seccomp:
+            self._seccomp("getpid")
         return self.p.nspids[-1]
 
     def getppid(self) -> int:
+        if self.p.seccomp:
+            self._seccomp("getppid")
         parent = self.p.parent
         return parent.pid_in(self.p.pidns) if parent is not None else 0
 
     def getuid(self) -> int:
+        if self.p.seccomp:
+            self._seccomp("getuid")
         return self.p.ns.user.uid_from_host(self.p.uid)
 
     def getgid(self) -> int:
+        if self.p.seccomp:
+            self._seccomp("getgid")
         return self.p.ns.user.gid_from_host(self.p.gid)
 
     def getcwd(self) -> str:
+        if self.p.seccomp:
+            self._seccomp("getcwd")
         return self.k.vfs.getcwd(self.p)
 
     def chdir(self, path: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("chdir")
         p = self.p
         vfs = self.k.vfs
         loc = vfs.walk(p, path, True)
@@ -131,11 +158,15 @@ class SimSys:
         raise ProgramExit(status)
 
     def umask(self, mask: int) -> int:
+        if self.p.seccomp:
+            self._seccomp("umask", mask)
         old, self.p.umask = self.p.umask, mask & 0o777
         return old
 
     # -- files ----------------------------------------------------------------------------
     def open(self, path: str, flags: int = 0, mode: int = 0o666) -> int:
+        if self.p.seccomp:
+            self._seccomp("open", -100, 0, flags, mode)  # openat(AT_FDCWD, path, ...)
         p = self.p
         f = self.k.vfs.open(p, path, flags, mode)
         fd = lowest_free_fd(p.fds)
@@ -143,12 +174,16 @@ class SimSys:
         return fd
 
     def close(self, fd: int) -> None:
+        if self.p.seccomp:
+            self._seccomp("close", fd)
         f = self.p.fds.pop(fd, None)
         if f is None:
             raise oserror(EBADF)
         f.close(self.k)
 
     def read(self, fd: int, n: int = 65536):
+        if self.p.seccomp:
+            self._seccomp("read", fd)
         p = self._alive()
         f = self._file(fd)
         while True:
@@ -161,6 +196,8 @@ class SimSys:
                 raise oserror(EINTR)
 
     def write(self, fd: int, data: bytes) -> int:
+        if self.p.seccomp:
+            self._seccomp("write", fd)
         p = self._alive()
         f = self._file(fd)
         try:
@@ -172,6 +209,8 @@ class SimSys:
             raise
 
     def dup2(self, fd: int, fd2: int) -> int:
+        if self.p.seccomp:
+            self._seccomp("dup2", fd, fd2)
         p = self.p
         f = self._file(fd)
         if fd == fd2:
@@ -184,6 +223,8 @@ class SimSys:
         return fd2
 
     def pipe(self) -> tuple[int, int]:
+        if self.p.seccomp:
+            self._seccomp("pipe")
         p = self.p
         pipe = Pipe()
         r = lowest_free_fd(p.fds)
@@ -193,58 +234,155 @@ class SimSys:
         return r, w
 
     def stat(self, path: str):
+        if self.p.seccomp:
+            self._seccomp("stat")
         return self.k.vfs.stat(self.p, path)
 
+    def fd_info(self, fd: int) -> tuple[str, int]:
+        """What fstat(2) tells about an open file: its type and size."""
+        f = self._file(fd)
+        if isinstance(f, InodeFile):
+            node = f.node
+            if node.kind is InodeKind.CHARDEV:
+                return "chardev", 0
+            return "file", node.size
+        if isinstance(f, PathFile):
+            try:
+                return "file", f.fs.lstat(f.path).size
+            except OSError:
+                return "file", 0
+        if isinstance(f, DirFile):
+            return "dir", 4096
+        if isinstance(f, DeviceFile):
+            return "chardev", 0
+        # pipes, and the engine's stdio files, which a container sees as pipes
+        return "pipe", 0
+
+    def lseek(self, fd: int, offset: int, whence: int = 0) -> int:
+        """lseek(2) on a regular file; ESPIPE on a pipe."""
+        f = self._file(fd)
+        if not isinstance(f, (InodeFile, PathFile)):
+            raise oserror(errno.ESPIPE)
+        if whence == 0:
+            new = offset
+        elif whence == 1:
+            new = f.offset + offset
+        else:
+            new = self.fd_info(fd)[1] + offset
+        if new < 0:
+            raise oserror(errno.EINVAL)
+        f.offset = new
+        return new
+
     def lstat(self, path: str):
+        if self.p.seccomp:
+            self._seccomp("lstat")
         return self.k.vfs.lstat(self.p, path)
 
     def listdir(self, path: str) -> list[str]:
+        if self.p.seccomp:
+            self._seccomp("listdir")
         return self.k.vfs.listdir(self.p, path)
 
     def mkdir(self, path: str, mode: int = 0o777) -> None:
+        if self.p.seccomp:
+            self._seccomp("mkdir", 0, mode)
         self.k.vfs.mkdir(self.p, path, mode)
 
     def rmdir(self, path: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("rmdir")
         self.k.vfs.rmdir(self.p, path)
 
     def unlink(self, path: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("unlink")
         self.k.vfs.unlink(self.p, path)
 
     def rename(self, src: str, dst: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("rename")
         self.k.vfs.rename(self.p, src, dst)
 
     def symlink(self, target: str, path: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("symlink")
         self.k.vfs.symlink(self.p, target, path)
 
     def link(self, src: str, dst: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("link")
         self.k.vfs.link(self.p, src, dst)
 
     def readlink(self, path: str) -> str:
+        if self.p.seccomp:
+            self._seccomp("readlink")
         return self.k.vfs.readlink(self.p, path)
 
     def chmod(self, path: str, mode: int) -> None:
+        if self.p.seccomp:
+            self._seccomp("chmod", 0, mode)
         self.k.vfs.chmod(self.p, path, mode)
 
     def file_id(self, path: str, follow: bool = True) -> tuple:
+        if self.p.seccomp:
+            self._seccomp("file_id")
         return self.k.vfs.file_id(self.p, path, follow)
 
     def set_comm(self, name: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("set_comm")
         self._alive().comm = name[:15]
 
     def utime(self, path: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("utime")
         self.k.vfs.utime(self.p, path)
 
     def chown(self, path: str, uid: int, gid: int, follow: bool = True) -> None:
+        if self.p.seccomp:
+            self._seccomp("chown")
         self.k.vfs.chown(self.p, path, uid, gid, follow)
 
+    def inode_info(self, path: str, follow: bool = True):
+        return fileinfo.inode_info(self.k, self.p, path, follow)
+
+    def set_mtime(self, path: str, mtime: float | None, follow: bool = True) -> None:
+        fileinfo.set_mtime(self.k, self.p, path, mtime, follow)
+
+    def statfs(self, path: str):
+        return fileinfo.statfs(self.k, self.p, path)
+
+    def mknod(self, path: str, mode: int, rdev: int = 0) -> None:
+        """mknod(2); ``mode`` carries the file type (S_IFCHR, S_IFREG, ...)."""
+        if self.p.seccomp:
+            self._seccomp("mknod", -100, 0, mode, rdev)  # mknodat(AT_FDCWD, path, mode, dev)
+        fileinfo.make_node(self.k, self.p, path, mode, rdev)
+
+    def chroot(self, path: str) -> None:
+        p = self._alive()
+        self._need_cap("CAP_SYS_CHROOT")
+        vfs = self.k.vfs
+        loc = vfs.walk(p, path, True)
+        st = vfs.fs_of(p, loc)[0].lstat(loc[1])
+        if st.kind is not DIR:
+            raise oserror(errno.ENOTDIR, path)
+        p.root = loc
+
     def truncate(self, path: str, size: int) -> None:
+        if self.p.seccomp:
+            self._seccomp("truncate")
         self.k.vfs.truncate(self.p, path, size)
 
     def access(self, path: str, mode: int) -> bool:
+        if self.p.seccomp:
+            self._seccomp("access")
         return self.k.vfs.access(self.p, path, mode)
 
     # -- processes --------------------------------------------------------------------------
     def fork(self, child: Callable) -> int:
+        if self.p.seccomp:
+            self._seccomp("fork", CLONE_FORK_FLAGS)
         p = self._alive()
         k = self.k
         new = k.procs.create(p, p.ns.pid_for_children, p.cgroup, like=p)
@@ -258,6 +396,8 @@ class SimSys:
         return new.pid_in(p.pidns)
 
     def execve(self, path: str, argv: list[str], env: dict[str, str]):
+        if self.p.seccomp:
+            self._seccomp("execve")
         p = self._alive()
         k = self.k
         program, exe, argv = load(k, p, path, list(argv))
@@ -267,6 +407,8 @@ class SimSys:
         yield  # pragma: no cover - makes this a generator function
 
     def waitpid(self, pid: int, options: int = 0):
+        if self.p.seccomp:
+            self._seccomp("waitpid")
         p = self._alive()
         while True:
             if pid > 0:
@@ -278,7 +420,9 @@ class SimSys:
             for child in matches:
                 if child.state == "Z":
                     assert child.exit_raw is not None  # a zombie's wait status
-                    result = WaitResult(child.pid_in(p.pidns), child.exit_raw)
+                    used = child.cpu_usec + child.children_cpu_usec
+                    result = WaitResult(child.pid_in(p.pidns), child.exit_raw, used)
+                    p.children_cpu_usec += used
                     self.k.procs.release(child)
                     return result
             if options & WNOHANG:
@@ -289,6 +433,8 @@ class SimSys:
                 raise oserror(EINTR)
 
     def kill(self, pid: int, sig: int) -> None:
+        if self.p.seccomp:
+            self._seccomp("kill", pid, sig)
         p = self._alive()
         if not 0 <= sig < NSIG:
             raise oserror(errno.EINVAL)
@@ -324,6 +470,8 @@ class SimSys:
             self._alive()
 
     def signal(self, sig: int, handler) -> None:
+        if self.p.seccomp:
+            self._seccomp("signal")
         if sig in (_signal.SIGKILL, _signal.SIGSTOP) or not 0 < sig < NSIG:
             raise oserror(errno.EINVAL)
         if handler is None or handler is _signal.SIG_DFL:
@@ -332,6 +480,8 @@ class SimSys:
             self.p.handlers[sig] = handler
 
     def sleep(self, seconds: float):
+        if self.p.seccomp:
+            self._seccomp("sleep")
         p = self._alive()
         if seconds <= 0:
             yield YIELD
@@ -343,11 +493,15 @@ class SimSys:
         p.interrupted = False  # a handled signal ends the sleep early
 
     def pause(self):
+        if self.p.seccomp:
+            self._seccomp("pause")
         p = self._alive()
         yield Pause()
         p.interrupted = False
 
     def sched_yield(self):
+        if self.p.seccomp:
+            self._seccomp("sched_yield")
         yield YIELD
 
     # -- resources --------------------------------------------------------------------------
@@ -384,9 +538,13 @@ class SimSys:
 
     # -- the system -------------------------------------------------------------------------
     def gethostname(self) -> str:
+        if self.p.seccomp:
+            self._seccomp("gethostname")
         return self.p.ns.uts.hostname
 
     def sethostname(self, name: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("sethostname")
         self._need_cap("CAP_SYS_ADMIN")
         if len(name.encode()) > HOST_NAME_MAX:
             raise oserror(errno.EINVAL)
@@ -395,15 +553,21 @@ class SimSys:
         self.p.ns.uts.hostname = name
 
     def uname(self) -> tuple[str, str, str, str, str]:
+        if self.p.seccomp:
+            self._seccomp("uname")
         from .procfs import KERNEL_RELEASE, KERNEL_VERSION
 
         return ("Linux", self.p.ns.uts.hostname, KERNEL_RELEASE, KERNEL_VERSION, "x86_64")
 
     def mount(self, source: str, target: str, fstype: str, options: str = "") -> None:
+        if self.p.seccomp:
+            self._seccomp("mount")
         self._need_cap("CAP_SYS_ADMIN")
         self.k.mount_as(self.p, source, target, fstype, options.split(","), create=False, start=None)
 
     def umount(self, target: str) -> None:
+        if self.p.seccomp:
+            self._seccomp("umount")
         self._need_cap("CAP_SYS_ADMIN")
         if self.k.tracer.enabled:
             self.k.tracer.record("umount2", f'"{target}", 0')
@@ -411,6 +575,27 @@ class SimSys:
 
     def time(self) -> float:
         return self.k.sched.now / 1_000_000
+
+    def wall_time(self) -> float:
+        return self.k.wall_clock()
+
+    def setuid(self, uid: int) -> None:
+        """setuid(2) as root: all three uids change; leaving uid 0 drops
+        every capability (no keepcaps)."""
+        p = self._alive()
+        kuid = p.ns.user.uid_to_host(uid)
+        if kuid != p.uid and "CAP_SETUID" not in p.caps:
+            raise oserror(EPERM)
+        p.uid = kuid
+        if kuid != 0:
+            p.caps = frozenset()
+
+    def setgid(self, gid: int) -> None:
+        p = self._alive()
+        kgid = p.ns.user.gid_to_host(gid)
+        if kgid != p.gid and "CAP_SETGID" not in p.caps:
+            raise oserror(EPERM)
+        p.gid = kgid
 
 
 def _with_descendants(proc: Process) -> list[Process]:

@@ -12,6 +12,7 @@ tables themselves and mount(2), umount(2), pivot_root(2) are in
 from __future__ import annotations
 
 import errno
+import os
 from typing import TYPE_CHECKING
 
 from stepbox.core.kernel.unionfs import EntryKind
@@ -132,6 +133,18 @@ class VFS(Mounts):
         dloc, full = self._new_name(proc, path)
         fs = self._check_dir_write(proc, dloc, path)
         fs.mkdir(full, mode & ~proc.umask & 0o7777)
+        self._own(proc, fs, full)
+
+    def mknod(self, proc, path: str, mode: int, rdev: int) -> None:
+        """mknod(2) of a character device, checked as vfs_mknod checks it:
+        the directory, then CAP_MKNOD, then the device cgroup ("m")."""
+        dloc, full = self._new_name(proc, path)
+        fs = self._check_dir_write(proc, dloc, path)
+        if "CAP_MKNOD" not in proc.caps:
+            raise oserror(errno.EPERM, path)
+        if not self.k.cgroups.device_permits(proc.cgroup, "c", os.major(rdev), os.minor(rdev), "m"):
+            raise oserror(errno.EPERM, path)
+        fs.mknod(full, mode & ~proc.umask & 0o7777, rdev)
         self._own(proc, fs, full)
 
     def symlink(self, proc, target: str, path: str) -> None:
@@ -332,7 +345,11 @@ class VFS(Mounts):
         if st.is_device:
             if "nodev" in m.flags:
                 raise oserror(errno.EACCES, path)
-            return open_device(fs.rdev(fspath), flags)
+            rdev = fs.rdev(fspath)
+            access = ("r" if acc != O_WRONLY else "") + ("w" if acc in (O_WRONLY, O_RDWR) else "")
+            if not self.k.cgroups.device_permits(proc.cgroup, "c", os.major(rdev), os.minor(rdev), access):
+                raise oserror(errno.EPERM, path)  # the device cgroup says no
+            return open_device(rdev, flags)
         opener = getattr(fs, "open", None)
         if opener is not None:
             node = opener(fspath, flags & ~(O_CREAT | O_EXCL), 0o644)

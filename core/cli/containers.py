@@ -227,10 +227,12 @@ def wait(conn, containers):
 @cli.command("exec", context_settings=NO_INTERSPERSED)
 @click.option("-e", "--env", multiple=True, help="Set environment variables")
 @click.option("-w", "--workdir", default="", help="Working directory inside the container")
+@click.option("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])")
+@click.option("--privileged", is_flag=True, help="Give extended privileges to the command")
 @click.argument("container")
 @click.argument("command", nargs=-1, required=True)
 @click.pass_obj
-def exec_command(conn, env, workdir, container, command):
+def exec_command(conn, env, workdir, user, privileged, container, command):
     """Execute a command in a running container."""
     client = conn.client
     exec_id = client.request(
@@ -240,6 +242,8 @@ def exec_command(conn, env, workdir, container, command):
             "Cmd": list(command),
             "Env": list(env),
             "WorkingDir": workdir,
+            "User": user,
+            "Privileged": privileged,
             "AttachStdout": True,
             "AttachStderr": True,
         },

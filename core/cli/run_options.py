@@ -9,10 +9,11 @@ this module.  The daemon reads that body back into a ContainerConfig
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
-from stepbox.core.container.flags import parse_cpus, parse_size
+from stepbox.core.container.flags import InvalidConfig, parse_cpus, parse_size
 from stepbox.core.container.mount_flags import binds_and_volumes, parse_mount_flag, tmpfs_map
 
 RUN_OPTIONS = [
@@ -60,6 +61,24 @@ RUN_OPTIONS = [
     click.option(
         "--read-only", "read_only", is_flag=True, help="Mount the container's root filesystem as read only"
     ),
+    click.option("--cap-add", multiple=True, help="Add Linux capabilities (NET_ADMIN, CAP_SYS_TIME, ALL)"),
+    click.option("--cap-drop", multiple=True, help="Drop Linux capabilities (CHOWN, ALL)"),
+    click.option(
+        "--privileged",
+        is_flag=True,
+        help="Give extended privileges to this container: all capabilities and devices, no seccomp",
+    ),
+    click.option(
+        "--security-opt",
+        multiple=True,
+        help="Security options: seccomp=PROFILE.json|unconfined, no-new-privileges[=true|false], "
+        "systempaths=unconfined",
+    ),
+    click.option(
+        "--device", multiple=True, help="Add a host device to the container (HOST[:CONTAINER][:rwm])"
+    ),
+    click.option("--device-cgroup-rule", multiple=True, help="Add a rule to the cgroup allowed devices list"),
+    click.option("--group-add", multiple=True, help="Add additional groups to join"),
     click.argument("image"),
     click.argument("command", nargs=-1),
 ]
@@ -103,6 +122,13 @@ def create_body(
     tmpfs=(),
     volumes_from=(),
     read_only=False,
+    cap_add=(),
+    cap_drop=(),
+    privileged=False,
+    security_opt=(),
+    device=(),
+    device_cgroup_rule=(),
+    group_add=(),
     **_ignored,
 ) -> dict:
     """The body of ``POST /containers/create`` for these flags (docker's
@@ -153,6 +179,11 @@ def create_body(
         endpoint["Aliases"] = list(network_alias)
     if mac_address:
         endpoint["MacAddress"] = mac_address
+    host_config.update(
+        confinement_config(cap_add, cap_drop, privileged, security_opt, device, device_cgroup_rule)
+    )
+    if group_add:
+        host_config["GroupAdd"] = list(group_add)
     body = {
         "Image": image,
         "Cmd": list(command),
@@ -193,3 +224,57 @@ def _ports(publish, expose) -> tuple[dict, dict]:
     except BadPortSpec as e:
         raise click.BadParameter(str(e)) from None
     return exposed, port_bindings
+
+
+def confinement_config(cap_add, cap_drop, privileged, security_opt, device, device_cgroup_rule) -> dict:
+    """The HostConfig fields of the confinement flags, made as the docker
+    CLI makes them: it reads a seccomp profile itself and sends its content,
+    and turns ``systempaths=unconfined`` into empty MaskedPaths/ReadonlyPaths."""
+    from stepbox.core.confinement.devices import InvalidDevice, parse_device
+
+    host: dict = {}
+    if cap_add:
+        host["CapAdd"] = list(cap_add)
+    if cap_drop:
+        host["CapDrop"] = list(cap_drop)
+    if privileged:
+        host["Privileged"] = True
+    options = []
+    for opt in security_opt:
+        if opt == "systempaths=unconfined":
+            host["MaskedPaths"], host["ReadonlyPaths"] = [], []
+            continue
+        key, sep, value = opt.partition("=")
+        if not sep and opt != "no-new-privileges":
+            if ":" not in opt:
+                raise InvalidConfig(f'Invalid --security-opt: "{opt}"')
+            key, _, value = opt.partition(":")
+        if key == "seccomp" and value not in ("unconfined", "builtin"):
+            opt = "seccomp=" + _read_profile(value)
+        options.append(opt)
+    if options:
+        host["SecurityOpt"] = options
+    try:
+        devices = [parse_device(spec).to_api() for spec in device]
+    except InvalidDevice as e:
+        raise InvalidConfig(str(e)) from None
+    if devices:
+        host["Devices"] = devices
+    if device_cgroup_rule:
+        host["DeviceCgroupRules"] = list(device_cgroup_rule)
+    return host
+
+
+def _read_profile(path: str) -> str:
+    """The profile file's JSON, compacted (docker's json.Compact)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise InvalidConfig(
+            f"opening seccomp profile ({path}) failed: open {path}: {(e.strerror or str(e)).lower()}"
+        ) from None
+    try:
+        return json.dumps(json.loads(data), separators=(",", ":"))
+    except ValueError as e:
+        raise InvalidConfig(f"compacting json for seccomp profile ({path}) failed: {e}") from None

@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from stepbox.core.confinement.policy import ConfinementFlags
 from stepbox.core.kernel import CgroupLimits
 
 from .flags import MIN_MEMORY, InvalidConfig
@@ -63,6 +64,8 @@ class ContainerConfig:
     # 25, API 1.44) where the kernel can; False: only the top mount, as
     # dockerd 20.10 did (a client speaking an API older than 1.44).
     recursive_readonly: bool = True
+    group_add: tuple[str, ...] = ()  # --group-add: more groups, by name or number
+    security: ConfinementFlags = field(default_factory=ConfinementFlags)  # caps, seccomp, devices ...
 
     def __post_init__(self) -> None:
         if self.memory is not None and 0 < self.memory < MIN_MEMORY:
@@ -82,6 +85,10 @@ class ContainerConfig:
             raise InvalidConfig(
                 f"the working directory '{self.workdir}' is invalid, it needs to be an absolute path"
             )
+        try:
+            self.security.check()
+        except ValueError as e:
+            raise InvalidConfig(str(e)) from None
 
     @property
     def limits(self) -> CgroupLimits:
@@ -91,7 +98,9 @@ class ContainerConfig:
         return CgroupLimits(memory_bytes=self.memory, pids_max=pids)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["security"] = self.security.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContainerConfig:
@@ -103,4 +112,6 @@ class ContainerConfig:
             data[key] = tuple(data.get(key) or ())
         if data.get("entrypoint") is not None:
             data["entrypoint"] = tuple(data["entrypoint"])
+        data["group_add"] = tuple(data.get("group_add", ()))
+        data["security"] = ConfinementFlags.from_dict(data.get("security"))
         return cls(**data)

@@ -24,12 +24,14 @@ from .errors import NoSuchContainer
 from .steps import StepContext, UndoChain
 
 if TYPE_CHECKING:
+    from stepbox.core.confinement.policy import Confinement
     from stepbox.core.image.store import ImageStore
     from stepbox.core.network.manager import NetworkManager
     from stepbox.core.volumes.store import VolumeStore
 
     from .record import ContainerRecord
     from .store import ContainerStore
+    from .users import ExecUser
 
 # How a step waits for PID 1 to end: the ExitStatus, or None if ``timeout``
 # (seconds; None: no limit) ran out first.
@@ -73,6 +75,8 @@ class LifecycleContext(StepContext):
     handle: ProcessHandle | None = None
     mount: UnionMount | None = None
     exit_status: ExitStatus | None = None
+    confinement: Confinement | None = None  # decided by the start phase's first step
+    user: ExecUser | None = None  # resolved where the process switches to it
     waiter: Waiter = wait_on_the_process
     say: Callable[[str], None] = lambda message: None
     volumes: VolumeStore | None = None  # the volume store (mounting.py)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from stepbox.core.confinement.policy import MASKED_PATHS, READONLY_PATHS
+
 from .config import ContainerConfig
 
 # Docker's states (State.Status)
@@ -57,6 +59,9 @@ class ContainerRecord:
     ports: dict[str, Any] = field(
         default_factory=dict
     )  # published while running: {"80/tcp": [{"HostIp", "HostPort"}]}
+    # The confinement in force since the last start (capabilities, no_new_privs,
+    # seccomp filter, user): what `exec` applies to its processes too.
+    privileges: dict[str, Any] | None = None
 
     # -- derived ----------------------------------------------------------
     @property
@@ -125,6 +130,26 @@ class ContainerRecord:
         return cls(**data)
 
     # -- docker inspect ---------------------------------------------------
+    def _security_inspect(self) -> dict[str, Any]:
+        """HostConfig's confinement fields, as dockerd shows them ([] where dockerd
+        shows null: the API's schema says array, and a Go template prints both as [])."""
+        flags = self.config.security
+        masked, readonly = flags.masked_paths, flags.readonly_paths
+        if not flags.privileged:  # dockerd fills in its defaults at create
+            masked = MASKED_PATHS if masked is None else masked
+            readonly = READONLY_PATHS if readonly is None else readonly
+        return {
+            "CapAdd": list(flags.cap_add),
+            "CapDrop": list(flags.cap_drop),
+            "Privileged": flags.privileged,
+            "SecurityOpt": list(flags.security_opt),
+            "Devices": [d.to_api() for d in flags.devices],
+            "DeviceCgroupRules": list(flags.device_cgroup_rules),
+            "GroupAdd": list(self.config.group_add),
+            "MaskedPaths": list(masked or ()),
+            "ReadonlyPaths": list(readonly or ()),
+        }
+
     def inspect(self, graph_driver: dict[str, Any] | None = None) -> dict[str, Any]:
         argv = self.argv
         limits = self.config
@@ -166,6 +191,7 @@ class ContainerRecord:
                 "DnsSearch": list(limits.dns_search),
                 "DnsOptions": list(limits.dns_options),
                 "ExtraHosts": list(limits.extra_hosts),
+                **self._security_inspect(),
             },
             "GraphDriver": graph_driver or {"Name": "overlay2", "Data": None},
             "Mounts": self.mount_points(),

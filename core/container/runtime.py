@@ -17,13 +17,21 @@ import signal as signals
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from stepbox.core.confinement.policy import seccomp_filter
 from stepbox.core.image.archive import export_rootfs
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
 from stepbox.core.image.commit import commit_layer
 from stepbox.core.image.flatten import flatten
 from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import Image, ImageNotFound, ImageStore
-from stepbox.core.kernel import Kernel, ProcessHandle, Stdio
+from stepbox.core.kernel import (
+    DOCKER_DEFAULT_CAPABILITIES,
+    Credentials,
+    Kernel,
+    Privileges,
+    ProcessHandle,
+    Stdio,
+)
 from stepbox.core.volumes.errors import NoSuchVolume, VolumeInUse
 from stepbox.core.volumes.store import VolumeStore
 
@@ -38,6 +46,7 @@ from .observe import observe
 from .record import CREATED, EXITED, PAUSED, RUNNING, ContainerRecord, new_container_id, now
 from .steps import Phase, Plan, Step, Stepper
 from .store import ContainerStore
+from .users import resolve_user
 
 if TYPE_CHECKING:
     from stepbox.core.network.manager import NetworkManager
@@ -90,7 +99,7 @@ class Runtime:
         cid = new_container_id()
         mounts = self._mount_points(config)  # refuses bad input before anything exists
         log_dir = self.containers.container_dir(cid) or os.path.join(_scratch_dir(), cid)
-        os.makedirs(log_dir, exist_ok=True)
+        os.makedirs(log_dir, mode=0o700, exist_ok=True)
         record = ContainerRecord(
             id=cid,
             name=name,
@@ -393,23 +402,62 @@ class Runtime:
         """Drop the record and its logs (the remove phase's last act)."""
         self.context(record).forget()
 
+    def exec_identity(
+        self, record: ContainerRecord, user: str = "", privileged: bool = False
+    ) -> tuple[Credentials, Privileges, str]:
+        """Who an ``exec`` in ``record`` runs as and what it may do: the
+        container's user and confinement (as its start decided them), or
+        ``user`` resolved in the container's /etc/passwd with its
+        ``--group-add``; ``privileged`` gives every capability (the seccomp
+        filter and no_new_privs stay the container's, as in Docker).
+        Also the user's home directory (for HOME)."""
+        held = record.privileges or {}
+        if user:
+            assert record.mount is not None, "a running container is mounted"
+            found = resolve_user(
+                self.kernel.unionfs.merged(plan.mount_of(record.mount)), user, record.config.group_add
+            )
+            credentials, home = found.credentials, found.home
+        elif held.get("user"):
+            uid, gid, groups = held["user"]
+            credentials, home = Credentials(uid, gid, tuple(groups)), held.get("home", "")
+        else:
+            credentials, home = Credentials(), ""
+        capabilities = frozenset(held.get("capabilities") or DOCKER_DEFAULT_CAPABILITIES)
+        effective = frozenset(held["effective"]) if "effective" in held else None
+        if privileged:
+            capabilities = effective = self.kernel.host_facts().capabilities
+        container_caps = frozenset(held.get("capabilities") or DOCKER_DEFAULT_CAPABILITIES)
+        seccomp = seccomp_filter(record.config.security, self.kernel.host_facts(), container_caps)
+        return credentials, Privileges(capabilities, bool(held.get("no_new_privs")), seccomp, effective), home
+
     def exec(
         self,
         record: ContainerRecord,
         argv: builtins.list[str],
         env: dict[str, str] | None = None,
         workdir: str = "",
+        user: str = "",
+        privileged: bool = False,
     ) -> tuple[int, bytes, bytes]:
         """``docker exec``: run ``argv`` in the running container's namespaces
-        and cgroup; its exit code, stdout and stderr."""
+        and cgroup, as its user (or ``user``) and confined like it; its exit
+        code, stdout and stderr."""
         if record.state != RUNNING:
             raise Conflict(f"Container {record.id} is not running")
         import tempfile
 
+        credentials, privileges, home = self.exec_identity(record, user, privileged)
         with tempfile.TemporaryDirectory(prefix="stepbox-exec-") as scratch:
             stdio = Stdio(stdout=os.path.join(scratch, "stdout"), stderr=os.path.join(scratch, "stderr"))
             handle = self.kernel.processes.exec_in(
-                record.pid, argv, {**record.env, **(env or {})}, workdir or record.workdir, stdio
+                record.pid,
+                argv,
+                {**record.env, **({"HOME": home} if home else {}), **(env or {})},
+                workdir or record.workdir,
+                stdio,
+                user=credentials,
+                privileges=privileges,
             )
             status = handle.wait()
             assert status is not None

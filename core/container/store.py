@@ -25,7 +25,9 @@ class ContainerStore:
         self._memory: dict[str, ContainerRecord] = {}
         self._written: dict[str, bytes] = {}  # id -> the JSON last written for it
         if root:
-            os.makedirs(root, exist_ok=True)
+            # 0700: a container's logs are its business (dockerd: 0710).
+            os.makedirs(root, mode=0o700, exist_ok=True)
+            os.chmod(root, 0o700)
             sweep_temporaries(root)
 
     def container_dir(self, container_id: str) -> str | None:

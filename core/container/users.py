@@ -1,56 +1,128 @@
-"""``--user`` / ``USER``: turn "name", "uid", "name:group" or "uid:gid" into
-numbers, the way runc does it -- by reading the container's own /etc/passwd
-and /etc/group, never the host's (the same name can mean a different uid in
-every image)."""
+"""``--user`` / ``USER`` / ``--group-add``: who the container's process runs as.
+
+"name", "uid", "name:group" or "uid:gid" become numbers the way runc does it
+(``libcontainer/user.GetExecUser``) -- by reading the container's own
+/etc/passwd and /etc/group, never the host's (the same name can mean a
+different uid in every image).  The supplementary groups are Docker's
+(moby ``daemon/oci_linux.go getUser``): the primary gid, then -- only when
+the user was found by name and no group was given -- every group of
+/etc/group that lists the user, then each ``--group-add`` (by name or number).
+So ``-u 1000:1000`` gives ``groups=1000`` and root in busybox ``0 10``.
+"""
 
 from __future__ import annotations
 
-from stepbox.core.kernel import FileOps
+from dataclasses import dataclass
+
+from stepbox.core.kernel import Credentials, FileOps
 
 from .errors import BadRequest
+
+MAX_ID = (1 << 31) - 1  # runc's maxID
 
 
 class UnknownUser(BadRequest):
     pass
 
 
-def _entries(files: FileOps, path: str) -> list[list[str]]:
+@dataclass(frozen=True)
+class ExecUser:
+    uid: int
+    gid: int
+    groups: tuple[int, ...]  # supplementary, as setgroups(2) gets them
+    home: str
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.uid, self.gid, self.groups)
+
+
+def _entries(files: FileOps, path: str, fields: int) -> list[list[str]]:
+    """The lines of a passwd/group file with at least ``fields`` fields (as
+    runc parses them: comments and short lines are skipped)."""
     try:
         text = files.read(path).decode(errors="replace")
     except OSError:
         return []  # an image without the file: only numbers work
-    return [
-        line.split(":")
-        for line in text.splitlines()
-        if line and not line.startswith("#") and line.count(":") >= 2
-    ]
+    entries = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(":")
+        if len(parts) >= fields:
+            entries.append(parts)
+    return entries
 
 
-def _find(entries: list[list[str]], wanted: str) -> list[str] | None:
-    for fields in entries:
-        if fields[0] == wanted or (wanted.isdigit() and fields[2] == wanted):
-            return fields
-    return None
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
 
 
-def resolve_user(files: FileOps, spec: str) -> tuple[int, int, str]:
-    """(uid, gid, home) for ``spec`` in the rootfs seen through ``files``."""
-    user, _, group = (spec or "0").partition(":")
-    entry = _find(_entries(files, "/etc/passwd"), user)
-    if entry is not None and len(entry) >= 4 and entry[2].isdigit() and entry[3].isdigit():
-        uid, gid = int(entry[2]), int(entry[3])
-        home = entry[5] if len(entry) > 5 and entry[5] else "/"
-    elif user.isdigit():
-        # A uid nobody named is allowed, with primary group root.
-        uid, gid, home = int(user), 0, "/root" if user == "0" else "/"
+def _in_range(value: int, what: str) -> int:
+    if value > MAX_ID:
+        raise UnknownUser(f"{what} {value} is out of range (0-{MAX_ID})")
+    return value
+
+
+def resolve_user(files: FileOps, spec: str, group_add: tuple[str, ...] | list[str] = ()) -> ExecUser:
+    """The user ``spec`` names in the rootfs seen through ``files``."""
+    user_arg, _, group_arg = (spec or "").partition(":")
+    uid_arg, gid_arg = _number(user_arg), _number(group_arg)
+    uid, gid, home = 0, 0, "/"
+    matched_name = ""
+    passwd = _entries(files, "/etc/passwd", 4)
+    for fields in passwd:
+        if not fields[2].isdigit() or not fields[3].isdigit():
+            continue
+        if (not user_arg and int(fields[2]) == 0) or (
+            user_arg and (int(fields[2]) == uid_arg if uid_arg is not None else fields[0] == user_arg)
+        ):
+            matched_name = fields[0]
+            uid, gid = int(fields[2]), int(fields[3])
+            home = fields[5] if len(fields) > 5 and fields[5] else "/"
+            break
     else:
-        raise UnknownUser(f"unable to find user {user}: no matching entries in passwd file")
-    if group:
-        found = _find(_entries(files, "/etc/group"), group)
-        if found is not None and found[2].isdigit():
-            gid = int(found[2])
-        elif group.isdigit():
-            gid = int(group)
+        if user_arg and uid_arg is None:
+            raise UnknownUser(f"unable to find user {user_arg}: no matching entries in passwd file")
+        if uid_arg is not None:
+            uid = _in_range(uid_arg, "uid")
+            home = "/root" if uid == 0 else "/"
+    sgids: list[int] = []
+    group_file = _entries(files, "/etc/group", 3)
+    if group_arg:
+        for fields in group_file:
+            if fields[2].isdigit() and (
+                int(fields[2]) == gid_arg if gid_arg is not None else fields[0] == group_arg
+            ):
+                gid = int(fields[2])
+                break
         else:
-            raise UnknownUser(f"unable to find group {group}: no matching entries in group file")
-    return uid, gid, home
+            if gid_arg is None:
+                raise UnknownUser(f"unable to find group {group_arg}: no matching entries in group file")
+            gid = _in_range(gid_arg, "gid")
+    elif matched_name:
+        for fields in group_file:
+            members = fields[3].split(",") if len(fields) > 3 and fields[3] else []
+            if matched_name in members and fields[2].isdigit():
+                sgids.append(int(fields[2]))
+    groups = (gid, *sgids, *additional_groups(group_file, group_add))
+    return ExecUser(uid, gid, tuple(dict.fromkeys(groups)), home)  # once each, as Docker shows them
+
+
+def additional_groups(group_file: list[list[str]], wanted: tuple[str, ...] | list[str]) -> list[int]:
+    """``--group-add`` entries, by name or number (runc's GetAdditionalGroups)."""
+    gids: list[int] = []
+    for name in wanted:
+        for fields in group_file:
+            if fields[2].isdigit() and (fields[0] == name or fields[2] == name):
+                found = int(fields[2])
+                break
+        else:
+            number = _number(name)
+            if number is None:
+                raise UnknownUser(f"Unable to find group {name}: no matching entries in group file")
+            found = _in_range(number, "gid")
+        if found not in gids:
+            gids.append(found)
+    return gids

@@ -1,10 +1,11 @@
 """``POST /containers/create``: Docker's request body -> a ContainerConfig.
 
 The body is Docker's ``ContainerConfig`` with ``HostConfig`` and
-``NetworkingConfig`` inside.  Like dockerd, fields stepbox does not know are
-ignored (clients send dozens of them, mostly empty), but a field it *does*
-use must have the right type and a sensible value, or the answer is 400 with
-a message that says which field is wrong.
+``NetworkingConfig`` inside.  Clients send dozens of fields, mostly empty:
+:mod:`.create_fields` says for each one whether stepbox honours it, and a
+field it does not honour is refused by name when it carries a value (never
+ignored).  A field it *does* use must have the right type and a sensible
+value, or the answer is 400 with a message that says which field is wrong.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from stepbox.core.confinement.devices import InvalidDevice, device_mapping_from_api
+from stepbox.core.confinement.policy import ConfinementFlags
 from stepbox.core.container.config import ContainerConfig, check_name
 from stepbox.core.container.flags import InvalidConfig, parse_env
 
+from .create_fields import canonical_body, check_fields
 from .engine import ContainerNotes, signal_number
 from .errors import BadParameter
 
@@ -42,6 +46,40 @@ def _string_list(body: dict, key: str) -> list[str] | None:
     if len(value) > MAX_ARGS:
         raise BadParameter(f"invalid value for {key}: more than {MAX_ARGS} items")
     return value
+
+
+def _strings(section: dict, key: str, where: str = "HostConfig") -> tuple[str, ...]:
+    value = section.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadParameter(f"invalid value for {where}.{key}: expected a list of strings")
+    if len(value) > MAX_ARGS:
+        raise BadParameter(f"invalid value for {where}.{key}: more than {MAX_ARGS} items")
+    return tuple(value)
+
+
+def confinement_flags(host: dict) -> ConfinementFlags:
+    """The HostConfig fields that say what the container may do."""
+    devices = host.get("Devices") or []
+    if not isinstance(devices, list):
+        raise BadParameter("invalid value for HostConfig.Devices: expected a list")
+    try:
+        mappings = tuple(device_mapping_from_api(entry) for entry in devices)
+    except InvalidDevice as e:
+        raise BadParameter(str(e)) from None
+    masked = host.get("MaskedPaths")
+    readonly = host.get("ReadonlyPaths")
+    return ConfinementFlags(
+        cap_add=_strings(host, "CapAdd"),
+        cap_drop=_strings(host, "CapDrop"),
+        privileged=bool(_typed(host, "Privileged", bool, "a boolean")),
+        security_opt=_strings(host, "SecurityOpt"),
+        devices=mappings,
+        device_cgroup_rules=_strings(host, "DeviceCgroupRules"),
+        masked_paths=None if masked is None else _strings(host, "MaskedPaths"),
+        readonly_paths=None if readonly is None else _strings(host, "ReadonlyPaths"),
+    )
 
 
 def _int(section: dict, key: str, low: int, high: int) -> int | None:
@@ -179,6 +217,7 @@ def config_from_body(
 ) -> tuple[ContainerConfig, ContainerNotes]:
     if not isinstance(body, dict):
         raise BadParameter("the request body must be a JSON object (Docker's container config)")
+    body = canonical_body(body)
     image = _typed(body, "Image", str, "a string")
     if not image:
         raise BadParameter("config: Image is required")
@@ -190,6 +229,10 @@ def config_from_body(
     host = body.get("HostConfig") or {}
     if not isinstance(host, dict):
         raise BadParameter("invalid value for HostConfig: expected an object")
+    networking = body.get("NetworkingConfig")
+    if networking is not None and not isinstance(networking, dict):
+        raise BadParameter("invalid value for NetworkingConfig: expected an object")
+    check_fields(body)
     memory = _int(host, "Memory", 0, 1 << 50)
     pids = _int(host, "PidsLimit", -1, 1 << 22)
     nano_cpus = _int(host, "NanoCpus", 0, 4096 * 10**9)
@@ -226,6 +269,8 @@ def config_from_body(
             volume_driver=_typed(host, "VolumeDriver", str, "a string") or "",
             readonly_rootfs=bool(_typed(host, "ReadonlyRootfs", bool, "a boolean")),
             recursive_readonly=not _older(api_version, "1.44"),
+            group_add=_strings(host, "GroupAdd"),
+            security=confinement_flags(host),
         )
     except InvalidConfig as e:
         raise BadParameter(str(e)) from None
@@ -241,10 +286,6 @@ def config_from_body(
         stop_timeout=stop_timeout,
     )
     return config, notes
-
-
-def _strings(section: dict, key: str) -> tuple[str, ...]:
-    return tuple(_string_list(section, key) or [])
 
 
 def _networking(body: dict, host: dict, network: str) -> dict:

@@ -22,14 +22,39 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 
-from stepbox.core.container.errors import Conflict
+from stepbox.core.container.errors import BadRequest, Conflict
 from stepbox.core.container.flags import parse_env
 from stepbox.core.container.record import RUNNING
 from stepbox.core.kernel import ExecFailed, Stdio
 
+from .create_fields import canonical, is_zero
 from .engine import Engine
 from .errors import BadParameter, NotFound
 from .streams import STDERR, LogTail, frames
+
+# The fields of an exec's create body (API v1.44): those stepbox honours, and
+# those it refuses when set (an interactive exec is tracker issue 19's).
+EXEC_FIELDS = {
+    "Container",  # docker-py still sends the container's ID (the URL has it)
+    "Detach",
+    "AttachStdin",
+    "AttachStdout",
+    "AttachStderr",
+    "ConsoleSize",
+    "DetachKeys",
+    "Tty",
+    "Env",
+    "Cmd",
+    "Privileged",
+    "User",
+    "WorkingDir",
+}
+EXEC_REFUSED = {
+    "AttachStdin": "attach stdin, -i",
+    "Tty": "a pseudo-terminal, -t",
+    "ConsoleSize": "the terminal size, -t",
+    "DetachKeys": "detach keys",
+}
 
 
 @dataclass
@@ -39,6 +64,8 @@ class ExecSession:
     argv: list[str]
     env: dict[str, str]
     workdir: str
+    user: str = ""
+    privileged: bool = False
     tty: bool = False
     attach_stdout: bool = True
     attach_stderr: bool = True
@@ -54,8 +81,8 @@ class ExecSession:
             "Running": self.running,
             "ExitCode": self.exit_code,
             "ProcessConfig": {
-                "privileged": False,
-                "user": "",
+                "privileged": self.privileged,
+                "user": self.user,
                 "tty": self.tty,
                 "entrypoint": self.argv[0] if self.argv else "",
                 "arguments": self.argv[1:],
@@ -82,6 +109,7 @@ class ExecSessions:
     def create(self, container: str, body) -> ExecSession:
         if not isinstance(body, dict):
             raise BadParameter("the request body must be a JSON object")
+        body = canonical(body, EXEC_FIELDS)
         cmd = body.get("Cmd")
         if isinstance(cmd, str):
             cmd = [cmd]
@@ -93,6 +121,20 @@ class ExecSessions:
         workdir = body.get("WorkingDir") or ""
         if not isinstance(workdir, str) or (workdir and not workdir.startswith("/")):
             raise BadParameter(f"invalid WorkingDir {workdir!r}: it needs to be an absolute path")
+        user = body.get("User") or ""
+        if not isinstance(user, str):
+            raise BadParameter("invalid value for User: expected a string")
+        privileged = body.get("Privileged") or False
+        if not isinstance(privileged, bool):
+            raise BadParameter("invalid value for Privileged: expected a boolean")
+        for name, what in EXEC_REFUSED.items():
+            if not is_zero(body.get(name)):
+                raise BadParameter(
+                    f"stepbox does not support exec {name} ({what}) (tracker issue 19 is to add it)"
+                )
+        for name in body:
+            if name not in EXEC_FIELDS and not is_zero(body[name]):
+                raise BadParameter(f"stepbox does not support exec {name}: a field it does not know")
         record = self.engine.get(container)
         if record.state != RUNNING:
             raise Conflict(
@@ -106,6 +148,8 @@ class ExecSessions:
             list(cmd),
             parse_env(env),
             workdir,
+            user=user,
+            privileged=privileged,
             tty=bool(body.get("Tty")),
             attach_stdout=bool(body.get("AttachStdout", True)),
             attach_stderr=bool(body.get("AttachStderr", True)),
@@ -150,9 +194,18 @@ class ExecSessions:
                     record = engine.runtime.get(session.container_id)
                     if record.state != RUNNING:
                         raise Conflict(f"container {record.id} is not running")
-                    env = {**record.env, **session.env}
+                    credentials, privileges, home = engine.runtime.exec_identity(
+                        record, session.user, session.privileged
+                    )
+                    env = {**record.env, **({"HOME": home} if home else {}), **session.env}
                     handle = engine.kernel.processes.exec_in(
-                        record.pid, session.argv, env, session.workdir or record.workdir, stdio
+                        record.pid,
+                        session.argv,
+                        env,
+                        session.workdir or record.workdir,
+                        stdio,
+                        user=credentials,
+                        privileges=privileges,
                     )
                 session.pid = handle.pid
             except ExecFailed as e:
@@ -161,7 +214,7 @@ class ExecSessions:
                     write(chunk)
                 session.exit_code = e.exit_code
                 return
-            except Conflict as e:
+            except (Conflict, BadRequest) as e:  # not running; an unknown -u user
                 for chunk in frames(STDERR, f"{e}\n".encode(), session.tty):
                     write(chunk)
                 session.exit_code = 126

@@ -20,7 +20,7 @@ from .capabilities import ALL_CAPABILITIES, CAPABILITIES, DOCKER_DEFAULT_CAPABIL
 from .cgroups import CgroupLimits, Cgroups, CgroupStats
 from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
 from .host_mounts import HostMounts
-from .kernel import Kernel
+from .kernel import HostFacts, Kernel
 from .namespaces import NamespaceKind, Namespaces
 from .network import (
     BridgeRules,
@@ -35,8 +35,11 @@ from .network import (
 )
 from .observe import CgroupNode, MountEntry, ProcessInfo
 from .processes import (
+    ROOT,
+    Credentials,
     ExitStatus,
     MountSpec,
+    Privileges,
     Processes,
     ProcessHandle,
     SpawnSpec,
@@ -49,7 +52,11 @@ __all__ = [
     "ALL_CAPABILITIES",
     "CAPABILITIES",
     "DOCKER_DEFAULT_CAPABILITIES",
+    "ROOT",
+    "Credentials",
+    "HostFacts",
     "MountSpec",
+    "Privileges",
     "BackendUnavailable",
     "CgroupLimits",
     "CgroupNode",

@@ -95,3 +95,8 @@ def capability_mask(names: Iterable[str]) -> int:
 def capability_name(number: int) -> str:
     """``CAP_SYS_ADMIN`` for 21; the number itself for one newer than this list."""
     return CAPABILITIES[number] if 0 <= number < len(CAPABILITIES) else str(number)
+
+
+def capability_names(mask: int) -> frozenset[str]:
+    """The names of the bits set in ``mask`` (bits no name is known for are left out)."""
+    return frozenset(name for number, name in enumerate(CAPABILITIES) if mask >> number & 1)

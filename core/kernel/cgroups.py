@@ -16,6 +16,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from .devices import DeviceRule
+
 
 @dataclass(frozen=True)
 class CgroupLimits:
@@ -63,6 +65,16 @@ class Cgroups(ABC):
 
     @abstractmethod
     def set_limits(self, path: str, limits: CgroupLimits) -> None: ...
+
+    @abstractmethod
+    def set_devices(self, path: str, rules: list[DeviceRule]) -> None:
+        """Which device files the group may open and create: ``rules``
+        applied in order, as writes to v1's devices.allow/deny would be
+        (:class:`~.devices.DeviceAllowlist`).  Before any process joins."""
+
+    @abstractmethod
+    def device_rules(self, path: str) -> list[str]:
+        """The rules in force, as v1's ``devices.list`` shows them (``c 1:3 rwm``)."""
 
     @abstractmethod
     def add_process(self, path: str, pid: int) -> None:

@@ -4,8 +4,10 @@ facts about it that the rest of stepbox must not guess from its name."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from .cgroups import Cgroups
+from .devices import DeviceNode
 from .host_mounts import HostMounts
 from .namespaces import Namespaces
 from .network import Network
@@ -13,6 +15,15 @@ from .observe import MountEntry
 from .processes import Processes
 from .trace import Tracer
 from .unionfs import UnionFS
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What confinement depends on besides the container's flags."""
+
+    machine: str  # uname -m: "x86_64"
+    release: str  # uname -r: "6.1.0-13-amd64"
+    capabilities: frozenset[str]  # what "all capabilities" means here: what the engine holds
 
 
 class Kernel(ABC):
@@ -55,6 +66,15 @@ class Kernel(ABC):
         the one place where what a base image contains depends on the host:
         the real kernel needs a real (static) binary, the simulator runs the
         real binary's applets or, without one, its own stand-in."""
+
+    @abstractmethod
+    def host_facts(self) -> HostFacts:
+        """The machine, kernel release and the capabilities a container can be given."""
+
+    @abstractmethod
+    def host_devices(self, path: str) -> list[DeviceNode]:
+        """The device files at a host path (one device, or every device in a
+        directory tree), as ``--device`` and ``--privileged`` see them; [] if none."""
 
     @abstractmethod
     def close(self) -> None:

@@ -16,8 +16,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+from .capabilities import DOCKER_DEFAULT_CAPABILITIES
+from .devices import DeviceNode
 from .namespaces import DEFAULT_CONTAINER_NAMESPACES, NamespaceKind
 from .observe import ProcessInfo
+from .seccomp import SeccompFilter
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,35 @@ class ExitStatus:
         return cls(code=128 + sig, signal=sig)
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """Who a process runs as: uid, primary gid and the supplementary groups
+    (what setgroups(2) is given; the kernel keeps them sorted)."""
+
+    uid: int = 0
+    gid: int = 0
+    groups: tuple[int, ...] = ()
+
+
+ROOT = Credentials()
+
+
+@dataclass(frozen=True)
+class Privileges:
+    """What a process keeps when it runs the container's program.
+
+    ``capabilities`` becomes the bounding set -- the most any later execve
+    can ever give -- and, for uid 0, the effective and permitted sets too (a
+    non-root user gets none, as execve would give it).  ``no_new_privs``
+    stops setuid programs and file capabilities from adding any.  ``seccomp``
+    is the system-call filter, or None for none."""
+
+    capabilities: frozenset[str] = DOCKER_DEFAULT_CAPABILITIES
+    no_new_privs: bool = False
+    seccomp: SeccompFilter | None = None
+    effective: frozenset[str] | None = None  # None: ``capabilities`` for uid 0, none for others
+
+
 class ProcessHandle(ABC):
     """A process this backend started.  Until :meth:`exec` it runs no code of
     the image and performs the in-container operations it is asked for."""
@@ -115,14 +147,45 @@ class ProcessHandle(ABC):
         """ip link set lo up, in the process's net namespace."""
 
     @abstractmethod
-    def drop_capabilities(self, keep: frozenset[str]) -> None:
-        """Drop every capability not in ``keep`` and set no_new_privs."""
+    def make_device_nodes(self, nodes: list[DeviceNode], rootfs: str) -> None:
+        """mknod each device file under ``rootfs`` (the container's fresh
+        tmpfs /dev), with its mode and owner -- runc's createDevices.  In a
+        user namespace, where mknod is not allowed, the host's node is
+        bind-mounted instead (as runc does)."""
+
+    @abstractmethod
+    def make_symlinks(self, links: list[tuple[str, str]], rootfs: str) -> None:
+        """symlink(target, path) for each pair, ``path`` under ``rootfs``
+        (runc's /dev/fd, /dev/stdin ... /dev/ptmx)."""
+
+    @abstractmethod
+    def load_seccomp(self, spec: SeccompFilter) -> None:
+        """Install the system-call filter.  Without no_new_privs this needs
+        CAP_SYS_ADMIN, so it comes before the capabilities are dropped."""
+
+    @abstractmethod
+    def drop_capabilities(
+        self, keep: frozenset[str], user: Credentials = ROOT, effective: frozenset[str] | None = None
+    ) -> None:
+        """runc's finalizeNamespace: shrink the bounding set to ``keep``,
+        switch to ``user`` (setgroups, setgid, setuid -- keeping the
+        permitted set across the switch), then set the effective and
+        permitted sets (``effective``; by default ``keep`` for uid 0, empty
+        otherwise) and empty the inheritable and ambient ones.  (execve then
+        does its part: a root program gets the bounding set back unless
+        no_new_privs is set, any other none.)"""
+
+    @abstractmethod
+    def set_no_new_privs(self) -> None:
+        """prctl(PR_SET_NO_NEW_PRIVS, 1)."""
 
     @abstractmethod
     def exec(
-        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] = (0, 0)
+        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
     ) -> None:
-        """execve(2) the command, searched in PATH like execvp.
+        """execve(2) the command, searched in PATH like execvp.  ``user``
+        (uid, gid), if given and not already the process's, is switched to
+        first (the user normally comes with :meth:`drop_capabilities`).
         Raises :class:`~.errors.ExecFailed` if it cannot be started."""
 
     # -- from the outside -------------------------------------------------
@@ -148,10 +211,23 @@ class Processes(ABC):
 
     @abstractmethod
     def exec_in(
-        self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str, stdio: Stdio
+        self,
+        target_pid: int,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        stdio: Stdio,
+        *,
+        user: Credentials = ROOT,
+        privileges: Privileges | None = None,
     ) -> ProcessHandle:
         """``docker exec``: setns(2) into every namespace and the cgroup of
-        ``target_pid`` and start ``argv`` there (already exec'd)."""
+        ``target_pid`` and start ``argv`` there (already exec'd), as ``user``
+        and confined by ``privileges`` (None: the kernel's defaults, as
+        Docker's 14 capabilities and nothing else).  The process that joins
+        the container is non-dumpable from before its first setns until its
+        execve, so nothing inside can ptrace it or reach the host's
+        interpreter through /proc/PID/exe (the CVE-2019-5736 class)."""
 
     @abstractmethod
     def reattach(self, record: dict[str, Any]) -> ProcessHandle | None:

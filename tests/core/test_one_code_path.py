@@ -31,7 +31,8 @@ BACKENDS = [
 CREATE = [s.key for s in plan.CREATE.steps]
 # These engines wire no bridge (no network manager; the daemon's has
 # STEPBOX_BRIDGE=none): a container's start brings up lo, without the network
-# steps a bridge network would add (tests/network runs those).
+# steps a bridge network would add (tests/network runs those); no_new_privs
+# only with --security-opt no-new-privileges.
 START = [s.key for s in plan.START.for_config(ContainerConfig(image="busybox", network="none")).steps]
 STOP = ["stop_signal", "grace_period"]
 EXIT = ["wait"]

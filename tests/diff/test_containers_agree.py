@@ -196,9 +196,16 @@ def test_cpu_quota_throttles(runtimes):
             stats = runtime.kernel.cgroups.stats(record.cgroup)
         finally:
             runtime.remove(record, force=True)
-        # 100 ms periods: about 6 of them, nearly all throttled.
-        assert stats.cpu_nr_throttled >= 3, (runtime.kernel.name, stats)
+        # 100 ms periods: about 6 of them, nearly all throttled -- never more
+        # than the quota per period the loop was runnable in.
+        allowed_usec = 0.1 * 100_000 * stats.cpu_nr_periods
+        assert stats.cpu_usage_usec <= allowed_usec * 1.1 + 20_000, (runtime.kernel.name, stats)
         assert stats.cpu_usage_usec <= 0.6e6 * 0.1 * 1.5 + 20_000, (runtime.kernel.name, stats)
+        # Throttled whenever the loop wanted more than its quota; on a machine so
+        # busy that the real loop does not even get its tenth of a CPU, it never
+        # is (seen at load 20).  The simulator's clock is its own: always.
+        starved = runtime.kernel.name == "linux" and stats.cpu_usage_usec < allowed_usec * 0.9
+        assert stats.cpu_nr_throttled >= 3 or starved, (runtime.kernel.name, stats)
 
 
 # -- generated programs ---------------------------------------------------------------------

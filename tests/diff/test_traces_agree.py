@@ -13,7 +13,10 @@ those:
   differently (``memory.limit_in_bytes``; ``cpu.cfs_period_us`` +
   ``cpu.cfs_quota_us`` for v2's ``cpu.max``);
 * masked paths: Docker masks only paths the kernel has
-  (``HOST_DEPENDENT`` in test_containers_agree).
+  (``HOST_DEPENDENT`` in test_containers_agree);
+* the device cgroup: v1 writes devices.deny/devices.allow, v2 (the
+  simulator's layout) loads and attaches a BPF program -- the v1 writes are
+  shown as the two bpf(2) calls v2 makes for the same rules.
 """
 
 from __future__ import annotations
@@ -82,8 +85,36 @@ def normalise(ops: list[str], container_id: str) -> list[str]:
     return _v1_files_as_v2(out)
 
 
+def _v1_devices_as_v2(ops: list[str]) -> list[str]:
+    from stepbox.backends.linux.cgroups.devicefilter import device_program
+    from stepbox.core.kernel.devices import DeviceRule, parse_rule_line
+
+    out: list[str] = []
+    rules: list[DeviceRule] = []
+    where = ""
+    for op in ops + [""]:
+        written = re.match(r'write (/sys/fs/cgroup/stepbox/[^/]+)/devices\.(allow|deny)\("([^"]*)"\)', op)
+        if written:
+            where = written.group(1)
+            rules.append(parse_rule_line(written.group(3), written.group(2) == "allow"))
+            continue
+        if rules:
+            count = len(device_program(rules)) // 8
+            out.append(
+                f'bpf(BPF_PROG_LOAD, {{prog_type=BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt={count}, license="Apache"}})'
+            )
+            out.append(
+                f'bpf(BPF_PROG_ATTACH, {{target_fd=open("{where}"), attach_type=BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI}})'
+            )
+            rules = []
+        if op:
+            out.append(op)
+    return out
+
+
 def _v1_files_as_v2(ops: list[str]) -> list[str]:
     """cgroup v1 limit files written as the v2 file the simulator writes."""
+    ops = _v1_devices_as_v2(ops)
     out: list[str] = []
     for op in ops:
         op = op.replace("/memory.limit_in_bytes(", "/memory.max(")

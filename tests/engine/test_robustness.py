@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stepbox.core.engine.client import EngineClient, EngineError
 
+from tests.confinement.test_seccomp_profiles import profiles as seccomp_profiles
+
 from . import swagger
 
 
@@ -135,11 +137,22 @@ def test_an_unknown_network_is_404_as_with_dockerd(client):
     assert info.value.status == 404 and info.value.message == "network nosuchnet not found"
 
 
-def test_unknown_fields_are_tolerated(client):
+def test_unknown_fields_are_tolerated_empty_and_refused_set(client):
+    """A field the API does not have (a newer client's) passes while it is
+    empty -- clients send such fields with zero values -- and is refused by
+    name once it asks for something: stepbox cannot honour what it does not
+    know, and must not drop it silently (dockerd ignores it)."""
     cid = client.create(
-        {"Image": "busybox", "Cmd": ["true"], "SomethingNew": {"x": 1}, "HostConfig": {"FutureKnob": True}}
+        {"Image": "busybox", "Cmd": ["true"], "SomethingNew": {"x": 0}, "HostConfig": {"FutureKnob": False}}
     )
     client.remove(cid)
+    for body, name in (
+        ({"Image": "busybox", "SomethingNew": {"x": 1}}, "Config.SomethingNew"),
+        ({"Image": "busybox", "HostConfig": {"FutureKnob": True}}, "HostConfig.FutureKnob"),
+    ):
+        with pytest.raises(EngineError) as info:
+            client.create(body)
+        assert info.value.status == 400 and f"stepbox does not support {name}" in info.value.message
 
 
 def test_unknown_container_is_404_and_image_404(client):
@@ -423,3 +436,89 @@ def test_responses_match_the_swagger_schema(client):
     wait = client.request("POST", f"/containers/{created['Id']}/wait").json()
     swagger.validate(wait, "/containers/{id}/wait", "post")
     client.remove(created["Id"])
+
+
+# ------------------------------------------------------- confinement fields
+
+
+security_opts = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "no-new-privileges",
+                "no-new-privileges=false",
+                "no-new-privileges=maybe",
+                "seccomp=unconfined",
+                "apparmor=unconfined",
+                "label=disable",
+                "label=user:x",
+                "bogus",
+            ]
+        ),
+        seccomp_profiles.map(lambda p: "seccomp=" + json.dumps(p)),
+        st.text(max_size=10),
+    ),
+    max_size=3,
+)
+confinement_bodies = st.fixed_dictionaries(
+    {"Image": st.just("busybox"), "Cmd": st.just(["true"])},
+    optional={
+        "User": st.sampled_from(["", "1000:1000", "mail", "nosuch", "root:nosuch", "99999999999"]),
+        "HostConfig": st.fixed_dictionaries(
+            {},
+            optional={
+                "CapAdd": st.one_of(
+                    st.lists(st.sampled_from(["NET_ADMIN", "all", "cap_chown", "FLY", ""]), max_size=2),
+                    json_values,
+                ),
+                "CapDrop": st.one_of(
+                    st.lists(st.sampled_from(["ALL", "MKNOD", "x"]), max_size=2), json_values
+                ),
+                "Privileged": st.one_of(st.booleans(), json_values),
+                "SecurityOpt": st.one_of(security_opts, json_values),
+                "Devices": st.one_of(
+                    st.lists(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "PathOnHost": st.sampled_from(["/dev/null", "/dev/nope", "", "relative"]),
+                                "PathInContainer": st.sampled_from(["/dev/n2", "", "x"]),
+                                "CgroupPermissions": st.sampled_from(["rwm", "r", "", "q"]),
+                            },
+                        ),
+                        max_size=2,
+                    ),
+                    json_values,
+                ),
+                "DeviceCgroupRules": st.one_of(
+                    st.lists(st.sampled_from(["c 1:3 r", "b *:* m", "z", ""]), max_size=2), json_values
+                ),
+                "GroupAdd": st.one_of(
+                    st.lists(st.sampled_from(["users", "10", "nosuch"]), max_size=2), json_values
+                ),
+                "MaskedPaths": st.one_of(
+                    st.lists(st.sampled_from(["/proc/kcore", "x"]), max_size=2), json_values
+                ),
+            },
+        ),
+    },
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=confinement_bodies)
+def test_fuzzed_confinement_fields_never_crash_the_daemon(client, body):
+    """Malformed profiles, unknown capabilities, users, devices: a 4xx at
+    create or at start, or a container that runs -- never a 500."""
+    try:
+        cid = client.create(body)
+    except EngineError as e:
+        assert 400 <= e.status < 500, (body, e.message)
+        return
+    try:
+        client.start(cid)
+    except EngineError as e:
+        assert 400 <= e.status < 500, (body, e.message)
+    finally:
+        client.remove(cid, force=True)
+    still_healthy(client)

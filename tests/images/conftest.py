@@ -1,54 +1,16 @@
-"""Fixtures of the image interop tests: one private dockerd for the session,
-and a stepbox runtime per backend, each in its own temp state dir.
-
-Both sides start from the same ``busybox`` image: stepbox bootstraps it from
-the host's static busybox (the same image ID on both backends) and
-``docker load`` reads it from stepbox's ``save`` -- no registry needed.
+"""Fixtures of the image interop tests: a stepbox runtime per backend, each
+in its own temp state dir, beside the session's private dockerd (the
+``dockerd`` and ``busybox_in_docker`` fixtures of tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from stepbox.core.image.archive import save
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.kernel.backend_lookup import load_backend
 from stepbox.core.kernel.backend_lookup import unavailable_reason as backend_unavailable
 
 from tests.core.engines import runtime_on
-from tests.support.dockerd import DockerDaemon, unavailable_reason
-
-
-@pytest.fixture(scope="session")
-def dockerd():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    daemon = DockerDaemon()
-    try:
-        daemon.start()
-    except Exception as e:
-        daemon.stop()
-        pytest.fail(f"could not start dockerd: {e}")
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-
-
-@pytest.fixture(scope="session")
-def busybox_in_docker(dockerd) -> str:
-    """stepbox's busybox, loaded into dockerd once; its image ID."""
-    runtime, cleanup = runtime_on("sim")
-    try:
-        image = ensure_busybox(runtime.images, runtime.kernel)
-        buf = io.BytesIO()
-        save(runtime.images, [(image, ["busybox:latest"])], buf)
-        dockerd.load(buf.getvalue())
-        return image.id
-    finally:
-        cleanup()
 
 
 def _runtime(backend: str):

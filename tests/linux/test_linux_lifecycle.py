@@ -346,6 +346,12 @@ def test_user_namespace_root_is_an_unprivileged_host_uid(linux_kernel, busybox_e
     k.unionfs.import_layer("busybox", busybox_entries)
     k.unionfs.create_layer("u-rw")
     mount = k.unionfs.mount(["busybox"], "u-rw", "u")
+    # The state dirs on the way to the rootfs are 0710 root:root; as with
+    # Docker's userns-remap their group becomes the remapped root's.
+    d = os.path.dirname(mount.target)
+    while d != os.path.dirname(k.state_dir):
+        os.chown(d, -1, 100000)
+        d = os.path.dirname(d)
     out, err = os.path.join(k.state_dir, "u.out"), os.path.join(k.state_dir, "u.err")
     k.cgroups.create("stepbox/u")
     h = None
@@ -433,12 +439,23 @@ def test_a_reused_pid_is_not_mistaken_for_the_container(linux_kernel):
         handle.signal(signal.SIGKILL)  # would have killed pytest itself
 
 
-def test_exec_creates_a_missing_working_dir_and_switches_user(linux_kernel, busybox_entries):
+def test_exec_switches_user_and_needs_an_existing_working_dir(linux_kernel, busybox_entries):
+    """exec chdirs into the working dir and switches user.  It no longer
+    makes a missing working dir: the engine makes it before the container
+    starts (as dockerd does), from outside, where no seccomp filter or user
+    of the container is in the way (test_linux_confinement covers run -w)."""
     k = linux_kernel
     c = start_container(k, busybox_entries, "cwd", None, exec_=False)
     try:
-        c.handle.exec(["/bin/sh", "-c", "pwd; id -u"], ENV, cwd="/work/dir", user=(1000, 1000))
+        with pytest.raises(ExecFailed, match="No such file or directory"):
+            c.handle.exec(["/bin/sh", "-c", "pwd"], ENV, cwd="/no/such/dir")
+    finally:
+        c.undo()
+    c = start_container(k, busybox_entries, "cwd2", None, exec_=False)
+    try:
+        k.unionfs.merged(c.mount).mkdir("/work")
+        c.handle.exec(["/bin/sh", "-c", "pwd; id -u"], ENV, cwd="/work", user=(1000, 1000))
         assert c.handle.wait(timeout=60) == ExitStatus.exited(0)
-        assert c.out().split() == ["/work/dir", "1000"]
+        assert c.out().split() == ["/work", "1000"]
     finally:
         c.undo()

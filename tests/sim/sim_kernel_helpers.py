@@ -14,8 +14,10 @@ from pathlib import Path
 
 from stepbox.backends.sim import SimKernel
 from stepbox.backends.sim.memfs import MemFS
-from stepbox.core.container.plan import DEFAULT_DEVICES, DEFAULT_MOUNTS, MASKED_PATHS, READONLY_PATHS
-from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec, Stdio
+from stepbox.core.confinement.devices import DEFAULT_DEVICE_NODES
+from stepbox.core.confinement.policy import MASKED_PATHS, READONLY_PATHS
+from stepbox.core.container.plan import DEFAULT_MOUNTS
+from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, SpawnSpec, Stdio
 from stepbox.core.kernel.cgroups import CgroupLimits
 from stepbox.core.kernel.namespaces import DEFAULT_CONTAINER_NAMESPACES
 
@@ -117,10 +119,9 @@ class Box:
         h.make_mounts_private()
         for spec in DEFAULT_MOUNTS:
             h.mount(spec, self.rootfs)
-        for dev in DEFAULT_DEVICES:
-            h.mount(MountSpec(f"/dev/{dev}", f"/dev/{dev}", "bind", ("rbind",)), self.rootfs)
+        h.make_device_nodes(list(DEFAULT_DEVICE_NODES), self.rootfs)
         h.pivot_root(self.rootfs)
-        h.mask_paths(MASKED_PATHS, READONLY_PATHS)
+        h.mask_paths(list(MASKED_PATHS), list(READONLY_PATHS))
         h.bring_up_loopback()
         h.drop_capabilities(DOCKER_DEFAULT_CAPABILITIES)
 

@@ -26,7 +26,8 @@ from ..procfs import CgroupLine, MountInfo, parse_cgroup_file, parse_mountinfo
 
 # The controllers stepbox uses.  cpuacct (v1) reports CPU usage; in v2 the
 # cpu controller's cpu.stat does that (and usage_usec is always there).
-CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
+# devices exists only in v1; on v2 a BPF program does its job (.devices).
+CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer", "devices")
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ mount even though it carries no controllers, so that the ``0::`` line of
 from __future__ import annotations
 
 from stepbox.core.kernel.cgroups import CgroupLimits, Cgroups, CgroupStats
+from stepbox.core.kernel.devices import DeviceRule
 from stepbox.core.kernel.errors import NotSupported
 from stepbox.core.kernel.trace import Tracer
 
-from . import v1, v2
+from . import devices, v1, v2
 from .detect import CONTROLLERS, CgroupLayout, detect_layout
 from .fsio import CgroupIO
 from .hierarchy import Hierarchy
@@ -110,6 +111,26 @@ class LinuxCgroups(Cgroups):
         if limits.cpu_quota_us is not None:
             module, h = self._require("cpu", "a CPU quota")
             module.set_cpu(h, path, limits.cpu_quota_us, limits.cpu_period_us)
+
+    def set_devices(self, path: str, rules: list[DeviceRule]) -> None:
+        h = self.controller.get("devices")
+        if h is not None and h.version == 1:
+            devices.set_devices_v1(h, path, rules)
+        elif self.layout.unified is not None:
+            devices.set_devices_v2(self._unified_hierarchy(), path, rules)
+        else:
+            raise NotSupported(f"no device cgroup on this host (cgroup layout: {self.layout.mode})")
+
+    def device_rules(self, path: str) -> list[str]:
+        h = self.controller.get("devices")
+        if h is not None and h.version == 1:
+            return devices.read_devices_v1(h, path)
+        if self.layout.unified is not None:
+            return devices.read_devices_v2(self._unified_hierarchy(), path)
+        return []
+
+    def _unified_hierarchy(self) -> Hierarchy:
+        return next(h for h in self.hierarchies if h.version == 2)
 
     def add_process(self, path: str, pid: int) -> None:
         for h in self.hierarchies:

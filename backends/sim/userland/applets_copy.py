@@ -22,7 +22,7 @@ from .libc import (
     write_all,
 )
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 def _lstat_failed(sys: Sys, path: str, e: OSError, force: bool) -> Gen:

@@ -10,11 +10,12 @@ the daemon, in ``stepbox step`` and the notebooks alike):
 phase     steps                                                       module
 ========  ==========================================================  ============
 create    resolve_image, init_layer, rw_layer, volumes                create.py
-start     volumes_on_host, mount_rootfs, cgroup, spawn, hostname,     start.py
-          mounts (and the volumes), pivot_root (and --read-only),
-          network (lo only) -- or, on a bridge network, ipam, veth,   network.py
-          veth_move, interfaces, route, etc_files, publish, dns --
-          capabilities, exec;
+start     confinement, volumes_on_host, mount_rootfs, cgroup, spawn,  start.py
+          hostname, mounts (and the volumes), pivot_root (and
+          --read-only), network (lo only) -- or, on a bridge          network.py
+          network, ipam, veth, veth_move, interfaces, route,
+          etc_files, publish, dns --, seccomp (unless no_new_privs),
+          capabilities, no_new_privs (if asked), exec;
           if one fails: start_failed (and remove, with ``--rm``)
 exit      wait: record the exit status, unmount, remove the cgroup,   exit.py
           release the volumes
@@ -61,10 +62,7 @@ from .network import CONNECT, DISCONNECT, plan_config
 from .pause import PAUSE, UNPAUSE
 from .remove import REMOVE
 from .start import (
-    DEFAULT_DEVICES,
     DEFAULT_MOUNTS,
-    MASKED_PATHS,
-    READONLY_PATHS,
     START,
     has_own_network,
     mount_of,
@@ -159,13 +157,10 @@ def remove_plan(record: ContainerRecord) -> ContainerPlan:
 
 __all__ = [
     "CREATE",
-    "DEFAULT_DEVICES",
     "DEFAULT_MOUNTS",
     "EXIT",
     "KILL",
-    "MASKED_PATHS",
     "PAUSE",
-    "READONLY_PATHS",
     "REMOVE",
     "START",
     "STOP",

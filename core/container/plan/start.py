@@ -5,8 +5,9 @@ from __future__ import annotations
 import posixpath
 import signal
 
+from stepbox.core.confinement.devices import DEV_SYMLINKS, InvalidDevice
+from stepbox.core.confinement.policy import Confinement, decide, loads_seccomp, sets_no_new_privs
 from stepbox.core.kernel import (
-    DOCKER_DEFAULT_CAPABILITIES,
     ExecFailed,
     MountSpec,
     NamespaceKind,
@@ -23,7 +24,7 @@ from ..context import LifecycleContext
 from ..errors import BadRequest
 from ..record import CREATED, RUNNING, now
 from ..steps import Phase, Step
-from ..users import resolve_user
+from ..users import ExecUser, resolve_user
 from .network import LOOPBACK, NETWORK
 
 
@@ -31,6 +32,30 @@ def prepare_mounts_on_host(ctx: LifecycleContext) -> None:
     assert ctx.volumes is not None, "the runtime gives every context its volume store"
     mounting.prepare_host_side(ctx, ctx.volumes)
     ctx.record.started_once = True
+
+
+def decide_confinement(ctx: LifecycleContext) -> None:
+    """What the container may do, from its flags and this host (Docker
+    builds its OCI spec at this moment too)."""
+    record, kernel = ctx.record, ctx.kernel
+    try:
+        confinement = decide(record.config.security, kernel.host_facts(), kernel.host_devices)
+    except InvalidDevice as e:
+        raise BadRequest(str(e)) from None
+    ctx.confinement = confinement
+    for note in confinement.notes:
+        ctx.say(note)
+    # What a later `exec` in this container gets too (runc keeps its config.json);
+    # its seccomp filter follows from the config and these capabilities.
+    record.privileges = {
+        "capabilities": sorted(confinement.capabilities),
+        "no_new_privs": confinement.no_new_privs,
+    }
+
+
+def _confinement(ctx: LifecycleContext) -> Confinement:
+    assert ctx.confinement is not None, "confinement runs first"
+    return ctx.confinement
 
 
 def mount_rootfs(ctx: LifecycleContext) -> None:
@@ -44,6 +69,24 @@ def mount_rootfs(ctx: LifecycleContext) -> None:
         "options": mount.options,
     }
     ctx.on_undo("unmount rootfs", lambda: unmount_rootfs(ctx))
+    ensure_workdir(ctx)
+
+
+def ensure_workdir(ctx: LifecycleContext) -> None:
+    """A missing working directory is made (mkdir -p, root's, 0755) before
+    anything runs -- as dockerd does at start, from outside the container, so
+    no filter or user inside has a say; the paths resolve inside the rootfs."""
+    files = ctx.kernel.unionfs.merged(_mount(ctx))
+    path = ""
+    for part in [p for p in ctx.record.workdir.split("/") if p]:
+        path += "/" + part
+        if not files.exists(path):
+            files.mkdir(path, 0o755)
+
+
+def _mount(ctx: LifecycleContext) -> UnionMount:
+    assert ctx.mount is not None, "mount_rootfs runs first"
+    return ctx.mount
 
 
 def unmount_rootfs(ctx: LifecycleContext) -> None:
@@ -66,6 +109,7 @@ def create_cgroup(ctx: LifecycleContext) -> None:
     cgroups.create(record.cgroup)
     ctx.on_undo("remove cgroup", lambda: remove_cgroup(ctx))
     cgroups.set_limits(record.cgroup, record.config.limits)
+    cgroups.set_devices(record.cgroup, list(_confinement(ctx).device_rules))
 
 
 def remove_cgroup(ctx: LifecycleContext) -> None:
@@ -108,11 +152,6 @@ def _handle(ctx: LifecycleContext) -> ProcessHandle:
     return ctx.handle
 
 
-def _mount(ctx: LifecycleContext) -> UnionMount:
-    assert ctx.mount is not None, "mount_rootfs runs first"
-    return ctx.mount
-
-
 def _rootfs(ctx: LifecycleContext) -> str:
     return _mount(ctx).target
 
@@ -135,22 +174,6 @@ DEFAULT_MOUNTS = (
     MountSpec("mqueue", "/dev/mqueue", "mqueue", ("nosuid", "noexec", "nodev")),
     MountSpec("shm", "/dev/shm", "tmpfs", ("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")),
 )
-# Device files a program expects; bind-mounted from the host's /dev.
-DEFAULT_DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
-MASKED_PATHS = [
-    "/proc/asound",
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-]
-READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
 
 def mount_filesystems(ctx: LifecycleContext) -> None:
@@ -169,9 +192,13 @@ def mount_special_filesystems(ctx: LifecycleContext) -> None:
         if spec.target in taken or (own_dev and spec.target.startswith("/dev/")):
             continue
         handle.mount(spec, rootfs)
-    for name in DEFAULT_DEVICES:
-        if f"/dev/{name}" not in taken and not own_dev:
-            handle.mount(MountSpec(f"/dev/{name}", f"/dev/{name}", "bind", ("rbind",)), rootfs)
+    if not own_dev:
+        # Fresh device files in the container's own /dev (a tmpfs): a chmod of
+        # them inside changes nothing of the host's. A user's mount at one of
+        # their places takes that place instead.
+        nodes = [node for node in _confinement(ctx).device_nodes if node.path not in taken]
+        handle.make_device_nodes(nodes, rootfs)
+        handle.make_symlinks([link for link in DEV_SYMLINKS if link[1] not in taken], rootfs)
 
 
 def mount_user_mounts(ctx: LifecycleContext) -> None:
@@ -181,8 +208,9 @@ def mount_user_mounts(ctx: LifecycleContext) -> None:
 
 
 def pivot_root(ctx: LifecycleContext) -> None:
+    confinement = _confinement(ctx)
     _handle(ctx).pivot_root(_rootfs(ctx))
-    _handle(ctx).mask_paths(MASKED_PATHS, READONLY_PATHS)
+    _handle(ctx).mask_paths(list(confinement.masked_paths), list(confinement.readonly_paths))
     mounting.readonly_root(ctx)
 
 
@@ -191,8 +219,41 @@ def has_own_network(config: ContainerConfig) -> bool:
     return config.network != "host"
 
 
+def load_seccomp_early(ctx: LifecycleContext) -> None:
+    confinement = _confinement(ctx)
+    if confinement.seccomp is not None and not confinement.no_new_privs:
+        _handle(ctx).load_seccomp(confinement.seccomp)
+
+
 def drop_capabilities(ctx: LifecycleContext) -> None:
-    _handle(ctx).drop_capabilities(DOCKER_DEFAULT_CAPABILITIES)
+    """Resolve ``--user`` and ``--group-add`` in the container's own
+    /etc/passwd and /etc/group, then switch to that user and drop the
+    capabilities (runc's finalizeNamespace)."""
+    record, confinement = ctx.record, _confinement(ctx)
+    user = resolve_user(ctx.kernel.unionfs.merged(_mount(ctx)), record.user, record.config.group_add)
+    ctx.user = user
+    record.privileges = {
+        **(record.privileges or {}),
+        "user": [user.uid, user.gid, list(user.groups)],
+        "home": user.home,
+        # Docker's spec gives effective/permitted capabilities only to a root
+        # user; an exec inherits the spec's sets whoever it runs as.
+        "effective": sorted(confinement.capabilities) if user.uid == 0 else [],
+    }
+    _handle(ctx).drop_capabilities(confinement.capabilities, user.credentials)
+
+
+def set_no_new_privs(ctx: LifecycleContext) -> None:
+    confinement = _confinement(ctx)
+    if confinement.no_new_privs:
+        _handle(ctx).set_no_new_privs()
+        if confinement.seccomp is not None:
+            _handle(ctx).load_seccomp(confinement.seccomp)
+
+
+def _user(ctx: LifecycleContext) -> ExecUser:
+    assert ctx.user is not None, "capabilities runs first"
+    return ctx.user
 
 
 def exec_command(ctx: LifecycleContext) -> None:
@@ -200,10 +261,9 @@ def exec_command(ctx: LifecycleContext) -> None:
     argv = record.argv
     if not argv:
         raise BadRequest("No command specified")
-    uid, gid, home = resolve_user(ctx.kernel.unionfs.merged(_mount(ctx)), record.user)
     env = record.env
-    env.setdefault("HOME", home)  # from the user's passwd line, as docker does
-    _handle(ctx).exec(argv, env, cwd=record.workdir, user=(uid, gid))
+    env.setdefault("HOME", _user(ctx).home)  # from the user's passwd line, as docker does
+    _handle(ctx).exec(argv, env, cwd=record.workdir)
     record.state = RUNNING
     record.started_at = now()
     record.exit_code = 0
@@ -243,6 +303,16 @@ START: Phase[LifecycleContext] = Phase(
     "start",
     (
         Step(
+            "confinement",
+            "Decide the confinement",
+            "Before anything runs, work out what the container will be allowed to do: which of "
+            "root's capabilities it keeps (Docker keeps 14 of 41), which system calls its seccomp "
+            "profile allows, which device files it may open, and whether no_new_privs is set. "
+            "Flags like --cap-add, --privileged and --security-opt change this.",
+            "Docker namespace",
+            decide_confinement,
+        ),
+        Step(
             "volumes_on_host",
             "Get the volumes and bind sources ready on the host",
             "Before anything of the container exists, its mounts are made ready on the host: its "
@@ -267,8 +337,9 @@ START: Phase[LifecycleContext] = Phase(
             "cgroup",
             "Create the cgroup and set its limits",
             "Namespaces only hide things. A cgroup limits what the container may use -- memory, "
-            "number of processes, CPU time -- so one container cannot starve the others, and an "
-            "OOM kill hits a process inside the container instead of an innocent one outside.",
+            "number of processes, CPU time, and which device files it may open -- so one "
+            "container cannot starve the others or read the host's disk, and an OOM kill hits a "
+            "process inside the container instead of an innocent one outside.",
             "Docker CGroups",
             create_cgroup,
         ),
@@ -292,7 +363,8 @@ START: Phase[LifecycleContext] = Phase(
             "mounts",
             "Mount /proc, /dev and /sys -- and the volumes",
             "In its own mount namespace the container mounts a /proc that shows only its "
-            "processes, a small /dev, and a read-only /sys -- without touching the host's mounts. "
+            "processes, a small /dev of its own (fresh device files made with mknod, never the "
+            "host's), and a read-only /sys -- without touching the host's mounts. "
             "Then, while host paths can still be reached, each volume and host directory is "
             "bind-mounted at its place (parents before children), each --tmpfs gets a fresh tmpfs, "
             "and the container's own hostname, hosts and resolv.conf are bind-mounted over the init "
@@ -316,13 +388,36 @@ START: Phase[LifecycleContext] = Phase(
         LOOPBACK,
         *NETWORK,
         Step(
+            "seccomp",
+            "Load the seccomp filter",
+            "From now on every system call passes a filter: Docker's default profile refuses "
+            "about 50 of them (unshare, mount, reboot, loading modules...) with EPERM. Loaded "
+            "before the capabilities are dropped, because without no_new_privs only a process "
+            "holding CAP_SYS_ADMIN may install one. (With --security-opt no-new-privileges it "
+            "comes last instead; --privileged and seccomp=unconfined load none.)",
+            "Docker namespace",
+            load_seccomp_early,
+            when=lambda config: loads_seccomp(config.security) and not sets_no_new_privs(config.security),
+        ),
+        Step(
             "capabilities",
-            "Drop capabilities",
+            "Switch user and drop capabilities",
             "root in a container is not the host's root: most capabilities (mounting, loading "
-            "modules, changing the clock...) are dropped, and no_new_privs stops setuid binaries "
-            "from getting them back.",
+            "modules, changing the clock...) leave the bounding set for good. Then the process "
+            "becomes the container's user (with its groups, from the image's /etc/passwd and "
+            "/etc/group); a non-root user keeps no capabilities at all.",
             "Docker namespace",
             drop_capabilities,
+        ),
+        Step(
+            "no_new_privs",
+            "Set no_new_privs, then load the seccomp filter",
+            "--security-opt no-new-privileges: no setuid program or file capability can raise "
+            "privileges again -- and the seccomp filter is loaded now, as late as possible. "
+            "Docker leaves no_new_privs off by default, so setuid programs in images work.",
+            "Docker namespace",
+            set_no_new_privs,
+            when=lambda config: sets_no_new_privs(config.security),
         ),
         Step(
             "exec",

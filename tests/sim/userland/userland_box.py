@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stepbox.backends.sim import create_kernel
-from stepbox.core.container.plan import (
-    DEFAULT_DEVICES,
-    DEFAULT_MOUNTS,
-    MASKED_PATHS,
-    READONLY_PATHS,
-)
+from stepbox.core.confinement.devices import DEFAULT_DEVICE_NODES
+from stepbox.core.confinement.policy import MASKED_PATHS, READONLY_PATHS
+from stepbox.core.container.plan import DEFAULT_MOUNTS
 from stepbox.core.image.bootstrap import busybox_entries
-from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, MountSpec, SpawnSpec, Stdio
+from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, SpawnSpec, Stdio
 from stepbox.core.kernel.cgroups import CgroupLimits
 
 _ids = itertools.count(1)
@@ -94,10 +91,9 @@ class BusyboxBox:
         handle.make_mounts_private()
         for spec in DEFAULT_MOUNTS:
             handle.mount(spec, mount.target)
-        for dev in DEFAULT_DEVICES:
-            handle.mount(MountSpec(f"/dev/{dev}", f"/dev/{dev}", "bind", ("rbind",)), mount.target)
+        handle.make_device_nodes(list(DEFAULT_DEVICE_NODES), mount.target)
         handle.pivot_root(mount.target)
-        handle.mask_paths(MASKED_PATHS, READONLY_PATHS)
+        handle.mask_paths(list(MASKED_PATHS), list(READONLY_PATHS))
         handle.bring_up_loopback()
         handle.drop_capabilities(DOCKER_DEFAULT_CAPABILITIES)
         handle.exec(argv, dict(ENV if env is None else env), cwd=cwd)
