@@ -73,7 +73,8 @@ def test_step_walks_one_enter_at_a_time(stepbox):
 
 
 def test_quitting_a_step_through_undoes_everything(stepbox):
-    r = stepbox("step", "busybox", "echo", "hi", input="\n" * 7 + "q\n")
+    # nine steps up to spawn: the image, init and rw layers, volumes, confinement, volumes' host side, rootfs, cgroup
+    r = stepbox("step", "busybox", "echo", "hi", input="\n" * 9 + "q\n")
     assert r.code == 0, r.err
     assert "everything done so far was undone" in r.out
     # the undo's own kernel operations are shown: the process killed, its cgroup and rootfs gone

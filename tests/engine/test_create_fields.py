@@ -142,10 +142,12 @@ def test_honoured_fields_are_what_the_body_parser_reads():
 
 
 def test_field_names_match_ignoring_case():
-    with pytest.raises(BadParameter, match="HostConfig.ReadonlyRootfs"):
-        config_from_body({"image": "busybox", "hostconfig": {"readonlyrootfs": True}})
-    config, _ = config_from_body({"image": "busybox", "hostconfig": {"capadd": ["NET_ADMIN"]}})
-    assert config.security.cap_add == ("NET_ADMIN",)
+    with pytest.raises(BadParameter, match="HostConfig.Ulimits"):
+        config_from_body({"image": "busybox", "hostconfig": {"ulimits": [{"Name": "nofile", "Soft": 1}]}})
+    config, _ = config_from_body(
+        {"image": "busybox", "hostconfig": {"capadd": ["NET_ADMIN"], "readonlyrootfs": True}}
+    )
+    assert config.security.cap_add == ("NET_ADMIN",) and config.readonly_rootfs
 
 
 json_values = st.recursive(
