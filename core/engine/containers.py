@@ -185,7 +185,8 @@ class ContainerEndpoints:
                 with opened(engine.kernel, engine.runtime.volumes, record) as files:
                     if req.flag("copyUIDGID") and record.user:
                         # docker cp -a: the files go to the container's --user
-                        owner = resolve_user(files.rootfs, record.user)[:2]
+                        found = resolve_user(files.rootfs, record.user)
+                        owner = (found.uid, found.gid)
                     extract_to(
                         files,
                         path,

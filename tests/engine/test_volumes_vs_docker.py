@@ -568,6 +568,21 @@ def test_cp_both_ways(sides):
     same(sides, "volume", "rm", "cpvol")
 
 
+def test_cp_archive_mode_gives_the_files_to_the_containers_user(sides):
+    # docker cp -a (copyUIDGID): what is copied in belongs to the container's --user
+    for side in sides:
+        assert side("create", "--name", "cpa", "--user", "nobody", "busybox", "true").code == 0
+        with open(os.path.join(side.work, "cpa.txt"), "w") as f:
+            f.write("mine\n")
+    same(sides, "cp", "-a", "WORK/cpa.txt", "cpa:/tmp/")
+    owners = []
+    for side in sides:
+        with tarfile.open(fileobj=io.BytesIO(side.raw("cp", "cpa:/tmp/cpa.txt", "-"))) as archive:
+            owners.append([(m.name, m.uid, m.gid) for m in archive])
+    assert owners[0] == owners[1] == [("cpa.txt", 65534, 65534)], owners
+    same(sides, "rm", "cpa")
+
+
 def test_a_symlink_to_the_root_never_reaches_the_host(sides):
     marker = f"stepbox-escape-{os.getpid()}"
     for side in sides:
