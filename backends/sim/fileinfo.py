@@ -87,6 +87,10 @@ def inode_info(k: SimKernel, proc: Process, path: str, follow: bool = True) -> I
     st = fs.lstat(loc[1])
     node = _node(fs, loc[1])
     dev = device_number(fs)
+    real_lstat = getattr(fs, "real_lstat", None)
+    if real_lstat is not None:  # a host directory's real files (bind mounts, volumes)
+        real = real_lstat(loc[1])
+        return InodeInfo(real.st_ino, dev, real.st_rdev, real.st_mtime, real.st_blocks)
     if node is None:  # procfs, sysfs files: made up when read
         return InodeInfo(hash((id(fs), loc[1])) & 0xFFFFFF, dev, 0, k.boot_wall, 0)
     kind = node.kind.value

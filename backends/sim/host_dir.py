@@ -202,6 +202,11 @@ class HostDirFS(FileOps):
         parts = self._resolve(path, follow_last=True)
         return stat_result(self._lstat_at(parts, path), self.owner)
 
+    def real_lstat(self, path: str) -> os.stat_result:
+        """The real file's own lstat: its inode, time and st_blocks as the
+        host's filesystem counts them (``ls -s``, ``du``, ``ls -l``'s total)."""
+        return self._lstat_at(self._resolve(path, follow_last=False), path)
+
     def listdir(self, path: str) -> list[str]:
         parts = self._resolve(path, follow_last=True)
         if not _HAS_DIR_FD:
