@@ -11,8 +11,11 @@
 #    itself), busybox-static (the busybox image on the real kernel), iproute2
 #    (container networking), runc, docker.io, docker-registry and skopeo (the
 #    real things the interop tests and benchmarks compare with), chromium and
-#    CJK fonts (the test that opens a notebook in JupyterLab).  Without root they
-#    are skipped, and the script says which are missing and what needs them.
+#    CJK fonts (the test that opens a notebook in JupyterLab), user-mode-linux
+#    (the cgroup-v2-only kernel scripts/cgroup2_vm.py boots) and uidmap
+#    (newuidmap/newgidmap: rootless containers map a user's subordinate IDs with
+#    them).  Without root they are skipped, and the script says which are
+#    missing and what needs them.
 #
 # Environment: PYTHON (the interpreter the venv is made from; default python3,
 # at least 3.11.2), STEPBOX_VENV (default .venv), STEPBOX_EXTRAS (default
@@ -24,7 +27,8 @@ PYTHON=${PYTHON:-python3}
 VENV=${STEPBOX_VENV:-.venv}
 EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
-APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev)
+APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
+              user-mode-linux uidmap)
 declare -A NEEDED_FOR=(
     [python3-venv]="making the venv with Debian's python3"
     [busybox-static]="the busybox image on the real kernel"
@@ -40,6 +44,8 @@ declare -A NEEDED_FOR=(
     [libseccomp2]="the seccomp filter of containers on the real kernel"
     [gcc]="the tests that compile a static syscall probe to compare with Docker"
     [libc6-dev]="the tests that compile a static syscall probe to compare with Docker"
+    [user-mode-linux]="the cgroup-v2-only kernel of scripts/cgroup2_vm.py"
+    [uidmap]="rootless containers with subordinate IDs (newuidmap/newgidmap)"
 )
 
 say() { echo "install.sh: $*"; }
