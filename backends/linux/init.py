@@ -433,7 +433,18 @@ class Init:
                 if extra:
                     ops.mount(None, path, None, libc.MS_BIND | libc.MS_REMOUNT | extra, None, shown)
             else:
-                ops.mount(source, path, fstype, flags, ",".join(data) or None, shown)
+                try:
+                    ops.mount(source, path, fstype, flags, ",".join(data) or None, shown)
+                except PermissionError:
+                    if fstype != "sysfs":
+                        raise
+                    # Rootless and sharing the host's network namespace (owned
+                    # by the host's user namespace): no new sysfs may be
+                    # mounted; the one we see is bound in instead, as runc does.
+                    ops.mount("/sys", path, None, libc.MS_BIND | libc.MS_REC, None, shown)
+                    # (the remount names the new mount by its path: the fd
+                    # behind `path` still refers to the directory under it)
+                    ops.mount(None, shown, None, libc.MS_BIND | libc.MS_REMOUNT | flags, None, shown)
             if propagation:
                 ops.mount(None, path, None, propagation, None, shown)
         finally:

@@ -98,7 +98,7 @@ class SystemEndpoints:
                 "ContainersStopped": len(records) - states.count("running") - states.count("paused"),
                 "Images": len(images),
                 "Driver": engine.kernel.storage_driver,
-                "DriverStatus": [["Backend", engine.backend]],
+                "DriverStatus": [["Backend", engine.backend], ["Kernel", engine.kernel.description]],
                 "DockerRootDir": engine.root,
                 "ServerVersion": __version__,
                 "OperatingSystem": f"stepbox ({engine.backend} kernel)",
@@ -143,7 +143,7 @@ class SystemEndpoints:
                 "LiveRestoreEnabled": engine.kernel.containers_outlive_program,
                 "Isolation": "",
                 "InitBinary": "",
-                "SecurityOptions": ["name=seccomp,profile=unconfined"],
+                "SecurityOptions": ["name=seccomp,profile=unconfined", *engine.kernel.security_options],
                 "Warnings": [],
             }
         )

@@ -47,6 +47,8 @@ class Kernel(ABC):
     containers_outlive_program: bool
     storage_driver: str  # what `docker info` shows as Driver
     description: str  # one line for a learner: which kernel runs the containers
+    # Docker's SecurityOptions additions in `docker info` ("name=rootless").
+    security_options: tuple[str, ...] = ()
 
     @abstractmethod
     def cgroup_version(self) -> str:
