@@ -74,6 +74,7 @@ ALL_TESTS = [
     "tests/linux/test_linux_cgroups.py",
     "tests/linux/test_cgroup_drivers_fake.py",
     "tests/linux/test_linux_lifecycle.py",
+    "tests/linux/test_rootless.py",  # rootless, with a delegated subtree: OOM as a user
     *CGROUP_DIFFERENTIAL,
 ]
 # What .ci/run runs (see the README for its time): the cgroup files, the
@@ -90,6 +91,7 @@ CI_TESTS = [
             "test_user_namespace_root_is_an_unprivileged_host_uid",
         )
     ),
+    "tests/linux/test_rootless.py::test_oom_in_a_delegated_subtree",
     *CGROUP_DIFFERENTIAL,
 ]
 
