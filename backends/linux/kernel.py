@@ -178,7 +178,9 @@ class LinuxKernel(Kernel):
         # STEPBOX_NETNS (a path under /run/netns or /proc/PID/ns/net): how a
         # test keeps an in-process engine's bridges off the host.
         self.linux_network = LinuxNetwork(self.tracer, netns_path=os.environ.get("STEPBOX_NETNS") or None)
-        self.network = self.linux_network
+        # Rootless, bridges and veths cannot be made on the host: containers
+        # get loopback (--network none), or the host's network (--network host).
+        self.network = None if self.rootless else self.linux_network
         self.sweep()  # what a crashed earlier program left behind
 
     def _rootless_description(self) -> str:
