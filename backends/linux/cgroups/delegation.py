@@ -86,7 +86,7 @@ def _host_uid() -> int:
     return os.getuid()
 
 
-def rootless_cgroups(tracer: Tracer | None = None) -> Cgroups:
+def rootless_cgroups(tracer: Tracer | None = None) -> LinuxCgroups | RefusingCgroups:
     """LinuxCgroups on the delegated subtree, or RefusingCgroups saying why there is none."""
     layout = detect_layout()
     with open("/proc/self/cgroup") as f:
