@@ -31,7 +31,7 @@ from .cgroups.detect import CgroupLayout
 from .namespaces import LinuxNamespaces
 from .network import LinuxNetwork
 from .processes import LinuxProcesses
-from .rootless import in_initial_user_namespace, pause_file, stop_pause
+from .rootless import in_initial_user_namespace, pause_file, release_if_idle, stop_pause
 from .unionfs import LinuxUnionFS, private
 
 BUSYBOX_PATHS = (
@@ -224,9 +224,12 @@ class LinuxKernel(Kernel):
 
     def close(self) -> None:
         """Let the shim launcher go (containers and their shims stay), and
-        the netlink worker."""
+        the netlink worker; rootless, the namespaces too when nothing else
+        uses them (:func:`.rootless.release_if_idle`)."""
         self.processes.launcher.close()
         self.linux_network.close()
+        if self.rootless:
+            release_if_idle(self.state_dir)
 
     # -- crash safety ------------------------------------------------------------------
     def sweep(self) -> dict[str, list]:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from stepbox.core.kernel.atomic import atomic_write_json
 
 from . import libc
-from .procfs import start_time
+from .procfs import read_mountinfo, start_time
 
 SUBUID, SUBGID = "/etc/subuid", "/etc/subgid"
 OVERLAY_IN_USERNS = (5, 11)  # overlayfs mountable in a user namespace since Linux 5.11
@@ -306,6 +306,37 @@ def ctypes_name(name: bytes) -> int:
 
 
 _keep: list = []
+
+
+def release_if_idle(state_dir: str) -> int | None:
+    """Let ``state_dir``'s namespaces go when this program is the last one
+    using them: no other process in the user namespace (a daemon, a shim
+    that keeps a container, ``stepbox step``) and nothing mounted under the
+    state dir (a container that exited while no daemon watched it still has
+    its rootfs mounted, for the next daemon to unmount).  Called as a
+    rootless program closes its kernel: then ``stepbox daemon stop`` leaves
+    no process behind.  Podman keeps its pause process until ``podman
+    system migrate``; ours costs a fork to make again, so it does not wait.
+    The PID of the pause process stopped, or None."""
+    pause = _pause_alive(state_dir)
+    if pause is None:
+        return None
+    ours = os.readlink("/proc/self/ns/user")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in (os.getpid(), pause):
+            continue
+        try:
+            in_ours = os.readlink(f"/proc/{entry}/ns/user") == ours
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue  # gone, or not ours to look at
+        if in_ours and state not in ("Z", "X"):  # (a zombie keeps its credentials, so its namespace)
+            return None  # someone else still works in these namespaces
+    prefix = os.path.abspath(state_dir).rstrip("/") + "/"
+    if any(m.mountpoint.startswith(prefix) for m in read_mountinfo()):
+        return None
+    return stop_pause(state_dir)
 
 
 def stop_pause(state_dir: str) -> int | None:

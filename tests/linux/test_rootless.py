@@ -229,3 +229,40 @@ def test_oom_in_a_delegated_subtree(delegated):
     assert delegated("inspect", "-f", "{{.State.OOMKilled}}", "hog").stdout.strip() == "true"
     assert os.path.isdir(f"{DELEGATED}/stepbox")  # the containers' groups are made in the delegated subtree
     assert delegated("rm", "hog").returncode == 0
+
+
+def _pause_pid(rootless: Rootless) -> int | None:
+    """The pause process of the user's state dir, if its file names one."""
+    try:
+        with open(os.path.join(rootless.state, "linux", "kernel", "linux", "rootless-pause.json")) as f:
+            return json.load(f)["pid"]
+    except FileNotFoundError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie is dead: PID 1 reaps the orphans here, in its own time)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_daemon_stop_lets_the_namespaces_go_when_nothing_uses_them(rootless):
+    started = rootless("run", "-d", "--name", "s", "busybox", "sleep", "1000")
+    assert started.returncode == 0, started.stderr
+    pause = _pause_pid(rootless)
+    assert pause is not None and _alive(pause)
+    # A running container outlives the daemon, in the namespaces the pause process holds ...
+    assert rootless("daemon", "stop").returncode == 0
+    assert _pause_pid(rootless) == pause and _alive(pause)
+    # ... which the next daemon joins: it sees the container's mounts, and removes it.
+    removed = rootless("rm", "-f", "s")
+    assert removed.returncode == 0, removed.stderr
+    assert _pause_pid(rootless) == pause and _alive(pause)
+    # Nothing uses them any more: stopping the daemon stops the pause process too,
+    # so a user's `stepbox daemon stop` leaves no process of theirs behind.
+    assert rootless("daemon", "stop").returncode == 0
+    assert _pause_pid(rootless) is None
+    assert not _alive(pause)
