@@ -81,10 +81,16 @@ class Watch:
 
 class Engine:
     def __init__(
-        self, runtime: Runtime, backend: str, root: str, insecure_registries: list[str] | None = None
+        self,
+        runtime: Runtime,
+        backend: str,
+        root: str,
+        insecure_registries: list[str] | None = None,
+        backend_why: str = "",
     ):
         self.runtime = runtime
         self.backend = backend
+        self.backend_why = backend_why  # why this backend (docker info's DriverStatus says it)
         self.root = root
         # Registries pull/push may reach over plain http (dockerd's
         # --insecure-registry); loopback ones always may.

@@ -89,7 +89,7 @@ def open_daemon(
         if someone_listening(socket_path):
             raise RuntimeError(f"another daemon is already listening on {socket_path}")
         os.unlink(socket_path)  # left behind by a daemon that died
-    engine = Engine(session.runtime, session.backend, session.root, insecure_registries)
+    engine = Engine(session.runtime, session.backend, session.root, insecure_registries, session.why)
     for line in engine.recover():
         say(line)
     server = UnixHTTPServer(socket_path, build_app(engine))

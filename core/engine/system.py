@@ -98,7 +98,11 @@ class SystemEndpoints:
                 "ContainersStopped": len(records) - states.count("running") - states.count("paused"),
                 "Images": len(images),
                 "Driver": engine.kernel.storage_driver,
-                "DriverStatus": [["Backend", engine.backend], ["Kernel", engine.kernel.description]],
+                "DriverStatus": [
+                    ["Backend", engine.backend],
+                    *([["Why", engine.backend_why]] if engine.backend_why else []),
+                    ["Kernel", engine.kernel.description],
+                ],
                 "DockerRootDir": engine.root,
                 "ServerVersion": __version__,
                 "OperatingSystem": f"stepbox ({engine.backend} kernel)",

@@ -337,6 +337,16 @@ def test_concurrent_clients_on_one_container(client):
     client.remove(cid)
 
 
+def test_info_says_which_kernel_and_why(daemon, client):
+    status = dict(client.request("GET", "/info").json()["DriverStatus"])
+    assert status["Backend"] == daemon.backend
+    # The daemon was started with --backend NAME: the choice names it and what it means here.
+    assert status["Why"].startswith(f"--backend {daemon.backend}: ")
+    expected = {"sim": "the simulated kernel", "linux": "root on Linux: real namespaces"}[daemon.backend]
+    assert expected in status["Why"]
+    assert status["Kernel"]
+
+
 # ------------------------------------------------------------- the schema
 
 

@@ -175,7 +175,9 @@ def test_run_is_a_real_container_in_a_user_namespace(rootless, user):
     )
     body = json.loads(info.stdout)
     assert "name=rootless" in body["SecurityOptions"]
-    assert dict(body["DriverStatus"])["Kernel"].startswith("the real Linux kernel, rootless")
+    status = dict(body["DriverStatus"])
+    assert status["Kernel"].startswith("the real Linux kernel, rootless")
+    assert status["Why"].startswith(f"auto chose the real kernel: rootless: uid {rootless.uid} as root")
 
 
 def test_exec_and_networks(rootless):
