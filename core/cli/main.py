@@ -96,8 +96,9 @@ class StepboxGroup(click.Group):
     default="auto",
     show_default=True,
     type=click.Choice(["auto", "sim", "linux"]),
-    help="Kernel to run containers on: the real one (linux, needs root), the simulator "
-    "(sim), or auto (real when root on Linux, else the simulator).  The daemon's "
+    help="Kernel to run containers on: the real one (linux: as root, or rootless in a "
+    "user namespace), the simulator (sim), or auto (the real kernel when it can run "
+    "containers here, else the simulator; docker info says why).  The daemon's "
     "choice; a running daemon on another backend is an error.",
 )
 @click.option(
