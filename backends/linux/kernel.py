@@ -181,6 +181,12 @@ class LinuxKernel(Kernel):
         # Rootless, bridges and veths cannot be made on the host: containers
         # get loopback (--network none), or the host's network (--network host).
         self.network = None if self.rootless else self.linux_network
+        if self.rootless:
+            self.no_network_why = (
+                "rootless, bridges and veths need root on the host; containers get loopback, "
+                "or the host's network with --network host; published ports through a user-mode "
+                "network, slirp4netns or pasta, are not supported yet"
+            )
         self.sweep()  # what a crashed earlier program left behind
 
     def _rootless_description(self) -> str:

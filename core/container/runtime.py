@@ -124,9 +124,12 @@ class Runtime:
         if primary.driver in ("host", "null") and (config.port_bindings or config.publish_all):
             from .errors import BadRequest
 
+            unwired = self.kernel.no_network_why if self.kernel.network is None else ""
             why = (
                 ""
                 if manager.store.by_name("bridge") or config.network != "default"
+                else f" (this daemon has no bridge network: {unwired})"
+                if unwired
                 else " (this daemon has no bridge network: it was started with --bridge=none, "
                 "or its kernel has no network wiring)"
             )

@@ -35,6 +35,9 @@ class Kernel(ABC):
     # None: this kernel has no network wiring (yet) -- containers get only
     # loopback, as under a daemon started with --bridge=none.
     network: Network | None = None
+    # Why ``network`` is None, when it is, for the errors that refuse a bridge
+    # or a published port ("" : say nothing more).
+    no_network_why: str = ""
 
     # -- what differs between kernels, declared (core never asks for a name) --
     # Whether processes may be waited for from any thread at once.  Real ones

@@ -160,11 +160,14 @@ class NetworkManager:
         store: NetworkStore,
         settings: BridgeSettings | None = None,
         running: Callable[[], Iterable] = lambda: [],
+        unwired_why: str = "",
     ):
         """``kernel``: the backend's network (None: a kernel without one,
-        where only ``none`` and ``host`` exist).  ``running``: the records of
-        the running containers (their ``networks`` and ``ports``)."""
+        where only ``none`` and ``host`` exist; ``unwired_why`` may say why).
+        ``running``: the records of the running containers (their
+        ``networks`` and ``ports``)."""
         self.kernel = kernel
+        self.unwired_why = unwired_why
         self.store = store
         self.settings = settings or BridgeSettings()
         self.settings.check()
@@ -332,7 +335,9 @@ class NetworkManager:
             raise InvalidNetwork(f"driver {driver!r} is not supported by stepbox (only bridge)")
         if self.kernel is None:
             raise NetworkUnavailable(
-                "this kernel backend has no network wiring yet: only --network none and host are available"
+                f"this kernel has no network wiring: {self.unwired_why}"
+                if self.unwired_why
+                else "this kernel backend has no network wiring yet: only --network none and host are available"
             )
         options = dict(options or {})
         for key, value in options.items():

@@ -188,6 +188,11 @@ def test_exec_and_networks(rootless):
     assert rootless("rm", "-f", "w").returncode == 0
     host = rootless("run", "--rm", "--network", "host", "busybox", "sh", "-c", "touch /sys/x")
     assert host.returncode == 1 and "Read-only file system" in host.stderr  # the host's /sys, read-only
+    # No bridge without root: a bridge network or a published port is refused, saying why.
+    for args in (["network", "create", "n1"], ["run", "--rm", "-p", "8080:80", "busybox", "true"]):
+        refused = rootless(*args)
+        assert refused.returncode == 125
+        assert "rootless, bridges and veths need root on the host" in refused.stderr, refused.stderr
 
 
 def test_files_in_the_image_keep_their_mapped_owners(rootless, user):
