@@ -237,12 +237,37 @@ def make_device_nodes(nodes: list[dict], rootfs: str, ops: Ops) -> None:
                     f"{_q(shown)}, {'S_IFCHR' if node['type'] == 'c' else 'S_IFBLK'}|{node['mode']:04o}, "
                     f"makedev({node['major']}, {node['minor']})",
                 )
-                os.mknod(name, kind | node["mode"], os.makedev(node["major"], node["minor"]), dir_fd=dirfd)
+                try:
+                    os.mknod(
+                        name, kind | node["mode"], os.makedev(node["major"], node["minor"]), dir_fd=dirfd
+                    )
+                except PermissionError:
+                    # Rootless (a user namespace may not mknod): bind the host's
+                    # node of that number over an empty file instead, as runc does.
+                    _bind_host_node(node, name, dirfd, shown, ops)
+                    continue
                 os.chown(name, node["uid"], node["gid"], dir_fd=dirfd, follow_symlinks=False)
             finally:
                 os.close(dirfd)
     finally:
         os.umask(old)
+
+
+def _bind_host_node(node: dict, name: str, dirfd: int, shown: str, ops: Ops) -> None:
+    """The host's device file at the node's path, bound over an empty file
+    (only if it is that very device: same type and numbers)."""
+    host = node.get("host_path") or node["path"]
+    try:
+        st = os.stat(host)
+    except OSError:
+        st = None
+    kind = statmod.S_ISCHR if node["type"] == "c" else statmod.S_ISBLK
+    if st is None or not kind(st.st_mode) or st.st_rdev != os.makedev(node["major"], node["minor"]):
+        raise PermissionError(
+            f"cannot make {node['path']} in a user namespace, and the host has no such device to bind"
+        )
+    os.close(os.open(name, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644, dir_fd=dirfd))
+    ops.mount(host, f"/proc/self/fd/{dirfd}/{name}", None, libc.MS_BIND, None, shown)
 
 
 def _dir_in_root(rootfs: str, path: str) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 
 from stepbox.core.kernel.cgroups import CgroupLimits, Cgroups, CgroupStats
+from stepbox.core.kernel.devices import DeviceAllowlist, DeviceRule
 from stepbox.core.kernel.errors import NotSupported
 from stepbox.core.kernel.trace import Tracer
 
@@ -99,12 +100,40 @@ def rootless_cgroups(tracer: Tracer | None = None) -> LinuxCgroups | RefusingCgr
     with open(os.path.join(layout.unified, subtree, "cgroup.controllers")) as f:
         controllers = frozenset(f.read().split())
     v2_only = CgroupLayout(mode="v2", unified=layout.unified, unified_controllers=controllers)
-    cgroups = LinuxCgroups(v2_only, tracer, base=subtree)
+    cgroups = DelegatedCgroups(v2_only, tracer, base=subtree)
     cgroups.base_is_ours = False
     return cgroups
 
 
-class RefusingCgroups(Cgroups):
+class _DevicesByTheUserNamespace:
+    """Rootless, no device cgroup: v2's device program is BPF, which needs
+    CAP_SYS_ADMIN in the host's user namespace, and v1 cannot be delegated.
+    None is needed for what the rules keep out: in a user namespace the
+    kernel refuses to open a device node on any mount the namespace made
+    (SB_I_NODEV), so a container opens only the host's nodes bound in -- the
+    defaults and --device ones, which the rules allow -- with the host's own
+    permissions on them.  The rules are kept, for device_rules to show."""
+
+    _device_rules: dict[str, DeviceAllowlist]
+
+    def set_devices(self, path: str, rules: list[DeviceRule]) -> None:
+        self._device_rules[path] = DeviceAllowlist.from_rules(rules)
+
+    def device_rules(self, path: str) -> list[str]:
+        allowlist = self._device_rules.get(path)
+        return allowlist.listing() if allowlist is not None else []
+
+
+class DelegatedCgroups(_DevicesByTheUserNamespace, LinuxCgroups):
+    """A cgroup v2 subtree delegated to the user: limits and the freezer as
+    root has them, devices as :class:`_DevicesByTheUserNamespace` says."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._device_rules = {}
+
+
+class RefusingCgroups(_DevicesByTheUserNamespace, Cgroups):
     """No cgroups at all: containers run in the group they were started
     from; every limit and the freezer are refused with ``reason``."""
 
@@ -114,6 +143,7 @@ class RefusingCgroups(Cgroups):
         self.controller: dict = {}
         self.hierarchies: list = []
         self.base = ""
+        self._device_rules = {}
 
     def _refuse(self, what: str) -> NotSupported:
         return NotSupported(f"cannot {what} without root here: {self.reason}")
