@@ -33,10 +33,10 @@ from stepbox.core.dockerfile.builder import Builder, BuildOptions
 from stepbox.core.dockerfile.cache import BuildCache
 from stepbox.core.dockerfile.context_tar import UnsafeContext, extract_context
 from stepbox.core.dockerfile.errors import BuildError, RunFailed
+from stepbox.core.http_server.messages import Request, StreamResponse
 
 from .engine import Engine
 from .errors import BadParameter, NotImplementedYet
-from .http import Request, StreamResponse
 
 _DONE = object()
 

@@ -23,13 +23,13 @@ from datetime import UTC, datetime
 
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING
+from stepbox.core.http_server.messages import Request, Response, StreamResponse, UpgradeResponse
 from stepbox.core.kernel import NamespaceKind
 
 from .create_body import check_container_name, config_from_body
 from .engine import Engine, signal_number
 from .errors import BadParameter
 from .execs import ExecSessions
-from .http import Request, Response, StreamResponse, UpgradeResponse
 from .routes import Router
 from .streams import STDERR, STDOUT, LogTail, frames, last_lines, with_timestamps
 from .views import container_inspect, container_summary

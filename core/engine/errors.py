@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from stepbox.core.container.errors import ContainerError
 from stepbox.core.container.flags import InvalidConfig
+from stepbox.core.http_server.messages import HTTPError
 from stepbox.core.image.archive import BadArchive
 from stepbox.core.image.bootstrap import NoBaseImage
 from stepbox.core.image.commit import InvalidChange
@@ -48,6 +49,7 @@ class NotImplementedYet(ApiError):
 # Order matters: the first matching class wins.
 _STATUS_OF = (
     (ApiError, None),  # carries its own
+    (HTTPError, None),  # the request itself: malformed body, too large, too slow
     (ContainerError, None),  # NoSuchContainer 404, Conflict 409, BadRequest 400
     (ImageNotFound, 404),
     (NoBaseImage, 404),

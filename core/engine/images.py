@@ -14,6 +14,7 @@ import io
 import json
 import tempfile
 
+from stepbox.core.http_server.messages import Request, Response
 from stepbox.core.image import archive
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
 from stepbox.core.image.lineage import intermediate_ids, parents
@@ -23,7 +24,6 @@ from stepbox.core.image.store import ImageNotFound
 from .build import BuildEndpoint
 from .engine import Engine
 from .errors import BadParameter, NotImplementedYet
-from .http import Request, Response
 from .routes import Router
 from .transfers import stream_transfer
 from .views import image_history, image_inspect, image_summary

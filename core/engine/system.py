@@ -18,10 +18,10 @@ import time
 from datetime import UTC, datetime
 
 from stepbox import __version__
+from stepbox.core.http_server.messages import Request, Response, StreamResponse
 
 from . import API_VERSION, MIN_API_VERSION
 from .engine import Engine
-from .http import Request, Response, StreamResponse
 from .routes import Router
 
 PING_HEADERS = {
