@@ -78,6 +78,15 @@ class Connection:
         if event is None:
             return False
         request = self._request_from(event)
+        if request.headers.get("Transfer-Encoding") is not None and request.headers.get("Content-Length"):
+            # Which one frames the body?  Two parties answering differently is
+            # how requests are smuggled past a proxy: refuse (RFC 9112 6.1).
+            self._write_raw(
+                self.server.render_error(
+                    400, "a request may not have both Content-Length and Transfer-Encoding"
+                )
+            )
+            return False
         declared = request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
             self._send(request, self.server.render_error(413, str(BodyTooLarge(self.limits.max_body_bytes))))
@@ -97,9 +106,20 @@ class Connection:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as e:
-                self._refuse(e.error_status_hint, f"malformed request: {e}")
+                # h11 hints 501 for a Transfer-Encoding it does not know: still
+                # the client's doing, so a 4xx.
+                self._refuse(
+                    400 if e.error_status_hint >= 500 else e.error_status_hint, f"malformed request: {e}"
+                )
                 return None
             if isinstance(event, h11.Request):
+                # h11 bounds a head that arrives in pieces; one that arrives
+                # whole is measured here (to within its whitespace).
+                size = len(event.method) + len(event.target) + 12
+                size += sum(len(k) + len(v) + 4 for k, v in event.headers.raw_items())
+                if size > self.limits.max_head_bytes:
+                    self._refuse(431, f"request head larger than {self.limits.max_head_bytes} bytes")
+                    return None
                 return event
             if event is not h11.NEED_DATA:
                 return None  # ConnectionClosed, or PAUSED after an abandoned switch
