@@ -80,7 +80,7 @@ def _read_config() -> dict:
 
 
 def _write_json(path: str, value: dict, mode: int = 0o644) -> None:
-    from stepbox.core.atomic import atomic_write
+    from stepbox.core.kernel.atomic import atomic_write
 
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     atomic_write(path, json.dumps(value, indent=2).encode() + b"\n")

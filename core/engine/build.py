@@ -36,7 +36,7 @@ from stepbox.core.dockerfile.errors import BuildError, RunFailed
 from stepbox.core.http_server.messages import Request, StreamResponse
 
 from .engine import Engine
-from .errors import BadParameter, NotImplementedYet
+from .errors import BadParameter, Unsupported
 
 _DONE = object()
 
@@ -48,11 +48,13 @@ def _line(message: dict) -> bytes:
 def unpack_context(body, into: str) -> None:
     """The context tar (maybe compressed) into ``into``, checked as layers are:
     nothing outside it, no devices (see :mod:`stepbox.core.dockerfile.context_tar`)."""
+    from stepbox.core.image.incoming import max_upload_bytes
+
     from .images import spool
 
     try:
         with tarfile.open(fileobj=spool(body), mode="r:*") as archive:
-            extract_context(archive, into)
+            extract_context(archive, into, max_upload_bytes())
     except UnsafeContext as e:
         raise BadParameter(f"the build context cannot be unpacked: {e}") from None
     except (tarfile.TarError, OSError, EOFError) as e:
@@ -65,9 +67,7 @@ class BuildEndpoint:
 
     def __call__(self, req: Request) -> StreamResponse:
         if req.arg("remote"):
-            raise NotImplementedYet(
-                "building from a remote URL is not supported: send the context as the body"
-            )
+            raise Unsupported("building from a remote URL is not supported: send the context as the body")
         try:
             build_args = json.loads(req.arg("buildargs") or "{}")
         except json.JSONDecodeError as e:

@@ -30,6 +30,7 @@ from .create_body import check_container_name, config_from_body
 from .engine import Engine, signal_number
 from .errors import BadParameter
 from .execs import ExecSessions
+from .filters import parse_filters
 from .routes import Router
 from .streams import STDERR, STDOUT, LogTail, frames, last_lines, with_timestamps
 from .views import container_inspect, container_summary
@@ -305,18 +306,16 @@ class ContainerEndpoints:
         return Response.json(self.execs.get(req.params["id"]).inspect())
 
 
+CONTAINER_FILTERS = ("status", "name", "id", "label", "ancestor", "exited")
+
+
 def _filters(req: Request) -> dict[str, list[str]]:
     """``filters={"status":["exited"],"name":["web"]}`` (values as list or as a map)."""
-    raw = req.arg("filters")
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise BadParameter(f"invalid filters: {e}") from None
-    if not isinstance(data, dict):
-        raise BadParameter("invalid filters: expected a JSON object")
-    return {k: list(v) if isinstance(v, (list, dict)) else [str(v)] for k, v in data.items()}
+    filters = parse_filters(req.arg("filters"), CONTAINER_FILTERS)
+    for value in filters.get("exited", []):
+        if not value.lstrip("-").isdigit():
+            raise BadParameter(f"invalid filter 'exited={value}': an exit code is an integer")
+    return filters
 
 
 def _matches(row: dict, filters: dict[str, list[str]]) -> bool:
@@ -333,5 +332,9 @@ def _matches(row: dict, filters: dict[str, list[str]]) -> bool:
                 if k not in row["Labels"] or (sep and row["Labels"][k] != want):
                     return False
         if key == "ancestor" and not any(v in (row["Image"], row["ImageID"]) for v in values):
+            return False
+        if key == "exited" and not (
+            row["State"] == "exited" and any(f"Exited ({int(v)})" in row["Status"] for v in values)
+        ):
             return False
     return True

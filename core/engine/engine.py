@@ -471,9 +471,17 @@ class MonitoredExits(ExitWatch):
 
 
 def _signal_number(text: str) -> int:
+    """``SIGTERM``, ``TERM`` or ``15``; a number must name a signal (1 to
+    SIGRTMAX) -- kill(2) would refuse the others, and that is the client's
+    mistake, not the daemon's."""
     text = str(text).strip().upper()
     if text.isdigit():
-        return int(text)
+        number = int(text)
+        if not 1 <= number <= signals.SIGRTMAX:
+            from .errors import BadParameter
+
+            raise BadParameter(f"Invalid signal: {text}")
+        return number
     name = text if text.startswith("SIG") else "SIG" + text
     try:
         return int(signals.Signals[name])

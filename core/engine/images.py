@@ -10,11 +10,10 @@ slashes and colons (``/images/localhost:5000/app:1.0/json``).
 from __future__ import annotations
 
 import builtins
-import io
 import json
 import tempfile
 
-from stepbox.core.http_server.messages import Request, Response
+from stepbox.core.http_server.messages import Request, Response, StreamResponse, written_by
 from stepbox.core.image import archive
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
 from stepbox.core.image.lineage import intermediate_ids, parents
@@ -23,7 +22,8 @@ from stepbox.core.image.store import ImageNotFound
 
 from .build import BuildEndpoint
 from .engine import Engine
-from .errors import BadParameter, NotImplementedYet
+from .errors import BadParameter, Unsupported
+from .filters import bool_filter, parse_filters
 from .routes import Router
 from .transfers import stream_transfer
 from .views import image_history, image_inspect, image_summary
@@ -77,9 +77,13 @@ class ImageEndpoints:
                 image_summary(self.store, image, users.get(image.id, 0), parent_of.get(image.id, ""))
                 for image in images
             ]
-        wanted = _reference_filter(req)
+        filters = parse_filters(req.arg("filters"), IMAGE_FILTERS)
+        wanted = filters.get("reference", []) + ([req.arg("filter")] if req.arg("filter") else [])
         if wanted:
             rows = [r for r in rows if any(_tag_matches(t, w) for t in r["RepoTags"] for w in wanted)]
+        if "dangling" in filters:
+            dangling = bool_filter(filters["dangling"], "dangling")
+            rows = [r for r in rows if (not r["RepoTags"]) == dangling]
         rows.sort(key=lambda r: r["Created"], reverse=True)
         return Response.json(rows)
 
@@ -160,21 +164,18 @@ class ImageEndpoints:
 
     def _import(self, req: Request) -> Response:
         if req.arg("fromSrc") != "-":
-            raise NotImplementedYet(
-                "importing from a URL is not supported: send the tar as the body (fromSrc=-)"
-            )
+            raise Unsupported("importing from a URL is not supported: send the tar as the body (fromSrc=-)")
         repo = req.arg("repo") or ""
         ref = (f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo) or None
         if ref:
             parse_reference(ref)
-        with self.engine.lock:
-            image = archive.import_rootfs(
-                self.store,
-                req.body,
-                ref,
-                req.arg("message") or "",
-                [c for c in req.args("changes") if c.strip()],
-            )
+        image = archive.import_rootfs(  # streamed; no engine lock (see load)
+            self.store,
+            req.body,
+            ref,
+            req.arg("message") or "",
+            [c for c in req.args("changes") if c.strip()],
+        )
         self.engine.events.publish("image", "import", image.id, {})
         return Response(200, json_lines({"status": image.id}))
 
@@ -213,7 +214,7 @@ class ImageEndpoints:
     @staticmethod
     def not_available(what: str):
         def handler(req: Request):
-            raise NotImplementedYet(f"{what} is not supported by stepbox")
+            raise Unsupported(f"{what} is not supported by stepbox")
 
         return handler
 
@@ -224,24 +225,31 @@ class ImageEndpoints:
     def save_one(self, req: Request) -> Response:
         return self._save([req.params["name"]])
 
-    def _save(self, names: builtins.list[str]) -> Response:
+    def _save(self, names: builtins.list[str]) -> StreamResponse:
         if not names:
             raise BadParameter("no image names given: GET /images/get?names=<name>")
-        buf = io.BytesIO()
-        with self.engine.lock:
-            chosen: dict = {}
-            for name in names:
-                image = self.store.resolve(name)
-                tags = chosen.setdefault(image.id, (image, []))[1]
-                if name not in (image.id, image.short_id) and not name.startswith("sha256:"):
-                    tags.append(name)
-            archive.save(self.store, list(chosen.values()), buf)
-        return Response(200, buf.getvalue(), TAR)
+        chosen: dict = {}
+        for name in names:
+            image = self.store.resolve(name)
+            tags = chosen.setdefault(image.id, (image, []))[1]
+            if name not in (image.id, image.short_id) and not name.startswith("sha256:"):
+                tags.append(name)
+        images = list(chosen.values())
+        blobs = {d for image, _ in images for d in (image.manifest_digest, image.id, *image.layers)}
+        store = self.store
+
+        def write(out) -> None:
+            # Streamed as it is made; the blobs stay pinned against a prune
+            # for as long as the client takes to read them.
+            with store.pinned(blobs):
+                archive.save(store, images, out)
+
+        return StreamResponse(written_by(write), content_type=TAR)
 
     def load(self, req: Request) -> Response:
-        spooled = spool(req.body)  # tarfile wants to seek; a socket cannot
-        with self.engine.lock:
-            lines = archive.load(self.store, spooled)
+        # No engine lock: the archive streams to scratch files for as long as
+        # the client takes, and the store's own index lock orders the writes.
+        lines = archive.load(self.store, req.body)
         for line in lines:
             self.engine.events.publish("image", "load", line.rpartition(" ")[2], {})
         return Response(200, json_lines(*({"stream": line + "\n"} for line in lines)))
@@ -256,17 +264,7 @@ def spool(body) -> tempfile.SpooledTemporaryFile[bytes]:
     return spooled
 
 
-def _reference_filter(req: Request) -> list[str]:
-    raw = req.arg("filters")
-    if not raw:
-        single = req.arg("filter")
-        return [single] if single else []
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise BadParameter(f"invalid filters: {e}") from None
-    value = data.get("reference", []) if isinstance(data, dict) else []
-    return list(value) if isinstance(value, (list, dict)) else [str(value)]
+IMAGE_FILTERS = ("reference", "dangling")
 
 
 def _tag_matches(tag: str, wanted: str) -> bool:

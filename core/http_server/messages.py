@@ -17,7 +17,7 @@ with the status to answer.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -162,6 +162,61 @@ class UpgradeResponse:
     run: Callable[[BinaryIO, BinaryIO], None]
     content_type: str = "application/vnd.docker.raw-stream"
     abandon: Callable[[], None] | None = None  # called instead of run if the client is gone
+
+
+def written_by(write: Callable[[BinaryIO], None], piece_size: int = 1 << 20) -> Iterator[bytes]:
+    """A body that ``write(file)`` produces (``tarfile`` writing an image
+    archive), run on a thread of its own and handed over in pieces of about
+    ``piece_size`` through a short queue: the client's pace sets the
+    writer's, and memory holds a few pieces, never the whole body.  If the
+    writer fails, the body ends with its exception (the connection is then
+    cut: the head went out long ago)."""
+    import queue
+    import threading
+
+    pieces: queue.Queue = queue.Queue(maxsize=4)
+    done = object()
+    stop = threading.Event()
+
+    class _Pipe:
+        def __init__(self):
+            self.buffer = bytearray()
+
+        def write(self, data) -> int:
+            if stop.is_set():
+                raise BrokenPipeError("the client went away")
+            self.buffer += data
+            if len(self.buffer) >= piece_size:
+                self.flush()
+            return len(data)
+
+        def flush(self) -> None:
+            if self.buffer:
+                pieces.put(bytes(self.buffer))
+                self.buffer.clear()
+
+    def run() -> None:
+        pipe = _Pipe()
+        try:
+            write(pipe)
+            pipe.flush()
+            pieces.put(done)
+        except BaseException as e:  # handed to the reader, which raises it
+            pieces.put(e)
+
+    def body() -> Iterator[bytes]:
+        threading.Thread(target=run, name="streamed body", daemon=True).start()
+        try:
+            while (piece := pieces.get()) is not done:
+                if isinstance(piece, BaseException):
+                    raise piece
+                yield piece
+        finally:
+            stop.set()
+            while not pieces.empty():  # let a blocked writer see the stop
+                pieces.get_nowait()
+
+    return body()
 
 
 Reply = Response | StreamResponse | UpgradeResponse

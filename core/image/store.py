@@ -16,12 +16,13 @@ each layer holds only the change and the image refers to its parents.
 from __future__ import annotations
 
 import builtins
+import collections
 import contextlib
 import copy
 import hashlib
-import io
 import json
 import os
+import threading
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -29,7 +30,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stepbox.core.kernel import LayerEntry
-from stepbox.core.kernel.atomic import atomic_write, atomic_write_json, read_json, sweep_temporaries
+from stepbox.core.kernel.atomic import (
+    atomic_write,
+    atomic_write_json,
+    fsync_directory,
+    read_json,
+    sweep_temporaries,
+)
 
 from .layer_tar import content_size, read_layer
 from .reference import InvalidReference, parse_reference
@@ -43,6 +50,10 @@ REF_ANNOTATION = "org.opencontainers.image.ref.name"
 class ImageNotFound(LookupError):
     def __init__(self, name: str):
         super().__init__(f"No such image: {name}")
+
+
+class InvalidImageConfig(ValueError):
+    """An image config (from a load or a pull) that is not one."""
 
 
 class BlobDigestMismatch(ValueError):
@@ -90,6 +101,10 @@ class ImageStore:
         self._json_blobs: dict[str, Any] = {}
         self._layer_sizes: dict[str, int] = {}
         self._index_cache: tuple[tuple, dict] | None = None
+        # Blobs of transfers in flight (a pull, a load): stored already but
+        # not yet named by a manifest in the index, so gc must not take them.
+        self._pinned: collections.Counter[str] = collections.Counter()
+        self._pin_lock = threading.Lock()
 
     # -- blobs ------------------------------------------------------------
     def blob_path(self, digest: str) -> str:
@@ -106,6 +121,45 @@ class ImageStore:
         if not os.path.exists(path):
             atomic_write(path, data)
         return digest
+
+    def adopt_blob(self, path: str, digest: str) -> str:
+        """Make the file ``path`` (in the store, its content already hashed
+        to ``digest`` while it arrived) the blob ``digest``: a rename, after
+        an fsync, so a crash leaves no half-written blob under that name."""
+        target = self.blob_path(digest)
+        if os.path.exists(target):
+            with contextlib.suppress(FileNotFoundError):  # (adopted already: a layer two images share)
+                os.unlink(path)
+            return digest
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(path, target)
+        fsync_directory(os.path.dirname(target))
+        return digest
+
+    @contextlib.contextmanager
+    def pinned(self, digests):
+        """Keep ``digests`` from :meth:`gc` while the block runs: an image
+        prune during a pull must not delete the layers it just stored."""
+        digests = list(digests)
+        with self._pin_lock:
+            self._pinned.update(digests)
+        try:
+            yield
+        finally:
+            with self._pin_lock:
+                self._pinned.subtract(digests)
+                self._pinned += collections.Counter()  # drop the zeros
+
+    def pin(self, digest: str) -> None:
+        """Pin one more digest to the innermost :meth:`pinned` block's set."""
+        with self._pin_lock:
+            self._pinned[digest] += 1
+
+    def unpin(self, digest: str) -> None:
+        with self._pin_lock:
+            self._pinned[digest] -= 1
+            self._pinned += collections.Counter()
 
     def get_blob(self, digest: str) -> bytes:
         with open(self.blob_path(digest), "rb") as f:
@@ -173,15 +227,25 @@ class ImageStore:
         byte for byte so its ID stays the same, after checking that the
         layers are the ones its ``rootfs.diff_ids`` names.  A layer given as a
         ``str`` is the digest of one the store already has."""
-        config = json.loads(config_bytes)
-        diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+        try:
+            config = json.loads(config_bytes)
+            diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+            if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
+                raise TypeError("rootfs.diff_ids is not a list of digests")
+        except (ValueError, AttributeError, TypeError) as e:
+            raise InvalidImageConfig(f"the image config is not valid: {e}") from None
         if len(diff_ids) != len(layer_tars):
             raise BlobDigestMismatch(
                 f"image config lists {len(diff_ids)} layers, the image has {len(layer_tars)}"
             )
         digests = []
         for expected, tar in zip(diff_ids, layer_tars, strict=True):
-            digests.append(self.put_blob(tar, expected=expected) if isinstance(tar, bytes) else tar)
+            if isinstance(tar, bytes):
+                digests.append(self.put_blob(tar, expected=expected))
+            elif tar != expected:
+                raise BlobDigestMismatch(f"layer {tar} is not the {expected} the image config names")
+            else:
+                digests.append(tar)
         sizes = [os.path.getsize(self.blob_path(d)) for d in digests]
         return self._add_manifest(config_bytes, digests, sizes, tag)
 
@@ -299,7 +363,8 @@ class ImageStore:
         """Delete blobs no manifest in the index refers to (nor ``keep``);
         what an interrupted load or an rmi left behind.  Returns the digests."""
         index = read_json(self._index_path)
-        live = set(keep)
+        with self._pin_lock:
+            live = set(keep) | set(self._pinned)
         for m in index["manifests"]:
             live.add(m["digest"])
             manifest = json.loads(self.get_blob(m["digest"]))
@@ -329,7 +394,8 @@ class ImageStore:
 
     def layer_entries(self, blob_digest: str) -> builtins.list[LayerEntry]:
         """A layer's changeset, checked for escapes (see :mod:`.layer_tar`)."""
-        return read_layer(io.BytesIO(self.get_blob(blob_digest)))
+        with open(self.blob_path(blob_digest), "rb") as f:
+            return read_layer(f)
 
 
 def _flock(f) -> None:
