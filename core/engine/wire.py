@@ -134,6 +134,8 @@ class BodyReader:
     def _read_chunked(self, size: int) -> bytes:
         if self._chunk_left == 0:
             line = read_line(self.rfile, 1024)
+            if not line:
+                raise ProtocolError("the connection closed in the middle of the answer")
             match = _CHUNK_SIZE.fullmatch(line)
             if match is None:
                 raise ProtocolError(f"bad chunk size line: {line[:40]!r}")

@@ -205,20 +205,25 @@ class ImageStore:
         its tar's bytes, or the digest of a layer already in the store (so a
         commit does not re-read its parent's layers).  The config's
         ``rootfs.diff_ids`` is filled in from the layers."""
-        layer_digests, sizes = [], []
-        for layer in layers:
-            if isinstance(layer, str):
-                if not self.has_blob(layer):
-                    raise ImageNotFound(f"layer {layer}")
-                layer_digests.append(layer)
-                sizes.append(os.path.getsize(self.blob_path(layer)))
-            else:
-                layer_digests.append(self.put_blob(layer))
-                sizes.append(len(layer))
-        config = dict(config)
-        config["rootfs"] = {"type": "layers", "diff_ids": layer_digests}  # uncompressed: digest == diff_id
-        config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
-        return self._add_manifest(config_bytes, layer_digests, sizes, tag)
+        digests = [layer if isinstance(layer, str) else sha256_digest(layer) for layer in layers]
+        with self.pinned(digests):  # before they are written: see gc
+            layer_digests, sizes = [], []
+            for layer in layers:
+                if isinstance(layer, str):
+                    if not self.has_blob(layer):
+                        raise ImageNotFound(f"layer {layer}")
+                    layer_digests.append(layer)
+                    sizes.append(os.path.getsize(self.blob_path(layer)))
+                else:
+                    layer_digests.append(self.put_blob(layer))
+                    sizes.append(len(layer))
+            config = dict(config)
+            config["rootfs"] = {
+                "type": "layers",
+                "diff_ids": layer_digests,
+            }  # uncompressed: digest == diff_id
+            config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+            return self._add_manifest(config_bytes, layer_digests, sizes, tag)
 
     def add_loaded_image(
         self, config_bytes: bytes, layer_tars: Sequence[bytes | str], tag: str | None
@@ -238,21 +243,22 @@ class ImageStore:
             raise BlobDigestMismatch(
                 f"image config lists {len(diff_ids)} layers, the image has {len(layer_tars)}"
             )
-        digests = []
-        for expected, tar in zip(diff_ids, layer_tars, strict=True):
-            if isinstance(tar, bytes):
-                digests.append(self.put_blob(tar, expected=expected))
-            elif tar != expected:
-                raise BlobDigestMismatch(f"layer {tar} is not the {expected} the image config names")
-            else:
-                digests.append(tar)
-        sizes = [os.path.getsize(self.blob_path(d)) for d in digests]
-        return self._add_manifest(config_bytes, digests, sizes, tag)
+        with self.pinned(diff_ids):  # before they are written: see gc
+            digests = []
+            for expected, tar in zip(diff_ids, layer_tars, strict=True):
+                if isinstance(tar, bytes):
+                    digests.append(self.put_blob(tar, expected=expected))
+                elif tar != expected:
+                    raise BlobDigestMismatch(f"layer {tar} is not the {expected} the image config names")
+                else:
+                    digests.append(tar)
+            sizes = [os.path.getsize(self.blob_path(d)) for d in digests]
+            return self._add_manifest(config_bytes, digests, sizes, tag)
 
     def _add_manifest(
         self, config_bytes: bytes, layer_digests: list[str], sizes: list[int], tag: str | None
     ) -> Image:
-        config_digest = self.put_blob(config_bytes)
+        config_digest = sha256_digest(config_bytes)
         manifest = {
             "schemaVersion": 2,
             "mediaType": MEDIA_MANIFEST,
@@ -263,7 +269,13 @@ class ImageStore:
             ],
         }
         manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-        manifest_digest = self.put_blob(manifest_bytes)
+        manifest_digest = sha256_digest(manifest_bytes)
+        with self.pinned([config_digest, manifest_digest]):  # written, then named: see gc
+            self.put_blob(config_bytes)
+            self.put_blob(manifest_bytes)
+            return self._index_manifest(manifest_digest, manifest_bytes, tag)
+
+    def _index_manifest(self, manifest_digest: str, manifest_bytes: bytes, tag: str | None) -> Image:
         with self._locked_index() as index:
             descriptor = {"mediaType": MEDIA_MANIFEST, "digest": manifest_digest, "size": len(manifest_bytes)}
             if tag is not None:
@@ -360,23 +372,36 @@ class ImageStore:
             index["manifests"] = [m for m in index["manifests"] if self._config_of(m["digest"]) != image.id]
 
     def gc(self, keep: AbstractSet[str] = frozenset()) -> builtins.list[str]:
-        """Delete blobs no manifest in the index refers to (nor ``keep``);
-        what an interrupted load or an rmi left behind.  Returns the digests."""
-        index = read_json(self._index_path)
-        with self._pin_lock:
-            live = set(keep) | set(self._pinned)
-        for m in index["manifests"]:
-            live.add(m["digest"])
-            manifest = json.loads(self.get_blob(m["digest"]))
-            live.add(manifest["config"]["digest"])
-            live.update(layer["digest"] for layer in manifest["layers"])
-        removed = []
+        """Delete blobs no manifest in the index refers to (nor ``keep``,
+        nor a transfer in flight); what an interrupted load or an rmi left
+        behind.  Returns the digests.
+
+        The order matters, because images are added while this runs: a new
+        image's blobs are pinned *before* they are written and unpinned only
+        *after* the index names them.  So a blob in the listing (step 1) was
+        pinned before it; if its pin is gone at step 2, the index read at
+        step 3 names it."""
         directory = os.path.join(self.root, "blobs", "sha256")
-        for name in os.listdir(directory):
-            digest = "sha256:" + name
-            if digest not in live and not name.startswith("."):
-                os.unlink(os.path.join(directory, name))
-                removed.append(digest)
+        listed = [n for n in os.listdir(directory) if not n.startswith(".")]  # 1
+        with self._pin_lock:  # 2
+            live = set(keep) | set(self._pinned)
+        with open(os.path.join(self.root, ".lock"), "a+") as lock:  # 3, and no index write meanwhile
+            _flock(lock)
+            for m in read_json(self._index_path)["manifests"]:
+                live.add(m["digest"])
+                try:
+                    manifest = json.loads(self.get_blob(m["digest"]))
+                except FileNotFoundError:
+                    continue  # a broken entry: its manifest is gone already
+                live.add(manifest["config"]["digest"])
+                live.update(layer["digest"] for layer in manifest["layers"])
+            removed = []
+            for name in listed:
+                digest = "sha256:" + name
+                if digest not in live:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(directory, name))
+                        removed.append(digest)
         return removed
 
     def layer_size(self, blob_digest: str) -> int:

@@ -1,0 +1,204 @@
+"""kill -9 of the daemon in the middle of a transfer, then a restart: the
+state is consistent and nothing is half-visible.
+
+For each operation the daemon is killed after a random delay that falls
+somewhere inside it (seeded, printed on failure), then started again on
+the same state directory:
+
+* the image is there whole (every blob its manifest names, with the right
+  digest) or not at all -- never named but broken;
+* no scratch directory of the interrupted transfer is left (the store sweeps
+  it at start), and an image prune leaves every named image intact;
+* the daemon serves, and the same operation, done again, succeeds.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import io
+import json
+import os
+import random
+import tarfile
+import threading
+import time
+
+import pytest
+from stepbox.core.engine.client import EngineClient, EngineError
+from stepbox.core.engine.wire import ProtocolError
+from stepbox.core.image.store import ImageStore
+from stepbox.core.registry.client import RegistryClient
+from stepbox.core.registry.server import make_server
+
+from .daemon_process import DaemonProcess
+
+LAYERS, LAYER_BYTES = 3, 8 << 20
+SEEDS = [int(s) for s in os.environ.get("STEPBOX_CRASH_SEEDS", "1,2,3").split(",")]
+
+
+def big_archive() -> bytes:
+    """A docker-save archive of a few random (incompressible) layers."""
+    rng = random.Random(42)
+    layers, diff_ids = [], []
+    for n in range(LAYERS):
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as tar:
+            info = tarfile.TarInfo(f"data{n}")
+            info.size = LAYER_BYTES
+            tar.addfile(info, io.BytesIO(rng.randbytes(LAYER_BYTES)))
+        layers.append(out.getvalue())
+        diff_ids.append("sha256:" + hashlib.sha256(out.getvalue()).hexdigest())
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+    ).encode()
+    manifest = [
+        {"Config": "img/config.json", "RepoTags": ["big:1"], "Layers": [f"l{n}.tar" for n in range(LAYERS)]}
+    ]
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        files = [(f"l{n}.tar", data) for n, data in enumerate(layers)]
+        files += [("img/config.json", config), ("manifest.json", json.dumps(manifest).encode())]
+        for name, data in files:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def assert_consistent(d: DaemonProcess) -> list[str]:
+    """The store after a restart; the tags it holds."""
+    store = ImageStore(os.path.join(d.root, "images"))
+    tags = []
+    for image in store.list():
+        for digest in (image.manifest_digest, image.id, *image.layers):
+            with open(store.blob_path(digest), "rb") as f:
+                assert "sha256:" + hashlib.sha256(f.read()).hexdigest() == digest, "a blob that lies"
+        tags += image.tags
+    leftovers = glob.glob(os.path.join(d.root, "images", ".tmp-*"))
+    assert not leftovers, f"scratch left after the restart: {leftovers}"
+    return tags
+
+
+def kill_during(d: DaemonProcess, operation, seed: int, window: float) -> None:
+    """Run ``operation`` (a client call) and kill -9 the daemon after a
+    random part of ``window`` seconds."""
+    delay = random.Random(seed).uniform(0.0, window)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            operation()
+        except (EngineError, OSError, ValueError, ProtocolError) as e:
+            errors.append(e)  # cut off by the kill: expected
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(delay)
+    d.kill()
+    worker.join(60)
+    assert not worker.is_alive(), "the client hung after the daemon died"
+
+
+@pytest.fixture
+def daemon():
+    d = DaemonProcess("sim")
+    try:
+        d.start()
+        d.client().request("POST", "/images/create", query={"fromImage": "busybox", "tag": "latest"})
+        yield d
+    finally:
+        d.cleanup()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kill_9_during_load(daemon, seed):
+    archive = big_archive()
+    client = daemon.client()
+    started = time.monotonic()
+    client.request("POST", "/images/load", raw_body=archive)  # how long one takes here
+    client.request("DELETE", "/images/big:1")
+    client.request("POST", "/images/prune")
+    window = time.monotonic() - started
+    kill_during(
+        daemon,
+        lambda: EngineClient(daemon.socket_path).request("POST", "/images/load", raw_body=archive),
+        seed,
+        window,
+    )
+    daemon.start()
+    tags = assert_consistent(daemon)
+    client = daemon.client()
+    client.request("POST", "/images/prune")
+    assert set(assert_consistent(daemon)) == set(tags)
+    if "big:1" not in tags:
+        client.request("POST", "/images/load", raw_body=archive)
+    assert client.image("big:1")["RootFS"]["Layers"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kill_9_during_pull(daemon, seed, tmp_path):
+    registry = make_server("127.0.0.1:0", str(tmp_path / "registry"))
+    registry.serve_in_thread()
+    try:
+        # An image in the registry, pushed from a store of this test's.
+        source = ImageStore(str(tmp_path / "source"))
+        from stepbox.core.image import archive
+
+        archive.load(source, io.BytesIO(big_archive()))
+        name = f"{registry.netloc}/crash/big:1"
+        source.tag(source.resolve("big:1"), name)
+        RegistryClient(source, progress=False).push(name)
+        client = daemon.client()
+        started = time.monotonic()
+        client.request("POST", "/images/create", query={"fromImage": name})
+        window = time.monotonic() - started
+        client.request("DELETE", f"/images/{name}")
+        client.request("POST", "/images/prune")
+        kill_during(
+            daemon,
+            lambda: EngineClient(daemon.socket_path).request(
+                "POST", "/images/create", query={"fromImage": name}
+            ),
+            seed,
+            window,
+        )
+        daemon.start()
+        tags = assert_consistent(daemon)
+        client = daemon.client()
+        client.request("POST", "/images/prune")
+        assert set(assert_consistent(daemon)) == set(tags)
+        client.request("POST", "/images/create", query={"fromImage": name})
+        assert len(client.image(name)["RootFS"]["Layers"]) == LAYERS
+    finally:
+        registry.close()
+
+
+def test_a_prune_during_a_pull_keeps_its_layers(daemon, tmp_path):
+    """The blobs a pull has stored but not yet named are pinned against an
+    image prune running at the same moment."""
+    registry = make_server("127.0.0.1:0", str(tmp_path / "registry"))
+    registry.serve_in_thread()
+    try:
+        source = ImageStore(str(tmp_path / "source"))
+        from stepbox.core.image import archive
+
+        archive.load(source, io.BytesIO(big_archive()))
+        name = f"{registry.netloc}/crash/big:1"
+        source.tag(source.resolve("big:1"), name)
+        RegistryClient(source, progress=False).push(name)
+        client = daemon.client()
+        pulling = threading.Thread(
+            target=lambda: EngineClient(daemon.socket_path).request(
+                "POST", "/images/create", query={"fromImage": name}
+            )
+        )
+        pulling.start()
+        while pulling.is_alive():
+            client.request("POST", "/images/prune")
+        assert len(client.image(name)["RootFS"]["Layers"]) == LAYERS
+        assert_consistent(daemon)
+        cid = client.create({"Image": name, "Cmd": ["true"]})  # its layers are all there to unpack
+        client.remove(cid)
+    finally:
+        registry.close()
