@@ -294,7 +294,9 @@ def test_fifty_parallel_runs(client):
     def run(i: int) -> tuple[int, bytes]:
         c = EngineClient(client.socket_path)
         cid = c.create({"Image": "busybox", "Cmd": ["sh", "-c", f"echo run-{i}"]}, name=f"par-{i}")
+        assert any(row["Id"] == cid for row in c.containers(all_=True))  # lists, among the runs
         code, out, _ = c.run_attached(cid)
+        assert c.images()
         return code, out
 
     with ThreadPoolExecutor(max_workers=50) as pool:
@@ -467,3 +469,22 @@ def test_fuzzed_confinement_fields_never_crash_the_daemon(client, body):
     finally:
         client.remove(cid, force=True)
     still_healthy(client)
+
+
+def test_a_fifo_at_etc_passwd_does_not_freeze_the_daemon(daemon, client):
+    """Starting a container reads its /etc/passwd; a FIFO there (put by the
+    container itself) must not hang the start -- nor every other client."""
+    if daemon.backend != "linux":
+        pytest.skip("the simulator's userland makes no FIFOs (mkfifo is a real-kernel matter)")
+    cid = client.create(
+        {"Image": "busybox", "Cmd": ["sh", "-c", "rm /etc/passwd && mkfifo /etc/passwd; echo ran"]}
+    )
+    try:
+        assert client.run_attached(cid)[:2] == (0, b"ran\n")
+        started = threading.Thread(target=lambda: client.run_attached(cid))
+        started.start()
+        started.join(20)
+        assert not started.is_alive(), "the second start hangs on the FIFO"
+        assert client.containers(all_=True)  # and the daemon still answers
+    finally:
+        client.remove(cid, force=True)
