@@ -14,16 +14,19 @@ The answer is a stream of JSON lines the CLI prints as they come::
 A failed build is still a 200 (the head went out long ago): the last line is
 ``{"error": …, "errorDetail": {"message": …}}`` and the CLI exits 1.
 
-The build runs under the engine lock: its RUN steps create, start and
-remove containers through the same Runtime, and nothing else may change the
-daemon's state half-way through one (a simplification: other requests wait).
+The build runs under the engine lock -- its RUN steps create, start and
+remove containers through the same Runtime -- except while a RUN's command
+runs: then it lets go (:class:`_LetGoWhileRunning`), so ``RUN sleep 60``
+does not stop ``ps``, ``inspect`` or anyone else's containers for a minute.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -39,6 +42,7 @@ from .engine import Engine
 from .errors import BadParameter, Unsupported
 
 _DONE = object()
+log = logging.getLogger("stepbox.engine")
 
 
 def _line(message: dict) -> bytes:
@@ -59,6 +63,25 @@ def unpack_context(body, into: str) -> None:
         raise BadParameter(f"the build context cannot be unpacked: {e}") from None
     except (tarfile.TarError, OSError, EOFError) as e:
         raise BadParameter(f"the build context is not a valid tar archive: {e}") from None
+
+
+class _LetGoWhileRunning:
+    """The Runtime, for a build: its ``wait`` (a RUN's command running) lets
+    go of the engine lock until the process has ended, then records the
+    exit as usual; everything else is the Runtime's own."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._runtime = engine.runtime
+
+    def __getattr__(self, name: str):
+        return getattr(self._runtime, name)
+
+    def wait(self, record) -> int:
+        handle = self._runtime.context(record).handle
+        if handle is not None:
+            self._engine.wait_letting_go(handle)
+        return self._runtime.wait(record)  # ended: the exit phase records it at once
 
 
 class BuildEndpoint:
@@ -100,7 +123,7 @@ class BuildEndpoint:
             try:
                 builder = Builder(
                     engine.images,
-                    engine.runtime,
+                    _LetGoWhileRunning(engine),
                     BuildCache(os.path.join(engine.root, "build-cache")),
                     out=lambda text: messages.put({"stream": text + "\n"}),
                 )
@@ -114,10 +137,11 @@ class BuildEndpoint:
                 messages.put({"error": e.summary, "errorDetail": {"code": e.exit_code, "message": e.summary}})
             except BuildError as e:
                 messages.put({"error": str(e), "errorDetail": {"message": str(e)}})
-            except Exception as e:  # a fault: still tell the client
-                messages.put(
-                    {"error": f"internal error: {type(e).__name__}: {e}", "errorDetail": {"message": str(e)}}
-                )
+            except Exception:  # a fault: logged in full, the client told where
+                reference = secrets.token_hex(6)
+                log.exception("build failed (reference %s)", reference)
+                text = f"internal error in the stepbox daemon (reference {reference}: see its log)"
+                messages.put({"error": text, "errorDetail": {"message": text}})
             finally:
                 shutil.rmtree(context, ignore_errors=True)
                 messages.put(_DONE)

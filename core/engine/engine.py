@@ -51,6 +51,7 @@ log = logging.getLogger("stepbox.engine")
 
 NOTES_FILE = "engine.json"
 MAX_VIRTUAL_SLICE = 0.1  # seconds of simulated time one poll may grant
+LET_GO_POLL = 0.02  # seconds between polls of a process waited for by a build
 
 
 @dataclass
@@ -274,6 +275,19 @@ class Engine:
             if deadline is not None and time.monotonic() >= deadline:
                 return None
             time.sleep(0.005)
+
+    def wait_letting_go(self, handle):
+        """Wait for a process while this thread holds the engine lock (a
+        build, between its steps), letting go of the lock between polls --
+        however deep it holds it -- so a ``RUN sleep 60`` blocks nobody: ``ps``,
+        ``inspect``, other containers' lifecycles go on meanwhile.  On the
+        simulator each poll also moves its clock, as the exit monitors do."""
+        with self.changed:
+            while True:
+                status = handle.wait(timeout=0 if self.concurrent_waits else self._virtual_slice())
+                if status is not None or self._closing:
+                    return status
+                self.changed.wait(LET_GO_POLL if self.concurrent_waits else 0.005)
 
     def _virtual_slice(self) -> float:
         """(Under the lock.)  How far a simulated kernel's clock may move now:

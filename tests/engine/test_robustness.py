@@ -488,3 +488,54 @@ def test_a_fifo_at_etc_passwd_does_not_freeze_the_daemon(daemon, client):
         assert client.containers(all_=True)  # and the daemon still answers
     finally:
         client.remove(cid, force=True)
+
+
+def test_ps_and_inspect_answer_while_a_build_runs_a_long_command(daemon, client):
+    """Done-when of issue 15: while a ``RUN sleep`` build runs, ``stepbox ps``
+    answers within 2 seconds (the build lets go of the engine lock while its
+    command runs)."""
+    import io
+    import subprocess
+    import sys
+    import tarfile
+    import time
+
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        dockerfile = b"FROM busybox\nRUN sleep 15\n"
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+    other = client.create({"Image": "busybox", "Cmd": ["true"]}, name="bystander")
+    output: list[bytes] = []
+
+    def build():
+        with EngineClient(client.socket_path).stream(
+            "POST", "/build", query={"t": "slow:1"}, upload=io.BytesIO(context.getvalue())
+        ) as reply:
+            output.append(reply.body.read())
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    try:
+        time.sleep(3)  # the RUN is running by now
+        for _ in range(3):
+            started = time.monotonic()
+            ps = subprocess.run(
+                [sys.executable, "-m", "stepbox", "-H", daemon.host, "ps", "-a"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert ps.returncode == 0 and "bystander" in ps.stdout, ps.stderr
+            assert time.monotonic() - started < 2, "ps waited for the build"
+            started = time.monotonic()
+            assert client.inspect(other)["Name"] == "/bystander"
+            assert time.monotonic() - started < 2, "inspect waited for the build"
+            time.sleep(1)
+        assert builder.is_alive(), "the build should still be running its sleep"
+    finally:
+        builder.join(120)
+        client.remove(other)
+    assert b"Successfully built" in output[0] or b'"aux"' in output[0], output
+    client.request("DELETE", "/images/slow:1")

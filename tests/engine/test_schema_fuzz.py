@@ -44,7 +44,7 @@ def schemathesis_command() -> list[str]:
 
 @pytest.mark.slow
 def test_the_spec_driven_fuzzer_finds_no_server_error(tmp_path):
-    daemon = DaemonProcess("sim", extra_args=["-H", "tcp://127.0.0.1:0"])
+    daemon = DaemonProcess("sim", args=("-H", "tcp://127.0.0.1:0"))
     try:
         daemon.start()
         daemon.client().request("POST", "/images/create", query={"fromImage": "busybox", "tag": "latest"})
