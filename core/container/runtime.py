@@ -12,6 +12,7 @@ containers that exited while nobody watched.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import signal as signals
 from collections.abc import Callable, Sequence
@@ -48,6 +49,8 @@ from .users import resolve_user
 if TYPE_CHECKING:
     from stepbox.core.network.manager import NetworkManager
     from stepbox.core.network.store import NetworkRecord
+
+PAUSED_FOR_COMMIT = "paused-for-commit"  # in the container's directory while a commit holds it frozen
 
 ContainerPlan = Plan[LifecycleContext]
 
@@ -436,6 +439,9 @@ class Runtime:
         in one consistent state."""
         paused_here = pause and record.state == RUNNING
         if paused_here:
+            # Marked first: a daemon killed before the thaw leaves a frozen
+            # container, which the next one thaws (thaw_interrupted_commit).
+            self._commit_marker(record, present=True)
             self.pause(record)
         try:
             parent = self.images.resolve(record.image_id)
@@ -464,6 +470,30 @@ class Runtime:
         finally:
             if paused_here:
                 self.unpause(record)
+                self._commit_marker(record, present=False)
+
+    def _commit_marker(self, record: ContainerRecord, present: bool) -> None:
+        directory = self.containers.container_dir(record.id)
+        if directory is None:
+            return  # records in memory: nothing outlives this program
+        path = os.path.join(directory, PAUSED_FOR_COMMIT)
+        if present:
+            with open(path, "w"):
+                pass
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def thaw_interrupted_commit(self, record: ContainerRecord) -> bool:
+        """A container a commit froze and nobody thawed (the program died
+        half-way): thaw it; whether there was one."""
+        directory = self.containers.container_dir(record.id)
+        if directory is None or not os.path.exists(os.path.join(directory, PAUSED_FOR_COMMIT)):
+            return False
+        if record.state == PAUSED:
+            self.unpause(record)
+        self._commit_marker(record, present=False)
+        return True
 
     def export(self, record: ContainerRecord, out: BinaryIO) -> None:
         """``docker export``: the container's whole filesystem as one flat tar."""

@@ -396,41 +396,99 @@ class Engine:
         First of all the networks: the bridges and rules the records call for
         (a reboot lost them; a daemon killed with -9 left them), then the
         proxies and DNS servers of the running containers, which lived in the
-        old daemon's process."""
+        old daemon's process.  Then undo what a daemon killed half-way
+        through left (see :meth:`_recover_interrupted`)."""
         report = []
         networks = self.runtime.networks
         if networks is not None:
             with self.lock:
                 report += networks.start()
         with self.lock:
-            for record in self.runtime.containers.all():
-                if record.state not in (RUNNING, PAUSED):
-                    continue
-                record = self.runtime.refresh(record)
-                if record.state in (RUNNING, PAUSED):
-                    if networks is not None:
-                        from stepbox.core.container.plan.network import restore_services
+            report += self._recover_running(networks)
+            report += self._recover_interrupted()
+        return report
 
-                        try:
-                            restore_services(networks, record)
-                        except Exception as e:  # report it; the container itself runs on
-                            report.append(
-                                f"container {record.short_id}: cannot restore its network services: {e}"
-                            )
-                    handle = self.runtime.context(record).handle
-                    self._bump(record.id, starts=1)
-                    self.watch(record.id).name = record.name
-                    self._monitor(record.id, handle)
+    def _recover_running(self, networks) -> list[str]:
+        report = []
+        for record in self.runtime.containers.all():
+            if record.state not in (RUNNING, PAUSED):
+                continue
+            record = self.runtime.refresh(record)
+            if record.state in (RUNNING, PAUSED):
+                if networks is not None:
+                    from stepbox.core.container.plan.network import restore_services
+
+                    try:
+                        restore_services(networks, record)
+                    except Exception as e:  # report it; the container itself runs on
+                        report.append(
+                            f"container {record.short_id}: cannot restore its network services: {e}"
+                        )
+                handle = self.runtime.context(record).handle
+                self._bump(record.id, starts=1)
+                self.watch(record.id).name = record.name
+                self._monitor(record.id, handle)
+                report.append(f"re-attached to container {record.short_id} ({record.name}), pid {record.pid}")
+            else:
+                report.append(
+                    f"container {record.short_id} ({record.name}) exited while the daemon "
+                    f"was down: {record.error or f'exit code {record.exit_code}'}"
+                )
+                if record.config.auto_remove:
+                    self._remove_now(record)
+        return report
+
+    def _recover_interrupted(self) -> list[str]:
+        """What a daemon killed in the middle of a lifecycle change leaves:
+
+        * a start that mounted the container's root filesystem (and made its
+          cgroup) but never ran it: the container is still Created, and its
+          next start would find the mount there (EBUSY);
+        * a commit that froze the container and never thawed it: it would
+          stay paused although nobody paused it.
+
+        Mounts and cgroups of containers that are not running are released;
+        a container frozen by a commit is thawed."""
+        report = []
+        records = self.runtime.containers.all()
+        keep = {r.rw_layer for r in records if r.state in (RUNNING, PAUSED)}
+        owners = {r.rw_layer: r for r in records}
+        for record in records:
+            if record.state in (RUNNING, PAUSED) or not self.kernel.cgroups.exists(record.cgroup):
+                continue
+            try:
+                if self.kernel.cgroups.procs(record.cgroup):
+                    # A process started but never recorded: not ours to kill
+                    # blindly; its mount stays too (it is in use).
+                    keep.add(record.rw_layer)
                     report.append(
-                        f"re-attached to container {record.short_id} ({record.name}), pid {record.pid}"
+                        f"container {record.short_id} ({record.name}) has processes but was never recorded "
+                        "as started (an interrupted start): left as it is, remove it with rm -f"
                     )
-                else:
+                    continue
+                self.kernel.cgroups.remove(record.cgroup)
+                report.append(f"removed the cgroup of container {record.short_id}: a start was interrupted")
+            except (OSError, KernelError) as e:
+                report.append(f"could not remove the cgroup of container {record.short_id}: {e}")
+        for mount in self.kernel.unionfs.mounted():
+            if mount.upper in keep:
+                continue
+            owner = owners.get(mount.upper)
+            try:
+                self.kernel.unionfs.unmount(mount)
+            except (OSError, KernelError) as e:
+                report.append(f"could not unmount {mount.target} (left by an interrupted start): {e}")
+                continue
+            what = f"container {owner.short_id} ({owner.name})" if owner else "a container that is gone"
+            report.append(f"unmounted the root filesystem of {what}: a start was interrupted")
+        for record in records:
+            try:
+                if self.runtime.thaw_interrupted_commit(self.runtime.containers.find(record.id)):
                     report.append(
-                        f"container {record.short_id} ({record.name}) exited while the daemon "
-                        f"was down: {record.error or f'exit code {record.exit_code}'}"
+                        f"thawed container {record.short_id} ({record.name}): a commit froze it and was interrupted"
                     )
-                    if record.config.auto_remove:
-                        self._remove_now(record)
+            except (OSError, KernelError, Conflict, NoSuchContainer) as e:
+                report.append(f"could not thaw container {record.short_id} after an interrupted commit: {e}")
         return report
 
     def close(self) -> None:

@@ -202,3 +202,117 @@ def test_a_prune_during_a_pull_keeps_its_layers(daemon, tmp_path):
         client.remove(cid)
     finally:
         registry.close()
+
+
+# --------------------------------------------------------- the real kernel
+
+
+@pytest.fixture
+def linux_daemon():
+    from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
+
+    if not IS_LINUX_ROOT:
+        pytest.skip(LINUX_ONLY_REASON)
+    d = DaemonProcess("linux")
+    try:
+        d.start()
+        d.client().request("POST", "/images/create", query={"fromImage": "busybox", "tag": "latest"})
+        yield d
+    finally:
+        d.cleanup()
+
+
+def stray_mounts(d: DaemonProcess, client: EngineClient) -> list[str]:
+    """Root filesystems mounted for containers that are not running."""
+    running = {c["Id"] for c in client.containers() if c["State"] in ("running", "paused")}
+    with open("/proc/self/mountinfo") as f:
+        targets = [line.split()[4] for line in f if d.root in line.split()[4]]
+    return [t for t in targets if not any(cid in t for cid in running) and "/mounts/" in t]
+
+
+@pytest.mark.linux
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kill_9_during_start(linux_daemon, seed):
+    d = linux_daemon
+    client = d.client()
+    probe = client.create({"Image": "busybox", "Cmd": ["true"]})
+    started = time.monotonic()
+    client.start(probe)
+    window = time.monotonic() - started
+    client.remove(probe, force=True)
+    cid = client.create({"Image": "busybox", "Cmd": ["sleep", "1000"]})
+    kill_during(d, lambda: EngineClient(d.socket_path).start(cid), seed, window)
+    d.start()
+    client = d.client()
+    state = client.inspect(cid)["State"]["Status"]
+    assert state in ("created", "running", "exited"), state
+    if f"container {cid[:12]} (" in d.log() and "was never recorded as started" in d.log():
+        # Killed in the narrow window after the process was spawned and before
+        # the record said so: the daemon leaves it, and says so (see the note
+        # of issue 15); the test cleans it up.
+        kill_cgroup(cid)
+        client.remove(cid, force=True)
+        return
+    assert not stray_mounts(d, client), "a mount of a container not running was left:\n" + d.log()[-3000:]
+    client.start(cid)  # no EBUSY: the interrupted start left nothing in the way
+    assert client.inspect(cid)["State"]["Status"] == "running"
+    client.remove(cid, force=True)
+
+
+def kill_cgroup(cid: str) -> None:
+    """SIGKILL what runs in a container's cgroup and remove the cgroup (test cleanup)."""
+    import signal
+
+    for procs in glob.glob(f"/sys/fs/cgroup/*/stepbox/{cid}/cgroup.procs") + glob.glob(
+        f"/sys/fs/cgroup/stepbox/{cid}/cgroup.procs"
+    ):
+        with open(procs) as f:
+            for pid in f.read().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    deadline = time.monotonic() + 10
+    for directory in glob.glob(f"/sys/fs/cgroup/*/stepbox/{cid}") + glob.glob(
+        f"/sys/fs/cgroup/stepbox/{cid}"
+    ):
+        while time.monotonic() < deadline:
+            try:
+                os.rmdir(directory)
+                break
+            except OSError:
+                time.sleep(0.05)
+
+
+@pytest.mark.linux
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kill_9_during_commit(linux_daemon, seed):
+    d = linux_daemon
+    client = d.client()
+    cid = client.create(
+        {
+            "Image": "busybox",
+            "Cmd": ["sh", "-c", "dd if=/dev/urandom of=/data bs=1M count=48 2>/dev/null; sleep 1000"],
+        }
+    )
+    client.start(cid)
+    while client.exec(cid, ["sh", "-c", "test $(wc -c < /data) -ge 50331648"])[0] != 0:
+        time.sleep(0.2)
+    started = time.monotonic()
+    client.request("POST", "/commit", query={"container": cid, "repo": "probe"})
+    window = time.monotonic() - started
+    kill_during(
+        d,
+        lambda: EngineClient(d.socket_path).request(
+            "POST", "/commit", query={"container": cid, "repo": "saved"}
+        ),
+        seed,
+        window,
+    )
+    d.start()
+    client = d.client()
+    assert client.inspect(cid)["State"]["Status"] == "running", "a commit froze it, and nobody thawed it"
+    assert client.exec(cid, ["echo", "alive"])[:2] == (0, b"alive\n")
+    tags = assert_consistent(d)
+    assert "probe:latest" in tags
+    client.remove(cid, force=True)
