@@ -204,6 +204,41 @@ def test_a_prune_during_a_pull_keeps_its_layers(daemon, tmp_path):
         registry.close()
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kill_9_during_build(daemon, seed):
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        dockerfile = (
+            b"FROM busybox\nRUN echo one > /one\nRUN sleep 1\nRUN echo two > /two\nCOPY Dockerfile /\n"
+        )
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+
+    def build(client: EngineClient, tag: str) -> bytes:
+        with client.stream(
+            "POST", "/build", query={"t": tag, "nocache": 1}, upload=io.BytesIO(context.getvalue())
+        ) as reply:
+            return reply.body.read()
+
+    client = daemon.client()
+    started = time.monotonic()
+    build(client, "probe:1")
+    window = time.monotonic() - started
+    kill_during(daemon, lambda: build(EngineClient(daemon.socket_path), "built:1"), seed, window)
+    daemon.start()
+    tags = assert_consistent(daemon)
+    client = daemon.client()
+    for row in client.containers(all_=True):  # a RUN's container may be left, as docker's are
+        client.inspect(row["Id"])
+        client.remove(row["Id"], force=True)
+    client.request("POST", "/images/prune")
+    assert set(assert_consistent(daemon)) == set(tags)
+    assert b'"aux"' in build(client, "built:1")
+    code, out, _ = client.run_attached(client.create({"Image": "built:1", "Cmd": ["cat", "/one", "/two"]}))
+    assert (code, out) == (0, b"one\ntwo\n")
+
+
 # --------------------------------------------------------- the real kernel
 
 
