@@ -31,7 +31,7 @@ from stepbox.core.image.store import ImageStore
 from stepbox.core.registry.client import RegistryClient
 from stepbox.core.registry.server import make_server
 
-from .daemon_process import DaemonProcess
+from .daemon_process import TestDaemon
 
 LAYERS, LAYER_BYTES = 3, 8 << 20
 SEEDS = [int(s) for s in os.environ.get("STEPBOX_CRASH_SEEDS", "1,2,3").split(",")]
@@ -66,7 +66,7 @@ def big_archive() -> bytes:
     return out.getvalue()
 
 
-def assert_consistent(d: DaemonProcess) -> list[str]:
+def assert_consistent(d: TestDaemon) -> list[str]:
     """The store after a restart; the tags it holds."""
     store = ImageStore(os.path.join(d.root, "images"))
     tags = []
@@ -80,7 +80,7 @@ def assert_consistent(d: DaemonProcess) -> list[str]:
     return tags
 
 
-def kill_during(d: DaemonProcess, operation, seed: int, window: float) -> None:
+def kill_during(d: TestDaemon, operation, seed: int, window: float) -> None:
     """Run ``operation`` (a client call) and kill -9 the daemon after a
     random part of ``window`` seconds."""
     delay = random.Random(seed).uniform(0.0, window)
@@ -102,7 +102,7 @@ def kill_during(d: DaemonProcess, operation, seed: int, window: float) -> None:
 
 @pytest.fixture
 def daemon():
-    d = DaemonProcess("sim")
+    d = TestDaemon("sim")
     try:
         d.start()
         d.client().request("POST", "/images/create", query={"fromImage": "busybox", "tag": "latest"})
@@ -248,7 +248,7 @@ def linux_daemon():
 
     if not IS_LINUX_ROOT:
         pytest.skip(LINUX_ONLY_REASON)
-    d = DaemonProcess("linux")
+    d = TestDaemon("linux")
     try:
         d.start()
         d.client().request("POST", "/images/create", query={"fromImage": "busybox", "tag": "latest"})
@@ -257,7 +257,7 @@ def linux_daemon():
         d.cleanup()
 
 
-def stray_mounts(d: DaemonProcess, client: EngineClient) -> list[str]:
+def stray_mounts(d: TestDaemon, client: EngineClient) -> list[str]:
     """Root filesystems mounted for containers that are not running."""
     running = {c["Id"] for c in client.containers() if c["State"] in ("running", "paused")}
     with open("/proc/self/mountinfo") as f:

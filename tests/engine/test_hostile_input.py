@@ -18,7 +18,7 @@ import tarfile
 import pytest
 from stepbox.core.engine.client import EngineClient, EngineError
 
-from .daemon_process import DaemonProcess
+from .daemon_process import TestDaemon
 
 LAYER_LIMIT = 32 << 20
 MEMORY_GROWTH_LIMIT = 64 << 20
@@ -26,7 +26,7 @@ MEMORY_GROWTH_LIMIT = 64 << 20
 
 @pytest.fixture(scope="module")
 def hostile_daemon():
-    d = DaemonProcess("sim", env={"STEPBOX_MAX_LAYER_BYTES": str(LAYER_LIMIT)})
+    d = TestDaemon("sim", env={"STEPBOX_MAX_LAYER_BYTES": str(LAYER_LIMIT)})
     try:
         d.start()
         d.client().request("POST", "/images/create", query={"fromImage": "busybox", "tag": "latest"})

@@ -24,7 +24,7 @@ import sys
 
 import pytest
 
-from .daemon_process import DaemonProcess
+from .daemon_process import TestDaemon
 
 SPEC = os.path.join(os.path.dirname(__file__), "data", "docker-engine-api-v1.44.yaml")
 BUDGET = float(os.environ.get("STEPBOX_FUZZ_SECONDS", "120"))
@@ -44,7 +44,7 @@ def schemathesis_command() -> list[str]:
 
 @pytest.mark.slow
 def test_the_spec_driven_fuzzer_finds_no_server_error(tmp_path):
-    daemon = DaemonProcess("sim", args=("-H", "tcp://127.0.0.1:0"))
+    daemon = TestDaemon("sim", args=("-H", "tcp://127.0.0.1:0"))
     try:
         daemon.start()
         daemon.client().request("POST", "/images/create", query={"fromImage": "busybox", "tag": "latest"})
@@ -76,7 +76,7 @@ def test_the_spec_driven_fuzzer_finds_no_server_error(tmp_path):
         report = run.stdout[-6000:] + run.stderr[-2000:]
         assert "Server error" not in run.stdout, report + "\ndaemon log:\n" + daemon.log()[-4000:]
         assert run.returncode == 0, report
-        assert daemon.proc.poll() is None, "the daemon died:\n" + daemon.log()[-4000:]
+        assert daemon.process.poll() is None, "the daemon died:\n" + daemon.log()[-4000:]
         assert daemon.client().ping() == "1.44"
     finally:
         daemon.cleanup()
