@@ -216,8 +216,10 @@ def measure(rounds: int, backend: str, image_mib: int) -> dict:
                 for i in range(CONTAINERS):
                     _docker(host, "create", "--name", f"listed{i}", "busybox", "true", config=config)
 
-            lists = {(name, clients): [] for name in daemons for clients in (1, 8)}
-            runs = {name: [] for name in daemons}
+            lists: dict[tuple[str, int], list[float]] = {
+                (name, clients): [] for name in daemons for clients in (1, 8)
+            }
+            runs: dict[str, list[float]] = {name: [] for name in daemons}
             for _ in range(rounds):
                 for name, (host, path) in daemons.items():  # interleaved: stepbox, dockerd, stepbox ...
                     for clients in (1, 8):
@@ -228,11 +230,7 @@ def measure(rounds: int, backend: str, image_mib: int) -> dict:
             make_big_image(big, image_mib)
             memory = {}
             for name, (host, _) in daemons.items():
-                pids = (
-                    [stepbox.pid]
-                    if name == "stepbox"
-                    else [docker.process.pid, *containerd_pids(docker.process.pid)]
-                )
+                pids = [stepbox.pid] if name == "stepbox" else [docker.pid, *containerd_pids(docker.pid)]
                 before = peak_kib(pids)
                 started = time.perf_counter()
                 with open(big, "rb") as f:

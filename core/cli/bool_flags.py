@@ -18,7 +18,7 @@ FALSE = ("false", "0", "f", "no")
 
 
 def expand(args: list[str], flags: tuple[str, ...], subcommands) -> list[str]:
-    out = []
+    out: list[str] = []
     for i, arg in enumerate(args):
         if arg in subcommands:
             return out + args[i:]

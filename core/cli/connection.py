@@ -186,7 +186,8 @@ class Connection:
             checked_socket_path(endpoint.path)
         backend = daemon_backend(endpoint)
         if backend is None:
-            if target.explicit:
+            # Only the state directory's own daemon (on its socket) is started.
+            if target.explicit or not isinstance(endpoint, UnixEndpoint):
                 raise CommandFailed(
                     f"stepbox: Error: Cannot connect to the stepbox daemon at {endpoint}. "
                     "Is the daemon running?",

@@ -73,16 +73,16 @@ class ContainerStore:
             except FileNotFoundError:
                 continue  # not a container (or removed meanwhile)
             except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
-                self._quarantine(entry, e)
+                self._quarantine(self.root, entry, e)
         return records
 
-    def _quarantine(self, entry: str, error: Exception) -> None:
+    def _quarantine(self, root: str, entry: str, error: Exception) -> None:
         target = os.path.join(
-            os.path.dirname(self.root), "quarantine", f"{entry}-{time.strftime('%Y%m%dT%H%M%S')}"
+            os.path.dirname(root), "quarantine", f"{entry}-{time.strftime('%Y%m%dT%H%M%S')}"
         )
         try:
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            os.rename(os.path.join(self.root, entry), target)
+            os.rename(os.path.join(root, entry), target)
         except OSError as e:
             log.warning(
                 "container record %s is damaged (%s) and could not be moved away: %s", entry, error, e

@@ -78,7 +78,8 @@ class ImageEndpoints:
                 for image in images
             ]
         filters = parse_filters(req.arg("filters"), IMAGE_FILTERS)
-        wanted = filters.get("reference", []) + ([req.arg("filter")] if req.arg("filter") else [])
+        old_filter = req.arg("filter")  # the API before 1.41: ?filter=<reference>
+        wanted = filters.get("reference", []) + ([old_filter] if old_filter else [])
         if wanted:
             rows = [r for r in rows if any(_tag_matches(t, w) for t in r["RepoTags"] for w in wanted)]
         if "dangling" in filters:
@@ -219,10 +220,10 @@ class ImageEndpoints:
         return handler
 
     # -- files -----------------------------------------------------------------------
-    def save_many(self, req: Request) -> Response:
+    def save_many(self, req: Request) -> StreamResponse:
         return self._save(req.args("names"))
 
-    def save_one(self, req: Request) -> Response:
+    def save_one(self, req: Request) -> StreamResponse:
         return self._save([req.params["name"]])
 
     def _save(self, names: builtins.list[str]) -> StreamResponse:

@@ -79,7 +79,7 @@ def daemon_listeners(
         context = tls.context() if any(a.scheme == "tcp" for a in addresses) else None
     except TLSConfigError as e:
         raise ListenRefused(str(e)) from None
-    result = []
+    result: list[tuple[Address, ssl.SSLContext | None]] = []
     for address in addresses:
         if address.scheme != "tcp":
             result.append((address, None))

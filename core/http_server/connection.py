@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import secrets
 import socket
+import ssl
 import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -192,8 +193,7 @@ class Connection:
     def _send(self, request: Request, reply: Response | StreamResponse) -> None:
         close = getattr(reply, "close", False) or not self._body_can_be_drained(request)
         fields = self._head_fields(reply.status, reply.content_type, reply.headers)
-        streamed = isinstance(reply, StreamResponse)
-        if not streamed:
+        if isinstance(reply, Response):
             if reply.status not in (204, 304) and reply.status >= 200:
                 fields.append(("Content-Length", str(len(reply.body))))
         elif reply.length is not None:
@@ -209,7 +209,7 @@ class Connection:
             # in it...) is a fault of ours.
             self._write_raw(self._fault(request))
             raise _PeerGone() from None
-        if not streamed:
+        if isinstance(reply, Response):
             body = reply.body if request.method != "HEAD" and reply.status not in (204, 304) else b""
             self.sock.settimeout(self.limits.send_timeout)
             self.sock.sendall(head + self.h11.send(h11.Data(data=body)) + self.h11.send(h11.EndOfMessage()))
@@ -324,7 +324,7 @@ class Connection:
             raise _PeerGone() from None
         self.log.info("%s %s -> 101 (raw stream)", request.method, request.target)
         rfile = io.BufferedReader(_RawSocketReader(self.sock, leftover))
-        wfile = self.sock.makefile("wb", buffering=65536)
+        wfile = io.BufferedWriter(self.sock.makefile("wb", buffering=0), 65536)
         try:
             reply.run(rfile, wfile)
             wfile.flush()
@@ -337,7 +337,7 @@ class Connection:
         """Tell the client the stream has ended, keeping the socket readable
         (it may still be sending): close_notify on TLS, FIN otherwise."""
         try:
-            if self.tls:
+            if isinstance(self.sock, ssl.SSLSocket):
                 self.sock.settimeout(TLS_CLOSE_TIMEOUT)
                 self.sock.unwrap()
             else:
@@ -349,6 +349,8 @@ class Connection:
 class _RequestBody(Body):
     """The body of the request being served, read from h11 as the
     application asks for it, counted against a limit."""
+
+    limit: int
 
     def __init__(self, connection: Connection, limit: int, empty: bool):
         self.connection = connection

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from .headers import Headers
 
@@ -44,6 +44,7 @@ class Body:
     empty (and what tests build requests with)."""
 
     limit: int | None = None
+    consumed: int = 0  # bytes read from the client so far
 
     def read(self, size: int = -1) -> bytes:
         return b""
@@ -51,6 +52,9 @@ class Body:
     @property
     def exhausted(self) -> bool:
         return True
+
+    def discard(self, max_bytes: int) -> None:
+        """Read and drop what is left (at most ``max_bytes``, else HTTPError)."""
 
 
 @dataclass
@@ -164,7 +168,13 @@ class UpgradeResponse:
     abandon: Callable[[], None] | None = None  # called instead of run if the client is gone
 
 
-def written_by(write: Callable[[BinaryIO], None], piece_size: int = 1 << 20) -> Iterator[bytes]:
+class Writable(Protocol):
+    """What :func:`written_by` hands its writer: a file that only writes."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def written_by(write: Callable[[Writable], None], piece_size: int = 1 << 20) -> Iterator[bytes]:
     """A body that ``write(file)`` produces (``tarfile`` writing an image
     archive), run on a thread of its own and handed over in pieces of about
     ``piece_size`` through a short queue: the client's pace sets the
@@ -182,7 +192,7 @@ def written_by(write: Callable[[BinaryIO], None], piece_size: int = 1 << 20) -> 
         def __init__(self):
             self.buffer = bytearray()
 
-        def write(self, data) -> int:
+        def write(self, data: bytes, /) -> int:
             if stop.is_set():
                 raise BrokenPipeError("the client went away")
             self.buffer += data

@@ -79,13 +79,13 @@ class HTTPServer:
         try:
             for sock, address, context in self._sockets:
                 sock.setblocking(False)
-                selector.register(sock, selectors.EVENT_READ, (address, context))
+                selector.register(sock, selectors.EVENT_READ, (sock, address, context))
             selector.register(self._wake_r, selectors.EVENT_READ, None)
             while not self._stopping.is_set():
                 for key, _ in selector.select():
                     if key.data is None:
                         return  # woken by shutdown()
-                    self._accept(key.fileobj, *key.data)
+                    self._accept(*key.data)
         finally:
             selector.close()
             self._stopped.set()

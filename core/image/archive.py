@@ -26,12 +26,13 @@ import posixpath
 import tarfile
 import zlib
 from collections.abc import Sequence
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol, cast
 
 from .incoming import (
     MAX_DOCUMENT_BYTES,
     CorruptInput,
     Incoming,
+    Readable,
     Spooled,
     TooLarge,
     max_upload_bytes,
@@ -53,13 +54,13 @@ class BadArchive(ValueError):
 # ------------------------------------------------------------------- save
 
 
-class Readable(Protocol):
-    """Where ``docker import`` reads its tarball from: a file, a request body."""
+class Writable(Protocol):
+    """Where ``save`` writes its tar: a file, or a streamed response's pipe."""
 
-    def read(self, size: int = -1, /) -> bytes: ...
+    def write(self, data: bytes, /) -> int: ...
 
 
-def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO) -> None:
+def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: Writable) -> None:
     """Write ``images`` (each with the names to save it under) as one tar,
     to ``out`` as it is made (a stream: nothing is sought back to), each
     blob copied from its file in pieces."""
@@ -103,7 +104,8 @@ def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO
         "manifest.json": json.dumps(docker_manifest).encode(),
         "repositories": json.dumps(repositories).encode(),
     }
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+    # A stream mode ("w|") only ever writes; typeshed asks for a whole file.
+    with tarfile.open(fileobj=cast(IO[bytes], out), mode="w|", format=tarfile.PAX_FORMAT) as archive:
         _add_dir(archive, "blobs/")
         _add_dir(archive, "blobs/sha256/")
         for digest, path in sorted(blobs.items()):
@@ -140,19 +142,23 @@ class _Members:
     file (never extracted under its own name, so ``../x`` can do no harm:
     it is just a key)."""
 
-    def __init__(self, stream: BinaryIO, incoming: Incoming):
+    def __init__(self, stream: Readable, incoming: Incoming):
         self.incoming = incoming
         self.files: dict[str, Spooled] = {}
         budget = max_upload_bytes()
         try:
-            with tarfile.open(fileobj=stream, mode="r|*") as archive:
+            # A stream mode ("r|*") only ever reads; typeshed asks for a whole file.
+            with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|*") as archive:
                 for m in archive:
                     if m.issparse():
                         raise BadArchive(f"the archive member {m.name!r} is a sparse file: refused")
                     if not m.isreg():
                         continue
                     name = posixpath.normpath(m.name).lstrip("/")
-                    spooled = incoming.save(archive.extractfile(m), budget, "the archive")
+                    member = archive.extractfile(m)
+                    if member is None:  # only for links and special files, not for a regular one
+                        continue
+                    spooled = incoming.save(member, budget, "the archive")
                     budget -= spooled.size
                     self.files[name] = spooled
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
@@ -203,7 +209,7 @@ def checked_layer(incoming: Incoming, spooled: Spooled, what: str) -> Spooled:
     return tar
 
 
-def load(store: ImageStore, stream: IO[bytes]) -> list[str]:
+def load(store: ImageStore, stream: Readable) -> list[str]:
     """Load every image in the archive; the names (or IDs) loaded."""
     with Incoming(store.root) as incoming:
         members = _Members(stream, incoming)
@@ -259,6 +265,8 @@ def _check_docker(members: _Members) -> list[tuple[bytes, list[Spooled], list[st
 
 def _check_oci(members: _Members) -> list[tuple[bytes, list[Spooled], list[str]]]:
     index = members.json("index.json")
+    if not isinstance(index, dict):
+        raise BadArchive("index.json must be a JSON object")
     checked = []
 
     def visit(descriptor: dict, name: str | None) -> None:

@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from stepbox.core.kernel.atomic import SCRATCH_LOCK, TMP_PREFIX
 
@@ -61,6 +61,12 @@ def _limit(name: str, default: int) -> int:
     except ValueError:
         return default
     return value if value > 0 else default
+
+
+class Readable(Protocol):
+    """What a transfer reads from: a file, a tar member, a request body."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ class Incoming:
         fd, path = tempfile.mkstemp(dir=self.directory)
         return os.fdopen(fd, "wb"), path
 
-    def save(self, source: BinaryIO, limit: int, what: str) -> Spooled:
+    def save(self, source: Readable, limit: int, what: str) -> Spooled:
         """Copy ``source`` to its end into a new file, at most ``limit`` bytes."""
         out, path = self.new_file()
         hasher, size = hashlib.sha256(), 0
@@ -186,7 +192,7 @@ class CorruptInput(ValueError):
     """Input that is not what it claims to be (the message says how)."""
 
 
-def read_document(source: BinaryIO, what: str) -> bytes:
+def read_document(source: Readable, what: str) -> bytes:
     """A small JSON document, at most MAX_DOCUMENT_BYTES."""
     data = source.read(MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:

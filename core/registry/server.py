@@ -466,7 +466,7 @@ def make_server(
         from stepbox.core.http_server.tls import TLSConfigError, TLSFiles, server_context
 
         try:
-            context = server_context(TLSFiles("", tls_cert, tls_key), verify_clients=False)
+            context = server_context(TLSFiles("", tls_cert, tls_key or ""), verify_clients=False)
         except TLSConfigError as e:
             raise RegistryConfigError(str(e)) from None
     if htpasswd_path and context is None and not address.is_loopback:

@@ -69,7 +69,7 @@ def big_archive() -> bytes:
 def assert_consistent(d: TestDaemon) -> list[str]:
     """The store after a restart; the tags it holds."""
     store = ImageStore(os.path.join(d.root, "images"))
-    tags = []
+    tags: list[str] = []
     for image in store.list():
         for digest in (image.manifest_digest, image.id, *image.layers):
             with open(store.blob_path(digest), "rb") as f:

@@ -35,7 +35,12 @@ def app(request: Request):
     if request.path == "/stream":
         return StreamResponse(iter([b"one ", b"two ", b"three"]), content_type="text/plain")
     if request.path == "/slow":
-        return StreamResponse((time.sleep(0.3) or b"late" for _ in range(1)), content_type="text/plain")
+
+        def late():
+            time.sleep(0.3)
+            yield b"late"
+
+        return StreamResponse(late(), content_type="text/plain")
     if request.path == "/int":
         return Response.json({"n": request.int_arg("n")})
     if request.path == "/upgrade":
@@ -49,14 +54,23 @@ def app(request: Request):
     return Response.json({"method": request.method, "path": request.path})
 
 
+class _Keep(logging.Handler):
+    """Keeps the server's log records for the tests to read."""
+
+    def __init__(self, records: list[logging.LogRecord]):
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 class Served:
     def __init__(self, limits: Limits, directory: str, listeners=None):
         self.path = os.path.join(directory, "http.sock")
         self.log = logging.getLogger(f"test.http.{id(self)}")
         self.records: list[logging.LogRecord] = []
-        handler = logging.Handler()
-        handler.emit = self.records.append
-        self.log.addHandler(handler)
+        self.log.addHandler(_Keep(self.records))
         self.log.setLevel(logging.INFO)
         self.server = HTTPServer(
             app,

@@ -62,6 +62,13 @@ class DockerDaemon:
         """The docker command line for this daemon (for timing it as a user runs it)."""
         return [self.client, "-H", f"unix://{self.socket}"]
 
+    @property
+    def pid(self) -> int:
+        """The running dockerd's process ID."""
+        if self.process is None:
+            raise RuntimeError("dockerd was not started")
+        return self.process.pid
+
     def __enter__(self) -> DockerDaemon:
         try:
             return self.start()
