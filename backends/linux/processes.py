@@ -571,6 +571,19 @@ class LinuxProcesses(Processes):
         return True
 
     # -- crash recovery ----------------------------------------------------------------------------------
+    def live_inits(self) -> builtins.list[ProcessHandle]:
+        """Every container init started from this state dir that still runs,
+        found from the run directories (not from any container record)."""
+        handles: builtins.list[ProcessHandle] = []
+        for run_dir, info, exited in self.run_records():
+            # A run dir of an older stepbox has no mode: execs' dirs go as
+            # soon as their status is read, so it is most likely an init.
+            if info is None or exited is not None or info.get("mode", "spawn") != "spawn":
+                continue
+            if _alive(info.get("init"), info.get("init_start")):
+                handles.append(LinuxProcessHandle(self.tracer, run_dir, info, execed=True))
+        return handles
+
     def run_records(self) -> builtins.list[tuple[str, dict | None, dict | None]]:
         """(run_dir, shim.json, exit.json) for every process this state dir started."""
         result = []

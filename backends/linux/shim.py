@@ -165,6 +165,7 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
         "init": init,
         "init_start": start_time(init),
         "joiner": report["joiner"],
+        "mode": config["mode"],  # "spawn": a container's init; "exec": a process joining one
     }
     write_json_atomic(os.path.join(config["run_dir"], "shim.json"), info)
     os.write(info_fd, json.dumps(info).encode())

@@ -483,6 +483,7 @@ class SimProcesses(Processes):
         self.k = kernel
         kernel.boot_id = next(_boot_ids)
         kernel.empty_ro_fs = MemFS(clock=kernel.wall_clock)
+        self._inits: dict[int, Process] = {}  # what spawn started, by PID (see live_inits)
 
     def spawn(self, spec: SpawnSpec) -> SimProcessHandle:
         k = self.k
@@ -520,7 +521,13 @@ class SimProcesses(Processes):
         proc.held = True
         proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
         proc.fds = fds
+        self._inits[proc.pid] = proc
         return SimProcessHandle(k, proc)
+
+    def live_inits(self) -> list[ProcessHandle]:
+        for pid in [pid for pid, proc in self._inits.items() if proc.state in "ZX"]:
+            del self._inits[pid]
+        return [SimProcessHandle(self.k, proc) for proc in self._inits.values()]
 
     def exec_in(
         self,

@@ -14,10 +14,12 @@ The answer is a stream of JSON lines the CLI prints as they come::
 A failed build is still a 200 (the head went out long ago): the last line is
 ``{"error": …, "errorDetail": {"message": …}}`` and the CLI exits 1.
 
-The build runs under the engine lock -- its RUN steps create, start and
-remove containers through the same Runtime -- except while a RUN's command
-runs: then it lets go (:class:`_LetGoWhileRunning`), so ``RUN sleep 60``
-does not stop ``ps``, ``inspect`` or anyone else's containers for a minute.
+A build holds no lock of its own.  Its RUN steps create, start and remove
+containers through the same Runtime, each verb holding that container's
+lock as the engine's verbs do, and the wait for the command holding none
+(:class:`_BuildRuntime`): ``RUN sleep 60`` stops neither ``ps`` nor
+``inspect`` nor anyone else's containers; the images it reads and the
+layers it unpacks are locked as any create's are.
 """
 
 from __future__ import annotations
@@ -32,13 +34,15 @@ import tarfile
 import tempfile
 import threading
 
+from stepbox.core.container.config import ContainerConfig
+from stepbox.core.container.record import ContainerRecord
 from stepbox.core.dockerfile.builder import Builder, BuildOptions
 from stepbox.core.dockerfile.cache import BuildCache
 from stepbox.core.dockerfile.context_tar import UnsafeContext, extract_context
 from stepbox.core.dockerfile.errors import BuildError, RunFailed
 from stepbox.core.http_server.messages import Request, StreamResponse
 
-from .engine import Engine
+from .engine import ContainerNotes, Engine
 from .errors import BadParameter, Unsupported
 
 _DONE = object()
@@ -65,28 +69,52 @@ def unpack_context(body, into: str) -> None:
         raise BadParameter(f"the build context is not a valid tar archive: {e}") from None
 
 
-class _LetGoWhileRunning:
-    """The Runtime, for a build: its ``wait`` (a RUN's command running) lets
-    go of the engine lock until the process has ended, then records the
-    exit as usual; everything else is the Runtime's own."""
+class _BuildRuntime:
+    """The Runtime, for a build's RUN containers (core/dockerfile/running.py):
+    created through the engine (a name of its own, its record held while
+    its steps run), each later verb under the container's lock, and the
+    wait for the command under none.  The build records the exit itself
+    (no exit monitor watches these containers); the rest is the Runtime's."""
 
     def __init__(self, engine: Engine):
         self._engine = engine
         self._runtime = engine.runtime
 
     def __getattr__(self, name: str):
-        return getattr(self._runtime, name)
+        return getattr(self._runtime, name)  # kernel, images, logs: no lock needed
 
-    def wait(self, record) -> int:
+    def _held(self, record: ContainerRecord):
+        return self._engine.watch(record.id).lock
+
+    def create(self, config: ContainerConfig) -> ContainerRecord:
+        return self._engine.create(config, None, ContainerNotes())
+
+    def start(self, record: ContainerRecord) -> None:
+        with self._held(record):
+            self._runtime.start(record)
+
+    def wait(self, record: ContainerRecord) -> int:
         handle = self._runtime.context(record).handle
         if handle is not None:
-            self._engine.wait_letting_go(handle)
-        return self._runtime.wait(record)  # ended: the exit phase records it at once
+            self._engine.wait_process(handle)  # RUN sleep 60: a minute, holding nothing
+        with self._held(record):
+            return self._runtime.wait(record)  # ended: the exit phase records it at once
+
+    def refresh(self, record: ContainerRecord) -> ContainerRecord:
+        with self._held(record):
+            return self._runtime.refresh(record)
+
+    def remove(self, record: ContainerRecord, force: bool = False) -> None:
+        with self._held(record):
+            self._runtime.remove(record, force)
 
 
 class BuildEndpoint:
     def __init__(self, engine: Engine):
         self.engine = engine
+        # One for the daemon's life: opening it sweeps what an interrupted
+        # write left, which must not happen while another build writes.
+        self.cache = BuildCache(os.path.join(engine.root, "build-cache"))
 
     def __call__(self, req: Request) -> StreamResponse:
         if req.arg("remote"):
@@ -123,12 +151,11 @@ class BuildEndpoint:
             try:
                 builder = Builder(
                     engine.images,
-                    _LetGoWhileRunning(engine),
-                    BuildCache(os.path.join(engine.root, "build-cache")),
+                    _BuildRuntime(engine),
+                    self.cache,
                     out=lambda text: messages.put({"stream": text + "\n"}),
                 )
-                with engine.lock:
-                    result = builder.build(options)
+                result = builder.build(options)
                 messages.put({"aux": {"ID": result.image_id}})
                 engine.events.publish("image", "build", result.image_id, {})
             except RunFailed as e:

@@ -74,9 +74,8 @@ class ContainerEndpoints:
     # -- reading ---------------------------------------------------------------------
     def list(self, req: Request) -> Response:
         filters = _filters(req)
-        with self.engine.lock:
-            records = self.engine.runtime.list(all_=req.flag("all") or bool(filters.get("status")))
-            rows = [container_summary(r, self.engine.notes(r).labels) for r in records]
+        records = self.engine.ps(all_=req.flag("all") or bool(filters.get("status")))
+        rows = [container_summary(r, self.engine.notes(r).labels) for r in records]
         rows = [row for row in rows if _matches(row, filters)]
         limit = req.int_arg("limit")
         if limit and limit > 0:
@@ -85,26 +84,23 @@ class ContainerEndpoints:
 
     def inspect(self, req: Request) -> Response:
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            document = engine.runtime.inspect(record)
-            notes = engine.notes(record)
+        record = engine.get(req.params["id"])
+        document = engine.runtime.inspect(record)
+        notes = engine.notes(record)
         return Response.json(container_inspect(document, record, notes, self.execs.of_container(record.id)))
 
     def changes(self, req: Request) -> Response:
-        with self.engine.lock:
-            record = self.engine.runtime.get(req.params["id"])
-            changes = self.engine.runtime.diff(record)
+        record = self.engine.get(req.params["id"])
+        changes = self.engine.runtime.diff(record)
         return Response.json([{"Path": path, "Kind": KIND[kind]} for kind, path in changes] or None)
 
     def top(self, req: Request) -> Response:
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            if record.state not in (RUNNING, PAUSED):
-                raise Conflict(f"Container {record.id} is not running")
-            pid_ns = engine.kernel.namespaces.of(record.pid).get(NamespaceKind.PID)
-            processes = [p for p in engine.kernel.processes.list() if p.namespaces.get("pid") == pid_ns]
+        record = engine.get(req.params["id"])
+        if record.state not in (RUNNING, PAUSED):
+            raise Conflict(f"Container {record.id} is not running")
+        pid_ns = engine.kernel.namespaces.of(record.pid).get(NamespaceKind.PID)
+        processes = [p for p in engine.kernel.processes.list() if p.namespaces.get("pid") == pid_ns]
         stime = datetime.now(UTC).strftime("%H:%M")
         rows = [
             ["root", str(p.pid), str(p.ppid), "0", stime, "?", "00:00:00", " ".join(p.argv)]
@@ -116,9 +112,8 @@ class ContainerEndpoints:
 
     def export(self, req: Request) -> Response:
         buf = io.BytesIO()
-        with self.engine.lock:
-            record = self.engine.runtime.get(req.params["id"])
-            self.engine.runtime.export(record, buf)
+        record = self.engine.get(req.params["id"])
+        self.engine.runtime.export(record, buf)
         return Response(200, buf.getvalue(), "application/x-tar")
 
     # -- changing --------------------------------------------------------------------
@@ -165,8 +160,7 @@ class ContainerEndpoints:
 
     def prune(self, req: Request) -> Response:
         deleted = []
-        with self.engine.lock:
-            records = self.engine.runtime.list(all_=True)
+        records = self.engine.ps(all_=True)
         for record in records:
             if record.state not in (RUNNING, PAUSED, "created"):
                 try:
@@ -183,12 +177,10 @@ class ContainerEndpoints:
         if condition not in ("not-running", "next-exit", "removed"):
             raise BadParameter(f"invalid condition: {condition!r} (not-running, next-exit or removed)")
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            watch = engine.watch(record.id)
-            seen = watch.exits
-            running = record.state in (RUNNING, PAUSED)
-            code = record.exit_code
+        record, seen = engine.snapshot(req.params["id"])
+        watch = engine.watch(record.id)
+        running = record.state in (RUNNING, PAUSED)
+        code = record.exit_code
 
         def body():
             nonlocal code
@@ -209,11 +201,9 @@ class ContainerEndpoints:
         """Stream the container's output until its next exit (a container
         not yet started is waited for: ``docker run`` attaches first)."""
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            notes = engine.notes(record)
-            seen = engine.watch(record.id).exits
-            engine.reading(record.id, +1)
+        record, seen = engine.snapshot(req.params["id"])
+        notes = engine.notes(record)
+        engine.reading(record.id, +1)
         streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
         tail = LogTail(record.log_dir, streams)
         if not req.flag("logs"):
@@ -243,11 +233,9 @@ class ContainerEndpoints:
 
     def logs(self, req: Request) -> StreamResponse:
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            notes = engine.notes(record)
-            seen = engine.watch(record.id).exits
-            running = record.state in (RUNNING, PAUSED)
+        record, seen = engine.snapshot(req.params["id"])
+        notes = engine.notes(record)
+        running = record.state in (RUNNING, PAUSED)
         streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
         if not streams:
             raise BadParameter("Bad parameters: you must choose at least one stream")

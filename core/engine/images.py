@@ -64,19 +64,18 @@ class ImageEndpoints:
 
     # -- reading ---------------------------------------------------------------------
     def list(self, req: Request) -> Response:
-        with self.engine.lock:
-            users: dict[str, int] = {}
-            for record in self.engine.runtime.containers.all():
-                users[record.image_id] = users.get(record.image_id, 0) + 1
-            images = self.store.list()
-            parent_of = parents(images)
-            if not req.flag("all"):  # docker hides the steps of builds (untagged parents)
-                hidden = intermediate_ids(images, parent_of)
-                images = [i for i in images if i.id not in hidden]
-            rows = [
-                image_summary(self.store, image, users.get(image.id, 0), parent_of.get(image.id, ""))
-                for image in images
-            ]
+        users: dict[str, int] = {}
+        for record in self.engine.runtime.containers.all():
+            users[record.image_id] = users.get(record.image_id, 0) + 1
+        images = self.store.list()
+        parent_of = parents(images)
+        if not req.flag("all"):  # docker hides the steps of builds (untagged parents)
+            hidden = intermediate_ids(images, parent_of)
+            images = [i for i in images if i.id not in hidden]
+        rows = [
+            image_summary(self.store, image, users.get(image.id, 0), parent_of.get(image.id, ""))
+            for image in images
+        ]
         filters = parse_filters(req.arg("filters"), IMAGE_FILTERS)
         old_filter = req.arg("filter")  # the API before 1.41: ?filter=<reference>
         wanted = filters.get("reference", []) + ([old_filter] if old_filter else [])
@@ -89,14 +88,12 @@ class ImageEndpoints:
         return Response.json(rows)
 
     def inspect(self, req: Request) -> Response:
-        with self.engine.lock:
-            image = self.store.resolve(req.params["name"])
-            return Response.json(image_inspect(self.store, image))
+        image = self.store.resolve(req.params["name"])
+        return Response.json(image_inspect(self.store, image))
 
     def history(self, req: Request) -> Response:
-        with self.engine.lock:
-            image = self.store.resolve(req.params["name"])
-            return Response.json(image_history(self.store, image))
+        image = self.store.resolve(req.params["name"])
+        return Response.json(image_history(self.store, image))
 
     # -- names -----------------------------------------------------------------------
     def tag(self, req: Request) -> Response:
@@ -105,15 +102,13 @@ class ImageEndpoints:
             raise BadParameter("repository name must have at least one component")
         target = f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo
         parse_reference(target)
-        with self.engine.lock:
-            image = self.store.resolve(req.params["name"])
-            self.store.tag(image, target)
+        image = self.store.resolve(req.params["name"])
+        self.store.tag(image, target)  # the index's own lock orders the writes
         self.engine.events.publish("image", "tag", image.id, {"name": target})
         return Response.empty(201)
 
     def remove(self, req: Request) -> Response:
-        with self.engine.lock:
-            lines = self.engine.runtime.remove_image(req.params["name"], force=req.flag("force"))
+        lines = self.engine.runtime.remove_image(req.params["name"], force=req.flag("force"))
         items = []
         for line in lines:
             kind, _, value = line.partition(": ")
@@ -122,8 +117,7 @@ class ImageEndpoints:
         return Response.json(items)
 
     def prune(self, req: Request) -> Response:
-        with self.engine.lock:
-            removed = self.engine.runtime.collect_garbage()
+        removed = self.engine.runtime.collect_garbage()
         return Response.json(
             {"ImagesDeleted": [{"Deleted": d} for d in removed] or None, "SpaceReclaimed": 0}
         )
@@ -139,8 +133,7 @@ class ImageEndpoints:
             ref = f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo
             parse_reference(ref)
         req.json()  # the optional config body: read, not used
-        with self.engine.lock:
-            record = self.engine.runtime.get(container)
+        with self.engine.changing(container) as record:  # frozen and read: no one else changes it
             image = self.engine.runtime.commit(
                 record,
                 ref,
@@ -170,7 +163,7 @@ class ImageEndpoints:
         ref = (f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo) or None
         if ref:
             parse_reference(ref)
-        image = archive.import_rootfs(  # streamed; no engine lock (see load)
+        image = archive.import_rootfs(  # streamed; no lock (see load)
             self.store,
             req.body,
             ref,
@@ -185,15 +178,12 @@ class ImageEndpoints:
         # busybox is built from the host's binary (core/image/bootstrap.py),
         # so `docker run busybox` works offline, as everywhere in stepbox.
         if str(reference) == str(parse_reference(BUSYBOX_REF)):
-            with self.engine.lock:
-                try:
-                    self.store.resolve(BUSYBOX_REF)
-                    status = "Status: Image is up to date for busybox:latest"
-                except ImageNotFound:
-                    ensure_busybox(self.store, self.engine.kernel)
-                    status = (
-                        "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
-                    )
+            try:
+                self.store.resolve(BUSYBOX_REF)
+                status = "Status: Image is up to date for busybox:latest"
+            except ImageNotFound:
+                ensure_busybox(self.store, self.engine.kernel)
+                status = "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
             return Response(
                 200,
                 json_lines({"status": "Pulling from library/busybox", "id": "latest"}, {"status": status}),
@@ -248,8 +238,9 @@ class ImageEndpoints:
         return StreamResponse(written_by(write), content_type=TAR)
 
     def load(self, req: Request) -> Response:
-        # No engine lock: the archive streams to scratch files for as long as
-        # the client takes, and the store's own index lock orders the writes.
+        # No lock: the archive streams to scratch files for as long as the
+        # client takes, the store's own index lock orders the writes, and
+        # its pins keep a prune from the blobs meanwhile.
         lines = archive.load(self.store, req.body)
         for line in lines:
             self.engine.events.publish("image", "load", line.rpartition(" ")[2], {})

@@ -86,9 +86,8 @@ class SystemEndpoints:
 
     def info(self, req: Request) -> Response:
         engine = self.engine
-        with engine.lock:
-            records = engine.runtime.list(all_=True)
-            images = engine.images.list()
+        records = engine.ps(all_=True)
+        images = engine.images.list()
         states = [r.state for r in records]
         return Response.json(
             {

@@ -12,6 +12,7 @@ notebooks stop between the steps of a real lifecycle.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -224,3 +225,12 @@ class Processes(ABC):
 
     @abstractmethod
     def exists(self, pid: int) -> bool: ...
+
+    @abstractmethod
+    def live_inits(self) -> builtins.list[ProcessHandle]:
+        """A handle (for ``wait`` and ``signal``) on every container init this
+        backend spawned that still runs -- execs not included -- whether or
+        not anyone recorded it.  Crash recovery compares them with the
+        records: a program killed between spawning a container's process and
+        saving its record leaves one that no record names (containerd finds
+        such leftovers the same way, from the shims' state directories)."""
