@@ -81,6 +81,17 @@ def seccomp_shown(spec: SeccompFilter) -> str:
     return f"{len(spec.rules)} rules, default {spec.default_action}"
 
 
+def _execed(info: dict) -> bool:
+    """Whether a container's init runs its command: until execve it is a
+    fork of the shim, the same program file (same inode) as the shim's."""
+    try:
+        init = os.stat(f"/proc/{info['init']}/exe")
+        shim = os.stat(f"/proc/{info['shim']}/exe")
+    except (OSError, KeyError):
+        return True  # the shim is gone: nobody could be stepping this init
+    return (init.st_dev, init.st_ino) != (shim.st_dev, shim.st_ino)
+
+
 def _read_json(path: str) -> dict | None:
     try:
         with open(path) as f:
@@ -580,7 +591,7 @@ class LinuxProcesses(Processes):
             # soon as their status is read, so it is most likely an init.
             if info is None or exited is not None or info.get("mode", "spawn") != "spawn":
                 continue
-            if _alive(info.get("init"), info.get("init_start")):
+            if _alive(info.get("init"), info.get("init_start")) and _execed(info):
                 handles.append(LinuxProcessHandle(self.tracer, run_dir, info, execed=True))
         return handles
 

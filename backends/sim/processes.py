@@ -527,7 +527,7 @@ class SimProcesses(Processes):
     def live_inits(self) -> list[ProcessHandle]:
         for pid in [pid for pid, proc in self._inits.items() if proc.state in "ZX"]:
             del self._inits[pid]
-        return [SimProcessHandle(self.k, proc) for proc in self._inits.values()]
+        return [SimProcessHandle(self.k, proc) for proc in self._inits.values() if not proc.held]
 
     def exec_in(
         self,

@@ -229,8 +229,11 @@ class Processes(ABC):
     @abstractmethod
     def live_inits(self) -> builtins.list[ProcessHandle]:
         """A handle (for ``wait`` and ``signal``) on every container init this
-        backend spawned that still runs -- execs not included -- whether or
-        not anyone recorded it.  Crash recovery compares them with the
-        records: a program killed between spawning a container's process and
-        saving its record leaves one that no record names (containerd finds
-        such leftovers the same way, from the shims' state directories)."""
+        backend spawned that has exec'd its command and still runs -- execs
+        not included -- whether or not anyone recorded it.  Crash recovery
+        compares them with the records: a program killed after the exec and
+        before it saved the record leaves one that no record names
+        (containerd finds such leftovers the same way, from the shims' state
+        directories).  An init not yet exec'd is left out: it waits for the
+        program stepping it (``stepbox step`` in another process), and ends
+        by itself when that program does."""

@@ -281,42 +281,53 @@ def test_kill_9_during_start(linux_daemon, seed):
     client = d.client()
     state = client.inspect(cid)["State"]["Status"]
     assert state in ("created", "running", "exited"), state
-    if f"container {cid[:12]} (" in d.log() and "was never recorded as started" in d.log():
-        # Killed in the narrow window after the process was spawned and before
-        # the record said so: the daemon leaves it, and says so (see the note
-        # of issue 15); the test cleans it up.
-        kill_cgroup(cid)
-        client.remove(cid, force=True)
-        return
-    assert not stray_mounts(d, client), "a mount of a container not running was left:\n" + d.log()[-3000:]
+    assert_not_half_started(d, client, cid)
     client.start(cid)  # no EBUSY: the interrupted start left nothing in the way
     assert client.inspect(cid)["State"]["Status"] == "running"
     client.remove(cid, force=True)
 
 
-def kill_cgroup(cid: str) -> None:
-    """SIGKILL what runs in a container's cgroup and remove the cgroup (test cleanup)."""
-    import signal
+@pytest.mark.linux
+def test_kill_9_after_the_exec_and_before_the_record(linux_daemon):
+    """The narrowest window of a start: the command runs, the record still
+    says Created (its last save came before the exec).  Made exactly: the
+    container started, the daemon killed, the record put back as that save
+    left it.  The next daemon finds the process from the shim's run
+    directory, which no record names, and kills it."""
+    d = linux_daemon
+    client = d.client()
+    cid = client.create({"Image": "busybox", "Cmd": ["sleep", "1000"]})
+    client.start(cid)
+    pid = client.inspect(cid)["State"]["Pid"]
+    d.kill()
+    path = os.path.join(d.root, "linux", "containers", cid, "config.json")
+    with open(path) as f:
+        record = json.load(f)
+    record["state"] = "created"
+    with open(path, "w") as f:
+        json.dump(record, f)
+    d.start()
+    client = d.client()
+    assert f"killed process {pid} of container {cid[:12]}" in d.log(), d.log()[-3000:]
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert_not_half_started(d, client, cid)
+    client.start(cid)
+    assert client.inspect(cid)["State"]["Status"] == "running"
+    client.remove(cid, force=True)
 
+
+def assert_not_half_started(d: TestDaemon, client: EngineClient, cid: str) -> None:
+    """A container that is not running has no process in its cgroup and no
+    mount: whatever an interrupted start left, the restart released."""
+    assert "was never recorded as started" not in d.log(), d.log()[-3000:]
+    if client.inspect(cid)["State"]["Status"] == "running":
+        return
     for procs in glob.glob(f"/sys/fs/cgroup/*/stepbox/{cid}/cgroup.procs") + glob.glob(
         f"/sys/fs/cgroup/stepbox/{cid}/cgroup.procs"
     ):
         with open(procs) as f:
-            for pid in f.read().split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-    deadline = time.monotonic() + 10
-    for directory in glob.glob(f"/sys/fs/cgroup/*/stepbox/{cid}") + glob.glob(
-        f"/sys/fs/cgroup/stepbox/{cid}"
-    ):
-        while time.monotonic() < deadline:
-            try:
-                os.rmdir(directory)
-                break
-            except OSError:
-                time.sleep(0.05)
+            assert not f.read().split(), f"a process runs in {procs}, the container is not running"
+    assert not stray_mounts(d, client), "a mount of a container not running was left:\n" + d.log()[-3000:]
 
 
 @pytest.mark.linux
