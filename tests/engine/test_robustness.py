@@ -492,8 +492,8 @@ def test_a_fifo_at_etc_passwd_does_not_freeze_the_daemon(daemon, client):
 
 def test_ps_and_inspect_answer_while_a_build_runs_a_long_command(daemon, client):
     """Done-when of issue 15: while a ``RUN sleep`` build runs, ``stepbox ps``
-    answers within 2 seconds (the build lets go of the engine lock while its
-    command runs)."""
+    answers within 2 seconds (a build holds no lock while its command runs,
+    and ps reads records without waiting for anyone)."""
     import io
     import subprocess
     import sys
