@@ -478,15 +478,13 @@ class Engine:
     # -- start-up and shut-down ------------------------------------------------------
     # -- networks --------------------------------------------------------------------
     def connect(self, container: str, network: str, settings: dict) -> None:
-        with self.lock:
-            record = self.runtime.get(container)
+        with self.changing(container) as record:
             self.runtime.connect(record, network, settings)
             net = self.runtime.network_manager().find(network)
         self.events.publish("network", "connect", net.id, {"name": net.name, "container": record.id})
 
     def disconnect(self, container: str, network: str, force: bool = False) -> None:
-        with self.lock:
-            record = self.runtime.get(container)
+        with self.changing(container) as record:
             self.runtime.disconnect(record, network, force)
         self.events.publish("network", "disconnect", network, {"name": network, "container": record.id})
 
@@ -502,6 +500,7 @@ class Engine:
         report = []
         networks = self.runtime.networks
         if networks is not None:
+            report += self._release_interrupted_addresses(networks)
             report += networks.start()
         return (
             report
@@ -509,6 +508,23 @@ class Engine:
             + self._recover_unrecorded()
             + self._recover_interrupted()
         )
+
+    def _release_interrupted_addresses(self, networks) -> list[str]:
+        """Addresses and ports a start killed half-way left in the record of
+        a container that is not running (the start saves them as soon as it
+        has chosen them): released, so no one else is refused them and no
+        rule is made for them."""
+        from stepbox.core.container.plan.network import release_interrupted
+
+        report = []
+        for record in self.runtime.containers.all():
+            if record.state in (RUNNING, PAUSED):
+                continue
+            said = release_interrupted(networks, record)
+            if said:
+                self.runtime.containers.save(record)
+                report += [f"container {record.short_id}: {line} (a start was interrupted)" for line in said]
+        return report
 
     def _recover_running(self, networks) -> list[str]:
         report = []
