@@ -24,6 +24,10 @@ requests touch decides whether one waits for the other.
   created from it, exclusive while ``rmi`` deletes it; one per layer while
   it is unpacked; one garbage collection at a time.  Pulls, loads, imports
   and saves take none of these: the image store pins their blobs.
+* *The network manager's lock* (``core/network/manager.py``) guards what
+  all containers' network steps share: the network records, the packet
+  rules (recomputed and replaced whole) and the choice of an address, held
+  until the record naming it is saved.
 * *The kernel lock*, on a kernel that is not thread-safe (the simulator):
   every call to it is made under one lock (``core/kernel/serialised.py``);
   bookkeeping is not.  The real kernel has none.
@@ -32,8 +36,9 @@ requests touch decides whether one waits for the other.
 
 The order, outermost first: name reservations (only while a create picks a
 name), one container's lock, an image's lock, a layer's lock (or the garbage
-collection's, then a layer's), the kernel lock, the news.  A thread never
-holds two containers' locks at once, and nothing that holds an image, layer,
+collection's, then a layer's) -- or, in the network steps, the network
+manager's lock --, the kernel lock, the news.  A thread never holds two
+containers' locks at once, and nothing that holds an image, layer, network,
 kernel or news lock reaches for a container's.  A thread that must wait
 while it holds a container's lock -- ``stop``'s grace period, waiting for the
 exit monitor -- waits on that container's condition (``Watch.turn``), which
