@@ -65,14 +65,19 @@ if [ "$(uname -s)" = Linux ] && command -v dpkg >/dev/null; then
             say "installing host packages: ${missing[*]}"
             # Installing a server package must not start its service (an sshd on
             # port 22 of the host): policy-rc.d answering 101 forbids it.
+            # Ours is removed however apt-get ends (set -e stops the script on a failure).
             guard=""
             if [ ! -e /usr/sbin/policy-rc.d ]; then
                 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
                 guard=/usr/sbin/policy-rc.d
+                trap 'rm -f /usr/sbin/policy-rc.d' EXIT
             fi
             apt-get update -qq
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-            [ -z "$guard" ] || rm -f "$guard"
+            if [ -n "$guard" ]; then
+                rm -f "$guard"
+                trap - EXIT
+            fi
         else
             say "not root: skipping the host packages; missing here (apt-get install as root):"
             for p in "${missing[@]}"; do
