@@ -30,10 +30,10 @@ from .create_body import check_container_name, config_from_body
 from .engine import Engine, signal_number
 from .errors import BadParameter
 from .execs import ExecSessions
-from .filters import parse_filters
+from .filters import labels_match, parse_filters, time_filter
 from .routes import Router
 from .streams import STDERR, STDOUT, LogTail, frames, last_lines, with_timestamps
-from .views import container_inspect, container_summary
+from .views import container_inspect, container_summary, unix_time
 
 KIND = {"C": 0, "A": 1, "D": 2}  # FilesystemChange.Kind
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
@@ -159,15 +159,25 @@ class ContainerEndpoints:
         return Response.empty(204)
 
     def prune(self, req: Request) -> Response:
+        """Stopped containers; ``until`` (created before) and ``label`` /
+        ``label!`` narrow it, as with dockerd."""
+        filters = parse_filters(req.arg("filters"), ("until", "label", "label!"))
+        now = time.time()
+        until = [time_filter(v, "until", now) for v in filters.get("until", [])]
         deleted = []
-        records = self.engine.ps(all_=True)
-        for record in records:
-            if record.state not in (RUNNING, PAUSED, "created"):
-                try:
-                    self.engine.remove(record.id)
-                    deleted.append(record.id)
-                except (NoSuchContainer, Conflict):
-                    pass  # gone or restarted meanwhile
+        for record in self.engine.ps(all_=True):
+            if record.state in (RUNNING, PAUSED, "created"):
+                continue
+            if not all(unix_time(record.created) < limit for limit in until):
+                continue
+            labels = self.engine.notes(record).labels
+            if not labels_match(labels, filters.get("label", []), filters.get("label!", [])):
+                continue
+            try:
+                self.engine.remove(record.id)
+                deleted.append(record.id)
+            except (NoSuchContainer, Conflict):
+                pass  # gone or restarted meanwhile
         return Response.json({"ContainersDeleted": deleted or None, "SpaceReclaimed": 0})
 
     # -- waiting and streaming ---------------------------------------------------------

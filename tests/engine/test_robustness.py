@@ -168,6 +168,34 @@ def test_conflicts_are_409(client):
     client.remove(stopped)
 
 
+def test_container_prune_honours_until_and_labels_and_refuses_other_filters(client):
+    keep = client.create({"Image": "busybox", "Cmd": ["true"], "Labels": {"prune-test": "keep"}})
+    go = client.create({"Image": "busybox", "Cmd": ["true"], "Labels": {"prune-test": "go"}})
+    for cid in (keep, go):
+        client.start(cid)
+        client.wait(cid)
+
+    def prune(filters: dict) -> list[str]:
+        reply = client.request("POST", "/containers/prune", query={"filters": json.dumps(filters)})
+        return reply.json()["ContainersDeleted"] or []
+
+    try:
+        assert prune({"label": ["prune-test"], "until": ["2000-01-01T00:00:00Z"]}) == []  # made since
+        assert prune({"label": ["prune-test"], "until": ["1h"]}) == []  # made within the hour
+        assert prune({"label": ["prune-test=go"], "until": ["0s"]}) == [go]
+        assert prune({"label": ["prune-test"], "label!": ["prune-test=nope"]}) == [keep]
+        for filters, named in (({"status": ["exited"]}, "status"), ({"until": ["yesterday"]}, "until")):
+            with pytest.raises(EngineError) as info:
+                prune(filters)
+            assert info.value.status == 400 and named in info.value.message
+    finally:
+        for cid in (keep, go):
+            try:
+                client.remove(cid, force=True)
+            except EngineError:
+                pass  # pruned
+
+
 def test_unknown_route_and_bad_version(client):
     with pytest.raises(EngineError) as info:
         client.request("GET", "/no/such/endpoint")
