@@ -98,7 +98,10 @@ class ContainerStore:
         )
 
     def find(self, name_or_id: str) -> ContainerRecord:
-        """By name, full ID or unique ID prefix, like docker."""
+        """By full ID, name or unique ID prefix, like docker."""
+        exact = self._by_full_id(name_or_id)
+        if exact is not None:
+            return exact
         records = self.all()
         for record in records:
             if name_or_id in (record.name, record.id) or name_or_id == "/" + record.name:
@@ -109,6 +112,19 @@ class ContainerStore:
         if len(matches) > 1:
             raise Conflict(f"multiple IDs found with provided prefix: {name_or_id}")
         raise NoSuchContainer(name_or_id)
+
+    def _by_full_id(self, cid: str) -> ContainerRecord | None:
+        """The record of a full container ID, read alone: the engine finds
+        containers by ID all the time (``ps`` once per container), and
+        reading every record for each would make listing quadratic."""
+        if len(cid) != 64 or any(c not in "0123456789abcdef" for c in cid):
+            return None
+        if not self.root:
+            return self._memory.get(cid)
+        try:
+            return ContainerRecord.from_dict(read_json(os.path.join(self.root, cid, "config.json")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            return None  # none, or damaged: the full listing says which (and quarantines it)
 
     def check_name_free(self, name: str) -> None:
         for record in self.all():
