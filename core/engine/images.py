@@ -12,7 +12,9 @@ from __future__ import annotations
 import builtins
 import json
 import tempfile
+import time
 
+from stepbox.core.container.errors import Conflict
 from stepbox.core.http_server.messages import Request, Response, StreamResponse, written_by
 from stepbox.core.image import archive
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
@@ -23,10 +25,10 @@ from stepbox.core.image.store import ImageNotFound
 from .build import BuildEndpoint
 from .engine import Engine
 from .errors import BadParameter, Unsupported
-from .filters import bool_filter, parse_filters
+from .filters import bool_filter, labels_match, parse_filters, time_filter
 from .routes import Router
 from .transfers import stream_transfer
-from .views import image_history, image_inspect, image_summary
+from .views import image_history, image_inspect, image_summary, unix_time
 
 TAR = "application/x-tar"
 
@@ -117,10 +119,46 @@ class ImageEndpoints:
         return Response.json(items)
 
     def prune(self, req: Request) -> Response:
-        removed = self.engine.runtime.collect_garbage()
-        return Response.json(
-            {"ImagesDeleted": [{"Deleted": d} for d in removed] or None, "SpaceReclaimed": 0}
-        )
+        """``docker image prune``: images no container uses -- only dangling
+        ones (untagged, and no other image's parent) unless ``dangling=false``
+        (``-a``) -- narrowed by ``until`` and ``label``/``label!``, as with
+        dockerd; a build's untagged steps go once the image made from them
+        has gone.  Then the blobs and layers nothing uses any more."""
+        filters = parse_filters(req.arg("filters"), ("dangling", "until", "label", "label!"))
+        dangling_only = bool_filter(filters.get("dangling", ["true"]), "dangling")
+        now = time.time()
+        until = [time_filter(v, "until", now) for v in filters.get("until", [])]
+        items: builtins.list[dict[str, str]] = []
+        tried: set[str] = set()
+        while True:  # again after each pass: a removed image's parent may be dangling now
+            images = self.store.list()
+            parent_ids = set(parents(images).values())
+            used = {record.image_id for record in self.engine.runtime.containers.all()}
+            chosen = [
+                image
+                for image in images
+                if image.id not in used
+                and image.id not in tried
+                and (not dangling_only or (not image.tags and image.id not in parent_ids))
+                and all(unix_time(image.config.get("created", "")) < limit for limit in until)
+                and labels_match(
+                    (image.config.get("config") or {}).get("Labels") or {},
+                    filters.get("label", []),
+                    filters.get("label!", []),
+                )
+            ]
+            if not chosen:
+                break
+            for image in chosen:
+                tried.add(image.id)
+                try:
+                    lines = self.engine.runtime.remove_image(image.id)
+                except (ImageNotFound, Conflict):
+                    continue  # removed, or given a container, meanwhile
+                items += [{kind: value} for kind, _, value in (line.partition(": ") for line in lines)]
+                self.engine.events.publish("image", "delete", image.id, {})
+        items += [{"Deleted": d} for d in self.engine.runtime.collect_garbage()]
+        return Response.json({"ImagesDeleted": items or None, "SpaceReclaimed": 0})
 
     # -- making images -----------------------------------------------------------------
     def commit(self, req: Request) -> Response:

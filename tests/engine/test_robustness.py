@@ -196,6 +196,50 @@ def test_container_prune_honours_until_and_labels_and_refuses_other_filters(clie
                 pass  # pruned
 
 
+def test_image_prune_removes_dangling_images_and_honours_its_filters(client):
+    cid = client.create({"Image": "busybox", "Cmd": ["true"]})
+
+    def commit(tag: str, label: str) -> str:
+        query = {"container": cid, "changes": f"LABEL prune={label}"}
+        if tag:
+            query.update(repo="prunetest", tag=tag)
+        return client.request("POST", "/commit", query=query).json()["Id"]
+
+    def prune(filters: dict | None = None) -> list[dict]:
+        query = {"filters": json.dumps(filters)} if filters is not None else {}
+        return client.request("POST", "/images/prune", query=query).json()["ImagesDeleted"] or []
+
+    def exists(image: str) -> bool:
+        try:
+            client.request("GET", f"/images/{image}/json")
+            return True
+        except EngineError:
+            return False
+
+    first = commit("", "first")  # no name: dangling
+    second = commit("x", "second")
+    kept = commit("kept", "kept")
+    try:
+        prune({"until": ["2000-01-01T00:00:00Z"]})  # made since
+        prune({"label!": ["prune=first"]})
+        assert exists(first)
+        assert {"Deleted": first} in prune()  # docker's default: dangling ones
+        assert not exists(first) and exists(second) and exists(kept)
+        prune({"dangling": ["false"], "label": ["prune=kept"]})  # -a, narrowed by the label
+        assert not exists(kept) and exists(second)
+        for filters, named in (({"reference": ["x"]}, "reference"), ({"dangling": ["maybe"]}, "dangling")):
+            with pytest.raises(EngineError) as info:
+                prune(filters)
+            assert info.value.status == 400 and named in info.value.message
+    finally:
+        client.remove(cid, force=True)
+        for image in (first, second, kept):
+            try:
+                client.request("DELETE", f"/images/{image}", query={"force": "1"})
+            except EngineError:
+                pass  # pruned
+
+
 def test_unknown_route_and_bad_version(client):
     with pytest.raises(EngineError) as info:
         client.request("GET", "/no/such/endpoint")
