@@ -24,10 +24,22 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from .cgroups import CgroupLimits, Cgroups, CgroupStats
-from .kernel import Kernel
+from .devices import DeviceNode, DeviceRule
+from .kernel import HostFacts, Kernel
 from .namespaces import NamespaceKind, Namespaces
 from .observe import MountEntry, ProcessInfo
-from .processes import ExitStatus, MountSpec, Processes, ProcessHandle, SpawnSpec, Stdio
+from .processes import (
+    ROOT,
+    Credentials,
+    ExitStatus,
+    MountSpec,
+    Privileges,
+    Processes,
+    ProcessHandle,
+    SpawnSpec,
+    Stdio,
+)
+from .seccomp import SeccompFilter
 from .unionfs import FileOps, LayerEntry, StatResult, UnionFS, UnionMount
 
 T = TypeVar("T")
@@ -60,6 +72,10 @@ class SerialisedKernel(Kernel):
         self.cgroups = _Cgroups(inner.cgroups, self.lock)
         self.unionfs = _UnionFS(inner.unionfs, self.lock)
         self.processes = _Processes(inner.processes, self.lock)
+        # The network is not wrapped: a kernel that needs this wrapper (the
+        # simulator) has none yet; the attribute is kept so no caller is told
+        # otherwise.
+        self.network = inner.network
 
     def cgroup_version(self) -> str:
         with self.lock:
@@ -72,6 +88,14 @@ class SerialisedKernel(Kernel):
     def busybox(self) -> tuple[bytes, list[str]] | None:
         with self.lock:
             return self.inner.busybox()
+
+    def host_facts(self) -> HostFacts:
+        with self.lock:
+            return self.inner.host_facts()
+
+    def host_devices(self, path: str) -> list[DeviceNode]:
+        with self.lock:
+            return self.inner.host_devices(path)
 
     def close(self) -> None:
         with self.lock:
@@ -138,6 +162,12 @@ class _Cgroups(_Serialised, Cgroups):
 
     def list(self) -> list[str]:
         return self._call(self.inner.list)
+
+    def set_devices(self, path: str, rules: builtins.list[DeviceRule]) -> None:
+        self._call(self.inner.set_devices, path, rules)
+
+    def device_rules(self, path: str) -> builtins.list[str]:
+        return self._call(self.inner.device_rules, path)
 
 
 class _FileOps(_Serialised, FileOps):
@@ -262,11 +292,25 @@ class _ProcessHandle(_Serialised, ProcessHandle):
     def bring_up_loopback(self) -> None:
         self._call(self.inner.bring_up_loopback)
 
-    def drop_capabilities(self, keep: frozenset[str]) -> None:
-        self._call(self.inner.drop_capabilities, keep)
+    def make_device_nodes(self, nodes: list[DeviceNode], rootfs: str) -> None:
+        self._call(self.inner.make_device_nodes, nodes, rootfs)
+
+    def make_symlinks(self, links: list[tuple[str, str]], rootfs: str) -> None:
+        self._call(self.inner.make_symlinks, links, rootfs)
+
+    def load_seccomp(self, spec: SeccompFilter) -> None:
+        self._call(self.inner.load_seccomp, spec)
+
+    def drop_capabilities(
+        self, keep: frozenset[str], user: Credentials = ROOT, effective: frozenset[str] | None = None
+    ) -> None:
+        self._call(self.inner.drop_capabilities, keep, user, effective)
+
+    def set_no_new_privs(self) -> None:
+        self._call(self.inner.set_no_new_privs)
 
     def exec(
-        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] = (0, 0)
+        self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
     ) -> None:
         self._call(self.inner.exec, argv, env, cwd, user)
 
@@ -294,9 +338,21 @@ class _Processes(_Serialised, Processes):
         return self._handle(self._call(self.inner.spawn, spec))
 
     def exec_in(
-        self, target_pid: int, argv: list[str], env: dict[str, str], cwd: str, stdio: Stdio
+        self,
+        target_pid: int,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        stdio: Stdio,
+        *,
+        user: Credentials = ROOT,
+        privileges: Privileges | None = None,
     ) -> ProcessHandle:
-        return self._handle(self._call(self.inner.exec_in, target_pid, argv, env, cwd, stdio))
+        return self._handle(
+            self._call(
+                self.inner.exec_in, target_pid, argv, env, cwd, stdio, user=user, privileges=privileges
+            )
+        )
 
     def reattach(self, record: dict[str, Any]) -> ProcessHandle | None:
         handle = self._call(self.inner.reattach, record)
