@@ -113,7 +113,10 @@ class NetworkEndpoints:
         for key in ("Ingress", "ConfigOnly", "EnableIPv6"):
             if body.get(key):
                 raise BadParameter(f"{key} networks are not supported by stepbox")
-        if (body.get("ConfigFrom") or {}).get("Network"):
+        config_from = body.get("ConfigFrom") or {}
+        if not isinstance(config_from, dict):
+            raise BadParameter("invalid value for ConfigFrom: expected an object")
+        if config_from.get("Network"):
             raise BadParameter("ConfigFrom is not supported by stepbox")
         if (body.get("Scope") or "local") != "local":
             raise BadParameter("only local scope networks are supported by stepbox")

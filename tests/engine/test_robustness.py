@@ -240,6 +240,28 @@ def test_image_prune_removes_dangling_images_and_honours_its_filters(client):
                 pass  # pruned
 
 
+def test_network_create_fields_of_the_wrong_type_are_400():
+    # The spec-driven fuzzer found ConfigFrom: 647620 answered 500.  On a
+    # daemon of the simulator's: a create that got through must not build a
+    # bridge in the host's network namespace.
+    from .daemon_process import TestDaemon
+
+    daemon = TestDaemon("sim")
+    try:
+        daemon.start()
+        client = daemon.client()
+        for body in (
+            {"Name": "n", "ConfigFrom": 647620},
+            {"Name": "n", "Scope": 1.5},
+            {"Name": "n", "IPAM": [1]},
+        ):
+            with pytest.raises(EngineError) as info:
+                client.request("POST", "/networks/create", body=body)
+            assert info.value.status == 400, body
+    finally:
+        daemon.cleanup()
+
+
 def test_unknown_route_and_bad_version(client):
     with pytest.raises(EngineError) as info:
         client.request("GET", "/no/such/endpoint")
