@@ -567,9 +567,9 @@ def test_fuzzed_confinement_fields_never_crash_the_daemon(client, body):
 
 def test_a_fifo_at_etc_passwd_does_not_freeze_the_daemon(daemon, client):
     """Starting a container reads its /etc/passwd; a FIFO there (put by the
-    container itself) must not hang the start -- nor every other client."""
-    if daemon.backend != "linux":
-        pytest.skip("the simulator's userland makes no FIFOs (mkfifo is a real-kernel matter)")
+    container itself) must not hang the start -- nor every other client.  (The
+    simulator makes no FIFOs, backends/sim/SIMPLIFICATIONS.md: its mkfifo fails,
+    saying so, and the second start reads no /etc/passwd at all -- checked too.)"""
     cid = client.create(
         {"Image": "busybox", "Cmd": ["sh", "-c", "rm /etc/passwd && mkfifo /etc/passwd; echo ran"]}
     )
