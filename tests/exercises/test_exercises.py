@@ -80,3 +80,14 @@ def test_an_answer_that_raises_or_does_not_load_is_wrong_not_a_crash(sim_lab, tm
     answer.write_text("def lookup(:\n")
     with pytest.raises(Wrong, match="does not load: SyntaxError"):
         exercises.check("whiteouts", str(answer), sim_lab)
+
+
+def test_a_notebooks_your_turn_gives_a_verdict_and_never_raises(sim_lab, capsys):
+    from stepbox.core.exercises.walk import load_answer
+
+    skeleton = vars(load_answer(exercises.skeleton_path("start-order")))
+    assert exercises.your_turn("start-order", skeleton, sim_lab) is False
+    assert "✗ start-order: not yet -- step 1 is 'mount_rootfs'" in capsys.readouterr().out
+    solution = vars(load_answer(exercises.solution_path("start-order")))
+    assert exercises.your_turn("start-order", solution, sim_lab) is True
+    assert "✓ start-order: solved (checked on the sim kernel)" in capsys.readouterr().out
