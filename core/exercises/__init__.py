@@ -27,6 +27,7 @@ from . import (
     init_layer,
     layer_count,
     pivot_root,
+    push_layers,
     start_order,
     whiteouts,
 )
@@ -46,6 +47,7 @@ EXERCISES: dict[str, ModuleType] = {
         docker_diff,
         layer_count,
         build_cache,
+        push_layers,
     )
 }
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -14,8 +14,17 @@ from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 
 NAMES = list(exercises.EXERCISES)
 # On the real kernel: the ones that ask the kernel itself (namespaces, cgroupfs,
-# overlayfs, pivot_root, signals); the build ones run there through the same builder.
-ON_LINUX = ["clone-flags", "cgroup-limits", "whiteouts", "pivot-root", "exit-codes", "docker-diff"]
+# overlayfs, pivot_root, signals) and the push (a registry on loopback); the build
+# ones run there through the same builder.
+ON_LINUX = [
+    "clone-flags",
+    "cgroup-limits",
+    "whiteouts",
+    "pivot-root",
+    "exit-codes",
+    "docker-diff",
+    "push-layers",
+]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
