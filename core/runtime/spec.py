@@ -146,9 +146,17 @@ class BundleSpec:
         return NamespaceKind.NET in self.namespaces
 
 
+def _empty(value: Any) -> bool:
+    """Asks for nothing: absent, zero, false, or made only of such (Docker
+    sends ``"blockIO": {"weight": 0}`` for "no weight")."""
+    if isinstance(value, dict):
+        return all(_empty(v) for v in value.values())
+    return value in (None, "", [], 0, False)
+
+
 def _refuse_unknown(obj: dict[str, Any], where: str, known: set[str]) -> None:
     for key, value in obj.items():
-        if key not in known and value not in (None, "", [], {}, 0, False):
+        if key not in known and not _empty(value):
             raise Unsupported(f"{where}.{key} is not supported by stepbox-runc")
 
 
@@ -400,16 +408,11 @@ def _device(d: dict[str, Any]) -> str:
 
 def _resources(res: dict[str, Any]) -> CgroupLimits:
     _refuse_unknown(res, "linux.resources", {"devices", "memory", "cpu", "pids"})
-    devices = res.get("devices") or []
-    if devices and not (
-        len(devices) == 1
-        and devices[0].get("allow")
-        and devices[0].get("access", "rwm") == "rwm"
-        and devices[0].get("type", "a") in ("a", "")
-    ):
+    if not _devices_unrestricted(res.get("devices") or []):
         raise Unsupported(
             "linux.resources.devices: device cgroup rules are not supported by stepbox-runc yet "
-            "(the device cgroup is tracker issue 14); only allow-all (a privileged container) runs"
+            "(the device cgroup is tracker issue 14); only rules that end in allowing every "
+            "device (a privileged container, or --device-cgroup-rule 'a *:* rwm') run"
         )
     memory = res.get("memory") or {}
     _refuse_unknown(memory, "linux.resources.memory", {"limit", "swap"})
@@ -428,6 +431,24 @@ def _resources(res: dict[str, Any]) -> CgroupLimits:
         cpu_quota_us=int(quota) if quota and quota > 0 else None,
         cpu_period_us=int(cpu.get("period") or 100_000),
     )
+
+
+def _is_allow_all(rule: dict[str, Any]) -> bool:
+    wildcard = (None, -1)
+    return (
+        bool(rule.get("allow"))
+        and rule.get("type", "a") in ("a", "")
+        and rule.get("major") in wildcard
+        and rule.get("minor") in wildcard
+        and set(rule.get("access") or "rwm") == set("rwm")
+    )
+
+
+def _devices_unrestricted(rules: list[dict[str, Any]]) -> bool:
+    """The rules leave every device allowed -- the last one allows all, which
+    overrides everything before it (as writing "a" to devices.allow does) --
+    or there are none: nothing for a device cgroup to enforce."""
+    return not rules or _is_allow_all(rules[-1])
 
 
 def _sysctl(sysctl: dict[str, Any], namespaces: tuple[NamespaceKind, ...]) -> dict[str, str]:
