@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-u", "--user", default="")
     e.add_argument("--preserve-fds", type=int, default=0)
     e.add_argument("id")
-    e.add_argument("command", nargs=argparse.REMAINDER)
+    e.add_argument("exec_args", nargs=argparse.REMAINDER)
     ps = sub.add_parser("ps")
     ps.add_argument("-f", "--format", default="table", choices=("table", "json"))
     ps.add_argument("id")
@@ -502,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
         return log.fatal(str(e))
     except (KernelError, OSError) as e:
         return log.fatal(str(e))
+    except Exception as e:  # a bug of ours: still one line the caller can read
+        return log.fatal(f"stepbox-runc: {type(e).__name__}: {e}")
     finally:
         runc.close()
 
