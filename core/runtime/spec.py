@@ -86,6 +86,10 @@ HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", 
 SUPPORTED_HOOKS = ("prestart", "createRuntime", "poststart", "poststop")
 
 
+# A new cgroup's cpu.shares (v1); containerd writes it for privileged containers.
+KERNEL_DEFAULT_CPU_SHARES = 1024
+
+
 class Unsupported(ValueError):
     """A config.json field stepbox-runc does not honour (yet): refused, by name."""
 
@@ -420,7 +424,9 @@ def _resources(res: dict[str, Any]) -> CgroupLimits:
     swap = memory.get("swap")
     if swap not in (None, 0, -1) and swap != limit:
         raise Unsupported("linux.resources.memory.swap: a swap limit is not supported by stepbox-runc")
-    cpu = res.get("cpu") or {}
+    cpu = dict(res.get("cpu") or {})
+    if cpu.get("shares") == KERNEL_DEFAULT_CPU_SHARES:
+        del cpu["shares"]  # what a new cgroup has anyway: asks for nothing
     _refuse_unknown(cpu, "linux.resources.cpu", {"quota", "period"})
     pids = res.get("pids") or {}
     _refuse_unknown(pids, "linux.resources.pids", {"limit"})

@@ -1,0 +1,49 @@
+"""Fixtures of the OCI runtime tests: a bundle, and stepbox-runc with a root of its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from bundles import Runtime, static_busybox, stepbox_runc  # noqa: E402
+
+IS_LINUX_ROOT = sys.platform == "linux" and os.geteuid() == 0
+
+
+def real_kernel_reason() -> str | None:
+    if not IS_LINUX_ROOT:
+        return f"stepbox-runc needs the real Linux kernel as root (this host: {sys.platform}, uid {os.geteuid()})"
+    if static_busybox() is None:
+        return "no static busybox on this host for the bundles' rootfs (apt-get install busybox-static)"
+    return None
+
+
+linux_root = pytest.mark.skipif(real_kernel_reason() is not None, reason=real_kernel_reason() or "")
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    """stepbox-runc with its own --root; whatever a test leaves is deleted."""
+    rt = Runtime(stepbox_runc(), str(tmp_path / "runc-root"), str(tmp_path / "log.json"))
+    yield rt
+    for cid in os.listdir(rt.root) if os.path.isdir(rt.root) else []:
+        if not cid.startswith("."):
+            rt("delete", "--force", cid)
+    shutil.rmtree(rt.root, ignore_errors=True)
+
+
+@pytest.fixture
+def runc(tmp_path):
+    """The real runc, for differential tests."""
+    path = shutil.which("runc")
+    if path is None:
+        pytest.skip("runc is not installed (apt-get install runc)")
+    rt = Runtime([path], str(tmp_path / "real-runc-root"), str(tmp_path / "runc-log.json"))
+    yield rt
+    for cid in os.listdir(rt.root) if os.path.isdir(rt.root) else []:
+        rt("delete", "--force", cid)
