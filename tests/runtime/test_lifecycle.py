@@ -258,10 +258,10 @@ def test_hooks_get_the_state(runtime, tmp_path):
     bundle = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
     cfg = read_config(bundle)
     record = tmp_path / "hooks.txt"
-    hook = lambda kind: {
-        "path": "/bin/sh",
-        "args": ["sh", "-c", f"cat >> {record}; echo ' {kind}' >> {record}"],
-    }  # noqa: E731
+
+    def hook(kind):
+        return {"path": "/bin/sh", "args": ["sh", "-c", f"cat >> {record}; echo ' {kind}' >> {record}"]}
+
     cfg["hooks"] = {k: [hook(k)] for k in ("prestart", "createRuntime", "poststart", "poststop")}
     write_config(bundle, cfg)
     assert create(runtime, bundle, "c6", tmp_path).returncode == 0
