@@ -1,0 +1,142 @@
+"""containerd runs containers through stepbox-runc (``ctr run --runc-binary``).
+
+A private containerd -- its own config, root, state and sockets, the CRI
+plugin off -- with stepbox's busybox imported from a saved tar (no registry
+is reachable here).  ctr's default spec denies every device (a device
+cgroup, tracker issue 14), so the containers here are ``--privileged``:
+no device rules, and the capabilities ctr itself holds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+from bundles import stepbox_runc
+from conftest import linux_root
+from stepbox.core.image.archive import save
+from stepbox.core.image.bootstrap import ensure_busybox
+
+from tests.core.engines import runtime_on
+
+pytestmark = linux_root
+
+IMAGE = "docker.io/library/busybox:latest"
+
+
+class Containerd:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="sbc-", dir="/tmp")  # short: socket paths
+        self.socket = os.path.join(self.dir, "c.sock")
+        config = os.path.join(self.dir, "config.toml")
+        with open(config, "w") as f:
+            f.write(
+                f'version = 2\nroot = "{self.dir}/root"\nstate = "{self.dir}/state"\n'
+                'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                f'[grpc]\n  address = "{self.socket}"\n[ttrpc]\n  address = "{self.socket}.ttrpc"\n'
+            )
+        self.log = open(os.path.join(self.dir, "containerd.log"), "wb")
+        self.process = subprocess.Popen(
+            ["containerd", "--config", config],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while self.ctr("version", check=False).returncode != 0:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("containerd did not come up")
+            time.sleep(0.2)
+
+    def ctr(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            ["ctr", "-a", self.socket, *args], capture_output=True, timeout=timeout, check=False
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"ctr {' '.join(args)}: {done.returncode}\n{done.stdout!r}\n{done.stderr!r}")
+        return done
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        with open("/proc/self/mounts") as f:
+            mounted = [line.split()[1] for line in f if line.split()[1].startswith(self.dir)]
+        for target in sorted(mounted, key=len, reverse=True):
+            subprocess.run(["umount", "-l", target], capture_output=True, check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def containerd():
+    if shutil.which("containerd") is None or shutil.which("ctr") is None:
+        pytest.skip("containerd is not installed (apt-get install containerd)")
+    if len(stepbox_runc()) != 1:
+        pytest.skip("stepbox-runc is not installed as a console script (pip install -e .)")
+    daemon = Containerd()
+    try:
+        runtime, cleanup = runtime_on("sim")
+        try:
+            image = ensure_busybox(runtime.images, runtime.kernel)
+            tar = os.path.join(daemon.dir, "busybox.tar")
+            with open(tar, "wb") as f:
+                save(runtime.images, [(image, ["busybox:latest"])], f)
+        finally:
+            cleanup()
+        daemon.ctr("images", "import", tar)
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+def run_args() -> list[str]:
+    return ["run", "--rm", "--privileged", "--runc-binary", stepbox_runc()[0], IMAGE]
+
+
+def test_ctr_run_prints_hi(containerd):
+    done = containerd.ctr(*run_args(), "t1", "echo", "hi")
+    assert done.stdout == b"hi\n"
+
+
+def test_exit_code_and_cgroup(containerd):
+    done = containerd.ctr(*run_args(), "t2", "sh", "-c", "grep memory /proc/self/cgroup; exit 3", check=False)
+    assert done.returncode == 3
+    assert done.stdout.decode().strip().endswith(":memory:/default/t2")
+    assert not os.path.exists("/sys/fs/cgroup/memory/default/t2")
+
+
+def test_ctr_default_spec_is_refused_by_name(containerd):
+    done = containerd.ctr("run", "--rm", "--runc-binary", stepbox_runc()[0], IMAGE, "t3", "true", check=False)
+    assert done.returncode != 0
+    assert (
+        "linux.resources.devices: device cgroup rules are not supported by stepbox-runc"
+        in done.stderr.decode()
+    )
+    containerd.ctr("containers", "rm", "t3", check=False)
+
+
+def test_task_exec_kill_delete(containerd):
+    containerd.ctr(
+        "run", "-d", "--privileged", "--runc-binary", stepbox_runc()[0], IMAGE, "t4", "sleep", "1000"
+    )
+    try:
+        done = containerd.ctr("task", "exec", "--exec-id", "e1", "t4", "sh", "-c", "echo from-exec")
+        assert done.stdout == b"from-exec\n"
+        tasks = containerd.ctr("task", "ls").stdout.decode()
+        assert "t4" in tasks and "RUNNING" in tasks
+        containerd.ctr("task", "kill", "--signal", "SIGKILL", "t4")
+        deadline = time.monotonic() + 20
+        while "STOPPED" not in containerd.ctr("task", "ls").stdout.decode():
+            assert time.monotonic() < deadline, "the task did not stop"
+            time.sleep(0.1)
+        containerd.ctr("task", "delete", "t4")
+    finally:
+        containerd.ctr("task", "delete", "--force", "t4", check=False)
+        containerd.ctr("containers", "rm", "t4", check=False)
