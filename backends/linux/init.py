@@ -575,8 +575,9 @@ class Init:
     def _mount_cgroups(self, ops: Ops, target: str, rootfs: str, flags: int) -> None:
         """An OCI ``cgroup`` mount without a cgroup namespace, as runc makes
         it: a tmpfs at ``target`` and, in it, each hierarchy the host has
-        mounted, bound at this process's own group -- so the container sees
-        its own limits and nothing above them."""
+        mounted, bound at this process's own group (read-only if asked) --
+        so the container sees its own limits and nothing above them.  On a
+        hybrid host the cgroup2 tree is left out, as runc does."""
         self.do_mount(ops, "tmpfs", target, "tmpfs", ["nosuid", "nodev", "noexec", "mode=755"], rootfs)
         own = {}
         with open("/proc/self/cgroup") as f:
@@ -585,40 +586,33 @@ class Init:
                 own[controllers] = path
         with open("/proc/self/mountinfo") as f:
             mounts = [line.split() for line in f]
+        wanted = []
         for fields in mounts:
             sep = fields.index("-")
-            fstype, super_options = fields[sep + 1], fields[sep + 3].split(",")
-            mountpoint = fields[4]
+            fstype, super_options, mountpoint = fields[sep + 1], fields[sep + 3].split(","), fields[4]
+            if fstype not in ("cgroup", "cgroup2") or not mountpoint.startswith("/sys/fs/cgroup"):
+                continue
             if fstype == "cgroup2":
-                key = ""
-            elif fstype == "cgroup":
+                key: str | None = ""
+            else:
                 names = [
                     o
                     for o in super_options
-                    if o not in ("rw", "ro") and "=" not in o or o.startswith("name=")
+                    if o not in ("rw", "ro") and ("=" not in o or o.startswith("name="))
                 ]
                 key = next((k for k in own if k and set(k.split(",")) <= set(names)), None)
-                if key is None:
-                    continue
-            else:
+            if key is None or key not in own:
                 continue
-            if not mountpoint.startswith("/sys/fs/cgroup") or key not in own:
-                continue
-            name = os.path.basename(mountpoint) if mountpoint != "/sys/fs/cgroup" else "unified"
+            wanted.append((fstype, mountpoint, key))
+        if any(fstype == "cgroup" for fstype, _, _ in wanted):
+            wanted = [w for w in wanted if w[0] == "cgroup"]
+        for _fstype, mountpoint, key in wanted:
+            name = os.path.basename(mountpoint) if mountpoint != "/sys/fs/cgroup" else ""
             source = mountpoint + own[key].rstrip("/")
             if not os.path.isdir(source):
                 continue
             options = ["rbind"] + (["ro"] if flags & libc.MS_RDONLY else []) + ["nosuid", "nodev", "noexec"]
-            self.do_mount(ops, source, f"{target.rstrip('/')}/{name}", "bind", options, rootfs)
-        if flags & libc.MS_RDONLY:
-            path = os.path.join(rootfs, target.lstrip("/"))
-            ops.mount(
-                None,
-                path,
-                None,
-                libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
-                "mode=755",
-            )
+            self.do_mount(ops, source, f"{target.rstrip('/')}/{name}".rstrip("/"), "bind", options, rootfs)
 
     @staticmethod
     def _mountpoint(rootfs: str, target: str, is_file: bool) -> tuple[str, int | None]:
