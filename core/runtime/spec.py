@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +188,25 @@ def load_bundle(bundle: str) -> BundleSpec:
 
 
 def parse_config(data: dict[str, Any], bundle: str) -> BundleSpec:
+    """The config as stepbox-runc runs it; BadConfig or Unsupported if it cannot."""
+    with _malformed("config.json"):
+        return _parse_config(data, bundle)
+
+
+@contextmanager
+def _malformed(what: str) -> Iterator[None]:
+    """A value of the wrong JSON type anywhere (a string where an object
+    belongs...) is the caller's error, said as one: never a traceback."""
+    try:
+        yield
+    except (BadConfig, Unsupported):
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as e:
+        raise BadConfig(f"malformed {what}: {type(e).__name__}: {e}") from None
+
+
+def _parse_config(data: dict[str, Any], bundle: str) -> BundleSpec:
+    _expect(data, dict, "config.json")
     _refuse_unknown(
         data,
         "config",
@@ -230,7 +251,7 @@ def parse_config(data: dict[str, Any], bundle: str) -> BundleSpec:
         bundle=bundle,
         root=root_path,
         readonly_root=bool(root.get("readonly")),
-        process=parse_process(_expect(data.get("process"), dict, "process")),
+        process=_parse_process(_expect(data.get("process"), dict, "process")),
         hostname=hostname,
         mounts=tuple(_mount(m) for m in _expect(data.get("mounts") or [], list, "mounts")),
         namespaces=namespaces,
@@ -250,6 +271,11 @@ def parse_config(data: dict[str, Any], bundle: str) -> BundleSpec:
 
 def parse_process(process: dict[str, Any]) -> ProcessSpec:
     """A config's ``process``, or the process.json of ``stepbox-runc exec``."""
+    with _malformed("process"):
+        return _parse_process(_expect(process, dict, "process"))
+
+
+def _parse_process(process: dict[str, Any]) -> ProcessSpec:
     _refuse_unknown(
         process,
         "process",
