@@ -51,7 +51,7 @@ def interleaved(a, b, runs: int) -> dict:
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    result = {}
+    result: dict = {}
     for name, samples in times.items():
         result[name] = {
             "median_s": round(statistics.median(samples), 4),

@@ -21,11 +21,12 @@ exec      exec_in
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import signal as signals
 import time
+from collections.abc import Callable
+from typing import Any
 
 from stepbox.core.container.plan.start import DEFAULT_DEVICES, START
 from stepbox.core.container.steps import Phase, Plan, Step
@@ -34,15 +35,19 @@ from stepbox.core.kernel import MountSpec, ProcessSettings, SpawnSpec
 from .context import OciContext
 from .hooks import run_hooks
 from .spec import BundleSpec
-from .state import CREATED, CREATING, RUNNING, STOPPED, state_json
+from .state import CREATED, CREATING, RUNNING, STOPPED, RuntimeRecord, state_json
 
 OciPlan = Plan[OciContext]
 _START_STEPS = {step.key: step for step in START.steps}
 
 
-def _like(key: str, run, when=None) -> Step[OciContext]:  # type: ignore[no-untyped-def]
-    """The start step ``key`` of ``stepbox run``, doing its job from a config.json."""
-    return dataclasses.replace(_START_STEPS[key], run=run, when=when)  # type: ignore[arg-type]
+def _like(
+    key: str, run: Callable[[OciContext], None], when: Callable[[Any], bool] | None = None
+) -> Step[OciContext]:
+    """The start step ``key`` of ``stepbox run`` (its title and explanation),
+    doing its job from a config.json."""
+    base = _START_STEPS[key]
+    return Step(base.key, base.title, base.explain, base.concept, run, when)
 
 
 # -- create ---------------------------------------------------------------------------
@@ -388,7 +393,7 @@ def create_plan(spec: BundleSpec) -> OciPlan:
     return Plan((CREATE,)).for_config(spec)
 
 
-def start_plan(record) -> OciPlan:  # type: ignore[no-untyped-def]
+def start_plan(record: RuntimeRecord) -> OciPlan:
     return Plan((START_PHASE,)).for_config(record)
 
 

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+import pytest
+
 BUSYBOX_PATHS = ("/usr/bin/busybox", "/bin/busybox")
 APPLETS = ("sh", "sleep", "echo", "cat", "id", "grep", "ls", "true", "hostname", "mount", "ps")
 
@@ -175,3 +177,17 @@ class Runtime:
         with open(self.log) as f:
             lines = [json.loads(line) for line in f if line.strip()]
         return [line["msg"] for line in lines if line["level"] == "error"][-1]
+
+
+IS_LINUX_ROOT = sys.platform == "linux" and os.geteuid() == 0
+
+
+def real_kernel_reason() -> str | None:
+    if not IS_LINUX_ROOT:
+        return f"stepbox-runc needs the real Linux kernel as root (this host: {sys.platform}, uid {os.geteuid()})"
+    if static_busybox() is None:
+        return "no static busybox on this host for the bundles' rootfs (apt-get install busybox-static)"
+    return None
+
+
+linux_root = pytest.mark.skipif(real_kernel_reason() is not None, reason=real_kernel_reason() or "")

@@ -10,20 +10,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from bundles import Runtime, static_busybox, stepbox_runc  # noqa: E402
-
-IS_LINUX_ROOT = sys.platform == "linux" and os.geteuid() == 0
-
-
-def real_kernel_reason() -> str | None:
-    if not IS_LINUX_ROOT:
-        return f"stepbox-runc needs the real Linux kernel as root (this host: {sys.platform}, uid {os.geteuid()})"
-    if static_busybox() is None:
-        return "no static busybox on this host for the bundles' rootfs (apt-get install busybox-static)"
-    return None
-
-
-linux_root = pytest.mark.skipif(real_kernel_reason() is not None, reason=real_kernel_reason() or "")
+from bundles import IS_LINUX_ROOT, Runtime, stepbox_runc  # noqa: E402
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ import os
 import time
 
 import pytest
-from bundles import stepbox_runc
-from conftest import linux_root
+from bundles import linux_root, stepbox_runc
 from stepbox.core.image.archive import save
 from stepbox.core.image.bootstrap import ensure_busybox
 

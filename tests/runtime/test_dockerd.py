@@ -15,8 +15,7 @@ import json
 import os
 
 import pytest
-from bundles import stepbox_runc
-from conftest import linux_root
+from bundles import linux_root, stepbox_runc
 from stepbox.core.image.archive import save
 from stepbox.core.image.bootstrap import ensure_busybox
 

@@ -12,8 +12,7 @@ import re
 import time
 
 import pytest
-from bundles import make_bundle, read_config, write_config
-from conftest import linux_root
+from bundles import linux_root, make_bundle, read_config, write_config
 
 pytestmark = linux_root
 

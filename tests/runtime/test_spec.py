@@ -128,6 +128,6 @@ def test_garbage_is_a_clear_error_never_a_crash(value):
         os.mkdir(os.path.join(d, "rootfs"))
         for config in (value, {"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "process": value}):
             try:
-                parse_config(config, d)  # type: ignore[arg-type]
+                parse_config(config, d)
             except (BadConfig, Unsupported):
                 pass

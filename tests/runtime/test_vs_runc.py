@@ -13,8 +13,7 @@ import os
 import time
 
 import pytest
-from bundles import make_bundle
-from conftest import linux_root
+from bundles import linux_root, make_bundle
 
 pytestmark = linux_root
 
