@@ -272,3 +272,20 @@ def test_hooks_get_the_state(runtime, tmp_path):
     states = [json.loads(line.rsplit(" ", 1)[0]) for line in lines]
     assert [s["status"] for s in states] == ["creating", "creating", "running", "stopped"]
     assert all(s["id"] == "c6" for s in states)
+
+
+def test_update_resources_from_stdin(runtime, tmp_path):
+    """containerd sends `update --resources -` with the JSON on stdin."""
+    bundle = make_bundle(str(tmp_path / "b"), ["sleep", "1000"], cgroups_path="/stepbox-runc-test/upd")
+    assert create(runtime, bundle, "c7", tmp_path).returncode == 0
+    with open(tmp_path / "res.json", "w") as f:
+        json.dump({"pids": {"limit": 42}, "memory": {"limit": 64 << 20}}, f)
+    with open(tmp_path / "res.json", "rb") as stdin:
+        assert runtime("update", "--resources", "-", "c7", stdin=stdin).returncode == 0
+    assert open("/sys/fs/cgroup/pids/stepbox-runc-test/upd/pids.max").read().strip() == "42"
+    with open(tmp_path / "res.json", "w") as f:
+        json.dump({"blockIO": {"weight": 10}}, f)
+    with open(tmp_path / "res.json", "rb") as stdin:
+        assert runtime("update", "--resources", "-", "c7", stdin=stdin).returncode == 1
+    assert "linux.resources.blockIO is not supported" in runtime.last_error()
+    assert runtime("delete", "--force", "c7").returncode == 0
