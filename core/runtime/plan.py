@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from stepbox.core.container.plan.start import DEFAULT_DEVICES, START
 from stepbox.core.container.steps import Phase, Plan, Step
 from stepbox.core.kernel import MountSpec, ProcessSettings, SpawnSpec
 
@@ -38,7 +37,6 @@ from .spec import BundleSpec
 from .state import CREATED, CREATING, RUNNING, STOPPED, RuntimeRecord, state_json
 
 OciPlan = Plan[OciContext]
-_START_STEPS = {step.key: step for step in START.steps}
 
 
 def _like(
@@ -46,7 +44,11 @@ def _like(
 ) -> Step[OciContext]:
     """The start step ``key`` of ``stepbox run`` (its title and explanation),
     doing its job from a config.json."""
-    base = _START_STEPS[key]
+    # Imported here: only create needs the container plans (and their
+    # imports), and every other command is one Python start-up of its own.
+    from stepbox.core.container.plan.start import START
+
+    base = next(step for step in START.steps if step.key == key)
     return Step(base.key, base.title, base.explain, base.concept, run, when)
 
 
@@ -119,6 +121,8 @@ def mount_everything(ctx: OciContext) -> None:
     handle.make_mounts_private()
     for mount in spec.mounts:
         handle.mount(mount, spec.root)
+    from stepbox.core.container.plan.start import DEFAULT_DEVICES
+
     devices = dict.fromkeys([f"/dev/{name}" for name in DEFAULT_DEVICES] + list(spec.devices))
     for path in devices:
         handle.mount(MountSpec(path, path, "bind", ("bind",)), spec.root)
@@ -154,54 +158,55 @@ def wait_for_start(ctx: OciContext) -> None:
     ctx.need_handle().exec_on_start(list(p.args), p.env, p.cwd, settings_of(spec))
 
 
-CREATE: Phase[OciContext] = Phase(
-    "create",
-    (
-        Step(
-            "state_dir",
-            "Make the container's state directory",
-            "An OCI runtime is a command, not a daemon: each of create, start, kill, delete is a "
-            "new process. What one command learns the next must find on disk, under --root.",
-            "Docker容器",
-            make_state_dir,
+def create_phase() -> Phase[OciContext]:
+    return Phase(
+        "create",
+        (
+            Step(
+                "state_dir",
+                "Make the container's state directory",
+                "An OCI runtime is a command, not a daemon: each of create, start, kill, delete is a "
+                "new process. What one command learns the next must find on disk, under --root.",
+                "Docker容器",
+                make_state_dir,
+            ),
+            _like("cgroup", create_cgroup),
+            _like("spawn", spawn_process),
+            Step(
+                "hooks",
+                "Run the prestart and createRuntime hooks",
+                "The caller may ask for programs to run once the namespaces exist and before the "
+                "container's root is switched -- e.g. to wire the network namespace up.",
+                "Docker namespace",
+                run_create_hooks,
+                when=lambda spec: bool(spec.hooks.get("prestart") or spec.hooks.get("createRuntime")),
+            ),
+            _like("hostname", set_hostname, when=lambda spec: bool(spec.hostname)),
+            Step(
+                "sysctl",
+                "Set the namespaced kernel parameters",
+                "Some kernel parameters belong to a namespace (net.*, IPC limits): set inside the "
+                "container they change only its own view.",
+                "Docker namespace",
+                set_sysctls,
+                when=lambda spec: bool(spec.sysctl),
+            ),
+            _like("mounts", mount_everything),
+            _like("pivot_root", pivot_root),
+            _like("network", bring_up_loopback, when=lambda spec: spec.own_network),
+            Step(
+                "exec",
+                "Switch user, drop capabilities, and wait for start",
+                "The command is looked up now -- a missing one fails the create. The process takes "
+                "the config's user and groups, then keeps only the config's capabilities (in this "
+                "order, as runc does: switching user needs CAP_SETUID), and blocks on a FIFO (runc's "
+                "exec.fifo). `create` ends here: the container's process exists, in its namespaces "
+                "and cgroup, confined, and has run nothing of the image.",
+                "Docker容器: 容器的实质是进程",
+                wait_for_start,
+            ),
         ),
-        _like("cgroup", create_cgroup),
-        _like("spawn", spawn_process),
-        Step(
-            "hooks",
-            "Run the prestart and createRuntime hooks",
-            "The caller may ask for programs to run once the namespaces exist and before the "
-            "container's root is switched -- e.g. to wire the network namespace up.",
-            "Docker namespace",
-            run_create_hooks,
-            when=lambda spec: bool(spec.hooks.get("prestart") or spec.hooks.get("createRuntime")),
-        ),
-        _like("hostname", set_hostname, when=lambda spec: bool(spec.hostname)),
-        Step(
-            "sysctl",
-            "Set the namespaced kernel parameters",
-            "Some kernel parameters belong to a namespace (net.*, IPC limits): set inside the "
-            "container they change only its own view.",
-            "Docker namespace",
-            set_sysctls,
-            when=lambda spec: bool(spec.sysctl),
-        ),
-        _like("mounts", mount_everything),
-        _like("pivot_root", pivot_root),
-        _like("network", bring_up_loopback, when=lambda spec: spec.own_network),
-        Step(
-            "exec",
-            "Switch user, drop capabilities, and wait for start",
-            "The command is looked up now -- a missing one fails the create. The process takes "
-            "the config's user and groups, then keeps only the config's capabilities (in this "
-            "order, as runc does: switching user needs CAP_SETUID), and blocks on a FIFO (runc's "
-            "exec.fifo). `create` ends here: the container's process exists, in its namespaces "
-            "and cgroup, confined, and has run nothing of the image.",
-            "Docker容器: 容器的实质是进程",
-            wait_for_start,
-        ),
-    ),
-)
+    )
 
 
 # -- start ------------------------------------------------------------------------------
@@ -390,7 +395,7 @@ def delete_phase(force_kill: bool) -> Phase[OciContext]:
 
 
 def create_plan(spec: BundleSpec) -> OciPlan:
-    return Plan((CREATE,)).for_config(spec)
+    return Plan((create_phase(),)).for_config(spec)
 
 
 def start_plan(record: RuntimeRecord) -> OciPlan:
