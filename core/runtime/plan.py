@@ -121,9 +121,9 @@ def mount_everything(ctx: OciContext) -> None:
     handle.make_mounts_private()
     for mount in spec.mounts:
         handle.mount(mount, spec.root)
-    from stepbox.core.container.plan.start import DEFAULT_DEVICES
+    from stepbox.core.confinement.devices import DEFAULT_DEVICE_NODES
 
-    devices = dict.fromkeys([f"/dev/{name}" for name in DEFAULT_DEVICES] + list(spec.devices))
+    devices = dict.fromkeys([node.path for node in DEFAULT_DEVICE_NODES] + list(spec.devices))
     for path in devices:
         handle.mount(MountSpec(path, path, "bind", ("bind",)), spec.root)
 
