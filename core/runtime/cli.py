@@ -160,6 +160,12 @@ class Runc:
             self._kernel = module.create_kernel(kernel_dir, tracer, cgroup_base="")
         return self._kernel
 
+    def _container_seccomp(self, bundle: str):  # type: ignore[no-untyped-def]
+        """An exec'd process gets its container's filter (as runc exec does)."""
+        from .plan import seccomp_of
+
+        return seccomp_of(load_bundle(bundle), self.kernel)
+
     def close(self) -> None:
         if self._kernel is not None:
             self._kernel.close()
@@ -343,6 +349,7 @@ class Runc:
             oom_score_adj=process.oom_score_adj,
             capabilities=process.capabilities,
             no_new_privileges=process.no_new_privileges,
+            seccomp=self._container_seccomp(record.bundle),
         )
         handles = []
 

@@ -29,7 +29,7 @@ def features() -> dict[str, Any]:
             "namespaces": sorted(NAMESPACE_KINDS),
             "capabilities": list(CAPABILITIES),
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
-            "seccomp": {"enabled": False},
+            "seccomp": {"enabled": True},
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
         },

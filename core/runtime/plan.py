@@ -29,7 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 from stepbox.core.container.steps import Phase, Plan, Step
-from stepbox.core.kernel import MountSpec, ProcessSettings, SpawnSpec
+from stepbox.core.kernel import Kernel, MountSpec, ProcessSettings, SpawnSpec
+from stepbox.core.kernel.seccomp import SeccompFilter
 
 from .context import OciContext
 from .hooks import run_hooks
@@ -69,6 +70,11 @@ def create_cgroup(ctx: OciContext) -> None:
         record.owns_cgroup = True
         ctx.on_undo("remove cgroup", lambda: cgroups.remove(record.cgroup))
     cgroups.set_limits(record.cgroup, spec.limits)
+    if spec.device_rules is not None:
+        from stepbox.core.confinement.devices import RUNC_DEVICE_RULES
+
+        # runc appends its defaults (/dev/null, /dev/pts/*, mknod of any...)
+        cgroups.set_devices(record.cgroup, list(spec.device_rules + RUNC_DEVICE_RULES))
 
 
 def spawn_process(ctx: OciContext) -> None:
@@ -121,11 +127,13 @@ def mount_everything(ctx: OciContext) -> None:
     handle.make_mounts_private()
     for mount in spec.mounts:
         handle.mount(mount, spec.root)
-    from stepbox.core.confinement.devices import DEFAULT_DEVICE_NODES
+    from stepbox.core.confinement.devices import DEFAULT_DEVICE_NODES, DEV_SYMLINKS
 
-    devices = dict.fromkeys([node.path for node in DEFAULT_DEVICE_NODES] + list(spec.devices))
-    for path in devices:
-        handle.mount(MountSpec(path, path, "bind", ("bind",)), spec.root)
+    # Fresh device files made with mknod (runc's createDevices): runc's
+    # defaults, then the config's, a later one of the same path winning.
+    nodes = {node.path: node for node in DEFAULT_DEVICE_NODES + spec.devices}
+    handle.make_device_nodes(list(nodes.values()), spec.root)
+    handle.make_symlinks(list(DEV_SYMLINKS), spec.root)
 
 
 def pivot_root(ctx: OciContext) -> None:
@@ -140,9 +148,20 @@ def bring_up_loopback(ctx: OciContext) -> None:
     ctx.need_handle().bring_up_loopback()
 
 
-def settings_of(spec: BundleSpec) -> ProcessSettings:
+def seccomp_of(spec: BundleSpec, kernel: Kernel) -> SeccompFilter | None:
+    """The config's linux.seccomp as a filter for this host (None: none)."""
+    if spec.seccomp is None:
+        return None
+    from stepbox.core.confinement.seccomp_profile import Host, resolve
+
+    facts = kernel.host_facts()
+    return resolve(spec.seccomp, Host.from_uname(facts.machine, facts.release), spec.process.capabilities)
+
+
+def settings_of(spec: BundleSpec, kernel: Kernel) -> ProcessSettings:
     p = spec.process
     return ProcessSettings(
+        seccomp=seccomp_of(spec, kernel),
         user=(p.uid, p.gid),
         additional_gids=p.additional_gids,
         rlimits=p.rlimits,
@@ -155,7 +174,7 @@ def settings_of(spec: BundleSpec) -> ProcessSettings:
 def wait_for_start(ctx: OciContext) -> None:
     spec = ctx.need_spec()
     p = spec.process
-    ctx.need_handle().exec_on_start(list(p.args), p.env, p.cwd, settings_of(spec))
+    ctx.need_handle().exec_on_start(list(p.args), p.env, p.cwd, settings_of(spec, ctx.kernel))
 
 
 def create_phase() -> Phase[OciContext]:

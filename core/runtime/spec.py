@@ -17,8 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepbox.core.confinement.seccomp_profile import Profile, ProfileError, parse_profile
 from stepbox.core.kernel import CgroupLimits, MountSpec, NamespaceKind
 from stepbox.core.kernel.capabilities import ALL_CAPABILITIES
+from stepbox.core.kernel.devices import WILDCARD, DeviceNode, DeviceRule
 
 # The runtime-spec version stepbox-runc reads and reports (runc 1.1's).
 OCI_VERSION = "1.0.2-dev"
@@ -139,7 +141,9 @@ class BundleSpec:
     gid_map: tuple[tuple[int, int, int], ...] = ()
     cgroups_path: str = ""
     limits: CgroupLimits = CgroupLimits()
-    devices: tuple[str, ...] = ()  # paths of device nodes to provide in /dev
+    devices: tuple[DeviceNode, ...] = ()  # device nodes to make in /dev (besides runc's defaults)
+    device_rules: tuple[DeviceRule, ...] | None = None  # the device cgroup's rules; None: none given
+    seccomp: Profile | None = None  # linux.seccomp, read as Docker's profile format
     masked_paths: tuple[str, ...] = ()
     readonly_paths: tuple[str, ...] = ()
     sysctl: dict[str, str] = field(default_factory=dict)
@@ -238,6 +242,7 @@ def _parse_config(data: dict[str, Any], bundle: str) -> BundleSpec:
             "maskedPaths",
             "readonlyPaths",
             "sysctl",
+            "seccomp",
         },
     )
     propagation = linux.get("rootfsPropagation") or ""
@@ -260,6 +265,8 @@ def _parse_config(data: dict[str, Any], bundle: str) -> BundleSpec:
         gid_map=_id_map(linux.get("gidMappings") or [], "gidMappings"),
         cgroups_path=_cgroups_path(str(linux.get("cgroupsPath") or "")),
         limits=_resources(linux.get("resources") or {}),
+        device_rules=_device_rules((linux.get("resources") or {}).get("devices")),
+        seccomp=_seccomp(linux.get("seccomp")),
         devices=tuple(_device(d) for d in linux.get("devices") or []),
         masked_paths=tuple(linux.get("maskedPaths") or ()),
         readonly_paths=tuple(linux.get("readonlyPaths") or ()),
@@ -427,23 +434,71 @@ def _mount(m: dict[str, Any]) -> MountSpec:
     return MountSpec(source, dest, kind, tuple(kept))
 
 
-def _device(d: dict[str, Any]) -> str:
-    """Device nodes are bound from the host's node of the same path, type
-    and numbers (as runc does in a user namespace); the backend checks."""
+def _device(d: dict[str, Any]) -> DeviceNode:
+    """A device node made with mknod in the container's /dev, as runc does
+    (in a user namespace the backend binds the host's node instead)."""
     path = str(d.get("path") or "")
     if not path.startswith("/dev/"):
         raise Unsupported(f"linux.devices: {path!r}: stepbox-runc provides device nodes under /dev only")
-    return path
+    kind = {"c": "c", "u": "c", "b": "b"}.get(str(d.get("type") or ""))
+    if kind is None:
+        raise Unsupported(f"linux.devices: {path!r}: type {d.get('type')!r} is not supported (c, u or b)")
+    return DeviceNode(
+        path,
+        kind,
+        int(d["major"]),
+        int(d["minor"]),
+        int(d["fileMode"]) & 0o7777 if d.get("fileMode") is not None else 0o666,
+        int(d.get("uid") or 0),
+        int(d.get("gid") or 0),
+    )
+
+
+def _device_rules(rules: Any) -> tuple[DeviceRule, ...] | None:
+    """linux.resources.devices as the device cgroup's rules, in their order
+    (runc's defaults are appended when the cgroup is set up)."""
+    if rules is None:
+        return None
+    result = []
+    for i, rule in enumerate(_expect(rules, list, "linux.resources.devices")):
+        rule = _expect(rule, dict, f"linux.resources.devices[{i}]")
+        _refuse_unknown(rule, f"linux.resources.devices[{i}]", {"allow", "type", "major", "minor", "access"})
+        major, minor = rule.get("major"), rule.get("minor")
+        try:
+            result.append(
+                DeviceRule(
+                    bool(rule.get("allow")),
+                    str(rule.get("type") or "a"),
+                    WILDCARD if major is None else int(major),
+                    WILDCARD if minor is None else int(minor),
+                    str(rule.get("access") or "rwm"),
+                )
+            )
+        except ValueError as e:
+            raise BadConfig(f"linux.resources.devices[{i}]: {e}") from None
+    return tuple(result)
+
+
+def _seccomp(seccomp: Any) -> Profile | None:
+    """linux.seccomp: the OCI format is Docker's profile format (which
+    issue 14's machinery reads) without includes/excludes -- the caller has
+    resolved them -- plus flags and a notify listener, refused by name."""
+    if seccomp is None:
+        return None
+    seccomp = dict(_expect(seccomp, dict, "linux.seccomp"))
+    if seccomp.pop("flags", None):
+        raise Unsupported("linux.seccomp.flags are not supported by stepbox-runc")
+    for key in ("listenerPath", "listenerMetadata"):
+        if seccomp.pop(key, None):
+            raise Unsupported(f"linux.seccomp.{key}: seccomp notify is not supported by stepbox-runc")
+    try:
+        return parse_profile(json.dumps(seccomp))
+    except ProfileError as e:
+        raise BadConfig(f"linux.seccomp: {e}") from None
 
 
 def _resources(res: dict[str, Any]) -> CgroupLimits:
     _refuse_unknown(res, "linux.resources", {"devices", "memory", "cpu", "pids"})
-    if not _devices_unrestricted(res.get("devices") or []):
-        raise Unsupported(
-            "linux.resources.devices: device cgroup rules are not supported by stepbox-runc yet "
-            "(the device cgroup is tracker issue 14); only rules that end in allowing every "
-            "device (a privileged container, or --device-cgroup-rule 'a *:* rwm') run"
-        )
     memory = res.get("memory") or {}
     _refuse_unknown(memory, "linux.resources.memory", {"limit", "swap"})
     limit = memory.get("limit")
@@ -463,24 +518,6 @@ def _resources(res: dict[str, Any]) -> CgroupLimits:
         cpu_quota_us=int(quota) if quota and quota > 0 else None,
         cpu_period_us=int(cpu.get("period") or 100_000),
     )
-
-
-def _is_allow_all(rule: dict[str, Any]) -> bool:
-    wildcard = (None, -1)
-    return (
-        bool(rule.get("allow"))
-        and rule.get("type", "a") in ("a", "")
-        and rule.get("major") in wildcard
-        and rule.get("minor") in wildcard
-        and set(rule.get("access") or "rwm") == set("rwm")
-    )
-
-
-def _devices_unrestricted(rules: list[dict[str, Any]]) -> bool:
-    """The rules leave every device allowed -- the last one allows all, which
-    overrides everything before it (as writing "a" to devices.allow does) --
-    or there are none: nothing for a device cgroup to enforce."""
-    return not rules or _is_allow_all(rules[-1])
 
 
 def _sysctl(sysctl: dict[str, Any], namespaces: tuple[NamespaceKind, ...]) -> dict[str, str]:

@@ -150,13 +150,15 @@ def test_a_missing_command_fails_the_create_and_leaves_nothing(runtime, tmp_path
     ("change", "message"),
     [
         (
-            lambda c: c["linux"].update(seccomp={"defaultAction": "SCMP_ACT_ERRNO"}),
-            "linux.seccomp is not supported by stepbox-runc",
+            lambda c: c["linux"].update(
+                seccomp={"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG"]}
+            ),
+            "linux.seccomp.flags are not supported by stepbox-runc",
         ),
         (lambda c: c["process"].update(terminal=True), "process.terminal: a pty for the container"),
         (
-            lambda c: c["linux"]["resources"].update(devices=[{"allow": False, "access": "rwm"}]),
-            "linux.resources.devices: device cgroup rules are not supported by stepbox-runc yet",
+            lambda c: c["linux"]["resources"].update(devices=[{"allow": False, "type": "p"}]),
+            "linux.resources.devices[0]: invalid device type 'p'",
         ),
         (
             lambda c: c["process"].update(apparmorProfile="docker-default"),
@@ -250,7 +252,7 @@ def test_version_and_features(runtime):
     features = json.loads(runtime("features").stdout)
     assert features["ociVersionMax"] == "1.0.2-dev"
     assert "poststop" in features["hooks"] and "createContainer" not in features["hooks"]
-    assert features["linux"]["seccomp"]["enabled"] is False
+    assert features["linux"]["seccomp"]["enabled"] is True
 
 
 def test_hooks_get_the_state(runtime, tmp_path):

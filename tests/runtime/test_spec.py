@@ -9,6 +9,7 @@ from bundles import runc_spec
 from hypothesis import given
 from hypothesis import strategies as st
 from stepbox.core.kernel import NamespaceKind
+from stepbox.core.kernel.devices import DeviceNode, DeviceRule
 from stepbox.core.runtime.spec import BadConfig, Unsupported, parse_config, parse_process
 
 
@@ -58,7 +59,8 @@ def test_limits_and_joined_namespaces(bundle):
 @pytest.mark.parametrize(
     ("path", "value", "error", "words"),
     [
-        (("linux", "seccomp"), {"defaultAction": "SCMP_ACT_ALLOW"}, Unsupported, "linux.seccomp"),
+        (("linux", "seccomp"), {"listenerPath": "/run/x.sock"}, Unsupported, "linux.seccomp.listenerPath"),
+        (("linux", "seccomp"), {"defaultAction": "SCMP_ACT_NOPE"}, BadConfig, "linux.seccomp"),
         (("linux", "resources", "memory", "swap"), 1 << 30, Unsupported, "swap"),
         (("linux", "resources", "memory", "disableOOMKiller"), True, Unsupported, "disableOOMKiller"),
         (("linux", "resources", "cpu", "shares"), 512, Unsupported, "cpu.shares"),
@@ -90,17 +92,27 @@ def test_cpu_shares_of_a_new_cgroup_are_the_default(bundle):
     parse_config(config, bundle)
 
 
-def test_device_rules_pass_only_when_everything_is_allowed(bundle):
+def test_device_rules_and_seccomp_are_read(bundle):
+    """linux.resources.devices become the device cgroup's rules in their order
+    (wildcards as -1); linux.seccomp is read as Docker's profile format."""
     config = runc_spec(["sh"])
     config["linux"]["resources"]["devices"] = [
         {"allow": False, "access": "rwm"},
-        {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
-        {"allow": True, "type": "a", "major": -1, "minor": -1, "access": "rwm"},
+        {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"},
     ]
-    parse_config(config, bundle)
-    config["linux"]["resources"]["devices"].pop()
-    with pytest.raises(Unsupported, match="device cgroup"):
-        parse_config(config, bundle)
+    config["linux"]["devices"] = [
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o20600}
+    ]
+    config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}],
+    }
+    spec = parse_config(config, bundle)
+    assert spec.device_rules == (DeviceRule(False, "a", -1, -1, "rwm"), DeviceRule(True, "c", 1, 3, "rw"))
+    assert spec.devices == (DeviceNode("/dev/fuse", "c", 10, 229, 0o600),)
+    assert spec.seccomp is not None and spec.seccomp.default_action == "SCMP_ACT_ERRNO"
+    assert spec.seccomp.rules[0].names == ("read", "write")
 
 
 def test_ambient_capabilities_pass_for_root_only(bundle):
