@@ -30,6 +30,7 @@ from stepbox.core.kernel import Kernel, ProcessSettings, Tracer
 from stepbox.core.kernel.atomic import atomic_write
 from stepbox.core.kernel.backend_lookup import load_backend, unavailable_reason
 from stepbox.core.kernel.errors import KernelError
+from stepbox.core.kernel.seccomp import SeccompFilter
 
 from . import plan
 from .context import OciContext
@@ -160,7 +161,7 @@ class Runc:
             self._kernel = module.create_kernel(kernel_dir, tracer, cgroup_base="")
         return self._kernel
 
-    def _container_seccomp(self, bundle: str):  # type: ignore[no-untyped-def]
+    def _container_seccomp(self, bundle: str) -> SeccompFilter | None:
         """An exec'd process gets its container's filter (as runc exec does)."""
         from .plan import seccomp_of
 
