@@ -3,7 +3,7 @@
 * the bundle: create + start + wait until stopped + delete of a busybox
   bundle running ``true`` (the config ``runc spec`` writes), each runtime
   on its own copy;
-* ``ctr run --rm --privileged --runc-binary R busybox true`` through one
+* ``ctr run --rm --runc-binary R busybox true`` through one
   private containerd, R = stepbox-runc or runc;
 * ``docker run --rm --runtime R busybox true`` through one private dockerd
   (``--security-opt seccomp=unconfined --device-cgroup-rule 'a *:* rwm'``
@@ -139,7 +139,7 @@ def measure(runs: int, daemons: bool = True) -> dict:
                 def ctr_run(binary: str):
                     def once() -> None:
                         daemon.ctr(
-                            "run", "--rm", "--privileged", "--runc-binary", binary,
+                            "run", "--rm", "--runc-binary", binary,
                             "docker.io/library/busybox:latest", f"c{next(counter)}", "true",
                         )  # fmt: skip
 
@@ -151,12 +151,9 @@ def measure(runs: int, daemons: bool = True) -> dict:
         if daemons and dockerd_unavailable() is None:
             with DockerDaemon("--add-runtime", f"stepbox={ours}") as docker:
                 docker.load(tar)
-                flags = ["--security-opt", "seccomp=unconfined", "--device-cgroup-rule", "a *:* rwm"]
 
                 def docker_run(runtime: str):
-                    return lambda: docker.docker(
-                        "run", "--rm", "--runtime", runtime, *flags, "busybox", "true"
-                    )
+                    return lambda: docker.docker("run", "--rm", "--runtime", runtime, "busybox", "true")
 
                 results["docker_run"] = interleaved(docker_run("stepbox"), docker_run("runc"), runs)
         return results

@@ -132,7 +132,7 @@ def _oci(r):
     rows = []
     for key, what in (
         ("bundle", "`stepbox-runc` vs `runc`: create, start, wait, delete of a busybox bundle (`true`)"),
-        ("ctr_run", "`ctr run --rm --privileged --runc-binary` stepbox-runc vs runc (one containerd)"),
+        ("ctr_run", "`ctr run --rm --runc-binary` stepbox-runc vs runc (one containerd)"),
         ("docker_run", "`docker run --rm --runtime stepbox` vs `--runtime runc` (one dockerd)"),
     ):
         if key in r:
