@@ -128,6 +128,25 @@ def _registry(r):
     ]
 
 
+def _oci(r):
+    rows = []
+    for key, what in (
+        ("bundle", "`stepbox-runc` vs `runc`: create, start, wait, delete of a busybox bundle (`true`)"),
+        ("ctr_run", "`ctr run --rm --runc-binary` stepbox-runc vs runc (one containerd)"),
+        ("docker_run", "`docker run --rm --runtime stepbox` vs `--runtime runc` (one dockerd)"),
+    ):
+        if key in r:
+            m = r[key]
+            rows.append(
+                (
+                    what,
+                    f"{m['stepbox']['median_s'] * 1000:.0f} ms vs {m['runc']['median_s'] * 1000:.0f} ms = **{m['ratio']}x**",
+                    "interleaved, medians",
+                )
+            )
+    return rows
+
+
 def _commit(r):
     return [
         (
@@ -166,6 +185,7 @@ def _service(r: dict) -> list[tuple[str, str, str]]:
 BENCHMARKS: dict[str, tuple[list[str], Callable[[dict], list[tuple[str, str, str]]]]] = {
     "sim_lifecycles": ([], _sim),
     "linux_run": ([], _linux),
+    "oci_runtime": ([], _oci),
     "engine_run": ([], _engine),
     "build_cache": ([], _build),
     "registry_push_pull": ([], _registry),

@@ -29,7 +29,7 @@ PYTHON=${PYTHON:-python3}
 VENV=${STEPBOX_VENV:-.venv}
 EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
-APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
+APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io containerd docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
               user-mode-linux uidmap openssh-client openssh-server)
 declare -A NEEDED_FOR=(
     [python3-venv]="making the venv with Debian's python3"
@@ -39,6 +39,7 @@ declare -A NEEDED_FOR=(
     [docker-compose]="the docker-compose tests"
     [runc]="the tests and benchmarks that compare with runc"
     [docker.io]="the tests and benchmarks that compare with Docker"
+    [containerd]="the tests that run stepbox-runc under containerd (ctr)"
     [docker-registry]="the tests that compare with the CNCF registry"
     [skopeo]="the registry interop tests"
     [chromium]="the test that opens a notebook in JupyterLab"

@@ -56,6 +56,7 @@ VERB_MODULES = {
     "stepthrough": ("step",),
     "contexts": ("context",),
     "system": ("system",),
+    "exercises": ("exercises",),
 }
 _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in verbs}
 

@@ -36,6 +36,7 @@ from .processes import (
     Privileges,
     Processes,
     ProcessHandle,
+    ProcessSettings,
     SpawnSpec,
     Stdio,
 )
@@ -343,14 +344,25 @@ class _Processes(_Serialised, Processes):
         argv: list[str],
         env: dict[str, str],
         cwd: str,
-        stdio: Stdio,
+        stdio: Stdio | None,
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        settings: ProcessSettings | None = None,
+        detach: bool = False,
     ) -> ProcessHandle:
         return self._handle(
             self._call(
-                self.inner.exec_in, target_pid, argv, env, cwd, stdio, user=user, privileges=privileges
+                self.inner.exec_in,
+                target_pid,
+                argv,
+                env,
+                cwd,
+                stdio,
+                user=user,
+                privileges=privileges,
+                settings=settings,
+                detach=detach,
             )
         )
 
