@@ -183,11 +183,21 @@ def create_volumes(ctx: LifecycleContext, store: VolumeStore) -> None:
         if point.destination not in taken:  # the image's VOLUMEs, where nothing is mounted
             points.append(point)
             taken.add(point.destination)
+    if not any(p.type == VOLUME for p in points):
+        return
+    # Until the record names them, a volume rm or prune must not take them.
+    with ctx.locks.volumes:
+        _create_volumes(ctx, store, points)
+        ctx.save()
+
+
+def _create_volumes(ctx: LifecycleContext, store: VolumeStore, points: list[MountPoint]) -> None:
+    record = ctx.record
     wanted = [p for p in points if p.type == VOLUME and not p.source]
     if not wanted:
         return
     made: list[Volume] = []
-    ctx.on_undo("remove the volumes made for this container", lambda: _remove_all(store, made))
+    ctx.on_undo("remove the volumes made for this container", lambda: _remove_all(ctx, store, made))
     with _image_files(ctx) as rootfs:
         for point in wanted:
             if point.anonymous:
@@ -245,12 +255,13 @@ class _image_files:
             self.ctx.kernel.unionfs.unmount(self.mount)
 
 
-def _remove_all(store: VolumeStore, volumes: list[Volume]) -> None:
-    for volume in volumes:
-        try:
-            store.remove(volume)
-        except NoSuchVolume:
-            pass
+def _remove_all(ctx: LifecycleContext, store: VolumeStore, volumes: list[Volume]) -> None:
+    with ctx.locks.volumes:
+        for volume in volumes:
+            try:
+                store.remove(volume)
+            except NoSuchVolume:
+                pass
 
 
 # -- start: the host's side ---------------------------------------------------------------
@@ -275,12 +286,13 @@ def prepare_host_side(ctx: LifecycleContext, store: VolumeStore) -> None:
     ctx.on_undo("release the volumes", lambda: _release(ctx, store, mounted))
     for point in points:
         if point.type == VOLUME:
-            volume = _volume_of(store, point)
-            try:
-                store.mount(volume)
-            except VolumeError as e:
-                raise MountFailed(str(e)) from None
-            mounted.append(volume)
+            with ctx.locks.volumes:  # not mounted and unmounted by an exit at once
+                volume = _volume_of(store, point)
+                try:
+                    store.mount(volume)
+                except VolumeError as e:
+                    raise MountFailed(str(e)) from None
+                mounted.append(volume)
         elif point.type == BIND:
             if point.create_source and not os.path.lexists(point.source):
                 try:
@@ -419,9 +431,10 @@ def _used_by_running(containers: ContainerStore, name: str, except_id: str) -> b
 
 
 def _release(ctx: LifecycleContext, store: VolumeStore, volumes: list[Volume]) -> None:
-    for volume in volumes:
-        if volume.needs_mount and not _used_by_running(ctx.containers, volume.name, ctx.record.id):
-            store.unmount(volume)
+    with ctx.locks.volumes:
+        for volume in volumes:
+            if volume.needs_mount and not _used_by_running(ctx.containers, volume.name, ctx.record.id):
+                store.unmount(volume)
 
 
 def release_volumes(ctx: LifecycleContext, store: VolumeStore) -> None:
@@ -449,16 +462,17 @@ def remove_anonymous_volumes(ctx: LifecycleContext, store: VolumeStore) -> list[
     """``docker rm -v`` / ``run --rm``: the container's anonymous volumes go
     too -- not named ones, and not one another container still uses."""
     removed: list[str] = []
-    for data in ctx.record.mounts:
-        if data["type"] != VOLUME or not data.get("anonymous") or not data.get("name"):
-            continue
-        if volume_users(ctx.containers, data["name"], except_id=ctx.record.id):
-            continue
-        try:
-            store.remove(store.get(data["name"]))
-            removed.append(data["name"])
-        except (NoSuchVolume, VolumeInUse):
-            pass
+    with ctx.locks.volumes:
+        for data in ctx.record.mounts:
+            if data["type"] != VOLUME or not data.get("anonymous") or not data.get("name"):
+                continue
+            if volume_users(ctx.containers, data["name"], except_id=ctx.record.id):
+                continue
+            try:
+                store.remove(store.get(data["name"]))
+                removed.append(data["name"])
+            except (NoSuchVolume, VolumeInUse):
+                pass
     return removed
 
 

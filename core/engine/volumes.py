@@ -14,13 +14,13 @@ among its mounts: that container could start again and expect its data.
 
 from __future__ import annotations
 
+from stepbox.core.http_server.messages import Request, Response
 from stepbox.core.volumes import filters
 from stepbox.core.volumes.errors import NoSuchVolume
 from stepbox.core.volumes.store import LOCAL, Volume
 
 from .engine import Engine
 from .errors import BadParameter
-from .http import Request, Response
 from .routes import Router
 
 
@@ -60,7 +60,7 @@ class VolumeEndpoints:
     def list(self, req: Request) -> Response:
         wanted = filters.parse_filters(req.arg("filters"))
         keep = filters.list_predicate(wanted)
-        with self.engine.lock:
+        with self.runtime.locks.volumes:
             volumes = self.runtime.volumes.list()
             in_use = _names_in_use(self.runtime)
         rows = [
@@ -80,7 +80,7 @@ class VolumeEndpoints:
         labels = _strings(body, "Labels")
         if body.get("ClusterVolumeSpec"):
             raise BadParameter("ClusterVolumeSpec is not supported by stepbox (no swarm)")
-        with self.engine.lock:
+        with self.runtime.locks.volumes:
             volume, created = self.runtime.volumes.create(
                 name or None, driver=driver, options=options, labels=labels
             )
@@ -89,7 +89,7 @@ class VolumeEndpoints:
         return Response.json(volume_view(volume), 201)
 
     def inspect(self, req: Request) -> Response:
-        with self.engine.lock:
+        with self.runtime.locks.volumes:
             volume = self.runtime.volumes.get(req.params["name"])
         return Response.json(volume_view(volume))
 
@@ -98,7 +98,7 @@ class VolumeEndpoints:
 
     def remove(self, req: Request) -> Response:
         name = req.params["name"]
-        with self.engine.lock:
+        with self.runtime.locks.volumes:
             existed = self.runtime.volumes.exists(name)
             self.runtime.remove_volume(name, force=req.flag("force"))
         if existed:
@@ -113,7 +113,7 @@ class VolumeEndpoints:
         filters.check_keys(wanted, filters.PRUNE_FILTERS)
         everything = filters.boolean(wanted, "all") if "all" in wanted else _older(req.api_version, "1.42")
         deleted, reclaimed = [], 0
-        with self.engine.lock:
+        with self.runtime.locks.volumes:
             in_use = _names_in_use(self.runtime)
             for volume in self.runtime.volumes.list():
                 if volume.name in in_use or volume.driver != LOCAL or volume.options:

@@ -42,6 +42,7 @@ from .processes import (
     Privileges,
     Processes,
     ProcessHandle,
+    ProcessSettings,
     SpawnSpec,
     Stdio,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "ProcessHandle",
     "ProcessInfo",
     "Processes",
+    "ProcessSettings",
     "SpawnSpec",
     "StatResult",
     "Stdio",

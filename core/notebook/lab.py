@@ -4,6 +4,8 @@ Every notebook starts with ``lab = open_lab(BACKEND)``.  ``BACKEND`` is the
 one parameter a notebook has:
 
 * ``"auto"`` -- the real kernel when root on Linux, else the simulator
+  (a notebook's kernel has threads, so the rootless real kernel, which
+  must be entered before any thread starts, is the CLI's: docs/hosts.md)
   (the same rule as ``stepbox --backend auto``);
 * ``"sim"`` / ``"linux"`` -- that one.
 

@@ -15,8 +15,15 @@ def remove_container(ctx: LifecycleContext) -> None:
     unionfs.remove_layer(record.rw_layer)
     unionfs.remove_layer(record.init_layer)
     if ctx.remove_volumes and record.mounts and ctx.volumes is not None:
-        mounting.remove_anonymous_volumes(ctx, ctx.volumes)
-    ctx.forget()
+        # The record goes first, under the volumes' lock: two containers
+        # sharing an anonymous volume (--volumes-from), removed at once
+        # (docker rm -v a b sends both at once), each see the other gone or
+        # still there -- never both still there, which would leave it.
+        with ctx.locks.volumes:
+            ctx.forget()
+            mounting.remove_anonymous_volumes(ctx, ctx.volumes)
+    else:
+        ctx.forget()
 
 
 REMOVE: Phase[LifecycleContext] = Phase(
