@@ -176,6 +176,8 @@ def create_volumes(ctx: LifecycleContext, store: VolumeStore) -> None:
     if the create fails later), then copy the image's content into each new,
     empty one.  An image ``VOLUME`` over a file is refused first."""
     record = ctx.record
+    if not record.mounts and not record.image_config.get("Volumes"):
+        return  # most containers: nothing to make (the step costs nothing then)
     points = [MountPoint.from_dict(d) for d in record.mounts]
     taken = user_destinations(record)
     for path in record.image_config.get("Volumes") or {}:
