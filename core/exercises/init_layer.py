@@ -12,14 +12,19 @@ NAME = "init-layer"
 TITLE = {"en": "Write the init layer", "zh": "写出 init 层"}
 STATEMENT = {
     "en": "Between the image's layers and the read-write layer, `docker create` puts the "
-    "init layer: what belongs to this container only. Write init_layer(hostname): every "
-    "path it holds, {path: contents}, None for a directory. Give the exact contents of "
+    "init layer: the mount points of what the start mounts (/proc, /sys, /dev ...) and empty "
+    "placeholders for the files bind-mounted over them at start -- /etc/hostname, /etc/hosts "
+    "and /etc/resolv.conf live in the container's own directory, so writing them never shows "
+    "in `docker diff`. Write init_layer(hostname): every path it holds, {path: contents}, "
+    "None for a directory, '-> TARGET' for a symlink. Give the exact contents of "
     "/etc/hostname; for another file, ... (Ellipsis) means 'some contents'. The checker "
     "runs the create phase and lists the layer it made.",
-    "zh": "`docker create` 在镜像的层和读写层之间放了 init 层：只属于这个容器的东西。写出 "
-    "init_layer(hostname)：它包含的每一个路径，{路径: 内容}，目录写 None。/etc/hostname 要写出"
-    "确切的内容；别的文件可以写 ...（Ellipsis），表示“有内容”。检查程序运行 create 阶段，"
-    "列出它做出的这一层。",
+    "zh": "`docker create` 在镜像的层和读写层之间放了 init 层：启动时要挂载的东西的挂载点（/proc、"
+    "/sys、/dev ……），以及启动时被 bind mount 覆盖的文件的空占位文件——/etc/hostname、/etc/hosts 和 "
+    "/etc/resolv.conf 真正放在容器自己的目录里，所以写它们永远不会出现在 `docker diff` 里。写出 "
+    "init_layer(hostname)：它包含的每一个路径，{路径: 内容}，目录写 None，符号链接写 '-> 目标'。"
+    "/etc/hostname 要写出确切的内容；别的文件可以写 ...（Ellipsis），表示“有内容”。检查程序运行 "
+    "create 阶段，列出它做出的这一层。",
 }
 HOSTNAME = "web1"
 
@@ -29,9 +34,12 @@ def listing(files, directory: str = "/") -> dict[str, object]:
     found: dict[str, object] = {}
     for name in sorted(files.listdir(directory)):
         path = posixpath.join(directory, name)
-        if files.lstat(path).kind == EntryKind.DIR:
+        kind = files.lstat(path).kind
+        if kind == EntryKind.DIR:
             found[path] = None
             found.update(listing(files, path))
+        elif kind == EntryKind.SYMLINK:
+            found[path] = f"-> {files.readlink(path)}"  # (/etc/mtab -> /proc/mounts)
         else:
             found[path] = files.read(path).decode()
     return found
