@@ -27,7 +27,7 @@ from stepbox.core.container.store import ContainerStore
 from stepbox.core.engine.locations import state_root
 from stepbox.core.image.store import ImageStore
 from stepbox.core.kernel import Kernel, Tracer
-from stepbox.core.kernel.backend_lookup import choose_backend
+from stepbox.core.kernel.backend_lookup import choose_backend, why_chosen
 from stepbox.core.network.manager import BridgeSettings, NetworkManager
 from stepbox.core.network.store import NetworkStore
 
@@ -38,6 +38,7 @@ class Session:
     backend: str
     kernel: Kernel
     runtime: Runtime
+    why: str = ""  # why this backend: `docker info` shows it
 
     def close(self) -> None:
         """Let go of what the backend holds in this program (not the containers)."""
@@ -74,7 +75,13 @@ def open_session(
     if network is not None:
         store = NetworkStore(None if records_in_memory else os.path.join(root, name, "networks"))
         networks = NetworkManager(kernel.network, store, network)
-    return Session(root, name, kernel, Runtime(kernel, images, containers, say=say, networks=networks))
+    return Session(
+        root,
+        name,
+        kernel,
+        Runtime(kernel, images, containers, say=say, networks=networks),
+        why_chosen(backend, name),
+    )
 
 
 __all__ = ["Session", "open_session"]

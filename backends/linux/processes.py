@@ -25,10 +25,12 @@ import builtins
 import errno
 import json
 import os
+import pwd
 import secrets
 import select
 import shutil
 import signal as signalmod
+import socket
 import time
 
 from stepbox.core.kernel.devices import DeviceNode
@@ -40,9 +42,11 @@ from stepbox.core.kernel.processes import (
     Credentials,
     ExitStatus,
     MountSpec,
+    NoInput,
     Privileges,
     Processes,
     ProcessHandle,
+    Rlimit,
     SpawnSpec,
     Stdio,
 )
@@ -51,6 +55,7 @@ from stepbox.core.kernel.trace import Tracer, execvp_detail
 
 from . import libc, procfs, seccomp
 from .launcher import ShimLauncher
+from .shim_io import CLOSE_MESSAGE, connect_io_socket, input_message, resize_message
 
 
 def _exec_error(argv0: str, err: int, path: str) -> ExecFailed:
@@ -81,6 +86,17 @@ def seccomp_shown(spec: SeccompFilter) -> str:
     return f"{len(spec.rules)} rules, default {spec.default_action}"
 
 
+def _stdio_config(stdio: Stdio) -> dict:
+    return {
+        "stdout": stdio.stdout,
+        "stderr": stdio.stderr,
+        "stdin": stdio.stdin,
+        "open_stdin": stdio.open_stdin,
+        "tty": stdio.tty,
+        "window": list(stdio.window) if stdio.window else None,
+    }
+
+
 def _read_json(path: str) -> dict | None:
     try:
         with open(path) as f:
@@ -109,6 +125,7 @@ class LinuxProcessHandle(ProcessHandle):
         self._buf = b""
         self.execed = execed
         self._status: ExitStatus | None = None
+        self._io_sock: socket.socket | None = None
         # exec_in processes are never looked up again by another program, so
         # their run directory goes as soon as their status has been read.
         self.ephemeral = False
@@ -118,6 +135,7 @@ class LinuxProcessHandle(ProcessHandle):
 
     def __del__(self):
         self._close_pipes()
+        self._close_io()
 
     def _close_pipes(self) -> None:
         for name in ("_cmd_w", "_rep_r"):
@@ -216,6 +234,45 @@ class LinuxProcessHandle(ProcessHandle):
 
     def set_no_new_privs(self) -> None:
         self._call("set_no_new_privs")
+
+    def set_rlimits(self, limits: tuple[Rlimit, ...]) -> None:
+        self._call("set_rlimits", limits=[[limit.name, limit.soft, limit.hard] for limit in limits])
+
+    def open_terminal(self, window: tuple[int, int] | None = None) -> None:
+        self._call("open_terminal", window=list(window) if window else None)
+
+    # -- input, through the shim's io socket ----------------------------------------------------
+    def _io(self) -> socket.socket:
+        if self._io_sock is None:
+            try:
+                self._io_sock = connect_io_socket(self.run_dir)
+            except (FileNotFoundError, ConnectionRefusedError):
+                raise NoInput(
+                    f"process {self.pid} has no open stdin or terminal (it was not started with -i or -t)"
+                ) from None
+        return self._io_sock
+
+    def _send_io(self, message: bytes) -> None:
+        try:
+            self._io().send(message)  # SOCK_SEQPACKET: one message, whole
+        except (BrokenPipeError, ConnectionResetError):
+            self._close_io()  # the process (and its shim) ended: the input goes nowhere
+
+    def _close_io(self) -> None:
+        sock = getattr(self, "_io_sock", None)
+        if sock is not None:
+            sock.close()
+            self._io_sock = None
+
+    def write_stdin(self, data: bytes) -> None:
+        for message in input_message(data):
+            self._send_io(message)
+
+    def close_stdin(self) -> None:
+        self._send_io(CLOSE_MESSAGE)
+
+    def resize_terminal(self, rows: int, columns: int) -> None:
+        self._send_io(resize_message(rows, columns))
 
     def exec(
         self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
@@ -369,9 +426,7 @@ class LinuxProcesses(Processes):
         procs_files = self._procs_files(spec.cgroup)
         cmd_r, cmd_w = os.pipe2(os.O_CLOEXEC)
         rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
-        stdio = None
-        if spec.stdio is not None:
-            stdio = {"stdout": spec.stdio.stdout, "stderr": spec.stdio.stderr, "stdin": spec.stdio.stdin}
+        stdio = _stdio_config(spec.stdio) if spec.stdio is not None else None
         config = {
             "mode": "spawn",
             "flags": flags,
@@ -419,6 +474,7 @@ class LinuxProcesses(Processes):
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        rlimits: tuple[Rlimit, ...] = (),
     ) -> ProcessHandle:
         if not argv:
             raise ExecFailed("exec: no command given", 127)
@@ -442,7 +498,8 @@ class LinuxProcesses(Processes):
             "effective": None if privileges.effective is None else sorted(privileges.effective),
             "no_new_privs": privileges.no_new_privs,
             "seccomp": base64.b64encode(program).decode() if program is not None else None,
-            "stdio": {"stdout": stdio.stdout, "stderr": stdio.stderr, "stdin": stdio.stdin},
+            "rlimits": [[limit.name, limit.soft, limit.hard] for limit in rlimits],
+            "stdio": _stdio_config(stdio),
         }
         try:
             run_dir, info = self._start_shim(config, [rep_w])
@@ -511,6 +568,8 @@ class LinuxProcesses(Processes):
         freezer = None
         if self.cgroups is not None and self.cgroups.controller.get("freezer") is not None:
             freezer = self.cgroups.controller["freezer"]
+        booted, ticks = procfs.boot_time(), os.sysconf("SC_CLK_TCK")
+        users: dict[int, str] = {}
         for pid in procfs.list_pids():
             try:
                 stat = procfs.read_stat(pid)
@@ -531,6 +590,10 @@ class LinuxProcesses(Processes):
                     state=state,
                     namespaces=procfs.read_namespaces(pid),
                     cgroup=procfs.v2_cgroup_path(lines),
+                    user=_user_name(int(status.raw.get("Uid", "0").split()[0]), users),
+                    cpu_seconds=(stat.utime + stat.stime) / ticks,
+                    started=booted + stat.starttime / ticks,
+                    tty=procfs.tty_name(stat.tty_nr),
                 )
             )
         return result
@@ -614,3 +677,13 @@ class LinuxProcesses(Processes):
                 if _alive(info.get(pid_key), info.get(start_key)):
                     pids.append(info[pid_key])
         return pids
+
+
+def _user_name(uid: int, known: dict[int, str]) -> str:
+    """ps's UID column: the host's name for the (host) uid, or the number."""
+    if uid not in known:
+        try:
+            known[uid] = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            known[uid] = str(uid)
+    return known[uid]

@@ -46,7 +46,10 @@ VERB_MODULES = {
         "wait",
         "exec",
         "export",
+        "attach",
     ),
+    "admin": ("restart", "rename", "update", "top", "stats"),
+    "system_verbs": ("version", "info", "events", "system", "container", "image"),
     "images": ("images", "history", "tag", "rmi", "commit", "save", "load", "import", "image-inspect"),
     "build": ("build",),
     "registry": ("pull", "push", "login", "logout", "registry"),
@@ -57,7 +60,32 @@ VERB_MODULES = {
 _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in verbs}
 
 
+# docker's exit status when the docker command itself failed -- a usage error
+# included (click's own is 2, which a script could take for the container's).
+USAGE_ERROR = 125
+
+
 class StepboxGroup(click.Group):
+    def main(self, *args, **kwargs):
+        """click's standalone mode, with docker's exit status for usage errors."""
+        kwargs["standalone_mode"] = False
+        try:
+            super().main(*args, **kwargs)
+        except click.UsageError as e:  # an unknown flag, a missing argument, a bad value
+            e.show()
+            sys.exit(USAGE_ERROR)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except EOFError:
+            sys.exit(1)
+        sys.exit(0)
+
     def get_command(self, ctx: click.Context, name: str):
         if name not in self.commands and name in _MODULE_OF:
             importlib.import_module(f"{__package__}.{_MODULE_OF[name]}")  # it registers its verbs
@@ -80,6 +108,10 @@ class StepboxGroup(click.Group):
             sys.exit(125)
         except (ConnectionError, ProtocolError) as e:
             click.echo(f"stepbox: Error: the connection to the daemon broke: {e}", err=True)
+            sys.exit(125)
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+            # a file named on the command line: say which, never a traceback
+            click.echo(f"stepbox: Error: {e.strerror}: {e.filename}", err=True)
             sys.exit(125)
         except Exception as e:
             failure = in_process_failure(e)

@@ -276,6 +276,18 @@ class Runtime:
             raise Conflict(f"Container {record.id} is not paused")
         self.execute(record, plan.unpause_plan())
 
+    def update(self, record: ContainerRecord, new_config: ContainerConfig) -> None:
+        """``docker update``: the update phase."""
+        self.execute(record, plan.update_plan(new_config))
+
+    def rename(self, record: ContainerRecord, new_name: str) -> None:
+        """``docker rename``: only the record changes (the name is not the kernel's business)."""
+        check_name(new_name)
+        if new_name != record.name:
+            self.containers.check_name_free(new_name)
+        record.name = new_name
+        self.containers.save(record)
+
     def restart(self, record: ContainerRecord, timeout: float = 10.0, sig: int = signals.SIGTERM) -> None:
         self.execute(record, plan.restart_plan(record, sig, timeout))
 
@@ -411,6 +423,7 @@ class Runtime:
                 stdio,
                 user=credentials,
                 privileges=privileges,
+                rlimits=record.config.rlimits,
             )
             status = handle.wait()
             assert status is not None

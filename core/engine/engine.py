@@ -41,6 +41,7 @@ from stepbox.core.container.config import ContainerConfig
 from stepbox.core.container.context import ExitWatch, LifecycleContext, Waiter
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
+from stepbox.core.container.restart_policy import next_delay
 from stepbox.core.container.runtime import Runtime
 from stepbox.core.kernel import ExitStatus, KernelError
 from stepbox.core.kernel.atomic import atomic_write_json, read_json
@@ -65,6 +66,7 @@ class ContainerNotes:
     stop_signal: str = ""
     stop_timeout: int | None = None
     restart_count: int = 0
+    manually_stopped: bool = False  # docker stop/kill: the restart policy holds off
 
 
 @dataclass
@@ -77,6 +79,9 @@ class Watch:
     last_exit_code: int = 0
     readers: int = 0  # attach/logs streams still reading the log files
     name: str = ""  # for events: clients filter them by container name
+    restarting: bool = False  # exited; the restart policy starts it again after a delay
+    restart_delay: float = 0.0  # the last wait between restarts (the backoff)
+    cancel_restart: threading.Event = field(default_factory=threading.Event)
 
 
 class Engine:
@@ -96,6 +101,7 @@ class Engine:
         self.watches: dict[str, Watch] = {}
         self.events = EventBus()
         self.started_at = time.time()
+        self.backend_reason = ""  # why this backend (docker info's DriverStatus shows it)
         # Real processes can be waited for from any thread; simulated ones
         # only under the lock (see the module docstring).
         self.concurrent_waits = runtime.kernel.concurrent_waits
@@ -133,6 +139,10 @@ class Engine:
             if last_exit_code is not None:
                 w.last_exit_code = last_exit_code
             self.changed.notify_all()
+
+    def container_event(self, cid: str, action: str, **attributes) -> None:
+        """Publish a container event (``attach``, ``detach``, ``resize`` ...)."""
+        self._event(cid, action, **attributes)
 
     def _event(self, cid: str, action: str, **attributes) -> None:
         name = self.watch(cid).name
@@ -189,12 +199,21 @@ class Engine:
         self._event(record.id, "create", image=config.image)
         return record
 
-    def start(self, name: str) -> bool:
-        """Start; False if it was running already (docker answers 304)."""
+    def start(self, name: str, by_policy: bool = False) -> bool:
+        """Start; False if it was running already (docker answers 304).
+        A start asked for (not one the restart policy makes) starts the
+        policy over: RestartCount 0, no manual stop (moby's containerStart
+        with resetRestartManager)."""
         with self.lock:
             record = self.runtime.get(name)
             if record.state in (RUNNING, PAUSED):
                 return False
+            notes = self.notes(record)
+            if not by_policy and (notes.manually_stopped or notes.restart_count):
+                notes.manually_stopped = False
+                notes.restart_count = 0
+                self.save_notes(record.id, notes)
+                self.watch(record.id).restart_delay = 0.0
             try:
                 ctx = self.runtime.start(record)
             except BaseException:
@@ -233,6 +252,8 @@ class Engine:
             record = self.runtime.refresh(record)  # records the exit: the plan's exit phase
             code = record.exit_code
             auto_remove = record.config.auto_remove
+        if self._restart_if_the_policy_says(cid, record):
+            return
         self._bump(cid, exits=1, last_exit_code=code)
         self._event(cid, "die", exitCode=str(code))
         if auto_remove:
@@ -247,6 +268,80 @@ class Engine:
                     pass
             self._bump(cid, removed=True)
             self._event(cid, "destroy")
+
+    def process(self, cid: str, timeout: float | None = None):
+        """The process handle of container ``cid`` once it runs (waiting up
+        to ``timeout`` for it to start); None if it does not run by then."""
+
+        def running() -> bool:
+            return self.runtime.containers.find(cid).state in (RUNNING, PAUSED)
+
+        with self.changed:
+            if not self.changed.wait_for(running, timeout):
+                return None
+            return self.runtime.context(self.runtime.containers.find(cid)).handle
+
+    def kernel_call(self, call: Callable[[], object]) -> None:
+        """Make a call to a process handle from a request's thread: under the
+        lock on the simulator (see the module docstring), without it on a
+        real kernel, where writing a process's input may block for as long
+        as the process does not read."""
+        if self.concurrent_waits:
+            call()
+        else:
+            with self.lock:
+                call()
+
+    def _restart_if_the_policy_says(self, cid: str, record: ContainerRecord) -> bool:
+        """--restart: after the exit phase, the start phase again -- after
+        the backoff's delay, unless a stop or rm comes first.  True if it
+        was restarted (or is waiting to be)."""
+        notes = self.notes(record)
+        policy = record.config.restart
+        code = record.exit_code
+        if self._closing or not policy.should_restart(code, notes.manually_stopped, notes.restart_count):
+            return False
+        notes.restart_count += 1
+        self.save_notes(cid, notes)
+        w = self.watch(cid)
+        w.cancel_restart.clear()
+        w.restart_delay = next_delay(w.restart_delay, _seconds_since(record.started_at, record.finished_at))
+        w.restarting = True
+        self._bump(cid, exits=1, last_exit_code=code)
+        self._event(cid, "die", exitCode=str(code))
+        log.info(
+            "container %s exited with %d: restarting it in %.1fs (--restart %s, restart %d)",
+            cid[:12],
+            code,
+            w.restart_delay,
+            policy.name,
+            notes.restart_count,
+        )
+        cancelled = w.cancel_restart.wait(w.restart_delay)
+        w.restarting = False
+        if cancelled or self._closing:
+            self._bump(cid)
+            return True
+        try:
+            self.start(cid, by_policy=True)
+        except Exception as e:  # a start that fails now is recorded like any failed start
+            log.warning("container %s: the restart failed: %s", cid[:12], e)
+        return True
+
+    def cancel_restart(self, cid: str, manual: bool = True) -> None:
+        """A stop, kill or rm: no more restarts (until the next start)."""
+        w = self.watch(cid)
+        w.cancel_restart.set()
+        if manual:
+            with self.lock:
+                try:
+                    record = self.runtime.containers.find(cid)
+                except NoSuchContainer:
+                    return
+                notes = self.notes(record)
+                if not notes.manually_stopped:
+                    notes.manually_stopped = True
+                    self.save_notes(cid, notes)
 
     def reading(self, cid: str, delta: int) -> None:
         """An attach/logs stream starts (+1) or ends (-1) reading the logs."""
@@ -291,9 +386,12 @@ class Engine:
         w = self.watch(cid)
         return self.wait_until(lambda: w.exits > seen_exits or w.removed, timeout)
 
-    def stop(self, name: str, timeout: float | None = None) -> bool:
-        """The stop plan: the stop signal, a grace period, SIGKILL; then the
-        exit monitor records the exit.  False if not running (docker: 304)."""
+    def stop(self, name: str, timeout: float | None = None, sig: int | None = None) -> bool:
+        """The stop plan: the stop signal (``sig``, else the container's
+        --stop-signal, else SIGTERM), a grace period, SIGKILL; then the exit
+        monitor records the exit.  False if not running (docker: 304)."""
+        record = self.get(name)
+        self.cancel_restart(record.id)
         with self.lock:
             record = self.runtime.get(name)
             if record.state not in (RUNNING, PAUSED):
@@ -301,7 +399,8 @@ class Engine:
             notes = self.notes(record)
             if timeout is None:
                 timeout = notes.stop_timeout if notes.stop_timeout is not None else 10
-            sig = _signal_number(notes.stop_signal) if notes.stop_signal else signals.SIGTERM
+            if sig is None:
+                sig = _signal_number(notes.stop_signal) if notes.stop_signal else signals.SIGTERM
             seen = self.watch(record.id).exits
             self.runtime.stop(record, timeout, sig)
         self.wait_for_exit_after(record.id, seen)
@@ -309,6 +408,9 @@ class Engine:
         return True
 
     def kill(self, name: str, sig: int = signals.SIGKILL) -> None:
+        record = self.get(name)
+        if sig == signals.SIGKILL:
+            self.cancel_restart(record.id)
         with self.lock:
             record = self.runtime.get(name)
             if record.state not in (RUNNING, PAUSED):
@@ -319,8 +421,8 @@ class Engine:
         if sig == signals.SIGKILL:
             self.wait_for_exit_after(record.id, seen)
 
-    def restart(self, name: str, timeout: float | None = None) -> None:
-        self.stop(name, timeout)
+    def restart(self, name: str, timeout: float | None = None, sig: int | None = None) -> None:
+        self.stop(name, timeout, sig)
         self.start(name)
 
     def pause(self, name: str) -> None:
@@ -336,6 +438,9 @@ class Engine:
         self._event(record.id, "unpause")
 
     def remove(self, name: str, force: bool = False) -> None:
+        with self.lock:
+            record = self.runtime.get(name)
+        self.cancel_restart(record.id, manual=False)
         with self.lock:
             record = self.runtime.get(name)
             running = record.state in (RUNNING, PAUSED)
@@ -411,6 +516,30 @@ class Engine:
                     )
                     if record.config.auto_remove:
                         self._remove_now(record)
+        report += self._start_by_policy()
+        return report
+
+    def _start_by_policy(self) -> list[str]:
+        """--restart always / unless-stopped / on-failure containers that are
+        not running are started as the daemon starts (on the simulator, whose
+        containers ended with the last daemon, as new processes)."""
+        report = []
+        with self.lock:
+            candidates = [
+                r
+                for r in self.runtime.containers.all()
+                if r.state not in (RUNNING, PAUSED)
+                and r.state != "created"
+                and r.config.restart.starts_with_the_daemon(r.exit_code, self.notes(r).manually_stopped)
+            ]
+        for record in candidates:
+            try:
+                self.start(record.id)  # as moby's restore: the restart manager starts over
+                report.append(
+                    f"started container {record.short_id} ({record.name}): --restart {record.config.restart_policy}"
+                )
+            except Exception as e:  # one that cannot start must not keep the daemon from starting
+                report.append(f"container {record.short_id} ({record.name}) did not start: {e}")
         return report
 
     def close(self) -> None:
@@ -462,6 +591,17 @@ class MonitoredExits(ExitWatch):
             return ExitStatus(engine.watch(cid).last_exit_code) if exited else None
 
         return wait
+
+
+def _seconds_since(start: str, end: str) -> float:
+    """How long a container ran: between two of Docker's timestamps."""
+    from datetime import datetime
+
+    try:
+        parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+        return (parse(end) - parse(start)).total_seconds()
+    except ValueError:
+        return 0.0
 
 
 def _signal_number(text: str) -> int:

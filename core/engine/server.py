@@ -18,6 +18,7 @@ import signal
 import time
 from dataclasses import dataclass
 
+from .container_admin import ContainerAdminEndpoints
 from .containers import ContainerEndpoints
 from .engine import Engine
 from .execs import ExecSessions
@@ -37,6 +38,7 @@ def build_app(engine: Engine) -> Router:
     execs = ExecSessions(engine)
     SystemEndpoints(engine).register(router)
     ContainerEndpoints(engine, execs).register(router)
+    ContainerAdminEndpoints(engine).register(router)
     ImageEndpoints(engine).register(router)
     NetworkEndpoints(engine).register(router)
     return router
@@ -90,6 +92,7 @@ def open_daemon(
             raise RuntimeError(f"another daemon is already listening on {socket_path}")
         os.unlink(socket_path)  # left behind by a daemon that died
     engine = Engine(session.runtime, session.backend, session.root, insecure_registries)
+    engine.backend_reason = session.why
     for line in engine.recover():
         say(line)
     server = UnixHTTPServer(socket_path, build_app(engine))

@@ -98,7 +98,11 @@ class SystemEndpoints:
                 "ContainersStopped": len(records) - states.count("running") - states.count("paused"),
                 "Images": len(images),
                 "Driver": engine.kernel.storage_driver,
-                "DriverStatus": [["Backend", engine.backend]],
+                "DriverStatus": [
+                    ["Backend", engine.backend],
+                    ["Kernel", engine.kernel.description],
+                    ["Why this backend", engine.backend_reason or "-"],
+                ],
                 "DockerRootDir": engine.root,
                 "ServerVersion": __version__,
                 "OperatingSystem": f"stepbox ({engine.backend} kernel)",
@@ -174,9 +178,52 @@ class SystemEndpoints:
         return StreamResponse(body())
 
     def disk_usage(self, req: Request) -> Response:
+        """``docker system df``: what the images' layers take (each layer
+        once), and each container's read-write layer (SizeRw)."""
+        from .views import container_summary, image_summary
+
+        engine = self.engine
+        with engine.lock:
+            records = engine.runtime.list(all_=True)
+            images = engine.images.list()
+            used_by: dict[str, int] = {}
+            for record in records:
+                used_by[record.image_id] = used_by.get(record.image_id, 0) + 1
+            layers: dict[str, int] = {}
+            rows = []
+            for image in images:
+                for digest in image.layers:
+                    layers[digest] = engine.images.layer_size(digest)
+                row = image_summary(engine.images, image, used_by.get(image.id, 0))
+                rows.append(row)
+            shared = {d for d in layers if sum(d in i.layers for i in images) > 1}
+            for image, row in zip(images, rows, strict=True):
+                row["SharedSize"] = sum(layers[d] for d in image.layers if d in shared)
+            containers = []
+            for record in records:
+                row = container_summary(record, engine.notes(record).labels)
+                row["SizeRw"] = layer_bytes(engine.kernel.unionfs, record.rw_layer)
+                row["SizeRootFs"] = row["SizeRw"] + sum(
+                    layers.get(d, 0) for i in images if i.id == record.image_id for d in i.layers
+                )
+                containers.append(row)
         return Response.json(
-            {"LayersSize": 0, "Images": [], "Containers": [], "Volumes": [], "BuildCache": []}
+            {
+                "LayersSize": sum(layers.values()),
+                "Images": rows,
+                "Containers": containers,
+                "Volumes": [],
+                "BuildCache": [],
+            }
         )
+
+
+def layer_bytes(unionfs, layer: str) -> int:
+    """The bytes of the files a layer holds (a container's read-write layer)."""
+    try:
+        return sum(len(entry.data) for entry in unionfs.changes(layer))
+    except (OSError, KeyError, LookupError):
+        return 0
 
 
 def _event_filters(raw: str | None) -> dict[str, set[str]]:

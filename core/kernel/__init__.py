@@ -33,13 +33,17 @@ from .network import (
 )
 from .observe import CgroupNode, MountEntry, ProcessInfo
 from .processes import (
+    RLIM_INFINITY,
+    RLIMIT_NAMES,
     ROOT,
     Credentials,
     ExitStatus,
     MountSpec,
+    NoInput,
     Privileges,
     Processes,
     ProcessHandle,
+    Rlimit,
     SpawnSpec,
     Stdio,
 )
@@ -71,6 +75,7 @@ __all__ = [
     "LayerEntry",
     "MountEntry",
     "NamespaceKind",
+    "NoInput",
     "Namespaces",
     "NetnsView",
     "Network",
@@ -83,6 +88,9 @@ __all__ = [
     "Topology",
     "NotSupported",
     "ProcessHandle",
+    "Rlimit",
+    "RLIMIT_NAMES",
+    "RLIM_INFINITY",
     "ProcessInfo",
     "Processes",
     "SpawnSpec",

@@ -49,3 +49,17 @@ def choose_backend(name: str) -> tuple[str, ModuleType]:
     if reason:
         raise BackendUnavailable(f"the {name} backend cannot run here: {reason}")
     return name, module
+
+
+def why_chosen(name: str, chosen: str) -> str:
+    """In words, why ``--backend name`` runs containers on ``chosen`` (``docker info`` shows it)."""
+    if name != "auto":
+        return f"--backend {name} (or STEPBOX_BACKEND) asked for it"
+    if sys.platform != "linux":
+        return f"auto: this is {sys.platform}, not Linux, so the simulated kernel"
+    if os.geteuid() != 0:
+        return f"auto: not root (uid {os.geteuid()}), so the simulated kernel"
+    if chosen == "linux":
+        return "auto: root on Linux, so the real kernel"
+    reason = unavailable_reason(load_backend("linux"))
+    return f"auto: root on Linux, but the real kernel cannot run containers here ({reason}), so the simulated kernel"

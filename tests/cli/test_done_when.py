@@ -108,8 +108,11 @@ def test_logs_inspect_ps_rm(stepbox):
 
 
 def test_bad_input_is_a_clear_error(stepbox):
-    r = stepbox("run", "--rm", "nosuchimage")
+    r = stepbox("run", "--rm", "--pull", "never", "nosuchimage")
     assert r.code == 125 and "No such image: nosuchimage:latest" in r.err
+    # --pull missing (the default): docker's CLI says so and tries to pull it
+    r = stepbox("run", "--rm", "nosuchimage")
+    assert r.code == 125 and "Unable to find image 'nosuchimage:latest' locally" in r.err
     r = stepbox("run", "--rm", "-m", "12q", "busybox", "true")
     assert r.code == 125 and "invalid size: '12q'" in r.err
     r = stepbox("run", "--rm", "busybox", "nosuchcommand")

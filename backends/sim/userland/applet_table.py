@@ -302,6 +302,7 @@ _APPLET_MODULES = (
     "applets_owners",
     "applets_proc",
     "applets_system",
+    "applets_tty",
     "applets_busybox",
     "applets_devices",
 )

@@ -130,6 +130,7 @@ class Shell:
         self.rootpid = sys.getpid()  # $$ stays the parent's in subshells
         self.traps: dict[int, str] = {}  # 0 = EXIT
         self.pending_signals: list[int] = []
+        self.last_signal: int | None = None  # what killed the last child waited for
         self.jobs: list[int] = []
         self.reaped: dict[int, int] = {}  # pid -> raw wait status
         self.local_frames: list[dict[str, tuple[str | None, bool]]] = []
@@ -804,6 +805,7 @@ class Shell:
         if pid in self.jobs:
             self.jobs.remove(pid)
         status, sig = decode_wait_status(raw)
+        self.last_signal = sig  # an interactive shell ends a ^C'd job's line (sh_interactive)
         if sig is not None and announce and sig not in _QUIET_SIGNALS:
             yield from err(self.sys, _SIGNAL_TEXT.get(sig, f"Signal {sig}") + "\n")
         self.status = status
