@@ -229,14 +229,14 @@ def test_a_terminal_is_a_step_of_the_start(runtime):
 
 
 def test_ulimits_are_a_step_before_capabilities_go(runtime):
-    """run --ulimit: setrlimit is a step of the start, just before the
-    capabilities are dropped (raising a hard limit needs CAP_SYS_RESOURCE)."""
+    """run --ulimit: setrlimit is a step of the start, before the seccomp
+    filter and the capabilities go (raising a hard limit needs CAP_SYS_RESOURCE)."""
     watch = runtime.watch
     runtime.remove(runtime.run(config("true")))
     watch.take()
     record = runtime.run(config("sh", "-c", "exit 0", ulimits=(("nofile", 64, 8192),)))
     ran = watch.take()
-    caps = START.index("capabilities")
-    assert ran == CREATE + START[:caps] + ["ulimits"] + START[caps:] + EXIT
+    at = START.index("seccomp")
+    assert ran == CREATE + START[:at] + ["ulimits"] + START[at:] + EXIT
     assert record.exit_code == 0
     runtime.remove(record)
