@@ -27,7 +27,7 @@ from stepbox.core.container.store import ContainerStore
 from stepbox.core.engine.locations import state_root
 from stepbox.core.image.store import ImageStore
 from stepbox.core.kernel import Kernel, Tracer
-from stepbox.core.kernel.backend_lookup import choose_backend, why_chosen
+from stepbox.core.kernel.backend_lookup import explain_choice
 from stepbox.core.network.manager import BridgeSettings, NetworkManager
 from stepbox.core.network.store import NetworkStore
 
@@ -38,7 +38,7 @@ class Session:
     backend: str
     kernel: Kernel
     runtime: Runtime
-    why: str = ""  # why this backend: `docker info` shows it
+    why: str = ""  # why this backend: what --backend asked for and what this host allows
 
     def close(self) -> None:
         """Let go of what the backend holds in this program (not the containers)."""
@@ -66,7 +66,8 @@ def open_session(
     ``network``: manage networks with these settings (the daemon and
     ``stepbox step`` do); without, containers get loopback only."""
     root = state_root(root)
-    name, module = choose_backend(backend)
+    choice = explain_choice(backend)
+    name, module = choice.name, choice.module
     kernel_dir = None if kernel_in_memory else os.path.join(root, name, "kernel")
     kernel = module.create_kernel(kernel_dir, Tracer(enabled=trace))
     images = ImageStore(os.path.join(root, "images"))
@@ -74,14 +75,9 @@ def open_session(
     networks = None
     if network is not None:
         store = NetworkStore(None if records_in_memory else os.path.join(root, name, "networks"))
-        networks = NetworkManager(kernel.network, store, network)
-    return Session(
-        root,
-        name,
-        kernel,
-        Runtime(kernel, images, containers, say=say, networks=networks),
-        why_chosen(backend, name),
-    )
+        networks = NetworkManager(kernel.network, store, network, unwired_why=kernel.no_network_why)
+    runtime = Runtime(kernel, images, containers, say=say, networks=networks)
+    return Session(root, name, kernel, runtime, why=choice.why)
 
 
 __all__ = ["Session", "open_session"]

@@ -28,11 +28,6 @@ def unavailable_reason() -> str | None:
     """Why the real kernel cannot be used here, as a sentence; None if it can."""
     if sys.platform != "linux":
         return f"the linux backend needs Linux (this is {sys.platform}); use the simulated kernel instead"
-    if os.geteuid() != 0:
-        return (
-            "the linux backend needs root (mount, namespaces and cgroups are "
-            "privileged); run as root or use the simulated kernel"
-        )
     try:
         with open("/proc/filesystems") as f:
             filesystems = f.read().split()
@@ -43,20 +38,53 @@ def unavailable_reason() -> str | None:
             "this kernel has no overlayfs (not in /proc/filesystems); "
             "try `modprobe overlay` or use the simulated kernel"
         )
+    if _rootless():
+        from .rootless import unavailable_reason as rootless_reason
+
+        return rootless_reason()
     return None
+
+
+def _rootless() -> bool:
+    """Without root, or as the root of a user namespace: no host privileges."""
+    from .rootless import in_initial_user_namespace
+
+    return os.geteuid() != 0 or not in_initial_user_namespace()
+
+
+def describe() -> str:
+    """How this backend would run containers here (for ``--backend auto``'s choice)."""
+    if not _rootless():
+        return "root on Linux: real namespaces, cgroups and overlayfs"
+    from .rootless import id_maps, in_initial_user_namespace
+
+    if not in_initial_user_namespace():
+        return "rootless, in the user namespace this program runs in"
+    return f"rootless: uid {os.getuid()} as root of a user namespace, {id_maps().describe()}"
 
 
 def create_kernel(state_dir: str, tracer=None, *, cgroup_base: str | None = None):
     """The real-kernel backend for ``state_dir``.  Raises
-    :class:`~stepbox.core.kernel.errors.BackendUnavailable` when it cannot run here."""
+    :class:`~stepbox.core.kernel.errors.BackendUnavailable` when it cannot run here.
+
+    Without root, this program first joins (or makes) the state dir's user
+    and mount namespaces (:mod:`.rootless`): it must not have started any
+    thread yet."""
     from stepbox.core.kernel.errors import BackendUnavailable
 
     reason = unavailable_reason()
     if reason:
         raise BackendUnavailable(reason)
+    if os.geteuid() != 0:
+        from .rootless import enter
+
+        try:
+            enter(os.path.abspath(state_dir))
+        except OSError as e:
+            raise BackendUnavailable(f"rootless containers cannot start here: {e.strerror or e}") from None
     from .kernel import LinuxKernel
 
     return LinuxKernel(state_dir, tracer, cgroup_base=cgroup_base)
 
 
-__all__ = ["create_kernel", "unavailable_reason"]
+__all__ = ["create_kernel", "describe", "unavailable_reason"]

@@ -26,10 +26,12 @@ from stepbox.core.kernel.trace import Tracer
 
 from . import libc, procfs
 from .cgroups import LinuxCgroups, detect_layout
+from .cgroups.delegation import RefusingCgroups, rootless_cgroups
 from .cgroups.detect import CgroupLayout
 from .namespaces import LinuxNamespaces
 from .network import LinuxNetwork
 from .processes import LinuxProcesses
+from .rootless import in_initial_user_namespace, pause_file, release_if_idle, stop_pause
 from .unionfs import LinuxUnionFS, private
 
 DOCKER_INIT_PATHS = (
@@ -132,13 +134,13 @@ def _config(state_dir: str) -> dict:
 
 class LinuxKernel(Kernel):
     name = "linux"
-    concurrent_waits = True
+    thread_safe = True
     containers_outlive_program = True
     storage_driver = "overlay2"
     description = "the real Linux kernel (root: real namespaces, cgroups, overlayfs)"
     # The interfaces, as this backend implements them (with more than the
     # interfaces offer: cleanup() uses the rest).
-    cgroups: LinuxCgroups
+    cgroups: LinuxCgroups | RefusingCgroups
     unionfs: LinuxUnionFS
     processes: LinuxProcesses
     namespaces: LinuxNamespaces
@@ -166,7 +168,15 @@ class LinuxKernel(Kernel):
         # A layout can be given (tests: the v2 device program on a hybrid
         # host, by leaving the v1 devices hierarchy out).
         self.layout = layout or detect_layout()
-        self.cgroups = LinuxCgroups(self.layout, self.tracer, base=cgroup_base)
+        # Rootless (in a user namespace, see .rootless): cgroups only in a
+        # subtree delegated to the user, or none and every limit refused.
+        self.rootless = not in_initial_user_namespace()
+        if self.rootless:
+            self.cgroups = rootless_cgroups(self.tracer)
+            self.security_options = ("name=rootless",)
+            self.description = self._rootless_description()
+        else:
+            self.cgroups = LinuxCgroups(self.layout, self.tracer, base=cgroup_base)
         self.unionfs = LinuxUnionFS(self.state_dir, self.tracer)
         self.processes = LinuxProcesses(self.state_dir, self.tracer, self.cgroups)
         self.namespaces = LinuxNamespaces()
@@ -174,8 +184,28 @@ class LinuxKernel(Kernel):
         # STEPBOX_NETNS (a path under /run/netns or /proc/PID/ns/net): how a
         # test keeps an in-process engine's bridges off the host.
         self.linux_network = LinuxNetwork(self.tracer, netns_path=os.environ.get("STEPBOX_NETNS") or None)
-        self.network = self.linux_network
+        # Rootless, bridges and veths cannot be made on the host: containers
+        # get loopback (--network none), or the host's network (--network host).
+        self.network = None if self.rootless else self.linux_network
+        if self.rootless:
+            self.no_network_why = (
+                "rootless, bridges and veths need root on the host; containers get loopback, "
+                "or the host's network with --network host; published ports through a user-mode "
+                "network, slirp4netns or pasta, are not supported yet"
+            )
         self.sweep()  # what a crashed earlier program left behind
+
+    def _rootless_description(self) -> str:
+        try:
+            with open(pause_file(self.state_dir)) as f:
+                maps = json.load(f).get("maps", "")
+        except (OSError, ValueError):
+            maps = "in a user namespace made by someone else"
+        if isinstance(self.cgroups, RefusingCgroups):
+            groups = f"no cgroups, so limits are refused ({self.cgroups.reason})"
+        else:
+            groups = f"cgroups in the delegated subtree {self.cgroups.hierarchies[0].dir()}"
+        return f"the real Linux kernel, rootless: root of a user namespace, {maps}; {groups}"
 
     def cgroup_version(self) -> str:
         return "2" if self.layout.mode == "v2" else "1"
@@ -214,9 +244,12 @@ class LinuxKernel(Kernel):
 
     def close(self) -> None:
         """Let the shim launcher go (containers and their shims stay), and
-        the netlink worker."""
+        the netlink worker; rootless, the namespaces too when nothing else
+        uses them (:func:`.rootless.release_if_idle`)."""
         self.processes.launcher.close()
         self.linux_network.close()
+        if self.rootless:
+            release_if_idle(self.state_dir)
 
     # -- crash safety ------------------------------------------------------------------
     def sweep(self) -> dict[str, list]:
@@ -264,6 +297,8 @@ def cleanup(state_dir: str, kernel: LinuxKernel | None = None) -> dict[str, list
         removed.append(path)
     kernel.cgroups.remove_base()
     done["cgroups"] = removed
+    if kernel.rootless:
+        done["pause"] = [pid for pid in [stop_pause(kernel.state_dir)] if pid]
     runs = kernel.processes.runs
     for token in os.listdir(runs):
         shutil.rmtree(os.path.join(runs, token), ignore_errors=True)

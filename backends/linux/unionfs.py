@@ -52,9 +52,13 @@ from stepbox.core.kernel.unionfs import (
 from . import libc
 from .fileops import HostFileOps
 from .procfs import read_mountinfo, start_time
+from .rootless import in_initial_user_namespace
 
 PAGE_LIMIT = 4096 - 1  # mount(2) copies at most one page of options, NUL included
 OPAQUE_XATTR = "trusted.overlay.opaque"
+# In a user namespace (rootless) trusted.* xattrs are root's alone: overlayfs
+# then keeps its marks in user.* xattrs, when mounted with "userxattr".
+USER_OPAQUE_XATTR = "user.overlay.opaque"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # Options we always pass so behaviour does not depend on the host's module
 # defaults: no redirect_dir means renaming a lower directory is EXDEV, as the
@@ -67,6 +71,21 @@ def private(path: str, mode: int) -> None:
     stepbox were 0755)."""
     if statmod.S_IMODE(os.stat(path).st_mode) != mode:
         os.chmod(path, mode)
+
+
+def _fixed_options() -> str:
+    """In a user namespace overlayfs wants "userxattr", and with it refuses to
+    follow redirects (redirect_dir=off means "make none, follow old ones"):
+    nofollow makes none and follows none -- renaming a lower directory is
+    EXDEV just the same."""
+    if in_initial_user_namespace():
+        return _FIXED_OPTIONS
+    return "index=off,redirect_dir=nofollow,userxattr"
+
+
+def opaque_xattr() -> str:
+    """The xattr that marks an opaque directory, for the overlay mounts this process makes."""
+    return OPAQUE_XATTR if in_initial_user_namespace() else USER_OPAQUE_XATTR
 
 
 def _dir_name(layer_id: str) -> str:
@@ -164,7 +183,7 @@ class _Extractor:
                 if e.opaque:
                     dfd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
                     try:
-                        os.setxattr(dfd, OPAQUE_XATTR, b"y")
+                        os.setxattr(dfd, opaque_xattr(), b"y")
                     finally:
                         os.close(dfd)
                 self.dirs.append((parts, e))  # mtime set last: children change it
@@ -236,7 +255,7 @@ def read_changes(diff: str) -> Iterator[LayerEntry]:
             yield LayerEntry(path, EntryKind.WHITEOUT)
         elif statmod.S_ISDIR(mode):
             try:
-                opaque = os.getxattr(full, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+                opaque = os.getxattr(full, opaque_xattr(), follow_symlinks=False) == b"y"
             except OSError:
                 opaque = False
             yield LayerEntry(path, EntryKind.DIR, opaque=opaque, **common)
@@ -359,7 +378,10 @@ class LinuxUnionFS(UnionFS):
         except OSError:
             pass
         trash = os.path.join(self.top, "layers", f".trash-{_owner_tag()}")
-        os.rename(d, trash)  # gone from view at once, then deleted
+        try:
+            os.rename(d, trash)  # gone from view at once, then deleted
+        except FileNotFoundError:
+            return  # another thread removed it meanwhile (a prune and an rm)
         shutil.rmtree(trash)
 
     # -- mounts -----------------------------------------------------------------
@@ -376,7 +398,7 @@ class LinuxUnionFS(UnionFS):
         else:
             lower = ":".join(self.diff_dir(l) for l in lowers) if lowers else os.path.join(self.top, "empty")
             up, wk = self.diff_dir(upper), work
-        return f"lowerdir={lower},upperdir={up},workdir={wk},{_FIXED_OPTIONS}"
+        return f"lowerdir={lower},upperdir={up},workdir={wk},{_fixed_options()}"
 
     def mount(self, lowers: list[str], upper: str, name: str) -> UnionMount:
         _check_name("mount name", name)

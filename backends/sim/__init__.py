@@ -11,10 +11,15 @@ from stepbox.core.kernel.trace import Tracer
 
 from .kernel import SimKernel
 
-__all__ = ["SimKernel", "create_kernel"]
+__all__ = ["SimKernel", "create_kernel", "describe"]
 
 
 def create_kernel(state_dir: str | None = None, tracer: Tracer | None = None) -> SimKernel:
     """A freshly booted simulated kernel.  ``state_dir`` is where the union
     filesystem keeps image layers between programs (None: in memory only)."""
     return SimKernel(state_dir=state_dir, tracer=tracer)
+
+
+def describe() -> str:
+    """How this backend runs containers (for ``--backend``'s choice)."""
+    return "the simulated kernel, in pure Python (no root, any OS)"

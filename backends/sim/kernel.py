@@ -68,7 +68,7 @@ HOST_NAME = "sim-host"
 
 class SimKernel(Kernel):
     name = "sim"
-    concurrent_waits = False  # plain Python objects: one caller at a time
+    thread_safe = False  # plain Python objects: one caller at a time
     containers_outlive_program = False  # its processes live in this program
     storage_driver = "stepbox-sim"
     description = "the simulated kernel (pure Python, no root needed)"
@@ -106,7 +106,7 @@ class SimKernel(Kernel):
         self.namespaces = SimNamespaces(self)
         self.processes = SimProcesses(self)
         if unionfs is None:
-            unionfs = SimUnionFS(self.tracer, state_dir)
+            unionfs = SimUnionFS(self.tracer, state_dir, clock=self.wall_clock)
         self.unionfs = HostMountedUnionFS(self, unionfs)
 
     def wall_clock(self) -> float:

@@ -575,8 +575,9 @@ class MemFS(FileOps):
         node = self.lookup(path)
         node.mode = mode & 0o7777
 
-    def utime(self, path: str) -> None:
-        self.lookup(path).mtime = self.clock()
+    def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
+        """Set the modification time (``None``: now)."""
+        self.lookup(path, follow).mtime = self.clock() if mtime is None else mtime
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         node = self.lookup(path, follow=False)

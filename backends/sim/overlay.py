@@ -649,9 +649,10 @@ class OverlayFS(FileOps):
     def chmod(self, path: str, mode: int) -> None:
         self._copy_up(self._get(path)).mode = mode & 0o7777
 
-    def utime(self, path: str) -> None:
+    def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
         # A metadata change: overlayfs copies the file up, contents and all.
-        self._copy_up(self._get(path)).mtime = self.upper.clock()
+        inode = self._copy_up(self._get(path, follow))
+        inode.mtime = self.upper.clock() if mtime is None else mtime
 
     def chown(self, path: str, uid: int, gid: int) -> None:
         node = self._get(path, follow=False)

@@ -76,6 +76,7 @@ class Process:
         "pending",
         "mem",
         "cpu_usec",
+        "children_cpu_usec",
         "gen",
         "sys",
         "block",
@@ -128,6 +129,7 @@ class Process:
         self.pending: list[int] = []  # signals with a handler, to run at next resume
         self.mem = 0  # bytes charged through Sys.alloc
         self.cpu_usec = 0
+        self.children_cpu_usec = 0  # of children waited for (getrusage's RUSAGE_CHILDREN)
         self.gen = None  # the program (a generator); None before exec
         self.sys: SimSys | None = None
         self.block: KBlock | None = None  # what it is blocked on

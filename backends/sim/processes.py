@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from stepbox.core.kernel.capabilities import CAPABILITIES, capability_mask
 from stepbox.core.kernel.devices import DeviceNode
-from stepbox.core.kernel.errors import ExecFailed, KernelError
+from stepbox.core.kernel.errors import ExecFailed, KernelError, NotSupported
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
 from stepbox.core.kernel.processes import (
@@ -34,6 +34,7 @@ from stepbox.core.kernel.processes import (
     Privileges,
     Processes,
     ProcessHandle,
+    ProcessSettings,
     Rlimit,
     SpawnSpec,
     Stdio,
@@ -563,8 +564,14 @@ class SimProcesses(Processes):
         self.k = kernel
         kernel.boot_id = next(_boot_ids)
         kernel.empty_ro_fs = MemFS(clock=kernel.wall_clock)
+        self._inits: dict[int, Process] = {}  # what spawn started, by PID (see live_inits)
 
     def spawn(self, spec: SpawnSpec) -> SimProcessHandle:
+        if spec.join or spec.inherit_stdio or spec.detach or spec.start_gate:
+            raise NotSupported(
+                "the simulated kernel cannot join namespaces by path, inherit the caller's stdio, "
+                "leave a process to the caller or wait for a start gate (stepbox-runc needs the linux backend)"
+            )
         k = self.k
         parent = k.engine
         cg = parent.cgroup
@@ -601,7 +608,13 @@ class SimProcesses(Processes):
         proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
         proc.fds = fds
         proc.stdin = engine_end
+        self._inits[proc.pid] = proc
         return SimProcessHandle(k, proc)
+
+    def live_inits(self) -> list[ProcessHandle]:
+        for pid in [pid for pid, proc in self._inits.items() if proc.state in "ZX"]:
+            del self._inits[pid]
+        return [SimProcessHandle(self.k, proc) for proc in self._inits.values() if not proc.held]
 
     def exec_in(
         self,
@@ -609,12 +622,19 @@ class SimProcesses(Processes):
         argv: list[str],
         env: dict[str, str],
         cwd: str,
-        stdio: Stdio,
+        stdio: Stdio | None,
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
         rlimits: tuple[Rlimit, ...] = (),
+        settings: ProcessSettings | None = None,
+        detach: bool = False,
     ) -> SimProcessHandle:
+        if stdio is None or settings is not None or detach:
+            raise NotSupported(
+                "the simulated kernel runs exec'd processes with its own stdio and reaps them itself "
+                "(the OCI runtime's options are for the linux backend)"
+            )
         k = self.k
         target = k.procs.get(target_pid)
         if target.state in "ZX":

@@ -561,7 +561,7 @@ class ProcFS(FileOps):
     def chmod(self, path: str, mode: int) -> None:
         raise oserror(errno.EPERM, path)
 
-    def utime(self, path: str) -> None:
+    def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
         self._entry(path)  # accepted, and the times shown do not change
 
     def chown(self, path: str, uid: int, gid: int) -> None:

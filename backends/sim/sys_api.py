@@ -31,6 +31,7 @@ Conventions (they mirror Linux, so the userland reads like C):
 
 from __future__ import annotations
 
+import signal as _signal
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -58,6 +59,31 @@ class WaitResult:
     pid: int  # in the caller's PID namespace
     status: int  # raw wait status, decode with the os.WIFEXITED family
     # (os.waitstatus_to_exitcode works on it)
+    cpu_usec: int = 0  # wait4's rusage: the child's CPU and that of the children it waited for
+
+
+@dataclass(frozen=True)
+class InodeInfo:
+    """What ``stat(2)`` adds to :class:`StatResult` (``Sys.inode_info``)."""
+
+    ino: int
+    dev: int  # st_dev: one number per filesystem
+    rdev: int  # a device's number (0 otherwise)
+    mtime: float  # seconds since the epoch
+    blocks: int  # st_blocks, in 512-byte units
+
+
+@dataclass(frozen=True)
+class FsInfo:
+    """What ``statfs(2)`` reports (``Sys.statfs``)."""
+
+    type: int  # f_type, the filesystem's magic number
+    bsize: int
+    blocks: int
+    bfree: int
+    bavail: int
+    files: int
+    ffree: int
 
 
 class Sys(Protocol):
@@ -88,6 +114,8 @@ class Sys(Protocol):
     def dup2(self, fd: int, fd2: int) -> int: ...
     def pipe(self) -> tuple[int, int]: ...
     def stat(self, path: str) -> StatResult: ...
+    def fd_info(self, fd: int) -> tuple[str, int]: ...  # fstat: "file"/"dir"/"chardev"/"pipe", size
+    def lseek(self, fd: int, offset: int, whence: int = 0) -> int: ...  # ESPIPE on a pipe
     def lstat(self, path: str) -> StatResult: ...
     def listdir(self, path: str) -> list[str]: ...
     def mkdir(self, path: str, mode: int = 0o777) -> None: ...  # umask applies
@@ -98,7 +126,6 @@ class Sys(Protocol):
     def link(self, src: str, dst: str) -> None: ...
     def readlink(self, path: str) -> str: ...
     def chmod(self, path: str, mode: int) -> None: ...
-    def mknod(self, path: str, mode: int, rdev: int) -> None: ...  # a char device; umask applies
     def utime(self, path: str) -> None: ...
     def set_comm(self, name: str) -> None: ...
     def file_id(
@@ -108,6 +135,11 @@ class Sys(Protocol):
         self, path: str, uid: int, gid: int, follow: bool = True
     ) -> None: ...  # -1 keeps; lchown if not follow
     def truncate(self, path: str, size: int) -> None: ...
+    def inode_info(self, path: str, follow: bool = True) -> InodeInfo: ...
+    def set_mtime(self, path: str, mtime: float | None, follow: bool = True) -> None: ...  # None: now
+    def statfs(self, path: str) -> FsInfo: ...
+    def mknod(self, path: str, mode: int, rdev: int = 0) -> None: ...  # S_IFCHR (CAP_MKNOD) or S_IFREG
+    def chroot(self, path: str) -> None: ...  # CAP_SYS_CHROOT
     def access(self, path: str, mode: int) -> bool: ...  # os.X_OK etc.
 
     # -- processes --------------------------------------------------------------
@@ -128,7 +160,7 @@ class Sys(Protocol):
         ECHILD when there is no such child."""
 
     def kill(self, pid: int, sig: int) -> None: ...
-    def signal(self, sig: int, handler: Callable[[int], None] | None) -> None:
+    def signal(self, sig: int, handler: Callable[[int], None] | _signal.Handlers | None) -> None:
         """Install (or, with None, reset to default) a handler; the shell's
         ``trap`` uses it.  SIG_IGN is the handler ``signal.SIG_IGN``."""
 
@@ -148,3 +180,6 @@ class Sys(Protocol):
     def mount(self, source: str, target: str, fstype: str, options: str = "") -> None: ...
     def umount(self, target: str) -> None: ...
     def time(self) -> float: ...  # the virtual clock, seconds
+    def wall_time(self) -> float: ...  # CLOCK_REALTIME: seconds since the epoch
+    def setuid(self, uid: int) -> None: ...  # CAP_SETUID; a non-zero uid drops every capability
+    def setgid(self, gid: int) -> None: ...  # CAP_SETGID

@@ -17,10 +17,11 @@ import signal as _signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import seccomp
-from .files import Pipe, PipeEnd
+from . import fileinfo, seccomp
+from .files import DeviceFile, DirFile, InodeFile, PathFile, Pipe, PipeEnd
 from .flow import EBADF, ECHILD, EINTR, EPERM, ESRCH, ExecReplace, Killed, ProgramExit, oserror
 from .loader import load
+from .memfs import InodeKind
 from .mounts import parse_mount_options
 from .namei import X_OK
 from .rlimits import check_setrlimit, fd_limit
@@ -264,6 +265,42 @@ class SimSys:
             self._seccomp("stat")
         return self.k.vfs.stat(self.p, path)
 
+    def fd_info(self, fd: int) -> tuple[str, int]:
+        """What fstat(2) tells about an open file: its type and size."""
+        f = self._file(fd)
+        if isinstance(f, InodeFile):
+            node = f.node
+            if node.kind is InodeKind.CHARDEV:
+                return "chardev", 0
+            return "file", node.size
+        if isinstance(f, PathFile):
+            try:
+                return "file", f.fs.lstat(f.path).size
+            except OSError:
+                return "file", 0
+        if isinstance(f, DirFile):
+            return "dir", 4096
+        if isinstance(f, DeviceFile):
+            return "chardev", 0
+        # pipes, and the engine's stdio files, which a container sees as pipes
+        return "pipe", 0
+
+    def lseek(self, fd: int, offset: int, whence: int = 0) -> int:
+        """lseek(2) on a regular file; ESPIPE on a pipe."""
+        f = self._file(fd)
+        if not isinstance(f, (InodeFile, PathFile)):
+            raise oserror(errno.ESPIPE)
+        if whence == 0:
+            new = offset
+        elif whence == 1:
+            new = f.offset + offset
+        else:
+            new = self.fd_info(fd)[1] + offset
+        if new < 0:
+            raise oserror(errno.EINVAL)
+        f.offset = new
+        return new
+
     def lstat(self, path: str):
         if self.p.seccomp:
             self._seccomp("lstat")
@@ -314,13 +351,6 @@ class SimSys:
             self._seccomp("chmod", 0, mode)
         self.k.vfs.chmod(self.p, path, mode)
 
-    def mknod(self, path: str, mode: int, rdev: int) -> None:
-        if self.p.seccomp:
-            self._seccomp(
-                "mknod", -100, 0, 0o020000 | mode, rdev
-            )  # mknodat(AT_FDCWD, path, S_IFCHR|mode, dev)
-        self.k.vfs.mknod(self.p, path, mode, rdev)
-
     def file_id(self, path: str, follow: bool = True) -> tuple:
         if self.p.seccomp:
             self._seccomp("file_id")
@@ -340,6 +370,31 @@ class SimSys:
         if self.p.seccomp:
             self._seccomp("chown")
         self.k.vfs.chown(self.p, path, uid, gid, follow)
+
+    def inode_info(self, path: str, follow: bool = True):
+        return fileinfo.inode_info(self.k, self.p, path, follow)
+
+    def set_mtime(self, path: str, mtime: float | None, follow: bool = True) -> None:
+        fileinfo.set_mtime(self.k, self.p, path, mtime, follow)
+
+    def statfs(self, path: str):
+        return fileinfo.statfs(self.k, self.p, path)
+
+    def mknod(self, path: str, mode: int, rdev: int = 0) -> None:
+        """mknod(2); ``mode`` carries the file type (S_IFCHR, S_IFREG, ...)."""
+        if self.p.seccomp:
+            self._seccomp("mknod", -100, 0, mode, rdev)  # mknodat(AT_FDCWD, path, mode, dev)
+        fileinfo.make_node(self.k, self.p, path, mode, rdev)
+
+    def chroot(self, path: str) -> None:
+        p = self._alive()
+        self._need_cap("CAP_SYS_CHROOT")
+        vfs = self.k.vfs
+        loc = vfs.walk(p, path, True)
+        st = vfs.fs_of(p, loc)[0].lstat(loc[1])
+        if st.kind is not DIR:
+            raise oserror(errno.ENOTDIR, path)
+        p.root = loc
 
     def truncate(self, path: str, size: int) -> None:
         if self.p.seccomp:
@@ -392,7 +447,9 @@ class SimSys:
             for child in matches:
                 if child.state == "Z":
                     assert child.exit_raw is not None  # a zombie's wait status
-                    result = WaitResult(child.pid_in(p.pidns), child.exit_raw)
+                    used = child.cpu_usec + child.children_cpu_usec
+                    result = WaitResult(child.pid_in(p.pidns), child.exit_raw, used)
+                    p.children_cpu_usec += used
                     self.k.procs.release(child)
                     return result
             if options & WNOHANG:
@@ -545,6 +602,27 @@ class SimSys:
 
     def time(self) -> float:
         return self.k.sched.now / 1_000_000
+
+    def wall_time(self) -> float:
+        return self.k.wall_clock()
+
+    def setuid(self, uid: int) -> None:
+        """setuid(2) as root: all three uids change; leaving uid 0 drops
+        every capability (no keepcaps)."""
+        p = self._alive()
+        kuid = p.ns.user.uid_to_host(uid)
+        if kuid != p.uid and "CAP_SETUID" not in p.caps:
+            raise oserror(EPERM)
+        p.uid = kuid
+        if kuid != 0:
+            p.caps = frozenset()
+
+    def setgid(self, gid: int) -> None:
+        p = self._alive()
+        kgid = p.ns.user.gid_to_host(gid)
+        if kgid != p.gid and "CAP_SETGID" not in p.caps:
+            raise oserror(EPERM)
+        p.gid = kgid
 
 
 def _with_descendants(proc: Process) -> list[Process]:

@@ -33,9 +33,10 @@ import atexit
 import errno
 import os
 import pickle
+import time
 import urllib.parse
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from stepbox.core.kernel.atomic import atomic_write
 from stepbox.core.kernel.errors import KernelError
@@ -74,9 +75,15 @@ class SimUnionFS(UnionFS):
     """Layers in memory (optionally persisted under ``state_dir``), mounted
     as :class:`OverlayFS` views."""
 
-    def __init__(self, tracer: Tracer | None = None, state_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        tracer: Tracer | None = None,
+        state_dir: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.tracer = tracer if tracer is not None else Tracer(enabled=False)
         self.state_dir = state_dir
+        self.clock = clock  # file times in writable layers (the simulated kernel's wall clock)
         self._layers: dict[str, MemFS] = {}
         self._writable: set[str] = set()
         self._mounts: dict[str, tuple[UnionMount, OverlayFS]] = {}  # by target
@@ -132,7 +139,7 @@ class SimUnionFS(UnionFS):
                 f"layer {layer_id!r} at {path} was written by another version "
                 f"(format {fmt}, this one reads {_FORMAT}); remove it"
             )
-        fs = MemFS()
+        fs = MemFS(clock=self.clock)
         fs.root = root
         self._layers[layer_id] = fs
         if writable:
@@ -183,7 +190,7 @@ class SimUnionFS(UnionFS):
         if self.has_layer(layer_id):
             raise FileExistsError(errno.EEXIST, f"layer already exists: {layer_id}")
         self.tracer.record("mkdir", f'"{diff_dir(layer_id)}", 0755')
-        self._layers[layer_id] = MemFS()
+        self._layers[layer_id] = MemFS(clock=self.clock)
         self._writable.add(layer_id)
         if self.state_dir is not None:
             try:

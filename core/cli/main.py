@@ -23,7 +23,8 @@ import click
 from stepbox.core.engine.client import EngineError
 from stepbox.core.engine.wire import ProtocolError
 
-from .connection import Connection
+from . import bool_flags
+from .connection import ClientTLS, Connection
 from .errors import CommandFailed, in_process_failure
 
 # The module that defines each verb.  A call imports only its verb's module
@@ -49,13 +50,15 @@ VERB_MODULES = {
         "attach",
     ),
     "admin": ("restart", "rename", "update", "top", "stats"),
-    "system_verbs": ("version", "info", "events", "system", "container", "image"),
+    "system_verbs": ("version", "info", "events", "system", "container", "image"),  # imports system
     "images": ("images", "history", "tag", "rmi", "commit", "save", "load", "import", "image-inspect"),
     "build": ("build",),
     "registry": ("pull", "push", "login", "logout", "registry"),
     "daemon": ("daemon",),
     "networks": ("network", "port"),
     "stepthrough": ("step",),
+    "contexts": ("context",),
+    "exercises": ("exercises",),
 }
 _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in verbs}
 
@@ -85,6 +88,10 @@ class StepboxGroup(click.Group):
         except EOFError:
             sys.exit(1)
         sys.exit(0)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        verbs = set(self.commands) | set(_MODULE_OF)
+        return super().parse_args(ctx, bool_flags.expand(args, ("tls", "tlsverify"), verbs))
 
     def get_command(self, ctx: click.Context, name: str):
         if name not in self.commands and name in _MODULE_OF:
@@ -128,8 +135,9 @@ class StepboxGroup(click.Group):
     default="auto",
     show_default=True,
     type=click.Choice(["auto", "sim", "linux"]),
-    help="Kernel to run containers on: the real one (linux, needs root), the simulator "
-    "(sim), or auto (real when root on Linux, else the simulator).  The daemon's "
+    help="Kernel to run containers on: the real one (linux: as root, or rootless in a "
+    "user namespace), the simulator (sim), or auto (the real kernel when it can run "
+    "containers here, else the simulator; docker info says why).  The daemon's "
     "choice; a running daemon on another backend is an error.",
 )
 @click.option(
@@ -145,16 +153,50 @@ class StepboxGroup(click.Group):
     "--host",
     envvar="STEPBOX_HOST",
     default=None,
-    help="Daemon socket to talk to, unix:///path/to.sock (not started if nobody listens).",
+    help="Daemon to talk to: unix:///path/to.sock, tcp://host:port or ssh://[user@]host "
+    "(never started for you).  Without it: a context, else DOCKER_HOST, else the state "
+    "directory's daemon.",
 )
+@click.option(
+    "-c",
+    "--context",
+    envvar="STEPBOX_CONTEXT",
+    default=None,
+    help="Context to use (stepbox context ls); overrides DOCKER_HOST and `context use`.",
+)
+@click.option("--tls/--no-tls", default=None, help="Use TLS; implied by --tlsverify (also DOCKER_TLS)")
+@click.option(
+    "--tlsverify/--no-tlsverify",
+    default=None,
+    help="Use TLS and verify the daemon's certificate (also DOCKER_TLS_VERIFY); --tlsverify=false: "
+    "TLS without verifying",
+)
+@click.option(
+    "--tlscacert", default=None, help="Trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem)"
+)
+@click.option("--tlscert", default=None, help="TLS certificate file (default $DOCKER_CERT_PATH/cert.pem)")
+@click.option("--tlskey", default=None, help="TLS key file (default $DOCKER_CERT_PATH/key.pem)")
 @click.pass_context
-def cli(ctx: click.Context, backend: str, root: str | None, host: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    backend: str,
+    root: str | None,
+    host: str | None,
+    context: str | None,
+    tls: bool | None,
+    tlsverify: bool | None,
+    tlscacert: str | None,
+    tlscert: str | None,
+    tlskey: str | None,
+) -> None:
     """stepbox: a container engine you can read, run and step through."""
 
     def say(message: str) -> None:
         click.echo(message, err=True)
 
-    ctx.obj = Connection(backend, root, host, say)
+    ctx.obj = Connection(
+        backend, root, host, say, context, ClientTLS(tls, tlsverify, tlscacert, tlscert, tlskey)
+    )
 
 
 def main() -> None:

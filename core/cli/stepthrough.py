@@ -1,8 +1,10 @@
 """``stepbox step``: walk through ``docker run`` one step at a time.
 
 Each step is shown with its title, what it teaches, the kernel operations it
-performed and what changed in the observable state.  Enter goes on, ``q``
-stops (and undoes what was done).  It drives the very plan ``stepbox run``
+performed and what changed in the observable state, made readable
+(``core/container/readable.py``: short IDs, ``$ROOT`` and ``$ROOTFS``).
+Enter (or space) goes on; ``q`` stops at once -- no Enter needed on a
+terminal -- and undoes what was done, showing the undo's operations.  It drives the very plan ``stepbox run``
 executes -- only the pauses are added.  Unlike the other verbs it runs the
 lifecycle in this process (it is the "step" engine), not in the daemon, so
 the state directory's daemon does not see the container until it is done.
@@ -21,7 +23,7 @@ from .main import cli
 from .run_options import NO_INTERSPERSED, create_body, with_run_options
 
 
-def render(result, number: int, total: int):
+def render(result, number: int, total: int, state_root: str | None = None):
     """One step as a panel: what it teaches, its kernel operations, what changed."""
     from rich.panel import Panel
     from rich.table import Table
@@ -31,28 +33,40 @@ def render(result, number: int, total: int):
     body.add_row(Text(result.step.explain, style="italic"))
     body.add_row(Text(f"seed: {result.step.concept}", style="dim"))
     if result.ops:
-        ops = Table(title="kernel operations", title_justify="left", show_header=False, box=None)
-        for op in result.ops[:25]:
-            ops.add_row(Text(str(op), style="cyan"))
-        if len(result.ops) > 25:
-            ops.add_row(f"… and {len(result.ops) - 25} more")
-        body.add_row(ops)
+        body.add_row(ops_table("kernel operations", result.ops, state_root))
     if result.changes:
-        changes = Table("what changed", "before", "after", box=None, title_justify="left")
+        changes = Table(box=None, title_justify="left")
+        for heading in ("what changed", "before", "after"):
+            changes.add_column(heading, overflow="fold")  # folded, never cut: the end teaches
         for key, before, after in result.changes:
-            changes.add_row(key, _short(before), _short(after))
+            changes.add_row(key, _short(before, state_root), _short(after, state_root))
         body.add_row(changes)
     return Panel(body, title=f"[bold]Step {number}/{total}: {result.step.title}")
 
 
-def _short(value) -> str:
+def ops_table(title: str, ops, state_root: str | None, limit: int = 40):
+    from rich.table import Table
+    from rich.text import Text
+    from stepbox.core.container.readable import readable
+
+    table = Table(title=title, title_justify="left", show_header=False, box=None)
+    table.add_column(overflow="fold")
+    for op in ops[:limit]:
+        table.add_row(Text(readable(str(op), state_root), style="cyan"))
+    if len(ops) > limit:
+        table.add_row(f"… and {len(ops) - limit} more")
+    return table
+
+
+def _short(value, state_root: str | None = None, limit: int = 40) -> str:
+    from stepbox.core.container.readable import readable
+
     if value is None:
         return "-"
     if isinstance(value, list):
-        return "\n".join(str(v) for v in value[:12]) + (
-            f"\n… {len(value) - 12} more" if len(value) > 12 else ""
-        )
-    return str(value)
+        shown = "\n".join(readable(str(v), state_root) for v in value[:limit])
+        return shown + (f"\n… {len(value) - limit} more" if len(value) > limit else "")
+    return readable(str(value), state_root)
 
 
 @cli.command(context_settings=NO_INTERSPERSED)
@@ -97,13 +111,17 @@ def _step(console, session, runtime, config, name, keep, no_pause) -> None:
     # The plan `run` executes; the container is removed at the end (and
     # after a failed start) unless --keep.
     stepper = runtime.stepper(record, plan.run_plan(config, remove=not keep), watch=True)
+    from rich.text import Text
+    from stepbox.core.container.readable import LEGEND
+
     console.print(
         f"[bold]stepbox step[/]: {len(stepper.steps)} steps on the [bold]{session.backend}[/] kernel. "
         "Enter = next step, q = quit."
     )
+    console.print(Text(f"{LEGEND}; the state directory: {session.root}", style="dim"))
     try:
         with _terminal_signals_interrupt():
-            _walk(console, runtime, record, stepper, no_pause)
+            _walk(console, runtime, record, stepper, no_pause, session.root)
     except (KeyboardInterrupt, SystemExit):
         # Ctrl-C or a closed terminal mid-way: undo what was done, so no
         # mount, cgroup or process outlives the walk-through.
@@ -123,6 +141,25 @@ def _quit(runtime, record, stepper) -> None:
     runtime.discard(record)
 
 
+def _read_key() -> str:
+    """The next key, lower-cased: on a terminal one keypress (no Enter), read
+    in cbreak mode (Ctrl-C still interrupts); otherwise the next line."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip().lower()[:1]
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)  # not TCSAFLUSH: keys typed ahead count
+        key = os.read(fd, 1).decode(errors="replace")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    sys.stdout.write("\n")
+    return key.lower()
+
+
 @contextlib.contextmanager
 def _terminal_signals_interrupt():
     """SIGTERM and SIGHUP end the walk like Ctrl-C does: through the undo."""
@@ -138,7 +175,7 @@ def _terminal_signals_interrupt():
             signal.signal(sig, handler)
 
 
-def _walk(console, runtime, record, stepper, no_pause) -> None:
+def _walk(console, runtime, record, stepper, no_pause, state_root) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
@@ -146,10 +183,15 @@ def _walk(console, runtime, record, stepper, no_pause) -> None:
     while not stepper.done:
         number += 1
         if not no_pause:
-            console.print(f"[dim]next: {stepper.next_step.title} — press Enter[/]", end="")
-            answer = sys.stdin.readline()
-            if answer.strip().lower() == "q":
+            console.print(f"[dim]next: {stepper.next_step.title} — Enter: go on, q: quit[/]", end="")
+            if _read_key() == "q":
+                tracer = stepper.ctx.tracer
+                mark = tracer.mark()
                 _quit(runtime, record, stepper)
+                console.print()
+                undone = tracer.since(mark)
+                if undone:
+                    console.print(ops_table("undone: the kernel operations of the undo", undone, state_root))
                 console.print("stopped; everything done so far was undone.")
                 return
         try:
@@ -163,7 +205,7 @@ def _walk(console, runtime, record, stepper, no_pause) -> None:
                     f"(exit code {record.exit_code}): {record.error}"
                 )
             raise
-        console.print(render(result, number, total))
+        console.print(render(result, number, total, state_root))
         if result.step.key == "wait":
             out, err = runtime.logs(record)
             console.print(

@@ -21,6 +21,7 @@ from stepbox.core.units import human_size
 
 from .format import go_template, table
 from .main import cli
+from .system import system
 
 
 def _client_version() -> dict:
@@ -205,11 +206,7 @@ def events(conn, filters, template, since, until):
 # -- system ------------------------------------------------------------------------------------
 
 
-@cli.group("system")
-def system():
-    """Manage stepbox."""
-
-
+# the group is system.py's (dial-stdio, for ssh://); these join it
 system.add_command(info, "info")
 system.add_command(events, "events")
 

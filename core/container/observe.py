@@ -81,6 +81,11 @@ def _process_view(ctx: LifecycleContext) -> dict[str, Any]:
     return {
         "namespaces": namespaces,
         "hostname (inside)": kernel.namespaces.hostname(record.pid),
+        # lo comes up at the loopback step: a new network namespace starts with it down
+        "interfaces (inside)": [
+            f"{name} {'UP' if up else 'DOWN'}"
+            for name, up in sorted(kernel.namespaces.interfaces(record.pid).items())
+        ],
         "mounts (inside)": [f"{m.target} {m.fstype}" for m in mounts],
         "processes (inside)": processes,
     }

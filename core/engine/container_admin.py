@@ -21,11 +21,12 @@ from datetime import UTC, datetime
 
 from stepbox.core.container.flags import InvalidConfig
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
+from stepbox.core.http_server.messages import Request, Response, StreamResponse
+from stepbox.core.kernel import KernelError
 
 from .create_body import check_container_name, check_cpus, restart_policy_from_api
 from .engine import Engine
 from .errors import BadParameter
-from .http import Request, Response, StreamResponse
 from .routes import Router
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -48,8 +49,7 @@ class ContainerAdminEndpoints:
         if not new_name:
             raise BadParameter("Error when allocating new name: Invalid container name")
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
+        with engine.changing(req.params["id"]) as record:
             old = record.name
             engine.runtime.rename(record, new_name)
         engine.watch(record.id).name = new_name
@@ -65,8 +65,7 @@ class ContainerAdminEndpoints:
             if key not in UPDATE_FIELDS and value not in (None, 0, "", [], {}, False):
                 raise BadParameter(f"stepbox does not support updating {key}")
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
+        with engine.changing(req.params["id"]) as record:
             config = record.config
             changes: dict = {}
             if body.get("Memory") is not None:
@@ -122,11 +121,13 @@ class ContainerAdminEndpoints:
 
     def _sample(self, cid: str) -> dict:
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(cid)
-            if record.state not in (RUNNING, PAUSED) or not record.cgroup:
-                return _empty_sample()
+        record = engine.get(cid)
+        if record.state not in (RUNNING, PAUSED) or not record.cgroup:
+            return _empty_sample()
+        try:
             stats = engine.kernel.cgroups.stats(record.cgroup)
+        except (OSError, KernelError):
+            return _empty_sample()  # it exited meanwhile: its cgroup is gone
         return {
             "read": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "cpu_total_ns": stats.cpu_usage_usec * 1000,

@@ -18,10 +18,12 @@ import time
 from datetime import UTC, datetime
 
 from stepbox import __version__
+from stepbox.core.http_server.messages import Request, Response, StreamResponse
 
 from . import API_VERSION, MIN_API_VERSION
 from .engine import Engine
-from .http import Request, Response, StreamResponse
+from .errors import BadParameter
+from .filters import parse_filters
 from .routes import Router
 
 PING_HEADERS = {
@@ -84,9 +86,8 @@ class SystemEndpoints:
 
     def info(self, req: Request) -> Response:
         engine = self.engine
-        with engine.lock:
-            records = engine.runtime.list(all_=True)
-            images = engine.images.list()
+        records = engine.ps(all_=True)
+        images = engine.images.list()
         states = [r.state for r in records]
         return Response.json(
             {
@@ -100,8 +101,8 @@ class SystemEndpoints:
                 "Driver": engine.kernel.storage_driver,
                 "DriverStatus": [
                     ["Backend", engine.backend],
+                    *([["Why", engine.backend_why]] if engine.backend_why else []),
                     ["Kernel", engine.kernel.description],
-                    ["Why this backend", engine.backend_reason or "-"],
                 ],
                 "DockerRootDir": engine.root,
                 "ServerVersion": __version__,
@@ -147,17 +148,16 @@ class SystemEndpoints:
                 "LiveRestoreEnabled": engine.kernel.containers_outlive_program,
                 "Isolation": "",
                 "InitBinary": "",
-                "SecurityOptions": ["name=seccomp,profile=unconfined"],
+                "SecurityOptions": ["name=seccomp,profile=unconfined", *engine.kernel.security_options],
                 "Warnings": [],
             }
         )
 
     def events(self, req: Request) -> StreamResponse:
-        since = req.arg("since")
-        until = req.arg("until")
-        since_nano = int(float(since) * 1e9) if since else None
-        until_time = float(until) if until else None
-        wanted = _event_filters(req.arg("filters"))
+        since = _timestamp(req.arg("since"), "since")
+        until_time = _timestamp(req.arg("until"), "until")
+        since_nano = int(since * 1e9) if since is not None else None
+        wanted = {k: set(v) for k, v in parse_filters(req.arg("filters"), EVENT_FILTERS).items()}
         q, past = self.engine.events.subscribe(since_nano)
 
         def body():
@@ -183,30 +183,29 @@ class SystemEndpoints:
         from .views import container_summary, image_summary
 
         engine = self.engine
-        with engine.lock:
-            records = engine.runtime.list(all_=True)
-            images = engine.images.list()
-            used_by: dict[str, int] = {}
-            for record in records:
-                used_by[record.image_id] = used_by.get(record.image_id, 0) + 1
-            layers: dict[str, int] = {}
-            rows = []
-            for image in images:
-                for digest in image.layers:
-                    layers[digest] = engine.images.layer_size(digest)
-                row = image_summary(engine.images, image, used_by.get(image.id, 0))
-                rows.append(row)
-            shared = {d for d in layers if sum(d in i.layers for i in images) > 1}
-            for image, row in zip(images, rows, strict=True):
-                row["SharedSize"] = sum(layers[d] for d in image.layers if d in shared)
-            containers = []
-            for record in records:
-                row = container_summary(record, engine.notes(record).labels)
-                row["SizeRw"] = layer_bytes(engine.kernel.unionfs, record.rw_layer)
-                row["SizeRootFs"] = row["SizeRw"] + sum(
-                    layers.get(d, 0) for i in images if i.id == record.image_id for d in i.layers
-                )
-                containers.append(row)
+        records = engine.ps(all_=True)  # as last saved: reading never waits
+        images = engine.images.list()
+        used_by: dict[str, int] = {}
+        for record in records:
+            used_by[record.image_id] = used_by.get(record.image_id, 0) + 1
+        layers: dict[str, int] = {}
+        rows = []
+        for image in images:
+            for digest in image.layers:
+                layers[digest] = engine.images.layer_size(digest)
+            row = image_summary(engine.images, image, used_by.get(image.id, 0))
+            rows.append(row)
+        shared = {d for d in layers if sum(d in i.layers for i in images) > 1}
+        for image, row in zip(images, rows, strict=True):
+            row["SharedSize"] = sum(layers[d] for d in image.layers if d in shared)
+        containers = []
+        for record in records:
+            row = container_summary(record, engine.notes(record).labels)
+            row["SizeRw"] = layer_bytes(engine.kernel.unionfs, record.rw_layer)
+            row["SizeRootFs"] = row["SizeRw"] + sum(
+                layers.get(d, 0) for i in images if i.id == record.image_id for d in i.layers
+            )
+            containers.append(row)
         return Response.json(
             {
                 "LayersSize": sum(layers.values()),
@@ -226,19 +225,20 @@ def layer_bytes(unionfs, layer: str) -> int:
         return 0
 
 
-def _event_filters(raw: str | None) -> dict[str, set[str]]:
-    """``filters={"container":{"web":true},"type":["container"]}``."""
-    from .errors import BadParameter
+EVENT_FILTERS = ("type", "event", "container", "image")
 
-    if not raw:
-        return {}
+
+def _timestamp(value: str | None, name: str) -> float | None:
+    """``since``/``until``: Unix seconds, possibly with a fraction."""
+    if not value:
+        return None
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise BadParameter(f"invalid filters: {e}") from None
-    if not isinstance(data, dict):
-        raise BadParameter("invalid filters: expected a JSON object")
-    return {k: set(v) if isinstance(v, (list, dict)) else {str(v)} for k, v in data.items()}
+        seconds = float(value)
+    except ValueError:
+        raise BadParameter(f"invalid value for {name}: {value!r} is not a Unix timestamp") from None
+    if not 0 <= seconds < 1e11:  # NaN fails this too
+        raise BadParameter(f"invalid value for {name}: {value!r} is out of range")
+    return seconds
 
 
 def _event_matches(event, wanted: dict[str, set[str]]) -> bool:

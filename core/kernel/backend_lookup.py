@@ -4,14 +4,15 @@
 ``--backend sim|linux|auto``.  Backends register themselves as entry points
 in the ``stepbox.backends`` group (see pyproject.toml); a backend module
 provides ``create_kernel(state_dir, tracer=None)`` and may provide
-``unavailable_reason() -> str | None``.
+``unavailable_reason() -> str | None`` and ``describe() -> str`` (how it
+would run containers here: as root, rootless ...).
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import sys
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from types import ModuleType
 
@@ -36,30 +37,39 @@ def unavailable_reason(module: ModuleType) -> str | None:
     return check() if check else None
 
 
-def choose_backend(name: str) -> tuple[str, ModuleType]:
-    """``auto`` = the real kernel when root on Linux, else the simulator."""
+@dataclass(frozen=True)
+class BackendChoice:
+    name: str
+    module: ModuleType
+    why: str  # one sentence: why this backend (what `stepbox info` shows)
+
+
+def explain_choice(name: str) -> BackendChoice:
+    """``auto`` = the real kernel on Linux when it can run containers here --
+    as root, or rootless for a user without root (user namespaces,
+    subordinate IDs) -- else the simulator.  The choice says why."""
     if name == "auto":
-        if sys.platform == "linux" and os.geteuid() == 0:
+        if sys.platform == "linux":
             linux = load_backend("linux")
-            if unavailable_reason(linux) is None:
-                return "linux", linux
-        return "sim", load_backend("sim")
+            reason = unavailable_reason(linux)
+            if reason is None:
+                return BackendChoice("linux", linux, f"auto chose the real kernel: {_describe(linux)}")
+            why = f"auto chose the simulator: the real kernel cannot run containers here: {reason}"
+        else:
+            why = f"auto chose the simulator: the real kernel needs Linux (this is {sys.platform})"
+        return BackendChoice("sim", load_backend("sim"), why)
     module = load_backend(name)
     reason = unavailable_reason(module)
     if reason:
         raise BackendUnavailable(f"the {name} backend cannot run here: {reason}")
-    return name, module
+    return BackendChoice(name, module, f"--backend {name}: {_describe(module)}")
 
 
-def why_chosen(name: str, chosen: str) -> str:
-    """In words, why ``--backend name`` runs containers on ``chosen`` (``docker info`` shows it)."""
-    if name != "auto":
-        return f"--backend {name} (or STEPBOX_BACKEND) asked for it"
-    if sys.platform != "linux":
-        return f"auto: this is {sys.platform}, not Linux, so the simulated kernel"
-    if os.geteuid() != 0:
-        return f"auto: not root (uid {os.geteuid()}), so the simulated kernel"
-    if chosen == "linux":
-        return "auto: root on Linux, so the real kernel"
-    reason = unavailable_reason(load_backend("linux"))
-    return f"auto: root on Linux, but the real kernel cannot run containers here ({reason}), so the simulated kernel"
+def _describe(module: ModuleType) -> str:
+    describe = getattr(module, "describe", None)
+    return describe() if describe else module.__name__.rsplit(".", 1)[-1]
+
+
+def choose_backend(name: str) -> tuple[str, ModuleType]:
+    choice = explain_choice(name)
+    return choice.name, choice.module

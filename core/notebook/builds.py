@@ -67,6 +67,7 @@ def build_walk(lab, context_dir: str, tags: tuple[str, ...] = (), no_cache: bool
 
     walk = BuildWalk(start, discard, [picture], lab.shorten)
     walk.lines = lines
+    walk.twin = lambda: build_walk(lab, context_dir, tags, no_cache)
     return walk
 
 

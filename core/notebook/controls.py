@@ -11,6 +11,12 @@ which share one position in the plan:
 
 **Reset** undoes what was done (the Stepper's undo chain for a half-finished
 plan, ``docker rm -f`` for a finished one) and starts over with a new container.
+
+The buttons drive a walk of their own, a *twin* of the one the cells drive:
+after Run All the cells have stepped their walk to the end (and closed it), and
+the buttons must still start from the first step.  A walk starts (makes its
+container, its build, ...) only when it is first stepped, so a twin nobody
+clicks makes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 
 from stepbox.core.container.steps import Step, Stepper, StepResult
 
-from .tables import Html, code_list, esc, html_table
+from .tables import NO_MATH, Html, code_list, esc, html_table
 
 # What to draw after a step: (the plan's context, what the step did) -> SVG or
 # HTML, or "" when there is nothing worth a picture after this step.
@@ -42,7 +48,7 @@ class StepView:
     def _repr_html_(self) -> str:
         step = self.result.step
         parts = [
-            '<div class="stepbox-step" style="border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;'
+            f'<div class="stepbox-step {NO_MATH}" style="border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;'
             'margin:6px 0">',
             f'<div style="font-size:15px;font-weight:600">Step {self.number}/{self.total}: {esc(step.title)}</div>',
             f'<div style="font-style:italic;margin:4px 0">{esc(step.explain)}</div>',
@@ -76,9 +82,25 @@ class Walkthrough:
         self._start, self._discard = start, discard
         self.pictures = list(pictures)
         self.shorten = shorten
-        self.stepper = start()
+        self._stepper: Stepper | None = None  # made by start() when first needed
         self.history: list[StepView] = []
-        self._widgets = None
+        self._widgets: dict[str, Any] | None = None
+        # A new walk over the same plan for the buttons (see the module's docstring);
+        # the factories that made this walk set it to call themselves again.
+        self.twin: Callable[[], Walkthrough] = lambda: Walkthrough(
+            self._start, self._discard, self.pictures, self.shorten
+        )
+        self.button_walks: list[Walkthrough] = []  # the twins controls() made
+
+    @property
+    def stepper(self) -> Stepper:
+        if self._stepper is None:
+            self._stepper = self._start()
+        return self._stepper
+
+    @property
+    def started(self) -> bool:
+        return self._stepper is not None
 
     # -- driving ---------------------------------------------------------------------
     @property
@@ -113,8 +135,7 @@ class Walkthrough:
             [(key, self._tidy(before), self._tidy(after)) for key, before, after in result.changes],
         )
         self.history.append(view)
-        self._refresh()
-        return view
+        return view  # (a click refreshes the status once the view is shown)
 
     def _tidy(self, value):
         if isinstance(value, str):
@@ -146,17 +167,21 @@ class Walkthrough:
     def reset(self) -> None:
         """Undo everything and start again from the first step."""
         try:
-            self._discard(self.stepper)
+            if self._stepper is not None:
+                self._discard(self._stepper)
         finally:
-            self.stepper = self._start()
+            self._stepper = None
+            self._stepper = self._start()
             self.history = []
             if self._widgets:
                 self._widgets["output"].clear_output()
             self._refresh()
 
     def close(self) -> None:
-        """Undo everything (the end of the notebook)."""
-        self._discard(self.stepper)
+        """Undo everything this walk did (the buttons' walks are the lab's to
+        undo: the lab removes every container when the kernel ends)."""
+        if self._stepper is not None:
+            self._discard(self._stepper)
 
     # -- showing ---------------------------------------------------------------------
     def plan_table(self) -> Html:
@@ -173,7 +198,14 @@ class Walkthrough:
         return Html(html_table(rows, ("", "#", "step", "seed concept")))
 
     def controls(self):
-        """Step / Run to end / Reset buttons and an output area (ipywidgets)."""
+        """Step / Run to end / Reset buttons and an output area (ipywidgets),
+        driving a new walk over the same plan (see the module's docstring)."""
+        walk = self.twin()
+        self.button_walks.append(walk)
+        return walk.buttons()
+
+    def buttons(self):
+        """The widgets of controls(), driving this very walk."""
         import ipywidgets as widgets
         from IPython.display import display
 
@@ -220,6 +252,10 @@ class Walkthrough:
 
     def _refresh(self) -> None:
         if not self._widgets:
+            return
+        if self._stepper is None:
+            self._widgets["status"].value = "&nbsp;not started · <b>Step</b> to run the first step"
+            self._widgets["step"].disabled = self._widgets["run"].disabled = False
             return
         position, total = self.stepper.position, len(self.stepper.steps)
         upcoming = self.stepper.next_step

@@ -51,11 +51,11 @@ class TracedCommand:
 
     def _repr_html_(self) -> str:
         from .spy import requests_table
-        from .tables import code_list
+        from .tables import code_list, no_math
 
         shown = " ".join(self.result.argv[:1] + self.result.argv[3:])  # without -H: the reader's view
         lines = str(self.result).rstrip("\n").splitlines() or ["(no output)"]
-        return (
+        return no_math(
             code_list([f"$ {shown}", *lines], limit=20)
             + f"<div>exit status {self.result.status} · {len(self.requests)} HTTP requests "
             "crossed the socket:</div>" + requests_table(self.requests)

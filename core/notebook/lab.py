@@ -1,9 +1,11 @@
 """A lab: one engine in this process, on a fresh state directory, for one notebook.
 
-Every notebook starts with ``lab = open_lab(BACKEND)`` and ends with
-``lab.close()``.  ``BACKEND`` is the one parameter a notebook has:
+Every notebook starts with ``lab = open_lab(BACKEND)``.  ``BACKEND`` is the
+one parameter a notebook has:
 
 * ``"auto"`` -- the real kernel when root on Linux, else the simulator
+  (a notebook's kernel has threads, so the rootless real kernel, which
+  must be entered before any thread starts, is the CLI's: docs/hosts.md)
   (the same rule as ``stepbox --backend auto``);
 * ``"sim"`` / ``"linux"`` -- that one.
 
@@ -11,23 +13,41 @@ The state directory is new and temporary, so a notebook never sees (or
 disturbs) the images and containers of the learner's own ``stepbox``, and
 closing the lab removes every container it made -- processes, mounts,
 cgroups -- before the directory goes.
+
+A notebook does not close its lab in a cell: after Run All, the step controls
+must still work.  The lab closes when the kernel ends (shut down or restarted:
+an ``atexit`` handler), with whatever the notebook handed it (``lab.adopt``: a
+daemon, a registry, a second lab).  A kernel killed outright runs no handler;
+its lab is removed by the next ``open_lab`` of the same user, which finds the
+owner's process gone.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from stepbox.core.container.config import ContainerConfig
+from stepbox.core.container.readable import readable
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.kernel.backend_lookup import choose_backend
 from stepbox.core.session import Session, open_session
 
-_HEX_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
+LAB_PREFIX = "stepbox-lab-"
+OWNER_FILE = "owner.json"  # in a lab's state directory: which process it belongs to
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closable)
 
 
 def resolve_backend(backend: str = "auto") -> str:
@@ -41,6 +61,7 @@ def resolve_backend(backend: str = "auto") -> str:
 class Lab:
     session: Session
     _closed: bool = field(default=False, repr=False)
+    _adopted: list[Closable] = field(default_factory=list, repr=False)
 
     # -- what a notebook reaches for --------------------------------------------------
     @property
@@ -95,10 +116,17 @@ class Lab:
 
     def shorten(self, text: str) -> str:
         """Kernel operations name long paths and 64-digit IDs; a learner
-        reads them better as ``$ROOT/...`` and 12 digits (as docker shows IDs)."""
-        return _HEX_ID.sub(r"\1…", text.replace(self.root, "$ROOT"))
+        reads them better as ``$ROOTFS/...``, ``$ROOT/...`` and 12 digits (as
+        docker shows IDs) -- what ``stepbox step`` shows (core/container/readable.py)."""
+        return readable(text, self.root)
 
     # -- the end ---------------------------------------------------------------------
+    def adopt(self, thing: C) -> C:
+        """Close ``thing`` (a daemon, a registry, a socket spy, another lab)
+        when this lab closes -- before its containers go, the last adopted first."""
+        self._adopted.append(thing)
+        return thing
+
     def remove_all(self) -> None:
         """``docker rm -f`` every container of this lab."""
         runtime = self.runtime
@@ -114,7 +142,10 @@ class Lab:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self.close)
         try:
+            while self._adopted:
+                self._adopted.pop().close()
             self.remove_all()
         finally:
             try:
@@ -129,11 +160,17 @@ class Lab:
         self.close()
 
     def _repr_html_(self) -> str:
-        from .tables import html_table
+        from .tables import html_table, no_math
 
-        return html_table(
-            [("backend", self.backend), ("kernel", self.kernel.description), ("state directory", self.root)],
-            caption="this notebook's engine",
+        return no_math(
+            html_table(
+                [
+                    ("backend", self.backend),
+                    ("kernel", self.kernel.description),
+                    ("state directory", self.root),
+                ],
+                caption="this notebook's engine",
+            )
         )
 
 
@@ -143,13 +180,16 @@ def open_lab(backend: str | None = None, say=lambda message: None, base_image: b
     ``base_image``: make the ``busybox`` image at once (else the store starts empty)."""
     backend = backend or os.environ.get("STEPBOX_BACKEND") or "auto"
     name = resolve_backend(backend)
-    root = tempfile.mkdtemp(prefix="stepbox-lab-")
+    remove_abandoned_labs(say)
+    root = tempfile.mkdtemp(prefix=LAB_PREFIX)
     try:
+        _write_owner(root, name)
         session = open_session(name, root, say=say, trace=True)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
     lab = Lab(session)
+    atexit.register(lab.close)  # the kernel's end closes the lab (see the docstring)
     if not base_image:
         return lab
     try:
@@ -162,4 +202,67 @@ def open_lab(backend: str | None = None, say=lambda message: None, base_image: b
     return lab
 
 
-__all__ = ["Lab", "open_lab", "resolve_backend"]
+# -- labs whose kernel was killed -----------------------------------------------------------
+def _process_start(pid: int) -> str | None:
+    """When ``pid`` started (field 22 of /proc/PID/stat), to tell a PID reused
+    by another process from the owner; None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
+
+
+def _write_owner(root: str, backend: str) -> None:
+    pid = os.getpid()
+    with open(os.path.join(root, OWNER_FILE), "w") as f:
+        json.dump({"pid": pid, "started": _process_start(pid), "backend": backend}, f)
+
+
+def _owner_alive(owner: dict) -> bool:
+    pid = owner.get("pid")
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    started = _process_start(pid)
+    return started is None or started == owner.get("started")
+
+
+def remove_abandoned_labs(say=lambda message: None) -> list[str]:
+    """Close the labs in the temp directory that are ours and whose kernel is
+    gone (killed before its atexit handler could run); their directories."""
+    base = tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return removed
+    for entry in names:
+        root = os.path.join(base, entry)
+        if not entry.startswith(LAB_PREFIX) or os.path.islink(root):
+            continue
+        try:
+            if os.stat(root).st_uid != os.geteuid():
+                continue
+            with open(os.path.join(root, OWNER_FILE)) as f:
+                owner = json.load(f)
+        except (OSError, ValueError):
+            continue  # not a lab of this version, or being made right now: left alone
+        if _owner_alive(owner):
+            continue
+        try:
+            Lab(open_session(owner.get("backend", "sim"), root, trace=False)).close()
+        except Exception as error:  # one lab's trouble must not stop a notebook from opening
+            say(f"could not remove the abandoned lab {root}: {error}")
+            continue
+        say(f"removed the abandoned lab {root} (its kernel was gone)")
+        removed.append(root)
+    return removed
+
+
+__all__ = ["Lab", "open_lab", "remove_abandoned_labs", "resolve_backend"]

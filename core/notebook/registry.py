@@ -17,7 +17,7 @@ from stepbox.core.registry.client import RegistryClient
 from stepbox.core.registry.layer_metadata import compress_layer
 from stepbox.core.registry.server import RegistryServer, make_server, serve_in_thread
 
-from .tables import html_table, size
+from .tables import html_table, no_math, size
 
 
 @dataclass
@@ -104,7 +104,7 @@ class Transfer:
     html: str  # the picture: requests and the layer stack
 
     def _repr_html_(self) -> str:
-        return self.html
+        return no_math(self.html)
 
 
 def transfer(registry: LocalRegistry, label: str, run, store: ImageStore, name: str) -> Transfer:

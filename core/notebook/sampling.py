@@ -8,6 +8,7 @@ When the process has ended, the runtime records how (``refresh``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from stepbox.core.container.record import ContainerRecord
@@ -20,9 +21,16 @@ class Sample:
     stats: CgroupStats
 
 
-def sample_cgroup(lab, record: ContainerRecord, every: float = 0.05, at_most: int = 200) -> list[Sample]:
+def sample_cgroup(
+    lab,
+    record: ContainerRecord,
+    every: float = 0.05,
+    at_most: int = 200,
+    until: Callable[[CgroupStats], bool] | None = None,
+) -> list[Sample]:
     """Counters of ``record``'s cgroup every ``every`` seconds, until the
-    container exits or ``at_most`` samples were taken (it is then still running)."""
+    container exits, ``until(stats)`` holds, or ``at_most`` samples were
+    taken (it is then still running)."""
     runtime = lab.runtime
     handle = runtime.context(record).handle
     samples: list[Sample] = []
@@ -34,6 +42,8 @@ def sample_cgroup(lab, record: ContainerRecord, every: float = 0.05, at_most: in
         except (FileNotFoundError, OSError):
             break  # it exited between the wait and the read
         samples.append(Sample(round((number + 1) * every, 6), stats))
+        if until is not None and until(stats):
+            break
     runtime.refresh(record)  # an exit is recorded now: state, exit code, OOMKilled
     return samples
 

@@ -18,6 +18,18 @@ HEAD_STYLE = CELL_STYLE + ";background:#f0f3f6;font-weight:600"
 CODE_STYLE = "font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px"
 
 
+# JupyterLab typesets $...$ in HTML output as LaTeX: two "$ROOT/..." paths on
+# one line became a formula.  Every output of ours is marked for MathJax to
+# leave alone (tex2jax_ignore: MathJax 2 and JupyterLab's setting;
+# mathjax_ignore: MathJax 3's default).
+NO_MATH = "tex2jax_ignore mathjax_ignore"
+
+
+def no_math(markup: str) -> str:
+    """``markup`` in an element MathJax does not typeset."""
+    return f'<div class="{NO_MATH}">{markup}</div>'
+
+
 def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
@@ -91,7 +103,7 @@ class Html:
         self.markup = markup
 
     def _repr_html_(self) -> str:
-        return self.markup
+        return no_math(self.markup)
 
     def __str__(self) -> str:
         return self.markup

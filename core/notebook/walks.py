@@ -117,12 +117,14 @@ def container_walk(
         record = lab.new_container(config, name)
         return lab.runtime.stepper(record, plan_steps, watch=True)
 
-    return ContainerWalk(
+    walk = ContainerWalk(
         start,
         lambda stepper: discard_container(lab, stepper),
         [PICTURES[what](lab) for what in show],
         lab.shorten,
     )
+    walk.twin = lambda: container_walk(lab, config, steps, name, show)
+    return walk
 
 
 __all__ = [

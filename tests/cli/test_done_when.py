@@ -67,7 +67,7 @@ def test_step_walks_one_enter_at_a_time(stepbox):
         assert title in r.out
     # the suite's daemons and walks have no bridge (STEPBOX_BRIDGE=none): loopback only
     config = ContainerConfig(image="busybox", cmd=("echo", "hi"), network="none")
-    assert r.out.count("press Enter") == len(plan.run_plan(config, remove=True).for_config(config))
+    assert r.out.count("Enter: go on") == len(plan.run_plan(config, remove=True).for_config(config))
     assert "hi" in r.out
     assert stepbox("ps", "-aq").out == ""  # the walk-through cleans up after itself
 
@@ -75,8 +75,25 @@ def test_step_walks_one_enter_at_a_time(stepbox):
 def test_quitting_a_step_through_undoes_everything(stepbox):
     r = stepbox("step", "busybox", "echo", "hi", input="\n" * 7 + "q\n")
     assert r.code == 0, r.err
-    assert "undone" in r.out
+    assert "everything done so far was undone" in r.out
+    # the undo's own kernel operations are shown: the process killed, its cgroup and rootfs gone
+    undone = r.out[r.out.index("undone: the kernel operations of the undo") :]
+    assert "kill(" in undone and "rmdir(" in undone and 'umount2("$ROOTFS"' in undone
     assert stepbox("ps", "-aq").out == ""
+
+
+def test_step_shows_short_ids_and_paths_and_whole_overlay_options(stepbox):
+    r = stepbox("step", "-y", "busybox", "true")
+    assert r.code == 0, r.err
+    assert not re.search(r"[0-9a-f]{64}", r.out), "a 64-digit ID was shown"
+    mount = r.out[r.out.index('mount("overlay", "$ROOTFS"') :]
+    options = "".join(line.strip("│ ") for line in mount.splitlines()[:6])  # folded, never cut
+    assert re.search(r"lowerdir=\$ROOT/overlay/layers/[0-9a-f]{12}-init/diff:", options)
+    assert re.search(
+        r"upperdir=\$ROOT/overlay/layers/[0-9a-f]{12}/diff,workdir=\$ROOT/overlay/mounts/", options
+    )
+    assert '"$ROOTFS/dev/pts"' in r.out
+    assert re.search(r"interfaces \(inside\)\s+lo DOWN\s+lo UP", r.out)
 
 
 def test_logs_inspect_ps_rm(stepbox):

@@ -24,7 +24,7 @@ import os
 import pathlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as hs
 from stepbox.core.container.config import ContainerConfig
 
@@ -182,10 +182,12 @@ def test_fork_fails_under_a_pids_limit(runtimes):
 
 
 def test_cpu_quota_throttles(runtimes):
-    # A busy loop under --cpus 0.1 for 0.6 s (virtual on the simulator, wall
-    # clock on Linux): both kernels throttle it in most periods and let it use
-    # about a tenth of the time.  Counters are read by the engine, from the
-    # cgroup, while the container still runs.
+    # A busy loop under --cpus 0.1 for 0.6 s or more (virtual on the simulator,
+    # wall clock on Linux): both kernels throttle it in most periods and let it
+    # use about a tenth of the time.  Counters are read by the engine, from the
+    # cgroup, while the container still runs.  The usage is bounded by the
+    # periods the kernel counted, not by the 0.6 s asked for: a loaded host (or
+    # a UML guest, whose timers fire late under load) may wait longer.
     for runtime in runtimes:
         record = runtime.create(
             ContainerConfig(image="busybox", cmd=("sh", "-c", "while :; do :; done"), cpus=0.1)
@@ -196,9 +198,15 @@ def test_cpu_quota_throttles(runtimes):
             stats = runtime.kernel.cgroups.stats(record.cgroup)
         finally:
             runtime.remove(record, force=True)
-        # 100 ms periods: about 6 of them, nearly all throttled.
-        assert stats.cpu_nr_throttled >= 3, (runtime.kernel.name, stats)
-        assert stats.cpu_usage_usec <= 0.6e6 * 0.1 * 1.5 + 20_000, (runtime.kernel.name, stats)
+        # 100 ms periods: about 6 of them, nearly all throttled -- never more
+        # than the quota per period the loop was runnable in.
+        allowed_usec = 0.1 * 100_000 * stats.cpu_nr_periods
+        assert stats.cpu_usage_usec <= allowed_usec * 1.1 + 20_000, (runtime.kernel.name, stats)
+        # Throttled whenever the loop wanted more than its quota; on a machine so
+        # busy that the real loop does not even get its tenth of a CPU, it never
+        # is (seen at load 20).  The simulator's clock is its own: always.
+        starved = runtime.kernel.name == "linux" and stats.cpu_usage_usec < allowed_usec * 0.9
+        assert stats.cpu_nr_throttled >= 3 or starved, (runtime.kernel.name, stats)
 
 
 # -- generated programs ---------------------------------------------------------------------
@@ -239,6 +247,18 @@ FILE_COMMANDS = hs.one_of(
 
 @settings(max_examples=60)
 @given(hs.lists(FILE_COMMANDS, min_size=1, max_size=8))
+# Found by Hypothesis: the simulator lost a lower directory's owner when
+# overlayfs copied it up to rename it (it kept uid 65534 on the kernel).
+@example(["chown nobody /home", "mv /home /tmp/a"])
+@example(
+    [
+        "mkdir /tmp/a",
+        "echo x > /tmp/a/c",
+        "chown -R 1:2 /tmp/a",
+        "cp -a /tmp/a /tmp/b",
+        "cp -p /etc/passwd /tmp/l",
+    ]
+)
 def test_generated_file_programs(runtimes, commands):
     # Each command's output and status, then every path's type, mode, owner
     # and size, then (compared by ``agree``) the container's diff.

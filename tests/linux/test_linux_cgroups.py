@@ -116,3 +116,38 @@ def test_v2_driver_on_the_real_cgroup2_mount(linux_kernel):
         proc.wait()
         cg.remove("stepbox/v2")
     assert not cg.exists("stepbox/v2")
+
+
+def test_nested_groups_the_parents_limit_holds_for_its_child(linux_kernel):
+    """Limits are hierarchical: a group below ``outer`` is charged to it as
+    well, and ``outer``'s memory limit kills a process in ``inner``, which
+    has no limit of its own.  On v2 that needs the controllers enabled in
+    ``cgroup.subtree_control`` at every level on the way down."""
+    k = linux_kernel
+    k.cgroups.create("stepbox/outer/inner")
+    k.cgroups.set_limits("stepbox/outer", CgroupLimits(memory_bytes=16 << 20, pids_max=4))
+    proc = subprocess.Popen(["sh", "-c", "read go; exec tail /dev/zero"], stdin=subprocess.PIPE)
+    try:
+        k.cgroups.add_process("stepbox/outer/inner", proc.pid)
+        inner, outer = k.cgroups.stats("stepbox/outer/inner"), k.cgroups.stats("stepbox/outer")
+        assert (inner.pids_current, outer.pids_current) == (1, 1)  # charged at both levels
+        assert inner.pids_max is None and inner.memory_max is None and outer.memory_max == 16 << 20
+        if k.cgroups.controller["memory"].version == 2:
+            for level in ("", "stepbox", "stepbox/outer"):
+                with open(f"{k.cgroups.controller_dir('memory', level)}/cgroup.subtree_control") as f:
+                    assert {"memory", "pids"} <= set(f.read().split()), level
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=120) == -signal.SIGKILL  # the outer limit's OOM kill
+        # The kill is counted where the victim lived; v2's memory.events are
+        # hierarchical (cgroup-v2.rst), so there the parent counts it too.
+        assert k.cgroups.stats("stepbox/outer/inner").memory_events["oom_kill"] >= 1
+        if k.cgroups.controller["memory"].version == 2:
+            assert k.cgroups.stats("stepbox/outer").memory_events["oom_kill"] >= 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        k.cgroups.remove("stepbox/outer")
+    assert leaks(k) == NO_LEAKS

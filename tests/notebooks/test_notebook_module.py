@@ -10,10 +10,18 @@ import threading
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from stepbox.core.notebook import (
-    CgroupBox, LayerBox, Meter, ProcNode, architecture_svg, cgroup_tree_svg, container_walk, html_table,
-    layer_stack_svg, open_lab, process_tree_svg,
+    CgroupBox,
+    LayerBox,
+    Meter,
+    ProcNode,
+    architecture_svg,
+    cgroup_tree_svg,
+    container_walk,
+    html_table,
+    layer_stack_svg,
+    open_lab,
+    process_tree_svg,
 )
 from stepbox.core.notebook.sampling import sample_cgroup
 from stepbox.core.notebook.script import action, script_walk
@@ -39,6 +47,7 @@ def assert_nothing_left(lab):
 
 # ------------------------------------------------------------------ HTML and SVG
 
+
 def test_tables_escape_what_they_show():
     markup = html_table([("<script>alert(1)</script>", ["a&b", None])], ("x", "y"))
     assert "<script>" not in markup and "&lt;script&gt;" in markup and "a&amp;b" in markup
@@ -46,23 +55,40 @@ def test_tables_escape_what_they_show():
 
 def test_diagrams_are_well_formed_svg_with_their_labels():
     pictures = [
-        layer_stack_svg([LayerBox("read-write layer", "rw", ["etc/passwd   1kB", "✗ bin/cat"], "2 entries"),
-                         LayerBox("image layer 1 <base>", "image", [f"file{i}" for i in range(20)])], "stack"),
-        process_tree_svg([ProcNode(1, 1, "/sbin/init", 0, ""),
-                          ProcNode(42, 1, "sleep 600 & <x>", 1, "web", ["pid", "uts"])], "tree"),
-        cgroup_tree_svg([CgroupBox("/sys/fs/cgroup", 0),
-                         CgroupBox("stepbox/abc", 1, [42], [Meter("memory", 5, 10, "5B of 10B")], "note")]),
+        layer_stack_svg(
+            [
+                LayerBox("read-write layer", "rw", ["etc/passwd   1kB", "✗ bin/cat"], "2 entries"),
+                LayerBox("image layer 1 <base>", "image", [f"file{i}" for i in range(20)]),
+            ],
+            "stack",
+        ),
+        process_tree_svg(
+            [
+                ProcNode(1, 1, "/sbin/init", 0, ""),
+                ProcNode(42, 1, "sleep 600 & <x>", 1, "web", ["pid", "uts"]),
+            ],
+            "tree",
+        ),
+        cgroup_tree_svg(
+            [
+                CgroupBox("/sys/fs/cgroup", 0),
+                CgroupBox("stepbox/abc", 1, [42], [Meter("memory", 5, 10, "5B of 10B")], "note"),
+            ]
+        ),
         architecture_svg("/run/stepbox/stepbox.sock", "sim"),
     ]
     for svg in pictures:
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg") and "stepbox-diagram" in root.get("class")
-    texts = " ".join(t.text or "" for t in ET.fromstring(pictures[0]).iter("{http://www.w3.org/2000/svg}text"))
+    texts = " ".join(
+        t.text or "" for t in ET.fromstring(pictures[0]).iter("{http://www.w3.org/2000/svg}text")
+    )
     assert "read-write layer" in texts and "image layer 1 <base>" in texts and "… 14 more" in texts
     assert "container web" in pictures[1] and ">uts<" in pictures[1]
 
 
 # --------------------------------------------------------------------- the spy
+
 
 class _Upstream:
     """A tiny HTTP/1.1 server on a UNIX socket: answers each request with its
@@ -96,7 +122,7 @@ class _Upstream:
                     name, _, value = line.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
                 if headers.get("transfer-encoding") == "chunked":
-                    while (size := int(reader.readline().strip(), 16)):
+                    while size := int(reader.readline().strip(), 16):
                         reader.read(size + 2)
                     reader.readline()
                 else:
@@ -104,7 +130,7 @@ class _Upstream:
                 method, target, _ = start.decode().split(" ", 2)
                 if "upgrade" in headers.get("connection", "").lower():
                     conn.sendall(b"HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\n\r\n")
-                    while data := reader.read1(1024):        # (what the reader buffered comes first)
+                    while data := reader.read1(1024):  # (what the reader buffered comes first)
                         conn.sendall(data)
                     return
                 body = f"{method} {target}".encode()
@@ -132,14 +158,18 @@ def test_the_spy_records_requests_and_forwards_every_byte(tmp_path):
     spy = SocketSpy(str(tmp_path / "up.sock"), str(tmp_path / "spy.sock")).start()
     try:
         # two requests on one connection: one with a JSON body, one chunked
-        answer = _exchange(spy.listen_path,
-                           b'POST /a HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n'
-                           b'{"Cmd":["x"]}'
-                           b'PUT /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n', 2)
+        answer = _exchange(
+            spy.listen_path,
+            b'POST /a HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n'
+            b'{"Cmd":["x"]}'
+            b'PUT /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
+            2,
+        )
         assert answer.count(b"200 OK") == 2 and answer.endswith(b"PUT /b")
         # an upgraded connection: after the 101, raw bytes pass both ways, unparsed
-        answer = _exchange(spy.listen_path, b"POST /c HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
-                                            b"raw bytes", 1)
+        answer = _exchange(
+            spy.listen_path, b"POST /c HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nraw bytes", 1
+        )
         assert answer.endswith(b"raw bytes")
     finally:
         spy.close()
@@ -152,6 +182,7 @@ def test_the_spy_records_requests_and_forwards_every_byte(tmp_path):
 
 # ------------------------------------------------------------- step controls
 
+
 def test_a_container_walk_steps_resets_and_undoes_everything(lab):
     walk = container_walk(lab, lab.config("sh", "-c", "echo hi > /x; hostname", hostname="w"))
     first = walk.step()
@@ -160,8 +191,8 @@ def test_a_container_walk_steps_resets_and_undoes_everything(lab):
     assert views[-1].result.step.key == "spawn" and walk.record.pid
     assert any("clone(" in op for view in views for op in view.ops)
     shown = " ".join(op for view in views for op in view.ops)
-    assert walk.record.id[:12] + "…" in shown and walk.record.id not in shown    # IDs shortened for reading
-    walk.reset()                                          # half-way: the undo chain
+    assert walk.record.id[:12] in shown and walk.record.id not in shown  # IDs shortened for reading
+    walk.reset()  # half-way: the undo chain
     assert_nothing_left(lab)
     assert walk.stepper.position == 0
     walk.run_to_end()
@@ -170,9 +201,9 @@ def test_a_container_walk_steps_resets_and_undoes_everything(lab):
         walk.step()
     with pytest.raises(KeyError):
         walk.step_until("no-such-step")
-    walk.reset()                                          # finished: docker rm
+    walk.reset()  # finished: docker rm
     assert_nothing_left(lab)
-    walk.step_until("exec")                               # running, then the notebook ends
+    walk.step_until("exec")  # running, then the notebook ends
     walk.close()
     assert_nothing_left(lab)
 
@@ -222,7 +253,129 @@ def test_a_lab_removes_its_state_directory_and_shortens_what_it_shows():
     lab = open_lab("sim")
     root = lab.root
     record = lab.start("sleep", "600")
-    assert lab.shorten(f"{root}/x/{record.id}") == f"$ROOT/x/{record.id[:12]}…"
+    assert lab.shorten(f"{root}/x/{record.id}") == f"$ROOT/x/{record.id[:12]}"
     lab.close()
-    lab.close()                                           # twice is fine
+    lab.close()  # twice is fine
     assert not os.path.exists(root)
+
+
+# ------------------------------------------------ Run All, then the buttons
+
+
+def _click(box, name):
+    """Press a button of a controls() widget, as a learner does."""
+    hbox = box.children[0]
+    button = next(child for child in hbox.children if getattr(child, "description", None) == name)
+    assert not button.disabled, f"{name} is disabled"
+    button.click()
+    return box.children[1]  # the output area
+
+
+def test_the_buttons_drive_a_walk_of_their_own_that_starts_when_clicked(lab):
+    walk = container_walk(lab, lab.config("echo", "hi"))
+    box = walk.controls()
+    [buttons] = walk.button_walks
+    assert not buttons.started and lab.runtime.containers.all() == []  # nothing made before a click
+    walk.run_to_end()  # the cells below, under Run All
+    walk.close()
+    assert lab.runtime.containers.all() == []
+    _click(box, "Step")  # the buttons start from the first step
+    assert buttons.stepper.position == 1 and buttons.history[0].result.step.key == "resolve_image"
+    _click(box, "Run to end")
+    assert buttons.done and lab.output(buttons.record) == "hi\n"
+    _click(box, "Reset")
+    assert (
+        buttons.stepper.position == 0 and lab.runtime.containers.all() == []
+    )  # removed; the next not made yet
+    _click(box, "Step")
+    assert buttons.stepper.position == 1
+    assert walk.stepper.done  # the cells' walk did not move
+
+
+def test_a_closed_walk_leaves_the_buttons_working_and_the_lab_closes_what_it_adopted():
+    lab = open_lab("sim")
+    closed = []
+
+    class Thing:
+        def __init__(self, name):
+            self.name = name
+
+        def close(self):
+            closed.append(self.name)
+
+    first, second = lab.adopt(Thing("daemon")), lab.adopt(Thing("spy"))
+    assert first.name == "daemon" and second.name == "spy"
+    walk = script_walk(lab, [action("one", "one", "", "", lambda ctx: "<b>one</b>")])
+    box = walk.controls()
+    walk.run_to_end()
+    walk.close()
+    _click(box, "Run to end")
+    assert walk.button_walks[0].done and walk.button_walks[0].history[0].pictures == ["<b>one</b>"]
+    lab.close()
+    assert closed == ["spy", "daemon"]  # the last adopted first
+    assert not os.path.exists(lab.root)
+
+
+def test_a_lab_closes_when_its_interpreter_ends_and_one_killed_is_removed_by_the_next(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    env.pop("STEPBOX_BACKEND", None)
+    opens = "from stepbox.core.notebook import open_lab; lab = open_lab('sim'); lab.start('sleep', '600'); "
+    # ends normally with the lab open: atexit closes it
+    ended = subprocess.run(
+        [sys.executable, "-c", opens + "print(lab.root)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ended.returncode == 0, ended.stderr
+    assert not os.path.exists(ended.stdout.strip())
+    # killed outright: no handler runs, the directory stays ...
+    killed = subprocess.Popen(
+        [sys.executable, "-c", opens + "print(lab.root, flush=True); import time; time.sleep(600)"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    root = killed.stdout.readline().strip()
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    killed.stdout.close()
+    assert os.path.isdir(root)
+    with open(os.path.join(root, "owner.json")) as f:
+        assert json.load(f)["backend"] == "sim"
+    # ... until the same user's next lab finds its owner gone
+    said = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from stepbox.core.notebook import open_lab; open_lab('sim', say=print).close()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert said.returncode == 0, said.stderr
+    assert f"removed the abandoned lab {root}" in said.stdout
+    assert not os.path.exists(root)
+    assert [e for e in os.listdir(tmp_path) if e.startswith("stepbox-lab-")] == []
+
+
+def test_a_lab_whose_owner_lives_is_left_alone(tmp_path, monkeypatch):
+    from stepbox.core.notebook.lab import remove_abandoned_labs
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    lab = open_lab("sim")
+    try:
+        assert remove_abandoned_labs() == [] and os.path.isdir(lab.root)
+    finally:
+        lab.close()

@@ -29,6 +29,9 @@ CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 NOTEBOOK_DIR = os.path.join(CHECKOUT, "notebooks")
 EXECUTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "execute.py")
 NOTEBOOKS = sorted(name for name in os.listdir(NOTEBOOK_DIR) if name.endswith(".ipynb"))
+# One notebook per chapter of the seed ("NN-topic.ipynb"); the others (exercises.ipynb)
+# are run and checked like them.
+CHAPTERS = [name for name in NOTEBOOKS if re.match(r"\d\d-", name)]
 RUN_TIMEOUT = 900
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -40,20 +43,34 @@ def _short_tmp(prefix: str) -> str:
 
 
 def _failure(proc: subprocess.CompletedProcess, executed: str) -> str:
-    return (f"the notebook failed (exit {proc.returncode}); executed copy: {executed}\n"
-            + ANSI.sub("", proc.stderr)[-6000:])
+    return (
+        f"the notebook failed (exit {proc.returncode}); executed copy: {executed}\n"
+        + ANSI.sub("", proc.stderr)[-6000:]
+    )
 
 
 def test_there_is_a_notebook_per_chapter():
-    assert len(NOTEBOOKS) == 10 and [name[:3] for name in NOTEBOOKS] == [f"{n:02d}-" for n in range(1, 11)]
+    assert len(CHAPTERS) == 10 and [name[:3] for name in CHAPTERS] == [f"{n:02d}-" for n in range(1, 11)]
+
+
+def test_the_exercises_notebook_has_a_your_turn_cell_per_exercise():
+    from stepbox.core import exercises
+
+    notebook = nbformat.read(os.path.join(NOTEBOOK_DIR, "exercises.ipynb"), as_version=4)
+    turns = [re.search(r"^your_turn\('([\w-]+)', globals\(\), lab\)$", cell.source, re.M)
+             for cell in notebook.cells if cell.cell_type == "code"]
+    assert [m.group(1) for m in turns if m] == list(exercises.EXERCISES)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_committed_notebook_carries_no_outputs(name):
     notebook = nbformat.read(os.path.join(NOTEBOOK_DIR, name), as_version=4)
     nbformat.validate(notebook)
-    stale = [index for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
-             and (cell.outputs or cell.execution_count is not None)]
+    stale = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
     assert stale == [], f"{name}: cells {stale} keep outputs (clear them before committing)"
     assert "widgets" not in notebook.metadata, f"{name}: saved widget state (clear it before committing)"
 
@@ -65,29 +82,45 @@ def test_notebook_has_the_backend_parameter_and_cleans_up(name):
     assert len(tagged) == 1 and re.search(r'^BACKEND = "auto"$', tagged[0].source, re.M)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     assert any("open_lab(BACKEND)" in source for source in code)
-    assert code[-1].strip().startswith("lab.close()"), "the last cell must close the lab"
+    # the lab closes when the kernel ends: a closing cell would break the buttons after Run All
+    # (a walk's close() undoes the cells' own walk only; the buttons drive another)
+    closing = [
+        line
+        for source in code
+        for line in source.splitlines()
+        if re.match(r"\s*(?!walk\b)\w+\.close\(\)", line)
+    ]
+    assert closing == [], f"cells close what the step controls use: {closing}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_on_the_simulator_as_an_unprivileged_user(name):
     work = _short_tmp("sbx-nb-sim-")
-    os.chmod(work, 0o711)                   # nobody passes through to its own directory inside
+    os.chmod(work, 0o711)  # nobody passes through to its own directory inside
     try:
         env = private_home(os.path.join(work, "nobody"))
         executed = os.path.join(work, "nobody", "executed.ipynb")
         scratch = os.path.join(work, "stage")
         os.makedirs(scratch)
-        argv = as_nobody([sys.executable, EXECUTE, os.path.join(NOTEBOOK_DIR, name), executed, "sim"],
-                         CHECKOUT, scratch)
-        proc = subprocess.run(argv, env=env, cwd=env["HOME"], capture_output=True, text=True,
-                              timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
+        argv = as_nobody(
+            [sys.executable, EXECUTE, os.path.join(NOTEBOOK_DIR, name), executed, "sim"], CHECKOUT, scratch
+        )
+        proc = subprocess.run(
+            argv,
+            env=env,
+            cwd=env["HOME"],
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
         assert proc.returncode == 0, _failure(proc, executed)
         assert_executed_cleanly(executed, "sim")
         assert kernel_uid(executed) == (NOBODY if os.geteuid() == 0 else os.geteuid())
         assert os.listdir(env["TMPDIR"]) == [] or not any(
-            entry.startswith("stepbox-lab-") for entry in os.listdir(env["TMPDIR"])), \
-            "the notebook left its lab's state directory behind"
+            entry.startswith("stepbox-lab-") for entry in os.listdir(env["TMPDIR"])
+        ), "the notebook left its lab's state directory behind"
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -103,9 +136,15 @@ def test_notebook_runs_on_the_real_kernel(name):
     # STEPBOX_BRIDGE=none: a notebook's daemon wires no bridge in the host's namespace
     env.update(TMPDIR=work, MPLCONFIGDIR=os.path.join(work, ".mpl"), STEPBOX_BRIDGE="none")
     try:
-        proc = subprocess.run([sys.executable, EXECUTE, os.path.join(NOTEBOOK_DIR, name), executed, "linux"],
-                              env=env, cwd=work, capture_output=True, text=True, timeout=RUN_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [sys.executable, EXECUTE, os.path.join(NOTEBOOK_DIR, name), executed, "linux"],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
         left = leftovers(work)
         assert proc.returncode == 0, _failure(proc, executed)
         assert left == {"mounts": [], "cgroups": [], "processes": []}, f"the notebook left {left}"
@@ -122,7 +161,9 @@ def assert_executed_cleanly(path: str, backend: str) -> None:
     assert all(cell.execution_count is not None for cell in code), "some cells did not run"
     errors = [output for cell in code for output in cell.outputs if output.output_type == "error"]
     assert errors == []
-    shown = " ".join(str(output.get("data", {}).get("text/plain", "")) for cell in code for output in cell.outputs)
+    shown = " ".join(
+        str(output.get("data", {}).get("text/plain", "")) for cell in code for output in cell.outputs
+    )
     assert f"backend='{backend}'" in shown, f"the notebook's lab did not run on {backend}"
     # in the interpreter running the tests (the venv's), not whatever a registered kernel names
     python = re.search(r"kernel python (.*)", _injected_output(path))

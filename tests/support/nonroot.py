@@ -52,9 +52,14 @@ def needed_paths(checkout: str) -> list[str]:
 def as_nobody(argv: list[str], checkout: str, scratch: str) -> list[str]:
     """``argv`` run as nobody.  ``scratch`` is a root-owned directory the
     wrapper may use for its staging mounts (it must exist)."""
+    return as_user(argv, checkout, scratch, NOBODY, NOBODY)
+
+
+def as_user(argv: list[str], checkout: str, scratch: str, uid: int, gid: int) -> list[str]:
+    """``argv`` run as ``uid``/``gid`` (see :func:`as_nobody`)."""
     if os.geteuid() != 0:
         return list(argv)  # already unprivileged
-    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+    drop = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *argv]
     blocked = {path: _blocked_ancestor(path) for path in needed_paths(checkout)}
     hidden = {path: top for path, top in blocked.items() if top}
     if not hidden:
@@ -107,4 +112,4 @@ def private_home(base: str) -> dict[str, str]:
     return env
 
 
-__all__ = ["NOBODY", "as_nobody", "needed_paths", "private_home"]
+__all__ = ["NOBODY", "as_nobody", "as_user", "needed_paths", "private_home"]

@@ -42,6 +42,7 @@ class LinuxCgroups(Cgroups):
         self.layout = layout or detect_layout()
         self.io = CgroupIO(tracer)
         self.base = base.strip("/")
+        self.base_is_ours = True  # False for a subtree delegated to us: never removed
         self.prefix = prefix
         self.hierarchies: list[Hierarchy] = []
         self.controller: dict[str, Hierarchy] = {}
@@ -183,7 +184,7 @@ class LinuxCgroups(Cgroups):
         """rmdir stepbox's own part of the tree (``base/prefix`` and ``base``)
         when nothing is left in it.  Only for a private ``base`` (tests): the
         shared hierarchy root is never touched."""
-        if not self.base:
+        if not self.base or not self.base_is_ours:
             return
         for h in self.hierarchies:
             for rel in (self.prefix, ""):

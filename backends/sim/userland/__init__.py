@@ -11,7 +11,8 @@ symlink to busybox, so ``argv[0]`` is "ls".
 Every program talks to the kernel only through :class:`~..sys_api.Sys`.
 The shell (``sh``/``ash``) is a real interpreter: lexer (``sh_lexer``),
 parser (``sh_parser``, AST in ``sh_ast``), expansion (``sh_expand``) and
-evaluator (``sh_eval``) with its builtins (``sh_builtins``).
+evaluator (``sh_shell``: ``sh_eval``, ``sh_command``, ``sh_redirect``,
+``sh_subshell``, ``sh_vars``) with its builtins (``sh_builtins``).
 """
 
 from __future__ import annotations

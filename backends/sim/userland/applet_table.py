@@ -1,10 +1,13 @@
-"""Which applets exist, and how a name finds its program.
+"""Which applets exist, where each one lives, and how busybox runs them.
 
-An applet registers itself with :func:`applet`; :func:`lookup` is what the
-multi-call binary does with ``basename(argv[0])``.  ``REAL_APPLETS`` is the
-list ``busybox --list`` prints for busybox 1.35 on Debian: names real busybox
-knows, so an unimplemented one answers "applet not available in the stepbox
-simulator" rather than real busybox's "applet not found".
+:func:`lookup` is what the multi-call binary does with ``basename(argv[0])``.
+``REAL_APPLETS`` is the list ``busybox --list`` prints for busybox 1.35 on
+Debian: names real busybox knows, so an unimplemented one answers "applet
+not available in the stepbox simulator" rather than real busybox's "applet
+not found".  ``MODULES`` says which module implements which applets; a
+module is imported the first time one of its applets runs, so starting a
+container costs only the modules it uses.  ``NOEXEC`` and ``NOFORK`` are
+busybox's own marks on its applets (see :mod:`.spawn`).
 """
 
 from __future__ import annotations
@@ -289,28 +292,148 @@ REAL_APPLETS: tuple[str, ...] = (
     'zcat',
 )
 
-_TABLE: dict[str, Program] = {}
 
-# Modules that register applets; imported on first lookup so that importing
-# the userland package stays cheap and free of cycles.
-_APPLET_MODULES = (
-    "sh_main",
-    "applets_text",
-    "applets_filters",
-    "applets_files",
-    "applets_copy",
-    "applets_owners",
-    "applets_proc",
-    "applets_system",
-    "applets_tty",
-    "applets_busybox",
-    "applets_devices",
+# module (in this package) -> the applets it registers with @applet
+MODULES: dict[str, tuple[str, ...]] = {
+    "sh_main": ("sh", "ash"),
+    "applets_text": (
+        "true",
+        "false",
+        "echo",
+        "printf",
+        "test",
+        "[",
+        "[[",
+        "cat",
+        "head",
+        "tail",
+        "wc",
+        "grep",
+        "egrep",
+        "fgrep",
+        "basename",
+        "dirname",
+    ),
+    "applets_sed": ("sed",),
+    "awk.main": ("awk",),
+    "applets_find": ("find",),
+    "applets_xargs": ("xargs",),
+    "applets_digest": ("md5sum", "sha1sum", "sha256sum", "sha512sum", "sha3sum", "crc32"),
+    "applets_encode": ("base64", "uuencode", "uudecode"),
+    "applets_dump": ("od", "hexdump", "xxd"),
+    "applets_tar": ("tar",),
+    "applets_gzip": (
+        "gzip",
+        "gunzip",
+        "zcat",
+        "bzip2",
+        "bunzip2",
+        "bzcat",
+        "xz",
+        "unxz",
+        "xzcat",
+        "lzma",
+        "unlzma",
+        "lzcat",
+        "uncompress",
+    ),
+    "applets_lines": (
+        "cmp",
+        "paste",
+        "fold",
+        "nl",
+        "rev",
+        "tac",
+        "expand",
+        "unexpand",
+        "strings",
+        "dos2unix",
+        "unix2dos",
+        "shuf",
+    ),
+    "applets_sort": ("sort",),
+    "applets_time": ("date",),
+    "applets_filters": ("uniq", "cut", "tr", "tee", "yes", "seq", "expr"),
+    "applets_files": ("mkdir", "rmdir", "touch", "ln", "dd", "pwd"),
+    "applets_paths": (
+        "realpath",
+        "readlink",
+        "mktemp",
+        "truncate",
+        "fallocate",
+        "link",
+        "unlink",
+        "mknod",
+        "mkfifo",
+        "shred",
+        "sync",
+    ),
+    "applets_ls": ("ls",),
+    "applets_stat": ("stat",),
+    "applets_disk": ("du", "df"),
+    "applets_run": ("timeout", "time", "setsid", "chroot", "run-parts"),
+    "applets_calc": ("ascii", "factor", "cal"),
+    "applets_users": ("id", "groups", "logname", "who", "w", "last"),
+    "applets_sysinfo": (
+        "arch",
+        "linux32",
+        "linux64",
+        "hostid",
+        "tty",
+        "uptime",
+        "clear",
+        "reset",
+        "nologin",
+        "pidof",
+        "killall",
+        "renice",
+        "ionice",
+    ),
+    "applets_copy": ("rm", "cp", "mv"),
+    "applets_owners": ("chown", "chgrp", "chmod"),
+    "applets_proc": ("ps", "kill", "sleep", "usleep", "free", "nproc"),
+    "applets_system": (
+        "hostname",
+        "whoami",
+        "uname",
+        "which",
+        "env",
+        "mount",
+        "umount",
+        "ip",
+    ),
+}
+
+_MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
+
+# Applets busybox 1.35 marks NOEXEC: a shell (FEATURE_SH_STANDALONE) or an
+# applet that spawns one (FEATURE_PREFER_APPLETS: xargs, find -exec...) runs
+# it in the forked child without execve -- so /proc/PID/cmdline stays the
+# parent's and ``ps`` shows ``{ps} sh -c ...``.
+NOEXEC = frozenset(
+    """awk blkdiscard blockdev brctl cal chgrp chmod chown chroot chvt cp crc32 cttyhack cut
+    date dd deallocvt df dnsdomainname dos2unix dumpkmap dumpleases env expr fatattr find fold
+    freeramdisk fsfreeze fstrim getopt groups head hexdump hostname id insmod ionice ip ipcalc
+    ipneigh linux32 linux64 ln loadfont loadkmap losetup ls lsmod lsscsi md5sum mkfifo mknod
+    mkpasswd mktemp modinfo modprobe mv nameif nuke partprobe paste ps renice reset resume rm
+    rmmod seq setkeycodes sha1sum sha256sum sha3sum sha512sum shuf sort stat stty sulogin svc
+    svok sysctl tac taskset tunctl umount unix2dos uptime vconfig w who xargs xxd yes""".split()
 )
-_loaded = False
+# Applets marked NOFORK: an applet that spawns one runs it inside itself,
+# without even a fork.  (Debian's ash is built without FEATURE_SH_NOFORK:
+# the shell still forks for them.)
+NOFORK = frozenset(
+    """[ [[ adjtimex arch basename clear dirname echo false free hostid kill killall link
+    logname mkdir nproc pivot_root printf pwd readlink realpath rmdir sync test touch true
+    truncate tty uname unlink usleep which whoami""".split()
+)
+
+_TABLE: dict[str, Program] = {}
 
 
 def applet(*names: str):
-    """Decorator: register a program under one or more applet names."""
+    """Decorator: register a program under one or more applet names (each
+    must be listed under its module in ``MODULES``)."""
 
     def register(fn: Program) -> Program:
         for name in names:
@@ -320,19 +443,17 @@ def applet(*names: str):
     return register
 
 
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for mod in _APPLET_MODULES:
-            importlib.import_module(f"{__package__}.{mod}")
-
-
 def lookup(name: str) -> Program | None:
-    _load()
-    return _TABLE.get(name)
+    """The program of an implemented applet, importing its module if needed."""
+    program = _TABLE.get(name)
+    if program is None:
+        module = _MODULE_OF.get(name)
+        if module is None:
+            return None
+        importlib.import_module(f"{__package__}.{module}")
+        program = _TABLE.get(name)
+    return program
 
 
 def implemented_names() -> tuple[str, ...]:
-    _load()
-    return tuple(sorted(_TABLE))
+    return tuple(sorted(_MODULE_OF))

@@ -13,6 +13,7 @@ from typing import Any
 from ..sys_api import Sys
 from .applet_table import implemented_names, lookup
 from .libc import BANNER, basename, err, out
+from .spawn import AppletSys
 
 Gen = Generator[Any, Any, int]
 
@@ -57,25 +58,12 @@ def busybox_main(sys: Sys) -> Gen:
         return 0
     name = basename(args[0])
     program = lookup(name)
-    applet_sys = _WithArgv(sys, args)
+    applet_sys = AppletSys(sys, args)
     if program is None:
         from .applet_table import REAL_APPLETS
 
         program = not_available if name in REAL_APPLETS else not_found
     return (yield from program(applet_sys))
-
-
-class _WithArgv:
-    """``sys`` as the applet sees it after ``busybox APPLET ARGS``: the same
-    process with argv shifted by one (the kernel's copy -- what
-    /proc/PID/cmdline shows -- keeps "busybox" first, as in Linux)."""
-
-    def __init__(self, sys: Sys, argv: list[str]) -> None:
-        self._sys = sys
-        self.argv = argv
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sys, name)
 
 
 def not_available(sys: Sys) -> Gen:

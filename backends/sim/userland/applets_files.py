@@ -1,11 +1,8 @@
-"""Applets that look at files and make them: ls, mkdir, rmdir, touch, ln,
-readlink, stat, dd, pwd.  (rm/cp/mv: applets_copy; chmod/chown/chgrp:
-applets_owners.)
+"""Applets that make files and links: mkdir, rmdir, touch, ln, readlink,
+dd, pwd.  (ls: applets_ls; stat: applets_stat; rm/cp/mv: applets_copy;
+chmod/chown/chgrp: applets_owners.)
 
-Messages and exit codes are busybox 1.35's.  The one thing the ``Sys``
-surface cannot give is a timestamp (:class:`StatResult` has none, on
-purpose: times legitimately differ between backends), so ``ls -l`` and
-``stat`` show the epoch.
+Messages and exit codes are busybox 1.35's.
 """
 
 from __future__ import annotations
@@ -14,17 +11,17 @@ import re
 from collections.abc import Generator
 from typing import Any
 
-from ..sys_api import O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Sys
+from ..sys_api import O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, Sys
+from . import timefmt
 from .applet_table import applet
 from .applets_copy import target_is_dir
 from .applets_owners import parse_mode
 from .libc import (
-    Options,
     basename,
     close_quietly,
     complain,
     errno_is,
-    id_to_name,
+    full_stat,
     join,
     out,
     parse_options,
@@ -35,190 +32,6 @@ from .libc import (
 )
 
 Gen = Generator[Any, Any, int]
-EPOCH_LS = "Jan  1  1970"
-EPOCH_STAT = "1970-01-01 00:00:00.000000000 +0000"
-# Device numbers of the usual /dev nodes (StatResult carries no rdev).
-_DEVNUMS = {
-    "null": (1, 3),
-    "zero": (1, 5),
-    "full": (1, 7),
-    "random": (1, 8),
-    "urandom": (1, 9),
-    "tty": (5, 0),
-    "console": (5, 1),
-}
-
-
-def mode_string(st: Any) -> str:
-    """``drwxr-xr-x`` from a StatResult."""
-    kind = st.kind.value
-    first = {"dir": "d", "symlink": "l"}.get(kind, "c" if st.is_device else "-")
-    m = st.mode
-    chars = []
-    for shift, special, sch in ((6, 0o4000, "s"), (3, 0o2000, "s"), (0, 0o1000, "t")):
-        r = "r" if m & (4 << shift) else "-"
-        w = "w" if m & (2 << shift) else "-"
-        x = bool(m & (1 << shift))
-        if m & special:
-            xc = sch if x else sch.upper()
-        else:
-            xc = "x" if x else "-"
-        chars.append(r + w + xc)
-    return first + "".join(chars)
-
-
-def _blocks(st: Any) -> int:
-    """1K blocks, as a 4K-block filesystem would allocate."""
-    if st.kind.value == "symlink" or st.is_device:
-        return 0
-    return (st.size + 4095) // 4096 * 4
-
-
-class _Names:
-    """uid/gid -> name, cached (ls -l asks for every file)."""
-
-    def __init__(self, sys: Sys) -> None:
-        self.sys, self.cache = sys, {}
-
-    def get(self, db: str, ident: int) -> Gen:
-        key = (db, ident)
-        if key not in self.cache:
-            self.cache[key] = (yield from id_to_name(self.sys, db, ident)) or str(ident)
-        return self.cache[key]
-
-
-# -- ls ---------------------------------------------------------------------------------
-
-
-@applet("ls")
-def ls_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "ls", "1AaCxdLHRFplinshrSXvctueQ")
-    if opts is None:
-        return 1
-    names = _Names(sys)
-    operands = opts.operands or ["."]
-    status = 0
-    files: list[tuple[str, Any]] = []
-    dirs: list[tuple[str, Any]] = []
-    for path in operands:
-        try:
-            st = sys.lstat(path)
-            # a symlink named on the command line is followed unless the
-            # listing is about the link itself (-l, -d, -F without -H/-L)
-            if st.kind.value == "symlink" and (
-                "L" in opts or "H" in opts or not opts.flags.keys() & set("ldF")
-            ):
-                try:
-                    st = sys.stat(path)
-                except OSError:
-                    pass
-        except OSError as e:
-            yield from complain(sys, "ls", f"{path}: {strerror(e)}")
-            status = 1
-            continue
-        if st.kind.value == "dir" and "d" not in opts:
-            dirs.append((path, st))
-        else:
-            files.append((path, st))
-    files = _sort_entries(files, opts)
-    dirs = _sort_entries(dirs, opts)
-    if files:
-        yield from _print_entries(sys, [(p, p, st) for p, st in files], opts, names)
-    show_headers = len(files) + len(dirs) > 1 or "R" in opts
-    for i, (path, _st) in enumerate(dirs):
-        if files or i:
-            yield from out(sys, "\n")
-        status |= yield from _list_dir(sys, path, opts, names, show_headers)
-    return status
-
-
-def _sort_entries(entries: list[tuple[str, Any]], opts: Options) -> list[tuple[str, Any]]:
-    if "S" in opts:
-        entries = sorted(entries, key=lambda e: (-e[1].size, e[0]))
-    else:
-        entries = sorted(entries, key=lambda e: e[0].encode("utf-8", "surrogateescape"))
-    if "r" in opts:
-        entries.reverse()
-    return entries
-
-
-def _list_dir(sys: Sys, path: str, opts: Options, names: _Names, header: bool) -> Gen:
-    if header:
-        yield from out(sys, f"{path}:\n")
-    try:
-        entries = sys.listdir(path)
-    except OSError as e:
-        yield from complain(sys, "ls", f"{path}: {strerror(e)}")
-        return 1
-    if "a" in opts:
-        entries = [".", ".."] + entries
-    elif "A" not in opts:
-        entries = [n for n in entries if not n.startswith(".")]
-    else:
-        entries = [n for n in entries if n not in (".", "..")]
-    stated = []
-    for name in entries:
-        full = join(path, name)
-        try:
-            st = sys.stat(full) if "L" in opts else sys.lstat(full)
-        except OSError as e:
-            yield from complain(sys, "ls", f"{full}: {strerror(e)}")
-            continue
-        stated.append((name, st))
-    stated = _sort_entries(stated, opts)
-    if "l" in opts or "n" in opts or "s" in opts:
-        yield from out(sys, f"total {sum(_blocks(st) for _, st in stated)}\n")
-    yield from _print_entries(sys, [(n, join(path, n), st) for n, st in stated], opts, names)
-    status = 0
-    if "R" in opts:
-        for name, st in stated:
-            if st.kind.value == "dir" and name not in (".", ".."):
-                yield from out(sys, "\n")
-                status |= yield from _list_dir(sys, join(path, name), opts, names, True)
-    return status
-
-
-def _print_entries(sys: Sys, entries: list[tuple[str, str, Any]], opts: Options, names: _Names) -> Gen:
-    lines = []
-    for shown, full, st in entries:
-        suffix = ""
-        kind = st.kind.value
-        if "F" in opts or "p" in opts:
-            if kind == "dir":
-                suffix = "/"
-            elif "F" in opts and kind == "symlink":
-                suffix = "@"
-            elif "F" in opts and st.mode & 0o111 and kind == "file":
-                suffix = "*"
-        if "Q" in opts:
-            shown = '"' + shown.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        prefix = ""
-        if "i" in opts:
-            prefix += f"{0:8d} "
-        if "s" in opts:
-            prefix += f"{_blocks(st):6d} "
-        if "l" in opts or "n" in opts:
-            if "n" in opts:
-                user, group = str(st.uid), str(st.gid)
-            else:
-                user = yield from names.get("/etc/passwd", st.uid)
-                group = yield from names.get("/etc/group", st.gid)
-            if st.is_device:
-                major, minor = _DEVNUMS.get(basename(full), (0, 0))
-                size = f"{major:4d},{minor:4d}"
-            else:
-                size = f"{st.size:9d}"
-            line = f"{mode_string(st)} {st.nlink:4d} {user:<8.8} {group:<8.8} {size} {EPOCH_LS} {shown}"
-            if kind == "symlink":
-                try:
-                    line += f" -> {sys.readlink(full)}"
-                except OSError:
-                    pass
-            lines.append(prefix + line + suffix)
-        else:
-            lines.append(prefix + shown + suffix)
-    if lines:
-        yield from out(sys, "\n".join(lines) + "\n")
 
 
 # -- directories ------------------------------------------------------------------------
@@ -291,30 +104,80 @@ def rmdir_main(sys: Sys) -> Gen:
     return status
 
 
+_TOUCH_LONG = {"no-create": "c", "no-dereference": "h", "reference": "r", "date": "d"}
+
+
 @applet("touch")
 def touch_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "touch", "cd:t:r:am", need_operands=True)
+    opts = yield from parse_options(sys, "touch", "chr:d:t:amf", need_operands=True, longopts=_TOUCH_LONG)
     if opts is None:
         return 1
+    if "r" in opts and "t" in opts:
+        yield from show_usage(sys, "touch")
+        return 1
+    when: float | None = None  # None: now
+    if "r" in opts:
+        ref = opts.value("r") or ""
+        try:
+            when = full_stat(sys, ref).mtime
+        except OSError as e:
+            yield from complain(sys, "touch", f"can't stat '{ref}': {strerror(e)}")
+            return 1
+    date_str = opts.value("d") if "d" in opts else opts.value("t")
+    if "d" in opts and "t" in opts:  # both fill the same variable: the last one given wins
+        date_str = _last_of(sys.argv[1:], "dt", opts)
+    if date_str is not None:
+        zone = yield from timefmt.load_zone(sys)
+        tm = timefmt.localtime(zone, sys.wall_time())
+        try:
+            when = timefmt.resolve(zone, timefmt.parse_datestr(zone, date_str, tm))
+        except timefmt.BadDate:
+            yield from complain(sys, "touch", f"invalid date '{date_str}'")
+            return 1
+    only_atime = "a" in opts and "m" not in opts  # the simulated inode keeps no atime
     status = 0
     for path in opts.operands:
-        # busybox: utimes() first; only a missing file is created.
         try:
-            sys.utime(path)
+            if not only_atime:
+                sys.set_mtime(path, when, follow="h" not in opts)
+            else:
+                sys.lstat(path) if "h" in opts else sys.stat(path)
             continue
         except OSError as e:
-            if not errno_is(e, "ENOENT"):
-                yield from complain(sys, "touch", f"{path}: {strerror(e)}")
-                status = 1
+            if not errno_is(e, "ENOENT") or "c" in opts:
+                if not errno_is(e, "ENOENT"):
+                    yield from complain(sys, "touch", f"{path}: {strerror(e)}")
+                    status = 1
                 continue
-        if "c" in opts:
-            continue
         try:
-            close_quietly(sys, sys.open(path, O_WRONLY | O_CREAT, 0o666))
+            close_quietly(sys, sys.open(path, O_RDWR | O_CREAT, 0o666))
+            if when is not None and not only_atime:
+                sys.set_mtime(path, when)
         except OSError as e:
             yield from complain(sys, "touch", f"{path}: {strerror(e)}")
             status = 1
     return status
+
+
+def _last_of(argv: list[str], letters: str, opts: Any) -> str | None:
+    """Which of several options sharing one variable came last."""
+    last = None
+    for arg in argv:
+        if arg.startswith("-") and not arg.startswith("--"):
+            for ch in arg[1:]:
+                if ch in letters:
+                    last = ch
+                    break
+        elif arg.startswith("--date"):
+            last = "d"
+    return opts.value(last) if last else None
+
+
+def _is_symlink(sys: Sys, path: str) -> bool:
+    try:
+        return sys.lstat(path).kind.value == "symlink"
+    except OSError:
+        return False
 
 
 @applet("ln")
@@ -337,9 +200,11 @@ def ln_main(sys: Sys) -> Gen:
             try:
                 sys.stat(src)
             except OSError as e:
-                yield from complain(sys, "ln", f"{src}: {strerror(e)}")
-                status = 1
-                continue
+                # as coreutils, a hard link to a dangling (or looping) symlink is made
+                if not _is_symlink(sys, src):
+                    yield from complain(sys, "ln", f"{src}: {strerror(e)}")
+                    status = 1
+                    continue
         if "f" in opts:
             try:
                 sys.unlink(target)
@@ -389,114 +254,6 @@ def _canonicalize(sys: Sys, path: str, depth: int = 0) -> str | None:
         else:
             parts.append(comp)
     return "/" + "/".join(parts)
-
-
-@applet("readlink")
-def readlink_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "readlink", "fenqsv")
-    if opts is None:
-        return 1
-    if len(opts.operands) != 1:
-        yield from show_usage(sys, "readlink")
-        return 1
-    path = opts.operands[0]
-    if "f" in opts or "e" in opts:
-        result = _canonicalize(sys, path)
-    else:
-        try:
-            result = sys.readlink(path)
-        except OSError:
-            result = None
-    if result is None:
-        return 1
-    yield from out(sys, result + ("" if "n" in opts else "\n"))
-    return 0
-
-
-# -- stat -------------------------------------------------------------------------------
-
-_TYPE_NAMES = {"file": "regular file", "dir": "directory", "symlink": "symbolic link"}
-
-
-def _type_name(st: Any) -> str:
-    if st.is_device:
-        return "character special file"
-    if st.kind.value == "file" and st.size == 0:
-        return "regular empty file"
-    return _TYPE_NAMES.get(st.kind.value, st.kind.value)
-
-
-@applet("stat")
-def stat_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "stat", "c:fLt", need_operands=True)
-    if opts is None:
-        return 1
-    status = 0
-    for path in opts.operands:
-        try:
-            st = sys.stat(path) if "L" in opts else sys.lstat(path)
-        except OSError as e:
-            yield from complain(sys, "stat", f"can't stat '{path}': {strerror(e)}")
-            status = 1
-            continue
-        # ls shows an unnamed id as the number; stat says UNKNOWN.
-        user = (yield from id_to_name(sys, "/etc/passwd", st.uid)) or "UNKNOWN"
-        group = (yield from id_to_name(sys, "/etc/group", st.gid)) or "UNKNOWN"
-        link = ""
-        if st.kind.value == "symlink":
-            try:
-                link = sys.readlink(path)
-            except OSError:
-                pass
-        fmt = opts.value("c")
-        if fmt is not None:
-            yield from out(sys, _stat_format(fmt, path, st, user, group, link) + "\n")
-            continue
-        shown = f"'{path}' -> '{link}'" if link else f"'{path}'"
-        blocks = _blocks(st) * 2
-        text = (
-            f"  File: {shown}\n"
-            f"  Size: {st.size:<10d}\tBlocks: {blocks:<10d} IO Block: 4096   {_type_name(st)}\n"
-            f"Device: 0h/0d\tInode: {0:<11d} Links: {st.nlink}\n"
-            f"Access: ({st.mode & 0o7777:04o}/{mode_string(st)})  Uid: ({st.uid:5d}/{user:>8})"
-            f"   Gid: ({st.gid:5d}/{group:>8})\n"
-            f"Access: {EPOCH_STAT}\nModify: {EPOCH_STAT}\nChange: {EPOCH_STAT}\n"
-        )
-        yield from out(sys, text)
-    return status
-
-
-def _stat_format(fmt: str, path: str, st: Any, user: str, group: str, link: str) -> str:
-    values = {
-        "n": path,
-        "N": f"'{path}' -> '{link}'" if link else f"'{path}'",
-        "s": str(st.size),
-        "a": f"{st.mode & 0o7777:o}",
-        "A": mode_string(st),
-        "F": _type_name(st),
-        "U": user,
-        "G": group,
-        "u": str(st.uid),
-        "g": str(st.gid),
-        "h": str(st.nlink),
-        "b": str(_blocks(st) * 2),
-        "B": "512",
-        "i": "0",
-        "d": "0",
-        "D": "0",
-        "t": "0",
-        "T": "0",
-        "o": "4096",
-        "X": "0",
-        "Y": "0",
-        "Z": "0",
-        "x": EPOCH_STAT,
-        "y": EPOCH_STAT,
-        "z": EPOCH_STAT,
-        "%": "%",
-        "f": f"{(0o40000 if st.kind.value == 'dir' else 0o120000 if st.kind.value == 'symlink' else 0o100000) | st.mode:x}",
-    }
-    return re.sub(r"%(.)", lambda m: values.get(m.group(1), "?"), fmt)
 
 
 # -- dd ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Applets that filter lines and compute: sort, uniq, cut, tr, tee, yes,
+"""Applets that filter lines and compute: uniq, cut, tr, tee, yes,
 seq, expr.  Messages and exit codes are busybox 1.35's.
 """
 
@@ -29,7 +29,7 @@ from .libc import (
     write_all,
 )
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 def _usage_error(sys: Sys, prog: str, e: UsageError) -> Gen:
@@ -61,67 +61,6 @@ def _read_lines(sys: Sys, prog: str, paths: list[str], msg: str = "{p}: {e}") ->
         if data:
             lines.extend(data[:-1].split(b"\n") if data.endswith(b"\n") else data.split(b"\n"))
     return lines, held, ok
-
-
-def _leading_number(line: bytes) -> float:
-    m = re.match(rb"\s*(-?\d+(?:\.\d*)?)", line)
-    return float(m.group(1)) if m else 0.0
-
-
-@applet("sort")
-def sort_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "sort", "nrufbdk:t:so:")
-    if opts is None:
-        return 1
-    lines, held, ok = yield from _read_lines(sys, "sort", opts.operands)
-    if not ok:
-        sys.free(held)
-        return 2
-    sep = (opts.value("t") or "").encode() or None
-    key_spec = opts.value("k")
-
-    def field_of(line: bytes) -> bytes:
-        if not key_spec:
-            return line
-        start, _, end = key_spec.partition(",")
-        s = int(re.match(r"\d+", start).group(0)) if re.match(r"\d+", start) else 1  # type: ignore[union-attr]
-        e = int(re.match(r"\d+", end).group(0)) if end and re.match(r"\d+", end) else None  # type: ignore[union-attr]
-        parts = line.split(sep) if sep else re.findall(rb"\s*\S+", line)
-        chosen = parts[s - 1 : e] if e else parts[s - 1 :]
-        return (sep or b"").join(chosen) if sep else b"".join(chosen)
-
-    def key(line: bytes):
-        k = field_of(line)
-        if "b" in opts:
-            k = k.lstrip()
-        if "f" in opts:
-            k = k.upper()
-        if "n" in opts:
-            return (_leading_number(k), line)
-        return (k, line) if key_spec else (k,)
-
-    yield from sys.burn(len(lines) + 1)
-    result = sorted(lines, key=key, reverse="r" in opts)
-    if "u" in opts:
-        seen, uniq = set(), []
-        for line in result:
-            k = key(line)[0]
-            if k not in seen:
-                seen.add(k)
-                uniq.append(line)
-        result = uniq
-    dest = 1
-    if "o" in opts:
-        try:
-            dest = sys.open(opts.value("o") or "", O_WRONLY | O_CREAT | O_TRUNC)
-        except OSError as e:
-            yield from complain(sys, "sort", f"can't open '{opts.value('o')}': {strerror(e)}")
-            sys.free(held)
-            return 2
-    yield from write_all(sys, dest, b"".join(line + b"\n" for line in result))
-    close_quietly(sys, dest)
-    sys.free(held)
-    return 0
 
 
 @applet("uniq")
@@ -192,7 +131,7 @@ def cut_main(sys: Sys) -> Gen:
     status = 0
 
     def picked(i: int) -> bool:
-        return any(lo <= i <= hi for lo, hi in ranges)  # type: ignore[union-attr]
+        return any(lo <= i <= hi for lo, hi in ranges)
 
     for path in opts.operands or ["-"]:
         fd = yield from open_input(sys, "cut", path, "{p}: {e}")
@@ -451,11 +390,11 @@ class _Expr:
                     "==": a == b,
                     "!=": a != b,
                     "<": a < b,
-                    "<=": a <= b,  # type: ignore[operator]
+                    "<=": a <= b,
                     ">": a > b,
                     ">=": a >= b,
                 }[op]
-            )  # type: ignore[operator]
+            )
         return left
 
     def add(self):

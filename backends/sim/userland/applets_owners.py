@@ -20,6 +20,7 @@ from .libc import (
 )
 
 Gen = Generator[Any, Any, int]
+Ids = Generator[Any, Any, tuple[int, int] | None]  # (uid, gid), -1 for what stays
 
 
 def parse_mode(text: str, base: int, is_dir: bool = False) -> int | None:
@@ -57,23 +58,105 @@ def parse_mode(text: str, base: int, is_dir: bool = False) -> int | None:
     return mode
 
 
-def _lookup_id(sys: Sys, prog: str, db: str, name: str) -> Gen:
-    """A uid/gid from a name (or a number) in the container's own db, or
-    None.  Like busybox's parser, a line with the wrong number of fields is
-    reported ("bad record") and skipped."""
-    # A number is looked up as a name first (getpwnam), as busybox does.
+def _strtou(text: str, limit: int = 0xFFFFFFFF) -> int | None:
+    """libbb's bb_strtou(s, NULL, 10): ASCII digits only (no sign, no
+    blanks), at most ``limit``; None where it sets errno."""
+    if not re.fullmatch(r"[0-9]+", text) or int(text) > limit:
+        return None
+    return int(text)
+
+
+def _get_ug_id(text: str) -> int | None:
+    """libbb's get_ug_id: bb_strtoul, a 64-bit number, returned as a
+    32-bit unsigned (chown 4294967296 is chown 0; 4294967295 is -1, no
+    change); None: look the name up."""
+    number = _strtou(text, 2**64 - 1)
+    if number is None:
+        return None
+    number &= 0xFFFFFFFF
+    return -1 if number == 0xFFFFFFFF else number
+
+
+def _find_entry(
+    sys: Sys, prog: str, db: str, field: int, key: str | int
+) -> Generator[Any, Any, list[str] | None]:
+    """getpwnam/getpwuid/getgrnam on busybox's own parser: the first entry
+    whose ``field`` is ``key``, or None.  Empty lines and ``#`` comments
+    are skipped; a line with the wrong number of fields met on the way is
+    reported ("bad record") and skipped; the scan stops at the match, so
+    a bad line after it goes unseen."""
     text = yield from read_text(sys, db)
     fields_wanted = 7 if db == "/etc/passwd" else 4
     for line in text.split("\n"):
-        if not line:
+        if not line or line.startswith("#"):
             continue
         fields = line.split(":")
         if len(fields) != fields_wanted:
             yield from complain(sys, prog, f"{db}: bad record")
             continue
-        if fields[0] == name and fields[2].isdigit():
-            return int(fields[2])
-    return int(name) if name.isdigit() else None
+        if fields[field] == str(key):  # getpwuid compares the number as text ("%u")
+            return fields
+    return None
+
+
+def _owner_spec(sys: Sys, prog: str, spec: str) -> Ids:
+    """libbb's parse_chown_usergroup_or_die: ``(uid, gid)``, -1 for what
+    stays, or None after the error.  A number is taken as it is (no
+    lookup) except in ``user:group``, where get_uidgid asks getpwuid for
+    the user's group; ``user:`` means the user's primary group; a ``.``
+    (checked first) stands for ``:``."""
+    sep = spec.find(".")
+    if sep >= 0:
+        spec = spec[:sep] + ":" + spec[sep + 1 :]
+    else:
+        sep = spec.find(":")
+    if sep < 0:  # "user": the uid only
+        uid = _get_ug_id(spec)
+        if uid is None:
+            entry = yield from _find_entry(sys, prog, "/etc/passwd", 0, spec)
+            if entry is None or not entry[2].isdigit():
+                yield from complain(sys, prog, f"unknown user {spec}")
+                return None
+            uid = int(entry[2])
+        return uid, -1
+    if sep == 0:  # ":group": the gid only
+        group = spec[1:]
+        gid = _get_ug_id(group)
+        if gid is None:
+            entry = yield from _find_entry(sys, prog, "/etc/group", 0, group)
+            if entry is None or not entry[2].isdigit():
+                yield from complain(sys, prog, f"unknown group {group}")
+                return None
+            gid = int(entry[2])
+        return -1, gid
+    ug = spec[:-1] if sep == len(spec) - 1 else spec  # "user:" -> "user"
+    ids = yield from _get_uidgid(sys, prog, ug)
+    if ids is None:
+        yield from complain(sys, prog, f"unknown user/group {ug}")
+    return ids
+
+
+def _get_uidgid(sys: Sys, prog: str, ug: str) -> Ids:
+    """libbb's get_uidgid: both ids of ``user[:group]``, or None."""
+    user, colon, group = ug.partition(":")
+    uid = _strtou(user)
+    if uid is not None:
+        entry = yield from _find_entry(sys, prog, "/etc/passwd", 2, uid)
+        gid = int(entry[3]) if entry is not None and entry[3].isdigit() else uid
+    else:
+        entry = yield from _find_entry(sys, prog, "/etc/passwd", 0, user)
+        if entry is None or not (entry[2].isdigit() and entry[3].isdigit()):
+            return None
+        uid, gid = int(entry[2]), int(entry[3])
+    if colon:
+        number = _strtou(group)
+        if number is not None:
+            return uid, number
+        entry = yield from _find_entry(sys, prog, "/etc/group", 0, group)
+        if entry is None or not entry[2].isdigit():
+            return None
+        gid = int(entry[2])
+    return uid, gid
 
 
 def _chown_tree(
@@ -126,19 +209,11 @@ def chown_main(sys: Sys) -> Gen:
         yield from show_usage(sys, "chown")
         return 1
     args, recursive, follow = parsed
-    spec, paths = args[0], args[1:]
-    user, sep, group = spec.partition(":") if ":" in spec else spec.partition(".")
-    uid = gid = -1
-    if user:
-        uid = yield from _lookup_id(sys, "chown", "/etc/passwd", user)
-        if uid is None:
-            yield from complain(sys, "chown", f"unknown user {user}")
-            return 1
-    if group:
-        gid = yield from _lookup_id(sys, "chown", "/etc/group", group)
-        if gid is None:
-            yield from complain(sys, "chown", f"unknown user/group {spec}")
-            return 1
+    ids = yield from _owner_spec(sys, "chown", args[0])
+    if ids is None:
+        return 1
+    uid, gid = ids
+    paths = args[1:]
     return (yield from _chown_tree(sys, "chown", paths, uid, gid, recursive, follow))
 
 
@@ -149,11 +224,12 @@ def chgrp_main(sys: Sys) -> Gen:
         yield from show_usage(sys, "chgrp")
         return 1
     args, recursive, follow = parsed
-    gid = yield from _lookup_id(sys, "chgrp", "/etc/group", args[0])
-    if gid is None:
-        yield from complain(sys, "chgrp", f"unknown group {args[0]}")
+    # busybox's chgrp is chown with ":GROUP" (chgrp.c)
+    ids = yield from _owner_spec(sys, "chgrp", ":" + args[0])
+    if ids is None:
         return 1
-    return (yield from _chown_tree(sys, "chgrp", args[1:], -1, gid, recursive, follow))
+    uid, gid = ids
+    return (yield from _chown_tree(sys, "chgrp", args[1:], uid, gid, recursive, follow))
 
 
 @applet("chmod")

@@ -19,7 +19,7 @@ from . import cmd_kill
 from .applet_table import applet
 from .libc import UsageError, complain, getopt, id_to_name, out, read_text, show_usage
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 # busybox prints a TIME column only when built with FEATURE_PS_TIME.  The
 # busybox 1.35 this simulator is checked against (Debian's) is built without
@@ -73,7 +73,6 @@ def read_processes(sys: Sys) -> Gen:
         status = yield from read_text(sys, f"/proc/{name}/status")
         m = re.search(r"^Uid:\s+(\d+)", status, re.M)
         cmdline = yield from read_text(sys, f"/proc/{name}/cmdline")
-
         # rest[0] is field 3 (state); utime/stime are fields 14/15, vsize 23, rss 24
         procs.append(
             ProcEntry(
@@ -85,10 +84,25 @@ def read_processes(sys: Sys) -> Gen:
                 ticks=_stat_field(rest, 11) + _stat_field(rest, 12),
                 vsz_kb=_stat_field(rest, 20) // 1024,
                 rss_kb=_stat_field(rest, 21) * 4,
-                args=cmdline.rstrip("\0").replace("\0", " ") if cmdline else f"[{comm}]",
+                args=command_line(cmdline, comm),
             )
         )
     return procs
+
+
+def command_line(cmdline: str, comm: str) -> str:
+    """What ``ps`` shows as COMMAND (libbb's ``read_cmdline``): the argv
+    joined by spaces; ``{comm}`` in front when the process renamed itself
+    (a NOEXEC applet keeps its shell's command line: ``{ps} sh -c ps``);
+    ``[comm]`` when there is none (a kernel thread, or a zombie)."""
+    text = cmdline.rstrip("\0")
+    if not text:
+        return f"[{comm}]"
+    argv0 = text.split("\0", 1)[0].split(" ", 1)[0]
+    base = argv0.rstrip("/").rsplit("/", 1)[-1] if argv0.rstrip("/") else argv0
+    base = base[1:] if base.startswith("-") else base
+    shown = "".join(" " if ord(c) < 32 else c for c in text)
+    return shown if base.startswith(comm) else f"{{{comm}}} {shown}"
 
 
 def _time(ticks: int) -> str:

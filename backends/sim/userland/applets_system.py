@@ -17,7 +17,6 @@ from ..sys_api import Sys
 from .applet_table import applet
 from .libc import (
     complain,
-    errno_is,
     id_to_name,
     out,
     parse_options,
@@ -25,8 +24,9 @@ from .libc import (
     show_usage,
     strerror,
 )
+from .spawn import exec_or_die
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 @applet("hostname")
@@ -57,43 +57,6 @@ def _groups(sys: Sys) -> Gen:
     status = yield from read_text(sys, "/proc/self/status")
     m = re.search(r"^Groups:[ \t]*(.*)$", status, re.M)
     return [int(g) for g in m.group(1).split()] if m else []
-
-
-@applet("id")
-def id_main(sys: Sys) -> Gen:
-    opts = yield from parse_options(sys, "id", "ugGnr")
-    if opts is None:
-        return 1
-    if opts.operands:
-        yield from complain(sys, "id", f"unknown user {opts.operands[0]}")
-        return 1
-    uid, gid = sys.getuid(), sys.getgid()
-    user = yield from id_to_name(sys, "/etc/passwd", uid)
-    group = yield from id_to_name(sys, "/etc/group", gid)
-    groups = yield from _groups(sys)
-    if "u" in opts or "g" in opts:
-        ident, name = (uid, user) if "u" in opts else (gid, group)
-        yield from out(sys, f"{name if 'n' in opts and name else ident}\n")
-        return 0
-    if "G" in opts:
-        ids = [gid] + [g for g in groups if g != gid]
-        if "n" in opts:
-            names = []
-            for g in ids:
-                names.append((yield from id_to_name(sys, "/etc/group", g)) or str(g))
-            yield from out(sys, " ".join(names) + "\n")
-        else:
-            yield from out(sys, " ".join(map(str, ids)) + "\n")
-        return 0
-    text = f"uid={uid}" + (f"({user})" if user else "") + f" gid={gid}" + (f"({group})" if group else "")
-    if groups:
-        parts = []
-        for g in groups:
-            name = yield from id_to_name(sys, "/etc/group", g)
-            parts.append(f"{g}({name})" if name else str(g))
-        text += " groups=" + ",".join(parts)
-    yield from out(sys, text + "\n")
-    return 0
 
 
 @applet("whoami")
@@ -180,13 +143,7 @@ def env_main(sys: Sys) -> Gen:
     if not args:
         yield from out(sys, "".join(f"{k}={v}\n" for k, v in env.items()))
         return 0
-    path = _which(sys, args[0], env.get("PATH", "/sbin:/usr/sbin:/bin:/usr/bin"))
-    try:
-        result = yield from sys.execve(path, args, env)
-        return result if isinstance(result, int) else 0
-    except OSError as e:
-        yield from complain(sys, "env", f"can't execute '{args[0]}': {strerror(e)}")
-        return 127 if errno_is(e, "ENOENT") else 126
+    return (yield from exec_or_die(sys, "env", args, env))
 
 
 def _which(sys: Sys, name: str, path: str) -> str:

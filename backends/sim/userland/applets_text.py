@@ -32,7 +32,7 @@ from .libc import (
     write_all,
 )
 
-Gen = Generator[Any, Any, int]
+Gen = Generator[Any, Any, Any]
 
 
 def _usage_error(sys: Sys, prog: str, e: UsageError) -> Gen:
@@ -67,9 +67,10 @@ def printf_main(sys: Sys) -> Gen:
     return (yield from cmd_printf.printf(sys, sys.argv, "printf"))
 
 
-@applet("test", "[")
+@applet("test", "[", "[[")
 def test_main(sys: Sys) -> Gen:
-    prog = "[" if sys.argv and sys.argv[0].endswith("[") else "test"
+    name = sys.argv[0].rsplit("/", 1)[-1] if sys.argv else "test"
+    prog = name if name in ("[", "[[") else "test"
     argv = [prog] + list(sys.argv[1:])
     return (yield from cmd_test.test(sys, argv, prog))
 
@@ -192,7 +193,7 @@ def tail_main(sys: Sys) -> Gen:
         return (yield from _usage_error(sys, "tail", e))
     by_bytes = "c" in opts
     text = opts.value("c") if by_bytes else opts.value("n", old or "10")
-    from_start = bool(text) and text.startswith("+")
+    from_start = text is not None and text.startswith("+")
     count = parse_int(text.lstrip("+") if text else "")
     if count is None:
         yield from complain(sys, "tail", f"invalid number '{text}'")
@@ -409,14 +410,14 @@ def _bracket_expression(pattern: str, i: int) -> tuple[str, int]:
 @applet("grep", "egrep", "fgrep")
 def grep_main(sys: Sys) -> Gen:
     prog = sys.argv[0].rsplit("/", 1)[-1] if sys.argv else "grep"
-    opts = yield from parse_options(sys, "grep", "EFivcqlLnhHsowxe:m:rA:B:C:")
+    opts = yield from parse_options(sys, prog, "EFivcqlLnhHsowxe:m:rA:B:C:")
     if opts is None:
         return 1
     patterns = opts.values.get("e", [])
     operands = list(opts.operands)
     if not patterns:
         if not operands:
-            yield from show_usage(sys, "grep")
+            yield from show_usage(sys, prog)
             return 2
         patterns = [operands.pop(0)]
     fixed = "F" in opts or prog == "fgrep"

@@ -197,6 +197,11 @@ def test(sys: Sys, argv: list[str], prog: str = "test") -> Generator[Any, Any, i
             yield from complain(sys, prog, "missing ]")
             return 2
         args = args[:-1]
+    elif argv[0] == "[[":  # ash's bash-compatible builtin: test, ended by ]]
+        if not args or args[-1] != "]]":
+            yield from complain(sys, prog, "missing ]]")
+            return 2
+        args = args[:-1]
     try:
         return 0 if evaluate(sys, args) else 1
     except TestError as e:

@@ -27,7 +27,7 @@ from .sh_lexer import is_name
 from .sh_ulimit import b_ulimit
 
 if TYPE_CHECKING:
-    from .sh_eval import Shell
+    from .sh_shell import Shell
 
 Gen = Generator[Any, Any, int]
 Builtin = Callable[["Shell", list[str]], Gen]
@@ -390,9 +390,9 @@ def _trap_signal(name: str) -> int | None:
 def b_trap(sh: Shell, argv: list[str]) -> Gen:
     args = argv[1:]
     if not args:
-        for sig in sorted(sh.traps):
-            name = "EXIT" if sig == 0 else cmd_kill.SIGNALS[sig]
-            yield from _out(sh, f"trap -- {shell_quote(sh.traps[sig])} {name}\n")
+        for trapped in sorted(sh.traps):
+            name = "EXIT" if trapped == 0 else cmd_kill.SIGNALS[trapped]
+            yield from _out(sh, f"trap -- {shell_quote(sh.traps[trapped])} {name}\n")
         return 0
     if len(args) == 1:
         action, names = "-", args
@@ -584,7 +584,7 @@ def b_getopts(sh: Shell, argv: list[str]) -> Gen:
         optind = int(sh.vars.get("OPTIND", "1") or "1")
     except ValueError:
         optind = 1
-    state = getattr(sh, "getopts_state", None)
+    state = sh.getopts_state
     if state is not None and state[0] == optind and state[2] > 1:
         idx, off = state[1], state[2]
     else:
@@ -681,6 +681,7 @@ BUILTINS: dict[str, Builtin] = {
     "printf": b_printf,
     "test": b_test,
     "[": b_test,
+    "[[": b_test,
     "true": b_true,
     "false": b_false,
     "read": b_read,

@@ -25,7 +25,7 @@ from .sh_ast import Arith, CmdSub, DQuote, Lit, Param, Part, Tilde, Word
 from .sh_errors import ShellFatal
 
 if TYPE_CHECKING:
-    from .sh_eval import Shell
+    from .sh_shell import Shell
 
 Gen = Generator[Any, Any, Any]
 
@@ -130,7 +130,7 @@ class Expander:
         if p.op == "-":
             if missing:
                 return (yield from self.segments(p.arg.parts, quoted))  # type: ignore[union-attr]
-            return [(value, kind)]  # type: ignore[list-item]
+            return [(value, kind)]
         if p.op == "+":
             if missing:
                 return []
@@ -140,14 +140,14 @@ class Expander:
                 new = yield from self.string(p.arg)  # type: ignore[arg-type]
                 sh.assign_param(p.name, new)
                 return [(new, kind)]
-            return [(value, kind)]  # type: ignore[list-item]
+            return [(value, kind)]
         if p.op == "?":
             if missing:
                 msg = yield from self.string(p.arg)  # type: ignore[arg-type]
                 if not msg:
                     msg = "parameter not set or null" if p.colon else "parameter not set"
                 raise ShellFatal(2, f"{p.name}: {msg}")
-            return [(value, kind)]  # type: ignore[list-item]
+            return [(value, kind)]
         # prefix / suffix removal
         pat = yield from self.pattern(p.arg)  # type: ignore[arg-type]
         return [(sh_pattern.strip(pat, value or "", p.op), kind)]

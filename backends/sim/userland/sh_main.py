@@ -17,8 +17,8 @@ from typing import Any
 from ..sys_api import O_RDONLY, Sys
 from .applet_table import applet
 from .libc import close_quietly, err, read_all, show_usage, strerror
-from .sh_eval import Shell
 from .sh_interactive import is_interactive, run_interactive
+from .sh_shell import Shell
 
 Gen = Generator[Any, Any, int]
 

@@ -98,15 +98,19 @@ class Parser:
             self.advance()
 
     @staticmethod
-    def describe(tok: Token) -> str:
+    def describe(tok: Token, keywords: bool = True) -> str:
+        """ash's tokname(): operators and reserved words quoted, any other
+        word just "word" (so is a reserved word where none is expected)."""
         if tok.kind == "EOF":
             return "end of file"
         if tok.kind == "NEWLINE":
             return "newline"
+        if tok.kind == "WORD" and not (keywords and Parser._kw(tok)):
+            return "word"
         return f'"{tok.value}"'
 
-    def unexpected(self, expecting: str | None = None) -> ShellSyntaxError:
-        msg = f"unexpected {self.describe(self.peek())}"
+    def unexpected(self, expecting: str | None = None, keywords: bool = True) -> ShellSyntaxError:
+        msg = f"unexpected {self.describe(self.peek(), keywords)}"
         if expecting:
             msg += f" (expecting {expecting})"
         return ShellSyntaxError(msg)
@@ -384,7 +388,7 @@ class Parser:
         name = name_tok.word.literal() if name_tok.word else None
         self.advance()  # (
         if not self._is_op(")"):
-            raise self.unexpected('")"')
+            raise self.unexpected('")"', keywords=False)
         self.advance()
         if not name or not is_name(name):
             raise ShellSyntaxError("bad function name")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .libc import strerror, write_all
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sh_main import Shell
+    from .sh_shell import Shell
 
 # option letter -> (resource, units shift, what -a calls it)
 LIMITS: dict[str, tuple[str, int, str]] = {

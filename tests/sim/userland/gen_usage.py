@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from stepbox.backends.sim.userland.applet_table import implemented_names  # noqa: E402
+    from stepbox.backends.sim.userland.applet_table import REAL_APPLETS  # noqa: E402
 
     lines = [
         '"""Usage texts recorded from busybox 1.35 by tests/sim/userland/gen_usage.py.',
@@ -25,12 +25,15 @@ def main() -> None:
         "",
         "USAGE: dict[str, str] = {",
     ]
-    for name in sorted(implemented_names()):
+    for name in sorted(REAL_APPLETS):  # every applet: an unimplemented one's usage costs nothing
         out = subprocess.run(["busybox", "--help", name], capture_output=True, text=True)
         text = out.stdout + out.stderr
-        if "Usage:" not in text:
+        if "Usage:" in text:
+            body = text[text.index("Usage:") :]
+        elif "\n\n" in text:  # "No help available"
+            body = text.split("\n\n", 1)[1]
+        else:
             continue
-        body = text[text.index("Usage:") :]
         lines.append(f"    {name!r}: {body!r},")
     lines.append("}")
     dest = ROOT / "backends/sim/userland/usage_text.py"

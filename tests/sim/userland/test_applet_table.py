@@ -42,7 +42,7 @@ def test_applet_by_basename_of_argv0(data, argv0):
 
 def test_busybox_itself_unknown_and_unimplemented_applets():
     assert find_program(SIM_BUSYBOX, "/bin/busybox").__name__ == "busybox_main"
-    assert find_program(SIM_BUSYBOX, "awk").__name__ == "not_available"
+    assert find_program(SIM_BUSYBOX, "fdisk").__name__ == "not_available"
     assert find_program(SIM_BUSYBOX, "nosuchapplet").__name__ == "not_found"
 
 
@@ -50,6 +50,27 @@ def test_the_stand_in_binary_runs_in_a_container(tmp_path):
     from userland_box import BusyboxBox
 
     box = BusyboxBox(tmp_path, stand_in=True)
-    r = box.sh("head -c 21 /bin/busybox; echo; ls /bin | grep -c .; busybox awk; echo $?")
+    r = box.sh("head -c 21 /bin/busybox; echo; ls /bin | grep -c .; busybox fdisk; echo $?")
     assert r.stdout == f"#!stepbox-sim-busybox\n{len(APPLETS) + 1}\n127\n"  # + busybox itself
-    assert r.stderr == "awk: applet not available in the stepbox simulator\n"
+    assert r.stderr == "fdisk: applet not available in the stepbox simulator\n"
+
+
+def test_each_module_registers_exactly_the_applets_the_table_says():
+    import importlib
+
+    from stepbox.backends.sim.userland import applet_table
+
+    for module, names in applet_table.MODULES.items():
+        importlib.import_module(f"stepbox.backends.sim.userland.{module}")
+        for name in names:
+            program = applet_table._TABLE.get(name)
+            assert program is not None, f"{module} does not register {name}"
+            assert program.__module__.endswith("." + module), (name, program.__module__)
+    assert set(applet_table._TABLE) == set(APPLETS)
+
+
+def test_noexec_and_nofork_are_marks_on_real_applets():
+    from stepbox.backends.sim.userland.applet_table import NOEXEC, NOFORK
+
+    assert NOEXEC <= set(REAL_APPLETS) and NOFORK <= set(REAL_APPLETS)
+    assert not NOEXEC & NOFORK

@@ -1,0 +1,275 @@
+"""Rootless real containers: the ``stepbox`` command as a user without root.
+
+The set-up makes a dedicated user with subordinate IDs (``useradd
+--add-subids-for-system``: /etc/subuid and /etc/subgid) and runs the CLI as
+that user (``setpriv``; see tests/support/nonroot.py for how the interpreter
+under /root stays reachable).  ``--backend auto`` must then choose the real
+kernel, rootless: a user namespace with the user and its whole subordinate
+range mapped, overlayfs and pivot_root inside it.
+
+Limits: on a host whose controllers are cgroup v1 (this CI machine) nothing
+can be delegated to a user, so a limit is refused, naming why.  On a cgroup
+v2 host (the VM of scripts/cgroup2_vm.py) the set-up delegates a subtree to
+the user -- as systemd does with user@UID.service -- and the OOM killer acts
+inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+from linux_support import IS_LINUX_ROOT, NOT_LINUX_ROOT_REASON
+
+from tests.support.nonroot import as_user
+
+pytestmark = [pytest.mark.linux, pytest.mark.skipif(not IS_LINUX_ROOT, reason=NOT_LINUX_ROOT_REASON)]
+
+USER = "stepbox-rootless"
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CGROUP2 = "/sys/fs/cgroup"
+DELEGATED = f"{CGROUP2}/stepbox-rootless-test-{os.getpid()}"
+
+
+def _subordinate(path: str) -> tuple[int, int]:
+    with open(path) as f:
+        for line in f:
+            name, start, count = line.strip().split(":")
+            if name == USER:
+                return int(start), int(count)
+    raise AssertionError(f"{USER} has no range in {path}")
+
+
+@pytest.fixture(scope="module")
+def user():
+    """The dedicated user with subordinate IDs (made once per host)."""
+    for tool in ("useradd", "setpriv", "newuidmap", "newgidmap"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"no {tool} on this host (apt-get install passwd util-linux uidmap)")
+    try:
+        entry = pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--add-subids-for-system", "--shell", "/usr/sbin/nologin", USER],
+            check=True,
+        )
+        entry = pwd.getpwnam(USER)
+    return entry.pw_uid, entry.pw_gid, _subordinate("/etc/subuid")
+
+
+def _delegatable() -> bool:
+    """Can the set-up delegate memory and pids on this host's cgroup v2 tree?"""
+    try:
+        with open(f"{CGROUP2}/cgroup.controllers") as f:
+            return {"memory", "pids"} <= set(f.read().split())
+    except OSError:
+        return False
+
+
+class Rootless:
+    """The CLI as ``USER``, in a home of its own; optionally started from a
+    group below a subtree delegated to it."""
+
+    def __init__(self, uid: int, gid: int, delegated: str | None = None):
+        self.uid, self.gid, self.delegated = uid, gid, delegated
+        self.base = tempfile.mkdtemp(prefix="sbx-rootless-")
+        os.chmod(self.base, 0o711)
+        self.home = os.path.join(self.base, "home")
+        self.runtime = os.path.join(self.home, "run")
+        os.makedirs(self.runtime)
+        for path in (self.home, self.runtime):
+            os.chown(path, uid, gid)
+        os.chmod(self.runtime, 0o700)
+        self.state = os.path.join(self.home, "state")
+
+    def __call__(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        argv = [sys.executable, "-m", "stepbox", "--root", self.state, *args]
+        scratch = os.path.join(self.base, "scratch")
+        os.makedirs(scratch, exist_ok=True)
+        command = as_user(argv, CHECKOUT, scratch, self.uid, self.gid)
+        if self.delegated:
+            # Into the user's own group first (what a login session's scope is).
+            command = [
+                "sh",
+                "-c",
+                f'echo $$ > {self.delegated}/session/cgroup.procs && exec "$@"',
+                "sh",
+                *command,
+            ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPBOX_", "XDG_"))}
+        env.update(
+            HOME=self.home, XDG_RUNTIME_DIR=self.runtime, XDG_DATA_HOME=os.path.join(self.home, "data")
+        )
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+    def close(self) -> None:
+        self("daemon", "stop")
+        pause = os.path.join(self.state, "linux", "kernel", "linux", "rootless-pause.json")
+        if os.path.exists(pause):
+            with open(pause) as f:
+                pid = json.load(f)["pid"]
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def rootless(user):
+    uid, gid, _sub = user
+    r = Rootless(uid, gid)
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.fixture
+def delegated(user):
+    """A cgroup v2 subtree delegated to the user, as systemd's user@UID.service."""
+    if not _delegatable():
+        pytest.skip(
+            f"{CGROUP2} offers no memory and pids controllers to delegate (a cgroup v1 or hybrid host)"
+        )
+    uid, gid, _sub = user
+    os.makedirs(f"{DELEGATED}/session")
+    with open(f"{CGROUP2}/cgroup.subtree_control", "w") as f:
+        f.write("+memory +pids")
+    for path in (DELEGATED, f"{DELEGATED}/session"):
+        for name in ("", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+            os.chown(os.path.join(path, name), uid, gid)
+    r = Rootless(uid, gid, delegated=DELEGATED)
+    try:
+        yield r
+    finally:
+        r.close()
+        for dirpath, _dirs, _files in sorted(os.walk(DELEGATED), key=lambda w: -w[0].count("/")):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+
+
+def test_run_is_a_real_container_in_a_user_namespace(rootless, user):
+    _uid, _gid, (sub_start, sub_count) = user
+    result = rootless("run", "--rm", "busybox", "sh", "-c", "id; cat /proc/self/uid_map")
+    assert result.returncode == 0, result.stderr
+    assert "(backend linux)" in result.stderr  # auto chose the real kernel
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("uid=0(root) gid=0(root)")
+    assert [line.split() for line in lines[1:]] == [
+        ["0", str(rootless.uid), "1"],
+        ["1", str(sub_start), str(sub_count)],
+    ]
+    info = subprocess.run(
+        ["curl", "-s", "--unix-socket", os.path.join(rootless.state, "stepbox.sock"), "http://d/info"],
+        capture_output=True,
+        text=True,
+    )
+    body = json.loads(info.stdout)
+    assert "name=rootless" in body["SecurityOptions"]
+    status = dict(body["DriverStatus"])
+    assert status["Kernel"].startswith("the real Linux kernel, rootless")
+    assert status["Why"].startswith(f"auto chose the real kernel: rootless: uid {rootless.uid} as root")
+
+
+def test_exec_and_networks(rootless):
+    started = rootless("run", "-d", "--name", "w", "--network", "none", "busybox", "sleep", "1000")
+    assert started.returncode == 0, started.stderr
+    inside = rootless("exec", "w", "sh", "-c", "id -u; ls /sys/class/net")
+    assert (inside.returncode, inside.stdout) == (0, "0\nlo\n"), inside.stderr
+    assert rootless("rm", "-f", "w").returncode == 0
+    host = rootless("run", "--rm", "--network", "host", "busybox", "sh", "-c", "touch /sys/x")
+    assert host.returncode == 1 and "Read-only file system" in host.stderr  # the host's /sys, read-only
+    # No bridge without root: a bridge network or a published port is refused, saying why.
+    for args in (["network", "create", "n1"], ["run", "--rm", "-p", "8080:80", "busybox", "true"]):
+        refused = rootless(*args)
+        assert refused.returncode == 125
+        assert "rootless, bridges and veths need root on the host" in refused.stderr, refused.stderr
+
+
+def test_files_in_the_image_keep_their_mapped_owners(rootless, user):
+    _uid, _gid, (sub_start, _count) = user
+    result = rootless(
+        "run",
+        "--name",
+        "f",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /tmp/mine; chown 33:44 /tmp/mine; stat -c '%u %g' /tmp/mine",
+    )
+    assert (result.returncode, result.stdout) == (0, "33 44\n"), result.stderr
+    # On the host the file belongs to the subordinate IDs 33 and 44 map to.
+    found = subprocess.run(
+        ["find", rootless.state, "-path", "*/diff/tmp/mine"], capture_output=True, text=True
+    )
+    path = found.stdout.split()[0]
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid) == (sub_start + 32, sub_start + 43)
+    assert rootless("rm", "f").returncode == 0
+
+
+def test_a_limit_without_a_delegated_subtree_is_refused_naming_why(rootless):
+    if _delegatable():
+        pytest.skip("this host can delegate a cgroup v2 subtree: test_oom_in_a_delegated_subtree covers it")
+    for flags, what in ((["-m", "8m"], "a memory limit"), (["--pids-limit", "5"], "a pids limit")):
+        result = rootless("run", "--rm", *flags, "busybox", "true")
+        assert result.returncode == 125
+        assert f"cannot set {what} without root here: " in result.stderr
+        assert "cgroup" in result.stderr.split("without root here: ")[1]
+    assert rootless("ps", "-a", "-q").stdout == ""  # nothing half-made stays
+
+
+def test_oom_in_a_delegated_subtree(delegated):
+    result = delegated(
+        "run", "--name", "hog", "-m", "16m", "busybox", "sh", "-c", "echo before; exec tail /dev/zero"
+    )
+    assert (result.returncode, result.stdout) == (137, "before\n"), result.stderr
+    assert delegated("inspect", "-f", "{{.State.OOMKilled}}", "hog").stdout.strip() == "true"
+    assert os.path.isdir(f"{DELEGATED}/stepbox")  # the containers' groups are made in the delegated subtree
+    assert delegated("rm", "hog").returncode == 0
+
+
+def _pause_pid(rootless: Rootless) -> int | None:
+    """The pause process of the user's state dir, if its file names one."""
+    try:
+        with open(os.path.join(rootless.state, "linux", "kernel", "linux", "rootless-pause.json")) as f:
+            return json.load(f)["pid"]
+    except FileNotFoundError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie is dead: PID 1 reaps the orphans here, in its own time)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_daemon_stop_lets_the_namespaces_go_when_nothing_uses_them(rootless):
+    started = rootless("run", "-d", "--name", "s", "busybox", "sleep", "1000")
+    assert started.returncode == 0, started.stderr
+    pause = _pause_pid(rootless)
+    assert pause is not None and _alive(pause)
+    # A running container outlives the daemon, in the namespaces the pause process holds ...
+    assert rootless("daemon", "stop").returncode == 0
+    assert _pause_pid(rootless) == pause and _alive(pause)
+    # ... which the next daemon joins: it sees the container's mounts, and removes it.
+    removed = rootless("rm", "-f", "s")
+    assert removed.returncode == 0, removed.stderr
+    assert _pause_pid(rootless) == pause and _alive(pause)
+    # Nothing uses them any more: stopping the daemon stops the pause process too,
+    # so a user's `stepbox daemon stop` leaves no process of theirs behind.
+    assert rootless("daemon", "stop").returncode == 0
+    assert _pause_pid(rootless) is None
+    assert not _alive(pause)
