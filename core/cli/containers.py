@@ -19,7 +19,7 @@ from stepbox.core.engine.client import EngineError
 from .attach import Wiring, check_tty, run_attached
 from .attach import attach as attach_to
 from .attach import start as start_container
-from .errors import CommandFailed
+from .errors import CommandFailed, run_refusals
 from .format import go_template, ps_table
 from .main import cli
 from .output import copy_body, copy_frames
@@ -112,13 +112,15 @@ def run(conn, detach, detach_keys, sig_proxy, name, image, command, **flags):
     body = create_body(
         image, command, attached=not detach, console_size=window_size() if flags["tty"] else None, **flags
     )  # a bad flag fails before any request
-    cid = _create(conn, body, name, flags["pull"], flags["cidfile"])
-    if detach:
-        start_container(conn.client, cid)
-        click.echo(cid)
-        return
-    wait_for = "removed" if flags["auto_remove"] else "next-exit"
-    sys.exit(run_attached(conn.client, cid, wait_for=wait_for, wiring=wiring))
+    with run_refusals():
+        cid = _create(conn, body, name, flags["pull"], flags["cidfile"])
+        if detach:
+            start_container(conn.client, cid)
+            click.echo(cid)
+            return
+        wait_for = "removed" if flags["auto_remove"] else "next-exit"
+        status = run_attached(conn.client, cid, wait_for=wait_for, wiring=wiring)
+    sys.exit(status)
 
 
 @cli.command(context_settings=NO_INTERSPERSED)

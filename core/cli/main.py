@@ -25,7 +25,7 @@ from stepbox.core.engine.wire import ProtocolError
 
 from . import bool_flags
 from .connection import ClientTLS, Connection
-from .errors import CommandFailed, in_process_failure
+from .errors import DAEMON_REFUSED, CommandFailed, in_process_failure
 
 # The module that defines each verb.  A call imports only its verb's module
 # (all of them would cost every call about ten milliseconds); `--help`
@@ -68,6 +68,20 @@ _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in
 USAGE_ERROR = 125
 
 
+def usage_status(error: click.UsageError) -> int:
+    """docker's status for a command line it cannot take: 125 for a flag
+    (unknown, or a value it cannot parse: cobra's flag errors are wrapped in
+    its StatusError), 1 for a wrong number of arguments or an unknown verb
+    (errors its main prints as they are)."""
+    if type(error) is click.UsageError:  # "Got unexpected extra argument"
+        return 1
+    if type(error).__name__ == "NoSuchCommand":  # click >= 8.2 (a plain UsageError before)
+        return 1
+    if isinstance(error, click.MissingParameter) and isinstance(error.param, click.Argument):
+        return 1
+    return USAGE_ERROR
+
+
 class StepboxGroup(click.Group):
     def main(self, *args, **kwargs):
         """click's standalone mode, with docker's exit status for usage errors."""
@@ -76,7 +90,7 @@ class StepboxGroup(click.Group):
             super().main(*args, **kwargs)
         except click.UsageError as e:  # an unknown flag, a missing argument, a bad value
             e.show()
-            sys.exit(USAGE_ERROR)
+            sys.exit(usage_status(e))
         except click.ClickException as e:
             e.show()
             sys.exit(e.exit_code)
@@ -110,9 +124,10 @@ class StepboxGroup(click.Group):
             click.echo(e.message, err=True)
             sys.exit(e.status)
         except EngineError as e:
-            # docker: "Error response from daemon: …", exit status 125
+            # docker: "Error response from daemon: …", exit status 1 (run
+            # says 125: see errors.py)
             click.echo(f"stepbox: Error: {e.message}", err=True)
-            sys.exit(125)
+            sys.exit(DAEMON_REFUSED)
         except (ConnectionError, ProtocolError) as e:
             click.echo(f"stepbox: Error: the connection to the daemon broke: {e}", err=True)
             sys.exit(125)

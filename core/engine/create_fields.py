@@ -246,7 +246,8 @@ def markdown() -> str:
         "",
         "A **refused** field carrying anything but its zero value (the docker CLI sends most fields",
         'empty on every run) is answered with `400 {"message": "stepbox does not support HostConfig.X ..."}`;',
-        "`stepbox` and `docker` exit 125 with that message. Nothing is accepted and silently ignored.",
+        "`stepbox run` and `docker run` exit 125 with that message (`create` exits 1, as docker's CLI",
+        "does). Nothing is accepted and silently ignored.",
         "",
     ]
     for section, rows in SECTIONS.items():

@@ -143,7 +143,7 @@ def test_bad_input_is_a_clear_error(stepbox):
 def test_a_name_is_taken_once(stepbox):
     assert stepbox("create", "--name", "dup", "busybox", "true").code == 0
     r = stepbox("create", "--name", "dup", "busybox", "true")
-    assert r.code == 125 and 'The container name "/dup" is already in use' in r.err
+    assert r.code == 1 and 'The container name "/dup" is already in use' in r.err  # docker create: 1
 
 
 def test_rm_of_a_running_container_needs_force(stepbox):

@@ -245,3 +245,40 @@ def test_top_is_what_ps_ef_shows(stepbox, daemon):
             assert [row for row in theirs if row[1] in ours] == rows
     finally:
         _run(argv, env, "rm", "-f", "topc")
+
+
+# What docker 28's CLI exits with (checked against this daemon and dockerd):
+# 125 for a flag it cannot parse and for the daemon's refusal of a run; 1 for
+# the daemon's refusal of any other verb, a wrong number of arguments or an
+# unknown verb.
+EXIT_STATUSES = [
+    (("rm", "nosuch-19"), 1),
+    (("stop", "nosuch-19"), 1),
+    (("container", "rm", "nosuch-19"), 1),
+    (("create", "--name", "taken-19", "busybox", "true"), 1),
+    (("run", "--name", "taken-19", "busybox", "true"), 125),
+    (("container", "run", "--name", "taken-19", "busybox", "true"), 125),
+    (("exec", "taken-19", "true"), 1),  # not running
+    (("network", "rm", "nosuch-19"), 1),
+    (("pull", "UPPER/case"), 1),
+    (("--bogus-flag", "ps"), 125),
+    (("ps", "--bogus-flag"), 125),
+    (("run", "-m", "12q", "busybox", "true"), 125),
+    (("create", "-m", "12q", "busybox", "true"), 125),
+    (("ps", "extra"), 1),
+    (("run",), 1),
+    (("nosuchverb-19",), 1),
+]
+
+
+def test_exit_statuses_are_dockers(cli, daemon):
+    kind, argv, env = cli
+    taken = f"taken-{kind}"
+    try:
+        _out(_run(argv, env, "create", "--name", taken, "busybox", "true"))
+        for args, status in EXIT_STATUSES:
+            done = _run(argv, env, *(taken if arg == "taken-19" else arg for arg in args))
+            assert done.returncode == status, (args, done.stderr.decode())
+            assert b"Traceback" not in done.stderr
+    finally:
+        _run(argv, env, "rm", "-f", taken)
