@@ -15,7 +15,6 @@ or the exit; then it exits with ``StatusCode``.
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
@@ -23,7 +22,7 @@ from datetime import UTC, datetime
 
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING
-from stepbox.core.http_server.messages import Request, Response, StreamResponse, UpgradeResponse
+from stepbox.core.http_server.messages import Request, Response, StreamResponse, UpgradeResponse, written_by
 from stepbox.core.kernel import NamespaceKind
 
 from .create_body import check_container_name, config_from_body
@@ -110,11 +109,14 @@ class ContainerEndpoints:
             {"Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], "Processes": rows}
         )
 
-    def export(self, req: Request) -> Response:
-        buf = io.BytesIO()
+    def export(self, req: Request) -> StreamResponse:
         record = self.engine.get(req.params["id"])
-        self.engine.runtime.export(record, buf)
-        return Response(200, buf.getvalue(), "application/x-tar")
+        runtime = self.engine.runtime
+        # Streamed as it is made, a file's contents a piece at a time: memory
+        # holds a few pieces whatever the size of the container's files.
+        return StreamResponse(
+            written_by(lambda out: runtime.export(record, out)), content_type="application/x-tar"
+        )
 
     # -- changing --------------------------------------------------------------------
     def create(self, req: Request) -> Response:
