@@ -175,7 +175,7 @@ class InodeContents(Contents):
         self.node, self.size = node, len(node.data)
 
     def open(self) -> BinaryIO:
-        return _InodeReader(self.node)
+        return io.BufferedReader(_InodeReader(self.node))
 
 
 class _InodeReader(io.RawIOBase):

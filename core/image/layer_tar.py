@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
 from stepbox.core.kernel import Contents, EntryKind, FileMeta, LayerEntry
-from stepbox.core.kernel.contents import CHUNK, EMPTY, BufferRange, Bytes, FileRange
+from stepbox.core.kernel.contents import CHUNK, EMPTY, BufferRange, Bytes, FileRange, Writable
 
 # gzip, bzip2, xz: what tarfile's "r:*" would uncompress
 _MAGIC_PREFIXES = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
@@ -257,14 +257,18 @@ def _with(entry: LayerEntry, **changes) -> LayerEntry:
     return replace(entry, **changes)
 
 
-def write_layer(entries: Iterable[LayerEntry], out: BinaryIO) -> None:
+def write_layer(entries: Iterable[LayerEntry], out: Writable) -> None:
     """Write a changeset as a layer tar, parents first, whiteouts as ``.wh.``
     files, hardlinks after every file they may point to.  Deterministic: the
     same entries give the same bytes (and so the same digest).  Each file's
     contents are copied piece by piece as its member is written."""
     in_order = sorted(entries, key=lambda e: (e.kind is EntryKind.HARDLINK, e.path.split("/")))
-    with tarfile.open(
-        fileobj=_Counted(out), mode="w", format=tarfile.PAX_FORMAT, copybufsize=CHUNK
+    counted = _Counted(out)  # (typeshed's TarFile wants a whole file; tarfile writes and tells)
+    with tarfile.TarFile(
+        fileobj=counted,  # type: ignore[arg-type]
+        mode="w",
+        format=tarfile.PAX_FORMAT,
+        copybufsize=CHUNK,
     ) as archive:
         for entry in in_order:
             for info, contents in _members(entry):
@@ -274,10 +278,10 @@ def write_layer(entries: Iterable[LayerEntry], out: BinaryIO) -> None:
 class _Counted:
     """``out`` with a ``tell`` (tarfile asks; an HTTP body being sent has none)."""
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: Writable):
         self.out, self.written = out, 0
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:
         self.written += len(data)
         return self.out.write(data)
 

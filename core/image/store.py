@@ -447,7 +447,7 @@ class _Hashing:
     def __init__(self, out: BinaryIO):
         self.out, self.hasher = out, hashlib.sha256()
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:
         self.hasher.update(data)
         return self.out.write(data)
 

@@ -18,9 +18,13 @@ from __future__ import annotations
 import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 CHUNK = 1 << 20  # what one read of a copy asks for
+
+
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> int: ...
 
 
 class Contents(ABC):
@@ -58,7 +62,7 @@ class Contents(ABC):
             yield bytes(min(left, CHUNK))
             left -= min(left, CHUNK)
 
-    def copy_to(self, out) -> None:
+    def copy_to(self, out: Writable) -> None:
         """Write exactly ``size`` bytes to ``out`` (anything with ``write``)."""
         for piece in self.chunks():
             out.write(piece)
@@ -106,7 +110,7 @@ class BufferRange(Contents):
         self.buffer, self.offset, self.size = buffer, offset, size
 
     def open(self) -> BinaryIO:
-        return _ViewReader(memoryview(self.buffer)[self.offset : self.offset + self.size])
+        return io.BufferedReader(_ViewReader(memoryview(self.buffer)[self.offset : self.offset + self.size]))
 
 
 class _ViewReader(io.RawIOBase):
@@ -116,7 +120,7 @@ class _ViewReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         n = min(len(buffer), len(self.view) - self.pos)
         buffer[:n] = self.view[self.pos : self.pos + n]
         self.pos += n
@@ -137,7 +141,7 @@ class FileRange(Contents):
     def open(self) -> BinaryIO:
         f = open(self.path, "rb")
         f.seek(self.offset)
-        return _Limited(f, self.size)  # type: ignore[return-value]
+        return io.BufferedReader(_Limited(f, self.size))
 
 
 class _Limited(io.RawIOBase):
@@ -149,7 +153,7 @@ class _Limited(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         want = min(len(buffer), self.left)
         if want <= 0:
             return 0
