@@ -16,7 +16,7 @@ import contextlib
 import os
 import signal as signals
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from stepbox.core.confinement.policy import seccomp_filter
 from stepbox.core.image.archive import export_rootfs
@@ -33,6 +33,7 @@ from stepbox.core.kernel import (
     ProcessHandle,
     Stdio,
 )
+from stepbox.core.kernel.contents import Writable
 
 from . import plan
 from .changes import container_changes
@@ -522,7 +523,7 @@ class Runtime:
         self._commit_marker(record, present=False)
         return True
 
-    def export(self, record: ContainerRecord, out: BinaryIO) -> None:
+    def export(self, record: ContainerRecord, out: Writable) -> None:
         """``docker export``: the container's whole filesystem as one flat tar."""
         unionfs = self.kernel.unionfs
         stack = [record.rw_layer, record.init_layer, *record.lowers]

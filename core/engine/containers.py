@@ -15,14 +15,13 @@ or the exit; then it exits with ``StatusCode``.
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
 
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING
-from stepbox.core.http_server.messages import Request, Response, StreamResponse, UpgradeResponse
+from stepbox.core.http_server.messages import Request, Response, StreamResponse, UpgradeResponse, written_by
 from stepbox.core.kernel import NamespaceKind
 from stepbox.core.kernel.log_times import LogTimes
 
@@ -113,11 +112,14 @@ class ContainerEndpoints:
         processes = [p for p in engine.kernel.processes.list() if p.namespaces.get("pid") == pid_ns]
         return Response.json({"Titles": TITLES, "Processes": ps_ef_rows(processes)})
 
-    def export(self, req: Request) -> Response:
-        buf = io.BytesIO()
+    def export(self, req: Request) -> StreamResponse:
         record = self.engine.get(req.params["id"])
-        self.engine.runtime.export(record, buf)
-        return Response(200, buf.getvalue(), "application/x-tar")
+        runtime = self.engine.runtime
+        # Streamed as it is made, a file's contents a piece at a time: memory
+        # holds a few pieces whatever the size of the container's files.
+        return StreamResponse(
+            written_by(lambda out: runtime.export(record, out)), content_type="application/x-tar"
+        )
 
     # -- changing --------------------------------------------------------------------
     def create(self, req: Request) -> Response:

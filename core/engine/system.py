@@ -220,7 +220,7 @@ class SystemEndpoints:
 def layer_bytes(unionfs, layer: str) -> int:
     """The bytes of the files a layer holds (a container's read-write layer)."""
     try:
-        return sum(len(entry.data) for entry in unionfs.changes(layer))
+        return sum(entry.contents.size for entry in unionfs.changes(layer))  # sizes: nothing read
     except (OSError, KeyError, LookupError):
         return 0
 

@@ -17,6 +17,7 @@ notebooks and the CLI render the same thing whichever kernel produced it.
 
 from .capabilities import ALL_CAPABILITIES, CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, capability_mask
 from .cgroups import CgroupLimits, Cgroups, CgroupStats
+from .contents import Contents
 from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
 from .kernel import HostFacts, Kernel
 from .namespaces import NamespaceKind, Namespaces
@@ -52,6 +53,7 @@ from .trace import KernelOp, Tracer
 from .unionfs import EntryKind, FileMeta, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
 
 __all__ = [
+    "Contents",
     "ALL_CAPABILITIES",
     "CAPABILITIES",
     "DOCKER_DEFAULT_CAPABILITIES",
