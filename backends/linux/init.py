@@ -353,6 +353,15 @@ def run_joiner(config: dict, sync_w: int, ack_r: int) -> None:
         # Open the log files while we are still the host's root: inside a
         # user namespace we would be a mapped uid without rights on them.
         stdio = open_stdio(config.get("stdio"))
+        # Namespaces joined rather than made (--network container:ID): while
+        # we are still the host's root, so joining needs no rights in a new
+        # user namespace.
+        for kind, target in config.get("join", []):
+            fd = os.open(f"/proc/{int(target)}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                libc.setns(fd, 0)
+            finally:
+                os.close(fd)
         flags = config["flags"]
         if flags & libc.CLONE_NEWUSER:
             libc.unshare(libc.CLONE_NEWUSER)

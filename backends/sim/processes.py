@@ -497,7 +497,10 @@ class SimProcesses(Processes):
         # The log files are opened first (by the shim, on the host): a bad
         # path fails here, before any process exists.
         fds = open_stdio(k, spec.stdio)
+        kinds -= {NamespaceKind(kind).value for kind, _ in spec.join}
         ns, pidns = k.clone_namespaces(parent, kinds, spec.uid_map, spec.gid_map)
+        for kind, pid in spec.join:
+            ns = self._join(ns, NamespaceKind(kind).value, pid, fds)
         if k.tracer.enabled:
             # As on Linux: the cgroup is joined first ("0" = the writer), so
             # the clone is already charged to it.
@@ -521,6 +524,21 @@ class SimProcesses(Processes):
         proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
         proc.fds = fds
         return SimProcessHandle(k, proc)
+
+    def _join(self, ns, kind: str, pid: int, fds: dict):
+        """setns(2) into ``pid``'s namespace of ``kind`` (only "net" is asked for)."""
+        k = self.k
+        try:
+            target = k.procs.get(pid)
+        except (OSError, KeyError, LookupError):
+            target = None
+        if target is None or target.state in "ZX" or kind != "net":
+            for f in fds.values():
+                f.close(k)
+            raise KernelError(f"cannot join the {kind} namespace of process {pid}: no such process")
+        if k.tracer.enabled:
+            k.tracer.record("setns", f'open("/proc/{pid}/ns/{kind}"), CLONE_NEWNET')
+        return ns.replace(net=target.ns.net)
 
     def exec_in(
         self,

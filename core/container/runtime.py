@@ -101,8 +101,8 @@ class Runtime:
         bridge unless the daemon has none) and any further ones the
         request's EndpointsConfig names, in Docker's EndpointSettings shape."""
         manager = self.networks
-        if manager is None:
-            return {}
+        if manager is None or config.joined_container:
+            return {}  # container:X -- X's namespace, X's networks
         mode = config.network
         if mode == "default":
             mode = "bridge" if manager.store.by_name("bridge") else "none"

@@ -137,6 +137,7 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
             group_add=_strings(host, "GroupAdd"),
             security=confinement_flags(host),
         )
+        config.check_network_mode()
     except InvalidConfig as e:
         raise BadParameter(str(e)) from None
     if config.hostname and (

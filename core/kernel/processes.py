@@ -40,6 +40,10 @@ class SpawnSpec:
     stdio: Stdio | None = None
     uid_map: tuple[tuple[int, int, int], ...] = ()  # (inside, outside, count), user ns only
     gid_map: tuple[tuple[int, int, int], ...] = ()
+    # Namespaces joined instead of created: (kind, host PID of a process in
+    # it) -- ``--network container:ID`` joins that container's network
+    # namespace (setns(2) before the others are unshared).
+    join: tuple[tuple[NamespaceKind, int], ...] = ()
 
 
 @dataclass(frozen=True)

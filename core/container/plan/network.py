@@ -98,7 +98,7 @@ def plan_config(record: ContainerRecord, manager: NetworkManager | None) -> Cont
     "none" when there is no bridge to put it on (``--network none``, a
     daemon with ``--bridge=none``, an engine or kernel without networks)."""
     config: ContainerConfig = record.config
-    if config.network == "host" or wires_a_bridge(record, manager):
+    if config.network == "host" or config.joined_container or wires_a_bridge(record, manager):
         return config
     none: ContainerConfig = dataclasses.replace(config, network="none")
     return none
@@ -106,7 +106,54 @@ def plan_config(record: ContainerRecord, manager: NetworkManager | None) -> Cont
 
 def on_a_bridge(config: ContainerConfig) -> bool:
     """The eight network steps: for a container on a bridge network."""
-    return config.network not in ("none", "host")
+    return config.network not in ("none", "host") and not config.joined_container
+
+
+def joins_a_container(config: ContainerConfig) -> bool:
+    """``--network container:X``: the one JOIN step, no wiring of its own."""
+    return bool(config.joined_container)
+
+
+def join_container_network(ctx: LifecycleContext) -> None:
+    """Find the container whose network namespace this one joins (it must
+    be running: its PID 1 holds the namespace), and take over what goes with
+    that namespace, as dockerd does: its hostname, /etc/hosts and
+    /etc/resolv.conf.  The spawn step then joins the namespace (setns)
+    instead of creating one."""
+    from ..errors import BadRequest, Conflict
+    from ..record import RUNNING
+    from .start import mount_of
+
+    record = ctx.record
+    name = record.config.joined_container
+    other = ctx.containers.find(name)  # NoSuchContainer: 404, as dockerd
+    if other.id == record.id:
+        raise BadRequest("cannot join own network")
+    if other.state != RUNNING or not other.pid:
+        raise Conflict(f"cannot join network of a non running container: {name}")
+    ctx.joined_pid = other.pid
+    record.config = dataclasses.replace(record.config, hostname=other.hostname)
+    if other.mount:
+        theirs = ctx.kernel.unionfs.merged(mount_of(other.mount))
+        files = ctx.kernel.unionfs.layer_files(record.init_layer)
+        for path in ("/etc/hosts", "/etc/resolv.conf"):
+            try:
+                files.write(path, theirs.read(path))
+            except OSError:
+                pass  # the other image has none: keep ours
+
+
+JOIN = Step(
+    "join_network",
+    "Join another container's network namespace",
+    "--network container:X puts this container into X's network namespace instead of a new "
+    "one: the same interfaces, addresses, routes and ports -- the two reach each other on "
+    "localhost, as the containers of a Kubernetes pod do. It also takes X's hostname and "
+    "name-resolution files.",
+    "Docker namespace",
+    join_container_network,
+    when=joins_a_container,
+)
 
 
 def loopback_only(config: ContainerConfig) -> bool:

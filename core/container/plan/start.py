@@ -24,7 +24,7 @@ from ..errors import BadRequest
 from ..record import CREATED, RUNNING, now
 from ..steps import Phase, Step
 from ..users import ExecUser, resolve_user
-from .network import LOOPBACK, NETWORK
+from .network import JOIN, LOOPBACK, NETWORK
 
 
 def decide_confinement(ctx: LifecycleContext) -> None:
@@ -120,7 +120,12 @@ def spawn_process(ctx: LifecycleContext) -> None:
         stdout=posixpath.join(record.log_dir, "stdout.log"),
         stderr=posixpath.join(record.log_dir, "stderr.log"),
     )
-    handle = ctx.kernel.processes.spawn(SpawnSpec(namespaces=kinds, cgroup=record.cgroup, stdio=stdio))
+    join: tuple[tuple[NamespaceKind, int], ...] = ()
+    if ctx.joined_pid:  # --network container:X (the join_network step found X)
+        join = ((NamespaceKind.NET, ctx.joined_pid),)
+    handle = ctx.kernel.processes.spawn(
+        SpawnSpec(namespaces=kinds, cgroup=record.cgroup, stdio=stdio, join=join)
+    )
     ctx.handle = ctx.handles[record.id] = handle
     record.pid = handle.pid
     record.process = handle.record()
@@ -303,6 +308,7 @@ START: Phase[LifecycleContext] = Phase(
             "Docker CGroups",
             create_cgroup,
         ),
+        JOIN,  # --network container:X only
         Step(
             "spawn",
             "Create the namespaces and the first process",
