@@ -202,7 +202,9 @@ class SimProcessHandle(ProcessHandle):
     def bring_up_loopback(self) -> None:
         p = self._held()
         self.k.tracer.record("ioctl", 'SIOCSIFFLAGS, {ifr_name="lo", ifr_flags=IFF_UP|IFF_LOOPBACK}')
-        p.ns.net.interfaces["lo"] = True
+        from .net.network import stack_of_ns
+
+        stack_of_ns(p.ns.net).link("lo").up = True
 
     def make_device_nodes(self, nodes: list[DeviceNode], rootfs: str) -> None:
         """mknod each node, as root with umask 0 (runc's way), checked as

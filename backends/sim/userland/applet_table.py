@@ -400,8 +400,9 @@ MODULES: dict[str, tuple[str, ...]] = {
         "env",
         "mount",
         "umount",
-        "ip",
     ),
+    "applets_net_ip": ("ip", "ifconfig", "route", "netstat"),
+    "applets_net_tools": ("ping", "nc", "wget", "httpd", "nslookup"),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
