@@ -358,7 +358,20 @@ class Outside:
                 sim.release(self.k)
                 request.errno = failed
                 return
-            StreamCarrier(self, request.inner, sim)
+            # The real socket takes the place of the simulated client: the
+            # carrier becomes the peer of the end the server accepted (a
+            # carrier on the client's own end would pour the server's answer
+            # back into the client's unread buffer).  The client end is
+            # retired quietly -- no FIN, no RST: the connection lives on.
+            far = sim.peer
+            if not isinstance(far, Socket):  # a listener the real world serves: refuse a loop
+                sim.release(self.k)
+                request.errno = errno.ECONNREFUSED
+                return
+            sim.peer = None
+            sim.state = "closed"
+            sim.release(self.k)
+            StreamCarrier(self, request.inner, far)
         else:
             sim.bind(IPv4("0.0.0.0"), 0)
             sim.remote = (request.ip, request.port)
