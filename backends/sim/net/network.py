@@ -94,8 +94,8 @@ class SimNetwork(Network):
         stack = self.stack()
         if peer in stack.links or name == peer:
             raise oserror(errno.EEXIST, peer)
+        b = self._new_link(stack, peer, "veth")  # Linux registers the peer first: it gets the lower index
         a = self._new_link(stack, name, "veth")
-        b = self._new_link(stack, peer, "veth")
         a.peer, b.peer = b, a
 
     def delete_link(self, name: str, netns: int | None = None) -> None:

@@ -218,7 +218,15 @@ def _ip_link_set(sys, words: list[str]) -> Gen:
     try:
         sys.netlink("link_set", dev=dev, **change)
     except OSError as e:
-        return (yield from _rtnetlink(sys, e))
+        # busybox makes these changes with ioctls, not netlink: the first
+        # one it tries (name, mtu, address, then the flags) is the one that fails
+        for key, call in (("name", "SIOCSIFNAME"), ("mtu", "SIOCSIFMTU"), ("address", "SIOCSIFHWADDR")):
+            if key in change:
+                break
+        else:
+            call = "SIOCSIFFLAGS"
+        yield from complain(sys, "ip", f"{call}: {strerror(e)}")
+        return 2  # ip's xfunc_error_retval
     return 0
 
 
@@ -361,7 +369,8 @@ def ifconfig_main(sys) -> Gen:
 def route_main(sys) -> Gen:
     args = sys.argv[1:]
     numeric = "-n" in args
-    args = [a for a in args if a not in ("-n", "-e", "-ee")]
+    netstat_format = "--netstat" in args  # netstat -r: busybox's route table in netstat's columns
+    args = [a for a in args if a not in ("-n", "-e", "-ee", "--netstat")]
     if args and args[0] in ("add", "del"):
         words = args[1:]
         target = {"dst": "default"}
@@ -380,16 +389,20 @@ def route_main(sys) -> Gen:
         return 0
     lines = [
         "Kernel IP routing table",
-        "Destination     Gateway         Genmask         Flags Metric Ref    Use Iface",
+        "Destination     Gateway         Genmask         Flags "
+        + ("  MSS Window  irtt" if netstat_format else "Metric Ref    Use")
+        + " Iface",
     ]
     for r in sorted(sys.netlink("routes"), key=_route_key):
         net = r.dst
         dest = "default" if net.prefixlen == 0 and not numeric else str(net.network_address)
         gw = str(r.gateway) if r.gateway else ("0.0.0.0" if numeric else "*")
         flags = "U" + ("G" if r.gateway else "") + ("H" if net.prefixlen == 32 else "")
-        lines.append(
-            f"{dest:<15.15} {gw:<15.15} {str(net.netmask):<16}{flags:<6}{0:<6d} {0:<2d} {0:7d} {r.dev.name}"
-        )
+        start = f"{dest:<15.15} {gw:<15.15} {str(net.netmask):<16}{flags:<6}"
+        if netstat_format:
+            lines.append(f"{start}{0:5d} {0:<5d} {0:6d} {r.dev.name}")
+        else:
+            lines.append(f"{start}{0:<6d} {0:<2d} {0:7d} {r.dev.name}")
     yield from out(sys, "".join(line + "\n" for line in lines))
     return 0
 
@@ -405,7 +418,7 @@ def netstat_main(sys) -> Gen:
     if opts is None:
         return 1
     if "r" in opts:
-        sys.argv = ["route"] + (["-n"] if "n" in opts else [])
+        sys.argv = ["route", "--netstat"] + (["-n"] if "n" in opts else [])
         return (yield from route_main(sys))
     listening, everything = "l" in opts, "a" in opts
     tcp = "t" in opts or not ("u" in opts or "w" in opts or "x" in opts)
@@ -439,6 +452,10 @@ def netstat_main(sys) -> Gen:
         )
     for _key, proto, recvq, local, foreign, state in sorted(rows):
         lines.append(f"{proto:<5} {recvq:6d} {0:6d} {local:<23} {foreign:<23} {state:<12}")
+    if "x" in opts or not ("t" in opts or "u" in opts or "w" in opts):
+        # UNIX domain sockets are not simulated: the heading, with no rows
+        lines.append(f"Active UNIX domain sockets ({title})")
+        lines.append("Proto RefCnt Flags       Type       State         I-Node Path")
     yield from out(sys, "".join(line + "\n" for line in lines))
     return 0
 

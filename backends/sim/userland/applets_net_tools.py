@@ -143,7 +143,7 @@ def nc_main(sys) -> Gen:
     timeout = float(opts.value("w")) if opts.value("w") else None
     if "l" in opts:
         port = int(opts.value("p", "0") or 0)
-        listener = sys.socket("tcp")
+        listener = sys.socket("tcp", v6=True)  # busybox listens on [::]:PORT, IPv4 too
         try:
             sys.bind(listener, ("0.0.0.0", port))
             sys.listen(listener, 1)
@@ -159,12 +159,12 @@ def nc_main(sys) -> Gen:
             raise
         sys.close(listener)
         return (yield from _pump(sys, conn))
-    if len(opts.operands) != 2:
+    if len(opts.operands) not in (1, 2):
         from .libc import show_usage
 
         yield from show_usage(sys, "nc")
         return 1
-    host, port_text = opts.operands
+    host, port_text = (*opts.operands, "0")[:2]  # a host alone: port 0 (refused), as the image's nc
     addresses = yield from resolve(sys, host)
     if not addresses:
         yield from complain(sys, "nc", f"bad address '{host}'")
@@ -250,13 +250,14 @@ def wget_main(sys) -> Gen:
         yield from complain(sys, "wget", f"not an http or ftp url: {args[0]}")
         return 1
     host, port, path = parsed
+    shown = args[0].split("://", 1)[-1].partition("/")[0]  # as written: busybox says "host[:port]"
     addresses = yield from resolve(sys, host)
     if not addresses:
         yield from complain(sys, "wget", f"bad address '{host}'")
         return 1
     ip = addresses[0]
     if not quiet:
-        yield from err(sys, f"Connecting to {host}:{port} ({ip}:{port})\n")
+        yield from err(sys, f"Connecting to {shown} ({ip}:{port})\n")
     sock = sys.socket("tcp")
     try:
         yield from sys.connect(sock, (ip, port))
@@ -418,6 +419,10 @@ def _accept_loop(sys, listener: int, home: str) -> Gen:
 @applet("nslookup")
 def nslookup_main(sys) -> Gen:
     args = [a for a in sys.argv[1:] if not a.startswith("-")]
+    # -type=a / -query=aaaa: one question; by default A, then AAAA (the real
+    # busybox prints the answers as they arrive, which is either order)
+    wanted = [a.split("=", 1)[1].upper() for a in sys.argv[1:] if a.startswith(("-type=", "-query=", "-q="))]
+    qtypes = [t for t in wanted[-1:] if t in QTYPE] or ["A", "AAAA"]
     if not args:
         from .libc import show_usage
 
@@ -434,7 +439,7 @@ def nslookup_main(sys) -> Gen:
     if is_address(name):
         return 0
     status = 0
-    for qtype in ("A", "AAAA"):
+    for qtype in qtypes:
         try:
             rcode, aa, addresses = yield from query(sys, server, name, QTYPE[qtype])
         except OSError as e:

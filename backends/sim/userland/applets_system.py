@@ -53,7 +53,7 @@ def hostname_main(sys: Sys) -> Gen:
         if not addresses:
             yield from complain(sys, "hostname", f"{name}: Host name lookup failure")
             return 1
-        yield from out(sys, "".join(f"{a} " for a in addresses) + "\n")
+        yield from out(sys, " ".join(addresses) + "\n")  # the image's busybox: no trailing space
         return 0
     if "s" in opts:
         name = name.split(".", 1)[0]
