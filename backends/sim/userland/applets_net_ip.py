@@ -220,11 +220,8 @@ def _ip_link_set(sys, words: list[str]) -> Gen:
     except OSError as e:
         # busybox makes these changes with ioctls, not netlink: the first
         # one it tries (name, mtu, address, then the flags) is the one that fails
-        for key, call in (("name", "SIOCSIFNAME"), ("mtu", "SIOCSIFMTU"), ("address", "SIOCSIFHWADDR")):
-            if key in change:
-                break
-        else:
-            call = "SIOCSIFFLAGS"
+        ioctls = (("name", "SIOCSIFNAME"), ("mtu", "SIOCSIFMTU"), ("address", "SIOCSIFHWADDR"))
+        call = next((name for key, name in ioctls if key in change), "SIOCSIFFLAGS")
         yield from complain(sys, "ip", f"{call}: {strerror(e)}")
         return 2  # ip's xfunc_error_retval
     return 0
