@@ -295,7 +295,7 @@ class NetSyscalls:
             link.addrs.remove(match[0])
             return None
         if request == "route_add":
-            dst = Net4(args["dst"], strict=False) if args["dst"] != "default" else Net4("0.0.0.0/0")
+            net = Net4(args["dst"], strict=False) if args["dst"] != "default" else Net4("0.0.0.0/0")
             gw = _ip(args["via"]) if args.get("via") else None
             dev = stack.link(args["dev"]) if args.get("dev") else None
             if dev is None:
@@ -305,12 +305,12 @@ class NetSyscalls:
                 if found is None or found.gateway is not None:
                     raise oserror(errno.ENETUNREACH)
                 dev = found.dev
-            stack.add_route(dst, dev, gw)
+            stack.add_route(net, dev, gw)
             return None
         if request == "route_del":
-            dst = Net4(args["dst"], strict=False) if args["dst"] != "default" else Net4("0.0.0.0/0")
+            net = Net4(args["dst"], strict=False) if args["dst"] != "default" else Net4("0.0.0.0/0")
             for r in stack.static_routes:
-                if r.dst == dst:
+                if r.dst == net:
                     stack.static_routes.remove(r)
                     return None
             raise oserror(errno.ESRCH)
