@@ -402,14 +402,19 @@ def _read_text(path: str) -> str:
 def _hex_address(text: str) -> tuple[str, int]:
     """``0100007F:1F90`` (/proc/net/tcp) -> ("127.0.0.1", 8080)."""
     addr, port = text.split(":")
-    return socket.inet_ntoa(bytes.fromhex(addr)[::-1]), int(port, 16)
+    raw = bytes.fromhex(addr)
+    if len(raw) == 16:  # /proc/net/tcp6: four 32-bit words, each in host (little-endian) order
+        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+        return socket.inet_ntop(socket.AF_INET6, raw), int(port, 16)
+    return socket.inet_ntoa(raw[::-1]), int(port, 16)
 
 
 def _listening_sockets() -> list[SocketInfo]:
-    """Listening TCP and bound UDP sockets of the calling thread's namespace."""
+    """Listening TCP and bound UDP sockets of the calling thread's namespace
+    (IPv6 ones too: busybox's servers listen on [::], shown as "::")."""
     found = []
-    for proto in ("tcp", "udp"):
-        text = _read_text(f"/proc/thread-self/net/{proto}")
+    for proto, table in (("tcp", "tcp"), ("udp", "udp"), ("tcp", "tcp6"), ("udp", "udp6")):
+        text = _read_text(f"/proc/thread-self/net/{table}")
         for line in text.splitlines()[1:]:
             fields = line.split()
             if len(fields) < 4:

@@ -32,6 +32,7 @@ from stepbox.core.kernel import (
     ProcessHandle,
     Stdio,
 )
+from stepbox.core.kernel.network import Topology
 
 from . import plan
 from .changes import container_changes
@@ -346,6 +347,16 @@ class Runtime:
         ctx.disconnect_from = name
         self.execute(record, plan.disconnect_plan(), ctx)
         self.containers.save(record)
+
+    def topology(self) -> Topology:
+        """What the kernel holds of the networks: the engine's namespace and
+        each running container's (interfaces, addresses, routes, sockets)."""
+        from stepbox.core.network.topology import read_topology
+
+        if self.kernel.network is None:
+            return Topology()
+        running = [(r.name, r.pid) for r in self.list() if r.pid]
+        return read_topology(self.kernel.network, running)
 
     def network_manager(self) -> NetworkManager:
         if self.networks is None:

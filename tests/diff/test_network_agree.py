@@ -21,11 +21,16 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
+from stepbox.core.network.manager import BridgeSettings
+from stepbox.core.session import open_session
 
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 from tests.engine.daemon_process import TestDaemon
@@ -276,3 +281,82 @@ def test_generated_topologies_reach_the_same_containers(sides, containers):
         b, net, _ip = where.split(":")
         shares = net in containers[int(a[1:])]
         assert reached == shares, (a, where)
+
+
+# -- the topology the engine reads back (what a notebook draws) ----------------------------------------
+
+
+@pytest.fixture
+def runtimes():
+    """In-process engines with a default bridge: the simulator, and the real
+    kernel wired inside a namespace of the test's (STEPBOX_NETNS)."""
+    made = []
+    netns = Netns()
+    try:
+        for backend in ("linux", "sim"):
+            root = tempfile.mkdtemp(prefix=f"stepbox-topology-{backend}-")
+            before = os.environ.get("STEPBOX_NETNS")
+            os.environ["STEPBOX_NETNS"] = netns.path
+            try:
+                session = open_session(backend, root, records_in_memory=True, network=BridgeSettings())
+            finally:
+                if before is None:
+                    del os.environ["STEPBOX_NETNS"]
+                else:
+                    os.environ["STEPBOX_NETNS"] = before
+            made.append((session, root))
+            session.runtime.networks.start()
+        yield [session.runtime for session, _root in made]
+    finally:
+        for session, root in made:
+            for record in session.runtime.containers.all():
+                try:
+                    session.runtime.remove(session.runtime.refresh(record), force=True)
+                except Exception:
+                    pass
+            session.runtime.networks.close()
+            session.close()
+            shutil.rmtree(root, ignore_errors=True)
+        netns.delete()
+
+
+def comparable(topology) -> dict:
+    """The topology without what is random (veth names, a network's bridge
+    name made of its random ID, the bridges' MACs) or documented to differ
+    (the simulated host's eth0)."""
+    shown = {}
+    text = re.sub(r'"br-[0-9a-f]{12}"', '"br-*"', json.dumps(topology.to_dict()))
+    for name, view in json.loads(text).items():
+        interfaces = []
+        for i in view["interfaces"]:
+            if name == "host" and i["name"] == "eth0":
+                continue  # the simulated host's uplink (SIMPLIFICATIONS.md)
+            if i["name"].startswith("veth"):
+                i = {**i, "name": "veth*", "mac": "*"}
+            if i["kind"] == "bridge":
+                i = {**i, "mac": "*"}
+            interfaces.append(i)
+        routes = [r for r in view["routes"] if not (name == "host" and r["device"] == "eth0")]
+        shown[name] = {
+            "interfaces": sorted(interfaces, key=json.dumps),
+            "routes": routes,
+            "sockets": view["sockets"],
+        }
+    return shown
+
+
+def test_the_topology_read_back_is_the_same_on_both_kernels(runtimes):
+    from stepbox.core.container.config import ContainerConfig
+
+    for runtime in runtimes:
+        runtime.network_manager().create("n1")
+        runtime.run(ContainerConfig("busybox", ("sleep", "60")), "a", detach=True)
+        runtime.run(ContainerConfig("busybox", ("sleep", "60"), network="n1"), "b", detach=True)
+        runtime.connect(runtime.get("b"), "bridge")
+        runtime.run(ContainerConfig("busybox", ("nc", "-l", "-p", "99"), network="n1"), "c", detach=True)
+        runtime.run(ContainerConfig("busybox", ("sleep", "60"), network="none"), "d", detach=True)
+    real, sim = (comparable(runtime.topology()) for runtime in runtimes)
+    assert set(real) == {"host", "a", "b", "c", "d"}
+    assert ("tcp", "::", 99) in [(s["proto"], s["address"], s["port"]) for s in real["c"]["sockets"]]
+    assert [i["name"] for i in real["b"]["interfaces"]] == ["eth0", "eth1", "lo"]
+    assert sim == real

@@ -249,14 +249,9 @@ def view_of(stack: NetStack) -> NetnsView:
     sockets = []
     for (proto, port), holders in stack.bound.items():
         for s in holders:
-            if (
-                s.local is None
-                or s.v6
-                or (proto == "tcp" and s.state != "listen")
-                or (proto == "udp" and s.remote)
-            ):
+            if s.local is None or (proto == "tcp" and s.state != "listen") or (proto == "udp" and s.remote):
                 continue
-            sockets.append(SocketInfo(proto, str(s.local[0]), port))
+            sockets.append(SocketInfo(proto, "::" if s.v6 else str(s.local[0]), port))
     return NetnsView(
         tuple(sorted(interfaces, key=lambda i: i.name)),
         tuple(sorted(routes, key=lambda r: (r.destination, r.device))),
