@@ -29,6 +29,7 @@ Net4 = ipaddress.IPv4Network
 Iface4 = ipaddress.IPv4Interface
 
 LOOPBACK_NET = Net4("127.0.0.0/8")
+LOOPBACK_ADDRESS = Iface4("127.0.0.1/8")  # parsed once: every namespace's lo has it (immutable)
 EPHEMERAL = (32768, 60999)  # net.ipv4.ip_local_port_range
 
 
@@ -139,7 +140,7 @@ class NetStack:
     def __post_init__(self) -> None:
         if not self.links:
             lo = Link("lo", "loopback", 1, "00:00:00:00:00:00", self)
-            lo.addrs.append(Iface4("127.0.0.1/8"))
+            lo.addrs.append(LOOPBACK_ADDRESS)
             self.links["lo"] = lo
 
     # -- links ---------------------------------------------------------------------------
