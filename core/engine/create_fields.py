@@ -151,7 +151,7 @@ HOST_CONFIG: tuple[Row, ...] = (
     refused("Binds", "bind mounts and named volumes (-v)", VOLUMES),
     honoured("ContainerIDFile", "the file the client writes the ID to (--cidfile): the client's job"),
     refused("LogConfig", "a log driver other than json-file (--log-driver)", is_default=_log_default),
-    honoured("NetworkMode", "bridge, none, host or a user-defined network (--network)"),
+    honoured("NetworkMode", "bridge, none, host, container:NAME or a user-defined network (--network)"),
     honoured("PortBindings", "published ports (-p)"),
     refused("RestartPolicy", "restart policy (--restart)", INTERACTIVE, is_default=_restart_default),
     honoured("AutoRemove", "remove when it exits (--rm)"),
