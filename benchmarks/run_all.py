@@ -128,6 +128,25 @@ def _registry(r):
     ]
 
 
+def _oci(r):
+    rows = []
+    for key, what in (
+        ("bundle", "`stepbox-runc` vs `runc`: create, start, wait, delete of a busybox bundle (`true`)"),
+        ("ctr_run", "`ctr run --rm --runc-binary` stepbox-runc vs runc (one containerd)"),
+        ("docker_run", "`docker run --rm --runtime stepbox` vs `--runtime runc` (one dockerd)"),
+    ):
+        if key in r:
+            m = r[key]
+            rows.append(
+                (
+                    what,
+                    f"{m['stepbox']['median_s'] * 1000:.0f} ms vs {m['runc']['median_s'] * 1000:.0f} ms = **{m['ratio']}x**",
+                    "interleaved, medians",
+                )
+            )
+    return rows
+
+
 def _commit(r):
     return [
         (
@@ -138,13 +157,40 @@ def _commit(r):
     ]
 
 
+def _service(r: dict) -> list[tuple[str, str, str]]:
+    lists, runs, memory = r["list_requests_per_second"], r["runs_per_second"], r["load_memory"]
+    ratio = r["list_ratio_stepbox_over_dockerd"]
+    return [
+        (
+            f"`GET /containers/json` ({r['containers_listed']} containers), requests/s, 1 client and 8 clients",
+            f"{lists['stepbox x1']['median']:.0f} vs {lists['dockerd x1']['median']:.0f} = **{ratio['x1']}x**; "
+            f"{lists['stepbox x8']['median']:.0f} vs {lists['dockerd x8']['median']:.0f} = **{ratio['x8']}x**",
+            f"keep-alive, medians of {r['rounds']} interleaved rounds",
+        ),
+        (
+            f"concurrent `docker run --rm busybox true`, {r['concurrent_runs']['concurrency']} at a time, runs/s",
+            f"{runs['stepbox']['median']:.2f} vs {runs['dockerd']['median']:.2f} = "
+            f"**{r['runs_ratio_stepbox_over_dockerd']}x**",
+            f"backend {r['stepbox_backend']}",
+        ),
+        (
+            f"peak daemon memory growth while loading a {r['load_image_mib']} MiB image",
+            f"{memory['stepbox']['growth_kib'] / 1024:.1f} MiB vs {memory['dockerd']['growth_kib'] / 1024:.1f} MiB "
+            "(dockerd + containerd)",
+            "bounded, not proportional to the image",
+        ),
+    ]
+
+
 BENCHMARKS: dict[str, tuple[list[str], Callable[[dict], list[tuple[str, str, str]]]]] = {
     "sim_lifecycles": ([], _sim),
     "linux_run": ([], _linux),
+    "oci_runtime": ([], _oci),
     "engine_run": ([], _engine),
     "build_cache": ([], _build),
     "registry_push_pull": ([], _registry),
     "commit_cost": ([], _commit),
+    "engine_service": ([], _service),
 }
 
 

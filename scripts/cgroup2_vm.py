@@ -105,6 +105,16 @@ def unavailable_reason() -> str | None:
         return f"no {UML_KERNEL} (apt-get install user-mode-linux)"
     if shutil.which("unshare") is None:
         return "no unshare(1) (util-linux)"
+    # The guest mounts its own tmpfs on these (scripts/vm/guest-init.sh): a
+    # checkout or an interpreter under one of them is out of the guest's sight.
+    here = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for hidden in ("/tmp", "/var/tmp", "/run"):
+        for path, what in (
+            (here, "the checkout"),
+            (os.path.realpath(sys.prefix), "the interpreter's environment"),
+        ):
+            if path == hidden or path.startswith(hidden + "/"):
+                return f"{what} is under {hidden}, which the guest replaces with its own tmpfs ({path})"
     return None
 
 

@@ -12,10 +12,12 @@
 #    (container networking), runc, docker.io, docker-registry and skopeo (the
 #    real things the interop tests and benchmarks compare with), chromium and
 #    CJK fonts (the test that opens a notebook in JupyterLab), user-mode-linux
-#    (the cgroup-v2-only kernel scripts/cgroup2_vm.py boots) and uidmap
+#    (the cgroup-v2-only kernel scripts/cgroup2_vm.py boots), uidmap
 #    (newuidmap/newgidmap: rootless containers map a user's subordinate IDs with
-#    them).  Without root they are skipped, and the script says which are
-#    missing and what needs them.
+#    them) and openssh (the test of `-H ssh://`, which runs its own sshd on
+#    127.0.0.1 -- no package's service is started by this script, see
+#    policy-rc.d below).  Without root they are skipped, and the script says
+#    which are missing and what needs them.
 #
 # Environment: PYTHON (the interpreter the venv is made from; default python3,
 # at least 3.11.2), STEPBOX_VENV (default .venv), STEPBOX_EXTRAS (default
@@ -27,8 +29,8 @@ PYTHON=${PYTHON:-python3}
 VENV=${STEPBOX_VENV:-.venv}
 EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
-APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
-              user-mode-linux uidmap)
+APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io containerd docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
+              user-mode-linux uidmap openssh-client openssh-server)
 declare -A NEEDED_FOR=(
     [python3-venv]="making the venv with Debian's python3"
     [busybox-static]="the busybox image on the real kernel"
@@ -37,6 +39,7 @@ declare -A NEEDED_FOR=(
     [docker-compose]="the docker-compose tests"
     [runc]="the tests and benchmarks that compare with runc"
     [docker.io]="the tests and benchmarks that compare with Docker"
+    [containerd]="the tests that run stepbox-runc under containerd (ctr)"
     [docker-registry]="the tests that compare with the CNCF registry"
     [skopeo]="the registry interop tests"
     [chromium]="the test that opens a notebook in JupyterLab"
@@ -46,6 +49,8 @@ declare -A NEEDED_FOR=(
     [libc6-dev]="the tests that compile a static syscall probe to compare with Docker"
     [user-mode-linux]="the cgroup-v2-only kernel of scripts/cgroup2_vm.py"
     [uidmap]="rootless containers with subordinate IDs (newuidmap/newgidmap)"
+    [openssh-client]="the test of -H ssh://"
+    [openssh-server]="the test of -H ssh:// (its own sshd on 127.0.0.1; the service is not started)"
 )
 
 say() { echo "install.sh: $*"; }
@@ -59,8 +64,21 @@ if [ "$(uname -s)" = Linux ] && command -v dpkg >/dev/null; then
     if [ ${#missing[@]} -gt 0 ]; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             say "installing host packages: ${missing[*]}"
+            # Installing a server package must not start its service (an sshd on
+            # port 22 of the host): policy-rc.d answering 101 forbids it.
+            # Ours is removed however apt-get ends (set -e stops the script on a failure).
+            guard=""
+            if [ ! -e /usr/sbin/policy-rc.d ]; then
+                printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+                guard=/usr/sbin/policy-rc.d
+                trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+            fi
             apt-get update -qq
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+            if [ -n "$guard" ]; then
+                rm -f "$guard"
+                trap - EXIT
+            fi
         else
             say "not root: skipping the host packages; missing here (apt-get install as root):"
             for p in "${missing[@]}"; do

@@ -109,8 +109,17 @@ class HostFileOps(FileOps):
             os.close(fd)
 
     def read(self, path: str) -> bytes:
-        fd = self._open("/".join(split_path(path)).strip("/"), os.O_RDONLY)
+        """A regular file's bytes.  Opened without blocking and refused unless
+        it is a regular file: the tree is the container's, and a FIFO put at
+        /etc/passwd would otherwise hang whoever reads it (the daemon
+        starting that container) until some writer came."""
+        fd = self._open("/".join(split_path(path)).strip("/"), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
         try:
+            kind = os.fstat(fd).st_mode
+            if statmod.S_ISDIR(kind):
+                raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+            if not statmod.S_ISREG(kind):
+                raise OSError(errno.EINVAL, "not a regular file", path)
             chunks = []
             while chunk := os.read(fd, 1 << 20):
                 chunks.append(chunk)

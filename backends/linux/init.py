@@ -30,6 +30,7 @@ import errno
 import fcntl
 import json
 import os
+import resource
 import socket
 import stat as statmod
 import struct
@@ -126,6 +127,17 @@ def close_other_fds(keep: set[int]) -> None:
                 pass
 
 
+STDIO_KEYS = ("stdin_fd", "stdout_fd", "stderr_fd")
+
+
+def stdio_fds(config: dict) -> list[int]:
+    """fds 0-2 for the command: the caller's own (passed to the shim,
+    ``inherit_stdio``) or files opened by path."""
+    if all(key in config for key in STDIO_KEYS):
+        return [raise_fd(os.dup(config[key])) for key in STDIO_KEYS]
+    return open_stdio(config.get("stdio"))
+
+
 def open_stdio(stdio: dict | None) -> list[int]:
     """fds 0, 1 and 2 of the container's process, opened *now*, while host
     paths still work: stdin from a host file (or /dev/null), stdout and
@@ -207,6 +219,47 @@ def switch_user(uid: int, gid: int, groups: list[int], ops: Ops) -> None:
 def set_no_new_privs(ops: Ops) -> None:
     ops.add("prctl", "PR_SET_NO_NEW_PRIVS, 1")
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def apply_process_settings(req: dict) -> None:
+    """What an OCI ``process`` asks besides the user: rlimits and the OOM
+    score (both before the switch of user, which may lose the right)."""
+    for name, soft, hard in req.get("rlimits") or []:
+        resource.setrlimit(getattr(resource, name), (soft, hard))
+    if req.get("oom_score_adj") is not None:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(req["oom_score_adj"]))
+
+
+def find_command(argv0: str, env: dict[str, str]) -> tuple[int, str]:
+    """Where execvp(3) would find ``argv0``: (0, path), or (errno, name)."""
+    if "/" in argv0:
+        candidates = [argv0]
+    else:
+        candidates = [os.path.join(d or ".", argv0) for d in env.get("PATH", DEFAULT_PATH).split(":")]
+    found = (errno.ENOENT, argv0)
+    for candidate in candidates:
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if statmod.S_ISREG(st.st_mode) and st.st_mode & 0o111:
+            return 0, candidate
+        found = (errno.EACCES, candidate)
+    return found
+
+
+def enter_confinement(config: dict, ops: Ops) -> None:
+    """What a container's process does last before its exec, in runc's
+    order (an exec'd process, and stepbox-runc's init at its start gate)."""
+    program = base64.b64decode(config["seccomp"]) if config.get("seccomp") else None
+    if program is not None and not config.get("no_new_privs"):
+        load_seccomp(program, ops)  # needs CAP_SYS_ADMIN: before the drop
+    drop_capabilities(config["keep_caps"], config.get("user", [0, 0, []]), ops, config.get("effective"))
+    if config.get("no_new_privs"):
+        set_no_new_privs(ops)
+        if program is not None:
+            load_seccomp(program, ops)  # as late as possible
 
 
 def load_seccomp(program: bytes, ops: Ops, shown: str = "") -> None:
@@ -352,16 +405,10 @@ def run_joiner(config: dict, sync_w: int, ack_r: int) -> None:
                 os.close(fd)
         # Open the log files while we are still the host's root: inside a
         # user namespace we would be a mapped uid without rights on them.
-        stdio = open_stdio(config.get("stdio"))
-        # Namespaces joined rather than made (--network container:ID): while
-        # we are still the host's root, so joining needs no rights in a new
-        # user namespace.
-        for kind, target in config.get("join", []):
-            fd = os.open(f"/proc/{int(target)}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                libc.setns(fd, 0)
-            finally:
-                os.close(fd)
+        stdio = stdio_fds(config)
+        if config.get("start_gate"):
+            stdio.append(open_start_gate(config["start_gate"]))
+        join_namespaces(config.get("join") or [])
         flags = config["flags"]
         if flags & libc.CLONE_NEWUSER:
             libc.unshare(libc.CLONE_NEWUSER)
@@ -385,15 +432,39 @@ def run_joiner(config: dict, sync_w: int, ack_r: int) -> None:
     os._exit(code)
 
 
+def open_start_gate(path: str) -> int:
+    """The FIFO ``exec`` waits on (runc's exec.fifo).  Opened read-write,
+    so our read blocks until a writer writes -- never end-of-file -- and a
+    writer's non-blocking open succeeds only while we are there to read."""
+    os.mkfifo(path, 0o600)
+    return raise_fd(os.open(path, os.O_RDWR | os.O_CLOEXEC))
+
+
+# The order runc's nsexec joins in: user first (it owns the others), mnt last.
+JOIN_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "mnt")
+
+
+def join_namespaces(join: list[list[str]]) -> None:
+    """setns(2) into each (kind, path): all opened first, on the host's paths."""
+    fds = [(kind, os.open(path, os.O_RDONLY | os.O_CLOEXEC)) for kind, path in join]
+    fds.sort(key=lambda kf: JOIN_ORDER.index(kf[0]))
+    for _kind, fd in fds:
+        try:
+            libc.setns(fd, 0)
+        finally:
+            os.close(fd)
+
+
 # -- PID 1: the command loop -------------------------------------------------------------------------
 
 
 class Init:
     def __init__(self, config: dict, stdio: list[int]):
-        self.stdio = stdio
+        # stdio, and the start gate after it if the spawn asked for one
+        self.stdio, self.gate = stdio[:3], (stdio[3] if len(stdio) > 3 else None)
         self.cmd = raise_fd(config["cmd_fd"])
         self.rep = raise_fd(config["rep_fd"])
-        close_other_fds({self.cmd, self.rep, *self.stdio})
+        close_other_fds({self.cmd, self.rep, *stdio})
         self.buf = b""
 
     # -- the pipe protocol ----------------------------------------------------------------
@@ -452,6 +523,14 @@ class Init:
                 propagation |= _PROPAGATION[opt]
             else:
                 data.append(opt)
+        if fstype == "cgroup":
+            self._mount_cgroups(ops, target, rootfs, flags)
+            return
+        if fstype == "remount":  # new flags for what is mounted there (a read-only root)
+            path = os.path.join(rootfs, target.lstrip("/"))
+            keep = os.statvfs(path).f_flag & (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
+            ops.mount(None, path, None, libc.MS_BIND | libc.MS_REMOUNT | flags | keep, None)
+            return
         is_bind = fstype == "bind" or flags & libc.MS_BIND
         if is_bind:
             flags |= libc.MS_BIND
@@ -463,9 +542,6 @@ class Init:
                 # A bind mount ignores most flags on the first call; they
                 # take effect with a remount of the bind.
                 ops.mount(source, path, None, flags & (libc.MS_BIND | libc.MS_REC), None, shown)
-                extra = flags & ~(libc.MS_BIND | libc.MS_REC)
-                if extra:
-                    ops.mount(None, path, None, libc.MS_BIND | libc.MS_REMOUNT | extra, None, shown)
             else:
                 try:
                     ops.mount(source, path, fstype, flags, ",".join(data) or None, shown)
@@ -479,11 +555,64 @@ class Init:
                     # (the remount names the new mount by its path: the fd
                     # behind `path` still refers to the directory under it)
                     ops.mount(None, shown, None, libc.MS_BIND | libc.MS_REMOUNT | flags, None, shown)
-            if propagation:
-                ops.mount(None, path, None, propagation, None, shown)
         finally:
             if fd is not None:
                 os.close(fd)
+        extra = flags & ~(libc.MS_BIND | libc.MS_REC) if is_bind else 0
+        if extra or propagation:
+            # The fd above names the directory *under* the new mount; the
+            # remount must name the mount itself: look the path up again.
+            path, fd = self._mountpoint(rootfs, target, file_target)
+            try:
+                if extra:
+                    ops.mount(None, path, None, libc.MS_BIND | libc.MS_REMOUNT | extra, None, shown)
+                if propagation:
+                    ops.mount(None, path, None, propagation, None, shown)
+            finally:
+                if fd is not None:
+                    os.close(fd)
+
+    def _mount_cgroups(self, ops: Ops, target: str, rootfs: str, flags: int) -> None:
+        """An OCI ``cgroup`` mount without a cgroup namespace, as runc makes
+        it: a tmpfs at ``target`` and, in it, each hierarchy the host has
+        mounted, bound at this process's own group (read-only if asked) --
+        so the container sees its own limits and nothing above them.  On a
+        hybrid host the cgroup2 tree is left out, as runc does."""
+        self.do_mount(ops, "tmpfs", target, "tmpfs", ["nosuid", "nodev", "noexec", "mode=755"], rootfs)
+        own = {}
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                _id, controllers, path = line.rstrip("\n").split(":", 2)
+                own[controllers] = path
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split() for line in f]
+        wanted = []
+        for fields in mounts:
+            sep = fields.index("-")
+            fstype, super_options, mountpoint = fields[sep + 1], fields[sep + 3].split(","), fields[4]
+            if fstype not in ("cgroup", "cgroup2") or not mountpoint.startswith("/sys/fs/cgroup"):
+                continue
+            if fstype == "cgroup2":
+                key: str | None = ""
+            else:
+                names = [
+                    o
+                    for o in super_options
+                    if o not in ("rw", "ro") and ("=" not in o or o.startswith("name="))
+                ]
+                key = next((k for k in own if k and set(k.split(",")) <= set(names)), None)
+            if key is None or key not in own:
+                continue
+            wanted.append((fstype, mountpoint, key))
+        if any(fstype == "cgroup" for fstype, _, _ in wanted):
+            wanted = [w for w in wanted if w[0] == "cgroup"]
+        for _fstype, mountpoint, key in wanted:
+            name = os.path.basename(mountpoint) if mountpoint != "/sys/fs/cgroup" else ""
+            source = mountpoint + own[key].rstrip("/")
+            if not os.path.isdir(source):
+                continue
+            options = ["rbind"] + (["ro"] if flags & libc.MS_RDONLY else []) + ["nosuid", "nodev", "noexec"]
+            self.do_mount(ops, source, f"{target.rstrip('/')}/{name}".rstrip("/"), "bind", options, rootfs)
 
     @staticmethod
     def _mountpoint(rootfs: str, target: str, is_file: bool) -> tuple[str, int | None]:
@@ -602,12 +731,64 @@ class Init:
     def do_set_no_new_privs(self, ops: Ops) -> None:
         set_no_new_privs(ops)
 
+    def do_sysctl(self, ops: Ops, name: str, value: str) -> None:
+        # /proc/sys/net answers for the network namespace of the writer: ours.
+        path = "/proc/sys/" + name.replace(".", "/")
+        ops.add("write", f"{_q(path)}, {_q(value)}")
+        with open(path, "w") as f:
+            f.write(value)
+
+    def wait_at_gate(self, req: dict, ops: Ops) -> None:
+        """The OCI ``create`` ends here, in runc's order: the command is
+        looked up (a missing one fails the create), then the process is
+        confined (seccomp, the bounding set, the user switched keeping the
+        capabilities across setuid, the capabilities, no_new_privs); the engine is told we are ready, and we block
+        until ``start`` writes to the gate.  Then only execve is left."""
+        err, path = find_command(req["argv"][0], req["env"])
+        if err:
+            self.reply(
+                {
+                    "ok": False,
+                    "errno": err,
+                    "exec": True,
+                    "path": path,
+                    "error": os.strerror(err),
+                    "ops": ops.ops,
+                }
+            )
+            os._exit(127 if err == errno.ENOENT else 126)
+        cwd = req.get("cwd", "/")
+        os.makedirs(cwd, 0o755, exist_ok=True)  # a missing working dir is created, as runc does
+        enter_confinement(req, ops)
+        os.chdir(cwd)  # as the user, after the switch: runc's order
+        assert self.gate is not None
+        self.reply({"ok": True, "waiting": True, "ops": ops.ops})
+        for fd in (self.cmd, self.rep):
+            os.close(fd)  # the creator is gone; only the gate matters now
+        self.cmd = self.rep = -1
+        while os.read(self.gate, 1) != b"0":
+            pass
+        os.close(self.gate)
+        for target, fd in enumerate(self.stdio):
+            os.dup2(fd, target)
+        try:
+            os.execve(path, req["argv"], req["env"])
+        except OSError as e:
+            os.write(2, f"stepbox init: exec {path}: {e.strerror}\n".encode())
+            os._exit(127 if e.errno in (errno.ENOENT, errno.ENOTDIR) else 126)
+
     def do_exec(self, req: dict, ops: Ops) -> None:
         try:
+            apply_process_settings(req)
+            if req.get("gate"):
+                self.wait_at_gate(req, ops)
             err, path = exec_command(
                 req["argv"], req["env"], req.get("cwd", "/"), req.get("user"), self.stdio
             )
         except OSError as e:  # chdir, setuid ... before execve
+            if self.rep == -1:  # past the gate: the container's stderr is where it shows
+                os.write(self.stdio[2], f"stepbox init: {e}\n".encode())
+                os._exit(126)
             self.reply(
                 {
                     "ok": False,

@@ -128,7 +128,7 @@ def _config(state_dir: str) -> dict:
 
 class LinuxKernel(Kernel):
     name = "linux"
-    concurrent_waits = True
+    thread_safe = True
     containers_outlive_program = True
     storage_driver = "overlay2"
     description = "the real Linux kernel (root: real namespaces, cgroups, overlayfs)"

@@ -39,7 +39,6 @@ cwd are the container's.
 
 from __future__ import annotations
 
-import base64
 import errno
 import json
 import os
@@ -48,13 +47,12 @@ from . import libc
 from .init import (
     PR_SET_DUMPABLE,
     Ops,
+    apply_process_settings,
     close_other_fds,
-    drop_capabilities,
+    enter_confinement,
     exec_command,
-    load_seccomp,
-    open_stdio,
     raise_fd,
-    set_no_new_privs,
+    stdio_fds,
 )
 
 # user first (it owns the others), mnt last (it changes our root and cwd)
@@ -72,7 +70,7 @@ def run_exec_joiner(config: dict, sync_w: int) -> None:
             finally:
                 os.close(fd)
         target = config["target_pid"]
-        stdio = open_stdio(config.get("stdio"))
+        stdio = stdio_fds(config)
         ns_fds = []
         for kind in NS_ORDER:
             theirs = os.readlink(f"/proc/{target}/ns/{kind}")
@@ -108,6 +106,7 @@ def _run_child(config: dict, rep: int, stdio: list[int]) -> None:
         close_other_fds({rep, *stdio})
         cwd = config["cwd"]
         try:
+            apply_process_settings(config)  # before the switch of user, which may lose the right
             enter_confinement(config, Ops())
         except OSError as e:
             _fail(rep, e.errno, str(e))
@@ -129,18 +128,6 @@ def _run_child(config: dict, rep: int, stdio: list[int]) -> None:
             )
         finally:
             os._exit(126)
-
-
-def enter_confinement(config: dict, ops: Ops) -> None:
-    """What the container's init did before its exec, in runc's order."""
-    program = base64.b64decode(config["seccomp"]) if config.get("seccomp") else None
-    if program is not None and not config.get("no_new_privs"):
-        load_seccomp(program, ops)  # needs CAP_SYS_ADMIN: before the drop
-    drop_capabilities(config["keep_caps"], config.get("user", [0, 0, []]), ops, config.get("effective"))
-    if config.get("no_new_privs"):
-        set_no_new_privs(ops)
-        if program is not None:
-            load_seccomp(program, ops)  # as late as possible
 
 
 def _fail(rep: int, err: int | None, error: str) -> None:

@@ -43,6 +43,7 @@ from stepbox.core.kernel.processes import (
     Privileges,
     Processes,
     ProcessHandle,
+    ProcessSettings,
     SpawnSpec,
     Stdio,
 )
@@ -79,6 +80,41 @@ def _alive(pid: int | None, start: int | None) -> bool:
 def seccomp_shown(spec: SeccompFilter) -> str:
     """A filter in a trace, the same on both backends."""
     return f"{len(spec.rules)} rules, default {spec.default_action}"
+
+
+def _execed(info: dict) -> bool:
+    """Whether a container's init runs its command: until execve it is a
+    fork of the shim, the same program file (same inode) as the shim's."""
+    try:
+        init = os.stat(f"/proc/{info['init']}/exe")
+        shim = os.stat(f"/proc/{info['shim']}/exe")
+    except (OSError, KeyError):
+        return True  # the shim is gone: nobody could be stepping this init
+    return (init.st_dev, init.st_ino) != (shim.st_dev, shim.st_ino)
+
+
+def _confinement(user: Credentials, privileges: Privileges) -> dict:
+    """Who the process runs as and what it keeps, as the init's ``exec``
+    request and the exec joiner's config carry it (seccomp compiled here, in
+    the engine: after pivot_root the container cannot reach libseccomp)."""
+    program = seccomp.compile_filter(privileges.seccomp) if privileges.seccomp is not None else None
+    return {
+        "user": [user.uid, user.gid, list(user.groups)],
+        "keep_caps": sorted(privileges.capabilities),
+        "effective": None if privileges.effective is None else sorted(privileges.effective),
+        "no_new_privs": privileges.no_new_privs,
+        "seccomp": base64.b64encode(program).decode() if program is not None else None,
+    }
+
+
+def _settings(settings: ProcessSettings | None) -> dict:
+    """The rest of an OCI ``process``: rlimits and the OOM score."""
+    if settings is None:
+        return {}
+    return {"rlimits": [list(r) for r in settings.rlimits], "oom_score_adj": settings.oom_score_adj}
+
+
+STDIO_KEYS = ("stdin_fd", "stdout_fd", "stderr_fd")
 
 
 def _read_json(path: str) -> dict | None:
@@ -217,6 +253,30 @@ class LinuxProcessHandle(ProcessHandle):
     def set_no_new_privs(self) -> None:
         self._call("set_no_new_privs")
 
+    def set_sysctl(self, name: str, value: str) -> None:
+        self._call("sysctl", name=name, value=value)
+
+    def exec_on_start(
+        self, argv: list[str], env: dict[str, str], cwd: str, settings: ProcessSettings
+    ) -> None:
+        if not argv:
+            raise ExecFailed("exec: no command given", 127)
+        self.tracer.record("chdir", json.dumps(cwd))
+        self.tracer.record("open", "exec.fifo, O_RDWR; read(fifo, 1) -- until start writes")
+        self.tracer.record("execve", execvp_detail(argv, env))
+        request = {"op": "exec", "gate": True, "argv": list(argv), "env": dict(env), "cwd": cwd}
+        confinement = _confinement(settings.credentials(), settings.privileges())
+        self._send({**request, **confinement, **_settings(settings)})
+        reply = self._receive()
+        self._close_pipes()
+        if reply is not None and reply.get("waiting"):
+            return  # it waits at the gate; nobody can tell it anything else now
+        if reply is None:
+            raise KernelError(f"the container's init (pid {self.pid}) exited while preparing the exec")
+        if reply.get("stage") == "setup":
+            raise ExecFailed(f'exec: "{argv[0]}": preparing to run it failed: {reply.get("error")}', 126)
+        raise _exec_error(argv[0], reply.get("errno") or errno.ENOENT, reply.get("path", ""))
+
     def exec(
         self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
     ) -> None:
@@ -331,7 +391,10 @@ class LinuxProcesses(Processes):
         config = {**config, "run_dir": run_dir}
         # The pipe ends the shim keeps, by the config key that names them;
         # the launcher hands them over and writes the shim's numbers in.
-        passed = {"info_fd": info_w, **{key: config[key] for key in ("cmd_fd", "rep_fd") if key in config}}
+        passed = {
+            "info_fd": info_w,
+            **{key: config[key] for key in ("cmd_fd", "rep_fd", *STDIO_KEYS) if key in config},
+        }
         assert sorted(passed.values()) == sorted([info_w, *fds])
         try:
             self.launcher.launch(config, passed, os.path.join(run_dir, "shim.log"))
@@ -383,10 +446,16 @@ class LinuxProcesses(Processes):
             "stdio": stdio,
             "uid_map": [list(m) for m in spec.uid_map],
             "gid_map": [list(m) for m in spec.gid_map],
-            "join": [[NamespaceKind(kind).value, pid] for kind, pid in spec.join],
+            "join": [[NamespaceKind(kind).value, path] for kind, path in spec.join],
+            "detach": spec.detach,
+            "start_gate": spec.start_gate,
         }
+        passed = [cmd_r, rep_w]
+        if spec.inherit_stdio:
+            config.update(zip(STDIO_KEYS, (0, 1, 2), strict=True))
+            passed += [0, 1, 2]
         try:
-            run_dir, info = self._start_shim(config, [cmd_r, rep_w])
+            run_dir, info = self._start_shim(config, passed)
         except BaseException:
             for fd in (cmd_r, cmd_w, rep_r, rep_w):
                 os.close(fd)
@@ -396,8 +465,8 @@ class LinuxProcesses(Processes):
         # What happened, in the words of the syscalls (the joiner did them).
         for path in procs_files:
             self.tracer.record(f"write {path}", '"0"')  # "0": the writing process, the joiner
-        for kind, pid in spec.join:
-            self.tracer.record("setns", f'open("/proc/{pid}/ns/{NamespaceKind(kind).value}"), 0')
+        for _kind, path in spec.join:
+            self.tracer.record("setns", f"open({json.dumps(path)}), 0")
         if flags & libc.CLONE_NEWUSER:
             self.tracer.record("unshare", "CLONE_NEWUSER")
             for name, mapping in (("uid_map", spec.uid_map), ("gid_map", spec.gid_map)):
@@ -406,6 +475,22 @@ class LinuxProcesses(Processes):
             self.tracer.record("setresuid", "0, 0, 0")
         self.tracer.record("clone", f"{libc.clone_flag_names(flags & ~libc.CLONE_NEWUSER)}|SIGCHLD")
         return LinuxProcessHandle(self.tracer, run_dir, info, cmd_w=cmd_w, rep_r=rep_r)
+
+    def open_start_gate(self, path: str) -> None:
+        """Write to the FIFO the init waits on.  O_NONBLOCK: with no reader
+        (the init is gone) open(2) fails with ENXIO instead of blocking."""
+        self.tracer.record("open", f"{json.dumps(path)}, O_WRONLY|O_NONBLOCK")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as e:
+            if e.errno in (errno.ENXIO, errno.ENOENT):
+                raise ProcessLookupError(errno.ESRCH, "nobody waits at the start gate") from None
+            raise
+        try:
+            self.tracer.record("write", f'{json.dumps(path)}, "0"')
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
 
     def _procs_files(self, cgroup: str | None) -> list[str]:
         if not cgroup:
@@ -420,20 +505,23 @@ class LinuxProcesses(Processes):
         argv: list[str],
         env: dict[str, str],
         cwd: str,
-        stdio: Stdio,
+        stdio: Stdio | None,
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        settings: ProcessSettings | None = None,
+        detach: bool = False,
     ) -> ProcessHandle:
         if not argv:
             raise ExecFailed("exec: no command given", 127)
         if not self.exists(target_pid):
             raise ProcessLookupError(errno.ESRCH, f"no such process: {target_pid}")
+        if settings is not None:
+            user, privileges = settings.credentials(), settings.privileges()
         if privileges is None:
             privileges = Privileges()
         procs_files = self._target_procs_files(target_pid)
         rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
-        program = seccomp.compile_filter(privileges.seccomp) if privileges.seccomp is not None else None
         config = {
             "mode": "exec",
             "target_pid": target_pid,
@@ -442,15 +530,18 @@ class LinuxProcesses(Processes):
             "argv": list(argv),
             "env": dict(env),
             "cwd": cwd,
-            "user": [user.uid, user.gid, list(user.groups)],
-            "keep_caps": sorted(privileges.capabilities),
-            "effective": None if privileges.effective is None else sorted(privileges.effective),
-            "no_new_privs": privileges.no_new_privs,
-            "seccomp": base64.b64encode(program).decode() if program is not None else None,
-            "stdio": {"stdout": stdio.stdout, "stderr": stdio.stderr, "stdin": stdio.stdin},
+            **_confinement(user, privileges),
+            "detach": detach,
+            **_settings(settings),
         }
+        passed = [rep_w]
+        if stdio is None:  # the caller's own fds 0-2
+            config.update(zip(STDIO_KEYS, (0, 1, 2), strict=True))
+            passed += [0, 1, 2]
+        else:
+            config["stdio"] = {"stdout": stdio.stdout, "stderr": stdio.stderr, "stdin": stdio.stdin}
         try:
-            run_dir, info = self._start_shim(config, [rep_w])
+            run_dir, info = self._start_shim(config, passed)
         finally:
             os.close(rep_w)
         for path in procs_files:
@@ -465,7 +556,8 @@ class LinuxProcesses(Processes):
         reply = handle._receive()
         handle._close_pipes()
         if reply is not None:
-            handle.wait()
+            if not detach:
+                handle.wait()
             if reply.get("stage") == "setup":
                 raise ExecFailed(f"exec failed: unable to start container process: {reply.get('error')}", 126)
             raise _exec_error(argv[0], reply.get("errno") or errno.ENOENT, reply.get("path", ""))
@@ -576,6 +668,19 @@ class LinuxProcesses(Processes):
         return True
 
     # -- crash recovery ----------------------------------------------------------------------------------
+    def live_inits(self) -> builtins.list[ProcessHandle]:
+        """Every container init started from this state dir that still runs,
+        found from the run directories (not from any container record)."""
+        handles: builtins.list[ProcessHandle] = []
+        for run_dir, info, exited in self.run_records():
+            # A run dir of an older stepbox has no mode: execs' dirs go as
+            # soon as their status is read, so it is most likely an init.
+            if info is None or exited is not None or info.get("mode", "spawn") != "spawn":
+                continue
+            if _alive(info.get("init"), info.get("init_start")) and _execed(info):
+                handles.append(LinuxProcessHandle(self.tracer, run_dir, info, execed=True))
+        return handles
+
     def run_records(self) -> builtins.list[tuple[str, dict | None, dict | None]]:
         """(run_dir, shim.json, exit.json) for every process this state dir started."""
         result = []

@@ -149,7 +149,9 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
     # Terminal signals are not for us: only SIGKILL/SIGTERM from a clean-up.
     for sig in TERMINAL_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
-    libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
+    detach = bool(config.get("detach"))
+    if not detach:
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
     relay = StreamRelay()
     report = start_init(config, relay)
     info_fd = config["info_fd"]
@@ -165,10 +167,16 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
         "init": init,
         "init_start": start_time(init),
         "joiner": report["joiner"],
+        "mode": config["mode"],  # "spawn": a container's init; "exec": a process joining one
     }
     write_json_atomic(os.path.join(config["run_dir"], "shim.json"), info)
     os.write(info_fd, json.dumps(info).encode())
     os.close(info_fd)
+    if detach:
+        # An OCI runtime's caller (containerd's shim, conmon) is a subreaper
+        # and reaps the process itself: it must be its parent, not us.
+        # The joiner is gone, so it is re-parented there already.
+        os._exit(0)
     status = wait_relaying(init, relay, config["mode"] == "exec")
     write_json_atomic(os.path.join(config["run_dir"], "exit.json"), exit_record(status))
     os._exit(0)
@@ -201,9 +209,9 @@ def start_init(config: dict[str, Any], relay: StreamRelay) -> dict[str, Any]:
         os.close(end)
     # The pipes to PID 1 are its business now: keeping our copies would
     # hide the end-of-file the engine waits for after a successful exec.
-    for fd in (config.get("cmd_fd"), config.get("rep_fd")):
-        if fd is not None:
-            os.close(fd)
+    for key in ("cmd_fd", "rep_fd", "stdin_fd", "stdout_fd", "stderr_fd"):
+        if config.get(key) is not None:
+            os.close(config[key])
     report: dict[str, Any] = {"error": "the joiner died without a word", "errno": 5}
     with os.fdopen(sync_r, "rb") as sync:
         for line in sync:

@@ -378,7 +378,10 @@ class LinuxUnionFS(UnionFS):
         except OSError:
             pass
         trash = os.path.join(self.top, "layers", f".trash-{_owner_tag()}")
-        os.rename(d, trash)  # gone from view at once, then deleted
+        try:
+            os.rename(d, trash)  # gone from view at once, then deleted
+        except FileNotFoundError:
+            return  # another thread removed it meanwhile (a prune and an rm)
         shutil.rmtree(trash)
 
     # -- mounts -----------------------------------------------------------------

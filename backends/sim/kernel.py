@@ -71,7 +71,7 @@ HOST_NAME = "sim-host"
 
 class SimKernel(Kernel):
     name = "sim"
-    concurrent_waits = False  # plain Python objects: one caller at a time
+    thread_safe = False  # plain Python objects: one caller at a time
     containers_outlive_program = False  # its processes live in this program
     storage_driver = "stepbox-sim"
     description = "the simulated kernel (pure Python, no root needed)"

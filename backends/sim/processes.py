@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from stepbox.core.kernel.capabilities import CAPABILITIES, capability_mask
 from stepbox.core.kernel.devices import DeviceNode
-from stepbox.core.kernel.errors import ExecFailed, KernelError
+from stepbox.core.kernel.errors import ExecFailed, KernelError, NotSupported
 from stepbox.core.kernel.namespaces import NamespaceKind
 from stepbox.core.kernel.observe import ProcessInfo
 from stepbox.core.kernel.processes import (
@@ -33,6 +33,7 @@ from stepbox.core.kernel.processes import (
     Privileges,
     Processes,
     ProcessHandle,
+    ProcessSettings,
     SpawnSpec,
     Stdio,
 )
@@ -480,13 +481,40 @@ def _reason(e: OSError) -> str:
     )
 
 
+def _proc_ns_pid(path: str, kind: str) -> int | None:
+    """The PID of a ``/proc/PID/ns/KIND`` path; None for any other path."""
+    parts = path.split("/")
+    if len(parts) == 5 and parts[:2] == ["", "proc"] and parts[2].isdigit() and parts[3:] == ["ns", kind]:
+        return int(parts[2])
+    return None
+
+
 class SimProcesses(Processes):
     def __init__(self, kernel: SimKernel):
         self.k = kernel
         kernel.boot_id = next(_boot_ids)
         kernel.empty_ro_fs = MemFS(clock=kernel.wall_clock)
+        self._inits: dict[int, Process] = {}  # what spawn started, by PID (see live_inits)
 
     def spawn(self, spec: SpawnSpec) -> SimProcessHandle:
+        # The simulator joins only a process's network namespace, by its
+        # /proc path (--network container:ID); a bind-mounted namespace file
+        # and the rest of an OCI runtime caller's asks are refused.
+        joins = [
+            (NamespaceKind(kind).value, _proc_ns_pid(path, NamespaceKind(kind).value))
+            for kind, path in spec.join
+        ]
+        if (
+            any(kind != "net" or pid is None for kind, pid in joins)
+            or spec.inherit_stdio
+            or spec.detach
+            or spec.start_gate
+        ):
+            raise NotSupported(
+                "the simulated kernel joins only a process's network namespace (/proc/PID/ns/net); it cannot "
+                "join other namespaces or by another path, inherit the caller's stdio, leave a process to the "
+                "caller or wait for a start gate (stepbox-runc needs the linux backend)"
+            )
         k = self.k
         parent = k.engine
         cg = parent.cgroup
@@ -499,10 +527,11 @@ class SimProcesses(Processes):
         # The log files are opened first (by the shim, on the host): a bad
         # path fails here, before any process exists.
         fds = open_stdio(k, spec.stdio)
-        kinds -= {NamespaceKind(kind).value for kind, _ in spec.join}
+        kinds -= {kind for kind, _ in joins}
         ns, pidns = k.clone_namespaces(parent, kinds, spec.uid_map, spec.gid_map)
-        for kind, pid in spec.join:
-            ns = self._join(ns, NamespaceKind(kind).value, pid, fds)
+        for kind, pid in joins:
+            assert pid is not None  # refused above
+            ns = self._join(ns, kind, pid, fds)
         if k.tracer.enabled:
             # As on Linux: the cgroup is joined first ("0" = the writer), so
             # the clone is already charged to it.
@@ -525,6 +554,7 @@ class SimProcesses(Processes):
         proc.held = True
         proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
         proc.fds = fds
+        self._inits[proc.pid] = proc
         return SimProcessHandle(k, proc)
 
     def _join(self, ns, kind: str, pid: int, fds: dict):
@@ -542,17 +572,29 @@ class SimProcesses(Processes):
             k.tracer.record("setns", f'open("/proc/{pid}/ns/{kind}"), CLONE_NEWNET')
         return ns.replace(net=target.ns.net)
 
+    def live_inits(self) -> list[ProcessHandle]:
+        for pid in [pid for pid, proc in self._inits.items() if proc.state in "ZX"]:
+            del self._inits[pid]
+        return [SimProcessHandle(self.k, proc) for proc in self._inits.values() if not proc.held]
+
     def exec_in(
         self,
         target_pid: int,
         argv: list[str],
         env: dict[str, str],
         cwd: str,
-        stdio: Stdio,
+        stdio: Stdio | None,
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        settings: ProcessSettings | None = None,
+        detach: bool = False,
     ) -> SimProcessHandle:
+        if stdio is None or settings is not None or detach:
+            raise NotSupported(
+                "the simulated kernel runs exec'd processes with its own stdio and reaps them itself "
+                "(the OCI runtime's options are for the linux backend)"
+            )
         k = self.k
         target = k.procs.get(target_pid)
         if target.state in "ZX":

@@ -15,18 +15,26 @@ import sys
 import time
 
 import click
+from stepbox.core.engine.locations import socket_for_root
 
+from .bool_flags import GoBoolFlagsGroup
 from .main import cli
 
 STOP_TIMEOUT = 30  # seconds before SIGTERM becomes SIGKILL
 
 
-@cli.group("daemon", invoke_without_command=True)
+class _DaemonGroup(GoBoolFlagsGroup):
+    go_bool_flags = ("tls", "tlsverify")
+
+
+@cli.group("daemon", cls=_DaemonGroup, invoke_without_command=True)
 @click.option(
     "-H",
     "--host",
-    default=None,
-    help="Socket to listen on, unix:///path/to.sock (default: the state directory's, see stepbox --root)",
+    "hosts",
+    multiple=True,
+    help="Where to listen, repeatable: unix:///path/to.sock, tcp://host:port (default: the state "
+    "directory's socket, see stepbox --root)",
 )
 @click.option(
     "--backend",
@@ -61,17 +69,51 @@ STOP_TIMEOUT = 30  # seconds before SIGTERM becomes SIGKILL
     metavar="base=CIDR,size=N",
     help="Where networks get their subnets (default: Docker's, 172.17-31.0.0/16 and 192.168.0.0/16 in /20s)",
 )
+@click.option("--tls/--no-tls", default=None, help="Serve tcp:// with TLS; implied by --tlsverify")
+@click.option(
+    "--tlsverify/--no-tlsverify",
+    default=None,
+    help="Serve tcp:// with TLS and require client certificates signed by --tlscacert",
+)
+@click.option(
+    "--tlscacert", default=None, help="CA that signs client certificates (default $DOCKER_CERT_PATH/ca.pem)"
+)
+@click.option(
+    "--tlscert", default=None, help="The daemon's TLS certificate (default $DOCKER_CERT_PATH/cert.pem)"
+)
+@click.option("--tlskey", default=None, help="The daemon's TLS key (default $DOCKER_CERT_PATH/key.pem)")
 @click.option("--debug", is_flag=True, help="Log every request")
 @click.pass_context
-def daemon(ctx: click.Context, host, backend, root, insecure, bridge, bip, pools, debug):
-    """Serve the Docker Engine API on a UNIX socket (the docker CLI can use it)."""
+def daemon(
+    ctx: click.Context,
+    hosts,
+    backend,
+    root,
+    insecure,
+    bridge,
+    bip,
+    pools,
+    tls,
+    tlsverify,
+    tlscacert,
+    tlscert,
+    tlskey,
+    debug,
+):
+    """Serve the Docker Engine API on a UNIX socket and/or TCP (the docker CLI can use it)."""
     connection = ctx.obj
-    connection.host = host or connection.host
     connection.root_option = root or connection.root_option
+    hosts = list(hosts) or ([connection.host] if connection.host else [])
+    if not hosts:
+        hosts = [f"unix://{socket_for_root(connection.root)}"]
+    # The pid file sits next to the first UNIX socket (or the state
+    # directory's, for a daemon on TCP alone): `daemon stop` finds it there.
+    ctx.meta["stepbox.daemon.pid_socket"] = _pid_socket(hosts, connection.root)
     if ctx.invoked_subcommand is not None:
         return  # `daemon stop`: it reads the options set above
     import logging
 
+    from stepbox.core.engine.listening import ListenRefused, TLSOptions
     from stepbox.core.engine.locations import pid_path_of
     from stepbox.core.engine.pidfile import DaemonRunning, PidFile
     from stepbox.core.engine.server import open_daemon
@@ -89,7 +131,7 @@ def daemon(ctx: click.Context, host, backend, root, insecure, bridge, bip, pools
     def say(message: str) -> None:
         click.echo(message, err=True)
 
-    path = connection.socket_path
+    path = ctx.meta["stepbox.daemon.pid_socket"]
     try:
         # First of all: a second daemon for this socket stops here, before
         # it has opened (and maybe recovered) anything.
@@ -104,8 +146,15 @@ def daemon(ctx: click.Context, host, backend, root, insecure, bridge, bip, pools
         session = open_session(
             backend or connection.backend, connection.root, say, trace=False, network=settings
         )
-        running = open_daemon(session, path, say, pid_file, insecure_from_env() + list(insecure))
-    except (RuntimeError, ValueError, NetworkError, KernelError) as e:
+        running = open_daemon(
+            session,
+            hosts,
+            say,
+            pid_file,
+            insecure_from_env() + list(insecure),
+            TLSOptions(tls, tlsverify, tlscacert, tlscert, tlskey),
+        )
+    except (RuntimeError, ValueError, NetworkError, KernelError, ListenRefused) as e:
         pid_file.release()
         click.echo(f"stepbox daemon: {e}", err=True)
         sys.exit(1)
@@ -133,6 +182,19 @@ def _bridge_settings(bridge: str | None, bip: str, pools: tuple[str, ...]):
     return settings
 
 
+def _pid_socket(hosts: list[str], root: str) -> str:
+    from stepbox.core.http_server.listeners import BadAddress, parse_address
+
+    for host in hosts:
+        try:
+            address = parse_address(host)
+        except BadAddress:
+            continue
+        if address.scheme == "unix":
+            return address.path
+    return socket_for_root(root)
+
+
 @daemon.command("stop")
 @click.option(
     "-t",
@@ -143,13 +205,13 @@ def _bridge_settings(bridge: str | None, bip: str, pools: tuple[str, ...]):
     type=float,
     help="Seconds to wait after SIGTERM before SIGKILL",
 )
-@click.pass_obj
-def stop(connection, timeout):
+@click.pass_context
+def stop(ctx, timeout):
     """Stop the daemon (of --root's state directory, or at -H)."""
     from stepbox.core.engine.locations import pid_path_of
     from stepbox.core.engine.pidfile import running_pid
 
-    path = connection.socket_path
+    path = ctx.meta["stepbox.daemon.pid_socket"]
     pid_path = pid_path_of(path)
     pid = running_pid(pid_path)
     if pid is None:

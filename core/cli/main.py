@@ -23,7 +23,8 @@ import click
 from stepbox.core.engine.client import EngineError
 from stepbox.core.engine.wire import ProtocolError
 
-from .connection import Connection
+from . import bool_flags
+from .connection import ClientTLS, Connection
 from .errors import CommandFailed, in_process_failure
 
 # The module that defines each verb.  A call imports only its verb's module
@@ -53,11 +54,18 @@ VERB_MODULES = {
     "daemon": ("daemon",),
     "networks": ("network", "port"),
     "stepthrough": ("step",),
+    "contexts": ("context",),
+    "system": ("system",),
+    "exercises": ("exercises",),
 }
 _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in verbs}
 
 
 class StepboxGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        verbs = set(self.commands) | set(_MODULE_OF)
+        return super().parse_args(ctx, bool_flags.expand(args, ("tls", "tlsverify"), verbs))
+
     def get_command(self, ctx: click.Context, name: str):
         if name not in self.commands and name in _MODULE_OF:
             importlib.import_module(f"{__package__}.{_MODULE_OF[name]}")  # it registers its verbs
@@ -114,16 +122,50 @@ class StepboxGroup(click.Group):
     "--host",
     envvar="STEPBOX_HOST",
     default=None,
-    help="Daemon socket to talk to, unix:///path/to.sock (not started if nobody listens).",
+    help="Daemon to talk to: unix:///path/to.sock, tcp://host:port or ssh://[user@]host "
+    "(never started for you).  Without it: a context, else DOCKER_HOST, else the state "
+    "directory's daemon.",
 )
+@click.option(
+    "-c",
+    "--context",
+    envvar="STEPBOX_CONTEXT",
+    default=None,
+    help="Context to use (stepbox context ls); overrides DOCKER_HOST and `context use`.",
+)
+@click.option("--tls/--no-tls", default=None, help="Use TLS; implied by --tlsverify (also DOCKER_TLS)")
+@click.option(
+    "--tlsverify/--no-tlsverify",
+    default=None,
+    help="Use TLS and verify the daemon's certificate (also DOCKER_TLS_VERIFY); --tlsverify=false: "
+    "TLS without verifying",
+)
+@click.option(
+    "--tlscacert", default=None, help="Trust certs signed only by this CA (default $DOCKER_CERT_PATH/ca.pem)"
+)
+@click.option("--tlscert", default=None, help="TLS certificate file (default $DOCKER_CERT_PATH/cert.pem)")
+@click.option("--tlskey", default=None, help="TLS key file (default $DOCKER_CERT_PATH/key.pem)")
 @click.pass_context
-def cli(ctx: click.Context, backend: str, root: str | None, host: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    backend: str,
+    root: str | None,
+    host: str | None,
+    context: str | None,
+    tls: bool | None,
+    tlsverify: bool | None,
+    tlscacert: str | None,
+    tlscert: str | None,
+    tlskey: str | None,
+) -> None:
     """stepbox: a container engine you can read, run and step through."""
 
     def say(message: str) -> None:
         click.echo(message, err=True)
 
-    ctx.obj = Connection(backend, root, host, say)
+    ctx.obj = Connection(
+        backend, root, host, say, context, ClientTLS(tls, tlsverify, tlscacert, tlscert, tlskey)
+    )
 
 
 def main() -> None:

@@ -180,11 +180,37 @@ def registry():
     "(lines user:$5$… -- make them with `stepbox registry hash-password`)",
 )
 @click.option("--quiet", is_flag=True, help="No access log")
-def serve(addr, root, htpasswd, quiet):
+@click.option("--tls-cert", default=None, help="Serve HTTPS with this certificate (PEM)")
+@click.option("--tls-key", default=None, help="The certificate's private key (PEM)")
+@click.option(
+    "--enable-delete",
+    is_flag=True,
+    help="Allow DELETE of manifests and blobs (off by default: 405, as the CNCF registry)",
+)
+@click.option(
+    "--upload-ttl",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds an unfinished upload may sit idle before its bytes are deleted",
+)
+def serve(addr, root, htpasswd, quiet, tls_cert, tls_key, enable_delete, upload_ttl):
     """Serve the registry until interrupted."""
-    from stepbox.core.registry.server import make_server
+    from stepbox.core.registry.server import RegistryConfigError, make_server
 
-    server = make_server(addr, root, htpasswd, access_log=not quiet)
+    try:
+        server = make_server(
+            addr,
+            root,
+            htpasswd,
+            access_log=not quiet,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            allow_delete=enable_delete,
+            upload_ttl=upload_ttl,
+        )
+    except (RegistryConfigError, OSError) as e:
+        _fail(e)
     click.echo(f"stepbox registry listening on {server.url} (storage: {root})", err=True)
     try:
         server.serve_forever()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel import ExitStatus, Kernel, ProcessHandle, Tracer, UnionMount
 
 from .errors import NoSuchContainer
+from .locks import StoreLocks
 from .steps import StepContext, UndoChain
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class LifecycleContext(StepContext):
     user: ExecUser | None = None  # resolved where the process switches to it
     waiter: Waiter = wait_on_the_process
     say: Callable[[str], None] = lambda message: None
+    # Shared by every plan of the runtime: images and layers in use (see locks.py).
+    locks: StoreLocks = field(default_factory=StoreLocks)
     forgotten: bool = False  # the record and logs are deleted: nothing left to save
     networks: NetworkManager | None = None  # the engine's networks; None: loopback only
     connect_to: str | None = None  # the network `network connect` wires (else all of them)

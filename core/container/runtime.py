@@ -12,6 +12,7 @@ containers that exited while nobody watched.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import signal as signals
 from collections.abc import Callable, Sequence
@@ -39,6 +40,7 @@ from .changes import container_changes
 from .config import ContainerConfig, check_name
 from .context import ExitWatch, LifecycleContext
 from .errors import Conflict
+from .locks import StoreLocks
 from .names import random_name
 from .observe import observe
 from .record import CREATED, EXITED, PAUSED, RUNNING, ContainerRecord, new_container_id, now
@@ -49,6 +51,8 @@ from .users import resolve_user
 if TYPE_CHECKING:
     from stepbox.core.network.manager import NetworkManager
     from stepbox.core.network.store import NetworkRecord
+
+PAUSED_FOR_COMMIT = "paused-for-commit"  # in the container's directory while a commit holds it frozen
 
 ContainerPlan = Plan[LifecycleContext]
 
@@ -78,11 +82,16 @@ class Runtime:
         # Processes this program started; a later program re-finds them from
         # the record (Processes.reattach).
         self._handles: dict[str, ProcessHandle] = {}
+        # Images and layers in use by the plans running now (locks.py).
+        self.locks = StoreLocks()
 
     # -- records ------------------------------------------------------------
-    def new_record(self, config: ContainerConfig, name: str | None = None) -> ContainerRecord:
-        """A container's record, before any step has run (the create phase saves it)."""
-        self._ensure_image(config.image)
+    def new_record(
+        self, config: ContainerConfig, name: str | None = None, say: Callable[[str], None] | None = None
+    ) -> ContainerRecord:
+        """A container's record, before any step has run (the create phase
+        saves it); ``say``: where remarks go (else the runtime's ``say``)."""
+        self._ensure_image(config.image, say or self.say)
         if name:
             check_name(name)
             self.containers.check_name_free(name)
@@ -173,12 +182,12 @@ class Runtime:
             r for r in self.containers.all() if any(s.get("IPAddress") for s in (r.networks or {}).values())
         ]
 
-    def _ensure_image(self, name: str) -> None:
+    def _ensure_image(self, name: str, say: Callable[[str], None]) -> None:
         try:
             self.images.resolve(name)
         except ImageNotFound:
             if str(parse_reference(name)) == str(parse_reference(BUSYBOX_REF)):
-                ensure_busybox(self.images, self.kernel, self.say)
+                ensure_busybox(self.images, self.kernel, say)
             else:
                 raise
 
@@ -201,6 +210,7 @@ class Runtime:
             waiter=self.exits.waiter(record),
             say=self.say,
             networks=self.networks,
+            locks=self.locks,
         )
         if record.mount:
             ctx.mount = plan.mount_of(record.mount)
@@ -232,9 +242,16 @@ class Runtime:
         return stepper.ctx
 
     # -- verbs --------------------------------------------------------------
-    def create(self, config: ContainerConfig, name: str | None = None) -> ContainerRecord:
-        record = self.new_record(config, name)
-        self.execute(record, plan.create_plan())
+    def create(
+        self, config: ContainerConfig, name: str | None = None, say: Callable[[str], None] | None = None
+    ) -> ContainerRecord:
+        """``docker create``; ``say``: where this create's remarks go (a
+        daemon serving several clients tells each its own)."""
+        record = self.new_record(config, name, say)
+        ctx = self.context(record)
+        if say is not None:
+            ctx.say = say
+        self.execute(record, plan.create_plan(), ctx)
         return record
 
     def start(self, record: ContainerRecord) -> LifecycleContext:
@@ -447,6 +464,9 @@ class Runtime:
         in one consistent state."""
         paused_here = pause and record.state == RUNNING
         if paused_here:
+            # Marked first: a daemon killed before the thaw leaves a frozen
+            # container, which the next one thaws (thaw_interrupted_commit).
+            self._commit_marker(record, present=True)
             self.pause(record)
         try:
             parent = self.images.resolve(record.image_id)
@@ -475,6 +495,30 @@ class Runtime:
         finally:
             if paused_here:
                 self.unpause(record)
+                self._commit_marker(record, present=False)
+
+    def _commit_marker(self, record: ContainerRecord, present: bool) -> None:
+        directory = self.containers.container_dir(record.id)
+        if directory is None:
+            return  # records in memory: nothing outlives this program
+        path = os.path.join(directory, PAUSED_FOR_COMMIT)
+        if present:
+            with open(path, "w"):
+                pass
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def thaw_interrupted_commit(self, record: ContainerRecord) -> bool:
+        """A container a commit froze and nobody thawed (the program died
+        half-way): thaw it; whether there was one."""
+        directory = self.containers.container_dir(record.id)
+        if directory is None or not os.path.exists(os.path.join(directory, PAUSED_FOR_COMMIT)):
+            return False
+        if record.state == PAUSED:
+            self.unpause(record)
+        self._commit_marker(record, present=False)
+        return True
 
     def export(self, record: ContainerRecord, out: BinaryIO) -> None:
         """``docker export``: the container's whole filesystem as one flat tar."""
@@ -486,6 +530,16 @@ class Runtime:
         """``docker rmi``: untag, and delete the image once no name and no
         container refers to it; then collect what nothing uses any more."""
         image = self.images.resolve(name)
+        # Exclusive: containers being created from it have named it in their
+        # records (or wait, and then find it gone) -- see locks.py.
+        with self.locks.images.exclusive(image.id):
+            report, deleted = self._remove_image(name, self.images.resolve(image.id), force)
+        if deleted:  # its blobs and layers go once its lock is free (collect_garbage takes layers')
+            report += [f"Deleted: {digest}" for digest in self.collect_garbage() if digest == image.id]
+        return report
+
+    def _remove_image(self, name: str, image: Image, force: bool) -> tuple[builtins.list[str], bool]:
+        """Untag, or delete from the index; the report, and whether it was deleted."""
         users = [r for r in self.containers.all() if r.image_id == image.id]
         untag_only = (
             name not in (image.id, image.short_id) and not name.startswith("sha256:") and len(image.tags) > 1
@@ -497,21 +551,31 @@ class Runtime:
             )
         if untag_only:
             self.images.untag(name)
-            return [f"Untagged: {parse_reference(name).familiar_str()}"]
+            return [f"Untagged: {parse_reference(name).familiar_str()}"], False
         report = [f"Untagged: {tag}" for tag in image.tags]
         self.images.delete(image)
-        report += [f"Deleted: {digest}" for digest in self.collect_garbage() if digest == image.id]
-        return report
+        return report, True
 
     def collect_garbage(self) -> builtins.list[str]:
-        """Delete blobs and unpacked layers that no image or container uses."""
-        removed = self.images.gc()
-        used = {plan.layer_id(d) for img in self.images.list() for d in img.diff_ids}
-        for record in self.containers.all():
-            used |= {record.rw_layer, record.init_layer, *record.lowers}
-        for layer in self.kernel.unionfs.layers():
-            if layer not in used:
-                self.kernel.unionfs.remove_layer(layer)
+        """Delete blobs and unpacked layers that no image or container uses.
+
+        While containers are created and removed meanwhile, the order is
+        what makes it safe: the layers are listed first, then the images,
+        then the records.  A layer unpacked for a container being created
+        belongs to an image that is either still in the index when it is
+        read, or was deleted after the container's record named the layer
+        (the image's lock, see locks.py) -- so the records read last name
+        it.  A layer created after the listing is not in it."""
+        with self.locks.collecting:
+            layers = self.kernel.unionfs.layers()
+            removed = self.images.gc()
+            used = {plan.layer_id(d) for img in self.images.list() for d in img.diff_ids}
+            for record in self.containers.all():
+                used |= {record.rw_layer, record.init_layer, *record.lowers}
+            for layer in layers:
+                if layer not in used:
+                    with self.locks.layers.exclusive(layer):
+                        self.kernel.unionfs.remove_layer(layer)
         return removed
 
     # -- looking at a container -----------------------------------------------

@@ -4,18 +4,28 @@ The daemon keeps records on disk so that ``stepbox run --name w …`` and a
 later ``stepbox diff w`` -- or the next daemon -- see the same container; an
 in-process engine (notebooks, benchmarks, property tests) may keep them in
 memory.
+
+A record that cannot be read (truncated by a crash of the disk or of the
+machine, edited by hand) must not keep the daemon from starting, nor make
+every ``ps`` fail: its directory is moved to ``quarantine/`` beside the
+containers, with a warning in the daemon's log saying where, and the
+container is left out -- for a person to look at, never silently deleted.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import time
 
 from stepbox.core.kernel.atomic import atomic_write, read_json, sweep_temporaries
 
 from .errors import Conflict, NoSuchContainer
 from .record import ContainerRecord
+
+log = logging.getLogger("stepbox.containers")
 
 
 class ContainerStore:
@@ -58,12 +68,40 @@ class ContainerStore:
         records = []
         for entry in sorted(os.listdir(self.root)):
             path = os.path.join(self.root, entry, "config.json")
-            if os.path.exists(path):
+            try:
                 records.append(ContainerRecord.from_dict(read_json(path)))
+            except FileNotFoundError:
+                continue  # not a container (or removed meanwhile)
+            except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
+                self._quarantine(self.root, entry, e)
         return records
 
+    def _quarantine(self, root: str, entry: str, error: Exception) -> None:
+        target = os.path.join(
+            os.path.dirname(root), "quarantine", f"{entry}-{time.strftime('%Y%m%dT%H%M%S')}"
+        )
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.rename(os.path.join(root, entry), target)
+        except OSError as e:
+            log.warning(
+                "container record %s is damaged (%s) and could not be moved away: %s", entry, error, e
+            )
+            return
+        self._written.pop(entry, None)
+        log.warning(
+            "container record %s is damaged (%s: %s): moved to %s and left out",
+            entry,
+            type(error).__name__,
+            error,
+            target,
+        )
+
     def find(self, name_or_id: str) -> ContainerRecord:
-        """By name, full ID or unique ID prefix, like docker."""
+        """By full ID, name or unique ID prefix, like docker."""
+        exact = self._by_full_id(name_or_id)
+        if exact is not None:
+            return exact
         records = self.all()
         for record in records:
             if name_or_id in (record.name, record.id) or name_or_id == "/" + record.name:
@@ -74,6 +112,19 @@ class ContainerStore:
         if len(matches) > 1:
             raise Conflict(f"multiple IDs found with provided prefix: {name_or_id}")
         raise NoSuchContainer(name_or_id)
+
+    def _by_full_id(self, cid: str) -> ContainerRecord | None:
+        """The record of a full container ID, read alone: the engine finds
+        containers by ID all the time (``ps`` once per container), and
+        reading every record for each would make listing quadratic."""
+        if len(cid) != 64 or any(c not in "0123456789abcdef" for c in cid):
+            return None
+        if not self.root:
+            return self._memory.get(cid)
+        try:
+            return ContainerRecord.from_dict(read_json(os.path.join(self.root, cid, "config.json")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            return None  # none, or damaged: the full listing says which (and quarantines it)
 
     def check_name_free(self, name: str) -> None:
         for record in self.all():

@@ -11,7 +11,10 @@ filters (those need Python 3.11.4; Debian 12 has 3.11.2):
 * nothing is written *through* a symlink of the context (``evil -> /etc``,
   then ``evil/passwd``);
 * a hardlink may only point at a regular file earlier in the context;
-* device nodes, FIFOs and other special files are refused.
+* device nodes, FIFOs and other special files are refused;
+* sparse entries are refused (a header can claim any size: a 10 KiB tar
+  "holding" gigabytes), and so is a context that unpacks to more than
+  ``max_bytes`` (a gzip'ed context is small on the wire, maybe huge unpacked).
 
 Symlinks are unpacked as they are, wherever they point, as Docker does: the
 builder reads the context without following them.  Permission bits are kept
@@ -37,8 +40,10 @@ class UnsafeContext(UnsafeLayer):
     """A build context tar that would write outside its directory, or holds what a context may not."""
 
 
-def extract_context(archive: tarfile.TarFile, into: str) -> None:
-    """Unpack ``archive`` into the (empty) directory ``into``."""
+def extract_context(archive: tarfile.TarFile, into: str, max_bytes: int | None = None) -> None:
+    """Unpack ``archive`` into the (empty) directory ``into``; at most
+    ``max_bytes`` of file contents, if given."""
+    left = max_bytes
     symlinks: set[str] = set()  # the context's own symlinks: nothing goes through them
     files: set[str] = set()  # regular files so far: what a hardlink may point at
     directories: list[tuple[str, tarfile.TarInfo]] = []
@@ -49,6 +54,14 @@ def extract_context(archive: tarfile.TarFile, into: str) -> None:
             refuse_through_symlink(member.name, posixpath.dirname(path), symlinks, WHAT)
         except UnsafeLayer as e:
             raise UnsafeContext(str(e)) from None
+        if member.issparse():
+            raise UnsafeContext(f"{WHAT} entry {member.name!r} is a sparse file; refused")
+        if left is not None and member.isreg():
+            left -= member.size
+            if left < 0:
+                raise UnsafeContext(
+                    f"the {WHAT} unpacks to more than {max_bytes} bytes (STEPBOX_MAX_UPLOAD_BYTES)"
+                )
         if not path:
             continue  # "./": the root is the directory we were given
         target = os.path.join(into, path)

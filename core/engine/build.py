@@ -14,31 +14,39 @@ The answer is a stream of JSON lines the CLI prints as they come::
 A failed build is still a 200 (the head went out long ago): the last line is
 ``{"error": …, "errorDetail": {"message": …}}`` and the CLI exits 1.
 
-The build runs under the engine lock: its RUN steps create, start and
-remove containers through the same Runtime, and nothing else may change the
-daemon's state half-way through one (a simplification: other requests wait).
+A build holds no lock of its own.  Its RUN steps create, start and remove
+containers through the same Runtime, each verb holding that container's
+lock as the engine's verbs do, and the wait for the command holding none
+(:class:`_BuildRuntime`): ``RUN sleep 60`` stops neither ``ps`` nor
+``inspect`` nor anyone else's containers; the images it reads and the
+layers it unpacks are locked as any create's are.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
+import secrets
 import shutil
 import tarfile
 import tempfile
 import threading
 
+from stepbox.core.container.config import ContainerConfig
+from stepbox.core.container.record import ContainerRecord
 from stepbox.core.dockerfile.builder import Builder, BuildOptions
 from stepbox.core.dockerfile.cache import BuildCache
 from stepbox.core.dockerfile.context_tar import UnsafeContext, extract_context
 from stepbox.core.dockerfile.errors import BuildError, RunFailed
+from stepbox.core.http_server.messages import Request, StreamResponse
 
-from .engine import Engine
-from .errors import BadParameter, NotImplementedYet
-from .http import Request, StreamResponse
+from .engine import ContainerNotes, Engine
+from .errors import BadParameter, Unsupported
 
 _DONE = object()
+log = logging.getLogger("stepbox.engine")
 
 
 def _line(message: dict) -> bytes:
@@ -48,26 +56,69 @@ def _line(message: dict) -> bytes:
 def unpack_context(body, into: str) -> None:
     """The context tar (maybe compressed) into ``into``, checked as layers are:
     nothing outside it, no devices (see :mod:`stepbox.core.dockerfile.context_tar`)."""
+    from stepbox.core.image.incoming import max_upload_bytes
+
     from .images import spool
 
     try:
         with tarfile.open(fileobj=spool(body), mode="r:*") as archive:
-            extract_context(archive, into)
+            extract_context(archive, into, max_upload_bytes())
     except UnsafeContext as e:
         raise BadParameter(f"the build context cannot be unpacked: {e}") from None
     except (tarfile.TarError, OSError, EOFError) as e:
         raise BadParameter(f"the build context is not a valid tar archive: {e}") from None
 
 
+class _BuildRuntime:
+    """The Runtime, for a build's RUN containers (core/dockerfile/running.py):
+    created through the engine (a name of its own, its record held while
+    its steps run), each later verb under the container's lock, and the
+    wait for the command under none.  The build records the exit itself
+    (no exit monitor watches these containers); the rest is the Runtime's."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._runtime = engine.runtime
+
+    def __getattr__(self, name: str):
+        return getattr(self._runtime, name)  # kernel, images, logs: no lock needed
+
+    def _held(self, record: ContainerRecord):
+        return self._engine.watch(record.id).lock
+
+    def create(self, config: ContainerConfig) -> ContainerRecord:
+        return self._engine.create(config, None, ContainerNotes())
+
+    def start(self, record: ContainerRecord) -> None:
+        with self._held(record):
+            self._runtime.start(record)
+
+    def wait(self, record: ContainerRecord) -> int:
+        handle = self._runtime.context(record).handle
+        if handle is not None:
+            self._engine.wait_process(handle)  # RUN sleep 60: a minute, holding nothing
+        with self._held(record):
+            return self._runtime.wait(record)  # ended: the exit phase records it at once
+
+    def refresh(self, record: ContainerRecord) -> ContainerRecord:
+        with self._held(record):
+            return self._runtime.refresh(record)
+
+    def remove(self, record: ContainerRecord, force: bool = False) -> None:
+        with self._held(record):
+            self._runtime.remove(record, force)
+
+
 class BuildEndpoint:
     def __init__(self, engine: Engine):
         self.engine = engine
+        # One for the daemon's life: opening it sweeps what an interrupted
+        # write left, which must not happen while another build writes.
+        self.cache = BuildCache(os.path.join(engine.root, "build-cache"))
 
     def __call__(self, req: Request) -> StreamResponse:
         if req.arg("remote"):
-            raise NotImplementedYet(
-                "building from a remote URL is not supported: send the context as the body"
-            )
+            raise Unsupported("building from a remote URL is not supported: send the context as the body")
         try:
             build_args = json.loads(req.arg("buildargs") or "{}")
         except json.JSONDecodeError as e:
@@ -100,12 +151,11 @@ class BuildEndpoint:
             try:
                 builder = Builder(
                     engine.images,
-                    engine.runtime,
-                    BuildCache(os.path.join(engine.root, "build-cache")),
+                    _BuildRuntime(engine),
+                    self.cache,
                     out=lambda text: messages.put({"stream": text + "\n"}),
                 )
-                with engine.lock:
-                    result = builder.build(options)
+                result = builder.build(options)
                 messages.put({"aux": {"ID": result.image_id}})
                 engine.events.publish("image", "build", result.image_id, {})
             except RunFailed as e:
@@ -114,10 +164,11 @@ class BuildEndpoint:
                 messages.put({"error": e.summary, "errorDetail": {"code": e.exit_code, "message": e.summary}})
             except BuildError as e:
                 messages.put({"error": str(e), "errorDetail": {"message": str(e)}})
-            except Exception as e:  # a fault: still tell the client
-                messages.put(
-                    {"error": f"internal error: {type(e).__name__}: {e}", "errorDetail": {"message": str(e)}}
-                )
+            except Exception:  # a fault: logged in full, the client told where
+                reference = secrets.token_hex(6)
+                log.exception("build failed (reference %s)", reference)
+                text = f"internal error in the stepbox daemon (reference {reference}: see its log)"
+                messages.put({"error": text, "errorDetail": {"message": text}})
             finally:
                 shutil.rmtree(context, ignore_errors=True)
                 messages.put(_DONE)

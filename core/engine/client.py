@@ -1,10 +1,10 @@
-"""A small client for the Engine API over a UNIX socket -- what a CLI does.
+"""A small client for the Engine API -- what a CLI does.
 
 Every ``docker`` command is a few HTTP requests.  :class:`EngineClient`
 sends them the same way and keeps a **request log**, so a notebook can show
 exactly what crossed the socket::
 
-    client = EngineClient("/run/stepbox/stepbox.sock")
+    client = EngineClient("/run/stepbox/stepbox.sock")   # or "tcp://…", "ssh://…" (endpoints.py)
     cid = client.create({"Image": "busybox", "Cmd": ["echo", "hi"]})
     output = client.run_attached(cid)         # attach, wait, start -- like `docker run`
     for line in client.log: print(line)
@@ -23,9 +23,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote, urlencode
 
+from stepbox.core.http_server.headers import Headers
+
 from . import API_VERSION
+from .endpoints import Endpoint, UnixEndpoint, endpoint_of
 from .streams import read_frames
-from .wire import BodyReader, Headers, read_head
+from .wire import BodyReader, read_head
 
 
 class EngineError(Exception):
@@ -66,22 +69,23 @@ class StreamedReply:
 
 
 class EngineClient:
-    def __init__(self, socket_path: str, version: str = API_VERSION, timeout: float | None = 300.0):
-        self.socket_path = socket_path
+    def __init__(self, endpoint: str | Endpoint, version: str = API_VERSION, timeout: float | None = 300.0):
+        """``endpoint``: a socket path, a ``unix://``, ``tcp://`` or ``ssh://``
+        address, or an Endpoint (a tcp one carrying its TLS context)."""
+        self.endpoint = endpoint_of(endpoint) if isinstance(endpoint, str) else endpoint
+        # The socket file, for a local daemon ("" for tcp:// and ssh://).
+        self.socket_path = self.endpoint.path if isinstance(self.endpoint, UnixEndpoint) else ""
         self.version = version
         self.timeout = timeout
         self.log: list[LoggedRequest] = []
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"EngineClient({self.socket_path!r})"
+        return f"EngineClient({str(self.endpoint)!r})"
 
     # -- the wire --------------------------------------------------------------------
     def _connect(self) -> socket.socket:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.socket_path)
-        return sock
+        return self.endpoint.connect(self.timeout)
 
     def _path(self, path: str, query: dict | None) -> str:
         full = path if path == "/_ping" else f"/v{self.version}{path}"

@@ -23,16 +23,17 @@ from datetime import UTC, datetime
 
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING
+from stepbox.core.http_server.messages import Request, Response, StreamResponse, UpgradeResponse
 from stepbox.core.kernel import NamespaceKind
 
 from .create_body import check_container_name, config_from_body
 from .engine import Engine, signal_number
 from .errors import BadParameter
 from .execs import ExecSessions
-from .http import Request, Response, StreamResponse, UpgradeResponse
+from .filters import labels_match, parse_filters, time_filter
 from .routes import Router
 from .streams import STDERR, STDOUT, LogTail, frames, last_lines, with_timestamps
-from .views import container_inspect, container_summary
+from .views import container_inspect, container_summary, unix_time
 
 KIND = {"C": 0, "A": 1, "D": 2}  # FilesystemChange.Kind
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
@@ -73,9 +74,8 @@ class ContainerEndpoints:
     # -- reading ---------------------------------------------------------------------
     def list(self, req: Request) -> Response:
         filters = _filters(req)
-        with self.engine.lock:
-            records = self.engine.runtime.list(all_=req.flag("all") or bool(filters.get("status")))
-            rows = [container_summary(r, self.engine.notes(r).labels) for r in records]
+        records = self.engine.ps(all_=req.flag("all") or bool(filters.get("status")))
+        rows = [container_summary(r, self.engine.notes(r).labels) for r in records]
         rows = [row for row in rows if _matches(row, filters)]
         limit = req.int_arg("limit")
         if limit and limit > 0:
@@ -84,26 +84,23 @@ class ContainerEndpoints:
 
     def inspect(self, req: Request) -> Response:
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            document = engine.runtime.inspect(record)
-            notes = engine.notes(record)
+        record = engine.get(req.params["id"])
+        document = engine.runtime.inspect(record)
+        notes = engine.notes(record)
         return Response.json(container_inspect(document, record, notes, self.execs.of_container(record.id)))
 
     def changes(self, req: Request) -> Response:
-        with self.engine.lock:
-            record = self.engine.runtime.get(req.params["id"])
-            changes = self.engine.runtime.diff(record)
+        record = self.engine.get(req.params["id"])
+        changes = self.engine.runtime.diff(record)
         return Response.json([{"Path": path, "Kind": KIND[kind]} for kind, path in changes] or None)
 
     def top(self, req: Request) -> Response:
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            if record.state not in (RUNNING, PAUSED):
-                raise Conflict(f"Container {record.id} is not running")
-            pid_ns = engine.kernel.namespaces.of(record.pid).get(NamespaceKind.PID)
-            processes = [p for p in engine.kernel.processes.list() if p.namespaces.get("pid") == pid_ns]
+        record = engine.get(req.params["id"])
+        if record.state not in (RUNNING, PAUSED):
+            raise Conflict(f"Container {record.id} is not running")
+        pid_ns = engine.kernel.namespaces.of(record.pid).get(NamespaceKind.PID)
+        processes = [p for p in engine.kernel.processes.list() if p.namespaces.get("pid") == pid_ns]
         stime = datetime.now(UTC).strftime("%H:%M")
         rows = [
             ["root", str(p.pid), str(p.ppid), "0", stime, "?", "00:00:00", " ".join(p.argv)]
@@ -115,9 +112,8 @@ class ContainerEndpoints:
 
     def export(self, req: Request) -> Response:
         buf = io.BytesIO()
-        with self.engine.lock:
-            record = self.engine.runtime.get(req.params["id"])
-            self.engine.runtime.export(record, buf)
+        record = self.engine.get(req.params["id"])
+        self.engine.runtime.export(record, buf)
         return Response(200, buf.getvalue(), "application/x-tar")
 
     # -- changing --------------------------------------------------------------------
@@ -163,16 +159,25 @@ class ContainerEndpoints:
         return Response.empty(204)
 
     def prune(self, req: Request) -> Response:
+        """Stopped containers; ``until`` (created before) and ``label`` /
+        ``label!`` narrow it, as with dockerd."""
+        filters = parse_filters(req.arg("filters"), ("until", "label", "label!"))
+        now = time.time()
+        until = [time_filter(v, "until", now) for v in filters.get("until", [])]
         deleted = []
-        with self.engine.lock:
-            records = self.engine.runtime.list(all_=True)
-        for record in records:
-            if record.state not in (RUNNING, PAUSED, "created"):
-                try:
-                    self.engine.remove(record.id)
-                    deleted.append(record.id)
-                except (NoSuchContainer, Conflict):
-                    pass  # gone or restarted meanwhile
+        for record in self.engine.ps(all_=True):
+            if record.state in (RUNNING, PAUSED, "created"):
+                continue
+            if not all(unix_time(record.created) < limit for limit in until):
+                continue
+            labels = self.engine.notes(record).labels
+            if not labels_match(labels, filters.get("label", []), filters.get("label!", [])):
+                continue
+            try:
+                self.engine.remove(record.id)
+                deleted.append(record.id)
+            except (NoSuchContainer, Conflict):
+                pass  # gone or restarted meanwhile
         return Response.json({"ContainersDeleted": deleted or None, "SpaceReclaimed": 0})
 
     # -- waiting and streaming ---------------------------------------------------------
@@ -182,12 +187,10 @@ class ContainerEndpoints:
         if condition not in ("not-running", "next-exit", "removed"):
             raise BadParameter(f"invalid condition: {condition!r} (not-running, next-exit or removed)")
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            watch = engine.watch(record.id)
-            seen = watch.exits
-            running = record.state in (RUNNING, PAUSED)
-            code = record.exit_code
+        record, seen = engine.snapshot(req.params["id"])
+        watch = engine.watch(record.id)
+        running = record.state in (RUNNING, PAUSED)
+        code = record.exit_code
 
         def body():
             nonlocal code
@@ -208,11 +211,9 @@ class ContainerEndpoints:
         """Stream the container's output until its next exit (a container
         not yet started is waited for: ``docker run`` attaches first)."""
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            notes = engine.notes(record)
-            seen = engine.watch(record.id).exits
-            engine.reading(record.id, +1)
+        record, seen = engine.snapshot(req.params["id"])
+        notes = engine.notes(record)
+        engine.reading(record.id, +1)
         streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
         tail = LogTail(record.log_dir, streams)
         if not req.flag("logs"):
@@ -242,11 +243,9 @@ class ContainerEndpoints:
 
     def logs(self, req: Request) -> StreamResponse:
         engine = self.engine
-        with engine.lock:
-            record = engine.runtime.get(req.params["id"])
-            notes = engine.notes(record)
-            seen = engine.watch(record.id).exits
-            running = record.state in (RUNNING, PAUSED)
+        record, seen = engine.snapshot(req.params["id"])
+        notes = engine.notes(record)
+        running = record.state in (RUNNING, PAUSED)
         streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
         if not streams:
             raise BadParameter("Bad parameters: you must choose at least one stream")
@@ -305,18 +304,16 @@ class ContainerEndpoints:
         return Response.json(self.execs.get(req.params["id"]).inspect())
 
 
+CONTAINER_FILTERS = ("status", "name", "id", "label", "ancestor", "exited")
+
+
 def _filters(req: Request) -> dict[str, list[str]]:
     """``filters={"status":["exited"],"name":["web"]}`` (values as list or as a map)."""
-    raw = req.arg("filters")
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise BadParameter(f"invalid filters: {e}") from None
-    if not isinstance(data, dict):
-        raise BadParameter("invalid filters: expected a JSON object")
-    return {k: list(v) if isinstance(v, (list, dict)) else [str(v)] for k, v in data.items()}
+    filters = parse_filters(req.arg("filters"), CONTAINER_FILTERS)
+    for value in filters.get("exited", []):
+        if not value.lstrip("-").isdigit():
+            raise BadParameter(f"invalid filter 'exited={value}': an exit code is an integer")
+    return filters
 
 
 def _matches(row: dict, filters: dict[str, list[str]]) -> bool:
@@ -333,5 +330,9 @@ def _matches(row: dict, filters: dict[str, list[str]]) -> bool:
                 if k not in row["Labels"] or (sep and row["Labels"][k] != want):
                     return False
         if key == "ancestor" and not any(v in (row["Image"], row["ImageID"]) for v in values):
+            return False
+        if key == "exited" and not (
+            row["State"] == "exited" and any(f"Exited ({int(v)})" in row["Status"] for v in values)
+        ):
             return False
     return True

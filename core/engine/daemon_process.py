@@ -46,8 +46,9 @@ class DaemonProcess:
     socket_path: str
     log_path: str
     debug: bool = False  # log every request
-    args: tuple[str, ...] = ()  # more daemon options (--bridge=none ...)
+    args: tuple[str, ...] = ()  # more of `stepbox daemon`'s options: --bridge=none, -H tcp://…, --tlsverify …
     prefix: tuple[str, ...] = ()  # a command that runs it (nsenter --net=...: in a network namespace)
+    env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -83,6 +84,7 @@ class DaemonProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd="/",
+                env={**os.environ, **self.env} if self.env else None,
             )
         deadline = time.monotonic() + timeout
         while not someone_listening(self.socket_path):

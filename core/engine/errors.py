@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from stepbox.core.container.errors import ContainerError
 from stepbox.core.container.flags import InvalidConfig
+from stepbox.core.http_server.messages import HTTPError
 from stepbox.core.image.archive import BadArchive
 from stepbox.core.image.bootstrap import NoBaseImage
 from stepbox.core.image.commit import InvalidChange
+from stepbox.core.image.incoming import CorruptInput, TooLarge
 from stepbox.core.image.layer_tar import UnsafeLayer
 from stepbox.core.image.reference import InvalidReference
-from stepbox.core.image.store import BlobDigestMismatch, ImageNotFound
+from stepbox.core.image.store import BlobDigestMismatch, ImageNotFound, InvalidImageConfig
 from stepbox.core.kernel import ExecFailed, KernelError
 from stepbox.core.network.etc_files import BadHostEntry
 from stepbox.core.network.ipam import AddressError
@@ -41,13 +43,18 @@ class NotFound(ApiError):
     status = 404
 
 
-class NotImplementedYet(ApiError):
-    status = 501
+class Unsupported(ApiError):
+    """A feature stepbox refuses by name (searching Docker Hub, importing
+    from a URL ...).  dockerd says 501 for what it does not implement; here
+    the house rule holds: a refused option is the client's to change, 400."""
+
+    status = 400
 
 
 # Order matters: the first matching class wins.
 _STATUS_OF = (
     (ApiError, None),  # carries its own
+    (HTTPError, None),  # the request itself: malformed body, too large, too slow
     (ContainerError, None),  # NoSuchContainer 404, Conflict 409, BadRequest 400
     (ImageNotFound, 404),
     (NoBaseImage, 404),
@@ -57,6 +64,9 @@ _STATUS_OF = (
     (BadArchive, 400),
     (UnsafeLayer, 400),
     (BlobDigestMismatch, 400),
+    (InvalidImageConfig, 400),
+    (CorruptInput, 400),
+    (TooLarge, 413),
     (ExecFailed, 400),
     (NoSuchNetwork, 404),
     (NetworkConflict, 409),  # a name taken, a network in use, a host port already allocated

@@ -190,8 +190,7 @@ class ExecSessions:
             tail = LogTail(scratch)
             session.running = True
             try:
-                with engine.lock:
-                    record = engine.runtime.get(session.container_id)
+                with engine.changing(session.container_id) as record:  # not stopped meanwhile
                     if record.state != RUNNING:
                         raise Conflict(f"container {record.id} is not running")
                     credentials, privileges, home = engine.runtime.exec_identity(

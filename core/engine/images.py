@@ -10,10 +10,12 @@ slashes and colons (``/images/localhost:5000/app:1.0/json``).
 from __future__ import annotations
 
 import builtins
-import io
 import json
 import tempfile
+import time
 
+from stepbox.core.container.errors import Conflict
+from stepbox.core.http_server.messages import Request, Response, StreamResponse, written_by
 from stepbox.core.image import archive
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
 from stepbox.core.image.lineage import intermediate_ids, parents
@@ -22,11 +24,11 @@ from stepbox.core.image.store import ImageNotFound
 
 from .build import BuildEndpoint
 from .engine import Engine
-from .errors import BadParameter, NotImplementedYet
-from .http import Request, Response
+from .errors import BadParameter, Unsupported
+from .filters import bool_filter, labels_match, parse_filters, time_filter
 from .routes import Router
 from .transfers import stream_transfer
-from .views import image_history, image_inspect, image_summary
+from .views import image_history, image_inspect, image_summary, unix_time
 
 TAR = "application/x-tar"
 
@@ -64,34 +66,36 @@ class ImageEndpoints:
 
     # -- reading ---------------------------------------------------------------------
     def list(self, req: Request) -> Response:
-        with self.engine.lock:
-            users: dict[str, int] = {}
-            for record in self.engine.runtime.containers.all():
-                users[record.image_id] = users.get(record.image_id, 0) + 1
-            images = self.store.list()
-            parent_of = parents(images)
-            if not req.flag("all"):  # docker hides the steps of builds (untagged parents)
-                hidden = intermediate_ids(images, parent_of)
-                images = [i for i in images if i.id not in hidden]
-            rows = [
-                image_summary(self.store, image, users.get(image.id, 0), parent_of.get(image.id, ""))
-                for image in images
-            ]
-        wanted = _reference_filter(req)
+        users: dict[str, int] = {}
+        for record in self.engine.runtime.containers.all():
+            users[record.image_id] = users.get(record.image_id, 0) + 1
+        images = self.store.list()
+        parent_of = parents(images)
+        if not req.flag("all"):  # docker hides the steps of builds (untagged parents)
+            hidden = intermediate_ids(images, parent_of)
+            images = [i for i in images if i.id not in hidden]
+        rows = [
+            image_summary(self.store, image, users.get(image.id, 0), parent_of.get(image.id, ""))
+            for image in images
+        ]
+        filters = parse_filters(req.arg("filters"), IMAGE_FILTERS)
+        old_filter = req.arg("filter")  # the API before 1.41: ?filter=<reference>
+        wanted = filters.get("reference", []) + ([old_filter] if old_filter else [])
         if wanted:
             rows = [r for r in rows if any(_tag_matches(t, w) for t in r["RepoTags"] for w in wanted)]
+        if "dangling" in filters:
+            dangling = bool_filter(filters["dangling"], "dangling")
+            rows = [r for r in rows if (not r["RepoTags"]) == dangling]
         rows.sort(key=lambda r: r["Created"], reverse=True)
         return Response.json(rows)
 
     def inspect(self, req: Request) -> Response:
-        with self.engine.lock:
-            image = self.store.resolve(req.params["name"])
-            return Response.json(image_inspect(self.store, image))
+        image = self.store.resolve(req.params["name"])
+        return Response.json(image_inspect(self.store, image))
 
     def history(self, req: Request) -> Response:
-        with self.engine.lock:
-            image = self.store.resolve(req.params["name"])
-            return Response.json(image_history(self.store, image))
+        image = self.store.resolve(req.params["name"])
+        return Response.json(image_history(self.store, image))
 
     # -- names -----------------------------------------------------------------------
     def tag(self, req: Request) -> Response:
@@ -100,15 +104,13 @@ class ImageEndpoints:
             raise BadParameter("repository name must have at least one component")
         target = f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo
         parse_reference(target)
-        with self.engine.lock:
-            image = self.store.resolve(req.params["name"])
-            self.store.tag(image, target)
+        image = self.store.resolve(req.params["name"])
+        self.store.tag(image, target)  # the index's own lock orders the writes
         self.engine.events.publish("image", "tag", image.id, {"name": target})
         return Response.empty(201)
 
     def remove(self, req: Request) -> Response:
-        with self.engine.lock:
-            lines = self.engine.runtime.remove_image(req.params["name"], force=req.flag("force"))
+        lines = self.engine.runtime.remove_image(req.params["name"], force=req.flag("force"))
         items = []
         for line in lines:
             kind, _, value = line.partition(": ")
@@ -117,11 +119,46 @@ class ImageEndpoints:
         return Response.json(items)
 
     def prune(self, req: Request) -> Response:
-        with self.engine.lock:
-            removed = self.engine.runtime.collect_garbage()
-        return Response.json(
-            {"ImagesDeleted": [{"Deleted": d} for d in removed] or None, "SpaceReclaimed": 0}
-        )
+        """``docker image prune``: images no container uses -- only dangling
+        ones (untagged, and no other image's parent) unless ``dangling=false``
+        (``-a``) -- narrowed by ``until`` and ``label``/``label!``, as with
+        dockerd; a build's untagged steps go once the image made from them
+        has gone.  Then the blobs and layers nothing uses any more."""
+        filters = parse_filters(req.arg("filters"), ("dangling", "until", "label", "label!"))
+        dangling_only = bool_filter(filters.get("dangling", ["true"]), "dangling")
+        now = time.time()
+        until = [time_filter(v, "until", now) for v in filters.get("until", [])]
+        items: builtins.list[dict[str, str]] = []
+        tried: set[str] = set()
+        while True:  # again after each pass: a removed image's parent may be dangling now
+            images = self.store.list()
+            parent_ids = set(parents(images).values())
+            used = {record.image_id for record in self.engine.runtime.containers.all()}
+            chosen = [
+                image
+                for image in images
+                if image.id not in used
+                and image.id not in tried
+                and (not dangling_only or (not image.tags and image.id not in parent_ids))
+                and all(unix_time(image.config.get("created", "")) < limit for limit in until)
+                and labels_match(
+                    (image.config.get("config") or {}).get("Labels") or {},
+                    filters.get("label", []),
+                    filters.get("label!", []),
+                )
+            ]
+            if not chosen:
+                break
+            for image in chosen:
+                tried.add(image.id)
+                try:
+                    lines = self.engine.runtime.remove_image(image.id)
+                except (ImageNotFound, Conflict):
+                    continue  # removed, or given a container, meanwhile
+                items += [{kind: value} for kind, _, value in (line.partition(": ") for line in lines)]
+                self.engine.events.publish("image", "delete", image.id, {})
+        items += [{"Deleted": d} for d in self.engine.runtime.collect_garbage()]
+        return Response.json({"ImagesDeleted": items or None, "SpaceReclaimed": 0})
 
     # -- making images -----------------------------------------------------------------
     def commit(self, req: Request) -> Response:
@@ -134,8 +171,7 @@ class ImageEndpoints:
             ref = f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo
             parse_reference(ref)
         req.json()  # the optional config body: read, not used
-        with self.engine.lock:
-            record = self.engine.runtime.get(container)
+        with self.engine.changing(container) as record:  # frozen and read: no one else changes it
             image = self.engine.runtime.commit(
                 record,
                 ref,
@@ -160,21 +196,18 @@ class ImageEndpoints:
 
     def _import(self, req: Request) -> Response:
         if req.arg("fromSrc") != "-":
-            raise NotImplementedYet(
-                "importing from a URL is not supported: send the tar as the body (fromSrc=-)"
-            )
+            raise Unsupported("importing from a URL is not supported: send the tar as the body (fromSrc=-)")
         repo = req.arg("repo") or ""
         ref = (f"{repo}:{req.arg('tag')}" if req.arg("tag") else repo) or None
         if ref:
             parse_reference(ref)
-        with self.engine.lock:
-            image = archive.import_rootfs(
-                self.store,
-                req.body,
-                ref,
-                req.arg("message") or "",
-                [c for c in req.args("changes") if c.strip()],
-            )
+        image = archive.import_rootfs(  # streamed; no lock (see load)
+            self.store,
+            req.body,
+            ref,
+            req.arg("message") or "",
+            [c for c in req.args("changes") if c.strip()],
+        )
         self.engine.events.publish("image", "import", image.id, {})
         return Response(200, json_lines({"status": image.id}))
 
@@ -183,15 +216,12 @@ class ImageEndpoints:
         # busybox is built from the host's binary (core/image/bootstrap.py),
         # so `docker run busybox` works offline, as everywhere in stepbox.
         if str(reference) == str(parse_reference(BUSYBOX_REF)):
-            with self.engine.lock:
-                try:
-                    self.store.resolve(BUSYBOX_REF)
-                    status = "Status: Image is up to date for busybox:latest"
-                except ImageNotFound:
-                    ensure_busybox(self.store, self.engine.kernel)
-                    status = (
-                        "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
-                    )
+            try:
+                self.store.resolve(BUSYBOX_REF)
+                status = "Status: Image is up to date for busybox:latest"
+            except ImageNotFound:
+                ensure_busybox(self.store, self.engine.kernel)
+                status = "Status: Downloaded newer image for busybox:latest (built from the host's busybox)"
             return Response(
                 200,
                 json_lines({"status": "Pulling from library/busybox", "id": "latest"}, {"status": status}),
@@ -213,35 +243,43 @@ class ImageEndpoints:
     @staticmethod
     def not_available(what: str):
         def handler(req: Request):
-            raise NotImplementedYet(f"{what} is not supported by stepbox")
+            raise Unsupported(f"{what} is not supported by stepbox")
 
         return handler
 
     # -- files -----------------------------------------------------------------------
-    def save_many(self, req: Request) -> Response:
+    def save_many(self, req: Request) -> StreamResponse:
         return self._save(req.args("names"))
 
-    def save_one(self, req: Request) -> Response:
+    def save_one(self, req: Request) -> StreamResponse:
         return self._save([req.params["name"]])
 
-    def _save(self, names: builtins.list[str]) -> Response:
+    def _save(self, names: builtins.list[str]) -> StreamResponse:
         if not names:
             raise BadParameter("no image names given: GET /images/get?names=<name>")
-        buf = io.BytesIO()
-        with self.engine.lock:
-            chosen: dict = {}
-            for name in names:
-                image = self.store.resolve(name)
-                tags = chosen.setdefault(image.id, (image, []))[1]
-                if name not in (image.id, image.short_id) and not name.startswith("sha256:"):
-                    tags.append(name)
-            archive.save(self.store, list(chosen.values()), buf)
-        return Response(200, buf.getvalue(), TAR)
+        chosen: dict = {}
+        for name in names:
+            image = self.store.resolve(name)
+            tags = chosen.setdefault(image.id, (image, []))[1]
+            if name not in (image.id, image.short_id) and not name.startswith("sha256:"):
+                tags.append(name)
+        images = list(chosen.values())
+        blobs = {d for image, _ in images for d in (image.manifest_digest, image.id, *image.layers)}
+        store = self.store
+
+        def write(out) -> None:
+            # Streamed as it is made; the blobs stay pinned against a prune
+            # for as long as the client takes to read them.
+            with store.pinned(blobs):
+                archive.save(store, images, out)
+
+        return StreamResponse(written_by(write), content_type=TAR)
 
     def load(self, req: Request) -> Response:
-        spooled = spool(req.body)  # tarfile wants to seek; a socket cannot
-        with self.engine.lock:
-            lines = archive.load(self.store, spooled)
+        # No lock: the archive streams to scratch files for as long as the
+        # client takes, the store's own index lock orders the writes, and
+        # its pins keep a prune from the blobs meanwhile.
+        lines = archive.load(self.store, req.body)
         for line in lines:
             self.engine.events.publish("image", "load", line.rpartition(" ")[2], {})
         return Response(200, json_lines(*({"stream": line + "\n"} for line in lines)))
@@ -256,17 +294,7 @@ def spool(body) -> tempfile.SpooledTemporaryFile[bytes]:
     return spooled
 
 
-def _reference_filter(req: Request) -> list[str]:
-    raw = req.arg("filters")
-    if not raw:
-        single = req.arg("filter")
-        return [single] if single else []
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise BadParameter(f"invalid filters: {e}") from None
-    value = data.get("reference", []) if isinstance(data, dict) else []
-    return list(value) if isinstance(value, (list, dict)) else [str(value)]
+IMAGE_FILTERS = ("reference", "dangling")
 
 
 def _tag_matches(tag: str, wanted: str) -> bool:

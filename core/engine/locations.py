@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import sys
-from urllib.parse import urlsplit
 
 SOCKET_NAME = "stepbox.sock"
 LOG_NAME = "daemon.log"
@@ -103,19 +102,6 @@ def private_socket_dir(socket_path: str) -> None:
         )
     if stat.S_IMODE(st.st_mode) != 0o700:
         os.chmod(directory, 0o700)
-
-
-def socket_path_of(host: str | None) -> str:
-    """``-H unix:///path/to.sock`` (or a bare path) -> the path."""
-    if not host:
-        return default_socket_path()
-    if host.startswith("unix://"):
-        path = urlsplit(host).path or host[len("unix://") :]
-    elif "://" in host:
-        raise ValueError(f"unsupported -H {host!r}: stepbox serves only unix:// sockets")
-    else:
-        path = host
-    return os.path.abspath(path)
 
 
 def socket_for_root(root: str) -> str:

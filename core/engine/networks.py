@@ -16,15 +16,15 @@ file -- so a network reads back exactly as it was created.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from stepbox.core.http_server.messages import Request, Response
 from stepbox.core.network.store import NetworkRecord
 
 from .create_body import check_endpoint_settings
 from .engine import Engine
 from .errors import BadParameter
-from .http import Request, Response
+from .filters import parse_filters
 from .routes import Router
 
 
@@ -55,12 +55,12 @@ class NetworkEndpoints:
     # -- reading --------------------------------------------------------------------
     def list(self, req: Request) -> Response:
         filters = _filters(req)
-        with self.engine.lock:
+        with self.manager.lock:
             rows = [self._document(r, containers=False) for r in self.manager.all()]
         return Response.json([row for row in rows if _matches(row, filters)])
 
     def inspect(self, req: Request) -> Response:
-        with self.engine.lock:
+        with self.manager.lock:
             record = self.manager.find(req.params["id"])
             return Response.json(self._document(record, containers=True))
 
@@ -113,7 +113,10 @@ class NetworkEndpoints:
         for key in ("Ingress", "ConfigOnly", "EnableIPv6"):
             if body.get(key):
                 raise BadParameter(f"{key} networks are not supported by stepbox")
-        if (body.get("ConfigFrom") or {}).get("Network"):
+        config_from = body.get("ConfigFrom") or {}
+        if not isinstance(config_from, dict):
+            raise BadParameter("invalid value for ConfigFrom: expected an object")
+        if config_from.get("Network"):
             raise BadParameter("ConfigFrom is not supported by stepbox")
         if (body.get("Scope") or "local") != "local":
             raise BadParameter("only local scope networks are supported by stepbox")
@@ -132,7 +135,7 @@ class NetworkEndpoints:
             raise BadParameter("IPAM AuxiliaryAddresses are not supported by stepbox")
         labels = _string_map(body, "Labels")
         options = _string_map(body, "Options")
-        with self.engine.lock:
+        with self.manager.lock:
             record = self.manager.create(
                 name,
                 driver=_string(body, "Driver") or "bridge",
@@ -151,7 +154,7 @@ class NetworkEndpoints:
         return Response.json({"Id": record.id, "Warning": ""}, status=201)
 
     def remove(self, req: Request) -> Response:
-        with self.engine.lock:
+        with self.manager.lock:
             record = self.manager.remove(req.params["id"])
         self.engine.events.publish(
             "network", "destroy", record.id, {"name": record.name, "type": record.driver}
@@ -161,7 +164,7 @@ class NetworkEndpoints:
     def prune(self, req: Request) -> Response:
         filters = _filters(req)
         removed = []
-        with self.engine.lock:
+        with self.manager.lock:
             for record in self.manager.all():
                 if record.predefined or self.manager.active_containers(record):
                     continue
@@ -215,21 +218,7 @@ def _string_map(section: dict, key: str) -> dict:
 
 
 def _filters(req: Request) -> dict[str, list[str]]:
-    raw = req.arg("filters")
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise BadParameter("invalid filters: not JSON") from None
-    if not isinstance(data, dict):
-        raise BadParameter("invalid filters: expected an object")
-    filters = {}
-    for key, value in data.items():
-        if key not in ("driver", "id", "label", "name", "scope", "type", "dangling"):
-            raise BadParameter(f"invalid filter '{key}'")
-        filters[key] = list(value) if isinstance(value, list) else [k for k, on in value.items() if on]
-    return filters
+    return parse_filters(req.arg("filters"), ("driver", "id", "label", "name", "scope", "type", "dangling"))
 
 
 def _matches(doc: dict, filters: dict[str, list[str]]) -> bool:

@@ -20,9 +20,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stepbox.core.http_server.messages import Reply, Request, Response
+
 from . import API_VERSION, MIN_API_VERSION
 from .errors import status_of
-from .http import Reply, Request, Response
 
 log = logging.getLogger("stepbox.engine")
 

@@ -18,10 +18,12 @@ import time
 from datetime import UTC, datetime
 
 from stepbox import __version__
+from stepbox.core.http_server.messages import Request, Response, StreamResponse
 
 from . import API_VERSION, MIN_API_VERSION
 from .engine import Engine
-from .http import Request, Response, StreamResponse
+from .errors import BadParameter
+from .filters import parse_filters
 from .routes import Router
 
 PING_HEADERS = {
@@ -84,9 +86,8 @@ class SystemEndpoints:
 
     def info(self, req: Request) -> Response:
         engine = self.engine
-        with engine.lock:
-            records = engine.runtime.list(all_=True)
-            images = engine.images.list()
+        records = engine.ps(all_=True)
+        images = engine.images.list()
         states = [r.state for r in records]
         return Response.json(
             {
@@ -153,11 +154,10 @@ class SystemEndpoints:
         )
 
     def events(self, req: Request) -> StreamResponse:
-        since = req.arg("since")
-        until = req.arg("until")
-        since_nano = int(float(since) * 1e9) if since else None
-        until_time = float(until) if until else None
-        wanted = _event_filters(req.arg("filters"))
+        since = _timestamp(req.arg("since"), "since")
+        until_time = _timestamp(req.arg("until"), "until")
+        since_nano = int(since * 1e9) if since is not None else None
+        wanted = {k: set(v) for k, v in parse_filters(req.arg("filters"), EVENT_FILTERS).items()}
         q, past = self.engine.events.subscribe(since_nano)
 
         def body():
@@ -183,19 +183,20 @@ class SystemEndpoints:
         )
 
 
-def _event_filters(raw: str | None) -> dict[str, set[str]]:
-    """``filters={"container":{"web":true},"type":["container"]}``."""
-    from .errors import BadParameter
+EVENT_FILTERS = ("type", "event", "container", "image")
 
-    if not raw:
-        return {}
+
+def _timestamp(value: str | None, name: str) -> float | None:
+    """``since``/``until``: Unix seconds, possibly with a fraction."""
+    if not value:
+        return None
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise BadParameter(f"invalid filters: {e}") from None
-    if not isinstance(data, dict):
-        raise BadParameter("invalid filters: expected a JSON object")
-    return {k: set(v) if isinstance(v, (list, dict)) else {str(v)} for k, v in data.items()}
+        seconds = float(value)
+    except ValueError:
+        raise BadParameter(f"invalid value for {name}: {value!r} is not a Unix timestamp") from None
+    if not 0 <= seconds < 1e11:  # NaN fails this too
+        raise BadParameter(f"invalid value for {name}: {value!r} is out of range")
+    return seconds
 
 
 def _event_matches(event, wanted: dict[str, set[str]]) -> bool:

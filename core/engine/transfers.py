@@ -21,6 +21,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 
+from stepbox.core.http_server.messages import Request, Response, StreamResponse
 from stepbox.core.registry.client import RegistryClient
 from stepbox.core.registry.credentials import Credentials
 from stepbox.core.registry.errors import RegistryClientError, RegistryError
@@ -28,7 +29,6 @@ from stepbox.core.registry.errors import RegistryClientError, RegistryError
 from . import registry_auth
 from .engine import Engine
 from .errors import ApiError, BadParameter
-from .http import Request, Response, StreamResponse
 
 _DONE = object()
 

@@ -1,4 +1,4 @@
-"""HTTP/1.1 on the wire: what both the daemon and the client read and write.
+"""HTTP/1.1 on the wire, the client's side: reading the daemon's answers.
 
 An HTTP/1.1 message is a *head* -- a start line and ``Name: value`` header
 lines, ended by an empty line -- and an optional *body*.  A body's length is
@@ -7,14 +7,22 @@ advance (``docker load`` streaming a tar, ``docker build`` sending its
 context), by ``Transfer-Encoding: chunked``: a series of ``<hex size>\\r\\n
 <bytes>\\r\\n`` chunks ended by a zero-size chunk.  The daemon answers long
 streams (logs, pull progress) the same way.
+
+(The servers parse requests with h11, see core/http_server; the client is
+kept to this one small module because every ``stepbox`` command imports it.
+It is as strict: a chunk size is 1 to 16 hex digits, a chunk ends with CRLF.)
 """
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
+
+from stepbox.core.http_server.headers import Headers
 
 CRLF = b"\r\n"
 MAX_HEAD_BYTES = 64 * 1024
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(;[^\r\n]*)?\r?\n")
 
 
 class ProtocolError(Exception):
@@ -28,34 +36,6 @@ class ProtocolError(Exception):
 class BodyTooLarge(ProtocolError):
     def __init__(self, limit: int):
         super().__init__(f"request body is larger than the limit of {limit} bytes", 413)
-
-
-class Headers:
-    """Header fields in arrival order; names compare case-insensitively."""
-
-    def __init__(self, items: list[tuple[str, str]] | None = None):
-        self.items = items if items is not None else []
-
-    def __repr__(self) -> str:
-        return f"Headers({self.items!r})"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Headers) and self.items == other.items
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        lname = name.lower()
-        for key, value in self.items:
-            if key.lower() == lname:
-                return value
-        return default
-
-    def has_token(self, name: str, token: str) -> bool:
-        """``Connection: keep-alive, Upgrade`` has the token ``upgrade``."""
-        value = self.get(name) or ""
-        return token.lower() in (t.strip().lower() for t in value.split(","))
-
-    def add(self, name: str, value: str) -> None:
-        self.items.append((name, value))
 
 
 def read_line(rfile: BinaryIO, limit: int = MAX_HEAD_BYTES) -> bytes:
@@ -154,11 +134,12 @@ class BodyReader:
     def _read_chunked(self, size: int) -> bytes:
         if self._chunk_left == 0:
             line = read_line(self.rfile, 1024)
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                self._chunk_left = int(size_text, 16)
-            except ValueError:
-                raise ProtocolError(f"bad chunk size line: {line[:40]!r}") from None
+            if not line:
+                raise ProtocolError("the connection closed in the middle of the answer")
+            match = _CHUNK_SIZE.fullmatch(line)
+            if match is None:
+                raise ProtocolError(f"bad chunk size line: {line[:40]!r}")
+            self._chunk_left = int(match.group(1), 16)
             if self._chunk_left == 0:
                 while read_line(self.rfile) not in (b"\r\n", b"\n", b""):  # trailers
                     pass
@@ -168,8 +149,8 @@ class BodyReader:
         if not data:
             raise ProtocolError("connection closed in the middle of a chunk")
         self._chunk_left -= len(data)
-        if self._chunk_left == 0:
-            read_line(self.rfile, 2)  # the CRLF after the chunk
+        if self._chunk_left == 0 and read_line(self.rfile, 2) not in (b"\r\n", b"\n"):
+            raise ProtocolError("a chunk not followed by CRLF")
         return data
 
     def drain(self, max_bytes: int = 1 << 20) -> bool:
@@ -182,23 +163,3 @@ class BodyReader:
             if dropped > max_bytes:
                 return False
         return True
-
-
-class ChunkedWriter:
-    """Writes a body in chunks, flushing each one (progress must show up
-    while it happens, not when the stream ends)."""
-
-    def __init__(self, wfile: BinaryIO):
-        self.wfile = wfile
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        if data:
-            self.wfile.write(b"%x\r\n" % len(data) + data + CRLF)
-            self.wfile.flush()
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()

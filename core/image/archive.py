@@ -10,21 +10,36 @@ Nothing from an archive is trusted: every blob is checked against its digest,
 every layer against the config's ``diff_ids`` and for escapes
 (:mod:`.layer_tar`), before the index names the image -- so a bad archive
 leaves the store as it was (stray blobs are collected by ``gc``).
+
+An archive is read as a stream: each member goes to a scratch file as it
+arrives, hashed on the way, and a checked layer becomes a blob by a rename
+(:mod:`.incoming`, which also says the size limits).  Memory stays flat
+whatever the archive's size.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
+import os
 import posixpath
 import tarfile
+import zlib
 from collections.abc import Sequence
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol, cast
 
-from .layer_tar import read_layer
+from .incoming import (
+    MAX_DOCUMENT_BYTES,
+    CorruptInput,
+    Incoming,
+    Readable,
+    Spooled,
+    TooLarge,
+    max_upload_bytes,
+)
+from .layer_tar import UnsafeLayer, check_layer
 from .reference import parse_reference
-from .store import MEDIA_MANIFEST, REF_ANNOTATION, BlobDigestMismatch, Image, ImageStore, sha256_digest
+from .store import MEDIA_MANIFEST, REF_ANNOTATION, BlobDigestMismatch, Image, ImageStore
 
 INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -39,22 +54,24 @@ class BadArchive(ValueError):
 # ------------------------------------------------------------------- save
 
 
-class Readable(Protocol):
-    """Where ``docker import`` reads its tarball from: a file, a request body."""
+class Writable(Protocol):
+    """Where ``save`` writes its tar: a file, or a streamed response's pipe."""
 
-    def read(self, size: int = -1, /) -> bytes: ...
+    def write(self, data: bytes, /) -> int: ...
 
 
-def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO) -> None:
-    """Write ``images`` (each with the names to save it under) as one tar."""
-    blobs: dict[str, bytes] = {}
+def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: Writable) -> None:
+    """Write ``images`` (each with the names to save it under) as one tar,
+    to ``out`` as it is made (a stream: nothing is sought back to), each
+    blob copied from its file in pieces."""
+    blobs: dict[str, str] = {}  # digest -> path
     docker_manifest: list[dict[str, Any]] = []
     index: list[dict[str, Any]] = []
     repositories: dict[str, dict[str | None, str]] = {}  # a digest reference has no tag
     for image, names in images:
         for digest in (image.manifest_digest, image.id, *image.layers):
-            if digest not in blobs:
-                blobs[digest] = store.get_blob(digest)
+            blobs.setdefault(digest, store.blob_path(digest))
+        manifest_size = os.path.getsize(blobs[image.manifest_digest])
         repo_tags = []
         for name in names:
             ref = parse_reference(name)
@@ -64,17 +81,13 @@ def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO
                 {
                     "mediaType": MEDIA_MANIFEST,
                     "digest": image.manifest_digest,
-                    "size": len(blobs[image.manifest_digest]),
+                    "size": manifest_size,
                     "annotations": {"io.containerd.image.name": str(ref), REF_ANNOTATION: ref.tag},
                 }
             )
         if not names:
             index.append(
-                {
-                    "mediaType": MEDIA_MANIFEST,
-                    "digest": image.manifest_digest,
-                    "size": len(blobs[image.manifest_digest]),
-                }
+                {"mediaType": MEDIA_MANIFEST, "digest": image.manifest_digest, "size": manifest_size}
             )
         docker_manifest.append(
             {
@@ -91,11 +104,16 @@ def save(store: ImageStore, images: list[tuple[Image, list[str]]], out: BinaryIO
         "manifest.json": json.dumps(docker_manifest).encode(),
         "repositories": json.dumps(repositories).encode(),
     }
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+    # A stream mode ("w|") only ever writes; typeshed asks for a whole file.
+    with tarfile.open(fileobj=cast(IO[bytes], out), mode="w|", format=tarfile.PAX_FORMAT) as archive:
         _add_dir(archive, "blobs/")
         _add_dir(archive, "blobs/sha256/")
-        for digest, data in sorted(blobs.items()):
-            _add_file(archive, _blob_name(digest), data)
+        for digest, path in sorted(blobs.items()):
+            info = tarfile.TarInfo(_blob_name(digest))
+            info.mode = 0o644
+            with open(path, "rb") as f:
+                info.size = os.fstat(f.fileno()).st_size
+                archive.addfile(info, f)
         for name, data in files.items():
             _add_file(archive, name, data)
 
@@ -119,108 +137,145 @@ def _add_file(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 # ------------------------------------------------------------------- load
 
 
-def _read_members(stream: IO[bytes]) -> dict[str, bytes]:
-    """Every regular file of the archive by normalised name (never extracted
-    to disk, so names like ``../x`` can do no harm -- they are just keys)."""
-    members: dict[str, bytes] = {}
-    try:
-        with tarfile.open(fileobj=stream, mode="r:*") as archive:
-            for m in archive:
-                if m.isreg():
-                    contents = archive.extractfile(m)
-                    assert contents is not None  # a regular file always has contents
-                    members[posixpath.normpath(m.name).lstrip("/")] = contents.read()
-    except (tarfile.TarError, EOFError, OSError) as e:
-        raise BadArchive(f"not a valid image archive: {e}") from None
-    return members
+class _Members:
+    """Every regular file of the archive, by normalised name, as a scratch
+    file (never extracted under its own name, so ``../x`` can do no harm:
+    it is just a key)."""
 
-
-def _json(members: dict[str, bytes], name: str) -> Any:
-    try:
-        return json.loads(members[name])
-    except KeyError:
-        raise BadArchive(f"the archive has no {name}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BadArchive(f"{name} in the archive is not valid JSON: {e}") from None
-
-
-def _checked_blob(members: dict[str, bytes], name: str, digest: str | None = None) -> bytes:
-    if name not in members:
-        raise BadArchive(f"the archive lacks {name}")
-    data = members[name]
-    expected = digest or ("sha256:" + name.rsplit("/", 1)[-1] if name.startswith("blobs/sha256/") else None)
-    if expected and sha256_digest(data) != expected:
-        raise BlobDigestMismatch(
-            f"{name}: content does not match its digest {expected} (it is {sha256_digest(data)})"
-        )
-    return data
-
-
-def uncompress(data: bytes) -> bytes:
-    if data[:2] == b"\x1f\x8b":
+    def __init__(self, stream: Readable, incoming: Incoming):
+        self.incoming = incoming
+        self.files: dict[str, Spooled] = {}
+        budget = max_upload_bytes()
         try:
-            return gzip.decompress(data)
-        except (OSError, EOFError) as e:
-            raise BadArchive(f"a gzip layer is corrupt: {e}") from None
-    if data[:4] == b"\x28\xb5\x2f\xfd":
-        raise BadArchive("zstd-compressed layers are not supported")
-    return data
+            # A stream mode ("r|*") only ever reads; typeshed asks for a whole file.
+            with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|*") as archive:
+                for m in archive:
+                    if m.issparse():
+                        raise BadArchive(f"the archive member {m.name!r} is a sparse file: refused")
+                    if not m.isreg():
+                        continue
+                    name = posixpath.normpath(m.name).lstrip("/")
+                    member = archive.extractfile(m)
+                    if member is None:  # only for links and special files, not for a regular one
+                        continue
+                    spooled = incoming.save(member, budget, "the archive")
+                    budget -= spooled.size
+                    self.files[name] = spooled
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
+            raise BadArchive(f"not a valid image archive: {e}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.files
+
+    def json(self, name: str) -> object:
+        if name not in self.files:
+            raise BadArchive(f"the archive has no {name}")
+        try:
+            return json.loads(self.document(self.files[name], name))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise BadArchive(f"{name} in the archive is not valid JSON: {e}") from None
+
+    @staticmethod
+    def document(spooled: Spooled, name: str) -> bytes:
+        if spooled.size > MAX_DOCUMENT_BYTES:
+            raise TooLarge(f"{name} is larger than the limit of {MAX_DOCUMENT_BYTES} bytes for a document")
+        with open(spooled.path, "rb") as f:
+            return f.read()
+
+    def blob(self, name: str, digest: str | None = None) -> Spooled:
+        if not isinstance(name, str) or name not in self.files:
+            raise BadArchive(f"the archive lacks {name}")
+        spooled = self.files[name]
+        expected = digest or (
+            "sha256:" + name.rsplit("/", 1)[-1] if name.startswith("blobs/sha256/") else None
+        )
+        if expected and spooled.digest != expected:
+            raise BlobDigestMismatch(
+                f"{name}: content does not match its digest {expected} (it is {spooled.digest})"
+            )
+        return spooled
+
+    def layer(self, name: str, digest: str | None = None) -> Spooled:
+        """A layer: uncompressed (to a new scratch file if it was gzip) and
+        checked for escapes, sparse entries and size, its bytes never all in
+        memory."""
+        return checked_layer(self.incoming, self.blob(name, digest), f"layer {name}")
 
 
-def _checked_layers(raw_layers: list[bytes]) -> list[bytes]:
-    tars = []
-    for raw in raw_layers:
-        tar = uncompress(raw)
-        read_layer(io.BytesIO(tar))  # refuses escapes and device nodes, naming the entry
-        tars.append(tar)
-    return tars
+def checked_layer(incoming: Incoming, spooled: Spooled, what: str) -> Spooled:
+    tar = incoming.uncompressed(spooled, what)
+    with open(tar.path, "rb") as f:
+        check_layer(f)  # refuses escapes and device nodes, naming the entry
+    return tar
 
 
-def load(store: ImageStore, stream: IO[bytes]) -> list[str]:
+def load(store: ImageStore, stream: Readable) -> list[str]:
     """Load every image in the archive; the names (or IDs) loaded."""
-    members = _read_members(stream)
-    if "manifest.json" in members:
-        return _load_docker(store, members)
-    if "index.json" in members:
-        return _load_oci(store, members)
-    raise BadArchive("not an image archive: it has neither manifest.json (docker save) nor index.json (OCI)")
+    with Incoming(store.root) as incoming:
+        members = _Members(stream, incoming)
+        if "manifest.json" in members:
+            checked = _check_docker(members)
+        elif "index.json" in members:
+            checked = _check_oci(members)
+        else:
+            raise BadArchive(
+                "not an image archive: it has neither manifest.json (docker save) nor index.json (OCI)"
+            )
+        # Everything was checked: now store.  The layers' blobs are pinned
+        # until the index names them (a prune meanwhile must not take them).
+        loaded = []
+        digests = [layer.digest for _, layers, _ in checked for layer in layers]
+        with store.pinned(digests):
+            for config, layers, tags in checked:
+                for layer in layers:
+                    store.adopt_blob(layer.path, layer.digest)
+                image = store.add_loaded_image(
+                    config, [layer.digest for layer in layers], tags[0] if tags else None
+                )
+                for tag in tags[1:]:
+                    store.tag(image, tag)
+                loaded += [f"Loaded image: {tag}" for tag in tags] or [f"Loaded image ID: {image.id}"]
+        return loaded
 
 
-def _load_docker(store: ImageStore, members: dict[str, bytes]) -> list[str]:
-    manifest = _json(members, "manifest.json")
+def _check_docker(members: _Members) -> list[tuple[bytes, list[Spooled], list[str]]]:
+    manifest = members.json("manifest.json")
     if not isinstance(manifest, list):
         raise BadArchive("manifest.json must be a list of images")
-    # Check everything first, store afterwards: a bad image loads nothing.
     checked = []
     for entry in manifest:
-        try:
-            config_name, layer_names = entry["Config"], entry["Layers"]
-        except (TypeError, KeyError):
-            raise BadArchive("manifest.json entry lacks Config or Layers") from None
+        if not isinstance(entry, dict) or "Config" not in entry or "Layers" not in entry:
+            raise BadArchive("manifest.json entry lacks Config or Layers")
+        config_name, layer_names, tags = entry["Config"], entry["Layers"], entry.get("RepoTags") or []
+        if not isinstance(config_name, str):
+            raise BadArchive("manifest.json: Config must be the name of a file in the archive")
+        if not isinstance(layer_names, list) or not all(isinstance(n, str) for n in layer_names):
+            raise BadArchive("manifest.json: Layers must be a list of file names in the archive")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise BadArchive("manifest.json: RepoTags must be a list of image names")
+        for tag in tags:
+            parse_reference(tag)  # a bad name refuses the whole archive, before anything is stored
         legacy_digest = None
         if config_name.endswith(".json") and "/" not in config_name:
             legacy_digest = "sha256:" + config_name[:-5]  # old format: <id>.json
-        config = _checked_blob(members, config_name, legacy_digest)
-        tars = _checked_layers([_checked_blob(members, name) for name in layer_names])
-        checked.append((config, tars, entry.get("RepoTags") or []))
-    loaded = []
-    for config, tars, tags in checked:
-        image = store.add_loaded_image(config, tars, tags[0] if tags else None)
-        for tag in tags[1:]:
-            store.tag(image, tag)
-        loaded += [f"Loaded image: {tag}" for tag in tags] or [f"Loaded image ID: {image.id}"]
-    return loaded
+        config = members.document(members.blob(config_name, legacy_digest), config_name)
+        checked.append((config, [members.layer(name) for name in layer_names], tags))
+    return checked
 
 
-def _load_oci(store: ImageStore, members: dict[str, bytes]) -> list[str]:
-    index = _json(members, "index.json")
+def _check_oci(members: _Members) -> list[tuple[bytes, list[Spooled], list[str]]]:
+    index = members.json("index.json")
+    if not isinstance(index, dict):
+        raise BadArchive("index.json must be a JSON object")
     checked = []
 
     def visit(descriptor: dict, name: str | None) -> None:
-        data = _checked_blob(members, _blob_name(descriptor["digest"]), descriptor["digest"])
-        document = json.loads(data)
+        digest = descriptor["digest"]
+        if not isinstance(digest, str):
+            raise TypeError("a descriptor's digest must be a string")
+        document = json.loads(members.document(members.blob(_blob_name(digest), digest), digest))
         media = descriptor.get("mediaType") or document.get("mediaType")
-        annotations = descriptor.get("annotations", {})
+        annotations = descriptor.get("annotations") or {}
         name = annotations.get("io.containerd.image.name") or name or annotations.get(REF_ANNOTATION)
         if media in INDEX_MEDIA_TYPES:
             for child in document.get("manifests", []):
@@ -232,29 +287,26 @@ def _load_oci(store: ImageStore, members: dict[str, bytes]) -> list[str]:
                     visit(child, name)
                     return
             raise BadArchive("the index has no linux/amd64 image")
-        config = _checked_blob(
-            members, _blob_name(document["config"]["digest"]), document["config"]["digest"]
-        )
-        raws = [
-            _checked_blob(members, _blob_name(layer["digest"]), layer["digest"])
+        config_digest = document["config"]["digest"]
+        config = members.document(members.blob(_blob_name(config_digest), config_digest), config_digest)
+        layers = [
+            members.layer(_blob_name(layer["digest"]), layer["digest"])
             for layer in document.get("layers", [])
         ]
-        checked.append((config, _checked_layers(raws), name))
+        # A bare tag ("latest") names no repository: load such an image untagged.
+        tag = name if isinstance(name, str) and (":" in name or "/" in name) else None
+        if tag:
+            parse_reference(tag)
+        checked.append((config, layers, [tag] if tag else []))
 
     try:
         for descriptor in index.get("manifests", []):
             visit(descriptor, None)
-    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        if isinstance(e, (BadArchive, BlobDigestMismatch, TooLarge, CorruptInput, UnsafeLayer)):
+            raise
         raise BadArchive(f"malformed OCI index or manifest: {e}") from None
-    loaded = []
-    for config, tars, name in checked:
-        # A bare tag ("latest") names no repository: load such an image untagged.
-        tag = name if name and (":" in name or "/" in name) else None
-        image = store.add_loaded_image(config, tars, tag)
-        loaded.append(
-            f"Loaded image: {parse_reference(tag).familiar_str()}" if tag else f"Loaded image ID: {image.id}"
-        )
-    return loaded
+    return checked
 
 
 # ---------------------------------------------------------- import / export
@@ -267,28 +319,33 @@ def import_rootfs(
     from .commit import apply_change
     from .store import now_rfc3339
 
-    try:
-        raw = stream.read()
-    except OSError as e:
-        raise BadArchive(f"cannot read the tarball: {e}") from None
-    [tar] = _checked_layers([raw])
     section: dict = {}
     for line in changes:
         apply_change(section, line)
-    created = now_rfc3339()
-    history = {
-        "created": created,
-        "created_by": "stepbox import",
-        **({"comment": message} if message else {}),
-    }
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "created": created,
-        "config": section,
-        "history": [history],
-    }
-    return store.add_image([tar], config, tag=tag)
+    if tag:
+        parse_reference(tag)
+    with Incoming(store.root) as incoming:
+        try:
+            raw = incoming.save(stream, max_upload_bytes(), "the tarball")
+        except OSError as e:
+            raise BadArchive(f"cannot read the tarball: {e}") from None
+        tar = checked_layer(incoming, raw, "the tarball")
+        created = now_rfc3339()
+        history = {
+            "created": created,
+            "created_by": "stepbox import",
+            **({"comment": message} if message else {}),
+        }
+        config = {
+            "architecture": "amd64",
+            "os": "linux",
+            "created": created,
+            "config": section,
+            "history": [history],
+        }
+        with store.pinned([tar.digest]):
+            store.adopt_blob(tar.path, tar.digest)
+            return store.add_image([tar.digest], config, tag=tag)
 
 
 def export_rootfs(entries, out: BinaryIO) -> None:

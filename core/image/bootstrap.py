@@ -12,6 +12,8 @@ or the simulator's stand-in.
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
 
 from stepbox.core.kernel import EntryKind, Kernel, LayerEntry
 
@@ -84,12 +86,23 @@ def busybox_entries(binary: bytes, applets: list[str]) -> list[LayerEntry]:
     return entries
 
 
-def ensure_busybox(store: ImageStore, kernel: Kernel, say=lambda msg: None) -> Image:
+def ensure_busybox(store: ImageStore, kernel: Kernel, say: Callable[[str], None] = lambda msg: None) -> Image:
     """The ``busybox`` image, bootstrapped from ``kernel.busybox()`` if absent."""
     try:
         return store.resolve(BUSYBOX_REF)
     except ImageNotFound:
         pass
+    with _BOOTSTRAPPING:  # two `docker run busybox` at once build it once
+        try:
+            return store.resolve(BUSYBOX_REF)
+        except ImageNotFound:
+            return _bootstrap_busybox(store, kernel, say)
+
+
+_BOOTSTRAPPING = threading.Lock()
+
+
+def _bootstrap_busybox(store: ImageStore, kernel: Kernel, say: Callable[[str], None]) -> Image:
     found = kernel.busybox()
     if found is None:
         raise NoBaseImage(

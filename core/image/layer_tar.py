@@ -14,7 +14,13 @@ therefore hostile until checked.  :func:`read_layer` refuses, naming the entry:
 * hardlinks to anything that is not a regular file earlier in the layer
   (``link -> ../../etc/shadow``) -- the hardlink escape;
 * device nodes, FIFOs and other special files (a char device 0/0 is accepted
-  as an overlay-style whiteout, which is what it means).
+  as an overlay-style whiteout, which is what it means);
+* sparse entries: a few kilobytes of GNU sparse headers can describe a file
+  of any size, which reading it would then produce;
+* more content than STEPBOX_MAX_LAYER_BYTES in all (see :mod:`.incoming`).
+
+:func:`check_layer` makes the same checks without keeping any file's bytes:
+how a layer arriving from outside is judged before it is stored.
 
 Absolute names (``/etc/hosts``) are taken relative to the layer root, as
 Docker does; they cannot escape.
@@ -56,6 +62,20 @@ def normalise_path(name: str, what: str = "layer") -> str:
 
 def read_layer(stream: BinaryIO) -> list[LayerEntry]:
     """Parse and check a (possibly gzip-compressed) layer tar."""
+    return _read(stream, with_data=True)
+
+
+def check_layer(stream: BinaryIO) -> None:
+    """The checks of :func:`read_layer`, reading past file contents instead
+    of keeping them: memory stays flat whatever the layer's size."""
+    _read(stream, with_data=False)
+
+
+def _read(stream: BinaryIO, with_data: bool) -> list[LayerEntry]:
+    from .incoming import max_layer_bytes
+
+    limit, total = max_layer_bytes(), 0
+    end = _size_of(stream) if not with_data else None
     try:
         archive = tarfile.open(fileobj=stream, mode="r:*")
     except tarfile.TarError as e:
@@ -65,7 +85,19 @@ def read_layer(stream: BinaryIO) -> list[LayerEntry]:
     with archive:
         try:
             for member in archive:
-                entry = _entry_from_member(archive, member, entries, symlinks)
+                if member.issparse():
+                    raise UnsafeLayer(
+                        f"layer entry {member.name!r} is a sparse file; stepbox refuses sparse entries "
+                        "(their headers can claim any size)"
+                    )
+                total += member.size
+                if total > limit:
+                    raise UnsafeLayer(
+                        f"the layer holds more than the limit of {limit} bytes (STEPBOX_MAX_LAYER_BYTES)"
+                    )
+                if end is not None and member.isreg() and member.offset_data + member.size > end:
+                    raise UnsafeLayer(f"layer entry {member.name!r} is truncated")
+                entry = _entry_from_member(archive, member, entries, symlinks, with_data)
                 if entry is None:
                     continue
                 if entry.kind is EntryKind.SYMLINK:
@@ -80,6 +112,21 @@ def read_layer(stream: BinaryIO) -> list[LayerEntry]:
     return list(entries.values())
 
 
+def _size_of(stream: BinaryIO) -> int | None:
+    """The length of a plain file (a gzip stream's is not its content's)."""
+    try:
+        if stream.read(2) == b"\x1f\x8b":
+            return None
+        return stream.seek(0, 2)
+    except (OSError, AttributeError):
+        return None
+    finally:
+        try:
+            stream.seek(0)
+        except (OSError, AttributeError):
+            pass
+
+
 def content_size(stream: BinaryIO) -> int:
     """A layer's size as docker shows it (``docker images``, ``history``):
     the bytes of its regular files -- not the tar's headers and padding, and
@@ -92,7 +139,11 @@ def content_size(stream: BinaryIO) -> int:
 
 
 def _entry_from_member(
-    archive: tarfile.TarFile, m: tarfile.TarInfo, seen: dict[str, LayerEntry], symlinks: set[str]
+    archive: tarfile.TarFile,
+    m: tarfile.TarInfo,
+    seen: dict[str, LayerEntry],
+    symlinks: set[str],
+    with_data: bool = True,
 ) -> LayerEntry | None:
     path = normalise_path(m.name)
     if not path:
@@ -116,6 +167,8 @@ def _entry_from_member(
     if m.isdir():
         return LayerEntry(path, EntryKind.DIR, **common)
     if m.isreg():
+        if not with_data:
+            return LayerEntry(path, EntryKind.FILE, **common)
         contents = archive.extractfile(m)
         assert contents is not None  # a regular file always has contents
         data = contents.read()

@@ -16,12 +16,13 @@ each layer holds only the change and the image refers to its parents.
 from __future__ import annotations
 
 import builtins
+import collections
 import contextlib
 import copy
 import hashlib
-import io
 import json
 import os
+import threading
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -29,7 +30,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stepbox.core.kernel import LayerEntry
-from stepbox.core.kernel.atomic import atomic_write, atomic_write_json, read_json, sweep_temporaries
+from stepbox.core.kernel.atomic import (
+    atomic_write,
+    atomic_write_json,
+    fsync_directory,
+    read_json,
+    sweep_temporaries,
+)
 
 from .layer_tar import content_size, read_layer
 from .reference import InvalidReference, parse_reference
@@ -43,6 +50,10 @@ REF_ANNOTATION = "org.opencontainers.image.ref.name"
 class ImageNotFound(LookupError):
     def __init__(self, name: str):
         super().__init__(f"No such image: {name}")
+
+
+class InvalidImageConfig(ValueError):
+    """An image config (from a load or a pull) that is not one."""
 
 
 class BlobDigestMismatch(ValueError):
@@ -90,6 +101,10 @@ class ImageStore:
         self._json_blobs: dict[str, Any] = {}
         self._layer_sizes: dict[str, int] = {}
         self._index_cache: tuple[tuple, dict] | None = None
+        # Blobs of transfers in flight (a pull, a load): stored already but
+        # not yet named by a manifest in the index, so gc must not take them.
+        self._pinned: collections.Counter[str] = collections.Counter()
+        self._pin_lock = threading.Lock()
 
     # -- blobs ------------------------------------------------------------
     def blob_path(self, digest: str) -> str:
@@ -106,6 +121,45 @@ class ImageStore:
         if not os.path.exists(path):
             atomic_write(path, data)
         return digest
+
+    def adopt_blob(self, path: str, digest: str) -> str:
+        """Make the file ``path`` (in the store, its content already hashed
+        to ``digest`` while it arrived) the blob ``digest``: a rename, after
+        an fsync, so a crash leaves no half-written blob under that name."""
+        target = self.blob_path(digest)
+        if os.path.exists(target):
+            with contextlib.suppress(FileNotFoundError):  # (adopted already: a layer two images share)
+                os.unlink(path)
+            return digest
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(path, target)
+        fsync_directory(os.path.dirname(target))
+        return digest
+
+    @contextlib.contextmanager
+    def pinned(self, digests):
+        """Keep ``digests`` from :meth:`gc` while the block runs: an image
+        prune during a pull must not delete the layers it just stored."""
+        digests = list(digests)
+        with self._pin_lock:
+            self._pinned.update(digests)
+        try:
+            yield
+        finally:
+            with self._pin_lock:
+                self._pinned.subtract(digests)
+                self._pinned += collections.Counter()  # drop the zeros
+
+    def pin(self, digest: str) -> None:
+        """Pin one more digest to the innermost :meth:`pinned` block's set."""
+        with self._pin_lock:
+            self._pinned[digest] += 1
+
+    def unpin(self, digest: str) -> None:
+        with self._pin_lock:
+            self._pinned[digest] -= 1
+            self._pinned += collections.Counter()
 
     def get_blob(self, digest: str) -> bytes:
         with open(self.blob_path(digest), "rb") as f:
@@ -151,20 +205,25 @@ class ImageStore:
         its tar's bytes, or the digest of a layer already in the store (so a
         commit does not re-read its parent's layers).  The config's
         ``rootfs.diff_ids`` is filled in from the layers."""
-        layer_digests, sizes = [], []
-        for layer in layers:
-            if isinstance(layer, str):
-                if not self.has_blob(layer):
-                    raise ImageNotFound(f"layer {layer}")
-                layer_digests.append(layer)
-                sizes.append(os.path.getsize(self.blob_path(layer)))
-            else:
-                layer_digests.append(self.put_blob(layer))
-                sizes.append(len(layer))
-        config = dict(config)
-        config["rootfs"] = {"type": "layers", "diff_ids": layer_digests}  # uncompressed: digest == diff_id
-        config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
-        return self._add_manifest(config_bytes, layer_digests, sizes, tag)
+        digests = [layer if isinstance(layer, str) else sha256_digest(layer) for layer in layers]
+        with self.pinned(digests):  # before they are written: see gc
+            layer_digests, sizes = [], []
+            for layer in layers:
+                if isinstance(layer, str):
+                    if not self.has_blob(layer):
+                        raise ImageNotFound(f"layer {layer}")
+                    layer_digests.append(layer)
+                    sizes.append(os.path.getsize(self.blob_path(layer)))
+                else:
+                    layer_digests.append(self.put_blob(layer))
+                    sizes.append(len(layer))
+            config = dict(config)
+            config["rootfs"] = {
+                "type": "layers",
+                "diff_ids": layer_digests,
+            }  # uncompressed: digest == diff_id
+            config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+            return self._add_manifest(config_bytes, layer_digests, sizes, tag)
 
     def add_loaded_image(
         self, config_bytes: bytes, layer_tars: Sequence[bytes | str], tag: str | None
@@ -173,22 +232,33 @@ class ImageStore:
         byte for byte so its ID stays the same, after checking that the
         layers are the ones its ``rootfs.diff_ids`` names.  A layer given as a
         ``str`` is the digest of one the store already has."""
-        config = json.loads(config_bytes)
-        diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+        try:
+            config = json.loads(config_bytes)
+            diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+            if not isinstance(diff_ids, list) or not all(isinstance(d, str) for d in diff_ids):
+                raise TypeError("rootfs.diff_ids is not a list of digests")
+        except (ValueError, AttributeError, TypeError) as e:
+            raise InvalidImageConfig(f"the image config is not valid: {e}") from None
         if len(diff_ids) != len(layer_tars):
             raise BlobDigestMismatch(
                 f"image config lists {len(diff_ids)} layers, the image has {len(layer_tars)}"
             )
-        digests = []
-        for expected, tar in zip(diff_ids, layer_tars, strict=True):
-            digests.append(self.put_blob(tar, expected=expected) if isinstance(tar, bytes) else tar)
-        sizes = [os.path.getsize(self.blob_path(d)) for d in digests]
-        return self._add_manifest(config_bytes, digests, sizes, tag)
+        with self.pinned(diff_ids):  # before they are written: see gc
+            digests = []
+            for expected, tar in zip(diff_ids, layer_tars, strict=True):
+                if isinstance(tar, bytes):
+                    digests.append(self.put_blob(tar, expected=expected))
+                elif tar != expected:
+                    raise BlobDigestMismatch(f"layer {tar} is not the {expected} the image config names")
+                else:
+                    digests.append(tar)
+            sizes = [os.path.getsize(self.blob_path(d)) for d in digests]
+            return self._add_manifest(config_bytes, digests, sizes, tag)
 
     def _add_manifest(
         self, config_bytes: bytes, layer_digests: list[str], sizes: list[int], tag: str | None
     ) -> Image:
-        config_digest = self.put_blob(config_bytes)
+        config_digest = sha256_digest(config_bytes)
         manifest = {
             "schemaVersion": 2,
             "mediaType": MEDIA_MANIFEST,
@@ -199,7 +269,13 @@ class ImageStore:
             ],
         }
         manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-        manifest_digest = self.put_blob(manifest_bytes)
+        manifest_digest = sha256_digest(manifest_bytes)
+        with self.pinned([config_digest, manifest_digest]):  # written, then named: see gc
+            self.put_blob(config_bytes)
+            self.put_blob(manifest_bytes)
+            return self._index_manifest(manifest_digest, manifest_bytes, tag)
+
+    def _index_manifest(self, manifest_digest: str, manifest_bytes: bytes, tag: str | None) -> Image:
         with self._locked_index() as index:
             descriptor = {"mediaType": MEDIA_MANIFEST, "digest": manifest_digest, "size": len(manifest_bytes)}
             if tag is not None:
@@ -296,22 +372,36 @@ class ImageStore:
             index["manifests"] = [m for m in index["manifests"] if self._config_of(m["digest"]) != image.id]
 
     def gc(self, keep: AbstractSet[str] = frozenset()) -> builtins.list[str]:
-        """Delete blobs no manifest in the index refers to (nor ``keep``);
-        what an interrupted load or an rmi left behind.  Returns the digests."""
-        index = read_json(self._index_path)
-        live = set(keep)
-        for m in index["manifests"]:
-            live.add(m["digest"])
-            manifest = json.loads(self.get_blob(m["digest"]))
-            live.add(manifest["config"]["digest"])
-            live.update(layer["digest"] for layer in manifest["layers"])
-        removed = []
+        """Delete blobs no manifest in the index refers to (nor ``keep``,
+        nor a transfer in flight); what an interrupted load or an rmi left
+        behind.  Returns the digests.
+
+        The order matters, because images are added while this runs: a new
+        image's blobs are pinned *before* they are written and unpinned only
+        *after* the index names them.  So a blob in the listing (step 1) was
+        pinned before it; if its pin is gone at step 2, the index read at
+        step 3 names it."""
         directory = os.path.join(self.root, "blobs", "sha256")
-        for name in os.listdir(directory):
-            digest = "sha256:" + name
-            if digest not in live and not name.startswith("."):
-                os.unlink(os.path.join(directory, name))
-                removed.append(digest)
+        listed = [n for n in os.listdir(directory) if not n.startswith(".")]  # 1
+        with self._pin_lock:  # 2
+            live = set(keep) | set(self._pinned)
+        with open(os.path.join(self.root, ".lock"), "a+") as lock:  # 3, and no index write meanwhile
+            _flock(lock)
+            for m in read_json(self._index_path)["manifests"]:
+                live.add(m["digest"])
+                try:
+                    manifest = json.loads(self.get_blob(m["digest"]))
+                except FileNotFoundError:
+                    continue  # a broken entry: its manifest is gone already
+                live.add(manifest["config"]["digest"])
+                live.update(layer["digest"] for layer in manifest["layers"])
+            removed = []
+            for name in listed:
+                digest = "sha256:" + name
+                if digest not in live:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(directory, name))
+                        removed.append(digest)
         return removed
 
     def layer_size(self, blob_digest: str) -> int:
@@ -329,7 +419,8 @@ class ImageStore:
 
     def layer_entries(self, blob_digest: str) -> builtins.list[LayerEntry]:
         """A layer's changeset, checked for escapes (see :mod:`.layer_tar`)."""
-        return read_layer(io.BytesIO(self.get_blob(blob_digest)))
+        with open(self.blob_path(blob_digest), "rb") as f:
+            return read_layer(f)
 
 
 def _flock(f) -> None:

@@ -40,6 +40,7 @@ from .processes import (
     Privileges,
     Processes,
     ProcessHandle,
+    ProcessSettings,
     SpawnSpec,
     Stdio,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "ProcessHandle",
     "ProcessInfo",
     "Processes",
+    "ProcessSettings",
     "SpawnSpec",
     "StatResult",
     "Stdio",

@@ -5,7 +5,12 @@ the backends keep: layers, mount records, a shim's exit status) is written
 to a temporary name in the same directory, flushed, and renamed over the
 real name: rename(2) within one filesystem is atomic, so a reader -- or a
 program started after a ``kill -9`` -- never sees half a file.  Leftover
-temporaries (``.tmp-*``) are swept on start-up by :func:`sweep_temporaries`.
+temporaries (``.tmp-*`` files and scratch directories) are swept on start-up
+by :func:`sweep_temporaries`.
+
+A rename is a change to the *directory*; until the directory itself is
+fsync'ed, a power cut may forget it even though the file's bytes are safe.
+So a durable write fsyncs the file, renames it, then fsyncs the directory.
 
 It lives in ``core.kernel`` because the backends use it too, and
 ``core.kernel`` is all of core a backend may import.
@@ -44,6 +49,8 @@ def atomic_file(path: str, *, durable: bool = True) -> Iterator[BinaryIO]:
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, path)
+        if durable:
+            fsync_directory(directory)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -61,10 +68,56 @@ def read_json(path: str) -> Any:
         return json.load(f)
 
 
+def fsync_directory(directory: str) -> None:
+    """Make the names in ``directory`` (a rename just done) durable."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except (OSError, AttributeError):  # no O_DIRECTORY (Windows): nothing to do
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on directories; the rename stands
+    finally:
+        os.close(fd)
+
+
+SCRATCH_LOCK = ".lock"
+
+
+def _in_use(scratch: str) -> bool:
+    """A scratch directory whose owner is alive holds an flock on its
+    ``.lock`` (core/image/incoming.py): another process's transfer in
+    flight, not a leftover."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fd = os.open(os.path.join(scratch, SCRATCH_LOCK), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def sweep_temporaries(directory: str) -> int:
-    """Remove temporaries an interrupted write left behind; how many."""
+    """Remove temporaries an interrupted write left behind (files, and the
+    scratch directories of transfers); how many."""
+    import shutil
+
     removed = 0
-    for dirpath, _dirs, files in os.walk(directory):
+    for dirpath, dirs, files in os.walk(directory):
+        for name in [d for d in dirs if d.startswith(TMP_PREFIX)]:
+            dirs.remove(name)
+            if not _in_use(os.path.join(dirpath, name)):
+                shutil.rmtree(os.path.join(dirpath, name), ignore_errors=True)
+                removed += 1
         for name in files:
             if name.startswith(TMP_PREFIX):
                 try:

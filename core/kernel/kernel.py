@@ -40,10 +40,11 @@ class Kernel(ABC):
     no_network_why: str = ""
 
     # -- what differs between kernels, declared (core never asks for a name) --
-    # Whether processes may be waited for from any thread at once.  Real ones
-    # can; the simulator is plain Python objects, so the daemon makes every
-    # call to it under its one lock.
-    concurrent_waits: bool
+    # Whether several threads may call the kernel at once.  The real one may
+    # (two containers start in parallel, exit monitors wait side by side);
+    # the simulator is plain Python objects, so the daemon serialises every
+    # call to it under one lock (core/kernel/serialised.py).
+    thread_safe: bool
     # Whether containers outlive the program that started them: real ones
     # do (their shims hold them, a new daemon re-attaches -- Docker's live
     # restore); simulated processes live inside the program and end with it.

@@ -12,6 +12,7 @@ notebooks stop between the steps of a real lifecycle.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -40,10 +41,19 @@ class SpawnSpec:
     stdio: Stdio | None = None
     uid_map: tuple[tuple[int, int, int], ...] = ()  # (inside, outside, count), user ns only
     gid_map: tuple[tuple[int, int, int], ...] = ()
-    # Namespaces joined instead of created: (kind, host PID of a process in
-    # it) -- ``--network container:ID`` joins that container's network
-    # namespace (setns(2) before the others are unshared).
-    join: tuple[tuple[NamespaceKind, int], ...] = ()
+    # Namespaces to join instead of creating them: (kind, path of a
+    # /proc/PID/ns/KIND or a bind-mounted namespace file) -- an OCI runtime's
+    # caller asks for them, and ``--network container:ID`` joins that
+    # container's /proc/PID/ns/net (setns(2) before the others are unshared).
+    join: tuple[tuple[NamespaceKind, str], ...] = ()
+    # -- what an OCI runtime's caller (containerd's shim, conmon) asks for --
+    # fds 0, 1 and 2 are the caller's own (its pipes), not files by path.
+    inherit_stdio: bool = False
+    # Nobody of ours waits for the process: the caller (a subreaper) reaps it.
+    detach: bool = False
+    # A FIFO the backend makes at this host path; the process's exec waits
+    # until someone writes to it (``exec_on_start``, runc's exec.fifo).
+    start_gate: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,29 @@ class Privileges:
     no_new_privs: bool = False
     seccomp: SeccompFilter | None = None
     effective: frozenset[str] | None = None  # None: ``capabilities`` for uid 0, none for others
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    """How a command runs beyond argv, env and cwd -- an OCI config's
+    ``process`` object (``user``, ``rlimits``, ``oomScoreAdj``...)."""
+
+    user: tuple[int, int] = (0, 0)  # uid, gid
+    additional_gids: tuple[int, ...] | None = None  # None: no setgroups(2) for root
+    rlimits: tuple[tuple[str, int, int], ...] = ()  # ("RLIMIT_NOFILE", soft, hard)
+    oom_score_adj: int | None = None
+    # For a process entering a running container (``exec_in``): the
+    # capabilities it keeps (None: Docker's default set) and no_new_privs.
+    capabilities: frozenset[str] | None = None
+    no_new_privileges: bool = True
+    seccomp: SeccompFilter | None = None  # the system-call filter, or None for none
+
+    def credentials(self) -> Credentials:
+        return Credentials(self.user[0], self.user[1], tuple(self.additional_gids or ()))
+
+    def privileges(self) -> Privileges:
+        caps = DOCKER_DEFAULT_CAPABILITIES if self.capabilities is None else self.capabilities
+        return Privileges(capabilities=caps, no_new_privs=self.no_new_privileges, seccomp=self.seccomp)
 
 
 class ProcessHandle(ABC):
@@ -177,6 +210,25 @@ class ProcessHandle(ABC):
         first (the user normally comes with :meth:`drop_capabilities`).
         Raises :class:`~.errors.ExecFailed` if it cannot be started."""
 
+    def set_sysctl(self, name: str, value: str) -> None:
+        """Write a namespaced kernel parameter (``net.ipv4.ip_forward``) as
+        the process sees it -- in its own namespaces."""
+        from .errors import NotSupported
+
+        raise NotSupported(f"the {type(self).__name__} cannot set sysctls (needed by stepbox-runc)")
+
+    def exec_on_start(
+        self, argv: list[str], env: dict[str, str], cwd: str, settings: ProcessSettings
+    ) -> None:
+        """Prepare the exec -- the command is looked up now, so a missing one
+        fails here -- then let go: the process waits on the spawn's
+        ``start_gate`` and execs when someone writes to it (the OCI
+        runtime's ``create`` ends here, its ``start`` opens the gate).
+        Raises :class:`~.errors.ExecFailed` if the command cannot be found."""
+        from .errors import NotSupported
+
+        raise NotSupported(f"the {type(self).__name__} cannot wait for a start gate (needed by stepbox-runc)")
+
     # -- from the outside -------------------------------------------------
     @abstractmethod
     def signal(self, sig: int) -> None:
@@ -205,10 +257,12 @@ class Processes(ABC):
         argv: list[str],
         env: dict[str, str],
         cwd: str,
-        stdio: Stdio,
+        stdio: Stdio | None,
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        settings: ProcessSettings | None = None,
+        detach: bool = False,
     ) -> ProcessHandle:
         """``docker exec``: setns(2) into every namespace and the cgroup of
         ``target_pid`` and start ``argv`` there (already exec'd), as ``user``
@@ -216,7 +270,19 @@ class Processes(ABC):
         Docker's 14 capabilities and nothing else).  The process that joins
         the container is non-dumpable from before its first setns until its
         execve, so nothing inside can ptrace it or reach the host's
-        interpreter through /proc/PID/exe (the CVE-2019-5736 class)."""
+        interpreter through /proc/PID/exe (the CVE-2019-5736 class).
+        ``stdio=None``: the caller's own fds 0-2 (``runc exec``);
+        ``settings`` (an OCI ``process``): its user, capabilities, rlimits
+        and OOM score, instead of ``user`` and ``privileges``; ``detach``:
+        the caller (a subreaper) reaps it."""
+
+    def open_start_gate(self, path: str) -> None:
+        """Let the process waiting at the start gate ``path`` exec (see
+        :meth:`ProcessHandle.exec_on_start`).  Raises ProcessLookupError if
+        nobody waits there any more."""
+        from .errors import NotSupported
+
+        raise NotSupported(f"the {type(self).__name__} has no start gates (needed by stepbox-runc)")
 
     @abstractmethod
     def reattach(self, record: dict[str, Any]) -> ProcessHandle | None:
@@ -228,3 +294,15 @@ class Processes(ABC):
 
     @abstractmethod
     def exists(self, pid: int) -> bool: ...
+
+    @abstractmethod
+    def live_inits(self) -> builtins.list[ProcessHandle]:
+        """A handle (for ``wait`` and ``signal``) on every container init this
+        backend spawned that has exec'd its command and still runs -- execs
+        not included -- whether or not anyone recorded it.  Crash recovery
+        compares them with the records: a program killed after the exec and
+        before it saved the record leaves one that no record names
+        (containerd finds such leftovers the same way, from the shims' state
+        directories).  An init not yet exec'd is left out: it waits for the
+        program stepping it (``stepbox step`` in another process), and ends
+        by itself when that program does."""

@@ -13,18 +13,29 @@ Which containers are on a network is read from the container records
 a function that lists them.  Everything here goes through
 :class:`~stepbox.core.kernel.network.Network`, so the same manager drives
 the real kernel and the simulator.
+
+Containers start, stop and connect in parallel (each under its own lock,
+see core/engine/engine.py), so the manager has one lock of its own,
+:attr:`NetworkManager.lock`, for what all of them share: the network
+records, the packet rules (computed from the saved records and replaced
+as a whole: two computations must not cross) and address allocation (a
+start holds it from choosing an address until its record, which names
+the address, is saved).  It is the innermost lock: held, it takes no
+container's.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from stepbox.core.kernel.network import BridgeRules, Firewall, Network, PortRule
 
@@ -43,6 +54,7 @@ from .store import (
 )
 
 log = logging.getLogger("stepbox.network")
+T = TypeVar("T")
 
 PREDEFINED = ("bridge", "host", "none")
 BRIDGE_OPTION_NAME = "com.docker.network.bridge.name"
@@ -153,6 +165,17 @@ def new_endpoint_settings(network: NetworkRecord, aliases=(), ip: str = "", mac:
     }
 
 
+def _locked(method: Callable[..., T]) -> Callable[..., T]:
+    """``method`` runs holding the manager's lock."""
+
+    @functools.wraps(method)
+    def locked(self: NetworkManager, *args: Any, **kwargs: Any) -> T:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class NetworkManager:
     def __init__(
         self,
@@ -176,6 +199,7 @@ class NetworkManager:
         self._proxies: dict[str, list] = {}  # container id -> its proxies
         self._dns: dict[str, DnsServer] = {}  # container id -> its DNS server
         self._host_resolv: ResolvConf | None = None
+        self.lock = threading.RLock()  # see the module docstring
 
     # -- start-up ----------------------------------------------------------------------------
     @property
@@ -189,6 +213,7 @@ class NetworkManager:
         """Can this engine build bridges (a kernel network, and a bridge wanted)?"""
         return self.kernel is not None
 
+    @_locked
     def start(self) -> list[str]:
         """Make sure the predefined networks exist and the kernel holds every
         bridge and rule the records say (after a reboot, or a daemon killed
@@ -295,6 +320,7 @@ class NetworkManager:
             if e.errno != errno.ENODEV:
                 raise
 
+    @_locked
     def close(self) -> None:
         """The engine stops: close every proxy and DNS socket of this
         program (the kernel's bridges and rules stay, for the next one)."""
@@ -311,6 +337,7 @@ class NetworkManager:
     def find(self, name_or_id: str) -> NetworkRecord:
         return self.store.find(name_or_id)
 
+    @_locked
     def create(
         self,
         name: str,
@@ -410,6 +437,7 @@ class NetworkManager:
                 )
         return net
 
+    @_locked
     def remove(self, name_or_id: str) -> NetworkRecord:
         record = self.store.find(name_or_id)
         if record.predefined:
@@ -540,6 +568,7 @@ class NetworkManager:
                     )
         return Firewall(bridges, tuple(ports))
 
+    @_locked
     def apply_firewall(self) -> None:
         if self.kernel is None:
             return

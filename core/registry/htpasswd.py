@@ -11,7 +11,11 @@ bcrypt lines (``$2y$…``, what the CNCF registry uses) are accepted when the
 optional ``bcrypt`` package is installed.
 
 Basic auth sends the password with every request (base64 is not encryption):
-use it over TLS or on loopback only.
+use it over TLS or on loopback only (the server refuses anything else).
+
+A name that is not in the file costs as much as a wrong password: it is
+checked against a decoy hash of the same kind and cost, so how long the
+answer takes does not tell an attacker which user names exist.
 """
 
 from __future__ import annotations
@@ -118,9 +122,33 @@ def verify_password(password: str, stored: str) -> bool:
     return False
 
 
+def decoy_hash(like: str) -> str:
+    """A hash of a random password with the scheme and cost of ``like``."""
+    password = secrets.token_hex(16)
+    if like.startswith(("$2a$", "$2b$", "$2y$")):
+        try:
+            cost = int(like.split("$")[2])
+        except (IndexError, ValueError):
+            cost = 12
+        return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=max(4, min(cost, 31)))).decode()
+    rounds = ROUNDS_DEFAULT
+    parts = like[3:].split("$") if like.startswith("$5$") else []
+    if parts and parts[0].startswith("rounds="):
+        try:
+            rounds = int(parts[0][len("rounds=") :])
+        except ValueError:
+            pass
+    return hash_password(password, rounds)
+
+
 @dataclass
 class Htpasswd:
     users: dict[str, str]
+
+    def __post_init__(self) -> None:
+        # The most common kind of hash in the file, for unknown users.
+        kinds = sorted(self.users.values(), key=lambda h: h[:7])
+        self._decoy = decoy_hash(kinds[len(kinds) // 2]) if kinds else hash_password("")
 
     @classmethod
     def load(cls, path: str) -> Htpasswd:
@@ -142,4 +170,7 @@ class Htpasswd:
         except (ValueError, UnicodeDecodeError):
             return None
         stored = self.users.get(user)
-        return user if stored is not None and verify_password(password, stored) else None
+        if stored is None:
+            verify_password(password, self._decoy)  # the same work as for a real user
+            return None
+        return user if verify_password(password, stored) else None

@@ -10,22 +10,25 @@
 4. The rest are downloaded in parallel, each checked three times: the
    compressed bytes against the manifest's digest and size, the gunzipped tar
    against the config's ``diff_id``, and the tar's entries for escapes
-   (:func:`~stepbox.core.image.layer_tar.read_layer`).
+   (:func:`~stepbox.core.image.layer_tar.check_layer`).  Each goes to a
+   scratch file as it arrives, hashed on the way, and is gunzipped file to
+   file (:mod:`stepbox.core.image.incoming`): memory stays flat however big
+   the layers are.
 5. Only when *everything* checked out is anything stored
    (:meth:`ImageStore.add_loaded_image`), so a lying registry leaves the
-   store exactly as it was.
+   store exactly as it was -- the layers become blobs by a rename, pinned
+   against an image prune until the index names them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from stepbox.core.image.archive import BadArchive, uncompress
-from stepbox.core.image.layer_tar import UnsafeLayer, read_layer
+from stepbox.core.image.incoming import MAX_DOCUMENT_BYTES, CorruptInput, Incoming, Spooled, TooLarge
+from stepbox.core.image.layer_tar import UnsafeLayer, check_layer
 from stepbox.core.image.reference import Reference
 from stepbox.core.image.store import Image, ImageStore
 
@@ -63,24 +66,46 @@ def fetch_manifest(transport: Transport, repository: str, reference: str) -> tup
     return body, response.header("Content-Type", ""), digest
 
 
-def fetch_blob(
-    transport: Transport, repository: str, descriptor: Descriptor, on_bytes=lambda n: None
-) -> bytes:
-    """A blob's bytes, verified against its descriptor's digest and size."""
-    response = transport.request("GET", f"/v2/{repository}/blobs/{descriptor.digest}", stream=True, ok=(200,))
-    buf = io.BytesIO()
-    hasher = hashlib.sha256()
+def fetch_blob(transport: Transport, repository: str, descriptor: Descriptor) -> bytes:
+    """A small blob (an image config) in memory, verified against its
+    descriptor's digest and size (at most MAX_DOCUMENT_BYTES)."""
+    if descriptor.size > MAX_DOCUMENT_BYTES:
+        raise VerificationFailed(
+            f"blob {descriptor.digest} claims {descriptor.size} bytes: more than an image config may hold"
+        )
+    parts: list[bytes] = []
+    _fetch(transport, repository, descriptor, parts.append)
+    return b"".join(parts)
 
-    def sink(piece: bytes) -> None:
-        buf.write(piece)
-        hasher.update(piece)
-        on_bytes(len(piece))
-        if buf.tell() > descriptor.size:
+
+def fetch_blob_to_file(
+    transport: Transport, repository: str, descriptor: Descriptor, incoming: Incoming, on_bytes=lambda n: None
+) -> Spooled:
+    """A blob into a scratch file as it arrives, verified like fetch_blob."""
+    out, path = incoming.new_file()
+    with out:
+        digest, size = _fetch(
+            transport, repository, descriptor, lambda piece: (out.write(piece), on_bytes(len(piece)))
+        )
+    return Spooled(path, digest, size)
+
+
+def _fetch(transport: Transport, repository: str, descriptor: Descriptor, sink) -> tuple[str, int]:
+    response = transport.request("GET", f"/v2/{repository}/blobs/{descriptor.digest}", stream=True, ok=(200,))
+    hasher = hashlib.sha256()
+    received = 0
+
+    def take(piece: bytes) -> None:
+        nonlocal received
+        received += len(piece)
+        if received > descriptor.size:
             raise VerificationFailed(
                 f"blob {descriptor.digest} is larger than the {descriptor.size} bytes its manifest says"
             )
+        hasher.update(piece)
+        sink(piece)
 
-    received = read_stream(response, sink)
+    read_stream(response, take)
     if received != descriptor.size:
         raise VerificationFailed(
             f"blob {descriptor.digest} is truncated: got {received} of {descriptor.size} bytes"
@@ -91,26 +116,26 @@ def fetch_blob(
             f"blob {descriptor.digest} from {transport.registry}/{repository} "
             f"does not match its digest (its content is {actual})"
         )
-    return buf.getvalue()
+    return actual, received
 
 
-def _checked_layer(compressed: bytes, descriptor: Descriptor, diff_id: str) -> bytes:
+def _checked_layer(incoming: Incoming, compressed: Spooled, descriptor: Descriptor, diff_id: str) -> Spooled:
     if descriptor.media_type == OCI_LAYER_ZSTD:
         raise VerificationFailed(
             f"layer {descriptor.digest} is zstd-compressed, which stepbox does not support"
         )
     try:
-        tar = uncompress(compressed)
-    except BadArchive as e:
+        tar = incoming.uncompressed(compressed, f"layer {descriptor.digest}")
+    except (CorruptInput, TooLarge) as e:
         raise VerificationFailed(f"layer {descriptor.digest}: {e}") from None
-    actual = "sha256:" + hashlib.sha256(tar).hexdigest()
-    if actual != diff_id:
+    if tar.digest != diff_id:
         raise VerificationFailed(
-            f"layer {descriptor.digest} uncompresses to {actual}, but the image "
+            f"layer {descriptor.digest} uncompresses to {tar.digest}, but the image "
             f"config says its diff_id is {diff_id}"
         )
     try:
-        read_layer(io.BytesIO(tar))
+        with open(tar.path, "rb") as f:
+            check_layer(f)
     except UnsafeLayer as e:
         raise VerificationFailed(f"layer {descriptor.digest} is unsafe: {e}") from None
     return tar
@@ -154,38 +179,43 @@ def pull(
             f"names {len(diff_ids)} diff_ids"
         )
 
-    result = PullResult(image=None, manifest_digest=digest)  # type: ignore[arg-type]
-    wanted = [
-        (i, layer, diff_id)
-        for i, (layer, diff_id) in enumerate(zip(manifest.layers, diff_ids, strict=True))
-        if not store.has_blob(diff_id)
-    ]
-    tars: list[bytes | str] = list(diff_ids)  # a digest = "already in the store"
-    result.existing = [d for d in diff_ids if store.has_blob(d)]
-    for d in result.existing:
-        say(f"{d.removeprefix('sha256:')[:12]}: Already exists")
+    # From here until the index names the image, its layers are pinned: an
+    # image prune meanwhile keeps them (those already here and those arriving).
+    with store.pinned(diff_ids):
+        result = PullResult(image=None, manifest_digest=digest)  # type: ignore[arg-type]
+        wanted = [
+            (i, layer, diff_id)
+            for i, (layer, diff_id) in enumerate(zip(manifest.layers, diff_ids, strict=True))
+            if not store.has_blob(diff_id)
+        ]
+        result.existing = [d for d in diff_ids if store.has_blob(d)]
+        for d in result.existing:
+            say(f"{d.removeprefix('sha256:')[:12]}: Already exists")
 
-    def download(item):
-        i, layer, diff_id = item
-        task = progress.add(f"{layer.digest.removeprefix('sha256:')[:12]}: Downloading", layer.size)
-        compressed = fetch_blob(transport, repository, layer, lambda n: progress.advance(task, n))
-        tar = _checked_layer(compressed, layer, diff_id)
-        progress.finish(task, f"{layer.digest.removeprefix('sha256:')[:12]}: Pull complete")
-        return i, layer, tar
+        with Incoming(store.root) as incoming:
 
-    # list() inside the with: the first failure propagates, and the pool
-    # still waits for the other downloads (their results are thrown away).
-    with ThreadPoolExecutor(max_workers=MAX_PARALLEL) as pool:
-        done = list(pool.map(download, wanted))
-    for i, layer, tar in done:
-        tars[i] = tar
-        result.downloaded.append(layer.digest)
-        result.bytes_received += layer.size
-        if not progress.drawing:
-            say(f"{layer.digest.removeprefix('sha256:')[:12]}: Pull complete")
+            def download(item):
+                i, layer, diff_id = item
+                task = progress.add(f"{layer.digest.removeprefix('sha256:')[:12]}: Downloading", layer.size)
+                compressed = fetch_blob_to_file(
+                    transport, repository, layer, incoming, lambda n: progress.advance(task, n)
+                )
+                tar = _checked_layer(incoming, compressed, layer, diff_id)
+                progress.finish(task, f"{layer.digest.removeprefix('sha256:')[:12]}: Pull complete")
+                return i, layer, tar
 
-    tag = f"{ref.name}:{ref.tag}" if ref.tag and not ref.digest else None
-    result.image = store.add_loaded_image(config_bytes, tars, tag)
+            # list() inside the with: the first failure propagates, and the pool
+            # still waits for the other downloads (their results are thrown away).
+            with ThreadPoolExecutor(max_workers=MAX_PARALLEL) as pool:
+                done = list(pool.map(download, wanted))
+            tag = f"{ref.name}:{ref.tag}" if ref.tag and not ref.digest else None
+            for _i, layer, tar in done:
+                store.adopt_blob(tar.path, tar.digest)
+                result.downloaded.append(layer.digest)
+                result.bytes_received += layer.size
+                if not progress.drawing:
+                    say(f"{layer.digest.removeprefix('sha256:')[:12]}: Pull complete")
+            result.image = store.add_loaded_image(config_bytes, list(diff_ids), tag)
     if metadata is not None:
         for layer, diff_id in zip(manifest.layers, diff_ids, strict=True):
             metadata.remember_remote(

@@ -1,27 +1,43 @@
 """``stepbox registry serve``: an OCI distribution registry over HTTP/1.1.
 
-One thread per connection (:class:`http.server.ThreadingHTTPServer`); each
-request is routed (:mod:`.routes`) to a handler method below that reads the
-body, calls :mod:`.storage` / :mod:`.uploads`, and answers with the status
-codes and headers the spec names.  Every response carries
-``Docker-Distribution-API-Version: registry/2.0`` (clients use it to
-recognise a v2 registry) and every failure the spec's error JSON.
+The HTTP layer is the one the daemon uses too (core/http_server: h11,
+limits, timeouts, TLS).  Each request is routed (:mod:`.routes`) to a method
+of an :class:`_Exchange` below that reads the body, calls :mod:`.storage` /
+:mod:`.uploads`, and answers with the status codes and headers the spec
+names.  Every response carries ``Docker-Distribution-API-Version:
+registry/2.0`` (clients use it to recognise a v2 registry) and every failure
+the spec's error JSON.
 
-Every request is also appended to :attr:`RegistryApp.log` (method, path,
-status, bytes received) so tests and benchmarks can *count* what a push
-really sent instead of assuming it.
+What a registry open to a network needs, and this one does:
+
+* **TLS** (``--tls-cert``/``--tls-key``); and Basic auth (``--htpasswd``)
+  only over TLS or on loopback: a password in a Basic header crosses the
+  network in clear otherwise, so the server refuses to start like that.
+* **The same answer time for unknown and known users**: a wrong user name
+  costs a password hash too, so timing does not tell which names exist.
+* **DELETE only when enabled** (``--enable-delete``, the CNCF registry's
+  ``storage.delete.enabled``): otherwise 405 UNSUPPORTED.
+* **Upload sessions that expire** (``--upload-ttl``): an abandoned upload's
+  bytes are deleted once it has been idle that long.
+* **A bounded request log**: :attr:`RegistryApp.log` keeps the last
+  ``LOG_CAPACITY`` requests (method, path, status, bytes received and sent),
+  so tests and benchmarks can *count* what a push really sent.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import sys
 import threading
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote, urlsplit
+
+from stepbox.core.http_server.limits import Limits
+from stepbox.core.http_server.listeners import Address, parse_address
+from stepbox.core.http_server.messages import HTTPError, Reply, Request, Response, StreamResponse
+from stepbox.core.http_server.server import HTTPServer
 
 from .errors import RegistryError
 from .htpasswd import Htpasswd
@@ -30,12 +46,14 @@ from .mediatypes import MANIFEST_MAX_BYTES
 from .names import is_sha256_digest, is_valid_name
 from .routes import Route, paginate, route
 from .storage import RegistryStorage
-from .uploads import Uploads
-from .wire import BodyError, iter_body, read_all
+from .uploads import DEFAULT_UPLOAD_TTL, Uploads
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 REALM = "stepbox-registry"
 SEND_SIZE = 1 << 20
+READ_SIZE = 1 << 20
+LOG_CAPACITY = 10_000
+REGISTRY_LIMITS = Limits()  # blobs are big: the default body limit (64 GiB)
 
 
 @dataclass(frozen=True)
@@ -47,23 +65,62 @@ class RequestRecord:
     bytes_sent: int
 
 
+class RequestLog:
+    """The last ``capacity`` requests.  ``len()`` counts every request ever
+    logged and slices use those counts, so ``log[mark:]`` after ``mark =
+    len(log)`` is "what came since", even after old entries were dropped."""
+
+    def __init__(self, capacity: int = LOG_CAPACITY):
+        self._entries: collections.deque[RequestRecord] = collections.deque(maxlen=capacity)
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def append(self, entry: RequestRecord) -> None:
+        with self._lock:
+            self._entries.append(entry)
+            self._total += 1
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __iter__(self):
+        with self._lock:
+            return iter(list(self._entries))
+
+    def __getitem__(self, index):
+        with self._lock:
+            entries, first = list(self._entries), self._total - len(self._entries)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._total)
+            return entries[max(start - first, 0) : max(stop - first, 0) : step]
+        if index < 0:
+            return entries[index]
+        if index < first:
+            raise IndexError(f"request {index} was dropped from the log (it keeps {len(entries)})")
+        return entries[index - first]
+
+
 @dataclass
 class RegistryApp:
-    """The registry's state, shared by every connection's handler."""
+    """The registry's state, shared by every connection: the HTTP server
+    calls it with each request."""
 
     storage: RegistryStorage
     htpasswd: Htpasswd | None = None
     access_log: bool = False  # print one line per request to stderr
-    log: list[RequestRecord] = field(default_factory=list)
+    allow_delete: bool = False
+    upload_ttl: float = DEFAULT_UPLOAD_TTL
+    log: RequestLog = field(default_factory=RequestLog)
     uploads: Uploads = field(init=False)
-    _log_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        self.uploads = Uploads(self.storage)
+        self.uploads = Uploads(self.storage, ttl=self.upload_ttl)
+
+    def __call__(self, request: Request) -> Reply:
+        return _Exchange(self, request).handle()
 
     def record(self, entry: RequestRecord) -> None:
-        with self._log_lock:
-            self.log.append(entry)
+        self.log.append(entry)
         if self.access_log:
             print(
                 f"{entry.method} {entry.path} {entry.status} in={entry.bytes_received} "
@@ -73,41 +130,30 @@ class RegistryApp:
             )
 
 
-class RegistryHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: docker reuses connections
-    server_version = "stepbox-registry"
-    app: RegistryApp  # set on the subclass by make_server
+def render_error(status: int, message: str) -> Response:
+    """An error of the HTTP layer (malformed request, too large, too slow,
+    a fault of ours) in the registry's error JSON."""
+    code = {401: "UNAUTHORIZED", 403: "DENIED", 405: "UNSUPPORTED", 429: "TOOMANYREQUESTS"}.get(
+        status, "UNKNOWN"
+    )
+    body = json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+    return Response(status, body, "application/json")
 
-    # -- plumbing -----------------------------------------------------------
-    def do_GET(self):
-        self._dispatch()  # noqa: E704
 
-    def do_HEAD(self):
-        self._dispatch()  # noqa: E704
+class _Exchange:
+    """One request and the reply being built for it."""
 
-    def do_PUT(self):
-        self._dispatch()  # noqa: E704
-
-    def do_POST(self):
-        self._dispatch()  # noqa: E704
-
-    def do_PATCH(self):
-        self._dispatch()  # noqa: E704
-
-    def do_DELETE(self):
-        self._dispatch()  # noqa: E704
-
-    def log_message(self, format, *args):  # the app keeps its own log
-        pass
-
-    def _dispatch(self) -> None:
+    def __init__(self, app: RegistryApp, request: Request):
+        self.app = app
+        self.request = request
+        self.command = request.method
+        self.path = request.target
+        self.headers = request.headers
+        self.query = {k: v[-1] for k, v in request.query.items()}
         self._received = 0
-        self._sent = 0
-        self._status = 0
-        self._recorded = False
-        self._body_read = not self._has_body()
-        url = urlsplit(self.path)
-        self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        self.reply: Reply | None = None
+
+    def handle(self) -> Reply:
         try:
             if (
                 self.app.htpasswd is not None
@@ -116,48 +162,25 @@ class RegistryHandler(BaseHTTPRequestHandler):
                 raise RegistryError(
                     "UNAUTHORIZED", headers={"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
                 )
-            where = route(url.path)
+            path = urlsplit(self.path).path
+            where = route(path)
             if where is None:
-                raise RegistryError("UNSUPPORTED", f"no endpoint at {url.path}", status=404)
+                raise RegistryError("UNSUPPORTED", f"no endpoint at {path}", status=404)
             handler = getattr(self, f"_{where.kind}_{self.command.lower()}", None)
             if handler is None:
-                raise RegistryError("UNSUPPORTED", f"{self.command} is not allowed on {url.path}", status=405)
+                raise RegistryError("UNSUPPORTED", f"{self.command} is not allowed on {path}", status=405)
             handler(where)
         except RegistryError as e:
             self._send(e.status, e.body(), {"Content-Type": "application/json", **e.headers})
-        except BodyError as e:
-            self.close_connection = True
-            self._send(
-                400, RegistryError("BLOB_UPLOAD_INVALID", str(e)).body(), {"Content-Type": "application/json"}
-            )
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        except Exception as e:  # a bug: say so, keep serving
-            traceback.print_exc()
-            self.close_connection = True
-            body = json.dumps({"errors": [{"code": "UNKNOWN", "message": f"internal error: {e}"}]}).encode()
-            try:
-                self._send(500, body, {"Content-Type": "application/json"})
-            except OSError:
-                pass
-        finally:
-            if not self._recorded:
-                self._record()
-
-    def _record(self) -> None:
-        self._recorded = True
-        self.app.record(RequestRecord(self.command, self.path, self._status, self._received, self._sent))
-
-    def _has_body(self) -> bool:
-        return (
-            "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
-            or int(self.headers.get("Content-Length") or 0) > 0
-        )
+        except HTTPError as e:  # the body: malformed, too large, too slow
+            error = RegistryError("BLOB_UPLOAD_INVALID", str(e), status=e.status)
+            self._send(e.status, error.body(), {"Content-Type": "application/json"}, close=True)
+        assert self.reply is not None
+        return self.reply
 
     def _body(self) -> Iterator[bytes]:
         """The request body, counted (for the log)."""
-        self._body_read = True
-        for piece in iter_body(self.rfile, self.headers):
+        while piece := self.request.body.read(READ_SIZE):
             self._received += len(piece)
             yield piece
 
@@ -169,34 +192,30 @@ class RegistryHandler(BaseHTTPRequestHandler):
         *,
         length: int | None = None,
         stream: Iterator[bytes] | None = None,
+        close: bool = False,
     ) -> None:
-        """Status, headers, then the body (or nothing for HEAD).  A body we did
-        not read (say, a 401 to a 100 MB PATCH) would be parsed as the next
-        request, so such connections are closed instead."""
-        self._status = status
-        if not self._body_read:
-            self.close_connection = True
-        # Logged *before* the answer goes out: a client that has its answer
-        # (a test counting requests) must find the request in the log.
-        if self.command != "HEAD":
-            self._sent = length if length is not None else len(body)
-        self._record()
-        self.send_response(status)
-        self.send_header(*API_VERSION_HEADER)
-        headers = dict(headers or {})
-        headers.setdefault("Content-Length", str(length if length is not None else len(body)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command == "HEAD":
-            return
+        """Status, headers, then the body (or nothing for HEAD).  Logged
+        *before* the answer goes out: a client that has its answer (a test
+        counting requests) must find the request in the log.  A body we did
+        not read (a 401 to a 100 MB PATCH) is not read for the next request
+        either: such connections are closed."""
+        close = close or not self.request.body.exhausted
+        headers = {API_VERSION_HEADER[0]: API_VERSION_HEADER[1], **(headers or {})}
+        content_type = headers.pop("Content-Type", "")
+        size = length if length is not None else len(body)
+        self.app.record(
+            RequestRecord(
+                self.command, self.path, status, self._received, 0 if self.command == "HEAD" else size
+            )
+        )
+        if close:
+            headers["Connection"] = "close"
         if stream is not None:
-            for piece in stream:
-                self.wfile.write(piece)
-        elif body:
-            self.wfile.write(body)
+            self.reply = StreamResponse(stream, status, content_type, headers, length=size)
+        elif self.command == "HEAD" and length is not None:
+            self.reply = StreamResponse(iter(()), status, content_type, headers, length=size)
+        else:
+            self.reply = Response(status, body, content_type, headers, close=close)
 
     def _json(self, status: int, value, headers: dict[str, str] | None = None) -> None:
         self._send(
@@ -246,20 +265,23 @@ class RegistryHandler(BaseHTTPRequestHandler):
 
     def _manifest_put(self, where: Route) -> None:
         try:
-            body = read_all(self.rfile, self.headers, MANIFEST_MAX_BYTES)
-        except BodyError as e:
-            self.close_connection = True  # the rest of an oversized body is unread
-            raise RegistryError(
-                "MANIFEST_INVALID", str(e), status=413 if "larger" in str(e) else 400
-            ) from None
-        self._body_read = True
+            body = self.request.read_body(MANIFEST_MAX_BYTES)
+        except HTTPError as e:
+            raise RegistryError("MANIFEST_INVALID", str(e), status=e.status) from None
         self._received += len(body)
         digest = self.app.storage.put_manifest(where.name, where.arg, body, self.headers.get("Content-Type"))
         self._send(
             201, b"", {"Location": f"/v2/{where.name}/manifests/{digest}", "Docker-Content-Digest": digest}
         )
 
+    def _check_delete_allowed(self) -> None:
+        if not self.app.allow_delete:
+            raise RegistryError(
+                "UNSUPPORTED", "deleting is disabled: start the registry with --enable-delete", status=405
+            )
+
     def _manifest_delete(self, where: Route) -> None:
+        self._check_delete_allowed()
         self.app.storage.delete_manifest(where.name, where.arg)
         self._send(202)
 
@@ -301,6 +323,7 @@ class RegistryHandler(BaseHTTPRequestHandler):
     _blob_head = _blob_get
 
     def _blob_delete(self, where: Route) -> None:
+        self._check_delete_allowed()
         if not is_sha256_digest(where.arg) or not self.app.storage.unlink_blob(where.name, where.arg):
             raise RegistryError("BLOB_UNKNOWN", detail={"digest": where.arg})
         self._send(202)
@@ -389,40 +412,85 @@ def _file_pieces(path: str, start: int, length: int) -> Iterator[bytes]:
             yield piece
 
 
-class RegistryServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class RegistryServer(HTTPServer):
     app: RegistryApp
 
     @property
+    def address(self) -> Address:
+        return self.addresses[0]
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        return (self.address.host, self.address.port)
+
+    @property
+    def tls(self) -> bool:
+        return self._sockets[0][2] is not None if self._sockets else False
+
+    @property
     def url(self) -> str:
-        return f"http://{self.netloc}"
+        return f"{'https' if self.tls else 'http'}://{self.netloc}"
 
     @property
     def netloc(self) -> str:
-        host, port = self.server_address[:2]
-        assert isinstance(host, str)  # a TCP server's address
-        return f"{host}:{port}"
+        host, port = self.server_address
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class RegistryConfigError(ValueError):
+    pass
 
 
 def make_server(
-    addr: str, root: str, htpasswd_path: str | None = None, access_log: bool = False
+    addr: str,
+    root: str,
+    htpasswd_path: str | None = None,
+    access_log: bool = False,
+    *,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    allow_delete: bool = False,
+    upload_ttl: float = DEFAULT_UPLOAD_TTL,
+    limits: Limits = REGISTRY_LIMITS,
 ) -> RegistryServer:
     """A ready-to-serve registry on ``addr`` (``host:port``; port 0 = any free one)."""
     host, _, port = addr.rpartition(":")
+    try:
+        address = parse_address(f"tcp://{host or '127.0.0.1'}:{port}")
+    except ValueError as e:
+        raise RegistryConfigError(f"bad address {addr!r}: {e}") from None
+    if bool(tls_cert) != bool(tls_key):
+        raise RegistryConfigError("TLS needs both --tls-cert and --tls-key")
+    context = None
+    if tls_cert:
+        from stepbox.core.http_server.tls import TLSConfigError, TLSFiles, server_context
+
+        try:
+            context = server_context(TLSFiles("", tls_cert, tls_key or ""), verify_clients=False)
+        except TLSConfigError as e:
+            raise RegistryConfigError(str(e)) from None
+    if htpasswd_path and context is None and not address.is_loopback:
+        raise RegistryConfigError(
+            f"refusing Basic auth over plain HTTP on {address.host}: passwords would cross the network "
+            "in clear.  Give --tls-cert and --tls-key, or listen on 127.0.0.1"
+        )
     app = RegistryApp(
-        RegistryStorage(root), Htpasswd.load(htpasswd_path) if htpasswd_path else None, access_log=access_log
+        RegistryStorage(root),
+        Htpasswd.load(htpasswd_path) if htpasswd_path else None,
+        access_log=access_log,
+        allow_delete=allow_delete,
+        upload_ttl=upload_ttl,
     )
-    handler = type("BoundRegistryHandler", (RegistryHandler,), {"app": app})
-    server = RegistryServer((host.strip("[]") or "127.0.0.1", int(port)), handler)
-    server.app = app
+    server = RegistryServer(
+        app,
+        [(address, context)],
+        limits=limits,
+        render_error=render_error,
+        default_headers=[API_VERSION_HEADER],
+        name="stepbox registry",
+    )
     return server
 
 
 def serve_in_thread(server: RegistryServer) -> threading.Thread:
-    # A short poll interval makes shutdown() quick (tests start many servers).
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="stepbox-registry", daemon=True
-    )
-    thread.start()
-    return thread
+    return server.serve_in_thread()

@@ -13,6 +13,11 @@ final PUT costs no second read of a 100 MB layer.  Only when the hash equals
 the digest the client claims is the file renamed into ``blobs/`` -- a blob
 whose content does not match its name never becomes visible, and the session
 is dropped.
+
+A session nobody touched for ``ttl`` seconds (default an hour) has expired:
+its bytes are deleted and its uuid answers BLOB_UPLOAD_UNKNOWN.  Expired
+sessions are looked for whenever an upload starts (at most once a minute),
+so an abandoned push cannot keep disk space forever.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import hashlib
 import os
 import shutil
 import threading
+import time
 import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +35,9 @@ from .errors import RegistryError
 from .http_range import ByteRange
 from .names import is_sha256_digest
 from .storage import RegistryStorage
+
+DEFAULT_UPLOAD_TTL = 3600.0  # seconds an upload session may sit idle
+SWEEP_INTERVAL = 60.0  # seconds between looks for expired sessions
 
 
 @dataclass
@@ -39,6 +48,7 @@ class UploadSession:
     offset: int = 0
     hasher: hashlib._Hash = field(default_factory=hashlib.sha256)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    last_active: float = field(default_factory=time.monotonic)
 
     @property
     def data_path(self) -> str:
@@ -50,12 +60,15 @@ class UploadSession:
 
 
 class Uploads:
-    def __init__(self, storage: RegistryStorage):
+    def __init__(self, storage: RegistryStorage, ttl: float = DEFAULT_UPLOAD_TTL):
         self.storage = storage
+        self.ttl = ttl
         self._sessions: dict[str, UploadSession] = {}
         self._lock = threading.Lock()
+        self._swept_at = float("-inf")
 
     def start(self, name: str) -> UploadSession:
+        self.expire()
         session_id = str(uuidlib.uuid4())
         directory = os.path.join(self.storage.uploads_dir, session_id)
         os.makedirs(directory)
@@ -74,9 +87,50 @@ class Uploads:
             session = self._sessions.get(session_id)
             if session is None:
                 session = self._reopen(session_id)
+        if session is not None and self._expired(session):
+            self.cancel(session)
+            session = None
         if session is None or session.name != name:
             raise RegistryError("BLOB_UPLOAD_UNKNOWN", detail={"uuid": session_id})
+        session.last_active = time.monotonic()
         return session
+
+    def _expired(self, session: UploadSession) -> bool:
+        return time.monotonic() - session.last_active > self.ttl
+
+    def expire(self, force: bool = False) -> list[str]:
+        """Delete sessions idle for longer than the TTL -- in memory, and on
+        disk those left by an earlier run (judged by their files' age); the
+        uuids deleted.  At most once per SWEEP_INTERVAL unless ``force``."""
+        now = time.monotonic()
+        if not force and now - self._swept_at < SWEEP_INTERVAL:
+            return []
+        self._swept_at = now
+        with self._lock:
+            stale = [s for s in self._sessions.values() if self._expired(s) and not s.lock.locked()]
+            live = set(self._sessions)
+        for session in stale:
+            self.cancel(session)
+        gone = [s.uuid for s in stale]
+        wall_now = time.time()
+        try:
+            entries = os.listdir(self.storage.uploads_dir)
+        except FileNotFoundError:
+            entries = []
+        for entry in entries:
+            if entry in live:
+                continue
+            directory = os.path.join(self.storage.uploads_dir, entry)
+            try:
+                age = wall_now - max(
+                    os.stat(os.path.join(directory, n)).st_mtime for n in os.listdir(directory)
+                )
+            except (OSError, ValueError):
+                age = self.ttl + 1  # empty or half-made: nothing worth keeping
+            if age > self.ttl:
+                shutil.rmtree(directory, ignore_errors=True)
+                gone.append(entry)
+        return gone
 
     def _reopen(self, session_id: str) -> UploadSession | None:
         """A session from before a restart: re-hash what was received."""
@@ -89,6 +143,8 @@ class Uploads:
             with open(os.path.join(directory, "name")) as f:
                 name = f.read()
             session = UploadSession(session_id, name, directory)
+            idle = max(0.0, time.time() - os.stat(session.data_path).st_mtime)
+            session.last_active = time.monotonic() - idle
             with open(session.data_path, "rb") as f:
                 for piece in iter(lambda: f.read(1 << 20), b""):
                     session.hasher.update(piece)

@@ -33,7 +33,7 @@ def test_each_backend_declares_what_differs(backend):
     session = open_session(backend, root)
     try:
         kernel = session.kernel
-        assert isinstance(kernel.concurrent_waits, bool)
+        assert isinstance(kernel.thread_safe, bool)
         assert isinstance(kernel.containers_outlive_program, bool)
         assert kernel.storage_driver and kernel.description
         if backend == "sim":

@@ -24,7 +24,7 @@ import os
 import pathlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as hs
 from stepbox.core.container.config import ContainerConfig
 
@@ -247,6 +247,18 @@ FILE_COMMANDS = hs.one_of(
 
 @settings(max_examples=60)
 @given(hs.lists(FILE_COMMANDS, min_size=1, max_size=8))
+# Found by Hypothesis: the simulator lost a lower directory's owner when
+# overlayfs copied it up to rename it (it kept uid 65534 on the kernel).
+@example(["chown nobody /home", "mv /home /tmp/a"])
+@example(
+    [
+        "mkdir /tmp/a",
+        "echo x > /tmp/a/c",
+        "chown -R 1:2 /tmp/a",
+        "cp -a /tmp/a /tmp/b",
+        "cp -p /etc/passwd /tmp/l",
+    ]
+)
 def test_generated_file_programs(runtimes, commands):
     # Each command's output and status, then every path's type, mode, owner
     # and size, then (compared by ``agree``) the container's diff.

@@ -45,7 +45,6 @@ from stepbox.core.kernel.backend_lookup import load_backend
 from stepbox.core.kernel.backend_lookup import unavailable_reason as backend_unavailable
 
 from tests.core.engines import runtime_on
-from tests.support.dockerd import DockerDaemon, unavailable_reason
 
 pytestmark = pytest.mark.slow
 
@@ -84,21 +83,6 @@ INIT_PARENTS = ("dev", "etc")
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="session")
-def dockerd():
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    daemon = DockerDaemon()
-    try:
-        daemon.start()
-    except Exception as e:
-        daemon.stop()
-        pytest.fail(f"could not start dockerd: {e}")
-    yield daemon
-    daemon.stop()
 
 
 @pytest.fixture(scope="session")

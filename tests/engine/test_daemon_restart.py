@@ -97,3 +97,27 @@ def test_a_stale_socket_file_is_replaced(fresh_daemon):
     fresh_daemon.kill()  # kill -9 leaves the socket file behind
     fresh_daemon.start()
     assert fresh_daemon.client().ping() == "1.44"
+
+
+@pytest.mark.parametrize("damage", [b"", b'{"id": "trunc', b"\x00\x00\x00", b'{"id": 5}'])
+def test_a_damaged_record_is_quarantined_and_the_daemon_starts(fresh_daemon, damage):
+    import glob
+    import os
+
+    d = fresh_daemon
+    client = d.client()
+    good = client.create({"Image": "busybox", "Cmd": ["true"]}, name="good")
+    bad = client.create({"Image": "busybox", "Cmd": ["true"]}, name="bad")
+    d.stop()
+    record = glob.glob(os.path.join(d.root, "*", "containers", bad, "config.json"))[0]
+    with open(record, "wb") as f:
+        f.write(damage)  # what a crash of the disk (or a hand) may leave
+    d.start()
+    client = d.client()
+    assert [c["Names"][0] for c in client.containers(all_=True)] == ["/good"]
+    assert f"container record {bad} is damaged" in d.log()
+    quarantined = glob.glob(os.path.join(d.root, "*", "quarantine", f"{bad}-*", "config.json"))
+    assert len(quarantined) == 1 and open(quarantined[0], "rb").read() == damage
+    # The name is free again, and everything else works.
+    client.remove(client.create({"Image": "busybox", "Cmd": ["true"]}, name="bad"))
+    client.remove(good)

@@ -7,10 +7,11 @@ import io
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from stepbox.core.engine.http import Request, Response
 from stepbox.core.engine.routes import Router
 from stepbox.core.engine.streams import frame, read_frames
-from stepbox.core.engine.wire import BodyReader, BodyTooLarge, Headers, ProtocolError, read_head
+from stepbox.core.engine.wire import BodyReader, BodyTooLarge, ProtocolError, read_head
+from stepbox.core.http_server.headers import Headers
+from stepbox.core.http_server.messages import Request, Response
 
 
 def headers(**items) -> Headers:
@@ -68,7 +69,7 @@ def _request(method: str, target: str) -> Request:
     from urllib.parse import unquote, urlsplit
 
     split = urlsplit(target)
-    return Request(method, target, unquote(split.path), {}, Headers(), BodyReader(io.BytesIO(b""), Headers()))
+    return Request(method, target, unquote(split.path), {}, Headers())
 
 
 def test_router_strips_versions_and_matches_names_with_slashes():
@@ -93,14 +94,31 @@ def test_router_strips_versions_and_matches_names_with_slashes():
     assert router(_request("PUT", "/images/json")).status == 405
 
 
-def test_socket_paths(monkeypatch):
-    from stepbox.core.engine.locations import default_socket_path, socket_path_of
+def test_endpoints_and_listen_addresses(monkeypatch):
+    from stepbox.core.engine.endpoints import BadEndpoint, SSHEndpoint, TCPEndpoint, UnixEndpoint, endpoint_of
+    from stepbox.core.engine.locations import default_socket_path
+    from stepbox.core.http_server.listeners import BadAddress, parse_address
 
-    assert socket_path_of("unix:///tmp/x/stepbox.sock") == "/tmp/x/stepbox.sock"
-    assert socket_path_of("/tmp/y.sock") == "/tmp/y.sock"
-    with pytest.raises(ValueError):
-        socket_path_of("tcp://127.0.0.1:2375")
-    assert socket_path_of(None) == default_socket_path()
+    assert endpoint_of("unix:///tmp/x/stepbox.sock").path == "/tmp/x/stepbox.sock"
+    assert isinstance(endpoint_of("/tmp/y.sock"), UnixEndpoint)
+    tcp = endpoint_of("tcp://127.0.0.1:2376")
+    assert isinstance(tcp, TCPEndpoint) and (tcp.host, tcp.port) == ("127.0.0.1", 2376)
+    assert endpoint_of("tcp://[::1]").port == 2375
+    ssh = endpoint_of("ssh://me@lab:2222")
+    assert isinstance(ssh, SSHEndpoint)
+    argv = ssh.argv()
+    assert argv[0] == "ssh" and argv[-5:] == ["--", "lab", "stepbox", "system", "dial-stdio"]
+    assert argv[argv.index("-l") + 1] == "me" and argv[argv.index("-p") + 1] == "2222"
+    for bad in ("tcp://", "http://x", "ssh://u:pw@h", "tcp://h:99999", "relative.sock", "tcp://h/path"):
+        with pytest.raises(BadEndpoint):
+            endpoint_of(bad)
+    assert str(parse_address("tcp://:2375")) == "tcp://127.0.0.1:2375"
+    assert parse_address("tcp://0.0.0.0", tls=True).port == 2376
+    assert parse_address("tcp://127.0.0.1:0").port == 0
+    assert parse_address("tcp://127.0.0.1:1").is_loopback and not parse_address("tcp://0.0.0.0:1").is_loopback
+    for bad in ("fd://", "ssh://h", "tcp://h:x", ""):
+        with pytest.raises(BadAddress):
+            parse_address(bad)
     import os
 
     if os.geteuid() == 0:

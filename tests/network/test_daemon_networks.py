@@ -158,6 +158,50 @@ def test_containers_on_a_network_reach_each_other_by_name_and_the_bridge_cannot(
     assert _veths(netns) == [] and not [n for n in netns.links() if n.startswith("br-")]
 
 
+def test_containers_started_at_once_get_their_own_addresses_and_rules(netd, netns):
+    # Each start holds only its own container's lock: the network manager's
+    # lock must keep two of them from choosing one address, and the packet
+    # rules (replaced whole) from losing one start's ports to another's.
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"par{i}" for i in range(6)]
+    _run(netd, "network", "create", "npar")
+    try:
+        with ThreadPoolExecutor(len(names)) as pool:
+            outs = list(
+                pool.map(
+                    lambda n: stepbox(
+                        netd,
+                        "run",
+                        "-d",
+                        "--name",
+                        n,
+                        "--network",
+                        "npar",
+                        "-p",
+                        "80",
+                        "busybox",
+                        "sleep",
+                        "300",
+                    ),
+                    names,
+                )
+            )
+        assert all(out.returncode == 0 for out in outs), [out.stderr for out in outs]
+        addresses = [
+            _run(netd, "inspect", "-f", "{{.NetworkSettings.Networks.npar.IPAddress}}", n) for n in names
+        ]
+        assert all(addresses) and len(set(addresses)) == len(names), addresses
+        rules = netns.nft()
+        for address in addresses:
+            assert f"dnat to {address}:80" in rules, (address, rules)
+        assert len(_veths(netns)) == len(names)
+    finally:
+        _run(netd, "rm", "-f", *names)
+        stepbox(netd, "network", "rm", "npar")
+    assert _veths(netns) == [] and "dnat to" not in netns.nft()
+
+
 def test_network_create_options_inspect_ls_and_prune(netd, netns):
     nid = _run(
         netd, "network", "create", "--subnet", "10.77.0.0/24", "--gateway", "10.77.0.254",

@@ -29,6 +29,9 @@ CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 NOTEBOOK_DIR = os.path.join(CHECKOUT, "notebooks")
 EXECUTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "execute.py")
 NOTEBOOKS = sorted(name for name in os.listdir(NOTEBOOK_DIR) if name.endswith(".ipynb"))
+# One notebook per chapter of the seed ("NN-topic.ipynb"); the others (exercises.ipynb)
+# are run and checked like them.
+CHAPTERS = [name for name in NOTEBOOKS if re.match(r"\d\d-", name)]
 RUN_TIMEOUT = 900
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -47,7 +50,16 @@ def _failure(proc: subprocess.CompletedProcess, executed: str) -> str:
 
 
 def test_there_is_a_notebook_per_chapter():
-    assert len(NOTEBOOKS) == 10 and [name[:3] for name in NOTEBOOKS] == [f"{n:02d}-" for n in range(1, 11)]
+    assert len(CHAPTERS) == 10 and [name[:3] for name in CHAPTERS] == [f"{n:02d}-" for n in range(1, 11)]
+
+
+def test_the_exercises_notebook_has_a_your_turn_cell_per_exercise():
+    from stepbox.core import exercises
+
+    notebook = nbformat.read(os.path.join(NOTEBOOK_DIR, "exercises.ipynb"), as_version=4)
+    turns = [re.search(r"^your_turn\('([\w-]+)', globals\(\), lab\)$", cell.source, re.M)
+             for cell in notebook.cells if cell.cell_type == "code"]
+    assert [m.group(1) for m in turns if m] == list(exercises.EXERCISES)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

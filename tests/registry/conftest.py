@@ -24,8 +24,10 @@ def start_registry(tmp_path):
     """Start stepbox registries (torn down even when the test fails)."""
     servers = []
 
-    def start(htpasswd: str | None = None, root=None):
-        server = make_server("127.0.0.1:0", str(root or tmp_path / f"registry{len(servers)}"), htpasswd)
+    def start(htpasswd: str | None = None, root=None, **options):
+        server = make_server(
+            "127.0.0.1:0", str(root or tmp_path / f"registry{len(servers)}"), htpasswd, **options
+        )
         serve_in_thread(server)
         servers.append(server)
         return server
@@ -44,6 +46,13 @@ def registry(start_registry):
 @pytest.fixture
 def http(registry):
     return Http(registry.netloc)
+
+
+@pytest.fixture
+def deletable(start_registry):
+    """A registry started with --enable-delete, and raw HTTP to it."""
+    server = start_registry(allow_delete=True)
+    return server, Http(server.netloc)
 
 
 @pytest.fixture

@@ -205,7 +205,20 @@ def test_blob_of_another_repository_is_not_readable_until_mounted(http, registry
     assert fallback.status == 202 and "/blobs/uploads/" in fallback.headers["Location"]
 
 
-def test_delete_blob(http):
+def test_delete_is_refused_unless_enabled(http):
+    digest = http.upload("repo", b"abc")
+    reply = http("DELETE", f"/v2/repo/blobs/{digest}")
+    assert reply.status == 405 and reply.error_codes == ["UNSUPPORTED"]
+    assert "--enable-delete" in reply.json()["errors"][0]["message"]
+    assert http("HEAD", f"/v2/repo/blobs/{digest}").status == 200
+    body = json.dumps(image_manifest(http, "app")).encode()
+    http("PUT", "/v2/app/manifests/a", body=body, headers={"Content-Type": OCI_MANIFEST})
+    assert http("DELETE", "/v2/app/manifests/a").status == 405
+    assert http("GET", "/v2/app/manifests/a").status == 200
+
+
+def test_delete_blob(deletable):
+    _, http = deletable
     digest = http.upload("repo", b"abc")
     assert http("DELETE", f"/v2/repo/blobs/{digest}").status == 202
     assert http("HEAD", f"/v2/repo/blobs/{digest}").status == 404
@@ -322,7 +335,8 @@ def test_unknown_manifest_and_repository(http):
     assert http("GET", f"/v2/app/manifests/{digest_of(b'x')}").error_codes == ["MANIFEST_UNKNOWN"]
 
 
-def test_delete_by_tag_and_by_digest(http):
+def test_delete_by_tag_and_by_digest(deletable):
+    _, http = deletable
     body = json.dumps(image_manifest(http, "app")).encode()
     digest = digest_of(body)
     for tag in ("a", "b", "c"):
@@ -421,7 +435,8 @@ def test_oversized_manifest_is_413(http):
     assert reply.status == 413 and reply.error_codes == ["MANIFEST_INVALID"]
 
 
-def test_garbage_collection_removes_only_unlinked_blobs(http, registry):
+def test_garbage_collection_removes_only_unlinked_blobs(deletable):
+    registry, http = deletable
     document = image_manifest(http, "app")
     body = json.dumps(document).encode()
     http("PUT", "/v2/app/manifests/v1", body=body, headers={"Content-Type": OCI_MANIFEST})

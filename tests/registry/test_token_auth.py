@@ -15,11 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from stepbox.core.http_server.messages import Response
 from stepbox.core.registry.challenge import parse_challenge
 from stepbox.core.registry.credentials import Credentials, store_credentials
 from stepbox.core.registry.errors import AuthenticationRequired
 from stepbox.core.registry.routes import route
-from stepbox.core.registry.server import RegistryHandler, make_server
+from stepbox.core.registry.server import make_server
 
 from .helpers import layer, make_image
 
@@ -73,37 +74,26 @@ class TokenServer:
 def token_setup(tmp_path):
     tokens = TokenServer()
     registry = make_server("127.0.0.1:0", str(tmp_path / "registry"))
-    base = registry.RequestHandlerClass
+    registry_app = registry.app
 
-    class BearerHandler(base):
+    def bearer_gate(request):
         """The stepbox registry behind a token check: reads need a token,
         writes need the push token."""
+        granted = (request.headers.get("Authorization") or "").removeprefix("Bearer ")
+        writing = request.method in ("POST", "PUT", "PATCH", "DELETE")
+        if granted == PUSH_TOKEN or (granted == PULL_TOKEN and not writing):
+            return registry_app(request)
+        where = route(urlsplit(request.target).path)
+        repo = where.name if where else ""
+        scope = f',scope="repository:{repo}:{"pull,push" if writing else "pull"}"' if repo else ""
+        body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+        challenge = f'Bearer realm="{tokens.realm}",service="test-registry"{scope}'
+        return Response(401, body, "application/json", {"WWW-Authenticate": challenge}, close=True)
 
-        def _dispatch(self):
-            granted = self.headers.get("Authorization", "").removeprefix("Bearer ")
-            writing = self.command in ("POST", "PUT", "PATCH", "DELETE")
-            if granted == PUSH_TOKEN or (granted == PULL_TOKEN and not writing):
-                return super()._dispatch()
-            where = route(urlsplit(self.path).path)
-            repo = where.name if where else ""
-            scope = f',scope="repository:{repo}:{"pull,push" if writing else "pull"}"' if repo else ""
-            body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
-            self.send_response(401)
-            self.send_header(
-                "WWW-Authenticate", f'Bearer realm="{tokens.realm}",service="test-registry"{scope}'
-            )
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.close_connection = True
-            self.end_headers()
-            self.wfile.write(body)
-
-    assert issubclass(BearerHandler, RegistryHandler)
-    registry.RequestHandlerClass = BearerHandler
-    threading.Thread(target=registry.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    registry.app = bearer_gate
+    registry.serve_in_thread()
     yield registry, tokens
-    registry.shutdown()
-    registry.server_close()
+    registry.close()
     tokens.server.shutdown()
     tokens.server.server_close()
 

@@ -39,7 +39,9 @@ def unavailable_reason() -> str | None:
 
 
 class DockerDaemon:
-    def __init__(self):
+    def __init__(self, *extra_args: str):
+        # More dockerd flags (``--add-runtime stepbox=...``).
+        self.extra_args = list(extra_args)
         # Short: a unix socket path must fit in 108 bytes.
         self.root = tempfile.mkdtemp(prefix="sbd-", dir="/tmp")
         self.socket = os.path.join(self.root, "docker.sock")
@@ -61,6 +63,13 @@ class DockerDaemon:
     def cli(self) -> list[str]:
         """The docker command line for this daemon (for timing it as a user runs it)."""
         return [self.client, "-H", f"unix://{self.socket}"]
+
+    @property
+    def pid(self) -> int:
+        """The running dockerd's process ID."""
+        if self.process is None:
+            raise RuntimeError("dockerd was not started")
+        return self.process.pid
 
     def __enter__(self) -> DockerDaemon:
         try:
@@ -89,6 +98,7 @@ class DockerDaemon:
                 os.path.join(self.root, "exec"),
                 "--pidfile",
                 os.path.join(self.root, "pid"),
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

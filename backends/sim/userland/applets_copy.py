@@ -160,6 +160,8 @@ def _copy_tree(
             except OSError:
                 pass
             sys.symlink(sys.readlink(src), dst)
+            if preserve:
+                yield from _preserve_owner(sys, prog, dst, st)
             return 0
         if kind == "dir":
             if not recursive:
@@ -175,11 +177,14 @@ def _copy_tree(
                 status |= yield from _copy_tree(
                     sys, prog, join(src, name), join(dst, name), recursive, keep_links, preserve
                 )
+            if preserve:
+                yield from _preserve_owner(sys, prog, dst, st)
             sys.chmod(dst, st.mode)
             return status
         yield from _copy_file(sys, src, dst, st.mode)
         if preserve:
-            sys.chmod(dst, st.mode)
+            yield from _preserve_owner(sys, prog, dst, st)
+            sys.chmod(dst, st.mode)  # after the chown, which clears set-id bits
         return 0
     except OSError as e:
         yield from complain(
@@ -190,6 +195,16 @@ def _copy_tree(
             else f"can't create '{dst}': {strerror(e)}",
         )
         return 1
+
+
+def _preserve_owner(sys: Sys, prog: str, dst: str, st) -> Gen:
+    """busybox's FILEUTILS_PRESERVE_STATUS (``cp -p``, ``cp -a``, and ``mv``
+    across filesystems): lchown the copy to the source's owner; a failure is
+    reported and the copy stands."""
+    try:
+        sys.chown(dst, st.uid, st.gid, follow=False)
+    except OSError as e:
+        yield from complain(sys, prog, f"can't preserve ownership of '{dst}': {strerror(e)}")
 
 
 def _cp_mv_stat(sys: Sys, prog: str, path: str, follow: bool = True) -> Gen:

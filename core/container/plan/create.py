@@ -12,19 +12,25 @@ def layer_id(diff_id: str) -> str:
 
 
 def resolve_image(ctx: LifecycleContext) -> None:
-    # The record is the first thing the plan makes (the Stepper saves it
-    # after this step); a create that fails leaves no container behind.
+    # The record is the first thing the plan makes; a create that fails
+    # leaves no container behind.
     ctx.on_undo("forget the container's record", ctx.forget)
-    image = ctx.images.resolve(ctx.record.config.image)
-    ctx.record.image_id = image.id
-    ctx.record.image_config = image.config.get("config", {})
-    lowers = []
-    for blob, diff_id in zip(image.layers, image.diff_ids, strict=True):
-        lid = layer_id(diff_id)
-        if not ctx.kernel.unionfs.has_layer(lid):  # unpacked once, shared afterwards
-            ctx.kernel.unionfs.import_layer(lid, ctx.images.layer_entries(blob))
-        lowers.append(lid)
-    ctx.record.lowers = list(reversed(lowers))  # overlayfs wants the top-most first
+    found = ctx.images.resolve(ctx.record.config.image)
+    # In use until the record names it (saved below): an rmi meanwhile
+    # waits, then counts this container among the image's users.
+    with ctx.locks.images.shared(found.id):
+        image = ctx.images.resolve(found.id)  # an rmi that came first: "No such image"
+        ctx.record.image_id = image.id
+        ctx.record.image_config = image.config.get("config", {})
+        lowers = []
+        for blob, diff_id in zip(image.layers, image.diff_ids, strict=True):
+            lid = layer_id(diff_id)
+            with ctx.locks.layers.exclusive(lid):  # unpacked once, shared afterwards
+                if not ctx.kernel.unionfs.has_layer(lid):
+                    ctx.kernel.unionfs.import_layer(lid, ctx.images.layer_entries(blob))
+            lowers.append(lid)
+        ctx.record.lowers = list(reversed(lowers))  # overlayfs wants the top-most first
+        ctx.save()
 
 
 HOSTS = (

@@ -196,14 +196,24 @@ def allocate_addresses(ctx: LifecycleContext) -> None:
     record = ctx.record
     only = ctx.connect_to  # `network connect`: that one network
     taken = [e.interface for e in endpoints(manager, record)]
-    allocated = []
-    for network, settings in manager.resolve_attachments(record.networks):
-        if network.driver != "bridge" or settings.get("IPAddress") or (only and network.name != only):
-            continue
-        index = next(i for i in range(len(record.networks) + 1) if f"eth{i}" not in taken)
-        taken.append(manager.allocate(record, network, settings, index).interface)
-        allocated.append(settings)
-    ctx.on_undo("release the addresses", lambda: _release_addresses(allocated))
+    allocated: list[dict[str, Any]] = []
+    # Held until the record names the addresses: another container starting
+    # now reads them from the saved records, and must not choose the same.
+    with manager.lock:
+        for network, settings in manager.resolve_attachments(record.networks):
+            if network.driver != "bridge" or settings.get("IPAddress") or (only and network.name != only):
+                continue
+            index = next(i for i in range(len(record.networks) + 1) if f"eth{i}" not in taken)
+            taken.append(manager.allocate(record, network, settings, index).interface)
+            allocated.append(settings)
+        if allocated:
+            ctx.save()
+
+    def release() -> None:
+        _release_addresses(allocated)
+        ctx.save()
+
+    ctx.on_undo("release the addresses", release)
 
 
 def _release_addresses(attachments: Iterable[dict[str, Any]]) -> None:
@@ -491,6 +501,29 @@ def restore_services(manager: NetworkManager, record: ContainerRecord) -> None:
         manager.publish(record, parse(record.ports), found[0].address)
     if any(e.network.user_defined for e in found):
         manager.start_dns(record, record.pid, list(record.config.dns))
+
+
+def release_interrupted(manager: NetworkManager, record: ContainerRecord) -> list[str]:
+    """After a daemon restart, for a container that is not running: a start
+    killed half-way may have left its addresses (and published ports) in
+    its record, and a veth in the host's namespace.  Release them (the
+    caller saves the record); what was done, a line each."""
+    said = []
+    for name, settings in record.networks.items():
+        if not settings.get("IPAddress"):
+            continue
+        host_veth = settings.get("stepbox", {}).get("HostVeth", "")
+        if host_veth and manager.wired:
+            try:
+                _delete_link(manager.net, host_veth)
+            except OSError as e:
+                said.append(f"could not delete {host_veth}: {e}")
+        said.append(f"released address {settings['IPAddress']} on network {name}")
+        NetworkManager.release(settings)
+    if record.ports:
+        record.ports = {}
+        said.append("released its published ports")
+    return said
 
 
 # --------------------------------------------------------------------- connect / disconnect

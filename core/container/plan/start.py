@@ -120,9 +120,9 @@ def spawn_process(ctx: LifecycleContext) -> None:
         stdout=posixpath.join(record.log_dir, "stdout.log"),
         stderr=posixpath.join(record.log_dir, "stderr.log"),
     )
-    join: tuple[tuple[NamespaceKind, int], ...] = ()
+    join: tuple[tuple[NamespaceKind, str], ...] = ()
     if ctx.joined_pid:  # --network container:X (the join_network step found X)
-        join = ((NamespaceKind.NET, ctx.joined_pid),)
+        join = ((NamespaceKind.NET, f"/proc/{ctx.joined_pid}/ns/net"),)
     handle = ctx.kernel.processes.spawn(
         SpawnSpec(namespaces=kinds, cgroup=record.cgroup, stdio=stdio, join=join)
     )

@@ -51,9 +51,20 @@ TAR_CASES = [
 ]
 
 
+# tar pipes the archive into a compressor; when the compressor is busybox
+# refusing its options (the usage text above), whether tar still writes to
+# the pipe after it is gone -- "tar: write error: Broken pipe" -- is a race on
+# the real kernel, not something the simulator can match.
+BROKEN_PIPE = "tar: write error: Broken pipe\n"
+
+
+def no_dates_nor_race(text: str) -> str:
+    return no_dates(text).replace(BROKEN_PIPE, "")
+
+
 @pytest.mark.parametrize("script", TAR_CASES)
 def test_tar_cases(same, script):
-    same(TREE + " " + script, normalise=no_dates)
+    same(TREE + " " + script, normalise=no_dates_nor_race)
 
 
 def test_tar_member_headers_are_busybox_bytes(same):

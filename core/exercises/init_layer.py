@@ -1,0 +1,60 @@
+"""Write the init layer of a container."""
+
+from __future__ import annotations
+
+import posixpath
+
+from stepbox.core.kernel.unionfs import EntryKind
+
+from .walk import Wrong, answer, call, discard, walk
+
+NAME = "init-layer"
+TITLE = {"en": "Write the init layer", "zh": "写出 init 层"}
+STATEMENT = {
+    "en": "Between the image's layers and the read-write layer, `docker create` puts the "
+    "init layer: what belongs to this container only. Write init_layer(hostname): every "
+    "path it holds, {path: contents}, None for a directory. Give the exact contents of "
+    "/etc/hostname; for another file, ... (Ellipsis) means 'some contents'. The checker "
+    "runs the create phase and lists the layer it made.",
+    "zh": "`docker create` 在镜像的层和读写层之间放了 init 层：只属于这个容器的东西。写出 "
+    "init_layer(hostname)：它包含的每一个路径，{路径: 内容}，目录写 None。/etc/hostname 要写出"
+    "确切的内容；别的文件可以写 ...（Ellipsis），表示“有内容”。检查程序运行 create 阶段，"
+    "列出它做出的这一层。",
+}
+HOSTNAME = "web1"
+
+
+def listing(files, directory: str = "/") -> dict[str, object]:
+    """Every path of a layer: {path: contents, None for a directory}."""
+    found: dict[str, object] = {}
+    for name in sorted(files.listdir(directory)):
+        path = posixpath.join(directory, name)
+        if files.lstat(path).kind == EntryKind.DIR:
+            found[path] = None
+            found.update(listing(files, path))
+        else:
+            found[path] = files.read(path).decode()
+    return found
+
+
+def check(module, lab) -> None:
+    init_layer = answer(module, "init_layer")
+    done = walk(lab, lab.config("true", hostname=HOSTNAME), verb="create")
+    try:
+        real = listing(lab.kernel.unionfs.layer_files(done.record.init_layer))
+    finally:
+        discard(lab, done)
+    got = call(init_layer, HOSTNAME)
+    if not isinstance(got, dict):
+        raise Wrong(f"init_layer must return a dict, not {type(got).__name__}")
+    for path in sorted(set(real) - set(got)):
+        raise Wrong(f"the init layer also holds {path}" + (" (a directory)" if real[path] is None else ""))
+    for path in sorted(set(got) - set(real)):
+        raise Wrong(f"the init layer holds no {path}")
+    for path, contents in real.items():
+        yours = got[path]
+        if (contents is None) != (yours is None):
+            raise Wrong(f"{path} is a {'directory' if contents is None else 'file'}")
+        must_match = path == "/etc/hostname" or yours is not Ellipsis
+        if contents is not None and must_match and yours != contents:
+            raise Wrong(f"{path} holds {contents!r}, you wrote {yours!r}")

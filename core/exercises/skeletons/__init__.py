@@ -1,0 +1,1 @@
+"""The files a learner edits: ``stepbox exercises start NAME`` copies one out."""

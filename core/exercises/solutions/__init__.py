@@ -1,0 +1,1 @@
+"""The reference solutions: ``stepbox exercises check NAME --with-solution``."""

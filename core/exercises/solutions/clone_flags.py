@@ -1,0 +1,7 @@
+"""Choose the clone flags: the reference solution."""
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWPID = 0x20000000
+
+FLAGS = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS

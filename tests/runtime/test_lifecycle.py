@@ -1,0 +1,293 @@
+"""stepbox-runc on the real kernel: the OCI lifecycle as containerd drives it.
+
+create -> created (the init exists, in its cgroup, waiting at the gate)
+-> start -> running -> kill -> stopped -> delete -> gone; and the errors
+callers match on ("does not exist", "container not running")."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+import pytest
+from bundles import linux_root, make_bundle, read_config, write_config
+
+pytestmark = linux_root
+
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def create(runtime, bundle, cid, tmp_path, *extra):
+    out = open(tmp_path / f"{cid}.out", "wb")
+    err = open(tmp_path / f"{cid}.err", "wb")
+    with out, err:
+        return runtime("create", "--bundle", bundle, *extra, cid, stdout=out, stderr=err)
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def cgroup_dirs(path: str) -> list[str]:
+    return [
+        f"/sys/fs/cgroup/{h}/{path}"
+        for h in os.listdir("/sys/fs/cgroup")
+        if os.path.isdir(f"/sys/fs/cgroup/{h}/{path}")
+    ]
+
+
+def test_create_start_kill_delete(runtime, tmp_path):
+    bundle = make_bundle(str(tmp_path / "b"), ["sh", "-c", "echo hi; echo oops >&2; exec sleep 1000"])
+    cgroup = f"stepbox-runc-test/{tmp_path.name}"
+    cfg = read_config(bundle)
+    cfg["linux"]["cgroupsPath"] = "/" + cgroup
+    write_config(bundle, cfg)
+    pid_file = tmp_path / "init.pid"
+    done = create(runtime, bundle, "c1", tmp_path, "--pid-file", str(pid_file))
+    assert done.returncode == 0, (tmp_path / "c1.err").read_text()
+
+    state = runtime.state("c1")
+    assert state["status"] == "created"
+    assert state["pid"] == int(pid_file.read_text()) > 0
+    assert state["id"] == "c1" and state["bundle"] == bundle and state["rootfs"] == f"{bundle}/rootfs"
+    assert state["ociVersion"] == "1.0.2-dev" and RFC3339.match(state["created"])
+    # created: the init is in its cgroup already, and has run nothing of the image
+    assert state["pid"] in [
+        int(p) for p in open(f"/sys/fs/cgroup/memory/{cgroup}/cgroup.procs").read().split()
+    ]
+    assert (tmp_path / "c1.out").read_bytes() == b""
+
+    assert runtime("start", "c1").returncode == 0
+    assert wait_for(lambda: (tmp_path / "c1.out").read_bytes() == b"hi\n")
+    assert (tmp_path / "c1.err").read_bytes() == b"oops\n"
+    assert runtime.state("c1")["status"] == "running"
+    assert runtime("start", "c1").returncode == 1
+    assert runtime.last_error() == "cannot start an already running container"
+
+    ps = runtime("ps", "--format", "json", "c1")
+    assert json.loads(ps.stdout) == [state["pid"]]
+
+    assert runtime("pause", "c1").returncode == 0
+    assert runtime.state("c1")["status"] == "paused"
+    assert runtime("resume", "c1").returncode == 0
+    assert runtime.state("c1")["status"] == "running"
+
+    no = runtime("delete", "c1")
+    assert no.returncode == 1
+    assert runtime.last_error() == "cannot delete container c1 that is not stopped: running"
+
+    assert runtime("kill", "c1", "KILL").returncode == 0
+    assert wait_for(lambda: runtime.state("c1")["status"] == "stopped")
+    assert runtime.state("c1")["pid"] == 0
+    assert runtime("kill", "c1", "9").returncode == 1
+    assert runtime.last_error() == "container not running"
+
+    assert runtime("delete", "c1").returncode == 0
+    gone = runtime("state", "c1")
+    assert gone.returncode == 1 and gone.stderr.decode().strip().endswith("container does not exist")
+    assert runtime.last_error() == "container does not exist"
+    assert cgroup_dirs(cgroup) == []
+    assert os.listdir(runtime.root) == [".kernel"] and os.listdir(f"{runtime.root}/.kernel") == []
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [
+        ("state", "nope"),
+        ("start", "nope"),
+        ("kill", "nope", "KILL"),
+        ("delete", "nope"),
+        ("pause", "nope"),
+        ("ps", "--format", "json", "nope"),
+    ],
+)
+def test_unknown_container(runtime, verb):
+    done = runtime(*verb)
+    assert done.returncode == 1
+    assert runtime.last_error() == "container does not exist"
+    assert done.stderr.decode().strip() == "container does not exist"
+
+
+def test_delete_force_of_unknown_is_no_error(runtime):
+    assert runtime("delete", "--force", "nope").returncode == 0
+
+
+def test_same_id_twice(runtime, tmp_path):
+    bundle = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    assert create(runtime, bundle, "twice", tmp_path).returncode == 0
+    assert create(runtime, bundle, "twice", tmp_path).returncode == 1
+    assert runtime.last_error() == "container with id exists: twice"
+    assert runtime("delete", "--force", "twice").returncode == 0
+
+
+def test_delete_a_created_container(runtime, tmp_path):
+    bundle = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    assert create(runtime, bundle, "c2", tmp_path).returncode == 0
+    pid = runtime.state("c2")["pid"]
+    assert runtime("delete", "c2").returncode == 0
+    assert wait_for(
+        lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    )
+
+
+def test_a_missing_command_fails_the_create_and_leaves_nothing(runtime, tmp_path):
+    bundle = make_bundle(str(tmp_path / "b"), ["no-such-command"], cgroups_path="/stepbox-runc-test/missing")
+    done = create(runtime, bundle, "c3", tmp_path)
+    assert done.returncode == 1
+    assert runtime.last_error() == 'exec: "no-such-command": executable file not found in $PATH'
+    assert runtime("state", "c3").returncode == 1
+    assert cgroup_dirs("stepbox-runc-test/missing") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda c: c["linux"].update(
+                seccomp={"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG"]}
+            ),
+            "linux.seccomp.flags are not supported by stepbox-runc",
+        ),
+        (lambda c: c["process"].update(terminal=True), "process.terminal: a pty for the container"),
+        (
+            lambda c: c["linux"]["resources"].update(devices=[{"allow": False, "type": "p"}]),
+            "linux.resources.devices[0]: invalid device type 'p'",
+        ),
+        (
+            lambda c: c["process"].update(apparmorProfile="docker-default"),
+            "process.apparmorProfile is not supported",
+        ),
+        (
+            lambda c: c["linux"].update(cgroupsPath="system.slice:docker:x"),
+            "is a systemd slice:prefix:name path",
+        ),
+        (
+            lambda c: c["linux"]["resources"].update(blockIO={"weight": 500}),
+            "linux.resources.blockIO is not supported",
+        ),
+        (
+            lambda c: (
+                c["hooks"].__setitem__("createContainer", [{"path": "/bin/true"}])
+                if "hooks" in c
+                else c.update(hooks={"createContainer": [{"path": "/bin/true"}]})
+            ),
+            "hooks.createContainer",
+        ),
+    ],
+)
+def test_what_is_not_honoured_is_refused_by_name(runtime, tmp_path, change, message):
+    bundle = make_bundle(str(tmp_path / "b"), ["true"])
+    cfg = read_config(bundle)
+    change(cfg)
+    write_config(bundle, cfg)
+    assert create(runtime, bundle, "refused", tmp_path).returncode == 1
+    assert message in runtime.last_error()
+    assert runtime("state", "refused").returncode == 1
+
+
+def test_exec_as_another_user(runtime, tmp_path):
+    bundle = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    assert create(runtime, bundle, "c4", tmp_path).returncode == 0
+    assert runtime("start", "c4").returncode == 0
+    caps = ["CAP_KILL"]
+    process = {
+        "args": ["sh", "-c", "id; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; exit 7"],
+        "cwd": "/",
+        "env": ["PATH=/bin"],
+        "user": {"uid": 1000, "gid": 1000, "additionalGids": [5]},
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "noNewPrivileges": True,
+    }
+    (tmp_path / "p.json").write_text(json.dumps(process))
+    with open(tmp_path / "exec.out", "wb") as out:
+        done = runtime("exec", "--process", str(tmp_path / "p.json"), "c4", stdout=out)
+    assert done.returncode == 7
+    assert (
+        tmp_path / "exec.out"
+    ).read_text() == "uid=1000 gid=1000 groups=5\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\n"
+    with open(tmp_path / "exec2.out", "wb") as out:
+        done = runtime(
+            "exec",
+            "--process",
+            str(tmp_path / "p.json"),
+            "--detach",
+            "--pid-file",
+            str(tmp_path / "e.pid"),
+            "c4",
+            stdout=out,
+        )
+    assert done.returncode == 0 and int((tmp_path / "e.pid").read_text()) > 0
+    assert wait_for(lambda: (tmp_path / "exec2.out").read_text().count("\n") == 3)
+    runtime("kill", "c4", "KILL")
+    assert runtime("delete", "--force", "c4").returncode == 0
+
+
+def test_kill_all_and_signal_names(runtime, tmp_path):
+    bundle = make_bundle(str(tmp_path / "b"), ["sh", "-c", "trap 'exit 3' TERM; sleep 1000 & wait"])
+    assert create(runtime, bundle, "c5", tmp_path).returncode == 0
+    assert runtime("start", "c5").returncode == 0
+    assert wait_for(lambda: len(json.loads(runtime("ps", "--format", "json", "c5").stdout)) == 2)
+    assert runtime("kill", "c5", "BOGUS").returncode == 1
+    assert runtime.last_error() == "unknown signal 'BOGUS'"
+    assert runtime("kill", "--all", "c5", "SIGKILL").returncode == 0
+    assert wait_for(lambda: runtime.state("c5")["status"] == "stopped")
+    assert runtime("delete", "c5").returncode == 0
+
+
+def test_version_and_features(runtime):
+    done = runtime("--version")
+    lines = done.stdout.decode().splitlines()
+    assert (
+        lines[0].startswith("runc version ")
+        and lines[1].startswith("commit: ")
+        and lines[2] == "spec: 1.0.2-dev"
+    )
+    features = json.loads(runtime("features").stdout)
+    assert features["ociVersionMax"] == "1.0.2-dev"
+    assert "poststop" in features["hooks"] and "createContainer" not in features["hooks"]
+    assert features["linux"]["seccomp"]["enabled"] is True
+
+
+def test_hooks_get_the_state(runtime, tmp_path):
+    bundle = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
+    cfg = read_config(bundle)
+    record = tmp_path / "hooks.txt"
+
+    def hook(kind):
+        return {"path": "/bin/sh", "args": ["sh", "-c", f"cat >> {record}; echo ' {kind}' >> {record}"]}
+
+    cfg["hooks"] = {k: [hook(k)] for k in ("prestart", "createRuntime", "poststart", "poststop")}
+    write_config(bundle, cfg)
+    assert create(runtime, bundle, "c6", tmp_path).returncode == 0
+    assert runtime("start", "c6").returncode == 0
+    assert runtime("delete", "--force", "c6").returncode == 0
+    lines = record.read_text().splitlines()
+    kinds = [line.rsplit(" ", 1)[1] for line in lines]
+    assert kinds == ["prestart", "createRuntime", "poststart", "poststop"]
+    states = [json.loads(line.rsplit(" ", 1)[0]) for line in lines]
+    assert [s["status"] for s in states] == ["creating", "creating", "running", "stopped"]
+    assert all(s["id"] == "c6" for s in states)
+
+
+def test_update_resources_from_stdin(runtime, tmp_path):
+    """containerd sends `update --resources -` with the JSON on stdin."""
+    bundle = make_bundle(str(tmp_path / "b"), ["sleep", "1000"], cgroups_path="/stepbox-runc-test/upd")
+    assert create(runtime, bundle, "c7", tmp_path).returncode == 0
+    with open(tmp_path / "res.json", "w") as f:
+        json.dump({"pids": {"limit": 42}, "memory": {"limit": 64 << 20}}, f)
+    with open(tmp_path / "res.json", "rb") as stdin:
+        assert runtime("update", "--resources", "-", "c7", stdin=stdin).returncode == 0
+    assert open("/sys/fs/cgroup/pids/stepbox-runc-test/upd/pids.max").read().strip() == "42"
+    with open(tmp_path / "res.json", "w") as f:
+        json.dump({"blockIO": {"weight": 10}}, f)
+    with open(tmp_path / "res.json", "rb") as stdin:
+        assert runtime("update", "--resources", "-", "c7", stdin=stdin).returncode == 1
+    assert "linux.resources.blockIO is not supported" in runtime.last_error()
+    assert runtime("delete", "--force", "c7").returncode == 0
