@@ -138,6 +138,10 @@ class Engine:
         self._polled = not runtime.kernel.thread_safe
         runtime.kernel = serialised(runtime.kernel)
         kernel = runtime.kernel
+        if runtime.networks is not None and runtime.networks.kernel is not None:
+            # The network manager calls the kernel's network from the
+            # clients' threads too: through the same lock.
+            runtime.networks.kernel = kernel.network
         self._kernel_lock: contextlib.AbstractContextManager[object] = (
             kernel.lock if isinstance(kernel, SerialisedKernel) else contextlib.nullcontext()
         )
