@@ -200,6 +200,29 @@ def test_servers_and_their_sockets_agree(both):
     )
 
 
+def test_httpd_answers_and_logs_agree(both):
+    """httpd -vvv's log (the client's port masked), its redirect of a
+    directory, its 400, 404 and 501 pages, HEAD; without -f nothing is
+    logged (its stderr is /dev/null)."""
+    ask = "printf '%s HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80 | grep -v -e ^Date: -e ^Last-Modified: -e ^ETag:; "
+    _code, out, _err = run_script(
+        both,
+        "mkdir -p /www/sub; echo hello > /www/index.html; echo sub > /www/sub/index.html; "
+        "httpd -f -vvv -p 80 -h /www 2>/tmp/log & sleep 0.3; "
+        "wget -qO- http://127.0.0.1/; wget -qO- http://127.0.0.1/sub; "
+        "wget -qO- http://$(hostname -i)/nosuch; echo missing=$?; "
+        + ask % "GET /../etc"
+        + ask % "BREW /"
+        + ask % "HEAD /sub/"
+        + ask % "GET /sub?x=1"
+        + ask % "GET /a%%20b/../sub//./index.html?q"
+        + "sleep 0.3; kill $!; sed 's/]:[0-9]*:/]:PORT:/' /tmp/log; "
+        "httpd -vv -p 81 -h /www 2>/tmp/quiet; wget -qO- http://127.0.0.1:81/; cat /tmp/quiet; echo quiet",
+    )
+    assert "[::ffff:127.0.0.1]:PORT: url:/sub\n[::ffff:127.0.0.1]:PORT: response:302\n" in out
+    assert "url:/sub/index.html\n" in out and "response:501\n" in out and out.endswith("\nhello\nquiet\n")
+
+
 def test_dns_by_name_aliases_and_isolation_agree(both):
     for side in both:
         assert side.cli("network", "create", "n1")[0] == 0

@@ -402,7 +402,8 @@ MODULES: dict[str, tuple[str, ...]] = {
         "umount",
     ),
     "applets_net_ip": ("ip", "ifconfig", "route", "netstat"),
-    "applets_net_tools": ("ping", "nc", "wget", "httpd", "nslookup"),
+    "applets_net_tools": ("ping", "nc", "wget", "nslookup"),
+    "applets_httpd": ("httpd",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}

@@ -1,4 +1,4 @@
-"""Talking over the network: ping, nc, wget, httpd, nslookup.
+"""Talking over the network: ping, nc, wget, nslookup (httpd: applets_httpd).
 
 Each behaves as busybox 1.35 does -- its output, its error wording
 ("can't connect to remote host (172.18.0.9): No route to host"), its exit
@@ -258,24 +258,62 @@ def wget_main(sys) -> Gen:
     ip = addresses[0]
     if not quiet:
         yield from err(sys, f"Connecting to {shown} ({ip}:{port})\n")
-    sock = sys.socket("tcp")
-    try:
-        yield from sys.connect(sock, (ip, port))
-    except OSError as e:
-        yield from complain(sys, "wget", f"can't connect to remote host ({ip}): {strerror(e)}")
-        return 1
-    hostline = host if port == 80 else f"{host}:{port}"
     method = "HEAD" if spider else "GET"
-    request = f"{method} {path} HTTP/1.1\r\nHost: {hostline}\r\nUser-Agent: Wget\r\nConnection: close\r\n\r\n"
-    yield from write_all(sys, sock, request)
-    data = yield from read_all(sys, sock)
-    sys.close(sock)
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = lines[0] if lines else ""
+    # busybox follows a 301/302/303's Location (five at most): a path on the
+    # same server quietly, another server after saying "Connecting to" it;
+    # the file is still named after the URL asked for.
+    redirects = 5
+    where = path
+    while True:
+        sock = sys.socket("tcp")
+        try:
+            yield from sys.connect(sock, (ip, port))
+        except OSError as e:
+            yield from complain(sys, "wget", f"can't connect to remote host ({ip}): {strerror(e)}")
+            return 1
+        hostline = host if port == 80 else f"{host}:{port}"
+        request = (
+            f"{method} {where} HTTP/1.1\r\nHost: {hostline}\r\nUser-Agent: Wget\r\nConnection: close\r\n\r\n"
+        )
+        yield from write_all(sys, sock, request)
+        data = yield from read_all(sys, sock)
+        sys.close(sock)
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = lines[0] if lines else ""
+        parts = status.split(" ", 2)
+        location = next(
+            (line.split(":", 1)[1].strip() for line in lines[1:] if line.lower().startswith("location:")),
+            None,
+        )
+        if len(parts) >= 2 and parts[1] in ("301", "302", "303") and location is not None:
+            if show_headers:  # the headers up to Location, where busybox stops reading them
+                cut = next(i for i, line in enumerate(lines) if line.lower().startswith("location:"))
+                yield from err(sys, "".join(f"  {line}\n" for line in lines[: cut + 1]))
+            redirects -= 1
+            if redirects == 0:
+                yield from complain(sys, "wget", "too many redirections")
+                return 1
+            if location.startswith("/"):
+                where = location
+                continue
+            target = _parse_url(location)
+            if target is None:
+                yield from complain(sys, "wget", f"not an http or ftp url: {location}")
+                return 1
+            host, port, where = target
+            addresses = yield from resolve(sys, host)
+            if not addresses:
+                yield from complain(sys, "wget", f"bad address '{host}'")
+                return 1
+            ip = addresses[0]
+            if not quiet:
+                shown = location.split("://", 1)[-1].partition("/")[0]
+                yield from err(sys, f"Connecting to {shown} ({ip}:{port})\n")
+            continue
+        break
     if show_headers:
         yield from err(sys, "".join(f"  {line}\n" for line in lines) + "  \n")
-    parts = status.split(" ", 2)
     if len(parts) < 2 or not parts[1].startswith("2"):
         yield from complain(sys, "wget", f"server returned error: {status}")
         return 1
@@ -304,113 +342,6 @@ def wget_main(sys) -> Gen:
     if not quiet:
         yield from err(sys, _progress(output.rsplit("/", 1)[-1], len(body)) + f"'{output}' saved\n")
     return 0
-
-
-# -- httpd --------------------------------------------------------------------------------------
-
-CONTENT_TYPES = {
-    "html": "text/html",
-    "htm": "text/html",
-    "txt": "text/plain",
-    "css": "text/css",
-    "js": "application/javascript",
-    "json": "application/json",
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "gif": "image/gif",
-    "svg": "image/svg+xml",
-}
-NOT_FOUND = (
-    b"<HTML><HEAD><TITLE>404 Not Found</TITLE></HEAD>\n"
-    b"<BODY><H1>404 Not Found</H1>\nThe requested URL was not found\n</BODY></HTML>\n"
-)
-
-
-def _http_date(seconds: float) -> str:
-    import time as _time
-
-    return _time.strftime("%a, %d %b %Y %H:%M:%S GMT", _time.gmtime(seconds))
-
-
-def _serve(sys, conn: int, home: str) -> Gen:
-    request = b""
-    while b"\r\n\r\n" not in request and b"\n\n" not in request:
-        try:
-            chunk = yield from sys.recv(conn, 65536, timeout=60)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            break
-        request += chunk
-    line = request.split(b"\n", 1)[0].decode("latin-1").strip()
-    parts = line.split()
-    path = parts[1].split("?", 1)[0] if len(parts) >= 2 else "/"
-    head_only = bool(parts) and parts[0] == "HEAD"
-    full = home.rstrip("/") + (path if path.startswith("/") else "/" + path)
-    if full.endswith("/"):
-        full += "index.html"
-    now = _http_date(sys.wall_time())
-    body, status, ctype, extra = None, "404 Not Found", "text/html", ""
-    try:
-        st = sys.stat(full)
-        if st.kind.name == "DIR":
-            st = sys.stat(full + "/index.html")
-            full += "/index.html"
-        fd = sys.open(full)
-        body = yield from read_all(sys, fd)
-        sys.close(fd)
-        status = "200 OK"
-        ext = full.rsplit(".", 1)[-1].lower() if "." in full.rsplit("/", 1)[-1] else ""
-        ctype = CONTENT_TYPES.get(ext, "application/octet-stream")
-        mtime = int(sys.wall_time())
-        extra = (
-            f"Accept-Ranges: bytes\r\nLast-Modified: {_http_date(mtime)}\r\n"
-            f'ETag: "{mtime:x}-{len(body):x}"\r\n'
-        )
-    except OSError:
-        body = NOT_FOUND
-    head = (
-        f"HTTP/1.1 {status}\r\nDate: {now}\r\nConnection: close\r\nContent-type: {ctype}\r\n"
-        f"{extra}Content-Length: {len(body)}\r\n\r\n"
-    )
-    try:
-        yield from write_all(sys, conn, head.encode() + (b"" if head_only else body))
-    except OSError:
-        pass
-    sys.close(conn)
-
-
-@applet("httpd")
-def httpd_main(sys) -> Gen:
-    opts = yield from parse_options(sys, "httpd", "ifvp:h:c:u:r:m:e:d:P:")
-    if opts is None:
-        return 1
-    where = opts.value("p", "80") or "80"
-    ip, _, port = where.rpartition(":")
-    home = opts.value("h", ".") or "."
-    listener = sys.socket("tcp", v6=not ip)  # busybox listens on [::]:PORT, IPv4 too
-    try:
-        sys.bind(listener, (ip or "0.0.0.0", int(port)))
-        sys.listen(listener, 9)
-    except OSError as e:
-        yield from complain(sys, "httpd", f"bind: {strerror(e)}")
-        return 1
-    if "f" not in opts:
-        # Daemonize: the child serves, the parent (the shell's command) returns.
-        def serve_forever(child) -> Gen:
-            return (yield from _accept_loop(child, listener, home))
-
-        sys.fork(serve_forever)
-        sys.close(listener)
-        return 0
-    return (yield from _accept_loop(sys, listener, home))
-
-
-def _accept_loop(sys, listener: int, home: str) -> Gen:
-    while True:
-        conn, _peer = yield from sys.accept(listener)
-        yield from _serve(sys, conn, home)
 
 
 # -- nslookup -----------------------------------------------------------------------------------
