@@ -176,7 +176,8 @@ class LinuxKernel(Kernel):
         self.namespaces = LinuxNamespaces()
         # Acts in the namespace this program runs in (the daemon's), or in
         # STEPBOX_NETNS (a path under /run/netns or /proc/PID/ns/net): how a
-        # test keeps an in-process engine's bridges off the host.
+        # test keeps an in-process engine's bridges off the host; "private":
+        # in a new namespace of the engine's own (a notebook's lab).
         self.linux_network = LinuxNetwork(self.tracer, netns_path=os.environ.get("STEPBOX_NETNS") or None)
         # Rootless, bridges and veths cannot be made on the host: containers
         # get loopback (--network none), or the host's network (--network host).

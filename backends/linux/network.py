@@ -65,6 +65,11 @@ def _run_in_netns(path: str, fn: Callable[[], Any]) -> Any:
     return box.get("result")
 
 
+# STEPBOX_NETNS=private: the engine wires its networks in a new network
+# namespace of its own (a notebook's lab on the real kernel), not the host's.
+PRIVATE_NETNS = "private"
+
+
 class _Worker:
     """One thread, in one namespace, running what it is handed in order."""
 
@@ -79,7 +84,16 @@ class _Worker:
 
     def _loop(self, netns_path: str | None, ready: Future) -> None:
         try:
-            if netns_path:
+            if netns_path == PRIVATE_NETNS:
+                # A namespace of this thread's own (namespaces belong to a
+                # thread, not the process): nobody else sees its bridges and
+                # rules, and it goes when the last thing in it does.
+                libc.unshare(libc.CLONE_NEWNET)
+                from pyroute2 import IPRoute
+
+                with IPRoute() as ipr:
+                    ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+            elif netns_path:
                 fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     libc.setns(fd, libc.CLONE_NEWNET)
