@@ -60,39 +60,15 @@ from tests.support.leftovers import pytest_configure, pytest_sessionfinish  # no
 
 @pytest.fixture(scope="session")
 def dockerd():
-    from tests.support.dockerd import DockerDaemon, unavailable_reason
+    from tests.support.dockerd import private_dockerd
 
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    daemon = DockerDaemon()
-    try:
-        daemon.start()
-    except Exception as e:
-        daemon.stop()
-        pytest.fail(f"could not start dockerd: {e}")
-    try:
+    with private_dockerd() as daemon:
         yield daemon
-    finally:
-        daemon.stop()
 
 
 @pytest.fixture(scope="session")
 def busybox_in_docker(dockerd) -> str:
     """stepbox's busybox, loaded into dockerd once; its image ID."""
-    import io
+    from tests.support.dockerd import load_stepbox_busybox
 
-    from stepbox.core.image.archive import save
-    from stepbox.core.image.bootstrap import ensure_busybox
-
-    from tests.core.engines import runtime_on
-
-    runtime, cleanup = runtime_on("sim")
-    try:
-        image = ensure_busybox(runtime.images, runtime.kernel)
-        buf = io.BytesIO()
-        save(runtime.images, [(image, ["busybox:latest"])], buf)
-        dockerd.load(buf.getvalue())
-        return image.id
-    finally:
-        cleanup()
+    return load_stepbox_busybox(dockerd)

@@ -23,6 +23,7 @@ import tempfile
 import pytest
 
 from tests.cli.conftest import Stepbox, leftovers
+from tests.support.dockerd import load_stepbox_busybox, private_dockerd
 
 from .interop import INTEROP
 
@@ -42,6 +43,19 @@ COMMANDS = [
     ("commit", "-m", "a message", "c1", "app:2"),
     ("tag", "app:1", "app:other"),
 ]
+
+
+@pytest.fixture(scope="module")
+def dockerd():
+    """This module's own dockerd: it compares whole listings, so no other
+    module's images (xdist runs modules side by side on one worker) may show."""
+    with private_dockerd() as daemon:
+        yield daemon
+
+
+@pytest.fixture(scope="module")
+def busybox_in_docker(dockerd) -> str:
+    return load_stepbox_busybox(dockerd)
 
 
 @pytest.fixture(scope="module", params=["sim", "linux"])

@@ -12,6 +12,7 @@ registry interop tests and the yardstick of the benchmarks::
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -167,3 +168,43 @@ class DockerDaemon:
         for target in sorted(mounted, key=len, reverse=True):
             subprocess.run(["umount", "-l", target], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_dockerd():
+    """A started private dockerd for the ``with`` block; pytest skips when the
+    host has none and fails when it does not start."""
+    import pytest
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    daemon = DockerDaemon()
+    try:
+        daemon.start()
+    except Exception as e:
+        daemon.stop()
+        pytest.fail(f"could not start dockerd: {e}")
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+def load_stepbox_busybox(daemon: DockerDaemon) -> str:
+    """stepbox's busybox (bootstrapped from the host's static busybox, the same
+    image ID on both backends), loaded into ``daemon`` through ``save``; its ID."""
+    from stepbox.core.image.archive import save
+    from stepbox.core.image.bootstrap import ensure_busybox
+
+    from tests.core.engines import runtime_on
+
+    runtime, cleanup = runtime_on("sim")
+    try:
+        image = ensure_busybox(runtime.images, runtime.kernel)
+        buf = io.BytesIO()
+        save(runtime.images, [(image, ["busybox:latest"])], buf)
+        daemon.load(buf.getvalue())
+        return image.id
+    finally:
+        cleanup()
