@@ -216,8 +216,10 @@ def open_lab(
 
 def _session_with_networks(backend: str, root: str, say) -> Session:
     before = os.environ.get("STEPBOX_NETNS")
-    if backend == "linux" and not before:
-        os.environ["STEPBOX_NETNS"] = "private"  # read once, as the kernel is made
+    if not before:
+        # Read once, as the kernel is made, by a kernel that wires real
+        # networks (the real one); the simulator's are its own anyway.
+        os.environ["STEPBOX_NETNS"] = "private"
     try:
         session = open_session(backend, root, say=say, trace=True, network=BridgeSettings())
     finally:
