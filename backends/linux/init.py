@@ -39,6 +39,7 @@ import sys
 from stepbox.core.kernel.capabilities import capability_mask, capability_name
 
 from . import libc, seccomp
+from .terminal import become_controlled_by, open_pty, send_fd, set_window
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -79,6 +80,10 @@ _PROPAGATION = {
     "unbindable": libc.MS_UNBINDABLE,
     "runbindable": libc.MS_UNBINDABLE | libc.MS_REC,
 }
+
+
+def _rlim(value: int) -> str:
+    return "RLIM64_INFINITY" if value == -1 else str(value)
 
 
 def _q(s: str | None) -> str:
@@ -150,7 +155,9 @@ def open_stdio(stdio: dict | None) -> list[int]:
         return [raise_fd(null), *(raise_fd(fd) for fd in copies)]
     stdin = stdio.get("stdin")
     fds = [
-        os.open(stdin or "/dev/null", os.O_RDONLY | os.O_CLOEXEC),
+        os.dup(stdio["stdin_fd"])  # the pipe the shim writes (docker run -i)
+        if stdio.get("stdin_fd") is not None
+        else os.open(stdin or "/dev/null", os.O_RDONLY | os.O_CLOEXEC),
         os.dup(stdio["stdout_fd"]),
         os.dup(stdio["stderr_fd"]),
     ]
@@ -221,11 +228,17 @@ def set_no_new_privs(ops: Ops) -> None:
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
 
 
+def rlimit_number(name: str) -> int:
+    """setrlimit(2)'s resource number for an OCI name (``RLIMIT_NOFILE``) or
+    docker's (``nofile``); Python's resource module lacks some (RLIMIT_LOCKS)."""
+    return libc.RLIMIT_NUMBERS[name.lower().removeprefix("rlimit_")]
+
+
 def apply_process_settings(req: dict) -> None:
     """What an OCI ``process`` asks besides the user: rlimits and the OOM
     score (both before the switch of user, which may lose the right)."""
     for name, soft, hard in req.get("rlimits") or []:
-        resource.setrlimit(getattr(resource, name), (soft, hard))
+        resource.setrlimit(rlimit_number(name), (soft, hard))
     if req.get("oom_score_adj") is not None:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write(str(req["oom_score_adj"]))
@@ -349,13 +362,26 @@ def _dir_in_root(rootfs: str, path: str) -> int:
 
 
 def exec_command(
-    argv: list[str], env: dict[str, str], cwd: str, user: list[int] | None, stdio_fds: list[int]
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    user: list[int] | None,
+    stdio_fds: list[int],
+    terminal: int | None = None,
 ) -> tuple[int, str]:
     """chdir, switch user (if asked and not done yet), put stdio on 0/1/2 and
-    execve -- searching PATH like execvp(3).  Only returns on failure:
-    (errno, the path tried).  The working directory must exist (the engine
-    made it before the container started, as dockerd does)."""
+    execve -- searching PATH like execvp(3).  With a ``terminal`` (a pty's
+    slave), that is fds 0, 1 and 2 and the controlling terminal instead.
+    Only returns on failure: (errno, the path tried).  The working directory
+    must exist (the engine made it before the container started, as dockerd
+    does)."""
     os.chdir(cwd)
+    if terminal is not None:
+        become_controlled_by(terminal)
+        uid, gid = (user or [os.getuid(), os.getgid()])[:2]
+        if os.getuid() == 0 and (uid, gid) != (0, 0):
+            os.fchown(terminal, uid, gid)  # the user's own terminal, as runc gives it
+        stdio_fds = [terminal, terminal, terminal]
     if user is not None:
         uid, gid = user[:2]
         if (os.getuid(), os.getgid()) != (uid, gid):
@@ -464,7 +490,10 @@ class Init:
         self.stdio, self.gate = stdio[:3], (stdio[3] if len(stdio) > 3 else None)
         self.cmd = raise_fd(config["cmd_fd"])
         self.rep = raise_fd(config["rep_fd"])
-        close_other_fds({self.cmd, self.rep, *stdio})
+        self.console = raise_fd(config["console_fd"]) if config.get("console_fd") is not None else None
+        self.terminal: int | None = None  # the pty's slave, once made
+        keep = {self.cmd, self.rep, *stdio}
+        close_other_fds(keep if self.console is None else keep | {self.console})
         self.buf = b""
 
     # -- the pipe protocol ----------------------------------------------------------------
@@ -540,7 +569,8 @@ class Init:
         try:
             if is_bind:
                 # A bind mount ignores most flags on the first call; they
-                # take effect with a remount of the bind.
+                # take effect with a remount of the bind -- through a path
+                # opened again: the fd we hold is the spot *under* the new mount.
                 ops.mount(source, path, None, flags & (libc.MS_BIND | libc.MS_REC), None, shown)
             else:
                 try:
@@ -723,6 +753,16 @@ class Init:
     def do_load_seccomp(self, ops: Ops, program: str, shown: str = "") -> None:
         load_seccomp(base64.b64decode(program), ops, shown)
 
+    def do_set_rlimits(self, ops: Ops, limits: list[list]) -> None:
+        """--ulimit: setrlimit(2) here, before exec (which keeps them)."""
+        for name, soft, hard in limits:
+            resource_id = libc.RLIMIT_NUMBERS[name]
+            ops.add(
+                "prlimit64",
+                f"0, RLIMIT_{name.upper()}, {{rlim_cur={_rlim(soft)}, rlim_max={_rlim(hard)}}}, NULL",
+            )
+            resource.setrlimit(resource_id, (soft, hard))  # -1 is RLIM_INFINITY
+
     def do_drop_capabilities(
         self, ops: Ops, keep: list[str], user: list, effective: list[str] | None = None
     ) -> None:
@@ -730,6 +770,34 @@ class Init:
 
     def do_set_no_new_privs(self, ops: Ops) -> None:
         set_no_new_privs(ops)
+
+    def do_open_terminal(self, ops: Ops, window: list[int] | None = None) -> None:
+        """Open a pseudo-terminal from the container's own /dev/pts, bind its
+        slave on /dev/console, send the master to the shim; keep the slave
+        for exec."""
+        if self.console is None:
+            raise OSError(errno.EINVAL, "this process was not spawned for a terminal (Stdio(tty=True))")
+        ops.add("open", '"/dev/pts/ptmx", O_RDWR|O_NOCTTY|O_CLOEXEC')
+        master, slave, path = open_pty("/dev/pts")
+        try:
+            ops.add("ioctl", "TIOCSPTLCK, 0 (unlockpt)")
+            ops.add("open", f'"{path}", O_RDWR|O_NOCTTY|O_CLOEXEC')
+            if window:
+                ops.add("ioctl", f"TIOCSWINSZ, {{ws_row={window[0]}, ws_col={window[1]}}}")
+                set_window(master, window[0], window[1])
+            if not os.path.exists("/dev/console"):
+                os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+            ops.mount(path, "/dev/console", None, libc.MS_BIND, None)
+            ops.add("sendmsg", "console socket, SCM_RIGHTS [the master]")
+            send_fd(self.console, master)
+        except BaseException:
+            os.close(slave)
+            raise
+        finally:
+            os.close(master)
+        os.close(self.console)
+        self.console = None
+        self.terminal = raise_fd(slave)
 
     def do_sysctl(self, ops: Ops, name: str, value: str) -> None:
         # /proc/sys/net answers for the network namespace of the writer: ours.
@@ -783,7 +851,7 @@ class Init:
             if req.get("gate"):
                 self.wait_at_gate(req, ops)
             err, path = exec_command(
-                req["argv"], req["env"], req.get("cwd", "/"), req.get("user"), self.stdio
+                req["argv"], req["env"], req.get("cwd", "/"), req.get("user"), self.stdio, self.terminal
             )
         except OSError as e:  # chdir, setuid ... before execve
             if self.rep == -1:  # past the gate: the container's stderr is where it shows

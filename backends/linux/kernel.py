@@ -34,6 +34,12 @@ from .processes import LinuxProcesses
 from .rootless import in_initial_user_namespace, pause_file, release_if_idle, stop_pause
 from .unionfs import LinuxUnionFS, private
 
+DOCKER_INIT_PATHS = (
+    "/usr/libexec/docker/docker-init",
+    "/usr/local/bin/docker-init",
+    "/usr/bin/docker-init",
+    "/usr/bin/tini-static",
+)
 BUSYBOX_PATHS = (
     "/usr/bin/busybox",
     "/bin/busybox",
@@ -207,6 +213,14 @@ class LinuxKernel(Kernel):
 
     def mounts(self, pid: int) -> list[MountEntry]:
         return procfs.read_mounts(pid)
+
+    def docker_init(self) -> str | None:
+        """Docker's own docker-init if installed, else Debian's tini-static (what
+        docker.io's docker-init is): static, so it runs in any image."""
+        for path in DOCKER_INIT_PATHS:
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+        return None
 
     def busybox(self) -> tuple[bytes, list[str]] | None:
         for path in BUSYBOX_PATHS:

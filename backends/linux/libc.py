@@ -288,3 +288,12 @@ def last_capability() -> int:
             return int(f.read())
     except OSError:
         return len(CAPABILITIES) - 1  # the ones stepbox knows of
+
+
+# <asm-generic/resource.h>: setrlimit(2)'s resource numbers by docker's names
+# (Python's resource module lacks some, RLIMIT_LOCKS among them).
+RLIMIT_NUMBERS = {
+    "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6, "nofile": 7,
+    "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12, "nice": 13,
+    "rtprio": 14, "rttime": 15,
+}  # fmt: skip

@@ -54,6 +54,7 @@ from .init import (
     raise_fd,
     stdio_fds,
 )
+from .terminal import open_pty, send_fd, set_window
 
 # user first (it owns the others), mnt last (it changes our root and cwd)
 NS_ORDER = ("user", "cgroup", "ipc", "uts", "net", "pid", "mnt")
@@ -86,10 +87,22 @@ def run_exec_joiner(config: dict, sync_w: int) -> None:
             os.setresgid(0, 0, 0)  # root of the container's user namespace
             os.setresuid(0, 0, 0)
         rep = raise_fd(config["rep_fd"])
+        terminal = None
+        if config.get("console_fd") is not None:
+            # docker exec -t: a terminal from the container's /dev/pts (we
+            # are in its mount namespace now); the master goes to the shim.
+            master, terminal, _ = open_pty("/dev/pts")
+            window = (config.get("stdio") or {}).get("window")
+            if window:
+                set_window(master, window[0], window[1])
+            send_fd(config["console_fd"], master)
+            os.close(master)
+            os.close(config["console_fd"])
+            terminal = raise_fd(terminal)
         pid = os.fork()
         if pid == 0:
             os.close(sync_w)
-            _run_child(config, rep, stdio)  # never returns
+            _run_child(config, rep, stdio, terminal)  # never returns
         os.write(sync_w, json.dumps({"init": pid, "joiner": os.getpid()}).encode() + b"\n")
     except BaseException as e:
         err = getattr(e, "errno", None) or errno.EIO
@@ -98,12 +111,13 @@ def run_exec_joiner(config: dict, sync_w: int) -> None:
     os._exit(code)
 
 
-def _run_child(config: dict, rep: int, stdio: list[int]) -> None:
-    """In the container's namespaces: confine, chdir, execve.  Only ever
-    leaves through _exit -- falling back into the joiner's code would report
-    twice and write to its closed pipes."""
+def _run_child(config: dict, rep: int, stdio: list[int], terminal: int | None = None) -> None:
+    """In the container's namespaces: the container's --ulimit limits,
+    confine, chdir, execve (with ``terminal`` as fds 0-2: docker exec -t).
+    Only ever leaves through _exit -- falling back into the joiner's code
+    would report twice and write to its closed pipes."""
     try:
-        close_other_fds({rep, *stdio})
+        close_other_fds({rep, *stdio, *([terminal] if terminal is not None else [])})
         cwd = config["cwd"]
         try:
             apply_process_settings(config)  # before the switch of user, which may lose the right
@@ -118,7 +132,7 @@ def _run_child(config: dict, rep: int, stdio: list[int]) -> None:
                 e.errno,
                 f'chdir to cwd ("{cwd}") set in config.json failed: {os.strerror(e.errno or 0).lower()}',
             )
-        err, path = exec_command(config["argv"], config["env"], config["cwd"], None, stdio)
+        err, path = exec_command(config["argv"], config["env"], config["cwd"], None, stdio, terminal)
         _report(rep, {"ok": False, "errno": err, "exec": True, "path": path, "error": os.strerror(err)})
         os._exit(127 if err in (errno.ENOENT, errno.ENOTDIR) else 126)
     except BaseException as e:

@@ -25,10 +25,12 @@ import builtins
 import errno
 import json
 import os
+import pwd
 import secrets
 import select
 import shutil
 import signal as signalmod
+import socket
 import time
 
 from stepbox.core.kernel.devices import DeviceNode
@@ -40,10 +42,12 @@ from stepbox.core.kernel.processes import (
     Credentials,
     ExitStatus,
     MountSpec,
+    NoInput,
     Privileges,
     Processes,
     ProcessHandle,
     ProcessSettings,
+    Rlimit,
     SpawnSpec,
     Stdio,
 )
@@ -52,6 +56,7 @@ from stepbox.core.kernel.trace import Tracer, execvp_detail
 
 from . import libc, procfs, seccomp
 from .launcher import ShimLauncher
+from .shim_io import CLOSE_MESSAGE, connect_io_socket, input_message, resize_message
 
 
 def _exec_error(argv0: str, err: int, path: str) -> ExecFailed:
@@ -80,6 +85,17 @@ def _alive(pid: int | None, start: int | None) -> bool:
 def seccomp_shown(spec: SeccompFilter) -> str:
     """A filter in a trace, the same on both backends."""
     return f"{len(spec.rules)} rules, default {spec.default_action}"
+
+
+def _stdio_config(stdio: Stdio) -> dict:
+    return {
+        "stdout": stdio.stdout,
+        "stderr": stdio.stderr,
+        "stdin": stdio.stdin,
+        "open_stdin": stdio.open_stdin,
+        "tty": stdio.tty,
+        "window": list(stdio.window) if stdio.window else None,
+    }
 
 
 def _execed(info: dict) -> bool:
@@ -145,6 +161,7 @@ class LinuxProcessHandle(ProcessHandle):
         self._buf = b""
         self.execed = execed
         self._status: ExitStatus | None = None
+        self._io_sock: socket.socket | None = None
         # exec_in processes are never looked up again by another program, so
         # their run directory goes as soon as their status has been read.
         self.ephemeral = False
@@ -154,6 +171,7 @@ class LinuxProcessHandle(ProcessHandle):
 
     def __del__(self):
         self._close_pipes()
+        self._close_io()
 
     def _close_pipes(self) -> None:
         for name in ("_cmd_w", "_rep_r"):
@@ -252,6 +270,45 @@ class LinuxProcessHandle(ProcessHandle):
 
     def set_no_new_privs(self) -> None:
         self._call("set_no_new_privs")
+
+    def set_rlimits(self, limits: tuple[Rlimit, ...]) -> None:
+        self._call("set_rlimits", limits=[[limit.name, limit.soft, limit.hard] for limit in limits])
+
+    def open_terminal(self, window: tuple[int, int] | None = None) -> None:
+        self._call("open_terminal", window=list(window) if window else None)
+
+    # -- input, through the shim's io socket ----------------------------------------------------
+    def _io(self) -> socket.socket:
+        if self._io_sock is None:
+            try:
+                self._io_sock = connect_io_socket(self.run_dir)
+            except (FileNotFoundError, ConnectionRefusedError):
+                raise NoInput(
+                    f"process {self.pid} has no open stdin or terminal (it was not started with -i or -t)"
+                ) from None
+        return self._io_sock
+
+    def _send_io(self, message: bytes) -> None:
+        try:
+            self._io().send(message)  # SOCK_SEQPACKET: one message, whole
+        except (BrokenPipeError, ConnectionResetError):
+            self._close_io()  # the process (and its shim) ended: the input goes nowhere
+
+    def _close_io(self) -> None:
+        sock = getattr(self, "_io_sock", None)
+        if sock is not None:
+            sock.close()
+            self._io_sock = None
+
+    def write_stdin(self, data: bytes) -> None:
+        for message in input_message(data):
+            self._send_io(message)
+
+    def close_stdin(self) -> None:
+        self._send_io(CLOSE_MESSAGE)
+
+    def resize_terminal(self, rows: int, columns: int) -> None:
+        self._send_io(resize_message(rows, columns))
 
     def set_sysctl(self, name: str, value: str) -> None:
         self._call("sysctl", name=name, value=value)
@@ -434,9 +491,7 @@ class LinuxProcesses(Processes):
         procs_files = self._procs_files(spec.cgroup)
         cmd_r, cmd_w = os.pipe2(os.O_CLOEXEC)
         rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
-        stdio = None
-        if spec.stdio is not None:
-            stdio = {"stdout": spec.stdio.stdout, "stderr": spec.stdio.stderr, "stdin": spec.stdio.stdin}
+        stdio = _stdio_config(spec.stdio) if spec.stdio is not None else None
         config = {
             "mode": "spawn",
             "flags": flags,
@@ -509,6 +564,7 @@ class LinuxProcesses(Processes):
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        rlimits: tuple[Rlimit, ...] = (),
         settings: ProcessSettings | None = None,
         detach: bool = False,
     ) -> ProcessHandle:
@@ -532,6 +588,9 @@ class LinuxProcesses(Processes):
             "cwd": cwd,
             **_confinement(user, privileges),
             "detach": detach,
+            # --ulimit's limits (docker's exec inherits its spec's); an OCI
+            # process's own (stepbox-runc exec) replace them
+            "rlimits": [[limit.name, limit.soft, limit.hard] for limit in rlimits],
             **_settings(settings),
         }
         passed = [rep_w]
@@ -539,7 +598,7 @@ class LinuxProcesses(Processes):
             config.update(zip(STDIO_KEYS, (0, 1, 2), strict=True))
             passed += [0, 1, 2]
         else:
-            config["stdio"] = {"stdout": stdio.stdout, "stderr": stdio.stderr, "stdin": stdio.stdin}
+            config["stdio"] = _stdio_config(stdio)
         try:
             run_dir, info = self._start_shim(config, passed)
         finally:
@@ -608,6 +667,8 @@ class LinuxProcesses(Processes):
         freezer = None
         if self.cgroups is not None and self.cgroups.controller.get("freezer") is not None:
             freezer = self.cgroups.controller["freezer"]
+        booted, ticks = procfs.boot_time(), os.sysconf("SC_CLK_TCK")
+        users: dict[int, str] = {}
         for pid in procfs.list_pids():
             try:
                 stat = procfs.read_stat(pid)
@@ -628,6 +689,10 @@ class LinuxProcesses(Processes):
                     state=state,
                     namespaces=procfs.read_namespaces(pid),
                     cgroup=procfs.v2_cgroup_path(lines),
+                    user=_user_name(int(status.raw.get("Uid", "0").split()[0]), users),
+                    cpu_seconds=(stat.utime + stat.stime) / ticks,
+                    started=booted + stat.starttime / ticks,
+                    tty=procfs.tty_name(stat.tty_nr),
                 )
             )
         return result
@@ -724,3 +789,13 @@ class LinuxProcesses(Processes):
                 if _alive(info.get(pid_key), info.get(start_key)):
                     pids.append(info[pid_key])
         return pids
+
+
+def _user_name(uid: int, known: dict[int, str]) -> str:
+    """ps's UID column: the host's name for the (host) uid, or the number."""
+    if uid not in known:
+        try:
+            known[uid] = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            known[uid] = str(uid)
+    return known[uid]

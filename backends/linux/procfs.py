@@ -154,6 +154,9 @@ class ProcStat:
     state: str
     ppid: int
     starttime: int  # clock ticks after boot: with the PID, a unique identity
+    tty_nr: int = 0  # device number of the controlling terminal, 0 for none
+    utime: int = 0  # clock ticks in user mode
+    stime: int = 0  # clock ticks in kernel mode
 
 
 def parse_stat(text: str) -> ProcStat:
@@ -163,7 +166,48 @@ def parse_stat(text: str) -> ProcStat:
     pid_part, _, comm = left.partition(" (")
     rest = right.split()
     # rest[0] is field 3 (state); starttime is field 22 -> rest[19]
-    return ProcStat(pid=int(pid_part), comm=comm, state=rest[0], ppid=int(rest[1]), starttime=int(rest[19]))
+    # tty_nr is field 7 (rest[4]), utime and stime fields 14 and 15 (rest[11], rest[12])
+    return ProcStat(
+        pid=int(pid_part),
+        comm=comm,
+        state=rest[0],
+        ppid=int(rest[1]),
+        starttime=int(rest[19]),
+        tty_nr=int(rest[4]),
+        utime=int(rest[11]),
+        stime=int(rest[12]),
+    )
+
+
+def boot_time(proc: str = "/proc") -> float:
+    """When the host booted (Unix time): /proc/stat's btime."""
+    with open(f"{proc}/stat") as f:
+        for line in f:
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def tty_name(tty_nr: int, dev: str = "/dev") -> str:
+    """ps's TTY column for a stat tty_nr, as the host's ps names it: the
+    device under the host's /dev with that number (pts/N, ttyN, console),
+    else '?'.  A container's pty is in the container's own devpts, which
+    the host's /dev/pts does not show: '?', as docker top shows it."""
+    if not tty_nr:
+        return ""
+    major, minor = os.major(tty_nr), os.minor(tty_nr)
+    if 136 <= major <= 143:
+        name = f"pts/{(major - 136) * 256 + minor}"
+    elif major == 4 and minor < 64:
+        name = f"tty{minor}"
+    elif major == 5 and minor == 1:
+        name = "console"
+    else:
+        return "?"
+    try:
+        return name if os.stat(f"{dev}/{name}").st_rdev == tty_nr else "?"
+    except OSError:
+        return "?"
 
 
 def read_stat(pid: int | str, proc: str = "/proc") -> ProcStat:

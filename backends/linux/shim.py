@@ -18,6 +18,7 @@ this small program:
 4. It tells the engine the PIDs over a pipe, then waits for PID 1 and writes
    its exit status atomically to ``RUN_DIR/exit.json`` (temp file, fsync,
    rename), where any later program finds it.
+
 Meanwhile it carries the container's output: stdout and stderr are pipes
 whose read ends the shim holds (:class:`StreamRelay`), and the shim appends
 what comes through to the log files -- as containerd-shim does.  The
@@ -28,20 +29,24 @@ stdin pipe or a pseudo-terminal can be carried the same way.)
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
 import signal
+import socket
 import sys
 import time
 from typing import Any, NoReturn
 
+from stepbox.core.kernel import log_times
 from stepbox.core.kernel.atomic import atomic_write_json as write_json_atomic
 
 from . import libc
 from .init import run_joiner
 from .nsenter import run_exec_joiner
 from .procfs import start_time
+from .shim_io import InputHub, bind_io_socket
 
 
 def write_id_maps(pid: int, uid_map: list, gid_map: list) -> bool:
@@ -70,6 +75,7 @@ class StreamRelay:
 
     def __init__(self) -> None:
         self.routes: dict[int, int] = {}  # source fd -> sink fd
+        self.indexes: dict[int, int] = {}  # sink fd -> its log_times index fd
 
     def add(self, source: int, sink: int) -> None:
         os.set_blocking(source, False)
@@ -99,11 +105,18 @@ class StreamRelay:
                 return
             except InterruptedError:
                 continue
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    raise
+                chunk = b""  # a terminal's master once no process holds the slave
             if not chunk:  # every writer closed its end
                 os.close(source)
                 del self.routes[source]
                 return
             sink = self.routes[source]
+            index = self.indexes.get(sink)
+            if index is not None:  # when this chunk was written: docker logs --timestamps
+                log_times.record(index, os.fstat(sink).st_size)
             while chunk:
                 chunk = chunk[os.write(sink, chunk) :]
 
@@ -133,6 +146,9 @@ def open_log_pipes(config: dict[str, Any], relay: StreamRelay) -> list[int]:
         path = stdio[name]
         if path not in sinks:
             sinks[path] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+            relay.indexes[sinks[path]] = os.open(
+                log_times.index_path(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640
+            )
             r, w = os.pipe2(os.O_CLOEXEC)
             relay.add(r, sinks[path])
             ends.append(w)
@@ -141,6 +157,35 @@ def open_log_pipes(config: dict[str, Any], relay: StreamRelay) -> list[int]:
     for path in sinks:
         del stdio[f"_{path}"]
     return ends
+
+
+def open_input(config: dict[str, Any], relay: StreamRelay) -> tuple[InputHub | None, list[int]]:
+    """What ``docker run -i`` / ``-t`` need: the io socket the engine writes
+    to, and a stdin pipe (its read end goes to the joiner as
+    ``stdio["stdin_fd"]``) or the console socket on which PID 1 (or the
+    exec joiner) sends the terminal's master (``config["console_fd"]``).
+    Returns the hub and the fds only the joiner needs (closed after the fork)."""
+    stdio = config.get("stdio") or {}
+    if not (stdio.get("open_stdin") or stdio.get("tty")):
+        return None, []
+    listener = bind_io_socket(config["run_dir"])
+    # The stdout log: the sink of the first route open_log_pipes made.
+    stdout_sink = next(iter(relay.routes.values()), None)
+
+    def copy_terminal_output(master: int) -> None:
+        if stdout_sink is not None:
+            relay.add(master, stdout_sink)
+
+    if stdio.get("tty"):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours.setblocking(False)
+        theirs.set_inheritable(False)
+        config["console_fd"] = theirs.detach()
+        return InputHub(listener, None, ours, copy_terminal_output), [config["console_fd"]]
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    os.set_blocking(write_end, False)
+    stdio["stdin_fd"] = read_end
+    return InputHub(listener, write_end, None, copy_terminal_output), [read_end]
 
 
 def run_shim(config: dict[str, Any]) -> NoReturn:
@@ -153,7 +198,9 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
     if not detach:
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
     relay = StreamRelay()
-    report = start_init(config, relay)
+    write_ends = open_log_pipes(config, relay)
+    hub, child_ends = open_input(config, relay)
+    report = start_init(config, write_ends + child_ends)
     info_fd = config["info_fd"]
     if "error" in report:
         os.write(info_fd, json.dumps(report).encode())
@@ -177,17 +224,18 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
         # and reaps the process itself: it must be its parent, not us.
         # The joiner is gone, so it is re-parented there already.
         os._exit(0)
-    status = wait_relaying(init, relay, config["mode"] == "exec")
+    status = wait_relaying(init, relay, config["mode"] == "exec", hub)
+    if hub is not None:
+        hub.close(config["run_dir"])
     write_json_atomic(os.path.join(config["run_dir"], "exit.json"), exit_record(status))
     os._exit(0)
 
 
-def start_init(config: dict[str, Any], relay: StreamRelay) -> dict[str, Any]:
+def start_init(config: dict[str, Any], joiner_fds: list[int]) -> dict[str, Any]:
     """Fork the joiner, which starts the container's init (or, for an exec,
-    joins the running container), with the log pipes' write ends; write the
-    id maps it asks for; return its last report: ``{"init": pid, "joiner":
-    pid}`` or ``{"error": ...}``."""
-    write_ends = open_log_pipes(config, relay)
+    joins the running container); write the id maps it asks for; return its
+    last report: ``{"init": pid, "joiner": pid}`` or ``{"error": ...}``.
+    ``joiner_fds`` are pipe ends only the joiner keeps (closed here after the fork)."""
     sync_r, sync_w = os.pipe2(os.O_CLOEXEC)  # joiner -> shim: JSON lines
     ack_r, ack_w = os.pipe2(os.O_CLOEXEC)  # shim -> joiner: "k" when the id maps are written
     joiner = os.fork()
@@ -205,8 +253,8 @@ def start_init(config: dict[str, Any], relay: StreamRelay) -> dict[str, Any]:
         os._exit(1)  # not reached
     os.close(sync_w)
     os.close(ack_r)
-    for end in write_ends:  # the joiner has them: ours would hide the end-of-file
-        os.close(end)
+    for joiner_fd in joiner_fds:  # the joiner has them: ours would hide the end-of-file
+        os.close(joiner_fd)
     # The pipes to PID 1 are its business now: keeping our copies would
     # hide the end-of-file the engine waits for after a successful exec.
     for key in ("cmd_fd", "rep_fd", "stdin_fd", "stdout_fd", "stderr_fd"):
@@ -226,7 +274,7 @@ def start_init(config: dict[str, Any], relay: StreamRelay) -> dict[str, Any]:
     return report
 
 
-def wait_relaying(init: int, relay: StreamRelay, is_exec: bool) -> int | None:
+def wait_relaying(init: int, relay: StreamRelay, is_exec: bool, hub: InputHub | None = None) -> int | None:
     """Carry output until PID 1 has ended, then the rest of it, then reap
     every child left (we are a subreaper); the wait status of ``init``.
 
@@ -234,7 +282,8 @@ def wait_relaying(init: int, relay: StreamRelay, is_exec: bool) -> int | None:
     seen at once, not at the next poll.  A container's PID 1 takes every
     process of its namespace with it, so its pipes reach end-of-file right
     after; an exec'd process may leave children holding them, so its output
-    is only drained for a moment."""
+    is only drained for a moment.  The container's input (``hub``) is
+    served in the same loop."""
     try:
         pidfd = os.pidfd_open(init)
     except ProcessLookupError:
@@ -243,13 +292,22 @@ def wait_relaying(init: int, relay: StreamRelay, is_exec: bool) -> int | None:
     try:
         while status is None:
             sources = list(relay.routes) + ([pidfd] if pidfd is not None else [])
+            sinks = []
+            if hub is not None:
+                sources += hub.readers()
+                sinks = hub.writers()
             try:
-                ready, _, _ = select.select(sources, [], [], 1.0)
+                ready, writable, _ = select.select(sources, sinks, [], 1.0)
             except InterruptedError:
-                ready = []
+                ready, writable = [], []
             for fd in ready:
-                if fd in relay.routes:
+                if hub is not None and hub.owns(fd):
+                    hub.readable(fd)
+                elif fd in relay.routes:
                     relay.drain(fd)
+            for fd in writable:
+                if hub is not None:
+                    hub.writable(fd)
             status = _reap(init)
             if pidfd is None and status is None and not relay.open:
                 status = _wait_for(init)

@@ -35,8 +35,10 @@ import secrets
 import shutil
 import stat as statmod
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from stepbox.core.kernel.atomic import atomic_write
+from stepbox.core.kernel.contents import Contents
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.trace import Tracer
 from stepbox.core.kernel.unionfs import (
@@ -195,9 +197,10 @@ class _Extractor:
                     dir_fd=fd,
                 )
                 try:
-                    view = memoryview(e.data)
-                    while view:
-                        view = view[os.write(ffd, view) :]
+                    for piece in e.contents.chunks():  # a piece at a time: files may be big
+                        view = memoryview(piece)
+                        while view:
+                            view = view[os.write(ffd, view) :]
                     os.fchown(ffd, e.uid, e.gid)
                     os.fchmod(ffd, e.mode & 0o7777)  # after chown, which clears setuid
                     os.utime(ffd, (e.mtime, e.mtime))
@@ -231,8 +234,40 @@ class _Extractor:
                 os.close(fd)
 
 
+class LayerFile(Contents):
+    """A regular file of a layer directory, opened only when its contents
+    are read (an export or a commit copies them piece by piece).  A running
+    container may have replaced it meanwhile -- by a FIFO (an open would
+    block), or a directory above it by a symlink to the host's /etc: so it
+    is opened inside the layer (openat2 RESOLVE_IN_ROOT), non-blocking, and
+    only if it is still the inode that was listed; otherwise it is gone."""
+
+    def __init__(self, diff: str, rel: str, size: int, inode: tuple[int, int]):
+        self.diff, self.rel, self.size, self.inode = diff, rel, size, inode
+
+    def open(self) -> BinaryIO:
+        gone = FileNotFoundError(errno.ENOENT, f"{self.rel} changed since the layer was read")
+        root = os.open(self.diff, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+            fd = libc.openat2(root, self.rel, flags, 0, libc.RESOLVE_IN_ROOT | libc.RESOLVE_NO_MAGICLINKS)
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR, errno.ENXIO):
+                raise gone from None
+            raise
+        finally:
+            os.close(root)
+        st = os.fstat(fd)
+        if not statmod.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != self.inode:
+            os.close(fd)
+            raise gone
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+
+
 def read_changes(diff: str) -> Iterator[LayerEntry]:
-    """A directory read back as a changeset (parents first, sorted)."""
+    """A directory read back as a changeset (parents first, sorted); the
+    files' contents are read later, when they are written out (:class:`LayerFile`)."""
     items: list[tuple[tuple[str, ...], str]] = []
 
     def scan(rel: tuple[str, ...], path: str) -> None:
@@ -267,9 +302,8 @@ def read_changes(diff: str) -> Iterator[LayerEntry]:
                 yield LayerEntry(path, EntryKind.HARDLINK, link=first_path_of_inode[key], **common)
                 continue
             first_path_of_inode[key] = path
-            with open(full, "rb") as f:
-                data = f.read()
-            yield LayerEntry(path, EntryKind.FILE, data=data, **common)
+            contents = LayerFile(diff, path, st.st_size, key)
+            yield LayerEntry(path, EntryKind.FILE, contents=contents, **common)
         # other device nodes, fifos and sockets cannot be expressed in a changeset: skipped
 
 

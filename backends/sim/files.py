@@ -28,6 +28,8 @@ import errno
 import os
 from typing import TYPE_CHECKING
 
+from stepbox.core.kernel import log_times
+
 from .flow import EBADF, oserror
 from .memfs import InodeKind
 from .scheduler import PipeWait
@@ -237,13 +239,14 @@ class Pipe:
     returns the count, and with no room at all it fails with EAGAIN, so the
     writer yields and lets the reader run (see SIMPLIFICATIONS.md)."""
 
-    __slots__ = ("buf", "readers", "writers", "waiters")
+    __slots__ = ("buf", "readers", "writers", "waiters", "on_drain")
 
     def __init__(self):
         self.buf = bytearray()
         self.readers = 0
         self.writers = 0
         self.waiters: list = []  # processes blocked reading
+        self.on_drain = None  # called when a read made room (the engine's stdin writer)
 
     def wake_readers(self, k) -> None:
         waiters, self.waiters = self.waiters, []
@@ -271,6 +274,8 @@ class PipeEnd(OpenFile):
         if buf:
             data = bytes(buf[:n])
             del buf[:n]
+            if self.pipe.on_drain is not None:
+                self.pipe.on_drain()
             return data
         if self.pipe.writers == 0:
             return b""  # every write end closed: end of file
@@ -307,12 +312,18 @@ class HostFile(OpenFile):
     does: created (appending) when the process is made, so a reader finds
     it even if the container never writes."""
 
-    __slots__ = ("f",)
+    __slots__ = ("f", "times")
     kind = "host"
 
     def __init__(self, path: str, write: bool):
         super().__init__(O_WRONLY if write else 0)
         self.f = open(path, "ab" if write else "rb", buffering=0)  # noqa: SIM115
+        # A log: when each chunk was written goes beside it (see core.kernel.log_times)
+        self.times = (
+            os.open(log_times.index_path(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+            if write
+            else None
+        )
 
     def read(self, k, n):
         self._check(False)
@@ -320,7 +331,11 @@ class HostFile(OpenFile):
 
     def write(self, k, data):
         self._check(True)
+        if self.times is not None and data:
+            log_times.record(self.times, self.f.tell())
         return self.f.write(data)
 
     def release(self, k):
         self.f.close()
+        if self.times is not None:
+            os.close(self.times)

@@ -377,6 +377,16 @@ class SimKernel(Kernel):
     def mounts(self, pid: int) -> list[MountEntry]:
         return self.vfs.mount_entries(self.procs.get(pid))
 
+    def docker_init(self) -> str | None:
+        """The simulated host's /usr/bin/docker-init: the simulator's tini
+        (:mod:`.docker_init`), a registered binary format."""
+        from .docker_init import NAME, tini_main
+
+        path = "/usr/bin/docker-init"
+        if NAME not in self._misc:
+            self.rootfs.write(path, self.register_program(NAME, tini_main), mode=0o755)
+        return path
+
     def busybox(self) -> tuple[bytes, list[str]]:
         real = _host_static_busybox()
         if real is not None and find_program(real, "busybox") is not None:

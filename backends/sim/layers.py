@@ -20,8 +20,11 @@ the round trip is the identity on well-formed changesets.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
+from stepbox.core.kernel.contents import Contents
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.unionfs import EntryKind, LayerEntry, entry_parts
 
@@ -70,7 +73,10 @@ def tree_from_entries(entries: Iterable[LayerEntry]) -> MemFS:
         if old is not None:
             fs._detach(parent, name)  # (a directory goes with its subtree)
         if e.kind is EntryKind.FILE:
-            node = Inode(InodeKind.FILE, e.mode, bytearray(e.data), uid=e.uid, gid=e.gid, mtime=e.mtime)
+            data = bytearray()
+            for piece in e.contents.chunks():  # no whole second copy of a big file
+                data += piece
+            node = Inode(InodeKind.FILE, e.mode, data, uid=e.uid, gid=e.gid, mtime=e.mtime)
         elif e.kind is EntryKind.SYMLINK:
             if not e.link:
                 raise KernelError(f"refusing layer entry {e.path!r}: empty symlink target")
@@ -155,5 +161,34 @@ def entries_from_tree(fs: MemFS) -> Iterator[LayerEntry]:
                 uid=node.uid,
                 gid=node.gid,
                 mtime=node.mtime,
-                data=bytes(node.data),
+                contents=InodeContents(node),
             )
+
+
+class InodeContents(Contents):
+    """A file of a simulated layer, read when it is needed: a copy of the
+    whole file (``bytes(node.data)``) per entry would double the memory of
+    an export or a commit.  The size is the one listed; later writes to
+    the file show in what is read (as on the kernel)."""
+
+    def __init__(self, node: Inode):
+        self.node, self.size = node, len(node.data)
+
+    def open(self) -> BinaryIO:
+        return io.BufferedReader(_InodeReader(self.node))
+
+
+class _InodeReader(io.RawIOBase):
+    # Slices, not a memoryview: a view held open would make the simulated
+    # file impossible to resize (BufferError) while an export reads it.
+    def __init__(self, node: Inode):
+        self.node, self.pos = node, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        piece = self.node.data[self.pos : self.pos + len(buffer)]
+        buffer[: len(piece)] = piece
+        self.pos += len(piece)
+        return len(piece)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from stepbox.core.kernel.capabilities import ALL_CAPABILITIES
 
 from .flow import ESRCH, oserror
+from .rlimits import DEFAULT_RLIMITS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cgroups import Cgroup
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .namespaces import NsProxy, PidNamespace
     from .scheduler import KBlock
     from .syscalls import SimSys
+    from .tty import Pty, StdinPipe
 
 
 class Process:
@@ -65,6 +67,7 @@ class Process:
         "groups",
         "no_new_privs",
         "seccomp",
+        "rlimits",
         "root",
         "cwd",
         "fds",
@@ -88,6 +91,8 @@ class Process:
         "exe",
         "exe_data",
         "slice",
+        "ctty",
+        "stdin",
         "__weakref__",
     )
 
@@ -115,6 +120,7 @@ class Process:
         self.groups: tuple[int, ...] = ()  # supplementary groups (host gids), sorted
         self.no_new_privs = False
         self.seccomp: tuple[Any, ...] = ()  # SeccompFilter, oldest first (every one is asked)
+        self.rlimits: dict[str, tuple[int, int]] = DEFAULT_RLIMITS  # replaced, never changed in place
         self.root: Loc = None  # type: ignore[assignment]
         self.cwd: Loc = None  # type: ignore[assignment]
         self.fds: dict[int, Any] = {}  # fd -> vfs.OpenFile (shared after dup/fork)
@@ -136,6 +142,8 @@ class Process:
         self.oom_killed = False
         self.waiting_child = False  # blocked in waitpid
         self.slice = 0  # CPU µs left in this time slice (burn)
+        self.ctty: Pty | None = None  # the controlling terminal, inherited by fork
+        self.stdin: Pty | StdinPipe | None = None  # what the engine writes to (run -i / -t)
 
     def __repr__(self) -> str:
         return f"<Process {self.pid} {'/'.join(map(str, self.nspids))} {self.comm} {self.state}>"
@@ -220,8 +228,10 @@ class ProcessTable:
             proc.groups = like.groups
             proc.no_new_privs = like.no_new_privs
             proc.seccomp = like.seccomp
+            proc.rlimits = like.rlimits
             proc.root, proc.cwd = like.root, like.cwd
             proc.umask = like.umask
+            proc.ctty = like.ctty
             # Handlers are inherited by fork (and reset by exec).
             proc.handlers = dict(like.handlers) if like.handlers else {}
             fds = dict(like.fds)

@@ -30,21 +30,25 @@ from stepbox.core.kernel.processes import (
     Credentials,
     ExitStatus,
     MountSpec,
+    NoInput,
     Privileges,
     Processes,
     ProcessHandle,
     ProcessSettings,
+    Rlimit,
     SpawnSpec,
     Stdio,
 )
 from stepbox.core.kernel.seccomp import SeccompFilter
 from stepbox.core.kernel.trace import execvp_detail
 
-from .files import HostFile, NullDevice
+from .files import HostFile, NullDevice, OpenFile, Pipe, PipeEnd
 from .loader import search_and_load
 from .memfs import MemFS
 from .namespaces import namespace_of
+from .rlimits import check_setrlimit
 from .syscalls import start_program
+from .tty import Pty, SlaveFile, StdinPipe
 from .vfs import DIR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -200,6 +204,18 @@ class SimProcessHandle(ProcessHandle):
             "cannot mask paths: the container has no /dev/null device (mount /dev and bind the devices first)"
         )
 
+    def set_rlimits(self, limits: tuple[Rlimit, ...]) -> None:
+        p = self._held()
+        for limit in limits:
+            if self.k.tracer.enabled:
+                shown = ["RLIM64_INFINITY" if v == -1 else str(v) for v in (limit.soft, limit.hard)]
+                self.k.tracer.record(
+                    "prlimit64",
+                    f"0, RLIMIT_{limit.name.upper()}, {{rlim_cur={shown[0]}, rlim_max={shown[1]}}}, NULL",
+                )
+            check_setrlimit(p.rlimits[limit.name], limit.name, limit.soft, limit.hard, p.caps)
+            p.rlimits = {**p.rlimits, limit.name: (limit.soft, limit.hard)}
+
     def bring_up_loopback(self) -> None:
         p = self._held()
         self.k.tracer.record("ioctl", 'SIOCSIFFLAGS, {ifr_name="lo", ifr_flags=IFF_UP|IFF_LOOPBACK}')
@@ -271,11 +287,47 @@ class SimProcessHandle(ProcessHandle):
         self.k.tracer.record("prctl", "PR_SET_NO_NEW_PRIVS, 1")
         p.no_new_privs = True
 
+    def open_terminal(self, window: tuple[int, int] | None = None) -> None:
+        p = self._held()
+        pty = attach_terminal(self.k, p, window)
+        if self.k.tracer.enabled:
+            tracer = self.k.tracer
+            tracer.record("open", '"/dev/pts/ptmx", O_RDWR|O_NOCTTY|O_CLOEXEC')
+            tracer.record("ioctl", "TIOCSPTLCK, 0 (unlockpt)")
+            tracer.record("open", f'"{pty.name}", O_RDWR|O_NOCTTY|O_CLOEXEC')
+            if window:
+                tracer.record("ioctl", f"TIOCSWINSZ, {{ws_row={window[0]}, ws_col={window[1]}}}")
+            tracer.record("mount", f'"{pty.name}", "/dev/console", NULL, MS_BIND, NULL')
+            tracer.record("sendmsg", "console socket, SCM_RIGHTS [the master]")
+
     def exec(
         self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
     ) -> None:
         p = self._held()
         exec_program(self.k, p, argv, env, cwd, user)
+
+    # -- input from the engine --------------------------------------------------------------
+    def _input(self):
+        if self.proc.stdin is None:
+            raise NoInput(
+                f"process {self.pid} has no open stdin or terminal (it was not started with -i or -t)"
+            )
+        return self.proc.stdin
+
+    def write_stdin(self, data: bytes) -> None:
+        target = self._input()
+        if self.proc.alive:
+            target.type(data) if isinstance(target, Pty) else target.write(data)
+
+    def close_stdin(self) -> None:
+        target = self._input()
+        if isinstance(target, StdinPipe):
+            target.close()
+
+    def resize_terminal(self, rows: int, columns: int) -> None:
+        target = self._input()
+        if isinstance(target, Pty) and self.proc.alive:
+            target.resize(rows, columns)
 
     # -- from the outside -----------------------------------------------------------------
     def signal(self, sig: int) -> None:
@@ -399,16 +451,23 @@ def apply_privileges(k: SimKernel, p: Process, privileges: Privileges, user: Cre
             load_filter(k, p, privileges.seccomp)
 
 
-def open_stdio(k: SimKernel, stdio: Stdio | None) -> dict:
+def open_stdio(k: SimKernel, stdio: Stdio | None) -> tuple[dict, StdinPipe | None]:
     """fds 0, 1, 2 on host files (opened outside the container, like the
-    shim does), or /dev/null."""
+    shim does), or /dev/null; with ``open_stdin``, fd 0 is a pipe whose
+    write end the engine holds (returned too)."""
     if stdio is None:
         null = NullDevice(0, 2)
         null.refs = 3
-        return {0: null, 1: null, 2: null}
-    opened = []
+        return {0: null, 1: null, 2: null}, None
+    opened: list[OpenFile] = []
+    engine_end = None
     try:
-        opened.append(HostFile(stdio.stdin, False) if stdio.stdin else NullDevice(0, 0))
+        if stdio.open_stdin and not stdio.tty:
+            pipe = Pipe()
+            opened.append(PipeEnd(pipe, False))
+            engine_end = StdinPipe(k, PipeEnd(pipe, True))
+        else:
+            opened.append(HostFile(stdio.stdin, False) if stdio.stdin else NullDevice(0, 0))
         out = HostFile(stdio.stdout, True)
         opened.append(out)
         if stdio.stderr == stdio.stdout:
@@ -420,7 +479,28 @@ def open_stdio(k: SimKernel, stdio: Stdio | None) -> dict:
         for f in opened:
             f.close(k)
         raise
-    return dict(enumerate(opened))
+    return dict(enumerate(opened)), engine_end
+
+
+def attach_terminal(k: SimKernel, proc: Process, window: tuple[int, int] | None) -> Pty:
+    """A new pseudo-terminal whose output goes where ``proc``'s stdout went
+    (the log); its slave becomes fds 0, 1, 2 and the controlling terminal."""
+    sink = proc.fds[1]
+    sink.refs += 1
+    # The container's own devpts numbers its terminals from 0 (the lowest free).
+    taken = {q.ctty.index for q in k.procs.all() if q.ctty is not None and q.pidns is proc.pidns and q.alive}
+    pty = Pty(k, sink, min(set(range(len(taken) + 1)) - taken))
+    if window:
+        pty.window = (window[0], window[1])
+    slave = SlaveFile(pty)
+    slave.refs = 3
+    old, proc.fds = proc.fds, {**proc.fds, 0: slave, 1: slave, 2: slave}
+    for fd in (0, 1, 2):
+        if fd in old:
+            old[fd].close(k)
+    proc.ctty = pty
+    proc.stdin = pty
+    return pty
 
 
 def exec_program(
@@ -526,7 +606,7 @@ class SimProcesses(Processes):
         kinds = {kind.value for kind in spec.namespaces}
         # The log files are opened first (by the shim, on the host): a bad
         # path fails here, before any process exists.
-        fds = open_stdio(k, spec.stdio)
+        fds, engine_end = open_stdio(k, spec.stdio)
         kinds -= {kind for kind, _ in joins}
         ns, pidns = k.clone_namespaces(parent, kinds, spec.uid_map, spec.gid_map)
         for kind, pid in joins:
@@ -554,6 +634,7 @@ class SimProcesses(Processes):
         proc.held = True
         proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
         proc.fds = fds
+        proc.stdin = engine_end
         self._inits[proc.pid] = proc
         return SimProcessHandle(k, proc)
 
@@ -587,6 +668,7 @@ class SimProcesses(Processes):
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        rlimits: tuple[Rlimit, ...] = (),
         settings: ProcessSettings | None = None,
         detach: bool = False,
     ) -> SimProcessHandle:
@@ -606,7 +688,7 @@ class SimProcesses(Processes):
                 f"pidfd({target_pid}), CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC|"
                 f"CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWCGROUP",
             )
-        fds = open_stdio(k, stdio)
+        fds, engine_end = open_stdio(k, stdio)
         try:
             proc = k.procs.create(k.engine, target.pidns, target.cgroup, like=target)
         except OSError as e:
@@ -623,9 +705,16 @@ class SimProcesses(Processes):
         proc.uid, proc.gid, proc.groups = engine.uid, engine.gid, engine.groups
         proc.caps, proc.cap_bnd = engine.caps, engine.cap_bnd
         proc.no_new_privs, proc.seccomp = False, ()
+        # the engine's limits and the container's --ulimit ones (not what its
+        # processes may have changed since): as the Linux backend's helper
+        proc.rlimits = {**engine.rlimits, **{limit.name: (limit.soft, limit.hard) for limit in rlimits}}
         for f in proc.fds.values():
             f.close(k)
         proc.fds = fds
+        proc.ctty = None  # a new session: not the container's terminal
+        proc.stdin = engine_end
+        if stdio.tty:
+            attach_terminal(k, proc, stdio.window)
         try:
             apply_privileges(k, proc, privileges or Privileges(), user)
         except OSError as e:
@@ -662,6 +751,13 @@ class SimProcesses(Processes):
                     state=state,
                     namespaces={kind.value: namespace_of(proc, kind.value).inode for kind in NamespaceKind},
                     cgroup="/" + proc.cgroup.path,
+                    # the simulated host knows only root by name (its /etc/passwd)
+                    user="root" if proc.uid == 0 else str(proc.uid),
+                    cpu_seconds=proc.cpu_usec / 1_000_000,
+                    started=self.k.boot_wall + proc.start_time / 1_000_000,
+                    # a container's pty is in its own devpts, which the host's ps
+                    # cannot name ('?'): the simulated host has no terminals of its own
+                    tty="?" if proc.ctty is not None else "",
                 )
             )
         return out

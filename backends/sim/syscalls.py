@@ -25,6 +25,7 @@ from .memfs import InodeKind
 from .mounts import parse_mount_options
 from .namei import X_OK
 from .net.sys_net import NetSyscalls
+from .rlimits import check_setrlimit, fd_limit
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
 from .sys_api import WNOHANG, WaitResult
 from .vfs import DIR
@@ -39,10 +40,14 @@ NSIG = 65
 CLONE_FORK_FLAGS = 0x01200011
 
 
-def lowest_free_fd(fds: dict[int, Any]) -> int:
+def lowest_free_fd(fds: dict[int, Any], limit: int | None = None) -> int:
+    """The lowest fd not in use; EMFILE if it is not below ``limit`` (the
+    process's nofile soft limit)."""
     fd = 0
     while fd in fds:
         fd += 1
+    if limit is not None and fd >= limit:
+        raise oserror(errno.EMFILE)
     return fd
 
 
@@ -164,13 +169,23 @@ class SimSys(NetSyscalls):
         old, self.p.umask = self.p.umask, mask & 0o777
         return old
 
+    def getrlimit(self, name: str) -> tuple[int, int]:
+        if name not in self.p.rlimits:
+            raise oserror(errno.EINVAL)
+        return self.p.rlimits[name]
+
+    def setrlimit(self, name: str, soft: int, hard: int) -> None:
+        p = self.p
+        check_setrlimit(p.rlimits.get(name, (0, 0)), name, soft, hard, p.caps)
+        p.rlimits = {**p.rlimits, name: (soft, hard)}
+
     # -- files ----------------------------------------------------------------------------
     def open(self, path: str, flags: int = 0, mode: int = 0o666) -> int:
         if self.p.seccomp:
             self._seccomp("open", -100, 0, flags, mode)  # openat(AT_FDCWD, path, ...)
         p = self.p
+        fd = lowest_free_fd(p.fds, fd_limit(p.rlimits))  # EMFILE before the file is opened
         f = self.k.vfs.open(p, path, flags, mode)
-        fd = lowest_free_fd(p.fds)
         p.fds[fd] = f
         return fd
 
@@ -209,11 +224,22 @@ class SimSys(NetSyscalls):
             self._alive()
             raise
 
+    def isatty(self, fd: int) -> bool:
+        return getattr(self._file(fd), "kind", "") == "tty"
+
+    def ttyname(self, fd: int) -> str:
+        f = self._file(fd)
+        if getattr(f, "kind", "") != "tty":
+            raise oserror(errno.ENOTTY)
+        return f.pty.name
+
     def dup2(self, fd: int, fd2: int) -> int:
         if self.p.seccomp:
             self._seccomp("dup2", fd, fd2)
         p = self.p
         f = self._file(fd)
+        if not 0 <= fd2 < fd_limit(p.rlimits):
+            raise oserror(EBADF)
         if fd == fd2:
             return fd2
         old = p.fds.get(fd2)
@@ -227,10 +253,11 @@ class SimSys(NetSyscalls):
         if self.p.seccomp:
             self._seccomp("pipe")
         p = self.p
+        limit = fd_limit(p.rlimits)
+        r = lowest_free_fd(p.fds, limit)
+        w = lowest_free_fd({**p.fds, r: None}, limit)  # EMFILE unless both fit
         pipe = Pipe()
-        r = lowest_free_fd(p.fds)
         p.fds[r] = PipeEnd(pipe, False)
-        w = lowest_free_fd(p.fds)
         p.fds[w] = PipeEnd(pipe, True)
         return r, w
 

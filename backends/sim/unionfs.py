@@ -38,7 +38,7 @@ import urllib.parse
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 
-from stepbox.core.kernel.atomic import atomic_write
+from stepbox.core.kernel.atomic import atomic_file
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.trace import Tracer
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, LayerEntry, UnionFS, UnionMount
@@ -112,11 +112,14 @@ class SimUnionFS(UnionFS):
         path = self._file(layer_id)
         if path is None or layer_id not in self._layers:
             return
-        blob = pickle.dumps(
-            (_FORMAT, layer_id in self._writable, self._layers[layer_id].root),
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-        atomic_write(path, blob)
+        # Dumped to the file, not to bytes first: pickle writes a big file's
+        # bytearray straight out, where dumps() would copy the whole layer.
+        with atomic_file(path) as f:
+            pickle.dump(
+                (_FORMAT, layer_id in self._writable, self._layers[layer_id].root),
+                f,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
 
     def _load(self, layer_id: str) -> MemFS | None:
         fs = self._layers.get(layer_id)

@@ -8,6 +8,7 @@ request each verb sends is the one docker's CLI sends for it.
 from __future__ import annotations
 
 import json
+import os
 import signal as signals
 import sys
 from urllib.parse import quote
@@ -15,12 +16,15 @@ from urllib.parse import quote
 import click
 from stepbox.core.engine.client import EngineError
 
-from .attach import run_attached
+from .attach import Wiring, check_tty, run_attached
+from .attach import attach as attach_to
 from .attach import start as start_container
+from .errors import CommandFailed, run_refusals
 from .format import go_template, ps_table
 from .main import cli
 from .output import copy_body, copy_frames
 from .run_options import NO_INTERSPERSED, create_body, with_run_options
+from .terminal import window_size
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 
@@ -30,28 +34,93 @@ def _quoted(name: str) -> str:
     return quote(name, safe="")
 
 
-def _create(client, body: dict, name: str | None) -> str:
+def _create(conn, body: dict, name: str | None, pull: str = "missing", cidfile: str | None = None) -> str:
     """``POST /containers/create``; the new container's ID.  What the daemon
-    said meanwhile (it built busybox from the host's binary ...) is shown."""
-    reply = client.request("POST", "/containers/create", query={"name": name}, body=body).json()
+    said meanwhile (it built busybox from the host's binary ...) is shown.
+
+    ``--pull``: ``missing`` pulls the image when the daemon has none
+    ("Unable to find image ... locally", as docker's CLI does it: create,
+    pull, create again), ``always`` pulls first, ``never`` does not.
+    ``--cidfile``: the ID is written there (a file that exists already is refused)."""
+    if cidfile and os.path.exists(cidfile):
+        raise CommandFailed(
+            f"stepbox: Container ID file found, make sure the other container isn't running or delete {cidfile}",
+            125,
+        )
+    client = conn.client
+    if pull == "always":
+        _pull_for_run(conn, body["Image"])
+    try:
+        reply = client.request("POST", "/containers/create", query={"name": name}, body=body).json()
+    except EngineError as e:
+        if pull != "missing" or e.status != 404 or "No such image" not in e.message:
+            raise
+        click.echo(f"Unable to find image '{_familiar(body['Image'])}' locally", err=True)
+        _pull_for_run(conn, body["Image"])
+        reply = client.request("POST", "/containers/create", query={"name": name}, body=body).json()
     for line in reply.get("Warnings") or []:
         click.echo(line, err=True)
+    if cidfile:
+        from stepbox.core.kernel.atomic import atomic_write
+
+        atomic_write(cidfile, reply["Id"].encode())
     return reply["Id"]
+
+
+def _familiar(image: str) -> str:
+    """``nosuchimage`` as docker names it in messages: ``nosuchimage:latest``."""
+    from stepbox.core.image.reference import InvalidReference, parse_reference
+
+    try:
+        return parse_reference(image).familiar_str()
+    except InvalidReference:
+        return image
+
+
+def _pull_for_run(conn, image: str) -> None:
+    """docker run's pull: its progress on stderr (stdout is the container's);
+    a pull that fails fails the run as the daemon's refusal would (125)."""
+    import contextlib
+
+    from .registry import _transfer
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            _transfer(conn, "POST", "/images/create", image, False, query={"fromImage": image})
+    except SystemExit as e:
+        if e.code not in (0, None):
+            sys.exit(125)
+        raise
 
 
 @cli.command(context_settings=NO_INTERSPERSED)
 @click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID")
+@click.option("--detach-keys", default="", help="Override the key sequence for detaching a container")
+@click.option(
+    "--sig-proxy/--no-sig-proxy", default=True, help="Proxy received signals to the process (non-TTY only)"
+)
 @with_run_options
 @click.pass_obj
-def run(conn, detach, name, image, command, **flags):
+def run(conn, detach, detach_keys, sig_proxy, name, image, command, **flags):
     """Create and run a new container from an image."""
-    body = create_body(image, command, **flags)  # a bad flag fails before any request
-    cid = _create(conn.client, body, name)
-    if detach:
-        start_container(conn.client, cid)
-        click.echo(cid)
-        return
-    sys.exit(run_attached(conn.client, cid, wait_for="removed" if flags["auto_remove"] else "next-exit"))
+    wiring = Wiring(
+        stdin=flags["interactive"], tty=flags["tty"], detach_keys=detach_keys, sig_proxy=sig_proxy
+    )
+    if not detach:
+        check_tty(wiring)
+        wiring.keys()
+    body = create_body(
+        image, command, attached=not detach, console_size=window_size() if flags["tty"] else None, **flags
+    )  # a bad flag fails before any request
+    with run_refusals():
+        cid = _create(conn, body, name, flags["pull"], flags["cidfile"])
+        if detach:
+            start_container(conn.client, cid)
+            click.echo(cid)
+            return
+        wait_for = "removed" if flags["auto_remove"] else "next-exit"
+        status = run_attached(conn.client, cid, wait_for=wait_for, wiring=wiring)
+    sys.exit(status)
 
 
 @cli.command(context_settings=NO_INTERSPERSED)
@@ -59,30 +128,56 @@ def run(conn, detach, name, image, command, **flags):
 @click.pass_obj
 def create(conn, name, image, command, **flags):
     """Create a new container."""
-    click.echo(_create(conn.client, create_body(image, command, **flags), name))
+    click.echo(_create(conn, create_body(image, command, **flags), name, flags["pull"], flags["cidfile"]))
 
 
 @cli.command()
-@click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and wait")
+@click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals")
+@click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN")
+@click.option("--detach-keys", default="", help="Override the key sequence for detaching a container")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_obj
-def start(conn, attach, containers):
+def start(conn, attach, interactive, detach_keys, containers):
     """Start one or more stopped containers."""
+    if (attach or interactive) and len(containers) > 1:
+        raise click.UsageError("you cannot start and attach multiple containers at once")
     for name in containers:
-        if attach:
-            sys.exit(run_attached(conn.client, name))
+        if attach or interactive:
+            info = conn.client.request("GET", f"/containers/{_quoted(name)}/json").json()
+            wiring = Wiring(
+                stdin=interactive and info["Config"]["OpenStdin"],
+                tty=info["Config"]["Tty"],
+                detach_keys=detach_keys,
+            )
+            check_tty(wiring)
+            sys.exit(run_attached(conn.client, info["Id"], wiring=wiring))
         start_container(conn.client, name)
         click.echo(name)
 
 
+@cli.command("attach")
+@click.option("--no-stdin", is_flag=True, help="Do not attach STDIN")
+@click.option("--detach-keys", default="", help="Override the key sequence for detaching a container")
+@click.option("--sig-proxy/--no-sig-proxy", default=True, help="Proxy all received signals to the process")
+@click.argument("container")
+@click.pass_obj
+def attach_command(conn, no_stdin, detach_keys, sig_proxy, container):
+    """Attach local standard input, output, and error streams to a running container."""
+    wiring = Wiring(stdin=not no_stdin, detach_keys=detach_keys, sig_proxy=sig_proxy)
+    sys.exit(attach_to(conn.client, container, wiring))
+
+
 @cli.command()
-@click.option("-t", "--time", "timeout", default=10, type=int, help="Seconds to wait before killing it")
+@click.option("-t", "--time", "timeout", default=None, type=int, help="Seconds to wait before killing it")
+@click.option("-s", "--signal", "sig", default=None, help="Signal to send to the container")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_obj
-def stop(conn, timeout, containers):
+def stop(conn, timeout, sig, containers):
     """Stop one or more running containers."""
+    # neither given: the container's own --stop-timeout / --stop-signal (docker's CLI sends none)
+    query = {key: value for key, value in (("t", timeout), ("signal", sig)) if value is not None}
     for name in containers:
-        conn.client.request("POST", f"/containers/{_quoted(name)}/stop", query={"t": timeout})
+        conn.client.request("POST", f"/containers/{_quoted(name)}/stop", query=query)
         click.echo(name)
 
 
@@ -162,11 +257,43 @@ def ps(conn, all_, quiet):
 
 @cli.command()
 @click.option("-f", "--follow", is_flag=True, help="Follow log output")
+@click.option(
+    "--since",
+    default=None,
+    help='Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m")',
+)
+@click.option(
+    "--until", default=None, help='Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative'
+)
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps")
+@click.option(
+    "-n", "--tail", default="all", help='Number of lines to show from the end of the logs (default "all")'
+)
+@click.option(
+    "--details", is_flag=True, help="Show extra details provided to logs (not supported by stepbox)"
+)
 @click.argument("container")
 @click.pass_obj
-def logs(conn, follow, container):
+def logs(conn, follow, since, until, timestamps, tail, details, container):
     """Fetch the logs of a container."""
-    query = {"stdout": True, "stderr": True, "follow": follow}
+    from .system_verbs import _timestamp
+
+    if details:
+        raise click.BadParameter(
+            "not supported by stepbox: it records no log attributes (labels, env) to show",
+            param_hint="'--details'",
+        )
+    if tail != "all" and not tail.lstrip("-").isdigit():
+        raise click.BadParameter(f'invalid argument "{tail}" for "-n, --tail" flag', param_hint="'--tail'")
+    query = {
+        "stdout": True,
+        "stderr": True,
+        "follow": follow,
+        "timestamps": timestamps,
+        "tail": tail,
+        "since": _timestamp(since),
+        "until": _timestamp(until),
+    }
     with conn.client.stream("GET", f"/containers/{_quoted(container)}/logs", query=query) as reply:
         if reply.headers.get("Content-Type") == RAW_STREAM:
             copy_body(reply.body, None)  # a TTY container (docker run -t): one stream, no frames
@@ -223,33 +350,39 @@ def wait(conn, containers):
 
 
 @cli.command("exec", context_settings=NO_INTERSPERSED)
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: run command in the background")
+@click.option("--detach-keys", default="", help="Override the key sequence for detaching a container")
 @click.option("-e", "--env", multiple=True, help="Set environment variables")
+@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY")
 @click.option("-w", "--workdir", default="", help="Working directory inside the container")
 @click.option("-u", "--user", default="", help="Username or UID (format: <name|uid>[:<group|gid>])")
 @click.option("--privileged", is_flag=True, help="Give extended privileges to the command")
 @click.argument("container")
 @click.argument("command", nargs=-1, required=True)
 @click.pass_obj
-def exec_command(conn, env, workdir, user, privileged, container, command):
+def exec_command(
+    conn, detach, detach_keys, env, interactive, tty, workdir, user, privileged, container, command
+):
     """Execute a command in a running container."""
-    client = conn.client
-    exec_id = client.request(
-        "POST",
-        f"/containers/{_quoted(container)}/exec",
-        body={
-            "Cmd": list(command),
-            "Env": list(env),
-            "WorkingDir": workdir,
-            "User": user,
-            "Privileged": privileged,
-            "AttachStdout": True,
-            "AttachStderr": True,
-        },
-    ).json()["Id"]
-    rfile, stream = client.upgrade("POST", f"/exec/{exec_id}/start", body={"Detach": False, "Tty": False})
-    with stream:
-        copy_frames(rfile.read)
-    sys.exit(client.request("GET", f"/exec/{exec_id}/json").json()["ExitCode"])
+    from .exec_session import run_exec
+
+    wiring = Wiring(stdin=interactive and not detach, tty=tty, detach_keys=detach_keys)
+    if not detach:
+        check_tty(wiring)
+        wiring.keys()
+    status = run_exec(
+        conn.client,
+        container,
+        list(command),
+        list(env),
+        workdir,
+        wiring,
+        detach,
+        user=user,
+        privileged=privileged,
+    )
+    sys.exit(status)
 
 
 @cli.command()

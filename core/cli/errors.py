@@ -1,7 +1,12 @@
 """How a failed command ends: one line on stderr and docker's exit status.
 
-* **125** -- the daemon refused (``Error response from daemon``), or the CLI
-  could not reach one: docker's "the docker command itself failed".
+* **125** -- a usage error (an unknown flag, a bad flag value), the daemon
+  refused a ``run`` (``Error response from daemon``), or the CLI could not
+  reach a daemon: docker's "the docker command itself failed".
+* **1** -- the daemon refused any other verb (``rm nosuch``, ``create`` of a
+  taken name, ``network rm`` of a network in use): docker 28's CLI wraps
+  only ``run``'s errors in its status 125 (``cli.StatusError``); the rest
+  reach its ``main``, which exits 1.
 * **126 / 127** -- the container's command could not be executed (not
   executable / not found), as a shell reports it.
 * anything else -- the container's own exit status (``run``, ``start -a``),
@@ -9,6 +14,12 @@
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+DAEMON_REFUSED = 1  # Error response from daemon, for every verb but run
+RUN_FAILED = 125  # docker run: the docker command itself failed
 
 
 class CommandFailed(Exception):
@@ -18,6 +29,17 @@ class CommandFailed(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+@contextlib.contextmanager
+def run_refusals() -> Iterator[None]:
+    """``docker run``: the daemon's refusal ends the command with 125."""
+    from stepbox.core.engine.client import EngineError
+
+    try:
+        yield
+    except EngineError as e:
+        raise CommandFailed(f"stepbox: Error: {e.message}", RUN_FAILED) from None
 
 
 def exec_failure_status(message: str) -> int | None:

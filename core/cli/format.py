@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -63,27 +61,18 @@ def ps_table(containers: list[dict]) -> str:
     return table(rows)
 
 
-_FIELD = re.compile(r"\{\{\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*\}\}")
+def go_template(template: str, data) -> str:
+    """``--format`` / ``-f``: a Go template on the API's JSON (see
+    :mod:`stepbox.core.gotemplate`), failing as the docker CLI does:
+    ``template parsing error: ...``, status 64 if it does not parse, 1 if it
+    fails on the value (a missing field)."""
+    from stepbox.core.gotemplate import TemplateError, TemplateSyntaxError, render
 
+    from .errors import CommandFailed
 
-def go_template(template: str, data: dict) -> str:
-    """The subset of docker's ``--format`` Go templates people use most:
-    ``{{.State.ExitCode}}`` and ``{{json .Config}}``."""
-
-    def value(match: re.Match) -> str:
-        current = data
-        for part in filter(None, match.group(2).split(".")):
-            if not isinstance(current, dict) or part not in current:
-                raise KeyError(
-                    f'template: :1: executing "" at <.{match.group(2)}>: map has no entry for key "{part}"'
-                )
-            current = current[part]
-        if match.group(1) or isinstance(current, (dict, list)):
-            return json.dumps(current)
-        if isinstance(current, bool):
-            return "true" if current else "false"
-        if current is None:
-            return "<nil>"
-        return str(current)
-
-    return _FIELD.sub(value, template)
+    try:
+        return render(template, data)
+    except TemplateSyntaxError as e:
+        raise CommandFailed(f"template parsing error: {e}", 64) from None
+    except TemplateError as e:
+        raise CommandFailed(f"template parsing error: {e}", 1) from None

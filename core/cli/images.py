@@ -10,6 +10,7 @@ stdin, streamed in chunks) to ``POST /images/load`` and
 from __future__ import annotations
 
 import json
+import os
 import sys
 from urllib.parse import quote
 
@@ -157,13 +158,27 @@ def save_command(conn, output, names):
 @click.pass_obj
 def load_command(conn, input_):
     """Load an image from a tar archive."""
-    with (
-        open(input_, "rb") if input_ else sys.stdin.buffer as tar,
-        conn.client.stream("POST", "/images/load", upload=tar) as reply,
-    ):
-        for message in json_messages(reply.body):
-            _fail_on_error(message)
-            click.echo(message.get("stream", "").rstrip("\n"))
+    from stepbox.core.engine.client import EngineError
+
+    from .errors import CommandFailed
+
+    if input_ and not os.path.isfile(input_):
+        reason = "no such file or directory" if not os.path.exists(input_) else "is a directory"
+        raise CommandFailed(f"stepbox: open {input_}: {reason}", 1)
+    try:
+        with (
+            open(input_, "rb") if input_ else sys.stdin.buffer as tar,
+            conn.client.stream("POST", "/images/load", upload=tar) as reply,
+        ):
+            for message in json_messages(reply.body):
+                _fail_on_error(message)
+                click.echo(message.get("stream", "").rstrip("\n"))
+    except EngineError as e:
+        if e.status != 400:
+            raise
+        # docker: an archive the daemon cannot read fails the load, status 1
+        # (the daemon got the request; the docker command itself did not fail)
+        raise CommandFailed(f"stepbox: {e.message}", 1) from None
 
 
 @cli.command("import")

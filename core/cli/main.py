@@ -25,7 +25,7 @@ from stepbox.core.engine.wire import ProtocolError
 
 from . import bool_flags
 from .connection import ClientTLS, Connection
-from .errors import CommandFailed, in_process_failure
+from .errors import DAEMON_REFUSED, CommandFailed, in_process_failure
 
 # The module that defines each verb.  A call imports only its verb's module
 # (all of them would cost every call about ten milliseconds); `--help`
@@ -47,7 +47,10 @@ VERB_MODULES = {
         "wait",
         "exec",
         "export",
+        "attach",
     ),
+    "admin": ("restart", "rename", "update", "top", "stats"),
+    "system_verbs": ("version", "info", "events", "system", "container", "image"),  # imports system
     "images": ("images", "history", "tag", "rmi", "commit", "save", "load", "import", "image-inspect"),
     "build": ("build",),
     "registry": ("pull", "push", "login", "logout", "registry"),
@@ -55,13 +58,51 @@ VERB_MODULES = {
     "networks": ("network", "port"),
     "stepthrough": ("step",),
     "contexts": ("context",),
-    "system": ("system",),
     "exercises": ("exercises",),
 }
 _MODULE_OF = {verb: module for module, verbs in VERB_MODULES.items() for verb in verbs}
 
 
+# docker's exit status when the docker command itself failed -- a usage error
+# included (click's own is 2, which a script could take for the container's).
+USAGE_ERROR = 125
+
+
+def usage_status(error: click.UsageError) -> int:
+    """docker's status for a command line it cannot take: 125 for a flag
+    (unknown, or a value it cannot parse: cobra's flag errors are wrapped in
+    its StatusError), 1 for a wrong number of arguments or an unknown verb
+    (errors its main prints as they are)."""
+    if type(error) is click.UsageError:  # "Got unexpected extra argument"
+        return 1
+    if type(error).__name__ == "NoSuchCommand":  # click >= 8.2 (a plain UsageError before)
+        return 1
+    if isinstance(error, click.MissingParameter) and isinstance(error.param, click.Argument):
+        return 1
+    return USAGE_ERROR
+
+
 class StepboxGroup(click.Group):
+    def main(self, *args, **kwargs):
+        """click's standalone mode, with docker's exit status for usage errors."""
+        kwargs["standalone_mode"] = False
+        try:
+            super().main(*args, **kwargs)
+        except click.UsageError as e:  # an unknown flag, a missing argument, a bad value
+            e.show()
+            sys.exit(usage_status(e))
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except EOFError:
+            sys.exit(1)
+        sys.exit(0)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         verbs = set(self.commands) | set(_MODULE_OF)
         return super().parse_args(ctx, bool_flags.expand(args, ("tls", "tlsverify"), verbs))
@@ -83,11 +124,16 @@ class StepboxGroup(click.Group):
             click.echo(e.message, err=True)
             sys.exit(e.status)
         except EngineError as e:
-            # docker: "Error response from daemon: …", exit status 125
+            # docker: "Error response from daemon: …", exit status 1 (run
+            # says 125: see errors.py)
             click.echo(f"stepbox: Error: {e.message}", err=True)
-            sys.exit(125)
+            sys.exit(DAEMON_REFUSED)
         except (ConnectionError, ProtocolError) as e:
             click.echo(f"stepbox: Error: the connection to the daemon broke: {e}", err=True)
+            sys.exit(125)
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+            # a file named on the command line: say which, never a traceback
+            click.echo(f"stepbox: Error: {e.strerror}: {e.filename}", err=True)
             sys.exit(125)
         except Exception as e:
             failure = in_process_failure(e)

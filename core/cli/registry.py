@@ -12,7 +12,7 @@ the daemon's setting (``stepbox daemon --insecure-registry``).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 from .main import cli
 
 
-def _fail(e: Exception | str) -> None:
+def _fail(e: Exception | str) -> NoReturn:
     click.echo(f"stepbox: Error: {e}", err=True)
     sys.exit(1)
 
@@ -31,13 +31,17 @@ def _transfer(conn, method: str, path: str, name: str, quiet: bool, query: dict 
     """Pull or push through the daemon, printing its progress lines as they
     come.  The credentials `stepbox login` stored go with the request
     (X-Registry-Auth), as docker's CLI sends its own: the daemon keeps none.
-    An invalid name fails here, before the daemon is asked (125)."""
+    An invalid name fails here, before the daemon is asked (exit 1, as
+    docker's pull of one: its daemon refuses it)."""
     from stepbox.core.engine import registry_auth
     from stepbox.core.engine.client import EngineError, json_messages
-    from stepbox.core.image.reference import parse_reference
+    from stepbox.core.image.reference import InvalidReference, parse_reference
     from stepbox.core.registry.credentials import load_credentials
 
-    registry = parse_reference(name).registry
+    try:
+        registry = parse_reference(name).registry
+    except InvalidReference as e:
+        _fail(e)
     credentials = load_credentials(registry)
     headers = (
         {registry_auth.HEADER: registry_auth.encode(credentials.username, credentials.password, registry)}

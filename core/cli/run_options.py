@@ -13,7 +13,10 @@ import json
 from typing import Any
 
 import click
-from stepbox.core.container.flags import InvalidConfig, parse_cpus, parse_size
+from stepbox.core.container.flags import InvalidConfig, parse_cpus, parse_size, parse_ulimit
+from stepbox.core.container.restart_policy import RestartPolicy
+
+from .kv_files import KVFileError, env_from, labels_from
 
 RUN_OPTIONS = [
     click.option("--name", help="Assign a name to the container"),
@@ -68,6 +71,28 @@ RUN_OPTIONS = [
     ),
     click.option("--device-cgroup-rule", multiple=True, help="Add a rule to the cgroup allowed devices list"),
     click.option("--group-add", multiple=True, help="Add additional groups to join"),
+    click.option("--restart", "restart", default="no", help="Restart policy to apply when a container exits"),
+    click.option("--env-file", multiple=True, help="Read in a file of environment variables"),
+    click.option("-l", "--label", multiple=True, help="Set meta data on a container"),
+    click.option("--label-file", multiple=True, help="Read in a line delimited file of labels"),
+    click.option("--stop-signal", default=None, help="Signal to stop the container"),
+    click.option("--stop-timeout", default=None, type=int, help="Timeout (in seconds) to stop a container"),
+    click.option("--platform", default=None, help="Set platform if server is multi-platform capable"),
+    click.option(
+        "--pull",
+        default="missing",
+        type=click.Choice(["always", "missing", "never"]),
+        help='Pull image before running ("always", "missing", "never")',
+    ),
+    click.option("--cidfile", default=None, help="Write the container ID to the file"),
+    click.option(
+        "--init",
+        is_flag=True,
+        help="Run an init inside the container that forwards signals and reaps processes",
+    ),
+    click.option("--ulimit", multiple=True, help="Ulimit options (NAME=SOFT[:HARD], e.g. nofile=1024:2048)"),
+    click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
+    click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY"),
     click.argument("image"),
     click.argument("command", nargs=-1),
 ]
@@ -80,6 +105,33 @@ def with_run_options(f):
     for option in reversed(RUN_OPTIONS):
         f = option(f)
     return f
+
+
+def check_platform(platform: str | None) -> None:
+    """--platform: stepbox runs the host's images only (it has no emulation)."""
+    if not platform:
+        return
+    import platform as host
+
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(host.machine(), host.machine())
+    if platform.lower() not in ("linux", f"linux/{arch}", arch):
+        raise click.BadParameter(
+            f"stepbox runs linux/{arch} images only (no emulation of other platforms): {platform}",
+            param_hint="'--platform'",
+        )
+
+
+def ulimits_to_api(flags) -> list[dict]:
+    """``--ulimit nofile=100:200`` each -> HostConfig.Ulimits; a name given
+    twice keeps the last value (the docker CLI keeps them in a map)."""
+    limits: dict[str, dict] = {}
+    for text in flags:
+        try:
+            name, soft, hard = parse_ulimit(text)
+        except InvalidConfig as e:
+            raise click.BadParameter(f'invalid argument "{text}" for "--ulimit" flag: {e}') from None
+        limits[name] = {"Name": name, "Soft": soft, "Hard": hard}
+    return list(limits.values())
 
 
 def create_body(
@@ -113,6 +165,19 @@ def create_body(
     device=(),
     device_cgroup_rule=(),
     group_add=(),
+    interactive=False,
+    tty=False,
+    restart="no",
+    env_file=(),
+    label=(),
+    label_file=(),
+    stop_signal=None,
+    stop_timeout=None,
+    platform=None,
+    init=False,
+    ulimit=(),
+    attached=False,
+    console_size=None,
     **_ignored,
 ) -> dict:
     """The body of ``POST /containers/create`` for these flags (docker's
@@ -125,13 +190,33 @@ def create_body(
                 f'invalid argument "{pids_limit}" for "--pids-limit" flag: '
                 f'strconv.ParseInt: parsing "{pids_limit}": invalid syntax'
             ) from None
-    host_config = {"NetworkMode": network, "AutoRemove": auto_remove}
+    check_platform(platform)
+    try:
+        env = env_from(tuple(env_file), tuple(env))
+        labels = labels_from(tuple(label_file), tuple(label))
+    except KVFileError as e:
+        raise click.BadParameter(str(e)) from None
+    try:
+        policy = RestartPolicy.parse(restart or "no")
+    except InvalidConfig as e:
+        raise click.BadParameter(str(e), param_hint="'--restart'") from None
+    if auto_remove and not policy.is_none:
+        raise click.UsageError("Conflicting options: --restart and --rm")
+    host_config = {"NetworkMode": network, "AutoRemove": auto_remove, "RestartPolicy": policy.to_api()}
+    if init:
+        host_config["Init"] = True
+    if ulimit:
+        host_config["Ulimits"] = ulimits_to_api(ulimit)
+    if tty and console_size:
+        host_config["ConsoleSize"] = list(console_size)
     if memory:
         host_config["Memory"] = parse_size(memory)
     if pids_limit is not None:
         host_config["PidsLimit"] = pids_limit
     if cpus:
-        host_config["NanoCpus"] = round(parse_cpus(cpus) * 1e9)
+        nano = round(parse_cpus(cpus) * 1e9)
+        if nano:  # --cpus 0: no limit
+            host_config["NanoCpus"] = nano
     exposed, port_bindings = _ports(publish, expose)
     if port_bindings:
         host_config["PortBindings"] = port_bindings
@@ -165,7 +250,18 @@ def create_body(
         "User": user,
         "Hostname": hostname,
         "HostConfig": host_config,
+        # docker run -i: stdin open; attached (no -d), the end of our input
+        # ends the container's (StdinOnce); -t: a terminal.
+        "OpenStdin": interactive,
+        "AttachStdin": interactive and attached,
+        "StdinOnce": interactive and attached,
+        "Tty": tty,
+        "Labels": labels,
     }
+    if stop_signal:
+        body["StopSignal"] = stop_signal
+    if stop_timeout is not None:
+        body["StopTimeout"] = stop_timeout
     if entrypoint is not None:
         body["Entrypoint"] = [entrypoint]  # [""]: no entrypoint at all, as docker sends it
     if exposed:

@@ -82,6 +82,11 @@ def step(conn, keep, no_pause, name, image, command, **flags):
     from stepbox.core.network.manager import BridgeSettings
     from stepbox.core.session import open_session
 
+    if flags.get("interactive") or flags.get("tty"):
+        raise click.UsageError(
+            "stepbox step shows the steps and the container's output, it attaches no terminal: "
+            "use stepbox run -it for an interactive container"
+        )
     # The flags become the request `run` would send, read the way the daemon reads it.
     config, _notes = config_from_body(create_body(image, command, **flags))
     name = check_container_name(name)

@@ -98,10 +98,10 @@ def _kind(entry: LayerEntry) -> EntryKind:
 def _size(entry: LayerEntry, tree: dict[str, LayerEntry]) -> int:
     if entry.kind is EntryKind.SYMLINK:
         return len(entry.link.encode())
-    if entry.kind is EntryKind.HARDLINK and not entry.data:
+    if entry.kind is EntryKind.HARDLINK and not entry.size:
         target = tree.get(entry.link)  # a hardlink's content is its target's
-        return len(target.data) if target is not None else 0
-    return len(entry.data)
+        return target.size if target is not None else 0
+    return entry.size
 
 
 def _children(tree: dict[str, LayerEntry]) -> dict[str, list[str]]:

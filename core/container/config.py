@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from stepbox.core.confinement.policy import ConfinementFlags
-from stepbox.core.kernel import CgroupLimits
+from stepbox.core.kernel import RLIMIT_NAMES, CgroupLimits, Rlimit
 
-from .flags import MIN_MEMORY, InvalidConfig
+from .flags import MIN_MEMORY, InvalidConfig, check_ulimit
+from .restart_policy import RestartPolicy
 
 # Docker's pattern ends in "+", so it refuses one-character names (dockerd 26
 # answers `--name w` with "Invalid container name").  stepbox accepts them:
@@ -54,6 +55,19 @@ class ContainerConfig:
     extra_hosts: tuple[str, ...] = ()  # "name:ip"
     group_add: tuple[str, ...] = ()  # --group-add: more groups, by name or number
     security: ConfinementFlags = field(default_factory=ConfinementFlags)  # caps, seccomp, devices ...
+    # docker run -i / -t: keep stdin open for the engine to write; give the
+    # command a pseudo-terminal (of console_size rows and columns, if known);
+    # stdin_once: close stdin when the first attached client's input ends.
+    open_stdin: bool = False
+    tty: bool = False
+    stdin_once: bool = False
+    console_size: tuple[int, int] | None = None
+    # --restart: the daemon's to act on (core/container/restart_policy.py)
+    restart_policy: str = "no"
+    restart_max_retries: int = 0
+    init: bool = False  # --init: tini as PID 1, bound at /sbin/docker-init
+    # --ulimit: (name, soft, hard) each, -1 unlimited; set before exec
+    ulimits: tuple[tuple[str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.memory is not None and 0 < self.memory < MIN_MEMORY:
@@ -67,6 +81,16 @@ class ContainerConfig:
             raise InvalidConfig(f"network {self.network} not found")
         if self.mac_address and not _MAC.match(self.mac_address):
             raise InvalidConfig(f"{self.mac_address} is not a valid mac address")
+        RestartPolicy(self.restart_policy, self.restart_max_retries)  # checks it
+        if self.auto_remove and self.restart_policy != "no":
+            raise InvalidConfig("can't create 'AutoRemove' container with restart policy")
+        names = [name for name, _, _ in self.ulimits]
+        for name, soft, hard in self.ulimits:
+            if name not in RLIMIT_NAMES:
+                raise InvalidConfig(f"invalid ulimit type: {name}")
+            if names.count(name) > 1:
+                raise InvalidConfig(f"ulimit {name} given more than once")
+            check_ulimit(name, soft, hard)
         if self.workdir and not self.workdir.startswith("/"):
             raise InvalidConfig(
                 f"the working directory '{self.workdir}' is invalid, it needs to be an absolute path"
@@ -103,11 +127,19 @@ class ContainerConfig:
             raise InvalidConfig("conflicting options: port exposing and the container type network mode")
 
     @property
+    def restart(self) -> RestartPolicy:
+        return RestartPolicy(self.restart_policy, self.restart_max_retries)
+
+    @property
     def limits(self) -> CgroupLimits:
         pids = self.pids_limit if self.pids_limit and self.pids_limit > 0 else None
         if self.cpus:
             return CgroupLimits.from_cpus(self.cpus, memory_bytes=self.memory, pids_max=pids)
         return CgroupLimits(memory_bytes=self.memory, pids_max=pids)
+
+    @property
+    def rlimits(self) -> tuple[Rlimit, ...]:
+        return tuple(Rlimit(name, soft, hard) for name, soft, hard in self.ulimits)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -124,4 +156,7 @@ class ContainerConfig:
             data["entrypoint"] = tuple(data["entrypoint"])
         data["group_add"] = tuple(data.get("group_add", ()))
         data["security"] = ConfinementFlags.from_dict(data.get("security"))
+        if data.get("console_size") is not None:
+            data["console_size"] = tuple(data["console_size"])
+        data["ulimits"] = tuple(tuple(limit) for limit in data.get("ulimits", ()))
         return cls(**data)

@@ -37,9 +37,7 @@ def parse_cpus(text: str) -> float:
         raise InvalidConfig(
             f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a rational number'
         ) from None
-    if cpus <= 0:
-        raise InvalidConfig(f'invalid argument "{text}" for "--cpus" flag: --cpus must be a positive number')
-    return cpus
+    return cpus  # 0: no limit; out of range (negative, more than the host has): the daemon says
 
 
 def parse_env(items: list[str]) -> dict[str, str]:
@@ -50,3 +48,40 @@ def parse_env(items: list[str]) -> dict[str, str]:
             raise InvalidConfig(f"invalid environment variable: {item}")
         env[name] = value if sep else ""
     return env
+
+
+def parse_ulimit(text: str) -> tuple[str, int, int]:
+    """docker's ``--ulimit NAME=SOFT[:HARD]`` (go-units ParseUlimit): the hard
+    limit defaults to the soft one, -1 is unlimited, soft above hard is refused."""
+    name, sep, values = text.partition("=")
+    if not sep:
+        raise InvalidConfig(f"invalid ulimit argument: {text}")
+    check_ulimit_name(name)
+    parts = values.split(":")
+    if len(parts) > 2:
+        raise InvalidConfig(
+            f"too many limit value arguments - {values}, can only have up to two, `soft[:hard]`"
+        )
+    numbers = []
+    for part in parts:
+        try:
+            numbers.append(int(part, 10))
+        except ValueError:
+            raise InvalidConfig(f'strconv.ParseInt: parsing "{part}": invalid syntax') from None
+    soft, hard = numbers[0], numbers[-1]
+    check_ulimit(name, soft, hard)
+    return name, soft, hard
+
+
+def check_ulimit_name(name: str) -> None:
+    from stepbox.core.kernel.processes import RLIMIT_NAMES
+
+    if name not in RLIMIT_NAMES:
+        raise InvalidConfig(f"invalid ulimit type: {name}")
+
+
+def check_ulimit(name: str, soft: int, hard: int) -> None:
+    if hard != -1 and soft > hard:
+        raise InvalidConfig(f"ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}")
+    if soft < -1 or hard < -1:
+        raise InvalidConfig(f"invalid ulimit {name}: {soft}:{hard} (-1 is unlimited, below that is nothing)")

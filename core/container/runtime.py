@@ -16,7 +16,7 @@ import contextlib
 import os
 import signal as signals
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from stepbox.core.confinement.policy import seccomp_filter
 from stepbox.core.image.archive import export_rootfs
@@ -33,6 +33,7 @@ from stepbox.core.kernel import (
     ProcessHandle,
     Stdio,
 )
+from stepbox.core.kernel.contents import Writable
 from stepbox.core.kernel.network import Topology
 
 from . import plan
@@ -297,6 +298,18 @@ class Runtime:
             raise Conflict(f"Container {record.id} is not paused")
         self.execute(record, plan.unpause_plan())
 
+    def update(self, record: ContainerRecord, new_config: ContainerConfig) -> None:
+        """``docker update``: the update phase."""
+        self.execute(record, plan.update_plan(new_config))
+
+    def rename(self, record: ContainerRecord, new_name: str) -> None:
+        """``docker rename``: only the record changes (the name is not the kernel's business)."""
+        check_name(new_name)
+        if new_name != record.name:
+            self.containers.check_name_free(new_name)
+        record.name = new_name
+        self.containers.save(record)
+
     def restart(self, record: ContainerRecord, timeout: float = 10.0, sig: int = signals.SIGTERM) -> None:
         self.execute(record, plan.restart_plan(record, sig, timeout))
 
@@ -442,6 +455,7 @@ class Runtime:
                 stdio,
                 user=credentials,
                 privileges=privileges,
+                rlimits=record.config.rlimits,
             )
             status = handle.wait()
             assert status is not None
@@ -520,7 +534,7 @@ class Runtime:
         self._commit_marker(record, present=False)
         return True
 
-    def export(self, record: ContainerRecord, out: BinaryIO) -> None:
+    def export(self, record: ContainerRecord, out: Writable) -> None:
         """``docker export``: the container's whole filesystem as one flat tar."""
         unionfs = self.kernel.unionfs
         stack = [record.rw_layer, record.init_layer, *record.lowers]

@@ -11,7 +11,9 @@ change.  stepbox keys the same things.
 
 Each entry is one small JSON file named by the key, written atomically, so
 two builds at once or a ``kill -9`` cannot leave a torn cache.  A hit whose
-image has since been deleted (``rmi``) counts as a miss.
+image has since been deleted (``rmi``) counts as a miss.  The file's mtime
+is when the entry was last used (written, or hit): ``docker builder prune
+--filter until=24h`` keeps what was used in the last day.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 
 from stepbox.core.kernel.atomic import atomic_write_json, read_json, sweep_temporaries
 
@@ -31,6 +34,16 @@ def cache_key(parent_id: str | None, created_by: str, config: dict, extra: str =
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class CacheRecord:
+    """One entry, as ``docker builder prune`` deals with them."""
+
+    key: str  # its ID
+    image_id: str | None  # the image the step made (None: an unreadable entry)
+    last_used: float  # Unix time
+    size: int  # of the entry itself (the image's own size is the store's)
+
+
 class BuildCache:
     def __init__(self, root: str):
         self.root = root
@@ -41,11 +54,47 @@ class BuildCache:
         return os.path.join(self.root, key[:2], key + ".json")
 
     def get(self, key: str) -> str | None:
-        """The image ID stored for ``key``, if any."""
+        """The image ID stored for ``key``, if any (then marked used now)."""
+        path = self._path(key)
         try:
-            return read_json(self._path(key))["image"]
-        except (FileNotFoundError, KeyError, ValueError):
+            image = read_json(path)["image"]
+        except (FileNotFoundError, KeyError, ValueError, TypeError):
             return None
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            pass  # pruned meanwhile: the hit stands, the entry is gone
+        return image
+
+    def records(self) -> list[CacheRecord]:
+        """Every entry, oldest use first."""
+        found = []
+        for sub in sorted(os.listdir(self.root)):
+            directory = os.path.join(self.root, sub)
+            if len(sub) != 2 or not os.path.isdir(directory):
+                continue
+            for name in sorted(os.listdir(directory)):
+                if not name.endswith(".json") or name.startswith("."):
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    st = os.stat(path)
+                    image = read_json(path).get("image")
+                except FileNotFoundError:
+                    continue  # pruned meanwhile
+                except (ValueError, AttributeError):
+                    image = None  # unreadable: a prune removes it
+                image_id = image if isinstance(image, str) else None
+                found.append(CacheRecord(name[: -len(".json")], image_id, st.st_mtime, st.st_size))
+        return sorted(found, key=lambda r: r.last_used)
+
+    def remove(self, key: str) -> bool:
+        """Forget ``key``; whether it was there (two prunes at once: one wins)."""
+        try:
+            os.unlink(self._path(key))
+            return True
+        except FileNotFoundError:
+            return False
 
     def put(self, key: str, image_id: str) -> None:
         # Not fsynced: losing a cache entry in a crash only costs a rebuild.

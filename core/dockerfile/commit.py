@@ -9,11 +9,10 @@ of the stage's current one -- ``docker build``'s classic builder.
 
 from __future__ import annotations
 
-import io
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from stepbox.core.image.layer_tar import write_layer
 from stepbox.core.image.reference import InvalidReference
 from stepbox.core.image.store import ImageNotFound, now_rfc3339
 from stepbox.core.kernel import LayerEntry
@@ -52,12 +51,7 @@ def commit_or_reuse(
     history: dict[str, str | bool] = {"created": now, "created_by": created_by}
     if state.maintainer:
         history["author"] = state.maintainer
-    layers: list[bytes | str] = list(state.layers)
-    if entries:
-        buf = io.BytesIO()
-        write_layer(entries, buf)
-        layers.append(buf.getvalue())
-    else:
+    if not entries:
         history["empty_layer"] = True  # as Docker: an empty diff is no layer
     image_config: dict[str, Any] = {
         "architecture": "amd64",
@@ -68,7 +62,11 @@ def commit_or_reuse(
     }
     if state.maintainer:
         image_config["author"] = state.maintainer
-    image = session.images.add_image(layers, image_config, tag=None)
+    layers: list[bytes | str] = list(state.layers)
+    with contextlib.ExitStack() as pins:
+        if entries:  # written straight into a blob, pinned until the image names it
+            layers.append(pins.enter_context(session.images.written_layer(entries)))
+        image = session.images.add_image(layers, image_config, tag=None)
     if session.cache is not None:
         session.cache.put(key, image.id)
     state.load(image)

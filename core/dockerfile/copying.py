@@ -37,7 +37,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, replace
 
-from stepbox.core.image.layer_tar import UnsafeLayer, read_layer
+from stepbox.core.image.layer_tar import UnsafeLayer, read_layer_buffer
 from stepbox.core.kernel import EntryKind, LayerEntry
 
 from . import tree as trees
@@ -319,7 +319,7 @@ def _extract(layer: LayerBuilder, data: bytes, dest: str, what: str) -> None:
     """Unpack a tar into ``dest`` keeping its modes and owners; the same
     escape checks as for image layers (no ``..``, no writing through links)."""
     try:
-        entries = read_layer(io.BytesIO(data))
+        entries = read_layer_buffer(data)  # its files stay in `data`: no second copy
     except UnsafeLayer as e:
         raise BuildError(f"ADD {what}: refusing to unpack the archive: {e}") from None
     for entry in sorted(entries, key=lambda x: x.path.split("/")):

@@ -13,6 +13,7 @@ import copy
 import functools
 import hashlib
 import time
+from collections.abc import Callable
 
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
 from stepbox.core.image.reference import InvalidReference, parse_reference
@@ -145,6 +146,10 @@ def _run(instruction: ins.Run, session: BuildSession, state: StageState) -> None
     shown = sorted(f"{k}={v}" for k, v in build_env.items() if k not in BUILTIN_ARGS)
     created_by = " ".join(([f"|{len(shown)}", *shown] if shown else []) + argv)
 
+    # The step's container goes once its layer is committed: the layer's
+    # files are read from the container's read-write layer as they are written.
+    removals: list[Callable[[], None]] = []
+
     def run() -> list[LayerEntry]:
         if session.runtime is None:
             raise BuildError("RUN needs a container runtime (a kernel backend); this build has none")
@@ -158,6 +163,7 @@ def _run(instruction: ins.Run, session: BuildSession, state: StageState) -> None
             state.config.get("WorkingDir") or "",
             state.config.get("User") or "",
             on_start=lambda cid: session.say(f" ---> Running in {cid[:12]}"),
+            defer_removal=removals.append,
         )
         if outcome.output:
             session.say(outcome.output.rstrip("\n"))
@@ -166,7 +172,11 @@ def _run(instruction: ins.Run, session: BuildSession, state: StageState) -> None
         session.say(f"Removing intermediate container {outcome.container_id[:12]}")
         return outcome.changes
 
-    commit_or_reuse(session, state, created_by, state.config, run)
+    try:
+        commit_or_reuse(session, state, created_by, state.config, run)
+    finally:
+        for remove in removals:
+            remove()
 
 
 @_dispatch.register

@@ -13,6 +13,7 @@ runtime has (real or simulated).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from stepbox.core.container.config import ContainerConfig
@@ -35,12 +36,17 @@ def run_step(
     workdir: str,
     user: str,
     on_start=lambda container_id: None,
+    defer_removal: Callable[[Callable[[], None]], None] | None = None,
 ) -> RunOutcome:
-    """Run ``argv`` (no entrypoint: RUN ignores the image's) on ``image_id``."""
+    """Run ``argv`` (no entrypoint: RUN ignores the image's) on ``image_id``.
+    The changes' contents are read from the container's layer when they are
+    written out, so after a success its removal may be handed to
+    ``defer_removal``, to be called once the layer is committed."""
     config = ContainerConfig(
         image=image_id, cmd=tuple(argv), entrypoint=(), env=dict(env), workdir=workdir or "", user=user or ""
     )
     record = runtime.create(config)
+    succeeded = False
     try:
         on_start(record.id)
         try:
@@ -53,6 +59,14 @@ def run_step(
         stdout, stderr = runtime.logs(record)
         output = (stdout + stderr).decode(errors="replace")
         changes = list(runtime.kernel.unionfs.changes(record.rw_layer)) if exit_code == 0 else []
+        succeeded = exit_code == 0
         return RunOutcome(record.id, exit_code, output, changes)
     finally:
-        runtime.remove(runtime.refresh(record), force=True)
+
+        def remove() -> None:
+            runtime.remove(runtime.refresh(record), force=True)
+
+        if succeeded and defer_removal is not None:
+            defer_removal(remove)
+        else:
+            remove()

@@ -37,7 +37,7 @@ def tree_from_entries(entries: list[LayerEntry]) -> Tree:
             tree[e.path] = ContextFile(e.path, "file", e.mode, e.uid, e.gid, e.mtime, data=e.data)
         elif e.kind is EntryKind.HARDLINK:
             target = by_path.get(e.link)
-            data = target.data if target is not None and target.data else e.data
+            data = target.data if target is not None and target.size else e.data
             tree[e.path] = ContextFile(e.path, "file", e.mode, e.uid, e.gid, e.mtime, data=data)
     for path in list(tree):  # parents a layer left implicit
         parent = posixpath.dirname(path)

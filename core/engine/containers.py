@@ -15,24 +15,25 @@ or the exit; then it exits with ``StatusCode``.
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
-from datetime import UTC, datetime
 
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.record import PAUSED, RUNNING
-from stepbox.core.http_server.messages import Request, Response, StreamResponse, UpgradeResponse
+from stepbox.core.http_server.messages import Request, Response, StreamResponse, UpgradeResponse, written_by
 from stepbox.core.kernel import NamespaceKind
+from stepbox.core.kernel.log_times import LogTimes
 
+from .attach import InputPump, parse_detach_keys
 from .create_body import check_container_name, config_from_body
 from .engine import Engine, signal_number
 from .errors import BadParameter
 from .execs import ExecSessions
 from .filters import labels_match, parse_filters, time_filter
 from .routes import Router
-from .streams import STDERR, STDOUT, LogTail, frames, last_lines, with_timestamps
+from .streams import STDERR, STDOUT, LogTail, frames, stamp, timed_lines
+from .top import TITLES, ps_ef_rows
 from .views import container_inspect, container_summary, unix_time
 
 KIND = {"C": 0, "A": 1, "D": 2}  # FilesystemChange.Kind
@@ -69,7 +70,7 @@ class ContainerEndpoints:
         add("POST", "/containers/{id}/exec", self.exec_create)
         add("POST", "/exec/{id}/start", self.exec_start)
         add("GET", "/exec/{id}/json", self.exec_inspect)
-        add("POST", "/exec/{id}/resize", self.resize)
+        add("POST", "/exec/{id}/resize", self.exec_resize)
 
     # -- reading ---------------------------------------------------------------------
     def list(self, req: Request) -> Response:
@@ -87,7 +88,10 @@ class ContainerEndpoints:
         record = engine.get(req.params["id"])
         document = engine.runtime.inspect(record)
         notes = engine.notes(record)
-        return Response.json(container_inspect(document, record, notes, self.execs.of_container(record.id)))
+        doc = container_inspect(document, record, notes, self.execs.of_container(record.id))
+        if engine.watch(record.id).restarting:  # between an exit and the restart the policy makes
+            doc["State"].update({"Status": "restarting", "Restarting": True})
+        return Response.json(doc)
 
     def changes(self, req: Request) -> Response:
         record = self.engine.get(req.params["id"])
@@ -99,22 +103,23 @@ class ContainerEndpoints:
         record = engine.get(req.params["id"])
         if record.state not in (RUNNING, PAUSED):
             raise Conflict(f"Container {record.id} is not running")
+        ps_args = (req.arg("ps_args") or "-ef").strip()
+        if ps_args != "-ef":
+            raise BadParameter(
+                f"ps_args {ps_args!r} is not supported by stepbox: top shows the columns of ps -ef"
+            )
         pid_ns = engine.kernel.namespaces.of(record.pid).get(NamespaceKind.PID)
         processes = [p for p in engine.kernel.processes.list() if p.namespaces.get("pid") == pid_ns]
-        stime = datetime.now(UTC).strftime("%H:%M")
-        rows = [
-            ["root", str(p.pid), str(p.ppid), "0", stime, "?", "00:00:00", " ".join(p.argv)]
-            for p in sorted(processes, key=lambda p: p.pid)
-        ]
-        return Response.json(
-            {"Titles": ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], "Processes": rows}
-        )
+        return Response.json({"Titles": TITLES, "Processes": ps_ef_rows(processes)})
 
-    def export(self, req: Request) -> Response:
-        buf = io.BytesIO()
+    def export(self, req: Request) -> StreamResponse:
         record = self.engine.get(req.params["id"])
-        self.engine.runtime.export(record, buf)
-        return Response(200, buf.getvalue(), "application/x-tar")
+        runtime = self.engine.runtime
+        # Streamed as it is made, a file's contents a piece at a time: memory
+        # holds a few pieces whatever the size of the container's files.
+        return StreamResponse(
+            written_by(lambda out: runtime.export(record, out)), content_type="application/x-tar"
+        )
 
     # -- changing --------------------------------------------------------------------
     def create(self, req: Request) -> Response:
@@ -130,7 +135,7 @@ class ContainerEndpoints:
 
     def stop(self, req: Request) -> Response:
         timeout = req.int_arg("t", req.int_arg("timeout"))
-        stopped = self.engine.stop(req.params["id"], timeout)
+        stopped = self.engine.stop(req.params["id"], timeout, _stop_signal(req))
         return Response.empty(204 if stopped else 304)
 
     def kill(self, req: Request) -> Response:
@@ -138,7 +143,7 @@ class ContainerEndpoints:
         return Response.empty(204)
 
     def restart(self, req: Request) -> Response:
-        self.engine.restart(req.params["id"], req.int_arg("t", req.int_arg("timeout")))
+        self.engine.restart(req.params["id"], req.int_arg("t", req.int_arg("timeout")), _stop_signal(req))
         return Response.empty(204)
 
     def pause(self, req: Request) -> Response:
@@ -150,7 +155,22 @@ class ContainerEndpoints:
         return Response.empty(204)
 
     def resize(self, req: Request) -> Response:
-        return Response(200, b"", "text/plain")  # no TTYs: nothing to resize
+        """``POST /containers/{id}/resize?h=ROWS&w=COLUMNS`` (the CLI sends it
+        after start and on every SIGWINCH)."""
+        rows, columns = _window(req)
+        engine = self.engine
+        record = engine.get(req.params["id"])
+        if record.state not in (RUNNING, PAUSED):
+            raise Conflict(f"Container {record.id} is not running")
+        handle = engine.runtime.context(record).handle
+        if record.config.tty and handle is not None:
+            engine.kernel_call(lambda: handle.resize_terminal(rows, columns))
+        return Response(200, b"", "text/plain")
+
+    def exec_resize(self, req: Request) -> Response:
+        rows, columns = _window(req)
+        self.execs.resize(req.params["id"], rows, columns)
+        return Response(200, b"", "text/plain")
 
     def remove(self, req: Request) -> Response:
         record = self.engine.get(req.params["id"])
@@ -164,7 +184,9 @@ class ContainerEndpoints:
         filters = parse_filters(req.arg("filters"), ("until", "label", "label!"))
         now = time.time()
         until = [time_filter(v, "until", now) for v in filters.get("until", [])]
-        deleted = []
+        from .system import layer_bytes
+
+        deleted, reclaimed = [], 0
         for record in self.engine.ps(all_=True):
             if record.state in (RUNNING, PAUSED, "created"):
                 continue
@@ -174,11 +196,13 @@ class ContainerEndpoints:
             if not labels_match(labels, filters.get("label", []), filters.get("label!", [])):
                 continue
             try:
+                size = layer_bytes(self.engine.kernel.unionfs, record.rw_layer)
                 self.engine.remove(record.id)
                 deleted.append(record.id)
+                reclaimed += size
             except (NoSuchContainer, Conflict):
                 pass  # gone or restarted meanwhile
-        return Response.json({"ContainersDeleted": deleted or None, "SpaceReclaimed": 0})
+        return Response.json({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
     # -- waiting and streaming ---------------------------------------------------------
     def wait(self, req: Request) -> StreamResponse:
@@ -209,42 +233,72 @@ class ContainerEndpoints:
 
     def attach(self, req: Request) -> UpgradeResponse:
         """Stream the container's output until its next exit (a container
-        not yet started is waited for: ``docker run`` attaches first)."""
+        not yet started is waited for: ``docker run`` attaches first), and
+        with ``stdin=1`` carry the client's input to it (see :mod:`.attach`)."""
         engine = self.engine
+        detach_keys = parse_detach_keys(req.arg("detachKeys"))
         record, seen = engine.snapshot(req.params["id"])
-        notes = engine.notes(record)
+        if record.state == PAUSED:
+            raise Conflict(f"container {req.params['id']} is paused, unpause the container before attach")
+        config = record.config
         engine.reading(record.id, +1)
+        tty = config.tty
         streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
         tail = LogTail(record.log_dir, streams)
         if not req.flag("logs"):
             tail.skip_to_end()
         follow = req.flag("stream")
+        with_input = req.flag("stdin") and config.open_stdin and follow
+        detached = threading.Event()
 
         def run(rfile, wfile):
-            def pump():
+            pump = None
+            if with_input:
+                pump = InputPump(
+                    rfile,
+                    lambda timeout: engine.process(record.id, timeout),
+                    engine.kernel_call,
+                    detach_keys=detach_keys if tty else None,
+                    close_at_end=config.stdin_once and not tty,
+                    on_detach=detached.set,
+                    name=f"attach-stdin-{record.short_id}",
+                ).start()
+
+            def copy_output():
                 for stream, data in tail.read_new():
-                    for chunk in frames(stream, data, notes.tty):
+                    for chunk in frames(stream, data, tty):
                         wfile.write(chunk)
                 wfile.flush()
 
             try:
-                while follow:
-                    ended = engine.wait_for_exit_after(record.id, seen, timeout=0.05)
-                    pump()
+                while follow and not detached.is_set():
+                    ended = engine.wait_for_exit_after(record.id, seen, timeout=0.02 if tty else 0.05)
+                    copy_output()
                     if ended:
                         break
-                pump()
+                copy_output()
             finally:
+                if pump is not None:
+                    pump.stop()
                 engine.reading(record.id, -1)
+                if detached.is_set():
+                    engine.container_event(record.id, "detach")
 
         return UpgradeResponse(
-            run, RAW if notes.tty else MULTIPLEXED, abandon=lambda: engine.reading(record.id, -1)
+            run, RAW if tty else MULTIPLEXED, abandon=lambda: engine.reading(record.id, -1)
         )
 
     def logs(self, req: Request) -> StreamResponse:
+        """``docker logs``: the log files, from the start or the last ``tail``
+        lines, lines between ``since`` and ``until`` (Unix times), each
+        stamped with when it was written (``timestamps``); ``follow`` keeps
+        reading while the container runs."""
+        if req.flag("details"):
+            raise BadParameter(
+                "details is not supported by stepbox: it records no log attributes (labels, env)"
+            )
         engine = self.engine
         record, seen = engine.snapshot(req.params["id"])
-        notes = engine.notes(record)
         running = record.state in (RUNNING, PAUSED)
         streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
         if not streams:
@@ -252,25 +306,38 @@ class ContainerEndpoints:
         tail_arg = req.arg("tail") or "all"
         count = None if tail_arg == "all" else req.int_arg("tail")
         stamps = req.flag("timestamps")
+        since = _unix_nanos(req.arg("since"))
+        until = _unix_nanos(req.arg("until"))
         follow = req.flag("follow") and running
         tail = LogTail(record.log_dir, streams)
+        tty = record.config.tty
 
-        def encode(stream: int, data: bytes):
-            if stamps:
-                data = with_timestamps(data)
-            yield from frames(stream, data, notes.tty)
+        def encode(stream: int, lines: list[tuple[int | None, bytes]]):
+            picked = [
+                (when, line)
+                for when, line in lines
+                if (not since or (when or 0) >= since) and (not until or (when or 0) <= until)
+            ]
+            data = b"".join((stamp(when) + b" " if stamps else b"") + line for when, line in picked)
+            yield from frames(stream, data, tty)
+
+        def lines_of(stream: int, data: bytes, start: int):
+            return timed_lines(data, start, LogTimes.read(tail.path(stream)))
 
         def body():
-            for stream, data in tail.read_new():
-                yield from encode(stream, last_lines(data, count))
+            for stream, data, start in tail.read_new_at():
+                lines = lines_of(stream, data, start)
+                if count is not None:
+                    lines = lines[-count:] if count > 0 else []
+                yield from encode(stream, lines)
             while follow:
                 ended = engine.wait_for_exit_after(record.id, seen, timeout=0.1)
-                for stream, data in tail.read_new():
-                    yield from encode(stream, data)
-                if ended:
+                for stream, data, start in tail.read_new_at():
+                    yield from encode(stream, lines_of(stream, data, start))
+                if ended or (until and time.time_ns() > until):
                     break
 
-        return StreamResponse(body(), content_type=RAW if notes.tty else MULTIPLEXED)
+        return StreamResponse(body(), content_type=RAW if tty else MULTIPLEXED)
 
     # -- exec ------------------------------------------------------------------------
     def exec_create(self, req: Request) -> Response:
@@ -296,12 +363,29 @@ class ContainerEndpoints:
             # arrived together with the head; give them a moment to read it
             # alone.  (dockerd has the same race, hidden by runc's start-up.)
             time.sleep(HEAD_ALONE_DELAY)
-            self.execs.run(session, write)
+            self.execs.run(session, write, rfile)
 
         return UpgradeResponse(run, RAW if session.tty else MULTIPLEXED)
 
     def exec_inspect(self, req: Request) -> Response:
         return Response.json(self.execs.get(req.params["id"]).inspect())
+
+
+def _unix_nanos(text: str | None) -> int:
+    """``since=``/``until=``: Unix seconds, maybe with a fraction (0: none)."""
+    if not text:
+        return 0
+    try:
+        return int(float(text) * 1e9)
+    except ValueError:
+        raise BadParameter(f"invalid time {text!r}: expected Unix seconds") from None
+
+
+def _window(req: Request) -> tuple[int, int]:
+    rows, columns = req.int_arg("h", 0) or 0, req.int_arg("w", 0) or 0
+    if not (0 <= rows <= 0xFFFF and 0 <= columns <= 0xFFFF):
+        raise BadParameter(f"invalid terminal size {rows}x{columns}")
+    return rows, columns
 
 
 CONTAINER_FILTERS = ("status", "name", "id", "label", "ancestor", "exited")
@@ -336,3 +420,10 @@ def _matches(row: dict, filters: dict[str, list[str]]) -> bool:
         ):
             return False
     return True
+
+
+def _stop_signal(req: Request) -> int | None:
+    """``docker stop -s`` / ``docker restart -s``: the signal instead of the
+    container's stop signal."""
+    name = req.arg("signal")
+    return signal_number(name) if name else None

@@ -15,7 +15,8 @@ import ipaddress
 from stepbox.core.confinement.devices import InvalidDevice, device_mapping_from_api
 from stepbox.core.confinement.policy import ConfinementFlags
 from stepbox.core.container.config import ContainerConfig, check_name
-from stepbox.core.container.flags import InvalidConfig, parse_env
+from stepbox.core.container.flags import InvalidConfig, check_ulimit, check_ulimit_name, parse_env
+from stepbox.core.container.restart_policy import RestartPolicy
 
 from .create_fields import canonical_body, check_fields
 from .engine import ContainerNotes, signal_number
@@ -108,7 +109,8 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
     check_fields(body)
     memory = _int(host, "Memory", 0, 1 << 50)
     pids = _int(host, "PidsLimit", -1, 1 << 22)
-    nano_cpus = _int(host, "NanoCpus", 0, 4096 * 10**9)
+    nano_cpus = _int(host, "NanoCpus", -(1 << 62), 1 << 62)
+    check_cpus(nano_cpus / 1e9 if nano_cpus else None)
     network = _typed(host, "NetworkMode", str, "a string") or "default"
     net = _networking(body, host, network)
     labels = _typed(body, "Labels", dict, "an object") or {}
@@ -118,6 +120,8 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
     if stop_signal:
         signal_number(stop_signal)
     stop_timeout = _int(body, "StopTimeout", -1, 1 << 31)
+    console_size = _console_size(host)
+    restart = restart_policy_from_api(host.get("RestartPolicy"))
     try:
         config = ContainerConfig(
             image=image,
@@ -136,6 +140,14 @@ def config_from_body(body, auto_name: str | None = None) -> tuple[ContainerConfi
             **net,
             group_add=_strings(host, "GroupAdd"),
             security=confinement_flags(host),
+            open_stdin=bool(_typed(body, "OpenStdin", bool, "a boolean")),
+            tty=bool(_typed(body, "Tty", bool, "a boolean")),
+            stdin_once=bool(_typed(body, "StdinOnce", bool, "a boolean")),
+            console_size=console_size,
+            restart_policy=restart.name,
+            restart_max_retries=restart.maximum_retry_count,
+            init=bool(_typed(host, "Init", bool, "a boolean")),
+            ulimits=ulimits_from_api(host.get("Ulimits")),
         )
         config.check_network_mode()
     except InvalidConfig as e:
@@ -231,6 +243,72 @@ def check_endpoint_settings(name: str, settings: dict) -> None:
         if not isinstance(settings["MacAddress"], str):
             raise BadParameter(f"invalid value for EndpointsConfig[{name}].MacAddress: expected a string")
         check_mac(settings["MacAddress"])
+
+
+def check_cpus(cpus: float | None) -> None:
+    """dockerd: ``--cpus`` below 0 or above the host's CPU count is refused
+    (0 means no limit)."""
+    import os
+
+    count = os.cpu_count() or 1
+    if cpus and not 0 < cpus <= count:
+        raise BadParameter(
+            f"Range of CPUs is from 0.01 to {count}.00, as there are only {count} CPUs available"
+        )
+
+
+def restart_policy_from_api(value) -> RestartPolicy:
+    """``HostConfig.RestartPolicy``: ``{"Name": "on-failure", "MaximumRetryCount": 2}``."""
+    if value is None:
+        return RestartPolicy()
+    if not isinstance(value, dict):
+        raise BadParameter("invalid value for HostConfig.RestartPolicy: expected an object")
+    name = value.get("Name") or "no"
+    count = value.get("MaximumRetryCount") or 0
+    if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool):
+        raise BadParameter("invalid value for HostConfig.RestartPolicy")
+    try:
+        return RestartPolicy(name, count)
+    except InvalidConfig as e:
+        raise BadParameter(str(e)) from None
+
+
+def ulimits_from_api(value) -> tuple[tuple[str, int, int], ...]:
+    """``HostConfig.Ulimits``: ``[{"Name": "nofile", "Soft": 100, "Hard": 200}]``;
+    a name given twice keeps the last (setrlimit in order, as runc does)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise BadParameter("invalid value for HostConfig.Ulimits: expected a list of objects")
+    limits: dict[str, tuple[str, int, int]] = {}
+    for item in value:
+        name, soft, hard = item.get("Name"), item.get("Soft"), item.get("Hard")
+        if not isinstance(name, str) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in (soft, hard)
+        ):
+            raise BadParameter("invalid value for HostConfig.Ulimits: each needs Name, Soft and Hard")
+        try:
+            check_ulimit_name(name)
+            check_ulimit(name, soft, hard)
+        except InvalidConfig as e:
+            raise BadParameter(str(e)) from None
+        limits[name] = (name, soft, hard)
+    return tuple(limits.values())
+
+
+def _console_size(host: dict) -> tuple[int, int] | None:
+    """``HostConfig.ConsoleSize``: [rows, columns] of the client's terminal
+    (the CLI sends it with -t so the first prompt has the right width)."""
+    value = host.get("ConsoleSize")
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 0xFFFF for v in value)
+    ):
+        raise BadParameter("invalid value for HostConfig.ConsoleSize: expected [rows, columns]")
+    return None if value == [0, 0] else (value[0], value[1])
 
 
 def check_container_name(name: str | None) -> str | None:

@@ -26,7 +26,7 @@ from .errors import BadParameter
 
 HONOURED, REFUSED = "honoured", "refused"
 # Tracker issues that own refused fields (the rows flip when they land).
-VOLUMES, INTERACTIVE = 11, 19
+VOLUMES = 11
 
 
 def is_zero(value) -> bool:
@@ -72,14 +72,6 @@ def refused(name: str, what: str, owner: int | None = None, is_default=is_zero) 
     return Row(name, REFUSED, what, owner, is_default)
 
 
-def _restart_default(value) -> bool:
-    return is_zero(value) or (
-        isinstance(value, dict)
-        and value.get("Name") in ("", "no", None)
-        and not value.get("MaximumRetryCount")
-    )
-
-
 def _log_default(value) -> bool:
     return is_zero(value) or (
         isinstance(value, dict)
@@ -92,13 +84,13 @@ CONFIG: tuple[Row, ...] = (
     honoured("Hostname", "the container's hostname (-h)"),
     refused("Domainname", "the NIS domain name"),
     honoured("User", "the user the command runs as (-u), with its groups from the image"),
-    refused("AttachStdin", "attach the client's stdin (-i)", INTERACTIVE),
+    honoured("AttachStdin", "attach the client's stdin (-i)"),
     honoured("AttachStdout", "stream stdout to an attached client"),
     honoured("AttachStderr", "stream stderr to an attached client"),
     honoured("ExposedPorts", "ports the container listens on (--expose, -p; for -P)"),
-    refused("Tty", "a pseudo-terminal (-t)", INTERACTIVE),
-    refused("OpenStdin", "keep stdin open (-i)", INTERACTIVE),
-    refused("StdinOnce", "close stdin after the first attach", INTERACTIVE),
+    honoured("Tty", "a pseudo-terminal (-t)"),
+    honoured("OpenStdin", "keep stdin open (-i)"),
+    honoured("StdinOnce", "close stdin after the first attach"),
     honoured("Env", "environment variables (-e)"),
     honoured("Cmd", "the command"),
     refused("Healthcheck", "a health check (--health-cmd)"),
@@ -141,9 +133,9 @@ HOST_CONFIG: tuple[Row, ...] = (
     refused("MemorySwappiness", "swappiness", is_default=zero_or(-1)),
     honoured("NanoCpus", "CPU limit (--cpus)"),
     refused("OomKillDisable", "no OOM killer"),
-    refused("Init", "an init process as PID 1 (--init)", INTERACTIVE),
+    honoured("Init", "an init process as PID 1 (--init)"),
     honoured("PidsLimit", "process limit (--pids-limit)"),
-    refused("Ulimits", "resource limits (--ulimit)", INTERACTIVE),
+    honoured("Ulimits", "resource limits (--ulimit)"),
     refused("CpuCount", "CPU count (Windows)"),
     refused("CpuPercent", "CPU percent (Windows)"),
     refused("IOMaximumIOps", "IO/s limit (Windows)"),
@@ -153,12 +145,12 @@ HOST_CONFIG: tuple[Row, ...] = (
     refused("LogConfig", "a log driver other than json-file (--log-driver)", is_default=_log_default),
     honoured("NetworkMode", "bridge, none, host, container:NAME or a user-defined network (--network)"),
     honoured("PortBindings", "published ports (-p)"),
-    refused("RestartPolicy", "restart policy (--restart)", INTERACTIVE, is_default=_restart_default),
+    honoured("RestartPolicy", "restart policy (--restart)"),
     honoured("AutoRemove", "remove when it exits (--rm)"),
     refused("VolumeDriver", "a volume plugin", VOLUMES),
     refused("VolumesFrom", "volumes of another container", VOLUMES),
     refused("Mounts", "mounts (--mount)", VOLUMES),
-    refused("ConsoleSize", "the terminal size (-t)", INTERACTIVE),
+    honoured("ConsoleSize", "the terminal size (-t)"),
     refused("Annotations", "OCI annotations"),
     honoured("CapAdd", "capabilities added (--cap-add)"),
     honoured("CapDrop", "capabilities dropped (--cap-drop)"),
@@ -254,7 +246,8 @@ def markdown() -> str:
         "",
         "A **refused** field carrying anything but its zero value (the docker CLI sends most fields",
         'empty on every run) is answered with `400 {"message": "stepbox does not support HostConfig.X ..."}`;',
-        "`stepbox` and `docker` exit 125 with that message. Nothing is accepted and silently ignored.",
+        "`stepbox run` and `docker run` exit 125 with that message (`create` exits 1, as docker's CLI",
+        "does). Nothing is accepted and silently ignored.",
         "",
     ]
     for section, rows in SECTIONS.items():

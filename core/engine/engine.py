@@ -75,6 +75,7 @@ from stepbox.core.container.context import ExitWatch, LifecycleContext, Waiter
 from stepbox.core.container.errors import Conflict, NoSuchContainer
 from stepbox.core.container.names import random_name
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
+from stepbox.core.container.restart_policy import next_delay
 from stepbox.core.container.runtime import Runtime
 from stepbox.core.kernel import ExitStatus, KernelError, ProcessHandle
 from stepbox.core.kernel.atomic import atomic_write_json, read_json
@@ -101,6 +102,7 @@ class ContainerNotes:
     stop_signal: str = ""
     stop_timeout: int | None = None
     restart_count: int = 0
+    manually_stopped: bool = False  # docker stop/kill: the restart policy holds off
 
 
 @dataclass
@@ -114,6 +116,9 @@ class Watch:
     last_exit_code: int = 0
     readers: int = 0  # attach/logs streams still reading the log files
     name: str = ""  # for events: clients filter them by container name
+    restarting: bool = False  # exited; the restart policy starts it again after a delay
+    restart_delay: float = 0.0  # the last wait between restarts (the backoff)
+    cancel_restart: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     # Held by whoever changes the container (see the module docstring).
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     # Notified, under the lock, when the counters move: a plan that holds
@@ -199,6 +204,10 @@ class Engine:
         name = self.watch(cid).name
         self.events.publish("container", action, cid, {**({"name": name} if name else {}), **attributes})
 
+    def container_event(self, cid: str, action: str, **attributes) -> None:
+        """Publish a container event (``attach``, ``detach``, ``resize`` ...)."""
+        self._event(cid, action, **attributes)
+
     def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
         """Wait for news (an exit, a removal, a reader gone) to make ``predicate`` true."""
         with self._news:
@@ -237,6 +246,12 @@ class Engine:
         """``ps``: every container as :meth:`get` reads it, newest first."""
         records = []
         for found in self.runtime.containers.all():
+            if found.state not in (RUNNING, PAUSED):
+                # As listed: re-reading it would change nothing (refreshing
+                # looks for the exit of a live container only), and ps of
+                # many stopped containers spent a third of its time so.
+                records.append(found)
+                continue
             try:
                 records.append(self._fresh(found.id, found.id))
             except NoSuchContainer:
@@ -323,11 +338,20 @@ class Engine:
             self._names_in_creation.add(name)
             return name
 
-    def start(self, name: str) -> bool:
-        """Start; False if it was running already (docker answers 304)."""
+    def start(self, name: str, by_policy: bool = False) -> bool:
+        """Start; False if it was running already (docker answers 304).
+        A start asked for (not one the restart policy makes) starts the
+        policy over: RestartCount 0, no manual stop (moby's containerStart
+        with resetRestartManager)."""
         with self.changing(name) as record:
             if record.state in (RUNNING, PAUSED):
                 return False
+            notes = self.notes(record)
+            if not by_policy and (notes.manually_stopped or notes.restart_count):
+                notes.manually_stopped = False
+                notes.restart_count = 0
+                self.save_notes(record.id, notes)
+                self.watch(record.id).restart_delay = 0.0
             try:
                 ctx = self.runtime.start(record)
             except BaseException:
@@ -368,8 +392,12 @@ class Engine:
             record = self.runtime.refresh(record)  # records the exit: the plan's exit phase
             code = record.exit_code
             auto_remove = record.config.auto_remove
+            restart = self._restart_wanted(cid, record)
             self._bump(cid, exits=1, last_exit_code=code)
         self._event(cid, "die", exitCode=str(code))
+        if restart:
+            self._restart_after_backoff(cid, record)
+            return
         if auto_remove:
             # --rm deletes the logs too: let attached clients read the last
             # output first (docker run prints it, then the container goes).
@@ -381,6 +409,85 @@ class Engine:
                     pass
                 self._bump(cid, removed=True)
             self._event(cid, "destroy")
+
+    def process(self, cid: str, timeout: float | None = None) -> ProcessHandle | None:
+        """The process handle of container ``cid`` once it runs (waiting up
+        to ``timeout`` for it to start); None if it does not run by then."""
+
+        def running() -> bool:
+            try:
+                return self.runtime.containers.find(cid).state in (RUNNING, PAUSED)
+            except NoSuchContainer:
+                return True  # gone: stop waiting (the lookup below says so)
+
+        if not self.wait_until(running, timeout):
+            return None
+        try:
+            return self.runtime.context(self.get(cid)).handle
+        except NoSuchContainer:
+            return None
+
+    def kernel_call(self, call: Callable[[], object]) -> None:
+        """Make a call to a process handle from a request's thread.  The
+        kernel serialises it if it must (the simulator: see the module
+        docstring); no container lock is held, as writing a real process's
+        input may block for as long as the process does not read."""
+        call()
+
+    def _restart_wanted(self, cid: str, record: ContainerRecord) -> bool:
+        """(Under the container's lock, the exit just recorded.)  Whether
+        --restart starts it again; if so, counted (RestartCount) and marked
+        restarting, with the backoff's next delay."""
+        notes = self.notes(record)
+        policy = record.config.restart
+        if self._closing or not policy.should_restart(
+            record.exit_code, notes.manually_stopped, notes.restart_count
+        ):
+            return False
+        notes.restart_count += 1
+        self.save_notes(cid, notes)
+        w = self.watch(cid)
+        w.cancel_restart.clear()
+        w.restart_delay = next_delay(w.restart_delay, _seconds_since(record.started_at, record.finished_at))
+        w.restarting = True
+        log.info(
+            "container %s exited with %d: restarting it in %.1fs (--restart %s, restart %d)",
+            cid[:12],
+            record.exit_code,
+            w.restart_delay,
+            policy.name,
+            notes.restart_count,
+        )
+        return True
+
+    def _restart_after_backoff(self, cid: str, record: ContainerRecord) -> None:
+        """--restart: after the exit phase, the start phase again -- after
+        the backoff's delay (no lock held), unless a stop or rm comes first."""
+        w = self.watch(cid)
+        cancelled = w.cancel_restart.wait(w.restart_delay)
+        w.restarting = False
+        if cancelled or self._closing:
+            self._bump(cid)
+            return
+        try:
+            self.start(cid, by_policy=True)
+        except Exception as e:  # a start that fails now is recorded like any failed start
+            log.warning("container %s: the restart failed: %s", cid[:12], e)
+
+    def cancel_restart(self, cid: str, manual: bool = True) -> None:
+        """A stop, kill or rm: no more restarts (until the next start)."""
+        w = self.watch(cid)
+        w.cancel_restart.set()
+        if manual:
+            with w.lock:
+                try:
+                    record = self.runtime.containers.find(cid)
+                except NoSuchContainer:
+                    return
+                notes = self.notes(record)
+                if not notes.manually_stopped:
+                    notes.manually_stopped = True
+                    self.save_notes(cid, notes)
 
     def reading(self, cid: str, delta: int) -> None:
         """An attach/logs stream starts (+1) or ends (-1) reading the logs."""
@@ -426,16 +533,19 @@ class Engine:
         w = self.watch(cid)
         return self.wait_until(lambda: w.exits > seen_exits or w.removed, timeout)
 
-    def stop(self, name: str, timeout: float | None = None) -> bool:
-        """The stop plan: the stop signal, a grace period, SIGKILL; then the
-        exit monitor records the exit.  False if not running (docker: 304)."""
+    def stop(self, name: str, timeout: float | None = None, sig: int | None = None) -> bool:
+        """The stop plan: the stop signal (``sig``, else the container's
+        --stop-signal, else SIGTERM), a grace period, SIGKILL; then the exit
+        monitor records the exit.  False if not running (docker: 304)."""
+        self.cancel_restart(self.get(name).id)
         with self.changing(name) as record:
             if record.state not in (RUNNING, PAUSED):
                 return False
             notes = self.notes(record)
             if timeout is None:
                 timeout = notes.stop_timeout if notes.stop_timeout is not None else 10
-            sig = _signal_number(notes.stop_signal) if notes.stop_signal else signals.SIGTERM
+            if sig is None:
+                sig = _signal_number(notes.stop_signal) if notes.stop_signal else signals.SIGTERM
             seen = self.watch(record.id).exits
             self.runtime.stop(record, timeout, sig)  # the grace period lets go of the container
         self.wait_for_exit_after(record.id, seen)
@@ -443,6 +553,8 @@ class Engine:
         return True
 
     def kill(self, name: str, sig: int = signals.SIGKILL) -> None:
+        if sig == signals.SIGKILL:
+            self.cancel_restart(self.get(name).id)
         with self.changing(name) as record:
             if record.state not in (RUNNING, PAUSED):
                 raise Conflict(f"Cannot kill container: {name}: Container {record.id} is not running")
@@ -452,8 +564,8 @@ class Engine:
         if sig == signals.SIGKILL:
             self.wait_for_exit_after(record.id, seen)
 
-    def restart(self, name: str, timeout: float | None = None) -> None:
-        self.stop(name, timeout)
+    def restart(self, name: str, timeout: float | None = None, sig: int | None = None) -> None:
+        self.stop(name, timeout, sig)
         self.start(name)
 
     def pause(self, name: str) -> None:
@@ -467,6 +579,7 @@ class Engine:
         self._event(record.id, "unpause")
 
     def remove(self, name: str, force: bool = False) -> None:
+        self.cancel_restart(self.get(name).id, manual=False)
         with self.changing(name) as record:
             running = record.state in (RUNNING, PAUSED)
             if running and not force:
@@ -516,7 +629,30 @@ class Engine:
             + self._recover_running(networks)
             + self._recover_unrecorded()
             + self._recover_interrupted()
+            + self._start_by_policy()
         )
+
+    def _start_by_policy(self) -> list[str]:
+        """--restart always / unless-stopped / on-failure containers that are
+        not running are started as the daemon starts (on the simulator, whose
+        containers ended with the last daemon, as new processes)."""
+        report = []
+        candidates = [
+            r
+            for r in self.runtime.containers.all()
+            if r.state not in (RUNNING, PAUSED)
+            and r.state != "created"
+            and r.config.restart.starts_with_the_daemon(r.exit_code, self.notes(r).manually_stopped)
+        ]
+        for record in candidates:
+            try:
+                self.start(record.id)  # as moby's restore: the restart manager starts over
+                report.append(
+                    f"started container {record.short_id} ({record.name}): --restart {record.config.restart_policy}"
+                )
+            except Exception as e:  # one that cannot start must not keep the daemon from starting
+                report.append(f"container {record.short_id} ({record.name}) did not start: {e}")
+        return report
 
     def _release_interrupted_addresses(self, networks) -> list[str]:
         """Addresses and ports a start killed half-way left in the record of
@@ -744,3 +880,14 @@ def _signal_number(text: str) -> int:
 
 
 signal_number = _signal_number
+
+
+def _seconds_since(start: str, end: str) -> float:
+    """How long a container ran: between two of Docker's timestamps."""
+    from datetime import datetime
+
+    try:
+        parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+        return (parse(end) - parse(start)).total_seconds()
+    except ValueError:
+        return 0.0

@@ -25,15 +25,16 @@ from dataclasses import dataclass, field
 from stepbox.core.container.errors import BadRequest, Conflict
 from stepbox.core.container.flags import parse_env
 from stepbox.core.container.record import RUNNING
-from stepbox.core.kernel import ExecFailed, Stdio
+from stepbox.core.kernel import ExecFailed, KernelError, ProcessHandle, Stdio
 
+from .attach import InputPump, parse_detach_keys
 from .create_fields import canonical, is_zero
 from .engine import Engine
 from .errors import BadParameter, NotFound
 from .streams import STDERR, LogTail, frames
 
 # The fields of an exec's create body (API v1.44): those stepbox honours, and
-# those it refuses when set (an interactive exec is tracker issue 19's).
+# any other field with a value is refused.
 EXEC_FIELDS = {
     "Container",  # docker-py still sends the container's ID (the URL has it)
     "Detach",
@@ -49,12 +50,6 @@ EXEC_FIELDS = {
     "User",
     "WorkingDir",
 }
-EXEC_REFUSED = {
-    "AttachStdin": "attach stdin, -i",
-    "Tty": "a pseudo-terminal, -t",
-    "ConsoleSize": "the terminal size, -t",
-    "DetachKeys": "detach keys",
-}
 
 
 @dataclass
@@ -67,6 +62,10 @@ class ExecSession:
     user: str = ""
     privileged: bool = False
     tty: bool = False
+    attach_stdin: bool = False
+    window: tuple[int, int] | None = None
+    detach_keys: str = ""
+    handle: ProcessHandle | None = None  # the process, while it runs
     attach_stdout: bool = True
     attach_stderr: bool = True
     running: bool = False
@@ -87,12 +86,12 @@ class ExecSession:
                 "entrypoint": self.argv[0] if self.argv else "",
                 "arguments": self.argv[1:],
             },
-            "OpenStdin": False,
+            "OpenStdin": self.attach_stdin,
             "OpenStderr": self.attach_stderr,
             "OpenStdout": self.attach_stdout,
             "CanRemove": False,
             "ContainerID": self.container_id,
-            "DetachKeys": "",
+            "DetachKeys": self.detach_keys,
             "Pid": self.pid,
         }
         if self.exit_code is None:
@@ -127,11 +126,6 @@ class ExecSessions:
         privileged = body.get("Privileged") or False
         if not isinstance(privileged, bool):
             raise BadParameter("invalid value for Privileged: expected a boolean")
-        for name, what in EXEC_REFUSED.items():
-            if not is_zero(body.get(name)):
-                raise BadParameter(
-                    f"stepbox does not support exec {name} ({what}) (tracker issue 19 is to add it)"
-                )
         for name in body:
             if name not in EXEC_FIELDS and not is_zero(body[name]):
                 raise BadParameter(f"stepbox does not support exec {name}: a field it does not know")
@@ -142,6 +136,15 @@ class ExecSessions:
                 if record.state != "paused"
                 else f"Container {record.id} is paused, unpause the container before exec"
             )
+        detach_keys = body.get("DetachKeys") or ""
+        if not isinstance(detach_keys, str):
+            raise BadParameter("invalid value for DetachKeys: expected a string")
+        parse_detach_keys(detach_keys)  # a bad one is refused now, not at start
+        window = body.get("ConsoleSize")
+        if window is not None and (
+            not isinstance(window, list) or len(window) != 2 or not all(isinstance(v, int) for v in window)
+        ):
+            raise BadParameter("invalid value for ConsoleSize: expected [rows, columns]")
         session = ExecSession(
             secrets.token_hex(32),
             record.id,
@@ -151,6 +154,9 @@ class ExecSessions:
             user=user,
             privileged=privileged,
             tty=bool(body.get("Tty")),
+            attach_stdin=bool(body.get("AttachStdin")),
+            window=(window[0], window[1]) if window and any(window) else None,
+            detach_keys=detach_keys,
             attach_stdout=bool(body.get("AttachStdout", True)),
             attach_stderr=bool(body.get("AttachStderr", True)),
         )
@@ -178,14 +184,28 @@ class ExecSessions:
             session.started = True
         return session
 
-    def run(self, session: ExecSession, write) -> None:
+    def resize(self, exec_id: str, rows: int, columns: int) -> None:
+        session = self.get(exec_id)
+        handle = session.handle
+        if session.tty and handle is not None and session.running:
+            self.engine.kernel_call(lambda: handle.resize_terminal(rows, columns))
+
+    def run(self, session: ExecSession, write, rfile=None) -> None:
         """Start the process, stream its output with ``write``, record the
-        exit code; returns when the process has ended."""
+        exit code; returns when the process has ended.  With ``rfile`` (the
+        client's side of the connection) and AttachStdin, the client's input
+        goes to the process (and its end closes the process's stdin, as
+        dockerd does for exec, unless it is a terminal)."""
         engine = self.engine
         scratch = tempfile.mkdtemp(prefix="stepbox-exec-")
+        finished_here = True  # False: a detached exec's thread finishes it
         try:
             stdio = Stdio(
-                stdout=os.path.join(scratch, "stdout.log"), stderr=os.path.join(scratch, "stderr.log")
+                stdout=os.path.join(scratch, "stdout.log"),
+                stderr=os.path.join(scratch, "stderr.log"),
+                open_stdin=session.attach_stdin,
+                tty=session.tty,
+                window=session.window,
             )
             tail = LogTail(scratch)
             session.running = True
@@ -205,8 +225,10 @@ class ExecSessions:
                         stdio,
                         user=credentials,
                         privileges=privileges,
+                        rlimits=record.config.rlimits,
                     )
                 session.pid = handle.pid
+                session.handle = handle
             except ExecFailed as e:
                 # docker prints the runtime's complaint on stderr; 126/127 like a shell
                 for chunk in frames(STDERR, f"OCI runtime exec failed: {e}: unknown\n".encode(), session.tty):
@@ -218,16 +240,50 @@ class ExecSessions:
                     write(chunk)
                 session.exit_code = 126
                 return
+            pump = None
+            detached = threading.Event()
+            if rfile is not None and session.attach_stdin:
+                pump = InputPump(
+                    rfile,
+                    lambda timeout: handle,
+                    engine.kernel_call,
+                    detach_keys=parse_detach_keys(session.detach_keys) if session.tty else None,
+                    close_at_end=not session.tty,
+                    on_detach=detached.set,
+                    name=f"exec-stdin-{session.id[:12]}",
+                ).start()
             status = None
-            while status is None:
-                status = engine.wait_process(handle, timeout=0.05)
+            while status is None and not detached.is_set():
+                status = engine.wait_process(handle, timeout=0.02 if session.tty else 0.05)
                 self._pump(tail, session, write)
+            if pump is not None:
+                pump.stop()
+            if status is None:  # detached: the process runs on, nobody reads its output
+                threading.Thread(
+                    target=self._finish_detached, args=(session, handle, scratch), daemon=True
+                ).start()
+                finished_here = False
+                return
             self._pump(tail, session, write)
             session.exit_code = status.code
         finally:
+            if finished_here:
+                session.running = False
+                session.handle = None
+                if session.exit_code is None:
+                    session.exit_code = 126
+                session.done.set()
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    def _finish_detached(self, session: ExecSession, handle, scratch: str) -> None:
+        try:
+            status = self.engine.wait_process(handle)
+            session.exit_code = status.code if status is not None else 126
+        except (KernelError, OSError):
+            session.exit_code = 126
+        finally:
             session.running = False
-            if session.exit_code is None:
-                session.exit_code = 126
+            session.handle = None
             session.done.set()
             shutil.rmtree(scratch, ignore_errors=True)
 

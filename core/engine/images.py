@@ -23,6 +23,7 @@ from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import ImageNotFound
 
 from .build import BuildEndpoint
+from .build_prune import prune_build_cache
 from .engine import Engine
 from .errors import BadParameter, Unsupported
 from .filters import bool_filter, labels_match, parse_filters, time_filter
@@ -51,8 +52,9 @@ class ImageEndpoints:
         add("POST", "/images/prune", self.prune)
         add("GET", "/images/search", self.not_available("searching a registry"))
         add("POST", "/commit", self.commit)
-        add("POST", "/build", BuildEndpoint(self.engine))
-        add("POST", "/build/prune", lambda req: Response.json({"CachesDeleted": None, "SpaceReclaimed": 0}))
+        build = BuildEndpoint(self.engine)
+        add("POST", "/build", build)
+        add("POST", "/build/prune", lambda req: prune_build_cache(self.engine, build.cache, req))
         add("GET", "/images/{name*}/json", self.inspect)
         add("GET", "/images/{name*}/history", self.history)
         add("GET", "/images/{name*}/get", self.save_one)

@@ -25,6 +25,7 @@ from stepbox.core.http_server.limits import Limits
 from stepbox.core.http_server.server import HTTPServer
 
 from . import API_VERSION
+from .container_admin import ContainerAdminEndpoints
 from .containers import ContainerEndpoints
 from .engine import Engine
 from .execs import ExecSessions
@@ -66,6 +67,7 @@ def build_app(engine: Engine) -> Router:
     execs = ExecSessions(engine)
     SystemEndpoints(engine).register(router)
     ContainerEndpoints(engine, execs).register(router)
+    ContainerAdminEndpoints(engine).register(router)
     ImageEndpoints(engine).register(router)
     NetworkEndpoints(engine).register(router)
     return router

@@ -91,6 +91,10 @@ class LogTail:
 
     def read_new(self) -> list[tuple[int, bytes]]:
         """Whatever was written since the last call, per stream."""
+        return [(stream, data) for stream, data, _start in self.read_new_at()]
+
+    def read_new_at(self) -> list[tuple[int, bytes, int]]:
+        """The same, with the offset in its file where each piece starts."""
         out = []
         for stream in self.streams:
             try:
@@ -100,8 +104,9 @@ class LogTail:
             except OSError:
                 continue
             if data:
-                self.offsets[stream] = self.offsets.get(stream, 0) + len(data)
-                out.append((stream, data))
+                start = self.offsets.get(stream, 0)
+                self.offsets[stream] = start + len(data)
+                out.append((stream, data, start))
         return out
 
 
@@ -115,10 +120,32 @@ def last_lines(data: bytes, count: int | None) -> bytes:
     return b"".join(lines[-count:])
 
 
-def with_timestamps(data: bytes, when: datetime | None = None) -> bytes:
-    """``--timestamps``.  The log files do not record when each line was
-    written, so every line gets the time it was read (a simplification)."""
+def timed_lines(data: bytes, start: int, times) -> list[tuple[int | None, bytes]]:
+    """``data`` (read at offset ``start`` of a log) as lines, each with the
+    time its first byte was written (``times``: a :class:`LogTimes`)."""
+    out = []
+    offset = start
+    for line in data.splitlines(keepends=True):
+        out.append((times.time_at(offset), line))
+        offset += len(line)
+    return out
+
+
+def stamp(nanos: int | None) -> bytes:
+    """Docker's log time: RFC 3339 with nine digits of nanoseconds, UTC."""
     from datetime import datetime
 
-    stamp = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
-    return b"".join(stamp + b" " + line for line in data.splitlines(keepends=True))
+    if nanos is None:
+        nanos = 0
+    seconds = datetime.fromtimestamp(nanos // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{seconds}.{nanos % 10**9:09d}Z".encode()
+
+
+def with_timestamps(data: bytes, when: datetime | None = None) -> bytes:
+    """Every line stamped with one time (``when``, or now): for output whose
+    writing time was not recorded."""
+    from datetime import datetime
+
+    moment = when or datetime.now(UTC)
+    nanos = int(moment.timestamp()) * 10**9 + moment.microsecond * 1000
+    return b"".join(stamp(nanos) + b" " + line for line in data.splitlines(keepends=True))

@@ -181,7 +181,10 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
         {
             "PidsLimit": host.get("PidsLimit") or None,
             "LogConfig": {"Type": "json-file", "Config": {}},
-            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "RestartPolicy": record.config.restart.to_api(),
+            "Init": record.config.init or None,
+            # an array even when empty: the API's schema (and docker inspect) say so
+            "Ulimits": [{"Name": n, "Soft": soft, "Hard": hard} for n, soft, hard in record.config.ulimits],
             "Privileged": False,
             "ReadonlyRootfs": False,
             "CpuShares": 0,
@@ -191,11 +194,11 @@ def container_inspect(document: dict, record: ContainerRecord, notes, exec_ids: 
     config = dict(doc.get("Config", {}))
     config.update(
         {
-            "Tty": notes.tty,
-            "OpenStdin": notes.open_stdin,
-            "StdinOnce": False,
-            "AttachStdin": False,
-            "AttachStdout": not notes.open_stdin,
+            "Tty": record.config.tty,
+            "OpenStdin": record.config.open_stdin,
+            "StdinOnce": record.config.stdin_once,
+            "AttachStdin": record.config.open_stdin and record.config.stdin_once,
+            "AttachStdout": not record.config.open_stdin or record.config.stdin_once,
             "AttachStderr": True,
             "Labels": dict(notes.labels),
             "Domainname": "",

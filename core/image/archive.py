@@ -26,7 +26,7 @@ import posixpath
 import tarfile
 import zlib
 from collections.abc import Sequence
-from typing import IO, Any, BinaryIO, Protocol, cast
+from typing import IO, Any, Protocol, cast
 
 from .incoming import (
     MAX_DOCUMENT_BYTES,
@@ -348,7 +348,7 @@ def import_rootfs(
             return store.add_image([tar.digest], config, tag=tag)
 
 
-def export_rootfs(entries, out: BinaryIO) -> None:
+def export_rootfs(entries, out: Writable) -> None:
     """``docker export``: a flattened filesystem (see :mod:`.flatten`) as a tar."""
     from .layer_tar import write_layer
 

@@ -9,14 +9,12 @@ to its parent's layers by digest and adds one layer on top.
 from __future__ import annotations
 
 import copy
-import io
 import json
 import shlex
 from collections.abc import Sequence
 
 from stepbox.core.kernel import LayerEntry
 
-from .layer_tar import write_layer
 from .store import Image, ImageStore, now_rfc3339
 
 # The instructions `docker commit --change` accepts.
@@ -135,6 +133,5 @@ def commit_layer(
     if author:
         history["author"] = author
     config["history"] = [*config.get("history", []), history]
-    layer = io.BytesIO()
-    write_layer(changes, layer)
-    return store.add_image([*parent.layers, layer.getvalue()], config, tag=ref)
+    with store.written_layer(changes) as layer:
+        return store.add_image([*parent.layers, layer], config, tag=ref)

@@ -5,7 +5,9 @@ This is the union filesystem's rule written as a pure function over
 everything under it), an opaque directory hides what lower layers had in it,
 anything else replaces what was there.  ``export`` uses it to produce a
 container's flat filesystem, ``import`` goes the other way (one layer), and
-tests use it as the reference model of the union filesystem.
+tests use it as the reference model of the union filesystem.  Entries keep
+their files' contents where they are (see :mod:`stepbox.core.kernel.contents`):
+a flattened tree costs memory for its names, not for its files.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from stepbox.core.kernel import EntryKind, LayerEntry
+from stepbox.core.kernel.contents import EMPTY
 
 
 def _drop_subtree(tree: dict[str, LayerEntry], path: str) -> None:
@@ -47,7 +50,7 @@ def apply_layer(tree: dict[str, LayerEntry], entries: Iterable[LayerEntry]) -> N
             if target.kind is EntryKind.HARDLINK:
                 target = tree[target.link]
             # Keep the content too, in case a later layer deletes the target.
-            tree[entry.path] = replace(entry, link=target.path, data=target.data)
+            tree[entry.path] = replace(entry, link=target.path, contents=target.contents)
             continue
         tree[entry.path] = replace(entry, opaque=False)
 
@@ -62,9 +65,13 @@ def flatten(layers: Iterable[Iterable[LayerEntry]]) -> list[LayerEntry]:
     for entry in tree.values():
         if entry.kind is EntryKind.HARDLINK:
             target = tree.get(entry.link)
-            if target is None or target.kind is not EntryKind.FILE or target.data != entry.data:
+            if (
+                target is None
+                or target.kind is not EntryKind.FILE
+                or not target.contents.same_file(entry.contents)
+            ):
                 entry = replace(entry, kind=EntryKind.FILE, link="")
             else:
-                entry = replace(entry, data=b"")
+                entry = replace(entry, contents=EMPTY)
         result.append(entry)
     return sorted(result, key=lambda e: e.path.split("/"))

@@ -31,10 +31,14 @@ from __future__ import annotations
 import io
 import posixpath
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
-from stepbox.core.kernel import EntryKind, FileMeta, LayerEntry
+from stepbox.core.kernel import Contents, EntryKind, FileMeta, LayerEntry
+from stepbox.core.kernel.contents import CHUNK, EMPTY, BufferRange, Bytes, FileRange, Writable
+
+# gzip, bzip2, xz: what tarfile's "r:*" would uncompress
+_MAGIC_PREFIXES = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -61,21 +65,64 @@ def normalise_path(name: str, what: str = "layer") -> str:
 
 
 def read_layer(stream: BinaryIO) -> list[LayerEntry]:
-    """Parse and check a (possibly gzip-compressed) layer tar."""
-    return _read(stream, with_data=True)
+    """Parse and check a (possibly gzip-compressed) layer tar, its files'
+    contents read into memory: for small layers (tests, exercises).  What
+    may be big is read with :func:`read_layer_file` or :func:`read_layer_buffer`."""
+    return _read(stream, _in_memory)
+
+
+def read_layer_file(path: str) -> list[LayerEntry]:
+    """:func:`read_layer` of the layer tar at ``path``, each file's contents
+    left where they are (a range of the tar, read when the file is written
+    out): memory stays flat whatever the layer's size.  A compressed tar
+    cannot be read at an offset: its files are read into memory."""
+    with open(path, "rb") as f:
+        if _compressed(f):
+            return _read(f, _in_memory)
+        return _read(f, lambda archive, m: FileRange(path, m.offset_data, m.size))
+
+
+def read_layer_buffer(data: bytes) -> list[LayerEntry]:
+    """:func:`read_layer` of a layer tar already in memory (``ADD x.tar`` of
+    a build context): the files' contents are ranges of ``data``, not copies."""
+    stream = io.BytesIO(data)
+    if _compressed(stream):
+        return _read(stream, _in_memory)
+    return _read(stream, lambda archive, m: BufferRange(data, m.offset_data, m.size))
 
 
 def check_layer(stream: BinaryIO) -> None:
     """The checks of :func:`read_layer`, reading past file contents instead
     of keeping them: memory stays flat whatever the layer's size."""
-    _read(stream, with_data=False)
+    _read(stream, None)
 
 
-def _read(stream: BinaryIO, with_data: bool) -> list[LayerEntry]:
+# How a regular member's contents are kept: read now, or left in place.
+ContentsOf = Callable[[tarfile.TarFile, tarfile.TarInfo], Contents]
+
+
+def _in_memory(archive: tarfile.TarFile, m: tarfile.TarInfo) -> Contents:
+    contents = archive.extractfile(m)
+    assert contents is not None  # a regular file always has contents
+    data = contents.read()
+    if len(data) != m.size:
+        raise UnsafeLayer(f"layer entry {m.name!r} is truncated")
+    return Bytes(data)
+
+
+def _compressed(stream: BinaryIO) -> bool:
+    """Whether the tar is compressed (its members are then at no offset of the stream)."""
+    try:
+        return stream.read(6).startswith(_MAGIC_PREFIXES)
+    finally:
+        stream.seek(0)
+
+
+def _read(stream: BinaryIO, contents_of: ContentsOf | None) -> list[LayerEntry]:
     from .incoming import max_layer_bytes
 
     limit, total = max_layer_bytes(), 0
-    end = _size_of(stream) if not with_data else None
+    end = _size_of(stream) if contents_of is not _in_memory else None
     try:
         archive = tarfile.open(fileobj=stream, mode="r:*")
     except tarfile.TarError as e:
@@ -97,7 +144,7 @@ def _read(stream: BinaryIO, with_data: bool) -> list[LayerEntry]:
                     )
                 if end is not None and member.isreg() and member.offset_data + member.size > end:
                     raise UnsafeLayer(f"layer entry {member.name!r} is truncated")
-                entry = _entry_from_member(archive, member, entries, symlinks, with_data)
+                entry = _entry_from_member(archive, member, entries, symlinks, contents_of)
                 if entry is None:
                     continue
                 if entry.kind is EntryKind.SYMLINK:
@@ -143,7 +190,7 @@ def _entry_from_member(
     m: tarfile.TarInfo,
     seen: dict[str, LayerEntry],
     symlinks: set[str],
-    with_data: bool = True,
+    contents_of: ContentsOf | None = _in_memory,
 ) -> LayerEntry | None:
     path = normalise_path(m.name)
     if not path:
@@ -167,14 +214,9 @@ def _entry_from_member(
     if m.isdir():
         return LayerEntry(path, EntryKind.DIR, **common)
     if m.isreg():
-        if not with_data:
+        if contents_of is None:
             return LayerEntry(path, EntryKind.FILE, **common)
-        contents = archive.extractfile(m)
-        assert contents is not None  # a regular file always has contents
-        data = contents.read()
-        if len(data) != m.size:
-            raise UnsafeLayer(f"layer entry {m.name!r} is truncated")
-        return LayerEntry(path, EntryKind.FILE, data=data, **common)
+        return LayerEntry(path, EntryKind.FILE, contents=contents_of(archive, m), **common)
     if m.issym():
         return LayerEntry(path, EntryKind.SYMLINK, link=m.linkname, **common)
     if m.islnk():
@@ -215,18 +257,64 @@ def _with(entry: LayerEntry, **changes) -> LayerEntry:
     return replace(entry, **changes)
 
 
-def write_layer(entries: Iterable[LayerEntry], out: BinaryIO) -> None:
+def write_layer(entries: Iterable[LayerEntry], out: Writable) -> None:
     """Write a changeset as a layer tar, parents first, whiteouts as ``.wh.``
     files, hardlinks after every file they may point to.  Deterministic: the
-    same entries give the same bytes (and so the same digest)."""
+    same entries give the same bytes (and so the same digest).  Each file's
+    contents are copied piece by piece as its member is written."""
     in_order = sorted(entries, key=lambda e: (e.kind is EntryKind.HARDLINK, e.path.split("/")))
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
+    counted = _Counted(out)  # (typeshed's TarFile wants a whole file; tarfile writes and tells)
+    with tarfile.TarFile(
+        fileobj=counted,  # type: ignore[arg-type]
+        mode="w",
+        format=tarfile.PAX_FORMAT,
+        copybufsize=CHUNK,
+    ) as archive:
         for entry in in_order:
-            for info, data in _members(entry):
-                archive.addfile(info, io.BytesIO(data) if data is not None else None)
+            for info, contents in _members(entry):
+                archive.addfile(info, _Pieces(contents.chunks()) if contents is not None else None)
 
 
-def _members(e: LayerEntry) -> Iterator[tuple[tarfile.TarInfo, bytes | None]]:
+class _Counted:
+    """``out`` with a ``tell`` (tarfile asks; an HTTP body being sent has none)."""
+
+    def __init__(self, out: Writable):
+        self.out, self.written = out, 0
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        return self.out.write(data)
+
+    def tell(self) -> int:
+        return self.written
+
+
+class _Pieces(io.RawIOBase):
+    """A reader over an iterator of byte strings (what tarfile copies from);
+    a read is filled whole unless the pieces run out (tarfile insists)."""
+
+    def __init__(self, pieces: Iterator[bytes]):
+        self.pieces, self.rest = pieces, memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        filled = 0
+        while filled < len(buffer):
+            if not self.rest:
+                piece = next(self.pieces, b"")
+                if not piece:
+                    break
+                self.rest = memoryview(piece)
+            n = min(len(buffer) - filled, len(self.rest))
+            buffer[filled : filled + n] = self.rest[:n]
+            self.rest = self.rest[n:]
+            filled += n
+        return filled
+
+
+def _members(e: LayerEntry) -> Iterator[tuple[tarfile.TarInfo, Contents | None]]:
     def info(name: str, type_: bytes) -> tarfile.TarInfo:
         t = tarfile.TarInfo(name)
         t.type, t.mode, t.uid, t.gid, t.mtime = type_, e.mode, e.uid, e.gid, int(e.mtime)
@@ -237,17 +325,17 @@ def _members(e: LayerEntry) -> Iterator[tuple[tarfile.TarInfo, bytes | None]]:
         parent, base = posixpath.split(e.path)
         t = info(posixpath.join(parent, WHITEOUT_PREFIX + base), tarfile.REGTYPE)
         t.mode = 0o644
-        yield t, b""
+        yield t, EMPTY
     elif e.kind is EntryKind.DIR:
         yield info(e.path + "/", tarfile.DIRTYPE), None
         if e.opaque:
             t = info(posixpath.join(e.path, OPAQUE_MARKER), tarfile.REGTYPE)
             t.mode = 0o644
-            yield t, b""
+            yield t, EMPTY
     elif e.kind is EntryKind.FILE:
         t = info(e.path, tarfile.REGTYPE)
-        t.size = len(e.data)
-        yield t, e.data
+        t.size = e.contents.size
+        yield t, e.contents
     elif e.kind is EntryKind.SYMLINK:
         t = info(e.path, tarfile.SYMTYPE)
         t.linkname = e.link

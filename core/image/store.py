@@ -23,11 +23,11 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from stepbox.core.kernel import LayerEntry
 from stepbox.core.kernel.atomic import (
@@ -38,7 +38,8 @@ from stepbox.core.kernel.atomic import (
     sweep_temporaries,
 )
 
-from .layer_tar import content_size, read_layer
+from .incoming import Incoming
+from .layer_tar import content_size, read_layer_file, write_layer
 from .reference import InvalidReference, parse_reference
 
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -136,6 +137,23 @@ class ImageStore:
         os.replace(path, target)
         fsync_directory(os.path.dirname(target))
         return digest
+
+    @contextlib.contextmanager
+    def written_layer(self, entries: Iterable[LayerEntry]) -> Iterator[str]:
+        """Write a changeset as a layer tar straight into a blob (hashed while
+        it is written, a file's contents a piece at a time: a commit of a
+        container with a 10 GiB file costs no 10 GiB of memory); the block
+        gets its digest, pinned until it ends -- by then the image naming it
+        is in the index (see :meth:`pinned`)."""
+        with Incoming(self.root) as incoming:
+            out, path = incoming.new_file()
+            hashing = _Hashing(out)
+            with out:
+                write_layer(entries, hashing)
+            digest = "sha256:" + hashing.hasher.hexdigest()
+            with self.pinned([digest]):
+                self.adopt_blob(path, digest)
+                yield digest
 
     @contextlib.contextmanager
     def pinned(self, digests):
@@ -418,9 +436,20 @@ class ImageStore:
         return sum(self.layer_size(digest) for digest in image.layers)
 
     def layer_entries(self, blob_digest: str) -> builtins.list[LayerEntry]:
-        """A layer's changeset, checked for escapes (see :mod:`.layer_tar`)."""
-        with open(self.blob_path(blob_digest), "rb") as f:
-            return read_layer(f)
+        """A layer's changeset, checked for escapes (see :mod:`.layer_tar`);
+        its files' contents stay in the blob until they are read."""
+        return read_layer_file(self.blob_path(blob_digest))
+
+
+class _Hashing:
+    """A file being written that hashes what goes through it."""
+
+    def __init__(self, out: BinaryIO):
+        self.out, self.hasher = out, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.hasher.update(data)
+        return self.out.write(data)
 
 
 def _flock(f) -> None:

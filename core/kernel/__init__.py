@@ -17,6 +17,7 @@ notebooks and the CLI render the same thing whichever kernel produced it.
 
 from .capabilities import ALL_CAPABILITIES, CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, capability_mask
 from .cgroups import CgroupLimits, Cgroups, CgroupStats
+from .contents import Contents
 from .errors import BackendUnavailable, ExecFailed, KernelError, NotSupported
 from .kernel import HostFacts, Kernel
 from .namespaces import NamespaceKind, Namespaces
@@ -33,14 +34,18 @@ from .network import (
 )
 from .observe import CgroupNode, MountEntry, ProcessInfo
 from .processes import (
+    RLIM_INFINITY,
+    RLIMIT_NAMES,
     ROOT,
     Credentials,
     ExitStatus,
     MountSpec,
+    NoInput,
     Privileges,
     Processes,
     ProcessHandle,
     ProcessSettings,
+    Rlimit,
     SpawnSpec,
     Stdio,
 )
@@ -48,6 +53,7 @@ from .trace import KernelOp, Tracer
 from .unionfs import EntryKind, FileMeta, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
 
 __all__ = [
+    "Contents",
     "ALL_CAPABILITIES",
     "CAPABILITIES",
     "DOCKER_DEFAULT_CAPABILITIES",
@@ -72,6 +78,7 @@ __all__ = [
     "LayerEntry",
     "MountEntry",
     "NamespaceKind",
+    "NoInput",
     "Namespaces",
     "NetnsView",
     "Network",
@@ -84,6 +91,9 @@ __all__ = [
     "Topology",
     "NotSupported",
     "ProcessHandle",
+    "Rlimit",
+    "RLIMIT_NAMES",
+    "RLIM_INFINITY",
     "ProcessInfo",
     "Processes",
     "ProcessSettings",

@@ -81,5 +81,10 @@ class Kernel(ABC):
         directory tree), as ``--device`` and ``--privileged`` see them; [] if none."""
 
     @abstractmethod
+    def docker_init(self) -> str | None:
+        """``docker run --init``: the path, on this kernel's host, of a static
+        init to bind at /sbin/docker-init (tini), or None if there is none."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release what the backend holds in this program (not containers)."""

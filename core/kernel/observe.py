@@ -20,6 +20,13 @@ class ProcessInfo:
     state: str  # "R" running, "S" sleeping, "Z" zombie, "T" stopped/frozen
     namespaces: dict[str, int] = field(default_factory=dict, hash=False)  # kind -> inode
     cgroup: str = ""  # path as /proc/PID/cgroup's v2 line shows it
+    # what ps -ef shows of it (docker top): the host's name for its user,
+    # CPU seconds used (user + system), when it started (Unix time) and its
+    # terminal ("pts/0", "" for none)
+    user: str = "root"
+    cpu_seconds: float = 0.0
+    started: float = 0.0
+    tty: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,6 +19,7 @@ from typing import Any
 
 from .capabilities import DOCKER_DEFAULT_CAPABILITIES
 from .devices import DeviceNode
+from .errors import KernelError
 from .namespaces import DEFAULT_CONTAINER_NAMESPACES, NamespaceKind
 from .observe import ProcessInfo
 from .seccomp import SeccompFilter
@@ -26,12 +27,45 @@ from .seccomp import SeccompFilter
 
 @dataclass(frozen=True)
 class Stdio:
-    """Host files the process's fds 0, 1 and 2 are opened on (the container's
-    log files).  ``stdin=None`` means /dev/null."""
+    """Where the process's fds 0, 1 and 2 lead.
+
+    Output goes to host files (the container's log files, written by the
+    backend's shim).  Input is one of: a host file (``stdin``); a pipe the
+    engine writes through the handle (``open_stdin``, ``docker run -i``);
+    or /dev/null.  With ``tty`` the process gets a pseudo-terminal instead
+    (``docker run -t``): fds 0, 1 and 2 are its slave side, its output
+    (echo included) goes to ``stdout``, and what the engine writes is typed
+    on its keyboard.  For a container's first process the terminal is made
+    by a step (:meth:`ProcessHandle.open_terminal`, once /dev/pts is
+    mounted); an exec gets one at once."""
 
     stdout: str
     stderr: str
     stdin: str | None = None
+    open_stdin: bool = False
+    tty: bool = False
+    window: tuple[int, int] | None = None  # (rows, columns) of a tty, if the client said
+
+
+# setrlimit(2)'s resources by the names ``docker run --ulimit`` uses for them.
+RLIMIT_NAMES = (
+    "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue",
+    "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
+)  # fmt: skip
+RLIM_INFINITY = -1  # "unlimited", as the Engine API and Python's resource module write it
+
+
+@dataclass(frozen=True)
+class Rlimit:
+    """One resource limit: ``nofile`` 100 (soft), 200 (hard)."""
+
+    name: str  # one of RLIMIT_NAMES
+    soft: int
+    hard: int
+
+
+class NoInput(KernelError):
+    """The process was started without an input the engine could write to."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +236,21 @@ class ProcessHandle(ABC):
         """prctl(PR_SET_NO_NEW_PRIVS, 1)."""
 
     @abstractmethod
+    def set_rlimits(self, limits: tuple[Rlimit, ...]) -> None:
+        """setrlimit(2) for each, before exec (which keeps them): what
+        ``--ulimit`` asks for.  Done before capabilities are dropped, as
+        raising a hard limit needs CAP_SYS_RESOURCE."""
+
+    @abstractmethod
+    def open_terminal(self, window: tuple[int, int] | None = None) -> None:
+        """Allocate a pseudo-terminal in the container's own /dev/pts (runc
+        opens /dev/ptmx there too), bind its slave on /dev/console, and
+        make the slave fds 0, 1 and 2 -- and the controlling terminal -- of
+        the command at exec.  The master side stays outside, with the
+        backend, which copies its output to the stdout log and types what
+        :meth:`write_stdin` gets.  Needs ``Stdio(tty=True)`` at spawn."""
+
+    @abstractmethod
     def exec(
         self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
     ) -> None:
@@ -209,6 +258,21 @@ class ProcessHandle(ABC):
         (uid, gid), if given and not already the process's, is switched to
         first (the user normally comes with :meth:`drop_capabilities`).
         Raises :class:`~.errors.ExecFailed` if it cannot be started."""
+
+    # -- the process's input, from the outside (also on a reattached handle) --
+    @abstractmethod
+    def write_stdin(self, data: bytes) -> None:
+        """Send ``data`` to the process's stdin pipe, or type it on its
+        terminal.  Raises :class:`NoInput` if it has neither."""
+
+    @abstractmethod
+    def close_stdin(self) -> None:
+        """End of input: the process reads end-of-file from its stdin pipe.
+        (A terminal has no end: nothing happens.)"""
+
+    @abstractmethod
+    def resize_terminal(self, rows: int, columns: int) -> None:
+        """TIOCSWINSZ on the terminal: the foreground job gets SIGWINCH."""
 
     def set_sysctl(self, name: str, value: str) -> None:
         """Write a namespaced kernel parameter (``net.ipv4.ip_forward``) as
@@ -261,20 +325,22 @@ class Processes(ABC):
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        rlimits: tuple[Rlimit, ...] = (),
         settings: ProcessSettings | None = None,
         detach: bool = False,
     ) -> ProcessHandle:
         """``docker exec``: setns(2) into every namespace and the cgroup of
         ``target_pid`` and start ``argv`` there (already exec'd), as ``user``
         and confined by ``privileges`` (None: the kernel's defaults, as
-        Docker's 14 capabilities and nothing else).  The process that joins
-        the container is non-dumpable from before its first setns until its
-        execve, so nothing inside can ptrace it or reach the host's
+        Docker's 14 capabilities and nothing else), with the container's
+        ``--ulimit`` limits (docker's exec inherits its spec's).  The process
+        that joins the container is non-dumpable from before its first setns
+        until its execve, so nothing inside can ptrace it or reach the host's
         interpreter through /proc/PID/exe (the CVE-2019-5736 class).
         ``stdio=None``: the caller's own fds 0-2 (``runc exec``);
         ``settings`` (an OCI ``process``): its user, capabilities, rlimits
-        and OOM score, instead of ``user`` and ``privileges``; ``detach``:
-        the caller (a subreaper) reaps it."""
+        and OOM score, instead of ``user``, ``privileges`` and ``rlimits``;
+        ``detach``: the caller (a subreaper) reaps it."""
 
     def open_start_gate(self, path: str) -> None:
         """Let the process waiting at the start gate ``path`` exec (see

@@ -39,6 +39,7 @@ from .processes import (
     Processes,
     ProcessHandle,
     ProcessSettings,
+    Rlimit,
     SpawnSpec,
     Stdio,
 )
@@ -97,6 +98,10 @@ class SerialisedKernel(Kernel):
     def host_devices(self, path: str) -> list[DeviceNode]:
         with self.lock:
             return self.inner.host_devices(path)
+
+    def docker_init(self) -> str | None:
+        with self.lock:
+            return self.inner.docker_init()
 
     def close(self) -> None:
         with self.lock:
@@ -366,6 +371,21 @@ class _ProcessHandle(_Serialised, ProcessHandle):
     def set_no_new_privs(self) -> None:
         self._call(self.inner.set_no_new_privs)
 
+    def set_rlimits(self, limits: tuple[Rlimit, ...]) -> None:
+        self._call(self.inner.set_rlimits, limits)
+
+    def open_terminal(self, window: tuple[int, int] | None = None) -> None:
+        self._call(self.inner.open_terminal, window)
+
+    def write_stdin(self, data: bytes) -> None:
+        self._call(self.inner.write_stdin, data)
+
+    def close_stdin(self) -> None:
+        self._call(self.inner.close_stdin)
+
+    def resize_terminal(self, rows: int, columns: int) -> None:
+        self._call(self.inner.resize_terminal, rows, columns)
+
     def exec(
         self, argv: list[str], env: dict[str, str], cwd: str = "/", user: tuple[int, int] | None = None
     ) -> None:
@@ -404,6 +424,7 @@ class _Processes(_Serialised, Processes):
         *,
         user: Credentials = ROOT,
         privileges: Privileges | None = None,
+        rlimits: tuple[Rlimit, ...] = (),
         settings: ProcessSettings | None = None,
         detach: bool = False,
     ) -> ProcessHandle:
@@ -417,6 +438,7 @@ class _Processes(_Serialised, Processes):
                 stdio,
                 user=user,
                 privileges=privileges,
+                rlimits=rlimits,
                 settings=settings,
                 detach=detach,
             )

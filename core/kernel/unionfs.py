@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypedDict
 
+from .contents import EMPTY, Bytes, Contents
 from .errors import KernelError
 
 
@@ -49,19 +50,64 @@ class FileMeta(TypedDict):
     mtime: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LayerEntry:
-    """One entry of a layer changeset.  ``path`` is relative ("etc/hosts")."""
+    """One entry of a layer changeset.  ``path`` is relative ("etc/hosts").
+
+    A FILE's contents are a :class:`~.contents.Contents` (``contents``): its
+    size and a way to open it, read when the file is written somewhere --
+    never all files of a layer in memory at once.  ``data=b"..."`` makes
+    contents held in memory (small files stepbox writes itself); the ``data``
+    attribute reads the contents whole, for small files and tests."""
 
     path: str
     kind: EntryKind
-    mode: int = 0o644  # permission bits (07777)
-    uid: int = 0
-    gid: int = 0
-    mtime: float = 0.0
-    data: bytes = b""  # FILE contents
-    link: str = ""  # SYMLINK target, or HARDLINK: path of the entry it links to
-    opaque: bool = False  # DIR only: hides lower layers' contents at this path
+    mode: int  # permission bits (07777)
+    uid: int
+    gid: int
+    mtime: float
+    link: str  # SYMLINK target, or HARDLINK: path of the entry it links to
+    opaque: bool  # DIR only: hides lower layers' contents at this path
+    contents: Contents  # FILE only
+
+    def __init__(
+        self,
+        path: str,
+        kind: EntryKind,
+        mode: int = 0o644,
+        uid: int = 0,
+        gid: int = 0,
+        mtime: float = 0.0,
+        data: bytes | None = None,
+        link: str = "",
+        opaque: bool = False,
+        contents: Contents | None = None,
+    ):
+        if data is not None:  # (wins over contents: dataclasses.replace(e, data=...) passes both)
+            contents = Bytes(data) if data else EMPTY
+        elif contents is None:
+            contents = EMPTY
+        for name, value in (
+            ("path", path),
+            ("kind", kind),
+            ("mode", mode),
+            ("uid", uid),
+            ("gid", gid),
+            ("mtime", mtime),
+            ("link", link),
+            ("opaque", opaque),
+            ("contents", contents),
+        ):
+            object.__setattr__(self, name, value)
+
+    @property
+    def data(self) -> bytes:
+        """The whole contents, read now (see the class's docstring)."""
+        return self.contents.read()
+
+    @property
+    def size(self) -> int:
+        return self.contents.size
 
 
 def entry_parts(path: str) -> list[str]:

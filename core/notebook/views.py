@@ -30,7 +30,7 @@ def entry_line(entry: LayerEntry) -> str:
         return f"{path} -> {entry.link}"
     if entry.kind is EntryKind.HARDLINK:
         return f"{path}   (hard link to {entry.link})"
-    return f"{path}   {size(len(entry.data))}"
+    return f"{path}   {size(entry.size)}"
 
 
 def summarise(entries: list[LayerEntry]) -> list[str]:
@@ -48,7 +48,7 @@ def summarise(entries: list[LayerEntry]) -> list[str]:
 
 
 def _bytes(entries: list[LayerEntry]) -> int:
-    return sum(len(e.data) for e in entries if e.kind is EntryKind.FILE)
+    return sum(e.size for e in entries if e.kind is EntryKind.FILE)
 
 
 def image_layer_boxes(images, image: Image, kinds: dict[str, str] | None = None) -> list[LayerBox]:

@@ -125,8 +125,11 @@ def test_logs_inspect_ps_rm(stepbox):
 
 
 def test_bad_input_is_a_clear_error(stepbox):
-    r = stepbox("run", "--rm", "nosuchimage")
+    r = stepbox("run", "--rm", "--pull", "never", "nosuchimage")
     assert r.code == 125 and "No such image: nosuchimage:latest" in r.err
+    # --pull missing (the default): docker's CLI says so and tries to pull it
+    r = stepbox("run", "--rm", "nosuchimage")
+    assert r.code == 125 and "Unable to find image 'nosuchimage:latest' locally" in r.err
     r = stepbox("run", "--rm", "-m", "12q", "busybox", "true")
     assert r.code == 125 and "invalid size: '12q'" in r.err
     r = stepbox("run", "--rm", "busybox", "nosuchcommand")
@@ -140,7 +143,7 @@ def test_bad_input_is_a_clear_error(stepbox):
 def test_a_name_is_taken_once(stepbox):
     assert stepbox("create", "--name", "dup", "busybox", "true").code == 0
     r = stepbox("create", "--name", "dup", "busybox", "true")
-    assert r.code == 125 and 'The container name "/dup" is already in use' in r.err
+    assert r.code == 1 and 'The container name "/dup" is already in use' in r.err  # docker create: 1
 
 
 def test_rm_of_a_running_container_needs_force(stepbox):

@@ -31,8 +31,8 @@ BACKENDS = [
 CREATE = [s.key for s in plan.CREATE.steps]
 # These engines wire no bridge (no network manager; the daemon's has
 # STEPBOX_BRIDGE=none): a container's start brings up lo, without the network
-# steps a bridge network would add (tests/network runs those); no_new_privs
-# only with --security-opt no-new-privileges.
+# steps a bridge network would add (tests/network runs those), nor the terminal
+# step of -t (checked below); no_new_privs only with --security-opt no-new-privileges.
 START = [s.key for s in plan.START.for_config(ContainerConfig(image="busybox", network="none")).steps]
 STOP = ["stop_signal", "grace_period"]
 EXIT = ["wait"]
@@ -209,3 +209,34 @@ def test_every_verb_of_the_daemon_runs_its_plan(engine):
         engine.start("f")
     assert watch.take() == START + ["start_failed"]
     assert (engine.get("f").state, engine.get("f").exit_code) == (CREATED, 127)
+
+
+def test_a_terminal_is_a_step_of_the_start(runtime):
+    """run -t: the terminal step runs between pivot_root and the network, in
+    one program as in the daemon; its kernel operations are inside it."""
+    watch = runtime.watch
+    runtime.remove(runtime.run(config("true")))
+    watch.take()
+    record = runtime.run(config("sh", "-c", "exit 0", tty=True, open_stdin=True))
+    ran = watch.take()
+    pivot = ran.index("pivot_root")
+    assert ran[pivot + 1] == "terminal"
+    assert (
+        ran
+        == CREATE + START[: pivot + 1 - len(CREATE)] + ["terminal"] + START[pivot + 1 - len(CREATE) :] + EXIT
+    )
+    runtime.remove(record)
+
+
+def test_ulimits_are_a_step_before_capabilities_go(runtime):
+    """run --ulimit: setrlimit is a step of the start, before the seccomp
+    filter and the capabilities go (raising a hard limit needs CAP_SYS_RESOURCE)."""
+    watch = runtime.watch
+    runtime.remove(runtime.run(config("true")))
+    watch.take()
+    record = runtime.run(config("sh", "-c", "exit 0", ulimits=(("nofile", 64, 8192),)))
+    ran = watch.take()
+    at = START.index("seccomp")
+    assert ran == CREATE + START[:at] + ["ulimits"] + START[at:] + EXIT
+    assert record.exit_code == 0
+    runtime.remove(record)

@@ -94,9 +94,7 @@ def test_a_custom_profile(docker, tmp_path):
     "flags, field",
     [
         (("--read-only",), "HostConfig.ReadonlyRootfs"),
-        (("--ulimit", "nofile=10:10"), "HostConfig.Ulimits"),
         (("-v", "/tmp:/data"), "HostConfig.Binds"),
-        (("--restart", "always"), "HostConfig.RestartPolicy"),
         (("--pid", "host"), "HostConfig.PidMode"),
         (("--shm-size", "1m"), "HostConfig.ShmSize"),
         (("--sysctl", "net.ipv4.ip_forward=1"), "HostConfig.Sysctls"),

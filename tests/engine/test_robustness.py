@@ -633,3 +633,54 @@ def test_ps_and_inspect_answer_while_a_build_runs_a_long_command(daemon, client)
         client.remove(other)
     assert b"Successfully built" in output[0] or b'"aux"' in output[0], output
     client.request("DELETE", "/images/slow:1")
+
+
+def test_build_prune_forgets_the_dangling_cache_or_all_of_it_and_says_what_it_reclaimed(client):
+    """``docker builder prune``: by default the cache of steps nothing else
+    keeps (a failed build's last steps) goes with their images; ``-a`` all
+    entries (a tagged image's steps stay as its parents); the size budgets and
+    BuildKit's filters are refused by name."""
+    import io
+    import tarfile
+
+    def build(dockerfile: str, tag: str | None = None) -> str:
+        context = io.BytesIO()
+        with tarfile.open(fileobj=context, mode="w") as tar:
+            info = tarfile.TarInfo("Dockerfile")
+            info.size = len(dockerfile.encode())
+            tar.addfile(info, io.BytesIO(dockerfile.encode()))
+        context.seek(0)
+        with client.stream("POST", "/build", query={"t": tag} if tag else {}, upload=context) as reply:
+            return reply.body.read().decode()
+
+    def prune(**query) -> dict:
+        return client.request("POST", "/build/prune", query=query).json()
+
+    kept = "FROM busybox\nRUN echo kept > /kept\nRUN echo more > /more\n"
+    failed = "FROM busybox\nRUN echo c > /c-step\nRUN exit 3\n"
+    build(kept, "buildprune:1")
+    build(failed)
+    assert build(failed).count("Using cache") == 1  # the step before the failure is cached
+    try:
+        assert prune(filters=json.dumps({"until": ["2000-01-01T00:00:00Z"]}))["CachesDeleted"] is None
+        report = prune()
+        assert len(report["CachesDeleted"]) >= 1 and report["SpaceReclaimed"] > 0, report
+        assert "Using cache" not in build(failed)  # forgotten, and its image gone
+        assert build(kept).count("Using cache") == 2  # a tagged image's steps are not dangling
+        report = prune(all="1")
+        assert len(report["CachesDeleted"]) >= 2, report
+        assert "Using cache" not in build(kept, "buildprune:1")
+        client.request("GET", "/images/buildprune:1/json")  # the image itself stays
+        assert prune(all="1")["CachesDeleted"] is not None  # the rebuild's entries
+        assert prune(all="1") == {"CachesDeleted": None, "SpaceReclaimed": 0}
+        for query, named in (
+            ({"keep-storage": "1"}, "keep-storage"),
+            ({"reserved-space": "1048576"}, "reserved-space"),
+            ({"filters": json.dumps({"inuse": ["true"]})}, "inuse"),
+            ({"filters": json.dumps({"type": ["regular"]})}, "type"),
+        ):
+            with pytest.raises(EngineError) as info:
+                prune(**query)
+            assert info.value.status == 400 and named in info.value.message
+    finally:
+        client.request("DELETE", "/images/buildprune:1", query={"force": "1"}, ok=(200, 404))

@@ -256,3 +256,40 @@ def test_a_stack_without_lower_layers(linux_kernel):
     finally:
         k.unionfs.unmount(m)
     assert leaks(k) == NO_LEAKS
+
+
+def test_a_layer_file_is_read_when_written_out_and_only_if_it_is_still_the_file_listed(linux_kernel):
+    """changes() lists a file's contents without reading them; what a running
+    container puts at its path meanwhile -- a FIFO (an open would block), a
+    symlink to the host's files -- is never read: the file counts as gone, and
+    a tar of the changes pads it with zeros to the size it had."""
+    import io
+    import tarfile
+
+    from stepbox.core.image.layer_tar import write_layer
+
+    k = linux_kernel
+    k.unionfs.import_layer(
+        "files",
+        [
+            LayerEntry("a", EntryKind.FILE, data=b"AAAA"),
+            LayerEntry("b", EntryKind.FILE, data=b"BBBB"),
+            LayerEntry("c", EntryKind.FILE, data=b"CCCC"),
+        ],
+    )
+    entries = {e.path: e for e in k.unionfs.changes("files")}
+    diff = k.unionfs.diff_dir("files")
+    with open(os.path.join(diff, "a"), "wb") as f:
+        f.write(b"aa")  # shrank (same inode)
+    os.unlink(os.path.join(diff, "b"))
+    os.mkfifo(os.path.join(diff, "b"))
+    os.unlink(os.path.join(diff, "c"))
+    os.symlink("/etc/hostname", os.path.join(diff, "c"))
+    out = io.BytesIO()
+    write_layer(entries.values(), out)
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        got = {m.name: tar.extractfile(m).read() for m in tar if m.isreg()}
+    assert got == {"a": b"aa\0\0", "b": b"\0" * 4, "c": b"\0" * 4}
+    with pytest.raises(FileNotFoundError):
+        entries["c"].contents.open()

@@ -191,7 +191,7 @@ def test_exec_and_networks(rootless):
     # No bridge without root: a bridge network or a published port is refused, saying why.
     for args in (["network", "create", "n1"], ["run", "--rm", "-p", "8080:80", "busybox", "true"]):
         refused = rootless(*args)
-        assert refused.returncode == 125
+        assert refused.returncode == (125 if args[0] == "run" else 1)  # as docker's CLI
         assert "rootless, bridges and veths need root on the host" in refused.stderr, refused.stderr
 
 

@@ -142,7 +142,7 @@ def test_containers_on_a_network_reach_each_other_by_name_and_the_bridge_cannot(
         assert stepbox(netd, "exec", "c", "ping", "-c1", "-W2", a_ip).returncode != 0  # isolation
         assert stepbox(netd, "exec", "c", "nslookup", "a").returncode != 0  # no names on the default bridge
         out = stepbox(netd, "network", "rm", "n1")
-        assert out.returncode == 125 and "has active endpoints" in out.stderr
+        assert out.returncode == 1 and "has active endpoints" in out.stderr  # docker: 1 but for run
         # connect c: now it can, by name; disconnect: eth1 goes again
         _run(netd, "network", "connect", "--alias", "sea", "n1", "c")
         assert stepbox(netd, "exec", "c", "ping", "-c1", "-W2", "a").returncode == 0
@@ -263,7 +263,7 @@ def test_network_create_options_inspect_ls_and_prune(netd, netns):
 )
 def test_bad_requests_are_refused_by_name(netd, argv, message):
     out = stepbox(netd, *argv)
-    assert out.returncode in (2, 125), out
+    assert out.returncode == (125 if argv[0] == "run" else 1), out  # as docker's CLI
     assert message in out.stderr
 
 

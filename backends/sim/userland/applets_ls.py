@@ -2,8 +2,9 @@
 (name, -S, -t, -v, -X, --group-directories-first, -r), display_single's
 columns (-i -s -l -n -h, times as ``ctime`` shows them or --full-time,
 -F/-p indicators, -Q), -C/-x columns at the terminal width (``-w``,
-``COLUMNS``, else 80; the simulator has no terminals, so one name a line
-is the default), the ``total`` line from st_blocks, -R.
+``COLUMNS``, else 80; one name a line is the default, even on a
+terminal: unlike busybox, this ls does not ask isatty -- see
+SIMPLIFICATIONS.md, Terminals), the ``total`` line from st_blocks, -R.
 
 Times are the kernel's mtimes in the zone ``TZ`` names (:mod:`timefmt`);
 the simulated inode has one time, so -c and -u show it too.

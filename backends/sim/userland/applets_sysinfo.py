@@ -3,7 +3,8 @@ linux64, hostid, tty, uptime, clear, reset, nologin, pidof, killall,
 renice, ionice -- after busybox 1.35.
 
 What the simulated kernel does not keep is answered as a container
-answers it by default: there is no terminal (tty: "not a tty"), no nice
+answers it by default: tty names the terminal on stdin (``/dev/pts/0``
+under ``docker run -t``, else "not a tty"), there is no nice
 value or I/O priority but the default (renice to a lower value and
 ionice -c 1 need CAP_SYS_NICE / CAP_SYS_ADMIN, which a container lacks),
 personalities are not simulated (under linux32, uname -m still says
@@ -101,9 +102,15 @@ def tty_main(sys: Sys) -> Gen:
     opts = yield from _opts(sys, "tty", "s")
     if opts.operands:
         yield from complain(sys, "tty", "ignoring all arguments")
+    try:
+        name = sys.ttyname(0)  # /dev/pts/0 under ``docker run -t``
+    except OSError:
+        if "s" not in opts:
+            yield from out(sys, "not a tty\n")
+        return 1
     if "s" not in opts:
-        yield from out(sys, "not a tty\n")
-    return 1  # the simulator has no terminals
+        yield from out(sys, name + "\n")
+    return 0
 
 
 @applet("uptime")

@@ -39,6 +39,7 @@ class ShellBase:
     rootpid: int  # $$ stays the parent's in subshells
     traps: dict[int, str]  # 0 = EXIT
     pending_signals: list[int]
+    last_signal: int | None  # what killed the last child waited for
     jobs: list[int]
     reaped: dict[int, int]  # pid -> raw wait status
     local_frames: list[dict[str, tuple[str | None, bool]]]

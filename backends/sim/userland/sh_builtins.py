@@ -24,6 +24,7 @@ from .applet_table import STANDALONE_APPLET
 from .libc import errno_is, read_all, read_chunk, strerror, write_all
 from .sh_errors import BreakLoop, ContinueLoop, ReturnFromFunction, ShellExit, ShellFatal
 from .sh_lexer import is_name
+from .sh_ulimit import b_ulimit
 
 if TYPE_CHECKING:
     from .sh_shell import Shell
@@ -689,6 +690,7 @@ BUILTINS: dict[str, Builtin] = {
     "type": b_type,
     "command": b_command,
     "umask": b_umask,
+    "ulimit": b_ulimit,
     "source": b_dot,
     "getopts": b_getopts,
     "let": b_let,

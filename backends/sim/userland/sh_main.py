@@ -17,6 +17,7 @@ from typing import Any
 from ..sys_api import O_RDONLY, Sys
 from .applet_table import applet
 from .libc import close_quietly, err, read_all, show_usage, strerror
+from .sh_interactive import is_interactive, run_interactive
 from .sh_shell import Shell
 
 Gen = Generator[Any, Any, int]
@@ -77,6 +78,10 @@ def sh_main(sys: Sys) -> Gen:
         shell = Shell(sys, arg0=path, args=args, line_base=1, commandname=path)
         shell.opts |= opts
         exit_after = False
+    elif is_interactive(sys, opts):
+        shell = Shell(sys, arg0=name, args=args, line_base=1)
+        shell.opts |= opts | {"s"}
+        return (yield from shell.run_as_process(run_interactive))
     else:
         # the whole script is read before it runs (a simplification: ash
         # reads stdin as it goes, so a command in the script could consume

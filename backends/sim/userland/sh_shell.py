@@ -61,6 +61,7 @@ class Shell(Evaluator, SimpleCommands, Redirections, Subshells, Variables):
         self.rootpid = sys.getpid()  # $$ stays the parent's in subshells
         self.traps: dict[int, str] = {}  # 0 = EXIT
         self.pending_signals: list[int] = []
+        self.last_signal: int | None = None  # what killed the last child waited for
         self.jobs: list[int] = []
         self.reaped: dict[int, int] = {}  # pid -> raw wait status
         self.local_frames: list[dict[str, tuple[str | None, bool]]] = []

@@ -207,6 +207,7 @@ class Subshells(ShellBase):
         if pid in self.jobs:
             self.jobs.remove(pid)
         status, sig = decode_wait_status(raw)
+        self.last_signal = sig  # an interactive shell ends a ^C'd job's line (sh_interactive)
         if sig is not None and announce and sig not in _QUIET_SIGNALS:
             yield from err(self.sys, _SIGNAL_TEXT.get(sig, f"Signal {sig}") + "\n")
         self.status = status

@@ -20,6 +20,7 @@ exit      wait: record the exit status, unmount, remove the cgroup    exit.py
 stop      stop_signal, grace_period (then SIGKILL)                    stop.py
 kill      kill                                                        stop.py
 pause     freeze  /  unpause: thaw                                    pause.py
+update    config, limits (the new ones to a running cgroup)           update.py
 remove    remove                                                      remove.py
 ========  ==========================================================  ============
 
@@ -66,6 +67,7 @@ from .start import (
     mount_of,
 )
 from .stop import KILL, STOP, kill_phase, stop_phase
+from .update import update_phase
 
 ContainerPlan = Plan[LifecycleContext]
 
@@ -129,6 +131,11 @@ def kill_plan(record: ContainerRecord, sig: int = signals.SIGKILL, *, records_ex
     return _plan(_thaw_first(record), kill_phase(sig), EXIT if records_exit else None)
 
 
+def update_plan(new_config: ContainerConfig) -> ContainerPlan:
+    """``docker update``: new limits (and restart policy), running or not."""
+    return _plan(update_phase(new_config))
+
+
 def pause_plan() -> ContainerPlan:
     return _plan(PAUSE)
 
@@ -184,4 +191,6 @@ __all__ = [
     "stop_phase",
     "stop_plan",
     "unpause_plan",
+    "update_phase",
+    "update_plan",
 ]

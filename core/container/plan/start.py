@@ -116,9 +116,13 @@ def spawn_process(ctx: LifecycleContext) -> None:
     kinds: tuple[NamespaceKind, ...] = DEFAULT_CONTAINER_NAMESPACES
     if record.config.network == "host":
         kinds = tuple(k for k in kinds if k is not NamespaceKind.NET)
+    config = record.config
     stdio = Stdio(
         stdout=posixpath.join(record.log_dir, "stdout.log"),
         stderr=posixpath.join(record.log_dir, "stderr.log"),
+        open_stdin=config.open_stdin,
+        tty=config.tty,
+        window=config.console_size,
     )
     join: tuple[tuple[NamespaceKind, str], ...] = ()
     if ctx.joined_pid:  # --network container:X (the join_network step found X)
@@ -191,6 +195,42 @@ def pivot_root(ctx: LifecycleContext) -> None:
     _handle(ctx).mask_paths(list(confinement.masked_paths), list(confinement.readonly_paths))
 
 
+DOCKER_INIT = "/sbin/docker-init"
+
+
+def mount_init(ctx: LifecycleContext) -> None:
+    """--init: bind the host's static init (tini) read-only at /sbin/docker-init."""
+    source = ctx.kernel.docker_init()
+    if source is None:
+        raise BadRequest(
+            "--init: this host has no static init to bind at /sbin/docker-init "
+            "(install Debian's tini: apt-get install tini, for /usr/bin/tini-static)"
+        )
+    _handle(ctx).mount(MountSpec(source, DOCKER_INIT, "bind", ("ro",)), _rootfs(ctx))
+
+
+def wants_init(config: ContainerConfig) -> bool:
+    return config.init
+
+
+def open_terminal(ctx: LifecycleContext) -> None:
+    _handle(ctx).open_terminal(ctx.record.config.console_size)
+
+
+def wants_terminal(config: ContainerConfig) -> bool:
+    """``docker run -t``."""
+    return config.tty
+
+
+def set_rlimits(ctx: LifecycleContext) -> None:
+    _handle(ctx).set_rlimits(ctx.record.config.rlimits)
+
+
+def wants_ulimits(config: ContainerConfig) -> bool:
+    """``docker run --ulimit``."""
+    return bool(config.ulimits)
+
+
 def has_own_network(config: ContainerConfig) -> bool:
     """Not ``--network host``: the container has a network namespace to set up."""
     return config.network != "host"
@@ -238,6 +278,8 @@ def exec_command(ctx: LifecycleContext) -> None:
     argv = record.argv
     if not argv:
         raise BadRequest("No command specified")
+    if record.config.init:
+        argv = [DOCKER_INIT, "--", *argv]  # tini runs the command as its child
     env = record.env
     env.setdefault("HOME", _user(ctx).home)  # from the user's passwd line, as docker does
     _handle(ctx).exec(argv, env, cwd=record.workdir)
@@ -335,6 +377,18 @@ START: Phase[LifecycleContext] = Phase(
             mount_special_filesystems,
         ),
         Step(
+            "init",
+            "Bind an init as PID 1 (--init)",
+            "docker run --init: a tiny init (tini) from the host is bind-mounted read-only at "
+            "/sbin/docker-init and becomes PID 1, with the command as its child. It reaps orphaned "
+            "processes (a namespace's init must, or they stay zombies) and passes signals on: the "
+            "kernel gives a namespace's init only the signals it has handlers for, so a plain "
+            "program as PID 1 ignores docker stop's SIGTERM.",
+            "Docker容器: 容器的实质是进程",
+            mount_init,
+            when=wants_init,
+        ),
+        Step(
             "pivot_root",
             "Switch the root filesystem (pivot_root)",
             "pivot_root makes the merged union mount the new / and detaches the old one, so no "
@@ -343,9 +397,33 @@ START: Phase[LifecycleContext] = Phase(
             "Docker UnionFS / rootfs",
             pivot_root,
         ),
+        Step(
+            "terminal",
+            "Open a pseudo-terminal",
+            "docker run -t: a pseudo-terminal is opened from the container's own /dev/pts. Its "
+            "slave side becomes the command's stdin, stdout and stderr and its controlling "
+            "terminal (and /dev/console); the master side stays outside, with the shim, which "
+            "types what the client sends and copies what the terminal shows to the log. The "
+            "kernel's line discipline in between echoes keys, edits lines, and turns ^C into "
+            "SIGINT -- which is why a shell now prints a prompt.",
+            "Docker容器: 容器的实质是进程",
+            open_terminal,
+            when=wants_terminal,
+        ),
         # lo only, or -- on a bridge network -- the eight steps that wire it (network.py)
         LOOPBACK,
         *NETWORK,
+        Step(
+            "ulimits",
+            "Set resource limits (--ulimit)",
+            "docker run --ulimit nofile=100:200: setrlimit() on the waiting process, whose limits "
+            "its command keeps across execve() and hands down to its children. Unlike a cgroup, a "
+            "limit of this kind counts per process (open files, stack size, core dumps...). It is "
+            "set before capabilities are dropped: raising a hard limit needs CAP_SYS_RESOURCE.",
+            "Docker容器: 容器的实质是进程",
+            set_rlimits,
+            when=wants_ulimits,
+        ),
         Step(
             "seccomp",
             "Load the seccomp filter",

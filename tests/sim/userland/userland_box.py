@@ -19,7 +19,7 @@ from stepbox.core.confinement.devices import DEFAULT_DEVICE_NODES
 from stepbox.core.confinement.policy import MASKED_PATHS, READONLY_PATHS
 from stepbox.core.container.plan import DEFAULT_MOUNTS
 from stepbox.core.image.bootstrap import busybox_entries
-from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, SpawnSpec, Stdio
+from stepbox.core.kernel import DOCKER_DEFAULT_CAPABILITIES, Rlimit, SpawnSpec, Stdio
 from stepbox.core.kernel.cgroups import CgroupLimits
 
 _ids = itertools.count(1)
@@ -67,6 +67,7 @@ class BusyboxBox:
         env: dict[str, str] | None = None,
         limits: CgroupLimits | None = None,
         files: dict[str, bytes] | None = None,
+        rlimits: tuple[Rlimit, ...] = (),
         timeout: float | None = 600.0,
     ) -> Result:
         k = self.k
@@ -95,6 +96,8 @@ class BusyboxBox:
         handle.pivot_root(mount.target)
         handle.mask_paths(list(MASKED_PATHS), list(READONLY_PATHS))
         handle.bring_up_loopback()
+        if rlimits:
+            handle.set_rlimits(rlimits)
         handle.drop_capabilities(DOCKER_DEFAULT_CAPABILITIES)
         handle.exec(argv, dict(ENV if env is None else env), cwd=cwd)
         status = handle.wait(timeout)
