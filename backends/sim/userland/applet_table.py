@@ -392,6 +392,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_copy": ("rm", "cp", "mv"),
     "applets_owners": ("chown", "chgrp", "chmod"),
     "applets_proc": ("ps", "kill", "sleep", "usleep", "free", "nproc"),
+    "applets_term": ("more", "less", "stty"),
     "applets_system": (
         "hostname",
         "whoami",
