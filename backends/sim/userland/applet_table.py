@@ -393,6 +393,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_owners": ("chown", "chgrp", "chmod"),
     "applets_proc": ("ps", "kill", "sleep", "usleep", "free", "nproc"),
     "applets_term": ("more", "less", "stty"),
+    "applets_sysctl": ("sysctl",),
     "applets_system": (
         "hostname",
         "whoami",
