@@ -394,6 +394,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_proc": ("ps", "kill", "sleep", "usleep", "free", "nproc"),
     "applets_term": ("more", "less", "stty"),
     "applets_sysctl": ("sysctl",),
+    "applets_getopt": ("getopt",),
     "applets_system": (
         "hostname",
         "whoami",
