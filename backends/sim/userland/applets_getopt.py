@@ -313,8 +313,8 @@ def getopt_main(sys: Sys) -> Gen:
             return 0
         raise Die("missing optstring argument")
     if not argv[1].startswith("-") or compatible:
-        optstring = argv[1].lstrip("-+")
-        return (yield from _generate_output(sys, [argv[0], *argv[2:]], optstring, None, {"u"}))
+        bare = argv[1].lstrip("-+")  # no ordering mark in this mode
+        return (yield from _generate_output(sys, [argv[0], *argv[2:]], bare, None, {"u"}))
     try:
         opts = getopt(argv[1:], "o:n:qQs:Tual:", permute=False, longopts=_OWN_LONGOPTS)
     except UsageError as e:
