@@ -395,6 +395,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_term": ("more", "less", "stty"),
     "applets_sysctl": ("sysctl",),
     "applets_getopt": ("getopt",),
+    "applets_watch": ("watch",),
     "applets_system": (
         "hostname",
         "whoami",
