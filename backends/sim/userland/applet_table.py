@@ -396,6 +396,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_sysctl": ("sysctl",),
     "applets_getopt": ("getopt",),
     "applets_watch": ("watch",),
+    "applets_diff": ("diff",),
     "applets_system": (
         "hostname",
         "whoami",
