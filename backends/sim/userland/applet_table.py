@@ -397,6 +397,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_getopt": ("getopt",),
     "applets_watch": ("watch",),
     "applets_diff": ("diff",),
+    "applets_cpio": ("cpio",),
     "applets_system": (
         "hostname",
         "whoami",
