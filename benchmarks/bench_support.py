@@ -52,11 +52,11 @@ def interleaved(subjects: dict[str, Callable[[], object]], rounds: int, warm_up:
 
 
 def spread(samples: list[float]) -> dict:
-    """Median, min and max of ``samples`` (seconds, to 0.1 ms)."""
+    """Median, min and max of ``samples`` (seconds, to the microsecond)."""
     return {
-        "median": round(statistics.median(samples), 4),
-        "min": round(min(samples), 4),
-        "max": round(max(samples), 4),
+        "median": round(statistics.median(samples), 6),
+        "min": round(min(samples), 6),
+        "max": round(max(samples), 6),
         "n": len(samples),
     }
 
