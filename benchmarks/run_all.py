@@ -42,7 +42,8 @@ def _sim(r):
         (
             "simulated lifecycles per second (create, start `true`, wait, remove; `--network none`; "
             "in-process, one core)",
-            f"{r['per_second']:.0f}/s",
+            f"{r['per_second']:.0f}/s"
+            + (f" ({r['per_cpu_second']:.0f} per second of CPU time)" if "per_cpu_second" in r else ""),
             f"aim: ≥ 2,000/s; {_load(r.get('load_average'))}",
         )
     ]
