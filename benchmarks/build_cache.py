@@ -32,11 +32,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import bench_support as bench  # noqa: E402
 from stepbox.core.image.archive import save  # noqa: E402
 from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
 from stepbox.core.session import open_session  # noqa: E402
 
+from benchmarks import bench_support as bench  # noqa: E402
 from tests.support.dockerd import DockerDaemon, unavailable_reason  # noqa: E402
 
 DOCKERFILE = """\

@@ -31,11 +31,13 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import bench_support as bench
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from stepbox.core.container import plan
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.session import open_session
 
+from benchmarks import bench_support as bench  # noqa: E402
 from tests.support.dockerd import DockerDaemon, unavailable_reason
 
 RUN = ["run", "--rm", "--network", "none", "busybox", "true"]

@@ -12,13 +12,18 @@ simulated kernel with records kept in memory and kernel-op tracing off.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import sys
 import tempfile
 import time
 
-import bench_support as bench
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.session import open_session
+
+from benchmarks import bench_support as bench  # noqa: E402
 
 
 def measure(args: argparse.Namespace) -> dict:
