@@ -77,7 +77,9 @@ def measure(args: argparse.Namespace) -> dict:
     work = tempfile.mkdtemp(prefix="sbx-bench-cli-")
     state = os.path.join(work, "stepbox")
     stepbox = [*bench.stepbox_command(), "--backend", args.backend, "--root", state]
-    env = bench.bytecode_env()
+    # No bridge on the host: the daemon's default network is off, as the private
+    # dockerd's (--bridge=none); the runs use --network none anyway.
+    env = {**bench.bytecode_env(), "STEPBOX_BRIDGE": "none"}
     try:
         with DockerDaemon() as docker:
             bench.quiet([*stepbox, *RUN], env=env)  # starts the daemon, bootstraps busybox
