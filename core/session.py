@@ -75,7 +75,9 @@ def open_session(
     networks = None
     if network is not None:
         store = NetworkStore(None if records_in_memory else os.path.join(root, name, "networks"))
-        networks = NetworkManager(kernel.network, store, network, unwired_why=kernel.no_network_why)
+        networks = NetworkManager(
+            kernel.network, store, network, unwired_why=kernel.no_network_why, relay=kernel.port_relay
+        )
     runtime = Runtime(kernel, images, containers, say=say, networks=networks)
     return Session(root, name, kernel, runtime, why=choice.why)
 

@@ -190,10 +190,14 @@ class LinuxKernel(Kernel):
         self.network = None if self.rootless else self.linux_network
         if self.rootless:
             self.no_network_why = (
-                "rootless, bridges and veths need root on the host; containers get loopback, "
-                "or the host's network with --network host; published ports through a user-mode "
-                "network, slirp4netns or pasta, are not supported yet"
+                "rootless, bridges and veths need root on the host; containers get loopback "
+                "(published ports are relayed into it), or the host's network with --network host"
             )
+            # Published ports as rootless Docker's builtin port driver: a
+            # listener in the engine's namespace, each connection relayed by
+            # a socket opened inside the container's (the engine is root of
+            # the user namespace that owns it, so it may setns there).
+            self.port_relay = self.linux_network
         self.sweep()  # what a crashed earlier program left behind
 
     def _rootless_description(self) -> str:

@@ -132,7 +132,17 @@ class Runtime:
         for name, settings in config.endpoints.items():
             if name not in (mode, primary.name, primary.id, config.network):
                 wanted[manager.find(name).name] = dict(settings or {})
-        if primary.driver in ("host", "null") and (config.port_bindings or config.publish_all):
+        # A kernel without bridges that relays ports into the container's own
+        # namespace (rootless) publishes them for a container on the default
+        # network, which is loopback only there; --network none/host refuse them, as Docker.
+        relayed = (
+            self.kernel.network is None and self.kernel.port_relay is not None and config.network == "default"
+        )
+        if (
+            primary.driver in ("host", "null")
+            and (config.port_bindings or config.publish_all)
+            and not relayed
+        ):
             from .errors import BadRequest
 
             unwired = self.kernel.no_network_why if self.kernel.network is None else ""

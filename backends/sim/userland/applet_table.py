@@ -392,6 +392,12 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_copy": ("rm", "cp", "mv"),
     "applets_owners": ("chown", "chgrp", "chmod"),
     "applets_proc": ("ps", "kill", "sleep", "usleep", "free", "nproc"),
+    "applets_term": ("more", "less", "stty"),
+    "applets_sysctl": ("sysctl",),
+    "applets_getopt": ("getopt",),
+    "applets_watch": ("watch",),
+    "applets_diff": ("diff",),
+    "applets_cpio": ("cpio",),
     "applets_system": (
         "hostname",
         "whoami",

@@ -174,6 +174,33 @@ def _pid(ctx: LifecycleContext) -> int:
     return _handle(ctx).pid
 
 
+def relays_ports(config: ContainerConfig) -> bool:
+    """Loopback only, yet ports to publish: a kernel without bridges that
+    relays them (rootless; the runtime refuses them anywhere else)."""
+    return loopback_only(config) and bool(config.port_bindings or config.publish_all)
+
+
+def publish_relayed_ports(ctx: LifecycleContext) -> None:
+    manager = ctx.networks
+    if manager is None or manager.relay is None:
+        return  # an engine without networks: nothing publishes (as publish_ports)
+    record = ctx.record
+    bindings = wanted_bindings(record)
+    if not bindings:
+        return
+    record.ports = manager.publish_relayed(record, bindings, _pid(ctx))
+    ctx.on_undo("unpublish the ports", lambda: _unpublish_relayed(ctx))
+    ctx.save()
+
+
+def _unpublish_relayed(ctx: LifecycleContext) -> None:
+    manager = ctx.networks
+    assert manager is not None
+    manager.unpublish(ctx.record.id)
+    ctx.record.ports = {}
+    ctx.save()
+
+
 LOOPBACK = Step(
     "network",
     "Bring up the loopback interface",
@@ -183,6 +210,20 @@ LOOPBACK = Step(
     "Docker namespace",
     bring_up_loopback,
     when=loopback_only,
+)
+
+
+RELAYED_PORTS = Step(
+    "publish_relay",
+    "Publish ports: relay each host port into the container's namespace",
+    "Without root there is no bridge and no DNAT rule: the container has only lo. Rootless "
+    "Docker publishes ports anyway (rootlesskit's builtin port driver), and so does this step: "
+    "the engine holds the host port, and for each connection opens a socket inside the "
+    "container's network namespace -- it is root of the user namespace that owns it, so it may "
+    "enter -- connected to the container's 127.0.0.1, and copies bytes both ways.",
+    "Docker namespace: 网络",
+    publish_relayed_ports,
+    when=relays_ports,
 )
 
 
@@ -466,6 +507,8 @@ def release_network(ctx: LifecycleContext) -> list[str]:
     manager = _manager(ctx)
     record = ctx.record
     failed = []
+    if manager is None and ctx.networks is not None:
+        ctx.networks.unpublish(record.id)  # relayed ports (rootless): only proxies to close
     if manager is not None:
         manager.unpublish(record.id)
         manager.stop_dns(record.id)
@@ -492,6 +535,11 @@ def restore_services(manager: NetworkManager, record: ContainerRecord) -> None:
     """After a daemon restart: what lived in the old daemon's process -- the
     proxies and the DNS server -- is opened again for a running container
     (bridges, veths and rules are in the kernel still)."""
+    if not manager.wired and manager.relay is not None and record.ports and record.pid:
+        from stepbox.core.network.ports import bindings_from_api
+
+        manager.publish_relayed(record, bindings_from_api(record.ports), record.pid)
+        return
     if not manager.wired or record.config.network == "host":
         return
     found = endpoints(manager, record)

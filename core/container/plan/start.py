@@ -24,7 +24,7 @@ from ..errors import BadRequest
 from ..record import CREATED, RUNNING, now
 from ..steps import Phase, Step
 from ..users import ExecUser, resolve_user
-from .network import JOIN, LOOPBACK, NETWORK
+from .network import JOIN, LOOPBACK, NETWORK, RELAYED_PORTS
 
 
 def decide_confinement(ctx: LifecycleContext) -> None:
@@ -410,8 +410,10 @@ START: Phase[LifecycleContext] = Phase(
             open_terminal,
             when=wants_terminal,
         ),
-        # lo only, or -- on a bridge network -- the eight steps that wire it (network.py)
+        # lo only (and, rootless, ports relayed into it), or -- on a bridge
+        # network -- the eight steps that wire it (network.py)
         LOOPBACK,
+        RELAYED_PORTS,
         *NETWORK,
         Step(
             "ulimits",
