@@ -36,6 +36,7 @@ from stepbox.core.image.archive import save  # noqa: E402
 from stepbox.core.image.bootstrap import ensure_busybox  # noqa: E402
 from stepbox.core.session import open_session  # noqa: E402
 
+from benchmarks import bench_support as bench  # noqa: E402
 from tests.support.dockerd import DockerDaemon, unavailable_reason  # noqa: E402
 
 DOCKERFILE = """\
@@ -145,11 +146,13 @@ def main() -> None:
         times: dict[str, list[float]] = {
             k: [] for k in ("stepbox_cold", "stepbox_cached", "docker_cold", "docker_cached")
         }
+        load_before = bench.load_average()
         for _ in range(args.repeat):
             times["stepbox_cold"].append(timed(stepbox + ["--no-cache", ctx], env))
             times["stepbox_cached"].append(timed(stepbox + [ctx], env))
             times["docker_cold"].append(timed(docker + ["--no-cache", ctx], env))
             times["docker_cached"].append(timed(docker + [ctx], env))
+        load = {"before": load_before, "after": bench.load_average()}
         stop_stepbox_daemon(state)
         # The builder's own cost, without interpreter start-up and imports.
         times["stepbox_cached_in_process"] = in_process_cached(args.backend, state, ctx, args.repeat)
@@ -161,6 +164,8 @@ def main() -> None:
                     "backend": args.backend,
                     "repeat": args.repeat,
                     "seconds": median,
+                    "spread": {k: bench.spread(v) for k, v in times.items()},
+                    "load_average": load,
                     "ratio_cold_stepbox_over_docker": round(
                         median["stepbox_cold"] / median["docker_cold"], 2
                     ),

@@ -26,14 +26,54 @@ RESULTS = os.path.join(HERE, "results.json")
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
 
+def _load(load: dict | None) -> str:
+    """The 1-minute load average while a figure was taken, marked busy
+    when the machine had more runnable work than cores."""
+    if not load:
+        return "load not recorded"
+    high = max(load["before"][0], load["after"][0])
+    busy = " (busy machine)" if high > (os.cpu_count() or 1) else ""
+    return f"load {load['before'][0]:.1f}–{load['after'][0]:.1f}{busy}"
+
+
 # name -> (script arguments, how to summarise its JSON as README table rows)
 def _sim(r):
     return [
         (
-            "simulated lifecycles per second (create, start `true`, wait, remove; in-process, one core)",
-            f"{r['per_second']:.0f}/s",
-            "aim: ≥ 2,000/s",
+            "simulated lifecycles per second (create, start `true`, wait, remove; `--network none`; "
+            "in-process, one core)",
+            f"{r['per_second']:.0f}/s"
+            + (f" ({r['per_cpu_second']:.0f} per second of CPU time)" if "per_cpu_second" in r else ""),
+            f"aim: ≥ 2,000/s; {_load(r.get('load_average'))}",
         )
+    ]
+
+
+def _cli(r):
+    single, many = r["single"], r["parallel"]
+    m = {k: v["median"] * 1000 for k, v in single["seconds"].items()}
+    b = r["breakdown_ms"]
+    spread = single["seconds"]["stepbox_run"]
+    return [
+        (
+            "`stepbox --version` vs a bare interpreter (`python -c pass`)",
+            f"{m['version']:.0f} ms vs {m['interpreter']:.0f} ms = **{r['version_vs_interpreter']}x**",
+            f"target ≤ 1.5x; {_load(single['load_average'])}",
+        ),
+        (
+            "`stepbox run --rm --network none busybox true` (CLI) vs `docker run --rm` (dockerd), interleaved",
+            f"{m['stepbox_run']:.0f} ms (min–max {spread['min'] * 1000:.0f}–{spread['max'] * 1000:.0f}) vs "
+            f"{m['docker_run']:.0f} ms = **{r['cli_vs_docker']}x**",
+            f"interpreter {b['interpreter']:.0f} ms, imports {b['imports']:.0f} ms, requests and client "
+            f"{b['requests_and_client_work']:.0f} ms, the daemon's steps {b['daemon_run_steps_in_process']:.0f} ms; "
+            f"target ≤ 0.6x; {_load(single['load_average'])}",
+        ),
+        (
+            f"{many['count']} `run --rm` at once: stepbox CLI and daemon vs docker and dockerd (wall time)",
+            f"{many['seconds']['stepbox_run']['median']:.2f} s vs {many['seconds']['docker_run']['median']:.2f} s = "
+            f"**{many['stepbox_vs_docker']}x**",
+            f"target ≤ 0.4x; {_load(many['load_average'])}",
+        ),
     ]
 
 
@@ -89,7 +129,7 @@ def _build(r):
             "fully cached rebuild of the same (CLI call)",
             f"{t['stepbox_cached']:.2f} s vs {t['docker_cached']:.2f} s = "
             f"**{r['ratio_cached_stepbox_over_docker']}x**",
-            "",
+            f"target ≤ 1.0x; {_load(r['load_average'])}" if "load_average" in r else "",
         ),
     ]
     if "stepbox_cached_in_process" in t:
@@ -184,6 +224,7 @@ def _service(r: dict) -> list[tuple[str, str, str]]:
 
 BENCHMARKS: dict[str, tuple[list[str], Callable[[dict], list[tuple[str, str, str]]]]] = {
     "sim_lifecycles": ([], _sim),
+    "cli_run": ([], _cli),
     "linux_run": ([], _linux),
     "oci_runtime": ([], _oci),
     "engine_run": ([], _engine),
@@ -216,8 +257,9 @@ def table(results: dict) -> str:
     meta = results["_machine"]
     lines = [
         f"Measured {meta['date']} on {meta['machine']} (`python benchmarks/run_all.py`; "
-        f"raw figures in `benchmarks/results.json`). Ratios are stepbox ÷ the real thing, "
-        "in the same run.",
+        f"raw figures in `benchmarks/results.json`). {meta.get('remarks', '')}"
+        "Ratios are stepbox ÷ the real thing, in the same run; a row's load is the 1-minute load "
+        "average while it was taken (other programs' work slows the two sides unequally).",
         "",
         "| what | result | note |",
         "|---|---|---|",
@@ -248,7 +290,9 @@ def main() -> None:
     for name in args.only or BENCHMARKS:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results[name] = run(name)
+    remarks = results.get("_machine", {}).get("remarks")  # said by hand about older rows
     results["_machine"] = {
+        **({"remarks": remarks} if remarks else {}),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",

@@ -77,7 +77,9 @@ def open_session(
     networks = None
     if network is not None:
         store = NetworkStore(None if records_in_memory else os.path.join(root, name, "networks"))
-        networks = NetworkManager(kernel.network, store, network, unwired_why=kernel.no_network_why)
+        networks = NetworkManager(
+            kernel.network, store, network, unwired_why=kernel.no_network_why, relay=kernel.port_relay
+        )
     # Volumes live beside the records that use them (in memory: a scratch directory).
     volumes = VolumeStore(
         None if records_in_memory else os.path.join(root, name, "volumes"), kernel.host_mounts

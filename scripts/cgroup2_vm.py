@@ -14,7 +14,10 @@ on Ubuntu 22.04+, Debian 11+ or Fedora.
   runs the very interpreter and code the host would.  The guest writes to a
   tmpfs overlaid on that ``/`` (``scripts/vm/guest-init.sh``), never to a
   host file; and the VM itself runs in a mount namespace of its own in which
-  every host mount is read-only, except the job directory.
+  every host mount is read-only, except the job directory.  The guest mounts
+  tmpfs of its own on /tmp, /var/tmp and /run, as a booted system does; a
+  checkout or venv under one of them (a clone in /tmp) is shared into the
+  guest at its own path explicitly (``hidden_paths``), the same way.
 * The job directory (a temporary directory on the host, mounted into the
   guest at ``/run/job``) carries the job in (``job.sh``: cd, environment,
   pytest) and pytest's output and exit code out.  The guest's console -- the
@@ -70,15 +73,24 @@ CGROUP_DIFFERENTIAL = [
         "test_cpu_quota_throttles",
     )
 ]
+# The device cgroup of a v2 host is a BPF program (issue 14's emitter,
+# backends/linux/cgroups/devicefilter.py): the program against the model, and a
+# whole container confined by one.
+DEVICE_PROGRAM = [
+    "tests/linux/test_device_cgroup.py::test_v2_device_program_agrees_with_the_model",
+    "tests/linux/test_device_cgroup.py::test_dockers_rules_on_v2",
+    "tests/linux/test_linux_confinement.py::test_a_container_whose_devices_are_a_bpf_program",
+]
 ALL_TESTS = [
     "tests/linux/test_linux_cgroups.py",
     "tests/linux/test_cgroup_drivers_fake.py",
     "tests/linux/test_linux_lifecycle.py",
     "tests/linux/test_rootless.py",  # rootless, with a delegated subtree: OOM as a user
+    *DEVICE_PROGRAM,
     *CGROUP_DIFFERENTIAL,
 ]
 # What .ci/run runs (see the README for its time): the cgroup files, the
-# lifecycle's limit tests and the differential ones.
+# lifecycle's limit tests, the device program and the differential ones.
 CI_TESTS = [
     "tests/linux/test_linux_cgroups.py",
     *(
@@ -92,8 +104,37 @@ CI_TESTS = [
         )
     ),
     "tests/linux/test_rootless.py::test_oom_in_a_delegated_subtree",
+    *DEVICE_PROGRAM,
     *CGROUP_DIFFERENTIAL,
 ]
+
+
+# The guest mounts a tmpfs of its own on each of these (scripts/vm/guest-init.sh),
+# as a booted system would; the host's files there are out of its sight.
+HIDDEN = ("/tmp", "/var/tmp", "/run")
+
+
+def hidden_paths() -> list[str]:
+    """What the guest must see but would not: the checkout, its venv and the
+    Python the venv was made from, where they are under one of HIDDEN (a
+    clone in /tmp, say).  The guest mounts each at its own path (shared
+    from the host, with a tmpfs overlay for writes, as its /)."""
+    needed = {
+        os.path.realpath(path)
+        for path in (
+            CHECKOUT,
+            sys.prefix,
+            sys.base_prefix,
+            os.path.dirname(os.path.realpath(sys.executable)),
+        )
+    }
+    under_hidden = [p for p in needed if any(p == h or p.startswith(h + "/") for h in HIDDEN)]
+    # One mount covers what lies inside it (a venv inside its checkout).
+    shares: list[str] = []
+    for path in sorted(under_hidden):
+        if not any(path.startswith(outer + "/") for outer in shares):
+            shares.append(path)
+    return shares
 
 
 def unavailable_reason() -> str | None:
@@ -105,16 +146,16 @@ def unavailable_reason() -> str | None:
         return f"no {UML_KERNEL} (apt-get install user-mode-linux)"
     if shutil.which("unshare") is None:
         return "no unshare(1) (util-linux)"
-    # The guest mounts its own tmpfs on these (scripts/vm/guest-init.sh): a
-    # checkout or an interpreter under one of them is out of the guest's sight.
-    here = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for hidden in ("/tmp", "/var/tmp", "/run"):
-        for path, what in (
-            (here, "the checkout"),
-            (os.path.realpath(sys.prefix), "the interpreter's environment"),
-        ):
-            if path == hidden or path.startswith(hidden + "/"):
-                return f"{what} is under {hidden}, which the guest replaces with its own tmpfs ({path})"
+    for path in hidden_paths():
+        if path in HIDDEN:
+            return f"the checkout or its Python is {path} itself, which the guest replaces with its own tmpfs"
+        # The guest names each in a mount option (hostfs's host path,
+        # overlayfs's dirs), where a comma or a blank would split it.
+        if re.search(r"[,:\s\\]", path):
+            return (
+                f"{path} is under one of {', '.join(HIDDEN)}, where the guest must mount it"
+                " explicitly, and its name has a character mount options cannot carry"
+            )
     return None
 
 
@@ -139,6 +180,10 @@ def write_job(job_dir: str, pytest_args: list[str]) -> None:
     ]
     with open(os.path.join(job_dir, "job.sh"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    # Read by guest-init.sh before it pivots: host paths to mount at the same
+    # place in the guest, one a line.
+    with open(os.path.join(job_dir, "shares"), "w") as f:
+        f.write("".join(f"{path}\n" for path in hidden_paths()))
 
 
 def read_only_host(job_dir: str, scratch: str) -> str:

@@ -1,3 +1,3 @@
-from stepbox.core.cli.main import main
+from stepbox.core.cli.entry import main
 
 main()

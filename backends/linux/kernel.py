@@ -184,17 +184,22 @@ class LinuxKernel(Kernel):
         self.namespaces = LinuxNamespaces()
         # Acts in the namespace this program runs in (the daemon's), or in
         # STEPBOX_NETNS (a path under /run/netns or /proc/PID/ns/net): how a
-        # test keeps an in-process engine's bridges off the host.
+        # test keeps an in-process engine's bridges off the host; "private":
+        # in a new namespace of the engine's own (a notebook's lab).
         self.linux_network = LinuxNetwork(self.tracer, netns_path=os.environ.get("STEPBOX_NETNS") or None)
         # Rootless, bridges and veths cannot be made on the host: containers
         # get loopback (--network none), or the host's network (--network host).
         self.network = None if self.rootless else self.linux_network
         if self.rootless:
             self.no_network_why = (
-                "rootless, bridges and veths need root on the host; containers get loopback, "
-                "or the host's network with --network host; published ports through a user-mode "
-                "network, slirp4netns or pasta, are not supported yet"
+                "rootless, bridges and veths need root on the host; containers get loopback "
+                "(published ports are relayed into it), or the host's network with --network host"
             )
+            # Published ports as rootless Docker's builtin port driver: a
+            # listener in the engine's namespace, each connection relayed by
+            # a socket opened inside the container's (the engine is root of
+            # the user namespace that owns it, so it may setns there).
+            self.port_relay = self.linux_network
         self.sweep()  # what a crashed earlier program left behind
 
     def _rootless_description(self) -> str:

@@ -65,6 +65,11 @@ def _run_in_netns(path: str, fn: Callable[[], Any]) -> Any:
     return box.get("result")
 
 
+# STEPBOX_NETNS=private: the engine wires its networks in a new network
+# namespace of its own (a notebook's lab on the real kernel), not the host's.
+PRIVATE_NETNS = "private"
+
+
 class _Worker:
     """One thread, in one namespace, running what it is handed in order."""
 
@@ -79,7 +84,16 @@ class _Worker:
 
     def _loop(self, netns_path: str | None, ready: Future) -> None:
         try:
-            if netns_path:
+            if netns_path == PRIVATE_NETNS:
+                # A namespace of this thread's own (namespaces belong to a
+                # thread, not the process): nobody else sees its bridges and
+                # rules, and it goes when the last thing in it does.
+                libc.unshare(libc.CLONE_NEWNET)
+                from pyroute2 import IPRoute
+
+                with IPRoute() as ipr:
+                    ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+            elif netns_path:
                 fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     libc.setns(fd, libc.CLONE_NEWNET)
@@ -402,14 +416,19 @@ def _read_text(path: str) -> str:
 def _hex_address(text: str) -> tuple[str, int]:
     """``0100007F:1F90`` (/proc/net/tcp) -> ("127.0.0.1", 8080)."""
     addr, port = text.split(":")
-    return socket.inet_ntoa(bytes.fromhex(addr)[::-1]), int(port, 16)
+    raw = bytes.fromhex(addr)
+    if len(raw) == 16:  # /proc/net/tcp6: four 32-bit words, each in host (little-endian) order
+        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+        return socket.inet_ntop(socket.AF_INET6, raw), int(port, 16)
+    return socket.inet_ntoa(raw[::-1]), int(port, 16)
 
 
 def _listening_sockets() -> list[SocketInfo]:
-    """Listening TCP and bound UDP sockets of the calling thread's namespace."""
+    """Listening TCP and bound UDP sockets of the calling thread's namespace
+    (IPv6 ones too: busybox's servers listen on [::], shown as "::")."""
     found = []
-    for proto in ("tcp", "udp"):
-        text = _read_text(f"/proc/thread-self/net/{proto}")
+    for proto, table in (("tcp", "tcp"), ("udp", "udp"), ("tcp", "tcp6"), ("udp", "udp6")):
+        text = _read_text(f"/proc/thread-self/net/{table}")
         for line in text.splitlines()[1:]:
             fields = line.split()
             if len(fields) < 4:

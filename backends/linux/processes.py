@@ -484,8 +484,10 @@ class LinuxProcesses(Processes):
                 "(e.g. ((0, 100000, 65536),) as Docker's userns-remap)"
             )
         flags = 0
+        joined = {NamespaceKind(kind) for kind, _ in spec.join}
         for kind in spec.namespaces:
-            flags |= libc.CLONE_FLAG_BY_NAME[NamespaceKind(kind).clone_flag]
+            if NamespaceKind(kind) not in joined:
+                flags |= libc.CLONE_FLAG_BY_NAME[NamespaceKind(kind).clone_flag]
         procs_files = self._procs_files(spec.cgroup)
         cmd_r, cmd_w = os.pipe2(os.O_CLOEXEC)
         rep_r, rep_w = os.pipe2(os.O_CLOEXEC)
@@ -518,6 +520,8 @@ class LinuxProcesses(Processes):
         # What happened, in the words of the syscalls (the joiner did them).
         for path in procs_files:
             self.tracer.record(f"write {path}", '"0"')  # "0": the writing process, the joiner
+        for _kind, path in spec.join:
+            self.tracer.record("setns", f"open({json.dumps(path)}), 0")
         if flags & libc.CLONE_NEWUSER:
             self.tracer.record("unshare", "CLONE_NEWUSER")
             for name, mapping in (("uid_map", spec.uid_map), ("gid_map", spec.gid_map)):

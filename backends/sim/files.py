@@ -252,7 +252,7 @@ class Pipe:
         waiters, self.waiters = self.waiters, []
         for proc in waiters:
             block = proc.block
-            if isinstance(block, PipeWait) and block.pipe is self:
+            if isinstance(block, PipeWait) and (block.pipe is self or self in getattr(block, "queues", ())):
                 k.sched.wake(proc)
 
 

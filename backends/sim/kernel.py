@@ -57,6 +57,9 @@ from .namespaces import (
     UserNamespace,
     UtsNamespace,
 )
+from .net.fabric import HOST_ADDRESS, HOST_NAMESERVER, OUTSIDE_ROUTER
+from .net.network import SimNetwork, stack_of_ns
+from .net.stack import Link, Net4
 from .process_table import ProcessTable
 from .processes import SimProcesses
 from .procfs import ProcFS
@@ -82,6 +85,7 @@ class SimKernel(Kernel):
     namespaces: SimNamespaces
     unionfs: HostMountedUnionFS
     host_mounts: SimHostMounts
+    network: SimNetwork
     # Set by SimProcesses: which boot a process record belongs to, and the
     # empty read-only tmpfs that masks paths (/proc/kcore ...).
     boot_id: int
@@ -109,6 +113,7 @@ class SimKernel(Kernel):
         self._boot()
         self.namespaces = SimNamespaces(self)
         self.processes = SimProcesses(self)
+        self.network = SimNetwork(self)
         if unionfs is None:
             unionfs = SimUnionFS(self.tracer, state_dir, clock=self.wall_clock)
         self.unionfs = HostMountedUnionFS(self, unionfs)
@@ -151,6 +156,7 @@ class SimKernel(Kernel):
         root.chmod("/tmp", 0o1777)
         root.write("/etc/hostname", f"{HOST_NAME}\n".encode())
         root.write("/etc/hosts", b"127.0.0.1\tlocalhost\n")
+        root.write("/etc/resolv.conf", f"nameserver {HOST_NAMESERVER}\n".encode())
         root.write("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
 
         table = MountTable()
@@ -209,7 +215,8 @@ class SimKernel(Kernel):
         for m in (procm, sysm, devm, cgm):
             table.add(m)
         mnt = MountNamespace("mnt", ino["mnt"], table=table)
-        net = NetNamespace("net", ino["net"], interfaces={"lo": True, "eth0": True})
+        net = NetNamespace("net", ino["net"])
+        _boot_host_network(net)
         self.host_ns = NsProxy(
             uts=UtsNamespace("uts", ino["uts"], hostname=HOST_NAME),
             ipc=IpcNamespace("ipc", ino["ipc"]),
@@ -500,8 +507,23 @@ class SimKernel(Kernel):
 
     def close(self) -> None:
         """Nothing outlives the program: processes live in this object.
-        Only the real mount table the host side keeps open is let go."""
+        The real sockets that carry the outside world in are closed, and the
+        real mount table the host side keeps open is let go."""
+        self.network.close()
         self.host_mounts.real_mounts.close()
+
+
+def _boot_host_network(net: NetNamespace) -> None:
+    """The host's network after boot: ``lo`` and ``eth0`` up, an address
+    from the outside's DHCP and a default route through its router."""
+    stack = stack_of_ns(net)
+    stack.link("lo").up = True
+    eth0 = Link("eth0", "ether", 2, "52:54:00:12:34:56", stack)
+    eth0.mac_set = True
+    stack.add_link(eth0)
+    eth0.addrs.append(HOST_ADDRESS)
+    eth0.up = True
+    stack.add_route(Net4("0.0.0.0/0"), eth0, OUTSIDE_ROUTER)
 
 
 _busybox_cache: dict = {}

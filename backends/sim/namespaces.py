@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stepbox.core.kernel.namespaces import NamespaceKind, Namespaces
 
@@ -81,8 +81,9 @@ class NetNamespace(Namespace):
     """A new network namespace holds only the loopback device, and it is
     DOWN: ``ip link set lo up`` is the first thing a runtime does in it."""
 
-    interfaces: dict[str, bool] = field(default_factory=lambda: {"lo": False})
-    counters: dict[str, list[int]] = field(default_factory=dict)  # name -> rx/tx bytes, packets
+    # Interfaces, addresses, routes, sockets (backends/sim/net/stack.py),
+    # made on first use: most namespaces of a property test never need them.
+    stack: Any = None
 
 
 @dataclass(eq=False, repr=False)
@@ -250,7 +251,10 @@ class SimNamespaces(Namespaces):
         return self.k.procs.get(pid).ns.uts.hostname
 
     def interfaces(self, pid: int) -> dict[str, bool]:
-        return dict(self.k.procs.get(pid).ns.net.interfaces)
+        from .net.network import stack_of_ns
+
+        links = stack_of_ns(self.k.procs.get(pid).ns.net).links.values()
+        return {link.name: link.up for link in links}
 
     def pid_in_namespace(self, pid: int) -> int:
         return self.k.procs.get(pid).nspids[-1]

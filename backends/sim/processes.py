@@ -224,7 +224,9 @@ class SimProcessHandle(ProcessHandle):
     def bring_up_loopback(self) -> None:
         p = self._held()
         self.k.tracer.record("ioctl", 'SIOCSIFFLAGS, {ifr_name="lo", ifr_flags=IFF_UP|IFF_LOOPBACK}')
-        p.ns.net.interfaces["lo"] = True
+        from .net.network import stack_of_ns
+
+        stack_of_ns(p.ns.net).link("lo").up = True
 
     def make_device_nodes(self, nodes: list[DeviceNode], rootfs: str) -> None:
         """mknod each node, as root with umask 0 (runc's way), checked as
@@ -564,6 +566,14 @@ def _reason(e: OSError) -> str:
     )
 
 
+def _proc_ns_pid(path: str, kind: str) -> int | None:
+    """The PID of a ``/proc/PID/ns/KIND`` path; None for any other path."""
+    parts = path.split("/")
+    if len(parts) == 5 and parts[:2] == ["", "proc"] and parts[2].isdigit() and parts[3:] == ["ns", kind]:
+        return int(parts[2])
+    return None
+
+
 class SimProcesses(Processes):
     def __init__(self, kernel: SimKernel):
         self.k = kernel
@@ -572,10 +582,23 @@ class SimProcesses(Processes):
         self._inits: dict[int, Process] = {}  # what spawn started, by PID (see live_inits)
 
     def spawn(self, spec: SpawnSpec) -> SimProcessHandle:
-        if spec.join or spec.inherit_stdio or spec.detach or spec.start_gate:
+        # The simulator joins only a process's network namespace, by its
+        # /proc path (--network container:ID); a bind-mounted namespace file
+        # and the rest of an OCI runtime caller's asks are refused.
+        joins = [
+            (NamespaceKind(kind).value, _proc_ns_pid(path, NamespaceKind(kind).value))
+            for kind, path in spec.join
+        ]
+        if (
+            any(kind != "net" or pid is None for kind, pid in joins)
+            or spec.inherit_stdio
+            or spec.detach
+            or spec.start_gate
+        ):
             raise NotSupported(
-                "the simulated kernel cannot join namespaces by path, inherit the caller's stdio, "
-                "leave a process to the caller or wait for a start gate (stepbox-runc needs the linux backend)"
+                "the simulated kernel joins only a process's network namespace (/proc/PID/ns/net); it cannot "
+                "join other namespaces or by another path, inherit the caller's stdio, leave a process to the "
+                "caller or wait for a start gate (stepbox-runc needs the linux backend)"
             )
         k = self.k
         parent = k.engine
@@ -589,7 +612,11 @@ class SimProcesses(Processes):
         # The log files are opened first (by the shim, on the host): a bad
         # path fails here, before any process exists.
         fds, engine_end = open_stdio(k, spec.stdio)
+        kinds -= {kind for kind, _ in joins}
         ns, pidns = k.clone_namespaces(parent, kinds, spec.uid_map, spec.gid_map)
+        for kind, pid in joins:
+            assert pid is not None  # refused above
+            ns = self._join(ns, kind, pid, fds)
         if k.tracer.enabled:
             # As on Linux: the cgroup is joined first ("0" = the writer), so
             # the clone is already charged to it.
@@ -615,6 +642,21 @@ class SimProcesses(Processes):
         proc.stdin = engine_end
         self._inits[proc.pid] = proc
         return SimProcessHandle(k, proc)
+
+    def _join(self, ns, kind: str, pid: int, fds: dict):
+        """setns(2) into ``pid``'s namespace of ``kind`` (only "net" is asked for)."""
+        k = self.k
+        try:
+            target = k.procs.get(pid)
+        except (OSError, KeyError, LookupError):
+            target = None
+        if target is None or target.state in "ZX" or kind != "net":
+            for f in fds.values():
+                f.close(k)
+            raise KernelError(f"cannot join the {kind} namespace of process {pid}: no such process")
+        if k.tracer.enabled:
+            k.tracer.record("setns", f'open("/proc/{pid}/ns/{kind}"), CLONE_NEWNET')
+        return ns.replace(net=target.ns.net)
 
     def live_inits(self) -> list[ProcessHandle]:
         for pid in [pid for pid, proc in self._inits.items() if proc.state in "ZX"]:

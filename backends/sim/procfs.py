@@ -475,8 +475,11 @@ class ProcFS(FileOps):
             " face |bytes    packets errs drop fifo frame compressed multicast|"
             "bytes    packets errs drop fifo colls carrier compressed",
         ]
-        for name in net.interfaces:
-            rxb, rxp, txb, txp = net.counters.get(name, (0, 0, 0, 0))
+        from .net.network import stack_of_ns
+
+        for link in stack_of_ns(net).links.values():
+            name = link.name
+            rxb, rxp, txb, txp = link.rx_bytes, link.rx_packets, link.tx_bytes, link.tx_packets
             out.append(
                 f"{name:>6}: {rxb:7d} {rxp:7d} {0:4d} {0:4d} {0:4d} {0:5d} {0:10d} {0:9d} "
                 f"{txb:8d} {txp:7d} {0:4d} {0:4d} {0:4d} {0:5d} {0:7d} {0:10d}"

@@ -146,6 +146,10 @@ class Scheduler:
         self._seq = 0
         self.parked: list[Process] = []  # runnable but frozen or stopped
         self.current: Process | None = None  # the kernel's `current`
+        # The network's link to the real world (net/outside.py), once the
+        # engine opened a real socket: called with how long the system may
+        # wait for real I/O (µs, None: no limit); True if anything arrived.
+        self.io_poll: Callable[[int | None], bool] | None = None
 
     # -- making processes runnable ------------------------------------------------
     def start(self, proc: Process) -> None:
@@ -201,6 +205,9 @@ class Scheduler:
         """Run processes until ``done()``; False if it can never become true
         (nothing runnable, no timers) or the virtual ``deadline`` passed."""
         runq = self.runq
+        io = self.io_poll
+        if io is not None:
+            io(0)
         while not done():
             if self.timers and self.timers[0][0] <= self.now:
                 self._fire_timers()
@@ -209,6 +216,14 @@ class Scheduler:
                 if deadline is not None and self.now > deadline:
                     return done()
                 continue
+            if io is not None:
+                # Idle: what the real world sends may wake someone.  Wait for
+                # it in real time, up to the next timer or the deadline.
+                soonest = [t for t in (self.timers[0][0] if self.timers else None, deadline) if t is not None]
+                if io(max(0, min(soonest) - self.now) if soonest else None):
+                    continue
+                if deadline is not None and self.now >= deadline:
+                    return done()
             if not self.timers:
                 if deadline is not None and self.now < deadline:
                     self.now = deadline

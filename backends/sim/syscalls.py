@@ -24,6 +24,7 @@ from .loader import load
 from .memfs import InodeKind
 from .mounts import parse_mount_options
 from .namei import X_OK
+from .net.sys_net import NetSyscalls
 from .rlimits import check_setrlimit, fd_limit
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
 from .sys_api import WNOHANG, WaitResult
@@ -84,7 +85,7 @@ def _as_generator(result):
     yield  # pragma: no cover - makes this a generator function
 
 
-class SimSys:
+class SimSys(NetSyscalls):
     """The system-call interface as one process sees it."""
 
     __slots__ = ("k", "p", "argv", "env")

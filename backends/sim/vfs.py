@@ -304,6 +304,9 @@ class VFS(Mounts):
                 try:
                     st = fs.lstat(full)
                 except FileNotFoundError:
+                    if getattr(fs, "NO_NEGATIVE_LOOKUP", False):
+                        # procfs's lookup fails first: ENOENT, not EROFS/EACCES
+                        raise oserror(ENOENT, path) from None
                     fs = self._check_dir_write(proc, (mid, dpath), path)
                     fs.write(full, b"", append=True, mode=mode & ~proc.umask & 0o7777)
                     self._own(proc, fs, full)

@@ -30,12 +30,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from stepbox.core.engine.client import EngineClient, EngineError
 from stepbox.core.engine.endpoints import BadEndpoint, Endpoint, TCPEndpoint, UnixEndpoint, endpoint_of
 from stepbox.core.engine.locations import UnsafeSocketDir, private_socket_dir, socket_for_root, state_root
 
 from .errors import CommandFailed
+
+if TYPE_CHECKING:
+    # The client (json, sockets, HTTP) is imported by the first call that
+    # talks to a daemon: a verb that needs none (context ls) does without.
+    from stepbox.core.engine.client import EngineClient
 
 PING_TIMEOUT = 30.0  # seconds; a daemon that does not answer a ping is stuck
 
@@ -180,6 +185,8 @@ class Connection:
         return self._client
 
     def _connect(self) -> EngineClient:
+        from stepbox.core.engine.client import EngineClient
+
         target = self.target()
         endpoint = target.endpoint
         if isinstance(endpoint, UnixEndpoint):
@@ -241,6 +248,8 @@ def checked_socket_path(path: str) -> str:
 def daemon_backend(endpoint: Endpoint | str) -> str | None:
     """The backend of the daemon at ``endpoint`` (a socket path too); None
     if none listens there."""
+    from stepbox.core.engine.client import EngineClient, EngineError
+
     if isinstance(endpoint, str):
         endpoint = UnixEndpoint(endpoint)
     try:

@@ -20,11 +20,13 @@ import importlib
 import sys
 
 import click
+from stepbox import __version__
 from stepbox.core.engine.client import EngineError
 from stepbox.core.engine.wire import ProtocolError
 
 from . import bool_flags
 from .connection import ClientTLS, Connection
+from .entry import VERSION_FLAGS, version_line
 from .errors import DAEMON_REFUSED, CommandFailed, in_process_failure
 
 # The module that defines each verb.  A call imports only its verb's module
@@ -193,6 +195,7 @@ class StepboxGroup(click.Group):
 )
 @click.option("--tlscert", default=None, help="TLS certificate file (default $DOCKER_CERT_PATH/cert.pem)")
 @click.option("--tlskey", default=None, help="TLS key file (default $DOCKER_CERT_PATH/key.pem)")
+@click.version_option(__version__, *VERSION_FLAGS, message=version_line())
 @click.pass_context
 def cli(
     ctx: click.Context,

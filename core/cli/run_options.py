@@ -32,7 +32,8 @@ RUN_OPTIONS = [
         "--network",
         "--net",
         default="default",
-        help="Connect a container to a network: bridge (the default), none, host, or a network's name",
+        help="Connect a container to a network: bridge (the default), none, host, a network's name, "
+        "or container:NAME (join that container's network namespace)",
     ),
     click.option(
         "-p",

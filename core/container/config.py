@@ -87,11 +87,9 @@ class ContainerConfig:
         if self.pids_limit is not None and self.pids_limit == 0:
             raise InvalidConfig("invalid --pids-limit: 0 (use -1 for unlimited)")
         if self.network.startswith("container:"):
-            raise InvalidConfig(
-                f"--network {self.network}: sharing another container's network namespace "
-                "is not supported by stepbox yet"
-            )
-        if not self.network or not _NAME.match(self.network):
+            if not _NAME.match(self.joined_container):
+                raise InvalidConfig(f"invalid container format container:<name|id>: {self.network}")
+        elif not self.network or not _NAME.match(self.network):
             raise InvalidConfig(f"network {self.network} not found")
         if self.mac_address and not _MAC.match(self.mac_address):
             raise InvalidConfig(f"{self.mac_address} is not a valid mac address")
@@ -113,6 +111,32 @@ class ContainerConfig:
             self.security.check()
         except ValueError as e:
             raise InvalidConfig(str(e)) from None
+
+    @property
+    def joined_container(self) -> str:
+        """``--network container:NAME``: NAME (the container whose network
+        namespace this one joins); "" for any other network mode."""
+        return self.network.partition(":")[2] if self.network.startswith("container:") else ""
+
+    def check_network_mode(self) -> None:
+        """What dockerd refuses at create with ``--network container:X``
+        (runconfig's validateNetContainerMode): the joined namespace brings
+        its own hostname, addresses, ports and name resolution.  (Not in
+        __post_init__: the start step itself sets the hostname to X's.)"""
+        if not self.joined_container:
+            return
+        if self.hostname:
+            raise InvalidConfig("conflicting options: hostname and the network mode")
+        if self.dns:
+            raise InvalidConfig("conflicting options: dns and the network mode")
+        if self.extra_hosts:
+            raise InvalidConfig("conflicting options: custom host-to-IP mapping and the network mode")
+        if self.mac_address:
+            raise InvalidConfig("conflicting options: mac-address and the network mode")
+        if self.port_bindings or self.publish_all:
+            raise InvalidConfig("conflicting options: port publishing and the container type network mode")
+        if self.exposed_ports:
+            raise InvalidConfig("conflicting options: port exposing and the container type network mode")
 
     @property
     def restart(self) -> RestartPolicy:

@@ -88,6 +88,7 @@ class LifecycleContext(StepContext):
     networks: NetworkManager | None = None  # the engine's networks; None: loopback only
     connect_to: str | None = None  # the network `network connect` wires (else all of them)
     disconnect_from: str | None = None  # the network `network disconnect` unwires
+    joined_pid: int = 0  # --network container:X: X's PID 1, whose network namespace is joined
     undo: UndoChain = field(default_factory=UndoChain)
 
     @property

@@ -34,6 +34,7 @@ from stepbox.core.kernel import (
     Stdio,
 )
 from stepbox.core.kernel.contents import Writable
+from stepbox.core.kernel.network import Topology
 from stepbox.core.volumes.errors import NoSuchVolume, VolumeInUse
 from stepbox.core.volumes.store import VolumeStore
 
@@ -127,8 +128,8 @@ class Runtime:
         bridge unless the daemon has none) and any further ones the
         request's EndpointsConfig names, in Docker's EndpointSettings shape."""
         manager = self.networks
-        if manager is None:
-            return {}
+        if manager is None or config.joined_container:
+            return {}  # container:X -- X's namespace, X's networks
         mode = config.network
         if mode == "default":
             mode = "bridge" if manager.store.by_name("bridge") else "none"
@@ -147,7 +148,17 @@ class Runtime:
         for name, settings in config.endpoints.items():
             if name not in (mode, primary.name, primary.id, config.network):
                 wanted[manager.find(name).name] = dict(settings or {})
-        if primary.driver in ("host", "null") and (config.port_bindings or config.publish_all):
+        # A kernel without bridges that relays ports into the container's own
+        # namespace (rootless) publishes them for a container on the default
+        # network, which is loopback only there; --network none/host refuse them, as Docker.
+        relayed = (
+            self.kernel.network is None and self.kernel.port_relay is not None and config.network == "default"
+        )
+        if (
+            primary.driver in ("host", "null")
+            and (config.port_bindings or config.publish_all)
+            and not relayed
+        ):
             from .errors import BadRequest
 
             unwired = self.kernel.no_network_why if self.kernel.network is None else ""
@@ -424,6 +435,16 @@ class Runtime:
         ctx.disconnect_from = name
         self.execute(record, plan.disconnect_plan(), ctx)
         self.containers.save(record)
+
+    def topology(self) -> Topology:
+        """What the kernel holds of the networks: the engine's namespace and
+        each running container's (interfaces, addresses, routes, sockets)."""
+        from stepbox.core.network.topology import read_topology
+
+        if self.kernel.network is None:
+            return Topology()
+        running = [(r.name, r.pid) for r in self.list() if r.pid]
+        return read_topology(self.kernel.network, running)
 
     def network_manager(self) -> NetworkManager:
         if self.networks is None:

@@ -284,6 +284,7 @@ def config_from_body(
             init=bool(_typed(host, "Init", bool, "a boolean")),
             ulimits=ulimits_from_api(host.get("Ulimits")),
         )
+        config.check_network_mode()
     except InvalidConfig as e:
         raise BadParameter(str(e)) from None
     if config.hostname and (

@@ -142,7 +142,7 @@ HOST_CONFIG: tuple[Row, ...] = (
     honoured("Binds", "bind mounts and named volumes (-v)"),
     honoured("ContainerIDFile", "the file the client writes the ID to (--cidfile): the client's job"),
     refused("LogConfig", "a log driver other than json-file (--log-driver)", is_default=_log_default),
-    honoured("NetworkMode", "bridge, none, host or a user-defined network (--network)"),
+    honoured("NetworkMode", "bridge, none, host, container:NAME or a user-defined network (--network)"),
     honoured("PortBindings", "published ports (-p)"),
     honoured("RestartPolicy", "restart policy (--restart)"),
     honoured("AutoRemove", "remove when it exits (--rm)"),

@@ -144,6 +144,10 @@ class Engine:
         runtime.kernel = serialised(runtime.kernel)
         kernel = runtime.kernel
         runtime.volumes.host = kernel.host_mounts  # a volume's mounts and files, the same way
+        if runtime.networks is not None and runtime.networks.kernel is not None:
+            # The network manager calls the kernel's network from the
+            # clients' threads too: through the same lock.
+            runtime.networks.kernel = kernel.network
         self._kernel_lock: contextlib.AbstractContextManager[object] = (
             kernel.lock if isinstance(kernel, SerialisedKernel) else contextlib.nullcontext()
         )

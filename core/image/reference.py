@@ -7,6 +7,7 @@ a registry); a reference may carry a tag, a digest (``@sha256:…``) or both.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -61,6 +62,9 @@ class Reference:
         return s
 
 
+# Cached: a run resolves the same few names several times, and a Reference
+# is immutable (an invalid one raises, which is not cached).
+@functools.lru_cache(maxsize=1024)
 def parse_reference(text: str) -> Reference:
     """Parse and normalise ``text``; raise :class:`InvalidReference` saying why."""
     if not text or any(c.isspace() for c in text):

@@ -40,6 +40,13 @@ class Kernel(ABC):
     # Why ``network`` is None, when it is, for the errors that refuse a bridge
     # or a published port ("" : say nothing more).
     no_network_why: str = ""
+    # A kernel without network wiring may still publish ports the way
+    # rootless Docker does without a bridge (rootlesskit's "builtin" port
+    # driver): a socket on the host relays each connection into the
+    # container's own network namespace, to its loopback.  This opens those
+    # sockets (``open_socket`` on the host, ``connect`` with ``netns``); None:
+    # no such relay, and a published port needs a bridge.
+    port_relay: Network | None = None
 
     # -- what differs between kernels, declared (core never asks for a name) --
     # Whether several threads may call the kernel at once.  The real one may

@@ -75,10 +75,12 @@ class SpawnSpec:
     stdio: Stdio | None = None
     uid_map: tuple[tuple[int, int, int], ...] = ()  # (inside, outside, count), user ns only
     gid_map: tuple[tuple[int, int, int], ...] = ()
-    # -- what an OCI runtime's caller (containerd's shim, conmon) asks for --
     # Namespaces to join instead of creating them: (kind, path of a
-    # /proc/PID/ns/KIND or a bind-mounted namespace file).
+    # /proc/PID/ns/KIND or a bind-mounted namespace file) -- an OCI runtime's
+    # caller asks for them, and ``--network container:ID`` joins that
+    # container's /proc/PID/ns/net (setns(2) before the others are unshared).
     join: tuple[tuple[NamespaceKind, str], ...] = ()
+    # -- what an OCI runtime's caller (containerd's shim, conmon) asks for --
     # fds 0, 1 and 2 are the caller's own (its pipes), not files by path.
     inherit_stdio: bool = False
     # Nobody of ours waits for the process: the caller (a subreaper) reaps it.

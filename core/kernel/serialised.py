@@ -19,6 +19,7 @@ call returns is plain data.
 from __future__ import annotations
 
 import builtins
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from .devices import DeviceNode, DeviceRule
 from .host_mounts import HostMounts
 from .kernel import HostFacts, Kernel
 from .namespaces import NamespaceKind, Namespaces
+from .network import Firewall, NetnsView, Network
 from .observe import MountEntry, ProcessInfo
 from .processes import (
     ROOT,
@@ -76,10 +78,8 @@ class SerialisedKernel(Kernel):
         self.unionfs = _UnionFS(inner.unionfs, self.lock)
         self.processes = _Processes(inner.processes, self.lock)
         self.host_mounts = _HostMounts(inner.host_mounts, self.lock)
-        # The network is not wrapped: a kernel that needs this wrapper (the
-        # simulator) has none yet; the attribute is kept so no caller is told
-        # otherwise.
-        self.network = inner.network
+        self.no_network_why = inner.no_network_why
+        self.network = None if inner.network is None else _Network(inner.network, self.lock)
 
     def cgroup_version(self) -> str:
         with self.lock:
@@ -108,6 +108,62 @@ class SerialisedKernel(Kernel):
     def close(self) -> None:
         with self.lock:
             self.inner.close()
+
+
+class _Network(_Serialised, Network):
+    """Every call under the lock but :meth:`connect`.  A connection into the
+    simulator is made *by the thread that runs it* (one moving the clock,
+    under the lock): the caller only queues it and waits -- holding the lock
+    while waiting would stop the very thread that answers."""
+
+    def __init__(self, inner: Network, lock: threading.RLock):
+        super().__init__(lock)
+        self.inner = inner
+
+    def create_bridge(self, name: str, mac: str = "") -> None:
+        self._call(self.inner.create_bridge, name, mac)
+
+    def create_veth(self, name: str, peer: str) -> None:
+        self._call(self.inner.create_veth, name, peer)
+
+    def delete_link(self, name: str, netns: int | None = None) -> None:
+        self._call(self.inner.delete_link, name, netns)
+
+    def set_master(self, name: str, bridge: str) -> None:
+        self._call(self.inner.set_master, name, bridge)
+
+    def move_to_netns(self, name: str, pid: int, new_name: str) -> None:
+        self._call(self.inner.move_to_netns, name, pid, new_name)
+
+    def set_up(self, name: str, netns: int | None = None, mac: str = "") -> None:
+        self._call(self.inner.set_up, name, netns, mac)
+
+    def add_address(self, name: str, cidr: str, netns: int | None = None) -> None:
+        self._call(self.inner.add_address, name, cidr, netns)
+
+    def add_default_route(self, gateway: str, device: str, netns: int | None = None) -> None:
+        self._call(self.inner.add_default_route, gateway, device, netns)
+
+    def view(self, netns: int | None = None) -> NetnsView:
+        return self._call(self.inner.view, netns)
+
+    def host_resolv_conf(self) -> str:
+        return self._call(self.inner.host_resolv_conf)
+
+    def enable_forwarding(self) -> None:
+        self._call(self.inner.enable_forwarding)
+
+    def apply_firewall(self, rules: Firewall) -> None:
+        self._call(self.inner.apply_firewall, rules)
+
+    def firewall_text(self) -> str:
+        return self._call(self.inner.firewall_text)
+
+    def open_socket(self, proto: str, address: str, port: int, netns: int | None = None) -> socket.socket:
+        return self._call(self.inner.open_socket, proto, address, port, netns)
+
+    def connect(self, proto: str, address: str, port: int, netns: int | None = None) -> socket.socket:
+        return self.inner.connect(proto, address, port, netns)
 
 
 def serialised(kernel: Kernel) -> Kernel:

@@ -31,6 +31,7 @@ import functools
 import ipaddress
 import logging
 import secrets
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -184,13 +185,17 @@ class NetworkManager:
         settings: BridgeSettings | None = None,
         running: Callable[[], Iterable] = lambda: [],
         unwired_why: str = "",
+        relay: Network | None = None,
     ):
         """``kernel``: the backend's network (None: a kernel without one,
         where only ``none`` and ``host`` exist; ``unwired_why`` may say why).
         ``running``: the records of the running containers (their
-        ``networks`` and ``ports``)."""
+        ``networks`` and ``ports``).  ``relay``: without a network, how
+        ports are published into a container's own namespace (the kernel's
+        ``port_relay``; see :meth:`publish_relayed`)."""
         self.kernel = kernel
         self.unwired_why = unwired_why
+        self.relay = relay
         self.store = store
         self.settings = settings or BridgeSettings()
         self.settings.check()
@@ -592,24 +597,55 @@ class NetworkManager:
         """Open a host socket per binding and serve it with a proxy to
         ``target_ip``; Docker's ``NetworkSettings.Ports`` shape.  A port in
         use: :class:`PortInUse`, and nothing stays open."""
+        net = self.net
+        return self._publish(
+            container, bindings, net, lambda proto, port: net.connect(proto, target_ip, port)
+        )
+
+    def publish_relayed(self, container, bindings: list[PortBinding], pid: int) -> dict:
+        """Without a bridge (rootless): the same host sockets, each
+        connection relayed by a socket opened inside the network namespace
+        of ``pid`` to its loopback -- rootlesskit's builtin port driver.  A
+        server in the container listening on 0.0.0.0 or 127.0.0.1 answers."""
+        relay = self.relay
+        assert relay is not None, "this engine's kernel has no port relay"
+        return self._publish(
+            container, bindings, relay, lambda proto, port: relay.connect(proto, "127.0.0.1", port, netns=pid)
+        )
+
+    def _publish(
+        self,
+        container,
+        bindings: list[PortBinding],
+        net: Network,
+        connect_to: Callable[[str, int], socket.socket],
+    ) -> dict:
         proxies: list[TcpProxy | UdpProxy] = []
         ports: dict[str, list[dict[str, str]]] = {}
         try:
             for b in bindings:
                 host_ip = b.host_ip or "0.0.0.0"
                 try:
-                    listener = self.net.open_socket(b.proto, host_ip, b.host_port)
+                    listener = net.open_socket(b.proto, host_ip, b.host_port)
                 except OSError as e:
                     if e.errno == errno.EADDRINUSE:
                         raise PortInUse(
                             f"driver failed programming external connectivity on endpoint {container.name}: "
                             f"Bind for {host_ip}:{b.host_port} failed: port is already allocated"
                         ) from None
+                    if e.errno == errno.EACCES and net is self.relay:
+                        # Rootless Docker says the same: the host's kernel keeps
+                        # ports below ip_unprivileged_port_start for its root.
+                        raise NetworkUnavailable(
+                            f"cannot expose privileged port {b.host_port} without root: ports below "
+                            "net.ipv4.ip_unprivileged_port_start (1024 by default) are the host root's; "
+                            "publish a higher host port (-p 8080:80)"
+                        ) from None
                     raise
                 port = listener.getsockname()[1]
 
-                def connect(proto=b.proto, ip=target_ip, cport=b.container_port):
-                    return self.net.connect(proto, ip, cport)
+                def connect(proto=b.proto, cport=b.container_port):
+                    return connect_to(proto, cport)
 
                 try:
                     if b.proto == "tcp":

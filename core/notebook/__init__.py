@@ -8,6 +8,7 @@
 * :mod:`.diagrams`  -- SVG: the layer stack, the process/namespace tree,
   the cgroup tree, the client/daemon picture; :mod:`.views` reads their
   data off the live kernel.
+* :mod:`.networks`  -- the network topology as SVG, who reaches whom.
 * :mod:`.tables`    -- HTML tables; :mod:`.plots` -- matplotlib figures;
   :mod:`.sampling`  -- cgroup counters over time.
 * :mod:`.daemon` / :mod:`.spy` -- a real daemon process, the real CLI, and a
@@ -30,6 +31,7 @@ from .diagrams import (
     process_tree_svg,
 )
 from .lab import Lab, open_lab, resolve_backend
+from .networks import reachability, reachability_rows, topology_svg
 from .tables import Html, code_list, html_table, side_by_side, size
 from .walks import ContainerWalk, container_walk
 
@@ -51,7 +53,10 @@ __all__ = [
     "layer_stack_svg",
     "open_lab",
     "process_tree_svg",
+    "reachability",
+    "reachability_rows",
     "resolve_backend",
     "side_by_side",
     "size",
+    "topology_svg",
 ]

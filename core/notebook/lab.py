@@ -37,6 +37,7 @@ from stepbox.core.container.readable import readable
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.kernel.backend_lookup import choose_backend
+from stepbox.core.network.manager import BridgeSettings
 from stepbox.core.session import Session, open_session
 
 LAB_PREFIX = "stepbox-lab-"
@@ -147,6 +148,8 @@ class Lab:
             while self._adopted:
                 self._adopted.pop().close()
             self.remove_all()
+            if self.runtime.networks is not None:
+                self.runtime.networks.close()  # proxies and DNS servers (bridges go with the kernel's)
         finally:
             try:
                 self.kernel.close()
@@ -174,17 +177,26 @@ class Lab:
         )
 
 
-def open_lab(backend: str | None = None, say=lambda message: None, base_image: bool = True) -> Lab:
+def open_lab(
+    backend: str | None = None, say=lambda message: None, base_image: bool = True, networks: bool = False
+) -> Lab:
     """A fresh engine on ``backend`` (see the module docstring; ``None``: the
     ``STEPBOX_BACKEND`` environment variable, as for the CLI, else ``auto``).
-    ``base_image``: make the ``busybox`` image at once (else the store starts empty)."""
+    ``base_image``: make the ``busybox`` image at once (else the store starts empty).
+    ``networks``: a network manager with a default bridge, as the daemon has
+    (else containers get loopback only).  On the real kernel its bridges,
+    veths and packet rules live in a network namespace of the lab's own
+    (``STEPBOX_NETNS=private``), never in the host's; it goes with the lab."""
     backend = backend or os.environ.get("STEPBOX_BACKEND") or "auto"
     name = resolve_backend(backend)
     remove_abandoned_labs(say)
     root = tempfile.mkdtemp(prefix=LAB_PREFIX)
     try:
         _write_owner(root, name)
-        session = open_session(name, root, say=say, trace=True)
+        if networks:
+            session = _session_with_networks(name, root, say)
+        else:
+            session = open_session(name, root, say=say, trace=True)
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
@@ -200,6 +212,26 @@ def open_lab(backend: str | None = None, say=lambda message: None, base_image: b
         lab.close()
         raise
     return lab
+
+
+def _session_with_networks(backend: str, root: str, say) -> Session:
+    before = os.environ.get("STEPBOX_NETNS")
+    if not before:
+        # Read once, as the kernel is made, by a kernel that wires real
+        # networks (the real one); the simulator's are its own anyway.
+        os.environ["STEPBOX_NETNS"] = "private"
+    try:
+        session = open_session(backend, root, say=say, trace=True, network=BridgeSettings())
+    finally:
+        if before is None:
+            os.environ.pop("STEPBOX_NETNS", None)
+    assert session.runtime.networks is not None
+    try:
+        session.runtime.networks.start()
+    except BaseException:
+        session.close()
+        raise
+    return session
 
 
 # -- labs whose kernel was killed -----------------------------------------------------------

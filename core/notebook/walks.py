@@ -16,6 +16,7 @@ from stepbox.core.kernel import KernelError
 
 from .controls import Walkthrough
 from .diagrams import cgroup_tree_svg, layer_stack_svg, process_tree_svg
+from .networks import network_picture
 from .tables import code_list, html_table
 from .views import cgroup_boxes, container_layer_boxes, namespace_rows, process_nodes
 
@@ -84,6 +85,7 @@ PICTURES = {
     "processes": processes_picture,
     "cgroups": cgroups_picture,
     "output": output_picture,
+    "network": network_picture,
 }
 
 

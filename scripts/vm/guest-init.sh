@@ -39,6 +39,20 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts "$new/dev/pts"
 mount -t tmpfs tmpfs "$new/dev/shm"
 for d in run tmp var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "$new/$d"; done
 chmod 755 "$new/run"
+# Host paths under those tmpfs mounts that the job needs (a checkout cloned in
+# /tmp and its venv; scripts/cgroup2_vm.py lists them): each shared at its own
+# path, read-only with a tmpfs overlay for writes, like the shared / itself.
+n=0
+while read -r path; do
+    [ -n "$path" ] || continue
+    n=$((n + 1))
+    share=/run/ov/share$n
+    mkdir -p "$share/lower" "$share/upper" "$share/work" "$new$path"
+    mount -t hostfs -o "$path" hostfs "$share/lower" || die "cannot share $path from the host"
+    mount -t overlay -o "lowerdir=$share/lower,upperdir=$share/upper,workdir=$share/work" overlay "$new$path" \
+        || die "cannot mount the overlay over the shared $path"
+    say "shared $path from the host"
+done < /run/job/shares
 mkdir -p "$new/run/job" "$new/lib/modules"
 mount --move /run/job "$new/run/job"
 # modprobe finds the UML modules where it looks for a kernel's modules.

@@ -133,9 +133,10 @@ def test_dockers_default_profile_in_a_process():
 
 def test_a_container_whose_devices_are_a_bpf_program(tmp_path):
     """On a cgroup-v2 host there are no devices.allow files: the container's
-    allowlist is a program attached to its group.  Here (hybrid) the v1
+    allowlist is a program attached to its group.  On a hybrid host the v1
     devices hierarchy is left out of the layout, so the container gets the
-    program on /sys/fs/cgroup/unified -- as a v2-only host would give it."""
+    program on the cgroup2 mount (/sys/fs/cgroup/unified) -- as a v2-only
+    host gives it on /sys/fs/cgroup, which scripts/cgroup2_vm.py runs it on."""
     from stepbox.backends.linux.cgroups import detect_layout
     from stepbox.backends.linux.kernel import LinuxKernel
 
@@ -165,7 +166,17 @@ def test_a_container_whose_devices_are_a_bpf_program(tmp_path):
                 "c 136:* rwm",
             ]
             ops = [op for op in kernel.tracer.ops if op.call == "bpf"]
-            assert any("BPF_PROG_ATTACH" in op.detail and "/unified/" in op.detail for op in ops)
+            # Attached to the container's own group on the cgroup2 mount,
+            # wherever the layout found that mount.
+            group = f'open("{layout.unified}/'
+            assert any(
+                "BPF_PROG_ATTACH" in op.detail
+                and group in op.detail
+                and op.detail.endswith(
+                    f'{record.cgroup}"), attach_type=BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI}}'
+                )
+                for op in ops
+            ), ops
         finally:
             runtime.remove(record, force=True)
         record = runtime.run(ContainerConfig("busybox", cmd=("sh", "-c", script)))

@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 from linux_support import IS_LINUX_ROOT, NOT_LINUX_ROOT_REASON
@@ -76,8 +78,8 @@ class Rootless:
     """The CLI as ``USER``, in a home of its own; optionally started from a
     group below a subtree delegated to it."""
 
-    def __init__(self, uid: int, gid: int, delegated: str | None = None):
-        self.uid, self.gid, self.delegated = uid, gid, delegated
+    def __init__(self, uid: int, gid: int, delegated: str | None = None, netns: str | None = None):
+        self.uid, self.gid, self.delegated, self.netns = uid, gid, delegated, netns
         self.base = tempfile.mkdtemp(prefix="sbx-rootless-")
         os.chmod(self.base, 0o711)
         self.home = os.path.join(self.base, "home")
@@ -102,6 +104,10 @@ class Rootless:
                 "sh",
                 *command,
             ]
+        if self.netns:
+            # In a network namespace the test made: the daemon this starts, and
+            # the ports it publishes, are there too -- never on the host's.
+            command = ["nsenter", f"--net=/run/netns/{self.netns}", "--", *command]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPBOX_", "XDG_"))}
         env.update(
             HOME=self.home, XDG_RUNTIME_DIR=self.runtime, XDG_DATA_HOME=os.path.join(self.home, "data")
@@ -129,6 +135,24 @@ def rootless(user):
         yield r
     finally:
         r.close()
+
+
+@pytest.fixture
+def rootless_in_netns(user):
+    """The rootless CLI, its daemon and containers in a network namespace
+    made for the test (with lo up): what they publish is only there."""
+    uid, gid, _sub = user
+    name = f"sbx-rootless-{os.getpid()}-{secrets.token_hex(3)}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        r = Rootless(uid, gid, netns=name)
+        try:
+            yield r
+        finally:
+            r.close()
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
 
 
 @pytest.fixture
@@ -188,11 +212,66 @@ def test_exec_and_networks(rootless):
     assert rootless("rm", "-f", "w").returncode == 0
     host = rootless("run", "--rm", "--network", "host", "busybox", "sh", "-c", "touch /sys/x")
     assert host.returncode == 1 and "Read-only file system" in host.stderr  # the host's /sys, read-only
-    # No bridge without root: a bridge network or a published port is refused, saying why.
-    for args in (["network", "create", "n1"], ["run", "--rm", "-p", "8080:80", "busybox", "true"]):
-        refused = rootless(*args)
-        assert refused.returncode == (125 if args[0] == "run" else 1)  # as docker's CLI
-        assert "rootless, bridges and veths need root on the host" in refused.stderr, refused.stderr
+    # No bridge without root: a bridge network is refused, saying why (published
+    # ports are relayed instead: test_a_published_port_is_relayed_into_the_container).
+    refused = rootless("network", "create", "n1")
+    assert refused.returncode == 1  # as docker's CLI
+    assert "rootless, bridges and veths need root on the host" in refused.stderr, refused.stderr
+    # As with Docker, --network none or host and a published port conflict.
+    refused = rootless("run", "--rm", "--network", "none", "-p", "8080:80", "busybox", "true")
+    assert refused.returncode == 125
+    assert "conflicting options: port publishing and the network mode none" in refused.stderr
+
+
+def _fetch(netns: str, url: str, attempts: int = 50) -> subprocess.CompletedProcess:
+    """GET ``url`` from inside the test's namespace, until the server answers."""
+    for _ in range(attempts):
+        got = subprocess.run(
+            ["ip", "netns", "exec", netns, "curl", "-s", "--max-time", "5", url],
+            capture_output=True,
+            text=True,
+        )
+        if got.returncode == 0:
+            return got
+        time.sleep(0.2)
+    return got
+
+
+def test_a_published_port_is_relayed_into_the_container(rootless_in_netns):
+    """-p without root, as rootless Docker's builtin port driver: the daemon
+    holds 127.0.0.1:18080 (of the test's namespace) and relays each
+    connection into the container's namespace, which has only lo."""
+    r = rootless_in_netns
+    web = (
+        "mkdir /www && echo hello from a rootless container > /www/index.html && exec httpd -f -p 80 -h /www"
+    )
+    started = r("run", "-d", "--name", "web", "-p", "127.0.0.1:18080:80", "busybox", "sh", "-c", web)
+    assert started.returncode == 0, started.stderr
+    inside = r("exec", "web", "ls", "/sys/class/net")
+    assert (inside.returncode, inside.stdout) == (0, "lo\n"), inside.stderr  # no bridge, no veth
+    assert r("port", "web").stdout == "80/tcp -> 127.0.0.1:18080\n"
+    got = _fetch(r.netns, "http://127.0.0.1:18080/")
+    assert (got.returncode, got.stdout) == (0, "hello from a rootless container\n"), got.stderr
+    # Two at once: each connection gets its own socket into the namespace.
+    assert (
+        _fetch(r.netns, "http://127.0.0.1:18080/").stdout == _fetch(r.netns, "http://127.0.0.1:18080/").stdout
+    )
+    # The relay lives in the daemon; the next daemon opens it again for the running container.
+    assert r("daemon", "stop").returncode == 0
+    assert r("ps", "-q").stdout.strip() != ""
+    got = _fetch(r.netns, "http://127.0.0.1:18080/")
+    assert got.stdout == "hello from a rootless container\n", got.stderr
+    # A port below 1024 is the host root's: refused by name, nothing left made.
+    low = r("run", "-d", "--name", "low", "-p", "127.0.0.1:80:80", "busybox", "sleep", "100")
+    assert low.returncode == 125
+    assert "cannot expose privileged port 80 without root" in low.stderr, low.stderr
+    # Removing the container closes its host port.
+    assert r("rm", "-f", "web", "low").returncode == 0
+    closed = subprocess.run(
+        ["ip", "netns", "exec", r.netns, "curl", "-s", "--max-time", "5", "http://127.0.0.1:18080/"],
+        capture_output=True,
+    )
+    assert closed.returncode == 7  # curl: could not connect
 
 
 def test_files_in_the_image_keep_their_mapped_owners(rootless, user):

@@ -450,3 +450,44 @@ def test_bad_daemon_network_options_stop_it_before_anything_is_built(tmp_path, a
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert out.returncode == 1 and message in out.stderr
+
+
+def test_network_container_mode_shares_the_namespace_as_docker_does(netd):
+    """``--network container:web``: the same interfaces and address as web,
+    its hostname and /etc/hosts, and its server on localhost."""
+    _run(netd, "network", "create", "podnet")
+    try:
+        _run(netd, "run", "-d", "--name", "podweb", "--network", "podnet", "busybox", "sh", "-c", HTTPD)
+        web_ip = _run(netd, "inspect", "-f", "{{.NetworkSettings.Networks.podnet.IPAddress}}", "podweb")
+        side = "sh -c 'ip -o -4 addr show eth0; hostname; wget -qO- http://127.0.0.1/'"
+        out = wait_for(
+            lambda: (
+                stepbox(
+                    netd, "run", "--rm", "--network", "container:podweb", "busybox", "sh", "-c", side
+                ).stdout
+            ),
+            timeout=20,
+        )
+        assert f"inet {web_ip}/" in out
+        assert "hi from " in out  # its httpd, on the shared localhost
+        hostname = _run(netd, "inspect", "-f", "{{.Config.Hostname}}", "podweb")
+        assert out.splitlines()[1] == hostname
+        mode = _run(netd, "create", "--network", "container:podweb", "busybox", "true")
+        assert _run(netd, "inspect", "-f", "{{.HostConfig.NetworkMode}}", mode) == "container:podweb"
+        _run(netd, "rm", mode)
+        # What dockerd refuses, by name.
+        for argv, message in (
+            (("-p", "81:80"), "conflicting options: port publishing and the container type network mode"),
+            (("--hostname", "x"), "conflicting options: hostname and the network mode"),
+            (("--dns", "1.1.1.1"), "conflicting options: dns and the network mode"),
+        ):
+            out = stepbox(netd, "run", "--rm", *argv, "--network", "container:podweb", "busybox", "true")
+            assert out.returncode == 125 and message in out.stderr, out.stderr
+        out = stepbox(netd, "run", "--rm", "--network", "container:nosuch", "busybox", "true")
+        assert out.returncode != 0 and "No such container: nosuch" in out.stderr, out.stderr
+        _run(netd, "create", "--name", "podstopped", "busybox", "true")
+        out = stepbox(netd, "run", "--rm", "--network", "container:podstopped", "busybox", "true")
+        assert "cannot join network of a non running container: podstopped" in out.stderr, out.stderr
+    finally:
+        stepbox(netd, "rm", "-f", "podweb", "podstopped")
+        stepbox(netd, "network", "rm", "podnet")

@@ -23,10 +23,12 @@ from tests.notebooks.browser import (
     skip_or_fail_if_missing,
 )
 
-# The chapters' notebooks (NN-topic), which have step controls; exercises.ipynb has
-# none (its "your turn" cells run headless in test_notebooks.py).
+# The notebooks with step controls: the chapters' (NN-topic) and networking.ipynb;
+# exercises.ipynb has none (its "your turn" cells run headless in test_notebooks.py).
 NOTEBOOKS = sorted(
-    name for name in os.listdir(NOTEBOOK_DIR) if name.endswith(".ipynb") and name[:2].isdigit()
+    name
+    for name in os.listdir(NOTEBOOK_DIR)
+    if name.endswith(".ipynb") and (name[:2].isdigit() or name == "networking.ipynb")
 )
 TIME_CAP_MS = 240_000  # per notebook, Run All and the clicks together: a hang fails, it does not stall CI
 CLICK_ERROR = "pre[style*='cf222e']"  # how the controls show an exception a click raised

@@ -381,3 +381,71 @@ def test_a_lab_whose_owner_lives_is_left_alone(tmp_path, monkeypatch):
         assert remove_abandoned_labs() == [] and os.path.isdir(lab.root)
     finally:
         lab.close()
+
+
+# -- the network: its picture and who reaches whom ------------------------------------------------
+
+
+def test_the_topology_svg_draws_every_namespace_and_a_veth_per_address():
+    from stepbox.core.kernel.network import Interface, NetnsView, Route, SocketInfo, Topology
+    from stepbox.core.notebook import topology_svg
+
+    lo = Interface("lo", "loopback", True, addresses=("127.0.0.1/8",))
+    host = NetnsView(
+        interfaces=(
+            lo,
+            Interface("stepbox0", "bridge", True, addresses=("172.17.0.1/16",)),
+            Interface("br-0123456789ab", "bridge", True, addresses=("172.18.0.1/16",)),
+            Interface("veth1111111", "veth", True, master="stepbox0"),
+            Interface("veth2222222", "veth", True, master="br-0123456789ab"),
+            Interface("veth3333333", "veth", True, master="stepbox0"),
+        )
+    )
+    web = NetnsView(
+        interfaces=(
+            Interface("eth0", "veth", True, addresses=("172.18.0.2/16",)),
+            Interface("eth1", "veth", True, addresses=("172.17.0.2/16",)),
+            lo,
+        ),
+        routes=(Route("default", "eth0", "172.18.0.1"),),
+        sockets=(SocketInfo("tcp", "::", 80), SocketInfo("udp", "127.0.0.11", 53)),
+    )
+    front = NetnsView(interfaces=(Interface("eth0", "veth", True, addresses=("172.17.0.3/16",)), lo))
+    alone = NetnsView(interfaces=(lo,))
+    svg = topology_svg(
+        Topology({"host": host, "web": web, "front": front, "alone": alone}), "three containers"
+    )
+    root = ET.fromstring(svg)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    for shown in ("container web", "container front", "container alone", "bridge stepbox0",
+                  "bridge br-0123456789ab", "eth0 172.18.0.2/16", "default via 172.18.0.1",
+                  "listens tcp :80", "lo only: no way out", "3 veth ends plugged into the bridges"):  # fmt: skip
+        assert shown in texts, (shown, texts)
+    assert (
+        "listens udp :53" not in texts
+    )  # the embedded DNS server's socket is the engine's, not the container's
+    lines = root.findall("{http://www.w3.org/2000/svg}line")
+    assert len(lines) == 3  # web twice (one per network), front once, alone none
+
+
+def test_reachability_on_the_simulator_follows_the_networks():
+    from stepbox.core.notebook import reachability, reachability_rows
+
+    lab = open_lab("sim", networks=True)
+    try:
+        lab.runtime.network_manager().create("n1")
+        lab.start("sleep", "60", name="a")
+        lab.start("sleep", "60", name="b", network="n1")
+        lab.runtime.connect(lab.runtime.get("b"), "bridge")
+        lab.start("sleep", "60", name="c", network="n1")
+        verdict = reachability(lab)
+        assert verdict == {
+            ("a", "b"): True, ("a", "c"): False,
+            ("b", "a"): True, ("b", "c"): True,
+            ("c", "a"): False, ("c", "b"): True,
+        }  # fmt: skip
+        rows, heading = reachability_rows(verdict)
+        assert heading == ("from \\ to", "a", "b", "c")
+        assert rows[0] == ("a", "—", "reaches", "no")
+    finally:
+        lab.close()

@@ -392,6 +392,12 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_copy": ("rm", "cp", "mv"),
     "applets_owners": ("chown", "chgrp", "chmod"),
     "applets_proc": ("ps", "kill", "sleep", "usleep", "free", "nproc"),
+    "applets_term": ("more", "less", "stty"),
+    "applets_sysctl": ("sysctl",),
+    "applets_getopt": ("getopt",),
+    "applets_watch": ("watch",),
+    "applets_diff": ("diff",),
+    "applets_cpio": ("cpio",),
     "applets_system": (
         "hostname",
         "whoami",
@@ -400,8 +406,10 @@ MODULES: dict[str, tuple[str, ...]] = {
         "env",
         "mount",
         "umount",
-        "ip",
     ),
+    "applets_net_ip": ("ip", "ifconfig", "route", "netstat"),
+    "applets_net_tools": ("ping", "nc", "wget", "nslookup"),
+    "applets_httpd": ("httpd",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}

@@ -159,6 +159,12 @@ def bbunzip_main(sys: Sys) -> Gen:
             if error is not None:
                 yield from complain(sys, prog, error)
                 status = 1
+                if out_name is not None:
+                    # bbunpack deletes the new file when unpacking failed
+                    try:
+                        sys.unlink(out_name)
+                    except OSError:
+                        pass
                 if seamless:
                     raise _Stop()
                 continue

@@ -46,6 +46,15 @@ def hostname_main(sys: Sys) -> Gen:
             return 1
         return 0
     name = sys.gethostname()
+    if "i" in opts:
+        from .applets_net_ip import hostname_addresses
+
+        addresses = yield from hostname_addresses(sys, name)
+        if not addresses:
+            yield from complain(sys, "hostname", f"{name}: Host name lookup failure")
+            return 1
+        yield from out(sys, " ".join(addresses) + "\n")  # the image's busybox: no trailing space
+        return 0
     if "s" in opts:
         name = name.split(".", 1)[0]
     yield from out(sys, name + "\n")
@@ -215,53 +224,3 @@ def _interfaces(sys: Sys) -> Gen:
         if name:
             names.append(name)
     return names or ["lo"]
-
-
-def _is_up(sys: Sys, name: str) -> Gen:
-    flags = yield from read_text(sys, f"/sys/class/net/{name}/flags")
-    if not flags.strip():
-        return True  # no sysfs: assume the runtime brought it up
-    try:
-        return bool(int(flags.strip(), 16) & 1)
-    except ValueError:
-        return True
-
-
-@applet("ip")
-def ip_main(sys: Sys) -> Gen:
-    args = [a for a in sys.argv[1:] if a not in ("-4", "-6", "-o")]
-    if not args:
-        yield from show_usage(sys, "ip")
-        return 1
-    obj = args[0]
-    rest = args[1:]
-    if rest and rest[0] not in ("show", "list", "lst", "sh", "ls", "l"):
-        yield from complain(sys, "ip", f"either \"dev\" is duplicate, or \"{rest[0]}\" is garbage")
-        return 1
-    if "link".startswith(obj) and obj:
-        addresses = False
-    elif obj in ("a", "ad", "add", "addr", "addre", "addres", "address"):
-        addresses = True
-    else:
-        yield from complain(sys, "ip", f"unknown command '{obj}'" if obj else "")
-        yield from show_usage(sys, "ip")
-        return 1
-    lines = []
-    for idx, name in enumerate((yield from _interfaces(sys)), 1):
-        if name != "lo":
-            continue  # the simulator's network stops at loopback
-        up = yield from _is_up(sys, name)
-        if up:
-            lines.append(f"{idx}: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000")
-        else:
-            lines.append(f"{idx}: lo: <LOOPBACK> mtu 65536 qdisc noop qlen 1000")
-        lines.append("    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00")
-        if addresses and up:
-            lines += [
-                "    inet 127.0.0.1/8 scope host lo",
-                "       valid_lft forever preferred_lft forever",
-                "    inet6 ::1/128 scope host ",
-                "       valid_lft forever preferred_lft forever",
-            ]
-    yield from out(sys, "".join(line + "\n" for line in lines))
-    return 0

@@ -99,7 +99,7 @@ def plan_config(record: ContainerRecord, manager: NetworkManager | None) -> Cont
     "none" when there is no bridge to put it on (``--network none``, a
     daemon with ``--bridge=none``, an engine or kernel without networks)."""
     config: ContainerConfig = record.config
-    if config.network == "host" or wires_a_bridge(record, manager):
+    if config.network == "host" or config.joined_container or wires_a_bridge(record, manager):
         return config
     none: ContainerConfig = dataclasses.replace(config, network="none")
     return none
@@ -107,7 +107,54 @@ def plan_config(record: ContainerRecord, manager: NetworkManager | None) -> Cont
 
 def on_a_bridge(config: ContainerConfig) -> bool:
     """The eight network steps: for a container on a bridge network."""
-    return config.network not in ("none", "host")
+    return config.network not in ("none", "host") and not config.joined_container
+
+
+def joins_a_container(config: ContainerConfig) -> bool:
+    """``--network container:X``: the one JOIN step, no wiring of its own."""
+    return bool(config.joined_container)
+
+
+def join_container_network(ctx: LifecycleContext) -> None:
+    """Find the container whose network namespace this one joins (it must
+    be running: its PID 1 holds the namespace), and take over what goes with
+    that namespace, as dockerd does: its hostname, /etc/hosts and
+    /etc/resolv.conf.  The spawn step then joins the namespace (setns)
+    instead of creating one."""
+    from ..errors import BadRequest, Conflict
+    from ..record import RUNNING
+    from .start import mount_of
+
+    record = ctx.record
+    name = record.config.joined_container
+    other = ctx.containers.find(name)  # NoSuchContainer: 404, as dockerd
+    if other.id == record.id:
+        raise BadRequest("cannot join own network")
+    if other.state != RUNNING or not other.pid:
+        raise Conflict(f"cannot join network of a non running container: {name}")
+    ctx.joined_pid = other.pid
+    record.config = dataclasses.replace(record.config, hostname=other.hostname)
+    if other.mount:
+        theirs = ctx.kernel.unionfs.merged(mount_of(other.mount))
+        files = ctx.kernel.unionfs.layer_files(record.init_layer)
+        for path in ("/etc/hosts", "/etc/resolv.conf"):
+            try:
+                files.write(path, theirs.read(path))
+            except OSError:
+                pass  # the other image has none: keep ours
+
+
+JOIN = Step(
+    "join_network",
+    "Join another container's network namespace",
+    "--network container:X puts this container into X's network namespace instead of a new "
+    "one: the same interfaces, addresses, routes and ports -- the two reach each other on "
+    "localhost, as the containers of a Kubernetes pod do. It also takes X's hostname and "
+    "name-resolution files.",
+    "Docker namespace",
+    join_container_network,
+    when=joins_a_container,
+)
 
 
 def loopback_only(config: ContainerConfig) -> bool:
@@ -128,6 +175,33 @@ def _pid(ctx: LifecycleContext) -> int:
     return _handle(ctx).pid
 
 
+def relays_ports(config: ContainerConfig) -> bool:
+    """Loopback only, yet ports to publish: a kernel without bridges that
+    relays them (rootless; the runtime refuses them anywhere else)."""
+    return loopback_only(config) and bool(config.port_bindings or config.publish_all)
+
+
+def publish_relayed_ports(ctx: LifecycleContext) -> None:
+    manager = ctx.networks
+    if manager is None or manager.relay is None:
+        return  # an engine without networks: nothing publishes (as publish_ports)
+    record = ctx.record
+    bindings = wanted_bindings(record)
+    if not bindings:
+        return
+    record.ports = manager.publish_relayed(record, bindings, _pid(ctx))
+    ctx.on_undo("unpublish the ports", lambda: _unpublish_relayed(ctx))
+    ctx.save()
+
+
+def _unpublish_relayed(ctx: LifecycleContext) -> None:
+    manager = ctx.networks
+    assert manager is not None
+    manager.unpublish(ctx.record.id)
+    ctx.record.ports = {}
+    ctx.save()
+
+
 LOOPBACK = Step(
     "network",
     "Bring up the loopback interface",
@@ -137,6 +211,20 @@ LOOPBACK = Step(
     "Docker namespace",
     bring_up_loopback,
     when=loopback_only,
+)
+
+
+RELAYED_PORTS = Step(
+    "publish_relay",
+    "Publish ports: relay each host port into the container's namespace",
+    "Without root there is no bridge and no DNAT rule: the container has only lo. Rootless "
+    "Docker publishes ports anyway (rootlesskit's builtin port driver), and so does this step: "
+    "the engine holds the host port, and for each connection opens a socket inside the "
+    "container's network namespace -- it is root of the user namespace that owns it, so it may "
+    "enter -- connected to the container's 127.0.0.1, and copies bytes both ways.",
+    "Docker namespace: 网络",
+    publish_relayed_ports,
+    when=relays_ports,
 )
 
 
@@ -422,6 +510,8 @@ def release_network(ctx: LifecycleContext) -> list[str]:
     manager = _manager(ctx)
     record = ctx.record
     failed = []
+    if manager is None and ctx.networks is not None:
+        ctx.networks.unpublish(record.id)  # relayed ports (rootless): only proxies to close
     if manager is not None:
         manager.unpublish(record.id)
         manager.stop_dns(record.id)
@@ -448,6 +538,11 @@ def restore_services(manager: NetworkManager, record: ContainerRecord) -> None:
     """After a daemon restart: what lived in the old daemon's process -- the
     proxies and the DNS server -- is opened again for a running container
     (bridges, veths and rules are in the kernel still)."""
+    if not manager.wired and manager.relay is not None and record.ports and record.pid:
+        from stepbox.core.network.ports import bindings_from_api
+
+        manager.publish_relayed(record, bindings_from_api(record.ports), record.pid)
+        return
     if not manager.wired or record.config.network == "host":
         return
     found = endpoints(manager, record)

@@ -25,7 +25,7 @@ from ..errors import BadRequest
 from ..record import CREATED, RUNNING, now
 from ..steps import Phase, Step
 from ..users import ExecUser, resolve_user
-from .network import LOOPBACK, NETWORK
+from .network import JOIN, LOOPBACK, NETWORK, RELAYED_PORTS
 
 
 def prepare_mounts_on_host(ctx: LifecycleContext) -> None:
@@ -131,7 +131,12 @@ def spawn_process(ctx: LifecycleContext) -> None:
         tty=config.tty,
         window=config.console_size,
     )
-    handle = ctx.kernel.processes.spawn(SpawnSpec(namespaces=kinds, cgroup=record.cgroup, stdio=stdio))
+    join: tuple[tuple[NamespaceKind, str], ...] = ()
+    if ctx.joined_pid:  # --network container:X (the join_network step found X)
+        join = ((NamespaceKind.NET, f"/proc/{ctx.joined_pid}/ns/net"),)
+    handle = ctx.kernel.processes.spawn(
+        SpawnSpec(namespaces=kinds, cgroup=record.cgroup, stdio=stdio, join=join)
+    )
     ctx.handle = ctx.handles[record.id] = handle
     record.pid = handle.pid
     record.process = handle.record()
@@ -385,6 +390,7 @@ START: Phase[LifecycleContext] = Phase(
             "Docker CGroups",
             create_cgroup,
         ),
+        JOIN,  # --network container:X only
         Step(
             "spawn",
             "Create the namespaces and the first process",
@@ -451,8 +457,10 @@ START: Phase[LifecycleContext] = Phase(
             open_terminal,
             when=wants_terminal,
         ),
-        # lo only, or -- on a bridge network -- the eight steps that wire it (network.py)
+        # lo only (and, rootless, ports relayed into it), or -- on a bridge
+        # network -- the eight steps that wire it (network.py)
         LOOPBACK,
+        RELAYED_PORTS,
         *NETWORK,
         Step(
             "ulimits",

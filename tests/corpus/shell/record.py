@@ -26,7 +26,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 APPLET_LINKS = (
     "sh ash echo cat ls ps hostname id sleep true false mkdir rm rmdir mv cp touch head tail "
     "wc grep egrep fgrep env mount kill pwd printf test [ expr seq uname whoami yes stat ln "
-    "chmod readlink basename dirname umount ip free nproc dd tee sort uniq cut tr usleep"
+    "chmod readlink basename dirname umount ip free nproc dd tee sort uniq cut tr usleep "
+    "sed awk find xargs tar gzip gunzip zcat sha256sum md5sum"
 ).split()
 ENV = {"HOME": "/root"}
 TIMEOUT = 20
@@ -46,9 +47,15 @@ def record(busybox: str, script: pathlib.Path) -> dict:
         for name in APPLET_LINKS:
             os.symlink(busybox, bindir / name)
         env = dict(ENV, PATH=str(bindir))
-        proc = subprocess.run(["sh", "-c", script.read_text()], executable=str(bindir / "sh"),
-                              cwd=work, env=env, capture_output=True, timeout=TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            ["sh", "-c", script.read_text()],
+            executable=str(bindir / "sh"),
+            cwd=work,
+            env=env,
+            capture_output=True,
+            timeout=TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
     return {
         "stdout": proc.stdout.decode("utf-8", "surrogateescape"),
         "stderr": proc.stderr.decode("utf-8", "surrogateescape"),

@@ -27,6 +27,9 @@ CASES = [
     "cal 1 2 3; cal -y 2024; cal -jy 1752; cal -my 1",
     "[[ 1 -eq 1 ]]; echo $?; [[ a = b ]]; echo $?; [[ 1; echo $?; /bin/[[ x ]]; echo $?; /bin/[[ x; echo $?; "
     "grep -x; egrep --bogus; fgrep -y; [ ; echo $?",
+    # what Debian's busybox lacks fails as it does there: "not found", 127
+    "nohup true; echo $?; busybox nohup true; echo $?; pgrep sh; echo $?; busybox join a b; echo $?; "
+    "comm a b; fmt; split; cksum; nice true; pkill x; adduser x; addgroup x; deluser x; echo $?",
 ]
 
 
