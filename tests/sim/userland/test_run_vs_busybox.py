@@ -1,6 +1,7 @@
 """timeout, time, setsid, chroot, run-parts on the simulator against REAL
 busybox: exit statuses of killed programs, the shell's "Terminated",
-timeout's lingering grandchild in ps, time's report (numbers blanked),
+timeout's lingering grandchild in ps, time's report (numbers blanked, and
+"?%", busybox's CPU share of a run too short to measure),
 scripts without #! run by /bin/sh as glibc's execvp does."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ CASES = [
     'time sh -c "exit 3" 2>&1 | sed "s/[0-9]/N/g"; time nosuch 2>&1 | sed "s/[0-9]/N/g"; time; echo $?',
     'time -f "%C|%x|%Z|%%|\\t" sh -c "exit 2"; echo $?; time -o f true; sed "s/[0-9]/N/g" f; time -a -o f true; '
     'wc -l f; TIME="x%ey" time true 2>&1 | sed "s/[0-9]/N/g"; time sh -c "kill -9 \\$\\$" 2>&1 | sed "s/[0-9]/N/g"',
-    "time -o /nonexist/x true; time -v true 2>&1 | sed 's/[0-9][0-9]*/N/g'",
+    "time -o /nonexist/x true; time -v true 2>&1 | sed 's/[0-9][0-9]*/N/g; s/[?]%/N%/'",
     'setsid echo hi; setsid; echo $?; setsid nosuch; echo $?; setsid -c true; echo $?; setsid sh -c "exit 4"; echo $?',
     "mkdir -p r/bin; cp /bin/busybox r/bin/; chroot r /bin/busybox echo hi; echo $?; chroot r /bin/busybox pwd; "
     "chroot nosuch true; echo $?; chroot; echo $?; chroot r nosuch; echo $?",
