@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
+from stepbox.core.language import language
+
 from . import (
     build_cache,
     cgroup_limits,
@@ -76,17 +78,6 @@ def skeleton_path(name: str) -> str:
 
 def solution_path(name: str) -> str:
     return os.path.join(HERE, "solutions", file_name(name))
-
-
-def language(lang: str | None = None) -> str:
-    """ "zh" when asked, or under a Chinese locale (LANG=zh_CN.UTF-8); else "en"."""
-    if lang:
-        return "zh" if lang.lower().startswith("zh") else "en"
-    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(variable)
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
 
 
 def start(name: str, directory: str) -> str:
