@@ -35,6 +35,12 @@ from . import (
 )
 from .walk import Wrong, load_answer
 
+# What `check` says, in each language (the checkers' messages: Wrong.text(lang)).
+VERDICTS = {
+    "en": {"wrong": "{name}: not yet -- {why}", "solved": "{name}: solved (checked on the {backend} kernel)"},
+    "zh": {"wrong": "{name}：还不对——{why}", "solved": "{name}：答对了（在 {backend} 内核上检查过）"},
+}
+
 # The registry, in the order a learner meets the ideas (the seed's chapters).
 EXERCISES: dict[str, ModuleType] = {
     module.NAME: module
@@ -113,14 +119,15 @@ def your_turn(name: str, answers: dict[str, object], lab) -> bool:
     try:
         check_answers(name, answers, lab)
     except Wrong as e:
-        print(f"✗ {name}: not yet -- {e}")
+        print("✗ " + VERDICTS[lab.lang]["wrong"].format(name=name, why=e.text(lab.lang)))
         return False
-    print(f"✓ {name}: solved (checked on the {lab.backend} kernel)")
+    print("✓ " + VERDICTS[lab.lang]["solved"].format(name=name, backend=lab.backend))
     return True
 
 
 __all__ = [
     "EXERCISES",
+    "VERDICTS",
     "UnknownExercise",
     "Wrong",
     "check",

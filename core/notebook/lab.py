@@ -37,6 +37,7 @@ from stepbox.core.container.readable import readable
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.kernel.backend_lookup import choose_backend
+from stepbox.core.language import LANGUAGES
 from stepbox.core.session import Session, open_session
 
 LAB_PREFIX = "stepbox-lab-"
@@ -60,6 +61,7 @@ def resolve_backend(backend: str = "auto") -> str:
 @dataclass
 class Lab:
     session: Session
+    lang: str = "en"  # "zh": steps and exercise verdicts in Chinese (the Chinese notebooks)
     _closed: bool = field(default=False, repr=False)
     _adopted: list[Closable] = field(default_factory=list, repr=False)
 
@@ -174,10 +176,15 @@ class Lab:
         )
 
 
-def open_lab(backend: str | None = None, say=lambda message: None, base_image: bool = True) -> Lab:
+def open_lab(
+    backend: str | None = None, say=lambda message: None, base_image: bool = True, lang: str = "en"
+) -> Lab:
     """A fresh engine on ``backend`` (see the module docstring; ``None``: the
     ``STEPBOX_BACKEND`` environment variable, as for the CLI, else ``auto``).
-    ``base_image``: make the ``busybox`` image at once (else the store starts empty)."""
+    ``base_image``: make the ``busybox`` image at once (else the store starts empty).
+    ``lang="zh"``: the Chinese notebooks' lab, whose walks explain their steps in Chinese."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
     backend = backend or os.environ.get("STEPBOX_BACKEND") or "auto"
     name = resolve_backend(backend)
     remove_abandoned_labs(say)
@@ -188,7 +195,7 @@ def open_lab(backend: str | None = None, say=lambda message: None, base_image: b
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    lab = Lab(session)
+    lab = Lab(session, lang)
     atexit.register(lab.close)  # the kernel's end closes the lab (see the docstring)
     if not base_image:
         return lab
