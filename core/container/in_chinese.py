@@ -208,6 +208,24 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '删除容器',
         '卸载（如果还挂着）、删除 cgroup，删除容器自己的层——初始层和可读写层——以及它的记录和日志。镜像的层留下：别的容器还在共享它们。',
     ),
+    # init
+    "docker run --init: a tiny init (tini) from the host is bind-mounted read-only at /sbin/docker-init and becomes PID 1, with the command as its child. It reaps orphaned processes (a namespace's init must, or they stay zombies) and passes signals on: the kernel gives a namespace's init only the signals it has handlers for, so a plain program as PID 1 ignores docker stop's SIGTERM.": (
+        'Bind an init as PID 1 (--init)',
+        '绑定一个 init 作为 1 号进程（--init）',
+        'docker run --init：宿主机上的一个小 init（tini）以只读方式绑定挂载到 /sbin/docker-init，成为 1 号进程，命令是它的子进程。它回收孤儿进程（命名空间的 init 必须这么做，否则它们会一直是僵尸进程），并转发信号：内核只把 init 装了处理函数的信号交给命名空间的 init，所以一个普通程序当 1 号进程时会忽略 docker stop 的 SIGTERM。',
+    ),
+    # terminal
+    "docker run -t: a pseudo-terminal is opened from the container's own /dev/pts. Its slave side becomes the command's stdin, stdout and stderr and its controlling terminal (and /dev/console); the master side stays outside, with the shim, which types what the client sends and copies what the terminal shows to the log. The kernel's line discipline in between echoes keys, edits lines, and turns ^C into SIGINT -- which is why a shell now prints a prompt.": (
+        'Open a pseudo-terminal',
+        '打开一个伪终端',
+        'docker run -t：从容器自己的 /dev/pts 打开一个伪终端。它的从端成为命令的 stdin、stdout、stderr 和控制终端（以及 /dev/console）；主端留在外面，交给 shim，由它把客户端发来的内容敲进去，再把终端显示的内容复制到日志。中间的内核行规程（line discipline）回显按键、编辑行，并把 ^C 变成 SIGINT——所以 shell 这时会打印提示符。',
+    ),
+    # ulimits
+    'docker run --ulimit nofile=100:200: setrlimit() on the waiting process, whose limits its command keeps across execve() and hands down to its children. Unlike a cgroup, a limit of this kind counts per process (open files, stack size, core dumps...). It is set before capabilities are dropped: raising a hard limit needs CAP_SYS_RESOURCE.': (
+        'Set resource limits (--ulimit)',
+        '设置资源限制（--ulimit）',
+        'docker run --ulimit nofile=100:200：对正在等待的进程调用 setrlimit()，它的命令在 execve() 之后保留这些限制，并传给它的子进程。和 cgroup 不同，这种限制按进程计算（打开的文件数、栈大小、core dump……）。它在丢弃能力之前设置：提高硬限制需要 CAP_SYS_RESOURCE。',
+    ),
 }
 
 
