@@ -226,6 +226,12 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '设置资源限制（--ulimit）',
         'docker run --ulimit nofile=100:200：对正在等待的进程调用 setrlimit()，它的命令在 execve() 之后保留这些限制，并传给它的子进程。和 cgroup 不同，这种限制按进程计算（打开的文件数、栈大小、core dump……）。它在丢弃能力之前设置：提高硬限制需要 CAP_SYS_RESOURCE。',
     ),
+    # publish_relay
+    "Without root there is no bridge and no DNAT rule: the container has only lo. Rootless Docker publishes ports anyway (rootlesskit's builtin port driver), and so does this step: the engine holds the host port, and for each connection opens a socket inside the container's network namespace -- it is root of the user namespace that owns it, so it may enter -- connected to the container's 127.0.0.1, and copies bytes both ways.": (
+        "Publish ports: relay each host port into the container's namespace",
+        '发布端口：把每个宿主机端口转发进容器的命名空间',
+        '没有 root 就没有网桥，也没有 DNAT 规则：容器只有 lo。rootless Docker 照样发布端口（rootlesskit 的内置端口驱动），这一步也一样：引擎占住宿主机端口，每来一个连接，就在容器的网络命名空间里打开一个套接字——引擎是拥有这个命名空间的用户命名空间里的 root，所以可以进入——连到容器的 127.0.0.1，再双向复制字节。',
+    ),
 }
 
 
