@@ -18,7 +18,7 @@ LANG = click.option(
     "--lang",
     type=click.Choice(["en", "zh"]),
     default=None,
-    help="Language of the statements (default: zh under a Chinese locale, LANG=zh_*, else en)",
+    help="Language of the statements and messages (default: zh under a Chinese locale, LANG=zh_*, else en)",
 )
 
 
@@ -78,8 +78,9 @@ def start(name: str, directory: str, lang: str | None) -> None:
 @click.argument("name")
 @click.option("--dir", "directory", default=".", show_default=True, help="Where your file is")
 @click.option("--with-solution", is_flag=True, help="Check the reference solution instead of your file")
+@LANG
 @click.pass_obj
-def check(conn, name: str, directory: str, with_solution: bool) -> None:
+def check(conn, name: str, directory: str, with_solution: bool, lang: str | None) -> None:
     """Check your file for exercise NAME: exit 0 when solved, 1 saying what is wrong."""
     import os
 
@@ -88,9 +89,11 @@ def check(conn, name: str, directory: str, with_solution: bool) -> None:
 
     _exercise(name)
     path = ex.solution_path(name) if with_solution else os.path.join(directory, ex.file_name(name))
-    with open_lab(conn.backend) as lab:
+    lang = ex.language(lang)
+    verdict = ex.VERDICTS[lang]
+    with open_lab(conn.backend, lang=lang) as lab:
         try:
             ex.check(name, path, lab)
         except ex.Wrong as e:
-            raise CommandFailed(f"{name}: not yet -- {e}", 1) from None
-        click.echo(f"{name}: solved (checked on the {lab.backend} kernel)")
+            raise CommandFailed(verdict["wrong"].format(name=name, why=e.text(lang)), 1) from None
+        click.echo(verdict["solved"].format(name=name, backend=lab.backend))

@@ -22,29 +22,68 @@ import click
 from .main import cli
 from .run_options import NO_INTERSPERSED, create_body, with_run_options
 
+# What the walk says around the steps, in each language (the steps' own texts are in
+# core/container/in_chinese.py).
+WORDS = {
+    "en": {
+        "intro": "[bold]stepbox step[/]: {total} steps on the [bold]{backend}[/] kernel. Enter = next step, q = quit.",
+        "legend": "{legend}; the state directory: {root}",
+        "ops": "kernel operations",
+        "changed": ("what changed", "before", "after"),
+        "more": "… and {n} more",
+        "step": "Step {number}/{total}: {title}",
+        "next": "next: {title} — Enter: go on, q: quit",
+        "undone": "undone: the kernel operations of the undo",
+        "stopped": "stopped; everything done so far was undone.",
+        "failed": "[bold]the step failed[/]; the container stays {state} (exit code {code}): {error}",
+        "output": "container output (exit status {code})",
+    },
+    "zh": {
+        "intro": "[bold]stepbox step[/]：在[bold]{backend}[/]内核上共 {total} 步。回车 = 下一步，q = 退出。",
+        "legend": "{legend}；状态目录：{root}",
+        "ops": "内核操作",
+        "changed": ("变化了什么", "之前", "之后"),
+        "more": "…… 还有 {n} 个",
+        "step": "第 {number}/{total} 步：{title}",
+        "next": "下一步：{title} —— 回车：继续，q：退出",
+        "undone": "已撤销：撤销时的内核操作",
+        "stopped": "已停止；到目前为止做过的一切都已撤销。",
+        "failed": "[bold]这一步失败了[/]；容器保持 {state} 状态（退出码 {code}）：{error}",
+        "output": "容器的输出（退出状态 {code}）",
+    },
+}
+LEGEND_ZH = (
+    "$ROOT = 引擎存放层和容器的地方（在模拟器上是模拟宿主机的 /var/lib/stepbox）；"
+    "$ROOTFS = 容器的根文件系统（合并后的联合挂载，pivot_root 之后的 /）"
+)
 
-def render(result, number: int, total: int, state_root: str | None = None):
+
+def render(result, number: int, total: int, state_root: str | None = None, lang: str = "en"):
     """One step as a panel: what it teaches, its kernel operations, what changed."""
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
+    from stepbox.core.container.in_chinese import text_of
 
+    words = WORDS[lang]
+    title, explain = text_of(result.step, lang)
     body = Table.grid(padding=(0, 1))
-    body.add_row(Text(result.step.explain, style="italic"))
+    # fold, never cut: a line of Chinese has no space for rich to wrap at
+    body.add_row(Text(explain, style="italic", overflow="fold"))
     body.add_row(Text(f"seed: {result.step.concept}", style="dim"))
     if result.ops:
-        body.add_row(ops_table("kernel operations", result.ops, state_root))
+        body.add_row(ops_table(words["ops"], result.ops, state_root, lang=lang))
     if result.changes:
         changes = Table(box=None, title_justify="left")
-        for heading in ("what changed", "before", "after"):
+        for heading in words["changed"]:
             changes.add_column(heading, overflow="fold")  # folded, never cut: the end teaches
         for key, before, after in result.changes:
             changes.add_row(key, _short(before, state_root), _short(after, state_root))
         body.add_row(changes)
-    return Panel(body, title=f"[bold]Step {number}/{total}: {result.step.title}")
+    return Panel(body, title="[bold]" + words["step"].format(number=number, total=total, title=title))
 
 
-def ops_table(title: str, ops, state_root: str | None, limit: int = 40):
+def ops_table(title: str, ops, state_root: str | None, limit: int = 40, lang: str = "en"):
     from rich.table import Table
     from rich.text import Text
     from stepbox.core.container.readable import readable
@@ -54,7 +93,7 @@ def ops_table(title: str, ops, state_root: str | None, limit: int = 40):
     for op in ops[:limit]:
         table.add_row(Text(readable(str(op), state_root), style="cyan"))
     if len(ops) > limit:
-        table.add_row(f"… and {len(ops) - limit} more")
+        table.add_row(WORDS[lang]["more"].format(n=len(ops) - limit))
     return table
 
 
@@ -72,13 +111,20 @@ def _short(value, state_root: str | None = None, limit: int = 40) -> str:
 @cli.command(context_settings=NO_INTERSPERSED)
 @click.option("--keep", is_flag=True, help="Keep the container at the end (default: remove it)")
 @click.option("-y", "--no-pause", is_flag=True, help="Do not wait for Enter between steps")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default=None,
+    help="Language of the explanations (default: zh under a Chinese locale, LANG=zh_*, else en)",
+)
 @with_run_options
 @click.pass_obj
-def step(conn, keep, no_pause, name, image, command, **flags):
+def step(conn, keep, no_pause, lang, name, image, command, **flags):
     """Run a container one step at a time (Enter: next step, q: quit and undo)."""
     # The walk drives the lifecycle itself, in this process: no daemon.
     from rich.console import Console
     from stepbox.core.engine.create_body import check_container_name, config_from_body
+    from stepbox.core.language import language
     from stepbox.core.network.manager import BridgeSettings
     from stepbox.core.session import open_session
 
@@ -99,12 +145,12 @@ def step(conn, keep, no_pause, name, image, command, **flags):
     for line in runtime.networks.start():
         conn.say(line)
     try:
-        _step(console, session, runtime, config, name, keep, no_pause)
+        _step(console, session, runtime, config, name, keep, no_pause, language(lang))
     finally:
         runtime.networks.close()  # this process's proxies and DNS servers
 
 
-def _step(console, session, runtime, config, name, keep, no_pause) -> None:
+def _step(console, session, runtime, config, name, keep, no_pause, lang: str = "en") -> None:
     from stepbox.core.container import plan
 
     record = runtime.new_record(config, name)
@@ -114,14 +160,13 @@ def _step(console, session, runtime, config, name, keep, no_pause) -> None:
     from rich.text import Text
     from stepbox.core.container.readable import LEGEND
 
-    console.print(
-        f"[bold]stepbox step[/]: {len(stepper.steps)} steps on the [bold]{session.backend}[/] kernel. "
-        "Enter = next step, q = quit."
-    )
-    console.print(Text(f"{LEGEND}; the state directory: {session.root}", style="dim"))
+    words = WORDS[lang]
+    console.print(words["intro"].format(total=len(stepper.steps), backend=session.backend))
+    legend = LEGEND_ZH if lang == "zh" else LEGEND
+    console.print(Text(words["legend"].format(legend=legend, root=session.root), style="dim"))
     try:
         with _terminal_signals_interrupt():
-            _walk(console, runtime, record, stepper, no_pause, session.root)
+            _walk(console, runtime, record, stepper, no_pause, session.root, lang)
     except (KeyboardInterrupt, SystemExit):
         # Ctrl-C or a closed terminal mid-way: undo what was done, so no
         # mount, cgroup or process outlives the walk-through.
@@ -175,15 +220,18 @@ def _terminal_signals_interrupt():
             signal.signal(sig, handler)
 
 
-def _walk(console, runtime, record, stepper, no_pause, state_root) -> None:
+def _walk(console, runtime, record, stepper, no_pause, state_root, lang: str = "en") -> None:
     from rich.panel import Panel
     from rich.text import Text
+    from stepbox.core.container.in_chinese import text_of
 
+    words = WORDS[lang]
     number, total = 0, len(stepper.steps)
     while not stepper.done:
         number += 1
         if not no_pause:
-            console.print(f"[dim]next: {stepper.next_step.title} — Enter: go on, q: quit[/]", end="")
+            upcoming = text_of(stepper.next_step, lang)[0]
+            console.print("[dim]" + words["next"].format(title=upcoming) + "[/]", end="")
             if _read_key() == "q":
                 tracer = stepper.ctx.tracer
                 mark = tracer.mark()
@@ -191,8 +239,8 @@ def _walk(console, runtime, record, stepper, no_pause, state_root) -> None:
                 console.print()
                 undone = tracer.since(mark)
                 if undone:
-                    console.print(ops_table("undone: the kernel operations of the undo", undone, state_root))
-                console.print("stopped; everything done so far was undone.")
+                    console.print(ops_table(words["undone"], undone, state_root, lang=lang))
+                console.print(words["stopped"])
                 return
         try:
             result = stepper.step()
@@ -201,16 +249,15 @@ def _walk(console, runtime, record, stepper, no_pause, state_root) -> None:
             # container created, with its exit code; --keep keeps it).
             if not stepper.ctx.forgotten:
                 console.print(
-                    f"[bold]the step failed[/]; the container stays {record.state} "
-                    f"(exit code {record.exit_code}): {record.error}"
+                    words["failed"].format(state=record.state, code=record.exit_code, error=record.error)
                 )
             raise
-        console.print(render(result, number, total, state_root))
+        console.print(render(result, number, total, state_root, lang))
         if result.step.key == "wait":
             out, err = runtime.logs(record)
             console.print(
                 Panel(
                     Text((out + err).decode(errors="replace")),
-                    title=f"container output (exit status {record.exit_code})",
+                    title=words["output"].format(code=record.exit_code),
                 )
             )

@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
+from stepbox.core.language import language
+
 from . import (
     build_cache,
     cgroup_limits,
@@ -32,6 +34,12 @@ from . import (
     whiteouts,
 )
 from .walk import Wrong, load_answer
+
+# What `check` says, in each language (the checkers' messages: Wrong.text(lang)).
+VERDICTS = {
+    "en": {"wrong": "{name}: not yet -- {why}", "solved": "{name}: solved (checked on the {backend} kernel)"},
+    "zh": {"wrong": "{name}：还不对——{why}", "solved": "{name}：答对了（在 {backend} 内核上检查过）"},
+}
 
 # The registry, in the order a learner meets the ideas (the seed's chapters).
 EXERCISES: dict[str, ModuleType] = {
@@ -78,17 +86,6 @@ def solution_path(name: str) -> str:
     return os.path.join(HERE, "solutions", file_name(name))
 
 
-def language(lang: str | None = None) -> str:
-    """ "zh" when asked, or under a Chinese locale (LANG=zh_CN.UTF-8); else "en"."""
-    if lang:
-        return "zh" if lang.lower().startswith("zh") else "en"
-    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(variable)
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
-
-
 def start(name: str, directory: str) -> str:
     """Copy the exercise's skeleton into ``directory``; its path.  An edited
     file is never overwritten."""
@@ -122,14 +119,15 @@ def your_turn(name: str, answers: dict[str, object], lab) -> bool:
     try:
         check_answers(name, answers, lab)
     except Wrong as e:
-        print(f"✗ {name}: not yet -- {e}")
+        print("✗ " + VERDICTS[lab.lang]["wrong"].format(name=name, why=e.text(lab.lang)))
         return False
-    print(f"✓ {name}: solved (checked on the {lab.backend} kernel)")
+    print("✓ " + VERDICTS[lab.lang]["solved"].format(name=name, backend=lab.backend))
     return True
 
 
 __all__ = [
     "EXERCISES",
+    "VERDICTS",
     "UnknownExercise",
     "Wrong",
     "check",

@@ -30,18 +30,23 @@ def check(module, lab) -> None:
         result, lines = context.build()
         installs = [i for i in cached_steps(lines) if i.startswith("RUN") and INSTALL in i]
         if not installs:
-            raise Wrong(f"no RUN writes {INSTALL}: keep the step that installs the requirements")
+            raise Wrong(
+                f"no RUN writes {INSTALL}: keep the step that installs the requirements",
+                zh=f"没有哪条 RUN 写 {INSTALL}：保留安装依赖的那一步",
+            )
         for instruction, cached in cached_steps(lines).items():
             if instruction in installs and not cached:
                 raise Wrong(
-                    f"after app.sh changed, {instruction!r} ran again instead of coming from the cache"
+                    f"after app.sh changed, {instruction!r} ran again instead of coming from the cache",
+                    zh=f"app.sh 改了之后，{instruction!r} 重新运行了，而不是使用缓存",
                 )
         done = walk(lab, lab.config("sh", "-c", f"cat {INSTALL}; sh /app/app.sh", image=result.image_id))
         output = lab.output(done.record)
         discard(lab, done)
         if "left-pad" not in output or "version 2" not in output:
             raise Wrong(
-                f"the image must hold the installed requirements and run the new /app/app.sh; it printed {output!r}"
+                f"the image must hold the installed requirements and run the new /app/app.sh; it printed {output!r}",
+                zh=f"镜像里必须有装好的依赖，并且运行新的 /app/app.sh；它打印的是 {output!r}",
             )
     finally:
         context.close()

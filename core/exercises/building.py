@@ -36,7 +36,8 @@ class Context:
         try:
             return builder.build(BuildOptions(self.path)), lines
         except BuildError as e:
-            raise Wrong(f"the build failed: {e}\n" + "\n".join(lines[-5:])) from e
+            tail = "\n".join(lines[-5:])
+            raise Wrong(f"the build failed: {e}\n{tail}", zh=f"构建失败了：{e}\n{tail}") from e
 
     def close(self) -> None:
         self._dir.cleanup()

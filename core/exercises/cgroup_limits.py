@@ -44,16 +44,25 @@ def check(module, lab) -> None:
         expected = written(done)
         got = call(limit_files, memory, cpus, pids, version)
         if not isinstance(got, dict):
-            raise Wrong(f"limit_files must return a dict, not {type(got).__name__}")
+            raise Wrong(
+                f"limit_files must return a dict, not {type(got).__name__}",
+                zh=f"limit_files 必须返回一个 dict，而不是 {type(got).__name__}",
+            )
         for name, value in expected.items():
             if name not in got:
                 raise Wrong(
-                    f"cgroup v{version}, --memory {memory} --cpus {cpus} --pids-limit {pids}: {name} is missing"
+                    f"cgroup v{version}, --memory {memory} --cpus {cpus} --pids-limit {pids}: {name} is missing",
+                    zh=f"cgroup v{version}，--memory {memory} --cpus {cpus} --pids-limit {pids}：缺少 {name}",
                 )
             if str(got[name]).strip() != value:
                 raise Wrong(
                     f"--memory {memory} --cpus {cpus} --pids-limit {pids}: "
-                    f"{name} holds {got[name]!r}, the engine wrote {value!r}"
+                    f"{name} holds {got[name]!r}, the engine wrote {value!r}",
+                    zh=f"--memory {memory} --cpus {cpus} --pids-limit {pids}："
+                    f"{name} 的内容是 {got[name]!r}，引擎写的是 {value!r}",
                 )
         for name in sorted(set(got) - set(expected)):
-            raise Wrong(f"on cgroup v{version} the engine writes no {name} for these flags")
+            raise Wrong(
+                f"on cgroup v{version} the engine writes no {name} for these flags",
+                zh=f"在 cgroup v{version} 上，对这些参数引擎不写 {name}",
+            )

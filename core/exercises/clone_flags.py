@@ -36,13 +36,22 @@ CLONE_VALUES = {
 def check(module, lab) -> None:
     flags = answer(module, "FLAGS")
     if not isinstance(flags, int) or flags == 0:
-        raise Wrong("FLAGS is 0: the process would share every namespace of the host")
+        raise Wrong(
+            "FLAGS is 0: the process would share every namespace of the host",
+            zh="FLAGS 是 0：进程会和宿主机共享每一个命名空间",
+        )
     known = sum(CLONE_VALUES.values())
     if flags & ~known:
-        raise Wrong(f"FLAGS has bits that are no namespace flag: {flags & ~known:#x}")
+        raise Wrong(
+            f"FLAGS has bits that are no namespace flag: {flags & ~known:#x}",
+            zh=f"FLAGS 里有不是命名空间标志位的位：{flags & ~known:#x}",
+        )
     kinds = tuple(k for k in NamespaceKind if flags & CLONE_VALUES[k.clone_flag])
     if NamespaceKind.USER in kinds:
-        raise Wrong("CLONE_NEWUSER: a user namespace was not asked for (Docker's is opt-in)")
+        raise Wrong(
+            "CLONE_NEWUSER: a user namespace was not asked for (Docker's is opt-in)",
+            zh="CLONE_NEWUSER：题目没有要用户命名空间（Docker 的用户命名空间要自己选择开启）",
+        )
     handle = lab.kernel.processes.spawn(SpawnSpec(namespaces=kinds))
     try:
         own = lab.kernel.namespaces.of(handle.pid)
@@ -52,8 +61,12 @@ def check(module, lab) -> None:
         handle.signal(signal.SIGKILL)
         handle.wait()
     for kind in sorted(WANTED - new):
-        raise Wrong(f"the process still shares the host's {kind.value} namespace: add {kind.clone_flag}")
+        raise Wrong(
+            f"the process still shares the host's {kind.value} namespace: add {kind.clone_flag}",
+            zh=f"进程仍然和宿主机共享 {kind.value} 命名空间：加上 {kind.clone_flag}",
+        )
     for kind in sorted(new - WANTED):
         raise Wrong(
-            f"the process got its own {kind.value} namespace, which was not asked for: drop {kind.clone_flag}"
+            f"the process got its own {kind.value} namespace, which was not asked for: drop {kind.clone_flag}",
+            zh=f"进程得到了自己的 {kind.value} 命名空间，但题目没有要它：去掉 {kind.clone_flag}",
         )

@@ -23,11 +23,14 @@ def check(module, lab) -> None:
     done = walk(lab, lab.config("sh", "-c", COMMAND))
     try:
         if done.error is not None or lab.runtime.refresh(done.record).exit_code != 0:
-            raise Wrong(f"the container of {COMMAND!r} failed: {lab.output(done.record)}")
+            output = lab.output(done.record)
+            raise Wrong(
+                f"the container of {COMMAND!r} failed: {output}", zh=f"{COMMAND!r} 的容器失败了：{output}"
+            )
         real = {f"{kind} {path}" for kind, path in lab.runtime.diff(done.record)}
     finally:
         discard(lab, done)
     for line in sorted(real - prediction):
-        raise Wrong(f"docker diff also shows {line!r}")
+        raise Wrong(f"docker diff also shows {line!r}", zh=f"docker diff 还显示了 {line!r}")
     for line in sorted(prediction - real):
-        raise Wrong(f"docker diff does not show {line!r}")
+        raise Wrong(f"docker diff does not show {line!r}", zh=f"docker diff 没有显示 {line!r}")

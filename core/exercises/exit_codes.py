@@ -29,11 +29,17 @@ def check(module, lab) -> None:
     predictions = answer(module, "PREDICTIONS")
     for command in COMMANDS:
         if command not in predictions:
-            raise Wrong(f"PREDICTIONS has no entry for {command!r}")
+            raise Wrong(
+                f"PREDICTIONS has no entry for {command!r}", zh=f"PREDICTIONS 里没有 {command!r} 这一项"
+            )
         done = walk(lab, lab.config(*shlex.split(command)))
         try:
             status = lab.runtime.refresh(done.record).exit_code
         finally:
             discard(lab, done)
         if predictions[command] != status:
-            raise Wrong(f"docker run busybox {command} ends with {status}, not {predictions[command]!r}")
+            yours = predictions[command]
+            raise Wrong(
+                f"docker run busybox {command} ends with {status}, not {yours!r}",
+                zh=f"docker run busybox {command} 以 {status} 结束，不是 {yours!r}",
+            )

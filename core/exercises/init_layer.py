@@ -54,15 +54,28 @@ def check(module, lab) -> None:
         discard(lab, done)
     got = call(init_layer, HOSTNAME)
     if not isinstance(got, dict):
-        raise Wrong(f"init_layer must return a dict, not {type(got).__name__}")
+        raise Wrong(
+            f"init_layer must return a dict, not {type(got).__name__}",
+            zh=f"init_layer 必须返回一个 dict，而不是 {type(got).__name__}",
+        )
     for path in sorted(set(real) - set(got)):
-        raise Wrong(f"the init layer also holds {path}" + (" (a directory)" if real[path] is None else ""))
+        directory = real[path] is None
+        raise Wrong(
+            f"the init layer also holds {path}" + (" (a directory)" if directory else ""),
+            zh=f"初始层里还有 {path}" + ("（一个目录）" if directory else ""),
+        )
     for path in sorted(set(got) - set(real)):
-        raise Wrong(f"the init layer holds no {path}")
+        raise Wrong(f"the init layer holds no {path}", zh=f"初始层里没有 {path}")
     for path, contents in real.items():
         yours = got[path]
         if (contents is None) != (yours is None):
-            raise Wrong(f"{path} is a {'directory' if contents is None else 'file'}")
+            raise Wrong(
+                f"{path} is a {'directory' if contents is None else 'file'}",
+                zh=f"{path} 是一个{'目录' if contents is None else '文件'}",
+            )
         must_match = path == "/etc/hostname" or yours is not Ellipsis
         if contents is not None and must_match and yours != contents:
-            raise Wrong(f"{path} holds {contents!r}, you wrote {yours!r}")
+            raise Wrong(
+                f"{path} holds {contents!r}, you wrote {yours!r}",
+                zh=f"{path} 的内容是 {contents!r}，你写的是 {yours!r}",
+            )

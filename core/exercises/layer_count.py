@@ -38,4 +38,7 @@ def check(module, lab) -> None:
         context.close()
     new = len(lab.images.resolve(result.image_id).layers) - len(lab.images.resolve("busybox").layers)
     if predicted != new:
-        raise Wrong(f"the build added {new} layers, not {predicted!r} (`stepbox history` shows which)")
+        raise Wrong(
+            f"the build added {new} layers, not {predicted!r} (`stepbox history` shows which)",
+            zh=f"构建加了 {new} 层，不是 {predicted!r}（`stepbox history` 显示是哪几层）",
+        )

@@ -28,7 +28,11 @@ def key_of(call: str, detail: str) -> str | None:
 def check(module, lab) -> None:
     order = list(answer(module, "ORDER"))
     if sorted(order) != sorted(KEYS):
-        raise Wrong(f"ORDER must hold each of {', '.join(KEYS)} once; it holds {order}")
+        keys = ", ".join(KEYS)
+        raise Wrong(
+            f"ORDER must hold each of {keys} once; it holds {order}",
+            zh=f"ORDER 必须恰好包含 {keys} 各一次；它是 {order}",
+        )
     done = walk(lab, lab.config("true"))
     discard(lab, done)
     kernel = []
@@ -38,4 +42,7 @@ def check(module, lab) -> None:
             kernel.append(key)
     for number, (yours, real) in enumerate(zip(order, kernel, strict=True), 1):
         if yours != real:
-            raise Wrong(f"call {number}: the kernel was asked for {real!r} there, not {yours!r}")
+            raise Wrong(
+                f"call {number}: the kernel was asked for {real!r} there, not {yours!r}",
+                zh=f"第 {number} 个调用：内核在这里收到的是 {real!r}，不是 {yours!r}",
+            )

@@ -28,7 +28,10 @@ KEYS = ("busybox", "data", "hello", "config")
 def check(module, lab) -> None:
     upload = set(answer(module, "UPLOAD"))
     if not upload <= set(KEYS):
-        raise Wrong(f"UPLOAD may hold only {', '.join(KEYS)}; it holds {sorted(upload - set(KEYS))}")
+        keys, others = ", ".join(KEYS), sorted(upload - set(KEYS))
+        raise Wrong(
+            f"UPLOAD may hold only {keys}; it holds {others}", zh=f"UPLOAD 只能包含 {keys}；它里面有 {others}"
+        )
     with tempfile.TemporaryDirectory(prefix="stepbox-exercise-") as directory:
         registry = start_registry(os.path.join(directory, "registry"))
         try:
@@ -49,9 +52,15 @@ def check(module, lab) -> None:
     names[image.id] = "config"
     sent = {names[digest] for digest in result.uploaded}
     for key in sorted(sent - upload):
-        raise Wrong(f"the push also sent {key!r}: the registry did not have it")
+        raise Wrong(
+            f"the push also sent {key!r}: the registry did not have it",
+            zh=f"push 还发送了 {key!r}：镜像仓库里没有它",
+        )
     for key in sorted(upload - sent):
-        raise Wrong(f"the push did not send {key!r}: the registry answered that it has it already")
+        raise Wrong(
+            f"the push did not send {key!r}: the registry answered that it has it already",
+            zh=f"push 没有发送 {key!r}：镜像仓库回答说它已经有了",
+        )
 
 
 def _commit(lab, name: str, image: str, script: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stepbox.core.container.in_chinese import text_of
+
 from .walk import Wrong, answer, discard, walk
 
 NAME = "start-order"
@@ -21,11 +23,19 @@ KEYS = ("mount_rootfs", "cgroup", "spawn", "hostname", "mounts", "pivot_root", "
 def check(module, lab) -> None:
     steps = list(answer(module, "STEPS"))
     if sorted(steps) != sorted(KEYS):
-        raise Wrong(f"STEPS must hold each of {', '.join(KEYS)} once; it holds {steps}")
+        keys = ", ".join(KEYS)
+        raise Wrong(
+            f"STEPS must hold each of {keys} once; it holds {steps}",
+            zh=f"STEPS 必须恰好包含 {keys} 各一次；它是 {steps}",
+        )
     done = walk(lab, lab.config("true"))
     discard(lab, done)
     real = [key for key in done.results if key in KEYS]
     for number, (yours, ran) in enumerate(zip(steps, real, strict=True), 1):
         if yours != ran:
             why = done.results[ran].step.explain
-            raise Wrong(f"step {number} is {ran!r}, not {yours!r}: {why}")
+            why_zh = text_of(done.results[ran].step, "zh")[1]
+            raise Wrong(
+                f"step {number} is {ran!r}, not {yours!r}: {why}",
+                zh=f"第 {number} 步是 {ran!r}，不是 {yours!r}：{why_zh}",
+            )

@@ -20,26 +20,38 @@ from stepbox.core.container.steps import StepResult
 
 
 class Wrong(Exception):
-    """The learner's answer is not what stepbox's walk did; the message says how."""
+    """The learner's answer is not what stepbox's walk did; the message says how --
+    in English and in Chinese (``stepbox exercises check --lang zh``, the Chinese notebook)."""
+
+    def __init__(self, message: str, *, zh: str):
+        super().__init__(message)
+        self.zh = zh
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else str(self)
 
 
 def load_answer(path: str) -> ModuleType:
     """Import the learner's file (a fresh module each time: it may have changed)."""
     if not os.path.exists(path):
-        raise Wrong(f"no file {path}: `stepbox exercises start NAME` makes it")
+        raise Wrong(
+            f"no file {path}: `stepbox exercises start NAME` makes it",
+            zh=f"没有文件 {path}：`stepbox exercises start NAME` 会创建它",
+        )
     spec = importlib.util.spec_from_file_location(f"stepbox_exercise_{os.getpid()}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as e:  # the learner's code: any error is theirs to fix
-        raise Wrong(f"{os.path.basename(path)} does not load: {type(e).__name__}: {e}") from e
+        name, error = os.path.basename(path), f"{type(e).__name__}: {e}"
+        raise Wrong(f"{name} does not load: {error}", zh=f"{name} 加载不了：{error}") from e
     return module
 
 
 def answer(module: ModuleType, name: str) -> Any:
     if not hasattr(module, name):
-        raise Wrong(f"the file must define {name}")
+        raise Wrong(f"the file must define {name}", zh=f"文件里必须定义 {name}")
     return getattr(module, name)
 
 
@@ -48,7 +60,8 @@ def call(function: Any, *args: Any) -> Any:
     try:
         return function(*args)
     except Exception as e:
-        raise Wrong(f"{function.__name__}{args!r} raised {type(e).__name__}: {e}") from e
+        call, error = f"{function.__name__}{args!r}", f"{type(e).__name__}: {e}"
+        raise Wrong(f"{call} raised {error}", zh=f"{call} 抛出了 {error}") from e
 
 
 @dataclass

@@ -102,4 +102,7 @@ def check(module, lab) -> None:
             got = call(lookup, [dict(layer) for layer in layers], path)
             if got != real[path]:
                 stack = " over ".join(str(layer) for layer in layers)
-                raise Wrong(f"layers {stack}: at /{path} the container sees {real[path]!r}, you said {got!r}")
+                raise Wrong(
+                    f"layers {stack}: at /{path} the container sees {real[path]!r}, you said {got!r}",
+                    zh=f"层 {stack}：容器在 /{path} 看到的是 {real[path]!r}，你说的是 {got!r}",
+                )

@@ -25,9 +25,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stepbox.core.container.in_chinese import text_of
 from stepbox.core.container.steps import Step, Stepper, StepResult
 
 from .tables import NO_MATH, Html, code_list, esc, html_table
+
+# A step's headings in each language (the buttons and the status line stay English:
+# they are the controls' names, the same in both notebooks).
+HEADINGS = {
+    "en": {"ops": "kernel operations", "changed": ("what changed", "before", "after")},
+    "zh": {"ops": "内核操作", "changed": ("变化了什么", "之前", "之后")},
+}
 
 # What to draw after a step: (the plan's context, what the step did) -> SVG or
 # HTML, or "" when there is nothing worth a picture after this step.
@@ -44,26 +52,29 @@ class StepView:
     ops: list[str]
     pictures: list[str]
     changes: list[tuple[str, object, object]]  # (key, before, after), shortened for reading
+    lang: str = "en"  # "zh": the step's Chinese title and explanation (core/container/in_chinese.py)
 
     def _repr_html_(self) -> str:
         step = self.result.step
+        title, explain = text_of(step, self.lang)
+        words = HEADINGS[self.lang]
         parts = [
             f'<div class="stepbox-step {NO_MATH}" style="border:1px solid #d0d7de;border-radius:8px;padding:8px 12px;'
             'margin:6px 0">',
-            f'<div style="font-size:15px;font-weight:600">Step {self.number}/{self.total}: {esc(step.title)}</div>',
-            f'<div style="font-style:italic;margin:4px 0">{esc(step.explain)}</div>',
+            f'<div style="font-size:15px;font-weight:600">Step {self.number}/{self.total}: {esc(title)}</div>',
+            f'<div style="font-style:italic;margin:4px 0">{esc(explain)}</div>',
             f'<div style="color:#57606a;font-size:12px">seed: {esc(step.concept)}</div>',
         ]
         if self.ops:
-            parts.append(code_list(self.ops, "kernel operations"))
+            parts.append(code_list(self.ops, words["ops"]))
         if self.changes:
-            parts.append(html_table(self.changes, ("what changed", "before", "after"), code_columns=(0,)))
+            parts.append(html_table(self.changes, words["changed"], code_columns=(0,)))
         parts += self.pictures
         parts.append("</div>")
         return "".join(parts)
 
     def __str__(self) -> str:
-        return f"Step {self.number}/{self.total}: {self.result.step.title}"
+        return f"Step {self.number}/{self.total}: {text_of(self.result.step, self.lang)[0]}"
 
 
 class Walkthrough:
@@ -91,6 +102,7 @@ class Walkthrough:
             self._start, self._discard, self.pictures, self.shorten
         )
         self.button_walks: list[Walkthrough] = []  # the twins controls() made
+        self.lang = "en"  # the steps' texts: "zh" in the Chinese notebooks (the lab's language)
 
     @property
     def stepper(self) -> Stepper:
@@ -133,6 +145,7 @@ class Walkthrough:
             [self.shorten(str(op)) for op in result.ops],
             [p for p in pictures if p],
             [(key, self._tidy(before), self._tidy(after)) for key, before, after in result.changes],
+            self.lang,
         )
         self.history.append(view)
         return view  # (a click refreshes the status once the view is shown)
@@ -190,7 +203,7 @@ class Walkthrough:
             (
                 ("✔" if i < self.stepper.position else ("▶" if i == self.stepper.position else "")),
                 i + 1,
-                s.title,
+                text_of(s, self.lang)[0],
                 s.concept,
             )
             for i, s in enumerate(self.stepper.steps)
@@ -260,7 +273,7 @@ class Walkthrough:
         position, total = self.stepper.position, len(self.stepper.steps)
         upcoming = self.stepper.next_step
         self._widgets["status"].value = (
-            f"&nbsp;{position}/{total} done · next: <b>{esc(upcoming.title)}</b>"
+            f"&nbsp;{position}/{total} done · next: <b>{esc(text_of(upcoming, self.lang)[0])}</b>"
             if upcoming
             else f"&nbsp;{position}/{total} done · finished (Reset to start over)"
         )

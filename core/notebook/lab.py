@@ -37,6 +37,7 @@ from stepbox.core.container.readable import readable
 from stepbox.core.container.record import PAUSED, RUNNING, ContainerRecord
 from stepbox.core.image.bootstrap import ensure_busybox
 from stepbox.core.kernel.backend_lookup import choose_backend
+from stepbox.core.language import LANGUAGES
 from stepbox.core.network.manager import BridgeSettings
 from stepbox.core.session import Session, open_session
 
@@ -61,6 +62,7 @@ def resolve_backend(backend: str = "auto") -> str:
 @dataclass
 class Lab:
     session: Session
+    lang: str = "en"  # "zh": steps and exercise verdicts in Chinese (the Chinese notebooks)
     _closed: bool = field(default=False, repr=False)
     _adopted: list[Closable] = field(default_factory=list, repr=False)
 
@@ -178,7 +180,11 @@ class Lab:
 
 
 def open_lab(
-    backend: str | None = None, say=lambda message: None, base_image: bool = True, networks: bool = False
+    backend: str | None = None,
+    say=lambda message: None,
+    base_image: bool = True,
+    networks: bool = False,
+    lang: str = "en",
 ) -> Lab:
     """A fresh engine on ``backend`` (see the module docstring; ``None``: the
     ``STEPBOX_BACKEND`` environment variable, as for the CLI, else ``auto``).
@@ -186,7 +192,10 @@ def open_lab(
     ``networks``: a network manager with a default bridge, as the daemon has
     (else containers get loopback only).  On the real kernel its bridges,
     veths and packet rules live in a network namespace of the lab's own
-    (``STEPBOX_NETNS=private``), never in the host's; it goes with the lab."""
+    (``STEPBOX_NETNS=private``), never in the host's; it goes with the lab.
+    ``lang="zh"``: the Chinese notebooks' lab, whose walks explain their steps in Chinese."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, not {lang!r}")
     backend = backend or os.environ.get("STEPBOX_BACKEND") or "auto"
     name = resolve_backend(backend)
     remove_abandoned_labs(say)
@@ -200,7 +209,7 @@ def open_lab(
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    lab = Lab(session)
+    lab = Lab(session, lang)
     atexit.register(lab.close)  # the kernel's end closes the lab (see the docstring)
     if not base_image:
         return lab

@@ -125,6 +125,7 @@ def container_walk(
         [PICTURES[what](lab) for what in show],
         lab.shorten,
     )
+    walk.lang = lab.lang
     walk.twin = lambda: container_walk(lab, config, steps, name, show)
     return walk
 

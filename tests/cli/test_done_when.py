@@ -187,3 +187,25 @@ def test_a_failed_exec_leaves_the_container_created_after_run_and_step(stepbox):
     r = stepbox("step", "-y", "busybox", "nosuch")
     assert r.code == 127 and error in r.err, r.err
     assert len(stepbox("ps", "-aq").out.split()) == 2  # ran and stepped
+
+
+def test_step_speaks_chinese_when_asked_or_under_a_chinese_locale(stepbox):
+    from stepbox.core.container.in_chinese import text_of
+
+    config = ContainerConfig(image="busybox", cmd=("echo", "hi"), network="none")
+    steps = plan.run_plan(config, remove=True).for_config(config).steps
+    english = {"LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8"}
+    r = stepbox("step", "--lang", "zh", "busybox", "echo", "hi", input="\n" * 30, env=english)
+    assert r.code == 0, r.err
+    for step in steps:  # every step's Chinese title and explanation, no English one
+        title, explain = text_of(step, "zh")
+        assert title in r.out
+        assert step.title not in r.out
+    assert r.out.count("回车：继续") == len(steps)
+    chinese = {"LC_ALL": "", "LC_MESSAGES": "", "LANG": "zh_CN.UTF-8"}
+    r = stepbox("step", "busybox", "echo", "hi", input="\n" * 30, env=chinese)
+    assert r.code == 0, r.err
+    assert text_of(steps[0], "zh")[0] in r.out and steps[0].title not in r.out
+    r = stepbox("step", "--lang", "en", "busybox", "echo", "hi", input="\n" * 30, env=chinese)
+    assert steps[0].title in r.out and "回车" not in r.out
+    assert stepbox("ps", "-aq").out == ""

@@ -51,6 +51,7 @@ def test_the_skeleton_fails_and_the_solution_passes_on_the_simulator(sim_lab, na
     with pytest.raises(Wrong) as wrong:
         exercises.check(name, exercises.skeleton_path(name), sim_lab)
     assert str(wrong.value)  # it says what is wrong
+    assert HAN.search(wrong.value.text("zh")) and not HAN.search(wrong.value.text("en"))  # in both languages
     exercises.check(name, exercises.solution_path(name), sim_lab)
     assert sim_lab.runtime.containers.all() == []  # the checks leave no container
 
@@ -100,3 +101,37 @@ def test_a_notebooks_your_turn_gives_a_verdict_and_never_raises(sim_lab, capsys)
     solution = vars(load_answer(exercises.solution_path("start-order")))
     assert exercises.your_turn("start-order", solution, sim_lab) is True
     assert "✓ start-order: solved (checked on the sim kernel)" in capsys.readouterr().out
+
+
+def test_every_message_of_a_checker_is_in_english_and_chinese():
+    """Every ``Wrong(...)`` in core/exercises is given a Chinese text (zh=...) beside
+    the English one: no checker answers a Chinese reader in English."""
+    import ast
+    import glob
+    import os
+
+    calls = []
+    for path in glob.glob(os.path.join(os.path.dirname(exercises.__file__), "*.py")):
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Wrong":
+                zh = next((k.value for k in node.keywords if k.arg == "zh"), None)
+                text = ast.unparse(zh) if zh is not None else ""
+                calls.append((os.path.basename(path), node.lineno, bool(HAN.search(text))))
+    assert len(calls) >= 30
+    assert [call for call in calls if not call[2]] == []
+
+
+def test_a_chinese_lab_gives_the_verdict_in_chinese(capsys):
+    from stepbox.core.exercises.walk import load_answer
+
+    with open_lab("sim", lang="zh") as lab:
+        skeleton = vars(load_answer(exercises.skeleton_path("start-order")))
+        assert exercises.your_turn("start-order", skeleton, lab) is False
+        said = capsys.readouterr().out
+        assert "✗ start-order：还不对——第 1 步是 'mount_rootfs'" in said
+        assert HAN.search(said.split("：", 3)[-1])  # the step's explanation, in Chinese too
+        solution = vars(load_answer(exercises.solution_path("start-order")))
+        assert exercises.your_turn("start-order", solution, lab) is True
+        assert "✓ start-order：答对了（在 sim 内核上检查过）" in capsys.readouterr().out

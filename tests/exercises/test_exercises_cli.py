@@ -64,3 +64,15 @@ def test_an_unknown_exercise_is_refused_by_name():
 def test_show_prints_the_statement_in_chinese_under_a_chinese_locale():
     result = stepbox("exercises", "show", "whiteouts", LANG="zh_CN.UTF-8")
     assert "联合文件系统" in result.stdout
+
+
+def test_check_answers_in_chinese_when_asked_or_under_a_chinese_locale(tmp_path):
+    stepbox("exercises", "start", "pivot-root", str(tmp_path))
+    for result in (
+        stepbox("exercises", "check", "pivot-root", "--dir", str(tmp_path), "--lang", "zh"),
+        stepbox("exercises", "check", "pivot-root", "--dir", str(tmp_path), LANG="zh_CN.UTF-8"),
+    ):
+        assert result.returncode == 1
+        assert "pivot-root：还不对——第 1 个调用：内核在这里收到的是 'bind'" in result.stderr + result.stdout
+    solved = stepbox("exercises", "check", "pivot-root", "--with-solution", "--lang", "zh")
+    assert solved.returncode == 0 and "pivot-root：答对了" in solved.stdout

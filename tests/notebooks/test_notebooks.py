@@ -11,12 +11,14 @@ content too, not only of the code.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import tokenize
 
 import nbformat
 import pytest
@@ -30,8 +32,11 @@ NOTEBOOK_DIR = os.path.join(CHECKOUT, "notebooks")
 EXECUTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "execute.py")
 NOTEBOOKS = sorted(name for name in os.listdir(NOTEBOOK_DIR) if name.endswith(".ipynb"))
 # One notebook per chapter of the seed ("NN-topic.ipynb"); the others (exercises.ipynb)
-# are run and checked like them.
-CHAPTERS = [name for name in NOTEBOOKS if re.match(r"\d\d-", name)]
+# are run and checked like them.  Each has a Chinese twin, NAME.zh.ipynb: the same cells,
+# prose and code comments in Chinese -- run and checked like the English ones.
+ENGLISH = [name for name in NOTEBOOKS if not name.endswith(".zh.ipynb")]
+CHAPTERS = [name for name in ENGLISH if re.match(r"\d\d-", name)]
+CJK = re.compile(r"[\u4e00-\u9fff]")
 RUN_TIMEOUT = 900
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -50,19 +55,74 @@ def _failure(proc: subprocess.CompletedProcess, executed: str) -> str:
 
 
 def test_there_is_a_notebook_per_chapter():
-    assert len(CHAPTERS) == 11 and [name[:3] for name in CHAPTERS] == [f"{n:02d}-" for n in range(1, 12)]
+    assert len(CHAPTERS) == 12 and [name[:3] for name in CHAPTERS] == [f"{n:02d}-" for n in range(1, 13)]
 
 
-def test_the_exercises_notebook_has_a_your_turn_cell_per_exercise():
+@pytest.mark.parametrize("name", ["exercises.ipynb", "exercises.zh.ipynb"])
+def test_the_exercises_notebook_has_a_your_turn_cell_per_exercise(name):
     from stepbox.core import exercises
 
-    notebook = nbformat.read(os.path.join(NOTEBOOK_DIR, "exercises.ipynb"), as_version=4)
+    notebook = nbformat.read(os.path.join(NOTEBOOK_DIR, name), as_version=4)
     turns = [
         re.search(r"^your_turn\('([\w-]+)', globals\(\), lab\)$", cell.source, re.M)
         for cell in notebook.cells
         if cell.cell_type == "code"
     ]
     assert [m.group(1) for m in turns if m] == list(exercises.EXERCISES)
+
+
+# The one difference a twin's code may have: its lab speaks Chinese
+# (``open_lab(BACKEND, lang="zh")``, or with the English cell's other arguments before it).
+CHINESE_LAB = ', lang="zh")'
+
+
+def _code_without_comments(source: str) -> list[tuple[int, str]]:
+    """The tokens of a cell, comments and layout left out: what the cell *does*
+    (whether the lab speaks Chinese aside)."""
+    source = source.replace(CHINESE_LAB, ")")
+    skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+    return [
+        (token.type, token.string)
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type not in skip
+    ]
+
+
+@pytest.mark.parametrize("name", ENGLISH)
+def test_each_notebook_has_a_chinese_twin_with_the_same_code(name):
+    twin = name.removesuffix(".ipynb") + ".zh.ipynb"
+    assert twin in NOTEBOOKS, f"{name} has no Chinese twin {twin}"
+    english = nbformat.read(os.path.join(NOTEBOOK_DIR, name), as_version=4).cells
+    chinese = nbformat.read(os.path.join(NOTEBOOK_DIR, twin), as_version=4).cells
+    assert [cell.cell_type for cell in chinese] == [cell.cell_type for cell in english]
+    assert any(CHINESE_LAB in cell.source for cell in chinese), f"{twin} does not open a Chinese lab"
+    for index, (en, zh) in enumerate(zip(english, chinese, strict=True)):
+        assert zh.metadata == en.metadata, f"{twin} cell {index}: metadata (tags) differ"
+        if en.cell_type == "code":
+            assert _code_without_comments(zh.source) == _code_without_comments(en.source), (
+                f"{twin} cell {index}: the code differs from {name}'s (only comments may)"
+            )
+        else:
+            assert CJK.search(zh.source), f"{twin} cell {index}: no Chinese prose"
+
+
+@pytest.mark.parametrize("name", ENGLISH)
+def test_the_chinese_twin_comments_in_chinese(name):
+    """A comment left in English is a sentence a Chinese reader was not given."""
+    twin = name.removesuffix(".ipynb") + ".zh.ipynb"
+    chinese = nbformat.read(os.path.join(NOTEBOOK_DIR, twin), as_version=4).cells
+    english_only = [
+        token.string
+        for cell in chinese
+        if cell.cell_type == "code"
+        for token in tokenize.generate_tokens(io.StringIO(cell.source).readline)
+        if token.type == tokenize.COMMENT
+        and re.search(r"[a-z]{3,} [a-z]{3,}", token.string)
+        and not CJK.search(token.string)
+    ]
+    # Dockerfile lines and shell commands quoted in comments stay as they are
+    english_only = [c for c in english_only if not re.match(r"#\s+(sh -c|&&|[A-Z]+ )", c)]
+    assert english_only == []
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -84,9 +144,7 @@ def test_notebook_has_the_backend_parameter_and_cleans_up(name):
     tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
     assert len(tagged) == 1 and re.search(r'^BACKEND = "auto"$', tagged[0].source, re.M)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    assert any(
-        re.search(r"open_lab\(BACKEND\b", source) for source in code
-    )  # networking.ipynb: (BACKEND, networks=True)
+    assert any(re.search(r"open_lab\(BACKEND\b", source) for source in code)  # networking: networks=True
     # the lab closes when the kernel ends: a closing cell would break the buttons after Run All
     # (a walk's close() undoes the cells' own walk only; the buttons drive another)
     closing = [
