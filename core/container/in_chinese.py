@@ -22,6 +22,12 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '启动回环接口',
         '新的网络命名空间里只有 `lo`，而且是关着的。不在任何网桥网络上的容器（--network none，或守护进程以 --bridge=none 启动）再也得不到别的：它能和自己通信，和别人都不行。',
     ),
+    # join_network
+    "--network container:X puts this container into X's network namespace instead of a new one: the same interfaces, addresses, routes and ports -- the two reach each other on localhost, as the containers of a Kubernetes pod do. It also takes X's hostname and name-resolution files.": (
+        "Join another container's network namespace",
+        '加入另一个容器的网络命名空间',
+        '--network container:X 让这个容器进入 X 的网络命名空间，而不是新建一个：同样的接口、地址、路由和端口——两者在 localhost 上就能互相访问，就像 Kubernetes pod 里的容器那样。它也沿用 X 的主机名和名字解析文件。',
+    ),
     # ipam
     'Every network has a subnet, and its first address is the gateway -- the bridge. The container gets the lowest address still free (or the one --ip asks for) and a MAC address made from it. Nothing touches the kernel yet: this is bookkeeping.': (
         "Choose the container's address (IPAM)",
@@ -53,10 +59,10 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '发往子网之外任何地方的包都交给网关——网桥在宿主机上的地址——由它继续路由并做伪装（出站 NAT），让回应找得到回来的路。internal 网络没有默认路由：它没有出口。',
     ),
     # etc_files
-    "Names are resolved in /etc/hosts first (localhost, --add-host, the container's own name and address), then by the nameservers /etc/resolv.conf lists: the host's, or on a user-defined network the embedded DNS server at 127.0.0.11.": (
+    "Names are resolved in /etc/hosts first (localhost, --add-host, the container's own name and address), then by the nameservers /etc/resolv.conf lists: the host's, or on a user-defined network the embedded DNS server at 127.0.0.11. Both files are the container's own, in its directory, bind-mounted over the init layer's placeholders: they are rewritten in place, and never end up in a layer.": (
         'Write /etc/hosts and /etc/resolv.conf',
         '写 /etc/hosts 和 /etc/resolv.conf',
-        '名字先在 /etc/hosts 里解析（localhost、--add-host、容器自己的名字和地址），再交给 /etc/resolv.conf 列出的域名服务器：宿主机的，或者在用户自定义网络上，127.0.0.11 处的内嵌 DNS 服务器。',
+        '名字先在 /etc/hosts 里解析（localhost、--add-host、容器自己的名字和地址），再交给 /etc/resolv.conf 列出的域名服务器：宿主机的，或者在用户自定义网络上，127.0.0.11 处的内嵌 DNS 服务器。这两个文件都是容器自己的，放在它的目录里，绑定挂载在初始层的占位文件之上：它们被原地改写，永远不会进到任何层里。',
     ),
     # publish
     "The container's address is private to the host. -p 8080:80 makes the host's port 8080 lead to the container's port 80: a DNAT rule rewrites packets arriving from outside, and a userland proxy holds the host port and relays connections made to 127.0.0.1, which never pass through DNAT.": (
@@ -81,6 +87,12 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         'Decide the confinement',
         '确定约束',
         '在运行任何东西之前，先弄清楚容器能做什么：保留 root 的哪些能力（capabilities，Docker 保留 41 个中的 14 个），seccomp 配置允许哪些系统调用，能打开哪些设备文件，是否设置 no_new_privs。--cap-add、--privileged 和 --security-opt 之类的参数会改变这些。',
+    ),
+    # volumes_on_host
+    "Before anything of the container exists, its mounts are made ready on the host: its own /etc/hostname, /etc/hosts and /etc/resolv.conf are written in its directory, a volume created with driver options (type=tmpfs) gets its filesystem mounted over its data directory, and a missing host directory named with -v is created. A mount that cannot work (over /proc, a propagation the host's mount does not allow) fails the start here, and the container stays created -- as with Docker.": (
+        'Get the volumes and bind sources ready on the host',
+        '在宿主机上准备好卷和绑定挂载的源',
+        '在容器的任何东西存在之前，它的挂载先在宿主机上准备好：它自己的 /etc/hostname、/etc/hosts 和 /etc/resolv.conf 写在它的目录里，带驱动选项（type=tmpfs）创建的卷把它的文件系统挂载到数据目录上，-v 指定的宿主机目录不存在时被创建。行不通的挂载（盖在 /proc 上，或宿主机的挂载不允许的传播方式）让启动在这里失败，容器停留在 created 状态——和 Docker 一样。',
     ),
     # mount_rootfs
     'UnionFS mounts several directories at one place: the image layers (read-only, lowerdir), the init layer, and the read-write layer (upperdir). The merged directory is what the container will see as /.': (
@@ -107,16 +119,16 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '在自己的 UTS 命名空间里，容器可以有自己的主机名；宿主机的主机名不变。',
     ),
     # mounts
-    "In its own mount namespace the container mounts a /proc that shows only its processes, a small /dev of its own (fresh device files made with mknod, never the host's), and a read-only /sys -- without touching the host's mounts.": (
-        'Mount /proc, /dev and /sys',
-        '挂载 /proc、/dev 和 /sys',
-        '在自己的挂载命名空间里，容器挂载一个只显示它自己进程的 /proc、一个属于它自己的小 /dev（用 mknod 新建的设备文件，从不用宿主机的），以及一个只读的 /sys——都不碰宿主机的挂载。',
+    "In its own mount namespace the container mounts a /proc that shows only its processes, a small /dev of its own (fresh device files made with mknod, never the host's), and a read-only /sys -- without touching the host's mounts. Then, while host paths can still be reached, each volume and host directory is bind-mounted at its place (parents before children), each --tmpfs gets a fresh tmpfs, and the container's own hostname, hosts and resolv.conf are bind-mounted over the init layer's placeholders. These mounts sit on top of the union filesystem: what is written there never reaches the read-write layer -- not in `diff`, not in `commit` -- and a volume outlives the container.": (
+        'Mount /proc, /dev and /sys -- and the volumes',
+        '挂载 /proc、/dev 和 /sys——还有卷',
+        '在自己的挂载命名空间里，容器挂载一个只显示它自己进程的 /proc、一个属于它自己的小 /dev（用 mknod 新建的设备文件，从不用宿主机的），以及一个只读的 /sys——都不碰宿主机的挂载。然后，趁宿主机的路径还能到达，把每个卷和宿主机目录绑定挂载到它的位置（父目录先于子目录），每个 --tmpfs 得到一个新的 tmpfs，容器自己的 hostname、hosts 和 resolv.conf 绑定挂载在初始层的占位文件之上。这些挂载位于联合文件系统之上：写在那里的东西永远到不了可读写层——`diff` 里没有，`commit` 里也没有——而卷比容器活得更久。',
     ),
     # pivot_root
-    "pivot_root makes the merged union mount the new / and detaches the old one, so no path -- not even ../../.. -- leads back to the host's files (chroot alone can be escaped). Sensitive /proc files are masked.": (
+    "pivot_root makes the merged union mount the new / and detaches the old one, so no path -- not even ../../.. -- leads back to the host's files (chroot alone can be escaped). Sensitive /proc files are masked. With --read-only the root is remounted read-only now; the volumes, tmpfs and /dev mounted on it stay writable.": (
         'Switch the root filesystem (pivot_root)',
         '切换根文件系统（pivot_root）',
-        'pivot_root 让合并后的联合挂载成为新的 /，并把旧的根卸下，于是没有任何路径——连 ../../.. 也不行——能回到宿主机的文件（单用 chroot 是可以逃出去的）。敏感的 /proc 文件被遮住。',
+        'pivot_root 让合并后的联合挂载成为新的 /，并把旧的根卸下，于是没有任何路径——连 ../../.. 也不行——能回到宿主机的文件（单用 chroot 是可以逃出去的）。敏感的 /proc 文件被遮住。加了 --read-only 时，根在这时被重新挂载为只读；挂在它上面的卷、tmpfs 和 /dev 仍然可写。',
     ),
     # seccomp
     "From now on every system call passes a filter: Docker's default profile refuses about 50 of them (unshare, mount, reboot, loading modules...) with EPERM. Loaded before the capabilities are dropped, because without no_new_privs only a process holding CAP_SYS_ADMIN may install one. (With --security-opt no-new-privileges it comes last instead; --privileged and seccomp=unconfined load none.)": (
@@ -155,10 +167,16 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '镜像是一叠只读的层，每一层只保存相对父层变化的部分。找出镜像的层，确保每一层都已解包——只解一次；这个镜像的所有容器共享它们。',
     ),
     # init_layer
-    'Docker puts a thin layer on top of the image with what belongs to this container only: its hostname, /etc/hosts, /etc/resolv.conf and the empty mount points. The seed calls it the init layer.': (
+    "Docker puts a thin layer on top of the image with what every container needs to find in place: the mount points /proc, /sys, /dev and empty placeholders for /etc/hostname, /etc/hosts and /etc/resolv.conf -- the real files live in the container's own directory and are bind-mounted over them at start. The seed calls it the init layer.": (
         'Prepare the init layer',
         '准备初始层',
-        'Docker 在镜像上面放一层薄薄的层，里面是只属于这个容器的东西：它的主机名、/etc/hosts、/etc/resolv.conf 和空的挂载点。seed 把它叫作初始层（init layer）。',
+        'Docker 在镜像上面放一层薄薄的层，里面是每个容器都要在原位找到的东西：挂载点 /proc、/sys、/dev，以及 /etc/hostname、/etc/hosts 和 /etc/resolv.conf 的空占位文件——真正的文件在容器自己的目录里，启动时绑定挂载到它们上面。seed 把它叫作初始层（init layer）。',
+    ),
+    # volumes
+    "The seed's Dockerfile ends with VOLUME /data: data that must outlive the container. The read-write layer dies with the container, so /data is not kept there: it becomes a volume, a directory of the host outside every layer (volumes/NAME/_data), which a bind mount will show at /data. A new volume is filled with what the image has at that path. -v NAME:/path uses (or makes) a named volume; -v /path and VOLUME make anonymous ones.": (
+        'Create the volumes',
+        '创建卷',
+        'seed 的 Dockerfile 以 VOLUME /data 结尾：那是必须比容器活得更久的数据。可读写层随容器一起消失，所以 /data 不放在那里：它成为一个卷——所有层之外的一个宿主机目录（volumes/NAME/_data），由一个绑定挂载在 /data 处显示出来。新卷用镜像在该路径下的内容填充。-v NAME:/path 使用（或创建）一个命名卷；-v /path 和 VOLUME 创建匿名卷。',
     ),
     # rw_layer
     "An empty layer on top of everything: the only place the container's processes can write. Whatever they change lands here, and `commit` turns it into an image layer.": (
@@ -167,10 +185,10 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '在一切之上的一个空层：容器的进程唯一能写的地方。它们改的一切都落在这里，`commit` 把它变成镜像的一层。',
     ),
     # wait
-    'The container lives as long as its first process. When PID 1 exits, the kernel kills everything else in its PID namespace; stepbox records the exit status (128+N for a signal: 137 = SIGKILL, e.g. by the OOM killer), then unmounts the rootfs and removes the cgroup. The read-write layer stays.': (
+    'The container lives as long as its first process. When PID 1 exits, the kernel kills everything else in its PID namespace; stepbox records the exit status (128+N for a signal: 137 = SIGKILL, e.g. by the OOM killer), then unmounts the rootfs and removes the cgroup; a volume mounted for it alone (type=tmpfs) is unmounted. The read-write layer stays, and so do the volumes.': (
         'Wait for the container to exit',
         '等待容器退出',
-        '容器的寿命和它的第一个进程一样长。1 号进程退出时，内核杀掉它 PID 命名空间里的其他所有进程；stepbox 记下退出状态（被信号杀死时是 128+N：137 = SIGKILL，比如被 OOM killer 杀死），然后卸载 rootfs、删除 cgroup。可读写层留下。',
+        '容器的寿命和它的第一个进程一样长。1 号进程退出时，内核杀掉它 PID 命名空间里的其他所有进程；stepbox 记下退出状态（被信号杀死时是 128+N：137 = SIGKILL，比如被 OOM killer 杀死），然后卸载 rootfs、删除 cgroup；只为它挂载的卷（type=tmpfs）也被卸载。可读写层留下，卷也留下。',
     ),
     # stop_signal
     "docker stop asks politely first: SIGTERM (or the image's STOPSIGNAL) to PID 1, sent from the host so the kernel delivers it even to a namespace's init.": (
@@ -203,10 +221,10 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '被冻结的进程从停下的地方继续。被冻结的进程也无法响应信号，所以 stop 和 kill 会先解冻一个暂停的容器。',
     ),
     # remove
-    "Unmount (if still mounted), delete the cgroup, and delete the container's own layers -- the init layer and the read-write layer -- and its record and logs. The image's layers stay: other containers share them.": (
+    "Unmount (if still mounted), delete the cgroup, and delete the container's own layers -- the init layer and the read-write layer -- and its record and logs. The image's layers stay: other containers share them. So do volumes: only `rm -v` (and `run --rm`) delete the container's anonymous volumes; a named one stays until `volume rm`.": (
         'Remove the container',
         '删除容器',
-        '卸载（如果还挂着）、删除 cgroup，删除容器自己的层——初始层和可读写层——以及它的记录和日志。镜像的层留下：别的容器还在共享它们。',
+        '卸载（如果还挂着）、删除 cgroup，删除容器自己的层——初始层和可读写层——以及它的记录和日志。镜像的层留下：别的容器还在共享它们。卷也留下：只有 `rm -v`（以及 `run --rm`）会删除容器的匿名卷；命名卷一直留到 `volume rm`。',
     ),
     # init
     "docker run --init: a tiny init (tini) from the host is bind-mounted read-only at /sbin/docker-init and becomes PID 1, with the command as its child. It reaps orphaned processes (a namespace's init must, or they stay zombies) and passes signals on: the kernel gives a namespace's init only the signals it has handlers for, so a plain program as PID 1 ignores docker stop's SIGTERM.": (
