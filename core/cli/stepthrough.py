@@ -16,6 +16,7 @@ import contextlib
 import os
 import signal
 import sys
+from typing import Any
 
 import click
 
@@ -24,7 +25,8 @@ from .run_options import NO_INTERSPERSED, create_body, with_run_options
 
 # What the walk says around the steps, in each language (the steps' own texts are in
 # core/container/in_chinese.py).
-WORDS = {
+# str.format templates, and the "what changed" table's three column headings
+WORDS: dict[str, dict[str, Any]] = {
     "en": {
         "intro": "[bold]stepbox step[/]: {total} steps on the [bold]{backend}[/] kernel. Enter = next step, q = quit.",
         "legend": "{legend}; the state directory: {root}",

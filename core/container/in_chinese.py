@@ -11,6 +11,7 @@ with the same value (the signal, the grace period).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .steps import Step
 
@@ -253,7 +254,7 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
 }
 
 
-def chinese(step: Step) -> tuple[str, str] | None:
+def chinese(step: Step[Any]) -> tuple[str, str] | None:
     """The step's (title, explanation) in Chinese; None if it has none."""
     found = IN_CHINESE.get(step.explain)
     if found is None:
@@ -269,7 +270,7 @@ def chinese(step: Step) -> tuple[str, str] | None:
     return title, explain
 
 
-def text_of(step: Step, lang: str) -> tuple[str, str]:
+def text_of(step: Step[Any], lang: str) -> tuple[str, str]:
     """(title, explanation) in ``lang`` ("en" or "zh")."""
     if lang == "zh":
         found = chinese(step)

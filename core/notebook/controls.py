@@ -32,7 +32,8 @@ from .tables import NO_MATH, Html, code_list, esc, html_table
 
 # A step's headings in each language (the buttons and the status line stay English:
 # they are the controls' names, the same in both notebooks).
-HEADINGS = {
+# the operations' heading, and the "what changed" table's three column headings
+HEADINGS: dict[str, dict[str, Any]] = {
     "en": {"ops": "kernel operations", "changed": ("what changed", "before", "after")},
     "zh": {"ops": "内核操作", "changed": ("变化了什么", "之前", "之后")},
 }
