@@ -10,6 +10,7 @@ take the text (or a path) so they can be tested against fake files
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass, field
@@ -98,8 +99,15 @@ def parse_mounts(text: str) -> list[MountEntry]:
 
 
 def read_mounts(pid: int | str = "self", proc: str = "/proc") -> list[MountEntry]:
-    with open(f"{proc}/{pid}/mounts") as f:
-        return parse_mounts(f.read())
+    try:
+        with open(f"{proc}/{pid}/mounts") as f:
+            return parse_mounts(f.read())
+    except OSError as e:
+        # A process on its way out has dropped its mount namespace while its /proc
+        # entry is still there: the kernel answers EINVAL, which means "gone".
+        if e.errno == errno.EINVAL:
+            raise ProcessLookupError(errno.ESRCH, f"process {pid} is exiting: no mounts to read") from e
+        raise
 
 
 # -- /proc/PID/status ----------------------------------------------------------------
