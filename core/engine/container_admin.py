@@ -28,6 +28,7 @@ from .create_body import check_container_name, check_cpus, restart_policy_from_a
 from .engine import Engine
 from .errors import BadParameter
 from .routes import Router
+from .system import host_memory_total
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 # Fields of an update body stepbox acts on; the others must be empty.
@@ -137,7 +138,7 @@ class ContainerAdminEndpoints:
             "throttled_periods": stats.cpu_nr_throttled,
             "throttled_ns": stats.cpu_throttled_usec * 1000,
             "memory": stats.memory_current,
-            "memory_limit": stats.memory_max or _host_memory(),
+            "memory_limit": stats.memory_max or host_memory_total(),
             "pids": stats.pids_current,
             "pids_limit": stats.pids_max,
         }
@@ -215,14 +216,3 @@ def _stats_json(record: ContainerRecord, current: dict, previous: dict) -> dict:
             "limit": current["memory_limit"],
         },
     }
-
-
-def _host_memory() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0

@@ -112,7 +112,7 @@ class SystemEndpoints:
                 "Architecture": platform.machine() or "x86_64",
                 "KernelVersion": platform.release(),
                 "NCPU": os.cpu_count() or 1,
-                "MemTotal": _mem_total(),
+                "MemTotal": host_memory_total(),
                 "CgroupDriver": "cgroupfs",
                 "CgroupVersion": engine.kernel.cgroup_version(),
                 "LoggingDriver": "json-file",
@@ -260,7 +260,9 @@ def _event_matches(event, wanted: dict[str, set[str]]) -> bool:
     return True
 
 
-def _mem_total() -> int:
+def host_memory_total() -> int:
+    """The host's memory in bytes (0 if unknown): `info`'s MemTotal, and the limit
+    `stats` shows for a container without one, as dockerd does."""
     try:
         with open("/proc/meminfo") as f:
             for line in f:
