@@ -30,7 +30,7 @@ VENV=${STEPBOX_VENV:-.venv}
 EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
 APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io containerd docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
-              user-mode-linux uidmap openssh-client openssh-server)
+              user-mode-linux uidmap openssh-client openssh-server nodejs npm)
 declare -A NEEDED_FOR=(
     [python3-venv]="making the venv with Debian's python3"
     [busybox-static]="the busybox image on the real kernel"
@@ -51,6 +51,8 @@ declare -A NEEDED_FOR=(
     [uidmap]="rootless containers with subordinate IDs (newuidmap/newgidmap)"
     [openssh-client]="the test of -H ssh://"
     [openssh-server]="the test of -H ssh:// (its own sshd on 127.0.0.1; the service is not started)"
+    [nodejs]="the test that runs the simulator under Pyodide (tests/pyodide)"
+    [npm]="installing Pyodide for that test"
 )
 
 say() { echo "install.sh: $*"; }
@@ -59,6 +61,9 @@ say() { echo "install.sh: $*"; }
 if [ "$(uname -s)" = Linux ] && command -v dpkg >/dev/null; then
     missing=()
     for p in "${APT_PACKAGES[@]}"; do
+        # a nodejs from elsewhere (NodeSource's) brings its own npm, and Debian's npm
+        # package would want Debian's nodejs in its place
+        [ "$p" = npm ] && command -v npm >/dev/null && continue
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -114,6 +119,30 @@ else
 fi
 say "installing stepbox into $VENV (editable, extras: $EXTRAS)"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
+
+# -- Pyodide, for tests/pyodide ------------------------------------------------------------------
+# The test runs the simulator inside Pyodide (CPython compiled to WebAssembly) under
+# Node, offline: the npm package `pyodide` and the wheels the test installs into it
+# with micropip (micropip itself -- the version this Pyodide ships, not in the npm
+# package -- and hypothesis with its pure-Python dependencies) are fetched now, into
+# .pyodide/ (git-ignored).  Again only when the version below changes.
+PYODIDE_VERSION=0.29.5
+PYODIDE_MICROPIP=0.11.1
+PYODIDE_DIR=.pyodide
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    if [ "$(cat "$PYODIDE_DIR/installed" 2>/dev/null)" != "pyodide $PYODIDE_VERSION" ]; then
+        say "installing Pyodide $PYODIDE_VERSION (npm) and the wheels its test uses into $PYODIDE_DIR"
+        rm -rf "$PYODIDE_DIR"
+        mkdir -p "$PYODIDE_DIR/wheels"
+        npm install --prefix "$PYODIDE_DIR" --no-audit --no-fund --silent "pyodide@$PYODIDE_VERSION"
+        "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+            --platform any --implementation py --abi none --python-version 3.13 -d "$PYODIDE_DIR/wheels" \
+            "micropip==$PYODIDE_MICROPIP" hypothesis attrs sortedcontainers
+        echo "pyodide $PYODIDE_VERSION" > "$PYODIDE_DIR/installed"
+    fi
+else
+    say "no node and npm here: tests/pyodide will skip (as root, this script installs Debian's nodejs and npm)"
+fi
 
 # -- stepbox on PATH ------------------------------------------------------------------------------
 launcher="$HOME/.local/bin/stepbox"

@@ -29,10 +29,12 @@ compares or a notebook draws is the same data whichever kernel built it.
 
 from __future__ import annotations
 
-import socket
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import socket  # annotations only: sockets are the backends' to open
 
 # -- what a kernel reports -------------------------------------------------------------------
 

@@ -31,19 +31,17 @@ import functools
 import ipaddress
 import logging
 import secrets
-import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from stepbox.core.kernel.network import BridgeRules, Firewall, Network, PortRule
 
 from . import ipam
 from .etc_files import ResolvConf, upstream_nameservers
 from .ports import PortBinding
-from .services import DnsServer, ServiceLoop, TcpProxy, UdpProxy, forward_to
 from .store import (
     DEFAULT_BRIDGE,
     InvalidNetwork,
@@ -53,6 +51,15 @@ from .store import (
     NoSuchNetwork,
     new_network_id,
 )
+
+if TYPE_CHECKING:
+    import socket  # annotations only
+
+    # The proxies and the DNS server (asyncio on a thread of their own) are imported
+    # when a port is published or a DNS server started: an engine that does neither
+    # -- a lab on the simulator, also under Pyodide, where no thread can start --
+    # never loads them.
+    from .services import DnsServer, ServiceLoop, TcpProxy, UdpProxy
 
 log = logging.getLogger("stepbox.network")
 T = TypeVar("T")
@@ -200,11 +207,21 @@ class NetworkManager:
         self.settings = settings or BridgeSettings()
         self.settings.check()
         self.running = running
-        self.services = ServiceLoop()
+        self._services: ServiceLoop | None = None  # made on first use: see `services`
         self._proxies: dict[str, list] = {}  # container id -> its proxies
         self._dns: dict[str, DnsServer] = {}  # container id -> its DNS server
         self._host_resolv: ResolvConf | None = None
         self.lock = threading.RLock()  # see the module docstring
+
+    @property
+    def services(self) -> ServiceLoop:
+        """The loop the proxies and DNS servers run on (its thread starts on first use)."""
+        with self.lock:
+            if self._services is None:
+                from .services import ServiceLoop
+
+                self._services = ServiceLoop()
+            return self._services
 
     # -- start-up ----------------------------------------------------------------------------
     @property
@@ -333,7 +350,8 @@ class NetworkManager:
             self.unpublish(cid)
         for cid in list(self._dns):
             self.stop_dns(cid)
-        self.services.close()
+        if self._services is not None:
+            self._services.close()
 
     # -- networks -----------------------------------------------------------------------------
     def all(self) -> list[NetworkRecord]:
@@ -620,6 +638,8 @@ class NetworkManager:
         net: Network,
         connect_to: Callable[[str, int], socket.socket],
     ) -> dict:
+        from .services import TcpProxy, UdpProxy
+
         proxies: list[TcpProxy | UdpProxy] = []
         ports: dict[str, list[dict[str, str]]] = {}
         try:
@@ -684,6 +704,8 @@ class NetworkManager:
         except BaseException:
             udp.close()
             raise
+        from .services import DnsServer, forward_to
+
         servers = upstream_nameservers(self.host_resolv_conf(), dns)
         forward = forward_to(servers, lambda server: self.net.connect("udp", server, 53))
         try:
