@@ -220,6 +220,9 @@ class LinuxKernel(Kernel):
     def mounts(self, pid: int) -> list[MountEntry]:
         return procfs.read_mounts(pid)
 
+    def capabilities(self, pid: int) -> frozenset[str]:
+        return capability_names(procfs.read_status(pid).cap_eff)
+
     def docker_init(self) -> str | None:
         """Docker's own docker-init if installed, else Debian's tini-static (what
         docker.io's docker-init is): static, so it runs in any image."""

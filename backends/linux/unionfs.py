@@ -405,6 +405,8 @@ class LinuxUnionFS(UnionFS):
         d = self._layer_dir(layer_id)
         if not os.path.lexists(d):
             return
+        # one line for what is a rename and a whole tree's unlinks (shown by stepbox step's undo)
+        self.tracer.record("remove_layer", f'"{layer_id}", "{self.diff_dir(layer_id)}"')
         try:
             with open(os.path.join(d, "link")) as f:
                 short = f.read().strip()

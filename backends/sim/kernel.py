@@ -459,6 +459,9 @@ class SimKernel(Kernel):
     def mounts(self, pid: int) -> list[MountEntry]:
         return self.vfs.mount_entries(self.procs.get(pid))
 
+    def capabilities(self, pid: int) -> frozenset[str]:
+        return frozenset(self.procs.get(pid).caps)
+
     def docker_init(self) -> str | None:
         """The simulated host's /usr/bin/docker-init: the simulator's tini
         (:mod:`.docker_init`), a registered binary format."""

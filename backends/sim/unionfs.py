@@ -229,6 +229,9 @@ class SimUnionFS(UnionFS):
         return entries_from_tree(self._require(layer_id))
 
     def remove_layer(self, layer_id: str) -> None:
+        if layer_id in self._layers:
+            # the Linux backend's line: its layer directory goes, diff and all
+            self.tracer.record("remove_layer", f'"{layer_id}", "{diff_dir(layer_id)}"')
         self._layers.pop(layer_id, None)
         self._writable.discard(layer_id)
         path = self._file(layer_id) if layer_id else None

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from stepbox.core.kernel import KernelError, NamespaceKind
+from stepbox.core.kernel.capabilities import CAPABILITY_NUMBER, capability_mask
 
 from .context import LifecycleContext
 
@@ -86,6 +87,18 @@ def _process_view(ctx: LifecycleContext) -> dict[str, Any]:
             f"{name} {'UP' if up else 'DOWN'}"
             for name, up in sorted(kernel.namespaces.interfaces(record.pid).items())
         ],
+        # what the capabilities step drops: CapEff as /proc/PID/status shows it, and by name
+        "capabilities (effective)": _capabilities(kernel.capabilities(record.pid)),
         "mounts (inside)": [f"{m.target} {m.fstype}" for m in mounts],
         "processes (inside)": processes,
     }
+
+
+def _capabilities(names: frozenset[str]) -> str:
+    """``00000000a80425fb: 14 -- CHOWN DAC_OVERRIDE ...`` (the names only for a short
+    set: the full one of a process not yet confined is 41 names)."""
+    mask = capability_mask(names)
+    shown = sorted(names, key=lambda name: CAPABILITY_NUMBER[name])
+    if len(shown) > 20:
+        return f"{mask:016x}: {len(shown)}"
+    return f"{mask:016x}: {len(shown)} -- " + " ".join(name.removeprefix("CAP_") for name in shown)

@@ -73,6 +73,10 @@ class Kernel(ABC):
         """The mount table as ``pid`` sees it (/proc/PID/mounts)."""
 
     @abstractmethod
+    def capabilities(self, pid: int) -> frozenset[str]:
+        """The effective capabilities of ``pid``, by name (/proc/PID/status CapEff)."""
+
+    @abstractmethod
     def busybox(self) -> tuple[bytes, list[str]] | None:
         """A busybox binary this kernel can run and its applet names, for the
         bootstrap ``busybox`` image; ``None`` if the host has none.  This is

@@ -89,6 +89,10 @@ class SerialisedKernel(Kernel):
         with self.lock:
             return self.inner.mounts(pid)
 
+    def capabilities(self, pid: int) -> frozenset[str]:
+        with self.lock:
+            return self.inner.capabilities(pid)
+
     def busybox(self) -> tuple[bytes, list[str]] | None:
         with self.lock:
             return self.inner.busybox()

@@ -95,6 +95,10 @@ def test_step_shows_short_ids_and_paths_and_whole_overlay_options(stepbox):
     )
     assert '"$ROOTFS/dev/pts"' in r.out
     assert re.search(r"interfaces \(inside\)\s+lo DOWN\s+lo UP", r.out)
+    # the capabilities step, as CapEff: Docker's 14 kept, by name
+    assert re.search(
+        r"capabilities \(effective\)\s+[0-9a-f]{16}: \d+\s+00000000a80425fb: 14 -- CHOWN ", r.out
+    )
 
 
 def test_logs_inspect_ps_rm(stepbox):

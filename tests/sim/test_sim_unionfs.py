@@ -214,7 +214,7 @@ def test_kernel_operations_are_traced_with_the_linux_names(union):
     union.unmount(mount)
     union.remove_layer("rw")
     calls = [op.call for op in union.tracer.since(mark)]
-    assert calls == ["import_layer", "setxattr", "mknod", "mkdir", "mount", "umount2"]
+    assert calls == ["import_layer", "setxattr", "mknod", "mkdir", "mount", "umount2", "remove_layer"]
     mount_op = union.tracer.since(mark)[4]
     assert mount_op.detail.startswith(
         '"overlay", "/var/lib/stepbox/overlay/mounts/c1/merged", "overlay", 0, "lowerdir='
