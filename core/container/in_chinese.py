@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from stepbox.core.dockerfile.in_chinese import IN_CHINESE as BUILD_IN_CHINESE
+from stepbox.core.runtime.in_chinese import IN_CHINESE as RUNTIME_IN_CHINESE
+
 from .steps import Step
 
 # English explanation -> (English title pattern, Chinese title, Chinese explanation)
@@ -255,8 +258,12 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
 
 
 def chinese(step: Step[Any]) -> tuple[str, str] | None:
-    """The step's (title, explanation) in Chinese; None if it has none."""
+    """The step's (title, explanation) in Chinese; None if it has none.  A step of
+    another walk -- a build, the OCI runtime's own -- is looked up in its table."""
     found = IN_CHINESE.get(step.explain)
+    for table in (BUILD_IN_CHINESE, RUNTIME_IN_CHINESE):
+        if found is None:
+            found = table.get(step.explain)
     if found is None:
         return None
     pattern, title, explain = found

@@ -67,6 +67,7 @@ def build_walk(lab, context_dir: str, tags: tuple[str, ...] = (), no_cache: bool
 
     walk = BuildWalk(start, discard, [picture], lab.shorten)
     walk.lines = lines
+    walk.lang = lab.lang  # the steps' explanations in the lab's language (core/dockerfile/in_chinese.py)
     walk.twin = lambda: build_walk(lab, context_dir, tags, no_cache)
     return walk
 

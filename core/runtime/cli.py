@@ -367,22 +367,7 @@ class Runc:
                 )
             )
 
-        from stepbox.core.container.steps import Phase, Step
-
-        phase = Phase(
-            "exec",
-            (
-                Step(
-                    "exec_in",
-                    "Start a process in the running container",
-                    "setns(2) into each of the container's namespaces and its cgroup, then execve -- "
-                    "`docker exec`, as runc's nsenter does it.",
-                    "Docker namespace",
-                    enter,
-                ),
-            ),
-        )
-        self.run_plan(ctx, Plan((phase,)))
+        self.run_plan(ctx, Plan((plan.exec_phase(enter),)))
         handle = handles[0]
         if a.pid_file:
             write_pid_file(a.pid_file, handle.pid)
@@ -415,27 +400,7 @@ class Runc:
         def set_limits(ctx: OciContext) -> None:
             self.kernel.cgroups.set_limits(record.cgroup, limits)
 
-        from stepbox.core.container.steps import Phase, Step
-
-        self.run_plan(
-            ctx,
-            Plan(
-                (
-                    Phase(
-                        "update",
-                        (
-                            Step(
-                                "limits",
-                                "Change the cgroup's limits",
-                                "docker update: new limits for a running container.",
-                                "Docker CGroups",
-                                set_limits,
-                            ),
-                        ),
-                    ),
-                )
-            ),
-        )
+        self.run_plan(ctx, Plan((plan.update_phase(set_limits),)))
         return 0
 
     def features(self) -> int:

@@ -413,6 +413,40 @@ def delete_phase(force_kill: bool) -> Phase[OciContext]:
     )
 
 
+# -- exec, update: steps the verb makes around what it was asked (the process, the limits) --
+
+
+def exec_phase(enter: Callable[[OciContext], None]) -> Phase[OciContext]:
+    return Phase(
+        "exec",
+        (
+            Step(
+                "exec_in",
+                "Start a process in the running container",
+                "setns(2) into each of the container's namespaces and its cgroup, then execve -- "
+                "`docker exec`, as runc's nsenter does it.",
+                "Docker namespace",
+                enter,
+            ),
+        ),
+    )
+
+
+def update_phase(set_limits: Callable[[OciContext], None]) -> Phase[OciContext]:
+    return Phase(
+        "update",
+        (
+            Step(
+                "limits",
+                "Change the cgroup's limits",
+                "docker update: new limits for a running container.",
+                "Docker CGroups",
+                set_limits,
+            ),
+        ),
+    )
+
+
 def create_plan(spec: BundleSpec) -> OciPlan:
     return Plan((create_phase(),)).for_config(spec)
 

@@ -77,3 +77,79 @@ def test_the_language_follows_the_flag_then_the_locale(monkeypatch):
     monkeypatch.setenv("LC_ALL", "C.UTF-8")  # LC_ALL wins over LANG, as in the C library
     assert language() == "en"
     assert language("zh") == "zh"
+
+
+# -- the other walks: a Dockerfile build, the OCI runtime's own steps --------------------------
+
+DOCKERFILE = """\
+ARG BASE=busybox
+FROM $BASE AS base
+ARG VERSION=1
+ENV GREETING=hi
+LABEL org.example.version=$VERSION
+RUN echo $GREETING > /greeting
+COPY app.txt /app/
+ADD app.txt /added/
+WORKDIR /app
+EXPOSE 8080
+USER nobody
+CMD ["cat", "/greeting"]
+"""
+
+
+def build_steps(tmp_path) -> list[Step]:
+    """The steps of a build plan that has every kind of build step (planned, not run)."""
+    from stepbox.core.dockerfile.builder import Builder, BuildOptions
+
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    (tmp_path / "app.txt").write_text("app\n")
+    _session, steps = Builder(None, None, None, lambda line: None).plan(
+        BuildOptions(str(tmp_path), tags=("t",))
+    )
+    return steps
+
+
+def runtime_steps() -> list[Step]:
+    """Every step of every verb of stepbox-runc (core/runtime/plan.py)."""
+    from stepbox.core.runtime import plan as oci
+
+    def nothing(ctx) -> None:
+        pass
+
+    phases = [oci.create_phase(), oci.START_PHASE, oci.KILL, oci.PAUSE, oci.RESUME, oci.delete_phase(True)]
+    phases += [oci.exec_phase(nothing), oci.update_phase(nothing)]
+    return [step for phase in phases for step in phase.steps + phase.on_failure]
+
+
+def test_every_step_of_a_build_has_a_chinese_explanation(tmp_path):
+    from stepbox.core.dockerfile.builder import DEFAULT_EXPLAIN, EXPLAIN
+
+    steps = build_steps(tmp_path)
+    assert {s.explain for s in steps} >= {*EXPLAIN.values(), DEFAULT_EXPLAIN}  # the plan has them all
+    missing = [f"{step.key}: {step.title}" for step in steps if chinese(step) is None]
+    assert missing == [], "build steps without Chinese text (add them to core/dockerfile/in_chinese.py)"
+    for step in steps:
+        title, explain = text_of(step, "zh")
+        assert CJK.search(explain), step.key
+        # an instruction's step is titled with the instruction itself, in any language
+        assert title == step.title if step.key != "tag" else title == "给镜像打标签"
+
+
+def test_every_step_of_the_oci_runtime_has_a_chinese_title_and_explanation():
+    steps = runtime_steps()
+    assert {"state_dir", "exec", "start", "kill", "freeze", "thaw", "forget", "exec_in", "limits"} <= {
+        s.key for s in steps
+    }
+    missing = [f"{step.key}: {step.title}" for step in steps if chinese(step) is None]
+    assert missing == [], "runtime steps without Chinese text (add them to core/runtime/in_chinese.py)"
+    for step in steps:
+        title, explain = text_of(step, "zh")
+        assert CJK.search(title) and CJK.search(explain), step.key
+
+
+def test_no_translation_of_another_walk_is_left_over(tmp_path):
+    from stepbox.core.dockerfile.in_chinese import IN_CHINESE as BUILD
+    from stepbox.core.runtime.in_chinese import IN_CHINESE as RUNTIME
+
+    assert set(BUILD) - {s.explain for s in build_steps(tmp_path)} == set()
+    assert set(RUNTIME) - {s.explain for s in runtime_steps()} == set()

@@ -449,3 +449,17 @@ def test_reachability_on_the_simulator_follows_the_networks():
         assert rows[0] == ("a", "—", "reaches", "no")
     finally:
         lab.close()
+
+
+def test_a_build_walk_in_a_chinese_lab_explains_in_chinese(tmp_path):
+    from stepbox.core.notebook.builds import build_walk
+
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo hi > /hi\nCMD [\"cat\", \"/hi\"]\n")
+    with open_lab("sim", lang="zh") as lab:
+        walk = build_walk(lab, str(tmp_path), tags=("zh-demo",))
+        views = walk.run_to_end()
+        shown = [view._repr_html_() for view in views]
+    assert (
+        "把容器的可读写层" in shown[1] and "RUN echo hi &gt; /hi" in shown[1]
+    )  # the instruction, as written
+    assert "给镜像打标签" in shown[-1]
