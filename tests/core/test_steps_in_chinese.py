@@ -100,10 +100,11 @@ CMD ["cat", "/greeting"]
 def build_steps(tmp_path) -> list[Step]:
     """The steps of a build plan that has every kind of build step (planned, not run)."""
     from stepbox.core.dockerfile.builder import Builder, BuildOptions
+    from stepbox.core.image.store import ImageStore
 
     (tmp_path / "Dockerfile").write_text(DOCKERFILE)
     (tmp_path / "app.txt").write_text("app\n")
-    _session, steps = Builder(None, None, None, lambda line: None).plan(
+    _session, steps = Builder(ImageStore(str(tmp_path / "images")), None, None, lambda line: None).plan(
         BuildOptions(str(tmp_path), tags=("t",))
     )
     return steps
