@@ -398,6 +398,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_watch": ("watch",),
     "applets_diff": ("diff",),
     "applets_cpio": ("cpio",),
+    "applets_patch": ("patch",),
     "applets_system": (
         "hostname",
         "whoami",
