@@ -183,3 +183,4 @@ class Sys(Protocol):
     def wall_time(self) -> float: ...  # CLOCK_REALTIME: seconds since the epoch
     def setuid(self, uid: int) -> None: ...  # CAP_SETUID; a non-zero uid drops every capability
     def setgid(self, gid: int) -> None: ...  # CAP_SETGID
+    def setgroups(self, gids: list[int]) -> None: ...  # CAP_SETGID, always

@@ -625,6 +625,13 @@ class SimSys(NetSyscalls):
             raise oserror(EPERM)
         p.gid = kgid
 
+    def setgroups(self, gids: list[int]) -> None:
+        """setgroups(2): always needs CAP_SETGID (initgroups for su)."""
+        p = self._alive()
+        if "CAP_SETGID" not in p.caps:
+            raise oserror(EPERM)
+        p.groups = tuple(sorted(p.ns.user.gid_to_host(g) for g in gids))
+
 
 def _with_descendants(proc: Process) -> list[Process]:
     out, todo = [], [proc]

@@ -54,7 +54,8 @@ def find_program(data: bytes, argv0: str) -> Program | None:
         return None
     from .applets_busybox import busybox_main, not_available, not_found
 
-    name = basename(argv0)
+    # appletlib's main: a login shell's "-sh" (su -l, login) is the applet sh
+    name = basename(argv0[1:] if argv0.startswith("-") else argv0)
     if name == "busybox":
         return busybox_main
     program = lookup(name)

@@ -399,6 +399,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_diff": ("diff",),
     "applets_cpio": ("cpio",),
     "applets_patch": ("patch",),
+    "applets_su": ("su",),
     "applets_system": (
         "hostname",
         "whoami",
