@@ -400,6 +400,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_cpio": ("cpio",),
     "applets_patch": ("patch",),
     "applets_su": ("su",),
+    "applets_unzip": ("unzip",),
     "applets_system": (
         "hostname",
         "whoami",
