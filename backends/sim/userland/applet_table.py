@@ -401,6 +401,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_patch": ("patch",),
     "applets_su": ("su",),
     "applets_unzip": ("unzip",),
+    "applets_bc": ("bc",),
+    "applets_dc": ("dc",),
     "applets_system": (
         "hostname",
         "whoami",
