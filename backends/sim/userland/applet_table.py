@@ -403,6 +403,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_unzip": ("unzip",),
     "applets_bc": ("bc",),
     "applets_dc": ("dc",),
+    "applets_logging": ("ts", "logger"),
     "applets_system": (
         "hostname",
         "whoami",
