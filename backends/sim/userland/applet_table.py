@@ -404,6 +404,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_bc": ("bc",),
     "applets_dc": ("dc",),
     "applets_logging": ("ts", "logger"),
+    "applets_mkpasswd": ("mkpasswd",),
     "applets_system": (
         "hostname",
         "whoami",
