@@ -1,5 +1,5 @@
 """unzip -- after busybox 1.35's archival/unzip.c (Debian's build: central
-directory support, stored and deflated members).
+directory support, stored, deflated and bzip2 members).
 
 A seekable archive is read through its central directory (the last
 end-of-central-directory record in the final 64 KiB says where it is);
@@ -16,6 +16,7 @@ size, ratio and CRC.
 
 from __future__ import annotations
 
+import bz2
 import errno
 import struct
 import zlib
@@ -182,6 +183,9 @@ class _Unzip:
                 if dst_fd >= 0:
                     yield from write_all(self.sys, dst_fd, chunk)
             return
+        if zip_.method == 12:
+            yield from self.extract_bzip2(zip_, dst_fd)
+            return
         if zip_.method != 8:
             yield from self.out.flush()
             raise Die(f"unsupported method {zip_.method}")
@@ -209,6 +213,31 @@ class _Unzip:
         if zip_.crc32 != crc & 0xFFFFFFFF:
             yield from self.out.flush()
             raise Die("crc error")
+        if zip_.ucmpsize != 0xFFFFFFFF and zip_.ucmpsize != produced:
+            yield from self.out.flush()
+            yield from complain(self.sys, "unzip", "bad length")
+
+    def extract_bzip2(self, zip_: Header, dst_fd: int) -> Gen:
+        """Method 12 (Debian's build has FEATURE_UNZIP_BZIP2): no CRC check."""
+        unpacker = bz2.BZ2Decompressor()
+        remaining = zip_.cmpsize
+        produced = 0
+        try:
+            while remaining and not unpacker.eof:
+                chunk = yield from read_chunk(self.sys, self.fd, min(remaining, 65536))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
+                data = unpacker.decompress(chunk)
+                produced += len(data)
+                if dst_fd >= 0 and data:
+                    yield from write_all(self.sys, dst_fd, data)
+        except (OSError, ValueError):
+            yield from self.out.flush()
+            raise Die("inflate error") from None
+        if not unpacker.eof:
+            yield from self.out.flush()
+            raise Die("inflate error")
         if zip_.ucmpsize != 0xFFFFFFFF and zip_.ucmpsize != produced:
             yield from self.out.flush()
             yield from complain(self.sys, "unzip", "bad length")

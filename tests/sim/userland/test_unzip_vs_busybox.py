@@ -54,7 +54,13 @@ BASIC = make_zip(
     comment=b"a comment",
 )
 UNSAFE = make_zip([("/abs", b"1\n", STORED, 0o644), ("x/../../up", b"2\n", STORED, 0o644)])
-FILES = {"/work/t.zip": BASIC, "/work/u.zip": UNSAFE, "/work/bad.zip": BASIC[:200] + BASIC[210:]}
+BZIP2 = make_zip([("big", b"".join(b"%d\n" % i for i in range(3000)), zipfile.ZIP_BZIP2, 0o644)])
+FILES = {
+    "/work/b2.zip": BZIP2,
+    "/work/t.zip": BASIC,
+    "/work/u.zip": UNSAFE,
+    "/work/bad.zip": BASIC[:200] + BASIC[210:],
+}
 LS = "ls -lnR --full-time . | sed 's/ [0-9-]* [0-9:.]* +0000 / /' | grep -v '^total'"
 
 CASES = [
@@ -67,7 +73,7 @@ CASES = [
     + "; cd ..; unzip -j -d j t.zip; ls -la j | wc -l; "
     "unzip -d nosuch/deeper t.zip; echo $?; unzip -qd q t.zip -x 'd/*'; ls q",
     "unzip -p t.zip a.txt d/b | md5sum; unzip -p t.zip; echo $?; unzip -t t.zip; echo $?; unzip -qq t.zip; ls; "
-    "cat t.zip | unzip -; echo $?; cat t.zip | unzip -l - | tail -2",
+    "cat t.zip | unzip -; echo $?; cat t.zip | unzip -l - | tail -2; unzip -v b2.zip; unzip -p b2.zip | md5sum",
     # the prompt, answered on stdin
     "unzip -q t.zip; printf 'n\\ny\\nr\\nnew\\nA\\n' | unzip t.zip a.txt d/b d/e/f.sh empty dos.txt; echo $?; ls; "
     "printf 'q\\nN\\n' | unzip t.zip; echo $?; rm a.txt; mkdir a.txt; unzip -o t.zip a.txt; echo $?",
