@@ -183,8 +183,7 @@ class Parser:
             return ("string", t.text)
         if self.is_op("{"):
             self.next()
-            body = self.block_body()
-            return ("block", body)
+            return ("block", self.block_body())
         if t.kind == "kw":
             word = t.text
             if word == "if":
@@ -208,27 +207,27 @@ class Parser:
             if word == "while":
                 self.next()
                 self.expect_op("(")
-                cond = self.expr()
+                while_cond = self.expr()
                 self.expect_op(")")
                 self.skip_newlines()
                 self.loops += 1
-                body = self.statement_required("while")
+                while_body = self.statement_required("while")
                 self.loops -= 1
-                return ("while", cond, body)
+                return ("while", while_cond, while_body)
             if word == "for":
                 self.next()
                 self.expect_op("(")
                 init = None if self.is_op(";") else self.expr()
                 self.expect_op(";")
-                cond = None if self.is_op(";") else self.expr()
+                for_cond = None if self.is_op(";") else self.expr()
                 self.expect_op(";")
                 step = None if self.is_op(")") else self.expr()
                 self.expect_op(")")
                 self.skip_newlines()
                 self.loops += 1
-                body = self.statement_required("for")
+                for_body = self.statement_required("for")
                 self.loops -= 1
-                return ("for", init, cond, step, body)
+                return ("for", init, for_cond, step, for_body)
             if word in ("break", "continue"):
                 if not self.loops:
                     raise self.lex.error_at("bad token")
@@ -251,7 +250,7 @@ class Parser:
                 return ("return", self.expr())
             if word == "print":
                 self.next()
-                items = []
+                items: list[tuple[str, Any]] = []
                 while True:
                     if self.tok.kind == "str":
                         items.append(("str", self.tok.text))
@@ -290,7 +289,7 @@ class Parser:
             raise self.lex.error_at("bad statement terminator")
 
     def block_body(self) -> list:
-        body = []
+        body: list[tuple] = []
         while True:
             while self.tok.kind == "nl" or self.is_op(";"):
                 self.next()
@@ -659,8 +658,8 @@ class Bc:
             ok = {"==": c == 0, "!=": c != 0, "<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[node[1]]
             return Num(1 if ok else 0, 0)
         if kind in ("&&", "||"):  # busybox evaluates both sides
-            a, b = self.eval(node[1]).m, self.eval(node[2]).m
-            return Num(1 if (a and b if kind == "&&" else a or b) else 0, 0)
+            x, y = self.eval(node[1]).m, self.eval(node[2]).m
+            return Num(1 if (x and y if kind == "&&" else x or y) else 0, 0)
         if kind == "assign":
             op, target = node[1], node[2]
             index = self.index(target[2]) if target[0] == "elem" else None

@@ -136,16 +136,16 @@ class Dc:
                 self.need(3)
                 if any(isinstance(v, str) for v in self.stack[-3:]):
                     raise XcError("variable is wrong type")
-                a, b, m = self.stack[-3], self.stack[-2], self.stack[-1]
-                assert isinstance(a, Num) and isinstance(b, Num) and isinstance(m, Num)
-                if not m.m:
+                na, nb, nm = self.stack[-3], self.stack[-2], self.stack[-1]
+                assert isinstance(na, Num) and isinstance(nb, Num) and isinstance(nm, Num)
+                if not nm.m:
                     raise XcError("divide by zero")
-                if a.m % 10**a.rdx or b.m % 10**b.rdx or m.m % 10**m.rdx:
+                if na.m % 10**na.rdx or nb.m % 10**nb.rdx or nm.m % 10**nm.rdx:
                     raise XcError("not an integer")
-                if b.m < 0:
+                if nb.m < 0:
                     raise XcError("negative number")
                 del self.stack[-3:]
-                base, exp, mod = a.m // 10**a.rdx, b.m // 10**b.rdx, m.m // 10**m.rdx
+                base, exp, mod = na.m // 10**na.rdx, nb.m // 10**nb.rdx, nm.m // 10**nm.rdx
                 result = pow(abs(base), exp, abs(mod)) if exp else 1 % abs(mod)
                 if base < 0 and exp % 2 and result:
                     result = -result
@@ -239,11 +239,11 @@ class Dc:
                     if isinstance(idx_v, str):
                         raise XcError("variable is wrong type")
                     idx = xc_num.to_ulong(idx_v)
-                    value = self.stack[-2]
+                    stored = self.stack[-2]
                     del self.stack[-2:]
                     while len(arr) <= idx:
                         arr.append(Num())
-                    arr[idx] = value
+                    arr[idx] = stored
                 else:
                     idx = xc_num.to_ulong(self.pop_num())
                     self.stack.append(arr[idx] if idx < len(arr) else Num())

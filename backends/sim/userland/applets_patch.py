@@ -158,7 +158,7 @@ class _Patch:
         write its new lines.  Returns the parser's next state (1, or 0
         after a failure)."""
         hunk = self.hunk or []
-        reverse = self.reverse
+        reverse = int(self.reverse)
         dummy_revert = backwarn = 0
         trailing = 0
         for line in hunk:
