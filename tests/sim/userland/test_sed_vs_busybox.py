@@ -101,7 +101,22 @@ command = st.builds(_command, address, st.booleans(), simple)
 block = st.builds(
     lambda a, cmds: f"{a}{{{';'.join(cmds)};}}", single_address, st.lists(command, min_size=1, max_size=2)
 )
-script = st.lists(st.one_of(command, block), min_size=1, max_size=4).map(";".join)
+
+
+def _ends(script: str) -> bool:
+    """False for a script that can make sed (busybox's and GNU's alike) loop forever.
+
+    `D` starts the next cycle *without reading input* while the pattern space still
+    holds a newline; a command that puts a newline back without reading (G, g or x
+    from a hold space H filled, s with a \\n replacement) then makes the same cycle
+    forever -- the real busybox hangs on e.g. `G;D`, which is sed's semantics, not
+    something to compare.  Such scripts are left out (generously: any of those
+    letters anywhere in a script with D).
+    """
+    return "D" not in script or not any(part in script for part in ("G", "g", "x", "\\n"))
+
+
+script = st.lists(st.one_of(command, block), min_size=1, max_size=4).map(";".join).filter(_ends)
 text = st.lists(st.text(ALPHABET, max_size=6), min_size=0, max_size=6).map("\n".join)
 
 
