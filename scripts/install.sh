@@ -120,6 +120,23 @@ fi
 say "installing stepbox into $VENV (editable, extras: $EXTRAS)"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
 
+# -- a plain path instead of the editable install's import hook -------------------------------------
+# pip's editable install maps stepbox -> toplevel/, stepbox.core -> core/, stepbox.backends ->
+# backends/ through an import hook that its .pth file imports at every interpreter start, with
+# pathlib and importlib.util: about 10 of a bare interpreter's 17 ms (issue 18), paid by every
+# stepbox command.  A directory of links to those directories gives the same mapping as a plain
+# path entry; a new module is found as before (the links are to the directories).
+links="$PWD/$VENV/stepbox-links"
+rm -rf "$links"
+mkdir -p "$links/stepbox"
+ln -s "$PWD/toplevel/__init__.py" "$PWD/toplevel/__main__.py" "$links/stepbox/"
+ln -s "$PWD/core" "$PWD/backends" "$links/stepbox/"
+hook_pth=$("$VENV/bin/python" -c 'import glob, sysconfig
+print(*glob.glob(sysconfig.get_path("purelib") + "/__editable__.stepbox-*.pth"))')
+if [ -n "$hook_pth" ] && [ -f "$hook_pth" ]; then
+    echo "$links" >"$hook_pth"  # the same file, so that pip uninstall still removes it
+fi
+
 # -- Pyodide, for tests/pyodide ------------------------------------------------------------------
 # The test runs the simulator inside Pyodide (CPython compiled to WebAssembly) under
 # Node, offline: the npm package `pyodide` and the wheels the test installs into it
