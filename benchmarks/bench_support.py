@@ -88,10 +88,19 @@ def main(
     doc: str,
     measure: Callable[[argparse.Namespace], dict],
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    needs_docker: bool = False,
 ) -> None:
-    """A benchmark's command line: its options, then one JSON document."""
+    """A benchmark's command line: its options, then one JSON document.
+    ``needs_docker``: it compares with a private dockerd, so it says why it
+    cannot (no root, no dockerd) instead of failing half-way."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args()
+    if needs_docker:
+        from tests.support.dockerd import unavailable_reason
+
+        reason = unavailable_reason()
+        if reason:
+            sys.exit(f"cannot compare with Docker here: {reason}")
     print(json.dumps(measure(args), indent=2))

@@ -18,7 +18,6 @@ docker.io`` (dockerd, containerd, runc) and the docker CLI.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -31,6 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from stepbox.core.engine.locations import someone_listening  # noqa: E402
 
+from benchmarks import bench_support as bench  # noqa: E402
 from tests.support.dockerd import DockerDaemon  # noqa: E402
 
 
@@ -151,20 +151,15 @@ def measure(runs: int, backend: str, idle_seconds: float) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument(
         "--backend", default="linux" if os.geteuid() == 0 else "sim", choices=["linux", "sim"]
     )
     parser.add_argument("--idle-seconds", type=float, default=3.0)
-    args = parser.parse_args()
-    if shutil.which("dockerd") is None or shutil.which("docker") is None:
-        sys.exit("needs dockerd and the docker CLI (Debian: apt-get install -y docker.io)")
-    if os.geteuid() != 0:
-        sys.exit("dockerd needs root")
-    print(json.dumps(measure(args.runs, args.backend, args.idle_seconds), indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    bench.main(
+        __doc__, lambda args: measure(args.runs, args.backend, args.idle_seconds), options, needs_docker=True
+    )

@@ -40,6 +40,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import bench_support as bench  # noqa: E402
 from benchmarks.engine_run import _docker, _stop, _wait_for_socket  # noqa: E402
 from tests.support.dockerd import DockerDaemon  # noqa: E402
 
@@ -275,20 +276,15 @@ def measure(rounds: int, backend: str, image_mib: int) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--backend", default="linux" if os.geteuid() == 0 else "sim", choices=["linux", "sim"]
     )
     parser.add_argument("--image-mib", type=int, default=1024)
-    args = parser.parse_args()
-    if shutil.which("dockerd") is None or shutil.which("docker") is None:
-        sys.exit("needs dockerd and the docker CLI (Debian: apt-get install -y docker.io)")
-    if os.geteuid() != 0:
-        sys.exit("dockerd needs root")
-    print(json.dumps(measure(args.rounds, args.backend, args.image_mib), indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    bench.main(
+        __doc__, lambda args: measure(args.rounds, args.backend, args.image_mib), options, needs_docker=True
+    )
