@@ -21,6 +21,14 @@ Over ``tcp://`` the TLS flags apply (``--tls``, ``--tlsverify``,
 ``DOCKER_TLS``, ``DOCKER_CERT_PATH`` or their ``STEPBOX_`` versions), as
 docker's do; a context carries its own certificates.
 
+A daemon that cannot be reached -- nobody listens, the socket is not ours
+to use, it does not answer, the connection breaks -- ends the command with
+docker 28's status: 125 for ``run`` (its errors are wrapped in the CLI's
+StatusError), 1 for every other verb (``create`` included: its errors reach
+the CLI's main as they are).  So does a client that cannot even begin: an
+address it cannot read, TLS files it cannot load, an unknown context, both
+``-H`` and ``--context`` ("Failed to initialize": 1 for every verb).
+
 Every call begins like docker's, with ``HEAD /_ping``; the answer's
 ``Stepbox-Backend`` header says which kernel that daemon runs containers
 on, so ``--backend sim`` never silently lands on a real-kernel daemon.
@@ -43,6 +51,13 @@ if TYPE_CHECKING:
     from stepbox.core.engine.client import EngineClient
 
 PING_TIMEOUT = 30.0  # seconds; a daemon that does not answer a ping is stuck
+CANNOT_BEGIN = 1  # docker: "Failed to initialize" (an address, TLS files, a context), every verb
+
+
+def unreachable_status(verb: str | None) -> int:
+    """docker 28's exit status when the daemon cannot be reached: 125 for
+    ``run``, 1 for the rest."""
+    return 125 if verb == "run" else 1
 
 
 @dataclass
@@ -79,7 +94,7 @@ class ClientTLS:
         try:
             return client_context(TLSFiles.resolve(self.ca, self.cert, self.key), verify_server=verify)
         except TLSConfigError as e:
-            raise CommandFailed(f"stepbox: Error: {e}", 125) from None
+            raise CommandFailed(f"stepbox: Error: {e}", CANNOT_BEGIN) from None
 
 
 @dataclass
@@ -101,6 +116,7 @@ class Connection:
         say,
         context: str | None = None,
         tls: ClientTLS | None = None,
+        verb: str | None = None,
     ):
         self.backend = backend  # "auto", "sim" or "linux"
         self.root_option = root
@@ -108,6 +124,8 @@ class Connection:
         self.context_name = context
         self.tls = tls or ClientTLS()
         self.say = say
+        # The status of a daemon that cannot be reached, as docker gives it for this verb.
+        self.unreachable = unreachable_status(verb)
         self._client: EngineClient | None = None
 
     @property
@@ -128,7 +146,8 @@ class Connection:
         """Which daemon to talk to (the rules in the module docstring)."""
         if self.host and self.context_name:
             raise CommandFailed(
-                "stepbox: Error: conflicting options: either specify --host or --context, not both", 125
+                "stepbox: Error: conflicting options: either specify --host or --context, not both",
+                CANNOT_BEGIN,
             )
         if self.host:
             return Target(self._endpoint(self.host), True)
@@ -149,7 +168,7 @@ class Connection:
         try:
             endpoint = endpoint_of(host)
         except BadEndpoint as e:
-            raise CommandFailed(f"stepbox: Error: {e}", 125) from None
+            raise CommandFailed(f"stepbox: Error: {e}", CANNOT_BEGIN) from None
         if isinstance(endpoint, TCPEndpoint):
             context = tls_context if tls_context is not None else self.tls.context() if use_flags else None
             if context is not None:
@@ -162,7 +181,7 @@ class Connection:
         try:
             context = context_store.load(name)
         except context_store.ContextError as e:
-            raise CommandFailed(f"stepbox: Error: {e}", 125) from None
+            raise CommandFailed(f"stepbox: Error: {e}", CANNOT_BEGIN) from None
         if not context.host:
             return Target(UnixEndpoint(socket_for_root(self.root)), False)
         tls_context = None
@@ -175,7 +194,7 @@ class Connection:
             try:
                 tls_context = client_context(files, verify_server=not context.skip_tls_verify)
             except TLSConfigError as e:
-                raise CommandFailed(f"stepbox: Error: context {name!r}: {e}", 125) from None
+                raise CommandFailed(f"stepbox: Error: context {name!r}: {e}", CANNOT_BEGIN) from None
         return Target(self._endpoint(context.host, tls_context, use_flags=False), True)
 
     @property
@@ -190,15 +209,15 @@ class Connection:
         target = self.target()
         endpoint = target.endpoint
         if isinstance(endpoint, UnixEndpoint):
-            checked_socket_path(endpoint.path)
-        backend = daemon_backend(endpoint)
+            checked_socket_path(endpoint.path, self.unreachable)
+        backend = daemon_backend(endpoint, self.unreachable)
         if backend is None:
             # Only the state directory's own daemon (on its socket) is started.
             if target.explicit or not isinstance(endpoint, UnixEndpoint):
                 raise CommandFailed(
                     f"stepbox: Error: Cannot connect to the stepbox daemon at {endpoint}. "
                     "Is the daemon running?",
-                    125,
+                    self.unreachable,
                 )
             backend = self._start_daemon(endpoint.path)
         if self.backend != "auto" and backend != self.backend:
@@ -222,32 +241,34 @@ class Connection:
             daemon = start_daemon(self.backend, self.root, path)
         except DaemonDidNotStart as e:
             raise CommandFailed(f"stepbox: Error: {e}", 125) from None
-        backend = daemon_backend(path)
+        backend = daemon_backend(path, self.unreachable)
         if backend is None:
             raise CommandFailed(
-                f"stepbox: Error: the daemon on unix://{path} went away; see {daemon.log_path}", 125
+                f"stepbox: Error: the daemon on unix://{path} went away; see {daemon.log_path}",
+                self.unreachable,
             )
         if daemon.lives:
             self.say(f"stepbox: started a daemon on unix://{path} (backend {backend})")
         return backend
 
 
-def checked_socket_path(path: str) -> str:
+def checked_socket_path(path: str, status: int = 125) -> str:
     """``path``, once its directory is known to be ours alone if it is the
     shared fallback one (``/tmp/stepbox-UID``): else someone else could
     impersonate the daemon."""
     try:
         private_socket_dir(path)
     except UnsafeSocketDir as e:
-        raise CommandFailed(f"stepbox: Error: {e}", 125) from None
+        raise CommandFailed(f"stepbox: Error: {e}", status) from None
     except OSError as e:
-        raise CommandFailed(f"stepbox: Error: cannot use the socket directory: {e}", 125) from None
+        raise CommandFailed(f"stepbox: Error: cannot use the socket directory: {e}", status) from None
     return path
 
 
-def daemon_backend(endpoint: Endpoint | str) -> str | None:
+def daemon_backend(endpoint: Endpoint | str, status: int = 125) -> str | None:
     """The backend of the daemon at ``endpoint`` (a socket path too); None
-    if none listens there."""
+    if none listens there.  A daemon that is there but cannot be used ends
+    the command with ``status``."""
     from stepbox.core.engine.client import EngineClient, EngineError
 
     if isinstance(endpoint, str):
@@ -260,8 +281,10 @@ def daemon_backend(endpoint: Endpoint | str) -> str | None:
         raise CommandFailed(
             f"stepbox: Error: permission denied while trying to connect to the stepbox "
             f"daemon socket at {endpoint}",
-            125,
+            status,
         ) from None
     except (OSError, EngineError) as e:
-        raise CommandFailed(f"stepbox: Error: the daemon at {endpoint} does not answer: {e}", 125) from None
+        raise CommandFailed(
+            f"stepbox: Error: the daemon at {endpoint} does not answer: {e}", status
+        ) from None
     return reply.headers.get("Stepbox-Backend") or "unknown"

@@ -285,8 +285,8 @@ def logs(conn, follow, since, until, timestamps, tail, details, container):
             "not supported by stepbox: it records no log attributes (labels, env) to show",
             param_hint="'--details'",
         )
-    if tail != "all" and not tail.lstrip("-").isdigit():
-        raise click.BadParameter(f'invalid argument "{tail}" for "-n, --tail" flag', param_hint="'--tail'")
+    # --tail goes to the daemon as given, as docker's CLI sends it: a value
+    # that is not a number means all the lines (see engine.containers.tail_count).
     query = {
         "stdout": True,
         "stderr": True,

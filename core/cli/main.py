@@ -134,7 +134,7 @@ class StepboxGroup(click.Group):
             sys.exit(DAEMON_REFUSED)
         except (ConnectionError, ProtocolError) as e:
             click.echo(f"stepbox: Error: the connection to the daemon broke: {e}", err=True)
-            sys.exit(125)
+            sys.exit(ctx.obj.unreachable if isinstance(ctx.obj, Connection) else 125)
         except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
             # a file named on the command line: say which, never a traceback
             click.echo(f"stepbox: Error: {e.strerror}: {e.filename}", err=True)
@@ -215,7 +215,13 @@ def cli(
         click.echo(message, err=True)
 
     ctx.obj = Connection(
-        backend, root, host, say, context, ClientTLS(tls, tlsverify, tlscacert, tlscert, tlskey)
+        backend,
+        root,
+        host,
+        say,
+        context,
+        ClientTLS(tls, tlsverify, tlscacert, tlscert, tlskey),
+        verb=ctx.invoked_subcommand,
     )
 
 

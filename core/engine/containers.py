@@ -16,6 +16,7 @@ or the exit; then it exits with ``StatusCode``.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import threading
 import time
@@ -378,8 +379,7 @@ class ContainerEndpoints:
         streams = tuple(s for s, flag in ((STDOUT, "stdout"), (STDERR, "stderr")) if req.flag(flag))
         if not streams:
             raise BadParameter("Bad parameters: you must choose at least one stream")
-        tail_arg = req.arg("tail") or "all"
-        count = None if tail_arg == "all" else req.int_arg("tail")
+        count = tail_count(req.arg("tail"))
         stamps = req.flag("timestamps")
         since = _unix_nanos(req.arg("since"))
         until = _unix_nanos(req.arg("until"))
@@ -502,3 +502,14 @@ def _stop_signal(req: Request) -> int | None:
     container's stop signal."""
     name = req.arg("signal")
     return signal_number(name) if name else None
+
+
+def tail_count(text: str | None) -> int | None:
+    """``tail``: how many of the last lines to send; None for all of them.
+    dockerd reads it with Go's ``strconv.Atoi`` and sends everything when
+    that fails or the number is negative, so ``all``, ``x``, ``1.5`` and
+    ``-1`` all mean all (docker 28's CLI passes ``--tail`` on unchecked)."""
+    if not text or not re.fullmatch(r"[+-]?[0-9]+", text):
+        return None
+    count = int(text)
+    return count if count >= 0 else None

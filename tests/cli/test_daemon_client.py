@@ -51,7 +51,13 @@ def test_H_talks_to_another_daemon_and_never_starts_one(stepbox):
 
         nobody = os.path.join(stepbox.root, "nobody.sock")
         r = stepbox("ps", options=("-H", f"unix://{nobody}"))
-        assert r.code == 125 and f"Cannot connect to the stepbox daemon at unix://{nobody}" in r.err
+        assert r.code == 1 and f"Cannot connect to the stepbox daemon at unix://{nobody}" in r.err
+        # docker 28: 125 for run only (its StatusError), 1 for every other verb, create too
+        for argv, code in ((("run", "busybox"), 125), (("create", "busybox"), 1), (("logs", "x"), 1)):
+            r = stepbox(*argv, options=("-H", f"unix://{nobody}"))
+            assert r.code == code and "Cannot connect" in r.err, (argv, r)
+        # an address it cannot read: "Failed to initialize", 1 for run too
+        assert stepbox("run", "busybox", options=("-H", "bogus://x")).code == 1
         assert not os.path.exists(nobody)
     finally:
         try:

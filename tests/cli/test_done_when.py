@@ -118,6 +118,10 @@ def test_logs_inspect_ps_rm(stepbox):
     )
     logs = stepbox("logs", "c1")
     assert (logs.out, logs.err) == ("hello\n", "oops\n")
+    # --tail as docker 28 takes it: the daemon reads it, and what is no number means all
+    for tail, out in (("0", ""), ("x", "hello\n"), ("-1", "hello\n")):
+        logs = stepbox("logs", "--tail", tail, "c1")
+        assert (logs.code, logs.out) == (0, out), (tail, logs)
     assert (
         stepbox("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.Name}}", "c1").out
         == "exited 3 /c1\n"

@@ -64,6 +64,14 @@ def test_detached_run_logs_and_logs_follow(docker):
     logs = docker("logs", "logger")
     assert logs.out == "one\nthree\n"
     assert docker.ok("logs", "--tail", "1", "logger") == "three\n"
+    # dockerd reads tail with Go's Atoi: what is not a number, or is negative, means all
+    for tail, shown in (
+        ("+1", "three\n"),
+        ("x", "one\nthree\n"),
+        ("-1", "one\nthree\n"),
+        ("1.5", "one\nthree\n"),
+    ):
+        assert docker.ok("logs", "--tail", tail, "logger") == shown, tail
     assert docker.ok("wait", "logger").strip() == "0"
     docker.ok("rm", "logger")
 

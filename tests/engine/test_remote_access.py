@@ -179,7 +179,7 @@ def test_stepbox_cli_by_flags_environment_and_context(tls_daemon, tcp_host, cert
         assert by_env.returncode == 0, (names, by_env.stderr)
         assert by_env.stdout.startswith("CONTAINER ID")
     refused = stepbox("-H", tcp_host, "--tlsverify", "--tlscacert", certs.ca, "ps", env=env)
-    assert refused.returncode == 125 and "Error" in refused.stderr
+    assert refused.returncode == 1 and "Error" in refused.stderr  # docker 28: 1 for all but run
     # A context carries the address and copies of the certificates.
     spec = f"host={tcp_host},ca={certs.ca},cert={certs.client_cert},key={certs.client_key}"
     created = stepbox("context", "create", "lab", "--description", "over TLS", "--docker", spec, env=env)
@@ -193,7 +193,7 @@ def test_stepbox_cli_by_flags_environment_and_context(tls_daemon, tcp_host, cert
     assert stepbox("context", "use", "default", env=env).returncode == 0
     assert stepbox("context", "rm", "lab", env=env).returncode == 0
     both = stepbox("-H", tcp_host, "--context", "lab", "ps", env=env)
-    assert both.returncode == 125 and "not both" in both.stderr
+    assert both.returncode == 1 and "not both" in both.stderr  # docker: "Failed to initialize", 1
 
 
 # --------------------------------------------------------- the listen rules

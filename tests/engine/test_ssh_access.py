@@ -114,4 +114,4 @@ def test_run_and_ps_over_ssh(remote):
 def test_a_refused_ssh_login_is_an_error_not_a_hang(remote):
     host, ssh_command, _ = remote
     reply = stepbox("-H", host.replace("root@", "nobody-here@"), "ps", ssh_command=ssh_command, timeout=60)
-    assert reply.returncode == 125
+    assert reply.returncode == 1  # docker 28: a daemon it cannot reach is 1 for all but run
