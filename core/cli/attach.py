@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import signal
 import socket
 import sys
@@ -200,6 +199,8 @@ def _copy_raw(rfile) -> None:
 def _resizer(client: EngineClient, path: str):
     """Resizes are sent from a thread: a signal handler must not make a
     request in the middle of another one."""
+    import queue  # here: only a TTY's size changes are queued
+
     sizes: queue.SimpleQueue = queue.SimpleQueue()
 
     def worker() -> None:

@@ -20,7 +20,6 @@ from .attach import Wiring, check_tty, run_attached
 from .attach import attach as attach_to
 from .attach import start as start_container
 from .errors import CommandFailed, run_refusals
-from .format import go_template, ps_table
 from .main import cli
 from .output import copy_body, copy_frames
 from .run_options import NO_INTERSPERSED, create_body, with_run_options
@@ -254,6 +253,8 @@ def ps(conn, all_, quiet):
         for row in rows:
             click.echo(row["Id"][:12])
     else:
+        from .format import ps_table  # here: run need not import it
+
         click.echo(ps_table(rows))
 
 
@@ -312,6 +313,8 @@ def inspect(conn, template, containers):
     documents = [_inspect_one(conn.client, name) for name in containers]
     if template:
         for doc in documents:
+            from .format import go_template
+
             click.echo(go_template(template, doc))
     else:
         click.echo(json.dumps(documents, indent=4))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import termios
@@ -31,6 +30,8 @@ def window_size() -> tuple[int, int] | None:
     """(rows, columns) of our stdout's terminal, if it is one."""
     if not is_terminal(sys.stdout.fileno()):
         return None
+    import shutil  # here: it imports bz2 and lzma, which no other call needs
+
     size = shutil.get_terminal_size((0, 0))
     return (size.lines, size.columns) if size.lines and size.columns else None
 

@@ -17,7 +17,6 @@ and the compose loader's ``ParseVolume``).
 
 from __future__ import annotations
 
-import csv
 import os
 from typing import Any
 
@@ -82,6 +81,8 @@ def parse_mount_flag(value: str) -> dict[str, Any]:
 
 
 def _parse_mount_flag(value: str) -> dict[str, Any]:
+    import csv  # here: only --mount needs it, and every run imports this module
+
     fields = next(csv.reader([value]), [])
     mount: dict[str, Any] = {"Type": "volume"}
     bind: dict[str, Any] = {}
