@@ -124,10 +124,9 @@ def main() -> None:
 
         # The CLI sends the context to the state directory's daemon (started
         # by the warm-up build, stopped before the in-process measurement).
+        # The console script, as a user types it (python -m stepbox pays for runpy too).
         stepbox = [
-            sys.executable,
-            "-m",
-            "stepbox",
+            *bench.stepbox_command(),
             "--backend",
             args.backend,
             "--root",
