@@ -8,7 +8,6 @@ request each verb sends is the one docker's CLI sends for it.
 from __future__ import annotations
 
 import json
-import os
 import signal as signals
 import sys
 from urllib.parse import quote
@@ -19,11 +18,10 @@ from stepbox.core.engine.client import EngineError
 from .attach import Wiring, check_tty, run_attached
 from .attach import attach as attach_to
 from .attach import start as start_container
-from .errors import CommandFailed, run_refusals
 from .main import cli
 from .output import copy_body, copy_frames
 from .run_options import NO_INTERSPERSED, create_body, with_run_options
-from .terminal import window_size
+from .run_verb import create_container, prepare_run, run_prepared
 
 RAW_STREAM = "application/vnd.docker.raw-stream"
 
@@ -31,65 +29,6 @@ RAW_STREAM = "application/vnd.docker.raw-stream"
 def _quoted(name: str) -> str:
     """A container name or ID as a path segment."""
     return quote(name, safe="")
-
-
-def _create(conn, body: dict, name: str | None, pull: str = "missing", cidfile: str | None = None) -> str:
-    """``POST /containers/create``; the new container's ID.  What the daemon
-    said meanwhile (it built busybox from the host's binary ...) is shown.
-
-    ``--pull``: ``missing`` pulls the image when the daemon has none
-    ("Unable to find image ... locally", as docker's CLI does it: create,
-    pull, create again), ``always`` pulls first, ``never`` does not.
-    ``--cidfile``: the ID is written there (a file that exists already is refused)."""
-    if cidfile and os.path.exists(cidfile):
-        raise CommandFailed(
-            f"stepbox: Container ID file found, make sure the other container isn't running or delete {cidfile}",
-            125,
-        )
-    client = conn.client
-    if pull == "always":
-        _pull_for_run(conn, body["Image"])
-    try:
-        reply = client.request("POST", "/containers/create", query={"name": name}, body=body).json()
-    except EngineError as e:
-        if pull != "missing" or e.status != 404 or "No such image" not in e.message:
-            raise
-        click.echo(f"Unable to find image '{_familiar(body['Image'])}' locally", err=True)
-        _pull_for_run(conn, body["Image"])
-        reply = client.request("POST", "/containers/create", query={"name": name}, body=body).json()
-    for line in reply.get("Warnings") or []:
-        click.echo(line, err=True)
-    if cidfile:
-        from stepbox.core.kernel.atomic import atomic_write
-
-        atomic_write(cidfile, reply["Id"].encode())
-    return reply["Id"]
-
-
-def _familiar(image: str) -> str:
-    """``nosuchimage`` as docker names it in messages: ``nosuchimage:latest``."""
-    from stepbox.core.image.reference import InvalidReference, parse_reference
-
-    try:
-        return parse_reference(image).familiar_str()
-    except InvalidReference:
-        return image
-
-
-def _pull_for_run(conn, image: str) -> None:
-    """docker run's pull: its progress on stderr (stdout is the container's);
-    a pull that fails fails the run as the daemon's refusal would (125)."""
-    import contextlib
-
-    from .registry import _transfer
-
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            _transfer(conn, "POST", "/images/create", image, False, query={"fromImage": image})
-    except SystemExit as e:
-        if e.code not in (0, None):
-            sys.exit(125)
-        raise
 
 
 @cli.command(context_settings=NO_INTERSPERSED)
@@ -102,24 +41,8 @@ def _pull_for_run(conn, image: str) -> None:
 @click.pass_obj
 def run(conn, detach, detach_keys, sig_proxy, name, image, command, **flags):
     """Create and run a new container from an image."""
-    wiring = Wiring(
-        stdin=flags["interactive"], tty=flags["tty"], detach_keys=detach_keys, sig_proxy=sig_proxy
-    )
-    if not detach:
-        check_tty(wiring)
-        wiring.keys()
-    body = create_body(
-        image, command, attached=not detach, console_size=window_size() if flags["tty"] else None, **flags
-    )  # a bad flag fails before any request
-    with run_refusals():
-        cid = _create(conn, body, name, flags["pull"], flags["cidfile"])
-        if detach:
-            start_container(conn.client, cid)
-            click.echo(cid)
-            return
-        wait_for = "removed" if flags["auto_remove"] else "next-exit"
-        status = run_attached(conn.client, cid, wait_for=wait_for, wiring=wiring)
-    sys.exit(status)
+    prepared = prepare_run(detach, detach_keys, sig_proxy, image, command, flags)
+    sys.exit(run_prepared(conn, prepared, name, flags))
 
 
 @cli.command(context_settings=NO_INTERSPERSED)
@@ -127,7 +50,9 @@ def run(conn, detach, detach_keys, sig_proxy, name, image, command, **flags):
 @click.pass_obj
 def create(conn, name, image, command, **flags):
     """Create a new container."""
-    click.echo(_create(conn, create_body(image, command, **flags), name, flags["pull"], flags["cidfile"]))
+    click.echo(
+        create_container(conn, create_body(image, command, **flags), name, flags["pull"], flags["cidfile"])
+    )
 
 
 @cli.command()

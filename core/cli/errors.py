@@ -70,3 +70,27 @@ def in_process_failure(error: BaseException) -> CommandFailed | None:
     if status_of(error) is not None or isinstance(error, RegistryClientError):
         return CommandFailed(f"stepbox: Error: {error}", 125)
     return None
+
+
+def failure_of(error: BaseException, unreachable: int = 125) -> CommandFailed | None:
+    """How a client command that raised ``error`` ends: its message and
+    status (``unreachable``: a daemon the connection to broke, see
+    connection.py); None if it is a bug of ours (a traceback).  One chain
+    for click's verbs (main.py) and run's lean path (lean_run.py)."""
+    from stepbox.core.engine.client import EngineError
+    from stepbox.core.engine.wire import ProtocolError
+
+    if isinstance(error, CommandFailed):
+        return error
+    if isinstance(error, EngineError):
+        # docker: "Error response from daemon: …", exit status 1 (run
+        # says 125: see run_refusals)
+        return CommandFailed(f"stepbox: Error: {error.message}", DAEMON_REFUSED)
+    if isinstance(error, (ConnectionError, ProtocolError)):
+        return CommandFailed(f"stepbox: Error: the connection to the daemon broke: {error}", unreachable)
+    if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
+        # a file named on the command line: say which, never a traceback
+        return CommandFailed(f"stepbox: Error: {error.strerror}: {error.filename}", 125)
+    if isinstance(error, Exception):
+        return in_process_failure(error)
+    return None

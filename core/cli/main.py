@@ -21,13 +21,11 @@ import sys
 
 import click
 from stepbox import __version__
-from stepbox.core.engine.client import EngineError
-from stepbox.core.engine.wire import ProtocolError
 
 from . import bool_flags
 from .connection import ClientTLS, Connection
 from .entry import VERSION_FLAGS, version_line
-from .errors import DAEMON_REFUSED, CommandFailed, in_process_failure
+from .errors import failure_of
 
 # The module that defines each verb.  A call imports only its verb's module
 # (all of them would cost every call about ten milliseconds); `--help`
@@ -124,23 +122,9 @@ class StepboxGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except CommandFailed as e:
-            click.echo(e.message, err=True)
-            sys.exit(e.status)
-        except EngineError as e:
-            # docker: "Error response from daemon: …", exit status 1 (run
-            # says 125: see errors.py)
-            click.echo(f"stepbox: Error: {e.message}", err=True)
-            sys.exit(DAEMON_REFUSED)
-        except (ConnectionError, ProtocolError) as e:
-            click.echo(f"stepbox: Error: the connection to the daemon broke: {e}", err=True)
-            sys.exit(ctx.obj.unreachable if isinstance(ctx.obj, Connection) else 125)
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
-            # a file named on the command line: say which, never a traceback
-            click.echo(f"stepbox: Error: {e.strerror}: {e.filename}", err=True)
-            sys.exit(125)
         except Exception as e:
-            failure = in_process_failure(e)
+            unreachable = ctx.obj.unreachable if isinstance(ctx.obj, Connection) else 125
+            failure = failure_of(e, unreachable)
             if failure is None:
                 raise
             click.echo(failure.message, err=True)
