@@ -7,7 +7,7 @@ by the warm-up call, as a user's first command would), both with
 
 * ``python -c pass``                 -- the bare interpreter (same venv, same site)
 * ``stepbox --version``              -- the entry point alone (target ≤ 1.5x the interpreter)
-* ``import`` of the CLI and ``run``'s module -- what every ``run`` imports before its first request
+* ``import`` of what ``run`` needs (its lean path: no click) -- what it imports before its first request
 * ``stepbox run --rm busybox true``  -- the whole command
 * ``docker run --rm busybox true``   -- through dockerd
 
@@ -41,6 +41,13 @@ from benchmarks import bench_support as bench  # noqa: E402
 from tests.support.dockerd import DockerDaemon, unavailable_reason
 
 RUN = ["run", "--rm", "--network", "none", "busybox", "true"]
+# What that command imports before its first request: run's lean path (no click).
+RUN_IMPORTS = (
+    "stepbox.core.cli.entry",
+    "stepbox.core.cli.lean_run",
+    "stepbox.core.cli.run_verb",
+    "stepbox.core.cli.connection",
+)
 
 
 def step_times(backend: str, root: str, rounds: int) -> dict:
@@ -91,9 +98,7 @@ def measure(args: argparse.Namespace) -> dict:
                 {
                     "interpreter": lambda: bench.quiet([*python, "pass"], env=env),
                     "version": lambda: bench.quiet([*bench.stepbox_command(), "--version"], env=env),
-                    "imports": lambda: bench.quiet(
-                        [*python, "import stepbox.core.cli.main, stepbox.core.cli.containers"], env=env
-                    ),
+                    "imports": lambda: bench.quiet([*python, f"import {', '.join(RUN_IMPORTS)}"], env=env),
                     "stepbox_run": lambda: bench.quiet([*stepbox, *RUN], env=env),
                     "docker_run": lambda: bench.quiet([docker.client, *RUN], env=docker_env),
                 },
