@@ -126,7 +126,8 @@ say "installing stepbox into $VENV (editable, extras: $EXTRAS)"
 # pathlib and importlib.util: about 10 of a bare interpreter's 17 ms (issue 18), paid by every
 # stepbox command.  A directory of links to those directories gives the same mapping as a plain
 # path entry; a new module is found as before (the links are to the directories).
-links="$PWD/$VENV/stepbox-links"
+venv_dir=$(cd "$VENV" && pwd)  # STEPBOX_VENV may be relative or absolute
+links="$venv_dir/stepbox-links"
 rm -rf "$links"
 mkdir -p "$links/stepbox"
 ln -s "$PWD/toplevel/__init__.py" "$PWD/toplevel/__main__.py" "$links/stepbox/"
@@ -136,6 +137,18 @@ print(*glob.glob(sysconfig.get_path("purelib") + "/__editable__.stepbox-*.pth"))
 if [ -n "$hook_pth" ] && [ -f "$hook_pth" ]; then
     echo "$links" >"$hook_pth"  # the same file, so that pip uninstall still removes it
 fi
+# pip's console script imports re (with enum and collections) only to tidy argv[0] on Windows;
+# that was most of what `stepbox --version` costs beyond a bare interpreter.  The same script
+# without it (the CLI names itself "stepbox" whatever argv[0] says):
+cat >"$VENV/bin/stepbox" <<EOF
+#!$venv_dir/bin/python
+import sys
+
+from stepbox.core.cli.entry import main
+
+if __name__ == "__main__":
+    sys.exit(main())
+EOF
 
 # -- Pyodide, for tests/pyodide ------------------------------------------------------------------
 # The test runs the simulator inside Pyodide (CPython compiled to WebAssembly) under
