@@ -463,3 +463,23 @@ def test_a_build_walk_in_a_chinese_lab_explains_in_chinese(tmp_path):
         "把容器的可读写层" in shown[1] and "RUN echo hi &gt; /hi" in shown[1]
     )  # the instruction, as written
     assert "给镜像打标签" in shown[-1]
+
+
+def test_a_screen_shows_what_a_terminal_would_and_waits_past_what_it_returned():
+    from stepbox.core.notebook.terminals import Screen, screen
+
+    # busybox's line editor on Linux: ask for the cursor, go back, redraw the prompt
+    assert screen(b"/ # \x1b[6n\r/ # \x1b[Jecho hi\r\nhi\r\n/ # ") == ["/ # echo hi", "hi", "/ # "]
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        terminal = Screen(ours.makefile("rb"))
+        theirs.sendall(b"one\r\n/ # two\r\n/ # ")  # two prompts in one read
+        assert terminal.wait_for(b"/ # ", timeout=5) == "one\n/ # "
+        assert terminal.wait_for(b"/ # ", timeout=5) == "two\n/ # "  # the second, not the first again
+        calls = []
+        with pytest.raises(TimeoutError, match="never"):
+            terminal.wait_for(b"never", timeout=0.5, every=lambda: calls.append(1))
+        assert calls  # called while waiting
+        theirs.sendall(b"bye\r\n")
+        theirs.shutdown(socket.SHUT_WR)
+        assert terminal.wait_for_end(timeout=5) == "bye\n"

@@ -55,7 +55,7 @@ def _failure(proc: subprocess.CompletedProcess, executed: str) -> str:
 
 
 def test_there_is_a_notebook_per_chapter():
-    assert len(CHAPTERS) == 12 and [name[:3] for name in CHAPTERS] == [f"{n:02d}-" for n in range(1, 13)]
+    assert len(CHAPTERS) == 14 and [name[:3] for name in CHAPTERS] == [f"{n:02d}-" for n in range(1, 15)]
 
 
 @pytest.mark.parametrize("name", ["exercises.ipynb", "exercises.zh.ipynb"])

@@ -63,7 +63,7 @@ SEED_HEADINGS = [
 
 
 def test_each_chapter_exists_in_both_languages_and_has_its_notebook():
-    assert len(CHAPTERS) == 12
+    assert len(CHAPTERS) == 14
     for language in LANGUAGES:
         assert sorted(os.listdir(os.path.join(TUTORIALS, language))) == CHAPTERS
     notebooks = sorted(  # the chapters' notebooks (NN-topic); exercises.ipynb has no tutorial
