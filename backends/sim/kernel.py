@@ -674,4 +674,14 @@ class HostMountedUnionFS(UnionFS):
             k.vfs.umount(k.engine, mount.target)
         except OSError:
             pass  # not mounted (any more): the undo is idempotent
+        # As the Linux backend does (rmtree of mounts/ID): the mount point
+        # and its directory go too -- left behind, every container ever run
+        # kept two directories on the simulated host (a leak, and a slower
+        # kernel as they piled up).
+        mdir = mount.target.rsplit("/", 1)[0]
+        for path in (mount.target, mdir):
+            try:
+                k.vfs.rmdir(k.engine, path)
+            except OSError:
+                break  # still mounted, not empty, or gone: leave it
         self.inner.unmount(mount)

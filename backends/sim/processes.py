@@ -640,8 +640,18 @@ class SimProcesses(Processes):
         proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
         proc.fds = fds
         proc.stdin = engine_end
+        # Forget the inits that have been reaped before remembering this one:
+        # a dead Process keeps its whole container alive (namespaces, mount
+        # table, overlay, procfs), so without this every lifecycle leaked one
+        # -- memory, and time: the garbage collector walked them all.
+        self._forget_reaped()
         self._inits[proc.pid] = proc
         return SimProcessHandle(k, proc)
+
+    def _forget_reaped(self) -> None:
+        dead = [pid for pid, proc in self._inits.items() if proc.state in "ZX"]
+        for pid in dead:
+            del self._inits[pid]
 
     def _join(self, ns, kind: str, pid: int, fds: dict):
         """setns(2) into ``pid``'s namespace of ``kind`` (only "net" is asked for)."""
@@ -659,8 +669,7 @@ class SimProcesses(Processes):
         return ns.replace(net=target.ns.net)
 
     def live_inits(self) -> list[ProcessHandle]:
-        for pid in [pid for pid, proc in self._inits.items() if proc.state in "ZX"]:
-            del self._inits[pid]
+        self._forget_reaped()
         return [SimProcessHandle(self.k, proc) for proc in self._inits.values() if not proc.held]
 
     def exec_in(
