@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel.unionfs import EntryKind
 
 from .flow import oserror
+from .namei import path_walk
 from .sys_api import Program
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,11 +48,12 @@ def file_data(fs, path: str):
 
 
 def load(
-    k: SimKernel, proc: Process, path: str, argv: list[str], depth: int = 0, at=None
+    k: SimKernel, proc: Process, path: str, argv: list[str], depth: int = 0, at=None, found=None
 ) -> tuple[Program, str, list[str]]:
     """Find and recognise the program: (program, path executed, argv).
     ``at`` is an already resolved directory (a Loc) holding ``path``'s last
-    name, as execvp's search gives it."""
+    name, as execvp's search gives it; ``found`` the file's own Loc when
+    the search has resolved it already."""
     vfs = k.vfs
     if path == "/proc/self/exe" and proc.exe_data is not None:
         # A magic link to the running program's file, not a path: it works
@@ -59,7 +61,9 @@ def load(
         program = k.recognise(proc.exe_data, argv[0] if argv else path)
         if program is not None:
             return program, proc.exe, list(argv)  # /proc/PID/exe still names that file
-    if at is None:
+    if found is not None:
+        loc = found
+    elif at is None:
         loc = vfs.walk(proc, path, True)
     else:
         loc = vfs.walk_at(proc, at, path.rsplit("/", 1)[-1], True)
@@ -106,7 +110,17 @@ def search_and_load(k: SimKernel, proc: Process, argv: list[str], path_env: str 
             if at is None and d.startswith("/"):
                 continue  # the directory itself is not there
             try:
-                return load(k, proc, f"{d.rstrip('/')}/{name}", argv, at=at)
+                found = None
+                if at is not None:
+                    # Most PATH entries do not hold the name: ask without
+                    # raising (an OSError per miss was a good part of every
+                    # exec's cost), and hand load() what was found.
+                    found, _missing = path_walk(
+                        proc.ns.mnt.table, proc.root, at, name, True, False, missing_ok=True
+                    )
+                    if found is None:
+                        continue
+                return load(k, proc, f"{d.rstrip('/')}/{name}", argv, at=at, found=found)
             except OSError as e:
                 if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.EACCES):
                     continue
@@ -128,7 +142,11 @@ def _directory(k: SimKernel, proc: Process, path: str, known: dict):
         loc = None
         if ploc is not None:
             try:
-                loc = k.vfs.walk_at(proc, ploc, last, True)
+                # A missing directory (/usr/local in most images) answers
+                # None rather than raising: cheaper, and the same to the search.
+                loc, _missing = path_walk(
+                    proc.ns.mnt.table, proc.root, ploc, last, True, False, missing_ok=True
+                )
             except OSError:
                 loc = None
     known[path] = loc

@@ -108,9 +108,16 @@ _STAT_KIND = {
 _inode_numbers = itertools.count(1)
 
 
+_STRERROR: dict[int, str] = {}
+
+
 def _err(code: int, path: str = "") -> OSError:
     """An OSError the way os.* raises it: ``errno``, ``strerror``, ``filename``."""
-    return OSError(code, os.strerror(code), path) if path else OSError(code, os.strerror(code))
+    # The texts are looked up once (a lookup raised with every ENOENT).
+    text = _STRERROR.get(code)
+    if text is None:
+        text = _STRERROR[code] = os.strerror(code)
+    return OSError(code, text, path) if path else OSError(code, text)
 
 
 def check_unlink(path: str, exists: bool, is_dir: bool, has_name: bool, must_be_dir: bool) -> None:

@@ -97,9 +97,26 @@ class Mount:
         return ",".join(opts)
 
     def replace(self, **changes) -> Mount:
-        values = {name: getattr(self, name) for name in self.__slots__}
-        values.update(changes)
-        return Mount(**values)
+        # A slot-by-slot copy without __init__'s keyword plumbing: every
+        # container's make-private and pivot_root replace several mounts.
+        m = Mount.__new__(Mount)
+        m.id, m.parent, m.mountpoint, m.fs, m.fs_root = (
+            self.id,
+            self.parent,
+            self.mountpoint,
+            self.fs,
+            self.fs_root,
+        )
+        m.source, m.fstype, m.flags, m.data, m.shared = (
+            self.source,
+            self.fstype,
+            self.flags,
+            self.data,
+            self.shared,
+        )
+        for name, value in changes.items():
+            setattr(m, name, value)
+        return m
 
     def __repr__(self) -> str:
         return f"<Mount {self.id} {self.fstype} on {self.parent}:{self.mountpoint}>"
