@@ -332,4 +332,5 @@ class ProcessTable:
         if proc.parent is not None:
             proc.parent.children.pop(proc, None)
         self.k.cgroups.uncharge_task(proc)
+        self.k.processes.reaped(proc)
         proc.sys = None

@@ -695,18 +695,17 @@ class SimProcesses(Processes):
         proc.argv, proc.comm, proc.exe = ["stepbox-init"], "stepbox-init", "/usr/bin/stepbox"
         proc.fds = fds
         proc.stdin = engine_end
-        # Forget the inits that have been reaped before remembering this one:
-        # a dead Process keeps its whole container alive (namespaces, mount
-        # table, overlay, procfs), so without this every lifecycle leaked one
-        # -- memory, and time: the garbage collector walked them all.
-        self._forget_reaped()
         self._inits[proc.pid] = proc
         return SimProcessHandle(k, proc)
 
-    def _forget_reaped(self) -> None:
-        dead = [pid for pid, proc in self._inits.items() if proc.state in "ZX"]
-        for pid in dead:
-            del self._inits[pid]
+    def reaped(self, proc: Process) -> None:
+        """The process table released ``proc``: an init is forgotten at once.
+        A dead Process keeps its whole container reachable (namespaces,
+        mount table, overlay, procfs): kept until live_inits() ran, every
+        lifecycle leaked one -- memory, and time, as the garbage collector
+        walked them all."""
+        if self._inits.get(proc.pid) is proc:
+            del self._inits[proc.pid]
 
     def _join(self, ns, kind: str, pid: int, fds: dict):
         """setns(2) into ``pid``'s namespace of ``kind`` (only "net" is asked for)."""
@@ -724,7 +723,8 @@ class SimProcesses(Processes):
         return ns.replace(net=target.ns.net)
 
     def live_inits(self) -> list[ProcessHandle]:
-        self._forget_reaped()
+        for pid in [pid for pid, proc in self._inits.items() if proc.state in "ZX"]:
+            del self._inits[pid]
         return [SimProcessHandle(self.k, proc) for proc in self._inits.values() if not proc.held]
 
     def exec_in(

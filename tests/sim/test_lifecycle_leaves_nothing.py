@@ -1,0 +1,43 @@
+"""A simulated `run --rm` leaves nothing behind in the simulated kernel.
+
+Once a container is removed, nothing of it stays reachable: not its init
+process (with it, its namespaces, mount table, overlay and /proc), and not
+its union mount's directory on the simulated host -- as on Linux, where
+removing the container removes ``overlay/mounts/ID``.  Both used to pile up
+with every lifecycle (and slowed the simulator down as they did).
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from stepbox.backends.sim.unionfs import OVERLAY_ROOT
+from stepbox.core.container import steps
+from stepbox.core.container.config import ContainerConfig
+from stepbox.core.session import open_session
+
+
+def test_removed_containers_leave_no_process_and_no_mount_dir(tmp_path):
+    session = open_session("sim", str(tmp_path), trace=False, records_in_memory=True, kernel_in_memory=True)
+    runtime, kernel = session.runtime, session.runtime.kernel
+    config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, network="none")
+    inits: list[weakref.ref] = []
+
+    def remember_init(ctx, step) -> None:
+        proc = getattr(ctx.handle, "proc", None)
+        if proc is not None and not any(ref() is proc for ref in inits):
+            inits.append(weakref.ref(proc))
+
+    stop = steps.listen(remember_init)
+    try:
+        for _ in range(3):
+            assert runtime.run(config).exit_code == 0
+    finally:
+        stop()
+    gc.collect()
+
+    assert len(inits) == 3
+    assert [ref() for ref in inits if ref() is not None] == []
+    assert kernel.vfs.listdir(kernel.engine, f"{OVERLAY_ROOT}/mounts") == []
+    assert kernel.processes.live_inits() == []
