@@ -343,8 +343,20 @@ class HostDirFS(FileOps):
         with self._at(parts[:-1], path) as at:
             at.call(os.utime, parts[-1], ns=(ns, ns), follow_symlinks=False)
 
-    def utime(self, path: str) -> None:
-        """utimes(path, NULL): now (``touch``)."""
+    def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
+        """utimensat(path, times): now (``touch``), or ``mtime`` (``touch -d``);
+        ``follow=False`` sets a symlink's own time (``touch -h``).  The
+        signature MemFS and the overlay have, which the VFS calls: a
+        ``touch`` of a bind-mounted /etc/hostname crashed on the old one."""
+        if mtime is not None or not follow:
+            parts = self._resolve(path, follow_last=follow)
+            times = {} if mtime is None else {"ns": (int(mtime * 1e9),) * 2}
+            if not parts:
+                os.utime(self.root, **times)
+                return
+            with self._at(parts[:-1], path) as at:
+                at.call(os.utime, parts[-1], follow_symlinks=False, **times)
+            return
         parts = self._resolve(path, follow_last=True)
         if not parts:
             os.utime(self.root)
