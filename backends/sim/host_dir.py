@@ -350,12 +350,15 @@ class HostDirFS(FileOps):
         ``touch`` of a bind-mounted /etc/hostname crashed on the old one."""
         if mtime is not None or not follow:
             parts = self._resolve(path, follow_last=follow)
-            times = {} if mtime is None else {"ns": (int(mtime * 1e9),) * 2}
+            ns = None if mtime is None else (int(mtime * 1e9), int(mtime * 1e9))
             if not parts:
-                os.utime(self.root, **times)
+                os.utime(self.root, ns=ns) if ns is not None else os.utime(self.root)
                 return
             with self._at(parts[:-1], path) as at:
-                at.call(os.utime, parts[-1], follow_symlinks=False, **times)
+                if ns is None:
+                    at.call(os.utime, parts[-1], follow_symlinks=False)
+                else:
+                    at.call(os.utime, parts[-1], ns=ns, follow_symlinks=False)
             return
         parts = self._resolve(path, follow_last=True)
         if not parts:
