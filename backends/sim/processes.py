@@ -43,10 +43,8 @@ from stepbox.core.kernel.seccomp import SeccompFilter
 from stepbox.core.kernel.trace import execvp_detail
 
 from .files import HostFile, NullDevice, OpenFile, Pipe, PipeEnd
-from .flow import oserror
 from .loader import search_and_load
 from .memfs import MemFS
-from .namei import path_walk
 from .namespaces import namespace_of
 from .rlimits import check_setrlimit
 from .syscalls import start_program
@@ -58,12 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .process_table import Process
 
 _boot_ids = iter(range(1, 1 << 62))
-
-
-def _plain(path: str) -> bool:
-    """An absolute path without "", "." or ".." names (nor a name starting
-    with "."; such paths just take the long way)."""
-    return path.startswith("/") and "//" not in path and not path.endswith("/") and "/." not in path
 
 
 def exit_status(raw: int) -> ExitStatus:
@@ -174,42 +166,9 @@ class SimProcessHandle(ProcessHandle):
         tracer = k.tracer
         with self._as_current():
             null = None
-            # Every masked and read-only path sits in /proc or /sys: each
-            # parent directory is resolved once and the last name walked
-            # from there (runc opens each path whole; the places are the
-            # same, and these walks ran for every container).  Only plain
-            # absolute paths use it (no "", ".", ".." names).  A walk from a
-            # parent still sees mounts made below it; after a mount, only
-            # the parents that are plain ancestors of its path are kept (the
-            # walk to an ancestor cannot pass through its descendant), so a
-            # masked /proc/sys and then /proc/sys/kernel finds the mount.
-            parents: dict[str, tuple] = {}
-            table = p.ns.mnt.table
-
-            def walk(path: str):
-                parent, _, name = path.rpartition("/")
-                if not parent or not _plain(path):
-                    return vfs.walk(p, path, True)
-                try:
-                    at = parents.get(parent)
-                    if at is None:
-                        at = parents[parent] = path_walk(table, p.root, p.cwd, parent, True, False)
-                    return path_walk(table, p.root, at, name, True, False)
-                except OSError as e:  # named as a walk of the whole path names it
-                    raise oserror(e.errno or errno.EIO, path) from None
-
-            def mounted_on(path: str) -> None:
-                nonlocal table
-                table = p.ns.mnt.table  # a copy, if the mount was the first change
-                if not parents:
-                    return
-                keep = _plain(path)
-                for known in [d for d in parents if not (keep and path.startswith(d + "/"))]:
-                    del parents[known]
-
             for path in masked:
                 try:
-                    loc = walk(path)
+                    loc = vfs.walk(p, path, True)
                 except (FileNotFoundError, NotADirectoryError):
                     continue  # nothing to hide
                 fs, _ = vfs.fs_of(p, loc)
@@ -217,17 +176,15 @@ class SimProcessHandle(ProcessHandle):
                     if tracer.enabled:
                         tracer.record("mount", f'"tmpfs", "{path}", "tmpfs", MS_RDONLY, NULL')
                     vfs.attach(p, loc, k.empty_ro_fs, "/", "tmpfs", "tmpfs", frozenset({"ro"}), "inode64")
-                    mounted_on(path)
                 else:
                     if null is None:
                         null = self._dev_null(p)
                     if tracer.enabled:
                         tracer.record("mount", f'"/dev/null", "{path}", NULL, MS_BIND, NULL')
                     vfs.bind(p, null, loc, frozenset(), recursive=False)
-                    mounted_on(path)
             for path in readonly:
                 try:
-                    loc = walk(path)
+                    loc = vfs.walk(p, path, True)
                 except (FileNotFoundError, NotADirectoryError):
                     continue
                 _, m = vfs.fs_of(p, loc)
@@ -239,7 +196,6 @@ class SimProcessHandle(ProcessHandle):
                         "mount", f'"{path}", "{path}", NULL, MS_RDONLY{kept}|MS_REMOUNT|MS_BIND|MS_REC, NULL'
                     )
                 vfs.bind(p, loc, loc, m.flags | {"ro"}, recursive=True)
-                mounted_on(path)
 
     def _dev_null(self, p) -> tuple:
         vfs = self.k.vfs
@@ -280,27 +236,20 @@ class SimProcessHandle(ProcessHandle):
         k = self.k
         if "CAP_MKNOD" not in p.caps:
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))
-        by_path = {node.path: node for node in nodes}
-        for path, (fs, fspath) in self._in_dirs(rootfs, list(by_path)):
-            node = by_path[path]
+        for path, (fs, fspath) in self._in_dirs(rootfs, [node.path for node in nodes]):
+            node = next(n for n in nodes if n.path == path)
             shown = rootfs.rstrip("/") + path
             if node.kind != "c":
                 raise KernelError(f"{shown}: the simulator models character devices only")
             if not k.cgroups.device_permits(p.cgroup, "c", node.major, node.minor, "m"):
                 raise OSError(errno.EPERM, os.strerror(errno.EPERM), shown)
+            if fs.exists(fspath):
+                fs.unlink(fspath)  # an image's file of that name goes
             if k.tracer.enabled:
                 k.tracer.record(
                     "mknod", f'"{shown}", S_IFCHR|{node.mode:04o}, makedev({node.major}, {node.minor})'
                 )
-            rdev = os.makedev(node.major, node.minor)
-            # mknod first, unlink only on EEXIST: /dev is a fresh tmpfs for
-            # nearly every container, and an exists() check before each
-            # node was a second path walk (and an exception) per node.
-            try:
-                fs.mknod(fspath, node.mode, rdev)
-            except FileExistsError:
-                fs.unlink(fspath)  # an image's file of that name goes
-                fs.mknod(fspath, node.mode, rdev)
+            fs.mknod(fspath, node.mode, os.makedev(node.major, node.minor))
             if (node.uid, node.gid) != (0, 0):
                 fs.chown(fspath, node.uid, node.gid)
 
@@ -310,14 +259,10 @@ class SimProcessHandle(ProcessHandle):
         targets = dict((path, target) for target, path in links)
         for path, (fs, fspath) in self._in_dirs(rootfs, [path for _, path in links]):
             k.tracer.record("symlink", f'"{targets[path]}", "{rootfs.rstrip("/") + path}"')
-            # symlink(2) itself says whether the name is taken (EEXIST): one
-            # walk instead of an exists() check and then the symlink's own.
-            try:
+            if not fs.exists(fspath):  # the image has one: leave it (runc does too)
                 fs.symlink(targets[path], fspath)
-            except FileExistsError:
-                continue  # the image has one: leave it (runc does too)
-            if p.uid or p.gid:
-                fs.chown(fspath, p.uid, p.gid)
+                if p.uid or p.gid:
+                    fs.chown(fspath, p.uid, p.gid)
 
     def _in_dirs(self, rootfs: str, paths: list[str]):
         """(path, (filesystem, its path there)) for each path under ``rootfs``,
