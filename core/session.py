@@ -78,7 +78,12 @@ def open_session(
     if network is not None:
         store = NetworkStore(None if records_in_memory else os.path.join(root, name, "networks"))
         networks = NetworkManager(
-            kernel.network, store, network, unwired_why=kernel.no_network_why, relay=kernel.port_relay
+            kernel.network,
+            store,
+            network,
+            unwired_why=kernel.no_network_why,
+            relay=kernel.port_relay,
+            user_network=kernel.user_network,
         )
     # Volumes live beside the records that use them (in memory: a scratch directory).
     volumes = VolumeStore(

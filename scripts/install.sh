@@ -30,7 +30,7 @@ VENV=${STEPBOX_VENV:-.venv}
 EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
 APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io containerd docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
-              user-mode-linux uidmap openssh-client openssh-server nodejs npm)
+              user-mode-linux uidmap slirp4netns openssh-client openssh-server nodejs npm)
 declare -A NEEDED_FOR=(
     [python3-venv]="making the venv with Debian's python3"
     [busybox-static]="the busybox image on the real kernel"
@@ -49,6 +49,7 @@ declare -A NEEDED_FOR=(
     [libc6-dev]="the tests that compile a static syscall probe to compare with Docker"
     [user-mode-linux]="the cgroup-v2-only kernel of scripts/cgroup2_vm.py"
     [uidmap]="rootless containers with subordinate IDs (newuidmap/newgidmap)"
+    [slirp4netns]="the user-mode network of rootless containers (tap0, 10.0.2.100)"
     [openssh-client]="the test of -H ssh://"
     [openssh-server]="the test of -H ssh:// (its own sshd on 127.0.0.1; the service is not started)"
     [nodejs]="the test that runs the simulator under Pyodide (tests/pyodide)"

@@ -34,6 +34,7 @@ from .network import LinuxNetwork
 from .processes import LinuxProcesses
 from .rootless import in_initial_user_namespace, pause_file, release_if_idle, stop_pause
 from .unionfs import LinuxUnionFS, private
+from .user_network import find_user_network
 
 DOCKER_INIT_PATHS = (
     "/usr/libexec/docker/docker-init",
@@ -200,6 +201,9 @@ class LinuxKernel(Kernel):
             # a socket opened inside the container's (the engine is root of
             # the user namespace that owns it, so it may setns there).
             self.port_relay = self.linux_network
+            # A way out: slirp4netns in each container's namespace (tap0,
+            # 10.0.2.100/24), as rootless podman; without it, loopback only.
+            self.user_network = find_user_network(self.tracer)
         self.sweep()  # what a crashed earlier program left behind
 
     def _rootless_description(self) -> str:

@@ -248,6 +248,12 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         '设置资源限制（--ulimit）',
         'docker run --ulimit nofile=100:200：对正在等待的进程调用 setrlimit()，它的命令在 execve() 之后保留这些限制，并传给它的子进程。和 cgroup 不同，这种限制按进程计算（打开的文件数、栈大小、core dump……）。它在丢弃能力之前设置：提高硬限制需要 CAP_SYS_RESOURCE。',
     ),
+    # user_network
+    "Without root there is no bridge, veth or NAT rule. A user-mode network stack takes their place, in an ordinary process: slirp4netns enters the container's namespace, makes a TAP device there (tap0, 10.0.2.100/24, default route via 10.0.2.2) and replays every connection the container makes with sockets of its own on the host. 10.0.2.3 forwards DNS to the host's nameservers, so /etc/resolv.conf names it. The process is the container's network: it is stopped when the container exits.": (
+        "Attach a user-mode network (slirp4netns): tap0, 10.0.2.100",
+        '接上用户态网络（slirp4netns）：tap0，10.0.2.100',
+        '没有 root 就没有网桥、veth 和 NAT 规则。一个用户态网络栈在一个普通进程里替代它们：slirp4netns 进入容器的命名空间，在那里建一个 TAP 设备（tap0，10.0.2.100/24，默认路由经 10.0.2.2），再用它自己在宿主机上的套接字重放容器发起的每个连接。10.0.2.3 把 DNS 查询转给宿主机的域名服务器，所以 /etc/resolv.conf 写的是它。这个进程就是容器的网络：容器退出时它也被停掉。',
+    ),
     # publish_relay
     "Without root there is no bridge and no DNAT rule: the container has only lo. Rootless Docker publishes ports anyway (rootlesskit's builtin port driver), and so does this step: the engine holds the host port, and for each connection opens a socket inside the container's network namespace -- it is root of the user namespace that owns it, so it may enter -- connected to the container's 127.0.0.1, and copies bytes both ways.": (
         "Publish ports: relay each host port into the container's namespace",

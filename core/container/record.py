@@ -59,6 +59,10 @@ class ContainerRecord:
     ports: dict[str, Any] = field(
         default_factory=dict
     )  # published while running: {"80/tcp": [{"HostIp", "HostPort"}]}
+    # Rootless, on the default network: the user-mode network (slirp4netns)
+    # serving its namespace -- its process (pid, start time) while running,
+    # and what the container sees (address, gateway, DNS).
+    user_network: dict[str, Any] | None = None
     # The confinement in force since the last start (capabilities, no_new_privs,
     # seccomp filter, user): what `exec` applies to its processes too.
     privileges: dict[str, Any] | None = None

@@ -52,7 +52,37 @@ def _network_mode(record: ContainerRecord) -> str:
 _ARRAYS = ("Links", "Aliases", "DNSNames")
 
 
+def _user_network(record: ContainerRecord) -> dict | None:
+    """Rootless on the default network: the slirp4netns "network" the
+    container is on, as an EndpointSettings (its address while it runs)."""
+    found = record.user_network
+    if not found:
+        return None
+    running = bool(found.get("pid"))
+    return {
+        "IPAMConfig": None,
+        "Links": [],
+        "Aliases": [],
+        "NetworkID": "",
+        "EndpointID": "",
+        "Gateway": found.get("Gateway", "") if running else "",
+        "IPAddress": found.get("IPAddress", "") if running else "",
+        "IPPrefixLen": found.get("IPPrefixLen", 0) if running else 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "MacAddress": "",
+        "DriverOpts": None,
+        "DNSNames": None,
+    }
+
+
 def _networks(record: ContainerRecord) -> dict:
+    user_mode = _user_network(record)
+    if user_mode is not None:
+        # Not a network of the daemon's: the container's own slirp4netns
+        # (rootless Docker shows its bridge here, podman its network mode).
+        return {(record.user_network or {}).get("tool", "slirp4netns"): user_mode}
     if record.networks:
         # Docker's EndpointSettings as kept in the record, without stepbox's own notes
         # (the schema wants arrays where dockerd often sends null)
@@ -118,7 +148,7 @@ def _port_rows(record: ContainerRecord) -> list[dict]:
 
 def _legacy_bridge_fields(record: ContainerRecord) -> dict:
     """The top-level address fields the API still carries for the default bridge."""
-    settings = (record.networks or {}).get("bridge") or {}
+    settings = _user_network(record) or (record.networks or {}).get("bridge") or {}
     return {
         "EndpointID": settings.get("EndpointID", ""),
         "Gateway": settings.get("Gateway", ""),

@@ -53,8 +53,11 @@ from .processes import (
 )
 from .trace import KernelOp, Tracer
 from .unionfs import EntryKind, FileMeta, FileOps, LayerEntry, StatResult, UnionFS, UnionMount
+from .user_network import UserNetwork, UserNetworkSettings
 
 __all__ = [
+    "UserNetwork",
+    "UserNetworkSettings",
     "Contents",
     "ALL_CAPABILITIES",
     "CAPABILITIES",

@@ -15,6 +15,7 @@ from .observe import MountEntry
 from .processes import Processes
 from .trace import Tracer
 from .unionfs import UnionFS
+from .user_network import UserNetwork
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Kernel(ABC):
     # sockets (``open_socket`` on the host, ``connect`` with ``netns``); None:
     # no such relay, and a published port needs a bridge.
     port_relay: Network | None = None
+    # A kernel without network wiring may still give a container's own
+    # namespace a way out: a user-mode network stack (slirp4netns) started
+    # for it, as rootless podman does.  None: loopback only.
+    user_network: UserNetwork | None = None
 
     # -- what differs between kernels, declared (core never asks for a name) --
     # Whether several threads may call the kernel at once.  The real one may

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from stepbox.core.kernel.network import BridgeRules, Firewall, Network, PortRule
+from stepbox.core.kernel.user_network import UserNetwork
 
 from . import ipam
 from .etc_files import ResolvConf, upstream_nameservers
@@ -193,16 +194,20 @@ class NetworkManager:
         running: Callable[[], Iterable] = lambda: [],
         unwired_why: str = "",
         relay: Network | None = None,
+        user_network: UserNetwork | None = None,
     ):
         """``kernel``: the backend's network (None: a kernel without one,
         where only ``none`` and ``host`` exist; ``unwired_why`` may say why).
         ``running``: the records of the running containers (their
         ``networks`` and ``ports``).  ``relay``: without a network, how
         ports are published into a container's own namespace (the kernel's
-        ``port_relay``; see :meth:`publish_relayed`)."""
+        ``port_relay``; see :meth:`publish_relayed`).  ``user_network``:
+        without a network, the way out a container's own namespace gets
+        (the kernel's ``user_network``: slirp4netns, rootless)."""
         self.kernel = kernel
         self.unwired_why = unwired_why
         self.relay = relay
+        self.user_network = user_network
         self.store = store
         self.settings = settings or BridgeSettings()
         self.settings.check()

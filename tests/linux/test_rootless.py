@@ -89,6 +89,7 @@ class Rootless:
             os.chown(path, uid, gid)
         os.chmod(self.runtime, 0o700)
         self.state = os.path.join(self.home, "state")
+        self.env: dict[str, str] = {}  # more for the CLI (and the daemon it starts)
 
     def __call__(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         argv = [sys.executable, "-m", "stepbox", "--root", self.state, *args]
@@ -112,6 +113,7 @@ class Rootless:
         env.update(
             HOME=self.home, XDG_RUNTIME_DIR=self.runtime, XDG_DATA_HOME=os.path.join(self.home, "data")
         )
+        env.update(self.env)
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 
     def close(self) -> None:
@@ -240,7 +242,8 @@ def _fetch(netns: str, url: str, attempts: int = 50) -> subprocess.CompletedProc
 def test_a_published_port_is_relayed_into_the_container(rootless_in_netns):
     """-p without root, as rootless Docker's builtin port driver: the daemon
     holds 127.0.0.1:18080 (of the test's namespace) and relays each
-    connection into the container's namespace, which has only lo."""
+    connection into the container's namespace, to its lo (as the builtin
+    port driver: the published port does not go through slirp4netns)."""
     r = rootless_in_netns
     web = (
         "mkdir /www && echo hello from a rootless container > /www/index.html && exec httpd -f -p 80 -h /www"
@@ -248,7 +251,8 @@ def test_a_published_port_is_relayed_into_the_container(rootless_in_netns):
     started = r("run", "-d", "--name", "web", "-p", "127.0.0.1:18080:80", "busybox", "sh", "-c", web)
     assert started.returncode == 0, started.stderr
     inside = r("exec", "web", "ls", "/sys/class/net")
-    assert (inside.returncode, inside.stdout) == (0, "lo\n"), inside.stderr  # no bridge, no veth
+    # No bridge, no veth: lo, and slirp4netns's tap0 (the way out; ports do not use it).
+    assert (inside.returncode, inside.stdout) == (0, "lo\ntap0\n"), inside.stderr
     assert r("port", "web").stdout == "80/tcp -> 127.0.0.1:18080\n"
     got = _fetch(r.netns, "http://127.0.0.1:18080/")
     assert (got.returncode, got.stdout) == (0, "hello from a rootless container\n"), got.stderr
@@ -272,6 +276,100 @@ def test_a_published_port_is_relayed_into_the_container(rootless_in_netns):
         capture_output=True,
     )
     assert closed.returncode == 7  # curl: could not connect
+
+
+def _slirp4netns_of(pid: int) -> list[int]:
+    """The slirp4netns processes serving ``pid``'s namespace (its argv names the PID)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if argv and argv[0].endswith(b"slirp4netns") and str(pid).encode() in argv and _alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def test_the_default_network_is_a_user_mode_one(rootless_in_netns, tmp_path):
+    """Rootless, the default network is slirp4netns in the container's own
+    namespace (as rootless podman): tap0 10.0.2.100/24, a default route via
+    10.0.2.2, DNS at 10.0.2.3.  With host loopback allowed (the daemon's
+    STEPBOX_ROOTLESS_HOST_LOOPBACK=1) 10.0.2.2 is the loopback of the
+    namespace the daemon runs in -- here the test's own, where a server
+    listens; by default (as rootless Docker) it is not reachable.  All the
+    traffic stays inside the namespace the test made."""
+    if shutil.which("slirp4netns") is None:
+        pytest.skip("no slirp4netns on this host (apt-get install slirp4netns)")
+    r = rootless_in_netns
+    r.env["STEPBOX_ROOTLESS_HOST_LOOPBACK"] = "1"
+    (tmp_path / "index.html").write_text("hello from the host's loopback\n")
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", r.netns, sys.executable, "-m", "http.server", "18081"]
+        + ["--bind", "127.0.0.1", "--directory", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        web = "mkdir /www && echo hello from tap0 > /www/index.html && exec httpd -f -p 80 -h /www"
+        started = r("run", "-d", "--name", "c", "-p", "127.0.0.1:18082:80", "busybox", "sh", "-c", web)
+        assert started.returncode == 0, started.stderr
+        inside = r("exec", "c", "sh", "-c", "ip -o -4 addr show; ip route; grep -v '^#' /etc/resolv.conf")
+        assert inside.returncode == 0, inside.stderr
+        lines = [line.strip() for line in inside.stdout.splitlines()]
+        assert [line.split()[1:4] for line in lines if " inet " in line] == [
+            ["lo", "inet", "127.0.0.1/8"],
+            ["tap0", "inet", "10.0.2.100/24"],
+        ]
+        assert "default via 10.0.2.2 dev tap0" in lines
+        assert [line for line in lines if line.startswith("nameserver")] == ["nameserver 10.0.2.3"]
+        # The host's loopback at the gateway (the server's answer came through slirp4netns).
+        got = _get_in(r, "c", "10.0.2.2", 18081)
+        assert (got.returncode, got.stdout) == (0, "hello from the host's loopback\n"), got.stderr
+        # Inspect names the network and its address; published ports stay on the relay.
+        shown = r("inspect", "-f", "{{json .NetworkSettings}}", "c")
+        settings = json.loads(shown.stdout)
+        assert list(settings["Networks"]) == ["slirp4netns"]
+        assert (settings["IPAddress"], settings["IPPrefixLen"], settings["Gateway"]) == (
+            "10.0.2.100",
+            24,
+            "10.0.2.2",
+        )
+        assert settings["Networks"]["slirp4netns"]["IPAddress"] == "10.0.2.100"
+        assert _fetch(r.netns, "http://127.0.0.1:18082/").stdout == "hello from tap0\n"
+        pid = int(r("inspect", "-f", "{{.State.Pid}}", "c").stdout)
+        slirp = _slirp4netns_of(pid)
+        assert len(slirp) == 1
+        # The network outlives the daemon, like the container; the next daemon
+        # (started without the variable: host loopback off, rootless Docker's
+        # default) gives a new container no way to the host's loopback.
+        assert r("daemon", "stop").returncode == 0
+        del r.env["STEPBOX_ROOTLESS_HOST_LOOPBACK"]
+        assert _get_in(r, "c", "10.0.2.2", 18081).stdout == "hello from the host's loopback\n"
+        probe = "nc -w 3 10.0.2.2 18081 </dev/null && echo connected || echo refused"
+        closed = r("run", "--rm", "busybox", "sh", "-c", probe)
+        assert (closed.returncode, closed.stdout) == (0, "refused\n"), closed.stderr
+        assert _get_in(r, "c", "10.0.2.2", 18081).stdout == "hello from the host's loopback\n"
+        # Removing the container stops its slirp4netns; nothing of it is left.
+        assert r("rm", "-f", "c").returncode == 0
+        deadline = time.monotonic() + 10
+        while _alive(slirp[0]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(slirp[0])
+        assert _slirp4netns_of(pid) == []
+    finally:
+        server.kill()
+        server.wait()
+
+
+GET = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {} {} | sed '1,/^\\r$/d'"
+
+
+def _get_in(r: Rootless, container: str, host: str, port: int) -> subprocess.CompletedProcess:
+    """An HTTP GET from inside the container, with busybox's nc (its static
+    wget looks up the service's name through NSS, which the image lacks)."""
+    return r("exec", container, "sh", "-c", GET.format(host, port))
 
 
 def test_files_in_the_image_keep_their_mapped_owners(rootless, user):

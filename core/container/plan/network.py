@@ -45,6 +45,7 @@ from stepbox.core.network.etc_files import (
     parse_extra_host,
     render_hosts,
     render_resolv_conf,
+    render_user_network_resolv_conf,
 )
 from stepbox.core.network.manager import Endpoint, NetworkManager
 from stepbox.core.network.ports import PortBinding, bindings_from_api, parse_port_key
@@ -93,21 +94,29 @@ def wires_a_bridge(record: ContainerRecord, manager: NetworkManager | None) -> b
         return True  # a network removed meanwhile: the ipam step says so, by name
 
 
+# The network mode a rootless container on the default network really gets:
+# its own namespace with a user-mode network (podman's name for it).
+USER_MODE = "slirp4netns"
+
+
 def plan_config(record: ContainerRecord, manager: NetworkManager | None) -> ContainerConfig:
     """The config the plan's steps are chosen by (``Step.when``): the
     container's, with ``network`` as this engine will really wire it --
     "none" when there is no bridge to put it on (``--network none``, a
-    daemon with ``--bridge=none``, an engine or kernel without networks)."""
+    daemon with ``--bridge=none``, an engine or kernel without networks),
+    "slirp4netns" when a kernel without bridges gives the default network
+    a user-mode one instead (rootless)."""
     config: ContainerConfig = record.config
     if config.network == "host" or config.joined_container or wires_a_bridge(record, manager):
         return config
-    none: ContainerConfig = dataclasses.replace(config, network="none")
-    return none
+    user_mode = manager is not None and manager.user_network is not None and config.network == "default"
+    unwired: ContainerConfig = dataclasses.replace(config, network=USER_MODE if user_mode else "none")
+    return unwired
 
 
 def on_a_bridge(config: ContainerConfig) -> bool:
     """The eight network steps: for a container on a bridge network."""
-    return config.network not in ("none", "host") and not config.joined_container
+    return config.network not in ("none", "host", USER_MODE) and not config.joined_container
 
 
 def joins_a_container(config: ContainerConfig) -> bool:
@@ -159,7 +168,12 @@ JOIN = Step(
 
 def loopback_only(config: ContainerConfig) -> bool:
     """The one "bring up lo" step: for a container with a network namespace and no bridge."""
-    return config.network == "none"
+    return config.network in ("none", USER_MODE)
+
+
+def on_a_user_mode_network(config: ContainerConfig) -> bool:
+    """The slirp4netns step: rootless, on the default network."""
+    return config.network == USER_MODE
 
 
 def bring_up_loopback(ctx: LifecycleContext) -> None:
@@ -202,6 +216,52 @@ def _unpublish_relayed(ctx: LifecycleContext) -> None:
     ctx.save()
 
 
+def attach_user_network(ctx: LifecycleContext) -> None:
+    """Start slirp4netns for the container's namespace (it makes and
+    configures tap0 there), then point /etc/resolv.conf at its DNS forwarder."""
+    manager = ctx.networks
+    user_network = manager.user_network if manager is not None else None
+    if user_network is None:
+        return  # an engine without networks: loopback only (as the plan_config says)
+    record = ctx.record
+    handle = user_network.attach(_pid(ctx))
+    s = user_network.settings
+    record.user_network = {
+        **handle,
+        "Interface": s.interface,
+        "IPAddress": s.address,
+        "IPPrefixLen": s.prefix_len,
+        "Gateway": s.gateway,
+        "DNS": s.dns,
+        "MTU": s.mtu,
+        "HostLoopback": s.host_loopback,
+    }
+    ctx.on_undo(f"stop {s.tool}", lambda: _detach_user_network(ctx))
+    ctx.save()
+    config = record.config
+    host = manager.relay.host_resolv_conf() if manager is not None and manager.relay is not None else ""
+    write_etc_file(
+        record,
+        "resolv.conf",
+        render_user_network_resolv_conf(
+            ResolvConf.parse(host), s.dns, list(config.dns), list(config.dns_search), list(config.dns_options)
+        ),
+    )
+
+
+def _detach_user_network(ctx: LifecycleContext) -> None:
+    """Stop the container's slirp4netns (the start's undo, and its exit)."""
+    record, manager = ctx.record, ctx.networks
+    handle = record.user_network
+    if not handle:
+        return
+    if handle.get("pid") and manager is not None and manager.user_network is not None:
+        manager.user_network.detach(handle)
+    # Kept while stopped (inspect names the network), without the process or the address.
+    record.user_network = {"tool": handle.get("tool", USER_MODE)}
+    ctx.save()
+
+
 LOOPBACK = Step(
     "network",
     "Bring up the loopback interface",
@@ -211,6 +271,21 @@ LOOPBACK = Step(
     "Docker namespace",
     bring_up_loopback,
     when=loopback_only,
+)
+
+
+USER_MODE_NETWORK = Step(
+    "user_network",
+    "Attach a user-mode network (slirp4netns): tap0, 10.0.2.100",
+    "Without root there is no bridge, veth or NAT rule. A user-mode network stack takes their "
+    "place, in an ordinary process: slirp4netns enters the container's namespace, makes a TAP "
+    "device there (tap0, 10.0.2.100/24, default route via 10.0.2.2) and replays every "
+    "connection the container makes with sockets of its own on the host. 10.0.2.3 forwards DNS "
+    "to the host's nameservers, so /etc/resolv.conf names it. The process is the container's "
+    "network: it is stopped when the container exits.",
+    "Docker namespace: 网络",
+    attach_user_network,
+    when=on_a_user_mode_network,
 )
 
 
@@ -512,6 +587,10 @@ def release_network(ctx: LifecycleContext) -> list[str]:
     failed = []
     if manager is None and ctx.networks is not None:
         ctx.networks.unpublish(record.id)  # relayed ports (rootless): only proxies to close
+        try:
+            _detach_user_network(ctx)  # and its slirp4netns
+        except OSError as e:
+            failed.append(f"stop {USER_MODE}: {e}")
     if manager is not None:
         manager.unpublish(record.id)
         manager.stop_dns(record.id)
@@ -574,6 +653,11 @@ def release_interrupted(manager: NetworkManager, record: ContainerRecord) -> lis
     if record.ports:
         record.ports = {}
         said.append("released its published ports")
+    handle = record.user_network or {}
+    if handle.get("pid") and manager.user_network is not None:
+        manager.user_network.detach(handle)  # (only if it is still that process)
+        record.user_network = {"tool": handle.get("tool", USER_MODE)}
+        said.append(f"stopped its {handle.get('tool', USER_MODE)}")
     return said
 
 

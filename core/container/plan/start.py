@@ -25,7 +25,7 @@ from ..errors import BadRequest
 from ..record import CREATED, RUNNING, now
 from ..steps import Phase, Step
 from ..users import ExecUser, resolve_user
-from .network import JOIN, LOOPBACK, NETWORK, RELAYED_PORTS
+from .network import JOIN, LOOPBACK, NETWORK, RELAYED_PORTS, USER_MODE_NETWORK
 
 
 def prepare_mounts_on_host(ctx: LifecycleContext) -> None:
@@ -457,9 +457,10 @@ START: Phase[LifecycleContext] = Phase(
             open_terminal,
             when=wants_terminal,
         ),
-        # lo only (and, rootless, ports relayed into it), or -- on a bridge
-        # network -- the eight steps that wire it (network.py)
+        # lo only (and, rootless, a user-mode network and ports relayed into
+        # it), or -- on a bridge network -- the eight steps that wire it (network.py)
         LOOPBACK,
+        USER_MODE_NETWORK,
         RELAYED_PORTS,
         *NETWORK,
         Step(
