@@ -104,6 +104,7 @@ class SystemEndpoints:
                     ["Backend", engine.backend],
                     *([["Why", engine.backend_why]] if engine.backend_why else []),
                     ["Kernel", engine.kernel.description],
+                    *_rootless_network(engine.kernel),
                 ],
                 "DockerRootDir": engine.root,
                 "ServerVersion": __version__,
@@ -271,3 +272,19 @@ def host_memory_total() -> int:
     except OSError:
         pass
     return 0
+
+
+def _rootless_network(kernel) -> list[list[str]]:
+    """DriverStatus's ``Network`` row for a kernel without bridges (rootless):
+    what the default network is there."""
+    if kernel.user_network is not None:
+        return [["Network", kernel.user_network.describe()]]
+    if kernel.port_relay is not None:
+        return [
+            [
+                "Network",
+                "loopback only: no slirp4netns on this host (apt-get install slirp4netns); "
+                "published ports are relayed by the daemon",
+            ]
+        ]
+    return []

@@ -338,6 +338,8 @@ def test_the_default_network_is_a_user_mode_one(rootless_in_netns, tmp_path):
         )
         assert settings["Networks"]["slirp4netns"]["IPAddress"] == "10.0.2.100"
         assert _fetch(r.netns, "http://127.0.0.1:18082/").stdout == "hello from tap0\n"
+        info = r("info")
+        assert "  Network: slirp4netns per container: tap0 10.0.2.100/24, gateway 10.0.2.2" in info.stdout
         pid = int(r("inspect", "-f", "{{.State.Pid}}", "c").stdout)
         slirp = _slirp4netns_of(pid)
         assert len(slirp) == 1
