@@ -203,7 +203,7 @@ class LinuxKernel(Kernel):
             self.port_relay = self.linux_network
             # A way out: slirp4netns in each container's namespace (tap0,
             # 10.0.2.100/24), as rootless podman; without it, loopback only.
-            self.user_network = find_user_network(self.tracer)
+            self.user_network, self.no_user_network_why = find_user_network(self.tracer)
         self.sweep()  # what a crashed earlier program left behind
 
     def _rootless_description(self) -> str:

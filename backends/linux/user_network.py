@@ -18,17 +18,18 @@ by the PID and start time kept in the container's record.
 
 from __future__ import annotations
 
-import errno
 import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import threading
 import time
 from typing import Any
 
+from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.trace import Tracer
 from stepbox.core.kernel.user_network import UserNetwork, UserNetworkSettings
 
@@ -76,10 +77,9 @@ class Slirp4netns(UserNetwork):
                 self.detach(handle)
                 log.seek(0)
                 said = log.read().decode(errors="replace").strip().splitlines()
-                raise OSError(
-                    errno.EIO,
+                raise KernelError(
                     f"slirp4netns could not configure the container's network: "
-                    f"{said[-1] if said else f'exit status {child.poll()}'}",
+                    f"{said[-1] if said else f'exit status {child.poll()}'}"
                 )
             return handle
         finally:
@@ -155,9 +155,17 @@ def host_loopback_allowed() -> bool:
     return os.environ.get("STEPBOX_ROOTLESS_HOST_LOOPBACK", "").lower() in ("1", "true", "yes")
 
 
-def find_user_network(tracer: Tracer) -> Slirp4netns | None:
-    """The host's slirp4netns, or None (apt-get install slirp4netns)."""
+TUN = "/dev/net/tun"
+
+
+def find_user_network(tracer: Tracer) -> tuple[Slirp4netns | None, str]:
+    """The host's slirp4netns, or None and why not."""
     binary = shutil.which("slirp4netns")
     if binary is None:
-        return None
-    return Slirp4netns(tracer, UserNetworkSettings(host_loopback=host_loopback_allowed()), binary)
+        return None, "no slirp4netns on this host (apt-get install slirp4netns)"
+    try:
+        if not stat.S_ISCHR(os.stat(TUN).st_mode):
+            raise FileNotFoundError(TUN)
+    except OSError:
+        return None, f"no {TUN} here: slirp4netns needs the kernel's TUN/TAP driver (modprobe tun)"
+    return Slirp4netns(tracer, UserNetworkSettings(host_loopback=host_loopback_allowed()), binary), ""

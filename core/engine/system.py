@@ -283,7 +283,7 @@ def _rootless_network(kernel) -> list[list[str]]:
         return [
             [
                 "Network",
-                "loopback only: no slirp4netns on this host (apt-get install slirp4netns); "
+                f"loopback only: {kernel.no_user_network_why or 'no user-mode network'}; "
                 "published ports are relayed by the daemon",
             ]
         ]

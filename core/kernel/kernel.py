@@ -52,6 +52,7 @@ class Kernel(ABC):
     # namespace a way out: a user-mode network stack (slirp4netns) started
     # for it, as rootless podman does.  None: loopback only.
     user_network: UserNetwork | None = None
+    no_user_network_why: str = ""  # why there is none, where one was wanted (rootless)
 
     # -- what differs between kernels, declared (core never asks for a name) --
     # Whether several threads may call the kernel at once.  The real one may

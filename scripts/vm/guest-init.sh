@@ -37,6 +37,11 @@ mount -t devtmpfs devtmpfs "$new/dev"
 mkdir -p "$new/dev/pts" "$new/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$new/dev/pts"
 mount -t tmpfs tmpfs "$new/dev/shm"
+# The TUN/TAP device that slirp4netns (rootless containers' user-mode network)
+# opens: UML's devtmpfs does not make it, udev would on a distribution's host.
+if [ ! -e "$new/dev/net/tun" ]; then
+    mkdir -p "$new/dev/net" && mknod -m 0666 "$new/dev/net/tun" c 10 200 || say "no /dev/net/tun"
+fi
 for d in run tmp var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "$new/$d"; done
 chmod 755 "$new/run"
 # Host paths under those tmpfs mounts that the job needs (a checkout cloned in
