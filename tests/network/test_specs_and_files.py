@@ -10,6 +10,7 @@ from stepbox.core.network.etc_files import (
     parse_extra_host,
     render_hosts,
     render_resolv_conf,
+    render_user_network_resolv_conf,
 )
 from stepbox.core.network.ports import (
     BadPortSpec,
@@ -124,6 +125,16 @@ def test_resolv_conf_on_a_user_network_points_at_the_embedded_server():
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     assert lines == ["nameserver 127.0.0.11", "search x.test", "options ndots:0 edns0"]
     assert "forwards the rest to 1.1.1.1" in text
+
+
+def test_resolv_conf_on_a_user_mode_network_names_its_dns_forwarder():
+    """slirp4netns (rootless): 10.0.2.3 asks the host's servers, even a loopback one."""
+    text = render_user_network_resolv_conf(HOST, "10.0.2.3", [], [], [])
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    assert lines == ["nameserver 10.0.2.3", "search corp.example", "options edns0"]
+    text = render_user_network_resolv_conf(HOST, "10.0.2.3", ["1.1.1.1"], ["x.test"], ["ndots:2"])
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    assert lines == ["nameserver 1.1.1.1", "search x.test", "options ndots:2"]
 
 
 # -- the nft script ---------------------------------------------------------------------------------
