@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 import pytest
 
@@ -173,3 +174,32 @@ def test_a_session_that_leaks_a_container_fails_naming_it_and_only_it(tmp_path, 
         if leaky_root:
             remove_everything_of(leaky_root)
             shutil.rmtree(os.path.dirname(leaky_root), ignore_errors=True)  # the session's temp dir, kept
+
+
+def test_a_slirp4netns_the_run_started_is_a_leftover(tmp_path):
+    """A rootless container's user-mode network outliving it is counted (by its
+    program's name and the run's token it inherits), one from elsewhere is not."""
+    from tests.support.leftovers import Run
+
+    run = Run.begin("t-slirp", [str(tmp_path)])
+    ours = subprocess.Popen(
+        ["bash", "-c", "exec -a slirp4netns sleep 100"], env={**os.environ, TOKEN_VARIABLE: "t-slirp"}
+    )
+    theirs = subprocess.Popen(
+        ["bash", "-c", "exec -a slirp4netns sleep 100"], env={**os.environ, TOKEN_VARIABLE: "another run"}
+    )
+    try:
+        for _ in range(100):  # until both have exec'd
+            with (
+                open(f"/proc/{ours.pid}/cmdline", "rb") as f1,
+                open(f"/proc/{theirs.pid}/cmdline", "rb") as f2,
+            ):
+                if f1.read().startswith(b"slirp4netns") and f2.read().startswith(b"slirp4netns"):
+                    break
+            time.sleep(0.05)
+        found = run.leftovers().get("processes", [])
+        assert [line.split(":")[0] for line in found if "slirp4netns" in line] == [str(ours.pid)]
+    finally:
+        for p in (ours, theirs):
+            p.kill()
+            p.wait()

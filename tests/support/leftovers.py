@@ -15,8 +15,8 @@ counts only what *this run* made:
   ``tmp_path`` stays in its usual place; its base directory for this run
   counts as ours too);
 * **processes** -- stepbox's (the CLI, daemons, the shim launcher and its
-  shims) or any naming one of the run's directories, when they or one of their
-  ancestors carry the run's token in their environment (``TESTRUN_OF_STEPBOX``,
+  shims, the slirp4netns of rootless containers) or any naming one of the run's
+  directories, when they or one of their ancestors carry the run's token in their environment (``TESTRUN_OF_STEPBOX``,
   inherited by everything the run starts; deliberately not ``STEPBOX_*``, which
   the tutorial runner strips) or name one of the run's directories;
 * **network** -- an interface with a name stepbox gives (``stepbox0``,
@@ -158,6 +158,15 @@ def is_stepbox_command(argv: list[str]) -> bool:
     return any(os.path.basename(arg).startswith("stepbox") for arg in argv[:3])
 
 
+# Programs the engine starts that are not stepbox: a rootless container's
+# user-mode network (stopped at the container's exit).
+HELPERS = ("slirp4netns",)
+
+
+def is_engine_helper(argv: list[str]) -> bool:
+    return os.path.basename(argv[0]) in HELPERS
+
+
 # -- the snapshot and the check -----------------------------------------------------------
 
 
@@ -230,7 +239,8 @@ class Run:
             if not argv:
                 continue  # a kernel thread, or gone
             text = " ".join(argv)
-            if (is_stepbox_command(argv) or self._names_own_dir(text)) and self.made_process(pid):
+            ours = is_stepbox_command(argv) or is_engine_helper(argv) or self._names_own_dir(text)
+            if ours and self.made_process(pid):
                 processes.append(f"{pid}: {text[:200]}")
         cgroups, self.unknown_cgroups = self._new_cgroups_of_ours()
         network = [
