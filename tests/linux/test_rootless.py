@@ -321,7 +321,7 @@ def test_the_default_network_is_a_user_mode_one(rootless_in_netns, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        web = "mkdir /www && echo hello from tap0 > /www/index.html && exec httpd -f -p 80 -h /www"
+        web = "mkdir -p /www && echo hello from tap0 > /www/index.html && exec httpd -f -p 80 -h /www"
         started = r("run", "-d", "--name", "c", "-p", "127.0.0.1:18082:80", "busybox", "sh", "-c", web)
         assert started.returncode == 0, started.stderr
         inside = r("exec", "c", "sh", "-c", "ip -o -4 addr show; ip route; grep -v '^#' /etc/resolv.conf")
@@ -362,6 +362,14 @@ def test_the_default_network_is_a_user_mode_one(rootless_in_netns, tmp_path):
         closed = r("run", "--rm", "busybox", "sh", "-c", probe)
         assert (closed.returncode, closed.stdout) == (0, "refused\n"), closed.stderr
         assert _get_in(r, "c", "10.0.2.2", 18081).stdout == "hello from the host's loopback\n"
+        # A restart stops the old slirp4netns and starts one for the new PID 1.
+        assert r("restart", "-t", "1", "c").returncode == 0
+        assert not _alive(slirp[0])
+        pid = int(r("inspect", "-f", "{{.State.Pid}}", "c").stdout)
+        slirp = _slirp4netns_of(pid)
+        assert len(slirp) == 1
+        assert _get_in(r, "c", "10.0.2.2", 18081).stdout == ""  # this daemon's: host loopback off
+        assert r("exec", "c", "ls", "/sys/class/net").stdout == "lo\ntap0\n"
         # Removing the container stops its slirp4netns; nothing of it is left.
         assert r("rm", "-f", "c").returncode == 0
         deadline = time.monotonic() + 10
