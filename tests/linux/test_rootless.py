@@ -378,6 +378,7 @@ def test_the_default_network_is_a_user_mode_one(rootless_in_netns, tmp_path):
         assert not _alive(slirp[0])
         assert _slirp4netns_of(pid) == []
     finally:
+        r("rm", "-f", "c")  # a failure half-way must not leave the container and its slirp4netns
         server.kill()
         server.wait()
 
