@@ -85,6 +85,9 @@ class Runtime:
         # Volumes outlive containers; an in-process engine keeps them in a
         # scratch directory (see VolumeStore).
         self.volumes = volumes if volumes is not None else VolumeStore(None, kernel.host_mounts)
+        # A volume's users, when this program first counts them: the running
+        # containers the records name (later, the store keeps the count).
+        self.volumes.running_users = lambda name: mounting.running_users(self.containers, name)
         self.state_root = state_root  # Docker's "daemon root": binds of it get rslave
         # Who records exits: this program (the default), or the daemon's
         # exit monitors (the Engine sets its own).
