@@ -23,6 +23,7 @@ from stepbox.core.image.archive import export_rootfs
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
 from stepbox.core.image.commit import commit_layer
 from stepbox.core.image.flatten import flatten
+from stepbox.core.image.lineage import released_layers
 from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import Image, ImageNotFound, ImageStore
 from stepbox.core.kernel import (
@@ -611,6 +612,11 @@ class Runtime:
             report, deleted = self._remove_image(name, self.images.resolve(image.id), force)
         if deleted:  # its blobs and layers go once its lock is free (collect_garbage takes layers')
             report += [f"Deleted: {digest}" for digest in self.collect_garbage() if digest == image.id]
+            if not any(
+                r.image_id == image.id for r in self.containers.all()
+            ):  # (rmi -f: a container keeps them)
+                # as Docker's layer store: the layers nothing else stands on, by ChainID
+                report += [f"Deleted: {chain}" for chain in released_layers(image, self.images.list())]
         return report
 
     def _remove_image(self, name: str, image: Image, force: bool) -> tuple[builtins.list[str], bool]:

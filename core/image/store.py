@@ -108,6 +108,22 @@ class ImageStore:
         self._pin_lock = threading.Lock()
 
     # -- blobs ------------------------------------------------------------
+    def blob_sizes(self) -> dict[str, int]:
+        """Every blob's size on disk, by hex digest: taken before and after
+        a prune, the difference is the space it reclaimed."""
+        directory = os.path.join(self.root, "blobs", "sha256")
+        sizes = {}
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    try:
+                        sizes[entry.name] = entry.stat(follow_symlinks=False).st_size
+                    except FileNotFoundError:
+                        pass
+        except FileNotFoundError:
+            pass
+        return sizes
+
     def blob_path(self, digest: str) -> str:
         algo, _, hexpart = digest.partition(":")
         if algo != "sha256" or len(hexpart) != 64 or not all(c in "0123456789abcdef" for c in hexpart):
