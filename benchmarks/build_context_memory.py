@@ -65,7 +65,7 @@ def make_context(directory: str, size: int) -> str:
     with tarfile.open(inner, "w") as tar:
         info = tarfile.TarInfo("big")
         info.size, info.mode = size, 0o644
-        tar.addfile(info, _Pieces(size))  # type: ignore[arg-type]
+        tar.addfile(info, _Pieces(size))
     outer = os.path.join(directory, "context.tar")
     with tarfile.open(outer, "w") as tar:
         tar.add(inner, "big.tar")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import os
 import posixpath
@@ -330,7 +331,7 @@ def is_archive(contents: Contents) -> bool:
 
 
 # What a compressed archive starts with, and how it is read inflated.
-_INFLATE: tuple[tuple[bytes, Callable[[BinaryIO], BinaryIO]], ...] = (
+_INFLATE: tuple[tuple[bytes, Callable[[BinaryIO], io.BufferedIOBase]], ...] = (
     (b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f)),
     (b"BZh", lambda f: bz2.BZ2File(f)),
     (b"\xfd7zXZ\x00", lambda f: lzma.LZMAFile(f)),
@@ -380,7 +381,7 @@ def _plain_tar(contents: Contents, what: str, scratch: Callable[[], str] | None)
     fd, path = tempfile.mkstemp(dir=directory, suffix=".tar")
     try:
         with contents.reader() as raw, os.fdopen(fd, "wb") as out:
-            source = inflate(raw) if inflate is not None else raw
+            source: io.BufferedIOBase = inflate(raw) if inflate is not None else raw
             written = 0
             while piece := source.read(CHUNK):
                 written += len(piece)

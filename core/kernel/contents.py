@@ -62,7 +62,7 @@ class Contents(ABC):
             yield bytes(min(left, CHUNK))
             left -= min(left, CHUNK)
 
-    def reader(self) -> BinaryIO:
+    def reader(self) -> io.BufferedReader:
         """A reader of exactly ``size`` bytes (the :meth:`chunks`): what a tar
         member is copied from, which must not come up short."""
         return io.BufferedReader(Pieces(self.chunks()), CHUNK)
@@ -100,7 +100,7 @@ class Pieces(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         filled = 0
         while filled < len(buffer):
             if not self.rest:

@@ -28,6 +28,7 @@ what a crash left mounted for nobody.
 
 from __future__ import annotations
 
+import builtins
 import os
 import shutil
 import tempfile
@@ -228,7 +229,7 @@ class VolumeStore:
         with self._users_lock:
             return set(self._users_of(volume.name))
 
-    def recount(self) -> list[str]:
+    def recount(self) -> builtins.list[str]:
         """Start-up: every volume's users are the running containers the
         records name (``running_users``); a volume mounted for nobody -- a
         daemon killed between a mount and its release -- is unmounted.  A

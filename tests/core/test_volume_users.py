@@ -192,9 +192,12 @@ TestSharedVolumes = SharedVolumes.TestCase
 TestSharedVolumes.settings = settings(max_examples=15, stateful_step_count=10, deadline=None)
 
 
-@pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)
-class TestSharedVolumesOnLinux(SharedVolumes.TestCase):
-    settings = settings(max_examples=3, stateful_step_count=8, deadline=None)
+class SharedVolumesOnLinux(SharedVolumes):
+    backend = "linux"
 
 
-TestSharedVolumesOnLinux.backend = "linux"
+# Real containers: a few short sequences.
+TestSharedVolumesOnLinux = pytest.mark.linux(
+    pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)(SharedVolumesOnLinux.TestCase)
+)
+TestSharedVolumesOnLinux.settings = settings(max_examples=4, stateful_step_count=8, deadline=None)

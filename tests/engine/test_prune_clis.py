@@ -35,6 +35,7 @@ def daemon():
 def _cli(daemon, tool: str, *args: str, answer: bytes = b"") -> tuple[int, str, str]:
     env = {**os.environ, "DOCKER_HOST": daemon.host, "DOCKER_BUILDKIT": "0", "DOCKER_CLI_HINTS": "false"}
     env.pop("DOCKER_CONTEXT", None)
+    assert DOCKER is not None  # (needs_docker_cli)
     argv = [DOCKER, *args] if tool == "docker" else [STEPBOX, "-H", daemon.host, *args]
     done = subprocess.run(argv, env=env, input=answer, capture_output=True, timeout=120)
     # docker's warning that DOCKER_BUILDKIT=0 is deprecated is docker's own
