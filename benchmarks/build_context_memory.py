@@ -116,6 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="sbx-bigctx-", dir="/var/tmp")
     results: dict = {"size_mib": args.size_mib, "backend": args.backend}
+    load_before = os.getloadavg()
     try:
         context = make_context(work, args.size_mib << 20)
         daemon = DaemonProcess(
@@ -143,6 +144,7 @@ def main() -> None:
                     }
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    results["load_average"] = {"before": list(load_before), "after": list(os.getloadavg())}
     print(json.dumps(results, indent=2))
 
 
