@@ -606,6 +606,7 @@ class Runtime:
         """``docker rmi``: untag, and delete the image once no name and no
         container refers to it; then collect what nothing uses any more."""
         image = self.images.resolve(name)
+        its_layers = self.images.layer_diff_ids(image)  # (read while its blobs are there)
         # Exclusive: containers being created from it have named it in their
         # records (or wait, and then find it gone) -- see locks.py.
         with self.locks.images.exclusive(image.id):
@@ -616,7 +617,8 @@ class Runtime:
                 r.image_id == image.id for r in self.containers.all()
             ):  # (rmi -f: a container keeps them)
                 # as Docker's layer store: the layers nothing else stands on, by ChainID
-                report += [f"Deleted: {chain}" for chain in released_layers(image, self.images.list())]
+                remaining = [self.images.layer_diff_ids(other) for other in self.images.list()]
+                report += [f"Deleted: {chain}" for chain in released_layers(its_layers, remaining)]
         return report
 
     def _remove_image(self, name: str, image: Image, force: bool) -> tuple[builtins.list[str], bool]:

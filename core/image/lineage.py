@@ -78,8 +78,9 @@ def chain_ids(diff_ids: Iterable[str]) -> list[str]:
     return chains
 
 
-def released_layers(removed: Image, remaining: Iterable[Image]) -> list[str]:
-    """The ChainIDs of ``removed``'s layers no remaining image stands on,
+def released_layers(removed: list[str], remaining: Iterable[list[str]]) -> list[str]:
+    """The ChainIDs of the layers of a removed image (its DiffIDs,
+    ``removed``) that no remaining image (theirs, ``remaining``) stands on,
     top first: what Docker's layer store releases with the image."""
-    kept = {chain for image in remaining for chain in chain_ids(image.diff_ids)}
-    return [chain for chain in reversed(chain_ids(removed.diff_ids)) if chain not in kept]
+    kept = {chain for diff_ids in remaining for chain in chain_ids(diff_ids)}
+    return [chain for chain in reversed(chain_ids(removed)) if chain not in kept]

@@ -109,7 +109,7 @@ def test_what_was_pruned_and_reclaimed_as_docker_says_it(daemon):
         "Deleted build cache objects:" in everything[1] and "Total reclaimed space: 0B" not in everything[1]
     )
     assert re.fullmatch(
-        r"Deleted Images:\n(deleted: sha256:[0-9a-f]{64}\n){2}\nTotal reclaimed space: [0-9.]+kB\n", images[1]
+        r"Deleted Images:\n(deleted: sha256:[0-9a-f]{64}\n)+\nTotal reclaimed space: [0-9.]+kB\n", images[1]
     ), images  # the blobs of the image's layer and config: not 0 any more
 
 
