@@ -222,6 +222,23 @@ def _service(r: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def _build_context(r: dict) -> list[tuple[str, str, str]]:
+    ours, docker = r["stepbox"], r.get("docker")
+
+    def growth(side: dict) -> str:
+        return " / ".join(f"{side[k]['peak_growth_mib']:.1f}" for k in ("copy", "add", "from"))
+
+    theirs = f" vs {growth(docker)} MiB (dockerd)" if isinstance(docker, dict) else ""
+    return [
+        (
+            f"peak daemon memory growth building from a {r['size_mib']} MiB context: "
+            "`COPY` / `ADD` of an archive / `COPY --from` a stage",
+            f"{growth(ours)} MiB{theirs}",
+            f"bounded, not proportional to the context; backend {r['backend']}; {_load(r.get('load_average'))}",
+        )
+    ]
+
+
 BENCHMARKS: dict[str, tuple[list[str], Callable[[dict], list[tuple[str, str, str]]]]] = {
     "sim_lifecycles": ([], _sim),
     "cli_run": ([], _cli),
@@ -232,6 +249,7 @@ BENCHMARKS: dict[str, tuple[list[str], Callable[[dict], list[tuple[str, str, str
     "registry_push_pull": ([], _registry),
     "commit_cost": ([], _commit),
     "engine_service": ([], _service),
+    "build_context_memory": ([], _build_context),
 }
 
 

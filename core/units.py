@@ -35,10 +35,12 @@ def human_duration(seconds: float) -> str:
     return f"{int(seconds / 3600) // 24 // 365} years"
 
 
-def human_size(size: float) -> str:
-    """docker's units.HumanSize: decimal units, 3 significant digits."""
+def human_size(size: float, digits: int = 3) -> str:
+    """docker's units.HumanSizeWithPrecision: decimal units, ``digits``
+    significant digits -- 3 in listings (``docker images``), 4 (units.HumanSize)
+    in "Total reclaimed space"."""
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if size < 1000:
-            return f"{size:.3g}{unit}"
+            return f"{size:.{digits}g}{unit}"
         size /= 1000
-    return f"{size:.3g}PB"
+    return f"{size:.{digits}g}PB"

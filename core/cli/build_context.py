@@ -75,5 +75,6 @@ def _add(tar: tarfile.TarFile, path: str, entry: ContextFile) -> None:
         info.type, info.linkname = tarfile.SYMTYPE, entry.link
         tar.addfile(info)
     else:
-        info.size = len(entry.data)
-        tar.addfile(info, io.BytesIO(entry.data))
+        info.size = entry.size
+        with entry.contents.reader() as contents:  # piece by piece: a big file never whole in memory
+            tar.addfile(info, contents)

@@ -52,7 +52,7 @@ VERB_MODULES = {
     "admin": ("restart", "rename", "update", "top", "stats"),
     "system_verbs": ("version", "info", "events", "system", "container", "image"),  # imports system
     "images": ("images", "history", "tag", "rmi", "commit", "save", "load", "import", "image-inspect"),
-    "build": ("build",),
+    "build": ("build", "builder"),
     "registry": ("pull", "push", "login", "logout", "registry"),
     "daemon": ("daemon",),
     "networks": ("network", "port"),

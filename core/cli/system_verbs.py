@@ -303,7 +303,7 @@ def system_prune(conn, all_, force):
             for key, value in item.items():
                 click.echo(f"{key.lower()}: {value}")
         click.echo("")
-    click.echo(f"Total reclaimed space: {human_size(reclaimed)}")
+    click.echo(f"Total reclaimed space: {human_size(reclaimed, 4)}")
 
 
 # -- the container and image groups, as docker's -------------------------------------------------
@@ -394,4 +394,43 @@ def container_prune(conn, force):
         for cid in reply["ContainersDeleted"]:
             click.echo(cid)
         click.echo("")
-    click.echo(f"Total reclaimed space: {human_size(reply.get('SpaceReclaimed') or 0)}")
+    click.echo(f"Total reclaimed space: {human_size(reply.get('SpaceReclaimed') or 0, 4)}")
+
+
+IMAGE_PRUNE_WARNINGS = {
+    False: "WARNING! This will remove all dangling images.",
+    True: "WARNING! This will remove all images without at least one container associated to them.",
+}
+
+
+@image_group.command("prune")
+@click.option("-a", "--all", "all_", is_flag=True, help="Remove all unused images, not just dangling ones")
+@click.option("--filter", "filters", multiple=True, help='Provide filter values (e.g. "until=<timestamp>")')
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+@click.pass_obj
+def image_prune(conn, all_, filters, force):
+    """Remove unused images: dangling ones (untagged, no other image's
+    parent), with -a every image no container uses; then the space their
+    blobs took."""
+    from stepbox.core.engine.client import EngineError
+
+    from .filters import filters_json
+
+    wanted = json.loads(filters_json(filters) or "{}")
+    if all_:
+        wanted["dangling"] = {"false": True}
+    if not force:
+        click.echo(IMAGE_PRUNE_WARNINGS[all_] + "\nAre you sure you want to continue? [y/N] ", nl=False)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return
+    query = {"filters": json.dumps(wanted)} if wanted else None
+    try:
+        report = conn.client.request("POST", "/images/prune", query=query).json()
+    except EngineError as e:
+        click.echo(f"Error response from daemon: {e.message}", err=True)
+        sys.exit(1)
+    deleted = report.get("ImagesDeleted") or []
+    if deleted:
+        lines = [f"{key.lower()}: {value}" for item in deleted for key, value in item.items()]
+        click.echo("Deleted Images:\n" + "".join(f"{line}\n" for line in lines))
+    click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed') or 0, 4)}")

@@ -178,4 +178,4 @@ def prune(conn, all_, force, filters):
     deleted = report.get("VolumesDeleted") or []
     if deleted:
         click.echo("Deleted Volumes:\n" + "".join(f"{name}\n" for name in deleted))
-    click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0) if deleted else 0)}")
+    click.echo(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0) if deleted else 0, 4)}")

@@ -23,6 +23,7 @@ Docker leaves out what is not a volume or a bind: a ``--tmpfs`` mount and
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import posixpath
 from collections.abc import Iterator
@@ -176,6 +177,9 @@ def join(directory: str, name: str) -> str:
     return posixpath.join(directory, name) if directory != "/" else "/" + name
 
 
+_openings = itertools.count()  # names the volumes' users for each opening
+
+
 @contextmanager
 def opened(kernel: Kernel, volumes: VolumeStore, record: ContainerRecord) -> Iterator[ContainerFiles]:
     """The files of container ``record``, running or not: a stopped one's
@@ -190,14 +194,14 @@ def opened(kernel: Kernel, volumes: VolumeStore, record: ContainerRecord) -> Ite
         made_mount = unionfs.mount([record.init_layer, *record.lowers], record.rw_layer, record.id)
         rootfs = unionfs.merged(made_mount)
     mounted_volumes = []
+    user = f"files {record.id} {next(_openings)}"  # one of the volume's users while open
     try:
         mounts = []
         for data in record.mounts:
             if data["type"] == "volume":
                 volume = volumes.get(data["name"])
-                if volume.needs_mount and not kernel.host_mounts.is_mounted(volume.mountpoint):
-                    volumes.mount(volume)
-                    mounted_volumes.append(volume)
+                volumes.use(volume, user)
+                mounted_volumes.append(volume)
                 mounts.append(Mounted(data["destination"], volumes.files(volume), "/", data["rw"]))
             elif data["type"] == "bind" and os.path.lexists(data["source"]):
                 mounts.append(_bind(kernel, data["source"], data["destination"], data["rw"]))
@@ -210,7 +214,7 @@ def opened(kernel: Kernel, volumes: VolumeStore, record: ContainerRecord) -> Ite
         yield ContainerFiles(rootfs, mounts, readonly_root=record.config.readonly_rootfs)
     finally:
         for volume in mounted_volumes:
-            volumes.unmount(volume)
+            volumes.release(volume, user)
         if made_mount is not None:
             unionfs.unmount(made_mount)
 

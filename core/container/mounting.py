@@ -13,8 +13,9 @@ What the plan's steps do, in the order Docker does it:
   written; :func:`user_mounts` lists what the container's first process
   mounts after ``/proc``, ``/dev`` and ``/sys``; with ``--read-only`` the root
   is remounted read-only after ``pivot_root`` (:func:`readonly_root`);
-* **exit** -- :func:`release_volumes` unmounts what no running container
-  needs any more;
+* **exit** -- :func:`release_volumes`: the container no longer uses its
+  volumes; a volume's filesystem is unmounted when its last user is gone
+  (the count the volume store keeps, as moby's local driver does);
 * **remove** -- :func:`remove_anonymous_volumes` (``rm -v``, ``run --rm``).
 """
 
@@ -224,12 +225,12 @@ def _create_volumes(ctx: LifecycleContext, store: VolumeStore, points: list[Moun
                 made.append(volume)
             point.name, point.source, point.driver = volume.name, volume.mountpoint, volume.driver
             if point.copy_data:
-                store.mount(volume)
+                user = f"create {record.id}"
+                store.use(volume, user)
                 try:
                     copy_into_empty(rootfs, point.destination, store.files(volume))
                 finally:
-                    if not _used_by_running(ctx.containers, volume.name, record.id):
-                        store.unmount(volume)
+                    store.release(volume, user)
     record.mounts = [p.to_dict() for p in points]
 
 
@@ -291,7 +292,7 @@ def prepare_host_side(ctx: LifecycleContext, store: VolumeStore) -> None:
             with ctx.locks.volumes:  # not mounted and unmounted by an exit at once
                 volume = _volume_of(store, point)
                 try:
-                    store.mount(volume)
+                    store.use(volume, record.id)
                 except VolumeError as e:
                     raise MountFailed(str(e)) from None
                 mounted.append(volume)
@@ -424,24 +425,17 @@ def readonly_root(ctx: LifecycleContext) -> None:
 # -- exit and remove ------------------------------------------------------------------------
 
 
-def _used_by_running(containers: ContainerStore, name: str, except_id: str) -> bool:
-    for record in containers.all():
-        if record.id != except_id and record.state in (RUNNING, PAUSED):
-            if any(d.get("name") == name for d in record.mounts):
-                return True
-    return False
-
-
 def _release(ctx: LifecycleContext, store: VolumeStore, volumes: list[Volume]) -> None:
     with ctx.locks.volumes:
         for volume in volumes:
-            if volume.needs_mount and not _used_by_running(ctx.containers, volume.name, ctx.record.id):
-                store.unmount(volume)
+            store.release(volume, ctx.record.id)
 
 
 def release_volumes(ctx: LifecycleContext, store: VolumeStore) -> None:
-    """The container stopped: a volume's filesystem that no running
-    container uses any more is unmounted (a tmpfs volume loses its data)."""
+    """The container stopped: it no longer uses its volumes.  A volume's
+    filesystem is unmounted after its last user (a tmpfs volume loses its
+    data) -- counted, not guessed from who runs: a container in the middle
+    of its start does not run yet, but it has readied the volume already."""
     for data in ctx.record.mounts:
         if data["type"] == VOLUME:
             try:
@@ -449,6 +443,18 @@ def release_volumes(ctx: LifecycleContext, store: VolumeStore) -> None:
             except NoSuchVolume:
                 continue
             _release(ctx, store, [volume])
+
+
+def running_users(containers: ContainerStore, name: str) -> set[str]:
+    """IDs of the running (or paused) containers whose mounts use volume
+    ``name``: a volume's users as the records tell them, when a program
+    first counts them."""
+    return {
+        r.id
+        for r in containers.all()
+        if r.state in (RUNNING, PAUSED)
+        and any(d.get("type") == VOLUME and d.get("name") == name for d in r.mounts)
+    }
 
 
 def volume_users(containers: ContainerStore, name: str, except_id: str = "") -> list[str]:
@@ -498,6 +504,7 @@ __all__ = [
     "readonly_root",
     "release_volumes",
     "remove_anonymous_volumes",
+    "running_users",
     "tmpfs_options",
     "user_destinations",
     "user_mounts",

@@ -23,6 +23,7 @@ from stepbox.core.image.archive import export_rootfs
 from stepbox.core.image.bootstrap import BUSYBOX_REF, ensure_busybox
 from stepbox.core.image.commit import commit_layer
 from stepbox.core.image.flatten import flatten
+from stepbox.core.image.lineage import released_layers
 from stepbox.core.image.reference import parse_reference
 from stepbox.core.image.store import Image, ImageNotFound, ImageStore
 from stepbox.core.kernel import (
@@ -85,6 +86,9 @@ class Runtime:
         # Volumes outlive containers; an in-process engine keeps them in a
         # scratch directory (see VolumeStore).
         self.volumes = volumes if volumes is not None else VolumeStore(None, kernel.host_mounts)
+        # A volume's users, when this program first counts them: the running
+        # containers the records name (later, the store keeps the count).
+        self.volumes.running_users = lambda name: mounting.running_users(self.containers, name)
         self.state_root = state_root  # Docker's "daemon root": binds of it get rslave
         # Who records exits: this program (the default), or the daemon's
         # exit monitors (the Engine sets its own).
@@ -602,12 +606,19 @@ class Runtime:
         """``docker rmi``: untag, and delete the image once no name and no
         container refers to it; then collect what nothing uses any more."""
         image = self.images.resolve(name)
+        its_layers = self.images.layer_diff_ids(image)  # (read while its blobs are there)
         # Exclusive: containers being created from it have named it in their
         # records (or wait, and then find it gone) -- see locks.py.
         with self.locks.images.exclusive(image.id):
             report, deleted = self._remove_image(name, self.images.resolve(image.id), force)
         if deleted:  # its blobs and layers go once its lock is free (collect_garbage takes layers')
             report += [f"Deleted: {digest}" for digest in self.collect_garbage() if digest == image.id]
+            if not any(
+                r.image_id == image.id for r in self.containers.all()
+            ):  # (rmi -f: a container keeps them)
+                # as Docker's layer store: the layers nothing else stands on, by ChainID
+                remaining = [self.images.layer_diff_ids(other) for other in self.images.list()]
+                report += [f"Deleted: {chain}" for chain in released_layers(its_layers, remaining)]
         return report
 
     def _remove_image(self, name: str, image: Image, force: bool) -> tuple[builtins.list[str], bool]:

@@ -264,7 +264,10 @@ class Builder:
 
     def build(self, options: BuildOptions) -> BuildResult:
         session, steps = self.plan(options)
-        Stepper(session, steps).run()
+        try:
+            Stepper(session, steps).run()
+        finally:
+            session.close()
         assert session.result is not None  # set by the last step, "tag"
         return session.result
 

@@ -2,10 +2,13 @@
 
 ``docker build PATH`` sends the directory PATH to the daemon as a tar,
 leaving out what ``.dockerignore`` excludes; the builder sees nothing else
--- not ``../x``, not an excluded file.  stepbox reads the same selection into
-memory as :class:`ContextFile` records (relative path -> kind, mode, owner,
-contents), which is what :mod:`.copying` copies from and what the build
-cache checksums.
+-- not ``../x``, not an excluded file.  stepbox lists the same selection
+as :class:`ContextFile` records (relative path -> kind, mode, owner, and
+where the contents are), which is what :mod:`.copying` copies from and what
+the build cache checksums.  A file's contents stay on disk
+(:class:`~stepbox.core.kernel.contents.Contents`): they are read piece by
+piece when they are checksummed or written into a layer, so a context of
+gigabytes costs the builder no more memory than a small one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import stat
 from dataclasses import dataclass, field
 
 from stepbox.core.kernel import FileMeta
+from stepbox.core.kernel.contents import EMPTY, Contents, FileRange
 
 from .dockerignore import IgnoreError, PatternMatcher, read_patterns
 from .errors import BuildError
@@ -29,14 +33,25 @@ class ContextFile:
     uid: int
     gid: int
     mtime: float
-    data: bytes = b""
+    contents: Contents = EMPTY  # a file's, read when needed
     link: str = ""  # symlink target
+
+    @property
+    def size(self) -> int:
+        return self.contents.size
+
+    @property
+    def data(self) -> bytes:
+        """The whole contents in memory: for small files only (``/etc/passwd``
+        for ``--chown``); copies go through ``contents``."""
+        return self.contents.read()
 
     def checksum(self) -> str:
         """What a copy of this entry depends on (content, type and mode; the
         owner does not matter: COPY makes files root's or --chown's)."""
         h = hashlib.sha256(f"{self.kind}\0{self.path}\0{self.mode:o}\0{self.link}\0".encode())
-        h.update(self.data)
+        for piece in self.contents.chunks():
+            h.update(piece)
         return h.hexdigest()
 
 
@@ -47,7 +62,7 @@ class BuildContext:
 
     @property
     def size(self) -> int:
-        return sum(len(f.data) for f in self.files.values())
+        return sum(f.size for f in self.files.values())
 
     def children(self, directory: str) -> list[ContextFile]:
         """Everything below ``directory`` ("." for all), parents first."""
@@ -103,11 +118,11 @@ def _walk(context: BuildContext, matcher: PatternMatcher, relative_dir: str) -> 
             context.files[rel] = ContextFile(rel, "symlink", link=os.readlink(full), **common)
         elif stat.S_ISREG(st.st_mode):
             try:
-                with open(full, "rb") as f:
-                    data = f.read()
+                with open(full, "rb"):
+                    pass  # readable now (what docker checks); read later, piece by piece
             except PermissionError as e:
                 raise BuildError(f"error checking context: can't open '{rel}': {e}") from None
-            context.files[rel] = ContextFile(rel, "file", data=data, **common)
+            context.files[rel] = ContextFile(rel, "file", contents=FileRange(full, 0, st.st_size), **common)
         # sockets, fifos and devices are not sent, as with docker
 
 

@@ -18,7 +18,9 @@ The rules, as Docker's classic builder applies them:
   only a user, the group of the same name or number); permission bits are
   kept, or set by ``--chmod`` (BuildKit's flag; the classic builder refuses it);
 * ``ADD`` of a local **tar archive** (plain, gzip, bzip2, xz) unpacks it into
-  the destination, keeping the archive's owners and modes; ``ADD`` of a URL
+  the destination, keeping the archive's owners and modes (its files are
+  ranges of the archive -- a compressed one is first inflated into a scratch
+  file -- copied piece by piece when the layer is written); ``ADD`` of a URL
   downloads it (mode 0600) -- and fails clearly when there is no network.
 
 The result is a changeset (:class:`LayerEntry` list) that becomes one layer,
@@ -27,18 +29,28 @@ including the existing parent directories as overlayfs would copy them up.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
+import os
 import posixpath
 import re
 import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import BinaryIO
 
-from stepbox.core.image.layer_tar import UnsafeLayer, read_layer_buffer
+from stepbox.core.image.incoming import max_layer_bytes
+from stepbox.core.image.layer_tar import UnsafeLayer, read_layer_buffer, read_layer_file
 from stepbox.core.kernel import EntryKind, LayerEntry
+from stepbox.core.kernel.contents import CHUNK, Bytes, Contents, FileRange
 
 from . import tree as trees
 from .context import ContextFile
@@ -217,7 +229,7 @@ class LayerBuilder:
             )
         else:
             self.entries[path] = LayerEntry(
-                path, EntryKind.FILE, mode=mode, uid=uid, gid=gid, mtime=entry.mtime, data=entry.data
+                path, EntryKind.FILE, mode=mode, uid=uid, gid=gid, mtime=entry.mtime, contents=entry.contents
             )
         # Whatever was below a replaced directory in this layer goes with it.
         if entry.kind != "dir":
@@ -236,9 +248,12 @@ def copy_layer(
     *,
     allow_archives: bool = False,
     fetch=None,
+    scratch: Callable[[], str] | None = None,
 ) -> list[LayerEntry]:
     """The changeset of one ``COPY``/``ADD`` of ``request.sources`` (from
-    ``source``: the context or another stage) onto ``image``."""
+    ``source``: the context or another stage) onto ``image``.  ``scratch``:
+    a directory that lives until the layer is written (where a compressed
+    archive is inflated); without one, such an archive is read into memory."""
     layer = LayerBuilder(image, request.owner, time.time())
     urls = [s for s in request.sources if is_url(s)] if request.keyword == "ADD" else []
     local = replace(request, sources=[s for s in request.sources if s not in urls])
@@ -254,7 +269,7 @@ def copy_layer(
     dest_path = layer.real_path(dest)
 
     for name, data in downloads:
-        entry = ContextFile(name, "file", 0o600, 0, 0, time.time(), data=data)
+        entry = ContextFile(name, "file", 0o600, 0, 0, time.time(), contents=Bytes(data))
         _copy_file(layer, entry, name, dest_path, dest_is_slash, request)
 
     for item in items:
@@ -268,9 +283,9 @@ def copy_layer(
                 rel = child.path[len(entry.path) + 1 :] if entry.path != "." else child.path
                 target = posixpath.join(dest_path, rel) if dest_path else rel
                 layer.put(target, child, request.owner, request.chmod)
-        elif allow_archives and is_archive(entry.data):
+        elif allow_archives and is_archive(entry.contents):
             layer.mkdir_p(dest_path, owner=(0, 0))  # --chown does not apply to archives
-            _extract(layer, entry.data, dest_path, what=item.name)
+            _extract(layer, entry.contents, dest_path, what=item.name, scratch=scratch)
         else:
             _copy_file(layer, entry, posixpath.basename(item.name), dest_path, dest_is_slash, request)
     return layer.result()
@@ -303,23 +318,35 @@ def _children(source: trees.Tree, directory: str) -> list[ContextFile]:
 # ------------------------------------------------------------------ archives
 
 
-def is_archive(data: bytes) -> bool:
-    """A tar, possibly gzip/bzip2/xz compressed (what ADD unpacks)."""
-    if not data:
+def is_archive(contents: Contents) -> bool:
+    """A tar, possibly gzip/bzip2/xz compressed (what ADD unpacks): its first
+    header is read as a stream, so only the first blocks are looked at."""
+    if not contents.size:
         return False
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
-            archive.next()
-        return True
-    except (tarfile.TarError, EOFError, OSError):
+        with contents.reader() as f, tarfile.open(fileobj=f, mode="r|*"):
+            return True
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
         return False
 
 
-def _extract(layer: LayerBuilder, data: bytes, dest: str, what: str) -> None:
+# What a compressed archive starts with, and how it is read inflated.
+_INFLATE: tuple[tuple[bytes, Callable[[BinaryIO], io.BufferedIOBase]], ...] = (
+    (b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f)),
+    (b"BZh", lambda f: bz2.BZ2File(f)),
+    (b"\xfd7zXZ\x00", lambda f: lzma.LZMAFile(f)),
+)
+
+
+def _extract(
+    layer: LayerBuilder, contents: Contents, dest: str, what: str, scratch: Callable[[], str] | None
+) -> None:
     """Unpack a tar into ``dest`` keeping its modes and owners; the same
-    escape checks as for image layers (no ``..``, no writing through links)."""
+    escape checks as for image layers (no ``..``, no writing through links).
+    The entries' contents are ranges of the plain tar on disk."""
     try:
-        entries = read_layer_buffer(data)  # its files stay in `data`: no second copy
+        plain = _plain_tar(contents, what, scratch)
+        entries = read_layer_file(plain) if plain is not None else read_layer_buffer(contents.read())
     except UnsafeLayer as e:
         raise BuildError(f"ADD {what}: refusing to unpack the archive: {e}") from None
     for entry in sorted(entries, key=lambda x: x.path.split("/")):
@@ -329,6 +356,44 @@ def _extract(layer: LayerBuilder, data: bytes, dest: str, what: str) -> None:
         layer.mkdir_p(posixpath.dirname(path), owner=(0, 0))
         link = posixpath.join(dest, entry.link) if entry.kind is EntryKind.HARDLINK and dest else entry.link
         layer.entries[path] = replace(entry, path=path, link=link, opaque=False)
+
+
+def _plain_tar(contents: Contents, what: str, scratch: Callable[[], str] | None) -> str | None:
+    """The archive as an uncompressed tar file: the context's own file when
+    it is one, else a copy (inflated if compressed) in ``scratch`` -- piece
+    by piece, and no bigger than a layer may be (a gzip bomb stops there).
+    None: no scratch directory to make one in."""
+    with contents.reader() as f:
+        head = f.peek(6)[:6]
+    inflate = next((open_ for magic, open_ in _INFLATE if head.startswith(magic)), None)
+    if (
+        inflate is None
+        and isinstance(contents, FileRange)
+        and contents.offset == 0
+        and os.path.getsize(contents.path) == contents.size
+    ):
+        return contents.path
+    if scratch is None:
+        return None
+    directory = scratch()
+    limit = max_layer_bytes()
+    room = limit + (limit >> 3) + CHUNK  # headers and padding on top of the files' bytes
+    fd, path = tempfile.mkstemp(dir=directory, suffix=".tar")
+    try:
+        with contents.reader() as raw, os.fdopen(fd, "wb") as out:
+            source: io.BufferedIOBase = inflate(raw) if inflate is not None else raw
+            written = 0
+            while piece := source.read(CHUNK):
+                written += len(piece)
+                if written > room:
+                    raise BuildError(
+                        f"ADD {what}: refusing to unpack the archive: it inflates to more than the limit "
+                        f"of {limit} bytes (STEPBOX_MAX_LAYER_BYTES)"
+                    )
+                out.write(piece)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as e:
+        raise BuildError(f"ADD {what}: refusing to unpack the archive: it is corrupt: {e}") from None
+    return path
 
 
 # ---------------------------------------------------------------------- URLs

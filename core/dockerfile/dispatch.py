@@ -238,6 +238,7 @@ def _copy(instruction: ins.Copy, session: BuildSession, state: StageState) -> No
             what,
             allow_archives=keyword == "ADD",
             fetch=downloads.__getitem__,
+            scratch=session.scratch_dir,
         )
 
     commit_or_reuse(session, state, created_by, state.config, copy, extra=extra)

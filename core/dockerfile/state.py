@@ -13,12 +13,14 @@ ARG (declared before the first ``FROM``); ``ENV`` of the same name wins.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from stepbox.core.container.steps import StepContext, UndoChain
 from stepbox.core.image.flatten import flatten
+from stepbox.core.image.incoming import Incoming
 from stepbox.core.image.store import Image, ImageStore
 from stepbox.core.kernel import Tracer
 
@@ -107,6 +109,7 @@ class BuildSession(StepContext):
     used_args: set[str] = field(default_factory=set)
     result: BuildResult | None = None
     _trees: dict[str, trees.Tree] = field(default_factory=dict)
+    _scratch: Incoming | None = None
     undo: UndoChain = field(default_factory=UndoChain)
     # A build without a runtime (no RUN) still gives the Stepper a tracer.
     _own_tracer: Tracer = field(default_factory=Tracer)
@@ -158,6 +161,21 @@ class BuildSession(StepContext):
             return self.lexer.process_words(word, env)
 
         return expand, expand_words  # a SubstitutionError gets its line in _dispatch
+
+    def scratch_dir(self) -> str:
+        """A directory in the image store for this build's temporary files
+        (an ADDed archive, inflated), removed by :meth:`close` -- or, if
+        the build is abandoned, when the session is collected; a daemon
+        killed meanwhile leaves it for the store's next start to sweep."""
+        if self._scratch is None:
+            self._scratch = Incoming(self.images.root)
+            weakref.finalize(self, self._scratch.close)
+        return self._scratch.directory
+
+    def close(self) -> None:
+        if self._scratch is not None:
+            self._scratch.close()
+            self._scratch = None
 
     def tree_of(self, image_id: str | None) -> trees.Tree:
         """An image's files as a tree (memoised: images never change)."""

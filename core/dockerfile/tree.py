@@ -25,7 +25,10 @@ MAX_SYMLINKS = 40
 
 
 def tree_from_entries(entries: list[LayerEntry]) -> Tree:
-    """A flattened layer stack as a tree (hardlinks become files with the data)."""
+    """A flattened layer stack as a tree (hardlinks become files with the
+    target's contents).  The files' contents stay where the entries say
+    (ranges of the layer blobs): ``COPY --from`` reads them when it writes
+    its layer, never a whole stage in memory."""
     by_path = {e.path: e for e in entries}
     tree: Tree = {".": ContextFile(".", "dir", 0o755, 0, 0, 0.0)}
     for e in entries:
@@ -34,11 +37,11 @@ def tree_from_entries(entries: list[LayerEntry]) -> Tree:
         elif e.kind is EntryKind.SYMLINK:
             tree[e.path] = ContextFile(e.path, "symlink", e.mode, e.uid, e.gid, e.mtime, link=e.link)
         elif e.kind is EntryKind.FILE:
-            tree[e.path] = ContextFile(e.path, "file", e.mode, e.uid, e.gid, e.mtime, data=e.data)
+            tree[e.path] = ContextFile(e.path, "file", e.mode, e.uid, e.gid, e.mtime, contents=e.contents)
         elif e.kind is EntryKind.HARDLINK:
             target = by_path.get(e.link)
-            data = target.data if target is not None and target.size else e.data
-            tree[e.path] = ContextFile(e.path, "file", e.mode, e.uid, e.gid, e.mtime, data=data)
+            contents = target.contents if target is not None and target.size else e.contents
+            tree[e.path] = ContextFile(e.path, "file", e.mode, e.uid, e.gid, e.mtime, contents=contents)
     for path in list(tree):  # parents a layer left implicit
         parent = posixpath.dirname(path)
         while parent and parent not in tree:

@@ -29,7 +29,6 @@ import logging
 import os
 import queue
 import secrets
-import shutil
 import tarfile
 import tempfile
 import threading
@@ -41,6 +40,7 @@ from stepbox.core.dockerfile.cache import BuildCache
 from stepbox.core.dockerfile.context_tar import UnsafeContext, extract_context
 from stepbox.core.dockerfile.errors import BuildError, RunFailed
 from stepbox.core.http_server.messages import Request, StreamResponse
+from stepbox.core.image.incoming import CHUNK, Incoming
 
 from .engine import ContainerNotes, Engine
 from .errors import BadParameter, Unsupported
@@ -54,19 +54,29 @@ def _line(message: dict) -> bytes:
 
 
 def unpack_context(body, into: str) -> None:
-    """The context tar (maybe compressed) into ``into``, checked as layers are:
-    nothing outside it, no devices (see :mod:`stepbox.core.dockerfile.context_tar`)."""
-    from stepbox.core.image.incoming import max_upload_bytes
+    """The context tar (maybe compressed) into the directory ``into``, checked
+    as layers are: nothing outside it, no devices (see
+    :mod:`stepbox.core.dockerfile.context_tar`).  The body goes piece by
+    piece to a nameless file beside ``into`` first (the tar may be
+    compressed; a context is never held in memory), deleted once unpacked."""
+    from stepbox.core.image.incoming import TooLarge, max_upload_bytes
 
-    from .images import spool
-
-    try:
-        with tarfile.open(fileobj=spool(body), mode="r:*") as archive:
-            extract_context(archive, into, max_upload_bytes())
-    except UnsafeContext as e:
-        raise BadParameter(f"the build context cannot be unpacked: {e}") from None
-    except (tarfile.TarError, OSError, EOFError) as e:
-        raise BadParameter(f"the build context is not a valid tar archive: {e}") from None
+    limit = max_upload_bytes()
+    with tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(into))) as spooled:
+        received = 0
+        while piece := body.read(CHUNK):
+            received += len(piece)
+            if received > limit:
+                raise TooLarge(f"the build context is larger than the limit of {limit} bytes")
+            spooled.write(piece)
+        spooled.seek(0)
+        try:
+            with tarfile.open(fileobj=spooled, mode="r:*") as archive:
+                extract_context(archive, into, limit)
+        except UnsafeContext as e:
+            raise BadParameter(f"the build context cannot be unpacked: {e}") from None
+        except (tarfile.TarError, OSError, EOFError) as e:
+            raise BadParameter(f"the build context is not a valid tar archive: {e}") from None
 
 
 class _BuildRuntime:
@@ -125,16 +135,20 @@ class BuildEndpoint:
             raise BadParameter(f"invalid buildargs: {e}") from None
         if not isinstance(build_args, dict):
             raise BadParameter("invalid buildargs: expected a JSON object")
-        context = tempfile.mkdtemp(prefix="stepbox-build-context-")
+        # In the image store's scratch space (on the state directory's disk,
+        # swept at the next start if the daemon dies meanwhile), not /tmp.
+        scratch = Incoming(self.engine.images.root)
+        context = os.path.join(scratch.directory, "context")
         try:
+            os.mkdir(context, 0o700)
             unpack_context(req.body, context)
         except BaseException:
-            shutil.rmtree(context, ignore_errors=True)
+            scratch.close()
             raise
         dockerfile = req.arg("dockerfile") or "Dockerfile"
         dockerfile_path = os.path.normpath(os.path.join(context, dockerfile))
         if not dockerfile_path.startswith(context + os.sep):
-            shutil.rmtree(context, ignore_errors=True)
+            scratch.close()
             raise BadParameter(f"the Dockerfile ({dockerfile}) must be within the build context")
         options = BuildOptions(
             context_dir=context,
@@ -170,7 +184,7 @@ class BuildEndpoint:
                 text = f"internal error in the stepbox daemon (reference {reference}: see its log)"
                 messages.put({"error": text, "errorDetail": {"message": text}})
             finally:
-                shutil.rmtree(context, ignore_errors=True)
+                scratch.close()
                 messages.put(_DONE)
 
         threading.Thread(target=build, name="build", daemon=True).start()

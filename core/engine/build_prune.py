@@ -23,7 +23,6 @@ The answer is dockerd's: ``CachesDeleted`` (the entries' IDs) and
 
 from __future__ import annotations
 
-import os
 import time
 
 from stepbox.core.container.errors import Conflict
@@ -57,7 +56,7 @@ def prune_build_cache(engine: Engine, cache: BuildCache, req: Request) -> Respon
         )
 
     prune_all = req.flag("all")
-    blobs_before = _blob_sizes(engine)
+    blobs_before = engine.runtime.images.blob_sizes()
     deleted: list[str] = []
     reclaimed = 0
     their_images: set[str] = set()  # the images of the entries deleted
@@ -84,7 +83,7 @@ def prune_build_cache(engine: Engine, cache: BuildCache, req: Request) -> Respon
             engine.events.publish("image", "delete", image_id, {})
             progress = True
     engine.runtime.collect_garbage()
-    blobs_after = _blob_sizes(engine)
+    blobs_after = engine.runtime.images.blob_sizes()
     reclaimed += sum(size for digest, size in blobs_before.items() if digest not in blobs_after)
     return Response.json({"CachesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
@@ -97,18 +96,3 @@ def _kept_by_others(engine: Engine) -> set[str]:
     kept |= set(parents(images).values())
     kept |= {record.image_id for record in engine.runtime.containers.all()}
     return kept
-
-
-def _blob_sizes(engine: Engine) -> dict[str, int]:
-    directory = os.path.join(engine.runtime.images.root, "blobs", "sha256")
-    sizes = {}
-    try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                try:
-                    sizes[entry.name] = entry.stat(follow_symlinks=False).st_size
-                except FileNotFoundError:
-                    pass
-    except FileNotFoundError:
-        pass
-    return sizes

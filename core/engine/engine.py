@@ -620,7 +620,8 @@ class Engine:
         proxies and DNS servers of the running containers, which lived in the
         old daemon's process.  Then undo what a daemon killed half-way
         through left (see :meth:`_recover_unrecorded` and
-        :meth:`_recover_interrupted`)."""
+        :meth:`_recover_interrupted`), and recount the volumes' users
+        (a volume left mounted for nobody is unmounted)."""
         report = []
         networks = self.runtime.networks
         if networks is not None:
@@ -631,6 +632,8 @@ class Engine:
             + self._recover_running(networks)
             + self._recover_unrecorded()
             + self._recover_interrupted()
+            # Who uses which volume, from the records as they now stand.
+            + self.runtime.volumes.recount()
             + self._start_by_policy()
         )
 

@@ -125,13 +125,16 @@ class ImageEndpoints:
         ones (untagged, and no other image's parent) unless ``dangling=false``
         (``-a``) -- narrowed by ``until`` and ``label``/``label!``, as with
         dockerd; a build's untagged steps go once the image made from them
-        has gone.  Then the blobs and layers nothing uses any more."""
+        has gone.  Then the blobs and layers nothing uses any more; the space
+        reclaimed is the bytes of the blobs that went (dockerd counts its
+        layers' sizes the same way: what the deletion gave back)."""
         filters = parse_filters(req.arg("filters"), ("dangling", "until", "label", "label!"))
         dangling_only = bool_filter(filters.get("dangling", ["true"]), "dangling")
         now = time.time()
         until = [time_filter(v, "until", now) for v in filters.get("until", [])]
         items: builtins.list[dict[str, str]] = []
         tried: set[str] = set()
+        blobs_before = self.store.blob_sizes()
         while True:  # again after each pass: a removed image's parent may be dangling now
             images = self.store.list()
             parent_ids = set(parents(images).values())
@@ -160,7 +163,9 @@ class ImageEndpoints:
                 items += [{kind: value} for kind, _, value in (line.partition(": ") for line in lines)]
                 self.engine.events.publish("image", "delete", image.id, {})
         items += [{"Deleted": d} for d in self.engine.runtime.collect_garbage()]
-        return Response.json({"ImagesDeleted": items or None, "SpaceReclaimed": 0})
+        blobs_after = self.store.blob_sizes()
+        reclaimed = sum(size for digest, size in blobs_before.items() if digest not in blobs_after)
+        return Response.json({"ImagesDeleted": items or None, "SpaceReclaimed": reclaimed})
 
     # -- making images -----------------------------------------------------------------
     def commit(self, req: Request) -> Response:

@@ -36,6 +36,7 @@ from typing import BinaryIO
 
 from stepbox.core.kernel import Contents, EntryKind, FileMeta, LayerEntry
 from stepbox.core.kernel.contents import CHUNK, EMPTY, BufferRange, Bytes, FileRange, Writable
+from stepbox.core.kernel.contents import Pieces as _Pieces
 
 # gzip, bzip2, xz: what tarfile's "r:*" would uncompress
 _MAGIC_PREFIXES = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")
@@ -287,31 +288,6 @@ class _Counted:
 
     def tell(self) -> int:
         return self.written
-
-
-class _Pieces(io.RawIOBase):
-    """A reader over an iterator of byte strings (what tarfile copies from);
-    a read is filled whole unless the pieces run out (tarfile insists)."""
-
-    def __init__(self, pieces: Iterator[bytes]):
-        self.pieces, self.rest = pieces, memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        filled = 0
-        while filled < len(buffer):
-            if not self.rest:
-                piece = next(self.pieces, b"")
-                if not piece:
-                    break
-                self.rest = memoryview(piece)
-            n = min(len(buffer) - filled, len(self.rest))
-            buffer[filled : filled + n] = self.rest[:n]
-            self.rest = self.rest[n:]
-            filled += n
-        return filled
 
 
 def _members(e: LayerEntry) -> Iterator[tuple[tarfile.TarInfo, Contents | None]]:

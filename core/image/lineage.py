@@ -17,6 +17,7 @@ that base's ID where docker would say ``<missing>``.)
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 
@@ -61,3 +62,25 @@ def intermediate_ids(images: Iterable[Image], parent_of: dict[str, str] | None =
     images = list(images)
     untagged = {image.id for image in images if not image.tags}
     return untagged & set((parents(images) if parent_of is None else parent_of).values())
+
+
+def chain_ids(diff_ids: Iterable[str]) -> list[str]:
+    """The OCI ChainIDs of a layer stack, bottom first: the first layer's is
+    its DiffID, each next one ``sha256(parent's ChainID + " " + DiffID)`` --
+    a layer *on top of what is below it*, what Docker's layer store keys its
+    layers by (and names in ``rmi``'s ``Deleted:`` lines)."""
+    chains: list[str] = []
+    for diff_id in diff_ids:
+        if not chains:
+            chains.append(diff_id)
+        else:
+            chains.append("sha256:" + hashlib.sha256(f"{chains[-1]} {diff_id}".encode()).hexdigest())
+    return chains
+
+
+def released_layers(removed: list[str], remaining: Iterable[list[str]]) -> list[str]:
+    """The ChainIDs of the layers of a removed image (its DiffIDs,
+    ``removed``) that no remaining image (theirs, ``remaining``) stands on,
+    top first: what Docker's layer store releases with the image."""
+    kept = {chain for diff_ids in remaining for chain in chain_ids(diff_ids)}
+    return [chain for chain in reversed(chain_ids(removed)) if chain not in kept]

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tarfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -44,6 +45,8 @@ from .reference import InvalidReference, parse_reference
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar"
+# An empty layer tar is its end-of-archive blocks, padded to one tar record at most.
+EMPTY_TAR_MAX = 10240
 REF_ANNOTATION = "org.opencontainers.image.ref.name"
 
 
@@ -108,6 +111,22 @@ class ImageStore:
         self._pin_lock = threading.Lock()
 
     # -- blobs ------------------------------------------------------------
+    def blob_sizes(self) -> dict[str, int]:
+        """Every blob's size on disk, by hex digest: taken before and after
+        a prune, the difference is the space it reclaimed."""
+        directory = os.path.join(self.root, "blobs", "sha256")
+        sizes = {}
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    try:
+                        sizes[entry.name] = entry.stat(follow_symlinks=False).st_size
+                    except FileNotFoundError:
+                        pass
+        except FileNotFoundError:
+            pass
+        return sizes
+
     def blob_path(self, digest: str) -> str:
         algo, _, hexpart = digest.partition(":")
         if algo != "sha256" or len(hexpart) != 64 or not all(c in "0123456789abcdef" for c in hexpart):
@@ -452,6 +471,23 @@ class ImageStore:
     def image_size(self, image: Image) -> int:
         """``docker images``' SIZE: the image's layers, each counted by its files."""
         return sum(self.layer_size(digest) for digest in image.layers)
+
+    def layer_diff_ids(self, image: Image) -> builtins.list[str]:
+        """The image's DiffIDs, less those of empty layers (a tar with no
+        members): Docker's layer store makes no layer of an empty diff (its
+        commit of an unchanged container adds none), so its ChainIDs skip them."""
+        kept = []
+        for blob, diff_id in zip(image.layers, image.diff_ids, strict=False):
+            try:
+                small = os.path.getsize(self.blob_path(blob)) <= EMPTY_TAR_MAX
+                if small:
+                    with tarfile.open(self.blob_path(blob)) as tar:
+                        if tar.next() is None:
+                            continue
+            except (OSError, ValueError, tarfile.TarError):
+                pass  # not readable as an empty tar: a layer like any other
+            kept.append(diff_id)
+        return kept
 
     def layer_entries(self, blob_digest: str) -> builtins.list[LayerEntry]:
         """A layer's changeset, checked for escapes (see :mod:`.layer_tar`);

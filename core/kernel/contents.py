@@ -62,6 +62,11 @@ class Contents(ABC):
             yield bytes(min(left, CHUNK))
             left -= min(left, CHUNK)
 
+    def reader(self) -> io.BufferedReader:
+        """A reader of exactly ``size`` bytes (the :meth:`chunks`): what a tar
+        member is copied from, which must not come up short."""
+        return io.BufferedReader(Pieces(self.chunks()), CHUNK)
+
     def copy_to(self, out: Writable) -> None:
         """Write exactly ``size`` bytes to ``out`` (anything with ``write``)."""
         for piece in self.chunks():
@@ -83,6 +88,31 @@ class Contents(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self.size} bytes>"
+
+
+class Pieces(io.RawIOBase):
+    """A reader over an iterator of byte strings (what tarfile copies from);
+    a read is filled whole unless the pieces run out (tarfile insists)."""
+
+    def __init__(self, pieces: Iterator[bytes]):
+        self.pieces, self.rest = pieces, memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        filled = 0
+        while filled < len(buffer):
+            if not self.rest:
+                piece = next(self.pieces, b"")
+                if not piece:
+                    break
+                self.rest = memoryview(piece)
+            n = min(len(buffer) - filled, len(self.rest))
+            buffer[filled : filled + n] = self.rest[:n]
+            self.rest = self.rest[n:]
+            filled += n
+        return filled
 
 
 class Bytes(Contents):

@@ -12,14 +12,29 @@ was cut short) is not a volume and is swept away at the next start.
 Which containers use a volume is not stored here: it is read from the
 containers' records whenever it matters (``volume rm``, ``prune``, the
 ``dangling`` filter), so it can never go stale.
+
+A volume whose driver mounts a filesystem (``-o type=tmpfs``) has *users*
+while that filesystem must stay mounted: each container between the start
+step that readies its volumes and its exit, a ``docker cp``, a create
+copying the image's files in.  As moby's local driver counts them, the
+first user mounts and the last one unmounts -- never "whoever exits when no
+container is *running*", which would unmount a volume a container in the
+middle of its start has just readied.  The users live in this program's
+memory only: a program that first touches a volume counts as its users the
+running containers the records name (``running_users``), and a daemon
+starting up recounts them all (:meth:`VolumeStore.recount`), unmounting
+what a crash left mounted for nobody.
 """
 
 from __future__ import annotations
 
+import builtins
 import os
 import shutil
 import tempfile
+import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -64,6 +79,12 @@ class VolumeStore:
         with the store (in-process engines: tests, notebooks, benchmarks)."""
         self._root = root
         self.host = host
+        # Who needs each mounted volume's filesystem (see the module's
+        # docstring); a volume's entry is made from running_users the first
+        # time this program touches it.
+        self.running_users: Callable[[str], set[str]] = lambda name: set()
+        self._users: dict[str, set[str]] = {}
+        self._users_lock = threading.Lock()  # a mount and its count change together
         if root:
             os.makedirs(root, mode=0o701, exist_ok=True)
             self._sweep_unfinished()
@@ -168,7 +189,10 @@ class VolumeStore:
         a directory the next start sweeps, never a volume without data."""
         directory = self._dir(volume.name)
         if volume.needs_mount:
-            self.host.unmount(volume.mountpoint)
+            with self._users_lock:
+                self._users.pop(volume.name, None)
+                if self.host.is_mounted(volume.mountpoint):
+                    self.host.unmount(volume.mountpoint)
         try:
             os.unlink(os.path.join(directory, RECORD))
         except FileNotFoundError:
@@ -176,27 +200,73 @@ class VolumeStore:
         shutil.rmtree(directory, ignore_errors=True)
 
     # -- using --------------------------------------------------------------------------
-    def mount(self, volume: Volume) -> str:
-        """Make the data ready for a container; the host path to bind.  A
-        volume with options gets its filesystem mounted over ``_data`` (once,
-        however many containers use it)."""
-        if volume.needs_mount and not self.host.is_mounted(volume.mountpoint):
-            source, fstype, options = local.mount_args(volume.options)
-            try:
-                self.host.mount(source, volume.mountpoint, fstype, options)
-            except OSError as e:
-                raise InvalidVolume(
-                    "error while mounting volume",
-                    f"'{volume.mountpoint}'",
-                    f"failed to mount local volume: mount {source}:{volume.mountpoint}, "
-                    f"type {fstype}, options '{options}': {os.strerror(e.errno or 5).lower()}",
-                ) from None
+    def use(self, volume: Volume, user: str) -> str:
+        """``user`` (a container's ID, or a name for a shorter use) needs the
+        volume's data from now on; the host path to bind.  A volume with
+        options gets its filesystem mounted over ``_data`` by its first user."""
+        if not volume.needs_mount:
+            return volume.mountpoint
+        with self._users_lock:
+            users = self._users_of(volume.name)
+            if not self.host.is_mounted(volume.mountpoint):
+                self._mount(volume)
+            users.add(user)
         return volume.mountpoint
 
-    def unmount(self, volume: Volume) -> None:
-        """After the last container using it has stopped."""
-        if volume.needs_mount:
-            self.host.unmount(volume.mountpoint)
+    def release(self, volume: Volume, user: str) -> None:
+        """``user`` is done with the volume; its filesystem is unmounted when
+        no user is left.  Releasing twice (an exit, then an undo) is harmless."""
+        if not volume.needs_mount:
+            return
+        with self._users_lock:
+            users = self._users_of(volume.name)
+            users.discard(user)
+            if not users and self.host.is_mounted(volume.mountpoint):
+                self.host.unmount(volume.mountpoint)
+
+    def users(self, volume: Volume) -> set[str]:
+        """Who holds the volume's filesystem mounted now (a copy)."""
+        with self._users_lock:
+            return set(self._users_of(volume.name))
+
+    def recount(self) -> builtins.list[str]:
+        """Start-up: every volume's users are the running containers the
+        records name (``running_users``); a volume mounted for nobody -- a
+        daemon killed between a mount and its release -- is unmounted.  A
+        line per volume unmounted."""
+        report = []
+        with self._users_lock:
+            self._users.clear()
+            for volume in self.list():
+                if not volume.needs_mount:
+                    continue
+                users = self._users_of(volume.name)
+                if not users and self.host.is_mounted(volume.mountpoint):
+                    try:
+                        self.host.unmount(volume.mountpoint)
+                    except OSError as e:
+                        report.append(f"could not unmount volume {volume.name}, which no container uses: {e}")
+                        continue
+                    report.append(f"unmounted volume {volume.name}: no running container uses it")
+        return report
+
+    def _users_of(self, name: str) -> set[str]:
+        users = self._users.get(name)
+        if users is None:
+            users = self._users[name] = set(self.running_users(name))
+        return users
+
+    def _mount(self, volume: Volume) -> None:
+        source, fstype, options = local.mount_args(volume.options)
+        try:
+            self.host.mount(source, volume.mountpoint, fstype, options)
+        except OSError as e:
+            raise InvalidVolume(
+                "error while mounting volume",
+                f"'{volume.mountpoint}'",
+                f"failed to mount local volume: mount {source}:{volume.mountpoint}, "
+                f"type {fstype}, options '{options}': {os.strerror(e.errno or 5).lower()}",
+            ) from None
 
     def files(self, volume: Volume) -> FileOps:
         """The volume's files (confined to its data directory)."""

@@ -13,6 +13,8 @@ memory: unpacking costs one copy of the file there, never two).
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
 import tarfile
 
@@ -124,5 +126,50 @@ def test_a_big_file_goes_through_import_create_and_export_by_the_piece(backend, 
         too_much = {step: grew >> 20 for step, grew in growth.items() if grew >= allowed[step]}
         assert not too_much, f"peak memory grew by (MiB) {too_much} for a {BIG >> 20} MiB file"
         client.request("DELETE", f"/containers/{cid}")
+    finally:
+        d.cleanup()
+
+
+DOCKERFILE = b"""FROM scratch AS unpacked
+ADD big.tar /x/
+FROM scratch
+COPY --from=unpacked /x/big /big
+COPY big.tar /
+"""
+
+
+@pytest.mark.parametrize("backend", ["sim", pytest.param("linux", marks=pytest.mark.linux)])
+def test_a_build_from_a_big_context_costs_memory_by_the_piece(backend, big_tar, tmp_path):
+    """The build context goes to disk as it arrives and stays there: ``ADD``
+    of an archive in it, ``COPY --from`` a stage holding the big file and
+    ``COPY`` of the archive itself read the files piece by piece while the
+    layers are written.  The build's scratch space goes with the build."""
+    if backend == "linux" and not IS_LINUX_ROOT:
+        pytest.skip(LINUX_ONLY_REASON)
+    path, _digest = big_tar
+    context = str(tmp_path / "context.tar")
+    with tarfile.open(context, "w") as tar:
+        tar.add(path, "big.tar")
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(DOCKERFILE)
+        tar.addfile(info, io.BytesIO(DOCKERFILE))
+    d = TestDaemon(backend)
+    try:
+        d.start()
+        client = d.client()
+        base = _reset_peak(d)
+        with (
+            open(context, "rb") as f,
+            client.stream("POST", "/build", query={"t": "big:built"}, upload=f) as reply,
+        ):
+            said = [json.loads(line) for line in reply.body.read().splitlines() if line.strip()]
+        growth = d.peak_memory() - base
+        assert not [m for m in said if "error" in m], said
+        history = client.request("GET", "/images/big:built/history").json()
+        sizes = sorted(h["Size"] for h in history if h["Size"])
+        assert sizes[0] == BIG and BIG < sizes[1] < BIG + PIECE  # /big, then big.tar
+        assert growth < GROWTH_LIMIT, f"peak memory grew by {growth >> 20} MiB for a {BIG >> 20} MiB context"
+        images_dir = os.path.join(d.root, "images")
+        assert [n for n in os.listdir(images_dir) if n.startswith(".tmp-")] == []
     finally:
         d.cleanup()

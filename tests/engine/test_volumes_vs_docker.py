@@ -290,6 +290,21 @@ def test_a_tmpfs_volume_is_mounted_while_used(sides):
     same(sides, "volume", "rm", "mem")
 
 
+def test_volume_prune_keeps_volumes_with_driver_options(sides):
+    """dockerd 20.10's prune (API 1.41: every unused volume) leaves a local
+    volume made with ``-o`` alone -- its data may be a host device or
+    directory -- and removes a plain unused one; so does stepbox."""
+    same(sides, "volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "opts-kept")
+    same(sides, "volume", "create", "-o", "type=none", "-o", "o=bind", "-o", "device=WORK", "bind-kept")
+    same(sides, "volume", "create", "plain-pruned")
+    same(sides, "run", "--rm", "-v", "opts-kept:/t", "busybox", "true")  # used once, unused now
+    pruned = same(sides, "volume", "prune", "-f")
+    assert "plain-pruned" in pruned.out and "kept" not in pruned.out
+    listed = same(sides, "volume", "ls", "-q", "--filter", "name=-kept", "--filter", "name=-pruned")
+    assert sorted(listed.out.split()) == ["bind-kept", "opts-kept"]
+    same(sides, "volume", "rm", "opts-kept", "bind-kept")
+
+
 def test_tmpfs_mounts(sides):
     # (the simulator's tmpfs says inode64 where this kernel does not: SIMPLIFICATIONS)
     show = "grep ' /x ' /proc/mounts | cut -d' ' -f1-4 | tr , '\\n' | grep -v inode64; stat -c %a /x"

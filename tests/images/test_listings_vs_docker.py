@@ -210,3 +210,27 @@ def test_the_clis_save_and_load_each_others_images(both, stepbox_cli, dockerd):
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         dockerd.docker("rmi", "-f", "from-stepbox:1", "from-docker:1", check=False)
+
+
+def test_image_prune_says_what_dockerd_says(both):
+    """A dangling image (an untagged commit with a layer of its own) pruned
+    by each: the same lines, once the IDs and the sizes -- dockerd counts the
+    files of the layers it released, stepbox the bytes of the blobs it
+    deleted -- are set aside; neither says it reclaimed nothing."""
+    both("run", "--name", "c2", "--network", "none", "app:1", "sh", "-c", "echo pruned > /pruned")
+    both("commit", "c2")
+    both("rm", "c2")
+    docker, ours = both("image", "prune", "-f")
+
+    def shape(text: str) -> str:
+        text = re.sub(r"sha256:[0-9a-f]{64}", "sha256:ID", text)
+        return re.sub(r"Total reclaimed space: \S+", "Total reclaimed space: SIZE", text)
+
+    assert (
+        shape(ours)
+        == shape(docker)
+        == (
+            "Deleted Images:\ndeleted: sha256:ID\ndeleted: sha256:ID\n\nTotal reclaimed space: SIZE\n"
+        )  # the image, then the layer it alone stood on (its ChainID)
+    )
+    assert not ours.endswith(" 0B\n") and not docker.endswith(" 0B\n")
