@@ -95,6 +95,12 @@ class ShimLauncher:
                     pass_fds=[theirs.fileno(), interpreter],
                     cwd="/",
                     stdin=subprocess.DEVNULL,
+                    # A session of its own: whatever signals the engine's process
+                    # group (a terminal's ^C, Jupyter's kernel shutdown, which
+                    # SIGTERMs and then SIGKILLs every child in the kernel's group
+                    # for ~29 s while one ignores it) is not for the launcher; it
+                    # goes when the engine closes its socket, or dies.
+                    start_new_session=True,
                 )
             finally:
                 theirs.close()
