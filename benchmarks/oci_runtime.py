@@ -161,6 +161,10 @@ def measure(runs: int, daemons: bool = True) -> dict:
 
 
 if __name__ == "__main__":
+    # Python's bytecode kept, as in an installation: with PYTHONDONTWRITEBYTECODE
+    # (some shells set it) every stepbox-runc command -- and the daemons
+    # started below inherit the environment -- compiles stepbox again.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only-bundle", action="store_true", help="skip containerd and dockerd")

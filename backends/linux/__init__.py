@@ -63,13 +63,17 @@ def describe() -> str:
     return f"rootless: uid {os.getuid()} as root of a user namespace, {id_maps().describe()}"
 
 
-def create_kernel(state_dir: str, tracer=None, *, cgroup_base: str | None = None):
+def create_kernel(state_dir: str, tracer=None, *, cgroup_base: str | None = None, fork_shims: bool = False):
     """The real-kernel backend for ``state_dir``.  Raises
     :class:`~stepbox.core.kernel.errors.BackendUnavailable` when it cannot run here.
 
     Without root, this program first joins (or makes) the state dir's user
     and mount namespaces (:mod:`.rootless`): it must not have started any
-    thread yet."""
+    thread yet.
+
+    ``fork_shims``: the program is single-threaded and short-lived and runs
+    from the sealed interpreter (stepbox-runc, :mod:`.runc_entry`); it forks
+    its shims itself instead of starting a launcher interpreter."""
     from stepbox.core.kernel.errors import BackendUnavailable
 
     reason = unavailable_reason()
@@ -84,7 +88,7 @@ def create_kernel(state_dir: str, tracer=None, *, cgroup_base: str | None = None
             raise BackendUnavailable(f"rootless containers cannot start here: {e.strerror or e}") from None
     from .kernel import LinuxKernel
 
-    return LinuxKernel(state_dir, tracer, cgroup_base=cgroup_base)
+    return LinuxKernel(state_dir, tracer, cgroup_base=cgroup_base, fork_shims=fork_shims)
 
 
 __all__ = ["create_kernel", "describe", "unavailable_reason"]

@@ -153,6 +153,7 @@ class LinuxKernel(Kernel):
         tracer: Tracer | None = None,
         cgroup_base: str | None = None,
         layout: CgroupLayout | None = None,
+        fork_shims: bool = False,
     ):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(os.path.join(self.state_dir, "linux"), exist_ok=True)
@@ -181,7 +182,7 @@ class LinuxKernel(Kernel):
             self.cgroups = LinuxCgroups(self.layout, self.tracer, base=cgroup_base)
         self.unionfs = LinuxUnionFS(self.state_dir, self.tracer)
         self.host_mounts = LinuxHostMounts(self.tracer)
-        self.processes = LinuxProcesses(self.state_dir, self.tracer, self.cgroups)
+        self.processes = LinuxProcesses(self.state_dir, self.tracer, self.cgroups, fork_shims=fork_shims)
         self.namespaces = LinuxNamespaces()
         # Acts in the namespace this program runs in (the daemon's), or in
         # STEPBOX_NETNS (a path under /run/netns or /proc/PID/ns/net): how a

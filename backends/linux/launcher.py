@@ -32,12 +32,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
 
+from .sealed import running_sealed, sealed_interpreter
 from .shim import run_shim
 
 MAX_FDS = 8
@@ -69,11 +71,9 @@ class ShimLauncher:
                 self._sock.close()  # end-of-file: the launcher exits
                 self._sock = None
             if self._proc is not None:
-                try:
-                    self._proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
+                if not _exited_within(self._proc.pid, 10):
                     self._proc.kill()
-                    self._proc.wait()
+                self._proc.wait()
                 self._proc = None
 
     def _connected(self) -> socket.socket:
@@ -108,27 +108,57 @@ class ShimLauncher:
         return self._sock
 
 
-_SEALED: int | None = None
+def _exited_within(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` (our child, not yet reaped) ends within
+    ``seconds``.  A pidfd becomes readable when it exits: no polling (a
+    ``Popen.wait(timeout=)`` sleeps in steps of up to 50 ms, which every
+    short-lived command -- each stepbox-runc create -- would pay once)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        ready, _, _ = select.select([pidfd], [], [], seconds)
+        return bool(ready)
+    finally:
+        os.close(pidfd)
 
 
-def sealed_interpreter() -> int:
-    """A memfd holding a copy of this Python interpreter's binary, sealed
-    against any change; made once per program."""
-    global _SEALED
-    if _SEALED is None:
-        fd = os.memfd_create("stepbox-python", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-        with open(os.path.realpath(sys.executable), "rb") as f:
-            while chunk := f.read(1 << 20):
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-        fcntl.fcntl(
-            fd,
-            fcntl.F_ADD_SEALS,
-            fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE,
-        )
-        _SEALED = fd
-    return _SEALED
+class ForkingLauncher:
+    """For a program that is single-threaded, short-lived and already runs
+    from the sealed interpreter (``stepbox-runc create``/``exec``, see
+    :mod:`.runc_entry`): it forks its shims itself.  Forking is safe there
+    (no other thread holds a lock), the shims' ``/proc/PID/exe`` is the
+    sealed copy all the same, and it saves the launcher's interpreter
+    start-up and imports -- most of a ``create``'s CPU time."""
+
+    def launch(self, config: dict, fds: dict[str, int], log_path: str) -> None:
+        assert threading.active_count() == 1, "fork only from a single-threaded program"
+        assert running_sealed(), "fork shims only from the sealed interpreter"
+        # The shim's stdio becomes /dev/null and its log: the fds it is
+        # handed move above 2 first (they may be our own 0, 1 and 2).
+        moved = {name: fcntl.fcntl(fd, fcntl.F_DUPFD, 3) for name, fd in fds.items()}
+        try:
+            config = {**config, **moved}
+            pid = os.fork()
+            if pid == 0:
+                # Only what the shim is handed: none of our other fds (the
+                # engine's ends of the pipes to the init above all).
+                keep = set(moved.values())
+                for name in os.listdir("/proc/self/fd"):
+                    if int(name) > 2 and int(name) not in keep:
+                        try:
+                            os.close(int(name))
+                        except OSError:
+                            pass
+                _become_shim(None, config, list(moved.values()), log_path)
+            os.waitpid(pid, 0)  # the first fork exits at once
+        finally:
+            for fd in moved.values():
+                os.close(fd)
+
+    def close(self) -> None:
+        pass
 
 
 # -- the launcher process ----------------------------------------------------------------
@@ -163,11 +193,12 @@ def serve(sock: socket.socket) -> None:
         sock.send(answer)
 
 
-def _become_shim(sock: socket.socket, config: dict, fds: list[int], log_path: str) -> None:
+def _become_shim(sock: socket.socket | None, config: dict, fds: list[int], log_path: str) -> None:
     """In the forked child: what ``Popen(start_new_session=True, cwd="/")``
     plus ``shim.main`` do -- then run the shim.  Never returns."""
     try:
-        sock.close()
+        if sock is not None:
+            sock.close()
         os.setsid()
         os.chdir("/")
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):

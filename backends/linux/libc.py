@@ -13,7 +13,6 @@ exactly like the ``os`` module does, so callers can write
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import platform
 from typing import NoReturn
@@ -28,11 +27,23 @@ class _NoLibc:
         raise OSError(38, f"{name}: no C library with Linux syscalls on this system")
 
 
-_libc: ctypes.CDLL | _NoLibc
-try:
-    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-except OSError:
-    _libc = _NoLibc()
+def _load_libc() -> ctypes.CDLL | _NoLibc:
+    # glibc's soname first: ctypes.util.find_library runs `ldconfig -p` (a
+    # fork and exec, milliseconds each time this module is imported -- in
+    # every stepbox-runc command); it is only the fallback (musl: libc.so).
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        pass
+    from ctypes.util import find_library
+
+    try:
+        return ctypes.CDLL(find_library("c") or "libc.so", use_errno=True)
+    except OSError:
+        return _NoLibc()
+
+
+_libc: ctypes.CDLL | _NoLibc = _load_libc()
 
 # -- flags (values from <linux/sched.h>, <sys/mount.h>, <linux/prctl.h>) -----
 

@@ -55,7 +55,7 @@ from stepbox.core.kernel.seccomp import SeccompFilter
 from stepbox.core.kernel.trace import Tracer, execvp_detail
 
 from . import libc, procfs, seccomp
-from .launcher import ShimLauncher
+from .launcher import ForkingLauncher, ShimLauncher, running_sealed
 from .shim_io import CLOSE_MESSAGE, connect_io_socket, input_message, resize_message
 
 
@@ -432,10 +432,15 @@ class LinuxProcessHandle(ProcessHandle):
 
 
 class LinuxProcesses(Processes):
-    def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroups=None):
+    def __init__(self, state_dir: str, tracer: Tracer | None = None, cgroups=None, fork_shims: bool = False):
         self.runs = os.path.join(os.path.abspath(state_dir), "linux", "runs")
         os.makedirs(self.runs, mode=0o700, exist_ok=True)
-        self.launcher = ShimLauncher()
+        # fork_shims: a single-threaded, short-lived program (stepbox-runc)
+        # forks its shims itself -- only if it runs from the sealed
+        # interpreter, else the launcher's sealed copy forks them.
+        self.launcher: ShimLauncher | ForkingLauncher = (
+            ForkingLauncher() if fork_shims and running_sealed() else ShimLauncher()
+        )
         self.tracer = tracer or Tracer(enabled=False)
         self.cgroups = cgroups  # LinuxCgroups: where the cgroup.procs files are
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, distribution, entry_points
 from types import ModuleType
 
 from .errors import BackendUnavailable
@@ -26,6 +26,16 @@ def backend_names() -> list[str]:
 
 
 def load_backend(name: str) -> ModuleType:
+    # stepbox's own distribution first: entry_points() reads the metadata of
+    # every installed distribution (tens of milliseconds in a venv with
+    # Jupyter), which each stepbox-runc command would pay; other packages'
+    # backends are found by the full scan below.
+    try:
+        own = distribution("stepbox").entry_points.select(group=GROUP, name=name)
+    except PackageNotFoundError:
+        own = ()
+    for ep in own:
+        return importlib.import_module(ep.value)
     for ep in entry_points(group=GROUP):
         if ep.name == name:
             return importlib.import_module(ep.value)

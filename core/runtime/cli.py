@@ -22,7 +22,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from importlib import metadata
 from typing import Any, NoReturn
 
 from stepbox.core.container.steps import Plan, Stepper
@@ -69,6 +68,8 @@ class _Parser(argparse.ArgumentParser):
 def version_text() -> str:
     """Three lines as runc prints them: go-runc reads "runc version ",
     "commit: " and "spec: " (docker info shows them)."""
+    from importlib import metadata  # here: its import costs every other command ~20 ms
+
     try:
         ours = metadata.version("stepbox")
     except metadata.PackageNotFoundError:
@@ -158,7 +159,10 @@ class Runc:
             # One kernel state directory per container (its process's run
             # directory lives there); delete removes it with the rest.
             kernel_dir = self.root.kernel_dir(getattr(self.args, "id", "") or "_")
-            self._kernel = module.create_kernel(kernel_dir, tracer, cgroup_base="")
+            # fork_shims: this command is single-threaded; when it runs from
+            # the sealed interpreter (the console script re-executes create
+            # and exec from it), it forks the container's shim itself.
+            self._kernel = module.create_kernel(kernel_dir, tracer, cgroup_base="", fork_shims=True)
         return self._kernel
 
     def _container_seccomp(self, bundle: str) -> SeccompFilter | None:

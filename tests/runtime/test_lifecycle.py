@@ -63,6 +63,11 @@ def test_create_start_kill_delete(runtime, tmp_path):
         int(p) for p in open(f"/sys/fs/cgroup/memory/{cgroup}/cgroup.procs").read().split()
     ]
     assert (tmp_path / "c1.out").read_bytes() == b""
+    # Waiting at the gate, the init is still a fork of stepbox-runc create: its
+    # binary is the sealed interpreter copy, no host file (CVE-2019-5736).
+    assert os.readlink(f"/proc/{state['pid']}/exe").startswith("/memfd:stepbox-python")
+    with pytest.raises(OSError):
+        os.open(f"/proc/{state['pid']}/exe", os.O_WRONLY)
 
     assert runtime("start", "c1").returncode == 0
     assert wait_for(lambda: (tmp_path / "c1.out").read_bytes() == b"hi\n")
