@@ -63,6 +63,13 @@ def describe() -> str:
     return f"rootless: uid {os.getuid()} as root of a user namespace, {id_maps().describe()}"
 
 
+def reexec_sealed() -> None:
+    """See :func:`.sealed.reexec_sealed` (stepbox-runc create/exec call it first)."""
+    from .sealed import reexec_sealed as reexec
+
+    reexec()
+
+
 def create_kernel(state_dir: str, tracer=None, *, cgroup_base: str | None = None, fork_shims: bool = False):
     """The real-kernel backend for ``state_dir``.  Raises
     :class:`~stepbox.core.kernel.errors.BackendUnavailable` when it cannot run here.
@@ -72,7 +79,7 @@ def create_kernel(state_dir: str, tracer=None, *, cgroup_base: str | None = None
     thread yet.
 
     ``fork_shims``: the program is single-threaded and short-lived and runs
-    from the sealed interpreter (stepbox-runc, :mod:`.runc_entry`); it forks
+    from the sealed interpreter (stepbox-runc, :func:`.sealed.reexec_sealed`); it forks
     its shims itself instead of starting a launcher interpreter."""
     from stepbox.core.kernel.errors import BackendUnavailable
 
@@ -91,4 +98,4 @@ def create_kernel(state_dir: str, tracer=None, *, cgroup_base: str | None = None
     return LinuxKernel(state_dir, tracer, cgroup_base=cgroup_base, fork_shims=fork_shims)
 
 
-__all__ = ["create_kernel", "describe", "unavailable_reason"]
+__all__ = ["create_kernel", "reexec_sealed", "describe", "unavailable_reason"]

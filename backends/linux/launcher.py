@@ -127,7 +127,7 @@ def _exited_within(pid: int, seconds: float) -> bool:
 class ForkingLauncher:
     """For a program that is single-threaded, short-lived and already runs
     from the sealed interpreter (``stepbox-runc create``/``exec``, see
-    :mod:`.runc_entry`): it forks its shims itself.  Forking is safe there
+    :func:`.sealed.reexec_sealed`): it forks its shims itself.  Forking is safe there
     (no other thread holds a lock), the shims' ``/proc/PID/exe`` is the
     sealed copy all the same, and it saves the launcher's interpreter
     start-up and imports -- most of a ``create``'s CPU time."""

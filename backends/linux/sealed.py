@@ -1,5 +1,5 @@
 """The sealed copy of the Python interpreter every process that enters a
-container runs from (see :mod:`.launcher` and :mod:`.runc_entry`).
+container runs from (see :mod:`.launcher`; stepbox-runc: :func:`reexec_sealed`).
 
 Small on purpose: ``stepbox-runc create`` imports it before anything else
 to re-execute itself from the copy."""
@@ -43,3 +43,19 @@ def running_sealed() -> bool:
         return os.readlink("/proc/self/exe").startswith(f"/memfd:{SEALED_NAME}")
     except OSError:
         return False
+
+
+def reexec_sealed() -> None:
+    """Run this program again from the sealed interpreter copy, unless it
+    already does; call it first thing (before any thread, before the heavy
+    imports).  ``stepbox-runc create`` and ``exec`` do (:mod:`stepbox.core.runtime.entry`):
+    they then fork the container's shim themselves, and the processes that
+    enter the container have the sealed copy as their ``/proc/PID/exe``
+    (CVE-2019-5736) -- runc re-executes itself from a sealed memfd the same
+    way (its ``cloned_binary``)."""
+    if running_sealed():
+        return
+    interpreter = sealed_interpreter()  # close-on-exec: not inherited past the exec
+    # argv[0] stays the interpreter's path (Python finds its prefix and venv
+    # from it); sys.orig_argv[1:]: the script (or -m/-c) and its arguments.
+    os.execv(f"/proc/self/fd/{interpreter}", [sys.executable, *sys.orig_argv[1:]])

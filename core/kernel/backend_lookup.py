@@ -31,11 +31,10 @@ def load_backend(name: str) -> ModuleType:
     # Jupyter), which each stepbox-runc command would pay; other packages'
     # backends are found by the full scan below.
     try:
-        own = distribution("stepbox").entry_points.select(group=GROUP, name=name)
+        for ep in distribution("stepbox").entry_points.select(group=GROUP, name=name):
+            return importlib.import_module(ep.value)
     except PackageNotFoundError:
-        own = ()
-    for ep in own:
-        return importlib.import_module(ep.value)
+        pass
     for ep in entry_points(group=GROUP):
         if ep.name == name:
             return importlib.import_module(ep.value)
