@@ -17,15 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal as signals
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, NoReturn
 
 from stepbox.core.container.steps import Plan, Stepper
-from stepbox.core.kernel import Kernel, ProcessSettings, Tracer
+from stepbox.core.kernel import CgroupStats, Kernel, ProcessSettings, Tracer
 from stepbox.core.kernel.atomic import atomic_write
 from stepbox.core.kernel.backend_lookup import load_backend, unavailable_reason
 from stepbox.core.kernel.errors import KernelError
@@ -133,7 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("id")
     sub.add_parser("list")
     sub.add_parser("features")
-    for name in ("run", "events", "checkpoint", "restore", "spec", "exec-fifo"):
+    ev = sub.add_parser("events")
+    ev.add_argument("--stats", action="store_true", help="print the container's statistics once, and exit")
+    ev.add_argument("--interval", default="5s", help="how often to print them (a Go duration: 5s, 500ms)")
+    ev.add_argument("id")
+    for name in ("run", "checkpoint", "restore", "spec", "exec-fifo"):
         sub.add_parser(name).add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
@@ -407,6 +413,28 @@ class Runc:
         self.run_plan(ctx, Plan((plan.update_phase(set_limits),)))
         return 0
 
+    def events(self) -> int:
+        """runc's ``events``: the cgroup's statistics as ``{"type": "stats",
+        "id": ..., "data": {...}}`` JSON lines, once (``--stats``) or every
+        ``--interval`` until the container stops; an ``{"type": "oom"}``
+        line when the kernel's OOM killer struck in between."""
+        interval = parse_duration(self.args.interval)
+        record, ctx, status = self.find(self.args.id)
+        if status == STOPPED:
+            raise RuntimeFailure("container not running")
+        ooms = None
+        while True:
+            stats = self.kernel.cgroups.stats(record.cgroup)
+            if ooms is not None and stats.memory_events.get("oom_kill", 0) > ooms:
+                print(json.dumps({"type": "oom", "id": record.id}), flush=True)
+            ooms = stats.memory_events.get("oom_kill", 0)
+            print(json.dumps({"type": "stats", "id": record.id, "data": stats_json(stats)}), flush=True)
+            if self.args.stats:
+                return 0
+            time.sleep(interval)
+            if plan.status_of(ctx) == STOPPED:
+                return 0
+
     def features(self) -> int:
         sys.stdout.write(json.dumps(features(), indent=4) + "\n")
         return 0
@@ -421,6 +449,39 @@ def parse_signal(text: str) -> int:
         return int(signals.Signals[name])
     except KeyError:
         raise RuntimeFailure(f"unknown signal {text!r}") from None
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a Go duration as runc's flags take it: 5s, 500ms, 1m30s."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)", text)
+    if (
+        not parts
+        or "".join(n + u for n, u in parts) != text
+        or sum(float(n) * units[u] for n, u in parts) <= 0
+    ):
+        raise RuntimeFailure(f"invalid --interval {text!r}: a positive duration such as 5s or 500ms")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def stats_json(stats: CgroupStats) -> dict[str, Any]:
+    """The ``data`` of runc's stats event (libcontainer's types.Stats), from
+    what the cgroup files say; runc's names, nanoseconds for CPU times."""
+    return {
+        "cpu": {
+            "usage": {"total": stats.cpu_usage_usec * 1000},
+            "throttling": {
+                "periods": stats.cpu_nr_periods,
+                "throttledPeriods": stats.cpu_nr_throttled,
+                "throttledTime": stats.cpu_throttled_usec * 1000,
+            },
+        },
+        "memory": {
+            "usage": {"usage": stats.memory_current, "limit": stats.memory_max or 0},
+            "oomKillCount": stats.memory_events.get("oom_kill", 0),
+        },
+        "pids": {"current": stats.pids_current, "limit": stats.pids_max or 0},
+    }
 
 
 def parse_bytes(text: str) -> int:
@@ -439,7 +500,6 @@ def write_pid_file(path: str, pid: int) -> None:
 
 REFUSED = {
     "run": "`run` is not supported by stepbox-runc: use create, then start",
-    "events": "`events` is not supported by stepbox-runc yet (containerd's shim reads cgroup stats itself)",
     "checkpoint": "checkpoint/restore (CRIU) is not supported by stepbox-runc",
     "restore": "checkpoint/restore (CRIU) is not supported by stepbox-runc",
     "spec": "`spec` is not supported by stepbox-runc: write config.json with `runc spec` or by hand",

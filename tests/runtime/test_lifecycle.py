@@ -295,4 +295,17 @@ def test_update_resources_from_stdin(runtime, tmp_path):
     with open(tmp_path / "res.json", "rb") as stdin:
         assert runtime("update", "--resources", "-", "c7", stdin=stdin).returncode == 1
     assert "linux.resources.blockIO is not supported" in runtime.last_error()
+    # events --stats: runc's one JSON line, read from the cgroup (the new limits in it)
+    done = runtime("events", "--stats", "c7")
+    assert done.returncode == 0, runtime.last_error()
+    event = json.loads(done.stdout)
+    assert event["type"] == "stats" and event["id"] == "c7"
+    assert event["data"]["pids"] == {"current": 1, "limit": 42}
+    assert event["data"]["memory"]["usage"]["limit"] == 64 << 20
+    assert event["data"]["memory"]["usage"]["usage"] > 0
+    assert event["data"]["cpu"]["usage"]["total"] >= 0
+    assert runtime("events", "--interval", "soon", "c7").returncode == 1
+    assert "invalid --interval" in runtime.last_error()
     assert runtime("delete", "--force", "c7").returncode == 0
+    assert runtime("events", "--stats", "c7").returncode == 1
+    assert runtime.last_error() == "container does not exist"
