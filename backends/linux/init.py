@@ -715,6 +715,18 @@ class Init:
         ops.add("chdir", '"/"')
         os.chdir("/")
 
+    def do_move_root(self, ops: Ops, new_root: str) -> None:
+        # runc's msMoveRoot (--no-pivot): the new root's mount moved onto
+        # "/", then chroot into it.  The old root's mounts stay underneath.
+        ops.mount(new_root, new_root, None, libc.MS_BIND | libc.MS_REC, None)
+        ops.add("chdir", _q(new_root))
+        os.chdir(new_root)
+        ops.mount(".", "/", None, libc.MS_MOVE, None)
+        ops.add("chroot", '"."')
+        os.chroot(".")
+        ops.add("chdir", '"/"')
+        os.chdir("/")
+
     def do_mask_paths(self, ops: Ops, masked: list[str], readonly: list[str]) -> None:
         for path in masked:
             try:

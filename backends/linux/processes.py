@@ -313,6 +313,9 @@ class LinuxProcessHandle(ProcessHandle):
     def set_sysctl(self, name: str, value: str) -> None:
         self._call("sysctl", name=name, value=value)
 
+    def move_root(self, new_root: str) -> None:
+        self._call("move_root", new_root=new_root)
+
     def exec_on_start(
         self, argv: list[str], env: dict[str, str], cwd: str, settings: ProcessSettings
     ) -> None:

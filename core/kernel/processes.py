@@ -296,6 +296,18 @@ class ProcessHandle(ABC):
 
         raise NotSupported(f"the {type(self).__name__} cannot set sysctls (needed by stepbox-runc)")
 
+    def move_root(self, new_root: str) -> None:
+        """``runc --no-pivot``: move the mount at ``new_root`` onto ``/``
+        (MS_MOVE) and chroot into it -- for a root pivot_root cannot take
+        (a ramdisk's).  Weaker than :meth:`pivot_root`: the host's mounts
+        stay in the namespace, below the new root, and a process with
+        CAP_SYS_CHROOT can climb out of a chroot."""
+        from .errors import NotSupported
+
+        raise NotSupported(
+            f"the {type(self).__name__} cannot move the root (needed by stepbox-runc --no-pivot)"
+        )
+
     def exec_on_start(
         self, argv: list[str], env: dict[str, str], cwd: str, settings: ProcessSettings
     ) -> None:

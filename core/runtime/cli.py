@@ -212,8 +212,6 @@ class Runc:
             raise RuntimeFailure(
                 "--console-socket: a pty for the container is not supported by stepbox-runc yet (tracker issue 19)"
             )
-        if a.no_pivot:
-            raise RuntimeFailure("--no-pivot is not supported by stepbox-runc: it always uses pivot_root")
         if a.preserve_fds:
             raise RuntimeFailure("--preserve-fds is not supported by stepbox-runc yet")
         cid = check_id(a.id)
@@ -230,7 +228,7 @@ class Runc:
                 k: [asdict(h) for h in v] for k, v in spec.hooks.items() if k in ("poststart", "poststop")
             },
         )
-        ctx = OciContext(self.kernel, self.root, record, spec=spec)
+        ctx = OciContext(self.kernel, self.root, record, spec=spec, no_pivot=a.no_pivot)
         self.run_plan(ctx, plan.create_plan(spec))
         if a.pid_file:
             write_pid_file(a.pid_file, record.pid)

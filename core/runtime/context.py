@@ -24,6 +24,7 @@ class OciContext(StepContext):
     handle: ProcessHandle | None = None
     signal: int = 15  # for the kill phase
     kill_all: bool = False
+    no_pivot: bool = False  # create --no-pivot: move the root and chroot instead
     undo: UndoChain = field(default_factory=UndoChain)
 
     @property

@@ -138,7 +138,10 @@ def mount_everything(ctx: OciContext) -> None:
 
 def pivot_root(ctx: OciContext) -> None:
     spec, handle = ctx.need_spec(), ctx.need_handle()
-    handle.pivot_root(spec.root)
+    if ctx.no_pivot:
+        handle.move_root(spec.root)  # runc --no-pivot: MS_MOVE + chroot
+    else:
+        handle.pivot_root(spec.root)
     handle.mask_paths(list(spec.masked_paths), list(spec.readonly_paths))
     if spec.readonly_root:
         handle.mount(MountSpec("", "/", "remount", ("ro",)), "/")

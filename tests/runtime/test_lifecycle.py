@@ -132,6 +132,28 @@ def test_same_id_twice(runtime, tmp_path):
     assert runtime("delete", "--force", "twice").returncode == 0
 
 
+def test_no_pivot_moves_the_root_and_chroots(runtime, tmp_path):
+    """--no-pivot (runc's msMoveRoot): the rootfs's mount moved onto "/" and
+    chroot into it, no pivot_root; the container sees its rootfs all the same."""
+    bundle = make_bundle(
+        str(tmp_path / "b"), ["sh", "-c", "ls /; test -e /etc/hostname || echo no-host-files"]
+    )
+    with open(tmp_path / "np.out", "wb") as out, open(tmp_path / "np.err", "wb") as err:
+        # (the init keeps the create's stdio: files, not pipes that would stay open)
+        done = runtime("--debug", "create", "--no-pivot", "--bundle", bundle, "np", stdout=out, stderr=err)
+    assert done.returncode == 0, runtime.last_error()
+    log = open(runtime.log).read()
+    assert "MS_MOVE" in log and "chroot(" in log
+    assert "pivot_root(" not in log
+    assert runtime("start", "np").returncode == 0
+    assert wait_for(lambda: runtime.state("np")["status"] == "stopped")
+    assert (tmp_path / "np.out").read_text().split() == [
+        *sorted(os.listdir(f"{bundle}/rootfs")),
+        "no-host-files",
+    ]
+    assert runtime("delete", "np").returncode == 0
+
+
 def test_delete_a_created_container(runtime, tmp_path):
     bundle = make_bundle(str(tmp_path / "b"), ["sleep", "1000"])
     assert create(runtime, bundle, "c2", tmp_path).returncode == 0
