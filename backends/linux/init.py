@@ -242,6 +242,8 @@ def apply_process_settings(req: dict) -> None:
     if req.get("oom_score_adj") is not None:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write(str(req["oom_score_adj"]))
+    if req.get("umask") is not None:
+        os.umask(req["umask"])  # process.user.umask (podman sets it)
 
 
 def find_command(argv0: str, env: dict[str, str]) -> tuple[int, str]:

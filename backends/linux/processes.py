@@ -127,7 +127,11 @@ def _settings(settings: ProcessSettings | None) -> dict:
     """The rest of an OCI ``process``: rlimits and the OOM score."""
     if settings is None:
         return {}
-    return {"rlimits": [list(r) for r in settings.rlimits], "oom_score_adj": settings.oom_score_adj}
+    return {
+        "rlimits": [list(r) for r in settings.rlimits],
+        "oom_score_adj": settings.oom_score_adj,
+        "umask": settings.umask,
+    }
 
 
 STDIO_KEYS = ("stdin_fd", "stdout_fd", "stderr_fd")

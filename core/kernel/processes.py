@@ -176,6 +176,7 @@ class ProcessSettings:
     capabilities: frozenset[str] | None = None
     no_new_privileges: bool = True
     seccomp: SeccompFilter | None = None  # the system-call filter, or None for none
+    umask: int | None = None  # the file mode creation mask (None: inherited)
 
     def credentials(self) -> Credentials:
         return Credentials(self.user[0], self.user[1], tuple(self.additional_gids or ()))

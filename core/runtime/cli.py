@@ -356,6 +356,7 @@ class Runc:
             additional_gids=process.additional_gids,
             rlimits=process.rlimits,
             oom_score_adj=process.oom_score_adj,
+            umask=process.umask,
             capabilities=process.capabilities,
             no_new_privileges=process.no_new_privileges,
             seccomp=self._container_seccomp(record.bundle),

@@ -169,6 +169,7 @@ def settings_of(spec: BundleSpec, kernel: Kernel) -> ProcessSettings:
         additional_gids=p.additional_gids,
         rlimits=p.rlimits,
         oom_score_adj=p.oom_score_adj,
+        umask=p.umask,
         capabilities=p.capabilities,
         no_new_privileges=p.no_new_privileges,
     )

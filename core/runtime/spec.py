@@ -124,6 +124,7 @@ class ProcessSpec:
     rlimits: tuple[tuple[str, int, int], ...] = ()
     no_new_privileges: bool = False
     oom_score_adj: int | None = None
+    umask: int | None = None  # process.user.umask (None: the caller's)
     terminal: bool = False
 
 
@@ -313,7 +314,12 @@ def _parse_process(process: dict[str, Any]) -> ProcessSpec:
             "cwd property must not be empty" if not cwd else f"cwd {cwd!r} must be an absolute path"
         )
     user = _expect(process.get("user") or {}, dict, "process.user")
-    _refuse_unknown(user, "process.user", {"uid", "gid", "additionalGids"})
+    _refuse_unknown(user, "process.user", {"uid", "gid", "additionalGids", "umask"})
+    umask = user.get("umask")
+    if umask is not None and (
+        not isinstance(umask, int) or isinstance(umask, bool) or not 0 <= umask <= 0o777
+    ):
+        raise BadConfig(f"process.user.umask {umask!r} is not a file mode mask (0 to 0777)")
     env: dict[str, str] = {}
     for item in process.get("env") or []:
         key, sep, value = str(item).partition("=")
@@ -337,6 +343,7 @@ def _parse_process(process: dict[str, Any]) -> ProcessSpec:
         rlimits=tuple(rlimits),
         no_new_privileges=bool(process.get("noNewPrivileges")),
         oom_score_adj=int(process["oomScoreAdj"]) if process.get("oomScoreAdj") is not None else None,
+        umask=umask,
     )
 
 

@@ -136,8 +136,11 @@ def test_no_pivot_moves_the_root_and_chroots(runtime, tmp_path):
     """--no-pivot (runc's msMoveRoot): the rootfs's mount moved onto "/" and
     chroot into it, no pivot_root; the container sees its rootfs all the same."""
     bundle = make_bundle(
-        str(tmp_path / "b"), ["sh", "-c", "ls /; test -e /etc/hostname || echo no-host-files"]
+        str(tmp_path / "b"), ["sh", "-c", "ls /; test -e /etc/hostname || echo no-host-files; umask"]
     )
+    cfg = read_config(bundle)
+    cfg["process"]["user"]["umask"] = 0o027  # podman sets it
+    write_config(bundle, cfg)
     with open(tmp_path / "np.out", "wb") as out, open(tmp_path / "np.err", "wb") as err:
         # (the init keeps the create's stdio: files, not pipes that would stay open)
         done = runtime("--debug", "create", "--no-pivot", "--bundle", bundle, "np", stdout=out, stderr=err)
@@ -150,6 +153,7 @@ def test_no_pivot_moves_the_root_and_chroots(runtime, tmp_path):
     assert (tmp_path / "np.out").read_text().split() == [
         *sorted(os.listdir(f"{bundle}/rootfs")),
         "no-host-files",
+        "0027",
     ]
     assert runtime("delete", "np").returncode == 0
 
