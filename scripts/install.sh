@@ -29,7 +29,7 @@ PYTHON=${PYTHON:-python3}
 VENV=${STEPBOX_VENV:-.venv}
 EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
-APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io containerd docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
+APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io containerd podman docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
               user-mode-linux uidmap slirp4netns openssh-client openssh-server nodejs npm)
 declare -A NEEDED_FOR=(
     [python3-venv]="making the venv with Debian's python3"

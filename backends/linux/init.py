@@ -238,7 +238,14 @@ def apply_process_settings(req: dict) -> None:
     """What an OCI ``process`` asks besides the user: rlimits and the OOM
     score (both before the switch of user, which may lose the right)."""
     for name, soft, hard in req.get("rlimits") or []:
-        resource.setrlimit(rlimit_number(name), (soft, hard))
+        try:
+            resource.setrlimit(rlimit_number(name), (soft, hard))
+        except ValueError:  # Python's word for setrlimit's EPERM/EINVAL
+            raise PermissionError(
+                errno.EPERM,
+                f"setting {name} to {soft}/{hard}: not permitted (raising a hard limit needs "
+                f"CAP_SYS_RESOURCE; soft must not exceed hard)",
+            ) from None
     if req.get("oom_score_adj") is not None:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write(str(req["oom_score_adj"]))
