@@ -40,6 +40,7 @@ declare -A NEEDED_FOR=(
     [runc]="the tests and benchmarks that compare with runc"
     [docker.io]="the tests and benchmarks that compare with Docker"
     [containerd]="the tests that run stepbox-runc under containerd (ctr)"
+    [podman]="the test that runs stepbox-runc under podman (podman --runtime)"
     [docker-registry]="the tests that compare with the CNCF registry"
     [skopeo]="the registry interop tests"
     [chromium]="the test that opens a notebook in JupyterLab"

@@ -67,7 +67,8 @@ def test_limits_and_joined_namespaces(bundle):
         (("linux", "intelRdt"), {"closID": "x"}, Unsupported, "linux.intelRdt"),
         (("process", "terminal"), True, Unsupported, "process.terminal"),
         (("process", "selinuxLabel"), "x", Unsupported, "process.selinuxLabel"),
-        (("process", "user", "umask"), 18, Unsupported, "process.user.umask"),
+        (("process", "user", "umask"), 0o1777, BadConfig, "process.user.umask"),  # honoured: 0 to 0777
+        (("process", "user", "username"), "x", Unsupported, "process.user.username"),
         (("process", "args"), [], BadConfig, "args must not be empty"),
         (("process", "cwd"), "relative", BadConfig, "absolute path"),
         (("linux", "sysctl"), {"kernel.hostname": "x"}, BadConfig, "not in a separate kernel namespace"),
