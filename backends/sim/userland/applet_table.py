@@ -405,6 +405,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_dc": ("dc",),
     "applets_logging": ("ts", "logger"),
     "applets_mkpasswd": ("mkpasswd",),
+    "applets_ed": ("ed",),
     "applets_system": (
         "hostname",
         "whoami",
