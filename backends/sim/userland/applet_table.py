@@ -406,6 +406,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_logging": ("ts", "logger"),
     "applets_mkpasswd": ("mkpasswd",),
     "applets_ed": ("ed",),
+    "applets_mim": ("mim",),
     "applets_system": (
         "hostname",
         "whoami",

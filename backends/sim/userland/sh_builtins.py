@@ -38,7 +38,9 @@ class BuiltinError(Exception):
     (status 2; fatal in a special builtin)."""
 
 
-_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:,@%^")
+# ash's maybe_single_quote leaves a word bare only if it is made of these
+# (so "]" stays bare in ``+ '[' 1 -eq 0 ]`` and "%" is quoted)
+_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:,@]^")
 
 
 def shell_quote(text: str, only_if_needed: bool = False) -> str:
