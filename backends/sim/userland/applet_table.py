@@ -407,6 +407,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_mkpasswd": ("mkpasswd",),
     "applets_ed": ("ed",),
     "applets_mim": ("mim",),
+    "applets_top": ("top",),
     "applets_system": (
         "hostname",
         "whoami",
