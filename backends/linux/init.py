@@ -868,6 +868,16 @@ class Init:
             os._exit(127 if err == errno.ENOENT else 126)
         cwd = req.get("cwd", "/")
         os.makedirs(cwd, 0o755, exist_ok=True)  # a missing working dir is created, as runc does
+        if self.terminal is not None:
+            # process.terminal: the pty's slave becomes the controlling
+            # terminal (setsid + TIOCSCTTY) and fds 0-2 at exec, owned by the
+            # process's user -- while we are still root, as runc does.
+            ops.add("setsid", "")
+            ops.add("ioctl", "0, TIOCSCTTY, 0")
+            become_controlled_by(self.terminal)
+            uid, gid = (req.get("user") or [0, 0])[:2]
+            if (uid, gid) != (0, 0):
+                os.fchown(self.terminal, uid, gid)
         enter_confinement(req, ops)
         os.chdir(cwd)  # as the user, after the switch: runc's order
         assert self.gate is not None
@@ -878,7 +888,8 @@ class Init:
         while os.read(self.gate, 1) != b"0":
             pass
         os.close(self.gate)
-        for target, fd in enumerate(self.stdio):
+        stdio = self.stdio if self.terminal is None else [self.terminal] * 3
+        for target, fd in enumerate(stdio):
             os.dup2(fd, target)
         try:
             os.execve(path, req["argv"], req["env"])

@@ -462,7 +462,7 @@ class LinuxProcesses(Processes):
         # the launcher hands them over and writes the shim's numbers in.
         passed = {
             "info_fd": info_w,
-            **{key: config[key] for key in ("cmd_fd", "rep_fd", *STDIO_KEYS) if key in config},
+            **{key: config[key] for key in ("cmd_fd", "rep_fd", "console_fd", *STDIO_KEYS) if key in config},
         }
         assert sorted(passed.values()) == sorted([info_w, *fds])
         try:
@@ -521,12 +521,19 @@ class LinuxProcesses(Processes):
         if spec.inherit_stdio:
             config.update(zip(STDIO_KEYS, (0, 1, 2), strict=True))
             passed += [0, 1, 2]
+        console = self._connect_console(spec.console_socket) if spec.console_socket else None
+        if console is not None:
+            config["console_fd"] = console
+            passed.append(console)
         try:
             run_dir, info = self._start_shim(config, passed)
         except BaseException:
             for fd in (cmd_r, cmd_w, rep_r, rep_w):
                 os.close(fd)
             raise
+        finally:
+            if console is not None:
+                os.close(console)  # the init has its own copy
         os.close(cmd_r)
         os.close(rep_w)
         # What happened, in the words of the syscalls (the joiner did them).
@@ -542,6 +549,18 @@ class LinuxProcesses(Processes):
             self.tracer.record("setresuid", "0, 0, 0")
         self.tracer.record("clone", f"{libc.clone_flag_names(flags & ~libc.CLONE_NEWUSER)}|SIGCHLD")
         return LinuxProcessHandle(self.tracer, run_dir, info, cmd_w=cmd_w, rep_r=rep_r)
+
+    def _connect_console(self, path: str) -> int:
+        """A socket connected to the caller's console socket (runc
+        connects it before the init starts, and the init sends on it)."""
+        self.tracer.record("connect", f"AF_UNIX, {json.dumps(path)}")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+        except OSError as e:
+            sock.close()
+            raise KernelError(f"cannot connect to the console socket {path}: {e.strerror or e}") from None
+        return sock.detach()
 
     def open_start_gate(self, path: str) -> None:
         """Write to the FIFO the init waits on.  O_NONBLOCK: with no reader
@@ -611,10 +630,17 @@ class LinuxProcesses(Processes):
             passed += [0, 1, 2]
         else:
             config["stdio"] = _stdio_config(stdio)
+        console = None
+        if settings is not None and settings.console_socket:
+            console = self._connect_console(settings.console_socket)
+            config["console_fd"] = console
+            passed.append(console)
         try:
             run_dir, info = self._start_shim(config, passed)
         finally:
             os.close(rep_w)
+            if console is not None:
+                os.close(console)
         for path in procs_files:
             self.tracer.record(f"write {path}", f'"{info["joiner"]}"')
         self.tracer.record("prctl", "PR_SET_DUMPABLE, 0")

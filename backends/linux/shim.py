@@ -200,6 +200,10 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
     relay = StreamRelay()
     write_ends = open_log_pipes(config, relay)
     hub, child_ends = open_input(config, relay)
+    if config.get("console_fd") is not None and config["console_fd"] not in child_ends:
+        # The caller's console socket (stepbox-runc --console-socket): only
+        # the init (or the exec joiner) sends on it.
+        child_ends.append(config["console_fd"])
     report = start_init(config, write_ends + child_ends)
     info_fd = config["info_fd"]
     if "error" in report:

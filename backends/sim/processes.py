@@ -594,6 +594,7 @@ class SimProcesses(Processes):
             or spec.inherit_stdio
             or spec.detach
             or spec.start_gate
+            or spec.console_socket
         ):
             raise NotSupported(
                 "the simulated kernel joins only a process's network namespace (/proc/PID/ns/net); it cannot "

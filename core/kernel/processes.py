@@ -88,6 +88,10 @@ class SpawnSpec:
     # A FIFO the backend makes at this host path; the process's exec waits
     # until someone writes to it (``exec_on_start``, runc's exec.fifo).
     start_gate: str = ""
+    # A UNIX socket (host path) the caller listens on (``runc create
+    # --console-socket``): the terminal's master goes there, over SCM_RIGHTS,
+    # once :meth:`ProcessHandle.open_terminal` has made it.
+    console_socket: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,10 @@ class ProcessSettings:
     no_new_privileges: bool = True
     seccomp: SeccompFilter | None = None  # the system-call filter, or None for none
     umask: int | None = None  # the file mode creation mask (None: inherited)
+    # ``runc exec --console-socket``: a pty from the container's /dev/pts is
+    # the process's fds 0-2 and controlling terminal; its master goes to
+    # this UNIX socket (a host path) over SCM_RIGHTS.
+    console_socket: str = ""
 
     def credentials(self) -> Credentials:
         return Credentials(self.user[0], self.user[1], tuple(self.additional_gids or ()))

@@ -147,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
 # -- the engine of one command ---------------------------------------------------------
 
 
+def check_terminal(terminal: bool, console_socket: str, detach: bool) -> None:
+    """runc's checkTerminal: a pty needs somewhere to send its master, and a
+    console socket is only for a detached process with a pty."""
+    if detach and terminal and not console_socket:
+        raise RuntimeFailure("cannot allocate tty if runc will detach without setting console socket")
+    if (not detach or not terminal) and console_socket:
+        raise RuntimeFailure("cannot use console socket if runc will not detach or allocate tty")
+
+
 class Runc:
     def __init__(self, args: argparse.Namespace, log: RuntimeLog):
         self.args = args
@@ -208,16 +217,13 @@ class Runc:
     # -- verbs --------------------------------------------------------------------------
     def create(self) -> int:
         a = self.args
-        if a.console_socket:
-            raise RuntimeFailure(
-                "--console-socket: a pty for the container is not supported by stepbox-runc yet (tracker issue 19)"
-            )
         if a.preserve_fds:
             raise RuntimeFailure("--preserve-fds is not supported by stepbox-runc yet")
         cid = check_id(a.id)
         if os.path.exists(self.root.dir(cid)):
             raise RuntimeFailure(f"container with id exists: {cid}")
         spec = load_bundle(a.bundle)
+        check_terminal(spec.process.terminal, a.console_socket, detach=True)  # create always detaches
         record = RuntimeRecord(
             id=cid,
             bundle=spec.bundle,
@@ -228,7 +234,9 @@ class Runc:
                 k: [asdict(h) for h in v] for k, v in spec.hooks.items() if k in ("poststart", "poststop")
             },
         )
-        ctx = OciContext(self.kernel, self.root, record, spec=spec, no_pivot=a.no_pivot)
+        ctx = OciContext(
+            self.kernel, self.root, record, spec=spec, no_pivot=a.no_pivot, console_socket=a.console_socket
+        )
         self.run_plan(ctx, plan.create_plan(spec))
         if a.pid_file:
             write_pid_file(a.pid_file, record.pid)
@@ -333,10 +341,6 @@ class Runc:
                 if status == STOPPED
                 else f"cannot exec in a {status} container"
             )
-        if a.console_socket or a.tty:
-            raise RuntimeFailure(
-                "exec with a pty (--tty, --console-socket) is not supported by stepbox-runc yet (tracker issue 19)"
-            )
         if a.preserve_fds:
             raise RuntimeFailure("--preserve-fds is not supported by stepbox-runc yet")
         if a.process:
@@ -351,7 +355,15 @@ class Runc:
             raise RuntimeFailure(
                 "exec without --process is not supported by stepbox-runc (give a process.json)"
             )
+        terminal = process.terminal or a.tty
+        check_terminal(terminal, a.console_socket, detach=a.detach)
+        if terminal and not a.detach:
+            raise RuntimeFailure(
+                "exec with a terminal in the foreground (runc's own pty, relayed to this command's "
+                "stdio) is not supported by stepbox-runc: use --detach --console-socket"
+            )
         settings = ProcessSettings(
+            console_socket=a.console_socket,
             user=(process.uid, process.gid),
             additional_gids=process.additional_gids,
             rlimits=process.rlimits,

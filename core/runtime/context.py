@@ -25,6 +25,7 @@ class OciContext(StepContext):
     signal: int = 15  # for the kill phase
     kill_all: bool = False
     no_pivot: bool = False  # create --no-pivot: move the root and chroot instead
+    console_socket: str = ""  # create --console-socket: where the pty's master goes
     undo: UndoChain = field(default_factory=UndoChain)
 
     @property

@@ -89,6 +89,7 @@ def spawn_process(ctx: OciContext) -> None:
             inherit_stdio=True,  # the caller's pipes (containerd's shim, conmon)
             detach=True,  # the caller is a subreaper: it reaps the init
             start_gate=ctx.root.gate(record.id),
+            console_socket=ctx.console_socket if spec.process.terminal else "",
         )
     )
     ctx.handle = handle
@@ -145,6 +146,10 @@ def pivot_root(ctx: OciContext) -> None:
     handle.mask_paths(list(spec.masked_paths), list(spec.readonly_paths))
     if spec.readonly_root:
         handle.mount(MountSpec("", "/", "remount", ("ro",)), "/")
+
+
+def open_terminal(ctx: OciContext) -> None:
+    ctx.need_handle().open_terminal(ctx.need_spec().process.console_size)
 
 
 def bring_up_loopback(ctx: OciContext) -> None:
@@ -216,6 +221,18 @@ def create_phase() -> Phase[OciContext]:
             ),
             _like("mounts", mount_everything),
             _like("pivot_root", pivot_root),
+            Step(
+                "terminal",
+                "Open a pseudo-terminal and send its master to the console socket",
+                "process.terminal: a pseudo-terminal is opened from the container's own /dev/pts "
+                "(runc opens /dev/ptmx there too) and its slave bound on /dev/console; at exec it is "
+                "the process's stdin, stdout and stderr and its controlling terminal. The master side "
+                "is sent to the caller's --console-socket with SCM_RIGHTS: containerd's shim or "
+                "conmon copies between it and the user's terminal.",
+                "Docker容器",
+                open_terminal,
+                when=lambda spec: spec.process.terminal,
+            ),
             _like("network", bring_up_loopback, when=lambda spec: spec.own_network),
             Step(
                 "exec",

@@ -125,7 +125,8 @@ class ProcessSpec:
     no_new_privileges: bool = False
     oom_score_adj: int | None = None
     umask: int | None = None  # process.user.umask (None: the caller's)
-    terminal: bool = False
+    terminal: bool = False  # a pty, its master sent to --console-socket
+    console_size: tuple[int, int] | None = None  # (rows, columns) of that pty
 
 
 @dataclass(frozen=True)
@@ -300,11 +301,18 @@ def _parse_process(process: dict[str, Any]) -> ProcessSpec:
             "oomScoreAdj",
         },
     )
-    if process.get("terminal"):
-        raise Unsupported(
-            "process.terminal: a pty for the container (--console-socket) is not supported by "
-            "stepbox-runc yet (tracker issue 19)"
-        )
+    terminal = _expect(process.get("terminal", False), bool, "process.terminal")
+    console_size = None
+    if process.get("consoleSize") is not None:
+        size = _expect(process["consoleSize"], dict, "process.consoleSize")
+        _refuse_unknown(size, "process.consoleSize", {"height", "width"})
+        height, width = size.get("height", 0), size.get("width", 0)
+        if not all(
+            isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 65535 for n in (height, width)
+        ):
+            raise BadConfig(f"process.consoleSize {size!r}: height and width are 0 to 65535")
+        if height and width:
+            console_size = (height, width)
     args = process.get("args") or []
     if not args:
         raise BadConfig("args must not be empty")
@@ -344,6 +352,8 @@ def _parse_process(process: dict[str, Any]) -> ProcessSpec:
         no_new_privileges=bool(process.get("noNewPrivileges")),
         oom_score_adj=int(process["oomScoreAdj"]) if process.get("oomScoreAdj") is not None else None,
         umask=umask,
+        terminal=terminal,
+        console_size=console_size,
     )
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -186,7 +190,10 @@ def test_a_missing_command_fails_the_create_and_leaves_nothing(runtime, tmp_path
             ),
             "linux.seccomp.flags are not supported by stepbox-runc",
         ),
-        (lambda c: c["process"].update(terminal=True), "process.terminal: a pty for the container"),
+        (
+            lambda c: c["process"].update(terminal=True),
+            "cannot allocate tty if runc will detach without setting console socket",
+        ),
         (
             lambda c: c["linux"]["resources"].update(devices=[{"allow": False, "type": "p"}]),
             "linux.resources.devices[0]: invalid device type 'p'",
@@ -335,3 +342,120 @@ def test_update_resources_from_stdin(runtime, tmp_path):
     assert runtime("delete", "--force", "c7").returncode == 0
     assert runtime("events", "--stats", "c7").returncode == 1
     assert runtime.last_error() == "container does not exist"
+
+
+def _console_listener(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(4)
+    sock.settimeout(20)
+    return sock
+
+
+def _receive_master(listener) -> int:
+    """What go-runc's console receiver does: accept, read one fd (SCM_RIGHTS)."""
+    conn, _ = listener.accept()
+    with conn:
+        _msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
+    assert len(fds) == 1
+    return fds[0]
+
+
+def _talk(master: int, typed: bytes, until: bytes, timeout=20.0) -> bytes:
+    os.write(master, typed)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while until not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: every slave fd is closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+# The caller of create is a subreaper (containerd's shim, conmon): it reaps
+# the init and sees its exit status.  This one runs create and start, then
+# prints the init's exit code.
+SUBREAPER = """
+import ctypes, json, os, subprocess, sys
+ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+argv, pid_file = json.loads(sys.argv[1]), sys.argv[2]
+for verb in (["create", *sys.argv[3:]], ["start", sys.argv[-1]]):
+    if subprocess.run(argv + verb).returncode != 0:
+        sys.exit(f"{verb[0]} failed")
+init = int(open(pid_file).read())
+while True:
+    pid, status = os.waitpid(-1, 0)
+    if pid == init:
+        print(os.waitstatus_to_exitcode(status), flush=True)
+        break
+"""
+
+
+def test_console_socket_gets_the_terminals_master(runtime, tmp_path):
+    """create --console-socket with process.terminal: the init's fds 0-2 are a
+    pty of the container's /dev/pts, its controlling terminal; the master
+    arrives on the socket (go-runc's receiver: one fd); what is typed there
+    runs, and its exit status is the container's.  exec --detach
+    --console-socket gives an exec'd process a pty of its own.  runc's two
+    refusals of a terminal without a socket and a socket without a terminal."""
+    bundle = make_bundle(str(tmp_path / "b"), ["sh"])
+    cfg = read_config(bundle)
+    cfg["process"]["terminal"] = True
+    cfg["process"]["consoleSize"] = {"height": 30, "width": 100}
+    write_config(bundle, cfg)
+    sock_path = str(tmp_path / "console.sock")
+    argv = [*runtime.argv, "--root", runtime.root, "--log", runtime.log, "--log-format", "json"]
+    pid_file = str(tmp_path / "init.pid")
+    with _console_listener(sock_path) as listener:
+        caller = subprocess.Popen(
+            [sys.executable, "-c", SUBREAPER, json.dumps(argv), pid_file,
+             "--bundle", bundle, "--pid-file", pid_file, "--console-socket", sock_path, "tty1"],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            master = _receive_master(listener)
+            try:
+                # the shell's own terminal, its size, and a controlling one:
+                # job control (set -m) works only with a controlling terminal
+                out = _talk(
+                    master, b"tty; stty size; echo T''ERM=$(cat /proc/self/stat | cut -d' ' -f7)\n", b"TERM="
+                )
+                assert b"/dev/pts/0\r\n" in out and b"30 100\r\n" in out, out
+                tty_nr = int(out.split(b"TERM=")[1].split()[0])
+                assert os.major(tty_nr) == 136 and os.minor(tty_nr) == 0, out  # /dev/pts/0 is its ctty
+                process = {"args": ["sh"], "cwd": "/", "env": ["PATH=/bin"], "terminal": True}
+                (tmp_path / "p.json").write_text(json.dumps(process))
+                done = runtime(
+                    "exec", "--process", str(tmp_path / "p.json"), "--detach",
+                    "--console-socket", sock_path, "tty1",
+                )  # fmt: skip
+                assert done.returncode == 0, runtime.last_error()
+                exec_master = _receive_master(listener)
+                try:
+                    out = _talk(exec_master, b"tty; echo D''ONE\n", b"DONE")
+                    assert b"/dev/pts/1\r\n" in out, out
+                    _talk(exec_master, b"exit\n", b"\x00never", timeout=5)
+                finally:
+                    os.close(exec_master)
+                out = _talk(master, b"echo h''i; exit 3\n", b"\x00never")
+                assert b"hi\r\n" in out, out
+            finally:
+                os.close(master)
+            assert caller.communicate(timeout=30)[0] == b"3\n"
+        finally:
+            if caller.poll() is None:
+                caller.kill()
+                caller.wait()
+    assert runtime.state("tty1")["status"] == "stopped"
+    # runc's checkTerminal
+    assert create(runtime, bundle, "tty2", tmp_path).returncode == 1
+    assert runtime.last_error() == "cannot allocate tty if runc will detach without setting console socket"
+    plain = make_bundle(str(tmp_path / "b2"), ["true"])
+    assert create(runtime, plain, "tty3", tmp_path, "--console-socket", sock_path).returncode == 1
+    assert runtime.last_error() == "cannot use console socket if runc will not detach or allocate tty"

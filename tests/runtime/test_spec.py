@@ -65,7 +65,8 @@ def test_limits_and_joined_namespaces(bundle):
         (("linux", "resources", "memory", "disableOOMKiller"), True, Unsupported, "disableOOMKiller"),
         (("linux", "resources", "cpu", "shares"), 512, Unsupported, "cpu.shares"),
         (("linux", "intelRdt"), {"closID": "x"}, Unsupported, "linux.intelRdt"),
-        (("process", "terminal"), True, Unsupported, "process.terminal"),
+        (("process", "terminal"), "yes", BadConfig, "process.terminal must be a JSON bool"),
+        (("process", "consoleSize"), {"height": -1, "width": 80}, BadConfig, "process.consoleSize"),
         (("process", "selinuxLabel"), "x", Unsupported, "process.selinuxLabel"),
         (("process", "user", "umask"), 0o1777, BadConfig, "process.user.umask"),  # honoured: 0 to 0777
         (("process", "user", "username"), "x", Unsupported, "process.user.username"),
