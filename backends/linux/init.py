@@ -120,6 +120,13 @@ def raise_fd(fd: int) -> int:
     return new
 
 
+def _raise_above(fd: int, floor: int) -> int:
+    """Move ``fd`` to a number >= ``floor``, close-on-exec."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
+    os.close(fd)
+    return new
+
+
 def close_other_fds(keep: set[int]) -> None:
     """Close every inherited fd we do not need: the container must not see
     the engine's sockets or files."""
@@ -501,7 +508,10 @@ class Init:
         self.rep = raise_fd(config["rep_fd"])
         self.console = raise_fd(config["console_fd"]) if config.get("console_fd") is not None else None
         self.terminal: int | None = None  # the pty's slave, once made
-        keep = {self.cmd, self.rep, *stdio}
+        # --preserve-fds: moved above where they go (3 .. 3+N-1) until the exec
+        count = int(config.get("preserve_fds") or 0)
+        self.preserved = [_raise_above(config[f"preserved_fd_{i}"], max(10, 3 + count)) for i in range(count)]
+        keep = {self.cmd, self.rep, *stdio, *self.preserved}
         close_other_fds(keep if self.console is None else keep | {self.console})
         self.buf = b""
 
@@ -891,6 +901,8 @@ class Init:
         stdio = self.stdio if self.terminal is None else [self.terminal] * 3
         for target, fd in enumerate(stdio):
             os.dup2(fd, target)
+        for target, fd in enumerate(self.preserved, start=3):
+            os.dup2(fd, target)  # inheritable: the command gets them
         try:
             os.execve(path, req["argv"], req["env"])
         except OSError as e:

@@ -135,6 +135,7 @@ def _settings(settings: ProcessSettings | None) -> dict:
 
 
 STDIO_KEYS = ("stdin_fd", "stdout_fd", "stderr_fd")
+PRESERVED_PREFIX = "preserved_fd_"  # config keys of --preserve-fds' fds, by their place from 3
 
 
 def _read_json(path: str) -> dict | None:
@@ -463,6 +464,7 @@ class LinuxProcesses(Processes):
         passed = {
             "info_fd": info_w,
             **{key: config[key] for key in ("cmd_fd", "rep_fd", "console_fd", *STDIO_KEYS) if key in config},
+            **{key: fd for key, fd in config.items() if key.startswith(PRESERVED_PREFIX)},
         }
         assert sorted(passed.values()) == sorted([info_w, *fds])
         try:
@@ -525,6 +527,16 @@ class LinuxProcesses(Processes):
         if console is not None:
             config["console_fd"] = console
             passed.append(console)
+        # --preserve-fds: our fds 3.. go to the shim by name, on to the init
+        preserved = [3 + i for i in range(spec.preserve_fds)]
+        for fd in preserved:
+            try:
+                os.fstat(fd)
+            except OSError:
+                raise KernelError(f"--preserve-fds: fd {fd} is not open in the caller") from None
+        config.update({f"{PRESERVED_PREFIX}{i}": fd for i, fd in enumerate(preserved)})
+        config["preserve_fds"] = len(preserved)
+        passed += preserved
         try:
             run_dir, info = self._start_shim(config, passed)
         except BaseException:

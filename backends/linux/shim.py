@@ -204,6 +204,8 @@ def run_shim(config: dict[str, Any]) -> NoReturn:
         # The caller's console socket (stepbox-runc --console-socket): only
         # the init (or the exec joiner) sends on it.
         child_ends.append(config["console_fd"])
+    # --preserve-fds: the init keeps them; ours would hold the caller's pipes open
+    child_ends += [fd for key, fd in config.items() if key.startswith("preserved_fd_")]
     report = start_init(config, write_ends + child_ends)
     info_fd = config["info_fd"]
     if "error" in report:

@@ -595,6 +595,7 @@ class SimProcesses(Processes):
             or spec.detach
             or spec.start_gate
             or spec.console_socket
+            or spec.preserve_fds
         ):
             raise NotSupported(
                 "the simulated kernel joins only a process's network namespace (/proc/PID/ns/net); it cannot "

@@ -92,6 +92,9 @@ class SpawnSpec:
     # --console-socket``): the terminal's master goes there, over SCM_RIGHTS,
     # once :meth:`ProcessHandle.open_terminal` has made it.
     console_socket: str = ""
+    # ``runc create --preserve-fds N``: the caller's fds 3 .. 3+N-1 are the
+    # process's fds 3 .. 3+N-1 at exec (socket activation, LISTEN_FDS style).
+    preserve_fds: int = 0
 
 
 @dataclass(frozen=True)

@@ -217,8 +217,8 @@ class Runc:
     # -- verbs --------------------------------------------------------------------------
     def create(self) -> int:
         a = self.args
-        if a.preserve_fds:
-            raise RuntimeFailure("--preserve-fds is not supported by stepbox-runc yet")
+        if a.preserve_fds < 0:
+            raise RuntimeFailure(f"--preserve-fds {a.preserve_fds}: not a number of fds")
         cid = check_id(a.id)
         if os.path.exists(self.root.dir(cid)):
             raise RuntimeFailure(f"container with id exists: {cid}")
@@ -235,7 +235,13 @@ class Runc:
             },
         )
         ctx = OciContext(
-            self.kernel, self.root, record, spec=spec, no_pivot=a.no_pivot, console_socket=a.console_socket
+            self.kernel,
+            self.root,
+            record,
+            spec=spec,
+            no_pivot=a.no_pivot,
+            console_socket=a.console_socket,
+            preserve_fds=a.preserve_fds,
         )
         self.run_plan(ctx, plan.create_plan(spec))
         if a.pid_file:
@@ -342,7 +348,7 @@ class Runc:
                 else f"cannot exec in a {status} container"
             )
         if a.preserve_fds:
-            raise RuntimeFailure("--preserve-fds is not supported by stepbox-runc yet")
+            raise RuntimeFailure("exec --preserve-fds is not supported by stepbox-runc yet (create's is)")
         if a.process:
             try:
                 with open(a.process) as f:

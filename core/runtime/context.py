@@ -26,6 +26,7 @@ class OciContext(StepContext):
     kill_all: bool = False
     no_pivot: bool = False  # create --no-pivot: move the root and chroot instead
     console_socket: str = ""  # create --console-socket: where the pty's master goes
+    preserve_fds: int = 0  # create --preserve-fds: the caller's fds 3.. the process keeps
     undo: UndoChain = field(default_factory=UndoChain)
 
     @property

@@ -90,6 +90,7 @@ def spawn_process(ctx: OciContext) -> None:
             detach=True,  # the caller is a subreaper: it reaps the init
             start_gate=ctx.root.gate(record.id),
             console_socket=ctx.console_socket if spec.process.terminal else "",
+            preserve_fds=ctx.preserve_fds,
         )
     )
     ctx.handle = handle

@@ -459,3 +459,47 @@ def test_console_socket_gets_the_terminals_master(runtime, tmp_path):
     plain = make_bundle(str(tmp_path / "b2"), ["true"])
     assert create(runtime, plain, "tty3", tmp_path, "--console-socket", sock_path).returncode == 1
     assert runtime.last_error() == "cannot use console socket if runc will not detach or allocate tty"
+
+
+def test_preserve_fds_passes_the_callers_fds_from_3(runtime, tmp_path):
+    """create --preserve-fds 1 (podman's socket activation, runc's
+    LISTEN_FDS style): the caller's fd 3 is the command's fd 3, nothing more."""
+    bundle = make_bundle(
+        str(tmp_path / "b"), ["sh", "-c", "echo through-3 >&3; [ -e /proc/self/fd/4 ] || echo no-4 >&3"]
+    )
+    r, w = os.pipe()
+    argv = [*runtime.argv, "--root", runtime.root, "--log", runtime.log, "--log-format", "json"]
+    try:
+        done = subprocess.run(
+            [
+                "bash",  # dash takes no fd above 9
+                "-c",
+                f'exec "$@" 3>&{w}',
+                "sh",
+                *argv,
+                "create",
+                "--bundle",
+                bundle,
+                "--preserve-fds",
+                "1",
+                "p1",
+            ],
+            pass_fds=(w,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # the init inherits them: no pipe of ours
+            stderr=open(tmp_path / "p1.err", "wb"),
+            timeout=60,
+        )
+        assert done.returncode == 0, (tmp_path / "p1.err").read_text()
+        os.close(w)
+        w = -1
+        assert runtime("start", "p1").returncode == 0
+        data = b""
+        while chunk := os.read(r, 4096):  # end-of-file: the container's copy is gone too
+            data += chunk
+        assert data == b"through-3\nno-4\n"
+    finally:
+        os.close(r)
+        if w != -1:
+            os.close(w)
+    assert runtime("delete", "--force", "p1").returncode == 0
