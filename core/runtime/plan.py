@@ -86,7 +86,11 @@ def spawn_process(ctx: OciContext) -> None:
             cgroup=record.cgroup,
             uid_map=spec.uid_map,
             gid_map=spec.gid_map,
-            inherit_stdio=True,  # the caller's pipes (containerd's shim, conmon)
+            # the caller's pipes (containerd's shim, conmon) -- unless the
+            # process gets a terminal: then the caller reads the output of
+            # create itself until end-of-file (go-runc does), so the init
+            # must hold none of its fds (stdin, stdout, stderr are the pty)
+            inherit_stdio=not spec.process.terminal,
             detach=True,  # the caller is a subreaper: it reaps the init
             start_gate=ctx.root.gate(record.id),
             console_socket=ctx.console_socket if spec.process.terminal else "",

@@ -115,6 +115,18 @@ def test_exec_top_stop(dockerd):
     assert not os.path.exists(f"/sys/fs/cgroup/memory/docker/{cid}")
 
 
+def test_run_and_exec_with_a_terminal(dockerd):
+    """docker run -t / exec -t: containerd's shim gives stepbox-runc a console
+    socket; the process's terminal is a pty of the container's /dev/pts."""
+    done = dockerd.docker(*RUN, "--rm", "-t", "busybox", "sh", "-c", "tty; exit 4", check=False, timeout=60)
+    assert (done.returncode, out(done)) == (4, "/dev/pts/0\r\n")
+    cid = out(dockerd.docker(*RUN, "-d", "-t", "busybox", "sleep", "1000", timeout=60)).strip()
+    try:
+        assert out(dockerd.docker("exec", "-t", cid, "tty", timeout=60)) == "/dev/pts/1\r\n"
+    finally:
+        dockerd.docker("rm", "-f", cid, check=False)
+
+
 def test_oom_kill(dockerd):
     # The allocation waits a second: containerd's shim starts watching the
     # cgroup for OOM events only once `stepbox-runc start` has returned,

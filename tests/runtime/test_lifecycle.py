@@ -386,7 +386,8 @@ import ctypes, json, os, subprocess, sys
 ctypes.CDLL("libc.so.6", use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 argv, pid_file = json.loads(sys.argv[1]), sys.argv[2]
 for verb in (["create", *sys.argv[3:]], ["start", sys.argv[-1]]):
-    if subprocess.run(argv + verb).returncode != 0:
+    # go-runc reads create's output until end-of-file: the init holds none of it
+    if subprocess.run(argv + verb, capture_output=True, timeout=30).returncode != 0:
         sys.exit(f"{verb[0]} failed")
 init = int(open(pid_file).read())
 while True:
