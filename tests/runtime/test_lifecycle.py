@@ -471,26 +471,27 @@ def test_preserve_fds_passes_the_callers_fds_from_3(runtime, tmp_path):
     r, w = os.pipe()
     argv = [*runtime.argv, "--root", runtime.root, "--log", runtime.log, "--log-format", "json"]
     try:
-        done = subprocess.run(
-            [
-                "bash",  # dash takes no fd above 9
-                "-c",
-                f'exec "$@" 3>&{w}',
-                "sh",
-                *argv,
-                "create",
-                "--bundle",
-                bundle,
-                "--preserve-fds",
-                "1",
-                "p1",
-            ],
-            pass_fds=(w,),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # the init inherits them: no pipe of ours
-            stderr=open(tmp_path / "p1.err", "wb"),
-            timeout=60,
-        )
+        with open(tmp_path / "p1.err", "wb") as err:
+            done = subprocess.run(
+                [
+                    "bash",  # dash takes no fd above 9
+                    "-c",
+                    f'exec "$@" 3>&{w}',
+                    "sh",
+                    *argv,
+                    "create",
+                    "--bundle",
+                    bundle,
+                    "--preserve-fds",
+                    "1",
+                    "p1",
+                ],
+                pass_fds=(w,),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # the init inherits them: no pipe of ours
+                stderr=err,
+                timeout=60,
+            )
         assert done.returncode == 0, (tmp_path / "p1.err").read_text()
         os.close(w)
         w = -1
