@@ -32,7 +32,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import lzma
 import os
 import posixpath
 import re
@@ -326,15 +325,37 @@ def is_archive(contents: Contents) -> bool:
     try:
         with contents.reader() as f, tarfile.open(fileobj=f, mode="r|*"):
             return True
-    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError):
+    except _NOT_A_TAR:
         return False
 
+
+def _xz(f: BinaryIO) -> io.BufferedIOBase:
+    # lzma is imported here, not at the top: Pyodide's Python leaves it out
+    # (tests/pyodide runs the builder there), and only an xz archive needs it.
+    try:
+        import lzma
+    except ImportError:
+        raise OSError("it is xz-compressed, and this Python has no lzma module") from None
+    return lzma.LZMAFile(f)
+
+
+def _lzma_errors() -> tuple[type[Exception], ...]:
+    try:
+        import lzma
+    except ImportError:
+        return ()
+    return (lzma.LZMAError,)
+
+
+# What reading a damaged archive raises (lzma's own error only where lzma exists).
+_CORRUPT: tuple[type[Exception], ...] = (OSError, EOFError, zlib.error, *_lzma_errors())
+_NOT_A_TAR: tuple[type[Exception], ...] = (tarfile.TarError, *_CORRUPT)
 
 # What a compressed archive starts with, and how it is read inflated.
 _INFLATE: tuple[tuple[bytes, Callable[[BinaryIO], io.BufferedIOBase]], ...] = (
     (b"\x1f\x8b", lambda f: gzip.GzipFile(fileobj=f)),
     (b"BZh", lambda f: bz2.BZ2File(f)),
-    (b"\xfd7zXZ\x00", lambda f: lzma.LZMAFile(f)),
+    (b"\xfd7zXZ\x00", _xz),
 )
 
 
@@ -391,7 +412,7 @@ def _plain_tar(contents: Contents, what: str, scratch: Callable[[], str] | None)
                         f"of {limit} bytes (STEPBOX_MAX_LAYER_BYTES)"
                     )
                 out.write(piece)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError) as e:
+    except _CORRUPT as e:
         raise BuildError(f"ADD {what}: refusing to unpack the archive: it is corrupt: {e}") from None
     return path
 
