@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+import signal
 import stat
 import subprocess
 from pathlib import Path
@@ -107,7 +108,7 @@ class HostBusybox:
             capture_output=True,
             env=dict(ENV if env is None else env),
             timeout=timeout,
-            preexec_fn=lambda: os.umask(0o022),
+            preexec_fn=_as_a_fresh_shell_starts,
         )
         code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
         return Result(proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"), code)
@@ -138,3 +139,14 @@ def compare(host: HostBusybox, box, script: str, *, normalise=None, **kw) -> Res
                     report.append(f"{label}: busybox {a!r}, sim {b!r}")
         raise AssertionError("\n".join(report))
     return real
+
+
+def _as_a_fresh_shell_starts() -> None:
+    """In the child: umask 022, and SIGINT/SIGQUIT at their defaults -- a program
+    started in the background by a shell (a pytest-xdist worker is one) inherits
+    them ignored, and an ignored signal stays ignored across exec: the real
+    `timeout -s 2 1 sleep 2` then printed 0 where a container's sleep dies of it
+    (130), as the simulator's does."""
+    os.umask(0o022)
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
