@@ -138,7 +138,7 @@ def kill(conn, sig, containers):
 
 
 def parse_signal(text: str) -> int:
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     name = text.upper()
     name = name if name.startswith("SIG") else "SIG" + name

@@ -221,7 +221,9 @@ def _ports(publish, expose) -> tuple[dict, dict]:
             body, _, proto = spec.partition("/")
             low, _, high = body.partition("-")
             for port in (
-                range(int(low), int(high or low) + 1) if low.isdigit() and (high or low).isdigit() else [-1]
+                range(int(low), int(high or low) + 1)
+                if low.isdecimal() and (high or low).isdecimal()
+                else [-1]
             ):
                 number, proto_ = parse_port_key(f"{port}/{proto or 'tcp'}" if port > 0 else spec)
                 exposed[f"{number}/{proto_}"] = {}

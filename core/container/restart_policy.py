@@ -56,7 +56,7 @@ class RestartPolicy:
         if name not in POLICIES:
             raise InvalidConfig(f"invalid restart policy '{name}'")
         if sep:
-            if not count.lstrip("-").isdigit():
+            if not count.lstrip("-").isdecimal():
                 raise InvalidConfig(
                     "invalid restart policy format: maximum retry count must be an integer: "
                     f'strconv.Atoi: parsing "{count}": invalid syntax'

@@ -56,7 +56,7 @@ def _entries(files: FileOps, path: str, fields: int) -> list[list[str]]:
 
 
 def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() else None
 
 
 def _in_range(value: int, what: str) -> int:
@@ -73,7 +73,7 @@ def resolve_user(files: FileOps, spec: str, group_add: tuple[str, ...] | list[st
     matched_name = ""
     passwd = _entries(files, "/etc/passwd", 4)
     for fields in passwd:
-        if not fields[2].isdigit() or not fields[3].isdigit():
+        if not fields[2].isdecimal() or not fields[3].isdecimal():
             continue
         if (not user_arg and int(fields[2]) == 0) or (
             user_arg and (int(fields[2]) == uid_arg if uid_arg is not None else fields[0] == user_arg)
@@ -92,7 +92,7 @@ def resolve_user(files: FileOps, spec: str, group_add: tuple[str, ...] | list[st
     group_file = _entries(files, "/etc/group", 3)
     if group_arg:
         for fields in group_file:
-            if fields[2].isdigit() and (
+            if fields[2].isdecimal() and (
                 int(fields[2]) == gid_arg if gid_arg is not None else fields[0] == group_arg
             ):
                 gid = int(fields[2])
@@ -104,7 +104,7 @@ def resolve_user(files: FileOps, spec: str, group_add: tuple[str, ...] | list[st
     elif matched_name:
         for fields in group_file:
             members = fields[3].split(",") if len(fields) > 3 and fields[3] else []
-            if matched_name in members and fields[2].isdigit():
+            if matched_name in members and fields[2].isdecimal():
                 sgids.append(int(fields[2]))
     groups = (gid, *sgids, *additional_groups(group_file, group_add))
     return ExecUser(uid, gid, tuple(dict.fromkeys(groups)), home)  # once each, as Docker shows them
@@ -115,7 +115,7 @@ def additional_groups(group_file: list[list[str]], wanted: tuple[str, ...] | lis
     gids: list[int] = []
     for name in wanted:
         for fields in group_file:
-            if fields[2].isdigit() and (fields[0] == name or fields[2] == name):
+            if fields[2].isdecimal() and (fields[0] == name or fields[2] == name):
                 found = int(fields[2])
                 break
         else:

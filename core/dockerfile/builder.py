@@ -117,7 +117,7 @@ def _from_step(stage: Stage) -> Step:
         state = StageState(stage)
         if base.lower() == "scratch":
             pass
-        elif base.lower() in session.stages and not base.isdigit():
+        elif base.lower() in session.stages and not base.isdecimal():
             earlier = session.stages[base.lower()]
             if earlier is not None:  # (None: a stage of nothing but FROM scratch)
                 state.load(session.images.resolve(earlier))

@@ -260,7 +260,7 @@ def _from_tree(session: BuildSession, name: str, instruction: ins.Instruction) -
     key = name.lower()
     if key in session.stages:
         return session.tree_of(session.stages[key]), f"stage {name}"
-    if key.isdigit():
+    if key.isdecimal():
         raise BuildError(f"invalid from flag value {name}: refers to a stage that does not exist yet")
     image = base_image(session, name, instruction)
     return session.tree_of(image.id), f"image {name}"

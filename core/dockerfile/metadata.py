@@ -100,7 +100,7 @@ def parse_ports(ports: list[str]) -> list[str]:
 
 def check_signal(name: str) -> str:
     text = name.upper().removeprefix("SIG")
-    if name.isdigit() and 0 < int(name) < 65:
+    if name.isdecimal() and 0 < int(name) < 65:
         return name
     if text in {s.name.removeprefix("SIG") for s in signals.Signals} or re.fullmatch(
         r"RTMIN(\+\d+)?|RTMAX(-\d+)?", text

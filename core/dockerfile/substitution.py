@@ -173,8 +173,8 @@ class _Run:
         out: list[str] = []
         while self.scan.peek():
             ch = self.scan.peek()
-            if not out and ch.isdigit():
-                while self.scan.peek().isdigit():
+            if not out and ch.isdecimal():
+                while self.scan.peek().isdecimal():
                     out.append(self.scan.next())
                 return "".join(out)
             if not out and ch in _SPECIAL_PARAMS:

@@ -92,13 +92,13 @@ def is_dir(tree: Tree, path: str) -> bool:
 
 
 def _id_from_file(tree: Tree, file: str, name: str, what: str) -> int:
-    if name.isdigit():
+    if name.isdecimal():
         return int(name)
     entry = lookup(tree, file)
     if entry is not None and entry.kind == "file":
         for line in entry.data.decode(errors="replace").splitlines():
             fields = line.split(":")
-            if len(fields) >= 3 and fields[0] == name and fields[2].isdigit():
+            if len(fields) >= 3 and fields[0] == name and fields[2].isdecimal():
                 return int(fields[2])
     raise LookupError(f"no such {what}: {name}")
 

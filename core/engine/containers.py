@@ -470,7 +470,7 @@ def _filters(req: Request) -> dict[str, list[str]]:
     """``filters={"status":["exited"],"name":["web"]}`` (values as list or as a map)."""
     filters = parse_filters(req.arg("filters"), CONTAINER_FILTERS)
     for value in filters.get("exited", []):
-        if not value.lstrip("-").isdigit():
+        if not value.lstrip("-").isdecimal():
             raise BadParameter(f"invalid filter 'exited={value}': an exit code is an integer")
     return filters
 

@@ -868,7 +868,7 @@ def _signal_number(text: str) -> int:
     SIGRTMAX) -- kill(2) would refuse the others, and that is the client's
     mistake, not the daemon's."""
     text = str(text).strip().upper()
-    if text.isdigit():
+    if text.isdecimal():
         number = int(text)
         if not 1 <= number <= signals.SIGRTMAX:
             from .errors import BadParameter

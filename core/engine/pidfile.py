@@ -73,7 +73,7 @@ def running_pid(path: str) -> int | None:
             pass
         for _ in range(100):  # locked, the pid maybe not written yet
             text = os.pread(fd, 64, 0).decode(errors="replace").strip()
-            if text.isdigit() and int(text) > 0:
+            if text.isdecimal() and int(text) > 0:
                 return int(text)
             time.sleep(0.01)
         raise DaemonRunning(f"{path} is locked but holds no pid")

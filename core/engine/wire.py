@@ -90,7 +90,7 @@ class BodyReader:
         if self.chunked:
             self.remaining = None
         elif length is not None:
-            if not length.isdigit():
+            if not length.isdecimal():
                 raise ProtocolError(f"bad Content-Length: {length!r}")
             self.remaining = int(length)
             if limit is not None and self.remaining > limit:

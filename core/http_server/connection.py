@@ -89,7 +89,7 @@ class Connection:
             )
             return False
         declared = request.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+        if declared is not None and declared.isdecimal() and int(declared) > self.limits.max_body_bytes:
             self._send(request, self.server.render_error(413, str(BodyTooLarge(self.limits.max_body_bytes))))
             return False  # the body was never read: this connection is done
         reply = self._call_app(request)
@@ -248,7 +248,7 @@ class Connection:
         if self.h11.they_are_waiting_for_100_continue:
             return False  # it will never come: the client waits for our word
         length = request.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        if length is None or not length.isdecimal():
             return False  # chunked: no telling how long
         return int(length) - body.consumed <= self.limits.max_drain_bytes
 

@@ -85,7 +85,7 @@ def parse_rule_line(line: str, allow: bool = True) -> DeviceRule:
     def number(text: str) -> int:
         if text == "*":
             return WILDCARD
-        if not text.isdigit():
+        if not text.isdecimal():
             raise ValueError(f"invalid device rule {line!r}")
         return int(text)
 

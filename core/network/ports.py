@@ -31,7 +31,7 @@ class PortBinding:
 
 
 def _port(text: str, what: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not text.isdecimal() or not 0 < int(text) < 65536:
         raise BadPortSpec(f"invalid {what}: {text!r} (a number from 1 to 65535)")
     return int(text)
 

@@ -334,7 +334,7 @@ class Runc:
         print(out[0])
         for line in out[1:]:
             fields = line.split()
-            if len(fields) > col and fields[col].isdigit() and int(fields[col]) in pids:
+            if len(fields) > col and fields[col].isdecimal() and int(fields[col]) in pids:
                 print(line)
         return 0
 
@@ -458,7 +458,7 @@ class Runc:
 
 
 def parse_signal(text: str) -> int:
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     name = text.upper()
     name = name if name.startswith("SIG") else "SIG" + name
