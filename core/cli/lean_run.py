@@ -124,10 +124,10 @@ def _value(args: list[str], i: int) -> str | None:
     return args[i + 1]
 
 
-def parse(args: list[str], environ=os.environ) -> LeanRun | None:
-    """``args`` (without the program's name) read as click would read
-    them, if they are a ``run`` this module takes; else None."""
-    found = LeanRun()
+def parse_globals(args: list[str], verb: str, environ=os.environ) -> tuple[dict[str, str], int] | None:
+    """The global options before ``verb`` (those of GLOBAL_VALUES, then their
+    STEPBOX_ variables) and the index after the verb; None if the command
+    line has another global option, a bad --backend or is not ``verb``."""
     given: dict[str, str] = {}
     i = 0
     while i < len(args) and args[i] in GLOBAL_VALUES:
@@ -141,11 +141,21 @@ def parse(args: list[str], environ=os.environ) -> LeanRun | None:
             given[name] = environ[variable]
     if given.get("backend", "auto") not in BACKENDS:
         return None
+    if i >= len(args) or args[i] != verb:
+        return None
+    return given, i + 1
+
+
+def parse(args: list[str], environ=os.environ) -> LeanRun | None:
+    """``args`` (without the program's name) read as click would read
+    them, if they are a ``run`` this module takes; else None."""
+    found = LeanRun()
+    taken = parse_globals(args, "run", environ)
+    if taken is None:
+        return None
+    given, i = taken
     found.backend = given.get("backend", "auto")
     found.root, found.host, found.context = given.get("root"), given.get("host"), given.get("context")
-    if i >= len(args) or args[i] != "run":
-        return None
-    i += 1
     flags = found.flags
     while i < len(args) and args[i].startswith("-"):
         arg = args[i]

@@ -358,6 +358,7 @@ START: Phase[LifecycleContext] = Phase(
             "Flags like --cap-add, --privileged and --security-opt change this.",
             "Docker namespace",
             decide_confinement,
+            saves=False,  # privileges: worked out again at every start, read by no recovery
         ),
         Step(
             "volumes_on_host",
@@ -370,6 +371,7 @@ START: Phase[LifecycleContext] = Phase(
             "start here, and the container stays created -- as with Docker.",
             "Docker容器 / VOLUME",
             prepare_mounts_on_host,
+            saves=False,  # started_once: the /etc files exist; what it mounts, the volume store records
         ),
         Step(
             "mount_rootfs",
@@ -379,6 +381,7 @@ START: Phase[LifecycleContext] = Phase(
             "directory is what the container will see as /.",
             "Docker UnionFS",
             mount_rootfs,
+            saves=False,  # recovery finds union mounts by asking the kernel; the cgroup step saves next
         ),
         Step(
             "cgroup",
@@ -406,6 +409,7 @@ START: Phase[LifecycleContext] = Phase(
             "Inside its own UTS namespace the container can have its own hostname; the host's does not change.",
             "Docker namespace",
             set_hostname,
+            saves=False,  # the record does not change
         ),
         Step(
             "mounts",
@@ -443,6 +447,7 @@ START: Phase[LifecycleContext] = Phase(
             "read-only now; the volumes, tmpfs and /dev mounted on it stay writable.",
             "Docker UnionFS / rootfs",
             pivot_root,
+            saves=False,  # the record does not change
         ),
         Step(
             "terminal",
@@ -484,6 +489,7 @@ START: Phase[LifecycleContext] = Phase(
             "comes last instead; --privileged and seccomp=unconfined load none.)",
             "Docker namespace",
             load_seccomp_early,
+            saves=False,  # the record does not change
             when=lambda config: loads_seccomp(config.security) and not sets_no_new_privs(config.security),
         ),
         Step(
@@ -495,6 +501,7 @@ START: Phase[LifecycleContext] = Phase(
             "/etc/group); a non-root user keeps no capabilities at all.",
             "Docker namespace",
             drop_capabilities,
+            saves=False,  # privileges (the user it runs as): saved by exec, next
         ),
         Step(
             "no_new_privs",
