@@ -408,6 +408,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_ed": ("ed",),
     "applets_mim": ("mim",),
     "applets_top": ("top",),
+    "applets_ar": ("ar",),
     "applets_system": (
         "hostname",
         "whoami",
