@@ -409,6 +409,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_mim": ("mim",),
     "applets_top": ("top",),
     "applets_ar": ("ar",),
+    "applets_dpkg_deb": ("dpkg-deb",),
     "applets_system": (
         "hostname",
         "whoami",

@@ -262,6 +262,7 @@ class Tar:
         self.groups: dict[int, str] = {}
         self.zone: Any = None
         self.to_stdout = False
+        self.prog = "tar"  # whose name the messages carry (dpkg-deb unpacks with this code too)
 
     def warn_prefix(self, original: str, stripped: str) -> Gen:
         if stripped != original and not self.warned_prefix:
@@ -312,7 +313,7 @@ class Tar:
             st = full_stat(sys, path, follow)
         except OSError as e:
             yield from self.out.flush()
-            yield from complain(sys, "tar", f"{path}: {strerror(e)}")
+            yield from complain(sys, self.prog, f"{path}: {strerror(e)}")
             return False
         ok = True
         result = yield from self.write_entry(path, st, dest, excludes, archive_id)
@@ -325,7 +326,7 @@ class Tar:
                 names = sys.listdir(path)
             except OSError as e:
                 yield from self.out.flush()
-                yield from complain(sys, "tar", f"{path}: {strerror(e)}")
+                yield from complain(sys, self.prog, f"{path}: {strerror(e)}")
                 return False
             for entry in names:
                 child = path + entry if path.endswith("/") else f"{path}/{entry}"
@@ -349,7 +350,7 @@ class Tar:
                 self.hardlinks[key] = name
         if archive_id is not None and (st.dev, st.ino) == archive_id:
             yield from self.out.flush()
-            yield from complain(sys, "tar", f"{path}: file is the archive; skipping")
+            yield from complain(sys, self.prog, f"{path}: file is the archive; skipping")
             return True
         data = b""
         if link_to is None and st.kind == "file" and not st.is_device:
@@ -357,7 +358,7 @@ class Tar:
                 fd = sys.open(path, 0)
             except OSError as e:
                 yield from self.out.flush()
-                yield from complain(sys, "tar", f"can't open '{path}': {strerror(e)}")
+                yield from complain(sys, self.prog, f"can't open '{path}': {strerror(e)}")
                 return False
             data = yield from read_all(sys, fd)
             close_quietly(sys, fd)
@@ -376,7 +377,7 @@ class Tar:
             try:
                 linkname = sys.readlink(path)
             except OSError as e:
-                yield from complain(sys, "tar", f"{path}: cannot read link: {strerror(e)}")
+                yield from complain(sys, self.prog, f"{path}: cannot read link: {strerror(e)}")
                 return False
             typeflag = "2"
             if len(linkname.encode()) >= 100:
@@ -461,7 +462,7 @@ class Tar:
                         return
                     hard = hard[k + 1 :]
         slash = name.rfind("/")
-        if slash > 0:
+        if slash > 0 and flags.get("leading_dirs", True):  # ARCHIVE_CREATE_LEADING_DIRS
             yield from _make_dirs(sys, name[:slash])
         if flags["unlink_old"] and kind != 0o040000:
             if hard and hard == name:
@@ -488,7 +489,7 @@ class Tar:
             except OSError as e:
                 if e.errno != 17:
                     yield from self.out.flush()
-                    yield from complain(sys, "tar", f"can't make dir {name}: {strerror(e)}")
+                    yield from complain(sys, self.prog, f"can't make dir {name}: {strerror(e)}")
         elif kind == 0o120000:
             target = m.link or ""
             if target.startswith("/") or ".." in target:
@@ -504,7 +505,7 @@ class Tar:
                 sys.mknod(name, kind | (m.mode & 0o7777), (m.device[0] << 8) | m.device[1])
             except OSError as e:
                 yield from self.out.flush()
-                yield from complain(sys, "tar", f"can't create node {name}: {strerror(e)}")
+                yield from complain(sys, self.prog, f"can't create node {name}: {strerror(e)}")
         if not flags["no_owner"]:
             uid, gid = m.uid, m.gid
             if not flags["numeric"]:
