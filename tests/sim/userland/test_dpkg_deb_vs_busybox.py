@@ -7,13 +7,16 @@ members."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import tarfile
 
 import pytest
+from archive_writers import make_ar
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_ar_vs_busybox import make_ar
 
 CONTROL = b"Package: hello\nVersion: 1.0\nArchitecture: all\nDescription: a test\n"
 
@@ -22,7 +25,7 @@ def make_tar(entries, compression: str = "gz") -> bytes:
     """entries: (name, data) -- data None for a directory, a str for a
     symlink's target."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:" + compression, format=tarfile.GNU_FORMAT) as t:
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
         for name, data in entries:
             info = tarfile.TarInfo(name)
             info.mtime, info.uname, info.gname = 1700000000, "root", "root"
@@ -35,7 +38,14 @@ def make_tar(entries, compression: str = "gz") -> bytes:
             else:
                 info.size, info.mode = len(data), 0o755 if name.endswith(".sh") else 0o644
                 t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    raw = buf.getvalue()
+    if compression == "gz":
+        return gzip.compress(raw)
+    if compression == "xz":
+        return lzma.compress(raw)
+    if compression == "bz2":
+        return bz2.compress(raw)
+    return raw
 
 
 def make_deb(data_entries, *, data_comp="xz", control_comp="gz", control=CONTROL) -> bytes:
