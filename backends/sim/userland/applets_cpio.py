@@ -232,10 +232,11 @@ class Extractor:
         self.out = BufferedOutput(sys, 1)
         self.placeholders: list[tuple[bool, str, str]] = []
         self.zone = None
+        self.prog = "cpio"  # rpm -i extracts its payload with this code too
 
     def complain(self, message: str) -> Gen:
         yield from self.out.flush()
-        yield from complain(self.sys, "cpio", message)
+        yield from complain(self.sys, self.prog, message)
 
     def accept(self, name: str) -> bool:
         return not self.patterns or any(fnmatch(p, name) for p in self.patterns)
@@ -282,7 +283,7 @@ class Extractor:
                 except OSError as e:
                     if e.errno != errno.ENOENT:
                         raise Die(f"can't remove old file {name}: {strerror(e)}") from None
-        else:
+        elif "\xfd" not in flags:  # not rpm's ARCHIVE_REPLACE_VIA_RENAME: cpio's EXTRACT_NEWER
             try:
                 existing = sys.inode_info(name, follow=False)
             except OSError as e:
@@ -302,12 +303,19 @@ class Extractor:
             self.placeholders.append((True, name, hard))
             return
         if kind == S_IFREG:
+            # rpm writes "NAME;PID" (hex) and renames it over NAME
+            temp = f"{name};{sys.getpid():x}" if "\xfd" in flags else name
             try:
-                fd = sys.open(name, O_WRONLY | O_CREAT | O_EXCL, m.mode & 0o7777)
+                fd = sys.open(temp, O_WRONLY | O_CREAT | O_EXCL, m.mode & 0o7777)
             except OSError as e:
-                raise Die(f"can't open '{name}': {strerror(e)}") from None
+                raise Die(f"can't open '{temp}': {strerror(e)}") from None
             yield from write_all(sys, fd, m.data)
             close_quietly(sys, fd)
+            if temp != name:
+                try:
+                    sys.rename(temp, name)
+                except OSError as e:
+                    raise Die(f"can't move '{temp}' to '{name}': {strerror(e)}") from None
         elif kind == S_IFDIR:
             try:
                 sys.mkdir(name, m.mode & 0o7777)

@@ -12,8 +12,7 @@ shows what busybox shows.
 decompressed (gzip, bzip2, xz by their magic; lzma when the
 PAYLOADCOMPRESSOR tag says so); ``rpm -qp`` prints name-version-release,
 ``-qpi`` the information block, ``-qpl``/``-qpd``/``-qpc`` the file
-list (all, docs, config files).  ``rpm -i`` (install: the payload
-extracted into / for a binary package) is refused by name.
+list (all, docs, config files); ``rpm -i`` installs (see _install).
 """
 
 from __future__ import annotations
@@ -22,10 +21,11 @@ import struct
 from collections.abc import Generator
 from typing import Any
 
-from ..sys_api import O_RDONLY, Sys
+from ..sys_api import O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Sys
 from . import compression, timefmt
 from .applet_table import applet
-from .libc import BufferedOutput, Die, complain, dies, read_all, show_usage, strerror, write_all
+from .applets_cpio import Extractor
+from .libc import BufferedOutput, Die, complain, dies, name_to_id, read_all, show_usage, strerror, write_all
 
 Gen = Generator[Any, Any, Any]
 HEADER_MAGIC = 0x8EADE801
@@ -34,7 +34,7 @@ INT8, INT16, INT32 = 2, 3, 4
 TAG = {
     "NAME": 1000, "VERSION": 1001, "RELEASE": 1002, "SUMMARY": 1004, "DESCRIPTION": 1005,
     "BUILDTIME": 1006, "BUILDHOST": 1007, "SIZE": 1009, "VENDOR": 1011, "LICENSE": 1014,
-    "GROUP": 1016, "URL": 1020, "FILEFLAGS": 1037, "SOURCERPM": 1044, "PREFIXS": 1098,
+    "GROUP": 1016, "URL": 1020, "FILEFLAGS": 1037, "FILEUSERNAME": 1039, "FILEGROUPNAME": 1040, "SOURCERPM": 1044, "PREFIXS": 1098,
     "DIRINDEXES": 1116, "BASENAMES": 1117, "DIRNAMES": 1118, "PAYLOADCOMPRESSOR": 1125,
 }  # fmt: skip
 RPMFILE_CONFIG, RPMFILE_DOC = 1, 2
@@ -170,6 +170,76 @@ def rpm2cpio_main(sys: Sys) -> Gen:
     return 0
 
 
+def _file_names(pkg: Package) -> list[tuple[int, str]]:
+    """loop_through_files: DIRNAME[DIRINDEX] + BASENAME for each file."""
+    names = []
+    count = 0
+    while pkg.getstr("BASENAMES", count) is not None:
+        directory = pkg.getstr("DIRNAMES", pkg.getint("DIRINDEXES", count))
+        names.append((count, _text(directory) + _text(pkg.getstr("BASENAMES", count))))
+        count += 1
+    return names
+
+
+def _install(sys: Sys, pkg: Package) -> Gen:
+    """rpm -i: config files already there kept as NAME.rpmorig, the
+    payload extracted (into / for a binary package, which names its
+    source rpm; else here) with leading directories, mtimes, and files
+    replaced by rename; then each file chowned by its user/group name."""
+    for item, name in _file_names(pkg):
+        if pkg.getint("FILEFLAGS", item) & RPMFILE_CONFIG:
+            try:
+                st = sys.lstat(name)
+            except OSError:
+                continue
+            if st.kind == "file":
+                yield from _backup(sys, name)
+    if pkg.getstr("SOURCERPM") is not None:
+        try:
+            sys.chdir("/")
+        except OSError as e:
+            raise Die(f"can't change directory to '/': {strerror(e)}") from None
+    ex = Extractor(sys, {"i", "d", "m", "\xfd"}, [], (-1, -1))
+    ex.prog = "rpm"
+    try:
+        yield from ex.run(pkg.payload())
+        ex.links()
+    finally:
+        yield from ex.out.flush()
+    for item, name in _file_names(pkg):
+        user, group = pkg.getstr("FILEUSERNAME", item), pkg.getstr("FILEGROUPNAME", item)
+        uid = (yield from name_to_id(sys, "/etc/passwd", _text(user))) if user is not None else None
+        gid = (yield from name_to_id(sys, "/etc/group", _text(group))) if group is not None else None
+        try:
+            sys.chown(name, sys.getuid() if uid is None else uid, sys.getgid() if gid is None else gid)
+        except OSError:
+            pass
+
+
+def _backup(sys: Sys, name: str) -> Gen:
+    """copy_file(NAME, NAME.rpmorig, preserving status), then remove NAME."""
+    st = sys.lstat(name)
+    fd = sys.open(name, O_RDONLY, 0)
+    try:
+        data = yield from read_all(sys, fd)
+    finally:
+        sys.close(fd)
+    backup = name + ".rpmorig"
+    out = sys.open(backup, O_WRONLY | O_CREAT | O_TRUNC, st.mode & 0o7777)
+    yield from write_all(sys, out, data)
+    sys.close(out)
+    for call in (
+        lambda: sys.chown(backup, st.uid, st.gid),
+        lambda: sys.chmod(backup, st.mode),
+        lambda: sys.set_mtime(backup, st.mtime),
+    ):
+        try:
+            call()
+        except OSError:
+            pass
+    sys.unlink(name)
+
+
 def _text(value: bytes | None) -> str:
     return "(null)" if value is None else value.decode("utf-8", "surrogateescape")
 
@@ -216,7 +286,9 @@ def rpm_main(sys: Sys) -> Gen:
         for path in args:
             pkg = yield from _load(sys, path)
             if "install" in func:
-                raise Die("rpm -i (install) is not modelled in the stepbox simulator")
+                yield from out.flush()
+                yield from _install(sys, pkg)
+                continue
             if not {"query", "package"} <= func:
                 yield from out.flush()
                 yield from show_usage(sys, "rpm")

@@ -69,6 +69,8 @@ def make_rpm(
         (1016, I18N, "Applications/Text"),
         (1020, STRING, "https://example.invalid/"),
         (1037, INT32, [0, 1, 2]),
+        (1039, STRING_ARRAY, ["root", "nobody", "daemon"]),
+        (1040, STRING_ARRAY, ["root", "nogroup", "nosuchgroup"]),
         *([(1044, STRING, source)] if source else []),
         (1116, INT32, [0, 1, 2]),
         (1117, STRING_ARRAY, ["etc", "hello.conf", "doc"]),
@@ -100,6 +102,10 @@ CASES = [
     "for f in plain badmagic short tiny nosuch; do rpm2cpio $f.rpm | wc -c; done; rpm2cpio < badmagic.rpm; echo $?",
     "rpm -qp h.rpm; echo $?; rpm -qp h.rpm bz.rpm xz.rpm; rpm -qpi h.rpm; rpm -qpi bz.rpm; rpm -qpl h.rpm; "
     "rpm -qpd h.rpm; rpm -qpc h.rpm; rpm -qpdc h.rpm; rpm -q -p -l xz.rpm; rpm -pq h.rpm; rpm -qlp h.rpm",
+    # -i: a binary package (it names its source rpm) goes to /, a source package here
+    "mkdir -p etc; echo old > /etc/hello.conf; rpm -i h.rpm; echo $?; cat /etc/hello.conf /etc/hello.conf.rpmorig; "
+    "ls -ln --full-time /etc/hello.conf* /usr/doc | sed 's/ [0-9-]* [0-9:.]* +0000 / /'; rpm -i h.rpm; echo $?; ls /etc/hello*; "
+    "rpm -i bz.rpm; echo $?; find etc usr | sort; rpm -i plain.rpm; echo $?; rpm -i xz.rpm badmagic.rpm; echo $?",
     "rpm; echo $?; rpm -q h.rpm; echo $?; rpm -qq h.rpm; echo $?; rpm -x h.rpm; echo $?; rpm -qp; echo $?; "
     "rpm -qp nosuch.rpm; echo $?; rpm -qp badmagic.rpm; echo $?; rpm -qp h.rpm short.rpm; echo $?; rpm -l h.rpm; echo $?",
 ]
