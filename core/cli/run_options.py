@@ -14,7 +14,7 @@ import click
 # The body they make (click-free, for run's lean path too), here as before.
 from .run_body import check_platform, confinement_config, create_body, ulimits_to_api  # noqa: F401
 
-RUN_OPTIONS = [
+RUN_FLAGS = [
     click.option("--name", help="Assign a name to the container"),
     click.option("-h", "--hostname", default="", help="Container host name"),
     click.option("-e", "--env", multiple=True, help="Set environment variables (NAME=value)"),
@@ -100,9 +100,8 @@ RUN_OPTIONS = [
     click.option("--ulimit", multiple=True, help="Ulimit options (NAME=SOFT[:HARD], e.g. nofile=1024:2048)"),
     click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached"),
     click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY"),
-    click.argument("image"),
-    click.argument("command", nargs=-1),
 ]
+RUN_OPTIONS = [*RUN_FLAGS, click.argument("image"), click.argument("command", nargs=-1)]
 
 # `stepbox run busybox ls -l`: everything after the image belongs to the command.
 NO_INTERSPERSED = {"allow_interspersed_args": False, "help_option_names": ["--help"]}

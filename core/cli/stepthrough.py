@@ -19,9 +19,10 @@ import sys
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from .main import cli
-from .run_options import NO_INTERSPERSED, create_body, with_run_options
+from .run_options import NO_INTERSPERSED, RUN_FLAGS, create_body
 
 # What the walk says around the steps, in each language (the steps' own texts are in
 # core/container/in_chinese.py).
@@ -110,6 +111,15 @@ def _short(value, state_root: str | None = None, limit: int = 40) -> str:
     return readable(str(value), state_root)
 
 
+def _with_step_options(f):
+    """``run``'s flags and arguments, the image optional: ``--bundle`` stands for it."""
+    f = click.argument("command", nargs=-1)(f)
+    f = click.argument("image", required=False)(f)
+    for option in reversed(RUN_FLAGS):
+        f = option(f)
+    return f
+
+
 @cli.command(context_settings=NO_INTERSPERSED)
 @click.option("--keep", is_flag=True, help="Keep the container at the end (default: remove it)")
 @click.option("-y", "--no-pause", is_flag=True, help="Do not wait for Enter between steps")
@@ -119,14 +129,41 @@ def _short(value, state_root: str | None = None, limit: int = 40) -> str:
     default=None,
     help="Language of the explanations (default: zh under a Chinese locale, LANG=zh_*, else en)",
 )
-@with_run_options
-@click.pass_obj
-def step(conn, keep, no_pause, lang, name, image, command, **flags):
+@click.option(
+    "--bundle",
+    default=None,
+    metavar="DIR",
+    help="Step through what stepbox-runc create + start do for the OCI bundle DIR (its config.json)",
+)
+@_with_step_options
+@click.pass_context
+def step(click_ctx, keep, no_pause, lang, bundle, name, image, command, **flags):
     """Run a container one step at a time (Enter: next step, q: quit and undo)."""
+    from stepbox.core.language import language
+
+    conn = click_ctx.obj
+    if bundle is not None:
+        from .step_bundle import step_bundle
+
+        given = [
+            "--" + p.name.replace("_", "-")
+            for p in click_ctx.command.params
+            if p.name not in ("bundle", "no_pause", "lang")
+            and click_ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT
+        ]
+        if given:
+            raise click.BadOptionUsage(  # a flag error: exit status 125
+                "bundle",
+                f"stepbox step --bundle: {', '.join(given)} cannot be used with --bundle: "
+                "the bundle's config.json says what the container is",
+            )
+        step_bundle(conn, bundle, no_pause, language(lang))
+        return
+    if image is None:
+        raise click.UsageError('"stepbox step" requires an IMAGE (or --bundle DIR)')
     # The walk drives the lifecycle itself, in this process: no daemon.
     from rich.console import Console
     from stepbox.core.engine.create_body import check_container_name, config_from_body
-    from stepbox.core.language import language
     from stepbox.core.network.manager import BridgeSettings
     from stepbox.core.session import open_session
 
@@ -168,7 +205,16 @@ def _step(console, session, runtime, config, name, keep, no_pause, lang: str = "
     console.print(Text(words["legend"].format(legend=legend, root=session.root), style="dim"))
     try:
         with _terminal_signals_interrupt():
-            _walk(console, runtime, record, stepper, no_pause, session.root, lang)
+            _walk(
+                console,
+                stepper,
+                no_pause,
+                session.root,
+                lang,
+                quit=lambda: _quit(runtime, record, stepper),
+                after_step=lambda result: _show_output(console, runtime, record, result, lang),
+                on_failure=lambda: _say_failed(console, record, stepper, lang),
+            )
     except (KeyboardInterrupt, SystemExit):
         # Ctrl-C or a closed terminal mid-way: undo what was done, so no
         # mount, cgroup or process outlives the walk-through.
@@ -186,6 +232,30 @@ def _quit(runtime, record, stepper) -> None:
     """Undo the unfinished phase, then remove what the finished ones made."""
     stepper.abort()
     runtime.discard(record)
+
+
+def _show_output(console, runtime, record, result, lang: str) -> None:
+    """After the wait: what the container printed."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    if result.step.key == "wait":
+        out, err = runtime.logs(record)
+        console.print(
+            Panel(
+                Text((out + err).decode(errors="replace")),
+                title=WORDS[lang]["output"].format(code=record.exit_code),
+            )
+        )
+
+
+def _say_failed(console, record, stepper, lang: str) -> None:
+    # The plan's failure policy has run (a failed start leaves the
+    # container created, with its exit code; --keep keeps it).
+    if not stepper.ctx.forgotten:
+        console.print(
+            WORDS[lang]["failed"].format(state=record.state, code=record.exit_code, error=record.error)
+        )
 
 
 def _read_key() -> str:
@@ -222,9 +292,10 @@ def _terminal_signals_interrupt():
             signal.signal(sig, handler)
 
 
-def _walk(console, runtime, record, stepper, no_pause, state_root, lang: str = "en") -> None:
-    from rich.panel import Panel
-    from rich.text import Text
+def _walk(console, stepper, no_pause, state_root, lang: str, quit, after_step=None, on_failure=None) -> None:
+    """Step by step: the next step's title, a key, the step's panel.  ``q``
+    calls ``quit`` (undo what was done); ``after_step(result)`` shows more
+    after a step; ``on_failure()`` says what a failed step left."""
     from stepbox.core.container.in_chinese import text_of
 
     words = WORDS[lang]
@@ -237,7 +308,7 @@ def _walk(console, runtime, record, stepper, no_pause, state_root, lang: str = "
             if _read_key() == "q":
                 tracer = stepper.ctx.tracer
                 mark = tracer.mark()
-                _quit(runtime, record, stepper)
+                quit()
                 console.print()
                 undone = tracer.since(mark)
                 if undone:
@@ -247,19 +318,9 @@ def _walk(console, runtime, record, stepper, no_pause, state_root, lang: str = "
         try:
             result = stepper.step()
         except Exception:
-            # The plan's failure policy has run (a failed start leaves the
-            # container created, with its exit code; --keep keeps it).
-            if not stepper.ctx.forgotten:
-                console.print(
-                    words["failed"].format(state=record.state, code=record.exit_code, error=record.error)
-                )
+            if on_failure is not None:
+                on_failure()
             raise
         console.print(render(result, number, total, state_root, lang))
-        if result.step.key == "wait":
-            out, err = runtime.logs(record)
-            console.print(
-                Panel(
-                    Text((out + err).decode(errors="replace")),
-                    title=words["output"].format(code=record.exit_code),
-                )
-            )
+        if after_step is not None:
+            after_step(result)

@@ -38,7 +38,7 @@ from .context import OciContext
 from .features import features
 from .hooks import HookFailed
 from .log import RuntimeLog
-from .spec import OCI_VERSION, BadConfig, Unsupported, load_bundle, parse_process
+from .spec import OCI_VERSION, BadConfig, BundleSpec, Unsupported, load_bundle, parse_process
 from .state import (
     CREATED,
     DEFAULT_ROOT,
@@ -157,11 +157,14 @@ def check_terminal(terminal: bool, console_socket: str, detach: bool) -> None:
 
 
 class Runc:
-    def __init__(self, args: argparse.Namespace, log: RuntimeLog):
+    def __init__(self, args: argparse.Namespace, log: RuntimeLog, fork_shims: bool = True):
         self.args = args
         self.log = log
         self.root = RuntimeRoot(args.root)
         self._kernel: Kernel | None = None
+        # False (`stepbox step --bundle`, not run from the sealed interpreter):
+        # the shims start from a launcher of the sealed copy, as an engine's do
+        self.fork_shims = fork_shims
 
     @property
     def kernel(self) -> Kernel:
@@ -177,7 +180,9 @@ class Runc:
             # fork_shims: this command is single-threaded; when it runs from
             # the sealed interpreter (the console script re-executes create
             # and exec from it), it forks the container's shim itself.
-            self._kernel = module.create_kernel(kernel_dir, tracer, cgroup_base="", fork_shims=True)
+            self._kernel = module.create_kernel(
+                kernel_dir, tracer, cgroup_base="", fork_shims=self.fork_shims
+            )
         return self._kernel
 
     def _container_seccomp(self, bundle: str) -> SeccompFilter | None:
@@ -219,11 +224,22 @@ class Runc:
         a = self.args
         if a.preserve_fds < 0:
             raise RuntimeFailure(f"--preserve-fds {a.preserve_fds}: not a number of fds")
-        cid = check_id(a.id)
-        if os.path.exists(self.root.dir(cid)):
-            raise RuntimeFailure(f"container with id exists: {cid}")
         spec = load_bundle(a.bundle)
         check_terminal(spec.process.terminal, a.console_socket, detach=True)  # create always detaches
+        ctx = self.create_context(
+            a.id, spec, no_pivot=a.no_pivot, console_socket=a.console_socket, preserve_fds=a.preserve_fds
+        )
+        self.run_plan(ctx, plan.create_plan(spec))
+        if a.pid_file:
+            write_pid_file(a.pid_file, ctx.record.pid)
+        return 0
+
+    def create_context(self, container_id: str, spec: BundleSpec, **options: Any) -> OciContext:
+        """What create's plan runs with (``stepbox step --bundle`` too): a
+        new record for ``spec``'s container, not yet on disk."""
+        cid = check_id(container_id)
+        if os.path.exists(self.root.dir(cid)):
+            raise RuntimeFailure(f"container with id exists: {cid}")
         record = RuntimeRecord(
             id=cid,
             bundle=spec.bundle,
@@ -234,19 +250,7 @@ class Runc:
                 k: [asdict(h) for h in v] for k, v in spec.hooks.items() if k in ("poststart", "poststop")
             },
         )
-        ctx = OciContext(
-            self.kernel,
-            self.root,
-            record,
-            spec=spec,
-            no_pivot=a.no_pivot,
-            console_socket=a.console_socket,
-            preserve_fds=a.preserve_fds,
-        )
-        self.run_plan(ctx, plan.create_plan(spec))
-        if a.pid_file:
-            write_pid_file(a.pid_file, record.pid)
-        return 0
+        return OciContext(self.kernel, self.root, record, spec=spec, **options)
 
     def start(self) -> int:
         record, ctx, status = self.find(self.args.id)

@@ -497,3 +497,10 @@ def status_of(ctx: OciContext) -> str:
     ):
         return "paused"
     return RUNNING
+
+
+def step_through_plan(spec: BundleSpec, record: RuntimeRecord) -> OciPlan:
+    """What ``stepbox step --bundle`` walks: create's plan, start's, then
+    ``delete --force``'s -- the container is removed at the end, as ``stepbox
+    step`` removes its own (the kill finds it gone if its command ended)."""
+    return create_plan(spec) + start_plan(record) + Plan((delete_phase(force_kill=True),)).for_config(record)
