@@ -315,6 +315,9 @@ def _walk(console, stepper, no_pause, state_root, lang: str, quit, after_step=No
                     console.print(ops_table(words["undone"], undone, state_root, lang=lang))
                 console.print(words["stopped"])
                 return
+        # A container may share our stdout (stepbox-runc's inherits it): what
+        # the walk said so far goes out before anything the step lets it print.
+        console.file.flush()
         try:
             result = stepper.step()
         except Exception:

@@ -1,0 +1,120 @@
+"""``stepbox step --bundle DIR``: the OCI runtime's own create, start and
+delete plans for a bundle, walked with ``stepbox step``'s walk on the real
+kernel -- and nothing left behind, at the end or after ``q``."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import random
+import subprocess
+import sys
+
+from bundles import linux_root, make_bundle, read_config, write_config
+
+from stepbox.core.runtime import plan
+from stepbox.core.runtime.spec import load_bundle
+from stepbox.core.runtime.state import RuntimeRecord
+
+
+def stepbox(tmp_path, *args: str, input: str = "") -> subprocess.CompletedProcess:
+    """The venv's stepbox, its temporary files (the walk's runtime root) in tmp_path/tmp."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    command = os.path.join(os.path.dirname(sys.executable), "stepbox")
+    env = dict(os.environ, TMPDIR=str(tmp), COLUMNS="200")
+    return subprocess.run(
+        [command, "--root", str(tmp_path / "state"), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def left_behind(tmp_path, bundle: str, marker: str) -> list[str]:
+    """The walk's cgroups, processes, mounts and runtime root, if any are left."""
+    found = glob.glob("/sys/fs/cgroup/*/stepbox-runc/step-*") + glob.glob(
+        "/sys/fs/cgroup/stepbox-runc/step-*"
+    )
+    found += os.listdir(tmp_path / "tmp")
+    with open("/proc/self/mountinfo") as f:
+        found += [line for line in f if bundle in line]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(f"process {pid}")
+        except OSError:
+            pass  # gone meanwhile
+    return found
+
+
+@linux_root
+def test_step_walks_the_runtimes_create_start_and_delete(tmp_path):
+    """Run to the end (Enter for each step): the runtime's steps in order,
+    create's ending with the process at the gate, start letting it run (its
+    output shows), delete --force killing it; then nothing is left."""
+    marker = str(random.randint(100000, 999999))
+    bundle = make_bundle(
+        str(tmp_path / "b"), ["sh", "-c", f"echo hello from the bundle; exec sleep {marker}"]
+    )
+    spec = load_bundle(bundle)
+    steps = plan.step_through_plan(spec, RuntimeRecord("x", bundle, spec.root, "")).steps
+    keys = [s.key for s in steps]
+    assert keys[:3] == ["state_dir", "cgroup", "spawn"] and keys[-4:] == [
+        "start",
+        "kill",
+        "remove_cgroup",
+        "forget",
+    ]
+
+    r = stepbox(tmp_path, "step", "--bundle", bundle, input="\n" * (len(steps) + 2))
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    at = [r.stdout.index(f"Step {i}/{len(steps)}: {s.title}") for i, s in enumerate(steps, 1)]
+    assert at == sorted(at), "the steps are shown in the plan's order"
+    assert r.stdout.count("Enter: go on") == len(steps)
+    # the command runs only after start (its output follows start's "next" prompt)
+    assert r.stdout.index("next: Start: let the waiting process") < r.stdout.index("hello from the bundle\n")
+    assert "exec.fifo" in r.stdout and "kill(" in r.stdout.split("Kill the container's processes")[-1]
+    assert left_behind(tmp_path, bundle, marker) == []
+
+
+@linux_root
+def test_quitting_undoes_what_create_did(tmp_path):
+    marker = str(random.randint(100000, 999999))
+    bundle = make_bundle(str(tmp_path / "b"), ["sleep", marker])
+    # up to and with the mounts: state_dir, cgroup, spawn, hostname, mounts; then q
+    r = stepbox(tmp_path, "step", "--bundle", bundle, input="\n" * 5 + "q\n")
+    assert r.returncode == 0, r.stderr
+    assert "everything done so far was undone" in r.stdout
+    undone = r.stdout[r.stdout.index("undone: the kernel operations of the undo") :]
+    assert "kill(" in undone and "rmdir(" in undone
+    assert left_behind(tmp_path, bundle, marker) == []
+
+
+def test_bad_bundles_and_flags_are_refused_with_125(tmp_path):
+    """No config.json, invalid JSON, a field the runtime does not support, run
+    flags beside --bundle, the simulator: one clear line, status 125."""
+    bundle = tmp_path / "b"
+    (bundle / "rootfs").mkdir(parents=True)
+    cases = []
+    r = stepbox(tmp_path, "step", "--bundle", str(bundle), "-y")
+    cases.append((r, "config.json not found"))
+    (bundle / "config.json").write_text("{not json")
+    cases.append((stepbox(tmp_path, "step", "--bundle", str(bundle), "-y"), "cannot read"))
+    config = {"ociVersion": "1.0.2", "process": {"args": ["true"], "cwd": "/"}, "root": {"path": "rootfs"}}
+    config["linux"] = {"intelRdt": {"closID": "x"}}
+    write_config(str(bundle), config)
+    assert read_config(str(bundle)) == json.loads(json.dumps(config))
+    cases.append((stepbox(tmp_path, "step", "--bundle", str(bundle), "-y"), "intelRdt"))
+    cases.append((stepbox(tmp_path, "step", "--bundle", str(bundle), "--name", "x"), "--name cannot be used"))
+    cases.append(
+        (stepbox(tmp_path, "--backend", "sim", "step", "--bundle", str(bundle)), "needs the real kernel")
+    )
+    for r, said in cases:
+        assert r.returncode == 125, (said, r.returncode, r.stderr)
+        assert said in r.stderr and "Traceback" not in r.stderr, r.stderr
