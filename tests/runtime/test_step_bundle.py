@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 from bundles import linux_root, make_bundle, read_config, write_config
-
 from stepbox.core.runtime import plan
 from stepbox.core.runtime.spec import load_bundle
 from stepbox.core.runtime.state import RuntimeRecord
