@@ -8,8 +8,11 @@ import glob
 import json
 import os
 import random
+import re
+import select
 import subprocess
 import sys
+import time
 
 from bundles import linux_root, make_bundle, read_config, write_config
 from stepbox.core.runtime import plan
@@ -17,26 +20,40 @@ from stepbox.core.runtime.spec import load_bundle
 from stepbox.core.runtime.state import RuntimeRecord
 
 
-def stepbox(tmp_path, *args: str, input: str = "") -> subprocess.CompletedProcess:
+def stepbox_argv(tmp_path, *args: str) -> tuple[list[str], dict[str, str]]:
     """The venv's stepbox, its temporary files (the walk's runtime root) in tmp_path/tmp."""
     tmp = tmp_path / "tmp"
     tmp.mkdir(exist_ok=True)
     command = os.path.join(os.path.dirname(sys.executable), "stepbox")
-    env = dict(os.environ, TMPDIR=str(tmp), COLUMNS="200")
-    return subprocess.run(
-        [command, "--root", str(tmp_path / "state"), *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
+    return [command, "--root", str(tmp_path / "state"), *args], dict(
+        os.environ, TMPDIR=str(tmp), COLUMNS="200"
     )
 
 
-def left_behind(tmp_path, bundle: str, marker: str) -> list[str]:
+def stepbox(tmp_path, *args: str, input: str = "") -> subprocess.CompletedProcess:
+    argv, env = stepbox_argv(tmp_path, *args)
+    return subprocess.run(argv, input=input, capture_output=True, text=True, timeout=120, env=env)
+
+
+def read_until(fd: int, wanted: bytes, timeout: float = 60) -> bytes:
+    """What ``fd`` gives until ``wanted`` is in it."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while wanted not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0 and select.select([fd], [], [], left)[0], f"{wanted!r} never came: {seen[-2000:]!r}"
+        chunk = os.read(fd, 65536)
+        assert chunk, f"end of output before {wanted!r}: {seen[-2000:]!r}"
+        seen += chunk
+    return seen
+
+
+def left_behind(tmp_path, bundle: str, marker: str, output: str) -> list[str]:
     """The walk's cgroups, processes, mounts and runtime root, if any are left."""
-    found = glob.glob("/sys/fs/cgroup/*/stepbox-runc/step-*") + glob.glob(
-        "/sys/fs/cgroup/stepbox-runc/step-*"
+    ids = set(re.findall(r"step-[0-9a-f]{12}", output))
+    assert len(ids) == 1, ids  # the walk's container, named in its kernel operations
+    cid = ids.pop()
+    found = glob.glob(f"/sys/fs/cgroup/*/stepbox-runc/{cid}") + glob.glob(
+        f"/sys/fs/cgroup/stepbox-runc/{cid}"
     )
     found += os.listdir(tmp_path / "tmp")
     with open("/proc/self/mountinfo") as f:
@@ -70,7 +87,22 @@ def test_step_walks_the_runtimes_create_start_and_delete(tmp_path):
         "forget",
     ]
 
-    r = stepbox(tmp_path, "step", "--bundle", bundle, input="\n" * (len(steps) + 2))
+    # Enter up to and with start; the rest once the container has printed (a
+    # learner reads it before going on: the kill must not come first)
+    argv, env = stepbox_argv(tmp_path, "step", "--bundle", bundle)
+    walk = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        walk.stdin.write(b"\n" * (keys.index("start") + 1))
+        walk.stdin.flush()
+        before = read_until(walk.stdout.fileno(), b"hello from the bundle\n")
+        out, err = walk.communicate(b"\n" * (len(steps) + 2), timeout=120)
+    finally:
+        if walk.poll() is None:
+            walk.kill()  # a hung walk: the test fails below, the finalizers still run
+            walk.wait()
+    r = subprocess.CompletedProcess(argv, walk.returncode, (before + out).decode(), err.decode())
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     at = [r.stdout.index(f"Step {i}/{len(steps)}: {s.title}") for i, s in enumerate(steps, 1)]
@@ -79,7 +111,7 @@ def test_step_walks_the_runtimes_create_start_and_delete(tmp_path):
     # the command runs only after start (its output follows start's "next" prompt)
     assert r.stdout.index("next: Start: let the waiting process") < r.stdout.index("hello from the bundle\n")
     assert "exec.fifo" in r.stdout and "kill(" in r.stdout.split("Kill the container's processes")[-1]
-    assert left_behind(tmp_path, bundle, marker) == []
+    assert left_behind(tmp_path, bundle, marker, r.stdout) == []
 
 
 @linux_root
@@ -92,7 +124,7 @@ def test_quitting_undoes_what_create_did(tmp_path):
     assert "everything done so far was undone" in r.stdout
     undone = r.stdout[r.stdout.index("undone: the kernel operations of the undo") :]
     assert "kill(" in undone and "rmdir(" in undone
-    assert left_behind(tmp_path, bundle, marker) == []
+    assert left_behind(tmp_path, bundle, marker, r.stdout) == []
 
 
 def test_bad_bundles_and_flags_are_refused_with_125(tmp_path):
