@@ -92,6 +92,19 @@ IN_CHINESE: dict[str, tuple[str, str, str]] = {
         "删除 cgroup",
         "create 建的 cgroup 被删掉；调用者事先建好的那个留着（那是调用者的）。",
     ),
+    # create: terminal
+    "process.terminal: a pseudo-terminal is opened from the container's own /dev/pts "
+    "(runc opens /dev/ptmx there too) and its slave bound on /dev/console; at exec it is "
+    "the process's stdin, stdout and stderr and its controlling terminal. The master side "
+    "is sent to the caller's --console-socket with SCM_RIGHTS: containerd's shim or "
+    "conmon copies between it and the user's terminal.": (
+        "Open a pseudo-terminal and send its master to the console socket",
+        "打开一个伪终端，把它的主设备端发到 console socket",
+        "process.terminal：从容器自己的 /dev/pts 打开一个伪终端（runc 也是在那里打开 /dev/ptmx），"
+        "它的从设备端绑定挂载到 /dev/console 上；exec 时它就是进程的标准输入、标准输出和标准错误，"
+        "也是进程的控制终端。主设备端用 SCM_RIGHTS 发到调用者的 --console-socket：containerd 的 shim "
+        "或 conmon 在它和用户的终端之间来回复制数据。",
+    ),
     # delete: poststop
     "Programs the caller wants run once the container is gone.": (
         "Run the poststop hooks",
