@@ -23,3 +23,14 @@ def create_kernel(state_dir: str | None = None, tracer: Tracer | None = None) ->
 def describe() -> str:
     """How this backend runs containers (for ``--backend``'s choice)."""
     return "the simulated kernel, in pure Python (no root, any OS)"
+
+
+def oci_runtime_unavailable() -> str | None:
+    """Why the OCI runtime's plan (``stepbox step --bundle``) cannot run on
+    this kernel: create must leave the container's process waiting at a
+    start gate (runc's exec.fifo) for a later command, and the simulated
+    kernel's processes do not outlive the program that made them."""
+    return (
+        "the simulated kernel cannot leave a process waiting at a start gate (runc's exec.fifo) "
+        "for its caller, so create cannot stop where start takes over"
+    )

@@ -26,24 +26,32 @@ from typing import Any
 from .errors import CommandFailed
 from .stepthrough import LEGEND_ZH, WORDS, _terminal_signals_interrupt, _walk
 
-NO_SIMULATOR = (
-    "stepbox step --bundle runs the OCI runtime's own plan, which needs the real kernel (root on "
-    "Linux): the simulated kernel cannot leave a process waiting at a start gate (runc's exec.fifo) "
-    "for its caller, so create cannot stop where start takes over. Use --backend linux as root; "
-    "notebook 14 (notebooks/14-oci-runtime.ipynb) shows the create/start split on the simulator"
+# What follows the backend's own reason for refusing a bundle walk.
+NOT_HERE = (
+    "Use --backend linux as root; notebook 14 (notebooks/14-oci-runtime.ipynb) shows the "
+    "create/start split on the simulator"
 )
 
 
 def step_bundle(conn, bundle: str, no_pause: bool, lang: str) -> None:
     from rich.console import Console
-    from stepbox.core.kernel.errors import KernelError
+    from stepbox.core.kernel.backend_lookup import explain_choice, oci_runtime_unavailable
+    from stepbox.core.kernel.errors import BackendUnavailable, KernelError
     from stepbox.core.runtime.cli import Runc, RuntimeFailure
     from stepbox.core.runtime.hooks import HookFailed
     from stepbox.core.runtime.log import RuntimeLog
     from stepbox.core.runtime.spec import BadConfig, Unsupported, load_bundle
 
-    if conn.backend == "sim":
-        raise CommandFailed(f"stepbox: Error: {NO_SIMULATOR}", 125)
+    try:
+        why = oci_runtime_unavailable(explain_choice(conn.backend).module)
+    except BackendUnavailable:
+        why = None  # the runtime's own kernel says why below
+    if why:
+        raise CommandFailed(
+            "stepbox: Error: stepbox step --bundle runs the OCI runtime's own plan, which needs the "
+            f"real kernel (root on Linux): {why}. {NOT_HERE}",
+            125,
+        )
     try:
         spec = load_bundle(bundle)  # the runtime's own reading of config.json
     except (BadConfig, Unsupported) as e:

@@ -46,6 +46,13 @@ def unavailable_reason(module: ModuleType) -> str | None:
     return check() if check else None
 
 
+def oci_runtime_unavailable(module: ModuleType) -> str | None:
+    """Why this backend cannot run the OCI runtime's own plan (a backend
+    module may say so with ``oci_runtime_unavailable()``); None: it can."""
+    check = getattr(module, "oci_runtime_unavailable", None)
+    return check() if check else None
+
+
 @dataclass(frozen=True)
 class BackendChoice:
     name: str
