@@ -50,10 +50,12 @@ class HostBusybox:
         bindir = self.root / "bin"
         bindir.mkdir(parents=True)
         binary = bindir / "busybox"
-        try:
-            os.link(os.path.realpath(BUSYBOX), binary)
-        except OSError:  # another filesystem
-            shutil.copy2(BUSYBOX, binary)
+        # A copy of its own (2 MB), not a hard link to the host's busybox: each
+        # oracle links ~270 applet names to it, and links to the host's inode
+        # piled up in the temp directories pytest keeps until ext4's limit of
+        # 65,000 links per inode refused the next one (EMLINK, seen on a machine
+        # that had run the suite many times).
+        shutil.copy2(BUSYBOX, binary)
         applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True, check=True)
         for name in applets.stdout.split():
             if name != "busybox":
