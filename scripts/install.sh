@@ -166,11 +166,19 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
         say "installing Pyodide $PYODIDE_VERSION (npm) and the wheels its test uses into $PYODIDE_DIR"
         rm -rf "$PYODIDE_DIR"
         mkdir -p "$PYODIDE_DIR/wheels"
-        npm install --prefix "$PYODIDE_DIR" --no-audit --no-fund --silent "pyodide@$PYODIDE_VERSION"
-        "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-            --platform any --implementation py --abi none --python-version 3.13 -d "$PYODIDE_DIR/wheels" \
-            "micropip==$PYODIDE_MICROPIP" hypothesis attrs sortedcontainers
-        echo "pyodide $PYODIDE_VERSION" > "$PYODIDE_DIR/installed"
+        # Node trusts only its own CA list; the system's (where a site's proxy CA is) by this
+        if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+            export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+        fi
+        # Only a test needs it: a failure here is said, and the install goes on
+        if npm install --prefix "$PYODIDE_DIR" --no-audit --no-fund --silent "pyodide@$PYODIDE_VERSION" &&
+            "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+                --platform any --implementation py --abi none --python-version 3.13 -d "$PYODIDE_DIR/wheels" \
+                "micropip==$PYODIDE_MICROPIP" hypothesis attrs sortedcontainers; then
+            echo "pyodide $PYODIDE_VERSION" > "$PYODIDE_DIR/installed"
+        else
+            say "could not fetch Pyodide (see above): tests/pyodide will skip, saying so"
+        fi
     fi
 else
     say "no node and npm here: tests/pyodide will skip (as root, this script installs Debian's nodejs and npm)"
