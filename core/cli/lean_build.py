@@ -4,7 +4,7 @@ A fully cached rebuild costs the daemon a few milliseconds; the rest is the
 client's start-up, and importing click is a good part of that (issue 18).
 So, as :mod:`.lean_run` does for ``run``, the entry point first offers the
 command line to :func:`parse`: the plain spellings of the global options
-lean_run takes, then build's own flags -- ``-t/--tag``, ``-f/--file``,
+(:mod:`.lean_globals`), then build's own flags -- ``-t/--tag``, ``-f/--file``,
 ``--build-arg``, ``--no-cache``, ``--target``, ``-q/--quiet`` -- and one
 PATH, last.  Anything else (``--tag=x``, ``-qt x``, a value that looks like
 a flag, ``-`` for a context on stdin, ``--help``, a flag after PATH, no or
@@ -21,7 +21,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from .lean_run import _value, parse_globals
+from .lean_globals import LeanGlobals, parse_globals, value_after
 
 # build's flags taken here: spelling -> parameter (each sets it to True) ...
 BUILD_FLAGS = {
@@ -55,10 +55,7 @@ BUILD_DEFAULTS = {
 class LeanBuild:
     """A ``build`` command line, read."""
 
-    backend: str = "auto"
-    root: str | None = None
-    host: str | None = None
-    context: str | None = None
+    globals: LeanGlobals = field(default_factory=LeanGlobals)
     params: dict = field(default_factory=lambda: dict(BUILD_DEFAULTS))  # build_image's, path included
 
 
@@ -68,10 +65,8 @@ def parse(args: list[str], environ=os.environ) -> LeanBuild | None:
     taken = parse_globals(args, "build", environ)
     if taken is None:
         return None
-    given, i = taken
-    found = LeanBuild(
-        given.get("backend", "auto"), given.get("root"), given.get("host"), given.get("context")
-    )
+    options, i = taken
+    found = LeanBuild(options)
     params = found.params
     while i < len(args) and args[i].startswith("-"):
         arg = args[i]
@@ -79,7 +74,7 @@ def parse(args: list[str], environ=os.environ) -> LeanBuild | None:
             params[BUILD_FLAGS[arg]] = True
             i += 1
         elif arg in BUILD_VALUES:
-            value = _value(args, i)
+            value = value_after(args, i)
             if value is None:
                 return None
             name = BUILD_VALUES[arg]
@@ -104,10 +99,9 @@ def main(args: list[str]) -> int | None:
     if lean is None:
         return None
     from .build_verb import build_image
-    from .connection import ClientTLS, Connection
     from .errors import failure_of
 
-    conn = Connection(lean.backend, lean.root, lean.host, say, lean.context, ClientTLS(), verb="build")
+    conn = lean.globals.connection(say, verb="build")
     try:
         build_image(conn, **lean.params)
         return 0

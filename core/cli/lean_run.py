@@ -3,7 +3,7 @@
 ``run`` is the hottest verb, and importing click is a good part of its
 start-up (issue 18).  So the entry point first offers the command line to
 :func:`parse`, which takes only the plain spellings of a few global options
-and of ``run``'s most used flags -- ``--rm``, ``-d``, ``-i``, ``-t``,
+(:mod:`.lean_globals`) and of ``run``'s most used flags -- ``--rm``, ``-d``, ``-i``, ``-t``,
 ``--name NAME``, ``--network NET``, ``-e A=1`` ... -- and answers None for
 anything else: an unknown or combined flag (``-it``), ``--opt=value``, a value
 that looks like a flag, ``--``, ``--help``, a missing image.  None sends the
@@ -22,23 +22,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-BACKENDS = ("auto", "sim", "linux")
-
-# The global options taken here: spelling -> the parameter's name.
-GLOBAL_VALUES = {
-    "--backend": "backend",
-    "--root": "root",
-    "-H": "host",
-    "--host": "host",
-    "-c": "context",
-    "--context": "context",
-}
-GLOBAL_ENV = {
-    "backend": "STEPBOX_BACKEND",
-    "root": "STEPBOX_ROOT",
-    "host": "STEPBOX_HOST",
-    "context": "STEPBOX_CONTEXT",
-}
+from .lean_globals import LeanGlobals, parse_globals, value_after
 
 # run's flags taken here: spelling -> parameter (each sets it to True) ...
 RUN_FLAGS = {
@@ -105,10 +89,7 @@ RUN_DEFAULTS = {
 class LeanRun:
     """A ``run`` command line, read."""
 
-    backend: str = "auto"
-    root: str | None = None
-    host: str | None = None
-    context: str | None = None
+    globals: LeanGlobals = field(default_factory=LeanGlobals)
     detach: bool = False
     name: str | None = None
     image: str = ""
@@ -116,46 +97,14 @@ class LeanRun:
     flags: dict = field(default_factory=lambda: dict(RUN_DEFAULTS))
 
 
-def _value(args: list[str], i: int) -> str | None:
-    """The value after option ``args[i]``; None if there is none or it looks
-    like a flag (click would take it as the value: its path says so)."""
-    if i + 1 >= len(args) or args[i + 1].startswith("-"):
-        return None
-    return args[i + 1]
-
-
-def parse_globals(args: list[str], verb: str, environ=os.environ) -> tuple[dict[str, str], int] | None:
-    """The global options before ``verb`` (those of GLOBAL_VALUES, then their
-    STEPBOX_ variables) and the index after the verb; None if the command
-    line has another global option, a bad --backend or is not ``verb``."""
-    given: dict[str, str] = {}
-    i = 0
-    while i < len(args) and args[i] in GLOBAL_VALUES:
-        value = _value(args, i)
-        if value is None:
-            return None
-        given[GLOBAL_VALUES[args[i]]] = value
-        i += 2
-    for name, variable in GLOBAL_ENV.items():
-        if name not in given and environ.get(variable):  # click: an empty variable is no value
-            given[name] = environ[variable]
-    if given.get("backend", "auto") not in BACKENDS:
-        return None
-    if i >= len(args) or args[i] != verb:
-        return None
-    return given, i + 1
-
-
 def parse(args: list[str], environ=os.environ) -> LeanRun | None:
     """``args`` (without the program's name) read as click would read
     them, if they are a ``run`` this module takes; else None."""
-    found = LeanRun()
     taken = parse_globals(args, "run", environ)
     if taken is None:
         return None
-    given, i = taken
-    found.backend = given.get("backend", "auto")
-    found.root, found.host, found.context = given.get("root"), given.get("host"), given.get("context")
+    options, i = taken
+    found = LeanRun(options)
     flags = found.flags
     while i < len(args) and args[i].startswith("-"):
         arg = args[i]
@@ -166,7 +115,7 @@ def parse(args: list[str], environ=os.environ) -> LeanRun | None:
                 flags[RUN_FLAGS[arg]] = True
             i += 1
         elif arg in RUN_VALUES:
-            value = _value(args, i)
+            value = value_after(args, i)
             if value is None:
                 return None
             name = RUN_VALUES[arg]
@@ -198,11 +147,10 @@ def main(args: list[str]) -> int | None:
         prepared = prepare_run(lean.detach, "", True, lean.image, lean.command, lean.flags)
     except Exception:
         return None  # a value the body cannot take: click's path reports it, as ever
-    from .connection import ClientTLS, Connection
     from .errors import failure_of
     from .run_verb import run_prepared, say
 
-    conn = Connection(lean.backend, lean.root, lean.host, say, lean.context, ClientTLS(), verb="run")
+    conn = lean.globals.connection(say, verb="run")
     try:
         return run_prepared(conn, prepared, lean.name, lean.flags)
     except (EOFError, KeyboardInterrupt):

@@ -22,7 +22,7 @@ from stepbox.core.cli import (
 )
 from stepbox.core.cli.main import cli
 
-from tests.cli.test_lean_run import without_global_env
+from tests.cli.test_lean_run import globals_of, without_global_env
 
 
 def click_reading(args: list[str]) -> tuple[dict, dict]:
@@ -72,12 +72,7 @@ def test_what_it_takes_means_what_click_reads(before, options, after):
         if lean is None:
             return  # click's path reads it
         group, params = click_reading(args)  # click takes it too: no usage error
-    assert (lean.backend, lean.root, lean.host, lean.context) == (
-        group["backend"],
-        group["root"],
-        group["host"],
-        group["context"],
-    )
+    assert lean.globals == globals_of(group)
     assert lean.params == params
 
 

@@ -10,6 +10,7 @@ every ``run`` through ``python -m stepbox``, so through both paths.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import subprocess
 import sys
 
@@ -19,12 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stepbox.core.cli import (
     containers,  # noqa: F401  (registers run on cli)
+    lean_globals,
     lean_run,
 )
 from stepbox.core.cli.main import cli
 from stepbox.core.cli.run_body import create_body
 
-GLOBAL_ENV = tuple(lean_run.GLOBAL_ENV.values())
+GLOBAL_ENV = tuple(lean_globals.GLOBAL_ENV.values())
 
 
 def click_reading(args: list[str]) -> tuple[dict, dict]:
@@ -36,16 +38,23 @@ def click_reading(args: list[str]) -> tuple[dict, dict]:
     return dict(ctx.params), dict(command.make_context("run", rest, parent=ctx).params)
 
 
+def globals_of(group: dict) -> lean_globals.LeanGlobals:
+    """The global options of click's reading of the group, as the lean paths hold them."""
+    return lean_globals.LeanGlobals(**{name: group[name] for name in lean_globals.GLOBAL_ENV})
+
+
 def _options(command: click.Command) -> dict[str, click.Option]:
     return {name: p for p in command.params if isinstance(p, click.Option) for name in p.opts}
 
 
 def test_the_spellings_it_takes_are_clicks_own():
     group, run = _options(cli), _options(cli.commands["run"])
-    for spelling, name in lean_run.GLOBAL_VALUES.items():
+    for spelling, name in lean_globals.GLOBAL_VALUES.items():
         assert group[spelling].name == name and not group[spelling].is_flag
-        assert group[spelling].envvar == lean_run.GLOBAL_ENV[name]
-    assert list(group["--backend"].type.choices) == list(lean_run.BACKENDS)
+        assert group[spelling].envvar == lean_globals.GLOBAL_ENV[name]
+    assert list(group["--backend"].type.choices) == list(lean_globals.BACKENDS)
+    assert [f.name for f in dataclasses.fields(lean_globals.LeanGlobals)] == list(lean_globals.GLOBAL_ENV)
+    assert globals_of(click_reading(["run", "busybox"])[0]) == lean_globals.LeanGlobals()  # the same defaults
     for spelling, name in lean_run.RUN_FLAGS.items():
         assert run[spelling].name == name and run[spelling].is_flag, spelling
     for spelling, name in lean_run.RUN_VALUES.items():
@@ -97,12 +106,7 @@ def check_both_read(args: list[str]) -> None:
     if lean is None:
         return  # click's path reads it
     group, run = click_reading(args)  # click takes it too: no usage error
-    assert (lean.backend, lean.root, lean.host, lean.context) == (
-        group["backend"],
-        group["root"],
-        group["host"],
-        group["context"],
-    )
+    assert lean.globals == globals_of(group)
     assert (lean.detach, lean.name, lean.image, lean.command) == (
         run.pop("detach"),
         run.pop("name"),
@@ -138,10 +142,8 @@ def test_the_environment_is_read_as_click_reads_it(monkeypatch):
     monkeypatch.delenv("STEPBOX_CONTEXT", raising=False)
     lean = lean_run.parse(["run", "busybox"])
     group, _ = click_reading(["run", "busybox"])
-    assert lean is not None and (lean.backend, lean.root) == (group["backend"], group["root"]) == (
-        "sim",
-        None,
-    )
+    assert lean is not None and (lean.globals.backend, lean.globals.root) == (group["backend"], group["root"])
+    assert (group["backend"], group["root"]) == ("sim", None)
     monkeypatch.setenv("STEPBOX_BACKEND", "bogus")
     assert lean_run.parse(["run", "busybox"]) is None  # click's path refuses it by name
 
