@@ -3,7 +3,8 @@
 The seed: "已经运行的容器中，可以将更改的部分创建为镜像" -- what a running container
 changed can be made into an image.  Only the read-write layer is read, so the
 cost follows the size of the change, not of the image: the new image refers
-to its parent's layers by digest and adds one layer on top.
+to its parent's layers by digest and adds one layer on top (none if the
+container changed nothing, as dockerd).
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ def commit_layer(
     author: str = "",
     change_lines: Sequence[str] = (),
 ) -> Image:
-    """A new image: ``parent``'s layers plus ``changes`` as one more layer."""
+    """A new image: ``parent``'s layers plus ``changes`` as one more layer --
+    none if nothing changed: as dockerd, whose commit adds no layer for an
+    empty diff, only a history entry marked ``empty_layer``."""
     config = copy.deepcopy(parent.config)
     section = config.setdefault("config", {})
     section.update({k: v for k, v in container_config.items() if v not in (None, "", [], {})})
@@ -127,11 +130,15 @@ def commit_layer(
     config["created"] = created
     if author:
         config["author"] = author
-    history = {"created": created, "created_by": created_by}
+    history: dict[str, str | bool] = {"created": created, "created_by": created_by}
     if message:
         history["comment"] = message
     if author:
         history["author"] = author
+    if not changes:
+        history["empty_layer"] = True
     config["history"] = [*config.get("history", []), history]
+    if not changes:
+        return store.add_image(list(parent.layers), config, tag=ref)
     with store.written_layer(changes) as layer:
         return store.add_image([*parent.layers, layer], config, tag=ref)

@@ -55,8 +55,12 @@ def _build(daemon, dockerfile: str) -> None:
 
 
 def _dangling_image(daemon) -> None:
+    """An untagged commit with a layer of its own (a container that changed
+    nothing would commit none, as in dockerd)."""
     client = daemon.client()
-    cid = client.create({"Image": "busybox", "Cmd": ["true"]})
+    cid = client.create({"Image": "busybox", "Cmd": ["sh", "-c", "echo d > /d"]})
+    client.request("POST", f"/containers/{cid}/start")
+    client.request("POST", f"/containers/{cid}/wait")
     client.request("POST", "/commit", query={"container": cid})
     client.request("DELETE", f"/containers/{cid}")
 
