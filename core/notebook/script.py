@@ -20,6 +20,7 @@ from stepbox.core.container.steps import Step, StepContext, Stepper, UndoChain
 from stepbox.core.kernel import Tracer
 
 from .controls import Walkthrough
+from .in_chinese import in_language
 
 if TYPE_CHECKING:
     from .lab import Lab
@@ -59,7 +60,9 @@ def action(
 
 def script_walk(lab, steps: list[Step]) -> Walkthrough:
     """Step / Run to end / Reset over ``steps``; Reset undoes every action
-    that registered an undo, finished or not, and starts again."""
+    that registered an undo, finished or not, and starts again.  In a
+    Chinese lab the steps say what they do in Chinese (:mod:`.in_chinese`)."""
+    steps = [in_language(step, lab.lang) for step in steps]
 
     def start() -> Stepper:
         return Stepper(ScriptContext(lab), steps)
@@ -70,7 +73,9 @@ def script_walk(lab, steps: list[Step]) -> Walkthrough:
     def shown(ctx: ScriptContext, result) -> str:
         return ctx.shown.get(result.step.key, "")
 
-    return Walkthrough(start, discard, [shown], lab.shorten)
+    walk = Walkthrough(start, discard, [shown], lab.shorten)
+    walk.lang = lab.lang  # the headings of what each step did, in the lab's language
+    return walk
 
 
 __all__ = ["ScriptContext", "action", "script_walk"]
