@@ -36,6 +36,7 @@ from stepbox.core.kernel.devices import DeviceAllowlist, DeviceRule
 from stepbox.core.kernel.errors import KernelError
 
 from .flow import EAGAIN, ENOMEM, Killed, oserror
+from .kmsg import KERN_ERR
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel
@@ -344,6 +345,12 @@ class SimCgroups(Cgroups):
             if self.k.tracer.enabled:
                 self.k.tracer.record("oom_kill", f"pid {victim.pid} in /{cg.path}, {victim.mem} bytes")
             victim.oom_killed = True
+            self.k.klog.printk(
+                KERN_ERR,
+                f"Memory cgroup out of memory: Killed process {victim.pid} ({victim.comm}) "
+                f"total-vm:{victim.mem // 1024}kB, anon-rss:{victim.mem // 1024}kB, file-rss:0kB, "
+                f"shmem-rss:0kB, UID:{victim.uid} pgtables:0kB oom_score_adj:0",
+            )
             self.k.procs.kill_now(victim, signal.SIGKILL)
             if victim is caller:
                 raise Killed(signal.SIGKILL)

@@ -40,6 +40,7 @@ from .cgroups import SimCgroups
 from .flow import oserror
 from .fstypes import make_devtmpfs, make_sysfs, new_filesystem
 from .host_mounts import SimHostMounts
+from .kmsg import KERN_NOTICE, KernelLog
 from .loader import MISC_MAGIC
 from .memfs import MemFS
 from .mounts import MS_NAMES, PROPAGATION, Mount, MountTable, parse_mount_options
@@ -62,7 +63,7 @@ from .net.network import SimNetwork, stack_of_ns
 from .net.stack import Link, Net4
 from .process_table import ProcessTable
 from .processes import SimProcesses
-from .procfs import ProcFS
+from .procfs import KERNEL_RELEASE, KERNEL_VERSION, ProcFS
 from .scheduler import Scheduler
 from .signals import Signals
 from .unionfs import SimUnionFS
@@ -232,6 +233,8 @@ class SimKernel(Kernel):
         init.argv, init.comm, init.exe = ["/sbin/init"], "init", "/sbin/init"
         self.init = init
         self.engine = init  # the parent of what Processes.spawn starts
+        self.klog = KernelLog(self)
+        self.klog.printk(KERN_NOTICE, f"Linux version {KERNEL_RELEASE} (stepbox simulator) {KERNEL_VERSION}")
 
     # -- namespaces for a new process ---------------------------------------------------
     def clone_namespaces(self, parent, kinds: Iterable[str], uid_map=(), gid_map=()):

@@ -224,7 +224,15 @@ class ProcFS(FileOps):
 
     def _sys_entry(self, rest: list[str]) -> _Entry | None:
         tree = {
-            "kernel": ("domainname", "hostname", "osrelease", "ostype", "pid_max", "version"),
+            "kernel": (
+                "dmesg_restrict",
+                "domainname",
+                "hostname",
+                "osrelease",
+                "ostype",
+                "pid_max",
+                "version",
+            ),
             "net": (),
             "fs": (),
             "vm": (),
@@ -248,6 +256,7 @@ class ProcFS(FileOps):
             "ostype": "Linux",
             "version": KERNEL_VERSION,
             "pid_max": str(self.pidns.pid_max),
+            "dmesg_restrict": str(self.k.klog.dmesg_restrict),
         }
         return _file(lambda: values[name] + "\n")
 

@@ -68,6 +68,7 @@ SYSCALL_OF = {
     "getgid": "getgid",
     "getgroups": "getgroups",
     "unshare": "unshare",
+    "klogctl": "syslog",
 }
 
 _SEVERITY = {

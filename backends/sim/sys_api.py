@@ -184,3 +184,6 @@ class Sys(Protocol):
     def setuid(self, uid: int) -> None: ...  # CAP_SETUID; a non-zero uid drops every capability
     def setgid(self, gid: int) -> None: ...  # CAP_SETGID
     def setgroups(self, gids: list[int]) -> None: ...  # CAP_SETGID, always
+    def klogctl(
+        self, action: int, length: int = 0
+    ) -> Generator[Block, Any, bytes | int]: ...  # syslog(2): bytes for 2/3/4 (2 blocks), else a number

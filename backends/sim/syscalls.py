@@ -17,7 +17,7 @@ import signal as _signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import fileinfo, seccomp
+from . import fileinfo, kmsg, seccomp
 from .files import DeviceFile, DirFile, InodeFile, PathFile, Pipe, PipeEnd
 from .flow import EBADF, ECHILD, EINTR, EPERM, ESRCH, ExecReplace, Killed, ProgramExit, oserror
 from .loader import load
@@ -603,6 +603,29 @@ class SimSys(NetSyscalls):
 
     def time(self) -> float:
         return self.k.sched.now / 1_000_000
+
+    def klogctl(self, action: int, length: int = 0):
+        """syslog(2) on the kernel log (see .kmsg): the permission check,
+        then READ blocks until there is an unread record."""
+        if self.p.seccomp:
+            self._seccomp("klogctl", action, length)
+        p = self._alive()
+        log = self.k.klog
+        log.check_permission(p, action)
+        if action in (kmsg.READ, kmsg.READ_ALL, kmsg.READ_CLEAR):
+            if length < 0:
+                raise oserror(errno.EINVAL)
+            if action != kmsg.READ:
+                return log.read_all(length, clear=action == kmsg.READ_CLEAR)
+            if length == 0:
+                return b""
+            while not log.has_unread():
+                yield PipeWait(log)
+                if p.interrupted:
+                    p.interrupted = False
+                    raise oserror(EINTR)
+            return log.read(length)
+        return log.control(action, length)
 
     def wall_time(self) -> float:
         return self.k.wall_clock()

@@ -424,6 +424,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_net_tools": ("ping", "nc", "wget", "nslookup"),
     "applets_httpd": ("httpd",),
     "applets_runit": ("svc", "svok"),
+    "applets_klog": ("dmesg", "klogd"),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
