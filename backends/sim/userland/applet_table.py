@@ -425,6 +425,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_httpd": ("httpd",),
     "applets_runit": ("svc", "svok"),
     "applets_klog": ("dmesg", "klogd"),
+    "applets_crontab": ("crontab",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}

@@ -43,3 +43,32 @@ KLOG_CASES = [
 @pytest.mark.parametrize("script", KLOG_CASES)
 def test_klog_option_cases(same, script):
     same(script)
+
+
+# crontab: the image has no /var/spool/cron; the cases make it (or use -c).
+SPOOL = "mkdir -p /var/spool/cron/crontabs; "  # each case starts without (the oracle keeps /var)
+CLEAN = "rm -rf /var/spool/cron; "
+EDITOR = {
+    "/bin/ed.sh": b"#!/bin/sh\necho \"editing ${1%.*}.PID as $(id -un) in $PWD, HOME=$HOME USER=$USER\"\ncat \"$1\"\necho '* * * * * date' >> \"$1\"\n"
+}
+CRONTAB_CASES = [
+    "crontab -l; echo $?; crontab; echo $?; crontab a b; echo $?; crontab -l -r; echo $?; crontab -u nosuch -l; "
+    "echo $?; crontab -c /nonexist -l; echo $?; crontab -x; echo $?",
+    SPOOL + "crontab -l; echo $?; echo '* * * * * echo hi' > t; crontab t; echo $?; crontab -l; echo $?; "
+    "stat -c '%A %u %g %s %n' /var/spool/cron/crontabs/*; cat /var/spool/cron/crontabs/cron.update; crontab -r; echo $?; crontab -l; "
+    "crontab -d; echo $?; cat /var/spool/cron/crontabs/cron.update; ls /var/spool/cron/crontabs",
+    SPOOL
+    + "echo 'a b' | crontab -; echo $?; crontab -l; echo x | crontab -u nobody -; crontab -u nobody -l; "
+    "crontab nosuchfile; echo $?; chmod 600 /var/spool/cron/crontabs/root; cp /var/spool/cron/crontabs/root /work/r; "
+    "chmod 600 /work/r; crontab -u nobody /work/r; echo $?; su -s /bin/sh nobody -c 'crontab -l; crontab -u root -l'; echo $?",
+    "mkdir -p /tmp/c; crontab -c /tmp/c /dev/null; echo $?; ls /tmp/c; chmod 555 /tmp/c; "
+    "su -s /bin/sh nobody -c 'echo y | crontab -c /tmp/c -'; echo $?; echo z | crontab -c /tmp/c -; crontab -c /tmp/c -l",
+    SPOOL + "echo '1 2 3 4 5 old' | crontab -; EDITOR=/bin/ed.sh crontab -e; echo $?; crontab -l; "
+    "ls /var/spool/cron; EDITOR=/bin/ed.sh crontab -u nobody -e; crontab -u nobody -l; EDITOR=/nonexist crontab -e; "
+    "echo $?; VISUAL=/bin/ed.sh EDITOR=/nonexist crontab -e; echo $?; crontab -l | wc -l",
+]
+
+
+@pytest.mark.parametrize("script", CRONTAB_CASES)
+def test_crontab_cases(same, script):
+    same(CLEAN + script, files=EDITOR)
