@@ -72,3 +72,36 @@ CRONTAB_CASES = [
 @pytest.mark.parametrize("script", CRONTAB_CASES)
 def test_crontab_cases(same, script):
     same(CLEAN + script, files=EDITOR)
+
+
+# start-stop-daemon: the oracle's script is PID 1 as in a container, so the
+# PIDs it prints are the same on both kernels.
+SSD = "start-stop-daemon"
+SSD_CASES = [
+    f"{SSD}; echo $?; {SSD} -K; echo $?; {SSD} -S -K -n a; echo $?; {SSD} -S -m -x /bin/true; echo $?; "
+    f"{SSD} -K -s FOO -n a; echo $?; {SSD} -S -x /nonexist; echo $?; {SSD} -S -a /nonexist; echo $?; "
+    f"{SSD} -K -u nosuchuser; echo $?; {SSD} -S -N x -x /bin/true; echo $?; {SSD} -S; echo $?; {SSD} -y; echo $?; "
+    f"{SSD} --stop --name zz; echo $?; {SSD} --stop --nam zz -o; echo $?; {SSD} -K -q -n zz; echo $?; "
+    f"{SSD} --frob; echo $?; {SSD} -K -p /nonexist; echo $?; {SSD} -K -p /work; echo $?",
+    f"{SSD} -S -x /bin/echo -- a b; echo $?; {SSD} -S -a echo -x /bin/echo a; {SSD} -S -- echo c; "
+    f"{SSD} -S -n echo -a xx -x /bin/echo d; echo $?; {SSD} -S -x /bin/sh -- -c 'echo $0 $$'; echo $?; "
+    f"{SSD} -S -m -p /tmp/pid -x /bin/sh -- -c 'echo $$; cat /tmp/pid'; {SSD} -S -c nobody -x /bin/id; "
+    f"{SSD} -S -c nobody:daemon -x /bin/id; {SSD} -S -c :daemon -x /bin/id; {SSD} -S -c nosuch -x /bin/id; echo $?; "
+    f"{SSD} -S -N 5 -x /bin/echo n; {SSD} -S -x sleep 0; echo $?; {SSD} -S -v -q -x /bin/echo v",
+    "sleep 100 & a=$!; sleep 101 & b=$!; "
+    "for p in $a $b; do until read c < /proc/$p/comm && [ $c = sleep ]; do :; done; done; "  # both exec'd
+    f"{SSD} -K -t -n sleep; echo $?; {SSD} -K -x sleep -s 0; echo $?; "
+    f"{SSD} -S -n sleep -x /bin/sleep 1; echo $?; {SSD} -S -o -n sleep -x /bin/sleep 1; echo $?; "
+    f"{SSD} -K -n sleep -u root; echo $?; wait; {SSD} -K -n sleep; echo $?; {SSD} -K -u 0 -t | sed 's/[0-9]*//g'; "
+    f"{SSD} -K -u 65534; echo $?; echo 99 > /tmp/p; {SSD} -K -p /tmp/p; echo $?; {SSD} -K -t -p /tmp/p; echo $?",
+    f"{SSD} -S -b -m -p /tmp/p -x /bin/sleep -- 100; echo $?; cat /tmp/p; ps -o pid,ppid,args | grep -v grep; "
+    f"{SSD} -S -b -m -p /tmp/p -x /bin/sleep -- 100; echo $?; {SSD} -K -p /tmp/p -s KILL; echo $?; sleep 1; "
+    f"{SSD} -K -p /tmp/p; echo $?; {SSD} -S -b -x /nonexist; echo $?; "
+    f"exec 5>/tmp/five; echo 5 > /tmp/q; {SSD} -S -b -p /tmp/q -x /bin/sh -- -c 'echo x >&5; echo $? > /tmp/n'; "
+    f"while [ ! -s /tmp/n ]; do :; done; cat /tmp/n",
+]
+
+
+@pytest.mark.parametrize("script", SSD_CASES)
+def test_start_stop_daemon_cases(same, script):
+    same(script)
