@@ -19,8 +19,7 @@ RUNIT_CASES = [
     ": > s/supervise/control; svc -uhd ./s /work/s; echo $?; cat s/supervise/control; echo; "
     "printf short > s/supervise/status; svc -x ./s; echo $?; SVDIR=/work svc -t s; echo $?",
     "mkdir -p s/supervise; : > s/supervise/ok; : > s/supervise/control; " + STATUS + "svc -h ./s; echo $?; "
-    "cat s/supervise/control; echo; printf '0123456789abcdefghdj' > s/supervise/status; svc -d ./s; cat s/supervise/control; "
-    "echo; printf '0123456789abcdefgd\\001j' > s/supervise/status; svc -pd ./s; cat s/supervise/control; echo; "
+    "cat s/supervise/control; echo; printf '0123456789abcdefgd\\001j' > s/supervise/status; svc -pd ./s; cat s/supervise/control; echo; "
     "SVWAIT=x svc -u ./s; echo $?; chmod 0 s/supervise/control; su -s /bin/sh nobody -c 'svc -u /work/s'; echo $?",
 ]
 
@@ -94,7 +93,8 @@ SSD_CASES = [
     f"{SSD} -S -n sleep -x /bin/sleep 1; echo $?; {SSD} -S -o -n sleep -x /bin/sleep 1; echo $?; "
     f"{SSD} -K -n sleep -u root; echo $?; wait; {SSD} -K -n sleep; echo $?; {SSD} -K -u 0 -t | sed 's/[0-9]*//g'; "
     f"{SSD} -K -u 65534; echo $?; echo 99 > /tmp/p; {SSD} -K -p /tmp/p; echo $?; {SSD} -K -t -p /tmp/p; echo $?",
-    f"{SSD} -S -b -m -p /tmp/p -x /bin/sleep -- 100; echo $?; cat /tmp/p; ps -o pid,ppid,args | grep -v grep; "
+    f"{SSD} -S -b -m -p /tmp/p -x /bin/sleep -- 100; echo $?; cat /tmp/p; "
+    "until read c < /proc/4/comm && [ $c = sleep ]; do :; done; echo $c; "
     f"{SSD} -S -b -m -p /tmp/p -x /bin/sleep -- 100; echo $?; {SSD} -K -p /tmp/p -s KILL; echo $?; sleep 1; "
     f"{SSD} -K -p /tmp/p; echo $?; {SSD} -S -b -x /nonexist; echo $?; "
     f"exec 5>/tmp/five; echo 5 > /tmp/q; {SSD} -S -b -p /tmp/q -x /bin/sh -- -c 'echo x >&5; echo $? > /tmp/n'; "
