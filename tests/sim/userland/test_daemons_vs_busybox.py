@@ -108,11 +108,14 @@ def test_start_stop_daemon_cases(same, script):
 
 
 # crond: what it does when it starts (options, reading crontabs, its log at
-# level 0 with the fields' bitmaps), never waiting for a real minute: each
-# case first waits until the second is below 50, so no minute boundary falls
-# within it.  Running jobs at minute boundaries is tested on the simulator's
-# clock (tests/sim/test_crond.py).
-BEFORE_THE_MINUTE = "while [ $(date +%S) -ge 50 ]; do sleep 1; done; "
+# level 0 with the fields' bitmaps), never waiting for a real minute.  Running
+# jobs at minute boundaries is tested on the simulator's clock
+# (test_crond_on_the_sim_clock.py).
+# Each case waits until the second is below 50 (no minute boundary falls
+# within it), and a crond it started until its pidfile is written -- after it
+# read the crontabs -- rather than for a time (the machine may be loaded).
+BEFORE_THE_MINUTE = "rm -rf /var/run; mkdir /var/run; while [ $(date +%S) -ge 50 ]; do sleep 1; done; "
+STARTED = "until [ -s /var/run/crond.pid ]; do sleep 0.1; done; rm /var/run/crond.pid; "
 CRONTAB = (
     "* * * * * echo hi\\nMAILTO=\\n1-5/2,7 */3 1 jan-mar mon-fri echo x # comment\\n\\t# only a comment\\n"
     "bad line\\n@bogus x\\n@daily\\n61 * * * * echo y\\n0 0 * * sun,sat echo w\\n*/15 9-17 * * 1-5 a  b\\tc\\n"
@@ -121,17 +124,21 @@ CRONTAB = (
 CROND_CASES = [
     "crond -x; echo $?; crond -l x; echo $?; crond -l -1; echo $?; crond -f -c /nonexist; echo $?; "
     "crond -f -L /tmp/l -c /nonexist; echo $?; crond -c /nonexist; echo $?; crond -b -f -L /tmp/l -c /nonexist; "
-    "echo $?; crond -f -b -L /tmp/l -c /nonexist; echo $?; sleep 0.3; cat /tmp/l",
+    "echo $?; crond -f -b -L /tmp/l -c /nonexist; echo $?; until [ $(wc -l < /tmp/l) -ge 3 ]; do sleep 0.1; done; "
+    "cat /tmp/l",
     BEFORE_THE_MINUTE + f"mkdir /tmp/cr; printf '{CRONTAB}' > /tmp/cr/root; : > /tmp/cr/a.b; "
-    "crond -f -l 0 -L /tmp/log -c /tmp/cr & sleep 0.3; kill $!; wait $!; echo $?; cat /tmp/log",
+    "crond -f -l 0 -L /tmp/log -c /tmp/cr & " + STARTED + "kill $!; wait $!; echo $?; cat /tmp/log",
     BEFORE_THE_MINUTE + f"mkdir /tmp/cr; printf '{CRONTAB}' > /tmp/cr/root; chown nobody /tmp/cr/root; "
-    "crond -f -l 0 -L /tmp/l -c /tmp/cr & sleep 0.3; kill $!; wait $!; echo $?; "
-    "rm /tmp/cr/root; printf '1 1 1 1 1 x\\n@hourly echo h\\n' > /tmp/cr/root; crond -f -l 5 -L /tmp/l -c /tmp/cr; echo $?; cat /tmp/l",
+    "crond -f -l 0 -L /tmp/l -c /tmp/cr & " + STARTED + "kill $!; wait $!; echo $?; "
+    "rm /tmp/cr/root; printf '1 1 1 1 1 x\\n@hourly echo h\\n' > /tmp/cr/root; crond -f -l 5 -L /tmp/l -c /tmp/cr; "
+    "echo $?; cat /tmp/l",
     BEFORE_THE_MINUTE
     + "mkdir /tmp/cr; printf '* * * * * x\\n' > /tmp/cr/root; crond -f -L /tmp/nodir/log -c /tmp/cr & "
-    "sleep 0.3; kill $!; wait $!; echo $?; crond -L /tmp/log2 -c /tmp/cr; echo $?; sleep 0.3; cat /tmp/log2; "
-    "pidof crond | wc -w; mkdir /tmp/cr2; : > /tmp/cr2/nosuchuser; crond -f -l 7 -L /tmp/l -c /tmp/cr2 & "
-    "sleep 0.3; kill $!; cat /tmp/l",
+    + STARTED
+    + "kill $!; wait $!; echo $?; crond -L /tmp/log2 -c /tmp/cr; echo $?; "
+    + STARTED
+    + "cat /tmp/log2; pidof crond | wc -w; mkdir /tmp/cr2; : > /tmp/cr2/nosuchuser; "
+    "crond -f -l 7 -L /tmp/l -c /tmp/cr2 & " + STARTED + "kill $!; cat /tmp/l",
 ]
 
 
