@@ -410,6 +410,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_top": ("top",),
     "applets_ar": ("ar",),
     "applets_dpkg_deb": ("dpkg-deb",),
+    "applets_dpkg": ("dpkg",),
     "applets_rpm": ("rpm", "rpm2cpio"),
     "applets_system": (
         "hostname",
