@@ -411,6 +411,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_ar": ("ar",),
     "applets_dpkg_deb": ("dpkg-deb",),
     "applets_dpkg": ("dpkg",),
+    "applets_lzop": ("lzop",),
     "applets_rpm": ("rpm", "rpm2cpio"),
     "applets_system": (
         "hostname",
