@@ -412,6 +412,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_dpkg_deb": ("dpkg-deb",),
     "applets_dpkg": ("dpkg",),
     "applets_lzop": ("lzop",),
+    "applets_ipcalc": ("ipcalc", "dnsdomainname"),
     "applets_rpm": ("rpm", "rpm2cpio"),
     "applets_system": (
         "hostname",
