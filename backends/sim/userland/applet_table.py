@@ -413,6 +413,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_dpkg": ("dpkg",),
     "applets_lzop": ("lzop",),
     "applets_ipcalc": ("ipcalc", "dnsdomainname"),
+    "applets_neigh": ("arp", "ipneigh"),
     "applets_rpm": ("rpm", "rpm2cpio"),
     "applets_system": (
         "hostname",
