@@ -130,7 +130,7 @@ CASES = [
     "dpkg -i nosuch.deb; echo $?; dpkg -r zz; echo $?; dpkg -C e; echo $?; " + SHOW,
     # usage: no command, two commands, bad -F, bad options; -l patterns; no status file
     "dpkg; echo $?; dpkg -i -r a; echo $?; dpkg -F what -i a.deb; echo $?; dpkg -x; echo $?; "
-    "dpkg --bogus; echo $?; dpkg -i; echo $?; dpkg -i b.deb a.deb >/dev/null; dpkg -l 'a*'; dpkg --list b; "
+    "dpkg --bogus; echo $?; dpkg -L a; echo $?; dpkg --configure; echo $?; dpkg -i; echo $?; dpkg -i b.deb a.deb >/dev/null; dpkg -l 'a*'; dpkg --list b; "
     "dpkg a.deb --install; echo $?; rm /var/lib/dpkg/status; dpkg -l; echo $?",
 ]
 
