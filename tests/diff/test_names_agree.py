@@ -1,4 +1,4 @@
-"""dnsdomainname in whole containers: the simulator against the real
+"""dnsdomainname (and hostname -d -f -s) in whole containers: the simulator against the real
 kernel.  It takes the container's own hostname (its UTS namespace, which the
 host oracle of tests/sim/userland does not have) and asks gethostbyname for
 its canonical name: /etc/hosts first, then the nameservers.  The script
@@ -24,6 +24,9 @@ printf '10.1.2.3 plain box.example.org\\n' > /etc/hosts; dnsdomainname; echo "->
 dnsdomainname -x; echo "-> $?"; dnsdomainname -F; echo "-> $?"
 hostname short; printf '10.1.2.3 short.lan short\\n' > /etc/hosts; dnsdomainname -s ignored; echo "-> $?"
 ipcalc -h 10.1.2.3
+printf '10.1.2.3 Box.Example.org box.example.org\\n' > /etc/hosts
+hostname -d; hostname -f; hostname -s; hostname -fs; hostname -is; hostname -di; echo "-> $?"
+: > /etc/hosts; hostname -d; echo "-> $?"; hostname -f; echo "-> $?"
 """
 
 
