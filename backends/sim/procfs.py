@@ -268,9 +268,11 @@ class ProcFS(FileOps):
 
     def _net_entry(self, proc: Process, rest: list[str]) -> _Entry | None:
         if not rest:
-            return _dir(lambda: ["dev"])
+            return _dir(lambda: ["arp", "dev"])
         if rest == ["dev"]:
             return _file(lambda: self._net_dev(proc))
+        if rest == ["arp"]:
+            return _file(lambda: self._net_arp(proc))
         return None
 
     def _pid_entry(self, proc: Process, rest: list[str]) -> _Entry | None:
@@ -494,6 +496,16 @@ class ProcFS(FileOps):
                 f"{txb:8d} {txp:7d} {0:4d} {0:4d} {0:4d} {0:5d} {0:7d} {0:10d}"
             )
         return "\n".join(out) + "\n"
+
+    def _net_arp(self, proc: Process) -> str:
+        """The IPv4 neighbour table as arp_seq_show prints it: every simulated
+        entry is complete (ATF_COM); the hardware type is Ethernet."""
+        from .net.network import stack_of_ns
+
+        out = ["IP address       HW type     Flags       HW address            Mask     Device\n"]
+        for (dev, ip), mac in stack_of_ns(proc.ns.net).neigh.items():
+            out.append(f"{str(ip):<16} 0x{1:<10x}0x{2:<10x}{mac}     *        {dev}\n")
+        return "".join(out)
 
     # -- FileOps ----------------------------------------------------------------------
     def lstat(self, path: str) -> StatResult:

@@ -249,6 +249,31 @@ def test_dns_by_name_aliases_and_isolation_agree(both):
     )
 
 
+def test_the_neighbour_table_agrees(both):
+    # right after the ping the entry is REACHABLE on the real kernel (for 15-45 s)
+    for side in both:
+        code, _, err = side.cli("run", "-d", "--name", "peer", "busybox", "sleep", "300")
+        assert code == 0, err
+    run_script(
+        both,
+        "arp -n; ipneigh; echo empty=$?; ping -c 1 172.17.0.2 >/dev/null; "
+        "arp -n; arp -an; arp -n -i eth0; arp -n -i lo; arp -n 172.17.0.2; arp -n 172.17.0.9; arp -H ether -n; "
+        "arp -H loop; echo hw=$?; arp -A inet6; echo af=$?; arp -s 172.17.0.9 02:00:00:00:00:01; echo s=$?; "
+        "arp -s 172.17.0.9 02:00; echo badmac=$?; arp -d 172.17.0.2; echo d=$?; arp -d; echo need=$?; "
+        "ipneigh -4; ipneigh show dev eth0; ipneigh -4 show nud reachable; ipneigh -4 show nud stale; "
+        "ipneigh -4 show to 172.17.0.0/16; ipneigh -4 show 10.0.0.0/8; ipneigh show dev nosuch; echo dev=$?; "
+        "ipneigh show nud bogus; echo nud=$?; ipneigh bogus; echo cmd=$?; ipneigh flush; echo flush=$?; "
+        "ipneigh -4 flush dev eth0; echo flushed=$?; ipneigh -4",
+    )
+    run_script(  # with CAP_NET_ADMIN the entries go
+        both,
+        "ping -c 1 172.17.0.2 >/dev/null; arp -d 172.17.0.2; echo d=$?; arp -n; arp -d 172.17.0.2; echo again=$?; "
+        "ping -c 1 172.17.0.2 >/dev/null; ipneigh -4 flush to 172.17.0.2; echo flush=$?; ipneigh -4; arp -n",
+        "--cap-add",
+        "NET_ADMIN",
+    )
+
+
 # -- generated topologies, compared by who reaches whom -------------------------------------------------
 
 NETWORKS = ("bridge", "n1", "n2")

@@ -255,6 +255,10 @@ class NetSyscalls:
             return stack.routes()
         if request == "neigh":
             return dict(stack.neigh)
+        if request == "neigh_flush":  # RTM_DELNEIGH of each (dev, ip) given
+            for key in args["entries"]:
+                stack.neigh.pop(key, None)
+            return None
         if request == "stack":
             return stack
         if request == "route_get":

@@ -410,6 +410,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_top": ("top",),
     "applets_ar": ("ar",),
     "applets_dpkg_deb": ("dpkg-deb",),
+    "applets_dpkg": ("dpkg",),
+    "applets_lzop": ("lzop",),
+    "applets_ipcalc": ("ipcalc", "dnsdomainname"),
+    "applets_neigh": ("arp", "ipneigh"),
     "applets_rpm": ("rpm", "rpm2cpio"),
     "applets_system": (
         "hostname",

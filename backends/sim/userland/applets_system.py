@@ -46,6 +46,8 @@ def hostname_main(sys: Sys) -> Gen:
             return 1
         return 0
     name = sys.gethostname()
+    if "d" in opts or "f" in opts or ("i" in opts and "s" in opts):
+        return (yield from _canonical_parts(sys, name, opts))
     if "i" in opts:
         from .applets_net_ip import hostname_addresses
 
@@ -58,6 +60,25 @@ def hostname_main(sys: Sys) -> Gen:
     if "s" in opts:
         name = name.split(".", 1)[0]
     yield from out(sys, name + "\n")
+    return 0
+
+
+def _canonical_parts(sys: Sys, name: str, opts) -> Gen:
+    """hostname -f/-s/-d (in that order of precedence) with gethostbyname's
+    canonical name of this host's name."""
+    from .net_hostent import LookupError_, gethostbyname_name
+
+    try:
+        canonical = yield from gethostbyname_name(sys, name)
+    except LookupError_ as e:
+        yield from complain(sys, "hostname", f"{name}: {e}")
+        return 1
+    if "f" in opts:
+        yield from out(sys, canonical + "\n")
+    elif "s" in opts:
+        yield from out(sys, canonical.split(".", 1)[0] + "\n")
+    elif "." in canonical:
+        yield from out(sys, canonical.split(".", 1)[1] + "\n")
     return 0
 
 
