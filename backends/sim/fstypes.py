@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING
 
+from .affinity import mask_list
 from .files import DEVICE_NODES
 from .flow import oserror
 from .memfs import MemFS, makedev
@@ -88,6 +89,13 @@ def make_sysfs(k: SimKernel) -> MemFS:
     ):
         fs.mkdir(d)
     fs.symlink("../../devices/virtual/net/lo", "/class/net/lo")
+    # The CPUs (nproc --all counts the cpuN entries), as .affinity sees them.
+    fs.mkdir("/devices/system")
+    fs.mkdir("/devices/system/cpu")
+    for cpu in range(k.cpus_online.bit_length()):
+        if k.cpus_online >> cpu & 1:
+            fs.mkdir(f"/devices/system/cpu/cpu{cpu}")
+    fs.write("/devices/system/cpu/online", f"{mask_list(k.cpus_online)}\n".encode())
     # lo's attributes as a container sees them once lo is up (a static
     # snapshot: see SIMPLIFICATIONS.md, "Network namespaces").
     for name, value in (

@@ -36,6 +36,7 @@ from stepbox.core.kernel.observe import MountEntry
 from stepbox.core.kernel.trace import Tracer
 from stepbox.core.kernel.unionfs import FileOps, LayerEntry, UnionFS, UnionMount
 
+from .affinity import machine_cpus
 from .cgroups import SimCgroups
 from .flow import oserror
 from .fstypes import make_devtmpfs, make_sysfs, new_filesystem
@@ -108,6 +109,9 @@ class SimKernel(Kernel):
         self.vfs = VFS(self)
         self.cgroups = SimCgroups(self)
         self.new_inode = InodeAllocator()
+        # The CPUs sched_getaffinity reports (.affinity): the host's online
+        # ones, and the first task's mask, as the host process's.
+        self.cpus_online, self.cpus_at_boot = machine_cpus()
         self.time_ns_inode = INITIAL_INODES["time"]
         self._misc: dict[str, object] = {}  # binfmt_misc: registered programs by name
         self._binfmt_cache: dict = {}

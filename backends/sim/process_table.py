@@ -67,6 +67,7 @@ class Process:
         "groups",
         "no_new_privs",
         "seccomp",
+        "cpus_allowed",
         "rlimits",
         "root",
         "cwd",
@@ -120,6 +121,7 @@ class Process:
         self.groups: tuple[int, ...] = ()  # supplementary groups (host gids), sorted
         self.no_new_privs = False
         self.seccomp: tuple[Any, ...] = ()  # SeccompFilter, oldest first (every one is asked)
+        self.cpus_allowed = 1  # CPU affinity mask (.affinity), set by ProcessTable.create
         self.rlimits: dict[str, tuple[int, int]] = DEFAULT_RLIMITS  # replaced, never changed in place
         self.root: Loc = None  # type: ignore[assignment]
         self.cwd: Loc = None  # type: ignore[assignment]
@@ -215,6 +217,7 @@ class ProcessTable:
         proc.cgroup = cgroup
         cgroup.procs[proc] = None
         proc.start_time = self.k.sched.now
+        proc.cpus_allowed = like.cpus_allowed if like is not None else self.k.cpus_at_boot
         if like is not None:
             proc.argv = like.argv
             proc.env = like.env

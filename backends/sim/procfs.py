@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel.capabilities import capability_mask
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
 
+from .affinity import mask_hex, mask_list
 from .flow import oserror
 from .namespaces import namespace_of
 
@@ -160,7 +161,11 @@ class ProcFS(FileOps):
                 "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
                 "cpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n"
             ),
-            "cpuinfo": lambda: "processor\t: 0\nmodel name\t: stepbox virtual CPU\n\n",
+            "cpuinfo": lambda: "".join(
+                f"processor\t: {cpu}\nmodel name\t: stepbox virtual CPU\n\n"
+                for cpu in range(self.k.cpus_online.bit_length())
+                if self.k.cpus_online >> cpu & 1
+            ),
             "stat": lambda: f"cpu  0 0 0 0 0 0 0 0 0 0\nprocesses {self.pidns.last_pid}\n",
             "keys": _empty,
             "timer_list": _empty,
@@ -386,8 +391,8 @@ class ProcFS(FileOps):
             f"NoNewPrivs:\t{int(proc.no_new_privs)}",
             f"Seccomp:\t{2 if proc.seccomp else 0}",
             f"Seccomp_filters:\t{len(proc.seccomp)}",
-            "Cpus_allowed:\t1",
-            "Cpus_allowed_list:\t0",
+            f"Cpus_allowed:\t{mask_hex(proc.cpus_allowed, self.k.cpus_online.bit_length())}",
+            f"Cpus_allowed_list:\t{mask_list(proc.cpus_allowed)}",
             "voluntary_ctxt_switches:\t0",
             "nonvoluntary_ctxt_switches:\t0",
         ]

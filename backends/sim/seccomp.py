@@ -69,6 +69,8 @@ SYSCALL_OF = {
     "getgroups": "getgroups",
     "unshare": "unshare",
     "klogctl": "syslog",
+    "sched_getaffinity": "sched_getaffinity",
+    "sched_setaffinity": "sched_setaffinity",
 }
 
 _SEVERITY = {

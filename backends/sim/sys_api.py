@@ -187,3 +187,7 @@ class Sys(Protocol):
     def klogctl(
         self, action: int, length: int = 0
     ) -> Generator[Block, Any, bytes | int]: ...  # syslog(2): bytes for 2/3/4 (2 blocks), else a number
+
+    # -- task settings (syscalls_task.py) ------------------------------------------
+    def sched_getaffinity(self, pid: int) -> int: ...  # 0: the caller; a mask, bit N for CPU N
+    def sched_setaffinity(self, pid: int, mask: int) -> None: ...  # EINVAL: no online CPU in mask

@@ -28,6 +28,7 @@ from .net.sys_net import NetSyscalls
 from .rlimits import check_setrlimit, fd_limit
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
 from .sys_api import WNOHANG, WaitResult
+from .syscalls_task import TaskSyscalls
 from .vfs import DIR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,7 +86,7 @@ def _as_generator(result):
     yield  # pragma: no cover - makes this a generator function
 
 
-class SimSys(NetSyscalls):
+class SimSys(NetSyscalls, TaskSyscalls):
     """The system-call interface as one process sees it."""
 
     __slots__ = ("k", "p", "argv", "env")

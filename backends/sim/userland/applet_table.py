@@ -432,6 +432,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_crontab": ("crontab",),
     "applets_start_stop_daemon": ("start-stop-daemon",),
     "applets_crond": ("crond",),
+    "applets_taskset": ("taskset",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}

@@ -285,7 +285,8 @@ def free_main(sys: Sys) -> Gen:
 
 @applet("nproc")
 def nproc_main(sys: Sys) -> Gen:
-    text = yield from read_text(sys, "/proc/cpuinfo")
-    count = len(re.findall(r"^processor\s*:", text, re.M)) or 1
-    yield from out(sys, f"{count}\n")
-    return 0
+    # busybox's: the CPUs of sched_getaffinity, or with --all the cpuN
+    # entries of /sys/devices/system/cpu; minus --ignore; at least 1.
+    from .applets_taskset import count_cpus
+
+    return (yield from count_cpus(sys))
