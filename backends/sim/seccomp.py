@@ -71,6 +71,7 @@ SYSCALL_OF = {
     "klogctl": "syslog",
     "sched_getaffinity": "sched_getaffinity",
     "sched_setaffinity": "sched_setaffinity",
+    "reboot": "reboot",
 }
 
 _SEVERITY = {

@@ -191,3 +191,4 @@ class Sys(Protocol):
     # -- task settings (syscalls_task.py) ------------------------------------------
     def sched_getaffinity(self, pid: int) -> int: ...  # 0: the caller; a mask, bit N for CPU N
     def sched_setaffinity(self, pid: int, mask: int) -> None: ...  # EINVAL: no online CPU in mask
+    def reboot(self, cmd: int) -> None: ...  # CAP_SYS_BOOT; ends the PID namespace's init

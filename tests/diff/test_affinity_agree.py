@@ -46,14 +46,20 @@ HEX = st.builds(
 RANGE = st.one_of(
     st.integers(0, 70).map(str),
     st.tuples(st.integers(0, 70), st.integers(0, 70)).map(lambda r: f"{r[0]}-{r[1]}"),
-    st.tuples(st.integers(0, 70), st.integers(0, 70), st.integers(0, 5)).map(lambda r: f"{r[0]}-{r[1]}:{r[2]}"),
+    st.tuples(st.integers(0, 70), st.integers(0, 70), st.integers(0, 5)).map(
+        lambda r: f"{r[0]}-{r[1]}:{r[2]}"
+    ),
     st.sampled_from(["", "a", "1a", "-1", "1-", "0-1:"]),
 )
 CPULIST = st.lists(RANGE, min_size=1, max_size=3).map(",".join)
 
 
 @settings(max_examples=4, deadline=None)
-@given(masks=st.lists(st.one_of(HEX.map(lambda m: ("", m)), CPULIST.map(lambda m: ("-c", m))), min_size=6, max_size=6))
+@given(
+    masks=st.lists(
+        st.one_of(HEX.map(lambda m: ("", m)), CPULIST.map(lambda m: ("-c", m))), min_size=6, max_size=6
+    )
+)
 def test_generated_masks_in_containers(runtimes, masks):  # noqa: F811
     # Each line sets the shell's own mask (the last good one stays), prints
     # it, and starts a child under another mask: one container, six cases.

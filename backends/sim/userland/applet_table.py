@@ -433,6 +433,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_start_stop_daemon": ("start-stop-daemon",),
     "applets_crond": ("crond",),
     "applets_taskset": ("taskset",),
+    "applets_halt": ("halt", "poweroff", "reboot"),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
