@@ -64,6 +64,8 @@ class Process:
         "gid",
         "caps",
         "cap_bnd",
+        "cap_inh",
+        "cap_amb",
         "groups",
         "no_new_privs",
         "seccomp",
@@ -118,6 +120,8 @@ class Process:
         self.gid = 0
         self.caps: frozenset[str] = ALL_CAPABILITIES  # effective = permitted
         self.cap_bnd: frozenset[str] = ALL_CAPABILITIES  # the bounding set
+        self.cap_inh: frozenset[str] = frozenset()  # inheritable (capset), kept across execve
+        self.cap_amb: frozenset[str] = frozenset()  # ambient (prctl PR_CAP_AMBIENT)
         self.groups: tuple[int, ...] = ()  # supplementary groups (host gids), sorted
         self.no_new_privs = False
         self.seccomp: tuple[Any, ...] = ()  # SeccompFilter, oldest first (every one is asked)
@@ -228,6 +232,7 @@ class ProcessTable:
             proc.uid, proc.gid = like.uid, like.gid
             proc.caps = like.caps
             proc.cap_bnd = like.cap_bnd
+            proc.cap_inh, proc.cap_amb = like.cap_inh, like.cap_amb
             proc.groups = like.groups
             proc.no_new_privs = like.no_new_privs
             proc.seccomp = like.seccomp

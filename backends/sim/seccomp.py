@@ -72,6 +72,9 @@ SYSCALL_OF = {
     "sched_getaffinity": "sched_getaffinity",
     "sched_setaffinity": "sched_setaffinity",
     "reboot": "reboot",
+    "capget": "capget",
+    "capset": "capset",
+    "prctl": "prctl",
 }
 
 _SEVERITY = {

@@ -192,3 +192,6 @@ class Sys(Protocol):
     def sched_getaffinity(self, pid: int) -> int: ...  # 0: the caller; a mask, bit N for CPU N
     def sched_setaffinity(self, pid: int, mask: int) -> None: ...  # EINVAL: no online CPU in mask
     def reboot(self, cmd: int) -> None: ...  # CAP_SYS_BOOT; ends the PID namespace's init
+    def capget(self) -> tuple[int, int, int]: ...  # (effective, permitted, inheritable) masks
+    def capset(self, effective: int, permitted: int, inheritable: int) -> None: ...
+    def prctl(self, option: int, arg2: int = 0, arg3: int = 0) -> int: ...  # NNP, CAPBSET_READ, CAP_AMBIENT

@@ -640,7 +640,7 @@ class SimSys(NetSyscalls, TaskSyscalls):
             raise oserror(EPERM)
         p.uid = kuid
         if kuid != 0:
-            p.caps = frozenset()
+            p.caps = p.cap_amb = frozenset()
 
     def setgid(self, gid: int) -> None:
         p = self._alive()

@@ -434,6 +434,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_crond": ("crond",),
     "applets_taskset": ("taskset",),
     "applets_halt": ("halt", "poweroff", "reboot"),
+    "applets_setpriv": ("setpriv",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
