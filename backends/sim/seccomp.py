@@ -75,6 +75,7 @@ SYSCALL_OF = {
     "capget": "capget",
     "capset": "capset",
     "prctl": "prctl",
+    "setns": "setns",
 }
 
 _SEVERITY = {

@@ -195,3 +195,8 @@ class Sys(Protocol):
     def capget(self) -> tuple[int, int, int]: ...  # (effective, permitted, inheritable) masks
     def capset(self, effective: int, permitted: int, inheritable: int) -> None: ...
     def prctl(self, option: int, arg2: int = 0, arg3: int = 0) -> int: ...  # NNP, CAPBSET_READ, CAP_AMBIENT
+
+    # -- namespaces (syscalls_ns.py) ----------------------------------------------
+    def unshare(self, flags: int) -> None: ...  # CLONE_NEW*: CAP_SYS_ADMIN; CLONE_NEWUSER not modelled
+    def open_namespace(self, path: str) -> int: ...  # open(2) that opens a /proc/PID/ns link's namespace
+    def setns(self, fd: int, nstype: int) -> None: ...  # EINVAL: not a namespace fd, or another type

@@ -28,6 +28,7 @@ from .net.sys_net import NetSyscalls
 from .rlimits import check_setrlimit, fd_limit
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
 from .sys_api import WNOHANG, WaitResult
+from .syscalls_ns import NsSyscalls
 from .syscalls_task import TaskSyscalls
 from .vfs import DIR
 
@@ -86,7 +87,7 @@ def _as_generator(result):
     yield  # pragma: no cover - makes this a generator function
 
 
-class SimSys(NetSyscalls, TaskSyscalls):
+class SimSys(NetSyscalls, TaskSyscalls, NsSyscalls):
     """The system-call interface as one process sees it."""
 
     __slots__ = ("k", "p", "argv", "env")
@@ -592,6 +593,12 @@ class SimSys(NetSyscalls, TaskSyscalls):
         if self.p.seccomp:
             self._seccomp("mount")
         self._need_cap("CAP_SYS_ADMIN")
+        if not fstype:
+            # No type: only a bind, a propagation change or a remount means
+            # anything; a new mount of no filesystem is EINVAL (do_new_mount).
+            _flags, _data, bind, propagation = parse_mount_options(options.split(","))
+            if not (bind or propagation or "remount" in options.split(",")):
+                raise oserror(errno.EINVAL)
         self.k.mount_as(self.p, source, target, fstype, options.split(","), create=False, start=None)
 
     def umount(self, target: str) -> None:

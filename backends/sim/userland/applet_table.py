@@ -435,6 +435,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_taskset": ("taskset",),
     "applets_halt": ("halt", "poweroff", "reboot"),
     "applets_setpriv": ("setpriv",),
+    "applets_ns": ("unshare", "nsenter"),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
