@@ -58,6 +58,7 @@ def fork_parent_waits_and_exits(sys: Sys, child) -> Gen:
     ends as the child did (dying of the same signal)."""
     pid = sys.fork(child)
     result = yield from sys.waitpid(pid)
+    assert result is not None  # without WNOHANG waitpid returns the child
     status = result.status
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
