@@ -86,6 +86,17 @@ class FsInfo:
     ffree: int
 
 
+@dataclass(frozen=True)
+class Termios:
+    """What tcgetattr(3) gives: the flag words and the special characters
+    (index -> byte, as ``c_cc``)."""
+
+    iflag: int
+    oflag: int
+    lflag: int
+    cc: tuple[tuple[int, int], ...]
+
+
 class Sys(Protocol):
     # -- this process ---------------------------------------------------------
     argv: list[str]
@@ -111,6 +122,10 @@ class Sys(Protocol):
     def write(self, fd: int, data: bytes) -> int: ...  # EPIPE (and SIGPIPE) on a pipe with no reader
     def isatty(self, fd: int) -> bool: ...  # a terminal's slave end (docker run -t)
     def ttyname(self, fd: int) -> str: ...  # "/dev/pts/0"; ENOTTY if not a terminal
+    def tcgetattr(self, fd: int) -> Termios: ...  # the terminal's modes; ENOTTY if not a terminal
+    def tcsetattr(self, fd: int, modes: Termios) -> None: ...  # TCSANOW; ENOTTY if not a terminal
+    def get_winsize(self, fd: int) -> tuple[int, int]: ...  # TIOCGWINSZ: rows, columns; ENOTTY
+    def poll_in(self, fd: int) -> bool: ...  # poll(POLLIN, timeout 0): would a read not block?
     def dup2(self, fd: int, fd2: int) -> int: ...
     def pipe(self) -> tuple[int, int]: ...
     def stat(self, path: str) -> StatResult: ...

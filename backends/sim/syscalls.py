@@ -26,8 +26,9 @@ from .mounts import parse_mount_options
 from .namei import X_OK
 from .net.sys_net import NetSyscalls
 from .rlimits import check_setrlimit, fd_limit
+from .tty import Pty
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
-from .sys_api import WNOHANG, WaitResult
+from .sys_api import WNOHANG, Termios, WaitResult
 from .syscalls_ns import NsSyscalls
 from .syscalls_task import TaskSyscalls
 from .vfs import DIR
@@ -234,6 +235,33 @@ class SimSys(NetSyscalls, TaskSyscalls, NsSyscalls):
         if getattr(f, "kind", "") != "tty":
             raise oserror(errno.ENOTTY)
         return f.pty.name
+
+    def _pty(self, fd: int) -> Pty:
+        f = self._file(fd)
+        if getattr(f, "kind", "") != "tty":
+            raise oserror(errno.ENOTTY)
+        return f.pty
+
+    def tcgetattr(self, fd: int) -> Termios:
+        pty = self._pty(fd)
+        return Termios(pty.iflag, pty.oflag, pty.lflag, tuple(sorted(pty.cc.items())))
+
+    def tcsetattr(self, fd: int, modes: Termios) -> None:
+        pty = self._pty(fd)
+        pty.set_modes(modes.iflag, modes.oflag, modes.lflag, dict(modes.cc))
+
+    def get_winsize(self, fd: int) -> tuple[int, int]:
+        return self._pty(fd).window
+
+    def poll_in(self, fd: int) -> bool:
+        """poll(2) for POLLIN with no timeout: data waits, or a read would
+        see end-of-file (a pipe without writers); a regular file always."""
+        pipe = getattr(self._file(fd), "pipe", None)
+        if pipe is None:
+            return True
+        if isinstance(pipe, Pty):
+            return bool(pipe.ready)
+        return bool(pipe.buf) or pipe.writers == 0
 
     def dup2(self, fd: int, fd2: int) -> int:
         if self.p.seccomp:

@@ -220,6 +220,17 @@ class Pty:
             columns += self.canon_column
         self._show(b"\b" * (8 - (columns & 7)))
 
+    def set_modes(self, iflag: int, oflag: int, lflag: int, cc: dict[int, int]) -> None:
+        """tcsetattr(TCSANOW).  Leaving canonical mode hands the line being
+        edited to the reader as it is; entering it keeps what is ready."""
+        if self.lflag & ICANON and not lflag & ICANON and self.line:
+            self.ready.append(bytes(self.line))
+            self.line.clear()
+        self.iflag, self.oflag, self.lflag = iflag, oflag, lflag
+        self.cc = dict(cc)
+        if self.ready:
+            self.wake_readers(self.k)
+
     def signal_foreground(self, sig: int) -> None:
         """The foreground job: every living process this is the controlling
         terminal of (a simplification: no process groups, see SIMPLIFICATIONS.md)."""

@@ -436,6 +436,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_halt": ("halt", "poweroff", "reboot"),
     "applets_setpriv": ("setpriv",),
     "applets_ns": ("unshare", "nsenter"),
+    "applets_vi": ("vi",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
