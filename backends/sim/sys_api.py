@@ -125,6 +125,7 @@ class Sys(Protocol):
     def tcgetattr(self, fd: int) -> Termios: ...  # the terminal's modes; ENOTTY if not a terminal
     def tcsetattr(self, fd: int, modes: Termios) -> None: ...  # TCSANOW; ENOTTY if not a terminal
     def get_winsize(self, fd: int) -> tuple[int, int]: ...  # TIOCGWINSZ: rows, columns; ENOTTY
+    def tcflush(self, fd: int) -> None: ...  # TCIFLUSH: typed-ahead input is thrown away; ENOTTY
     def poll_in(self, fd: int) -> bool: ...  # poll(POLLIN, timeout 0): would a read not block?
     def dup2(self, fd: int, fd2: int) -> int: ...
     def pipe(self) -> tuple[int, int]: ...

@@ -253,6 +253,11 @@ class SimSys(NetSyscalls, TaskSyscalls, NsSyscalls):
     def get_winsize(self, fd: int) -> tuple[int, int]:
         return self._pty(fd).window
 
+    def tcflush(self, fd: int) -> None:
+        pty = self._pty(fd)
+        pty.ready.clear()
+        pty.line.clear()
+
     def poll_in(self, fd: int) -> bool:
         """poll(2) for POLLIN with no timeout: data waits, or a read would
         see end-of-file (a pipe without writers); a regular file always."""

@@ -437,6 +437,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_setpriv": ("setpriv",),
     "applets_ns": ("unshare", "nsenter"),
     "applets_vi": ("vi",),
+    "applets_passwd": ("passwd",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
