@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel.unionfs import EntryKind
 
 from .files import DirFile, InodeFile, PathFile, open_device
+from .tty import SlaveFile
 from .flow import ENOENT, EPERM, oserror
 from .mounts import Loc, Mounts
 from .namei import MAXSYMLINKS, R_OK, W_OK, X_OK, join_name, may, path_walk
@@ -352,6 +353,8 @@ class VFS(Mounts):
             access = ("r" if acc != O_WRONLY else "") + ("w" if acc in (O_WRONLY, O_RDWR) else "")
             if not self.k.cgroups.device_permits(proc.cgroup, "c", os.major(rdev), os.minor(rdev), access):
                 raise oserror(errno.EPERM, path)  # the device cgroup says no
+            if (os.major(rdev), os.minor(rdev)) == (5, 0) and proc.ctty is not None:
+                return SlaveFile(proc.ctty)  # /dev/tty: the process's controlling terminal
             return open_device(rdev, flags)
         opener = getattr(fs, "open", None)
         if opener is not None:

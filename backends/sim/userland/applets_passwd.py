@@ -227,18 +227,24 @@ def update_passwd(sys: Sys, filename: str, name: str, new_passwd: str, today: in
             pass
 
 
-def shadow_entry(sys: Sys, name: str) -> Gen:
-    """getspnam: whether /etc/shadow exists, and the user's password field
-    there (None if it has no line for the user)."""
+def shadow_entry(sys: Sys, prog: str, name: str) -> Gen:
+    """getspnam as busybox's libpwdgrp does it: whether /etc/shadow exists,
+    and the user's password field (None if no line is the user's).  A line
+    without its 9 fields is complained about ("bad record") and skipped."""
     try:
         fd = sys.open(SHADOW, O_RDONLY)
     except OSError:
         return False, None
     sys.close(fd)
     text = yield from read_text(sys, SHADOW)
-    for line in text.splitlines():
+    for line in text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"):
+        if not line or line.startswith("#"):
+            continue
         fields = line.split(":")
-        if fields[0] == name and len(fields) >= 2:
+        if len(fields) != 9:
+            yield from complain(sys, prog, f"{SHADOW}: bad record")
+            continue
+        if fields[0] == name:
             return True, fields[1]
     return True, None
 
@@ -265,7 +271,7 @@ def passwd_main(sys: Sys) -> Gen:
         raise Die(f"unknown user {name}")
     if myuid != 0 and pw[2] != str(myuid):
         raise Die(f"{myname} can't change password for {name}")
-    has_shadow, spw = yield from shadow_entry(sys, pw[0])
+    has_shadow, spw = yield from shadow_entry(sys, "passwd", pw[0])
     if spw is not None:
         pw[1] = spw
     elif has_shadow:
