@@ -40,41 +40,42 @@ from stepbox.core.kernel import SpawnSpec, Stdio
 FILE = "printf 'one two three\\nfour five\\n\\tsix seven\\n\\nlast line\\n' > f; "
 
 CASES = [
+    # (the pipe stays open a moment after the last key: see pipe_script)
     # motions, deletes, yank and put, undo; the first key goes to the size question
-    FILE + "printf 'xwwdwjdd$x0xGddggyyjpPu:wq\\n' | vi f; echo rc $?; cat f",
+    FILE + "(printf 'xwwdwjdd$x0xGddggyyjpPu:wq\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
     # inserting: i a A o O, each ended by ESC and a pause
     FILE + "(printf 'xihello '; sleep 0.2; printf '\\033'; sleep 0.2; printf 'jAend\\033'; sleep 0.2;"
-    " printf 'oopen line\\033'; sleep 0.2; printf 'Oabove\\033'; sleep 0.2; printf ':wq\\n') | vi f;"
+    " printf 'oopen line\\033'; sleep 0.2; printf 'Oabove\\033'; sleep 0.2; printf ':wq\\n'; sleep 0.3) | vi f;"
     " echo rc $?; cat f",
     # ESC followed at once by more keys: read_key drops them as an unknown sequence
-    "printf 'hello\\n' > g; printf 'xA\\303\\251\\033:wq\\n' | vi g; echo rc $?; od -c g",
+    "printf 'hello\\n' > g; (printf 'xA\\303\\251\\033:wq\\n'; sleep 0.3) | vi g; echo rc $?; od -c g",
     # counts, search, :w, :q
-    "printf 'a b c\\nd e f\\ng h i\\n' > f; printf 'x3x2ddu/h\\nx:w\\n:q\\n' | vi f; echo rc $?; cat f",
-    "printf 'foo bar foo\\nbar foo\\nbaz\\n' > f; printf 'x:%%s/foo/X/g\\n:2\\ndd:x\\n' | vi f; echo rc $?; cat f",
-    "printf 'foo\\nbar\\n' > f; printf 'x:q\\n:q!\\n' | vi f; echo rc $?; cat f",
-    "printf 'foo\\nbar\\n' > f; printf 'xddZZ' | vi f; echo rc $?; cat f",
-    "printf 'x:w new\\n:q\\n' | vi; echo rc $?; ls; cat new",
-    "printf 'foo\\nbar\\n' > f; printf 'xdd:1,$d\\n:w\\n:q\\n' | vi f; echo rc $?; od -c f",
+    "printf 'a b c\\nd e f\\ng h i\\n' > f; (printf 'x3x2ddu/h\\nx:w\\n:q\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
+    "printf 'foo bar foo\\nbar foo\\nbaz\\n' > f; (printf 'x:%%s/foo/X/g\\n:2\\ndd:x\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
+    "printf 'foo\\nbar\\n' > f; (printf 'x:q\\n:q!\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
+    "printf 'foo\\nbar\\n' > f; (printf 'xddZZ'; sleep 0.3) | vi f; echo rc $?; cat f",
+    "(printf 'x:w new\\n:q\\n'; sleep 0.3) | vi; echo rc $?; ls; cat new",
+    "printf 'foo\\nbar\\n' > f; (printf 'xdd:1,$d\\n:w\\n:q\\n'; sleep 0.3) | vi f; echo rc $?; od -c f",
     # the dot command, J, U, ~, r, X
-    "printf 'l1\\nl2\\nl3\\nl4\\nl5\\n' > f; printf 'x2Gdd.ukJ:wq\\n' | vi f; echo rc $?; cat f",
-    "printf 'abc def\\n' > f; printf 'x~~~rZ$Xe:wq\\n' | vi f; echo rc $?; cat f",
+    "printf 'l1\\nl2\\nl3\\nl4\\nl5\\n' > f; (printf 'x2Gdd.ukJ:wq\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
+    "printf 'abc def\\n' > f; (printf 'x~~~rZ$Xe:wq\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
     # colon commands: ranges, yank, =, file, version, set, read, edit
-    "printf 'l1\\nl2\\nl3\\n' > f; printf 'x:2,3y\\nGp:=\\n:f\\n:version\\n:set\\n:set ts=4 ai\\n:set bogus\\n:wq\\n'"
-    " | vi f; echo rc $?; cat f",
-    "printf 'hello\\n' > f; printf 'x:r f\\n:0r f\\n:$r /nonexistent\\n:e!\\n:wq\\n' | vi f; echo rc $?; cat f",
-    "printf 'a\\nb\\nc\\nd\\n' > f; printf 'x:/c/d\\n:2;+1d\\n:.=\\n:5\\n:0,1d\\n:$-1,$p\\n:wq\\n' | vi f; echo rc $?; cat f",
-    "printf 'a1\\nb2\\n' > f; printf 'x:%%s/\\\\([a-z]\\\\)\\\\([0-9]\\\\)/\\\\2\\\\1/\\n:s/x/y/\\n:s/b\\n:wq\\n' | vi f; cat f",
+    "printf 'l1\\nl2\\nl3\\n' > f; (printf 'x:2,3y\\nGp:=\\n:f\\n:version\\n:set\\n:set ts=4 ai\\n:set bogus\\n:wq\\n';"
+    " sleep 0.3) | vi f; echo rc $?; cat f",
+    "printf 'hello\\n' > f; (printf 'x:r f\\n:0r f\\n:$r /nonexistent\\n:e!\\n:wq\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
+    "printf 'a\\nb\\nc\\nd\\n' > f; (printf 'x:/c/d\\n:2;+1d\\n:.=\\n:5\\n:0,1d\\n:$-1,$p\\n:wq\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
+    "printf 'a1\\nb2\\n' > f; (printf 'x:%%s/\\\\([a-z]\\\\)\\\\([0-9]\\\\)/\\\\2\\\\1/\\n:s/x/y/\\n:s/b\\n:wq\\n'; sleep 0.3) | vi f; cat f",
     # -c commands, usage, -H, read-only files and -R, end of input
     "vi -c ':s/a/b/' -c ':wq' f </dev/null; echo rc $?; printf 'aaa\\n' > g; vi -c '%s/a/b/g' -c wq g </dev/null;"
     " echo rc $?; cat g",
     "vi -x; echo rc $?; vi -H; echo rc $?",
-    "printf 'one\\n' > f; chmod 444 f; printf 'xdd:w\\n:wq!\\n:q!\\n' | vi f; echo rc $?; cat f; vi -R f </dev/null;"
+    "printf 'one\\n' > f; chmod 444 f; (printf 'xdd:w\\n:wq!\\n:q!\\n'; sleep 0.3) | vi f; echo rc $?; cat f; vi -R f </dev/null;"
     " echo rc $?",
     # several files: :n, :q with more to edit, ZZ
-    "printf '1\\n' > a; printf '2\\n' > b; printf 'x:q\\nx:n\\n:n\\nx:wq\\n' | vi a b; echo rc $?; cat a b",
+    "printf '1\\n' > a; printf '2\\n' > b; (printf 'x:q\\nx:n\\n:n\\nx:wq\\n'; sleep 0.3) | vi a b; echo rc $?; cat a b",
     # searches: wrap-around, not found, ?, N, regex, marks, f t ; ,
-    "printf 'ab\\ncd ab\\nef\\n' > f; printf 'x/ab\\nnnx?e.\\nNx/zz\\nma$'\"'\"'ax:wq\\n' | vi f; echo rc $?; cat f",
-    "printf 'a,b,c,d\\n' > f; printf 'xf,x;x,xtdx:wq\\n' | vi f; cat f",
+    "printf 'ab\\ncd ab\\nef\\n' > f; (printf 'x/ab\\nnnx?e.\\nNx/zz\\nma$'\"'\"'ax:wq\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
+    "printf 'a,b,c,d\\n' > f; (printf 'xf,x;x,xtdx:wq\\n'; sleep 0.3) | vi f; cat f",
 ]
 
 
