@@ -26,11 +26,11 @@ from .mounts import parse_mount_options
 from .namei import X_OK
 from .net.sys_net import NetSyscalls
 from .rlimits import check_setrlimit, fd_limit
-from .tty import Pty
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
 from .sys_api import WNOHANG, Termios, WaitResult
 from .syscalls_ns import NsSyscalls
 from .syscalls_task import TaskSyscalls
+from .tty import Pty
 from .vfs import DIR
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel.unionfs import EntryKind
 
 from .files import DirFile, InodeFile, PathFile, open_device
-from .tty import SlaveFile
 from .flow import ENOENT, EPERM, oserror
 from .mounts import Loc, Mounts
 from .namei import MAXSYMLINKS, R_OK, W_OK, X_OK, join_name, may, path_walk
+from .tty import SlaveFile
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import SimKernel

@@ -2090,8 +2090,8 @@ class Vi:
             else:
                 yield from self.indicate_error()
         elif ch in ("P", "p"):
-            p = self.reg[self.YDreg]
-            if p is None:
+            register = self.reg[self.YDreg]
+            if register is None:
                 self.status_line_bold(f"Nothing in register {self.what_reg()}")
                 return
             cnt = 0
@@ -2106,16 +2106,16 @@ class Vi:
             else:
                 if ch == "p":
                     self.dot_right()
-                if b"\n" not in p:
-                    cnt = i * len(p) - 1
+                if b"\n" not in register:
+                    cnt = i * len(register) - 1
             while True:
-                self.string_insert(self.dot, p, allow_undo)
+                self.string_insert(self.dot, register, allow_undo)
                 allow_undo = ALLOW_UNDO_CHAIN
                 if not self._count_down():
                     break
             self.dot += cnt
             self.dot_skip_over_ws()
-            self.yank_status("Put", p, i)
+            self.yank_status("Put", register, i)
             self.end_cmd_q()
         elif ch == "U":
             orig = self.reg[27]
@@ -2142,11 +2142,11 @@ class Vi:
             q = self.dot
             while q < self.end and self.at(q) != 10:
                 if self.at(q) in b"()[]{}":
-                    p = self.find_pair(q, self.at(q))
-                    if p is None:
+                    pair = self.find_pair(q, self.at(q))
+                    if pair is None:
                         yield from self.indicate_error()
                     else:
-                        self.dot = p
+                        self.dot = pair
                     break
                 q += 1
             if self.at(q) == 10:
@@ -2693,7 +2693,7 @@ def _system(sys: Sys, command: str) -> Gen:
     result = yield from sys.waitpid(pid)
     if result is None:
         return 0
-    return getattr(result, "status", 0) << 8 if getattr(result, "signal", None) is None else result.signal
+    return result.status  # system(3) hands back the raw wait status
 
 
 @applet("vi")

@@ -65,6 +65,8 @@ CASES = [
     "printf 'hello\\n' > f; (printf 'x:r f\\n:0r f\\n:$r /nonexistent\\n:e!\\n:wq\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
     "printf 'a\\nb\\nc\\nd\\n' > f; (printf 'x:/c/d\\n:2;+1d\\n:.=\\n:5\\n:0,1d\\n:$-1,$p\\n:wq\\n'; sleep 0.3) | vi f; echo rc $?; cat f",
     "printf 'a1\\nb2\\n' > f; (printf 'x:%%s/\\\\([a-z]\\\\)\\\\([0-9]\\\\)/\\\\2\\\\1/\\n:s/x/y/\\n:s/b\\n:wq\\n'; sleep 0.3) | vi f; cat f",
+    # :! runs a shell command (system(3): the raw wait status), % is the file's name
+    "printf 'a\\n' > f; (printf 'x:!echo hi; exit 3\\n\\n:!echo %% \\n\\n:q\\n'; sleep 0.3) | vi f; echo rc $?",
     # -c commands, usage, -H, read-only files and -R, end of input
     "vi -c ':s/a/b/' -c ':wq' f </dev/null; echo rc $?; printf 'aaa\\n' > g; vi -c '%s/a/b/g' -c wq g </dev/null;"
     " echo rc $?; cat g",
