@@ -438,7 +438,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_ns": ("unshare", "nsenter"),
     "applets_vi": ("vi",),
     "applets_passwd": ("passwd",),
-    "applets_login": ("cttyhack", "sulogin"),
+    "applets_login": ("cttyhack", "sulogin", "login"),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
