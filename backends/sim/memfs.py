@@ -93,6 +93,7 @@ class InodeKind(enum.StrEnum):
     DIR = "dir"
     SYMLINK = "symlink"
     CHARDEV = "chardev"
+    SOCKET = "socket"  # made by bind(2) of an AF_UNIX socket (net/unix.py)
 
 
 _DIR, _SYMLINK = InodeKind.DIR, InodeKind.SYMLINK
@@ -103,6 +104,7 @@ _STAT_KIND = {
     InodeKind.SYMLINK: EntryKind.SYMLINK,
     # StatResult has no device kind: a device reports FILE with is_device=True.
     InodeKind.CHARDEV: EntryKind.FILE,
+    InodeKind.SOCKET: EntryKind.SOCKET,
 }
 
 _inode_numbers = itertools.count(1)
@@ -505,6 +507,15 @@ class MemFS(FileOps):
             where.name,
             inherit_setgid(where.parent, Inode(InodeKind.CHARDEV, mode, None, rdev=rdev, mtime=self.clock())),
         )
+
+    def mksock(self, path: str, mode: int) -> None:
+        """The name bind(2) gives an AF_UNIX socket (EEXIST if taken, as EADDRINUSE)."""
+        where = self._creatable(path)
+        if where.must_be_dir:
+            raise _err(errno.ENOENT, path)
+        assert where.name is not None
+        node = Inode(InodeKind.SOCKET, mode, None, mtime=self.clock())
+        self._attach(where.parent, where.name, inherit_setgid(where.parent, node))
 
     def link(self, src: str, dst: str) -> None:
         # link(2) does not follow a final symlink in src: it links the symlink.

@@ -555,6 +555,13 @@ class OverlayFS(FileOps):
             raise _err(errno.ENOENT, path)
         self._create(found, Inode(InodeKind.CHARDEV, mode, None, rdev=rdev, mtime=self.upper.clock()))
 
+    def mksock(self, path: str, mode: int) -> None:
+        """A bound AF_UNIX socket's name in the merged view (made in the upper layer)."""
+        found = self._free_name(path)
+        if found.must_be_dir:
+            raise _err(errno.ENOENT, path)
+        self._create(found, Inode(InodeKind.SOCKET, mode, None, mtime=self.upper.clock()))
+
     def link(self, src: str, dst: str) -> None:
         node = self._get(src, follow=False)
         found = self._free_name(dst)

@@ -25,6 +25,7 @@ from .memfs import InodeKind
 from .mounts import parse_mount_options
 from .namei import X_OK
 from .net.sys_net import NetSyscalls
+from .net.unix import UnixSyscalls
 from .rlimits import check_setrlimit, fd_limit
 from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, Throttled, WaitChild
 from .sys_api import WNOHANG, Termios, WaitResult
@@ -88,7 +89,7 @@ def _as_generator(result):
     yield  # pragma: no cover - makes this a generator function
 
 
-class SimSys(NetSyscalls, TaskSyscalls, NsSyscalls):
+class SimSys(NetSyscalls, TaskSyscalls, NsSyscalls, UnixSyscalls):
     """The system-call interface as one process sees it."""
 
     __slots__ = ("k", "p", "argv", "env")

@@ -346,6 +346,8 @@ class VFS(Mounts):
             want = (R_OK if acc != O_WRONLY else 0) | (W_OK if writing else 0)
             if not self.may(proc, st, want):
                 raise oserror(errno.EACCES, path)
+        if st.kind == "socket":
+            raise oserror(errno.ENXIO, path)  # a socket is reached by connect(2), not open(2)
         if st.is_device:
             if "nodev" in m.flags:
                 raise oserror(errno.EACCES, path)

@@ -37,6 +37,7 @@ class EntryKind(enum.StrEnum):
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"
+    SOCKET = "socket"  # a bound AF_UNIX socket's name (the simulator's /dev/log)
     HARDLINK = "hardlink"  # only in changesets: "same inode as `link`"
     WHITEOUT = "whiteout"  # only in changesets: "this name is deleted"
 

@@ -439,6 +439,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_vi": ("vi",),
     "applets_passwd": ("passwd",),
     "applets_login": ("cttyhack", "sulogin", "login"),
+    "applets_syslogd": ("syslogd",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}

@@ -5,10 +5,11 @@ its argument; a trailing ``%.S``/``%.s`` adds microseconds); with ``-s``
 the time since it started, with ``-i`` since the previous line, as UTC.
 
 logger sends its message (the arguments, or each non-empty line of stdin)
-to syslog.  Like the busybox image, the simulated container runs no
-syslogd and has no /dev/log: the message goes nowhere, but ``-s`` copies
-it to stderr as glibc's LOG_PERROR does (``TAG: MESSAGE``); ``-p`` is
-checked as busybox's pencode checks it.
+to syslog as glibc's syslog(3) does: ``<PRI>Mmm dd hh:mm:ss TAG: MESSAGE``
+in one datagram to the AF_UNIX socket /dev/log (syslogd's), silently lost
+if nobody is bound there -- as in the busybox image, which runs no
+syslogd; ``-s`` copies it to stderr as LOG_PERROR does (``TAG: MESSAGE``);
+``-p`` is checked as busybox's pencode checks it.
 """
 
 from __future__ import annotations
@@ -131,8 +132,9 @@ def logger_main(sys: Sys) -> Gen:
     tag = opts.value("t")
     if tag is None:
         tag = (yield from id_to_name(sys, "/etc/passwd", sys.getuid())) or str(sys.getuid())
+    pri = (1 << 3) | 5  # LOG_USER | LOG_NOTICE
     if "p" in opts:
-        pencode(opts.value("p") or "")
+        pri = pencode(opts.value("p") or "")
     messages: list[str] = []
     if not opts.operands:
         lines = LineReader(sys, 0)
@@ -147,10 +149,36 @@ def logger_main(sys: Sys) -> Gen:
                     messages.append(piece)
     else:
         messages.append(" ".join(opts.operands))
-    if "s" in opts:
-        for message in messages:
-            text = f"{tag}: {message}"
+    zone = yield from timefmt.load_zone(sys)
+    for message in messages:
+        text = f"{tag}: {message}"
+        if "s" in opts:
             yield from write_all(
                 sys, 2, (text if text.endswith("\n") else text + "\n").encode("utf-8", "surrogateescape")
             )
+        _send_to_syslogd(sys, pri, zone, text.encode("utf-8", "surrogateescape"))
     return 0
+
+
+def _send_to_syslogd(sys: Sys, pri: int, zone: Any, text: bytes) -> None:
+    """glibc's __vsyslog_internal: the header, then one datagram to /dev/log
+    (connect, send; on failure reconnect once); failures are silent
+    (busybox's openlog gives no LOG_CONS)."""
+    if pri & 0x3F8 == 0:
+        pri |= 1 << 3  # LogFacility: LOG_USER
+    now = int(sys.wall_time())
+    stamp = timefmt.strftime("%h %e %T", timefmt.localtime(zone, now), now)
+    datagram = b"<%d>%s %s" % (pri, stamp.encode(), text)
+    for _attempt in range(2):
+        try:
+            fd = sys.socket_unix()  # type: ignore[attr-defined]
+        except OSError:
+            return
+        try:
+            sys.connect_unix(fd, "/dev/log")  # type: ignore[attr-defined]
+            sys.write(fd, datagram)
+            return
+        except OSError:
+            continue
+        finally:
+            sys.close(fd)

@@ -64,6 +64,8 @@ def file_type(st: FullStat) -> str:
         return "character special file"
     if st.kind == "symlink":
         return "symbolic link"
+    if st.kind == "socket":
+        return "socket"
     return "weird file"
 
 

@@ -76,6 +76,7 @@ def su_main(sys: Sys) -> Gen:
     pw = yield from passwd_entry(sys, user)
     if pw is None or not pw[2].isdigit() or not pw[3].isdigit():
         raise Die(f"unknown user {user}")
+    yield from _log_su(sys, user)
     preserve = "m" in opts or "p" in opts
     shell = opts.value("s")
     if shell is None and preserve:
@@ -113,3 +114,15 @@ def su_main(sys: Sys) -> Gen:
         return (yield from sys.execve(shell, argv, env))
     except OSError as e:
         raise Die(f"can't execute '{shell}': {strerror(e)}") from None
+
+
+def _log_su(sys: Sys, user: str) -> Gen:
+    """FEATURE_SU_SYSLOG: "+ TTY OLD:NEW" at auth.notice, tagged "su" (root needs no password)."""
+    from . import timefmt
+    from .applets_logging import _send_to_syslogd
+    from .libc import id_to_name
+
+    tty = sys.ttyname(0) if sys.isatty(0) else "none"
+    old = (yield from id_to_name(sys, "/etc/passwd", sys.getuid())) or ""
+    zone = yield from timefmt.load_zone(sys)
+    _send_to_syslogd(sys, (4 << 3) | 5, zone, f"su: + {tty} {old}:{user}".encode())

@@ -471,7 +471,7 @@ class FullStat:
         """The S_IFMT bits of st_mode."""
         if self.is_device:
             return 0o020000
-        return {"dir": 0o040000, "symlink": 0o120000}.get(self.kind, 0o100000)
+        return {"dir": 0o040000, "symlink": 0o120000, "socket": 0o140000}.get(self.kind, 0o100000)
 
     @property
     def st_mode(self) -> int:
