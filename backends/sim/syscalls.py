@@ -31,6 +31,7 @@ from .scheduler import TIMESLICE_USEC, YIELD, Forever, Pause, PipeWait, Sleep, T
 from .sys_api import WNOHANG, Termios, WaitResult
 from .syscalls_ns import NsSyscalls
 from .syscalls_task import TaskSyscalls
+from .sysv_ipc import IpcSyscalls
 from .tty import Pty
 from .vfs import DIR
 
@@ -89,7 +90,7 @@ def _as_generator(result):
     yield  # pragma: no cover - makes this a generator function
 
 
-class SimSys(NetSyscalls, TaskSyscalls, NsSyscalls, UnixSyscalls):
+class SimSys(NetSyscalls, TaskSyscalls, NsSyscalls, UnixSyscalls, IpcSyscalls):
     """The system-call interface as one process sees it."""
 
     __slots__ = ("k", "p", "argv", "env")

@@ -440,6 +440,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_passwd": ("passwd",),
     "applets_login": ("cttyhack", "sulogin", "login"),
     "applets_syslogd": ("syslogd",),
+    "applets_logread": ("logread",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}

@@ -13,8 +13,12 @@ only if LEVEL < ``-l N`` (default 8), appended to ``-O FILE``
 (/var/log/messages; ``-`` is stdout) -- reopened each second, as busybox
 does so that the file may be removed under it.
 
-Not simulated, refused by name: ``-R`` and ``-L`` (remote logging) and
-``-C`` (the shared-memory ring that logread reads: no SysV IPC here).
+``-C[KB]`` logs to a ring in SysV shared memory instead (key "GENA",
+64 KiB unless given; ``{int32 size; int32 tail; char data[]}``, NUL-ended
+lines, the writer holding semaphore 1 while no reader holds 0), which
+``logread`` (applets_logread.py) prints; syslogd removes both at exit.
+
+Not simulated, refused by name: ``-R`` and ``-L`` (remote logging).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Generator
 from typing import Any
 
 from ..sys_api import O_APPEND, O_CREAT, O_TRUNC, O_WRONLY, Sys
+from ..sysv_ipc import IPC_CREAT, IPC_EXCL, IPC_NOWAIT
 from . import timefmt
 from .applet_table import applet
 from .applets_logging import _FACILITY_CODES, _PRIORITY_CODES, FACILITIES, PRIORITIES
@@ -34,6 +39,11 @@ Gen = Generator[Any, Any, Any]
 PATH_LOG = "/dev/log"
 PIDFILE = "/var/run/syslogd.pid"
 MAX_READ = 256  # CONFIG_FEATURE_SYSLOGD_READ_BUFFER_SIZE
+KEY_ID = 0x414E4547  # "GENA", shared with logread
+SHM_SIZE = 64 * 1024  # CONFIG_FEATURE_IPC_SYSLOG_BUFFER_SIZE (Debian: 64)
+SEM_UNDO = 0x1000
+SM_WDN = [(0, 0, 0), (1, 0, 0), (1, 1, SEM_UNDO)]  # no reader, no writer: take the writer's
+SM_WUP = [(1, -1, IPC_NOWAIT)]
 LOG_SYSLOG_INFO = (5 << 3) | 6
 USER_NOTICE = (1 << 3) | 5
 VERSION = "BusyBox v1.35.0"
@@ -105,6 +115,9 @@ class Syslogd:
         self.opened_at = -1
         self.zone: Any = None
         self.signo = 0
+        self.ring_size = 0  # -C's, in bytes (0: no ring)
+        self.shm: Any = None
+        self.shmid = self.semid = -1
 
     def now_stamp(self) -> bytes:
         now = int(self.sys.wall_time())
@@ -122,7 +135,60 @@ class Syslogd:
         else:
             line = b"%s %s %s %s\n" % (stamp, self.hostname[:64].encode(), fac_prio(pri).encode(), msg)
         if pri & 7 < self.level:
+            if self.shm is not None:
+                yield from self.log_to_shmem(line)
+                return
             yield from self.write_locally(line)
+
+    def open_ring(self) -> None:
+        """ipcsyslog_init."""
+        sys = self.sys
+        try:
+            self.shmid = sys.shmget(KEY_ID, self.ring_size, IPC_CREAT | 0o644)  # type: ignore[attr-defined]
+        except OSError as e:
+            raise Die(f"shmget: {strerror(e)}") from None
+        self.shm = sys.shmat(self.shmid)  # type: ignore[attr-defined]
+        data = self.shm.data
+        data[:] = bytes(len(data))
+        data[0:4] = (self.ring_size - 8 - 1).to_bytes(4, "little")
+        try:
+            self.semid = sys.semget(KEY_ID, 2, IPC_CREAT | IPC_EXCL | 0o1777)  # type: ignore[attr-defined]
+        except OSError as e:
+            if e.errno != 17:  # EEXIST: another syslogd's, reused
+                raise Die(f"semget: {strerror(e)}") from None
+            self.semid = sys.semget(KEY_ID, 2, 0)  # type: ignore[attr-defined]
+
+    def log_to_shmem(self, line: bytes) -> Gen:
+        sys = self.sys
+        try:
+            yield from sys.semop(self.semid, SM_WDN)  # type: ignore[attr-defined]
+        except OSError as e:
+            raise Die(f"SMwdn: {strerror(e)}") from None
+        buf = self.shm.data
+        size = int.from_bytes(buf[0:4], "little")
+        msg = line + b"\0"
+        while msg:
+            tail = int.from_bytes(buf[4:8], "little")
+            if tail + len(msg) < size:
+                buf[8 + tail : 8 + tail + len(msg)] = msg
+                buf[4:8] = (tail + len(msg)).to_bytes(4, "little")
+                break
+            room = size - tail  # what fits before the end; the rest goes to the front
+            buf[8 + tail : 8 + size] = msg[:room]
+            msg = msg[room:]
+            buf[4:8] = (0).to_bytes(4, "little")
+        try:
+            yield from sys.semop(self.semid, SM_WUP)  # type: ignore[attr-defined]
+        except OSError as e:
+            raise Die(f"SMwup: {strerror(e)}") from None
+
+    def close_ring(self) -> None:
+        sys = self.sys
+        if self.shmid != -1:
+            sys.shmdt(self.shm)  # type: ignore[attr-defined]
+            sys.shmctl_rmid(self.shmid)  # type: ignore[attr-defined]
+        if self.semid != -1:
+            sys.semctl_rmid(self.semid)  # type: ignore[attr-defined]
 
     def write_locally(self, line: bytes) -> Gen:
         sys = self.sys
@@ -157,6 +223,8 @@ class Syslogd:
         if sock != 0:
             sys.dup2(sock, 0)
             sys.close(sock)
+        if self.ring_size:
+            self.open_ring()
         yield from self.log(LOG_SYSLOG_INFO, f"syslogd started: {VERSION}".encode())
         while not self.signo:
             try:
@@ -176,6 +244,7 @@ class Syslogd:
             sys.unlink(PIDFILE)
         except OSError:
             pass
+        self.close_ring()
         if self.signo:
             sys.signal(self.signo, None)
             sys.kill(sys.getpid(), self.signo)
@@ -250,16 +319,21 @@ def syslogd_main(sys: Sys) -> Gen:
     level = 8
     if "l" in opts:
         level = xatou(opts.value("l") or "", 1, 8)
-    for letter in "RLC":
+    ring = 0
+    if "C" in opts:
+        given = opts.value("C")
+        ring = SHM_SIZE if given is None else xatou(given, 4, (2**31 - 1) // 1024) * 1024
+    for letter in "RL":
         if letter in opts:
             raise Die(f"-{letter} is not simulated (see backends/sim/SIMPLIFICATIONS.md)")
-    daemon = Syslogd(sys, opts, level, sys.gethostname())
+
+    def start(s: Sys) -> Gen:
+        daemon = Syslogd(s, opts, level, s.gethostname())
+        daemon.ring_size = ring
+        return (yield from daemon.run())
+
     if "n" not in opts:
         from .daemonize import daemonize
 
-        return (
-            yield from daemonize(
-                sys, lambda child: Syslogd(child, opts, level, child.gethostname()).run(), True
-            )
-        )
-    return (yield from daemon.run())
+        return (yield from daemonize(sys, start, True))
+    return (yield from start(sys))

@@ -3,8 +3,8 @@ that looks like the busybox image.
 
 ``HostBusybox(tmp).run(["sh", "-c", script])`` runs the host's static
 busybox (the very binary the simulator's image is built from) with
-``unshare --pid --fork --mount-proc --root``: a new PID namespace (the
-script is PID 1, ``ps`` sees only it), its own /proc, and as root directory
+``unshare --pid --ipc --fork --mount-proc --root``: a new PID namespace (the
+script is PID 1, ``ps`` sees only it) and IPC namespace, its own /proc, and as root directory
 a tree with ``/bin/busybox`` and a hard link per applet, the image's
 ``/etc/passwd`` and ``/etc/group``, ``/dev/null``, ``/tmp`` and an empty
 ``/work`` as working directory -- the same paths, users and environment as
@@ -102,7 +102,8 @@ class HostBusybox:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
             os.chmod(dest, 0o755 if path.startswith("/bin/") else 0o644)
-        cmd = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc=/proc"]
+        # --ipc: SysV objects (syslogd -C's ring) stay in the room, as in a container
+        cmd = ["unshare", "--pid", "--ipc", "--fork", "--kill-child", "--mount-proc=/proc"]
         cmd += [f"--root={self.root}", "--wd=/work", *argv]
         proc = subprocess.run(
             cmd,

@@ -1,4 +1,4 @@
-"""syslogd and logger over /dev/log on the simulator against REAL busybox
+"""syslogd, logger and logread on the simulator against REAL busybox
 on the real kernel -- which also compares the simulated kernel's AF_UNIX
 datagram sockets (backends/sim/net/unix.py) with Linux's: the socket inode
 bind makes (ls -l, test -S, stat), open(2) of it (ENXIO), a stale socket
@@ -69,6 +69,27 @@ CASES = [
     + "su -s /bin/sh nobody -c 'logger -t n one'; chmod 600 /dev/log; su -s /bin/sh nobody -c 'logger -t n two; echo $?'; "
     + STOP.format(sig="")
     + "cat /tmp/o",
+]
+
+
+# syslogd -C and logread: SysV shared memory and semaphores (backends/sim/sysv_ipc.py); the
+# oracle runs in an IPC namespace of its own
+LOOP = 'i=0; while [ $i -lt {n} ]; do logger -t t "line $i"; i=$((i+1)); done; sleep 0.3; '
+CASES += [
+    FRESH
+    + "logread; echo $?; logread -x; echo $?; "
+    + START.format(opts="-C")
+    + "logger one; logger -t t two; sleep 0.1; logread; echo $?; "
+    + STOP.format(sig="")
+    + "logread; echo $?; ls /var/log",
+    # a 4 KiB ring that wraps: the oldest complete line first
+    FRESH + START.format(opts="-S -C4") + LOOP.format(n=200) + "logread | head -2; logread | wc -l; "
+    "logread | tail -1; " + STOP.format(sig=""),
+    FRESH
+    + "syslogd -C3; echo $?; syslogd -Cx; echo $?; "
+    + START.format(opts="-S -C4")
+    + "s=$!; logger first; logread -F > /tmp/f & sleep 0.3; logger second; sleep 1.5; kill $!; cat /tmp/f; "
+    "sleep 0.2; kill $s; wait",
 ]
 
 
