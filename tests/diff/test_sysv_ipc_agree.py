@@ -119,7 +119,7 @@ def sim_results(sys) -> list:
         try:
             r = fn(*args)
         except OSError as e:
-            return errno.errorcode[e.errno]
+            return errno.errorcode[e.errno or 0]
         return 0 if r is None else r  # the C calls return 0
 
     def blocking(gen_fn, *args):
@@ -131,7 +131,7 @@ def sim_results(sys) -> list:
         except StopIteration:
             return 0
         except OSError as e:
-            return errno.errorcode[e.errno]
+            return errno.errorcode[e.errno or 0]
 
     ids: dict[str, int] = {}
     out: list = []

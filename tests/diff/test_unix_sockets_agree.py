@@ -26,7 +26,7 @@ def _outcome(fn) -> str:
     try:
         got = fn()
     except OSError as e:
-        return errno.errorcode[e.errno]
+        return errno.errorcode[e.errno or 0]
     return repr(got)
 
 
