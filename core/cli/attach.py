@@ -29,7 +29,7 @@ import signal
 import socket
 import sys
 import threading
-from dataclasses import dataclass
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from stepbox.core.engine.client import EngineClient, EngineError
@@ -43,14 +43,18 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 NOT_A_TTY = "the input device is not a TTY"
 
 
-@dataclass
-class Wiring:
-    """How we are attached: stdin sent or not, a TTY or not, the detach keys."""
+class Wiring(SimpleNamespace):
+    """How we are attached: stdin sent or not, a TTY or not, the detach keys.
+    (A SimpleNamespace, not a dataclass: ``run``'s lean path does without
+    importing dataclasses, see lean_run.)"""
 
-    stdin: bool = False
-    tty: bool = False
-    detach_keys: str = ""
-    sig_proxy: bool = True
+    stdin: bool
+    tty: bool
+    detach_keys: str
+    sig_proxy: bool
+
+    def __init__(self, stdin: bool = False, tty: bool = False, detach_keys: str = "", sig_proxy: bool = True):
+        super().__init__(stdin=stdin, tty=tty, detach_keys=detach_keys, sig_proxy=sig_proxy)
 
     def keys(self) -> bytes:
         try:

@@ -37,14 +37,14 @@ on, so ``--backend sim`` never silently lands on a real-kernel daemon.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
 
 from stepbox.core.engine.endpoints import BadEndpoint, Endpoint, TCPEndpoint, UnixEndpoint, endpoint_of
 from stepbox.core.engine.locations import UnsafeSocketDir, private_socket_dir, socket_for_root, state_root
 
 from .errors import CommandFailed
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     # The client (json, sockets, HTTP) is imported by the first call that
     # talks to a daemon: a verb that needs none (context ls) does without.
@@ -60,15 +60,25 @@ def unreachable_status(verb: str | None) -> int:
     return 125 if verb == "run" else 1
 
 
-@dataclass
-class ClientTLS:
-    """The global TLS flags; None where not given."""
+class ClientTLS(SimpleNamespace):
+    """The global TLS flags; None where not given.  (A SimpleNamespace, not a
+    dataclass: ``run``'s lean path does without importing dataclasses.)"""
 
-    tls: bool | None = None
-    verify: bool | None = None
-    ca: str | None = None
-    cert: str | None = None
-    key: str | None = None
+    tls: bool | None
+    verify: bool | None
+    ca: str | None
+    cert: str | None
+    key: str | None
+
+    def __init__(
+        self,
+        tls: bool | None = None,
+        verify: bool | None = None,
+        ca: str | None = None,
+        cert: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(tls=tls, verify=verify, ca=ca, cert=cert, key=key)
 
     def resolved(self) -> tuple[bool, bool]:
         """(use TLS, verify the daemon), with the environment's defaults."""
@@ -97,10 +107,12 @@ class ClientTLS:
             raise CommandFailed(f"stepbox: Error: {e}", CANNOT_BEGIN) from None
 
 
-@dataclass
 class Target:
-    endpoint: Endpoint
-    explicit: bool  # named by the user (never started for them)
+    __slots__ = ("endpoint", "explicit")
+
+    def __init__(self, endpoint: Endpoint, explicit: bool) -> None:
+        self.endpoint = endpoint
+        self.explicit = explicit  # named by the user (never started for them)
 
 
 class Connection:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from types import SimpleNamespace
 
 BACKENDS = ("auto", "sim", "linux")
 
@@ -36,14 +36,24 @@ GLOBAL_ENV = {
 }
 
 
-@dataclass
-class LeanGlobals:
-    """The global options of a command line, read (click's defaults where not given)."""
+class LeanGlobals(SimpleNamespace):
+    """The global options of a command line, read (click's defaults where not
+    given).  (A SimpleNamespace, not a dataclass: importing dataclasses --
+    with inspect, ast and tokenize -- was a quarter of run's imports.)"""
 
-    backend: str = "auto"
-    root: str | None = None
-    host: str | None = None
-    context: str | None = None
+    backend: str
+    root: str | None
+    host: str | None
+    context: str | None
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        root: str | None = None,
+        host: str | None = None,
+        context: str | None = None,
+    ) -> None:
+        super().__init__(backend=backend, root=root, host=host, context=context)
 
     def connection(self, say, verb: str):
         """The connection click's path would make of these options."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from .lean_globals import LeanGlobals, parse_globals, value_after
 
@@ -85,16 +85,27 @@ RUN_DEFAULTS = {
 }
 
 
-@dataclass
-class LeanRun:
-    """A ``run`` command line, read."""
+class LeanRun(SimpleNamespace):
+    """A ``run`` command line, read.  (A SimpleNamespace, not a dataclass:
+    importing dataclasses -- with inspect, ast and tokenize -- cost a
+    quarter of this path's imports.)"""
 
-    globals: LeanGlobals = field(default_factory=LeanGlobals)
-    detach: bool = False
-    name: str | None = None
-    image: str = ""
-    command: tuple[str, ...] = ()
-    flags: dict = field(default_factory=lambda: dict(RUN_DEFAULTS))
+    globals: LeanGlobals
+    detach: bool
+    name: str | None
+    image: str
+    command: tuple[str, ...]
+    flags: dict
+
+    def __init__(self, globals: LeanGlobals | None = None) -> None:
+        super().__init__(
+            globals=globals if globals is not None else LeanGlobals(),
+            detach=False,
+            name=None,
+            image="",
+            command=(),
+            flags=dict(RUN_DEFAULTS),
+        )
 
 
 def parse(args: list[str], environ=os.environ) -> LeanRun | None:

@@ -10,13 +10,19 @@ taken -- which the lean path leaves to click's own path to report.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from stepbox.core.container.flags import InvalidConfig, parse_cpus, parse_size, parse_ulimit
 from stepbox.core.container.mount_flags import binds_and_volumes, parse_mount_flag, tmpfs_map
-from stepbox.core.container.restart_policy import RestartPolicy
 
 from .kv_files import KVFileError, env_from, labels_from
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import Any
+
+# --restart's default, as RestartPolicy().to_api() says it (that module, with
+# dataclasses, is imported only for another policy: run's lean path does without)
+NO_RESTART = {"Name": "no", "MaximumRetryCount": 0}
 
 
 def _usage_error(message: str, hint: str | None = None, usage: bool = False) -> Exception:
@@ -120,13 +126,10 @@ def create_body(
         labels = labels_from(tuple(label_file), tuple(label))
     except KVFileError as e:
         raise _usage_error(str(e)) from None
-    try:
-        policy = RestartPolicy.parse(restart or "no")
-    except InvalidConfig as e:
-        raise _usage_error(str(e), "'--restart'") from None
-    if auto_remove and not policy.is_none:
+    restart_policy = restart_policy_of(restart)
+    if auto_remove and restart_policy["Name"] != "no":
         raise _usage_error("Conflicting options: --restart and --rm", usage=True)
-    host_config = {"NetworkMode": network, "AutoRemove": auto_remove, "RestartPolicy": policy.to_api()}
+    host_config = {"NetworkMode": network, "AutoRemove": auto_remove, "RestartPolicy": restart_policy}
     if init:
         host_config["Init"] = True
     if ulimit:
@@ -212,6 +215,8 @@ def create_body(
 
 def _ports(publish, expose) -> tuple[dict, dict]:
     """-p and --expose -> (ExposedPorts, PortBindings); a bad spec is a usage error."""
+    if not publish and not expose:
+        return {}, {}  # without importing the ports' module (and dataclasses): run's lean path
     from stepbox.core.network.ports import BadPortSpec, bindings_to_api, parse_port_key, parse_publish
 
     try:
@@ -236,8 +241,6 @@ def confinement_config(cap_add, cap_drop, privileged, security_opt, device, devi
     """The HostConfig fields of the confinement flags, made as the docker
     CLI makes them: it reads a seccomp profile itself and sends its content,
     and turns ``systempaths=unconfined`` into empty MaskedPaths/ReadonlyPaths."""
-    from stepbox.core.confinement.devices import InvalidDevice, parse_device
-
     host: dict = {}
     if cap_add:
         host["CapAdd"] = list(cap_add)
@@ -260,12 +263,13 @@ def confinement_config(cap_add, cap_drop, privileged, security_opt, device, devi
         options.append(opt)
     if options:
         host["SecurityOpt"] = options
-    try:
-        devices = [parse_device(spec).to_api() for spec in device]
-    except InvalidDevice as e:
-        raise InvalidConfig(str(e)) from None
-    if devices:
-        host["Devices"] = devices
+    if device:  # the module (with dataclasses and core.kernel) only then: run's lean path
+        from stepbox.core.confinement.devices import InvalidDevice, parse_device
+
+        try:
+            host["Devices"] = [parse_device(spec).to_api() for spec in device]
+        except InvalidDevice as e:
+            raise InvalidConfig(str(e)) from None
     if device_cgroup_rule:
         host["DeviceCgroupRules"] = list(device_cgroup_rule)
     return host
@@ -284,3 +288,15 @@ def _read_profile(path: str) -> str:
         return json.dumps(json.loads(data), separators=(",", ":"))
     except ValueError as e:
         raise InvalidConfig(f"compacting json for seccomp profile ({path}) failed: {e}") from None
+
+
+def restart_policy_of(restart: str | None) -> dict:
+    """``--restart`` as the API's RestartPolicy (a bad value: click's usage error)."""
+    if not restart or restart == "no":
+        return dict(NO_RESTART)
+    from stepbox.core.container.restart_policy import RestartPolicy
+
+    try:
+        return RestartPolicy.parse(restart).to_api()
+    except InvalidConfig as e:
+        raise _usage_error(str(e), "'--restart'") from None

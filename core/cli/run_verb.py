@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 
 from stepbox.core.engine.client import EngineError
 
@@ -27,11 +26,16 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-@dataclass
 class PreparedRun:
-    detach: bool
-    wiring: Wiring
-    body: dict  # of POST /containers/create
+    """What ``run`` sends once its flags are checked.  (A plain class: the
+    lean path does without importing dataclasses, see lean_run.)"""
+
+    __slots__ = ("detach", "wiring", "body")
+
+    def __init__(self, detach: bool, wiring: Wiring, body: dict) -> None:
+        self.detach = detach
+        self.wiring = wiring
+        self.body = body  # of POST /containers/create
 
 
 def prepare_run(

@@ -18,9 +18,12 @@ and the compose loader's ``ParseVolume``).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from .flags import InvalidConfig, parse_size
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 _PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator
-from datetime import UTC
-from typing import TYPE_CHECKING
 
+# Neither datetime nor typing at import: the CLI's ``run`` reads frames with
+# this module, and those imports were a tenth of its start-up (issue 18).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -133,7 +134,7 @@ def timed_lines(data: bytes, start: int, times) -> list[tuple[int | None, bytes]
 
 def stamp(nanos: int | None) -> bytes:
     """Docker's log time: RFC 3339 with nine digits of nanoseconds, UTC."""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     if nanos is None:
         nanos = 0
@@ -144,7 +145,7 @@ def stamp(nanos: int | None) -> bytes:
 def with_timestamps(data: bytes, when: datetime | None = None) -> bytes:
     """Every line stamped with one time (``when``, or now): for output whose
     writing time was not recorded."""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     moment = when or datetime.now(UTC)
     nanos = int(moment.timestamp()) * 10**9 + moment.microsecond * 1000

@@ -16,9 +16,12 @@ It is as strict: a chunk size is 1 to 16 hex digits, a chunk ends with CRLF.)
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
 
 from stepbox.core.http_server.headers import Headers
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 CRLF = b"\r\n"
 MAX_HEAD_BYTES = 64 * 1024
