@@ -120,11 +120,13 @@ class ContainerRecord:
         return self.config.workdir or self.image_config.get("WorkingDir") or "/"
 
     # -- persistence ------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``config``: the config's own ``to_dict()``, if the caller has it
+        already (the store keeps it: a config never changes)."""
         # Shallow: the values are already JSON-shaped, and this runs after
         # every step (dataclasses.asdict would deep-copy all of it each time).
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["config"] = self.config.to_dict()
+        data["config"] = self.config.to_dict() if config is None else config
         return data
 
     @classmethod

@@ -33,7 +33,11 @@ class ContainerStore:
         """``root=None`` keeps everything in memory."""
         self.root = root
         self._memory: dict[str, ContainerRecord] = {}
-        self._written: dict[str, bytes] = {}  # id -> the JSON last written for it
+        # id -> the record last written, compact (what a save compares against) ...
+        self._written: dict[str, str] = {}
+        # ... and its config with that config's dict: a config never changes
+        # (frozen), so a record's later saves reuse the dict (issue 18)
+        self._config_dicts: dict[str, tuple[object, dict]] = {}
         if root:
             # 0700: a container's logs are its business (dockerd: 0710).
             os.makedirs(root, mode=0o700, exist_ok=True)
@@ -47,16 +51,30 @@ class ContainerStore:
         if self.root:
             # Not fsynced: a record is rewritten many times per lifecycle and
             # rename alone already makes each write all-or-nothing.  Most
-            # steps change nothing in it: then nothing is written.
-            data = json.dumps(record.to_dict(), indent=2, sort_keys=True).encode() + b"\n"
-            if self._written.get(record.id) != data:
-                atomic_write(os.path.join(self.root, record.id, "config.json"), data, durable=False)
-                self._written[record.id] = data
+            # steps change nothing in it: then nothing is written.  What is
+            # compared is the compact JSON (the C encoder); the indented one
+            # that is written (readable: the record is part of the lesson)
+            # takes json's Python encoder, five times slower -- so only
+            # when something changed.
+            data = self._fields(record)
+            compact = json.dumps(data, sort_keys=True)
+            if self._written.get(record.id) != compact:
+                text = json.dumps(data, indent=2, sort_keys=True).encode() + b"\n"
+                atomic_write(os.path.join(self.root, record.id, "config.json"), text, durable=False)
+                self._written[record.id] = compact
         else:
             self._memory[record.id] = record
 
+    def _fields(self, record: ContainerRecord) -> dict:
+        """``record.to_dict()``, with the config's dict made once per config."""
+        known = self._config_dicts.get(record.id)
+        if known is None or known[0] is not record.config:
+            known = self._config_dicts[record.id] = (record.config, record.config.to_dict())
+        return record.to_dict(config=known[1])
+
     def delete(self, record: ContainerRecord) -> None:
         self._written.pop(record.id, None)
+        self._config_dicts.pop(record.id, None)
         if self.root:
             shutil.rmtree(os.path.join(self.root, record.id), ignore_errors=True)
         else:
@@ -89,6 +107,7 @@ class ContainerStore:
             )
             return
         self._written.pop(entry, None)
+        self._config_dicts.pop(entry, None)
         log.warning(
             "container record %s is damaged (%s: %s): moved to %s and left out",
             entry,
