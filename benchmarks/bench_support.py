@@ -4,7 +4,9 @@ the machine's load, and one ``main`` that parses the options and prints JSON.
 Every figure is reported with the load average before and after it was
 taken: on a shared machine another program's work slows both sides, but not
 equally (a daemon in Go with many threads suffers differently from one
-Python process), so a ratio taken on a busy machine is marked as such.
+Python process), so a ratio taken on a busy machine is marked as such --
+judged on the load *before*, as the load after counts the benchmark's own
+work too (ten runs at once on 2 cores make a load of 3 by themselves).
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ def interleaved(subjects: dict[str, Callable[[], object]], rounds: int, warm_up:
     """Time each subject ``rounds`` times, one of each per round in turn
     (the order rotating each round), after ``warm_up`` untimed rounds: a
     change of load during the run falls on all of them alike.  Returns each
-    subject's :func:`spread` and the load average before and after."""
+    subject's :func:`spread` and the load average before (the warm-up
+    too) and after.  Only "before" says how busy the machine was: "after"
+    counts the subjects' own work as well."""
     names = list(subjects)
+    before = load_average()  # before any of it, the warm-up too: what else the machine did
     for _ in range(warm_up):
         for name in names:
             subjects[name]()
     samples: dict[str, list[float]] = {name: [] for name in names}
-    before = load_average()
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()

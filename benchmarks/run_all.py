@@ -27,13 +27,21 @@ START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 
 
 def _load(load: dict | None) -> str:
-    """The 1-minute load average while a figure was taken, marked busy
-    when the machine had more runnable work than cores."""
+    """The 1-minute load average before a figure was taken and after it,
+    marked busy when, *before*, the machine had more runnable work than
+    cores.  The load after counts the benchmark's own work (ten runs at
+    once make their own load of 3 on 2 cores): judged on it, a row would
+    mark itself busy."""
     if not load:
         return "load not recorded"
-    high = max(load["before"][0], load["after"][0])
-    busy = " (busy machine)" if high > (os.cpu_count() or 1) else ""
-    return f"load {load['before'][0]:.1f}–{load['after'][0]:.1f}{busy}"
+    before, after = load["before"][0], load["after"][0]
+    busy = " (busy machine)" if busy_before(load) else ""
+    return f"load {before:.1f} before, {after:.1f} after{busy}"
+
+
+def busy_before(load: dict) -> bool:
+    """More runnable work than cores before the figure was taken."""
+    return load["before"][0] > (os.cpu_count() or 1)
 
 
 # name -> (script arguments, how to summarise its JSON as README table rows)
@@ -277,7 +285,9 @@ def table(results: dict) -> str:
         f"Measured {meta['date']} on {meta['machine']} (`python benchmarks/run_all.py`; "
         f"raw figures in `benchmarks/results.json`). {meta.get('remarks', '')}"
         "Ratios are stepbox ÷ the real thing, in the same run; a row's load is the 1-minute load "
-        "average while it was taken (other programs' work slows the two sides unequally).",
+        "average before it was taken and after (other programs' work slows the two sides unequally); "
+        "a row is marked busy when the load *before* it exceeded the cores -- the load after also "
+        "counts the benchmark's own work.",
         "",
         "| what | result | note |",
         "|---|---|---|",
