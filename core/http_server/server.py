@@ -1,7 +1,8 @@
 """Listening on several addresses, serving each connection on its own thread.
 
 One thread accepts on every listener (a ``selectors`` loop, so ``close`` can
-wake it); each accepted connection gets a thread of its own, up to
+wake it); each accepted connection gets a thread of its own (one that
+served an earlier connection, if one is idle: workers.py), up to
 ``Limits.max_connections`` at once.  Past the cap the accept loop simply
 waits for a connection to end: new ones queue in the kernel's listen
 backlog instead of being refused, so 50 ``docker run`` started together
@@ -26,6 +27,7 @@ from .connection import Connection
 from .limits import DEFAULT_LIMITS, Limits
 from .listeners import Address, bound_address, open_listener
 from .messages import App, ErrorRenderer, docker_error
+from .workers import Workers
 
 ACCEPT_RETRY = 0.1  # seconds to wait after running out of file descriptors
 
@@ -62,6 +64,7 @@ class HTTPServer:
             self.server_close()
             raise
         self._slots = threading.BoundedSemaphore(limits.max_connections)
+        self._workers = Workers(f"{name} http")
         self._wake_r, self._wake_w = socket.socketpair()
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -108,12 +111,7 @@ class HTTPServer:
             return
         sock.setblocking(True)
         peer_name = "unix" if address.scheme == "unix" else f"{peer[0]}:{peer[1]}"
-        threading.Thread(
-            target=self._serve_connection,
-            args=(sock, peer_name, context),
-            name=f"http {peer_name}",
-            daemon=True,
-        ).start()
+        self._workers.run(lambda: self._serve_connection(sock, peer_name, context))
 
     def _serve_connection(self, sock: socket.socket, peer: str, context: ssl.SSLContext | None) -> None:
         try:
