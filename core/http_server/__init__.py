@@ -23,4 +23,6 @@ bytes both ways).  This package does the I/O around it:
 ``connection``  one connection: h11 in, replies out, keep-alive, upgrades
 ``server``      the accept loop over several listeners and a pool of workers
                 that queues connections beyond its cap rather than refusing
+``workers``     the threads that serve connections, each kept for the next
+                connection once idle (starting a thread costs a busy daemon)
 """
