@@ -28,13 +28,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from stepbox.core.container import plan
+from stepbox.core.container import plan, steps
 from stepbox.core.container.config import ContainerConfig
+from stepbox.core.engine.engine import ContainerNotes, Engine
 from stepbox.core.session import open_session
 
 from benchmarks import bench_support as bench  # noqa: E402
@@ -71,6 +73,74 @@ def step_times(backend: str, root: str, rounds: int) -> dict:
     finally:
         session.close()
     return {key: bench.spread(s) for key, s in samples.items()}
+
+
+def starts_in_flight(backend: str, root: str, count: int) -> dict:
+    """``count`` runs at once through one in-process Engine -- the daemon's,
+    with its locks -- each step's begin and end recorded (steps.listen):
+    how many containers were inside their start phase at the same moment,
+    at most.  A lock held across starts would make that 1.  Also each
+    container's phases as (begin, end) in ms from the batch's start."""
+    session = open_session(backend, root, trace=False)
+    engine = Engine(session.runtime, backend, session.root)
+    config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, network="none")
+    phase_of = {step.key: phase.name for phase in plan.run_plan(config).phases for step in phase.steps}
+    running: dict[int, tuple[str, str, float]] = {}  # thread -> (container, step, begin)
+    spans: dict[tuple[str, str], list[float]] = {}  # (container, phase) -> [begin, end]
+    guard = threading.Lock()
+
+    def listener(ctx, step) -> None:
+        now, thread = time.perf_counter(), threading.get_ident()
+        record = getattr(ctx, "record", None)
+        if record is None:
+            return
+        with guard:
+            if step is not None:
+                running[thread] = (record.id, step.key, now)
+                return
+            cid, key, begin = running.pop(thread, ("", "", now))
+            span = spans.setdefault((cid, phase_of.get(key, key)), [begin, now])
+            span[0], span[1] = min(span[0], begin), max(span[1], now)
+
+    def lifecycle() -> None:
+        record = engine.create(config, None, ContainerNotes())
+        engine.start(record.id)
+        watch = engine.watch(record.id)
+        engine.wait_until(lambda: watch.removed, timeout=120)
+
+    try:
+        lifecycle()  # warm-up: bootstraps busybox, unpacks its layer
+        stop_listening = steps.listen(listener)
+        began = time.perf_counter()
+        try:
+            with ThreadPoolExecutor(count) as pool:
+                for future in [pool.submit(lifecycle) for _ in range(count)]:
+                    future.result()
+        finally:
+            stop_listening()
+        wall = time.perf_counter() - began
+    finally:
+        engine.close()
+        session.close()
+    starts = sorted((b, e) for (_, phase), (b, e) in spans.items() if phase == "start")
+    edges = sorted([(b, 1) for b, _ in starts] + [(e, -1) for _, e in starts])
+    depth = most = 0
+    for _, change in edges:
+        depth += change
+        most = max(most, depth)
+    by_container: dict[str, dict[str, list[float]]] = {}
+    for (cid, phase), (b, e) in spans.items():
+        by_container.setdefault(cid[:12], {})[phase] = [
+            round((b - began) * 1000, 1),
+            round((e - began) * 1000, 1),
+        ]
+    return {
+        "count": count,
+        "wall_seconds": round(wall, 3),
+        "starts_in_flight_at_most": most,
+        "start_phase_ms": bench.spread([(e - b) * 1000 for b, e in starts]) if starts else {},
+        "phases_ms_from_batch_start": dict(sorted(by_container.items(), key=lambda kv: kv[1]["create"][0])),
+    }
 
 
 def parallel(command: list[str], count: int, env: dict[str, str]) -> None:
@@ -115,6 +185,7 @@ def measure(args: argparse.Namespace) -> dict:
         steps_load_before = bench.load_average()
         steps = step_times(args.backend, os.path.join(work, "inproc"), args.rounds)
         steps_load = {"before": steps_load_before, "after": bench.load_average()}
+        overlap = starts_in_flight(args.backend, os.path.join(work, "overlap"), args.parallel)
     finally:
         subprocess.run([*stepbox, "daemon", "stop"], capture_output=True, timeout=120)
         shutil.rmtree(work, ignore_errors=True)
@@ -142,6 +213,7 @@ def measure(args: argparse.Namespace) -> dict:
             "stepbox_vs_docker": bench.ratio(
                 many["seconds"]["stepbox_run"]["median"], many["seconds"]["docker_run"]["median"]
             ),
+            "in_process_overlap": overlap,
         },
         "note": "the daemon's steps are the same plan timed in-process (the daemon keeps no timings); "
         "requests_and_client_work is what is left of the command's time",

@@ -80,9 +80,20 @@ def _cli(r):
             f"{many['count']} `run --rm` at once: stepbox CLI and daemon vs docker and dockerd (wall time)",
             f"{many['seconds']['stepbox_run']['median']:.2f} s vs {many['seconds']['docker_run']['median']:.2f} s = "
             f"**{many['stepbox_vs_docker']}x**",
-            f"target ≤ 0.4x; {_load(many['load_average'])}",
+            f"target ≤ 0.4x; {_overlap(many.get('in_process_overlap'))}{_load(many['load_average'])}",
         ),
     ]
+
+
+def _overlap(overlap: dict | None) -> str:
+    """How many of the parallel runs were starting at the same moment (no lock
+    held across starts), from cli_run's in-process trace of their steps."""
+    if not overlap:
+        return ""
+    return (
+        f"in the daemon's engine up to {overlap['starts_in_flight_at_most']} of {overlap['count']} "
+        "were inside their start phase at once; "
+    )
 
 
 def _linux(r):
