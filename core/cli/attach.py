@@ -30,10 +30,10 @@ import socket
 import sys
 import threading
 from types import SimpleNamespace
-from urllib.parse import quote
 
 from stepbox.core.engine.client import EngineClient, EngineError
 from stepbox.core.engine.escape_keys import EscapeDetector, InvalidDetachKeys, parse_detach_keys
+from stepbox.core.engine.url_parts import quote
 
 from .errors import CommandFailed, exec_failure_status
 from .output import copy_frames

@@ -21,13 +21,13 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import quote, urlencode
 
 from stepbox.core.http_server.headers import Headers
 
 from . import API_VERSION
 from .endpoints import Endpoint, UnixEndpoint, endpoint_of
 from .streams import read_frames
+from .url_parts import query_string, quote
 from .wire import BodyReader, read_head
 
 
@@ -91,9 +91,7 @@ class EngineClient:
         full = path if path == "/_ping" else f"/v{self.version}{path}"
         pairs = [(k, v) for k, v in (query or {}).items() if v is not None]
         if pairs:
-            full += "?" + urlencode(
-                [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in pairs], doseq=True
-            )
+            full += "?" + query_string([(k, str(v).lower() if isinstance(v, bool) else v) for k, v in pairs])
         return full
 
     def _send_head(

@@ -23,7 +23,6 @@ import os
 import shlex
 import socket
 import threading
-from urllib.parse import urlsplit
 
 SSH_COMMAND_ENV = "STEPBOX_SSH_COMMAND"  # e.g. "ssh -F ~/.ssh/lab_config" (as GIT_SSH_COMMAND)
 
@@ -133,6 +132,8 @@ def endpoint_of(host: str, tls_context=None) -> Endpoint:
             raise BadEndpoint(f"bad host {host!r}: unix:// needs a path")
         return UnixEndpoint(rest)
     if scheme in ("tcp", "ssh"):
+        from urllib.parse import urlsplit  # here: a local daemon's commands do without it
+
         try:
             split = urlsplit(f"{scheme}://{rest}")
             hostname, port = split.hostname, split.port
