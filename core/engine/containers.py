@@ -295,7 +295,7 @@ class ContainerEndpoints:
         def body():
             nonlocal code
             if condition == "removed":
-                engine.wait_until(lambda: watch.removed)
+                engine.wait_until(lambda: watch.removed, cid=record.id)
                 code = watch.last_exit_code if watch.exits > seen else code
             elif condition == "next-exit" or running:
                 engine.wait_for_exit_after(record.id, seen)

@@ -31,8 +31,12 @@ requests touch decides whether one waits for the other.
 * *The kernel lock*, on a kernel that is not thread-safe (the simulator):
   every call to it is made under one lock (``core/kernel/serialised.py``);
   bookkeeping is not.  The real kernel has none.
-* *News* (``_news``): the counters waiters look at -- starts, exits,
-  removals, readers -- under a condition of their own.
+* *News* (``Watch.news``): a container's counters that waiters look at --
+  starts, exits, removals, readers -- under a condition of their own, one
+  per container: a waiter is woken by its own container's news only (ten
+  runs at once woke each other's waiters dozens of times each: issue 18).
+  The engine's ``_news`` is told of every change too, for a waiter that
+  looks at more than one container.
 
 The order, outermost first: name reservations (only while a create picks a
 name), one container's lock, an image's lock, a layer's lock (or the garbage
@@ -124,6 +128,9 @@ class Watch:
     # Notified, under the lock, when the counters move: a plan that holds
     # the lock waits on it for the exit monitor (who needs the lock).
     turn: threading.Condition = field(init=False, repr=False, compare=False)
+    # The counters change under it, and it is notified when they do (the
+    # module docstring's "news"); nothing is held while waiting on it.
+    news: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.turn = threading.Condition(self.lock)
@@ -192,14 +199,20 @@ class Engine:
     ) -> None:
         w = self.watch(cid)
         with w.lock:  # reentrant: the exit monitor and the verbs hold it already
-            with self._news:
+            with w.news:
                 w.starts += starts
                 w.exits += exits
                 w.removed = w.removed or removed
                 if last_exit_code is not None:
                     w.last_exit_code = last_exit_code
-                self._news.notify_all()
+                w.news.notify_all()
+            self._tell_everyone()
             w.turn.notify_all()
+
+    def _tell_everyone(self) -> None:
+        """Wake the waiters for news of any container (after a change of one)."""
+        with self._news:
+            self._news.notify_all()
 
     def _event(self, cid: str, action: str, **attributes) -> None:
         name = self.watch(cid).name
@@ -209,10 +222,15 @@ class Engine:
         """Publish a container event (``attach``, ``detach``, ``resize`` ...)."""
         self._event(cid, action, **attributes)
 
-    def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> bool:
-        """Wait for news (an exit, a removal, a reader gone) to make ``predicate`` true."""
-        with self._news:
-            return self._news.wait_for(predicate, timeout)
+    def wait_until(
+        self, predicate: Callable[[], bool], timeout: float | None = None, cid: str | None = None
+    ) -> bool:
+        """Wait for news (an exit, a removal, a reader gone) to make ``predicate``
+        true: of container ``cid`` only, if given (woken by its news alone),
+        else of any container."""
+        news = self.watch(cid).news if cid is not None else self._news
+        with news:
+            return news.wait_for(predicate, timeout)
 
     # -- holding and reading containers -------------------------------------------------
     @contextlib.contextmanager
@@ -402,7 +420,7 @@ class Engine:
         if auto_remove:
             # --rm deletes the logs too: let attached clients read the last
             # output first (docker run prints it, then the container goes).
-            self.wait_until(lambda: w.readers == 0, timeout=30)
+            self.wait_until(lambda: w.readers == 0, timeout=30, cid=cid)
             with w.lock:
                 try:
                     self._remove_now(self.runtime.containers.find(cid))
@@ -421,7 +439,7 @@ class Engine:
             except NoSuchContainer:
                 return True  # gone: stop waiting (the lookup below says so)
 
-        if not self.wait_until(running, timeout):
+        if not self.wait_until(running, timeout, cid=cid):
             return None
         try:
             return self.runtime.context(self.get(cid)).handle
@@ -492,9 +510,11 @@ class Engine:
 
     def reading(self, cid: str, delta: int) -> None:
         """An attach/logs stream starts (+1) or ends (-1) reading the logs."""
-        with self._news:
-            self.watches.setdefault(cid, Watch()).readers += delta
-            self._news.notify_all()
+        w = self.watch(cid)
+        with w.news:
+            w.readers += delta
+            w.news.notify_all()
+        self._tell_everyone()
 
     def wait_process(self, handle: ProcessHandle, timeout: float | None = None) -> ExitStatus | None:
         """Wait for any process of ours (container init or exec) to end,
@@ -533,7 +553,7 @@ class Engine:
 
     def wait_for_exit_after(self, cid: str, seen_exits: int, timeout: float | None = None) -> bool:
         w = self.watch(cid)
-        return self.wait_until(lambda: w.exits > seen_exits or w.removed, timeout)
+        return self.wait_until(lambda: w.exits > seen_exits or w.removed, timeout, cid=cid)
 
     def stop(self, name: str, timeout: float | None = None, sig: int | None = None) -> bool:
         """The stop plan: the stop signal (``sig``, else the container's
