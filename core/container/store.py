@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import time
+from typing import Any
 
 from stepbox.core.kernel.atomic import atomic_write, read_json, sweep_temporaries
 
@@ -37,7 +38,7 @@ class ContainerStore:
         self._written: dict[str, str] = {}
         # ... and its config with that config's dict: a config never changes
         # (frozen), so a record's later saves reuse the dict (issue 18)
-        self._config_dicts: dict[str, tuple[object, dict]] = {}
+        self._config_dicts: dict[str, tuple[object, dict[str, Any]]] = {}
         if root:
             # 0700: a container's logs are its business (dockerd: 0710).
             os.makedirs(root, mode=0o700, exist_ok=True)
@@ -65,7 +66,7 @@ class ContainerStore:
         else:
             self._memory[record.id] = record
 
-    def _fields(self, record: ContainerRecord) -> dict:
+    def _fields(self, record: ContainerRecord) -> dict[str, Any]:
         """``record.to_dict()``, with the config's dict made once per config."""
         known = self._config_dicts.get(record.id)
         if known is None or known[0] is not record.config:
