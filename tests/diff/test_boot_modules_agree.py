@@ -10,7 +10,10 @@ SIMPLIFICATIONS.md."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from stepbox.core.confinement.policy import ConfinementFlags
 
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 from tests.diff.test_containers_agree import agree, runtimes  # noqa: F401 (a fixture)
@@ -63,3 +66,16 @@ def test_boot_and_module_applets_in_containers(runtimes):  # noqa: F811
     assert "can't unload module 'foo_bar': Operation not permitted" in real["stdout"]
     assert "pivot_root: (null): Operation not permitted" in real["stdout"]
     assert real["exit"] == 1 and real["stderr"] == "switch_root: '/init' is not a regular file\n"
+
+
+def test_with_cap_sys_module_the_kernel_answers(runtimes):  # noqa: F811
+    # The seccomp profile lets the module calls through: a kernel without
+    # loadable modules answers ENOSYS, each applet in its own words.
+    script = (
+        'echo hi > /tmp/x.ko; insmod /tmp/x.ko; echo "-> $?"; rmmod foo; echo "-> $?"'
+        '; rmmod -a; echo "-> $?"; lsmod | sed "s/Used by .*/Used by TAINT/"'
+    )
+    if os.path.exists("/proc/modules"):
+        pytest.skip("this host's kernel has loadable modules: the simulator models one without")
+    real = agree(runtimes, script, security=ConfinementFlags(cap_add=("SYS_MODULE",)))
+    assert "kernel does not support requested operation" in real["stderr"]

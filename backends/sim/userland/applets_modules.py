@@ -211,7 +211,7 @@ def rmmod_main(sys: Sys) -> Gen:
         try:
             sys.delete_module(modname, flags)
         except OSError as e:
-            raise Die(f"can't unload module '{modname}': {moderror(e.errno or 0)}") from None
+            raise Die(f"can't unload module '{modname}': {strerror(e)}") from None
     return 0
 
 
