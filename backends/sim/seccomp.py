@@ -76,6 +76,9 @@ SYSCALL_OF = {
     "capset": "capset",
     "prctl": "prctl",
     "setns": "setns",
+    "init_module": "init_module",
+    "delete_module": "delete_module",
+    "pivot_root": "pivot_root",
 }
 
 _SEVERITY = {

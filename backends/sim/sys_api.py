@@ -216,3 +216,7 @@ class Sys(Protocol):
     def unshare(self, flags: int) -> None: ...  # CLONE_NEW*: CAP_SYS_ADMIN; CLONE_NEWUSER not modelled
     def open_namespace(self, path: str) -> int: ...  # open(2) that opens a /proc/PID/ns link's namespace
     def setns(self, fd: int, nstype: int) -> None: ...  # EINVAL: not a namespace fd, or another type
+    # a kernel built without loadable modules (CONFIG_MODULES=n): ENOSYS
+    def init_module(self, image: bytes, options: str) -> None: ...
+    def delete_module(self, name: str | None, flags: int) -> None: ...
+    def pivot_root(self, new_root: str, put_old: str) -> None: ...  # EPERM without CAP_SYS_ADMIN

@@ -644,6 +644,28 @@ class SimSys(NetSyscalls, TaskSyscalls, NsSyscalls, UnixSyscalls, IpcSyscalls):
             self.k.tracer.record("umount2", f'"{target}", 0')
         self.k.vfs.umount(self.p, target)
 
+    def init_module(self, image: bytes, options: str) -> None:
+        """The simulated kernel has no loadable modules: it answers as a kernel
+        built without CONFIG_MODULES, whose module calls are ENOSYS (before any
+        capability check).  In a container the seccomp profile answers first:
+        EPERM without CAP_SYS_MODULE."""
+        if self.p.seccomp:
+            self._seccomp("init_module")
+        raise oserror(errno.ENOSYS)
+
+    def delete_module(self, name: str | None, flags: int) -> None:
+        if self.p.seccomp:
+            self._seccomp("delete_module")
+        raise oserror(errno.ENOSYS)
+
+    def pivot_root(self, new_root: str, put_old: str) -> None:
+        """EPERM without CAP_SYS_ADMIN, as Linux; moving the root mount itself
+        is not modelled (SIMPLIFICATIONS.md): ENOSYS with the capability."""
+        if self.p.seccomp:
+            self._seccomp("pivot_root")
+        self._need_cap("CAP_SYS_ADMIN")
+        raise oserror(errno.ENOSYS)
+
     def time(self) -> float:
         return self.k.sched.now / 1_000_000
 

@@ -441,6 +441,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_login": ("cttyhack", "sulogin", "login"),
     "applets_syslogd": ("syslogd",),
     "applets_logread": ("logread",),
+    "applets_modules": ("lsmod", "modinfo", "modprobe", "insmod", "rmmod", "depmod"),
+    "applets_rootfs": ("pivot_root", "switch_root", "run-init", "nuke"),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
