@@ -242,6 +242,20 @@ class NetSyscalls:
         """The address an echo request to ``dst`` leaves from (ENETUNREACH: no route)."""
         return str(self._route_source(self._stack(), _ip(dst)))
 
+    # -- AF_PACKET (arping) ----------------------------------------------------------------------
+    def packet_socket(self) -> None:
+        """socket(AF_PACKET, SOCK_DGRAM, 0)'s check: CAP_NET_RAW (EPERM)."""
+        if "CAP_NET_RAW" not in self.p.caps:
+            raise oserror(errno.EPERM)
+
+    def arp_send(self, dev: str, op: int, sender_ip: str, target_ip: str) -> tuple[str, int] | None:
+        """An ARP frame out of ``dev``: who answers (MAC, round trip usec), or None."""
+        from .arp import answer
+
+        link = self._stack().link(dev)
+        link.count_tx(42)
+        return answer(link, op, _ip(sender_ip), _ip(target_ip))
+
     # -- netlink --------------------------------------------------------------------------------------
     def netlink(self, request: str, **args) -> Any:
         """RTM_GET*/RTM_NEW*/RTM_DEL* as plain data (see module doc)."""

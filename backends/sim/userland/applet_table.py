@@ -441,6 +441,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_login": ("cttyhack", "sulogin", "login"),
     "applets_syslogd": ("syslogd",),
     "applets_logread": ("logread",),
+    "applets_arping": ("arping",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}

@@ -1,0 +1,56 @@
+"""The network applets added for tracker issue 23 -- arping, ... -- on the
+simulator against the real kernel, in the same two daemons (each in a
+network namespace its fixture creates) as test_network_agree.py.
+
+Normalised besides what that module normalises: arping's reply times.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import pytest
+
+from tests.diff.test_network_agree import both, sides  # noqa: F401 -- the fixtures (two daemons)
+
+pytestmark = [pytest.mark.linux]
+
+_REPLY_TIME = re.compile(r"\] [\d.]+ms$", re.M)
+
+
+def agree(pair, script: str, *options: str):
+    results = []
+    for side in pair:
+        r = side.cli("run", "--rm", *options, "busybox", "sh", "-c", script)
+        results.append((r[0], _REPLY_TIME.sub("] Tms", r[1]), _REPLY_TIME.sub("] Tms", r[2])))
+    real, sim = results
+    if real != sim:
+        shown = [f"exit {r[0]}\n--stdout--\n{r[1]}--stderr--\n{r[2]}".splitlines() for r in (real, sim)]
+        pytest.fail("\n".join(difflib.unified_diff(shown[0], shown[1], "real", "sim", lineterm="")))
+    return real
+
+
+def test_arping_agrees(both):  # noqa: F811 -- the fixture
+    """Requests to a peer container (its MAC is the engine's, the same on
+    both sides), duplicate-address probes, unsolicited and advert modes,
+    the count and deadline arithmetic, and the errors; without CAP_NET_RAW
+    the packet socket is refused before anything else."""
+    for side in both:
+        code, _, err = side.cli("run", "-d", "--name", "peer", "busybox", "sleep", "300")
+        assert code == 0, err
+    code, out, _err = agree(
+        both,
+        "arping -c 2 172.17.0.2; echo rc=$?; arping -D -c 1 172.17.0.2; echo dad=$?; "
+        "arping -D -c 1 172.17.0.9; echo dad9=$?; arping -f 172.17.0.2; echo f=$?; "
+        "arping -q -c 1 172.17.0.2; echo q=$?; arping -b -c 2 172.17.0.2; echo b=$?; "
+        "arping -w 1 172.17.0.2; echo w=$?; arping -w 2 -c 5 172.17.0.7; echo w7=$?; "
+        "arping -U -c 1 172.17.0.3; echo U=$?; arping -A -c 2 172.17.0.3; echo A=$?; "
+        "arping -c 1 -I lo 127.0.0.1; echo lo=$?; arping -D -c 1 -I lo 127.0.0.1; echo lodad=$?; "
+        "arping -c 1 -I nope 172.17.0.2; echo nope=$?; arping -c 1 -s 10.9.0.5 172.17.0.2; echo s=$?; "
+        "arping -c 1 -s bad 172.17.0.2; echo s2=$?; arping -c 1 nosuchhost; echo host=$?; "
+        "arping -c 1 -w x 172.17.0.2; echo wx=$?; arping -c 0 172.17.0.2; echo c0=$?; "
+        "arping; echo none=$?; arping -c 1 10.8.0.1; echo other=$?",
+    )
+    assert code == 0 and "Unicast reply from 172.17.0.2 [02:42:ac:11:00:02] Tms\n" in out
+    agree(both, "arping -c 1 172.17.0.2; echo raw=$?; arping; echo none=$?", "--cap-drop", "NET_RAW")
