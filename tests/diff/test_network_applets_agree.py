@@ -54,3 +54,30 @@ def test_arping_agrees(both):  # noqa: F811 -- the fixture
     )
     assert code == 0 and "Unicast reply from 172.17.0.2 [02:42:ac:11:00:02] Tms\n" in out
     agree(both, "arping -c 1 172.17.0.2; echo raw=$?; arping; echo none=$?", "--cap-drop", "NET_RAW")
+
+
+def test_nameif_vconfig_and_tunctl_agree(both):  # noqa: F811 -- the fixture
+    """Without CAP_NET_ADMIN (a default container) nameif cannot rename,
+    vconfig's requests fail (ENOPKG: neither kernel has 802.1Q) after its own
+    argument checks, and tunctl finds no /dev/net/tun; with it, nameif
+    renames eth0 by its MAC."""
+    agree(
+        both,
+        "nameif; echo mactab=$?; nameif eth1 02:42:ac:11:00:02; echo rename=$?; nameif eth9 00:11:22:33:44:55; "
+        "echo none=$?; nameif eth9; echo odd=$?; nameif x zz; echo parse=$?; nameif abcdefghijklmnopq 0:1:2:3:4:5; "
+        "echo long=$?; printf '# c\\nfoo 00:11:22:33:44:55 extra\\n\\nbar\\n' > /tmp/tab; nameif -c /tmp/tab; echo bad=$?; "
+        "printf 'eth2 mac=02:42:ac:11:0:2\\n' > /tmp/tab; nameif -c /tmp/tab; echo tab=$?; nameif -c /nonexist; echo nofile=$?; "
+        "vconfig add eth0 5; echo add=$?; vconfig rem eth0.5; echo rem=$?; vconfig set_flag eth0 1 0; echo flag=$?; "
+        "vconfig set_name_type VLAN_PLUS_VID; echo type=$?; vconfig set_name_type bogus; echo badtype=$?; "
+        "vconfig add eth0 5000; echo range=$?; vconfig add eth0; echo short=$?; vconfig bogus; echo cmd=$?; "
+        "vconfig set_egress_map eth0 x 1; echo map=$?; "
+        "tunctl; echo tun=$?; tunctl -t tap0; echo t=$?; tunctl -f /dev/null; echo null=$?; tunctl -t x -d y; echo both=$?; "
+        "tunctl foo; echo operand=$?; ip -o link | cut -d: -f2",
+    )
+    agree(
+        both,
+        "nameif eth1 02:42:ac:11:00:02; echo rename=$?; ip -o link | cut -d: -f2; "
+        "nameif lo 02:42:ac:11:00:02; echo taken=$?; vconfig add eth1 5; echo add=$?",
+        "--cap-add",
+        "NET_ADMIN",
+    )
