@@ -256,6 +256,24 @@ class NetSyscalls:
         link.count_tx(42)
         return answer(link, op, _ip(sender_ip), _ip(target_ip))
 
+    def bridge_ioctl(self, request: str, bridge: str, ifindex: int = 0) -> None:
+        """SIOCBRADDBR/SIOCBRDELBR ("addbr"/"delbr") and SIOCBRADDIF/SIOCBRDELIF
+        ("addif"/"delif", the port by index): CAP_NET_ADMIN, then br_if.c's checks."""
+        from . import bridge_ioctl
+
+        if "CAP_NET_ADMIN" not in self.p.caps:
+            raise oserror(errno.EPERM)
+        stack = self._stack()
+        if request == "addbr":
+            r = self.k.random
+            first = (r.randrange(256) & 0xFE) | 0x02  # random, locally administered
+            mac = ":".join(f"{b:02x}" for b in [first, *(r.randrange(256) for _ in range(5))])
+            bridge_ioctl.add_bridge(stack, bridge, mac)
+        elif request == "delbr":
+            bridge_ioctl.del_bridge(stack, bridge)
+        else:
+            bridge_ioctl.change_port(stack, bridge, ifindex, request == "addif")
+
     # -- netlink --------------------------------------------------------------------------------------
     def netlink(self, request: str, **args) -> Any:
         """RTM_GET*/RTM_NEW*/RTM_DEL* as plain data (see module doc)."""

@@ -443,6 +443,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_logread": ("logread",),
     "applets_arping": ("arping",),
     "applets_netdev": ("nameif", "vconfig", "tunctl"),
+    "applets_brctl": ("brctl",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
