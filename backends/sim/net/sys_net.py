@@ -242,6 +242,38 @@ class NetSyscalls:
         """The address an echo request to ``dst`` leaves from (ENETUNREACH: no route)."""
         return str(self._route_source(self._stack(), _ip(dst)))
 
+    # -- AF_PACKET (arping) ----------------------------------------------------------------------
+    def packet_socket(self) -> None:
+        """socket(AF_PACKET, SOCK_DGRAM, 0)'s check: CAP_NET_RAW (EPERM)."""
+        if "CAP_NET_RAW" not in self.p.caps:
+            raise oserror(errno.EPERM)
+
+    def arp_send(self, dev: str, op: int, sender_ip: str, target_ip: str) -> tuple[str, int] | None:
+        """An ARP frame out of ``dev``: who answers (MAC, round trip usec), or None."""
+        from .arp import answer
+
+        link = self._stack().link(dev)
+        link.count_tx(42)
+        return answer(link, op, _ip(sender_ip), _ip(target_ip))
+
+    def bridge_ioctl(self, request: str, bridge: str, ifindex: int = 0) -> None:
+        """SIOCBRADDBR/SIOCBRDELBR ("addbr"/"delbr") and SIOCBRADDIF/SIOCBRDELIF
+        ("addif"/"delif", the port by index): CAP_NET_ADMIN, then br_if.c's checks."""
+        from . import bridge_ioctl
+
+        if "CAP_NET_ADMIN" not in self.p.caps:
+            raise oserror(errno.EPERM)
+        stack = self._stack()
+        if request == "addbr":
+            r = self.k.random
+            first = (r.randrange(256) & 0xFE) | 0x02  # random, locally administered
+            mac = ":".join(f"{b:02x}" for b in [first, *(r.randrange(256) for _ in range(5))])
+            bridge_ioctl.add_bridge(stack, bridge, mac)
+        elif request == "delbr":
+            bridge_ioctl.del_bridge(stack, bridge)
+        else:
+            bridge_ioctl.change_port(stack, bridge, ifindex, request == "addif")
+
     # -- netlink --------------------------------------------------------------------------------------
     def netlink(self, request: str, **args) -> Any:
         """RTM_GET*/RTM_NEW*/RTM_DEL* as plain data (see module doc)."""

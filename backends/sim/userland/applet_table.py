@@ -443,6 +443,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_logread": ("logread",),
     "applets_modules": ("lsmod", "modinfo", "modprobe", "insmod", "rmmod", "depmod"),
     "applets_rootfs": ("pivot_root", "switch_root", "run-init", "nuke"),
+    "applets_arping": ("arping",),
+    "applets_netdev": ("nameif", "vconfig", "tunctl"),
+    "applets_brctl": ("brctl",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
