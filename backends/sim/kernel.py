@@ -420,9 +420,14 @@ class SimKernel(Kernel):
         try:
             (mid, dpath), last = vfs.walk_parent(proc, path, root=start)
         except FileNotFoundError:
-            parent = path.rstrip("/").rsplit("/", 1)[0] or "/"
-            self._create_path(proc, parent, start, True)
-            (mid, dpath), last = vfs.walk_parent(proc, path, root=start)
+            parent, _, name = path.rstrip("/").rpartition("/")
+            made = self._create_path(proc, parent or "/", start, True)
+            if name in ("", ".", ".."):
+                (mid, dpath), last = vfs.walk_parent(proc, path, root=start)
+            else:
+                # The directory just made is where the last name goes: no
+                # second walk of the whole path to find it again.
+                (mid, dpath), last = made, name
         return self._create_in(proc, (mid, dpath), last, is_dir)
 
     def _create_in(self, proc, dloc, name: str, is_dir: bool):

@@ -343,12 +343,14 @@ class Mounts:
             if m.shared:
                 table.mounts[mid] = m.replace(shared=False)
 
-    def pivot_root(self, proc: Process, new_root: str) -> None:
+    def pivot_root(self, proc: Process, new_root: str, loc: Loc | None = None) -> None:
         """pivot_root(new_root, new_root) + umount2(old root, MNT_DETACH), as
         runc does it: the mount at ``new_root`` becomes the root of the
-        namespace, and everything that is not below it is detached."""
+        namespace, and everything that is not below it is detached.
+        ``loc``: where ``new_root`` leads, if the caller walked it already."""
         table = proc.ns.mnt.table
-        loc = self._lookup(proc, new_root)
+        if loc is None:
+            loc = self._lookup(proc, new_root)
         m = table.mounts[loc[0]]
         if loc[1] != m.fs_root or not m.parent:
             raise oserror(errno.EINVAL, new_root)  # new_root must be a mount point

@@ -233,6 +233,10 @@ class OverlayFS(FileOps):
         """What a lookup of the directory ``path`` (no symlinks in it) finds:
         where the VFS's name-by-name walk (namei.path_walk) starts in this
         filesystem, going on with :meth:`child` one name at a time."""
+        if path == "/":
+            # Where nearly every walk into a rootfs starts (the mount's
+            # root): the same node _get("/") finds, without the walk.
+            return self._root()
         return self._get(path)
 
     @staticmethod

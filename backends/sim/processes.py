@@ -116,9 +116,7 @@ class SimProcessHandle(ProcessHandle):
         if "CAP_SYS_ADMIN" not in p.caps:
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))
         rootfs = rootfs.rstrip("/") or "/"
-        cached = self._rootfs
-        if cached is None or cached[0] != rootfs:
-            cached = self._rootfs = (rootfs, k.vfs.walk(p, rootfs, True))
+        cached = (rootfs, self._rootfs_loc(p, rootfs))
         shown_target = spec.target if rootfs == "/" else rootfs + spec.target
         if not spec.target.strip("/"):
             self._rootfs = None  # a mount on the rootfs itself hides the cached spot
@@ -138,6 +136,14 @@ class SimProcessHandle(ProcessHandle):
             shown_target=shown_target,
         )
 
+    def _rootfs_loc(self, p, rootfs: str) -> tuple:
+        """The Loc of the rootfs (what the in-container steps before
+        pivot_root resolve their paths in), walked once per handle."""
+        cached = self._rootfs
+        if cached is None or cached[0] != rootfs:
+            cached = self._rootfs = (rootfs, self.k.vfs.walk(p, rootfs, True))
+        return cached[1]
+
     def pivot_root(self, new_root: str) -> None:
         p = self._held()
         k = self.k
@@ -146,8 +152,9 @@ class SimProcessHandle(ProcessHandle):
         if loc[1] != p.ns.mnt.table.mounts[loc[0]].fs_root:
             # pivot_root(2) wants a mount point; binding the directory on
             # itself makes one (runc does the same).
-            vfs.bind(p, loc, loc, frozenset(), recursive=True)
-        vfs.pivot_root(p, new_root)
+            bound = vfs.bind(p, loc, loc, frozenset(), recursive=True)
+            loc = (bound.id, bound.fs_root)
+        vfs.pivot_root(p, new_root, loc)
         if k.tracer.enabled:
             # runc's sequence: new_root must be a mount point (a bind on
             # itself makes sure), then pivot with new_root == put_old and a
@@ -167,9 +174,8 @@ class SimProcessHandle(ProcessHandle):
         with self._as_current():
             null = None
             for path in masked:
-                try:
-                    loc = vfs.walk(p, path, True)
-                except (FileNotFoundError, NotADirectoryError):
+                loc = self._existing(p, path)
+                if loc is None:
                     continue  # nothing to hide
                 fs, _ = vfs.fs_of(p, loc)
                 if fs.lstat(loc[1]).kind is DIR:
@@ -183,9 +189,8 @@ class SimProcessHandle(ProcessHandle):
                         tracer.record("mount", f'"/dev/null", "{path}", NULL, MS_BIND, NULL')
                     vfs.bind(p, null, loc, frozenset(), recursive=False)
             for path in readonly:
-                try:
-                    loc = vfs.walk(p, path, True)
-                except (FileNotFoundError, NotADirectoryError):
+                loc = self._existing(p, path)
+                if loc is None:
                     continue
                 _, m = vfs.fs_of(p, loc)
                 if tracer.enabled:
@@ -196,6 +201,15 @@ class SimProcessHandle(ProcessHandle):
                         "mount", f'"{path}", "{path}", NULL, MS_RDONLY{kept}|MS_REMOUNT|MS_BIND|MS_REC, NULL'
                     )
                 vfs.bind(p, loc, loc, m.flags | {"ro"}, recursive=True)
+
+    def _existing(self, p, path: str) -> tuple | None:
+        """The Loc of ``path`` if it exists (a missing last name is the
+        common case of a masked path, and is found without an exception)."""
+        try:
+            loc, _missing = self.k.vfs.lookup_or_parent(p, path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return loc
 
     def _dev_null(self, p) -> tuple:
         vfs = self.k.vfs
@@ -268,13 +282,14 @@ class SimProcessHandle(ProcessHandle):
         """(path, (filesystem, its path there)) for each path under ``rootfs``,
         each parent directory resolved once, as the held process sees it."""
         p, vfs = self.proc, self.k.vfs
-        base = rootfs.rstrip("/")
+        base = self._rootfs_loc(p, rootfs.rstrip("/") or "/")
         dirs: dict[str, tuple] = {}
         with self._as_current():
             for path in paths:
                 parent, _, name = path.rpartition("/")
                 if parent not in dirs:
-                    loc = vfs.walk(p, base + parent or "/", True)
+                    # Inside the rootfs, as runc's securejoin resolves them.
+                    loc = vfs.walk(p, parent or "/", True, root=base)
                     dirs[parent] = (vfs.fs_of(p, loc)[0], loc[1])
                 fs, dpath = dirs[parent]
                 yield path, (fs, f"{dpath.rstrip('/')}/{name}")

@@ -13,7 +13,6 @@ depend on who runs the plan, and only they:
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from stepbox.core.kernel import ExitStatus, Kernel, ProcessHandle, Tracer, Union
 from .errors import NoSuchContainer
 from .locks import StoreLocks
 from .steps import StepContext, UndoChain
+from .store import remove_container_dir
 
 if TYPE_CHECKING:
     from stepbox.core.confinement.policy import Confinement
@@ -108,7 +108,7 @@ class LifecycleContext(StepContext):
         self.handles.pop(self.record.id, None)
         self.containers.delete(self.record)
         # An in-memory store keeps the logs in a scratch directory of their own.
-        shutil.rmtree(self.record.log_dir, ignore_errors=True)
+        remove_container_dir(self.record.log_dir)
         self.forgotten = True
 
     def reload(self) -> None:

@@ -29,6 +29,26 @@ from .record import ContainerRecord
 log = logging.getLogger("stepbox.containers")
 
 
+def remove_container_dir(path: str) -> None:
+    """Remove a container's directory (its record, logs and /etc files);
+    gone already is fine.  It holds plain files: each is unlinked, then the
+    directory -- about half the system calls of shutil.rmtree's fd-safe
+    walk, which every ``run --rm`` paid.  Anything else in it (a
+    subdirectory) goes through rmtree."""
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    raise IsADirectoryError(entry.path)
+                os.unlink(entry.path)
+        os.rmdir(path)
+    except FileNotFoundError:
+        if os.path.lexists(path):
+            shutil.rmtree(path, ignore_errors=True)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class ContainerStore:
     def __init__(self, root: str | None):
         """``root=None`` keeps everything in memory."""
@@ -77,7 +97,7 @@ class ContainerStore:
         self._written.pop(record.id, None)
         self._config_dicts.pop(record.id, None)
         if self.root:
-            shutil.rmtree(os.path.join(self.root, record.id), ignore_errors=True)
+            remove_container_dir(os.path.join(self.root, record.id))
         else:
             self._memory.pop(record.id, None)
 
