@@ -310,32 +310,40 @@ class HostFile(OpenFile):
     """A file on the real machine, opened by the engine outside the
     container (the log files named by ``SpawnSpec.stdio``), as the shim
     does: created (appending) when the process is made, so a reader finds
-    it even if the container never writes."""
+    it even if the container never writes.
 
-    __slots__ = ("f", "times")
+    A plain fd, not a Python file object: opening one of those costs an
+    fstat and an lseek more, for every container's two logs.  The log's
+    time index (see core.kernel.log_times) is opened at the first write --
+    a log nothing was written to has no times to keep, and a missing index
+    reads as an empty one."""
+
+    __slots__ = ("fd", "times", "times_path")
     kind = "host"
 
     def __init__(self, path: str, write: bool):
         super().__init__(O_WRONLY if write else 0)
-        self.f = open(path, "ab" if write else "rb", buffering=0)  # noqa: SIM115
-        # A log: when each chunk was written goes beside it (see core.kernel.log_times)
-        self.times = (
-            os.open(log_times.index_path(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-            if write
-            else None
-        )
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND if write else os.O_RDONLY
+        self.fd = os.open(path, flags | os.O_CLOEXEC, 0o666)  # what open(path, "ab") makes
+        self.times: int | None = None
+        self.times_path = log_times.index_path(path) if write else None
 
     def read(self, k, n):
         self._check(False)
-        return self.f.read(n) or b""
+        return os.read(self.fd, n)
 
     def write(self, k, data):
         self._check(True)
-        if self.times is not None and data:
-            log_times.record(self.times, self.f.tell())
-        return self.f.write(data)
+        if self.times_path is not None and data:
+            if self.times is None:
+                self.times = os.open(
+                    self.times_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640
+                )
+            # O_APPEND: the chunk lands at the end, wherever this fd was.
+            log_times.record(self.times, os.lseek(self.fd, 0, os.SEEK_END))
+        return os.write(self.fd, data)
 
     def release(self, k):
-        self.f.close()
+        os.close(self.fd)
         if self.times is not None:
             os.close(self.times)

@@ -250,8 +250,9 @@ class SimProcessHandle(ProcessHandle):
         k = self.k
         if "CAP_MKNOD" not in p.caps:
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))
-        for path, (fs, fspath) in self._in_dirs(rootfs, [node.path for node in nodes]):
-            node = next(n for n in nodes if n.path == path)
+        by_path = {node.path: node for node in nodes}
+        for path, (fs, fspath) in self._in_dirs(rootfs, list(by_path)):
+            node = by_path[path]
             shown = rootfs.rstrip("/") + path
             if node.kind != "c":
                 raise KernelError(f"{shown}: the simulator models character devices only")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import os
 import signal as signals
 from collections.abc import Callable, Sequence
@@ -114,7 +115,7 @@ class Runtime:
         cid = new_container_id()
         mounts = self._mount_points(config)  # refuses bad input before anything exists
         log_dir = self.containers.container_dir(cid) or os.path.join(_scratch_dir(), cid)
-        os.makedirs(log_dir, mode=0o700, exist_ok=True)
+        _make_dir(log_dir)
         record = ContainerRecord(
             id=cid,
             name=name,
@@ -710,6 +711,18 @@ def _env_dict(image_config: dict[str, Any]) -> dict[str, str]:
     return dict(item.partition("=")[::2] for item in image_config.get("Env") or [])
 
 
+def _make_dir(path: str) -> None:
+    """mkdir -p, mode 0700; its parent is there but for the first container."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+    except FileNotFoundError:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+
+
+@functools.cache
 def _scratch_dir() -> str:
     """Where an in-memory store keeps its containers' logs: memory-backed
     /dev/shm where there is one (a log dir is made and removed per

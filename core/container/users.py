@@ -12,6 +12,7 @@ So ``-u 1000:1000`` gives ``groups=1000`` and root in busybox ``0 10``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from stepbox.core.kernel import Credentials, FileOps
@@ -37,22 +38,32 @@ class ExecUser:
         return Credentials(self.uid, self.gid, self.groups)
 
 
-def _entries(files: FileOps, path: str, fields: int) -> list[list[str]]:
+def _entries(files: FileOps, path: str, fields: int) -> Entries:
     """The lines of a passwd/group file with at least ``fields`` fields (as
     runc parses them: comments and short lines are skipped)."""
     try:
-        text = files.read(path).decode(errors="replace")
+        data = files.read(path)
     except OSError:
-        return []  # an image without the file: only numbers work
+        return ()  # an image without the file: only numbers work
+    return _parse_entries(bytes(data), fields)
+
+
+Entries = tuple[tuple[str, ...], ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_entries(data: bytes, fields: int) -> Entries:
+    """Parsed by content: every container of an image reads the same
+    files at every start (the parse is immutable, so it is shared)."""
     entries = []
-    for line in text.splitlines():
+    for line in data.decode(errors="replace").splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        parts = line.split(":")
+        parts = tuple(line.split(":"))
         if len(parts) >= fields:
             entries.append(parts)
-    return entries
+    return tuple(entries)
 
 
 def _number(text: str) -> int | None:
@@ -110,7 +121,7 @@ def resolve_user(files: FileOps, spec: str, group_add: tuple[str, ...] | list[st
     return ExecUser(uid, gid, tuple(dict.fromkeys(groups)), home)  # once each, as Docker shows them
 
 
-def additional_groups(group_file: list[list[str]], wanted: tuple[str, ...] | list[str]) -> list[int]:
+def additional_groups(group_file: Entries, wanted: tuple[str, ...] | list[str]) -> list[int]:
     """``--group-add`` entries, by name or number (runc's GetAdditionalGroups)."""
     gids: list[int] = []
     for name in wanted:

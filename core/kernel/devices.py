@@ -186,19 +186,18 @@ class DeviceAllowlist:
         """May a process of this cgroup ``access`` ("r", "w", "m", or a mix)
         the ``kind`` ("b"/"c") device ``major:minor``?"""
         wanted = set(access)
-
-        def covers(ex: _Exception, whole: bool) -> bool:
-            if ex.kind != kind:
+        # deny-by-default: one exception must grant all of it; allow-by-
+        # default: any overlap with a denying exception refuses.  (A plain
+        # loop: the check runs for every device node of every start.)
+        allow = self.default_allow
+        for ex in self.exceptions:
+            if ex.kind != kind or ex.major not in (WILDCARD, major) or ex.minor not in (WILDCARD, minor):
+                continue
+            if allow and wanted & ex.access:
                 return False
-            if ex.major not in (WILDCARD, major) or ex.minor not in (WILDCARD, minor):
-                return False
-            # deny-by-default: one exception must grant all of it; allow-by-
-            # default: any overlap with a denying exception refuses.
-            return wanted <= ex.access if whole else bool(wanted & ex.access)
-
-        if self.default_allow:
-            return not any(covers(ex, whole=False) for ex in self.exceptions)
-        return any(covers(ex, whole=True) for ex in self.exceptions)
+            if not allow and wanted <= ex.access:
+                return True
+        return allow
 
     def rules(self) -> list[DeviceRule]:
         """The smallest rule list that leads to this state from any other:
