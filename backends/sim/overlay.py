@@ -87,6 +87,9 @@ OPAQUE_XATTR = "trusted.overlay.opaque"
 _PRIVATE_XATTR_PREFIX = "trusted.overlay."
 
 
+_CHARDEV = InodeKind.CHARDEV
+
+
 def is_whiteout(node: Inode | None) -> bool:
     """overlayfs's mark for a deleted name: a character device 0/0."""
     return node is not None and node.kind is InodeKind.CHARDEV and node.rdev == 0
@@ -225,9 +228,10 @@ class OverlayFS(FileOps):
         lowers = []
         for layer in self.lowers:
             lowers.append(layer.root)
-            if is_opaque(layer.root):
+            if layer.root.xattrs is not None and is_opaque(layer.root):
                 break
-        return Merged("", None, self.upper.root, [] if is_opaque(self.upper.root) else lowers)
+        upper = self.upper.root
+        return Merged("", None, upper, [] if upper.xattrs is not None and is_opaque(upper) else lowers)
 
     def merged_node(self, path: str) -> Merged:
         """What a lookup of the directory ``path`` (no symlinks in it) finds:
@@ -240,25 +244,21 @@ class OverlayFS(FileOps):
         return self._get(path)
 
     @staticmethod
-    def child(parent: Merged, name: str) -> Merged | None:
-        """Look ``name`` up in a merged directory (``ovl_lookup``)."""
-        return OverlayFS._child(parent, name)
-
-    @staticmethod
     def _child(parent: Merged, name: str) -> Merged | None:
         """Look ``name`` up in a merged directory (``ovl_lookup``)."""
         upper = parent.upper.data.get(name) if parent.upper is not None else None
         if upper is not None:
-            if is_whiteout(upper):
+            if upper.kind is _CHARDEV and upper.rdev == 0:  # a whiteout (is_whiteout, inlined)
                 return None
-            if upper.kind is not InodeKind.DIR or is_opaque(upper):
+            # (xattrs first: the few opaque directories have some, most inodes none)
+            if upper.kind is not InodeKind.DIR or (upper.xattrs is not None and is_opaque(upper)):
                 return Merged(name, parent, upper, [])
         lowers: list[Inode] = []
         for directory in parent.lowers:
             node = directory.data.get(name)
             if node is None:
                 continue
-            if is_whiteout(node):
+            if node.kind is _CHARDEV and node.rdev == 0:  # a whiteout
                 break
             if node.kind is not InodeKind.DIR:
                 # A non-directory counts only if nothing above had the name;
@@ -267,11 +267,14 @@ class OverlayFS(FileOps):
                     lowers.append(node)
                 break
             lowers.append(node)
-            if is_opaque(node):
+            if node.xattrs is not None and is_opaque(node):
                 break
         if upper is None and not lowers:
             return None
         return Merged(name, parent, upper, lowers)
+
+    # What the VFS's walk (namei.path_walk) calls, one name at a time.
+    child = _child
 
     @staticmethod
     def _lower_positive(parent: Merged, name: str) -> bool:

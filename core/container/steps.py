@@ -203,8 +203,9 @@ def listen(listener: StepListener) -> Callable[[], None]:
 
 
 def _tell(ctx: StepContext, step: Step[Any] | None) -> None:
-    for listener in list(_listeners):
-        listener(ctx, step)
+    if _listeners:  # nearly always none: no copy of the empty list twice a step
+        for listener in list(_listeners):
+            listener(ctx, step)
 
 
 class Stepper(Generic[C]):

@@ -110,7 +110,10 @@ def plan_config(record: ContainerRecord, manager: NetworkManager | None) -> Cont
     if config.network == "host" or config.joined_container or wires_a_bridge(record, manager):
         return config
     user_mode = manager is not None and manager.user_network is not None and config.network == "default"
-    unwired: ContainerConfig = dataclasses.replace(config, network=USER_MODE if user_mode else "none")
+    network = USER_MODE if user_mode else "none"
+    if config.network == network:
+        return config  # --network none already: no copy (replace runs every check of the config again)
+    unwired: ContainerConfig = dataclasses.replace(config, network=network)
     return unwired
 
 
