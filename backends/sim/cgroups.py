@@ -196,9 +196,10 @@ class SimCgroups(Cgroups):
     @staticmethod
     def device_permits(cg: Cgroup, kind: str, major: int, minor: int, access: str) -> bool:
         """The kernel's check at open(2)/mknod(2) of a device file."""
-        return all(
-            node.devices.permits(kind, major, minor, access) for node in cg.chain if node.devices is not None
-        )
+        for node in cg.chain:
+            if node.devices is not None and not node.devices.permits(kind, major, minor, access):
+                return False
+        return True
 
     def add_process(self, path: str, pid: int) -> None:
         cg = self._get(path)

@@ -149,6 +149,11 @@ class DeviceAllowlist:
 
     default_allow: bool = True
     exceptions: list[_Exception] = field(default_factory=list)
+    # The exceptions by (type, major, minor), for permits(): asked for every
+    # device node of every start; dropped by apply(), made again when asked.
+    _by_key: dict[tuple[str, int, int], list[_Exception]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_rules(cls, rules: Iterable[DeviceRule]) -> DeviceAllowlist:
@@ -158,6 +163,7 @@ class DeviceAllowlist:
         return allowlist
 
     def apply(self, rule: DeviceRule) -> None:
+        self._by_key = None
         if rule.kind == "a":
             self.default_allow = rule.allow
             self.exceptions.clear()
@@ -186,17 +192,26 @@ class DeviceAllowlist:
         """May a process of this cgroup ``access`` ("r", "w", "m", or a mix)
         the ``kind`` ("b"/"c") device ``major:minor``?"""
         wanted = set(access)
-        # deny-by-default: one exception must grant all of it; allow-by-
-        # default: any overlap with a denying exception refuses.  (A plain
-        # loop: the check runs for every device node of every start.)
+        by_key = self._by_key
+        if by_key is None:
+            by_key = self._by_key = {}
+            for ex in self.exceptions:
+                by_key.setdefault((ex.kind, ex.major, ex.minor), []).append(ex)
+        # The exceptions that match: this very device, or a wildcard for
+        # either number.  deny-by-default: one must grant all of it; allow-
+        # by-default: any overlap with a denying one refuses.
         allow = self.default_allow
-        for ex in self.exceptions:
-            if ex.kind != kind or ex.major not in (WILDCARD, major) or ex.minor not in (WILDCARD, minor):
-                continue
-            if allow and wanted & ex.access:
-                return False
-            if not allow and wanted <= ex.access:
-                return True
+        for key in (
+            (kind, major, minor),
+            (kind, WILDCARD, minor),
+            (kind, major, WILDCARD),
+            (kind, WILDCARD, WILDCARD),
+        ):
+            for ex in by_key.get(key, ()):
+                if allow and wanted & ex.access:
+                    return False
+                if not allow and wanted <= ex.access:
+                    return True
         return allow
 
     def rules(self) -> list[DeviceRule]:
