@@ -363,6 +363,13 @@ class ImageStore:
             raise InvalidReference(f"invalid reference format: {name!r}")
         raise ImageNotFound(ref.familiar_str())
 
+    def has_id(self, image_id: str) -> bool:
+        """Is an image with this full ID (``sha256:…``) still in the store?
+        What resolve(image_id) checks, without building the Image: IDs are
+        content digests, so an image found by name a moment ago is the same
+        image if its ID is still there."""
+        return any(self._config_of(m["digest"]) == image_id for m in self._read_index()["manifests"])
+
     def list(self) -> list[Image]:
         index = self._read_index()
         seen: dict[str, Image] = {}

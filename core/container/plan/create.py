@@ -20,7 +20,9 @@ def resolve_image(ctx: LifecycleContext) -> None:
     # In use until the record names it (saved below): an rmi meanwhile
     # waits, then counts this container among the image's users.
     with ctx.locks.images.shared(found.id):
-        image = ctx.images.resolve(found.id)  # an rmi that came first: "No such image"
+        if not ctx.images.has_id(found.id):
+            ctx.images.resolve(found.id)  # an rmi that came first: "No such image"
+        image = found  # the same content: an image ID is its config's digest
         ctx.record.image_id = image.id
         ctx.record.image_config = image.config.get("config", {})
         lowers = []
