@@ -275,8 +275,11 @@ def _generate_output(
                 out.write(" " + _normalise(state.optarg or "", quote, tcsh))
             else:
                 out.write(f" -{chr(opt)}")
-                pos = state.optstring.find(chr(opt))
-                if pos >= 0 and state.optstring[pos + 1 : pos + 2] == ":":
+                # busybox looks the option up in the optstring as given, ordering
+                # mark included (glibc parsed it without): `-o '--:'` finds the mark
+                # for option '-', and so prints no argument for it.
+                pos = optstring.find(chr(opt))
+                if pos >= 0 and optstring[pos + 1 : pos + 2] == ":":
                     out.write(" " + _normalise(state.optarg or "", quote, tcsh))
     if "Q" not in flags:
         out.write(" --")

@@ -24,6 +24,8 @@ CASES = [
     "getopt -o W\\;a -l foo,bar: -- -W foo -Wbar=2 -W; getopt -o W\\; -- -W foo; getopt -q -o a -- -b -a --x",
     "getopt -Q -o a -- -a x; echo $?; getopt -Q -o a -- -b; echo $?; getopt -n '' -o a -- -b; "
     "getopt -o a -l all -- - -- -a; getopt -o a -- a -a -- -a; getopt -n x -n y -o a -- -z",
+    # option '-' with an argument, after an ordering mark: busybox finds the mark
+    "getopt -o '--:' -- --xy; echo $?; getopt -o '-:' -- --xy; echo $?; getopt -o '+-:' -- --xy; getopt -o ':-' -- -x",
 ]
 
 
