@@ -446,6 +446,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_arping": ("arping",),
     "applets_netdev": ("nameif", "vconfig", "tunctl"),
     "applets_brctl": ("brctl",),
+    "applets_dumpleases": ("dumpleases",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
