@@ -447,6 +447,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_netdev": ("nameif", "vconfig", "tunctl"),
     "applets_brctl": ("brctl",),
     "applets_dumpleases": ("dumpleases",),
+    "applets_getty": ("getty",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
