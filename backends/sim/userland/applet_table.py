@@ -448,6 +448,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_brctl": ("brctl",),
     "applets_dumpleases": ("dumpleases",),
     "applets_getty": ("getty",),
+    "applets_rdate": ("rdate",),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
