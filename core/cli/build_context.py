@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 import tarfile
 import tempfile
 
@@ -30,6 +29,8 @@ def context_tar(context_dir: str, dockerfile: str | None) -> tuple[tempfile.Spoo
         if not os.path.isfile(dockerfile_path):
             inside = os.path.basename(dockerfile_path)  # the daemon says it cannot find it
         else:
+            import secrets  # here: hmac and hashlib cost every other build's start-up milliseconds
+
             inside = f".dockerfile.{secrets.token_hex(10)}"  # docker's name for it
             extra[inside] = _read(dockerfile_path)
     for always in (inside, ".dockerignore"):  # sent even if .dockerignore excludes them

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 
 from .lean_globals import LeanGlobals, parse_globals, value_after
 
@@ -51,12 +50,13 @@ BUILD_DEFAULTS = {
 }
 
 
-@dataclass
 class LeanBuild:
-    """A ``build`` command line, read."""
+    """A ``build`` command line, read.  (A plain class: importing dataclasses
+    would cost this lean path milliseconds.)"""
 
-    globals: LeanGlobals = field(default_factory=LeanGlobals)
-    params: dict = field(default_factory=lambda: dict(BUILD_DEFAULTS))  # build_image's, path included
+    def __init__(self, globals: LeanGlobals | None = None):
+        self.globals = globals if globals is not None else LeanGlobals()
+        self.params: dict = dict(BUILD_DEFAULTS)  # build_image's, path included
 
 
 def parse(args: list[str], environ=os.environ) -> LeanBuild | None:

@@ -13,28 +13,76 @@ gigabytes costs the builder no more memory than a small one.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from stepbox.core.kernel import FileMeta
 from stepbox.core.kernel.contents import EMPTY, Contents, FileRange
 
 from .dockerignore import IgnoreError, PatternMatcher, read_patterns
 from .errors import BuildError
 
+if TYPE_CHECKING:
+    from stepbox.core.kernel import FileMeta
 
-@dataclass(frozen=True)
+# Plain classes rather than dataclasses: ``stepbox build`` lists its context
+# through this module, and importing dataclasses (inspect, ast, dis) and
+# making the classes would be a good part of a cached rebuild's start-up
+# (issue 18).
+
+
 class ContextFile:
+    """One entry of the context; immutable (a value, as the frozen
+    dataclass it was: equal and hashed by its fields)."""
+
+    __slots__ = ("path", "kind", "mode", "uid", "gid", "mtime", "contents", "link")
     path: str  # relative, with "/": "src/main.c"
     kind: str  # "file", "dir" or "symlink"
     mode: int  # permission bits
     uid: int
     gid: int
     mtime: float
-    contents: Contents = EMPTY  # a file's, read when needed
-    link: str = ""  # symlink target
+    contents: Contents  # a file's, read when needed
+    link: str  # symlink target
+
+    def __init__(
+        self,
+        path: str,
+        kind: str,
+        mode: int,
+        uid: int,
+        gid: int,
+        mtime: float,
+        contents: Contents = EMPTY,
+        link: str = "",
+    ):
+        init = object.__setattr__  # immutable: __setattr__ below refuses
+        init(self, "path", path)
+        init(self, "kind", kind)
+        init(self, "mode", mode)
+        init(self, "uid", uid)
+        init(self, "gid", gid)
+        init(self, "mtime", mtime)
+        init(self, "contents", contents)
+        init(self, "link", link)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a ContextFile is immutable")
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"ContextFile({fields})"
 
     @property
     def size(self) -> int:
@@ -49,16 +97,21 @@ class ContextFile:
     def checksum(self) -> str:
         """What a copy of this entry depends on (content, type and mode; the
         owner does not matter: COPY makes files root's or --chown's)."""
+        import hashlib  # here: the client lists a context but never checksums it
+
         h = hashlib.sha256(f"{self.kind}\0{self.path}\0{self.mode:o}\0{self.link}\0".encode())
         for piece in self.contents.chunks():
             h.update(piece)
         return h.hexdigest()
 
 
-@dataclass
 class BuildContext:
-    root: str
-    files: dict[str, ContextFile] = field(default_factory=dict)  # "." is the root itself
+    def __init__(self, root: str, files: dict[str, ContextFile] | None = None):
+        self.root = root
+        self.files: dict[str, ContextFile] = {} if files is None else files  # "." is the root itself
+
+    def __repr__(self) -> str:
+        return f"BuildContext(root={self.root!r}, files={self.files!r})"
 
     @property
     def size(self) -> int:
@@ -110,7 +163,12 @@ def _walk(context: BuildContext, matcher: PatternMatcher, relative_dir: str) -> 
                 _walk(context, matcher, rel)
             continue
         _add_parents(context, rel)
-        common = FileMeta(mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid, mtime=st.st_mtime)
+        common: FileMeta = {
+            "mode": stat.S_IMODE(st.st_mode),
+            "uid": st.st_uid,
+            "gid": st.st_gid,
+            "mtime": st.st_mtime,
+        }
         if is_dir:
             context.files[rel] = ContextFile(rel, "dir", **common)
             _walk(context, matcher, rel)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 
 
 class IgnoreError(ValueError):
@@ -65,12 +64,19 @@ def read_patterns(text: str) -> list[str]:
     return patterns
 
 
-@dataclass(frozen=True)
 class Pattern:
-    text: str  # the cleaned pattern, without "!"
-    exclusion: bool  # a "!" pattern: re-include
-    regex: re.Pattern
-    depth: int  # number of path components
+    # A plain class: ``stepbox build`` reads .dockerignore through this
+    # module, and dataclasses' import is a good part of its start-up (issue 18).
+    __slots__ = ("text", "exclusion", "regex", "depth")
+
+    def __init__(self, text: str, exclusion: bool, regex: re.Pattern, depth: int):
+        self.text = text  # the cleaned pattern, without "!"
+        self.exclusion = exclusion  # a "!" pattern: re-include
+        self.regex = regex
+        self.depth = depth  # number of path components
+
+    def __repr__(self) -> str:
+        return f"Pattern(text={self.text!r}, exclusion={self.exclusion!r}, depth={self.depth!r})"
 
     def match(self, path: str) -> bool:
         return self.regex.match(path) is not None

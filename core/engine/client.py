@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
+from _thread import allocate_lock
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -78,7 +78,7 @@ class EngineClient:
         self.version = version
         self.timeout = timeout
         self.log: list[LoggedRequest] = []
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()  # threading.Lock itself: threading's import costs every command
 
     def __repr__(self) -> str:
         return f"EngineClient({str(self.endpoint)!r})"

@@ -20,9 +20,7 @@ only load when a tcp or ssh endpoint is used.)
 from __future__ import annotations
 
 import os
-import shlex
 import socket
-import threading
 
 SSH_COMMAND_ENV = "STEPBOX_SSH_COMMAND"  # e.g. "ssh -F ~/.ssh/lab_config" (as GIT_SSH_COMMAND)
 
@@ -88,6 +86,8 @@ class SSHEndpoint:
         return f"ssh://{user}{self.host}{port}"
 
     def argv(self) -> list[str]:
+        import shlex
+
         command = shlex.split(os.environ.get(SSH_COMMAND_ENV) or "ssh")
         command += ["-o", "ConnectTimeout=30", "-T"]
         if self.user:
@@ -110,6 +110,8 @@ class SSHEndpoint:
         finally:
             theirs.close()
         # ssh ends when we close our end (it reads EOF); reap it then.
+        import threading
+
         threading.Thread(target=process.wait, name=f"ssh {self.host}", daemon=True).start()
         ours.settimeout(timeout)
         return ours

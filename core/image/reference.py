@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 DEFAULT_REGISTRY = "docker.io"
 DEFAULT_TAG = "latest"
@@ -26,12 +25,43 @@ class InvalidReference(ValueError):
     """A name that is not a valid image reference."""
 
 
-@dataclass(frozen=True)
 class Reference:
+    """A parsed reference: a value (immutable, equal and hashed by its
+    parts).  A plain class, not a frozen dataclass: ``stepbox build -t``
+    checks its tags with this module, and importing dataclasses is a good
+    part of a cached rebuild's start-up (issue 18)."""
+
+    __slots__ = ("registry", "repository", "tag", "digest")
     registry: str
     repository: str  # "library/busybox"
     tag: str | None
     digest: str | None
+
+    def __init__(self, registry: str, repository: str, tag: str | None, digest: str | None):
+        object.__setattr__(self, "registry", registry)
+        object.__setattr__(self, "repository", repository)
+        object.__setattr__(self, "tag", tag)
+        object.__setattr__(self, "digest", digest)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Reference is immutable")
+
+    def _parts(self) -> tuple[str, str, str | None, str | None]:
+        return (self.registry, self.repository, self.tag, self.digest)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._parts() == other._parts()
+
+    def __hash__(self) -> int:
+        return hash(self._parts())
+
+    def __repr__(self) -> str:
+        return (
+            f"Reference(registry={self.registry!r}, repository={self.repository!r}, "
+            f"tag={self.tag!r}, digest={self.digest!r})"
+        )
 
     @property
     def name(self) -> str:

@@ -96,6 +96,11 @@ def test_what_it_leaves_to_click(args):
         assert lean_build.parse(args) is None
 
 
+# What a cached rebuild's client does without (issue 18: its start-up is most
+# of the rebuild): no dataclasses (inspect, ast), no hashing, no URL parsing.
+HEAVY_FOR_BUILD = ("dataclasses", "inspect", "hashlib", "secrets", "datetime", "urllib.parse", "threading")
+
+
 def test_a_lean_build_needs_no_click(tmp_path):
     """Through the entry point, a refused connection and all: the build
     ends as click's path would end it (1: no daemon there), without click."""
@@ -104,10 +109,11 @@ def test_a_lean_build_needs_no_click(tmp_path):
         "import sys; from stepbox.core.cli.entry import main\n"
         f"sys.argv = ['stepbox', '-H', 'unix:///nonexistent/stepbox.sock', 'build', '-q', {str(tmp_path)!r}]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    status = e.code\n"
-        "print(status, 'click' in sys.modules, 'stepbox.core.cli.main' in sys.modules)"
+        "print(status, 'click' in sys.modules, 'stepbox.core.cli.main' in sys.modules)\n"
+        f"print(sorted(set({HEAVY_FOR_BUILD!r}) & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.stdout == "1 False False\n", result.stderr
+    assert result.stdout == "1 False False\n[]\n", result.stderr
     assert "Cannot connect to the stepbox daemon at unix:///nonexistent/stepbox.sock" in result.stderr
     clicks = subprocess.run(
         [
