@@ -59,8 +59,14 @@ def atomic_file(path: str, *, durable: bool = True) -> Iterator[BinaryIO]:
         raise
 
 
+def json_document(value: Any) -> bytes:
+    """``value`` as :func:`atomic_write_json` writes it (so a caller can tell
+    whether a file already holds it)."""
+    return json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
+
+
 def atomic_write_json(path: str, value: Any, *, durable: bool = True) -> None:
-    atomic_write(path, json.dumps(value, indent=2, sort_keys=True).encode() + b"\n", durable=durable)
+    atomic_write(path, json_document(value), durable=durable)
 
 
 def read_json(path: str) -> Any:

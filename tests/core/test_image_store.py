@@ -51,6 +51,21 @@ def test_retagging_moves_the_tag(store):
     assert a.id not in {img.id for img in store.list()}
 
 
+def test_a_tag_that_changes_nothing_writes_nothing(store):
+    """A cached rebuild tags its image again: index.json stays the same file
+    (no rewrite, no fsync); a tag that does change it is written as ever."""
+    image = store.add_image([layer([])], {"config": {"Cmd": ["a"]}}, tag="app")
+    index = os.path.join(store.root, "index.json")
+    before = os.stat(index)
+    store.tag(image, "app")
+    store.tag(image, "docker.io/library/app:latest")
+    after = os.stat(index)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    store.tag(image, "app:2")
+    assert os.stat(index).st_ino != before.st_ino
+    assert sorted(store.resolve("app:2").tags) == ["app:2", "app:latest"]
+
+
 def test_layers_come_back_checked(store):
     entries = busybox_entries(b"BIN", ["sh"])
     image = store.add_image([layer(entries)], {"config": {}}, tag="t")
