@@ -14,6 +14,13 @@ and the ratios stepbox/docker (below 1: stepbox is faster).  Needs root on
 Linux with ``docker.io`` installed; ``--backend sim`` runs stepbox's RUN on
 the simulator instead of the real kernel.
 
+``cached_breakdown_ms`` says where the CLI's cached rebuild goes (issue 18):
+the bare interpreter and the client's imports (both timed as commands, in the
+same rounds), then each part of the work timed in-process -- the client
+tarring the context, the daemon unpacking it, the cached build itself, the
+removal of the unpacked context -- and what is left: the requests (ping,
+``POST /build``), the JSON stream and the processes' start and end.
+
     python benchmarks/build_cache.py [--backend linux|sim] [--repeat 5]
 """
 
@@ -73,9 +80,30 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def in_process_cached(backend: str, state: str, ctx: str, repeat: int) -> list[float]:
+# What the lean client path of `stepbox build -q -t bench CTX` imports
+# (core/cli/lean_build.py, then build_verb.build_image).
+BUILD_IMPORTS = (
+    "stepbox.core.cli.entry",
+    "stepbox.core.cli.lean_build",
+    "stepbox.core.cli.build_verb",
+    "stepbox.core.cli.build_context",
+    "stepbox.core.cli.connection",
+    "stepbox.core.cli.errors",
+    "stepbox.core.engine.client",
+    "stepbox.core.image.reference",
+)
+
+
+def in_process_cached(backend: str, state: str, ctx: str, repeat: int) -> dict[str, list[float]]:
+    """The parts of a cached rebuild, each timed alone in this process: the
+    client's context tar, the daemon's unpacking of it (as ``POST /build``
+    does, into the image store's scratch space), the cached build from the
+    unpacked copy, and the scratch space's removal."""
+    from stepbox.core.cli.build_context import context_tar
     from stepbox.core.dockerfile.builder import Builder, BuildOptions
     from stepbox.core.dockerfile.cache import BuildCache
+    from stepbox.core.engine.build import unpack_context
+    from stepbox.core.image.incoming import Incoming
     from stepbox.core.session import open_session
 
     session = open_session(backend, state)
@@ -86,12 +114,27 @@ def in_process_cached(backend: str, state: str, ctx: str, repeat: int) -> list[f
             BuildCache(os.path.join(state, "build-cache")),
             lambda line: None,
         )
-        out = []
+        out: dict[str, list[float]] = {k: [] for k in ("context_tar", "unpack", "build", "cleanup")}
         for _ in range(repeat):
             start = time.perf_counter()
-            result = builder.build(BuildOptions(ctx, tags=("bench",)))
-            out.append(time.perf_counter() - start)
+            tar, _ = context_tar(ctx, None)
+            out["context_tar"].append(time.perf_counter() - start)
+            scratch = Incoming(session.runtime.images.root)
+            unpacked = os.path.join(scratch.directory, "context")
+            os.mkdir(unpacked, 0o700)
+            with tar:
+                start = time.perf_counter()
+                unpack_context(tar, unpacked)
+                out["unpack"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            result = builder.build(
+                BuildOptions(unpacked, dockerfile=os.path.join(unpacked, "Dockerfile"), tags=("bench",))
+            )
+            out["build"].append(time.perf_counter() - start)
             assert result.cached == 9, "the rebuild was not fully cached"
+            start = time.perf_counter()
+            scratch.close()
+            out["cleanup"].append(time.perf_counter() - start)
         return out
     finally:
         session.close()
@@ -139,11 +182,22 @@ def main() -> None:
         docker = [daemon.client, "build", "-q", "-t", "bench"]
         # Let Python keep its bytecode (some shells set PYTHONDONTWRITEBYTECODE,
         # which makes every stepbox command recompile itself), and warm both up.
-        env = {k: v for k, v in daemon.env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        # No bridge on the host: the daemon the CLI starts gets loopback only,
+        # as the private dockerd (--bridge=none); the build's RUNs need no network.
+        env = {**bench.bytecode_env(daemon.env), "STEPBOX_BRIDGE": "none"}
+        python = [sys.executable, "-c"]
         timed(stepbox + [ctx], env)
         timed(docker + [ctx], env)
         times: dict[str, list[float]] = {
-            k: [] for k in ("stepbox_cold", "stepbox_cached", "docker_cold", "docker_cached")
+            k: []
+            for k in (
+                "stepbox_cold",
+                "stepbox_cached",
+                "docker_cold",
+                "docker_cached",
+                "interpreter",
+                "imports",
+            )
         }
         load_before = bench.load_average()
         for _ in range(args.repeat):
@@ -151,11 +205,25 @@ def main() -> None:
             times["stepbox_cached"].append(timed(stepbox + [ctx], env))
             times["docker_cold"].append(timed(docker + ["--no-cache", ctx], env))
             times["docker_cached"].append(timed(docker + [ctx], env))
+            times["interpreter"].append(timed([*python, "pass"], env))
+            times["imports"].append(timed([*python, f"import {', '.join(BUILD_IMPORTS)}"], env))
         load = {"before": load_before, "after": bench.load_average()}
         stop_stepbox_daemon(state)
-        # The builder's own cost, without interpreter start-up and imports.
-        times["stepbox_cached_in_process"] = in_process_cached(args.backend, state, ctx, args.repeat)
+        # The builder's own cost, without interpreter start-up and imports, and the other parts.
+        parts = in_process_cached(args.backend, state, ctx, max(args.repeat, 5))
+        times["stepbox_cached_in_process"] = parts["build"]
         median = {k: round(statistics.median(v), 3) for k, v in times.items()}
+        ms = {k: statistics.median(v) * 1000 for k, v in {**times, **parts}.items()}
+        in_process = ms["context_tar"] + ms["unpack"] + ms["build"] + ms["cleanup"]
+        breakdown = {
+            "interpreter": ms["interpreter"],
+            "imports": ms["imports"] - ms["interpreter"],
+            "client_context_tar": ms["context_tar"],
+            "daemon_unpack_context": ms["unpack"],
+            "daemon_cached_build": ms["build"],
+            "daemon_remove_context": ms["cleanup"],
+            "requests_stream_and_processes": ms["stepbox_cached"] - ms["imports"] - in_process,
+        }
         print(
             json.dumps(
                 {
@@ -173,6 +241,8 @@ def main() -> None:
                     ),
                     "cached_speedup_stepbox": round(median["stepbox_cold"] / median["stepbox_cached"], 1),
                     "cached_speedup_docker": round(median["docker_cold"] / median["docker_cached"], 1),
+                    "cached_breakdown_ms": {k: round(v, 1) for k, v in breakdown.items()},
+                    "cached_parts_in_process": {k: bench.spread(v) for k, v in parts.items()},
                 },
                 indent=2,
             )
