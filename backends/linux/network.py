@@ -30,14 +30,16 @@ import socket
 import subprocess
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepbox.core.kernel.errors import KernelError
 from stepbox.core.kernel.network import Firewall, Interface, NetnsView, Network, Route, SocketInfo
 from stepbox.core.kernel.trace import Tracer
 
 from . import libc, nftables
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CONNECT_TIMEOUT = 5.0
 
@@ -74,6 +76,10 @@ class _Worker:
     """One thread, in one namespace, running what it is handed in order."""
 
     def __init__(self, netns_path: str | None):
+        # Imported here: concurrent.futures (with logging) costs every
+        # stepbox-runc command milliseconds, and none of them has a worker.
+        from concurrent.futures import Future
+
         self._jobs: queue.Queue = queue.Queue()
         ready: Future = Future()
         self._thread = threading.Thread(
@@ -116,6 +122,8 @@ class _Worker:
     def call(self, fn: Callable[[], Any]) -> Any:
         if threading.current_thread() is self._thread:
             return fn()
+        from concurrent.futures import Future
+
         future: Future = Future()
         self._jobs.put((fn, future))
         return future.result()

@@ -26,7 +26,6 @@ import errno
 import json
 import os
 import pwd
-import secrets
 import select
 import shutil
 import signal as signalmod
@@ -454,7 +453,9 @@ class LinuxProcesses(Processes):
 
     # -- starting the shim -------------------------------------------------------------------
     def _start_shim(self, config: dict, fds: list[int]) -> tuple[str, dict]:
-        token = secrets.token_hex(8)
+        # secrets.token_hex(8) is this; importing secrets (hashlib, hmac)
+        # would cost every stepbox-runc command milliseconds (issue 18).
+        token = os.urandom(8).hex()
         run_dir = os.path.join(self.runs, token)
         os.makedirs(run_dir)
         info_r, info_w = os.pipe2(os.O_CLOEXEC)

@@ -27,11 +27,9 @@ untouched).  That also avoids escaping ``:`` and ``,`` in state paths.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import stat as statmod
 from collections.abc import Iterable, Iterator
@@ -95,6 +93,8 @@ def _dir_name(layer_id: str) -> str:
     split overlayfs's lowerdir list)."""
     if _SAFE_NAME.fullmatch(layer_id) and layer_id not in (".", ".."):
         return layer_id
+    import hashlib  # here: stepbox-runc's commands import this module but name no layers
+
     digest = hashlib.sha256(layer_id.encode()).hexdigest()[:16]
     return "x-" + re.sub(r"[^A-Za-z0-9_.-]", "_", layer_id)[:64] + "-" + digest
 
@@ -109,7 +109,8 @@ def _owner_tag() -> str:
     process that owns it, so a sweep can tell a crashed owner's leftovers
     from another program's work in progress."""
     me = os.getpid()
-    return f"{me}-{start_time(me)}-{secrets.token_hex(4)}"
+    # os.urandom(n).hex() is secrets.token_hex(n), without importing hashlib and hmac
+    return f"{me}-{start_time(me)}-{os.urandom(4).hex()}"
 
 
 def _owner_alive(tag: str) -> bool:
@@ -344,7 +345,7 @@ class LinuxUnionFS(UnionFS):
         if os.path.lexists(final):
             raise FileExistsError(errno.EEXIST, f"layer already exists: {layer_id}")
         tmp = os.path.join(self.top, "layers", f".tmp-{_owner_tag()}")
-        short = secrets.token_hex(6)
+        short = os.urandom(6).hex()
         link = os.path.join(self.top, "l", short)
         try:
             os.mkdir(tmp, 0o700)

@@ -11,9 +11,9 @@ would run containers here: as root, rootless ...).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, distribution, entry_points
 from types import ModuleType
 
 from .errors import BackendUnavailable
@@ -22,23 +22,69 @@ GROUP = "stepbox.backends"
 
 
 def backend_names() -> list[str]:
+    from importlib.metadata import entry_points
+
     return sorted(ep.name for ep in entry_points(group=GROUP))
 
 
 def load_backend(name: str) -> ModuleType:
-    # stepbox's own distribution first: entry_points() reads the metadata of
-    # every installed distribution (tens of milliseconds in a venv with
-    # Jupyter), which each stepbox-runc command would pay; other packages'
-    # backends are found by the full scan below.
-    try:
-        for ep in distribution("stepbox").entry_points.select(group=GROUP, name=name):
-            return importlib.import_module(ep.value)
-    except PackageNotFoundError:
-        pass
+    # stepbox's own backends first, from its own entry_points.txt: reading
+    # the metadata of every installed distribution takes tens of milliseconds
+    # in a venv with Jupyter, and importing importlib.metadata alone (email,
+    # zipfile, pathlib ...) ~15 ms -- each stepbox-runc command would pay
+    # both (issue 18).  Other packages' backends are found by the full scan.
+    own = own_backends()
+    if own is not None and name in own:
+        return importlib.import_module(own[name])
+    from importlib.metadata import PackageNotFoundError, distribution, entry_points
+
+    if own is None:  # no dist-info of stepbox's on sys.path (an egg-info, say): ask importlib
+        try:
+            for ep in distribution("stepbox").entry_points.select(group=GROUP, name=name):
+                return importlib.import_module(ep.value)
+        except PackageNotFoundError:
+            pass
     for ep in entry_points(group=GROUP):
         if ep.name == name:
             return importlib.import_module(ep.value)
     raise BackendUnavailable(f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}, auto")
+
+
+def own_backends() -> dict[str, str] | None:
+    """The ``stepbox.backends`` entry points of the first ``stepbox-*.dist-info``
+    on sys.path (the distribution importlib.metadata would find), name ->
+    module; None if there is none."""
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for dist_info in names:
+            if dist_info.startswith("stepbox-") and dist_info.endswith(".dist-info"):
+                return _entry_points(os.path.join(entry or ".", dist_info, "entry_points.txt"), GROUP)
+    return None
+
+
+def _entry_points(path: str, group: str) -> dict[str, str]:
+    """One group of an entry_points.txt (an INI file: ``[group]``, then
+    ``name = value`` lines), name -> value."""
+    found: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return found
+    section = None
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == group and "=" in line:
+            key, _, value = line.partition("=")
+            found[key.strip()] = value.strip()
+    return found
 
 
 def unavailable_reason(module: ModuleType) -> str | None:
