@@ -449,6 +449,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "applets_dumpleases": ("dumpleases",),
     "applets_getty": ("getty",),
     "applets_rdate": ("rdate",),
+    "applets_init": ("init", "linuxrc"),
 }
 
 _MODULE_OF: dict[str, str] = {name: mod for mod, names in MODULES.items() for name in names}
