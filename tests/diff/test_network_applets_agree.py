@@ -12,9 +12,10 @@ import re
 
 import pytest
 
+from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
 from tests.diff.test_network_agree import both, sides  # noqa: F401 -- the fixtures (two daemons)
 
-pytestmark = [pytest.mark.linux]
+pytestmark = [pytest.mark.linux, pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)]
 
 _REPLY_TIME = re.compile(r"\] [\d.]+ms$", re.M)
 

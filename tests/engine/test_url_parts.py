@@ -25,14 +25,30 @@ value = st.one_of(
 )
 
 
+def outcome(function, *args, **kwargs):
+    """What a call gives: its value, or the kind of error it raises -- a lone
+    surrogate (a command-line argument that was not UTF-8) cannot be encoded,
+    and then both must refuse it the same way."""
+    try:
+        return ("value", function(*args, **kwargs))
+    except UnicodeEncodeError as error:
+        return ("error", type(error), error.reason)
+
+
 @given(text, st.sampled_from(["", "/", "/:@"]))
 def test_quote_is_urllibs(segment, safe):
-    assert quote(segment, safe) == urllib_quote(segment, safe=safe)
+    assert outcome(quote, segment, safe) == outcome(urllib_quote, segment, safe=safe)
 
 
 @given(st.lists(st.tuples(text, value), max_size=4))
 def test_query_string_is_urlencodes(pairs):
-    assert query_string(pairs) == urlencode(pairs, doseq=True)
+    assert outcome(query_string, pairs) == outcome(urlencode, pairs, doseq=True)
+
+
+def test_a_lone_surrogate_is_refused_as_urllib_refuses_it():
+    assert outcome(quote, "\ud800", "")[0] == "error"
+    assert outcome(quote, "\ud800", "") == outcome(urllib_quote, "\ud800", safe="")
+    assert outcome(query_string, [("a", "\ud800")]) == outcome(urlencode, [("a", "\ud800")], doseq=True)
 
 
 def test_the_plain_case_needs_no_urllib():
