@@ -18,6 +18,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -272,6 +273,19 @@ BENCHMARKS: dict[str, tuple[list[str], Callable[[dict], list[tuple[str, str, str
 }
 
 
+def settle(most_seconds: float = 120.0) -> None:
+    """Wait, up to ``most_seconds``, for the 1-minute load average to fall to
+    the number of cores or below: the benchmark before (ten runs at once, a
+    build) leaves a load that decays over a minute or so, and the next row
+    would be taken -- and marked -- as if another program were busy."""
+    cores, waited = os.cpu_count() or 1, 0.0
+    while os.getloadavg()[0] > cores and waited < most_seconds:
+        time.sleep(5)
+        waited += 5
+    if waited:
+        print(f"  (waited {waited:.0f} s for the load to settle: {os.getloadavg()[0]:.1f})", file=sys.stderr)
+
+
 def run(name: str) -> dict:
     args, _ = BENCHMARKS[name]
     proc = subprocess.run(
@@ -327,6 +341,7 @@ def main() -> None:
         with open(RESULTS) as f:
             results = json.load(f)
     for name in args.only or BENCHMARKS:
+        settle()
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results[name] = run(name)
     remarks = results.get("_machine", {}).get("remarks")  # said by hand about older rows
