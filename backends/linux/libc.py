@@ -13,6 +13,7 @@ exactly like the ``os`` module does, so callers can write
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import platform
 from typing import NoReturn
@@ -321,17 +322,24 @@ def openat2(dirfd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) 
     when it touches files inside an untrusted root filesystem."""
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
     nr = _syscall_number("openat2")
-    return _check(
-        _libc.syscall(
+    # A ``..`` resolved while any rename or mount happens anywhere on the machine
+    # fails with EAGAIN: the kernel cannot then prove the walk stayed inside, and
+    # openat2(2) asks the caller to retry.  On a busy host (containers starting,
+    # mounting) that is not rare.
+    for _ in range(_OPENAT2_TRIES):
+        result = _libc.syscall(
             ctypes.c_long(nr),
             ctypes.c_int(dirfd),
             _b(path),
             ctypes.byref(how),
             ctypes.c_size_t(ctypes.sizeof(how)),
-        ),
-        "openat2",
-        path,
-    )
+        )
+        if result != -1 or ctypes.get_errno() != errno.EAGAIN:
+            break
+    return _check(result, "openat2", path)
+
+
+_OPENAT2_TRIES = 100  # after that, the EAGAIN is said (an attack keeps renaming)
 
 
 # -- capabilities ------------------------------------------------------------------
