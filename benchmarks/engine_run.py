@@ -119,6 +119,8 @@ def measure(runs: int, backend: str, idle_seconds: float) -> dict:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # no bridge on the host, as the private dockerd (--bridge=none)
+                env={**os.environ, "STEPBOX_BRIDGE": "none"},
             )
             _wait_for_socket(stepbox_sock, stepbox, "the stepbox daemon")
             stepbox_host, docker_host = f"unix://{stepbox_sock}", f"unix://{docker.socket}"

@@ -204,6 +204,8 @@ def measure(rounds: int, backend: str, image_mib: int) -> dict:
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # no bridge on the host, as the private dockerd (--bridge=none)
+                env={**os.environ, "STEPBOX_BRIDGE": "none"},
             )
             _wait_for_socket(stepbox_sock, stepbox, "the stepbox daemon")
             daemons = {

@@ -2,7 +2,7 @@
 
 Measured in the same run, on the same machine, as ratios:
 
-* ``stepbox run --rm busybox true``          -- the CLI, a fresh Python process each time,
+* ``stepbox run --rm --network none busybox true`` -- the CLI, a fresh Python process each time,
                                               asking the (already running) daemon
 * in-process ``Runtime.run`` of the same     -- the engine without interpreter start-up
 * ``runc run`` of a busybox bundle           -- the OCI runtime Docker itself uses
@@ -80,13 +80,18 @@ def measure(runs: int) -> dict:
             state,
             "run",
             "--rm",
+            "--network",
+            "none",
             "busybox",
             "true",
         ]
         # The CLI is a client of the state directory's daemon: the warm-up
         # call starts it (as a user's first command would), the timed calls
         # find it running.  Bytecode is kept, as in a normal installation.
+        # No bridge on the host (STEPBOX_BRIDGE=none, --network none), as the private
+        # dockerd runs with --bridge=none: both sides start a container without a network.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["STEPBOX_BRIDGE"] = "none"
         try:
             results["stepbox_cli_s"] = timed(lambda: run_ok(cli, env=env), runs)
             # The same busybox for dockerd, while this daemon still runs.
@@ -103,7 +108,7 @@ def measure(runs: int) -> dict:
             )
 
         session = open_session("linux", os.path.join(root, "inproc"), trace=False, records_in_memory=True)
-        config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True)
+        config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, network="none")
         try:
             results["stepbox_inprocess_s"] = timed(lambda: session.runtime.run(config), runs)
         finally:

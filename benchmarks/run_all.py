@@ -101,7 +101,8 @@ def _linux(r):
     rows = (
         [
             (
-                "`stepbox run --rm busybox true` (CLI) vs `docker run --rm` (dockerd)",
+                "`stepbox run --rm --network none busybox true` (CLI) vs `docker run --rm` (dockerd, no bridge), "
+                "one after the other",
                 f"{r['stepbox_cli_s'] * 1000:.0f} ms vs {r['docker_s'] * 1000:.0f} ms = **{r['cli_vs_docker']}x**",
                 "target ≤ 0.5x",
             )
