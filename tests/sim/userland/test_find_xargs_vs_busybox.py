@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 TREE = "mkdir -p d/e/f; touch d/a d/e/b .h; echo hi > d/e/c; chmod 600 d/a; ln -s a d/l; ln -s nowhere d/dl;"
@@ -94,6 +94,25 @@ def _build(items) -> str:
     return "; ".join(cmds) + "; "
 
 
+def _loops_up(items) -> set[str]:
+    """The symlinks of the tree that lead to a directory above them: to ``../s``
+    from t/s or t/s/u, or to ``a`` beside such a link (the first entry of a
+    name is the one made)."""
+    made: dict[str, tuple[str, str]] = {}
+    for parent, (kind, name, arg, _) in items:
+        made.setdefault(f"{parent}/{name}", (kind, str(arg)))
+    up = {
+        p
+        for p, (kind, arg) in made.items()
+        if kind == "link" and arg == "../s" and p.rsplit("/", 1)[0] in ("t/s", "t/s/u")
+    }
+    return up | {
+        p
+        for p, (kind, arg) in made.items()
+        if kind == "link" and arg == "a" and f"{p.rsplit('/', 1)[0]}/a" in up
+    }
+
+
 primary = st.one_of(
     st.builds(
         lambda p: f"-name {shlex.quote(p)}", st.sampled_from(["a", "*b", "?", "[ab]*", "*.c", ".*", "[!a]"])
@@ -126,5 +145,9 @@ options = st.sampled_from(["", "-maxdepth 1", "-mindepth 2", "-depth", "-follow"
 @settings(max_examples=50, deadline=None)
 @given(items=tree, opt=options, expr=expression, top=st.sampled_from(["t", ".", "t/s", "t/"]))
 def test_generated_find_expressions(same, items, opt, expr, top):
+    # Two symlinks up to an ancestor (t/s/x -> ../s) make -follow walk 2^depth
+    # paths before ELOOP ends them: the real busybox takes hours, and the oracle
+    # gives up after 30 s.  One such loop is a straight line, and stays.
+    assume(opt != "-follow" or len(_loops_up(items)) <= 1)
     # errors come in directory order too: sorted, like the listing
     same(_build(items) + f"find {top} {opt} {expr} 2>err | sort; echo status $?; sort err")
