@@ -95,7 +95,12 @@ MOTION = st.sampled_from(
 KEY = st.one_of(
     st.builds(lambda n, m: n + m, COUNT, MOTION),
     st.builds(
-        lambda n, c: n + c, COUNT, st.sampled_from(["x", "X", "dd", "dw", "yy", "yw", "p", "P", "J", "~"])
+        # no X: busybox 1.35's X at the start of the file queues an undo of the byte
+        # before its buffer, and a later u puts a NUL into the text ("restored 1
+        # chars at position -1"), which the simulator does not copy (SIMPLIFICATIONS)
+        lambda n, c: n + c,
+        COUNT,
+        st.sampled_from(["x", "dd", "dw", "yy", "yw", "p", "P", "J", "~"]),
     ),
     st.sampled_from(["u", "u", ".", "D", "de", "d$", "cwnew", "rQ", "/o\n", "/a\n", "n", "N", "?t\n", "U"]),
     st.sampled_from([":1\n", ":$\n", ":2,3d\n", ":%s/o/0/g\n", ":s/e/E/\n", ":.,$y\n", ":g\n"]),
