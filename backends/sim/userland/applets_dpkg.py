@@ -23,9 +23,8 @@ from collections.abc import Generator
 from typing import Any
 
 from ..sys_api import O_CREAT, O_RDONLY, O_TRUNC, O_WRONLY, Sys
-from . import compression
 from .applet_table import applet
-from .applets_ar import members
+from .applets_dpkg_deb import accepted_tars
 from .applets_tar import Reader, Tar, TarDie, strip_unsafe_prefix
 from .dpkg_db import VER_ANY, Database, StatusNode, read_package_field, split_records
 from .fnmatch_c import fnmatch
@@ -62,7 +61,6 @@ CONTROL_FILES = (
 # the ar members each pass accepts (busybox's build: no control.tar.lzma)
 CONTROL_TARS = ("control.tar", "control.tar.gz", "control.tar.bz2", "control.tar.xz")
 DATA_TARS = ("data.tar", "data.tar.gz", "data.tar.bz2", "data.tar.lzma", "data.tar.xz")
-SUFFIXES = {"tar": None, "gz": "gz", "bz2": "bz2", "lzma": "lzma", "xz": "xz"}
 LONGOPTS = {
     "configure": "C",
     "force": "F",
@@ -148,21 +146,7 @@ class Dpkg:
             raise Die("short read") from None
         finally:
             close_quietly(self.sys, fd)
-        found = []
-        for member, body in members(data):
-            if not any(fnmatch(p, member.name) for p in accept):
-                continue
-            dot = member.name.rfind(".")
-            if dot < 0 or member.name[dot + 1 :] not in SUFFIXES:
-                continue
-            kind = SUFFIXES[member.name[dot + 1 :]]
-            if len(body) < member.size:
-                raise Die("short read")
-            try:
-                found.append(compression.decompress(kind, body) if kind else body)
-            except compression.DecodeError as e:
-                raise Die(e.message) from None
-        return found
+        return list(accepted_tars(data, accept))
 
     def control_file(self, path: str) -> Gen:
         """deb_extract_control_file_to_buffer for "./control" (a C string:

@@ -99,25 +99,32 @@ def dpkg_deb_main(sys: Sys) -> Gen:
     tar = Tar(sys, None, {"c": 2, "X": 1}.get(mode, 0))
     tar.prog = "dpkg-deb"
     try:
-        for member, body in members(data):
-            if not any(fnmatch(p, member.name) for p in accept):
-                continue
-            dot = member.name.rfind(".")
-            if dot < 0 or member.name[dot + 1 :] not in SUFFIXES:
-                continue
-            kind = SUFFIXES[member.name[dot + 1 :]]
-            if len(body) < member.size:
-                raise Die("short read")
-            try:
-                inner = compression.decompress(kind, body) if kind else body
-            except compression.DecodeError as e:
-                raise Die(e.message) from None
+        for inner in accepted_tars(data, accept):
             yield from _unpack(sys, tar, mode, inner)
     except TarDie as e:
         raise Die(str(e)) from None
     finally:
         yield from tar.out.flush()
     return 0
+
+
+def accepted_tars(data: bytes, accept) -> Generator[bytes, None, None]:
+    """unpack_ar_archive with an accept list: the tar archive of each ar member
+    whose name ``accept`` matches, decompressed as its suffix says, one at a
+    time (a broken member fails only once those before it are handled)."""
+    for member, body in members(data):
+        if not any(fnmatch(p, member.name) for p in accept):
+            continue
+        dot = member.name.rfind(".")
+        if dot < 0 or member.name[dot + 1 :] not in SUFFIXES:
+            continue
+        kind = SUFFIXES[member.name[dot + 1 :]]
+        if len(body) < member.size:
+            raise Die("short read")
+        try:
+            yield compression.decompress(kind, body) if kind else body
+        except compression.DecodeError as e:
+            raise Die(e.message) from None
 
 
 def _unpack(sys: Sys, tar: Tar, mode: str, data: bytes) -> Gen:
