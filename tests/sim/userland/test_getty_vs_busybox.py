@@ -20,22 +20,10 @@ import pytest
 from stepbox.backends.sim.kernel import SimKernel
 from stepbox.core.kernel import SpawnSpec, Stdio
 
+from tests.sim.userland.host_pty import read_pty
+
 BUSYBOX = shutil.which("busybox")
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
-
-
-def _drain(fd: int, expect: int) -> bytes:
-    """What the host pty shows, until ``expect`` bytes came (or 6 s of silence)."""
-    out = b""
-    while len(out) < expect and select.select([fd], [], [], 6.0)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    return out
 
 
 CASES = [
@@ -105,12 +93,12 @@ def _session(
         first = sim_output()
         assert first.endswith(first_ends), first
         expected = first
-        assert _drain(fd, len(first)) == first
+        assert read_pty(fd, len(first)) == first
         for key in keys:
             handle.write_stdin(key)
             expected = sim_output()
             os.write(fd, key)
-            assert _drain(fd, len(expected)) == expected, key
+            assert read_pty(fd, len(expected)) == expected, key
     finally:
         # every session here ends by itself: wait for that before closing the
         # master, whose hangup (SIGHUP) would otherwise race with the last exit

@@ -23,6 +23,8 @@ import pytest
 from stepbox.backends.sim.kernel import SimKernel
 from stepbox.core.kernel import SpawnSpec, Stdio
 
+from tests.sim.userland.host_pty import read_pty
+
 ROOT_ABC = (
     "root:$5$abcdefgh12345678$vHiubsaUt4nPs3oz92G8C2ofUALW8R1.6Uv7eAUqtrB:1:0:99999:7:::"  # password abc
 )
@@ -80,27 +82,6 @@ def test_cttyhack_on_a_terminal(tmp_path):
     assert sim_status is not None and sim_status.code == os.waitstatus_to_exitcode(status) == 0
 
 
-def _drain(fd: int, expect: int) -> bytes:
-    out = b""
-    while len(out) < expect and select.select([fd], [], [], 6.0)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    while select.select([fd], [], [], 0.2)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    return out
-
-
 @pytest.mark.skipif(BUSYBOX is None or shutil.which("unshare") is None, reason="needs busybox and unshare")
 def test_login_on_a_terminal(host, tmp_path):
     """login on a pty: the oracle's root (its own UTS namespace, hostname box) and
@@ -146,12 +127,12 @@ def test_login_on_a_terminal(host, tmp_path):
     try:
         first = sim_output()
         assert first == b"box login: "
-        assert _drain(fd, len(first)) == first
+        assert read_pty(fd, len(first), quiet=0.2) == first
         for key in (b"root\r", b"wrong\r", b"root\r", b"abc\r"):
             handle.write_stdin(key)
             expected = sim_output()
             os.write(fd, key)
-            assert _drain(fd, len(expected)) == expected, key
+            assert read_pty(fd, len(expected), quiet=0.2) == expected, key
         assert b"Welcome" in expected and b"HOME=/root" in expected
     finally:
         with contextlib.suppress(OSError):

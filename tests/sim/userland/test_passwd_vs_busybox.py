@@ -14,13 +14,14 @@ import contextlib
 import os
 import pty
 import re
-import select
 import shutil
 
 import pytest
 from stepbox.backends.sim.kernel import SimKernel
 from stepbox.core.image.bootstrap import GROUP, PASSWD
 from stepbox.core.kernel import SpawnSpec, Stdio
+
+from tests.sim.userland.host_pty import read_pty
 
 MASK = "sed 's/\\$[156]\\$[^:]*/HASH/;s/:2[0-9][0-9][0-9][0-9]:/:DAY:/'"
 SHADOW = "printf 'root:*:19000:0:99999:7:::\\nbin:!x:19000::::::\\n' > /etc/shadow; "
@@ -55,24 +56,6 @@ def test_passwd_cases(same, script):
 
 # -- on a terminal ------------------------------------------------------------------------------
 BUSYBOX = shutil.which("busybox")
-
-
-def _drain(fd: int, expect: int) -> bytes:
-    out = b""
-    while len(out) < expect and select.select([fd], [], [], 2.0)[0]:
-        try:
-            out += os.read(fd, 4096)
-        except OSError:
-            break
-    while select.select([fd], [], [], 0.15)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    return out
 
 
 def _mask(text: bytes) -> bytes:
@@ -110,12 +93,12 @@ def test_passwd_on_a_terminal(host, tmp_path):
 
     try:
         first = sim_output()
-        assert _drain(fd, len(first)) == first
+        assert read_pty(fd, len(first), wait=2.0, quiet=0.15) == first
         for key in keys:
             handle.write_stdin(key)
             shown = sim_output()
             os.write(fd, key)
-            assert _drain(fd, len(shown)) == shown, key
+            assert read_pty(fd, len(shown), wait=2.0, quiet=0.15) == shown, key
     finally:
         with contextlib.suppress(OSError):
             os.close(fd)

@@ -24,7 +24,6 @@ import contextlib
 import fcntl
 import itertools
 import os
-import select
 import shlex
 import shutil
 import struct
@@ -35,6 +34,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stepbox.backends.sim.kernel import SimKernel
 from stepbox.core.kernel import SpawnSpec, Stdio
+
+from tests.sim.userland.host_pty import read_pty
 
 FILE = "printf 'one two three\\nfour five\\n\\tsix seven\\n\\nlast line\\n' > f; "
 
@@ -157,21 +158,7 @@ class RealVi:
         self.status: int | None = None
 
     def read(self, expect: int) -> bytes:
-        out = b""
-        while len(out) < expect and select.select([self.fd], [], [], 2.0)[0]:
-            try:
-                out += os.read(self.fd, 4096)
-            except OSError:
-                break
-        while select.select([self.fd], [], [], 0.15)[0]:
-            try:
-                data = os.read(self.fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            out += data
-        return out
+        return read_pty(self.fd, expect, wait=2.0, quiet=0.15)
 
     def type(self, key: bytes, expect: int) -> bytes:
         os.write(self.fd, key)
