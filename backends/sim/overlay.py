@@ -333,12 +333,38 @@ class OverlayFS(FileOps):
         return _Found(stack[-1], None, stack[-1], True, stack)
 
     def _get(self, path: str, follow: bool = True) -> Merged:
+        if path[:1] == "/" and len(path) <= NAME_MAX and "//" not in path and "/." not in path:
+            # A plain absolute path ("/etc/passwd": no ".", "..", "//", no
+            # name too long) is looked up name by name with _child, as _walk
+            # does, without its bookkeeping.  A name missing, a symlink to
+            # follow or a file on the way: the whole walk, which then says
+            # what it says.
+            if path == "/":
+                return self._root()
+            if path[-1] != "/":
+                plain = self._plain(path[1:].split("/"), follow)
+                if plain is not None:
+                    return plain
         found = self._walk(path, follow)
         if found.node is None:
             raise _err(errno.ENOENT, path)
         if found.must_be_dir and not found.node.is_dir:
             raise _err(errno.ENOTDIR, path)
         return found.node
+
+    def _plain(self, names: list[str], follow: bool) -> Merged | None:
+        """What _walk finds for a plain path's names (see _get); None where
+        only the whole walk can say."""
+        node = self._root()
+        for name in names[:-1]:
+            child = self._child(node, name)
+            if child is None or child.top.kind is not InodeKind.DIR:
+                return None
+            node = child
+        found = self._child(node, names[-1])
+        if found is None or (follow and found.top.kind is InodeKind.SYMLINK):
+            return None
+        return found
 
     def lookup(self, path: str, follow: bool = True) -> Inode:
         """The inode that currently shows at ``path`` (upper copy or lower)."""

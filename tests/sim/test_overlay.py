@@ -590,3 +590,33 @@ def test_the_changeset_replayed_as_a_layer_gives_the_same_view(stack, sequence):
     union.create_layer("rw2")
     again = union.merged(union.mount(["commit", *lowers], "rw2", "c2"))
     assert view(again, nlink=True) == view(fs, nlink=True)
+
+
+def _by_whole_walk(fs: OverlayFS, path: str, follow: bool):
+    """What _get found before its plain-path lookup: the whole walk."""
+    found = fs._walk(path, follow)
+    if found.node is None:
+        raise OSError(errno.ENOENT, path)
+    if found.must_be_dir and not found.node.is_dir:
+        raise OSError(errno.ENOTDIR, path)
+    return found.node
+
+
+def _found(lookup, *args):
+    """The merged node's layers and chain of names, or the errno."""
+    try:
+        node = lookup(*args)
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    return (id(node.upper), [id(n) for n in node.lowers], node.path())
+
+
+@given(stacks, hs.lists(ops, max_size=10), hs.lists(paths, min_size=1, max_size=8), hs.booleans())
+def test_a_plain_path_is_found_as_the_whole_walk_finds_it(stack, sequence, lookups, follow):
+    # _get takes a plain absolute path name by name, without _walk: the same
+    # node (same layers, same chain of parents for a copy-up) or errno.
+    fs = OverlayFS([tree_from_entries(entries) for entries in stack], MemFS())
+    for op in sequence:
+        run_op(fs, op)
+    for path in [*lookups, *(p.rstrip("/") or "/" for p in lookups)]:
+        assert _found(fs._get, path, follow) == _found(_by_whole_walk, fs, path, follow), path
