@@ -44,7 +44,7 @@ from stepbox.core.kernel.trace import execvp_detail
 
 from .files import HostFile, NullDevice, OpenFile, Pipe, PipeEnd
 from .loader import search_and_load
-from .memfs import MemFS
+from .memfs import InodeKind, MemFS
 from .namespaces import namespace_of
 from .rlimits import check_setrlimit
 from .syscalls import start_program
@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .process_table import Process
 
 _boot_ids = iter(range(1, 1 << 62))
+_RO = frozenset({"ro"})
 
 
 def exit_status(raw: int) -> ExitStatus:
@@ -71,6 +72,21 @@ def _flag_names(kinds) -> str:
     order = ("mnt", "cgroup", "uts", "ipc", "user", "pid", "net")
     flags = [NamespaceKind(k).clone_flag for k in order if k in kinds]
     return "|".join(flags + ["SIGCHLD"])
+
+
+def _is_dir(fs, path: str) -> bool:
+    """lstat(path).kind is DIR -- read off the inode in a MemFS (whose lstat
+    is the inode's stat()), without making the StatResult."""
+    if fs.__class__ is MemFS:
+        return fs.lookup(path, follow=False).kind is InodeKind.DIR
+    return fs.lstat(path).kind is DIR
+
+
+def _is_device(fs, path: str) -> bool:
+    """lstat(path).is_device, the same way."""
+    if fs.__class__ is MemFS:
+        return fs.lookup(path, follow=False).kind is InodeKind.CHARDEV
+    return fs.lstat(path).is_device
 
 
 class SimProcessHandle(ProcessHandle):
@@ -178,10 +194,10 @@ class SimProcessHandle(ProcessHandle):
                 if loc is None:
                     continue  # nothing to hide
                 fs, _ = vfs.fs_of(p, loc)
-                if fs.lstat(loc[1]).kind is DIR:
+                if _is_dir(fs, loc[1]):
                     if tracer.enabled:
                         tracer.record("mount", f'"tmpfs", "{path}", "tmpfs", MS_RDONLY, NULL')
-                    vfs.attach(p, loc, k.empty_ro_fs, "/", "tmpfs", "tmpfs", frozenset({"ro"}), "inode64")
+                    vfs.attach(p, loc, k.empty_ro_fs, "/", "tmpfs", "tmpfs", _RO, "inode64")
                 else:
                     if null is None:
                         null = self._dev_null(p)
@@ -200,7 +216,7 @@ class SimProcessHandle(ProcessHandle):
                     tracer.record(
                         "mount", f'"{path}", "{path}", NULL, MS_RDONLY{kept}|MS_REMOUNT|MS_BIND|MS_REC, NULL'
                     )
-                vfs.bind(p, loc, loc, m.flags | {"ro"}, recursive=True)
+                vfs.bind(p, loc, loc, m.flags | _RO, recursive=True)
 
     def _existing(self, p, path: str) -> tuple | None:
         """The Loc of ``path`` if it exists (a missing last name is the
@@ -215,7 +231,7 @@ class SimProcessHandle(ProcessHandle):
         vfs = self.k.vfs
         try:
             loc = vfs.walk(p, "/dev/null", True)
-            if vfs.fs_of(p, loc)[0].lstat(loc[1]).is_device:
+            if _is_device(vfs.fs_of(p, loc)[0], loc[1]):
                 return loc
         except OSError:
             pass
