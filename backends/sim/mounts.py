@@ -311,15 +311,19 @@ class Mounts:
         shown a second time at ``target``."""
         table = proc.ns.mnt.table
         src = table.mounts[source[0]]
-        top = self.attach(
-            proc, target, src.fs, source[1], src.source, src.fstype, flags | (src.flags - {"ro"}), src.data
-        )
+        below = []
         if recursive and table.nkids.get(src.id):
-            # rbind: the mounts below the source directory come along.
+            # rbind: the mounts below the source directory come along -- the
+            # ones there *before* this bind, as copy_tree() copies the tree
+            # first: a bind of a mount's root onto itself is below it too.
             base = source[1].rstrip("/") + "/"
             below = [
                 cid for (pid, mp), cid in table.children.items() if pid == src.id and mp.startswith(base)
             ]
+        top = self.attach(
+            proc, target, src.fs, source[1], src.source, src.fstype, flags | (src.flags - {"ro"}), src.data
+        )
+        if below:
             for child_id in below:
                 child = proc.ns.mnt.table.mounts[child_id]
                 # Same filesystem, so the same path inside it names the spot.

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 
 import pytest
+from stepbox.core.confinement.policy import ConfinementFlags
 from stepbox.core.container.config import ContainerConfig
 
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
@@ -168,6 +169,22 @@ def test_read_only_root(runtimes, hosts):
     result = agree(runtimes, hosts, script, readonly_rootfs=True, volumes=("/v",))
     assert result["stdout"].endswith("writable\n/etc/hostname ro\n/etc/hosts ro\n/etc/resolv.conf ro\nro\n")
     assert result["stderr"].count("Read-only file system") == 3
+
+
+def test_read_only_paths_that_are_mount_points(runtimes, hosts):
+    """ReadonlyPaths naming a mount point: runc binds it on itself (with
+    what is mounted below, copied *before* the bind lands) and remounts the
+    top read-only -- /dev with its pts, mqueue and shm; a masked /proc/acpi."""
+    dev = "grep -E ' /(dev|proc/acpi)[ /]' /proc/mounts | cut -d' ' -f1,2,3,4 | cut -d, -f1; "
+    result = agree(
+        runtimes,
+        hosts,
+        dev + "touch /dev/x; echo $?; touch /dev/shm/x; echo $?",
+        security=ConfinementFlags(readonly_paths=("/dev", "/proc/acpi")),
+    )
+    assert (
+        result["stdout"].count("tmpfs /dev tmpfs ro") == 1 and result["stdout"].count("devpts /dev/pts") == 2
+    )
 
 
 def test_etc_files_are_the_containers_own(runtimes, hosts):
