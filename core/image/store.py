@@ -106,6 +106,13 @@ class ImageStore:
         self._json_texts: dict[str, bytes] = {}  # their bytes, for a fresh copy
         self._layer_sizes: dict[str, int] = {}
         self._index_cache: tuple[tuple, dict] | None = None
+        # What resolve() derives from one version of the index -- the digest
+        # each name points to, each manifest's config digest, layers and tags
+        # (tags: every name of the same config) -- kept with the index dict it
+        # came from: a new index.json is a new dict (_read_index), which makes
+        # it stale, so a tag, an untag or an rmi is seen at once.  One tuple,
+        # swapped whole: the daemon resolves from several threads.
+        self._derived: tuple[dict | None, dict[str, Any]] = (None, {})
         # Blobs of transfers in flight (a pull, a load): stored already but
         # not yet named by a manifest in the index, so gc must not take them.
         self._pinned: collections.Counter[str] = collections.Counter()
@@ -343,11 +350,24 @@ class ImageStore:
                 index["manifests"].append(descriptor)
         return self._load(manifest_digest)
 
+    def _facts(self, index: dict) -> dict[str, Any]:
+        """The cache of what is derived from ``index`` (see ``_derived``)."""
+        owner, facts = self._derived
+        if owner is not index:
+            facts = {}
+            self._derived = (index, facts)
+        return facts
+
     def resolve(self, name: str) -> Image:
         """An image by reference (``busybox``, ``busybox:1.36``) or by ID
         (full ``sha256:…`` or a unique prefix of at least 4 hex digits)."""
         index = self._read_index()
-        by_ref = {m.get("annotations", {}).get(REF_ANNOTATION): m["digest"] for m in index["manifests"]}
+        facts = self._facts(index)
+        by_ref = facts.get("by_ref")
+        if by_ref is None:
+            by_ref = facts["by_ref"] = {
+                m.get("annotations", {}).get(REF_ANNOTATION): m["digest"] for m in index["manifests"]
+            }
         try:
             ref = parse_reference(name)
         except InvalidReference:
@@ -376,7 +396,12 @@ class ImageStore:
         What resolve(image_id) checks, without building the Image: IDs are
         content digests, so an image found by name a moment ago is the same
         image if its ID is still there."""
-        return any(self._config_of(m["digest"]) == image_id for m in self._read_index()["manifests"])
+        index = self._read_index()
+        facts = self._facts(index)
+        ids = facts.get("ids")
+        if ids is None:
+            ids = facts["ids"] = frozenset(self._config_of(m["digest"]) for m in index["manifests"])
+        return image_id in ids
 
     def list(self) -> list[Image]:
         index = self._read_index()
@@ -387,26 +412,26 @@ class ImageStore:
         return list(seen.values())
 
     def _load(self, manifest_digest: str, index: dict | None = None) -> Image:
-        manifest = self._json_blob(manifest_digest)
+        index = index or self._read_index()
+        facts = self._facts(index)
+        known = facts.get(manifest_digest)
+        if known is None:
+            manifest = self._json_blob(manifest_digest)
+            config_digest = manifest["config"]["digest"]
+            refs = []
+            for m in index["manifests"]:
+                ref = m.get("annotations", {}).get(REF_ANNOTATION)
+                if ref and self._config_of(m["digest"]) == config_digest:
+                    refs.append(ref)
+            # In docker's order: by full name (docker.io/library/app:1 < …:other).
+            tags = tuple(parse_reference(ref).familiar_str() for ref in sorted(refs))
+            layers = tuple(layer["digest"] for layer in manifest["layers"])
+            known = facts[manifest_digest] = (config_digest, layers, tags)
+        config_digest, layers, tags = known
         # The caller's own copy (it may change it): the blob parsed afresh --
         # the same as deepcopy for parsed JSON, and several times faster.
-        config = self._json_copy(manifest["config"]["digest"])
-        index = index or self._read_index()
-        config_digest = manifest["config"]["digest"]
-        refs = []
-        for m in index["manifests"]:
-            ref = m.get("annotations", {}).get(REF_ANNOTATION)
-            if ref and self._config_of(m["digest"]) == config_digest:
-                refs.append(ref)
-        # In docker's order: by full name (docker.io/library/app:1 < …:other).
-        tags = tuple(parse_reference(ref).familiar_str() for ref in sorted(refs))
-        return Image(
-            config_digest,
-            manifest_digest,
-            config,
-            tuple(layer["digest"] for layer in manifest["layers"]),
-            tags,
-        )
+        config = self._json_copy(config_digest)
+        return Image(config_digest, manifest_digest, config, layers, tags)
 
     def _config_of(self, manifest_digest: str) -> str:
         return self._json_blob(manifest_digest)["config"]["digest"]

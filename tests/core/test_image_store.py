@@ -66,6 +66,35 @@ def test_a_tag_that_changes_nothing_writes_nothing(store):
     assert sorted(store.resolve("app:2").tags) == ["app:2", "app:latest"]
 
 
+def test_what_resolve_keeps_follows_every_change_of_the_index(store):
+    """resolve() keeps what it derives from one version of index.json (the
+    digest of each name, each image's tags, the IDs): a tag, an untag or an
+    rmi -- here or by another program sharing the store -- is seen at once."""
+    a = store.add_image([layer([])], {"config": {"Cmd": ["a"]}}, tag="app")
+    b = store.add_image([layer([])], {"config": {"Cmd": ["b"]}}, tag="other")
+    assert store.resolve("app").id == a.id and store.has_id(a.id)
+    assert store.resolve("app").tags == ("app:latest",)
+    store.tag(a, "app:2")
+    assert store.resolve("app").tags == ("app:2", "app:latest")
+    elsewhere = ImageStore(store.root)  # another program: its own caches
+    elsewhere.tag(elsewhere.resolve(b.id), "app")
+    assert store.resolve("app").id == b.id
+    assert store.resolve("other").tags == ("app:latest", "other:latest")
+    assert store.resolve("app:2").tags == ("app:2",)
+    elsewhere.untag("app:2")
+    with pytest.raises(ImageNotFound):
+        store.resolve("app:2")
+    assert not store.has_id(a.id)  # its last name gone: out of the index
+    elsewhere.delete(elsewhere.resolve(b.id))
+    assert not store.has_id(b.id)
+    with pytest.raises(ImageNotFound):
+        store.resolve("app")
+    # Each Image's config is the caller's own: changing one changes no other.
+    c = store.add_image([layer([])], {"config": {"Cmd": ["c"]}}, tag="c")
+    store.resolve("c").config["config"]["Cmd"].append("changed")
+    assert store.resolve("c").config["config"]["Cmd"] == ["c"] == c.config["config"]["Cmd"]
+
+
 def test_layers_come_back_checked(store):
     entries = busybox_entries(b"BIN", ["sh"])
     image = store.add_image([layer(entries)], {"config": {}}, tag="t")
