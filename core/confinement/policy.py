@@ -36,7 +36,7 @@ from .devices import (
 )
 from .docker_default_profile import DOCKER_DEFAULT_PROFILE
 from .seccomp_profile import Host, resolve
-from .security_opts import parse_security_opts
+from .security_opts import SecurityOptions, parse_security_opts
 
 # What Docker hides from a container (moby oci/defaults.go, plus the powercap
 # directory newer Docker masks too) and makes read-only.
@@ -125,13 +125,22 @@ class Confinement:
     notes: tuple[str, ...] = field(default=(), compare=False)  # warnings, as dockerd logs them
 
 
+def _options(flags: ConfinementFlags) -> SecurityOptions:
+    """The flags' --security-opt, parsed; none (nearly every container) is
+    the defaults, without the parse: these are asked for each plan made."""
+    return parse_security_opts(list(flags.security_opt)) if flags.security_opt else _NO_OPTIONS
+
+
+_NO_OPTIONS = SecurityOptions()  # what parse_security_opts([]) gives
+
+
 def loads_seccomp(flags: ConfinementFlags) -> bool:
     """Will the container have a seccomp filter (unless its profile is ``{}``)?"""
-    return not flags.privileged and not parse_security_opts(list(flags.security_opt)).seccomp_unconfined
+    return not flags.privileged and not _options(flags).seccomp_unconfined
 
 
 def sets_no_new_privs(flags: ConfinementFlags) -> bool:
-    return parse_security_opts(list(flags.security_opt)).no_new_privileges
+    return _options(flags).no_new_privileges
 
 
 def seccomp_filter(
@@ -140,7 +149,7 @@ def seccomp_filter(
     """The filter of a container with these flags and this bounding set on
     this host (None: no seccomp).  The same every time it is asked, so an
     ``exec`` computes its container's filter again instead of storing it."""
-    options = parse_security_opts(list(flags.security_opt))
+    options = _options(flags)
     if flags.privileged or options.seccomp_unconfined:
         return None
     profile = options.profile or DOCKER_DEFAULT_PROFILE
@@ -166,6 +175,37 @@ def decide(
     """The confinement of a container started now on this host.
     ``host_devices(path)`` lists the device files at a host path (a device,
     or a directory of them); it raises ``InvalidDevice`` if there are none."""
+    if flags.privileged or flags.devices:
+        return _decide(flags, host, host_devices)  # reads the host's /dev now: never cached
+    try:
+        return _decide_from_values(flags, host)
+    except TypeError as e:  # a list where a tuple belongs: not a key, decided uncached
+        if "unhashable" not in str(e):
+            raise
+        return _decide(flags, host, host_devices)
+
+
+def _no_host_devices(path: str) -> list[DeviceNode]:
+    raise AssertionError(f"host_devices({path!r}) asked for without --privileged or --device")
+
+
+@functools.lru_cache(maxsize=256)
+def _decide_from_values(flags: ConfinementFlags, host: HostFacts) -> Confinement:
+    """decide() for a container that takes none of the host's device files:
+    then the confinement follows from two values alone (frozen, compared by
+    content: a profile given by --security-opt is its JSON text), so the
+    answer for the same two is the same -- nothing to invalidate -- and a
+    Confinement is immutable, so one may be shared.  Each start asked anew
+    (~10 µs of a simulated lifecycle, issue 18).  Errors are not cached:
+    bad flags raise every time."""
+    return _decide(flags, host, _no_host_devices)
+
+
+def _decide(
+    flags: ConfinementFlags,
+    host: HostFacts,
+    host_devices: Callable[[str], list[DeviceNode]],
+) -> Confinement:
     capabilities = container_capabilities(flags.cap_add, flags.cap_drop, flags.privileged, host.capabilities)
     options = parse_security_opts(list(flags.security_opt))
     seccomp = seccomp_filter(flags, host, capabilities)

@@ -252,3 +252,30 @@ def test_seccomp_conditions_follow_the_capabilities():
         "SCMP_ARCH_ARM",
     )
     assert plain.architectures == ("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32")
+
+
+def test_the_decision_is_the_flags_and_the_hosts_alone():
+    """decide() keeps its answers for containers that take none of the host's
+    device files (they follow from the flags and the host facts); with
+    --privileged or --device the host's /dev is read at every start."""
+    flags = ConfinementFlags(cap_drop=("NET_RAW",), security_opt=("no-new-privileges",))
+    first = decide(flags, HOST, _host_devices)
+    again = decide(
+        ConfinementFlags(cap_drop=("NET_RAW",), security_opt=("no-new-privileges",)), HOST, _host_devices
+    )
+    assert again == first and again.no_new_privs and "CAP_NET_RAW" not in again.capabilities
+    fewer = HostFacts(HOST.machine, HOST.release, HOST.capabilities - {"CAP_SYS_ADMIN"})
+    everything = ConfinementFlags(cap_add=("ALL",))
+    assert decide(everything, HOST, _host_devices).capabilities == HOST.capabilities
+    assert (
+        decide(everything, fewer, _host_devices).capabilities == fewer.capabilities
+    )  # the host is in the key
+    for bad in (ConfinementFlags(cap_add=("NOPE",)), ConfinementFlags(security_opt=("nope",))):
+        for _ in range(2):  # refused every time, not only the first
+            with pytest.raises((UnknownCapability, InvalidSecurityOpt)):
+                decide(bad, HOST, _host_devices)
+    dev: dict[str, list[DeviceNode]] = {"/dev/full": [DeviceNode("/dev/full", "c", 1, 7)]}
+    mapped = ConfinementFlags(devices=(DeviceMapping("/dev/full", "/dev/f2", "r"),))
+    assert decide(mapped, HOST, lambda path: dev.get(path, [])).device_nodes[-1].minor == 7
+    dev["/dev/full"] = [DeviceNode("/dev/full", "c", 1, 9)]  # the host's /dev changed
+    assert decide(mapped, HOST, lambda path: dev.get(path, [])).device_nodes[-1].minor == 9
