@@ -128,12 +128,13 @@ class Phase(Generic[C]):
     on_failure: tuple[Step[C], ...] = ()
 
     def for_config(self, config: object) -> Phase[C]:
-        """The phase with only the steps that apply to ``config``."""
-        return Phase(
-            self.name,
-            tuple(s for s in self.steps if s.applies_to(config)),
-            tuple(s for s in self.on_failure if s.applies_to(config)),
-        )
+        """The phase with only the steps that apply to ``config`` (itself
+        when they all do: a phase is immutable)."""
+        steps = tuple(s for s in self.steps if s.when is None or s.when(config))
+        on_failure = tuple(s for s in self.on_failure if s.when is None or s.when(config))
+        if len(steps) == len(self.steps) and len(on_failure) == len(self.on_failure):
+            return self
+        return Phase(self.name, steps, on_failure)
 
     def failing_with(self, *steps: Step[C]) -> Phase[C]:
         """The phase with more to do after a failure (e.g. ``--rm``'s removal)."""
@@ -220,8 +221,12 @@ class Stepper(Generic[C]):
         self.ctx = ctx
         self.plan: Plan[C] = Plan.of(plan)
         self.steps: list[Step[C]] = self.plan.steps
-        # For each step, the index of its phase (a plan may hold one phase twice).
+        # For each step, the index of its phase (a plan may hold one phase twice) ...
         self._phase_at: list[int] = [i for i, p in enumerate(self.plan.phases) for _ in p.steps]
+        # ... and whether it is its phase's last (then what the phase made is kept).
+        self._ends_phase: list[bool] = [
+            i + 1 == len(p.steps) for p in self.plan.phases for i in range(len(p.steps))
+        ]
         self.position = 0
         self._observe = observe
         self._last_state = observe(ctx) if observe else None
@@ -240,34 +245,40 @@ class Stepper(Generic[C]):
         return None if self.done else self.plan.phases[self._phase_at[self.position]]
 
     def step(self) -> StepResult[C]:
-        step, at = self.steps[self.position], self._phase_at[self.position]
-        tracer = self.ctx.tracer
+        # (Run ~18 times a lifecycle: what is not the step's own work is kept
+        # to plain attribute reads -- issue 18.)
+        ctx, position = self.ctx, self.position
+        step = self.steps[position]
+        tracer = ctx.tracer
         mark = tracer.mark()
-        _tell(self.ctx, step)
+        if _listeners:
+            _tell(ctx, step)
         try:
-            step.run(self.ctx)
+            step.run(ctx)
         except BaseException as error:
             self.position = len(self.steps)
             self._unwind(error)  # the failed step's own clean-up: within it
-            _tell(self.ctx, None)
-            self._after_failure(self.plan.phases[at], error)
+            _tell(ctx, None)
+            self._after_failure(self.plan.phases[self._phase_at[position]], error)
             raise
-        _tell(self.ctx, None)
-        self.position += 1
-        phase_ends = self.done or self._phase_at[self.position] != at
-        if step.saves or phase_ends:
-            self.ctx.save()
+        if _listeners:
+            _tell(ctx, None)
+        self.position = position + 1
+        phase_ends = self._ends_phase[position]
+        if phase_ends or step.saves:
+            ctx.save()
         if phase_ends:
-            self.ctx.keep()
-        state = self._observe(self.ctx) if self._observe else None
+            ctx.keep()
+        state = self._observe(ctx) if self._observe is not None else None
         changes = diff_states(self._last_state, state) if state is not None else []
         self._last_state = state
         return StepResult(step, tracer.since(mark), state, changes)
 
     def run(self) -> list[StepResult[C]]:
-        results = []
-        while not self.done:
-            results.append(self.step())
+        results: list[StepResult[C]] = []
+        step, count = self.step, len(self.steps)
+        while self.position < count:  # (not done: abort() may end it early)
+            results.append(step())
         return results
 
     # The one failure policy (see the module docstring): the phase's undos,
