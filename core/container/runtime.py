@@ -223,7 +223,7 @@ class Runtime:
 
     def _ensure_image(self, name: str, say: Callable[[str], None]) -> None:
         try:
-            self.images.resolve(name)
+            self.images.image_id(name)  # the plan's first step resolves it
         except ImageNotFound:
             if str(parse_reference(name)) == str(parse_reference(BUSYBOX_REF)):
                 ensure_busybox(self.images, self.kernel, say)

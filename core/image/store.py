@@ -92,6 +92,7 @@ class Image:
 class ImageStore:
     def __init__(self, root: str):
         self.root = root
+        self._index_path = os.path.join(root, "index.json")
         os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
         layout = os.path.join(root, "oci-layout")
         if not os.path.exists(layout):
@@ -241,9 +242,6 @@ class ImageStore:
         return self._index_cache[1]  # read-only: writers use _locked_index
 
     # -- images -----------------------------------------------------------
-    @property
-    def _index_path(self) -> str:
-        return os.path.join(self.root, "index.json")
 
     @contextlib.contextmanager
     def _locked_index(self):
@@ -358,16 +356,35 @@ class ImageStore:
             self._derived = (index, facts)
         return facts
 
-    def resolve(self, name: str) -> Image:
-        """An image by reference (``busybox``, ``busybox:1.36``) or by ID
-        (full ``sha256:…`` or a unique prefix of at least 4 hex digits)."""
-        index = self._read_index()
+    def _by_ref(self, index: dict) -> dict[str | None, str]:
+        """The manifest digest of each name in ``index``."""
         facts = self._facts(index)
         by_ref = facts.get("by_ref")
         if by_ref is None:
             by_ref = facts["by_ref"] = {
                 m.get("annotations", {}).get(REF_ANNOTATION): m["digest"] for m in index["manifests"]
             }
+        return by_ref
+
+    def image_id(self, name: str) -> str:
+        """The ID of the image ``name`` names: :meth:`resolve` (the same
+        errors) without making the Image -- for who only needs to know that
+        it is there (a run checks before its plan, which resolves it)."""
+        index = self._read_index()
+        by_ref = self._by_ref(index)
+        try:
+            ref: str | None = str(parse_reference(name))
+        except InvalidReference:
+            ref = None
+        if ref is not None and ref in by_ref:
+            return self._config_of(by_ref[ref])
+        return self.resolve(name).id
+
+    def resolve(self, name: str) -> Image:
+        """An image by reference (``busybox``, ``busybox:1.36``) or by ID
+        (full ``sha256:…`` or a unique prefix of at least 4 hex digits)."""
+        index = self._read_index()
+        by_ref = self._by_ref(index)
         try:
             ref = parse_reference(name)
         except InvalidReference:

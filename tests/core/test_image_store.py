@@ -4,6 +4,7 @@ import os
 import pytest
 from stepbox.core.image.bootstrap import busybox_entries
 from stepbox.core.image.layer_tar import write_layer
+from stepbox.core.image.reference import InvalidReference
 from stepbox.core.image.store import BlobDigestMismatch, ImageNotFound, ImageStore, sha256_digest
 from stepbox.core.kernel import EntryKind
 
@@ -89,6 +90,13 @@ def test_what_resolve_keeps_follows_every_change_of_the_index(store):
     assert not store.has_id(b.id)
     with pytest.raises(ImageNotFound):
         store.resolve("app")
+    # image_id() is resolve().id, errors and all
+    d = store.add_image([layer([])], {"config": {"Cmd": ["d"]}}, tag="d:1")
+    for name in ("d:1", "docker.io/library/d:1", d.id, d.short_id):
+        assert store.image_id(name) == d.id == store.resolve(name).id
+    for bad, error in (("d", ImageNotFound), ("Not A Name", InvalidReference)):
+        with pytest.raises(error):
+            store.image_id(bad)
     # Each Image's config is the caller's own: changing one changes no other.
     c = store.add_image([layer([])], {"config": {"Cmd": ["c"]}}, tag="c")
     store.resolve("c").config["config"]["Cmd"].append("changed")
