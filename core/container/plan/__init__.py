@@ -80,7 +80,10 @@ def _plan(*phases: Phase[LifecycleContext] | None) -> ContainerPlan:
 
 def start_phase(remove: bool) -> Phase[LifecycleContext]:
     """start; with ``--rm`` a failed start removes the container (moby's containerStart)."""
-    return START.failing_with(*REMOVE.steps) if remove else START
+    return _START_REMOVING if remove else START
+
+
+_START_REMOVING = START.failing_with(*REMOVE.steps)  # made once: phases are immutable
 
 
 def run_plan(config: ContainerConfig, *, detach: bool = False, remove: bool | None = None) -> ContainerPlan:
