@@ -491,9 +491,7 @@ class SimKernel(Kernel):
         return SIM_BUSYBOX, list(APPLETS)
 
     def host_facts(self) -> HostFacts:
-        from .procfs import KERNEL_RELEASE
-
-        return HostFacts("x86_64", KERNEL_RELEASE, self.engine.cap_bnd & self.engine.caps)
+        return _host_facts(self.engine.cap_bnd & self.engine.caps)
 
     def host_devices(self, path: str) -> list[DeviceNode]:
         """The simulated host's device files: its /dev is a devtmpfs of
@@ -526,6 +524,14 @@ class SimKernel(Kernel):
         real mount table the host side keeps open is let go."""
         self.network.close()
         self.host_mounts.real_mounts.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _host_facts(capabilities: frozenset[str]) -> HostFacts:
+    """One HostFacts per set of capabilities the engine holds (a value: the
+    same set, the same facts), so each start does not make -- and the
+    confinement's cache hash -- a new one (issue 18)."""
+    return HostFacts("x86_64", KERNEL_RELEASE, capabilities)
 
 
 def _boot_host_network(net: NetNamespace) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import signal
 
@@ -48,9 +49,15 @@ def decide_confinement(ctx: LifecycleContext) -> None:
     # What a later `exec` in this container gets too (runc keeps its config.json);
     # its seccomp filter follows from the config and these capabilities.
     record.privileges = {
-        "capabilities": sorted(confinement.capabilities),
+        "capabilities": list(_in_order(confinement.capabilities)),
         "no_new_privs": confinement.no_new_privs,
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _in_order(capabilities: frozenset[str]) -> tuple[str, ...]:
+    """A set of capabilities sorted, once per set (a value) -- each start asked."""
+    return tuple(sorted(capabilities))
 
 
 def _confinement(ctx: LifecycleContext) -> Confinement:
