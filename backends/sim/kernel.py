@@ -45,6 +45,7 @@ from .kmsg import KERN_NOTICE, KernelLog
 from .loader import MISC_MAGIC
 from .memfs import MemFS
 from .mounts import MS_NAMES, PROPAGATION, Mount, MountTable, parse_mount_options
+from .namei import path_walk
 from .namespaces import (
     INITIAL_INODES,
     CgroupNamespace,
@@ -294,11 +295,7 @@ class SimKernel(Kernel):
         ``create`` makes a missing target like runc does (mkdir -p, or an
         empty file for a bind mount of a file)."""
         vfs = self.vfs
-        options = tuple(o for o in options if o)
-        recursive_readonly = "rro" in options
-        if recursive_readonly:
-            options = tuple("ro" if o == "rro" else o for o in options)
-        flags, data, bind, propagation = parse_mount_options(options)
+        options, recursive_readonly, flags, data, bind, propagation = _prepared_options(options)
         if fstype == "bind":
             bind = True
         if "remount" in options:
@@ -341,16 +338,14 @@ class SimKernel(Kernel):
         With ``rbind``, what the host side mounted below the path (a tmpfs
         volume, say) comes along; ``ro`` makes the top read-only, ``rro``
         all of it."""
-        given = tuple(o for o in options if o)
-        options = tuple("ro" if o == "rro" else o for o in given)
-        flags, _data, _bind, _propagation = parse_mount_options(options)
+        options, recursive_readonly, flags, _data, _bind, _propagation = _prepared_options(options)
         held, inside, is_dir = self.host_mounts.bind_source(source)
         tloc = self._mount_target(proc, target, start, True, is_dir)
         if self.tracer.enabled:
             self.tracer.record(
                 "mount", _mount_detail(source, shown_target, "", frozenset(), (), True, "rbind" in options)
             )
-            self._trace_after_mount(shown_target, flags, "rro" in given, options)
+            self._trace_after_mount(shown_target, flags, recursive_readonly, options)
         top = self.vfs.attach(
             proc, tloc, held.fs, inside, held.source, held.fstype, held.flags | flags, held.data
         )
@@ -358,7 +353,7 @@ class SimKernel(Kernel):
             for below, sub in self.host_mounts.mounted_below(source):
                 loc = self.vfs.walk(proc, below, True, root=(top.id, top.fs_root))
                 self.vfs.attach(proc, loc, sub.fs, "/", sub.source, sub.fstype, sub.flags, sub.data)
-            if "rro" in given:
+            if recursive_readonly:
                 self._make_readonly(proc, top)
         return top
 
@@ -402,16 +397,36 @@ class SimKernel(Kernel):
         return table.mounts[m.id]
 
     def _mount_target(self, proc, target: str, start, create: bool, is_dir: bool):
-        vfs = self.vfs
         if not create:
-            return vfs.walk(proc, target, True, root=start)
+            return self.vfs.walk(proc, target, True, root=start)
+        # One walk: to the target, or to the first missing name (the rest
+        # is then made without walking the path again for each of them).
+        root = start or proc.root
         try:
-            loc, missing = vfs.lookup_or_parent(proc, target, root=start)
+            loc, missing = path_walk(
+                proc.ns.mnt.table,
+                root,
+                start or proc.cwd,
+                target,
+                True,
+                False,
+                missing_ok=True,
+                missing_dirs=True,
+            )
         except FileNotFoundError:
             return self._create_path(proc, target, start, is_dir)
         if loc is not None:
             return loc
-        return self._create_in(proc, missing[0], missing[1], is_dir)
+        dloc, name, rest = missing
+        if rest:
+            rest = [n for n in rest if n]  # "a//b", "a/b/": no names
+            if "." in rest or ".." in rest:
+                return self._create_path(proc, target, start, is_dir)  # as the names say
+            for after in rest:
+                # mkdir -p: each directory made holds the next name.
+                dloc = self._create_in(proc, dloc, name, True)
+                name = after
+        return self._create_in(proc, dloc, name, is_dir)
 
     def _create_path(self, proc, path: str, start, is_dir: bool):
         """mkdir -p, with the last name a directory or an empty file (what
@@ -598,6 +613,33 @@ def _real_applets(fallback: tuple) -> tuple[str, ...]:
         return fallback
     names = tuple(n for n in out.split() if n)
     return names or fallback
+
+
+# What mount options mean, by the options as given: every container start
+# mounts the same few option tuples (Docker's defaults, its /etc binds).
+# Derived from the words alone, so nothing can make an entry stale; only
+# tuples are kept (a list cannot be a key), and at most 256 of them.
+_PREPARED: dict[tuple, tuple] = {}
+
+
+def _prepared_options(options) -> tuple:
+    """(the options without empty words and with ``rro`` as ``ro``, whether
+    ``rro`` was given, then parse_mount_options's flags, data, bind and
+    propagation of them)."""
+    key = options if options.__class__ is tuple else None
+    if key is not None:
+        hit = _PREPARED.get(key)
+        if hit is not None:
+            return hit
+    given = tuple(o for o in options if o)
+    recursive_readonly = "rro" in given
+    words = tuple("ro" if o == "rro" else o for o in given) if recursive_readonly else given
+    prepared = (words, recursive_readonly, *parse_mount_options(words))
+    if key is not None:
+        if len(_PREPARED) >= 256:
+            _PREPARED.clear()
+        _PREPARED[key] = prepared
+    return prepared
 
 
 # mount(2) flag names in the order strace (and the Linux backend's trace) prints them.

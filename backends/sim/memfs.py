@@ -402,6 +402,16 @@ class MemFS(FileOps):
     def lstat(self, path: str) -> StatResult:
         return self.lookup(path, follow=False).stat()
 
+    def exists(self, path: str) -> bool:
+        # FileOps.exists is "lstat does not fail": the same lookup, without
+        # building the StatResult nobody reads (every container start asks
+        # for each of its device nodes and /dev symlinks).
+        try:
+            self.lookup(path, follow=False)
+        except OSError:
+            return False
+        return True
+
     def stat(self, path: str) -> StatResult:
         return self.lookup(path, follow=True).stat()
 

@@ -55,12 +55,17 @@ def path_walk(
     follow: bool,
     parent: bool,
     missing_ok: bool = False,
+    missing_dirs: bool = False,
 ):
     """link_path_walk(): resolve ``path`` one name at a time in ``table``,
     from ``root`` (an absolute path) or ``cwd``.  ``follow``: follow a
     symlink in the last name.  ``parent``: stop before the last name and
     return ``(directory Loc, last name)``.  ``missing_ok``: return
-    ``(None, (directory Loc, name))`` when only the last name is missing."""
+    ``(None, (directory Loc, name))`` when only the last name is missing.
+    ``missing_dirs`` (with ``missing_ok``, for ``mkdir -p``): also when a
+    name before the last is missing and no symlink was followed -- then
+    ``(None, (directory Loc, name, the names after it in order))``, and
+    ``(None, (directory Loc, name, []))`` for a missing last name."""
     if not path:
         raise oserror(ENOENT, path)
     mounts, children = table.mounts, table.children
@@ -111,8 +116,8 @@ def path_walk(
                     raise oserror(errno.ENOTDIR, path)
                 entry = node.data.get(name)
                 if entry is None:
-                    if missing_ok and not names:
-                        return None, ((mid, cur), name)
+                    if missing_ok and (not names or (missing_dirs and not links)):
+                        return None, _missing((mid, cur), name, names, missing_dirs)
                     raise oserror(ENOENT, path)
                 is_link = entry.kind is _MEM_LINK
                 is_dir = entry.kind is _MEM_DIR
@@ -127,8 +132,8 @@ def path_walk(
                     raise oserror(errno.ENAMETOOLONG, path)
                 found = OverlayFS.child(merged, name)
                 if found is None:
-                    if missing_ok and not names:
-                        return None, ((mid, cur), name)
+                    if missing_ok and (not names or (missing_dirs and not links)):
+                        return None, _missing((mid, cur), name, names, missing_dirs)
                     raise oserror(ENOENT, path)
                 top = found.top
                 is_link = top.kind is _MEM_LINK
@@ -139,8 +144,8 @@ def path_walk(
                 try:
                     st = fs.lstat(nxt)
                 except FileNotFoundError:
-                    if missing_ok and not names:
-                        return None, ((mid, cur), name)
+                    if missing_ok and (not names or (missing_dirs and not links)):
+                        return None, _missing((mid, cur), name, names, missing_dirs)
                     raise
                 is_link = st.kind is SYMLINK
                 is_dir = st.kind is DIR
@@ -174,6 +179,15 @@ def path_walk(
     if missing_ok:
         return (mid, cur), None
     return (mid, cur)
+
+
+def _missing(dloc: Loc, name: str, names: list[str], with_rest: bool) -> tuple:
+    """What path_walk returns for a missing ``name`` in the directory
+    ``dloc`` (``names``: those still to walk, last first)."""
+    if not with_rest:
+        return dloc, name
+    names.reverse()
+    return dloc, name, names
 
 
 def may(proc: Process, st, want: int) -> bool:

@@ -67,6 +67,15 @@ def exit_status(raw: int) -> ExitStatus:
     return ExitStatus.exited(raw >> 8)
 
 
+def _device_number(node: DeviceNode) -> int | None:
+    """makedev(major, minor); None for numbers it refuses (the error then
+    comes where mknod is called, after what the trace says before it)."""
+    try:
+        return os.makedev(node.major, node.minor)
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
 def _flag_names(kinds) -> str:
     # By bit value, as strace (and the Linux backend's trace) prints them.
     order = ("mnt", "cgroup", "uts", "ipc", "user", "pid", "net")
@@ -132,23 +141,22 @@ class SimProcessHandle(ProcessHandle):
         if "CAP_SYS_ADMIN" not in p.caps:
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))
         rootfs = rootfs.rstrip("/") or "/"
-        cached = (rootfs, self._rootfs_loc(p, rootfs))
-        shown_target = spec.target if rootfs == "/" else rootfs + spec.target
-        if not spec.target.strip("/"):
+        start = self._rootfs_loc(p, rootfs)
+        target = spec.target
+        shown_target = target if rootfs == "/" else rootfs + target
+        if not target.strip("/"):
             self._rootfs = None  # a mount on the rootfs itself hides the cached spot
         if spec.source_on_disk:
-            k.bind_from_disk(
-                p, spec.source, spec.target, spec.options, start=cached[1], shown_target=shown_target
-            )
+            k.bind_from_disk(p, spec.source, target, spec.options, start=start, shown_target=shown_target)
             return
         k.mount_as(
             p,
             spec.source,
-            spec.target,
+            target,
             spec.fstype,
             spec.options,
             create=True,
-            start=cached[1],
+            start=start,
             shown_target=shown_target,
         )
 
@@ -156,8 +164,9 @@ class SimProcessHandle(ProcessHandle):
         """The Loc of the rootfs (what the in-container steps before
         pivot_root resolve their paths in), walked once per handle."""
         cached = self._rootfs
-        if cached is None or cached[0] != rootfs:
-            cached = self._rootfs = (rootfs, self.k.vfs.walk(p, rootfs, True))
+        if cached is not None and cached[0] == rootfs:
+            return cached[1]
+        cached = self._rootfs = (rootfs, self.k.vfs.walk(p, rootfs, True))
         return cached[1]
 
     def pivot_root(self, new_root: str) -> None:
@@ -267,49 +276,93 @@ class SimProcessHandle(ProcessHandle):
         if "CAP_MKNOD" not in p.caps:
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))
         by_path = {node.path: node for node in nodes}
-        for path, (fs, fspath) in self._in_dirs(rootfs, list(by_path)):
-            node = by_path[path]
-            shown = rootfs.rstrip("/") + path
-            if node.kind != "c":
-                raise KernelError(f"{shown}: the simulator models character devices only")
-            if not k.cgroups.device_permits(p.cgroup, "c", node.major, node.minor, "m"):
-                raise OSError(errno.EPERM, os.strerror(errno.EPERM), shown)
-            if fs.exists(fspath):
-                fs.unlink(fspath)  # an image's file of that name goes
-            if k.tracer.enabled:
-                k.tracer.record(
-                    "mknod", f'"{shown}", S_IFCHR|{node.mode:04o}, makedev({node.major}, {node.minor})'
-                )
-            fs.mknod(fspath, node.mode, os.makedev(node.major, node.minor))
-            if (node.uid, node.gid) != (0, 0):
-                fs.chown(fspath, node.uid, node.gid)
+        device_permits, cgroup = k.cgroups.device_permits, p.cgroup
+        prefix = rootfs.rstrip("/")
+        place = self._placer(rootfs)
+        with self._as_current():
+            for path, node in by_path.items():
+                fs, fspath, name = place(path)
+                shown = prefix + path
+                if node.kind != "c":
+                    raise KernelError(f"{shown}: the simulator models character devices only")
+                if not device_permits(cgroup, "c", node.major, node.minor, "m"):
+                    raise OSError(errno.EPERM, os.strerror(errno.EPERM), shown)
+                rdev = _device_number(node)
+                if fs.__class__ is MemFS and name and rdev is not None:
+                    # In a MemFS mknod finds a taken name by the very lookup
+                    # exists() makes (EEXIST): the common case, a fresh
+                    # /dev, costs one walk instead of two.  The trace says
+                    # mknod where the exists()-first way said it: after an
+                    # unlink, and also when mknod fails.
+                    try:
+                        fs.mknod(fspath, node.mode, rdev)
+                    except FileExistsError:
+                        fs.unlink(fspath)  # an image's file of that name goes
+                        self._trace_mknod(shown, node)
+                        fs.mknod(fspath, node.mode, rdev)
+                    except BaseException:
+                        self._trace_mknod(shown, node)
+                        raise
+                    else:
+                        self._trace_mknod(shown, node)
+                else:
+                    if fs.exists(fspath):
+                        fs.unlink(fspath)  # an image's file of that name goes
+                    self._trace_mknod(shown, node)
+                    fs.mknod(fspath, node.mode, os.makedev(node.major, node.minor))
+                if node.uid or node.gid:
+                    fs.chown(fspath, node.uid, node.gid)
+
+    def _trace_mknod(self, shown: str, node: DeviceNode) -> None:
+        tracer = self.k.tracer
+        if tracer.enabled:
+            tracer.record("mknod", f'"{shown}", S_IFCHR|{node.mode:04o}, makedev({node.major}, {node.minor})')
 
     def make_symlinks(self, links: list[tuple[str, str]], rootfs: str) -> None:
         p = self._held()
-        k = self.k
-        targets = dict((path, target) for target, path in links)
-        for path, (fs, fspath) in self._in_dirs(rootfs, [path for _, path in links]):
-            k.tracer.record("symlink", f'"{targets[path]}", "{rootfs.rstrip("/") + path}"')
-            if not fs.exists(fspath):  # the image has one: leave it (runc does too)
-                fs.symlink(targets[path], fspath)
+        tracer = self.k.tracer
+        prefix = rootfs.rstrip("/")
+        place = self._placer(rootfs)
+        targets = dict((path, target) for target, path in links)  # the last one for a path
+        with self._as_current():
+            for _, path in links:
+                target = targets[path]
+                fs, fspath, name = place(path)
+                if tracer.enabled:
+                    tracer.record("symlink", f'"{target}", "{prefix + path}"')
+                if fs.__class__ is MemFS and name and target:
+                    # As make_device_nodes: symlink's own lookup says EEXIST
+                    # exactly when exists() would have said yes.
+                    try:
+                        fs.symlink(target, fspath)
+                    except FileExistsError:
+                        continue  # the image has one: leave it (runc does too)
+                elif fs.exists(fspath):
+                    continue  # the image has one: leave it (runc does too)
+                else:
+                    fs.symlink(target, fspath)
                 if p.uid or p.gid:
                     fs.chown(fspath, p.uid, p.gid)
 
-    def _in_dirs(self, rootfs: str, paths: list[str]):
-        """(path, (filesystem, its path there)) for each path under ``rootfs``,
-        each parent directory resolved once, as the held process sees it."""
+    def _placer(self, rootfs: str):
+        """A function from a path under ``rootfs`` to (filesystem, its path
+        there, last name), each parent directory resolved once, as the held
+        process sees it (call it as that process: see _as_current)."""
         p, vfs = self.proc, self.k.vfs
         base = self._rootfs_loc(p, rootfs.rstrip("/") or "/")
         dirs: dict[str, tuple] = {}
-        with self._as_current():
-            for path in paths:
-                parent, _, name = path.rpartition("/")
-                if parent not in dirs:
-                    # Inside the rootfs, as runc's securejoin resolves them.
-                    loc = vfs.walk(p, parent or "/", True, root=base)
-                    dirs[parent] = (vfs.fs_of(p, loc)[0], loc[1])
-                fs, dpath = dirs[parent]
-                yield path, (fs, f"{dpath.rstrip('/')}/{name}")
+
+        def place(path: str) -> tuple:
+            parent, _, name = path.rpartition("/")
+            known = dirs.get(parent)
+            if known is None:
+                # Inside the rootfs, as runc's securejoin resolves them.
+                loc = vfs.walk(p, parent or "/", True, root=base)
+                known = dirs[parent] = (vfs.fs_of(p, loc)[0], loc[1].rstrip("/"))
+            fs, dpath = known
+            return fs, f"{dpath}/{name}", name
+
+        return place
 
     def load_seccomp(self, spec: SeccompFilter) -> None:
         load_filter(self.k, self._held(), spec)

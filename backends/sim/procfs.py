@@ -147,30 +147,6 @@ class ProcFS(FileOps):
     def __init__(self, kernel: SimKernel, pidns: PidNamespace):
         self.k = kernel
         self.pidns = pidns
-        self._simple = {
-            "meminfo": self._meminfo,
-            "uptime": self._uptime,
-            "loadavg": self._loadavg,
-            "version": lambda: f"Linux version {KERNEL_RELEASE} (stepbox@sim) {KERNEL_VERSION}\n",
-            "cmdline": lambda: "console=ttyS0 root=/dev/sda1 rw\n",
-            "filesystems": lambda: (
-                "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\n"
-                "nodev\tdevpts\nnodev\tmqueue\nnodev\toverlay\n\text4\n"
-            ),
-            "cgroups": lambda: (
-                "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
-                "cpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n"
-            ),
-            "cpuinfo": lambda: "".join(
-                f"processor\t: {cpu}\nmodel name\t: stepbox virtual CPU\n\n"
-                for cpu in range(self.k.cpus_online.bit_length())
-                if self.k.cpus_online >> cpu & 1
-            ),
-            "stat": lambda: f"cpu  0 0 0 0 0 0 0 0 0 0\nprocesses {self.pidns.last_pid}\n",
-            "keys": _empty,
-            "timer_list": _empty,
-            "sched_debug": _empty,
-        }
 
     # -- who is asking --------------------------------------------------------------
     def _reader(self) -> Process:
@@ -216,9 +192,9 @@ class ProcFS(FileOps):
             return self._sys_entry(rest)
         if rest:
             return None
-        simple = self._simple
-        if head in simple:
-            return _file(simple[head])
+        read = _SIMPLE.get(head)
+        if read is not None:
+            return _file(lambda: read(self))
         if head == "kcore":
             return _file(_empty, mode=0o400)
         if head == "sysrq-trigger":
@@ -638,3 +614,32 @@ def _idmap(rows) -> str:
 
 
 _SIG_IGN = _signal.SIG_IGN
+
+
+# The files of /proc's top that are one text each: name -> what reads it (a
+# function of the ProcFS).  One table for every mount -- each container
+# mounts a procfs, and a table of bound methods per mount was work at every
+# start for files seldom read.
+_SIMPLE: dict[str, Callable[[ProcFS], str]] = {
+    "meminfo": lambda fs: fs._meminfo(),
+    "uptime": lambda fs: fs._uptime(),
+    "loadavg": lambda fs: fs._loadavg(),
+    "version": lambda fs: f"Linux version {KERNEL_RELEASE} (stepbox@sim) {KERNEL_VERSION}\n",
+    "cmdline": lambda fs: "console=ttyS0 root=/dev/sda1 rw\n",
+    "filesystems": lambda fs: (
+        "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\n"
+        "nodev\tdevpts\nnodev\tmqueue\nnodev\toverlay\n\text4\n"
+    ),
+    "cgroups": lambda fs: (
+        "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n"
+    ),
+    "cpuinfo": lambda fs: "".join(
+        f"processor\t: {cpu}\nmodel name\t: stepbox virtual CPU\n\n"
+        for cpu in range(fs.k.cpus_online.bit_length())
+        if fs.k.cpus_online >> cpu & 1
+    ),
+    "stat": lambda fs: f"cpu  0 0 0 0 0 0 0 0 0 0\nprocesses {fs.pidns.last_pid}\n",
+    "keys": lambda fs: _empty(),
+    "timer_list": lambda fs: _empty(),
+    "sched_debug": lambda fs: _empty(),
+}
