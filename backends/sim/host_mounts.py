@@ -110,6 +110,16 @@ def _disk_of(table: _RealMountTable, real: str) -> Disk:
     return best[0], best[2], flags, data
 
 
+def _split_absolute(path: str) -> tuple[str, str]:
+    """os.path.split(os.path.abspath(path)) -- for a path that is absolute
+    and already normal (no "//", no "." or ".." names, no "/" at the end:
+    every path the engine makes) without normpath's work."""
+    if path[:1] == "/" and path[-1:] != "/" and "//" not in path and "/." not in path:
+        parent, _, name = path.rpartition("/")
+        return parent or "/", name
+    return os.path.split(os.path.abspath(path))
+
+
 class SimHostMounts(HostMounts):
     def __init__(self, kernel: SimKernel):
         self.k = kernel
@@ -166,7 +176,7 @@ class SimHostMounts(HostMounts):
             mount, inside = self._lookup(path)
             if mount is not None:
                 return mount, inside, mount.fs.stat(inside).kind is EntryKind.DIR
-        parent, name = os.path.split(os.path.abspath(path))
+        parent, name = _split_absolute(path)
         try:
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):  # a symlink at the end: resolved in full

@@ -118,6 +118,20 @@ class Mount:
             setattr(m, name, value)
         return m
 
+    def unshared(self) -> Mount:
+        """A private copy (replace(shared=False) without its keywords: a
+        container's make-private does it for every mount it inherits)."""
+        m = Mount.__new__(Mount)
+        m.id, m.parent, m.mountpoint, m.fs, m.fs_root = (
+            self.id,
+            self.parent,
+            self.mountpoint,
+            self.fs,
+            self.fs_root,
+        )
+        m.source, m.fstype, m.flags, m.data, m.shared = self.source, self.fstype, self.flags, self.data, False
+        return m
+
     def __repr__(self) -> str:
         return f"<Mount {self.id} {self.fstype} on {self.parent}:{self.mountpoint}>"
 
@@ -143,10 +157,12 @@ class MountTable:
         return t
 
     def add(self, m: Mount) -> None:
-        self.mounts[m.id] = m
-        if m.parent:
-            self.children[(m.parent, m.mountpoint)] = m.id
-            self.nkids[m.parent] = self.nkids.get(m.parent, 0) + 1
+        mid, parent = m.id, m.parent
+        self.mounts[mid] = m
+        if parent:
+            self.children[(parent, m.mountpoint)] = mid
+            nkids = self.nkids
+            nkids[parent] = nkids.get(parent, 0) + 1
 
     def remove(self, m: Mount) -> None:
         del self.mounts[m.id]
@@ -289,19 +305,12 @@ class Mounts:
         data: str,
     ) -> Mount:
         """Add a mount at ``target`` in ``proc``'s mount namespace."""
-        table = self.writable(proc.ns.mnt)
-        parent = table.mounts[target[0]]
+        table = proc.ns.mnt.table
+        if table.users > 1:
+            table = self.writable(proc.ns.mnt)
+        mid, point = target
         m = Mount(
-            self.new_mount_id(),
-            target[0],
-            target[1],
-            fs,
-            fs_root,
-            source,
-            fstype,
-            flags,
-            data,
-            shared=parent.shared,
+            next(self._ids), mid, point, fs, fs_root, source, fstype, flags, data, table.mounts[mid].shared
         )
         table.add(m)
         return m
@@ -343,9 +352,10 @@ class Mounts:
     def make_private(self, proc: Process) -> None:
         """mount --make-rprivate /: no mount event propagates in or out."""
         table = self.writable(proc.ns.mnt)
-        for mid, m in list(table.mounts.items()):
+        mounts = table.mounts
+        for mid, m in list(mounts.items()):
             if m.shared:
-                table.mounts[mid] = m.replace(shared=False)
+                mounts[mid] = m.unshared()
 
     def pivot_root(self, proc: Process, new_root: str, loc: Loc | None = None) -> None:
         """pivot_root(new_root, new_root) + umount2(old root, MNT_DETACH), as

@@ -112,8 +112,10 @@ def path_walk(
                 # the filesystem to walk the whole path again for each name.
                 if node is None:
                     node = fs.root if cur == "/" else fs.lookup(cur)
-                if node.kind is not _MEM_DIR:
-                    raise oserror(errno.ENOTDIR, path)
+                    if node.kind is not _MEM_DIR:
+                        raise oserror(errno.ENOTDIR, path)
+                # (A node kept from the name before is a directory: a name
+                # with more to come was checked to be one, below.)
                 entry = node.data.get(name)
                 if entry is None:
                     if missing_ok and (not names or (missing_dirs and not links)):
@@ -126,8 +128,8 @@ def path_walk(
                 # (ovl_lookup), not a walk of every layer from the top.
                 if merged is None:
                     merged = fs.merged_node(cur)
-                if not merged.is_dir:
-                    raise oserror(errno.ENOTDIR, path)
+                    if not merged.is_dir:
+                        raise oserror(errno.ENOTDIR, path)
                 if len(name) > NAME_MAX:
                     raise oserror(errno.ENAMETOOLONG, path)
                 found = OverlayFS.child(merged, name)
@@ -135,7 +137,9 @@ def path_walk(
                     if missing_ok and (not names or (missing_dirs and not links)):
                         return None, _missing((mid, cur), name, names, missing_dirs)
                     raise oserror(ENOENT, path)
-                top = found.top
+                top = found.upper  # Merged.top, without the property's call
+                if top is None:
+                    top = found.lowers[0]
                 is_link = top.kind is _MEM_LINK
                 is_dir = top.kind is _MEM_DIR
                 entry = top if is_link else None
