@@ -70,6 +70,12 @@ def stat_result(st: os.stat_result, owner: tuple[int, int] | None = None) -> Sta
     )
 
 
+def is_normal_absolute(path: str) -> bool:
+    """Is ``path`` absolute and already what normpath makes of it (no "//",
+    no "." or ".." names, no "/" at the end) -- every path the engine makes."""
+    return path[:1] == "/" and path[-1:] != "/" and "//" not in path and "/." not in path
+
+
 class HostDirFS(FileOps):
     """File operations on the host directory ``root``; paths are absolute
     inside it ("/sub/file").
@@ -82,7 +88,9 @@ class HostDirFS(FileOps):
     def __init__(self, root: str, owner: tuple[int, int] | None | Literal["look it up"] = "look it up"):
         """``owner``: who runs the simulator, (uid, gid) or None for root
         (known to the caller that makes many of these, or looked up here)."""
-        self.root = os.path.abspath(root)
+        # (abspath is normpath's work for a path that is normal already:
+        # the host side makes one of these for every bind of every start.)
+        self.root = root if is_normal_absolute(root) else os.path.abspath(root)
         if isinstance(owner, str):
             euid = os.geteuid() if hasattr(os, "geteuid") else 0
             owner = None if euid == 0 else (euid, os.getegid())

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel.host_mounts import HostMounts
 from stepbox.core.kernel.unionfs import EntryKind, FileOps
 
-from .host_dir import HostDirFS
+from .host_dir import HostDirFS, is_normal_absolute
 from .memfs import MemFS
 from .mounts import parse_mount_options, show_fs_data
 
@@ -111,10 +111,9 @@ def _disk_of(table: _RealMountTable, real: str) -> Disk:
 
 
 def _split_absolute(path: str) -> tuple[str, str]:
-    """os.path.split(os.path.abspath(path)) -- for a path that is absolute
-    and already normal (no "//", no "." or ".." names, no "/" at the end:
-    every path the engine makes) without normpath's work."""
-    if path[:1] == "/" and path[-1:] != "/" and "//" not in path and "/." not in path:
+    """os.path.split(os.path.abspath(path)), without normpath's work for a
+    normal absolute path."""
+    if is_normal_absolute(path):
         parent, _, name = path.rpartition("/")
         return parent or "/", name
     return os.path.split(os.path.abspath(path))
@@ -208,7 +207,11 @@ class SimHostMounts(HostMounts):
         it.  What is known of its parent directory is kept (until the
         machine's mount table changes): a new container's directory then
         costs one lstat, not a realpath and a look through the table."""
-        parent, name = os.path.split(path)
+        if is_normal_absolute(path):
+            parent, _, name = path.rpartition("/")  # os.path.split's answer for it
+            parent = parent or "/"
+        else:
+            parent, name = os.path.split(path)
         if not name or stat.S_ISLNK(os.lstat(path).st_mode):
             real = os.path.realpath(path)
             return real, _disk_of(table, real)
@@ -218,7 +221,8 @@ class SimHostMounts(HostMounts):
                 self._parents.clear()
             real_parent = os.path.realpath(parent)
             known = self._parents[parent] = (real_parent, _disk_of(table, real_parent))
-        real = os.path.join(known[0], name)
+        # os.path.join of a name without a "/" in it:
+        real = known[0] + name if known[0].endswith("/") else f"{known[0]}/{name}"
         if real in table.by_point:  # a mount point itself
             return real, _disk_of(table, real)
         return real, known[1]

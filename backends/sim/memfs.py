@@ -96,7 +96,7 @@ class InodeKind(enum.StrEnum):
     SOCKET = "socket"  # made by bind(2) of an AF_UNIX socket (net/unix.py)
 
 
-_DIR, _SYMLINK = InodeKind.DIR, InodeKind.SYMLINK
+_DIR, _SYMLINK, _CHARDEV = InodeKind.DIR, InodeKind.SYMLINK, InodeKind.CHARDEV
 
 _STAT_KIND = {
     InodeKind.FILE: EntryKind.FILE,
@@ -487,36 +487,56 @@ class MemFS(FileOps):
             node.truncate(size)
             node.mtime = self.clock()
 
+    # mkdir, symlink and mknod are _creatable, then _attach of the new inode
+    # (after inherit_setgid), written out: the calls between them were a
+    # good part of their cost, and every container start makes ~15 names.
+
     def mkdir(self, path: str, mode: int = 0o755) -> None:
-        where = self._creatable(path)
-        if where.name is None:
+        where = self._walk(path, False, False)
+        name = where.name
+        if where.node is not None or name is None:
             raise _err(errno.EEXIST, path)
-        self._attach(where.parent, where.name, inherit_setgid(where.parent, _new_dir(mode, self.clock())))
+        parent = where.stack[-1]
+        node = Inode(_DIR, mode, {}, mtime=self.clock())
+        if parent.mode & S_ISGID:
+            node.gid = parent.gid
+            node.mode |= S_ISGID
+        parent.data[name] = node
+        parent.nlink += 1
+        parent.mtime = self.clock()
 
     def symlink(self, target: str, path: str) -> None:
         if not target:
             raise _err(errno.ENOENT, path)
-        where = self._creatable(path)
+        where = self._walk(path, False, False)
+        if where.node is not None:
+            raise _err(errno.EEXIST, path)
         if where.must_be_dir:
             raise _err(errno.ENOENT, path)  # symlink("t", "new/"): the kernel says ENOENT
-        assert where.name is not None  # _creatable: only "/" has no last name, and it exists
-        self._attach(
-            where.parent,
-            where.name,
-            inherit_setgid(where.parent, Inode(InodeKind.SYMLINK, 0o777, target, mtime=self.clock())),
-        )
+        name = where.name
+        assert name is not None  # only "/" has no last name, and it exists
+        parent = where.stack[-1]
+        node = Inode(_SYMLINK, 0o777, target, mtime=self.clock())
+        if parent.mode & S_ISGID:
+            node.gid = parent.gid
+        parent.data[name] = node
+        parent.mtime = self.clock()
 
     def mknod(self, path: str, mode: int, rdev: int) -> None:
         """A character device node (the only kind of node MemFS makes)."""
-        where = self._creatable(path)
+        where = self._walk(path, False, False)
+        if where.node is not None:
+            raise _err(errno.EEXIST, path)
         if where.must_be_dir:
             raise _err(errno.ENOENT, path)
-        assert where.name is not None  # _creatable: only "/" has no last name, and it exists
-        self._attach(
-            where.parent,
-            where.name,
-            inherit_setgid(where.parent, Inode(InodeKind.CHARDEV, mode, None, rdev=rdev, mtime=self.clock())),
-        )
+        name = where.name
+        assert name is not None  # only "/" has no last name, and it exists
+        parent = where.stack[-1]
+        node = Inode(_CHARDEV, mode, None, rdev=rdev, mtime=self.clock())
+        if parent.mode & S_ISGID:
+            node.gid = parent.gid
+        parent.data[name] = node
+        parent.mtime = self.clock()
 
     def mksock(self, path: str, mode: int) -> None:
         """The name bind(2) gives an AF_UNIX socket (EEXIST if taken, as EADDRINUSE)."""
