@@ -311,6 +311,14 @@ class MemFS(FileOps):
         """
         if not path:
             raise _err(errno.ENOENT, path)
+        if path[0] == "/" and path.find("/", 1) < 0 and 1 < len(path) <= NAME_MAX + 1 and path[1] != ".":
+            # One plain name in the root ("/null", "/pts": a new /dev's
+            # names): what the loop below does for it, without the split.
+            root = self.root
+            name = path[1:]
+            node = root.data.get(name)
+            if node is None or node.kind is not _SYMLINK or not follow:
+                return _Where([root], name, node, False)
         must_be_dir = path.endswith("/")
         # (The hot path of every call: plain split, empty names skipped in
         # the loop; a trailing "/" was stripped so the last name is last.)

@@ -1,0 +1,161 @@
+"""The short ways the simulator takes for every container start give what the
+general ways give (session 6, issue 18):
+
+* MemFS._walk of one plain name in the root ("/null") without the split --
+  compared with the general loop, which "/./NAME" takes;
+* a mount target made with mkdir -p after one walk (path_walk's
+  ``missing_dirs``) -- compared with the way that walked the path again for
+  each missing directory (lookup_or_parent, then _create_path), kept here as
+  the reference;
+* make_device_nodes and make_symlinks asking mknod/symlink first in a MemFS
+  instead of exists() -- compared with exists() first, on a /dev that
+  already holds some of the names.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from hypothesis import given
+from hypothesis import strategies as hs
+from sim_kernel_helpers import boot
+from stepbox.backends.sim.memfs import MemFS
+
+NAMES = hs.sampled_from(["a", "b", "dev", "null", "x" * 255, "x" * 256, "..a", "a.b"])
+
+
+def _where(fs: MemFS, path: str, follow: bool, slash_follows: bool, creat: bool):
+    try:
+        w = fs._walk(path, follow, slash_follows, creat)
+    except OSError as e:
+        return ("error", e.errno)
+    return ([id(n) for n in w.stack], w.name, id(w.node) if w.node is not None else None, w.must_be_dir)
+
+
+def _tree(fs: MemFS) -> MemFS:
+    fs.mkdir("/dev")
+    fs.write("/file", b"x")
+    fs.symlink("/dev", "/todir")
+    fs.symlink("nowhere", "/dangling")
+    fs.symlink("/file", "/tofile")
+    fs.symlink("/loop", "/loop")
+    return fs
+
+
+@given(
+    hs.one_of(NAMES, hs.sampled_from(["file", "todir", "dangling", "tofile", "loop", "missing"])),
+    hs.booleans(),
+    hs.booleans(),
+    hs.booleans(),
+)
+def test_one_name_in_the_root_walks_as_the_general_loop(name, follow, slash_follows, creat):
+    fs = _tree(MemFS())
+    short = _where(fs, "/" + name, follow, slash_follows, creat)
+    general = _where(fs, "/./" + name, follow, slash_follows, creat)
+    assert short == general
+
+
+def _old_mount_target(k, proc, target: str, start, is_dir: bool):
+    """_mount_target as it was: one lookup, then mkdir -p name by name with
+    a walk of the path for each missing directory."""
+    try:
+        loc, missing = k.vfs.lookup_or_parent(proc, target, root=start)
+    except FileNotFoundError:
+        return k._create_path(proc, target, start, is_dir)
+    if loc is not None:
+        return loc
+    return k._create_in(proc, missing[0], missing[1], is_dir)
+
+
+def _outcome(make, k, target: str, is_dir: bool):
+    try:
+        loc = make(k, k.engine, target, None, is_dir)
+    except OSError as e:
+        return ("error", e.errno, sorted(_names(k.rootfs)))
+    st = k.vfs.fs_of(k.engine, loc)[0].lstat(loc[1])
+    return (loc[1], st.kind, sorted(_names(k.rootfs)))
+
+
+def _names(fs: MemFS, path: str = "/") -> list[str]:
+    out = []
+    for name in fs.listdir(path):
+        full = f"{path.rstrip('/')}/{name}"
+        st = fs.lstat(full)
+        out.append((full, st.kind.value))
+        if st.kind.value == "dir":
+            out.extend(_names(fs, full))
+    return out
+
+
+SEGMENTS = hs.lists(
+    hs.sampled_from(["t", "new", "deeper", "", ".", "..", "file", "link", "dangling", "etc"]),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(SEGMENTS, hs.booleans(), hs.booleans())
+def test_a_mount_target_is_made_as_mkdir_p_made_it(segments, is_dir, trailing_slash):
+    target = "/t/" + "/".join(segments) + ("/" if trailing_slash else "")
+    outcomes = []
+    for make in (lambda k, *a: k._mount_target(a[0], a[1], a[2], True, a[3]), _old_mount_target):
+        k = boot()
+        k.rootfs.mkdir("/t")
+        k.rootfs.write("/t/file", b"")
+        k.rootfs.symlink("/etc", "/t/link")
+        k.rootfs.symlink("/t/nowhere/x", "/t/dangling")
+        outcomes.append(_outcome(make, k, target, is_dir))
+    assert outcomes[0] == outcomes[1]
+
+
+def _dev_with_taken_names(k, tmp):
+    from sim_kernel_helpers import Box
+
+    box = Box(k, tmp, setup=False)
+    fs = box.fs
+    fs.write("/dev/null", b"x")
+    fs.symlink("/nowhere", "/dev/zero")
+    fs.symlink("/elsewhere", "/dev/fd")
+    fs.write("/dev/stdin", b"")
+    return box
+
+
+def test_device_nodes_and_symlinks_replace_and_keep_as_before(tmp_path):
+    from stepbox.core.confinement.devices import DEFAULT_DEVICE_NODES
+
+    k = boot()
+    box = _dev_with_taken_names(k, tmp_path)
+    box.handle.make_mounts_private()
+    mark = k.tracer.mark()
+    box.handle.make_device_nodes(list(DEFAULT_DEVICE_NODES), box.rootfs)
+    links = [("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"), ("pts/ptmx", "/dev/ptmx")]
+    box.handle.make_symlinks(links, box.rootfs)
+    fs = box.fs
+    for node in DEFAULT_DEVICE_NODES:  # an image's file of a node's name goes
+        st = fs.lstat(node.path)
+        assert st.is_device and st.mode & 0o777 == node.mode, node.path
+    assert fs.readlink("/dev/fd") == "/elsewhere"  # the image's symlink stays
+    assert fs.lstat("/dev/stdin").kind.value == "file"
+    assert fs.readlink("/dev/ptmx") == "pts/ptmx"
+    calls = [op.call for op in k.tracer.since(mark)]
+    assert calls == ["mknod"] * len(DEFAULT_DEVICE_NODES) + ["symlink"] * len(links)
+
+
+def test_a_node_that_cannot_replace_a_directory_is_traced_only_after_the_unlink(tmp_path):
+    from stepbox.core.confinement.devices import DEFAULT_DEVICE_NODES
+
+    k = boot()
+    box = _dev_with_taken_names(k, tmp_path)
+    nodes = list(DEFAULT_DEVICE_NODES)
+    box.fs.mkdir(nodes[1].path)  # unlink of a directory: EISDIR, before mknod is said
+    box.handle.make_mounts_private()
+    mark = k.tracer.mark()
+    try:
+        box.handle.make_device_nodes(nodes, box.rootfs)
+    except OSError as e:
+        assert e.errno == errno.EISDIR
+    else:
+        raise AssertionError("a directory in a device node's place was replaced")
+    assert [op.detail.split('"')[1].rsplit("/", 1)[1] for op in k.tracer.since(mark)] == [
+        nodes[0].path.rsplit("/", 1)[1]
+    ]
