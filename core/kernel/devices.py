@@ -154,6 +154,13 @@ class DeviceAllowlist:
     _by_key: dict[tuple[str, int, int], list[_Exception]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # permits()'s answers by its arguments: the same few questions (the
+    # default device nodes, "m") at every start of every container that
+    # shares this list.  Dropped with _by_key by apply(), the only way the
+    # list changes.
+    _answers: dict[tuple[str, int, int, str], bool] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_rules(cls, rules: Iterable[DeviceRule]) -> DeviceAllowlist:
@@ -163,7 +170,7 @@ class DeviceAllowlist:
         return allowlist
 
     def apply(self, rule: DeviceRule) -> None:
-        self._by_key = None
+        self._by_key = self._answers = None
         if rule.kind == "a":
             self.default_allow = rule.allow
             self.exceptions.clear()
@@ -191,6 +198,18 @@ class DeviceAllowlist:
     def permits(self, kind: str, major: int, minor: int, access: str) -> bool:
         """May a process of this cgroup ``access`` ("r", "w", "m", or a mix)
         the ``kind`` ("b"/"c") device ``major:minor``?"""
+        answers = self._answers
+        if answers is None:
+            answers = self._answers = {}
+        question = (kind, major, minor, access)
+        answer = answers.get(question)
+        if answer is None:
+            answer = self._decide(kind, major, minor, access)
+            if len(answers) < 1024:
+                answers[question] = answer
+        return answer
+
+    def _decide(self, kind: str, major: int, minor: int, access: str) -> bool:
         wanted = set(access)
         by_key = self._by_key
         if by_key is None:
