@@ -434,6 +434,14 @@ class ProcFS(FileOps):
     def _mounts(self, proc: Process) -> str:
         return "".join(f"{e}\n" for e in self.k.vfs.mount_entries(proc))
 
+    def _cpuinfo(self) -> str:
+        online = self.k.cpus_online
+        return "".join(
+            f"processor\t: {cpu}\nmodel name\t: stepbox virtual CPU\n\n"
+            for cpu in range(online.bit_length())
+            if online >> cpu & 1
+        )
+
     def _meminfo(self) -> str:
         used = self.k.cgroups.root.memory_current // 1024
         free = MEM_TOTAL_KB - used - 262144
@@ -633,11 +641,7 @@ _SIMPLE: dict[str, Callable[[ProcFS], str]] = {
     "cgroups": lambda fs: (
         "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1\n"
     ),
-    "cpuinfo": lambda fs: "".join(
-        f"processor\t: {cpu}\nmodel name\t: stepbox virtual CPU\n\n"
-        for cpu in range(fs.k.cpus_online.bit_length())
-        if fs.k.cpus_online >> cpu & 1
-    ),
+    "cpuinfo": lambda fs: fs._cpuinfo(),
     "stat": lambda fs: f"cpu  0 0 0 0 0 0 0 0 0 0\nprocesses {fs.pidns.last_pid}\n",
     "keys": lambda fs: _empty(),
     "timer_list": lambda fs: _empty(),

@@ -76,8 +76,8 @@ def _outcome(make, k, target: str, is_dir: bool):
     return (loc[1], st.kind, sorted(_names(k.rootfs)))
 
 
-def _names(fs: MemFS, path: str = "/") -> list[str]:
-    out = []
+def _names(fs: MemFS, path: str = "/") -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
     for name in fs.listdir(path):
         full = f"{path.rstrip('/')}/{name}"
         st = fs.lstat(full)
