@@ -11,6 +11,7 @@ empty filesystem every time (``tmpfs``, ``mqueue``, ``devpts`` with
 from __future__ import annotations
 
 import errno
+import functools
 from typing import TYPE_CHECKING
 
 from .affinity import mask_list
@@ -32,12 +33,20 @@ def _mode_option(data: tuple[str, ...], default: int) -> int:
     return default
 
 
+@functools.lru_cache(maxsize=256)
+def _tmpfs_options(data: tuple[str, ...]) -> tuple[int, str]:
+    """A tmpfs's root mode and the options /proc/mounts shows, by its data
+    words (a function of them alone: every start mounts the same two)."""
+    return _mode_option(data, 0o1777), show_fs_data("tmpfs", data)
+
+
 def new_filesystem(k: SimKernel, proc: Process, fstype: str, data: tuple[str, ...]):
     """(filesystem, options string /proc/mounts shows) for a new mount."""
     if fstype == "proc":
         return ProcFS(k, proc.pidns), ""
     if fstype == "tmpfs":
-        return MemFS(clock=k.wall_clock, root_mode=_mode_option(data, 0o1777)), show_fs_data("tmpfs", data)
+        mode, shown = _tmpfs_options(data)
+        return MemFS(clock=k.wall_clock, root_mode=mode), shown
     if fstype == "devpts":
         fs = MemFS(clock=k.wall_clock, root_mode=0o755)
         fs.mknod("/ptmx", 0o666, makedev(*DEVICE_NODES["ptmx"]))

@@ -347,7 +347,14 @@ class SimKernel(Kernel):
             )
             self._trace_after_mount(shown_target, flags, recursive_readonly, options)
         top = self.vfs.attach(
-            proc, tloc, held.fs, inside, held.source, held.fstype, held.flags | flags, held.data
+            proc,
+            tloc,
+            held.fs,
+            inside,
+            held.source,
+            held.fstype,
+            held.flags | flags if flags else held.flags,
+            held.data,
         )
         if "rbind" in options and is_dir:
             for below, sub in self.host_mounts.mounted_below(source):
