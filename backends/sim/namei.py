@@ -103,7 +103,10 @@ def path_walk(
             nxt = "/" + name if cur == "/" else cur + "/" + name
             child = children.get((mid, nxt))
             if child is not None:
-                mid, cur = table.top(child)
+                # table.top(child), the usual case (nothing stacked on the
+                # mount's root) without the call:
+                landing = (child, mounts[child].fs_root)
+                mid, cur = landing if landing not in children else table.top(child)
                 node = merged = None
                 continue
             fs = mounts[mid].fs
@@ -119,7 +122,9 @@ def path_walk(
                 entry = node.data.get(name)
                 if entry is None:
                     if missing_ok and (not names or (missing_dirs and not links)):
-                        return None, _missing((mid, cur), name, names, missing_dirs)
+                        return None, (
+                            _missing((mid, cur), name, names) if missing_dirs else ((mid, cur), name)
+                        )
                     raise oserror(ENOENT, path)
                 is_link = entry.kind is _MEM_LINK
                 is_dir = entry.kind is _MEM_DIR
@@ -135,7 +140,9 @@ def path_walk(
                 found = OverlayFS.child(merged, name)
                 if found is None:
                     if missing_ok and (not names or (missing_dirs and not links)):
-                        return None, _missing((mid, cur), name, names, missing_dirs)
+                        return None, (
+                            _missing((mid, cur), name, names) if missing_dirs else ((mid, cur), name)
+                        )
                     raise oserror(ENOENT, path)
                 top = found.upper  # Merged.top, without the property's call
                 if top is None:
@@ -149,7 +156,9 @@ def path_walk(
                     st = fs.lstat(nxt)
                 except FileNotFoundError:
                     if missing_ok and (not names or (missing_dirs and not links)):
-                        return None, _missing((mid, cur), name, names, missing_dirs)
+                        return None, (
+                            _missing((mid, cur), name, names) if missing_dirs else ((mid, cur), name)
+                        )
                     raise
                 is_link = st.kind is SYMLINK
                 is_dir = st.kind is DIR
@@ -185,11 +194,9 @@ def path_walk(
     return (mid, cur)
 
 
-def _missing(dloc: Loc, name: str, names: list[str], with_rest: bool) -> tuple:
-    """What path_walk returns for a missing ``name`` in the directory
-    ``dloc`` (``names``: those still to walk, last first)."""
-    if not with_rest:
-        return dloc, name
+def _missing(dloc: Loc, name: str, names: list[str]) -> tuple:
+    """What path_walk with ``missing_dirs`` returns for a missing ``name``
+    in the directory ``dloc`` (``names``: those still to walk, last first)."""
     names.reverse()
     return dloc, name, names
 

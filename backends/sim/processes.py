@@ -141,7 +141,8 @@ class SimProcessHandle(ProcessHandle):
         if "CAP_SYS_ADMIN" not in p.caps:
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))
         rootfs = rootfs.rstrip("/") or "/"
-        start = self._rootfs_loc(p, rootfs)
+        cached = self._rootfs
+        start = cached[1] if cached is not None and cached[0] == rootfs else self._rootfs_loc(p, rootfs)
         target = spec.target
         shown_target = target if rootfs == "/" else rootfs + target
         if not target.strip("/"):
