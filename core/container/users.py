@@ -38,14 +38,18 @@ class ExecUser:
         return Credentials(self.uid, self.gid, self.groups)
 
 
-def _entries(files: FileOps, path: str, fields: int) -> Entries:
+def _file(files: FileOps, path: str) -> bytes | None:
+    """The bytes of a passwd/group file; None if the image has none."""
+    try:
+        return bytes(files.read(path))
+    except OSError:
+        return None  # an image without the file: only numbers work
+
+
+def _entries(data: bytes | None, fields: int) -> Entries:
     """The lines of a passwd/group file with at least ``fields`` fields (as
     runc parses them: comments and short lines are skipped)."""
-    try:
-        data = files.read(path)
-    except OSError:
-        return ()  # an image without the file: only numbers work
-    return _parse_entries(bytes(data), fields)
+    return () if data is None else _parse_entries(data, fields)
 
 
 Entries = tuple[tuple[str, ...], ...]
@@ -77,12 +81,25 @@ def _in_range(value: int, what: str) -> int:
 
 
 def resolve_user(files: FileOps, spec: str, group_add: tuple[str, ...] | list[str] = ()) -> ExecUser:
-    """The user ``spec`` names in the rootfs seen through ``files``."""
-    user_arg, _, group_arg = (spec or "").partition(":")
+    """The user ``spec`` names in the rootfs seen through ``files``.  The
+    files are read from the rootfs at every start; what they say is worked
+    out once per content (every container of an image asks the same)."""
+    return _resolve(_file(files, "/etc/passwd"), _file(files, "/etc/group"), spec or "", tuple(group_add))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve(
+    passwd_data: bytes | None, group_data: bytes | None, spec: str, group_add: tuple[str, ...]
+) -> ExecUser:
+    """resolve_user's answer from the two files' bytes: a pure function of
+    its arguments (all immutable), and an ExecUser is frozen, so the cache
+    needs no invalidation -- a changed file is other bytes, another key.
+    An UnknownUser is raised anew each time (lru_cache keeps no errors)."""
+    user_arg, _, group_arg = spec.partition(":")
     uid_arg, gid_arg = _number(user_arg), _number(group_arg)
     uid, gid, home = 0, 0, "/"
     matched_name = ""
-    passwd = _entries(files, "/etc/passwd", 4)
+    passwd = _entries(passwd_data, 4)
     for fields in passwd:
         if not fields[2].isdecimal() or not fields[3].isdecimal():
             continue
@@ -100,7 +117,7 @@ def resolve_user(files: FileOps, spec: str, group_add: tuple[str, ...] | list[st
             uid = _in_range(uid_arg, "uid")
             home = "/root" if uid == 0 else "/"
     sgids: list[int] = []
-    group_file = _entries(files, "/etc/group", 3)
+    group_file = _entries(group_data, 3)
     if group_arg:
         for fields in group_file:
             if fields[2].isdecimal() and (
