@@ -18,6 +18,7 @@ No handler: ENOEXEC ("exec format error").
 from __future__ import annotations
 
 import errno
+import functools
 from typing import TYPE_CHECKING
 
 from stepbox.core.kernel.unionfs import EntryKind
@@ -112,22 +113,37 @@ def search_and_load(k: SimKernel, proc: Process, argv: list[str], path_env: str 
     directory of PATH is tried in order.  A candidate that exists but cannot
     be executed does not stop the search (as Go's exec.LookPath, which
     Docker uses); if none works the error is ENOENT with ``filename`` None,
-    meaning "not found in $PATH"."""
+    meaning "not found in $PATH".
+
+    Most PATH entries do not hold the name, and many are not there at all
+    (/usr/local/sbin, /sbin in most images): one walk of the whole
+    candidate DIR/NAME from the root answers both, and its ENOENT / ENOTDIR
+    -- a missing directory on the way, a missing or dangling name -- means
+    "not here" whichever it came from.  Any other error could be the
+    directory's (skipped) or the name's (raised), so that candidate is
+    decided again the careful way (:func:`_careful`)."""
     name = argv[0] if argv else ""
     if "/" in name:
         return load(k, proc, name, argv)
     if name:
         table, root = proc.ns.mnt.table, proc.root
         dirs: dict[str, object] = {}  # directory -> Loc, or None if missing
-        for d in (DEFAULT_PATH if path_env is None else path_env).split(":"):
-            d = d.rstrip("/") or ("/" if d.startswith("/") else ".")
-            candidate = f"{d.rstrip('/')}/{name}"
+        for d, candidate, how in _candidates(DEFAULT_PATH if path_env is None else path_env, name):
             try:
                 found = None
-                if d.startswith("/"):
-                    found = _find(k, proc, table, root, d, candidate, name, dirs)
-                    if found is None:
-                        continue
+                if how is WHOLE:
+                    try:
+                        found, _missing = path_walk(
+                            table, root, root, candidate, True, False, missing_ok=True
+                        )
+                    except OSError as e:
+                        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+                            continue
+                        how = CAREFUL
+                if how is CAREFUL:
+                    found = _careful(k, proc, table, root, d, name, dirs)
+                if found is None and how is not RELATIVE:
+                    continue
                 return load(k, proc, candidate, argv, found=found)
             except OSError as e:
                 if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.EACCES):
@@ -136,30 +152,40 @@ def search_and_load(k: SimKernel, proc: Process, argv: list[str], path_env: str 
     raise OSError(errno.ENOENT, "executable file not found in $PATH")
 
 
-def _find(k: SimKernel, proc: Process, table, root, d: str, candidate: str, name: str, dirs: dict):
-    """The Loc of ``name`` in the absolute directory ``d`` (``candidate`` is
-    the two joined), None when ``d`` or ``name`` is not there; an OSError
-    of the name's own lookup (ELOOP...) is raised.
+# How search_and_load looks for NAME in a PATH entry.
+RELATIVE = "relative"  # load() walks DIR/NAME from the cwd
+WHOLE = "whole"  # one walk of DIR/NAME from the root
+CAREFUL = "careful"  # the directory a name at a time, then the name (_careful)
 
-    Most PATH entries do not hold the name, and many are not there at all
-    (/usr/local/sbin, /sbin in most images): one walk of the whole
-    candidate from the root answers both, and its ENOENT / ENOTDIR -- a
-    missing directory on the way, a missing or dangling name -- means "not
-    here" whichever it came from.  Any other error could be the
-    directory's (skipped) or the name's (raised), so that candidate is
-    decided again as the directory, then the name in it.  That resolution
-    took an empty name in ``d`` ("/usr//bin") for a missing directory, and
-    went on from a file with a "." or ".." after it ("/file/..", NAME ".")
-    where a whole walk says ENOTDIR, so such entries go that way too: the
-    search finds what it always found (tests/sim/test_loader.py checks that
-    both ways agree)."""
-    if "//" not in d and "/." not in d and name != "." and name != "..":
-        try:
-            found, _missing = path_walk(table, root, root, candidate, True, False, missing_ok=True)
-            return found
-        except OSError as e:
-            if e.errno in (errno.ENOENT, errno.ENOTDIR):
-                return None
+
+@functools.lru_cache(maxsize=128)
+def _candidates(path_env: str, name: str) -> tuple[tuple[str, str, str], ...]:
+    """PATH's entries for ``name``: (directory, DIR/NAME, how).  A pure
+    function of the two strings, so kept (no invalidation needed).
+
+    The careful way took an empty name in a directory ("/usr//bin") for a
+    missing directory, and went on from a file with a "." or ".." after it
+    ("/file/..", NAME ".") where a whole walk says ENOTDIR, so such entries
+    go that way: the search finds what it always found
+    (tests/sim/test_loader.py checks that both ways agree)."""
+    out = []
+    for d in path_env.split(":"):
+        d = d.rstrip("/") or ("/" if d.startswith("/") else ".")
+        if not d.startswith("/"):
+            how = RELATIVE
+        elif "//" in d or "/." in d or name in (".", ".."):
+            how = CAREFUL
+        else:
+            how = WHOLE
+        out.append((d, f"{d.rstrip('/')}/{name}", how))
+    return tuple(out)
+
+
+def _careful(k: SimKernel, proc: Process, table, root, d: str, name: str, dirs: dict):
+    """The Loc of ``name`` in the absolute directory ``d``, resolved the
+    directory first, a name at a time (any error: not there), then the name
+    in it; None when either is not there; an OSError of the name's own
+    lookup (ELOOP...) is raised."""
     at = _directory(k, proc, d, dirs)
     if at is None:
         return None  # the directory itself is not there
