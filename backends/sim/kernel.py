@@ -275,7 +275,16 @@ class SimKernel(Kernel):
         if "pid" in kinds:
             pidns = PidNamespace("pid", new(), parent=pidns)
             changes["pid_for_children"] = pidns
-        return ns.replace(**changes), pidns
+        get = changes.get
+        return NsProxy(
+            get("uts", ns.uts),
+            get("ipc", ns.ipc),
+            get("mnt", ns.mnt),
+            get("pid_for_children", ns.pid_for_children),
+            get("net", ns.net),
+            get("cgroup", ns.cgroup),
+            get("user", ns.user),
+        ), pidns
 
     # -- mounting (shared by Sys.mount and the handle) ---------------------------------
     def mount_as(

@@ -696,7 +696,7 @@ class SimProcesses(Processes):
             if found is None:
                 raise KernelError(f"cgroup {spec.cgroup!r} does not exist; create it first")
             cg = found
-        kinds = {kind.value for kind in spec.namespaces}
+        kinds = {kind._value_ for kind in spec.namespaces}  # (the enum's value property is slow)
         # The log files are opened first (by the shim, on the host): a bad
         # path fails here, before any process exists.
         fds, engine_end = open_stdio(k, spec.stdio)
