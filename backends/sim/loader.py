@@ -50,6 +50,17 @@ def file_data(fs, path: str):
     return fs.read(path)
 
 
+def inode(fs, path: str):
+    """The inode at ``path`` (not following a last symlink) of a MemFS or
+    an overlay -- in the overlay, the one that shows (upper copy or lower),
+    which is what its lstat describes but for a merged directory's nlink;
+    None for any other filesystem (procfs, a host directory), whose lstat
+    is the only answer."""
+    if fs.__class__ is MemFS or fs.__class__ is OverlayFS:
+        return fs.lookup(path, False)
+    return None
+
+
 def load(
     k: SimKernel, proc: Process, path: str, argv: list[str], depth: int = 0, at=None, found=None
 ) -> tuple[Program, str, list[str]]:
@@ -71,23 +82,24 @@ def load(
     else:
         loc = vfs.walk_at(proc, at, path.rsplit("/", 1)[-1], True)
     fs, mount = vfs.fs_of(proc, loc)
-    if fs.__class__ is MemFS or fs.__class__ is OverlayFS:
-        # One lookup gives both the stat and the bytes (lstat, then a second
-        # walk for the data, was a good part of every exec).  It is the
-        # inode lstat describes: the overlay's lstat differs from its top
-        # inode's stat only in a merged directory's nlink, and a directory
-        # is refused below whatever its nlink.
-        node = fs.lookup(loc[1], False)
-        st = node.stat()
-        data = node.data if node.kind is InodeKind.FILE else None
+    node = inode(fs, loc[1])
+    if node is not None:
+        # One lookup gives what lstat would say and the bytes (lstat, then
+        # a second walk for the data, was a good part of every exec).  A
+        # regular file is lstat's FILE that is not a device; may() reads
+        # the mode, uid, gid and kind (a FILE: not a directory) that the
+        # inode has as its StatResult would.
+        if node.kind is not InodeKind.FILE:
+            raise oserror(errno.EACCES, path)
+        if "noexec" in mount.flags or not vfs.may(proc, node, 1):
+            raise oserror(errno.EACCES, path)
+        data = node.data
     else:
         st = fs.lstat(loc[1])
-        data = None
-    if st.kind is not EntryKind.FILE or st.is_device:
-        raise oserror(errno.EACCES, path)
-    if "noexec" in mount.flags or not vfs.may(proc, st, 1):
-        raise oserror(errno.EACCES, path)
-    if data is None:
+        if st.kind is not EntryKind.FILE or st.is_device:
+            raise oserror(errno.EACCES, path)
+        if "noexec" in mount.flags or not vfs.may(proc, st, 1):
+            raise oserror(errno.EACCES, path)
         data = file_data(fs, loc[1])
     # binfmt_misc handlers sit at the head of the kernel's list, so a
     # registered format wins even over "#!" (the userland's stand-in busybox

@@ -43,7 +43,7 @@ from stepbox.core.kernel.seccomp import SeccompFilter
 from stepbox.core.kernel.trace import execvp_detail
 
 from .files import HostFile, NullDevice, OpenFile, Pipe, PipeEnd
-from .loader import search_and_load
+from .loader import inode, search_and_load
 from .memfs import InodeKind, MemFS
 from .namespaces import namespace_of
 from .rlimits import check_setrlimit
@@ -609,7 +609,10 @@ def exec_program(
         fail("exec: no command", 127)
     try:
         loc = k.vfs.walk(p, cwd or "/", True)
-        if k.vfs.fs_of(p, loc)[0].lstat(loc[1]).kind is not DIR:
+        fs = k.vfs.fs_of(p, loc)[0]
+        node = inode(fs, loc[1])  # no StatResult made just for its kind
+        is_dir = node.kind is InodeKind.DIR if node is not None else fs.lstat(loc[1]).kind is DIR
+        if not is_dir:
             raise OSError(errno.ENOTDIR, "not a directory")
         p.cwd = loc
     except OSError as e:

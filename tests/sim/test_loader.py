@@ -23,6 +23,7 @@ from sim_kernel_helpers import Box, boot, program
 from stepbox.backends.sim import loader
 from stepbox.backends.sim.namei import path_walk
 from stepbox.backends.sim.processes import _Current
+from stepbox.core.kernel.errors import ExecFailed
 
 NAMES = ("a", "b", "bin", "p")
 _count = itertools.count()
@@ -137,3 +138,29 @@ def test_a_loop_in_a_path_directory_is_skipped_and_one_in_the_name_is_an_error(t
         "error",
         errno.ELOOP,
     )
+
+
+@pytest.mark.parametrize("union", [False, True], ids=["memfs", "overlay"])
+@pytest.mark.parametrize(
+    "cwd, error",
+    [
+        ("/etc/f", 'chdir to cwd ("/etc/f") set in config.json failed: not a directory'),
+        ("/nowhere", 'chdir to cwd ("/nowhere") set in config.json failed: no such file or directory'),
+        ("/etc/l", None),  # a symlink to a directory is followed
+        ("/", None),
+    ],
+)
+def test_the_working_directory_must_be_a_directory(tmp_path, union, cwd, error):
+    k = boot()
+    box = Box(k, tmp_path, setup=False, busybox=union)
+    box.enter_rootfs()
+    fs = box.proc.ns.mnt.table.mounts[box.proc.root[0]].fs
+    fs.write("/etc/f", program(k, lambda sys: 0, "cwd-test"), mode=0o755)
+    fs.symlink("/etc", "/etc/l")
+    if error is None:
+        box.handle.exec(["/etc/f"], {}, cwd=cwd)
+        assert box.proc.cwd[1] == ("/etc" if cwd == "/etc/l" else "/")
+    else:
+        with pytest.raises(ExecFailed) as failed:
+            box.handle.exec(["/etc/f"], {}, cwd=cwd)
+        assert (str(failed.value), failed.value.exit_code) == (error, 126)
