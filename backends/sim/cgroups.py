@@ -256,6 +256,12 @@ class SimCgroups(Cgroups):
                 )
         for g in reversed(groups):  # deepest first, as rmdir must
             g.removed = True
+            # Its own counters go with it; a zombie released later still
+            # uncharges the ancestors, so the chain keeps those.  (It began
+            # with the cgroup itself: a cycle that left every removed cgroup,
+            # with all it holds, to the garbage collector -- the collector's
+            # time was ~4% of a simulated lifecycle.)
+            g.chain = g.chain[1:]
             del g.parent.children[g.name]
             if self.k.tracer.enabled:
                 self.k.tracer.record("rmdir", f'"{g.dir()}"')

@@ -173,6 +173,32 @@ def test_zombies_still_count_in_pids_current(k, tmp_path):
     assert seen == [2, 1]
 
 
+def test_a_zombie_in_a_removed_cgroup_is_uncharged_from_its_ancestors(k, tmp_path):
+    """A cgroup whose only task is a zombie can be removed (no live task);
+    when the zombie is reaped later its ancestors still count it down."""
+    box = Box(k, tmp_path)
+    k.cgroups.create(f"{box.cgroup}/sub")
+    seen = []
+
+    def child(sys):
+        yield from sys.sleep(1)
+        return 0
+
+    def init(sys):
+        pid = sys.fork(child)
+        k.cgroups.add_process(f"{box.cgroup}/sub", next(iter(box.proc.children)).pid)
+        yield from sys.sleep(2)  # the child is a zombie now, in sub
+        seen.append(k.cgroups.procs(f"{box.cgroup}/sub"))
+        k.cgroups.remove(f"{box.cgroup}/sub")
+        seen.append((k.cgroups.exists(f"{box.cgroup}/sub"), k.cgroups.stats(box.cgroup).pids_current))
+        yield from sys.waitpid(pid)
+        seen.append(k.cgroups.stats(box.cgroup).pids_current)
+        return 0
+
+    assert box.run(init).code == 0
+    assert seen == [[], (False, 2), 1]
+
+
 def _burner(total_usec):
     def burn(sys):
         start = sys.time()
