@@ -140,18 +140,33 @@ def search_and_load(k: SimKernel, proc: Process, argv: list[str], path_env: str 
     if name:
         table, root = proc.ns.mnt.table, proc.root
         dirs: dict[str, object] = {}  # directory -> Loc, or None if missing
+        gone: tuple[
+            str, ...
+        ] = ()  # directories found missing on a walk that followed no symlink, as "/usr/local/"
         for d, candidate, how in _candidates(DEFAULT_PATH if path_env is None else path_env, name):
             try:
                 found = None
                 if how is WHOLE:
+                    if candidate.startswith(gone):
+                        # The same names from the same root, with no symlink
+                        # up to there: the same walk to the same missing
+                        # directory (/usr/local/bin after /usr/local/sbin).
+                        continue
                     try:
-                        found, _missing = path_walk(
-                            table, root, root, candidate, True, False, missing_ok=True
+                        # missing_dirs: a missing directory on the way is
+                        # answered, not raised, when no symlink was followed
+                        found, missing = path_walk(
+                            table, root, root, candidate, True, False, missing_ok=True, missing_dirs=True
                         )
                     except OSError as e:
                         if e.errno in (errno.ENOENT, errno.ENOTDIR):
                             continue
                         how = CAREFUL
+                    else:
+                        if found is None:
+                            if missing[2]:  # a directory, not the name, is missing
+                                gone = (*gone, _prefix(candidate, len(missing[2])))
+                            continue
                 if how is CAREFUL:
                     found = _careful(k, proc, table, root, d, name, dirs)
                 if found is None and how is not RELATIVE:
@@ -162,6 +177,13 @@ def search_and_load(k: SimKernel, proc: Process, argv: list[str], path_env: str 
                     continue
                 raise
     raise OSError(errno.ENOENT, "executable file not found in $PATH")
+
+
+def _prefix(candidate: str, after: int) -> str:
+    """The directory of ``candidate`` that a walk found missing, with a
+    trailing "/", from how many names came ``after`` it ("/usr/local/sbin/true",
+    2: "/usr/local/").  A WHOLE candidate has no empty, "." or ".." name."""
+    return candidate.rsplit("/", after)[0] + "/"
 
 
 # How search_and_load looks for NAME in a PATH entry.
