@@ -68,9 +68,9 @@ import errno
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from stepbox.core.kernel.unionfs import EntryKind, FileOps, StatResult
+from stepbox.core.kernel.unionfs import EntryKind, FileOps, NewName, StatResult
 
 MAXSYMLINKS = 40  # the kernel gives ELOOP after following this many
 NAME_MAX = 255
@@ -632,6 +632,45 @@ class MemFS(FileOps):
     def chmod(self, path: str, mode: int) -> None:
         node = self.lookup(path)
         node.mode = mode & 0o7777
+
+    def make_names(self, names: Iterable[NewName]) -> None:
+        """FileOps.make_names from a handle on each parent: a name whose
+        parent is the root or a directory made earlier in this call ("/dev",
+        then "/dev/pts") is made in that directory's inode, with the same
+        inode, times and setgid rule as mkdir, write + chmod and symlink --
+        without a walk from the root per path (the init layer: 12 names, each
+        one or two names deep).  The handles live for this call only, and the
+        names are only added: nothing here can detach one.  Any other name
+        (a parent not made here, a name taken, ".", "..", "//", a trailing
+        "/", too long, an empty target) takes the general call, which says
+        what it says."""
+        made: dict[str, Inode] = {"": self.root}
+        for new in names:
+            parent_path, _, name = new.path.rpartition("/")
+            parent = made.get(parent_path) if new.path.startswith("/") else None
+            kind = new.kind
+            if (
+                parent is None
+                or name in ("", ".", "..")
+                or len(name) > NAME_MAX
+                or name in parent.data
+                or (kind is EntryKind.SYMLINK and not new.target)
+                or kind not in (EntryKind.DIR, EntryKind.FILE, EntryKind.SYMLINK)
+            ):
+                FileOps.make_names(self, (new,))
+                continue
+            if kind is EntryKind.DIR:  # mkdir
+                node = _new_dir(new.mode, self.clock())
+                self._attach(parent, name, inherit_setgid(parent, node))
+                made[new.path] = node
+            elif kind is EntryKind.FILE:  # open(O_CREAT|O_TRUNC), write of b"", chmod
+                node = Inode(InodeKind.FILE, new.mode, bytearray(), mtime=self.clock())
+                self._attach(parent, name, inherit_setgid(parent, node))
+                node.mtime = self.clock()
+                node.mode = new.mode & 0o7777
+            else:  # symlink
+                node = Inode(InodeKind.SYMLINK, 0o777, new.target, mtime=self.clock())
+                self._attach(parent, name, inherit_setgid(parent, node))
 
     def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
         """Set the modification time (``None``: now)."""

@@ -45,7 +45,7 @@ from .processes import (
     Stdio,
 )
 from .seccomp import SeccompFilter
-from .unionfs import FileOps, LayerEntry, StatResult, UnionFS, UnionMount
+from .unionfs import FileOps, LayerEntry, NewName, StatResult, UnionFS, UnionMount
 
 T = TypeVar("T")
 
@@ -293,6 +293,9 @@ class _FileOps(_Serialised, FileOps):
 
     def exists(self, path: str) -> bool:
         return self._call(self.inner.exists, path)
+
+    def make_names(self, names: Iterable[NewName]) -> None:
+        self._call(self.inner.make_names, names)
 
 
 class _UnionFS(_Serialised, UnionFS):

@@ -205,6 +205,33 @@ class FileOps(ABC):
             return False
         return True
 
+    def make_names(self, names: Iterable[NewName]) -> None:
+        """Make each name in turn, as mkdir, write + chmod and symlink do
+        (what the container's init layer holds).  A backend may make them
+        from the directories it just made instead of walking each path from
+        the root; the result and the errors must be the same."""
+        for new in names:
+            if new.kind is EntryKind.DIR:
+                self.mkdir(new.path, new.mode)
+            elif new.kind is EntryKind.FILE:
+                self.write(new.path, b"", mode=new.mode)
+                self.chmod(new.path, new.mode)  # whatever the umask
+            elif new.kind is EntryKind.SYMLINK:
+                self.symlink(new.target, new.path)
+            else:
+                raise ValueError(f"make_names makes no {new.kind}")
+
+
+@dataclass(frozen=True)
+class NewName:
+    """One name for :meth:`FileOps.make_names`: a directory, an empty file
+    of exactly ``mode`` (whatever the umask), or a symlink to ``target``."""
+
+    path: str
+    kind: EntryKind
+    mode: int = 0o755
+    target: str = ""
+
 
 @dataclass(frozen=True)
 class UnionMount:

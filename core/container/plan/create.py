@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stepbox.core.kernel.unionfs import EntryKind, NewName
+
 from .. import mounting
 from ..context import LifecycleContext
 from ..steps import Phase, Step
@@ -42,19 +44,20 @@ def resolve_image(ctx: LifecycleContext) -> None:
 # writing /etc/hosts in the container never shows in `diff` or `commit`.
 INIT_LAYER_DIRS = ("/dev", "/dev/pts", "/dev/shm", "/etc", "/proc", "/sys")
 INIT_LAYER_FILES = ("/.dockerenv", "/etc/resolv.conf", "/etc/hosts", "/etc/hostname", "/dev/console")
+# ... made in this order: the directories, the files (0755 whatever the
+# umask, as Docker's are), then /etc/mtab.
+INIT_LAYER_NAMES = (
+    *(NewName(directory, EntryKind.DIR, 0o755) for directory in INIT_LAYER_DIRS),
+    *(NewName(path, EntryKind.FILE, 0o755) for path in INIT_LAYER_FILES),
+    NewName("/etc/mtab", EntryKind.SYMLINK, target="/proc/mounts"),
+)
 
 
 def prepare_init_layer(ctx: LifecycleContext) -> None:
     record, unionfs = ctx.record, ctx.kernel.unionfs
     unionfs.create_layer(record.init_layer)
     ctx.on_undo("remove init layer", lambda: unionfs.remove_layer(record.init_layer))
-    files = unionfs.layer_files(record.init_layer)
-    for directory in INIT_LAYER_DIRS:
-        files.mkdir(directory, 0o755)
-    for path in INIT_LAYER_FILES:
-        files.write(path, b"", mode=0o755)
-        files.chmod(path, 0o755)  # whatever the umask, as Docker's are
-    files.symlink("/proc/mounts", "/etc/mtab")
+    unionfs.layer_files(record.init_layer).make_names(INIT_LAYER_NAMES)
 
 
 def prepare_rw_layer(ctx: LifecycleContext) -> None:
