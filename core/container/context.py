@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from stepbox.core.kernel import ExitStatus, Kernel, ProcessHandle, Tracer, UnionMount
 
 from .errors import NoSuchContainer
+from .etc_files import ETC_FILES
 from .locks import StoreLocks
 from .steps import StepContext, UndoChain
 from .store import remove_container_dir
@@ -60,6 +61,12 @@ class ExitWatch:
 
     def waiter(self, record: ContainerRecord) -> Waiter:
         return wait_on_the_process
+
+
+# What the engine writes in a container's directory: its /etc files and
+# its logs (what forget() unlinks by name before anything else is looked
+# for there).
+CONTAINER_DIR_FILES = (*ETC_FILES, "stdout.log", "stderr.log")
 
 
 @dataclass
@@ -108,7 +115,7 @@ class LifecycleContext(StepContext):
         self.handles.pop(self.record.id, None)
         self.containers.delete(self.record)
         # An in-memory store keeps the logs in a scratch directory of their own.
-        remove_container_dir(self.record.log_dir)
+        remove_container_dir(self.record.log_dir, CONTAINER_DIR_FILES)
         self.forgotten = True
 
     def reload(self) -> None:

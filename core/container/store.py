@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from stepbox.core.kernel.atomic import atomic_write, read_json, sweep_temporaries
@@ -29,12 +30,27 @@ from .record import ContainerRecord
 log = logging.getLogger("stepbox.containers")
 
 
-def remove_container_dir(path: str) -> None:
+def remove_container_dir(path: str, names: Iterable[str] = ()) -> None:
     """Remove a container's directory (its record, logs and /etc files);
-    gone already is fine.  It holds plain files: each is unlinked, then the
-    directory -- about half the system calls of shutil.rmtree's fd-safe
-    walk, which every ``run --rm`` paid.  Anything else in it (a
+    gone already is fine.  ``names`` are the files the engine puts there:
+    each is unlinked by name (one missing is fine), then the directory --
+    without reading it, four system calls fewer per container.  Anything
+    else there (a file not named, a subdirectory, a temporary a crash left)
+    makes that rmdir fail, and then the directory is read: its plain files
+    are unlinked, then it -- about half the system calls of shutil.rmtree's
+    fd-safe walk, which every ``run --rm`` paid.  Anything else in it (a
     subdirectory) goes through rmtree."""
+    if names:
+        try:
+            for name in names:
+                try:
+                    os.unlink(os.path.join(path, name))
+                except FileNotFoundError:
+                    pass
+            os.rmdir(path)
+            return
+        except OSError:
+            pass  # not empty, or not as expected: the way below says what is there
     try:
         with os.scandir(path) as entries:
             for entry in entries:
