@@ -97,6 +97,10 @@ class InodeKind(enum.StrEnum):
 
 
 _DIR, _SYMLINK, _CHARDEV = InodeKind.DIR, InodeKind.SYMLINK, InodeKind.CHARDEV
+# What MemFS.make_names makes in a parent it holds (the rest: the general calls).
+_NEW_DIR, _NEW_FILE, _NEW_SYMLINK = EntryKind.DIR, EntryKind.FILE, EntryKind.SYMLINK
+_MADE_BY_NAME = frozenset((_NEW_DIR, _NEW_FILE, _NEW_SYMLINK))
+_NOT_A_PLAIN_NAME = frozenset(("", ".", ".."))
 
 _STAT_KIND = {
     InodeKind.FILE: EntryKind.FILE,
@@ -645,32 +649,33 @@ class MemFS(FileOps):
         "/", too long, an empty target) takes the general call, which says
         what it says."""
         made: dict[str, Inode] = {"": self.root}
+        clock, attach = self.clock, self._attach
         for new in names:
-            parent_path, _, name = new.path.rpartition("/")
-            parent = made.get(parent_path) if new.path.startswith("/") else None
-            kind = new.kind
+            path, kind = new.path, new.kind
+            parent_path, _, name = path.rpartition("/")
+            parent = made.get(parent_path) if path[:1] == "/" else None
             if (
                 parent is None
-                or name in ("", ".", "..")
+                or name in _NOT_A_PLAIN_NAME
                 or len(name) > NAME_MAX
                 or name in parent.data
-                or (kind is EntryKind.SYMLINK and not new.target)
-                or kind not in (EntryKind.DIR, EntryKind.FILE, EntryKind.SYMLINK)
+                or kind not in _MADE_BY_NAME
+                or (kind is _NEW_SYMLINK and not new.target)
             ):
                 FileOps.make_names(self, (new,))
                 continue
-            if kind is EntryKind.DIR:  # mkdir
-                node = _new_dir(new.mode, self.clock())
-                self._attach(parent, name, inherit_setgid(parent, node))
-                made[new.path] = node
-            elif kind is EntryKind.FILE:  # open(O_CREAT|O_TRUNC), write of b"", chmod
-                node = Inode(InodeKind.FILE, new.mode, bytearray(), mtime=self.clock())
-                self._attach(parent, name, inherit_setgid(parent, node))
-                node.mtime = self.clock()
+            if kind is _NEW_DIR:  # mkdir
+                node = _new_dir(new.mode, clock())
+                attach(parent, name, inherit_setgid(parent, node))
+                made[path] = node
+            elif kind is _NEW_FILE:  # open(O_CREAT|O_TRUNC), write of b"", chmod
+                node = Inode(InodeKind.FILE, new.mode, bytearray(), mtime=clock())
+                attach(parent, name, inherit_setgid(parent, node))
+                node.mtime = clock()
                 node.mode = new.mode & 0o7777
             else:  # symlink
-                node = Inode(InodeKind.SYMLINK, 0o777, new.target, mtime=self.clock())
-                self._attach(parent, name, inherit_setgid(parent, node))
+                node = Inode(InodeKind.SYMLINK, 0o777, new.target, mtime=clock())
+                attach(parent, name, inherit_setgid(parent, node))
 
     def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
         """Set the modification time (``None``: now)."""
