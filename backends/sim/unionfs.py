@@ -192,7 +192,8 @@ class SimUnionFS(UnionFS):
     def create_layer(self, layer_id: str) -> None:
         if self.has_layer(layer_id):
             raise FileExistsError(errno.EEXIST, f"layer already exists: {layer_id}")
-        self.tracer.record("mkdir", f'"{diff_dir(layer_id)}", 0755')
+        if self.tracer.enabled:  # (the line is not even made for a tracer that is off)
+            self.tracer.record("mkdir", f'"{diff_dir(layer_id)}", 0755')
         self._layers[layer_id] = MemFS(clock=self.clock)
         self._writable.add(layer_id)
         if self.state_dir is not None:
@@ -229,7 +230,7 @@ class SimUnionFS(UnionFS):
         return entries_from_tree(self._require(layer_id))
 
     def remove_layer(self, layer_id: str) -> None:
-        if layer_id in self._layers:
+        if self.tracer.enabled and layer_id in self._layers:
             # the Linux backend's line: its layer directory goes, diff and all
             self.tracer.record("remove_layer", f'"{layer_id}", "{diff_dir(layer_id)}"')
         self._layers.pop(layer_id, None)
