@@ -11,7 +11,6 @@ import stat
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from stepbox.backends.sim.memfs import InodeKind, MemFS
 from stepbox.core.container.plan.create import INIT_LAYER_NAMES
 from stepbox.core.kernel.unionfs import EntryKind, FileOps, NewName
@@ -31,9 +30,9 @@ def fresh() -> MemFS:
 
 
 def tree(fs: MemFS) -> list[tuple[object, ...]]:
-    out = []
+    out: list[tuple[object, ...]] = []
     for path, node in fs.walk():
-        data = bytes(node.data) if node.kind is InodeKind.FILE else None
+        data: object = bytes(node.data) if node.kind is InodeKind.FILE else None
         if node.kind is InodeKind.SYMLINK:
             data = node.data
         if node.kind is InodeKind.DIR:
