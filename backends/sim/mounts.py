@@ -184,6 +184,28 @@ class MountTable:
             child = self.children.get(loc)
         return loc
 
+    def below(self, mid: int, path: str) -> list[int]:
+        """The ids of the mounts sitting on mount ``mid`` below its directory
+        ``path``, in the order of ``children`` (the order they were mounted).
+        The scan goes from the newest entry back and stops once it has seen
+        nkids[mid] entries of ``mid`` (no fewer than it has in children: each
+        entry is a mount of the table sitting on ``mid``): a namespace's newest
+        mounts are the usual ones looked for (the masked paths under /proc),
+        its oldest the host's."""
+        base = path.rstrip("/") + "/"
+        out = []
+        left = self.nkids.get(mid, 0)
+        if left:
+            for (pid, mp), cid in reversed(self.children.items()):
+                if pid == mid:
+                    if mp.startswith(base):
+                        out.append(cid)
+                    left -= 1
+                    if not left:
+                        break
+            out.reverse()
+        return out
+
     def subtree(self, mid: int) -> list[int]:
         below: dict[int, list[int]] = {}
         for m in self.mounts.values():
@@ -326,15 +348,12 @@ class Mounts:
         shown a second time at ``target``."""
         table = proc.ns.mnt.table
         src = table.mounts[source[0]]
-        below = []
+        below: list[int] = []
         if recursive and table.nkids.get(src.id):
             # rbind: the mounts below the source directory come along -- the
             # ones there *before* this bind, as copy_tree() copies the tree
             # first: a bind of a mount's root onto itself is below it too.
-            base = source[1].rstrip("/") + "/"
-            below = [
-                cid for (pid, mp), cid in table.children.items() if pid == src.id and mp.startswith(base)
-            ]
+            below = table.below(src.id, source[1])
         top = self.attach(
             proc, target, src.fs, source[1], src.source, src.fstype, flags | (src.flags - {"ro"}), src.data
         )
