@@ -593,7 +593,7 @@ class ProcFS(FileOps):
 _STATIC_STATS = {
     **{
         f"/{name}": StatResult(kind=EntryKind.DIR, mode=0o555, uid=0, gid=0, size=0, nlink=2)
-        for name in ("acpi", "bus", "fs", "irq", "scsi")
+        for name in ("acpi", "bus", "fs", "irq", "scsi", "sys")
     },
     **{
         f"/{name}": StatResult(kind=EntryKind.FILE, mode=0o444, uid=0, gid=0, size=0, nlink=1)
