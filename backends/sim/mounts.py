@@ -39,6 +39,7 @@ Loc = tuple  # (mount id, path inside the mount's filesystem)
 # Per-mount flags (the rest of the options belong to the filesystem).
 MOUNT_FLAGS = ("ro", "rw", "nosuid", "nodev", "noexec", "relatime", "strictatime", "noatime", "nodiratime")
 PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
+_RO = frozenset({"ro"})
 MS_NAMES = {
     "ro": "MS_RDONLY",
     "nosuid": "MS_NOSUID",
@@ -354,8 +355,11 @@ class Mounts:
             # ones there *before* this bind, as copy_tree() copies the tree
             # first: a bind of a mount's root onto itself is below it too.
             below = table.below(src.id, source[1])
+        # The bind's flags and the source's but "ro" (the sets made only
+        # when there is something to add or take away).
+        kept = src.flags - _RO if "ro" in src.flags else src.flags
         top = self.attach(
-            proc, target, src.fs, source[1], src.source, src.fstype, flags | (src.flags - {"ro"}), src.data
+            proc, target, src.fs, source[1], src.source, src.fstype, flags | kept if flags else kept, src.data
         )
         if below:
             for child_id in below:
