@@ -121,6 +121,7 @@ ROOT_STATIC = (
     "uptime",
     "version",
 )
+_ROOT_NAMES = frozenset(ROOT_STATIC)
 PID_FILES = (
     "cgroup",
     "cmdline",
@@ -501,6 +502,18 @@ class ProcFS(FileOps):
         st = _STATIC_STATS.get(path)  # fixed entries: no need to build them
         if st is not None:
             return st
+        name = path[1:]
+        if (
+            name not in _ROOT_NAMES
+            and path[:1] == "/"
+            and "/" not in name
+            and name not in ("", ".")
+            and not name.isdigit()
+        ):
+            # A name in /proc that is no PID and none of ROOT_STATIC (every
+            # name _global_entry answers for) -- what masked paths often ask
+            # (/proc/asound, /proc/latency_stats): _entry's error, without it.
+            raise oserror(errno.ENOENT, path)
         e = self._entry(path)
         nlink = 2 if e.kind is EntryKind.DIR else 1
         return StatResult(kind=e.kind, mode=e.mode, uid=e.uid, gid=e.gid, size=0, nlink=nlink)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 from sim_kernel_helpers import Box, boot, read_all
+from stepbox.backends.sim.procfs import ROOT_STATIC, ProcFS
 from stepbox.core.kernel.namespaces import NamespaceKind
 
 
@@ -206,3 +209,35 @@ def test_proc_is_read_only_for_new_files(k, tmp_path):
 
     box.run(prog)
     assert errs == [2, 13]  # ENOENT as on Linux; then EACCES
+
+
+_HOST_PROC: list[ProcFS] = []
+
+
+def _host_proc() -> ProcFS:
+    if not _HOST_PROC:
+        k = boot()
+        _HOST_PROC.append(ProcFS(k, k.init_pidns))
+    return _HOST_PROC[0]
+
+
+@settings(max_examples=300)
+@given(
+    hs.one_of(hs.sampled_from(ROOT_STATIC + ("1", "01", "99", "²", "asound", ".", "")), hs.text(max_size=12))
+)
+def test_lstat_of_a_name_in_proc_is_what_the_tree_says(name):
+    """lstat's quick answer for names that are no entry of /proc is the
+    error the tree (_entry) gives, and a name it has is not refused."""
+    fs = _host_proc()
+    path = "/" + name
+
+    def outcome(call):
+        try:
+            got = call(path)
+        except OSError as e:
+            return ("error", e.errno, e.filename)
+        except ValueError:
+            return ("ValueError",)
+        return ("ok", got.kind)
+
+    assert outcome(fs.lstat) == outcome(fs._entry)
