@@ -175,8 +175,22 @@ class SimProcessHandle(ProcessHandle):
         p = self._held()
         k = self.k
         vfs = k.vfs
-        loc = vfs.walk(p, new_root, True)
-        if loc[1] != p.ns.mnt.table.mounts[loc[0]].fs_root:
+        table = p.ns.mnt.table
+        cached = self._rootfs
+        loc = cached[1] if cached is not None and cached[0] == new_root else None
+        m = table.mounts.get(loc[0]) if loc is not None else None
+        if (
+            m is None
+            or loc in table.children
+            or (m.parent and table.children.get((m.parent, m.mountpoint)) != m.id)
+        ):
+            # The rootfs's Loc as the mount steps walked it (_rootfs_loc), if
+            # they did, is where new_root still leads unless its mount went,
+            # or a mount was stacked on it or on its mount: no other mount
+            # changes where a path leads to the rootfs (the container's own
+            # mounts are all below it).
+            loc = vfs.walk(p, new_root, True)
+        if loc[1] != table.mounts[loc[0]].fs_root:
             # pivot_root(2) wants a mount point; binding the directory on
             # itself makes one (runc does the same).
             bound = vfs.bind(p, loc, loc, frozenset(), recursive=True)

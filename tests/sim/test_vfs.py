@@ -327,3 +327,25 @@ def test_a_full_pipe_takes_what_fits_then_says_eagain(k, tmp_path):
         out.append(sys.write(w, b"z"))
 
     assert run_checks(box, body) == [65536, "EAGAIN", 65536, 1]
+
+
+@pytest.mark.parametrize("on", ["the rootfs", "its mount point"])
+def test_pivot_root_after_a_mount_stacked_where_the_rootfs_was(k, tmp_path, on):
+    """pivot_root goes where the rootfs path leads now, not where the mount
+    steps found it (the handle keeps that Loc): a mount stacked on the
+    rootfs, or on the spot its mount sits on, is the new root."""
+    from stepbox.backends.sim.memfs import MemFS
+
+    box = Box(k, tmp_path, setup=False)
+    h = box.handle
+    h.make_mounts_private()
+    h.mount(MountSpec("tmpfs", "/tmp", "tmpfs", ()), box.rootfs)  # the handle keeps the rootfs's Loc
+    table = box.proc.ns.mnt.table
+    loc = k.vfs.walk(box.proc, box.rootfs)
+    if on == "its mount point":
+        m = table.mounts[loc[0]]
+        loc = (m.parent, m.mountpoint)
+    top = k.vfs.attach(box.proc, loc, MemFS(), "/", "over", "tmpfs", frozenset(), "")
+    h.pivot_root(box.rootfs)
+    assert box.proc.ns.mnt.table.root_id == top.id
+    assert [m.source for m in box.proc.ns.mnt.table.mounts.values()] == ["over"]
