@@ -177,8 +177,11 @@ class SimProcessHandle(ProcessHandle):
         vfs = k.vfs
         table = p.ns.mnt.table
         cached = self._rootfs
-        loc = cached[1] if cached is not None and cached[0] == new_root else None
-        m = table.mounts.get(loc[0]) if loc is not None else None
+        loc: tuple = ()
+        m = None
+        if cached is not None and cached[0] == new_root:
+            loc = cached[1]
+            m = table.mounts.get(loc[0])
         if (
             m is None
             or loc in table.children
