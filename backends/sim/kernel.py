@@ -734,7 +734,7 @@ class HostMountedUnionFS(UnionFS):
         k = self.k
         engine = k.engine
         try:
-            target = self._mount_point(um.target)
+            target = k._mount_target(engine, um.target, None, True, True)
             flags, data, _, _ = parse_mount_options(um.options.split(","))
             k.vfs.attach(
                 engine, target, self.inner.merged(um), "/", "overlay", "overlay", flags, ",".join(data)
@@ -743,25 +743,6 @@ class HostMountedUnionFS(UnionFS):
             self.inner.unmount(um)
             raise
         return um
-
-    def _mount_point(self, target: str):
-        """mkdir -p of ``mounts/ID/merged`` on the host; its Loc.  For a new
-        container only ``ID`` and ``merged`` are missing: one walk to
-        ``mounts`` then makes both, where the general mkdir -p
-        (``_mount_target``) walks the whole path three times, twice to an
-        ENOENT.  Anything else (``ID`` there already, ``mounts`` missing)
-        takes the general way."""
-        k = self.k
-        engine = k.engine
-        mdir, _, last = target.rpartition("/")
-        try:
-            loc, missing = k.vfs.lookup_or_parent(engine, mdir)
-        except OSError:  # the general way says it, naming the whole path
-            loc, missing = None, None
-        if loc is not None or missing is None or missing[1] in (".", ".."):
-            return k._mount_target(engine, target, None, True, True)
-        made = k._create_in(engine, missing[0], missing[1], True)
-        return k._create_in(engine, made, last, True)
 
     def unmount(self, mount: UnionMount) -> None:
         k = self.k

@@ -119,20 +119,6 @@ class Mount:
             setattr(m, name, value)
         return m
 
-    def unshared(self) -> Mount:
-        """A private copy (replace(shared=False) without its keywords: a
-        container's make-private does it for every mount it inherits)."""
-        m = Mount.__new__(Mount)
-        m.id, m.parent, m.mountpoint, m.fs, m.fs_root = (
-            self.id,
-            self.parent,
-            self.mountpoint,
-            self.fs,
-            self.fs_root,
-        )
-        m.source, m.fstype, m.flags, m.data, m.shared = self.source, self.fstype, self.flags, self.data, False
-        return m
-
     def __repr__(self) -> str:
         return f"<Mount {self.id} {self.fstype} on {self.parent}:{self.mountpoint}>"
 
@@ -158,7 +144,6 @@ class MountTable:
         return t
 
     def add(self, m: Mount) -> None:
-        # (Mounts.attach writes this out: a change here goes there too.)
         mid, parent = m.id, m.parent
         self.mounts[mid] = m
         if parent:
@@ -333,15 +318,10 @@ class Mounts:
         if table.users > 1:
             table = self.writable(proc.ns.mnt)
         mid, point = target
-        mounts = table.mounts
-        m = Mount(next(self._ids), mid, point, fs, fs_root, source, fstype, flags, data, mounts[mid].shared)
-        # table.add(m), written out: ~23 attaches per container started
-        # (its mounts, the masked paths), and the call was a fifth of each.
-        mounts[m.id] = m
-        if mid:
-            table.children[(mid, point)] = m.id
-            nkids = table.nkids
-            nkids[mid] = nkids.get(mid, 0) + 1
+        m = Mount(
+            next(self._ids), mid, point, fs, fs_root, source, fstype, flags, data, table.mounts[mid].shared
+        )
+        table.add(m)
         return m
 
     def bind(self, proc: Process, source: Loc, target: Loc, flags: frozenset, recursive: bool) -> Mount:
@@ -384,7 +364,7 @@ class Mounts:
         mounts = table.mounts
         for mid, m in list(mounts.items()):
             if m.shared:
-                mounts[mid] = m.unshared()
+                mounts[mid] = m.replace(shared=False)
 
     def pivot_root(self, proc: Process, new_root: str, loc: Loc | None = None) -> None:
         """pivot_root(new_root, new_root) + umount2(old root, MNT_DETACH), as

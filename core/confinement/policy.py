@@ -56,6 +56,17 @@ MASKED_PATHS = (
 READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
+_SEQUENCE_FLAGS = (
+    "cap_add",
+    "cap_drop",
+    "security_opt",
+    "devices",
+    "device_cgroup_rules",
+    "masked_paths",
+    "readonly_paths",
+)
+
+
 @dataclass(frozen=True)
 class ConfinementFlags:
     """What was asked for, as the Engine API carries it (HostConfig)."""
@@ -68,6 +79,14 @@ class ConfinementFlags:
     device_cgroup_rules: tuple[str, ...] = ()
     masked_paths: tuple[str, ...] | None = None  # None: Docker's
     readonly_paths: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        # Tuples whatever a caller passed (a list from JSON, say): the
+        # flags are a value, compared and hashed by content (decide's cache).
+        for name in _SEQUENCE_FLAGS:
+            value = getattr(self, name)
+            if value is not None and value.__class__ is not tuple:
+                object.__setattr__(self, name, tuple(value))
 
     def check(self) -> None:
         """Refuse what can be refused before the container exists (Docker's
@@ -177,12 +196,7 @@ def decide(
     or a directory of them); it raises ``InvalidDevice`` if there are none."""
     if flags.privileged or flags.devices:
         return _decide(flags, host, host_devices)  # reads the host's /dev now: never cached
-    try:
-        return _decide_from_values(flags, host)
-    except TypeError as e:  # a list where a tuple belongs: not a key, decided uncached
-        if "unhashable" not in str(e):
-            raise
-        return _decide(flags, host, host_devices)
+    return _decide_from_values(flags, host)
 
 
 def _no_host_devices(path: str) -> list[DeviceNode]:

@@ -17,22 +17,33 @@ from stepbox.core.container import steps
 from stepbox.core.container.config import ContainerConfig
 from stepbox.core.session import open_session
 
+CONFIG = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, network="none")
 
-def test_removed_containers_leave_no_process_and_no_mount_dir(tmp_path):
-    session = open_session("sim", str(tmp_path), trace=False, records_in_memory=True, kernel_in_memory=True)
-    runtime, kernel = session.runtime, session.runtime.kernel
-    config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, network="none")
-    inits: list[weakref.ref] = []
+
+def _session(tmp_path):
+    return open_session("sim", str(tmp_path), trace=False, records_in_memory=True, kernel_in_memory=True)
+
+
+def _remembering_inits(inits: list[weakref.ref]):
+    """A step listener that keeps a weak reference to each container's init."""
 
     def remember_init(ctx, step) -> None:
         proc = getattr(ctx.handle, "proc", None)
         if proc is not None and not any(ref() is proc for ref in inits):
             inits.append(weakref.ref(proc))
 
-    stop = steps.listen(remember_init)
+    return remember_init
+
+
+def test_removed_containers_leave_no_process_and_no_mount_dir(tmp_path):
+    session = _session(tmp_path)
+    runtime = session.runtime
+    kernel = runtime.kernel
+    inits: list[weakref.ref] = []
+    stop = steps.listen(_remembering_inits(inits))
     try:
         for _ in range(3):
-            assert runtime.run(config).exit_code == 0
+            assert runtime.run(CONFIG).exit_code == 0
     finally:
         stop()
     gc.collect()
@@ -49,23 +60,16 @@ def test_an_ended_containers_init_is_freed_without_the_garbage_collector(tmp_pat
     with its last reference, and its namespaces, mount table and
     filesystems with it -- not at the collector's next pass, which then
     walked every ended container's state (~10% of a lifecycle's time)."""
-    session = open_session("sim", str(tmp_path), trace=False, records_in_memory=True, kernel_in_memory=True)
+    session = _session(tmp_path)
     runtime = session.runtime
-    config = ContainerConfig(image="busybox", cmd=("true",), auto_remove=True, network="none")
     inits: list[weakref.ref] = []
-
-    def remember_init(ctx, step) -> None:
-        proc = getattr(ctx.handle, "proc", None)
-        if proc is not None and not any(ref() is proc for ref in inits):
-            inits.append(weakref.ref(proc))
-
-    runtime.run(config)  # the image and the engine's own state, made once
+    runtime.run(CONFIG)  # the image and the engine's own state, made once
     gc.collect()
-    stop = steps.listen(remember_init)
+    stop = steps.listen(_remembering_inits(inits))
     gc.disable()
     try:
         for _ in range(3):
-            assert runtime.run(config).exit_code == 0
+            assert runtime.run(CONFIG).exit_code == 0
         assert len(inits) == 3
         assert [ref() for ref in inits if ref() is not None] == []
     finally:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pty
-import select
 import shutil
 
 import pytest
@@ -57,15 +56,7 @@ def test_cttyhack_on_a_terminal(tmp_path):
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(BUSYBOX, ["cttyhack"])
-    real = b""
-    while select.select([fd], [], [], 2.0)[0]:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        real += data
+    real = read_pty(fd, 1 << 30, wait=2.0)  # all it shows, until it ends
     _, status = os.waitpid(pid, 0)
     os.close(fd)
 
