@@ -433,16 +433,32 @@ class SimKernel(Kernel):
             return self._create_path(proc, target, start, is_dir)
         if loc is not None:
             return loc
-        dloc, name, rest = missing
+        dloc, name, rest, directory = missing
         if rest:
             rest = [n for n in rest if n]  # "a//b", "a/b/": no names
             if "." in rest or ".." in rest:
                 return self._create_path(proc, target, start, is_dir)  # as the names say
+        if directory is None:
             for after in rest:
                 # mkdir -p: each directory made holds the next name.
                 dloc = self._create_in(proc, dloc, name, True)
                 name = after
-        return self._create_in(proc, dloc, name, is_dir)
+            return self._create_in(proc, dloc, name, is_dir)
+        # In a MemFS, whose directory the walk held: each name goes straight
+        # in its directory's inode (all in dloc's filesystem: a directory
+        # just made is no mount point), no walk of the path per name.
+        fs = self.vfs.fs_of(proc, dloc)[0]
+        mid, dpath = dloc
+        for after in rest:
+            full = f"/{name}" if dpath == "/" else f"{dpath}/{name}"
+            directory = fs.mkdir_in(directory, name, full)  # mkdir -p: it holds the next name
+            dpath, name = full, after
+        full = f"/{name}" if dpath == "/" else f"{dpath}/{name}"
+        if is_dir:
+            fs.mkdir_in(directory, name, full)
+        else:
+            fs.write(full, b"", mode=0o644)
+        return (mid, full)
 
     def _create_path(self, proc, path: str, start, is_dir: bool):
         """mkdir -p, with the last name a directory or an empty file (what

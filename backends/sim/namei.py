@@ -27,6 +27,7 @@ from .memfs import NAME_MAX, InodeKind, MemFS
 from .overlay import OverlayFS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .memfs import Inode
     from .mounts import Loc, MountTable
     from .process_table import Process
 
@@ -64,8 +65,9 @@ def path_walk(
     ``(None, (directory Loc, name))`` when only the last name is missing.
     ``missing_dirs`` (with ``missing_ok``, for ``mkdir -p``): also when a
     name before the last is missing and no symlink was followed -- then
-    ``(None, (directory Loc, name, the names after it in order))``, and
-    ``(None, (directory Loc, name, []))`` for a missing last name."""
+    ``(None, (directory Loc, name, the names after it in order, the
+    directory's inode if it is in a MemFS, else None))``, and ``(None,
+    (directory Loc, name, [], inode or None))`` for a missing last name."""
     if not path:
         raise oserror(ENOENT, path)
     mounts, children = table.mounts, table.children
@@ -123,7 +125,7 @@ def path_walk(
                 if entry is None:
                     if missing_ok and (not names or (missing_dirs and not links)):
                         return None, (
-                            _missing((mid, cur), name, names) if missing_dirs else ((mid, cur), name)
+                            _missing((mid, cur), name, names, node) if missing_dirs else ((mid, cur), name)
                         )
                     raise oserror(ENOENT, path)
                 is_link = entry.kind is _MEM_LINK
@@ -194,11 +196,12 @@ def path_walk(
     return (mid, cur)
 
 
-def _missing(dloc: Loc, name: str, names: list[str]) -> tuple:
+def _missing(dloc: Loc, name: str, names: list[str], directory: Inode | None = None) -> tuple:
     """What path_walk with ``missing_dirs`` returns for a missing ``name``
-    in the directory ``dloc`` (``names``: those still to walk, last first)."""
+    in the directory ``dloc`` (``names``: those still to walk, last first;
+    ``directory``: dloc's inode, when the walk held it in a MemFS)."""
     names.reverse()
-    return dloc, name, names
+    return dloc, name, names, directory
 
 
 def may(proc: Process, st, want: int) -> bool:

@@ -44,7 +44,7 @@ from stepbox.core.kernel.trace import execvp_detail
 
 from .files import HostFile, NullDevice, OpenFile, Pipe, PipeEnd
 from .loader import inode, search_and_load
-from .memfs import InodeKind, MemFS
+from .memfs import Inode, InodeKind, MemFS
 from .namei import path_walk
 from .namespaces import namespace_of
 from .rlimits import check_setrlimit
@@ -82,6 +82,16 @@ def _flag_names(kinds) -> str:
     order = ("mnt", "cgroup", "uts", "ipc", "user", "pid", "net")
     flags = [NamespaceKind(k).clone_flag for k in order if k in kinds]
     return "|".join(flags + ["SIGCHLD"])
+
+
+def _memfs_directory(fs, path: str) -> Inode | None:
+    """The inode of the directory ``path`` if ``fs`` is a MemFS, for its
+    ``*_in`` calls; None otherwise (and for a non-directory, whose names
+    the calls by path refuse)."""
+    if fs.__class__ is not MemFS:
+        return None
+    node = fs.root if path == "/" else fs.lookup(path)
+    return node if node.kind is InodeKind.DIR else None
 
 
 def _is_dir(fs, path: str) -> bool:
@@ -301,25 +311,25 @@ class SimProcessHandle(ProcessHandle):
         place = self._placer(rootfs)
         with self._as_current():
             for path, node in by_path.items():
-                fs, fspath, name = place(path)
+                fs, fspath, name, directory = place(path)
                 shown = prefix + path
                 if node.kind != "c":
                     raise KernelError(f"{shown}: the simulator models character devices only")
                 if not device_permits(cgroup, "c", node.major, node.minor, "m"):
                     raise OSError(errno.EPERM, os.strerror(errno.EPERM), shown)
                 rdev = _device_number(node)
-                if fs.__class__ is MemFS and name and rdev is not None:
+                if directory is not None and name and rdev is not None:
                     # In a MemFS mknod finds a taken name by the very lookup
                     # exists() makes (EEXIST): the common case, a fresh
-                    # /dev, costs one walk instead of two.  The trace says
-                    # mknod where the exists()-first way said it: after an
-                    # unlink, and also when mknod fails.
+                    # /dev, costs no walk at all (the directory is held).
+                    # The trace says mknod where the exists()-first way
+                    # said it: after an unlink, and also when mknod fails.
                     try:
-                        fs.mknod(fspath, node.mode, rdev)
+                        fs.mknod_in(directory, name, fspath, node.mode, rdev)
                     except FileExistsError:
                         fs.unlink(fspath)  # an image's file of that name goes
                         self._trace_mknod(shown, node)
-                        fs.mknod(fspath, node.mode, rdev)
+                        fs.mknod_in(directory, name, fspath, node.mode, rdev)
                     except BaseException:
                         self._trace_mknod(shown, node)
                         raise
@@ -347,14 +357,14 @@ class SimProcessHandle(ProcessHandle):
         with self._as_current():
             for _, path in links:
                 target = targets[path]
-                fs, fspath, name = place(path)
+                fs, fspath, name, directory = place(path)
                 if tracer.enabled:
                     tracer.record("symlink", f'"{target}", "{prefix + path}"')
-                if fs.__class__ is MemFS and name and target:
+                if directory is not None and name and target:
                     # As make_device_nodes: symlink's own lookup says EEXIST
                     # exactly when exists() would have said yes.
                     try:
-                        fs.symlink(target, fspath)
+                        fs.symlink_in(directory, name, target, fspath)
                     except FileExistsError:
                         continue  # the image has one: leave it (runc does too)
                 elif fs.exists(fspath):
@@ -366,8 +376,12 @@ class SimProcessHandle(ProcessHandle):
 
     def _placer(self, rootfs: str):
         """A function from a path under ``rootfs`` to (filesystem, its path
-        there, last name), each parent directory resolved once, as the held
-        process sees it (call it as that process: see _as_current)."""
+        there, last name, the directory's inode in a MemFS or None), each
+        parent directory resolved once, as the held process sees it (call
+        it as that process: see _as_current).  A kept inode stays where its
+        path leads while the placer is used: the callers only add names and
+        unlink non-directories, and the path has no symlink in it (it is
+        where the walk ended up), so no name on it can change."""
         p, vfs = self.proc, self.k.vfs
         base = self._rootfs_loc(p, rootfs.rstrip("/") or "/")
         dirs: dict[str, tuple] = {}
@@ -378,9 +392,10 @@ class SimProcessHandle(ProcessHandle):
             if known is None:
                 # Inside the rootfs, as runc's securejoin resolves them.
                 loc = vfs.walk(p, parent or "/", True, root=base)
-                known = dirs[parent] = (vfs.fs_of(p, loc)[0], loc[1].rstrip("/"))
-            fs, dpath = known
-            return fs, f"{dpath}/{name}", name
+                fs = vfs.fs_of(p, loc)[0]
+                known = dirs[parent] = (fs, loc[1].rstrip("/"), _memfs_directory(fs, loc[1]))
+            fs, dpath, directory = known
+            return fs, f"{dpath}/{name}", name, directory
 
         return place
 

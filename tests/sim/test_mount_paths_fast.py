@@ -9,7 +9,10 @@ general ways give (session 6, issue 18):
   the reference;
 * make_device_nodes and make_symlinks asking mknod/symlink first in a MemFS
   instead of exists() -- compared with exists() first, on a /dev that
-  already holds some of the names.
+  already holds some of the names;
+* (session 7) MemFS.mkdir_in / mknod_in / symlink_in, which make a name in a
+  directory the caller holds (what the mount target and /dev steps do) --
+  compared with mkdir / mknod / symlink by path.
 """
 
 from __future__ import annotations
@@ -159,3 +162,52 @@ def test_a_node_that_cannot_replace_a_directory_is_traced_only_after_the_unlink(
     assert [op.detail.split('"')[1].rsplit("/", 1)[1] for op in k.tracer.since(mark)] == [
         nodes[0].path.rsplit("/", 1)[1]
     ]
+
+
+# -- session 7: names made in a directory the caller holds -----------------------------
+
+IN_NAMES = hs.sampled_from(["new", "", ".", "..", "x" * 255, "x" * 256, "file", "sub", "link", "dangling"])
+
+
+def _made_by(call: str, in_dir: bool, parent_path: str, name: str, setgid: bool):
+    """What mkdir/mknod/symlink of ``name`` in ``parent_path`` leaves: the
+    error, or the parent's and the new entry's observable state."""
+    fs = MemFS(clock=lambda: 1.0)
+    fs.mkdir("/d")
+    fs.chown("/d", 0, 42)
+    if setgid:
+        fs.chmod("/d", 0o2775)
+    for parent in ("/", "/d"):
+        base = parent.rstrip("/")
+        fs.write(f"{base}/file", b"")
+        fs.mkdir(f"{base}/sub")
+        fs.symlink("/d", f"{base}/link")
+        fs.symlink("/nowhere", f"{base}/dangling")
+    path = f"{parent_path.rstrip('/')}/{name}"
+    directory = fs.lookup(parent_path)
+    try:
+        if call == "mkdir":
+            fs.mkdir_in(directory, name, path, 0o750) if in_dir else fs.mkdir(path, 0o750)
+        elif call == "mknod":
+            fs.mknod_in(directory, name, path, 0o620, 0x103) if in_dir else fs.mknod(path, 0o620, 0x103)
+        else:
+            fs.symlink_in(directory, name, "tgt", path) if in_dir else fs.symlink("tgt", path)
+    except OSError as e:
+        return ("error", e.errno, e.filename)
+    st = fs.lstat(path)
+    pst = fs.lstat(parent_path)
+    return (
+        st.kind,
+        st.mode,
+        st.gid,
+        st.nlink,
+        st.is_device,
+        pst.nlink,
+        pst.mtime,
+        sorted(fs.listdir(parent_path)),
+    )
+
+
+@given(hs.sampled_from(["mkdir", "mknod", "symlink"]), hs.sampled_from(["/", "/d"]), IN_NAMES, hs.booleans())
+def test_a_name_made_in_a_held_directory_is_made_as_by_its_path(call, parent_path, name, setgid):
+    assert _made_by(call, True, parent_path, name, setgid) == _made_by(call, False, parent_path, name, setgid)
