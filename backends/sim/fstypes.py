@@ -49,7 +49,7 @@ def new_filesystem(k: SimKernel, proc: Process, fstype: str, data: tuple[str, ..
         return MemFS(clock=k.wall_clock, root_mode=mode), shown
     if fstype == "devpts":
         fs = MemFS(clock=k.wall_clock, root_mode=0o755)
-        fs.mknod("/ptmx", 0o666, makedev(*DEVICE_NODES["ptmx"]))
+        fs.mknod_in(fs.root, "ptmx", "/ptmx", 0o666, makedev(*DEVICE_NODES["ptmx"]))
         return fs, show_fs_data("devpts", data)
     if fstype == "mqueue":
         return MemFS(clock=k.wall_clock, root_mode=0o1777), ""

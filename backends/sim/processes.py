@@ -306,7 +306,7 @@ class SimProcessHandle(ProcessHandle):
         if "CAP_MKNOD" not in p.caps:
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))
         by_path = {node.path: node for node in nodes}
-        device_permits, cgroup = k.cgroups.device_permits, p.cgroup
+        device_permits, cgroup, tracer = k.cgroups.device_permits, p.cgroup, k.tracer
         prefix = rootfs.rstrip("/")
         place = self._placer(rootfs)
         with self._as_current():
@@ -334,7 +334,8 @@ class SimProcessHandle(ProcessHandle):
                         self._trace_mknod(shown, node)
                         raise
                     else:
-                        self._trace_mknod(shown, node)
+                        if tracer.enabled:
+                            self._trace_mknod(shown, node)
                 else:
                     if fs.exists(fspath):
                         fs.unlink(fspath)  # an image's file of that name goes
@@ -353,7 +354,7 @@ class SimProcessHandle(ProcessHandle):
         tracer = self.k.tracer
         prefix = rootfs.rstrip("/")
         place = self._placer(rootfs)
-        targets = dict((path, target) for target, path in links)  # the last one for a path
+        targets = {path: target for target, path in links}  # the last one for a path
         with self._as_current():
             for _, path in links:
                 target = targets[path]

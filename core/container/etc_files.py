@@ -38,7 +38,9 @@ def etc_file_path(record: ContainerRecord, name: str) -> str:
     """Where the container's ``name`` ("hosts") lives on the host."""
     if name not in ETC_FILES:
         raise ValueError(f"not a per-container file: {name!r} (one of {', '.join(ETC_FILES)})")
-    return os.path.join(record.log_dir, name)
+    log_dir = record.log_dir
+    # os.path.join of a plain name, without its general work (six a start)
+    return f"{log_dir}/{name}" if log_dir and not log_dir.endswith("/") else log_dir + name
 
 
 def write_etc_file(record: ContainerRecord, name: str, text: str) -> str:
@@ -50,9 +52,10 @@ def write_etc_file(record: ContainerRecord, name: str, text: str) -> str:
     path = etc_file_path(record, name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        view = memoryview(text.encode())
-        while view:
-            view = view[os.write(fd, view) :]
+        data = text.encode()
+        written = os.write(fd, data)
+        while written < len(data):  # a short write: the rest
+            written += os.write(fd, data[written:])
         if os.fstat(fd).st_mode & 0o777 != 0o644:
             os.fchmod(fd, 0o644)  # whatever the umask
     finally:
