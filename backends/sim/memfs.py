@@ -556,6 +556,8 @@ class MemFS(FileOps):
     # -- a container's /dev gets ~15 names this way.  ``path`` is the name's
     # full path, what an error names.  A name that is not a plain one ("",
     # ".", "..", too long) takes the call by path, which says what it says.
+    # The clock is read once for the new name and its directory's mtime, as
+    # the kernel stamps both with one current_time().
 
     def mkdir_in(self, parent: Inode, name: str, path: str, mode: int = 0o755) -> Inode:
         """mkdir(path, mode), ``path``'s last name ``name`` going in the
@@ -565,13 +567,14 @@ class MemFS(FileOps):
             return self.lookup(path)
         if name in parent.data:
             raise _err(errno.EEXIST, path)
-        node = Inode(_DIR, mode, {}, mtime=self.clock())
+        now = self.clock()
+        node = Inode(_DIR, mode, {}, mtime=now)
         if parent.mode & S_ISGID:
             node.gid = parent.gid
             node.mode |= S_ISGID
         parent.data[name] = node
         parent.nlink += 1
-        parent.mtime = self.clock()
+        parent.mtime = now
         return node
 
     def mknod_in(self, parent: Inode, name: str, path: str, mode: int, rdev: int) -> None:
@@ -581,11 +584,12 @@ class MemFS(FileOps):
             return
         if name in parent.data:
             raise _err(errno.EEXIST, path)
-        node = Inode(_CHARDEV, mode, None, rdev=rdev, mtime=self.clock())
+        now = self.clock()
+        node = Inode(_CHARDEV, mode, None, rdev=rdev, mtime=now)
         if parent.mode & S_ISGID:
             node.gid = parent.gid
         parent.data[name] = node
-        parent.mtime = self.clock()
+        parent.mtime = now
 
     def symlink_in(self, parent: Inode, name: str, target: str, path: str) -> None:
         """symlink(target, path), ``name`` going in the directory ``parent``."""
@@ -594,11 +598,12 @@ class MemFS(FileOps):
             return
         if name in parent.data:
             raise _err(errno.EEXIST, path)
-        node = Inode(_SYMLINK, 0o777, target, mtime=self.clock())
+        now = self.clock()
+        node = Inode(_SYMLINK, 0o777, target, mtime=now)
         if parent.mode & S_ISGID:
             node.gid = parent.gid
         parent.data[name] = node
-        parent.mtime = self.clock()
+        parent.mtime = now
 
     def mksock(self, path: str, mode: int) -> None:
         """The name bind(2) gives an AF_UNIX socket (EEXIST if taken, as EADDRINUSE)."""

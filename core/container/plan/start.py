@@ -219,8 +219,9 @@ def mount_special_filesystems(ctx: LifecycleContext) -> None:
 
 def mount_user_mounts(ctx: LifecycleContext) -> None:
     """Volumes, bind mounts, tmpfs and the container's own /etc files."""
+    handle, rootfs = _handle(ctx), _rootfs(ctx)
     for spec in mounting.user_mounts(ctx.record, ctx.kernel.host_mounts):
-        _handle(ctx).mount(spec, _rootfs(ctx))
+        handle.mount(spec, rootfs)
 
 
 def pivot_root(ctx: LifecycleContext) -> None:
