@@ -297,7 +297,7 @@ class MemFS(FileOps):
 
     def __init__(self, *, clock: Callable[[], float] = time.time, root_mode: int = 0o755) -> None:
         self.clock = clock
-        self.root = _new_dir(root_mode, clock())
+        self.root = Inode(InodeKind.DIR, root_mode, {}, mtime=clock())  # _new_dir, without its call
 
     # -- path resolution -------------------------------------------------------------
 

@@ -68,15 +68,6 @@ def exit_status(raw: int) -> ExitStatus:
     return ExitStatus.exited(raw >> 8)
 
 
-def _device_number(node: DeviceNode) -> int | None:
-    """makedev(major, minor); None for numbers it refuses (the error then
-    comes where mknod is called, after what the trace says before it)."""
-    try:
-        return os.makedev(node.major, node.minor)
-    except (OverflowError, ValueError, TypeError):
-        return None
-
-
 def _flag_names(kinds) -> str:
     # By bit value, as strace (and the Linux backend's trace) prints them.
     order = ("mnt", "cgroup", "uts", "ipc", "user", "pid", "net")
@@ -317,7 +308,12 @@ class SimProcessHandle(ProcessHandle):
                     raise KernelError(f"{shown}: the simulator models character devices only")
                 if not device_permits(cgroup, "c", node.major, node.minor, "m"):
                     raise OSError(errno.EPERM, os.strerror(errno.EPERM), shown)
-                rdev = _device_number(node)
+                try:
+                    rdev = os.makedev(node.major, node.minor)
+                except (OverflowError, ValueError, TypeError):
+                    # Numbers makedev refuses: the error then comes where
+                    # mknod is called, after what the trace says before it.
+                    rdev = None
                 if directory is not None and name and rdev is not None:
                     # In a MemFS mknod finds a taken name by the very lookup
                     # exists() makes (EEXIST): the common case, a fresh

@@ -212,9 +212,11 @@ def mount_special_filesystems(ctx: LifecycleContext) -> None:
         # Fresh device files in the container's own /dev (a tmpfs): a chmod of
         # them inside changes nothing of the host's. A user's mount at one of
         # their places takes that place instead.
-        nodes = [node for node in _confinement(ctx).device_nodes if node.path not in taken]
-        handle.make_device_nodes(nodes, rootfs)
-        handle.make_symlinks([link for link in DEV_SYMLINKS if link[1] not in taken], rootfs)
+        # (Sifted only when the user took places: the usual start took none.)
+        nodes = _confinement(ctx).device_nodes
+        handle.make_device_nodes([n for n in nodes if n.path not in taken] if taken else list(nodes), rootfs)
+        links = [link for link in DEV_SYMLINKS if link[1] not in taken] if taken else list(DEV_SYMLINKS)
+        handle.make_symlinks(links, rootfs)
 
 
 def mount_user_mounts(ctx: LifecycleContext) -> None:
