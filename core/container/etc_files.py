@@ -32,6 +32,7 @@ HOSTS = (
     "ff02::2\tip6-allrouters\n"
 )
 RESOLV_CONF = "# stepbox: containers have no network beyond lo\n"
+_WRITE_IN_PLACE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 
 
 def etc_file_path(record: ContainerRecord, name: str) -> str:
@@ -50,7 +51,7 @@ def write_etc_file(record: ContainerRecord, name: str, text: str) -> str:
     container would never see a replacement.  Docker writes them in place
     too; they are a few hundred bytes."""
     path = etc_file_path(record, name)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, _WRITE_IN_PLACE, 0o644)
     try:
         data = text.encode()
         written = os.write(fd, data)

@@ -395,6 +395,8 @@ def user_mounts(record: ContainerRecord, host: HostMounts) -> list[MountSpec]:
     for destination, data in record.config.tmpfs.items():
         destination = mp.clean(destination)
         specs.append((destination, MountSpec("tmpfs", destination, "tmpfs", tmpfs_options(data))))
+    if not specs:
+        return etc_mounts(record, set())  # nothing of the user's (the usual start)
     specs.sort(key=lambda item: item[0].count("/"))  # moby's sortMounts: by depth, stably
     taken = {destination for destination, _ in specs}
     return [spec for _, spec in specs] + etc_mounts(record, taken)
