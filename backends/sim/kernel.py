@@ -412,6 +412,13 @@ class SimKernel(Kernel):
             self.tracer.record("mount", f'NULL, "{shown_target or target}", NULL, {_ms_names(words)}, NULL')
         return table.mounts[m.id]
 
+    def make_directories(self, proc, path: str, start):
+        """mkdir -p ``path`` (each directory made 0755) resolved inside the
+        directory ``start`` (a rootfs before pivot_root), as runc's MkdirAll
+        makes a mount target's or a device node's missing directories;
+        returns the directory's Loc."""
+        return self._mount_target(proc, path, start, True, True)
+
     def _mount_target(self, proc, target: str, start, create: bool, is_dir: bool):
         if not create:
             return self.vfs.walk(proc, target, True, root=start)

@@ -299,7 +299,7 @@ class SimProcessHandle(ProcessHandle):
         by_path = {node.path: node for node in nodes}
         device_permits, cgroup, tracer = k.cgroups.device_permits, p.cgroup, k.tracer
         prefix = rootfs.rstrip("/")
-        place = self._placer(rootfs)
+        place = self._placer(rootfs, make_missing=True)
         with self._as_current():
             for path, node in by_path.items():
                 fs, fspath, name, directory = place(path)
@@ -371,15 +371,19 @@ class SimProcessHandle(ProcessHandle):
                 if p.uid or p.gid:
                     fs.chown(fspath, p.uid, p.gid)
 
-    def _placer(self, rootfs: str):
+    def _placer(self, rootfs: str, make_missing: bool = False):
         """A function from a path under ``rootfs`` to (filesystem, its path
         there, last name, the directory's inode in a MemFS or None), each
         parent directory resolved once, as the held process sees it (call
-        it as that process: see _as_current).  A kept inode stays where its
-        path leads while the placer is used: the callers only add names and
-        unlink non-directories, and the path has no symlink in it (it is
-        where the walk ended up), so no name on it can change."""
-        p, vfs = self.proc, self.k.vfs
+        it as that process: see _as_current).  ``make_missing``: a missing
+        parent directory is made first (mkdir -p, 0755), as runc's
+        createDeviceNode does (MkdirAll) for a device such as /dev/snd/x.
+        A kept inode stays where its path leads while the placer is used:
+        the callers only add names and unlink non-directories, and the path
+        has no symlink in it (it is where the walk ended up), so no name on
+        it can change."""
+        p, k = self.proc, self.k
+        vfs = k.vfs
         base = self._rootfs_loc(p, rootfs.rstrip("/") or "/")
         dirs: dict[str, tuple] = {}
 
@@ -388,7 +392,12 @@ class SimProcessHandle(ProcessHandle):
             known = dirs.get(parent)
             if known is None:
                 # Inside the rootfs, as runc's securejoin resolves them.
-                loc = vfs.walk(p, parent or "/", True, root=base)
+                try:
+                    loc = vfs.walk(p, parent or "/", True, root=base)
+                except FileNotFoundError:
+                    if not make_missing:
+                        raise
+                    loc = k.make_directories(p, parent, base)
                 fs = vfs.fs_of(p, loc)[0]
                 known = dirs[parent] = (fs, loc[1].rstrip("/"), _memfs_directory(fs, loc[1]))
             fs, dpath, directory = known

@@ -18,6 +18,7 @@ general ways give (session 6, issue 18):
 from __future__ import annotations
 
 import errno
+import os
 
 from hypothesis import given
 from hypothesis import strategies as hs
@@ -162,6 +163,39 @@ def test_a_node_that_cannot_replace_a_directory_is_traced_only_after_the_unlink(
     assert [op.detail.split('"')[1].rsplit("/", 1)[1] for op in k.tracer.since(mark)] == [
         nodes[0].path.rsplit("/", 1)[1]
     ]
+
+
+def test_a_device_nodes_missing_directories_are_made_first(tmp_path):
+    """runc's createDeviceNode: MkdirAll(dir, 0755), then mknod -- the trace
+    says mknod only, as the Linux backend's does; a file on the way is
+    ENOTDIR, as MkdirAll says."""
+    from stepbox.core.kernel.devices import DeviceNode
+
+    k = boot()
+    box = _dev_with_taken_names(k, tmp_path)
+    box.handle.make_mounts_private()
+    mark = k.tracer.mark()
+    nodes = [
+        DeviceNode("/dev/snd/x", "c", 1, 3),
+        DeviceNode("/dev/a/b/c", "c", 1, 5),
+        DeviceNode("/dev/a/z", "c", 1, 7),
+    ]
+    box.handle.make_device_nodes(nodes, box.rootfs)
+    fs = box.fs
+    for made in ("/dev/snd", "/dev/a", "/dev/a/b"):
+        st = fs.lstat(made)
+        assert st.kind.value == "dir" and st.mode & 0o7777 == 0o755 and (st.uid, st.gid) == (0, 0), made
+    for node in nodes:
+        assert fs.lstat(node.path).is_device, node.path
+        assert fs.lookup(node.path).rdev == os.makedev(node.major, node.minor), node.path
+    assert sorted(fs.listdir("/dev/a")) == ["b", "z"]
+    assert [op.call for op in k.tracer.since(mark)] == ["mknod"] * len(nodes)
+    try:
+        box.handle.make_device_nodes([DeviceNode("/dev/null/x", "c", 1, 3)], box.rootfs)
+    except OSError as e:
+        assert e.errno == errno.ENOTDIR
+    else:
+        raise AssertionError("a device node was made below a file")
 
 
 # -- session 7: names made in a directory the caller holds -----------------------------

@@ -1,0 +1,80 @@
+"""``--device`` into a directory the container's /dev does not have: the
+simulator against the real kernel, the same container on both.
+
+runc's createDeviceNode makes the node's missing directories first
+(MkdirAll, 0755, umask 0), so ``docker run --device /dev/null:/dev/snd/x``
+works: /dev/snd is made, root's, 0755.  Nested ones too (/dev/a/b/c), and a
+second node in a directory the first one made.
+"""
+
+from __future__ import annotations
+
+import pytest
+from stepbox.core.confinement.devices import parse_device
+from stepbox.core.confinement.policy import ConfinementFlags
+from stepbox.core.container.config import ContainerConfig
+
+from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
+from tests.core.engines import runtime_on
+
+pytestmark = [pytest.mark.linux, pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)]
+
+
+@pytest.fixture(scope="module")
+def runtimes():
+    made = [runtime_on("sim"), runtime_on("linux")]
+    try:
+        yield [runtime for runtime, _cleanup in made]
+    finally:
+        for _runtime, cleanup in made:
+            cleanup()
+
+
+# ls -la without what differs between two runs or two tmpfs implementations
+# (sizes, times): type and mode, links, owner, group, a device's numbers,
+# name (and a symlink's target).
+LISTED = (
+    "ls -lan {dirs} | awk '/^total/ {{next}} "
+    "/^[cb]/ {{print $1, $2, $3, $4, $5 $6, $NF; next}} "
+    "/^l/ {{print $1, $2, $3, $4, $(NF-2), $(NF-1), $NF; next}} "
+    "NF > 2 {{print $1, $2, $3, $4, $NF; next}} {{print}}'; "
+    "stat -c '%n %F %t:%T %a %u:%g' {nodes}"
+)
+
+
+def run(runtime, script: str, devices: tuple[str, ...]) -> dict:
+    """The container as ``docker run --device SPEC ...`` gives it (the CLI's parsing)."""
+    flags = ConfinementFlags(devices=tuple(parse_device(spec) for spec in devices))
+    record = runtime.run(ContainerConfig(image="busybox", cmd=("sh", "-c", script), security=flags))
+    out, err = runtime.logs(record)
+    result = {"exit": record.exit_code, "stdout": out.decode(), "stderr": err.decode()}
+    runtime.remove(record, force=True)
+    return result
+
+
+def agree(runtimes, script: str, devices: tuple[str, ...]) -> dict:
+    sim, real = (run(runtime, script, devices) for runtime in runtimes)
+    assert sim == real, f"devices: {devices}\nsim:  {sim}\nreal: {real}"
+    return real
+
+
+def test_a_device_whose_directory_is_missing(runtimes):
+    script = LISTED.format(dirs="/dev /dev/snd", nodes="/dev/snd /dev/snd/x")
+    result = agree(runtimes, script, ("/dev/null:/dev/snd/x",))
+    assert result["exit"] == 0, result
+    assert (
+        "/dev/snd directory 0:0 755 0:0\n/dev/snd/x character special file 1:3 666 0:0\n" in result["stdout"]
+    )
+
+
+def test_nested_missing_directories(runtimes):
+    script = LISTED.format(
+        dirs="/dev /dev/a /dev/a/b", nodes="/dev/a /dev/a/b /dev/a/b/c /dev/a/z /dev/a/b/r"
+    )
+    result = agree(
+        runtimes, script, ("/dev/null:/dev/a/b/c", "/dev/zero:/dev/a/z:r", "/dev/random:/dev/a/b/r")
+    )
+    assert result["exit"] == 0, result
+    assert (
+        "/dev/a/b directory 0:0 755 0:0\n/dev/a/b/c character special file 1:3 666 0:0\n" in result["stdout"]
+    )
