@@ -221,17 +221,47 @@ class OverlayFS(FileOps):
         # opened before the copy-up (see LowerOpenFile).  Lower inodes live
         # as long as their layer, which outlives this mount: ids stay unique.
         self._copied_up: dict[tuple[int, str], Inode] = {}
+        # The merged root once made, while the upper root has no xattrs (_root).
+        self._root_node: Merged | None = None
 
     # -- lookup ------------------------------------------------------------------------
 
     def _root(self) -> Merged:
+        """The merged root, where every walk in this filesystem starts (~15
+        times a container start).  Made once and kept: it is made of the
+        layers' root inodes and the opaque xattrs on them, nothing else.
+
+        * The root inodes stay: ``lowers`` and ``upper`` are never rebound,
+          and a MemFS's ``root`` is set only before anyone holds the MemFS
+          (its __init__, SimUnionFS._load, MemFS.clone).
+        * Names made, removed or renamed at the root change nothing here:
+          the node holds the root inodes, whose entries every lookup reads
+          afresh (_child).  Copy-up never changes it: the root always has
+          its upper (``_copy_up`` asserts it).
+        * A lower root's xattrs never change while mounted: only MemFS's
+          setxattr/removexattr write xattrs (no caller outside tests), and
+          the code that builds a layer (layers.tree_from_entries, before
+          the layer is stored) or this class, on inodes it makes or moves
+          (never a root); the engine writes a layer only through FileOps,
+          which has no xattr call -- as the kernel's overlayfs fixes the
+          root's lower stack when mounting (ovl_fill_super).
+        * The upper root's xattrs are checked at each use all the same (it
+          is the writable layer, MemFS.setxattr of its "/" reaches them):
+          the kept node serves only while the upper root has none, as when
+          it was made; with any, it is made afresh every time, as before.
+        """
+        root = self._root_node
+        if root is not None and self.upper.root.xattrs is None:
+            return root
         lowers = []
         for layer in self.lowers:
             lowers.append(layer.root)
             if layer.root.xattrs is not None and is_opaque(layer.root):
                 break
         upper = self.upper.root
-        return Merged("", None, upper, [] if upper.xattrs is not None and is_opaque(upper) else lowers)
+        root = Merged("", None, upper, [] if upper.xattrs is not None and is_opaque(upper) else lowers)
+        self._root_node = root if upper.xattrs is None else None
+        return root
 
     def merged_node(self, path: str) -> Merged:
         """What a lookup of the directory ``path`` (no symlinks in it) finds:

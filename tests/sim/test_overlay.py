@@ -385,6 +385,61 @@ def test_private_overlay_xattrs_are_hidden_in_the_merged_view():
     assert errno_of(fs.getxattr, "/d", OPAQUE_XATTR) == errno.ENODATA
 
 
+# -- the merged root, made once and kept (OverlayFS._root) ---------------------------------
+
+
+def _root_as_made_afresh(fs: OverlayFS) -> tuple:
+    """The kept root's layers against those of a root made now."""
+    kept, fresh = fs.merged_node("/"), OverlayFS(fs.lowers, fs.upper).merged_node("/")
+    return (id(kept.upper), [id(n) for n in kept.lowers]), (id(fresh.upper), [id(n) for n in fresh.lowers])
+
+
+def _names_at_root(fs: OverlayFS) -> dict:
+    """What a lookup of each name finds from the root, as the VFS's walk
+    asks it (namei: merged_node, then child), and as the whole walk does."""
+    names = ("new", "moved", "lower", "direct", "late")
+    by_walk = {n: fs.exists("/" + n) for n in names}
+    by_child = {n: OverlayFS.child(fs.merged_node("/"), n) is not None for n in names}
+    assert by_walk == by_child
+    return by_walk
+
+
+def test_the_kept_root_sees_names_made_removed_and_renamed_at_the_root():
+    union = SimUnionFS()
+    union.import_layer("image", [LayerEntry("lower", F, data=b"l")])
+    union.create_layer("init")
+    union.create_layer("rw")
+    fs = union.merged(union.mount(["init", "image"], "rw", "c1"))
+    assert _names_at_root(fs) == {"new": False, "moved": False, "lower": True, "direct": False, "late": False}
+    fs.write("/new", b"n")  # made at the root, through the overlay
+    assert _names_at_root(fs)["new"] and fs.read("/new") == b"n"
+    fs.rename("/new", "/moved")
+    assert _names_at_root(fs) == {"new": False, "moved": True, "lower": True, "direct": False, "late": False}
+    fs.unlink("/lower")  # a whiteout at the upper's root
+    assert not _names_at_root(fs)["lower"]
+    fs.upper.write("/direct", b"d")  # the upper layer written directly
+    union.layer_files("init").write("/late", b"i")  # a lower layer, while mounted
+    assert _names_at_root(fs) == {"new": False, "moved": True, "lower": False, "direct": True, "late": True}
+    fs.unlink("/moved")
+    fs.mkdir("/lower")  # over the whiteout: an opaque directory, the root unchanged
+    assert fs.listdir("/lower") == [] and not _names_at_root(fs)["moved"]
+    kept, fresh = _root_as_made_afresh(fs)
+    assert kept == fresh
+
+
+def test_the_kept_root_follows_the_upper_roots_opaque_xattr():
+    fs = overlay(layer(LayerEntry("lower", F)))
+    assert fs.exists("/lower")
+    fs.upper.setxattr("/", OPAQUE_XATTR, b"y")  # the whole upper opaque: no lower below
+    assert not fs.exists("/lower") and OverlayFS.child(fs.merged_node("/"), "lower") is None
+    assert fs.listdir("/") == []
+    fs.upper.removexattr("/", OPAQUE_XATTR)
+    assert fs.exists("/lower") and OverlayFS.child(fs.merged_node("/"), "lower") is not None
+    fs.upper.root.xattrs = None
+    kept, fresh = _root_as_made_afresh(fs)
+    assert kept == fresh
+
+
 # -- properties -----------------------------------------------------------------------------------------
 
 NAMES = ["a", "b", "c"]
