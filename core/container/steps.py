@@ -291,12 +291,20 @@ class Stepper(Generic[C]):
         return None if self.done else self.plan.phases[self._phase_at[self.position]]
 
     def step(self) -> StepResult[C]:
+        tracer = self.ctx.tracer
+        mark = tracer.mark()
+        step = self._advance()
+        state = self._observe(self.ctx) if self._observe is not None else None
+        changes = diff_states(self._last_state, state) if state is not None else []
+        self._last_state = state
+        return StepResult(step, tracer.since(mark), state, changes)
+
+    def _advance(self) -> Step[C]:
+        """Run the next step under the failure policy; the step that ran."""
         # (Run ~18 times a lifecycle: what is not the step's own work is kept
         # to plain attribute reads -- issue 18.)
         ctx, position = self.ctx, self.position
         step = self.steps[position]
-        tracer = ctx.tracer
-        mark = tracer.mark()
         if _listeners:
             _tell(ctx, step)
         try:
@@ -315,10 +323,7 @@ class Stepper(Generic[C]):
             ctx.save()
         if phase_ends:
             ctx.keep()
-        state = self._observe(ctx) if self._observe is not None else None
-        changes = diff_states(self._last_state, state) if state is not None else []
-        self._last_state = state
-        return StepResult(step, tracer.since(mark), state, changes)
+        return step
 
     def run(self) -> list[StepResult[C]]:
         results: list[StepResult[C]] = []
@@ -326,6 +331,18 @@ class Stepper(Generic[C]):
         while self.position < count:  # (not done: abort() may end it early)
             results.append(step())
         return results
+
+    def finish(self) -> None:
+        """``run`` for a caller that does not look at the results (the
+        runtime's verbs): the same steps under the same failure policy,
+        without a StepResult each -- the kernel operations it performed,
+        the state after it -- that nobody reads (issue 18)."""
+        if self._observe is not None:
+            self.run()  # the states are the point of observing
+            return
+        advance, count = self._advance, len(self.steps)
+        while self.position < count:  # (not done: abort() may end it early)
+            advance()
 
     # The one failure policy (see the module docstring): the phase's undos,
     # then its on_failure steps.
