@@ -280,7 +280,7 @@ class Runtime:
     ) -> LifecycleContext:
         """Run a plan to its end (or its failure) on ``record``."""
         stepper = self.stepper(record, steps, ctx=ctx)
-        stepper.run()
+        stepper.finish()
         return stepper.ctx
 
     # -- verbs --------------------------------------------------------------

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from stepbox.core.kernel import KernelOp, Tracer
@@ -130,11 +131,40 @@ class Phase(Generic[C]):
     def for_config(self, config: object) -> Phase[C]:
         """The phase with only the steps that apply to ``config`` (itself
         when they all do: a phase is immutable)."""
-        steps = tuple(s for s in self.steps if s.when is None or s.when(config))
-        on_failure = tuple(s for s in self.on_failure if s.when is None or s.when(config))
-        if len(steps) == len(self.steps) and len(on_failure) == len(self.on_failure):
-            return self
-        return Phase(self.name, steps, on_failure)
+        return self.with_answers(self.answers(config))
+
+    # A plan is made for every lifecycle (issue 18): each condition is asked
+    # once per config -- the eight bridge steps share one -- and the phase of
+    # each set of answers is made once.  The answers are asked every time,
+    # so the cache holds nothing that could go stale: it maps what the
+    # conditions said to the steps they let through, both fixed for a phase.
+    @cached_property
+    def _conditions(self) -> tuple[Callable[[Any], bool], ...]:
+        """The steps' distinct ``when`` conditions, in the order they come."""
+        steps = (*self.steps, *self.on_failure)
+        return tuple(dict.fromkeys(s.when for s in steps if s.when is not None))
+
+    @cached_property
+    def _by_answers(self) -> dict[tuple[bool, ...], Phase[C]]:
+        return {}
+
+    def answers(self, config: object) -> tuple[bool, ...]:
+        """What each of the phase's conditions says of ``config``."""
+        return tuple([bool(when(config)) for when in self._conditions])
+
+    def with_answers(self, answers: tuple[bool, ...]) -> Phase[C]:
+        """The phase with the steps whose condition gave ``answers`` (see :meth:`answers`)."""
+        phase = self._by_answers.get(answers)
+        if phase is None:
+            said = dict(zip(self._conditions, answers, strict=True))
+            steps = tuple(s for s in self.steps if s.when is None or said[s.when])
+            on_failure = tuple(s for s in self.on_failure if s.when is None or said[s.when])
+            if len(steps) == len(self.steps) and len(on_failure) == len(self.on_failure):
+                phase = self
+            else:
+                phase = Phase(self.name, steps, on_failure)
+            self._by_answers[answers] = phase
+        return phase
 
     def failing_with(self, *steps: Step[C]) -> Phase[C]:
         """The phase with more to do after a failure (e.g. ``--rm``'s removal)."""
@@ -169,7 +199,28 @@ class Plan(Generic[C]):
         return [phase.name for phase in self.phases]
 
     def for_config(self, config: object) -> Plan[C]:
-        return Plan(tuple(phase.for_config(config) for phase in self.phases))
+        """The plan with only the steps that apply to ``config``: made once
+        per set of answers its phases' conditions give (see Phase.answers)."""
+        answers = tuple([phase.answers(config) for phase in self.phases])
+        plan = self._by_answers.get(answers)
+        if plan is None:
+            phases = tuple(phase.with_answers(a) for phase, a in zip(self.phases, answers, strict=True))
+            plan = self._by_answers[answers] = Plan(phases)
+        return plan
+
+    @cached_property
+    def _by_answers(self) -> dict[tuple[tuple[bool, ...], ...], Plan[C]]:
+        return {}
+
+    @cached_property
+    def layout(self) -> tuple[tuple[Step[C], ...], tuple[int, ...], tuple[bool, ...]]:
+        """Its steps in order; for each, the index of its phase (a plan may
+        hold one phase twice) and whether it is its phase's last (then what
+        the phase made is kept) -- what a Stepper walks, worked out once per plan."""
+        steps = tuple(step for phase in self.phases for step in phase.steps)
+        phase_at = tuple(i for i, p in enumerate(self.phases) for _ in p.steps)
+        ends_phase = tuple(i + 1 == len(p.steps) for p in self.phases for i in range(len(p.steps)))
+        return steps, phase_at, ends_phase
 
     def __add__(self, other: Phase[C] | Plan[C]) -> Plan[C]:
         return Plan(self.phases + (other.phases if isinstance(other, Plan) else (other,)))
@@ -220,13 +271,8 @@ class Stepper(Generic[C]):
     ):
         self.ctx = ctx
         self.plan: Plan[C] = Plan.of(plan)
-        self.steps: list[Step[C]] = self.plan.steps
-        # For each step, the index of its phase (a plan may hold one phase twice) ...
-        self._phase_at: list[int] = [i for i, p in enumerate(self.plan.phases) for _ in p.steps]
-        # ... and whether it is its phase's last (then what the phase made is kept).
-        self._ends_phase: list[bool] = [
-            i + 1 == len(p.steps) for p in self.plan.phases for i in range(len(p.steps))
-        ]
+        steps, self._phase_at, self._ends_phase = self.plan.layout
+        self.steps: list[Step[C]] = list(steps)
         self.position = 0
         self._observe = observe
         self._last_state = observe(ctx) if observe else None
@@ -245,12 +291,20 @@ class Stepper(Generic[C]):
         return None if self.done else self.plan.phases[self._phase_at[self.position]]
 
     def step(self) -> StepResult[C]:
+        tracer = self.ctx.tracer
+        mark = tracer.mark()
+        step = self._advance()
+        state = self._observe(self.ctx) if self._observe is not None else None
+        changes = diff_states(self._last_state, state) if state is not None else []
+        self._last_state = state
+        return StepResult(step, tracer.since(mark), state, changes)
+
+    def _advance(self) -> Step[C]:
+        """Run the next step under the failure policy; the step that ran."""
         # (Run ~18 times a lifecycle: what is not the step's own work is kept
         # to plain attribute reads -- issue 18.)
         ctx, position = self.ctx, self.position
         step = self.steps[position]
-        tracer = ctx.tracer
-        mark = tracer.mark()
         if _listeners:
             _tell(ctx, step)
         try:
@@ -269,10 +323,7 @@ class Stepper(Generic[C]):
             ctx.save()
         if phase_ends:
             ctx.keep()
-        state = self._observe(ctx) if self._observe is not None else None
-        changes = diff_states(self._last_state, state) if state is not None else []
-        self._last_state = state
-        return StepResult(step, tracer.since(mark), state, changes)
+        return step
 
     def run(self) -> list[StepResult[C]]:
         results: list[StepResult[C]] = []
@@ -280,6 +331,18 @@ class Stepper(Generic[C]):
         while self.position < count:  # (not done: abort() may end it early)
             results.append(step())
         return results
+
+    def finish(self) -> None:
+        """``run`` for a caller that does not look at the results (the
+        runtime's verbs): the same steps under the same failure policy,
+        without a StepResult each -- the kernel operations it performed,
+        the state after it -- that nobody reads (issue 18)."""
+        if self._observe is not None:
+            self.run()  # the states are the point of observing
+            return
+        advance, count = self._advance, len(self.steps)
+        while self.position < count:  # (not done: abort() may end it early)
+            advance()
 
     # The one failure policy (see the module docstring): the phase's undos,
     # then its on_failure steps.

@@ -1,4 +1,5 @@
 import io
+import json
 import os
 
 import pytest
@@ -118,3 +119,27 @@ def test_leftover_temporaries_are_swept(tmp_path):
     leftover.write_bytes(b"half a blob")
     ImageStore(str(root))
     assert not leftover.exists()
+
+
+def test_each_resolve_gives_its_own_copy_of_the_config(store):
+    """The store keeps each config parsed (and marshalled, for copies): what
+    one caller changes in its Image's config, nested or not, no other sees."""
+    tar = layer(busybox_entries(b"#!fake busybox", ["sh"]))
+    config = {
+        "config": {"Cmd": ["sh"], "Env": ["A=1"], "Labels": {"k": "v"}, "Memory": 2**70, "Cpu": 0.5},
+        "history": [{"empty_layer": True, "comment": None}],
+    }
+    store.add_image([tar], config, tag="app")
+    first = store.resolve("app")
+    expected = store.resolve("app").config
+    stored = json.loads(store.get_blob(first.id))
+    assert first.config == stored and list(first.config["config"]) == list(stored["config"])  # its order
+    first.config["config"]["Cmd"].append("-c")
+    first.config["config"]["Labels"]["k"] = "changed"
+    first.config["history"][0]["comment"] = "mine"
+    first.config["added"] = True
+    again = store.resolve("app")
+    assert again.config == expected
+    assert again.config["config"]["Cmd"] == ["sh"] and again.config["config"]["Memory"] == 2**70
+    assert again.config is not first.config
+    assert again.config["config"]["Env"] is not expected["config"]["Env"]

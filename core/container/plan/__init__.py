@@ -51,6 +51,7 @@ containers only.  Every verb that runs the phase runs it, and
 
 from __future__ import annotations
 
+import functools
 import signal as signals
 
 from ..config import ContainerConfig
@@ -90,18 +91,30 @@ def run_plan(config: ContainerConfig, *, detach: bool = False, remove: bool | No
     """``docker run``: create, start, and -- unless detached -- wait for the
     exit and (``--rm``) remove the container.  ``remove`` overrides the
     config's ``--rm`` (``stepbox step`` removes unless ``--keep``)."""
-    remove = config.auto_remove if remove is None else remove
+    return _run_plan(config.auto_remove if remove is None else remove, detach)
+
+
+# The plans of run and start are made once each: a plan is immutable, and
+# the same object each time keeps what Plan.for_config works out of it.
+@functools.cache
+def _run_plan(remove: bool, detach: bool) -> ContainerPlan:
     if detach:
         return _plan(CREATE, start_phase(remove))
     return _plan(CREATE, start_phase(remove), EXIT, REMOVE if remove else None)
 
 
 def create_plan() -> ContainerPlan:
-    return _plan(CREATE)
+    return _CREATE_PLAN
+
+
+_CREATE_PLAN = _plan(CREATE)
 
 
 def start_plan(record: ContainerRecord) -> ContainerPlan:
-    return _plan(start_phase(record.config.auto_remove))
+    return _START_PLANS[bool(record.config.auto_remove)]
+
+
+_START_PLANS = {remove: _plan(start_phase(remove)) for remove in (False, True)}
 
 
 def connect_plan() -> ContainerPlan:
@@ -115,7 +128,10 @@ def disconnect_plan() -> ContainerPlan:
 
 
 def exit_plan() -> ContainerPlan:
-    return _plan(EXIT)
+    return _EXIT_PLAN
+
+
+_EXIT_PLAN = _plan(EXIT)
 
 
 def _thaw_first(record: ContainerRecord) -> Phase[LifecycleContext] | None:
