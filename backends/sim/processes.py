@@ -516,10 +516,10 @@ def drop_privileges(
     """What the Linux backend's init does (runc's finalizeNamespace): the
     bounding set shrinks to ``keep``, the user is switched, and the
     effective/permitted sets become ``keep`` for uid 0, empty otherwise."""
-    dropped = p.cap_bnd - keep
     userns = p.ns.user
     groups = tuple(sorted(userns.gid_to_host(g) for g in user.groups))
     if k.tracer.enabled:
+        dropped = p.cap_bnd - keep
         for name in CAPABILITIES:
             if name in dropped:
                 k.tracer.record("prctl", f"PR_CAPBSET_DROP, {name}")
