@@ -245,7 +245,9 @@ class SimProcessHandle(ProcessHandle):
                     tracer.record(
                         "mount", f'"{path}", "{path}", NULL, MS_RDONLY{kept}|MS_REMOUNT|MS_BIND|MS_REC, NULL'
                     )
-                vfs.bind(p, loc, loc, m.flags | _RO, recursive=True)
+                # The bind keeps the flags of the mount it shows (m, the
+                # same mount): "ro" is all it adds.
+                vfs.bind(p, loc, loc, _RO, recursive=True)
 
     def _existing(self, p, path: str) -> tuple | None:
         """The Loc of ``path`` if it exists (a missing last name is the
