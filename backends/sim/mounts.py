@@ -385,10 +385,18 @@ class Mounts:
             # propagate to the host.  That is why runtimes make them private first.
             raise oserror(errno.EINVAL, new_root)
         table = self.writable(proc.ns.mnt)
-        keep = set(table.subtree(m.id))
-        for mid in list(table.mounts):
-            if mid not in keep:
-                table.remove(table.mounts[mid])
+        mounts = table.mounts
+        # Whatever is not below the new root goes.  A mount's parent was in
+        # the table before it, so has a smaller id (ids are handed out in
+        # order): in id order a mount is below the new root exactly when its
+        # parent is -- one pass, where the subtree took one more.
+        below = {m.id}
+        for mid in sorted(mounts):
+            other = mounts[mid]
+            if other.parent in below:
+                below.add(mid)
+            elif mid != m.id:
+                table.remove(other)
         table.children.pop((m.parent, m.mountpoint), None)
         table.mounts[m.id] = m.replace(parent=0, mountpoint="/")
         table.root_id = m.id

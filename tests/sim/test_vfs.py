@@ -73,6 +73,24 @@ def test_pivot_root_needs_a_mount_point_and_private_mounts(k, tmp_path):
     assert [m.target for m in k.mounts(box.pid)] == ["/"]
 
 
+def test_pivot_root_keeps_every_mount_below_the_new_root_and_no_other(k, tmp_path):
+    # Mounts.pivot_root decides in id order (a parent before its children):
+    # a mount on a mount below the rootfs stays, and so does one made on an
+    # older mount of the container; one made outside the rootfs afterwards
+    # (a newer id than the rootfs's) goes.
+    box = Box(k, tmp_path, setup=False)
+    h, vfs = box.handle, k.vfs
+    h.make_mounts_private()
+    h.mount(MountSpec("tmpfs", "/tmp", "tmpfs", ()), box.rootfs)
+    h.mount(MountSpec("tmpfs", "/tmp/inner", "tmpfs", ()), box.rootfs)
+    outside = vfs.walk(box.proc, "/tmp", True)  # the host's /tmp
+    vfs.attach(box.proc, outside, k.empty_ro_fs, "/", "tmpfs", "tmpfs", frozenset(), "")
+    h.mount(MountSpec("tmpfs", "/run", "tmpfs", ()), box.rootfs)
+    h.pivot_root(box.rootfs)
+    assert [m.target for m in k.mounts(box.pid)] == ["/", "/tmp", "/tmp/inner", "/run"]
+    assert len(box.proc.ns.mnt.table.mounts) == 4  # nothing left that no path reaches
+
+
 def test_the_handle_makes_a_plain_directory_a_mount_point_first(k, tmp_path):
     box = Box(k, tmp_path, setup=False)
     box.fs.mkdir("/inner")
