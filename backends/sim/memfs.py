@@ -260,10 +260,6 @@ def inherit_setgid(parent: Inode, node: Inode) -> Inode:
     return node
 
 
-def _new_dir(mode: int = 0o755, mtime: float = 0.0) -> Inode:
-    return Inode(InodeKind.DIR, mode, {}, mtime=mtime)
-
-
 def _split(path: str) -> list[str]:
     """The names of a path, last first (so ``pop()`` gives the next one).
     "." stays: in "a/." it makes "a" a middle name, which must be a directory."""
@@ -297,7 +293,7 @@ class MemFS(FileOps):
 
     def __init__(self, *, clock: Callable[[], float] = time.time, root_mode: int = 0o755) -> None:
         self.clock = clock
-        self.root = Inode(InodeKind.DIR, root_mode, {}, mtime=clock())  # _new_dir, without its call
+        self.root = Inode(InodeKind.DIR, root_mode, {}, mtime=clock())
 
     # -- path resolution -------------------------------------------------------------
 
@@ -499,23 +495,33 @@ class MemFS(FileOps):
             node.truncate(size)
             node.mtime = self.clock()
 
-    # mkdir, symlink and mknod are _creatable, then _attach of the new inode
-    # (after inherit_setgid), written out: the calls between them were a
-    # good part of their cost, and every container start makes ~15 names.
+    # mkdir, symlink and mknod: by path (walk to the parent, refuse a taken
+    # name), or ``*_in`` for a caller that holds the directory the new name
+    # goes in (it walked there, or just made it) -- a container's /dev gets
+    # ~15 names that way, without walking ``path`` from the root again.
+    # Both end in the one ``_add_*`` of each kind: the inode, the setgid
+    # rule, the directory's times.  (Written out, not _creatable then
+    # _attach: the calls between them were a good part of their cost, and
+    # every container start makes ~20 names.)  For ``*_in``, ``path`` is
+    # the name's full path, what an error names; a name that is not a
+    # plain one ("", ".", "..", too long) takes the call by path, which
+    # refuses it as it says.
 
     def mkdir(self, path: str, mode: int = 0o755) -> None:
         where = self._walk(path, False, False)
         name = where.name
         if where.node is not None or name is None:
             raise _err(errno.EEXIST, path)
-        parent = where.stack[-1]
-        node = Inode(_DIR, mode, {}, mtime=self.clock())
-        if parent.mode & S_ISGID:
-            node.gid = parent.gid
-            node.mode |= S_ISGID
-        parent.data[name] = node
-        parent.nlink += 1
-        parent.mtime = self.clock()
+        self._add_dir(where.stack[-1], name, mode)
+
+    def mkdir_in(self, parent: Inode, name: str, path: str, mode: int = 0o755) -> Inode:
+        """mkdir(path, mode), ``path``'s last name ``name`` going in the
+        directory ``parent``; returns the new directory."""
+        if name in _NOT_A_PLAIN_NAME or len(name) > NAME_MAX:
+            self.mkdir(path, mode)  # EEXIST or ENAMETOOLONG
+        if name in parent.data:
+            raise _err(errno.EEXIST, path)
+        return self._add_dir(parent, name, mode)
 
     def symlink(self, target: str, path: str) -> None:
         if not target:
@@ -527,12 +533,15 @@ class MemFS(FileOps):
             raise _err(errno.ENOENT, path)  # symlink("t", "new/"): the kernel says ENOENT
         name = where.name
         assert name is not None  # only "/" has no last name, and it exists
-        parent = where.stack[-1]
-        node = Inode(_SYMLINK, 0o777, target, mtime=self.clock())
-        if parent.mode & S_ISGID:
-            node.gid = parent.gid
-        parent.data[name] = node
-        parent.mtime = self.clock()
+        self._add_symlink(where.stack[-1], name, target)
+
+    def symlink_in(self, parent: Inode, name: str, target: str, path: str) -> None:
+        """symlink(target, path), ``name`` going in the directory ``parent``."""
+        if not target or name in _NOT_A_PLAIN_NAME or len(name) > NAME_MAX:
+            self.symlink(target, path)  # ENOENT, EEXIST or ENAMETOOLONG
+        if name in parent.data:
+            raise _err(errno.EEXIST, path)
+        self._add_symlink(parent, name, target)
 
     def mknod(self, path: str, mode: int, rdev: int) -> None:
         """A character device node (the only kind of node MemFS makes)."""
@@ -543,63 +552,43 @@ class MemFS(FileOps):
             raise _err(errno.ENOENT, path)
         name = where.name
         assert name is not None  # only "/" has no last name, and it exists
-        parent = where.stack[-1]
-        node = Inode(_CHARDEV, mode, None, rdev=rdev, mtime=self.clock())
-        if parent.mode & S_ISGID:
-            node.gid = parent.gid
-        parent.data[name] = node
-        parent.mtime = self.clock()
+        self._add_chardev(where.stack[-1], name, mode, rdev)
 
-    # mkdir, mknod and symlink again, for a caller that holds the directory
-    # the new name goes in (it walked there, or just made it): the same
-    # checks, inode and times, without walking ``path`` from the root again
-    # -- a container's /dev gets ~15 names this way.  ``path`` is the name's
-    # full path, what an error names.  A name that is not a plain one ("",
-    # ".", "..", too long) takes the call by path, which says what it says.
-    # The clock is read once for the new name and its directory's mtime, as
-    # the kernel stamps both with one current_time().
-
-    def mkdir_in(self, parent: Inode, name: str, path: str, mode: int = 0o755) -> Inode:
-        """mkdir(path, mode), ``path``'s last name ``name`` going in the
-        directory ``parent``; returns the new directory."""
+    def mknod_in(self, parent: Inode, name: str, path: str, mode: int, rdev: int) -> None:
+        """mknod(path, mode, rdev), ``name`` going in the directory ``parent``."""
         if name in _NOT_A_PLAIN_NAME or len(name) > NAME_MAX:
-            self.mkdir(path, mode)
-            return self.lookup(path)
+            self.mknod(path, mode, rdev)  # EEXIST or ENAMETOOLONG
         if name in parent.data:
             raise _err(errno.EEXIST, path)
+        self._add_chardev(parent, name, mode, rdev)
+
+    # The new names themselves.  The clock is read once for the new inode
+    # and its directory's mtime: the kernel stamps both with one
+    # current_time().  A directory with the setgid bit passes its group on,
+    # and to a new directory the bit too (inherit_setgid's rule).
+
+    def _add_dir(self, parent: Inode, name: str, mode: int) -> Inode:
         now = self.clock()
         node = Inode(_DIR, mode, {}, mtime=now)
         if parent.mode & S_ISGID:
             node.gid = parent.gid
             node.mode |= S_ISGID
         parent.data[name] = node
-        parent.nlink += 1
+        parent.nlink += 1  # the new directory's ".."
         parent.mtime = now
         return node
 
-    def mknod_in(self, parent: Inode, name: str, path: str, mode: int, rdev: int) -> None:
-        """mknod(path, mode, rdev), ``name`` going in the directory ``parent``."""
-        if name in _NOT_A_PLAIN_NAME or len(name) > NAME_MAX:
-            self.mknod(path, mode, rdev)
-            return
-        if name in parent.data:
-            raise _err(errno.EEXIST, path)
+    def _add_symlink(self, parent: Inode, name: str, target: str) -> None:
         now = self.clock()
-        node = Inode(_CHARDEV, mode, None, rdev=rdev, mtime=now)
+        node = Inode(_SYMLINK, 0o777, target, mtime=now)
         if parent.mode & S_ISGID:
             node.gid = parent.gid
         parent.data[name] = node
         parent.mtime = now
 
-    def symlink_in(self, parent: Inode, name: str, target: str, path: str) -> None:
-        """symlink(target, path), ``name`` going in the directory ``parent``."""
-        if not target or name in _NOT_A_PLAIN_NAME or len(name) > NAME_MAX:
-            self.symlink(target, path)
-            return
-        if name in parent.data:
-            raise _err(errno.EEXIST, path)
+    def _add_chardev(self, parent: Inode, name: str, mode: int, rdev: int) -> None:
         now = self.clock()
-        node = Inode(_SYMLINK, 0o777, target, mtime=now)
+        node = Inode(_CHARDEV, mode, None, rdev=rdev, mtime=now)
         if parent.mode & S_ISGID:
             node.gid = parent.gid
         parent.data[name] = node
@@ -720,17 +709,14 @@ class MemFS(FileOps):
                 FileOps.make_names(self, (new,))
                 continue
             if kind is _NEW_DIR:  # mkdir
-                node = _new_dir(new.mode, clock())
-                attach(parent, name, inherit_setgid(parent, node))
-                made[path] = node
+                made[path] = self._add_dir(parent, name, new.mode)
             elif kind is _NEW_FILE:  # open(O_CREAT|O_TRUNC), write of b"", chmod
                 node = Inode(InodeKind.FILE, new.mode, bytearray(), mtime=clock())
                 attach(parent, name, inherit_setgid(parent, node))
                 node.mtime = clock()
                 node.mode = new.mode & 0o7777
             else:  # symlink
-                node = Inode(InodeKind.SYMLINK, 0o777, new.target, mtime=clock())
-                attach(parent, name, inherit_setgid(parent, node))
+                self._add_symlink(parent, name, new.target)
 
     def utime(self, path: str, mtime: float | None = None, follow: bool = True) -> None:
         """Set the modification time (``None``: now)."""

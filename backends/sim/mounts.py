@@ -145,6 +145,10 @@ class MountTable:
 
     def add(self, m: Mount) -> None:
         mid, parent = m.id, m.parent
+        # Mounts.pivot_root finds what is outside the new root in one pass
+        # by id: that holds while a mount's parent is older (an MS_MOVE,
+        # which the simulator does not have, would have to renumber).
+        assert parent < mid, f"mount {mid} under the newer mount {parent}"
         self.mounts[mid] = m
         if parent:
             self.children[(parent, m.mountpoint)] = mid

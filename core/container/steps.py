@@ -145,7 +145,10 @@ class Phase(Generic[C]):
         return tuple(dict.fromkeys(s.when for s in steps if s.when is not None))
 
     @cached_property
-    def _by_answers(self) -> dict[tuple[bool, ...], Phase[C]]:
+    def _by_answers(self) -> dict[tuple[bool, ...], Phase[C] | None]:
+        """The phase of each set of answers; None: this phase itself, every
+        step applying (not ``self``: a phase made per call, a stop's with
+        its signal, say, would hold itself and wait for the cycle collector)."""
         return {}
 
     def answers(self, config: object) -> tuple[bool, ...]:
@@ -154,17 +157,19 @@ class Phase(Generic[C]):
 
     def with_answers(self, answers: tuple[bool, ...]) -> Phase[C]:
         """The phase with the steps whose condition gave ``answers`` (see :meth:`answers`)."""
-        phase = self._by_answers.get(answers)
-        if phase is None:
+        by_answers = self._by_answers
+        if answers in by_answers:
+            phase = by_answers[answers]
+        else:
             said = dict(zip(self._conditions, answers, strict=True))
             steps = tuple(s for s in self.steps if s.when is None or said[s.when])
             on_failure = tuple(s for s in self.on_failure if s.when is None or said[s.when])
             if len(steps) == len(self.steps) and len(on_failure) == len(self.on_failure):
-                phase = self
+                phase = None
             else:
                 phase = Phase(self.name, steps, on_failure)
-            self._by_answers[answers] = phase
-        return phase
+            by_answers[answers] = phase
+        return self if phase is None else phase
 
     def failing_with(self, *steps: Step[C]) -> Phase[C]:
         """The phase with more to do after a failure (e.g. ``--rm``'s removal)."""

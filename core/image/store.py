@@ -222,7 +222,10 @@ class ImageStore:
                 self._json_blobs.clear()
                 self._json_copies.clear()
             parsed = json.loads(self.get_blob(digest))
-            self._json_copies[digest] = marshal.dumps(parsed)
+            try:
+                self._json_copies[digest] = marshal.dumps(parsed)
+            except ValueError:
+                pass  # nested deeper than marshal goes (3.13 parses deeper): copies parse again
             self._json_blobs[digest] = parsed
         return parsed
 

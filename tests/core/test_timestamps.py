@@ -30,13 +30,6 @@ def test_timestamps_are_datetimes_isoformat_in_utc():
         assert timestamp(ns) == _as_datetime_writes_it(ns), ns
 
 
-def test_the_kept_second_is_the_one_asked_for():
-    timestamp(1_704_067_200_000_000_000)
-    assert record._last_second[0] == 1_704_067_200
-    assert timestamp(1_704_067_201_000_000_000) == "2024-01-01T00:00:01.000000Z"
-    assert timestamp(1_704_067_200_500_000_000) == "2024-01-01T00:00:00.500000Z"
-
-
 def test_now_is_the_time_now():
     before = datetime.now(UTC)
     made = datetime.fromisoformat(record.now().replace("Z", "+00:00"))

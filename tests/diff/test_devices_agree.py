@@ -42,18 +42,19 @@ LISTED = (
 )
 
 
-def run(runtime, script: str, devices: tuple[str, ...]) -> dict:
-    """The container as ``docker run --device SPEC ...`` gives it (the CLI's parsing)."""
+def run(runtime, script: str, devices: tuple[str, ...], tmpfs: dict[str, str] | None = None) -> dict:
+    """The container as ``docker run [--tmpfs DEST] --device SPEC ...`` gives it (the CLI's parsing)."""
     flags = ConfinementFlags(devices=tuple(parse_device(spec) for spec in devices))
-    record = runtime.run(ContainerConfig(image="busybox", cmd=("sh", "-c", script), security=flags))
+    config = ContainerConfig(image="busybox", cmd=("sh", "-c", script), security=flags, tmpfs=tmpfs or {})
+    record = runtime.run(config)
     out, err = runtime.logs(record)
     result = {"exit": record.exit_code, "stdout": out.decode(), "stderr": err.decode()}
     runtime.remove(record, force=True)
     return result
 
 
-def agree(runtimes, script: str, devices: tuple[str, ...]) -> dict:
-    sim, real = (run(runtime, script, devices) for runtime in runtimes)
+def agree(runtimes, script: str, devices: tuple[str, ...], tmpfs: dict[str, str] | None = None) -> dict:
+    sim, real = (run(runtime, script, devices, tmpfs) for runtime in runtimes)
     assert sim == real, f"devices: {devices}\nsim:  {sim}\nreal: {real}"
     return real
 
@@ -78,3 +79,15 @@ def test_nested_missing_directories(runtimes):
     assert (
         "/dev/a/b directory 0:0 755 0:0\n/dev/a/b/c character special file 1:3 666 0:0\n" in result["stdout"]
     )
+
+
+def test_a_device_below_a_users_mount_lands_in_it(runtimes):
+    # runc makes the device nodes after every mount: the node goes in the
+    # user's tmpfs at /dev/snd, not in /dev's tmpfs under it (hidden).
+    script = "awk '$2 == \"/dev/snd\" {print $2, $3}' /proc/mounts; " + LISTED.format(
+        dirs="/dev/snd", nodes="/dev/snd/x"
+    )
+    result = agree(runtimes, script, ("/dev/null:/dev/snd/x",), tmpfs={"/dev/snd": ""})
+    assert result["exit"] == 0, result
+    assert result["stdout"].startswith("/dev/snd tmpfs\n"), result
+    assert "/dev/snd/x character special file 1:3 666 0:0\n" in result["stdout"], result

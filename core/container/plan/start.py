@@ -23,7 +23,7 @@ from .. import mounting
 from ..config import ContainerConfig
 from ..context import LifecycleContext
 from ..errors import BadRequest
-from ..record import CREATED, RUNNING, now
+from ..record import CREATED, RUNNING, ContainerRecord, now
 from ..steps import Phase, Step
 from ..users import ExecUser, resolve_user
 from .network import JOIN, LOOPBACK, NETWORK, RELAYED_PORTS, USER_MODE_NETWORK
@@ -193,30 +193,44 @@ DEFAULT_MOUNTS = (
 
 
 def mount_filesystems(ctx: LifecycleContext) -> None:
+    # runc's order: every mount, then the device nodes and /dev's symlinks --
+    # so a --device below a user's mount (--tmpfs /dev/snd --device
+    # /dev/null:/dev/snd/x) lands in that mount, not under it.
     mount_special_filesystems(ctx)
     mount_user_mounts(ctx)
+    make_devices(ctx)
+
+
+def _taken(record: ContainerRecord) -> set[str]:
+    """The places in the container the user's own mounts take."""
+    return mounting.user_destinations(record) if record.mounts or record.config.tmpfs else set()
 
 
 def mount_special_filesystems(ctx: LifecycleContext) -> None:
     handle, rootfs = _handle(ctx), _rootfs(ctx)
     handle.make_mounts_private()
-    record = ctx.record
-    taken = mounting.user_destinations(record) if record.mounts or record.config.tmpfs else set()
+    taken = _taken(ctx.record)
     own_dev = "/dev" in taken
     for spec in DEFAULT_MOUNTS:
         # A user's mount replaces Docker's at the same place; theirs on /dev, all of /dev.
         if spec.target in taken or (own_dev and spec.target.startswith("/dev/")):
             continue
         handle.mount(spec, rootfs)
-    if not own_dev:
-        # Fresh device files in the container's own /dev (a tmpfs): a chmod of
-        # them inside changes nothing of the host's. A user's mount at one of
-        # their places takes that place instead.
-        # (Sifted only when the user took places: the usual start took none.)
-        nodes = _confinement(ctx).device_nodes
-        handle.make_device_nodes([n for n in nodes if n.path not in taken] if taken else list(nodes), rootfs)
-        links = [link for link in DEV_SYMLINKS if link[1] not in taken] if taken else list(DEV_SYMLINKS)
-        handle.make_symlinks(links, rootfs)
+
+
+def make_devices(ctx: LifecycleContext) -> None:
+    """Fresh device files in the container's own /dev (a tmpfs): a chmod of
+    them inside changes nothing of the host's.  A user's mount at one of
+    their places takes that place instead; a user's /dev, all of them."""
+    taken = _taken(ctx.record)
+    if "/dev" in taken:
+        return
+    handle, rootfs = _handle(ctx), _rootfs(ctx)
+    # (Sifted only when the user took places: the usual start took none.)
+    nodes = _confinement(ctx).device_nodes
+    handle.make_device_nodes([n for n in nodes if n.path not in taken] if taken else list(nodes), rootfs)
+    links = [link for link in DEV_SYMLINKS if link[1] not in taken] if taken else list(DEV_SYMLINKS)
+    handle.make_symlinks(links, rootfs)
 
 
 def mount_user_mounts(ctx: LifecycleContext) -> None:
