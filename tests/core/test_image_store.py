@@ -143,3 +143,21 @@ def test_each_resolve_gives_its_own_copy_of_the_config(store):
     assert again.config["config"]["Cmd"] == ["sh"] and again.config["config"]["Memory"] == 2**70
     assert again.config is not first.config
     assert again.config["config"]["Env"] is not expected["config"]["Env"]
+
+
+def test_a_config_marshal_cannot_write_is_copied_by_parsing_again(store, monkeypatch):
+    """marshal refuses what is nested deeper than its limit, and Python 3.13's
+    json parses deeper than that: such a config is then copied by parsing
+    it again, not refused (the refusal made here, whatever the version)."""
+    import marshal
+
+    def too_deep(value, *args):
+        raise ValueError("object too deeply nested to marshal")
+
+    monkeypatch.setattr(marshal, "dumps", too_deep)
+    tar = layer(busybox_entries(b"#!fake busybox", ["sh"]))
+    store.add_image([tar], {"config": {"Cmd": ["sh"], "Labels": {"k": "v"}}}, tag="deep")
+    first = store.resolve("deep")
+    first.config["config"]["Labels"]["k"] = "changed"
+    again = store.resolve("deep")
+    assert again.config["config"] == {"Cmd": ["sh"], "Labels": {"k": "v"}}
