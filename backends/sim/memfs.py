@@ -639,9 +639,26 @@ class MemFS(FileOps):
             path, node is not None, node is not None and node.kind is InodeKind.DIR, where.name is not None
         )
         assert node is not None and where.name is not None  # check_rmdir refused the rest
+        self._remove_dir(where.parent, where.name, node, path)
+
+    def rmdir_in(self, parent: Inode, name: str, path: str) -> None:
+        """rmdir(path), ``path``'s last name ``name`` being in the directory
+        ``parent`` (a caller that walked there already: the VFS; see the
+        ``*_in`` calls of creation above)."""
+        if name in _NOT_A_PLAIN_NAME or len(name) > NAME_MAX:
+            self.rmdir(path)  # by path, which answers these as it says
+            return
+        node = parent.data.get(name)
+        check_rmdir(path, node is not None, node is not None and node.kind is _DIR, True)
+        assert node is not None  # check_rmdir refused a missing name
+        self._remove_dir(parent, name, node, path)
+
+    def _remove_dir(self, parent: Inode, name: str, node: Inode, path: str) -> None:
+        """rmdir's removal of the directory ``node``, ``name`` in ``parent``,
+        once check_rmdir passed: only an empty one goes."""
         if node.data:
             raise _err(errno.ENOTEMPTY, path)
-        self._detach(where.parent, where.name)
+        self._detach(parent, name)
 
     def rename(self, src: str, dst: str) -> None:
         """rename(2), checks in the order ``do_renameat2`` / ``vfs_rename`` make them."""

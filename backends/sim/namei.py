@@ -57,6 +57,7 @@ def path_walk(
     parent: bool,
     missing_ok: bool = False,
     missing_dirs: bool = False,
+    with_inode: bool = False,
 ):
     """link_path_walk(): resolve ``path`` one name at a time in ``table``,
     from ``root`` (an absolute path) or ``cwd``.  ``follow``: follow a
@@ -67,7 +68,10 @@ def path_walk(
     name before the last is missing and no symlink was followed -- then
     ``(None, (directory Loc, name, the names after it in order, the
     directory's inode if it is in a MemFS, else None))``, and ``(None,
-    (directory Loc, name, [], inode or None))`` for a missing last name."""
+    (directory Loc, name, [], inode or None))`` for a missing last name.
+    ``with_inode`` (with ``parent``): ``(directory Loc, last name, the
+    directory's inode if the walk held it in a MemFS, else None)`` -- what
+    rmdir needs to remove the name without a second walk."""
     if not path:
         raise oserror(ENOENT, path)
     mounts, children = table.mounts, table.children
@@ -190,7 +194,10 @@ def path_walk(
             raise oserror(e.errno or errno.EIO, path) from None
         raise
     if parent:
-        return (mid, cur), last
+        # (``node`` is the inode of ``cur`` only when the last step was a
+        # name in a MemFS: a mount crossed, "..", a symlink or no step
+        # at all left it None.)
+        return ((mid, cur), last, node) if with_inode else ((mid, cur), last)
     if missing_ok:
         return (mid, cur), None
     return (mid, cur)

@@ -161,11 +161,14 @@ class VFS(Mounts):
             fs.chown(full, proc.uid, proc.gid)
 
     def _existing_name(self, proc, path: str, removing_dir: bool | None = None):
-        """The parent Loc and full name of an existing ``path`` a call
-        removes or renames.  ``removing_dir``: rmdir (True) or unlink
-        (False), whose may_delete() looks at the type of what the parent
-        holds -- ENOTDIR / EISDIR -- before a mount point is EBUSY."""
-        (mid, dpath), name = self.walk_parent(proc, path)
+        """The parent Loc, full name, last name and the parent's inode (in
+        a MemFS, else None) of an existing ``path`` a call removes or
+        renames.  ``removing_dir``: rmdir (True) or unlink (False), whose
+        may_delete() looks at the type of what the parent holds -- ENOTDIR
+        / EISDIR -- before a mount point is EBUSY."""
+        (mid, dpath), name, directory = path_walk(
+            proc.ns.mnt.table, proc.root, proc.cwd, path, False, True, with_inode=True
+        )
         if name is None:
             raise oserror(errno.EBUSY, path)
         full = join_name(dpath, name)
@@ -177,14 +180,20 @@ class VFS(Mounts):
                 if not removing_dir and is_dir:
                     raise oserror(errno.EISDIR, path)
             raise oserror(errno.EBUSY, path)  # a mount point cannot be removed
-        return (mid, dpath), full
+        return (mid, dpath), full, name, directory
 
     def rmdir(self, proc, path: str) -> None:
-        dloc, full = self._existing_name(proc, path, removing_dir=True)
-        self._check_dir_write(proc, dloc, path).rmdir(full)
+        dloc, full, name, directory = self._existing_name(proc, path, removing_dir=True)
+        fs = self._check_dir_write(proc, dloc, path)
+        if directory is None:
+            fs.rmdir(full)
+        else:
+            # The walk held the parent's inode (a MemFS): remove the name
+            # there, not by a second walk of the whole path in the MemFS.
+            fs.rmdir_in(directory, name, full)
 
     def unlink(self, proc, path: str) -> None:
-        dloc, full = self._existing_name(proc, path, removing_dir=False)
+        dloc, full, _, _ = self._existing_name(proc, path, removing_dir=False)
         self._check_dir_write(proc, dloc, path).unlink(full)
 
     def rename(self, proc, src: str, dst: str) -> None:

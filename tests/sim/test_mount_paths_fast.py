@@ -12,7 +12,10 @@ general ways give (session 6, issue 18):
   already holds some of the names;
 * (session 7) MemFS.mkdir_in / mknod_in / symlink_in, which make a name in a
   directory the caller holds (what the mount target and /dev steps do) --
-  compared with mkdir / mknod / symlink by path.
+  compared with mkdir / mknod / symlink by path;
+* (session 7) MemFS.rmdir_in, and VFS.rmdir removing the name in the
+  directory inode its walk held (the rootfs's mount point and its
+  directory at every container's exit) -- compared with rmdir by path.
 """
 
 from __future__ import annotations
@@ -246,3 +249,108 @@ def _made_by(call: str, in_dir: bool, parent_path: str, name: str, setgid: bool)
 @given(hs.sampled_from(["mkdir", "mknod", "symlink"]), hs.sampled_from(["/", "/d"]), IN_NAMES, hs.booleans())
 def test_a_name_made_in_a_held_directory_is_made_as_by_its_path(call, parent_path, name, setgid):
     assert _made_by(call, True, parent_path, name, setgid) == _made_by(call, False, parent_path, name, setgid)
+
+
+RMDIR_NAMES = hs.sampled_from(
+    ["empty", "full", "file", "link", "dangling", "missing", "", ".", "..", "x" * 256]
+)
+
+
+def _removed_by(in_dir: bool, parent_path: str, name: str):
+    """What rmdir of ``name`` in ``parent_path`` leaves: the error, or the
+    parent's state and the removed directory's nlink (an open fd's view)."""
+    fs = MemFS(clock=iter(range(1, 100)).__next__)
+    fs.mkdir("/d")
+    for parent in ("/", "/d"):
+        base = parent.rstrip("/")
+        fs.mkdir(f"{base}/empty")
+        fs.mkdir(f"{base}/full")
+        fs.mkdir(f"{base}/full/x")
+        fs.write(f"{base}/file", b"")
+        fs.symlink(f"{base}/empty", f"{base}/link")
+        fs.symlink("/nowhere", f"{base}/dangling")
+    path = f"{parent_path.rstrip('/')}/{name}"
+    directory = fs.lookup(parent_path)
+    held = directory.data.get(name)
+    try:
+        fs.rmdir_in(directory, name, path) if in_dir else fs.rmdir(path)
+    except OSError as e:
+        return ("error", e.errno, e.filename)
+    pst = fs.lstat(parent_path)
+    return (pst.nlink, pst.mtime, sorted(fs.listdir(parent_path)), held.nlink if held is not None else None)
+
+
+@given(hs.sampled_from(["/", "/d"]), RMDIR_NAMES)
+def test_a_name_removed_in_a_held_directory_is_removed_as_by_its_path(parent_path, name):
+    assert _removed_by(True, parent_path, name) == _removed_by(False, parent_path, name)
+
+
+def _old_vfs_rmdir(vfs, proc, path: str) -> None:
+    """VFS.rmdir as it was: the MemFS walks the whole path again."""
+    dloc, full, _, _ = vfs._existing_name(proc, path, removing_dir=True)
+    vfs._check_dir_write(proc, dloc, path).rmdir(full)
+
+
+def _kernel_for_rmdir():
+    """A host tree with a MemFS mounted read-write at /m and one read-only
+    at /r, each with the names RMDIR_NAMES try; one clock for all."""
+    k = boot()
+    ticks = iter(range(1, 1000)).__next__
+    k.rootfs.clock = ticks
+    k.rootfs.mkdir("/t")
+    filesystems = {"/t": k.rootfs}
+    for point, flags in (("/m", frozenset()), ("/r", frozenset({"ro"}))):
+        fs = MemFS(clock=ticks)
+        k.rootfs.mkdir(point)
+        k.vfs.attach(k.engine, k.vfs.walk(k.engine, point), fs, "/", "tmpfs", "tmpfs", flags, "")
+        filesystems[point] = fs
+    for point, fs in filesystems.items():
+        base = "" if fs is not k.rootfs else point
+        fs.mkdir(f"{base}/sub")
+        for d in ("", "/sub"):
+            fs.mkdir(f"{base}{d}/empty")
+            fs.mkdir(f"{base}{d}/full")
+            fs.mkdir(f"{base}{d}/full/x")
+            fs.write(f"{base}{d}/file", b"")
+            fs.symlink(f"{point}{d}/empty", f"{base}{d}/link")
+            fs.symlink("/nowhere", f"{base}{d}/dangling")
+    k.rootfs.symlink("/t/sub", "/t/via")
+    return k, filesystems
+
+
+def _vfs_removed(rmdir, path: str):
+    k, filesystems = _kernel_for_rmdir()
+    try:
+        rmdir(k.vfs, k.engine, path)
+    except OSError as e:
+        return ("error", e.errno, e.filename)
+    # (The boot's own names carry the real time; those made here, ticks.)
+    return [
+        [(p, n.kind, n.nlink, n.mtime if n.mtime < 1000 else None) for p, n in fs.walk()]
+        for fs in filesystems.values()
+    ]
+
+
+@given(
+    hs.sampled_from(["/t", "/t/sub", "/t/via", "/t/..", "/", "t", "/m", "/m/sub", "/m/..", "/r", "/r/sub"]),
+    hs.sampled_from(
+        ["empty", "full", "file", "link", "dangling", "missing", "", ".", "..", "x" * 256, "m", "r"]
+    ),
+    hs.booleans(),
+)
+def test_vfs_rmdir_removes_as_by_the_whole_path(parent, name, trailing_slash):
+    path = f"{parent.rstrip('/')}/{name}" + ("/" if trailing_slash else "")
+    new = _vfs_removed(lambda vfs, proc, p: vfs.rmdir(proc, p), path)
+    assert new == _vfs_removed(_old_vfs_rmdir, path)
+
+
+def test_vfs_rmdir_in_a_memfs_directory_does_not_walk_the_memfs_again(monkeypatch):
+    k, _ = _kernel_for_rmdir()
+
+    def no_walk(self, path):
+        raise AssertionError(f"rmdir by path: {path}")
+
+    monkeypatch.setattr(MemFS, "rmdir", no_walk)
+    k.vfs.rmdir(k.engine, "/t/sub/empty")
+    k.vfs.rmdir(k.engine, "/m/sub/empty")
+    assert not k.rootfs.exists("/t/sub/empty")
