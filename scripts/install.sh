@@ -12,7 +12,8 @@
 #    (container networking), runc, docker.io, docker-registry and skopeo (the
 #    real things the interop tests and benchmarks compare with), chromium and
 #    CJK fonts (the test that opens a notebook in JupyterLab), user-mode-linux
-#    (the cgroup-v2-only kernel scripts/cgroup2_vm.py boots), uidmap
+#    (the cgroup-v2-only kernel scripts/cgroup2_vm.py boots) with kmod (its
+#    modprobe, which that kernel calls to load a module on demand), uidmap
 #    (newuidmap/newgidmap: rootless containers map a user's subordinate IDs with
 #    them) and openssh (the test of `-H ssh://`, which runs its own sshd on
 #    127.0.0.1 -- no package's service is started by this script, see
@@ -30,7 +31,7 @@ VENV=${STEPBOX_VENV:-.venv}
 EXTRAS=${STEPBOX_EXTRAS:-test,notebooks}
 
 APT_PACKAGES=(python3-venv busybox-static iproute2 nftables docker-compose runc docker.io containerd podman docker-registry skopeo chromium fonts-noto-cjk libseccomp2 gcc libc6-dev
-              user-mode-linux uidmap slirp4netns openssh-client openssh-server nodejs npm)
+              user-mode-linux kmod uidmap slirp4netns openssh-client openssh-server nodejs npm)
 declare -A NEEDED_FOR=(
     [python3-venv]="making the venv with Debian's python3"
     [busybox-static]="the busybox image on the real kernel"
@@ -49,6 +50,7 @@ declare -A NEEDED_FOR=(
     [gcc]="the tests that compile a static syscall probe to compare with Docker"
     [libc6-dev]="the tests that compile a static syscall probe to compare with Docker"
     [user-mode-linux]="the cgroup-v2-only kernel of scripts/cgroup2_vm.py"
+    [kmod]="that kernel's modprobe: it loads TUN/TAP and the packet filter's modules on demand"
     [uidmap]="rootless containers with subordinate IDs (newuidmap/newgidmap)"
     [slirp4netns]="the user-mode network of rootless containers (tap0, 10.0.2.100)"
     [openssh-client]="the test of -H ssh://"

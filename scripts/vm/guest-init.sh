@@ -24,8 +24,9 @@ job=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^stepbox.job=//p')
 mount -t hostfs -o "$job" hostfs /run/job || die "cannot mount the job directory $job"
 
 # overlayfs is a module in Debian's UML build; its modules live beside it.
+# busybox's insmod: a host need not have kmod's (a fresh Debian VM has not).
 modules=/usr/lib/uml/modules/$(uname -r)
-grep -qw overlay /proc/filesystems || insmod "$modules/kernel/fs/overlayfs/overlay.ko" || die "no overlayfs"
+grep -qw overlay /proc/filesystems || $BUSYBOX insmod "$modules/kernel/fs/overlayfs/overlay.ko" || die "no overlayfs"
 mount -t overlay -o lowerdir=/,upperdir=/run/ov/upper,workdir=/run/ov/work overlay /run/ov/root \
     || die "cannot mount the overlay over the shared /"
 
