@@ -27,10 +27,11 @@ import os
 import shlex
 import shutil
 import struct
+import subprocess
 import termios
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from stepbox.backends.sim.kernel import SimKernel
 from stepbox.core.kernel import SpawnSpec, Stdio
@@ -128,7 +129,12 @@ def pipe_script(keys: list[str]) -> str:
 @settings(max_examples=25, deadline=None)
 @given(st.lists(KEY, max_size=8).filter(lambda keys: sum(k.endswith("\x1b") for k in keys) <= 3))
 def test_generated_edit_scripts(same, keys):
-    same(pipe_script(keys))
+    try:
+        same(pipe_script(keys))
+    except subprocess.TimeoutExpired:
+        # The real busybox vi (run first) hangs on some keys -- "xuhP.x:wq"
+        # loops in busybox 1.35 itself: no answer to compare the simulator's with.
+        assume(False)
 
 
 # -- a terminal: the screen, key by key ---------------------------------------------------------
