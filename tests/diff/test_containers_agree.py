@@ -29,21 +29,10 @@ from hypothesis import strategies as hs
 from stepbox.core.container.config import ContainerConfig
 
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
-from tests.core.engines import runtime_on
 
 pytestmark = [pytest.mark.linux, pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)]
 
 CORPUS = pathlib.Path(__file__).resolve().parent.parent / "corpus" / "shell"
-
-
-@pytest.fixture(scope="module")
-def runtimes():
-    made = [runtime_on("sim"), runtime_on("linux")]
-    try:
-        yield [runtime for runtime, _cleanup in made]
-    finally:
-        for _runtime, cleanup in made:
-            cleanup()
 
 
 def run_in(runtime, script: str, **config) -> dict:

@@ -18,19 +18,8 @@ from stepbox.core.confinement.policy import ConfinementFlags
 from stepbox.core.container.config import ContainerConfig
 
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
-from tests.core.engines import runtime_on
 
 pytestmark = [pytest.mark.linux, pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)]
-
-
-@pytest.fixture(scope="module")
-def runtimes():
-    made = [runtime_on("sim"), runtime_on("linux")]
-    try:
-        yield [runtime for runtime, _cleanup in made]
-    finally:
-        for _runtime, cleanup in made:
-            cleanup()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import IS_LINUX_ROOT, LINUX_ONLY_REASON
-from tests.diff.test_containers_agree import agree, runtimes  # noqa: F401 (a fixture)
+from tests.diff.test_containers_agree import agree
 
 pytestmark = [pytest.mark.linux, pytest.mark.skipif(not IS_LINUX_ROOT, reason=LINUX_ONLY_REASON)]
 

@@ -263,12 +263,7 @@ def _removed_by(in_dir: bool, parent_path: str, name: str):
     fs.mkdir("/d")
     for parent in ("/", "/d"):
         base = parent.rstrip("/")
-        fs.mkdir(f"{base}/empty")
-        fs.mkdir(f"{base}/full")
-        fs.mkdir(f"{base}/full/x")
-        fs.write(f"{base}/file", b"")
-        fs.symlink(f"{base}/empty", f"{base}/link")
-        fs.symlink("/nowhere", f"{base}/dangling")
+        _make_rmdir_names(fs, base, base)
     path = f"{parent_path.rstrip('/')}/{name}"
     directory = fs.lookup(parent_path)
     held = directory.data.get(name)
@@ -283,6 +278,17 @@ def _removed_by(in_dir: bool, parent_path: str, name: str):
 @given(hs.sampled_from(["/", "/d"]), RMDIR_NAMES)
 def test_a_name_removed_in_a_held_directory_is_removed_as_by_its_path(parent_path, name):
     assert _removed_by(True, parent_path, name) == _removed_by(False, parent_path, name)
+
+
+def _make_rmdir_names(fs, base: str, seen_as: str) -> None:
+    """The names RMDIR_NAMES try, in ``fs``'s directory ``base`` (which a
+    process sees at ``seen_as``: where the symlink ``link`` points)."""
+    fs.mkdir(f"{base}/empty")
+    fs.mkdir(f"{base}/full")
+    fs.mkdir(f"{base}/full/x")
+    fs.write(f"{base}/file", b"")
+    fs.symlink(f"{seen_as}/empty", f"{base}/link")
+    fs.symlink("/nowhere", f"{base}/dangling")
 
 
 def _old_vfs_rmdir(vfs, proc, path: str) -> None:
@@ -308,12 +314,7 @@ def _kernel_for_rmdir():
         base = "" if fs is not k.rootfs else point
         fs.mkdir(f"{base}/sub")
         for d in ("", "/sub"):
-            fs.mkdir(f"{base}{d}/empty")
-            fs.mkdir(f"{base}{d}/full")
-            fs.mkdir(f"{base}{d}/full/x")
-            fs.write(f"{base}{d}/file", b"")
-            fs.symlink(f"{point}{d}/empty", f"{base}{d}/link")
-            fs.symlink("/nowhere", f"{base}{d}/dangling")
+            _make_rmdir_names(fs, base + d, point + d)
     k.rootfs.symlink("/t/sub", "/t/via")
     return k, filesystems
 
